@@ -1,0 +1,29 @@
+# Warnings, sanitizers and the shared compile settings of every zkarrow target.
+add_library(zkarrow_compile_options INTERFACE)
+target_compile_options(zkarrow_compile_options INTERFACE
+  -Wall -Wextra -Wpedantic -Wshadow -Wnon-virtual-dtor -Wold-style-cast
+  -Wcast-align -Woverloaded-virtual -Wimplicit-fallthrough -Wno-missing-field-initializers)
+if(ZKARROW_WERROR)
+  target_compile_options(zkarrow_compile_options INTERFACE -Werror)
+endif()
+target_include_directories(zkarrow_compile_options INTERFACE
+  ${PROJECT_SOURCE_DIR}/src ${PROJECT_BINARY_DIR}/src)
+
+if(ZKARROW_SANITIZE)
+  add_compile_options(-fsanitize=address,undefined -fno-sanitize-recover=undefined
+                      -fno-omit-frame-pointer)
+  add_link_options(-fsanitize=address,undefined)
+endif()
+if(ZKARROW_FUZZ)
+  if(NOT CMAKE_CXX_COMPILER_ID STREQUAL "Clang")
+    message(FATAL_ERROR "ZKARROW_FUZZ needs clang: cmake -DCMAKE_CXX_COMPILER=clang++")
+  endif()
+  add_compile_options(-fsanitize=fuzzer-no-link)
+endif()
+
+# zkarrow_module(NAME SOURCES... DEPS ...): a static library under src/NAME.
+function(zkarrow_module name)
+  cmake_parse_arguments(ARG "" "" "SOURCES;DEPS" ${ARGN})
+  add_library(zkarrow_${name} STATIC ${ARG_SOURCES})
+  target_link_libraries(zkarrow_${name} PUBLIC zkarrow_compile_options ${ARG_DEPS})
+endfunction()

@@ -1,0 +1,13 @@
+# Every third-party library comes from Debian bookworm (scripts/setup installs them).
+find_package(Threads REQUIRED)
+find_package(FlatBuffers REQUIRED CONFIG)  # headers and flatc
+find_package(zstd REQUIRED CONFIG)
+find_package(PkgConfig REQUIRED)
+pkg_check_modules(LZ4 REQUIRED IMPORTED_TARGET liblz4)
+find_package(CLI11 REQUIRED CONFIG)
+if(ZKARROW_TESTS)
+  find_package(GTest REQUIRED CONFIG)
+endif()
+if(ZKARROW_BENCH)
+  find_package(benchmark REQUIRED CONFIG)
+endif()

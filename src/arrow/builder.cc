@@ -1,0 +1,92 @@
+#include "arrow/builder.h"
+
+#include <cstdio>
+#include <cstdlib>
+#include <string>
+
+namespace zkarrow::arrow {
+
+void AbortWrongBuilderType() {
+  std::fputs("zkarrow: BuilderAs<>() on a builder of another type\n", stderr);
+  std::abort();
+}
+
+std::shared_ptr<ArrayData> ArrayBuilder::FinishValidity() {
+  auto data = std::make_shared<ArrayData>();
+  data->length = validity_.length();
+  data->null_count = validity_.null_count();
+  data->buffers.push_back(validity_.Finish());
+  return data;
+}
+
+std::shared_ptr<const ArrayData> BooleanBuilder::Finish() {
+  auto data = FinishValidity();
+  data->buffers.push_back(values_.Finish());
+  return data;
+}
+
+BinaryBuilder::BinaryBuilder() { offsets_.AppendValue<int32_t>(0); }
+
+Status BinaryBuilder::Append(std::span<const uint8_t> value) {
+  const auto size = static_cast<int64_t>(value.size());
+  if (data_.size() + size > std::numeric_limits<int32_t>::max()) {
+    return Status::OutOfRange("binary value of " + std::to_string(size) + " bytes after " +
+                              std::to_string(data_.size()) +
+                              " bytes would pass the 2 GiB limit of a batch's int32 offsets");
+  }
+  validity_.AppendValid();
+  data_.Append(value.data(), size);
+  offsets_.AppendValue(static_cast<int32_t>(data_.size()));
+  return Status::Ok();
+}
+
+std::shared_ptr<const ArrayData> BinaryBuilder::Finish() {
+  auto data = FinishValidity();
+  data->buffers.push_back(offsets_.Finish());
+  data->buffers.push_back(data_.Finish());
+  offsets_.AppendValue<int32_t>(0);
+  return data;
+}
+
+ListBuilder::ListBuilder(std::unique_ptr<ArrayBuilder> values) : values_(std::move(values)) {}
+
+Status ListBuilder::Append() {
+  if (values_->length() > std::numeric_limits<int32_t>::max()) {
+    return Status::OutOfRange("list values pass the int32 offset limit of a batch");
+  }
+  validity_.AppendValid();
+  offsets_.AppendValue(static_cast<int32_t>(values_->length()));
+  return Status::Ok();
+}
+
+void ListBuilder::AppendNull() {
+  // A null list is empty, so it starts where the next list starts. The child
+  // length was already checked by the Append() that produced it, except here
+  // where no Append() ran; clamp rather than overflow, Finish() reports.
+  validity_.AppendNulls(1);
+  offsets_.AppendValue(static_cast<int32_t>(values_->length()));
+}
+
+std::shared_ptr<const ArrayData> ListBuilder::Finish() {
+  auto data = FinishValidity();
+  offsets_.AppendValue(static_cast<int32_t>(values_->length()));
+  data->buffers.push_back(offsets_.Finish());
+  data->children.push_back(values_->Finish());
+  return data;
+}
+
+StructBuilder::StructBuilder(std::vector<std::unique_ptr<ArrayBuilder>> children)
+    : children_(std::move(children)) {}
+
+void StructBuilder::AppendNull() {
+  validity_.AppendNulls(1);
+  for (auto& child : children_) child->AppendNull();
+}
+
+std::shared_ptr<const ArrayData> StructBuilder::Finish() {
+  auto data = FinishValidity();
+  for (auto& child : children_) data->children.push_back(child->Finish());
+  return data;
+}
+
+}  // namespace zkarrow::arrow

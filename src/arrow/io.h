@@ -1,0 +1,108 @@
+// Byte sinks and sources for the IPC layer: files and file descriptors
+// (stdin/stdout included), in-memory bytes, and read-only memory maps.
+#pragma once
+
+#include <cstdint>
+#include <filesystem>
+#include <memory>
+#include <span>
+#include <vector>
+
+#include "arrow/buffer.h"
+#include "base/status.h"
+
+namespace zkarrow::arrow {
+
+class OutputStream {
+ public:
+  virtual ~OutputStream();
+  // Writes all of `bytes` or fails.
+  virtual Status Write(std::span<const uint8_t> bytes) = 0;
+  virtual Status Flush();
+};
+
+// Writes to a file descriptor; owns (and closes) it only when opened by path.
+class FileOutputStream final : public OutputStream {
+ public:
+  // Creates or truncates `path`.
+  static Result<std::unique_ptr<FileOutputStream>> Open(const std::filesystem::path& path);
+  // Wraps a descriptor the caller keeps owning, e.g. STDOUT_FILENO.
+  static std::unique_ptr<FileOutputStream> FromFd(int fd);
+  ~FileOutputStream() override;
+
+  Status Write(std::span<const uint8_t> bytes) override;
+  // Reports close() errors, which a destructor would have to swallow.
+  Status Close();
+
+ private:
+  FileOutputStream(int fd, bool owns_fd) : fd_(fd), owns_fd_(owns_fd) {}
+  int fd_;
+  bool owns_fd_;
+};
+
+// Collects everything written in memory.
+class BufferOutputStream final : public OutputStream {
+ public:
+  Status Write(std::span<const uint8_t> bytes) override;
+  const std::vector<uint8_t>& bytes() const { return bytes_; }
+  // Hands the collected bytes over as a 64-byte aligned Buffer and resets.
+  std::shared_ptr<const Buffer> Finish();
+
+ private:
+  std::vector<uint8_t> bytes_;
+};
+
+class InputStream {
+ public:
+  virtual ~InputStream();
+  // Reads up to out.size() bytes; returns how many were read, 0 only at end of input.
+  virtual Result<int64_t> Read(std::span<uint8_t> out) = 0;
+  // Reads up to `length` bytes (fewer only at end of input) into a Buffer.
+  // The default grows its allocation as bytes actually arrive, so a bogus
+  // length from untrusted input never allocates more than the input holds;
+  // byte-backed streams override it to return zero-copy slices.
+  virtual Result<std::shared_ptr<const Buffer>> ReadBuffer(int64_t length);
+};
+
+// Reads until `out` is full or the input ends; returns the number of bytes read.
+Result<int64_t> ReadFully(InputStream& in, std::span<uint8_t> out);
+
+// Reads from a file descriptor; owns (and closes) it only when opened by path.
+class FileInputStream final : public InputStream {
+ public:
+  static Result<std::unique_ptr<FileInputStream>> Open(const std::filesystem::path& path);
+  // Wraps a descriptor the caller keeps owning, e.g. STDIN_FILENO.
+  static std::unique_ptr<FileInputStream> FromFd(int fd);
+  ~FileInputStream() override;
+
+  Result<int64_t> Read(std::span<uint8_t> out) override;
+
+ private:
+  FileInputStream(int fd, bool owns_fd) : fd_(fd), owns_fd_(owns_fd) {}
+  int fd_;
+  bool owns_fd_;
+};
+
+// Reads from bytes already in memory; ReadBuffer() returns slices of them.
+class BufferInputStream final : public InputStream {
+ public:
+  explicit BufferInputStream(std::shared_ptr<const Buffer> source) : source_(std::move(source)) {}
+  // Copies `bytes` (convenient in tests and fuzzers).
+  explicit BufferInputStream(std::span<const uint8_t> bytes) : source_(Buffer::CopyOf(bytes)) {}
+
+  Result<int64_t> Read(std::span<uint8_t> out) override;
+  Result<std::shared_ptr<const Buffer>> ReadBuffer(int64_t length) override;
+
+ private:
+  std::shared_ptr<const Buffer> source_;
+  int64_t position_ = 0;
+};
+
+// Maps `path` read-only. The mapping lives as long as the returned Buffer or
+// any slice of it. An empty file gives an empty buffer.
+Result<std::shared_ptr<const Buffer>> MapFile(const std::filesystem::path& path);
+
+// Reads a whole descriptor (e.g. a pipe that cannot be mapped) into memory.
+Result<std::shared_ptr<const Buffer>> ReadAll(InputStream& in);
+
+}  // namespace zkarrow::arrow

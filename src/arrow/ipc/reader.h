@@ -1,0 +1,112 @@
+// Reads the Arrow IPC stream and file formats. All input is untrusted: every
+// message is verified and every buffer checked against the schema before an
+// array is handed out, and errors name the message, batch and field at fault.
+//
+// FileReader works on the whole file in memory, typically a read-only mmap:
+// opening costs O(footer + schema + dictionaries) and uncompressed buffers of
+// a batch are zero-copy slices of the mapping.
+#pragma once
+
+#include <cstdint>
+#include <filesystem>
+#include <memory>
+#include <optional>
+#include <span>
+#include <vector>
+
+#include "arrow/array.h"
+#include "arrow/buffer.h"
+#include "arrow/io.h"
+#include "arrow/ipc/writer.h"
+#include "arrow/type.h"
+#include "base/status.h"
+
+namespace zkarrow::arrow::ipc {
+
+enum class IpcFormat : uint8_t { kStream, kFile };
+
+// Tells the formats apart from the first bytes of the input (pass at least 8):
+// "ARROW1" starts a file; a continuation token (0xFFFFFFFF) or a positive
+// legacy length prefix starts a stream. Anything else is an error.
+Result<IpcFormat> DetectFormat(std::span<const uint8_t> prefix);
+
+enum class MetadataVersion : uint8_t { kV1, kV2, kV3, kV4, kV5 };
+const char* MetadataVersionName(MetadataVersion version);  // "V5"
+const char* CompressionName(Compression compression);      // "none", "lz4_frame", "zstd"
+
+struct IpcReadOptions {
+  // Upper bound on one message's flatbuffer metadata.
+  int64_t max_metadata_size = int64_t{64} << 20;
+  // Upper bound on one message's body as stored.
+  int64_t max_body_size = int64_t{16} << 30;
+  // Upper bound on the decompressed size of one buffer...
+  int64_t max_decompressed_buffer_size = int64_t{4} << 30;
+  // ...and on its ratio to the compressed size (guards against bombs).
+  int64_t max_compression_ratio = 1024;
+  // Nesting depth of types (list<list<...>>) accepted in a schema.
+  int max_nesting_depth = 64;
+};
+
+// What `zkarrow inspect` shows about one record batch message.
+struct BatchInfo {
+  int64_t num_rows = 0;
+  int64_t metadata_length = 0;  // framed flatbuffer, as stored
+  int64_t body_length = 0;      // as stored (compressed when compressed)
+  int64_t num_buffers = 0;
+  int64_t uncompressed_body_length = 0;  // sum of buffer sizes after decompression
+  Compression compression = Compression::kNone;
+  MetadataVersion version = MetadataVersion::kV5;
+  KeyValueMetadata custom_metadata;
+};
+
+class StreamReader {
+ public:
+  // Reads the schema message; dictionary batches are read as they come.
+  static Result<std::unique_ptr<StreamReader>> Open(std::unique_ptr<InputStream> input,
+                                                    IpcReadOptions options = {});
+  ~StreamReader();
+
+  const Schema& schema() const;
+  const std::shared_ptr<const Schema>& shared_schema() const;
+  MetadataVersion metadata_version() const;
+
+  // The next record batch, or nullopt at the end-of-stream marker (or at a
+  // clean end of input between messages).
+  Result<std::optional<RecordBatch>> Next();
+  // Describes the batch the last successful Next() returned.
+  const BatchInfo& last_batch_info() const;
+  int64_t num_dictionary_batches_read() const;
+
+ private:
+  class Impl;
+  explicit StreamReader(std::unique_ptr<Impl> impl);
+  std::unique_ptr<Impl> impl_;
+};
+
+class FileReader {
+ public:
+  static Result<std::unique_ptr<FileReader>> Open(std::shared_ptr<const Buffer> file_bytes,
+                                                  IpcReadOptions options = {});
+  // Maps the file read-only and opens it.
+  static Result<std::unique_ptr<FileReader>> OpenPath(const std::filesystem::path& path,
+                                                      IpcReadOptions options = {});
+  ~FileReader();
+
+  const Schema& schema() const;
+  const std::shared_ptr<const Schema>& shared_schema() const;
+  MetadataVersion metadata_version() const;  // of the footer
+  const KeyValueMetadata& footer_metadata() const;
+  int num_batches() const;
+  int num_dictionaries() const;
+
+  Result<RecordBatch> ReadBatch(int i);
+  // Reads only the metadata of batch i.
+  Result<BatchInfo> ReadBatchInfo(int i) const;
+
+ private:
+  class Impl;
+  explicit FileReader(std::unique_ptr<Impl> impl);
+  std::unique_ptr<Impl> impl_;
+};
+
+}  // namespace zkarrow::arrow::ipc

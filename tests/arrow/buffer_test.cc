@@ -1,0 +1,41 @@
+#include "arrow/buffer.h"
+
+#include <gtest/gtest.h>
+
+#include <numeric>
+#include <vector>
+
+namespace zkarrow::arrow {
+namespace {
+
+TEST(BufferBuilderTest, GrowsAlignedAndKeepsBytes) {
+  BufferBuilder builder;
+  std::vector<uint8_t> expected(1000);
+  std::iota(expected.begin(), expected.end(), 0);
+  for (uint8_t b : expected) builder.AppendValue(b);
+  auto buffer = builder.Finish();
+  EXPECT_EQ(reinterpret_cast<uintptr_t>(buffer->data()) % kBufferAlignment, 0u);
+  ASSERT_EQ(buffer->size(), 1000);
+  EXPECT_TRUE(std::equal(expected.begin(), expected.end(), buffer->data()));
+  EXPECT_EQ(builder.size(), 0);
+}
+
+TEST(BufferBuilderTest, PaddingIsZero) {
+  BufferBuilder builder;
+  builder.AppendValue<uint32_t>(0xffffffff);
+  builder.Truncate(1);
+  auto buffer = builder.Finish();
+  for (int i = 1; i < PaddedLength(1); ++i) EXPECT_EQ(buffer->data()[i], 0) << i;
+}
+
+TEST(BufferTest, SliceSharesOwner) {
+  const std::vector<uint8_t> bytes = {1, 2, 3, 4};
+  auto buffer = Buffer::CopyOf(bytes);
+  auto slice = buffer->Slice(1, 2);
+  buffer.reset();
+  EXPECT_EQ(slice->data()[0], 2);
+  EXPECT_EQ(slice->size(), 2);
+}
+
+}  // namespace
+}  // namespace zkarrow::arrow
