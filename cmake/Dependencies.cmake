@@ -7,6 +7,8 @@ pkg_check_modules(LZ4 REQUIRED IMPORTED_TARGET liblz4)
 find_package(CLI11 REQUIRED CONFIG)
 if(ZKARROW_TESTS)
   find_package(GTest REQUIRED CONFIG)
+  find_package(nlohmann_json 3 REQUIRED CONFIG)  # the integration JSON gold files
+  find_package(ZLIB REQUIRED)                     # ...which are gzipped
 endif()
 if(ZKARROW_BENCH)
   find_package(benchmark REQUIRED CONFIG)

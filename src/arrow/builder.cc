@@ -60,9 +60,8 @@ Status ListBuilder::Append() {
 }
 
 void ListBuilder::AppendNull() {
-  // A null list is empty, so it starts where the next list starts. The child
-  // length was already checked by the Append() that produced it, except here
-  // where no Append() ran; clamp rather than overflow, Finish() reports.
+  // A null list is empty: it starts where the next one starts. The child's
+  // length was checked by the Append() of the list before, and a null adds none.
   validity_.AppendNulls(1);
   offsets_.AppendValue(static_cast<int32_t>(values_->length()));
 }

@@ -20,5 +20,8 @@ using CommandRunner = std::function<int()>;
 void RegisterInspectCommand(CLI::App& app, CommandRunner& runner);
 void RegisterCatCommand(CLI::App& app, CommandRunner& runner);
 void RegisterConvertCommand(CLI::App& app, CommandRunner& runner);
+void RegisterSnapshotCommand(CLI::App& app, CommandRunner& runner);
+void RegisterDemoCommand(CLI::App& app, CommandRunner& runner);
+void RegisterTxnLogCommand(CLI::App& app, CommandRunner& runner);
 
 }  // namespace zkarrow::cli

@@ -9,7 +9,12 @@ int main(int argc, char** argv) {
   app.require_subcommand(1);
 
   zkarrow::cli::CommandRunner runner;
-  // Verbs are registered as their files land (see commands.h).
+  zkarrow::cli::RegisterSnapshotCommand(app, runner);
+  zkarrow::cli::RegisterDemoCommand(app, runner);
+  zkarrow::cli::RegisterInspectCommand(app, runner);
+  zkarrow::cli::RegisterCatCommand(app, runner);
+  zkarrow::cli::RegisterConvertCommand(app, runner);
+  zkarrow::cli::RegisterTxnLogCommand(app, runner);
 
   try {
     app.parse(argc, argv);

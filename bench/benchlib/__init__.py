@@ -1,0 +1,1 @@
+"""Helpers of bench/run: measuring processes, the methods compared, reports."""

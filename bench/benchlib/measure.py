@@ -1,0 +1,73 @@
+"""Runs one command as a child process and measures it from the outside.
+
+Wall time from the parent's monotonic clock; client CPU and peak RSS from
+wait4's rusage (the child and every descendant it waited for, so a shell
+script that starts java counts the java); server CPU from the ZooKeeper
+server's /proc/PID/stat before and after.
+"""
+import dataclasses
+import os
+import signal
+import subprocess
+import threading
+import time
+
+_CLOCK_TICKS = os.sysconf("SC_CLK_TCK")
+
+
+def process_cpu_seconds(pid):
+    """utime + stime of a running process, or None when there is none."""
+    if pid is None:
+        return None
+    with open(f"/proc/{pid}/stat") as stat:
+        # The command name may hold spaces; the fields after it do not.
+        fields = stat.read().rsplit(")", 1)[1].split()
+    return (int(fields[11]) + int(fields[12])) / _CLOCK_TICKS
+
+
+@dataclasses.dataclass
+class Measurement:
+    wall_s: float
+    client_cpu_s: float
+    peak_rss_mb: float
+    server_cpu_s: float  # None when no server was running
+    exit_code: int
+    timed_out: bool
+    znodes: int = None  # what the method reported seeing, filled in later
+
+
+def run_measured(argv, stdout_path, stderr_path, timeout_s, server_pid=None, env=None):
+    """Runs argv to completion (or SIGKILL of its process group at timeout)."""
+    server_before = process_cpu_seconds(server_pid)
+    with open(stdout_path, "wb") as out, open(stderr_path, "wb") as err:
+        started = time.monotonic()
+        # A session of its own: a timeout kills the child and whatever it
+        # started (zkCli.sh starts java) by that one group id.
+        child = subprocess.Popen(argv, stdin=subprocess.DEVNULL, stdout=out, stderr=err,
+                                 start_new_session=True, env=env)
+        timed_out = threading.Event()
+
+        def kill_group():
+            timed_out.set()
+            try:
+                os.killpg(child.pid, signal.SIGKILL)
+            except ProcessLookupError:
+                pass
+
+        timer = threading.Timer(timeout_s, kill_group)
+        timer.start()
+        try:
+            _, status, usage = os.wait4(child.pid, 0)
+        finally:
+            timer.cancel()
+        wall = time.monotonic() - started
+        child.returncode = os.waitstatus_to_exitcode(status)  # reaped: keep Popen quiet
+    server_after = process_cpu_seconds(server_pid)
+    return Measurement(
+        wall_s=wall,
+        client_cpu_s=usage.ru_utime + usage.ru_stime,
+        peak_rss_mb=usage.ru_maxrss / 1024.0,  # Linux reports KiB
+        server_cpu_s=None if server_before is None else server_after - server_before,
+        exit_code=child.returncode,
+        timed_out=timed_out.is_set(),
+    )

@@ -1,0 +1,46 @@
+"""Where the benchmark finds its programs and keeps its files."""
+import dataclasses
+import pathlib
+
+BENCH = pathlib.Path(__file__).resolve().parent.parent
+REPO = BENCH.parent
+
+
+@dataclasses.dataclass
+class Paths:
+    build: pathlib.Path
+    bench: pathlib.Path = BENCH
+    repo: pathlib.Path = REPO
+    cache: pathlib.Path = BENCH / ".cache"  # gitignored: data dirs, outputs
+    results: pathlib.Path = BENCH / "results"  # committed: the latest report
+
+    @property
+    def zkarrow(self):
+        return self.build / "zkarrow"
+
+    @property
+    def c_walk(self):
+        return self.build / "bench" / "bench_c_client_walk"
+
+    @property
+    def load_tree(self):
+        return self.build / "bench" / "bench_load_tree"
+
+    @property
+    def serve_tree(self):
+        return self.build / "bench" / "bench_serve_tree"
+
+    @property
+    def arrow_bench(self):
+        return self.build / "bench" / "bench_arrow_ipc"
+
+    @property
+    def java_classes(self):
+        return self.cache / "java"
+
+    @property
+    def out_dir(self):  # what the measured tools write; overwritten every run
+        return self.cache / "out"
+
+    def tree_root(self, nodes, seed):
+        return self.cache / f"tree-{nodes}-seed{seed}"

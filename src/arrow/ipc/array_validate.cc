@@ -1,0 +1,211 @@
+#include "arrow/ipc/array_validate.h"
+
+#include <array>
+#include <bit>
+#include <cstring>
+#include <string>
+
+namespace zkarrow::arrow::ipc {
+namespace {
+
+std::string Str(int64_t n) { return std::to_string(n); }
+
+Status BufferTooSmall(const char* what, int64_t have, int64_t need) {
+  return Status::InvalidData(std::string(what) + " buffer has " + Str(have) + " bytes, needs " +
+                             Str(need));
+}
+
+int64_t BufferSize(const ArrayData& array, size_t index) {
+  return array.buffers[index] ? array.buffers[index]->size() : 0;
+}
+
+// Bytes needed for `length` elements of `width` bytes, or -1 on overflow.
+int64_t BytesFor(int64_t length, int64_t width) {
+  int64_t bytes;
+  if (__builtin_mul_overflow(length, width, &bytes)) return -1;
+  return bytes;
+}
+
+Status CheckBytes(const ArrayData& array, size_t index, const char* what, int64_t length,
+                  int64_t width) {
+  int64_t need = BytesFor(length, width);
+  int64_t have = BufferSize(array, index);
+  if (need < 0 || have < need) return BufferTooSmall(what, have, need < 0 ? INT64_MAX : need);
+  return Status::Ok();
+}
+
+Status ValidateValidity(const ArrayData& array) {
+  if (array.null_count == 0) return Status::Ok();
+  int64_t need = (array.length + 7) / 8;
+  if (BufferSize(array, 0) < need) return BufferTooSmall("validity", BufferSize(array, 0), need);
+  const uint8_t* bits = array.buffers[0]->data();
+  int64_t valid = 0;
+  int64_t full_bytes = array.length / 8;
+  for (int64_t i = 0; i < full_bytes; ++i) valid += std::popcount(bits[i]);
+  for (int64_t i = full_bytes * 8; i < array.length; ++i) valid += GetBit(bits, i);
+  if (array.length - valid != array.null_count) {
+    return Status::InvalidData("null count " + Str(array.null_count) + " disagrees with the " +
+                               Str(array.length - valid) + " nulls in the validity bitmap");
+  }
+  return Status::Ok();
+}
+
+// Checks offsets[0..length]: non-negative, non-decreasing, last <= limit.
+template <typename Offset>
+Status ValidateOffsets(const ArrayData& array, int64_t limit, const char* target) {
+  ZKA_RETURN_IF_ERROR(CheckBytes(array, 1, "offsets", array.length + 1, sizeof(Offset)));
+  const auto* offsets = array.buffers[1]->data_as<Offset>();
+  if (offsets[0] < 0) return Status::InvalidData("first offset " + Str(offsets[0]) + " is negative");
+  for (int64_t i = 0; i < array.length; ++i) {
+    if (offsets[i + 1] < offsets[i]) {
+      return Status::InvalidData("offsets decrease at element " + Str(i) + " (" +
+                                 Str(offsets[i]) + " then " + Str(offsets[i + 1]) + ")");
+    }
+  }
+  if (offsets[array.length] > limit) {
+    return Status::InvalidData("last offset " + Str(offsets[array.length]) + " is past the end of the " +
+                               target + " (" + Str(limit) + ")");
+  }
+  return Status::Ok();
+}
+
+Status ValidateChildLength(const ArrayData& array, size_t index, int64_t need) {
+  if (need < 0 || array.children[index]->length < need) {
+    return Status::InvalidData("child " + Str(static_cast<int64_t>(index)) + " has " +
+                               Str(array.children[index]->length) + " elements, needs " +
+                               Str(need < 0 ? INT64_MAX : need));
+  }
+  return Status::Ok();
+}
+
+Status ValidateUnion(const DataType& type, const ArrayData& array) {
+  ZKA_RETURN_IF_ERROR(CheckBytes(array, 0, "union type ids", array.length, 1));
+  // Which child each type id selects; -1 for ids the type does not declare.
+  std::array<int, 128> child_of{};
+  child_of.fill(-1);
+  for (size_t i = 0; i < type.children.size(); ++i) {
+    int32_t id = type.union_type_ids.empty() ? static_cast<int32_t>(i) : type.union_type_ids[i];
+    child_of[static_cast<size_t>(id)] = static_cast<int>(i);
+  }
+  const auto* type_ids = array.buffers[0]->data_as<int8_t>();
+  const int32_t* offsets = nullptr;
+  if (type.union_mode == UnionMode::kDense) {
+    ZKA_RETURN_IF_ERROR(CheckBytes(array, 1, "union offsets", array.length, 4));
+    offsets = array.buffers[1]->data_as<int32_t>();
+  } else {
+    for (size_t i = 0; i < array.children.size(); ++i) {
+      ZKA_RETURN_IF_ERROR(ValidateChildLength(array, i, array.length));
+    }
+  }
+  for (int64_t i = 0; i < array.length; ++i) {
+    int8_t id = type_ids[i];
+    if (id < 0 || child_of[static_cast<size_t>(id)] < 0) {
+      return Status::InvalidData("union element " + Str(i) + " has undeclared type id " +
+                                 Str(id));
+    }
+    if (offsets != nullptr) {
+      const ArrayData& child = *array.children[static_cast<size_t>(child_of[static_cast<size_t>(id)])];
+      if (offsets[i] < 0 || offsets[i] >= child.length) {
+        return Status::InvalidData("dense union element " + Str(i) + " has offset " +
+                                   Str(offsets[i]) + " outside its child of " + Str(child.length) +
+                                   " elements");
+      }
+    }
+  }
+  return Status::Ok();
+}
+
+template <typename Index>
+Status ValidateIndices(const ArrayData& indices, int64_t dictionary_length) {
+  const auto* values = indices.buffers[1]->data_as<Index>();
+  for (int64_t i = 0; i < indices.length; ++i) {
+    if (!indices.IsValid(i)) continue;
+    if constexpr (std::is_signed_v<Index>) {
+      if (values[i] < 0) {
+        return Status::InvalidData("dictionary index " + Str(values[i]) + " at element " + Str(i) +
+                                   " is negative");
+      }
+    }
+    if (static_cast<uint64_t>(values[i]) >= static_cast<uint64_t>(dictionary_length)) {
+      return Status::InvalidData("dictionary index " + std::to_string(values[i]) + " at element " +
+                                 Str(i) + " is out of range for a dictionary of " +
+                                 Str(dictionary_length) + " values");
+    }
+  }
+  return Status::Ok();
+}
+
+}  // namespace
+
+int64_t FixedValueWidth(const DataType& type) {
+  switch (type.id) {
+    case TypeId::kInt:
+    case TypeId::kTime:
+    case TypeId::kDecimal: return type.bit_width / 8;
+    case TypeId::kFloatingPoint:
+      return type.float_precision == FloatPrecision::kHalf     ? 2
+             : type.float_precision == FloatPrecision::kSingle ? 4
+                                                               : 8;
+    case TypeId::kDate: return type.date_unit == DateUnit::kDay ? 4 : 8;
+    case TypeId::kTimestamp:
+    case TypeId::kDuration: return 8;
+    case TypeId::kInterval:
+      return type.interval_unit == IntervalUnit::kYearMonth ? 4
+             : type.interval_unit == IntervalUnit::kDayTime ? 8
+                                                            : 16;
+    case TypeId::kFixedSizeBinary: return type.byte_width;
+    default: return 0;
+  }
+}
+
+Status ValidateLayout(const DataType& type, const ArrayData& array) {
+  if (array.length < 0 || array.null_count < 0 || array.null_count > array.length) {
+    return Status::InvalidData("length " + Str(array.length) + " / null count " +
+                               Str(array.null_count) + " are inconsistent");
+  }
+  if (type.id == TypeId::kNull) return Status::Ok();
+  if (type.id == TypeId::kUnion) return ValidateUnion(type, array);
+  ZKA_RETURN_IF_ERROR(ValidateValidity(array));
+  switch (type.id) {
+    case TypeId::kBool: return CheckBytes(array, 1, "values", (array.length + 7) / 8, 1);
+    case TypeId::kBinary:
+    case TypeId::kUtf8: return ValidateOffsets<int32_t>(array, BufferSize(array, 2), "data buffer");
+    case TypeId::kLargeBinary:
+    case TypeId::kLargeUtf8:
+      return ValidateOffsets<int64_t>(array, BufferSize(array, 2), "data buffer");
+    case TypeId::kList:
+    case TypeId::kMap:
+      return ValidateOffsets<int32_t>(array, array.children[0]->length, "child array");
+    case TypeId::kLargeList:
+      return ValidateOffsets<int64_t>(array, array.children[0]->length, "child array");
+    case TypeId::kFixedSizeList:
+      return ValidateChildLength(array, 0, BytesFor(array.length, type.list_size));
+    case TypeId::kStruct:
+      for (size_t i = 0; i < array.children.size(); ++i) {
+        ZKA_RETURN_IF_ERROR(ValidateChildLength(array, i, array.length));
+      }
+      return Status::Ok();
+    default:
+      return CheckBytes(array, 1, "values", array.length, FixedValueWidth(type));
+  }
+}
+
+Status ValidateDictionaryIndices(const DataType& index_type, const ArrayData& indices,
+                                 int64_t dictionary_length) {
+  switch (index_type.bit_width) {
+    case 8:
+      return index_type.is_signed ? ValidateIndices<int8_t>(indices, dictionary_length)
+                                  : ValidateIndices<uint8_t>(indices, dictionary_length);
+    case 16:
+      return index_type.is_signed ? ValidateIndices<int16_t>(indices, dictionary_length)
+                                  : ValidateIndices<uint16_t>(indices, dictionary_length);
+    case 32:
+      return index_type.is_signed ? ValidateIndices<int32_t>(indices, dictionary_length)
+                                  : ValidateIndices<uint32_t>(indices, dictionary_length);
+    default:
+      return index_type.is_signed ? ValidateIndices<int64_t>(indices, dictionary_length)
+                                  : ValidateIndices<uint64_t>(indices, dictionary_length);
+  }
+}
+
+}  // namespace zkarrow::arrow::ipc

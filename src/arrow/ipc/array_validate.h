@@ -1,0 +1,25 @@
+// Checks that an array read from untrusted bytes is consistent with its type
+// before anyone indexes into it: buffer sizes against the length, offsets in
+// range and increasing, child lengths against offsets, null counts against
+// the validity bitmap, union type ids declared, dictionary indices in range.
+// Arrays are in IPC layout (offset 0); children have been validated already.
+#pragma once
+
+#include <cstdint>
+
+#include "arrow/array.h"
+#include "arrow/type.h"
+#include "base/status.h"
+
+namespace zkarrow::arrow::ipc {
+
+// `type` is the physical type of `array`: the index type for dictionary indices.
+Status ValidateLayout(const DataType& type, const ArrayData& array);
+
+Status ValidateDictionaryIndices(const DataType& index_type, const ArrayData& indices,
+                                 int64_t dictionary_length);
+
+// Bytes per element of a fixed-width values buffer; 0 for other types.
+int64_t FixedValueWidth(const DataType& type);
+
+}  // namespace zkarrow::arrow::ipc

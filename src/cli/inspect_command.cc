@@ -1,0 +1,113 @@
+// `zkarrow inspect FILE`: what an Arrow IPC file or stream holds, without its
+// values: format, schema (types, dictionary encodings, metadata), and for
+// every record batch its rows, compression and sizes.
+#include <cstdio>
+#include <string>
+
+#include "cli/commands.h"
+#include "cli/ipc_input.h"
+
+namespace zkarrow::cli {
+namespace {
+
+void PrintMetadata(const arrow::KeyValueMetadata& metadata, const std::string& indent) {
+  for (const auto& [key, value] : metadata) {
+    std::printf("%s%s = %s\n", indent.c_str(), key.c_str(), value.c_str());
+  }
+}
+
+// Metadata of nested fields, which FieldToString does not show, under their path.
+void PrintChildMetadata(const arrow::Field& field, const std::string& path) {
+  for (const arrow::Field& child : field.type.children) {
+    const std::string child_path = path + "." + child.name;
+    if (!child.metadata.empty()) {
+      std::printf("    metadata of %s:\n", child_path.c_str());
+      PrintMetadata(child.metadata, "      ");
+    }
+    PrintChildMetadata(child, child_path);
+  }
+}
+
+void PrintSchema(const arrow::Schema& schema) {
+  std::printf("schema: %zu field%s\n", schema.fields.size(), schema.fields.size() == 1 ? "" : "s");
+  for (const arrow::Field& field : schema.fields) {
+    std::printf("  %s\n", arrow::FieldToString(field).c_str());
+    if (!field.metadata.empty()) {
+      std::printf("    metadata:\n");
+      PrintMetadata(field.metadata, "      ");
+    }
+    PrintChildMetadata(field, field.name);
+  }
+  if (!schema.metadata.empty()) {
+    std::printf("schema metadata:\n");
+    PrintMetadata(schema.metadata, "  ");
+  }
+}
+
+std::string Bytes(int64_t n) { return std::to_string(n) + (n == 1 ? " byte" : " bytes"); }
+
+Status Inspect(const std::string& source) {
+  ZKA_ASSIGN_OR_RETURN(auto input, IpcInput::Open(source));
+  const bool file = input->format() == arrow::ipc::IpcFormat::kFile;
+  std::printf("input: %s\n", input->name().c_str());
+  std::printf("format: %s, metadata version %s\n", file ? "file" : "stream",
+              arrow::ipc::MetadataVersionName(input->metadata_version()));
+  PrintSchema(*input->schema());
+  if (file && !input->file_reader()->footer_metadata().empty()) {
+    std::printf("footer metadata:\n");
+    PrintMetadata(input->file_reader()->footer_metadata(), "  ");
+  }
+
+  int64_t batches = 0;
+  int64_t rows = 0;
+  int64_t stored = 0;
+  int64_t uncompressed = 0;
+  std::string compression;
+  while (true) {
+    ZKA_ASSIGN_OR_RETURN(auto batch, input->Next());
+    if (!batch) break;
+    ZKA_ASSIGN_OR_RETURN(arrow::ipc::BatchInfo info, input->LastBatchInfo());
+    const std::string name = arrow::ipc::CompressionName(info.compression);
+    compression = compression.empty() || compression == name ? name : "mixed";
+    std::printf("batch %lld: %lld row%s, compression %s, body %s (%s uncompressed), metadata %s\n",
+                static_cast<long long>(batches), static_cast<long long>(info.num_rows),
+                info.num_rows == 1 ? "" : "s",
+                name.c_str(), Bytes(info.body_length).c_str(),
+                Bytes(info.uncompressed_body_length).c_str(), Bytes(info.metadata_length).c_str());
+    if (!info.custom_metadata.empty()) {
+      std::printf("  metadata:\n");
+      PrintMetadata(info.custom_metadata, "    ");
+    }
+    ++batches;
+    rows += info.num_rows;
+    stored += info.body_length + info.metadata_length;
+    uncompressed += info.uncompressed_body_length + info.metadata_length;
+  }
+  std::printf("total: %lld batch%s, %lld row%s, compression %s, batches %s (%s uncompressed)",
+              static_cast<long long>(batches), batches == 1 ? "" : "es",
+              static_cast<long long>(rows), rows == 1 ? "" : "s",
+              compression.empty() ? "none" : compression.c_str(), Bytes(stored).c_str(),
+              Bytes(uncompressed).c_str());
+  if (input->size()) std::printf(", %s on disk", Bytes(*input->size()).c_str());
+  std::printf("\n");
+  return Status::Ok();
+}
+
+}  // namespace
+
+void RegisterInspectCommand(CLI::App& app, CommandRunner& runner) {
+  auto* command = app.add_subcommand(
+      "inspect", "Describe an Arrow IPC file or stream: schema, batches, compression, sizes");
+  auto source = std::make_shared<std::string>();
+  command->add_option("FILE", *source, "Arrow IPC file or stream; - for stdin")->required();
+  command->callback([&runner, source] {
+    runner = [source] {
+      Status status = Inspect(*source);
+      if (status.ok()) return kExitOk;
+      std::fprintf(stderr, "zkarrow inspect: %s\n", status.message().c_str());
+      return kExitFailure;
+    };
+  });
+}
+
+}  // namespace zkarrow::cli

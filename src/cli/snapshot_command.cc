@@ -1,0 +1,249 @@
+// `zkarrow snapshot`: the znode table of a live ensemble (--zk) or of
+// ZooKeeper's own data directory (--data-dir), as an Arrow IPC file or stream.
+#include <cstdio>
+#include <cstdlib>
+#include <ctime>
+#include <memory>
+#include <string>
+#include <vector>
+
+#include "cli/snapshot_command.h"
+
+#include "cli/commands.h"
+#include "cli/ipc_options.h"
+#include "cli/output_target.h"
+#include "cli/progress_line.h"
+#include "zk/client.h"
+#include "znodes/datadir/data_dir.h"
+#include "znodes/live/tree_walker.h"
+#include "znodes/znode_schema.h"
+#include "znodes/znode_table_writer.h"
+
+namespace zkarrow::cli {
+namespace {
+
+constexpr const char* kAuthEnvironmentVariable = "ZKARROW_AUTH";
+
+
+std::string IsoTimeNow() {
+  std::time_t now = std::time(nullptr);
+  std::tm utc{};
+  gmtime_r(&now, &utc);
+  char text[32];
+  std::strftime(text, sizeof(text), "%Y-%m-%dT%H:%M:%SZ", &utc);
+  return text;
+}
+
+// "digest:user:password" -> {"digest", "user:password"}.
+Result<std::pair<std::string, std::string>> ParseAuth(const std::string& text) {
+  size_t colon = text.find(':');
+  if (colon == std::string::npos || colon == 0 || colon + 1 == text.size()) {
+    return Status::InvalidArgument("--auth wants SCHEME:CREDENTIAL, e.g. digest:user:password");
+  }
+  return std::make_pair(text.substr(0, colon), text.substr(colon + 1));
+}
+
+int ExitCodeFor(const Status& status) {
+  switch (zk::ErrorCodeOf(status)) {
+    case zk::ErrorCode::CONNECTIONLOSS:
+    case zk::ErrorCode::SESSIONEXPIRED:
+    case zk::ErrorCode::OPERATIONTIMEOUT:
+      return kExitUnavailable;
+    default:
+      break;
+  }
+  if (status.code() == StatusCode::kTimeout) return kExitUnavailable;
+  if (status.code() == StatusCode::kInvalidArgument) return kExitUsage;
+  return kExitFailure;
+}
+
+int Fail(const Status& status) {
+  std::fprintf(stderr, "zkarrow snapshot: %s\n", status.ToString().c_str());
+  return ExitCodeFor(status);
+}
+
+Result<std::vector<std::unique_ptr<zk::Client>>> ConnectSessions(const SnapshotArgs& args) {
+  zk::ClientOptions options;
+  options.connect_string = args.zk;
+  options.session_timeout = std::chrono::milliseconds(args.session_timeout_ms);
+  std::vector<std::string> auth = args.auth;
+  if (const char* from_env = std::getenv(kAuthEnvironmentVariable); from_env && *from_env) {
+    auth.emplace_back(from_env);
+  }
+  for (const std::string& text : auth) {
+    ZKA_ASSIGN_OR_RETURN(auto pair, ParseAuth(text));
+    options.auth.push_back(std::move(pair));
+  }
+  std::vector<std::unique_ptr<zk::Client>> sessions;
+  for (int i = 0; i < args.sessions; ++i) {
+    Result<std::unique_ptr<zk::Client>> client = zk::Client::Connect(options);
+    if (!client.ok()) return client.status().WithContext("connecting to " + args.zk);
+    sessions.push_back(std::move(*client));
+  }
+  return sessions;
+}
+
+Status SnapshotLive(const SnapshotArgs& args, znodes::ZnodeTableOptions table_options,
+                    OutputTarget& output) {
+  ZKA_ASSIGN_OR_RETURN(auto sessions, ConnectSessions(args));
+  table_options.schema_metadata = {
+      {znodes::kMetaSource, args.zk},
+      {znodes::kMetaRoot, args.path},
+      {znodes::kMetaStartTime, IsoTimeNow()},
+      {znodes::kMetaVersion, ZKARROW_VERSION},
+  };
+  ZKA_ASSIGN_OR_RETURN(auto writer, znodes::ZnodeTableWriter::Open(output.stream(), table_options));
+
+  znodes::WalkOptions walk;
+  walk.root = args.path;
+  walk.read_data = !args.no_data;
+  walk.read_acl = args.acl;
+  walk.max_depth = args.max_depth;
+  walk.excludes = args.excludes;
+  walk.nodes_per_batch = args.batch_nodes;
+  walk.batches_in_flight_per_session = args.in_flight;
+  std::vector<zk::Client*> clients;
+  for (auto& session : sessions) clients.push_back(session.get());
+
+  ProgressLine progress("znodes");
+  znodes::WalkStats stats;
+  auto started = std::chrono::steady_clock::now();
+  ZKA_RETURN_IF_ERROR(znodes::WalkTree(
+      clients, walk, [&](const znodes::ZnodeRecord& record) { return writer->Append(record); },
+      &stats, [&](const znodes::WalkStats& s) { progress.Update(s.znodes, s.data_bytes); }));
+  ZKA_RETURN_IF_ERROR(writer->Finish({
+      {znodes::kMetaMinZxid, std::to_string(stats.min_czxid)},
+      {znodes::kMetaMaxZxid, std::to_string(stats.max_zxid)},
+      {znodes::kMetaEndTime, IsoTimeNow()},
+      {znodes::kMetaZnodes, std::to_string(stats.znodes)},
+  }));
+  ZKA_RETURN_IF_ERROR(output.Commit());
+  double seconds =
+      std::chrono::duration<double>(std::chrono::steady_clock::now() - started).count();
+  std::fprintf(stderr,
+               "zkarrow snapshot: %s znodes (%s of data) from %s in %.2f s, %s znodes/s; "
+               "%s errors, %s vanished during the walk, %s subtrees excluded; wrote %s%s\n",
+               FormatCount(stats.znodes).c_str(), FormatBytes(stats.data_bytes).c_str(),
+               args.zk.c_str(), seconds,
+               FormatCount(static_cast<int64_t>(static_cast<double>(stats.znodes) /
+                                                std::max(seconds, 1e-9)))
+                   .c_str(),
+               FormatCount(stats.errors).c_str(), FormatCount(stats.vanished).c_str(),
+               FormatCount(stats.excluded).c_str(), FormatBytes(output.bytes_written()).c_str(),
+               output.is_stdout() ? " to stdout" : (" to " + args.output).c_str());
+  return Status::Ok();
+}
+
+Status SnapshotDataDir(const SnapshotArgs& args, znodes::ZnodeTableOptions table_options,
+                       OutputTarget& output) {
+  znodes::DataDirOptions options;
+  options.dir = args.data_dir;
+  if (args.zxid >= 0) options.target_zxid = args.zxid;
+  table_options.schema_metadata = {
+      {znodes::kMetaSource, "data-dir:" + args.data_dir},
+      {znodes::kMetaRoot, "/"},
+      {znodes::kMetaStartTime, IsoTimeNow()},
+      {znodes::kMetaVersion, ZKARROW_VERSION},
+  };
+  ZKA_ASSIGN_OR_RETURN(auto writer, znodes::ZnodeTableWriter::Open(output.stream(), table_options));
+  ProgressLine progress("znodes");
+  int64_t rows = 0;
+  int64_t bytes = 0;
+  znodes::DataDirSummary summary;
+  ZKA_RETURN_IF_ERROR(znodes::ReadDataDir(
+      options,
+      [&](const znodes::ZnodeRecord& record) {
+        ++rows;
+        if (record.data) bytes += static_cast<int64_t>(record.data->size());
+        progress.Update(rows, bytes);
+        return writer->Append(record);
+      },
+      &summary));
+  for (const std::string& warning : summary.warnings) {
+    std::fprintf(stderr, "zkarrow snapshot: warning: %s\n", warning.c_str());
+  }
+  ZKA_RETURN_IF_ERROR(writer->Finish({
+      {znodes::kMetaMinZxid, std::to_string(summary.min_zxid_seen)},
+      {znodes::kMetaMaxZxid, std::to_string(summary.last_zxid)},
+      {znodes::kMetaEndTime, IsoTimeNow()},
+      {znodes::kMetaZnodes, std::to_string(rows)},
+      {"zkarrow.snapshot_file", summary.snapshot.string()},
+  }));
+  ZKA_RETURN_IF_ERROR(output.Commit());
+  std::fprintf(stderr,
+               "zkarrow snapshot: %s znodes (%s of data) from %s + %zu transaction logs "
+               "(%zu transactions), tree as of zxid 0x%llx; wrote %s\n",
+               FormatCount(rows).c_str(), FormatBytes(bytes).c_str(),
+               summary.snapshot.filename().c_str(), summary.logs_replayed,
+               summary.transactions_applied, static_cast<unsigned long long>(summary.last_zxid),
+               FormatBytes(output.bytes_written()).c_str());
+  return Status::Ok();
+}
+
+}  // namespace
+
+int RunSnapshot(const SnapshotArgs& args) {
+  if (args.zk.empty() == args.data_dir.empty()) {
+    return Fail(Status::InvalidArgument(
+        "say where the tree comes from: either --zk HOST:PORT[,...][/chroot] (a live ensemble) "
+        "or --data-dir DIR (ZooKeeper's data directory)"));
+  }
+  if (args.zxid >= 0 && args.data_dir.empty()) {
+    return Fail(Status::InvalidArgument("--zxid needs --data-dir (live reads see only the present)"));
+  }
+  auto output = OutputTarget::Open(args.output);
+  if (!output.ok()) return Fail(output.status());
+  znodes::ZnodeTableOptions table_options;
+  table_options.format = args.ipc.ResolveFormat((*output)->is_stdout());
+  table_options.compression = args.ipc.compression;
+  table_options.typed_values = args.typed;
+  Status status = args.zk.empty() ? SnapshotDataDir(args, table_options, **output)
+                                  : SnapshotLive(args, table_options, **output);
+  return status.ok() ? kExitOk : Fail(status);
+}
+
+void RegisterSnapshotCommand(CLI::App& app, CommandRunner& runner) {
+  auto args = std::make_shared<SnapshotArgs>();
+  CLI::App* command = app.add_subcommand(
+      "snapshot", "Read a ZooKeeper tree (live or from its data directory) into an Arrow table");
+  command->footer(
+      "Examples:\n"
+      "  zkarrow snapshot --zk 127.0.0.1:2181 -o tree.arrow\n"
+      "  zkarrow snapshot --zk zk1:2181,zk2:2181/kafka --path /brokers --acl -o - | ...\n"
+      "  zkarrow snapshot --data-dir /var/lib/zookeeper --zxid 0x1a2b -o past.arrow\n"
+      "Credentials may come from the ZKARROW_AUTH environment variable (SCHEME:CREDENTIAL),\n"
+      "so that passwords stay out of shell history.");
+  command->add_option("--zk", args->zk, "Live ensemble: HOST:PORT[,HOST:PORT...][/chroot]");
+  command->add_option("--data-dir", args->data_dir,
+                      "Offline: ZooKeeper's dataDir (or its version-2 folder)");
+  command->add_option("--zxid", args->zxid,
+                      "With --data-dir: the tree as of this zxid (decimal or 0x hex)");
+  command->add_option("--path", args->path, "Subtree to read (live)")->default_str("/");
+  command->add_option("-o,--output", args->output, "Output file, or - for stdout")->required();
+  command->add_flag("--no-data", args->no_data, "Do not keep node data (stat only)");
+  command->add_flag("--acl", args->acl, "Read every node's ACL into the acl column");
+  command->add_flag("--typed", args->typed,
+                    "Add value_type/value_int/value_float/value_text columns");
+  command->add_option("--max-depth", args->max_depth, "Levels below --path to read")
+      ->check(CLI::NonNegativeNumber);
+  command->add_option("--exclude", args->excludes,
+                      "Glob on the absolute path; prunes matching subtrees (repeatable)");
+  command->add_option("--auth", args->auth,
+                      "SCHEME:CREDENTIAL, e.g. digest:user:password (repeatable)");
+  command->add_option("--sessions", args->sessions, "ZooKeeper sessions to read with")
+      ->check(CLI::Range(1, 64))
+      ->default_str("1");
+  command->add_option("--batch-nodes", args->batch_nodes, "Nodes per multiRead request")
+      ->check(CLI::Range(1, 10000))
+      ->default_str("100");
+  command->add_option("--in-flight", args->in_flight, "multiRead requests in flight per session")
+      ->check(CLI::Range(1, 256))
+      ->default_str("8");
+  command->add_option("--session-timeout-ms", args->session_timeout_ms, "Session timeout")
+      ->check(CLI::Range(2000, 600000))
+      ->default_str("30000");
+  AddIpcOutputOptions(*command, args->ipc);
+  command->callback([args, &runner] { runner = [args] { return RunSnapshot(*args); }; });
+}
+
+}  // namespace zkarrow::cli

@@ -1,0 +1,60 @@
+#include "zk/frame_decoder.h"
+
+#include <algorithm>
+#include <string>
+
+namespace zkarrow::zk {
+
+void FrameDecoder::Append(std::span<const uint8_t> bytes) {
+  if (skip_remaining_ > 0) {
+    size_t skipped = std::min(skip_remaining_, bytes.size());
+    skip_remaining_ -= skipped;
+    bytes = bytes.subspan(skipped);
+  }
+  // Compact lazily so that appending stays amortized O(n).
+  if (read_offset_ > 0 && read_offset_ >= buffer_.size() / 2) {
+    buffer_.erase(buffer_.begin(), buffer_.begin() + static_cast<ptrdiff_t>(read_offset_));
+    read_offset_ = 0;
+  }
+  buffer_.insert(buffer_.end(), bytes.begin(), bytes.end());
+}
+
+Result<std::optional<Frame>> FrameDecoder::Next() {
+  if (!error_.ok()) return error_;
+  if (skip_remaining_ > 0 || buffered_bytes() < 4) return std::optional<Frame>();
+  const uint8_t* p = buffer_.data() + read_offset_;
+  uint32_t raw_length = (uint32_t{p[0]} << 24) | (uint32_t{p[1]} << 16) | (uint32_t{p[2]} << 8) |
+                        uint32_t{p[3]};
+  if (static_cast<int32_t>(raw_length) < 0) {
+    error_ = Status::InvalidData("frame announces a negative length " +
+                                 std::to_string(static_cast<int32_t>(raw_length)));
+    return error_;
+  }
+  size_t length = raw_length;
+  Frame frame;
+  frame.length = length;
+  if (length > max_frame_bytes_) {
+    size_t prefix = std::min(length, kOversizedPrefix);
+    if (buffered_bytes() < 4 + prefix) return std::optional<Frame>();
+    frame.oversized = true;
+    frame.payload.assign(p + 4, p + 4 + prefix);
+    size_t available = buffered_bytes() - 4;
+    size_t consumed = std::min(available, length);
+    read_offset_ += 4 + consumed;
+    skip_remaining_ = length - consumed;
+    return std::optional<Frame>(std::move(frame));
+  }
+  if (buffered_bytes() < 4 + length) return std::optional<Frame>();
+  frame.payload.assign(p + 4, p + 4 + length);
+  read_offset_ += 4 + length;
+  return std::optional<Frame>(std::move(frame));
+}
+
+void FrameDecoder::Reset() {
+  buffer_.clear();
+  read_offset_ = 0;
+  skip_remaining_ = 0;
+  error_ = Status::Ok();
+}
+
+}  // namespace zkarrow::zk

@@ -1,0 +1,597 @@
+#include "zk/session.h"
+
+#include <poll.h>
+
+#include <algorithm>
+#include <cerrno>
+#include <climits>
+#include <future>
+#include <random>
+#include <utility>
+
+namespace zkarrow::zk {
+namespace {
+
+using std::chrono::duration_cast;
+using std::chrono::milliseconds;
+
+// After every server of the ensemble refused us once, wait this long before
+// the next round so an ensemble that is down does not make us spin.
+constexpr milliseconds kRetryBackoff{200};
+// A single connection attempt (TCP connect and handshake) gets at least this.
+constexpr milliseconds kMinAttemptTimeout{500};
+// setWatches2 packets stay below this size, as the Java client's do.
+constexpr size_t kMaxSetWatchesBytes = 128 * 1024;
+// How long Close waits for the server to confirm closeSession.
+constexpr milliseconds kCloseTimeout{3000};
+
+std::string Millis(milliseconds ms) { return std::to_string(ms.count()) + " ms"; }
+
+}  // namespace
+
+Result<std::unique_ptr<Session>> Session::Start(ClientOptions options) {
+  ZKA_ASSIGN_OR_RETURN(ConnectString servers, ParseConnectString(options.connect_string));
+  if (options.max_in_flight < 1) {
+    return Status::InvalidArgument("max_in_flight must be at least 1");
+  }
+  if (options.session_timeout.count() <= 0 || options.session_timeout.count() > INT32_MAX) {
+    return Status::InvalidArgument("session_timeout out of range");
+  }
+  ZKA_ASSIGN_OR_RETURN(Waker waker, Waker::Create());
+  // Spread clients over the ensemble.
+  std::shuffle(servers.servers.begin(), servers.servers.end(),
+               std::mt19937(std::random_device{}()));
+  std::unique_ptr<Session> session(new Session(std::move(options), std::move(servers),
+                                               std::move(waker)));
+  Session* raw = session.get();
+  session->io_thread_ = std::thread([raw] { raw->Run(); });
+
+  std::unique_lock lock(session->mutex_);
+  session->phase_cv_.wait_for(lock, session->options_.connect_timeout, [&] {
+    return session->ever_connected_ || !session->terminal_status_.ok();
+  });
+  if (session->ever_connected_) return session;
+  Status error = session->terminal_status_;
+  if (error.ok()) {
+    error = Status::Timeout("no server of '" + session->options_.connect_string +
+                            "' granted a session within " +
+                            Millis(session->options_.connect_timeout) +
+                            "; last error: " + session->last_connect_error_.ToString());
+  }
+  lock.unlock();
+  session->Close();
+  return error;
+}
+
+Session::Session(ClientOptions options, ConnectString servers, Waker waker)
+    : options_(std::move(options)),
+      servers_(std::move(servers.servers)),
+      chroot_(std::move(servers.chroot)),
+      waker_(std::move(waker)),
+      decoder_(options_.max_response_bytes) {
+  for (const auto& [scheme, credential] : options_.auth) {
+    auths_.push_back({EncodeAuthPacket(scheme, credential), nullptr});
+  }
+}
+
+Session::~Session() { Close(); }
+
+std::string Session::connected_server() const {
+  std::lock_guard lock(mutex_);
+  return connected_server_;
+}
+
+void Session::Submit(Request request) {
+  std::unique_lock lock(mutex_);
+  if (!OnIoThread()) {
+    window_cv_.wait(lock, [&] {
+      return in_flight_ < options_.max_in_flight || !terminal_status_.ok() || stop_;
+    });
+  }
+  if (!terminal_status_.ok() || stop_) {
+    Status status = terminal_status_.ok() ? Status::Cancelled("the client was closed")
+                                          : terminal_status_;
+    lock.unlock();
+    if (request.on_reply) request.on_reply(std::move(status));
+    return;
+  }
+  ++in_flight_;
+  submissions_.push_back(std::move(request));
+  lock.unlock();
+  waker_.Wake();
+}
+
+void Session::Close() {
+  if (!io_thread_.joinable()) return;
+  bool connected = false;
+  {
+    std::lock_guard lock(mutex_);
+    connected = !connected_server_.empty() && terminal_status_.ok() && !stop_;
+  }
+  if (connected) {
+    auto closed = std::make_shared<std::promise<void>>();
+    std::future<void> done = closed->get_future();
+    Submit({OpCode::kCloseSession, {}, false, [closed](Result<Reply>) { closed->set_value(); }});
+    done.wait_for(std::min(kCloseTimeout, negotiated_timeout()));
+  }
+  {
+    std::lock_guard lock(mutex_);
+    stop_ = true;
+  }
+  window_cv_.notify_all();
+  waker_.Wake();
+  io_thread_.join();
+}
+
+void Session::Run() {
+  io_thread_id_ = std::this_thread::get_id();
+  retry_at_ = Clock::now();
+  for (;;) {
+    {
+      std::lock_guard lock(mutex_);
+      if (stop_) break;
+    }
+    DrainSubmissions();
+    if (phase_ == Phase::kIdle && Clock::now() >= retry_at_) StartConnecting();
+    FlushOut();
+
+    pollfd fds[2] = {{waker_.fd(), POLLIN, 0}, {socket_.get(), 0, 0}};
+    if (phase_ == Phase::kTcpConnecting) {
+      fds[1].events = POLLOUT;
+    } else {
+      fds[1].events = static_cast<short>(POLLIN | (out_offset_ < out_.size() ? POLLOUT : 0));
+    }
+    nfds_t count = socket_.valid() ? 2 : 1;
+    int ready = ::poll(fds, count, PollTimeoutMs());
+    if (ready < 0 && errno != EINTR) {
+      LoseConnection(Status::FromErrno(errno, "poll"));
+      continue;
+    }
+    if (ready > 0) {
+      if (fds[0].revents != 0) waker_.Drain();
+      if (count == 2 && fds[1].revents != 0) HandleSocket(fds[1].revents);
+    }
+    CheckTimers();
+  }
+  Terminate(SessionState::kClosed, Status::Cancelled("the client was closed"));
+}
+
+void Session::DrainSubmissions() {
+  std::deque<Request> batch;
+  {
+    std::lock_guard lock(mutex_);
+    batch.swap(submissions_);
+  }
+  for (Request& request : batch) Enqueue(std::move(request));
+}
+
+void Session::Enqueue(Request request) {
+  if (request.op == OpCode::kAuth) {
+    auths_.push_back({std::move(request.body), std::move(request.on_reply)});
+    if (phase_ == Phase::kConnected) SendAuth(auths_.size() - 1);
+    return;
+  }
+  if (phase_ == Phase::kConnected) {
+    Send(std::move(request));
+  } else {
+    unsent_.push_back(std::move(request));
+  }
+}
+
+void Session::Send(Request request) {
+  int32_t xid = next_xid_;
+  next_xid_ = next_xid_ == INT32_MAX ? 1 : next_xid_ + 1;
+  AppendFrame(xid, request.op, request.body);
+  awaiting_.push_back({xid, std::move(request)});
+}
+
+void Session::SendAuth(size_t index) {
+  AppendFrame(kAuthXid, OpCode::kAuth, auths_[index].packet);
+  auth_replies_due_.push_back(index);
+}
+
+void Session::SendSetWatches() {
+  using Kind = WatchRegistry::Kind;
+  constexpr Kind kKinds[] = {Kind::kData, Kind::kExist, Kind::kChild, Kind::kPersistent,
+                             Kind::kPersistentRecursive};
+  std::vector<std::string> lists[5];
+  size_t bytes = 0;
+  auto flush = [&] {
+    if (bytes == 0) return;
+    AppendFrame(kSetWatchesXid, OpCode::kSetWatches2,
+                EncodeSetWatches2(last_zxid_, lists[0], lists[1], lists[2], lists[3], lists[4]));
+    for (auto& list : lists) list.clear();
+    bytes = 0;
+  };
+  for (size_t k = 0; k < 5; ++k) {
+    for (const std::string& path : watches_.Paths(kKinds[k])) {
+      lists[k].push_back(ApplyChroot(chroot_, path));
+      bytes += lists[k].back().size() + 4;
+      if (bytes >= kMaxSetWatchesBytes) flush();
+    }
+  }
+  flush();
+}
+
+void Session::SendPing() { AppendFrame(kPingXid, OpCode::kPing, {}); }
+
+void Session::AppendFrame(int32_t xid, OpCode op, std::span<const uint8_t> body) {
+  std::vector<uint8_t> frame = EncodeRequestFrame(xid, op, body);
+  out_.insert(out_.end(), frame.begin(), frame.end());
+}
+
+void Session::StartConnecting() {
+  if (attempts_in_cycle_ >= servers_.size()) {
+    attempts_in_cycle_ = 0;
+    retry_at_ = Clock::now() + kRetryBackoff;
+    return;
+  }
+  const HostPort& server = servers_[next_server_ % servers_.size()];
+  ++next_server_;
+  ++attempts_in_cycle_;
+  current_server_ = server.ToString();
+  auto attempt_timeout = std::max(
+      kMinAttemptTimeout,
+      options_.session_timeout / static_cast<int64_t>(servers_.size()));
+  attempt_deadline_ = Clock::now() + attempt_timeout;
+  Result<PendingConnect> pending = zk::StartConnect(server);
+  if (!pending.ok()) {
+    ConnectFailed(pending.status());
+    return;
+  }
+  socket_ = std::move(pending->fd);
+  if (pending->in_progress) {
+    phase_ = Phase::kTcpConnecting;
+  } else {
+    OnTcpConnected();
+  }
+}
+
+void Session::OnTcpConnected() {
+  ConnectRequest request;
+  request.last_zxid_seen = last_zxid_;
+  request.timeout_ms = static_cast<int32_t>(options_.session_timeout.count());
+  request.session_id = session_id_.load();
+  request.password = session_password_;
+  request.read_only = options_.read_only;
+  std::vector<uint8_t> frame = EncodeConnectRequest(request);
+  out_.assign(frame.begin(), frame.end());
+  out_offset_ = 0;
+  decoder_.Reset();
+  phase_ = Phase::kHandshaking;
+}
+
+void Session::OnConnectResponse(const Frame& frame) {
+  if (frame.oversized) {
+    ConnectFailed(Status::InvalidData("oversized connect response"));
+    return;
+  }
+  Result<ConnectResponse> response = DecodeConnectResponse(frame.payload);
+  if (!response.ok()) {
+    ConnectFailed(response.status());
+    return;
+  }
+  if (response->timeout_ms <= 0) {
+    Terminate(SessionState::kExpired,
+              ZooKeeperError(ErrorCode::SESSIONEXPIRED, "", "",
+                             "server " + current_server_ + " reports the session expired"));
+    return;
+  }
+  session_id_ = response->session_id;
+  session_password_ = response->password;
+  negotiated_timeout_ms_ = response->timeout_ms;
+  phase_ = Phase::kConnected;
+  attempts_in_cycle_ = 0;
+  last_receive_ = last_send_ = Clock::now();
+  {
+    std::lock_guard lock(mutex_);
+    ever_connected_ = true;
+    connected_server_ = current_server_;
+  }
+  phase_cv_.notify_all();
+  // Identities first, so that the requests after them are authorized.
+  for (size_t i = 0; i < auths_.size(); ++i) SendAuth(i);
+  SendSetWatches();
+  std::deque<Request> pending = std::move(unsent_);
+  unsent_.clear();
+  for (Request& request : pending) Send(std::move(request));
+  Notify(response->read_only ? SessionState::kConnectedReadOnly : SessionState::kConnected,
+         Status::Ok());
+}
+
+void Session::HandleSocket(short revents) {
+  if (phase_ == Phase::kTcpConnecting) {
+    Status connected = FinishConnect(socket_.get());
+    if (connected.ok()) {
+      OnTcpConnected();
+    } else {
+      ConnectFailed(connected);
+    }
+    return;
+  }
+  if ((revents & (POLLIN | POLLERR | POLLHUP)) != 0) ReadAvailable();
+  if (socket_.valid() && (revents & POLLOUT) != 0) FlushOut();
+}
+
+void Session::ReadAvailable() {
+  // Bounded, so that a fast stream cannot starve timers and submissions.
+  for (int round = 0; round < 16; ++round) {
+    Result<IoResult> read = ReadSome(socket_.get(), read_buffer_);
+    if (!read.ok()) {
+      LoseConnection(read.status());
+      return;
+    }
+    if (read->would_block) return;
+    if (read->bytes == 0) {
+      LoseConnection(Status::IoError("server " + current_server_ + " closed the connection"));
+      return;
+    }
+    last_receive_ = Clock::now();
+    decoder_.Append(std::span(read_buffer_).first(read->bytes));
+    for (;;) {
+      Result<std::optional<Frame>> frame = decoder_.Next();
+      if (!frame.ok()) {
+        LoseConnection(frame.status().WithContext("reading from " + current_server_));
+        return;
+      }
+      if (!frame->has_value()) break;
+      HandleFrame(**frame);
+      if (!socket_.valid()) return;
+    }
+  }
+}
+
+void Session::FlushOut() {
+  if (phase_ != Phase::kHandshaking && phase_ != Phase::kConnected) return;
+  while (out_offset_ < out_.size()) {
+    Result<IoResult> written =
+        WriteSome(socket_.get(), std::span(out_).subspan(out_offset_));
+    if (!written.ok()) {
+      LoseConnection(written.status());
+      return;
+    }
+    if (written->would_block) return;
+    out_offset_ += written->bytes;
+    last_send_ = Clock::now();
+  }
+  out_.clear();
+  out_offset_ = 0;
+}
+
+void Session::HandleFrame(const Frame& frame) {
+  if (phase_ == Phase::kHandshaking) {
+    OnConnectResponse(frame);
+    return;
+  }
+  JuteReader reader(frame.payload);
+  ReplyHeader header = ReadReplyHeader(reader);
+  if (!reader.ok()) {
+    Disconnect(reader.status().WithContext("reply header from " + current_server_));
+    return;
+  }
+  if (header.zxid > last_zxid_) last_zxid_ = header.zxid;
+  HandleReply(header, std::span(frame.payload).subspan(reader.offset()), frame);
+}
+
+void Session::HandleReply(const ReplyHeader& header, std::span<const uint8_t> body,
+                          const Frame& frame) {
+  auto oversized = [&] {
+    return Status::OutOfRange("reply of " + std::to_string(frame.length) +
+                              " bytes exceeds max_response_bytes (" +
+                              std::to_string(options_.max_response_bytes) + ")");
+  };
+  switch (header.xid) {
+    case kNotificationXid:
+      if (frame.oversized) {
+        Disconnect(oversized().WithContext("watch event"));
+      } else {
+        HandleNotification(body);
+      }
+      return;
+    case kPingXid:
+    case kSetWatchesXid: return;
+    case kAuthXid: {
+      if (auth_replies_due_.empty()) {
+        Disconnect(Status::InvalidData("auth reply from " + current_server_ +
+                                       " without an auth request"));
+        return;
+      }
+      AuthEntry& entry = auths_[auth_replies_due_.front()];
+      auth_replies_due_.pop_front();
+      auto code = static_cast<ErrorCode>(header.err);
+      if (entry.on_reply) {
+        ReplyHandler handler = std::move(entry.on_reply);
+        entry.on_reply = nullptr;
+        Complete(handler, Reply{code, header.zxid, {}});
+      }
+      if (code == ErrorCode::AUTHFAILED) {
+        Terminate(SessionState::kAuthFailed,
+                  ZooKeeperError(code, "auth", "", "the server rejected the credentials"));
+      }
+      return;
+    }
+    default: break;
+  }
+  if (awaiting_.empty() || awaiting_.front().xid != header.xid) {
+    std::string expected =
+        awaiting_.empty() ? "none" : std::to_string(awaiting_.front().xid);
+    Disconnect(Status::InvalidData("reply from " + current_server_ + " for unknown xid " +
+                                   std::to_string(header.xid) + " (expected " + expected + ")"));
+    return;
+  }
+  InFlight entry = std::move(awaiting_.front());
+  awaiting_.pop_front();
+  if (frame.oversized) {
+    Complete(entry.request.on_reply, oversized());
+    return;
+  }
+  auto code = static_cast<ErrorCode>(header.err);
+  Complete(entry.request.on_reply, Reply{code, header.zxid, body});
+  if (code == ErrorCode::SESSIONEXPIRED) {
+    Terminate(SessionState::kExpired, ZooKeeperError(code, "", "", "the server expired the session"));
+  } else if (entry.request.op == OpCode::kCloseSession) {
+    Terminate(SessionState::kClosed, Status::Cancelled("the session was closed"));
+  }
+}
+
+void Session::HandleNotification(std::span<const uint8_t> body) {
+  Result<RawWatcherEvent> raw = DecodeWatcherEvent(body);
+  if (!raw.ok()) {
+    Disconnect(raw.status().WithContext("watch event from " + current_server_));
+    return;
+  }
+  WatchEvent event{static_cast<EventType>(raw->type), static_cast<SessionState>(raw->state),
+                   StripChroot(chroot_, raw->path)};
+  for (WatchListener& listener : watches_.Trigger(event)) {
+    if (listener) listener(event);
+  }
+}
+
+void Session::CheckTimers() {
+  Clock::time_point now = Clock::now();
+  if (phase_ == Phase::kConnected) {
+    if (now - last_receive_ >= ReadTimeout()) {
+      Disconnect(Status::Timeout("server " + current_server_ + " sent nothing for " +
+                                 Millis(ReadTimeout())));
+    } else if (now - last_send_ >= negotiated_timeout() / 3 && out_offset_ == out_.size()) {
+      SendPing();
+    }
+    return;
+  }
+  if (phase_ == Phase::kTerminal) return;
+  if ((phase_ == Phase::kTcpConnecting || phase_ == Phase::kHandshaking) &&
+      now >= attempt_deadline_) {
+    ConnectFailed(Status::Timeout("no session from " + current_server_ + " in time"));
+  }
+  if (session_id_.load() != 0 && now - disconnected_since_ >= negotiated_timeout()) {
+    Terminate(SessionState::kExpired,
+              ZooKeeperError(ErrorCode::SESSIONEXPIRED, "", "",
+                             "no server took the session back within the " +
+                                 Millis(negotiated_timeout()) + " session timeout"));
+  }
+}
+
+int Session::PollTimeoutMs() const {
+  constexpr milliseconds kMaxWait{1000};
+  Clock::time_point now = Clock::now();
+  Clock::time_point wake = now + kMaxWait;
+  switch (phase_) {
+    case Phase::kTerminal: return -1;
+    case Phase::kIdle: wake = std::min(wake, retry_at_); break;
+    case Phase::kTcpConnecting:
+    case Phase::kHandshaking: wake = std::min(wake, attempt_deadline_); break;
+    case Phase::kConnected:
+      wake = std::min({wake, last_receive_ + ReadTimeout(),
+                       last_send_ + negotiated_timeout() / 3});
+      break;
+  }
+  if (phase_ != Phase::kConnected && session_id_.load() != 0) {
+    wake = std::min(wake, disconnected_since_ + negotiated_timeout());
+  }
+  auto wait = duration_cast<milliseconds>(wake - now);
+  // Round up, so that the deadline has passed when poll returns.
+  return static_cast<int>(std::max<int64_t>(0, wait.count() + 1));
+}
+
+void Session::ConnectFailed(const Status& reason) {
+  socket_.Reset();
+  out_.clear();
+  out_offset_ = 0;
+  decoder_.Reset();
+  phase_ = Phase::kIdle;
+  retry_at_ = Clock::now();
+  std::lock_guard lock(mutex_);
+  last_connect_error_ = reason.WithContext(current_server_);
+}
+
+void Session::LoseConnection(const Status& reason) {
+  if (phase_ == Phase::kConnected) {
+    Disconnect(reason);
+  } else if (phase_ != Phase::kTerminal) {
+    ConnectFailed(reason);
+  }
+}
+
+void Session::Disconnect(const Status& reason) {
+  socket_.Reset();
+  out_.clear();
+  out_offset_ = 0;
+  decoder_.Reset();
+  auth_replies_due_.clear();
+  phase_ = Phase::kIdle;
+  retry_at_ = disconnected_since_ = Clock::now();
+  {
+    std::lock_guard lock(mutex_);
+    connected_server_.clear();
+  }
+  std::deque<InFlight> lost = std::move(awaiting_);
+  awaiting_.clear();
+  std::deque<Request> resend;
+  for (InFlight& entry : lost) {
+    if (entry.request.idempotent) {
+      resend.push_back(std::move(entry.request));
+    } else {
+      Complete(entry.request.on_reply,
+               ZooKeeperError(ErrorCode::CONNECTIONLOSS, "", "",
+                              "the connection to " + current_server_ +
+                                  " was lost before the reply (" + reason.message() +
+                                  "); the outcome is unknown"));
+    }
+  }
+  // Resent reads go first, keeping the order they were submitted in.
+  unsent_.insert(unsent_.begin(), std::make_move_iterator(resend.begin()),
+                 std::make_move_iterator(resend.end()));
+  Notify(SessionState::kDisconnected, reason);
+}
+
+void Session::Terminate(SessionState state, const Status& status) {
+  bool first = phase_ != Phase::kTerminal;
+  phase_ = Phase::kTerminal;
+  socket_.Reset();
+  out_.clear();
+  out_offset_ = 0;
+  decoder_.Reset();
+  auth_replies_due_.clear();
+  std::deque<Request> queued;
+  {
+    std::lock_guard lock(mutex_);
+    if (terminal_status_.ok()) terminal_status_ = status;
+    connected_server_.clear();
+    queued.swap(submissions_);
+  }
+  phase_cv_.notify_all();
+  const Status failure = terminal_status_;
+  for (InFlight& entry : awaiting_) Complete(entry.request.on_reply, failure);
+  awaiting_.clear();
+  for (Request& request : unsent_) Complete(request.on_reply, failure);
+  unsent_.clear();
+  for (Request& request : queued) Complete(request.on_reply, failure);
+  for (AuthEntry& entry : auths_) {
+    if (entry.on_reply) Complete(entry.on_reply, failure);
+    entry.on_reply = nullptr;
+  }
+  window_cv_.notify_all();
+  bool notify;
+  {
+    std::lock_guard lock(mutex_);
+    notify = first && ever_connected_;
+  }
+  if (notify) Notify(state, status);
+}
+
+void Session::Complete(ReplyHandler& handler, Result<Reply> outcome) {
+  {
+    std::lock_guard lock(mutex_);
+    --in_flight_;
+  }
+  window_cv_.notify_one();
+  if (handler) handler(std::move(outcome));
+}
+
+void Session::Notify(SessionState state, const Status& reason) {
+  if (options_.session_listener) {
+    options_.session_listener(SessionEvent{state, current_server_, reason});
+  }
+}
+
+}  // namespace zkarrow::zk

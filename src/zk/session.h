@@ -1,0 +1,176 @@
+// The connection engine behind Client: one I/O thread that owns the socket,
+// establishes and keeps the ZooKeeper session across servers, pipelines
+// requests, matches replies to them, sends pings, re-registers watches after
+// a reconnection and dispatches watch events. It deals in encoded request
+// bodies and raw reply bodies; Client does the encoding and decoding.
+#pragma once
+
+#include <atomic>
+#include <chrono>
+#include <condition_variable>
+#include <cstdint>
+#include <deque>
+#include <functional>
+#include <memory>
+#include <mutex>
+#include <span>
+#include <string>
+#include <thread>
+#include <vector>
+
+#include "base/status.h"
+#include "zk/client.h"
+#include "zk/connect_string.h"
+#include "zk/frame_decoder.h"
+#include "zk/protocol.h"
+#include "zk/socket.h"
+#include "zk/watch_registry.h"
+
+namespace zkarrow::zk {
+
+// A reply the server sent for a request; `error` may be non-OK (NONODE...).
+struct Reply {
+  ErrorCode error = ErrorCode::OK;
+  int64_t zxid = 0;
+  std::span<const uint8_t> body;  // valid only during the handler call
+};
+
+// Receives the reply, or a Status when none will come: CONNECTIONLOSS (a
+// write whose outcome is unknown), SESSIONEXPIRED, kCancelled (closed),
+// kOutOfRange (reply too large). Runs on the I/O thread.
+using ReplyHandler = std::function<void(Result<Reply>)>;
+
+struct Request {
+  OpCode op = OpCode::kGetData;
+  std::vector<uint8_t> body;
+  // Reads are resent after a connection loss; writes are not.
+  bool idempotent = false;
+  ReplyHandler on_reply;
+};
+
+class Session {
+ public:
+  // Starts the I/O thread and waits for the first session.
+  static Result<std::unique_ptr<Session>> Start(ClientOptions options);
+
+  ~Session();
+  Session(const Session&) = delete;
+  Session& operator=(const Session&) = delete;
+
+  // Thread-safe. Blocks while max_in_flight requests are outstanding, unless
+  // called on the I/O thread. op kAuth registers an identity to resend on
+  // every reconnection.
+  void Submit(Request request);
+
+  // Sends closeSession (if connected), then stops the I/O thread.
+  void Close();
+
+  // Only on the I/O thread (i.e. inside a ReplyHandler).
+  WatchRegistry& watches() { return watches_; }
+
+  const std::string& chroot() const { return chroot_; }
+  int64_t session_id() const { return session_id_.load(); }
+  std::chrono::milliseconds negotiated_timeout() const {
+    return std::chrono::milliseconds(negotiated_timeout_ms_.load());
+  }
+  std::string connected_server() const;
+
+ private:
+  using Clock = std::chrono::steady_clock;
+
+  enum class Phase { kIdle, kTcpConnecting, kHandshaking, kConnected, kTerminal };
+
+  struct InFlight {
+    int32_t xid = 0;
+    Request request;
+  };
+  struct AuthEntry {
+    std::vector<uint8_t> packet;
+    ReplyHandler on_reply;  // until the first reply; null afterwards
+  };
+
+  Session(ClientOptions options, ConnectString servers, Waker waker);
+
+  void Run();
+  void DrainSubmissions();
+  void Enqueue(Request request);
+  void Send(Request request);
+  void SendAuth(size_t index);
+  void SendSetWatches();
+  void SendPing();
+  void AppendFrame(int32_t xid, OpCode op, std::span<const uint8_t> body);
+
+  void StartConnecting();
+  void OnTcpConnected();
+  // The attempt to reach current_server_ failed; try the next one.
+  void ConnectFailed(const Status& reason);
+  // An I/O error: Disconnect when connected, else ConnectFailed.
+  void LoseConnection(const Status& reason);
+  void OnConnectResponse(const Frame& frame);
+  void HandleSocket(short revents);
+  void ReadAvailable();
+  void FlushOut();
+  void HandleFrame(const Frame& frame);
+  void HandleReply(const ReplyHeader& header, std::span<const uint8_t> body, const Frame& frame);
+  void HandleNotification(std::span<const uint8_t> body);
+  void CheckTimers();
+  int PollTimeoutMs() const;
+
+  // Connection lost: resend reads, fail writes, try the next server.
+  void Disconnect(const Status& reason);
+  // The session is over; everything pending fails with `status`.
+  void Terminate(SessionState state, const Status& status);
+  void Complete(ReplyHandler& handler, Result<Reply> outcome);
+  void Notify(SessionState state, const Status& reason);
+
+  bool OnIoThread() const { return std::this_thread::get_id() == io_thread_id_.load(); }
+  std::chrono::milliseconds ReadTimeout() const { return negotiated_timeout() * 2 / 3; }
+
+  const ClientOptions options_;
+  const std::vector<HostPort> servers_;
+  const std::string chroot_;
+  const Waker waker_;
+
+  // Shared with submitting threads.
+  mutable std::mutex mutex_;
+  std::condition_variable window_cv_;
+  std::condition_variable phase_cv_;
+  std::deque<Request> submissions_;
+  int in_flight_ = 0;
+  bool stop_ = false;
+  bool ever_connected_ = false;
+  Status terminal_status_;  // non-OK once the session is over
+  Status last_connect_error_;
+  std::string connected_server_;
+  std::atomic<int64_t> session_id_{0};
+  std::atomic<int64_t> negotiated_timeout_ms_{0};
+
+  // I/O thread only.
+  Phase phase_ = Phase::kIdle;
+  UniqueFd socket_;
+  std::string current_server_;
+  size_t next_server_ = 0;
+  size_t attempts_in_cycle_ = 0;
+  Clock::time_point retry_at_;
+  Clock::time_point attempt_deadline_;
+  Clock::time_point last_send_;
+  Clock::time_point last_receive_;
+  Clock::time_point disconnected_since_;
+  std::vector<uint8_t> session_password_ = std::vector<uint8_t>(kPasswordSize);
+  int64_t last_zxid_ = 0;
+  int32_t next_xid_ = 1;
+  FrameDecoder decoder_;
+  std::vector<uint8_t> read_buffer_ = std::vector<uint8_t>(64 * 1024);
+  std::vector<uint8_t> out_;
+  size_t out_offset_ = 0;
+  std::deque<Request> unsent_;
+  std::deque<InFlight> awaiting_;
+  std::vector<AuthEntry> auths_;
+  std::deque<size_t> auth_replies_due_;  // indexes into auths_, in send order
+  WatchRegistry watches_;
+
+  std::atomic<std::thread::id> io_thread_id_;
+  std::thread io_thread_;
+};
+
+}  // namespace zkarrow::zk

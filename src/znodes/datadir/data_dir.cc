@@ -1,0 +1,187 @@
+#include "znodes/datadir/data_dir.h"
+
+#include <algorithm>
+#include <limits>
+#include <memory>
+#include <utility>
+
+#include "znodes/datadir/data_dir_files.h"
+#include "znodes/datadir/data_tree.h"
+#include "znodes/datadir/file_format.h"
+#include "znodes/datadir/snapshot.h"
+#include "znodes/datadir/txn_log.h"
+
+namespace zkarrow::znodes {
+namespace {
+
+using datadir::DataFile;
+using datadir::DataTree;
+using datadir::SnapshotInfo;
+using datadir::ZxidToHex;
+
+// The digest algorithm this reader implements (DigestCalculator's version).
+constexpr int32_t kDigestVersion = 2;
+
+std::string FileName(const DataFile& file) { return file.path.filename().string(); }
+
+// Zxids are (epoch << 32) | counter. Within an epoch every transaction is
+// logged, so a jump in the counter means transactions are missing; a new
+// epoch starts its own count.
+bool Continues(int64_t previous, int64_t next) {
+  if ((previous >> 32) != (next >> 32)) return next > previous;
+  return next == previous + 1;
+}
+
+Result<SnapshotInfo> LoadSnapshot(const DataFile& file, DataTree* tree) {
+  auto bytes = datadir::LoadSnapshotFile(file.path);
+  if (!bytes.ok()) return bytes.status().WithContext(file.path.string());
+  tree->Retain(*bytes);
+  auto info = datadir::DecodeSnapshot((*bytes)->bytes(), tree);
+  if (!info.ok()) return info.status().WithContext(file.path.string());
+  return info;
+}
+
+// Replays the logs after the snapshot up to `target` (inclusive).
+class Replayer {
+ public:
+  Replayer(const datadir::DataDirListing& listing, const DataFile& snapshot,
+           const SnapshotInfo& info, int64_t target, DataTree* tree, DataDirSummary* summary)
+      : listing_(listing), snapshot_(snapshot), info_(info), target_(target), tree_(tree),
+        summary_(summary), last_zxid_(snapshot.zxid) {}
+
+  Status Run() {
+    CheckDigest();
+    for (const DataFile& log : datadir::LogsAfter(listing_.logs, snapshot_.zxid)) {
+      Status status = ReplayLog(log);
+      if (!status.ok()) return status.WithContext(log.path.string());
+      if (reached_target_) break;
+    }
+    summary_->last_zxid = last_zxid_;
+    if (target_ != std::numeric_limits<int64_t>::max() && target_ > last_zxid_) {
+      summary_->warnings.push_back("the logs end at zxid " + ZxidToHex(last_zxid_) +
+                                   ", before the requested " + ZxidToHex(target_));
+    }
+    return Status::Ok();
+  }
+
+ private:
+  Status ReplayLog(const DataFile& log) {
+    ZKA_ASSIGN_OR_RETURN(auto bytes, datadir::LoadLogFile(log.path));
+    ZKA_ASSIGN_OR_RETURN(auto reader, datadir::TxnLogReader::Open(bytes->bytes()));
+    tree_->Retain(bytes);
+    bool used = false;
+    datadir::Transaction txn;
+    while (true) {
+      const size_t offset = reader.offset();
+      ZKA_ASSIGN_OR_RETURN(bool more, reader.Next(&txn));
+      if (!more) break;
+      const int64_t zxid = txn.header.zxid;
+      if (zxid <= last_zxid_) continue;  // already in the snapshot
+      if (zxid > target_) {
+        reached_target_ = true;
+        break;
+      }
+      if (!Continues(last_zxid_, zxid)) {
+        return Status::InvalidData(
+            "transactions " + ZxidToHex(last_zxid_ + 1) + " to " + ZxidToHex(zxid - 1) +
+            " are missing: the entry at offset " + std::to_string(offset) + " has zxid " +
+            ZxidToHex(zxid) + " (a log file was deleted or truncated?)");
+      }
+      tree_->Apply(txn);
+      last_zxid_ = zxid;
+      ++summary_->transactions_applied;
+      used = true;
+      CheckDigest();
+    }
+    if (!reader.partial_tail().empty()) {
+      summary_->warnings.push_back(FileName(log) + ": " + reader.partial_tail() +
+                                   "; the log ends there, as it would for the server");
+    }
+    if (used) ++summary_->logs_replayed;
+    return Status::Ok();
+  }
+
+  // The snapshot's digest holds for the tree once replay reaches its zxid.
+  void CheckDigest() {
+    if (!info_.digest || info_.digest->zxid != last_zxid_) return;
+    if (info_.digest->version != kDigestVersion) {
+      summary_->warnings.push_back(FileName(snapshot_) + ": digest version " +
+                                   std::to_string(info_.digest->version) + " not checked");
+      return;
+    }
+    int64_t actual = tree_->Digest();
+    if (actual == info_.digest->digest) {
+      summary_->digest_verified = true;
+    } else {
+      summary_->warnings.push_back(
+          FileName(snapshot_) + ": the tree rebuilt up to zxid " + ZxidToHex(last_zxid_) +
+          " has digest " + std::to_string(actual) + ", the snapshot recorded " +
+          std::to_string(info_.digest->digest));
+    }
+  }
+
+  const datadir::DataDirListing& listing_;
+  const DataFile& snapshot_;
+  const SnapshotInfo& info_;
+  const int64_t target_;
+  DataTree* tree_;
+  DataDirSummary* summary_;
+  int64_t last_zxid_;
+  bool reached_target_ = false;
+};
+
+int64_t MinZxid(const datadir::DataDirListing& listing) {
+  int64_t min = std::numeric_limits<int64_t>::max();
+  for (const DataFile& f : listing.snapshots) min = std::min(min, f.zxid);
+  for (const DataFile& f : listing.logs) min = std::min(min, f.zxid);
+  return min;
+}
+
+}  // namespace
+
+Status ReadDataDir(const DataDirOptions& options,
+                   const std::function<Status(const ZnodeRecord&)>& sink,
+                   DataDirSummary* summary) {
+  DataDirSummary local_summary;
+  if (summary == nullptr) summary = &local_summary;
+  *summary = DataDirSummary{};
+
+  ZKA_ASSIGN_OR_RETURN(auto listing, datadir::ListDataDir(options.dir));
+  summary->min_zxid_seen = MinZxid(listing);
+  const int64_t target = options.target_zxid.value_or(std::numeric_limits<int64_t>::max());
+  if (listing.snapshots.empty()) {
+    return Status::InvalidData(listing.dir.string() +
+                               " holds transaction logs but no snapshot to replay them onto");
+  }
+
+  std::string failures;
+  for (const DataFile& snapshot : listing.snapshots) {
+    if (snapshot.zxid > target) continue;
+    auto tree = std::make_unique<DataTree>();
+    auto info = LoadSnapshot(snapshot, tree.get());
+    if (!info.ok()) {
+      summary->warnings.push_back("skipped " + FileName(snapshot) + ": " +
+                                  info.status().message());
+      failures += "\n  " + info.status().message();
+      continue;
+    }
+    // A snapshot is written while transactions go on, so it may hold changes
+    // up to its digest's zxid: too late for a target before that.
+    if (info->digest && info->digest->zxid > target) {
+      summary->warnings.push_back("skipped " + FileName(snapshot) + ": it holds changes up to " +
+                                  ZxidToHex(info->digest->zxid) + ", past the target");
+      continue;
+    }
+    summary->snapshot = snapshot.path;
+    summary->snapshot_zxid = snapshot.zxid;
+    Replayer replayer(listing, snapshot, *info, target, tree.get(), summary);
+    ZKA_RETURN_IF_ERROR(replayer.Run());
+    summary->znodes = tree->size();
+    return tree->ForEach(sink);
+  }
+  std::string where = options.target_zxid ? " at or before zxid " + ZxidToHex(target) : "";
+  return Status::InvalidData("no usable snapshot" + where + " in " + listing.dir.string() +
+                             failures);
+}
+
+}  // namespace zkarrow::znodes

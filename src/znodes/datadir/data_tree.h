@@ -1,0 +1,109 @@
+// The znode tree as ZooKeeper's DataTree keeps it: loaded from a snapshot,
+// then changed by replaying transactions with the server's own tolerance
+// (a snapshot is fuzzy, so a replayed create may find its node present and a
+// delete may find it gone). Paths and data are views into the files the tree
+// was built from, which the tree keeps alive, so nothing is copied.
+#pragma once
+
+#include <cstddef>
+#include <cstdint>
+#include <functional>
+#include <map>
+#include <memory>
+#include <set>
+#include <span>
+#include <string>
+#include <string_view>
+#include <unordered_map>
+#include <vector>
+
+#include "arrow/buffer.h"
+#include "base/status.h"
+#include "zk/types.h"
+#include "znodes/datadir/txn.h"
+#include "znodes/znode_record.h"
+
+namespace zkarrow::znodes::datadir {
+
+// The stat ZooKeeper stores (StatPersisted): cversion counts child creations
+// only, and the ephemeral owner field also marks containers and TTL nodes.
+struct PersistedStat {
+  int64_t czxid = 0;
+  int64_t mzxid = 0;
+  int64_t ctime = 0;
+  int64_t mtime = 0;
+  int32_t version = 0;
+  int32_t cversion = 0;
+  int32_t aversion = 0;
+  int64_t ephemeral_owner = 0;
+  int64_t pzxid = 0;
+};
+
+class DataTree {
+ public:
+  // The id ZooKeeper gives the world:anyone/all ACL of a bare root.
+  static constexpr int64_t kOpenAclId = -1;
+
+  DataTree();
+  DataTree(const DataTree&) = delete;
+  DataTree& operator=(const DataTree&) = delete;
+
+  // Keeps `bytes` alive as long as the tree, for the views taken from it.
+  void Retain(std::shared_ptr<const arrow::Buffer> bytes);
+
+  // Loading a snapshot: its ACL cache entries, then its nodes, parents first.
+  // The root's path is "" in snapshots; "/" is accepted too.
+  Status AddAcl(int64_t id, std::vector<zk::Acl> acl);
+  Status AddNode(std::string_view path, std::span<const uint8_t> data, int64_t acl_id,
+                 const PersistedStat& stat);
+
+  // Applies a transaction as DataTree.processTxn does. Failures ZooKeeper
+  // tolerates on replay (node exists, no node) are counted, not errors.
+  void Apply(const Transaction& txn);
+  size_t tolerated_failures() const { return tolerated_failures_; }
+
+  size_t size() const { return nodes_.size(); }
+
+  // Every node in path byte order, with its client-visible stat.
+  Status ForEach(const std::function<Status(const ZnodeRecord&)>& sink) const;
+
+  // ZooKeeper's tree digest (DigestCalculator version 2): the sum of a CRC32
+  // per node, over the nodes outside /zookeeper/.
+  int64_t Digest() const;
+
+ private:
+  struct Node {
+    std::span<const uint8_t> data;
+    const std::vector<zk::Acl>* acl = nullptr;
+    PersistedStat stat;
+    int32_t num_children = 0;
+  };
+  // Ordered by the paths' bytes: std::less on string_view compares as
+  // unsigned chars, like memcmp.
+  using NodeMap = std::map<std::string_view, Node, std::less<>>;
+
+  // What the server's DataTree methods return or throw.
+  enum class Outcome { kOk, kNoNode, kNodeExists };
+
+  const std::vector<zk::Acl>* InternAcl(const std::vector<zk::Acl>& acl);
+  void ApplyOp(const TxnHeader& header, int32_t header_type, const TxnOp& op);
+  // These mirror DataTree's methods of the same names; a failure is what the
+  // server would have thrown (NoNode, NodeExists) and ignored on replay.
+  Outcome CreateNode(const TxnOp& op, int64_t owner, const TxnHeader& header);
+  bool DeleteNode(std::string_view path, int64_t zxid);
+  bool SetCversionPzxid(std::string_view parent_path, int32_t cversion, int64_t zxid);
+  void KillSession(int64_t session, const TxnOp& op, int64_t zxid);
+
+  NodeMap nodes_;
+  // ACL lists by id (ReferenceCountedACLCache) and by content, for interning
+  // the lists that transactions bring.
+  std::unordered_map<int64_t, std::vector<zk::Acl>> acls_by_id_;
+  std::map<std::string, int64_t> acl_ids_by_content_;
+  int64_t next_acl_id_ = 1;
+  // Session -> the paths of its ephemeral nodes (closeSession deletes them).
+  std::unordered_map<int64_t, std::set<std::string_view>> ephemerals_;
+  std::vector<std::shared_ptr<const arrow::Buffer>> retained_;
+  size_t tolerated_failures_ = 0;
+};
+
+}  // namespace zkarrow::znodes::datadir

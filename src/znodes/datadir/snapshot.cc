@@ -1,0 +1,134 @@
+#include "znodes/datadir/snapshot.h"
+
+#include <string>
+#include <string_view>
+#include <vector>
+
+#include "zk/jute.h"
+
+namespace zkarrow::znodes::datadir {
+namespace {
+
+constexpr size_t kSessionSize = 8 + 4;
+constexpr size_t kAclEntrySize = 4 + 4 + 4;       // perms, scheme length, id length
+constexpr size_t kSealSize = 8 + 4 + 1;           // checksum, then the string "/"
+constexpr size_t kDigestSize = 8 + 4 + 8;         // zxid, version, digest
+constexpr size_t kLastZxidSize = 8;
+
+std::string At(size_t offset) { return " at offset " + std::to_string(offset); }
+
+// Reads a seal and checks it against the checksum of everything before it.
+Status ReadSeal(std::span<const uint8_t> bytes, zk::JuteReader& reader, uint32_t* running,
+                size_t* checked_up_to, std::string_view what) {
+  const size_t seal_offset = reader.offset();
+  *running = Adler32(bytes.subspan(*checked_up_to, seal_offset - *checked_up_to), *running);
+  *checked_up_to = seal_offset;
+  auto stored = static_cast<uint64_t>(reader.ReadLong());
+  auto end_marker = reader.ReadBufferView();
+  if (!reader.ok()) return reader.status().WithContext(std::string(what));
+  if (end_marker.size() != 1 || end_marker[0] != '/') {
+    return Status::InvalidData(std::string(what) + ": the checksum is not followed by \"/\"" +
+                               At(seal_offset + 8));
+  }
+  if (stored != *running) {
+    return Status::InvalidData(std::string(what) + ": checksum mismatch" + At(seal_offset) +
+                               " (stored " + std::to_string(stored) + ", computed " +
+                               std::to_string(*running) + ")");
+  }
+  return Status::Ok();
+}
+
+Status ReadSessions(zk::JuteReader& reader, SnapshotInfo* info) {
+  int32_t count = reader.ReadVectorLength(kSessionSize);
+  reader.Skip(static_cast<size_t>(count) * kSessionSize);  // ids and timeouts: not part of the tree
+  info->sessions = static_cast<size_t>(count);
+  return reader.status().WithContext("reading the session list");
+}
+
+Status ReadAclCache(zk::JuteReader& reader, DataTree* tree) {
+  int32_t count = reader.ReadVectorLength(8 + 4);
+  for (int32_t i = 0; i < count && reader.ok(); ++i) {
+    const size_t entry_offset = reader.offset();
+    int64_t id = reader.ReadLong();
+    std::vector<zk::Acl> acl(static_cast<size_t>(reader.ReadVectorLength(kAclEntrySize)));
+    for (zk::Acl& entry : acl) {
+      entry.perms = reader.ReadInt();
+      entry.scheme = reader.ReadString();
+      entry.id = reader.ReadString();
+    }
+    if (!reader.ok()) break;
+    Status added = tree->AddAcl(id, std::move(acl));
+    if (!added.ok()) return added.WithContext("ACL cache entry" + At(entry_offset));
+  }
+  return reader.status().WithContext("reading the ACL cache");
+}
+
+Status ReadNodes(zk::JuteReader& reader, DataTree* tree, SnapshotInfo* info) {
+  while (true) {
+    const size_t node_offset = reader.offset();
+    auto path_bytes = reader.ReadBufferView();
+    std::string_view path(reinterpret_cast<const char*>(path_bytes.data()), path_bytes.size());
+    if (!reader.ok()) return reader.status().WithContext("reading a node path");
+    if (path == "/") return Status::Ok();  // the end of the node list
+    auto data = reader.ReadBufferView();
+    int64_t acl_id = reader.ReadLong();
+    PersistedStat stat;
+    stat.czxid = reader.ReadLong();
+    stat.mzxid = reader.ReadLong();
+    stat.ctime = reader.ReadLong();
+    stat.mtime = reader.ReadLong();
+    stat.version = reader.ReadInt();
+    stat.cversion = reader.ReadInt();
+    stat.aversion = reader.ReadInt();
+    stat.ephemeral_owner = reader.ReadLong();
+    stat.pzxid = reader.ReadLong();
+    Status status = reader.status();
+    if (status.ok()) status = tree->AddNode(path, data, acl_id, stat);
+    if (!status.ok()) {
+      return status.WithContext("node \"" + std::string(path) + "\"" + At(node_offset));
+    }
+    ++info->nodes;
+  }
+}
+
+}  // namespace
+
+Result<SnapshotInfo> DecodeSnapshot(std::span<const uint8_t> bytes, DataTree* tree) {
+  zk::JuteReader reader(bytes);
+  SnapshotInfo info;
+  ZKA_ASSIGN_OR_RETURN(info.header, ReadFileHeader(reader, kSnapshotMagic));
+  ZKA_RETURN_IF_ERROR(ReadSessions(reader, &info));
+  ZKA_RETURN_IF_ERROR(ReadAclCache(reader, tree));
+  ZKA_RETURN_IF_ERROR(ReadNodes(reader, tree, &info));
+
+  uint32_t running = kAdler32Initial;
+  size_t checked_up_to = 0;
+  ZKA_RETURN_IF_ERROR(ReadSeal(bytes, reader, &running, &checked_up_to, "snapshot seal"));
+
+  // What follows the seal is told apart by its length: each optional
+  // section has a fixed size and its own seal.
+  const size_t rest = reader.remaining();
+  const bool has_digest = rest == kDigestSize + kSealSize ||
+                          rest == kDigestSize + kSealSize + kLastZxidSize + kSealSize;
+  const bool has_last_zxid = rest == kLastZxidSize + kSealSize ||
+                             rest == kDigestSize + kSealSize + kLastZxidSize + kSealSize;
+  if (rest != 0 && !has_digest && !has_last_zxid) {
+    return Status::InvalidData(std::to_string(rest) + " unexpected bytes after the snapshot seal" +
+                               At(reader.offset()));
+  }
+  if (has_digest) {
+    ZxidDigest digest;
+    digest.zxid = reader.ReadLong();
+    digest.version = reader.ReadInt();
+    digest.digest = reader.ReadLong();
+    ZKA_RETURN_IF_ERROR(ReadSeal(bytes, reader, &running, &checked_up_to, "digest seal"));
+    if (digest.zxid > 0) info.digest = digest;  // zero: digests were off
+  }
+  if (has_last_zxid) {
+    info.last_processed_zxid = reader.ReadLong();
+    ZKA_RETURN_IF_ERROR(ReadSeal(bytes, reader, &running, &checked_up_to, "last zxid seal"));
+  }
+  return info;
+}
+
+}  // namespace zkarrow::znodes::datadir

@@ -1,0 +1,174 @@
+#include "znodes/datadir/txn.h"
+
+#include <string>
+
+#include "zk/jute.h"
+
+namespace zkarrow::znodes::datadir {
+namespace {
+
+constexpr size_t kMinAclSize = 4 + 4 + 4;  // perms, scheme length, id length
+constexpr size_t kTxnDigestSize = 4 + 8;    // version, tree digest
+
+std::string_view ReadStringView(zk::JuteReader& reader) {
+  auto bytes = reader.ReadBufferView();
+  return {reinterpret_cast<const char*>(bytes.data()), bytes.size()};
+}
+
+std::vector<zk::Acl> ReadAclList(zk::JuteReader& reader) {
+  std::vector<zk::Acl> acl(static_cast<size_t>(reader.ReadVectorLength(kMinAclSize)));
+  for (zk::Acl& entry : acl) {
+    entry.perms = reader.ReadInt();
+    entry.scheme = reader.ReadString();
+    entry.id = reader.ReadString();
+  }
+  return acl;
+}
+
+// Since 3.6 a closeSession carries the paths it deletes; before, or with
+// closeSessionTxnEnabled=false, it has no record at all, and either form may
+// be followed by a 12-byte digest. A list that does not parse into exactly
+// the bytes before the digest is taken as "no record".
+void ReadCloseSession(zk::JuteReader& reader, TxnOp* op) {
+  zk::JuteReader attempt = reader;
+  int32_t count = attempt.ReadVectorLength(4);
+  std::vector<std::string_view> paths;
+  paths.reserve(static_cast<size_t>(count));
+  for (int32_t i = 0; i < count && attempt.ok(); ++i) paths.push_back(ReadStringView(attempt));
+  if (attempt.ok() && (attempt.remaining() == 0 || attempt.remaining() == kTxnDigestSize)) {
+    reader = attempt;
+    op->paths_to_delete = std::move(paths);
+  }
+}
+
+// Reads the record of an op of `type` (not multi). `whole_record` is false
+// inside a multi, where ZooKeeper allows only the node-changing types.
+Status ReadOpRecord(zk::JuteReader& reader, int32_t type, bool whole_record, TxnOp* op) {
+  op->type = type;
+  switch (type) {
+    case kOpCreate:
+    case kOpCreate2:
+    case kOpCreateContainer:
+    case kOpCreateTtl:
+      op->path = ReadStringView(reader);
+      op->data = reader.ReadBufferView();
+      op->acl = ReadAclList(reader);
+      if (type == kOpCreate || type == kOpCreate2) op->ephemeral = reader.ReadBool();
+      op->parent_cversion = reader.ReadInt();
+      if (type == kOpCreateTtl) op->ttl_ms = reader.ReadLong();
+      break;
+    case kOpDelete:
+    case kOpDeleteContainer:
+      op->path = ReadStringView(reader);
+      break;
+    case kOpSetData:
+      op->path = ReadStringView(reader);
+      op->data = reader.ReadBufferView();
+      op->version = reader.ReadInt();
+      break;
+    case kOpCheck:
+      op->path = ReadStringView(reader);
+      op->version = reader.ReadInt();
+      break;
+    case kOpError:
+      op->error = reader.ReadInt();
+      break;
+    case kOpReconfig:  // a SetDataTxn on /zookeeper/config
+      if (!whole_record) return Status::InvalidData("reconfig inside a multi");
+      op->path = ReadStringView(reader);
+      op->data = reader.ReadBufferView();
+      op->version = reader.ReadInt();
+      break;
+    case kOpSetAcl:
+      if (!whole_record) return Status::InvalidData("setACL inside a multi");
+      op->path = ReadStringView(reader);
+      op->acl = ReadAclList(reader);
+      op->version = reader.ReadInt();
+      break;
+    case kOpCreateSession:
+      if (!whole_record) return Status::InvalidData("createSession inside a multi");
+      op->session_timeout_ms = reader.ReadInt();
+      break;
+    case kOpCloseSession:
+      if (!whole_record) return Status::InvalidData("closeSession inside a multi");
+      ReadCloseSession(reader, op);
+      break;
+    default:
+      return Status::NotImplemented("unknown transaction type " + std::to_string(type));
+  }
+  return reader.status();
+}
+
+Status ReadMulti(zk::JuteReader& reader, std::vector<TxnOp>* ops) {
+  int32_t count = reader.ReadVectorLength(4 + 4);  // type, data length
+  ops->resize(static_cast<size_t>(count));
+  for (int32_t i = 0; i < count && reader.ok(); ++i) {
+    int32_t type = reader.ReadInt();
+    zk::JuteReader sub(reader.ReadBufferView());
+    if (!reader.ok()) break;
+    Status status = ReadOpRecord(sub, type, /*whole_record=*/false, &(*ops)[static_cast<size_t>(i)]);
+    if (!status.ok()) return status.WithContext("multi operation " + std::to_string(i));
+  }
+  return reader.status();
+}
+
+}  // namespace
+
+std::string_view OpCodeName(int32_t type) {
+  switch (type) {
+    case kOpCreate: return "create";
+    case kOpDelete: return "delete";
+    case kOpSetData: return "setData";
+    case kOpSetAcl: return "setACL";
+    case kOpCheck: return "check";
+    case kOpMulti: return "multi";
+    case kOpCreate2: return "create2";
+    case kOpReconfig: return "reconfig";
+    case kOpCreateContainer: return "createContainer";
+    case kOpDeleteContainer: return "deleteContainer";
+    case kOpCreateTtl: return "createTTL";
+    case kOpCreateSession: return "createSession";
+    case kOpCloseSession: return "closeSession";
+    case kOpError: return "error";
+    default: return "";
+  }
+}
+
+Result<Transaction> DecodeTransaction(std::span<const uint8_t> bytes) {
+  zk::JuteReader reader(bytes);
+  Transaction txn;
+  txn.header.session = reader.ReadLong();
+  txn.header.cxid = reader.ReadInt();
+  txn.header.zxid = reader.ReadLong();
+  txn.header.time_ms = reader.ReadLong();
+  txn.header.type = reader.ReadInt();
+  if (!reader.ok()) return reader.status().WithContext("transaction header");
+
+  Status status;
+  if (txn.header.type == kOpMulti) {
+    status = ReadMulti(reader, &txn.ops);
+  } else {
+    status = ReadOpRecord(reader, txn.header.type, /*whole_record=*/true, &txn.ops.emplace_back());
+  }
+  if (!status.ok()) {
+    return status.WithContext(std::string(OpCodeName(txn.header.type).empty()
+                                              ? "transaction"
+                                              : OpCodeName(txn.header.type)) +
+                              " record of zxid " + std::to_string(txn.header.zxid));
+  }
+  // ZooKeeper 3.6+ appends the tree digest after the record.
+  if (reader.remaining() >= kTxnDigestSize) {
+    TxnDigest digest;
+    digest.version = reader.ReadInt();
+    digest.tree_digest = reader.ReadLong();
+    txn.digest = digest;
+  }
+  if (reader.remaining() != 0) {
+    return Status::InvalidData(std::to_string(reader.remaining()) +
+                               " unexpected bytes after the record of zxid " +
+                               std::to_string(txn.header.zxid));
+  }
+  return txn;
+}
+
+}  // namespace zkarrow::znodes::datadir

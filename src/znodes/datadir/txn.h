@@ -1,0 +1,78 @@
+// The transactions of ZooKeeper's log: a TxnHeader followed by the record its
+// type calls for (CreateTxn, DeleteTxn, MultiTxn, ...), decoded into one flat
+// shape. Strings and data are views into the bytes they were decoded from.
+#pragma once
+
+#include <cstdint>
+#include <optional>
+#include <span>
+#include <string_view>
+#include <vector>
+
+#include "base/status.h"
+#include "zk/types.h"
+
+namespace zkarrow::znodes::datadir {
+
+// ZooDefs.OpCode values that appear in transaction logs.
+enum OpCode : int32_t {
+  kOpCreate = 1,
+  kOpDelete = 2,
+  kOpSetData = 5,
+  kOpSetAcl = 7,
+  kOpCheck = 13,
+  kOpMulti = 14,
+  kOpCreate2 = 15,
+  kOpReconfig = 16,
+  kOpCreateContainer = 19,
+  kOpDeleteContainer = 20,
+  kOpCreateTtl = 21,
+  kOpCreateSession = -10,
+  kOpCloseSession = -11,
+  kOpError = -1,
+};
+
+// "create", "setData", "closeSession", ...; "" for a code not listed above.
+std::string_view OpCodeName(int32_t type);
+
+struct TxnHeader {
+  int64_t session = 0;  // clientId
+  int32_t cxid = 0;
+  int64_t zxid = 0;
+  int64_t time_ms = 0;
+  int32_t type = 0;
+};
+
+// One operation: a whole transaction, or one sub-operation of a multi. Which
+// fields mean something depends on `type`.
+struct TxnOp {
+  int32_t type = 0;
+  std::string_view path;              // create*, delete*, setData, setACL, check, reconfig
+  std::span<const uint8_t> data;      // create*, setData, reconfig
+  std::vector<zk::Acl> acl;           // create*, setACL
+  bool ephemeral = false;             // create, create2
+  int32_t parent_cversion = -1;       // create*: the parent's new cversion; -1 = increment
+  std::optional<int64_t> ttl_ms;      // createTTL
+  std::optional<int32_t> version;     // setData, setACL, check: the version after (or checked)
+  int32_t error = 0;                  // error: a ZooKeeper error code
+  std::optional<int32_t> session_timeout_ms;       // createSession
+  std::vector<std::string_view> paths_to_delete;  // closeSession (3.6+)
+};
+
+struct TxnDigest {
+  int32_t version = 0;
+  int64_t tree_digest = 0;
+};
+
+struct Transaction {
+  TxnHeader header;
+  // One op; a multi holds its sub-operations in order (possibly none).
+  std::vector<TxnOp> ops;
+  std::optional<TxnDigest> digest;  // the tree digest after this txn (3.6+)
+};
+
+// Decodes one log entry's payload (header, record, optional digest). The
+// result refers to `bytes`, which must outlive it.
+Result<Transaction> DecodeTransaction(std::span<const uint8_t> bytes);
+
+}  // namespace zkarrow::znodes::datadir

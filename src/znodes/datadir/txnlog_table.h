@@ -1,0 +1,65 @@
+// The transaction-log audit table: every transaction of a data directory's
+// logs as a row, in zxid order. A multi gives one row per sub-operation,
+// all with the multi's zxid and a multi_index (null outside multis).
+#pragma once
+
+#include <cstddef>
+#include <cstdint>
+#include <filesystem>
+#include <memory>
+#include <string>
+#include <vector>
+
+#include "arrow/ipc/writer.h"
+#include "arrow/record_batch_builder.h"
+#include "arrow/type.h"
+#include "base/status.h"
+#include "znodes/datadir/txn.h"
+
+namespace zkarrow::znodes::datadir {
+
+// zxid, time (timestamp[ms, UTC]), session, cxid, type (dictionary utf8),
+// multi_index, path, data, version, acl, ephemeral, ttl_ms, parent_cversion,
+// session_timeout_ms, error (the ZooKeeper error name of an error txn).
+arrow::Schema TxnLogSchema();
+
+// Builds batches of the table from decoded transactions.
+class TxnLogBatchBuilder {
+ public:
+  static Result<TxnLogBatchBuilder> Make();
+
+  // Appends the transaction's row(s).
+  Status Append(const Transaction& txn);
+  int64_t num_rows() const { return columns_.num_rows(); }
+  // Bytes of path and data so far, for cutting batches in time.
+  int64_t value_bytes();
+  Result<arrow::RecordBatch> Finish() { return columns_.Finish(); }
+
+ private:
+  explicit TxnLogBatchBuilder(arrow::RecordBatchBuilder columns) : columns_(std::move(columns)) {}
+  Status AppendRow(const TxnHeader& header, const TxnOp* op, int32_t type,
+                   std::optional<int32_t> multi_index);
+
+  arrow::RecordBatchBuilder columns_;
+};
+
+struct TxnLogOptions {
+  std::filesystem::path dir;  // as DataDirOptions::dir
+  int64_t rows_per_batch = 64 * 1024;
+};
+
+struct TxnLogSummary {
+  size_t logs = 0;
+  size_t transactions = 0;
+  size_t rows = 0;
+  int64_t first_zxid = 0;
+  int64_t last_zxid = 0;
+  std::vector<std::string> warnings;  // partial log tails, zxid gaps
+};
+
+// Reads every log of the directory, oldest first, and writes the table.
+// A transaction that appears in two logs is written once.
+Status WriteTxnLogTable(const TxnLogOptions& options, arrow::ipc::IpcWriter& writer,
+                        TxnLogSummary* summary);
+
+}  // namespace zkarrow::znodes::datadir

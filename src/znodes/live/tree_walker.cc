@@ -1,0 +1,331 @@
+#include "znodes/live/tree_walker.h"
+
+#include <fnmatch.h>
+
+#include <algorithm>
+#include <condition_variable>
+#include <deque>
+#include <mutex>
+#include <optional>
+
+#include "znodes/znode_path.h"
+
+namespace zkarrow::znodes {
+namespace {
+
+using zk::ErrorCode;
+
+struct PendingNode {
+  std::string path;
+  int depth = 0;  // levels below the walk's root
+};
+
+// One multiRead request and the follow-up requests its nodes need. Owned by
+// the walker; the I/O threads only fill in results and count down.
+struct Batch {
+  std::vector<PendingNode> nodes;
+  std::vector<bool> list_children;  // per node: was getChildren asked for
+  size_t session = 0;
+  Result<std::vector<zk::ReadResult>> reads = Status::Cancelled("not read yet");
+  std::vector<std::optional<Result<zk::AclResult>>> acls;
+  // Stats fetched with `exists` for nodes whose data could not be read.
+  std::vector<std::optional<Result<std::optional<zk::Stat>>>> fallback_stats;
+  bool followed_up = false;
+  int outstanding = 0;  // guarded by the walker's mutex
+};
+
+// Batches whose replies are complete, handed from I/O threads to the walker.
+class CompletionQueue {
+ public:
+  // Counts one reply of `batch`; the last one queues the batch.
+  void ReplyArrived(Batch* batch) {
+    std::lock_guard lock(mutex_);
+    if (--batch->outstanding == 0) {
+      ready_.push_back(batch);
+      cv_.notify_one();
+    }
+  }
+  void Expect(Batch* batch, int replies) {
+    std::lock_guard lock(mutex_);
+    batch->outstanding += replies;
+  }
+  Batch* Pop() {
+    std::unique_lock lock(mutex_);
+    cv_.wait(lock, [&] { return !ready_.empty(); });
+    Batch* batch = ready_.front();
+    ready_.pop_front();
+    return batch;
+  }
+
+ private:
+  std::mutex mutex_;
+  std::condition_variable cv_;
+  std::deque<Batch*> ready_;
+};
+
+class Walker {
+ public:
+  Walker(const std::vector<zk::Client*>& sessions, const WalkOptions& options,
+         const RecordSink& sink, WalkStats* stats, const ProgressCallback& progress)
+      : sessions_(sessions),
+        options_(options),
+        sink_(sink),
+        stats_(*stats),
+        progress_(progress),
+        in_flight_per_session_(sessions.size(), 0) {}
+
+  Status Run() {
+    if (sessions_.empty()) return Status::InvalidArgument("the walk needs at least one session");
+    std::string root = options_.root.empty() ? "/" : options_.root;
+    if (root.front() != '/' || (root.size() > 1 && root.back() == '/')) {
+      return Status::InvalidArgument("bad path '" + root +
+                                     "': a znode path starts with '/' and does not end with one");
+    }
+    root_path_ = root;
+    if (IsExcluded(root)) {
+      ++stats_.excluded;
+      return Status::Ok();
+    }
+    pending_.push_back({root, 0});
+    Status status = Loop();
+    // Wait for requests still out: their callbacks point into our batches.
+    while (InFlight() > 0) Retire(queue_.Pop());
+    return status;
+  }
+
+ private:
+  Status Loop() {
+    while (!pending_.empty() || InFlight() > 0) {
+      SubmitWhileRoom();
+      if (InFlight() == 0) continue;
+      Batch* batch = queue_.Pop();
+      if (NeedsFollowUp(*batch)) continue;
+      Status handled = Handle(*batch);
+      Retire(batch);
+      ZKA_RETURN_IF_ERROR(handled);
+      if (progress_) progress_(stats_);
+    }
+    return Status::Ok();
+  }
+
+  int InFlight() const { return static_cast<int>(batches_.size()); }
+
+  bool IsExcluded(const std::string& path) const {
+    return std::any_of(options_.excludes.begin(), options_.excludes.end(),
+                       [&](const std::string& glob) {
+                         return ::fnmatch(glob.c_str(), path.c_str(), 0) == 0;
+                       });
+  }
+
+  bool ListsChildren(const PendingNode& node) const {
+    return options_.max_depth < 0 || node.depth < options_.max_depth;
+  }
+
+  void SubmitWhileRoom() {
+    const int per_session = std::max(1, options_.batches_in_flight_per_session);
+    while (!pending_.empty()) {
+      size_t session = LeastLoadedSession();
+      if (in_flight_per_session_[session] >= per_session) return;
+      auto batch = std::make_unique<Batch>();
+      batch->session = session;
+      size_t limit = split_next_ > 0 ? 1 : static_cast<size_t>(std::max(1, options_.nodes_per_batch));
+      while (!pending_.empty() && batch->nodes.size() < limit) {
+        batch->nodes.push_back(std::move(pending_.back()));
+        pending_.pop_back();
+        if (split_next_ > 0) --split_next_;
+      }
+      Submit(*batch);
+      batches_.push_back(std::move(batch));
+    }
+  }
+
+  size_t LeastLoadedSession() const {
+    return static_cast<size_t>(std::min_element(in_flight_per_session_.begin(),
+                                                in_flight_per_session_.end()) -
+                               in_flight_per_session_.begin());
+  }
+
+  void Submit(Batch& batch) {
+    ++in_flight_per_session_[batch.session];
+    zk::Client& client = *sessions_[batch.session];
+    std::vector<zk::ReadOp> ops;
+    ops.reserve(batch.nodes.size() * 2);
+    for (const PendingNode& node : batch.nodes) {
+      ops.push_back(zk::ReadOp::GetData(node.path));
+      bool list = ListsChildren(node);
+      batch.list_children.push_back(list);
+      if (list) ops.push_back(zk::ReadOp::GetChildren(node.path));
+    }
+    const int replies = 1 + (options_.read_acl ? static_cast<int>(batch.nodes.size()) : 0);
+    queue_.Expect(&batch, replies);
+    client.MultiRead(std::move(ops), [this, &batch](Result<std::vector<zk::ReadResult>> reads) {
+      batch.reads = std::move(reads);
+      queue_.ReplyArrived(&batch);
+    });
+    if (options_.read_acl) {
+      batch.acls.resize(batch.nodes.size());
+      for (size_t i = 0; i < batch.nodes.size(); ++i) {
+        client.GetAcl(batch.nodes[i].path, [this, &batch, i](Result<zk::AclResult> acl) {
+          batch.acls[i] = std::move(acl);
+          queue_.ReplyArrived(&batch);
+        });
+      }
+    }
+  }
+
+  // Nodes whose data read was refused still get their stat from `exists`,
+  // which needs no permission. Sends those requests once; true if it did.
+  bool NeedsFollowUp(Batch& batch) {
+    if (batch.followed_up || !batch.reads.ok()) return false;
+    batch.followed_up = true;
+    std::vector<size_t> refused;
+    size_t op = 0;
+    for (size_t i = 0; i < batch.nodes.size(); ++i) {
+      if (op < batch.reads->size() && (*batch.reads)[op].error == ErrorCode::NOAUTH) {
+        refused.push_back(i);
+      }
+      op += batch.list_children[i] ? 2 : 1;
+    }
+    if (refused.empty()) return false;
+    batch.fallback_stats.resize(batch.nodes.size());
+    queue_.Expect(&batch, static_cast<int>(refused.size()));
+    zk::Client& client = *sessions_[batch.session];
+    for (size_t i : refused) {
+      client.Exists(batch.nodes[i].path, [this, &batch, i](Result<std::optional<zk::Stat>> stat) {
+        batch.fallback_stats[i] = std::move(stat);
+        queue_.ReplyArrived(&batch);
+      });
+    }
+    return true;
+  }
+
+  void Retire(Batch* batch) {
+    --in_flight_per_session_[batch->session];
+    auto it = std::find_if(batches_.begin(), batches_.end(),
+                           [batch](const auto& owned) { return owned.get() == batch; });
+    batches_.erase(it);
+  }
+
+  Status Handle(Batch& batch) {
+    if (!batch.reads.ok()) {
+      // A reply too large for the client's limit: read the nodes one by one.
+      if (batch.reads.status().code() == StatusCode::kOutOfRange && batch.nodes.size() > 1) {
+        for (PendingNode& node : batch.nodes) pending_.push_back(std::move(node));
+        split_next_ += batch.nodes.size();
+        return Status::Ok();
+      }
+      return batch.reads.status().WithContext("reading " + batch.nodes.front().path +
+                                              (batch.nodes.size() > 1 ? " and others" : ""));
+    }
+    const std::vector<zk::ReadResult>& reads = *batch.reads;
+    size_t op = 0;
+    for (size_t i = 0; i < batch.nodes.size(); ++i) {
+      const zk::ReadResult* data = op < reads.size() ? &reads[op] : nullptr;
+      const zk::ReadResult* children =
+          batch.list_children[i] && op + 1 < reads.size() ? &reads[op + 1] : nullptr;
+      op += batch.list_children[i] ? 2 : 1;
+      if (data == nullptr) return Status::Internal("multiRead returned fewer results than ops");
+      ZKA_RETURN_IF_ERROR(HandleNode(batch, i, *data, children));
+    }
+    return Status::Ok();
+  }
+
+  Status HandleNode(Batch& batch, size_t i, const zk::ReadResult& data,
+                    const zk::ReadResult* children) {
+    const PendingNode& node = batch.nodes[i];
+    if (data.error == ErrorCode::NONODE ||
+        (children != nullptr && children->error == ErrorCode::NONODE)) {
+      if (node.path == root_path_) {
+        return zk::ZooKeeperError(ErrorCode::NONODE, "snapshot", node.path,
+                                  "the walk's root does not exist");
+      }
+      ++stats_.vanished;
+      return Status::Ok();
+    }
+
+    ZnodeRecord record;
+    record.path = node.path;
+    std::optional<zk::Stat> stat;
+    if (data.error == ErrorCode::OK) {
+      stat = data.stat;
+      if (options_.read_data) {
+        record.data = std::span(reinterpret_cast<const uint8_t*>(data.data.data()), data.data.size());
+      }
+    } else {
+      record.error = zk::ErrorCodeName(data.error);
+      if (i < batch.fallback_stats.size() && batch.fallback_stats[i] && batch.fallback_stats[i]->ok()) {
+        stat = **batch.fallback_stats[i];
+        if (!stat) {  // gone between the two reads
+          ++stats_.vanished;
+          return Status::Ok();
+        }
+      }
+    }
+    if (children != nullptr && children->error != ErrorCode::OK && record.error.empty()) {
+      record.error = zk::ErrorCodeName(children->error);
+    }
+    if (options_.read_acl && i < batch.acls.size() && batch.acls[i]) {
+      const Result<zk::AclResult>& acl = *batch.acls[i];
+      if (acl.ok()) {
+        record.acl = &acl->acls;
+      } else if (record.error.empty()) {
+        record.error = zk::ErrorCodeName(zk::ErrorCodeOf(acl.status()));
+      }
+    }
+    record.stat = stat;
+    if (stat) {
+      record.kind = stat->ephemeral_owner != 0 ? NodeKind::kEphemeral : NodeKind::kPersistent;
+      if (stat->czxid > 0 && (stats_.min_czxid == 0 || stat->czxid < stats_.min_czxid)) {
+        stats_.min_czxid = stat->czxid;
+      }
+      stats_.max_zxid = std::max({stats_.max_zxid, stat->czxid, stat->mzxid, stat->pzxid});
+    }
+    ZKA_RETURN_IF_ERROR(sink_(record));
+    ++stats_.znodes;
+    if (!record.error.empty()) ++stats_.errors;
+    if (record.data) stats_.data_bytes += static_cast<int64_t>(record.data->size());
+
+    if (children != nullptr && children->error == ErrorCode::OK) QueueChildren(node, *children);
+    return Status::Ok();
+  }
+
+  // Children go on a stack in reverse name order, so the walk is depth-first
+  // in name order and the queue holds one sibling list per level, not a
+  // whole level of the tree.
+  void QueueChildren(const PendingNode& node, const zk::ReadResult& children) {
+    std::vector<const std::string*> names;
+    names.reserve(children.children.size());
+    for (const std::string& name : children.children) names.push_back(&name);
+    std::sort(names.begin(), names.end(), [](auto* a, auto* b) { return *a > *b; });
+    for (const std::string* name : names) {
+      std::string path = JoinPath(node.path, *name);
+      if (IsExcluded(path)) {
+        ++stats_.excluded;
+        continue;
+      }
+      pending_.push_back({std::move(path), node.depth + 1});
+    }
+  }
+
+  const std::vector<zk::Client*>& sessions_;
+  const WalkOptions& options_;
+  const RecordSink& sink_;
+  WalkStats& stats_;
+  const ProgressCallback& progress_;
+  std::string root_path_;
+  std::vector<PendingNode> pending_;  // a stack: the back is read next
+  size_t split_next_ = 0;  // nodes at the back of pending_ to read one per batch
+  std::vector<std::unique_ptr<Batch>> batches_;  // in flight
+  std::vector<int> in_flight_per_session_;
+  CompletionQueue queue_;
+};
+
+}  // namespace
+
+Status WalkTree(const std::vector<zk::Client*>& sessions, const WalkOptions& options,
+                const RecordSink& sink, WalkStats* stats, const ProgressCallback& progress) {
+  *stats = WalkStats{};
+  return Walker(sessions, options, sink, stats, progress).Run();
+}
+
+}  // namespace zkarrow::znodes

@@ -1,0 +1,57 @@
+// Walks a live ZooKeeper tree (or a subtree) and hands every znode to a sink
+// as a ZnodeRecord. Reads go out as multiRead batches (getData + getChildren
+// of many nodes in one request), several batches in flight per session, over
+// one or more sessions; a server without multiRead gets pipelined single
+// reads instead (the client falls back by itself).
+//
+// Replies arrive on the clients' I/O threads; they are queued and turned into
+// records on the caller's thread, so the sink (Arrow building, compression,
+// disk writes) never stalls the network threads.
+#pragma once
+
+#include <cstdint>
+#include <functional>
+#include <memory>
+#include <string>
+#include <vector>
+
+#include "base/status.h"
+#include "zk/client.h"
+#include "znodes/znode_record.h"
+
+namespace zkarrow::znodes {
+
+struct WalkOptions {
+  std::string root = "/";
+  bool read_data = true;  // false: data stays null (stat is still read)
+  bool read_acl = false;
+  int max_depth = -1;  // levels below the root to visit; -1: all
+  // fnmatch(3) patterns on the absolute path; a match prunes the node and
+  // everything below it.
+  std::vector<std::string> excludes;
+  int nodes_per_batch = 100;
+  int batches_in_flight_per_session = 8;
+};
+
+struct WalkStats {
+  int64_t znodes = 0;          // records handed to the sink
+  int64_t data_bytes = 0;
+  int64_t vanished = 0;        // deleted while the walk ran: skipped
+  int64_t errors = 0;          // records with an error (e.g. NOAUTH)
+  int64_t excluded = 0;        // subtrees pruned by excludes
+  int64_t min_czxid = 0;       // the zxid range seen in the stats read
+  int64_t max_zxid = 0;
+};
+
+using RecordSink = std::function<Status(const ZnodeRecord&)>;
+// Called on the walker's thread after every handled batch, for progress lines.
+using ProgressCallback = std::function<void(const WalkStats&)>;
+
+// Reads the tree below options.root through `sessions` (one or more clients
+// of the same ensemble). Fails on the first error that is not about a single
+// node (connection, session expiry, the root missing) or that the sink returns.
+Status WalkTree(const std::vector<zk::Client*>& sessions, const WalkOptions& options,
+                const RecordSink& sink, WalkStats* stats,
+                const ProgressCallback& progress = nullptr);
+
+}  // namespace zkarrow::znodes

@@ -1,0 +1,190 @@
+#include "znodes/znode_batch_builder.h"
+
+#include <limits>
+#include <vector>
+
+#include "znodes/typed_value.h"
+#include "znodes/znode_path.h"
+#include "znodes/znode_schema.h"
+
+namespace zkarrow::znodes {
+namespace {
+
+std::unique_ptr<arrow::ArrayBuilder> MakeAclEntryBuilder() {
+  std::vector<std::unique_ptr<arrow::ArrayBuilder>> children;
+  children.push_back(std::make_unique<arrow::Int32Builder>());
+  children.push_back(std::make_unique<arrow::StringBuilder>());
+  children.push_back(std::make_unique<arrow::StringBuilder>());
+  return std::make_unique<arrow::StructBuilder>(std::move(children));
+}
+
+std::shared_ptr<const arrow::ArrayData> MakeUtf8Dictionary(int count,
+                                                           std::string_view (*name)(int)) {
+  arrow::StringBuilder builder;
+  for (int i = 0; i < count; ++i) (void)builder.Append(name(i));
+  return builder.Finish();
+}
+
+std::string_view KindName(int i) { return NodeKindName(static_cast<NodeKind>(i)); }
+std::string_view TypeName(int i) { return ValueTypeName(static_cast<ValueType>(i)); }
+
+std::shared_ptr<const arrow::ArrayData> WithDictionary(
+    std::shared_ptr<const arrow::ArrayData> indices,
+    const std::shared_ptr<const arrow::ArrayData>& dictionary) {
+  auto encoded = std::make_shared<arrow::ArrayData>(*indices);
+  encoded->dictionary = dictionary;
+  return encoded;
+}
+
+template <typename Builder, typename T>
+void AppendOptional(Builder& builder, bool present, T value) {
+  if (present) {
+    builder.Append(value);
+  } else {
+    builder.AppendNull();
+  }
+}
+
+// Appends can only fail on 2 GiB of value data per column; callers check
+// the record fits first, so a failure here is an invariant broken.
+void MustAppend(arrow::StringBuilder& builder, std::string_view value) {
+  Status status = builder.Append(value);
+  if (!status.ok()) std::abort();
+}
+
+}  // namespace
+
+ZnodeBatchBuilder::ZnodeBatchBuilder(bool typed_values, arrow::KeyValueMetadata schema_metadata)
+    : typed_values_(typed_values),
+      schema_(std::make_shared<const arrow::Schema>(
+          arrow::Schema{ZnodeTableSchema(typed_values).fields, std::move(schema_metadata)})),
+      kind_dictionary_(MakeUtf8Dictionary(4, KindName)),
+      value_type_dictionary_(MakeUtf8Dictionary(kValueTypeCount, TypeName)),
+      acl_(MakeAclEntryBuilder()) {}
+
+int64_t ZnodeBatchBuilder::data_bytes() const {
+  return path_.value_data_length() + name_.value_data_length() + parent_.value_data_length() +
+         data_.value_data_length() + value_text_.value_data_length();
+}
+
+Status ZnodeBatchBuilder::Append(const ZnodeRecord& record) {
+  // Every variable-length column of this row must still fit 32-bit offsets.
+  const int64_t limit = std::numeric_limits<int32_t>::max();
+  int64_t data_size = record.data ? static_cast<int64_t>(record.data->size()) : 0;
+  int64_t path_size = static_cast<int64_t>(record.path.size());
+  if (path_.value_data_length() + path_size > limit || data_.value_data_length() + data_size > limit ||
+      value_text_.value_data_length() + data_size > limit) {
+    return Status::OutOfRange("znode batch is full (2 GiB of variable-length data)");
+  }
+
+  MustAppend(path_, record.path);
+  MustAppend(name_, PathName(record.path));
+  if (auto parent = PathParent(record.path)) {
+    MustAppend(parent_, *parent);
+  } else {
+    parent_.AppendNull();
+  }
+  depth_.Append(PathDepth(record.path));
+  kind_.Append(static_cast<int32_t>(record.kind));
+  if (record.data) {
+    (void)data_.Append(*record.data);
+  } else {
+    data_.AppendNull();
+  }
+  AppendStat(record);
+  AppendOptional(ttl_ms_, record.ttl_ms.has_value(), record.ttl_ms.value_or(0));
+
+  if (record.acl) {
+    (void)acl_.Append();
+    auto& entries = acl_.values_as<arrow::StructBuilder>();
+    for (const zk::Acl& acl : *record.acl) {
+      entries.Append();
+      entries.child_as<arrow::Int32Builder>(0).Append(acl.perms);
+      MustAppend(entries.child_as<arrow::StringBuilder>(1), acl.scheme);
+      MustAppend(entries.child_as<arrow::StringBuilder>(2), acl.id);
+    }
+  } else {
+    acl_.AppendNull();
+  }
+  if (record.error.empty()) {
+    error_.AppendNull();
+  } else {
+    MustAppend(error_, record.error);
+  }
+  if (typed_values_) AppendTypedValue(record);
+  ++rows_;
+  return Status::Ok();
+}
+
+void ZnodeBatchBuilder::AppendStat(const ZnodeRecord& record) {
+  const bool has = record.stat.has_value();
+  const zk::Stat stat = record.stat.value_or(zk::Stat{});
+  AppendOptional(data_length_, has, stat.data_length);
+  AppendOptional(num_children_, has, stat.num_children);
+  AppendOptional(version_, has, stat.version);
+  AppendOptional(cversion_, has, stat.cversion);
+  AppendOptional(aversion_, has, stat.aversion);
+  AppendOptional(czxid_, has, stat.czxid);
+  AppendOptional(mzxid_, has, stat.mzxid);
+  AppendOptional(pzxid_, has, stat.pzxid);
+  AppendOptional(ephemeral_owner_, has, stat.ephemeral_owner);
+  AppendOptional(ctime_, has, stat.ctime);
+  AppendOptional(mtime_, has, stat.mtime);
+}
+
+void ZnodeBatchBuilder::AppendTypedValue(const ZnodeRecord& record) {
+  if (!record.data) {
+    value_type_.AppendNull();
+    value_int_.AppendNull();
+    value_float_.AppendNull();
+    value_text_.AppendNull();
+    return;
+  }
+  TypedValue value = ClassifyValue(*record.data);
+  value_type_.Append(static_cast<int32_t>(value.type));
+  AppendOptional(value_int_, value.as_int.has_value(), value.as_int.value_or(0));
+  AppendOptional(value_float_, value.as_float.has_value(), value.as_float.value_or(0));
+  if (value.has_text) {
+    (void)value_text_.Append(*record.data);
+  } else {
+    value_text_.AppendNull();
+  }
+}
+
+arrow::RecordBatch ZnodeBatchBuilder::Finish() {
+  arrow::RecordBatch batch;
+  batch.schema = schema_;
+  batch.length = rows_;
+  batch.columns = {
+      path_.Finish(),
+      name_.Finish(),
+      parent_.Finish(),
+      depth_.Finish(),
+      WithDictionary(kind_.Finish(), kind_dictionary_),
+      data_.Finish(),
+      data_length_.Finish(),
+      num_children_.Finish(),
+      version_.Finish(),
+      cversion_.Finish(),
+      aversion_.Finish(),
+      czxid_.Finish(),
+      mzxid_.Finish(),
+      pzxid_.Finish(),
+      ephemeral_owner_.Finish(),
+      ctime_.Finish(),
+      mtime_.Finish(),
+      ttl_ms_.Finish(),
+      acl_.Finish(),
+      error_.Finish(),
+  };
+  if (typed_values_) {
+    batch.columns.push_back(WithDictionary(value_type_.Finish(), value_type_dictionary_));
+    batch.columns.push_back(value_int_.Finish());
+    batch.columns.push_back(value_float_.Finish());
+    batch.columns.push_back(value_text_.Finish());
+  }
+  rows_ = 0;
+  return batch;
+}
+
+}  // namespace zkarrow::znodes

@@ -1,0 +1,59 @@
+// Accumulates ZnodeRecords into the columns of one znode-table record batch.
+// Concrete builders per column (no per-value virtual calls or allocations):
+// the live walker appends ~100k rows a second through here.
+#pragma once
+
+#include <cstdint>
+#include <memory>
+
+#include "arrow/array.h"
+#include "arrow/builder.h"
+#include "base/status.h"
+#include "znodes/znode_record.h"
+
+namespace zkarrow::znodes {
+
+class ZnodeBatchBuilder {
+ public:
+  // `schema_metadata` becomes the batches' schema metadata.
+  ZnodeBatchBuilder(bool typed_values, arrow::KeyValueMetadata schema_metadata = {});
+
+  // Fails with kOutOfRange, appending nothing, if the batch's variable-length
+  // data would pass the 2 GiB limit of 32-bit offsets: Finish() and retry.
+  Status Append(const ZnodeRecord& record);
+
+  int64_t rows() const { return rows_; }
+  // Bytes of variable-length data (paths, data, ACL ids) in the batch so far.
+  int64_t data_bytes() const;
+
+  // The batch so far; the builder is empty afterwards.
+  arrow::RecordBatch Finish();
+
+  const std::shared_ptr<const arrow::Schema>& schema() const { return schema_; }
+
+ private:
+  void AppendStat(const ZnodeRecord& record);
+  void AppendTypedValue(const ZnodeRecord& record);
+
+  bool typed_values_;
+  std::shared_ptr<const arrow::Schema> schema_;
+  std::shared_ptr<const arrow::ArrayData> kind_dictionary_;
+  std::shared_ptr<const arrow::ArrayData> value_type_dictionary_;
+  int64_t rows_ = 0;
+
+  arrow::StringBuilder path_, name_, parent_;
+  arrow::Int32Builder depth_, kind_;
+  arrow::BinaryBuilder data_;
+  arrow::Int32Builder data_length_, num_children_, version_, cversion_, aversion_;
+  arrow::Int64Builder czxid_, mzxid_, pzxid_, ephemeral_owner_;
+  arrow::TimestampBuilder ctime_, mtime_;
+  arrow::Int64Builder ttl_ms_;
+  arrow::ListBuilder acl_;
+  arrow::StringBuilder error_;
+  arrow::Int32Builder value_type_;
+  arrow::Int64Builder value_int_;
+  arrow::DoubleBuilder value_float_;
+  arrow::StringBuilder value_text_;
+};
+
+}  // namespace zkarrow::znodes

@@ -1,0 +1,63 @@
+// The znode table: one row per znode. Its column names and types are a
+// contract that other tools depend on, so they are defined here once and
+// used by every producer (the live walker and the data-directory reader).
+#pragma once
+
+#include <string>
+
+#include "arrow/type.h"
+
+namespace zkarrow::znodes {
+
+// Column positions, in table order.
+enum ZnodeColumn : int {
+  kPathColumn,
+  kNameColumn,
+  kParentColumn,
+  kDepthColumn,
+  kKindColumn,
+  kDataColumn,
+  kDataLengthColumn,
+  kNumChildrenColumn,
+  kVersionColumn,
+  kCversionColumn,
+  kAversionColumn,
+  kCzxidColumn,
+  kMzxidColumn,
+  kPzxidColumn,
+  kEphemeralOwnerColumn,
+  kCtimeColumn,
+  kMtimeColumn,
+  kTtlMsColumn,
+  kAclColumn,
+  kErrorColumn,
+  // Only with typed values (--typed):
+  kValueTypeColumn,
+  kValueIntColumn,
+  kValueFloatColumn,
+  kValueTextColumn,
+};
+
+inline constexpr int kBaseColumnCount = kValueTypeColumn;
+inline constexpr int kTypedColumnCount = kValueTextColumn + 1;
+
+// Dictionary ids of the dictionary-encoded columns.
+inline constexpr int64_t kKindDictionaryId = 0;
+inline constexpr int64_t kValueTypeDictionaryId = 1;
+
+// Keys of the schema's custom metadata.
+inline constexpr const char* kMetaSource = "zkarrow.source";
+inline constexpr const char* kMetaRoot = "zkarrow.root";
+inline constexpr const char* kMetaMinZxid = "zkarrow.min_zxid";
+inline constexpr const char* kMetaMaxZxid = "zkarrow.max_zxid";
+inline constexpr const char* kMetaStartTime = "zkarrow.start_time";
+inline constexpr const char* kMetaEndTime = "zkarrow.end_time";
+inline constexpr const char* kMetaVersion = "zkarrow.version";
+inline constexpr const char* kMetaZnodes = "zkarrow.znodes";
+
+arrow::Schema ZnodeTableSchema(bool typed_values);
+
+// The ACL list's element: struct{perms int32, scheme utf8, id utf8}.
+arrow::DataType AclEntryType();
+
+}  // namespace zkarrow::znodes

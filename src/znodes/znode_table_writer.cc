@@ -1,0 +1,52 @@
+#include "znodes/znode_table_writer.h"
+
+namespace zkarrow::znodes {
+
+Result<std::unique_ptr<ZnodeTableWriter>> ZnodeTableWriter::Open(arrow::OutputStream& sink,
+                                                                  ZnodeTableOptions options) {
+  auto builder =
+      std::make_unique<ZnodeBatchBuilder>(options.typed_values, options.schema_metadata);
+  const arrow::Schema& schema = *builder->schema();
+  arrow::ipc::IpcWriteOptions write_options{.compression = options.compression};
+  Result<std::unique_ptr<arrow::ipc::IpcWriter>> writer =
+      options.format == arrow::ipc::IpcFormat::kFile
+          ? arrow::ipc::IpcWriter::OpenFile(sink, schema, write_options)
+          : arrow::ipc::IpcWriter::OpenStream(sink, schema, write_options);
+  if (!writer.ok()) return writer.status().WithContext("writing the znode table");
+  return std::unique_ptr<ZnodeTableWriter>(
+      new ZnodeTableWriter(std::move(options), std::move(builder), std::move(*writer)));
+}
+
+Status ZnodeTableWriter::Append(const ZnodeRecord& record) {
+  if (builder_->rows() >= options_.max_batch_rows ||
+      builder_->data_bytes() >= options_.max_batch_bytes) {
+    ZKA_RETURN_IF_ERROR(FlushBatch({}));
+  }
+  Status appended = builder_->Append(record);
+  if (appended.code() == StatusCode::kOutOfRange && builder_->rows() > 0) {
+    ZKA_RETURN_IF_ERROR(FlushBatch({}));
+    appended = builder_->Append(record);
+  }
+  ZKA_RETURN_IF_ERROR(appended.WithContext("appending " + std::string(record.path)));
+  data_bytes_appended_ += static_cast<int64_t>(record.path.size()) +
+                          (record.data ? static_cast<int64_t>(record.data->size()) : 0);
+  return Status::Ok();
+}
+
+Status ZnodeTableWriter::FlushBatch(const arrow::KeyValueMetadata& message_metadata) {
+  const int64_t rows = builder_->rows();
+  arrow::RecordBatch batch = builder_->Finish();
+  ZKA_RETURN_IF_ERROR(writer_->WriteBatch(batch, message_metadata)
+                          .WithContext("writing record batch " + std::to_string(batches_written_)));
+  rows_written_ += rows;
+  ++batches_written_;
+  return Status::Ok();
+}
+
+Status ZnodeTableWriter::Finish(const arrow::KeyValueMetadata& final_metadata) {
+  // The last batch carries the final metadata, even if it has no rows.
+  ZKA_RETURN_IF_ERROR(FlushBatch(final_metadata));
+  return writer_->Close();
+}
+
+}  // namespace zkarrow::znodes

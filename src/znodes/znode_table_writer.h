@@ -1,0 +1,62 @@
+// Streams ZnodeRecords into an Arrow IPC file or stream, one record batch at
+// a time, so memory stays bounded by one batch whatever the tree's size.
+//
+// Schema metadata known at the start (source, root, start time, version) is
+// in the schema. What is known only at the end (end time, zxid range, row
+// count) is attached to the last record batch message as custom metadata,
+// since a stream's schema is written before the first row.
+#pragma once
+
+#include <cstdint>
+#include <memory>
+
+#include "arrow/io.h"
+#include "arrow/ipc/reader.h"
+#include "arrow/ipc/writer.h"
+#include "base/status.h"
+#include "znodes/znode_batch_builder.h"
+#include "znodes/znode_record.h"
+
+namespace zkarrow::znodes {
+
+struct ZnodeTableOptions {
+  arrow::ipc::IpcFormat format = arrow::ipc::IpcFormat::kFile;
+  arrow::ipc::Compression compression = arrow::ipc::Compression::kNone;
+  bool typed_values = false;
+  // A batch is written when it reaches either limit.
+  int64_t max_batch_rows = 64 * 1024;
+  int64_t max_batch_bytes = 32 << 20;
+  arrow::KeyValueMetadata schema_metadata;
+};
+
+class ZnodeTableWriter {
+ public:
+  static Result<std::unique_ptr<ZnodeTableWriter>> Open(arrow::OutputStream& sink,
+                                                        ZnodeTableOptions options);
+
+  Status Append(const ZnodeRecord& record);
+
+  // Writes the last batch with `final_metadata` on its message, then the
+  // end-of-stream marker or file footer.
+  Status Finish(const arrow::KeyValueMetadata& final_metadata);
+
+  int64_t rows_written() const { return rows_written_; }
+  int64_t batches_written() const { return batches_written_; }
+  // Variable-length bytes (paths, data) appended so far: for progress lines.
+  int64_t data_bytes_appended() const { return data_bytes_appended_; }
+
+ private:
+  ZnodeTableWriter(ZnodeTableOptions options, std::unique_ptr<ZnodeBatchBuilder> builder,
+                   std::unique_ptr<arrow::ipc::IpcWriter> writer)
+      : options_(std::move(options)), builder_(std::move(builder)), writer_(std::move(writer)) {}
+  Status FlushBatch(const arrow::KeyValueMetadata& message_metadata);
+
+  ZnodeTableOptions options_;
+  std::unique_ptr<ZnodeBatchBuilder> builder_;
+  std::unique_ptr<arrow::ipc::IpcWriter> writer_;
+  int64_t rows_written_ = 0;
+  int64_t batches_written_ = 0;
+  int64_t data_bytes_appended_ = 0;
+};
+
+}  // namespace zkarrow::znodes

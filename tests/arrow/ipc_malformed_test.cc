@@ -1,0 +1,401 @@
+// Untrusted input: truncated, corrupted and hand-crafted hostile IPC data must
+// give a clear error, never a crash, a hang or an unbounded allocation.
+#include <gtest/gtest.h>
+
+#include <string>
+#include <vector>
+
+#include "arrow/ipc/flatbuf.h"
+#include "ipc_test_util.h"
+
+namespace zkarrow::arrow::ipc_test {
+namespace {
+
+using flatbuffers::FlatBufferBuilder;
+namespace fb = ipc::fb;
+
+Field F(std::string name, DataType type) { return MakeField(std::move(name), std::move(type)); }
+
+// A small stream exercising dictionaries, nesting and variable-size data.
+Schema SmallSchema() {
+  Field dict = F("d", Utf8Type());
+  dict.dictionary = DictionaryEncoding{0, Int8(), false};
+  return Schema{{F("i", Int32()), F("s", Utf8Type()), F("l", ListType(F("item", Int64()))), dict},
+                {{"k", "v"}}};
+}
+
+RecordBatch SmallBatch() {
+  return RecordBatch{
+      nullptr,
+      3,
+      {Primitive<int32_t>({1, std::nullopt, 3}), Strings({"ab", "", std::nullopt}),
+       Lists({2, std::nullopt, 1}, Primitive<int64_t>({5, 6, std::nullopt})),
+       WithDictionary(Primitive<int8_t>({1, 0, std::nullopt}), Strings({"x", "y"}))}};
+}
+
+std::shared_ptr<const Buffer> SmallIpc(bool file, ipc::Compression codec = ipc::Compression::kNone) {
+  ipc::IpcWriteOptions options;
+  options.compression = codec;
+  auto bytes = WriteIpc(SmallSchema(), {SmallBatch(), SmallBatch()}, file, options);
+  EXPECT_TRUE(bytes.ok());
+  return *bytes;
+}
+
+Status ReadAll(std::span<const uint8_t> bytes, bool file, size_t* batches = nullptr) {
+  auto read = file ? ReadFileBytes(Buffer::CopyOf(bytes)) : ReadStreamBytes(bytes);
+  if (batches != nullptr) *batches = read.ok() ? read->batches.size() : 0;
+  return read.status();
+}
+
+TEST(IpcMalformed, StreamTruncatedAtEveryByte) {
+  for (auto codec : {ipc::Compression::kNone, ipc::Compression::kZstd}) {
+    auto bytes = SmallIpc(false, codec);
+    for (size_t n = 0; n + 8 < bytes->bytes().size(); ++n) {
+      size_t batches = 0;
+      Status status = ReadAll(bytes->bytes().first(n), false, &batches);
+      // Cutting exactly between two messages reads as an early end; anything
+      // else is an error. Either way the full contents cannot come back.
+      EXPECT_TRUE(!status.ok() || batches < 2) << "prefix of " << n << " bytes";
+    }
+  }
+}
+
+TEST(IpcMalformed, FileTruncatedAtEveryByte) {
+  auto bytes = SmallIpc(true);
+  for (size_t n = 0; n < bytes->bytes().size(); ++n) {
+    EXPECT_FALSE(ReadAll(bytes->bytes().first(n), true).ok()) << "prefix of " << n << " bytes";
+  }
+}
+
+TEST(IpcMalformed, FlippedBytesNeverCrash) {
+  for (bool file : {false, true}) {
+    for (auto codec : {ipc::Compression::kNone, ipc::Compression::kLz4Frame}) {
+      auto bytes = SmallIpc(file, codec);
+      std::vector<uint8_t> copy(bytes->bytes().begin(), bytes->bytes().end());
+      for (size_t i = 0; i < copy.size(); ++i) {
+        for (uint8_t mask : {0xffu, 0x01u, 0x80u}) {
+          copy[i] ^= mask;
+          (void)ReadAll(copy, file);  // must return, with or without an error
+          copy[i] ^= mask;
+        }
+      }
+    }
+  }
+}
+
+TEST(IpcMalformed, BadFileMagic) {
+  auto bytes = SmallIpc(true);
+  std::vector<uint8_t> copy(bytes->bytes().begin(), bytes->bytes().end());
+  copy[5] = '2';
+  Status status = ReadAll(copy, true);
+  EXPECT_NE(status.message().find("magic"), std::string::npos) << status.ToString();
+  EXPECT_FALSE(ipc::DetectFormat(copy).ok() && *ipc::DetectFormat(copy) == ipc::IpcFormat::kFile);
+}
+
+TEST(IpcMalformed, HugeMetadataLengthIsRefusedBeforeAllocating) {
+  const std::vector<uint8_t> bytes = {0xff, 0xff, 0xff, 0xff, 0xf0, 0xff, 0xff, 0x7f};
+  Status status = ReadAll(bytes, false);
+  EXPECT_EQ(status.code(), StatusCode::kOutOfRange) << status.ToString();
+}
+
+// ---- Hand-crafted messages ----
+
+std::vector<uint8_t> Frame(FlatBufferBuilder& fbb, const std::vector<uint8_t>& body) {
+  auto span = fbb.GetBufferSpan();
+  std::vector<uint8_t> out = {0xff, 0xff, 0xff, 0xff};
+  uint32_t padded = static_cast<uint32_t>((span.size() + 7) / 8 * 8);
+  for (int i = 0; i < 4; ++i) out.push_back(static_cast<uint8_t>(padded >> (8 * i)));
+  out.insert(out.end(), span.begin(), span.end());
+  out.resize(8 + padded, 0);
+  out.insert(out.end(), body.begin(), body.end());
+  return out;
+}
+
+// The schema message of a stream for `schema` (our writer's, without its EOS).
+std::vector<uint8_t> SchemaMessage(const Schema& schema) {
+  auto bytes = WriteIpc(schema, {}, false);
+  EXPECT_TRUE(bytes.ok());
+  auto span = (*bytes)->bytes();
+  return {span.begin(), span.end() - 8};
+}
+
+struct CraftedBatch {
+  int64_t length;
+  std::vector<fb::FieldNode> nodes;
+  std::vector<fb::Buffer> buffers;
+  std::vector<uint8_t> body;
+  int64_t body_length = -1;  // -1: body.size()
+};
+
+std::vector<uint8_t> RecordBatchMessage(const CraftedBatch& batch) {
+  FlatBufferBuilder fbb;
+  auto nodes = fbb.CreateVectorOfStructs(batch.nodes);
+  auto buffers = fbb.CreateVectorOfStructs(batch.buffers);
+  auto header = fb::CreateRecordBatch(fbb, batch.length, nodes, buffers);
+  int64_t body_length = batch.body_length >= 0 ? batch.body_length : static_cast<int64_t>(batch.body.size());
+  fbb.Finish(fb::CreateMessage(fbb, fb::MetadataVersion::V5, fb::MessageHeader::RecordBatch,
+                               header.Union(), body_length));
+  return Frame(fbb, batch.body);
+}
+
+Status ReadCrafted(const Schema& schema, const std::vector<uint8_t>& message) {
+  std::vector<uint8_t> stream = SchemaMessage(schema);
+  stream.insert(stream.end(), message.begin(), message.end());
+  return ReadAll(stream, false);
+}
+
+template <typename T>
+void Put(std::vector<uint8_t>& body, std::initializer_list<T> values) {
+  for (T v : values) {
+    const auto* p = reinterpret_cast<const uint8_t*>(&v);
+    body.insert(body.end(), p, p + sizeof(T));
+  }
+  body.resize((body.size() + 7) / 8 * 8, 0);
+}
+
+void ExpectErrorMentions(const Status& status, const std::string& text) {
+  EXPECT_FALSE(status.ok());
+  EXPECT_NE(status.message().find(text), std::string::npos) << status.ToString();
+}
+
+TEST(IpcMalformed, HugeBodyLength) {
+  Schema schema{{F("i", Int32())}, {}};
+  Status status = ReadCrafted(schema, RecordBatchMessage({1, {{1, 0}}, {{0, 0}, {0, 8}}, {}, int64_t{1} << 62}));
+  EXPECT_EQ(status.code(), StatusCode::kOutOfRange) << status.ToString();
+}
+
+TEST(IpcMalformed, BufferOutsideTheBody) {
+  Schema schema{{F("i", Int32())}, {}};
+  std::vector<uint8_t> body;
+  Put<int32_t>(body, {1, 2});
+  ExpectErrorMentions(ReadCrafted(schema, RecordBatchMessage({2, {{2, 0}}, {{0, 0}, {8, 1000}}, body})),
+                      "outside the body");
+  ExpectErrorMentions(
+      ReadCrafted(schema, RecordBatchMessage({2, {{2, 0}}, {{0, 0}, {INT64_MAX - 2, 8}}, body})),
+      "outside the body");
+}
+
+TEST(IpcMalformed, ValuesBufferTooSmallForTheLength) {
+  Schema schema{{F("i", Int32())}, {}};
+  std::vector<uint8_t> body;
+  Put<int32_t>(body, {1, 2});
+  Status status = ReadCrafted(schema, RecordBatchMessage({1000, {{1000, 0}}, {{0, 0}, {0, 8}}, body}));
+  ExpectErrorMentions(status, "values buffer");
+  ExpectErrorMentions(status, "field 'i'");
+}
+
+TEST(IpcMalformed, HugeNodeLength) {
+  Schema schema{{F("i", Int32())}, {}};
+  std::vector<uint8_t> body;
+  Put<int32_t>(body, {1, 2});
+  int64_t huge = INT64_MAX / 2;
+  ExpectErrorMentions(ReadCrafted(schema, RecordBatchMessage({huge, {{huge, 0}}, {{0, 0}, {0, 8}}, body})),
+                      "values buffer");
+}
+
+TEST(IpcMalformed, DecreasingOffsets) {
+  Schema schema{{F("s", Utf8Type())}, {}};
+  std::vector<uint8_t> body;
+  Put<int32_t>(body, {0, 5, 2});  // offsets
+  std::vector<uint8_t> data = {'h', 'e', 'l', 'l', 'o', 0, 0, 0};
+  body.insert(body.end(), data.begin(), data.end());
+  ExpectErrorMentions(
+      ReadCrafted(schema, RecordBatchMessage({2, {{2, 0}}, {{0, 0}, {0, 12}, {16, 5}}, body})),
+      "offsets decrease");
+}
+
+TEST(IpcMalformed, OffsetsPastTheData) {
+  Schema schema{{F("s", Utf8Type())}, {}};
+  std::vector<uint8_t> body;
+  Put<int32_t>(body, {0, 5, 900});
+  ExpectErrorMentions(
+      ReadCrafted(schema, RecordBatchMessage({2, {{2, 0}}, {{0, 0}, {0, 12}, {16, 0}}, body})),
+      "past the end");
+}
+
+TEST(IpcMalformed, ListChildTooShort) {
+  Schema schema{{F("l", ListType(F("item", Int8())))}, {}};
+  std::vector<uint8_t> body;
+  Put<int32_t>(body, {0, 4});
+  Put<int8_t>(body, {1, 2});
+  ExpectErrorMentions(ReadCrafted(schema, RecordBatchMessage({1, {{1, 0}, {2, 0}},
+                                                              {{0, 0}, {0, 8}, {0, 0}, {8, 2}},
+                                                              body})),
+                      "child array");
+}
+
+TEST(IpcMalformed, NullCountDisagreesWithBitmap) {
+  Schema schema{{F("i", Int8())}, {}};
+  std::vector<uint8_t> body;
+  Put<uint8_t>(body, {0x07});
+  Put<int8_t>(body, {1, 2, 3});
+  ExpectErrorMentions(ReadCrafted(schema, RecordBatchMessage({3, {{3, 2}}, {{0, 1}, {8, 3}}, body})),
+                      "null count");
+  ExpectErrorMentions(ReadCrafted(schema, RecordBatchMessage({3, {{3, 5}}, {{0, 1}, {8, 3}}, body})),
+                      "null count");
+}
+
+TEST(IpcMalformed, MissingNodesAndBuffers) {
+  Schema schema{{F("i", Int8()), F("j", Int8())}, {}};
+  std::vector<uint8_t> body;
+  Put<int8_t>(body, {1});
+  ExpectErrorMentions(ReadCrafted(schema, RecordBatchMessage({1, {{1, 0}}, {{0, 0}, {0, 1}}, body})),
+                      "fewer field nodes");
+  ExpectErrorMentions(
+      ReadCrafted(schema, RecordBatchMessage({1, {{1, 0}, {1, 0}}, {{0, 0}, {0, 1}}, body})),
+      "fewer buffers");
+}
+
+TEST(IpcMalformed, DictionaryIndexOutOfRange) {
+  Schema schema = SmallSchema();
+  auto bytes = WriteIpc(schema, {SmallBatch()}, false);
+  ASSERT_TRUE(bytes.ok());
+  // Replace the dictionary by a one-element one: index 1 becomes invalid.
+  RecordBatch batch = SmallBatch();
+  batch.columns[3] = WithDictionary(Primitive<int8_t>({1, 0, std::nullopt}), Strings({"x"}));
+  auto bad = WriteIpc(schema, {batch}, false);
+  ASSERT_TRUE(bad.ok());
+  ExpectErrorMentions(ReadAll((*bad)->bytes(), false), "out of range for a dictionary of 1");
+}
+
+TEST(IpcMalformed, RecordBatchBeforeItsDictionary) {
+  Field dict = F("d", Utf8Type());
+  dict.dictionary = DictionaryEncoding{4, Int8(), false};
+  Schema schema{{dict}, {}};
+  std::vector<uint8_t> body;
+  Put<int8_t>(body, {0});
+  ExpectErrorMentions(ReadCrafted(schema, RecordBatchMessage({1, {{1, 0}}, {{0, 0}, {0, 1}}, body})),
+                      "dictionary id 4");
+}
+
+TEST(IpcMalformed, DictionaryBatchForAnUnknownId) {
+  Schema schema{{F("i", Int8())}, {}};
+  FlatBufferBuilder fbb;
+  std::vector<fb::FieldNode> nodes = {{0, 0}};
+  std::vector<fb::Buffer> buffers = {{0, 0}, {0, 0}, {0, 0}};
+  auto data = fb::CreateRecordBatch(fbb, 0, fbb.CreateVectorOfStructs(nodes),
+                                    fbb.CreateVectorOfStructs(buffers));
+  auto header = fb::CreateDictionaryBatch(fbb, 99, data);
+  fbb.Finish(fb::CreateMessage(fbb, fb::MetadataVersion::V5, fb::MessageHeader::DictionaryBatch,
+                               header.Union(), 0));
+  ExpectErrorMentions(ReadCrafted(schema, Frame(fbb, {})), "dictionary id 99");
+}
+
+TEST(IpcMalformed, DecompressedSizeIsBounded) {
+  Schema schema{{F("i", Int64())}, {}};
+  std::vector<int64_t> zeros(1 << 20, 0);
+  std::vector<std::optional<int64_t>> values(zeros.begin(), zeros.end());
+  ipc::IpcWriteOptions options;
+  options.compression = ipc::Compression::kZstd;
+  auto bytes = WriteIpc(schema, {{nullptr, 1 << 20, {Primitive<int64_t>(values)}}}, false, options);
+  ASSERT_TRUE(bytes.ok());
+  ipc::IpcReadOptions limited;
+  limited.max_decompressed_buffer_size = 1 << 20;
+  auto read = ReadStreamBytes((*bytes)->bytes(), limited);
+  EXPECT_EQ(read.status().code(), StatusCode::kOutOfRange) << read.status().ToString();
+  limited = {};
+  limited.max_compression_ratio = 10;
+  read = ReadStreamBytes((*bytes)->bytes(), limited);
+  ExpectErrorMentions(read.status(), "ratio");
+  EXPECT_TRUE(ReadStreamBytes((*bytes)->bytes()).ok());
+}
+
+// ---- Schemas we refuse ----
+
+Status ReadSchemaOnly(FlatBufferBuilder& fbb, flatbuffers::Offset<fb::Schema> schema) {
+  fbb.Finish(fb::CreateMessage(fbb, fb::MetadataVersion::V5, fb::MessageHeader::Schema,
+                               schema.Union(), 0));
+  std::vector<uint8_t> stream = Frame(fbb, {});
+  return ReadAll(stream, false);
+}
+
+TEST(IpcMalformed, BigEndianSchemaIsRefused) {
+  FlatBufferBuilder fbb;
+  std::vector<flatbuffers::Offset<fb::Field>> fields = {
+      fb::CreateField(fbb, fbb.CreateString("x"), true, fb::Type::Int, fb::CreateInt(fbb, 32, true).Union())};
+  Status status = ReadSchemaOnly(fbb, fb::CreateSchema(fbb, fb::Endianness::Big, fbb.CreateVector(fields)));
+  EXPECT_EQ(status.code(), StatusCode::kNotImplemented);
+  ExpectErrorMentions(status, "big-endian");
+}
+
+TEST(IpcMalformed, NewerTypesAreRefusedByName) {
+  struct Case {
+    fb::Type tag;
+    std::string name;
+  };
+  for (const Case& c : {Case{fb::Type::Utf8View, "Utf8View"}, Case{fb::Type::BinaryView, "BinaryView"},
+                        Case{fb::Type::ListView, "ListView"}, Case{fb::Type::LargeListView, "LargeListView"},
+                        Case{fb::Type::RunEndEncoded, "RunEndEncoded"}}) {
+    FlatBufferBuilder fbb;
+    auto params = fb::CreateNull(fbb);  // the parameter table is never read
+    std::vector<flatbuffers::Offset<fb::Field>> fields = {
+        fb::CreateField(fbb, fbb.CreateString("new"), true, c.tag, params.Union())};
+    Status status = ReadSchemaOnly(fbb, fb::CreateSchema(fbb, fb::Endianness::Little, fbb.CreateVector(fields)));
+    EXPECT_EQ(status.code(), StatusCode::kNotImplemented);
+    ExpectErrorMentions(status, c.name);
+    ExpectErrorMentions(status, "field 'new'");
+  }
+  FlatBufferBuilder fbb;
+  std::vector<flatbuffers::Offset<fb::Field>> fields = {fb::CreateField(
+      fbb, fbb.CreateString("d"), true, fb::Type::Decimal, fb::CreateDecimal(fbb, 5, 2, 32).Union())};
+  ExpectErrorMentions(ReadSchemaOnly(fbb, fb::CreateSchema(fbb, fb::Endianness::Little, fbb.CreateVector(fields))),
+                      "decimal32");
+}
+
+TEST(IpcMalformed, DeepNestingIsRefused) {
+  FlatBufferBuilder fbb;
+  auto field = fb::CreateField(fbb, fbb.CreateString("leaf"), true, fb::Type::Int,
+                               fb::CreateInt(fbb, 8, true).Union());
+  for (int i = 0; i < 100; ++i) {
+    std::vector<flatbuffers::Offset<fb::Field>> children = {field};
+    field = fb::CreateField(fbb, fbb.CreateString("l"), true, fb::Type::List,
+                            fb::CreateList(fbb).Union(), 0, fbb.CreateVector(children));
+  }
+  std::vector<flatbuffers::Offset<fb::Field>> fields = {field};
+  Status status = ReadSchemaOnly(fbb, fb::CreateSchema(fbb, fb::Endianness::Little, fbb.CreateVector(fields)));
+  EXPECT_FALSE(status.ok());
+}
+
+TEST(IpcMalformed, BadTypeParameters) {
+  FlatBufferBuilder fbb;
+  std::vector<flatbuffers::Offset<fb::Field>> fields = {
+      fb::CreateField(fbb, fbb.CreateString("odd"), true, fb::Type::Int, fb::CreateInt(fbb, 12, true).Union())};
+  ExpectErrorMentions(ReadSchemaOnly(fbb, fb::CreateSchema(fbb, fb::Endianness::Little, fbb.CreateVector(fields))),
+                      "bit width 12");
+}
+
+// ---- Legacy framing ----
+
+TEST(IpcLegacy, PreContinuationFramingAndFourByteEndOfStream) {
+  auto bytes = SmallIpc(false);
+  auto span = bytes->bytes();
+  // Drop every continuation token: <len><flatbuffer><body>..., then a 4-byte zero EOS.
+  std::vector<uint8_t> legacy;
+  size_t pos = 0;
+  auto read_u32 = [&](size_t at) {
+    return static_cast<uint32_t>(span[at]) | static_cast<uint32_t>(span[at + 1]) << 8 |
+           static_cast<uint32_t>(span[at + 2]) << 16 | static_cast<uint32_t>(span[at + 3]) << 24;
+  };
+  while (pos < span.size()) {
+    ASSERT_EQ(read_u32(pos), 0xffffffffu);
+    uint32_t length = read_u32(pos + 4);
+    if (length == 0) break;
+    legacy.insert(legacy.end(), span.begin() + static_cast<long>(pos) + 4,
+                  span.begin() + static_cast<long>(pos) + 8 + length);
+    // The body follows; find its length by re-reading the message with our reader is overkill:
+    // our writer's bodies are known from the next continuation token.
+    size_t next = pos + 8 + length;
+    while (next < span.size() && read_u32(next) != 0xffffffffu) next += 8;
+    legacy.insert(legacy.end(), span.begin() + static_cast<long>(pos) + 8 + length,
+                  span.begin() + static_cast<long>(next));
+    pos = next;
+  }
+  legacy.insert(legacy.end(), {0, 0, 0, 0});
+  size_t batches = 0;
+  Status status = ReadAll(legacy, false, &batches);
+  ASSERT_TRUE(status.ok()) << status.ToString();
+  EXPECT_EQ(batches, 2u);
+}
+
+}  // namespace
+}  // namespace zkarrow::arrow::ipc_test

@@ -1,0 +1,315 @@
+// Runs the built zkarrow binary's inspect, cat and convert on IPC files this
+// test writes, and on an Arrow gold file, checking what they print.
+#include <sys/wait.h>
+#include <unistd.h>
+
+#include <gtest/gtest.h>
+
+#include <array>
+#include <cstdio>
+#include <filesystem>
+#include <fstream>
+#include <sstream>
+#include <string>
+
+#include "arrow/builder.h"
+#include "arrow/compare.h"
+#include "arrow/dictionary_builder.h"
+#include "arrow/io.h"
+#include "arrow/ipc/reader.h"
+#include "arrow/ipc/writer.h"
+#include "arrow/record_batch_builder.h"
+
+namespace zkarrow::cli {
+namespace {
+
+namespace fs = std::filesystem;
+using arrow::ipc::Compression;
+
+struct Run {
+  int exit_code = -1;
+  std::string out;
+  std::string err;
+};
+
+// Runs `zkarrow ARGS` through the shell (so ARGS may redirect stdin).
+Run Zkarrow(const std::string& args) {
+  const fs::path err_file = fs::temp_directory_path() / ("zkarrow_err_" + std::to_string(getpid()));
+  const std::string command =
+      std::string(ZKARROW_BINARY) + " " + args + " 2>" + err_file.string();
+  Run run;
+  FILE* pipe = popen(command.c_str(), "r");
+  if (pipe == nullptr) return run;
+  std::array<char, 4096> chunk;
+  size_t n;
+  while ((n = std::fread(chunk.data(), 1, chunk.size(), pipe)) > 0) run.out.append(chunk.data(), n);
+  const int status = pclose(pipe);
+  run.exit_code = WIFEXITED(status) ? WEXITSTATUS(status) : -1;
+  std::ifstream err(err_file);
+  run.err.assign(std::istreambuf_iterator<char>(err), {});
+  fs::remove(err_file);
+  return run;
+}
+
+class ArrowCommandsTest : public ::testing::Test {
+ protected:
+  void SetUp() override {
+    dir_ = fs::temp_directory_path() /
+           ("zkarrow_cli_test_" + std::to_string(getpid()) + "_" +
+            ::testing::UnitTest::GetInstance()->current_test_info()->name());
+    fs::create_directories(dir_);
+  }
+  void TearDown() override { fs::remove_all(dir_); }
+
+  std::string PathOf(const std::string& name) const { return (dir_ / name).string(); }
+
+  // Two batches of a znode-like table: path, version, ctime, kind (dictionary), acl, data.
+  static std::vector<arrow::RecordBatch> SampleBatches() {
+    auto schema = std::make_shared<arrow::Schema>();
+    schema->fields.push_back(arrow::MakeField("path", arrow::Utf8Type(), false));
+    schema->fields.push_back(arrow::MakeField("version", arrow::Int32()));
+    schema->fields.push_back(
+        arrow::MakeField("ctime", arrow::TimestampType(arrow::TimeUnit::kMillisecond, "UTC")));
+    arrow::Field kind = arrow::MakeField("kind", arrow::Utf8Type());
+    kind.dictionary = arrow::DictionaryEncoding{0, arrow::Int8(), false};
+    schema->fields.push_back(kind);
+    schema->fields.push_back(arrow::MakeField(
+        "acl", arrow::ListType(arrow::MakeField(
+                   "item", arrow::StructType({arrow::MakeField("perms", arrow::Int32()),
+                                              arrow::MakeField("scheme", arrow::Utf8Type())})))));
+    schema->fields.push_back(arrow::MakeField("data", arrow::BinaryType()));
+    schema->fields[1].metadata = {{"unit", "count"}};
+    schema->metadata = {{"zkarrow.source", "test"}};
+
+    const std::vector<std::string_view> kinds = {"PERSISTENT", "EPHEMERAL"};
+    auto rows = arrow::RecordBatchBuilder::Make(schema);
+    auto fixed = arrow::StringDictionaryBuilder::MakeFixed(8, kinds);
+    rows->ReplaceColumn(3, std::move(fixed).value());
+    std::vector<arrow::RecordBatch> batches;
+    int n = 0;
+    for (int rows_in_batch : {3, 2}) {
+      for (int r = 0; r < rows_in_batch; ++r, ++n) {
+        EXPECT_TRUE(rows->column_as<arrow::StringBuilder>(0).Append("/node" + std::to_string(n)).ok());
+        if (n == 1) {
+          rows->column_as<arrow::Int32Builder>(1).AppendNull();
+        } else {
+          rows->column_as<arrow::Int32Builder>(1).Append(n * 10);
+        }
+        rows->column_as<arrow::TimestampBuilder>(2).Append(int64_t{1700000000000} + n);
+        EXPECT_TRUE(rows->column_as<arrow::StringDictionaryBuilder>(3).Append(kinds[n % 2]).ok());
+        auto& acl = rows->column_as<arrow::ListBuilder>(4);
+        EXPECT_TRUE(acl.Append().ok());
+        auto& entry = acl.values_as<arrow::StructBuilder>();
+        entry.Append();
+        entry.child_as<arrow::Int32Builder>(0).Append(31);
+        EXPECT_TRUE(entry.child_as<arrow::StringBuilder>(1).Append("world").ok());
+        EXPECT_TRUE(rows->column_as<arrow::BinaryBuilder>(5).Append(std::string("v,\"1\"\n\x01", 7)).ok());
+      }
+      batches.push_back(std::move(rows->Finish()).value());
+    }
+    return batches;
+  }
+
+  void WriteSample(const std::string& path, bool file, Compression compression) {
+    auto sink = arrow::FileOutputStream::Open(path);
+    ASSERT_TRUE(sink.ok()) << sink.status().ToString();
+    auto batches = SampleBatches();
+    arrow::ipc::IpcWriteOptions options;
+    options.compression = compression;
+    auto writer = file ? arrow::ipc::IpcWriter::OpenFile(**sink, *batches[0].schema, options)
+                       : arrow::ipc::IpcWriter::OpenStream(**sink, *batches[0].schema, options);
+    ASSERT_TRUE(writer.ok()) << writer.status().ToString();
+    for (const auto& batch : batches) ASSERT_TRUE((*writer)->WriteBatch(batch).ok());
+    ASSERT_TRUE((*writer)->Close().ok());
+    ASSERT_TRUE((*sink)->Close().ok());
+  }
+
+  fs::path dir_;
+};
+
+TEST_F(ArrowCommandsTest, InspectShowsSchemaBatchesAndCompression) {
+  const std::string path = PathOf("sample.arrows");
+  WriteSample(path, /*file=*/false, Compression::kZstd);
+  Run run = Zkarrow("inspect " + path);
+  ASSERT_EQ(run.exit_code, 0) << run.err;
+  EXPECT_NE(run.out.find("format: stream, metadata version V5"), std::string::npos) << run.out;
+  EXPECT_NE(run.out.find("  path: utf8 not null\n"), std::string::npos) << run.out;
+  EXPECT_NE(run.out.find("  version: int32\n    metadata:\n      unit = count\n"), std::string::npos)
+      << run.out;
+  EXPECT_NE(run.out.find("  kind: dictionary<values=utf8, indices=int8, id=0>\n"), std::string::npos)
+      << run.out;
+  EXPECT_NE(run.out.find("zkarrow.source = test"), std::string::npos) << run.out;
+  EXPECT_NE(run.out.find("batch 0: 3 rows, compression zstd"), std::string::npos) << run.out;
+  EXPECT_NE(run.out.find("total: 2 batches, 5 rows, compression zstd"), std::string::npos)
+      << run.out;
+}
+
+TEST_F(ArrowCommandsTest, InspectReadsAFileFromStdin) {
+  const std::string path = PathOf("sample.arrow");
+  WriteSample(path, /*file=*/true, Compression::kNone);
+  Run run = Zkarrow("inspect - < " + path);
+  ASSERT_EQ(run.exit_code, 0) << run.err;
+  EXPECT_NE(run.out.find("input: stdin\nformat: file"), std::string::npos) << run.out;
+  EXPECT_NE(run.out.find("total: 2 batches, 5 rows, compression none"), std::string::npos)
+      << run.out;
+  EXPECT_NE(run.out.find(" on disk"), std::string::npos) << run.out;
+}
+
+TEST_F(ArrowCommandsTest, CatTable) {
+  const std::string path = PathOf("sample.arrow");
+  WriteSample(path, /*file=*/true, Compression::kLz4Frame);
+  Run run = Zkarrow("cat " + path + " --limit 4 --columns path,version,kind,data");
+  ASSERT_EQ(run.exit_code, 0) << run.err;
+  EXPECT_EQ(run.out,
+            "path   | version | kind       | data\n"
+            "-------+---------+------------+----------------------\n"
+            "/node0 |       0 | PERSISTENT | v,\"1\"\\x0a\\x01\n"
+            "/node1 |    null | EPHEMERAL  | v,\"1\"\\x0a\\x01\n"
+            "/node2 |      20 | PERSISTENT | v,\"1\"\\x0a\\x01\n"
+            "/node3 |      30 | EPHEMERAL  | v,\"1\"\\x0a\\x01\n"
+            "(4 rows)\n");
+}
+
+TEST_F(ArrowCommandsTest, CatCsv) {
+  const std::string path = PathOf("sample.arrows");
+  WriteSample(path, /*file=*/false, Compression::kNone);
+  Run run = Zkarrow("cat " + path + " --format csv --limit 2 --columns path,version,ctime,acl");
+  ASSERT_EQ(run.exit_code, 0) << run.err;
+  EXPECT_EQ(run.out,
+            "path,version,ctime,acl\n"
+            "/node0,0,2023-11-14T22:13:20.000Z,\"[{\"\"perms\"\":31,\"\"scheme\"\":\"\"world\"\"}]\"\n"
+            "/node1,,2023-11-14T22:13:20.001Z,\"[{\"\"perms\"\":31,\"\"scheme\"\":\"\"world\"\"}]\"\n");
+}
+
+TEST_F(ArrowCommandsTest, CatJsonAcrossBatchesFromStdin) {
+  const std::string path = PathOf("sample.arrows");
+  WriteSample(path, /*file=*/false, Compression::kZstd);
+  Run run = Zkarrow("cat - --format json --columns path,version,kind,acl,data < " + path);
+  ASSERT_EQ(run.exit_code, 0) << run.err;
+  std::istringstream lines(run.out);
+  std::string line;
+  std::vector<std::string> all;
+  while (std::getline(lines, line)) all.push_back(line);
+  ASSERT_EQ(all.size(), 5u) << run.out;
+  EXPECT_EQ(all[1],
+            "{\"path\":\"/node1\",\"version\":null,\"kind\":\"EPHEMERAL\","
+            "\"acl\":[{\"perms\":31,\"scheme\":\"world\"}],\"data\":\"diwiMSIKAQ==\"}");
+  EXPECT_EQ(all[4].substr(0, 17), "{\"path\":\"/node4\",");
+}
+
+TEST_F(ArrowCommandsTest, CatUnknownColumnIsAUsageError) {
+  const std::string path = PathOf("sample.arrow");
+  WriteSample(path, /*file=*/true, Compression::kNone);
+  Run run = Zkarrow("cat " + path + " --columns path,nope");
+  EXPECT_EQ(run.exit_code, 2);
+  EXPECT_NE(run.err.find("no column \"nope\"; the columns are: path, version, ctime, kind, acl, data"),
+            std::string::npos)
+      << run.err;
+}
+
+TEST_F(ArrowCommandsTest, MissingFileIsNamed) {
+  for (const char* verb : {"inspect", "cat", "convert"}) {
+    const std::string missing = PathOf("missing.arrow");
+    Run run = Zkarrow(std::string(verb) + " " + missing + (verb == std::string("convert") ? " " + PathOf("out") : ""));
+    EXPECT_EQ(run.exit_code, 1) << verb;
+    EXPECT_NE(run.err.find(missing + ": no such file"), std::string::npos) << verb << ": " << run.err;
+  }
+}
+
+TEST_F(ArrowCommandsTest, NotArrowIsSaid) {
+  const std::string path = PathOf("notes.txt");
+  std::ofstream(path) << "hello, this is not Arrow\n";
+  for (const char* verb : {"inspect", "cat"}) {
+    Run run = Zkarrow(std::string(verb) + " " + path);
+    EXPECT_EQ(run.exit_code, 1) << verb;
+    EXPECT_NE(run.err.find(path + ": not a valid Arrow IPC file or stream"), std::string::npos)
+        << verb << ": " << run.err;
+  }
+  Run empty = Zkarrow("cat - < /dev/null");
+  EXPECT_EQ(empty.exit_code, 1);
+  EXPECT_NE(empty.err.find("stdin: not a valid Arrow IPC file or stream"), std::string::npos)
+      << empty.err;
+}
+
+Result<std::vector<arrow::RecordBatch>> ReadAnyFormat(const std::string& path) {
+  ZKA_ASSIGN_OR_RETURN(auto bytes, arrow::MapFile(path));
+  ZKA_ASSIGN_OR_RETURN(auto format, arrow::ipc::DetectFormat(bytes->bytes()));
+  std::vector<arrow::RecordBatch> batches;
+  if (format == arrow::ipc::IpcFormat::kFile) {
+    ZKA_ASSIGN_OR_RETURN(auto reader, arrow::ipc::FileReader::Open(bytes));
+    for (int i = 0; i < reader->num_batches(); ++i) {
+      ZKA_ASSIGN_OR_RETURN(auto batch, reader->ReadBatch(i));
+      batches.push_back(std::move(batch));
+    }
+    return batches;
+  }
+  ZKA_ASSIGN_OR_RETURN(auto reader,
+                       arrow::ipc::StreamReader::Open(std::make_unique<arrow::BufferInputStream>(bytes)));
+  while (true) {
+    ZKA_ASSIGN_OR_RETURN(auto batch, reader->Next());
+    if (!batch) return batches;
+    batches.push_back(std::move(*batch));
+  }
+}
+
+void ExpectSameBatches(const std::string& expected_path, const std::string& actual_path) {
+  auto expected = ReadAnyFormat(expected_path);
+  auto actual = ReadAnyFormat(actual_path);
+  ASSERT_TRUE(expected.ok()) << expected.status().ToString();
+  ASSERT_TRUE(actual.ok()) << actual.status().ToString();
+  ASSERT_EQ(expected->size(), actual->size());
+  for (size_t i = 0; i < expected->size(); ++i) {
+    std::string why;
+    EXPECT_TRUE(arrow::BatchesEqual((*expected)[i], (*actual)[i], &why)) << "batch " << i << ": " << why;
+  }
+}
+
+TEST_F(ArrowCommandsTest, ConvertPreservesEverything) {
+  const std::string original = PathOf("sample.arrow");
+  WriteSample(original, /*file=*/true, Compression::kNone);
+  const std::string stream = PathOf("converted.arrows");
+  Run run = Zkarrow("convert " + original + " " + stream + " --format stream --compression zstd");
+  ASSERT_EQ(run.exit_code, 0) << run.err;
+  ExpectSameBatches(original, stream);
+  EXPECT_NE(Zkarrow("inspect " + stream).out.find("total: 2 batches, 5 rows, compression zstd"),
+            std::string::npos);
+
+  // And back through stdin and stdout (a stream by default there).
+  const std::string back = PathOf("back.arrows");
+  run = Zkarrow("convert - - --compression lz4 < " + stream + " > " + back);
+  ASSERT_EQ(run.exit_code, 0) << run.err;
+  ExpectSameBatches(original, back);
+  EXPECT_NE(Zkarrow("inspect " + back).out.find("format: stream"), std::string::npos);
+}
+
+TEST_F(ArrowCommandsTest, HelpForEachCommand) {
+  for (const char* verb : {"inspect", "cat", "convert"}) {
+    Run run = Zkarrow(std::string(verb) + " --help");
+    EXPECT_EQ(run.exit_code, 0) << verb;
+    EXPECT_NE(run.out.find("Usage:"), std::string::npos) << verb << ": " << run.out;
+  }
+  EXPECT_NE(Zkarrow("cat --help").out.find("--columns"), std::string::npos);
+}
+
+const fs::path kGoldDir = fs::path(ZKARROW_SOURCE_DIR) / "../shared/arrow-testing/1.0.0-littleendian";
+
+TEST_F(ArrowCommandsTest, GoldFile) {
+  const fs::path gold = kGoldDir / "generated_primitive.arrow_file";
+  if (!fs::exists(gold)) GTEST_SKIP() << "no gold files in " << kGoldDir.string();
+  Run run = Zkarrow("cat " + gold.string() +
+                    " --format json --limit 1 --columns int64_nullable,uint64_nonnullable,"
+                    "utf8_nonnullable,binary_nonnullable");
+  ASSERT_EQ(run.exit_code, 0) << run.err;
+  // The first row of the JSON gold file: "DATA" values of these columns, row 0.
+  EXPECT_EQ(run.out,
+            "{\"int64_nullable\":null,\"uint64_nonnullable\":0,\"utf8_nonnullable\":\"co矢2p矢m\","
+            "\"binary_nonnullable\":\"EMhv\"}\n");
+
+  const std::string converted = PathOf("primitive.arrows");
+  run = Zkarrow("convert " + gold.string() + " " + converted + " --format stream --compression lz4");
+  ASSERT_EQ(run.exit_code, 0) << run.err;
+  ExpectSameBatches(gold.string(), converted);
+}
+
+}  // namespace
+}  // namespace zkarrow::cli

@@ -1,0 +1,193 @@
+// `zkarrow snapshot --zk` against a real ZooKeeper, compared with what kazoo
+// (an independent client) reads from the same tree.
+#include <gtest/gtest.h>
+
+#include <filesystem>
+#include <string>
+#include <vector>
+
+#include "sampletree/sample_tree.h"
+#include "support/znode_rows.h"
+#include "zk/client.h"
+#include "zkserver/zookeeper_cluster.h"
+
+namespace zkarrow {
+namespace {
+
+using testing::DiffRows;
+using testing::ParseJsonLines;
+using testing::ReadZnodeRows;
+using testing::RunCommand;
+
+constexpr const char* kUser = "alice:secret";
+
+std::string Quote(const std::string& text) { return "'" + text + "'"; }
+
+class LiveSnapshotTest : public ::testing::Test {
+ protected:
+  static void SetUpTestSuite() {
+    auto cluster = zkserver::ZooKeeperCluster::Start(
+        {.config = {{"extendedTypesEnabled", "true"}}});
+    ASSERT_TRUE(cluster.ok()) << cluster.status().ToString();
+    cluster_ = std::move(*cluster).release();
+    zk::ClientOptions options;
+    options.connect_string = cluster_->ConnectString();
+    options.auth = {{"digest", kUser}};
+    auto client = zk::Client::Connect(options);
+    ASSERT_TRUE(client.ok()) << client.status().ToString();
+    owner_ = std::move(*client).release();
+    BuildTree(*owner_);
+  }
+
+  static void TearDownTestSuite() {
+    delete owner_;
+    delete cluster_;
+  }
+
+  // The tree the issue names: unicode names, binary and near-1 MB data, a
+  // node with 20k+ children, depth 50+, ephemeral, sequential, container and
+  // TTL nodes, a digest-protected subtree and world-readable-only nodes.
+  static void BuildTree(zk::Client& client) {
+    std::vector<sampletree::SampleNode> nodes = {
+        {"/t", "root of the test tree"},
+        {"/t/unicode"},
+        {"/t/unicode/名前", "値"},
+        {"/t/unicode/ü-ñ-😀", "emoji"},
+        {"/t/binary", std::string("\x00\x01\xff\xfe\x80 binary", 11)},
+        {"/t/empty"},
+        {"/t/big", std::string(1000 * 1000 - 100, 'x')},
+        {"/t/wide"},
+        {"/t/eph", "mine", true},
+    };
+    for (int i = 0; i < 20500; ++i) nodes.push_back({"/t/wide/c" + std::to_string(i), std::to_string(i)});
+    std::string deep = "/t/deep";
+    for (int depth = 0; depth < 52; ++depth) {
+      nodes.push_back({deep, "level " + std::to_string(depth)});
+      deep += "/d";
+    }
+    ASSERT_TRUE(sampletree::LoadSampleTree(client, nodes).ok());
+
+    auto must = [](auto future) {
+      auto result = future.get();
+      ASSERT_TRUE(result.ok()) << result.status().ToString();
+    };
+    for (int i = 0; i < 3; ++i) {
+      must(client.Create("/t/seq-", "s", zk::OpenAclUnsafe(), zk::CreateMode::kPersistentSequential));
+    }
+    must(client.Create("/t/container", "", zk::OpenAclUnsafe(), zk::CreateMode::kContainer));
+    must(client.Create("/t/container/child", "keeps the container alive"));
+    must(client.Create("/t/ttl", "expires", zk::OpenAclUnsafe(), zk::CreateMode::kPersistentWithTtl,
+                       3600 * 1000));
+    must(client.Create("/t/secret", "hidden", zk::CreatorAllAcl()));
+    must(client.Create("/t/secret/inner", "hidden too", zk::CreatorAllAcl()));
+    must(client.Create("/t/readonly", "everyone may read", zk::ReadAclUnsafe()));
+  }
+
+  std::filesystem::path Snapshot(const std::string& extra_args) {
+    std::filesystem::path out = std::filesystem::temp_directory_path() /
+                                ("zkarrow-live-" + std::to_string(::getpid()) + ".arrow");
+    auto ran = RunCommand(std::string(ZKARROW_BINARY) + " snapshot --zk " +
+                          cluster_->ConnectString() + " --path /t -o " + out.string() + " " +
+                          extra_args + " 2>&1");
+    EXPECT_TRUE(ran.ok()) << ran.status().ToString();
+    return out;
+  }
+
+  std::vector<nlohmann::json> Kazoo(const std::string& auth) {
+    auto dump = RunCommand("/usr/bin/python3 " ZKARROW_SOURCE_DIR
+                           "/tests/integration/kazoo_dump.py " +
+                           cluster_->ConnectString() + " /t" +
+                           (auth.empty() ? "" : " --auth " + Quote(auth)));
+    EXPECT_TRUE(dump.ok()) << dump.status().ToString();
+    return dump.ok() ? ParseJsonLines(*dump) : std::vector<nlohmann::json>{};
+  }
+
+  static zkserver::ZooKeeperCluster* cluster_;
+  static zk::Client* owner_;  // its session owns /t/eph
+};
+
+zkserver::ZooKeeperCluster* LiveSnapshotTest::cluster_ = nullptr;
+zk::Client* LiveSnapshotTest::owner_ = nullptr;
+
+TEST_F(LiveSnapshotTest, EqualsKazooWithoutAuth) {
+  std::filesystem::path out = Snapshot("");
+  auto rows = ReadZnodeRows(out);
+  ASSERT_TRUE(rows.ok()) << rows.status().ToString();
+  std::vector<nlohmann::json> expected = Kazoo("");
+  ASSERT_GT(expected.size(), 20500u);
+  EXPECT_EQ(DiffRows(expected, *rows), "");
+
+  // The protected node is a row with its stat and NOAUTH; its child is unseen.
+  auto secret = std::find_if(rows->begin(), rows->end(),
+                             [](const auto& row) { return row["path"] == "/t/secret"; });
+  ASSERT_NE(secret, rows->end());
+  EXPECT_EQ((*secret)["error"], "NOAUTH");
+  EXPECT_TRUE((*secret)["data_hex"].is_null());
+  EXPECT_EQ((*secret)["num_children"], 1);
+  std::filesystem::remove(out);
+}
+
+TEST_F(LiveSnapshotTest, EqualsKazooWithAuth) {
+  std::filesystem::path out = Snapshot(std::string("--auth digest:") + kUser);
+  auto rows = ReadZnodeRows(out);
+  ASSERT_TRUE(rows.ok()) << rows.status().ToString();
+  std::vector<nlohmann::json> expected = Kazoo(std::string("digest:") + kUser);
+  EXPECT_EQ(DiffRows(expected, *rows), "");
+  auto inner = std::find_if(rows->begin(), rows->end(),
+                            [](const auto& row) { return row["path"] == "/t/secret/inner"; });
+  ASSERT_NE(inner, rows->end());
+  EXPECT_TRUE((*inner)["error"].is_null());
+  std::filesystem::remove(out);
+}
+
+TEST_F(LiveSnapshotTest, KindsAsALiveClientSeesThem) {
+  std::filesystem::path out = Snapshot("--sessions 2 --compression zstd");
+  auto rows = ReadZnodeRows(out);
+  ASSERT_TRUE(rows.ok()) << rows.status().ToString();
+  std::map<std::string, std::string> kinds;
+  for (const auto& row : *rows) kinds[row["path"]] = row["kind"];
+  EXPECT_EQ(kinds["/t/eph"], "ephemeral");
+  // The server hides container and TTL markers from clients.
+  EXPECT_EQ(kinds["/t/container"], "persistent");
+  EXPECT_EQ(kinds["/t/ttl"], "persistent");
+  EXPECT_EQ(kinds["/t/wide/c7"], "persistent");
+  std::filesystem::remove(out);
+}
+
+TEST_F(LiveSnapshotTest, ExcludeMaxDepthAndNoData) {
+  std::filesystem::path out = Snapshot("--exclude '/t/wide' --max-depth 1 --no-data");
+  auto rows = ReadZnodeRows(out);
+  ASSERT_TRUE(rows.ok()) << rows.status().ToString();
+  for (const auto& row : *rows) {
+    std::string path = row["path"];
+    EXPECT_NE(path.rfind("/t/wide", 0), 0u) << path;
+    EXPECT_LE(std::count(path.begin(), path.end(), '/'), 2) << path;
+    EXPECT_TRUE(row["data_hex"].is_null()) << path;
+    EXPECT_TRUE(row.contains("mzxid")) << path;
+  }
+  EXPECT_GT(rows->size(), 8u);
+  std::filesystem::remove(out);
+}
+
+TEST_F(LiveSnapshotTest, UnreachableEnsembleIsAClearFailure) {
+  auto port = zkserver::PickFreePort();
+  ASSERT_TRUE(port.ok());
+  std::string command = std::string(ZKARROW_BINARY) + " snapshot --zk 127.0.0.1:" +
+                        std::to_string(*port) + " -o /dev/null 2>&1; echo exit=$?";
+  auto output = RunCommand(command);
+  ASSERT_TRUE(output.ok());
+  EXPECT_NE(output->find("exit=3"), std::string::npos) << *output;
+  EXPECT_NE(output->find("127.0.0.1:" + std::to_string(*port)), std::string::npos) << *output;
+}
+
+TEST_F(LiveSnapshotTest, MissingRootIsAClearFailure) {
+  std::string command = std::string(ZKARROW_BINARY) + " snapshot --zk " +
+                        cluster_->ConnectString() + " --path /no/such -o /dev/null 2>&1; echo exit=$?";
+  auto output = RunCommand(command);
+  ASSERT_TRUE(output.ok());
+  EXPECT_NE(output->find("NONODE"), std::string::npos) << *output;
+  EXPECT_NE(output->find("exit=1"), std::string::npos) << *output;
+}
+
+}  // namespace
+}  // namespace zkarrow

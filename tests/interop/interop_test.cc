@@ -1,0 +1,298 @@
+// Interoperability with independent Arrow implementations from npm, both
+// directions: what zkarrow writes (re-encoded gold files, live znode tables),
+// Arrow JS, Polars and flechette read value for value as zkarrow does; what
+// Arrow JS and Polars write, zkarrow reads as they do. Values are compared
+// as canonical dumps (tests/interop/canonical.mjs, canonical_dump.h).
+#include <gtest/gtest.h>
+#include <unistd.h>
+
+#include <algorithm>
+#include <filesystem>
+#include <map>
+#include <nlohmann/json.hpp>
+#include <string>
+#include <vector>
+
+#include "interop/canonical_dump.h"
+#include "sampletree/sample_tree.h"
+#include "support/znode_rows.h"
+#include "zk/client.h"
+#include "zkserver/zookeeper_cluster.h"
+
+namespace zkarrow {
+namespace {
+
+namespace fs = std::filesystem;
+using nlohmann::json;
+using Dump = std::vector<json>;  // the fields line, then one line per row
+
+const fs::path kInteropDir = ZKARROW_SOURCE_DIR "/tests/interop";
+const fs::path kGoldDir = ZKARROW_SOURCE_DIR "/../shared/arrow-testing/1.0.0-littleendian";
+
+std::string Quote(const std::string& text) { return "'" + text + "'"; }
+
+// Why the npm oracles cannot run here, or "" when they can.
+std::string MissingNode() {
+  if (!zkarrow::testing::RunCommand("command -v node >/dev/null").ok()) return "node not found";
+  for (const char* package :
+       {"apache-arrow", "nodejs-polars", "@uwdata/flechette", "lz4-napi", "fzstd"}) {
+    if (!fs::exists(kInteropDir / "node_modules" / package)) {
+      return std::string("tests/interop/node_modules/") + package +
+             " missing: run scripts/setup (npm install in tests/interop)";
+    }
+  }
+  return "";
+}
+
+#define SKIP_WITHOUT_NODE() \
+  if (std::string missing = MissingNode(); !missing.empty()) GTEST_SKIP() << missing
+
+// The command running one of the scripts here.
+std::string Node(const std::string& script, const std::string& args) {
+  return "node " + Quote((kInteropDir / script).string()) + " " + args;
+}
+
+// read_with.mjs READER FILE...: the dump of each file, by path.
+std::map<std::string, Dump> ReadWith(const std::string& reader,
+                                     const std::vector<fs::path>& files) {
+  std::string command = Node("read_with.mjs", reader);
+  for (const fs::path& file : files) command += " " + Quote(file.string());
+  auto output = zkarrow::testing::RunCommand(command);
+  EXPECT_TRUE(output.ok()) << output.status().ToString();
+  std::map<std::string, Dump> dumps;
+  Dump* current = nullptr;
+  for (json& line : zkarrow::testing::ParseJsonLines(output.ok() ? *output : "")) {
+    if (line.is_object() && line.contains("file")) {
+      current = &dumps[line["file"].get<std::string>()];
+    } else if (current != nullptr) {
+      current->push_back(std::move(line));
+    }
+  }
+  return dumps;
+}
+
+// "" when equal; else the first differing line of each.
+std::string DiffDumps(const Dump& expected, const Dump& actual, bool names_only = false) {
+  if (expected.empty() || actual.empty()) return "a dump is empty";
+  auto names = [](const json& fields_line) {
+    std::vector<std::string> names;
+    for (const json& field : fields_line["fields"]) names.push_back(field["name"]);
+    return names;
+  };
+  if (names_only ? names(expected[0]) != names(actual[0]) : expected[0] != actual[0]) {
+    return "fields differ:\n  expected " + expected[0].dump() + "\n  actual   " + actual[0].dump();
+  }
+  for (size_t i = 1; i < std::min(expected.size(), actual.size()); ++i) {
+    if (expected[i] != actual[i]) {
+      return "row " + std::to_string(i - 1) + " differs:\n  expected " + expected[i].dump() +
+             "\n  actual   " + actual[i].dump();
+    }
+  }
+  if (expected.size() != actual.size()) {
+    return "row counts differ: expected " + std::to_string(expected.size() - 1) + ", got " +
+           std::to_string(actual.size() - 1);
+  }
+  return "";
+}
+
+struct Encoding {
+  std::string format;       // file | stream
+  std::string compression;  // none | lz4 | zstd
+  std::string Suffix() const { return "." + compression + "." + format; }
+};
+const std::vector<Encoding> kEncodings = {{"file", "none"},  {"file", "lz4"},
+                                          {"file", "zstd"},  {"stream", "none"},
+                                          {"stream", "lz4"}, {"stream", "zstd"}};
+
+std::string IpcOptions(const Encoding& encoding) {
+  return " --format " + encoding.format + " --compression " + encoding.compression;
+}
+
+class InteropTest : public ::testing::Test {
+ protected:
+  void SetUp() override {
+    dir_ = fs::temp_directory_path() /
+           ("zkarrow-interop-" + std::to_string(::getpid()) + "-" +
+            ::testing::UnitTest::GetInstance()->current_test_info()->name());
+    fs::create_directories(dir_);
+  }
+  void TearDown() override { fs::remove_all(dir_); }
+
+  // `zkarrow convert` of `input` into every encoding.
+  std::vector<fs::path> ConvertToAllEncodings(const fs::path& input) {
+    std::vector<fs::path> outputs;
+    for (const Encoding& encoding : kEncodings) {
+      fs::path out = dir_ / (input.stem().string() + encoding.Suffix());
+      auto ran = zkarrow::testing::RunCommand(std::string(ZKARROW_BINARY) + " convert " +
+                                              Quote(input.string()) + " " + Quote(out.string()) +
+                                              IpcOptions(encoding) + " 2>&1");
+      EXPECT_TRUE(ran.ok()) << ran.status().ToString();
+      outputs.push_back(out);
+    }
+    return outputs;
+  }
+
+  fs::path dir_;
+};
+
+// -- zkarrow writes, the npm readers read: gold files re-encoded by zkarrow.
+
+struct GoldReader {
+  std::string reader;
+  std::vector<std::string> cases;  // generated_<case>.arrow_file
+};
+
+// The gold files at hand are those of arrow-testing's 1.0.0-littleendian
+// (no unions, intervals, maps or extension types). Arrow JS and flechette
+// read all of them. nodejs-polars reads decimals but cannot hand their
+// values to JS, so Polars skips generated_decimal.
+const std::vector<std::string> kAllGold = {
+    "primitive", "primitive_large_offsets", "primitive_zerolength", "datetime",   "decimal",
+    "nested",    "nested_large_offsets",    "recursive_nested",     "dictionary", "null"};
+std::vector<std::string> Without(std::vector<std::string> cases, const std::string& dropped) {
+  std::erase(cases, dropped);
+  return cases;
+}
+
+class GoldReencodedTest : public InteropTest, public ::testing::WithParamInterface<GoldReader> {};
+
+TEST_P(GoldReencodedTest, ReaderSeesTheGoldValues) {
+  SKIP_WITHOUT_NODE();
+  if (!fs::exists(kGoldDir)) GTEST_SKIP() << kGoldDir << " missing (arrow-testing gold files)";
+  const GoldReader& param = GetParam();
+  std::vector<fs::path> files;
+  std::vector<std::pair<fs::path, fs::path>> pairs;  // (gold, re-encoded)
+  for (const std::string& name : param.cases) {
+    fs::path gold = kGoldDir / ("generated_" + name + ".arrow_file");
+    files.push_back(gold);
+    for (const fs::path& out : ConvertToAllEncodings(gold)) {
+      files.push_back(out);
+      pairs.emplace_back(gold, out);
+    }
+  }
+  std::map<std::string, Dump> dumps = ReadWith(param.reader, files);
+  for (const auto& [gold, out] : pairs) {
+    EXPECT_EQ(DiffDumps(dumps[gold.string()], dumps[out.string()]), "")
+        << param.reader << " reading " << out.filename() << " (zkarrow convert of "
+        << gold.filename() << ")";
+  }
+}
+
+INSTANTIATE_TEST_SUITE_P(Readers, GoldReencodedTest,
+                         ::testing::Values(GoldReader{"arrowjs", kAllGold},
+                                           GoldReader{"flechette", kAllGold},
+                                           GoldReader{"polars", Without(kAllGold, "decimal")}),
+                         [](const auto& info) { return info.param.reader; });
+
+// The two readers that keep every type exact agree with each other, so the
+// canonical form means the same thing in both.
+TEST_F(InteropTest, ArrowJsAndFlechetteAgreeOnGold) {
+  SKIP_WITHOUT_NODE();
+  if (!fs::exists(kGoldDir)) GTEST_SKIP() << kGoldDir << " missing (arrow-testing gold files)";
+  std::vector<fs::path> files;
+  for (const std::string& name : kAllGold)
+    files.push_back(kGoldDir / ("generated_" + name + ".stream"));
+  std::map<std::string, Dump> arrowjs = ReadWith("arrowjs", files);
+  std::map<std::string, Dump> flechette = ReadWith("flechette", files);
+  for (const fs::path& file : files) {
+    EXPECT_EQ(DiffDumps(arrowjs[file.string()], flechette[file.string()]), "") << file.filename();
+  }
+}
+
+// -- The npm writers write, zkarrow reads.
+
+struct Written {
+  std::string writer;
+  std::string args;  // write_with.mjs options
+};
+
+TEST_F(InteropTest, ZkarrowReadsWhatArrowJsAndPolarsWrite) {
+  SKIP_WITHOUT_NODE();
+  std::vector<Written> written = {{"arrowjs", "--format file"}, {"arrowjs", "--format stream"}};
+  for (const Encoding& encoding : kEncodings) {
+    written.push_back(
+        {"polars",
+         "--format " + encoding.format +
+             (encoding.compression == "none" ? "" : " --compression " + encoding.compression)});
+  }
+  std::vector<fs::path> files;
+  for (const Written& w : written) {
+    fs::path out = dir_ / (w.writer + std::to_string(files.size()) + ".arrow");
+    auto ran = zkarrow::testing::RunCommand(
+        Node("write_with.mjs", w.writer + " " + Quote(out.string()) + " " + w.args));
+    ASSERT_TRUE(ran.ok()) << ran.status().ToString();
+    files.push_back(out);
+  }
+  // Arrow JS is the reference reading of each file; the writers agree.
+  std::map<std::string, Dump> expected = ReadWith("arrowjs", files);
+  for (size_t i = 0; i < files.size(); ++i) {
+    SCOPED_TRACE(written[i].writer + " " + written[i].args);
+    EXPECT_EQ(DiffDumps(expected[files[0].string()], expected[files[i].string()], true), "");
+    auto zkarrow_reading = interop::CanonicalDump(files[i]);
+    ASSERT_TRUE(zkarrow_reading.ok()) << zkarrow_reading.status().ToString();
+    EXPECT_EQ(DiffDumps(expected[files[i].string()], *zkarrow_reading, true), "");
+    // zkarrow cat prints every row.
+    auto cat = zkarrow::testing::RunCommand(std::string(ZKARROW_BINARY) + " cat " +
+                                            Quote(files[i].string()) + " --format json");
+    ASSERT_TRUE(cat.ok()) << cat.status().ToString();
+    EXPECT_EQ(zkarrow::testing::ParseJsonLines(*cat).size(),
+              expected[files[i].string()].size() - 1);
+  }
+}
+
+// -- A live znode table: zkarrow snapshot, read by Arrow JS and Polars.
+
+class LiveZnodeTableTest : public InteropTest {
+ protected:
+  static void SetUpTestSuite() {
+    if (!MissingNode().empty()) return;
+    auto cluster = zkserver::ZooKeeperCluster::Start({});
+    ASSERT_TRUE(cluster.ok()) << cluster.status().ToString();
+    cluster_ = std::move(*cluster).release();
+    zk::ClientOptions options;
+    options.connect_string = cluster_->ConnectString();
+    auto client = zk::Client::Connect(options);
+    ASSERT_TRUE(client.ok()) << client.status().ToString();
+    owner_ = std::move(*client).release();  // its session owns the ephemerals
+    Status loaded = sampletree::LoadSampleTree(
+        *owner_, sampletree::GenerateSampleTree({.target_nodes = 600, .large_file_bytes = 4000}));
+    ASSERT_TRUE(loaded.ok()) << loaded.ToString();
+  }
+  static void TearDownTestSuite() {
+    delete owner_;
+    delete cluster_;
+  }
+
+  static zkserver::ZooKeeperCluster* cluster_;
+  static zk::Client* owner_;
+};
+
+zkserver::ZooKeeperCluster* LiveZnodeTableTest::cluster_ = nullptr;
+zk::Client* LiveZnodeTableTest::owner_ = nullptr;
+
+TEST_F(LiveZnodeTableTest, ArrowJsAndPolarsReadWhatZkarrowReads) {
+  SKIP_WITHOUT_NODE();
+  ASSERT_NE(cluster_, nullptr);
+  std::vector<fs::path> files;
+  for (const Encoding& encoding : kEncodings) {
+    fs::path out = dir_ / ("znodes" + encoding.Suffix());
+    auto ran = zkarrow::testing::RunCommand(
+        std::string(ZKARROW_BINARY) + " snapshot --zk " + cluster_->ConnectString() + " -o " +
+        Quote(out.string()) + " --acl --typed" + IpcOptions(encoding) + " 2>&1");
+    ASSERT_TRUE(ran.ok()) << ran.status().ToString();
+    files.push_back(out);
+  }
+  std::map<std::string, Dump> arrowjs = ReadWith("arrowjs", files);
+  std::map<std::string, Dump> polars = ReadWith("polars", files);
+  for (const fs::path& file : files) {
+    SCOPED_TRACE(file.filename().string());
+    auto expected = interop::CanonicalDump(file);
+    ASSERT_TRUE(expected.ok()) << expected.status().ToString();
+    EXPECT_GT(expected->size(), 600u);
+    EXPECT_EQ(DiffDumps(*expected, arrowjs[file.string()], true), "") << "Arrow JS";
+    EXPECT_EQ(DiffDumps(*expected, polars[file.string()], true), "") << "Polars";
+  }
+}
+
+}  // namespace
+}  // namespace zkarrow

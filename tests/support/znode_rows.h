@@ -1,0 +1,33 @@
+// Test support: the rows of a znode-table IPC file as JSON objects in the
+// shape tests/integration/kazoo_dump.py prints, so that zkarrow's output can
+// be compared field by field with an independent client's view.
+#pragma once
+
+#include <filesystem>
+#include <string>
+#include <vector>
+
+#include <nlohmann/json.hpp>
+
+#include "base/status.h"
+
+namespace zkarrow::testing {
+
+// Keys: path, data_hex (null when not read), error (null or a code name),
+// and the stat fields czxid, mzxid, ctime, mtime, version, cversion,
+// aversion, ephemeral_owner, data_length, num_children, pzxid; plus kind.
+// Sorted by path bytes.
+Result<std::vector<nlohmann::json>> ReadZnodeRows(const std::filesystem::path& arrow_file);
+
+// Parses JSON lines (kazoo_dump.py's output).
+std::vector<nlohmann::json> ParseJsonLines(const std::string& text);
+
+// Runs a command through /bin/sh, returning its stdout; fails on a non-zero exit.
+Result<std::string> RunCommand(const std::string& command);
+
+// "" when equal, else a description of the first difference (at most a few).
+std::string DiffRows(const std::vector<nlohmann::json>& expected,
+                     const std::vector<nlohmann::json>& actual,
+                     const std::vector<std::string>& ignored_keys = {});
+
+}  // namespace zkarrow::testing
