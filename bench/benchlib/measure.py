@@ -1,9 +1,8 @@
 """Runs one command as a child process and measures it from the outside.
 
-Wall time from the parent's monotonic clock; client CPU and peak RSS from
-wait4's rusage (the child and every descendant it waited for, so a shell
-script that starts java counts the java); server CPU from the ZooKeeper
-server's /proc/PID/stat before and after.
+Wall time from the runner's monotonic clock; client CPU and peak RSS from
+wait4's rusage, taken by bench_rusage_exec (rusage_exec.c says why not
+here); server CPU from the ZooKeeper server's /proc/PID/stat before and after.
 """
 import dataclasses
 import os
@@ -36,15 +35,18 @@ class Measurement:
     znodes: int = None  # what the method reported seeing, filled in later
 
 
-def run_measured(argv, stdout_path, stderr_path, timeout_s, server_pid=None, env=None):
-    """Runs argv to completion (or SIGKILL of its process group at timeout)."""
+def run_measured(rusage_exec, argv, stdout_path, stderr_path, timeout_s, server_pid=None):
+    """Runs argv to completion, or kills its process group at the timeout."""
+    report_path = stdout_path.with_suffix(".rusage")
+    report_path.unlink(missing_ok=True)
     server_before = process_cpu_seconds(server_pid)
     with open(stdout_path, "wb") as out, open(stderr_path, "wb") as err:
         started = time.monotonic()
         # A session of its own: a timeout kills the child and whatever it
         # started (zkCli.sh starts java) by that one group id.
-        child = subprocess.Popen(argv, stdin=subprocess.DEVNULL, stdout=out, stderr=err,
-                                 start_new_session=True, env=env)
+        child = subprocess.Popen([str(rusage_exec), str(report_path)] + list(argv),
+                                 stdin=subprocess.DEVNULL, stdout=out, stderr=err,
+                                 start_new_session=True)
         timed_out = threading.Event()
 
         def kill_group():
@@ -57,17 +59,19 @@ def run_measured(argv, stdout_path, stderr_path, timeout_s, server_pid=None, env
         timer = threading.Timer(timeout_s, kill_group)
         timer.start()
         try:
-            _, status, usage = os.wait4(child.pid, 0)
+            exit_code = child.wait()
         finally:
             timer.cancel()
         wall = time.monotonic() - started
-        child.returncode = os.waitstatus_to_exitcode(status)  # reaped: keep Popen quiet
     server_after = process_cpu_seconds(server_pid)
+    user = system = max_rss_kib = 0.0
+    if report_path.exists():  # missing when the timeout killed the launcher too
+        user, system, max_rss_kib, exit_code = (float(v) for v in report_path.read_text().split())
     return Measurement(
         wall_s=wall,
-        client_cpu_s=usage.ru_utime + usage.ru_stime,
-        peak_rss_mb=usage.ru_maxrss / 1024.0,  # Linux reports KiB
+        client_cpu_s=user + system,
+        peak_rss_mb=max_rss_kib / 1024.0,
         server_cpu_s=None if server_before is None else server_after - server_before,
-        exit_code=child.returncode,
+        exit_code=int(exit_code),
         timed_out=timed_out.is_set(),
     )

@@ -31,6 +31,10 @@ class Paths:
         return self.build / "bench" / "bench_serve_tree"
 
     @property
+    def rusage_exec(self):
+        return self.build / "bench" / "bench_rusage_exec"
+
+    @property
     def arrow_bench(self):
         return self.build / "bench" / "bench_arrow_ipc"
 

@@ -17,26 +17,37 @@ inline int64_t FixedWidth(const DataType& type) {
   switch (type.id) {
     case TypeId::kInt:
     case TypeId::kDecimal:
-    case TypeId::kTime: return type.bit_width / 8;
+    case TypeId::kTime:
+      return type.bit_width / 8;
     case TypeId::kFloatingPoint:
       switch (type.float_precision) {
-        case FloatPrecision::kHalf: return 2;
-        case FloatPrecision::kSingle: return 4;
-        case FloatPrecision::kDouble: return 8;
+        case FloatPrecision::kHalf:
+          return 2;
+        case FloatPrecision::kSingle:
+          return 4;
+        case FloatPrecision::kDouble:
+          return 8;
       }
       return 0;
-    case TypeId::kDate: return type.date_unit == DateUnit::kDay ? 4 : 8;
+    case TypeId::kDate:
+      return type.date_unit == DateUnit::kDay ? 4 : 8;
     case TypeId::kTimestamp:
-    case TypeId::kDuration: return 8;
+    case TypeId::kDuration:
+      return 8;
     case TypeId::kInterval:
       switch (type.interval_unit) {
-        case IntervalUnit::kYearMonth: return 4;
-        case IntervalUnit::kDayTime: return 8;
-        case IntervalUnit::kMonthDayNano: return 16;
+        case IntervalUnit::kYearMonth:
+          return 4;
+        case IntervalUnit::kDayTime:
+          return 8;
+        case IntervalUnit::kMonthDayNano:
+          return 16;
       }
       return 0;
-    case TypeId::kFixedSizeBinary: return type.byte_width;
-    default: return 0;
+    case TypeId::kFixedSizeBinary:
+      return type.byte_width;
+    default:
+      return 0;
   }
 }
 
@@ -104,7 +115,8 @@ inline int8_t UnionTypeId(const ArrayData& data, int64_t i) {
 
 // Where element i of a union lives in its selected child.
 inline int64_t UnionChildIndex(const DataType& type, const ArrayData& data, int64_t i) {
-  if (type.union_mode == UnionMode::kDense) return data.buffers[1]->data_as<int32_t>()[data.offset + i];
+  if (type.union_mode == UnionMode::kDense)
+    return data.buffers[1]->data_as<int32_t>()[data.offset + i];
   return data.offset + i;
 }
 

@@ -45,7 +45,8 @@ class Comparer {
       }
     }
     switch (type.id) {
-      case TypeId::kNull: return true;
+      case TypeId::kNull:
+        return true;
       case TypeId::kBool:
         for (int64_t k = 0; k < n; ++k) {
           if (!IsValidAt(left, li + k)) continue;
@@ -57,10 +58,12 @@ class Comparer {
       case TypeId::kBinary:
       case TypeId::kUtf8:
       case TypeId::kLargeBinary:
-      case TypeId::kLargeUtf8: return BinaryRange(type, left, li, right, ri, n, path);
+      case TypeId::kLargeUtf8:
+        return BinaryRange(type, left, li, right, ri, n, path);
       case TypeId::kList:
       case TypeId::kLargeList:
-      case TypeId::kMap: return ListRange(type, left, li, right, ri, n, path);
+      case TypeId::kMap:
+        return ListRange(type, left, li, right, ri, n, path);
       case TypeId::kFixedSizeList:
         for (int64_t k = 0; k < n; ++k) {
           if (!IsValidAt(left, li + k)) continue;
@@ -84,8 +87,10 @@ class Comparer {
           }
         }
         return true;
-      case TypeId::kUnion: return UnionRange(type, left, li, right, ri, n, path);
-      default: return FixedWidthRange(type, left, li, right, ri, n, path);
+      case TypeId::kUnion:
+        return UnionRange(type, left, li, right, ri, n, path);
+      default:
+        return FixedWidthRange(type, left, li, right, ri, n, path);
     }
   }
 
@@ -185,7 +190,8 @@ class Comparer {
   bool DictionaryRange(const Field& field, const ArrayData& left, int64_t li,
                        const ArrayData& right, int64_t ri, int64_t n, const std::string& path) {
     if (!left.dictionary || !right.dictionary) {
-      return Fail(path, li, ri, std::string("no dictionary on the ") + (left.dictionary ? "right" : "left"));
+      return Fail(path, li, ri,
+                  std::string("no dictionary on the ") + (left.dictionary ? "right" : "left"));
     }
     Field values = field;
     values.dictionary.reset();
@@ -245,7 +251,8 @@ bool SchemasEqual(const Schema& left, const Schema& right, std::string* why) {
     if (l == r) continue;
     std::string l_text = FieldToString(l);
     std::string r_text = FieldToString(r);
-    if (l_text != r_text) return fail("field " + std::to_string(i) + ": " + l_text + " vs " + r_text);
+    if (l_text != r_text)
+      return fail("field " + std::to_string(i) + ": " + l_text + " vs " + r_text);
     return fail("field " + std::to_string(i) + " \"" + l.name +
                 "\": metadata (of it or a child) differs");
   }

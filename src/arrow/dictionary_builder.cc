@@ -7,9 +7,12 @@ namespace {
 
 int32_t MaxIndex(int32_t bit_width) {
   switch (bit_width) {
-    case 8: return std::numeric_limits<int8_t>::max();
-    case 16: return std::numeric_limits<int16_t>::max();
-    default: return std::numeric_limits<int32_t>::max();
+    case 8:
+      return std::numeric_limits<int8_t>::max();
+    case 16:
+      return std::numeric_limits<int16_t>::max();
+    default:
+      return std::numeric_limits<int32_t>::max();
   }
 }
 
@@ -45,7 +48,8 @@ Status StringDictionaryBuilder::AddToDictionary(std::string_view value, int32_t*
                               " indices is full at " + std::to_string(dictionary_size()) +
                               " values");
   }
-  if (dictionary_bytes_ + static_cast<int64_t>(value.size()) > std::numeric_limits<int32_t>::max()) {
+  if (dictionary_bytes_ + static_cast<int64_t>(value.size()) >
+      std::numeric_limits<int32_t>::max()) {
     return Status::OutOfRange("dictionary values would pass the 2 GiB limit of int32 offsets");
   }
   dictionary_bytes_ += static_cast<int64_t>(value.size());
@@ -76,9 +80,15 @@ Status StringDictionaryBuilder::AppendIndex(int32_t index) {
 
 void StringDictionaryBuilder::AppendIndexUnchecked(int32_t index) {
   switch (index_bit_width_) {
-    case 8: indices_.AppendValue(static_cast<int8_t>(index)); break;
-    case 16: indices_.AppendValue(static_cast<int16_t>(index)); break;
-    default: indices_.AppendValue(index); break;
+    case 8:
+      indices_.AppendValue(static_cast<int8_t>(index));
+      break;
+    case 16:
+      indices_.AppendValue(static_cast<int16_t>(index));
+      break;
+    default:
+      indices_.AppendValue(index);
+      break;
   }
 }
 

@@ -66,8 +66,8 @@ class StringDictionaryBuilder final : public ArrayBuilder {
   bool fixed_ = false;
   // Value -> index. Node-based, so the keys stay put and values_ can point at them.
   std::unordered_map<std::string, int32_t, Hash, std::equal_to<>> memo_;
-  std::vector<const std::string*> values_;  // in index order
-  int64_t dictionary_bytes_ = 0;               // sum of the values' sizes
+  std::vector<const std::string*> values_;       // in index order
+  int64_t dictionary_bytes_ = 0;                 // sum of the values' sizes
   std::shared_ptr<const ArrayData> dictionary_;  // as of the last Finish()
   BufferBuilder indices_;
 };

@@ -9,15 +9,20 @@ namespace {
 
 std::unique_ptr<ArrayBuilder> MakeIntBuilder(int32_t bit_width, bool is_signed) {
   switch (bit_width) {
-    case 8: return is_signed ? std::unique_ptr<ArrayBuilder>(std::make_unique<Int8Builder>())
-                             : std::make_unique<UInt8Builder>();
-    case 16: return is_signed ? std::unique_ptr<ArrayBuilder>(std::make_unique<Int16Builder>())
-                              : std::make_unique<UInt16Builder>();
-    case 32: return is_signed ? std::unique_ptr<ArrayBuilder>(std::make_unique<Int32Builder>())
-                              : std::make_unique<UInt32Builder>();
-    case 64: return is_signed ? std::unique_ptr<ArrayBuilder>(std::make_unique<Int64Builder>())
-                              : std::make_unique<UInt64Builder>();
-    default: return nullptr;
+    case 8:
+      return is_signed ? std::unique_ptr<ArrayBuilder>(std::make_unique<Int8Builder>())
+                       : std::make_unique<UInt8Builder>();
+    case 16:
+      return is_signed ? std::unique_ptr<ArrayBuilder>(std::make_unique<Int16Builder>())
+                       : std::make_unique<UInt16Builder>();
+    case 32:
+      return is_signed ? std::unique_ptr<ArrayBuilder>(std::make_unique<Int32Builder>())
+                       : std::make_unique<UInt32Builder>();
+    case 64:
+      return is_signed ? std::unique_ptr<ArrayBuilder>(std::make_unique<Int64Builder>())
+                       : std::make_unique<UInt64Builder>();
+    default:
+      return nullptr;
   }
 }
 
@@ -28,7 +33,8 @@ Result<std::unique_ptr<ArrayBuilder>> MakeValueBuilder(const Field& field) {
                                   TypeToString(type));
   };
   switch (type.id) {
-    case TypeId::kBool: return std::unique_ptr<ArrayBuilder>(std::make_unique<BooleanBuilder>());
+    case TypeId::kBool:
+      return std::unique_ptr<ArrayBuilder>(std::make_unique<BooleanBuilder>());
     case TypeId::kInt: {
       auto builder = MakeIntBuilder(type.bit_width, type.is_signed);
       if (!builder) return not_implemented();
@@ -47,12 +53,14 @@ Result<std::unique_ptr<ArrayBuilder>> MakeValueBuilder(const Field& field) {
         return std::unique_ptr<ArrayBuilder>(std::make_unique<Int32Builder>());
       }
       return std::unique_ptr<ArrayBuilder>(std::make_unique<Int64Builder>());
-    case TypeId::kTime: return MakeIntBuilder(type.bit_width, true);
+    case TypeId::kTime:
+      return MakeIntBuilder(type.bit_width, true);
     case TypeId::kTimestamp:
     case TypeId::kDuration:
       return std::unique_ptr<ArrayBuilder>(std::make_unique<TimestampBuilder>());
     case TypeId::kBinary:
-    case TypeId::kUtf8: return std::unique_ptr<ArrayBuilder>(std::make_unique<BinaryBuilder>());
+    case TypeId::kUtf8:
+      return std::unique_ptr<ArrayBuilder>(std::make_unique<BinaryBuilder>());
     case TypeId::kList: {
       ZKA_ASSIGN_OR_RETURN(auto values, MakeBuilder(type.children.at(0)));
       return std::unique_ptr<ArrayBuilder>(std::make_unique<ListBuilder>(std::move(values)));
@@ -65,7 +73,8 @@ Result<std::unique_ptr<ArrayBuilder>> MakeValueBuilder(const Field& field) {
       }
       return std::unique_ptr<ArrayBuilder>(std::make_unique<StructBuilder>(std::move(children)));
     }
-    default: return not_implemented();
+    default:
+      return not_implemented();
   }
 }
 
@@ -94,8 +103,8 @@ Status CheckStructLengths(const Field& field, const ArrayData& data) {
 Result<std::unique_ptr<ArrayBuilder>> MakeBuilder(const Field& field) {
   if (!field.dictionary) return MakeValueBuilder(field);
   const DataType& index_type = field.dictionary->index_type;
-  bool valid_index = index_type.id == TypeId::kInt && index_type.is_signed &&
-                     index_type.bit_width <= 32;
+  bool valid_index =
+      index_type.id == TypeId::kInt && index_type.is_signed && index_type.bit_width <= 32;
   if (field.type.id != TypeId::kUtf8 || !valid_index) {
     return Status::NotImplemented("no builder for dictionary field \"" + field.name +
                                   "\": only utf8 values with int8/16/32 indices");

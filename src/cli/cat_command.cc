@@ -18,7 +18,7 @@ namespace {
 struct CatArgs {
   std::string source;
   arrow::print::OutputFormat format = arrow::print::OutputFormat::kTable;
-  int64_t limit = -1;  // all rows
+  int64_t limit = -1;                // all rows
   std::vector<std::string> columns;  // all when empty
   int64_t max_width = 40;
 };
@@ -41,7 +41,8 @@ Result<std::vector<size_t>> SelectColumns(const arrow::Schema& schema,
     while (i < schema.fields.size() && schema.fields[i].name != name) ++i;
     if (i == schema.fields.size()) {
       std::string known;
-      for (const arrow::Field& field : schema.fields) known += (known.empty() ? "" : ", ") + field.name;
+      for (const arrow::Field& field : schema.fields)
+        known += (known.empty() ? "" : ", ") + field.name;
       return Status::InvalidArgument("no column \"" + name + "\"; the columns are: " + known);
     }
     selected.push_back(i);
@@ -93,7 +94,8 @@ void RegisterCatCommand(CLI::App& app, CommandRunner& runner) {
   command->add_option("--format", args->format, "Output: table, csv or json")
       ->transform(CLI::CheckedTransformer(kOutputFormats, CLI::ignore_case))
       ->default_str("table");
-  command->add_option("--limit", args->limit, "Print at most N rows")->check(CLI::NonNegativeNumber);
+  command->add_option("--limit", args->limit, "Print at most N rows")
+      ->check(CLI::NonNegativeNumber);
   command->add_option("--columns", args->columns, "Only these columns, in this order: a,b,c")
       ->delimiter(',');
   command->add_option("--max-width", args->max_width, "Table: widest cell, in characters")

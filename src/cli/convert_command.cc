@@ -27,8 +27,9 @@ Status Convert(const ConvertArgs& args) {
   options.compression = args.ipc.compression;
   const bool file = args.ipc.ResolveFormat(output->is_stdout()) == arrow::ipc::IpcFormat::kFile;
   const arrow::Schema& schema = *input->schema();
-  ZKA_ASSIGN_OR_RETURN(auto writer, file ? arrow::ipc::IpcWriter::OpenFile(output->stream(), schema, options)
-                                         : arrow::ipc::IpcWriter::OpenStream(output->stream(), schema, options));
+  ZKA_ASSIGN_OR_RETURN(auto writer,
+                       file ? arrow::ipc::IpcWriter::OpenFile(output->stream(), schema, options)
+                            : arrow::ipc::IpcWriter::OpenStream(output->stream(), schema, options));
   int64_t batches = 0;
   while (true) {
     ZKA_ASSIGN_OR_RETURN(auto batch, input->Next());

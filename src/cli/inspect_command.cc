@@ -71,8 +71,7 @@ Status Inspect(const std::string& source) {
     compression = compression.empty() || compression == name ? name : "mixed";
     std::printf("batch %lld: %lld row%s, compression %s, body %s (%s uncompressed), metadata %s\n",
                 static_cast<long long>(batches), static_cast<long long>(info.num_rows),
-                info.num_rows == 1 ? "" : "s",
-                name.c_str(), Bytes(info.body_length).c_str(),
+                info.num_rows == 1 ? "" : "s", name.c_str(), Bytes(info.body_length).c_str(),
                 Bytes(info.uncompressed_body_length).c_str(), Bytes(info.metadata_length).c_str());
     if (!info.custom_metadata.empty()) {
       std::printf("  metadata:\n");

@@ -39,7 +39,8 @@ class PrefixedInputStream final : public arrow::InputStream {
 };
 
 Status NotArrow(const std::string& name, const Status& cause) {
-  return Status(cause.code(), name + ": not a valid Arrow IPC file or stream (" + cause.message() + ")");
+  return Status(cause.code(),
+                name + ": not a valid Arrow IPC file or stream (" + cause.message() + ")");
 }
 
 }  // namespace
@@ -55,7 +56,8 @@ Result<std::unique_ptr<IpcInput>> IpcInput::Open(const std::string& source) {
 
   if (regular) {
     ZKA_ASSIGN_OR_RETURN(auto bytes, arrow::MapFile(source));
-    auto format = arrow::ipc::DetectFormat(bytes->bytes().first(std::min<size_t>(bytes->bytes().size(), kPrefixSize)));
+    auto format = arrow::ipc::DetectFormat(
+        bytes->bytes().first(std::min<size_t>(bytes->bytes().size(), kPrefixSize)));
     if (!format.ok()) return NotArrow(input->name_, format.status());
     input->format_ = *format;
     if (*format == arrow::ipc::IpcFormat::kFile) {
@@ -65,7 +67,8 @@ Result<std::unique_ptr<IpcInput>> IpcInput::Open(const std::string& source) {
       input->file_ = std::move(reader).value();
       return input;
     }
-    ZKA_RETURN_IF_ERROR(input->OpenStream(std::make_unique<arrow::BufferInputStream>(std::move(bytes))));
+    ZKA_RETURN_IF_ERROR(
+        input->OpenStream(std::make_unique<arrow::BufferInputStream>(std::move(bytes))));
     return input;
   }
 

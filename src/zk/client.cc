@@ -68,8 +68,8 @@ Callback<Done> FromStatusCallback(StatusCallback done) {
 }
 Decoder<Done> ExpectDone(OpCode op, std::string_view path,
                          std::function<void(ErrorCode)> on_reply = nullptr) {
-  return [op, path = std::string(path), on_reply = std::move(on_reply)](const Reply& reply)
-             -> Result<Done> {
+  return [op, path = std::string(path),
+          on_reply = std::move(on_reply)](const Reply& reply) -> Result<Done> {
     if (on_reply) on_reply(reply.error);
     ZKA_RETURN_IF_ERROR(ExpectOk(reply, op, path));
     return Done{};
@@ -87,8 +87,7 @@ std::pair<Callback<T>, std::future<Result<T>>> FutureCallback() {
 std::pair<StatusCallback, std::future<Status>> FutureStatusCallback() {
   auto promise = std::make_shared<std::promise<Status>>();
   std::future<Status> future = promise->get_future();
-  return {[promise](Status status) { promise->set_value(std::move(status)); },
-          std::move(future)};
+  return {[promise](Status status) { promise->set_value(std::move(status)); }, std::move(future)};
 }
 
 bool IsSequential(CreateMode mode) {
@@ -127,19 +126,20 @@ void Client::Create(std::string_view path, std::string_view data, std::vector<Ac
   std::string checked = IsSequential(mode) ? std::string(path) + "0" : std::string(path);
   if (Status valid = ValidatePath(checked); !valid.ok()) return done(valid);
   if (IsTtl(mode) && ttl_ms <= 0) {
-    return done(Status::InvalidArgument("create " + std::string(path) + ": TTL modes need ttl_ms > 0"));
+    return done(
+        Status::InvalidArgument("create " + std::string(path) + ": TTL modes need ttl_ms > 0"));
   }
   OpCode op = CreateOpCode(mode);
   std::string chroot = session_->chroot();
-  Call<CreateResult>(
-      *session_, op, path,
-      EncodeCreateRequest(ApplyChroot(chroot, path), data, acl, mode, ttl_ms), false,
-      std::move(done),
-      Expect<CreateResult>(op, path, [chroot](std::span<const uint8_t> body) -> Result<CreateResult> {
-        ZKA_ASSIGN_OR_RETURN(CreateResult created, DecodeCreate2Response(body));
-        created.path = StripChroot(chroot, created.path);
-        return created;
-      }));
+  Call<CreateResult>(*session_, op, path,
+                     EncodeCreateRequest(ApplyChroot(chroot, path), data, acl, mode, ttl_ms), false,
+                     std::move(done),
+                     Expect<CreateResult>(
+                         op, path, [chroot](std::span<const uint8_t> body) -> Result<CreateResult> {
+                           ZKA_ASSIGN_OR_RETURN(CreateResult created, DecodeCreate2Response(body));
+                           created.path = StripChroot(chroot, created.path);
+                           return created;
+                         }));
 }
 
 std::future<Result<CreateResult>> Client::Create(std::string_view path, std::string_view data,
@@ -169,21 +169,22 @@ void Client::Exists(std::string_view path, Callback<std::optional<Stat>> done,
   Session* session = session_.get();
   // Computed before the call: the decoder below takes the listener.
   bool watching = watch != nullptr;
-  Call<std::optional<Stat>>(
-      *session_, OpCode::kExists, path,
-      EncodePathWatchRequest(ApplyChroot(session_->chroot(), path), watching), true,
-      std::move(done),
-      [session, watch = std::move(watch), path = std::string(path)](
-          const Reply& reply) -> Result<std::optional<Stat>> {
-        if (reply.error == ErrorCode::NONODE) {
-          if (watch) session->watches().Add(WatchRegistry::Kind::kExist, path, watch);
-          return std::optional<Stat>();
-        }
-        ZKA_RETURN_IF_ERROR(ExpectOk(reply, OpCode::kExists, path));
-        if (watch) session->watches().Add(WatchRegistry::Kind::kData, path, watch);
-        ZKA_ASSIGN_OR_RETURN(Stat stat, DecodeStat(reply.body));
-        return std::optional<Stat>(stat);
-      });
+  Call<std::optional<Stat>>(*session_, OpCode::kExists, path,
+                            EncodePathWatchRequest(ApplyChroot(session_->chroot(), path), watching),
+                            true, std::move(done),
+                            [session, watch = std::move(watch), path = std::string(path)](
+                                const Reply& reply) -> Result<std::optional<Stat>> {
+                              if (reply.error == ErrorCode::NONODE) {
+                                if (watch)
+                                  session->watches().Add(WatchRegistry::Kind::kExist, path, watch);
+                                return std::optional<Stat>();
+                              }
+                              ZKA_RETURN_IF_ERROR(ExpectOk(reply, OpCode::kExists, path));
+                              if (watch)
+                                session->watches().Add(WatchRegistry::Kind::kData, path, watch);
+                              ZKA_ASSIGN_OR_RETURN(Stat stat, DecodeStat(reply.body));
+                              return std::optional<Stat>(stat);
+                            });
 }
 
 std::future<Result<std::optional<Stat>>> Client::Exists(std::string_view path,
@@ -203,7 +204,8 @@ void Client::GetData(std::string_view path, Callback<DataResult> done, WatchList
       std::move(done),
       Expect<DataResult>(OpCode::kGetData, path, DecodeGetDataResponse,
                          [session, watch = std::move(watch), path = std::string(path)] {
-                           if (watch) session->watches().Add(WatchRegistry::Kind::kData, path, watch);
+                           if (watch)
+                             session->watches().Add(WatchRegistry::Kind::kData, path, watch);
                          }));
 }
 
@@ -328,8 +330,7 @@ void Client::Multi(std::vector<Op> ops, Callback<std::vector<OpResult>> done) {
   }
   std::string first_path = ops.empty() ? std::string() : ops.front().path;
   Call<std::vector<OpResult>>(
-      *session_, OpCode::kMulti, first_path, EncodeMultiRequest(server_ops), false,
-      std::move(done),
+      *session_, OpCode::kMulti, first_path, EncodeMultiRequest(server_ops), false, std::move(done),
       [ops = std::move(ops), chroot](const Reply& reply) -> Result<std::vector<OpResult>> {
         // A rejected transaction still lists every operation's outcome.
         Result<std::vector<OpResult>> results = DecodeMultiResponse(reply.body, ops);
@@ -352,7 +353,8 @@ std::future<Result<std::vector<OpResult>>> Client::Multi(std::vector<Op> ops) {
 
 void Client::MultiRead(std::vector<ReadOp> ops, Callback<std::vector<ReadResult>> done) {
   for (const ReadOp& op : ops) {
-    if (Status valid = ValidatePath(op.path); !valid.ok()) return done(valid.WithContext("multiRead"));
+    if (Status valid = ValidatePath(op.path); !valid.ok())
+      return done(valid.WithContext("multiRead"));
   }
   if (ops.empty()) return done(std::vector<ReadResult>());
   if (!multi_read_supported_.load()) return MultiReadOneByOne(std::move(ops), std::move(done));
@@ -360,23 +362,23 @@ void Client::MultiRead(std::vector<ReadOp> ops, Callback<std::vector<ReadResult>
   for (ReadOp& op : server_ops) op.path = ApplyChroot(session_->chroot(), op.path);
   std::vector<uint8_t> body = EncodeMultiReadRequest(server_ops);
   auto shared_done = std::make_shared<Callback<std::vector<ReadResult>>>(std::move(done));
-  session_->Submit(
-      {OpCode::kMultiRead, std::move(body), true,
-       [this, ops = std::move(ops), shared_done](Result<Reply> reply) mutable {
-         Callback<std::vector<ReadResult>>& finish = *shared_done;
-         if (!reply.ok()) return finish(reply.status().WithContext("multiRead"));
-         if (reply->error == ErrorCode::UNIMPLEMENTED) {
-           // A server older than 3.6: remember, and read one by one.
-           multi_read_supported_ = false;
-           return MultiReadOneByOne(std::move(ops), std::move(finish));
-         }
-         if (reply->error != ErrorCode::OK) {
-           return finish(ZooKeeperError(reply->error, "multiRead", ops.front().path));
-         }
-         Result<std::vector<ReadResult>> results = DecodeMultiReadResponse(reply->body, ops);
-         if (!results.ok()) return finish(results.status().WithContext("multiRead"));
-         finish(std::move(results));
-       }});
+  session_->Submit({OpCode::kMultiRead, std::move(body), true,
+                    [this, ops = std::move(ops), shared_done](Result<Reply> reply) mutable {
+                      Callback<std::vector<ReadResult>>& finish = *shared_done;
+                      if (!reply.ok()) return finish(reply.status().WithContext("multiRead"));
+                      if (reply->error == ErrorCode::UNIMPLEMENTED) {
+                        // A server older than 3.6: remember, and read one by one.
+                        multi_read_supported_ = false;
+                        return MultiReadOneByOne(std::move(ops), std::move(finish));
+                      }
+                      if (reply->error != ErrorCode::OK) {
+                        return finish(ZooKeeperError(reply->error, "multiRead", ops.front().path));
+                      }
+                      Result<std::vector<ReadResult>> results =
+                          DecodeMultiReadResponse(reply->body, ops);
+                      if (!results.ok()) return finish(results.status().WithContext("multiRead"));
+                      finish(std::move(results));
+                    }});
 }
 
 void Client::MultiReadOneByOne(std::vector<ReadOp> ops, Callback<std::vector<ReadResult>> done) {
@@ -394,34 +396,34 @@ void Client::MultiReadOneByOne(std::vector<ReadOp> ops, Callback<std::vector<Rea
     bool data = ops[i].kind == ReadOp::Kind::kGetData;
     OpCode op = data ? OpCode::kGetData : OpCode::kGetChildren;
     std::string path = ops[i].path;
-    session_->Submit(
-        {op, EncodePathWatchRequest(ApplyChroot(session_->chroot(), path), false), true,
-         [batch, i, data, op, path](Result<Reply> reply) {
-           ReadResult& result = batch->results[i];
-           if (!reply.ok()) {
-             if (batch->failure.ok()) batch->failure = reply.status().WithContext(Describe(op, path));
-           } else if (reply->error != ErrorCode::OK) {
-             result.error = reply->error;
-           } else if (data) {
-             Result<DataResult> decoded = DecodeGetDataResponse(reply->body);
-             if (decoded.ok()) {
-               result.data = std::move(decoded->data);
-               result.stat = decoded->stat;
-             } else if (batch->failure.ok()) {
-               batch->failure = decoded.status().WithContext(Describe(op, path));
-             }
-           } else {
-             Result<std::vector<std::string>> decoded = DecodeStringList(reply->body);
-             if (decoded.ok()) {
-               result.children = std::move(*decoded);
-             } else if (batch->failure.ok()) {
-               batch->failure = decoded.status().WithContext(Describe(op, path));
-             }
-           }
-           if (--batch->remaining > 0) return;
-           if (!batch->failure.ok()) return batch->done(batch->failure);
-           batch->done(std::move(batch->results));
-         }});
+    session_->Submit({op, EncodePathWatchRequest(ApplyChroot(session_->chroot(), path), false),
+                      true, [batch, i, data, op, path](Result<Reply> reply) {
+                        ReadResult& result = batch->results[i];
+                        if (!reply.ok()) {
+                          if (batch->failure.ok())
+                            batch->failure = reply.status().WithContext(Describe(op, path));
+                        } else if (reply->error != ErrorCode::OK) {
+                          result.error = reply->error;
+                        } else if (data) {
+                          Result<DataResult> decoded = DecodeGetDataResponse(reply->body);
+                          if (decoded.ok()) {
+                            result.data = std::move(decoded->data);
+                            result.stat = decoded->stat;
+                          } else if (batch->failure.ok()) {
+                            batch->failure = decoded.status().WithContext(Describe(op, path));
+                          }
+                        } else {
+                          Result<std::vector<std::string>> decoded = DecodeStringList(reply->body);
+                          if (decoded.ok()) {
+                            result.children = std::move(*decoded);
+                          } else if (batch->failure.ok()) {
+                            batch->failure = decoded.status().WithContext(Describe(op, path));
+                          }
+                        }
+                        if (--batch->remaining > 0) return;
+                        if (!batch->failure.ok()) return batch->done(batch->failure);
+                        batch->done(std::move(batch->results));
+                      }});
   }
 }
 
@@ -435,8 +437,8 @@ void Client::GetEphemerals(std::string_view prefix, Callback<std::vector<std::st
   if (Status valid = ValidatePath(prefix); !valid.ok()) return done(valid);
   std::string chroot = session_->chroot();
   Call<std::vector<std::string>>(
-      *session_, OpCode::kGetEphemerals, prefix,
-      EncodePathRequest(ApplyChroot(chroot, prefix)), true, std::move(done),
+      *session_, OpCode::kGetEphemerals, prefix, EncodePathRequest(ApplyChroot(chroot, prefix)),
+      true, std::move(done),
       Expect<std::vector<std::string>>(
           OpCode::kGetEphemerals, prefix,
           [chroot](std::span<const uint8_t> body) -> Result<std::vector<std::string>> {
@@ -468,19 +470,20 @@ std::future<Result<int32_t>> Client::GetAllChildrenNumber(std::string_view path)
 void Client::AddWatch(std::string_view path, AddWatchMode mode, WatchListener listener,
                       StatusCallback done) {
   if (Status valid = ValidatePath(path); !valid.ok()) return done(valid);
-  if (!listener) return done(Status::InvalidArgument("addWatch " + std::string(path) + ": no listener"));
+  if (!listener)
+    return done(Status::InvalidArgument("addWatch " + std::string(path) + ": no listener"));
   Session* session = session_.get();
   auto kind = mode == AddWatchMode::kPersistent ? WatchRegistry::Kind::kPersistent
                                                 : WatchRegistry::Kind::kPersistentRecursive;
-  Call<Done>(*session_, OpCode::kAddWatch, path,
-             EncodePathIntRequest(ApplyChroot(session_->chroot(), path),
-                                  static_cast<int32_t>(mode)),
-             true, FromStatusCallback(std::move(done)),
-             ExpectDone(OpCode::kAddWatch, path,
-                        [session, kind, listener = std::move(listener),
-                         path = std::string(path)](ErrorCode code) {
-                          if (code == ErrorCode::OK) session->watches().Add(kind, path, listener);
-                        }));
+  Call<Done>(
+      *session_, OpCode::kAddWatch, path,
+      EncodePathIntRequest(ApplyChroot(session_->chroot(), path), static_cast<int32_t>(mode)), true,
+      FromStatusCallback(std::move(done)),
+      ExpectDone(OpCode::kAddWatch, path,
+                 [session, kind, listener = std::move(listener),
+                  path = std::string(path)](ErrorCode code) {
+                   if (code == ErrorCode::OK) session->watches().Add(kind, path, listener);
+                 }));
 }
 
 std::future<Status> Client::AddWatch(std::string_view path, AddWatchMode mode,
@@ -493,16 +496,16 @@ std::future<Status> Client::AddWatch(std::string_view path, AddWatchMode mode,
 void Client::RemoveWatches(std::string_view path, WatcherType type, StatusCallback done) {
   if (Status valid = ValidatePath(path); !valid.ok()) return done(valid);
   Session* session = session_.get();
-  Call<Done>(*session_, OpCode::kRemoveWatches, path,
-             EncodePathIntRequest(ApplyChroot(session_->chroot(), path),
-                                  static_cast<int32_t>(type)),
-             false, FromStatusCallback(std::move(done)),
-             ExpectDone(OpCode::kRemoveWatches, path,
-                        [session, type, path = std::string(path)](ErrorCode code) {
-                          if (code == ErrorCode::OK || code == ErrorCode::NOWATCHER) {
-                            session->watches().Remove(path, type);
-                          }
-                        }));
+  Call<Done>(
+      *session_, OpCode::kRemoveWatches, path,
+      EncodePathIntRequest(ApplyChroot(session_->chroot(), path), static_cast<int32_t>(type)),
+      false, FromStatusCallback(std::move(done)),
+      ExpectDone(OpCode::kRemoveWatches, path,
+                 [session, type, path = std::string(path)](ErrorCode code) {
+                   if (code == ErrorCode::OK || code == ErrorCode::NOWATCHER) {
+                     session->watches().Remove(path, type);
+                   }
+                 }));
 }
 
 std::future<Status> Client::RemoveWatches(std::string_view path, WatcherType type) {

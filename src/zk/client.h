@@ -101,8 +101,7 @@ class Client {
   void GetData(std::string_view path, Callback<DataResult> done, WatchListener watch = nullptr);
   std::future<Result<DataResult>> GetData(std::string_view path, WatchListener watch = nullptr);
 
-  void SetData(std::string_view path, std::string_view data, int32_t version,
-               Callback<Stat> done);
+  void SetData(std::string_view path, std::string_view data, int32_t version, Callback<Stat> done);
   std::future<Result<Stat>> SetData(std::string_view path, std::string_view data,
                                     int32_t version = -1);
 
@@ -122,7 +121,7 @@ class Client {
 
   void SetAcl(std::string_view path, std::vector<Acl> acl, int32_t version, Callback<Stat> done);
   std::future<Result<Stat>> SetAcl(std::string_view path, std::vector<Acl> acl,
-                                    int32_t version = -1);
+                                   int32_t version = -1);
 
   // Waits until the connected server has caught up with the leader.
   void Sync(std::string_view path, StatusCallback done);

@@ -52,8 +52,8 @@ Result<ConnectString> ParseConnectString(std::string_view text) {
 
 Status ValidatePath(std::string_view path) {
   auto bad = [&](std::string_view why) {
-    return Status::InvalidArgument("invalid znode path '" + std::string(path) + "': " +
-                                   std::string(why));
+    return Status::InvalidArgument("invalid znode path '" + std::string(path) +
+                                   "': " + std::string(why));
   };
   if (path.empty() || path.front() != '/') return bad("must start with '/'");
   if (path == "/") return Status::Ok();

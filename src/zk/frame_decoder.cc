@@ -23,8 +23,8 @@ Result<std::optional<Frame>> FrameDecoder::Next() {
   if (!error_.ok()) return error_;
   if (skip_remaining_ > 0 || buffered_bytes() < 4) return std::optional<Frame>();
   const uint8_t* p = buffer_.data() + read_offset_;
-  uint32_t raw_length = (uint32_t{p[0]} << 24) | (uint32_t{p[1]} << 16) | (uint32_t{p[2]} << 8) |
-                        uint32_t{p[3]};
+  uint32_t raw_length =
+      (uint32_t{p[0]} << 24) | (uint32_t{p[1]} << 16) | (uint32_t{p[2]} << 8) | uint32_t{p[3]};
   if (static_cast<int32_t>(raw_length) < 0) {
     error_ = Status::InvalidData("frame announces a negative length " +
                                  std::to_string(static_cast<int32_t>(raw_length)));

@@ -34,10 +34,10 @@ void JuteWriter::FinishFrame(size_t frame_start) {
 bool JuteReader::Need(size_t n, std::string_view what) {
   if (!status_.ok()) return false;
   if (remaining() < n) {
-    status_ = Status::InvalidData("truncated record: " + std::string(what) + " needs " +
-                                  std::to_string(n) + " bytes at offset " +
-                                  std::to_string(offset_) + ", " + std::to_string(remaining()) +
-                                  " left");
+    status_ =
+        Status::InvalidData("truncated record: " + std::string(what) + " needs " +
+                            std::to_string(n) + " bytes at offset " + std::to_string(offset_) +
+                            ", " + std::to_string(remaining()) + " left");
     return false;
   }
   return true;

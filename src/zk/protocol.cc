@@ -107,39 +107,72 @@ MultiHeader ReadMultiHeader(JuteReader& reader) {
 
 std::string_view OpCodeName(OpCode op) {
   switch (op) {
-    case OpCode::kNotification: return "notification";
-    case OpCode::kCreate: return "create";
-    case OpCode::kDelete: return "delete";
-    case OpCode::kExists: return "exists";
-    case OpCode::kGetData: return "getData";
-    case OpCode::kSetData: return "setData";
-    case OpCode::kGetAcl: return "getACL";
-    case OpCode::kSetAcl: return "setACL";
-    case OpCode::kGetChildren: return "getChildren";
-    case OpCode::kSync: return "sync";
-    case OpCode::kPing: return "ping";
-    case OpCode::kGetChildren2: return "getChildren2";
-    case OpCode::kCheck: return "check";
-    case OpCode::kMulti: return "multi";
-    case OpCode::kCreate2: return "create2";
-    case OpCode::kReconfig: return "reconfig";
-    case OpCode::kCheckWatches: return "checkWatches";
-    case OpCode::kRemoveWatches: return "removeWatches";
-    case OpCode::kCreateContainer: return "createContainer";
-    case OpCode::kDeleteContainer: return "deleteContainer";
-    case OpCode::kCreateTtl: return "createTTL";
-    case OpCode::kMultiRead: return "multiRead";
-    case OpCode::kAuth: return "auth";
-    case OpCode::kSetWatches: return "setWatches";
-    case OpCode::kSasl: return "sasl";
-    case OpCode::kGetEphemerals: return "getEphemerals";
-    case OpCode::kGetAllChildrenNumber: return "getAllChildrenNumber";
-    case OpCode::kSetWatches2: return "setWatches2";
-    case OpCode::kAddWatch: return "addWatch";
-    case OpCode::kWhoAmI: return "whoAmI";
-    case OpCode::kCreateSession: return "createSession";
-    case OpCode::kCloseSession: return "closeSession";
-    case OpCode::kError: return "error";
+    case OpCode::kNotification:
+      return "notification";
+    case OpCode::kCreate:
+      return "create";
+    case OpCode::kDelete:
+      return "delete";
+    case OpCode::kExists:
+      return "exists";
+    case OpCode::kGetData:
+      return "getData";
+    case OpCode::kSetData:
+      return "setData";
+    case OpCode::kGetAcl:
+      return "getACL";
+    case OpCode::kSetAcl:
+      return "setACL";
+    case OpCode::kGetChildren:
+      return "getChildren";
+    case OpCode::kSync:
+      return "sync";
+    case OpCode::kPing:
+      return "ping";
+    case OpCode::kGetChildren2:
+      return "getChildren2";
+    case OpCode::kCheck:
+      return "check";
+    case OpCode::kMulti:
+      return "multi";
+    case OpCode::kCreate2:
+      return "create2";
+    case OpCode::kReconfig:
+      return "reconfig";
+    case OpCode::kCheckWatches:
+      return "checkWatches";
+    case OpCode::kRemoveWatches:
+      return "removeWatches";
+    case OpCode::kCreateContainer:
+      return "createContainer";
+    case OpCode::kDeleteContainer:
+      return "deleteContainer";
+    case OpCode::kCreateTtl:
+      return "createTTL";
+    case OpCode::kMultiRead:
+      return "multiRead";
+    case OpCode::kAuth:
+      return "auth";
+    case OpCode::kSetWatches:
+      return "setWatches";
+    case OpCode::kSasl:
+      return "sasl";
+    case OpCode::kGetEphemerals:
+      return "getEphemerals";
+    case OpCode::kGetAllChildrenNumber:
+      return "getAllChildrenNumber";
+    case OpCode::kSetWatches2:
+      return "setWatches2";
+    case OpCode::kAddWatch:
+      return "addWatch";
+    case OpCode::kWhoAmI:
+      return "whoAmI";
+    case OpCode::kCreateSession:
+      return "createSession";
+    case OpCode::kCloseSession:
+      return "closeSession";
+    case OpCode::kError:
+      return "error";
   }
   return "unknown";
 }
@@ -213,10 +246,13 @@ std::vector<uint8_t> EncodePathWatchRequest(std::string_view path, bool watch) {
 
 OpCode CreateOpCode(CreateMode mode) {
   switch (mode) {
-    case CreateMode::kContainer: return OpCode::kCreateContainer;
+    case CreateMode::kContainer:
+      return OpCode::kCreateContainer;
     case CreateMode::kPersistentWithTtl:
-    case CreateMode::kPersistentSequentialWithTtl: return OpCode::kCreateTtl;
-    default: return OpCode::kCreate2;
+    case CreateMode::kPersistentSequentialWithTtl:
+      return OpCode::kCreateTtl;
+    default:
+      return OpCode::kCreate2;
   }
 }
 
@@ -407,18 +443,26 @@ Result<std::vector<OpResult>> DecodeMultiResponse(std::span<const uint8_t> body,
     }
     OpResult result;
     switch (static_cast<OpCode>(header.type)) {
-      case OpCode::kCreate: result.path = reader.ReadString(); break;
+      case OpCode::kCreate:
+        result.path = reader.ReadString();
+        break;
       case OpCode::kCreate2:
       case OpCode::kCreateContainer:
       case OpCode::kCreateTtl:
         result.path = reader.ReadString();
         result.stat = ReadStat(reader);
         break;
-      case OpCode::kSetData: result.stat = ReadStat(reader); break;
+      case OpCode::kSetData:
+        result.stat = ReadStat(reader);
+        break;
       case OpCode::kDelete:
-      case OpCode::kCheck: break;
-      case OpCode::kError: result.error = static_cast<ErrorCode>(reader.ReadInt()); break;
-      default: reader.Fail("unexpected multi result type " + std::to_string(header.type));
+      case OpCode::kCheck:
+        break;
+      case OpCode::kError:
+        result.error = static_cast<ErrorCode>(reader.ReadInt());
+        break;
+      default:
+        reader.Fail("unexpected multi result type " + std::to_string(header.type));
     }
     results.push_back(std::move(result));
   }
@@ -437,8 +481,8 @@ Result<std::vector<ReadResult>> DecodeMultiReadResponse(std::span<const uint8_t>
     MultiHeader header = ReadMultiHeader(reader);
     if (!reader.ok() || header.done) break;
     if (results.size() == ops.size()) {
-      reader.Fail("multiRead response has more results than the " +
-                  std::to_string(ops.size()) + " reads sent");
+      reader.Fail("multiRead response has more results than the " + std::to_string(ops.size()) +
+                  " reads sent");
       break;
     }
     ReadResult result;
@@ -447,9 +491,14 @@ Result<std::vector<ReadResult>> DecodeMultiReadResponse(std::span<const uint8_t>
         result.data = AsString(reader.ReadBufferView());
         result.stat = ReadStat(reader);
         break;
-      case OpCode::kGetChildren: result.children = ReadStrings(reader); break;
-      case OpCode::kError: result.error = static_cast<ErrorCode>(reader.ReadInt()); break;
-      default: reader.Fail("unexpected multiRead result type " + std::to_string(header.type));
+      case OpCode::kGetChildren:
+        result.children = ReadStrings(reader);
+        break;
+      case OpCode::kError:
+        result.error = static_cast<ErrorCode>(reader.ReadInt());
+        break;
+      default:
+        reader.Fail("unexpected multiRead result type " + std::to_string(header.type));
     }
     results.push_back(std::move(result));
   }

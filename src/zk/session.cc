@@ -41,8 +41,8 @@ Result<std::unique_ptr<Session>> Session::Start(ClientOptions options) {
   // Spread clients over the ensemble.
   std::shuffle(servers.servers.begin(), servers.servers.end(),
                std::mt19937(std::random_device{}()));
-  std::unique_ptr<Session> session(new Session(std::move(options), std::move(servers),
-                                               std::move(waker)));
+  std::unique_ptr<Session> session(
+      new Session(std::move(options), std::move(servers), std::move(waker)));
   Session* raw = session.get();
   session->io_thread_ = std::thread([raw] { raw->Run(); });
 
@@ -53,10 +53,10 @@ Result<std::unique_ptr<Session>> Session::Start(ClientOptions options) {
   if (session->ever_connected_) return session;
   Status error = session->terminal_status_;
   if (error.ok()) {
-    error = Status::Timeout("no server of '" + session->options_.connect_string +
-                            "' granted a session within " +
-                            Millis(session->options_.connect_timeout) +
-                            "; last error: " + session->last_connect_error_.ToString());
+    error =
+        Status::Timeout("no server of '" + session->options_.connect_string +
+                        "' granted a session within " + Millis(session->options_.connect_timeout) +
+                        "; last error: " + session->last_connect_error_.ToString());
   }
   lock.unlock();
   session->Close();
@@ -89,8 +89,8 @@ void Session::Submit(Request request) {
     });
   }
   if (!terminal_status_.ok() || stop_) {
-    Status status = terminal_status_.ok() ? Status::Cancelled("the client was closed")
-                                          : terminal_status_;
+    Status status =
+        terminal_status_.ok() ? Status::Cancelled("the client was closed") : terminal_status_;
     lock.unlock();
     if (request.on_reply) request.on_reply(std::move(status));
     return;
@@ -230,9 +230,8 @@ void Session::StartConnecting() {
   ++next_server_;
   ++attempts_in_cycle_;
   current_server_ = server.ToString();
-  auto attempt_timeout = std::max(
-      kMinAttemptTimeout,
-      options_.session_timeout / static_cast<int64_t>(servers_.size()));
+  auto attempt_timeout = std::max(kMinAttemptTimeout,
+                                  options_.session_timeout / static_cast<int64_t>(servers_.size()));
   attempt_deadline_ = Clock::now() + attempt_timeout;
   Result<PendingConnect> pending = zk::StartConnect(server);
   if (!pending.ok()) {
@@ -344,8 +343,7 @@ void Session::ReadAvailable() {
 void Session::FlushOut() {
   if (phase_ != Phase::kHandshaking && phase_ != Phase::kConnected) return;
   while (out_offset_ < out_.size()) {
-    Result<IoResult> written =
-        WriteSome(socket_.get(), std::span(out_).subspan(out_offset_));
+    Result<IoResult> written = WriteSome(socket_.get(), std::span(out_).subspan(out_offset_));
     if (!written.ok()) {
       LoseConnection(written.status());
       return;
@@ -389,11 +387,12 @@ void Session::HandleReply(const ReplyHeader& header, std::span<const uint8_t> bo
       }
       return;
     case kPingXid:
-    case kSetWatchesXid: return;
+    case kSetWatchesXid:
+      return;
     case kAuthXid: {
       if (auth_replies_due_.empty()) {
-        Disconnect(Status::InvalidData("auth reply from " + current_server_ +
-                                       " without an auth request"));
+        Disconnect(
+            Status::InvalidData("auth reply from " + current_server_ + " without an auth request"));
         return;
       }
       AuthEntry& entry = auths_[auth_replies_due_.front()];
@@ -410,11 +409,11 @@ void Session::HandleReply(const ReplyHeader& header, std::span<const uint8_t> bo
       }
       return;
     }
-    default: break;
+    default:
+      break;
   }
   if (awaiting_.empty() || awaiting_.front().xid != header.xid) {
-    std::string expected =
-        awaiting_.empty() ? "none" : std::to_string(awaiting_.front().xid);
+    std::string expected = awaiting_.empty() ? "none" : std::to_string(awaiting_.front().xid);
     Disconnect(Status::InvalidData("reply from " + current_server_ + " for unknown xid " +
                                    std::to_string(header.xid) + " (expected " + expected + ")"));
     return;
@@ -428,7 +427,8 @@ void Session::HandleReply(const ReplyHeader& header, std::span<const uint8_t> bo
   auto code = static_cast<ErrorCode>(header.err);
   Complete(entry.request.on_reply, Reply{code, header.zxid, body});
   if (code == ErrorCode::SESSIONEXPIRED) {
-    Terminate(SessionState::kExpired, ZooKeeperError(code, "", "", "the server expired the session"));
+    Terminate(SessionState::kExpired,
+              ZooKeeperError(code, "", "", "the server expired the session"));
   } else if (entry.request.op == OpCode::kCloseSession) {
     Terminate(SessionState::kClosed, Status::Cancelled("the session was closed"));
   }
@@ -476,13 +476,17 @@ int Session::PollTimeoutMs() const {
   Clock::time_point now = Clock::now();
   Clock::time_point wake = now + kMaxWait;
   switch (phase_) {
-    case Phase::kTerminal: return -1;
-    case Phase::kIdle: wake = std::min(wake, retry_at_); break;
+    case Phase::kTerminal:
+      return -1;
+    case Phase::kIdle:
+      wake = std::min(wake, retry_at_);
+      break;
     case Phase::kTcpConnecting:
-    case Phase::kHandshaking: wake = std::min(wake, attempt_deadline_); break;
+    case Phase::kHandshaking:
+      wake = std::min(wake, attempt_deadline_);
+      break;
     case Phase::kConnected:
-      wake = std::min({wake, last_receive_ + ReadTimeout(),
-                       last_send_ + negotiated_timeout() / 3});
+      wake = std::min({wake, last_receive_ + ReadTimeout(), last_send_ + negotiated_timeout() / 3});
       break;
   }
   if (phase_ != Phase::kConnected && session_id_.load() != 0) {
@@ -531,11 +535,11 @@ void Session::Disconnect(const Status& reason) {
     if (entry.request.idempotent) {
       resend.push_back(std::move(entry.request));
     } else {
-      Complete(entry.request.on_reply,
-               ZooKeeperError(ErrorCode::CONNECTIONLOSS, "", "",
-                              "the connection to " + current_server_ +
-                                  " was lost before the reply (" + reason.message() +
-                                  "); the outcome is unknown"));
+      Complete(
+          entry.request.on_reply,
+          ZooKeeperError(ErrorCode::CONNECTIONLOSS, "", "",
+                         "the connection to " + current_server_ + " was lost before the reply (" +
+                             reason.message() + "); the outcome is unknown"));
     }
   }
   // Resent reads go first, keeping the order they were submitted in.

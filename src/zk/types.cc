@@ -10,26 +10,40 @@ std::vector<Acl> ReadAclUnsafe() { return {{perms::kRead, "world", "anyone"}}; }
 
 std::string_view EventTypeName(EventType type) {
   switch (type) {
-    case EventType::kNone: return "none";
-    case EventType::kCreated: return "created";
-    case EventType::kDeleted: return "deleted";
-    case EventType::kDataChanged: return "data_changed";
-    case EventType::kChildrenChanged: return "children_changed";
-    case EventType::kDataWatchRemoved: return "data_watch_removed";
-    case EventType::kChildWatchRemoved: return "child_watch_removed";
-    case EventType::kPersistentWatchRemoved: return "persistent_watch_removed";
+    case EventType::kNone:
+      return "none";
+    case EventType::kCreated:
+      return "created";
+    case EventType::kDeleted:
+      return "deleted";
+    case EventType::kDataChanged:
+      return "data_changed";
+    case EventType::kChildrenChanged:
+      return "children_changed";
+    case EventType::kDataWatchRemoved:
+      return "data_watch_removed";
+    case EventType::kChildWatchRemoved:
+      return "child_watch_removed";
+    case EventType::kPersistentWatchRemoved:
+      return "persistent_watch_removed";
   }
   return "unknown";
 }
 
 std::string_view SessionStateName(SessionState state) {
   switch (state) {
-    case SessionState::kDisconnected: return "disconnected";
-    case SessionState::kConnected: return "connected";
-    case SessionState::kAuthFailed: return "auth_failed";
-    case SessionState::kConnectedReadOnly: return "connected_read_only";
-    case SessionState::kClosed: return "closed";
-    case SessionState::kExpired: return "expired";
+    case SessionState::kDisconnected:
+      return "disconnected";
+    case SessionState::kConnected:
+      return "connected";
+    case SessionState::kAuthFailed:
+      return "auth_failed";
+    case SessionState::kConnectedReadOnly:
+      return "connected_read_only";
+    case SessionState::kClosed:
+      return "closed";
+    case SessionState::kExpired:
+      return "expired";
   }
   return "unknown";
 }

@@ -42,7 +42,8 @@ std::vector<WatchListener> WatchRegistry::Trigger(const WatchEvent& event) {
       Take(Of(Kind::kChild), path, triggered);
       recursive_applies = true;
       break;
-    default: return triggered;
+    default:
+      return triggered;
   }
   Copy(Of(Kind::kPersistent), path, triggered);
   if (recursive_applies) {

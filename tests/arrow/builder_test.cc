@@ -242,9 +242,9 @@ Schema ZnodeSchema() {
   kind.dictionary = DictionaryEncoding{0, Int8(), false};
   schema.fields.push_back(kind);
   schema.fields.push_back(MakeField(
-      "acl", ListType(MakeField("item", StructType({MakeField("perms", Int32()),
-                                                    MakeField("scheme", Utf8Type()),
-                                                    MakeField("id", Utf8Type())})))));
+      "acl", ListType(MakeField(
+                 "item", StructType({MakeField("perms", Int32()), MakeField("scheme", Utf8Type()),
+                                     MakeField("id", Utf8Type())})))));
   return schema;
 }
 

@@ -69,9 +69,9 @@ TEST(ArraysEqualTest, RespectsOffsets) {
 }
 
 TEST(ArraysEqualTest, ListsOfStructsSayWhere) {
-  const Field field = MakeField(
-      "acl", ListType(MakeField("item", StructType({MakeField("perms", Int32()),
-                                                    MakeField("scheme", Utf8Type())}))));
+  const Field field =
+      MakeField("acl", ListType(MakeField("item", StructType({MakeField("perms", Int32()),
+                                                              MakeField("scheme", Utf8Type())}))));
   auto build = [](std::string_view second_scheme) {
     std::vector<std::unique_ptr<ArrayBuilder>> children;
     children.push_back(std::make_unique<Int32Builder>());
@@ -140,9 +140,9 @@ TEST(ArraysEqualTest, DenseUnion) {
   auto make = [](std::vector<int8_t> ids, std::vector<int32_t> offsets) {
     auto data = std::make_shared<ArrayData>();
     data->length = static_cast<int64_t>(ids.size());
-    data->buffers = {Buffer::CopyOf({reinterpret_cast<const uint8_t*>(ids.data()), ids.size()}),
-                     Buffer::CopyOf({reinterpret_cast<const uint8_t*>(offsets.data()),
-                                     offsets.size() * 4})};
+    data->buffers = {
+        Buffer::CopyOf({reinterpret_cast<const uint8_t*>(ids.data()), ids.size()}),
+        Buffer::CopyOf({reinterpret_cast<const uint8_t*>(offsets.data()), offsets.size() * 4})};
     data->children = {Ints({10, 20}), Strings({"a", "b"})};
     return data;
   };

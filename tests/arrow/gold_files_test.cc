@@ -20,7 +20,8 @@ namespace {
 
 namespace fs = std::filesystem;
 
-const fs::path kGoldDir = fs::path(ZKARROW_SOURCE_DIR) / "../shared/arrow-testing/1.0.0-littleendian";
+const fs::path kGoldDir =
+    fs::path(ZKARROW_SOURCE_DIR) / "../shared/arrow-testing/1.0.0-littleendian";
 constexpr char kAbsent[] = "gold_files_absent";
 
 // Case names ("generated_primitive", ...), from the .json.gz files present.
@@ -69,8 +70,9 @@ Result<std::shared_ptr<const Buffer>> Write(const Contents& contents, bool file,
   BufferOutputStream sink;
   ipc::IpcWriteOptions options;
   options.compression = compression;
-  ZKA_ASSIGN_OR_RETURN(auto writer, file ? ipc::IpcWriter::OpenFile(sink, *contents.schema, options)
-                                         : ipc::IpcWriter::OpenStream(sink, *contents.schema, options));
+  ZKA_ASSIGN_OR_RETURN(auto writer,
+                       file ? ipc::IpcWriter::OpenFile(sink, *contents.schema, options)
+                            : ipc::IpcWriter::OpenStream(sink, *contents.schema, options));
   for (const RecordBatch& batch : contents.batches) ZKA_RETURN_IF_ERROR(writer->WriteBatch(batch));
   ZKA_RETURN_IF_ERROR(writer->Close());
   return sink.Finish();

@@ -64,9 +64,8 @@ TEST(IntegrationJsonTest, HalfFloats) {
 }
 
 TEST(IntegrationJsonTest, Intervals) {
-  auto parsed = ParseColumn(
-      R"({"name": "interval", "unit": "MONTH_DAY_NANO"})", "",
-      R"({"name": "c", "count": 2, "VALIDITY": [1, 1], "DATA": [
+  auto parsed = ParseColumn(R"({"name": "interval", "unit": "MONTH_DAY_NANO"})", "",
+                            R"({"name": "c", "count": 2, "VALIDITY": [1, 1], "DATA": [
           {"months": 1, "days": -2, "nanoseconds": "3000000000"},
           {"months": 0, "days": 0, "nanoseconds": 0}]})");
   ASSERT_TRUE(parsed.ok()) << parsed.status().ToString();

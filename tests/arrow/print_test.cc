@@ -102,8 +102,8 @@ TEST(ValueFormatTest, StringsAreEscapedInJson) {
 TEST(ValueFormatTest, NestedAndDictionary) {
   Schema schema;
   schema.fields.push_back(MakeField(
-      "acl", ListType(MakeField("item", StructType({MakeField("perms", Int32()),
-                                                    MakeField("id", Utf8Type())})))));
+      "acl", ListType(MakeField(
+                 "item", StructType({MakeField("perms", Int32()), MakeField("id", Utf8Type())})))));
   Field kind = MakeField("kind", Utf8Type());
   kind.dictionary = DictionaryEncoding{0, Int8(), false};
   schema.fields.push_back(kind);

@@ -1,9 +1,8 @@
 // Runs the built zkarrow binary's inspect, cat and convert on IPC files this
 // test writes, and on an Arrow gold file, checking what they print.
+#include <gtest/gtest.h>
 #include <sys/wait.h>
 #include <unistd.h>
-
-#include <gtest/gtest.h>
 
 #include <array>
 #include <cstdio>
@@ -26,18 +25,17 @@ namespace {
 namespace fs = std::filesystem;
 using arrow::ipc::Compression;
 
-struct Run {
+struct RunResult {
   int exit_code = -1;
   std::string out;
   std::string err;
 };
 
 // Runs `zkarrow ARGS` through the shell (so ARGS may redirect stdin).
-Run Zkarrow(const std::string& args) {
+RunResult Zkarrow(const std::string& args) {
   const fs::path err_file = fs::temp_directory_path() / ("zkarrow_err_" + std::to_string(getpid()));
-  const std::string command =
-      std::string(ZKARROW_BINARY) + " " + args + " 2>" + err_file.string();
-  Run run;
+  const std::string command = std::string(ZKARROW_BINARY) + " " + args + " 2>" + err_file.string();
+  RunResult run;
   FILE* pipe = popen(command.c_str(), "r");
   if (pipe == nullptr) return run;
   std::array<char, 4096> chunk;
@@ -89,7 +87,8 @@ class ArrowCommandsTest : public ::testing::Test {
     int n = 0;
     for (int rows_in_batch : {3, 2}) {
       for (int r = 0; r < rows_in_batch; ++r, ++n) {
-        EXPECT_TRUE(rows->column_as<arrow::StringBuilder>(0).Append("/node" + std::to_string(n)).ok());
+        EXPECT_TRUE(
+            rows->column_as<arrow::StringBuilder>(0).Append("/node" + std::to_string(n)).ok());
         if (n == 1) {
           rows->column_as<arrow::Int32Builder>(1).AppendNull();
         } else {
@@ -103,7 +102,8 @@ class ArrowCommandsTest : public ::testing::Test {
         entry.Append();
         entry.child_as<arrow::Int32Builder>(0).Append(31);
         EXPECT_TRUE(entry.child_as<arrow::StringBuilder>(1).Append("world").ok());
-        EXPECT_TRUE(rows->column_as<arrow::BinaryBuilder>(5).Append(std::string("v,\"1\"\n\x01", 7)).ok());
+        EXPECT_TRUE(
+            rows->column_as<arrow::BinaryBuilder>(5).Append(std::string("v,\"1\"\n\x01", 7)).ok());
       }
       batches.push_back(std::move(rows->Finish()).value());
     }
@@ -130,13 +130,15 @@ class ArrowCommandsTest : public ::testing::Test {
 TEST_F(ArrowCommandsTest, InspectShowsSchemaBatchesAndCompression) {
   const std::string path = PathOf("sample.arrows");
   WriteSample(path, /*file=*/false, Compression::kZstd);
-  Run run = Zkarrow("inspect " + path);
+  RunResult run = Zkarrow("inspect " + path);
   ASSERT_EQ(run.exit_code, 0) << run.err;
   EXPECT_NE(run.out.find("format: stream, metadata version V5"), std::string::npos) << run.out;
   EXPECT_NE(run.out.find("  path: utf8 not null\n"), std::string::npos) << run.out;
-  EXPECT_NE(run.out.find("  version: int32\n    metadata:\n      unit = count\n"), std::string::npos)
+  EXPECT_NE(run.out.find("  version: int32\n    metadata:\n      unit = count\n"),
+            std::string::npos)
       << run.out;
-  EXPECT_NE(run.out.find("  kind: dictionary<values=utf8, indices=int8, id=0>\n"), std::string::npos)
+  EXPECT_NE(run.out.find("  kind: dictionary<values=utf8, indices=int8, id=0>\n"),
+            std::string::npos)
       << run.out;
   EXPECT_NE(run.out.find("zkarrow.source = test"), std::string::npos) << run.out;
   EXPECT_NE(run.out.find("batch 0: 3 rows, compression zstd"), std::string::npos) << run.out;
@@ -147,7 +149,7 @@ TEST_F(ArrowCommandsTest, InspectShowsSchemaBatchesAndCompression) {
 TEST_F(ArrowCommandsTest, InspectReadsAFileFromStdin) {
   const std::string path = PathOf("sample.arrow");
   WriteSample(path, /*file=*/true, Compression::kNone);
-  Run run = Zkarrow("inspect - < " + path);
+  RunResult run = Zkarrow("inspect - < " + path);
   ASSERT_EQ(run.exit_code, 0) << run.err;
   EXPECT_NE(run.out.find("input: stdin\nformat: file"), std::string::npos) << run.out;
   EXPECT_NE(run.out.find("total: 2 batches, 5 rows, compression none"), std::string::npos)
@@ -158,11 +160,11 @@ TEST_F(ArrowCommandsTest, InspectReadsAFileFromStdin) {
 TEST_F(ArrowCommandsTest, CatTable) {
   const std::string path = PathOf("sample.arrow");
   WriteSample(path, /*file=*/true, Compression::kLz4Frame);
-  Run run = Zkarrow("cat " + path + " --limit 4 --columns path,version,kind,data");
+  RunResult run = Zkarrow("cat " + path + " --limit 4 --columns path,version,kind,data");
   ASSERT_EQ(run.exit_code, 0) << run.err;
   EXPECT_EQ(run.out,
             "path   | version | kind       | data\n"
-            "-------+---------+------------+----------------------\n"
+            "-------+---------+------------+--------------\n"
             "/node0 |       0 | PERSISTENT | v,\"1\"\\x0a\\x01\n"
             "/node1 |    null | EPHEMERAL  | v,\"1\"\\x0a\\x01\n"
             "/node2 |      20 | PERSISTENT | v,\"1\"\\x0a\\x01\n"
@@ -173,18 +175,20 @@ TEST_F(ArrowCommandsTest, CatTable) {
 TEST_F(ArrowCommandsTest, CatCsv) {
   const std::string path = PathOf("sample.arrows");
   WriteSample(path, /*file=*/false, Compression::kNone);
-  Run run = Zkarrow("cat " + path + " --format csv --limit 2 --columns path,version,ctime,acl");
+  RunResult run =
+      Zkarrow("cat " + path + " --format csv --limit 2 --columns path,version,ctime,acl");
   ASSERT_EQ(run.exit_code, 0) << run.err;
-  EXPECT_EQ(run.out,
-            "path,version,ctime,acl\n"
-            "/node0,0,2023-11-14T22:13:20.000Z,\"[{\"\"perms\"\":31,\"\"scheme\"\":\"\"world\"\"}]\"\n"
-            "/node1,,2023-11-14T22:13:20.001Z,\"[{\"\"perms\"\":31,\"\"scheme\"\":\"\"world\"\"}]\"\n");
+  EXPECT_EQ(
+      run.out,
+      "path,version,ctime,acl\n"
+      "/node0,0,2023-11-14T22:13:20.000Z,\"[{\"\"perms\"\":31,\"\"scheme\"\":\"\"world\"\"}]\"\n"
+      "/node1,,2023-11-14T22:13:20.001Z,\"[{\"\"perms\"\":31,\"\"scheme\"\":\"\"world\"\"}]\"\n");
 }
 
 TEST_F(ArrowCommandsTest, CatJsonAcrossBatchesFromStdin) {
   const std::string path = PathOf("sample.arrows");
   WriteSample(path, /*file=*/false, Compression::kZstd);
-  Run run = Zkarrow("cat - --format json --columns path,version,kind,acl,data < " + path);
+  RunResult run = Zkarrow("cat - --format json --columns path,version,kind,acl,data < " + path);
   ASSERT_EQ(run.exit_code, 0) << run.err;
   std::istringstream lines(run.out);
   std::string line;
@@ -200,19 +204,22 @@ TEST_F(ArrowCommandsTest, CatJsonAcrossBatchesFromStdin) {
 TEST_F(ArrowCommandsTest, CatUnknownColumnIsAUsageError) {
   const std::string path = PathOf("sample.arrow");
   WriteSample(path, /*file=*/true, Compression::kNone);
-  Run run = Zkarrow("cat " + path + " --columns path,nope");
+  RunResult run = Zkarrow("cat " + path + " --columns path,nope");
   EXPECT_EQ(run.exit_code, 2);
-  EXPECT_NE(run.err.find("no column \"nope\"; the columns are: path, version, ctime, kind, acl, data"),
-            std::string::npos)
+  EXPECT_NE(
+      run.err.find("no column \"nope\"; the columns are: path, version, ctime, kind, acl, data"),
+      std::string::npos)
       << run.err;
 }
 
 TEST_F(ArrowCommandsTest, MissingFileIsNamed) {
   for (const char* verb : {"inspect", "cat", "convert"}) {
     const std::string missing = PathOf("missing.arrow");
-    Run run = Zkarrow(std::string(verb) + " " + missing + (verb == std::string("convert") ? " " + PathOf("out") : ""));
+    RunResult run = Zkarrow(std::string(verb) + " " + missing +
+                            (verb == std::string("convert") ? " " + PathOf("out") : ""));
     EXPECT_EQ(run.exit_code, 1) << verb;
-    EXPECT_NE(run.err.find(missing + ": no such file"), std::string::npos) << verb << ": " << run.err;
+    EXPECT_NE(run.err.find(missing + ": no such file"), std::string::npos)
+        << verb << ": " << run.err;
   }
 }
 
@@ -220,12 +227,12 @@ TEST_F(ArrowCommandsTest, NotArrowIsSaid) {
   const std::string path = PathOf("notes.txt");
   std::ofstream(path) << "hello, this is not Arrow\n";
   for (const char* verb : {"inspect", "cat"}) {
-    Run run = Zkarrow(std::string(verb) + " " + path);
+    RunResult run = Zkarrow(std::string(verb) + " " + path);
     EXPECT_EQ(run.exit_code, 1) << verb;
     EXPECT_NE(run.err.find(path + ": not a valid Arrow IPC file or stream"), std::string::npos)
         << verb << ": " << run.err;
   }
-  Run empty = Zkarrow("cat - < /dev/null");
+  RunResult empty = Zkarrow("cat - < /dev/null");
   EXPECT_EQ(empty.exit_code, 1);
   EXPECT_NE(empty.err.find("stdin: not a valid Arrow IPC file or stream"), std::string::npos)
       << empty.err;
@@ -243,8 +250,8 @@ Result<std::vector<arrow::RecordBatch>> ReadAnyFormat(const std::string& path) {
     }
     return batches;
   }
-  ZKA_ASSIGN_OR_RETURN(auto reader,
-                       arrow::ipc::StreamReader::Open(std::make_unique<arrow::BufferInputStream>(bytes)));
+  ZKA_ASSIGN_OR_RETURN(auto reader, arrow::ipc::StreamReader::Open(
+                                        std::make_unique<arrow::BufferInputStream>(bytes)));
   while (true) {
     ZKA_ASSIGN_OR_RETURN(auto batch, reader->Next());
     if (!batch) return batches;
@@ -260,7 +267,8 @@ void ExpectSameBatches(const std::string& expected_path, const std::string& actu
   ASSERT_EQ(expected->size(), actual->size());
   for (size_t i = 0; i < expected->size(); ++i) {
     std::string why;
-    EXPECT_TRUE(arrow::BatchesEqual((*expected)[i], (*actual)[i], &why)) << "batch " << i << ": " << why;
+    EXPECT_TRUE(arrow::BatchesEqual((*expected)[i], (*actual)[i], &why))
+        << "batch " << i << ": " << why;
   }
 }
 
@@ -268,7 +276,8 @@ TEST_F(ArrowCommandsTest, ConvertPreservesEverything) {
   const std::string original = PathOf("sample.arrow");
   WriteSample(original, /*file=*/true, Compression::kNone);
   const std::string stream = PathOf("converted.arrows");
-  Run run = Zkarrow("convert " + original + " " + stream + " --format stream --compression zstd");
+  RunResult run =
+      Zkarrow("convert " + original + " " + stream + " --format stream --compression zstd");
   ASSERT_EQ(run.exit_code, 0) << run.err;
   ExpectSameBatches(original, stream);
   EXPECT_NE(Zkarrow("inspect " + stream).out.find("total: 2 batches, 5 rows, compression zstd"),
@@ -284,21 +293,22 @@ TEST_F(ArrowCommandsTest, ConvertPreservesEverything) {
 
 TEST_F(ArrowCommandsTest, HelpForEachCommand) {
   for (const char* verb : {"inspect", "cat", "convert"}) {
-    Run run = Zkarrow(std::string(verb) + " --help");
+    RunResult run = Zkarrow(std::string(verb) + " --help");
     EXPECT_EQ(run.exit_code, 0) << verb;
     EXPECT_NE(run.out.find("Usage:"), std::string::npos) << verb << ": " << run.out;
   }
   EXPECT_NE(Zkarrow("cat --help").out.find("--columns"), std::string::npos);
 }
 
-const fs::path kGoldDir = fs::path(ZKARROW_SOURCE_DIR) / "../shared/arrow-testing/1.0.0-littleendian";
+const fs::path kGoldDir =
+    fs::path(ZKARROW_SOURCE_DIR) / "../shared/arrow-testing/1.0.0-littleendian";
 
 TEST_F(ArrowCommandsTest, GoldFile) {
   const fs::path gold = kGoldDir / "generated_primitive.arrow_file";
   if (!fs::exists(gold)) GTEST_SKIP() << "no gold files in " << kGoldDir.string();
-  Run run = Zkarrow("cat " + gold.string() +
-                    " --format json --limit 1 --columns int64_nullable,uint64_nonnullable,"
-                    "utf8_nonnullable,binary_nonnullable");
+  RunResult run = Zkarrow("cat " + gold.string() +
+                          " --format json --limit 1 --columns int64_nullable,uint64_nonnullable,"
+                          "utf8_nonnullable,binary_nonnullable");
   ASSERT_EQ(run.exit_code, 0) << run.err;
   // The first row of the JSON gold file: "DATA" values of these columns, row 0.
   EXPECT_EQ(run.out,
@@ -306,7 +316,8 @@ TEST_F(ArrowCommandsTest, GoldFile) {
             "\"binary_nonnullable\":\"EMhv\"}\n");
 
   const std::string converted = PathOf("primitive.arrows");
-  run = Zkarrow("convert " + gold.string() + " " + converted + " --format stream --compression lz4");
+  run =
+      Zkarrow("convert " + gold.string() + " " + converted + " --format stream --compression lz4");
   ASSERT_EQ(run.exit_code, 0) << run.err;
   ExpectSameBatches(gold.string(), converted);
 }

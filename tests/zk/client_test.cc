@@ -208,9 +208,9 @@ TEST_F(ClientTest, CreateModes) {
 
   // The server removes an unmodified, childless TTL node after its TTL, and a
   // container once its last child is gone (checked every 200 ms here).
-  ASSERT_TRUE(zk_->Create(Path("short-ttl"), "", CreateMode::kPersistentWithTtl, OpenAclUnsafe(),
-                          100)
-                  .ok());
+  ASSERT_TRUE(
+      zk_->Create(Path("short-ttl"), "", CreateMode::kPersistentWithTtl, OpenAclUnsafe(), 100)
+          .ok());
   ASSERT_TRUE(zk_->Create(Path("container/child")).ok());
   ASSERT_TRUE(zk_->Delete(Path("container/child")).ok());
   auto deadline = std::chrono::steady_clock::now() + testing::kWait;
@@ -232,10 +232,10 @@ TEST_F(ClientTest, CreateModes) {
 
 TEST_F(ClientTest, MultiIsAtomic) {
   ASSERT_TRUE(zk_->Create(Path("x"), "0").ok());
-  auto ok = zk_->Multi({Op::Create(Path("m1"), "1", OpenAclUnsafe()),
-                        Op::SetData(Path("x"), "changed", 0), Op::Check(Path("x"), 1),
-                        Op::Create(Path("mseq-"), "", OpenAclUnsafe(),
-                                   CreateMode::kPersistentSequential)});
+  auto ok = zk_->Multi(
+      {Op::Create(Path("m1"), "1", OpenAclUnsafe()), Op::SetData(Path("x"), "changed", 0),
+       Op::Check(Path("x"), 1),
+       Op::Create(Path("mseq-"), "", OpenAclUnsafe(), CreateMode::kPersistentSequential)});
   ASSERT_TRUE(ok.ok()) << ok.status().ToString();
   ASSERT_EQ(ok->size(), 4u);
   for (const OpResult& result : *ok) EXPECT_EQ(result.error, ErrorCode::OK);
@@ -243,8 +243,8 @@ TEST_F(ClientTest, MultiIsAtomic) {
   EXPECT_EQ((*ok)[1].stat.version, 1);
   EXPECT_EQ((*ok)[3].path, Path("mseq-0000000002"));
 
-  auto failed = zk_->Multi({Op::Create(Path("m2"), "", OpenAclUnsafe()),
-                            Op::Check(Path("x"), 99), Op::Delete(Path("m1"))});
+  auto failed = zk_->Multi({Op::Create(Path("m2"), "", OpenAclUnsafe()), Op::Check(Path("x"), 99),
+                            Op::Delete(Path("m1"))});
   ASSERT_TRUE(failed.ok()) << failed.status().ToString();
   ASSERT_EQ(failed->size(), 3u);
   EXPECT_EQ((*failed)[1].error, ErrorCode::BADVERSION);
@@ -287,8 +287,7 @@ TEST_F(ClientTest, PersistentAndRecursiveWatches) {
   EventLog persistent, recursive;
   ASSERT_TRUE(zk_->AddWatch(Path("p"), AddWatchMode::kPersistent, persistent.Listener()).ok());
   // On the parent: the server keeps one watch mode per path and session.
-  ASSERT_TRUE(
-      zk_->AddWatch(root_, AddWatchMode::kPersistentRecursive, recursive.Listener()).ok());
+  ASSERT_TRUE(zk_->AddWatch(root_, AddWatchMode::kPersistentRecursive, recursive.Listener()).ok());
 
   ASSERT_TRUE(zk_->SetData(Path("p"), "1").ok());
   ASSERT_TRUE(zk_->SetData(Path("p"), "2").ok());

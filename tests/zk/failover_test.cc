@@ -162,9 +162,9 @@ class FailoverTest : public ::testing::Test {
     ASSERT_TRUE(sessions.WaitFor(SessionState::kDisconnected, 10s));
     // Back on another server, same session.
     auto deadline = std::chrono::steady_clock::now() + 15s;
-    while (std::chrono::steady_clock::now() < deadline &&
-           (zk.async().connected_server().empty() ||
-            zk.async().connected_server() == first_server)) {
+    while (
+        std::chrono::steady_clock::now() < deadline &&
+        (zk.async().connected_server().empty() || zk.async().connected_server() == first_server)) {
       std::this_thread::sleep_for(20ms);
     }
     ASSERT_NE(zk.async().connected_server(), first_server);
@@ -217,7 +217,8 @@ TEST_F(FailoverTest, UnansweredWriteFailsAsOutcomeUnknown) {
   auto read = (*client)->Exists("/");
   ASSERT_EQ(write.wait_for(20s), std::future_status::ready);
   Result<CreateResult> created = write.get();
-  EXPECT_EQ(ErrorCodeOf(created.status()), ErrorCode::CONNECTIONLOSS) << created.status().ToString();
+  EXPECT_EQ(ErrorCodeOf(created.status()), ErrorCode::CONNECTIONLOSS)
+      << created.status().ToString();
   EXPECT_NE(created.status().message().find("outcome is unknown"), std::string::npos);
   // The read was resent to another server.
   ASSERT_EQ(read.wait_for(20s), std::future_status::ready);

@@ -1,10 +1,11 @@
 // Offline tests of the wire layer: framing, record decoding of malformed and
 // hostile input, connect strings and chroot, and watch bookkeeping.
+#include "zk/protocol.h"
+
 #include <gtest/gtest.h>
 
 #include "zk/connect_string.h"
 #include "zk/frame_decoder.h"
-#include "zk/protocol.h"
 #include "zk/watch_registry.h"
 
 namespace zkarrow::zk {
@@ -164,7 +165,8 @@ TEST(ProtocolTest, MultiReadResponseMixesResultsAndErrors) {
   writer.WriteBool(false);
   writer.WriteInt(0);
   writer.WriteString("v");
-  for (int i = 0; i < 11; ++i) i < 4 || i == 7 || i == 10 ? writer.WriteLong(i) : writer.WriteInt(i);
+  for (int i = 0; i < 11; ++i)
+    i < 4 || i == 7 || i == 10 ? writer.WriteLong(i) : writer.WriteInt(i);
   writer.WriteInt(static_cast<int32_t>(OpCode::kError));
   writer.WriteBool(false);
   writer.WriteInt(static_cast<int32_t>(ErrorCode::NONODE));

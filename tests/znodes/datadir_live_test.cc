@@ -4,6 +4,7 @@
 // zxid and at the end, while the server runs and after it stopped.
 #include <gtest/gtest.h>
 
+#include <algorithm>
 #include <cstdlib>
 #include <fstream>
 #include <iterator>
@@ -11,7 +12,10 @@
 
 #include <nlohmann/json.hpp>
 
+#include "arrow/io.h"
+#include "arrow/ipc/reader.h"
 #include "datadir_test_util.h"
+#include "datadir_workload_fixture.h"
 #include "zkserver/zookeeper_cluster.h"
 #include "znodes/datadir/data_dir.h"
 
@@ -22,52 +26,8 @@ using testing::DescribeDifferences;
 using testing::LoadDump;
 using testing::ReadTree;
 
-struct Step {
-  std::string name;
-  int64_t zxid;
-  std::filesystem::path dump;
-};
-
-class DataDirLiveTest : public ::testing::Test {
- protected:
-  static void SetUpTestSuite() {
-    zkserver::ClusterOptions options;
-    options.config = {{"snapCount", "50"},
-                      {"extendedTypesEnabled", "true"},
-                      {"preAllocSize", "256"}};  // KB: small logs, quick to copy
-    auto cluster = zkserver::ZooKeeperCluster::Start(options);
-    ASSERT_TRUE(cluster.ok()) << cluster.status().ToString();
-    cluster_ = std::move(cluster).value().release();
-    out_ = cluster_->root() / "workload";
-    std::filesystem::create_directories(out_);
-    std::string command = "/usr/bin/python3 " + std::string(ZKARROW_SOURCE_DIR) +
-                          "/tests/znodes/datadir_workload.py " + cluster_->ConnectString() + " " +
-                          out_.string() + " > " + (out_ / "workload.log").string() + " 2>&1";
-    if (std::system(command.c_str()) != 0) {
-      std::ifstream log(out_ / "workload.log");
-      FAIL() << "the workload failed:\n" << std::string(std::istreambuf_iterator<char>(log), {});
-    }
-    std::ifstream in(out_ / "steps.json");
-    for (const auto& step : nlohmann::json::parse(in)) {
-      steps_.push_back({step["name"].get<std::string>(), step["zxid"].get<int64_t>(),
-                        out_ / step["dump"].get<std::string>()});
-    }
-  }
-  static void TearDownTestSuite() {
-    delete cluster_;
-    cluster_ = nullptr;
-  }
-
-  static std::filesystem::path data_dir() { return cluster_->data_dir(0); }
-
-  static zkserver::ZooKeeperCluster* cluster_;
-  static std::filesystem::path out_;
-  static std::vector<Step> steps_;
-};
-
-zkserver::ZooKeeperCluster* DataDirLiveTest::cluster_ = nullptr;
-std::filesystem::path DataDirLiveTest::out_;
-std::vector<Step> DataDirLiveTest::steps_;
+using DataDirLiveTest = testing::DataDirWorkloadTest;
+using testing::Step;
 
 TEST_F(DataDirLiveTest, WroteSeveralSnapshotsAndLogs) {
   int snapshots = 0;
@@ -130,6 +90,108 @@ TEST_F(DataDirLiveTest, MatchesAfterTheServerStopsAndVerifiesTheDigest) {
   auto direct = ReadTree(data_dir() / "version-2", std::nullopt);
   ASSERT_TRUE(direct.ok()) << direct.status().ToString();
   EXPECT_EQ(DescribeDifferences(*tree, *direct), "");
+}
+
+struct TxnRow {
+  int64_t zxid = 0;
+  std::string type;
+  std::optional<int32_t> multi_index;
+  std::optional<std::string> path;
+  std::optional<std::string> error;
+};
+
+std::string StringAt(const arrow::ArrayData& array, int64_t i) {
+  const int32_t* offsets = array.buffers[1]->data_as<int32_t>() + array.offset;
+  return {array.buffers[2]->data_as<char>() + offsets[i],
+          static_cast<size_t>(offsets[i + 1] - offsets[i])};
+}
+
+std::optional<std::string> OptionalStringAt(const arrow::ArrayData& array, int64_t i) {
+  if (!array.IsValid(i)) return std::nullopt;
+  return StringAt(array, i);
+}
+
+// Runs `zkarrow txnlog` and reads its stream back.
+std::vector<TxnRow> RunTxnLogCommand(const std::filesystem::path& data_dir,
+                                     const std::filesystem::path& out) {
+  std::string command = std::string(ZKARROW_BINARY) + " txnlog --data-dir " + data_dir.string() +
+                        " -o " + out.string() + " --format stream --compression zstd 2>/dev/null";
+  EXPECT_EQ(std::system(command.c_str()), 0) << command;
+  std::vector<TxnRow> rows;
+  auto input = arrow::FileInputStream::Open(out);
+  EXPECT_TRUE(input.ok()) << input.status().ToString();
+  if (!input.ok()) return rows;
+  auto reader = arrow::ipc::StreamReader::Open(std::move(*input));
+  EXPECT_TRUE(reader.ok()) << reader.status().ToString();
+  if (!reader.ok()) return rows;
+  while (true) {
+    auto batch = (*reader)->Next();
+    EXPECT_TRUE(batch.ok()) << batch.status().ToString();
+    if (!batch.ok() || !*batch) break;
+    const auto& columns = (*batch)->columns;
+    for (int64_t i = 0; i < (*batch)->length; ++i) {
+      TxnRow row;
+      row.zxid = columns[0]->buffers[1]->data_as<int64_t>()[columns[0]->offset + i];
+      int32_t type_index = columns[4]->buffers[1]->data_as<int32_t>()[columns[4]->offset + i];
+      row.type = StringAt(*columns[4]->dictionary, type_index);
+      if (columns[5]->IsValid(i)) {
+        row.multi_index = columns[5]->buffers[1]->data_as<int32_t>()[columns[5]->offset + i];
+      }
+      row.path = OptionalStringAt(*columns[6], i);
+      row.error = OptionalStringAt(*columns[14], i);
+      rows.push_back(std::move(row));
+    }
+  }
+  return rows;
+}
+
+TEST_F(DataDirLiveTest, TxnLogRowsFollowTheWorkload) {
+  std::vector<TxnRow> rows = RunTxnLogCommand(data_dir(), out_ / "txns.arrows");
+  ASSERT_FALSE(rows.empty());
+  for (size_t i = 1; i < rows.size(); ++i) ASSERT_LE(rows[i - 1].zxid, rows[i].zxid);
+
+  // Every operation the workload made appears in order; those whose zxid
+  // the client learnt sit at exactly that zxid.
+  std::ifstream in(out_ / "ops.jsonl");
+  std::string line;
+  size_t at = 0;
+  int checked = 0;
+  while (std::getline(in, line)) {
+    auto op = nlohmann::json::parse(line);
+    std::string type = op["type"].get<std::string>();
+    std::optional<std::string> path;
+    if (!op["path"].is_null()) path = op["path"].get<std::string>();
+    auto matches = [&](const TxnRow& row) {
+      if (type == "multi") return row.multi_index == 0;
+      return !row.multi_index && row.type == type && (!path || row.path == path);
+    };
+    while (at < rows.size() && !matches(rows[at])) ++at;
+    ASSERT_LT(at, rows.size()) << "operation not found in order: " << line;
+    if (!op["zxid"].is_null()) {
+      EXPECT_EQ(rows[at].zxid, op["zxid"].get<int64_t>()) << line;
+    }
+    ++at;
+    ++checked;
+  }
+  EXPECT_GT(checked, 250);
+
+  // The first multi: five operations at one zxid. The second failed on its
+  // check: the server logged the operations before the failure as they were
+  // and the failing one as an error (replay then applies none of them).
+  auto multi = std::find_if(rows.begin(), rows.end(),
+                            [](const TxnRow& r) { return r.multi_index == 0; });
+  ASSERT_NE(multi, rows.end());
+  std::vector<std::string> types;
+  for (auto it = multi; it != rows.end() && it->zxid == multi->zxid; ++it) types.push_back(it->type);
+  EXPECT_EQ(types, (std::vector<std::string>{"create", "create", "setData", "delete", "check"}));
+  auto failed = std::find_if(multi + 5, rows.end(),
+                             [](const TxnRow& r) { return r.multi_index == 0; });
+  ASSERT_NE(failed, rows.end());
+  ASSERT_LT(failed + 1, rows.end());
+  EXPECT_EQ(failed->type, "create");
+  EXPECT_EQ(failed->path, "/never");
+  EXPECT_EQ((failed + 1)->type, "error");
+  EXPECT_EQ((failed + 1)->error, "BADVERSION");
 }
 
 }  // namespace

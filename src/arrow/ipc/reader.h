@@ -41,8 +41,10 @@ struct IpcReadOptions {
   int64_t max_body_size = int64_t{16} << 30;
   // Upper bound on the decompressed size of one buffer...
   int64_t max_decompressed_buffer_size = int64_t{4} << 30;
-  // ...and on its ratio to the compressed size (guards against bombs).
-  int64_t max_compression_ratio = 1024;
+  // ...and on its ratio to the stored size, which catches declared lengths
+  // the codec cannot produce. The default is above what the codecs reach
+  // (LZ4 about 255, ZSTD about 32768 on runs of one byte).
+  int64_t max_compression_ratio = 65536;
   // Nesting depth of types (list<list<...>>) accepted in a schema.
   int max_nesting_depth = 64;
 };

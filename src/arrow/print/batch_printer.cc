@@ -73,7 +73,8 @@ class TablePrinter final : public BatchPrinter {
         } else {
           AppendText(field, *batch.columns[c], r, &cell);
         }
-        row.push_back(Truncate(EscapeControls(cell), std::max<int64_t>(options_.max_cell_width, 1)));
+        row.push_back(
+            Truncate(EscapeControls(cell), std::max<int64_t>(options_.max_cell_width, 1)));
       }
       rows_.push_back(std::move(row));
     }
@@ -122,8 +123,8 @@ class TablePrinter final : public BatchPrinter {
 };
 
 void AppendCsvField(std::string_view text, bool quote_empty, std::string* line) {
-  const bool quote = (quote_empty && text.empty()) ||
-                     text.find_first_of(",\"\r\n") != std::string_view::npos;
+  const bool quote =
+      (quote_empty && text.empty()) || text.find_first_of(",\"\r\n") != std::string_view::npos;
   if (!quote) {
     *line += text;
     return;
@@ -210,9 +211,12 @@ class JsonLinesPrinter final : public BatchPrinter {
 std::unique_ptr<BatchPrinter> BatchPrinter::Make(const Schema& schema, PrintOptions options,
                                                  std::ostream& out) {
   switch (options.format) {
-    case OutputFormat::kTable: return std::make_unique<TablePrinter>(schema, options, out);
-    case OutputFormat::kCsv: return std::make_unique<CsvPrinter>(schema, out);
-    case OutputFormat::kJson: return std::make_unique<JsonLinesPrinter>(schema, out);
+    case OutputFormat::kTable:
+      return std::make_unique<TablePrinter>(schema, options, out);
+    case OutputFormat::kCsv:
+      return std::make_unique<CsvPrinter>(schema, out);
+    case OutputFormat::kJson:
+      return std::make_unique<JsonLinesPrinter>(schema, out);
   }
   return nullptr;
 }

@@ -8,10 +8,14 @@ namespace {
 
 int FractionDigits(TimeUnit unit) {
   switch (unit) {
-    case TimeUnit::kSecond: return 0;
-    case TimeUnit::kMillisecond: return 3;
-    case TimeUnit::kMicrosecond: return 6;
-    case TimeUnit::kNanosecond: return 9;
+    case TimeUnit::kSecond:
+      return 0;
+    case TimeUnit::kMillisecond:
+      return 3;
+    case TimeUnit::kMicrosecond:
+      return 6;
+    case TimeUnit::kNanosecond:
+      return 9;
   }
   return 0;
 }
@@ -30,10 +34,9 @@ void AppendFraction(int64_t fraction, TimeUnit unit, std::string* out) {
 
 void AppendClock(int64_t second_of_day, std::string* out) {
   char text[48];
-  std::snprintf(text, sizeof text, "%02lld:%02lld:%02lld",
-                static_cast<long long>(second_of_day / 3600),
-                static_cast<long long>(second_of_day / 60 % 60),
-                static_cast<long long>(second_of_day % 60));
+  std::snprintf(
+      text, sizeof text, "%02lld:%02lld:%02lld", static_cast<long long>(second_of_day / 3600),
+      static_cast<long long>(second_of_day / 60 % 60), static_cast<long long>(second_of_day % 60));
   *out += text;
 }
 
@@ -41,20 +44,28 @@ void AppendClock(int64_t second_of_day, std::string* out) {
 
 int64_t UnitsPerSecond(TimeUnit unit) {
   switch (unit) {
-    case TimeUnit::kSecond: return 1;
-    case TimeUnit::kMillisecond: return 1000;
-    case TimeUnit::kMicrosecond: return 1000000;
-    case TimeUnit::kNanosecond: return 1000000000;
+    case TimeUnit::kSecond:
+      return 1;
+    case TimeUnit::kMillisecond:
+      return 1000;
+    case TimeUnit::kMicrosecond:
+      return 1000000;
+    case TimeUnit::kNanosecond:
+      return 1000000000;
   }
   return 1;
 }
 
 const char* TimeUnitSymbol(TimeUnit unit) {
   switch (unit) {
-    case TimeUnit::kSecond: return "s";
-    case TimeUnit::kMillisecond: return "ms";
-    case TimeUnit::kMicrosecond: return "us";
-    case TimeUnit::kNanosecond: return "ns";
+    case TimeUnit::kSecond:
+      return "s";
+    case TimeUnit::kMillisecond:
+      return "ms";
+    case TimeUnit::kMicrosecond:
+      return "us";
+    case TimeUnit::kNanosecond:
+      return "ns";
   }
   return "?";
 }
@@ -64,7 +75,9 @@ void AppendDate(int64_t days_since_epoch, std::string* out) {
   const year_month_day date{sys_days{days{days_since_epoch}}};
   const int year = static_cast<int>(date.year());
   char text[32];
-  const char* format = year < 0 ? "-%04d-%02u-%02u" : year > 9999 ? "+%04d-%02u-%02u" : "%04d-%02u-%02u";
+  const char* format = year < 0      ? "-%04d-%02u-%02u"
+                       : year > 9999 ? "+%04d-%02u-%02u"
+                                     : "%04d-%02u-%02u";
   std::snprintf(text, sizeof text, format, year < 0 ? -year : year,
                 static_cast<unsigned>(date.month()), static_cast<unsigned>(date.day()));
   *out += text;

@@ -164,7 +164,8 @@ class Formatter {
       case TypeId::kFixedSizeBinary:
         return AppendEscapedBytes(FixedWidthValue(data, i, type.byte_width), out_);
       case TypeId::kDecimal:
-        return AppendDecimal(FixedWidthValue(data, i, type.bit_width / 8), type.decimal_scale, out_);
+        return AppendDecimal(FixedWidthValue(data, i, type.bit_width / 8), type.decimal_scale,
+                             out_);
       case TypeId::kDuration:
         AppendInteger(Int64At(data, i), true, out_);
         *out_ += TimeUnitSymbol(type.time_unit);
@@ -175,8 +176,10 @@ class Formatter {
       case TypeId::kStruct:
       case TypeId::kMap:
       case TypeId::kUnion:
-      case TypeId::kInterval: return Json(field, data, i);
-      default: return Scalar(type, data, i, /*json=*/false);
+      case TypeId::kInterval:
+        return Json(field, data, i);
+      default:
+        return Scalar(type, data, i, /*json=*/false);
     }
   }
 
@@ -201,8 +204,10 @@ class Formatter {
         AppendDecimal(FixedWidthValue(data, i, type.bit_width / 8), type.decimal_scale, out_);
         *out_ += '"';
         return;
-      case TypeId::kDuration: return AppendInteger(Int64At(data, i), true, out_);
-      case TypeId::kInterval: return Interval(type, data, i);
+      case TypeId::kDuration:
+        return AppendInteger(Int64At(data, i), true, out_);
+      case TypeId::kInterval:
+        return Interval(type, data, i);
       case TypeId::kList:
       case TypeId::kLargeList: {
         const int64_t start = ReadOffset(data, i, IsLargeOffsets(type.id));
@@ -224,7 +229,8 @@ class Formatter {
         *out_ += '}';
         return;
       }
-      case TypeId::kMap: return Map(type, data, i);
+      case TypeId::kMap:
+        return Map(type, data, i);
       case TypeId::kUnion: {
         const auto c = static_cast<size_t>(UnionChildForTypeId(type, UnionTypeId(data, i)));
         return Json(type.children[c], *data.children[c], UnionChildIndex(type, data, i));
@@ -236,7 +242,8 @@ class Formatter {
         Scalar(type, data, i, /*json=*/true);
         *out_ += '"';
         return;
-      default: return Scalar(type, data, i, /*json=*/true);
+      default:
+        return Scalar(type, data, i, /*json=*/true);
     }
   }
 
@@ -249,7 +256,9 @@ class Formatter {
   // JSON except for the quotes (added by the caller) and non-finite floats.
   void Scalar(const DataType& type, const ArrayData& data, int64_t i, bool json) {
     switch (type.id) {
-      case TypeId::kNull: *out_ += "null"; return;
+      case TypeId::kNull:
+        *out_ += "null";
+        return;
       case TypeId::kBool:
         *out_ += GetBit(data.buffers[1]->data(), data.offset + i) ? "true" : "false";
         return;
@@ -287,7 +296,9 @@ class Formatter {
                                type.time_unit, out_);
       case TypeId::kTimestamp:
         return AppendTimestamp(Int64At(data, i), type.time_unit, !type.timezone.empty(), out_);
-      default: *out_ += "?"; return;
+      default:
+        *out_ += "?";
+        return;
     }
   }
 
@@ -302,7 +313,9 @@ class Formatter {
     };
     *out_ += '{';
     switch (type.interval_unit) {
-      case IntervalUnit::kYearMonth: member("months", 0, 4, true); break;
+      case IntervalUnit::kYearMonth:
+        member("months", 0, 4, true);
+        break;
       case IntervalUnit::kDayTime:
         member("days", 0, 4, true);
         member("milliseconds", 4, 4, false);
@@ -367,7 +380,8 @@ bool IsNullAt(const Field& field, const ArrayData& data, int64_t i) {
                     ReadDictionaryIndex(data, i, field.dictionary->index_type));
   }
   switch (field.type.id) {
-    case TypeId::kNull: return true;
+    case TypeId::kNull:
+      return true;
     case TypeId::kUnion: {
       const int c = UnionChildForTypeId(field.type, UnionTypeId(data, i));
       if (c < 0) return true;
@@ -375,7 +389,8 @@ bool IsNullAt(const Field& field, const ArrayData& data, int64_t i) {
       return IsNullAt(field.type.children[child], *data.children[child],
                       UnionChildIndex(field.type, data, i));
     }
-    default: return !IsValidAt(data, i);
+    default:
+      return !IsValidAt(data, i);
   }
 }
 

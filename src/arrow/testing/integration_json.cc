@@ -91,9 +91,7 @@ Result<const json*> ArrayMember(const json& object, const char* key, const std::
 }
 
 // Appends the low `width` bytes of `bits` (little-endian, as IPC stores them).
-void AppendLittleEndian(BufferBuilder& out, uint64_t bits, int width) {
-  out.Append(&bits, width);
-}
+void AppendLittleEndian(BufferBuilder& out, uint64_t bits, int width) { out.Append(&bits, width); }
 
 int Hex(char c) {
   if (c >= '0' && c <= '9') return c - '0';
@@ -132,7 +130,8 @@ Status AppendDecimal(BufferBuilder& out, const json& value, int width, const std
       limb = static_cast<uint32_t>(product);
       carry = product >> 32;
     }
-    if (carry != 0) return Invalid(where, value.dump() + " overflows " + std::to_string(width * 8) + " bits");
+    if (carry != 0)
+      return Invalid(where, value.dump() + " overflows " + std::to_string(width * 8) + " bits");
   }
   if (negative) {
     uint64_t carry = 1;
@@ -218,7 +217,8 @@ Result<Field> ParseField(const json& object, const std::string& parent) {
     ZKA_ASSIGN_OR_RETURN(const json* index_type,
                          Member(*dictionary, "indexType", where + ".dictionary"));
     ZKA_ASSIGN_OR_RETURN(encoding.index_type, ParseType(*index_type, {}, where + ".indexType"));
-    if (encoding.index_type.id != TypeId::kInt) return Invalid(where, "dictionary index is not an int");
+    if (encoding.index_type.id != TypeId::kInt)
+      return Invalid(where, "dictionary index is not an int");
     encoding.ordered = BoolMemberOr(*dictionary, "isOrdered", false);
     field.dictionary = std::move(encoding);
   }
@@ -291,7 +291,8 @@ Result<DataType> ParseType(const json& object, std::vector<Field> children,
   } else if (name == "timestamp") {
     type.id = TypeId::kTimestamp;
     ZKA_ASSIGN_OR_RETURN(type.time_unit, ParseTimeUnit(object, where));
-    if (const json* zone = OptionalMember(object, "timezone"); zone != nullptr && zone->is_string()) {
+    if (const json* zone = OptionalMember(object, "timezone");
+        zone != nullptr && zone->is_string()) {
       type.timezone = zone->get<std::string>();
     }
   } else if (name == "duration") {
@@ -393,22 +394,32 @@ class ColumnReader {
       return std::shared_ptr<const ArrayData>(std::move(data));
     }
     switch (type.id) {
-      case TypeId::kBool: ZKA_RETURN_IF_ERROR(ReadBool(column, data.get(), where)); break;
+      case TypeId::kBool:
+        ZKA_RETURN_IF_ERROR(ReadBool(column, data.get(), where));
+        break;
       case TypeId::kBinary:
       case TypeId::kUtf8:
       case TypeId::kLargeBinary:
-      case TypeId::kLargeUtf8: ZKA_RETURN_IF_ERROR(ReadBinary(type, column, data.get(), where)); break;
+      case TypeId::kLargeUtf8:
+        ZKA_RETURN_IF_ERROR(ReadBinary(type, column, data.get(), where));
+        break;
       case TypeId::kList:
       case TypeId::kMap:
       case TypeId::kLargeList:
-        ZKA_RETURN_IF_ERROR(ReadOffsets(column, data->length, type.id == TypeId::kLargeList,
-                                        data.get(), where));
+        ZKA_RETURN_IF_ERROR(
+            ReadOffsets(column, data->length, type.id == TypeId::kLargeList, data.get(), where));
         ZKA_RETURN_IF_ERROR(ReadChildren(type, column, data.get(), where));
         break;
       case TypeId::kFixedSizeList:
-      case TypeId::kStruct: ZKA_RETURN_IF_ERROR(ReadChildren(type, column, data.get(), where)); break;
-      case TypeId::kUnion: ZKA_RETURN_IF_ERROR(ReadUnion(type, column, data.get(), where)); break;
-      default: ZKA_RETURN_IF_ERROR(ReadFixedWidth(type, column, data.get(), where)); break;
+      case TypeId::kStruct:
+        ZKA_RETURN_IF_ERROR(ReadChildren(type, column, data.get(), where));
+        break;
+      case TypeId::kUnion:
+        ZKA_RETURN_IF_ERROR(ReadUnion(type, column, data.get(), where));
+        break;
+      default:
+        ZKA_RETURN_IF_ERROR(ReadFixedWidth(type, column, data.get(), where));
+        break;
     }
     return std::shared_ptr<const ArrayData>(std::move(data));
   }
@@ -434,7 +445,8 @@ class ColumnReader {
     BitmapBuilder bits;
     bits.Reserve(data->length);
     for (const json& bit : *validity) {
-      bool valid = bit.is_boolean() ? bit.get<bool>() : (bit.is_number() && bit.get<int64_t>() != 0);
+      bool valid =
+          bit.is_boolean() ? bit.get<bool>() : (bit.is_number() && bit.get<int64_t>() != 0);
       if (!valid) ++data->null_count;
       bits.Append(valid);
     }
@@ -489,23 +501,32 @@ class ColumnReader {
   static Status AppendFixedWidth(const DataType& type, const json& value, BufferBuilder& out,
                                  const std::string& where) {
     switch (type.id) {
-      case TypeId::kInt: return AppendInt(value, type.bit_width / 8, type.is_signed, out, where);
+      case TypeId::kInt:
+        return AppendInt(value, type.bit_width / 8, type.is_signed, out, where);
       case TypeId::kDate:
         return AppendInt(value, type.date_unit == DateUnit::kDay ? 4 : 8, true, out, where);
       case TypeId::kTime:
       case TypeId::kTimestamp:
-      case TypeId::kDuration: return AppendInt(value, TimeUnitWidth(type), true, out, where);
+      case TypeId::kDuration:
+        return AppendInt(value, TimeUnitWidth(type), true, out, where);
       case TypeId::kFloatingPoint: {
         if (!value.is_number()) return Invalid(where, "expected a number, got " + value.dump());
         const double v = value.get<double>();
         switch (type.float_precision) {
-          case FloatPrecision::kHalf: out.AppendValue(FloatToHalf(static_cast<float>(v))); break;
-          case FloatPrecision::kSingle: out.AppendValue(static_cast<float>(v)); break;
-          case FloatPrecision::kDouble: out.AppendValue(v); break;
+          case FloatPrecision::kHalf:
+            out.AppendValue(FloatToHalf(static_cast<float>(v)));
+            break;
+          case FloatPrecision::kSingle:
+            out.AppendValue(static_cast<float>(v));
+            break;
+          case FloatPrecision::kDouble:
+            out.AppendValue(v);
+            break;
         }
         return Status::Ok();
       }
-      case TypeId::kDecimal: return AppendDecimal(out, value, type.bit_width / 8, where);
+      case TypeId::kDecimal:
+        return AppendDecimal(out, value, type.bit_width / 8, where);
       case TypeId::kFixedSizeBinary: {
         const int64_t before = out.size();
         ZKA_RETURN_IF_ERROR(AppendHex(out, value, where));
@@ -514,15 +535,18 @@ class ColumnReader {
         }
         return Status::Ok();
       }
-      case TypeId::kInterval: return AppendInterval(type.interval_unit, value, out, where);
-      default: return Invalid(where, "type " + TypeToString(type) + " has no fixed-width values");
+      case TypeId::kInterval:
+        return AppendInterval(type.interval_unit, value, out, where);
+      default:
+        return Invalid(where, "type " + TypeToString(type) + " has no fixed-width values");
     }
   }
 
   static Status AppendInterval(IntervalUnit unit, const json& value, BufferBuilder& out,
                                const std::string& where) {
     switch (unit) {
-      case IntervalUnit::kYearMonth: return AppendInt(value, 4, true, out, where);
+      case IntervalUnit::kYearMonth:
+        return AppendInt(value, 4, true, out, where);
       case IntervalUnit::kDayTime: {
         ZKA_ASSIGN_OR_RETURN(const json* days, Member(value, "days", where));
         ZKA_ASSIGN_OR_RETURN(const json* ms, Member(value, "milliseconds", where));
@@ -612,7 +636,8 @@ class ColumnReader {
                    const std::string& where) {
     ZKA_ASSIGN_OR_RETURN(const json* ids, Values(column, "TYPE_ID", data->length, where));
     BufferBuilder type_ids;
-    for (const json& id : *ids) ZKA_RETURN_IF_ERROR(AppendInt(id, 1, true, type_ids, where + ".TYPE_ID"));
+    for (const json& id : *ids)
+      ZKA_RETURN_IF_ERROR(AppendInt(id, 1, true, type_ids, where + ".TYPE_ID"));
     data->buffers.push_back(type_ids.Finish());
     if (type.union_mode == UnionMode::kDense) {
       ZKA_ASSIGN_OR_RETURN(const json* offsets, Values(column, "OFFSET", data->length, where));
@@ -664,7 +689,8 @@ Result<IntegrationJson> ParseDocument(const json& document) {
   result.schema = schema;
 
   ColumnReader reader(&result.dictionaries);
-  if (const json* dictionaries = OptionalMember(document, "dictionaries"); dictionaries != nullptr) {
+  if (const json* dictionaries = OptionalMember(document, "dictionaries");
+      dictionaries != nullptr) {
     std::map<int64_t, Field> value_fields;
     CollectDictionaryFields(schema->fields, &value_fields);
     for (const json& dictionary : *dictionaries) {
@@ -682,9 +708,8 @@ Result<IntegrationJson> ParseDocument(const json& document) {
 
   ZKA_ASSIGN_OR_RETURN(const json* batches, ArrayMember(document, "batches", "document"));
   for (size_t i = 0; i < batches->size(); ++i) {
-    ZKA_ASSIGN_OR_RETURN(RecordBatch batch,
-                         ReadBatch((*batches)[i], result.schema, reader,
-                                   "batch " + std::to_string(i)));
+    ZKA_ASSIGN_OR_RETURN(RecordBatch batch, ReadBatch((*batches)[i], result.schema, reader,
+                                                      "batch " + std::to_string(i)));
     result.batches.push_back(std::move(batch));
   }
   return result;
