@@ -60,8 +60,9 @@ Status ListBuilder::Append() {
 }
 
 void ListBuilder::AppendNull() {
-  // A null list is empty: it starts where the next one starts. The child's
-  // length was checked by the Append() of the list before, and a null adds none.
+  // A null list is empty: it starts where the next one starts. Only Append()
+  // checks the int32 limit; passing it here would take 2^31 child values
+  // appended since the last Append(), far beyond any batch zkarrow builds.
   validity_.AppendNulls(1);
   offsets_.AppendValue(static_cast<int32_t>(values_->length()));
 }

@@ -56,8 +56,9 @@ void RegisterTxnLogCommand(CLI::App& app, CommandRunner& runner) {
       "Examples:\n"
       "  zkarrow txnlog --data-dir /var/lib/zookeeper -o txns.arrow\n"
       "  zkarrow txnlog --data-dir /var/lib/zookeeper/version-2 -o - --format stream | ...");
-  command->add_option("--data-dir", args->data_dir,
-                      "ZooKeeper's dataDir or dataLogDir (or its version-2 folder)")
+  command
+      ->add_option("--data-dir", args->data_dir,
+                   "ZooKeeper's dataDir or dataLogDir (or its version-2 folder)")
       ->required();
   command->add_option("-o,--output", args->output, "Output file, or - for stdout")->required();
   AddIpcOutputOptions(*command, args->ipc);

@@ -302,6 +302,22 @@ TEST(IpcMalformed, DecompressedSizeIsBounded) {
   EXPECT_TRUE(unlimited.ok()) << unlimited.status().ToString();
 }
 
+// ---- Crashes found by fuzz/fuzz_ipc_stream ----
+
+// A union tag without its table passes the flatbuffers verifier; the reader
+// dereferenced the missing DictionaryBatch.
+TEST(IpcFuzzRegression, MessageHeaderTagWithoutTable) {
+  Schema schema{{F("i", Int8())}, {}};
+  for (auto tag : {fb::MessageHeader::DictionaryBatch, fb::MessageHeader::RecordBatch,
+                   fb::MessageHeader::Schema}) {
+    FlatBufferBuilder fbb;
+    fbb.Finish(fb::CreateMessage(fbb, fb::MetadataVersion::V5, tag, 0, 0));
+    std::vector<uint8_t> message = Frame(fbb, {});
+    ExpectErrorMentions(ReadCrafted(schema, message), "no header");
+    ExpectErrorMentions(ReadAll(message, false), "no header");
+  }
+}
+
 // ---- Schemas we refuse ----
 
 Status ReadSchemaOnly(FlatBufferBuilder& fbb, flatbuffers::Offset<fb::Schema> schema) {

@@ -73,6 +73,11 @@ Result<const fb::Message*> VerifyMessage(const Buffer& metadata, const IpcReadOp
     return Status::InvalidData("message metadata is not a valid Message flatbuffer");
   }
   const fb::Message* message = fb::GetMessage(metadata.data());
+  // The verifier accepts a union tag without its table; every reader of the
+  // header relies on it being there.
+  if (message->header_type() == fb::MessageHeader::NONE || message->header() == nullptr) {
+    return Status::InvalidData("message has no header");
+  }
   auto version = static_cast<int>(message->version());
   if (version < static_cast<int>(fb::MetadataVersion::V4)) {
     return Status::NotImplemented("metadata version V" + std::to_string(version + 1) +
