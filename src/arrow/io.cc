@@ -98,9 +98,8 @@ Result<std::shared_ptr<const Buffer>> InputStream::ReadBuffer(int64_t length) {
   while (builder.size() < length) {
     int64_t want = std::min(length - builder.size(), std::max(kReadChunk, builder.size()));
     builder.Reserve(want);
-    ZKA_ASSIGN_OR_RETURN(
-        int64_t got, ReadFully(*this, {builder.mutable_data() + builder.size(),
-                                       static_cast<size_t>(want)}));
+    ZKA_ASSIGN_OR_RETURN(int64_t got, ReadFully(*this, {builder.mutable_data() + builder.size(),
+                                                        static_cast<size_t>(want)}));
     builder.AppendZeros(got);  // the bytes are already in place; this only moves size()
     if (got < want) break;
   }
@@ -156,7 +155,7 @@ Result<std::shared_ptr<const Buffer>> BufferInputStream::ReadBuffer(int64_t leng
 
 Result<std::shared_ptr<const Buffer>> MapFile(const std::filesystem::path& path) {
   ZKA_ASSIGN_OR_RETURN(int fd, OpenFd(path, O_RDONLY));
-  struct stat info{};
+  struct stat info {};
   if (::fstat(fd, &info) != 0) {
     Status status = Status::FromErrno(errno, "stat " + path.string());
     ::close(fd);

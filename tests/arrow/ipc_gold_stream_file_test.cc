@@ -52,7 +52,8 @@ TEST_P(GoldStreamFileTest, StreamAndFileReadTheSame) {
     ASSERT_EQ(batch->length, expected.length);
     for (size_t c = 0; c < expected.columns.size(); ++c) {
       std::string why;
-      EXPECT_TRUE(ArraysEqual(stream->schema->fields[c], *expected.columns[c], *batch->columns[c], &why))
+      EXPECT_TRUE(
+          ArraysEqual(stream->schema->fields[c], *expected.columns[c], *batch->columns[c], &why))
           << "batch " << i << " column " << stream->schema->fields[c].name << ": " << why;
     }
   }

@@ -33,7 +33,8 @@ RecordBatch SmallBatch() {
        WithDictionary(Primitive<int8_t>({1, 0, std::nullopt}), Strings({"x", "y"}))}};
 }
 
-std::shared_ptr<const Buffer> SmallIpc(bool file, ipc::Compression codec = ipc::Compression::kNone) {
+std::shared_ptr<const Buffer> SmallIpc(bool file,
+                                       ipc::Compression codec = ipc::Compression::kNone) {
   ipc::IpcWriteOptions options;
   options.compression = codec;
   RecordBatch batch = SmallBatch();  // one dictionary object: files cannot replace it
@@ -133,7 +134,8 @@ std::vector<uint8_t> RecordBatchMessage(const CraftedBatch& batch) {
   auto nodes = fbb.CreateVectorOfStructs(batch.nodes);
   auto buffers = fbb.CreateVectorOfStructs(batch.buffers);
   auto header = fb::CreateRecordBatch(fbb, batch.length, nodes, buffers);
-  int64_t body_length = batch.body_length >= 0 ? batch.body_length : static_cast<int64_t>(batch.body.size());
+  int64_t body_length =
+      batch.body_length >= 0 ? batch.body_length : static_cast<int64_t>(batch.body.size());
   fbb.Finish(fb::CreateMessage(fbb, fb::MetadataVersion::V5, fb::MessageHeader::RecordBatch,
                                header.Union(), body_length));
   return Frame(fbb, batch.body);
@@ -161,7 +163,8 @@ void ExpectErrorMentions(const Status& status, const std::string& text) {
 
 TEST(IpcMalformed, HugeBodyLength) {
   Schema schema{{F("i", Int32())}, {}};
-  Status status = ReadCrafted(schema, RecordBatchMessage({1, {{1, 0}}, {{0, 0}, {0, 8}}, {}, int64_t{1} << 62}));
+  Status status = ReadCrafted(
+      schema, RecordBatchMessage({1, {{1, 0}}, {{0, 0}, {0, 8}}, {}, int64_t{1} << 62}));
   EXPECT_EQ(status.code(), StatusCode::kOutOfRange) << status.ToString();
 }
 
@@ -169,8 +172,9 @@ TEST(IpcMalformed, BufferOutsideTheBody) {
   Schema schema{{F("i", Int32())}, {}};
   std::vector<uint8_t> body;
   Put<int32_t>(body, {1, 2});
-  ExpectErrorMentions(ReadCrafted(schema, RecordBatchMessage({2, {{2, 0}}, {{0, 0}, {8, 1000}}, body})),
-                      "outside the body");
+  ExpectErrorMentions(
+      ReadCrafted(schema, RecordBatchMessage({2, {{2, 0}}, {{0, 0}, {8, 1000}}, body})),
+      "outside the body");
   ExpectErrorMentions(
       ReadCrafted(schema, RecordBatchMessage({2, {{2, 0}}, {{0, 0}, {INT64_MAX - 2, 8}}, body})),
       "outside the body");
@@ -180,7 +184,8 @@ TEST(IpcMalformed, ValuesBufferTooSmallForTheLength) {
   Schema schema{{F("i", Int32())}, {}};
   std::vector<uint8_t> body;
   Put<int32_t>(body, {1, 2});
-  Status status = ReadCrafted(schema, RecordBatchMessage({1000, {{1000, 0}}, {{0, 0}, {0, 8}}, body}));
+  Status status =
+      ReadCrafted(schema, RecordBatchMessage({1000, {{1000, 0}}, {{0, 0}, {0, 8}}, body}));
   ExpectErrorMentions(status, "values buffer");
   ExpectErrorMentions(status, "field 'i'");
 }
@@ -190,8 +195,9 @@ TEST(IpcMalformed, HugeNodeLength) {
   std::vector<uint8_t> body;
   Put<int32_t>(body, {1, 2});
   int64_t huge = INT64_MAX / 2;
-  ExpectErrorMentions(ReadCrafted(schema, RecordBatchMessage({huge, {{huge, 0}}, {{0, 0}, {0, 8}}, body})),
-                      "values buffer");
+  ExpectErrorMentions(
+      ReadCrafted(schema, RecordBatchMessage({huge, {{huge, 0}}, {{0, 0}, {0, 8}}, body})),
+      "values buffer");
 }
 
 TEST(IpcMalformed, DecreasingOffsets) {
@@ -219,10 +225,10 @@ TEST(IpcMalformed, ListChildTooShort) {
   std::vector<uint8_t> body;
   Put<int32_t>(body, {0, 4});
   Put<int8_t>(body, {1, 2});
-  ExpectErrorMentions(ReadCrafted(schema, RecordBatchMessage({1, {{1, 0}, {2, 0}},
-                                                              {{0, 0}, {0, 8}, {0, 0}, {8, 2}},
-                                                              body})),
-                      "child array");
+  ExpectErrorMentions(
+      ReadCrafted(schema, RecordBatchMessage(
+                              {1, {{1, 0}, {2, 0}}, {{0, 0}, {0, 8}, {0, 0}, {8, 2}}, body})),
+      "child array");
 }
 
 TEST(IpcMalformed, NullCountDisagreesWithBitmap) {
@@ -230,18 +236,19 @@ TEST(IpcMalformed, NullCountDisagreesWithBitmap) {
   std::vector<uint8_t> body;
   Put<uint8_t>(body, {0x07});
   Put<int8_t>(body, {1, 2, 3});
-  ExpectErrorMentions(ReadCrafted(schema, RecordBatchMessage({3, {{3, 2}}, {{0, 1}, {8, 3}}, body})),
-                      "null count");
-  ExpectErrorMentions(ReadCrafted(schema, RecordBatchMessage({3, {{3, 5}}, {{0, 1}, {8, 3}}, body})),
-                      "null count");
+  ExpectErrorMentions(
+      ReadCrafted(schema, RecordBatchMessage({3, {{3, 2}}, {{0, 1}, {8, 3}}, body})), "null count");
+  ExpectErrorMentions(
+      ReadCrafted(schema, RecordBatchMessage({3, {{3, 5}}, {{0, 1}, {8, 3}}, body})), "null count");
 }
 
 TEST(IpcMalformed, MissingNodesAndBuffers) {
   Schema schema{{F("i", Int8()), F("j", Int8())}, {}};
   std::vector<uint8_t> body;
   Put<int8_t>(body, {1});
-  ExpectErrorMentions(ReadCrafted(schema, RecordBatchMessage({1, {{1, 0}}, {{0, 0}, {0, 1}}, body})),
-                      "fewer field nodes");
+  ExpectErrorMentions(
+      ReadCrafted(schema, RecordBatchMessage({1, {{1, 0}}, {{0, 0}, {0, 1}}, body})),
+      "fewer field nodes");
   ExpectErrorMentions(
       ReadCrafted(schema, RecordBatchMessage({1, {{1, 0}, {1, 0}}, {{0, 0}, {0, 1}}, body})),
       "fewer buffers");
@@ -265,8 +272,9 @@ TEST(IpcMalformed, RecordBatchBeforeItsDictionary) {
   Schema schema{{dict}, {}};
   std::vector<uint8_t> body;
   Put<int8_t>(body, {0});
-  ExpectErrorMentions(ReadCrafted(schema, RecordBatchMessage({1, {{1, 0}}, {{0, 0}, {0, 1}}, body})),
-                      "dictionary id 4");
+  ExpectErrorMentions(
+      ReadCrafted(schema, RecordBatchMessage({1, {{1, 0}}, {{0, 0}, {0, 1}}, body})),
+      "dictionary id 4");
 }
 
 TEST(IpcMalformed, DictionaryBatchForAnUnknownId) {
@@ -329,9 +337,10 @@ Status ReadSchemaOnly(FlatBufferBuilder& fbb, flatbuffers::Offset<fb::Schema> sc
 
 TEST(IpcMalformed, BigEndianSchemaIsRefused) {
   FlatBufferBuilder fbb;
-  std::vector<flatbuffers::Offset<fb::Field>> fields = {
-      fb::CreateField(fbb, fbb.CreateString("x"), true, fb::Type::Int, fb::CreateInt(fbb, 32, true).Union())};
-  Status status = ReadSchemaOnly(fbb, fb::CreateSchema(fbb, fb::Endianness::Big, fbb.CreateVector(fields)));
+  std::vector<flatbuffers::Offset<fb::Field>> fields = {fb::CreateField(
+      fbb, fbb.CreateString("x"), true, fb::Type::Int, fb::CreateInt(fbb, 32, true).Union())};
+  Status status =
+      ReadSchemaOnly(fbb, fb::CreateSchema(fbb, fb::Endianness::Big, fbb.CreateVector(fields)));
   EXPECT_EQ(status.code(), StatusCode::kNotImplemented);
   ExpectErrorMentions(status, "big-endian");
 }
@@ -341,23 +350,27 @@ TEST(IpcMalformed, NewerTypesAreRefusedByName) {
     fb::Type tag;
     std::string name;
   };
-  for (const Case& c : {Case{fb::Type::Utf8View, "Utf8View"}, Case{fb::Type::BinaryView, "BinaryView"},
-                        Case{fb::Type::ListView, "ListView"}, Case{fb::Type::LargeListView, "LargeListView"},
-                        Case{fb::Type::RunEndEncoded, "RunEndEncoded"}}) {
+  for (const Case& c :
+       {Case{fb::Type::Utf8View, "Utf8View"}, Case{fb::Type::BinaryView, "BinaryView"},
+        Case{fb::Type::ListView, "ListView"}, Case{fb::Type::LargeListView, "LargeListView"},
+        Case{fb::Type::RunEndEncoded, "RunEndEncoded"}}) {
     FlatBufferBuilder fbb;
     auto params = fb::CreateNull(fbb);  // the parameter table is never read
     std::vector<flatbuffers::Offset<fb::Field>> fields = {
         fb::CreateField(fbb, fbb.CreateString("new"), true, c.tag, params.Union())};
-    Status status = ReadSchemaOnly(fbb, fb::CreateSchema(fbb, fb::Endianness::Little, fbb.CreateVector(fields)));
+    Status status = ReadSchemaOnly(
+        fbb, fb::CreateSchema(fbb, fb::Endianness::Little, fbb.CreateVector(fields)));
     EXPECT_EQ(status.code(), StatusCode::kNotImplemented);
     ExpectErrorMentions(status, c.name);
     ExpectErrorMentions(status, "field 'new'");
   }
   FlatBufferBuilder fbb;
-  std::vector<flatbuffers::Offset<fb::Field>> fields = {fb::CreateField(
-      fbb, fbb.CreateString("d"), true, fb::Type::Decimal, fb::CreateDecimal(fbb, 5, 2, 32).Union())};
-  ExpectErrorMentions(ReadSchemaOnly(fbb, fb::CreateSchema(fbb, fb::Endianness::Little, fbb.CreateVector(fields))),
-                      "decimal32");
+  std::vector<flatbuffers::Offset<fb::Field>> fields = {
+      fb::CreateField(fbb, fbb.CreateString("d"), true, fb::Type::Decimal,
+                      fb::CreateDecimal(fbb, 5, 2, 32).Union())};
+  ExpectErrorMentions(
+      ReadSchemaOnly(fbb, fb::CreateSchema(fbb, fb::Endianness::Little, fbb.CreateVector(fields))),
+      "decimal32");
 }
 
 TEST(IpcMalformed, DeepNestingIsRefused) {
@@ -370,16 +383,18 @@ TEST(IpcMalformed, DeepNestingIsRefused) {
                             fb::CreateList(fbb).Union(), 0, fbb.CreateVector(children));
   }
   std::vector<flatbuffers::Offset<fb::Field>> fields = {field};
-  Status status = ReadSchemaOnly(fbb, fb::CreateSchema(fbb, fb::Endianness::Little, fbb.CreateVector(fields)));
+  Status status =
+      ReadSchemaOnly(fbb, fb::CreateSchema(fbb, fb::Endianness::Little, fbb.CreateVector(fields)));
   EXPECT_FALSE(status.ok());
 }
 
 TEST(IpcMalformed, BadTypeParameters) {
   FlatBufferBuilder fbb;
-  std::vector<flatbuffers::Offset<fb::Field>> fields = {
-      fb::CreateField(fbb, fbb.CreateString("odd"), true, fb::Type::Int, fb::CreateInt(fbb, 12, true).Union())};
-  ExpectErrorMentions(ReadSchemaOnly(fbb, fb::CreateSchema(fbb, fb::Endianness::Little, fbb.CreateVector(fields))),
-                      "bit width 12");
+  std::vector<flatbuffers::Offset<fb::Field>> fields = {fb::CreateField(
+      fbb, fbb.CreateString("odd"), true, fb::Type::Int, fb::CreateInt(fbb, 12, true).Union())};
+  ExpectErrorMentions(
+      ReadSchemaOnly(fbb, fb::CreateSchema(fbb, fb::Endianness::Little, fbb.CreateVector(fields))),
+      "bit width 12");
 }
 
 // ---- Legacy framing ----

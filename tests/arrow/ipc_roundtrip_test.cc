@@ -54,92 +54,116 @@ AllTypes MakeAllTypes() {
   add(F("u16", UInt16()), Primitive<uint16_t>({1, 65535, 3, 4}));
   add(F("u32", UInt32()), Primitive<uint32_t>({1, 2, 3, std::nullopt}));
   add(F("u64", UInt64()), Primitive<uint64_t>({~uint64_t{0}, 2, 3, 4}));
-  add(F("half", FloatType(FloatPrecision::kHalf)), Primitive<uint16_t>({0x3c00, 0, std::nullopt, 1}));
-  add(F("float", FloatType(FloatPrecision::kSingle)), Primitive<float>({1.5f, std::nullopt, -0.0f, 3}));
+  add(F("half", FloatType(FloatPrecision::kHalf)),
+      Primitive<uint16_t>({0x3c00, 0, std::nullopt, 1}));
+  add(F("float", FloatType(FloatPrecision::kSingle)),
+      Primitive<float>({1.5f, std::nullopt, -0.0f, 3}));
   add(F("double", Float64()), Primitive<double>({1.5, 2.25, std::nullopt, 1e300}));
-  add(F("dec128", Param(TypeId::kDecimal, [](DataType& d) {
-        d.bit_width = 128;
-        d.decimal_precision = 10;
-        d.decimal_scale = 2;
-      })),
-      FixedBytes(16, {std::string(16, '\x01'), std::nullopt, std::string(16, '\0'), std::string(16, '\x7f')}));
-  add(F("dec256", Param(TypeId::kDecimal, [](DataType& d) {
-        d.bit_width = 256;
-        d.decimal_precision = 60;
-        d.decimal_scale = 5;
-      })),
-      FixedBytes(32, {std::string(32, '\x02'), std::string(32, '\x03'), std::nullopt, std::string(32, '\0')}));
+  add(F("dec128", Param(TypeId::kDecimal,
+                        [](DataType& d) {
+                          d.bit_width = 128;
+                          d.decimal_precision = 10;
+                          d.decimal_scale = 2;
+                        })),
+      FixedBytes(16, {std::string(16, '\x01'), std::nullopt, std::string(16, '\0'),
+                      std::string(16, '\x7f')}));
+  add(F("dec256", Param(TypeId::kDecimal,
+                        [](DataType& d) {
+                          d.bit_width = 256;
+                          d.decimal_precision = 60;
+                          d.decimal_scale = 5;
+                        })),
+      FixedBytes(32, {std::string(32, '\x02'), std::string(32, '\x03'), std::nullopt,
+                      std::string(32, '\0')}));
   add(F("date32", Param(TypeId::kDate, [](DataType& d) { d.date_unit = DateUnit::kDay; })),
       Primitive<int32_t>({1, 2, std::nullopt, 18000}));
   add(F("date64", Param(TypeId::kDate, [](DataType& d) { d.date_unit = DateUnit::kMillisecond; })),
       Primitive<int64_t>({86400000, 0, std::nullopt, 1}));
-  add(F("time32s", Param(TypeId::kTime, [](DataType& d) {
-        d.bit_width = 32;
-        d.time_unit = TimeUnit::kSecond;
-      })),
+  add(F("time32s", Param(TypeId::kTime,
+                         [](DataType& d) {
+                           d.bit_width = 32;
+                           d.time_unit = TimeUnit::kSecond;
+                         })),
       Primitive<int32_t>({1, 2, 3, std::nullopt}));
-  add(F("time32ms", Param(TypeId::kTime, [](DataType& d) {
-        d.bit_width = 32;
-        d.time_unit = TimeUnit::kMillisecond;
-      })),
+  add(F("time32ms", Param(TypeId::kTime,
+                          [](DataType& d) {
+                            d.bit_width = 32;
+                            d.time_unit = TimeUnit::kMillisecond;
+                          })),
       Primitive<int32_t>({1, 2, 3, 4}));
-  add(F("time64us", Param(TypeId::kTime, [](DataType& d) {
-        d.bit_width = 64;
-        d.time_unit = TimeUnit::kMicrosecond;
-      })),
+  add(F("time64us", Param(TypeId::kTime,
+                          [](DataType& d) {
+                            d.bit_width = 64;
+                            d.time_unit = TimeUnit::kMicrosecond;
+                          })),
       Primitive<int64_t>({1, std::nullopt, 3, 4}));
-  add(F("time64ns", Param(TypeId::kTime, [](DataType& d) {
-        d.bit_width = 64;
-        d.time_unit = TimeUnit::kNanosecond;
-      })),
+  add(F("time64ns", Param(TypeId::kTime,
+                          [](DataType& d) {
+                            d.bit_width = 64;
+                            d.time_unit = TimeUnit::kNanosecond;
+                          })),
       Primitive<int64_t>({1, 2, 3, 4}));
-  add(F("ts_utc", TimestampType(TimeUnit::kMillisecond, "UTC")), Primitive<int64_t>({1, 2, std::nullopt, 4}));
+  add(F("ts_utc", TimestampType(TimeUnit::kMillisecond, "UTC")),
+      Primitive<int64_t>({1, 2, std::nullopt, 4}));
   add(F("ts_naive", TimestampType(TimeUnit::kNanosecond, "")), Primitive<int64_t>({1, 2, 3, 4}));
   add(F("duration", Param(TypeId::kDuration, [](DataType& d) { d.time_unit = TimeUnit::kSecond; })),
       Primitive<int64_t>({-1, 2, 3, std::nullopt}));
-  add(F("interval_ym", Param(TypeId::kInterval, [](DataType& d) { d.interval_unit = IntervalUnit::kYearMonth; })),
+  add(F("interval_ym",
+        Param(TypeId::kInterval, [](DataType& d) { d.interval_unit = IntervalUnit::kYearMonth; })),
       Primitive<int32_t>({12, std::nullopt, -1, 0}));
-  add(F("interval_dt", Param(TypeId::kInterval, [](DataType& d) { d.interval_unit = IntervalUnit::kDayTime; })),
+  add(F("interval_dt",
+        Param(TypeId::kInterval, [](DataType& d) { d.interval_unit = IntervalUnit::kDayTime; })),
       Primitive<int64_t>({12, 13, std::nullopt, 0}));
-  add(F("interval_mdn",
-        Param(TypeId::kInterval, [](DataType& d) { d.interval_unit = IntervalUnit::kMonthDayNano; })),
-      FixedBytes(16, {std::string(16, '\x05'), std::nullopt, std::string(16, '\x06'), std::string(16, '\0')}));
+  add(F("interval_mdn", Param(TypeId::kInterval,
+                              [](DataType& d) { d.interval_unit = IntervalUnit::kMonthDayNano; })),
+      FixedBytes(16, {std::string(16, '\x05'), std::nullopt, std::string(16, '\x06'),
+                      std::string(16, '\0')}));
   add(F("fsb3", Param(TypeId::kFixedSizeBinary, [](DataType& d) { d.byte_width = 3; })),
       FixedBytes(3, {"abc", std::nullopt, "xyz", std::string("\0\1\2", 3)}));
   add(F("binary", BinaryType()), Strings({"a", std::string("\0\xff", 2), std::nullopt, ""}));
   add(F("utf8", Utf8Type()), Strings({"héllo", "", std::nullopt, "world"}));
-  add(F("large_binary", Typed(TypeId::kLargeBinary)), Strings<int64_t>({"x", std::nullopt, "yz", ""}));
+  add(F("large_binary", Typed(TypeId::kLargeBinary)),
+      Strings<int64_t>({"x", std::nullopt, "yz", ""}));
   add(F("large_utf8", Typed(TypeId::kLargeUtf8)), Strings<int64_t>({"", "b", "cc", std::nullopt}));
   add(F("list", ListType(F("item", Int32()))),
       Lists({2, std::nullopt, 0, 3}, Primitive<int32_t>({1, 2, 3, std::nullopt, 5})));
-  add(F("large_list", Param(TypeId::kLargeList, [](DataType& d) { d.children = {F("item", Utf8Type())}; })),
+  add(F("large_list",
+        Param(TypeId::kLargeList, [](DataType& d) { d.children = {F("item", Utf8Type())}; })),
       Lists<int64_t>({1, 1, std::nullopt, 1}, Strings({"p", "q", std::nullopt})));
-  add(F("fixed_list", Param(TypeId::kFixedSizeList, [](DataType& d) {
-        d.list_size = 2;
-        d.children = {F("item", Int16())};
-      })),
+  add(F("fixed_list", Param(TypeId::kFixedSizeList,
+                            [](DataType& d) {
+                              d.list_size = 2;
+                              d.children = {F("item", Int16())};
+                            })),
       WithValidity({}, {true, false, true, true},
                    {Primitive<int16_t>({1, 2, 0, 0, 5, std::nullopt, 7, 8})}));
   add(F("struct", StructType({F("a", Int32()), F("b", Utf8Type())})),
-      Structs({true, true, false, true},
-              {Primitive<int32_t>({1, std::nullopt, 3, 4}), Strings({"w", "x", "y", std::nullopt})}));
-  add(F("map", Param(TypeId::kMap, [](DataType& d) {
-        d.children = {F("entries", StructType({F("key", Utf8Type(), false), F("value", Int64())}), false)};
-      })),
+      Structs({true, true, false, true}, {Primitive<int32_t>({1, std::nullopt, 3, 4}),
+                                          Strings({"w", "x", "y", std::nullopt})}));
+  add(F("map", Param(TypeId::kMap,
+                     [](DataType& d) {
+                       d.children = {F(
+                           "entries",
+                           StructType({F("key", Utf8Type(), false), F("value", Int64())}), false)};
+                     })),
       Lists({1, 0, std::nullopt, 2},
-            Structs({true, true, true}, {Strings({"k1", "k2", "k3"}), Primitive<int64_t>({10, std::nullopt, 30})})));
-  add(F("sparse_union", Param(TypeId::kUnion, [](DataType& d) {
-        d.union_mode = UnionMode::kSparse;
-        d.union_type_ids = {5, 7};
-        d.children = {F("i", Int32()), F("s", Utf8Type())};
-      })),
+            Structs({true, true, true},
+                    {Strings({"k1", "k2", "k3"}), Primitive<int64_t>({10, std::nullopt, 30})})));
+  add(F("sparse_union", Param(TypeId::kUnion,
+                              [](DataType& d) {
+                                d.union_mode = UnionMode::kSparse;
+                                d.union_type_ids = {5, 7};
+                                d.children = {F("i", Int32()), F("s", Utf8Type())};
+                              })),
       SparseUnion({5, 7, 5, 7}, {Primitive<int32_t>({1, 0, std::nullopt, 0}),
                                  Strings({"", "two", "", std::nullopt})}));
-  add(F("dense_union", Param(TypeId::kUnion, [](DataType& d) {
-        d.union_mode = UnionMode::kDense;
-        d.children = {F("i", Int32()), F("s", Utf8Type())};
-      })),
-      DenseUnion({0, 1, 1, 0}, {0, 0, 1, 1}, {Primitive<int32_t>({1, 4}), Strings({"b", std::nullopt})}));
+  add(F("dense_union", Param(TypeId::kUnion,
+                             [](DataType& d) {
+                               d.union_mode = UnionMode::kDense;
+                               d.children = {F("i", Int32()), F("s", Utf8Type())};
+                             })),
+      DenseUnion({0, 1, 1, 0}, {0, 0, 1, 1},
+                 {Primitive<int32_t>({1, 4}), Strings({"b", std::nullopt})}));
   auto words = Strings({"apple", "banana", "cherry"});
   add(DictField("dict_i8", Utf8Type(), Int8(), 0),
       WithDictionary(Primitive<int8_t>({0, 2, std::nullopt, 1}), words));
@@ -147,8 +171,10 @@ AllTypes MakeAllTypes() {
       WithDictionary(Primitive<uint32_t>({1, 1, 0, std::nullopt}), Primitive<int64_t>({100, 200})));
   add(F("list_of_dict", ListType(DictField("item", Utf8Type(), Int16(), 2))),
       Lists({1, 2, 0, std::nullopt}, WithDictionary(Primitive<int16_t>({2, 0, 1}), words)));
-  Field extension = F("uuid_ext", Param(TypeId::kFixedSizeBinary, [](DataType& d) { d.byte_width = 3; }));
-  extension.metadata = {{"ARROW:extension:name", "zkarrow.test"}, {"ARROW:extension:metadata", "v1"}};
+  Field extension =
+      F("uuid_ext", Param(TypeId::kFixedSizeBinary, [](DataType& d) { d.byte_width = 3; }));
+  extension.metadata = {{"ARROW:extension:name", "zkarrow.test"},
+                        {"ARROW:extension:metadata", "v1"}};
   add(extension, FixedBytes(3, {"aaa", "bbb", std::nullopt, "ddd"}));
 
   t.schema.metadata = {{"origin", "zkarrow test"}, {"empty", ""}};
@@ -179,7 +205,9 @@ RecordBatch SliceBatch(const RecordBatch& batch, int64_t offset, int64_t length)
         nulls += !column->IsValid(i);
       }
     }
-    sliced.columns.push_back(Sliced(column, offset, length, column->buffers.empty() ? (column->null_count > 0 ? length : 0) : nulls));
+    sliced.columns.push_back(
+        Sliced(column, offset, length,
+               column->buffers.empty() ? (column->null_count > 0 ? length : 0) : nulls));
   }
   return sliced;
 }
@@ -253,14 +281,15 @@ TEST_P(RoundTripTest, LargeCompressibleColumn) {
   ExpectBatchEq(schema, batch, read->batches[0]);
 }
 
-INSTANTIATE_TEST_SUITE_P(
-    AllFormats, RoundTripTest,
-    ::testing::Combine(::testing::Bool(), ::testing::Values(Compression::kNone, Compression::kLz4Frame,
-                                                            Compression::kZstd)),
-    [](const auto& test_info) {
-      return std::string(std::get<0>(test_info.param) ? "File" : "Stream") + "_" +
-             ipc::CompressionName(std::get<1>(test_info.param));
-    });
+INSTANTIATE_TEST_SUITE_P(AllFormats, RoundTripTest,
+                         ::testing::Combine(::testing::Bool(),
+                                            ::testing::Values(Compression::kNone,
+                                                              Compression::kLz4Frame,
+                                                              Compression::kZstd)),
+                         [](const auto& test_info) {
+                           return std::string(std::get<0>(test_info.param) ? "File" : "Stream") +
+                                  "_" + ipc::CompressionName(std::get<1>(test_info.param));
+                         });
 
 TEST(IpcMetadata, CustomMetadataOnSchemaFieldsAndMessages) {
   AllTypes t = MakeAllTypes();
@@ -334,7 +363,8 @@ TEST(IpcDictionaries, StreamsReplaceDictionariesAndFilesRefuse) {
   Schema schema{{DictField("d", Utf8Type(), Int32(), 7)}, {}};
   auto first = WithDictionary(Primitive<int32_t>({0, 1}), Strings({"a", "b"}));
   auto second = WithDictionary(Primitive<int32_t>({2, 0}), Strings({"x", "y", "z"}));
-  std::vector<RecordBatch> batches = {{nullptr, 2, {first}}, {nullptr, 2, {first}}, {nullptr, 2, {second}}};
+  std::vector<RecordBatch> batches = {
+      {nullptr, 2, {first}}, {nullptr, 2, {first}}, {nullptr, 2, {second}}};
   auto bytes = WriteIpc(schema, batches, false);
   ASSERT_TRUE(bytes.ok());
   auto reader = ipc::StreamReader::Open(std::make_unique<BufferInputStream>(*bytes));
@@ -372,7 +402,8 @@ TEST(IpcDictionaries, DeltasAppendToTheDictionary) {
   ExpectBatchEq(schema, first, read->batches[0]);
   ExpectBatchEq(schema, second, read->batches[1]);
   std::string why;
-  EXPECT_TRUE(ArraysEqual(F("v", Utf8Type()), *combined, *read->batches[1].columns[0]->dictionary, &why))
+  EXPECT_TRUE(
+      ArraysEqual(F("v", Utf8Type()), *combined, *read->batches[1].columns[0]->dictionary, &why))
       << why;
   EXPECT_FALSE(ArraysEqual(F("v", Utf8Type()), *base, *read->batches[1].columns[0]->dictionary));
 }

@@ -22,7 +22,8 @@ using ArrayPtr = std::shared_ptr<const ArrayData>;
 
 template <typename T>
 std::shared_ptr<const Buffer> BufferOf(const std::vector<T>& values) {
-  return Buffer::CopyOf({reinterpret_cast<const uint8_t*>(values.data()), values.size() * sizeof(T)});
+  return Buffer::CopyOf(
+      {reinterpret_cast<const uint8_t*>(values.data()), values.size() * sizeof(T)});
 }
 
 // Validity bitmap for `valid`, or null when all are valid.
@@ -38,8 +39,7 @@ inline std::shared_ptr<const Buffer> Bitmap(const std::vector<bool>& bits, bool 
 }
 
 inline ArrayPtr WithValidity(std::vector<std::shared_ptr<const Buffer>> rest,
-                             const std::vector<bool>& valid,
-                             std::vector<ArrayPtr> children = {}) {
+                             const std::vector<bool>& valid, std::vector<ArrayPtr> children = {}) {
   auto array = std::make_shared<ArrayData>();
   array->length = static_cast<int64_t>(valid.size());
   for (bool v : valid) array->null_count += !v;
@@ -93,7 +93,8 @@ ArrayPtr Strings(const std::vector<std::optional<std::string>>& values) {
     valid.push_back(v.has_value());
   }
   return WithValidity(
-      {BufferOf(offsets), Buffer::CopyOf({reinterpret_cast<const uint8_t*>(data.data()), data.size()})},
+      {BufferOf(offsets),
+       Buffer::CopyOf({reinterpret_cast<const uint8_t*>(data.data()), data.size()})},
       valid);
 }
 
@@ -160,14 +161,14 @@ inline DataType Typed(TypeId id) {
 }
 
 // Writes `batches` as a stream or file into memory.
-inline Result<std::shared_ptr<const Buffer>> WriteIpc(const Schema& schema,
-                                                      const std::vector<RecordBatch>& batches,
-                                                      bool file, ipc::IpcWriteOptions options = {},
-                                                      const KeyValueMetadata& message_metadata = {}) {
+inline Result<std::shared_ptr<const Buffer>> WriteIpc(
+    const Schema& schema, const std::vector<RecordBatch>& batches, bool file,
+    ipc::IpcWriteOptions options = {}, const KeyValueMetadata& message_metadata = {}) {
   BufferOutputStream sink;
   ZKA_ASSIGN_OR_RETURN(auto writer, file ? ipc::IpcWriter::OpenFile(sink, schema, options)
                                          : ipc::IpcWriter::OpenStream(sink, schema, options));
-  for (const auto& batch : batches) ZKA_RETURN_IF_ERROR(writer->WriteBatch(batch, message_metadata));
+  for (const auto& batch : batches)
+    ZKA_RETURN_IF_ERROR(writer->WriteBatch(batch, message_metadata));
   ZKA_RETURN_IF_ERROR(writer->Close());
   return sink.Finish();
 }
@@ -179,8 +180,8 @@ struct ReadBack {
 
 inline Result<ReadBack> ReadStreamBytes(std::span<const uint8_t> bytes,
                                         ipc::IpcReadOptions options = {}) {
-  ZKA_ASSIGN_OR_RETURN(auto reader,
-                       ipc::StreamReader::Open(std::make_unique<BufferInputStream>(bytes), options));
+  ZKA_ASSIGN_OR_RETURN(
+      auto reader, ipc::StreamReader::Open(std::make_unique<BufferInputStream>(bytes), options));
   ReadBack out{reader->shared_schema(), {}};
   while (true) {
     ZKA_ASSIGN_OR_RETURN(auto batch, reader->Next());

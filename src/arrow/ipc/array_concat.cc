@@ -145,8 +145,7 @@ class Concatenator {
       std::vector<Piece> child_pieces;
       for (const Piece& piece : pieces) {
         const ArrayData& child = *piece.array->children[c];
-        child_pieces.push_back(
-            {&child, child.offset + piece.offset * scale, piece.length * scale});
+        child_pieces.push_back({&child, child.offset + piece.offset * scale, piece.length * scale});
       }
       ZKA_ASSIGN_OR_RETURN(auto child, Concat(type.children[c], child_pieces));
       out.children.push_back(std::move(child));
@@ -171,11 +170,14 @@ class Concatenator {
       const auto* ids = piece.array->buffers[0]->data_as<int8_t>() + piece.offset;
       const auto* source = piece.array->buffers[1]->data_as<int32_t>() + piece.offset;
       for (int64_t i = 0; i < piece.length; ++i) {
-        int64_t shifted = source[i] + shift[static_cast<size_t>(child_of[static_cast<size_t>(ids[i])])];
-        if (shifted > INT32_MAX) return Status::OutOfRange("dense union child exceeds 2^31 elements");
+        int64_t shifted =
+            source[i] + shift[static_cast<size_t>(child_of[static_cast<size_t>(ids[i])])];
+        if (shifted > INT32_MAX)
+          return Status::OutOfRange("dense union child exceeds 2^31 elements");
         offsets.AppendValue(static_cast<int32_t>(shifted));
       }
-      for (size_t c = 0; c < type.children.size(); ++c) shift[c] += piece.array->children[c]->length;
+      for (size_t c = 0; c < type.children.size(); ++c)
+        shift[c] += piece.array->children[c]->length;
     }
     out.buffers.push_back(offsets.Finish());
     for (size_t c = 0; c < type.children.size(); ++c) {

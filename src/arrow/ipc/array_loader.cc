@@ -35,9 +35,9 @@ class ArrayLoader {
     int64_t nodes = batch_.nodes() ? batch_.nodes()->size() : 0;
     int64_t buffers = batch_.buffers() ? batch_.buffers()->size() : 0;
     if (next_node_ != nodes || next_buffer_ != buffers) {
-      return Status::InvalidData("message has " + Str(nodes) + " field nodes and " +
-                                 Str(buffers) + " buffers, the schema uses " + Str(next_node_) +
-                                 " and " + Str(next_buffer_));
+      return Status::InvalidData("message has " + Str(nodes) + " field nodes and " + Str(buffers) +
+                                 " buffers, the schema uses " + Str(next_node_) + " and " +
+                                 Str(next_buffer_));
     }
     return Status::Ok();
   }
@@ -80,8 +80,7 @@ class ArrayLoader {
         return Status::InvalidData("dictionary id " + Str(id) +
                                    " is used before any DictionaryBatch defined it");
       }
-      ZKA_RETURN_IF_ERROR(
-          ValidateDictionaryIndices(type, *array, array->dictionary->length));
+      ZKA_RETURN_IF_ERROR(ValidateDictionaryIndices(type, *array, array->dictionary->length));
     }
     return std::shared_ptr<const ArrayData>(std::move(array));
   }
@@ -118,14 +117,14 @@ class ArrayLoader {
     int64_t length = spec->length();
     if (offset < 0 || length < 0 || offset > body_->size() || length > body_->size() - offset) {
       return Status::InvalidData("buffer " + Str(index) + " at [" + Str(offset) + ", +" +
-                                 Str(length) + ") lies outside the body of " +
-                                 Str(body_->size()) + " bytes");
+                                 Str(length) + ") lies outside the body of " + Str(body_->size()) +
+                                 " bytes");
     }
     auto buffer = body_->Slice(offset, length);
     if (compression_ != Compression::kNone) {
-      auto decompressed = DecompressBuffer(
-          compression_, buffer,
-          {options_.max_decompressed_buffer_size, options_.max_compression_ratio});
+      auto decompressed =
+          DecompressBuffer(compression_, buffer,
+                           {options_.max_decompressed_buffer_size, options_.max_compression_ratio});
       if (!decompressed.ok()) {
         return decompressed.status().WithContext("buffer " + Str(index));
       }
@@ -208,8 +207,10 @@ Result<Compression> ReadBodyCompression(const fb::RecordBatch& batch) {
                                   " is not supported (only BUFFER)");
   }
   switch (compression->codec()) {
-    case fb::CompressionType::LZ4_FRAME: return Compression::kLz4Frame;
-    case fb::CompressionType::ZSTD: return Compression::kZstd;
+    case fb::CompressionType::LZ4_FRAME:
+      return Compression::kLz4Frame;
+    case fb::CompressionType::ZSTD:
+      return Compression::kZstd;
   }
   return Status::NotImplemented("unknown body compression codec " +
                                 Str(static_cast<int>(compression->codec())));

@@ -55,16 +55,17 @@ template <typename Offset>
 Status ValidateOffsets(const ArrayData& array, int64_t limit, const char* target) {
   ZKA_RETURN_IF_ERROR(CheckBytes(array, 1, "offsets", array.length + 1, sizeof(Offset)));
   const auto* offsets = array.buffers[1]->data_as<Offset>();
-  if (offsets[0] < 0) return Status::InvalidData("first offset " + Str(offsets[0]) + " is negative");
+  if (offsets[0] < 0)
+    return Status::InvalidData("first offset " + Str(offsets[0]) + " is negative");
   for (int64_t i = 0; i < array.length; ++i) {
     if (offsets[i + 1] < offsets[i]) {
-      return Status::InvalidData("offsets decrease at element " + Str(i) + " (" +
-                                 Str(offsets[i]) + " then " + Str(offsets[i + 1]) + ")");
+      return Status::InvalidData("offsets decrease at element " + Str(i) + " (" + Str(offsets[i]) +
+                                 " then " + Str(offsets[i + 1]) + ")");
     }
   }
   if (offsets[array.length] > limit) {
-    return Status::InvalidData("last offset " + Str(offsets[array.length]) + " is past the end of the " +
-                               target + " (" + Str(limit) + ")");
+    return Status::InvalidData("last offset " + Str(offsets[array.length]) +
+                               " is past the end of the " + target + " (" + Str(limit) + ")");
   }
   return Status::Ok();
 }
@@ -100,11 +101,11 @@ Status ValidateUnion(const DataType& type, const ArrayData& array) {
   for (int64_t i = 0; i < array.length; ++i) {
     int8_t id = type_ids[i];
     if (id < 0 || child_of[static_cast<size_t>(id)] < 0) {
-      return Status::InvalidData("union element " + Str(i) + " has undeclared type id " +
-                                 Str(id));
+      return Status::InvalidData("union element " + Str(i) + " has undeclared type id " + Str(id));
     }
     if (offsets != nullptr) {
-      const ArrayData& child = *array.children[static_cast<size_t>(child_of[static_cast<size_t>(id)])];
+      const ArrayData& child =
+          *array.children[static_cast<size_t>(child_of[static_cast<size_t>(id)])];
       if (offsets[i] < 0 || offsets[i] >= child.length) {
         return Status::InvalidData("dense union element " + Str(i) + " has offset " +
                                    Str(offsets[i]) + " outside its child of " + Str(child.length) +
@@ -141,20 +142,25 @@ int64_t FixedValueWidth(const DataType& type) {
   switch (type.id) {
     case TypeId::kInt:
     case TypeId::kTime:
-    case TypeId::kDecimal: return type.bit_width / 8;
+    case TypeId::kDecimal:
+      return type.bit_width / 8;
     case TypeId::kFloatingPoint:
       return type.float_precision == FloatPrecision::kHalf     ? 2
              : type.float_precision == FloatPrecision::kSingle ? 4
                                                                : 8;
-    case TypeId::kDate: return type.date_unit == DateUnit::kDay ? 4 : 8;
+    case TypeId::kDate:
+      return type.date_unit == DateUnit::kDay ? 4 : 8;
     case TypeId::kTimestamp:
-    case TypeId::kDuration: return 8;
+    case TypeId::kDuration:
+      return 8;
     case TypeId::kInterval:
       return type.interval_unit == IntervalUnit::kYearMonth ? 4
              : type.interval_unit == IntervalUnit::kDayTime ? 8
                                                             : 16;
-    case TypeId::kFixedSizeBinary: return type.byte_width;
-    default: return 0;
+    case TypeId::kFixedSizeBinary:
+      return type.byte_width;
+    default:
+      return 0;
   }
 }
 
@@ -167,9 +173,11 @@ Status ValidateLayout(const DataType& type, const ArrayData& array) {
   if (type.id == TypeId::kUnion) return ValidateUnion(type, array);
   ZKA_RETURN_IF_ERROR(ValidateValidity(array));
   switch (type.id) {
-    case TypeId::kBool: return CheckBytes(array, 1, "values", (array.length + 7) / 8, 1);
+    case TypeId::kBool:
+      return CheckBytes(array, 1, "values", (array.length + 7) / 8, 1);
     case TypeId::kBinary:
-    case TypeId::kUtf8: return ValidateOffsets<int32_t>(array, BufferSize(array, 2), "data buffer");
+    case TypeId::kUtf8:
+      return ValidateOffsets<int32_t>(array, BufferSize(array, 2), "data buffer");
     case TypeId::kLargeBinary:
     case TypeId::kLargeUtf8:
       return ValidateOffsets<int64_t>(array, BufferSize(array, 2), "data buffer");

@@ -83,8 +83,7 @@ class Appender {
     }
   }
 
-  Status AppendUnion(const DataType& type, const ArrayData& array, int64_t offset,
-                     int64_t length) {
+  Status AppendUnion(const DataType& type, const ArrayData& array, int64_t offset, int64_t length) {
     ZKA_RETURN_IF_ERROR(ExpectChildren(type, array));
     body_.nodes.emplace_back(length, 0);  // unions have no validity of their own
     ZKA_ASSIGN_OR_RETURN(auto type_ids, SliceFixed(Required(array, 0), 1, offset, length));
@@ -108,7 +107,8 @@ class Appender {
 
   template <typename Offset>
   Status AppendVarBinary(const ArrayData& array, int64_t offset, int64_t length) {
-    ZKA_ASSIGN_OR_RETURN(auto range, AppendRebasedOffsets<Offset>(Required(array, 1), offset, length));
+    ZKA_ASSIGN_OR_RETURN(auto range,
+                         AppendRebasedOffsets<Offset>(Required(array, 1), offset, length));
     const auto& data = Required(array, 2);
     if (!data || data->size() < range.second) {
       return Status::InvalidArgument("data buffer is shorter than its offsets say");
@@ -120,7 +120,8 @@ class Appender {
   template <typename Offset>
   Status AppendList(const DataType& type, const ArrayData& array, int64_t offset, int64_t length) {
     ZKA_RETURN_IF_ERROR(ExpectChildren(type, array));
-    ZKA_ASSIGN_OR_RETURN(auto range, AppendRebasedOffsets<Offset>(Required(array, 1), offset, length));
+    ZKA_ASSIGN_OR_RETURN(auto range,
+                         AppendRebasedOffsets<Offset>(Required(array, 1), offset, length));
     const ArrayData& child = *array.children[0];
     if (range.second > child.length) {
       return Status::InvalidArgument("list offsets reach past the child array");

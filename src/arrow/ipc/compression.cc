@@ -16,7 +16,8 @@ constexpr int64_t kStoredRaw = -1;
 constexpr int64_t kRatioExemptSize = int64_t{1} << 20;
 
 void PutInt64Le(uint8_t* out, int64_t value) {
-  for (int i = 0; i < 8; ++i) out[i] = static_cast<uint8_t>(static_cast<uint64_t>(value) >> (8 * i));
+  for (int i = 0; i < 8; ++i)
+    out[i] = static_cast<uint8_t>(static_cast<uint64_t>(value) >> (8 * i));
 }
 
 int64_t GetInt64Le(const uint8_t* in) {
@@ -55,7 +56,8 @@ int64_t CompressBound(Compression codec, int64_t size) {
   LZ4F_preferences_t preferences{};
   preferences.frameInfo.contentSize = static_cast<unsigned long long>(size);
   return codec == Compression::kLz4Frame
-             ? static_cast<int64_t>(LZ4F_compressFrameBound(static_cast<size_t>(size), &preferences))
+             ? static_cast<int64_t>(
+                   LZ4F_compressFrameBound(static_cast<size_t>(size), &preferences))
              : static_cast<int64_t>(ZSTD_compressBound(static_cast<size_t>(size)));
 }
 
@@ -114,8 +116,8 @@ Result<std::shared_ptr<const Buffer>> CompressBuffer(Compression codec, int zstd
   if (codec == Compression::kNone) return Status::Internal("CompressBuffer without a codec");
   int64_t bound = CompressBound(codec, raw.size());
   auto storage = std::make_shared<AlignedBytes>(kLengthPrefix + bound);
-  ZKA_ASSIGN_OR_RETURN(int64_t compressed,
-                       CompressInto(codec, zstd_level, raw, storage->data() + kLengthPrefix, bound));
+  ZKA_ASSIGN_OR_RETURN(int64_t compressed, CompressInto(codec, zstd_level, raw,
+                                                        storage->data() + kLengthPrefix, bound));
   if (compressed >= raw.size()) return StoreRaw(raw);
   PutInt64Le(storage->data(), raw.size());
   const uint8_t* data = storage->data();

@@ -50,8 +50,8 @@ Result<int64_t> WriteFramedMetadata(OutputStream& out, std::span<const uint8_t> 
   ZKA_RETURN_IF_ERROR(out.Write(prefix));
   ZKA_RETURN_IF_ERROR(out.Write(flatbuffer));
   static constexpr std::array<uint8_t, kMetadataAlignment> kZeros{};
-  ZKA_RETURN_IF_ERROR(out.Write(
-      std::span(kZeros).first(static_cast<size_t>(padded) - flatbuffer.size())));
+  ZKA_RETURN_IF_ERROR(
+      out.Write(std::span(kZeros).first(static_cast<size_t>(padded) - flatbuffer.size())));
   return static_cast<int64_t>(prefix.size()) + padded;
 }
 
@@ -151,8 +151,8 @@ Result<Message> ReadMessageAt(const std::shared_ptr<const Buffer>& file, int64_t
   if (length == 0 || length > INT32_MAX || length > metadata_length - prefix_length) {
     return Status::InvalidData("message at offset " + std::to_string(offset) +
                                " declares metadata length " + std::to_string(length) +
-                               ", inconsistent with its block (" +
-                               std::to_string(metadata_length) + " bytes)");
+                               ", inconsistent with its block (" + std::to_string(metadata_length) +
+                               " bytes)");
   }
   Message message;
   message.metadata = EnsureAligned(file->Slice(offset + prefix_length, length));
@@ -160,9 +160,9 @@ Result<Message> ReadMessageAt(const std::shared_ptr<const Buffer>& file, int64_t
   ZKA_ASSIGN_OR_RETURN(message.header, VerifyMessage(*message.metadata, options));
   int64_t declared_body = message.header->bodyLength();
   if (declared_body < 0 || declared_body > body_length) {
-    return Status::InvalidData("message at offset " + std::to_string(offset) + " declares a body of " +
-                               std::to_string(declared_body) + " bytes but its block holds " +
-                               std::to_string(body_length));
+    return Status::InvalidData("message at offset " + std::to_string(offset) +
+                               " declares a body of " + std::to_string(declared_body) +
+                               " bytes but its block holds " + std::to_string(body_length));
   }
   int64_t body_start = offset + metadata_length;
   if (body_length > size - body_start) {

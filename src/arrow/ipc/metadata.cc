@@ -14,10 +14,14 @@ using flatbuffers::Offset;
 
 fb::TimeUnit ToFb(TimeUnit unit) {
   switch (unit) {
-    case TimeUnit::kSecond: return fb::TimeUnit::SECOND;
-    case TimeUnit::kMillisecond: return fb::TimeUnit::MILLISECOND;
-    case TimeUnit::kMicrosecond: return fb::TimeUnit::MICROSECOND;
-    case TimeUnit::kNanosecond: return fb::TimeUnit::NANOSECOND;
+    case TimeUnit::kSecond:
+      return fb::TimeUnit::SECOND;
+    case TimeUnit::kMillisecond:
+      return fb::TimeUnit::MILLISECOND;
+    case TimeUnit::kMicrosecond:
+      return fb::TimeUnit::MICROSECOND;
+    case TimeUnit::kNanosecond:
+      return fb::TimeUnit::NANOSECOND;
   }
   return fb::TimeUnit::MILLISECOND;
 }
@@ -29,8 +33,10 @@ Result<std::pair<fb::Type, Offset<void>>> WriteType(FlatBufferBuilder& fbb, cons
     return std::pair<fb::Type, Offset<void>>(tag, offset.Union());
   };
   switch (type.id) {
-    case TypeId::kNull: return typed(fb::Type::Null, fb::CreateNull(fbb));
-    case TypeId::kBool: return typed(fb::Type::Bool, fb::CreateBool(fbb));
+    case TypeId::kNull:
+      return typed(fb::Type::Null, fb::CreateNull(fbb));
+    case TypeId::kBool:
+      return typed(fb::Type::Bool, fb::CreateBool(fbb));
     case TypeId::kInt:
       return typed(fb::Type::Int, fb::CreateInt(fbb, type.bit_width, type.is_signed));
     case TypeId::kFloatingPoint: {
@@ -51,31 +57,37 @@ Result<std::pair<fb::Type, Offset<void>>> WriteType(FlatBufferBuilder& fbb, cons
       return typed(fb::Type::Time, fb::CreateTime(fbb, ToFb(type.time_unit), type.bit_width));
     case TypeId::kTimestamp: {
       auto timezone = type.timezone.empty() ? 0 : fbb.CreateString(type.timezone);
-      return typed(fb::Type::Timestamp,
-                   fb::CreateTimestamp(fbb, ToFb(type.time_unit), timezone));
+      return typed(fb::Type::Timestamp, fb::CreateTimestamp(fbb, ToFb(type.time_unit), timezone));
     }
     case TypeId::kDuration:
       return typed(fb::Type::Duration, fb::CreateDuration(fbb, ToFb(type.time_unit)));
     case TypeId::kInterval: {
-      fb::IntervalUnit unit = type.interval_unit == IntervalUnit::kYearMonth
-                                  ? fb::IntervalUnit::YEAR_MONTH
-                              : type.interval_unit == IntervalUnit::kDayTime
-                                  ? fb::IntervalUnit::DAY_TIME
-                                  : fb::IntervalUnit::MONTH_DAY_NANO;
+      fb::IntervalUnit unit =
+          type.interval_unit == IntervalUnit::kYearMonth ? fb::IntervalUnit::YEAR_MONTH
+          : type.interval_unit == IntervalUnit::kDayTime ? fb::IntervalUnit::DAY_TIME
+                                                         : fb::IntervalUnit::MONTH_DAY_NANO;
       return typed(fb::Type::Interval, fb::CreateInterval(fbb, unit));
     }
     case TypeId::kFixedSizeBinary:
       return typed(fb::Type::FixedSizeBinary, fb::CreateFixedSizeBinary(fbb, type.byte_width));
-    case TypeId::kBinary: return typed(fb::Type::Binary, fb::CreateBinary(fbb));
-    case TypeId::kLargeBinary: return typed(fb::Type::LargeBinary, fb::CreateLargeBinary(fbb));
-    case TypeId::kUtf8: return typed(fb::Type::Utf8, fb::CreateUtf8(fbb));
-    case TypeId::kLargeUtf8: return typed(fb::Type::LargeUtf8, fb::CreateLargeUtf8(fbb));
-    case TypeId::kList: return typed(fb::Type::List, fb::CreateList(fbb));
-    case TypeId::kLargeList: return typed(fb::Type::LargeList, fb::CreateLargeList(fbb));
+    case TypeId::kBinary:
+      return typed(fb::Type::Binary, fb::CreateBinary(fbb));
+    case TypeId::kLargeBinary:
+      return typed(fb::Type::LargeBinary, fb::CreateLargeBinary(fbb));
+    case TypeId::kUtf8:
+      return typed(fb::Type::Utf8, fb::CreateUtf8(fbb));
+    case TypeId::kLargeUtf8:
+      return typed(fb::Type::LargeUtf8, fb::CreateLargeUtf8(fbb));
+    case TypeId::kList:
+      return typed(fb::Type::List, fb::CreateList(fbb));
+    case TypeId::kLargeList:
+      return typed(fb::Type::LargeList, fb::CreateLargeList(fbb));
     case TypeId::kFixedSizeList:
       return typed(fb::Type::FixedSizeList, fb::CreateFixedSizeList(fbb, type.list_size));
-    case TypeId::kStruct: return typed(fb::Type::Struct_, fb::CreateStruct_(fbb));
-    case TypeId::kMap: return typed(fb::Type::Map, fb::CreateMap(fbb, type.keys_sorted));
+    case TypeId::kStruct:
+      return typed(fb::Type::Struct_, fb::CreateStruct_(fbb));
+    case TypeId::kMap:
+      return typed(fb::Type::Map, fb::CreateMap(fbb, type.keys_sorted));
     case TypeId::kUnion: {
       auto type_ids = type.union_type_ids.empty() ? 0 : fbb.CreateVector(type.union_type_ids);
       return typed(fb::Type::Union,
@@ -119,10 +131,14 @@ Result<Offset<fb::Field>> WriteField(FlatBufferBuilder& fbb, const Field& field)
 
 Result<TimeUnit> ReadTimeUnit(fb::TimeUnit unit) {
   switch (unit) {
-    case fb::TimeUnit::SECOND: return TimeUnit::kSecond;
-    case fb::TimeUnit::MILLISECOND: return TimeUnit::kMillisecond;
-    case fb::TimeUnit::MICROSECOND: return TimeUnit::kMicrosecond;
-    case fb::TimeUnit::NANOSECOND: return TimeUnit::kNanosecond;
+    case fb::TimeUnit::SECOND:
+      return TimeUnit::kSecond;
+    case fb::TimeUnit::MILLISECOND:
+      return TimeUnit::kMillisecond;
+    case fb::TimeUnit::MICROSECOND:
+      return TimeUnit::kMicrosecond;
+    case fb::TimeUnit::NANOSECOND:
+      return TimeUnit::kNanosecond;
   }
   return Status::InvalidData("unknown time unit " + std::to_string(static_cast<int>(unit)));
 }
@@ -156,21 +172,31 @@ Status ExpectChildren(const fb::Field& field, size_t expected, const char* type_
 // Fills the parameters of `type` from the type union (children are read by the caller).
 Status ReadTypeParams(const fb::Field& field, DataType& type) {
   switch (field.type_type()) {
-    case fb::Type::NONE: return Status::InvalidData("field has no type");
-    case fb::Type::Null: type.id = TypeId::kNull; return Status::Ok();
-    case fb::Type::Bool: type.id = TypeId::kBool; return Status::Ok();
+    case fb::Type::NONE:
+      return Status::InvalidData("field has no type");
+    case fb::Type::Null:
+      type.id = TypeId::kNull;
+      return Status::Ok();
+    case fb::Type::Bool:
+      type.id = TypeId::kBool;
+      return Status::Ok();
     case fb::Type::Int: {
       ZKA_ASSIGN_OR_RETURN(type, ReadIntParams(field.type_as_Int()));
       return Status::Ok();
     }
     case fb::Type::FloatingPoint: {
-      ZKA_ASSIGN_OR_RETURN(auto params,
-                           Params(field.type_as_FloatingPoint(), "FloatingPoint"));
+      ZKA_ASSIGN_OR_RETURN(auto params, Params(field.type_as_FloatingPoint(), "FloatingPoint"));
       type.id = TypeId::kFloatingPoint;
       switch (params->precision()) {
-        case fb::Precision::HALF: type.float_precision = FloatPrecision::kHalf; break;
-        case fb::Precision::SINGLE: type.float_precision = FloatPrecision::kSingle; break;
-        case fb::Precision::DOUBLE: type.float_precision = FloatPrecision::kDouble; break;
+        case fb::Precision::HALF:
+          type.float_precision = FloatPrecision::kHalf;
+          break;
+        case fb::Precision::SINGLE:
+          type.float_precision = FloatPrecision::kSingle;
+          break;
+        case fb::Precision::DOUBLE:
+          type.float_precision = FloatPrecision::kDouble;
+          break;
         default:
           return Status::InvalidData("unknown floating point precision " +
                                      std::to_string(static_cast<int>(params->precision())));
@@ -216,11 +242,12 @@ Status ReadTypeParams(const fb::Field& field, DataType& type) {
       type.id = TypeId::kTime;
       ZKA_ASSIGN_OR_RETURN(type.time_unit, ReadTimeUnit(params->unit()));
       type.bit_width = params->bitWidth();
-      bool wide = type.time_unit == TimeUnit::kMicrosecond || type.time_unit == TimeUnit::kNanosecond;
+      bool wide =
+          type.time_unit == TimeUnit::kMicrosecond || type.time_unit == TimeUnit::kNanosecond;
       if (type.bit_width != (wide ? 64 : 32)) {
-        return Status::InvalidData("Time with unit " + std::to_string(static_cast<int>(type.time_unit)) +
-                                   " must be " + (wide ? "64" : "32") + " bits wide, not " +
-                                   std::to_string(type.bit_width));
+        return Status::InvalidData(
+            "Time with unit " + std::to_string(static_cast<int>(type.time_unit)) + " must be " +
+            (wide ? "64" : "32") + " bits wide, not " + std::to_string(type.bit_width));
       }
       return Status::Ok();
     }
@@ -241,8 +268,12 @@ Status ReadTypeParams(const fb::Field& field, DataType& type) {
       ZKA_ASSIGN_OR_RETURN(auto params, Params(field.type_as_Interval(), "Interval"));
       type.id = TypeId::kInterval;
       switch (params->unit()) {
-        case fb::IntervalUnit::YEAR_MONTH: type.interval_unit = IntervalUnit::kYearMonth; break;
-        case fb::IntervalUnit::DAY_TIME: type.interval_unit = IntervalUnit::kDayTime; break;
+        case fb::IntervalUnit::YEAR_MONTH:
+          type.interval_unit = IntervalUnit::kYearMonth;
+          break;
+        case fb::IntervalUnit::DAY_TIME:
+          type.interval_unit = IntervalUnit::kDayTime;
+          break;
         case fb::IntervalUnit::MONTH_DAY_NANO:
           type.interval_unit = IntervalUnit::kMonthDayNano;
           break;
@@ -253,8 +284,7 @@ Status ReadTypeParams(const fb::Field& field, DataType& type) {
       return Status::Ok();
     }
     case fb::Type::FixedSizeBinary: {
-      ZKA_ASSIGN_OR_RETURN(auto params,
-                           Params(field.type_as_FixedSizeBinary(), "FixedSizeBinary"));
+      ZKA_ASSIGN_OR_RETURN(auto params, Params(field.type_as_FixedSizeBinary(), "FixedSizeBinary"));
       type.id = TypeId::kFixedSizeBinary;
       type.byte_width = params->byteWidth();
       if (type.byte_width < 0) {
@@ -263,17 +293,26 @@ Status ReadTypeParams(const fb::Field& field, DataType& type) {
       }
       return Status::Ok();
     }
-    case fb::Type::Binary: type.id = TypeId::kBinary; return Status::Ok();
-    case fb::Type::LargeBinary: type.id = TypeId::kLargeBinary; return Status::Ok();
-    case fb::Type::Utf8: type.id = TypeId::kUtf8; return Status::Ok();
-    case fb::Type::LargeUtf8: type.id = TypeId::kLargeUtf8; return Status::Ok();
-    case fb::Type::List: type.id = TypeId::kList; return ExpectChildren(field, 1, "List");
+    case fb::Type::Binary:
+      type.id = TypeId::kBinary;
+      return Status::Ok();
+    case fb::Type::LargeBinary:
+      type.id = TypeId::kLargeBinary;
+      return Status::Ok();
+    case fb::Type::Utf8:
+      type.id = TypeId::kUtf8;
+      return Status::Ok();
+    case fb::Type::LargeUtf8:
+      type.id = TypeId::kLargeUtf8;
+      return Status::Ok();
+    case fb::Type::List:
+      type.id = TypeId::kList;
+      return ExpectChildren(field, 1, "List");
     case fb::Type::LargeList:
       type.id = TypeId::kLargeList;
       return ExpectChildren(field, 1, "LargeList");
     case fb::Type::FixedSizeList: {
-      ZKA_ASSIGN_OR_RETURN(auto params,
-                           Params(field.type_as_FixedSizeList(), "FixedSizeList"));
+      ZKA_ASSIGN_OR_RETURN(auto params, Params(field.type_as_FixedSizeList(), "FixedSizeList"));
       type.id = TypeId::kFixedSizeList;
       type.list_size = params->listSize();
       if (type.list_size < 0) {
@@ -282,7 +321,9 @@ Status ReadTypeParams(const fb::Field& field, DataType& type) {
       }
       return ExpectChildren(field, 1, "FixedSizeList");
     }
-    case fb::Type::Struct_: type.id = TypeId::kStruct; return Status::Ok();
+    case fb::Type::Struct_:
+      type.id = TypeId::kStruct;
+      return Status::Ok();
     case fb::Type::Map: {
       ZKA_ASSIGN_OR_RETURN(auto params, Params(field.type_as_Map(), "Map"));
       type.id = TypeId::kMap;
@@ -354,8 +395,8 @@ Result<Field> ReadField(const fb::Field& fb_field, int depth_left) {
                 field.type.id == TypeId::kMap || field.type.id == TypeId::kUnion;
   if (fb_field.children() != nullptr) {
     if (!nested && fb_field.children()->size() != 0) {
-      return context(Status::InvalidData("type " + TypeToString(field.type) +
-                                         " cannot have child fields"));
+      return context(
+          Status::InvalidData("type " + TypeToString(field.type) + " cannot have child fields"));
     }
     for (const fb::Field* child : *fb_field.children()) {
       if (child == nullptr) return context(Status::InvalidData("null child field"));

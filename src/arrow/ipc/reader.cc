@@ -35,9 +35,9 @@ Status ReadDictionaryBatch(const Message& message, DictionaryMemo& memo, bool al
   Status status = [&]() -> Status {
     if (batch->data() == nullptr) return Status::InvalidData("dictionary batch without data");
     ZKA_ASSIGN_OR_RETURN(const Field* value_field, memo.ValueField(batch->id()));
-    ZKA_ASSIGN_OR_RETURN(auto arrays, LoadArrays({*value_field}, *batch->data(), message.body,
-                                                 ToMetadataVersion(message.header->version()), memo,
-                                                 options));
+    ZKA_ASSIGN_OR_RETURN(auto arrays,
+                         LoadArrays({*value_field}, *batch->data(), message.body,
+                                    ToMetadataVersion(message.header->version()), memo, options));
     return memo.Add(batch->id(), std::move(arrays[0]), batch->isDelta(), allow_replacement);
   }();
   return status.WithContext("dictionary batch (id " + Str(batch->id()) + ")");
@@ -103,20 +103,28 @@ Result<IpcFormat> DetectFormat(std::span<const uint8_t> prefix) {
 
 const char* MetadataVersionName(MetadataVersion version) {
   switch (version) {
-    case MetadataVersion::kV1: return "V1";
-    case MetadataVersion::kV2: return "V2";
-    case MetadataVersion::kV3: return "V3";
-    case MetadataVersion::kV4: return "V4";
-    case MetadataVersion::kV5: return "V5";
+    case MetadataVersion::kV1:
+      return "V1";
+    case MetadataVersion::kV2:
+      return "V2";
+    case MetadataVersion::kV3:
+      return "V3";
+    case MetadataVersion::kV4:
+      return "V4";
+    case MetadataVersion::kV5:
+      return "V5";
   }
   return "unknown";
 }
 
 const char* CompressionName(Compression compression) {
   switch (compression) {
-    case Compression::kNone: return "none";
-    case Compression::kLz4Frame: return "lz4_frame";
-    case Compression::kZstd: return "zstd";
+    case Compression::kNone:
+      return "none";
+    case Compression::kLz4Frame:
+      return "lz4_frame";
+    case Compression::kZstd:
+      return "zstd";
   }
   return "unknown";
 }
@@ -163,8 +171,8 @@ class StreamReader::Impl {
       }
       switch (message->header->header_type()) {
         case fb::MessageHeader::DictionaryBatch:
-          ZKA_RETURN_IF_ERROR(ReadDictionaryBatch(*message, memo_, /*allow_replacement=*/true,
-                                                  options_));
+          ZKA_RETURN_IF_ERROR(
+              ReadDictionaryBatch(*message, memo_, /*allow_replacement=*/true, options_));
           ++dictionary_batches_;
           continue;
         case fb::MessageHeader::RecordBatch: {
@@ -176,9 +184,9 @@ class StreamReader::Impl {
         case fb::MessageHeader::Schema:
           return Status::InvalidData("unexpected second Schema message");
         default:
-          return Status::NotImplemented(
-              std::string("message type ") +
-              fb::EnumNameMessageHeader(message->header->header_type()) + " is not supported");
+          return Status::NotImplemented(std::string("message type ") +
+                                        fb::EnumNameMessageHeader(message->header->header_type()) +
+                                        " is not supported");
       }
     }
   }
@@ -207,15 +215,11 @@ Result<std::unique_ptr<StreamReader>> StreamReader::Open(std::unique_ptr<InputSt
 }
 
 const Schema& StreamReader::schema() const { return *impl_->schema(); }
-const std::shared_ptr<const Schema>& StreamReader::shared_schema() const {
-  return impl_->schema();
-}
+const std::shared_ptr<const Schema>& StreamReader::shared_schema() const { return impl_->schema(); }
 MetadataVersion StreamReader::metadata_version() const { return impl_->version(); }
 Result<std::optional<RecordBatch>> StreamReader::Next() { return impl_->Next(); }
 const BatchInfo& StreamReader::last_batch_info() const { return impl_->last_batch_info(); }
-int64_t StreamReader::num_dictionary_batches_read() const {
-  return impl_->dictionary_batches();
-}
+int64_t StreamReader::num_dictionary_batches_read() const { return impl_->dictionary_batches(); }
 
 // ---- FileReader ----
 
@@ -252,8 +256,7 @@ class FileReader::Impl {
                                     " is not supported (V4 and V5 are)");
     }
     if (footer_->schema() == nullptr) return Status::InvalidData("the footer has no schema");
-    ZKA_ASSIGN_OR_RETURN(Schema schema,
-                         ReadSchema(*footer_->schema(), options_.max_nesting_depth));
+    ZKA_ASSIGN_OR_RETURN(Schema schema, ReadSchema(*footer_->schema(), options_.max_nesting_depth));
     schema_ = std::make_shared<const Schema>(std::move(schema));
     footer_metadata_ = ReadMetadata(footer_->custom_metadata());
     ZKA_RETURN_IF_ERROR(memo_.Init(*schema_));

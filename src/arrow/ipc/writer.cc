@@ -34,15 +34,15 @@ Status CollectDictionaries(const Field& field, const ArrayData& array,
     // The dictionary values may themselves hold dictionary-encoded children.
     for (size_t i = 0; i < children.size() && i < array.dictionary->children.size(); ++i) {
       if (array.dictionary->children[i]) {
-        ZKA_RETURN_IF_ERROR(
-            CollectDictionaries(children[i], *array.dictionary->children[i], uses));
+        ZKA_RETURN_IF_ERROR(CollectDictionaries(children[i], *array.dictionary->children[i], uses));
       }
     }
     uses.push_back({&field, array.dictionary});
     return Status::Ok();
   }
   for (size_t i = 0; i < children.size() && i < array.children.size(); ++i) {
-    if (array.children[i]) ZKA_RETURN_IF_ERROR(CollectDictionaries(children[i], *array.children[i], uses));
+    if (array.children[i])
+      ZKA_RETURN_IF_ERROR(CollectDictionaries(children[i], *array.children[i], uses));
   }
   return Status::Ok();
 }
@@ -55,7 +55,8 @@ class IpcWriter::Impl {
       : sink_(sink), schema_(schema), options_(options), is_file_(is_file) {}
 
   Status Start() {
-    if (options_.compression != Compression::kNone && options_.compression != Compression::kLz4Frame &&
+    if (options_.compression != Compression::kNone &&
+        options_.compression != Compression::kLz4Frame &&
         options_.compression != Compression::kZstd) {
       return Status::InvalidArgument("unknown compression codec");
     }
