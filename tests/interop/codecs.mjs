@@ -4,10 +4,17 @@
 import { decompressFrameSync } from 'lz4-napi';
 import { decompress as zstdDecompress } from 'fzstd';
 
+// Both readers view the decoded bytes as typed arrays in place (e.g. a
+// BigInt64Array), which needs an 8-byte aligned start; fzstd may return a
+// view at any offset of its work buffer, so such a view is copied.
+function aligned(bytes) {
+  return bytes.byteOffset % 8 === 0 ? bytes : bytes.slice();
+}
+
 export const lz4 = {
-  decode: (bytes) => new Uint8Array(decompressFrameSync(Buffer.from(bytes))),
+  decode: (bytes) => aligned(new Uint8Array(decompressFrameSync(Buffer.from(bytes)))),
 };
 
 export const zstd = {
-  decode: (bytes) => zstdDecompress(bytes),
+  decode: (bytes) => aligned(zstdDecompress(bytes)),
 };

@@ -74,12 +74,12 @@ std::map<std::string, Dump> ReadWith(const std::string& reader,
 // "" when equal; else the first differing line of each.
 std::string DiffDumps(const Dump& expected, const Dump& actual, bool names_only = false) {
   if (expected.empty() || actual.empty()) return "a dump is empty";
-  auto names = [](const json& fields_line) {
+  auto names_of = [](const json& fields_line) {
     std::vector<std::string> names;
     for (const json& field : fields_line["fields"]) names.push_back(field["name"]);
     return names;
   };
-  if (names_only ? names(expected[0]) != names(actual[0]) : expected[0] != actual[0]) {
+  if (names_only ? names_of(expected[0]) != names_of(actual[0]) : expected[0] != actual[0]) {
     return "fields differ:\n  expected " + expected[0].dump() + "\n  actual   " + actual[0].dump();
   }
   for (size_t i = 1; i < std::min(expected.size(), actual.size()); ++i) {
@@ -111,9 +111,11 @@ std::string IpcOptions(const Encoding& encoding) {
 class InteropTest : public ::testing::Test {
  protected:
   void SetUp() override {
-    dir_ = fs::temp_directory_path() /
-           ("zkarrow-interop-" + std::to_string(::getpid()) + "-" +
-            ::testing::UnitTest::GetInstance()->current_test_info()->name());
+    // Parameterized tests are named "Test/param": keep that one directory.
+    std::string name = ::testing::UnitTest::GetInstance()->current_test_info()->name();
+    std::replace(name.begin(), name.end(), '/', '-');
+    dir_ =
+        fs::temp_directory_path() / ("zkarrow-interop-" + std::to_string(::getpid()) + "-" + name);
     fs::create_directories(dir_);
   }
   void TearDown() override { fs::remove_all(dir_); }
@@ -154,6 +156,9 @@ std::vector<std::string> Without(std::vector<std::string> cases, const std::stri
   return cases;
 }
 
+// Names the parameter in test output (else gtest prints its bytes).
+void PrintTo(const GoldReader& param, std::ostream* out) { *out << param.reader; }
+
 class GoldReencodedTest : public InteropTest, public ::testing::WithParamInterface<GoldReader> {};
 
 TEST_P(GoldReencodedTest, ReaderSeesTheGoldValues) {
@@ -182,7 +187,7 @@ INSTANTIATE_TEST_SUITE_P(Readers, GoldReencodedTest,
                          ::testing::Values(GoldReader{"arrowjs", kAllGold},
                                            GoldReader{"flechette", kAllGold},
                                            GoldReader{"polars", Without(kAllGold, "decimal")}),
-                         [](const auto& info) { return info.param.reader; });
+                         [](const auto& test) { return test.param.reader; });
 
 // The two readers that keep every type exact agree with each other, so the
 // canonical form means the same thing in both.
