@@ -54,10 +54,13 @@ class Buffer {
   std::shared_ptr<const void> owner_;
 };
 
-// A zero-filled, 64-byte aligned, 64-byte padded allocation.
+// A 64-byte aligned, 64-byte padded allocation. Its bytes start out
+// undefined: the owner zeroes what it does not overwrite (ZeroFrom), so that
+// growing a large buffer touches its memory once, not twice.
 class AlignedBytes {
  public:
   explicit AlignedBytes(int64_t capacity);
+  void ZeroFrom(int64_t offset);
   uint8_t* data() { return storage_.get(); }
   const uint8_t* data() const { return storage_.get(); }
   int64_t capacity() const { return capacity_; }

@@ -80,14 +80,8 @@ Status FileOutputStream::Close() {
 }
 
 Status BufferOutputStream::Write(std::span<const uint8_t> bytes) {
-  bytes_.insert(bytes_.end(), bytes.begin(), bytes.end());
+  bytes_.Append(bytes.data(), static_cast<int64_t>(bytes.size()));
   return Status::Ok();
-}
-
-std::shared_ptr<const Buffer> BufferOutputStream::Finish() {
-  auto buffer = Buffer::CopyOf(bytes_);
-  bytes_.clear();
-  return buffer;
 }
 
 InputStream::~InputStream() = default;

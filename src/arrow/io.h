@@ -44,12 +44,15 @@ class FileOutputStream final : public OutputStream {
 class BufferOutputStream final : public OutputStream {
  public:
   Status Write(std::span<const uint8_t> bytes) override;
-  const std::vector<uint8_t>& bytes() const { return bytes_; }
-  // Hands the collected bytes over as a 64-byte aligned Buffer and resets.
-  std::shared_ptr<const Buffer> Finish();
+  std::span<const uint8_t> bytes() const {
+    return {bytes_.data(), static_cast<size_t>(bytes_.size())};
+  }
+  // Hands the collected bytes over as a 64-byte aligned Buffer, without
+  // copying them, and resets.
+  std::shared_ptr<const Buffer> Finish() { return bytes_.Finish(); }
 
  private:
-  std::vector<uint8_t> bytes_;
+  BufferBuilder bytes_;
 };
 
 class InputStream {

@@ -9,7 +9,6 @@
 #include <fstream>
 #include <iterator>
 #include <memory>
-
 #include <nlohmann/json.hpp>
 
 #include "arrow/io.h"
@@ -178,14 +177,15 @@ TEST_F(DataDirLiveTest, TxnLogRowsFollowTheWorkload) {
   // The first multi: five operations at one zxid. The second failed on its
   // check: the server logged the operations before the failure as they were
   // and the failing one as an error (replay then applies none of them).
-  auto multi = std::find_if(rows.begin(), rows.end(),
-                            [](const TxnRow& r) { return r.multi_index == 0; });
+  auto multi =
+      std::find_if(rows.begin(), rows.end(), [](const TxnRow& r) { return r.multi_index == 0; });
   ASSERT_NE(multi, rows.end());
   std::vector<std::string> types;
-  for (auto it = multi; it != rows.end() && it->zxid == multi->zxid; ++it) types.push_back(it->type);
+  for (auto it = multi; it != rows.end() && it->zxid == multi->zxid; ++it)
+    types.push_back(it->type);
   EXPECT_EQ(types, (std::vector<std::string>{"create", "create", "setData", "delete", "check"}));
-  auto failed = std::find_if(multi + 5, rows.end(),
-                             [](const TxnRow& r) { return r.multi_index == 0; });
+  auto failed =
+      std::find_if(multi + 5, rows.end(), [](const TxnRow& r) { return r.multi_index == 0; });
   ASSERT_NE(failed, rows.end());
   ASSERT_LT(failed + 1, rows.end());
   EXPECT_EQ(failed->type, "create");

@@ -1,9 +1,8 @@
 #include "datadir_test_util.h"
 
 #include <fstream>
-#include <sstream>
-
 #include <nlohmann/json.hpp>
+#include <sstream>
 
 namespace zkarrow::znodes::testing {
 namespace {
@@ -25,8 +24,8 @@ std::string Describe(const NodeRow& row) {
   for (int64_t v : row.stat) out << v << ",";
   out << "] acl=[";
   for (const auto& a : row.acl) out << a << ",";
-  out << "] data=" << row.data_hex.substr(0, 40) << (row.data_hex.size() > 40 ? "..." : "")
-      << " (" << row.data_hex.size() / 2 << " bytes)";
+  out << "] data=" << row.data_hex.substr(0, 40) << (row.data_hex.size() > 40 ? "..." : "") << " ("
+      << row.data_hex.size() / 2 << " bytes)";
   return out.str();
 }
 
@@ -66,8 +65,8 @@ Result<Tree> ReadTree(const std::filesystem::path& dir, std::optional<int64_t> t
         NodeRow row;
         row.data_hex = record.data ? Hex(*record.data) : "";
         const zk::Stat& s = *record.stat;
-        row.stat = {s.czxid,    s.mzxid,           s.ctime,       s.mtime,
-                    s.version,  s.cversion,        s.aversion,    s.ephemeral_owner,
+        row.stat = {s.czxid,       s.mzxid,        s.ctime,    s.mtime,
+                    s.version,     s.cversion,     s.aversion, s.ephemeral_owner,
                     s.data_length, s.num_children, s.pzxid};
         for (const zk::Acl& a : *record.acl) {
           row.acl.push_back(std::to_string(a.perms) + ":" + a.scheme + ":" + a.id);

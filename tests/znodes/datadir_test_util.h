@@ -16,9 +16,9 @@ namespace zkarrow::znodes::testing {
 
 struct NodeRow {
   std::string data_hex;
-  std::vector<int64_t> stat;  // kazoo's ZnodeStat order
+  std::vector<int64_t> stat;     // kazoo's ZnodeStat order
   std::vector<std::string> acl;  // "perms:scheme:id"
-  std::string kind;  // offline only
+  std::string kind;              // offline only
   friend bool operator==(const NodeRow& a, const NodeRow& b) {
     return a.data_hex == b.data_hex && a.stat == b.stat && a.acl == b.acl;
   }

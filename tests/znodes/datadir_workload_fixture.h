@@ -9,10 +9,9 @@
 #include <fstream>
 #include <iterator>
 #include <memory>
+#include <nlohmann/json.hpp>
 #include <string>
 #include <vector>
-
-#include <nlohmann/json.hpp>
 
 #include "zkserver/zookeeper_cluster.h"
 
@@ -50,9 +49,7 @@ class DataDirWorkloadTest : public ::testing::Test {
                         out_ / step["dump"].get<std::string>()});
     }
   }
-  static void TearDownTestSuite() {
-    cluster_.reset();
-  }
+  static void TearDownTestSuite() { cluster_.reset(); }
 
   static std::filesystem::path data_dir() { return cluster_->data_dir(0); }
 

@@ -119,6 +119,7 @@ Result<std::shared_ptr<const Buffer>> CompressBuffer(Compression codec, int zstd
   ZKA_ASSIGN_OR_RETURN(int64_t compressed, CompressInto(codec, zstd_level, raw,
                                                         storage->data() + kLengthPrefix, bound));
   if (compressed >= raw.size()) return StoreRaw(raw);
+  storage->ZeroFrom(kLengthPrefix + compressed);
   PutInt64Le(storage->data(), raw.size());
   const uint8_t* data = storage->data();
   return std::make_shared<const Buffer>(data, kLengthPrefix + compressed, std::move(storage));
@@ -150,6 +151,7 @@ Result<std::shared_ptr<const Buffer>> DecompressBuffer(Compression codec,
                               std::to_string(limits.max_ratio));
   }
   auto storage = std::make_shared<AlignedBytes>(declared);
+  storage->ZeroFrom(0);  // a short frame must not expose stale memory
   const uint8_t* in = stored->data() + kLengthPrefix;
   if (codec == Compression::kLz4Frame) {
     ZKA_RETURN_IF_ERROR(DecompressLz4(in, payload, storage->data(), declared));

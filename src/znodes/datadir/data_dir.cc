@@ -46,8 +46,13 @@ class Replayer {
  public:
   Replayer(const datadir::DataDirListing& listing, const DataFile& snapshot,
            const SnapshotInfo& info, int64_t target, DataTree* tree, DataDirSummary* summary)
-      : listing_(listing), snapshot_(snapshot), info_(info), target_(target), tree_(tree),
-        summary_(summary), last_zxid_(snapshot.zxid) {}
+      : listing_(listing),
+        snapshot_(snapshot),
+        info_(info),
+        target_(target),
+        tree_(tree),
+        summary_(summary),
+        last_zxid_(snapshot.zxid) {}
 
   Status Run() {
     CheckDigest();
@@ -82,10 +87,10 @@ class Replayer {
         break;
       }
       if (!Continues(last_zxid_, zxid)) {
-        return Status::InvalidData(
-            "transactions " + ZxidToHex(last_zxid_ + 1) + " to " + ZxidToHex(zxid - 1) +
-            " are missing: the entry at offset " + std::to_string(offset) + " has zxid " +
-            ZxidToHex(zxid) + " (a log file was deleted or truncated?)");
+        return Status::InvalidData("transactions " + ZxidToHex(last_zxid_ + 1) + " to " +
+                                   ZxidToHex(zxid - 1) + " are missing: the entry at offset " +
+                                   std::to_string(offset) + " has zxid " + ZxidToHex(zxid) +
+                                   " (a log file was deleted or truncated?)");
       }
       tree_->Apply(txn);
       last_zxid_ = zxid;
@@ -113,10 +118,10 @@ class Replayer {
     if (actual == info_.digest->digest) {
       summary_->digest_verified = true;
     } else {
-      summary_->warnings.push_back(
-          FileName(snapshot_) + ": the tree rebuilt up to zxid " + ZxidToHex(last_zxid_) +
-          " has digest " + std::to_string(actual) + ", the snapshot recorded " +
-          std::to_string(info_.digest->digest));
+      summary_->warnings.push_back(FileName(snapshot_) + ": the tree rebuilt up to zxid " +
+                                   ZxidToHex(last_zxid_) + " has digest " + std::to_string(actual) +
+                                   ", the snapshot recorded " +
+                                   std::to_string(info_.digest->digest));
     }
   }
 
@@ -140,8 +145,7 @@ int64_t MinZxid(const datadir::DataDirListing& listing) {
 }  // namespace
 
 Status ReadDataDir(const DataDirOptions& options,
-                   const std::function<Status(const ZnodeRecord&)>& sink,
-                   DataDirSummary* summary) {
+                   const std::function<Status(const ZnodeRecord&)>& sink, DataDirSummary* summary) {
   DataDirSummary local_summary;
   if (summary == nullptr) summary = &local_summary;
   *summary = DataDirSummary{};
@@ -160,8 +164,7 @@ Status ReadDataDir(const DataDirOptions& options,
     auto tree = std::make_unique<DataTree>();
     auto info = LoadSnapshot(snapshot, tree.get());
     if (!info.ok()) {
-      summary->warnings.push_back("skipped " + FileName(snapshot) + ": " +
-                                  info.status().message());
+      summary->warnings.push_back("skipped " + FileName(snapshot) + ": " + info.status().message());
       failures += "\n  " + info.status().message();
       continue;
     }

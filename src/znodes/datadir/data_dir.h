@@ -46,7 +46,6 @@ struct DataDirSummary {
 // (container and TTL told apart exactly), TTL, data and ACL. Records are
 // views valid only during the call. `summary` may be null.
 Status ReadDataDir(const DataDirOptions& options,
-                   const std::function<Status(const ZnodeRecord&)>& sink,
-                   DataDirSummary* summary);
+                   const std::function<Status(const ZnodeRecord&)>& sink, DataDirSummary* summary);
 
 }  // namespace zkarrow::znodes

@@ -16,7 +16,8 @@ namespace {
 Result<std::shared_ptr<const arrow::Buffer>> Gunzip(std::span<const uint8_t> compressed) {
   z_stream stream{};
   if (inflateInit2(&stream, 16 + MAX_WBITS) != Z_OK) return Status::Internal("inflateInit2 failed");
-  auto out = std::make_shared<std::vector<uint8_t>>(std::max<size_t>(compressed.size() * 4, 1 << 16));
+  auto out =
+      std::make_shared<std::vector<uint8_t>>(std::max<size_t>(compressed.size() * 4, 1 << 16));
   // zlib counts in uInt: feed and drain at most 1 GiB per call.
   constexpr size_t kStep = size_t{1} << 30;
   size_t consumed = 0;
@@ -46,7 +47,8 @@ Result<std::shared_ptr<const arrow::Buffer>> Gunzip(std::span<const uint8_t> com
   }
   out->resize(produced);
   const uint8_t* data = out->data();
-  return std::make_shared<const arrow::Buffer>(data, static_cast<int64_t>(produced), std::move(out));
+  return std::make_shared<const arrow::Buffer>(data, static_cast<int64_t>(produced),
+                                               std::move(out));
 }
 
 }  // namespace

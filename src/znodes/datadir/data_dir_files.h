@@ -18,7 +18,7 @@ struct DataFile {
 };
 
 struct DataDirListing {
-  std::filesystem::path dir;  // where the files are (a version-2 folder, usually)
+  std::filesystem::path dir;        // where the files are (a version-2 folder, usually)
   std::vector<DataFile> snapshots;  // newest first
   std::vector<DataFile> logs;       // oldest first
 };

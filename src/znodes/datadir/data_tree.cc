@@ -38,15 +38,18 @@ std::string AclKey(const std::vector<zk::Acl>& acl) {
   return {writer.bytes().begin(), writer.bytes().end()};
 }
 
+// Java's int arithmetic wraps; so does ours, on the same values.
+int32_t WrappingAdd(int32_t a, int32_t b) {
+  return static_cast<int32_t>(static_cast<uint32_t>(a) + static_cast<uint32_t>(b));
+}
+
 bool IsSessionEphemeral(int64_t owner) {
   return DecodeStoredEphemeralOwner(owner).kind == NodeKind::kEphemeral;
 }
 
 }  // namespace
 
-DataTree::DataTree() {
-  acls_by_id_[kOpenAclId] = {zk::Acl{zk::perms::kAll, "world", "anyone"}};
-}
+DataTree::DataTree() { acls_by_id_[kOpenAclId] = {zk::Acl{zk::perms::kAll, "world", "anyone"}}; }
 
 void DataTree::Retain(std::shared_ptr<const arrow::Buffer> bytes) {
   retained_.push_back(std::move(bytes));
@@ -57,8 +60,7 @@ Status DataTree::AddAcl(int64_t id, std::vector<zk::Acl> acl) {
   std::string key = AclKey(acl);
   auto [it, inserted] = acls_by_id_.emplace(id, std::move(acl));
   if (!inserted) return Status::InvalidData("ACL id " + std::to_string(id) + " appears twice");
-  acl_ids_by_content_.emplace(std::move(key), id);
-  if (id >= next_acl_id_) next_acl_id_ = id + 1;
+  acls_by_content_.emplace(std::move(key), &it->second);
   return Status::Ok();
 }
 
@@ -94,9 +96,9 @@ Status DataTree::AddNode(std::string_view path, std::span<const uint8_t> data, i
 }
 
 const std::vector<zk::Acl>* DataTree::InternAcl(const std::vector<zk::Acl>& acl) {
-  auto [it, inserted] = acl_ids_by_content_.try_emplace(AclKey(acl), next_acl_id_);
-  if (inserted) acls_by_id_.emplace(next_acl_id_++, acl);
-  return &acls_by_id_.at(it->second);
+  auto [it, inserted] = acls_by_content_.try_emplace(AclKey(acl), nullptr);
+  if (inserted) it->second = &txn_acls_.emplace_back(acl);
+  return it->second;
 }
 
 void DataTree::Apply(const Transaction& txn) {
@@ -191,8 +193,8 @@ DataTree::Outcome DataTree::CreateNode(const TxnOp& op, int64_t owner, const Txn
   const std::vector<zk::Acl>* acl = InternAcl(op.acl);
   if (nodes_.contains(op.path)) return Outcome::kNodeExists;
 
-  int32_t parent_cversion = op.parent_cversion == -1 ? parent.stat.cversion + 1
-                                                     : op.parent_cversion;
+  int32_t parent_cversion =
+      op.parent_cversion == -1 ? WrappingAdd(parent.stat.cversion, 1) : op.parent_cversion;
   // Replaying a create that the snapshot saw deleted again must not move the
   // parent's cversion and pzxid backwards.
   if (parent_cversion > parent.stat.cversion) {
@@ -245,7 +247,7 @@ bool DataTree::SetCversionPzxid(std::string_view parent_path, int32_t cversion, 
   auto it = nodes_.find(parent_path);
   if (it == nodes_.end()) return false;
   PersistedStat& stat = it->second.stat;
-  if (cversion == -1) cversion = stat.cversion + 1;
+  if (cversion == -1) cversion = WrappingAdd(stat.cversion, 1);
   if (cversion > stat.cversion) {
     stat.cversion = cversion;
     stat.pzxid = zxid;
@@ -280,7 +282,8 @@ Status DataTree::ForEach(const std::function<Status(const ZnodeRecord&)>& sink) 
     stat.mtime = node.stat.mtime;
     stat.version = node.stat.version;
     // Stored cversion counts creates; clients see creates plus deletes.
-    stat.cversion = node.stat.cversion * 2 - node.num_children;
+    stat.cversion =
+        WrappingAdd(WrappingAdd(node.stat.cversion, node.stat.cversion), -node.num_children);
     stat.aversion = node.stat.aversion;
     stat.ephemeral_owner = owner.client_visible_owner;
     stat.data_length = static_cast<int32_t>(node.data.size());
@@ -316,7 +319,8 @@ int64_t DataTree::Digest() const {
       }
     };
     const PersistedStat& s = node.stat;
-    for (int64_t v : {s.czxid, s.mzxid, s.pzxid, s.ctime, s.mtime}) put(static_cast<uint64_t>(v), 8);
+    for (int64_t v : {s.czxid, s.mzxid, s.pzxid, s.ctime, s.mtime})
+      put(static_cast<uint64_t>(v), 8);
     for (int32_t v : {s.version, s.cversion, s.aversion}) put(static_cast<uint32_t>(v), 4);
     put(static_cast<uint64_t>(s.ephemeral_owner), 8);
     crc = crc32_z(crc, fixed, sizeof(fixed));

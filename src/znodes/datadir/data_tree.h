@@ -7,6 +7,7 @@
 
 #include <cstddef>
 #include <cstdint>
+#include <deque>
 #include <functional>
 #include <map>
 #include <memory>
@@ -95,11 +96,13 @@ class DataTree {
   void KillSession(int64_t session, const TxnOp& op, int64_t zxid);
 
   NodeMap nodes_;
-  // ACL lists by id (ReferenceCountedACLCache) and by content, for interning
-  // the lists that transactions bring.
+  // The snapshot's ACL lists by id (its ReferenceCountedACLCache), and every
+  // list by content, so that nodes created or changed by transactions share
+  // one copy of each list. Transactions' lists live in txn_acls_; the
+  // containers are node-based, so the pointers nodes hold stay valid.
   std::unordered_map<int64_t, std::vector<zk::Acl>> acls_by_id_;
-  std::map<std::string, int64_t> acl_ids_by_content_;
-  int64_t next_acl_id_ = 1;
+  std::deque<std::vector<zk::Acl>> txn_acls_;
+  std::map<std::string, const std::vector<zk::Acl>*> acls_by_content_;
   // Session -> the paths of its ephemeral nodes (closeSession deletes them).
   std::unordered_map<int64_t, std::set<std::string_view>> ephemerals_;
   std::vector<std::shared_ptr<const arrow::Buffer>> retained_;

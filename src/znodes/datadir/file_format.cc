@@ -30,9 +30,9 @@ Result<FileHeader> ReadFileHeader(zk::JuteReader& reader, int32_t expected_magic
                                MagicName(header.magic) + "\"");
   }
   if (header.version != kFileFormatVersion) {
-    return Status::InvalidData("unsupported file format version " +
-                               std::to_string(header.version) + " at offset 4 (expected " +
-                               std::to_string(kFileFormatVersion) + ")");
+    return Status::InvalidData("unsupported file format version " + std::to_string(header.version) +
+                               " at offset 4 (expected " + std::to_string(kFileFormatVersion) +
+                               ")");
   }
   return header;
 }
@@ -49,8 +49,7 @@ std::string ZxidToHex(int64_t zxid) {
 }
 
 std::optional<int64_t> ZxidFromFileName(std::string_view name, std::string_view prefix) {
-  if (name.size() <= prefix.size() + 1 || !name.starts_with(prefix) ||
-      name[prefix.size()] != '.') {
+  if (name.size() <= prefix.size() + 1 || !name.starts_with(prefix) || name[prefix.size()] != '.') {
     return std::nullopt;
   }
   std::string_view rest = name.substr(prefix.size() + 1);

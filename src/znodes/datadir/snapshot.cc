@@ -10,9 +10,9 @@ namespace zkarrow::znodes::datadir {
 namespace {
 
 constexpr size_t kSessionSize = 8 + 4;
-constexpr size_t kAclEntrySize = 4 + 4 + 4;       // perms, scheme length, id length
-constexpr size_t kSealSize = 8 + 4 + 1;           // checksum, then the string "/"
-constexpr size_t kDigestSize = 8 + 4 + 8;         // zxid, version, digest
+constexpr size_t kAclEntrySize = 4 + 4 + 4;  // perms, scheme length, id length
+constexpr size_t kSealSize = 8 + 4 + 1;      // checksum, then the string "/"
+constexpr size_t kDigestSize = 8 + 4 + 8;    // zxid, version, digest
 constexpr size_t kLastZxidSize = 8;
 
 std::string At(size_t offset) { return " at offset " + std::to_string(offset); }

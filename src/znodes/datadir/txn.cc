@@ -8,7 +8,7 @@ namespace zkarrow::znodes::datadir {
 namespace {
 
 constexpr size_t kMinAclSize = 4 + 4 + 4;  // perms, scheme length, id length
-constexpr size_t kTxnDigestSize = 4 + 8;    // version, tree digest
+constexpr size_t kTxnDigestSize = 4 + 8;   // version, tree digest
 
 std::string_view ReadStringView(zk::JuteReader& reader) {
   auto bytes = reader.ReadBufferView();
@@ -106,7 +106,8 @@ Status ReadMulti(zk::JuteReader& reader, std::vector<TxnOp>* ops) {
     int32_t type = reader.ReadInt();
     zk::JuteReader sub(reader.ReadBufferView());
     if (!reader.ok()) break;
-    Status status = ReadOpRecord(sub, type, /*whole_record=*/false, &(*ops)[static_cast<size_t>(i)]);
+    Status status =
+        ReadOpRecord(sub, type, /*whole_record=*/false, &(*ops)[static_cast<size_t>(i)]);
     if (!status.ok()) return status.WithContext("multi operation " + std::to_string(i));
   }
   return reader.status();
@@ -116,21 +117,36 @@ Status ReadMulti(zk::JuteReader& reader, std::vector<TxnOp>* ops) {
 
 std::string_view OpCodeName(int32_t type) {
   switch (type) {
-    case kOpCreate: return "create";
-    case kOpDelete: return "delete";
-    case kOpSetData: return "setData";
-    case kOpSetAcl: return "setACL";
-    case kOpCheck: return "check";
-    case kOpMulti: return "multi";
-    case kOpCreate2: return "create2";
-    case kOpReconfig: return "reconfig";
-    case kOpCreateContainer: return "createContainer";
-    case kOpDeleteContainer: return "deleteContainer";
-    case kOpCreateTtl: return "createTTL";
-    case kOpCreateSession: return "createSession";
-    case kOpCloseSession: return "closeSession";
-    case kOpError: return "error";
-    default: return "";
+    case kOpCreate:
+      return "create";
+    case kOpDelete:
+      return "delete";
+    case kOpSetData:
+      return "setData";
+    case kOpSetAcl:
+      return "setACL";
+    case kOpCheck:
+      return "check";
+    case kOpMulti:
+      return "multi";
+    case kOpCreate2:
+      return "create2";
+    case kOpReconfig:
+      return "reconfig";
+    case kOpCreateContainer:
+      return "createContainer";
+    case kOpDeleteContainer:
+      return "deleteContainer";
+    case kOpCreateTtl:
+      return "createTTL";
+    case kOpCreateSession:
+      return "createSession";
+    case kOpCloseSession:
+      return "closeSession";
+    case kOpError:
+      return "error";
+    default:
+      return "";
   }
 }
 

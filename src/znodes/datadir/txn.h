@@ -47,15 +47,15 @@ struct TxnHeader {
 // fields mean something depends on `type`.
 struct TxnOp {
   int32_t type = 0;
-  std::string_view path;              // create*, delete*, setData, setACL, check, reconfig
-  std::span<const uint8_t> data;      // create*, setData, reconfig
-  std::vector<zk::Acl> acl;           // create*, setACL
-  bool ephemeral = false;             // create, create2
-  int32_t parent_cversion = -1;       // create*: the parent's new cversion; -1 = increment
-  std::optional<int64_t> ttl_ms;      // createTTL
-  std::optional<int32_t> version;     // setData, setACL, check: the version after (or checked)
-  int32_t error = 0;                  // error: a ZooKeeper error code
-  std::optional<int32_t> session_timeout_ms;       // createSession
+  std::string_view path;           // create*, delete*, setData, setACL, check, reconfig
+  std::span<const uint8_t> data;   // create*, setData, reconfig
+  std::vector<zk::Acl> acl;        // create*, setACL
+  bool ephemeral = false;          // create, create2
+  int32_t parent_cversion = -1;    // create*: the parent's new cversion; -1 = increment
+  std::optional<int64_t> ttl_ms;   // createTTL
+  std::optional<int32_t> version;  // setData, setACL, check: the version after (or checked)
+  int32_t error = 0;               // error: a ZooKeeper error code
+  std::optional<int32_t> session_timeout_ms;      // createSession
   std::vector<std::string_view> paths_to_delete;  // closeSession (3.6+)
 };
 

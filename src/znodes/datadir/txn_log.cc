@@ -46,8 +46,8 @@ Result<bool> TxnLogReader::Next(Transaction* txn) {
   if (length == 0) return stop("");  // the preallocated zeros
   if (length < 0 || static_cast<size_t>(length) + 1 > reader.remaining()) {
     return stop("partial entry at offset " + std::to_string(entry_offset) + " (" +
-                std::to_string(length) + "-byte payload, " +
-                std::to_string(reader.remaining()) + " bytes left)");
+                std::to_string(length) + "-byte payload, " + std::to_string(reader.remaining()) +
+                " bytes left)");
   }
   auto payload = bytes_.subspan(entry_offset + 12, static_cast<size_t>(length));
   if (bytes_[entry_offset + 12 + payload.size()] != kEndOfRecord) {

@@ -39,12 +39,10 @@ bool IsCreate(int32_t type) {
          type == kOpCreateTtl;
 }
 bool HasPath(int32_t type) {
-  return IsCreate(type) || type == kOpDelete || type == kOpDeleteContainer ||
-         type == kOpSetData || type == kOpSetAcl || type == kOpCheck || type == kOpReconfig;
+  return IsCreate(type) || type == kOpDelete || type == kOpDeleteContainer || type == kOpSetData ||
+         type == kOpSetAcl || type == kOpCheck || type == kOpReconfig;
 }
-bool HasData(int32_t type) {
-  return IsCreate(type) || type == kOpSetData || type == kOpReconfig;
-}
+bool HasData(int32_t type) { return IsCreate(type) || type == kOpSetData || type == kOpReconfig; }
 
 template <typename T, typename Builder>
 void AppendOptional(Builder& builder, const std::optional<T>& value) {
@@ -59,7 +57,8 @@ void AppendOptional(Builder& builder, const std::optional<T>& value) {
 
 arrow::Schema TxnLogSchema() {
   arrow::Field type = MakeField("type", arrow::Utf8Type(), false);
-  type.dictionary = arrow::DictionaryEncoding{.id = kTypeDictionaryId, .index_type = arrow::Int32()};
+  type.dictionary =
+      arrow::DictionaryEncoding{.id = kTypeDictionaryId, .index_type = arrow::Int32()};
   arrow::Schema schema;
   schema.fields = {
       MakeField("zxid", arrow::Int64(), false),
@@ -82,9 +81,8 @@ arrow::Schema TxnLogSchema() {
 }
 
 Result<TxnLogBatchBuilder> TxnLogBatchBuilder::Make() {
-  ZKA_ASSIGN_OR_RETURN(auto columns,
-                       arrow::RecordBatchBuilder::Make(
-                           std::make_shared<const arrow::Schema>(TxnLogSchema())));
+  ZKA_ASSIGN_OR_RETURN(auto columns, arrow::RecordBatchBuilder::Make(
+                                         std::make_shared<const arrow::Schema>(TxnLogSchema())));
   return TxnLogBatchBuilder(std::move(columns));
 }
 
@@ -154,9 +152,9 @@ Status TxnLogBatchBuilder::AppendRow(const TxnHeader& header, const TxnOp* op, i
   }
   AppendOptional(columns_.column_as<arrow::Int64Builder>(kTtlMs),
                  known ? op->ttl_ms : std::nullopt);
-  AppendOptional(columns_.column_as<arrow::Int32Builder>(kParentCversion),
-                 known && IsCreate(type) ? std::optional<int32_t>(op->parent_cversion)
-                                         : std::nullopt);
+  AppendOptional(
+      columns_.column_as<arrow::Int32Builder>(kParentCversion),
+      known && IsCreate(type) ? std::optional<int32_t>(op->parent_cversion) : std::nullopt);
   AppendOptional(columns_.column_as<arrow::Int32Builder>(kSessionTimeoutMs),
                  known ? op->session_timeout_ms : std::nullopt);
   auto& error = columns_.column_as<arrow::BinaryBuilder>(kError);
