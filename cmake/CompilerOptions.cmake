@@ -1,4 +1,11 @@
 # Warnings, sanitizers and the shared compile settings of every zkarrow target.
+
+# ccache makes rebuilds (CI runs on the same machine, local branches) cheap.
+find_program(CCACHE_PROGRAM ccache)
+if(CCACHE_PROGRAM AND NOT CMAKE_CXX_COMPILER_LAUNCHER)
+  set(CMAKE_C_COMPILER_LAUNCHER ${CCACHE_PROGRAM})
+  set(CMAKE_CXX_COMPILER_LAUNCHER ${CCACHE_PROGRAM})
+endif()
 add_library(zkarrow_compile_options INTERFACE)
 target_compile_options(zkarrow_compile_options INTERFACE
   -Wall -Wextra -Wpedantic -Wshadow -Wnon-virtual-dtor -Wold-style-cast
