@@ -31,6 +31,7 @@ class OutputTarget {
  private:
   OutputTarget() = default;
 
+  int temp_fd_ = -1;  // the temporary file, closed by Commit or the destructor
   std::unique_ptr<arrow::FileOutputStream> file_;
   std::unique_ptr<arrow::OutputStream> stream_;  // counts bytes, forwards to file_
   std::filesystem::path final_path_;

@@ -9,8 +9,11 @@ namespace zkarrow::cli {
 ProgressLine::ProgressLine(std::string unit)
     : unit_(std::move(unit)), enabled_(::isatty(STDERR_FILENO) == 1), start_(Clock::now()) {}
 
-ProgressLine::~ProgressLine() {
+ProgressLine::~ProgressLine() { Clear(); }
+
+void ProgressLine::Clear() {
   if (drawn_) std::fprintf(stderr, "\r\033[K");
+  drawn_ = false;
 }
 
 void ProgressLine::Update(int64_t items, int64_t bytes) {

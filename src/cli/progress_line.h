@@ -15,6 +15,8 @@ class ProgressLine {
   ~ProgressLine();  // clears the line if one was drawn
 
   void Update(int64_t items, int64_t bytes);
+  // Erases the line, so that a message can follow on a clean line.
+  void Clear();
 
  private:
   using Clock = std::chrono::steady_clock;

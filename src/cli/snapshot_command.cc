@@ -1,5 +1,6 @@
 // `zkarrow snapshot`: the znode table of a live ensemble (--zk) or of
 // ZooKeeper's own data directory (--data-dir), as an Arrow IPC file or stream.
+#include <charconv>
 #include <cstdio>
 #include <cstdlib>
 #include <ctime>
@@ -41,6 +42,19 @@ Result<std::pair<std::string, std::string>> ParseAuth(const std::string& text) {
     return Status::InvalidArgument("--auth wants SCHEME:CREDENTIAL, e.g. digest:user:password");
   }
   return std::make_pair(text.substr(0, colon), text.substr(colon + 1));
+}
+
+// "1234" or "0x4d2": the forms ZooKeeper's logs and tools print.
+Result<int64_t> ParseZxid(const std::string& text) {
+  const bool hex = text.size() > 2 && text[0] == '0' && (text[1] == 'x' || text[1] == 'X');
+  std::string_view digits = std::string_view(text).substr(hex ? 2 : 0);
+  int64_t zxid = 0;
+  auto [end, error] =
+      std::from_chars(digits.data(), digits.data() + digits.size(), zxid, hex ? 16 : 10);
+  if (digits.empty() || error != std::errc() || end != digits.data() + digits.size() || zxid < 0) {
+    return Status::InvalidArgument("--zxid wants a zxid in decimal or 0x hex, not '" + text + "'");
+  }
+  return zxid;
 }
 
 int ExitCodeFor(const Status& status) {
@@ -118,6 +132,7 @@ Status SnapshotLive(const SnapshotArgs& args, znodes::ZnodeTableOptions table_op
       {znodes::kMetaZnodes, std::to_string(stats.znodes)},
   }));
   ZKA_RETURN_IF_ERROR(output.Commit());
+  progress.Clear();
   double seconds =
       std::chrono::duration<double>(std::chrono::steady_clock::now() - started).count();
   std::fprintf(stderr,
@@ -138,7 +153,9 @@ Status SnapshotDataDir(const SnapshotArgs& args, znodes::ZnodeTableOptions table
                        OutputTarget& output) {
   znodes::DataDirOptions options;
   options.dir = args.data_dir;
-  if (args.zxid >= 0) options.target_zxid = args.zxid;
+  if (!args.zxid.empty()) {
+    ZKA_ASSIGN_OR_RETURN(options.target_zxid, ParseZxid(args.zxid));
+  }
   table_options.schema_metadata = {
       {znodes::kMetaSource, "data-dir:" + args.data_dir},
       {znodes::kMetaRoot, "/"},
@@ -159,6 +176,7 @@ Status SnapshotDataDir(const SnapshotArgs& args, znodes::ZnodeTableOptions table
         return writer->Append(record);
       },
       &summary));
+  progress.Clear();
   for (const std::string& warning : summary.warnings) {
     std::fprintf(stderr, "zkarrow snapshot: warning: %s\n", warning.c_str());
   }
@@ -188,8 +206,15 @@ int RunSnapshot(const SnapshotArgs& args) {
         "say where the tree comes from: either --zk HOST:PORT[,...][/chroot] (a live ensemble) "
         "or --data-dir DIR (ZooKeeper's data directory)"));
   }
-  if (args.zxid >= 0 && args.data_dir.empty()) {
+  if (!args.zxid.empty() && args.data_dir.empty()) {
     return Fail(Status::InvalidArgument("--zxid needs --data-dir (live reads see only the present)"));
+  }
+  if (!args.data_dir.empty() && (args.no_data || args.acl || args.max_depth >= 0 ||
+                                 !args.excludes.empty() || args.path != "/" ||
+                                 !args.auth.empty() || args.sessions != 1)) {
+    return Fail(Status::InvalidArgument(
+        "--path, --no-data, --acl, --max-depth, --exclude, --auth and --sessions apply to live "
+        "reads (--zk); --data-dir always reads the whole tree with data and ACLs"));
   }
   auto output = OutputTarget::Open(args.output);
   if (!output.ok()) return Fail(output.status());

@@ -12,7 +12,7 @@ namespace zkarrow::cli {
 struct SnapshotArgs {
   std::string zk;
   std::string data_dir;
-  int64_t zxid = -1;
+  std::string zxid;  // decimal or 0x hex; empty: the newest state
   std::string path = "/";
   std::string output;
   bool no_data = false;

@@ -23,7 +23,8 @@ class ZnodeBatchBuilder {
   Status Append(const ZnodeRecord& record);
 
   int64_t rows() const { return rows_; }
-  // Bytes of variable-length data (paths, data, ACL ids) in the batch so far.
+  // Bytes of the large variable-length columns (path, name, parent, data,
+  // value_text) in the batch so far: what decides when a batch is full.
   int64_t data_bytes() const;
 
   // The batch so far; the builder is empty afterwards.

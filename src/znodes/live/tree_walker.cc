@@ -18,6 +18,8 @@ using zk::ErrorCode;
 struct PendingNode {
   std::string path;
   int depth = 0;  // levels below the walk's root
+  // Read in a request of its own: its batch's reply was too large.
+  bool alone = false;
 };
 
 // One multiRead request and the follow-up requests its nodes need. Owned by
@@ -62,6 +64,15 @@ class CompletionQueue {
   std::condition_variable cv_;
   std::deque<Batch*> ready_;
 };
+
+// A server's verdict on one node (NOAUTH, NONODE, ...), as opposed to a
+// failure of the session or the connection, which ends the walk.
+bool IsAboutThisNode(const Status& status) {
+  if (status.code() != StatusCode::kRemote) return false;
+  ErrorCode code = zk::ErrorCodeOf(status);
+  return code != ErrorCode::CONNECTIONLOSS && code != ErrorCode::SESSIONEXPIRED &&
+         code != ErrorCode::OPERATIONTIMEOUT && code != ErrorCode::SESSIONMOVED;
+}
 
 class Walker {
  public:
@@ -128,11 +139,15 @@ class Walker {
       if (in_flight_per_session_[session] >= per_session) return;
       auto batch = std::make_unique<Batch>();
       batch->session = session;
-      size_t limit = split_next_ > 0 ? 1 : static_cast<size_t>(std::max(1, options_.nodes_per_batch));
-      while (!pending_.empty() && batch->nodes.size() < limit) {
+      const size_t limit =
+          pending_.back().alone ? 1 : static_cast<size_t>(std::max(1, options_.nodes_per_batch));
+      while (!pending_.empty() && batch->nodes.size() < limit && !pending_.back().alone) {
         batch->nodes.push_back(std::move(pending_.back()));
         pending_.pop_back();
-        if (split_next_ > 0) --split_next_;
+      }
+      if (batch->nodes.empty()) {  // the back node is to be read alone
+        batch->nodes.push_back(std::move(pending_.back()));
+        pending_.pop_back();
       }
       Submit(*batch);
       batches_.push_back(std::move(batch));
@@ -210,8 +225,10 @@ class Walker {
     if (!batch.reads.ok()) {
       // A reply too large for the client's limit: read the nodes one by one.
       if (batch.reads.status().code() == StatusCode::kOutOfRange && batch.nodes.size() > 1) {
-        for (PendingNode& node : batch.nodes) pending_.push_back(std::move(node));
-        split_next_ += batch.nodes.size();
+        for (auto node = batch.nodes.rbegin(); node != batch.nodes.rend(); ++node) {
+          node->alone = true;
+          pending_.push_back(std::move(*node));
+        }
         return Status::Ok();
       }
       return batch.reads.status().WithContext("reading " + batch.nodes.front().path +
@@ -256,6 +273,10 @@ class Walker {
       if (i < batch.fallback_stats.size() && batch.fallback_stats[i] && batch.fallback_stats[i]->ok()) {
         stat = **batch.fallback_stats[i];
         if (!stat) {  // gone between the two reads
+          if (node.path == root_path_) {
+            return zk::ZooKeeperError(ErrorCode::NONODE, "snapshot", node.path,
+                                      "the walk's root does not exist");
+          }
           ++stats_.vanished;
           return Status::Ok();
         }
@@ -268,6 +289,8 @@ class Walker {
       const Result<zk::AclResult>& acl = *batch.acls[i];
       if (acl.ok()) {
         record.acl = &acl->acls;
+      } else if (!IsAboutThisNode(acl.status())) {
+        return acl.status().WithContext("reading the ACL of " + node.path);
       } else if (record.error.empty()) {
         record.error = zk::ErrorCodeName(zk::ErrorCodeOf(acl.status()));
       }
@@ -289,16 +312,12 @@ class Walker {
     return Status::Ok();
   }
 
-  // Children go on a stack in reverse name order, so the walk is depth-first
-  // in name order and the queue holds one sibling list per level, not a
-  // whole level of the tree.
+  // Children go on a stack, so the walk is roughly depth-first and the
+  // queue holds sibling lists along the current paths, not a whole level of
+  // the tree. Rows come out in no particular order: batches are pipelined.
   void QueueChildren(const PendingNode& node, const zk::ReadResult& children) {
-    std::vector<const std::string*> names;
-    names.reserve(children.children.size());
-    for (const std::string& name : children.children) names.push_back(&name);
-    std::sort(names.begin(), names.end(), [](auto* a, auto* b) { return *a > *b; });
-    for (const std::string* name : names) {
-      std::string path = JoinPath(node.path, *name);
+    for (const std::string& name : children.children) {
+      std::string path = JoinPath(node.path, name);
       if (IsExcluded(path)) {
         ++stats_.excluded;
         continue;
@@ -314,7 +333,6 @@ class Walker {
   const ProgressCallback& progress_;
   std::string root_path_;
   std::vector<PendingNode> pending_;  // a stack: the back is read next
-  size_t split_next_ = 0;  // nodes at the back of pending_ to read one per batch
   std::vector<std::unique_ptr<Batch>> batches_;  // in flight
   std::vector<int> in_flight_per_session_;
   CompletionQueue queue_;
