@@ -6,6 +6,15 @@
 #include "arrow_format/Message_generated.h"
 #include "arrow_format/Schema_generated.h"
 
+#include <cstdint>
+
 namespace zkarrow::arrow::ipc {
 namespace fb = org::apache::arrow::flatbuf;
+
+// True when a (verified) vector of structs is absent or its elements sit at
+// their natural alignment, so that reading them is defined behaviour.
+template <typename T>
+bool IsStructVectorAligned(const flatbuffers::Vector<const T*>* vector) {
+  return vector == nullptr || reinterpret_cast<uintptr_t>(vector->Data()) % alignof(T) == 0;
+}
 }  // namespace zkarrow::arrow::ipc

@@ -65,6 +65,21 @@ MetadataVersion ToMetadataVersion(fb::MetadataVersion version) {
   return static_cast<MetadataVersion>(static_cast<int>(version));
 }
 
+namespace {
+
+// The flatbuffers verifier checks that a vector of structs lies inside the
+// buffer, not that its elements are aligned; reading a misaligned struct is
+// undefined behaviour, and a well-formed writer never produces one.
+Status CheckBatchVectorsAligned(const fb::RecordBatch* batch) {
+  if (batch == nullptr) return Status::Ok();
+  if (!IsStructVectorAligned(batch->nodes()) || !IsStructVectorAligned(batch->buffers())) {
+    return Status::InvalidData("record batch metadata has misaligned field nodes or buffers");
+  }
+  return Status::Ok();
+}
+
+}  // namespace
+
 Result<const fb::Message*> VerifyMessage(const Buffer& metadata, const IpcReadOptions& options) {
   flatbuffers::Verifier verifier(metadata.data(), static_cast<size_t>(metadata.size()),
                                  kVerifierDepthPerLevel * options.max_nesting_depth + 16,
@@ -77,6 +92,10 @@ Result<const fb::Message*> VerifyMessage(const Buffer& metadata, const IpcReadOp
   // header relies on it being there.
   if (message->header_type() == fb::MessageHeader::NONE || message->header() == nullptr) {
     return Status::InvalidData("message has no header");
+  }
+  ZKA_RETURN_IF_ERROR(CheckBatchVectorsAligned(message->header_as_RecordBatch()));
+  if (const fb::DictionaryBatch* dictionary = message->header_as_DictionaryBatch()) {
+    ZKA_RETURN_IF_ERROR(CheckBatchVectorsAligned(dictionary->data()));
   }
   auto version = static_cast<int>(message->version());
   if (version < static_cast<int>(fb::MetadataVersion::V4)) {

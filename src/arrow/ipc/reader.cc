@@ -249,6 +249,10 @@ class FileReader::Impl {
       return Status::InvalidData("the footer is not a valid Footer flatbuffer");
     }
     footer_ = fb::GetFooter(footer_bytes_->data());
+    if (!IsStructVectorAligned(footer_->recordBatches()) ||
+        !IsStructVectorAligned(footer_->dictionaries())) {
+      return Status::InvalidData("the footer's block list is misaligned");
+    }
     auto version = static_cast<int>(footer_->version());
     if (version < static_cast<int>(fb::MetadataVersion::V4) ||
         version > static_cast<int>(fb::MetadataVersion::V5)) {
