@@ -11,10 +11,12 @@
 namespace zkarrow::arrow::ipc {
 namespace fb = org::apache::arrow::flatbuf;
 
-// True when a (verified) vector of structs is absent or its elements sit at
-// their natural alignment, so that reading them is defined behaviour.
+// True when a (verified) vector of structs is absent, empty, or its elements
+// sit at their natural alignment, so that reading them is defined behaviour.
+// (Writers need not align the data of an empty vector.)
 template <typename T>
 bool IsStructVectorAligned(const flatbuffers::Vector<const T*>* vector) {
-  return vector == nullptr || reinterpret_cast<uintptr_t>(vector->Data()) % alignof(T) == 0;
+  return vector == nullptr || vector->size() == 0 ||
+         reinterpret_cast<uintptr_t>(vector->Data()) % alignof(T) == 0;
 }
 }  // namespace zkarrow::arrow::ipc
