@@ -6,16 +6,26 @@ namespace zkarrow {
 
 std::string_view StatusCodeName(StatusCode code) {
   switch (code) {
-    case StatusCode::kOk: return "OK";
-    case StatusCode::kInvalidArgument: return "invalid argument";
-    case StatusCode::kInvalidData: return "invalid data";
-    case StatusCode::kNotImplemented: return "not implemented";
-    case StatusCode::kIoError: return "I/O error";
-    case StatusCode::kOutOfRange: return "out of range";
-    case StatusCode::kRemote: return "server error";
-    case StatusCode::kTimeout: return "timeout";
-    case StatusCode::kCancelled: return "cancelled";
-    case StatusCode::kInternal: return "internal error";
+    case StatusCode::kOk:
+      return "OK";
+    case StatusCode::kInvalidArgument:
+      return "invalid argument";
+    case StatusCode::kInvalidData:
+      return "invalid data";
+    case StatusCode::kNotImplemented:
+      return "not implemented";
+    case StatusCode::kIoError:
+      return "I/O error";
+    case StatusCode::kOutOfRange:
+      return "out of range";
+    case StatusCode::kRemote:
+      return "server error";
+    case StatusCode::kTimeout:
+      return "timeout";
+    case StatusCode::kCancelled:
+      return "cancelled";
+    case StatusCode::kInternal:
+      return "internal error";
   }
   return "unknown";
 }

@@ -22,7 +22,7 @@ enum class StatusCode : uint8_t {
   kRemote,           // a server answered with an error (see detail())
   kTimeout,
   kCancelled,
-  kInternal,         // a broken invariant: a bug in zkarrow
+  kInternal,  // a broken invariant: a bug in zkarrow
 };
 
 std::string_view StatusCodeName(StatusCode code);
@@ -34,9 +34,13 @@ class [[nodiscard]] Status {
       : code_(code), detail_(detail), message_(std::move(message)) {}
 
   static Status Ok() { return {}; }
-  static Status InvalidArgument(std::string m) { return {StatusCode::kInvalidArgument, std::move(m)}; }
+  static Status InvalidArgument(std::string m) {
+    return {StatusCode::kInvalidArgument, std::move(m)};
+  }
   static Status InvalidData(std::string m) { return {StatusCode::kInvalidData, std::move(m)}; }
-  static Status NotImplemented(std::string m) { return {StatusCode::kNotImplemented, std::move(m)}; }
+  static Status NotImplemented(std::string m) {
+    return {StatusCode::kNotImplemented, std::move(m)};
+  }
   static Status IoError(std::string m) { return {StatusCode::kIoError, std::move(m)}; }
   // An IoError whose message ends with strerror(errnum).
   static Status FromErrno(int errnum, std::string_view what);
@@ -68,7 +72,7 @@ class [[nodiscard]] Status {
 template <typename T>
 class [[nodiscard]] Result {
  public:
-  Result(T value) : storage_(std::move(value)) {}  // NOLINT: implicit by design
+  Result(T value) : storage_(std::move(value)) {}        // NOLINT: implicit by design
   Result(Status status) : storage_(std::move(status)) {  // NOLINT: implicit by design
     if (std::get<Status>(storage_).ok()) {
       storage_ = Status::Internal("Result constructed from an OK status without a value");
@@ -99,10 +103,10 @@ class [[nodiscard]] Result {
 #define ZKA_CONCAT(a, b) ZKA_CONCAT_INNER(a, b)
 
 // Returns the Status from the enclosing function if `expr` is not OK.
-#define ZKA_RETURN_IF_ERROR(expr)                      \
-  do {                                                 \
-    ::zkarrow::Status zka_status_ = (expr);            \
-    if (!zka_status_.ok()) return zka_status_;         \
+#define ZKA_RETURN_IF_ERROR(expr)              \
+  do {                                         \
+    ::zkarrow::Status zka_status_ = (expr);    \
+    if (!zka_status_.ok()) return zka_status_; \
   } while (false)
 
 // Evaluates a Result<T> expression; on error returns its Status, otherwise

@@ -3,16 +3,15 @@
 #pragma once
 
 #include <CLI/CLI.hpp>
-
 #include <functional>
 
 namespace zkarrow::cli {
 
 // Exit statuses, documented in the README.
 inline constexpr int kExitOk = 0;
-inline constexpr int kExitFailure = 1;     // the work failed (bad input, server error)
-inline constexpr int kExitUsage = 2;       // bad arguments
-inline constexpr int kExitUnavailable = 3; // ZooKeeper unreachable or session expired
+inline constexpr int kExitFailure = 1;      // the work failed (bad input, server error)
+inline constexpr int kExitUsage = 2;        // bad arguments
+inline constexpr int kExitUnavailable = 3;  // ZooKeeper unreachable or session expired
 
 // Set by a command's callback; main() returns it.
 using CommandRunner = std::function<int()>;

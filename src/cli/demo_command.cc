@@ -64,9 +64,10 @@ int RunDemo(const DemoArgs& args) {
   if (!loader.ok()) return Fail(loader.status());
   std::vector<sampletree::SampleNode> tree =
       sampletree::GenerateSampleTree({.target_nodes = args.nodes});
-  std::printf("== Loading a sample tree: %zu znodes (Kafka, SolrCloud, HBase, config store, "
-              "locks and services; ephemerals included)\n",
-              tree.size());
+  std::printf(
+      "== Loading a sample tree: %zu znodes (Kafka, SolrCloud, HBase, config store, "
+      "locks and services; ephemerals included)\n",
+      tree.size());
   std::fflush(stdout);
   int64_t bytes = 0;
   if (Status loaded = sampletree::LoadSampleTree(**loader, tree, &bytes); !loaded.ok()) {
@@ -91,9 +92,10 @@ int RunDemo(const DemoArgs& args) {
       code != kExitOk) {
     return code;
   }
-  std::printf("\n== Stopping ZooKeeper. The table stays in %s: read it with pandas "
-              "(pyarrow.ipc.open_file), Polars (pl.read_ipc) or DuckDB.\n",
-              args.output.c_str());
+  std::printf(
+      "\n== Stopping ZooKeeper. The table stays in %s: read it with pandas "
+      "(pyarrow.ipc.open_file), Polars (pl.read_ipc) or DuckDB.\n",
+      args.output.c_str());
   return kExitOk;
 }
 

@@ -3,7 +3,6 @@
 #pragma once
 
 #include <CLI/CLI.hpp>
-
 #include <map>
 #include <string>
 
@@ -25,14 +24,16 @@ struct IpcOutputOptions {
   arrow::ipc::Compression compression = arrow::ipc::Compression::kNone;
 
   arrow::ipc::IpcFormat ResolveFormat(bool to_stdout) const {
-    if (format.empty()) return to_stdout ? arrow::ipc::IpcFormat::kStream : arrow::ipc::IpcFormat::kFile;
+    if (format.empty())
+      return to_stdout ? arrow::ipc::IpcFormat::kStream : arrow::ipc::IpcFormat::kFile;
     return kFormatNames.at(format);
   }
 };
 
 inline void AddIpcOutputOptions(CLI::App& command, IpcOutputOptions& options) {
-  command.add_option("--format", options.format,
-                     "IPC format: file (random access) or stream; default: file, or stream on stdout")
+  command
+      .add_option("--format", options.format,
+                  "IPC format: file (random access) or stream; default: file, or stream on stdout")
       ->check(CLI::IsMember({"file", "stream"}));
   command.add_option("--compression", options.compression, "Body compression: none, lz4 or zstd")
       ->transform(CLI::CheckedTransformer(kCompressionNames, CLI::ignore_case))

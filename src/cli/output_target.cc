@@ -77,8 +77,8 @@ Status OutputTarget::Commit() {
   std::error_code error;
   std::filesystem::rename(temp_path_, final_path_, error);
   if (error) {
-    return Status::IoError("moving " + temp_path_.string() + " to " + final_path_.string() +
-                           ": " + error.message());
+    return Status::IoError("moving " + temp_path_.string() + " to " + final_path_.string() + ": " +
+                           error.message());
   }
   committed_ = true;
   return Status::Ok();

@@ -1,5 +1,7 @@
 // `zkarrow snapshot`: the znode table of a live ensemble (--zk) or of
 // ZooKeeper's own data directory (--data-dir), as an Arrow IPC file or stream.
+#include "cli/snapshot_command.h"
+
 #include <charconv>
 #include <cstdio>
 #include <cstdlib>
@@ -7,8 +9,6 @@
 #include <memory>
 #include <string>
 #include <vector>
-
-#include "cli/snapshot_command.h"
 
 #include "cli/commands.h"
 #include "cli/ipc_options.h"
@@ -24,7 +24,6 @@ namespace zkarrow::cli {
 namespace {
 
 constexpr const char* kAuthEnvironmentVariable = "ZKARROW_AUTH";
-
 
 std::string IsoTimeNow() {
   std::time_t now = std::time(nullptr);
@@ -135,17 +134,17 @@ Status SnapshotLive(const SnapshotArgs& args, znodes::ZnodeTableOptions table_op
   progress.Clear();
   double seconds =
       std::chrono::duration<double>(std::chrono::steady_clock::now() - started).count();
-  std::fprintf(stderr,
-               "zkarrow snapshot: %s znodes (%s of data) from %s in %.2f s, %s znodes/s; "
-               "%s errors, %s vanished during the walk, %s subtrees excluded; wrote %s%s\n",
-               FormatCount(stats.znodes).c_str(), FormatBytes(stats.data_bytes).c_str(),
-               args.zk.c_str(), seconds,
-               FormatCount(static_cast<int64_t>(static_cast<double>(stats.znodes) /
-                                                std::max(seconds, 1e-9)))
-                   .c_str(),
-               FormatCount(stats.errors).c_str(), FormatCount(stats.vanished).c_str(),
-               FormatCount(stats.excluded).c_str(), FormatBytes(output.bytes_written()).c_str(),
-               output.is_stdout() ? " to stdout" : (" to " + args.output).c_str());
+  std::fprintf(
+      stderr,
+      "zkarrow snapshot: %s znodes (%s of data) from %s in %.2f s, %s znodes/s; "
+      "%s errors, %s vanished during the walk, %s subtrees excluded; wrote %s%s\n",
+      FormatCount(stats.znodes).c_str(), FormatBytes(stats.data_bytes).c_str(), args.zk.c_str(),
+      seconds,
+      FormatCount(static_cast<int64_t>(static_cast<double>(stats.znodes) / std::max(seconds, 1e-9)))
+          .c_str(),
+      FormatCount(stats.errors).c_str(), FormatCount(stats.vanished).c_str(),
+      FormatCount(stats.excluded).c_str(), FormatBytes(output.bytes_written()).c_str(),
+      output.is_stdout() ? " to stdout" : (" to " + args.output).c_str());
   return Status::Ok();
 }
 
@@ -207,11 +206,12 @@ int RunSnapshot(const SnapshotArgs& args) {
         "or --data-dir DIR (ZooKeeper's data directory)"));
   }
   if (!args.zxid.empty() && args.data_dir.empty()) {
-    return Fail(Status::InvalidArgument("--zxid needs --data-dir (live reads see only the present)"));
+    return Fail(
+        Status::InvalidArgument("--zxid needs --data-dir (live reads see only the present)"));
   }
-  if (!args.data_dir.empty() && (args.no_data || args.acl || args.max_depth >= 0 ||
-                                 !args.excludes.empty() || args.path != "/" ||
-                                 !args.auth.empty() || args.sessions != 1)) {
+  if (!args.data_dir.empty() &&
+      (args.no_data || args.acl || args.max_depth >= 0 || !args.excludes.empty() ||
+       args.path != "/" || !args.auth.empty() || args.sessions != 1)) {
     return Fail(Status::InvalidArgument(
         "--path, --no-data, --acl, --max-depth, --exclude, --auth and --sessions apply to live "
         "reads (--zk); --data-dir always reads the whole tree with data and ACLs"));

@@ -65,11 +65,12 @@ void AddKafka(TreeBuilder& tree, int64_t budget) {
   tree.Add("/kafka/brokers");
   tree.Add("/kafka/brokers/ids");
   for (int b = 0; b < brokers; ++b) {
-    tree.Add("/kafka/brokers/ids/" + std::to_string(b),
-             R"({"listener_security_protocol_map":{"PLAINTEXT":"PLAINTEXT"},"endpoints":["PLAINTEXT://)" +
-                 Host(b) + R"(:9092"],"jmx_port":9999,"port":9092,"host":")" + Host(b) +
-                 R"(","version":5,"timestamp":"1700000000000"})",
-             true);
+    tree.Add(
+        "/kafka/brokers/ids/" + std::to_string(b),
+        R"({"listener_security_protocol_map":{"PLAINTEXT":"PLAINTEXT"},"endpoints":["PLAINTEXT://)" +
+            Host(b) + R"(:9092"],"jmx_port":9999,"port":9092,"host":")" + Host(b) +
+            R"(","version":5,"timestamp":"1700000000000"})",
+        true);
   }
   tree.Add("/kafka/brokers/topics");
   tree.Add("/kafka/config");
@@ -78,20 +79,23 @@ void AddKafka(TreeBuilder& tree, int64_t budget) {
   for (int t = 0; t < topics; ++t) {
     std::string topic = "events-" + std::to_string(t);
     std::string base = "/kafka/brokers/topics/" + topic;
-    tree.Add(base, R"({"version":3,"partitions":{"0":[1,2,3]},"adding_replicas":{},"removing_replicas":{}})");
+    tree.Add(
+        base,
+        R"({"version":3,"partitions":{"0":[1,2,3]},"adding_replicas":{},"removing_replicas":{}})");
     tree.Add(base + "/partitions");
     for (int p = 0; p < partitions; ++p) {
       std::string partition = base + "/partitions/" + std::to_string(p);
       tree.Add(partition);
       int leader = random.Uniform(0, brokers - 1);
-      tree.Add(partition + "/state", R"({"controller_epoch":17,"leader":)" + std::to_string(leader) +
-                                         R"(,"version":1,"leader_epoch":)" +
-                                         std::to_string(random.Uniform(0, 40)) + R"(,"isr":[)" +
-                                         std::to_string(leader) + "]}");
+      tree.Add(partition + "/state",
+               R"({"controller_epoch":17,"leader":)" + std::to_string(leader) +
+                   R"(,"version":1,"leader_epoch":)" + std::to_string(random.Uniform(0, 40)) +
+                   R"(,"isr":[)" + std::to_string(leader) + "]}");
     }
     tree.Add("/kafka/config/topics/" + topic,
              R"({"version":1,"config":{"retention.ms":")" +
-                 std::to_string(random.Uniform(1, 30) * 86400000LL) + R"(","cleanup.policy":"delete"}})");
+                 std::to_string(random.Uniform(1, 30) * 86400000LL) +
+                 R"(","cleanup.policy":"delete"}})");
     if (t % 4 == 0) {
       std::string group = "/kafka/consumers/group-" + std::to_string(t);
       tree.Add(group);
@@ -120,14 +124,16 @@ void AddSolr(TreeBuilder& tree, int64_t budget) {
   }
   schema += "</schema>\n";
   tree.Add("/solr/configs/_default/managed-schema.xml", schema);
-  tree.Add("/solr/configs/_default/solrconfig.xml", "<config><luceneMatchVersion>9.4</luceneMatchVersion></config>");
+  tree.Add("/solr/configs/_default/solrconfig.xml",
+           "<config><luceneMatchVersion>9.4</luceneMatchVersion></config>");
   tree.Add("/solr/collections");
   for (int c = 0; c < collections; ++c) {
     std::string base = "/solr/collections/products-" + std::to_string(c);
     tree.Add(base, R"({"configName":"_default"})");
-    tree.Add(base + "/state.json",
-             R"({"products-)" + std::to_string(c) +
-                 R"(":{"pullReplicas":"0","replicationFactor":"2","shards":{"shard1":{"range":"80000000-7fffffff","state":"active"}},"router":{"name":"compositeId"}}})");
+    tree.Add(
+        base + "/state.json",
+        R"({"products-)" + std::to_string(c) +
+            R"(":{"pullReplicas":"0","replicationFactor":"2","shards":{"shard1":{"range":"80000000-7fffffff","state":"active"}},"router":{"name":"compositeId"}}})");
     tree.Add(base + "/leaders");
     tree.Add(base + "/leaders/shard1", R"({"core":"products_shard1_replica_n1"})", true);
     tree.Add(base + "/terms");
@@ -167,13 +173,20 @@ void AddHBase(TreeBuilder& tree, int64_t budget) {
 
 std::string ConfigValue(Random& random, int i) {
   switch (random.Uniform(0, 6)) {
-    case 0: return "";
-    case 1: return std::to_string(random.Uniform(0, 100000));
-    case 2: return std::to_string(random.Uniform(0, 1000)) + "." + std::to_string(random.Uniform(0, 99));
-    case 3: return random.Uniform(0, 1) ? "true" : "false";
-    case 4: return R"({"enabled":true,"limit":)" + std::to_string(i) + R"(,"tags":["a","b"]})";
-    case 5: return "value for setting " + std::to_string(i);
-    default: return random.Bytes(random.Uniform(4, 64));
+    case 0:
+      return "";
+    case 1:
+      return std::to_string(random.Uniform(0, 100000));
+    case 2:
+      return std::to_string(random.Uniform(0, 1000)) + "." + std::to_string(random.Uniform(0, 99));
+    case 3:
+      return random.Uniform(0, 1) ? "true" : "false";
+    case 4:
+      return R"({"enabled":true,"limit":)" + std::to_string(i) + R"(,"tags":["a","b"]})";
+    case 5:
+      return "value for setting " + std::to_string(i);
+    default:
+      return random.Bytes(random.Uniform(4, 64));
   }
 }
 
@@ -188,7 +201,8 @@ void AddConfigStore(TreeBuilder& tree, int64_t budget) {
     // Eight levels deep, a few settings at every level.
     for (int depth = 2; depth <= 8 && added < budget; ++depth) {
       for (int s = 0; s < 3 && added < budget; ++s) {
-        tree.Add(path + "/setting-" + std::to_string(s), ConfigValue(random, static_cast<int>(added)));
+        tree.Add(path + "/setting-" + std::to_string(s),
+                 ConfigValue(random, static_cast<int>(added)));
         ++added;
       }
       path += "/level-" + std::to_string(depth);
@@ -212,7 +226,8 @@ void AddCurator(TreeBuilder& tree, int64_t budget) {
     tree.Add(service);
     tree.Add(service + "/instance-1",
              R"({"name":"svc-)" + std::to_string(s) + R"(","address":"10.0.1.)" +
-                 std::to_string(s % 250) + R"(","port":8080,"sslPort":null,"registrationTimeUTC":1700000000000})",
+                 std::to_string(s % 250) +
+                 R"(","port":8080,"sslPort":null,"registrationTimeUTC":1700000000000})",
              true);
   }
 }

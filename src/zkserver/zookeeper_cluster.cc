@@ -1,6 +1,7 @@
 #include "zkserver/zookeeper_cluster.h"
 
 #include <arpa/inet.h>
+#include <fcntl.h>
 #include <netinet/in.h>
 #include <poll.h>
 #include <signal.h>
@@ -8,7 +9,6 @@
 #include <sys/socket.h>
 #include <sys/wait.h>
 #include <unistd.h>
-#include <fcntl.h>
 
 #include <cerrno>
 #include <cstdlib>
@@ -100,7 +100,8 @@ Result<std::unique_ptr<ZooKeeperCluster>> ZooKeeperCluster::Start(ClusterOptions
     cluster->root_ = opts.root;
     std::error_code error;
     std::filesystem::create_directories(cluster->root_, error);
-    if (error) return Status::IoError("creating " + cluster->root_.string() + ": " + error.message());
+    if (error)
+      return Status::IoError("creating " + cluster->root_.string() + ": " + error.message());
   }
 
   for (int i = 0; i < opts.servers; ++i) {
@@ -254,8 +255,8 @@ Result<std::string> ZooKeeperCluster::FourLetterWord(int server, const std::stri
   ::setsockopt(fd.get(), SOL_SOCKET, SO_SNDTIMEO, &timeout, sizeof(timeout));
   sockaddr_in address = Loopback(servers_[server].client_port);
   if (::connect(fd.get(), reinterpret_cast<sockaddr*>(&address), sizeof(address)) != 0) {
-    return Status::FromErrno(errno, "connecting to 127.0.0.1:" +
-                                        std::to_string(servers_[server].client_port));
+    return Status::FromErrno(
+        errno, "connecting to 127.0.0.1:" + std::to_string(servers_[server].client_port));
   }
   if (::send(fd.get(), command.data(), command.size(), MSG_NOSIGNAL) !=
       static_cast<ssize_t>(command.size())) {

@@ -19,7 +19,7 @@
 namespace zkarrow::zkserver {
 
 struct ClusterOptions {
-  int servers = 1;  // 1: standalone (ZooKeeperServerMain); >1: a quorum
+  int servers = 1;          // 1: standalone (ZooKeeperServerMain); >1: a quorum
   int tick_time_ms = 2000;  // sessions may time out from 2 to 20 ticks
   // Extra zoo.cfg lines, e.g. {"snapCount", "1000"}.
   std::vector<std::pair<std::string, std::string>> config;

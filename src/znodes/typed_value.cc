@@ -53,13 +53,20 @@ bool HasControlCharacters(std::string_view text) {
 
 std::string_view ValueTypeName(ValueType type) {
   switch (type) {
-    case ValueType::kEmpty: return "empty";
-    case ValueType::kInt: return "int";
-    case ValueType::kFloat: return "float";
-    case ValueType::kBool: return "bool";
-    case ValueType::kJson: return "json";
-    case ValueType::kText: return "text";
-    case ValueType::kBinary: return "binary";
+    case ValueType::kEmpty:
+      return "empty";
+    case ValueType::kInt:
+      return "int";
+    case ValueType::kFloat:
+      return "float";
+    case ValueType::kBool:
+      return "bool";
+    case ValueType::kJson:
+      return "json";
+    case ValueType::kText:
+      return "text";
+    case ValueType::kBinary:
+      return "binary";
   }
   return "binary";
 }

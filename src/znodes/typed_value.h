@@ -16,9 +16,9 @@ std::string_view ValueTypeName(ValueType type);
 
 struct TypedValue {
   ValueType type = ValueType::kEmpty;
-  std::optional<int64_t> as_int;    // int; bool as 0/1
-  std::optional<double> as_float;   // int and float
-  bool has_text = false;            // json, text, bool, int, float: the bytes are UTF-8 text
+  std::optional<int64_t> as_int;   // int; bool as 0/1
+  std::optional<double> as_float;  // int and float
+  bool has_text = false;           // json, text, bool, int, float: the bytes are UTF-8 text
 };
 
 // Rules, first match wins (surrounding ASCII whitespace ignored for the

@@ -72,7 +72,8 @@ Status ZnodeBatchBuilder::Append(const ZnodeRecord& record) {
   const int64_t limit = std::numeric_limits<int32_t>::max();
   int64_t data_size = record.data ? static_cast<int64_t>(record.data->size()) : 0;
   int64_t path_size = static_cast<int64_t>(record.path.size());
-  if (path_.value_data_length() + path_size > limit || data_.value_data_length() + data_size > limit ||
+  if (path_.value_data_length() + path_size > limit ||
+      data_.value_data_length() + data_size > limit ||
       value_text_.value_data_length() + data_size > limit) {
     return Status::OutOfRange("znode batch is full (2 GiB of variable-length data)");
   }

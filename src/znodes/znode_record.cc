@@ -6,10 +6,14 @@ namespace zkarrow::znodes {
 
 std::string_view NodeKindName(NodeKind kind) {
   switch (kind) {
-    case NodeKind::kPersistent: return "persistent";
-    case NodeKind::kEphemeral: return "ephemeral";
-    case NodeKind::kContainer: return "container";
-    case NodeKind::kTtl: return "ttl";
+    case NodeKind::kPersistent:
+      return "persistent";
+    case NodeKind::kEphemeral:
+      return "ephemeral";
+    case NodeKind::kContainer:
+      return "container";
+    case NodeKind::kTtl:
+      return "ttl";
   }
   return "persistent";
 }

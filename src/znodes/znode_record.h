@@ -26,9 +26,9 @@ struct ZnodeRecord {
   NodeKind kind = NodeKind::kPersistent;
   // The bytes; nullopt when not read (--no-data, or an error).
   std::optional<std::span<const uint8_t>> data;
-  std::optional<int64_t> ttl_ms;  // TTL nodes, offline only
+  std::optional<int64_t> ttl_ms;              // TTL nodes, offline only
   const std::vector<zk::Acl>* acl = nullptr;  // nullptr: not read
-  std::string_view error;  // "" or a ZooKeeper error code name, e.g. "NOAUTH"
+  std::string_view error;                     // "" or a ZooKeeper error code name, e.g. "NOAUTH"
 };
 
 // ZooKeeper keeps container and TTL markers in the ephemeral owner field of

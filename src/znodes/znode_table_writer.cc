@@ -3,9 +3,8 @@
 namespace zkarrow::znodes {
 
 Result<std::unique_ptr<ZnodeTableWriter>> ZnodeTableWriter::Open(arrow::OutputStream& sink,
-                                                                  ZnodeTableOptions options) {
-  auto builder =
-      std::make_unique<ZnodeBatchBuilder>(options.typed_values, options.schema_metadata);
+                                                                 ZnodeTableOptions options) {
+  auto builder = std::make_unique<ZnodeBatchBuilder>(options.typed_values, options.schema_metadata);
   const arrow::Schema& schema = *builder->schema();
   arrow::ipc::IpcWriteOptions write_options{.compression = options.compression};
   Result<std::unique_ptr<arrow::ipc::IpcWriter>> writer =

@@ -33,8 +33,8 @@ TEST(SnapshotArgsTest, NeedsExactlyOneSource) {
 }
 
 TEST(SnapshotArgsTest, LiveOnlyOptionsAreRefusedOffline) {
-  for (const char* option : {"--no-data", "--acl", "--max-depth 2", "--exclude '/a*'",
-                             "--path /sub", "--sessions 2"}) {
+  for (const char* option :
+       {"--no-data", "--acl", "--max-depth 2", "--exclude '/a*'", "--path /sub", "--sessions 2"}) {
     Outcome outcome = RunSnapshot(std::string("--data-dir /tmp -o /dev/null ") + option);
     EXPECT_EQ(outcome.exit_code, 2) << option << ": " << outcome.output;
     EXPECT_NE(outcome.output.find("apply to live reads"), std::string::npos) << outcome.output;

@@ -28,8 +28,8 @@ class LiveSnapshotTest : public ::testing::Test {
   // A failure here would make gtest skip the tests silently, so SetUp()
   // turns a broken fixture into a failure of every test.
   static void SetUpTestSuite() {
-    auto cluster = zkserver::ZooKeeperCluster::Start(
-        {.config = {{"extendedTypesEnabled", "true"}}});
+    auto cluster =
+        zkserver::ZooKeeperCluster::Start({.config = {{"extendedTypesEnabled", "true"}}});
     ASSERT_TRUE(cluster.ok()) << cluster.status().ToString();
     cluster_ = std::move(*cluster).release();
     zk::ClientOptions options;
@@ -68,7 +68,8 @@ class LiveSnapshotTest : public ::testing::Test {
         {"/t/wide"},
         {"/t/eph", "mine", true},
     };
-    for (int i = 0; i < 20500; ++i) nodes.push_back({"/t/wide/c" + std::to_string(i), std::to_string(i)});
+    for (int i = 0; i < 20500; ++i)
+      nodes.push_back({"/t/wide/c" + std::to_string(i), std::to_string(i)});
     std::string deep = "/t/deep";
     for (int depth = 0; depth < 52; ++depth) {
       nodes.push_back({deep, "level " + std::to_string(depth)});
@@ -82,7 +83,8 @@ class LiveSnapshotTest : public ::testing::Test {
       ASSERT_TRUE(result.ok()) << result.status().ToString();
     };
     for (int i = 0; i < 3; ++i) {
-      must(client.Create("/t/seq-", "s", zk::OpenAclUnsafe(), zk::CreateMode::kPersistentSequential));
+      must(client.Create("/t/seq-", "s", zk::OpenAclUnsafe(),
+                         zk::CreateMode::kPersistentSequential));
     }
     must(client.Create("/t/container", "", zk::OpenAclUnsafe(), zk::CreateMode::kContainer));
     must(client.Create("/t/container/child", "keeps the container alive"));
@@ -96,18 +98,17 @@ class LiveSnapshotTest : public ::testing::Test {
   std::filesystem::path Snapshot(const std::string& extra_args) {
     std::filesystem::path out = std::filesystem::temp_directory_path() /
                                 ("zkarrow-live-" + std::to_string(::getpid()) + ".arrow");
-    auto ran = RunCommand(std::string(ZKARROW_BINARY) + " snapshot --zk " +
-                          cluster_->ConnectString() + " --path /t -o " + out.string() + " " +
-                          extra_args + " 2>&1");
+    auto ran =
+        RunCommand(std::string(ZKARROW_BINARY) + " snapshot --zk " + cluster_->ConnectString() +
+                   " --path /t -o " + out.string() + " " + extra_args + " 2>&1");
     EXPECT_TRUE(ran.ok()) << ran.status().ToString();
     return out;
   }
 
   std::vector<nlohmann::json> Kazoo(const std::string& auth) {
-    auto dump = RunCommand("/usr/bin/python3 " ZKARROW_SOURCE_DIR
-                           "/tests/integration/kazoo_dump.py " +
-                           cluster_->ConnectString() + " /t" +
-                           (auth.empty() ? "" : " --auth " + Quote(auth)));
+    auto dump = RunCommand(
+        "/usr/bin/python3 " ZKARROW_SOURCE_DIR "/tests/integration/kazoo_dump.py " +
+        cluster_->ConnectString() + " /t" + (auth.empty() ? "" : " --auth " + Quote(auth)));
     EXPECT_TRUE(dump.ok()) << dump.status().ToString();
     return dump.ok() ? ParseJsonLines(*dump) : std::vector<nlohmann::json>{};
   }
@@ -184,8 +185,9 @@ TEST_F(LiveSnapshotTest, ExcludeMaxDepthAndNoData) {
 TEST_F(LiveSnapshotTest, UnreachableEnsembleIsAClearFailure) {
   auto port = zkserver::PickFreePort();
   ASSERT_TRUE(port.ok());
-  std::string command = std::string(ZKARROW_BINARY) + " snapshot --zk 127.0.0.1:" +
-                        std::to_string(*port) + " -o /dev/null 2>&1; echo exit=$?";
+  std::string command = std::string(ZKARROW_BINARY) +
+                        " snapshot --zk 127.0.0.1:" + std::to_string(*port) +
+                        " -o /dev/null 2>&1; echo exit=$?";
   auto output = RunCommand(command);
   ASSERT_TRUE(output.ok());
   EXPECT_NE(output->find("exit=3"), std::string::npos) << *output;
@@ -194,7 +196,8 @@ TEST_F(LiveSnapshotTest, UnreachableEnsembleIsAClearFailure) {
 
 TEST_F(LiveSnapshotTest, MissingRootIsAClearFailure) {
   std::string command = std::string(ZKARROW_BINARY) + " snapshot --zk " +
-                        cluster_->ConnectString() + " --path /no/such -o /dev/null 2>&1; echo exit=$?";
+                        cluster_->ConnectString() +
+                        " --path /no/such -o /dev/null 2>&1; echo exit=$?";
   auto output = RunCommand(command);
   ASSERT_TRUE(output.ok());
   EXPECT_NE(output->find("NONODE"), std::string::npos) << *output;

@@ -47,8 +47,8 @@ Result<std::vector<nlohmann::json>> ReadZnodeRows(const std::filesystem::path& a
     }
     return -1;
   };
-  static constexpr std::array<const char*, 5> kInt32Stats = {
-      "version", "cversion", "aversion", "data_length", "num_children"};
+  static constexpr std::array<const char*, 5> kInt32Stats = {"version", "cversion", "aversion",
+                                                             "data_length", "num_children"};
   static constexpr std::array<const char*, 4> kInt64Stats = {"czxid", "mzxid", "pzxid",
                                                              "ephemeral_owner"};
   std::vector<nlohmann::json> rows;
@@ -100,7 +100,8 @@ Result<std::string> RunCommand(const std::string& command) {
   std::string output;
   std::array<char, 65536> chunk;
   size_t n;
-  while ((n = std::fread(chunk.data(), 1, chunk.size(), pipe.get())) > 0) output.append(chunk.data(), n);
+  while ((n = std::fread(chunk.data(), 1, chunk.size(), pipe.get())) > 0)
+    output.append(chunk.data(), n);
   int status = ::pclose(pipe.release());
   if (status != 0) {
     return Status::IoError("command failed (status " + std::to_string(status) + "): " + command);

@@ -74,10 +74,11 @@ TEST(ZnodeSchemaTest, ColumnsAreTheContract) {
   std::vector<std::string> names;
   for (const auto& field : schema.fields) names.push_back(field.name);
   EXPECT_EQ(names, (std::vector<std::string>{
-                       "path", "name", "parent", "depth", "kind", "data", "data_length",
-                       "num_children", "version", "cversion", "aversion", "czxid", "mzxid",
-                       "pzxid", "ephemeral_owner", "ctime", "mtime", "ttl_ms", "acl", "error",
-                       "value_type", "value_int", "value_float", "value_text"}));
+                       "path",       "name",        "parent",       "depth",     "kind",
+                       "data",       "data_length", "num_children", "version",   "cversion",
+                       "aversion",   "czxid",       "mzxid",        "pzxid",     "ephemeral_owner",
+                       "ctime",      "mtime",       "ttl_ms",       "acl",       "error",
+                       "value_type", "value_int",   "value_float",  "value_text"}));
   EXPECT_EQ(arrow::FieldToString(schema.fields[kCtimeColumn]), "ctime: timestamp[ms, tz=UTC]");
   EXPECT_EQ(arrow::FieldToString(schema.fields[kPathColumn]), "path: utf8 not null");
   EXPECT_TRUE(schema.fields[kKindColumn].dictionary.has_value());

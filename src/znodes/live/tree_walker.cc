@@ -122,10 +122,9 @@ class Walker {
   int InFlight() const { return static_cast<int>(batches_.size()); }
 
   bool IsExcluded(const std::string& path) const {
-    return std::any_of(options_.excludes.begin(), options_.excludes.end(),
-                       [&](const std::string& glob) {
-                         return ::fnmatch(glob.c_str(), path.c_str(), 0) == 0;
-                       });
+    return std::any_of(
+        options_.excludes.begin(), options_.excludes.end(),
+        [&](const std::string& glob) { return ::fnmatch(glob.c_str(), path.c_str(), 0) == 0; });
   }
 
   bool ListsChildren(const PendingNode& node) const {
@@ -155,9 +154,9 @@ class Walker {
   }
 
   size_t LeastLoadedSession() const {
-    return static_cast<size_t>(std::min_element(in_flight_per_session_.begin(),
-                                                in_flight_per_session_.end()) -
-                               in_flight_per_session_.begin());
+    return static_cast<size_t>(
+        std::min_element(in_flight_per_session_.begin(), in_flight_per_session_.end()) -
+        in_flight_per_session_.begin());
   }
 
   void Submit(Batch& batch) {
@@ -266,11 +265,13 @@ class Walker {
     if (data.error == ErrorCode::OK) {
       stat = data.stat;
       if (options_.read_data) {
-        record.data = std::span(reinterpret_cast<const uint8_t*>(data.data.data()), data.data.size());
+        record.data =
+            std::span(reinterpret_cast<const uint8_t*>(data.data.data()), data.data.size());
       }
     } else {
       record.error = zk::ErrorCodeName(data.error);
-      if (i < batch.fallback_stats.size() && batch.fallback_stats[i] && batch.fallback_stats[i]->ok()) {
+      if (i < batch.fallback_stats.size() && batch.fallback_stats[i] &&
+          batch.fallback_stats[i]->ok()) {
         stat = **batch.fallback_stats[i];
         if (!stat) {  // gone between the two reads
           if (node.path == root_path_) {
@@ -332,7 +333,7 @@ class Walker {
   WalkStats& stats_;
   const ProgressCallback& progress_;
   std::string root_path_;
-  std::vector<PendingNode> pending_;  // a stack: the back is read next
+  std::vector<PendingNode> pending_;             // a stack: the back is read next
   std::vector<std::unique_ptr<Batch>> batches_;  // in flight
   std::vector<int> in_flight_per_session_;
   CompletionQueue queue_;

@@ -34,12 +34,12 @@ struct WalkOptions {
 };
 
 struct WalkStats {
-  int64_t znodes = 0;          // records handed to the sink
+  int64_t znodes = 0;  // records handed to the sink
   int64_t data_bytes = 0;
-  int64_t vanished = 0;        // deleted while the walk ran: skipped
-  int64_t errors = 0;          // records with an error (e.g. NOAUTH)
-  int64_t excluded = 0;        // subtrees pruned by excludes
-  int64_t min_czxid = 0;       // the zxid range seen in the stats read
+  int64_t vanished = 0;   // deleted while the walk ran: skipped
+  int64_t errors = 0;     // records with an error (e.g. NOAUTH)
+  int64_t excluded = 0;   // subtrees pruned by excludes
+  int64_t min_czxid = 0;  // the zxid range seen in the stats read
   int64_t max_zxid = 0;
 };
 
