@@ -23,13 +23,10 @@ struct ConvertArgs {
 Status Convert(const ConvertArgs& args) {
   ZKA_ASSIGN_OR_RETURN(auto input, IpcInput::Open(args.source));
   ZKA_ASSIGN_OR_RETURN(auto output, OutputTarget::Open(args.destination));
-  arrow::ipc::IpcWriteOptions options;
-  options.compression = args.ipc.compression;
-  const bool file = args.ipc.ResolveFormat(output->is_stdout()) == arrow::ipc::IpcFormat::kFile;
-  const arrow::Schema& schema = *input->schema();
   ZKA_ASSIGN_OR_RETURN(auto writer,
-                       file ? arrow::ipc::IpcWriter::OpenFile(output->stream(), schema, options)
-                            : arrow::ipc::IpcWriter::OpenStream(output->stream(), schema, options));
+                       arrow::ipc::IpcWriter::Open(output->stream(), *input->schema(),
+                                                   args.ipc.ResolveFormat(output->is_stdout()),
+                                                   {.compression = args.ipc.compression}));
   int64_t batches = 0;
   while (true) {
     ZKA_ASSIGN_OR_RETURN(auto batch, input->Next());

@@ -20,12 +20,9 @@ struct TxnLogArgs {
 
 Status WriteTxnLog(const TxnLogArgs& args) {
   ZKA_ASSIGN_OR_RETURN(auto output, OutputTarget::Open(args.output));
-  arrow::ipc::IpcWriteOptions write_options;
-  write_options.compression = args.ipc.compression;
-  const arrow::Schema schema = znodes::datadir::TxnLogSchema();
-  auto writer = args.ipc.ResolveFormat(output->is_stdout()) == arrow::ipc::IpcFormat::kFile
-                    ? arrow::ipc::IpcWriter::OpenFile(output->stream(), schema, write_options)
-                    : arrow::ipc::IpcWriter::OpenStream(output->stream(), schema, write_options);
+  auto writer = arrow::ipc::IpcWriter::Open(output->stream(), znodes::datadir::TxnLogSchema(),
+                                            args.ipc.ResolveFormat(output->is_stdout()),
+                                            {.compression = args.ipc.compression});
   if (!writer.ok()) return writer.status();
 
   znodes::datadir::TxnLogSummary summary;

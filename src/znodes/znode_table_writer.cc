@@ -6,11 +6,8 @@ Result<std::unique_ptr<ZnodeTableWriter>> ZnodeTableWriter::Open(arrow::OutputSt
                                                                  ZnodeTableOptions options) {
   auto builder = std::make_unique<ZnodeBatchBuilder>(options.typed_values, options.schema_metadata);
   const arrow::Schema& schema = *builder->schema();
-  arrow::ipc::IpcWriteOptions write_options{.compression = options.compression};
-  Result<std::unique_ptr<arrow::ipc::IpcWriter>> writer =
-      options.format == arrow::ipc::IpcFormat::kFile
-          ? arrow::ipc::IpcWriter::OpenFile(sink, schema, write_options)
-          : arrow::ipc::IpcWriter::OpenStream(sink, schema, write_options);
+  auto writer = arrow::ipc::IpcWriter::Open(sink, schema, options.format,
+                                            {.compression = options.compression});
   if (!writer.ok()) return writer.status().WithContext("writing the znode table");
   return std::unique_ptr<ZnodeTableWriter>(
       new ZnodeTableWriter(std::move(options), std::move(builder), std::move(*writer)));
@@ -26,9 +23,7 @@ Status ZnodeTableWriter::Append(const ZnodeRecord& record) {
     ZKA_RETURN_IF_ERROR(FlushBatch({}));
     appended = builder_->Append(record);
   }
-  ZKA_RETURN_IF_ERROR(appended.WithContext("appending " + std::string(record.path)));
-  data_bytes_appended_ += static_cast<int64_t>(record.path.size()) +
-                          (record.data ? static_cast<int64_t>(record.data->size()) : 0);
+  if (!appended.ok()) return appended.WithContext("appending " + std::string(record.path));
   return Status::Ok();
 }
 

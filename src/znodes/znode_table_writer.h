@@ -41,9 +41,6 @@ class ZnodeTableWriter {
   Status Finish(const arrow::KeyValueMetadata& final_metadata);
 
   int64_t rows_written() const { return rows_written_; }
-  int64_t batches_written() const { return batches_written_; }
-  // Variable-length bytes (paths, data) appended so far: for progress lines.
-  int64_t data_bytes_appended() const { return data_bytes_appended_; }
 
  private:
   ZnodeTableWriter(ZnodeTableOptions options, std::unique_ptr<ZnodeBatchBuilder> builder,
@@ -56,7 +53,6 @@ class ZnodeTableWriter {
   std::unique_ptr<arrow::ipc::IpcWriter> writer_;
   int64_t rows_written_ = 0;
   int64_t batches_written_ = 0;
-  int64_t data_bytes_appended_ = 0;
 };
 
 }  // namespace zkarrow::znodes

@@ -107,7 +107,7 @@ class LiveSnapshotTest : public ::testing::Test {
 
   std::vector<nlohmann::json> Kazoo(const std::string& auth) {
     auto dump = RunCommand(
-        "/usr/bin/python3 " ZKARROW_SOURCE_DIR "/tests/integration/kazoo_dump.py " +
+        "/usr/bin/python3 " ZKARROW_SOURCE_DIR "/tests/support/kazoo_dump.py " +
         cluster_->ConnectString() + " /t" + (auth.empty() ? "" : " --auth " + Quote(auth)));
     EXPECT_TRUE(dump.ok()) << dump.status().ToString();
     return dump.ok() ? ParseJsonLines(*dump) : std::vector<nlohmann::json>{};

@@ -24,6 +24,8 @@ T ValueAt(const ArrayData& array, int64_t i) {
   return array.buffers[1]->data_as<T>()[array.offset + i];
 }
 
+}  // namespace
+
 std::string Hex(std::string_view bytes) {
   static constexpr char kDigits[] = "0123456789abcdef";
   std::string hex;
@@ -35,8 +37,6 @@ std::string Hex(std::string_view bytes) {
   }
   return hex;
 }
-
-}  // namespace
 
 Result<std::vector<nlohmann::json>> ReadZnodeRows(const std::filesystem::path& arrow_file) {
   ZKA_ASSIGN_OR_RETURN(auto reader, arrow::ipc::FileReader::OpenPath(arrow_file));

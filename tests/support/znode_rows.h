@@ -1,5 +1,5 @@
 // Test support: the rows of a znode-table IPC file as JSON objects in the
-// shape tests/integration/kazoo_dump.py prints, so that zkarrow's output can
+// shape tests/support/kazoo_dump.py prints, so that zkarrow's output can
 // be compared field by field with an independent client's view.
 #pragma once
 
@@ -17,6 +17,9 @@ namespace zkarrow::testing {
 // aversion, ephemeral_owner, data_length, num_children, pzxid; plus kind.
 // Sorted by path bytes.
 Result<std::vector<nlohmann::json>> ReadZnodeRows(const std::filesystem::path& arrow_file);
+
+// Lower-case hex of `bytes`, as kazoo_dump.py prints data.
+std::string Hex(std::string_view bytes);
 
 // Parses JSON lines (kazoo_dump.py's output).
 std::vector<nlohmann::json> ParseJsonLines(const std::string& text);

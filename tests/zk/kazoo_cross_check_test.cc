@@ -1,73 +1,47 @@
 // Cross-checks what the client reads against kazoo, the reference Python
-// client (tests/zk/kazoo_dump.py), on the same subtree of a real server.
+// client (tests/support/kazoo_dump.py), on the same subtree of a real server.
 #include <gtest/gtest.h>
 
-#include <cstdio>
-#include <memory>
-#include <sstream>
+#include <algorithm>
 
+#include "support/znode_rows.h"
 #include "zk/sync_client.h"
 #include "zk_test_util.h"
 
 namespace zkarrow::zk {
 namespace {
 
-std::string Hex(std::string_view bytes) {
-  static constexpr char kDigits[] = "0123456789abcdef";
-  std::string hex;
-  for (unsigned char c : bytes) {
-    hex += kDigits[c >> 4];
-    hex += kDigits[c & 15];
-  }
-  return hex;
+// A node as tests/support/kazoo_dump.py prints it.
+nlohmann::json Row(const std::string& path, const std::string& data, const Stat& stat) {
+  return {{"path", path},
+          {"data_hex", zkarrow::testing::Hex(data)},
+          {"error", nullptr},
+          {"czxid", stat.czxid},
+          {"mzxid", stat.mzxid},
+          {"ctime", stat.ctime},
+          {"mtime", stat.mtime},
+          {"version", stat.version},
+          {"cversion", stat.cversion},
+          {"aversion", stat.aversion},
+          {"ephemeral_owner", stat.ephemeral_owner},
+          {"data_length", stat.data_length},
+          {"num_children", stat.num_children},
+          {"pzxid", stat.pzxid}};
 }
 
-// The line kazoo_dump.py prints for a node (same fields, same order).
-std::string JsonLine(const std::string& path, const std::string& data, const Stat& stat) {
-  std::ostringstream out;
-  out << R"({"path":")" << path << R"(","data_hex":")" << Hex(data) << R"(","czxid":)" << stat.czxid
-      << R"(,"mzxid":)" << stat.mzxid << R"(,"ctime":)" << stat.ctime << R"(,"mtime":)"
-      << stat.mtime << R"(,"version":)" << stat.version << R"(,"cversion":)" << stat.cversion
-      << R"(,"aversion":)" << stat.aversion << R"(,"ephemeralOwner":)" << stat.ephemeral_owner
-      << R"(,"dataLength":)" << stat.data_length << R"(,"numChildren":)" << stat.num_children
-      << R"(,"pzxid":)" << stat.pzxid << "}";
-  return out.str();
-}
-
-// Depth first, children sorted, one MultiRead per node (data + children).
-Status Dump(SyncClient& zk, const std::string& path, std::vector<std::string>& lines) {
+// Depth first, one MultiRead per node (data + children).
+Status Dump(SyncClient& zk, const std::string& path, std::vector<nlohmann::json>& rows) {
   ZKA_ASSIGN_OR_RETURN(std::vector<ReadResult> reads,
                        zk.MultiRead({ReadOp::GetData(path), ReadOp::GetChildren(path)}));
   if (reads[0].error != ErrorCode::OK || reads[1].error != ErrorCode::OK) {
     return ZooKeeperError(reads[0].error != ErrorCode::OK ? reads[0].error : reads[1].error, "dump",
                           path);
   }
-  lines.push_back(JsonLine(path, reads[0].data, reads[0].stat));
-  std::vector<std::string> children = reads[1].children;
-  std::sort(children.begin(), children.end());
-  for (const std::string& child : children) {
-    ZKA_RETURN_IF_ERROR(Dump(zk, path + "/" + child, lines));
+  rows.push_back(Row(path, reads[0].data, reads[0].stat));
+  for (const std::string& child : reads[1].children) {
+    ZKA_RETURN_IF_ERROR(Dump(zk, path + "/" + child, rows));
   }
   return Status::Ok();
-}
-
-std::vector<std::string> RunKazooDump(const std::string& hosts, const std::string& root) {
-  std::string command = "timeout 60 /usr/bin/python3 " ZKARROW_SOURCE_DIR
-                        "/tests/zk/kazoo_dump.py " +
-                        hosts + " " + root;
-  std::unique_ptr<FILE, int (*)(FILE*)> pipe(::popen(command.c_str(), "r"), &::pclose);
-  std::vector<std::string> lines;
-  if (!pipe) return lines;
-  std::string line;
-  for (int c = std::fgetc(pipe.get()); c != EOF; c = std::fgetc(pipe.get())) {
-    if (c == '\n') {
-      lines.push_back(std::move(line));
-      line.clear();
-    } else {
-      line += static_cast<char>(c);
-    }
-  }
-  return lines;
 }
 
 TEST(KazooCrossCheckTest, SubtreeReadsMatchKazoo) {
@@ -92,12 +66,18 @@ TEST(KazooCrossCheckTest, SubtreeReadsMatchKazoo) {
   ASSERT_TRUE(zk.Delete("/tree/deep/er/still").ok());
   ASSERT_TRUE(zk.Create("/tree/deep/er/still", "again").ok());
 
-  std::vector<std::string> ours;
+  std::vector<nlohmann::json> ours;
   ASSERT_TRUE(Dump(zk, "/tree", ours).ok());
-  std::vector<std::string> theirs = RunKazooDump((*cluster)->ConnectString(), "/tree");
+  std::sort(ours.begin(), ours.end(), [](const auto& a, const auto& b) {
+    return a["path"].template get<std::string>() < b["path"].template get<std::string>();
+  });
+  auto dump = zkarrow::testing::RunCommand("timeout 60 /usr/bin/python3 " ZKARROW_SOURCE_DIR
+                                           "/tests/support/kazoo_dump.py " +
+                                           (*cluster)->ConnectString() + " /tree");
+  ASSERT_TRUE(dump.ok()) << dump.status().ToString();
+  std::vector<nlohmann::json> theirs = zkarrow::testing::ParseJsonLines(*dump);
   ASSERT_EQ(ours.size(), 10u);
-  ASSERT_EQ(theirs.size(), ours.size()) << "kazoo_dump.py printed " << theirs.size() << " lines";
-  for (size_t i = 0; i < ours.size(); ++i) EXPECT_EQ(ours[i], theirs[i]);
+  EXPECT_EQ(zkarrow::testing::DiffRows(theirs, ours), "");
 }
 
 }  // namespace

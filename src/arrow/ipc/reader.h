@@ -23,8 +23,6 @@
 
 namespace zkarrow::arrow::ipc {
 
-enum class IpcFormat : uint8_t { kStream, kFile };
-
 // Tells the formats apart from the first bytes of the input (pass at least 8):
 // "ARROW1" starts a file; a continuation token (0xFFFFFFFF) or a positive
 // legacy length prefix starts a stream. Anything else is an error.

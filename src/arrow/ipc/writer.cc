@@ -294,6 +294,12 @@ Result<std::unique_ptr<IpcWriter>> IpcWriter::OpenFile(OutputStream& sink, const
   return std::unique_ptr<IpcWriter>(new IpcWriter(std::move(impl)));
 }
 
+Result<std::unique_ptr<IpcWriter>> IpcWriter::Open(OutputStream& sink, const Schema& schema,
+                                                   IpcFormat format, IpcWriteOptions options) {
+  return format == IpcFormat::kFile ? OpenFile(sink, schema, options)
+                                    : OpenStream(sink, schema, options);
+}
+
 Status IpcWriter::WriteBatch(const RecordBatch& batch) { return impl_->WriteBatch(batch, {}); }
 
 Status IpcWriter::WriteBatch(const RecordBatch& batch, const KeyValueMetadata& message_metadata) {

@@ -19,6 +19,7 @@
 namespace zkarrow::arrow::ipc {
 
 enum class Compression : uint8_t { kNone, kLz4Frame, kZstd };
+enum class IpcFormat : uint8_t { kStream, kFile };
 
 struct IpcWriteOptions {
   Compression compression = Compression::kNone;
@@ -31,6 +32,9 @@ class IpcWriter {
                                                        IpcWriteOptions options = {});
   static Result<std::unique_ptr<IpcWriter>> OpenFile(OutputStream& sink, const Schema& schema,
                                                      IpcWriteOptions options = {});
+  // OpenStream or OpenFile, as `format` says.
+  static Result<std::unique_ptr<IpcWriter>> Open(OutputStream& sink, const Schema& schema,
+                                                 IpcFormat format, IpcWriteOptions options = {});
   ~IpcWriter();
   IpcWriter(const IpcWriter&) = delete;
   IpcWriter& operator=(const IpcWriter&) = delete;
