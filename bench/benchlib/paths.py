@@ -1,5 +1,6 @@
 """Where the benchmark finds its programs and keeps its files."""
 import dataclasses
+import hashlib
 import pathlib
 
 BENCH = pathlib.Path(__file__).resolve().parent.parent
@@ -47,4 +48,8 @@ class Paths:
         return self.cache / "out"
 
     def tree_root(self, nodes, seed):
-        return self.cache / f"tree-{nodes}-seed{seed}"
+        # Keyed by the generator's source too: a changed generator means a
+        # different tree, which must be loaded afresh, not served stale.
+        generator = self.repo / "src" / "sampletree" / "sample_tree.cc"
+        version = hashlib.sha256(generator.read_bytes()).hexdigest()[:10]
+        return self.cache / f"tree-{nodes}-seed{seed}-{version}"

@@ -3,6 +3,7 @@
 #include <algorithm>
 #include <condition_variable>
 #include <mutex>
+#include <string_view>
 
 namespace zkarrow::sampletree {
 namespace {
@@ -49,13 +50,34 @@ class TreeBuilder {
   std::vector<SampleNode> nodes_;
 };
 
+// A Kafka-style topic id: 22 characters of URL-safe base64.
+std::string Base64Id(Random& random) {
+  static constexpr char kAlphabet[] =
+      "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789-_";
+  std::string id(22, 'A');
+  for (char& c : id) c = kAlphabet[random.Next() % 64];
+  return id;
+}
+
 std::string Host(int i) { return "host-" + std::to_string(i) + ".example.internal"; }
+
+// A replica list such as [2,3,1] for a topic partition or a Solr shard.
+std::string ReplicaList(Random& random, int brokers, int replicas) {
+  const int first = random.Uniform(0, brokers - 1);
+  std::string list = "[";
+  for (int r = 0; r < replicas; ++r) {
+    if (r > 0) list += ",";
+    list += std::to_string((first + r) % brokers);
+  }
+  return list + "]";
+}
 
 void AddKafka(TreeBuilder& tree, int64_t budget) {
   Random& random = tree.random();
   const int brokers = 6;
   const int partitions = 12;
-  // Each topic costs about 2 + partitions * 2 + a config node + offsets.
+  // Each topic costs 2 + partitions * 2 nodes, a config node, and every
+  // fourth topic a consumer group with an offset per partition.
   const int topics = std::max<int>(1, static_cast<int>(budget / (partitions * 3 + 4)));
   tree.Add("/kafka");
   tree.Add("/kafka/cluster");
@@ -67,8 +89,9 @@ void AddKafka(TreeBuilder& tree, int64_t budget) {
   for (int b = 0; b < brokers; ++b) {
     tree.Add(
         "/kafka/brokers/ids/" + std::to_string(b),
-        R"({"listener_security_protocol_map":{"PLAINTEXT":"PLAINTEXT"},"endpoints":["PLAINTEXT://)" +
-            Host(b) + R"(:9092"],"jmx_port":9999,"port":9092,"host":")" + Host(b) +
+        R"({"features":{},"listener_security_protocol_map":{"PLAINTEXT":"PLAINTEXT","SSL":"SSL"},"endpoints":["PLAINTEXT://)" +
+            Host(b) + R"(:9092","SSL://)" + Host(b) + R"(:9093"],"rack":"rack-)" +
+            std::to_string(b % 3) + R"(","jmx_port":9999,"port":9092,"host":")" + Host(b) +
             R"(","version":5,"timestamp":"1700000000000"})",
         true);
   }
@@ -79,23 +102,28 @@ void AddKafka(TreeBuilder& tree, int64_t budget) {
   for (int t = 0; t < topics; ++t) {
     std::string topic = "events-" + std::to_string(t);
     std::string base = "/kafka/brokers/topics/" + topic;
-    tree.Add(
-        base,
-        R"({"version":3,"partitions":{"0":[1,2,3]},"adding_replicas":{},"removing_replicas":{}})");
+    std::string assignment;
+    for (int p = 0; p < partitions; ++p) {
+      if (p > 0) assignment += ",";
+      assignment += "\"" + std::to_string(p) + "\":" + ReplicaList(random, brokers, 3);
+    }
+    tree.Add(base, R"({"partitions":{)" + assignment + R"(},"topic_id":")" + Base64Id(random) +
+                       R"(","adding_replicas":{},"removing_replicas":{},"version":3})");
     tree.Add(base + "/partitions");
     for (int p = 0; p < partitions; ++p) {
       std::string partition = base + "/partitions/" + std::to_string(p);
       tree.Add(partition);
-      int leader = random.Uniform(0, brokers - 1);
+      std::string isr = ReplicaList(random, brokers, 3);
       tree.Add(partition + "/state",
-               R"({"controller_epoch":17,"leader":)" + std::to_string(leader) +
+               R"({"controller_epoch":17,"leader":)" + isr.substr(1, isr.find(',') - 1) +
                    R"(,"version":1,"leader_epoch":)" + std::to_string(random.Uniform(0, 40)) +
-                   R"(,"isr":[)" + std::to_string(leader) + "]}");
+                   R"(,"isr":)" + isr + "}");
     }
-    tree.Add("/kafka/config/topics/" + topic,
-             R"({"version":1,"config":{"retention.ms":")" +
-                 std::to_string(random.Uniform(1, 30) * 86400000LL) +
-                 R"(","cleanup.policy":"delete"}})");
+    tree.Add(
+        "/kafka/config/topics/" + topic,
+        R"({"version":1,"config":{"retention.ms":")" +
+            std::to_string(random.Uniform(1, 30) * 86400000LL) +
+            R"(","cleanup.policy":"delete","segment.bytes":"1073741824","min.insync.replicas":"2","compression.type":"producer"}})");
     if (t % 4 == 0) {
       std::string group = "/kafka/consumers/group-" + std::to_string(t);
       tree.Add(group);
@@ -109,66 +137,169 @@ void AddKafka(TreeBuilder& tree, int64_t budget) {
   }
 }
 
+// An XML file of about `bytes`, shaped like a Solr managed-schema.
+std::string SolrSchema(Random& random, int bytes) {
+  std::string schema =
+      "<?xml version=\"1.0\" encoding=\"UTF-8\"?>\n<schema name=\"default-config\" "
+      "version=\"1.6\">\n  <uniqueKey>id</uniqueKey>\n";
+  static constexpr const char* kTypes[] = {
+      "text_general", "string", "plong", "pdate", "pdouble", "boolean", "text_en_splitting"};
+  while (static_cast<int>(schema.size()) < bytes) {
+    const int kind = random.Uniform(0, 9);
+    const std::string name = "attr_" + std::to_string(random.Next() % 1000000);
+    if (kind == 0) {
+      schema += "  <fieldType name=\"" + name +
+                "\" class=\"solr.TextField\" positionIncrementGap=\"100\">\n"
+                "    <analyzer type=\"index\">\n"
+                "      <tokenizer class=\"solr.StandardTokenizerFactory\"/>\n"
+                "      <filter class=\"solr.StopFilterFactory\" words=\"stopwords.txt\" "
+                "ignoreCase=\"true\"/>\n"
+                "      <filter class=\"solr.LowerCaseFilterFactory\"/>\n"
+                "    </analyzer>\n  </fieldType>\n";
+    } else if (kind == 1) {
+      schema += "  <dynamicField name=\"*_" + name + "\" type=\"" + kTypes[random.Uniform(0, 6)] +
+                "\" indexed=\"true\" stored=\"false\"/>\n";
+    } else {
+      schema += "  <field name=\"" + name + "\" type=\"" + kTypes[random.Uniform(0, 6)] +
+                "\" indexed=\"true\" stored=\"true\" multiValued=\"" +
+                (random.Uniform(0, 1) ? "true" : "false") + "\"/>\n";
+    }
+  }
+  return schema + "</schema>\n";
+}
+
+std::string WordList(Random& random, int words) {
+  std::string list = "# one entry per line\n";
+  for (int w = 0; w < words; ++w) list += "word" + std::to_string(random.Next() % 100000) + "\n";
+  return list;
+}
+
+std::string SolrCollectionState(Random& random, const std::string& name) {
+  std::string shards;
+  int core = 1;
+  for (int s = 1; s <= 2; ++s) {
+    if (s > 1) shards += ",";
+    shards += "\"shard" + std::to_string(s) + "\":{\"range\":\"" +
+              (s == 1 ? "80000000-ffffffff" : "0-7fffffff") +
+              "\",\"state\":\"active\",\"replicas\":{";
+    for (int r = 0; r < 2; ++r, ++core) {
+      const std::string host = Host(random.Uniform(0, 3));
+      if (r > 0) shards += ",";
+      shards += "\"core_node" + std::to_string(core) + "\":{\"core\":\"" + name + "_shard" +
+                std::to_string(s) + "_replica_n" + std::to_string(core) + "\",\"node_name\":\"" +
+                host + ":8983_solr\",\"base_url\":\"http://" + host +
+                ":8983/solr\",\"state\":\"active\",\"type\":\"NRT\",\"force_set_state\":\"false\"" +
+                (r == 0 ? ",\"leader\":\"true\"" : "") + "}";
+    }
+    shards += "}}";
+  }
+  return "{\"" + name + "\":{\"pullReplicas\":\"0\",\"replicationFactor\":\"2\",\"shards\":{" +
+         shards +
+         "},\"router\":{\"name\":\"compositeId\"},\"maxShardsPerNode\":\"-1\","
+         "\"autoAddReplicas\":\"false\",\"nrtReplicas\":\"2\",\"tlogReplicas\":\"0\"}}";
+}
+
 void AddSolr(TreeBuilder& tree, int64_t budget) {
   Random& random = tree.random();
-  const int collections = std::max<int>(1, static_cast<int>(budget / 12));
+  // Configsets cost 7 nodes and hold most of Solr's bytes; collections 6.
+  const int configsets = std::max<int>(1, static_cast<int>(budget / 500));
+  const int collections = std::max<int>(1, static_cast<int>((budget - configsets * 7) / 6));
   tree.Add("/solr");
   tree.Add("/solr/live_nodes");
   for (int n = 0; n < 4; ++n) tree.Add("/solr/live_nodes/" + Host(n) + ":8983_solr", "", true);
   tree.Add("/solr/configs");
-  tree.Add("/solr/configs/_default");
-  std::string schema = "<?xml version=\"1.0\"?>\n<schema name=\"default\" version=\"1.6\">\n";
-  while (static_cast<int>(schema.size()) < tree.spec().large_file_bytes) {
-    schema += "  <field name=\"f" + std::to_string(random.Next() % 100000) +
-              "\" type=\"text_general\" indexed=\"true\" stored=\"true\"/>\n";
+  const int schema_bytes = tree.spec().large_file_bytes;
+  for (int c = 0; c < configsets; ++c) {
+    const std::string base = "/solr/configs/conf-" + std::to_string(c);
+    tree.Add(base);
+    // Real schemas vary in size around the configured one.
+    tree.Add(base + "/managed-schema.xml",
+             SolrSchema(random, random.Uniform(schema_bytes * 8 / 10, schema_bytes * 12 / 10)));
+    tree.Add(base + "/solrconfig.xml", SolrSchema(random, schema_bytes / 3));
+    tree.Add(base + "/stopwords.txt", WordList(random, 120));
+    tree.Add(base + "/synonyms.txt", WordList(random, 60));
+    tree.Add(base + "/protwords.txt", WordList(random, 20));
+    tree.Add(base + "/params.json", R"({"params":{"_UPDATE_JSON_DOCS":{"v":1}}})");
   }
-  schema += "</schema>\n";
-  tree.Add("/solr/configs/_default/managed-schema.xml", schema);
-  tree.Add("/solr/configs/_default/solrconfig.xml",
-           "<config><luceneMatchVersion>9.4</luceneMatchVersion></config>");
   tree.Add("/solr/collections");
   for (int c = 0; c < collections; ++c) {
-    std::string base = "/solr/collections/products-" + std::to_string(c);
-    tree.Add(base, R"({"configName":"_default"})");
-    tree.Add(
-        base + "/state.json",
-        R"({"products-)" + std::to_string(c) +
-            R"(":{"pullReplicas":"0","replicationFactor":"2","shards":{"shard1":{"range":"80000000-7fffffff","state":"active"}},"router":{"name":"compositeId"}}})");
+    const std::string name = "products-" + std::to_string(c);
+    const std::string base = "/solr/collections/" + name;
+    tree.Add(base, R"({"configName":"conf-)" + std::to_string(c % configsets) + "\"}");
+    tree.Add(base + "/state.json", SolrCollectionState(random, name));
     tree.Add(base + "/leaders");
-    tree.Add(base + "/leaders/shard1", R"({"core":"products_shard1_replica_n1"})", true);
+    tree.Add(base + "/leaders/shard1",
+             R"({"core":")" + name + R"(_shard1_replica_n1","node_name":")" + Host(c % 4) +
+                 R"(:8983_solr"})",
+             true);
     tree.Add(base + "/terms");
-    tree.Add(base + "/terms/shard1", R"({"core_node3":1,"core_node5":1})");
+    tree.Add(base + "/terms/shard1", R"({"core_node1":1,"core_node2":1})");
   }
+}
+
+// HBase's znode framing: a 0xFF marker, the writer's id (length-prefixed,
+// big-endian), then "PBUF" and the protobuf message.
+std::string HBaseFrame(std::string_view writer_id, std::string_view protobuf) {
+  std::string frame = "\xff";
+  const uint32_t length = static_cast<uint32_t>(writer_id.size());
+  for (int shift = 24; shift >= 0; shift -= 8) frame += static_cast<char>((length >> shift) & 0xff);
+  frame += writer_id;
+  frame += "PBUF";
+  frame += protobuf;
+  return frame;
 }
 
 void AddHBase(TreeBuilder& tree, int64_t budget) {
   Random& random = tree.random();
   const int tables = std::max<int>(1, static_cast<int>(budget / 6));
+  const std::string master_id = "master:16000";
   tree.Add("/hbase");
-  tree.Add("/hbase/master", "\xff\x00\x00\x00\x14master:16000" + random.Bytes(24), true);
+  tree.Add("/hbase/master", HBaseFrame(master_id, random.Bytes(24)), true);
   tree.Add("/hbase/rs");
   for (int r = 0; r < 3; ++r) {
     tree.Add("/hbase/rs/" + Host(r) + ",16020,1700000000" + std::to_string(r),
-             "\xff" + random.Bytes(40), true);
+             HBaseFrame("rs-" + std::to_string(r), random.Bytes(40)), true);
   }
   tree.Add("/hbase/table");
   for (int t = 0; t < tables; ++t) {
-    // "PBUF" magic after a marker byte and id length, as HBase frames protobufs.
-    tree.Add("/hbase/table/t" + std::to_string(t), "\xff\x00\x00\x00\x05PBUF" + random.Bytes(8));
+    tree.Add("/hbase/table/t" + std::to_string(t),
+             HBaseFrame(master_id, random.Bytes(random.Uniform(8, 120))));
   }
   tree.Add("/hbase/replication");
   tree.Add("/hbase/replication/peers");
-  tree.Add("/hbase/replication/peers/1", "\xff\x00\x00\x00\x05PBUF" + random.Bytes(30));
+  tree.Add("/hbase/replication/peers/1", HBaseFrame(master_id, random.Bytes(30)));
   tree.Add("/hbase/replication/rs");
   for (int r = 0; r < 3; ++r) {
     std::string rs = "/hbase/replication/rs/" + Host(r) + ",16020,1700000000" + std::to_string(r);
     tree.Add(rs);
     tree.Add(rs + "/1");
     for (int w = 0; w < std::max<int>(1, tables / 3); ++w) {
+      // A WAL's replication position.
       tree.Add(rs + "/1/" + Host(r) + "%2C16020." + std::to_string(1700000000000 + w),
-               "\xff\x00\x00\x00\x05PBUF" + random.Bytes(6));
+               HBaseFrame("rs-" + std::to_string(r), random.Bytes(6)));
     }
   }
+}
+
+// A JSON settings document of `entries` keys, like the ones services keep
+// in a config store.
+std::string JsonSettings(Random& random, int entries) {
+  std::string json = "{";
+  for (int e = 0; e < entries; ++e) {
+    if (e > 0) json += ",";
+    json += "\"key" + std::to_string(e) + "\":";
+    switch (random.Uniform(0, 2)) {
+      case 0:
+        json += std::to_string(random.Uniform(0, 1000000));
+        break;
+      case 1:
+        json += random.Uniform(0, 1) ? "true" : "false";
+        break;
+      default:
+        json += "\"value-" + std::to_string(random.Next() % 1000000000) + "\"";
+    }
+  }
+  return json + "}";
 }
 
 std::string ConfigValue(Random& random, int i) {
@@ -182,11 +313,11 @@ std::string ConfigValue(Random& random, int i) {
     case 3:
       return random.Uniform(0, 1) ? "true" : "false";
     case 4:
-      return R"({"enabled":true,"limit":)" + std::to_string(i) + R"(,"tags":["a","b"]})";
+      return JsonSettings(random, random.Uniform(2, 40));
     case 5:
       return "value for setting " + std::to_string(i);
     default:
-      return random.Bytes(random.Uniform(4, 64));
+      return random.Bytes(random.Uniform(4, 256));
   }
 }
 
@@ -224,11 +355,15 @@ void AddCurator(TreeBuilder& tree, int64_t budget) {
     tree.Add(lock + "/_c_8f3e1b2a-lock-" + sequence, "10.0.0." + std::to_string(s % 250), true);
     std::string service = "/services/svc-" + std::to_string(s);
     tree.Add(service);
-    tree.Add(service + "/instance-1",
-             R"({"name":"svc-)" + std::to_string(s) + R"(","address":"10.0.1.)" +
-                 std::to_string(s % 250) +
-                 R"(","port":8080,"sslPort":null,"registrationTimeUTC":1700000000000})",
-             true);
+    // Curator's ServiceInstance JSON, as its service discovery writes it.
+    tree.Add(
+        service + "/instance-1",
+        R"({"name":"svc-)" + std::to_string(s) + R"(","id":"0f6c6b0e-9d8a-4c37-bf2a-)" +
+            std::to_string(100000000000 + s) + R"(","address":"10.0.1.)" + std::to_string(s % 250) +
+            R"(","port":8080,"sslPort":null,"payload":{"@class":"org.example.InstanceDetails","zone":"zone-)" +
+            std::to_string(s % 3) +
+            R"("},"registrationTimeUTC":1700000000000,"serviceType":"DYNAMIC","uriSpec":{"parts":[{"value":"scheme","variable":true},{"value":"://","variable":false},{"value":"address","variable":true},{"value":":","variable":false},{"value":"port","variable":true}]}})",
+        true);
   }
 }
 

@@ -3,7 +3,9 @@
 // state, configs, consumer offsets), SolrCloud (live nodes, collections,
 // configsets with large schema files), HBase (binary protobuf-framed nodes,
 // replication queues), a deep generic config store (empty/text/int/float/
-// bool/JSON/binary values) and Curator-style locks and services.
+// bool/JSON/binary values) and Curator-style locks and services. About 100
+// bytes of data per znode on average (10 MB at 100k znodes), most of it in
+// Solr configsets and collection states, JSON settings and binary values.
 #pragma once
 
 #include <cstdint>
@@ -24,8 +26,9 @@ struct SampleNode {
 struct SampleTreeSpec {
   int64_t target_nodes = 3000;  // approximate; the layout scales with it
   uint64_t seed = 42;
-  // Solr configset schema files get this big (the real ones are ~100 KB).
-  int large_file_bytes = 20000;
+  // Solr managed-schema files are about this big (80-120% of it), as real
+  // ones are; a configset's solrconfig.xml a third of it.
+  int large_file_bytes = 100000;
 };
 
 // Nodes in creation order: every parent before its children. The same spec
