@@ -4,6 +4,7 @@
 // IPC message body) so that slices and zero-copy reads keep the source alive.
 #pragma once
 
+#include <algorithm>
 #include <cstddef>
 #include <cstdint>
 #include <cstring>
@@ -56,26 +57,35 @@ class Buffer {
 
 // A 64-byte aligned, 64-byte padded allocation. Its bytes start out
 // undefined: the owner zeroes what it does not overwrite (ZeroFrom), so that
-// growing a large buffer touches its memory once, not twice.
+// filling a large buffer touches its memory once, not twice. Large ones are
+// backed by huge pages (base/huge_pages.h): batches are filled once, front
+// to back, right after they are allocated.
 class AlignedBytes {
  public:
   explicit AlignedBytes(int64_t capacity);
+  ~AlignedBytes();
+  AlignedBytes(const AlignedBytes&) = delete;
+  AlignedBytes& operator=(const AlignedBytes&) = delete;
+
   void ZeroFrom(int64_t offset);
-  uint8_t* data() { return storage_.get(); }
-  const uint8_t* data() const { return storage_.get(); }
+  // Grows to `capacity`, keeping the bytes, without copying them; false
+  // (and nothing changed) for an allocation too small for huge pages.
+  bool TryGrowWithoutCopy(int64_t capacity);
+  uint8_t* data() { return data_; }
+  const uint8_t* data() const { return data_; }
   int64_t capacity() const { return capacity_; }
 
  private:
-  struct Free {
-    void operator()(uint8_t* p) const;
-  };
-  std::unique_ptr<uint8_t, Free> storage_;
+  bool huge_pages() const;
+
   int64_t capacity_;
+  uint8_t* data_;
 };
 
 // Appends bytes into an aligned allocation that doubles as it grows; Finish()
-// hands the bytes over as a Buffer without copying. Reserve() first, then the
-// Unsafe* appends skip capacity checks in hot loops.
+// zeroes the padding and hands the bytes over as a Buffer without copying.
+// Reserve() first, then the Unsafe* appends skip capacity checks in hot
+// loops. Memory past size() is undefined until Finish().
 class BufferBuilder {
  public:
   BufferBuilder() = default;
@@ -93,8 +103,12 @@ class BufferBuilder {
   }
   void AppendZeros(int64_t n) {
     Reserve(n);
-    size_ += n;  // memory past size_ is always zero
+    if (n > 0) std::memset(mutable_data() + size_, 0, static_cast<size_t>(n));
+    size_ += n;
   }
+  // Takes in `n` bytes the caller wrote at mutable_data() + size(), within
+  // the reserved capacity (e.g. by read()).
+  void UnsafeAdvance(int64_t n) { size_ += n; }
   void UnsafeAppend(const void* bytes, int64_t n) {
     if (n > 0) std::memcpy(mutable_data() + size_, bytes, static_cast<size_t>(n));
     size_ += n;
@@ -109,8 +123,8 @@ class BufferBuilder {
   int64_t size() const { return size_; }
   int64_t capacity() const { return bytes_ ? bytes_->capacity() : 0; }
 
-  // Shrinks the logical size, zeroing what is dropped so that padding stays zero.
-  void Truncate(int64_t size);
+  // Shrinks the logical size; what is dropped becomes padding.
+  void Truncate(int64_t size) { size_ = std::min(size, size_); }
 
   // Returns the bytes as a buffer and resets the builder to empty.
   std::shared_ptr<const Buffer> Finish();

@@ -16,6 +16,17 @@ int32_t MaxIndex(int32_t bit_width) {
   }
 }
 
+// "value" in double quotes. Appending (rather than "\"" + std::string(...))
+// also avoids a GCC 12 -Wrestrict false positive at -O3.
+std::string Quoted(std::string_view value) {
+  std::string quoted;
+  quoted.reserve(value.size() + 2);
+  quoted += '"';
+  quoted += value;
+  quoted += '"';
+  return quoted;
+}
+
 }  // namespace
 
 StringDictionaryBuilder::StringDictionaryBuilder(int32_t index_bit_width)
@@ -28,7 +39,7 @@ Result<std::unique_ptr<StringDictionaryBuilder>> StringDictionaryBuilder::MakeFi
     int32_t index = 0;
     ZKA_RETURN_IF_ERROR(builder->AddToDictionary(value, &index));
     if (index != builder->dictionary_size() - 1) {
-      return Status::InvalidArgument("fixed dictionary lists \"" + std::string(value) + "\" twice");
+      return Status::InvalidArgument("fixed dictionary lists " + Quoted(value) + " twice");
     }
   }
   builder->fixed_ = true;
@@ -41,7 +52,7 @@ Status StringDictionaryBuilder::AddToDictionary(std::string_view value, int32_t*
     return Status::Ok();
   }
   if (fixed_) {
-    return Status::InvalidArgument("\"" + std::string(value) + "\" is not in the fixed dictionary");
+    return Status::InvalidArgument(Quoted(value) + " is not in the fixed dictionary");
   }
   if (dictionary_size() >= MaxIndex(index_bit_width_)) {
     return Status::OutOfRange("dictionary with int" + std::to_string(index_bit_width_) +

@@ -94,7 +94,7 @@ Result<std::shared_ptr<const Buffer>> InputStream::ReadBuffer(int64_t length) {
     builder.Reserve(want);
     ZKA_ASSIGN_OR_RETURN(int64_t got, ReadFully(*this, {builder.mutable_data() + builder.size(),
                                                         static_cast<size_t>(want)}));
-    builder.AppendZeros(got);  // the bytes are already in place; this only moves size()
+    builder.UnsafeAdvance(got);
     if (got < want) break;
   }
   return builder.Finish();

@@ -188,4 +188,16 @@ arrow::RecordBatch ZnodeBatchBuilder::Finish() {
   return batch;
 }
 
+void ZnodeBatchBuilder::ReserveRows(int64_t rows) {
+  std::vector<arrow::ArrayBuilder*> columns = {
+      &path_,     &name_,        &parent_,       &depth_,   &kind_,
+      &data_,     &data_length_, &num_children_, &version_, &cversion_,
+      &aversion_, &czxid_,       &mzxid_,        &pzxid_,   &ephemeral_owner_,
+      &ctime_,    &mtime_,       &ttl_ms_,       &acl_};
+  if (typed_values_) {
+    columns.insert(columns.end(), {&value_type_, &value_int_, &value_float_, &value_text_});
+  }
+  for (arrow::ArrayBuilder* column : columns) column->Reserve(rows);
+}
+
 }  // namespace zkarrow::znodes

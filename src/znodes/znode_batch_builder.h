@@ -30,6 +30,11 @@ class ZnodeBatchBuilder {
   // The batch so far; the builder is empty afterwards.
   arrow::RecordBatch Finish();
 
+  // Makes room for `rows` more rows in every column (not the variable-length
+  // bytes): appending then never copies a column to grow it. Memory that
+  // stays unused is never touched, so never paged in.
+  void ReserveRows(int64_t rows);
+
   const std::shared_ptr<const arrow::Schema>& schema() const { return schema_; }
 
  private:

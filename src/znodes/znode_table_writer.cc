@@ -5,6 +5,7 @@ namespace zkarrow::znodes {
 Result<std::unique_ptr<ZnodeTableWriter>> ZnodeTableWriter::Open(arrow::OutputStream& sink,
                                                                  ZnodeTableOptions options) {
   auto builder = std::make_unique<ZnodeBatchBuilder>(options.typed_values, options.schema_metadata);
+  builder->ReserveRows(options.max_batch_rows);
   const arrow::Schema& schema = *builder->schema();
   auto writer = arrow::ipc::IpcWriter::Open(sink, schema, options.format,
                                             {.compression = options.compression});
@@ -30,6 +31,7 @@ Status ZnodeTableWriter::Append(const ZnodeRecord& record) {
 Status ZnodeTableWriter::FlushBatch(const arrow::KeyValueMetadata& message_metadata) {
   const int64_t rows = builder_->rows();
   arrow::RecordBatch batch = builder_->Finish();
+  builder_->ReserveRows(options_.max_batch_rows);
   ZKA_RETURN_IF_ERROR(writer_->WriteBatch(batch, message_metadata)
                           .WithContext("writing record batch " + std::to_string(batches_written_)));
   rows_written_ += rows;

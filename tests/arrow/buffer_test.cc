@@ -20,6 +20,24 @@ TEST(BufferBuilderTest, GrowsAlignedAndKeepsBytes) {
   EXPECT_EQ(builder.size(), 0);
 }
 
+TEST(BufferBuilderTest, GrowsPastTheHugePageThresholdKeepingBytes) {
+  // 1 KiB appends up to 12 MiB: small allocations, the step to huge pages,
+  // then growth by moving pages (no copy).
+  BufferBuilder builder;
+  std::vector<uint8_t> chunk(1024);
+  for (int i = 0; i < 12 * 1024; ++i) {
+    std::fill(chunk.begin(), chunk.end(), static_cast<uint8_t>(i));
+    builder.Append(chunk.data(), static_cast<int64_t>(chunk.size()));
+  }
+  auto buffer = builder.Finish();
+  ASSERT_EQ(buffer->size(), 12 << 20);
+  EXPECT_EQ(reinterpret_cast<uintptr_t>(buffer->data()) % kBufferAlignment, 0u);
+  for (int i = 0; i < 12 * 1024; ++i) {
+    ASSERT_EQ(buffer->data()[i * 1024], static_cast<uint8_t>(i)) << i;
+    ASSERT_EQ(buffer->data()[i * 1024 + 1023], static_cast<uint8_t>(i)) << i;
+  }
+}
+
 TEST(BufferBuilderTest, PaddingIsZero) {
   BufferBuilder builder;
   builder.AppendValue<uint32_t>(0xffffffff);

@@ -1,6 +1,6 @@
 #include "znodes/datadir/data_tree.h"
 
-#include <zlib.h>
+#include <libdeflate.h>
 
 #include <limits>
 #include <utility>
@@ -309,9 +309,8 @@ int64_t DataTree::Digest() const {
     if (path.starts_with("/zookeeper/")) continue;
     // The root is "" on disk and in the digest.
     std::string_view digest_path = path == kRoot ? std::string_view() : path;
-    uLong crc = crc32_z(0L, Z_NULL, 0);
-    crc = crc32_z(crc, reinterpret_cast<const Bytef*>(digest_path.data()), digest_path.size());
-    crc = crc32_z(crc, node.data.data(), node.data.size());
+    uint32_t crc = libdeflate_crc32(0, digest_path.data(), digest_path.size());
+    crc = libdeflate_crc32(crc, node.data.data(), node.data.size());
     size_t at = 0;
     auto put = [&](uint64_t v, int width) {
       for (int shift = (width - 1) * 8; shift >= 0; shift -= 8) {
@@ -323,7 +322,7 @@ int64_t DataTree::Digest() const {
       put(static_cast<uint64_t>(v), 8);
     for (int32_t v : {s.version, s.cversion, s.aversion}) put(static_cast<uint32_t>(v), 4);
     put(static_cast<uint64_t>(s.ephemeral_owner), 8);
-    crc = crc32_z(crc, fixed, sizeof(fixed));
+    crc = libdeflate_crc32(crc, fixed, sizeof(fixed));
     digest += crc;
   }
   return static_cast<int64_t>(digest);

@@ -11,6 +11,7 @@
 #include <functional>
 #include <map>
 #include <memory>
+#include <memory_resource>
 #include <set>
 #include <span>
 #include <string>
@@ -19,6 +20,7 @@
 #include <vector>
 
 #include "arrow/buffer.h"
+#include "base/huge_pages.h"
 #include "base/status.h"
 #include "zk/types.h"
 #include "znodes/datadir/txn.h"
@@ -81,7 +83,7 @@ class DataTree {
   };
   // Ordered by the paths' bytes: std::less on string_view compares as
   // unsigned chars, like memcmp.
-  using NodeMap = std::map<std::string_view, Node, std::less<>>;
+  using NodeMap = std::pmr::map<std::string_view, Node, std::less<>>;
 
   // What the server's DataTree methods return or throw.
   enum class Outcome { kOk, kNoNode, kNodeExists };
@@ -95,7 +97,12 @@ class DataTree {
   bool SetCversionPzxid(std::string_view parent_path, int32_t cversion, int64_t zxid);
   void KillSession(int64_t session, const TxnOp& op, int64_t zxid);
 
-  NodeMap nodes_;
+  // The map's nodes come from a pool (deleted nodes are reused) over an
+  // arena of huge pages: a snapshot's nodes are allocated all at once and
+  // live as long as the tree, so a malloc and page faults apiece are waste.
+  std::pmr::monotonic_buffer_resource node_arena_{HugePageResource()};
+  std::pmr::unsynchronized_pool_resource node_pool_{&node_arena_};
+  NodeMap nodes_{&node_pool_};
   // The snapshot's ACL lists by id (its ReferenceCountedACLCache), and every
   // list by content, so that nodes created or changed by transactions share
   // one copy of each list. Transactions' lists live in txn_acls_; the

@@ -1,6 +1,6 @@
 #include "znodes/datadir/file_format.h"
 
-#include <zlib.h>
+#include <libdeflate.h>
 
 #include <cstdio>
 
@@ -38,7 +38,7 @@ Result<FileHeader> ReadFileHeader(zk::JuteReader& reader, int32_t expected_magic
 }
 
 uint32_t Adler32(std::span<const uint8_t> bytes, uint32_t running) {
-  return static_cast<uint32_t>(adler32_z(running, bytes.data(), bytes.size()));
+  return libdeflate_adler32(running, bytes.data(), bytes.size());
 }
 
 std::string ZxidToHex(int64_t zxid) {

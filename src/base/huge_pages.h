@@ -1,0 +1,33 @@
+// Large allocations backed by transparent huge pages.
+//
+// Filling fresh memory costs a page fault per 4 KiB page, and on virtual
+// machines a fault is expensive: writing a 100k-znode table from a snapshot
+// spent more time in page faults than in its own code (17,600 faults, 0.45 s;
+// with huge pages 1,300 faults, 0.20 s). Large buffers and arenas therefore
+// come from anonymous mappings, 2 MiB aligned, with MADV_HUGEPAGE asked for:
+// one fault per 2 MiB where the kernel allows it, 4 KiB pages where not.
+#pragma once
+
+#include <cstddef>
+#include <memory_resource>
+
+namespace zkarrow {
+
+inline constexpr size_t kHugePageSize = size_t{2} << 20;
+
+// At least `bytes` of zeroed memory, aligned to kHugePageSize. Throws
+// std::bad_alloc, as operator new does, when the mapping fails.
+void* AllocateHugePages(size_t bytes);
+// Returns memory from AllocateHugePages; `bytes` as passed to it.
+void FreeHugePages(void* memory, size_t bytes);
+// Grows memory from AllocateHugePages to `new_bytes`, keeping its contents,
+// by moving its pages to a larger mapping instead of copying them: growing
+// a buffer costs neither a copy nor fresh page faults for what it held.
+// Throws std::bad_alloc on failure, leaving `memory` as it was.
+void* ReallocateHugePages(void* memory, size_t old_bytes, size_t new_bytes);
+
+// A memory resource over AllocateHugePages for large requests and operator
+// new for small ones: the upstream of arenas that grow to many megabytes.
+std::pmr::memory_resource* HugePageResource();
+
+}  // namespace zkarrow

@@ -1,0 +1,63 @@
+#include "base/huge_pages.h"
+
+#include <gtest/gtest.h>
+
+#include <cstdint>
+#include <cstring>
+#include <memory_resource>
+#include <vector>
+
+namespace zkarrow {
+namespace {
+
+TEST(HugePagesTest, AllocationIsAlignedZeroedAndWritable) {
+  const size_t bytes = 3 * kHugePageSize + 123;
+  auto* memory = static_cast<uint8_t*>(AllocateHugePages(bytes));
+  ASSERT_NE(memory, nullptr);
+  EXPECT_EQ(reinterpret_cast<uintptr_t>(memory) % kHugePageSize, 0u);
+  EXPECT_EQ(memory[0], 0);
+  EXPECT_EQ(memory[bytes - 1], 0);
+  std::memset(memory, 0xab, bytes);
+  EXPECT_EQ(memory[bytes - 1], 0xab);
+  FreeHugePages(memory, bytes);
+}
+
+TEST(HugePagesTest, ReallocationKeepsTheBytesAndZeroesTheRest) {
+  const size_t old_bytes = kHugePageSize + 10;
+  auto* memory = static_cast<uint8_t*>(AllocateHugePages(old_bytes));
+  for (size_t i = 0; i < old_bytes; ++i) memory[i] = static_cast<uint8_t>(i * 7);
+  const size_t new_bytes = 5 * kHugePageSize;
+  auto* grown = static_cast<uint8_t*>(ReallocateHugePages(memory, old_bytes, new_bytes));
+  EXPECT_EQ(reinterpret_cast<uintptr_t>(grown) % kHugePageSize, 0u);
+  for (size_t i = 0; i < old_bytes; ++i) ASSERT_EQ(grown[i], static_cast<uint8_t>(i * 7)) << i;
+  // Past the old mapping's end (two huge pages), the memory is fresh.
+  EXPECT_EQ(grown[2 * kHugePageSize], 0);
+  EXPECT_EQ(grown[new_bytes - 1], 0);
+  grown[new_bytes - 1] = 1;
+  FreeHugePages(grown, new_bytes);
+}
+
+TEST(HugePagesTest, ReallocationWithinTheMappingKeepsTheAddress) {
+  auto* memory = AllocateHugePages(100);
+  EXPECT_EQ(ReallocateHugePages(memory, 100, kHugePageSize), memory);
+  FreeHugePages(memory, kHugePageSize);
+}
+
+TEST(HugePagesTest, ResourceServesSmallAndLargeRequests) {
+  std::pmr::memory_resource* resource = HugePageResource();
+  void* small = resource->allocate(64, 16);
+  void* large = resource->allocate(4 * kHugePageSize, 64);
+  EXPECT_EQ(reinterpret_cast<uintptr_t>(small) % 16, 0u);
+  EXPECT_EQ(reinterpret_cast<uintptr_t>(large) % kHugePageSize, 0u);
+  std::memset(large, 1, 4 * kHugePageSize);
+  resource->deallocate(large, 4 * kHugePageSize, 64);
+  resource->deallocate(small, 64, 16);
+
+  std::pmr::monotonic_buffer_resource arena(resource);
+  std::pmr::vector<int64_t> values(&arena);
+  for (int64_t i = 0; i < 1'000'000; ++i) values.push_back(i);
+  EXPECT_EQ(values[999'999], 999'999);
+}
+
+}  // namespace
+}  // namespace zkarrow
