@@ -53,6 +53,11 @@ struct ClientOptions {
   int max_in_flight = 1000;
   // A larger reply fails its request with kOutOfRange.
   size_t max_response_bytes = 64 << 20;
+  // A larger request fails with kOutOfRange without being sent: the server
+  // drops the connection of a client that sends a packet over its
+  // jute.maxbuffer (default 1 MiB - 1), and a resent read would be dropped
+  // again, forever.
+  size_t max_request_bytes = 0xfffff;
   // How long Connect waits for the first session.
   std::chrono::milliseconds connect_timeout{10000};
   // Session state changes: connected, disconnected, expired, closed.

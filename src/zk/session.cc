@@ -82,6 +82,16 @@ std::string Session::connected_server() const {
 }
 
 void Session::Submit(Request request) {
+  // What the server measures against jute.maxbuffer: xid, type and body.
+  const size_t packet_bytes = 8 + request.body.size();
+  if (packet_bytes > options_.max_request_bytes) {
+    if (request.on_reply) {
+      request.on_reply(Status::OutOfRange(
+          "a request of " + std::to_string(packet_bytes) + " bytes exceeds max_request_bytes (" +
+          std::to_string(options_.max_request_bytes) + ", the server's jute.maxbuffer)"));
+    }
+    return;
+  }
   std::unique_lock lock(mutex_);
   if (!OnIoThread()) {
     window_cv_.wait(lock, [&] {

@@ -390,6 +390,18 @@ TEST_F(ClientTest, OversizedReplyFailsOnlyThatRequest) {
   EXPECT_EQ(client->GetData(Path("small"))->data, "s");
 }
 
+TEST_F(ClientTest, OversizedRequestFailsWithoutBeingSent) {
+  // The server would drop the connection over a packet past jute.maxbuffer;
+  // the client refuses it instead, and the session carries on.
+  ASSERT_TRUE(zk_->Create(Path("small"), "s").ok());
+  auto set = zk_->SetData(Path("small"), std::string(2 << 20, 'x'));
+  EXPECT_EQ(set.status().code(), StatusCode::kOutOfRange) << set.status().ToString();
+  std::vector<ReadOp> reads(40000, ReadOp::GetData(Path("small")));
+  auto multi = zk_->MultiRead(reads);
+  EXPECT_EQ(multi.status().code(), StatusCode::kOutOfRange) << multi.status().ToString();
+  EXPECT_EQ(zk_->GetData(Path("small"))->data, "s");
+}
+
 TEST_F(ClientTest, SessionListenerAndClose) {
   std::mutex mutex;
   std::vector<SessionState> states;

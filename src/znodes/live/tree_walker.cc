@@ -15,6 +15,12 @@ namespace {
 
 using zk::ErrorCode;
 
+// A multiRead request stays well under the server's 1 MiB jute.maxbuffer
+// however long the paths: a node costs its path twice (getData and
+// getChildren) plus about 16 bytes of framing per operation.
+constexpr size_t kMaxBatchRequestBytes = 512 << 10;
+size_t RequestBytes(const std::string& path) { return 2 * (path.size() + 16); }
+
 struct PendingNode {
   std::string path;
   int depth = 0;  // levels below the walk's root
@@ -140,7 +146,10 @@ class Walker {
       batch->session = session;
       const size_t limit =
           pending_.back().alone ? 1 : static_cast<size_t>(std::max(1, options_.nodes_per_batch));
+      size_t request_bytes = 0;
       while (!pending_.empty() && batch->nodes.size() < limit && !pending_.back().alone) {
+        request_bytes += RequestBytes(pending_.back().path);
+        if (request_bytes > kMaxBatchRequestBytes && !batch->nodes.empty()) break;
         batch->nodes.push_back(std::move(pending_.back()));
         pending_.pop_back();
       }
@@ -222,7 +231,8 @@ class Walker {
 
   Status Handle(Batch& batch) {
     if (!batch.reads.ok()) {
-      // A reply too large for the client's limit: read the nodes one by one.
+      // A reply (or request) too large for the client's limits: read the
+      // nodes one by one.
       if (batch.reads.status().code() == StatusCode::kOutOfRange && batch.nodes.size() > 1) {
         for (auto node = batch.nodes.rbegin(); node != batch.nodes.rend(); ++node) {
           node->alone = true;
