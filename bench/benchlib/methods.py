@@ -51,7 +51,7 @@ def live_methods(paths, connect):
     zkarrow = [str(paths.zkarrow), "snapshot", "--zk", connect, "-o"]
     out = paths.out_dir
     return [
-        Method("zkarrow", "zkarrow snapshot, default settings (1 session, multiRead 100 x 8)",
+        Method("zkarrow", "zkarrow snapshot, default settings (1 session, multiRead 250 x 8)",
                zkarrow + [str(out / "live.arrow")], True, _count_zkarrow, True),
         Method("zkarrow --sessions 2", "zkarrow snapshot over 2 sessions",
                zkarrow + [str(out / "live2.arrow"), "--sessions", "2"], True, _count_zkarrow, True),

@@ -260,7 +260,7 @@ void RegisterSnapshotCommand(CLI::App& app, CommandRunner& runner) {
       ->default_str("1");
   command->add_option("--batch-nodes", args->batch_nodes, "Nodes per multiRead request")
       ->check(CLI::Range(1, 10000))
-      ->default_str("100");
+      ->default_str("250");
   command->add_option("--in-flight", args->in_flight, "multiRead requests in flight per session")
       ->check(CLI::Range(1, 256))
       ->default_str("8");

@@ -22,7 +22,7 @@ struct SnapshotArgs {
   std::vector<std::string> excludes;
   std::vector<std::string> auth;
   int sessions = 1;
-  int batch_nodes = 100;
+  int batch_nodes = 250;
   int in_flight = 8;
   int session_timeout_ms = 30000;
   IpcOutputOptions ipc;

@@ -29,7 +29,10 @@ struct WalkOptions {
   // fnmatch(3) patterns on the absolute path; a match prunes the node and
   // everything below it.
   std::vector<std::string> excludes;
-  int nodes_per_batch = 100;
+  // 250 x 8 nodes in flight: measured near the knee (100k-znode tree: 100
+  // per batch 145k znodes/s, 250 222k, 1000 233k), and each request stays
+  // small enough not to hold up the server's other clients.
+  int nodes_per_batch = 250;
   int batches_in_flight_per_session = 8;
 };
 
