@@ -66,10 +66,10 @@ def markdown(gbench, js):
     if fresh:
         rows += ["", "Writing into a new in-memory buffer (like for like with `tableToIPC`), "
                  f"Arrow JS takes {js_write:.0f} ms and zkarrow {_ms(fresh):.0f} ms: "
-                 f"zkarrow / JS speed = {js_write / _ms(fresh):.2f} x. Into a reused buffer "
-                 f"zkarrow's writer runs at memcpy speed; with a new BufferOutputStream, perf "
-                 "shows the time in page faults, memset and memmove of fresh memory (the "
-                 "std::vector growing, then copied out), which are slow in this VM."]
+                 f"zkarrow / JS speed = {js_write / _ms(fresh):.2f} x. A new buffer costs "
+                 "zkarrow the page faults of fresh memory (huge pages keep them few, and a "
+                 "growing buffer moves its pages rather than copying them); a reused one "
+                 "runs at memcpy speed."]
     rows += ["", "| open by mmap + read footer/schema | median wall us | file MB |",
              "|---|---|---|"]
     for rows_in_file in (1000, 1000000):
