@@ -4,7 +4,6 @@
 // IPC message body) so that slices and zero-copy reads keep the source alive.
 #pragma once
 
-#include <algorithm>
 #include <cstddef>
 #include <cstdint>
 #include <cstring>
@@ -122,9 +121,6 @@ class BufferBuilder {
   const uint8_t* data() const { return bytes_ ? bytes_->data() : nullptr; }
   int64_t size() const { return size_; }
   int64_t capacity() const { return bytes_ ? bytes_->capacity() : 0; }
-
-  // Shrinks the logical size; what is dropped becomes padding.
-  void Truncate(int64_t size) { size_ = std::min(size, size_); }
 
   // Returns the bytes as a buffer and resets the builder to empty.
   std::shared_ptr<const Buffer> Finish();

@@ -10,6 +10,7 @@
 #include "support/znode_rows.h"
 #include "zk/client.h"
 #include "zkserver/zookeeper_cluster.h"
+#include "znodes/live/tree_walker.h"
 
 namespace zkarrow {
 namespace {
@@ -180,6 +181,35 @@ TEST_F(LiveSnapshotTest, LargeBatchesStayUnderTheServerRequestLimit) {
   ASSERT_TRUE(rows.ok()) << rows.status().ToString();
   EXPECT_EQ(rows->size(), 3001u);
   std::filesystem::remove(out);
+}
+
+TEST_F(LiveSnapshotTest, SinkExceptionWaitsForRequestsInFlight) {
+  // A sink that throws (as a builder's bad_alloc would) unwinds through the
+  // walker while batches are in flight; the walker must wait for them, since
+  // their callbacks write into it. The session stays usable afterwards.
+  zk::ClientOptions options;
+  options.connect_string = cluster_->ConnectString();
+  auto client = zk::Client::Connect(options);
+  ASSERT_TRUE(client.ok()) << client.status().ToString();
+  std::vector<zk::Client*> sessions = {client->get()};
+  znodes::WalkOptions walk;
+  walk.root = "/t/wide";
+  walk.nodes_per_batch = 10;
+  walk.batches_in_flight_per_session = 16;
+  int seen = 0;
+  znodes::WalkStats stats;
+  EXPECT_THROW(znodes::WalkTree(
+                   sessions, walk,
+                   [&](const znodes::ZnodeRecord&) -> Status {
+                     if (++seen == 100) throw std::runtime_error("sink failed");
+                     return Status::Ok();
+                   },
+                   &stats),
+               std::runtime_error);
+  EXPECT_EQ(seen, 100);
+  auto data = (*client)->GetData("/t/wide/c7").get();
+  ASSERT_TRUE(data.ok()) << data.status().ToString();
+  EXPECT_EQ(data->data, "7");
 }
 
 TEST_F(LiveSnapshotTest, ExcludeMaxDepthAndNoData) {

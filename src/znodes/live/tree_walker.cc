@@ -91,6 +91,15 @@ class Walker {
         progress_(progress),
         in_flight_per_session_(sessions.size(), 0) {}
 
+  // Requests still out hold callbacks into our batches and queue: wait for
+  // them however the walk ends, by an error or by an exception (a sink's
+  // bad_alloc) unwinding through Run().
+  ~Walker() {
+    while (InFlight() > 0) Retire(queue_.Pop());
+  }
+  Walker(const Walker&) = delete;
+  Walker& operator=(const Walker&) = delete;
+
   Status Run() {
     if (sessions_.empty()) return Status::InvalidArgument("the walk needs at least one session");
     std::string root = options_.root.empty() ? "/" : options_.root;
@@ -104,10 +113,7 @@ class Walker {
       return Status::Ok();
     }
     pending_.push_back({root, 0});
-    Status status = Loop();
-    // Wait for requests still out: their callbacks point into our batches.
-    while (InFlight() > 0) Retire(queue_.Pop());
-    return status;
+    return Loop();
   }
 
  private:
@@ -115,11 +121,11 @@ class Walker {
     while (!pending_.empty() || InFlight() > 0) {
       SubmitWhileRoom();
       if (InFlight() == 0) continue;
-      Batch* batch = queue_.Pop();
-      if (NeedsFollowUp(*batch)) continue;
-      Status handled = Handle(*batch);
-      Retire(batch);
-      ZKA_RETURN_IF_ERROR(handled);
+      Batch* ready = queue_.Pop();
+      if (NeedsFollowUp(*ready)) continue;
+      // No request of this batch is out any more: it is ours alone.
+      std::unique_ptr<Batch> batch = Retire(ready);
+      ZKA_RETURN_IF_ERROR(Handle(*batch));
       if (progress_) progress_(stats_);
     }
     return Status::Ok();
@@ -222,11 +228,14 @@ class Walker {
     return true;
   }
 
-  void Retire(Batch* batch) {
+  // Takes a batch whose replies are all in out of the in-flight set.
+  std::unique_ptr<Batch> Retire(Batch* batch) {
     --in_flight_per_session_[batch->session];
     auto it = std::find_if(batches_.begin(), batches_.end(),
                            [batch](const auto& owned) { return owned.get() == batch; });
+    std::unique_ptr<Batch> retired = std::move(*it);
     batches_.erase(it);
+    return retired;
   }
 
   Status Handle(Batch& batch) {
