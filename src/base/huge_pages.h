@@ -15,10 +15,13 @@ namespace zkarrow {
 
 inline constexpr size_t kHugePageSize = size_t{2} << 20;
 
-// At least `bytes` of zeroed memory, aligned to kHugePageSize. Throws
-// std::bad_alloc, as operator new does, when the mapping fails.
+// At least `bytes` of memory, aligned to kHugePageSize, its contents
+// undefined: freed mappings (up to 128 MiB) are kept and handed out again,
+// their pages already faulted in. Throws std::bad_alloc, as operator new
+// does, when the mapping fails.
 void* AllocateHugePages(size_t bytes);
-// Returns memory from AllocateHugePages; `bytes` as passed to it.
+// Returns memory from AllocateHugePages; `bytes` as passed to it (or to
+// ReallocateHugePages).
 void FreeHugePages(void* memory, size_t bytes);
 // Grows memory from AllocateHugePages to `new_bytes`, keeping its contents,
 // by moving its pages to a larger mapping instead of copying them: growing

@@ -80,11 +80,10 @@ Status DataTree::AddNode(std::string_view path, std::span<const uint8_t> data, i
     if (!SplitPath(path, &parent_path, &name)) {
       return Status::InvalidData("malformed node path \"" + std::string(path) + "\"");
     }
-    auto it = nodes_.find(parent_path);
-    if (it == nodes_.end()) {
+    parent = FindLoadedParent(parent_path);
+    if (parent == nullptr) {
       return Status::InvalidData("node \"" + std::string(path) + "\" precedes its parent");
     }
-    parent = &it->second;
   }
   auto [it, inserted] = nodes_.try_emplace(path, Node{data, &acl->second, stat, 0});
   if (!inserted) return Status::InvalidData("node \"" + std::string(path) + "\" appears twice");
@@ -92,7 +91,21 @@ Status DataTree::AddNode(std::string_view path, std::span<const uint8_t> data, i
   if (IsSessionEphemeral(stat.ephemeral_owner)) {
     ephemerals_[stat.ephemeral_owner].insert(it->first);
   }
+  load_path_.push_back(it);
   return Status::Ok();
+}
+
+DataTree::Node* DataTree::FindLoadedParent(std::string_view parent_path) {
+  // ZooKeeper writes a snapshot depth first, so a node's parent is on the
+  // path from the root to the node loaded last: found without a search of
+  // the whole map (which was a third of loading a 1M-node snapshot).
+  while (!load_path_.empty() && load_path_.back()->first != parent_path) load_path_.pop_back();
+  if (!load_path_.empty()) return &load_path_.back()->second;
+  // Not depth first after all: look it up, and start a new path there.
+  auto it = nodes_.find(parent_path);
+  if (it == nodes_.end()) return nullptr;
+  load_path_.push_back(it);
+  return &it->second;
 }
 
 const std::vector<zk::Acl>* DataTree::InternAcl(const std::vector<zk::Acl>& acl) {
@@ -102,6 +115,7 @@ const std::vector<zk::Acl>* DataTree::InternAcl(const std::vector<zk::Acl>& acl)
 }
 
 void DataTree::Apply(const Transaction& txn) {
+  load_path_.clear();  // loading is over, and replay may erase what it points to
   if (txn.header.type != kOpMulti) {
     if (!txn.ops.empty()) ApplyOp(txn.header, txn.header.type, txn.ops.front());
     return;

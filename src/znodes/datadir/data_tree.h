@@ -89,6 +89,7 @@ class DataTree {
   enum class Outcome { kOk, kNoNode, kNodeExists };
 
   const std::vector<zk::Acl>* InternAcl(const std::vector<zk::Acl>& acl);
+  Node* FindLoadedParent(std::string_view parent_path);
   void ApplyOp(const TxnHeader& header, int32_t header_type, const TxnOp& op);
   // These mirror DataTree's methods of the same names; a failure is what the
   // server would have thrown (NoNode, NodeExists) and ignored on replay.
@@ -103,6 +104,8 @@ class DataTree {
   std::pmr::monotonic_buffer_resource node_arena_{HugePageResource()};
   std::pmr::unsynchronized_pool_resource node_pool_{&node_arena_};
   NodeMap nodes_{&node_pool_};
+  // While a snapshot loads: the nodes from the root to the last one added.
+  std::vector<NodeMap::iterator> load_path_;
   // The snapshot's ACL lists by id (its ReferenceCountedACLCache), and every
   // list by content, so that nodes created or changed by transactions share
   // one copy of each list. Transactions' lists live in txn_acls_; the
