@@ -80,7 +80,7 @@ class HugePageMemoryResource final : public std::pmr::memory_resource {
   }
   void do_deallocate(void* memory, size_t bytes, size_t alignment) override {
     if (bytes < kSmallRequest) {
-      ::operator delete (memory, bytes, std::align_val_t{alignment});
+      ::operator delete (memory, std::align_val_t{alignment});
     } else {
       FreeHugePages(memory, bytes);
     }
