@@ -12,7 +12,8 @@
 
 namespace zkarrow::arrow {
 
-inline constexpr int64_t BytesForBits(int64_t bits) { return (bits + 7) / 8; }
+// Bytes holding `bits` bits (bits >= 0), without overflow for any int64.
+inline constexpr int64_t BytesForBits(int64_t bits) { return bits / 8 + (bits % 8 != 0); }
 
 class BitmapBuilder {
  public:

@@ -200,6 +200,22 @@ TEST(IpcMalformed, HugeNodeLength) {
       "values buffer");
 }
 
+TEST(IpcFuzzRegression, MaximalNodeLengthDoesNotOverflow) {
+  // Found by fuzz_ipc_stream: a length of INT64_MAX overflowed the bitmap
+  // size ((length + 7) / 8) and the offset count (length + 1).
+  std::vector<uint8_t> body;
+  Put<int32_t>(body, {1, 2});
+  for (const Schema& schema : {Schema{{F("i", Int32())}, {}}, Schema{{F("s", Utf8Type())}, {}},
+                               Schema{{F("b", BoolType())}, {}}}) {
+    for (int64_t nulls : {int64_t{0}, int64_t{1}}) {
+      Status status = ReadCrafted(
+          schema,
+          RecordBatchMessage({INT64_MAX, {{INT64_MAX, nulls}}, {{0, 8}, {0, 8}, {0, 8}}, body}));
+      EXPECT_EQ(status.code(), StatusCode::kInvalidData) << status.ToString();
+    }
+  }
+}
+
 TEST(IpcMalformed, DecreasingOffsets) {
   Schema schema{{F("s", Utf8Type())}, {}};
   std::vector<uint8_t> body;

@@ -3,6 +3,7 @@
 #include <array>
 #include <vector>
 
+#include "arrow/bitmap_builder.h"
 #include "arrow/ipc/array_validate.h"
 
 namespace zkarrow::arrow::ipc {
@@ -28,7 +29,7 @@ int64_t PieceNulls(const Piece& piece) {
 std::shared_ptr<const Buffer> ConcatBits(const std::vector<Piece>& pieces, size_t index,
                                          int64_t total_length) {
   BufferBuilder bits;
-  bits.AppendZeros((total_length + 7) / 8);
+  bits.AppendZeros(BytesForBits(total_length));
   int64_t out = 0;
   for (const Piece& piece : pieces) {
     const auto& source = piece.array->buffers[index];
@@ -72,7 +73,11 @@ class Concatenator {
                                                   const std::vector<Piece>& pieces) {
     const DataType& type = field.dictionary ? field.dictionary->index_type : field.type;
     auto out = std::make_shared<ArrayData>();
-    for (const Piece& piece : pieces) out->length += piece.length;
+    for (const Piece& piece : pieces) {
+      if (__builtin_add_overflow(out->length, piece.length, &out->length)) {
+        return Status::InvalidData("concatenated arrays would hold more than 2^63 elements");
+      }
+    }
     if (type.id == TypeId::kNull) {
       out->null_count = out->length;
       return std::shared_ptr<const ArrayData>(std::move(out));

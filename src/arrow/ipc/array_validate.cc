@@ -5,6 +5,8 @@
 #include <cstring>
 #include <string>
 
+#include "arrow/bitmap_builder.h"
+
 namespace zkarrow::arrow::ipc {
 namespace {
 
@@ -19,10 +21,11 @@ int64_t BufferSize(const ArrayData& array, size_t index) {
   return array.buffers[index] ? array.buffers[index]->size() : 0;
 }
 
-// Bytes needed for `length` elements of `width` bytes, or -1 on overflow.
+// Bytes needed for `length` elements of `width` bytes, or -1 on overflow
+// (or for a length of -1).
 int64_t BytesFor(int64_t length, int64_t width) {
   int64_t bytes;
-  if (__builtin_mul_overflow(length, width, &bytes)) return -1;
+  if (length < 0 || __builtin_mul_overflow(length, width, &bytes)) return -1;
   return bytes;
 }
 
@@ -36,7 +39,7 @@ Status CheckBytes(const ArrayData& array, size_t index, const char* what, int64_
 
 Status ValidateValidity(const ArrayData& array) {
   if (array.null_count == 0) return Status::Ok();
-  int64_t need = (array.length + 7) / 8;
+  int64_t need = BytesForBits(array.length);
   if (BufferSize(array, 0) < need) return BufferTooSmall("validity", BufferSize(array, 0), need);
   const uint8_t* bits = array.buffers[0]->data();
   int64_t valid = 0;
@@ -53,7 +56,9 @@ Status ValidateValidity(const ArrayData& array) {
 // Checks offsets[0..length]: non-negative, non-decreasing, last <= limit.
 template <typename Offset>
 Status ValidateOffsets(const ArrayData& array, int64_t limit, const char* target) {
-  ZKA_RETURN_IF_ERROR(CheckBytes(array, 1, "offsets", array.length + 1, sizeof(Offset)));
+  int64_t count;  // length + 1 offsets; a length of INT64_MAX cannot have them
+  if (__builtin_add_overflow(array.length, 1, &count)) count = -1;
+  ZKA_RETURN_IF_ERROR(CheckBytes(array, 1, "offsets", count, sizeof(Offset)));
   const auto* offsets = array.buffers[1]->data_as<Offset>();
   if (offsets[0] < 0)
     return Status::InvalidData("first offset " + Str(offsets[0]) + " is negative");
@@ -174,7 +179,7 @@ Status ValidateLayout(const DataType& type, const ArrayData& array) {
   ZKA_RETURN_IF_ERROR(ValidateValidity(array));
   switch (type.id) {
     case TypeId::kBool:
-      return CheckBytes(array, 1, "values", (array.length + 7) / 8, 1);
+      return CheckBytes(array, 1, "values", BytesForBits(array.length), 1);
     case TypeId::kBinary:
     case TypeId::kUtf8:
       return ValidateOffsets<int32_t>(array, BufferSize(array, 2), "data buffer");

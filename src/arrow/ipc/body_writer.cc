@@ -2,6 +2,7 @@
 
 #include <string>
 
+#include "arrow/bitmap_builder.h"
 #include "arrow/ipc/array_validate.h"
 
 namespace zkarrow::arrow::ipc {
@@ -197,7 +198,7 @@ class Appender {
 
   static Result<std::shared_ptr<const Buffer>> SliceBits(
       const std::shared_ptr<const Buffer>& buffer, int64_t offset, int64_t length) {
-    int64_t bytes = (length + 7) / 8;
+    int64_t bytes = BytesForBits(length);
     if (!buffer || buffer->size() * 8 < offset + length) {
       return Status::InvalidArgument("bitmap buffer is too short for the array");
     }
