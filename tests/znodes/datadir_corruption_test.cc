@@ -162,7 +162,10 @@ TEST_F(DataDirCorruptionTest, TruncatedLogEndsWhereTheServerWouldStop) {
       entries.emplace_back(reader->offset(), txn.header.zxid);
     }
   }
-  ASSERT_GT(entries.size(), 3u);
+  // The server rolls its log at a randomized point (snapCount / 2 plus a
+  // random share), so the newest log holds anywhere from one entry to
+  // snapCount of them; every one is cut at its end and inside.
+  ASSERT_GE(entries.size(), 1u);
   std::mt19937 random(7);
   for (size_t i = 0; i < entries.size(); ++i) {
     // At the boundary, and somewhere inside the next entry.
