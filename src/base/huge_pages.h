@@ -2,10 +2,11 @@
 //
 // Filling fresh memory costs a page fault per 4 KiB page, and on virtual
 // machines a fault is expensive: writing a 100k-znode table from a snapshot
-// spent more time in page faults than in its own code (17,600 faults, 0.45 s;
-// with huge pages 1,300 faults, 0.20 s). Large buffers and arenas therefore
-// come from anonymous mappings, 2 MiB aligned, with MADV_HUGEPAGE asked for:
-// one fault per 2 MiB where the kernel allows it, 4 KiB pages where not.
+// spent more time in page faults than in its own code. Large buffers and
+// arenas therefore come from anonymous mappings, 2 MiB aligned, with
+// MADV_HUGEPAGE asked for: one fault per 2 MiB where the kernel allows it,
+// 4 KiB pages where not. (With the other changes of that commit: 17,600
+// faults and 0.45 s before, 5,600 faults and 0.22 s after.)
 #pragma once
 
 #include <cstddef>

@@ -17,11 +17,11 @@ Result<std::unique_ptr<ZnodeTableWriter>> ZnodeTableWriter::Open(arrow::OutputSt
 Status ZnodeTableWriter::Append(const ZnodeRecord& record) {
   if (builder_->rows() >= options_.max_batch_rows ||
       builder_->data_bytes() >= options_.max_batch_bytes) {
-    ZKA_RETURN_IF_ERROR(FlushBatch({}));
+    ZKA_RETURN_IF_ERROR(StartNextBatch());
   }
   Status appended = builder_->Append(record);
   if (appended.code() == StatusCode::kOutOfRange && builder_->rows() > 0) {
-    ZKA_RETURN_IF_ERROR(FlushBatch({}));
+    ZKA_RETURN_IF_ERROR(StartNextBatch());
     appended = builder_->Append(record);
   }
   if (!appended.ok()) return appended.WithContext("appending " + std::string(record.path));
@@ -31,11 +31,16 @@ Status ZnodeTableWriter::Append(const ZnodeRecord& record) {
 Status ZnodeTableWriter::FlushBatch(const arrow::KeyValueMetadata& message_metadata) {
   const int64_t rows = builder_->rows();
   arrow::RecordBatch batch = builder_->Finish();
-  builder_->ReserveRows(options_.max_batch_rows);
   ZKA_RETURN_IF_ERROR(writer_->WriteBatch(batch, message_metadata)
                           .WithContext("writing record batch " + std::to_string(batches_written_)));
   rows_written_ += rows;
   ++batches_written_;
+  return Status::Ok();
+}
+
+Status ZnodeTableWriter::StartNextBatch() {
+  ZKA_RETURN_IF_ERROR(FlushBatch({}));
+  builder_->ReserveRows(options_.max_batch_rows);
   return Status::Ok();
 }
 

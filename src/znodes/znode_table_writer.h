@@ -47,6 +47,8 @@ class ZnodeTableWriter {
                    std::unique_ptr<arrow::ipc::IpcWriter> writer)
       : options_(std::move(options)), builder_(std::move(builder)), writer_(std::move(writer)) {}
   Status FlushBatch(const arrow::KeyValueMetadata& message_metadata);
+  // Writes the full batch and reserves room for the next one.
+  Status StartNextBatch();
 
   ZnodeTableOptions options_;
   std::unique_ptr<ZnodeBatchBuilder> builder_;

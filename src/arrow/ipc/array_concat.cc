@@ -3,6 +3,7 @@
 #include <array>
 #include <vector>
 
+#include "arrow/array_access.h"
 #include "arrow/bitmap_builder.h"
 #include "arrow/ipc/array_validate.h"
 
@@ -114,7 +115,7 @@ class Concatenator {
         ZKA_RETURN_IF_ERROR(ConcatChildren(type, pieces, 1, *out));
         break;
       default:
-        out->buffers.push_back(ConcatFixed(pieces, 1, FixedValueWidth(type)));
+        out->buffers.push_back(ConcatFixed(pieces, 1, FixedWidth(type)));
         break;
     }
     if (field.dictionary) out->dictionary = pieces.back().array->dictionary;

@@ -5,6 +5,7 @@
 #include <cstring>
 #include <string>
 
+#include "arrow/array_access.h"
 #include "arrow/bitmap_builder.h"
 
 namespace zkarrow::arrow::ipc {
@@ -143,32 +144,6 @@ Status ValidateIndices(const ArrayData& indices, int64_t dictionary_length) {
 
 }  // namespace
 
-int64_t FixedValueWidth(const DataType& type) {
-  switch (type.id) {
-    case TypeId::kInt:
-    case TypeId::kTime:
-    case TypeId::kDecimal:
-      return type.bit_width / 8;
-    case TypeId::kFloatingPoint:
-      return type.float_precision == FloatPrecision::kHalf     ? 2
-             : type.float_precision == FloatPrecision::kSingle ? 4
-                                                               : 8;
-    case TypeId::kDate:
-      return type.date_unit == DateUnit::kDay ? 4 : 8;
-    case TypeId::kTimestamp:
-    case TypeId::kDuration:
-      return 8;
-    case TypeId::kInterval:
-      return type.interval_unit == IntervalUnit::kYearMonth ? 4
-             : type.interval_unit == IntervalUnit::kDayTime ? 8
-                                                            : 16;
-    case TypeId::kFixedSizeBinary:
-      return type.byte_width;
-    default:
-      return 0;
-  }
-}
-
 Status ValidateLayout(const DataType& type, const ArrayData& array) {
   if (array.length < 0 || array.null_count < 0 || array.null_count > array.length) {
     return Status::InvalidData("length " + Str(array.length) + " / null count " +
@@ -199,7 +174,7 @@ Status ValidateLayout(const DataType& type, const ArrayData& array) {
       }
       return Status::Ok();
     default:
-      return CheckBytes(array, 1, "values", array.length, FixedValueWidth(type));
+      return CheckBytes(array, 1, "values", array.length, FixedWidth(type));
   }
 }
 

@@ -19,7 +19,4 @@ Status ValidateLayout(const DataType& type, const ArrayData& array);
 Status ValidateDictionaryIndices(const DataType& index_type, const ArrayData& indices,
                                  int64_t dictionary_length);
 
-// Bytes per element of a fixed-width values buffer; 0 for other types.
-int64_t FixedValueWidth(const DataType& type);
-
 }  // namespace zkarrow::arrow::ipc

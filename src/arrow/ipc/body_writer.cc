@@ -2,6 +2,7 @@
 
 #include <string>
 
+#include "arrow/array_access.h"
 #include "arrow/bitmap_builder.h"
 #include "arrow/ipc/array_validate.h"
 
@@ -77,7 +78,7 @@ class Appender {
       }
       default: {
         ZKA_ASSIGN_OR_RETURN(auto values,
-                             SliceFixed(Required(array, 1), FixedValueWidth(type), offset, length));
+                             SliceFixed(Required(array, 1), FixedWidth(type), offset, length));
         body_.buffers.push_back(std::move(values));
         return Status::Ok();
       }
