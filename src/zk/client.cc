@@ -114,6 +114,7 @@ void Client::Close() { session_->Close(); }
 
 bool Client::SupportsMultiRead() const { return multi_read_supported_.load(); }
 int64_t Client::session_id() const { return session_->session_id(); }
+int64_t Client::last_zxid() const { return session_->last_zxid(); }
 std::chrono::milliseconds Client::negotiated_session_timeout() const {
   return session_->negotiated_timeout();
 }

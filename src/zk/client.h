@@ -180,6 +180,9 @@ class Client {
   bool SupportsMultiRead() const;
   int64_t session_id() const;
   std::chrono::milliseconds negotiated_session_timeout() const;
+  // The highest zxid seen in any reply so far. Read inside a callback, it
+  // covers that reply: for a read, the state the server answered from.
+  int64_t last_zxid() const;
   // "host:port" of the current server; empty while disconnected.
   std::string connected_server() const;
   // The chroot from the connect string, "" if none.

@@ -74,6 +74,10 @@ class Session {
     return std::chrono::milliseconds(negotiated_timeout_ms_.load());
   }
   std::string connected_server() const;
+  // The highest zxid in any reply so far: for a read, the server's last
+  // applied transaction when it answered (watch notifications carry none in
+  // ZooKeeper 3.8).
+  int64_t last_zxid() const { return last_zxid_.load(); }
 
  private:
   using Clock = std::chrono::steady_clock;
@@ -157,7 +161,7 @@ class Session {
   Clock::time_point last_receive_;
   Clock::time_point disconnected_since_;
   std::vector<uint8_t> session_password_ = std::vector<uint8_t>(kPasswordSize);
-  int64_t last_zxid_ = 0;
+  std::atomic<int64_t> last_zxid_{0};  // written by the I/O thread only
   int32_t next_xid_ = 1;
   FrameDecoder decoder_;
   std::vector<uint8_t> read_buffer_ = std::vector<uint8_t>(64 * 1024);
