@@ -9,6 +9,7 @@
 #include <vector>
 
 #include "arrow/print/batch_printer.h"
+#include "cli/choice_option.h"
 #include "cli/commands.h"
 #include "cli/ipc_input.h"
 
@@ -43,7 +44,7 @@ Result<std::vector<size_t>> SelectColumns(const arrow::Schema& schema,
       std::string known;
       for (const arrow::Field& field : schema.fields)
         known += (known.empty() ? "" : ", ") + field.name;
-      return Status::InvalidArgument("no column \"" + name + "\"; the columns are: " + known);
+      return UsageError("no column \"" + name + "\"; the columns are: " + known);
     }
     selected.push_back(i);
   }
@@ -91,9 +92,7 @@ void RegisterCatCommand(CLI::App& app, CommandRunner& runner) {
       "         times as ISO-8601 (UTC instants end in Z), 64-bit integers as exact numbers\n"
       "Binary in table and csv: printable ASCII as is, other bytes as \\xNN.");
   command->add_option("FILE", args->source, "Arrow IPC file or stream; - for stdin")->required();
-  command->add_option("--format", args->format, "Output: table, csv or json")
-      ->transform(CLI::CheckedTransformer(kOutputFormats, CLI::ignore_case))
-      ->default_str("table");
+  AddChoiceOption(*command, "--format", args->format, kOutputFormats, "Output format");
   command->add_option("--limit", args->limit, "Print at most N rows")
       ->check(CLI::NonNegativeNumber);
   command->add_option("--columns", args->columns, "Only these columns, in this order: a,b,c")
@@ -104,10 +103,8 @@ void RegisterCatCommand(CLI::App& app, CommandRunner& runner) {
   command->callback([&runner, args] {
     runner = [args] {
       Status status = Cat(*args);
-      if (status.ok()) return kExitOk;
       std::fflush(stdout);
-      std::fprintf(stderr, "zkarrow cat: %s\n", status.message().c_str());
-      return status.code() == StatusCode::kInvalidArgument ? kExitUsage : kExitFailure;
+      return Finish("cat", status);
     };
   });
 }

@@ -5,13 +5,9 @@
 #include <CLI/CLI.hpp>
 #include <functional>
 
-namespace zkarrow::cli {
+#include "cli/report.h"
 
-// Exit statuses, documented in the README.
-inline constexpr int kExitOk = 0;
-inline constexpr int kExitFailure = 1;      // the work failed (bad input, server error)
-inline constexpr int kExitUsage = 2;        // bad arguments
-inline constexpr int kExitUnavailable = 3;  // ZooKeeper unreachable or session expired
+namespace zkarrow::cli {
 
 // Set by a command's callback; main() returns it.
 using CommandRunner = std::function<int()>;
@@ -22,5 +18,6 @@ void RegisterConvertCommand(CLI::App& app, CommandRunner& runner);
 void RegisterSnapshotCommand(CLI::App& app, CommandRunner& runner);
 void RegisterDemoCommand(CLI::App& app, CommandRunner& runner);
 void RegisterTxnLogCommand(CLI::App& app, CommandRunner& runner);
+void RegisterWatchCommand(CLI::App& app, CommandRunner& runner);
 
 }  // namespace zkarrow::cli

@@ -53,14 +53,8 @@ void RegisterConvertCommand(CLI::App& app, CommandRunner& runner) {
   command->add_option("IN", args->source, "Arrow IPC file or stream; - for stdin")->required();
   command->add_option("OUT", args->destination, "Output file; - for stdout")->required();
   AddIpcOutputOptions(*command, args->ipc);
-  command->callback([&runner, args] {
-    runner = [args] {
-      Status status = Convert(*args);
-      if (status.ok()) return kExitOk;
-      std::fprintf(stderr, "zkarrow convert: %s\n", status.message().c_str());
-      return kExitFailure;
-    };
-  });
+  command->callback(
+      [&runner, args] { runner = [args] { return Finish("convert", Convert(*args)); }; });
 }
 
 }  // namespace zkarrow::cli

@@ -45,10 +45,7 @@ int RunSelf(const std::vector<std::string>& args) {
   return WEXITSTATUS(status);
 }
 
-int Fail(const Status& status) {
-  std::fprintf(stderr, "zkarrow demo: %s\n", status.ToString().c_str());
-  return kExitFailure;
-}
+int Fail(const Status& status) { return ReportFailure("demo", status); }
 
 int RunDemo(const DemoArgs& args) {
   std::printf("== Starting a private ZooKeeper (Debian's zookeeper package) on 127.0.0.1...\n");
@@ -78,7 +75,7 @@ int RunDemo(const DemoArgs& args) {
               args.output.c_str());
   std::fflush(stdout);
   SnapshotArgs snapshot;
-  snapshot.zk = connect;
+  snapshot.connection.zk = connect;
   snapshot.output = args.output;
   snapshot.acl = true;
   snapshot.typed = true;

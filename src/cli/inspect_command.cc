@@ -99,14 +99,8 @@ void RegisterInspectCommand(CLI::App& app, CommandRunner& runner) {
       "inspect", "Describe an Arrow IPC file or stream: schema, batches, compression, sizes");
   auto source = std::make_shared<std::string>();
   command->add_option("FILE", *source, "Arrow IPC file or stream; - for stdin")->required();
-  command->callback([&runner, source] {
-    runner = [source] {
-      Status status = Inspect(*source);
-      if (status.ok()) return kExitOk;
-      std::fprintf(stderr, "zkarrow inspect: %s\n", status.message().c_str());
-      return kExitFailure;
-    };
-  });
+  command->callback(
+      [&runner, source] { runner = [source] { return Finish("inspect", Inspect(*source)); }; });
 }
 
 }  // namespace zkarrow::cli

@@ -8,6 +8,7 @@
 
 #include "arrow/ipc/reader.h"
 #include "arrow/ipc/writer.h"
+#include "cli/choice_option.h"
 
 namespace zkarrow::cli {
 
@@ -34,10 +35,10 @@ inline void AddIpcOutputOptions(CLI::App& command, IpcOutputOptions& options) {
   command
       .add_option("--format", options.format,
                   "IPC format: file (random access) or stream; default: file, or stream on stdout")
-      ->check(CLI::IsMember({"file", "stream"}));
-  command.add_option("--compression", options.compression, "Body compression: none, lz4 or zstd")
-      ->transform(CLI::CheckedTransformer(kCompressionNames, CLI::ignore_case))
-      ->default_str("none");
+      ->check(CLI::IsMember({"file", "stream"}))
+      ->option_text("file|stream");
+  AddChoiceOption(command, "--compression", options.compression, kCompressionNames,
+                  "Arrow body compression of every record batch");
 }
 
 }  // namespace zkarrow::cli

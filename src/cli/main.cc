@@ -1,5 +1,7 @@
 // The zkarrow binary: parses the command line and runs one verb.
 #include <cstdio>
+#include <exception>
+#include <new>
 
 #include "cli/commands.h"
 
@@ -15,6 +17,7 @@ int main(int argc, char** argv) {
   zkarrow::cli::RegisterCatCommand(app, runner);
   zkarrow::cli::RegisterConvertCommand(app, runner);
   zkarrow::cli::RegisterTxnLogCommand(app, runner);
+  zkarrow::cli::RegisterWatchCommand(app, runner);
 
   try {
     app.parse(argc, argv);
@@ -22,5 +25,17 @@ int main(int argc, char** argv) {
     int code = app.exit(e);
     return code == 0 ? zkarrow::cli::kExitOk : zkarrow::cli::kExitUsage;
   }
-  return runner ? runner() : zkarrow::cli::kExitUsage;
+  if (!runner) return zkarrow::cli::kExitUsage;
+  // Errors are values in zkarrow; an exception reaching here is memory
+  // exhaustion or a bug. Catching it unwinds the command's stack, so its
+  // destructors discard partial output, and the process exits 1 with a
+  // message instead of terminate()'s abort.
+  try {
+    return runner();
+  } catch (const std::bad_alloc&) {
+    std::fprintf(stderr, "zkarrow: out of memory\n");
+  } catch (const std::exception& e) {
+    std::fprintf(stderr, "zkarrow: internal error: %s\n", e.what());
+  }
+  return zkarrow::cli::kExitFailure;
 }

@@ -4,7 +4,12 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
+#include <atomic>
 #include <cerrno>
+#include <csignal>
+#include <cstring>
+
+#include "cli/report.h"
 
 namespace zkarrow::cli {
 namespace {
@@ -24,39 +29,104 @@ class CountingStream final : public arrow::OutputStream {
   int64_t count_ = 0;
 };
 
+// The named temporary file of the fallback path, for the signal handler. A
+// process writes one output at a time, so one slot is enough; the handler
+// only reads it and calls unlink(), which is async-signal-safe.
+char g_temp_path[4096];
+std::atomic<bool> g_temp_path_set{false};
+
+extern "C" void UnlinkTempAndDie(int signal_number) {
+  if (g_temp_path_set.load()) ::unlink(g_temp_path);
+  std::signal(signal_number, SIG_DFL);
+  std::raise(signal_number);
+}
+
+void RegisterTempPath(const std::filesystem::path& path) {
+  const std::string& text = path.native();
+  if (text.size() >= sizeof(g_temp_path)) return;  // open() would have refused it
+  std::memcpy(g_temp_path, text.c_str(), text.size() + 1);
+  g_temp_path_set.store(true);
+  for (int signal_number : {SIGINT, SIGTERM, SIGHUP, SIGPIPE}) {
+    struct sigaction action {};
+    action.sa_handler = UnlinkTempAndDie;
+    sigemptyset(&action.sa_mask);
+    action.sa_flags = SA_RESETHAND;
+    // A command that handles its own signals (watch) keeps its handler.
+    struct sigaction previous {};
+    if (::sigaction(signal_number, nullptr, &previous) == 0 && previous.sa_handler == SIG_DFL) {
+      ::sigaction(signal_number, &action, nullptr);
+    }
+  }
+}
+
+void UnregisterTempPath() { g_temp_path_set.store(false); }
+
+mode_t NewFileMode() {
+  const mode_t umask_bits = ::umask(0);
+  ::umask(umask_bits);
+  return 0666 & ~umask_bits;
+}
+
 }  // namespace
 
 Result<std::unique_ptr<OutputTarget>> OutputTarget::Open(const std::string& destination) {
-  if (destination.empty()) return Status::InvalidArgument("-o needs a file name, or - for stdout");
+  if (destination.empty()) return UsageError("-o needs a file name, or - for stdout");
   std::unique_ptr<OutputTarget> target(new OutputTarget());
   if (destination == "-") {
     target->file_ = arrow::FileOutputStream::FromFd(STDOUT_FILENO);
   } else {
-    target->final_path_ = destination;
-    target->temp_path_ = destination + ".tmp-" + std::to_string(::getpid());
-    // O_EXCL|O_NOFOLLOW: never write through a file or link someone else
-    // placed at the temporary name. 0600 until the data is complete.
-    target->temp_fd_ = ::open(target->temp_path_.c_str(),
-                              O_WRONLY | O_CREAT | O_EXCL | O_NOFOLLOW | O_CLOEXEC, 0600);
-    if (target->temp_fd_ < 0) {
-      return Status::FromErrno(errno, "creating " + target->temp_path_.string());
-    }
-    target->file_ = arrow::FileOutputStream::FromFd(target->temp_fd_);
+    ZKA_RETURN_IF_ERROR(target->OpenFile(destination));
+    target->file_ = arrow::FileOutputStream::FromFd(target->fd_);
   }
   target->stream_ = std::make_unique<CountingStream>(*target->file_);
   return target;
 }
 
+Status OutputTarget::OpenFile(const std::string& destination) {
+  final_path_ = destination;
+  std::filesystem::path directory = final_path_.parent_path();
+  if (directory.empty()) directory = ".";
+  fd_ = ::open(directory.c_str(), O_TMPFILE | O_WRONLY | O_CLOEXEC, 0600);
+  if (fd_ >= 0) return Status::Ok();
+  const int tmpfile_error = errno;
+  // EOPNOTSUPP/EISDIR: the file system (or an old kernel) has no O_TMPFILE.
+  if (tmpfile_error != EOPNOTSUPP && tmpfile_error != EISDIR) {
+    return Status::FromErrno(tmpfile_error, "creating " + destination);
+  }
+  temp_path_ = destination + ".tmp-" + std::to_string(::getpid());
+  // O_EXCL|O_NOFOLLOW: never write through a file or link someone else
+  // placed at the temporary name.
+  fd_ = ::open(temp_path_.c_str(), O_WRONLY | O_CREAT | O_EXCL | O_NOFOLLOW | O_CLOEXEC, 0600);
+  if (fd_ < 0) {
+    Status status = Status::FromErrno(errno, "creating " + temp_path_.string());
+    temp_path_.clear();
+    return status;
+  }
+  RegisterTempPath(temp_path_);
+  return Status::Ok();
+}
+
 OutputTarget::~OutputTarget() {
-  if (temp_fd_ >= 0) ::close(temp_fd_);
+  if (fd_ >= 0) ::close(fd_);
   if (!committed_ && !temp_path_.empty()) {
-    std::error_code ignored;
-    std::filesystem::remove(temp_path_, ignored);
+    ::unlink(temp_path_.c_str());
+    UnregisterTempPath();
   }
 }
 
 int64_t OutputTarget::bytes_written() const {
   return static_cast<const CountingStream&>(*stream_).count();
+}
+
+// Gives the unnamed file a name beside the destination. linkat through
+// /proc/self/fd works without privileges (AT_EMPTY_PATH needs
+// CAP_DAC_READ_SEARCH).
+Status OutputTarget::LinkInto(const std::filesystem::path& name) {
+  std::string proc_path = "/proc/self/fd/" + std::to_string(fd_);
+  if (::linkat(AT_FDCWD, proc_path.c_str(), AT_FDCWD, name.c_str(), AT_SYMLINK_FOLLOW) != 0) {
+    return Status::FromErrno(errno, "naming " + name.string());
+  }
+  return Status::Ok();
 }
 
 Status OutputTarget::Commit() {
@@ -65,22 +135,41 @@ Status OutputTarget::Commit() {
     committed_ = true;
     return Status::Ok();
   }
-  // Durable before it replaces anything; readable like any new file.
-  const mode_t umask_bits = ::umask(0);
-  ::umask(umask_bits);
-  if (::fchmod(temp_fd_, 0666 & ~umask_bits) != 0 || ::fsync(temp_fd_) != 0) {
-    return Status::FromErrno(errno, "finishing " + temp_path_.string());
+  struct stat existing {};
+  const mode_t mode = ::stat(final_path_.c_str(), &existing) == 0 && S_ISREG(existing.st_mode)
+                          ? (existing.st_mode & 07777)
+                          : NewFileMode();
+  if (::fchmod(fd_, mode) != 0 || ::fsync(fd_) != 0) {
+    return Status::FromErrno(errno, "finishing " + final_path_.string());
   }
-  int fd = temp_fd_;
-  temp_fd_ = -1;
+  if (temp_path_.empty()) {
+    // linkat cannot replace a file, so the data is named beside the
+    // destination first and renamed over it; only a crash in between these
+    // two calls can leave that name behind.
+    temp_path_ = final_path_.string() + ".tmp-" + std::to_string(::getpid());
+    Status linked = LinkInto(temp_path_);
+    if (!linked.ok()) {
+      temp_path_.clear();
+      return linked;
+    }
+  }
+  int fd = fd_;
+  fd_ = -1;
   if (::close(fd) != 0) return Status::FromErrno(errno, "closing " + temp_path_.string());
-  std::error_code error;
-  std::filesystem::rename(temp_path_, final_path_, error);
-  if (error) {
-    return Status::IoError("moving " + temp_path_.string() + " to " + final_path_.string() + ": " +
-                           error.message());
+  if (::rename(temp_path_.c_str(), final_path_.c_str()) != 0) {
+    return Status::FromErrno(errno,
+                             "moving " + temp_path_.string() + " to " + final_path_.string());
   }
+  UnregisterTempPath();
+  temp_path_.clear();
   committed_ = true;
+  // The rename is durable once the directory is.
+  std::filesystem::path directory = final_path_.parent_path();
+  if (directory.empty()) directory = ".";
+  if (int dir_fd = ::open(directory.c_str(), O_RDONLY | O_DIRECTORY | O_CLOEXEC); dir_fd >= 0) {
+    ::fsync(dir_fd);
+    ::close(dir_fd);
+  }
   return Status::Ok();
 }
 

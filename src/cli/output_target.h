@@ -1,7 +1,16 @@
 // Where a command writes its Arrow output: stdout for "-", otherwise a file
-// that appears only when the command succeeds. Writing goes to a temporary
-// file beside it, renamed over the target by Commit(), so a failed or
-// interrupted run never leaves a half-written file or clobbers an old one.
+// that appears only when the command succeeds, whole.
+//
+// The data goes to an unnamed file (O_TMPFILE) in the destination's
+// directory, given its name by Commit(): a failed, interrupted (SIGINT,
+// SIGTERM, SIGKILL) or crashed run leaves nothing behind and never clobbers
+// an old file, with no cleanup code that has to run. On file systems without
+// O_TMPFILE the data goes to `OUT.tmp-PID`, which the destructor removes and
+// which a SIGINT/SIGTERM handler unlinks before the process dies.
+//
+// The committed file keeps the permission bits of the file it replaces (a
+// snapshot taken with credentials may be meant for its owner only); a new
+// file gets 0666 less the umask, as any file would.
 #pragma once
 
 #include <filesystem>
@@ -16,7 +25,7 @@ namespace zkarrow::cli {
 class OutputTarget {
  public:
   static Result<std::unique_ptr<OutputTarget>> Open(const std::string& destination);
-  ~OutputTarget();  // removes the temporary file unless committed
+  ~OutputTarget();  // discards the data unless committed
   OutputTarget(const OutputTarget&) = delete;
   OutputTarget& operator=(const OutputTarget&) = delete;
 
@@ -25,17 +34,20 @@ class OutputTarget {
   // Bytes written so far.
   int64_t bytes_written() const;
 
-  // Flushes, closes and moves the file into place.
+  // Flushes, makes the data durable and gives it its name. On failure the
+  // destination is untouched.
   Status Commit();
 
  private:
   OutputTarget() = default;
+  Status OpenFile(const std::string& destination);
+  Status LinkInto(const std::filesystem::path& name);
 
-  int temp_fd_ = -1;  // the temporary file, closed by Commit or the destructor
+  int fd_ = -1;  // the output file (unnamed or temporary), closed by Commit or the destructor
   std::unique_ptr<arrow::FileOutputStream> file_;
   std::unique_ptr<arrow::OutputStream> stream_;  // counts bytes, forwards to file_
   std::filesystem::path final_path_;
-  std::filesystem::path temp_path_;
+  std::filesystem::path temp_path_;  // empty while the file has no name
   bool committed_ = false;
 };
 

@@ -23,8 +23,6 @@
 namespace zkarrow::cli {
 namespace {
 
-constexpr const char* kAuthEnvironmentVariable = "ZKARROW_AUTH";
-
 std::string IsoTimeNow() {
   std::time_t now = std::time(nullptr);
   std::tm utc{};
@@ -32,15 +30,6 @@ std::string IsoTimeNow() {
   char text[32];
   std::strftime(text, sizeof(text), "%Y-%m-%dT%H:%M:%SZ", &utc);
   return text;
-}
-
-// "digest:user:password" -> {"digest", "user:password"}.
-Result<std::pair<std::string, std::string>> ParseAuth(const std::string& text) {
-  size_t colon = text.find(':');
-  if (colon == std::string::npos || colon == 0 || colon + 1 == text.size()) {
-    return Status::InvalidArgument("--auth wants SCHEME:CREDENTIAL, e.g. digest:user:password");
-  }
-  return std::make_pair(text.substr(0, colon), text.substr(colon + 1));
 }
 
 // "1234" or "0x4d2": the forms ZooKeeper's logs and tools print.
@@ -51,56 +40,19 @@ Result<int64_t> ParseZxid(const std::string& text) {
   auto [end, error] =
       std::from_chars(digits.data(), digits.data() + digits.size(), zxid, hex ? 16 : 10);
   if (digits.empty() || error != std::errc() || end != digits.data() + digits.size() || zxid < 0) {
-    return Status::InvalidArgument("--zxid wants a zxid in decimal or 0x hex, not '" + text + "'");
+    return UsageError("--zxid wants a zxid in decimal or 0x hex, not '" + text + "'");
   }
   return zxid;
 }
 
-int ExitCodeFor(const Status& status) {
-  switch (zk::ErrorCodeOf(status)) {
-    case zk::ErrorCode::CONNECTIONLOSS:
-    case zk::ErrorCode::SESSIONEXPIRED:
-    case zk::ErrorCode::OPERATIONTIMEOUT:
-      return kExitUnavailable;
-    default:
-      break;
-  }
-  if (status.code() == StatusCode::kTimeout) return kExitUnavailable;
-  if (status.code() == StatusCode::kInvalidArgument) return kExitUsage;
-  return kExitFailure;
-}
-
-int Fail(const Status& status) {
-  std::fprintf(stderr, "zkarrow snapshot: %s\n", status.ToString().c_str());
-  return ExitCodeFor(status);
-}
-
-Result<std::vector<std::unique_ptr<zk::Client>>> ConnectSessions(const SnapshotArgs& args) {
-  zk::ClientOptions options;
-  options.connect_string = args.zk;
-  options.session_timeout = std::chrono::milliseconds(args.session_timeout_ms);
-  std::vector<std::string> auth = args.auth;
-  if (const char* from_env = std::getenv(kAuthEnvironmentVariable); from_env && *from_env) {
-    auth.emplace_back(from_env);
-  }
-  for (const std::string& text : auth) {
-    ZKA_ASSIGN_OR_RETURN(auto pair, ParseAuth(text));
-    options.auth.push_back(std::move(pair));
-  }
-  std::vector<std::unique_ptr<zk::Client>> sessions;
-  for (int i = 0; i < args.sessions; ++i) {
-    Result<std::unique_ptr<zk::Client>> client = zk::Client::Connect(options);
-    if (!client.ok()) return client.status().WithContext("connecting to " + args.zk);
-    sessions.push_back(std::move(*client));
-  }
-  return sessions;
-}
+int Fail(const Status& status) { return ReportFailure("snapshot", status); }
 
 Status SnapshotLive(const SnapshotArgs& args, znodes::ZnodeTableOptions table_options,
                     OutputTarget& output) {
-  ZKA_ASSIGN_OR_RETURN(auto sessions, ConnectSessions(args));
+  ZKA_ASSIGN_OR_RETURN(zk::ClientOptions client_options, MakeClientOptions(args.connection));
+  ZKA_ASSIGN_OR_RETURN(auto sessions, ConnectSessions(client_options, args.sessions));
   table_options.schema_metadata = {
-      {znodes::kMetaSource, args.zk},
+      {znodes::kMetaSource, args.connection.zk},
       {znodes::kMetaRoot, args.path},
       {znodes::kMetaStartTime, IsoTimeNow()},
       {znodes::kMetaVersion, ZKARROW_VERSION},
@@ -138,8 +90,8 @@ Status SnapshotLive(const SnapshotArgs& args, znodes::ZnodeTableOptions table_op
       stderr,
       "zkarrow snapshot: %s znodes (%s of data) from %s in %.2f s, %s znodes/s; "
       "%s errors, %s vanished during the walk, %s subtrees excluded; wrote %s%s\n",
-      FormatCount(stats.znodes).c_str(), FormatBytes(stats.data_bytes).c_str(), args.zk.c_str(),
-      seconds,
+      FormatCount(stats.znodes).c_str(), FormatBytes(stats.data_bytes).c_str(),
+      args.connection.zk.c_str(), seconds,
       FormatCount(static_cast<int64_t>(static_cast<double>(stats.znodes) / std::max(seconds, 1e-9)))
           .c_str(),
       FormatCount(stats.errors).c_str(), FormatCount(stats.vanished).c_str(),
@@ -200,21 +152,24 @@ Status SnapshotDataDir(const SnapshotArgs& args, znodes::ZnodeTableOptions table
 }  // namespace
 
 int RunSnapshot(const SnapshotArgs& args) {
-  if (args.zk.empty() == args.data_dir.empty()) {
-    return Fail(Status::InvalidArgument(
+  if (args.connection.zk.empty() == args.data_dir.empty()) {
+    return ReportUsageError(
+        "snapshot",
         "say where the tree comes from: either --zk HOST:PORT[,...][/chroot] (a live ensemble) "
-        "or --data-dir DIR (ZooKeeper's data directory)"));
+        "or --data-dir DIR (ZooKeeper's data directory)");
   }
   if (!args.zxid.empty() && args.data_dir.empty()) {
-    return Fail(
-        Status::InvalidArgument("--zxid needs --data-dir (live reads see only the present)"));
+    return ReportUsageError("snapshot",
+                            "--zxid needs --data-dir (live reads see only the present)");
   }
   if (!args.data_dir.empty() &&
       (args.no_data || args.acl || args.max_depth >= 0 || !args.excludes.empty() ||
-       args.path != "/" || !args.auth.empty() || args.sessions != 1)) {
-    return Fail(Status::InvalidArgument(
-        "--path, --no-data, --acl, --max-depth, --exclude, --auth and --sessions apply to live "
-        "reads (--zk); --data-dir always reads the whole tree with data and ACLs"));
+       args.path != "/" || !args.connection.auth.empty() || !args.connection.auth_file.empty() ||
+       args.sessions != 1)) {
+    return ReportUsageError(
+        "snapshot",
+        "--path, --no-data, --acl, --max-depth, --exclude, --auth, --auth-file and --sessions "
+        "apply to live reads (--zk); --data-dir always reads the whole tree with data and ACLs");
   }
   auto output = OutputTarget::Open(args.output);
   if (!output.ok()) return Fail(output.status());
@@ -222,8 +177,8 @@ int RunSnapshot(const SnapshotArgs& args) {
   table_options.format = args.ipc.ResolveFormat((*output)->is_stdout());
   table_options.compression = args.ipc.compression;
   table_options.typed_values = args.typed;
-  Status status = args.zk.empty() ? SnapshotDataDir(args, table_options, **output)
-                                  : SnapshotLive(args, table_options, **output);
+  Status status = args.connection.zk.empty() ? SnapshotDataDir(args, table_options, **output)
+                                             : SnapshotLive(args, table_options, **output);
   return status.ok() ? kExitOk : Fail(status);
 }
 
@@ -236,9 +191,9 @@ void RegisterSnapshotCommand(CLI::App& app, CommandRunner& runner) {
       "  zkarrow snapshot --zk 127.0.0.1:2181 -o tree.arrow\n"
       "  zkarrow snapshot --zk zk1:2181,zk2:2181/kafka --path /brokers --acl -o - | ...\n"
       "  zkarrow snapshot --data-dir /var/lib/zookeeper --zxid 0x1a2b -o past.arrow\n"
-      "Credentials may come from the ZKARROW_AUTH environment variable (SCHEME:CREDENTIAL),\n"
-      "so that passwords stay out of shell history.");
-  command->add_option("--zk", args->zk, "Live ensemble: HOST:PORT[,HOST:PORT...][/chroot]");
+      "Credentials: --auth-file FILE (SCHEME:CREDENTIAL lines, mode 600) or $ZKARROW_AUTH keep\n"
+      "them out of ps and shell history; digest credentials are sent in clear text.");
+  AddZkConnectionOptions(*command, args->connection, /*zk_required=*/false);
   command->add_option("--data-dir", args->data_dir,
                       "Offline: ZooKeeper's dataDir (or its version-2 folder)");
   command->add_option("--zxid", args->zxid,
@@ -253,20 +208,15 @@ void RegisterSnapshotCommand(CLI::App& app, CommandRunner& runner) {
       ->check(CLI::NonNegativeNumber);
   command->add_option("--exclude", args->excludes,
                       "Glob on the absolute path; prunes matching subtrees (repeatable)");
-  command->add_option("--auth", args->auth,
-                      "SCHEME:CREDENTIAL, e.g. digest:user:password (repeatable)");
   command->add_option("--sessions", args->sessions, "ZooKeeper sessions to read with")
       ->check(CLI::Range(1, 64))
-      ->default_str("1");
+      ->capture_default_str();
   command->add_option("--batch-nodes", args->batch_nodes, "Nodes per multiRead request")
       ->check(CLI::Range(1, 10000))
-      ->default_str("250");
+      ->capture_default_str();
   command->add_option("--in-flight", args->in_flight, "multiRead requests in flight per session")
       ->check(CLI::Range(1, 256))
-      ->default_str("8");
-  command->add_option("--session-timeout-ms", args->session_timeout_ms, "Session timeout")
-      ->check(CLI::Range(2000, 600000))
-      ->default_str("30000");
+      ->capture_default_str();
   AddIpcOutputOptions(*command, args->ipc);
   command->callback([args, &runner] { runner = [args] { return RunSnapshot(*args); }; });
 }

@@ -6,11 +6,13 @@
 #include <vector>
 
 #include "cli/ipc_options.h"
+#include "cli/zk_connection.h"
+#include "znodes/live/tree_walker.h"
 
 namespace zkarrow::cli {
 
 struct SnapshotArgs {
-  std::string zk;
+  ZkConnectionArgs connection;  // live: --zk and credentials
   std::string data_dir;
   std::string zxid;  // decimal or 0x hex; empty: the newest state
   std::string path = "/";
@@ -20,11 +22,10 @@ struct SnapshotArgs {
   bool typed = false;
   int max_depth = -1;
   std::vector<std::string> excludes;
-  std::vector<std::string> auth;
   int sessions = 1;
-  int batch_nodes = 250;
-  int in_flight = 8;
-  int session_timeout_ms = 30000;
+  // The walker's defaults, so that they are stated in one place.
+  int batch_nodes = znodes::WalkOptions{}.nodes_per_batch;
+  int in_flight = znodes::WalkOptions{}.batches_in_flight_per_session;
   IpcOutputOptions ipc;
 };
 

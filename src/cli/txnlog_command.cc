@@ -59,14 +59,8 @@ void RegisterTxnLogCommand(CLI::App& app, CommandRunner& runner) {
       ->required();
   command->add_option("-o,--output", args->output, "Output file, or - for stdout")->required();
   AddIpcOutputOptions(*command, args->ipc);
-  command->callback([args, &runner] {
-    runner = [args] {
-      Status status = WriteTxnLog(*args);
-      if (status.ok()) return kExitOk;
-      std::fprintf(stderr, "zkarrow txnlog: %s\n", status.ToString().c_str());
-      return status.code() == StatusCode::kInvalidArgument ? kExitUsage : kExitFailure;
-    };
-  });
+  command->callback(
+      [args, &runner] { runner = [args] { return Finish("txnlog", WriteTxnLog(*args)); }; });
 }
 
 }  // namespace zkarrow::cli

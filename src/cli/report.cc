@@ -1,0 +1,51 @@
+#include "cli/report.h"
+
+#include <cstdio>
+#include <string>
+
+#include "zk/error_code.h"
+
+namespace zkarrow::cli {
+namespace {
+
+// Chosen far from ZooKeeper's error codes, which share the detail field.
+constexpr int32_t kUsageDetail = 0x75736167;  // "usag"
+
+}  // namespace
+
+Status UsageError(std::string message) {
+  return {StatusCode::kInvalidArgument, std::move(message), kUsageDetail};
+}
+
+int ExitCodeFor(const Status& status) {
+  if (status.ok()) return kExitOk;
+  if (status.code() == StatusCode::kInvalidArgument && status.detail() == kUsageDetail) {
+    return kExitUsage;
+  }
+  switch (zk::ErrorCodeOf(status)) {
+    case zk::ErrorCode::CONNECTIONLOSS:
+    case zk::ErrorCode::SESSIONEXPIRED:
+    case zk::ErrorCode::OPERATIONTIMEOUT:
+      return kExitUnavailable;
+    default:
+      break;
+  }
+  // The client reports an ensemble that grants no session in time as a
+  // timeout; nothing else in zkarrow times out.
+  if (status.code() == StatusCode::kTimeout) return kExitUnavailable;
+  return kExitFailure;
+}
+
+int ReportFailure(std::string_view command, const Status& status) {
+  // A usage error is the user's own words: no "invalid argument:" prefix.
+  std::string text = ExitCodeFor(status) == kExitUsage ? status.message() : status.ToString();
+  std::fprintf(stderr, "zkarrow %.*s: %s\n", static_cast<int>(command.size()), command.data(),
+               text.c_str());
+  return ExitCodeFor(status);
+}
+
+int ReportUsageError(std::string_view command, std::string message) {
+  return ReportFailure(command, UsageError(std::move(message)));
+}
+
+}  // namespace zkarrow::cli

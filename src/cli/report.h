@@ -1,0 +1,44 @@
+// The one way a command reports how it ended: a message on stderr and the
+// exit status. Every verb goes through here, so the exit codes (documented
+// in the README) mean the same thing everywhere:
+//   0 success; 1 the work failed (bad input, a server error, I/O);
+//   2 bad arguments, decided by the command line layer only;
+//   3 ZooKeeper unreachable or the session expired.
+// A Status from the libraries never becomes 2, whatever its code: a library's
+// kInvalidArgument means the program asked something impossible of it, which
+// is a failure of the run, not of the user's arguments.
+#pragma once
+
+#include <string>
+#include <string_view>
+
+#include "base/status.h"
+
+namespace zkarrow::cli {
+
+inline constexpr int kExitOk = 0;
+inline constexpr int kExitFailure = 1;
+inline constexpr int kExitUsage = 2;
+inline constexpr int kExitUnavailable = 3;
+
+// A refused argument found while the command runs (an unknown column name,
+// a malformed --zxid): the only Status that exits 2. The marker lives in the
+// status's detail, which no library sets together with kInvalidArgument.
+Status UsageError(std::string message);
+
+// 0 for OK, 2 for a UsageError, else 1 or 3 (see above).
+int ExitCodeFor(const Status& status);
+
+// Prints "zkarrow COMMAND: MESSAGE" and returns ExitCodeFor(status).
+// REQUIRES: !status.ok().
+int ReportFailure(std::string_view command, const Status& status);
+
+// ReportFailure(command, UsageError(message)): returns kExitUsage.
+int ReportUsageError(std::string_view command, std::string message);
+
+// 0 if `status` is OK, else ReportFailure(command, status).
+inline int Finish(std::string_view command, const Status& status) {
+  return status.ok() ? kExitOk : ReportFailure(command, status);
+}
+
+}  // namespace zkarrow::cli

@@ -1,0 +1,53 @@
+// The options every command that talks to a live ensemble shares (--zk,
+// --auth, --auth-file, --session-timeout-ms), and the one place that turns
+// them into connected clients.
+//
+// Credentials: --auth puts a secret on the command line, where `ps` shows it
+// to every user of the machine; $ZKARROW_AUTH and --auth-file do not. A
+// credential file must not be readable by group or others (like ssh keys).
+// Once any credential is loaded the process is made non-dumpable
+// (PR_SET_DUMPABLE 0): no core file and no ptrace by other users of the same
+// uid's unprivileged tools can read the secret from memory. Digest
+// credentials travel in clear text unless the connection is encrypted.
+#pragma once
+
+#include <CLI/CLI.hpp>
+#include <memory>
+#include <string>
+#include <utility>
+#include <vector>
+
+#include "base/status.h"
+#include "zk/client.h"
+
+namespace zkarrow::cli {
+
+struct ZkConnectionArgs {
+  std::string zk;                 // HOST:PORT[,HOST:PORT...][/chroot]
+  std::vector<std::string> auth;  // SCHEME:CREDENTIAL, from --auth
+  std::string auth_file;          // lines of SCHEME:CREDENTIAL
+  int session_timeout_ms =
+      static_cast<int>(zk::ClientOptions{}.session_timeout.count());  // the client's default
+};
+
+// The environment variable read for one more SCHEME:CREDENTIAL.
+inline constexpr const char* kAuthEnvironmentVariable = "ZKARROW_AUTH";
+
+// Adds --zk (required if `zk_required`), --auth, --auth-file and
+// --session-timeout-ms to `command`.
+void AddZkConnectionOptions(CLI::App& command, ZkConnectionArgs& args, bool zk_required);
+
+// True when the user gave credentials by any of the three ways.
+bool HasCredentials(const ZkConnectionArgs& args);
+
+// Client options from the arguments: credentials from --auth, $ZKARROW_AUTH
+// and --auth-file (checked: a regular file, not readable by others), the
+// session timeout. Malformed arguments are UsageErrors. Makes the process
+// non-dumpable when credentials are loaded.
+Result<zk::ClientOptions> MakeClientOptions(const ZkConnectionArgs& args);
+
+// Connects `count` sessions to the ensemble.
+Result<std::vector<std::unique_ptr<zk::Client>>> ConnectSessions(const zk::ClientOptions& options,
+                                                                 int count);
+
+}  // namespace zkarrow::cli
