@@ -1,0 +1,558 @@
+#include "watch/tree_watcher.h"
+
+#include <fnmatch.h>
+
+#include <algorithm>
+#include <condition_variable>
+#include <deque>
+#include <future>
+#include <mutex>
+#include <optional>
+#include <set>
+#include <utility>
+
+#include "watch/mirror.h"
+#include "znodes/live/tree_walker.h"
+#include "znodes/znode_path.h"
+
+namespace zkarrow::watch {
+namespace {
+
+using zk::ErrorCode;
+using Clock = std::chrono::steady_clock;
+
+// How often Run() asks should_stop when nothing happens.
+constexpr std::chrono::milliseconds kPollInterval{50};
+// A multiRead request stays well under the server's 1 MiB jute.maxbuffer.
+constexpr size_t kMaxBatchRequestBytes = 512 << 10;
+
+int64_t NowMs() {
+  return std::chrono::duration_cast<std::chrono::milliseconds>(
+             std::chrono::system_clock::now().time_since_epoch())
+      .count();
+}
+
+bool IsRemote(const Status& status, ErrorCode code) {
+  return status.code() == StatusCode::kRemote && zk::ErrorCodeOf(status) == code;
+}
+
+// A verdict on one node (NOAUTH...) rather than a failure of the session.
+bool IsAboutThisNode(const Status& status) {
+  if (status.code() != StatusCode::kRemote) return false;
+  ErrorCode code = zk::ErrorCodeOf(status);
+  return code != ErrorCode::CONNECTIONLOSS && code != ErrorCode::SESSIONEXPIRED &&
+         code != ErrorCode::OPERATIONTIMEOUT && code != ErrorCode::SESSIONMOVED;
+}
+
+znodes::NodeKind LiveKind(const zk::Stat& stat) {
+  // A live read cannot tell containers and TTL nodes from persistent ones
+  // (the server hides the marker), as in `snapshot --zk`.
+  return stat.ephemeral_owner != 0 ? znodes::NodeKind::kEphemeral : znodes::NodeKind::kPersistent;
+}
+
+// What the client's I/O thread hands over: a watch event or a session state
+// change, tagged with the session it came from (an expired one's late
+// events are dropped).
+struct Notice {
+  bool session_change = false;
+  zk::EventType type = zk::EventType::kNone;
+  zk::SessionState state = zk::SessionState::kConnected;
+  std::string path;
+  uint64_t session_number = 0;
+};
+
+class NoticeQueue {
+ public:
+  void Push(Notice notice) {
+    std::lock_guard lock(mutex_);
+    notices_.push_back(std::move(notice));
+    cv_.notify_one();
+  }
+  // Everything queued, waiting up to `timeout` for the first notice.
+  std::deque<Notice> TakeAll(std::chrono::milliseconds timeout) {
+    std::unique_lock lock(mutex_);
+    cv_.wait_for(lock, timeout, [&] { return !notices_.empty(); });
+    return std::exchange(notices_, {});
+  }
+
+ private:
+  std::mutex mutex_;
+  std::condition_variable cv_;
+  std::deque<Notice> notices_;
+};
+
+// One node re-read because of an event.
+struct NodeRead {
+  std::string path;
+  std::optional<zk::ReadResult> data;  // getData's outcome
+  int64_t seen_zxid = 0;               // the client's highest zxid once the read came back
+  std::optional<Result<std::optional<zk::Stat>>> exists;  // after a refused getData
+  std::optional<Result<zk::AclResult>> acl;
+};
+
+struct BatchReply {
+  Result<std::vector<zk::ReadResult>> reads = Status::Cancelled("not read");
+  int64_t seen_zxid = 0;
+};
+
+}  // namespace
+
+class TreeWatcher::Impl {
+ public:
+  explicit Impl(WatchOptions options) : options_(std::move(options)) {
+    if (options_.root.empty()) options_.root = "/";
+  }
+
+  Status Run(ChangeSink& sink, const std::function<bool()>& should_stop) {
+    sink_ = &sink;
+    Status status = RunUntilStopped(should_stop);
+    Status flushed = FlushRows();
+    return status.ok() ? flushed : status;
+  }
+
+  WatchStats stats() const {
+    WatchStats stats = stats_;
+    stats.mirror_znodes = static_cast<int64_t>(mirror_.size());
+    stats.mirror_bytes = static_cast<int64_t>(mirror_.ApproximateBytes());
+    return stats;
+  }
+
+ private:
+  Status RunUntilStopped(const std::function<bool()>& should_stop) {
+    const std::string& root = options_.root;
+    if (root.front() != '/' || (root.size() > 1 && root.back() == '/')) {
+      return Status::InvalidArgument("bad path '" + root +
+                                     "': a znode path starts with '/' and does not end with one");
+    }
+    ZKA_RETURN_IF_ERROR(Connect());
+    // The addWatch reply's zxid: the state the watch starts from.
+    ZKA_RETURN_IF_ERROR(sink_->Start(client_->last_zxid()));
+    ZKA_RETURN_IF_ERROR(ReadInitialState());
+    return Loop(should_stop);
+  }
+
+  Status Connect() {
+    const uint64_t number = ++session_number_;
+    zk::ClientOptions client_options = options_.client;
+    std::shared_ptr<NoticeQueue> queue = queue_;
+    client_options.session_listener =
+        [queue, number, user = options_.client.session_listener](const zk::SessionEvent& event) {
+          queue->Push({.session_change = true, .state = event.state, .session_number = number});
+          if (user) user(event);
+        };
+    Result<std::unique_ptr<zk::Client>> client = zk::Client::Connect(std::move(client_options));
+    if (!client.ok()) {
+      return client.status().WithContext("connecting to " + options_.client.connect_string);
+    }
+    client_ = std::move(*client);
+    ++stats_.sessions;
+    Status added =
+        client_
+            ->AddWatch(
+                options_.root, zk::AddWatchMode::kPersistentRecursive,
+                [queue, number](const zk::WatchEvent& event) {
+                  queue->Push({.type = event.type, .path = event.path, .session_number = number});
+                })
+            .get();
+    if (IsRemote(added, ErrorCode::UNIMPLEMENTED)) {
+      return Status::NotImplemented(
+          "the server does not support persistent recursive watches (addWatch, ZooKeeper 3.6 "
+          "and later); zkarrow watch cannot follow changes exactly without them");
+    }
+    return added.WithContext("adding a recursive watch on " + options_.root);
+  }
+
+  znodes::WalkOptions WalkOptionsForRoot() const {
+    znodes::WalkOptions walk;
+    walk.root = options_.root;
+    walk.read_acl = options_.read_acl;
+    walk.excludes = options_.excludes;
+    walk.nodes_per_batch = options_.nodes_per_batch;
+    return walk;
+  }
+
+  Status ReadInitialState() {
+    ++generation_;
+    znodes::WalkStats walk_stats;
+    return znodes::WalkTree(
+        {client_.get()}, WalkOptionsForRoot(),
+        [&](const znodes::ZnodeRecord& record) -> Status {
+          mirror_.Put(record.path, Mirror::EntryOf(record, generation_));
+          if (!options_.emit_initial) return Status::Ok();
+          return Emit(ChangeEvent::kInitial, record.stat ? record.stat->mzxid : 0, record);
+        },
+        &walk_stats);
+  }
+
+  Status Loop(const std::function<bool()>& should_stop) {
+    std::set<std::string> dirty;
+    while (!should_stop()) {
+      std::chrono::milliseconds wait = kPollInterval;
+      if (unflushed_) {
+        auto until_flush = std::chrono::duration_cast<std::chrono::milliseconds>(
+            first_unflushed_ + options_.flush_interval - Clock::now());
+        wait = std::clamp(until_flush, std::chrono::milliseconds(0), kPollInterval);
+      }
+      for (Notice& notice : queue_->TakeAll(wait)) {
+        if (notice.session_number != session_number_) continue;
+        if (notice.session_change) {
+          ZKA_RETURN_IF_ERROR(OnSessionChange(notice.state));
+        } else {
+          OnWatchEvent(notice, dirty);
+        }
+      }
+      Status status = Status::Ok();
+      if (expired_) {
+        dirty.clear();
+        status = RecoverSession();
+      } else if (resync_needed_) {
+        dirty.clear();
+        resync_needed_ = false;
+        status = Resync();
+      } else if (!dirty.empty()) {
+        std::vector<std::string> paths(dirty.begin(), dirty.end());
+        dirty.clear();
+        status = Refresh(std::move(paths));
+      }
+      if (IsRemote(status, ErrorCode::SESSIONEXPIRED)) {
+        expired_ = true;  // recovered on the next turn
+      } else if (!status.ok()) {
+        return status;
+      }
+      if (unflushed_ && Clock::now() >= first_unflushed_ + options_.flush_interval) {
+        ZKA_RETURN_IF_ERROR(FlushRows());
+      }
+    }
+    return Status::Ok();
+  }
+
+  Status OnSessionChange(zk::SessionState state) {
+    switch (state) {
+      case zk::SessionState::kDisconnected:
+        disconnected_ = true;
+        break;
+      case zk::SessionState::kConnected:
+      case zk::SessionState::kConnectedReadOnly:
+        // Persistent watches were re-registered, but what changed while
+        // disconnected was not replayed.
+        if (disconnected_) resync_needed_ = true;
+        disconnected_ = false;
+        break;
+      case zk::SessionState::kExpired:
+        expired_ = true;
+        break;
+      case zk::SessionState::kAuthFailed:
+        return zk::ZooKeeperError(ErrorCode::AUTHFAILED, "watch", options_.root,
+                                  "the server rejected the credentials");
+      case zk::SessionState::kClosed:
+        break;
+    }
+    return Status::Ok();
+  }
+
+  void OnWatchEvent(const Notice& notice, std::set<std::string>& dirty) {
+    switch (notice.type) {
+      case zk::EventType::kCreated:
+      case zk::EventType::kDeleted:
+        // The parent's num_children, cversion and pzxid changed too, and
+        // recursive watches report no child events.
+        if (notice.path != options_.root) {
+          if (auto parent = znodes::PathParent(notice.path)) dirty.emplace(*parent);
+        }
+        [[fallthrough]];
+      case zk::EventType::kDataChanged:
+        ++stats_.events;
+        dirty.insert(notice.path);
+        break;
+      default:
+        break;  // no other type reaches a persistent recursive watch
+    }
+  }
+
+  // A new session and watch after an expiry, then a full re-read.
+  Status RecoverSession() {
+    client_.reset();
+    expired_ = disconnected_ = resync_needed_ = false;
+    ZKA_RETURN_IF_ERROR(Connect());
+    // A fresh session may land on a server behind the one the mirror came
+    // from: let it catch up with the leader before reading.
+    ZKA_RETURN_IF_ERROR(client_->Sync(options_.root).get().WithContext("sync before a resync"));
+    return Resync();
+  }
+
+  Status Resync() {
+    ++stats_.resyncs;
+    znodes::ZnodeRecord marker;
+    marker.path = options_.root;
+    ZKA_RETURN_IF_ERROR(Emit(ChangeEvent::kResync, client_->last_zxid(), marker));
+    ++generation_;
+    znodes::WalkStats walk_stats;
+    Status walked = znodes::WalkTree(
+        {client_.get()}, WalkOptionsForRoot(),
+        [&](const znodes::ZnodeRecord& record) {
+          return ApplyRecord(record, client_->last_zxid());
+        },
+        &walk_stats);
+    // The root itself is gone: everything below it is deleted.
+    if (!walked.ok() && !IsRemote(walked, ErrorCode::NONODE)) return walked;
+    for (const std::string& path : mirror_.NotSeenIn(generation_)) {
+      ZKA_RETURN_IF_ERROR(EmitDeleted(path, client_->last_zxid()));
+    }
+    return Status::Ok();
+  }
+
+  bool InSubtree(std::string_view path) const {
+    const std::string& root = options_.root;
+    if (root == "/") return true;
+    return path.starts_with(root) && (path.size() == root.size() || path[root.size()] == '/');
+  }
+
+  // As the walker prunes: a path is hidden when it or an ancestor at or
+  // below the root matches an exclude pattern.
+  bool IsExcluded(const std::string& path) const {
+    if (options_.excludes.empty()) return false;
+    auto matches = [&](const std::string& candidate) {
+      return std::any_of(options_.excludes.begin(), options_.excludes.end(),
+                         [&](const std::string& glob) {
+                           return ::fnmatch(glob.c_str(), candidate.c_str(), 0) == 0;
+                         });
+    };
+    size_t from = options_.root == "/" ? 1 : options_.root.size();
+    if (matches(options_.root)) return true;
+    for (size_t slash = path.find('/', from); slash != std::string::npos;
+         slash = path.find('/', slash + 1)) {
+      if (slash > options_.root.size() && matches(path.substr(0, slash))) return true;
+    }
+    return path != options_.root && matches(path);
+  }
+
+  // Re-reads `paths` (parents before children, so a new subtree enters the
+  // mirror top down) and reports what changed.
+  Status Refresh(std::vector<std::string> paths) {
+    std::erase_if(paths,
+                  [&](const std::string& path) { return !InSubtree(path) || IsExcluded(path); });
+    std::sort(paths.begin(), paths.end(), [](const std::string& a, const std::string& b) {
+      int da = znodes::PathDepth(a), db = znodes::PathDepth(b);
+      return da != db ? da < db : a < b;
+    });
+    ZKA_ASSIGN_OR_RETURN(std::vector<NodeRead> reads, ReadNodes(paths));
+    stats_.nodes_read += static_cast<int64_t>(reads.size());
+    for (const NodeRead& read : reads) ZKA_RETURN_IF_ERROR(ApplyRead(read));
+    return Status::Ok();
+  }
+
+  // getData of every path in pipelined multiRead batches, then `exists` for
+  // the nodes whose data was refused and getACL when asked for.
+  Result<std::vector<NodeRead>> ReadNodes(const std::vector<std::string>& paths) {
+    std::vector<NodeRead> reads(paths.size());
+    struct Chunk {
+      size_t begin = 0, end = 0;
+      std::future<BatchReply> reply;
+    };
+    std::vector<Chunk> chunks;
+    auto submit = [&](size_t begin, size_t end) {
+      std::vector<zk::ReadOp> ops;
+      for (size_t i = begin; i < end; ++i) ops.push_back(zk::ReadOp::GetData(paths[i]));
+      auto promise = std::make_shared<std::promise<BatchReply>>();
+      chunks.push_back({begin, end, promise->get_future()});
+      zk::Client* client = client_.get();
+      client_->MultiRead(std::move(ops),
+                         [promise, client](Result<std::vector<zk::ReadResult>> results) {
+                           promise->set_value({std::move(results), client->last_zxid()});
+                         });
+    };
+    const size_t per_batch = static_cast<size_t>(std::max(1, options_.nodes_per_batch));
+    for (size_t begin = 0; begin < paths.size();) {
+      size_t end = begin;
+      size_t bytes = 0;
+      while (end < paths.size() && end - begin < per_batch) {
+        bytes += paths[end].size() + 16;
+        if (bytes > kMaxBatchRequestBytes && end > begin) break;
+        ++end;
+      }
+      submit(begin, end);
+      begin = end;
+    }
+    std::vector<std::future<Result<zk::AclResult>>> acls;
+    if (options_.read_acl) {
+      for (const std::string& path : paths) acls.push_back(client_->GetAcl(path));
+    }
+    // Chunks may grow while we go: a too-large reply is read node by node.
+    for (size_t c = 0; c < chunks.size(); ++c) {
+      BatchReply reply = chunks[c].reply.get();
+      const size_t begin = chunks[c].begin, end = chunks[c].end;
+      if (!reply.reads.ok()) {
+        if (reply.reads.status().code() == StatusCode::kOutOfRange && end - begin > 1) {
+          for (size_t i = begin; i < end; ++i) submit(i, i + 1);
+          continue;
+        }
+        return reply.reads.status().WithContext("re-reading " + paths[begin] +
+                                                (end - begin > 1 ? " and others" : ""));
+      }
+      if (reply.reads->size() != end - begin) {
+        return Status::Internal("multiRead returned " + std::to_string(reply.reads->size()) +
+                                " results for " + std::to_string(end - begin) + " reads");
+      }
+      for (size_t i = begin; i < end; ++i) {
+        reads[i].data = std::move((*reply.reads)[i - begin]);
+        reads[i].seen_zxid = reply.seen_zxid;
+      }
+    }
+    std::vector<std::pair<size_t, std::future<Result<std::optional<zk::Stat>>>>> exists;
+    for (size_t i = 0; i < reads.size(); ++i) {
+      reads[i].path = paths[i];
+      ErrorCode error = reads[i].data->error;
+      if (error != ErrorCode::OK && error != ErrorCode::NONODE) {
+        exists.emplace_back(i, client_->Exists(paths[i]));
+      }
+    }
+    for (auto& [i, stat] : exists) {
+      reads[i].exists = stat.get();
+      reads[i].seen_zxid = std::max(reads[i].seen_zxid, client_->last_zxid());
+    }
+    for (size_t i = 0; i < acls.size(); ++i) reads[i].acl = acls[i].get();
+    return reads;
+  }
+
+  Status ApplyRead(const NodeRead& read) {
+    if (read.path != options_.root) {
+      auto parent = znodes::PathParent(read.path);
+      const Mirror::Entry* parent_entry = parent ? mirror_.Find(*parent) : nullptr;
+      // Not a node `snapshot` would list (below a NOAUTH node, or under a
+      // parent that is itself gone): nothing to report.
+      if (parent_entry == nullptr || !parent_entry->children_in_view) {
+        if (mirror_.Find(read.path) != nullptr) {
+          return EmitDeleted(read.path, read.seen_zxid);
+        }
+        return Status::Ok();
+      }
+    }
+    const zk::ReadResult& data = *read.data;
+    if (data.error == ErrorCode::NONODE) return EmitDeleted(read.path, read.seen_zxid);
+
+    znodes::ZnodeRecord record;
+    record.path = read.path;
+    if (data.error == ErrorCode::OK) {
+      record.stat = data.stat;
+      record.data = std::span(reinterpret_cast<const uint8_t*>(data.data.data()), data.data.size());
+    } else {
+      record.error = zk::ErrorCodeName(data.error);
+      if (read.exists) {
+        const Result<std::optional<zk::Stat>>& stat = *read.exists;
+        if (!stat.ok() && !IsAboutThisNode(stat.status())) {
+          return stat.status().WithContext("exists " + read.path);
+        }
+        if (stat.ok()) {
+          if (!stat->has_value()) return EmitDeleted(read.path, read.seen_zxid);
+          record.stat = **stat;
+        }
+      }
+    }
+    if (read.acl) {
+      const Result<zk::AclResult>& acl = *read.acl;
+      if (acl.ok()) {
+        record.acl = &acl->acls;
+      } else if (!IsAboutThisNode(acl.status())) {
+        return acl.status().WithContext("reading the ACL of " + read.path);
+      } else if (IsRemote(acl.status(), ErrorCode::NONODE)) {
+        // Deleted between getData and getACL; its delete event follows.
+      } else if (record.error.empty()) {
+        record.error = zk::ErrorCodeName(zk::ErrorCodeOf(acl.status()));
+      }
+    }
+    if (record.stat) record.kind = LiveKind(*record.stat);
+    return ApplyRecord(record, read.seen_zxid);
+  }
+
+  // Compares a fresh read with the mirror and reports the difference.
+  // `seen_zxid`: the client's highest zxid when the read came back.
+  Status ApplyRecord(const znodes::ZnodeRecord& record, int64_t seen_zxid) {
+    Mirror::Entry fresh = Mirror::EntryOf(record, generation_);
+    Mirror::Entry* old = mirror_.Find(record.path);
+    const int64_t mzxid = record.stat ? record.stat->mzxid : 0;
+    if (old == nullptr) {
+      mirror_.Put(record.path, fresh);
+      return Emit(ChangeEvent::kCreated, mzxid, record);
+    }
+    if (record.stat && old->czxid != 0 && record.stat->czxid != old->czxid) {
+      if (record.stat->czxid < old->czxid) return Suppress(*old);  // an older incarnation
+      // Deleted and created again between two reads: the deletion came
+      // before the new node's creation.
+      ZKA_RETURN_IF_ERROR(EmitDeleted(record.path, std::min(seen_zxid, record.stat->czxid)));
+      mirror_.Put(record.path, fresh);
+      return Emit(ChangeEvent::kCreated, mzxid, record);
+    }
+    if (record.stat && (record.stat->mzxid < old->mzxid || record.stat->pzxid < old->pzxid)) {
+      return Suppress(*old);  // older than what was reported
+    }
+    if (fresh.fingerprint == old->fingerprint && fresh.mzxid == old->mzxid &&
+        fresh.pzxid == old->pzxid && fresh.czxid == old->czxid) {
+      return Suppress(*old);
+    }
+    *old = fresh;
+    return Emit(ChangeEvent::kChanged, mzxid, record);
+  }
+
+  Status Suppress(Mirror::Entry& entry) {
+    entry.generation = generation_;
+    ++stats_.suppressed;
+    return Status::Ok();
+  }
+
+  // A deleted row for `path` if the mirror holds it. Its zxid never goes
+  // below the last row's (the node's mzxid).
+  Status EmitDeleted(std::string_view path, int64_t zxid) {
+    const Mirror::Entry* entry = mirror_.Find(path);
+    if (entry == nullptr) return Status::Ok();
+    znodes::ZnodeRecord record;
+    record.path = path;
+    record.kind = entry->kind;
+    const int64_t row_zxid = std::max(zxid, entry->mzxid);
+    mirror_.Erase(path);
+    return Emit(ChangeEvent::kDeleted, row_zxid, record);
+  }
+
+  Status Emit(ChangeEvent event, int64_t zxid, const znodes::ZnodeRecord& record) {
+    ChangeRow row{.event = event, .zxid = zxid, .observed_at_ms = NowMs(), .record = record};
+    ZKA_RETURN_IF_ERROR(sink_->Append(row));
+    ++stats_.rows;
+    ++stats_.rows_by_event[static_cast<size_t>(event)];
+    if (!unflushed_) {
+      unflushed_ = true;
+      first_unflushed_ = Clock::now();
+    }
+    return Status::Ok();
+  }
+
+  Status FlushRows() {
+    if (!unflushed_ || sink_ == nullptr) return Status::Ok();
+    unflushed_ = false;
+    return sink_->Flush();
+  }
+
+  WatchOptions options_;
+  std::shared_ptr<NoticeQueue> queue_ = std::make_shared<NoticeQueue>();
+  std::unique_ptr<zk::Client> client_;
+  uint64_t session_number_ = 0;
+  Mirror mirror_;
+  uint32_t generation_ = 0;
+  WatchStats stats_;
+  ChangeSink* sink_ = nullptr;
+  bool unflushed_ = false;
+  Clock::time_point first_unflushed_;
+  bool disconnected_ = false;
+  bool resync_needed_ = false;
+  bool expired_ = false;
+};
+
+TreeWatcher::TreeWatcher(WatchOptions options)
+    : impl_(std::make_unique<Impl>(std::move(options))) {}
+TreeWatcher::~TreeWatcher() = default;
+
+Status TreeWatcher::Run(ChangeSink& sink, const std::function<bool()>& should_stop) {
+  return impl_->Run(sink, should_stop);
+}
+
+WatchStats TreeWatcher::stats() const { return impl_->stats(); }
+
+}  // namespace zkarrow::watch
