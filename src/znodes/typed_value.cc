@@ -51,26 +51,6 @@ bool HasControlCharacters(std::string_view text) {
 
 }  // namespace
 
-std::string_view ValueTypeName(ValueType type) {
-  switch (type) {
-    case ValueType::kEmpty:
-      return "empty";
-    case ValueType::kInt:
-      return "int";
-    case ValueType::kFloat:
-      return "float";
-    case ValueType::kBool:
-      return "bool";
-    case ValueType::kJson:
-      return "json";
-    case ValueType::kText:
-      return "text";
-    case ValueType::kBinary:
-      return "binary";
-  }
-  return "binary";
-}
-
 bool IsValidUtf8(std::span<const uint8_t> bytes) {
   size_t i = 0;
   while (i < bytes.size()) {

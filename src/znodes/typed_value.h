@@ -2,6 +2,8 @@
 // and summed without parsing: the --typed columns of the znode table.
 #pragma once
 
+#include <array>
+#include <cstddef>
 #include <cstdint>
 #include <optional>
 #include <span>
@@ -10,9 +12,15 @@
 namespace zkarrow::znodes {
 
 enum class ValueType : uint8_t { kEmpty, kInt, kFloat, kBool, kJson, kText, kBinary };
-inline constexpr int kValueTypeCount = 7;
 
-std::string_view ValueTypeName(ValueType type);
+// Names by ValueType value; also the value_type column's dictionary, in this order.
+inline constexpr std::array<std::string_view, 7> kValueTypeNames = {
+    "empty", "int", "float", "bool", "json", "text", "binary"};
+static_assert(kValueTypeNames.size() == static_cast<size_t>(ValueType::kBinary) + 1);
+
+inline std::string_view ValueTypeName(ValueType type) {
+  return kValueTypeNames[static_cast<size_t>(type)];
+}
 
 struct TypedValue {
   ValueType type = ValueType::kEmpty;

@@ -4,20 +4,6 @@
 
 namespace zkarrow::znodes {
 
-std::string_view NodeKindName(NodeKind kind) {
-  switch (kind) {
-    case NodeKind::kPersistent:
-      return "persistent";
-    case NodeKind::kEphemeral:
-      return "ephemeral";
-    case NodeKind::kContainer:
-      return "container";
-    case NodeKind::kTtl:
-      return "ttl";
-  }
-  return "persistent";
-}
-
 EphemeralOwnerInfo DecodeStoredEphemeralOwner(int64_t stored_owner) {
   // ZooKeeper's EphemeralType: containers store Long.MIN_VALUE; TTL nodes set
   // the top byte to 0xff, keep the 16 bits below it zero (the extended type

@@ -5,6 +5,8 @@
 // without copying.
 #pragma once
 
+#include <array>
+#include <cstddef>
 #include <cstdint>
 #include <optional>
 #include <span>
@@ -17,7 +19,14 @@ namespace zkarrow::znodes {
 
 enum class NodeKind : uint8_t { kPersistent, kEphemeral, kContainer, kTtl };
 
-std::string_view NodeKindName(NodeKind kind);
+// Names by NodeKind value; also the kind column's dictionary, in this order.
+inline constexpr std::array<std::string_view, 4> kNodeKindNames = {"persistent", "ephemeral",
+                                                                   "container", "ttl"};
+static_assert(kNodeKindNames.size() == static_cast<size_t>(NodeKind::kTtl) + 1);
+
+inline std::string_view NodeKindName(NodeKind kind) {
+  return kNodeKindNames[static_cast<size_t>(kind)];
+}
 
 struct ZnodeRecord {
   std::string_view path;  // absolute, "/" for the root

@@ -116,38 +116,10 @@ Status ReadMulti(zk::JuteReader& reader, std::vector<TxnOp>* ops) {
 }  // namespace
 
 std::string_view OpCodeName(int32_t type) {
-  switch (type) {
-    case kOpCreate:
-      return "create";
-    case kOpDelete:
-      return "delete";
-    case kOpSetData:
-      return "setData";
-    case kOpSetAcl:
-      return "setACL";
-    case kOpCheck:
-      return "check";
-    case kOpMulti:
-      return "multi";
-    case kOpCreate2:
-      return "create2";
-    case kOpReconfig:
-      return "reconfig";
-    case kOpCreateContainer:
-      return "createContainer";
-    case kOpDeleteContainer:
-      return "deleteContainer";
-    case kOpCreateTtl:
-      return "createTTL";
-    case kOpCreateSession:
-      return "createSession";
-    case kOpCloseSession:
-      return "closeSession";
-    case kOpError:
-      return "error";
-    default:
-      return "";
+  for (const OpCodeInfo& op : kLogOpCodes) {
+    if (op.code == type) return op.name;
   }
+  return "";
 }
 
 Result<Transaction> DecodeTransaction(std::span<const uint8_t> bytes) {

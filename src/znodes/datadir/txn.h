@@ -3,6 +3,7 @@
 // shape. Strings and data are views into the bytes they were decoded from.
 #pragma once
 
+#include <array>
 #include <cstdint>
 #include <optional>
 #include <span>
@@ -32,7 +33,30 @@ enum OpCode : int32_t {
   kOpError = -1,
 };
 
-// "create", "setData", "closeSession", ...; "" for a code not listed above.
+struct OpCodeInfo {
+  OpCode code;
+  std::string_view name;  // as ZooDefs.opNames and the txnlog table's type column spell it
+};
+// Every type a log entry may hold: DecodeTransaction refuses any other, so
+// this is also the complete value set of the txnlog table's type column.
+inline constexpr std::array<OpCodeInfo, 14> kLogOpCodes = {{
+    {kOpCreate, "create"},
+    {kOpDelete, "delete"},
+    {kOpSetData, "setData"},
+    {kOpSetAcl, "setACL"},
+    {kOpCheck, "check"},
+    {kOpMulti, "multi"},
+    {kOpCreate2, "create2"},
+    {kOpReconfig, "reconfig"},
+    {kOpCreateContainer, "createContainer"},
+    {kOpDeleteContainer, "deleteContainer"},
+    {kOpCreateTtl, "createTTL"},
+    {kOpCreateSession, "createSession"},
+    {kOpCloseSession, "closeSession"},
+    {kOpError, "error"},
+}};
+
+// "create", "setData", "closeSession", ...; "" for a code not in kLogOpCodes.
 std::string_view OpCodeName(int32_t type);
 
 struct TxnHeader {

@@ -1,6 +1,7 @@
 #include "znodes/datadir/txnlog_table.h"
 
 #include <string_view>
+#include <vector>
 
 #include "arrow/dictionary_builder.h"
 #include "zk/error_code.h"
@@ -83,6 +84,16 @@ arrow::Schema TxnLogSchema() {
 Result<TxnLogBatchBuilder> TxnLogBatchBuilder::Make() {
   ZKA_ASSIGN_OR_RETURN(auto columns, arrow::RecordBatchBuilder::Make(
                                          std::make_shared<const arrow::Schema>(TxnLogSchema())));
+  // The type dictionary is declared whole before the first batch: an IPC
+  // file holds one dictionary per id, so one that grew when a type first
+  // appeared in a later batch could not be written (a stream would need a
+  // replacement or delta that some readers refuse).
+  std::vector<std::string_view> names;
+  for (const OpCodeInfo& op : kLogOpCodes) names.push_back(op.name);
+  const int32_t index_bits = columns.schema()->fields[kType].dictionary->index_type.bit_width;
+  ZKA_ASSIGN_OR_RETURN(auto type_builder,
+                       arrow::StringDictionaryBuilder::MakeFixed(index_bits, names));
+  columns.ReplaceColumn(kType, std::move(type_builder));
   return TxnLogBatchBuilder(std::move(columns));
 }
 
@@ -110,10 +121,10 @@ Status TxnLogBatchBuilder::AppendRow(const TxnHeader& header, const TxnOp* op, i
   columns_.column_as<arrow::TimestampBuilder>(kTime).Append(header.time_ms);
   columns_.column_as<arrow::Int64Builder>(kSession).Append(header.session);
   columns_.column_as<arrow::Int32Builder>(kCxid).Append(header.cxid);
-  std::string_view name = OpCodeName(type);
-  std::string unknown = "unknown(" + std::to_string(type) + ")";
-  ZKA_RETURN_IF_ERROR(columns_.column_as<arrow::StringDictionaryBuilder>(kType).Append(
-      name.empty() ? std::string_view(unknown) : name));
+  // DecodeTransaction refuses types outside kLogOpCodes, so the fixed
+  // dictionary holds every name; a miss fails here rather than in the writer.
+  ZKA_RETURN_IF_ERROR(
+      columns_.column_as<arrow::StringDictionaryBuilder>(kType).Append(OpCodeName(type)));
   AppendOptional(columns_.column_as<arrow::Int32Builder>(kMultiIndex), multi_index);
 
   auto& path = columns_.column_as<arrow::BinaryBuilder>(kPath);

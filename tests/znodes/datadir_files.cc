@@ -1,0 +1,121 @@
+#include "datadir_files.h"
+
+#include <fstream>
+
+#include "zk/jute.h"
+#include "znodes/datadir/file_format.h"
+
+namespace zkarrow::znodes::testing {
+namespace {
+
+std::span<const uint8_t> Bytes(std::string_view text) {
+  return {reinterpret_cast<const uint8_t*>(text.data()), text.size()};
+}
+
+void WriteHeader(zk::JuteWriter& out, int32_t magic) {
+  out.WriteInt(magic);
+  out.WriteInt(datadir::kFileFormatVersion);
+  out.WriteLong(0);  // dbid
+}
+
+void WriteAclList(zk::JuteWriter& out, const std::vector<zk::Acl>& acl) {
+  out.WriteInt(static_cast<int32_t>(acl.size()));
+  for (const zk::Acl& entry : acl) {
+    out.WriteInt(entry.perms);
+    out.WriteString(entry.scheme);
+    out.WriteString(entry.id);
+  }
+}
+
+// The seal: the Adler-32 of everything written so far, then "/".
+void WriteSeal(zk::JuteWriter& out) {
+  out.WriteLong(datadir::Adler32(out.bytes()));
+  out.WriteString("/");
+}
+
+}  // namespace
+
+std::vector<uint8_t> CreateRecord(std::string_view path, std::string_view data,
+                                  const std::vector<zk::Acl>& acl, int32_t parent_cversion) {
+  zk::JuteWriter out;
+  out.WriteString(path);
+  out.WriteBuffer(Bytes(data));
+  WriteAclList(out, acl);
+  out.WriteBool(false);  // ephemeral
+  out.WriteInt(parent_cversion);
+  return out.Release();
+}
+
+std::vector<uint8_t> SetDataRecord(std::string_view path, std::string_view data, int32_t version) {
+  zk::JuteWriter out;
+  out.WriteString(path);
+  out.WriteBuffer(Bytes(data));
+  out.WriteInt(version);
+  return out.Release();
+}
+
+std::vector<uint8_t> DeleteRecord(std::string_view path) {
+  zk::JuteWriter out;
+  out.WriteString(path);
+  return out.Release();
+}
+
+std::vector<uint8_t> TxnLogFile(const std::vector<LogEntry>& entries) {
+  zk::JuteWriter header;
+  WriteHeader(header, datadir::kTxnLogMagic);
+  std::vector<uint8_t> file = header.Release();
+  for (const LogEntry& entry : entries) {
+    zk::JuteWriter payload;
+    payload.WriteLong(entry.session);
+    payload.WriteInt(entry.cxid);
+    payload.WriteLong(entry.zxid);
+    payload.WriteLong(entry.time_ms);
+    payload.WriteInt(entry.type);
+    std::vector<uint8_t> bytes = payload.Release();
+    bytes.insert(bytes.end(), entry.record.begin(), entry.record.end());
+    zk::JuteWriter framed;
+    framed.WriteLong(datadir::Adler32(bytes));
+    framed.WriteBuffer(bytes);
+    file.insert(file.end(), framed.bytes().begin(), framed.bytes().end());
+    file.push_back('B');  // the end-of-record marker
+  }
+  return file;
+}
+
+std::vector<uint8_t> SnapshotFile(const std::vector<SnapshotAcl>& acls,
+                                  const std::vector<SnapshotNode>& nodes) {
+  zk::JuteWriter out;
+  WriteHeader(out, datadir::kSnapshotMagic);
+  out.WriteInt(0);  // sessions
+  out.WriteInt(static_cast<int32_t>(acls.size()));
+  for (const SnapshotAcl& acl : acls) {
+    out.WriteLong(acl.id);
+    WriteAclList(out, acl.acl);
+  }
+  for (const SnapshotNode& node : nodes) {
+    out.WriteString(node.path);
+    out.WriteBuffer(Bytes(node.data));
+    out.WriteLong(node.acl_id);
+    const datadir::PersistedStat& s = node.stat;
+    out.WriteLong(s.czxid);
+    out.WriteLong(s.mzxid);
+    out.WriteLong(s.ctime);
+    out.WriteLong(s.mtime);
+    out.WriteInt(s.version);
+    out.WriteInt(s.cversion);
+    out.WriteInt(s.aversion);
+    out.WriteLong(s.ephemeral_owner);
+    out.WriteLong(s.pzxid);
+  }
+  out.WriteString("/");
+  WriteSeal(out);
+  return out.Release();
+}
+
+void WriteFile(const std::filesystem::path& file, std::span<const uint8_t> bytes) {
+  std::ofstream out(file, std::ios::binary | std::ios::trunc);
+  out.write(reinterpret_cast<const char*>(bytes.data()),
+            static_cast<std::streamsize>(bytes.size()));
+}
+
+}  // namespace zkarrow::znodes::testing

@@ -1,0 +1,55 @@
+// Writes ZooKeeper's snapshot and transaction-log files from test code, for
+// inputs a real server would take too long to produce (tens of thousands of
+// transactions) or would never write (hostile lengths).
+#pragma once
+
+#include <cstdint>
+#include <filesystem>
+#include <span>
+#include <string>
+#include <string_view>
+#include <vector>
+
+#include "zk/types.h"
+#include "znodes/datadir/data_tree.h"
+
+namespace zkarrow::znodes::testing {
+
+// One log entry: the TxnHeader's fields and the record that follows it.
+struct LogEntry {
+  int64_t session = 0x1000;
+  int32_t cxid = 0;
+  int64_t zxid = 0;
+  int64_t time_ms = 0;
+  int32_t type = 0;
+  std::vector<uint8_t> record;
+};
+
+// Records (the bytes after the TxnHeader) of a few transaction types.
+std::vector<uint8_t> CreateRecord(std::string_view path, std::string_view data,
+                                  const std::vector<zk::Acl>& acl, int32_t parent_cversion);
+std::vector<uint8_t> SetDataRecord(std::string_view path, std::string_view data, int32_t version);
+std::vector<uint8_t> DeleteRecord(std::string_view path);
+
+// A whole log file: header, checksummed entries, no preallocated padding.
+std::vector<uint8_t> TxnLogFile(const std::vector<LogEntry>& entries);
+
+struct SnapshotNode {
+  std::string path;  // "" for the root, as ZooKeeper writes it
+  std::string data;
+  int64_t acl_id = -1;
+  datadir::PersistedStat stat;
+};
+struct SnapshotAcl {
+  int64_t id = 0;
+  std::vector<zk::Acl> acl;
+};
+
+// A whole snapshot: header, no sessions, the ACL cache, the nodes (parents
+// first), the seal. No digest section.
+std::vector<uint8_t> SnapshotFile(const std::vector<SnapshotAcl>& acls,
+                                  const std::vector<SnapshotNode>& nodes);
+
+void WriteFile(const std::filesystem::path& file, std::span<const uint8_t> bytes);
+
+}  // namespace zkarrow::znodes::testing
