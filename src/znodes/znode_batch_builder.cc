@@ -1,6 +1,7 @@
 #include "znodes/znode_batch_builder.h"
 
 #include <limits>
+#include <string>
 #include <vector>
 
 #include "znodes/typed_value.h"
@@ -18,15 +19,14 @@ std::unique_ptr<arrow::ArrayBuilder> MakeAclEntryBuilder() {
   return std::make_unique<arrow::StructBuilder>(std::move(children));
 }
 
-std::shared_ptr<const arrow::ArrayData> MakeUtf8Dictionary(int count,
-                                                           std::string_view (*name)(int)) {
+// The whole value set of an enum column, declared before the first batch:
+// an IPC file holds one dictionary per id, so it must never grow.
+std::shared_ptr<const arrow::ArrayData> MakeUtf8Dictionary(
+    std::span<const std::string_view> names) {
   arrow::StringBuilder builder;
-  for (int i = 0; i < count; ++i) (void)builder.Append(name(i));
+  for (std::string_view name : names) (void)builder.Append(name);
   return builder.Finish();
 }
-
-std::string_view KindName(int i) { return NodeKindName(static_cast<NodeKind>(i)); }
-std::string_view TypeName(int i) { return ValueTypeName(static_cast<ValueType>(i)); }
 
 std::shared_ptr<const arrow::ArrayData> WithDictionary(
     std::shared_ptr<const arrow::ArrayData> indices,
@@ -45,50 +45,84 @@ void AppendOptional(Builder& builder, bool present, T value) {
   }
 }
 
-// Appends can only fail on 2 GiB of value data per column; callers check
-// the record fits first, so a failure here is an invariant broken.
-void MustAppend(arrow::StringBuilder& builder, std::string_view value) {
-  Status status = builder.Append(value);
-  if (!status.ok()) std::abort();
-}
-
 }  // namespace
 
 ZnodeBatchBuilder::ZnodeBatchBuilder(bool typed_values, arrow::KeyValueMetadata schema_metadata)
     : typed_values_(typed_values),
       schema_(std::make_shared<const arrow::Schema>(
           arrow::Schema{ZnodeTableSchema(typed_values).fields, std::move(schema_metadata)})),
-      kind_dictionary_(MakeUtf8Dictionary(4, KindName)),
-      value_type_dictionary_(MakeUtf8Dictionary(kValueTypeCount, TypeName)),
+      kind_dictionary_(MakeUtf8Dictionary(kNodeKindNames)),
+      value_type_dictionary_(MakeUtf8Dictionary(kValueTypeNames)),
       acl_(MakeAclEntryBuilder()) {}
 
-int64_t ZnodeBatchBuilder::data_bytes() const {
+arrow::StringBuilder& ZnodeBatchBuilder::acl_schemes() {
+  return acl_.values_as<arrow::StructBuilder>().child_as<arrow::StringBuilder>(1);
+}
+arrow::StringBuilder& ZnodeBatchBuilder::acl_ids() {
+  return acl_.values_as<arrow::StructBuilder>().child_as<arrow::StringBuilder>(2);
+}
+
+int64_t ZnodeBatchBuilder::data_bytes() {
   return path_.value_data_length() + name_.value_data_length() + parent_.value_data_length() +
-         data_.value_data_length() + value_text_.value_data_length();
+         data_.value_data_length() + value_text_.value_data_length() +
+         acl_schemes().value_data_length() + acl_ids().value_data_length() +
+         error_.value_data_length();
 }
 
 Status ZnodeBatchBuilder::Append(const ZnodeRecord& record) {
-  // Every variable-length column of this row must still fit 32-bit offsets.
-  const int64_t limit = std::numeric_limits<int32_t>::max();
-  int64_t data_size = record.data ? static_cast<int64_t>(record.data->size()) : 0;
-  int64_t path_size = static_cast<int64_t>(record.path.size());
-  if (path_.value_data_length() + path_size > limit ||
-      data_.value_data_length() + data_size > limit ||
-      value_text_.value_data_length() + data_size > limit) {
-    return Status::OutOfRange("znode batch is full (2 GiB of variable-length data)");
+  // Every variable-length column (and the ACL list's entries) must still fit
+  // 32-bit offsets after this row. All are checked before anything is
+  // appended, so a refused row leaves the batch as it was and the appends
+  // below cannot fail.
+  const int64_t path_size = static_cast<int64_t>(record.path.size());
+  const int64_t data_size = record.data ? static_cast<int64_t>(record.data->size()) : 0;
+  int64_t scheme_size = 0;
+  int64_t id_size = 0;
+  const int64_t acl_entries = record.acl ? static_cast<int64_t>(record.acl->size()) : 0;
+  if (record.acl) {
+    for (const zk::Acl& acl : *record.acl) {
+      scheme_size += static_cast<int64_t>(acl.scheme.size());
+      id_size += static_cast<int64_t>(acl.id.size());
+    }
+  }
+  struct Growth {
+    const char* column;
+    int64_t before;
+    int64_t added;
+  };
+  const Growth growths[] = {
+      {"path", path_.value_data_length(), path_size},
+      {"name", name_.value_data_length(), path_size},
+      {"parent", parent_.value_data_length(), path_size},
+      {"data", data_.value_data_length(), data_size},
+      {"value_text", value_text_.value_data_length(), typed_values_ ? data_size : 0},
+      {"acl scheme", acl_schemes().value_data_length(), scheme_size},
+      {"acl id", acl_ids().value_data_length(), id_size},
+      {"acl entries", acl_.values().length(), acl_entries},
+      {"error", error_.value_data_length(), static_cast<int64_t>(record.error.size())},
+  };
+  constexpr int64_t kLimit = std::numeric_limits<int32_t>::max();
+  for (const Growth& growth : growths) {
+    if (growth.added > kLimit - growth.before) {
+      return Status::OutOfRange(std::string("znode batch is full: column ") + growth.column +
+                                " holds " + std::to_string(growth.before) + " and the row adds " +
+                                std::to_string(growth.added) +
+                                ", past the 2 GiB limit of "
+                                "32-bit offsets");
+    }
   }
 
-  MustAppend(path_, record.path);
-  MustAppend(name_, PathName(record.path));
+  ZKA_RETURN_IF_ERROR(path_.Append(record.path));
+  ZKA_RETURN_IF_ERROR(name_.Append(PathName(record.path)));
   if (auto parent = PathParent(record.path)) {
-    MustAppend(parent_, *parent);
+    ZKA_RETURN_IF_ERROR(parent_.Append(*parent));
   } else {
     parent_.AppendNull();
   }
   depth_.Append(PathDepth(record.path));
   kind_.Append(static_cast<int32_t>(record.kind));
   if (record.data) {
-    (void)data_.Append(*record.data);
+    ZKA_RETURN_IF_ERROR(data_.Append(*record.data));
   } else {
     data_.AppendNull();
   }
@@ -96,13 +130,13 @@ Status ZnodeBatchBuilder::Append(const ZnodeRecord& record) {
   AppendOptional(ttl_ms_, record.ttl_ms.has_value(), record.ttl_ms.value_or(0));
 
   if (record.acl) {
-    (void)acl_.Append();
+    ZKA_RETURN_IF_ERROR(acl_.Append());
     auto& entries = acl_.values_as<arrow::StructBuilder>();
     for (const zk::Acl& acl : *record.acl) {
       entries.Append();
       entries.child_as<arrow::Int32Builder>(0).Append(acl.perms);
-      MustAppend(entries.child_as<arrow::StringBuilder>(1), acl.scheme);
-      MustAppend(entries.child_as<arrow::StringBuilder>(2), acl.id);
+      ZKA_RETURN_IF_ERROR(acl_schemes().Append(acl.scheme));
+      ZKA_RETURN_IF_ERROR(acl_ids().Append(acl.id));
     }
   } else {
     acl_.AppendNull();
@@ -110,9 +144,9 @@ Status ZnodeBatchBuilder::Append(const ZnodeRecord& record) {
   if (record.error.empty()) {
     error_.AppendNull();
   } else {
-    MustAppend(error_, record.error);
+    ZKA_RETURN_IF_ERROR(error_.Append(record.error));
   }
-  if (typed_values_) AppendTypedValue(record);
+  if (typed_values_) ZKA_RETURN_IF_ERROR(AppendTypedValue(record));
   ++rows_;
   return Status::Ok();
 }
@@ -133,23 +167,24 @@ void ZnodeBatchBuilder::AppendStat(const ZnodeRecord& record) {
   AppendOptional(mtime_, has, stat.mtime);
 }
 
-void ZnodeBatchBuilder::AppendTypedValue(const ZnodeRecord& record) {
+Status ZnodeBatchBuilder::AppendTypedValue(const ZnodeRecord& record) {
   if (!record.data) {
     value_type_.AppendNull();
     value_int_.AppendNull();
     value_float_.AppendNull();
     value_text_.AppendNull();
-    return;
+    return Status::Ok();
   }
   TypedValue value = ClassifyValue(*record.data);
   value_type_.Append(static_cast<int32_t>(value.type));
   AppendOptional(value_int_, value.as_int.has_value(), value.as_int.value_or(0));
   AppendOptional(value_float_, value.as_float.has_value(), value.as_float.value_or(0));
   if (value.has_text) {
-    (void)value_text_.Append(*record.data);
+    ZKA_RETURN_IF_ERROR(value_text_.Append(*record.data));
   } else {
     value_text_.AppendNull();
   }
+  return Status::Ok();
 }
 
 arrow::RecordBatch ZnodeBatchBuilder::Finish() {

@@ -18,14 +18,17 @@ class ZnodeBatchBuilder {
   // `schema_metadata` becomes the batches' schema metadata.
   ZnodeBatchBuilder(bool typed_values, arrow::KeyValueMetadata schema_metadata = {});
 
-  // Fails with kOutOfRange, appending nothing, if the batch's variable-length
-  // data would pass the 2 GiB limit of 32-bit offsets: Finish() and retry.
+  // Fails with kOutOfRange, appending nothing, if any variable-length column
+  // of the batch (ACL entries included) would pass the 2 GiB limit of 32-bit
+  // offsets: Finish() and retry. A row that fails in an empty batch cannot be
+  // stored at all.
   Status Append(const ZnodeRecord& record);
 
   int64_t rows() const { return rows_; }
-  // Bytes of the large variable-length columns (path, name, parent, data,
-  // value_text) in the batch so far: what decides when a batch is full.
-  int64_t data_bytes() const;
+  // Bytes of every variable-length column (path, name, parent, data,
+  // value_text, the ACL's scheme and id, error) in the batch so far: what
+  // decides when a batch is full.
+  int64_t data_bytes();
 
   // The batch so far; the builder is empty afterwards.
   arrow::RecordBatch Finish();
@@ -39,7 +42,9 @@ class ZnodeBatchBuilder {
 
  private:
   void AppendStat(const ZnodeRecord& record);
-  void AppendTypedValue(const ZnodeRecord& record);
+  Status AppendTypedValue(const ZnodeRecord& record);
+  arrow::StringBuilder& acl_schemes();
+  arrow::StringBuilder& acl_ids();
 
   bool typed_values_;
   std::shared_ptr<const arrow::Schema> schema_;
