@@ -1,0 +1,288 @@
+// `zkarrow watch`: a live ZooKeeper subtree as an Arrow IPC stream of
+// changes (src/watch does the work; this file parses options, owns the
+// output files and their rotation, and ends cleanly on a signal or --for).
+#include <signal.h>
+
+#include <atomic>
+#include <chrono>
+#include <cstdio>
+#include <ctime>
+#include <memory>
+#include <string>
+#include <vector>
+
+#include "arrow/io.h"
+#include "cli/choice_option.h"
+#include "cli/commands.h"
+#include "cli/ipc_options.h"
+#include "cli/progress_line.h"
+#include "cli/zk_connection.h"
+#include "watch/change_writer.h"
+#include "watch/tree_watcher.h"
+#include "znodes/znode_schema.h"
+
+namespace zkarrow::cli {
+namespace {
+
+struct WatchArgs {
+  ZkConnectionArgs connection;
+  std::string path = "/";
+  std::string output;
+  bool no_initial = false;
+  bool typed = false;
+  bool acl = false;
+  std::vector<std::string> excludes;
+  int flush_ms = 100;
+  double for_seconds = 0;  // 0: until SIGINT/SIGTERM
+  int64_t rotate_rows = 0;
+  int64_t rotate_seconds = 0;
+  arrow::ipc::Compression compression = arrow::ipc::Compression::kNone;
+};
+
+std::atomic<bool> stop_requested{false};
+static_assert(std::atomic<bool>::is_always_lock_free, "set from a signal handler");
+
+extern "C" void RequestStop(int) { stop_requested.store(true); }
+
+Status InstallStopHandlers() {
+  struct sigaction action {};
+  action.sa_handler = RequestStop;
+  sigemptyset(&action.sa_mask);
+  for (int signal : {SIGINT, SIGTERM}) {
+    if (::sigaction(signal, &action, nullptr) != 0) {
+      return Status::FromErrno(errno, "installing the signal handler");
+    }
+  }
+  return Status::Ok();
+}
+
+std::string IsoTimeNow() {
+  std::time_t now = std::time(nullptr);
+  std::tm utc{};
+  gmtime_r(&now, &utc);
+  char text[32];
+  std::strftime(text, sizeof(text), "%Y-%m-%dT%H:%M:%SZ", &utc);
+  return text;
+}
+
+// With rotation, OUT must hold exactly one integer conversion (%d, %05d...)
+// and otherwise only %% escapes: it goes to snprintf.
+Status CheckRotationPattern(const std::string& pattern) {
+  int conversions = 0;
+  for (size_t i = 0; i < pattern.size(); ++i) {
+    if (pattern[i] != '%') continue;
+    if (i + 1 < pattern.size() && pattern[i + 1] == '%') {
+      ++i;
+      continue;
+    }
+    size_t j = i + 1;
+    if (j < pattern.size() && pattern[j] == '0') ++j;
+    size_t width_start = j;
+    while (j < pattern.size() && pattern[j] >= '0' && pattern[j] <= '9') ++j;
+    if (j - width_start > 2 || j >= pattern.size() || pattern[j] != 'd') {
+      return UsageError("-o " + pattern +
+                        ": with --rotate-rows/--rotate-seconds, OUT is a pattern with one integer "
+                        "conversion such as changes-%05d.arrows; found an unsupported '%' at " +
+                        std::to_string(i));
+    }
+    ++conversions;
+    i = j;
+  }
+  if (conversions != 1) {
+    return UsageError("-o " + pattern + ": expected exactly one %d-style conversion, found " +
+                      std::to_string(conversions));
+  }
+  return Status::Ok();
+}
+
+// Writes the change rows to stdout, one file, or a sequence of files
+// (each a complete stream: schema, batches, end-of-stream marker).
+class StreamSink final : public watch::ChangeSink {
+ public:
+  StreamSink(const WatchArgs& args) : args_(args) {}
+
+  Status Start(int64_t start_zxid) override {
+    options_.format = arrow::ipc::IpcFormat::kStream;
+    options_.compression = args_.compression;
+    options_.typed_values = args_.typed;
+    options_.schema_metadata = {
+        {znodes::kMetaSource, args_.connection.zk},
+        {znodes::kMetaRoot, args_.path},
+        {znodes::kMetaStartTime, IsoTimeNow()},
+        {znodes::kMetaVersion, ZKARROW_VERSION},
+        {watch::kMetaStartZxid, std::to_string(start_zxid)},
+    };
+    return OpenNext();
+  }
+
+  Status Append(const watch::ChangeRow& row) override {
+    if (Rotating() && FileIsFull()) {
+      ZKA_RETURN_IF_ERROR(CloseCurrent());
+      ZKA_RETURN_IF_ERROR(OpenNext());
+    }
+    ++rows_in_file_;
+    return writer_->Append(row);
+  }
+
+  Status Flush() override { return writer_ ? writer_->Flush() : Status::Ok(); }
+
+  Status Finish() { return CloseCurrent(); }
+
+  int files() const { return file_index_; }
+  const std::string& last_name() const { return name_; }
+
+ private:
+  bool Rotating() const { return args_.rotate_rows > 0 || args_.rotate_seconds > 0; }
+
+  bool FileIsFull() const {
+    if (args_.rotate_rows > 0 && rows_in_file_ >= args_.rotate_rows) return true;
+    return args_.rotate_seconds > 0 && std::chrono::steady_clock::now() - opened_at_ >=
+                                           std::chrono::seconds(args_.rotate_seconds);
+  }
+
+  Status OpenNext() {
+    if (args_.output == "-") {
+      stream_ = arrow::FileOutputStream::FromFd(STDOUT_FILENO);
+      name_ = "stdout";
+    } else {
+      name_ = args_.output;
+      if (Rotating()) {
+        std::vector<char> buffer(args_.output.size() + 32);
+        std::snprintf(buffer.data(), buffer.size(), args_.output.c_str(), file_index_);
+        name_ = buffer.data();
+      }
+      ZKA_ASSIGN_OR_RETURN(stream_, arrow::FileOutputStream::Open(name_));
+    }
+    ++file_index_;
+    rows_in_file_ = 0;
+    opened_at_ = std::chrono::steady_clock::now();
+    ZKA_ASSIGN_OR_RETURN(writer_, watch::ChangeWriter::Open(*stream_, options_));
+    return Status::Ok();
+  }
+
+  Status CloseCurrent() {
+    if (!writer_) return Status::Ok();
+    ZKA_RETURN_IF_ERROR(writer_->Finish().WithContext(name_));
+    writer_.reset();
+    Status closed = stream_->Close().WithContext(name_);
+    stream_.reset();
+    return closed;
+  }
+
+  const WatchArgs& args_;
+  watch::ChangeWriterOptions options_;
+  std::unique_ptr<arrow::FileOutputStream> stream_;
+  std::unique_ptr<watch::ChangeWriter> writer_;
+  std::string name_;
+  int file_index_ = 0;
+  int64_t rows_in_file_ = 0;
+  std::chrono::steady_clock::time_point opened_at_;
+};
+
+Status RunWatch(const WatchArgs& args) {
+  if (args.rotate_rows > 0 || args.rotate_seconds > 0) {
+    if (args.output == "-") {
+      return UsageError("--rotate-rows/--rotate-seconds write files; -o - (stdout) cannot rotate");
+    }
+    ZKA_RETURN_IF_ERROR(CheckRotationPattern(args.output));
+  }
+  watch::WatchOptions options;
+  ZKA_ASSIGN_OR_RETURN(options.client, MakeClientOptions(args.connection));
+  options.root = args.path;
+  options.emit_initial = !args.no_initial;
+  options.read_acl = args.acl;
+  options.excludes = args.excludes;
+  options.flush_interval = std::chrono::milliseconds(args.flush_ms);
+  ZKA_RETURN_IF_ERROR(InstallStopHandlers());
+
+  const auto started = std::chrono::steady_clock::now();
+  const auto deadline = started + std::chrono::duration_cast<std::chrono::steady_clock::duration>(
+                                      std::chrono::duration<double>(args.for_seconds));
+  watch::TreeWatcher watcher(options);
+  StreamSink sink(args);
+  Status ran = watcher.Run(sink, [&] {
+    return stop_requested.load() ||
+           (args.for_seconds > 0 && std::chrono::steady_clock::now() >= deadline);
+  });
+  Status finished = sink.Finish();
+  if (!ran.ok()) return ran;
+  ZKA_RETURN_IF_ERROR(finished);
+
+  watch::WatchStats stats = watcher.stats();
+  double seconds =
+      std::chrono::duration<double>(std::chrono::steady_clock::now() - started).count();
+  using watch::ChangeEvent;
+  auto count = [&](ChangeEvent event) {
+    return FormatCount(stats.rows_by_event[static_cast<size_t>(event)]);
+  };
+  std::fprintf(
+      stderr,
+      "zkarrow watch: %s rows in %.1f s (%s initial, %s created, %s changed, %s deleted, "
+      "%s resyncs) from %s; %s events, %s nodes re-read; mirror of %s znodes, %s "
+      "(%s bytes/znode); %d file%s\n",
+      FormatCount(stats.rows).c_str(), seconds, count(ChangeEvent::kInitial).c_str(),
+      count(ChangeEvent::kCreated).c_str(), count(ChangeEvent::kChanged).c_str(),
+      count(ChangeEvent::kDeleted).c_str(), count(ChangeEvent::kResync).c_str(),
+      args.connection.zk.c_str(), FormatCount(stats.events).c_str(),
+      FormatCount(stats.nodes_read).c_str(), FormatCount(stats.mirror_znodes).c_str(),
+      FormatBytes(stats.mirror_bytes).c_str(),
+      FormatCount(stats.mirror_znodes > 0 ? stats.mirror_bytes / stats.mirror_znodes : 0).c_str(),
+      sink.files(), sink.files() == 1 ? "" : "s");
+  return Status::Ok();
+}
+
+}  // namespace
+
+void RegisterWatchCommand(CLI::App& app, CommandRunner& runner) {
+  auto args = std::make_shared<WatchArgs>();
+  CLI::App* command = app.add_subcommand(
+      "watch", "Stream every change of a live ZooKeeper tree as Arrow rows, gap-free");
+  command->footer(
+      "Writes an Arrow IPC stream: the znode table's columns plus event (initial, created,\n"
+      "changed, deleted, resync), zxid and observed_at. First the tree as it is (initial rows),\n"
+      "then changes as they happen. Replaying the rows in order (initial/created/changed put the\n"
+      "row at its path, deleted removes it) gives the tree as `snapshot` would read it, across\n"
+      "disconnects and session expiry (after which a resync row precedes the differences).\n"
+      "ACL-only changes fire no watch in ZooKeeper and are not reported. SIGINT, SIGTERM or\n"
+      "--for end the stream cleanly (rows flushed, end-of-stream marker, exit 0).\n"
+      "Examples:\n"
+      "  zkarrow watch --zk 127.0.0.1:2181 -o - | consumer\n"
+      "  zkarrow watch --zk zk1:2181,zk2:2181/kafka --path /brokers --no-initial -o "
+      "changes.arrows\n"
+      "  zkarrow watch --zk 127.0.0.1:2181 --rotate-rows 100000 -o changes-%05d.arrows\n"
+      "  zkarrow watch --zk 127.0.0.1:2181 --exclude '/zookeeper*' --for 60 -o minute.arrows");
+  AddZkConnectionOptions(*command, args->connection, /*zk_required=*/true);
+  command->add_option("--path", args->path, "Subtree to watch")->default_str("/");
+  command
+      ->add_option("-o,--output", args->output,
+                   "Output stream file, - for stdout, or with --rotate-* a pattern like "
+                   "changes-%05d.arrows")
+      ->required();
+  command->add_flag("--no-initial", args->no_initial,
+                    "Do not write the initial state, only changes from now on");
+  command->add_flag("--typed", args->typed,
+                    "Add value_type/value_int/value_float/value_text columns");
+  command->add_flag("--acl", args->acl, "Read the ACL of every row into the acl column");
+  command->add_option("--exclude", args->excludes,
+                      "Glob on the absolute path; hides matching subtrees (repeatable)");
+  command->add_option("--flush-ms", args->flush_ms, "Write buffered rows at least this often")
+      ->check(CLI::Range(1, 600000))
+      ->default_str("100");
+  command->add_option("--for", args->for_seconds, "Stop after this many seconds")
+      ->check(CLI::PositiveNumber);
+  auto* rows = command
+                   ->add_option("--rotate-rows", args->rotate_rows,
+                                "Start the next output file after N rows")
+                   ->check(CLI::Range(int64_t{1}, int64_t{1} << 40));
+  auto* seconds = command
+                      ->add_option("--rotate-seconds", args->rotate_seconds,
+                                   "Start the next output file after S seconds")
+                      ->check(CLI::Range(int64_t{1}, int64_t{1} << 31));
+  rows->excludes(seconds);
+  AddChoiceOption(*command, "--compression", args->compression, kCompressionNames,
+                  "Arrow body compression of every record batch");
+  command->callback(
+      [args, &runner] { runner = [args] { return Finish("watch", RunWatch(*args)); }; });
+}
+
+}  // namespace zkarrow::cli
