@@ -134,5 +134,35 @@ TEST(ZnodeTableWriterTest, WritesBatchesAndReadsBack) {
   EXPECT_EQ(value_int.buffers[1]->data_as<int64_t>()[1], 7);
 }
 
+// Counts what is written and keeps nothing.
+class CountingSink final : public arrow::OutputStream {
+ public:
+  Status Write(std::span<const uint8_t> bytes) override {
+    written += static_cast<int64_t>(bytes.size());
+    return Status::Ok();
+  }
+  int64_t written = 0;
+};
+
+// Issue 10: ACL bytes were not counted in the batch size, so rows sharing a
+// 1 MiB ACL id filled one batch past the 2 GiB of 32-bit offsets and the
+// append aborted. Counted, they are cut into batches of about 32 MB.
+TEST(ZnodeTableWriterTest, LargeAclIdsAreCountedInTheBatchSize) {
+  CountingSink sink;
+  auto writer = ZnodeTableWriter::Open(sink, {.format = arrow::ipc::IpcFormat::kStream});
+  ASSERT_TRUE(writer.ok()) << writer.status().ToString();
+  const std::vector<zk::Acl> acl = {{31, "digest", std::string(size_t{1} << 20, 'x')}};
+  constexpr int kRows = 2100;  // 2100 MiB of ACL ids
+  std::string path;
+  for (int i = 0; i < kRows; ++i) {
+    path = "/n" + std::to_string(i);
+    Status appended = (*writer)->Append({.path = path, .stat = zk::Stat{}, .acl = &acl});
+    ASSERT_TRUE(appended.ok()) << appended.ToString();
+  }
+  ASSERT_TRUE((*writer)->Finish({}).ok());
+  EXPECT_EQ((*writer)->rows_written(), kRows);
+  EXPECT_GT(sink.written, int64_t{kRows} << 20);
+}
+
 }  // namespace
 }  // namespace zkarrow::znodes

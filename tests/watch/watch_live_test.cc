@@ -1,0 +1,317 @@
+// `zkarrow watch` against real ZooKeeper servers: while a churn driver makes
+// thousands of random changes, the replay of the change stream must end up
+// equal to a fresh `zkarrow snapshot` and to kazoo's view of the same tree,
+// with every path's rows going forward in time; also across a standalone
+// server's restart, the connected server of an ensemble killed, and the
+// watcher's session expiring while the process is stopped.
+#include <gtest/gtest.h>
+#include <signal.h>
+
+#include <atomic>
+#include <cstdio>
+#include <filesystem>
+#include <string>
+#include <thread>
+#include <vector>
+
+#include "support/znode_rows.h"
+#include "watch/watch_test_util.h"
+#include "zk/client.h"
+#include "zkserver/zookeeper_cluster.h"
+
+namespace zkarrow {
+namespace {
+
+using testing::CheckOrder;
+using testing::CountEvent;
+using testing::DiffRows;
+using testing::Hex;
+using testing::ParseJsonLines;
+using testing::ReadChangeRows;
+using testing::ReadZnodeRows;
+using testing::Replay;
+using testing::RunCommand;
+using testing::WatchProcess;
+
+namespace fs = std::filesystem;
+
+constexpr const char* kUser = "alice:secret";
+
+fs::path TempDir(const std::string& name) {
+  fs::path dir =
+      fs::temp_directory_path() / ("zkarrow-watch-" + std::to_string(::getpid()) + "-" + name);
+  fs::remove_all(dir);
+  fs::create_directories(dir);
+  return dir;
+}
+
+// Rotated files in order of their number.
+std::vector<fs::path> FilesIn(const fs::path& dir, const std::string& prefix) {
+  std::vector<fs::path> files;
+  for (const auto& entry : fs::directory_iterator(dir)) {
+    if (entry.path().filename().string().starts_with(prefix)) files.push_back(entry.path());
+  }
+  std::sort(files.begin(), files.end());
+  return files;
+}
+
+class WatchTestBase : public ::testing::Test {
+ protected:
+  static void StartCluster(int servers) {
+    auto cluster =
+        zkserver::ZooKeeperCluster::Start({.servers = servers, .config = {{"forceSync", "no"}}});
+    ASSERT_TRUE(cluster.ok()) << cluster.status().ToString();
+    cluster_ = std::move(*cluster).release();
+    zk::ClientOptions options;
+    options.connect_string = cluster_->ConnectString();
+    options.auth = {{"digest", kUser}};
+    auto client = zk::Client::Connect(options);
+    ASSERT_TRUE(client.ok()) << client.status().ToString();
+    writer_ = std::move(*client).release();
+  }
+
+  static void StopCluster() {
+    delete writer_;
+    writer_ = nullptr;
+    delete cluster_;
+    cluster_ = nullptr;
+  }
+
+  void SetUp() override {
+    ASSERT_NE(writer_, nullptr) << "the shared ZooKeeper fixture failed to start; see above";
+  }
+
+  static void MustCreate(const std::string& path, const std::string& data,
+                         std::vector<zk::Acl> acl = zk::OpenAclUnsafe()) {
+    auto created = writer_->Create(path, data, std::move(acl)).get();
+    ASSERT_TRUE(created.ok()) << created.status().ToString();
+  }
+
+  std::vector<std::string> WatchArgs(const std::string& root, const std::string& out) {
+    return {"--zk", cluster_->ConnectString(), "--path", root, "-o", out, "--flush-ms", "50"};
+  }
+
+  // Waits until the watcher has written the row of a node created now,
+  // i.e. it has caught up with everything before it.
+  void WaitUntilCaughtUp(const std::function<std::vector<fs::path>()>& files,
+                         const std::string& root, const std::string& tag) {
+    const std::string path = root + "/sentinel-" + tag;
+    MustCreate(path, tag);
+    Status seen = testing::WaitForRow(files, path, Hex(tag));
+    ASSERT_TRUE(seen.ok()) << seen.ToString();
+  }
+
+  // The replay of `rows` equals a fresh snapshot and kazoo's dump of `root`
+  // (read without credentials, as the watcher), and rows go forward in time.
+  void ExpectReplayEqualsTree(const std::vector<nlohmann::json>& rows, const std::string& root) {
+    EXPECT_EQ(CheckOrder(rows), "");
+    std::vector<nlohmann::json> replayed = Replay(rows);
+    std::printf(
+        "%s: %zu rows (%lld initial, %lld created, %lld changed, %lld deleted, %lld "
+        "resync), %zu znodes replayed\n",
+        root.c_str(), rows.size(), static_cast<long long>(CountEvent(rows, "initial")),
+        static_cast<long long>(CountEvent(rows, "created")),
+        static_cast<long long>(CountEvent(rows, "changed")),
+        static_cast<long long>(CountEvent(rows, "deleted")),
+        static_cast<long long>(CountEvent(rows, "resync")), replayed.size());
+
+    fs::path snapshot = TempDir("snapshot") / "tree.arrow";
+    auto ran =
+        RunCommand(std::string(ZKARROW_BINARY) + " snapshot --zk " + cluster_->ConnectString() +
+                   " --path " + root + " -o " + snapshot.string() + " 2>&1");
+    ASSERT_TRUE(ran.ok()) << ran.status().ToString();
+    auto expected = ReadZnodeRows(snapshot);
+    ASSERT_TRUE(expected.ok()) << expected.status().ToString();
+    ASSERT_GT(expected->size(), 50u);
+    EXPECT_EQ(DiffRows(*expected, replayed), "");
+
+    auto dump = RunCommand("/usr/bin/python3 " ZKARROW_SOURCE_DIR "/tests/support/kazoo_dump.py " +
+                           cluster_->ConnectString() + " " + root);
+    ASSERT_TRUE(dump.ok()) << dump.status().ToString();
+    EXPECT_EQ(DiffRows(ParseJsonLines(*dump), replayed), "");
+    fs::remove_all(snapshot.parent_path());
+  }
+
+  static zkserver::ZooKeeperCluster* cluster_;
+  static zk::Client* writer_;  // authenticated as kUser; owns the churn's ephemerals
+};
+
+zkserver::ZooKeeperCluster* WatchTestBase::cluster_ = nullptr;
+zk::Client* WatchTestBase::writer_ = nullptr;
+
+class WatchStandaloneTest : public WatchTestBase {
+ protected:
+  static void SetUpTestSuite() { StartCluster(1); }
+  static void TearDownTestSuite() { StopCluster(); }
+};
+
+class WatchEnsembleTest : public WatchTestBase {
+ protected:
+  static void SetUpTestSuite() { StartCluster(3); }
+  static void TearDownTestSuite() { StopCluster(); }
+};
+
+TEST_F(WatchStandaloneTest, ChurnReplayEqualsSnapshotAndKazoo) {
+  const std::string root = "/churn";
+  MustCreate(root, "root");
+  // A subtree the watcher may not read: a NOAUTH row, nothing below it.
+  MustCreate(root + "/secret", "hidden", zk::CreatorAllAcl());
+  MustCreate(root + "/secret/inner", "hidden too", zk::CreatorAllAcl());
+  testing::Churn(*writer_, root, 1, 500);  // an initial state worth reading
+
+  fs::path dir = TempDir("churn");
+  fs::path single = dir / "single.arrows";
+  auto plain = WatchProcess::Start(WatchArgs(root, single.string()), dir / "plain.err");
+  ASSERT_TRUE(plain.ok()) << plain.status().ToString();
+  std::vector<std::string> rotating_args = WatchArgs(root, (dir / "part-%05d.arrows").string());
+  rotating_args.insert(rotating_args.end(), {"--rotate-rows", "150"});
+  auto rotating = WatchProcess::Start(rotating_args, dir / "rotating.err");
+  ASSERT_TRUE(rotating.ok()) << rotating.status().ToString();
+  auto single_files = [&] { return std::vector<fs::path>{single}; };
+  auto rotated_files = [&] { return FilesIn(dir, "part-"); };
+  WaitUntilCaughtUp(single_files, root, "start");
+  WaitUntilCaughtUp(rotated_files, root, "start2");
+
+  testing::ChurnStats churn = testing::Churn(*writer_, root, 2, 3000);
+  EXPECT_GT(churn.succeeded, 1000);
+  // Changes below the NOAUTH node reach no row.
+  ASSERT_TRUE(writer_->SetData(root + "/secret/inner", "changed").get().ok());
+  MustCreate(root + "/secret/inner/deeper", "x", zk::CreatorAllAcl());
+  WaitUntilCaughtUp(single_files, root, "end");
+  WaitUntilCaughtUp(rotated_files, root, "end2");
+
+  auto plain_exit = (*plain)->Stop();
+  ASSERT_TRUE(plain_exit.ok()) << plain_exit.status().ToString();
+  EXPECT_EQ(*plain_exit, 0);
+  auto rotating_exit = (*rotating)->Stop();
+  ASSERT_TRUE(rotating_exit.ok()) << rotating_exit.status().ToString();
+  EXPECT_EQ(*rotating_exit, 0);
+
+  auto rows = ReadChangeRows(single_files());
+  ASSERT_TRUE(rows.ok()) << rows.status().ToString();
+  EXPECT_GT(CountEvent(*rows, "initial"), 100);
+  EXPECT_GT(CountEvent(*rows, "created"), 500);
+  EXPECT_GT(CountEvent(*rows, "changed"), 500);
+  EXPECT_GT(CountEvent(*rows, "deleted"), 200);
+  EXPECT_EQ(CountEvent(*rows, "resync"), 0);
+  for (const nlohmann::json& row : *rows) {
+    EXPECT_FALSE(row["path"].get<std::string>().starts_with(root + "/secret/"))
+        << row.dump() << " is below a node the watcher cannot read";
+  }
+  ExpectReplayEqualsTree(*rows, root);
+
+  // Rotation: every file a complete stream; together they replay the same.
+  std::vector<fs::path> parts = rotated_files();
+  EXPECT_GT(parts.size(), 5u);
+  auto rotated_rows = ReadChangeRows(parts);
+  ASSERT_TRUE(rotated_rows.ok()) << rotated_rows.status().ToString();
+  EXPECT_EQ(DiffRows(Replay(*rows), Replay(*rotated_rows)), "");
+  fs::remove_all(dir);
+}
+
+TEST_F(WatchStandaloneTest, StandaloneServerRestartedMidChurn) {
+  const std::string root = "/restart";
+  MustCreate(root, "root");
+  testing::Churn(*writer_, root, 3, 300);
+  fs::path dir = TempDir("restart");
+  fs::path out = dir / "changes.arrows";
+  auto watch = WatchProcess::Start(WatchArgs(root, out.string()), dir / "watch.err");
+  ASSERT_TRUE(watch.ok()) << watch.status().ToString();
+  auto files = [&] { return std::vector<fs::path>{out}; };
+  WaitUntilCaughtUp(files, root, "start");
+
+  std::atomic<bool> stop{false};
+  std::thread churn([&] { testing::Churn(*writer_, root, 4, 1500, &stop); });
+  std::this_thread::sleep_for(std::chrono::milliseconds(300));
+  Status stopped = cluster_->Stop(0);
+  Status restarted = cluster_->Restart(0);
+  churn.join();
+  ASSERT_TRUE(stopped.ok()) << stopped.ToString();
+  ASSERT_TRUE(restarted.ok()) << restarted.ToString();
+  testing::Churn(*writer_, root, 5, 500);
+  WaitUntilCaughtUp(files, root, "end");
+
+  auto exit_code = (*watch)->Stop();
+  ASSERT_TRUE(exit_code.ok()) << exit_code.status().ToString();
+  EXPECT_EQ(*exit_code, 0);
+  auto rows = ReadChangeRows(files());
+  ASSERT_TRUE(rows.ok()) << rows.status().ToString();
+  EXPECT_GE(CountEvent(*rows, "resync"), 1) << "the restart went unnoticed";
+  ExpectReplayEqualsTree(*rows, root);
+  fs::remove_all(dir);
+}
+
+TEST_F(WatchStandaloneTest, SessionExpiredWhileStoppedMidChurn) {
+  const std::string root = "/expiry";
+  MustCreate(root, "root");
+  testing::Churn(*writer_, root, 6, 500);
+  fs::path dir = TempDir("expiry");
+  fs::path out = dir / "changes.arrows";
+  std::vector<std::string> args = WatchArgs(root, out.string());
+  args.insert(args.end(), {"--session-timeout-ms", "4000"});
+  auto watch = WatchProcess::Start(args, dir / "watch.err");
+  ASSERT_TRUE(watch.ok()) << watch.status().ToString();
+  auto files = [&] { return std::vector<fs::path>{out}; };
+  WaitUntilCaughtUp(files, root, "start");
+
+  // Stopped past its session timeout, the watcher's session expires and its
+  // watch is gone; the changes meanwhile (deletions of nodes it reported
+  // included) must still reach the stream.
+  ASSERT_EQ(::kill((*watch)->pid(), SIGSTOP), 0);
+  testing::Churn(*writer_, root, 7, 1000);
+  std::this_thread::sleep_for(std::chrono::seconds(12));  // 3 x the session timeout
+  testing::Churn(*writer_, root, 8, 200);
+  ASSERT_EQ(::kill((*watch)->pid(), SIGCONT), 0);
+  testing::Churn(*writer_, root, 9, 500);
+  WaitUntilCaughtUp(files, root, "end");
+
+  auto exit_code = (*watch)->Stop();
+  ASSERT_TRUE(exit_code.ok()) << exit_code.status().ToString();
+  EXPECT_EQ(*exit_code, 0);
+  auto rows = ReadChangeRows(files());
+  ASSERT_TRUE(rows.ok()) << rows.status().ToString();
+  EXPECT_GE(CountEvent(*rows, "resync"), 1) << "the expiry went unnoticed";
+  ExpectReplayEqualsTree(*rows, root);
+  fs::remove_all(dir);
+}
+
+TEST_F(WatchEnsembleTest, ConnectedServerKilledMidChurn) {
+  const std::string root = "/ensemble";
+  MustCreate(root, "root");
+  testing::Churn(*writer_, root, 10, 500);
+  fs::path dir = TempDir("ensemble");
+  fs::path out = dir / "changes.arrows";
+  auto watch = WatchProcess::Start(WatchArgs(root, out.string()), dir / "watch.err");
+  ASSERT_TRUE(watch.ok()) << watch.status().ToString();
+  auto files = [&] { return std::vector<fs::path>{out}; };
+  WaitUntilCaughtUp(files, root, "start");
+
+  std::vector<int> ports;
+  for (int i = 0; i < cluster_->size(); ++i) ports.push_back(cluster_->client_port(i));
+  int port = testing::ConnectedPort((*watch)->pid(), ports);
+  ASSERT_NE(port, -1) << "cannot tell which server the watcher is connected to";
+  int server = static_cast<int>(std::find(ports.begin(), ports.end(), port) - ports.begin());
+
+  std::atomic<bool> stop{false};
+  std::thread churn([&] { testing::Churn(*writer_, root, 11, 2000, &stop); });
+  std::this_thread::sleep_for(std::chrono::milliseconds(300));
+  Status killed = cluster_->Kill(server);
+  churn.join();
+  ASSERT_TRUE(killed.ok()) << killed.ToString();
+  testing::Churn(*writer_, root, 12, 300);
+  WaitUntilCaughtUp(files, root, "end");
+
+  auto exit_code = (*watch)->Stop();
+  ASSERT_TRUE(exit_code.ok()) << exit_code.status().ToString();
+  EXPECT_EQ(*exit_code, 0);
+  auto rows = ReadChangeRows(files());
+  ASSERT_TRUE(rows.ok()) << rows.status().ToString();
+  EXPECT_GE(CountEvent(*rows, "resync"), 1) << "the failover went unnoticed";
+  ExpectReplayEqualsTree(*rows, root);
+  Status restarted = cluster_->Restart(server);
+  EXPECT_TRUE(restarted.ok()) << restarted.ToString();
+  fs::remove_all(dir);
+}
+
+}  // namespace
+}  // namespace zkarrow
