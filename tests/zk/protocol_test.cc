@@ -197,23 +197,40 @@ TEST(ProtocolTest, MultiReadResponseMixesResultsAndErrors) {
   EXPECT_FALSE(DecodeMultiReadResponse(unknown, ops).ok());
 }
 
-TEST(ProtocolTest, GarbageNeverCrashesDecoders) {
+// Every decoder either succeeds or says why with kInvalidData, whatever the
+// bytes; none reads past them (the sanitizer build checks that part).
+TEST(ProtocolTest, GarbageGivesInvalidDataOrAValue) {
   std::vector<uint8_t> bytes;
   uint32_t state = 12345;
   std::vector<ReadOp> reads = {ReadOp::GetData("/a"), ReadOp::GetChildren("/b")};
   std::vector<Op> ops = {Op::Check("/a", 1), Op::Delete("/b")};
+  int failures = 0;
+  auto check = [&](const Status& status, const char* decoder) {
+    if (status.ok()) return;
+    ++failures;
+    EXPECT_EQ(status.code(), StatusCode::kInvalidData)
+        << decoder << " on " << bytes.size() << " bytes: " << status.ToString();
+    EXPECT_FALSE(status.message().empty()) << decoder;
+  };
   for (int round = 0; round < 2000; ++round) {
     state = state * 1103515245 + 12345;
     bytes.push_back(static_cast<uint8_t>(state >> 16));
-    (void)DecodeConnectResponse(bytes);
-    (void)DecodeWatcherEvent(bytes);
-    (void)DecodeGetDataResponse(bytes);
-    (void)DecodeGetChildren2Response(bytes);
-    (void)DecodeGetAclResponse(bytes);
-    (void)DecodeWhoAmIResponse(bytes);
-    (void)DecodeMultiResponse(bytes, ops);
-    (void)DecodeMultiReadResponse(bytes, reads);
+    const int failures_before = failures;
+    check(DecodeConnectResponse(bytes).status(), "ConnectResponse");
+    check(DecodeWatcherEvent(bytes).status(), "WatcherEvent");
+    check(DecodeGetDataResponse(bytes).status(), "GetDataResponse");
+    check(DecodeGetChildren2Response(bytes).status(), "GetChildren2Response");
+    check(DecodeGetAclResponse(bytes).status(), "GetAclResponse");
+    check(DecodeWhoAmIResponse(bytes).status(), "WhoAmIResponse");
+    check(DecodeMultiResponse(bytes, ops).status(), "MultiResponse");
+    check(DecodeMultiReadResponse(bytes, reads).status(), "MultiReadResponse");
+    // Three bytes hold no reply at all: every decoder must refuse them.
+    if (bytes.size() < 4) {
+      EXPECT_EQ(failures - failures_before, 8) << bytes.size() << " bytes";
+    }
   }
+  // Random lengths and counts are almost never consistent.
+  EXPECT_GT(failures, 2000 * 8 / 2);
 }
 
 TEST(ConnectStringTest, ParsesHostsAndChroot) {
