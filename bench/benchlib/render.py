@@ -23,9 +23,8 @@ def write(paths, results):
         f"rotated; {results['tree']['data_bytes'] / 1e6:.1f} MB of znode data "
         f"(sample tree, seed {results['tree']['seed']}). Machine: {before['cpu']}, "
         f"{before['cores']} cores, load average {before['load_average'][0]:.1f} before / "
-        f"{after['load_average'][0]:.1f} after. **The machine is shared and noisy (other "
-        "engineers were compiling on the same 2 cores): read the ratios, not the absolute "
-        "times.**", ""]
+        f"{after['load_average'][0]:.1f} after. **Methods are measured in the same run on "
+        "a shared machine: read the ratios, not the absolute times.**", ""]
     if results.get("only"):
         sections += [f"Only the methods matching `--only {results['only']}` were run.", ""]
     rows = summaries.get("live")

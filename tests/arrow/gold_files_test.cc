@@ -14,6 +14,7 @@
 #include "arrow/ipc/reader.h"
 #include "arrow/ipc/writer.h"
 #include "arrow/testing/integration_json.h"
+#include "support/prerequisite.h"
 
 namespace zkarrow::arrow {
 namespace {
@@ -94,8 +95,9 @@ class GoldFileTest : public ::testing::TestWithParam<std::string> {
  protected:
   void SetUp() override {
     if (GetParam() == kAbsent) {
-      GTEST_SKIP() << "no gold files in " << kGoldDir.string()
-                   << " (the Arrow integration files live beside the repository, in ../shared)";
+      ZKA_MISSING_PREREQUISITE()
+          << "no gold files in " << kGoldDir.string()
+          << " (the Arrow integration files live beside the repository, in ../shared)";
     }
     auto json = testing::ReadIntegrationJsonFile(Path(".json.gz"));
     if (!json.ok() && json.status().code() == StatusCode::kNotImplemented) {

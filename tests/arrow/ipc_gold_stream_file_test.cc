@@ -10,6 +10,7 @@
 #include <vector>
 
 #include "ipc_test_util.h"
+#include "support/prerequisite.h"
 
 namespace zkarrow::arrow::ipc_test {
 namespace {
@@ -33,7 +34,7 @@ std::vector<std::string> Cases() {
 class GoldStreamFileTest : public ::testing::TestWithParam<std::string> {};
 
 TEST_P(GoldStreamFileTest, StreamAndFileReadTheSame) {
-  if (GetParam() == "absent") GTEST_SKIP() << "no gold files in " << kGoldDir;
+  if (GetParam() == "absent") ZKA_MISSING_PREREQUISITE() << "no gold files in " << kGoldDir;
   const fs::path base = kGoldDir / GetParam();
 
   auto stream_bytes = MapFile(base.string() + ".stream");
@@ -61,7 +62,7 @@ TEST_P(GoldStreamFileTest, StreamAndFileReadTheSame) {
 
 // Our writer's rendition of each gold stream reads back identically.
 TEST_P(GoldStreamFileTest, RewrittenByUsReadsTheSame) {
-  if (GetParam() == "absent") GTEST_SKIP() << "no gold files in " << kGoldDir;
+  if (GetParam() == "absent") ZKA_MISSING_PREREQUISITE() << "no gold files in " << kGoldDir;
   auto stream_bytes = MapFile((kGoldDir / GetParam()).string() + ".stream");
   ASSERT_TRUE(stream_bytes.ok());
   auto original = ReadStreamBytes((*stream_bytes)->bytes());

@@ -18,6 +18,7 @@
 #include "arrow/ipc/reader.h"
 #include "arrow/ipc/writer.h"
 #include "arrow/record_batch_builder.h"
+#include "support/prerequisite.h"
 
 namespace zkarrow::cli {
 namespace {
@@ -305,7 +306,7 @@ const fs::path kGoldDir =
 
 TEST_F(ArrowCommandsTest, GoldFile) {
   const fs::path gold = kGoldDir / "generated_primitive.arrow_file";
-  if (!fs::exists(gold)) GTEST_SKIP() << "no gold files in " << kGoldDir.string();
+  if (!fs::exists(gold)) ZKA_MISSING_PREREQUISITE() << "no gold files in " << kGoldDir.string();
   RunResult run = Zkarrow("cat " + gold.string() +
                           " --format json --limit 1 --columns int64_nullable,uint64_nonnullable,"
                           "utf8_nonnullable,binary_nonnullable");

@@ -15,6 +15,7 @@
 
 #include "interop/canonical_dump.h"
 #include "sampletree/sample_tree.h"
+#include "support/prerequisite.h"
 #include "support/znode_rows.h"
 #include "zk/client.h"
 #include "zkserver/zookeeper_cluster.h"
@@ -45,7 +46,7 @@ std::string MissingNode() {
 }
 
 #define SKIP_WITHOUT_NODE() \
-  if (std::string missing = MissingNode(); !missing.empty()) GTEST_SKIP() << missing
+  if (std::string missing = MissingNode(); !missing.empty()) ZKA_MISSING_PREREQUISITE() << missing
 
 // The command running one of the scripts here.
 std::string Node(const std::string& script, const std::string& args) {
@@ -163,7 +164,8 @@ class GoldReencodedTest : public InteropTest, public ::testing::WithParamInterfa
 
 TEST_P(GoldReencodedTest, ReaderSeesTheGoldValues) {
   SKIP_WITHOUT_NODE();
-  if (!fs::exists(kGoldDir)) GTEST_SKIP() << kGoldDir << " missing (arrow-testing gold files)";
+  if (!fs::exists(kGoldDir))
+    ZKA_MISSING_PREREQUISITE() << kGoldDir << " missing (arrow-testing gold files)";
   const GoldReader& param = GetParam();
   std::vector<fs::path> files;
   std::vector<std::pair<fs::path, fs::path>> pairs;  // (gold, re-encoded)
@@ -193,7 +195,8 @@ INSTANTIATE_TEST_SUITE_P(Readers, GoldReencodedTest,
 // canonical form means the same thing in both.
 TEST_F(InteropTest, ArrowJsAndFlechetteAgreeOnGold) {
   SKIP_WITHOUT_NODE();
-  if (!fs::exists(kGoldDir)) GTEST_SKIP() << kGoldDir << " missing (arrow-testing gold files)";
+  if (!fs::exists(kGoldDir))
+    ZKA_MISSING_PREREQUISITE() << kGoldDir << " missing (arrow-testing gold files)";
   std::vector<fs::path> files;
   for (const std::string& name : kAllGold)
     files.push_back(kGoldDir / ("generated_" + name + ".stream"));

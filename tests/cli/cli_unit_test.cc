@@ -1,0 +1,231 @@
+// The command layer's shared pieces: the failure path (exit codes), output
+// files (atomic, nothing left behind, modes kept), the connection options
+// (credential files) and the option texts of --help.
+#include <fcntl.h>
+#include <gtest/gtest.h>
+#include <signal.h>
+#include <sys/prctl.h>
+#include <sys/stat.h>
+#include <sys/wait.h>
+#include <unistd.h>
+
+#include <chrono>
+#include <filesystem>
+#include <fstream>
+#include <string>
+#include <thread>
+#include <vector>
+
+#include "arrow/io.h"
+#include "arrow/ipc/writer.h"
+#include "cli/output_target.h"
+#include "cli/report.h"
+#include "cli/zk_connection.h"
+#include "support/znode_rows.h"
+#include "zk/error_code.h"
+
+namespace zkarrow::cli {
+namespace {
+
+namespace fs = std::filesystem;
+
+class TempDir {
+ public:
+  TempDir() {
+    std::string pattern = (fs::temp_directory_path() / "zkarrow-cli-XXXXXX").string();
+    path_ = ::mkdtemp(pattern.data());
+  }
+  ~TempDir() { fs::remove_all(path_); }
+  const fs::path& path() const { return path_; }
+  std::vector<std::string> Entries() const {
+    std::vector<std::string> names;
+    for (const auto& entry : fs::directory_iterator(path_)) {
+      names.push_back(entry.path().filename().string());
+    }
+    return names;
+  }
+
+ private:
+  fs::path path_;
+};
+
+void WriteAll(OutputTarget& target, std::string_view text) {
+  ASSERT_TRUE(
+      target.stream().Write({reinterpret_cast<const uint8_t*>(text.data()), text.size()}).ok());
+}
+
+std::string ReadFile(const fs::path& path) {
+  std::ifstream in(path, std::ios::binary);
+  return {std::istreambuf_iterator<char>(in), std::istreambuf_iterator<char>()};
+}
+
+mode_t ModeOf(const fs::path& path) {
+  struct stat info {};
+  EXPECT_EQ(::stat(path.c_str(), &info), 0) << path;
+  return info.st_mode & 07777;
+}
+
+TEST(ExitCodeTest, OnlyUsageErrorsExitTwo) {
+  EXPECT_EQ(ExitCodeFor(Status::Ok()), kExitOk);
+  EXPECT_EQ(ExitCodeFor(UsageError("--zxid wants a zxid")), kExitUsage);
+  EXPECT_EQ(ExitCodeFor(UsageError("x").WithContext("parsing")), kExitUsage);
+  // A library's InvalidArgument is a failed run (txnlog used to exit 2 when
+  // the IPC writer refused a dictionary change).
+  EXPECT_EQ(ExitCodeFor(Status::InvalidArgument("dictionary 0 changed")), kExitFailure);
+  EXPECT_EQ(ExitCodeFor(Status::InvalidData("bad magic")), kExitFailure);
+  EXPECT_EQ(ExitCodeFor(Status::IoError("disk full")), kExitFailure);
+  EXPECT_EQ(ExitCodeFor(Status::OutOfRange("budget")), kExitFailure);
+  EXPECT_EQ(ExitCodeFor(zk::ZooKeeperError(zk::ErrorCode::NOAUTH, "getData", "/x")), kExitFailure);
+  EXPECT_EQ(ExitCodeFor(zk::ZooKeeperError(zk::ErrorCode::SESSIONEXPIRED, "getData", "/")),
+            kExitUnavailable);
+  EXPECT_EQ(ExitCodeFor(zk::ZooKeeperError(zk::ErrorCode::CONNECTIONLOSS, "getData", "/")),
+            kExitUnavailable);
+  EXPECT_EQ(ExitCodeFor(Status::Timeout("no server granted a session")), kExitUnavailable);
+}
+
+TEST(OutputTargetTest, AppearsOnlyOnCommitAndLeavesNothingOtherwise) {
+  TempDir dir;
+  fs::path out = dir.path() / "tree.arrow";
+  {
+    auto target = OutputTarget::Open(out.string());
+    ASSERT_TRUE(target.ok()) << target.status().ToString();
+    WriteAll(**target, "partial");
+    EXPECT_TRUE(dir.Entries().empty()) << "the data must have no name while it is written";
+  }
+  EXPECT_TRUE(dir.Entries().empty()) << "an uncommitted output must leave nothing";
+
+  auto target = OutputTarget::Open(out.string());
+  ASSERT_TRUE(target.ok());
+  WriteAll(**target, "whole");
+  ASSERT_TRUE((*target)->Commit().ok());
+  EXPECT_EQ(ReadFile(out), "whole");
+  EXPECT_EQ(dir.Entries(), std::vector<std::string>{"tree.arrow"});
+  EXPECT_EQ((*target)->bytes_written(), 5);
+}
+
+TEST(OutputTargetTest, ReplacedFileKeepsItsMode) {
+  TempDir dir;
+  fs::path out = dir.path() / "secret.arrow";
+  { std::ofstream(out) << "old"; }
+  ASSERT_EQ(::chmod(out.c_str(), 0600), 0);
+  auto target = OutputTarget::Open(out.string());
+  ASSERT_TRUE(target.ok());
+  WriteAll(**target, "new");
+  ASSERT_TRUE((*target)->Commit().ok());
+  EXPECT_EQ(ReadFile(out), "new");
+  EXPECT_EQ(ModeOf(out), 0600u) << "a private file must stay private when replaced";
+}
+
+TEST(OutputTargetTest, NewFileFollowsTheUmask) {
+  TempDir dir;
+  fs::path out = dir.path() / "new.arrow";
+  const mode_t old_umask = ::umask(027);
+  auto target = OutputTarget::Open(out.string());
+  ASSERT_TRUE(target.ok());
+  ASSERT_TRUE((*target)->Commit().ok());
+  ::umask(old_umask);
+  EXPECT_EQ(ModeOf(out), 0640u);
+}
+
+TEST(OutputTargetTest, EmptyNameIsAUsageError) {
+  auto target = OutputTarget::Open("");
+  ASSERT_FALSE(target.ok());
+  EXPECT_EQ(ExitCodeFor(target.status()), kExitUsage);
+}
+
+// A process killed while it writes (SIGTERM, SIGINT) leaves no file behind:
+// `convert` reads a stream whose writer never finishes, so it sits with its
+// output open until it is killed.
+TEST(OutputTargetTest, KilledCommandLeavesNothing) {
+  arrow::BufferOutputStream schema_only;
+  arrow::Schema schema{{arrow::Field{"n", arrow::Int64()}}, {}};
+  auto writer = arrow::ipc::IpcWriter::OpenStream(schema_only, schema);
+  ASSERT_TRUE(writer.ok()) << writer.status().ToString();
+  std::span<const uint8_t> bytes = schema_only.bytes();
+  ASSERT_GT(bytes.size(), 0u);
+
+  for (int signal_number : {SIGTERM, SIGINT}) {
+    TempDir dir;
+    fs::path out = dir.path() / "out.arrow";
+    int to_child[2];
+    ASSERT_EQ(::pipe(to_child), 0);
+    pid_t pid = ::fork();
+    ASSERT_GE(pid, 0);
+    if (pid == 0) {
+      ::dup2(to_child[0], STDIN_FILENO);
+      ::close(to_child[0]);
+      ::close(to_child[1]);
+      ::execl(ZKARROW_BINARY, ZKARROW_BINARY, "convert", "-", out.c_str(), nullptr);
+      ::_exit(127);
+    }
+    ::close(to_child[0]);
+    ASSERT_EQ(::write(to_child[1], bytes.data(), bytes.size()), static_cast<ssize_t>(bytes.size()));
+    // Wait until the child holds a file in the directory open.
+    const std::string fd_dir = "/proc/" + std::to_string(pid) + "/fd";
+    bool open_seen = false;
+    for (int i = 0; i < 1000 && !open_seen; ++i) {
+      std::error_code ignored;
+      for (const auto& entry : fs::directory_iterator(fd_dir, ignored)) {
+        std::error_code error;
+        fs::path target = fs::read_symlink(entry.path(), error);
+        if (!error && target.string().rfind(dir.path().string(), 0) == 0) open_seen = true;
+      }
+      if (!open_seen) std::this_thread::sleep_for(std::chrono::milliseconds(10));
+    }
+    EXPECT_TRUE(open_seen) << "convert never opened its output";
+    ::kill(pid, signal_number);
+    int status = 0;
+    ASSERT_EQ(::waitpid(pid, &status, 0), pid);
+    ::close(to_child[1]);
+    EXPECT_TRUE(WIFSIGNALED(status)) << "status " << status;
+    EXPECT_TRUE(dir.Entries().empty())
+        << "signal " << signal_number << " left " << dir.Entries().front();
+  }
+}
+
+TEST(ZkConnectionTest, AuthFileMustBePrivateAndWellFormed) {
+  TempDir dir;
+  fs::path file = dir.path() / "zk-auth";
+  { std::ofstream(file) << "# comment\n\ndigest:alice:s3cret\r\nsasl:bob:pw\n"; }
+  ZkConnectionArgs args;
+  args.zk = "127.0.0.1:2181";
+  args.auth_file = file.string();
+
+  ASSERT_EQ(::chmod(file.c_str(), 0644), 0);
+  auto refused = MakeClientOptions(args);
+  ASSERT_FALSE(refused.ok());
+  EXPECT_EQ(ExitCodeFor(refused.status()), kExitUsage);
+  EXPECT_NE(refused.status().message().find("chmod 600"), std::string::npos)
+      << refused.status().message();
+
+  ASSERT_EQ(::chmod(file.c_str(), 0600), 0);
+  auto options = MakeClientOptions(args);
+  ASSERT_TRUE(options.ok()) << options.status().ToString();
+  using Pair = std::pair<std::string, std::string>;
+  EXPECT_EQ(options->auth, (std::vector<Pair>{{"digest", "alice:s3cret"}, {"sasl", "bob:pw"}}));
+  EXPECT_EQ(::prctl(PR_GET_DUMPABLE, 0, 0, 0, 0), 0)
+      << "a process holding credentials must not be dumpable";
+
+  { std::ofstream(file) << "digest:ok:pw\nno-colon-here\n"; }
+  auto malformed = MakeClientOptions(args);
+  ASSERT_FALSE(malformed.ok());
+  EXPECT_EQ(ExitCodeFor(malformed.status()), kExitUsage);
+  EXPECT_NE(malformed.status().message().find("line 2"), std::string::npos);
+  EXPECT_EQ(malformed.status().message().find("no-colon-here"), std::string::npos)
+      << "a message must not repeat what may be a secret";
+}
+
+TEST(HelpTextTest, ChoiceOptionsShowTheirNames) {
+  for (const char* command : {"snapshot", "convert", "txnlog", "cat"}) {
+    auto help = testing::RunCommand(std::string(ZKARROW_BINARY) + " " + command + " --help");
+    ASSERT_TRUE(help.ok()) << command << ": " << help.status().ToString();
+    EXPECT_EQ(help->find("->"), std::string::npos) << command << ":\n" << *help;
+    EXPECT_EQ(help->find("ENUM"), std::string::npos) << command << ":\n" << *help;
+  }
+  auto snapshot = testing::RunCommand(std::string(ZKARROW_BINARY) + " snapshot --help");
+  ASSERT_TRUE(snapshot.ok());
+  EXPECT_NE(snapshot->find("lz4|none|zstd (default: none)"), std::string::npos) << *snapshot;
+}
+
+}  // namespace
+}  // namespace zkarrow::cli
