@@ -8,32 +8,51 @@
 
 #include "arrow/io.h"
 #include "znodes/datadir/file_format.h"
+#include "znodes/limits.h"
 
 namespace zkarrow::znodes::datadir {
 namespace {
 
-// Inflates a whole gzip file (GZIPOutputStream writes a single member).
+// Inflates a whole gzip file (GZIPOutputStream writes a single member) in
+// steps of kInflateChunkBytes into a buffer that grows without copying, and
+// stops with an error before the output passes kMaxInflatedSnapshotBytes.
 Result<std::shared_ptr<const arrow::Buffer>> Gunzip(std::span<const uint8_t> compressed) {
   z_stream stream{};
   if (inflateInit2(&stream, 16 + MAX_WBITS) != Z_OK) return Status::Internal("inflateInit2 failed");
-  auto out =
-      std::make_shared<std::vector<uint8_t>>(std::max<size_t>(compressed.size() * 4, 1 << 16));
-  // zlib counts in uInt: feed and drain at most 1 GiB per call.
-  constexpr size_t kStep = size_t{1} << 30;
+  arrow::BufferBuilder out;
+  // zlib counts input in uInt: feed at most 1 GiB per call.
+  constexpr size_t kInputStep = size_t{1} << 30;
   size_t consumed = 0;
-  size_t produced = 0;
   int rc = Z_OK;
+  bool over_budget = false;
   while (true) {
-    if (produced == out->size()) out->resize(out->size() * 2);
+    const int64_t room = kMaxInflatedSnapshotBytes - out.size();
+    if (room <= 0) {
+      // Full: one more byte of output means the snapshot is too large.
+      uint8_t probe = 0;
+      stream.next_out = &probe;
+      stream.avail_out = 1;
+    } else {
+      const int64_t step = std::min<int64_t>(room, static_cast<int64_t>(kInflateChunkBytes));
+      out.Reserve(step);
+      stream.next_out = out.mutable_data() + out.size();
+      stream.avail_out = static_cast<uInt>(step);
+    }
     stream.next_in = const_cast<Bytef*>(compressed.data() + consumed);  // zlib is not const-correct
-    stream.avail_in = static_cast<uInt>(std::min(compressed.size() - consumed, kStep));
-    stream.next_out = out->data() + produced;
-    stream.avail_out = static_cast<uInt>(std::min(out->size() - produced, kStep));
+    stream.avail_in = static_cast<uInt>(std::min(compressed.size() - consumed, kInputStep));
     const uInt in_before = stream.avail_in;
     const uInt out_before = stream.avail_out;
     rc = inflate(&stream, Z_NO_FLUSH);
     consumed += in_before - stream.avail_in;
-    produced += out_before - stream.avail_out;
+    const uInt produced = out_before - stream.avail_out;
+    if (room <= 0) {
+      if (produced > 0) {
+        over_budget = true;
+        break;
+      }
+    } else {
+      out.UnsafeAdvance(produced);
+    }
     if (rc == Z_STREAM_END) break;
     if (rc == Z_OK) continue;
     // No progress: fine if only the output was full; otherwise the input ended.
@@ -41,14 +60,18 @@ Result<std::shared_ptr<const arrow::Buffer>> Gunzip(std::span<const uint8_t> com
     break;
   }
   inflateEnd(&stream);
+  if (over_budget) {
+    return Status::OutOfRange(
+        "the gzip snapshot inflates to more than " +
+        std::to_string(kMaxInflatedSnapshotBytes >> 20) + " MiB (" + std::to_string(consumed) +
+        " compressed bytes read so far), the limit for compressed snapshots; gunzip it and "
+        "read the plain file, which is mapped rather than held in memory");
+  }
   if (rc != Z_STREAM_END) {
     return Status::InvalidData(std::string(rc == Z_BUF_ERROR ? "truncated" : "corrupt") +
                                " gzip stream at compressed offset " + std::to_string(consumed));
   }
-  out->resize(produced);
-  const uint8_t* data = out->data();
-  return std::make_shared<const arrow::Buffer>(data, static_cast<int64_t>(produced),
-                                               std::move(out));
+  return out.Finish();
 }
 
 }  // namespace

@@ -5,6 +5,7 @@
 #include <vector>
 
 #include "zk/jute.h"
+#include "znodes/limits.h"
 
 namespace zkarrow::znodes::datadir {
 namespace {
@@ -45,16 +46,34 @@ Status ReadSessions(zk::JuteReader& reader, SnapshotInfo* info) {
   return reader.status().WithContext("reading the session list");
 }
 
+// Memory an ACL cache entry takes once decoded, beyond its strings: the map
+// node and vector (~64 bytes), and each zk::Acl.
+int64_t AclCacheEntryCost(int32_t entries) {
+  return 64 + static_cast<int64_t>(entries) * static_cast<int64_t>(sizeof(zk::Acl));
+}
+
 Status ReadAclCache(zk::JuteReader& reader, DataTree* tree) {
   int32_t count = reader.ReadVectorLength(8 + 4);
+  int64_t decoded_bytes = 0;
   for (int32_t i = 0; i < count && reader.ok(); ++i) {
     const size_t entry_offset = reader.offset();
     int64_t id = reader.ReadLong();
-    std::vector<zk::Acl> acl(static_cast<size_t>(reader.ReadVectorLength(kAclEntrySize)));
+    const int32_t entries = reader.ReadVectorLength(kAclEntrySize);
+    // Checked before the list is allocated: a short entry on disk (12 bytes)
+    // becomes a zk::Acl several times larger.
+    decoded_bytes += AclCacheEntryCost(entries);
+    if (decoded_bytes > kMaxAclBytes) {
+      return Status::OutOfRange("the ACL cache would take more than " +
+                                std::to_string(kMaxAclBytes >> 20) + " MiB decoded (" +
+                                std::to_string(count) + " lists; list " + std::to_string(i) +
+                                " has " + std::to_string(entries) + " entries)" + At(entry_offset));
+    }
+    std::vector<zk::Acl> acl(static_cast<size_t>(entries));
     for (zk::Acl& entry : acl) {
       entry.perms = reader.ReadInt();
       entry.scheme = reader.ReadString();
       entry.id = reader.ReadString();
+      decoded_bytes += static_cast<int64_t>(entry.scheme.capacity() + entry.id.capacity());
     }
     if (!reader.ok()) break;
     Status added = tree->AddAcl(id, std::move(acl));

@@ -1,0 +1,34 @@
+// Memory budgets of the znode readers, named once here. Each is checked
+// before the memory it guards is allocated, and hitting one is an
+// OutOfRange error that names the limit and what asked for more.
+//
+// Corruption policy: a length or count in a file or reply that does not fit
+// the bytes that remain is malformed input (InvalidData, decided by
+// zk::JuteReader); one that fits but passes a budget here is refused as too
+// large (OutOfRange), since the data may be genuine: the message says how to
+// get it read (e.g. gunzip the snapshot first).
+#pragma once
+
+#include <cstddef>
+#include <cstdint>
+
+namespace zkarrow::znodes {
+
+// A gzip snapshot is inflated into memory (the tree refers to its bytes), so
+// a few megabytes of gzip could otherwise claim gigabytes. A plain snapshot
+// is mapped, and is as large as it is on disk, so it has no such limit.
+inline constexpr int64_t kMaxInflatedSnapshotBytes = int64_t{1} << 30;
+// Inflation works in steps of this size, checking the budget before each.
+inline constexpr size_t kInflateChunkBytes = size_t{4} << 20;
+
+// A snapshot's ACL cache as held in memory (an entry takes ~70 bytes however
+// short it is on disk, so a cache of empty entries would multiply the file).
+inline constexpr int64_t kMaxAclBytes = int64_t{256} << 20;
+
+// Child names held by a live walk at once: those of the replies being
+// turned into rows plus the frontier of names still to read. A hostile or
+// broken server could otherwise send millions of names per reply, times
+// the requests in flight.
+inline constexpr int64_t kMaxWalkChildNameBytes = int64_t{256} << 20;
+
+}  // namespace zkarrow::znodes
