@@ -177,7 +177,7 @@ class TreeWatcher::Impl {
     return znodes::WalkTree(
         {client_.get()}, WalkOptionsForRoot(),
         [&](const znodes::ZnodeRecord& record) -> Status {
-          mirror_.Put(record.path, Mirror::EntryOf(record, generation_));
+          Remember(record, Mirror::EntryOf(record, generation_));
           if (!options_.emit_initial) return Status::Ok();
           return Emit(ChangeEvent::kInitial, record.stat ? record.stat->mzxid : 0, record);
         },
@@ -188,11 +188,13 @@ class TreeWatcher::Impl {
     std::set<std::string> dirty;
     while (!should_stop()) {
       std::chrono::milliseconds wait = kPollInterval;
-      if (unflushed_) {
-        auto until_flush = std::chrono::duration_cast<std::chrono::milliseconds>(
-            first_unflushed_ + options_.flush_interval - Clock::now());
-        wait = std::clamp(until_flush, std::chrono::milliseconds(0), kPollInterval);
-      }
+      auto until = [](Clock::time_point when) {
+        return std::clamp(
+            std::chrono::duration_cast<std::chrono::milliseconds>(when - Clock::now()),
+            std::chrono::milliseconds(0), kPollInterval);
+      };
+      if (unflushed_) wait = std::min(wait, until(first_unflushed_ + options_.flush_interval));
+      if (!unreadable_.empty()) wait = std::min(wait, until(next_unreadable_poll_));
       for (Notice& notice : queue_->TakeAll(wait)) {
         if (notice.session_number != session_number_) continue;
         if (notice.session_change) {
@@ -213,6 +215,13 @@ class TreeWatcher::Impl {
         std::vector<std::string> paths(dirty.begin(), dirty.end());
         dirty.clear();
         status = Refresh(std::move(paths));
+      } else if (!unreadable_.empty() && Clock::now() >= next_unreadable_poll_) {
+        // Servers that filter watch events by READ permission (3.8.4+,
+        // 3.9.2+ and Debian's 3.8.0 with the CVE-2024-23944 fix) tell us
+        // nothing about a NOAUTH node, yet `snapshot` shows its stat (from
+        // exists): poll those, once per flush interval, while idle.
+        next_unreadable_poll_ = Clock::now() + options_.flush_interval;
+        status = Refresh(std::vector<std::string>(unreadable_.begin(), unreadable_.end()));
       }
       if (IsRemote(status, ErrorCode::SESSIONEXPIRED)) {
         expired_ = true;  // recovered on the next turn
@@ -471,7 +480,7 @@ class TreeWatcher::Impl {
     Mirror::Entry* old = mirror_.Find(record.path);
     const int64_t mzxid = record.stat ? record.stat->mzxid : 0;
     if (old == nullptr) {
-      mirror_.Put(record.path, fresh);
+      Remember(record, fresh);
       return Emit(ChangeEvent::kCreated, mzxid, record);
     }
     if (record.stat && old->czxid != 0 && record.stat->czxid != old->czxid) {
@@ -479,7 +488,7 @@ class TreeWatcher::Impl {
       // Deleted and created again between two reads: the deletion came
       // before the new node's creation.
       ZKA_RETURN_IF_ERROR(EmitDeleted(record.path, std::min(seen_zxid, record.stat->czxid)));
-      mirror_.Put(record.path, fresh);
+      Remember(record, fresh);
       return Emit(ChangeEvent::kCreated, mzxid, record);
     }
     if (record.stat && (record.stat->mzxid < old->mzxid || record.stat->pzxid < old->pzxid)) {
@@ -489,8 +498,17 @@ class TreeWatcher::Impl {
         fresh.pzxid == old->pzxid && fresh.czxid == old->czxid) {
       return Suppress(*old);
     }
-    *old = fresh;
+    Remember(record, fresh);
     return Emit(ChangeEvent::kChanged, mzxid, record);
+  }
+
+  void Remember(const znodes::ZnodeRecord& record, const Mirror::Entry& entry) {
+    mirror_.Put(record.path, entry);
+    if (record.stat && !record.data) {
+      unreadable_.emplace(record.path);
+    } else {
+      unreadable_.erase(std::string(record.path));
+    }
   }
 
   Status Suppress(Mirror::Entry& entry) {
@@ -509,6 +527,7 @@ class TreeWatcher::Impl {
     record.kind = entry->kind;
     const int64_t row_zxid = std::max(zxid, entry->mzxid);
     mirror_.Erase(path);
+    unreadable_.erase(std::string(path));
     return Emit(ChangeEvent::kDeleted, row_zxid, record);
   }
 
@@ -540,6 +559,9 @@ class TreeWatcher::Impl {
   ChangeSink* sink_ = nullptr;
   bool unflushed_ = false;
   Clock::time_point first_unflushed_;
+  // In-view nodes whose data was refused (NOAUTH rows), polled for their stat.
+  std::set<std::string> unreadable_;
+  Clock::time_point next_unreadable_poll_;
   bool disconnected_ = false;
   bool resync_needed_ = false;
   bool expired_ = false;

@@ -18,7 +18,13 @@
 //   created/changed/deleted rows for exactly the differences.
 // - Nodes in view are those `snapshot` would list: the root and the children
 //   of nodes whose data could be read (not below a NOAUTH node), minus
-//   excluded subtrees.
+//   excluded subtrees. Servers with the fix for CVE-2024-23944 (3.8.4+,
+//   3.9.2+, Debian's 3.8.0-11+deb12u2) send no event about a node the
+//   session cannot read, so NOAUTH rows (stat from `exists`) are polled once
+//   per flush interval while idle. A node the session cannot read that is
+//   created or deleted under a readable parent fires nothing either: it and
+//   the parent's new child count reach the stream only with the next event
+//   that re-reads the parent, or the next resync.
 //
 // Threads: listeners on the client's I/O thread only queue events; all
 // reading, diffing and the sink run on the thread that calls Run().

@@ -97,8 +97,10 @@ class WatchTestBase : public ::testing::Test {
                          const std::string& root, const std::string& tag) {
     const std::string path = root + "/sentinel-" + tag;
     MustCreate(path, tag);
-    Status seen = testing::WaitForRow(files, path, Hex(tag));
-    ASSERT_TRUE(seen.ok()) << seen.ToString();
+    Status seen = testing::WaitForRow(files, [&](const nlohmann::json& row) {
+      return row["path"] == path && row["data_hex"] == Hex(tag);
+    });
+    ASSERT_TRUE(seen.ok()) << seen.ToString() << " (" << path << ")";
   }
 
   // The replay of `rows` equals a fresh snapshot and kazoo's dump of `root`
@@ -177,6 +179,16 @@ TEST_F(WatchStandaloneTest, ChurnReplayEqualsSnapshotAndKazoo) {
   // Changes below the NOAUTH node reach no row.
   ASSERT_TRUE(writer_->SetData(root + "/secret/inner", "changed").get().ok());
   MustCreate(root + "/secret/inner/deeper", "x", zk::CreatorAllAcl());
+  // ...but a new child of the NOAUTH node changes that node's own stat
+  // (num_children, cversion, pzxid), which `snapshot` shows.
+  MustCreate(root + "/secret/second", "x", zk::CreatorAllAcl());
+  using Files = std::function<std::vector<fs::path>()>;
+  for (const Files& files : std::vector<Files>{single_files, rotated_files}) {
+    Status polled = testing::WaitForRow(files, [&](const nlohmann::json& row) {
+      return row["path"] == root + "/secret" && row.value("num_children", 0) == 2;
+    });
+    ASSERT_TRUE(polled.ok()) << polled.ToString() << ": the NOAUTH node's new stat";
+  }
   WaitUntilCaughtUp(single_files, root, "end");
   WaitUntilCaughtUp(rotated_files, root, "end2");
 

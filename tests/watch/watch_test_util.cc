@@ -218,20 +218,15 @@ Result<int> WatchProcess::Stop(std::chrono::seconds deadline) {
 }
 
 Status WaitForRow(const std::function<std::vector<std::filesystem::path>()>& files,
-                  const std::string& path, const std::string& data_hex,
+                  const std::function<bool(const nlohmann::json&)>& match,
                   std::chrono::seconds deadline) {
   auto until = std::chrono::steady_clock::now() + deadline;
   while (std::chrono::steady_clock::now() < until) {
     auto rows = ReadChangeRows(files(), /*partial=*/true);
-    if (rows.ok()) {
-      for (const nlohmann::json& row : *rows) {
-        if (row["path"] == path && row["data_hex"] == data_hex) return Status::Ok();
-      }
-    }
+    if (rows.ok() && std::any_of(rows->begin(), rows->end(), match)) return Status::Ok();
     std::this_thread::sleep_for(std::chrono::milliseconds(100));
   }
-  return Status::Timeout("no row of " + path + " within " + std::to_string(deadline.count()) +
-                         " s");
+  return Status::Timeout("no such row within " + std::to_string(deadline.count()) + " s");
 }
 
 int ConnectedPort(pid_t pid, const std::vector<int>& ports) {

@@ -52,10 +52,10 @@ class WatchProcess {
   pid_t pid_ = -1;
 };
 
-// Polls `files()` (re-evaluated: rotation adds files) until a row of `path`
-// with data `data_hex` appears or the deadline passes.
+// Polls `files()` (re-evaluated: rotation adds files) until a row for which
+// `match` is true appears or the deadline passes.
 Status WaitForRow(const std::function<std::vector<std::filesystem::path>()>& files,
-                  const std::string& path, const std::string& data_hex,
+                  const std::function<bool(const nlohmann::json&)>& match,
                   std::chrono::seconds deadline = std::chrono::seconds(90));
 
 // The server port a process has an established TCP connection to, among
