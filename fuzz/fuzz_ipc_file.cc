@@ -10,7 +10,8 @@
 extern "C" int LLVMFuzzerTestOneInput(const uint8_t* data, size_t size) {
   using namespace zkarrow::arrow;
   ipc::IpcReadOptions options;
-  options.max_decompressed_buffer_size = 64 << 20;  // keep the fuzzer's memory bounded
+  options.max_batch_bytes = 64 << 20;  // keep the fuzzer's memory bounded
+  options.max_dictionary_bytes = 64 << 20;
   auto reader = ipc::FileReader::Open(Buffer::CopyOf({data, size}), options);
   if (!reader.ok()) return 0;
   for (int i = 0; i < (*reader)->num_batches() && i < 1000; ++i) {

@@ -11,7 +11,8 @@
 extern "C" int LLVMFuzzerTestOneInput(const uint8_t* data, size_t size) {
   using namespace zkarrow::arrow;
   ipc::IpcReadOptions options;
-  options.max_decompressed_buffer_size = 64 << 20;  // keep the fuzzer's memory bounded
+  options.max_batch_bytes = 64 << 20;  // keep the fuzzer's memory bounded
+  options.max_dictionary_bytes = 64 << 20;
   auto reader = ipc::StreamReader::Open(
       std::make_unique<BufferInputStream>(std::span<const uint8_t>(data, size)), options);
   if (!reader.ok()) return 0;

@@ -22,6 +22,7 @@ struct CatArgs {
   int64_t limit = -1;                // all rows
   std::vector<std::string> columns;  // all when empty
   int64_t max_width = 40;
+  arrow::ipc::IpcReadOptions read_options;
 };
 
 const std::map<std::string, arrow::print::OutputFormat> kOutputFormats = {
@@ -52,7 +53,7 @@ Result<std::vector<size_t>> SelectColumns(const arrow::Schema& schema,
 }
 
 Status Cat(const CatArgs& args) {
-  ZKA_ASSIGN_OR_RETURN(auto input, IpcInput::Open(args.source));
+  ZKA_ASSIGN_OR_RETURN(auto input, IpcInput::Open(args.source, args.read_options));
   ZKA_ASSIGN_OR_RETURN(std::vector<size_t> selected, SelectColumns(*input->schema(), args.columns));
   auto schema = std::make_shared<arrow::Schema>();
   schema->metadata = input->schema()->metadata;
@@ -72,10 +73,11 @@ Status Cat(const CatArgs& args) {
     const int64_t rows = std::min(remaining, batch->length);
     printer->Print(projected, rows);
     remaining -= rows;
+    // Stop at the first failed write (a full disk, a closed pipe).
+    if (!std::cout.flush()) return Status::IoError("writing to stdout failed");
   }
   printer->Finish();
-  std::cout.flush();
-  if (!std::cout) return Status::IoError("writing to stdout failed");
+  if (!std::cout.flush()) return Status::IoError("writing to stdout failed");
   return Status::Ok();
 }
 
@@ -100,6 +102,7 @@ void RegisterCatCommand(CLI::App& app, CommandRunner& runner) {
   command->add_option("--max-width", args->max_width, "Table: widest cell, in characters")
       ->check(CLI::Range(int64_t{4}, int64_t{1} << 20))
       ->default_str("40");
+  AddIpcInputOptions(*command, args->read_options);
   command->callback([&runner, args] {
     runner = [args] {
       Status status = Cat(*args);

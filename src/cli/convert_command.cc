@@ -18,10 +18,11 @@ struct ConvertArgs {
   std::string source;
   std::string destination;
   IpcOutputOptions ipc;
+  arrow::ipc::IpcReadOptions read_options;
 };
 
 Status Convert(const ConvertArgs& args) {
-  ZKA_ASSIGN_OR_RETURN(auto input, IpcInput::Open(args.source));
+  ZKA_ASSIGN_OR_RETURN(auto input, IpcInput::Open(args.source, args.read_options));
   ZKA_ASSIGN_OR_RETURN(auto output, OutputTarget::Open(args.destination));
   ZKA_ASSIGN_OR_RETURN(auto writer,
                        arrow::ipc::IpcWriter::Open(output->stream(), *input->schema(),
@@ -53,6 +54,7 @@ void RegisterConvertCommand(CLI::App& app, CommandRunner& runner) {
   command->add_option("IN", args->source, "Arrow IPC file or stream; - for stdin")->required();
   command->add_option("OUT", args->destination, "Output file; - for stdout")->required();
   AddIpcOutputOptions(*command, args->ipc);
+  AddIpcInputOptions(*command, args->read_options);
   command->callback(
       [&runner, args] { runner = [args] { return Finish("convert", Convert(*args)); }; });
 }

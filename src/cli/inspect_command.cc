@@ -1,18 +1,78 @@
 // `zkarrow inspect FILE`: what an Arrow IPC file or stream holds, without its
 // values: format, schema (types, dictionary encodings, metadata), and for
-// every record batch its rows, compression and sizes.
+// every record batch its rows, compression and sizes. Batches are described
+// from their metadata and buffer prefixes: nothing is decompressed.
+#include <cerrno>
 #include <cstdio>
 #include <string>
+#include <string_view>
 
 #include "cli/commands.h"
 #include "cli/ipc_input.h"
+#include "znodes/znode_schema.h"
 
 namespace zkarrow::cli {
 namespace {
 
+// Length of the valid UTF-8 sequence at the start of `text` that is not a
+// C1 control character (U+0080..U+009F, which terminals may obey), else 0.
+size_t PrintableUtf8Length(std::string_view text) {
+  const auto byte = [&](size_t i) { return static_cast<unsigned char>(text[i]); };
+  const unsigned char lead = byte(0);
+  size_t length = 0;
+  uint32_t code = 0;
+  if (lead >= 0xc2 && lead <= 0xdf) {
+    length = 2;
+    code = lead & 0x1f;
+  } else if (lead >= 0xe0 && lead <= 0xef) {
+    length = 3;
+    code = lead & 0x0f;
+  } else if (lead >= 0xf0 && lead <= 0xf4) {
+    length = 4;
+    code = lead & 0x07;
+  } else {
+    return 0;
+  }
+  if (text.size() < length) return 0;
+  for (size_t i = 1; i < length; ++i) {
+    if ((byte(i) & 0xc0) != 0x80) return 0;
+    code = (code << 6) | (byte(i) & 0x3f);
+  }
+  const bool overlong = (length == 3 && code < 0x800) || (length == 4 && code < 0x10000);
+  const bool invalid = overlong || code > 0x10ffff || (code >= 0xd800 && code <= 0xdfff);
+  if (invalid || (code >= 0x80 && code <= 0x9f)) return 0;
+  return length;
+}
+
+// Names and metadata come from the file: control characters (which could
+// drive the terminal), bytes that are not UTF-8 and backslashes are shown
+// as \xNN, so what is printed is text and maps back to one byte string.
+std::string Escaped(std::string_view text) {
+  std::string out;
+  out.reserve(text.size());
+  for (size_t i = 0; i < text.size();) {
+    const auto c = static_cast<unsigned char>(text[i]);
+    if (c >= 0x20 && c < 0x7f && c != '\\') {
+      out += static_cast<char>(c);
+      ++i;
+      continue;
+    }
+    if (size_t n = c >= 0x80 ? PrintableUtf8Length(text.substr(i)) : 0; n > 0) {
+      out.append(text.substr(i, n));
+      i += n;
+      continue;
+    }
+    char hex[5];
+    std::snprintf(hex, sizeof(hex), "\\x%02x", c);
+    out += hex;
+    ++i;
+  }
+  return out;
+}
+
 void PrintMetadata(const arrow::KeyValueMetadata& metadata, const std::string& indent) {
   for (const auto& [key, value] : metadata) {
-    std::printf("%s%s = %s\n", indent.c_str(), key.c_str(), value.c_str());
+    std::printf("%s%s = %s\n", indent.c_str(), Escaped(key).c_str(), Escaped(value).c_str());
   }
 }
 
@@ -21,7 +81,7 @@ void PrintChildMetadata(const arrow::Field& field, const std::string& path) {
   for (const arrow::Field& child : field.type.children) {
     const std::string child_path = path + "." + child.name;
     if (!child.metadata.empty()) {
-      std::printf("    metadata of %s:\n", child_path.c_str());
+      std::printf("    metadata of %s:\n", Escaped(child_path).c_str());
       PrintMetadata(child.metadata, "      ");
     }
     PrintChildMetadata(child, child_path);
@@ -31,7 +91,7 @@ void PrintChildMetadata(const arrow::Field& field, const std::string& path) {
 void PrintSchema(const arrow::Schema& schema) {
   std::printf("schema: %zu field%s\n", schema.fields.size(), schema.fields.size() == 1 ? "" : "s");
   for (const arrow::Field& field : schema.fields) {
-    std::printf("  %s\n", arrow::FieldToString(field).c_str());
+    std::printf("  %s\n", Escaped(arrow::FieldToString(field)).c_str());
     if (!field.metadata.empty()) {
       std::printf("    metadata:\n");
       PrintMetadata(field.metadata, "      ");
@@ -44,12 +104,32 @@ void PrintSchema(const arrow::Schema& schema) {
   }
 }
 
+bool HasKey(const arrow::KeyValueMetadata& metadata, std::string_view key) {
+  for (const auto& entry : metadata) {
+    if (entry.first == key) return true;
+  }
+  return false;
+}
+
+// A znode table (zkarrow snapshot's output), typed values or not.
+bool IsZnodeTable(const arrow::Schema& schema) {
+  return HasKey(schema.metadata, znodes::kMetaSource) &&
+         (schema.fields == znodes::ZnodeTableSchema(false).fields ||
+          schema.fields == znodes::ZnodeTableSchema(true).fields);
+}
+
 std::string Bytes(int64_t n) { return std::to_string(n) + (n == 1 ? " byte" : " bytes"); }
 
-Status Inspect(const std::string& source) {
-  ZKA_ASSIGN_OR_RETURN(auto input, IpcInput::Open(source));
+// stdout's state: a write that failed (a full disk, a closed pipe) is an error.
+Status CheckStdout() {
+  if (std::fflush(stdout) == 0 && !std::ferror(stdout)) return Status::Ok();
+  return Status::FromErrno(errno, "writing to stdout");
+}
+
+Status Inspect(const std::string& source, const arrow::ipc::IpcReadOptions& options) {
+  ZKA_ASSIGN_OR_RETURN(auto input, IpcInput::Open(source, options));
   const bool file = input->format() == arrow::ipc::IpcFormat::kFile;
-  std::printf("input: %s\n", input->name().c_str());
+  std::printf("input: %s\n", Escaped(input->name()).c_str());
   std::printf("format: %s, metadata version %s\n", file ? "file" : "stream",
               arrow::ipc::MetadataVersionName(input->metadata_version()));
   PrintSchema(*input->schema());
@@ -57,30 +137,34 @@ Status Inspect(const std::string& source) {
     std::printf("footer metadata:\n");
     PrintMetadata(input->file_reader()->footer_metadata(), "  ");
   }
+  ZKA_RETURN_IF_ERROR(CheckStdout());
 
   int64_t batches = 0;
   int64_t rows = 0;
   int64_t stored = 0;
   int64_t uncompressed = 0;
   std::string compression;
+  arrow::KeyValueMetadata last_metadata;
   while (true) {
-    ZKA_ASSIGN_OR_RETURN(auto batch, input->Next());
-    if (!batch) break;
-    ZKA_ASSIGN_OR_RETURN(arrow::ipc::BatchInfo info, input->LastBatchInfo());
-    const std::string name = arrow::ipc::CompressionName(info.compression);
+    ZKA_ASSIGN_OR_RETURN(auto info, input->NextInfo());
+    if (!info) break;
+    const std::string name = arrow::ipc::CompressionName(info->compression);
     compression = compression.empty() || compression == name ? name : "mixed";
     std::printf("batch %lld: %lld row%s, compression %s, body %s (%s uncompressed), metadata %s\n",
-                static_cast<long long>(batches), static_cast<long long>(info.num_rows),
-                info.num_rows == 1 ? "" : "s", name.c_str(), Bytes(info.body_length).c_str(),
-                Bytes(info.uncompressed_body_length).c_str(), Bytes(info.metadata_length).c_str());
-    if (!info.custom_metadata.empty()) {
+                static_cast<long long>(batches), static_cast<long long>(info->num_rows),
+                info->num_rows == 1 ? "" : "s", name.c_str(), Bytes(info->body_length).c_str(),
+                Bytes(info->uncompressed_body_length).c_str(),
+                Bytes(info->metadata_length).c_str());
+    if (!info->custom_metadata.empty()) {
       std::printf("  metadata:\n");
-      PrintMetadata(info.custom_metadata, "    ");
+      PrintMetadata(info->custom_metadata, "    ");
     }
+    ZKA_RETURN_IF_ERROR(CheckStdout());
     ++batches;
-    rows += info.num_rows;
-    stored += info.body_length + info.metadata_length;
-    uncompressed += info.uncompressed_body_length + info.metadata_length;
+    rows += info->num_rows;
+    stored += info->body_length + info->metadata_length;
+    uncompressed += info->uncompressed_body_length + info->metadata_length;
+    last_metadata = std::move(info->custom_metadata);
   }
   std::printf("total: %lld batch%s, %lld row%s, compression %s, batches %s (%s uncompressed)",
               static_cast<long long>(batches), batches == 1 ? "" : "es",
@@ -89,7 +173,22 @@ Status Inspect(const std::string& source) {
               Bytes(uncompressed).c_str());
   if (input->size()) std::printf(", %s on disk", Bytes(*input->size()).c_str());
   std::printf("\n");
-  return Status::Ok();
+  // Both are valid Arrow, but a stream cut short in a pipeline (the writer
+  // killed, the pipe closed) ends without its marker: say which one this is.
+  if (!file) {
+    std::printf("end: %s\n", input->ended_with_marker()
+                                 ? "end-of-stream marker"
+                                 : "no end-of-stream marker (the input stops after a "
+                                   "complete message; its writer may have been cut short)");
+  }
+  // A znode table ends with the run's summary on its last batch.
+  if (IsZnodeTable(*input->schema())) {
+    std::printf("zkarrow end-of-run metadata (%s): %s\n", znodes::kMetaZnodes,
+                HasKey(last_metadata, znodes::kMetaZnodes)
+                    ? "present"
+                    : "missing: the run that wrote this did not finish");
+  }
+  return CheckStdout();
 }
 
 }  // namespace
@@ -98,9 +197,12 @@ void RegisterInspectCommand(CLI::App& app, CommandRunner& runner) {
   auto* command = app.add_subcommand(
       "inspect", "Describe an Arrow IPC file or stream: schema, batches, compression, sizes");
   auto source = std::make_shared<std::string>();
+  auto options = std::make_shared<arrow::ipc::IpcReadOptions>();
   command->add_option("FILE", *source, "Arrow IPC file or stream; - for stdin")->required();
-  command->callback(
-      [&runner, source] { runner = [source] { return Finish("inspect", Inspect(*source)); }; });
+  AddIpcInputOptions(*command, *options);
+  command->callback([&runner, source, options] {
+    runner = [source, options] { return Finish("inspect", Inspect(*source, *options)); };
+  });
 }
 
 }  // namespace zkarrow::cli

@@ -45,7 +45,22 @@ Status NotArrow(const std::string& name, const Status& cause) {
 
 }  // namespace
 
-Result<std::unique_ptr<IpcInput>> IpcInput::Open(const std::string& source) {
+void AddIpcInputOptions(CLI::App& command, arrow::ipc::IpcReadOptions& options) {
+  command
+      .add_option("--max-batch-bytes", options.max_batch_bytes,
+                  "Memory one record batch may take beyond its stored bytes (decompressed and "
+                  "realigned buffers); larger batches are an error")
+      ->check(CLI::PositiveNumber)
+      ->default_str(std::to_string(arrow::ipc::kDefaultMaxBatchBytes));
+  command
+      .add_option("--max-dictionary-bytes", options.max_dictionary_bytes,
+                  "Memory the dictionaries of the input may take together (deltas included)")
+      ->check(CLI::PositiveNumber)
+      ->default_str(std::to_string(arrow::ipc::kDefaultMaxDictionaryBytes));
+}
+
+Result<std::unique_ptr<IpcInput>> IpcInput::Open(const std::string& source,
+                                                 arrow::ipc::IpcReadOptions options) {
   auto input = std::make_unique<IpcInput>(Key());
   input->name_ = source == "-" ? "stdin" : source;
   std::error_code error;
@@ -62,13 +77,13 @@ Result<std::unique_ptr<IpcInput>> IpcInput::Open(const std::string& source) {
     input->format_ = *format;
     if (*format == arrow::ipc::IpcFormat::kFile) {
       input->size_ = bytes->size();
-      auto reader = arrow::ipc::FileReader::Open(std::move(bytes));
+      auto reader = arrow::ipc::FileReader::Open(std::move(bytes), options);
       if (!reader.ok()) return NotArrow(input->name_, reader.status());
       input->file_ = std::move(reader).value();
       return input;
     }
     ZKA_RETURN_IF_ERROR(
-        input->OpenStream(std::make_unique<arrow::BufferInputStream>(std::move(bytes))));
+        input->OpenStream(std::make_unique<arrow::BufferInputStream>(std::move(bytes)), options));
     return input;
   }
 
@@ -89,17 +104,18 @@ Result<std::unique_ptr<IpcInput>> IpcInput::Open(const std::string& source) {
   if (*format == arrow::ipc::IpcFormat::kFile) {
     ZKA_ASSIGN_OR_RETURN(auto bytes, arrow::ReadAll(*whole));
     input->size_ = bytes->size();
-    auto reader = arrow::ipc::FileReader::Open(std::move(bytes));
+    auto reader = arrow::ipc::FileReader::Open(std::move(bytes), options);
     if (!reader.ok()) return NotArrow(input->name_, reader.status());
     input->file_ = std::move(reader).value();
     return input;
   }
-  ZKA_RETURN_IF_ERROR(input->OpenStream(std::move(whole)));
+  ZKA_RETURN_IF_ERROR(input->OpenStream(std::move(whole), options));
   return input;
 }
 
-Status IpcInput::OpenStream(std::unique_ptr<arrow::InputStream> input) {
-  auto reader = arrow::ipc::StreamReader::Open(std::move(input));
+Status IpcInput::OpenStream(std::unique_ptr<arrow::InputStream> input,
+                            const arrow::ipc::IpcReadOptions& options) {
+  auto reader = arrow::ipc::StreamReader::Open(std::move(input), options);
   if (!reader.ok()) return NotArrow(name_, reader.status());
   stream_ = std::move(reader).value();
   return Status::Ok();
@@ -126,6 +142,21 @@ Result<std::optional<arrow::RecordBatch>> IpcInput::Next() {
   ++next_batch_;
   return std::optional<arrow::RecordBatch>(std::move(batch).value());
 }
+
+Result<std::optional<arrow::ipc::BatchInfo>> IpcInput::NextInfo() {
+  if (stream_) {
+    auto info = stream_->NextInfo();
+    if (!info.ok()) return info.status().WithContext(name_);
+    return info;
+  }
+  if (next_batch_ >= file_->num_batches()) return std::optional<arrow::ipc::BatchInfo>();
+  auto info = file_->ReadBatchInfo(next_batch_);
+  if (!info.ok()) return info.status().WithContext(name_);
+  ++next_batch_;
+  return std::optional<arrow::ipc::BatchInfo>(std::move(info).value());
+}
+
+bool IpcInput::ended_with_marker() const { return !stream_ || stream_->ended_with_marker(); }
 
 Result<arrow::ipc::BatchInfo> IpcInput::LastBatchInfo() const {
   if (stream_) return stream_->last_batch_info();

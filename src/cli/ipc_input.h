@@ -4,6 +4,7 @@
 // come, except that the file format needs all of its bytes first.
 #pragma once
 
+#include <CLI/CLI.hpp>
 #include <cstdint>
 #include <memory>
 #include <optional>
@@ -16,10 +17,15 @@
 
 namespace zkarrow::cli {
 
+// --max-batch-bytes and --max-dictionary-bytes, for every command that reads
+// Arrow IPC; the defaults are the reader's (arrow/ipc/reader.h).
+void AddIpcInputOptions(CLI::App& command, arrow::ipc::IpcReadOptions& options);
+
 class IpcInput {
  public:
   // Errors name the input: "no such file", or "not a valid Arrow IPC file or stream".
-  static Result<std::unique_ptr<IpcInput>> Open(const std::string& source);
+  static Result<std::unique_ptr<IpcInput>> Open(const std::string& source,
+                                                arrow::ipc::IpcReadOptions options = {});
 
   // The path, or "stdin" for "-".
   const std::string& name() const { return name_; }
@@ -35,6 +41,12 @@ class IpcInput {
   Result<std::optional<arrow::RecordBatch>> Next();
   // Describes the batch the last Next() returned.
   Result<arrow::ipc::BatchInfo> LastBatchInfo() const;
+  // Instead of Next(): describes the next record batch from its metadata
+  // and buffer prefixes (verified, not decoded), or nullopt after the last.
+  Result<std::optional<arrow::ipc::BatchInfo>> NextInfo();
+  // For a stream that has been read to its end: whether it ended with the
+  // end-of-stream marker. Always true for the file format.
+  bool ended_with_marker() const;
 
  private:
   // Lets Open() use std::make_unique while the constructor stays private in effect.
@@ -46,7 +58,8 @@ class IpcInput {
   explicit IpcInput(Key) {}
 
  private:
-  Status OpenStream(std::unique_ptr<arrow::InputStream> input);
+  Status OpenStream(std::unique_ptr<arrow::InputStream> input,
+                    const arrow::ipc::IpcReadOptions& options);
 
   std::string name_;
   arrow::ipc::IpcFormat format_ = arrow::ipc::IpcFormat::kStream;

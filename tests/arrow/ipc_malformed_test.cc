@@ -315,7 +315,7 @@ TEST(IpcMalformed, DecompressedSizeIsBounded) {
   auto bytes = WriteIpc(schema, {{nullptr, 1 << 20, {Primitive<int64_t>(values)}}}, false, options);
   ASSERT_TRUE(bytes.ok());
   ipc::IpcReadOptions limited;
-  limited.max_decompressed_buffer_size = 1 << 20;
+  limited.max_batch_bytes = 1 << 20;
   auto read = ReadStreamBytes((*bytes)->bytes(), limited);
   EXPECT_EQ(read.status().code(), StatusCode::kOutOfRange) << read.status().ToString();
   limited = {};

@@ -1,211 +1,399 @@
 #include "arrow/ipc/array_concat.h"
 
+#include <algorithm>
 #include <array>
+#include <cstring>
+#include <limits>
+#include <string>
 #include <vector>
 
 #include "arrow/array_access.h"
 #include "arrow/bitmap_builder.h"
-#include "arrow/ipc/array_validate.h"
+#include "arrow/buffer.h"
 
 namespace zkarrow::arrow::ipc {
 namespace {
 
-// Elements [offset, offset + length) of an array's buffers (offset absolute).
-struct Piece {
-  const ArrayData* array;
-  int64_t offset;
-  int64_t length;
-};
+std::string Str(int64_t n) { return std::to_string(n); }
 
-int64_t PieceNulls(const Piece& piece) {
-  const ArrayData& array = *piece.array;
-  if (array.null_count == 0 || array.buffers.empty() || !array.buffers[0]) return 0;
-  int64_t nulls = 0;
-  for (int64_t i = 0; i < piece.length; ++i) {
-    nulls += !GetBit(array.buffers[0]->data(), piece.offset + i);
-  }
-  return nulls;
+const DataType& PhysicalType(const Field& field) {
+  return field.dictionary ? field.dictionary->index_type : field.type;
 }
-
-std::shared_ptr<const Buffer> ConcatBits(const std::vector<Piece>& pieces, size_t index,
-                                         int64_t total_length) {
-  BufferBuilder bits;
-  bits.AppendZeros(BytesForBits(total_length));
-  int64_t out = 0;
-  for (const Piece& piece : pieces) {
-    const auto& source = piece.array->buffers[index];
-    for (int64_t i = 0; i < piece.length; ++i, ++out) {
-      if (!source || GetBit(source->data(), piece.offset + i)) SetBit(bits.mutable_data(), out);
-    }
-  }
-  return bits.Finish();
-}
-
-std::shared_ptr<const Buffer> ConcatFixed(const std::vector<Piece>& pieces, size_t index,
-                                          int64_t width) {
-  BufferBuilder bytes;
-  for (const Piece& piece : pieces) {
-    bytes.Append(piece.array->buffers[index]->data() + piece.offset * width, piece.length * width);
-  }
-  return bytes.Finish();
-}
-
-// Rebased offsets for the concatenation, plus the ranges they cover in each piece.
-template <typename Offset>
-std::shared_ptr<const Buffer> ConcatOffsets(const std::vector<Piece>& pieces,
-                                            std::vector<Piece>& ranges) {
-  BufferBuilder offsets;
-  Offset next = 0;
-  offsets.AppendValue(next);
-  for (const Piece& piece : pieces) {
-    const auto* source = piece.array->buffers[1]->data_as<Offset>() + piece.offset;
-    for (int64_t i = 0; i < piece.length; ++i) {
-      next = static_cast<Offset>(next + (source[i + 1] - source[i]));
-      offsets.AppendValue(next);
-    }
-    ranges.push_back({piece.array, source[0], source[piece.length] - source[0]});
-  }
-  return offsets.Finish();
-}
-
-class Concatenator {
- public:
-  Result<std::shared_ptr<const ArrayData>> Concat(const Field& field,
-                                                  const std::vector<Piece>& pieces) {
-    const DataType& type = field.dictionary ? field.dictionary->index_type : field.type;
-    auto out = std::make_shared<ArrayData>();
-    for (const Piece& piece : pieces) {
-      if (__builtin_add_overflow(out->length, piece.length, &out->length)) {
-        return Status::InvalidData("concatenated arrays would hold more than 2^63 elements");
-      }
-    }
-    if (type.id == TypeId::kNull) {
-      out->null_count = out->length;
-      return std::shared_ptr<const ArrayData>(std::move(out));
-    }
-    if (type.id == TypeId::kUnion) {
-      ZKA_RETURN_IF_ERROR(ConcatUnion(type, pieces, *out));
-      return std::shared_ptr<const ArrayData>(std::move(out));
-    }
-    for (const Piece& piece : pieces) out->null_count += PieceNulls(piece);
-    out->buffers.push_back(out->null_count == 0 ? nullptr : ConcatBits(pieces, 0, out->length));
-    switch (type.id) {
-      case TypeId::kBool:
-        out->buffers.push_back(ConcatBits(pieces, 1, out->length));
-        break;
-      case TypeId::kBinary:
-      case TypeId::kUtf8:
-        ConcatVarBinary<int32_t>(pieces, *out);
-        break;
-      case TypeId::kLargeBinary:
-      case TypeId::kLargeUtf8:
-        ConcatVarBinary<int64_t>(pieces, *out);
-        break;
-      case TypeId::kList:
-      case TypeId::kMap:
-        ZKA_RETURN_IF_ERROR(ConcatList<int32_t>(type, pieces, *out));
-        break;
-      case TypeId::kLargeList:
-        ZKA_RETURN_IF_ERROR(ConcatList<int64_t>(type, pieces, *out));
-        break;
-      case TypeId::kFixedSizeList:
-        ZKA_RETURN_IF_ERROR(ConcatChildren(type, pieces, type.list_size, *out));
-        break;
-      case TypeId::kStruct:
-        ZKA_RETURN_IF_ERROR(ConcatChildren(type, pieces, 1, *out));
-        break;
-      default:
-        out->buffers.push_back(ConcatFixed(pieces, 1, FixedWidth(type)));
-        break;
-    }
-    if (field.dictionary) out->dictionary = pieces.back().array->dictionary;
-    return std::shared_ptr<const ArrayData>(std::move(out));
-  }
-
- private:
-  template <typename Offset>
-  void ConcatVarBinary(const std::vector<Piece>& pieces, ArrayData& out) {
-    std::vector<Piece> ranges;
-    out.buffers.push_back(ConcatOffsets<Offset>(pieces, ranges));
-    out.buffers.push_back(ConcatFixed(ranges, 2, 1));
-  }
-
-  template <typename Offset>
-  Status ConcatList(const DataType& type, const std::vector<Piece>& pieces, ArrayData& out) {
-    std::vector<Piece> ranges;
-    out.buffers.push_back(ConcatOffsets<Offset>(pieces, ranges));
-    std::vector<Piece> child_pieces;
-    for (const Piece& range : ranges) {
-      const ArrayData& child = *range.array->children[0];
-      child_pieces.push_back({&child, child.offset + range.offset, range.length});
-    }
-    ZKA_ASSIGN_OR_RETURN(auto child, Concat(type.children[0], child_pieces));
-    out.children.push_back(std::move(child));
-    return Status::Ok();
-  }
-
-  // Children aligned with the parent, `scale` child elements per parent element.
-  Status ConcatChildren(const DataType& type, const std::vector<Piece>& pieces, int64_t scale,
-                        ArrayData& out) {
-    for (size_t c = 0; c < type.children.size(); ++c) {
-      std::vector<Piece> child_pieces;
-      for (const Piece& piece : pieces) {
-        const ArrayData& child = *piece.array->children[c];
-        child_pieces.push_back({&child, child.offset + piece.offset * scale, piece.length * scale});
-      }
-      ZKA_ASSIGN_OR_RETURN(auto child, Concat(type.children[c], child_pieces));
-      out.children.push_back(std::move(child));
-    }
-    return Status::Ok();
-  }
-
-  Status ConcatUnion(const DataType& type, const std::vector<Piece>& pieces, ArrayData& out) {
-    out.buffers.push_back(ConcatFixed(pieces, 0, 1));
-    if (type.union_mode == UnionMode::kSparse) return ConcatChildren(type, pieces, 1, out);
-    // Dense: children are appended whole, so each piece's offsets move up by
-    // the lengths of the same child in the pieces before it.
-    std::array<int, 128> child_of{};
-    for (size_t i = 0; i < type.children.size(); ++i) {
-      child_of[static_cast<size_t>(type.union_type_ids.empty() ? static_cast<int32_t>(i)
-                                                               : type.union_type_ids[i])] =
-          static_cast<int>(i);
-    }
-    std::vector<int64_t> shift(type.children.size(), 0);
-    BufferBuilder offsets;
-    for (const Piece& piece : pieces) {
-      const auto* ids = piece.array->buffers[0]->data_as<int8_t>() + piece.offset;
-      const auto* source = piece.array->buffers[1]->data_as<int32_t>() + piece.offset;
-      for (int64_t i = 0; i < piece.length; ++i) {
-        int64_t shifted =
-            source[i] + shift[static_cast<size_t>(child_of[static_cast<size_t>(ids[i])])];
-        if (shifted > INT32_MAX)
-          return Status::OutOfRange("dense union child exceeds 2^31 elements");
-        offsets.AppendValue(static_cast<int32_t>(shifted));
-      }
-      for (size_t c = 0; c < type.children.size(); ++c)
-        shift[c] += piece.array->children[c]->length;
-    }
-    out.buffers.push_back(offsets.Finish());
-    for (size_t c = 0; c < type.children.size(); ++c) {
-      std::vector<Piece> child_pieces;
-      for (const Piece& piece : pieces) {
-        const ArrayData& child = *piece.array->children[c];
-        child_pieces.push_back({&child, child.offset, child.length});
-      }
-      ZKA_ASSIGN_OR_RETURN(auto child, Concat(type.children[c], child_pieces));
-      out.children.push_back(std::move(child));
-    }
-    return Status::Ok();
-  }
-};
 
 }  // namespace
 
-Result<std::shared_ptr<const ArrayData>> Concatenate(const Field& field, const ArrayData& first,
-                                                     const ArrayData& second) {
-  std::vector<Piece> pieces = {{&first, first.offset, first.length},
-                               {&second, second.offset, second.length}};
-  return Concatenator().Concat(field, pieces);
+Status ByteBudget::Charge(int64_t more, const char* what) {
+  int64_t total;
+  if (__builtin_add_overflow(used, more, &total) || total > limit) {
+    return Status::OutOfRange(std::string(what) + " need " + Str(total < used ? INT64_MAX : total) +
+                              " bytes, expected at most " + Str(limit));
+  }
+  used = total;
+  return Status::Ok();
 }
+
+// One block of bytes that grows by copying into a larger one.
+struct GrowingBuffer {
+  std::shared_ptr<AlignedBytes> bytes;
+  int64_t size = 0;
+
+  int64_t capacity() const { return bytes ? bytes->capacity() : 0; }
+  uint8_t* data() { return bytes ? bytes->data() : nullptr; }
+
+  Status Reserve(int64_t extra, ByteBudget& budget) {
+    int64_t need;
+    if (__builtin_add_overflow(size, extra, &need)) {
+      return Status::OutOfRange("dictionary buffer would pass 2^63 bytes");
+    }
+    if (need <= capacity()) return Status::Ok();
+    int64_t grown = PaddedLength(std::max({need, capacity() * 2, kBufferAlignment}));
+    // The old block is charged until the copy is done, so the budget bounds
+    // the peak too. Doubling is what keeps deltas linear; near the limit,
+    // take what fits.
+    if (!budget.Charge(grown, "dictionaries").ok()) {
+      grown = PaddedLength(need);
+      ZKA_RETURN_IF_ERROR(budget.Charge(grown, "dictionaries"));
+    }
+    auto block = std::make_shared<AlignedBytes>(grown);
+    if (size > 0) std::memcpy(block->data(), bytes->data(), static_cast<size_t>(size));
+    budget.Release(capacity());
+    bytes = std::move(block);
+    return Status::Ok();
+  }
+
+  Status Append(const uint8_t* source, int64_t n, ByteBudget& budget) {
+    ZKA_RETURN_IF_ERROR(Reserve(n, budget));
+    if (n > 0) std::memcpy(data() + size, source, static_cast<size_t>(n));
+    size += n;
+    return Status::Ok();
+  }
+
+  // Appends n bits at bit position `at` (which must be the bits in use):
+  // bits [from, from + n) of `source`, or set bits when `source` is null.
+  Status AppendBits(int64_t at, const uint8_t* source, int64_t from, int64_t n,
+                    ByteBudget& budget) {
+    int64_t need = BytesForBits(at + n);
+    ZKA_RETURN_IF_ERROR(Reserve(need - size, budget));
+    if (need > size) std::memset(data() + size, 0, static_cast<size_t>(need - size));
+    size = need;
+    uint8_t* bits = data();
+    for (int64_t i = 0; i < n; ++i) {
+      if (source == nullptr || GetBit(source, from + i)) SetBit(bits, at + i);
+    }
+    return Status::Ok();
+  }
+
+  std::shared_ptr<const Buffer> View() const {
+    if (!bytes) return Buffer::Zeroed(0);
+    return std::make_shared<const Buffer>(bytes->data(), size, bytes);
+  }
+};
+
+struct GrowingArray::Node {
+  const Field* field = nullptr;
+  int64_t length = 0;
+  int64_t null_count = 0;
+  std::vector<GrowingBuffer> buffers;  // the IPC slots; validity always kept
+  std::vector<Node> children;
+  std::shared_ptr<const ArrayData> dictionary;
+
+  const DataType& type() const { return PhysicalType(*field); }
+
+  Status Init(const Field& of, ByteBudget& budget) {
+    field = &of;
+    const DataType& t = type();
+    buffers.resize(static_cast<size_t>(BufferCount(t.id, t.union_mode)));
+    if (HasOffsets()) {
+      // Offsets start with the one offset of an empty array.
+      const int64_t zero = 0;
+      ZKA_RETURN_IF_ERROR(
+          buffers[1].Append(reinterpret_cast<const uint8_t*>(&zero), OffsetWidth(), budget));
+    }
+    children.resize(t.children.size());
+    for (size_t i = 0; i < children.size(); ++i) {
+      ZKA_RETURN_IF_ERROR(children[i].Init(t.children[i], budget));
+    }
+    return Status::Ok();
+  }
+
+  bool HasOffsets() const {
+    switch (type().id) {
+      case TypeId::kBinary:
+      case TypeId::kUtf8:
+      case TypeId::kLargeBinary:
+      case TypeId::kLargeUtf8:
+      case TypeId::kList:
+      case TypeId::kMap:
+      case TypeId::kLargeList:
+        return true;
+      default:
+        return false;
+    }
+  }
+
+  int64_t OffsetWidth() const {
+    switch (type().id) {
+      case TypeId::kLargeBinary:
+      case TypeId::kLargeUtf8:
+      case TypeId::kLargeList:
+        return 8;
+      default:
+        return 4;
+    }
+  }
+
+  int64_t LastOffset() {
+    const uint8_t* at = buffers[1].data() + length * OffsetWidth();
+    if (OffsetWidth() == 8) {
+      int64_t value;
+      std::memcpy(&value, at, sizeof(value));
+      return value;
+    }
+    int32_t value;
+    std::memcpy(&value, at, sizeof(value));
+    return value;
+  }
+
+  // Appends offsets [from, from + n] of `source` rebased onto ours; returns
+  // the range [first, last) of the source's data or child they cover.
+  template <typename Offset>
+  Result<std::pair<int64_t, int64_t>> AppendOffsets(const ArrayData& source, int64_t from,
+                                                    int64_t n, ByteBudget& budget) {
+    const Offset* offsets = source.buffers[1]->data_as<Offset>() + from;
+    const int64_t base = LastOffset();
+    const int64_t span = static_cast<int64_t>(offsets[n]) - offsets[0];
+    if (span > std::numeric_limits<Offset>::max() - base) {
+      return Status::OutOfRange("the concatenated dictionary needs offset " +
+                                std::to_string(static_cast<uint64_t>(base) + span) +
+                                ", expected at most " + Str(std::numeric_limits<Offset>::max()));
+    }
+    ZKA_RETURN_IF_ERROR(buffers[1].Reserve(n * static_cast<int64_t>(sizeof(Offset)), budget));
+    for (int64_t i = 1; i <= n; ++i) {
+      auto value = static_cast<Offset>(base + (offsets[i] - offsets[0]));
+      std::memcpy(buffers[1].data() + buffers[1].size, &value, sizeof(value));
+      buffers[1].size += static_cast<int64_t>(sizeof(value));
+    }
+    return std::pair<int64_t, int64_t>{offsets[0], offsets[n]};
+  }
+
+  // Appends elements [from, from + n) of `source` (from absolute in its buffers).
+  Status Append(const ArrayData& source, int64_t from, int64_t n, ByteBudget& budget) {
+    const DataType& t = type();
+    int64_t new_length;
+    if (__builtin_add_overflow(length, n, &new_length)) {
+      return Status::OutOfRange("the concatenated dictionary would pass 2^63 elements");
+    }
+    switch (t.id) {
+      case TypeId::kNull:
+        null_count += n;
+        break;
+      case TypeId::kUnion:
+        ZKA_RETURN_IF_ERROR(AppendUnion(source, from, n, budget));
+        break;
+      default:
+        ZKA_RETURN_IF_ERROR(AppendValidity(source, from, n, budget));
+        ZKA_RETURN_IF_ERROR(AppendValues(source, from, n, budget));
+        break;
+    }
+    length = new_length;
+    if (field->dictionary) dictionary = source.dictionary;
+    return Status::Ok();
+  }
+
+  Status AppendValidity(const ArrayData& source, int64_t from, int64_t n, ByteBudget& budget) {
+    const bool has_bitmap = source.null_count != 0 && source.buffers[0] != nullptr;
+    const uint8_t* bits = has_bitmap ? source.buffers[0]->data() : nullptr;
+    ZKA_RETURN_IF_ERROR(buffers[0].AppendBits(length, bits, from, n, budget));
+    if (has_bitmap) {
+      for (int64_t i = 0; i < n; ++i) null_count += !GetBit(bits, from + i);
+    }
+    return Status::Ok();
+  }
+
+  Status AppendValues(const ArrayData& source, int64_t from, int64_t n, ByteBudget& budget) {
+    const DataType& t = type();
+    switch (t.id) {
+      case TypeId::kBool:
+        return buffers[1].AppendBits(length, source.buffers[1]->data(), from, n, budget);
+      case TypeId::kBinary:
+      case TypeId::kUtf8: {
+        ZKA_ASSIGN_OR_RETURN(auto range, AppendOffsets<int32_t>(source, from, n, budget));
+        return buffers[2].Append(source.buffers[2]->data() + range.first,
+                                 range.second - range.first, budget);
+      }
+      case TypeId::kLargeBinary:
+      case TypeId::kLargeUtf8: {
+        ZKA_ASSIGN_OR_RETURN(auto range, AppendOffsets<int64_t>(source, from, n, budget));
+        return buffers[2].Append(source.buffers[2]->data() + range.first,
+                                 range.second - range.first, budget);
+      }
+      case TypeId::kList:
+      case TypeId::kMap: {
+        ZKA_ASSIGN_OR_RETURN(auto range, AppendOffsets<int32_t>(source, from, n, budget));
+        return AppendChildRange(0, source, range.first, range.second - range.first, budget);
+      }
+      case TypeId::kLargeList: {
+        ZKA_ASSIGN_OR_RETURN(auto range, AppendOffsets<int64_t>(source, from, n, budget));
+        return AppendChildRange(0, source, range.first, range.second - range.first, budget);
+      }
+      case TypeId::kFixedSizeList: {
+        int64_t start;
+        int64_t count;
+        if (__builtin_mul_overflow(from, t.list_size, &start) ||
+            __builtin_mul_overflow(n, t.list_size, &count)) {
+          return Status::OutOfRange("fixed-size list child range passes 2^63");
+        }
+        return AppendChildRange(0, source, start, count, budget);
+      }
+      case TypeId::kStruct:
+        for (size_t c = 0; c < children.size(); ++c) {
+          ZKA_RETURN_IF_ERROR(AppendChildRange(c, source, from, n, budget));
+        }
+        return Status::Ok();
+      default: {
+        const int64_t width = FixedWidth(t);
+        return buffers[1].Append(source.buffers[1]->data() + from * width, n * width, budget);
+      }
+    }
+  }
+
+  // Elements [from, from + n) of the source's child c, relative to its offset.
+  Status AppendChildRange(size_t c, const ArrayData& source, int64_t from, int64_t n,
+                          ByteBudget& budget) {
+    const ArrayData& child = *source.children[c];
+    return children[c].Append(child, child.offset + from, n, budget);
+  }
+
+  Status AppendUnion(const ArrayData& source, int64_t from, int64_t n, ByteBudget& budget) {
+    const DataType& t = type();
+    const auto* ids = source.buffers[0]->data_as<int8_t>() + from;
+    ZKA_RETURN_IF_ERROR(buffers[0].Append(reinterpret_cast<const uint8_t*>(ids), n, budget));
+    if (t.union_mode == UnionMode::kSparse) {
+      for (size_t c = 0; c < children.size(); ++c) {
+        ZKA_RETURN_IF_ERROR(AppendChildRange(c, source, from, n, budget));
+      }
+      return Status::Ok();
+    }
+    // Dense: the source's children are appended whole, so its offsets move
+    // up by the lengths our children have now.
+    std::array<size_t, 128> child_of{};
+    for (size_t i = 0; i < t.children.size(); ++i) {
+      child_of[static_cast<size_t>(t.union_type_ids.empty() ? static_cast<int32_t>(i)
+                                                            : t.union_type_ids[i])] = i;
+    }
+    const auto* offsets = source.buffers[1]->data_as<int32_t>() + from;
+    ZKA_RETURN_IF_ERROR(buffers[1].Reserve(n * 4, budget));
+    for (int64_t i = 0; i < n; ++i) {
+      const int64_t shifted = offsets[i] + children[child_of[static_cast<size_t>(ids[i])]].length;
+      if (shifted > INT32_MAX) {
+        return Status::OutOfRange("the concatenated dictionary needs dense union offset " +
+                                  Str(shifted) + ", expected at most " + Str(INT32_MAX));
+      }
+      auto value = static_cast<int32_t>(shifted);
+      std::memcpy(buffers[1].data() + buffers[1].size, &value, sizeof(value));
+      buffers[1].size += 4;
+    }
+    for (size_t c = 0; c < children.size(); ++c) {
+      const ArrayData& child = *source.children[c];
+      ZKA_RETURN_IF_ERROR(children[c].Append(child, child.offset, child.length, budget));
+    }
+    return Status::Ok();
+  }
+
+  // The concatenation is checked again, cheaply: every buffer's size and
+  // every child's length must be what this node's length implies. A full
+  // re-validation per delta would make deltas quadratic again; the values
+  // themselves come from validated pieces, rebased with overflow checks.
+  Status CheckSizes() const {
+    const DataType& t = type();
+    auto expect = [&](int64_t have, int64_t need, const char* what) -> Status {
+      if (have == need) return Status::Ok();
+      return Status::Internal(std::string("concatenated dictionary: ") + what + " has " +
+                              Str(have) + ", expected " + Str(need));
+    };
+    for (const Node& child : children) ZKA_RETURN_IF_ERROR(child.CheckSizes());
+    if (t.id == TypeId::kNull) return Status::Ok();
+    if (t.id == TypeId::kUnion) {
+      ZKA_RETURN_IF_ERROR(expect(buffers[0].size, length, "union type ids (bytes)"));
+      if (t.union_mode == UnionMode::kDense) {
+        return expect(buffers[1].size, length * 4, "union offsets (bytes)");
+      }
+      for (const Node& child : children)
+        ZKA_RETURN_IF_ERROR(expect(child.length, length, "a sparse union child (elements)"));
+      return Status::Ok();
+    }
+    ZKA_RETURN_IF_ERROR(expect(buffers[0].size, BytesForBits(length), "the validity (bytes)"));
+    if (null_count < 0 || null_count > length) {
+      return Status::Internal("concatenated dictionary: null count " + Str(null_count) + " for " +
+                              Str(length) + " elements");
+    }
+    if (HasOffsets()) {
+      ZKA_RETURN_IF_ERROR(
+          expect(buffers[1].size, (length + 1) * OffsetWidth(), "the offsets (bytes)"));
+      const int64_t last = const_cast<Node*>(this)->LastOffset();
+      if (buffers.size() > 2) return expect(last, buffers[2].size, "the last offset (data bytes)");
+      return expect(last, children[0].length, "the last offset (child elements)");
+    }
+    switch (t.id) {
+      case TypeId::kBool:
+        return expect(buffers[1].size, BytesForBits(length), "the values (bytes)");
+      case TypeId::kFixedSizeList:
+        return expect(children[0].length, length * t.list_size, "the child (elements)");
+      case TypeId::kStruct:
+        for (const Node& child : children)
+          ZKA_RETURN_IF_ERROR(expect(child.length, length, "a struct child (elements)"));
+        return Status::Ok();
+      default:
+        return expect(buffers[1].size, length * FixedWidth(t), "the values (bytes)");
+    }
+  }
+
+  std::shared_ptr<const ArrayData> View() const {
+    auto array = std::make_shared<ArrayData>();
+    array->length = length;
+    array->null_count = null_count;
+    for (const GrowingBuffer& buffer : buffers) array->buffers.push_back(buffer.View());
+    if (HasValidityBitmap(type().id) && null_count == 0) array->buffers[0] = nullptr;
+    for (const Node& child : children) array->children.push_back(child.View());
+    array->dictionary = dictionary;
+    return array;
+  }
+
+  int64_t AllocatedBytes() const {
+    int64_t total = 0;
+    for (const GrowingBuffer& buffer : buffers) total += buffer.capacity();
+    for (const Node& child : children) total += child.AllocatedBytes();
+    return total;
+  }
+};
+
+GrowingArray::GrowingArray() = default;
+GrowingArray::~GrowingArray() = default;
+
+Result<std::unique_ptr<GrowingArray>> GrowingArray::Make(const Field& field,
+                                                         const ArrayData& values,
+                                                         ByteBudget& budget) {
+  std::unique_ptr<GrowingArray> array(new GrowingArray());
+  array->field_ = field;
+  array->root_ = std::make_unique<Node>();
+  Status status = [&]() -> Status {
+    ZKA_RETURN_IF_ERROR(array->root_->Init(array->field_, budget));
+    return array->Append(values, budget);
+  }();
+  if (!status.ok()) {
+    budget.Release(array->allocated_bytes());
+    return status;
+  }
+  return array;
+}
+
+Status GrowingArray::Append(const ArrayData& delta, ByteBudget& budget) {
+  ZKA_RETURN_IF_ERROR(root_->Append(delta, delta.offset, delta.length, budget));
+  return root_->CheckSizes();
+}
+
+std::shared_ptr<const ArrayData> GrowingArray::View() const { return root_->View(); }
+
+int64_t GrowingArray::allocated_bytes() const { return root_->AllocatedBytes(); }
 
 }  // namespace zkarrow::arrow::ipc

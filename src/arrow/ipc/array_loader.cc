@@ -1,5 +1,6 @@
 #include "arrow/ipc/array_loader.h"
 
+#include <algorithm>
 #include <string>
 
 #include "arrow/ipc/array_concat.h"
@@ -12,17 +13,36 @@ namespace {
 
 std::string Str(int64_t n) { return std::to_string(n); }
 
+// Small buffers may legitimately compress far beyond any ratio (a run of
+// zeros), so the ratio limit only applies above this size.
+constexpr int64_t kRatioExemptSize = int64_t{1} << 20;
+// Buffers are read in place when they start on this boundary (what the
+// format asks of writers, and what our validation's multi-byte reads need);
+// others are copied.
+constexpr uintptr_t kReadAlignment = 8;
+
+bool Misaligned(const uint8_t* data) {
+  return reinterpret_cast<uintptr_t>(data) % kReadAlignment != 0;
+}
+
+int64_t SaturatingAdd(int64_t a, int64_t b) {
+  int64_t sum;
+  return __builtin_add_overflow(a, b, &sum) ? INT64_MAX : sum;
+}
+
+// The sum of an array's buffer sizes, children included (not its dictionary).
+int64_t ArrayBytes(const ArrayData& array) {
+  int64_t total = 0;
+  for (const auto& buffer : array.buffers) total += buffer ? buffer->size() : 0;
+  for (const auto& child : array.children) total += ArrayBytes(*child);
+  return total;
+}
+
 class ArrayLoader {
  public:
   ArrayLoader(const fb::RecordBatch& batch, const std::shared_ptr<const Buffer>& body,
-              Compression compression, MetadataVersion version, const DictionaryMemo& dictionaries,
-              const IpcReadOptions& options)
-      : batch_(batch),
-        body_(body),
-        compression_(compression),
-        version_(version),
-        dictionaries_(dictionaries),
-        options_(options) {}
+              const BodyPlan& plan, MetadataVersion version, const DictionaryMemo& dictionaries)
+      : batch_(batch), body_(body), plan_(plan), version_(version), dictionaries_(dictionaries) {}
 
   Result<std::shared_ptr<const ArrayData>> Load(const Field& field) {
     auto loaded = LoadUnchecked(field);
@@ -112,19 +132,11 @@ class ArrayLoader {
       return Status::InvalidData("message has fewer buffers than the schema needs");
     }
     int64_t index = next_buffer_++;
+    // PlanBody checked the range, the prefix and the sizes.
     const fb::Buffer* spec = buffers->Get(static_cast<flatbuffers::uoffset_t>(index));
-    int64_t offset = spec->offset();
-    int64_t length = spec->length();
-    if (offset < 0 || length < 0 || offset > body_->size() || length > body_->size() - offset) {
-      return Status::InvalidData("buffer " + Str(index) + " at [" + Str(offset) + ", +" +
-                                 Str(length) + ") lies outside the body of " + Str(body_->size()) +
-                                 " bytes");
-    }
-    auto buffer = body_->Slice(offset, length);
-    if (compression_ != Compression::kNone) {
-      auto decompressed =
-          DecompressBuffer(compression_, buffer,
-                           {options_.max_decompressed_buffer_size, options_.max_compression_ratio});
+    auto buffer = body_->Slice(spec->offset(), spec->length());
+    if (plan_.compression != Compression::kNone) {
+      auto decompressed = DecompressBuffer(plan_.compression, buffer);
       if (!decompressed.ok()) {
         return decompressed.status().WithContext("buffer " + Str(index));
       }
@@ -135,18 +147,18 @@ class ArrayLoader {
 
   const fb::RecordBatch& batch_;
   const std::shared_ptr<const Buffer>& body_;
-  Compression compression_;
+  const BodyPlan& plan_;
   MetadataVersion version_;
   const DictionaryMemo& dictionaries_;
-  const IpcReadOptions& options_;
   int64_t next_node_ = 0;
   int64_t next_buffer_ = 0;
 };
 
 }  // namespace
 
-Status DictionaryMemo::Init(const Schema& schema) {
+Status DictionaryMemo::Init(const Schema& schema, int64_t max_bytes) {
   entries_.clear();
+  budget_ = ByteBudget{0, max_bytes};
   for (const Field& field : schema.fields) ZKA_RETURN_IF_ERROR(Register(field));
   return Status::Ok();
 }
@@ -179,22 +191,47 @@ std::shared_ptr<const ArrayData> DictionaryMemo::Get(int64_t id) const {
   return entry == entries_.end() ? nullptr : entry->second.values;
 }
 
+void DictionaryMemo::Drop(Entry& entry) {
+  budget_.Release(entry.charged);
+  entry.charged = 0;
+  entry.growing.reset();
+  entry.values.reset();
+}
+
 Status DictionaryMemo::Add(int64_t id, std::shared_ptr<const ArrayData> values, bool is_delta,
                            bool allow_replacement) {
-  auto entry = entries_.find(id);
-  if (entry == entries_.end()) {
+  auto found = entries_.find(id);
+  if (found == entries_.end()) {
     return Status::InvalidData("dictionary id " + Str(id) + " is not used by the schema");
   }
-  std::shared_ptr<const ArrayData>& current = entry->second.values;
-  if (is_delta && current) {
-    ZKA_ASSIGN_OR_RETURN(current, Concatenate(entry->second.value_field, *current, *values));
+  Entry& entry = found->second;
+  if (is_delta && entry.values) {
+    if (!entry.growing) {
+      // The first delta: the values move into storage that grows in place.
+      ZKA_ASSIGN_OR_RETURN(entry.growing,
+                           GrowingArray::Make(entry.value_field, *entry.values, budget_));
+      budget_.Release(entry.charged);
+      entry.charged = entry.growing->allocated_bytes();
+    }
+    // Growth is charged to budget_ as it happens.
+    Status appended = entry.growing->Append(*values, budget_);
+    entry.charged = entry.growing->allocated_bytes();
+    if (!appended.ok()) {
+      Drop(entry);
+      return appended;
+    }
+    entry.values = entry.growing->View();
     return Status::Ok();
   }
-  if (current && !allow_replacement) {
+  if (entry.values && !allow_replacement) {
     return Status::InvalidData("dictionary id " + Str(id) +
                                " is replaced, which the IPC file format does not allow");
   }
-  current = std::move(values);
+  Drop(entry);
+  const int64_t bytes = ArrayBytes(*values);
+  ZKA_RETURN_IF_ERROR(budget_.Charge(bytes, "dictionaries"));
+  entry.charged = bytes;
+  entry.values = std::move(values);
   return Status::Ok();
 }
 
@@ -216,18 +253,93 @@ Result<Compression> ReadBodyCompression(const fb::RecordBatch& batch) {
                                 Str(static_cast<int>(compression->codec())));
 }
 
+Result<BodyPlan> PlanBody(const fb::RecordBatch& batch, const Buffer& body,
+                          const IpcReadOptions& options) {
+  BodyPlan plan;
+  ZKA_ASSIGN_OR_RETURN(plan.compression, ReadBodyCompression(batch));
+  const auto* buffers = batch.buffers();
+  if (buffers == nullptr) return plan;
+  struct Range {
+    int64_t offset;
+    int64_t length;
+    int64_t index;
+  };
+  std::vector<Range> ranges;
+  const int64_t body_size = body.size();
+  for (int64_t index = 0; index < buffers->size(); ++index) {
+    const fb::Buffer* spec = buffers->Get(static_cast<flatbuffers::uoffset_t>(index));
+    const int64_t offset = spec->offset();
+    const int64_t length = spec->length();
+    if (offset < 0 || length < 0 || offset > body_size || length > body_size - offset) {
+      return Status::InvalidData("buffer " + Str(index) + " at [" + Str(offset) + ", +" +
+                                 Str(length) + ") lies outside the body of " + Str(body_size) +
+                                 " bytes");
+    }
+    if (length > 0) ranges.push_back({offset, length, index});
+    const uint8_t* start = body.data() + offset;
+    int64_t decoded = length;
+    int64_t allocated = Misaligned(start) && length > 0 ? length : 0;
+    if (plan.compression != Compression::kNone) {
+      auto info = ReadStoredBufferInfo({start, static_cast<size_t>(length)});
+      if (!info.ok()) return info.status().WithContext("buffer " + Str(index));
+      decoded = info->decompressed_length;
+      const int64_t payload = length - kCompressionPrefixLength;
+      if (info->stored_raw) {
+        allocated = Misaligned(start + kCompressionPrefixLength) && decoded > 0 ? decoded : 0;
+      } else {
+        allocated = decoded;
+        if (decoded > options.max_batch_bytes) {
+          return Status::OutOfRange("buffer " + Str(index) + " declares " + Str(decoded) +
+                                    " bytes uncompressed, expected at most " +
+                                    Str(options.max_batch_bytes) + " (the batch limit)");
+        }
+        if (decoded > kRatioExemptSize && decoded / options.max_compression_ratio > payload) {
+          return Status::OutOfRange(
+              "buffer " + Str(index) + " of " + Str(payload) + " compressed bytes declares " +
+              Str(decoded) + " bytes uncompressed, expected at most " +
+              Str(SaturatingAdd(0, payload * options.max_compression_ratio)) +
+              " (compression ratio limit " + Str(options.max_compression_ratio) + ")");
+        }
+      }
+    }
+    plan.decoded_sizes.push_back(decoded);
+    plan.decoded_bytes = SaturatingAdd(plan.decoded_bytes, decoded);
+    plan.allocated_bytes = SaturatingAdd(plan.allocated_bytes, allocated);
+  }
+  // One stored range read twice would be decompressed or copied twice: a
+  // few bytes could then claim the whole budget many times over.
+  std::sort(ranges.begin(), ranges.end(), [](const Range& a, const Range& b) {
+    return a.offset != b.offset ? a.offset < b.offset : a.index < b.index;
+  });
+  for (size_t i = 1; i < ranges.size(); ++i) {
+    const Range& before = ranges[i - 1];
+    const Range& after = ranges[i];
+    if (after.offset < before.offset + before.length) {
+      return Status::InvalidData("buffer " + Str(after.index) + " at [" + Str(after.offset) +
+                                 ", +" + Str(after.length) + ") overlaps buffer " +
+                                 Str(before.index) + " at [" + Str(before.offset) + ", +" +
+                                 Str(before.length) + "); expected disjoint buffers");
+    }
+  }
+  if (plan.allocated_bytes > options.max_batch_bytes) {
+    return Status::OutOfRange("decoding the body needs " + Str(plan.allocated_bytes) +
+                              " bytes (decompressed and realigned buffers), expected at most " +
+                              Str(options.max_batch_bytes) + " (the batch limit)");
+  }
+  return plan;
+}
+
 Result<std::vector<std::shared_ptr<const ArrayData>>> LoadArrays(
     const std::vector<Field>& fields, const fb::RecordBatch& batch,
-    const std::shared_ptr<const Buffer>& body, MetadataVersion version,
-    const DictionaryMemo& dictionaries, const IpcReadOptions& options) {
+    const std::shared_ptr<const Buffer>& body, const BodyPlan& plan, MetadataVersion version,
+    const DictionaryMemo& dictionaries) {
   if (batch.length() < 0) {
     return Status::InvalidData("negative record batch length " + Str(batch.length()));
   }
   if (batch.variadicBufferCounts() != nullptr && batch.variadicBufferCounts()->size() != 0) {
     return Status::NotImplemented("variadic buffers (view types) are not supported");
   }
-  ZKA_ASSIGN_OR_RETURN(Compression compression, ReadBodyCompression(batch));
-  ArrayLoader loader(batch, body, compression, version, dictionaries, options);
+  ArrayLoader loader(batch, body, plan, version, dictionaries);
   std::vector<std::shared_ptr<const ArrayData>> arrays;
   for (const Field& field : fields) {
     ZKA_ASSIGN_OR_RETURN(auto array, loader.Load(field));

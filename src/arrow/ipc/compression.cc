@@ -9,11 +9,8 @@
 namespace zkarrow::arrow::ipc {
 namespace {
 
-constexpr int64_t kLengthPrefix = 8;
+constexpr int64_t kLengthPrefix = kCompressionPrefixLength;
 constexpr int64_t kStoredRaw = -1;
-// Small buffers may legitimately compress far beyond any ratio (a run of
-// zeros), so the ratio limit only applies above this size.
-constexpr int64_t kRatioExemptSize = int64_t{1} << 20;
 
 void PutInt64Le(uint8_t* out, int64_t value) {
   for (int i = 0; i < 8; ++i)
@@ -125,33 +122,33 @@ Result<std::shared_ptr<const Buffer>> CompressBuffer(Compression codec, int zstd
   return std::make_shared<const Buffer>(data, kLengthPrefix + compressed, std::move(storage));
 }
 
-Result<std::shared_ptr<const Buffer>> DecompressBuffer(Compression codec,
-                                                       const std::shared_ptr<const Buffer>& stored,
-                                                       DecompressionLimits limits) {
-  if (stored->size() == 0) return stored;
-  if (stored->size() < kLengthPrefix) {
-    return Status::InvalidData("compressed buffer of " + std::to_string(stored->size()) +
+Result<StoredBufferInfo> ReadStoredBufferInfo(std::span<const uint8_t> stored) {
+  if (stored.empty()) return StoredBufferInfo{};
+  const auto size = static_cast<int64_t>(stored.size());
+  if (size < kLengthPrefix) {
+    return Status::InvalidData("compressed buffer of " + std::to_string(size) +
                                " bytes is shorter than its 8-byte length prefix");
   }
-  int64_t declared = GetInt64Le(stored->data());
-  int64_t payload = stored->size() - kLengthPrefix;
-  if (declared == kStoredRaw) return stored->Slice(kLengthPrefix, payload);
+  int64_t declared = GetInt64Le(stored.data());
+  if (declared == kStoredRaw) return StoredBufferInfo{size - kLengthPrefix, true};
   if (declared < 0) {
     return Status::InvalidData("compressed buffer declares a negative length " +
                                std::to_string(declared));
   }
-  if (declared > limits.max_size) {
-    return Status::OutOfRange("compressed buffer declares " + std::to_string(declared) +
-                              " bytes, above the limit of " + std::to_string(limits.max_size));
-  }
-  if (declared > kRatioExemptSize && declared / limits.max_ratio > payload) {
-    return Status::OutOfRange("compressed buffer of " + std::to_string(payload) +
-                              " bytes declares " + std::to_string(declared) +
-                              " bytes, beyond the compression ratio limit of " +
-                              std::to_string(limits.max_ratio));
-  }
+  return StoredBufferInfo{declared, false};
+}
+
+Result<std::shared_ptr<const Buffer>> DecompressBuffer(
+    Compression codec, const std::shared_ptr<const Buffer>& stored) {
+  ZKA_ASSIGN_OR_RETURN(StoredBufferInfo info, ReadStoredBufferInfo(stored->bytes()));
+  if (stored->size() == 0) return stored;
+  int64_t payload = stored->size() - kLengthPrefix;
+  if (info.stored_raw) return stored->Slice(kLengthPrefix, payload);
+  int64_t declared = info.decompressed_length;
+  // Not zeroed first: the codec must fill all of it, or the buffer is
+  // dropped with the error, so untouched pages of a frame that turns out
+  // corrupt never become resident.
   auto storage = std::make_shared<AlignedBytes>(declared);
-  storage->ZeroFrom(0);  // a short frame must not expose stale memory
   const uint8_t* in = stored->data() + kLengthPrefix;
   if (codec == Compression::kLz4Frame) {
     ZKA_RETURN_IF_ERROR(DecompressLz4(in, payload, storage->data(), declared));
@@ -160,6 +157,7 @@ Result<std::shared_ptr<const Buffer>> DecompressBuffer(Compression codec,
   } else {
     return Status::Internal("DecompressBuffer without a codec");
   }
+  storage->ZeroFrom(declared);  // the padding
   const uint8_t* data = storage->data();
   return std::make_shared<const Buffer>(data, declared, std::move(storage));
 }

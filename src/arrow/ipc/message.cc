@@ -22,10 +22,10 @@ Status CheckMessageLengths(int64_t metadata_length, int64_t body_length,
   if (body_length < 0) {
     return Status::InvalidData("negative message body length " + std::to_string(body_length));
   }
-  if (body_length > options.max_body_size) {
+  if (body_length > options.max_batch_bytes) {
     return Status::OutOfRange("message body of " + std::to_string(body_length) +
-                              " bytes exceeds the limit of " +
-                              std::to_string(options.max_body_size));
+                              " bytes exceeds the batch limit of " +
+                              std::to_string(options.max_batch_bytes) + " bytes");
   }
   return Status::Ok();
 }
@@ -109,7 +109,9 @@ Result<const fb::Message*> VerifyMessage(const Buffer& metadata, const IpcReadOp
   return message;
 }
 
-Result<std::optional<Message>> ReadMessage(InputStream& in, const IpcReadOptions& options) {
+Result<std::optional<Message>> ReadMessage(InputStream& in, const IpcReadOptions& options,
+                                           bool* end_marker) {
+  if (end_marker != nullptr) *end_marker = false;
   std::array<uint8_t, 4> word{};
   ZKA_ASSIGN_OR_RETURN(int64_t got, ReadFully(in, word));
   if (got == 0) return std::optional<Message>();  // input ended between messages
@@ -122,7 +124,10 @@ Result<std::optional<Message>> ReadMessage(InputStream& in, const IpcReadOptions
     length = LoadUint32Le(word.data());
     prefix_length = 8;
   }
-  if (length == 0) return std::optional<Message>();  // end-of-stream marker
+  if (length == 0) {
+    if (end_marker != nullptr) *end_marker = true;
+    return std::optional<Message>();
+  }
   if (length > INT32_MAX) {
     return Status::InvalidData("message metadata length " + std::to_string(length) +
                                " is negative as an int32");

@@ -40,8 +40,10 @@ MetadataVersion ToMetadataVersion(fb::MetadataVersion version);
 Result<const fb::Message*> VerifyMessage(const Buffer& metadata, const IpcReadOptions& options);
 
 // Reads the next message from a stream; nullopt at an end-of-stream marker
-// (either form) or when the input ends cleanly before a message.
-Result<std::optional<Message>> ReadMessage(InputStream& in, const IpcReadOptions& options);
+// (either form; *end_marker is then set) or when the input ends cleanly
+// before a message.
+Result<std::optional<Message>> ReadMessage(InputStream& in, const IpcReadOptions& options,
+                                           bool* end_marker = nullptr);
 
 // Reads the message of a file block at [offset, offset + metadata_length +
 // body_length) of `file`; the body is a zero-copy slice.

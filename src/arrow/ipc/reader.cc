@@ -29,35 +29,48 @@ Result<std::shared_ptr<const Schema>> ReadSchemaMessage(const Message& message,
   return std::make_shared<const Schema>(std::move(schema));
 }
 
+const fb::RecordBatch* DataOf(const Message& message) {
+  if (const fb::DictionaryBatch* dictionary = message.header->header_as_DictionaryBatch()) {
+    return dictionary->data();
+  }
+  return message.header->header_as_RecordBatch();
+}
+
+// Verifies a record or dictionary batch message's body against the limits.
+Result<BodyPlan> PlanMessage(const Message& message, const IpcReadOptions& options) {
+  const fb::RecordBatch* batch = DataOf(message);
+  if (batch == nullptr) return Status::InvalidData("dictionary batch without data");
+  return PlanBody(*batch, *message.body, options);
+}
+
 Status ReadDictionaryBatch(const Message& message, DictionaryMemo& memo, bool allow_replacement,
                            const IpcReadOptions& options) {
   const fb::DictionaryBatch* batch = message.header->header_as_DictionaryBatch();
   Status status = [&]() -> Status {
-    if (batch->data() == nullptr) return Status::InvalidData("dictionary batch without data");
+    ZKA_ASSIGN_OR_RETURN(BodyPlan plan, PlanMessage(message, options));
     ZKA_ASSIGN_OR_RETURN(const Field* value_field, memo.ValueField(batch->id()));
     ZKA_ASSIGN_OR_RETURN(auto arrays,
-                         LoadArrays({*value_field}, *batch->data(), message.body,
-                                    ToMetadataVersion(message.header->version()), memo, options));
+                         LoadArrays({*value_field}, *batch->data(), message.body, plan,
+                                    ToMetadataVersion(message.header->version()), memo));
     return memo.Add(batch->id(), std::move(arrays[0]), batch->isDelta(), allow_replacement);
   }();
   return status.WithContext("dictionary batch (id " + Str(batch->id()) + ")");
 }
 
-Result<RecordBatch> ReadRecordBatch(const Message& message,
+Result<RecordBatch> ReadRecordBatch(const Message& message, const BodyPlan& plan,
                                     const std::shared_ptr<const Schema>& schema,
-                                    const DictionaryMemo& memo, const IpcReadOptions& options) {
+                                    const DictionaryMemo& memo) {
   const fb::RecordBatch* batch = message.header->header_as_RecordBatch();
   RecordBatch out;
   out.schema = schema;
   out.length = batch->length();
-  ZKA_ASSIGN_OR_RETURN(out.columns,
-                       LoadArrays(schema->fields, *batch, message.body,
-                                  ToMetadataVersion(message.header->version()), memo, options));
+  ZKA_ASSIGN_OR_RETURN(out.columns, LoadArrays(schema->fields, *batch, message.body, plan,
+                                               ToMetadataVersion(message.header->version()), memo));
   return out;
 }
 
 // Sizes as stored and, for compressed bodies, as the length prefixes declare.
-BatchInfo DescribeBatch(const Message& message) {
+BatchInfo DescribeBatch(const Message& message, const BodyPlan& plan) {
   BatchInfo info;
   const fb::RecordBatch* batch = message.header->header_as_RecordBatch();
   info.num_rows = batch->length();
@@ -65,23 +78,9 @@ BatchInfo DescribeBatch(const Message& message) {
   info.body_length = message.body->size();
   info.version = ToMetadataVersion(message.header->version());
   info.custom_metadata = ReadMetadata(message.header->custom_metadata());
-  info.compression = ReadBodyCompression(*batch).ValueOr(Compression::kNone);
-  if (batch->buffers() == nullptr) return info;
-  info.num_buffers = batch->buffers()->size();
-  for (const fb::Buffer* buffer : *batch->buffers()) {
-    int64_t offset = buffer->offset();
-    int64_t length = buffer->length();
-    bool inside = offset >= 0 && length >= 0 && offset <= info.body_length &&
-                  length <= info.body_length - offset;
-    if (!inside) continue;
-    if (info.compression == Compression::kNone || length < 8) {
-      info.uncompressed_body_length += length;
-      continue;
-    }
-    int64_t declared;
-    std::memcpy(&declared, message.body->data() + offset, sizeof(declared));
-    info.uncompressed_body_length += declared == -1 ? length - 8 : declared;
-  }
+  info.compression = plan.compression;
+  info.num_buffers = static_cast<int64_t>(plan.decoded_sizes.size());
+  info.uncompressed_body_length = plan.decoded_bytes;
   return info;
 }
 
@@ -141,13 +140,25 @@ class StreamReader::Impl {
     if (!message) return Status::InvalidData("stream ends before its schema message");
     version_ = ToMetadataVersion(message->header->version());
     ZKA_ASSIGN_OR_RETURN(schema_, ReadSchemaMessage(*message, options_));
-    return memo_.Init(*schema_);
+    return memo_.Init(*schema_, options_.max_dictionary_bytes);
   }
 
-  Result<std::optional<RecordBatch>> Next() {
+  Result<std::optional<RecordBatch>> Next() { return Checked(&Impl::ReadNext); }
+  Result<std::optional<BatchInfo>> NextInfo() { return Checked(&Impl::ReadNextInfo); }
+
+  const std::shared_ptr<const Schema>& schema() const { return schema_; }
+  MetadataVersion version() const { return version_; }
+  const BatchInfo& last_batch_info() const { return last_batch_info_; }
+  int64_t dictionary_batches() const { return dictionary_batches_; }
+  bool ended_with_marker() const { return ended_with_marker_; }
+
+ private:
+  // Runs a read step unless the stream failed or ended; a failure sticks.
+  template <typename T>
+  Result<std::optional<T>> Checked(Result<std::optional<T>> (Impl::*step)()) {
     if (!failure_.ok()) return failure_;
-    if (finished_) return std::optional<RecordBatch>();
-    auto next = ReadNext();
+    if (finished_) return std::optional<T>();
+    auto next = (this->*step)();
     if (!next.ok()) {
       failure_ = next.status().WithContext("stream message " + Str(messages_read_));
       return failure_;
@@ -155,31 +166,31 @@ class StreamReader::Impl {
     return next;
   }
 
-  const std::shared_ptr<const Schema>& schema() const { return schema_; }
-  MetadataVersion version() const { return version_; }
-  const BatchInfo& last_batch_info() const { return last_batch_info_; }
-  int64_t dictionary_batches() const { return dictionary_batches_; }
-
- private:
-  Result<std::optional<RecordBatch>> ReadNext() {
+  // The next record batch message, verified and planned, reading dictionary
+  // batches on the way (decoded into the memo when `decode_dictionaries`,
+  // else only verified); nullopt at the end.
+  Result<std::optional<std::pair<Message, BodyPlan>>> NextBatchMessage(bool decode_dictionaries) {
     while (true) {
       ++messages_read_;
-      ZKA_ASSIGN_OR_RETURN(auto message, ReadMessage(*input_, options_));
+      ZKA_ASSIGN_OR_RETURN(auto message, ReadMessage(*input_, options_, &ended_with_marker_));
       if (!message) {
         finished_ = true;
-        return std::optional<RecordBatch>();
+        return std::optional<std::pair<Message, BodyPlan>>();
       }
       switch (message->header->header_type()) {
         case fb::MessageHeader::DictionaryBatch:
-          ZKA_RETURN_IF_ERROR(
-              ReadDictionaryBatch(*message, memo_, /*allow_replacement=*/true, options_));
+          if (decode_dictionaries) {
+            ZKA_RETURN_IF_ERROR(
+                ReadDictionaryBatch(*message, memo_, /*allow_replacement=*/true, options_));
+          } else {
+            ZKA_RETURN_IF_ERROR(PlanMessage(*message, options_).status());
+          }
           ++dictionary_batches_;
           continue;
         case fb::MessageHeader::RecordBatch: {
-          ZKA_ASSIGN_OR_RETURN(RecordBatch batch,
-                               ReadRecordBatch(*message, schema_, memo_, options_));
-          last_batch_info_ = DescribeBatch(*message);
-          return std::optional<RecordBatch>(std::move(batch));
+          ZKA_ASSIGN_OR_RETURN(BodyPlan plan, PlanMessage(*message, options_));
+          return std::optional<std::pair<Message, BodyPlan>>(
+              std::pair<Message, BodyPlan>(std::move(*message), std::move(plan)));
         }
         case fb::MessageHeader::Schema:
           return Status::InvalidData("unexpected second Schema message");
@@ -191,6 +202,22 @@ class StreamReader::Impl {
     }
   }
 
+  Result<std::optional<RecordBatch>> ReadNext() {
+    ZKA_ASSIGN_OR_RETURN(auto next, NextBatchMessage(/*decode_dictionaries=*/true));
+    if (!next) return std::optional<RecordBatch>();
+    const auto& [message, plan] = *next;
+    ZKA_ASSIGN_OR_RETURN(RecordBatch batch, ReadRecordBatch(message, plan, schema_, memo_));
+    last_batch_info_ = DescribeBatch(message, plan);
+    return std::optional<RecordBatch>(std::move(batch));
+  }
+
+  Result<std::optional<BatchInfo>> ReadNextInfo() {
+    ZKA_ASSIGN_OR_RETURN(auto next, NextBatchMessage(/*decode_dictionaries=*/false));
+    if (!next) return std::optional<BatchInfo>();
+    last_batch_info_ = DescribeBatch(next->first, next->second);
+    return std::optional<BatchInfo>(last_batch_info_);
+  }
+
   std::unique_ptr<InputStream> input_;
   IpcReadOptions options_;
   std::shared_ptr<const Schema> schema_;
@@ -200,6 +227,7 @@ class StreamReader::Impl {
   int64_t dictionary_batches_ = 0;
   int64_t messages_read_ = 0;
   bool finished_ = false;
+  bool ended_with_marker_ = false;
   Status failure_;
 };
 
@@ -218,6 +246,8 @@ const Schema& StreamReader::schema() const { return *impl_->schema(); }
 const std::shared_ptr<const Schema>& StreamReader::shared_schema() const { return impl_->schema(); }
 MetadataVersion StreamReader::metadata_version() const { return impl_->version(); }
 Result<std::optional<RecordBatch>> StreamReader::Next() { return impl_->Next(); }
+Result<std::optional<BatchInfo>> StreamReader::NextInfo() { return impl_->NextInfo(); }
+bool StreamReader::ended_with_marker() const { return impl_->ended_with_marker(); }
 const BatchInfo& StreamReader::last_batch_info() const { return impl_->last_batch_info(); }
 int64_t StreamReader::num_dictionary_batches_read() const { return impl_->dictionary_batches(); }
 
@@ -263,7 +293,7 @@ class FileReader::Impl {
     ZKA_ASSIGN_OR_RETURN(Schema schema, ReadSchema(*footer_->schema(), options_.max_nesting_depth));
     schema_ = std::make_shared<const Schema>(std::move(schema));
     footer_metadata_ = ReadMetadata(footer_->custom_metadata());
-    ZKA_RETURN_IF_ERROR(memo_.Init(*schema_));
+    ZKA_RETURN_IF_ERROR(memo_.Init(*schema_, options_.max_dictionary_bytes));
     int dictionaries = num_dictionaries();
     for (int i = 0; i < dictionaries; ++i) {
       Status status = ReadDictionary(i);
@@ -275,16 +305,21 @@ class FileReader::Impl {
   Result<RecordBatch> ReadBatch(int i) const {
     auto batch = [&]() -> Result<RecordBatch> {
       ZKA_ASSIGN_OR_RETURN(Message message, ReadBatchMessage(i));
-      return ReadRecordBatch(message, schema_, memo_, options_);
+      ZKA_ASSIGN_OR_RETURN(BodyPlan plan, PlanMessage(message, options_));
+      return ReadRecordBatch(message, plan, schema_, memo_);
     }();
     if (!batch.ok()) return batch.status().WithContext("record batch " + Str(i));
     return batch;
   }
 
   Result<BatchInfo> ReadBatchInfo(int i) const {
-    auto message = ReadBatchMessage(i);
-    if (!message.ok()) return message.status().WithContext("record batch " + Str(i));
-    return DescribeBatch(*message);
+    auto info = [&]() -> Result<BatchInfo> {
+      ZKA_ASSIGN_OR_RETURN(Message message, ReadBatchMessage(i));
+      ZKA_ASSIGN_OR_RETURN(BodyPlan plan, PlanMessage(message, options_));
+      return DescribeBatch(message, plan);
+    }();
+    if (!info.ok()) return info.status().WithContext("record batch " + Str(i));
+    return info;
   }
 
   const std::shared_ptr<const Schema>& schema() const { return schema_; }
