@@ -187,7 +187,10 @@ class JsonLinesPrinter final : public BatchPrinter {
     rows = std::min(rows, batch.length);
     std::string line;
     for (int64_t r = 0; r < rows; ++r) {
-      line = "{";
+      // clear + push_back, not `line = "{"`: GCC 12 at -O3 reports a false
+      // -Wrestrict on assigning a literal here.
+      line.clear();
+      line.push_back('{');
       for (size_t c = 0; c < batch.columns.size(); ++c) {
         if (c > 0) line += ',';
         line += keys_[c];
