@@ -241,7 +241,10 @@ void Client::GetChildren(std::string_view path, Callback<std::vector<std::string
       EncodePathWatchRequest(ApplyChroot(session_->chroot(), path), watching), true,
       std::move(done),
       Expect<std::vector<std::string>>(
-          OpCode::kGetChildren, path, DecodeStringList,
+          OpCode::kGetChildren, path,
+          [limit = session_->max_response_bytes()](std::span<const uint8_t> body) {
+            return DecodeStringList(body, limit);
+          },
           [session, watch = std::move(watch), path = std::string(path)] {
             if (watch) session->watches().Add(WatchRegistry::Kind::kChild, path, watch);
           }));
@@ -259,16 +262,19 @@ void Client::GetChildren2(std::string_view path, Callback<ChildrenResult> done,
   if (Status valid = ValidatePath(path); !valid.ok()) return done(valid);
   Session* session = session_.get();
   bool watching = watch != nullptr;
-  Call<ChildrenResult>(
-      *session_, OpCode::kGetChildren2, path,
-      EncodePathWatchRequest(ApplyChroot(session_->chroot(), path), watching), true,
-      std::move(done),
-      Expect<ChildrenResult>(OpCode::kGetChildren2, path, DecodeGetChildren2Response,
-                             [session, watch = std::move(watch), path = std::string(path)] {
-                               if (watch) {
-                                 session->watches().Add(WatchRegistry::Kind::kChild, path, watch);
-                               }
-                             }));
+  Call<ChildrenResult>(*session_, OpCode::kGetChildren2, path,
+                       EncodePathWatchRequest(ApplyChroot(session_->chroot(), path), watching),
+                       true, std::move(done),
+                       Expect<ChildrenResult>(
+                           OpCode::kGetChildren2, path,
+                           [limit = session_->max_response_bytes()](std::span<const uint8_t> body) {
+                             return DecodeGetChildren2Response(body, limit);
+                           },
+                           [session, watch = std::move(watch), path = std::string(path)] {
+                             if (watch) {
+                               session->watches().Add(WatchRegistry::Kind::kChild, path, watch);
+                             }
+                           }));
 }
 
 std::future<Result<ChildrenResult>> Client::GetChildren2(std::string_view path,
@@ -352,37 +358,42 @@ std::future<Result<std::vector<OpResult>>> Client::Multi(std::vector<Op> ops) {
   return std::move(future);
 }
 
-void Client::MultiRead(std::vector<ReadOp> ops, Callback<std::vector<ReadResult>> done) {
+void Client::MultiRead(std::vector<ReadOp> ops, Callback<std::vector<ReadResult>> done,
+                       std::optional<size_t> max_decoded_bytes) {
   for (const ReadOp& op : ops) {
     if (Status valid = ValidatePath(op.path); !valid.ok())
       return done(valid.WithContext("multiRead"));
   }
   if (ops.empty()) return done(std::vector<ReadResult>());
-  if (!multi_read_supported_.load()) return MultiReadOneByOne(std::move(ops), std::move(done));
+  const size_t limit = max_decoded_bytes.value_or(session_->max_response_bytes());
+  if (!multi_read_supported_.load()) {
+    return MultiReadOneByOne(std::move(ops), std::move(done), limit);
+  }
   std::vector<ReadOp> server_ops = ops;
   for (ReadOp& op : server_ops) op.path = ApplyChroot(session_->chroot(), op.path);
   std::vector<uint8_t> body = EncodeMultiReadRequest(server_ops);
   auto shared_done = std::make_shared<Callback<std::vector<ReadResult>>>(std::move(done));
   session_->Submit({OpCode::kMultiRead, std::move(body), true,
-                    [this, ops = std::move(ops), shared_done](Result<Reply> reply) mutable {
+                    [this, ops = std::move(ops), shared_done, limit](Result<Reply> reply) mutable {
                       Callback<std::vector<ReadResult>>& finish = *shared_done;
                       if (!reply.ok()) return finish(reply.status().WithContext("multiRead"));
                       if (reply->error == ErrorCode::UNIMPLEMENTED) {
                         // A server older than 3.6: remember, and read one by one.
                         multi_read_supported_ = false;
-                        return MultiReadOneByOne(std::move(ops), std::move(finish));
+                        return MultiReadOneByOne(std::move(ops), std::move(finish), limit);
                       }
                       if (reply->error != ErrorCode::OK) {
                         return finish(ZooKeeperError(reply->error, "multiRead", ops.front().path));
                       }
                       Result<std::vector<ReadResult>> results =
-                          DecodeMultiReadResponse(reply->body, ops);
+                          DecodeMultiReadResponse(reply->body, ops, limit);
                       if (!results.ok()) return finish(results.status().WithContext("multiRead"));
                       finish(std::move(results));
                     }});
 }
 
-void Client::MultiReadOneByOne(std::vector<ReadOp> ops, Callback<std::vector<ReadResult>> done) {
+void Client::MultiReadOneByOne(std::vector<ReadOp> ops, Callback<std::vector<ReadResult>> done,
+                               size_t max_decoded_bytes) {
   struct Batch {
     std::vector<ReadResult> results;
     size_t remaining = 0;
@@ -398,7 +409,7 @@ void Client::MultiReadOneByOne(std::vector<ReadOp> ops, Callback<std::vector<Rea
     OpCode op = data ? OpCode::kGetData : OpCode::kGetChildren;
     std::string path = ops[i].path;
     session_->Submit({op, EncodePathWatchRequest(ApplyChroot(session_->chroot(), path), false),
-                      true, [batch, i, data, op, path](Result<Reply> reply) {
+                      true, [batch, i, data, op, path, max_decoded_bytes](Result<Reply> reply) {
                         ReadResult& result = batch->results[i];
                         if (!reply.ok()) {
                           if (batch->failure.ok())
@@ -414,7 +425,8 @@ void Client::MultiReadOneByOne(std::vector<ReadOp> ops, Callback<std::vector<Rea
                             batch->failure = decoded.status().WithContext(Describe(op, path));
                           }
                         } else {
-                          Result<std::vector<std::string>> decoded = DecodeStringList(reply->body);
+                          Result<std::vector<std::string>> decoded =
+                              DecodeStringList(reply->body, max_decoded_bytes);
                           if (decoded.ok()) {
                             result.children = std::move(*decoded);
                           } else if (batch->failure.ok()) {
@@ -442,8 +454,9 @@ void Client::GetEphemerals(std::string_view prefix, Callback<std::vector<std::st
       true, std::move(done),
       Expect<std::vector<std::string>>(
           OpCode::kGetEphemerals, prefix,
-          [chroot](std::span<const uint8_t> body) -> Result<std::vector<std::string>> {
-            ZKA_ASSIGN_OR_RETURN(std::vector<std::string> paths, DecodeStringList(body));
+          [chroot, limit = session_->max_response_bytes()](
+              std::span<const uint8_t> body) -> Result<std::vector<std::string>> {
+            ZKA_ASSIGN_OR_RETURN(std::vector<std::string> paths, DecodeStringList(body, limit));
             for (std::string& path : paths) path = StripChroot(chroot, path);
             return paths;
           }));

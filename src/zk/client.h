@@ -51,7 +51,9 @@ struct ClientOptions {
   // Requests outstanding at once; submitting more blocks until replies come
   // (except from the I/O thread itself, which is never blocked).
   int max_in_flight = 1000;
-  // A larger reply fails its request with kOutOfRange.
+  // A larger reply fails its request with kOutOfRange; so does one whose
+  // child names would take more memory than this decoded (a 4-byte name on
+  // the wire is a 32-byte std::string).
   size_t max_response_bytes = 64 << 20;
   // A larger request fails with kOutOfRange without being sent: the server
   // drops the connection of a client that sends a packet over its
@@ -141,7 +143,11 @@ class Client {
   // Reads several nodes in one round trip; one result per op, in order. Not
   // atomic. On a server without multiRead (3.5 and older) the reads are sent
   // as pipelined single requests instead, with the same results.
-  void MultiRead(std::vector<ReadOp> ops, Callback<std::vector<ReadResult>> done);
+  // `max_decoded_bytes` (default: options.max_response_bytes) bounds the
+  // memory the decoded results take; a reply past it fails with kOutOfRange
+  // (on an old server the bound applies to each single reply).
+  void MultiRead(std::vector<ReadOp> ops, Callback<std::vector<ReadResult>> done,
+                 std::optional<size_t> max_decoded_bytes = std::nullopt);
   std::future<Result<std::vector<ReadResult>>> MultiRead(std::vector<ReadOp> ops);
 
   // Paths of the session's ephemeral nodes under `prefix` ("/" for all).
@@ -192,7 +198,8 @@ class Client {
   explicit Client(std::unique_ptr<Session> session);
 
   // The reads of a MultiRead as pipelined single requests.
-  void MultiReadOneByOne(std::vector<ReadOp> ops, Callback<std::vector<ReadResult>> done);
+  void MultiReadOneByOne(std::vector<ReadOp> ops, Callback<std::vector<ReadResult>> done,
+                         size_t max_decoded_bytes);
 
   std::unique_ptr<Session> session_;
   std::atomic<bool> multi_read_supported_{true};

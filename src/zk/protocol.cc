@@ -61,11 +61,51 @@ Stat ReadStat(JuteReader& reader) {
 // The smallest encoding of one string: its length.
 constexpr size_t kMinStringSize = 4;
 
-std::vector<std::string> ReadStrings(JuteReader& reader) {
+// The memory a reply takes once decoded, charged before each allocation: on
+// the wire a child name costs 4 bytes plus its characters, decoded a
+// std::string (32 bytes) plus a heap copy when it is too long to be stored
+// inline, so a reply of empty names grows eightfold.
+class DecodeBudget {
+ public:
+  explicit DecodeBudget(size_t limit) : limit_(limit) {}
+
+  // False (and from then on always false) when `bytes` more would pass the limit.
+  bool Charge(size_t bytes) {
+    if (!exceeded_ && bytes <= limit_ - used_) {
+      used_ += bytes;
+      return true;
+    }
+    exceeded_ = true;
+    return false;
+  }
+  bool exceeded() const { return exceeded_; }
+  Status Exceeded(std::string_view record) const {
+    return Status::OutOfRange("decoding " + std::string(record) + ": the reply would take more " +
+                              "than " + std::to_string(limit_) + " bytes of memory decoded (" +
+                              std::to_string(used_) + " so far)");
+  }
+
+ private:
+  size_t limit_;
+  size_t used_ = 0;
+  bool exceeded_ = false;
+};
+
+size_t StringHeapBytes(size_t length) {
+  static const size_t kInline = std::string().capacity();
+  return length > kInline ? length + 1 : 0;
+}
+
+std::vector<std::string> ReadStrings(JuteReader& reader, DecodeBudget& budget) {
   int32_t count = reader.ReadVectorLength(kMinStringSize);
   std::vector<std::string> strings;
+  if (!budget.Charge(static_cast<size_t>(count) * sizeof(std::string))) return strings;
   strings.reserve(static_cast<size_t>(count));
-  for (int32_t i = 0; i < count && reader.ok(); ++i) strings.push_back(reader.ReadString());
+  for (int32_t i = 0; i < count && reader.ok(); ++i) {
+    std::span<const uint8_t> name = reader.ReadBufferView();
+    if (!budget.Charge(StringHeapBytes(name.size()))) break;
+    strings.push_back(AsString(name));
+  }
   return strings;
 }
 
@@ -374,16 +414,22 @@ Result<DataResult> DecodeGetDataResponse(std::span<const uint8_t> body) {
   return Finish(reader, std::move(result), "GetDataResponse");
 }
 
-Result<std::vector<std::string>> DecodeStringList(std::span<const uint8_t> body) {
+Result<std::vector<std::string>> DecodeStringList(std::span<const uint8_t> body,
+                                                  size_t max_decoded_bytes) {
   JuteReader reader(body);
-  std::vector<std::string> strings = ReadStrings(reader);
+  DecodeBudget budget(max_decoded_bytes);
+  std::vector<std::string> strings = ReadStrings(reader, budget);
+  if (budget.exceeded()) return budget.Exceeded("string list");
   return Finish(reader, std::move(strings), "string list");
 }
 
-Result<ChildrenResult> DecodeGetChildren2Response(std::span<const uint8_t> body) {
+Result<ChildrenResult> DecodeGetChildren2Response(std::span<const uint8_t> body,
+                                                  size_t max_decoded_bytes) {
   JuteReader reader(body);
+  DecodeBudget budget(max_decoded_bytes);
   ChildrenResult result;
-  result.children = ReadStrings(reader);
+  result.children = ReadStrings(reader, budget);
+  if (budget.exceeded()) return budget.Exceeded("GetChildren2Response");
   result.stat = ReadStat(reader);
   return Finish(reader, std::move(result), "GetChildren2Response");
 }
@@ -474,9 +520,13 @@ Result<std::vector<OpResult>> DecodeMultiResponse(std::span<const uint8_t> body,
 }
 
 Result<std::vector<ReadResult>> DecodeMultiReadResponse(std::span<const uint8_t> body,
-                                                        const std::vector<ReadOp>& ops) {
+                                                        const std::vector<ReadOp>& ops,
+                                                        size_t max_decoded_bytes) {
   JuteReader reader(body);
+  DecodeBudget budget(max_decoded_bytes);
   std::vector<ReadResult> results;
+  if (!budget.Charge(ops.size() * sizeof(ReadResult))) return budget.Exceeded("MultiReadResponse");
+  results.reserve(ops.size());
   for (;;) {
     MultiHeader header = ReadMultiHeader(reader);
     if (!reader.ok() || header.done) break;
@@ -487,12 +537,15 @@ Result<std::vector<ReadResult>> DecodeMultiReadResponse(std::span<const uint8_t>
     }
     ReadResult result;
     switch (static_cast<OpCode>(header.type)) {
-      case OpCode::kGetData:
-        result.data = AsString(reader.ReadBufferView());
+      case OpCode::kGetData: {
+        std::span<const uint8_t> data = reader.ReadBufferView();
+        if (!budget.Charge(StringHeapBytes(data.size()))) break;
+        result.data = AsString(data);
         result.stat = ReadStat(reader);
         break;
+      }
       case OpCode::kGetChildren:
-        result.children = ReadStrings(reader);
+        result.children = ReadStrings(reader, budget);
         break;
       case OpCode::kError:
         result.error = static_cast<ErrorCode>(reader.ReadInt());
@@ -500,6 +553,7 @@ Result<std::vector<ReadResult>> DecodeMultiReadResponse(std::span<const uint8_t>
       default:
         reader.Fail("unexpected multiRead result type " + std::to_string(header.type));
     }
+    if (budget.exceeded()) return budget.Exceeded("MultiReadResponse");
     results.push_back(std::move(result));
   }
   if (reader.ok() && results.size() != ops.size()) {

@@ -131,8 +131,15 @@ OpCode CreateOpCode(CreateMode mode);
 // Reply bodies (the bytes after the ReplyHeader).
 Result<Stat> DecodeStat(std::span<const uint8_t> body);
 Result<DataResult> DecodeGetDataResponse(std::span<const uint8_t> body);
-Result<std::vector<std::string>> DecodeStringList(std::span<const uint8_t> body);
-Result<ChildrenResult> DecodeGetChildren2Response(std::span<const uint8_t> body);
+// Decoders of replies that may hold many child names take a limit on the
+// memory the decoded result may take (checked before each allocation; a
+// reply past it is kOutOfRange): a name is 4 bytes on the wire but a
+// std::string in memory.
+inline constexpr size_t kUnlimitedDecode = SIZE_MAX;
+Result<std::vector<std::string>> DecodeStringList(std::span<const uint8_t> body,
+                                                  size_t max_decoded_bytes = kUnlimitedDecode);
+Result<ChildrenResult> DecodeGetChildren2Response(std::span<const uint8_t> body,
+                                                  size_t max_decoded_bytes = kUnlimitedDecode);
 Result<AclResult> DecodeGetAclResponse(std::span<const uint8_t> body);
 Result<CreateResult> DecodeCreate2Response(std::span<const uint8_t> body);
 Result<std::string> DecodeString(std::span<const uint8_t> body);
@@ -141,7 +148,8 @@ Result<std::vector<ClientIdentity>> DecodeWhoAmIResponse(std::span<const uint8_t
 // `ops` tells which record each result holds.
 Result<std::vector<OpResult>> DecodeMultiResponse(std::span<const uint8_t> body,
                                                   const std::vector<Op>& ops);
-Result<std::vector<ReadResult>> DecodeMultiReadResponse(std::span<const uint8_t> body,
-                                                        const std::vector<ReadOp>& ops);
+Result<std::vector<ReadResult>> DecodeMultiReadResponse(
+    std::span<const uint8_t> body, const std::vector<ReadOp>& ops,
+    size_t max_decoded_bytes = kUnlimitedDecode);
 
 }  // namespace zkarrow::zk

@@ -78,6 +78,7 @@ class Session {
   // applied transaction when it answered (watch notifications carry none in
   // ZooKeeper 3.8).
   int64_t last_zxid() const { return last_zxid_.load(); }
+  size_t max_response_bytes() const { return options_.max_response_bytes; }
 
  private:
   using Clock = std::chrono::steady_clock;

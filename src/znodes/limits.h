@@ -25,10 +25,20 @@ inline constexpr size_t kInflateChunkBytes = size_t{4} << 20;
 // short it is on disk, so a cache of empty entries would multiply the file).
 inline constexpr int64_t kMaxAclBytes = int64_t{256} << 20;
 
-// Child names held by a live walk at once: those of the replies being
-// turned into rows plus the frontier of names still to read. A hostile or
-// broken server could otherwise send millions of names per reply, times
-// the requests in flight.
-inline constexpr int64_t kMaxWalkChildNameBytes = int64_t{256} << 20;
+// A live walk's memory, whatever the server answers. Replies are decoded on
+// the clients' I/O threads and wait there until the walker takes them, so
+// each multiRead request reserves its decoded size before it is sent (the
+// client fails a reply past it with kOutOfRange, before allocating it):
+// a batch of nodes gets kMaxWalkBatchReplyBytes (a batch past it is re-read
+// node by node), a node read alone kMaxWalkNodeReplyBytes, and requests wait
+// while the reservations in flight would pass kMaxWalkReplyBytes. A server
+// answering with millions of child names, times the requests in flight,
+// then fails a request instead of filling memory.
+inline constexpr size_t kMaxWalkBatchReplyBytes = size_t{32} << 20;
+inline constexpr size_t kMaxWalkNodeReplyBytes = size_t{64} << 20;
+inline constexpr size_t kMaxWalkReplyBytes = size_t{512} << 20;
+// Paths found and not read yet (the walk's frontier): past this the walk
+// fails rather than queueing more.
+inline constexpr size_t kMaxWalkFrontierBytes = size_t{256} << 20;
 
 }  // namespace zkarrow::znodes

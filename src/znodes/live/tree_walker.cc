@@ -8,6 +8,7 @@
 #include <mutex>
 #include <optional>
 
+#include "znodes/limits.h"
 #include "znodes/znode_path.h"
 
 namespace zkarrow::znodes {
@@ -28,12 +29,17 @@ struct PendingNode {
   bool alone = false;
 };
 
+// What a node waiting in the frontier costs, for kMaxWalkFrontierBytes.
+size_t FrontierBytes(size_t path_size) { return sizeof(PendingNode) + path_size; }
+
 // One multiRead request and the follow-up requests its nodes need. Owned by
 // the walker; the I/O threads only fill in results and count down.
 struct Batch {
   std::vector<PendingNode> nodes;
   std::vector<bool> list_children;  // per node: was getChildren asked for
   size_t session = 0;
+  // The decoded size its reply may take, reserved against kMaxWalkReplyBytes.
+  size_t reply_bytes = 0;
   Result<std::vector<zk::ReadResult>> reads = Status::Cancelled("not read yet");
   std::vector<std::optional<Result<zk::AclResult>>> acls;
   // Stats fetched with `exists` for nodes whose data could not be read.
@@ -112,7 +118,7 @@ class Walker {
       ++stats_.excluded;
       return Status::Ok();
     }
-    pending_.push_back({root, 0});
+    Push({root, 0});
     return Loop();
   }
 
@@ -143,26 +149,38 @@ class Walker {
     return options_.max_depth < 0 || node.depth < options_.max_depth;
   }
 
+  void Push(PendingNode node) {
+    pending_bytes_ += FrontierBytes(node.path.size());
+    pending_.push_back(std::move(node));
+  }
+  PendingNode Pop() {
+    PendingNode node = std::move(pending_.back());
+    pending_.pop_back();
+    pending_bytes_ -= FrontierBytes(node.path.size());
+    return node;
+  }
+
   void SubmitWhileRoom() {
     const int per_session = std::max(1, options_.batches_in_flight_per_session);
     while (!pending_.empty()) {
       size_t session = LeastLoadedSession();
       if (in_flight_per_session_[session] >= per_session) return;
+      const bool alone = pending_.back().alone;
+      const size_t reply_bytes = alone ? kMaxWalkNodeReplyBytes : kMaxWalkBatchReplyBytes;
+      // With nothing in flight a request always goes out, so the walk moves on.
+      if (InFlight() > 0 && reserved_reply_bytes_ + reply_bytes > kMaxWalkReplyBytes) return;
       auto batch = std::make_unique<Batch>();
       batch->session = session;
-      const size_t limit =
-          pending_.back().alone ? 1 : static_cast<size_t>(std::max(1, options_.nodes_per_batch));
+      batch->reply_bytes = reply_bytes;
+      const size_t limit = alone ? 1 : static_cast<size_t>(std::max(1, options_.nodes_per_batch));
       size_t request_bytes = 0;
       while (!pending_.empty() && batch->nodes.size() < limit && !pending_.back().alone) {
         request_bytes += RequestBytes(pending_.back().path);
         if (request_bytes > kMaxBatchRequestBytes && !batch->nodes.empty()) break;
-        batch->nodes.push_back(std::move(pending_.back()));
-        pending_.pop_back();
+        batch->nodes.push_back(Pop());
       }
-      if (batch->nodes.empty()) {  // the back node is to be read alone
-        batch->nodes.push_back(std::move(pending_.back()));
-        pending_.pop_back();
-      }
+      if (batch->nodes.empty()) batch->nodes.push_back(Pop());  // the back node, read alone
+      reserved_reply_bytes_ += batch->reply_bytes;
       Submit(*batch);
       batches_.push_back(std::move(batch));
     }
@@ -187,10 +205,13 @@ class Walker {
     }
     const int replies = 1 + (options_.read_acl ? static_cast<int>(batch.nodes.size()) : 0);
     queue_.Expect(&batch, replies);
-    client.MultiRead(std::move(ops), [this, &batch](Result<std::vector<zk::ReadResult>> reads) {
-      batch.reads = std::move(reads);
-      queue_.ReplyArrived(&batch);
-    });
+    client.MultiRead(
+        std::move(ops),
+        [this, &batch](Result<std::vector<zk::ReadResult>> reads) {
+          batch.reads = std::move(reads);
+          queue_.ReplyArrived(&batch);
+        },
+        batch.reply_bytes);
     if (options_.read_acl) {
       batch.acls.resize(batch.nodes.size());
       for (size_t i = 0; i < batch.nodes.size(); ++i) {
@@ -231,6 +252,7 @@ class Walker {
   // Takes a batch whose replies are all in out of the in-flight set.
   std::unique_ptr<Batch> Retire(Batch* batch) {
     --in_flight_per_session_[batch->session];
+    reserved_reply_bytes_ -= batch->reply_bytes;
     auto it = std::find_if(batches_.begin(), batches_.end(),
                            [batch](const auto& owned) { return owned.get() == batch; });
     std::unique_ptr<Batch> retired = std::move(*it);
@@ -240,12 +262,14 @@ class Walker {
 
   Status Handle(Batch& batch) {
     if (!batch.reads.ok()) {
-      // A reply (or request) too large for the client's limits: read the
-      // nodes one by one.
-      if (batch.reads.status().code() == StatusCode::kOutOfRange && batch.nodes.size() > 1) {
+      // A reply (or request) too large for the client's limits or the
+      // batch's share of the budget: read the nodes one by one, each with
+      // the larger share of a node read alone.
+      const bool read_alone = batch.nodes.size() == 1 && batch.nodes.front().alone;
+      if (batch.reads.status().code() == StatusCode::kOutOfRange && !read_alone) {
         for (auto node = batch.nodes.rbegin(); node != batch.nodes.rend(); ++node) {
           node->alone = true;
-          pending_.push_back(std::move(*node));
+          Push(std::move(*node));
         }
         return Status::Ok();
       }
@@ -328,22 +352,36 @@ class Walker {
     if (!record.error.empty()) ++stats_.errors;
     if (record.data) stats_.data_bytes += static_cast<int64_t>(record.data->size());
 
-    if (children != nullptr && children->error == ErrorCode::OK) QueueChildren(node, *children);
+    if (children != nullptr && children->error == ErrorCode::OK) {
+      return QueueChildren(node, *children);
+    }
     return Status::Ok();
   }
 
   // Children go on a stack, so the walk is roughly depth-first and the
   // queue holds sibling lists along the current paths, not a whole level of
   // the tree. Rows come out in no particular order: batches are pipelined.
-  void QueueChildren(const PendingNode& node, const zk::ReadResult& children) {
+  // Fails, queueing nothing, when the frontier would pass kMaxWalkFrontierBytes.
+  Status QueueChildren(const PendingNode& node, const zk::ReadResult& children) {
+    const size_t prefix = node.path.size() + 1;  // "parent/"
+    size_t bytes = 0;
+    for (const std::string& name : children.children) bytes += FrontierBytes(prefix + name.size());
+    if (bytes > kMaxWalkFrontierBytes - std::min(pending_bytes_, kMaxWalkFrontierBytes)) {
+      return Status::OutOfRange(
+          node.path + " lists " + std::to_string(children.children.size()) + " children (" +
+          std::to_string(bytes) + " bytes of paths); with " + std::to_string(pending_.size()) +
+          " paths already waiting, the walk would hold more than " +
+          std::to_string(kMaxWalkFrontierBytes >> 20) + " MiB of paths to read");
+    }
     for (const std::string& name : children.children) {
       std::string path = JoinPath(node.path, name);
       if (IsExcluded(path)) {
         ++stats_.excluded;
         continue;
       }
-      pending_.push_back({std::move(path), node.depth + 1});
+      Push({std::move(path), node.depth + 1});
     }
+    return Status::Ok();
   }
 
   const std::vector<zk::Client*>& sessions_;
@@ -353,6 +391,8 @@ class Walker {
   const ProgressCallback& progress_;
   std::string root_path_;
   std::vector<PendingNode> pending_;             // a stack: the back is read next
+  size_t pending_bytes_ = 0;                     // FrontierBytes of pending_
+  size_t reserved_reply_bytes_ = 0;              // reply_bytes of the batches in flight
   std::vector<std::unique_ptr<Batch>> batches_;  // in flight
   std::vector<int> in_flight_per_session_;
   CompletionQueue queue_;
