@@ -7,6 +7,9 @@ pkg_check_modules(LZ4 REQUIRED IMPORTED_TARGET liblz4)
 # Checksums of ZooKeeper's files (Adler-32) and tree digests (CRC-32):
 # libdeflate's are SIMD-accelerated, several times faster than zlib's.
 pkg_check_modules(LIBDEFLATE REQUIRED IMPORTED_TARGET libdeflate)
+# zkarrow query: SQL through SQLite's virtual tables (3.38+ for
+# sqlite3_error_offset and LIMIT/OFFSET constraints).
+pkg_check_modules(SQLITE3 REQUIRED IMPORTED_TARGET sqlite3>=3.38)
 find_package(CLI11 REQUIRED CONFIG)
 if(ZKARROW_TESTS)
   find_package(GTest REQUIRED CONFIG)

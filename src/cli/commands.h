@@ -19,5 +19,6 @@ void RegisterSnapshotCommand(CLI::App& app, CommandRunner& runner);
 void RegisterDemoCommand(CLI::App& app, CommandRunner& runner);
 void RegisterTxnLogCommand(CLI::App& app, CommandRunner& runner);
 void RegisterWatchCommand(CLI::App& app, CommandRunner& runner);
+void RegisterQueryCommand(CLI::App& app, CommandRunner& runner);
 
 }  // namespace zkarrow::cli

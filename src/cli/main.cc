@@ -18,6 +18,7 @@ int main(int argc, char** argv) {
   zkarrow::cli::RegisterConvertCommand(app, runner);
   zkarrow::cli::RegisterTxnLogCommand(app, runner);
   zkarrow::cli::RegisterWatchCommand(app, runner);
+  zkarrow::cli::RegisterQueryCommand(app, runner);
 
   try {
     app.parse(argc, argv);

@@ -1,0 +1,192 @@
+// `zkarrow query "SQL"`: SQL over a live tree (--zk), a data directory
+// (--data-dir [--zxid]) and Arrow files (read_arrow('F') or FILES named on
+// the command line), through the query engine (query/query_engine.h). The
+// result is one Arrow table, written as Arrow IPC or printed as a table, CSV
+// or JSON Lines from the same batches.
+#include <unistd.h>
+
+#include <cctype>
+#include <cstdio>
+#include <filesystem>
+#include <iostream>
+#include <map>
+#include <memory>
+#include <optional>
+#include <string>
+#include <vector>
+
+#include "arrow/ipc/writer.h"
+#include "arrow/print/batch_printer.h"
+#include "cli/choice_option.h"
+#include "cli/commands.h"
+#include "cli/ipc_options.h"
+#include "cli/output_target.h"
+#include "cli/zk_connection.h"
+#include "query/query_engine.h"
+
+namespace zkarrow::cli {
+namespace {
+
+enum class QueryFormat : uint8_t { kDefault, kTable, kCsv, kJson, kArrow };
+
+const std::map<std::string, QueryFormat> kQueryFormats = {{"table", QueryFormat::kTable},
+                                                          {"csv", QueryFormat::kCsv},
+                                                          {"json", QueryFormat::kJson},
+                                                          {"arrow", QueryFormat::kArrow}};
+
+struct QueryArgs {
+  std::string sql;
+  std::vector<std::string> files;
+  ZkConnectionArgs connection;
+  std::string data_dir;
+  std::optional<int64_t> zxid;
+  std::string server;
+  std::string output = "-";
+  QueryFormat format = QueryFormat::kDefault;
+  arrow::ipc::Compression compression = arrow::ipc::Compression::kNone;
+  bool explain = false;
+};
+
+// A file named on the command line is the table named after its stem
+// ("/tmp/snap-1.arrow" -> snap_1).
+std::string TableNameFor(const std::string& file) {
+  std::string name = std::filesystem::path(file).stem().string();
+  for (char& c : name) {
+    if (!std::isalnum(static_cast<unsigned char>(c))) c = '_';
+  }
+  if (name.empty() || std::isdigit(static_cast<unsigned char>(name.front()))) name = "t_" + name;
+  return name;
+}
+
+void PrintExplain(const query::QueryStats& stats) {
+  std::printf("%lld row(s); %zu scan(s):\n", static_cast<long long>(stats.rows),
+              stats.scans.size());
+  for (size_t i = 0; i < stats.scans.size(); ++i) {
+    const query::ScanReport& scan = stats.scans[i];
+    std::printf("  scan %zu: %s\n", i + 1, scan.plan.c_str());
+    std::printf("    estimated rows: %s; read: %lld; rows to SQLite: %lld\n",
+                scan.estimated_rows < 0 ? "unknown" : std::to_string(scan.estimated_rows).c_str(),
+                static_cast<long long>(scan.nodes_read),
+                static_cast<long long>(scan.rows_produced));
+  }
+}
+
+Status Query(const QueryArgs& args) {
+  query::QuerySources sources;
+  std::vector<std::unique_ptr<zk::Client>> sessions;
+  if (!args.connection.zk.empty()) {
+    ZKA_ASSIGN_OR_RETURN(zk::ClientOptions client_options, MakeClientOptions(args.connection));
+    ZKA_ASSIGN_OR_RETURN(sessions, ConnectSessions(client_options, 1));
+    for (auto& session : sessions) sources.sessions.push_back(session.get());
+  }
+  if (!args.data_dir.empty()) {
+    sources.data_dir = args.data_dir;
+    sources.zxid = args.zxid;
+  }
+  ZKA_ASSIGN_OR_RETURN(auto engine, query::QueryEngine::Open(std::move(sources)));
+  for (const std::string& file : args.files) {
+    ZKA_RETURN_IF_ERROR(engine->AddArrowFile(TableNameFor(file), file));
+  }
+
+  const bool to_stdout = args.output == "-";
+  QueryFormat format = args.format;
+  if (format == QueryFormat::kDefault) {
+    format = to_stdout && ::isatty(STDOUT_FILENO) ? QueryFormat::kTable : QueryFormat::kArrow;
+  }
+  std::unique_ptr<OutputTarget> target;
+  std::unique_ptr<arrow::ipc::IpcWriter> writer;
+  std::unique_ptr<arrow::print::BatchPrinter> printer;
+  std::ios::sync_with_stdio(false);
+
+  auto on_schema = [&](const arrow::Schema& schema) -> Status {
+    if (args.explain) return Status::Ok();
+    if (format == QueryFormat::kArrow) {
+      ZKA_ASSIGN_OR_RETURN(target, OutputTarget::Open(args.output));
+      const auto ipc_format =
+          target->is_stdout() ? arrow::ipc::IpcFormat::kStream : arrow::ipc::IpcFormat::kFile;
+      ZKA_ASSIGN_OR_RETURN(writer, arrow::ipc::IpcWriter::Open(target->stream(), schema, ipc_format,
+                                                               {.compression = args.compression}));
+      return Status::Ok();
+    }
+    arrow::print::PrintOptions options;
+    options.format = format == QueryFormat::kCsv    ? arrow::print::OutputFormat::kCsv
+                     : format == QueryFormat::kJson ? arrow::print::OutputFormat::kJson
+                                                    : arrow::print::OutputFormat::kTable;
+    printer = arrow::print::BatchPrinter::Make(schema, options, std::cout);
+    return Status::Ok();
+  };
+  auto on_batch = [&](const arrow::RecordBatch& batch) -> Status {
+    if (writer) return writer->WriteBatch(batch);
+    if (printer) printer->Print(batch, batch.length);
+    return Status::Ok();
+  };
+  query::QueryStats stats;
+  ZKA_RETURN_IF_ERROR(engine->Run(args.sql, on_schema, on_batch, &stats));
+  if (args.explain) {
+    PrintExplain(stats);
+  } else if (writer) {
+    ZKA_RETURN_IF_ERROR(writer->Close());
+    ZKA_RETURN_IF_ERROR(target->Commit());
+  } else if (printer) {
+    printer->Finish();
+  }
+  std::cout.flush();
+  if (!std::cout) return Status::IoError("writing to stdout failed");
+  return Status::Ok();
+}
+
+}  // namespace
+
+void RegisterQueryCommand(CLI::App& app, CommandRunner& runner) {
+  auto args = std::make_shared<QueryArgs>();
+  auto* command = app.add_subcommand(
+      "query", "Run SQL over a live tree, a data directory or Arrow files (SQLite)");
+  command->footer(
+      "Tables:\n"
+      "  znodes            the znode table of --zk or --data-dir (the snapshot columns,\n"
+      "                    typed ones included; acl as JSON text)\n"
+      "  txns              with --data-dir: the transaction-log table\n"
+      "  read_arrow('F')   any Arrow IPC file or stream\n"
+      "  NAME              each FILE given, named after its file name without extension\n"
+      "On a live tree, WHERE on path (=, IN, LIKE 'p%', GLOB 'p*', ranges), parent (=)\n"
+      "and depth (<=, <, =), LIMIT without other filters, and the columns used decide\n"
+      "what is read; --explain shows it. LIKE is case-sensitive. Timestamps are epoch ms.");
+  command->add_option("SQL", args->sql, "One SQL statement (SELECT, WITH, VALUES)")->required();
+  command->add_option("FILES", args->files, "Arrow IPC files to query as tables");
+  AddZkConnectionOptions(*command, args->connection, /*zk_required=*/false);
+  command->add_option("--data-dir", args->data_dir,
+                      "ZooKeeper's data directory (offline; also gives the txns table)");
+  command->add_option("--zxid", args->zxid,
+                      "With --data-dir: the tree as of this zxid (0x hex ok)");
+  command->add_option("--server", args->server, "A zkarrow serve URL (not available yet)");
+  command->add_option("-o,--output", args->output, "Output file, or - for stdout")
+      ->default_str("-");
+  AddChoiceOption(*command, "--format", args->format, kQueryFormats,
+                  "Output: table (default on a terminal), csv, json (JSON Lines) or arrow "
+                  "(default otherwise: an IPC file, or a stream on stdout)");
+  AddChoiceOption(*command, "--compression", args->compression, kCompressionNames,
+                  "With arrow output: body compression of every record batch");
+  command->add_flag("--explain", args->explain,
+                    "Run the query and print each scan's plan and counts instead of the rows");
+  command->callback([&runner, args] {
+    runner = [args] {
+      if (!args->server.empty()) {
+        return ReportUsageError(
+            "query",
+            "--server is not supported yet: `zkarrow serve` does not exist; use --zk or "
+            "--data-dir");
+      }
+      if (!args->connection.zk.empty() && !args->data_dir.empty()) {
+        return ReportUsageError("query", "use --zk or --data-dir, not both");
+      }
+      if (args->zxid && args->data_dir.empty()) {
+        return ReportUsageError("query", "--zxid needs --data-dir");
+      }
+      Status status = Query(*args);
+      std::fflush(stdout);
+      return Finish("query", status);
+    };
+  });
+}
+
+}  // namespace zkarrow::cli

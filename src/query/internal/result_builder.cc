@@ -1,0 +1,195 @@
+#include "query/internal/result_builder.h"
+
+#include <cctype>
+#include <string_view>
+
+#include "arrow/record_batch_builder.h"
+
+namespace zkarrow::query::internal {
+namespace {
+
+const char* SqlTypeName(int type) {
+  switch (type) {
+    case SQLITE_INTEGER:
+      return "integer";
+    case SQLITE_FLOAT:
+      return "real";
+    case SQLITE_TEXT:
+      return "text";
+    case SQLITE_BLOB:
+      return "blob";
+    default:
+      return "null";
+  }
+}
+
+// SQLite's own text for a real (what CAST(x AS TEXT) gives).
+std::string RealText(double value) {
+  char text[64];
+  sqlite3_snprintf(sizeof(text), text, "%!.15g", value);
+  return text;
+}
+
+std::string TextOf(int type, int64_t integer, double real, const std::string& bytes) {
+  if (type == SQLITE_INTEGER) return std::to_string(integer);
+  if (type == SQLITE_FLOAT) return RealText(real);
+  return bytes;
+}
+
+bool StartsWithNoCase(std::string_view text, std::string_view word) {
+  if (text.size() < word.size()) return false;
+  for (size_t i = 0; i < word.size(); ++i) {
+    if (std::toupper(static_cast<unsigned char>(text[i])) != word[i]) return false;
+  }
+  return true;
+}
+
+}  // namespace
+
+ResultBuilder::ResultBuilder(sqlite3_stmt* statement, SchemaSink on_schema, BatchSink on_batch)
+    : statement_(statement),
+      on_schema_(std::move(on_schema)),
+      on_batch_(std::move(on_batch)),
+      columns_(sqlite3_column_count(statement)) {}
+
+ResultBuilder::Cell ResultBuilder::ReadCell(int column) const {
+  Cell cell;
+  cell.type = sqlite3_column_type(statement_, column);
+  if (cell.type == SQLITE_INTEGER) cell.integer = sqlite3_column_int64(statement_, column);
+  if (cell.type == SQLITE_FLOAT) cell.real = sqlite3_column_double(statement_, column);
+  if (cell.type == SQLITE_TEXT || cell.type == SQLITE_BLOB) {
+    const void* bytes = cell.type == SQLITE_TEXT
+                            ? static_cast<const void*>(sqlite3_column_text(statement_, column))
+                            : sqlite3_column_blob(statement_, column);
+    const int length = sqlite3_column_bytes(statement_, column);
+    if (bytes != nullptr) cell.bytes.assign(static_cast<const char*>(bytes), length);
+  }
+  return cell;
+}
+
+Status ResultBuilder::AddRow() {
+  ++rows_;
+  if (!schema_) {
+    std::vector<Cell> row;
+    row.reserve(static_cast<size_t>(columns_));
+    for (int c = 0; c < columns_; ++c) row.push_back(ReadCell(c));
+    pending_.push_back(std::move(row));
+    if (static_cast<int64_t>(pending_.size()) < kBatchRows) return Status::Ok();
+    return DecideSchema();
+  }
+  for (int c = 0; c < columns_; ++c) ZKA_RETURN_IF_ERROR(Append(c, ReadCell(c)));
+  if (++batch_rows_ >= kBatchRows) return Flush();
+  return Status::Ok();
+}
+
+Status ResultBuilder::DecideSchema() {
+  auto schema = std::make_shared<arrow::Schema>();
+  types_.assign(static_cast<size_t>(columns_), ColumnType::kInt64);
+  for (int c = 0; c < columns_; ++c) {
+    bool text = false, blob = false, real = false, integer = false;
+    for (const auto& row : pending_) {
+      const int type = row[static_cast<size_t>(c)].type;
+      text |= type == SQLITE_TEXT;
+      blob |= type == SQLITE_BLOB;
+      real |= type == SQLITE_FLOAT;
+      integer |= type == SQLITE_INTEGER;
+    }
+    ColumnType type = ColumnType::kUtf8;
+    if (blob) {
+      type = ColumnType::kBinary;
+    } else if (text) {
+      type = ColumnType::kUtf8;
+    } else if (real) {
+      type = ColumnType::kFloat64;
+    } else if (integer) {
+      type = ColumnType::kInt64;
+    } else {
+      // No value to go by: the declared type of a table column, if any.
+      const char* declared = sqlite3_column_decltype(statement_, c);
+      const std::string_view name = declared == nullptr ? "" : declared;
+      if (StartsWithNoCase(name, "INT")) type = ColumnType::kInt64;
+      if (StartsWithNoCase(name, "REAL")) type = ColumnType::kFloat64;
+      if (StartsWithNoCase(name, "BLOB")) type = ColumnType::kBinary;
+    }
+    types_[static_cast<size_t>(c)] = type;
+    const char* name = sqlite3_column_name(statement_, c);
+    arrow::DataType arrow_type = type == ColumnType::kInt64     ? arrow::Int64()
+                                 : type == ColumnType::kFloat64 ? arrow::Float64()
+                                 : type == ColumnType::kBinary  ? arrow::BinaryType()
+                                                                : arrow::Utf8Type();
+    schema->fields.push_back(arrow::MakeField(name == nullptr ? "" : name, arrow_type));
+  }
+  schema_ = schema;
+  for (const arrow::Field& field : schema_->fields) {
+    ZKA_ASSIGN_OR_RETURN(auto builder, arrow::MakeBuilder(field));
+    builders_.push_back(std::move(builder));
+  }
+  ZKA_RETURN_IF_ERROR(on_schema_(*schema_));
+  std::vector<std::vector<Cell>> rows = std::move(pending_);
+  pending_.clear();
+  const int64_t first_row = rows_ - static_cast<int64_t>(rows.size());
+  for (size_t r = 0; r < rows.size(); ++r) {
+    for (int c = 0; c < columns_; ++c) {
+      Status appended = Append(c, rows[r][static_cast<size_t>(c)]);
+      if (!appended.ok()) {
+        return appended.WithContext("row " +
+                                    std::to_string(first_row + static_cast<int64_t>(r) + 1));
+      }
+    }
+    ++batch_rows_;
+  }
+  return Flush();
+}
+
+Status ResultBuilder::Append(int column, const Cell& cell) {
+  arrow::ArrayBuilder& builder = *builders_[static_cast<size_t>(column)];
+  if (cell.type == SQLITE_NULL) {
+    builder.AppendNull();
+    return Status::Ok();
+  }
+  auto mismatch = [&](const char* expected) {
+    return Status::InvalidData(
+        "result column '" + schema_->fields[static_cast<size_t>(column)].name + "': expected " +
+        expected + " (the type its first rows had), found " + SqlTypeName(cell.type) + " in row " +
+        std::to_string(rows_) + "; CAST it to one type");
+  };
+  switch (types_[static_cast<size_t>(column)]) {
+    case ColumnType::kInt64:
+      if (cell.type != SQLITE_INTEGER) return mismatch("integer");
+      arrow::BuilderAs<arrow::Int64Builder>(builder).Append(cell.integer);
+      return Status::Ok();
+    case ColumnType::kFloat64:
+      if (cell.type == SQLITE_INTEGER) {
+        arrow::BuilderAs<arrow::DoubleBuilder>(builder).Append(static_cast<double>(cell.integer));
+        return Status::Ok();
+      }
+      if (cell.type != SQLITE_FLOAT) return mismatch("real");
+      arrow::BuilderAs<arrow::DoubleBuilder>(builder).Append(cell.real);
+      return Status::Ok();
+    case ColumnType::kUtf8:
+      if (cell.type == SQLITE_BLOB) return mismatch("text");
+      return arrow::BuilderAs<arrow::StringBuilder>(builder).Append(
+          TextOf(cell.type, cell.integer, cell.real, cell.bytes));
+    case ColumnType::kBinary:
+      return arrow::BuilderAs<arrow::BinaryBuilder>(builder).Append(
+          TextOf(cell.type, cell.integer, cell.real, cell.bytes));
+  }
+  return Status::Internal("unknown result column type");
+}
+
+Status ResultBuilder::Flush() {
+  if (batch_rows_ == 0) return Status::Ok();
+  arrow::RecordBatch batch;
+  batch.schema = schema_;
+  batch.length = batch_rows_;
+  for (auto& builder : builders_) batch.columns.push_back(builder->Finish());
+  batch_rows_ = 0;
+  return on_batch_(batch);
+}
+
+Status ResultBuilder::Finish() {
+  if (!schema_) return DecideSchema();
+  return Flush();
+}
+
+}  // namespace zkarrow::query::internal

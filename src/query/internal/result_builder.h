@@ -1,0 +1,63 @@
+// Turns the rows of an SQLite statement into Arrow record batches (see
+// QueryEngine's BatchSink for the typing rules).
+#pragma once
+
+#include <sqlite3.h>
+
+#include <cstdint>
+#include <functional>
+#include <memory>
+#include <string>
+#include <vector>
+
+#include "arrow/array.h"
+#include "arrow/builder.h"
+#include "arrow/type.h"
+#include "base/status.h"
+
+namespace zkarrow::query::internal {
+
+class ResultBuilder {
+ public:
+  // Rows per record batch; the first batch's rows also decide the types.
+  static constexpr int64_t kBatchRows = 8192;
+
+  using SchemaSink = std::function<Status(const arrow::Schema&)>;
+  using BatchSink = std::function<Status(const arrow::RecordBatch&)>;
+
+  // REQUIRES: `statement` is prepared and outlives the builder.
+  ResultBuilder(sqlite3_stmt* statement, SchemaSink on_schema, BatchSink on_batch);
+
+  // Takes the statement's current row (after sqlite3_step returned SQLITE_ROW).
+  Status AddRow();
+  // Hands over what is left; calls on_schema if no row came.
+  Status Finish();
+  int64_t rows() const { return rows_; }
+
+ private:
+  struct Cell {
+    int type = SQLITE_NULL;
+    int64_t integer = 0;
+    double real = 0;
+    std::string bytes;  // text or blob
+  };
+  enum class ColumnType : uint8_t { kInt64, kFloat64, kUtf8, kBinary };
+
+  Cell ReadCell(int column) const;
+  Status DecideSchema();
+  Status Append(int column, const Cell& cell);
+  Status Flush();
+
+  sqlite3_stmt* statement_;
+  SchemaSink on_schema_;
+  BatchSink on_batch_;
+  int columns_ = 0;
+  std::vector<std::vector<Cell>> pending_;  // the first batch's rows, until the types are known
+  std::vector<ColumnType> types_;
+  std::shared_ptr<const arrow::Schema> schema_;
+  std::vector<std::unique_ptr<arrow::ArrayBuilder>> builders_;
+  int64_t batch_rows_ = 0;
+  int64_t rows_ = 0;
+};
+
+}  // namespace zkarrow::query::internal

@@ -1,0 +1,192 @@
+#include "query/internal/table_source.h"
+
+#include <new>
+
+#include "query/internal/arrow_cells.h"
+
+namespace zkarrow::query::internal {
+namespace {
+
+struct Table {
+  sqlite3_vtab base{};  // first: SQLite casts between the two
+  TableSource* source = nullptr;
+  ScanLog* log = nullptr;
+  std::vector<CellReader> readers;
+};
+
+struct Cursor {
+  sqlite3_vtab_cursor base{};
+  ScanBatches scan;
+  size_t batch = 0;
+  int64_t row = 0;
+  int64_t rowid = 0;
+  ScanReport* report = nullptr;
+
+  bool AtEnd() const { return batch >= scan.batches.size(); }
+  // Moves to the first row at or after the current position that `keep` accepts.
+  void Settle() {
+    while (batch < scan.batches.size()) {
+      const arrow::RecordBatch& current = scan.batches[batch];
+      if (row >= current.length) {
+        ++batch;
+        row = 0;
+        continue;
+      }
+      if (!scan.keep || scan.keep(current, row)) return;
+      ++row;
+    }
+  }
+};
+
+// The module's context: the table's source and the engine's log.
+struct ModuleContext {
+  std::unique_ptr<TableSource> source;
+  ScanLog* log = nullptr;
+};
+
+int Connect(sqlite3* db, void* aux, int, const char* const*, sqlite3_vtab** out, char** error) {
+  auto* context = static_cast<ModuleContext*>(aux);
+  const arrow::Schema& schema = context->source->schema();
+  int rc = sqlite3_declare_vtab(db, DeclareTableSql(schema, {}).c_str());
+  if (rc != SQLITE_OK) {
+    *error = sqlite3_mprintf("declaring the table: %s", sqlite3_errmsg(db));
+    return rc;
+  }
+  auto* table = new (std::nothrow) Table;
+  if (table == nullptr) return SQLITE_NOMEM;
+  table->source = context->source.get();
+  table->log = context->log;
+  table->readers.reserve(schema.fields.size());
+  for (const arrow::Field& field : schema.fields) table->readers.emplace_back(field);
+  *out = &table->base;
+  return SQLITE_OK;
+}
+
+int Disconnect(sqlite3_vtab* vtab) {
+  delete reinterpret_cast<Table*>(vtab);
+  return SQLITE_OK;
+}
+
+int BestIndex(sqlite3_vtab* vtab, sqlite3_index_info* info) {
+  reinterpret_cast<Table*>(vtab)->source->BestIndex(info);
+  return SQLITE_OK;
+}
+
+int Open(sqlite3_vtab*, sqlite3_vtab_cursor** out) {
+  auto* cursor = new (std::nothrow) Cursor;
+  if (cursor == nullptr) return SQLITE_NOMEM;
+  *out = &cursor->base;
+  return SQLITE_OK;
+}
+
+int Close(sqlite3_vtab_cursor* base) {
+  delete reinterpret_cast<Cursor*>(base);
+  return SQLITE_OK;
+}
+
+int Filter(sqlite3_vtab_cursor* base, int idx_num, const char* idx_str, int argc,
+           sqlite3_value** argv) {
+  auto* cursor = reinterpret_cast<Cursor*>(base);
+  auto* table = reinterpret_cast<Table*>(base->pVtab);
+  table->log->scans.emplace_back();
+  cursor->report = &table->log->scans.back();
+  cursor->scan = {};
+  cursor->batch = 0;
+  cursor->row = 0;
+  cursor->rowid = 0;
+  Result<ScanBatches> scan = [&]() -> Result<ScanBatches> {
+    try {
+      return table->source->Scan(idx_num, idx_str, argc, argv, cursor->report);
+    } catch (const std::bad_alloc&) {
+      return Status::OutOfRange("out of memory reading the table");
+    }
+  }();
+  if (!scan.ok()) {
+    if (table->log->first_error.ok()) table->log->first_error = scan.status();
+    sqlite3_free(table->base.zErrMsg);
+    table->base.zErrMsg = sqlite3_mprintf("%s", scan.status().message().c_str());
+    return SQLITE_ERROR;
+  }
+  cursor->scan = std::move(*scan);
+  cursor->Settle();
+  if (!cursor->AtEnd()) ++cursor->report->rows_produced;
+  return SQLITE_OK;
+}
+
+int Next(sqlite3_vtab_cursor* base) {
+  auto* cursor = reinterpret_cast<Cursor*>(base);
+  ++cursor->row;
+  ++cursor->rowid;
+  cursor->Settle();
+  if (!cursor->AtEnd()) ++cursor->report->rows_produced;
+  return SQLITE_OK;
+}
+
+int Eof(sqlite3_vtab_cursor* base) { return reinterpret_cast<Cursor*>(base)->AtEnd() ? 1 : 0; }
+
+int Column(sqlite3_vtab_cursor* base, sqlite3_context* context, int column) {
+  auto* cursor = reinterpret_cast<Cursor*>(base);
+  auto* table = reinterpret_cast<Table*>(base->pVtab);
+  const arrow::RecordBatch& batch = cursor->scan.batches[cursor->batch];
+  if (column < 0 || static_cast<size_t>(column) >= batch.columns.size()) {
+    sqlite3_result_null(context);
+    return SQLITE_OK;
+  }
+  table->readers[static_cast<size_t>(column)].Set(
+      context, *batch.columns[static_cast<size_t>(column)], cursor->row);
+  return SQLITE_OK;
+}
+
+int RowId(sqlite3_vtab_cursor* base, sqlite3_int64* rowid) {
+  *rowid = reinterpret_cast<Cursor*>(base)->rowid;
+  return SQLITE_OK;
+}
+
+const sqlite3_module kModule = {
+    /* iVersion */ 2,
+    /* xCreate */ nullptr,  // eponymous-only
+    /* xConnect */ Connect,
+    /* xBestIndex */ BestIndex,
+    /* xDisconnect */ Disconnect,
+    /* xDestroy */ Disconnect,
+    /* xOpen */ Open,
+    /* xClose */ Close,
+    /* xFilter */ Filter,
+    /* xNext */ Next,
+    /* xEof */ Eof,
+    /* xColumn */ Column,
+    /* xRowid */ RowId,
+    /* xUpdate */ nullptr,
+    /* xBegin */ nullptr,
+    /* xSync */ nullptr,
+    /* xCommit */ nullptr,
+    /* xRollback */ nullptr,
+    /* xFindFunction */ nullptr,
+    /* xRename */ nullptr,
+    /* xSavepoint */ nullptr,
+    /* xRelease */ nullptr,
+    /* xRollbackTo */ nullptr,
+    /* xShadowName */ nullptr,
+};
+
+}  // namespace
+
+void TableSource::BestIndex(sqlite3_index_info* info) {
+  info->estimatedCost = estimated_rows_;
+  info->estimatedRows = static_cast<sqlite3_int64>(estimated_rows_);
+}
+
+Status RegisterTable(sqlite3* db, const std::string& name, std::unique_ptr<TableSource> source,
+                     ScanLog* log) {
+  auto* context = new ModuleContext{std::move(source), log};
+  const int rc = sqlite3_create_module_v2(db, name.c_str(), &kModule, context, [](void* aux) {
+    delete static_cast<ModuleContext*>(aux);
+  });
+  // sqlite3_create_module_v2 calls the destructor itself when it fails.
+  if (rc != SQLITE_OK) {
+    return Status::Internal("registering table " + name + ": " + sqlite3_errmsg(db));
+  }
+  return Status::Ok();
+}
+
+}  // namespace zkarrow::query::internal

@@ -1,0 +1,587 @@
+#include "query/internal/znode_tables.h"
+
+#include <algorithm>
+#include <cmath>
+#include <future>
+#include <set>
+#include <string_view>
+#include <utility>
+
+#include "arrow/array_access.h"
+#include "znodes/datadir/data_dir.h"
+#include "znodes/live/tree_walker.h"
+#include "znodes/znode_batch_builder.h"
+#include "znodes/znode_path.h"
+#include "znodes/znode_schema.h"
+
+namespace zkarrow::query::internal {
+namespace {
+
+using znodes::ZnodeRecord;
+
+// The letters of idxStr: one per xFilter argument, in argument order.
+constexpr char kPathEquals = 'E';
+constexpr char kPathIn = 'I';
+constexpr char kPathLike = 'L';
+constexpr char kPathGlob = 'G';
+constexpr char kPathLower = 'g';  // path >= x or path > x
+constexpr char kPathUpper = 'l';  // path < x or path <= x
+constexpr char kParentEquals = 'P';
+constexpr char kDepthAtMost = 'D';  // depth <= n
+constexpr char kDepthBelow = 'd';   // depth < n
+constexpr char kDepthEquals = 'Q';
+constexpr char kLimit = 'M';
+constexpr char kOffset = 'O';
+
+// idxNum bits.
+constexpr int kReadData = 1;
+constexpr int kReadAcl = 2;
+
+// What a plan costs when nothing narrows it: SQLite only compares costs, and
+// a whole tree is the most expensive thing there is.
+constexpr double kWholeTreeRows = 1e6;
+
+// A path the server would accept: "/" or "/a/b" without empty components.
+bool IsZnodePath(std::string_view path) {
+  if (path.empty() || path.front() != '/') return false;
+  if (path.size() == 1) return true;
+  return path.back() != '/' && path.find("//") == std::string_view::npos;
+}
+
+std::optional<std::string> TextOf(sqlite3_value* value) {
+  const int type = sqlite3_value_type(value);
+  if (type == SQLITE_NULL || type == SQLITE_BLOB) return std::nullopt;
+  const auto* text = reinterpret_cast<const char*>(sqlite3_value_text(value));
+  if (text == nullptr) return std::nullopt;
+  return std::string(text, static_cast<size_t>(sqlite3_value_bytes(value)));
+}
+
+std::optional<int64_t> IntegerOf(sqlite3_value* value) {
+  const int type = sqlite3_value_type(value);
+  if (type == SQLITE_INTEGER) return sqlite3_value_int64(value);
+  if (type == SQLITE_FLOAT) {
+    // depth <= 2.5 is depth <= 2; a bound beyond int's range bounds nothing.
+    const double bound = std::floor(sqlite3_value_double(value));
+    if (bound > 1e9 || bound < -1e9 || std::isnan(bound)) return std::nullopt;
+    return static_cast<int64_t>(bound);
+  }
+  return std::nullopt;
+}
+
+std::string CommonPrefix(std::string_view a, std::string_view b) {
+  size_t n = 0;
+  while (n < a.size() && n < b.size() && a[n] == b[n]) ++n;
+  return std::string(a.substr(0, n));
+}
+
+void TightenDepth(ZnodePlan& plan, int64_t bound) {
+  const int clamped = static_cast<int>(std::clamp<int64_t>(bound, -1, 1 << 20));
+  plan.max_depth = plan.max_depth ? std::min(*plan.max_depth, clamped) : clamped;
+}
+
+// Decodes xFilter's arguments as BestIndex encoded them.
+Result<ZnodePlan> DecodePlan(int idx_num, const char* idx_str, int argc, sqlite3_value** argv) {
+  ZnodePlan plan;
+  plan.read_data = (idx_num & kReadData) != 0;
+  plan.read_acl = (idx_num & kReadAcl) != 0;
+  const std::string_view ops = idx_str == nullptr ? "" : idx_str;
+  if (static_cast<int>(ops.size()) != argc) {
+    return Status::Internal("the plan's arguments do not match its constraints");
+  }
+  std::optional<std::string> lower, upper;
+  int64_t limit = -1, offset = 0;
+  for (int i = 0; i < argc; ++i) {
+    sqlite3_value* value = argv[i];
+    switch (ops[static_cast<size_t>(i)]) {
+      case kPathEquals: {
+        std::vector<std::string> paths;
+        if (auto text = TextOf(value)) paths.push_back(*text);
+        plan.paths = std::move(paths);
+        break;
+      }
+      case kPathIn: {
+        std::vector<std::string> paths;
+        sqlite3_value* item = nullptr;
+        int rc = sqlite3_vtab_in_first(value, &item);
+        for (; rc == SQLITE_OK && item != nullptr; rc = sqlite3_vtab_in_next(value, &item)) {
+          if (auto text = TextOf(item)) paths.push_back(*text);
+        }
+        if (rc != SQLITE_OK && rc != SQLITE_DONE) {
+          return Status::Internal("reading the IN list of path");
+        }
+        plan.paths = std::move(paths);
+        break;
+      }
+      case kPathLike:
+        if (auto text = TextOf(value)) plan.prefix = LikePrefix(*text);
+        break;
+      case kPathGlob:
+        if (auto text = TextOf(value)) plan.prefix = GlobPrefix(*text);
+        break;
+      case kPathLower:
+        lower = TextOf(value);
+        break;
+      case kPathUpper:
+        upper = TextOf(value);
+        break;
+      case kParentEquals:
+        // parent = NULL matches nothing; an empty list of paths says so.
+        if (auto text = TextOf(value)) {
+          plan.parent = *text;
+        } else {
+          plan.paths = std::vector<std::string>{};
+        }
+        break;
+      case kDepthAtMost:
+        if (auto n = IntegerOf(value)) TightenDepth(plan, *n);
+        break;
+      case kDepthBelow:
+        if (auto n = IntegerOf(value)) TightenDepth(plan, *n - 1);
+        break;
+      case kDepthEquals:
+        if (auto n = IntegerOf(value)) TightenDepth(plan, *n);
+        break;
+      case kLimit:
+        if (sqlite3_value_type(value) == SQLITE_INTEGER) limit = sqlite3_value_int64(value);
+        break;
+      case kOffset:
+        if (sqlite3_value_type(value) == SQLITE_INTEGER) {
+          offset = std::max<int64_t>(0, sqlite3_value_int64(value));
+        }
+        break;
+      default:
+        return Status::Internal("unknown plan letter in '" + std::string(ops) + "'");
+    }
+  }
+  if (lower && upper && !plan.prefix) {
+    // Every string between the two bounds starts with what they share.
+    std::string shared = CommonPrefix(*lower, *upper);
+    if (!shared.empty()) plan.prefix = std::move(shared);
+  }
+  if (limit >= 0) plan.row_limit = limit + offset;
+  return plan;
+}
+
+// The rows of a scan, cut into batches where a batch's variable-length
+// columns would pass 32-bit offsets.
+class BatchCollector {
+ public:
+  BatchCollector() : builder_(/*typed_values=*/true) {}
+  Status Append(const ZnodeRecord& record) {
+    Status appended = builder_.Append(record);
+    if (appended.code() == StatusCode::kOutOfRange && builder_.rows() > 0) {
+      batches_.push_back(builder_.Finish());
+      appended = builder_.Append(record);
+    }
+    ZKA_RETURN_IF_ERROR(appended.WithContext("znode " + std::string(record.path)));
+    ++rows_;
+    return Status::Ok();
+  }
+  int64_t rows() const { return rows_; }
+  std::vector<arrow::RecordBatch> Finish() {
+    if (builder_.rows() > 0) batches_.push_back(builder_.Finish());
+    return std::move(batches_);
+  }
+
+ private:
+  znodes::ZnodeBatchBuilder builder_;
+  std::vector<arrow::RecordBatch> batches_;
+  int64_t rows_ = 0;
+};
+
+// The roots to walk and how deep, for a plan without a list of paths.
+struct WalkRoot {
+  std::string root;
+  int max_depth = -1;  // levels below root; -1: all
+};
+
+int RelativeDepth(const ZnodePlan& plan, const std::string& root, int levels) {
+  int max_depth = levels;
+  if (plan.max_depth) {
+    const int bound = *plan.max_depth - znodes::PathDepth(root);
+    max_depth = max_depth < 0 ? bound : std::min(max_depth, bound);
+  }
+  return max_depth;
+}
+
+bool IsNoNode(const Status& status) {
+  return status.code() == StatusCode::kRemote && zk::ErrorCodeOf(status) == zk::ErrorCode::NONODE;
+}
+
+std::string_view StringAt(const arrow::ArrayData& data, int64_t i) {
+  const int64_t begin = arrow::ReadOffset(data, i, false);
+  const int64_t end = arrow::ReadOffset(data, i + 1, false);
+  return {reinterpret_cast<const char*>(data.buffers[2]->data()) + begin,
+          static_cast<size_t>(end - begin)};
+}
+
+// The part of the optimizer shared by both sources: which constraints to
+// take, encoded for DecodePlan.
+void ChooseZnodePlan(sqlite3_index_info* info) {
+  const sqlite3_uint64 used = info->colUsed;
+  auto uses = [used](int column) {
+    return column >= 63 ? (used >> 63) != 0 : ((used >> column) & 1) != 0;
+  };
+  int idx_num = 0;
+  for (int column : {znodes::kDataColumn, znodes::kValueTypeColumn, znodes::kValueIntColumn,
+                     znodes::kValueFloatColumn, znodes::kValueTextColumn}) {
+    if (uses(column)) idx_num |= kReadData;
+  }
+  if (uses(znodes::kAclColumn)) idx_num |= kReadAcl;
+
+  std::string ops;
+  double rows = kWholeTreeRows;
+  bool filtered_elsewhere = false;  // a constraint SQLite checks that the plan does not
+  bool have_point = false;
+  int limit_constraint = -1, offset_constraint = -1;
+  auto take = [&](int i, char op, bool omit = false) {
+    ops += op;
+    info->aConstraintUsage[i].argvIndex = static_cast<int>(ops.size());
+    info->aConstraintUsage[i].omit = omit ? 1 : 0;
+  };
+  for (int i = 0; i < info->nConstraint; ++i) {
+    const auto& constraint = info->aConstraint[i];
+    if (constraint.op == SQLITE_INDEX_CONSTRAINT_LIMIT) {
+      limit_constraint = i;
+      continue;
+    }
+    if (constraint.op == SQLITE_INDEX_CONSTRAINT_OFFSET) {
+      offset_constraint = i;
+      continue;
+    }
+    filtered_elsewhere = true;
+    if (!constraint.usable) continue;
+    if (constraint.iColumn == znodes::kPathColumn) {
+      switch (constraint.op) {
+        case SQLITE_INDEX_CONSTRAINT_EQ:
+          if (have_point) break;
+          have_point = true;
+          if (sqlite3_vtab_in(info, i, -1)) {
+            // The whole list at once, for one multiRead. Exact, so SQLite
+            // need not re-check it (and only then hands the list over).
+            sqlite3_vtab_in(info, i, 1);
+            take(i, kPathIn, /*omit=*/true);
+            rows = std::min(rows, 10.0);
+          } else {
+            take(i, kPathEquals);
+            rows = 1;
+          }
+          break;
+        case SQLITE_INDEX_CONSTRAINT_LIKE:
+          take(i, kPathLike);
+          rows = std::min(rows, 1e4);
+          break;
+        case SQLITE_INDEX_CONSTRAINT_GLOB:
+          take(i, kPathGlob);
+          rows = std::min(rows, 1e4);
+          break;
+        case SQLITE_INDEX_CONSTRAINT_GE:
+        case SQLITE_INDEX_CONSTRAINT_GT:
+          take(i, kPathLower);
+          rows = std::min(rows, 1e5);
+          break;
+        case SQLITE_INDEX_CONSTRAINT_LT:
+        case SQLITE_INDEX_CONSTRAINT_LE:
+          take(i, kPathUpper);
+          rows = std::min(rows, 1e5);
+          break;
+        default:
+          break;
+      }
+    } else if (constraint.iColumn == znodes::kParentColumn &&
+               constraint.op == SQLITE_INDEX_CONSTRAINT_EQ) {
+      take(i, kParentEquals);
+      rows = std::min(rows, 100.0);
+    } else if (constraint.iColumn == znodes::kDepthColumn) {
+      if (constraint.op == SQLITE_INDEX_CONSTRAINT_LE) take(i, kDepthAtMost);
+      if (constraint.op == SQLITE_INDEX_CONSTRAINT_LT) take(i, kDepthBelow);
+      if (constraint.op == SQLITE_INDEX_CONSTRAINT_EQ) take(i, kDepthEquals);
+      if (constraint.op == SQLITE_INDEX_CONSTRAINT_LE ||
+          constraint.op == SQLITE_INDEX_CONSTRAINT_LT ||
+          constraint.op == SQLITE_INDEX_CONSTRAINT_EQ) {
+        rows = std::min(rows, 1e5);
+      }
+    }
+  }
+  // LIMIT may stop the walk only when SQLite drops none of the rows read.
+  if (!filtered_elsewhere && limit_constraint >= 0) {
+    take(limit_constraint, kLimit);
+    if (offset_constraint >= 0) take(offset_constraint, kOffset);
+  }
+  info->idxNum = idx_num;
+  info->idxStr = sqlite3_mprintf("%s", ops.c_str());
+  info->needToFreeIdxStr = 1;
+  info->estimatedRows = static_cast<sqlite3_int64>(rows);
+  info->estimatedCost = rows;
+}
+
+class LiveZnodeSource final : public TableSource {
+ public:
+  explicit LiveZnodeSource(std::vector<zk::Client*> sessions)
+      : sessions_(std::move(sessions)), schema_(znodes::ZnodeTableSchema(true)) {}
+
+  const arrow::Schema& schema() const override { return schema_; }
+  void BestIndex(sqlite3_index_info* info) override { ChooseZnodePlan(info); }
+
+  Result<ScanBatches> Scan(int idx_num, const char* idx_str, int argc, sqlite3_value** argv,
+                           ScanReport* report) override {
+    ZKA_ASSIGN_OR_RETURN(ZnodePlan plan, DecodePlan(idx_num, idx_str, argc, argv));
+    report->plan = plan.Describe();
+    report->estimated_rows = EstimateOf(plan);
+    BatchCollector rows;
+    if (plan.paths) {
+      ZKA_RETURN_IF_ERROR(ReadPoints(plan, rows, report));
+    } else {
+      ZKA_ASSIGN_OR_RETURN(std::vector<WalkRoot> roots, RootsOf(plan, report));
+      for (const WalkRoot& root : roots) {
+        if (plan.row_limit && rows.rows() >= *plan.row_limit) break;
+        ZKA_RETURN_IF_ERROR(Walk(plan, root, rows, report));
+      }
+    }
+    return ScanBatches{.batches = rows.Finish(), .keep = nullptr};
+  }
+
+ private:
+  static int64_t EstimateOf(const ZnodePlan& plan) {
+    if (plan.paths) return static_cast<int64_t>(plan.paths->size());
+    return -1;  // unknown before the walk
+  }
+
+  // The walk's roots. A prefix whose last component is partial ("/a/b"
+  // of LIKE '/a/b%') lists the directory above it once and walks only the
+  // children whose names match.
+  Result<std::vector<WalkRoot>> RootsOf(const ZnodePlan& plan, ScanReport* report) {
+    std::vector<WalkRoot> roots;
+    auto add = [&](std::string root, int levels) {
+      const int max_depth = RelativeDepth(plan, root, levels);
+      if (plan.max_depth && max_depth < 0) return;  // the root is already too deep
+      roots.push_back({std::move(root), max_depth});
+    };
+    if (plan.parent) {
+      if (IsZnodePath(*plan.parent)) add(*plan.parent, 1);
+      return roots;
+    }
+    const std::string prefix = plan.prefix.value_or("/");
+    if (prefix.empty() || prefix.front() != '/') {
+      // No path starts otherwise; "" bounds nothing.
+      if (prefix.empty()) add("/", -1);
+      return roots;
+    }
+    const size_t slash = prefix.rfind('/');
+    std::string dir = slash == 0 ? "/" : prefix.substr(0, slash);
+    const std::string partial = prefix.substr(slash + 1);
+    if (!IsZnodePath(dir)) return roots;
+    if (partial.empty()) {
+      add(dir, -1);
+      return roots;
+    }
+    auto children = sessions_.front()->GetChildren(dir).get();
+    ++report->nodes_read;
+    if (!children.ok()) {
+      if (IsNoNode(children.status())) return roots;
+      return children.status().WithContext("listing " + dir);
+    }
+    std::sort(children->begin(), children->end());
+    for (const std::string& name : *children) {
+      if (name.compare(0, partial.size(), partial) == 0) add(znodes::JoinPath(dir, name), -1);
+    }
+    return roots;
+  }
+
+  Status Walk(const ZnodePlan& plan, const WalkRoot& root, BatchCollector& rows,
+              ScanReport* report) {
+    znodes::WalkOptions options;
+    options.root = root.root;
+    options.max_depth = root.max_depth;
+    options.read_data = plan.read_data;
+    options.read_acl = plan.read_acl;
+    if (plan.row_limit && *plan.row_limit < options.nodes_per_batch) {
+      // A small LIMIT: small batches, one at a time, so that the walk stops
+      // within a batch of the rows it needs.
+      options.nodes_per_batch = static_cast<int>(std::max<int64_t>(1, *plan.row_limit));
+      options.batches_in_flight_per_session = 1;
+    }
+    bool limit_reached = false;
+    znodes::WalkStats stats;
+    Status walked = znodes::WalkTree(
+        sessions_, options,
+        [&](const ZnodeRecord& record) -> Status {
+          if (plan.row_limit && rows.rows() >= *plan.row_limit) {
+            limit_reached = true;
+            return Status::Cancelled("the query's LIMIT is reached");
+          }
+          return rows.Append(record);
+        },
+        &stats);
+    report->nodes_read += stats.znodes + stats.vanished;
+    if (limit_reached) return Status::Ok();
+    if (!walked.ok() && IsNoNode(walked) && stats.znodes == 0) return Status::Ok();
+    return walked;
+  }
+
+  // path = x / path IN (...): the nodes' data in multiReads of at most a
+  // walk batch's size, their ACLs alongside.
+  Status ReadPoints(const ZnodePlan& plan, BatchCollector& rows, ScanReport* report) {
+    std::set<std::string> unique;
+    for (const std::string& path : *plan.paths) {
+      if (IsZnodePath(path)) unique.insert(path);
+    }
+    const std::vector<std::string> paths(unique.begin(), unique.end());
+    const size_t chunk = static_cast<size_t>(znodes::WalkOptions{}.nodes_per_batch);
+    zk::Client& client = *sessions_.front();
+    for (size_t begin = 0; begin < paths.size(); begin += chunk) {
+      const size_t end = std::min(paths.size(), begin + chunk);
+      std::vector<zk::ReadOp> ops;
+      for (size_t i = begin; i < end; ++i) ops.push_back(zk::ReadOp::GetData(paths[i]));
+      auto reads_future = client.MultiRead(std::move(ops));
+      std::vector<std::future<Result<zk::AclResult>>> acls;
+      if (plan.read_acl) {
+        for (size_t i = begin; i < end; ++i) acls.push_back(client.GetAcl(paths[i]));
+      }
+      auto reads = reads_future.get();
+      std::vector<Result<zk::AclResult>> acl_results;
+      for (auto& acl : acls) acl_results.push_back(acl.get());
+      ZKA_RETURN_IF_ERROR(reads.status().WithContext("reading " + paths[begin]));
+      report->nodes_read += static_cast<int64_t>(end - begin);
+      for (size_t i = begin; i < end; ++i) {
+        const zk::ReadResult& read = (*reads)[i - begin];
+        if (read.error == zk::ErrorCode::NONODE) continue;
+        ZnodeRecord record;
+        record.path = paths[i];
+        std::optional<zk::Stat> stat;
+        if (read.error == zk::ErrorCode::OK) {
+          stat = read.stat;
+          if (plan.read_data) {
+            record.data =
+                std::span(reinterpret_cast<const uint8_t*>(read.data.data()), read.data.size());
+          }
+        } else {
+          record.error = zk::ErrorCodeName(read.error);
+          if (read.error == zk::ErrorCode::NOAUTH) {
+            // exists needs no permission: the row still gets its stat.
+            auto exists = client.Exists(paths[i]).get();
+            ZKA_RETURN_IF_ERROR(exists.status().WithContext("reading " + paths[i]));
+            if (!*exists) continue;
+            stat = **exists;
+          }
+        }
+        if (plan.read_acl) {
+          const Result<zk::AclResult>& acl = acl_results[i - begin];
+          if (acl.ok()) {
+            record.acl = &acl->acls;
+          } else if (acl.status().code() != StatusCode::kRemote) {
+            return acl.status().WithContext("reading the ACL of " + paths[i]);
+          }
+        }
+        record.stat = stat;
+        if (stat) {
+          record.kind = stat->ephemeral_owner != 0 ? znodes::NodeKind::kEphemeral
+                                                   : znodes::NodeKind::kPersistent;
+        }
+        ZKA_RETURN_IF_ERROR(rows.Append(record));
+      }
+    }
+    return Status::Ok();
+  }
+
+  std::vector<zk::Client*> sessions_;
+  arrow::Schema schema_;
+};
+
+class DataDirZnodeSource final : public TableSource {
+ public:
+  DataDirZnodeSource(std::filesystem::path dir, std::optional<int64_t> zxid)
+      : dir_(std::move(dir)), zxid_(zxid), schema_(znodes::ZnodeTableSchema(true)) {}
+
+  const arrow::Schema& schema() const override { return schema_; }
+  void BestIndex(sqlite3_index_info* info) override { ChooseZnodePlan(info); }
+
+  Result<ScanBatches> Scan(int idx_num, const char* idx_str, int argc, sqlite3_value** argv,
+                           ScanReport* report) override {
+    ZKA_ASSIGN_OR_RETURN(ZnodePlan plan, DecodePlan(idx_num, idx_str, argc, argv));
+    if (!loaded_) {
+      // The files hold the whole tree in one stream of records: it is read
+      // once per query and every scan picks its rows from it.
+      BatchCollector rows;
+      znodes::DataDirSummary summary;
+      ZKA_RETURN_IF_ERROR(znodes::ReadDataDir(
+                              {.dir = dir_, .target_zxid = zxid_},
+                              [&](const ZnodeRecord& record) { return rows.Append(record); },
+                              &summary)
+                              .WithContext("reading the data directory " + dir_.string()));
+      report->nodes_read = rows.rows();
+      batches_ = rows.Finish();
+      loaded_ = true;
+    }
+    report->plan = "data directory (the tree loaded once per query), rows kept: " + plan.Describe();
+    ScanBatches scan{.batches = batches_, .keep = nullptr};
+    if (plan.paths || plan.prefix || plan.parent || plan.max_depth) {
+      std::set<std::string, std::less<>> paths;
+      if (plan.paths) paths.insert(plan.paths->begin(), plan.paths->end());
+      scan.keep = [plan, paths = std::move(paths)](const arrow::RecordBatch& batch, int64_t row) {
+        const std::string_view path = StringAt(*batch.columns[znodes::kPathColumn], row);
+        if (plan.paths && !paths.contains(path)) return false;
+        if (plan.prefix && !path.starts_with(*plan.prefix)) return false;
+        if (plan.parent) {
+          const arrow::ArrayData& parents = *batch.columns[znodes::kParentColumn];
+          if (!arrow::IsValidAt(parents, row) || StringAt(parents, row) != *plan.parent) {
+            return false;
+          }
+        }
+        if (plan.max_depth && znodes::PathDepth(path) > *plan.max_depth) return false;
+        return true;
+      };
+    }
+    return scan;
+  }
+
+ private:
+  std::filesystem::path dir_;
+  std::optional<int64_t> zxid_;
+  arrow::Schema schema_;
+  bool loaded_ = false;
+  std::vector<arrow::RecordBatch> batches_;
+};
+
+}  // namespace
+
+std::string LikePrefix(std::string_view pattern) {
+  return std::string(pattern.substr(0, pattern.find_first_of("%_")));
+}
+
+std::string GlobPrefix(std::string_view pattern) {
+  return std::string(pattern.substr(0, pattern.find_first_of("*?[")));
+}
+
+std::string ZnodePlan::Describe() const {
+  std::string text;
+  if (paths) {
+    text = std::to_string(paths->size()) + " node(s) by path in multiRead (getData" +
+           std::string(read_acl ? ", getACL" : "") + ")";
+  } else {
+    if (parent) {
+      text = "children of " + *parent;
+    } else if (prefix && *prefix != "/" && !prefix->empty()) {
+      text = "subtree(s) of paths starting with '" + *prefix + "'";
+    } else {
+      text = "whole tree";
+    }
+    if (max_depth) text += ", depth <= " + std::to_string(*max_depth);
+    text += std::string(", reads per node: getData+getChildren in multiRead") +
+            (read_acl ? ", getACL" : "");
+  }
+  text += read_data ? ", data kept" : ", data not kept (stat only)";
+  if (row_limit) text += ", stops after " + std::to_string(*row_limit) + " rows";
+  return text;
+}
+
+std::unique_ptr<TableSource> MakeLiveZnodeSource(std::vector<zk::Client*> sessions) {
+  return std::make_unique<LiveZnodeSource>(std::move(sessions));
+}
+
+std::unique_ptr<TableSource> MakeDataDirZnodeSource(std::filesystem::path dir,
+                                                    std::optional<int64_t> zxid) {
+  return std::make_unique<DataDirZnodeSource>(std::move(dir), zxid);
+}
+
+}  // namespace zkarrow::query::internal

@@ -1,0 +1,41 @@
+// The `znodes` table over a live ensemble or a data directory, and the
+// optimizer that turns a query's constraints into the reads of one scan.
+#pragma once
+
+#include <cstdint>
+#include <filesystem>
+#include <memory>
+#include <optional>
+#include <string>
+#include <vector>
+
+#include "query/internal/table_source.h"
+#include "zk/client.h"
+
+namespace zkarrow::query::internal {
+
+// What one scan of `znodes` needs, from the constraints SQLite passed to
+// xFilter. Every field only narrows the reads: SQLite re-checks each row.
+struct ZnodePlan {
+  std::optional<std::vector<std::string>> paths;  // path = x / path IN (...): these nodes only
+  std::optional<std::string> prefix;  // path LIKE 'p%' / GLOB 'p*' / a range: paths starting so
+  std::optional<std::string> parent;  // parent = x: x's children
+  std::optional<int> max_depth;       // depth <= n (absolute: "/" is 0)
+  std::optional<int64_t> row_limit;   // LIMIT + OFFSET, when nothing else filters
+  bool read_data = true;
+  bool read_acl = true;
+
+  std::string Describe() const;
+};
+
+// The literal prefix every string a LIKE (case-sensitive) or GLOB pattern
+// matches starts with.
+std::string LikePrefix(std::string_view pattern);
+std::string GlobPrefix(std::string_view pattern);
+
+// REQUIRES: sessions outlive the source.
+std::unique_ptr<TableSource> MakeLiveZnodeSource(std::vector<zk::Client*> sessions);
+std::unique_ptr<TableSource> MakeDataDirZnodeSource(std::filesystem::path dir,
+                                                    std::optional<int64_t> zxid);
+
+}  // namespace zkarrow::query::internal

@@ -1,0 +1,189 @@
+#include "query/query_engine.h"
+
+#include <algorithm>
+#include <cctype>
+#include <map>
+
+#include "query/internal/arrow_sources.h"
+#include "query/internal/result_builder.h"
+#include "query/internal/sql_rewrite.h"
+#include "query/internal/sqlite_handles.h"
+#include "query/internal/table_source.h"
+#include "query/internal/znode_tables.h"
+
+namespace zkarrow::query {
+
+using internal::ScanLog;
+
+namespace {
+
+// "near "FROMM": syntax error at character 12: SELECT * FROMM znodes\n ^".
+std::string PointAt(const std::string& sql, size_t offset) {
+  const size_t line_begin = sql.rfind('\n', offset == 0 ? 0 : offset - 1);
+  const size_t begin = line_begin == std::string::npos || offset == 0 ? 0 : line_begin + 1;
+  size_t end = sql.find('\n', offset);
+  if (end == std::string::npos) end = sql.size();
+  const size_t line = static_cast<size_t>(std::count(sql.begin(), sql.begin() + begin, '\n')) + 1;
+  return " (line " + std::to_string(line) + ", column " + std::to_string(offset - begin + 1) +
+         "):\n  " + sql.substr(begin, end - begin) + "\n  " + std::string(offset - begin, ' ') +
+         "^";
+}
+
+bool IsBlank(const char* text) {
+  // Trailing whitespace and comments after the one statement are fine.
+  std::string_view rest = text == nullptr ? "" : text;
+  while (!rest.empty()) {
+    if (std::isspace(static_cast<unsigned char>(rest.front())) || rest.front() == ';') {
+      rest.remove_prefix(1);
+    } else if (rest.starts_with("--")) {
+      const size_t eol = rest.find('\n');
+      rest.remove_prefix(eol == std::string_view::npos ? rest.size() : eol);
+    } else if (rest.starts_with("/*")) {
+      const size_t close = rest.find("*/");
+      rest.remove_prefix(close == std::string_view::npos ? rest.size() : close + 2);
+    } else {
+      return false;
+    }
+  }
+  return true;
+}
+
+}  // namespace
+
+class QueryEngine::Impl {
+ public:
+  Status Open(QuerySources sources) {
+    sqlite3* db = nullptr;
+    const int rc =
+        sqlite3_open_v2(":memory:", &db, SQLITE_OPEN_READWRITE | SQLITE_OPEN_MEMORY, nullptr);
+    db_.reset(db);
+    if (rc != SQLITE_OK) {
+      return Status::Internal(std::string("opening SQLite: ") +
+                              (db ? sqlite3_errmsg(db) : sqlite3_errstr(rc)));
+    }
+    // Paths are case-sensitive; a LIKE pattern that folded case could not
+    // name a subtree.
+    ZKA_RETURN_IF_ERROR(Execute("PRAGMA case_sensitive_like = ON"));
+    if (!sources.sessions.empty()) {
+      ZKA_RETURN_IF_ERROR(internal::RegisterTable(
+          db_.get(), "znodes", internal::MakeLiveZnodeSource(sources.sessions), &log_));
+    } else if (sources.data_dir) {
+      ZKA_RETURN_IF_ERROR(internal::RegisterTable(
+          db_.get(), "znodes", internal::MakeDataDirZnodeSource(*sources.data_dir, sources.zxid),
+          &log_));
+    }
+    if (sources.data_dir) {
+      ZKA_RETURN_IF_ERROR(internal::RegisterTable(
+          db_.get(), "txns", internal::MakeTxnLogSource(*sources.data_dir), &log_));
+    }
+    return Status::Ok();
+  }
+
+  Status AddArrowFile(const std::string& name, const std::filesystem::path& path) {
+    ZKA_ASSIGN_OR_RETURN(auto source, internal::OpenArrowFileSource(path));
+    return internal::RegisterTable(db_.get(), name, std::move(source), &log_);
+  }
+
+  Status Run(const std::string& sql, const std::function<Status(const arrow::Schema&)>& on_schema,
+             const BatchSink& sink, QueryStats* stats) {
+    log_ = {};
+    ZKA_ASSIGN_OR_RETURN(std::vector<internal::ArrowCall> calls, internal::FindArrowCalls(sql));
+    std::vector<std::string> names;
+    for (const internal::ArrowCall& call : calls) {
+      auto known = arrow_tables_.find(call.path);
+      if (known == arrow_tables_.end()) {
+        std::string name = "read_arrow_" + std::to_string(arrow_tables_.size() + 1);
+        ZKA_RETURN_IF_ERROR(AddArrowFile(name, call.path).WithContext("read_arrow"));
+        known = arrow_tables_.emplace(call.path, std::move(name)).first;
+      }
+      names.push_back(known->second);
+    }
+    const std::string rewritten = internal::ReplaceArrowCalls(sql, calls, names);
+
+    sqlite3_stmt* raw = nullptr;
+    const char* tail = nullptr;
+    const int rc = sqlite3_prepare_v3(db_.get(), rewritten.c_str(),
+                                      static_cast<int>(rewritten.size()), 0, &raw, &tail);
+    internal::Statement statement(raw);
+    if (rc != SQLITE_OK) {
+      std::string message = sqlite3_errmsg(db_.get());
+      const int offset = sqlite3_error_offset(db_.get());
+      if (offset >= 0) {
+        message +=
+            PointAt(sql, internal::OriginalOffset(static_cast<size_t>(offset), calls, names));
+      }
+      return Status::InvalidArgument("SQL error: " + message);
+    }
+    if (statement == nullptr) return Status::InvalidArgument("SQL error: no statement to run");
+    if (!IsBlank(tail)) {
+      const size_t offset = static_cast<size_t>(tail - rewritten.c_str());
+      return Status::InvalidArgument("SQL error: one statement at a time; another one starts" +
+                                     PointAt(sql, internal::OriginalOffset(offset, calls, names)));
+    }
+    if (!sqlite3_stmt_readonly(statement.get())) {
+      return Status::InvalidArgument(
+          "SQL error: zkarrow query only reads (SELECT, WITH, VALUES); this statement would "
+          "write");
+    }
+
+    internal::ResultBuilder result(statement.get(), on_schema, sink);
+    Status status;
+    while (true) {
+      const int step = sqlite3_step(statement.get());
+      if (step == SQLITE_ROW) {
+        status = result.AddRow();
+        if (!status.ok()) break;
+        continue;
+      }
+      if (step == SQLITE_DONE) {
+        status = result.Finish();
+      } else if (!log_.first_error.ok()) {
+        status = log_.first_error;  // a source failed: its own status, with its code
+      } else {
+        status = Status::InvalidData(std::string("SQL error: ") + sqlite3_errmsg(db_.get()));
+      }
+      break;
+    }
+    if (stats != nullptr) {
+      stats->rows = result.rows();
+      stats->scans.assign(log_.scans.begin(), log_.scans.end());
+    }
+    return status;
+  }
+
+ private:
+  Status Execute(const char* sql) {
+    char* error = nullptr;
+    const int rc = sqlite3_exec(db_.get(), sql, nullptr, nullptr, &error);
+    internal::SqliteString owned(error);
+    if (rc != SQLITE_OK) {
+      return Status::Internal(std::string(sql) + ": " + (error ? error : sqlite3_errstr(rc)));
+    }
+    return Status::Ok();
+  }
+
+  internal::Database db_;
+  ScanLog log_;
+  std::map<std::string, std::string> arrow_tables_;  // read_arrow path -> its table
+};
+
+QueryEngine::QueryEngine(std::unique_ptr<Impl> impl) : impl_(std::move(impl)) {}
+QueryEngine::~QueryEngine() = default;
+
+Result<std::unique_ptr<QueryEngine>> QueryEngine::Open(QuerySources sources) {
+  auto impl = std::make_unique<Impl>();
+  ZKA_RETURN_IF_ERROR(impl->Open(std::move(sources)));
+  return std::unique_ptr<QueryEngine>(new QueryEngine(std::move(impl)));
+}
+
+Status QueryEngine::AddArrowFile(const std::string& name, const std::filesystem::path& path) {
+  return impl_->AddArrowFile(name, path);
+}
+
+Status QueryEngine::Run(const std::string& sql,
+                        const std::function<Status(const arrow::Schema&)>& on_schema,
+                        const BatchSink& sink, QueryStats* stats) {
+  return impl_->Run(sql, on_schema, sink, stats);
+}
+
+}  // namespace zkarrow::query

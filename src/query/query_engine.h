@@ -1,0 +1,87 @@
+// SQL over znode trees and Arrow files: SQLite with virtual tables whose
+// xBestIndex turns a query's constraints into the cheapest reads.
+//
+// Tables:
+//   znodes        the znode table (znodes/znode_schema.h, typed columns
+//                 included) of a live ensemble or of a data directory;
+//   txns          with a data directory: its transaction-log table;
+//   read_arrow('F') any Arrow IPC file or stream (a table-valued function);
+//   NAME          each Arrow file registered with AddArrowFile.
+// Arrow values map to SQL values as query/internal/arrow_cells.h says; LIKE
+// is case-sensitive (paths are), so that a LIKE prefix names a subtree.
+//
+// The live pushdown (WHERE on path, parent, depth; LIMIT; the columns used)
+// only ever makes the reads cheaper: SQLite re-checks every constraint, so
+// the rows are those of a full scan. Plans() describes, per scan, what was
+// read and why.
+#pragma once
+
+#include <cstdint>
+#include <filesystem>
+#include <functional>
+#include <memory>
+#include <optional>
+#include <string>
+#include <vector>
+
+#include "arrow/array.h"
+#include "arrow/type.h"
+#include "base/status.h"
+#include "zk/client.h"
+
+namespace zkarrow::query {
+
+struct QuerySources {
+  // The live tree behind `znodes`, read through these sessions (not owned;
+  // they must outlive the engine). Empty: no live tree.
+  std::vector<zk::Client*> sessions;
+  // Or the tree (and the txns table) of a ZooKeeper data directory.
+  std::optional<std::filesystem::path> data_dir;
+  std::optional<int64_t> zxid;  // with data_dir: the tree as of this zxid
+};
+
+// One scan of a table, in words, with what it cost.
+struct ScanReport {
+  std::string table;
+  std::string plan;            // e.g. "subtree /kafka/brokers, depth <= 3, stat only"
+  int64_t estimated_rows = 0;  // what the plan told SQLite
+  int64_t nodes_read = 0;      // znodes read from the source (live: records + vanished)
+  int64_t rows_produced = 0;   // rows handed to SQLite before it re-checked them
+};
+
+// Rows as Arrow batches: integers int64, reals float64, text utf8, blobs
+// binary, all nullable; names as SQLite names the result columns. A
+// column's type is decided by the values of the first batch (text wins over
+// blob, blob over real, real over integer; all null: the column's declared
+// type, else utf8); later values convert to it where SQL would (integer to
+// real, numbers to text) or fail with the row and column named.
+using BatchSink = std::function<Status(const arrow::RecordBatch&)>;
+
+struct QueryStats {
+  int64_t rows = 0;
+  std::vector<ScanReport> scans;
+};
+
+class QueryEngine {
+ public:
+  static Result<std::unique_ptr<QueryEngine>> Open(QuerySources sources);
+  ~QueryEngine();
+  QueryEngine(const QueryEngine&) = delete;
+  QueryEngine& operator=(const QueryEngine&) = delete;
+
+  // Serves the Arrow IPC file (or stream) at `path` as table `name`.
+  Status AddArrowFile(const std::string& name, const std::filesystem::path& path);
+
+  // Runs one SQL statement. Bad SQL fails with SQLite's message and the
+  // position of the error. `schema_out` receives the result's schema before
+  // the first batch goes to `sink` (also when there are no rows).
+  Status Run(const std::string& sql, const std::function<Status(const arrow::Schema&)>& on_schema,
+             const BatchSink& sink, QueryStats* stats);
+
+ private:
+  class Impl;
+  explicit QueryEngine(std::unique_ptr<Impl> impl);
+  std::unique_ptr<Impl> impl_;
+};
+
+}  // namespace zkarrow::query

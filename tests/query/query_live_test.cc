@@ -1,0 +1,432 @@
+// `zkarrow query` against a real ZooKeeper holding the sample tree: operator
+// queries compared with the same SQL run by Python's sqlite3 over a kazoo
+// walk of the tree; pushdown proven by the packets the server counted; bad
+// input; read_arrow over a snapshot; --data-dir against the live tree.
+#include <gtest/gtest.h>
+#include <sys/wait.h>
+#include <unistd.h>
+
+#include <array>
+#include <chrono>
+#include <cstdio>
+#include <filesystem>
+#include <fstream>
+#include <memory>
+#include <sstream>
+#include <string>
+#include <thread>
+#include <vector>
+
+#include "nlohmann/json.hpp"
+#include "sampletree/sample_tree.h"
+#include "support/znode_rows.h"
+#include "zk/client.h"
+#include "zkserver/zookeeper_cluster.h"
+
+namespace zkarrow {
+namespace {
+
+using testing::ParseJsonLines;
+
+struct Ran {
+  int exit_code = -1;
+  std::string out;
+  std::string err;
+};
+
+std::filesystem::path TempPath(const std::string& name) {
+  return std::filesystem::temp_directory_path() /
+         ("zkarrow-query-" + std::to_string(::getpid()) + "-" + name);
+}
+
+// Single-quoted for /bin/sh.
+std::string Shell(const std::string& text) {
+  std::string quoted = "'";
+  for (char c : text) {
+    if (c == '\'') {
+      quoted += "'\\''";
+    } else {
+      quoted += c;
+    }
+  }
+  return quoted + "'";
+}
+
+Ran RunZkarrow(const std::string& args) {
+  const std::filesystem::path err = TempPath("stderr");
+  const std::string command =
+      std::string(ZKARROW_BINARY) + " " + args + " 2>" + Shell(err.string()) + " </dev/null";
+  Ran ran;
+  std::unique_ptr<FILE, int (*)(FILE*)> pipe(::popen(command.c_str(), "r"), ::pclose);
+  if (!pipe) return ran;
+  std::array<char, 65536> chunk;
+  size_t n;
+  while ((n = std::fread(chunk.data(), 1, chunk.size(), pipe.get())) > 0)
+    ran.out.append(chunk.data(), n);
+  const int status = ::pclose(pipe.release());
+  ran.exit_code = WIFEXITED(status) ? WEXITSTATUS(status) : 128 + WTERMSIG(status);
+  std::ifstream in(err);
+  std::stringstream text;
+  text << in.rdbuf();
+  ran.err = text.str();
+  std::filesystem::remove(err);
+  return ran;
+}
+
+int64_t PacketsReceived(const zkserver::ZooKeeperCluster& cluster) {
+  auto mntr = cluster.FourLetterWord(0, "mntr");
+  EXPECT_TRUE(mntr.ok()) << mntr.status().ToString();
+  if (!mntr.ok()) return -1;
+  const std::string key = "zk_packets_received\t";
+  const size_t at = mntr->find(key);
+  EXPECT_NE(at, std::string::npos) << *mntr;
+  if (at == std::string::npos) return -1;
+  return std::stoll(mntr->substr(at + key.size()));
+}
+
+class QueryLiveTest : public ::testing::Test {
+ protected:
+  static void SetUpTestSuite() {
+    auto cluster = zkserver::ZooKeeperCluster::Start({});
+    ASSERT_TRUE(cluster.ok()) << cluster.status().ToString();
+    cluster_ = std::move(*cluster).release();
+    zk::ClientOptions options;
+    options.connect_string = cluster_->ConnectString();
+    options.auth = {{"digest", "alice:secret"}};
+    auto client = zk::Client::Connect(options);
+    ASSERT_TRUE(client.ok()) << client.status().ToString();
+    owner_ = std::move(*client).release();
+    // A small tree keeps the suite quick; large files smaller than real
+    // Solr schemas for the same reason.
+    Status loaded = sampletree::LoadSampleTree(
+        *owner_, sampletree::GenerateSampleTree({.target_nodes = 5000, .large_file_bytes = 20000}));
+    ASSERT_TRUE(loaded.ok()) << loaded.ToString();
+    // An ACL audit needs more than world:anyone everywhere.
+    auto must = [](auto future) {
+      auto result = future.get();
+      ASSERT_TRUE(result.ok()) << result.status().ToString();
+    };
+    must(owner_->Create("/audit", "", zk::OpenAclUnsafe()));
+    must(owner_->Create("/audit/open", "o", zk::OpenAclUnsafe()));
+    must(owner_->Create("/audit/readonly", "r", zk::ReadAclUnsafe()));
+    must(owner_->Create("/audit/secret", "s", zk::CreatorAllAcl()));
+    must(owner_->Create("/audit/secret/inner", "i", zk::CreatorAllAcl()));
+    // Changes after a known zxid.
+    auto stat = owner_->Exists("/audit/secret/inner").get();
+    ASSERT_TRUE(stat.ok() && *stat);
+    changed_after_ = (*stat)->mzxid;
+    must(owner_->SetData("/kafka/controller_epoch", "18"));
+    must(owner_->SetData("/kafka/cluster/id", R"({"version":"1","id":"changed"})"));
+    must(owner_->Create("/audit/new", "after", zk::OpenAclUnsafe()));
+
+    oracle_db_ = new std::filesystem::path(TempPath("oracle.db"));
+    auto dumped = testing::RunCommand("/usr/bin/python3 " ZKARROW_SOURCE_DIR
+                                      "/tests/query/sqlite_oracle.py dump " +
+                                      cluster_->ConnectString() + " " + oracle_db_->string());
+    ASSERT_TRUE(dumped.ok()) << dumped.status().ToString();
+    oracle_rows_ = std::stoll(*dumped);
+    ASSERT_GT(oracle_rows_, 4000);
+    ready_ = true;
+  }
+
+  static void TearDownTestSuite() {
+    if (oracle_db_ != nullptr) std::filesystem::remove(*oracle_db_);
+    delete oracle_db_;
+    delete owner_;
+    delete cluster_;
+  }
+
+  void SetUp() override { ASSERT_TRUE(ready_) << "the shared fixture failed; see above"; }
+
+  static std::string Zk() { return "--zk " + cluster_->ConnectString(); }
+
+  static std::vector<nlohmann::json> Query(const std::string& sql,
+                                           const std::string& source = Zk()) {
+    Ran ran = RunZkarrow("query " + Shell(sql) + " " + source + " --format json");
+    EXPECT_EQ(ran.exit_code, 0) << sql << "\n" << ran.err;
+    return ParseJsonLines(ran.out);
+  }
+
+  static std::vector<nlohmann::json> Oracle(const std::string& sql) {
+    auto out = testing::RunCommand("/usr/bin/python3 " ZKARROW_SOURCE_DIR
+                                   "/tests/query/sqlite_oracle.py query " +
+                                   Shell(oracle_db_->string()) + " " + Shell(sql));
+    EXPECT_TRUE(out.ok()) << out.status().ToString();
+    return out.ok() ? ParseJsonLines(*out) : std::vector<nlohmann::json>{};
+  }
+
+  // Packets the server received for one run of `sql`, less those of a run
+  // that reads nothing (connecting, closing).
+  static int64_t PacketsFor(const std::string& sql) {
+    auto packets_of = [](const std::string& query) {
+      const int64_t before = PacketsReceived(*cluster_);
+      Ran ran = RunZkarrow("query " + Shell(query) + " " + Zk() + " --format csv");
+      EXPECT_EQ(ran.exit_code, 0) << query << "\n" << ran.err;
+      return PacketsReceived(*cluster_) - before;
+    };
+    const int64_t overhead = packets_of("SELECT 1");
+    return packets_of(sql) - overhead;
+  }
+
+  static zkserver::ZooKeeperCluster* cluster_;
+  static zk::Client* owner_;
+  static std::filesystem::path* oracle_db_;
+  static int64_t oracle_rows_;
+  static int64_t changed_after_;
+  static bool ready_;
+};
+
+zkserver::ZooKeeperCluster* QueryLiveTest::cluster_ = nullptr;
+zk::Client* QueryLiveTest::owner_ = nullptr;
+std::filesystem::path* QueryLiveTest::oracle_db_ = nullptr;
+int64_t QueryLiveTest::oracle_rows_ = 0;
+int64_t QueryLiveTest::changed_after_ = 0;
+bool QueryLiveTest::ready_ = false;
+
+TEST_F(QueryLiveTest, OperatorQueriesEqualSqliteOverKazoo) {
+  const std::string changed = std::to_string(changed_after_);
+  const std::vector<std::string> queries = {
+      // The whole tree, row for row.
+      "SELECT path, name, parent, depth, kind, data, data_length, num_children, version, "
+      "cversion, aversion, czxid, mzxid, pzxid, ephemeral_owner, ctime, mtime, error "
+      "FROM znodes ORDER BY path",
+      // Kafka: registered brokers and their endpoints.
+      "SELECT name AS broker, json_extract(CAST(data AS TEXT), '$.host') AS host, "
+      "json_extract(CAST(data AS TEXT), '$.rack') AS rack, kind, ephemeral_owner <> 0 AS live "
+      "FROM znodes WHERE parent = '/kafka/brokers/ids' ORDER BY CAST(name AS INTEGER)",
+      // Kafka: ISR sizes, and the partitions each broker leads.
+      "SELECT json_array_length(CAST(data AS TEXT), '$.isr') AS isr_size, count(*) AS partitions "
+      "FROM znodes WHERE path GLOB '/kafka/brokers/topics/*/partitions/*/state' GROUP BY 1 "
+      "ORDER BY 1",
+      "SELECT json_extract(CAST(data AS TEXT), '$.leader') AS leader, count(*) AS led "
+      "FROM znodes WHERE path LIKE '/kafka/brokers/topics/%' AND name = 'state' "
+      "GROUP BY 1 ORDER BY 1",
+      "SELECT path FROM znodes WHERE path LIKE '/kafka/brokers/topics/%/state' AND "
+      "json_extract(CAST(data AS TEXT), '$.leader') NOT IN "
+      "(SELECT CAST(name AS INTEGER) FROM znodes WHERE parent = '/kafka/brokers/ids') "
+      "ORDER BY path",
+      // Solr: every replica's state and node.
+      "SELECT z.path, t.key AS replica, json_extract(t.value, '$.state') AS state, "
+      "json_extract(t.value, '$.node_name') AS node FROM znodes z, "
+      "json_tree(CAST(z.data AS TEXT)) t WHERE z.path GLOB '/solr/collections/*/state.json' "
+      "AND t.key GLOB 'core_node*' ORDER BY z.path, t.key",
+      // Biggest subtrees: by top-level node, and the configsets by bytes below them.
+      "SELECT CASE WHEN instr(substr(path, 2), '/') = 0 THEN path "
+      "ELSE substr(path, 1, instr(substr(path, 2), '/')) END AS top, count(*) AS nodes, "
+      "sum(data_length) AS bytes FROM znodes WHERE depth >= 1 GROUP BY top "
+      "ORDER BY bytes DESC, top",
+      "SELECT p.path, count(*) AS nodes, sum(c.data_length) AS bytes FROM znodes p "
+      "JOIN znodes c ON c.path LIKE p.path || '/%' WHERE p.parent = '/solr/configs' "
+      "GROUP BY p.path ORDER BY bytes DESC, p.path",
+      // Ephemeral owners.
+      "SELECT ephemeral_owner, count(*) AS nodes, min(path) AS first FROM znodes "
+      "WHERE kind = 'ephemeral' GROUP BY ephemeral_owner ORDER BY ephemeral_owner",
+      // Changed after a zxid.
+      "SELECT path, mzxid > czxid AS modified FROM znodes WHERE mzxid > " + changed +
+          " ORDER BY path",
+      // ACL audit: readable by the world, and not.
+      "SELECT z.path, json_extract(a.value, '$.perms') AS perms FROM znodes z, json_each(z.acl) a "
+      "WHERE json_extract(a.value, '$.scheme') = 'world' AND "
+      "(json_extract(a.value, '$.perms') & 1) = 1 AND z.path LIKE '/audit/%' ORDER BY z.path",
+      "SELECT path, error FROM znodes WHERE NOT EXISTS (SELECT 1 FROM json_each(znodes.acl) a "
+      "WHERE json_extract(a.value, '$.scheme') = 'world' AND "
+      "(json_extract(a.value, '$.perms') & 1) = 1) ORDER BY path",
+      // The pushed-down shapes, each against a full scan's answer.
+      "SELECT path, version, data_length FROM znodes WHERE path IN "
+      "('/kafka/controller', '/kafka/cluster/id', '/no/such/node', '/audit/secret') ORDER BY path",
+      "SELECT path, data FROM znodes WHERE path = '/kafka/controller_epoch'",
+      "SELECT depth, count(*) AS n FROM znodes WHERE depth <= 2 GROUP BY depth ORDER BY depth",
+      "SELECT depth, count(*) AS n FROM znodes WHERE depth = 3 AND path LIKE '/solr/%' "
+      "GROUP BY depth",
+      "SELECT count(*) AS n FROM znodes WHERE path >= '/solr/' AND path < '/solr0'",
+      "SELECT count(*) AS n FROM znodes WHERE path LIKE '/kafka/con%'",
+      "SELECT count(*) AS n FROM (SELECT path FROM znodes LIMIT 7)",
+      "SELECT count(*) AS n FROM (SELECT path FROM znodes LIMIT 5 OFFSET 3)",
+      "SELECT c.name, p.num_children FROM znodes p JOIN znodes c ON c.parent = p.path "
+      "WHERE p.path = '/kafka/brokers/ids' ORDER BY c.name",
+  };
+  for (const std::string& sql : queries) {
+    SCOPED_TRACE(sql);
+    std::vector<nlohmann::json> expected = Oracle(sql);
+    std::vector<nlohmann::json> actual = Query(sql);
+    EXPECT_FALSE(expected.empty());
+    EXPECT_EQ(actual.size(), expected.size());
+    for (size_t i = 0; i < std::min(actual.size(), expected.size()); ++i) {
+      if (actual[i] != expected[i]) {
+        ADD_FAILURE() << "row " << i << ": expected " << expected[i].dump() << "\n got "
+                      << actual[i].dump();
+        break;
+      }
+    }
+  }
+}
+
+TEST_F(QueryLiveTest, PushdownReadsOnlyWhatTheQueryNeeds) {
+  // Every query uses acl, so every node read costs one getACL packet: the
+  // server's packet count then counts nodes.
+  const int64_t full = PacketsFor("SELECT count(acl) FROM znodes");
+  ASSERT_GT(full, oracle_rows_);
+  struct Case {
+    std::string sql;
+    int64_t nodes;  // what the query needs, plus the path to it
+  };
+  const std::vector<Case> cases = {
+      {"SELECT count(acl) FROM znodes WHERE path LIKE '/kafka/brokers/ids/%'", 20},
+      {"SELECT count(acl) FROM znodes WHERE path GLOB '/solr/collections/products-1/*'", 12},
+      {"SELECT count(acl) FROM znodes WHERE path >= '/solr/live_nodes/' AND "
+       "path < '/solr/live_nodes0'",
+       8},
+      {"SELECT count(acl) FROM znodes WHERE parent = '/kafka/brokers/ids'", 20},
+      {"SELECT count(acl) FROM znodes WHERE depth <= 1", 16},
+      {"SELECT acl FROM znodes WHERE path = '/kafka/controller'", 1},
+      {"SELECT acl FROM znodes WHERE path IN ('/kafka/controller', '/kafka/cluster/id')", 2},
+      {"SELECT path, acl FROM znodes LIMIT 5", 8},
+  };
+  for (const Case& c : cases) {
+    SCOPED_TRACE(c.sql);
+    const int64_t packets = PacketsFor(c.sql);
+    // Per node at most a getACL and its share of a multiRead; a few more for
+    // the listing of a partial name and pings of idle sessions.
+    EXPECT_LE(packets, 2 * c.nodes + 6) << "full walk: " << full;
+    EXPECT_LT(packets * 50, full) << "more than 2% of a full walk's " << full << " packets";
+  }
+}
+
+TEST_F(QueryLiveTest, ExplainDescribesThePlanAndCounts) {
+  Ran ran = RunZkarrow("query " +
+                       Shell("SELECT path FROM znodes WHERE path LIKE '/kafka/brokers/ids/%' "
+                             "AND depth <= 4") +
+                       " " + Zk() + " --explain");
+  ASSERT_EQ(ran.exit_code, 0) << ran.err;
+  EXPECT_NE(ran.out.find("paths starting with '/kafka/brokers/ids/'"), std::string::npos)
+      << ran.out;
+  EXPECT_NE(ran.out.find("depth <= 4"), std::string::npos) << ran.out;
+  EXPECT_NE(ran.out.find("data not kept"), std::string::npos) << ran.out;
+  // The brokers plus /kafka/brokers/ids itself were read, nothing else.
+  std::vector<nlohmann::json> brokers =
+      Query("SELECT count(*) AS n FROM znodes WHERE parent = '/kafka/brokers/ids'");
+  ASSERT_EQ(brokers.size(), 1u);
+  const int64_t n = brokers[0]["n"].get<int64_t>();
+  EXPECT_NE(ran.out.find("read: " + std::to_string(n + 1) + ";"), std::string::npos) << ran.out;
+}
+
+TEST_F(QueryLiveTest, BadInputFailsClearly) {
+  Ran syntax = RunZkarrow("query " + Shell("SELECT path FROMM znodes") + " " + Zk());
+  EXPECT_EQ(syntax.exit_code, 1);
+  EXPECT_NE(syntax.err.find("syntax error"), std::string::npos) << syntax.err;
+  EXPECT_NE(syntax.err.find("column 13"), std::string::npos) << syntax.err;
+
+  Ran table = RunZkarrow("query " + Shell("SELECT * FROM nodes") + " " + Zk());
+  EXPECT_EQ(table.exit_code, 1);
+  EXPECT_NE(table.err.find("no such table: nodes"), std::string::npos) << table.err;
+
+  const std::filesystem::path not_arrow = TempPath("not-arrow.txt");
+  std::ofstream(not_arrow) << "path,version\n/a,1\n";
+  Ran file = RunZkarrow("query " + Shell("SELECT * FROM read_arrow('" + not_arrow.string() + "')") +
+                        " " + Zk());
+  std::filesystem::remove(not_arrow);
+  EXPECT_EQ(file.exit_code, 1);
+  EXPECT_NE(file.err.find("not an Arrow IPC file or stream"), std::string::npos) << file.err;
+
+  Ran writes = RunZkarrow("query " + Shell("CREATE TABLE t(x)") + " " + Zk());
+  EXPECT_EQ(writes.exit_code, 1);
+  EXPECT_NE(writes.err.find("only reads"), std::string::npos) << writes.err;
+
+  Ran server = RunZkarrow("query " + Shell("SELECT 1") + " --server http://localhost:1");
+  EXPECT_EQ(server.exit_code, 2);
+  EXPECT_NE(server.err.find("zkarrow serve"), std::string::npos) << server.err;
+}
+
+TEST_F(QueryLiveTest, ReadArrowOverASnapshotEqualsTheLiveTree) {
+  const std::filesystem::path snapshot = TempPath("snap.arrow");
+  Ran snap = RunZkarrow("snapshot " + Zk() + " --acl -o " + snapshot.string());
+  ASSERT_EQ(snap.exit_code, 0) << snap.err;
+  const std::string columns = "path, version, data, data_length, mzxid, kind";
+  std::vector<nlohmann::json> live =
+      Query("SELECT " + columns + " FROM znodes WHERE path LIKE '/kafka/%' ORDER BY path");
+  std::vector<nlohmann::json> from_file =
+      Query("SELECT " + columns + " FROM read_arrow('" + snapshot.string() +
+            "') WHERE path LIKE '/kafka/%' ORDER BY path");
+  ASSERT_GT(live.size(), 100u);
+  EXPECT_EQ(from_file, live);
+  // A file named on the command line is a table named after it.
+  Ran named = RunZkarrow("query " + Shell("SELECT count(*) AS n FROM snap") + " " +
+                         Shell(snapshot.string()) + " --format json");
+  EXPECT_EQ(named.exit_code, 0) << named.err;
+  EXPECT_EQ(ParseJsonLines(named.out), Query("SELECT count(*) AS n FROM znodes"));
+  std::filesystem::remove(snapshot);
+}
+
+TEST_F(QueryLiveTest, DataDirQueriesEqualTheLiveOnes) {
+  const std::string offline = "--data-dir " + cluster_->data_dir(0).string();
+  const std::string sql =
+      "SELECT path, version, data, data_length, num_children, czxid, mzxid, pzxid, "
+      "ephemeral_owner, acl FROM znodes WHERE path LIKE '/kafka/%' OR path LIKE '/audit%' "
+      "ORDER BY path";
+  std::vector<nlohmann::json> live = Query(sql);
+  std::vector<nlohmann::json> from_files = Query(sql, offline);
+  ASSERT_GT(live.size(), 100u);
+  EXPECT_EQ(from_files, live);
+  std::vector<nlohmann::json> creates =
+      Query("SELECT count(*) AS n FROM txns WHERE type = 'create'", offline);
+  ASSERT_EQ(creates.size(), 1u);
+  EXPECT_GT(creates[0]["n"].get<int64_t>(), oracle_rows_ / 2);
+}
+
+TEST_F(QueryLiveTest, ArrowOutputHasTheQuerysTypes) {
+  const std::filesystem::path out = TempPath("result.arrow");
+  Ran ran = RunZkarrow("query " +
+                       Shell("SELECT path, depth, data, 1.5 * depth AS half FROM znodes "
+                             "WHERE parent = '/kafka' ORDER BY path") +
+                       " " + Zk() + " -o " + out.string());
+  ASSERT_EQ(ran.exit_code, 0) << ran.err;
+  Ran schema = RunZkarrow("inspect " + out.string());
+  EXPECT_EQ(schema.exit_code, 0) << schema.err;
+  for (const char* expected : {"path: utf8", "depth: int64", "data: binary", "half: double"}) {
+    EXPECT_NE(schema.out.find(expected), std::string::npos) << expected << "\n" << schema.out;
+  }
+  std::filesystem::remove(out);
+}
+
+// Last: it takes the server away.
+TEST_F(QueryLiveTest, ServerGoingAwayMidQueryFailsClearly) {
+  // One point read per row of a long series: the query is still reading
+  // when the server dies, whenever that is.
+  const std::string sql =
+      "WITH RECURSIVE n(i) AS (SELECT 1 UNION ALL SELECT i + 1 FROM n WHERE i < 10000000) "
+      "SELECT count(*) FROM n, znodes z WHERE z.path = '/kafka' || substr(n.i, 1, 0)";
+  const std::filesystem::path err = TempPath("away-stderr");
+  const std::string command = std::string(ZKARROW_BINARY) + " query " + Shell(sql) + " " + Zk() +
+                              " --session-timeout-ms 4000 --format csv 2>" + err.string();
+  std::unique_ptr<FILE, int (*)(FILE*)> pipe(::popen(command.c_str(), "r"), ::pclose);
+  ASSERT_TRUE(pipe);
+  // Wait until the query is reading (the server counts its point reads),
+  // then kill the server.
+  const int64_t before = PacketsReceived(*cluster_);
+  const auto deadline = std::chrono::steady_clock::now() + std::chrono::seconds(60);
+  while (std::chrono::steady_clock::now() < deadline && PacketsReceived(*cluster_) < before + 100) {
+    std::this_thread::sleep_for(std::chrono::milliseconds(50));
+  }
+  ASSERT_TRUE(cluster_->Kill(0).ok());
+  std::string out;
+  std::array<char, 4096> chunk;
+  size_t n;
+  while ((n = std::fread(chunk.data(), 1, chunk.size(), pipe.get())) > 0)
+    out.append(chunk.data(), n);
+  const int status = ::pclose(pipe.release());
+  std::ifstream in(err);
+  std::stringstream text;
+  text << in.rdbuf();
+  std::filesystem::remove(err);
+  ASSERT_TRUE(WIFEXITED(status));
+  // 3 (report.h): ZooKeeper unreachable or the session expired.
+  EXPECT_EQ(WEXITSTATUS(status), 3) << text.str();
+  EXPECT_NE(text.str().find("zkarrow query: "), std::string::npos) << text.str();
+  EXPECT_TRUE(text.str().find("CONNECTIONLOSS") != std::string::npos ||
+              text.str().find("SESSIONEXPIRED") != std::string::npos)
+      << text.str();
+  EXPECT_EQ(out, "");
+}
+
+}  // namespace
+}  // namespace zkarrow

@@ -1,0 +1,202 @@
+// The query engine without ZooKeeper: SQL over Arrow files, the result's
+// types, errors with positions, and the pieces of the optimizer that need
+// no server (read_arrow rewriting, pattern prefixes).
+#include <gtest/gtest.h>
+#include <unistd.h>
+
+#include <filesystem>
+#include <string>
+#include <vector>
+
+#include "arrow/array_access.h"
+#include "arrow/io.h"
+#include "arrow/ipc/writer.h"
+#include "arrow/record_batch_builder.h"
+#include "query/internal/sql_rewrite.h"
+#include "query/internal/znode_tables.h"
+#include "query/query_engine.h"
+
+namespace zkarrow::query {
+namespace {
+
+TEST(SqlRewrite, FindsCallsOutsideLiteralsAndComments) {
+  const std::string sql =
+      "SELECT 'read_arrow(''x'')' AS s, \"read_arrow\" -- read_arrow('no')\n"
+      "FROM READ_ARROW ( 'a''b.arrow' ) JOIN /* read_arrow('no') */ read_arrow('c')";
+  auto calls = internal::FindArrowCalls(sql);
+  ASSERT_TRUE(calls.ok()) << calls.status().ToString();
+  ASSERT_EQ(calls->size(), 2u);
+  EXPECT_EQ((*calls)[0].path, "a'b.arrow");
+  EXPECT_EQ((*calls)[1].path, "c");
+  const std::vector<std::string> names = {"t1", "table_two"};
+  const std::string replaced = internal::ReplaceArrowCalls(sql, *calls, names);
+  EXPECT_NE(replaced.find("FROM t1 JOIN"), std::string::npos) << replaced;
+  EXPECT_NE(replaced.find("*/ table_two"), std::string::npos) << replaced;
+  // Offsets after the calls map back to the original text.
+  const size_t join_replaced = replaced.find("JOIN");
+  EXPECT_EQ(internal::OriginalOffset(join_replaced, *calls, names), sql.find("JOIN"));
+  EXPECT_EQ(internal::OriginalOffset(3, *calls, names), 3u);
+  EXPECT_EQ(internal::OriginalOffset(replaced.size(), *calls, names), sql.size());
+}
+
+TEST(SqlRewrite, RefusesAnArgumentThatIsNotOneLiteral) {
+  for (const char* sql : {"SELECT * FROM read_arrow(?)", "SELECT * FROM read_arrow('a' || 'b')",
+                          "SELECT * FROM read_arrow(", "SELECT * FROM read_arrow('a"}) {
+    auto calls = internal::FindArrowCalls(sql);
+    EXPECT_FALSE(calls.ok()) << sql;
+    if (!calls.ok()) {
+      EXPECT_NE(calls.status().message().find("string literal"), std::string::npos);
+    }
+  }
+}
+
+TEST(ZnodePlan, PatternPrefixes) {
+  EXPECT_EQ(internal::LikePrefix("/kafka/brokers/%"), "/kafka/brokers/");
+  EXPECT_EQ(internal::LikePrefix("/a_b/%"), "/a");
+  EXPECT_EQ(internal::LikePrefix("%x"), "");
+  EXPECT_EQ(internal::GlobPrefix("/solr/*/state.json"), "/solr/");
+  EXPECT_EQ(internal::GlobPrefix("/a[bc]"), "/a");
+  EXPECT_EQ(internal::GlobPrefix("/exact"), "/exact");
+}
+
+class ArrowQueryTest : public ::testing::Test {
+ protected:
+  void SetUp() override {
+    path_ = std::filesystem::temp_directory_path() /
+            ("zkarrow-query-unit-" + std::to_string(::getpid()) + ".arrow");
+    auto schema = std::make_shared<arrow::Schema>();
+    schema->fields = {
+        arrow::MakeField("id", arrow::Int32()), arrow::MakeField("name", arrow::Utf8Type()),
+        arrow::MakeField("bytes", arrow::BinaryType()), arrow::MakeField("score", arrow::Float64()),
+        arrow::MakeField("flag", arrow::BoolType())};
+    auto builder = arrow::RecordBatchBuilder::Make(schema);
+    ASSERT_TRUE(builder.ok());
+    for (int i = 0; i < 10; ++i) {
+      builder->column_as<arrow::Int32Builder>(0).Append(i);
+      if (i == 3) {
+        builder->column(1).AppendNull();
+      } else {
+        ASSERT_TRUE(
+            builder->column_as<arrow::StringBuilder>(1).Append("n" + std::to_string(i)).ok());
+      }
+      ASSERT_TRUE(
+          builder->column_as<arrow::BinaryBuilder>(2).Append(std::string("\x00\xff", 2)).ok());
+      builder->column_as<arrow::DoubleBuilder>(3).Append(i * 0.5);
+      builder->column_as<arrow::BooleanBuilder>(4).Append(i % 2 == 0);
+    }
+    auto batch = builder->Finish();
+    ASSERT_TRUE(batch.ok());
+    auto file = arrow::FileOutputStream::Open(path_);
+    ASSERT_TRUE(file.ok());
+    auto writer = arrow::ipc::IpcWriter::OpenFile(**file, *schema);
+    ASSERT_TRUE(writer.ok());
+    ASSERT_TRUE((*writer)->WriteBatch(*batch).ok());
+    ASSERT_TRUE((*writer)->Close().ok());
+    ASSERT_TRUE((*file)->Close().ok());
+    auto engine = QueryEngine::Open({});
+    ASSERT_TRUE(engine.ok());
+    engine_ = std::move(*engine);
+  }
+  void TearDown() override { std::filesystem::remove(path_); }
+
+  // Runs `sql`; the result's schema and batches.
+  Status Run(const std::string& sql, arrow::Schema* schema,
+             std::vector<arrow::RecordBatch>* batches) {
+    return engine_->Run(
+        sql,
+        [&](const arrow::Schema& s) {
+          *schema = s;
+          return Status::Ok();
+        },
+        [&](const arrow::RecordBatch& b) {
+          batches->push_back(b);
+          return Status::Ok();
+        },
+        nullptr);
+  }
+
+  std::filesystem::path path_;
+  std::unique_ptr<QueryEngine> engine_;
+};
+
+TEST_F(ArrowQueryTest, ReadArrowServesTheFilesValues) {
+  arrow::Schema schema;
+  std::vector<arrow::RecordBatch> batches;
+  Status ran =
+      Run("SELECT count(*) AS n, count(name) AS named, sum(id) AS ids, sum(score) AS s, "
+          "sum(flag) AS even, hex(min(bytes)) AS b FROM read_arrow('" +
+              path_.string() + "')",
+          &schema, &batches);
+  ASSERT_TRUE(ran.ok()) << ran.ToString();
+  ASSERT_EQ(batches.size(), 1u);
+  ASSERT_EQ(schema.fields.size(), 6u);
+  EXPECT_EQ(schema.fields[0].name, "n");
+  EXPECT_EQ(schema.fields[0].type, arrow::Int64());
+  EXPECT_EQ(schema.fields[3].type, arrow::Float64());
+  EXPECT_EQ(schema.fields[5].type, arrow::Utf8Type());
+  const arrow::RecordBatch& batch = batches[0];
+  auto int_at = [&](int column) {
+    return arrow::ReadInt(arrow::FixedWidthValue(*batch.columns[column], 0, 8), true);
+  };
+  EXPECT_EQ(int_at(0), 10);
+  EXPECT_EQ(int_at(1), 9);
+  EXPECT_EQ(int_at(2), 45);
+  EXPECT_EQ(int_at(4), 5);
+}
+
+TEST_F(ArrowQueryTest, FilesByNameAndEmptyResultsHaveDeclaredTypes) {
+  ASSERT_TRUE(engine_->AddArrowFile("t", path_).ok());
+  arrow::Schema schema;
+  std::vector<arrow::RecordBatch> batches;
+  Status ran = Run("SELECT id, name, bytes, score FROM t WHERE id > 100", &schema, &batches);
+  ASSERT_TRUE(ran.ok()) << ran.ToString();
+  EXPECT_TRUE(batches.empty());
+  ASSERT_EQ(schema.fields.size(), 4u);
+  EXPECT_EQ(schema.fields[0].type, arrow::Int64());
+  EXPECT_EQ(schema.fields[1].type, arrow::Utf8Type());
+  EXPECT_EQ(schema.fields[2].type, arrow::BinaryType());
+  EXPECT_EQ(schema.fields[3].type, arrow::Float64());
+}
+
+TEST_F(ArrowQueryTest, MixedColumnTypesFollowTheFirstRows) {
+  arrow::Schema schema;
+  std::vector<arrow::RecordBatch> batches;
+  // Integers and reals: real.
+  ASSERT_TRUE(Run("VALUES (1), (2.5)", &schema, &batches).ok());
+  EXPECT_EQ(schema.fields[0].type, arrow::Float64());
+  // A real after a full first batch of integers: an error naming the row.
+  batches.clear();
+  Status ran =
+      Run("WITH RECURSIVE n(i) AS (SELECT 1 UNION ALL SELECT i + 1 FROM n WHERE i < 9000) "
+          "SELECT CASE WHEN i = 9000 THEN 0.5 ELSE i END AS v FROM n",
+          &schema, &batches);
+  ASSERT_FALSE(ran.ok());
+  EXPECT_NE(ran.message().find("result column 'v': expected integer"), std::string::npos)
+      << ran.ToString();
+  EXPECT_NE(ran.message().find("row 9000"), std::string::npos) << ran.ToString();
+}
+
+TEST_F(ArrowQueryTest, ErrorsSayWhereAndWhat) {
+  arrow::Schema schema;
+  std::vector<arrow::RecordBatch> batches;
+  Status syntax =
+      Run("SELECT id,\n  FROM read_arrow('" + path_.string() + "') WHERE", &schema, &batches);
+  ASSERT_FALSE(syntax.ok());
+  EXPECT_NE(syntax.message().find("syntax error"), std::string::npos) << syntax.ToString();
+  EXPECT_NE(syntax.message().find("line 2, column 3"), std::string::npos) << syntax.ToString();
+
+  Status missing = Run("SELECT * FROM read_arrow('/no/such/file.arrow')", &schema, &batches);
+  ASSERT_FALSE(missing.ok());
+  EXPECT_NE(missing.message().find("/no/such/file.arrow"), std::string::npos);
+
+  Status two = Run("SELECT 1; SELECT 2", &schema, &batches);
+  ASSERT_FALSE(two.ok());
+  EXPECT_NE(two.message().find("one statement at a time"), std::string::npos) << two.ToString();
+
+  Status no_tree = Run("SELECT * FROM znodes", &schema, &batches);
+  ASSERT_FALSE(no_tree.ok());
+  EXPECT_NE(no_tree.message().find("no such table: znodes"), std::string::npos);
+}
+
+}  // namespace
+}  // namespace zkarrow::query
