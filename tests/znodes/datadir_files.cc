@@ -1,6 +1,7 @@
 #include "datadir_files.h"
 
 #include <fstream>
+#include <limits>
 
 #include "zk/jute.h"
 #include "znodes/datadir/file_format.h"
@@ -116,6 +117,41 @@ void WriteFile(const std::filesystem::path& file, std::span<const uint8_t> bytes
   std::ofstream out(file, std::ios::binary | std::ios::trunc);
   out.write(reinterpret_cast<const char*>(bytes.data()),
             static_cast<std::streamsize>(bytes.size()));
+}
+
+void WriteLateTypesLog(const std::filesystem::path& version2, int creates) {
+  std::vector<LogEntry> entries;
+  int64_t zxid = 0x100000001;
+  zk::JuteWriter session_timeout;
+  session_timeout.WriteInt(30000);
+  entries.push_back(
+      {.zxid = zxid++, .type = datadir::kOpCreateSession, .record = session_timeout.Release()});
+  const std::vector<zk::Acl> open = {{.perms = 31, .scheme = "world", .id = "anyone"}};
+  for (int i = 0; i < creates; ++i) {
+    entries.push_back({.zxid = zxid++,
+                       .type = datadir::kOpCreate,
+                       .record = CreateRecord("/n" + std::to_string(i), "v", open, i + 1)});
+  }
+  entries.push_back(
+      {.zxid = zxid++, .type = datadir::kOpSetData, .record = SetDataRecord("/n7", "w", 1)});
+  entries.push_back({.zxid = zxid++, .type = datadir::kOpDelete, .record = DeleteRecord("/n8")});
+  WriteFile(version2 / "log.100000001", TxnLogFile(entries));
+}
+
+void WriteLateKindsSnapshot(const std::filesystem::path& version2, int nodes) {
+  const std::vector<SnapshotAcl> acls = {{1, {{.perms = 31, .scheme = "world", .id = "anyone"}}}};
+  datadir::PersistedStat stat{.czxid = 1, .mzxid = 1, .pzxid = 1};
+  std::vector<SnapshotNode> tree = {{.path = "", .acl_id = 1, .stat = stat}};
+  for (int i = 0; i < nodes; ++i) {
+    tree.push_back({.path = "/n" + std::to_string(i), .data = "text", .acl_id = 1, .stat = stat});
+  }
+  datadir::PersistedStat container = stat;
+  container.ephemeral_owner = std::numeric_limits<int64_t>::min();
+  tree.push_back({.path = "/zz-container", .data = "42", .acl_id = 1, .stat = container});
+  datadir::PersistedStat ttl = stat;
+  ttl.ephemeral_owner = static_cast<int64_t>(0xff00000000000000ULL | 60000);
+  tree.push_back({.path = "/zz-ttl", .data = R"({"a":1})", .acl_id = 1, .stat = ttl});
+  WriteFile(version2 / "snapshot.0", SnapshotFile(acls, tree));
 }
 
 }  // namespace zkarrow::znodes::testing

@@ -20,38 +20,16 @@ namespace zkarrow::znodes {
 namespace {
 
 namespace fs = std::filesystem;
-using datadir::kOpCreate;
-using datadir::kOpCreateSession;
-using datadir::kOpDelete;
-using datadir::kOpSetData;
 
-// One more than a batch of 65,536 rows: setData and delete first appear in
-// the second batch.
-constexpr int kCreates = 70'000;
-
-std::vector<testing::LogEntry> Workload() {
-  std::vector<testing::LogEntry> entries;
-  int64_t zxid = 0x100000001;
-  entries.push_back({.zxid = zxid++, .type = kOpCreateSession, .record = {0, 0, 0x75, 0x30}});
-  const std::vector<zk::Acl> open = {{.perms = 31, .scheme = "world", .id = "anyone"}};
-  for (int i = 0; i < kCreates; ++i) {
-    std::string path = "/n" + std::to_string(i);
-    entries.push_back({.zxid = zxid++,
-                       .type = kOpCreate,
-                       .record = testing::CreateRecord(path, "v", open, i + 1)});
-  }
-  entries.push_back(
-      {.zxid = zxid++, .type = kOpSetData, .record = testing::SetDataRecord("/n7", "w", 1)});
-  entries.push_back({.zxid = zxid++, .type = kOpDelete, .record = testing::DeleteRecord("/n8")});
-  return entries;
-}
+// setData and delete first appear in the second batch of 65,536 rows.
+constexpr int kCreates = testing::kRowsPastTheFirstBatch;
 
 class TxnLogTableTest : public ::testing::Test {
  protected:
   void SetUp() override {
     dir_ = fs::temp_directory_path() / ("zkarrow-txnlog-" + std::to_string(::getpid()));
     fs::create_directories(dir_ / "version-2");
-    testing::WriteFile(dir_ / "version-2" / "log.100000001", testing::TxnLogFile(Workload()));
+    testing::WriteLateTypesLog(dir_ / "version-2", kCreates);
   }
   void TearDown() override { fs::remove_all(dir_); }
 
