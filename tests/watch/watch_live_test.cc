@@ -6,18 +6,27 @@
 // watcher's session expiring while the process is stopped.
 #include <gtest/gtest.h>
 #include <signal.h>
+#include <sys/wait.h>
 
+#include <algorithm>
 #include <atomic>
 #include <cstdio>
+#include <cstdlib>
 #include <filesystem>
+#include <fstream>
+#include <iterator>
 #include <string>
 #include <thread>
 #include <vector>
 
+#include "arrow/io.h"
+#include "arrow/ipc/reader.h"
 #include "support/znode_rows.h"
+#include "watch/change_schema.h"
 #include "watch/watch_test_util.h"
 #include "zk/client.h"
 #include "zkserver/zookeeper_cluster.h"
+#include "znodes/znode_schema.h"
 
 namespace zkarrow {
 namespace {
@@ -36,14 +45,6 @@ using testing::WatchProcess;
 namespace fs = std::filesystem;
 
 constexpr const char* kUser = "alice:secret";
-
-fs::path TempDir(const std::string& name) {
-  fs::path dir =
-      fs::temp_directory_path() / ("zkarrow-watch-" + std::to_string(::getpid()) + "-" + name);
-  fs::remove_all(dir);
-  fs::create_directories(dir);
-  return dir;
-}
 
 // Rotated files in order of their number.
 std::vector<fs::path> FilesIn(const fs::path& dir, const std::string& prefix) {
@@ -79,6 +80,32 @@ class WatchTestBase : public ::testing::Test {
 
   void SetUp() override {
     ASSERT_NE(writer_, nullptr) << "the shared ZooKeeper fixture failed to start; see above";
+  }
+
+  // Shows the watchers' stderr when the test failed; removes the test's
+  // files when it passed.
+  void TearDown() override {
+    for (const fs::path& dir : dirs_) {
+      if (HasFailure()) {
+        for (const auto& entry : fs::directory_iterator(dir)) {
+          if (entry.path().extension() != ".err") continue;
+          std::ifstream log(entry.path());
+          std::string text((std::istreambuf_iterator<char>(log)), std::istreambuf_iterator<char>());
+          std::printf("--- %s:\n%s\n", entry.path().c_str(), text.c_str());
+        }
+      } else {
+        fs::remove_all(dir);
+      }
+    }
+  }
+
+  fs::path TempDir(const std::string& name) {
+    fs::path dir =
+        fs::temp_directory_path() / ("zkarrow-watch-" + std::to_string(::getpid()) + "-" + name);
+    fs::remove_all(dir);
+    fs::create_directories(dir);
+    dirs_.push_back(dir);
+    return dir;
   }
 
   static void MustCreate(const std::string& path, const std::string& data,
@@ -131,9 +158,9 @@ class WatchTestBase : public ::testing::Test {
                            cluster_->ConnectString() + " " + root);
     ASSERT_TRUE(dump.ok()) << dump.status().ToString();
     EXPECT_EQ(DiffRows(ParseJsonLines(*dump), replayed), "");
-    fs::remove_all(snapshot.parent_path());
   }
 
+  std::vector<fs::path> dirs_;
   static zkserver::ZooKeeperCluster* cluster_;
   static zk::Client* writer_;  // authenticated as kUser; owns the churn's ephemerals
 };
@@ -171,8 +198,8 @@ TEST_F(WatchStandaloneTest, ChurnReplayEqualsSnapshotAndKazoo) {
   ASSERT_TRUE(rotating.ok()) << rotating.status().ToString();
   auto single_files = [&] { return std::vector<fs::path>{single}; };
   auto rotated_files = [&] { return FilesIn(dir, "part-"); };
-  WaitUntilCaughtUp(single_files, root, "start");
-  WaitUntilCaughtUp(rotated_files, root, "start2");
+  ASSERT_NO_FATAL_FAILURE(WaitUntilCaughtUp(single_files, root, "start"));
+  ASSERT_NO_FATAL_FAILURE(WaitUntilCaughtUp(rotated_files, root, "start2"));
 
   testing::ChurnStats churn = testing::Churn(*writer_, root, 2, 3000);
   EXPECT_GT(churn.succeeded, 1000);
@@ -189,8 +216,8 @@ TEST_F(WatchStandaloneTest, ChurnReplayEqualsSnapshotAndKazoo) {
     });
     ASSERT_TRUE(polled.ok()) << polled.ToString() << ": the NOAUTH node's new stat";
   }
-  WaitUntilCaughtUp(single_files, root, "end");
-  WaitUntilCaughtUp(rotated_files, root, "end2");
+  ASSERT_NO_FATAL_FAILURE(WaitUntilCaughtUp(single_files, root, "end"));
+  ASSERT_NO_FATAL_FAILURE(WaitUntilCaughtUp(rotated_files, root, "end2"));
 
   auto plain_exit = (*plain)->Stop();
   ASSERT_TRUE(plain_exit.ok()) << plain_exit.status().ToString();
@@ -218,7 +245,6 @@ TEST_F(WatchStandaloneTest, ChurnReplayEqualsSnapshotAndKazoo) {
   auto rotated_rows = ReadChangeRows(parts);
   ASSERT_TRUE(rotated_rows.ok()) << rotated_rows.status().ToString();
   EXPECT_EQ(DiffRows(Replay(*rows), Replay(*rotated_rows)), "");
-  fs::remove_all(dir);
 }
 
 TEST_F(WatchStandaloneTest, StandaloneServerRestartedMidChurn) {
@@ -230,7 +256,7 @@ TEST_F(WatchStandaloneTest, StandaloneServerRestartedMidChurn) {
   auto watch = WatchProcess::Start(WatchArgs(root, out.string()), dir / "watch.err");
   ASSERT_TRUE(watch.ok()) << watch.status().ToString();
   auto files = [&] { return std::vector<fs::path>{out}; };
-  WaitUntilCaughtUp(files, root, "start");
+  ASSERT_NO_FATAL_FAILURE(WaitUntilCaughtUp(files, root, "start"));
 
   std::atomic<bool> stop{false};
   std::thread churn([&] { testing::Churn(*writer_, root, 4, 1500, &stop); });
@@ -241,7 +267,7 @@ TEST_F(WatchStandaloneTest, StandaloneServerRestartedMidChurn) {
   ASSERT_TRUE(stopped.ok()) << stopped.ToString();
   ASSERT_TRUE(restarted.ok()) << restarted.ToString();
   testing::Churn(*writer_, root, 5, 500);
-  WaitUntilCaughtUp(files, root, "end");
+  ASSERT_NO_FATAL_FAILURE(WaitUntilCaughtUp(files, root, "end"));
 
   auto exit_code = (*watch)->Stop();
   ASSERT_TRUE(exit_code.ok()) << exit_code.status().ToString();
@@ -250,7 +276,6 @@ TEST_F(WatchStandaloneTest, StandaloneServerRestartedMidChurn) {
   ASSERT_TRUE(rows.ok()) << rows.status().ToString();
   EXPECT_GE(CountEvent(*rows, "resync"), 1) << "the restart went unnoticed";
   ExpectReplayEqualsTree(*rows, root);
-  fs::remove_all(dir);
 }
 
 TEST_F(WatchStandaloneTest, SessionExpiredWhileStoppedMidChurn) {
@@ -264,7 +289,7 @@ TEST_F(WatchStandaloneTest, SessionExpiredWhileStoppedMidChurn) {
   auto watch = WatchProcess::Start(args, dir / "watch.err");
   ASSERT_TRUE(watch.ok()) << watch.status().ToString();
   auto files = [&] { return std::vector<fs::path>{out}; };
-  WaitUntilCaughtUp(files, root, "start");
+  ASSERT_NO_FATAL_FAILURE(WaitUntilCaughtUp(files, root, "start"));
 
   // Stopped past its session timeout, the watcher's session expires and its
   // watch is gone; the changes meanwhile (deletions of nodes it reported
@@ -275,7 +300,7 @@ TEST_F(WatchStandaloneTest, SessionExpiredWhileStoppedMidChurn) {
   testing::Churn(*writer_, root, 8, 200);
   ASSERT_EQ(::kill((*watch)->pid(), SIGCONT), 0);
   testing::Churn(*writer_, root, 9, 500);
-  WaitUntilCaughtUp(files, root, "end");
+  ASSERT_NO_FATAL_FAILURE(WaitUntilCaughtUp(files, root, "end"));
 
   auto exit_code = (*watch)->Stop();
   ASSERT_TRUE(exit_code.ok()) << exit_code.status().ToString();
@@ -284,7 +309,6 @@ TEST_F(WatchStandaloneTest, SessionExpiredWhileStoppedMidChurn) {
   ASSERT_TRUE(rows.ok()) << rows.status().ToString();
   EXPECT_GE(CountEvent(*rows, "resync"), 1) << "the expiry went unnoticed";
   ExpectReplayEqualsTree(*rows, root);
-  fs::remove_all(dir);
 }
 
 TEST_F(WatchEnsembleTest, ConnectedServerKilledMidChurn) {
@@ -296,7 +320,7 @@ TEST_F(WatchEnsembleTest, ConnectedServerKilledMidChurn) {
   auto watch = WatchProcess::Start(WatchArgs(root, out.string()), dir / "watch.err");
   ASSERT_TRUE(watch.ok()) << watch.status().ToString();
   auto files = [&] { return std::vector<fs::path>{out}; };
-  WaitUntilCaughtUp(files, root, "start");
+  ASSERT_NO_FATAL_FAILURE(WaitUntilCaughtUp(files, root, "start"));
 
   std::vector<int> ports;
   for (int i = 0; i < cluster_->size(); ++i) ports.push_back(cluster_->client_port(i));
@@ -311,7 +335,7 @@ TEST_F(WatchEnsembleTest, ConnectedServerKilledMidChurn) {
   churn.join();
   ASSERT_TRUE(killed.ok()) << killed.ToString();
   testing::Churn(*writer_, root, 12, 300);
-  WaitUntilCaughtUp(files, root, "end");
+  ASSERT_NO_FATAL_FAILURE(WaitUntilCaughtUp(files, root, "end"));
 
   auto exit_code = (*watch)->Stop();
   ASSERT_TRUE(exit_code.ok()) << exit_code.status().ToString();
@@ -322,7 +346,122 @@ TEST_F(WatchEnsembleTest, ConnectedServerKilledMidChurn) {
   ExpectReplayEqualsTree(*rows, root);
   Status restarted = cluster_->Restart(server);
   EXPECT_TRUE(restarted.ok()) << restarted.ToString();
-  fs::remove_all(dir);
+}
+
+// The exit status of `zkarrow ARGS` (stdout and stderr to /dev/null).
+int ExitStatus(const std::string& args) {
+  int status = std::system((std::string(ZKARROW_BINARY) + " " + args + " >/dev/null 2>&1").c_str());
+  return WIFEXITED(status) ? WEXITSTATUS(status) : -1;
+}
+
+TEST_F(WatchStandaloneTest, OptionsShapeTheStream) {
+  const std::string root = "/options";
+  MustCreate(root, "1");
+  MustCreate(root + "/keep", "42");
+  MustCreate(root + "/skip", "x");
+  MustCreate(root + "/skip/below", "x");
+  fs::path dir = TempDir("options");
+  fs::path out = dir / "changes.arrows";
+  std::vector<std::string> args = WatchArgs(root, out.string());
+  args.insert(args.end(), {"--no-initial", "--typed", "--acl", "--exclude", root + "/skip",
+                           "--compression", "zstd"});
+  auto watch = WatchProcess::Start(args, dir / "watch.err");
+  ASSERT_TRUE(watch.ok()) << watch.status().ToString();
+  auto files = [&] { return std::vector<fs::path>{out}; };
+  // No initial rows to wait for: the schema says the watch is in place.
+  Status started = testing::WaitForStreamStart(out);
+  ASSERT_TRUE(started.ok()) << started.ToString();
+  ASSERT_NO_FATAL_FAILURE(WaitUntilCaughtUp(files, root, "start"));
+  ASSERT_TRUE(writer_->SetData(root + "/keep", "43").get().ok());
+  ASSERT_TRUE(writer_->SetData(root + "/skip/below", "hidden").get().ok());
+  MustCreate(root + "/skip/new", "hidden");
+  ASSERT_NO_FATAL_FAILURE(WaitUntilCaughtUp(files, root, "end"));
+  // SIGINT ends the stream as SIGTERM does.
+  ASSERT_EQ(::kill((*watch)->pid(), SIGINT), 0);
+  auto exit_code = (*watch)->Stop();
+  ASSERT_TRUE(exit_code.ok()) << exit_code.status().ToString();
+  EXPECT_EQ(*exit_code, 0);
+
+  auto rows = ReadChangeRows(files());
+  ASSERT_TRUE(rows.ok()) << rows.status().ToString();
+  EXPECT_EQ(CountEvent(*rows, "initial"), 0);
+  bool keep_changed = false;
+  for (const nlohmann::json& row : *rows) {
+    EXPECT_FALSE(row["path"].get<std::string>().starts_with(root + "/skip")) << row.dump();
+    if (row["event"] != "deleted" && row["event"] != "resync") {
+      EXPECT_TRUE(row["acl_read"].get<bool>()) << row.dump();
+    }
+    if (row["path"] == root + "/keep" && row["data_hex"] == Hex("43")) keep_changed = true;
+  }
+  EXPECT_TRUE(keep_changed);
+
+  // The schema: the znode table's columns (typed ones included), then the
+  // change columns; the start zxid in the metadata.
+  auto input = arrow::FileInputStream::Open(out);
+  ASSERT_TRUE(input.ok());
+  auto reader = arrow::ipc::StreamReader::Open(std::move(*input));
+  ASSERT_TRUE(reader.ok()) << reader.status().ToString();
+  const arrow::Schema& schema = (*reader)->schema();
+  arrow::Schema znode_table = znodes::ZnodeTableSchema(true);
+  ASSERT_EQ(schema.fields.size(), znode_table.fields.size() + 3);
+  for (size_t i = 0; i < znode_table.fields.size(); ++i) {
+    EXPECT_EQ(schema.fields[i].name, znode_table.fields[i].name);
+    EXPECT_TRUE(schema.fields[i].type == znode_table.fields[i].type) << schema.fields[i].name;
+  }
+  EXPECT_EQ(schema.fields[znode_table.fields.size()].name, "event");
+  EXPECT_EQ(schema.fields[znode_table.fields.size() + 1].name, "zxid");
+  EXPECT_EQ(schema.fields[znode_table.fields.size() + 2].name, "observed_at");
+  auto start = std::find_if(schema.metadata.begin(), schema.metadata.end(),
+                            [](const auto& kv) { return kv.first == watch::kMetaStartZxid; });
+  ASSERT_NE(start, schema.metadata.end());
+  EXPECT_GT(std::stoll(start->second), 0);
+}
+
+TEST_F(WatchStandaloneTest, ForEndsTheStreamByItself) {
+  const std::string root = "/for";
+  MustCreate(root, "x");
+  MustCreate(root + "/a", "y");
+  fs::path dir = TempDir("for");
+  fs::path out = dir / "changes.arrows";
+  std::vector<std::string> args = WatchArgs(root, out.string());
+  args.insert(args.end(), {"--for", "1"});
+  auto watch = WatchProcess::Start(args, dir / "watch.err");
+  ASSERT_TRUE(watch.ok()) << watch.status().ToString();
+  auto deadline = std::chrono::steady_clock::now() + std::chrono::seconds(60);
+  while ((*watch)->Running() && std::chrono::steady_clock::now() < deadline) {
+    std::this_thread::sleep_for(std::chrono::milliseconds(50));
+  }
+  ASSERT_FALSE((*watch)->Running()) << "--for 1 did not end the stream";
+  auto rows = ReadChangeRows({out});  // fails without the end-of-stream marker
+  ASSERT_TRUE(rows.ok()) << rows.status().ToString();
+  EXPECT_EQ(CountEvent(*rows, "initial"), 2);
+}
+
+TEST_F(WatchStandaloneTest, BadArgumentsAndMissingRoot) {
+  const std::string zk = "--zk " + cluster_->ConnectString();
+  fs::path dir = TempDir("args");
+  const std::string pattern = (dir / "c-%05d.arrows").string();
+  EXPECT_EQ(ExitStatus("watch -o " + (dir / "x").string()), 2) << "no --zk";
+  EXPECT_EQ(
+      ExitStatus("watch " + zk + " -o " + (dir / "c-%s.arrows").string() + " --rotate-rows 5"), 2)
+      << "%s in a rotation pattern";
+  EXPECT_EQ(
+      ExitStatus("watch " + zk + " -o " + (dir / "c-%d-%d.arrows").string() + " --rotate-rows 5"),
+      2)
+      << "two conversions";
+  EXPECT_EQ(
+      ExitStatus("watch " + zk + " -o " + (dir / "plain.arrows").string() + " --rotate-rows 5"), 2)
+      << "no conversion";
+  EXPECT_EQ(ExitStatus("watch " + zk + " -o - --rotate-rows 5"), 2) << "stdout cannot rotate";
+  EXPECT_EQ(ExitStatus("watch " + zk + " -o " + pattern + " --rotate-rows 5 --rotate-seconds 5"), 2)
+      << "two rotation rules";
+  EXPECT_EQ(ExitStatus("watch " + zk + " -o - --flush-ms 0"), 2);
+  EXPECT_EQ(ExitStatus("watch " + zk + " -o - --for -1"), 2);
+  EXPECT_EQ(
+      ExitStatus("watch " + zk + " --path /no/such/node -o " + (dir / "x").string() + " --for 30"),
+      1)
+      << "a missing root fails at once";
+  EXPECT_EQ(ExitStatus("watch --help"), 0);
 }
 
 }  // namespace

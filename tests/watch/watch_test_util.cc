@@ -64,6 +64,7 @@ Status AppendRows(const arrow::RecordBatch& batch, std::vector<nlohmann::json>& 
       const ArrayData& stat = column(name);
       if (stat.IsValid(i)) row[name] = ValueAt<int64_t>(stat, i);
     }
+    row["acl_read"] = column("acl").IsValid(i);
     const ArrayData& event = column("event");
     row["event"] = std::string(StringAt(*event.dictionary, ValueAt<int32_t>(event, i)));
     row["zxid"] = ValueAt<int64_t>(column("zxid"), i);
@@ -120,6 +121,7 @@ std::vector<nlohmann::json> Replay(const std::vector<nlohmann::json>& rows) {
       nlohmann::json state = row;
       state.erase("event");
       state.erase("zxid");
+      state.erase("acl_read");
       tree[path] = std::move(state);
     }
   }
@@ -227,6 +229,21 @@ Status WaitForRow(const std::function<std::vector<std::filesystem::path>()>& fil
     std::this_thread::sleep_for(std::chrono::milliseconds(100));
   }
   return Status::Timeout("no such row within " + std::to_string(deadline.count()) + " s");
+}
+
+Status WaitForStreamStart(const std::filesystem::path& file, std::chrono::seconds deadline) {
+  auto until = std::chrono::steady_clock::now() + deadline;
+  while (std::chrono::steady_clock::now() < until) {
+    if (auto input = arrow::FileInputStream::Open(file); input.ok()) {
+      if (auto bytes = arrow::ReadAll(**input); bytes.ok()) {
+        auto stream = std::make_unique<arrow::BufferInputStream>(*bytes);
+        if (arrow::ipc::StreamReader::Open(std::move(stream)).ok()) return Status::Ok();
+      }
+    }
+    std::this_thread::sleep_for(std::chrono::milliseconds(50));
+  }
+  return Status::Timeout(file.string() + " has no schema after " +
+                         std::to_string(deadline.count()) + " s");
 }
 
 int ConnectedPort(pid_t pid, const std::vector<int>& ports) {

@@ -19,7 +19,8 @@
 namespace zkarrow::testing {
 
 // The rows of change streams, in order, concatenated: the keys of
-// ReadZnodeRows (support/znode_rows.h) plus "event" and "zxid". With
+// ReadZnodeRows (support/znode_rows.h) plus "event", "zxid" and "acl_read"
+// (whether the acl column is non-null). With
 // `partial`, a stream still being written is read up to its last whole
 // message instead of failing.
 Result<std::vector<nlohmann::json>> ReadChangeRows(const std::vector<std::filesystem::path>& files,
@@ -57,6 +58,11 @@ class WatchProcess {
 Status WaitForRow(const std::function<std::vector<std::filesystem::path>()>& files,
                   const std::function<bool(const nlohmann::json&)>& match,
                   std::chrono::seconds deadline = std::chrono::seconds(90));
+
+// Waits until `file` holds a stream's schema: the watcher writes it once its
+// watch is registered, so every later change reaches the stream.
+Status WaitForStreamStart(const std::filesystem::path& file,
+                          std::chrono::seconds deadline = std::chrono::seconds(90));
 
 // The server port a process has an established TCP connection to, among
 // `ports` (read from `ss`); -1 if none.
