@@ -127,7 +127,14 @@ class TreeWatcher::Impl {
     ZKA_RETURN_IF_ERROR(Connect());
     // The addWatch reply's zxid: the state the watch starts from.
     ZKA_RETURN_IF_ERROR(sink_->Start(client_->last_zxid()));
-    ZKA_RETURN_IF_ERROR(ReadInitialState());
+    Status initial = ReadInitialState();
+    // Expired during the initial read: the loop's recovery re-reads the tree
+    // and reports the differences from the rows written so far.
+    if (IsRemote(initial, ErrorCode::SESSIONEXPIRED)) {
+      expired_ = true;
+    } else {
+      ZKA_RETURN_IF_ERROR(initial);
+    }
     return Loop(should_stop);
   }
 
