@@ -121,6 +121,27 @@ TEST(IpcHostile, ConcatenatedDictionaryOffsetsMayNotOverflow) {
   EXPECT_EQ(ReadOffset(dictionary, 2, false), INT32_MAX - 1);
 }
 
+TEST(IpcHostile, FileDictionariesAreDecodedWithTheFirstBatchNotToDescribeIt) {
+  Field field = F("d", Int64());
+  field.dictionary = DictionaryEncoding{0, Int32(), false};
+  std::vector<std::optional<int64_t>> values(1 << 16, 0);
+  RecordBatch batch{nullptr, 1, {WithDictionary(Primitive<int32_t>({0}), Primitive(values))}};
+  ipc::IpcWriteOptions compressed;
+  compressed.compression = ipc::Compression::kZstd;
+  auto bytes = WriteIpc(Schema{{field}, {}}, {batch}, /*file=*/true, compressed);
+  ASSERT_TRUE(bytes.ok()) << bytes.status().ToString();
+  ipc::IpcReadOptions limited;
+  limited.max_dictionary_bytes = 1 << 16;  // the dictionary needs 512 KiB
+  auto reader = ipc::FileReader::Open(*bytes, limited);
+  ASSERT_TRUE(reader.ok()) << reader.status().ToString();
+  auto info = (*reader)->ReadBatchInfo(0);
+  ASSERT_TRUE(info.ok()) << info.status().ToString();
+  EXPECT_EQ(info->num_rows, 1);
+  ExpectError((*reader)->ReadBatch(0).status(), StatusCode::kOutOfRange, "dictionaries need");
+  // The failure sticks.
+  ExpectError((*reader)->ReadBatch(0).status(), StatusCode::kOutOfRange, "dictionaries need");
+}
+
 // ---- GrowingArray: deltas appended in place ----
 
 // Validates `array` and every descendant as the IPC reader would.

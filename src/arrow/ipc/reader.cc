@@ -294,15 +294,19 @@ class FileReader::Impl {
     schema_ = std::make_shared<const Schema>(std::move(schema));
     footer_metadata_ = ReadMetadata(footer_->custom_metadata());
     ZKA_RETURN_IF_ERROR(memo_.Init(*schema_, options_.max_dictionary_bytes));
-    int dictionaries = num_dictionaries();
-    for (int i = 0; i < dictionaries; ++i) {
-      Status status = ReadDictionary(i);
+    // Dictionaries are verified now and decoded with the first batch, so
+    // describing a file (ReadBatchInfo) decodes nothing.
+    for (int i = 0; i < num_dictionaries(); ++i) {
+      auto message = ReadDictionaryMessage(i);
+      Status status = message.ok() ? PlanMessage(*message, options_).status() : message.status();
       if (!status.ok()) return status.WithContext("dictionary block " + Str(i));
     }
     return Status::Ok();
   }
 
-  Result<RecordBatch> ReadBatch(int i) const {
+  Result<RecordBatch> ReadBatch(int i) {
+    if (!dictionaries_) dictionaries_ = ReadDictionaries();
+    if (!dictionaries_->ok()) return *dictionaries_;
     auto batch = [&]() -> Result<RecordBatch> {
       ZKA_ASSIGN_OR_RETURN(Message message, ReadBatchMessage(i));
       ZKA_ASSIGN_OR_RETURN(BodyPlan plan, PlanMessage(message, options_));
@@ -363,12 +367,20 @@ class FileReader::Impl {
                      fb::MessageHeader::RecordBatch);
   }
 
-  Status ReadDictionary(int i) {
-    ZKA_ASSIGN_OR_RETURN(
-        Message message,
-        ReadBlock(*footer_->dictionaries()->Get(static_cast<flatbuffers::uoffset_t>(i)),
-                  fb::MessageHeader::DictionaryBatch));
-    return ReadDictionaryBatch(message, memo_, /*allow_replacement=*/false, options_);
+  Result<Message> ReadDictionaryMessage(int i) const {
+    return ReadBlock(*footer_->dictionaries()->Get(static_cast<flatbuffers::uoffset_t>(i)),
+                     fb::MessageHeader::DictionaryBatch);
+  }
+
+  Status ReadDictionaries() {
+    for (int i = 0; i < num_dictionaries(); ++i) {
+      Status status = [&]() -> Status {
+        ZKA_ASSIGN_OR_RETURN(Message message, ReadDictionaryMessage(i));
+        return ReadDictionaryBatch(message, memo_, /*allow_replacement=*/false, options_);
+      }();
+      if (!status.ok()) return status.WithContext("dictionary block " + Str(i));
+    }
+    return Status::Ok();
   }
 
   std::shared_ptr<const Buffer> file_;
@@ -379,6 +391,7 @@ class FileReader::Impl {
   std::shared_ptr<const Schema> schema_;
   KeyValueMetadata footer_metadata_;
   DictionaryMemo memo_;
+  std::optional<Status> dictionaries_;  // once decoded (or failed)
 };
 
 FileReader::FileReader(std::unique_ptr<Impl> impl) : impl_(std::move(impl)) {}

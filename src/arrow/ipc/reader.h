@@ -3,8 +3,9 @@
 // array is handed out, and errors name the message, batch and field at fault.
 //
 // FileReader works on the whole file in memory, typically a read-only mmap:
-// opening costs O(footer + schema + dictionaries) and uncompressed buffers of
-// a batch are zero-copy slices of the mapping.
+// opening costs O(footer + schema) plus verifying the dictionary messages,
+// which are decoded with the first batch read; uncompressed buffers of a
+// batch are zero-copy slices of the mapping.
 #pragma once
 
 #include <cstdint>
