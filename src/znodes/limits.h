@@ -25,6 +25,12 @@ inline constexpr size_t kInflateChunkBytes = size_t{4} << 20;
 // short it is on disk, so a cache of empty entries would multiply the file).
 inline constexpr int64_t kMaxAclBytes = int64_t{256} << 20;
 
+// One transaction of a log as decoded (its ops, ACL lists and closeSession
+// paths; strings stay views into the mapped log). ZooKeeper itself refuses
+// a transaction larger than jute.maxbuffer (1 MiB by default), so this only
+// stops a damaged or crafted entry from multiplying its size in memory.
+inline constexpr size_t kMaxDecodedTxnBytes = size_t{64} << 20;
+
 // A live walk's memory, whatever the server answers. Replies are decoded on
 // the clients' I/O threads and wait there until the walker takes them, so
 // each multiRead request reserves its decoded size before it is sent (the

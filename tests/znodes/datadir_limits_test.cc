@@ -13,6 +13,7 @@
 #include "zk/jute.h"
 #include "znodes/datadir/data_dir.h"
 #include "znodes/datadir/file_format.h"
+#include "znodes/datadir/txn.h"
 #include "znodes/limits.h"
 
 namespace zkarrow::znodes {
@@ -133,6 +134,29 @@ TEST_F(DataDirLimitsTest, AclCacheThatWouldOutgrowTheBudgetIsRefused) {
   WriteGzip(dir_ / "snapshot.0.gz", bytes, 0);
   std::string error = ReadError();
   EXPECT_NE(error.find("the ACL cache would take more than 256 MiB"), std::string::npos) << error;
+}
+
+// A multi claiming as many operations as its bytes allow: 8 bytes each in
+// the log, a whole TxnOp each decoded. Refused before the ops are allocated.
+TEST(TxnLimitsTest, MultiWhoseOpsWouldOutgrowTheBudgetIsRefused) {
+  const int32_t ops = static_cast<int32_t>(kMaxDecodedTxnBytes / sizeof(datadir::TxnOp)) + 1;
+  zk::JuteWriter payload;
+  payload.WriteLong(0x1000);  // session
+  payload.WriteInt(0);        // cxid
+  payload.WriteLong(5);       // zxid
+  payload.WriteLong(0);       // time
+  payload.WriteInt(datadir::kOpMulti);
+  payload.WriteInt(ops);
+  for (int32_t i = 0; i < ops; ++i) {
+    payload.WriteInt(datadir::kOpDelete);
+    payload.WriteInt(0);  // an empty sub-record
+  }
+  auto txn = datadir::DecodeTransaction(payload.bytes());
+  ASSERT_FALSE(txn.ok());
+  EXPECT_EQ(txn.status().code(), StatusCode::kOutOfRange) << txn.status().ToString();
+  EXPECT_NE(txn.status().message().find("multi operations would take more than 64 MiB"),
+            std::string::npos)
+      << txn.status().ToString();
 }
 
 }  // namespace

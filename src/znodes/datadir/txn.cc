@@ -3,6 +3,7 @@
 #include <string>
 
 #include "zk/jute.h"
+#include "znodes/limits.h"
 
 namespace zkarrow::znodes::datadir {
 namespace {
@@ -15,8 +16,39 @@ std::string_view ReadStringView(zk::JuteReader& reader) {
   return {reinterpret_cast<const char*>(bytes.data()), bytes.size()};
 }
 
-std::vector<zk::Acl> ReadAclList(zk::JuteReader& reader) {
-  std::vector<zk::Acl> acl(static_cast<size_t>(reader.ReadVectorLength(kMinAclSize)));
+// What decoding one transaction allocates, charged before each allocation:
+// a vector's count fits the bytes that remain (JuteReader checks that), but
+// an element can be much larger in memory than on disk (a multi's empty op
+// takes 8 bytes there and a whole TxnOp here).
+class TxnBudget {
+ public:
+  // False, with status() saying why, when `count` more elements of `size`
+  // bytes would pass kMaxDecodedTxnBytes.
+  bool Charge(int32_t count, size_t size, std::string_view what) {
+    const size_t bytes = static_cast<size_t>(count) * size;
+    if (status_.ok() && bytes <= kMaxDecodedTxnBytes - used_) {
+      used_ += bytes;
+      return true;
+    }
+    if (status_.ok()) {
+      status_ =
+          Status::OutOfRange(std::to_string(count) + " " + std::string(what) +
+                             " would take more than " + std::to_string(kMaxDecodedTxnBytes >> 20) +
+                             " MiB decoded (the limit for one transaction)");
+    }
+    return false;
+  }
+  const Status& status() const { return status_; }
+
+ private:
+  size_t used_ = 0;
+  Status status_;
+};
+
+std::vector<zk::Acl> ReadAclList(zk::JuteReader& reader, TxnBudget& budget) {
+  const int32_t count = reader.ReadVectorLength(kMinAclSize);
+  if (!budget.Charge(count, sizeof(zk::Acl), "ACL entries")) return {};
+  std::vector<zk::Acl> acl(static_cast<size_t>(count));
   for (zk::Acl& entry : acl) {
     entry.perms = reader.ReadInt();
     entry.scheme = reader.ReadString();
@@ -29,9 +61,10 @@ std::vector<zk::Acl> ReadAclList(zk::JuteReader& reader) {
 // closeSessionTxnEnabled=false, it has no record at all, and either form may
 // be followed by a 12-byte digest. A list that does not parse into exactly
 // the bytes before the digest is taken as "no record".
-void ReadCloseSession(zk::JuteReader& reader, TxnOp* op) {
+void ReadCloseSession(zk::JuteReader& reader, TxnBudget& budget, TxnOp* op) {
   zk::JuteReader attempt = reader;
   int32_t count = attempt.ReadVectorLength(4);
+  if (!budget.Charge(count, sizeof(std::string_view), "closeSession paths")) return;
   std::vector<std::string_view> paths;
   paths.reserve(static_cast<size_t>(count));
   for (int32_t i = 0; i < count && attempt.ok(); ++i) paths.push_back(ReadStringView(attempt));
@@ -43,7 +76,8 @@ void ReadCloseSession(zk::JuteReader& reader, TxnOp* op) {
 
 // Reads the record of an op of `type` (not multi). `whole_record` is false
 // inside a multi, where ZooKeeper allows only the node-changing types.
-Status ReadOpRecord(zk::JuteReader& reader, int32_t type, bool whole_record, TxnOp* op) {
+Status ReadOpRecord(zk::JuteReader& reader, int32_t type, bool whole_record, TxnBudget& budget,
+                    TxnOp* op) {
   op->type = type;
   switch (type) {
     case kOpCreate:
@@ -52,7 +86,7 @@ Status ReadOpRecord(zk::JuteReader& reader, int32_t type, bool whole_record, Txn
     case kOpCreateTtl:
       op->path = ReadStringView(reader);
       op->data = reader.ReadBufferView();
-      op->acl = ReadAclList(reader);
+      op->acl = ReadAclList(reader, budget);
       if (type == kOpCreate || type == kOpCreate2) op->ephemeral = reader.ReadBool();
       op->parent_cversion = reader.ReadInt();
       if (type == kOpCreateTtl) op->ttl_ms = reader.ReadLong();
@@ -82,7 +116,7 @@ Status ReadOpRecord(zk::JuteReader& reader, int32_t type, bool whole_record, Txn
     case kOpSetAcl:
       if (!whole_record) return Status::InvalidData("setACL inside a multi");
       op->path = ReadStringView(reader);
-      op->acl = ReadAclList(reader);
+      op->acl = ReadAclList(reader, budget);
       op->version = reader.ReadInt();
       break;
     case kOpCreateSession:
@@ -91,23 +125,25 @@ Status ReadOpRecord(zk::JuteReader& reader, int32_t type, bool whole_record, Txn
       break;
     case kOpCloseSession:
       if (!whole_record) return Status::InvalidData("closeSession inside a multi");
-      ReadCloseSession(reader, op);
+      ReadCloseSession(reader, budget, op);
       break;
     default:
       return Status::NotImplemented("unknown transaction type " + std::to_string(type));
   }
+  ZKA_RETURN_IF_ERROR(budget.status());
   return reader.status();
 }
 
-Status ReadMulti(zk::JuteReader& reader, std::vector<TxnOp>* ops) {
+Status ReadMulti(zk::JuteReader& reader, TxnBudget& budget, std::vector<TxnOp>* ops) {
   int32_t count = reader.ReadVectorLength(4 + 4);  // type, data length
+  if (!budget.Charge(count, sizeof(TxnOp), "multi operations")) return budget.status();
   ops->resize(static_cast<size_t>(count));
   for (int32_t i = 0; i < count && reader.ok(); ++i) {
     int32_t type = reader.ReadInt();
     zk::JuteReader sub(reader.ReadBufferView());
     if (!reader.ok()) break;
     Status status =
-        ReadOpRecord(sub, type, /*whole_record=*/false, &(*ops)[static_cast<size_t>(i)]);
+        ReadOpRecord(sub, type, /*whole_record=*/false, budget, &(*ops)[static_cast<size_t>(i)]);
     if (!status.ok()) return status.WithContext("multi operation " + std::to_string(i));
   }
   return reader.status();
@@ -133,10 +169,12 @@ Result<Transaction> DecodeTransaction(std::span<const uint8_t> bytes) {
   if (!reader.ok()) return reader.status().WithContext("transaction header");
 
   Status status;
+  TxnBudget budget;
   if (txn.header.type == kOpMulti) {
-    status = ReadMulti(reader, &txn.ops);
+    status = ReadMulti(reader, budget, &txn.ops);
   } else {
-    status = ReadOpRecord(reader, txn.header.type, /*whole_record=*/true, &txn.ops.emplace_back());
+    status = ReadOpRecord(reader, txn.header.type, /*whole_record=*/true, budget,
+                          &txn.ops.emplace_back());
   }
   if (!status.ok()) {
     return status.WithContext(std::string(OpCodeName(txn.header.type).empty()
