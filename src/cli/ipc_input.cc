@@ -48,13 +48,13 @@ Status NotArrow(const std::string& name, const Status& cause) {
 void AddIpcInputOptions(CLI::App& command, arrow::ipc::IpcReadOptions& options) {
   command
       .add_option("--max-batch-bytes", options.max_batch_bytes,
-                  "Memory one record batch may take beyond its stored bytes (decompressed and "
-                  "realigned buffers); larger batches are an error")
+                  "Largest record batch accepted: its stored body, and separately what decoding "
+                  "it allocates (decompressed and realigned buffers), in bytes")
       ->check(CLI::PositiveNumber)
       ->default_str(std::to_string(arrow::ipc::kDefaultMaxBatchBytes));
   command
       .add_option("--max-dictionary-bytes", options.max_dictionary_bytes,
-                  "Memory the dictionaries of the input may take together (deltas included)")
+                  "Memory the input's dictionaries may take together (deltas included), in bytes")
       ->check(CLI::PositiveNumber)
       ->default_str(std::to_string(arrow::ipc::kDefaultMaxDictionaryBytes));
 }
