@@ -36,6 +36,10 @@ void DecodeEverything(std::span<const uint8_t> payload) {
   (void)DecodeWhoAmIResponse(body);
   (void)DecodeMultiResponse(body, kOps);
   (void)DecodeMultiReadResponse(body, kReads);
+  // The decoded-size budgets, small enough for fuzz inputs to hit them.
+  (void)DecodeStringList(body, /*max_decoded_bytes=*/256);
+  (void)DecodeGetChildren2Response(body, /*max_decoded_bytes=*/256);
+  (void)DecodeMultiReadResponse(body, kReads, /*max_decoded_bytes=*/512);
 }
 
 }  // namespace
