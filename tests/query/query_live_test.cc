@@ -11,6 +11,7 @@
 #include <cstdio>
 #include <filesystem>
 #include <fstream>
+#include <iostream>
 #include <memory>
 #include <sstream>
 #include <string>
@@ -84,6 +85,22 @@ int64_t PacketsReceived(const zkserver::ZooKeeperCluster& cluster) {
   return std::stoll(mntr->substr(at + key.size()));
 }
 
+// "" when equal, else the first row that differs.
+std::string FirstDifference(const std::vector<nlohmann::json>& expected,
+                            const std::vector<nlohmann::json>& actual) {
+  for (size_t i = 0; i < std::min(expected.size(), actual.size()); ++i) {
+    if (expected[i] != actual[i]) {
+      return "row " + std::to_string(i) + ": expected " + expected[i].dump() + "\n got " +
+             actual[i].dump();
+    }
+  }
+  if (expected.size() != actual.size()) {
+    return "expected " + std::to_string(expected.size()) + " rows, got " +
+           std::to_string(actual.size());
+  }
+  return "";
+}
+
 class QueryLiveTest : public ::testing::Test {
  protected:
   static void SetUpTestSuite() {
@@ -118,6 +135,9 @@ class QueryLiveTest : public ::testing::Test {
     must(owner_->SetData("/kafka/controller_epoch", "18"));
     must(owner_->SetData("/kafka/cluster/id", R"({"version":"1","id":"changed"})"));
     must(owner_->Create("/audit/new", "after", zk::OpenAclUnsafe()));
+    // A broker gone: the partitions it leads have no live leader.
+    Status deleted = owner_->Delete("/kafka/brokers/ids/0").get();
+    ASSERT_TRUE(deleted.ok()) << deleted.ToString();
 
     oracle_db_ = new std::filesystem::path(TempPath("oracle.db"));
     auto dumped = testing::RunCommand("/usr/bin/python3 " ZKARROW_SOURCE_DIR
@@ -250,14 +270,7 @@ TEST_F(QueryLiveTest, OperatorQueriesEqualSqliteOverKazoo) {
     std::vector<nlohmann::json> expected = Oracle(sql);
     std::vector<nlohmann::json> actual = Query(sql);
     EXPECT_FALSE(expected.empty());
-    EXPECT_EQ(actual.size(), expected.size());
-    for (size_t i = 0; i < std::min(actual.size(), expected.size()); ++i) {
-      if (actual[i] != expected[i]) {
-        ADD_FAILURE() << "row " << i << ": expected " << expected[i].dump() << "\n got "
-                      << actual[i].dump();
-        break;
-      }
-    }
+    EXPECT_EQ(FirstDifference(expected, actual), "");
   }
 }
 
@@ -285,6 +298,7 @@ TEST_F(QueryLiveTest, PushdownReadsOnlyWhatTheQueryNeeds) {
   for (const Case& c : cases) {
     SCOPED_TRACE(c.sql);
     const int64_t packets = PacketsFor(c.sql);
+    std::cout << packets << " packets (full walk: " << full << "): " << c.sql << "\n";
     // Per node at most a getACL and its share of a multiRead; a few more for
     // the listing of a partial name and pings of idle sessions.
     EXPECT_LE(packets, 2 * c.nodes + 6) << "full walk: " << full;
@@ -314,7 +328,8 @@ TEST_F(QueryLiveTest, BadInputFailsClearly) {
   Ran syntax = RunZkarrow("query " + Shell("SELECT path FROMM znodes") + " " + Zk());
   EXPECT_EQ(syntax.exit_code, 1);
   EXPECT_NE(syntax.err.find("syntax error"), std::string::npos) << syntax.err;
-  EXPECT_NE(syntax.err.find("column 13"), std::string::npos) << syntax.err;
+  // SQLite points at the token after the mistake.
+  EXPECT_NE(syntax.err.find("line 1, column 19"), std::string::npos) << syntax.err;
 
   Ran table = RunZkarrow("query " + Shell("SELECT * FROM nodes") + " " + Zk());
   EXPECT_EQ(table.exit_code, 1);
@@ -338,7 +353,9 @@ TEST_F(QueryLiveTest, BadInputFailsClearly) {
 }
 
 TEST_F(QueryLiveTest, ReadArrowOverASnapshotEqualsTheLiveTree) {
-  const std::filesystem::path snapshot = TempPath("snap.arrow");
+  const std::filesystem::path dir = TempPath("snapshots");
+  std::filesystem::create_directories(dir);
+  const std::filesystem::path snapshot = dir / "snap.arrow";
   Ran snap = RunZkarrow("snapshot " + Zk() + " --acl -o " + snapshot.string());
   ASSERT_EQ(snap.exit_code, 0) << snap.err;
   const std::string columns = "path, version, data, data_length, mzxid, kind";
@@ -348,27 +365,28 @@ TEST_F(QueryLiveTest, ReadArrowOverASnapshotEqualsTheLiveTree) {
       Query("SELECT " + columns + " FROM read_arrow('" + snapshot.string() +
             "') WHERE path LIKE '/kafka/%' ORDER BY path");
   ASSERT_GT(live.size(), 100u);
-  EXPECT_EQ(from_file, live);
+  EXPECT_EQ(FirstDifference(live, from_file), "");
   // A file named on the command line is a table named after it.
   Ran named = RunZkarrow("query " + Shell("SELECT count(*) AS n FROM snap") + " " +
                          Shell(snapshot.string()) + " --format json");
   EXPECT_EQ(named.exit_code, 0) << named.err;
   EXPECT_EQ(ParseJsonLines(named.out), Query("SELECT count(*) AS n FROM znodes"));
-  std::filesystem::remove(snapshot);
+  std::filesystem::remove_all(dir);
 }
 
 TEST_F(QueryLiveTest, DataDirQueriesEqualTheLiveOnes) {
   const std::string offline = "--data-dir " + cluster_->data_dir(0).string();
   const std::string sql =
       "SELECT path, version, data, data_length, num_children, czxid, mzxid, pzxid, "
-      "ephemeral_owner, acl FROM znodes WHERE path LIKE '/kafka/%' OR path LIKE '/audit%' "
-      "ORDER BY path";
+      "ephemeral_owner, acl FROM znodes WHERE (path LIKE '/kafka/%' OR path LIKE '/audit%') "
+      // Offline, every ACL is readable; live, the secret's is not.
+      "AND path NOT LIKE '/audit/secret%' ORDER BY path";
   std::vector<nlohmann::json> live = Query(sql);
   std::vector<nlohmann::json> from_files = Query(sql, offline);
   ASSERT_GT(live.size(), 100u);
-  EXPECT_EQ(from_files, live);
+  EXPECT_EQ(FirstDifference(live, from_files), "");
   std::vector<nlohmann::json> creates =
-      Query("SELECT count(*) AS n FROM txns WHERE type = 'create'", offline);
+      Query("SELECT count(*) AS n FROM txns WHERE type = 'create2'", offline);
   ASSERT_EQ(creates.size(), 1u);
   EXPECT_GT(creates[0]["n"].get<int64_t>(), oracle_rows_ / 2);
 }

@@ -51,6 +51,9 @@ def walk(zk, rows):
             acl = acl_json(zk.get_acls(path)[0])
         except NoNodeError:
             continue
+        except NoAuthError:  # getACL needs READ (or ADMIN) too
+            acl = None
+            error = error or "NOAUTH"
         name = path.rsplit("/", 1)[1]
         parent = None if path == "/" else (path.rsplit("/", 1)[0] or "/")
         depth = 0 if path == "/" else path.count("/")

@@ -47,17 +47,14 @@ const char* SqlDeclaredType(const arrow::Field& field) {
   }
 }
 
-std::string DeclareTableSql(const arrow::Schema& schema, const std::vector<std::string>& hidden) {
+std::string DeclareTableSql(const arrow::Schema& schema, std::optional<int> primary_key) {
   std::string sql = "CREATE TABLE x(";
   for (size_t i = 0; i < schema.fields.size(); ++i) {
     if (i > 0) sql += ", ";
     sql += QuoteIdentifier(schema.fields[i].name) + " " + SqlDeclaredType(schema.fields[i]);
+    if (primary_key && static_cast<size_t>(*primary_key) == i) sql += " PRIMARY KEY";
   }
-  for (const std::string& name : hidden) {
-    if (sql.back() != '(') sql += ", ";
-    sql += QuoteIdentifier(name) + " HIDDEN";
-  }
-  return sql + ")";
+  return sql + (primary_key ? ") WITHOUT ROWID" : ")");
 }
 
 CellReader::CellReader(const arrow::Field& field) : field_(field) {

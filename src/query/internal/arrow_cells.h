@@ -23,9 +23,10 @@ namespace zkarrow::query::internal {
 // The SQL type a column of `field` is declared with: INTEGER, REAL, TEXT or BLOB.
 const char* SqlDeclaredType(const arrow::Field& field);
 
-// "CREATE TABLE x(...)" for sqlite3_declare_vtab: the schema's columns, then
-// `hidden` columns (table-valued function arguments).
-std::string DeclareTableSql(const arrow::Schema& schema, const std::vector<std::string>& hidden);
+// "CREATE TABLE x(...)" for sqlite3_declare_vtab: the schema's columns; with
+// a primary key column, WITHOUT ROWID (SQLite then tells rows apart by it,
+// e.g. when it unites the scans of an OR).
+std::string DeclareTableSql(const arrow::Schema& schema, std::optional<int> primary_key);
 
 // Hands element i of one column to SQLite (sqlite3_result_*). Built once per
 // column, so that per-value calls do no type dispatch setup or copies.

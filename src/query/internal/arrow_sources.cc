@@ -13,6 +13,13 @@
 namespace zkarrow::query::internal {
 namespace {
 
+// Anything that does not open as Arrow IPC (a CSV file read as a stream
+// fails on a huge "metadata length") gets one message that says so first.
+Status NotArrow(const std::filesystem::path& path, const Status& why) {
+  return Status::InvalidData(path.string() + ": not an Arrow IPC file or stream (" + why.message() +
+                             ")");
+}
+
 // Batches read once and then served to every scan.
 class BatchesSource : public TableSource {
  public:
@@ -48,20 +55,17 @@ class ArrowFileSource final : public BatchesSource {
     uint8_t prefix[8] = {};
     probe.read(reinterpret_cast<char*>(prefix), sizeof(prefix));
     auto format = arrow::ipc::DetectFormat(std::span(prefix, static_cast<size_t>(probe.gcount())));
-    if (!format.ok()) {
-      return Status::InvalidData(path.string() + ": not an Arrow IPC file or stream (" +
-                                 format.status().message() + ")");
-    }
+    if (!format.ok()) return NotArrow(path, format.status());
     if (*format == arrow::ipc::IpcFormat::kFile) {
       auto file = arrow::ipc::FileReader::OpenPath(path);
-      if (!file.ok()) return file.status().WithContext(path.string());
+      if (!file.ok()) return NotArrow(path, file.status());
       source->file_ = std::move(*file);
       source->schema_ = source->file_->shared_schema();
     } else {
       auto input = arrow::FileInputStream::Open(path);
       if (!input.ok()) return input.status().WithContext(path.string());
       auto stream = arrow::ipc::StreamReader::Open(std::move(*input));
-      if (!stream.ok()) return stream.status().WithContext(path.string());
+      if (!stream.ok()) return NotArrow(path, stream.status());
       source->stream_ = std::move(*stream);
       source->schema_ = source->stream_->shared_schema();
     }

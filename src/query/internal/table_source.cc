@@ -19,7 +19,7 @@ struct Cursor {
   ScanBatches scan;
   size_t batch = 0;
   int64_t row = 0;
-  int64_t rowid = 0;
+  int64_t batch_start = 0;  // rows in the batches before `batch`
   ScanReport* report = nullptr;
 
   bool AtEnd() const { return batch >= scan.batches.size(); }
@@ -28,6 +28,7 @@ struct Cursor {
     while (batch < scan.batches.size()) {
       const arrow::RecordBatch& current = scan.batches[batch];
       if (row >= current.length) {
+        batch_start += current.length;
         ++batch;
         row = 0;
         continue;
@@ -47,7 +48,8 @@ struct ModuleContext {
 int Connect(sqlite3* db, void* aux, int, const char* const*, sqlite3_vtab** out, char** error) {
   auto* context = static_cast<ModuleContext*>(aux);
   const arrow::Schema& schema = context->source->schema();
-  int rc = sqlite3_declare_vtab(db, DeclareTableSql(schema, {}).c_str());
+  int rc =
+      sqlite3_declare_vtab(db, DeclareTableSql(schema, context->source->primary_key()).c_str());
   if (rc != SQLITE_OK) {
     *error = sqlite3_mprintf("declaring the table: %s", sqlite3_errmsg(db));
     return rc;
@@ -93,7 +95,7 @@ int Filter(sqlite3_vtab_cursor* base, int idx_num, const char* idx_str, int argc
   cursor->scan = {};
   cursor->batch = 0;
   cursor->row = 0;
-  cursor->rowid = 0;
+  cursor->batch_start = 0;
   Result<ScanBatches> scan = [&]() -> Result<ScanBatches> {
     try {
       return table->source->Scan(idx_num, idx_str, argc, argv, cursor->report);
@@ -116,7 +118,6 @@ int Filter(sqlite3_vtab_cursor* base, int idx_num, const char* idx_str, int argc
 int Next(sqlite3_vtab_cursor* base) {
   auto* cursor = reinterpret_cast<Cursor*>(base);
   ++cursor->row;
-  ++cursor->rowid;
   cursor->Settle();
   if (!cursor->AtEnd()) ++cursor->report->rows_produced;
   return SQLITE_OK;
@@ -138,7 +139,8 @@ int Column(sqlite3_vtab_cursor* base, sqlite3_context* context, int column) {
 }
 
 int RowId(sqlite3_vtab_cursor* base, sqlite3_int64* rowid) {
-  *rowid = reinterpret_cast<Cursor*>(base)->rowid;
+  const auto* cursor = reinterpret_cast<Cursor*>(base);
+  *rowid = cursor->batch_start + cursor->row;
   return SQLITE_OK;
 }
 

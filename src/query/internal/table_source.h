@@ -8,6 +8,7 @@
 #include <deque>
 #include <functional>
 #include <memory>
+#include <optional>
 #include <string>
 #include <vector>
 
@@ -30,6 +31,10 @@ class TableSource {
  public:
   virtual ~TableSource() = default;
   virtual const arrow::Schema& schema() const = 0;
+  // A column whose values tell rows apart across scans (the table is then
+  // WITHOUT ROWID). Without one, a row's id is its position among all the
+  // scan's batches, so every scan must return the same batches.
+  virtual std::optional<int> primary_key() const { return std::nullopt; }
   // xBestIndex. The default plans a full scan of `estimated_rows` rows.
   virtual void BestIndex(sqlite3_index_info* info);
   // xFilter: the batches of one scan for the plan BestIndex chose. Fills in

@@ -321,6 +321,7 @@ class LiveZnodeSource final : public TableSource {
       : sessions_(std::move(sessions)), schema_(znodes::ZnodeTableSchema(true)) {}
 
   const arrow::Schema& schema() const override { return schema_; }
+  std::optional<int> primary_key() const override { return znodes::kPathColumn; }
   void BestIndex(sqlite3_index_info* info) override { ChooseZnodePlan(info); }
 
   Result<ScanBatches> Scan(int idx_num, const char* idx_str, int argc, sqlite3_value** argv,
@@ -471,6 +472,8 @@ class LiveZnodeSource final : public TableSource {
             record.acl = &acl->acls;
           } else if (acl.status().code() != StatusCode::kRemote) {
             return acl.status().WithContext("reading the ACL of " + paths[i]);
+          } else if (record.error.empty()) {  // as the walker reports it
+            record.error = zk::ErrorCodeName(zk::ErrorCodeOf(acl.status()));
           }
         }
         record.stat = stat;
@@ -494,6 +497,7 @@ class DataDirZnodeSource final : public TableSource {
       : dir_(std::move(dir)), zxid_(zxid), schema_(znodes::ZnodeTableSchema(true)) {}
 
   const arrow::Schema& schema() const override { return schema_; }
+  std::optional<int> primary_key() const override { return znodes::kPathColumn; }
   void BestIndex(sqlite3_index_info* info) override { ChooseZnodePlan(info); }
 
   Result<ScanBatches> Scan(int idx_num, const char* idx_str, int argc, sqlite3_value** argv,
