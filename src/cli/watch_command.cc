@@ -36,6 +36,7 @@ struct WatchArgs {
   double for_seconds = 0;  // 0: until SIGINT/SIGTERM
   int64_t rotate_rows = 0;
   int64_t rotate_seconds = 0;
+  int64_t resync_seconds = 0;
   arrow::ipc::Compression compression = arrow::ipc::Compression::kNone;
 };
 
@@ -193,6 +194,7 @@ Status RunWatch(const WatchArgs& args) {
   options.read_acl = args.acl;
   options.excludes = args.excludes;
   options.flush_interval = std::chrono::milliseconds(args.flush_ms);
+  options.resync_interval = std::chrono::seconds(args.resync_seconds);
   ZKA_RETURN_IF_ERROR(InstallStopHandlers());
 
   const auto started = std::chrono::steady_clock::now();
@@ -279,6 +281,12 @@ void RegisterWatchCommand(CLI::App& app, CommandRunner& runner) {
                                    "Start the next output file after S seconds")
                       ->check(CLI::Range(int64_t{1}, int64_t{1} << 31));
   rows->excludes(seconds);
+  command
+      ->add_option("--resync-seconds", args->resync_seconds,
+                   "Also re-read the whole subtree every S seconds (a resync row each time): "
+                   "shows nodes the session cannot read appearing under readable parents, "
+                   "which servers filtering events by ACL never report")
+      ->check(CLI::Range(int64_t{1}, int64_t{1} << 31));
   AddChoiceOption(*command, "--compression", args->compression, kCompressionNames,
                   "Arrow body compression of every record batch");
   command->callback(

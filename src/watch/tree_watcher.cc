@@ -127,6 +127,7 @@ class TreeWatcher::Impl {
     ZKA_RETURN_IF_ERROR(Connect());
     // The addWatch reply's zxid: the state the watch starts from.
     ZKA_RETURN_IF_ERROR(sink_->Start(client_->last_zxid()));
+    next_periodic_resync_ = Clock::now() + options_.resync_interval;
     Status initial = ReadInitialState();
     // Expired during the initial read: the loop's recovery re-reads the tree
     // and reports the differences from the rows written so far.
@@ -202,6 +203,9 @@ class TreeWatcher::Impl {
       };
       if (unflushed_) wait = std::min(wait, until(first_unflushed_ + options_.flush_interval));
       if (!unreadable_.empty()) wait = std::min(wait, until(next_unreadable_poll_));
+      if (options_.resync_interval.count() > 0) {
+        wait = std::min(wait, until(next_periodic_resync_));
+      }
       for (Notice& notice : queue_->TakeAll(wait)) {
         if (notice.session_number != session_number_) continue;
         if (notice.session_change) {
@@ -209,6 +213,9 @@ class TreeWatcher::Impl {
         } else {
           OnWatchEvent(notice, dirty);
         }
+      }
+      if (options_.resync_interval.count() > 0 && Clock::now() >= next_periodic_resync_) {
+        resync_needed_ = true;
       }
       Status status = Status::Ok();
       if (expired_) {
@@ -298,6 +305,7 @@ class TreeWatcher::Impl {
 
   Status Resync() {
     ++stats_.resyncs;
+    next_periodic_resync_ = Clock::now() + options_.resync_interval;
     znodes::ZnodeRecord marker;
     marker.path = options_.root;
     ZKA_RETURN_IF_ERROR(Emit(ChangeEvent::kResync, client_->last_zxid(), marker));
@@ -569,6 +577,7 @@ class TreeWatcher::Impl {
   // In-view nodes whose data was refused (NOAUTH rows), polled for their stat.
   std::set<std::string> unreadable_;
   Clock::time_point next_unreadable_poll_;
+  Clock::time_point next_periodic_resync_;
   bool disconnected_ = false;
   bool resync_needed_ = false;
   bool expired_ = false;

@@ -55,6 +55,10 @@ struct WatchOptions {
   // Rows are handed to ChangeSink::Flush at most this long after the first
   // unflushed one.
   std::chrono::milliseconds flush_interval{100};
+  // When positive, the whole subtree is also re-read this often (a resync):
+  // the one way to see nodes the session cannot read appear and disappear
+  // under readable parents on servers that filter events by ACL (above).
+  std::chrono::milliseconds resync_interval{0};
 };
 
 // Where rows go. Called on Run()'s thread only.

@@ -132,7 +132,8 @@ class WatchTestBase : public ::testing::Test {
 
   // The replay of `rows` equals a fresh snapshot and kazoo's dump of `root`
   // (read without credentials, as the watcher), and rows go forward in time.
-  void ExpectReplayEqualsTree(const std::vector<nlohmann::json>& rows, const std::string& root) {
+  void ExpectReplayEqualsTree(const std::vector<nlohmann::json>& rows, const std::string& root,
+                              size_t min_znodes = 50) {
     EXPECT_EQ(CheckOrder(rows), "");
     std::vector<nlohmann::json> replayed = Replay(rows);
     std::printf(
@@ -154,7 +155,7 @@ class WatchTestBase : public ::testing::Test {
     ASSERT_TRUE(ran.ok()) << ran.status().ToString();
     auto expected = ReadZnodeRows(snapshot);
     ASSERT_TRUE(expected.ok()) << expected.status().ToString();
-    ASSERT_GT(expected->size(), 50u);
+    ASSERT_GE(expected->size(), min_znodes);
     EXPECT_EQ(DiffRows(*expected, replayed), "");
 
     auto dump = RunCommand("/usr/bin/python3 " ZKARROW_SOURCE_DIR "/tests/support/kazoo_dump.py " +
@@ -349,6 +350,35 @@ TEST_F(WatchEnsembleTest, ConnectedServerKilledMidChurn) {
   ExpectReplayEqualsTree(*rows, root);
   Status restarted = cluster_->Restart(server);
   EXPECT_TRUE(restarted.ok()) << restarted.ToString();
+}
+
+TEST_F(WatchStandaloneTest, PeriodicResyncShowsUnreadableNodesUnderReadableParents) {
+  // The server sends no event about a node this session cannot read; only a
+  // resync finds it (and its parent's new child count).
+  const std::string root = "/unreadable";
+  MustCreate(root, "r");
+  MustCreate(root + "/open", "o");
+  fs::path dir = TempDir("unreadable");
+  fs::path out = dir / "changes.arrows";
+  std::vector<std::string> args = WatchArgs(root, out.string());
+  args.insert(args.end(), {"--resync-seconds", "1"});
+  auto watch = WatchProcess::Start(args, dir / "watch.err");
+  ASSERT_TRUE(watch.ok()) << watch.status().ToString();
+  auto files = [&] { return std::vector<fs::path>{out}; };
+  ASSERT_NO_FATAL_FAILURE(WaitUntilCaughtUp(files, root, "start"));
+  MustCreate(root + "/open/closed", "c", zk::CreatorAllAcl());
+  Status seen = testing::WaitForRow(files, [&](const nlohmann::json& row) {
+    return row["path"] == root + "/open/closed" && row["error"] == "NOAUTH";
+  });
+  ASSERT_TRUE(seen.ok()) << seen.ToString();
+  ASSERT_NO_FATAL_FAILURE(WaitUntilCaughtUp(files, root, "end"));
+  auto exit_code = (*watch)->Stop();
+  ASSERT_TRUE(exit_code.ok()) << exit_code.status().ToString();
+  EXPECT_EQ(*exit_code, 0);
+  auto rows = ReadChangeRows(files());
+  ASSERT_TRUE(rows.ok()) << rows.status().ToString();
+  EXPECT_GE(CountEvent(*rows, "resync"), 1);
+  ExpectReplayEqualsTree(*rows, root, /*min_znodes=*/3);
 }
 
 // The exit status of `zkarrow ARGS` (stdout and stderr to /dev/null).
