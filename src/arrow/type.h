@@ -9,6 +9,7 @@
 #include <cstdint>
 #include <optional>
 #include <string>
+#include <string_view>
 #include <utility>
 #include <vector>
 
@@ -116,6 +117,12 @@ Field MakeField(std::string name, DataType type, bool nullable = true);
 // Human-readable type, e.g. "timestamp[ms, tz=UTC]" or "list<item: int32>".
 std::string TypeToString(const DataType& type);
 std::string FieldToString(const Field& field);
+
+// Names and metadata read from a file, made safe to print: control
+// characters (which could drive a terminal, C1 included), bytes that are not
+// UTF-8 and backslashes become \xNN, so the result is text that maps back to
+// one byte string.
+std::string EscapeText(std::string_view text);
 
 // Number of buffers an array of this type carries in IPC (validity included,
 // where the type has one): e.g. utf8 -> 3, struct -> 1, null -> 0.

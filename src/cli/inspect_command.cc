@@ -14,65 +14,10 @@
 namespace zkarrow::cli {
 namespace {
 
-// Length of the valid UTF-8 sequence at the start of `text` that is not a
-// C1 control character (U+0080..U+009F, which terminals may obey), else 0.
-size_t PrintableUtf8Length(std::string_view text) {
-  const auto byte = [&](size_t i) { return static_cast<unsigned char>(text[i]); };
-  const unsigned char lead = byte(0);
-  size_t length = 0;
-  uint32_t code = 0;
-  if (lead >= 0xc2 && lead <= 0xdf) {
-    length = 2;
-    code = lead & 0x1f;
-  } else if (lead >= 0xe0 && lead <= 0xef) {
-    length = 3;
-    code = lead & 0x0f;
-  } else if (lead >= 0xf0 && lead <= 0xf4) {
-    length = 4;
-    code = lead & 0x07;
-  } else {
-    return 0;
-  }
-  if (text.size() < length) return 0;
-  for (size_t i = 1; i < length; ++i) {
-    if ((byte(i) & 0xc0) != 0x80) return 0;
-    code = (code << 6) | (byte(i) & 0x3f);
-  }
-  const bool overlong = (length == 3 && code < 0x800) || (length == 4 && code < 0x10000);
-  const bool invalid = overlong || code > 0x10ffff || (code >= 0xd800 && code <= 0xdfff);
-  if (invalid || (code >= 0x80 && code <= 0x9f)) return 0;
-  return length;
-}
-
-// Names and metadata come from the file: control characters (which could
-// drive the terminal), bytes that are not UTF-8 and backslashes are shown
-// as \xNN, so what is printed is text and maps back to one byte string.
-std::string Escaped(std::string_view text) {
-  std::string out;
-  out.reserve(text.size());
-  for (size_t i = 0; i < text.size();) {
-    const auto c = static_cast<unsigned char>(text[i]);
-    if (c >= 0x20 && c < 0x7f && c != '\\') {
-      out += static_cast<char>(c);
-      ++i;
-      continue;
-    }
-    if (size_t n = c >= 0x80 ? PrintableUtf8Length(text.substr(i)) : 0; n > 0) {
-      out.append(text.substr(i, n));
-      i += n;
-      continue;
-    }
-    char hex[5];
-    std::snprintf(hex, sizeof(hex), "\\x%02x", c);
-    out += hex;
-    ++i;
-  }
-  return out;
-}
-
 void PrintMetadata(const arrow::KeyValueMetadata& metadata, const std::string& indent) {
   for (const auto& [key, value] : metadata) {
-    std::printf("%s%s = %s\n", indent.c_str(), Escaped(key).c_str(), Escaped(value).c_str());
+    std::printf("%s%s = %s\n", indent.c_str(), arrow::EscapeText(key).c_str(),
+                arrow::EscapeText(value).c_str());
   }
 }
 
@@ -81,7 +26,7 @@ void PrintChildMetadata(const arrow::Field& field, const std::string& path) {
   for (const arrow::Field& child : field.type.children) {
     const std::string child_path = path + "." + child.name;
     if (!child.metadata.empty()) {
-      std::printf("    metadata of %s:\n", Escaped(child_path).c_str());
+      std::printf("    metadata of %s:\n", arrow::EscapeText(child_path).c_str());
       PrintMetadata(child.metadata, "      ");
     }
     PrintChildMetadata(child, child_path);
@@ -91,7 +36,7 @@ void PrintChildMetadata(const arrow::Field& field, const std::string& path) {
 void PrintSchema(const arrow::Schema& schema) {
   std::printf("schema: %zu field%s\n", schema.fields.size(), schema.fields.size() == 1 ? "" : "s");
   for (const arrow::Field& field : schema.fields) {
-    std::printf("  %s\n", Escaped(arrow::FieldToString(field)).c_str());
+    std::printf("  %s\n", arrow::EscapeText(arrow::FieldToString(field)).c_str());
     if (!field.metadata.empty()) {
       std::printf("    metadata:\n");
       PrintMetadata(field.metadata, "      ");
@@ -129,7 +74,7 @@ Status CheckStdout() {
 Status Inspect(const std::string& source, const arrow::ipc::IpcReadOptions& options) {
   ZKA_ASSIGN_OR_RETURN(auto input, IpcInput::Open(source, options));
   const bool file = input->format() == arrow::ipc::IpcFormat::kFile;
-  std::printf("input: %s\n", Escaped(input->name()).c_str());
+  std::printf("input: %s\n", arrow::EscapeText(input->name()).c_str());
   std::printf("format: %s, metadata version %s\n", file ? "file" : "stream",
               arrow::ipc::MetadataVersionName(input->metadata_version()));
   PrintSchema(*input->schema());

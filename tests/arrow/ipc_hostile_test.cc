@@ -142,6 +142,32 @@ TEST(IpcHostile, FileDictionariesAreDecodedWithTheFirstBatchNotToDescribeIt) {
   ExpectError((*reader)->ReadBatch(0).status(), StatusCode::kOutOfRange, "dictionaries need");
 }
 
+TEST(IpcHostile, NamesInErrorsAreEscaped) {
+  // A crafted field name must not reach a terminal through an error message.
+  Schema schema{{F("x\x1b[2J", Int32())}, {}};
+  Bytes stream = hostile::SchemaMessage(schema);
+  hostile::Batch batch{1000, {{1000, 0}}, {{0, 0}, {0, 8}}, Bytes(8, 0), false};
+  hostile::Append(stream, hostile::RecordBatchMessage(batch));
+  Status status = ReadStreamBytes(stream).status();
+  ExpectError(status, StatusCode::kInvalidData, "field 'x\\x1b[2J'");
+  EXPECT_EQ(status.message().find('\x1b'), std::string::npos) << status.message();
+}
+
+TEST(EscapeText, ControlsAndNonUtf8BecomeHexUtf8Stays) {
+  EXPECT_EQ(EscapeText("plain name_1"), "plain name_1");
+  EXPECT_EQ(EscapeText("caf\xc3\xa9 \xe2\x82\xac"), "caf\xc3\xa9 \xe2\x82\xac");
+  EXPECT_EQ(EscapeText("a\x1b[31m\x07\x7f"), "a\\x1b[31m\\x07\\x7f");
+  EXPECT_EQ(EscapeText("\xc2\x9b"
+                       "1m"),
+            "\\xc2\\x9b1m");  // C1 CSI as UTF-8
+  EXPECT_EQ(EscapeText("\x9b"
+                       "1m"),
+            "\\x9b1m");                             // C1 CSI as a byte
+  EXPECT_EQ(EscapeText("\xc0\xaf"), "\\xc0\\xaf");  // overlong
+  EXPECT_EQ(EscapeText("back\\slash"), "back\\x5cslash");
+  EXPECT_EQ(EscapeText(std::string("nul\0", 4)), "nul\\x00");
+}
+
 // ---- GrowingArray: deltas appended in place ----
 
 // Validates `array` and every descendant as the IPC reader would.

@@ -46,7 +46,7 @@ class ArrayLoader {
 
   Result<std::shared_ptr<const ArrayData>> Load(const Field& field) {
     auto loaded = LoadUnchecked(field);
-    if (!loaded.ok()) return loaded.status().WithContext("field '" + field.name + "'");
+    if (!loaded.ok()) return loaded.status().WithContext("field '" + EscapeText(field.name) + "'");
     return loaded;
   }
 
@@ -344,8 +344,9 @@ Result<std::vector<std::shared_ptr<const ArrayData>>> LoadArrays(
   for (const Field& field : fields) {
     ZKA_ASSIGN_OR_RETURN(auto array, loader.Load(field));
     if (array->length != batch.length()) {
-      return Status::InvalidData("column '" + field.name + "' has " + Str(array->length) +
-                                 " rows, the record batch " + Str(batch.length()));
+      return Status::InvalidData("column '" + EscapeText(field.name) + "' has " +
+                                 Str(array->length) + " rows, the record batch " +
+                                 Str(batch.length()));
     }
     arrays.push_back(std::move(array));
   }

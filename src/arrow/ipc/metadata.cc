@@ -384,7 +384,7 @@ Result<Field> ReadField(const fb::Field& fb_field, int depth_left) {
   Field field;
   if (fb_field.name() != nullptr) field.name = fb_field.name()->str();
   auto context = [&](const Status& status) {
-    return status.WithContext("field '" + field.name + "'");
+    return status.WithContext("field '" + EscapeText(field.name) + "'");
   };
   if (depth_left <= 0) return context(Status::OutOfRange("type nesting is too deep"));
   field.nullable = fb_field.nullable();
