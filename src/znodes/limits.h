@@ -35,9 +35,10 @@ inline constexpr size_t kMaxDecodedTxnBytes = size_t{64} << 20;
 // the clients' I/O threads and wait there until the walker takes them, so
 // each multiRead request reserves its decoded size before it is sent (the
 // client fails a reply past it with kOutOfRange, before allocating it):
-// a batch of nodes gets kMaxWalkBatchReplyBytes (a batch past it is re-read
-// node by node), a node read alone kMaxWalkNodeReplyBytes, and requests wait
-// while the reservations in flight would pass kMaxWalkReplyBytes. A server
+// a batch of nodes gets an equal share of kMaxWalkReplyBytes per request
+// slot, at most kMaxWalkBatchReplyBytes (a batch past it is re-read node by
+// node), a node read alone kMaxWalkNodeReplyBytes, and requests wait while
+// the reservations in flight would pass kMaxWalkReplyBytes. A server
 // answering with millions of child names, times the requests in flight,
 // then fails a request instead of filling memory.
 inline constexpr size_t kMaxWalkBatchReplyBytes = size_t{32} << 20;

@@ -166,7 +166,7 @@ class Walker {
       size_t session = LeastLoadedSession();
       if (in_flight_per_session_[session] >= per_session) return;
       const bool alone = pending_.back().alone;
-      const size_t reply_bytes = alone ? kMaxWalkNodeReplyBytes : kMaxWalkBatchReplyBytes;
+      const size_t reply_bytes = alone ? kMaxWalkNodeReplyBytes : BatchReplyBytes();
       // With nothing in flight a request always goes out, so the walk moves on.
       if (InFlight() > 0 && reserved_reply_bytes_ + reply_bytes > kMaxWalkReplyBytes) return;
       auto batch = std::make_unique<Batch>();
@@ -184,6 +184,16 @@ class Walker {
       Submit(*batch);
       batches_.push_back(std::move(batch));
     }
+  }
+
+  // A batch's share of kMaxWalkReplyBytes: every request slot (sessions
+  // times batches in flight) can be filled at once, and no share passes
+  // kMaxWalkBatchReplyBytes. With very many slots the floor of 1 MiB applies
+  // and the reservations, not the slots, limit the requests in flight.
+  size_t BatchReplyBytes() const {
+    const size_t slots =
+        sessions_.size() * static_cast<size_t>(std::max(1, options_.batches_in_flight_per_session));
+    return std::clamp(kMaxWalkReplyBytes / slots, size_t{1} << 20, kMaxWalkBatchReplyBytes);
   }
 
   size_t LeastLoadedSession() const {
