@@ -327,7 +327,7 @@ class LiveZnodeSource final : public TableSource {
   Result<ScanBatches> Scan(int idx_num, const char* idx_str, int argc, sqlite3_value** argv,
                            ScanReport* report) override {
     ZKA_ASSIGN_OR_RETURN(ZnodePlan plan, DecodePlan(idx_num, idx_str, argc, argv));
-    report->plan = plan.Describe();
+    report->plan = plan.Describe() + "; reads: " + DescribeLiveReads(plan);
     report->estimated_rows = EstimateOf(plan);
     BatchCollector rows;
     if (plan.paths) {
@@ -517,7 +517,8 @@ class DataDirZnodeSource final : public TableSource {
       batches_ = rows.Finish();
       loaded_ = true;
     }
-    report->plan = "data directory (the tree loaded once per query), rows kept: " + plan.Describe();
+    report->plan = "data directory (the tree loaded once per query); rows kept: " + plan.Describe();
+    report->estimated_rows = plan.paths ? static_cast<int64_t>(plan.paths->size()) : -1;
     ScanBatches scan{.batches = batches_, .keep = nullptr};
     if (plan.paths || plan.prefix || plan.parent || plan.max_depth) {
       std::set<std::string, std::less<>> paths;
@@ -560,23 +561,26 @@ std::string GlobPrefix(std::string_view pattern) {
 std::string ZnodePlan::Describe() const {
   std::string text;
   if (paths) {
-    text = std::to_string(paths->size()) + " node(s) by path in multiRead (getData" +
-           std::string(read_acl ? ", getACL" : "") + ")";
+    text = std::to_string(paths->size()) + " node(s) by path";
+  } else if (parent) {
+    text = "children of " + *parent;
+  } else if (prefix && *prefix != "/" && !prefix->empty()) {
+    text = "subtree(s) of paths starting with '" + *prefix + "'";
   } else {
-    if (parent) {
-      text = "children of " + *parent;
-    } else if (prefix && *prefix != "/" && !prefix->empty()) {
-      text = "subtree(s) of paths starting with '" + *prefix + "'";
-    } else {
-      text = "whole tree";
-    }
-    if (max_depth) text += ", depth <= " + std::to_string(*max_depth);
-    text += std::string(", reads per node: getData+getChildren in multiRead") +
-            (read_acl ? ", getACL" : "");
+    text = "whole tree";
   }
-  text += read_data ? ", data kept" : ", data not kept (stat only)";
+  if (!paths && max_depth) text += ", depth <= " + std::to_string(*max_depth);
   if (row_limit) text += ", stops after " + std::to_string(*row_limit) + " rows";
   return text;
+}
+
+std::string DescribeLiveReads(const ZnodePlan& plan) {
+  std::string text = plan.paths
+                         ? "getData in one multiRead per " +
+                               std::to_string(znodes::WalkOptions{}.nodes_per_batch) + " nodes"
+                         : std::string("getData+getChildren in multiRead batches");
+  if (plan.read_acl) text += ", getACL per node";
+  return text + (plan.read_data ? "" : "; data read but not kept (not used)");
 }
 
 std::unique_ptr<TableSource> MakeLiveZnodeSource(std::vector<zk::Client*> sessions) {

@@ -25,8 +25,12 @@ struct ZnodePlan {
   bool read_data = true;
   bool read_acl = true;
 
+  // Which rows, in words: "subtree(s) of paths starting with '/a/', depth <= 3".
   std::string Describe() const;
 };
+
+// The requests a live scan with `plan` sends, in words.
+std::string DescribeLiveReads(const ZnodePlan& plan);
 
 // The literal prefix every string a LIKE (case-sensitive) or GLOB pattern
 // matches starts with.
