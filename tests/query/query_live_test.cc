@@ -265,6 +265,10 @@ TEST_F(QueryLiveTest, OperatorQueriesEqualSqliteOverKazoo) {
       "path LIKE '/solr/live_nodes/%' OR path = '/audit/open' ORDER BY path",
       "SELECT count(*) AS n FROM (SELECT path FROM znodes LIMIT 7)",
       "SELECT count(*) AS n FROM (SELECT path FROM znodes LIMIT 5 OFFSET 3)",
+      // A filter the table cannot see: LIMIT must not stop the walk early.
+      "SELECT count(*) AS n FROM (SELECT path FROM znodes WHERE length(path) > 45 LIMIT 3)",
+      "SELECT count(*) AS n FROM (SELECT path FROM znodes WHERE depth < 2 AND "
+      "path > '/kafka' LIMIT 4)",
       "SELECT c.name, p.num_children FROM znodes p JOIN znodes c ON c.parent = p.path "
       "WHERE p.path = '/kafka/brokers/ids' ORDER BY c.name",
   };
