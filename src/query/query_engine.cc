@@ -65,28 +65,26 @@ class QueryEngine::Impl {
     // name a subtree.
     ZKA_RETURN_IF_ERROR(Execute("PRAGMA case_sensitive_like = ON"));
     if (!sources.sessions.empty()) {
-      ZKA_RETURN_IF_ERROR(internal::RegisterTable(
-          db_.get(), "znodes", internal::MakeLiveZnodeSource(sources.sessions), &log_));
+      ZKA_RETURN_IF_ERROR(Register("znodes", internal::MakeLiveZnodeSource(sources.sessions)));
     } else if (sources.data_dir) {
-      ZKA_RETURN_IF_ERROR(internal::RegisterTable(
-          db_.get(), "znodes", internal::MakeDataDirZnodeSource(*sources.data_dir, sources.zxid),
-          &log_));
+      ZKA_RETURN_IF_ERROR(
+          Register("znodes", internal::MakeDataDirZnodeSource(*sources.data_dir, sources.zxid)));
     }
     if (sources.data_dir) {
-      ZKA_RETURN_IF_ERROR(internal::RegisterTable(
-          db_.get(), "txns", internal::MakeTxnLogSource(*sources.data_dir), &log_));
+      ZKA_RETURN_IF_ERROR(Register("txns", internal::MakeTxnLogSource(*sources.data_dir)));
     }
     return Status::Ok();
   }
 
   Status AddArrowFile(const std::string& name, const std::filesystem::path& path) {
     ZKA_ASSIGN_OR_RETURN(auto source, internal::OpenArrowFileSource(path));
-    return internal::RegisterTable(db_.get(), name, std::move(source), &log_);
+    return Register(name, std::move(source));
   }
 
   Status Run(const std::string& sql, const std::function<Status(const arrow::Schema&)>& on_schema,
              const BatchSink& sink, QueryStats* stats) {
     log_ = {};
+    for (internal::TableSource* source : sources_) source->StartStatement();
     ZKA_ASSIGN_OR_RETURN(std::vector<internal::ArrowCall> calls, internal::FindArrowCalls(sql));
     std::vector<std::string> names;
     for (const internal::ArrowCall& call : calls) {
@@ -152,6 +150,13 @@ class QueryEngine::Impl {
   }
 
  private:
+  Status Register(const std::string& name, std::unique_ptr<internal::TableSource> source) {
+    internal::TableSource* registered = source.get();
+    ZKA_RETURN_IF_ERROR(internal::RegisterTable(db_.get(), name, std::move(source), &log_));
+    sources_.push_back(registered);  // owned by the module, which lives as long as db_
+    return Status::Ok();
+  }
+
   Status Execute(const char* sql) {
     char* error = nullptr;
     const int rc = sqlite3_exec(db_.get(), sql, nullptr, nullptr, &error);
@@ -164,6 +169,7 @@ class QueryEngine::Impl {
 
   internal::Database db_;
   ScanLog log_;
+  std::vector<internal::TableSource*> sources_;
   std::map<std::string, std::string> arrow_tables_;  // read_arrow path -> its table
 };
 

@@ -35,6 +35,9 @@ class TableSource {
   // WITHOUT ROWID). Without one, a row's id is its position among all the
   // scan's batches, so every scan must return the same batches.
   virtual std::optional<int> primary_key() const { return std::nullopt; }
+  // Called before each statement runs: what a source remembers across the
+  // scans of one statement (e.g. nodes already read) is forgotten here.
+  virtual void StartStatement() {}
   // xBestIndex. The default plans a full scan of `estimated_rows` rows.
   virtual void BestIndex(sqlite3_index_info* info);
   // xFilter: the batches of one scan for the plan BestIndex chose. Fills in

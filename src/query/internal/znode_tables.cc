@@ -3,6 +3,7 @@
 #include <algorithm>
 #include <cmath>
 #include <future>
+#include <map>
 #include <set>
 #include <string_view>
 #include <utility>
@@ -315,6 +316,34 @@ void ChooseZnodePlan(sqlite3_index_info* info) {
   info->estimatedCost = rows;
 }
 
+// A node as one scan read it, kept for the other scans of the statement
+// (a join of znodes with itself reads each node once).
+struct CachedNode {
+  std::optional<zk::Stat> stat;
+  znodes::NodeKind kind = znodes::NodeKind::kPersistent;
+  std::optional<std::string> data;          // when the scan kept data
+  std::optional<std::vector<zk::Acl>> acl;  // when the scan read the ACL
+  std::string error;
+  bool has_data = false;
+  bool has_acl = false;
+
+  bool Covers(const ZnodePlan& plan) const {
+    return (has_data || !plan.read_data) && (has_acl || !plan.read_acl);
+  }
+  ZnodeRecord View(std::string_view path) const {
+    ZnodeRecord record;
+    record.path = path;
+    record.stat = stat;
+    record.kind = kind;
+    if (data) {
+      record.data = std::span(reinterpret_cast<const uint8_t*>(data->data()), data->size());
+    }
+    record.acl = acl ? &*acl : nullptr;
+    record.error = error;
+    return record;
+  }
+};
+
 class LiveZnodeSource final : public TableSource {
  public:
   explicit LiveZnodeSource(std::vector<zk::Client*> sessions)
@@ -332,6 +361,8 @@ class LiveZnodeSource final : public TableSource {
     BatchCollector rows;
     if (plan.paths) {
       ZKA_RETURN_IF_ERROR(ReadPoints(plan, rows, report));
+    } else if (plan.parent && !plan.row_limit && ServeChildrenFromCache(plan, rows)) {
+      report->plan += " (all in memory from an earlier scan: nothing read)";
     } else {
       ZKA_ASSIGN_OR_RETURN(std::vector<WalkRoot> roots, RootsOf(plan, report));
       for (const WalkRoot& root : roots) {
@@ -342,7 +373,51 @@ class LiveZnodeSource final : public TableSource {
     return ScanBatches{.batches = rows.Finish(), .keep = nullptr};
   }
 
+  void StartStatement() override { cache_.clear(); }
+
  private:
+  void Remember(const ZnodeRecord& record, const ZnodePlan& plan) {
+    CachedNode& node = cache_[std::string(record.path)];
+    node.stat = record.stat;
+    node.kind = record.kind;
+    node.has_data = plan.read_data;
+    node.data.reset();
+    if (record.data) {
+      node.data.emplace(reinterpret_cast<const char*>(record.data->data()), record.data->size());
+    }
+    node.has_acl = plan.read_acl;
+    node.acl.reset();
+    if (record.acl != nullptr) node.acl = *record.acl;
+    node.error = std::string(record.error);
+  }
+
+  Status AppendAndRemember(const ZnodeRecord& record, const ZnodePlan& plan, BatchCollector& rows) {
+    Remember(record, plan);
+    return rows.Append(record);
+  }
+
+  // parent = x, when an earlier scan of this statement read x and every one
+  // of its children (as many as x's stat counts) with the columns needed.
+  bool ServeChildrenFromCache(const ZnodePlan& plan, BatchCollector& rows) {
+    const std::string& parent = *plan.parent;
+    auto it = cache_.find(parent);
+    if (it == cache_.end() || !it->second.stat) return false;
+    if (plan.max_depth && znodes::PathDepth(parent) + 1 > *plan.max_depth) return false;
+    const std::string first = parent == "/" ? "/" : parent + "/";
+    std::vector<std::map<std::string, CachedNode>::const_iterator> children;
+    for (auto child = cache_.lower_bound(first);
+         child != cache_.end() && child->first.starts_with(first); ++child) {
+      if (child->first == "/" || znodes::PathParent(child->first) != parent) continue;
+      if (!child->second.Covers(plan)) return false;
+      children.push_back(child);
+    }
+    if (static_cast<int64_t>(children.size()) != it->second.stat->num_children) return false;
+    for (const auto& child : children) {
+      if (!rows.Append(child->second.View(child->first)).ok()) return false;
+    }
+    return true;
+  }
+
   static int64_t EstimateOf(const ZnodePlan& plan) {
     if (plan.paths) return static_cast<int64_t>(plan.paths->size());
     return -1;  // unknown before the walk
@@ -411,7 +486,7 @@ class LiveZnodeSource final : public TableSource {
             limit_reached = true;
             return Status::Cancelled("the query's LIMIT is reached");
           }
-          return rows.Append(record);
+          return AppendAndRemember(record, plan, rows);
         },
         &stats);
     report->nodes_read += stats.znodes + stats.vanished;
@@ -427,7 +502,15 @@ class LiveZnodeSource final : public TableSource {
     for (const std::string& path : *plan.paths) {
       if (IsZnodePath(path)) unique.insert(path);
     }
-    const std::vector<std::string> paths(unique.begin(), unique.end());
+    std::vector<std::string> paths;
+    for (const std::string& path : unique) {
+      auto cached = cache_.find(path);
+      if (cached != cache_.end() && cached->second.Covers(plan)) {
+        ZKA_RETURN_IF_ERROR(rows.Append(cached->second.View(cached->first)));
+      } else {
+        paths.push_back(path);
+      }
+    }
     const size_t chunk = static_cast<size_t>(znodes::WalkOptions{}.nodes_per_batch);
     zk::Client& client = *sessions_.front();
     for (size_t begin = 0; begin < paths.size(); begin += chunk) {
@@ -481,7 +564,7 @@ class LiveZnodeSource final : public TableSource {
           record.kind = stat->ephemeral_owner != 0 ? znodes::NodeKind::kEphemeral
                                                    : znodes::NodeKind::kPersistent;
         }
-        ZKA_RETURN_IF_ERROR(rows.Append(record));
+        ZKA_RETURN_IF_ERROR(AppendAndRemember(record, plan, rows));
       }
     }
     return Status::Ok();
@@ -489,6 +572,7 @@ class LiveZnodeSource final : public TableSource {
 
   std::vector<zk::Client*> sessions_;
   arrow::Schema schema_;
+  std::map<std::string, CachedNode> cache_;  // by path: the nodes this statement read
 };
 
 class DataDirZnodeSource final : public TableSource {
