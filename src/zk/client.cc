@@ -284,11 +284,16 @@ std::future<Result<ChildrenResult>> Client::GetChildren2(std::string_view path,
   return std::move(future);
 }
 
-void Client::GetAcl(std::string_view path, Callback<AclResult> done) {
+void Client::GetAcl(std::string_view path, Callback<AclResult> done,
+                    std::optional<size_t> max_decoded_bytes) {
   if (Status valid = ValidatePath(path); !valid.ok()) return done(valid);
-  Call<AclResult>(*session_, OpCode::kGetAcl, path,
-                  EncodePathRequest(ApplyChroot(session_->chroot(), path)), true, std::move(done),
-                  Expect<AclResult>(OpCode::kGetAcl, path, DecodeGetAclResponse));
+  Call<AclResult>(
+      *session_, OpCode::kGetAcl, path, EncodePathRequest(ApplyChroot(session_->chroot(), path)),
+      true, std::move(done),
+      Expect<AclResult>(
+          OpCode::kGetAcl, path,
+          [limit = max_decoded_bytes.value_or(session_->max_response_bytes())](
+              std::span<const uint8_t> body) { return DecodeGetAclResponse(body, limit); }));
 }
 
 std::future<Result<AclResult>> Client::GetAcl(std::string_view path) {

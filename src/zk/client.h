@@ -52,8 +52,8 @@ struct ClientOptions {
   // (except from the I/O thread itself, which is never blocked).
   int max_in_flight = 1000;
   // A larger reply fails its request with kOutOfRange; so does one whose
-  // child names would take more memory than this decoded (a 4-byte name on
-  // the wire is a 32-byte std::string).
+  // child names or ACL entries would take more memory than this decoded (a
+  // 4-byte name on the wire is a 32-byte std::string).
   size_t max_response_bytes = 64 << 20;
   // A larger request fails with kOutOfRange without being sent: the server
   // drops the connection of a client that sends a packet over its
@@ -123,7 +123,9 @@ class Client {
   std::future<Result<ChildrenResult>> GetChildren2(std::string_view path,
                                                    WatchListener watch = nullptr);
 
-  void GetAcl(std::string_view path, Callback<AclResult> done);
+  // `max_decoded_bytes` as for MultiRead.
+  void GetAcl(std::string_view path, Callback<AclResult> done,
+              std::optional<size_t> max_decoded_bytes = std::nullopt);
   std::future<Result<AclResult>> GetAcl(std::string_view path);
 
   void SetAcl(std::string_view path, std::vector<Acl> acl, int32_t version, Callback<Stat> done);

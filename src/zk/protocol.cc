@@ -109,15 +109,19 @@ std::vector<std::string> ReadStrings(JuteReader& reader, DecodeBudget& budget) {
   return strings;
 }
 
-std::vector<Acl> ReadAcls(JuteReader& reader) {
+std::vector<Acl> ReadAcls(JuteReader& reader, DecodeBudget& budget) {
   int32_t count = reader.ReadVectorLength(4 + 2 * kMinStringSize);
   std::vector<Acl> acls;
+  if (!budget.Charge(static_cast<size_t>(count) * sizeof(Acl))) return acls;
   acls.reserve(static_cast<size_t>(count));
   for (int32_t i = 0; i < count && reader.ok(); ++i) {
     Acl acl;
     acl.perms = reader.ReadInt();
-    acl.scheme = reader.ReadString();
-    acl.id = reader.ReadString();
+    std::span<const uint8_t> scheme = reader.ReadBufferView();
+    std::span<const uint8_t> id = reader.ReadBufferView();
+    if (!budget.Charge(StringHeapBytes(scheme.size()) + StringHeapBytes(id.size()))) break;
+    acl.scheme = AsString(scheme);
+    acl.id = AsString(id);
     acls.push_back(std::move(acl));
   }
   return acls;
@@ -434,10 +438,12 @@ Result<ChildrenResult> DecodeGetChildren2Response(std::span<const uint8_t> body,
   return Finish(reader, std::move(result), "GetChildren2Response");
 }
 
-Result<AclResult> DecodeGetAclResponse(std::span<const uint8_t> body) {
+Result<AclResult> DecodeGetAclResponse(std::span<const uint8_t> body, size_t max_decoded_bytes) {
   JuteReader reader(body);
+  DecodeBudget budget(max_decoded_bytes);
   AclResult result;
-  result.acls = ReadAcls(reader);
+  result.acls = ReadAcls(reader, budget);
+  if (budget.exceeded()) return budget.Exceeded("GetACLResponse");
   result.stat = ReadStat(reader);
   return Finish(reader, std::move(result), "GetACLResponse");
 }

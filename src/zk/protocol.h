@@ -131,16 +131,17 @@ OpCode CreateOpCode(CreateMode mode);
 // Reply bodies (the bytes after the ReplyHeader).
 Result<Stat> DecodeStat(std::span<const uint8_t> body);
 Result<DataResult> DecodeGetDataResponse(std::span<const uint8_t> body);
-// Decoders of replies that may hold many child names take a limit on the
-// memory the decoded result may take (checked before each allocation; a
-// reply past it is kOutOfRange): a name is 4 bytes on the wire but a
-// std::string in memory.
+// Decoders of replies that may hold many child names or ACL entries take a
+// limit on the memory the decoded result may take (checked before each
+// allocation; a reply past it is kOutOfRange): a name is 4 bytes on the wire
+// but a std::string in memory, an ACL entry 12 bytes but a zk::Acl.
 inline constexpr size_t kUnlimitedDecode = SIZE_MAX;
 Result<std::vector<std::string>> DecodeStringList(std::span<const uint8_t> body,
                                                   size_t max_decoded_bytes = kUnlimitedDecode);
 Result<ChildrenResult> DecodeGetChildren2Response(std::span<const uint8_t> body,
                                                   size_t max_decoded_bytes = kUnlimitedDecode);
-Result<AclResult> DecodeGetAclResponse(std::span<const uint8_t> body);
+Result<AclResult> DecodeGetAclResponse(std::span<const uint8_t> body,
+                                       size_t max_decoded_bytes = kUnlimitedDecode);
 Result<CreateResult> DecodeCreate2Response(std::span<const uint8_t> body);
 Result<std::string> DecodeString(std::span<const uint8_t> body);
 Result<int32_t> DecodeInt(std::span<const uint8_t> body);

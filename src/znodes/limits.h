@@ -44,6 +44,9 @@ inline constexpr size_t kMaxDecodedTxnBytes = size_t{64} << 20;
 inline constexpr size_t kMaxWalkBatchReplyBytes = size_t{32} << 20;
 inline constexpr size_t kMaxWalkNodeReplyBytes = size_t{64} << 20;
 inline constexpr size_t kMaxWalkReplyBytes = size_t{512} << 20;
+// A node's ACL decoded (--acl reads it with a getACL per node): about 800
+// entries; real lists hold a handful. A node past it fails the walk.
+inline constexpr size_t kMaxWalkAclReplyBytes = size_t{64} << 10;
 // Paths found and not read yet (the walk's frontier): past this the walk
 // fails rather than queueing more.
 inline constexpr size_t kMaxWalkFrontierBytes = size_t{256} << 20;

@@ -180,5 +180,41 @@ TEST(HostileServerTest, MillionsOfChildNamesFailTheRequestNotTheMemory) {
   ASSERT_TRUE(good.get().ok());
 }
 
+// The same for an ACL of many empty entries: 12 bytes each on the wire, a
+// zk::Acl (72 bytes) each decoded.
+TEST(HostileServerTest, HugeAclFailsTheRequestNotTheMemory) {
+  constexpr int32_t kEntries = 200'000;  // 2.4 MB on the wire, 14 MB decoded
+  ScriptedServer server([](int, int fd) {
+    Handshake(fd);
+    JuteWriter reply;
+    reply.WriteInt(ReadRequestXid(fd));
+    reply.WriteLong(1);
+    reply.WriteInt(0);
+    reply.WriteInt(kEntries);
+    for (int32_t i = 0; i < kEntries; ++i) {
+      reply.WriteInt(31);
+      reply.WriteString("");
+      reply.WriteString("");
+    }
+    for (int i = 0; i < 11; ++i)
+      i < 4 || i == 7 || i == 10 ? reply.WriteLong(0) : reply.WriteInt(0);
+    WriteFrame(fd, reply.bytes());
+    WriteFrame(fd, GetDataReply(ReadRequestXid(fd), "fine"));
+  });
+  ClientOptions options;
+  options.connect_string = server.ConnectString();
+  options.max_response_bytes = 4 << 20;
+  auto client = Client::Connect(options);
+  ASSERT_TRUE(client.ok()) << client.status().ToString();
+  auto acl = (*client)->GetAcl("/locked");
+  ASSERT_EQ(acl.wait_for(20s), std::future_status::ready);
+  Status status = acl.get().status();
+  EXPECT_EQ(status.code(), StatusCode::kOutOfRange) << status.ToString();
+  EXPECT_NE(status.message().find("GetACLResponse"), std::string::npos) << status.ToString();
+  auto good = (*client)->GetData("/good");
+  ASSERT_EQ(good.wait_for(20s), std::future_status::ready);
+  ASSERT_TRUE(good.get().ok());
+}
+
 }  // namespace
 }  // namespace zkarrow::zk

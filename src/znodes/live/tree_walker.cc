@@ -38,7 +38,8 @@ struct Batch {
   std::vector<PendingNode> nodes;
   std::vector<bool> list_children;  // per node: was getChildren asked for
   size_t session = 0;
-  // The decoded size its reply may take, reserved against kMaxWalkReplyBytes.
+  // The decoded size its replies may take (the multiRead's and, with ACLs,
+  // one getACL per node), reserved against kMaxWalkReplyBytes.
   size_t reply_bytes = 0;
   Result<std::vector<zk::ReadResult>> reads = Status::Cancelled("not read yet");
   std::vector<std::optional<Result<zk::AclResult>>> acls;
@@ -180,6 +181,7 @@ class Walker {
         batch->nodes.push_back(Pop());
       }
       if (batch->nodes.empty()) batch->nodes.push_back(Pop());  // the back node, read alone
+      if (options_.read_acl) batch->reply_bytes += batch->nodes.size() * kMaxWalkAclReplyBytes;
       reserved_reply_bytes_ += batch->reply_bytes;
       Submit(*batch);
       batches_.push_back(std::move(batch));
@@ -225,10 +227,13 @@ class Walker {
     if (options_.read_acl) {
       batch.acls.resize(batch.nodes.size());
       for (size_t i = 0; i < batch.nodes.size(); ++i) {
-        client.GetAcl(batch.nodes[i].path, [this, &batch, i](Result<zk::AclResult> acl) {
-          batch.acls[i] = std::move(acl);
-          queue_.ReplyArrived(&batch);
-        });
+        client.GetAcl(
+            batch.nodes[i].path,
+            [this, &batch, i](Result<zk::AclResult> acl) {
+              batch.acls[i] = std::move(acl);
+              queue_.ReplyArrived(&batch);
+            },
+            kMaxWalkAclReplyBytes);
       }
     }
   }
