@@ -42,19 +42,20 @@ struct QuerySources {
 
 // One scan of a table, in words, with what it cost.
 struct ScanReport {
-  std::string table;
-  std::string plan;            // e.g. "subtree /kafka/brokers, depth <= 3, stat only"
-  int64_t estimated_rows = 0;  // what the plan told SQLite
+  std::string table;  // as the query names it (read_arrow calls: read_arrow_N)
+  std::string plan;   // e.g. "children of /kafka/brokers/ids; reads: getData+getChildren ..."
+  int64_t estimated_rows = 0;  // rows the plan expects; -1: unknown before reading
   int64_t nodes_read = 0;      // znodes read from the source (live: records + vanished)
   int64_t rows_produced = 0;   // rows handed to SQLite before it re-checked them
 };
 
 // Rows as Arrow batches: integers int64, reals float64, text utf8, blobs
 // binary, all nullable; names as SQLite names the result columns. A
-// column's type is decided by the values of the first batch (text wins over
-// blob, blob over real, real over integer; all null: the column's declared
-// type, else utf8); later values convert to it where SQL would (integer to
-// real, numbers to text) or fail with the row and column named.
+// column's type is decided by the values of the first batch (blob wins
+// over text, text over real, real over integer; all null: the column's
+// declared type, else utf8); later values convert to it where that loses
+// nothing (integer to real, numbers and text to bytes, numbers to text) or
+// fail with the row and column named.
 using BatchSink = std::function<Status(const arrow::RecordBatch&)>;
 
 struct QueryStats {
@@ -73,8 +74,9 @@ class QueryEngine {
   Status AddArrowFile(const std::string& name, const std::filesystem::path& path);
 
   // Runs one SQL statement. Bad SQL fails with SQLite's message and the
-  // position of the error. `schema_out` receives the result's schema before
-  // the first batch goes to `sink` (also when there are no rows).
+  // position of the error. `on_schema` receives the result's schema before
+  // the first batch goes to `sink` (also when there are no rows). The
+  // statement's scans are reported in `stats` (may be null).
   Status Run(const std::string& sql, const std::function<Status(const arrow::Schema&)>& on_schema,
              const BatchSink& sink, QueryStats* stats);
 

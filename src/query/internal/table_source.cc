@@ -11,6 +11,7 @@ struct Table {
   sqlite3_vtab base{};  // first: SQLite casts between the two
   TableSource* source = nullptr;
   ScanLog* log = nullptr;
+  std::string name;
   std::vector<CellReader> readers;
 };
 
@@ -43,6 +44,7 @@ struct Cursor {
 struct ModuleContext {
   std::unique_ptr<TableSource> source;
   ScanLog* log = nullptr;
+  std::string name;
 };
 
 int Connect(sqlite3* db, void* aux, int, const char* const*, sqlite3_vtab** out, char** error) {
@@ -58,6 +60,7 @@ int Connect(sqlite3* db, void* aux, int, const char* const*, sqlite3_vtab** out,
   if (table == nullptr) return SQLITE_NOMEM;
   table->source = context->source.get();
   table->log = context->log;
+  table->name = context->name;
   table->readers.reserve(schema.fields.size());
   for (const arrow::Field& field : schema.fields) table->readers.emplace_back(field);
   *out = &table->base;
@@ -92,6 +95,7 @@ int Filter(sqlite3_vtab_cursor* base, int idx_num, const char* idx_str, int argc
   auto* table = reinterpret_cast<Table*>(base->pVtab);
   table->log->scans.emplace_back();
   cursor->report = &table->log->scans.back();
+  cursor->report->table = table->name;
   cursor->scan = {};
   cursor->batch = 0;
   cursor->row = 0;
@@ -180,7 +184,7 @@ void TableSource::BestIndex(sqlite3_index_info* info) {
 
 Status RegisterTable(sqlite3* db, const std::string& name, std::unique_ptr<TableSource> source,
                      ScanLog* log) {
-  auto* context = new ModuleContext{std::move(source), log};
+  auto* context = new ModuleContext{std::move(source), log, name};
   const int rc = sqlite3_create_module_v2(db, name.c_str(), &kModule, context, [](void* aux) {
     delete static_cast<ModuleContext*>(aux);
   });
