@@ -25,6 +25,10 @@ using Clock = std::chrono::steady_clock;
 constexpr std::chrono::milliseconds kPollInterval{50};
 // A multiRead request stays well under the server's 1 MiB jute.maxbuffer.
 constexpr size_t kMaxBatchRequestBytes = 512 << 10;
+// multiRead batches outstanding while re-reading changed nodes: enough to
+// keep the connection busy, few enough that the replies held at once (data
+// included) stay bounded however many nodes changed.
+constexpr size_t kReadBatchesInFlight = 4;
 
 int64_t NowMs() {
   return std::chrono::duration_cast<std::chrono::milliseconds>(
@@ -61,24 +65,40 @@ struct Notice {
   uint64_t session_number = 0;
 };
 
+// Watch events past `max_events` not yet taken are dropped and the queue
+// says so (the taker then re-reads the whole subtree); session changes are
+// always kept.
 class NoticeQueue {
  public:
+  explicit NoticeQueue(size_t max_events) : max_events_(max_events) {}
+
   void Push(Notice notice) {
     std::lock_guard lock(mutex_);
-    notices_.push_back(std::move(notice));
+    if (!notice.session_change && notices_.size() >= max_events_) {
+      overflowed_ = true;
+    } else {
+      notices_.push_back(std::move(notice));
+    }
     cv_.notify_one();
   }
+
+  struct Taken {
+    std::deque<Notice> notices;
+    bool overflowed = false;  // events were dropped since the last take
+  };
   // Everything queued, waiting up to `timeout` for the first notice.
-  std::deque<Notice> TakeAll(std::chrono::milliseconds timeout) {
+  Taken TakeAll(std::chrono::milliseconds timeout) {
     std::unique_lock lock(mutex_);
-    cv_.wait_for(lock, timeout, [&] { return !notices_.empty(); });
-    return std::exchange(notices_, {});
+    cv_.wait_for(lock, timeout, [&] { return !notices_.empty() || overflowed_; });
+    return {std::exchange(notices_, {}), std::exchange(overflowed_, false)};
   }
 
  private:
+  const size_t max_events_;
   std::mutex mutex_;
   std::condition_variable cv_;
   std::deque<Notice> notices_;
+  bool overflowed_ = false;
 };
 
 // One node re-read because of an event.
@@ -206,13 +226,21 @@ class TreeWatcher::Impl {
       if (options_.resync_interval.count() > 0) {
         wait = std::min(wait, until(next_periodic_resync_));
       }
-      for (Notice& notice : queue_->TakeAll(wait)) {
+      NoticeQueue::Taken taken = queue_->TakeAll(wait);
+      for (Notice& notice : taken.notices) {
         if (notice.session_number != session_number_) continue;
         if (notice.session_change) {
           ZKA_RETURN_IF_ERROR(OnSessionChange(notice.state));
         } else {
           OnWatchEvent(notice, dirty);
         }
+      }
+      // A backlog past the limit is dropped: one re-read of the whole tree
+      // replaces it, with memory bounded by the tree rather than the event
+      // rate.
+      if (taken.overflowed || dirty.size() > options_.max_backlog) {
+        ++stats_.backlog_drops;
+        resync_needed_ = true;
       }
       if (options_.resync_interval.count() > 0 && Clock::now() >= next_periodic_resync_) {
         resync_needed_ = true;
@@ -350,8 +378,18 @@ class TreeWatcher::Impl {
     return path != options_.root && matches(path);
   }
 
+  // One multiRead batch of getData (and getACL when asked for) in flight.
+  struct ReadChunk {
+    size_t begin = 0, end = 0;
+    std::future<BatchReply> reply;
+    std::vector<std::future<Result<zk::AclResult>>> acls;
+  };
+
   // Re-reads `paths` (parents before children, so a new subtree enters the
-  // mirror top down) and reports what changed.
+  // mirror top down) and reports what changed. At most
+  // kReadBatchesInFlight batches are outstanding and each is applied, in
+  // path order, before the next is sent: the replies held at once stay
+  // bounded however many paths changed.
   Status Refresh(std::vector<std::string> paths) {
     std::erase_if(paths,
                   [&](const std::string& path) { return !InSubtree(path) || IsExcluded(path); });
@@ -359,83 +397,87 @@ class TreeWatcher::Impl {
       int da = znodes::PathDepth(a), db = znodes::PathDepth(b);
       return da != db ? da < db : a < b;
     });
-    ZKA_ASSIGN_OR_RETURN(std::vector<NodeRead> reads, ReadNodes(paths));
-    stats_.nodes_read += static_cast<int64_t>(reads.size());
-    for (const NodeRead& read : reads) ZKA_RETURN_IF_ERROR(ApplyRead(read));
+    const size_t per_batch = static_cast<size_t>(std::max(1, options_.nodes_per_batch));
+    std::deque<ReadChunk> in_flight;
+    size_t next = 0;
+    while (next < paths.size() || !in_flight.empty()) {
+      while (next < paths.size() && in_flight.size() < kReadBatchesInFlight) {
+        size_t end = next;
+        size_t bytes = 0;
+        while (end < paths.size() && end - next < per_batch) {
+          bytes += paths[end].size() + 16;
+          if (bytes > kMaxBatchRequestBytes && end > next) break;
+          ++end;
+        }
+        in_flight.push_back(SubmitChunk(paths, next, end));
+        next = end;
+      }
+      ReadChunk chunk = std::move(in_flight.front());
+      in_flight.pop_front();
+      ZKA_RETURN_IF_ERROR(ApplyChunk(paths, chunk));
+    }
     return Status::Ok();
   }
 
-  // getData of every path in pipelined multiRead batches, then `exists` for
-  // the nodes whose data was refused and getACL when asked for.
-  Result<std::vector<NodeRead>> ReadNodes(const std::vector<std::string>& paths) {
-    std::vector<NodeRead> reads(paths.size());
-    struct Chunk {
-      size_t begin = 0, end = 0;
-      std::future<BatchReply> reply;
-    };
-    std::vector<Chunk> chunks;
-    auto submit = [&](size_t begin, size_t end) {
-      std::vector<zk::ReadOp> ops;
-      for (size_t i = begin; i < end; ++i) ops.push_back(zk::ReadOp::GetData(paths[i]));
-      auto promise = std::make_shared<std::promise<BatchReply>>();
-      chunks.push_back({begin, end, promise->get_future()});
-      zk::Client* client = client_.get();
-      client_->MultiRead(std::move(ops),
-                         [promise, client](Result<std::vector<zk::ReadResult>> results) {
-                           promise->set_value({std::move(results), client->last_zxid()});
-                         });
-    };
-    const size_t per_batch = static_cast<size_t>(std::max(1, options_.nodes_per_batch));
-    for (size_t begin = 0; begin < paths.size();) {
-      size_t end = begin;
-      size_t bytes = 0;
-      while (end < paths.size() && end - begin < per_batch) {
-        bytes += paths[end].size() + 16;
-        if (bytes > kMaxBatchRequestBytes && end > begin) break;
-        ++end;
-      }
-      submit(begin, end);
-      begin = end;
-    }
-    std::vector<std::future<Result<zk::AclResult>>> acls;
+  ReadChunk SubmitChunk(const std::vector<std::string>& paths, size_t begin, size_t end) {
+    ReadChunk chunk{.begin = begin, .end = end};
+    std::vector<zk::ReadOp> ops;
+    for (size_t i = begin; i < end; ++i) ops.push_back(zk::ReadOp::GetData(paths[i]));
+    auto promise = std::make_shared<std::promise<BatchReply>>();
+    chunk.reply = promise->get_future();
+    zk::Client* client = client_.get();
+    client_->MultiRead(std::move(ops),
+                       [promise, client](Result<std::vector<zk::ReadResult>> results) {
+                         promise->set_value({std::move(results), client->last_zxid()});
+                       });
     if (options_.read_acl) {
-      for (const std::string& path : paths) acls.push_back(client_->GetAcl(path));
+      for (size_t i = begin; i < end; ++i) chunk.acls.push_back(client_->GetAcl(paths[i]));
     }
-    // Chunks may grow while we go: a too-large reply is read node by node.
-    for (size_t c = 0; c < chunks.size(); ++c) {
-      BatchReply reply = chunks[c].reply.get();
-      const size_t begin = chunks[c].begin, end = chunks[c].end;
-      if (!reply.reads.ok()) {
-        if (reply.reads.status().code() == StatusCode::kOutOfRange && end - begin > 1) {
-          for (size_t i = begin; i < end; ++i) submit(i, i + 1);
-          continue;
+    return chunk;
+  }
+
+  // Waits for one batch, asks `exists` for the nodes whose data was refused
+  // and reports what changed.
+  Status ApplyChunk(const std::vector<std::string>& paths, ReadChunk& chunk) {
+    BatchReply reply = chunk.reply.get();
+    const size_t begin = chunk.begin, end = chunk.end;
+    if (!reply.reads.ok()) {
+      if (reply.reads.status().code() == StatusCode::kOutOfRange && end - begin > 1) {
+        // Too large a reply together: node by node, one at a time, so that
+        // no more than one node's data is held.
+        for (size_t i = begin; i < end; ++i) {
+          ReadChunk single = SubmitChunk(paths, i, i + 1);
+          ZKA_RETURN_IF_ERROR(ApplyChunk(paths, single));
         }
-        return reply.reads.status().WithContext("re-reading " + paths[begin] +
-                                                (end - begin > 1 ? " and others" : ""));
+        return Status::Ok();
       }
-      if (reply.reads->size() != end - begin) {
-        return Status::Internal("multiRead returned " + std::to_string(reply.reads->size()) +
-                                " results for " + std::to_string(end - begin) + " reads");
-      }
-      for (size_t i = begin; i < end; ++i) {
-        reads[i].data = std::move((*reply.reads)[i - begin]);
-        reads[i].seen_zxid = reply.seen_zxid;
-      }
+      return reply.reads.status().WithContext("re-reading " + paths[begin] +
+                                              (end - begin > 1 ? " and others" : ""));
     }
+    if (reply.reads->size() != end - begin) {
+      return Status::Internal("multiRead returned " + std::to_string(reply.reads->size()) +
+                              " results for " + std::to_string(end - begin) + " reads");
+    }
+    std::vector<NodeRead> reads(end - begin);
     std::vector<std::pair<size_t, std::future<Result<std::optional<zk::Stat>>>>> exists;
     for (size_t i = 0; i < reads.size(); ++i) {
-      reads[i].path = paths[i];
+      reads[i].path = paths[begin + i];
+      reads[i].data = std::move((*reply.reads)[i]);
+      reads[i].seen_zxid = reply.seen_zxid;
       ErrorCode error = reads[i].data->error;
       if (error != ErrorCode::OK && error != ErrorCode::NONODE) {
-        exists.emplace_back(i, client_->Exists(paths[i]));
+        exists.emplace_back(i, client_->Exists(reads[i].path));
       }
     }
+    reply.reads = Status::Cancelled("moved into reads");
     for (auto& [i, stat] : exists) {
       reads[i].exists = stat.get();
       reads[i].seen_zxid = std::max(reads[i].seen_zxid, client_->last_zxid());
     }
-    for (size_t i = 0; i < acls.size(); ++i) reads[i].acl = acls[i].get();
-    return reads;
+    for (size_t i = 0; i < chunk.acls.size(); ++i) reads[i].acl = chunk.acls[i].get();
+    stats_.nodes_read += static_cast<int64_t>(reads.size());
+    for (const NodeRead& read : reads) ZKA_RETURN_IF_ERROR(ApplyRead(read));
+    return Status::Ok();
   }
 
   Status ApplyRead(const NodeRead& read) {
@@ -565,7 +607,7 @@ class TreeWatcher::Impl {
   }
 
   WatchOptions options_;
-  std::shared_ptr<NoticeQueue> queue_ = std::make_shared<NoticeQueue>();
+  std::shared_ptr<NoticeQueue> queue_ = std::make_shared<NoticeQueue>(options_.max_backlog);
   std::unique_ptr<zk::Client> client_;
   uint64_t session_number_ = 0;
   Mirror mirror_;

@@ -30,6 +30,7 @@
 // reading, diffing and the sink run on the thread that calls Run().
 #pragma once
 
+#include <array>
 #include <chrono>
 #include <cstdint>
 #include <functional>
@@ -38,10 +39,17 @@
 #include <vector>
 
 #include "base/status.h"
+#include "watch/change_schema.h"
 #include "watch/change_writer.h"
 #include "zk/client.h"
+#include "znodes/live/tree_walker.h"
 
 namespace zkarrow::watch {
+
+// Changed paths waiting to be re-read (and watch events waiting to be
+// taken) past which the engine drops them and re-reads the whole subtree
+// instead (a resync): memory stays bounded by the tree, not the event rate.
+inline constexpr size_t kDefaultMaxBacklog = 100'000;
 
 struct WatchOptions {
   // The engine sets its own session listener (the caller's is called too).
@@ -51,7 +59,8 @@ struct WatchOptions {
   bool read_acl = false;     // ACLs of every row read (ACL-only changes fire no watch)
   // fnmatch(3) patterns on the absolute path; a match hides the subtree.
   std::vector<std::string> excludes;
-  int nodes_per_batch = 250;
+  int nodes_per_batch = znodes::WalkOptions{}.nodes_per_batch;
+  size_t max_backlog = kDefaultMaxBacklog;
   // Rows are handed to ChangeSink::Flush at most this long after the first
   // unflushed one.
   std::chrono::milliseconds flush_interval{100};
@@ -75,12 +84,13 @@ class ChangeSink {
 
 struct WatchStats {
   int64_t rows = 0;
-  int64_t events = 0;      // watch notifications received
-  int64_t nodes_read = 0;  // nodes re-read because of events
-  int64_t suppressed = 0;  // re-reads that showed nothing new
-  int64_t resyncs = 0;     // full re-reads after a disconnect or expiry
-  int64_t sessions = 0;    // sessions used (1 + expiries)
-  int64_t rows_by_event[5] = {};
+  int64_t events = 0;         // watch notifications received
+  int64_t nodes_read = 0;     // nodes re-read because of events
+  int64_t suppressed = 0;     // re-reads that showed nothing new
+  int64_t resyncs = 0;        // full re-reads after a disconnect or expiry
+  int64_t backlog_drops = 0;  // backlogs past max_backlog replaced by a resync
+  int64_t sessions = 0;       // sessions used (1 + expiries)
+  std::array<int64_t, kChangeEventNames.size()> rows_by_event = {};
   int64_t mirror_znodes = 0;
   int64_t mirror_bytes = 0;  // Mirror::ApproximateBytes
 };
