@@ -1,12 +1,17 @@
 // `zkarrow watch`: a live ZooKeeper subtree as an Arrow IPC stream of
 // changes (src/watch does the work; this file parses options, owns the
 // output files and their rotation, and ends cleanly on a signal or --for).
+#include <fcntl.h>
 #include <signal.h>
+#include <unistd.h>
 
+#include <algorithm>
 #include <atomic>
+#include <cerrno>
 #include <chrono>
 #include <cstdio>
 #include <ctime>
+#include <filesystem>
 #include <memory>
 #include <string>
 #include <vector>
@@ -113,6 +118,11 @@ class StreamSink final : public watch::ChangeSink {
         {znodes::kMetaVersion, ZKARROW_VERSION},
         {watch::kMetaStartZxid, std::to_string(start_zxid)},
     };
+    if (Rotating()) {
+      // A new run continues the numbering after the files already there
+      // (0, 1, 2... taken in a row) instead of overwriting them.
+      while (std::filesystem::exists(RotatedName(file_index_))) ++file_index_;
+    }
     return OpenNext();
   }
 
@@ -127,9 +137,21 @@ class StreamSink final : public watch::ChangeSink {
 
   Status Flush() override { return writer_ ? writer_->Flush() : Status::Ok(); }
 
+  // A clean end: the current file gets its end-of-stream marker.
   Status Finish() { return CloseCurrent(); }
 
-  int files() const { return file_index_; }
+  // After a failed run: the current file is closed without the marker, so
+  // that its reader can tell a failure from a clean stop. The rows are
+  // already written (Run flushes them either way).
+  Status Abandon() {
+    writer_.reset();
+    if (!stream_) return Status::Ok();
+    Status closed = stream_->Close().WithContext(name_);
+    stream_.reset();
+    return closed;
+  }
+
+  int files() const { return files_; }
   const std::string& last_name() const { return name_; }
 
  private:
@@ -146,18 +168,41 @@ class StreamSink final : public watch::ChangeSink {
       stream_ = arrow::FileOutputStream::FromFd(STDOUT_FILENO);
       name_ = "stdout";
     } else {
+      // A single file is written in place (created or truncated).
       name_ = args_.output;
       if (Rotating()) {
-        std::vector<char> buffer(args_.output.size() + 32);
-        std::snprintf(buffer.data(), buffer.size(), args_.output.c_str(), file_index_);
-        name_ = buffer.data();
+        name_ = RotatedName(file_index_);
+        ZKA_RETURN_IF_ERROR(CreateNew(name_));
       }
       ZKA_ASSIGN_OR_RETURN(stream_, arrow::FileOutputStream::Open(name_));
     }
     ++file_index_;
+    ++files_;
     rows_in_file_ = 0;
     opened_at_ = std::chrono::steady_clock::now();
     ZKA_ASSIGN_OR_RETURN(writer_, watch::ChangeWriter::Open(*stream_, options_));
+    return Status::Ok();
+  }
+
+  // OUT with the file number; CheckRotationPattern vetted OUT as a format.
+  std::string RotatedName(int index) const {
+    const int size = std::snprintf(nullptr, 0, args_.output.c_str(), index);
+    std::string name(static_cast<size_t>(std::max(size, 0)), '\0');
+    std::snprintf(name.data(), name.size() + 1, args_.output.c_str(), index);
+    return name;
+  }
+
+  // Rotation never overwrites: the file must not exist yet. Mode 0666 less
+  // the umask, as any new file.
+  static Status CreateNew(const std::string& name) {
+    int fd = ::open(name.c_str(), O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC, 0666);
+    if (fd < 0 && errno == EEXIST) {
+      return Status::IoError(name +
+                             ": the next rotated file exists already (written by another "
+                             "watch?); rotation does not overwrite files");
+    }
+    if (fd < 0) return Status::FromErrno(errno, "creating " + name);
+    ::close(fd);
     return Status::Ok();
   }
 
@@ -175,7 +220,8 @@ class StreamSink final : public watch::ChangeSink {
   std::unique_ptr<arrow::FileOutputStream> stream_;
   std::unique_ptr<watch::ChangeWriter> writer_;
   std::string name_;
-  int file_index_ = 0;
+  int file_index_ = 0;  // the next rotated file's number
+  int files_ = 0;       // files this run wrote
   int64_t rows_in_file_ = 0;
   std::chrono::steady_clock::time_point opened_at_;
 };
@@ -198,21 +244,24 @@ Status RunWatch(const WatchArgs& args) {
   ZKA_RETURN_IF_ERROR(InstallStopHandlers());
 
   const auto started = std::chrono::steady_clock::now();
-  const auto deadline = started + std::chrono::duration_cast<std::chrono::steady_clock::duration>(
-                                      std::chrono::duration<double>(args.for_seconds));
+  // Elapsed seconds compared as a double: --for 1e10 as a time_point would
+  // overflow and stop at once.
+  auto elapsed_seconds = [&] {
+    return std::chrono::duration<double>(std::chrono::steady_clock::now() - started).count();
+  };
   watch::TreeWatcher watcher(options);
   StreamSink sink(args);
   Status ran = watcher.Run(sink, [&] {
-    return stop_requested.load() ||
-           (args.for_seconds > 0 && std::chrono::steady_clock::now() >= deadline);
+    return stop_requested.load() || (args.for_seconds > 0 && elapsed_seconds() >= args.for_seconds);
   });
-  Status finished = sink.Finish();
-  if (!ran.ok()) return ran;
-  ZKA_RETURN_IF_ERROR(finished);
+  if (!ran.ok()) {
+    Status abandoned = sink.Abandon();
+    return abandoned.ok() ? ran : ran.WithContext(abandoned.ToString());
+  }
+  ZKA_RETURN_IF_ERROR(sink.Finish());
 
   watch::WatchStats stats = watcher.stats();
-  double seconds =
-      std::chrono::duration<double>(std::chrono::steady_clock::now() - started).count();
+  double seconds = elapsed_seconds();
   using watch::ChangeEvent;
   auto count = [&](ChangeEvent event) {
     return FormatCount(stats.rows_by_event[static_cast<size_t>(event)]);

@@ -6,15 +6,19 @@
 // watcher's session expiring while the process is stopped.
 #include <gtest/gtest.h>
 #include <signal.h>
+#include <sys/stat.h>
 #include <sys/wait.h>
 
 #include <algorithm>
 #include <atomic>
+#include <condition_variable>
 #include <cstdio>
 #include <cstdlib>
 #include <filesystem>
 #include <fstream>
 #include <iterator>
+#include <map>
+#include <mutex>
 #include <string>
 #include <thread>
 #include <vector>
@@ -23,6 +27,7 @@
 #include "arrow/ipc/reader.h"
 #include "support/znode_rows.h"
 #include "watch/change_schema.h"
+#include "watch/tree_watcher.h"
 #include "watch/watch_test_util.h"
 #include "zk/client.h"
 #include "zkserver/zookeeper_cluster.h"
@@ -63,12 +68,32 @@ class WatchTestBase : public ::testing::Test {
         zkserver::ZooKeeperCluster::Start({.servers = servers, .config = {{"forceSync", "no"}}});
     ASSERT_TRUE(cluster.ok()) << cluster.status().ToString();
     cluster_ = std::move(*cluster).release();
+    ConnectWriter();
+  }
+
+  // A new writer session; retried until a generous deadline, as a server
+  // restarted under load may take long to serve again.
+  static void ConnectWriter() {
+    delete writer_;
+    writer_ = nullptr;
     zk::ClientOptions options;
     options.connect_string = cluster_->ConnectString();
     options.auth = {{"digest", kUser}};
-    auto client = zk::Client::Connect(options);
+    const auto deadline = std::chrono::steady_clock::now() + std::chrono::seconds(120);
+    Result<std::unique_ptr<zk::Client>> client = Status::Cancelled("not connected");
+    do {
+      client = zk::Client::Connect(options);
+    } while (!client.ok() && std::chrono::steady_clock::now() < deadline);
     ASSERT_TRUE(client.ok()) << client.status().ToString();
     writer_ = std::move(*client).release();
+  }
+
+  // The shared writer's session ends when a server restart outlasts its
+  // timeout (a restart under load can): later tests get a new one instead
+  // of failing with it.
+  static void EnsureWriterSession() {
+    if (writer_ != nullptr && writer_->Exists("/").get().ok()) return;
+    ConnectWriter();
   }
 
   static void StopCluster() {
@@ -79,7 +104,8 @@ class WatchTestBase : public ::testing::Test {
   }
 
   void SetUp() override {
-    ASSERT_NE(writer_, nullptr) << "the shared ZooKeeper fixture failed to start; see above";
+    ASSERT_NE(cluster_, nullptr) << "the shared ZooKeeper fixture failed to start; see above";
+    ASSERT_NO_FATAL_FAILURE(EnsureWriterSession());
   }
 
   // Shows the watchers' stderr when the test failed; removes the test's
@@ -270,6 +296,7 @@ TEST_F(WatchStandaloneTest, StandaloneServerRestartedMidChurn) {
   churn.join();
   ASSERT_TRUE(stopped.ok()) << stopped.ToString();
   ASSERT_TRUE(restarted.ok()) << restarted.ToString();
+  ASSERT_NO_FATAL_FAILURE(EnsureWriterSession());
   testing::Churn(*writer_, root, 5, 500);
   ASSERT_NO_FATAL_FAILURE(WaitUntilCaughtUp(files, root, "end"));
 
@@ -381,6 +408,118 @@ TEST_F(WatchStandaloneTest, PeriodicResyncShowsUnreadableNodesUnderReadableParen
   ExpectReplayEqualsTree(*rows, root, /*min_znodes=*/3);
 }
 
+// Replays rows into path -> mzxid; holds the Run() thread inside Append on
+// the row of `block_path` until released, so events pile up meanwhile.
+class BlockingReplaySink final : public watch::ChangeSink {
+ public:
+  explicit BlockingReplaySink(std::string block_path) : block_path_(std::move(block_path)) {}
+
+  Status Start(int64_t) override { return Status::Ok(); }
+  Status Append(const watch::ChangeRow& row) override {
+    std::unique_lock lock(mutex_);
+    const std::string path(row.record.path);
+    if (row.event == watch::ChangeEvent::kDeleted) {
+      tree_.erase(path);
+    } else if (row.event != watch::ChangeEvent::kResync) {
+      tree_[path] = row.record.stat ? row.record.stat->mzxid : 0;
+    }
+    cv_.notify_all();
+    if (path == block_path_ && !blocked_) {
+      blocked_ = true;
+      cv_.notify_all();
+      cv_.wait(lock, [&] { return released_; });
+    }
+    return Status::Ok();
+  }
+  Status Flush() override { return Status::Ok(); }
+
+  // Waits (bounded) until `done(tree)` holds.
+  bool WaitFor(const std::function<bool(const std::map<std::string, int64_t>&)>& done) {
+    std::unique_lock lock(mutex_);
+    return cv_.wait_for(lock, std::chrono::seconds(90), [&] { return done(tree_); });
+  }
+  bool WaitUntilBlocked() {
+    std::unique_lock lock(mutex_);
+    return cv_.wait_for(lock, std::chrono::seconds(90), [&] { return blocked_; });
+  }
+  void Release() {
+    std::lock_guard lock(mutex_);
+    released_ = true;
+    cv_.notify_all();
+  }
+  std::map<std::string, int64_t> tree() {
+    std::lock_guard lock(mutex_);
+    return tree_;
+  }
+
+ private:
+  const std::string block_path_;
+  std::mutex mutex_;
+  std::condition_variable cv_;
+  std::map<std::string, int64_t> tree_;
+  bool blocked_ = false;
+  bool released_ = false;
+};
+
+TEST_F(WatchStandaloneTest, BacklogPastTheLimitIsReplacedByAResync) {
+  const std::string root = "/backlog";
+  MustCreate(root, "r");
+  watch::WatchOptions options;
+  options.client.connect_string = cluster_->ConnectString();
+  options.root = root;
+  options.max_backlog = 10;
+  options.flush_interval = std::chrono::milliseconds(20);
+  BlockingReplaySink sink(root + "/block");
+  watch::TreeWatcher watcher(options);
+  std::atomic<bool> stop{false};
+  Status ran = Status::Ok();
+  std::thread runner([&] { ran = watcher.Run(sink, [&] { return stop.load(); }); });
+  auto has = [](const std::string& path) {
+    return [path](const std::map<std::string, int64_t>& tree) { return tree.contains(path); };
+  };
+  // The initial row of the root says the watch is in place.
+  bool started = sink.WaitFor(has(root));
+  bool blocked = false;
+  if (started) {
+    MustCreate(root + "/block", "b");
+    blocked = sink.WaitUntilBlocked();
+  }
+  // 100 creates (200 changed paths with their parent) while the engine is
+  // held: far past the backlog limit of 10.
+  constexpr int kNodes = 100;
+  if (blocked) {
+    std::vector<std::future<Result<zk::CreateResult>>> created;
+    for (int i = 0; i < kNodes; ++i) {
+      created.push_back(writer_->Create(root + "/n" + std::to_string(i), "x", zk::OpenAclUnsafe()));
+    }
+    for (auto& done : created) EXPECT_TRUE(done.get().ok());
+  }
+  sink.Release();
+  bool caught_up = false;
+  if (blocked) {
+    MustCreate(root + "/sentinel", "s");
+    caught_up = sink.WaitFor(has(root + "/sentinel"));
+  }
+  stop = true;
+  runner.join();
+  ASSERT_TRUE(started) << "no initial row";
+  ASSERT_TRUE(blocked) << "the sink never saw " << root << "/block";
+  ASSERT_TRUE(caught_up) << "the watcher never reported the sentinel";
+  EXPECT_TRUE(ran.ok()) << ran.ToString();
+  watch::WatchStats stats = watcher.stats();
+  EXPECT_GE(stats.backlog_drops, 1);
+  EXPECT_GE(stats.resyncs, 1);
+  // Nothing lost: every node and its final stat, as the server has them.
+  std::map<std::string, int64_t> tree = sink.tree();
+  EXPECT_EQ(tree.size(), static_cast<size_t>(kNodes + 3));
+  for (int i = 0; i < kNodes; ++i) {
+    const std::string path = root + "/n" + std::to_string(i);
+    auto stat = writer_->Exists(path).get();
+    ASSERT_TRUE(stat.ok() && stat->has_value()) << path;
+    EXPECT_EQ(tree[path], (*stat)->mzxid) << path;
+  }
+}
+
 // The exit status of `zkarrow ARGS` (stdout and stderr to /dev/null).
 int ExitStatus(const std::string& args) {
   int status = std::system((std::string(ZKARROW_BINARY) + " " + args + " >/dev/null 2>&1").c_str());
@@ -460,14 +599,55 @@ TEST_F(WatchStandaloneTest, ForEndsTheStreamByItself) {
   args.insert(args.end(), {"--for", "1"});
   auto watch = WatchProcess::Start(args, dir / "watch.err");
   ASSERT_TRUE(watch.ok()) << watch.status().ToString();
-  auto deadline = std::chrono::steady_clock::now() + std::chrono::seconds(60);
-  while ((*watch)->Running() && std::chrono::steady_clock::now() < deadline) {
-    std::this_thread::sleep_for(std::chrono::milliseconds(50));
-  }
-  ASSERT_FALSE((*watch)->Running()) << "--for 1 did not end the stream";
+  auto exit_code = (*watch)->Wait();
+  ASSERT_TRUE(exit_code.ok()) << exit_code.status().ToString() << ": --for 1 did not end it";
+  EXPECT_EQ(*exit_code, 0);
   auto rows = ReadChangeRows({out});  // fails without the end-of-stream marker
   ASSERT_TRUE(rows.ok()) << rows.status().ToString();
   EXPECT_EQ(CountEvent(*rows, "initial"), 2);
+
+  // Rotation never overwrites: numbering continues after the files there,
+  // new files get 0666 less the umask, and a wide number fits the name.
+  const std::string pattern = (dir / "wide-%060d.arrows").string();
+  auto name = [&](int index) {
+    std::string text(pattern.size() + 80, '\0');
+    text.resize(std::snprintf(text.data(), text.size(), pattern.c_str(), index));
+    return fs::path(text);
+  };
+  {
+    std::ofstream old(name(0));
+    old << "an earlier run's file";
+  }
+  std::vector<std::string> rotating = WatchArgs(root, pattern);
+  rotating.insert(rotating.end(), {"--rotate-rows", "1", "--for", "1"});
+  auto rotated = WatchProcess::Start(rotating, dir / "rotated.err");
+  ASSERT_TRUE(rotated.ok()) << rotated.status().ToString();
+  auto rotated_exit = (*rotated)->Wait();
+  ASSERT_TRUE(rotated_exit.ok()) << rotated_exit.status().ToString();
+  EXPECT_EQ(*rotated_exit, 0);
+  std::ifstream old(name(0));
+  std::string old_text((std::istreambuf_iterator<char>(old)), std::istreambuf_iterator<char>());
+  EXPECT_EQ(old_text, "an earlier run's file");
+  ASSERT_TRUE(fs::exists(name(1))) << name(1);
+  ASSERT_TRUE(fs::exists(name(2))) << name(2);
+  auto rotated_rows = ReadChangeRows({name(1), name(2)});
+  ASSERT_TRUE(rotated_rows.ok()) << rotated_rows.status().ToString();
+  EXPECT_EQ(CountEvent(*rotated_rows, "initial"), 2);
+  const mode_t umask_now = ::umask(0);
+  ::umask(umask_now);
+  EXPECT_EQ(static_cast<mode_t>(fs::status(name(1)).permissions()), 0666 & ~umask_now);
+
+  // --for far in the future does not end the stream at once.
+  std::vector<std::string> long_args = WatchArgs(root, (dir / "long.arrows").string());
+  long_args.insert(long_args.end(), {"--for", "1e10"});
+  auto long_watch = WatchProcess::Start(long_args, dir / "long.err");
+  ASSERT_TRUE(long_watch.ok()) << long_watch.status().ToString();
+  ASSERT_NO_FATAL_FAILURE(
+      WaitUntilCaughtUp([&] { return std::vector<fs::path>{dir / "long.arrows"}; }, root, "long"));
+  EXPECT_TRUE((*long_watch)->Running()) << "--for 1e10 ended the stream early";
+  auto long_exit = (*long_watch)->Stop();
+  ASSERT_TRUE(long_exit.ok()) << long_exit.status().ToString();
+  EXPECT_EQ(*long_exit, 0);
 }
 
 TEST_F(WatchStandaloneTest, BadArgumentsAndMissingRoot) {
@@ -490,10 +670,16 @@ TEST_F(WatchStandaloneTest, BadArgumentsAndMissingRoot) {
       << "two rotation rules";
   EXPECT_EQ(ExitStatus("watch " + zk + " -o - --flush-ms 0"), 2);
   EXPECT_EQ(ExitStatus("watch " + zk + " -o - --for -1"), 2);
-  EXPECT_EQ(
-      ExitStatus("watch " + zk + " --path /no/such/node -o " + (dir / "x").string() + " --for 30"),
-      1)
+  const fs::path failed = dir / "failed.arrows";
+  EXPECT_EQ(ExitStatus("watch " + zk + " --path /no/such/node -o " + failed.string() + " --for 30"),
+            1)
       << "a missing root fails at once";
+  // A failed run leaves its stream without the end-of-stream marker, so a
+  // reader tells it from a clean stop.
+  EXPECT_FALSE(ReadChangeRows({failed}).ok()) << "a failed run wrote a clean end of stream";
+  auto partial = ReadChangeRows({failed}, /*partial=*/true);
+  ASSERT_TRUE(partial.ok()) << partial.status().ToString();
+  EXPECT_TRUE(partial->empty());
   EXPECT_EQ(ExitStatus("watch --help"), 0);
 }
 

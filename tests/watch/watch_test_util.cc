@@ -204,6 +204,11 @@ bool WatchProcess::Running() {
 Result<int> WatchProcess::Stop(std::chrono::seconds deadline) {
   if (pid_ <= 0) return Status::Internal("the watch process is not running");
   ::kill(pid_, SIGTERM);
+  return Wait(deadline);
+}
+
+Result<int> WatchProcess::Wait(std::chrono::seconds deadline) {
+  if (pid_ <= 0) return Status::Internal("the watch process is not running");
   auto until = std::chrono::steady_clock::now() + deadline;
   while (std::chrono::steady_clock::now() < until) {
     int status = 0;
@@ -216,7 +221,7 @@ Result<int> WatchProcess::Stop(std::chrono::seconds deadline) {
     std::this_thread::sleep_for(std::chrono::milliseconds(20));
   }
   return Status::Timeout("zkarrow watch did not exit within " + std::to_string(deadline.count()) +
-                         " s of SIGTERM");
+                         " s");
 }
 
 Status WaitForRow(const std::function<std::vector<std::filesystem::path>()>& files,

@@ -47,6 +47,8 @@ class WatchProcess {
   pid_t pid() const { return pid_; }
   // SIGTERM, then waits (bounded) for the exit status.
   Result<int> Stop(std::chrono::seconds deadline = std::chrono::seconds(60));
+  // Waits (bounded) for the process to exit by itself; its exit status.
+  Result<int> Wait(std::chrono::seconds deadline = std::chrono::seconds(60));
   bool Running();
 
  private:
