@@ -12,6 +12,15 @@
 #include <type_traits>
 
 namespace zkarrow::cli {
+namespace internal {
+
+inline std::string Lowered(std::string text) {
+  std::transform(text.begin(), text.end(), text.begin(),
+                 [](unsigned char c) { return static_cast<char>(std::tolower(c)); });
+  return text;
+}
+
+}  // namespace internal
 
 // Adds `name` to `command`, storing choices.at(given name) into `value`
 // (names compare case-insensitively). The current `value` is shown as the
@@ -33,18 +42,12 @@ CLI::Option* AddChoiceOption(CLI::App& command, const std::string& name, T& valu
       .add_option_function<std::string>(
           name,
           [&value, &choices](const std::string& given) {
-            std::string lower = given;
-            std::transform(lower.begin(), lower.end(), lower.begin(),
-                           [](unsigned char c) { return static_cast<char>(std::tolower(c)); });
-            value = choices.at(lower);
+            value = choices.at(internal::Lowered(given));
           },
           description)
       ->check(CLI::Validator(
           [&choices, names](std::string& given) -> std::string {
-            std::string lower = given;
-            std::transform(lower.begin(), lower.end(), lower.begin(),
-                           [](unsigned char c) { return static_cast<char>(std::tolower(c)); });
-            if (choices.count(lower) != 0) return {};
+            if (choices.count(internal::Lowered(given)) != 0) return {};
             return "expected one of " + names + ", found '" + given + "'";
           },
           ""))

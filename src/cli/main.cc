@@ -26,7 +26,10 @@ int main(int argc, char** argv) {
     int code = app.exit(e);
     return code == 0 ? zkarrow::cli::kExitOk : zkarrow::cli::kExitUsage;
   }
-  if (!runner) return zkarrow::cli::kExitUsage;
+  if (!runner) {  // require_subcommand(1) makes this unreachable; say so if not
+    std::fprintf(stderr, "zkarrow: no command given; see zkarrow --help\n");
+    return zkarrow::cli::kExitUsage;
+  }
   // Errors are values in zkarrow; an exception reaching here is memory
   // exhaustion or a bug. Catching it unwinds the command's stack, so its
   // destructors discard partial output, and the process exits 1 with a

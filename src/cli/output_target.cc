@@ -7,6 +7,7 @@
 #include <atomic>
 #include <cerrno>
 #include <csignal>
+#include <cstdio>
 #include <cstring>
 
 #include "cli/report.h"
@@ -61,9 +62,22 @@ void RegisterTempPath(const std::filesystem::path& path) {
 
 void UnregisterTempPath() { g_temp_path_set.store(false); }
 
+// 0666 less the umask. Read from /proc (Linux 4.7+) rather than by setting
+// and restoring it, which would change it for the whole process meanwhile,
+// while other threads (a ZooKeeper client's) may create files.
 mode_t NewFileMode() {
-  const mode_t umask_bits = ::umask(0);
-  ::umask(umask_bits);
+  mode_t umask_bits = 022;  // the usual default, if /proc cannot say
+  if (FILE* status = std::fopen("/proc/self/status", "re")) {
+    char line[256];
+    unsigned value = 0;
+    while (std::fgets(line, sizeof(line), status)) {
+      if (std::sscanf(line, "Umask: %o", &value) == 1) {
+        umask_bits = static_cast<mode_t>(value);
+        break;
+      }
+    }
+    std::fclose(status);
+  }
   return 0666 & ~umask_bits;
 }
 
@@ -137,7 +151,7 @@ Status OutputTarget::Commit() {
   }
   struct stat existing {};
   const mode_t mode = ::stat(final_path_.c_str(), &existing) == 0 && S_ISREG(existing.st_mode)
-                          ? (existing.st_mode & 07777)
+                          ? (existing.st_mode & 0777)  // never setuid/setgid
                           : NewFileMode();
   if (::fchmod(fd_, mode) != 0 || ::fsync(fd_) != 0) {
     return Status::FromErrno(errno, "finishing " + final_path_.string());

@@ -25,14 +25,11 @@ int ExitCodeFor(const Status& status) {
   switch (zk::ErrorCodeOf(status)) {
     case zk::ErrorCode::CONNECTIONLOSS:
     case zk::ErrorCode::SESSIONEXPIRED:
-    case zk::ErrorCode::OPERATIONTIMEOUT:
+    case zk::ErrorCode::OPERATIONTIMEOUT:  // also kTimeout: no server granted a session
       return kExitUnavailable;
     default:
       break;
   }
-  // The client reports an ensemble that grants no session in time as a
-  // timeout; nothing else in zkarrow times out.
-  if (status.code() == StatusCode::kTimeout) return kExitUnavailable;
   return kExitFailure;
 }
 

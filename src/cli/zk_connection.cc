@@ -29,7 +29,9 @@ Result<std::pair<std::string, std::string>> ParseAuth(std::string_view text,
 }
 
 Result<std::string> ReadAuthFile(const std::string& path) {
-  int fd = ::open(path.c_str(), O_RDONLY | O_CLOEXEC | O_NOCTTY);
+  // O_NONBLOCK: opening a FIFO must not wait for a writer; the type is
+  // checked before anything is read.
+  int fd = ::open(path.c_str(), O_RDONLY | O_CLOEXEC | O_NOCTTY | O_NONBLOCK);
   if (fd < 0) return Status::FromErrno(errno, "--auth-file " + path);
   struct stat info {};
   if (::fstat(fd, &info) != 0) {

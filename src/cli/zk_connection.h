@@ -6,9 +6,10 @@
 // to every user of the machine; $ZKARROW_AUTH and --auth-file do not. A
 // credential file must not be readable by group or others (like ssh keys).
 // Once any credential is loaded the process is made non-dumpable
-// (PR_SET_DUMPABLE 0): no core file and no ptrace by other users of the same
-// uid's unprivileged tools can read the secret from memory. Digest
-// credentials travel in clear text unless the connection is encrypted.
+// (PR_SET_DUMPABLE 0): it writes no core file, and other unprivileged
+// processes, even of the same user, cannot ptrace it or read its memory
+// through /proc. Digest credentials travel in clear text unless the
+// connection is encrypted.
 #pragma once
 
 #include <CLI/CLI.hpp>
