@@ -6,6 +6,7 @@
 #include <map>
 #include <set>
 #include <string_view>
+#include <unordered_map>
 #include <utility>
 
 #include "arrow/array_access.h"
@@ -599,17 +600,15 @@ class DataDirZnodeSource final : public TableSource {
                               .WithContext("reading the data directory " + dir_.string()));
       report->nodes_read = rows.rows();
       batches_ = rows.Finish();
+      BuildIndexes();
       loaded_ = true;
     }
     report->plan = "data directory (the tree loaded once per query); rows kept: " + plan.Describe();
     report->estimated_rows = plan.paths ? static_cast<int64_t>(plan.paths->size()) : -1;
-    ScanBatches scan{.batches = batches_, .keep = nullptr};
-    if (plan.paths || plan.prefix || plan.parent || plan.max_depth) {
-      std::set<std::string, std::less<>> paths;
-      if (plan.paths) paths.insert(plan.paths->begin(), plan.paths->end());
-      scan.keep = [plan, paths = std::move(paths)](const arrow::RecordBatch& batch, int64_t row) {
+    ScanBatches scan;
+    if (plan.prefix || plan.parent || plan.max_depth) {
+      scan.keep = [plan](const arrow::RecordBatch& batch, int64_t row) {
         const std::string_view path = StringAt(*batch.columns[znodes::kPathColumn], row);
-        if (plan.paths && !paths.contains(path)) return false;
         if (plan.prefix && !path.starts_with(*plan.prefix)) return false;
         if (plan.parent) {
           const arrow::ArrayData& parents = *batch.columns[znodes::kParentColumn];
@@ -621,15 +620,64 @@ class DataDirZnodeSource final : public TableSource {
         return true;
       };
     }
+    // Lookups by path or parent (a join's inner scans) take their rows from
+    // the indexes as one-row slices; znodes is WITHOUT ROWID, so rows need
+    // no positions.
+    auto add = [&](RowRef ref) { scan.batches.push_back(SliceRow(batches_[ref.batch], ref.row)); };
+    if (plan.paths) {
+      for (const std::string& path :
+           std::set<std::string>(plan.paths->begin(), plan.paths->end())) {
+        if (auto found = by_path_.find(path); found != by_path_.end()) add(found->second);
+      }
+    } else if (plan.parent) {
+      if (auto found = by_parent_.find(*plan.parent); found != by_parent_.end()) {
+        for (RowRef ref : found->second) add(ref);
+      }
+    } else {
+      scan.batches = batches_;
+    }
     return scan;
   }
 
  private:
+  struct RowRef {
+    size_t batch = 0;
+    int64_t row = 0;
+  };
+
+  // Row `row` of `batch` as a batch of its own, sharing the buffers.
+  static arrow::RecordBatch SliceRow(const arrow::RecordBatch& batch, int64_t row) {
+    arrow::RecordBatch slice{.schema = batch.schema, .length = 1, .columns = {}};
+    for (const auto& column : batch.columns) {
+      auto sliced = std::make_shared<arrow::ArrayData>(*column);
+      sliced->offset += row;
+      sliced->length = 1;
+      slice.columns.push_back(std::move(sliced));
+    }
+    return slice;
+  }
+
+  void BuildIndexes() {
+    for (size_t b = 0; b < batches_.size(); ++b) {
+      const arrow::ArrayData& paths = *batches_[b].columns[znodes::kPathColumn];
+      const arrow::ArrayData& parents = *batches_[b].columns[znodes::kParentColumn];
+      for (int64_t row = 0; row < batches_[b].length; ++row) {
+        by_path_.emplace(StringAt(paths, row), RowRef{b, row});
+        if (arrow::IsValidAt(parents, row)) {
+          by_parent_[StringAt(parents, row)].push_back(RowRef{b, row});
+        }
+      }
+    }
+  }
+
   std::filesystem::path dir_;
   std::optional<int64_t> zxid_;
   arrow::Schema schema_;
   bool loaded_ = false;
   std::vector<arrow::RecordBatch> batches_;
+  // Views into batches_, which stay put once loaded.
+  std::unordered_map<std::string_view, RowRef> by_path_;
+  std::unordered_map<std::string_view, std::vector<RowRef>> by_parent_;
 };
 
 }  // namespace
