@@ -125,6 +125,7 @@ class TreeWatcher::Impl {
 
   Status Run(ChangeSink& sink, const std::function<bool()>& should_stop) {
     sink_ = &sink;
+    should_stop_ = &should_stop;
     Status status = RunUntilStopped(should_stop);
     Status flushed = FlushRows();
     return status.ok() ? flushed : status;
@@ -149,6 +150,7 @@ class TreeWatcher::Impl {
     ZKA_RETURN_IF_ERROR(sink_->Start(client_->last_zxid()));
     next_periodic_resync_ = Clock::now() + options_.resync_interval;
     Status initial = ReadInitialState();
+    if (stopped_) return Status::Ok();
     // Expired during the initial read: the loop's recovery re-reads the tree
     // and reports the differences from the rows written so far.
     if (IsRemote(initial, ErrorCode::SESSIONEXPIRED)) {
@@ -205,6 +207,7 @@ class TreeWatcher::Impl {
     return znodes::WalkTree(
         {client_.get()}, WalkOptionsForRoot(),
         [&](const znodes::ZnodeRecord& record) -> Status {
+          ZKA_RETURN_IF_ERROR(CheckStop());
           Remember(record, Mirror::EntryOf(record, generation_));
           if (!options_.emit_initial) return Status::Ok();
           return Emit(ChangeEvent::kInitial, record.stat ? record.stat->mzxid : 0, record);
@@ -265,6 +268,7 @@ class TreeWatcher::Impl {
         next_unreadable_poll_ = Clock::now() + options_.flush_interval;
         status = Refresh(std::vector<std::string>(unreadable_.begin(), unreadable_.end()));
       }
+      if (stopped_) return Status::Ok();
       if (IsRemote(status, ErrorCode::SESSIONEXPIRED)) {
         expired_ = true;  // recovered on the next turn
       } else if (!status.ok()) {
@@ -342,9 +346,13 @@ class TreeWatcher::Impl {
     Status walked = znodes::WalkTree(
         {client_.get()}, WalkOptionsForRoot(),
         [&](const znodes::ZnodeRecord& record) {
+          ZKA_RETURN_IF_ERROR(CheckStop());
           return ApplyRecord(record, client_->last_zxid());
         },
         &walk_stats);
+    if (stopped_) return walked;
+    // The walk itself read the subtrees whose visibility changed on the way.
+    resync_needed_ = false;
     // The root itself is gone: everything below it is deleted.
     if (!walked.ok() && !IsRemote(walked, ErrorCode::NONODE)) return walked;
     for (const std::string& path : mirror_.NotSeenIn(generation_)) {
@@ -538,8 +546,16 @@ class TreeWatcher::Impl {
     const int64_t mzxid = record.stat ? record.stat->mzxid : 0;
     if (old == nullptr) {
       Remember(record, fresh);
-      return Emit(ChangeEvent::kCreated, mzxid, record);
+      // Without a stat, the state is the one seen when the read came back.
+      return Emit(ChangeEvent::kCreated, record.stat ? mzxid : seen_zxid, record);
     }
+    // A read that got no stat says nothing newer than the row reported (and
+    // a row with zxid 0 would go back in time): keep that row.
+    if (!record.stat) return Suppress(*old);
+    // The node's children came into view (its data became readable) or left
+    // it: the subtree below changed with no event about it, so re-read the
+    // whole tree after this pass.
+    if (fresh.children_in_view != old->children_in_view) resync_needed_ = true;
     if (record.stat && old->czxid != 0 && record.stat->czxid != old->czxid) {
       if (record.stat->czxid < old->czxid) return Suppress(*old);  // an older incarnation
       // Deleted and created again between two reads: the deletion came
@@ -600,6 +616,14 @@ class TreeWatcher::Impl {
     return Status::Ok();
   }
 
+  // Inside a long read: ends it when a stop was asked (SIGINT before the
+  // watch loop starts must not wait for the whole tree).
+  Status CheckStop() {
+    if (should_stop_ == nullptr || !(*should_stop_)()) return Status::Ok();
+    stopped_ = true;
+    return Status::Cancelled("stopped");
+  }
+
   Status FlushRows() {
     if (!unflushed_ || sink_ == nullptr) return Status::Ok();
     unflushed_ = false;
@@ -614,6 +638,8 @@ class TreeWatcher::Impl {
   uint32_t generation_ = 0;
   WatchStats stats_;
   ChangeSink* sink_ = nullptr;
+  const std::function<bool()>* should_stop_ = nullptr;  // Run()'s, while it runs
+  bool stopped_ = false;                                // a read ended early by should_stop
   bool unflushed_ = false;
   Clock::time_point first_unflushed_;
   // In-view nodes whose data was refused (NOAUTH rows), polled for their stat.
