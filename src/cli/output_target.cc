@@ -98,6 +98,19 @@ Result<std::unique_ptr<OutputTarget>> OutputTarget::Open(const std::string& dest
 
 Status OutputTarget::OpenFile(const std::string& destination) {
   final_path_ = destination;
+  struct stat existing {};
+  if (::stat(destination.c_str(), &existing) == 0 && !S_ISREG(existing.st_mode)) {
+    if (S_ISDIR(existing.st_mode)) {
+      return UsageError("-o " + destination + " is a directory; name a file");
+    }
+    // A device, FIFO or socket (-o /dev/null, a process substitution): it is
+    // written in place. Renaming over it would replace a device node with a
+    // file, and there is no old content to protect.
+    fd_ = ::open(destination.c_str(), O_WRONLY | O_CLOEXEC | O_NOCTTY);
+    if (fd_ < 0) return Status::FromErrno(errno, "opening " + destination);
+    in_place_ = true;
+    return Status::Ok();
+  }
   std::filesystem::path directory = final_path_.parent_path();
   if (directory.empty()) directory = ".";
   fd_ = ::open(directory.c_str(), O_TMPFILE | O_WRONLY | O_CLOEXEC, 0600);
@@ -146,6 +159,13 @@ Status OutputTarget::LinkInto(const std::filesystem::path& name) {
 Status OutputTarget::Commit() {
   ZKA_RETURN_IF_ERROR(stream_->Flush());
   if (is_stdout()) {
+    committed_ = true;
+    return Status::Ok();
+  }
+  if (in_place_) {
+    int fd = fd_;
+    fd_ = -1;
+    if (::close(fd) != 0) return Status::FromErrno(errno, "closing " + final_path_.string());
     committed_ = true;
     return Status::Ok();
   }

@@ -8,6 +8,9 @@
 // O_TMPFILE the data goes to `OUT.tmp-PID`, which the destructor removes and
 // which a SIGINT/SIGTERM handler unlinks before the process dies.
 //
+// A destination that exists and is not a regular file (/dev/null, a FIFO) is
+// written in place.
+//
 // The committed file keeps the permission bits of the file it replaces (a
 // snapshot taken with credentials may be meant for its owner only); a new
 // file gets 0666 less the umask, as any file would.
@@ -48,6 +51,7 @@ class OutputTarget {
   std::unique_ptr<arrow::OutputStream> stream_;  // counts bytes, forwards to file_
   std::filesystem::path final_path_;
   std::filesystem::path temp_path_;  // empty while the file has no name
+  bool in_place_ = false;            // a device or FIFO, written directly
   bool committed_ = false;
 };
 

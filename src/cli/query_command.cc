@@ -13,6 +13,7 @@
 #include <map>
 #include <memory>
 #include <optional>
+#include <streambuf>
 #include <string>
 #include <vector>
 
@@ -46,6 +47,39 @@ struct QueryArgs {
   QueryFormat format = QueryFormat::kDefault;
   arrow::ipc::Compression compression = arrow::ipc::Compression::kNone;
   bool explain = false;
+};
+
+// A std::ostream over an OutputTarget's stream, so that the printer writes
+// text output to a file with the same guarantees as Arrow output (the file
+// appears whole, or not at all). The first write error is kept.
+class TargetStreamBuf final : public std::streambuf {
+ public:
+  explicit TargetStreamBuf(arrow::OutputStream& sink) : sink_(sink) {
+    setp(buffer_, buffer_ + sizeof(buffer_));
+  }
+  const Status& status() const { return status_; }
+
+ protected:
+  int_type overflow(int_type c) override {
+    if (sync() != 0) return traits_type::eof();
+    if (!traits_type::eq_int_type(c, traits_type::eof())) {
+      *pptr() = traits_type::to_char_type(c);
+      pbump(1);
+    }
+    return traits_type::not_eof(c);
+  }
+  int sync() override {
+    if (!status_.ok()) return -1;
+    const auto size = static_cast<size_t>(pptr() - pbase());
+    if (size > 0) status_ = sink_.Write({reinterpret_cast<const uint8_t*>(pbase()), size});
+    setp(buffer_, buffer_ + sizeof(buffer_));
+    return status_.ok() ? 0 : -1;
+  }
+
+ private:
+  arrow::OutputStream& sink_;
+  Status status_;
+  char buffer_[1 << 16];
 };
 
 // A file named on the command line is the table named after its stem
@@ -116,6 +150,8 @@ Status Query(const QueryArgs& args) {
   std::unique_ptr<OutputTarget> target;
   std::unique_ptr<arrow::ipc::IpcWriter> writer;
   std::unique_ptr<arrow::print::BatchPrinter> printer;
+  std::unique_ptr<TargetStreamBuf> text_buffer;
+  std::unique_ptr<std::ostream> text_file;  // text formats with -o FILE
   std::ios::sync_with_stdio(false);
 
   auto on_schema = [&](const arrow::Schema& schema) -> Status {
@@ -132,7 +168,14 @@ Status Query(const QueryArgs& args) {
     options.format = format == QueryFormat::kCsv    ? arrow::print::OutputFormat::kCsv
                      : format == QueryFormat::kJson ? arrow::print::OutputFormat::kJson
                                                     : arrow::print::OutputFormat::kTable;
-    printer = arrow::print::BatchPrinter::Make(schema, options, std::cout);
+    std::ostream* out = &std::cout;
+    if (!to_stdout) {
+      ZKA_ASSIGN_OR_RETURN(target, OutputTarget::Open(args.output));
+      text_buffer = std::make_unique<TargetStreamBuf>(target->stream());
+      text_file = std::make_unique<std::ostream>(text_buffer.get());
+      out = text_file.get();
+    }
+    printer = arrow::print::BatchPrinter::Make(schema, options, *out);
     return Status::Ok();
   };
   auto on_batch = [&](const arrow::RecordBatch& batch) -> Status {
@@ -149,6 +192,11 @@ Status Query(const QueryArgs& args) {
     ZKA_RETURN_IF_ERROR(target->Commit());
   } else if (printer) {
     printer->Finish();
+    if (text_file) {
+      text_file->flush();
+      ZKA_RETURN_IF_ERROR(text_buffer->status());
+      ZKA_RETURN_IF_ERROR(target->Commit());
+    }
   }
   std::cout.flush();
   if (!std::cout) return Status::IoError("writing to stdout failed");

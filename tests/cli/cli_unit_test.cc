@@ -127,6 +127,39 @@ TEST(OutputTargetTest, NewFileFollowsTheUmask) {
   EXPECT_EQ(ModeOf(out), 0640u);
 }
 
+// -o /dev/null must not replace the device node with a file (a rename over
+// it did, as root), and a FIFO is written, not replaced.
+TEST(OutputTargetTest, DevicesAndFifosAreWrittenInPlace) {
+  {
+    auto target = OutputTarget::Open("/dev/null");
+    ASSERT_TRUE(target.ok()) << target.status().ToString();
+    WriteAll(**target, "discarded");
+    ASSERT_TRUE((*target)->Commit().ok());
+    struct stat info {};
+    ASSERT_EQ(::stat("/dev/null", &info), 0);
+    EXPECT_TRUE(S_ISCHR(info.st_mode)) << "/dev/null is no longer a device";
+  }
+  TempDir dir;
+  fs::path fifo = dir.path() / "pipe";
+  ASSERT_EQ(::mkfifo(fifo.c_str(), 0600), 0);
+  std::string received;
+  std::thread reader([&] { received = ReadFile(fifo); });
+  {
+    auto target = OutputTarget::Open(fifo.string());
+    ASSERT_TRUE(target.ok()) << target.status().ToString();
+    WriteAll(**target, "through the pipe");
+    ASSERT_TRUE((*target)->Commit().ok());
+  }
+  reader.join();
+  EXPECT_EQ(received, "through the pipe");
+  EXPECT_TRUE(fs::is_fifo(fifo));
+  EXPECT_EQ(dir.Entries(), std::vector<std::string>{"pipe"});
+
+  auto directory = OutputTarget::Open(dir.path().string());
+  ASSERT_FALSE(directory.ok());
+  EXPECT_EQ(ExitCodeFor(directory.status()), kExitUsage);
+}
+
 TEST(OutputTargetTest, EmptyNameIsAUsageError) {
   auto target = OutputTarget::Open("");
   ASSERT_FALSE(target.ok());
