@@ -679,6 +679,23 @@ TEST_F(WatchStandaloneTest, ForEndsTheStreamByItself) {
   auto rotated_rows = ReadChangeRows({name(1), name(2)});
   ASSERT_TRUE(rotated_rows.ok()) << rotated_rows.status().ToString();
   EXPECT_EQ(CountEvent(*rotated_rows, "initial"), 2);
+  // A file further on (a gap in the numbering) is not overwritten either:
+  // the run fails when it reaches it.
+  const std::string gapped = (dir / "gap-%d.arrows").string();
+  for (const char* taken : {"gap-0.arrows", "gap-2.arrows"}) {
+    std::ofstream file(dir / taken);
+    file << "taken";
+  }
+  EXPECT_EQ(ExitStatus("watch --zk " + cluster_->ConnectString() + " --path " + root + " -o " +
+                       gapped + " --rotate-rows 1 --for 30"),
+            1);
+  std::ifstream gap(dir / "gap-2.arrows");
+  std::string gap_text((std::istreambuf_iterator<char>(gap)), std::istreambuf_iterator<char>());
+  EXPECT_EQ(gap_text, "taken");
+  auto gap_rows = ReadChangeRows({dir / "gap-1.arrows"});
+  ASSERT_TRUE(gap_rows.ok()) << gap_rows.status().ToString();
+  EXPECT_EQ(gap_rows->size(), 1u);
+
   const mode_t umask_now = ::umask(0);
   ::umask(umask_now);
   EXPECT_EQ(static_cast<mode_t>(fs::status(name(1)).permissions()), 0666 & ~umask_now);
