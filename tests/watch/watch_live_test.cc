@@ -566,6 +566,27 @@ TEST_F(WatchStandaloneTest, BacklogPastTheLimitIsReplacedByAResync) {
   }
 }
 
+TEST_F(WatchStandaloneTest, StopDuringTheInitialReadIsAQuickCleanStop) {
+  const std::string root = "/early-stop";
+  MustCreate(root, "r");
+  constexpr int kNodes = 300;
+  std::vector<std::future<Result<zk::CreateResult>>> created;
+  for (int i = 0; i < kNodes; ++i) {
+    created.push_back(writer_->Create(root + "/n" + std::to_string(i), "x", zk::OpenAclUnsafe()));
+  }
+  for (auto& done : created) ASSERT_TRUE(done.get().ok());
+  watch::WatchOptions options;
+  options.client.connect_string = cluster_->ConnectString();
+  options.root = root;
+  BlockingReplaySink sink(/*block_path=*/"");
+  watch::TreeWatcher watcher(options);
+  // A stop (as SIGINT sets it) asked once the first row is in: the walk of
+  // the other 300 nodes is not waited for.
+  Status ran = watcher.Run(sink, [&] { return !sink.tree().empty(); });
+  EXPECT_TRUE(ran.ok()) << ran.ToString();
+  EXPECT_EQ(watcher.stats().rows, 1);
+}
+
 // The exit status of `zkarrow ARGS` (stdout and stderr to /dev/null).
 int ExitStatus(const std::string& args) {
   int status = std::system((std::string(ZKARROW_BINARY) + " " + args + " >/dev/null 2>&1").c_str());
