@@ -25,11 +25,13 @@ Result<std::shared_ptr<const arrow::Buffer>> Gunzip(std::span<const uint8_t> com
   size_t consumed = 0;
   int rc = Z_OK;
   bool over_budget = false;
+  // Where one byte past the budget goes. It lives as long as the stream:
+  // inflate() also reads back what it wrote to next_out (its window).
+  uint8_t probe = 0;
   while (true) {
     const int64_t room = kMaxInflatedSnapshotBytes - out.size();
     if (room <= 0) {
       // Full: one more byte of output means the snapshot is too large.
-      uint8_t probe = 0;
       stream.next_out = &probe;
       stream.avail_out = 1;
     } else {
