@@ -3,6 +3,7 @@
 #include <unistd.h>
 
 #include <cstdio>
+#include <ctime>
 
 namespace zkarrow::cli {
 
@@ -50,6 +51,15 @@ std::string FormatCount(int64_t count) {
     grouped += digits[i];
   }
   return count < 0 ? "-" + grouped : grouped;
+}
+
+std::string IsoTimeNow() {
+  std::time_t now = std::time(nullptr);
+  std::tm utc{};
+  gmtime_r(&now, &utc);
+  char text[32];
+  std::strftime(text, sizeof(text), "%Y-%m-%dT%H:%M:%SZ", &utc);
+  return text;
 }
 
 }  // namespace zkarrow::cli

@@ -31,5 +31,7 @@ class ProgressLine {
 std::string FormatBytes(int64_t bytes);
 // "1,234,567"
 std::string FormatCount(int64_t count);
+// "2026-12-02T05:00:02Z": the time stamps of the tables' run metadata.
+std::string IsoTimeNow();
 
 }  // namespace zkarrow::cli

@@ -23,15 +23,6 @@
 namespace zkarrow::cli {
 namespace {
 
-std::string IsoTimeNow() {
-  std::time_t now = std::time(nullptr);
-  std::tm utc{};
-  gmtime_r(&now, &utc);
-  char text[32];
-  std::strftime(text, sizeof(text), "%Y-%m-%dT%H:%M:%SZ", &utc);
-  return text;
-}
-
 // "1234" or "0x4d2": the forms ZooKeeper's logs and tools print.
 Result<int64_t> ParseZxid(const std::string& text) {
   const bool hex = text.size() > 2 && text[0] == '0' && (text[1] == 'x' || text[1] == 'X');

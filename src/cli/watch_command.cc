@@ -62,15 +62,6 @@ Status InstallStopHandlers() {
   return Status::Ok();
 }
 
-std::string IsoTimeNow() {
-  std::time_t now = std::time(nullptr);
-  std::tm utc{};
-  gmtime_r(&now, &utc);
-  char text[32];
-  std::strftime(text, sizeof(text), "%Y-%m-%dT%H:%M:%SZ", &utc);
-  return text;
-}
-
 // With rotation, OUT must hold exactly one integer conversion (%d, %05d...)
 // and otherwise only %% escapes: it goes to snprintf.
 Status CheckRotationPattern(const std::string& pattern) {

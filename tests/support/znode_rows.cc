@@ -9,22 +9,7 @@
 #include "arrow/ipc/reader.h"
 
 namespace zkarrow::testing {
-namespace {
-
 using arrow::ArrayData;
-
-std::string_view StringAt(const ArrayData& array, int64_t i) {
-  const auto* offsets = array.buffers[1]->data_as<int32_t>() + array.offset;
-  const char* data = array.buffers[2]->data_as<char>();
-  return {data + offsets[i], static_cast<size_t>(offsets[i + 1] - offsets[i])};
-}
-
-template <typename T>
-T ValueAt(const ArrayData& array, int64_t i) {
-  return array.buffers[1]->data_as<T>()[array.offset + i];
-}
-
-}  // namespace
 
 std::string Hex(std::string_view bytes) {
   static constexpr char kDigits[] = "0123456789abcdef";

@@ -8,6 +8,7 @@
 #include <string>
 #include <vector>
 
+#include "arrow/array.h"
 #include "base/status.h"
 
 namespace zkarrow::testing {
@@ -17,6 +18,18 @@ namespace zkarrow::testing {
 // aversion, ephemeral_owner, data_length, num_children, pzxid; plus kind.
 // Sorted by path bytes.
 Result<std::vector<nlohmann::json>> ReadZnodeRows(const std::filesystem::path& arrow_file);
+
+// Element i of a utf8/binary array and of a fixed-width array, for tests
+// that read zkarrow's tables back. REQUIRES: i < array.length, valid buffers.
+inline std::string_view StringAt(const arrow::ArrayData& array, int64_t i) {
+  const auto* offsets = array.buffers[1]->data_as<int32_t>() + array.offset;
+  const char* data = array.buffers[2]->data_as<char>();
+  return {data + offsets[i], static_cast<size_t>(offsets[i + 1] - offsets[i])};
+}
+template <typename T>
+T ValueAt(const arrow::ArrayData& array, int64_t i) {
+  return array.buffers[1]->data_as<T>()[array.offset + i];
+}
 
 // Lower-case hex of `bytes`, as kazoo_dump.py prints data.
 std::string Hex(std::string_view bytes);

@@ -24,17 +24,6 @@ namespace {
 
 using arrow::ArrayData;
 
-std::string_view StringAt(const ArrayData& array, int64_t i) {
-  const auto* offsets = array.buffers[1]->data_as<int32_t>() + array.offset;
-  const char* data = array.buffers[2]->data_as<char>();
-  return {data + offsets[i], static_cast<size_t>(offsets[i + 1] - offsets[i])};
-}
-
-template <typename T>
-T ValueAt(const ArrayData& array, int64_t i) {
-  return array.buffers[1]->data_as<T>()[array.offset + i];
-}
-
 Status AppendRows(const arrow::RecordBatch& batch, std::vector<nlohmann::json>& rows) {
   const arrow::Schema& schema = *batch.schema;
   auto column = [&](const std::string& name) -> const ArrayData& {
