@@ -149,11 +149,28 @@ int main(int argc, char** argv) {
   double seconds = 10;
   int mirror_znodes = 100000;
   std::string out = WATCH_BENCH_DEFAULT_OUT;
-  for (int i = 1; i + 1 < argc; i += 2) {
+  constexpr const char* kUsage =
+      "usage: watch_bench [--seconds S] [--mirror-znodes N] [--out FILE]\n";
+  for (int i = 1; i < argc; i += 2) {
     std::string flag = argv[i];
-    if (flag == "--seconds") seconds = std::stod(argv[i + 1]);
-    if (flag == "--mirror-znodes") mirror_znodes = std::stoi(argv[i + 1]);
-    if (flag == "--out") out = argv[i + 1];
+    if (flag == "-h" || flag == "--help") {
+      std::printf("%s", kUsage);
+      return 0;
+    }
+    if (i + 1 >= argc) {
+      std::fprintf(stderr, "%s", kUsage);
+      return 2;
+    }
+    if (flag == "--seconds") {
+      seconds = std::stod(argv[i + 1]);
+    } else if (flag == "--mirror-znodes") {
+      mirror_znodes = std::stoi(argv[i + 1]);
+    } else if (flag == "--out") {
+      out = argv[i + 1];
+    } else {
+      std::fprintf(stderr, "unknown option %s\n%s", flag.c_str(), kUsage);
+      return 2;
+    }
   }
   auto cluster = zkserver::ZooKeeperCluster::Start(
       {.config = {{"forceSync", "no"}}, .jvm_flags = {"-Xmx2g", "-XX:+UseSerialGC"}});
@@ -215,8 +232,8 @@ int main(int argc, char** argv) {
          << static_cast<int64_t>(writes_per_s) << " |\n"
          << "| watch change rows (coalesced bursts) | " << static_cast<int64_t>(rows_per_s)
          << " |\n"
-         << "| kazoo TreeCache events, same run (first to last event) | " << static_cast<int64_t>(treecache_events_per_s)
-         << " |\n\n"
+         << "| kazoo TreeCache events, same run (first to last event) | "
+         << static_cast<int64_t>(treecache_events_per_s) << " |\n\n"
          << "watch reported the last set " << static_cast<int64_t>(lag_ms)
          << " ms after the writer stopped" << (caught_up ? "" : " (NOT within 120 s)") << ".\n\n";
   sink.TakeFlushed();
@@ -268,7 +285,9 @@ int main(int argc, char** argv) {
     watch::WatchStats stats = mirror_watcher.stats();
     znodes = stats.mirror_znodes;
     bytes = stats.mirror_bytes;
-    return true;  // stop after the initial read
+    // Stop once the initial read has filled the mirror: a stop asked during
+    // the read would end the read itself.
+    return znodes >= static_cast<int64_t>(big.size());
   });
   char line[256];
   std::snprintf(
