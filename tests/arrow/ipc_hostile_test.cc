@@ -188,7 +188,7 @@ TEST(GrowingArray, ThousandDeltasReuseAFewBlocks) {
   std::vector<std::optional<std::string>> expected = {"a"};
   for (int i = 0; i < 1000; ++i) {
     std::optional<std::string> value;
-    if (i % 7 != 0) value = "v" + std::to_string(i);
+    if (i % 7 != 0) value = std::string("v").append(std::to_string(i));
     expected.push_back(value);
     ASSERT_TRUE((*grown)->Append(*Strings({value}), budget).ok());
     blocks.insert((*grown)->View()->buffers[2]->data());
