@@ -11,6 +11,7 @@
 #include "watch/change_schema.h"
 #include "znodes/znode_batch_builder.h"
 #include "znodes/znode_record.h"
+#include "znodes/znode_table_writer.h"
 
 namespace zkarrow::watch {
 
@@ -32,9 +33,10 @@ struct ChangeWriterOptions {
   arrow::ipc::IpcFormat format = arrow::ipc::IpcFormat::kStream;
   arrow::ipc::Compression compression = arrow::ipc::Compression::kNone;
   bool typed_values = false;
-  // A batch is written when it reaches either limit, or on Flush().
-  int64_t max_batch_rows = 64 * 1024;
-  int64_t max_batch_bytes = 32 << 20;
+  // A batch is written when it reaches either limit, or on Flush(). The
+  // limits of the snapshot's table writer, stated there once.
+  int64_t max_batch_rows = znodes::ZnodeTableOptions{}.max_batch_rows;
+  int64_t max_batch_bytes = znodes::ZnodeTableOptions{}.max_batch_bytes;
   arrow::KeyValueMetadata schema_metadata;
 };
 
