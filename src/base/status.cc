@@ -24,6 +24,14 @@ std::string_view StatusCodeName(StatusCode code) {
       return "timeout";
     case StatusCode::kCancelled:
       return "cancelled";
+    case StatusCode::kNotFound:
+      return "not found";
+    case StatusCode::kConflict:
+      return "conflict";
+    case StatusCode::kUnavailable:
+      return "unavailable";
+    case StatusCode::kUnauthenticated:
+      return "unauthenticated";
     case StatusCode::kInternal:
       return "internal error";
   }

@@ -22,7 +22,11 @@ enum class StatusCode : uint8_t {
   kRemote,           // a server answered with an error (see detail())
   kTimeout,
   kCancelled,
-  kInternal,  // a broken invariant: a bug in zkarrow
+  kInternal,         // a broken invariant: a bug in zkarrow
+  kNotFound,         // the named thing (a dataset, a resource) does not exist
+  kConflict,         // a concurrent change won (compare-and-set lost)
+  kUnavailable,      // not ready yet or going away; retrying may succeed
+  kUnauthenticated,  // credentials missing or wrong
 };
 
 std::string_view StatusCodeName(StatusCode code);
@@ -48,6 +52,12 @@ class [[nodiscard]] Status {
   static Status Timeout(std::string m) { return {StatusCode::kTimeout, std::move(m)}; }
   static Status Cancelled(std::string m) { return {StatusCode::kCancelled, std::move(m)}; }
   static Status Internal(std::string m) { return {StatusCode::kInternal, std::move(m)}; }
+  static Status NotFound(std::string m) { return {StatusCode::kNotFound, std::move(m)}; }
+  static Status Conflict(std::string m) { return {StatusCode::kConflict, std::move(m)}; }
+  static Status Unavailable(std::string m) { return {StatusCode::kUnavailable, std::move(m)}; }
+  static Status Unauthenticated(std::string m) {
+    return {StatusCode::kUnauthenticated, std::move(m)};
+  }
 
   bool ok() const { return code_ == StatusCode::kOk; }
   StatusCode code() const { return code_; }
