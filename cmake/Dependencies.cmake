@@ -11,9 +11,12 @@ pkg_check_modules(LIBDEFLATE REQUIRED IMPORTED_TARGET libdeflate)
 # sqlite3_error_offset and LIMIT/OFFSET constraints).
 pkg_check_modules(SQLITE3 REQUIRED IMPORTED_TARGET sqlite3>=3.38)
 find_package(CLI11 REQUIRED CONFIG)
+# SHA-256 of stored datasets (and TLS for the servers).
+find_package(OpenSSL REQUIRED)
+# JSON: typed values, the server's catalog and replies, the integration gold files.
+find_package(nlohmann_json 3 REQUIRED CONFIG)
 if(ZKARROW_TESTS)
   find_package(GTest REQUIRED CONFIG)
-  find_package(nlohmann_json 3 REQUIRED CONFIG)  # the integration JSON gold files
   find_package(ZLIB REQUIRED)                     # ...which are gzipped
 endif()
 if(ZKARROW_BENCH)

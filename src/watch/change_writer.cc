@@ -93,19 +93,21 @@ Status ChangeWriter::Append(const ChangeRow& row) {
   return Status::Ok();
 }
 
-Status ChangeWriter::WriteBatch() {
+Status ChangeWriter::WriteBatch(const arrow::KeyValueMetadata& batch_metadata) {
   const int64_t rows = builder_->rows();
   if (rows == 0) return Status::Ok();
   arrow::RecordBatch batch = builder_->Finish();
-  ZKA_RETURN_IF_ERROR(writer_->WriteBatch(batch).WithContext("writing change batch " +
-                                                             std::to_string(batches_written_)));
+  ZKA_RETURN_IF_ERROR(writer_->WriteBatch(batch, batch_metadata)
+                          .WithContext("writing change batch " + std::to_string(batches_written_)));
   rows_written_ += rows;
   ++batches_written_;
   return Status::Ok();
 }
 
-Status ChangeWriter::Flush() {
-  ZKA_RETURN_IF_ERROR(WriteBatch());
+Status ChangeWriter::Flush() { return Flush({}); }
+
+Status ChangeWriter::Flush(const arrow::KeyValueMetadata& batch_metadata) {
+  ZKA_RETURN_IF_ERROR(WriteBatch(batch_metadata));
   return sink_.Flush();
 }
 

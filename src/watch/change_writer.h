@@ -51,6 +51,9 @@ class ChangeWriter {
   Status Append(const ChangeRow& row);
   // Writes the rows appended so far as a batch (if any) and flushes the sink.
   Status Flush();
+  // As Flush(), with `batch_metadata` as the custom metadata of the batch
+  // (none is written when no rows are pending).
+  Status Flush(const arrow::KeyValueMetadata& batch_metadata);
   // Flush, then the end-of-stream marker (or file footer). Further calls fail.
   Status Finish();
 
@@ -62,7 +65,7 @@ class ChangeWriter {
   ChangeWriter(arrow::OutputStream& sink, ChangeWriterOptions options,
                std::unique_ptr<BatchBuilder> builder,
                std::unique_ptr<arrow::ipc::IpcWriter> writer);
-  Status WriteBatch();
+  Status WriteBatch(const arrow::KeyValueMetadata& batch_metadata = {});
 
   arrow::OutputStream& sink_;
   ChangeWriterOptions options_;

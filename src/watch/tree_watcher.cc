@@ -229,6 +229,10 @@ class TreeWatcher::Impl {
       if (options_.resync_interval.count() > 0) {
         wait = std::min(wait, until(next_periodic_resync_));
       }
+      // Read before taking the events: the client's I/O thread queues an
+      // event before it handles any reply with a later zxid, so every event
+      // of a transaction up to this zxid is among those taken now.
+      const int64_t settled_zxid = client_->last_zxid();
       NoticeQueue::Taken taken = queue_->TakeAll(wait);
       for (Notice& notice : taken.notices) {
         if (notice.session_number != session_number_) continue;
@@ -273,6 +277,10 @@ class TreeWatcher::Impl {
         expired_ = true;  // recovered on the next turn
       } else if (!status.ok()) {
         return status;
+      }
+      if (!expired_ && !disconnected_ && !resync_needed_ && settled_zxid > settled_zxid_) {
+        settled_zxid_ = settled_zxid;
+        ZKA_RETURN_IF_ERROR(sink_->Settled(settled_zxid));
       }
       if (unflushed_ && Clock::now() >= first_unflushed_ + options_.flush_interval) {
         ZKA_RETURN_IF_ERROR(FlushRows());
@@ -649,6 +657,8 @@ class TreeWatcher::Impl {
   bool disconnected_ = false;
   bool resync_needed_ = false;
   bool expired_ = false;
+  // The last zxid passed to ChangeSink::Settled.
+  int64_t settled_zxid_ = 0;
 };
 
 TreeWatcher::TreeWatcher(WatchOptions options)

@@ -80,6 +80,16 @@ class ChangeSink {
   virtual Status Append(const ChangeRow& row) = 0;
   // The rows so far should reach the reader now.
   virtual Status Flush() = 0;
+  // Every change in the subtree up to `zxid` has been appended: the rows so
+  // far replay into a tree that holds every transaction up to `zxid` (and
+  // possibly some later ones: ZooKeeper has no read at a fixed zxid, so a
+  // re-read may already show a newer state, whose own event then changes
+  // nothing). Called after each round of event handling, with a zxid that
+  // never decreases; not while disconnected or with a resync pending.
+  virtual Status Settled(int64_t zxid) {
+    (void)zxid;
+    return Status::Ok();
+  }
 };
 
 struct WatchStats {

@@ -1,0 +1,653 @@
+#include "serve/tree_service.h"
+
+#include <algorithm>
+#include <atomic>
+#include <condition_variable>
+#include <deque>
+#include <functional>
+#include <map>
+#include <mutex>
+#include <shared_mutex>
+#include <thread>
+#include <utility>
+#include <vector>
+
+#include "arrow/ipc/encapsulated.h"
+#include "watch/change_schema.h"
+#include "watch/change_writer.h"
+#include "znodes/znode_schema.h"
+#include "znodes/znode_table_writer.h"
+
+namespace zkarrow::serve {
+
+namespace {
+
+using Clock = std::chrono::steady_clock;
+using transport::IpcMessage;
+using transport::MessageStream;
+
+// A znode as the mirror holds it: an owned copy of a ZnodeRecord. Nodes
+// are immutable once published; a change replaces the pointer, so a
+// response holding pointers keeps the state it was cut from.
+struct StoredNode {
+  std::string path;
+  std::optional<zk::Stat> stat;
+  znodes::NodeKind kind = znodes::NodeKind::kPersistent;
+  std::optional<std::vector<uint8_t>> data;
+  std::optional<int64_t> ttl_ms;
+  std::optional<std::vector<zk::Acl>> acl;
+  std::string error;
+
+  static std::shared_ptr<const StoredNode> CopyOf(const znodes::ZnodeRecord& record) {
+    auto node = std::make_shared<StoredNode>();
+    node->path = record.path;
+    node->stat = record.stat;
+    node->kind = record.kind;
+    if (record.data) node->data.emplace(record.data->begin(), record.data->end());
+    node->ttl_ms = record.ttl_ms;
+    if (record.acl != nullptr) node->acl = *record.acl;
+    node->error = record.error;
+    return node;
+  }
+
+  znodes::ZnodeRecord View(bool with_data) const {
+    znodes::ZnodeRecord record;
+    record.path = path;
+    record.stat = stat;
+    record.kind = kind;
+    if (with_data && data) record.data = std::span<const uint8_t>(*data);
+    record.ttl_ms = ttl_ms;
+    record.acl = acl ? &*acl : nullptr;
+    record.error = error;
+    return record;
+  }
+
+  // What the node costs in memory, roughly (for the history's budget).
+  int64_t bytes() const {
+    int64_t total = static_cast<int64_t>(sizeof(StoredNode) + path.size() + error.size());
+    if (data) total += static_cast<int64_t>(data->size());
+    if (acl) {
+      for (const zk::Acl& entry : *acl) {
+        total += static_cast<int64_t>(sizeof(zk::Acl) + entry.scheme.size() + entry.id.size());
+      }
+    }
+    return total;
+  }
+};
+using NodePtr = std::shared_ptr<const StoredNode>;
+
+struct StoredChange {
+  watch::ChangeEvent event = watch::ChangeEvent::kInitial;
+  int64_t zxid = 0;
+  int64_t observed_at_ms = 0;
+  NodePtr node;  // deleted and resync: only the path is set
+};
+
+struct Epoch {
+  uint64_t seq = 0;
+  int64_t zxid = 0;
+  std::vector<StoredChange> changes;
+  int64_t bytes = 0;
+};
+using EpochPtr = std::shared_ptr<const Epoch>;
+
+// Paths of a subtree are contiguous in byte order: every descendant of
+// "/a" starts with "/a/", and '/' sorts after every byte that may follow
+// "/a" in a sibling's name that sorts between them ("/a-x", "/a.b").
+bool InSubtree(std::string_view path, std::string_view root) {
+  if (root == "/") return true;
+  return path == root ||
+         (path.size() > root.size() && path.starts_with(root) && path[root.size()] == '/');
+}
+
+int64_t NowMs() {
+  return std::chrono::duration_cast<std::chrono::milliseconds>(
+             std::chrono::system_clock::now().time_since_epoch())
+      .count();
+}
+
+}  // namespace
+
+class TreeService::Core : public watch::ChangeSink,
+                          public std::enable_shared_from_this<TreeService::Core> {
+ public:
+  explicit Core(TreeServiceOptions options)
+      : options_(std::move(options)), watcher_(options_.watch) {}
+
+  // --- The watcher's side (its thread only) ---
+
+  Status Start(int64_t start_zxid) override {
+    (void)start_zxid;
+    return Status::Ok();
+  }
+
+  Status Append(const watch::ChangeRow& row) override {
+    StoredChange change{row.event, row.zxid, row.observed_at_ms, nullptr};
+    if (row.event == watch::ChangeEvent::kDeleted || row.event == watch::ChangeEvent::kResync) {
+      auto node = std::make_shared<StoredNode>();
+      node->path = row.record.path;
+      change.node = std::move(node);
+    } else {
+      change.node = StoredNode::CopyOf(row.record);
+    }
+    pending_bytes_ += change.node->bytes();
+    pending_.push_back(std::move(change));
+    return Status::Ok();
+  }
+
+  Status Flush() override { return Status::Ok(); }
+
+  Status Settled(int64_t zxid) override {
+    if (Clock::now() >= next_stats_) {
+      // WatchStats counts the watcher's mirror: not for every settlement.
+      std::lock_guard lock(stats_mu_);
+      watch_stats_ = watcher_.stats();
+      next_stats_ = Clock::now() + std::chrono::seconds(1);
+    }
+    Publish(zxid);
+    return Status::Ok();
+  }
+
+  void RunWatcher() {
+    Status status = watcher_.Run(*this, [this] { return stopping_.load(); });
+    std::lock_guard lock(state_mu_);
+    if (!stopping_) {
+      failure_ = status.ok() ? Status::Unavailable("the watcher ended") : status;
+    }
+    stopped_ = true;
+    epoch_cv_.notify_all();
+  }
+
+  // Applies the pending rows as one epoch labelled `zxid`.
+  void Publish(int64_t zxid) {
+    std::vector<std::function<void()>> wakeups;
+    {
+      std::unique_lock lock(state_mu_);
+      last_settled_ = Clock::now();
+      last_seen_zxid_ = std::max(last_seen_zxid_, zxid);
+      // A label that does not grow would name two states; those rows wait.
+      if (zxid <= zxid_) return;
+      const bool initial = zxid_ < 0;
+      for (const StoredChange& change : pending_) {
+        switch (change.event) {
+          case watch::ChangeEvent::kInitial:
+          case watch::ChangeEvent::kCreated:
+          case watch::ChangeEvent::kChanged:
+            nodes_[change.node->path] = change.node;
+            break;
+          case watch::ChangeEvent::kDeleted:
+            nodes_.erase(change.node->path);
+            break;
+          case watch::ChangeEvent::kResync:
+            break;
+        }
+      }
+      zxid_ = zxid;
+      ++epochs_;
+      if (initial) {
+        // The initial state is the history's base, not an epoch of it.
+        history_base_zxid_ = zxid;
+      } else if (!pending_.empty()) {
+        auto epoch = std::make_shared<Epoch>();
+        epoch->seq = next_seq_++;
+        epoch->zxid = zxid;
+        epoch->changes = std::move(pending_);
+        epoch->bytes = pending_bytes_;
+        history_bytes_ += epoch->bytes;
+        history_.push_back(std::move(epoch));
+        // The newest epoch stays even when it alone passes the budget.
+        while (history_.size() > 1 && history_bytes_ > options_.history_bytes) {
+          history_bytes_ -= history_.front()->bytes;
+          history_base_zxid_ = history_.front()->zxid;
+          history_.pop_front();
+        }
+      }
+      pending_.clear();
+      pending_bytes_ = 0;
+      std::lock_guard wake_lock(wake_mu_);
+      wakeups.swap(wakeups_);
+    }
+    epoch_cv_.notify_all();
+    for (auto& wakeup : wakeups) wakeup();
+  }
+
+  // --- The readers' side ---
+
+  struct Cut {
+    std::vector<NodePtr> nodes;
+    int64_t zxid = -1;
+    uint64_t next_seq = 0;  // the first epoch after this state
+  };
+
+  Result<Cut> CutState(std::string_view root) const {
+    std::shared_lock lock(state_mu_);
+    ZKA_RETURN_IF_ERROR(ReadableLocked());
+    Cut cut;
+    cut.zxid = zxid_;
+    cut.next_seq = next_seq_;
+    auto it = nodes_.lower_bound(root);
+    for (; it != nodes_.end() && InSubtree(it->first, root); ++it) {
+      cut.nodes.push_back(it->second);
+    }
+    if (cut.nodes.empty()) {
+      return Status::NotFound("no znode " + std::string(root) + " in the served tree (at zxid " +
+                              std::to_string(zxid_) + ")");
+    }
+    return cut;
+  }
+
+  // The served state's label and the number of the epoch after it.
+  Result<std::pair<int64_t, uint64_t>> Position() const {
+    std::shared_lock lock(state_mu_);
+    ZKA_RETURN_IF_ERROR(ReadableLocked());
+    return std::pair<int64_t, uint64_t>(zxid_, next_seq_);
+  }
+
+  Result<int64_t> Count(std::string_view root) const {
+    std::shared_lock lock(state_mu_);
+    ZKA_RETURN_IF_ERROR(ReadableLocked());
+    if (root == options_.watch.root) return static_cast<int64_t>(nodes_.size());
+    int64_t count = 0;
+    for (auto it = nodes_.lower_bound(root); it != nodes_.end() && InSubtree(it->first, root);
+         ++it) {
+      ++count;
+    }
+    if (count == 0)
+      return Status::NotFound("no znode " + std::string(root) + " in the served tree");
+    return count;
+  }
+
+  // The epoch numbered `seq`: the epoch itself; nullptr when it is not
+  // there yet; OutOfRange when the history no longer holds it.
+  Result<EpochPtr> EpochAt(uint64_t seq) const {
+    std::shared_lock lock(state_mu_);
+    if (stopping_) return Status::Unavailable("the server is shutting down");
+    if (seq >= next_seq_) return EpochPtr();
+    if (history_.empty() || seq < history_.front()->seq) {
+      return Status::OutOfRange(
+          "the stream fell behind: the server no longer holds the changes it was to send "
+          "next (history kept: " +
+          std::to_string(options_.history_bytes) +
+          " bytes); reconnect with from= the last zkarrow.zxid received to resume");
+    }
+    return history_[seq - history_.front()->seq];
+  }
+
+  // Where a stream resuming after `zxid` starts: the first epoch with a
+  // larger label, or nullopt when the history does not reach back that far.
+  std::optional<uint64_t> ResumePoint(int64_t zxid) const {
+    std::shared_lock lock(state_mu_);
+    if (zxid < history_base_zxid_ || zxid > zxid_) return std::nullopt;
+    for (const EpochPtr& epoch : history_) {
+      if (epoch->zxid > zxid) return epoch->seq;
+    }
+    return next_seq_;
+  }
+
+  // Calls `wakeup` once an epoch numbered `seq` or later exists (at once
+  // when it does already) or the service stops.
+  void NotifyAt(uint64_t seq, std::function<void()> wakeup) {
+    {
+      std::shared_lock lock(state_mu_);
+      if (seq >= next_seq_ && !stopping_) {
+        std::lock_guard wake_lock(wake_mu_);
+        wakeups_.push_back(std::move(wakeup));
+        return;
+      }
+    }
+    wakeup();
+  }
+
+  Status ReadableLocked() const {
+    if (stopping_) return Status::Unavailable("the server is shutting down");
+    if (zxid_ < 0) {
+      if (!failure_.ok()) return failure_.WithContext("the tree could not be read");
+      return Status::Unavailable("the initial state of the tree is still being read");
+    }
+    return Status::Ok();
+  }
+
+  Status Health() const {
+    std::shared_lock lock(state_mu_);
+    ZKA_RETURN_IF_ERROR(ReadableLocked());
+    if (!failure_.ok()) {
+      return Status::Unavailable("serving the state at zxid " + std::to_string(zxid_) +
+                                 ", but following ZooKeeper failed: " + failure_.ToString());
+    }
+    return Status::Ok();
+  }
+
+  Result<int64_t> WaitFor(int64_t zxid, std::chrono::milliseconds timeout) const {
+    std::shared_lock lock(state_mu_);
+    bool reached =
+        epoch_cv_.wait_for(lock, timeout, [&] { return zxid_ >= zxid || stopping_ || stopped_; });
+    if (zxid_ >= zxid) return zxid_;
+    if (stopping_ || stopped_) {
+      return Status::Unavailable("the mirror stopped at zxid " + std::to_string(zxid_) +
+                                 " before reaching " + std::to_string(zxid));
+    }
+    (void)reached;
+    return Status::Timeout("the mirror is at zxid " + std::to_string(zxid_) + ", not yet at " +
+                           std::to_string(zxid) + " after " + std::to_string(timeout.count()) +
+                           " ms");
+  }
+
+  void Stop() {
+    std::vector<std::function<void()>> wakeups;
+    {
+      std::unique_lock lock(state_mu_);
+      stopping_ = true;
+      std::lock_guard wake_lock(wake_mu_);
+      wakeups.swap(wakeups_);
+    }
+    epoch_cv_.notify_all();
+    for (auto& wakeup : wakeups) wakeup();
+    if (thread_.joinable()) thread_.join();
+  }
+
+  TreeMetrics Metrics() const {
+    TreeMetrics metrics;
+    {
+      std::shared_lock lock(state_mu_);
+      metrics.zxid = zxid_;
+      metrics.last_seen_zxid = last_seen_zxid_;
+      metrics.znodes = static_cast<int64_t>(nodes_.size());
+      metrics.epochs = epochs_;
+      metrics.history_epochs = static_cast<int64_t>(history_.size());
+      metrics.history_bytes = history_bytes_;
+      metrics.seconds_since_epoch =
+          std::chrono::duration<double>(Clock::now() - last_settled_).count();
+    }
+    metrics.streams = streams_.load();
+    metrics.streams_behind = streams_behind_.load();
+    std::lock_guard lock(stats_mu_);
+    metrics.watch = watch_stats_;
+    return metrics;
+  }
+
+  arrow::KeyValueMetadata SchemaMetadata(int64_t zxid) const {
+    return {
+        {znodes::kMetaSource, options_.source},
+        {znodes::kMetaRoot, options_.watch.root},
+        {znodes::kMetaVersion, ZKARROW_VERSION},
+        {kMetaZxid, std::to_string(zxid)},
+    };
+  }
+
+  int64_t zxid() const {
+    std::shared_lock lock(state_mu_);
+    return zxid_;
+  }
+
+  const TreeServiceOptions& options() const { return options_; }
+  std::thread& thread() { return thread_; }
+  std::atomic<int64_t> streams_{0};
+  std::atomic<int64_t> streams_behind_{0};
+
+ private:
+  const TreeServiceOptions options_;
+  watch::TreeWatcher watcher_;
+  std::thread thread_;
+  std::atomic<bool> stopping_{false};
+
+  // Watcher thread only.
+  std::vector<StoredChange> pending_;
+  int64_t pending_bytes_ = 0;
+  Clock::time_point next_stats_;
+
+  mutable std::shared_mutex state_mu_;
+  mutable std::condition_variable_any epoch_cv_;
+  std::map<std::string, NodePtr, std::less<>> nodes_;
+  int64_t zxid_ = -1;
+  int64_t last_seen_zxid_ = -1;
+  int64_t epochs_ = 0;
+  std::deque<EpochPtr> history_;
+  int64_t history_bytes_ = 0;
+  int64_t history_base_zxid_ = -1;
+  uint64_t next_seq_ = 0;
+  Clock::time_point last_settled_ = Clock::now();
+  Status failure_;
+  bool stopped_ = false;
+
+  std::mutex wake_mu_;  // after state_mu_ when both are held
+  std::vector<std::function<void()>> wakeups_;
+
+  mutable std::mutex stats_mu_;
+  watch::WatchStats watch_stats_;
+};
+
+namespace {
+
+// A `znodes` response: the cut's nodes encoded a batch per pull.
+class ZnodesStream final : public MessageStream {
+ public:
+  static Result<std::unique_ptr<ZnodesStream>> Open(const TreeService::Core& core,
+                                                    TreeService::Core::Cut cut,
+                                                    const ZnodesRequest& request) {
+    auto stream = std::unique_ptr<ZnodesStream>(new ZnodesStream(std::move(cut), request.data));
+    znodes::ZnodeTableOptions options;
+    options.format = arrow::ipc::IpcFormat::kStream;
+    options.compression = request.compression;
+    options.typed_values = request.typed;
+    options.max_batch_rows = kServedBatchRows;
+    options.max_batch_bytes = kServedBatchBytes;
+    options.schema_metadata = core.SchemaMetadata(stream->cut_.zxid);
+    ZKA_ASSIGN_OR_RETURN(stream->writer_,
+                         znodes::ZnodeTableWriter::Open(stream->splitter_, std::move(options)));
+    stream->Collect();
+    return stream;
+  }
+
+  Result<Poll> Next(IpcMessage* out) override {
+    while (ready_.empty()) {
+      if (!writer_) return Poll::kEnd;
+      if (next_ == cut_.nodes.size()) {
+        ZKA_RETURN_IF_ERROR(writer_->Finish({
+            {znodes::kMetaZnodes, std::to_string(cut_.nodes.size())},
+            {kMetaZxid, std::to_string(cut_.zxid)},
+        }));
+        writer_.reset();
+        cut_.nodes.clear();
+      } else {
+        ZKA_RETURN_IF_ERROR(writer_->Append(cut_.nodes[next_++]->View(with_data_)));
+      }
+      Collect();
+    }
+    *out = std::move(ready_.front());
+    ready_.pop_front();
+    return Poll::kMessage;
+  }
+
+ private:
+  ZnodesStream(TreeService::Core::Cut cut, bool with_data)
+      : cut_(std::move(cut)), with_data_(with_data) {}
+  void Collect() {
+    for (IpcMessage& message : splitter_.TakeMessages()) ready_.push_back(std::move(message));
+  }
+
+  TreeService::Core::Cut cut_;
+  bool with_data_;
+  size_t next_ = 0;
+  arrow::ipc::MessageSplitter splitter_;
+  std::unique_ptr<znodes::ZnodeTableWriter> writer_;
+  std::deque<IpcMessage> ready_;
+};
+
+// A `changes` stream: optionally a state as `initial` rows, then every
+// epoch from a position on, encoded when pulled.
+class ChangesStream final : public MessageStream {
+ public:
+  static Result<std::unique_ptr<ChangesStream>> Open(std::shared_ptr<TreeService::Core> core,
+                                                     const ChangesRequest& request) {
+    auto stream = std::unique_ptr<ChangesStream>(new ChangesStream(core));
+    int64_t start_zxid = -1;
+    std::optional<uint64_t> resume;
+    if (request.from_zxid) resume = core->ResumePoint(*request.from_zxid);
+    if (request.initial || (request.from_zxid && !resume)) {
+      // A state to start from: a client too far behind (or asking for it)
+      // gets the whole tree again, after a resync row when it asked to
+      // resume, so it knows to replace what it had.
+      ZKA_ASSIGN_OR_RETURN(TreeService::Core::Cut cut, core->CutState(core->options().watch.root));
+      start_zxid = cut.zxid;
+      stream->next_seq_ = cut.next_seq;
+      stream->resync_first_ = request.from_zxid.has_value();
+      stream->initial_ = std::move(cut.nodes);
+    } else if (resume) {
+      stream->next_seq_ = *resume;
+      start_zxid = *request.from_zxid;
+    } else {
+      ZKA_ASSIGN_OR_RETURN(auto position, core->Position());
+      start_zxid = position.first;
+      stream->next_seq_ = position.second;
+    }
+    stream->label_ = start_zxid;
+    watch::ChangeWriterOptions options;
+    options.format = arrow::ipc::IpcFormat::kStream;
+    options.compression = request.compression;
+    options.typed_values = request.typed;
+    options.max_batch_rows = kServedBatchRows;
+    options.max_batch_bytes = kServedBatchBytes;
+    options.schema_metadata = core->SchemaMetadata(start_zxid);
+    options.schema_metadata.emplace_back(watch::kMetaStartZxid, std::to_string(start_zxid));
+    ZKA_ASSIGN_OR_RETURN(stream->writer_, watch::ChangeWriter::Open(stream->splitter_, options));
+    stream->Collect();
+    return stream;
+  }
+
+  ~ChangesStream() override { --core_->streams_; }
+
+  Result<Poll> Next(IpcMessage* out) override {
+    while (ready_.empty()) {
+      if (!initial_.empty() || resync_first_) {
+        ZKA_RETURN_IF_ERROR(AppendInitial());
+      } else {
+        Result<EpochPtr> epoch = core_->EpochAt(next_seq_);
+        if (!epoch.ok()) {
+          if (epoch.status().code() == StatusCode::kOutOfRange) ++core_->streams_behind_;
+          return epoch.status();
+        }
+        if (!*epoch) return Poll::kPending;
+        ZKA_RETURN_IF_ERROR(AppendEpoch(**epoch));
+        ++next_seq_;
+      }
+      Collect();
+    }
+    *out = std::move(ready_.front());
+    ready_.pop_front();
+    return Poll::kMessage;
+  }
+
+  void NotifyWhenReady(std::function<void()> wakeup) override {
+    core_->NotifyAt(next_seq_, std::move(wakeup));
+  }
+
+ private:
+  explicit ChangesStream(std::shared_ptr<TreeService::Core> core) : core_(std::move(core)) {
+    ++core_->streams_;
+  }
+
+  Status AppendInitial() {
+    const int64_t now = NowMs();
+    if (resync_first_) {
+      resync_first_ = false;
+      znodes::ZnodeRecord marker;
+      marker.path = core_->options().watch.root;
+      ZKA_RETURN_IF_ERROR(writer_->Append({watch::ChangeEvent::kResync, label_, now, marker}));
+    }
+    // A batch's worth per pull, so a large state streams as it is read.
+    for (int64_t rows = 0; rows < kServedBatchRows && next_initial_ < initial_.size(); ++rows) {
+      const StoredNode& node = *initial_[next_initial_++];
+      ZKA_RETURN_IF_ERROR(writer_->Append(
+          {watch::ChangeEvent::kInitial, node.stat ? node.stat->mzxid : 0, now, node.View(true)}));
+    }
+    if (next_initial_ == initial_.size()) {
+      initial_.clear();
+      return writer_->Flush({{kMetaZxid, std::to_string(label_)}});
+    }
+    return Status::Ok();
+  }
+
+  Status AppendEpoch(const Epoch& epoch) {
+    for (const StoredChange& change : epoch.changes) {
+      ZKA_RETURN_IF_ERROR(writer_->Append(
+          {change.event, change.zxid, change.observed_at_ms, change.node->View(true)}));
+    }
+    label_ = epoch.zxid;
+    return writer_->Flush({{kMetaZxid, std::to_string(epoch.zxid)}});
+  }
+
+  void Collect() {
+    for (IpcMessage& message : splitter_.TakeMessages()) ready_.push_back(std::move(message));
+  }
+
+  std::shared_ptr<TreeService::Core> core_;
+  uint64_t next_seq_ = 0;
+  int64_t label_ = -1;
+  bool resync_first_ = false;
+  std::vector<NodePtr> initial_;
+  size_t next_initial_ = 0;
+  arrow::ipc::MessageSplitter splitter_;
+  std::unique_ptr<watch::ChangeWriter> writer_;
+  std::deque<IpcMessage> ready_;
+};
+
+}  // namespace
+
+TreeService::TreeService(std::shared_ptr<Core> core) : core_(std::move(core)) {}
+
+TreeService::~TreeService() { Stop(); }
+
+Result<std::unique_ptr<TreeService>> TreeService::Start(TreeServiceOptions options) {
+  if (options.watch.root.empty()) options.watch.root = "/";
+  options.watch.emit_initial = true;
+  auto core = std::make_shared<Core>(std::move(options));
+  core->thread() = std::thread([raw = core.get()] { raw->RunWatcher(); });
+  return std::unique_ptr<TreeService>(new TreeService(std::move(core)));
+}
+
+void TreeService::Stop() { core_->Stop(); }
+
+Status TreeService::Health() const { return core_->Health(); }
+
+const std::string& TreeService::root() const { return core_->options().watch.root; }
+
+arrow::Schema TreeService::ZnodesSchema(bool typed) const {
+  arrow::Schema schema = znodes::ZnodeTableSchema(typed);
+  schema.metadata = core_->SchemaMetadata(core_->zxid());
+  return schema;
+}
+
+arrow::Schema TreeService::ChangesSchema(bool typed) const {
+  arrow::Schema schema = watch::ChangeTableSchema(typed);
+  schema.metadata = core_->SchemaMetadata(core_->zxid());
+  return schema;
+}
+
+Result<int64_t> TreeService::CountZnodes(const std::string& path) const {
+  return core_->Count(path.empty() ? root() : path);
+}
+
+Result<std::unique_ptr<transport::MessageStream>> TreeService::Znodes(
+    const ZnodesRequest& request) const {
+  const std::string& path = request.path.empty() ? root() : request.path;
+  if (!InSubtree(path, root())) {
+    return Status::NotFound("path " + path + " is outside the served subtree " + root());
+  }
+  ZKA_ASSIGN_OR_RETURN(Core::Cut cut, core_->CutState(path));
+  ZKA_ASSIGN_OR_RETURN(auto stream, ZnodesStream::Open(*core_, std::move(cut), request));
+  return std::unique_ptr<transport::MessageStream>(std::move(stream));
+}
+
+Result<std::unique_ptr<transport::MessageStream>> TreeService::Changes(
+    const ChangesRequest& request) {
+  ZKA_ASSIGN_OR_RETURN(auto stream, ChangesStream::Open(core_, request));
+  return std::unique_ptr<transport::MessageStream>(std::move(stream));
+}
+
+Result<int64_t> TreeService::WaitFor(int64_t zxid, std::chrono::milliseconds timeout) const {
+  return core_->WaitFor(zxid, timeout);
+}
+
+TreeMetrics TreeService::metrics() const { return core_->Metrics(); }
+
+}  // namespace zkarrow::serve
