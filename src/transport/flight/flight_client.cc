@@ -1,0 +1,331 @@
+#include "transport/flight/flight_client.h"
+
+#include <grpcpp/grpcpp.h>
+
+#include <algorithm>
+#include <chrono>
+#include <utility>
+
+#include "arrow/io.h"
+#include "arrow/ipc/encapsulated.h"
+#include "arrow/ipc/message.h"
+#include "flight.grpc.pb.h"
+#include "transport/flight/flight_codec.h"
+
+namespace zkarrow::transport::flight {
+
+namespace {
+
+Status CallFailed(const grpc::Status& status, std::string_view call) {
+  return FromGrpcStatus(status).WithContext("Flight " + std::string(call));
+}
+
+// DoGet's FlightData as an Arrow IPC stream: each message checked and
+// framed, the end-of-stream marker after a call that completed, the
+// server's error after one that failed.
+class DownloadStream final : public arrow::InputStream {
+ public:
+  DownloadStream(std::unique_ptr<grpc::ClientContext> context,
+                 std::unique_ptr<grpc::ClientReader<fproto::FlightData>> reader, std::string target)
+      : context_(std::move(context)), reader_(std::move(reader)), target_(std::move(target)) {}
+
+  ~DownloadStream() override {
+    if (finished_) return;
+    // Stop the server's stream, drain what is in flight, and collect the
+    // (cancelled) status, as gRPC requires before the call is destroyed.
+    context_->TryCancel();
+    fproto::FlightData ignored;
+    while (reader_->Read(&ignored)) {
+    }
+    (void)reader_->Finish();
+  }
+
+  Result<int64_t> Read(std::span<uint8_t> out) override {
+    if (out.empty()) return int64_t{0};
+    while (!pending_ || position_ == pending_->size()) {
+      if (!failure_.ok()) return failure_;
+      if (finished_) return int64_t{0};
+      failure_ = Fill();
+    }
+    int64_t n = std::min(static_cast<int64_t>(out.size()), pending_->size() - position_);
+    std::copy_n(pending_->data() + position_, n, out.data());
+    position_ += n;
+    return n;
+  }
+
+  // Receives the next message (or the call's end) into the pending bytes.
+  Status Fill() {
+    fproto::FlightData data;
+    while (reader_->Read(&data)) {
+      ++count_;
+      if (CarriesNoMessage(data)) continue;
+      int64_t framed_size = 0;
+      auto message = TakeMessage(data, &framed_size);
+      if (!message.ok()) {
+        return message.status().WithContext("DoGet " + target_ + ": FlightData " +
+                                            std::to_string(count_));
+      }
+      arrow::BufferOutputStream framed;
+      ZKA_RETURN_IF_ERROR(arrow::ipc::WriteFramed(framed, *message));
+      pending_ = framed.Finish();
+      position_ = 0;
+      return Status::Ok();
+    }
+    finished_ = true;
+    grpc::Status status = reader_->Finish();
+    if (!status.ok()) return CallFailed(status, "DoGet " + target_);
+    pending_ = EndOfStreamBytes();
+    position_ = 0;
+    return Status::Ok();
+  }
+
+ private:
+  std::unique_ptr<grpc::ClientContext> context_;
+  std::unique_ptr<grpc::ClientReader<fproto::FlightData>> reader_;
+  std::string target_;
+  std::shared_ptr<const arrow::Buffer> pending_;
+  int64_t position_ = 0;
+  int64_t count_ = 0;
+  bool finished_ = false;  // Finish() was called
+  Status failure_;
+};
+
+}  // namespace
+
+class FlightClient::Impl {
+ public:
+  Impl(ClientOptions options, std::shared_ptr<grpc::Channel> channel)
+      : options_(std::move(options)),
+        channel_(std::move(channel)),
+        stub_(fproto::FlightService::NewStub(channel_)) {}
+
+  // A context with the token, and the connect timeout as deadline unless
+  // the call is a stream of data.
+  std::unique_ptr<grpc::ClientContext> Context(bool with_deadline) const {
+    auto context = std::make_unique<grpc::ClientContext>();
+    if (!options_.bearer_token.empty()) {
+      context->AddMetadata("authorization", "Bearer " + options_.bearer_token);
+    }
+    if (with_deadline) {
+      context->set_deadline(std::chrono::system_clock::now() +
+                            std::chrono::milliseconds(options_.connect_timeout_ms));
+    }
+    return context;
+  }
+
+  fproto::FlightService::Stub& stub() { return *stub_; }
+
+ private:
+  ClientOptions options_;
+  std::shared_ptr<grpc::Channel> channel_;
+  std::unique_ptr<fproto::FlightService::Stub> stub_;
+};
+
+FlightClient::FlightClient(std::unique_ptr<Impl> impl) : impl_(std::move(impl)) {}
+FlightClient::~FlightClient() = default;
+
+Result<std::unique_ptr<FlightClient>> FlightClient::Connect(const ClientOptions& options) {
+  std::shared_ptr<grpc::ChannelCredentials> credentials;
+  if (options.tls) {
+    grpc::SslCredentialsOptions ssl;
+    if (!options.tls_ca_file.empty()) {
+      auto file = arrow::FileInputStream::Open(options.tls_ca_file);
+      if (!file.ok()) return file.status().WithContext("TLS CA file");
+      auto pem = arrow::ReadAll(**file);
+      if (!pem.ok()) return pem.status().WithContext("TLS CA file");
+      ssl.pem_root_certs.assign(reinterpret_cast<const char*>((*pem)->data()),
+                                static_cast<size_t>((*pem)->size()));
+    }
+    credentials = grpc::SslCredentials(ssl);
+  } else {
+    credentials = grpc::InsecureChannelCredentials();
+  }
+  bool ipv6 = options.host.find(':') != std::string::npos && !options.host.starts_with('[');
+  std::string address =
+      (ipv6 ? "[" + options.host + "]" : options.host) + ":" + std::to_string(options.port);
+  auto channel = grpc::CreateChannel(address, credentials);
+  auto deadline =
+      std::chrono::system_clock::now() + std::chrono::milliseconds(options.connect_timeout_ms);
+  if (!channel->WaitForConnected(deadline)) {
+    return Status::Unavailable(
+        "cannot connect to the Flight server at " + address + " within " +
+        std::to_string(options.connect_timeout_ms) + " ms" +
+        (options.tls ? " (TLS: is it a TLS server whose certificate the CA file signed, for "
+                       "this host name?)"
+                     : ""));
+  }
+  return std::unique_ptr<FlightClient>(
+      new FlightClient(std::make_unique<Impl>(options, std::move(channel))));
+}
+
+Result<std::vector<StreamInfo>> FlightClient::List() {
+  auto context = impl_->Context(true);
+  auto reader = impl_->stub().ListFlights(context.get(), fproto::Criteria());
+  std::vector<StreamInfo> infos;
+  fproto::FlightInfo flight;
+  Status decoded;
+  while (reader->Read(&flight)) {
+    auto info = FromFlightInfo(flight);
+    if (!info.ok()) {
+      decoded = info.status().WithContext("ListFlights");
+      context->TryCancel();
+      while (reader->Read(&flight)) {
+      }
+      break;
+    }
+    infos.push_back(std::move(*info));
+  }
+  grpc::Status status = reader->Finish();
+  ZKA_RETURN_IF_ERROR(decoded);
+  if (!status.ok()) return CallFailed(status, "ListFlights");
+  return infos;
+}
+
+Result<std::unique_ptr<arrow::InputStream>> FlightClient::Get(const Resource& resource,
+                                                              const GetOptions& /*options*/) {
+  // Flight has no negotiation of body compression: the server sends what
+  // its service produces, and the IPC reader decompresses.
+  auto context = impl_->Context(false);
+  fproto::Ticket ticket;
+  std::string target = resource.ToTarget();
+  ticket.set_ticket(target);
+  auto reader = impl_->stub().DoGet(context.get(), ticket);
+  auto stream =
+      std::make_unique<DownloadStream>(std::move(context), std::move(reader), std::move(target));
+  // The first message, or the call's error before any: that is this
+  // call's error rather than a Read's.
+  ZKA_RETURN_IF_ERROR(stream->Fill());
+  return std::unique_ptr<arrow::InputStream>(std::move(stream));
+}
+
+Result<StreamInfo> FlightClient::Put(const Resource& resource, arrow::InputStream& ipc_stream,
+                                     const ProgressCallback& progress) {
+  auto context = impl_->Context(false);
+  auto call = impl_->stub().DoPut(context.get());
+  // The local reason to stop sending, if any; the server's otherwise.
+  Status local;
+  int64_t sent = 0;
+  bool first = true;
+  for (;;) {
+    auto message = arrow::ipc::ReadMessage(ipc_stream, arrow::ipc::IpcReadOptions{});
+    if (!message.ok()) {
+      local = message.status().WithContext("reading the stream to upload");
+      break;
+    }
+    if (!*message) {
+      if (first) local = Status::InvalidArgument("the stream to upload holds no message");
+      break;
+    }
+    fproto::FlightData data;
+    if (first) *data.mutable_flight_descriptor() = DescriptorFor(resource);
+    ToFlightData({(*message)->metadata, (*message)->body}, data);
+    auto size = static_cast<int64_t>(data.ByteSizeLong());
+    if (size > kMaxFlightDataBytes) {
+      local = Status::OutOfRange("an IPC message of " + std::to_string(size) +
+                                 " bytes does not fit in a FlightData of at most " +
+                                 std::to_string(kMaxFlightDataBytes) +
+                                 " bytes (gRPC's default limit): write smaller record batches");
+      break;
+    }
+    first = false;
+    // A failed write means the server ended the call; its status says why.
+    if (!call->Write(data)) break;
+    sent += size;
+    if (progress) progress(sent);
+  }
+  if (!local.ok()) {
+    context->TryCancel();
+    (void)call->Finish();
+    return local;
+  }
+  call->WritesDone();
+  fproto::PutResult result;
+  bool answered = call->Read(&result);
+  fproto::PutResult extra;
+  while (call->Read(&extra)) {
+  }
+  grpc::Status status = call->Finish();
+  if (!status.ok()) return CallFailed(status, "DoPut " + resource.ToTarget());
+  if (!answered) {
+    return Status::InvalidData("Flight DoPut " + resource.ToTarget() +
+                               ": the server completed the call without a PutResult");
+  }
+  StreamInfo info;
+  info.resource = resource;
+  info.app_metadata_json = result.app_metadata();
+  return info;
+}
+
+Status FlightClient::Delete(const Resource& resource) {
+  return DoAction(kDropAction, resource.ToTarget()).status();
+}
+
+Result<std::string> FlightClient::DoAction(std::string_view type, std::string_view body) {
+  auto context = impl_->Context(true);
+  fproto::Action action;
+  action.set_type(std::string(type));
+  action.set_body(std::string(body));
+  auto reader = impl_->stub().DoAction(context.get(), action);
+  std::string bodies;
+  fproto::Result result;
+  while (reader->Read(&result)) bodies += result.body();
+  grpc::Status status = reader->Finish();
+  if (!status.ok()) return CallFailed(status, "DoAction " + std::string(type));
+  return bodies;
+}
+
+Result<StreamInfo> FlightClient::GetFlightInfo(const Resource& resource) {
+  auto context = impl_->Context(true);
+  fproto::FlightInfo flight;
+  grpc::Status status =
+      impl_->stub().GetFlightInfo(context.get(), DescriptorFor(resource), &flight);
+  if (!status.ok()) return CallFailed(status, "GetFlightInfo " + resource.ToTarget());
+  auto info = FromFlightInfo(flight);
+  if (!info.ok()) return info.status().WithContext("GetFlightInfo " + resource.ToTarget());
+  return info;
+}
+
+Result<std::shared_ptr<const arrow::Schema>> FlightClient::GetSchema(const Resource& resource) {
+  auto context = impl_->Context(true);
+  fproto::SchemaResult schema;
+  grpc::Status status = impl_->stub().GetSchema(context.get(), DescriptorFor(resource), &schema);
+  if (!status.ok()) return CallFailed(status, "GetSchema " + resource.ToTarget());
+  auto decoded = DecodeSchema(schema.schema());
+  if (!decoded.ok()) return decoded.status().WithContext("GetSchema " + resource.ToTarget());
+  if (!*decoded) {
+    return Status::InvalidData("Flight GetSchema " + resource.ToTarget() +
+                               ": the server sent no schema");
+  }
+  return decoded;
+}
+
+Result<std::vector<ActionType>> FlightClient::ListActions() {
+  auto context = impl_->Context(true);
+  auto reader = impl_->stub().ListActions(context.get(), fproto::Empty());
+  std::vector<ActionType> actions;
+  fproto::ActionType action;
+  while (reader->Read(&action)) actions.push_back({action.type(), action.description()});
+  grpc::Status status = reader->Finish();
+  if (!status.ok()) return CallFailed(status, "ListActions");
+  return actions;
+}
+
+Result<std::string> FlightClient::Handshake(std::string_view payload) {
+  auto context = impl_->Context(true);
+  auto stream = impl_->stub().Handshake(context.get());
+  fproto::HandshakeRequest request;
+  request.set_payload(std::string(payload));
+  stream->Write(request);
+  stream->WritesDone();
+  fproto::HandshakeResponse response;
+  bool answered = stream->Read(&response);
+  fproto::HandshakeResponse extra;
+  while (stream->Read(&extra)) {
+  }
+  grpc::Status status = stream->Finish();
+  if (!status.ok()) return CallFailed(status, "Handshake");
+  if (!answered) return Status::InvalidData("Flight Handshake: the server sent no response");
+  return response.payload();
+}
+
+}  // namespace zkarrow::transport::flight

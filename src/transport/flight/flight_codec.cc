@@ -1,0 +1,219 @@
+#include "transport/flight/flight_codec.h"
+
+#include <utility>
+#include <vector>
+
+#include "arrow/io.h"
+#include "arrow/ipc/encapsulated.h"
+#include "arrow/ipc/message.h"
+#include "arrow/ipc/reader.h"
+#include "arrow/ipc/writer.h"
+
+namespace zkarrow::transport::flight {
+
+namespace {
+
+// A buffer over a protobuf bytes field taken out of its message: the string
+// moves into the owner, so the bytes are not copied.
+std::shared_ptr<const arrow::Buffer> BufferOwning(std::string bytes) {
+  auto owner = std::make_shared<std::string>(std::move(bytes));
+  const auto* data = reinterpret_cast<const uint8_t*>(owner->data());
+  auto size = static_cast<int64_t>(owner->size());
+  return std::make_shared<const arrow::Buffer>(data, size, std::move(owner));
+}
+
+std::string ToString(std::span<const uint8_t> bytes) {
+  return {reinterpret_cast<const char*>(bytes.data()), bytes.size()};
+}
+
+}  // namespace
+
+grpc::Status ToGrpcStatus(const Status& status) {
+  grpc::StatusCode code = grpc::StatusCode::INTERNAL;
+  switch (status.code()) {
+    case StatusCode::kOk:
+      return grpc::Status::OK;
+    case StatusCode::kInvalidArgument:
+    case StatusCode::kInvalidData:
+      code = grpc::StatusCode::INVALID_ARGUMENT;
+      break;
+    case StatusCode::kNotFound:
+      code = grpc::StatusCode::NOT_FOUND;
+      break;
+    case StatusCode::kConflict:
+      code = grpc::StatusCode::ABORTED;
+      break;
+    case StatusCode::kOutOfRange:
+      code = grpc::StatusCode::RESOURCE_EXHAUSTED;
+      break;
+    case StatusCode::kUnavailable:
+      code = grpc::StatusCode::UNAVAILABLE;
+      break;
+    case StatusCode::kUnauthenticated:
+      code = grpc::StatusCode::UNAUTHENTICATED;
+      break;
+    case StatusCode::kTimeout:
+      code = grpc::StatusCode::DEADLINE_EXCEEDED;
+      break;
+    case StatusCode::kNotImplemented:
+      code = grpc::StatusCode::UNIMPLEMENTED;
+      break;
+    default:
+      break;
+  }
+  return {code, status.message()};
+}
+
+Status FromGrpcStatus(const grpc::Status& status) {
+  StatusCode code = StatusCode::kRemote;
+  switch (status.error_code()) {
+    case grpc::StatusCode::OK:
+      return Status::Ok();
+    case grpc::StatusCode::INVALID_ARGUMENT:
+      code = StatusCode::kInvalidArgument;
+      break;
+    case grpc::StatusCode::NOT_FOUND:
+      code = StatusCode::kNotFound;
+      break;
+    case grpc::StatusCode::ABORTED:
+      code = StatusCode::kConflict;
+      break;
+    case grpc::StatusCode::RESOURCE_EXHAUSTED:
+      code = StatusCode::kOutOfRange;
+      break;
+    case grpc::StatusCode::UNAVAILABLE:
+      code = StatusCode::kUnavailable;
+      break;
+    case grpc::StatusCode::UNAUTHENTICATED:
+      code = StatusCode::kUnauthenticated;
+      break;
+    case grpc::StatusCode::DEADLINE_EXCEEDED:
+      code = StatusCode::kTimeout;
+      break;
+    case grpc::StatusCode::UNIMPLEMENTED:
+      code = StatusCode::kNotImplemented;
+      break;
+    case grpc::StatusCode::CANCELLED:
+      code = StatusCode::kCancelled;
+      break;
+    default:
+      break;
+  }
+  std::string message = status.error_message();
+  if (message.empty()) message = "gRPC status " + std::to_string(status.error_code());
+  return {code, std::move(message)};
+}
+
+Result<Resource> ResourceFromDescriptor(const fproto::FlightDescriptor& descriptor) {
+  switch (descriptor.type()) {
+    case fproto::FlightDescriptor::PATH:
+      return FromFlightPath({descriptor.path().begin(), descriptor.path().end()});
+    case fproto::FlightDescriptor::CMD: {
+      auto resource = ParseTarget(descriptor.cmd());
+      if (!resource.ok()) return resource.status().WithContext("Flight CMD descriptor");
+      return resource;
+    }
+    default:
+      return Status::InvalidArgument("Flight descriptor of type " +
+                                     std::to_string(descriptor.type()) +
+                                     ", expected PATH (1) or CMD (2)");
+  }
+}
+
+fproto::FlightDescriptor DescriptorFor(const Resource& resource) {
+  std::vector<std::string> path = resource.segments;
+  if (resource.segments.size() == 1 && resource.params.size() == 1) {
+    if (auto subtree = resource.Param("path")) path.emplace_back(*subtree);
+  }
+  fproto::FlightDescriptor descriptor;
+  auto mapped = FromFlightPath(path);
+  if (mapped.ok() && *mapped == resource) {
+    descriptor.set_type(fproto::FlightDescriptor::PATH);
+    for (std::string& element : path) descriptor.add_path(std::move(element));
+  } else {
+    descriptor.set_type(fproto::FlightDescriptor::CMD);
+    descriptor.set_cmd(resource.ToTarget());
+  }
+  return descriptor;
+}
+
+Result<std::string> EncodeSchema(const arrow::Schema& schema) {
+  // The writer's own schema message, cut out of the stream it starts, so
+  // that there is one encoder of schemas.
+  arrow::ipc::MessageSplitter splitter;
+  ZKA_ASSIGN_OR_RETURN(auto writer, arrow::ipc::IpcWriter::OpenStream(splitter, schema));
+  std::vector<IpcMessage> messages = splitter.TakeMessages();
+  if (messages.empty()) return Status::Internal("the IPC writer wrote no schema message");
+  arrow::BufferOutputStream framed;
+  ZKA_RETURN_IF_ERROR(arrow::ipc::WriteFramed(framed, messages.front()));
+  return ToString(framed.bytes());
+}
+
+Result<std::shared_ptr<const arrow::Schema>> DecodeSchema(std::string_view bytes) {
+  if (bytes.empty()) return std::shared_ptr<const arrow::Schema>();
+  // The message followed by an end-of-stream marker is a stream holding
+  // only a schema: the stream reader then checks it as it checks any input.
+  arrow::BufferOutputStream stream;
+  ZKA_RETURN_IF_ERROR(stream.Write({reinterpret_cast<const uint8_t*>(bytes.data()), bytes.size()}));
+  ZKA_RETURN_IF_ERROR(arrow::ipc::WriteEndOfStream(stream));
+  auto reader =
+      arrow::ipc::StreamReader::Open(std::make_unique<arrow::BufferInputStream>(stream.Finish()));
+  if (!reader.ok()) return reader.status().WithContext("Flight schema");
+  return (*reader)->shared_schema();
+}
+
+Result<fproto::FlightInfo> ToFlightInfo(const StreamInfo& info,
+                                        const fproto::FlightDescriptor& descriptor) {
+  fproto::FlightInfo out;
+  if (info.schema) {
+    ZKA_ASSIGN_OR_RETURN(*out.mutable_schema(), EncodeSchema(*info.schema));
+  }
+  *out.mutable_flight_descriptor() = descriptor;
+  out.add_endpoint()->mutable_ticket()->set_ticket(info.resource.ToTarget());
+  out.set_total_records(info.total_records);
+  out.set_total_bytes(info.total_bytes);
+  out.set_app_metadata(info.app_metadata_json);
+  return out;
+}
+
+Result<StreamInfo> FromFlightInfo(const fproto::FlightInfo& info) {
+  StreamInfo out;
+  if (info.endpoint_size() > 0) {
+    auto resource = ParseTarget(info.endpoint(0).ticket().ticket());
+    if (!resource.ok()) return resource.status().WithContext("FlightInfo ticket");
+    out.resource = std::move(*resource);
+  } else {
+    ZKA_ASSIGN_OR_RETURN(out.resource, ResourceFromDescriptor(info.flight_descriptor()));
+  }
+  ZKA_ASSIGN_OR_RETURN(out.schema, DecodeSchema(info.schema()));
+  out.total_records = info.total_records();
+  out.total_bytes = info.total_bytes();
+  out.app_metadata_json = info.app_metadata();
+  return out;
+}
+
+void ToFlightData(const IpcMessage& message, fproto::FlightData& data) {
+  if (message.metadata) data.set_data_header(ToString(message.metadata->bytes()));
+  if (message.body) data.set_data_body(ToString(message.body->bytes()));
+}
+
+Result<IpcMessage> TakeMessage(fproto::FlightData& data, int64_t* framed_size) {
+  IpcMessage message;
+  message.metadata = BufferOwning(std::move(*data.mutable_data_header()));
+  if (!data.data_body().empty()) message.body = BufferOwning(std::move(*data.mutable_data_body()));
+  ZKA_ASSIGN_OR_RETURN(*framed_size, arrow::ipc::CheckEncapsulated(message));
+  return message;
+}
+
+bool CarriesNoMessage(const fproto::FlightData& data) {
+  return data.data_header().empty() && data.data_body().empty();
+}
+
+std::shared_ptr<const arrow::Buffer> EndOfStreamBytes() {
+  // The continuation token and a zero metadata length.
+  uint8_t marker[8] = {};
+  arrow::ipc::StoreUint32Le(marker, arrow::ipc::kContinuationToken);
+  return arrow::Buffer::CopyOf(marker);
+}
+
+}  // namespace zkarrow::transport::flight

@@ -1,0 +1,70 @@
+// Flight's protobuf messages to and from the transport's types, shared by
+// FlightServer and FlightClient so that both sides read and write one
+// encoding: statuses, descriptors, FlightInfo, encapsulated schemas and
+// FlightData. Internal to transport/flight (it exposes the generated code).
+#pragma once
+
+#include <grpcpp/support/status.h>
+
+#include <cstdint>
+#include <memory>
+#include <string>
+#include <string_view>
+
+#include "arrow/type.h"
+#include "base/status.h"
+#include "flight.pb.h"
+#include "transport/arrow_service.h"
+#include "transport/message_stream.h"
+#include "transport/resource.h"
+
+namespace zkarrow::transport::flight {
+
+namespace fproto = ::arrow::flight::protocol;
+
+// gRPC's default limit on a received message (4 MiB), which every Flight
+// client applies to each FlightData it reads unless told otherwise. A server
+// cannot know what a client configured, so nothing larger is sent.
+inline constexpr int64_t kMaxFlightDataBytes = int64_t{4} << 20;
+
+// The one mapping of StatusCode to gRPC codes (the table in
+// transport/arrow_service.h) and its inverse for clients.
+grpc::Status ToGrpcStatus(const Status& status);
+Status FromGrpcStatus(const grpc::Status& status);
+
+// PATH descriptors through FromFlightPath, CMD descriptors as a request
+// target (ParseTarget); UNKNOWN is InvalidArgument.
+Result<Resource> ResourceFromDescriptor(const fproto::FlightDescriptor& descriptor);
+// A PATH descriptor when FromFlightPath maps one back to `resource`
+// exactly, else a CMD descriptor holding its target.
+fproto::FlightDescriptor DescriptorFor(const Resource& resource);
+
+// The schema as Flight carries it (FlightInfo.schema, SchemaResult.schema):
+// an encapsulated IPC Schema message with its stream-format prefix.
+Result<std::string> EncodeSchema(const arrow::Schema& schema);
+// Reads such bytes (either prefix form); empty bytes give a null schema.
+Result<std::shared_ptr<const arrow::Schema>> DecodeSchema(std::string_view bytes);
+
+// The FlightInfo of `info`: one endpoint whose ticket is the resource's
+// target, redeemable on this server.
+Result<fproto::FlightInfo> ToFlightInfo(const StreamInfo& info,
+                                        const fproto::FlightDescriptor& descriptor);
+// The inverse: the resource is the first endpoint's ticket (the
+// descriptor's when there is no endpoint).
+Result<StreamInfo> FromFlightInfo(const fproto::FlightInfo& info);
+
+// Fills data_header and data_body (copies); the caller checks the result's
+// size against kMaxFlightDataBytes.
+void ToFlightData(const IpcMessage& message, fproto::FlightData& data);
+// Moves data_header and data_body out of `data` into a message (no copy)
+// and checks it (CheckEncapsulated); *framed_size is its size in the stream
+// format. InvalidData when the two parts do not form a message.
+Result<IpcMessage> TakeMessage(fproto::FlightData& data, int64_t* framed_size);
+// True for a FlightData without an IPC message (only a descriptor or
+// app_metadata), which a stream skips.
+bool CarriesNoMessage(const fproto::FlightData& data);
+
+// The stream format's end-of-stream marker as a buffer.
+std::shared_ptr<const arrow::Buffer> EndOfStreamBytes();
+
+}  // namespace zkarrow::transport::flight

@@ -1,0 +1,681 @@
+#include "transport/flight/flight_server.h"
+
+#include <grpcpp/grpcpp.h>
+#include <grpcpp/security/server_credentials.h>
+
+#include <atomic>
+#include <condition_variable>
+#include <deque>
+#include <mutex>
+#include <optional>
+#include <string>
+#include <string_view>
+#include <thread>
+#include <unordered_map>
+#include <utility>
+#include <vector>
+
+#include "arrow/io.h"
+#include "arrow/ipc/encapsulated.h"
+#include "flight.grpc.pb.h"
+#include "transport/flight/flight_codec.h"
+
+namespace zkarrow::transport::flight {
+
+namespace {
+
+using FlightServiceBase =
+    fproto::FlightService::WithCallbackMethod_DoGet<fproto::FlightService::Service>;
+
+// DoGet and DoPut calls in progress, against max_concurrent_streams.
+class StreamSlots {
+ public:
+  explicit StreamSlots(int limit) : limit_(limit) {}
+
+  // Ok with a slot held (Release() it), or Unavailable at the limit.
+  Status Acquire() {
+    if (used_.fetch_add(1) >= limit_) {
+      used_.fetch_sub(1);
+      return Status::Unavailable("the server is at its limit of " + std::to_string(limit_) +
+                                 " streams in progress; retry later");
+    }
+    return Status::Ok();
+  }
+  void Release() { used_.fetch_sub(1); }
+
+ private:
+  const int limit_;
+  std::atomic<int> used_{0};
+};
+
+// Releases an acquired slot.
+class SlotHold {
+ public:
+  explicit SlotHold(StreamSlots& slots) : slots_(&slots) {}
+  SlotHold(SlotHold&& other) noexcept : slots_(std::exchange(other.slots_, nullptr)) {}
+  SlotHold& operator=(SlotHold&&) = delete;
+  ~SlotHold() {
+    if (slots_ != nullptr) slots_->Release();
+  }
+
+ private:
+  StreamSlots* slots_;
+};
+
+class TokenCheck {
+ public:
+  explicit TokenCheck(std::string token) : token_(std::move(token)) {}
+
+  bool required() const { return !token_.empty(); }
+  const std::string& token() const { return token_; }
+
+  // Compares in time independent of where the bytes differ, so that a
+  // client cannot find the token byte by byte from response times.
+  bool Matches(std::string_view candidate) const {
+    if (candidate.size() != token_.size()) return false;
+    unsigned char diff = 0;
+    for (size_t i = 0; i < token_.size(); ++i) {
+      diff |= static_cast<unsigned char>(candidate[i] ^ token_[i]);
+    }
+    return diff == 0;
+  }
+
+  // Ok when no token is configured or the call carries
+  // "authorization: Bearer TOKEN".
+  Status Check(const grpc::ServerContextBase& context) const {
+    if (!required()) return Status::Ok();
+    static constexpr std::string_view kBearer = "Bearer ";
+    auto [begin, end] = context.client_metadata().equal_range("authorization");
+    if (begin == end) {
+      return Status::Unauthenticated(
+          "the server requires a bearer token: call metadata \"authorization: Bearer TOKEN\"");
+    }
+    for (auto it = begin; it != end; ++it) {
+      std::string_view value(it->second.data(), it->second.size());
+      if (value.starts_with(kBearer) && Matches(value.substr(kBearer.size()))) {
+        return Status::Ok();
+      }
+    }
+    return Status::Unauthenticated("wrong bearer token");
+  }
+
+ private:
+  std::string token_;
+};
+
+// A DoGet answered with an error before any data.
+class FailedWrite final : public grpc::ServerWriteReactor<fproto::FlightData> {
+ public:
+  explicit FailedWrite(const Status& status) { Finish(ToGrpcStatus(status)); }
+  void OnDone() override { delete this; }
+};
+
+class DoGetCore;
+
+// Wakeups of kPending streams, run on one thread of the server's: a
+// producer calls the wakeup from its own code (possibly holding its locks),
+// where pulling the stream again, or destroying it at its end, must not
+// happen.
+class WakeupQueue {
+ public:
+  void Post(std::weak_ptr<DoGetCore> core) {
+    std::lock_guard lock(mu_);
+    if (closed_) return;
+    queue_.push_back(std::move(core));
+    ready_.notify_one();
+  }
+  // Runs posted wakeups until Close().
+  void Run();
+  void Close() {
+    std::lock_guard lock(mu_);
+    closed_ = true;
+    queue_.clear();
+    ready_.notify_all();
+  }
+
+ private:
+  std::mutex mu_;
+  std::condition_variable ready_;
+  std::deque<std::weak_ptr<DoGetCore>> queue_;
+  bool closed_ = false;
+};
+
+class LiveRegistry;
+
+// The state of one DoGet, shared by its reactor and the wakeups it handed
+// out (which may fire after the call ended). One thread at a time pumps:
+// pulls the stream and starts a write, or ends the call; every event
+// (write done, wakeup, cancellation) updates the state under the lock and
+// pumps only if nobody is pumping, so none is lost and none runs twice.
+// After the end, `pumping_` stays set and nothing pumps again.
+class DoGetCore : public std::enable_shared_from_this<DoGetCore> {
+ public:
+  DoGetCore(std::unique_ptr<MessageStream> stream, std::shared_ptr<WakeupQueue> wakeups,
+            LiveRegistry& registry)
+      : stream_(std::move(stream)), wakeups_(std::move(wakeups)), registry_(registry) {}
+
+  void Start(grpc::ServerWriteReactor<fproto::FlightData>* reactor) {
+    reactor_ = reactor;
+    Update([] {});
+  }
+  void WriteDone(bool ok) {
+    Update([&] {
+      writing_ = false;
+      if (!ok && !stop_) stop_ = grpc::Status(grpc::StatusCode::CANCELLED, "the client went away");
+    });
+  }
+  // Ends the call with `status` (and Cancel()s the stream) as soon as no
+  // write is outstanding.
+  void Stop(grpc::Status status) {
+    Update([&] {
+      if (!stop_) stop_ = std::move(status);
+    });
+  }
+  void Woken() {
+    Update([&] { waiting_ = false; });
+  }
+  // Has said kPending at least once: an endless stream, ended at once by
+  // a shutdown.
+  bool live() const { return live_.load(); }
+
+ private:
+  template <typename Change>
+  void Update(Change&& change) {
+    {
+      std::lock_guard lock(mu_);
+      change();
+      if (pumping_) return;
+      pumping_ = true;
+    }
+    Pump();
+  }
+  void Pump();
+  void End(grpc::Status status);
+
+  std::mutex mu_;
+  bool pumping_ = false;
+  bool writing_ = false;  // StartWrite called, OnWriteDone not yet
+  bool waiting_ = false;  // kPending, wakeup not yet
+  std::optional<grpc::Status> stop_;
+  std::atomic<bool> live_{false};
+
+  // Touched only by the pumping thread.
+  grpc::ServerWriteReactor<fproto::FlightData>* reactor_ = nullptr;
+  std::unique_ptr<MessageStream> stream_;
+  fproto::FlightData data_;  // the write in progress
+
+  std::shared_ptr<WakeupQueue> wakeups_;
+  LiveRegistry& registry_;
+};
+
+// The DoGet calls in progress, for a shutdown to end the live ones.
+class LiveRegistry {
+ public:
+  void Add(const std::shared_ptr<DoGetCore>& core) {
+    std::lock_guard lock(mu_);
+    cores_[core.get()] = core;
+  }
+  void Remove(DoGetCore* core) {
+    std::lock_guard lock(mu_);
+    cores_.erase(core);
+  }
+  void StopLive(const grpc::Status& status) {
+    std::vector<std::shared_ptr<DoGetCore>> live;
+    {
+      std::lock_guard lock(mu_);
+      for (auto& [key, weak] : cores_) {
+        if (auto core = weak.lock(); core && core->live()) live.push_back(std::move(core));
+      }
+    }
+    for (auto& core : live) core->Stop(status);
+  }
+
+ private:
+  std::mutex mu_;
+  std::unordered_map<DoGetCore*, std::weak_ptr<DoGetCore>> cores_;
+};
+
+void WakeupQueue::Run() {
+  for (;;) {
+    std::weak_ptr<DoGetCore> next;
+    {
+      std::unique_lock lock(mu_);
+      ready_.wait(lock, [&] { return closed_ || !queue_.empty(); });
+      if (closed_) return;
+      next = std::move(queue_.front());
+      queue_.pop_front();
+    }
+    if (auto core = next.lock()) core->Woken();
+  }
+}
+
+void DoGetCore::Pump() {
+  auto self = shared_from_this();  // a reaction may end the call meanwhile
+  for (;;) {
+    std::optional<grpc::Status> stop;
+    {
+      std::lock_guard lock(mu_);
+      if (stop_ && !writing_) {
+        stop = std::move(stop_);
+      } else if (stop_ || writing_ || waiting_) {
+        pumping_ = false;
+        return;
+      }
+    }
+    if (stop) {
+      stream_->Cancel();
+      End(std::move(*stop));
+      return;
+    }
+    IpcMessage message;
+    Result<MessageStream::Poll> poll = stream_->Next(&message);
+    if (!poll.ok()) {
+      End(ToGrpcStatus(poll.status()));
+      return;
+    }
+    switch (*poll) {
+      case MessageStream::Poll::kEnd:
+        End(grpc::Status::OK);
+        return;
+      case MessageStream::Poll::kPending: {
+        {
+          std::lock_guard lock(mu_);
+          waiting_ = true;
+        }
+        live_ = true;
+        std::weak_ptr<DoGetCore> weak = self;
+        stream_->NotifyWhenReady([weak, wakeups = wakeups_] { wakeups->Post(weak); });
+        break;
+      }
+      case MessageStream::Poll::kMessage: {
+        data_.Clear();
+        ToFlightData(message, data_);
+        auto size = static_cast<int64_t>(data_.ByteSizeLong());
+        if (size > kMaxFlightDataBytes) {
+          stream_->Cancel();
+          End(ToGrpcStatus(Status::OutOfRange(
+              "an IPC message of " + std::to_string(size) + " bytes does not fit in a FlightData " +
+              "of at most " + std::to_string(kMaxFlightDataBytes) +
+              " bytes (gRPC's default message limit); the server must send smaller batches")));
+          return;
+        }
+        {
+          std::lock_guard lock(mu_);
+          writing_ = true;
+        }
+        reactor_->StartWrite(&data_);
+        break;
+      }
+    }
+  }
+}
+
+void DoGetCore::End(grpc::Status status) {
+  // Everything that touches the stream or the server happens before
+  // Finish(): from then on OnDone() may run, and a shutdown waiting for it
+  // may destroy the service.
+  registry_.Remove(this);
+  stream_.reset();
+  reactor_->Finish(std::move(status));
+}
+
+class DoGetCall final : public grpc::ServerWriteReactor<fproto::FlightData> {
+ public:
+  DoGetCall(std::shared_ptr<DoGetCore> core, SlotHold slot)
+      : core_(std::move(core)), slot_(std::move(slot)) {
+    core_->Start(this);
+  }
+  void OnWriteDone(bool ok) override { core_->WriteDone(ok); }
+  void OnCancel() override {
+    core_->Stop(grpc::Status(grpc::StatusCode::CANCELLED, "the call was cancelled"));
+  }
+  void OnDone() override { delete this; }
+
+ private:
+  std::shared_ptr<DoGetCore> core_;
+  SlotHold slot_;
+};
+
+// The FlightData of a DoPut as an Arrow IPC stream: each message checked,
+// counted against the upload limit and framed; the end of the client's
+// stream becomes the end-of-stream marker, a cancelled call an error.
+// Holds one message at a time.
+class UploadStream final : public arrow::InputStream {
+ public:
+  using Call = grpc::ServerReaderWriter<fproto::PutResult, fproto::FlightData>;
+  UploadStream(grpc::ServerContext& context, Call& call, fproto::FlightData first,
+               int64_t max_bytes)
+      : context_(context), call_(call), first_(std::move(first)), max_bytes_(max_bytes) {}
+
+  Result<int64_t> Read(std::span<uint8_t> out) override {
+    if (out.empty()) return int64_t{0};
+    while (!pending_ || position_ == pending_->size()) {
+      if (!failure_.ok()) return failure_;
+      if (ended_) return int64_t{0};
+      failure_ = Fill();
+    }
+    int64_t n = std::min(static_cast<int64_t>(out.size()), pending_->size() - position_);
+    std::copy_n(pending_->data() + position_, n, out.data());
+    position_ += n;
+    return n;
+  }
+
+  // Why reading the upload failed (Ok if it did not).
+  const Status& failure() const { return failure_; }
+
+ private:
+  Status Fill() {
+    fproto::FlightData data;
+    if (first_) {
+      data = std::move(*first_);
+      first_.reset();
+    } else if (!call_.Read(&data)) {
+      if (context_.IsCancelled()) return Status::Cancelled("the client cancelled the upload");
+      pending_ = EndOfStreamBytes();
+      position_ = 0;
+      ended_ = true;
+      return Status::Ok();
+    }
+    ++count_;
+    if (CarriesNoMessage(data)) return Status::Ok();
+    int64_t framed_size = 0;
+    auto message = TakeMessage(data, &framed_size);
+    if (!message.ok()) {
+      return message.status().WithContext("FlightData " + std::to_string(count_) +
+                                          " of the upload");
+    }
+    received_ += framed_size;
+    if (received_ > max_bytes_) {
+      return Status::OutOfRange(
+          "upload larger than the server's limit of " + std::to_string(max_bytes_) + " bytes (" +
+          std::to_string(received_) + " bytes by FlightData " + std::to_string(count_) + ")");
+    }
+    arrow::BufferOutputStream framed;
+    ZKA_RETURN_IF_ERROR(arrow::ipc::WriteFramed(framed, *message));
+    pending_ = framed.Finish();
+    position_ = 0;
+    return Status::Ok();
+  }
+
+  grpc::ServerContext& context_;
+  Call& call_;
+  std::optional<fproto::FlightData> first_;
+  const int64_t max_bytes_;
+  std::shared_ptr<const arrow::Buffer> pending_;
+  int64_t position_ = 0;
+  int64_t received_ = 0;
+  int64_t count_ = 0;
+  bool ended_ = false;
+  Status failure_;
+};
+
+#define ZKA_GRPC_RETURN_IF_ERROR(expr)                       \
+  do {                                                       \
+    ::zkarrow::Status zka_status_ = (expr);                  \
+    if (!zka_status_.ok()) return ToGrpcStatus(zka_status_); \
+  } while (false)
+
+class FlightServiceImpl final : public FlightServiceBase {
+ public:
+  FlightServiceImpl(const ServerOptions& options, ArrowService& service,
+                    std::shared_ptr<WakeupQueue> wakeups)
+      : service_(service),
+        token_(options.bearer_token),
+        max_upload_bytes_(options.max_upload_bytes),
+        slots_(options.max_concurrent_streams),
+        wakeups_(std::move(wakeups)) {}
+
+  // Refuses new DoGet calls and ends the live ones.
+  void BeginShutdown() {
+    shutting_down_ = true;
+    registry_.StopLive(grpc::Status(grpc::StatusCode::UNAVAILABLE, "the server is shutting down"));
+  }
+
+  grpc::Status Handshake(grpc::ServerContext* context,
+                         grpc::ServerReaderWriter<fproto::HandshakeResponse,
+                                                  fproto::HandshakeRequest>* stream) override {
+    fproto::HandshakeRequest request;
+    if (!stream->Read(&request)) {
+      return {grpc::StatusCode::INVALID_ARGUMENT, "Handshake ended without a request"};
+    }
+    fproto::HandshakeResponse response;
+    if (token_.required()) {
+      if (!token_.Matches(request.payload()) && !token_.Check(*context).ok()) {
+        return {grpc::StatusCode::UNAUTHENTICATED,
+                "Handshake: the payload is not the server's bearer token"};
+      }
+      context->AddInitialMetadata("authorization", "Bearer " + token_.token());
+      response.set_payload(token_.token());
+    }
+    stream->Write(response);
+    return grpc::Status::OK;
+  }
+
+  grpc::Status ListFlights(grpc::ServerContext* context, const fproto::Criteria* criteria,
+                           grpc::ServerWriter<fproto::FlightInfo>* writer) override {
+    ZKA_GRPC_RETURN_IF_ERROR(token_.Check(*context));
+    if (!criteria->expression().empty()) {
+      return {grpc::StatusCode::INVALID_ARGUMENT,
+              "ListFlights criteria are not supported: send an empty expression"};
+    }
+    auto infos = service_.List();
+    ZKA_GRPC_RETURN_IF_ERROR(infos.status());
+    for (const StreamInfo& info : *infos) {
+      auto flight = ToFlightInfo(info, DescriptorFor(info.resource));
+      ZKA_GRPC_RETURN_IF_ERROR(flight.status());
+      if (!writer->Write(*flight)) break;  // the client went away
+    }
+    return grpc::Status::OK;
+  }
+
+  grpc::Status GetFlightInfo(grpc::ServerContext* context,
+                             const fproto::FlightDescriptor* descriptor,
+                             fproto::FlightInfo* response) override {
+    ZKA_GRPC_RETURN_IF_ERROR(token_.Check(*context));
+    auto info = DescribeDescriptor(*descriptor);
+    ZKA_GRPC_RETURN_IF_ERROR(info.status());
+    auto flight = ToFlightInfo(*info, *descriptor);
+    ZKA_GRPC_RETURN_IF_ERROR(flight.status());
+    *response = std::move(*flight);
+    return grpc::Status::OK;
+  }
+
+  grpc::Status GetSchema(grpc::ServerContext* context, const fproto::FlightDescriptor* descriptor,
+                         fproto::SchemaResult* response) override {
+    ZKA_GRPC_RETURN_IF_ERROR(token_.Check(*context));
+    auto info = DescribeDescriptor(*descriptor);
+    ZKA_GRPC_RETURN_IF_ERROR(info.status());
+    if (!info->schema) {
+      return {grpc::StatusCode::INTERNAL, "the service described a resource without a schema"};
+    }
+    auto schema = EncodeSchema(*info->schema);
+    ZKA_GRPC_RETURN_IF_ERROR(schema.status());
+    response->set_schema(std::move(*schema));
+    return grpc::Status::OK;
+  }
+
+  grpc::ServerWriteReactor<fproto::FlightData>* DoGet(grpc::CallbackServerContext* context,
+                                                      const fproto::Ticket* ticket) override {
+    if (Status auth = token_.Check(*context); !auth.ok()) return new FailedWrite(auth);
+    if (shutting_down_) return new FailedWrite(Status::Unavailable("the server is shutting down"));
+    auto resource = ParseTarget(ticket->ticket());
+    if (!resource.ok()) return new FailedWrite(resource.status().WithContext("DoGet ticket"));
+    if (Status slot = slots_.Acquire(); !slot.ok()) return new FailedWrite(slot);
+    SlotHold hold(slots_);
+    auto stream = service_.Get(*resource, GetOptions{});
+    if (!stream.ok()) return new FailedWrite(stream.status());
+    auto core = std::make_shared<DoGetCore>(std::move(*stream), wakeups_, registry_);
+    registry_.Add(core);
+    return new DoGetCall(std::move(core), std::move(hold));
+  }
+
+  grpc::Status DoPut(
+      grpc::ServerContext* context,
+      grpc::ServerReaderWriter<fproto::PutResult, fproto::FlightData>* call) override {
+    ZKA_GRPC_RETURN_IF_ERROR(token_.Check(*context));
+    ZKA_GRPC_RETURN_IF_ERROR(slots_.Acquire());
+    SlotHold hold(slots_);
+    fproto::FlightData first;
+    if (!call->Read(&first)) {
+      if (context->IsCancelled()) return grpc::Status::CANCELLED;
+      return {grpc::StatusCode::INVALID_ARGUMENT, "DoPut ended before its first FlightData"};
+    }
+    if (!first.has_flight_descriptor()) {
+      return {grpc::StatusCode::INVALID_ARGUMENT,
+              "the first FlightData of a DoPut must carry the flight descriptor; found none"};
+    }
+    auto resource = ResourceFromDescriptor(first.flight_descriptor());
+    ZKA_GRPC_RETURN_IF_ERROR(resource.status());
+    UploadStream upload(*context, *call, std::move(first), max_upload_bytes_);
+    auto info = service_.Put(*resource, upload);
+    if (!info.ok()) {
+      // The upload's own failure is the cause, whatever the service made
+      // of it.
+      return ToGrpcStatus(upload.failure().ok() ? info.status() : upload.failure());
+    }
+    fproto::PutResult result;
+    result.set_app_metadata(info->app_metadata_json);
+    call->Write(result);
+    return grpc::Status::OK;
+  }
+
+  grpc::Status DoExchange(
+      grpc::ServerContext* context,
+      grpc::ServerReaderWriter<fproto::FlightData, fproto::FlightData>* /*stream*/) override {
+    ZKA_GRPC_RETURN_IF_ERROR(token_.Check(*context));
+    return {grpc::StatusCode::UNIMPLEMENTED, "DoExchange is not supported by zkarrow"};
+  }
+
+  grpc::Status DoAction(grpc::ServerContext* context, const fproto::Action* action,
+                        grpc::ServerWriter<fproto::Result>* writer) override {
+    ZKA_GRPC_RETURN_IF_ERROR(token_.Check(*context));
+    auto result = service_.DoAction(action->type(), action->body());
+    ZKA_GRPC_RETURN_IF_ERROR(result.status());
+    fproto::Result out;
+    out.set_body(std::move(*result));
+    writer->Write(out);
+    return grpc::Status::OK;
+  }
+
+  grpc::Status ListActions(grpc::ServerContext* context, const fproto::Empty* /*request*/,
+                           grpc::ServerWriter<fproto::ActionType>* writer) override {
+    ZKA_GRPC_RETURN_IF_ERROR(token_.Check(*context));
+    for (const ActionType& action : service_.ListActions()) {
+      fproto::ActionType out;
+      out.set_type(action.type);
+      out.set_description(action.description);
+      if (!writer->Write(out)) break;
+    }
+    return grpc::Status::OK;
+  }
+
+ private:
+  Result<StreamInfo> DescribeDescriptor(const fproto::FlightDescriptor& descriptor) {
+    ZKA_ASSIGN_OR_RETURN(Resource resource, ResourceFromDescriptor(descriptor));
+    return service_.Describe(resource);
+  }
+
+  ArrowService& service_;
+  const TokenCheck token_;
+  const int64_t max_upload_bytes_;
+  StreamSlots slots_;
+  std::shared_ptr<WakeupQueue> wakeups_;
+  LiveRegistry registry_;
+  std::atomic<bool> shutting_down_{false};
+};
+
+Result<std::string> ReadPemFile(const std::string& path, std::string_view what) {
+  auto file = arrow::FileInputStream::Open(path);
+  if (!file.ok()) return file.status().WithContext(std::string(what));
+  auto bytes = arrow::ReadAll(**file);
+  if (!bytes.ok()) return bytes.status().WithContext(std::string(what));
+  return std::string(reinterpret_cast<const char*>((*bytes)->data()),
+                     static_cast<size_t>((*bytes)->size()));
+}
+
+Result<std::shared_ptr<grpc::ServerCredentials>> MakeCredentials(const ServerOptions& options) {
+  if (options.tls_cert_file.empty() && options.tls_key_file.empty()) {
+    return grpc::InsecureServerCredentials();
+  }
+  if (options.tls_cert_file.empty() || options.tls_key_file.empty()) {
+    return Status::InvalidArgument(
+        "TLS needs both a certificate and a key file; found only the " +
+        std::string(options.tls_cert_file.empty() ? "key" : "certificate"));
+  }
+  grpc::SslServerCredentialsOptions ssl;
+  grpc::SslServerCredentialsOptions::PemKeyCertPair pair;
+  ZKA_ASSIGN_OR_RETURN(pair.private_key, ReadPemFile(options.tls_key_file, "TLS key file"));
+  ZKA_ASSIGN_OR_RETURN(pair.cert_chain, ReadPemFile(options.tls_cert_file, "TLS certificate file"));
+  ssl.pem_key_cert_pairs.push_back(std::move(pair));
+  return grpc::SslServerCredentials(ssl);
+}
+
+}  // namespace
+
+class FlightServer::Impl {
+ public:
+  Impl(const ServerOptions& options, ArrowService& service)
+      : wakeups_(std::make_shared<WakeupQueue>()),
+        service_(std::make_unique<FlightServiceImpl>(options, service, wakeups_)) {}
+
+  ~Impl() { Shutdown(std::chrono::milliseconds(0)); }
+
+  Status Start(const ServerOptions& options) {
+    if (options.max_concurrent_streams < 1) {
+      return Status::InvalidArgument("max_concurrent_streams must be at least 1, found " +
+                                     std::to_string(options.max_concurrent_streams));
+    }
+    ZKA_ASSIGN_OR_RETURN(auto credentials, MakeCredentials(options));
+    bool ipv6 = options.host.find(':') != std::string::npos && !options.host.starts_with('[');
+    std::string address =
+        (ipv6 ? "[" + options.host + "]" : options.host) + ":" + std::to_string(options.port);
+    grpc::ServerBuilder builder;
+    builder.AddListeningPort(address, credentials, &port_);
+    builder.RegisterService(service_.get());
+    server_ = builder.BuildAndStart();
+    if (!server_ || port_ == 0) {
+      server_.reset();
+      return Status::IoError("cannot listen for Flight on " + address +
+                             " (address in use or not local?)");
+    }
+    wakeup_thread_ = std::thread([queue = wakeups_] { queue->Run(); });
+    return Status::Ok();
+  }
+
+  int port() const { return port_; }
+
+  void Shutdown(std::chrono::milliseconds grace) {
+    std::lock_guard lock(shutdown_mu_);
+    if (!server_) return;
+    service_->BeginShutdown();
+    server_->Shutdown(std::chrono::system_clock::now() + grace);
+    server_->Wait();
+    wakeups_->Close();
+    wakeup_thread_.join();
+    server_.reset();
+  }
+
+ private:
+  std::shared_ptr<WakeupQueue> wakeups_;
+  std::unique_ptr<FlightServiceImpl> service_;  // outlives server_
+  std::unique_ptr<grpc::Server> server_;
+  std::thread wakeup_thread_;
+  int port_ = 0;
+  std::mutex shutdown_mu_;
+};
+
+FlightServer::FlightServer(std::unique_ptr<Impl> impl) : impl_(std::move(impl)) {}
+FlightServer::~FlightServer() = default;
+
+Result<std::unique_ptr<FlightServer>> FlightServer::Start(const ServerOptions& options,
+                                                          ArrowService& service) {
+  auto impl = std::make_unique<Impl>(options, service);
+  ZKA_RETURN_IF_ERROR(impl->Start(options).WithContext("Flight server"));
+  return std::unique_ptr<FlightServer>(new FlightServer(std::move(impl)));
+}
+
+int FlightServer::port() const { return impl_->port(); }
+
+void FlightServer::Shutdown(std::chrono::milliseconds grace) { impl_->Shutdown(grace); }
+
+}  // namespace zkarrow::transport::flight

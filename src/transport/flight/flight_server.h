@@ -1,0 +1,57 @@
+// Arrow Flight (gRPC) in front of an ArrowService: ListFlights,
+// GetFlightInfo, GetSchema, DoGet, DoPut, ListActions, DoAction and a
+// token Handshake; DoExchange answers UNIMPLEMENTED.
+//
+// Threads: DoGet runs on gRPC's callback API, so a long-lived stream pins
+// no thread: the server pulls MessageStream::Next() whenever the client took
+// the previous message, and a kPending stream resumes from its wakeup (on
+// the producer's thread, which then only pulls and queues one write). The
+// other methods run on gRPC's synchronous thread pool, where blocking is
+// allowed: ArrowService::Put reads the upload as the client sends it, and
+// DoAction may wait. DoGet and DoPut calls in progress together are at most
+// ServerOptions::max_concurrent_streams; one more is refused (UNAVAILABLE).
+//
+// Every FlightData stays within kMaxFlightDataBytes (gRPC's default 4 MiB
+// receive limit, which clients apply): a message that does not fit fails
+// its DoGet with RESOURCE_EXHAUSTED, so services cut batches smaller.
+#pragma once
+
+#include <chrono>
+#include <memory>
+
+#include "base/status.h"
+#include "transport/arrow_service.h"
+
+namespace zkarrow::transport::flight {
+
+// What Shutdown() gives finite calls in progress before cancelling them.
+inline constexpr std::chrono::milliseconds kDefaultShutdownGrace{5000};
+
+class FlightServer {
+ public:
+  // Listens on options.host:options.port (port 0: a free one, see port()),
+  // with TLS when options.tls_cert_file and tls_key_file are set (both or
+  // neither), requiring options.bearer_token when it is non-empty.
+  // REQUIRES: `service` outlives the server.
+  static Result<std::unique_ptr<FlightServer>> Start(const ServerOptions& options,
+                                                     ArrowService& service);
+  // Shuts down if Shutdown() was not called.
+  ~FlightServer();
+  FlightServer(const FlightServer&) = delete;
+  FlightServer& operator=(const FlightServer&) = delete;
+
+  int port() const;
+
+  // Stops accepting calls, ends live streams at once (their clients see
+  // UNAVAILABLE; the streams are Cancel()ed), lets other calls in progress
+  // finish within `grace`, then cancels them and returns when every call
+  // has ended. Idempotent.
+  void Shutdown(std::chrono::milliseconds grace = kDefaultShutdownGrace);
+
+ private:
+  class Impl;
+  explicit FlightServer(std::unique_ptr<Impl> impl);
+  std::unique_ptr<Impl> impl_;
+};
+
+}  // namespace zkarrow::transport::flight
