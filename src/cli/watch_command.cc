@@ -2,11 +2,9 @@
 // changes (src/watch does the work; this file parses options, owns the
 // output files and their rotation, and ends cleanly on a signal or --for).
 #include <fcntl.h>
-#include <signal.h>
 #include <unistd.h>
 
 #include <algorithm>
-#include <atomic>
 #include <cerrno>
 #include <chrono>
 #include <cstdio>
@@ -21,6 +19,7 @@
 #include "cli/commands.h"
 #include "cli/ipc_options.h"
 #include "cli/progress_line.h"
+#include "cli/stop_signal.h"
 #include "cli/zk_connection.h"
 #include "watch/change_writer.h"
 #include "watch/tree_watcher.h"
@@ -44,23 +43,6 @@ struct WatchArgs {
   int64_t resync_seconds = 0;
   arrow::ipc::Compression compression = arrow::ipc::Compression::kNone;
 };
-
-std::atomic<bool> stop_requested{false};
-static_assert(std::atomic<bool>::is_always_lock_free, "set from a signal handler");
-
-extern "C" void RequestStop(int) { stop_requested.store(true); }
-
-Status InstallStopHandlers() {
-  struct sigaction action {};
-  action.sa_handler = RequestStop;
-  sigemptyset(&action.sa_mask);
-  for (int signal : {SIGINT, SIGTERM}) {
-    if (::sigaction(signal, &action, nullptr) != 0) {
-      return Status::FromErrno(errno, "installing the signal handler");
-    }
-  }
-  return Status::Ok();
-}
 
 // With rotation, OUT must hold exactly one integer conversion (%d, %05d...)
 // and otherwise only %% escapes: it goes to snprintf.
@@ -243,7 +225,7 @@ Status RunWatch(const WatchArgs& args) {
   watch::TreeWatcher watcher(options);
   StreamSink sink(args);
   Status ran = watcher.Run(sink, [&] {
-    return stop_requested.load() || (args.for_seconds > 0 && elapsed_seconds() >= args.for_seconds);
+    return StopRequested() || (args.for_seconds > 0 && elapsed_seconds() >= args.for_seconds);
   });
   if (!ran.ok()) {
     Status abandoned = sink.Abandon();

@@ -177,4 +177,61 @@ Result<Resource> FromFlightPath(const std::vector<std::string>& path) {
   return resource;
 }
 
+Result<ServerUrl> ParseServerUrl(std::string_view url) {
+  ServerUrl parsed;
+  size_t scheme_end = url.find("://");
+  if (scheme_end == std::string_view::npos) {
+    return Status::InvalidArgument(
+        "expected a URL such as grpc://HOST:PORT/znodes or "
+        "http://HOST:PORT/datasets/NAME, found \"" +
+        std::string(url) + "\"");
+  }
+  std::string_view scheme = url.substr(0, scheme_end);
+  if (scheme == "grpc" || scheme == "grpc+tcp") {
+    parsed.protocol = ServerUrl::Protocol::kFlight;
+  } else if (scheme == "grpc+tls") {
+    parsed.protocol = ServerUrl::Protocol::kFlight;
+    parsed.tls = true;
+  } else if (scheme == "http") {
+    parsed.protocol = ServerUrl::Protocol::kHttp;
+  } else if (scheme == "https") {
+    parsed.protocol = ServerUrl::Protocol::kHttp;
+    parsed.tls = true;
+  } else {
+    return Status::InvalidArgument("unknown URL scheme \"" + std::string(scheme) +
+                                   "\"; expected grpc, grpc+tls, http or https");
+  }
+  std::string_view rest = url.substr(scheme_end + 3);
+  size_t slash = rest.find('/');
+  std::string_view authority = rest.substr(0, slash);
+  std::string_view target = slash == std::string_view::npos ? "/" : rest.substr(slash);
+  std::string_view port_text;
+  if (authority.starts_with('[')) {
+    size_t close = authority.find(']');
+    if (close == std::string_view::npos || close + 1 >= authority.size() ||
+        authority[close + 1] != ':') {
+      return Status::InvalidArgument("expected [IPV6]:PORT in \"" + std::string(url) + "\"");
+    }
+    parsed.host = authority.substr(1, close - 1);
+    port_text = authority.substr(close + 2);
+  } else {
+    size_t colon = authority.rfind(':');
+    if (colon == std::string_view::npos) {
+      return Status::InvalidArgument("expected HOST:PORT in \"" + std::string(url) +
+                                     "\" (zkarrow servers have no default port)");
+    }
+    parsed.host = authority.substr(0, colon);
+    port_text = authority.substr(colon + 1);
+  }
+  auto [end, error] =
+      std::from_chars(port_text.data(), port_text.data() + port_text.size(), parsed.port);
+  if (parsed.host.empty() || error != std::errc() || end != port_text.data() + port_text.size() ||
+      parsed.port <= 0 || parsed.port > 65535) {
+    return Status::InvalidArgument("expected HOST:PORT with a port from 1 to 65535 in \"" +
+                                   std::string(url) + "\"");
+  }
+  ZKA_ASSIGN_OR_RETURN(parsed.resource, ParseTarget(target));
+  return parsed;
+}
+
 }  // namespace zkarrow::transport

@@ -44,4 +44,17 @@ Result<Resource> ParseTarget(std::string_view target);
 // subtree (the `path` parameter).
 Result<Resource> FromFlightPath(const std::vector<std::string>& path);
 
+// A resource on a server: grpc://HOST:PORT/TARGET (also grpc+tcp://),
+// grpc+tls://..., http://... or https://...; TARGET as in ParseTarget. A
+// missing port is an error (there is no conventional one for zkarrow).
+struct ServerUrl {
+  enum class Protocol : uint8_t { kFlight, kHttp };
+  Protocol protocol = Protocol::kFlight;
+  bool tls = false;
+  std::string host;  // an IPv6 address without its brackets
+  int port = 0;
+  Resource resource;
+};
+Result<ServerUrl> ParseServerUrl(std::string_view url);
+
 }  // namespace zkarrow::transport
