@@ -1,0 +1,998 @@
+// The Flight transport against an in-test ArrowService (a fixed table, an
+// oversized message, a live stream produced on a timer, uploads kept in
+// memory): FlightClient round trips, the bearer token, TLS, limits, bad
+// input through the raw gRPC stub, cancellation and shutdown of live
+// streams, and an independent client (Node's @grpc/grpc-js with Arrow JS,
+// tests/interop/flight_client.mjs).
+#include <grpcpp/grpcpp.h>
+#include <gtest/gtest.h>
+#include <unistd.h>
+
+#include <atomic>
+#include <chrono>
+#include <condition_variable>
+#include <deque>
+#include <filesystem>
+#include <functional>
+#include <map>
+#include <mutex>
+#include <nlohmann/json.hpp>
+#include <string>
+#include <thread>
+#include <vector>
+
+#include "arrow/compare.h"
+#include "arrow/io.h"
+#include "arrow/ipc/encapsulated.h"
+#include "arrow/ipc/message.h"
+#include "arrow/ipc/reader.h"
+#include "arrow/ipc/writer.h"
+#include "arrow/record_batch_builder.h"
+#include "flight.grpc.pb.h"
+#include "interop/canonical_dump.h"
+#include "support/prerequisite.h"
+#include "support/znode_rows.h"
+#include "transport/arrow_service.h"
+#include "transport/flight/flight_client.h"
+#include "transport/flight/flight_server.h"
+
+namespace zkarrow::transport::flight {
+namespace {
+
+namespace fs = std::filesystem;
+namespace fproto = ::arrow::flight::protocol;
+using nlohmann::json;
+
+constexpr int kRowsPerBatch = 10;
+constexpr int kBatches = 3;
+// Generous bound for waits on another thread's progress (never asserted as
+// a duration).
+constexpr auto kDeadline = std::chrono::seconds(60);
+
+bool WaitFor(const std::function<bool()>& condition) {
+  auto deadline = std::chrono::steady_clock::now() + kDeadline;
+  while (!condition()) {
+    if (std::chrono::steady_clock::now() > deadline) return false;
+    std::this_thread::sleep_for(std::chrono::milliseconds(5));
+  }
+  return true;
+}
+
+std::shared_ptr<const arrow::Schema> TableSchema() {
+  auto schema = std::make_shared<arrow::Schema>();
+  schema->fields = {arrow::MakeField("id", arrow::Int64(), false),
+                    arrow::MakeField("name", arrow::Utf8Type()),
+                    arrow::MakeField("payload", arrow::BinaryType())};
+  schema->metadata = {{"zkarrow.test", "flight"}};
+  return schema;
+}
+
+// Rows first..first+count-1; every fifth name is null; payloads are
+// `payload_bytes` long.
+arrow::RecordBatch MakeBatch(int64_t first, int64_t count, int64_t payload_bytes = 3) {
+  auto builder = arrow::RecordBatchBuilder::Make(TableSchema());
+  EXPECT_TRUE(builder.ok());
+  for (int64_t id = first; id < first + count; ++id) {
+    builder->column_as<arrow::Int64Builder>(0).Append(id);
+    if (id % 5 == 0) {
+      builder->column(1).AppendNull();
+    } else {
+      EXPECT_TRUE(
+          builder->column_as<arrow::BinaryBuilder>(1).Append("node-" + std::to_string(id)).ok());
+    }
+    std::string payload(static_cast<size_t>(payload_bytes), static_cast<char>('a' + id % 26));
+    EXPECT_TRUE(builder->column_as<arrow::BinaryBuilder>(2).Append(payload).ok());
+  }
+  auto batch = builder->Finish();
+  EXPECT_TRUE(batch.ok());
+  return *batch;
+}
+
+std::vector<arrow::RecordBatch> TableBatches() {
+  std::vector<arrow::RecordBatch> batches;
+  for (int b = 0; b < kBatches; ++b) batches.push_back(MakeBatch(b * kRowsPerBatch, kRowsPerBatch));
+  return batches;
+}
+
+// The batches as encapsulated messages (schema first), by the project's
+// writer cut by MessageSplitter, as a service produces them.
+std::vector<IpcMessage> Encode(const arrow::Schema& schema,
+                               const std::vector<arrow::RecordBatch>& batches) {
+  arrow::ipc::MessageSplitter splitter;
+  auto writer = arrow::ipc::IpcWriter::OpenStream(splitter, schema);
+  EXPECT_TRUE(writer.ok());
+  for (const auto& batch : batches) EXPECT_TRUE((*writer)->WriteBatch(batch).ok());
+  EXPECT_TRUE((*writer)->Close().ok());
+  return splitter.TakeMessages();
+}
+
+// The stream format of the batches (what a client uploads).
+std::shared_ptr<const arrow::Buffer> StreamBytes(const std::vector<arrow::RecordBatch>& batches) {
+  arrow::BufferOutputStream out;
+  auto writer = arrow::ipc::IpcWriter::OpenStream(out, *TableSchema());
+  EXPECT_TRUE(writer.ok());
+  for (const auto& batch : batches) EXPECT_TRUE((*writer)->WriteBatch(batch).ok());
+  EXPECT_TRUE((*writer)->Close().ok());
+  return out.Finish();
+}
+
+// An InputStream the caller keeps owning, for readers that take ownership.
+class BorrowedInput final : public arrow::InputStream {
+ public:
+  explicit BorrowedInput(arrow::InputStream& in) : in_(in) {}
+  Result<int64_t> Read(std::span<uint8_t> out) override { return in_.Read(out); }
+
+ private:
+  arrow::InputStream& in_;
+};
+
+struct ReadBack {
+  std::shared_ptr<const arrow::Schema> schema;
+  std::vector<arrow::RecordBatch> batches;
+  bool ended_with_marker = false;
+};
+
+Result<ReadBack> ReadAll(std::unique_ptr<arrow::InputStream> in) {
+  ZKA_ASSIGN_OR_RETURN(auto reader, arrow::ipc::StreamReader::Open(std::move(in)));
+  ReadBack out;
+  out.schema = reader->shared_schema();
+  for (;;) {
+    ZKA_ASSIGN_OR_RETURN(auto batch, reader->Next());
+    if (!batch) break;
+    out.batches.push_back(std::move(*batch));
+  }
+  out.ended_with_marker = reader->ended_with_marker();
+  return out;
+}
+
+// Compares batches row for row, whatever the batch boundaries' order.
+void ExpectSameBatches(const std::vector<arrow::RecordBatch>& expected,
+                       const std::vector<arrow::RecordBatch>& actual) {
+  ASSERT_EQ(expected.size(), actual.size());
+  for (size_t i = 0; i < expected.size(); ++i) {
+    std::string why;
+    EXPECT_TRUE(arrow::BatchesEqual(expected[i], actual[i], &why)) << "batch " << i << ": " << why;
+  }
+}
+
+// A live stream: the schema at once, then a batch each time the producer
+// thread ticks (every few milliseconds), until cancelled. Next() says
+// kPending between ticks, exercising the server's wakeup path.
+class LiveStream final : public MessageStream {
+ public:
+  struct Counters {
+    std::atomic<int> open{0};
+    std::atomic<int> cancelled{0};
+    std::atomic<int> waits{0};  // wakeups registered while nothing was ready
+  };
+
+  explicit LiveStream(Counters& counters) : counters_(counters) {
+    ++counters_.open;
+    auto messages = Encode(*TableSchema(), {MakeBatch(0, 2)});
+    ready_.push_back(messages[0]);
+    batch_ = messages[1];
+    producer_ = std::thread([this] { Produce(); });
+  }
+  ~LiveStream() override {
+    {
+      std::lock_guard lock(mu_);
+      stopped_ = true;
+    }
+    tick_.notify_all();
+    producer_.join();
+    --counters_.open;
+  }
+
+  Result<Poll> Next(IpcMessage* out) override {
+    std::lock_guard lock(mu_);
+    if (ready_.empty()) return Poll::kPending;
+    *out = ready_.front();
+    ready_.pop_front();
+    return Poll::kMessage;
+  }
+  void NotifyWhenReady(std::function<void()> wakeup) override {
+    {
+      std::lock_guard lock(mu_);
+      if (ready_.empty()) {
+        ++counters_.waits;
+        wakeup_ = std::move(wakeup);
+        return;
+      }
+    }
+    wakeup();
+  }
+  void Cancel() override {
+    ++counters_.cancelled;
+    std::lock_guard lock(mu_);
+    stopped_ = true;
+    tick_.notify_all();
+  }
+
+ private:
+  void Produce() {
+    std::unique_lock lock(mu_);
+    while (!stopped_) {
+      tick_.wait_for(lock, std::chrono::milliseconds(5));
+      if (stopped_) break;
+      // Bounded like a real live stream's per-client buffer.
+      if (ready_.size() < 16) ready_.push_back(batch_);
+      if (auto wakeup = std::exchange(wakeup_, nullptr)) {
+        lock.unlock();
+        wakeup();
+        lock.lock();
+      }
+    }
+  }
+
+  Counters& counters_;
+  std::mutex mu_;
+  std::condition_variable tick_;
+  std::deque<IpcMessage> ready_;
+  IpcMessage batch_;
+  std::function<void()> wakeup_;
+  bool stopped_ = false;
+  std::thread producer_;
+};
+
+// /znodes: the fixed table; /big: one message over the FlightData limit;
+// /changes: a live stream; /datasets/NAME: uploads, kept in memory.
+class TestService final : public ArrowService {
+ public:
+  TestService()
+      : table_(std::make_shared<std::vector<IpcMessage>>(Encode(*TableSchema(), TableBatches()))) {}
+
+  Result<std::vector<StreamInfo>> List() override {
+    std::vector<StreamInfo> infos;
+    ZKA_ASSIGN_OR_RETURN(StreamInfo table, Describe(*ParseTarget("/znodes")));
+    infos.push_back(std::move(table));
+    std::lock_guard lock(mu_);
+    for (const auto& [target, dataset] : datasets_) infos.push_back(dataset.info);
+    return infos;
+  }
+
+  Result<StreamInfo> Describe(const Resource& resource) override {
+    StreamInfo info;
+    info.resource = resource;
+    info.schema = TableSchema();
+    std::string target = resource.ToTarget();
+    if (target == "/znodes") {
+      info.total_records = kRowsPerBatch * kBatches;
+      info.total_bytes = 0;
+      for (const IpcMessage& message : *table_) info.total_bytes += message.framed_size();
+      info.app_metadata_json = R"({"zxid":"42"})";
+      return info;
+    }
+    if (target == "/changes" || target == "/big") return info;
+    std::lock_guard lock(mu_);
+    if (auto it = datasets_.find(target); it != datasets_.end()) return it->second.info;
+    return Status::NotFound("no resource " + target);
+  }
+
+  Result<std::unique_ptr<MessageStream>> Get(const Resource& resource,
+                                             const GetOptions& /*options*/) override {
+    std::string target = resource.ToTarget();
+    if (target == "/znodes") return std::unique_ptr<MessageStream>(new VectorMessageStream(table_));
+    if (target == "/changes") return std::unique_ptr<MessageStream>(new LiveStream(live_));
+    if (target == "/big") {
+      auto big = Encode(*TableSchema(), {MakeBatch(0, 1, int64_t{5} << 20)});
+      return std::unique_ptr<MessageStream>(
+          new VectorMessageStream(std::make_shared<const std::vector<IpcMessage>>(std::move(big))));
+    }
+    std::lock_guard lock(mu_);
+    if (auto it = datasets_.find(target); it != datasets_.end()) {
+      return std::unique_ptr<MessageStream>(new VectorMessageStream(it->second.messages));
+    }
+    return Status::NotFound("no resource " + target);
+  }
+
+  Result<StreamInfo> Put(const Resource& resource, arrow::InputStream& upload) override {
+    if (resource.segments.size() != 2 || resource.segments[0] != "datasets") {
+      return Status::InvalidArgument("uploads go to /datasets/NAME, not " + resource.ToTarget());
+    }
+    ZKA_ASSIGN_OR_RETURN(ReadBack read, ReadAll(std::make_unique<BorrowedInput>(upload)));
+    if (!read.ended_with_marker) return Status::InvalidData("the upload ended without its marker");
+    Dataset dataset;
+    dataset.info.resource = resource;
+    dataset.info.schema = read.schema;
+    dataset.info.total_records = 0;
+    for (const auto& batch : read.batches) dataset.info.total_records += batch.length;
+    dataset.info.app_metadata_json =
+        R"({"rows":)" + std::to_string(dataset.info.total_records) + "}";
+    dataset.batches = read.batches;
+    dataset.messages =
+        std::make_shared<const std::vector<IpcMessage>>(Encode(*read.schema, read.batches));
+    std::lock_guard lock(mu_);
+    datasets_[resource.ToTarget()] = dataset;
+    return dataset.info;
+  }
+
+  Status Delete(const Resource& resource) override {
+    std::lock_guard lock(mu_);
+    if (datasets_.erase(resource.ToTarget()) == 0) {
+      return Status::NotFound("no dataset " + resource.ToTarget());
+    }
+    return Status::Ok();
+  }
+
+  std::vector<ActionType> ListActions() override {
+    return {{"echo", "returns its body"}, {std::string(kDropAction), "deletes a dataset"}};
+  }
+  Result<std::string> DoAction(std::string_view type, std::string_view body) override {
+    if (type == "echo") return std::string(body);
+    if (type == kDropAction) {
+      ZKA_ASSIGN_OR_RETURN(Resource resource, ParseTarget(body));
+      ZKA_RETURN_IF_ERROR(Delete(resource));
+      return std::string("{}");
+    }
+    return Status::NotFound("no action " + std::string(type));
+  }
+
+  Status Health() override { return Status::Ok(); }
+  void AppendMetrics(std::string& /*text*/) override {}
+
+  // The batches stored under `target`, or none.
+  std::optional<std::vector<arrow::RecordBatch>> Stored(const std::string& target) {
+    std::lock_guard lock(mu_);
+    auto it = datasets_.find(target);
+    if (it == datasets_.end()) return std::nullopt;
+    return it->second.batches;
+  }
+  std::shared_ptr<const arrow::Schema> StoredSchema(const std::string& target) {
+    std::lock_guard lock(mu_);
+    return datasets_.at(target).info.schema;
+  }
+
+  LiveStream::Counters& live() { return live_; }
+
+ private:
+  struct Dataset {
+    StreamInfo info;
+    std::vector<arrow::RecordBatch> batches;
+    std::shared_ptr<const std::vector<IpcMessage>> messages;
+  };
+
+  std::shared_ptr<const std::vector<IpcMessage>> table_;
+  LiveStream::Counters live_;
+  std::mutex mu_;
+  std::map<std::string, Dataset> datasets_;
+};
+
+Resource At(std::string_view target) {
+  auto resource = ParseTarget(target);
+  EXPECT_TRUE(resource.ok()) << resource.status().ToString();
+  return *resource;
+}
+
+class FlightTest : public ::testing::Test {
+ protected:
+  void StartServer(ServerOptions options = {}) {
+    auto server = FlightServer::Start(options, service_);
+    ASSERT_TRUE(server.ok()) << server.status().ToString();
+    server_ = std::move(*server);
+  }
+  std::unique_ptr<FlightClient> Connect(const std::string& token = "") {
+    ClientOptions options;
+    options.host = "127.0.0.1";
+    options.port = server_->port();
+    options.bearer_token = token;
+    auto client = FlightClient::Connect(options);
+    EXPECT_TRUE(client.ok()) << client.status().ToString();
+    return client.ok() ? std::move(*client) : nullptr;
+  }
+  std::unique_ptr<fproto::FlightService::Stub> RawStub() {
+    auto channel = grpc::CreateChannel("127.0.0.1:" + std::to_string(server_->port()),
+                                       grpc::InsecureChannelCredentials());
+    return fproto::FlightService::NewStub(channel);
+  }
+
+  TestService service_;
+  std::unique_ptr<FlightServer> server_;
+};
+
+TEST_F(FlightTest, ListInfoSchemaAndGetRoundTrip) {
+  StartServer();
+  auto client = Connect();
+  ASSERT_NE(client, nullptr);
+
+  auto list = client->List();
+  ASSERT_TRUE(list.ok()) << list.status().ToString();
+  ASSERT_EQ(list->size(), 1u);
+  EXPECT_EQ((*list)[0].resource.ToTarget(), "/znodes");
+  EXPECT_EQ((*list)[0].total_records, kRowsPerBatch * kBatches);
+  ASSERT_NE((*list)[0].schema, nullptr);
+  EXPECT_EQ(*(*list)[0].schema, *TableSchema());
+  EXPECT_EQ((*list)[0].app_metadata_json, R"({"zxid":"42"})");
+
+  auto info = client->GetFlightInfo(At("/znodes"));
+  ASSERT_TRUE(info.ok()) << info.status().ToString();
+  EXPECT_EQ(info->resource.ToTarget(), "/znodes");
+  EXPECT_EQ(info->total_records, kRowsPerBatch * kBatches);
+  EXPECT_GT(info->total_bytes, 0);
+
+  auto schema = client->GetSchema(At("/znodes"));
+  ASSERT_TRUE(schema.ok()) << schema.status().ToString();
+  EXPECT_EQ(**schema, *TableSchema());
+
+  auto stream = client->Get(At("/znodes"), {});
+  ASSERT_TRUE(stream.ok()) << stream.status().ToString();
+  auto read = ReadAll(std::move(*stream));
+  ASSERT_TRUE(read.ok()) << read.status().ToString();
+  EXPECT_TRUE(read->ended_with_marker);
+  EXPECT_EQ(*read->schema, *TableSchema());
+  ExpectSameBatches(TableBatches(), read->batches);
+}
+
+TEST_F(FlightTest, DescriptorsMapOntoResources) {
+  StartServer();
+  auto stub = RawStub();
+  // PATH ["znodes"] and CMD "/znodes" name the same flight; the ticket is
+  // the canonical target.
+  for (bool as_path : {true, false}) {
+    fproto::FlightDescriptor descriptor;
+    if (as_path) {
+      descriptor.set_type(fproto::FlightDescriptor::PATH);
+      descriptor.add_path("znodes");
+    } else {
+      descriptor.set_type(fproto::FlightDescriptor::CMD);
+      descriptor.set_cmd("/znodes");
+    }
+    grpc::ClientContext context;
+    fproto::FlightInfo info;
+    grpc::Status status = stub->GetFlightInfo(&context, descriptor, &info);
+    ASSERT_TRUE(status.ok()) << status.error_message();
+    ASSERT_EQ(info.endpoint_size(), 1);
+    EXPECT_EQ(info.endpoint(0).ticket().ticket(), "/znodes");
+    EXPECT_EQ(info.total_records(), kRowsPerBatch * kBatches);
+    // The schema is an encapsulated IPC message with the continuation token.
+    ASSERT_GE(info.schema().size(), 8u);
+    EXPECT_EQ(info.schema().substr(0, 4), std::string(4, '\xff'));
+  }
+  fproto::FlightDescriptor unknown;
+  grpc::ClientContext context;
+  fproto::FlightInfo info;
+  grpc::Status status = stub->GetFlightInfo(&context, unknown, &info);
+  EXPECT_EQ(status.error_code(), grpc::StatusCode::INVALID_ARGUMENT) << status.error_message();
+  EXPECT_NE(status.error_message().find("expected PATH (1) or CMD (2)"), std::string::npos)
+      << status.error_message();
+}
+
+TEST_F(FlightTest, PutThenGetAndDrop) {
+  StartServer();
+  auto client = Connect();
+  ASSERT_NE(client, nullptr);
+  std::vector<arrow::RecordBatch> batches = {MakeBatch(100, 7), MakeBatch(107, 0),
+                                             MakeBatch(107, 5)};
+  arrow::BufferInputStream upload(StreamBytes(batches));
+  std::vector<int64_t> progress;
+  auto put = client->Put(At("/datasets/uploaded"), upload,
+                         [&](int64_t bytes) { progress.push_back(bytes); });
+  ASSERT_TRUE(put.ok()) << put.status().ToString();
+  EXPECT_EQ(put->app_metadata_json, R"({"rows":12})");
+  ASSERT_EQ(progress.size(), 4u);  // schema and three batches
+  EXPECT_TRUE(std::is_sorted(progress.begin(), progress.end()));
+
+  auto stored = service_.Stored("/datasets/uploaded");
+  ASSERT_TRUE(stored.has_value());
+  ExpectSameBatches(batches, *stored);
+
+  auto list = client->List();
+  ASSERT_TRUE(list.ok()) << list.status().ToString();
+  ASSERT_EQ(list->size(), 2u);
+  EXPECT_EQ((*list)[1].resource.ToTarget(), "/datasets/uploaded");
+  EXPECT_EQ((*list)[1].total_records, 12);
+
+  auto stream = client->Get(At("/datasets/uploaded"), {});
+  ASSERT_TRUE(stream.ok()) << stream.status().ToString();
+  auto read = ReadAll(std::move(*stream));
+  ASSERT_TRUE(read.ok()) << read.status().ToString();
+  ExpectSameBatches(batches, read->batches);
+
+  auto echo = client->DoAction("echo", "{\"x\":1}");
+  ASSERT_TRUE(echo.ok()) << echo.status().ToString();
+  EXPECT_EQ(*echo, "{\"x\":1}");
+  auto actions = client->ListActions();
+  ASSERT_TRUE(actions.ok()) << actions.status().ToString();
+  ASSERT_EQ(actions->size(), 2u);
+  EXPECT_EQ((*actions)[0].type, "echo");
+
+  ASSERT_TRUE(client->Delete(At("/datasets/uploaded")).ok());
+  EXPECT_FALSE(service_.Stored("/datasets/uploaded").has_value());
+  Status again = client->Delete(At("/datasets/uploaded"));
+  EXPECT_EQ(again.code(), StatusCode::kNotFound) << again.ToString();
+}
+
+TEST_F(FlightTest, UploadCarriesTheWholeStreamOrNothing) {
+  StartServer();
+  auto client = Connect();
+  ASSERT_NE(client, nullptr);
+  // A stream cut inside a batch: the client cannot read a whole message,
+  // sends nothing more and cancels; nothing is stored.
+  auto bytes = StreamBytes({MakeBatch(0, 10)});
+  arrow::BufferInputStream cut(bytes->Slice(0, bytes->size() - 20));
+  auto put = client->Put(At("/datasets/cut"), cut, nullptr);
+  EXPECT_FALSE(put.ok());
+  EXPECT_FALSE(service_.Stored("/datasets/cut").has_value());
+
+  // An upload to a resource the service refuses: its error, its code.
+  arrow::BufferInputStream whole(bytes);
+  put = client->Put(At("/znodes"), whole, nullptr);
+  EXPECT_EQ(put.status().code(), StatusCode::kInvalidArgument) << put.status().ToString();
+  EXPECT_NE(put.status().message().find("uploads go to /datasets/NAME"), std::string::npos)
+      << put.status().ToString();
+}
+
+TEST_F(FlightTest, TokenIsRequiredWhenConfigured) {
+  ServerOptions options;
+  options.bearer_token = "s3cret-token";
+  StartServer(options);
+
+  auto anonymous = Connect();
+  ASSERT_NE(anonymous, nullptr);
+  auto list = anonymous->List();
+  EXPECT_EQ(list.status().code(), StatusCode::kUnauthenticated) << list.status().ToString();
+  auto get = anonymous->Get(At("/znodes"), {});
+  EXPECT_EQ(get.status().code(), StatusCode::kUnauthenticated) << get.status().ToString();
+  arrow::BufferInputStream upload(StreamBytes({MakeBatch(0, 3)}));
+  auto put = anonymous->Put(At("/datasets/x"), upload, nullptr);
+  EXPECT_EQ(put.status().code(), StatusCode::kUnauthenticated) << put.status().ToString();
+  EXPECT_FALSE(service_.Stored("/datasets/x").has_value());
+
+  auto wrong = Connect("s3cret-tokem");
+  ASSERT_NE(wrong, nullptr);
+  auto info = wrong->GetFlightInfo(At("/znodes"));
+  EXPECT_EQ(info.status().code(), StatusCode::kUnauthenticated) << info.status().ToString();
+  EXPECT_NE(info.status().message().find("wrong bearer token"), std::string::npos);
+  auto handshake = wrong->Handshake("s3cret-tokem");
+  EXPECT_EQ(handshake.status().code(), StatusCode::kUnauthenticated)
+      << handshake.status().ToString();
+  auto action = wrong->DoAction("echo", "x");
+  EXPECT_EQ(action.status().code(), StatusCode::kUnauthenticated) << action.status().ToString();
+
+  // A handshake with the token as payload answers with it.
+  handshake = anonymous->Handshake("s3cret-token");
+  ASSERT_TRUE(handshake.ok()) << handshake.status().ToString();
+  EXPECT_EQ(*handshake, "s3cret-token");
+
+  auto right = Connect("s3cret-token");
+  ASSERT_NE(right, nullptr);
+  list = right->List();
+  ASSERT_TRUE(list.ok()) << list.status().ToString();
+  auto stream = right->Get(At("/znodes"), {});
+  ASSERT_TRUE(stream.ok()) << stream.status().ToString();
+  auto read = ReadAll(std::move(*stream));
+  ASSERT_TRUE(read.ok()) << read.status().ToString();
+  ExpectSameBatches(TableBatches(), read->batches);
+}
+
+TEST_F(FlightTest, NoTokenConfiguredAcceptsAnyCaller) {
+  StartServer();
+  auto client = Connect("a-token-nobody-asked-for");
+  ASSERT_NE(client, nullptr);
+  EXPECT_TRUE(client->List().ok());
+  auto handshake = client->Handshake("");
+  ASSERT_TRUE(handshake.ok()) << handshake.status().ToString();
+  EXPECT_EQ(*handshake, "");
+}
+
+TEST_F(FlightTest, UploadOverTheLimitIsRefused) {
+  ServerOptions options;
+  options.max_upload_bytes = 2000;
+  StartServer(options);
+  auto client = Connect();
+  ASSERT_NE(client, nullptr);
+  arrow::BufferInputStream upload(StreamBytes({MakeBatch(0, 10, 100), MakeBatch(10, 10, 100)}));
+  auto put = client->Put(At("/datasets/large"), upload, nullptr);
+  EXPECT_EQ(put.status().code(), StatusCode::kOutOfRange) << put.status().ToString();
+  EXPECT_NE(put.status().message().find("limit of 2000 bytes"), std::string::npos)
+      << put.status().ToString();
+  EXPECT_FALSE(service_.Stored("/datasets/large").has_value());
+
+  // Under the limit it goes through.
+  arrow::BufferInputStream small(StreamBytes({MakeBatch(0, 2)}));
+  auto ok = client->Put(At("/datasets/small"), small, nullptr);
+  EXPECT_TRUE(ok.ok()) << ok.status().ToString();
+}
+
+// Sends `messages` as a DoPut through the raw stub; returns the status.
+grpc::Status RawPut(fproto::FlightService::Stub& stub,
+                    const std::vector<fproto::FlightData>& messages) {
+  grpc::ClientContext context;
+  auto call = stub.DoPut(&context);
+  for (const auto& data : messages) {
+    if (!call->Write(data)) break;
+  }
+  call->WritesDone();
+  fproto::PutResult result;
+  while (call->Read(&result)) {
+  }
+  return call->Finish();
+}
+
+fproto::FlightDescriptor DatasetPath(const std::string& name) {
+  fproto::FlightDescriptor descriptor;
+  descriptor.set_type(fproto::FlightDescriptor::PATH);
+  descriptor.add_path("datasets");
+  descriptor.add_path(name);
+  return descriptor;
+}
+
+TEST_F(FlightTest, MalformedDoPutIsInvalidArgument) {
+  StartServer();
+  auto stub = RawStub();
+  auto messages = Encode(*TableSchema(), {MakeBatch(0, 4)});
+  ASSERT_EQ(messages.size(), 2u);
+  auto flight_data = [&](const IpcMessage& message) {
+    fproto::FlightData data;
+    data.set_data_header(std::string(reinterpret_cast<const char*>(message.metadata->data()),
+                                     static_cast<size_t>(message.metadata->size())));
+    if (message.body) {
+      data.set_data_body(std::string(reinterpret_cast<const char*>(message.body->data()),
+                                     static_cast<size_t>(message.body->size())));
+    }
+    return data;
+  };
+
+  struct Case {
+    std::string name;
+    std::vector<fproto::FlightData> messages;
+    std::string expected_message;
+  };
+  std::vector<Case> cases;
+  {
+    Case c{"no descriptor",
+           {flight_data(messages[0]), flight_data(messages[1])},
+           "must carry the flight descriptor"};
+    cases.push_back(c);
+  }
+  {
+    Case c{"garbage header", {flight_data(messages[0])}, "FlightData 1 of the upload"};
+    *c.messages[0].mutable_flight_descriptor() = DatasetPath("garbage");
+    c.messages[0].set_data_header(std::string(64, '\x5a'));
+    cases.push_back(c);
+  }
+  {
+    Case c{"body shorter than declared",
+           {flight_data(messages[0]), flight_data(messages[1])},
+           "found"};
+    *c.messages[0].mutable_flight_descriptor() = DatasetPath("short");
+    c.messages[1].mutable_data_body()->resize(c.messages[1].data_body().size() - 8);
+    cases.push_back(c);
+  }
+  {
+    Case c{"body without header",
+           {flight_data(messages[0]), flight_data(messages[1])},
+           "without metadata"};
+    *c.messages[0].mutable_flight_descriptor() = DatasetPath("headless");
+    c.messages[1].clear_data_header();
+    cases.push_back(c);
+  }
+  {
+    Case c{"descriptor path too long", {flight_data(messages[0])}, "expected 1 or 2"};
+    *c.messages[0].mutable_flight_descriptor() = DatasetPath("a");
+    c.messages[0].mutable_flight_descriptor()->add_path("b");
+    cases.push_back(c);
+  }
+  {
+    Case c{"CMD that is no target", {flight_data(messages[0])}, "must start with /"};
+    c.messages[0].mutable_flight_descriptor()->set_type(fproto::FlightDescriptor::CMD);
+    c.messages[0].mutable_flight_descriptor()->set_cmd("datasets/x");
+    cases.push_back(c);
+  }
+  for (const Case& c : cases) {
+    grpc::Status status = RawPut(*stub, c.messages);
+    EXPECT_EQ(status.error_code(), grpc::StatusCode::INVALID_ARGUMENT)
+        << c.name << ": " << status.error_message();
+    EXPECT_NE(status.error_message().find(c.expected_message), std::string::npos)
+        << c.name << ": " << status.error_message();
+  }
+  // Nothing was stored, and the server still serves.
+  for (const char* name : {"garbage", "short", "headless"}) {
+    EXPECT_FALSE(service_.Stored(std::string("/datasets/") + name).has_value()) << name;
+  }
+  auto client = Connect();
+  ASSERT_NE(client, nullptr);
+  EXPECT_TRUE(client->List().ok());
+
+  grpc::ClientContext context;
+  auto exchange = stub->DoExchange(&context);
+  exchange->WritesDone();
+  EXPECT_EQ(exchange->Finish().error_code(), grpc::StatusCode::UNIMPLEMENTED);
+}
+
+TEST_F(FlightTest, UnknownResourceIsNotFound) {
+  StartServer();
+  auto client = Connect();
+  ASSERT_NE(client, nullptr);
+  auto info = client->GetFlightInfo(At("/datasets/missing"));
+  EXPECT_EQ(info.status().code(), StatusCode::kNotFound) << info.status().ToString();
+  EXPECT_NE(info.status().message().find("no resource /datasets/missing"), std::string::npos);
+  auto get = client->Get(At("/datasets/missing"), {});
+  EXPECT_EQ(get.status().code(), StatusCode::kNotFound) << get.status().ToString();
+  auto schema = client->GetSchema(At("/nothing"));
+  EXPECT_EQ(schema.status().code(), StatusCode::kNotFound) << schema.status().ToString();
+
+  // A ticket that is no request target.
+  auto stub = RawStub();
+  grpc::ClientContext context;
+  fproto::Ticket ticket;
+  ticket.set_ticket("znodes?path=/x");
+  auto reader = stub->DoGet(&context, ticket);
+  fproto::FlightData data;
+  EXPECT_FALSE(reader->Read(&data));
+  grpc::Status status = reader->Finish();
+  EXPECT_EQ(status.error_code(), grpc::StatusCode::INVALID_ARGUMENT) << status.error_message();
+  EXPECT_NE(status.error_message().find("DoGet ticket"), std::string::npos);
+}
+
+TEST_F(FlightTest, MessageOverTheFlightDataLimitFailsTheStream) {
+  StartServer();
+  auto client = Connect();
+  ASSERT_NE(client, nullptr);
+  auto stream = client->Get(At("/big"), {});
+  ASSERT_TRUE(stream.ok()) << stream.status().ToString();  // the schema came
+  auto read = ReadAll(std::move(*stream));
+  EXPECT_EQ(read.status().code(), StatusCode::kOutOfRange) << read.status().ToString();
+  EXPECT_NE(read.status().message().find("does not fit in a FlightData"), std::string::npos)
+      << read.status().ToString();
+}
+
+// Reads the schema and `batches` batches of a live stream.
+void ReadLive(arrow::ipc::StreamReader& reader, int batches) {
+  for (int i = 0; i < batches; ++i) {
+    auto batch = reader.Next();
+    ASSERT_TRUE(batch.ok()) << batch.status().ToString();
+    ASSERT_TRUE(batch->has_value());
+    EXPECT_EQ((*batch)->length, 2);
+  }
+}
+
+TEST_F(FlightTest, ClientCancellingALiveStreamCancelsIt) {
+  StartServer();
+  auto client = Connect();
+  ASSERT_NE(client, nullptr);
+  {
+    auto stream = client->Get(At("/changes"), {});
+    ASSERT_TRUE(stream.ok()) << stream.status().ToString();
+    auto reader = arrow::ipc::StreamReader::Open(std::move(*stream));
+    ASSERT_TRUE(reader.ok()) << reader.status().ToString();
+    // Enough batches that the server waited for the producer in between.
+    ReadLive(**reader, 20);
+    EXPECT_EQ(service_.live().open.load(), 1);
+    EXPECT_GT(service_.live().waits.load(), 0) << "the server never waited for a wakeup";
+  }  // destroying the stream cancels the call
+  EXPECT_TRUE(WaitFor([&] { return service_.live().cancelled.load() == 1; }))
+      << "cancelled: " << service_.live().cancelled.load();
+  EXPECT_TRUE(WaitFor([&] { return service_.live().open.load() == 0; }))
+      << "streams still open: " << service_.live().open.load();
+
+  // The server goes on serving.
+  auto stream = client->Get(At("/znodes"), {});
+  ASSERT_TRUE(stream.ok()) << stream.status().ToString();
+  auto read = ReadAll(std::move(*stream));
+  ASSERT_TRUE(read.ok()) << read.status().ToString();
+  ExpectSameBatches(TableBatches(), read->batches);
+}
+
+TEST_F(FlightTest, StreamsPastTheLimitAreRefused) {
+  ServerOptions options;
+  options.max_concurrent_streams = 1;
+  StartServer(options);
+  auto client = Connect();
+  ASSERT_NE(client, nullptr);
+  {
+    auto live = client->Get(At("/changes"), {});
+    ASSERT_TRUE(live.ok()) << live.status().ToString();
+    auto second = client->Get(At("/znodes"), {});
+    EXPECT_EQ(second.status().code(), StatusCode::kUnavailable) << second.status().ToString();
+    EXPECT_NE(second.status().message().find("limit of 1 streams"), std::string::npos)
+        << second.status().ToString();
+    arrow::BufferInputStream upload(StreamBytes({MakeBatch(0, 1)}));
+    auto put = client->Put(At("/datasets/x"), upload, nullptr);
+    EXPECT_EQ(put.status().code(), StatusCode::kUnavailable) << put.status().ToString();
+  }
+  // The slot comes back once the cancelled call is done on the server.
+  bool served = WaitFor([&] {
+    auto stream = client->Get(At("/znodes"), {});
+    return stream.ok() && ReadAll(std::move(*stream)).ok();
+  });
+  EXPECT_TRUE(served);
+}
+
+TEST_F(FlightTest, ShutdownEndsLiveStreams) {
+  StartServer();
+  auto client = Connect();
+  ASSERT_NE(client, nullptr);
+  auto stream = client->Get(At("/changes"), {});
+  ASSERT_TRUE(stream.ok()) << stream.status().ToString();
+  auto reader = arrow::ipc::StreamReader::Open(std::move(*stream));
+  ASSERT_TRUE(reader.ok()) << reader.status().ToString();
+  ReadLive(**reader, 3);
+
+  server_->Shutdown();
+  EXPECT_EQ(service_.live().cancelled.load(), 1);
+  EXPECT_EQ(service_.live().open.load(), 0);
+  // The client reads what was in flight, then the server's reason, never a
+  // clean end.
+  Status end;
+  for (;;) {
+    auto batch = (*reader)->Next();
+    if (!batch.ok()) {
+      end = batch.status();
+      break;
+    }
+    ASSERT_TRUE(batch->has_value()) << "the stream ended cleanly";
+  }
+  EXPECT_EQ(end.code(), StatusCode::kUnavailable) << end.ToString();
+  EXPECT_NE(end.message().find("shutting down"), std::string::npos) << end.ToString();
+  server_->Shutdown();  // idempotent
+}
+
+// A self-signed certificate for 127.0.0.1, made by the openssl CLI.
+class TlsFlightTest : public FlightTest {
+ protected:
+  void SetUp() override {
+    dir_ = fs::temp_directory_path() / ("zkarrow-flight-tls-" + std::to_string(::getpid()));
+    fs::create_directories(dir_);
+  }
+  void TearDown() override { fs::remove_all(dir_); }
+  fs::path dir_;
+};
+
+TEST_F(TlsFlightTest, RoundTripOverTls) {
+  if (!zkarrow::testing::RunCommand("command -v openssl >/dev/null").ok()) {
+    ZKA_MISSING_PREREQUISITE() << "openssl not found";
+  }
+  fs::path cert = dir_ / "cert.pem";
+  fs::path key = dir_ / "key.pem";
+  auto made = zkarrow::testing::RunCommand(
+      "openssl req -x509 -newkey rsa:2048 -nodes -days 2 -subj /CN=127.0.0.1 "
+      "-addext subjectAltName=IP:127.0.0.1 -keyout '" +
+      key.string() + "' -out '" + cert.string() + "' 2>&1");
+  ASSERT_TRUE(made.ok()) << made.status().ToString();
+
+  ServerOptions options;
+  options.tls_cert_file = cert;
+  options.tls_key_file = key;
+  StartServer(options);
+
+  ClientOptions client_options;
+  client_options.host = "127.0.0.1";
+  client_options.port = server_->port();
+  client_options.tls = true;
+  client_options.tls_ca_file = cert;
+  auto client = FlightClient::Connect(client_options);
+  ASSERT_TRUE(client.ok()) << client.status().ToString();
+  auto stream = (*client)->Get(At("/znodes"), {});
+  ASSERT_TRUE(stream.ok()) << stream.status().ToString();
+  auto read = ReadAll(std::move(*stream));
+  ASSERT_TRUE(read.ok()) << read.status().ToString();
+  ExpectSameBatches(TableBatches(), read->batches);
+
+  // A plaintext client cannot talk to the TLS server.
+  client_options.tls = false;
+  client_options.connect_timeout_ms = 2000;
+  auto plain = FlightClient::Connect(client_options);
+  EXPECT_EQ(plain.status().code(), StatusCode::kUnavailable) << plain.status().ToString();
+
+  // Only one of the two files is a usage error.
+  ServerOptions half;
+  half.tls_cert_file = cert;
+  auto refused = FlightServer::Start(half, service_);
+  EXPECT_EQ(refused.status().code(), StatusCode::kInvalidArgument) << refused.status().ToString();
+}
+
+// The independent client: Node's @grpc/grpc-js and Arrow JS.
+const fs::path kInteropDir = ZKARROW_SOURCE_DIR "/tests/interop";
+
+std::string MissingNode() {
+  if (!zkarrow::testing::RunCommand("command -v node >/dev/null").ok()) return "node not found";
+  for (const char* package : {"@grpc/grpc-js", "@grpc/proto-loader", "apache-arrow"}) {
+    if (!fs::exists(kInteropDir / "node_modules" / package)) {
+      return std::string("tests/interop/node_modules/") + package +
+             " missing: run scripts/setup (npm install in tests/interop)";
+    }
+  }
+  return "";
+}
+
+class NodeFlightTest : public TlsFlightTest {};
+
+// "" when two canonical dumps (tests/interop/canonical.mjs) hold the same
+// field names and rows; else the first difference. zkarrow's dump names
+// fields without types, so only the names are compared.
+std::string DiffDumps(const std::vector<json>& expected, const std::vector<json>& actual) {
+  if (expected.empty() || actual.empty()) return "a dump is empty";
+  auto names = [](const json& fields_line) {
+    std::vector<std::string> out;
+    for (const json& field : fields_line["fields"]) out.push_back(field["name"]);
+    return out;
+  };
+  if (names(expected[0]) != names(actual[0])) {
+    return "fields differ: " + expected[0].dump() + " vs " + actual[0].dump();
+  }
+  if (expected.size() != actual.size()) {
+    return "row counts differ: " + std::to_string(expected.size() - 1) + " vs " +
+           std::to_string(actual.size() - 1);
+  }
+  for (size_t i = 1; i < expected.size(); ++i) {
+    if (expected[i] != actual[i]) {
+      return "row " + std::to_string(i - 1) + ": " + expected[i].dump() + " vs " + actual[i].dump();
+    }
+  }
+  return "";
+}
+
+Result<std::vector<json>> RunNode(const std::string& env, int port, const std::string& args) {
+  ZKA_ASSIGN_OR_RETURN(
+      std::string output,
+      zkarrow::testing::RunCommand(env + " node '" + (kInteropDir / "flight_client.mjs").string() +
+                                   "' " + std::to_string(port) + " " + args));
+  return zkarrow::testing::ParseJsonLines(output);
+}
+
+TEST_F(NodeFlightTest, IndependentClientListsGetsAndPuts) {
+  if (std::string missing = MissingNode(); !missing.empty()) {
+    ZKA_MISSING_PREREQUISITE() << missing;
+  }
+  ServerOptions options;
+  options.bearer_token = "node-token";
+  StartServer(options);
+  const std::string env = "FLIGHT_TOKEN=node-token";
+
+  auto listed = RunNode(env, server_->port(), "list");
+  ASSERT_TRUE(listed.ok()) << listed.status().ToString();
+  ASSERT_EQ(listed->size(), 1u);
+  EXPECT_EQ((*listed)[0]["path"], json::array({"znodes"}));
+  EXPECT_EQ((*listed)[0]["ticket"], "/znodes");
+  EXPECT_EQ((*listed)[0]["total_records"], std::to_string(kRowsPerBatch * kBatches));
+  EXPECT_EQ((*listed)[0]["fields"], json::array({"id", "name", "payload"}));
+
+  // DoGet decoded by Arrow JS equals zkarrow's own reading of the table.
+  auto got = RunNode(env, server_->port(), "get /znodes");
+  ASSERT_TRUE(got.ok()) << got.status().ToString();
+  fs::path table_file = dir_ / "table.arrows";
+  {
+    auto out = arrow::FileOutputStream::Open(table_file);
+    ASSERT_TRUE(out.ok());
+    for (const IpcMessage& message : Encode(*TableSchema(), TableBatches())) {
+      ASSERT_TRUE(arrow::ipc::WriteFramed(**out, message).ok());
+    }
+    ASSERT_TRUE(arrow::ipc::WriteEndOfStream(**out).ok());
+    ASSERT_TRUE((*out)->Close().ok());
+  }
+  auto expected = interop::CanonicalDump(table_file);
+  ASSERT_TRUE(expected.ok()) << expected.status().ToString();
+  EXPECT_EQ(DiffDumps(*expected, *got), "");
+
+  // DoPut from Arrow JS: what the service stored reads as what JS sent.
+  auto put = RunNode(env, server_->port(), "put from-node");
+  ASSERT_TRUE(put.ok()) << put.status().ToString();
+  ASSERT_GE(put->size(), 2u);
+  auto stored = service_.Stored("/datasets/from-node");
+  ASSERT_TRUE(stored.has_value());
+  int64_t rows = 0;
+  for (const auto& batch : *stored) rows += batch.length;
+  EXPECT_EQ((*put)[0]["app_metadata"], R"({"rows":)" + std::to_string(rows) + "}");
+  fs::path stored_file = dir_ / "stored.arrows";
+  {
+    auto out = arrow::FileOutputStream::Open(stored_file);
+    ASSERT_TRUE(out.ok());
+    auto writer =
+        arrow::ipc::IpcWriter::OpenStream(**out, *service_.StoredSchema("/datasets/from-node"));
+    ASSERT_TRUE(writer.ok()) << writer.status().ToString();
+    for (const auto& batch : *stored) ASSERT_TRUE((*writer)->WriteBatch(batch).ok());
+    ASSERT_TRUE((*writer)->Close().ok());
+    ASSERT_TRUE((*out)->Close().ok());
+  }
+  auto stored_dump = interop::CanonicalDump(stored_file);
+  ASSERT_TRUE(stored_dump.ok()) << stored_dump.status().ToString();
+  std::vector<json> sent(put->begin() + 1, put->end());
+  EXPECT_EQ(DiffDumps(sent, *stored_dump), "");
+
+  // Without the token the independent client is refused.
+  auto refused = RunNode("FLIGHT_TOKEN=", server_->port(), "list 2>/dev/null");
+  EXPECT_FALSE(refused.ok());
+}
+
+}  // namespace
+}  // namespace zkarrow::transport::flight
