@@ -1,0 +1,434 @@
+#include "transport/http/http_client.h"
+
+#include <openssl/ssl.h>
+#include <openssl/x509v3.h>
+
+#include <boost/asio.hpp>
+#include <boost/asio/ssl.hpp>
+#include <boost/beast/core.hpp>
+#include <boost/beast/http.hpp>
+#include <boost/beast/ssl.hpp>
+#include <chrono>
+#include <optional>
+#include <utility>
+
+#include "transport/http/http_protocol.h"
+
+namespace zkarrow::transport::http {
+
+namespace asio = boost::asio;
+namespace beast = boost::beast;
+namespace bhttp = boost::beast::http;
+using tcp = asio::ip::tcp;
+
+namespace {
+
+// JSON replies (lists, stored infos, errors) are small; a larger one is a
+// server we do not understand.
+constexpr size_t kMaxReplyBytes = size_t{64} << 20;
+constexpr size_t kUploadChunkBytes = 256 * 1024;
+
+Status NetworkError(std::string_view what, const boost::system::error_code& ec) {
+  if (ec == beast::error::timeout) return Status::Timeout(std::string(what) + ": timed out");
+  return Status::IoError(std::string(what) + ": " + ec.message());
+}
+
+}  // namespace
+
+struct HttpClient::Shared {
+  ClientOptions options;
+  std::optional<asio::ssl::context> tls;
+  std::string port_text;
+  std::chrono::milliseconds timeout;
+};
+
+// One connection with its own io_context: every operation is asynchronous
+// (so tcp_stream's deadlines apply) and run to completion on the caller's
+// thread. Plain HTTP uses the TLS stream's next layer.
+class HttpClient::Connection {
+ public:
+  explicit Connection(std::shared_ptr<Shared> shared)
+      : shared_(std::move(shared)),
+        stream_(asio::make_strand(ioc_), shared_->tls ? *shared_->tls : PlaceholderContext()) {}
+
+  Status Open() {
+    const ClientOptions& options = shared_->options;
+    tcp::resolver resolver(ioc_);
+    boost::system::error_code ec;
+    auto endpoints = resolver.resolve(options.host, shared_->port_text, ec);
+    if (ec) return NetworkError("resolving " + options.host, ec);
+    Lowest().expires_after(shared_->timeout);
+    ec = Run([&](auto handler) {
+      Lowest().async_connect(endpoints, [handler](boost::system::error_code e,
+                                                  const tcp::endpoint&) { handler(e, 0); });
+    });
+    if (ec) return NetworkError("connecting to " + Authority(), ec);
+    if (shared_->tls) {
+      SSL* ssl = stream_.native_handle();
+      boost::system::error_code ip_ec;
+      asio::ip::make_address(options.host, ip_ec);
+      X509_VERIFY_PARAM* param = SSL_get0_param(ssl);
+      if (ip_ec) {
+        // A name: sent for virtual hosting (SNI) and matched to the
+        // certificate's names.
+        // SSL_set_tlsext_host_name without its C cast.
+        SSL_ctrl(ssl, SSL_CTRL_SET_TLSEXT_HOSTNAME, TLSEXT_NAMETYPE_host_name,
+                 const_cast<char*>(options.host.c_str()));
+        X509_VERIFY_PARAM_set1_host(param, options.host.c_str(), 0);
+      } else {
+        X509_VERIFY_PARAM_set1_ip_asc(param, options.host.c_str());
+      }
+      stream_.set_verify_mode(asio::ssl::verify_peer);
+      Lowest().expires_after(shared_->timeout);
+      ec = Run([&](auto handler) {
+        stream_.async_handshake(asio::ssl::stream_base::client,
+                                [handler](boost::system::error_code e) { handler(e, 0); });
+      });
+      if (ec) return NetworkError("TLS handshake with " + Authority(), ec);
+    }
+    return Status::Ok();
+  }
+
+  std::string Authority() const { return shared_->options.host + ":" + shared_->port_text; }
+
+  template <typename Body>
+  void AddHeaders(bhttp::request<Body>& request) {
+    request.set(bhttp::field::host, Authority());
+    request.set(bhttp::field::user_agent, "zkarrow");
+    if (!shared_->options.bearer_token.empty()) {
+      request.set(bhttp::field::authorization, "Bearer " + shared_->options.bearer_token);
+    }
+    request.keep_alive(false);
+  }
+
+  // Sends a request whose body is in memory, within the deadline.
+  Status Send(bhttp::request<bhttp::string_body>& request) {
+    AddHeaders(request);
+    request.prepare_payload();
+    Lowest().expires_after(shared_->timeout);
+    auto ec = Run([&](auto handler) {
+      WithStream([&](auto& s) { bhttp::async_write(s, request, handler); });
+    });
+    if (ec) return NetworkError("sending a request to " + Authority(), ec);
+    return Status::Ok();
+  }
+
+  // Reads the response headers into `parser`, within the deadline.
+  Status ReadHeader(bhttp::response_parser<bhttp::buffer_body>& parser) {
+    parser.body_limit(boost::none);
+    Lowest().expires_after(shared_->timeout);
+    auto ec = Run([&](auto handler) {
+      WithStream([&](auto& s) { bhttp::async_read_header(s, buffer_, parser, handler); });
+    });
+    if (ec) return NetworkError("reading the response from " + Authority(), ec);
+    return Status::Ok();
+  }
+
+  // An Arrow body is read without a deadline (see the header).
+  void NoDeadline() { Lowest().expires_never(); }
+
+  // Up to out.size() body bytes; 0 at the end of the body.
+  Result<int64_t> ReadBody(bhttp::response_parser<bhttp::buffer_body>& parser,
+                           std::span<uint8_t> out) {
+    while (!parser.is_done()) {
+      auto& body = parser.get().body();
+      body.data = out.data();
+      body.size = out.size();
+      auto ec = Run([&](auto handler) {
+        WithStream([&](auto& s) { bhttp::async_read(s, buffer_, parser, handler); });
+      });
+      if (ec == bhttp::error::need_buffer) ec = {};
+      if (ec) {
+        return Status::IoError("the response from " + Authority() + " was cut: " + ec.message());
+      }
+      size_t n = out.size() - parser.get().body().size;
+      if (n > 0) return static_cast<int64_t>(n);
+    }
+    return int64_t{0};
+  }
+
+  // A whole (small) body, within the deadline.
+  Result<std::string> ReadSmallBody(bhttp::response_parser<bhttp::buffer_body>& parser) {
+    std::string text;
+    std::vector<uint8_t> chunk(64 * 1024);
+    Lowest().expires_after(shared_->timeout);
+    while (true) {
+      ZKA_ASSIGN_OR_RETURN(int64_t n, ReadBody(parser, chunk));
+      if (n == 0) return text;
+      if (text.size() + static_cast<size_t>(n) > kMaxReplyBytes) {
+        return Status::OutOfRange("a reply from " + Authority() + " over " +
+                                  std::to_string(kMaxReplyBytes) + " bytes");
+      }
+      text.append(reinterpret_cast<const char*>(chunk.data()), static_cast<size_t>(n));
+    }
+  }
+
+  // Status and body of a request without a streamed body.
+  Result<std::pair<int, std::string>> Exchange(bhttp::verb verb, const std::string& target,
+                                               std::string body) {
+    bhttp::request<bhttp::string_body> request(verb, target, 11);
+    request.set(bhttp::field::accept, std::string(kJsonType));
+    if (!body.empty()) request.set(bhttp::field::content_type, std::string(kJsonType));
+    request.body() = std::move(body);
+    ZKA_RETURN_IF_ERROR(Send(request));
+    bhttp::response_parser<bhttp::buffer_body> parser;
+    ZKA_RETURN_IF_ERROR(ReadHeader(parser));
+    ZKA_ASSIGN_OR_RETURN(std::string reply, ReadSmallBody(parser));
+    return std::pair{static_cast<int>(parser.get().result_int()), std::move(reply)};
+  }
+
+  // Streams `input` as a chunked PUT body while watching for an early
+  // reply; returns the reply's status and body.
+  Result<std::pair<int, std::string>> Upload(const std::string& target, arrow::InputStream& input,
+                                             const ProgressCallback& progress) {
+    bhttp::request<bhttp::empty_body> request(bhttp::verb::put, target, 11);
+    AddHeaders(request);
+    request.set(bhttp::field::content_type, std::string(kArrowStreamType));
+    request.set(bhttp::field::accept, std::string(kJsonType));
+    request.chunked(true);
+    bhttp::request_serializer<bhttp::empty_body> serializer(request);
+    Lowest().expires_after(shared_->timeout);
+    auto ec = Run([&](auto handler) {
+      WithStream([&](auto& s) { bhttp::async_write_header(s, serializer, handler); });
+    });
+    if (ec) return NetworkError("sending an upload to " + Authority(), ec);
+
+    // The server may answer before the body ended (a refused or malformed
+    // upload): the reply is read while the body is written.
+    Lowest().expires_never();
+    bhttp::response_parser<bhttp::buffer_body> parser;
+    parser.body_limit(boost::none);
+    bool replied = false;
+    boost::system::error_code reply_ec;
+    WithStream([&](auto& s) {
+      bhttp::async_read_header(s, buffer_, parser, [&](boost::system::error_code e, size_t) {
+        replied = true;
+        reply_ec = e;
+      });
+    });
+    std::vector<uint8_t> chunk(kUploadChunkBytes);
+    int64_t sent = 0;
+    Status input_status;
+    // Outlive the loop: a write left pending when the reply came completes
+    // while the reply is read.
+    bool written = false;
+    boost::system::error_code write_ec;
+    bool body_done = false;
+    while (!replied && !body_done && !write_ec) {
+      auto n = input.Read(chunk);
+      if (!n.ok()) {
+        input_status = n.status();
+        break;
+      }
+      written = false;
+      auto on_written = [&](boost::system::error_code e, size_t) {
+        written = true;
+        write_ec = e;
+      };
+      WithStream([&](auto& s) {
+        if (*n == 0) {
+          asio::async_write(s, bhttp::make_chunk_last(), on_written);
+        } else {
+          asio::async_write(s,
+                            bhttp::make_chunk(asio::buffer(chunk.data(), static_cast<size_t>(*n))),
+                            on_written);
+        }
+      });
+      ioc_.restart();
+      while (!written && !replied && ioc_.run_one() > 0) {
+      }
+      if (!written) {
+        // The reply came first: the server reads no more, so the rest of
+        // this write may never complete; the connection goes with it.
+        break;
+      }
+      body_done = *n == 0;
+      sent += *n;
+      if (progress && *n > 0) progress(sent);
+    }
+    if (!input_status.ok()) {
+      Close();
+      return input_status.WithContext("reading the upload");
+    }
+    if (!replied) {
+      // All sent (or the write failed: the reply may still have come).
+      Lowest().expires_after(shared_->timeout);
+      ioc_.restart();
+      while (!replied && ioc_.run_one() > 0) {
+      }
+    }
+    if (!replied || reply_ec) {
+      if (write_ec) return NetworkError("sending an upload to " + Authority(), write_ec);
+      return NetworkError("reading the reply to an upload from " + Authority(), reply_ec);
+    }
+    ZKA_ASSIGN_OR_RETURN(std::string reply, ReadSmallBody(parser));
+    return std::pair{static_cast<int>(parser.get().result_int()), std::move(reply)};
+  }
+
+  void Close() {
+    boost::system::error_code ignored;
+    Lowest().socket().shutdown(tcp::socket::shutdown_both, ignored);
+    Lowest().close();
+  }
+
+ private:
+  static asio::ssl::context& PlaceholderContext() {
+    // Plain HTTP never uses the TLS layer; the stream type needs a context.
+    static asio::ssl::context context(asio::ssl::context::tls_client);
+    return context;
+  }
+
+  beast::tcp_stream& Lowest() { return beast::get_lowest_layer(stream_); }
+
+  template <typename F>
+  void WithStream(F&& f) {
+    if (shared_->tls) {
+      f(stream_);
+    } else {
+      f(stream_.next_layer());
+    }
+  }
+
+  // Starts one asynchronous operation through `start(handler)` and runs the
+  // io_context until it completed.
+  template <typename Start>
+  boost::system::error_code Run(Start&& start) {
+    bool done = false;
+    boost::system::error_code result;
+    start([&done, &result](boost::system::error_code ec, size_t) {
+      done = true;
+      result = ec;
+    });
+    ioc_.restart();
+    while (!done && ioc_.run_one() > 0) {
+    }
+    if (!done) return asio::error::operation_aborted;
+    return result;
+  }
+
+  std::shared_ptr<Shared> shared_;
+  asio::io_context ioc_;
+  beast::ssl_stream<beast::tcp_stream> stream_;
+  beast::flat_buffer buffer_;
+};
+
+namespace {
+
+// The body of a Get response, read from its connection as the caller asks.
+class ResponseStream final : public arrow::InputStream {
+ public:
+  ResponseStream(std::unique_ptr<HttpClient::Connection> connection,
+                 std::unique_ptr<bhttp::response_parser<bhttp::buffer_body>> parser)
+      : connection_(std::move(connection)), parser_(std::move(parser)) {}
+  ~ResponseStream() override { connection_->Close(); }
+
+  Result<int64_t> Read(std::span<uint8_t> out) override {
+    if (out.empty()) return int64_t{0};
+    return connection_->ReadBody(*parser_, out);
+  }
+
+ private:
+  std::unique_ptr<HttpClient::Connection> connection_;
+  std::unique_ptr<bhttp::response_parser<bhttp::buffer_body>> parser_;
+};
+
+Status ExpectSuccess(int status, const std::string& body) {
+  if (status >= 200 && status < 300) return Status::Ok();
+  return StatusFromErrorResponse(status, body);
+}
+
+}  // namespace
+
+HttpClient::HttpClient(std::shared_ptr<Shared> shared) : shared_(std::move(shared)) {}
+HttpClient::~HttpClient() = default;
+
+Result<std::unique_ptr<HttpClient>> HttpClient::Connect(const ClientOptions& options) {
+  if (options.host.empty()) return Status::InvalidArgument("HTTP client: no host given");
+  if (options.port < 1 || options.port > 65535) {
+    return Status::InvalidArgument("HTTP client port: expected 1..65535, found " +
+                                   std::to_string(options.port));
+  }
+  auto shared = std::make_shared<Shared>();
+  shared->options = options;
+  shared->port_text = std::to_string(options.port);
+  shared->timeout = std::chrono::milliseconds(options.connect_timeout_ms);
+  if (options.tls) {
+    shared->tls.emplace(asio::ssl::context::tls_client);
+    shared->tls->set_options(asio::ssl::context::default_workarounds |
+                             asio::ssl::context::no_sslv2 | asio::ssl::context::no_sslv3 |
+                             asio::ssl::context::no_tlsv1 | asio::ssl::context::no_tlsv1_1);
+    boost::system::error_code ec;
+    if (options.tls_ca_file.empty()) {
+      shared->tls->set_default_verify_paths(ec);
+    } else {
+      shared->tls->load_verify_file(options.tls_ca_file, ec);
+    }
+    if (ec) {
+      return Status::InvalidArgument(
+          "TLS trust store " + (options.tls_ca_file.empty() ? "(system)" : options.tls_ca_file) +
+          ": " + ec.message());
+    }
+  }
+  std::unique_ptr<HttpClient> client(new HttpClient(std::move(shared)));
+  ZKA_ASSIGN_OR_RETURN(auto probe, client->Open());
+  probe->Close();
+  return client;
+}
+
+Result<std::unique_ptr<HttpClient::Connection>> HttpClient::Open() {
+  auto connection = std::make_unique<Connection>(shared_);
+  ZKA_RETURN_IF_ERROR(connection->Open());
+  return connection;
+}
+
+Result<std::vector<StreamInfo>> HttpClient::List() {
+  ZKA_ASSIGN_OR_RETURN(auto connection, Open());
+  ZKA_ASSIGN_OR_RETURN(auto reply, connection->Exchange(bhttp::verb::get, "/datasets", ""));
+  ZKA_RETURN_IF_ERROR(ExpectSuccess(reply.first, reply.second));
+  return StreamInfoListFromJson(reply.second);
+}
+
+Result<std::unique_ptr<arrow::InputStream>> HttpClient::Get(const Resource& resource,
+                                                            const GetOptions& options) {
+  ZKA_ASSIGN_OR_RETURN(auto connection, Open());
+  bhttp::request<bhttp::string_body> request(bhttp::verb::get, resource.ToTarget(), 11);
+  request.set(bhttp::field::accept, AcceptFor(options.compression));
+  ZKA_RETURN_IF_ERROR(connection->Send(request));
+  auto parser = std::make_unique<bhttp::response_parser<bhttp::buffer_body>>();
+  ZKA_RETURN_IF_ERROR(connection->ReadHeader(*parser));
+  int status = static_cast<int>(parser->get().result_int());
+  if (status != 200) {
+    ZKA_ASSIGN_OR_RETURN(std::string body, connection->ReadSmallBody(*parser));
+    return StatusFromErrorResponse(status, body);
+  }
+  connection->NoDeadline();
+  return std::unique_ptr<arrow::InputStream>(
+      new ResponseStream(std::move(connection), std::move(parser)));
+}
+
+Result<StreamInfo> HttpClient::Put(const Resource& resource, arrow::InputStream& ipc_stream,
+                                   const ProgressCallback& progress) {
+  ZKA_ASSIGN_OR_RETURN(auto connection, Open());
+  ZKA_ASSIGN_OR_RETURN(auto reply, connection->Upload(resource.ToTarget(), ipc_stream, progress));
+  connection->Close();
+  ZKA_RETURN_IF_ERROR(ExpectSuccess(reply.first, reply.second));
+  return StreamInfoFromJson(reply.second);
+}
+
+Status HttpClient::Delete(const Resource& resource) {
+  ZKA_ASSIGN_OR_RETURN(auto connection, Open());
+  ZKA_ASSIGN_OR_RETURN(auto reply,
+                       connection->Exchange(bhttp::verb::delete_, resource.ToTarget(), ""));
+  return ExpectSuccess(reply.first, reply.second);
+}
+
+Result<std::string> HttpClient::DoAction(std::string_view type, std::string_view body) {
+  ZKA_ASSIGN_OR_RETURN(auto connection, Open());
+  Resource action{{"actions", std::string(type)}, {}};
+  ZKA_ASSIGN_OR_RETURN(
+      auto reply, connection->Exchange(bhttp::verb::post, action.ToTarget(), std::string(body)));
+  ZKA_RETURN_IF_ERROR(ExpectSuccess(reply.first, reply.second));
+  return std::move(reply.second);
+}
+
+}  // namespace zkarrow::transport::http

@@ -1,0 +1,1112 @@
+#include "transport/http/http_server.h"
+
+#include <algorithm>
+#include <boost/asio.hpp>
+#include <boost/asio/ssl.hpp>
+#include <boost/beast/core.hpp>
+#include <boost/beast/http.hpp>
+#include <boost/beast/ssl.hpp>
+#include <condition_variable>
+#include <deque>
+#include <functional>
+#include <list>
+#include <map>
+#include <mutex>
+#include <nlohmann/json.hpp>
+#include <optional>
+#include <span>
+#include <string>
+#include <thread>
+#include <tuple>
+#include <utility>
+#include <vector>
+
+#include "arrow/ipc/encapsulated.h"
+#include "arrow/ipc/message.h"
+#include "transport/http/http_protocol.h"
+
+namespace zkarrow::transport::http {
+
+namespace {
+
+namespace asio = boost::asio;
+namespace beast = boost::beast;
+namespace bhttp = boost::beast::http;
+using tcp = asio::ip::tcp;
+
+// What a request does to the counters: its route label is the first segment
+// when it is one the server knows (a bounded set of label values).
+std::string RouteOf(const Resource& resource) {
+  if (resource.segments.empty()) return "root";
+  static constexpr std::string_view kKnown[] = {"znodes",  "changes", "datasets", "actions",
+                                                "healthz", "metrics", "flights"};
+  for (std::string_view known : kKnown) {
+    if (resource.segments[0] == known) return std::string(known);
+  }
+  return "other";
+}
+
+class Metrics {
+ public:
+  void CountRequest(const std::string& route, std::string_view method, int status) {
+    std::lock_guard lock(mu_);
+    ++requests_[{route, std::string(method), status}];
+  }
+  void AddBytesSent(const std::string& route, int64_t bytes) {
+    std::lock_guard lock(mu_);
+    sent_[route] += bytes;
+  }
+  void AddBytesReceived(const std::string& route, int64_t bytes) {
+    std::lock_guard lock(mu_);
+    received_[route] += bytes;
+  }
+  void CountStreamCut(const std::string& route) {
+    std::lock_guard lock(mu_);
+    ++cut_[route];
+  }
+  void CountSlowClient() {
+    std::lock_guard lock(mu_);
+    ++slow_clients_;
+  }
+  void CountRefusedConnection() {
+    std::lock_guard lock(mu_);
+    ++refused_connections_;
+  }
+
+  void Render(std::string& text, int connections, int streams) const {
+    std::lock_guard lock(mu_);
+    text +=
+        "# HELP zkarrow_http_requests_total HTTP requests answered, by route, method and "
+        "status.\n# TYPE zkarrow_http_requests_total counter\n";
+    for (const auto& [key, count] : requests_) {
+      const auto& [route, method, status] = key;
+      text += "zkarrow_http_requests_total{route=\"" + route + "\",method=\"" + method +
+              "\",status=\"" + std::to_string(status) + "\"} " + std::to_string(count) + "\n";
+    }
+    RenderByRoute(text, "zkarrow_http_response_bytes_total",
+                  "Response body bytes sent (Arrow messages framed), by route.", sent_);
+    RenderByRoute(text, "zkarrow_http_request_bytes_total",
+                  "Request body bytes received (uploads, action bodies), by route.", received_);
+    RenderByRoute(text, "zkarrow_http_stream_errors_total",
+                  "Arrow responses cut after their headers (no end-of-stream marker), by route.",
+                  cut_);
+    text +=
+        "# HELP zkarrow_http_slow_client_disconnects_total Connections closed because the "
+        "client took no bytes for write_timeout.\n"
+        "# TYPE zkarrow_http_slow_client_disconnects_total counter\n"
+        "zkarrow_http_slow_client_disconnects_total " +
+        std::to_string(slow_clients_) +
+        "\n# HELP zkarrow_http_refused_connections_total Connections refused past "
+        "max_connections.\n# TYPE zkarrow_http_refused_connections_total counter\n"
+        "zkarrow_http_refused_connections_total " +
+        std::to_string(refused_connections_) +
+        "\n# HELP zkarrow_http_connections Connections open.\n"
+        "# TYPE zkarrow_http_connections gauge\nzkarrow_http_connections " +
+        std::to_string(connections) +
+        "\n# HELP zkarrow_http_streams Responses and uploads in progress.\n"
+        "# TYPE zkarrow_http_streams gauge\nzkarrow_http_streams " +
+        std::to_string(streams) + "\n";
+  }
+
+ private:
+  static void RenderByRoute(std::string& text, const std::string& name, const std::string& help,
+                            const std::map<std::string, int64_t>& values) {
+    text += "# HELP " + name + " " + help + "\n# TYPE " + name + " counter\n";
+    for (const auto& [route, value] : values) {
+      text += name + "{route=\"" + route + "\"} " + std::to_string(value) + "\n";
+    }
+  }
+
+  mutable std::mutex mu_;
+  std::map<std::tuple<std::string, std::string, int>, int64_t> requests_;
+  std::map<std::string, int64_t> sent_;
+  std::map<std::string, int64_t> received_;
+  std::map<std::string, int64_t> cut_;
+  int64_t slow_clients_ = 0;
+  int64_t refused_connections_ = 0;
+};
+
+// A response that is not an Arrow stream.
+struct Reply {
+  int status = 200;
+  std::string content_type;
+  std::string body;
+};
+
+Reply ErrorReply(const Status& status) {
+  return {StatusToHttp(status.code()), std::string(kJsonType), ErrorJson(status)};
+}
+Reply ErrorReply(int http_status, std::string_view message) {
+  return {http_status, std::string(kJsonType), ErrorJson(http_status, message)};
+}
+
+// The frames of one message as buffers for one socket write. WriteFramed
+// writes the message's own buffers (metadata, body) and small pieces of its
+// own (prefix, padding): the first are referenced (the message is held until
+// the write completes), the others copied here.
+class FrameCollector final : public arrow::OutputStream {
+ public:
+  explicit FrameCollector(const IpcMessage* message) : message_(message) {}
+  Status Write(std::span<const uint8_t> bytes) override {
+    if (bytes.empty()) return Status::Ok();
+    if (!Owned(bytes)) {
+      copies_.emplace_back(bytes.begin(), bytes.end());
+      bytes = copies_.back();
+    }
+    buffers_.emplace_back(bytes.data(), bytes.size());
+    size_ += static_cast<int64_t>(bytes.size());
+    return Status::Ok();
+  }
+  const std::vector<asio::const_buffer>& buffers() const { return buffers_; }
+  int64_t size() const { return size_; }
+  void Reset(const IpcMessage* message) {
+    message_ = message;
+    buffers_.clear();
+    copies_.clear();
+    size_ = 0;
+  }
+
+ private:
+  bool Owned(std::span<const uint8_t> bytes) const {
+    if (message_ == nullptr) return false;
+    for (const auto& buffer : {message_->metadata, message_->body}) {
+      if (!buffer) continue;
+      std::span<const uint8_t> whole = buffer->bytes();
+      if (bytes.data() >= whole.data() &&
+          bytes.data() + bytes.size() <= whole.data() + whole.size()) {
+        return true;
+      }
+    }
+    return false;
+  }
+
+  const IpcMessage* message_;
+  std::vector<asio::const_buffer> buffers_;
+  std::deque<std::vector<uint8_t>> copies_;  // stable addresses for buffers_
+  int64_t size_ = 0;
+};
+
+// The body of an upload on its way from the connection's strand (which reads
+// the socket) to the worker running ArrowService::Put: one chunk at a time,
+// the next read only once the worker took the last one.
+class UploadPipe {
+ public:
+  explicit UploadPipe(std::function<void()> request_more)
+      : request_more_(std::move(request_more)) {}
+
+  // I/O side. REQUIRES: the reader asked for more (one chunk in flight).
+  void Deliver(std::vector<uint8_t> chunk, bool last) {
+    std::lock_guard lock(mu_);
+    chunk_ = std::move(chunk);
+    position_ = 0;
+    last_ = last;
+    requested_ = false;
+    cv_.notify_all();
+  }
+  void Fail(Status status) {
+    std::lock_guard lock(mu_);
+    if (error_.ok()) error_ = std::move(status);
+    cv_.notify_all();
+  }
+
+  // Worker side.
+  Result<int64_t> Read(std::span<uint8_t> out) {
+    if (out.empty()) return int64_t{0};
+    std::unique_lock lock(mu_);
+    while (true) {
+      if (!error_.ok()) return error_;
+      if (position_ < chunk_.size()) {
+        size_t n = std::min(out.size(), chunk_.size() - position_);
+        std::copy_n(chunk_.data() + position_, n, out.data());
+        position_ += n;
+        return static_cast<int64_t>(n);
+      }
+      if (last_) return int64_t{0};
+      if (!requested_) {
+        requested_ = true;
+        lock.unlock();
+        request_more_();
+        lock.lock();
+        continue;
+      }
+      cv_.wait(lock);
+    }
+  }
+
+ private:
+  std::function<void()> request_more_;
+  std::mutex mu_;
+  std::condition_variable cv_;
+  std::vector<uint8_t> chunk_;
+  size_t position_ = 0;
+  bool last_ = false;
+  bool requested_ = true;  // the connection reads the first chunk unasked
+  Status error_;
+};
+
+class PipeInputStream final : public arrow::InputStream {
+ public:
+  explicit PipeInputStream(std::shared_ptr<UploadPipe> pipe) : pipe_(std::move(pipe)) {}
+  Result<int64_t> Read(std::span<uint8_t> out) override { return pipe_->Read(out); }
+
+ private:
+  std::shared_ptr<UploadPipe> pipe_;
+};
+
+class ConnectionBase;
+
+// Hands work from other threads (a live stream's wakeup, an upload worker)
+// to a connection's strand, until the connection closed: afterwards, and
+// after the I/O threads stopped, nothing is posted.
+class Poster {
+ public:
+  Poster(asio::any_io_executor strand, std::weak_ptr<ConnectionBase> connection)
+      : strand_(std::move(strand)), connection_(std::move(connection)) {}
+  void Post(std::function<void(ConnectionBase&)> work) {
+    std::lock_guard lock(mu_);
+    if (closed_) return;
+    asio::post(strand_, [connection = connection_, work = std::move(work)] {
+      if (auto alive = connection.lock()) work(*alive);
+    });
+  }
+  void Close() {
+    std::lock_guard lock(mu_);
+    closed_ = true;
+  }
+
+ private:
+  std::mutex mu_;
+  bool closed_ = false;
+  asio::any_io_executor strand_;
+  std::weak_ptr<ConnectionBase> connection_;
+};
+
+class ConnectionBase : public std::enable_shared_from_this<ConnectionBase> {
+ public:
+  virtual ~ConnectionBase() = default;
+  virtual void Start() = 0;
+  // From any thread: closes the connection on its strand.
+  virtual void PostClose() = 0;
+  // On the strand, posted by a Poster.
+  virtual void OnWakeup() = 0;
+  virtual void OnUploadWanted() = 0;
+  virtual void OnWorkDone(Reply reply) = 0;
+};
+
+}  // namespace
+
+class HttpServer::Impl {
+ public:
+  Impl(const ServerOptions& options, ArrowService& service, const HttpLimits& limits)
+      : options_(options), limits_(limits), service_(service) {}
+
+  ~Impl() { Shutdown(); }
+
+  Status Listen() {
+    if (options_.tls_cert_file.empty() != options_.tls_key_file.empty()) {
+      return Status::InvalidArgument("TLS needs both a certificate and a key file");
+    }
+    if (!options_.tls_cert_file.empty()) {
+      tls_.emplace(asio::ssl::context::tls_server);
+      tls_->set_options(asio::ssl::context::default_workarounds | asio::ssl::context::no_sslv2 |
+                        asio::ssl::context::no_sslv3 | asio::ssl::context::no_tlsv1 |
+                        asio::ssl::context::no_tlsv1_1);
+      boost::system::error_code ec;
+      tls_->use_certificate_chain_file(options_.tls_cert_file, ec);
+      if (ec) {
+        return Status::InvalidArgument("TLS certificate " + options_.tls_cert_file + ": " +
+                                       ec.message());
+      }
+      tls_->use_private_key_file(options_.tls_key_file, asio::ssl::context::pem, ec);
+      if (ec) {
+        return Status::InvalidArgument("TLS key " + options_.tls_key_file + ": " + ec.message());
+      }
+    }
+    if (limits_.io_threads < 1 || options_.max_concurrent_streams < 1 ||
+        limits_.max_connections < 1 || limits_.upload_chunk_bytes < 1) {
+      return Status::InvalidArgument(
+          "HTTP server limits: io_threads, max_concurrent_streams, max_connections and "
+          "upload_chunk_bytes must be at least 1");
+    }
+    boost::system::error_code ec;
+    auto address = asio::ip::make_address(options_.host, ec);
+    if (ec) {
+      return Status::InvalidArgument("HTTP listen address \"" + options_.host +
+                                     "\": expected an IP address (" + ec.message() + ")");
+    }
+    if (options_.port < 0 || options_.port > 65535) {
+      return Status::InvalidArgument("HTTP listen port: expected 0..65535, found " +
+                                     std::to_string(options_.port));
+    }
+    tcp::endpoint endpoint(address, static_cast<uint16_t>(options_.port));
+    acceptor_.open(endpoint.protocol(), ec);
+    if (!ec) acceptor_.set_option(asio::socket_base::reuse_address(true), ec);
+    if (!ec) acceptor_.bind(endpoint, ec);
+    if (!ec) acceptor_.listen(asio::socket_base::max_listen_connections, ec);
+    if (ec) {
+      return Status::IoError("HTTP listen on " + options_.host + ":" +
+                             std::to_string(options_.port) + ": " + ec.message());
+    }
+    port_ = acceptor_.local_endpoint().port();
+    Accept();
+    for (int i = 0; i < limits_.io_threads; ++i) {
+      io_threads_.emplace_back([this] { ioc_.run(); });
+    }
+    return Status::Ok();
+  }
+
+  int port() const { return port_; }
+
+  void Shutdown() {
+    {
+      std::lock_guard lock(mu_);
+      if (shut_down_) return;
+      shut_down_ = true;
+    }
+    asio::post(acceptor_.get_executor(), [this] {
+      boost::system::error_code ignored;
+      acceptor_.close(ignored);
+    });
+    std::vector<std::shared_ptr<ConnectionBase>> open;
+    {
+      std::lock_guard lock(mu_);
+      for (auto& [id, weak] : connections_) {
+        if (auto connection = weak.lock()) open.push_back(std::move(connection));
+      }
+    }
+    for (auto& connection : open) connection->PostClose();
+    open.clear();
+    {
+      std::unique_lock lock(mu_);
+      cv_.wait_for(lock, limits_.shutdown_timeout,
+                   [this] { return connections_.empty() && workers_running_ == 0; });
+    }
+    ioc_.stop();
+    for (std::thread& thread : io_threads_) {
+      if (thread.joinable()) thread.join();
+    }
+    // Uploads see their pipe failed and return; a worker still inside the
+    // service is waited for (ArrowService::Put returns once its input fails).
+    std::list<Worker> workers;
+    {
+      std::lock_guard lock(mu_);
+      workers.swap(workers_);
+    }
+    for (Worker& worker : workers) worker.thread.join();
+  }
+
+  // --- used by connections ---
+  const ServerOptions& options() const { return options_; }
+  const HttpLimits& limits() const { return limits_; }
+  ArrowService& service() { return service_; }
+  Metrics& metrics() { return metrics_; }
+  asio::ssl::context* tls() { return tls_ ? &*tls_ : nullptr; }
+
+  bool TryAcquireStream() {
+    int current = streams_.load();
+    while (current < options_.max_concurrent_streams) {
+      if (streams_.compare_exchange_weak(current, current + 1)) return true;
+    }
+    return false;
+  }
+  void ReleaseStream() { streams_.fetch_sub(1); }
+
+  void Unregister(uint64_t id) {
+    std::lock_guard lock(mu_);
+    connections_.erase(id);
+    cv_.notify_all();
+  }
+
+  // Runs `work` on a thread of its own (blocking service calls: Put,
+  // DoAction, Delete); the caller holds a stream slot for it, which the
+  // worker releases when done.
+  void RunWorker(std::function<void()> work) {
+    std::lock_guard lock(mu_);
+    // Join the workers that finished, so threads do not pile up.
+    for (auto it = workers_.begin(); it != workers_.end();) {
+      if (it->done->load()) {
+        it->thread.join();
+        it = workers_.erase(it);
+      } else {
+        ++it;
+      }
+    }
+    ++workers_running_;
+    auto done = std::make_shared<std::atomic<bool>>(false);
+    workers_.push_back(Worker{std::thread([this, done, work = std::move(work)] {
+                                work();
+                                ReleaseStream();
+                                std::lock_guard done_lock(mu_);
+                                --workers_running_;
+                                done->store(true);
+                                cv_.notify_all();
+                              }),
+                              done});
+  }
+
+  void RenderMetrics(std::string& text) {
+    int connections;
+    {
+      std::lock_guard lock(mu_);
+      connections = static_cast<int>(connections_.size());
+    }
+    metrics_.Render(text, connections, streams_.load());
+  }
+
+ private:
+  struct Worker {
+    std::thread thread;
+    std::shared_ptr<std::atomic<bool>> done;
+  };
+
+  void Accept() {
+    acceptor_.async_accept(asio::make_strand(ioc_),
+                           [this](boost::system::error_code ec, tcp::socket socket) {
+                             if (ec == asio::error::operation_aborted || !acceptor_.is_open()) {
+                               return;
+                             }
+                             if (!ec) OnAccept(std::move(socket));
+                             Accept();
+                           });
+  }
+
+  void OnAccept(tcp::socket socket);
+
+  // Declared in destruction order: the io_context (and the connections its
+  // handlers hold) goes before the state connections use.
+  ServerOptions options_;
+  HttpLimits limits_;
+  ArrowService& service_;
+  Metrics metrics_;
+  std::atomic<int> streams_{0};
+  std::mutex mu_;
+  std::condition_variable cv_;
+  bool shut_down_ = false;
+  uint64_t next_id_ = 0;
+  std::map<uint64_t, std::weak_ptr<ConnectionBase>> connections_;
+  std::list<Worker> workers_;
+  int workers_running_ = 0;
+  std::optional<asio::ssl::context> tls_;
+  int port_ = 0;
+  asio::io_context ioc_;
+  tcp::acceptor acceptor_{asio::make_strand(ioc_)};
+  std::vector<std::thread> io_threads_;
+};
+
+namespace {
+
+using ServerImpl = HttpServer::Impl;
+
+// One client connection: a chain of asynchronous operations on its strand.
+// Stream is beast::tcp_stream or beast::ssl_stream<beast::tcp_stream>.
+template <typename Stream>
+class Connection final : public ConnectionBase {
+ public:
+  Connection(ServerImpl& server, uint64_t id, Stream stream)
+      : server_(server), id_(id), stream_(std::move(stream)) {}
+
+  ~Connection() override {
+    if (poster_) poster_->Close();
+    if (message_stream_ && !stream_ended_) message_stream_->Cancel();
+    if (holds_response_slot_) server_.ReleaseStream();
+    if (pipe_) pipe_->Fail(Status::Unavailable("connection closed"));
+    server_.Unregister(id_);
+  }
+
+  void Start() override {
+    poster_ = std::make_shared<Poster>(stream_.get_executor(), weak_from_this());
+    if constexpr (kTls) {
+      Lowest().expires_after(server_.limits().idle_timeout);
+      stream_.async_handshake(asio::ssl::stream_base::server,
+                              [self = Self()](boost::system::error_code ec) {
+                                if (ec) return self->Close();
+                                self->ReadRequest();
+                              });
+    } else {
+      asio::dispatch(stream_.get_executor(), [self = Self()] { self->ReadRequest(); });
+    }
+  }
+
+  void PostClose() override {
+    asio::post(stream_.get_executor(), [self = Self()] {
+      self->shutting_down_ = true;
+      // A pending write or upload completes with an error and closes; an
+      // idle connection or a live stream waiting for data closes now.
+      if (self->pipe_) self->pipe_->Fail(Status::Unavailable("the server is shutting down"));
+      self->Close();
+    });
+  }
+
+  void OnWakeup() override {
+    if (closed_ || !waiting_) return;
+    waiting_ = false;
+    Pump();
+  }
+
+  void OnUploadWanted() override {
+    if (closed_ || !upload_parser_ || upload_read_in_flight_) return;
+    ReadUploadChunk();
+  }
+
+  void OnWorkDone(Reply reply) override {
+    if (closed_) return;
+    work_reply_ = std::move(reply);
+    // A read of the upload still in flight finishes first (one read and one
+    // write at a time on the stream); its handler sends the reply.
+    if (!upload_read_in_flight_) FinishWork();
+  }
+
+ private:
+  static constexpr bool kTls = !std::is_same_v<Stream, beast::tcp_stream>;
+
+  std::shared_ptr<Connection> Self() {
+    return std::static_pointer_cast<Connection>(shared_from_this());
+  }
+  beast::tcp_stream& Lowest() { return beast::get_lowest_layer(stream_); }
+  const HttpLimits& limits() const { return server_.limits(); }
+
+  // --- requests ---
+
+  void ReadRequest() {
+    if (shutting_down_) return Close();
+    header_parser_.emplace();
+    header_parser_->header_limit(limits().max_header_bytes);
+    // Body limits are set per route once the headers are known (a limit here
+    // would refuse a large Content-Length before the route is).
+    header_parser_->body_limit(boost::none);
+    body_parser_.reset();
+    upload_parser_.reset();
+    must_close_ = false;
+    route_ = "other";
+    Lowest().expires_after(limits().idle_timeout);
+    bhttp::async_read_header(
+        stream_, buffer_, *header_parser_,
+        [self = Self()](boost::system::error_code ec, size_t) { self->OnHeader(ec); });
+  }
+
+  void OnHeader(boost::system::error_code ec) {
+    if (ec) {
+      must_close_ = true;
+      if (ec == bhttp::error::header_limit) {
+        return SendReply(ErrorReply(431, "request headers over the limit of " +
+                                             std::to_string(limits().max_header_bytes) + " bytes"));
+      }
+      // A client that went away, idled out or sent nothing at all.
+      if (ec == bhttp::error::end_of_stream || ec == beast::error::timeout ||
+          ec == asio::error::eof || ec == asio::error::operation_aborted ||
+          ec == asio::error::connection_reset || buffer_.size() == 0) {
+        return Close();
+      }
+      return SendReply(ErrorReply(400, "malformed HTTP request: " + ec.message()));
+    }
+    const auto& request = header_parser_->get();
+    method_ = std::string(request.method_string());
+    verb_ = request.method();
+    accept_ = std::string(request[bhttp::field::accept]);
+    keep_alive_ = request.keep_alive();
+    // A body the server does not read keeps the connection from carrying
+    // another request: replies sent before reading it close the connection.
+    must_close_ = !header_parser_->is_done();
+    auto resource = ParseTarget(std::string_view(request.target().data(), request.target().size()));
+    if (!resource.ok()) return SendReply(ErrorReply(resource.status()));
+    resource_ = std::move(*resource);
+    route_ = RouteOf(resource_);
+    if (!Authorized(request)) {
+      Reply reply = ErrorReply(401, "a valid \"Authorization: Bearer TOKEN\" header is required");
+      return SendReply(std::move(reply), /*www_authenticate=*/true);
+    }
+    const auto& segments = resource_.segments;
+    if (request.method() == bhttp::verb::put && segments.size() == 2 && segments[0] == "datasets") {
+      return StartUpload();
+    }
+    if (header_parser_->is_done()) return Handle("");
+    // The parser checks a Content-Length against its limit with the headers
+    // only, so this one is checked here; chunked bodies are checked as read.
+    auto length = header_parser_->content_length();
+    if (length && *length > limits().max_small_body_bytes) return SmallBodyTooLarge();
+    body_parser_.emplace(std::move(*header_parser_));
+    body_parser_->body_limit(limits().max_small_body_bytes);
+    Lowest().expires_after(limits().idle_timeout);
+    bhttp::async_read(
+        stream_, buffer_, *body_parser_,
+        [self = Self()](boost::system::error_code read_ec, size_t) { self->OnSmallBody(read_ec); });
+  }
+
+  void OnSmallBody(boost::system::error_code ec) {
+    if (ec == bhttp::error::body_limit) return SmallBodyTooLarge();
+    if (ec) return Close();
+    must_close_ = false;
+    std::string body = std::move(body_parser_->get().body());
+    server_.metrics().AddBytesReceived(route_, static_cast<int64_t>(body.size()));
+    Handle(std::move(body));
+  }
+
+  void SmallBodyTooLarge() {
+    SendReply(ErrorReply(413, "request body over the limit of " +
+                                  std::to_string(limits().max_small_body_bytes) + " bytes"));
+  }
+
+  bool Authorized(const bhttp::request<bhttp::empty_body>& request) const {
+    const std::string& token = server_.options().bearer_token;
+    if (token.empty()) return true;
+    auto header = request[bhttp::field::authorization];
+    std::string_view value(header.data(), header.size());
+    constexpr std::string_view kScheme = "bearer ";
+    if (value.size() < kScheme.size() ||
+        !beast::iequals(beast::string_view(value.data(), kScheme.size()),
+                        beast::string_view(kScheme.data(), kScheme.size()))) {
+      return false;
+    }
+    return ConstantTimeEquals(value.substr(kScheme.size()), token);
+  }
+
+  void Handle(std::string body) {
+    const auto& segments = resource_.segments;
+    bhttp::verb method = verb_;
+    ArrowService& service = server_.service();
+    bool listing = segments.empty() || (segments.size() == 1 &&
+                                        (segments[0] == "datasets" || segments[0] == "flights"));
+    if (method == bhttp::verb::get && listing) {
+      auto infos = service.List();
+      if (!infos.ok()) return SendReply(ErrorReply(infos.status()));
+      auto json = StreamInfoListToJson(*infos);
+      if (!json.ok()) return SendReply(ErrorReply(json.status()));
+      return SendReply({200, std::string(kJsonType), std::move(*json)});
+    }
+    if (method == bhttp::verb::get && segments.size() == 1 && segments[0] == "healthz") {
+      Status health = service.Health();
+      if (!health.ok()) return SendReply(ErrorReply(503, health.message()));
+      return SendReply({200, "text/plain; charset=utf-8", "ok\n"});
+    }
+    if (method == bhttp::verb::get && segments.size() == 1 && segments[0] == "metrics") {
+      std::string text;
+      server_.RenderMetrics(text);
+      service.AppendMetrics(text);
+      return SendReply({200, "text/plain; version=0.0.4; charset=utf-8", std::move(text)});
+    }
+    if (method == bhttp::verb::get && segments.size() == 1 && segments[0] == "actions") {
+      nlohmann::json list = nlohmann::json::array();
+      for (const ActionType& action : service.ListActions()) {
+        list.push_back({{"type", action.type}, {"description", action.description}});
+      }
+      return SendReply({200, std::string(kJsonType),
+                        list.dump(-1, ' ', false, nlohmann::json::error_handler_t::replace)});
+    }
+    if (method == bhttp::verb::post && segments.size() == 2 && segments[0] == "actions") {
+      return Offload([&service, type = segments[1], body = std::move(body)] {
+        auto result = service.DoAction(type, body);
+        if (!result.ok()) return ErrorReply(result.status());
+        return Reply{200, std::string(kJsonType), std::move(*result)};
+      });
+    }
+    if (method == bhttp::verb::delete_ && segments.size() == 2 && segments[0] == "datasets") {
+      return Offload([&service, resource = resource_] {
+        Status status = service.Delete(resource);
+        if (!status.ok()) return ErrorReply(status);
+        return Reply{204, "", ""};
+      });
+    }
+    if (method == bhttp::verb::get) return StartStream();
+    return SendReply(
+        ErrorReply(405, "method " + method_ + " not allowed on " + resource_.ToTarget()));
+  }
+
+  // --- replies that are not Arrow streams ---
+
+  void SendReply(Reply reply, bool www_authenticate = false) {
+    server_.metrics().CountRequest(route_, method_, reply.status);
+    server_.metrics().AddBytesSent(route_, static_cast<int64_t>(reply.body.size()));
+    auto response = std::make_shared<bhttp::response<bhttp::string_body>>(
+        static_cast<bhttp::status>(reply.status), 11);
+    response->set(bhttp::field::server, "zkarrow");
+    if (!reply.content_type.empty()) response->set(bhttp::field::content_type, reply.content_type);
+    if (www_authenticate) response->set(bhttp::field::www_authenticate, "Bearer");
+    response->body() = std::move(reply.body);
+    response->keep_alive(keep_alive_ && !must_close_ && !shutting_down_);
+    response->prepare_payload();
+    Lowest().expires_after(limits().write_timeout);
+    bhttp::async_write(stream_, *response,
+                       [self = Self(), response](boost::system::error_code ec, size_t) {
+                         if (self->closed_) return;
+                         if (ec) return self->Close();
+                         if (self->must_close_) return self->LingerClose();
+                         if (!response->keep_alive()) return self->Close();
+                         self->ReadRequest();
+                       });
+  }
+
+  // A blocking service call on a worker thread, its reply sent from here.
+  void Offload(std::function<Reply()> work) {
+    if (!server_.TryAcquireStream()) return SendReply(Busy());
+    server_.RunWorker([poster = poster_, work = std::move(work)] {
+      Reply reply = work();
+      poster->Post([reply = std::move(reply)](ConnectionBase& connection) mutable {
+        connection.OnWorkDone(std::move(reply));
+      });
+    });
+  }
+
+  Reply Busy() const {
+    return ErrorReply(503, "the server has " +
+                               std::to_string(server_.options().max_concurrent_streams) +
+                               " responses and uploads in progress, its limit: retry later");
+  }
+
+  void FinishWork() {
+    Reply reply = std::move(*work_reply_);
+    work_reply_.reset();
+    if (upload_parser_) {
+      // Unread upload bytes (a refused or malformed upload) end the
+      // connection once the client had the reply.
+      if (!upload_parser_->is_done()) must_close_ = true;
+      pipe_.reset();
+    }
+    SendReply(std::move(reply));
+  }
+
+  // --- uploads ---
+
+  void StartUpload() {
+    auto length = header_parser_->content_length();
+    int64_t limit = server_.options().max_upload_bytes;
+    if (length && *length > static_cast<uint64_t>(limit)) {
+      return SendReply(ErrorReply(413, "upload of " + std::to_string(*length) +
+                                           " bytes is over the limit of " + std::to_string(limit) +
+                                           " bytes"));
+    }
+    if (!server_.TryAcquireStream()) return SendReply(Busy());
+    bool expects_continue =
+        beast::iequals(header_parser_->get()[bhttp::field::expect], "100-continue");
+    upload_parser_.emplace(std::move(*header_parser_));
+    upload_parser_->body_limit(static_cast<uint64_t>(limit));
+    chunk_.resize(limits().upload_chunk_bytes);
+    pipe_ = std::make_shared<UploadPipe>([poster = poster_] {
+      poster->Post([](ConnectionBase& connection) { connection.OnUploadWanted(); });
+    });
+    server_.RunWorker(
+        [&service = server_.service(), resource = resource_, pipe = pipe_, poster = poster_] {
+          bool existed = service.Describe(resource).ok();
+          PipeInputStream input(pipe);
+          auto stored = service.Put(resource, input);
+          Reply reply;
+          if (!stored.ok()) {
+            reply = ErrorReply(stored.status());
+          } else if (auto json = StreamInfoToJson(*stored); !json.ok()) {
+            reply = ErrorReply(json.status());
+          } else {
+            reply = {existed ? 200 : 201, std::string(kJsonType), std::move(*json)};
+          }
+          poster->Post([reply = std::move(reply)](ConnectionBase& connection) mutable {
+            connection.OnWorkDone(std::move(reply));
+          });
+        });
+    if (!expects_continue) return ReadUploadChunk();
+    auto proceed =
+        std::make_shared<bhttp::response<bhttp::empty_body>>(bhttp::status::continue_, 11);
+    Lowest().expires_after(limits().write_timeout);
+    bhttp::async_write(stream_, *proceed,
+                       [self = Self(), proceed](boost::system::error_code ec, size_t) {
+                         if (ec) {
+                           if (self->pipe_) self->pipe_->Fail(Status::IoError("client went away"));
+                           return;  // the worker's reply then finds the stream broken
+                         }
+                         self->ReadUploadChunk();
+                       });
+  }
+
+  void ReadUploadChunk() {
+    if (work_reply_) return FinishWork();
+    auto& body = upload_parser_->get().body();
+    body.data = chunk_.data();
+    body.size = chunk_.size();
+    body.more = true;
+    upload_read_in_flight_ = true;
+    Lowest().expires_after(limits().read_timeout);
+    bhttp::async_read(
+        stream_, buffer_, *upload_parser_,
+        [self = Self()](boost::system::error_code ec, size_t) { self->OnUploadChunk(ec); });
+  }
+
+  void OnUploadChunk(boost::system::error_code ec) {
+    upload_read_in_flight_ = false;
+    if (closed_) return;
+    if (ec == bhttp::error::need_buffer) ec = {};
+    size_t filled = chunk_.size() - upload_parser_->get().body().size;
+    if (work_reply_) return FinishWork();  // the worker is done with the body
+    if (ec == bhttp::error::body_limit) {
+      pipe_->Fail(Status::OutOfRange("upload over the limit of " +
+                                     std::to_string(server_.options().max_upload_bytes) +
+                                     " bytes"));
+      return;
+    }
+    if (ec) {
+      // Cut or malformed: the worker fails and its reply goes out (if the
+      // client is still there).
+      pipe_->Fail(Status::InvalidData("upload cut short: " + ec.message()));
+      return;
+    }
+    server_.metrics().AddBytesReceived(route_, static_cast<int64_t>(filled));
+    bool last = upload_parser_->is_done();
+    if (filled == 0 && !last) return ReadUploadChunk();
+    pipe_->Deliver(std::vector<uint8_t>(chunk_.begin(), chunk_.begin() + static_cast<long>(filled)),
+                   last);
+  }
+
+  // --- Arrow stream responses ---
+
+  void StartStream() {
+    if (!server_.TryAcquireStream()) return SendReply(Busy());
+    holds_response_slot_ = true;
+    GetOptions get_options;
+    get_options.compression = CompressionFromAccept(accept_);
+    auto stream = server_.service().Get(resource_, get_options);
+    if (!stream.ok()) {
+      ReleaseResponseSlot();
+      return SendReply(ErrorReply(stream.status()));
+    }
+    message_stream_ = std::move(*stream);
+    stream_ended_ = false;
+    headers_sent_ = false;
+    Pump();
+  }
+
+  void ReleaseResponseSlot() {
+    if (holds_response_slot_) server_.ReleaseStream();
+    holds_response_slot_ = false;
+  }
+
+  // Pulls the next message and writes it; runs again when the write is done
+  // or, for a live stream with nothing to send, when the stream wakes us.
+  void Pump() {
+    auto poll = message_stream_->Next(&message_);
+    if (!poll.ok()) {
+      stream_ended_ = true;
+      if (!headers_sent_) {
+        // Nothing went out yet: the client gets the error as a reply.
+        message_stream_.reset();
+        ReleaseResponseSlot();
+        return SendReply(ErrorReply(poll.status()));
+      }
+      // The headers are out: the response ends without the end-of-stream
+      // marker and without the last chunk, so every reader sees it cut.
+      server_.metrics().CountStreamCut(route_);
+      return Close();
+    }
+    switch (*poll) {
+      case MessageStream::Poll::kMessage:
+        return WithHeaders([this] { WriteMessage(); });
+      case MessageStream::Poll::kPending:
+        return WithHeaders([this] {
+          waiting_ = true;
+          Lowest().expires_never();
+          message_stream_->NotifyWhenReady([poster = poster_] {
+            poster->Post([](ConnectionBase& connection) { connection.OnWakeup(); });
+          });
+        });
+      case MessageStream::Poll::kEnd:
+        stream_ended_ = true;
+        return WithHeaders([this] { WriteEnd(); });
+    }
+  }
+
+  // Runs `next` once the response headers are written (at once after the
+  // first time).
+  void WithHeaders(std::function<void()> next) {
+    if (headers_sent_) return next();
+    headers_sent_ = true;
+    server_.metrics().CountRequest(route_, method_, 200);
+    stream_header_.emplace(bhttp::status::ok, 11);
+    stream_header_->set(bhttp::field::server, "zkarrow");
+    stream_header_->set(bhttp::field::content_type, std::string(kArrowStreamType));
+    stream_header_->set(bhttp::field::cache_control, "no-store");
+    stream_header_->chunked(true);
+    stream_header_->keep_alive(keep_alive_ && !must_close_ && !shutting_down_);
+    stream_serializer_.emplace(*stream_header_);
+    Lowest().expires_after(limits().write_timeout);
+    bhttp::async_write_header(
+        stream_, *stream_serializer_,
+        [self = Self(), next = std::move(next)](boost::system::error_code ec, size_t) {
+          if (self->closed_) return;
+          if (ec) return self->WriteFailed(ec);
+          next();
+        });
+  }
+
+  void WriteMessage() {
+    frames_.Reset(&message_);
+    Status framed = arrow::ipc::WriteFramed(frames_, message_);
+    if (!framed.ok()) {
+      server_.metrics().CountStreamCut(route_);
+      return Close();
+    }
+    server_.metrics().AddBytesSent(route_, frames_.size());
+    Lowest().expires_after(limits().write_timeout);
+    asio::async_write(stream_, bhttp::make_chunk(frames_.buffers()),
+                      [self = Self()](boost::system::error_code ec, size_t) {
+                        if (self->closed_) return;
+                        if (ec) return self->WriteFailed(ec);
+                        self->message_ = {};
+                        self->Pump();
+                      });
+  }
+
+  void WriteEnd() {
+    frames_.Reset(nullptr);
+    Status marker = arrow::ipc::WriteEndOfStream(frames_);
+    if (!marker.ok()) return Close();
+    server_.metrics().AddBytesSent(route_, frames_.size());
+    message_stream_.reset();
+    Lowest().expires_after(limits().write_timeout);
+    asio::async_write(stream_, bhttp::make_chunk(frames_.buffers()),
+                      [self = Self()](boost::system::error_code ec, size_t) {
+                        if (self->closed_) return;
+                        if (ec) return self->WriteFailed(ec);
+                        asio::async_write(self->stream_, bhttp::make_chunk_last(),
+                                          [self](boost::system::error_code last_ec, size_t) {
+                                            if (self->closed_) return;
+                                            if (last_ec) return self->WriteFailed(last_ec);
+                                            self->ReleaseResponseSlot();
+                                            if (!self->stream_header_->keep_alive()) {
+                                              return self->Close();
+                                            }
+                                            self->ReadRequest();
+                                          });
+                      });
+  }
+
+  void WriteFailed(boost::system::error_code ec) {
+    if (ec == beast::error::timeout) server_.metrics().CountSlowClient();
+    if (!stream_ended_) server_.metrics().CountStreamCut(route_);
+    Close();
+  }
+
+  // --- closing ---
+
+  void Close() {
+    if (closed_) return;
+    closed_ = true;
+    waiting_ = false;
+    poster_->Close();
+    if (message_stream_) {
+      if (!stream_ended_) message_stream_->Cancel();
+      message_stream_.reset();
+    }
+    ReleaseResponseSlot();
+    if (pipe_) pipe_->Fail(Status::IoError("the connection closed before the upload ended"));
+    boost::system::error_code ignored;
+    Lowest().socket().shutdown(tcp::socket::shutdown_both, ignored);
+    Lowest().close();
+  }
+
+  // After a reply sent with body bytes still unread: closing at once would
+  // make the kernel answer those bytes with a reset, which can destroy the
+  // reply before the client read it. Stop sending, then discard what comes
+  // for a short bounded time.
+  void LingerClose() {
+    boost::system::error_code ignored;
+    Lowest().socket().shutdown(tcp::socket::shutdown_send, ignored);
+    linger_buffer_.resize(16 * 1024);
+    Lowest().expires_after(std::chrono::seconds(2));
+    Drain();
+  }
+  void Drain() {
+    Lowest().async_read_some(asio::buffer(linger_buffer_),
+                             [self = Self()](boost::system::error_code ec, size_t) {
+                               if (ec || self->closed_) return self->Close();
+                               self->Drain();
+                             });
+  }
+
+  ServerImpl& server_;
+  uint64_t id_;
+  Stream stream_;
+  std::shared_ptr<Poster> poster_;
+  beast::flat_buffer buffer_;
+  bool closed_ = false;
+  bool shutting_down_ = false;
+  bool must_close_ = false;
+  bool keep_alive_ = false;
+
+  // The request being served.
+  std::optional<bhttp::request_parser<bhttp::empty_body>> header_parser_;
+  std::optional<bhttp::request_parser<bhttp::string_body>> body_parser_;
+  std::string method_;
+  bhttp::verb verb_ = bhttp::verb::unknown;
+  std::string accept_;
+  std::string route_ = "other";
+  Resource resource_;
+
+  // An Arrow stream response.
+  std::unique_ptr<MessageStream> message_stream_;
+  bool holds_response_slot_ = false;
+  bool stream_ended_ = false;
+  bool headers_sent_ = false;
+  bool waiting_ = false;
+  IpcMessage message_;
+  FrameCollector frames_{nullptr};
+  std::optional<bhttp::response<bhttp::empty_body>> stream_header_;
+  std::optional<bhttp::response_serializer<bhttp::empty_body>> stream_serializer_;
+
+  // An upload, or other work on a worker thread.
+  std::optional<bhttp::request_parser<bhttp::buffer_body>> upload_parser_;
+  std::shared_ptr<UploadPipe> pipe_;
+  std::vector<uint8_t> chunk_;
+  bool upload_read_in_flight_ = false;
+  std::optional<Reply> work_reply_;
+  std::vector<uint8_t> linger_buffer_;
+};
+
+}  // namespace
+
+void HttpServer::Impl::OnAccept(tcp::socket socket) {
+  std::shared_ptr<ConnectionBase> connection;
+  {
+    std::lock_guard lock(mu_);
+    if (shut_down_) return;
+    if (connections_.size() >= static_cast<size_t>(limits_.max_connections)) {
+      metrics_.CountRefusedConnection();
+      if (!tls_) {
+        // Plaintext: say why in a few bytes the fresh socket's empty send
+        // buffer takes at once. (TLS would need a handshake first.)
+        static const std::string kBusy = [] {
+          std::string body = ErrorJson(503, "too many connections open at once");
+          return "HTTP/1.1 503 Service Unavailable\r\nContent-Type: application/json\r\n"
+                 "Connection: close\r\nContent-Length: " +
+                 std::to_string(body.size()) + "\r\n\r\n" + body;
+        }();
+        boost::system::error_code ignored;
+        socket.non_blocking(true, ignored);
+        socket.write_some(asio::buffer(kBusy), ignored);
+      }
+      return;
+    }
+    uint64_t id = next_id_++;
+    if (tls_) {
+      connection = std::make_shared<Connection<beast::ssl_stream<beast::tcp_stream>>>(
+          *this, id, beast::ssl_stream<beast::tcp_stream>(std::move(socket), *tls_));
+    } else {
+      connection = std::make_shared<Connection<beast::tcp_stream>>(
+          *this, id, beast::tcp_stream(std::move(socket)));
+    }
+    connections_[id] = connection;
+  }
+  connection->Start();
+}
+
+HttpServer::HttpServer(std::shared_ptr<Impl> impl) : impl_(std::move(impl)) {}
+
+HttpServer::~HttpServer() { Shutdown(); }
+
+Result<std::unique_ptr<HttpServer>> HttpServer::Start(const ServerOptions& options,
+                                                      ArrowService& service,
+                                                      const HttpLimits& limits) {
+  auto impl = std::make_shared<Impl>(options, service, limits);
+  ZKA_RETURN_IF_ERROR(impl->Listen());
+  return std::unique_ptr<HttpServer>(new HttpServer(std::move(impl)));
+}
+
+int HttpServer::port() const { return impl_->port(); }
+
+void HttpServer::Shutdown() { impl_->Shutdown(); }
+
+}  // namespace zkarrow::transport::http

@@ -1,0 +1,89 @@
+// Arrow over HTTP/1.1 (and HTTPS) for an ArrowService, on Boost.Beast/asio.
+// Beast because it is maintained and asynchronous: every connection is a
+// chain of asio operations on its own strand, so a long-lived /changes
+// stream costs a socket and one message buffer, not a thread.
+//
+// Routes (every target is parsed by transport::ParseTarget):
+//   GET    /znodes?..., /changes?..., /datasets/NAME  Arrow IPC stream, chunked
+//   GET    /datasets                                   JSON list (ArrowService::List)
+//   GET    /, /flights                                 the same list
+//   PUT    /datasets/NAME                              body: Arrow IPC stream
+//   DELETE /datasets/NAME
+//   POST   /actions/TYPE                               body -> DoAction, JSON result
+//   GET    /healthz                                    200 "ok" or 503 JSON
+//   GET    /metrics                                    Prometheus text
+// Errors are {"error": "...", "status": N} (http_protocol.h maps codes).
+//
+// Threads: `io_threads` run the io_context (all socket work, never blocking
+// work); each upload runs ArrowService::Put on a thread of its own (at most
+// max_concurrent_streams of them with the responses), fed the request body
+// through a one-chunk handoff from the connection's strand, so the socket
+// stays with asio (timeouts, TLS) and an upload holds one chunk in memory.
+//
+// Memory per client: a response is pulled from its MessageStream one
+// message at a time, and the next message is pulled only when the previous
+// one was written to the socket, so a response holds at most one message
+// plus the kernel's socket buffer; a client that takes no bytes for
+// write_timeout is disconnected (and its stream cancelled). A live stream's
+// own backlog is the service's to bound (message_stream.h).
+#pragma once
+
+#include <chrono>
+#include <cstdint>
+#include <memory>
+
+#include "base/status.h"
+#include "transport/arrow_service.h"
+
+namespace zkarrow::transport::http {
+
+// HTTP-specific limits (ServerOptions has those shared with Flight).
+struct HttpLimits {
+  int io_threads = 2;
+  // Connections open at once; one more gets a 503 and is closed.
+  int max_connections = 1024;
+  // Request line and headers together (431 past it).
+  uint32_t max_header_bytes = 16 * 1024;
+  // Bodies other than uploads (POST /actions): 413 past it.
+  uint32_t max_small_body_bytes = 1 << 20;
+  // Waiting for a request on an idle (keep-alive) connection, or for the
+  // rest of one that has started.
+  std::chrono::milliseconds idle_timeout{60'000};
+  // One read of an upload's body, or one write of a response part, taking
+  // longer than this ends the connection (a client that stopped reading).
+  std::chrono::milliseconds read_timeout{60'000};
+  std::chrono::milliseconds write_timeout{60'000};
+  // Shutdown waits this long for connections and uploads to end after
+  // closing them.
+  std::chrono::milliseconds shutdown_timeout{10'000};
+  // The chunk an upload is read in (and the most it holds).
+  size_t upload_chunk_bytes = 64 * 1024;
+};
+
+class HttpServer {
+ public:
+  // Listens on options.host:options.port (0: a free port) with TLS when
+  // options has a certificate and key. `service` must outlive the server.
+  static Result<std::unique_ptr<HttpServer>> Start(const ServerOptions& options,
+                                                   ArrowService& service,
+                                                   const HttpLimits& limits = {});
+  ~HttpServer();  // Shutdown()
+  HttpServer(const HttpServer&) = delete;
+  HttpServer& operator=(const HttpServer&) = delete;
+
+  int port() const;
+  // Stops accepting, ends every open response (live streams are cancelled;
+  // their clients see a response without the end-of-stream marker), fails
+  // uploads in progress (nothing is stored), waits up to shutdown_timeout
+  // for connections and uploads to end, then stops the I/O threads. Calling
+  // it again does nothing.
+  void Shutdown();
+
+  class Impl;
+
+ private:
+  explicit HttpServer(std::shared_ptr<Impl> impl);
+  std::shared_ptr<Impl> impl_;
+};
+
+}  // namespace zkarrow::transport::http
