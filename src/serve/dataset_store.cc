@@ -231,6 +231,12 @@ Result<int64_t> ServedMessageBound(const arrow::Schema& schema, const arrow::Rec
   return bytes;
 }
 
+// `rows` * `limit` / `size`, without overflow.
+int64_t Scaled(int64_t rows, int64_t limit, int64_t size) {
+  return static_cast<int64_t>(static_cast<double>(rows) * static_cast<double>(limit) /
+                              static_cast<double>(size));
+}
+
 // Writes `batch` as row slices whose messages fit `limit`; the custom
 // metadata goes on the last slice (where writers put what they know at the
 // end of a batch).
@@ -240,38 +246,33 @@ Status WriteSliced(arrow::ipc::IpcWriter& writer, const arrow::Schema& schema,
   ZKA_ASSIGN_OR_RETURN(int64_t whole, ServedMessageBound(schema, batch, metadata));
   if (whole <= limit || batch.length <= 1) {
     if (whole > limit) {
-      return Status::OutOfRange("its single row needs " + Str(whole) +
+      return Status::OutOfRange("row 0 needs " + Str(whole) +
                                 " bytes as one message, over the limit of " + Str(limit) +
                                 " bytes per served message");
     }
     return writer.WriteBatch(batch, metadata);
   }
-  // First guess from the average row; rows of different sizes shrink it.
-  int64_t guess = std::max<int64_t>(
-      1, static_cast<int64_t>(static_cast<double>(batch.length) * static_cast<double>(limit) /
-                              static_cast<double>(whole)));
+  // Each slice's row count is guessed from the density of the one before
+  // (the whole batch's for the first) and shrunk while it is too large.
+  int64_t guess = Scaled(batch.length, limit, whole);
   for (int64_t start = 0; start < batch.length;) {
-    int64_t rows = std::min(guess, batch.length - start);
-    while (true) {
-      arrow::RecordBatch slice = SliceBatch(batch, start, rows);
-      ZKA_ASSIGN_OR_RETURN(int64_t size, ServedMessageBound(schema, slice, metadata));
-      if (size <= limit) {
-        const bool last = start + rows == batch.length;
-        ZKA_RETURN_IF_ERROR(last ? writer.WriteBatch(slice, metadata) : writer.WriteBatch(slice));
-        break;
-      }
+    int64_t rows = std::clamp<int64_t>(guess, 1, batch.length - start);
+    arrow::RecordBatch slice = SliceBatch(batch, start, rows);
+    ZKA_ASSIGN_OR_RETURN(int64_t size, ServedMessageBound(schema, slice, metadata));
+    while (size > limit) {
       if (rows == 1) {
         return Status::OutOfRange("row " + Str(start) + " needs " + Str(size) +
                                   " bytes as one message, over the limit of " + Str(limit) +
                                   " bytes per served message");
       }
-      rows = std::clamp<int64_t>(
-          static_cast<int64_t>(static_cast<double>(rows) * static_cast<double>(limit) /
-                               static_cast<double>(size)),
-          1, rows - 1);
+      rows = std::clamp<int64_t>(Scaled(rows, limit, size), 1, rows - 1);
+      slice = SliceBatch(batch, start, rows);
+      ZKA_ASSIGN_OR_RETURN(size, ServedMessageBound(schema, slice, metadata));
     }
     start += rows;
-    guess = rows;
+    ZKA_RETURN_IF_ERROR(start == batch.length ? writer.WriteBatch(slice, metadata)
+                                              : writer.WriteBatch(slice));
+    guess = Scaled(rows, limit, size);
   }
   return Status::Ok();
 }

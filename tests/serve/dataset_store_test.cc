@@ -310,6 +310,31 @@ TEST_F(DatasetStoreTest, RoundTripKeepsValuesSchemaAndChecksum) {
   EXPECT_EQ(store->List()[0].sha256_hex, info->sha256_hex);
 }
 
+TEST_F(DatasetStoreTest, EmptyUploadsRoundTrip) {
+  auto store = OpenStore();
+  ASSERT_TRUE(store);
+  Upload no_batches{MixedSchema(), {}, nullptr};
+  auto bytes = t::WriteIpc(no_batches.schema, {}, false);
+  ASSERT_TRUE(bytes.ok());
+  auto info = PutBytes(*store, "schema-only", *bytes);
+  ASSERT_TRUE(info.ok()) << info.status().ToString();
+  EXPECT_EQ(info->rows, 0);
+  auto dataset = store->Get("schema-only");
+  ASSERT_TRUE(dataset.ok());
+  auto served = ReadDataset(**dataset, Compression::kZstd);
+  ASSERT_TRUE(served.ok()) << served.status().ToString();
+  EXPECT_EQ(served->messages.size(), 1u);  // the schema
+  EXPECT_TRUE(served->read.batches.empty());
+  std::string why;
+  EXPECT_TRUE(arrow::SchemasEqual(no_batches.schema, *served->read.schema, &why)) << why;
+
+  Upload empty_batch = MakeUpload(0, 1, 0, 1);
+  info = PutBytes(*store, "zero-rows", empty_batch.bytes);
+  ASSERT_TRUE(info.ok()) << info.status().ToString();
+  EXPECT_EQ(info->rows, 0);
+  ExpectServes(*store, "zero-rows", empty_batch, 1);
+}
+
 TEST_F(DatasetStoreTest, ReplacingKeepsOldReadersValid) {
   auto store = OpenStore();
   ASSERT_TRUE(store);
