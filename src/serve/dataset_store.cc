@@ -508,7 +508,10 @@ Status DatasetStore::Load() {
   }
   if (error) return Status::IoError("listing " + dir_.string() + ": " + error.message());
 
-  for (auto& [name, versions] : files) {
+  // Not a structured binding: clang 14 cannot capture one in the lambda below.
+  for (auto& named : files) {
+    const std::string& name = named.first;
+    std::vector<ParsedFileName>& versions = named.second;
     std::sort(versions.begin(), versions.end(),
               [](const auto& a, const auto& b) { return a.version > b.version; });
     auto entry = std::make_shared<Entry>();
