@@ -628,6 +628,158 @@ TEST_F(DatasetStoreTest, LargeBatchesAreServedInSlicesUnderTheLimit) {
   }
 }
 
+DataType TypeWith(arrow::TypeId id, auto&& set) {
+  DataType type = t::Typed(id);
+  set(type);
+  return type;
+}
+
+// The types MixedBatch does not have, `rows` rows of each: slicing them must
+// keep every value (the body writer rebases offsets and child ranges).
+Upload OtherTypes(int64_t rows) {
+  using arrow::MakeField;
+  Upload upload;
+  std::vector<ArrayPtr> columns;
+  auto add = [&](Field field, ArrayPtr array) {
+    upload.schema.fields.push_back(std::move(field));
+    columns.push_back(std::move(array));
+  };
+  std::vector<std::optional<std::string>> fixed, strings, keys;
+  std::vector<std::optional<int16_t>> pairs;
+  std::vector<std::optional<int64_t>> values;
+  std::vector<std::optional<int>> map_sizes, list_sizes;
+  std::vector<bool> pair_valid, entry_valid;
+  std::vector<int8_t> type_ids;
+  std::vector<std::optional<int32_t>> union_ints, dictionary_indices;
+  std::vector<std::optional<std::string>> union_strings;
+  for (int64_t r = 0; r < rows; ++r) {
+    fixed.push_back(r % 9 == 1 ? std::nullopt : std::optional(std::string(5, 'A' + r % 26)));
+    strings.push_back(r % 8 == 2 ? std::nullopt : std::optional("large-" + std::to_string(r)));
+    pair_valid.push_back(r % 10 != 3);
+    pairs.push_back(static_cast<int16_t>(r));
+    pairs.push_back(r % 4 == 0 ? std::nullopt : std::optional(static_cast<int16_t>(-r)));
+    const int entries = static_cast<int>(r % 3);
+    map_sizes.push_back(r % 12 == 5 ? std::nullopt : std::optional(entries));
+    for (int e = 0; e < (r % 12 == 5 ? 0 : entries); ++e) {
+      keys.push_back("k" + std::to_string(r) + "." + std::to_string(e));
+      values.push_back(e == 1 ? std::nullopt : std::optional(r * 100 + e));
+      entry_valid.push_back(true);
+    }
+    type_ids.push_back(static_cast<int8_t>(r % 3 == 0 ? 7 : 5));
+    union_ints.push_back(r % 5 == 0 ? std::nullopt : std::optional(static_cast<int32_t>(r)));
+    union_strings.push_back("u" + std::to_string(r));
+    list_sizes.push_back(r % 7 == 6 ? std::nullopt : std::optional(1));
+    dictionary_indices.push_back(static_cast<int32_t>(r % 4));
+  }
+  add(MakeField("null", arrow::NullType()), t::Nulls(rows));
+  add(MakeField("fsb5",
+                TypeWith(arrow::TypeId::kFixedSizeBinary, [](DataType& d) { d.byte_width = 5; })),
+      t::FixedBytes(5, fixed));
+  add(MakeField("large_utf8", t::Typed(arrow::TypeId::kLargeUtf8)), t::Strings<int64_t>(strings));
+  add(MakeField("binary", arrow::BinaryType()), t::Strings(strings));
+  add(MakeField("fixed_list", TypeWith(arrow::TypeId::kFixedSizeList,
+                                       [](DataType& d) {
+                                         d.list_size = 2;
+                                         d.children = {MakeField("item", arrow::Int16())};
+                                       })),
+      t::WithValidity({}, pair_valid, {t::Primitive<int16_t>(pairs)}));
+  add(MakeField("map", TypeWith(arrow::TypeId::kMap,
+                                [](DataType& d) {
+                                  d.children = {MakeField(
+                                      "entries",
+                                      arrow::StructType({MakeField("key", arrow::Utf8Type(), false),
+                                                         MakeField("value", arrow::Int64())}),
+                                      false)};
+                                })),
+      t::Lists(map_sizes,
+               t::Structs(entry_valid, {t::Strings(keys), t::Primitive<int64_t>(values)})));
+  add(MakeField(
+          "sparse_union",
+          TypeWith(
+              arrow::TypeId::kUnion,
+              [](DataType& d) {
+                d.union_mode = arrow::UnionMode::kSparse;
+                d.union_type_ids = {5, 7};
+                d.children = {MakeField("i", arrow::Int32()), MakeField("s", arrow::Utf8Type())};
+              })),
+      t::SparseUnion(type_ids, {t::Primitive<int32_t>(union_ints), t::Strings(union_strings)}));
+  Field item = DictionaryField("item", 4);
+  add(MakeField("list_of_dict", arrow::ListType(item)),
+      t::Lists(list_sizes, t::WithDictionary(t::Primitive<int32_t>(dictionary_indices), Colors())));
+  upload.batches.push_back(RecordBatch{nullptr, rows, std::move(columns)});
+  auto bytes = t::WriteIpc(upload.schema, upload.batches, false);
+  EXPECT_TRUE(bytes.ok()) << bytes.status().ToString();
+  upload.bytes = *bytes;
+  return upload;
+}
+
+TEST_F(DatasetStoreTest, EveryOtherTypeIsSlicedToo) {
+  DatasetStoreOptions options;
+  options.max_batch_bytes_served = 16 * 1024;
+  auto store = OpenStore(options);
+  ASSERT_TRUE(store);
+  Upload upload = OtherTypes(5000);
+  auto info = PutBytes(*store, "types", upload.bytes);
+  ASSERT_TRUE(info.ok()) << info.status().ToString();
+  auto dataset = store->Get("types");
+  ASSERT_TRUE(dataset.ok());
+  for (Compression compression : {Compression::kNone, Compression::kZstd}) {
+    auto served = ReadDataset(**dataset, compression);
+    ASSERT_TRUE(served.ok()) << served.status().ToString();
+    EXPECT_GT(served->read.batches.size(), 5u);
+    for (const IpcMessage& message : served->messages) {
+      EXPECT_LE(message.framed_size(), options.max_batch_bytes_served);
+    }
+    EXPECT_TRUE(SameRows(upload.schema, upload.batches, served->read.batches));
+  }
+}
+
+// The body writer writes a dense union's children whole in every slice (its
+// offsets point anywhere into them), so slicing cannot make such a column
+// smaller: a batch whose dense union children pass the limit is refused
+// with the sizes, and stored when they fit.
+TEST_F(DatasetStoreTest, DenseUnionChildrenMustFitTheLimit) {
+  Schema schema{
+      {arrow::MakeField("dense", TypeWith(arrow::TypeId::kUnion,
+                                          [](DataType& d) {
+                                            d.union_mode = arrow::UnionMode::kDense;
+                                            d.children = {arrow::MakeField("i", arrow::Int64())};
+                                          }))},
+      {}};
+  auto batch_of = [](int64_t rows) {
+    std::vector<int8_t> type_ids(static_cast<size_t>(rows), 0);
+    std::vector<int32_t> offsets;
+    std::vector<std::optional<int64_t>> values;
+    for (int64_t r = 0; r < rows; ++r) {
+      offsets.push_back(static_cast<int32_t>(r));
+      values.push_back(r);
+    }
+    return RecordBatch{
+        nullptr, rows, {t::DenseUnion(type_ids, offsets, {t::Primitive<int64_t>(values)})}};
+  };
+  DatasetStoreOptions options;
+  options.max_batch_bytes_served = 16 * 1024;
+  auto store = OpenStore(options);
+  ASSERT_TRUE(store);
+  std::vector<RecordBatch> small = {batch_of(1000), batch_of(1000)};
+  auto bytes = t::WriteIpc(schema, small, false);
+  ASSERT_TRUE(bytes.ok());
+  auto stored = PutBytes(*store, "dense", *bytes);
+  ASSERT_TRUE(stored.ok()) << stored.status().ToString();
+  auto dataset = store->Get("dense");
+  ASSERT_TRUE(dataset.ok());
+  auto served = ReadDataset(**dataset, Compression::kNone);
+  ASSERT_TRUE(served.ok()) << served.status().ToString();
+  EXPECT_TRUE(SameRows(schema, small, served->read.batches));
+
+  bytes = t::WriteIpc(schema, {batch_of(4000)}, false);
+  ASSERT_TRUE(bytes.ok());
+  auto refused = PutBytes(*store, "dense", *bytes);
+  EXPECT_EQ(refused.status().code(), StatusCode::kOutOfRange) << refused.status().ToString();
+  EXPECT_NE(refused.status().message().find("over the limit of 16384"), std::string::npos)
+      << refused.status().ToString();
+}
+
 TEST_F(DatasetStoreTest, RowsAndDictionariesOverTheLimitAreRefused) {
   DatasetStoreOptions options;
   options.max_batch_bytes_served = kSmallLimit;
