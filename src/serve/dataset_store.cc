@@ -334,9 +334,12 @@ Result<FileIndex> IndexFile(const std::shared_ptr<const arrow::Buffer>& file,
     }
     const int64_t framed = 8 + metadata_length + body_length;
     if (limit && framed > *limit) {
+      const bool dictionary =
+          header->header_type() == arrow::ipc::fb::MessageHeader::DictionaryBatch;
       return Status::OutOfRange(std::string(MessageKind(*header)) + " needs " + Str(framed) +
                                 " bytes as one message, over the limit of " + Str(*limit) +
-                                " bytes per served message (dictionaries cannot be split)");
+                                " bytes per served message" +
+                                (dictionary ? " (a dictionary cannot be split)" : ""));
     }
     if (const auto* batch = header->header_as_RecordBatch()) {
       index.rows += batch->length();

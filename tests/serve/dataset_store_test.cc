@@ -335,6 +335,32 @@ TEST_F(DatasetStoreTest, EmptyUploadsRoundTrip) {
   ExpectServes(*store, "zero-rows", empty_batch, 1);
 }
 
+// What a replica does (issue 13): it uploads the messages a holder serves.
+// The file it stores is the holder's, byte for byte, so their SHA-256 agree.
+TEST_F(DatasetStoreTest, StoringAServedStreamReproducesTheFile) {
+  DatasetStoreOptions options;
+  options.max_batch_bytes_served = kSmallLimit;
+  auto store = OpenStore(options);
+  ASSERT_TRUE(store);
+  Upload upload = MakeUpload(0, 3, 3000, 20, {{"k", "v"}});
+  auto original = PutBytes(*store, "original", upload.bytes);
+  ASSERT_TRUE(original.ok()) << original.status().ToString();
+  auto dataset = store->Get("original");
+  ASSERT_TRUE(dataset.ok());
+  auto served = ReadDataset(**dataset, Compression::kNone);
+  ASSERT_TRUE(served.ok());
+  arrow::BufferOutputStream framed;
+  for (const IpcMessage& message : served->messages) {
+    ASSERT_TRUE(arrow::ipc::WriteFramed(framed, message).ok());
+  }
+  ASSERT_TRUE(arrow::ipc::WriteEndOfStream(framed).ok());
+  auto copy = PutBytes(*store, "copy", framed.Finish());
+  ASSERT_TRUE(copy.ok()) << copy.status().ToString();
+  EXPECT_EQ(copy->sha256_hex, original->sha256_hex);
+  EXPECT_EQ(copy->bytes, original->bytes);
+  EXPECT_EQ(copy->rows, original->rows);
+}
+
 TEST_F(DatasetStoreTest, ReplacingKeepsOldReadersValid) {
   auto store = OpenStore();
   ASSERT_TRUE(store);
