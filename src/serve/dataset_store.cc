@@ -140,10 +140,60 @@ class HashingFileSink final : public arrow::OutputStream {
   int64_t bytes_ = 0;
 };
 
-// StreamReader owns its input; the upload belongs to the caller.
-class BorrowedInput final : public arrow::InputStream {
+// The upload as the StreamReader reads it (which owns its input; the
+// upload belongs to the caller). An Arrow IPC file is accepted too (a client
+// sending a file as it is, e.g. curl -T data.arrow): its magic is skipped,
+// and what follows up to the end-of-stream marker is a stream; the footer
+// after it repeats the schema and the message offsets and is drained unread.
+class UploadInput final : public arrow::InputStream {
  public:
-  explicit BorrowedInput(arrow::InputStream& in) : in_(in) {}
+  static Result<std::unique_ptr<UploadInput>> Open(arrow::InputStream& in) {
+    std::unique_ptr<UploadInput> input(new UploadInput(in));
+    ZKA_ASSIGN_OR_RETURN(int64_t n, arrow::ReadFully(in, input->prefix_));
+    input->prefix_size_ = static_cast<size_t>(n);
+    // A prefix that is neither is left to the StreamReader to report.
+    auto format = arrow::ipc::DetectFormat(std::span(input->prefix_).first(input->prefix_size_));
+    input->is_file_ = format.ok() && *format == arrow::ipc::IpcFormat::kFile;
+    if (input->is_file_) input->prefix_used_ = input->prefix_size_;  // "ARROW1" and padding
+    return input;
+  }
+
+  bool is_file() const { return is_file_; }
+  // Reads the rest of the input and drops it.
+  Status Drain() {
+    std::array<uint8_t, 64 * 1024> sink{};
+    while (true) {
+      ZKA_ASSIGN_OR_RETURN(int64_t n, Read(sink));
+      if (n == 0) return Status::Ok();
+    }
+  }
+
+  Result<int64_t> Read(std::span<uint8_t> out) override {
+    if (prefix_used_ == prefix_size_) return in_.Read(out);
+    const size_t n = std::min(out.size(), prefix_size_ - prefix_used_);
+    std::copy_n(prefix_.begin() + static_cast<std::ptrdiff_t>(prefix_used_), n, out.begin());
+    prefix_used_ += n;
+    return static_cast<int64_t>(n);
+  }
+  Result<std::shared_ptr<const arrow::Buffer>> ReadBuffer(int64_t length) override {
+    if (prefix_used_ == prefix_size_) return in_.ReadBuffer(length);
+    return InputStream::ReadBuffer(length);
+  }
+
+ private:
+  explicit UploadInput(arrow::InputStream& in) : in_(in) {}
+
+  arrow::InputStream& in_;
+  std::array<uint8_t, 8> prefix_{};
+  size_t prefix_size_ = 0;
+  size_t prefix_used_ = 0;
+  bool is_file_ = false;
+};
+
+// Owned by the StreamReader, forwarding to the UploadInput the caller keeps.
+class ForwardingInput final : public arrow::InputStream {
+ public:
+  explicit ForwardingInput(arrow::InputStream& in) : in_(in) {}
   Result<int64_t> Read(std::span<uint8_t> out) override { return in_.Read(out); }
   Result<std::shared_ptr<const arrow::Buffer>> ReadBuffer(int64_t length) override {
     return in_.ReadBuffer(length);
@@ -208,15 +258,10 @@ arrow::RecordBatch SliceBatch(const arrow::RecordBatch& batch, int64_t start, in
   return slice;
 }
 
-// An upper bound on the framed size of `slice`'s RecordBatch message, with
-// or without body compression: a compressed buffer is stored raw behind its
+// An upper bound on the framed size of a message with `body`, with or
+// without body compression: a compressed buffer is stored raw behind its
 // 8-byte prefix when compression does not make it smaller.
-Result<int64_t> ServedMessageBound(const arrow::Schema& schema, const arrow::RecordBatch& slice,
-                                   const arrow::KeyValueMetadata& metadata) {
-  arrow::ipc::BatchBody body;
-  for (size_t i = 0; i < slice.columns.size(); ++i) {
-    ZKA_RETURN_IF_ERROR(arrow::ipc::AppendArray(schema.fields[i], *slice.columns[i], body));
-  }
+int64_t MessageBound(const arrow::ipc::BatchBody& body, const arrow::KeyValueMetadata& metadata) {
   int64_t bytes = 8 + kMessageOverheadBound +
                   16 * static_cast<int64_t>(body.nodes.size() + body.buffers.size());
   for (const auto& [key, value] : metadata) {
@@ -229,6 +274,43 @@ Result<int64_t> ServedMessageBound(const arrow::Schema& schema, const arrow::Rec
     }
   }
   return bytes;
+}
+
+Result<int64_t> ServedMessageBound(const arrow::Schema& schema, const arrow::RecordBatch& slice,
+                                   const arrow::KeyValueMetadata& metadata) {
+  arrow::ipc::BatchBody body;
+  for (size_t i = 0; i < slice.columns.size(); ++i) {
+    ZKA_RETURN_IF_ERROR(arrow::ipc::AppendArray(schema.fields[i], *slice.columns[i], body));
+  }
+  return MessageBound(body, metadata);
+}
+
+// A stored dataset's dictionaries are those of its first batch (later ones
+// are refused), each written whole in one message: checked before anything
+// is written, so an upload that cannot be served fails at its start.
+Status CheckDictionaries(const arrow::Field& field, const arrow::ArrayData& array, int64_t limit) {
+  const std::vector<arrow::Field>& children = field.type.children;
+  if (field.dictionary && array.dictionary) {
+    arrow::Field value_field = field;
+    value_field.dictionary.reset();
+    arrow::ipc::BatchBody body;
+    ZKA_RETURN_IF_ERROR(arrow::ipc::AppendArray(value_field, *array.dictionary, body));
+    const int64_t size = MessageBound(body, {});
+    if (size > limit) {
+      return Status::OutOfRange("the dictionary of field '" + field.name + "' (id " +
+                                Str(field.dictionary->id) + ") needs " + Str(size) +
+                                " bytes as one message, over the limit of " + Str(limit) +
+                                " bytes per served message; a dictionary cannot be split");
+    }
+    for (size_t i = 0; i < children.size() && i < array.dictionary->children.size(); ++i) {
+      ZKA_RETURN_IF_ERROR(CheckDictionaries(children[i], *array.dictionary->children[i], limit));
+    }
+    return Status::Ok();
+  }
+  for (size_t i = 0; i < children.size() && i < array.children.size(); ++i) {
+    ZKA_RETURN_IF_ERROR(CheckDictionaries(children[i], *array.children[i], limit));
+  }
+  return Status::Ok();
 }
 
 // `rows` * `limit` / `size`, without overflow.
@@ -588,8 +670,10 @@ Result<std::unique_ptr<PreparedDataset>> DatasetStore::Prepare(std::string_view 
   HashingFileSink sink(prepared->fd_);
   int64_t rows = 0;
   Status written = [&]() -> Status {
-    ZKA_ASSIGN_OR_RETURN(auto reader, arrow::ipc::StreamReader::Open(
-                                          std::make_unique<BorrowedInput>(upload), options_.read));
+    ZKA_ASSIGN_OR_RETURN(auto input, UploadInput::Open(upload));
+    ZKA_ASSIGN_OR_RETURN(
+        auto reader,
+        arrow::ipc::StreamReader::Open(std::make_unique<ForwardingInput>(*input), options_.read));
     ZKA_ASSIGN_OR_RETURN(auto writer, arrow::ipc::IpcWriter::OpenFile(sink, reader->schema()));
     int64_t batch_index = 0;
     int64_t dictionary_batches = 0;
@@ -602,6 +686,11 @@ Result<std::unique_ptr<PreparedDataset>> DatasetStore::Prepare(std::string_view 
       // first batch: one that changes later cannot be stored.
       if (batch_index == 0) {
         dictionary_batches = reader->num_dictionary_batches_read();
+        for (size_t i = 0; i < (*batch)->columns.size(); ++i) {
+          ZKA_RETURN_IF_ERROR(CheckDictionaries(reader->schema().fields[i], *(*batch)->columns[i],
+                                                options_.max_batch_bytes_served)
+                                  .WithContext(where));
+        }
       } else if (reader->num_dictionary_batches_read() != dictionary_batches) {
         return Status::InvalidArgument(
             where +
@@ -620,6 +709,7 @@ Result<std::unique_ptr<PreparedDataset>> DatasetStore::Prepare(std::string_view 
       return Status::InvalidData("the upload stopped after " + Str(batch_index) +
                                  " batches without the end-of-stream marker (interrupted)");
     }
+    if (input->is_file()) ZKA_RETURN_IF_ERROR(input->Drain().WithContext("the upload's footer"));
     return writer->Close();
   }();
   if (!written.ok()) return written.WithContext(context + ": nothing stored");

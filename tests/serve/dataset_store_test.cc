@@ -14,6 +14,7 @@
 #include <unistd.h>
 
 #include <algorithm>
+#include <array>
 #include <atomic>
 #include <cstdlib>
 #include <filesystem>
@@ -359,6 +360,30 @@ TEST_F(DatasetStoreTest, StoringAServedStreamReproducesTheFile) {
   EXPECT_EQ(copy->sha256_hex, original->sha256_hex);
   EXPECT_EQ(copy->bytes, original->bytes);
   EXPECT_EQ(copy->rows, original->rows);
+}
+
+TEST_F(DatasetStoreTest, AnIpcFileIsAcceptedAsAnUpload) {
+  auto store = OpenStore();
+  ASSERT_TRUE(store);
+  Upload upload = MakeUpload(0, 3, 200, 10);
+  auto file = t::WriteIpc(upload.schema, upload.batches, true);
+  ASSERT_TRUE(file.ok());
+  arrow::BufferInputStream in(*file);
+  auto info = store->Put("from-file", in);
+  ASSERT_TRUE(info.ok()) << info.status().ToString();
+  EXPECT_EQ(info->rows, 600);
+  std::array<uint8_t, 1> more{};
+  EXPECT_EQ(in.Read(more).value(), 0);  // the footer was read too
+  ExpectServes(*store, "from-file", upload, 1);
+  // The same data as a stream is stored as the same file.
+  auto from_stream = PutBytes(*store, "from-stream", upload.bytes);
+  ASSERT_TRUE(from_stream.ok());
+  EXPECT_EQ(from_stream->sha256_hex, info->sha256_hex);
+  // A file cut short is refused like a stream.
+  auto cut = Buffer::CopyOf((*file)->bytes().first(static_cast<size_t>((*file)->size() / 2)));
+  auto refused = PutBytes(*store, "from-file", cut);
+  EXPECT_EQ(refused.status().code(), StatusCode::kInvalidData) << refused.status().ToString();
+  ExpectServes(*store, "from-file", upload, 1);
 }
 
 TEST_F(DatasetStoreTest, ReplacingKeepsOldReadersValid) {
@@ -829,13 +854,20 @@ TEST_F(DatasetStoreTest, RowsAndDictionariesOverTheLimitAreRefused) {
   Schema dictionary_column{{DictionaryField("d", 3)}, {}};
   std::vector<std::optional<std::string>> words;
   for (int i = 0; i < 5000; ++i) words.push_back("word-" + std::to_string(i) + "-padding-padding");
+  auto dictionary = t::Strings(words);
   std::vector<RecordBatch> big_dictionary = {
-      {nullptr, 2, {t::WithDictionary(t::Primitive<int32_t>({0, 4999}), t::Strings(words))}}};
+      {nullptr, 2, {t::WithDictionary(t::Primitive<int32_t>({0, 4999}), dictionary)}},
+      {nullptr, 2, {t::WithDictionary(t::Primitive<int32_t>({1, 2}), dictionary)}}};
   bytes = t::WriteIpc(dictionary_column, big_dictionary, false);
   ASSERT_TRUE(bytes.ok());
-  refused = PutBytes(*store, "t", *bytes);
+  // Cut inside the second batch: the dictionary is refused at the first one,
+  // before the rest of the upload is read.
+  auto cut = Buffer::CopyOf((*bytes)->bytes().first(static_cast<size_t>((*bytes)->size() - 40)));
+  refused = PutBytes(*store, "t", cut);
   EXPECT_EQ(refused.status().code(), StatusCode::kOutOfRange) << refused.status().ToString();
-  EXPECT_NE(refused.status().message().find("a dictionary batch needs"), std::string::npos)
+  EXPECT_NE(
+      refused.status().message().find("upload batch 0: the dictionary of field 'd' (id 3) needs"),
+      std::string::npos)
       << refused.status().ToString();
 
   EXPECT_EQ(Files(), files);
