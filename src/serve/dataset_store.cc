@@ -99,12 +99,12 @@ Result<std::string> Sha256Hex(std::span<const uint8_t> bytes) {
   return sha.FinishHex();
 }
 
-Status WriteAll(int fd, std::span<const uint8_t> bytes) {
+Status WriteAll(int fd, std::span<const uint8_t> bytes, std::string_view what) {
   while (!bytes.empty()) {
     ssize_t n = ::write(fd, bytes.data(), bytes.size());
     if (n < 0) {
       if (errno == EINTR) continue;
-      return Status::FromErrno(errno, "writing");
+      return Status::FromErrno(errno, what);
     }
     bytes = bytes.subspan(static_cast<size_t>(n));
   }
@@ -115,18 +115,21 @@ Status WriteAll(int fd, std::span<const uint8_t> bytes) {
 // written, buffered on its way to the descriptor.
 class HashingFileSink final : public arrow::OutputStream {
  public:
-  explicit HashingFileSink(int fd) : fd_(fd) { buffer_.reserve(kWriteBufferBytes); }
+  // `what` names the file in errors.
+  HashingFileSink(int fd, std::string what) : fd_(fd), what_(std::move(what)) {
+    buffer_.reserve(kWriteBufferBytes);
+  }
 
   Status Write(std::span<const uint8_t> bytes) override {
     sha_.Update(bytes);
     bytes_ += static_cast<int64_t>(bytes.size());
     if (buffer_.size() + bytes.size() > kWriteBufferBytes) ZKA_RETURN_IF_ERROR(Flush());
-    if (bytes.size() >= kWriteBufferBytes) return WriteAll(fd_, bytes);
+    if (bytes.size() >= kWriteBufferBytes) return WriteAll(fd_, bytes, what_);
     buffer_.insert(buffer_.end(), bytes.begin(), bytes.end());
     return Status::Ok();
   }
   Status Flush() override {
-    Status status = WriteAll(fd_, buffer_);
+    Status status = WriteAll(fd_, buffer_, what_);
     buffer_.clear();
     return status;
   }
@@ -135,6 +138,7 @@ class HashingFileSink final : public arrow::OutputStream {
 
  private:
   int fd_;
+  std::string what_;
   std::vector<uint8_t> buffer_;
   Sha256 sha_;
   int64_t bytes_ = 0;
@@ -667,7 +671,7 @@ Result<std::unique_ptr<PreparedDataset>> DatasetStore::Prepare(std::string_view 
   if (prepared->fd_ < 0) {
     return Status::FromErrno(errno, context + ": creating a file in " + dir_.string());
   }
-  HashingFileSink sink(prepared->fd_);
+  HashingFileSink sink(prepared->fd_, "writing its file in " + dir_.string());
   int64_t rows = 0;
   Status written = [&]() -> Status {
     ZKA_ASSIGN_OR_RETURN(auto input, UploadInput::Open(upload));

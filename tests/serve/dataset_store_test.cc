@@ -529,6 +529,16 @@ TEST_F(DatasetStoreTest, ARestartReloadsEveryNameAndVersion) {
   ASSERT_TRUE(next.ok());
   EXPECT_EQ(next->version, 3);
   EXPECT_EQ(store->Get("a", 1).status().code(), StatusCode::kNotFound);  // keep_versions 2
+  EXPECT_EQ(Files().size(), 4u);  // a v2 and v3, b.v1.x v1, README.txt
+
+  // Opened to keep fewer versions, the store deletes the older ones.
+  store.reset();
+  options.keep_versions = 1;
+  store = OpenStore(options);
+  ASSERT_TRUE(store);
+  EXPECT_EQ(Files(), (std::set<std::string>{"README.txt", "a.v3." + next->sha256_hex + ".arrow",
+                                            "b.v1.x.v1." + before[1].sha256_hex + ".arrow"}));
+  ExpectServes(*store, "a", b1, 3);
 }
 
 TEST_F(DatasetStoreTest, ADamagedFileIsSkippedAndTheVersionBeforeServed) {
@@ -963,7 +973,9 @@ TEST_F(DatasetStoreTest, AFullDiskIsAnIoErrorAndStoresNothing) {
     auto put = PutBytes(**store, "t", big.bytes);
     if (put.ok()) ::_exit(12);
     if (put.status().code() != StatusCode::kIoError) ::_exit(13);
-    if (put.status().message().find("File too large") == std::string::npos) ::_exit(14);
+    const std::string expected = "writing its file in " + dir_.string() + ": File too large";
+    if (put.status().message().find(expected) == std::string::npos) ::_exit(14);
+    if (put.status().message().find("nothing stored") == std::string::npos) ::_exit(16);
     auto current = (*store)->Get("t");
     if (!current.ok() || (*current)->info().version != 1) ::_exit(15);
     ::_exit(0);
