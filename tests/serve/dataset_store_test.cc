@@ -1095,6 +1095,23 @@ TEST_F(DatasetStoreTest, AProcessKilledDuringAnUploadLeavesNothing) {
   ExpectServes(*store, "t", good, 1);
 }
 
+TEST_F(DatasetStoreTest, UploadsAreReadWithinTheReadBudget) {
+  DatasetStoreOptions options;
+  options.read.max_batch_bytes = 64 * 1024;
+  auto store = OpenStore(options);
+  ASSERT_TRUE(store);
+  Upload small = MakeUpload(0, 1, 10, 1);
+  ASSERT_TRUE(PutBytes(*store, "t", small.bytes).ok());
+  const auto files = Files();
+  Upload big = MakeUpload(0, 2, 5000, 40);  // batches of about 300 KB
+  auto refused = PutBytes(*store, "t", big.bytes);
+  EXPECT_EQ(refused.status().code(), StatusCode::kOutOfRange) << refused.status().ToString();
+  EXPECT_NE(refused.status().message().find("upload batch 0"), std::string::npos)
+      << refused.status().ToString();
+  EXPECT_EQ(Files(), files);
+  ExpectServes(*store, "t", small, 1);
+}
+
 TEST_F(DatasetStoreTest, OptionsAreChecked) {
   DatasetStoreOptions options;
   options.keep_versions = 0;
