@@ -166,9 +166,10 @@ class LiveStream final : public MessageStream {
     std::atomic<int> waits{0};  // wakeups registered while nothing was ready
   };
 
-  explicit LiveStream(Counters& counters) : counters_(counters) {
+  // Each batch has two rows of `payload_bytes`-byte payloads.
+  LiveStream(Counters& counters, int64_t payload_bytes) : counters_(counters) {
     ++counters_.open;
-    auto messages = Encode(*TableSchema(), {MakeBatch(0, 2)});
+    auto messages = Encode(*TableSchema(), {MakeBatch(0, 2, payload_bytes)});
     ready_.push_back(messages[0]);
     batch_ = messages[1];
     producer_ = std::thread([this] { Produce(); });
@@ -272,7 +273,10 @@ class TestService final : public ArrowService {
                                              const GetOptions& /*options*/) override {
     std::string target = resource.ToTarget();
     if (target == "/znodes") return std::unique_ptr<MessageStream>(new VectorMessageStream(table_));
-    if (target == "/changes") return std::unique_ptr<MessageStream>(new LiveStream(live_));
+    if (resource.segments == std::vector<std::string>{"changes"}) {
+      ZKA_ASSIGN_OR_RETURN(auto size, resource.IntParam("size"));
+      return std::unique_ptr<MessageStream>(new LiveStream(live_, size.value_or(3)));
+    }
     if (target == "/big") {
       auto big = Encode(*TableSchema(), {MakeBatch(0, 1, int64_t{5} << 20)});
       return std::unique_ptr<MessageStream>(
@@ -365,8 +369,8 @@ Resource At(std::string_view target) {
 
 class FlightTest : public ::testing::Test {
  protected:
-  void StartServer(ServerOptions options = {}) {
-    auto server = FlightServer::Start(options, service_);
+  void StartServer(ServerOptions options = {}, FlightLimits limits = {}) {
+    auto server = FlightServer::Start(options, service_, limits);
     ASSERT_TRUE(server.ok()) << server.status().ToString();
     server_ = std::move(*server);
   }
@@ -771,6 +775,38 @@ TEST_F(FlightTest, ClientCancellingALiveStreamCancelsIt) {
   auto read = ReadAll(std::move(*stream));
   ASSERT_TRUE(read.ok()) << read.status().ToString();
   ExpectSameBatches(TableBatches(), read->batches);
+}
+
+TEST_F(FlightTest, ClientThatStopsReadingIsCancelled) {
+  FlightLimits limits;
+  limits.write_stall_timeout = std::chrono::milliseconds(200);
+  StartServer({}, limits);
+  auto stub = RawStub();
+  grpc::ClientContext context;
+  fproto::Ticket ticket;
+  ticket.set_ticket("/changes?size=1048576");  // 2 MiB batches fill the windows quickly
+  auto reader = stub->DoGet(&context, ticket);
+  // The client reads nothing: once the flow-control windows are full, a
+  // write stalls and the server cancels the call.
+  if (!WaitFor([&] { return service_.live().cancelled.load() == 1; })) {
+    context.TryCancel();  // else draining the endless stream never ends
+    ADD_FAILURE() << "the server did not cancel the stalled stream";
+  }
+  EXPECT_TRUE(WaitFor([&] { return service_.live().open.load() == 0; }));
+  fproto::FlightData data;
+  while (reader->Read(&data)) {
+  }
+  grpc::Status status = reader->Finish();
+  EXPECT_EQ(status.error_code(), grpc::StatusCode::CANCELLED) << status.error_message();
+
+  // A client that reads is not affected.
+  auto client = Connect();
+  ASSERT_NE(client, nullptr);
+  auto stream = client->Get(At("/changes"), {});
+  ASSERT_TRUE(stream.ok()) << stream.status().ToString();
+  auto live = arrow::ipc::StreamReader::Open(std::move(*stream));
+  ASSERT_TRUE(live.ok()) << live.status().ToString();
+  ReadLive(**live, 100);
 }
 
 TEST_F(FlightTest, StreamsPastTheLimitAreRefused) {

@@ -3,9 +3,11 @@
 #include <grpcpp/grpcpp.h>
 #include <grpcpp/security/server_credentials.h>
 
+#include <algorithm>
 #include <atomic>
 #include <condition_variable>
 #include <deque>
+#include <functional>
 #include <mutex>
 #include <optional>
 #include <string>
@@ -115,9 +117,12 @@ class DoGetCore;
 // Wakeups of kPending streams, run on one thread of the server's: a
 // producer calls the wakeup from its own code (possibly holding its locks),
 // where pulling the stream again, or destroying it at its end, must not
-// happen.
+// happen. The thread also runs `tick` every `tick_interval`.
 class WakeupQueue {
  public:
+  WakeupQueue(std::function<void()> tick, std::chrono::milliseconds tick_interval)
+      : tick_(std::move(tick)), tick_interval_(tick_interval) {}
+
   void Post(std::weak_ptr<DoGetCore> core) {
     std::lock_guard lock(mu_);
     if (closed_) return;
@@ -138,6 +143,8 @@ class WakeupQueue {
   std::condition_variable ready_;
   std::deque<std::weak_ptr<DoGetCore>> queue_;
   bool closed_ = false;
+  const std::function<void()> tick_;
+  const std::chrono::milliseconds tick_interval_;
 };
 
 class LiveRegistry;
@@ -150,9 +157,12 @@ class LiveRegistry;
 // After the end, `pumping_` stays set and nothing pumps again.
 class DoGetCore : public std::enable_shared_from_this<DoGetCore> {
  public:
-  DoGetCore(std::unique_ptr<MessageStream> stream, std::shared_ptr<WakeupQueue> wakeups,
-            LiveRegistry& registry)
-      : stream_(std::move(stream)), wakeups_(std::move(wakeups)), registry_(registry) {}
+  DoGetCore(grpc::CallbackServerContext& context, std::unique_ptr<MessageStream> stream,
+            std::shared_ptr<WakeupQueue> wakeups, LiveRegistry& registry)
+      : context_(context),
+        stream_(std::move(stream)),
+        wakeups_(std::move(wakeups)),
+        registry_(registry) {}
 
   void Start(grpc::ServerWriteReactor<fproto::FlightData>* reactor) {
     reactor_ = reactor;
@@ -177,6 +187,19 @@ class DoGetCore : public std::enable_shared_from_this<DoGetCore> {
   // Has said kPending at least once: an endless stream, ended at once by
   // a shutdown.
   bool live() const { return live_.load(); }
+  // Cancels the call when a write has been outstanding since before
+  // `started_before`: the client stopped reading. Its OnCancel then ends
+  // the call.
+  void CancelIfStalled(std::chrono::steady_clock::time_point started_before) {
+    {
+      std::lock_guard lock(mu_);
+      if (!writing_ || write_started_ >= started_before) return;
+    }
+    // Not under mu_: gRPC may run OnCancel (and so a pump, and End()) on
+    // this thread before TryCancel() returns.
+    std::lock_guard lock(context_mu_);
+    if (context_alive_) context_.TryCancel();
+  }
 
  private:
   template <typename Change>
@@ -196,9 +219,15 @@ class DoGetCore : public std::enable_shared_from_this<DoGetCore> {
   bool pumping_ = false;
   bool writing_ = false;  // StartWrite called, OnWriteDone not yet
   bool waiting_ = false;  // kPending, wakeup not yet
+  std::chrono::steady_clock::time_point write_started_;
   std::optional<grpc::Status> stop_;
   std::atomic<bool> live_{false};
 
+  // Valid until End() clears context_alive_ (then OnDone may free it).
+  // Recursive: End() may run inside TryCancel() under it, on this thread.
+  grpc::CallbackServerContext& context_;
+  std::recursive_mutex context_mu_;
+  bool context_alive_ = true;
   // Touched only by the pumping thread.
   grpc::ServerWriteReactor<fproto::FlightData>* reactor_ = nullptr;
   std::unique_ptr<MessageStream> stream_;
@@ -220,32 +249,49 @@ class LiveRegistry {
     cores_.erase(core);
   }
   void StopLive(const grpc::Status& status) {
-    std::vector<std::shared_ptr<DoGetCore>> live;
-    {
-      std::lock_guard lock(mu_);
-      for (auto& [key, weak] : cores_) {
-        if (auto core = weak.lock(); core && core->live()) live.push_back(std::move(core));
-      }
+    for (auto& core : Snapshot()) {
+      if (core->live()) core->Stop(status);
     }
-    for (auto& core : live) core->Stop(status);
+  }
+  void CancelStalled(std::chrono::milliseconds limit) {
+    auto started_before = std::chrono::steady_clock::now() - limit;
+    for (auto& core : Snapshot()) core->CancelIfStalled(started_before);
   }
 
  private:
+  // The cores, held while the caller calls them outside the lock (they
+  // remove themselves under it).
+  std::vector<std::shared_ptr<DoGetCore>> Snapshot() {
+    std::vector<std::shared_ptr<DoGetCore>> cores;
+    std::lock_guard lock(mu_);
+    for (auto& [key, weak] : cores_) {
+      if (auto core = weak.lock()) cores.push_back(std::move(core));
+    }
+    return cores;
+  }
+
   std::mutex mu_;
   std::unordered_map<DoGetCore*, std::weak_ptr<DoGetCore>> cores_;
 };
 
 void WakeupQueue::Run() {
+  auto next_tick = std::chrono::steady_clock::now() + tick_interval_;
   for (;;) {
     std::weak_ptr<DoGetCore> next;
     {
       std::unique_lock lock(mu_);
-      ready_.wait(lock, [&] { return closed_ || !queue_.empty(); });
+      ready_.wait_until(lock, next_tick, [&] { return closed_ || !queue_.empty(); });
       if (closed_) return;
-      next = std::move(queue_.front());
-      queue_.pop_front();
+      if (!queue_.empty()) {
+        next = std::move(queue_.front());
+        queue_.pop_front();
+      }
     }
     if (auto core = next.lock()) core->Woken();
+    if (std::chrono::steady_clock::now() >= next_tick) {
+      tick_();
+      next_tick = std::chrono::steady_clock::now() + tick_interval_;
+    }
   }
 }
 
@@ -302,6 +348,7 @@ void DoGetCore::Pump() {
         {
           std::lock_guard lock(mu_);
           writing_ = true;
+          write_started_ = std::chrono::steady_clock::now();
         }
         reactor_->StartWrite(&data_);
         break;
@@ -314,6 +361,10 @@ void DoGetCore::End(grpc::Status status) {
   // Everything that touches the stream or the server happens before
   // Finish(): from then on OnDone() may run, and a shutdown waiting for it
   // may destroy the service.
+  {
+    std::lock_guard lock(context_mu_);
+    context_alive_ = false;
+  }
   registry_.Remove(this);
   stream_.reset();
   reactor_->Finish(std::move(status));
@@ -430,6 +481,7 @@ class FlightServiceImpl final : public FlightServiceBase {
     shutting_down_ = true;
     registry_.StopLive(grpc::Status(grpc::StatusCode::UNAVAILABLE, "the server is shutting down"));
   }
+  void CancelStalled(std::chrono::milliseconds limit) { registry_.CancelStalled(limit); }
 
   grpc::Status Handshake(grpc::ServerContext* context,
                          grpc::ServerReaderWriter<fproto::HandshakeResponse,
@@ -504,7 +556,7 @@ class FlightServiceImpl final : public FlightServiceBase {
     SlotHold hold(slots_);
     auto stream = service_.Get(*resource, GetOptions{});
     if (!stream.ok()) return new FailedWrite(stream.status());
-    auto core = std::make_shared<DoGetCore>(std::move(*stream), wakeups_, registry_);
+    auto core = std::make_shared<DoGetCore>(*context, std::move(*stream), wakeups_, registry_);
     registry_.Add(core);
     return new DoGetCall(std::move(core), std::move(hold));
   }
@@ -614,8 +666,14 @@ Result<std::shared_ptr<grpc::ServerCredentials>> MakeCredentials(const ServerOpt
 
 class FlightServer::Impl {
  public:
-  Impl(const ServerOptions& options, ArrowService& service)
-      : wakeups_(std::make_shared<WakeupQueue>()),
+  Impl(const ServerOptions& options, ArrowService& service, const FlightLimits& limits)
+      : limits_(limits),
+        // The queue's thread runs only between Start() and Shutdown(), while
+        // service_ exists.
+        wakeups_(std::make_shared<WakeupQueue>(
+            [this] { service_->CancelStalled(limits_.write_stall_timeout); },
+            std::clamp(limits.write_stall_timeout / 4, std::chrono::milliseconds(10),
+                       std::chrono::milliseconds(1000)))),
         service_(std::make_unique<FlightServiceImpl>(options, service, wakeups_)) {}
 
   ~Impl() { Shutdown(std::chrono::milliseconds(0)); }
@@ -630,6 +688,10 @@ class FlightServer::Impl {
     std::string address =
         (ipv6 ? "[" + options.host + "]" : options.host) + ":" + std::to_string(options.port);
     grpc::ServerBuilder builder;
+    builder.AddChannelArgument(GRPC_ARG_KEEPALIVE_TIME_MS,
+                               static_cast<int>(limits_.keepalive_time.count()));
+    builder.AddChannelArgument(GRPC_ARG_KEEPALIVE_TIMEOUT_MS,
+                               static_cast<int>(limits_.keepalive_timeout.count()));
     builder.AddListeningPort(address, credentials, &port_);
     builder.RegisterService(service_.get());
     server_ = builder.BuildAndStart();
@@ -656,6 +718,7 @@ class FlightServer::Impl {
   }
 
  private:
+  const FlightLimits limits_;
   std::shared_ptr<WakeupQueue> wakeups_;
   std::unique_ptr<FlightServiceImpl> service_;  // outlives server_
   std::unique_ptr<grpc::Server> server_;
@@ -668,8 +731,9 @@ FlightServer::FlightServer(std::unique_ptr<Impl> impl) : impl_(std::move(impl)) 
 FlightServer::~FlightServer() = default;
 
 Result<std::unique_ptr<FlightServer>> FlightServer::Start(const ServerOptions& options,
-                                                          ArrowService& service) {
-  auto impl = std::make_unique<Impl>(options, service);
+                                                          ArrowService& service,
+                                                          const FlightLimits& limits) {
+  auto impl = std::make_unique<Impl>(options, service, limits);
   ZKA_RETURN_IF_ERROR(impl->Start(options).WithContext("Flight server"));
   return std::unique_ptr<FlightServer>(new FlightServer(std::move(impl)));
 }

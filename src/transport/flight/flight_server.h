@@ -27,6 +27,19 @@ namespace zkarrow::transport::flight {
 // What Shutdown() gives finite calls in progress before cancelling them.
 inline constexpr std::chrono::milliseconds kDefaultShutdownGrace{5000};
 
+// Flight-specific limits (ServerOptions has those shared with HTTP).
+struct FlightLimits {
+  // A DoGet whose client has not taken a FlightData for this long is
+  // cancelled: a client that stopped reading would otherwise hold its
+  // stream slot and its stream's buffers for ever (a live stream is only
+  // pulled, and can only fail a lagging client, when a write completes).
+  std::chrono::milliseconds write_stall_timeout{60'000};
+  // HTTP/2 pings on connections with calls in progress, so that a client
+  // that vanished (host down, network cut) is noticed and its calls end.
+  std::chrono::milliseconds keepalive_time{30'000};
+  std::chrono::milliseconds keepalive_timeout{20'000};
+};
+
 class FlightServer {
  public:
   // Listens on options.host:options.port (port 0: a free one, see port()),
@@ -34,7 +47,8 @@ class FlightServer {
   // neither), requiring options.bearer_token when it is non-empty.
   // REQUIRES: `service` outlives the server.
   static Result<std::unique_ptr<FlightServer>> Start(const ServerOptions& options,
-                                                     ArrowService& service);
+                                                     ArrowService& service,
+                                                     const FlightLimits& limits = {});
   // Shuts down if Shutdown() was not called.
   ~FlightServer();
   FlightServer(const FlightServer&) = delete;
