@@ -20,5 +20,8 @@ void RegisterDemoCommand(CLI::App& app, CommandRunner& runner);
 void RegisterTxnLogCommand(CLI::App& app, CommandRunner& runner);
 void RegisterWatchCommand(CLI::App& app, CommandRunner& runner);
 void RegisterQueryCommand(CLI::App& app, CommandRunner& runner);
+void RegisterServeCommand(CLI::App& app, CommandRunner& runner);
+void RegisterGetCommand(CLI::App& app, CommandRunner& runner);
+void RegisterPutCommand(CLI::App& app, CommandRunner& runner);
 
 }  // namespace zkarrow::cli

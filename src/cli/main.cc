@@ -19,6 +19,9 @@ int main(int argc, char** argv) {
   zkarrow::cli::RegisterTxnLogCommand(app, runner);
   zkarrow::cli::RegisterWatchCommand(app, runner);
   zkarrow::cli::RegisterQueryCommand(app, runner);
+  zkarrow::cli::RegisterServeCommand(app, runner);
+  zkarrow::cli::RegisterGetCommand(app, runner);
+  zkarrow::cli::RegisterPutCommand(app, runner);
 
   try {
     app.parse(argc, argv);

@@ -1,21 +1,15 @@
 #include "cli/zk_connection.h"
 
-#include <fcntl.h>
 #include <sys/prctl.h>
-#include <sys/stat.h>
-#include <unistd.h>
 
-#include <cerrno>
 #include <chrono>
 #include <cstdlib>
 
 #include "cli/report.h"
+#include "cli/secret_file.h"
 
 namespace zkarrow::cli {
 namespace {
-
-// A credential file is a few lines; anything larger is not one.
-constexpr off_t kMaxAuthFileBytes = 64 << 10;
 
 // "digest:user:password" -> {"digest", "user:password"}. The message never
 // repeats the text: it may be a secret.
@@ -26,46 +20,6 @@ Result<std::pair<std::string, std::string>> ParseAuth(std::string_view text,
     return UsageError(std::string(where) + " wants SCHEME:CREDENTIAL, e.g. digest:user:password");
   }
   return std::make_pair(std::string(text.substr(0, colon)), std::string(text.substr(colon + 1)));
-}
-
-Result<std::string> ReadAuthFile(const std::string& path) {
-  // O_NONBLOCK: opening a FIFO must not wait for a writer; the type is
-  // checked before anything is read.
-  int fd = ::open(path.c_str(), O_RDONLY | O_CLOEXEC | O_NOCTTY | O_NONBLOCK);
-  if (fd < 0) return Status::FromErrno(errno, "--auth-file " + path);
-  struct stat info {};
-  if (::fstat(fd, &info) != 0) {
-    Status status = Status::FromErrno(errno, "--auth-file " + path);
-    ::close(fd);
-    return status;
-  }
-  std::string problem;
-  if (!S_ISREG(info.st_mode)) {
-    problem = "is not a regular file";
-  } else if ((info.st_mode & (S_IRWXG | S_IRWXO)) != 0) {
-    char mode[8];
-    std::snprintf(mode, sizeof(mode), "%04o", static_cast<unsigned>(info.st_mode & 07777));
-    problem = std::string("is accessible by other users (mode ") + mode +
-              "); make it private: chmod 600 " + path;
-  } else if (info.st_size > kMaxAuthFileBytes) {
-    problem = "is " + std::to_string(info.st_size) + " bytes; a credential file holds at most " +
-              std::to_string(kMaxAuthFileBytes);
-  }
-  if (!problem.empty()) {
-    ::close(fd);
-    return UsageError("--auth-file " + path + " " + problem);
-  }
-  std::string text(static_cast<size_t>(info.st_size), '\0');
-  size_t filled = 0;
-  while (filled < text.size()) {
-    ssize_t n = ::read(fd, text.data() + filled, text.size() - filled);
-    if (n < 0 && errno == EINTR) continue;
-    if (n <= 0) break;
-    filled += static_cast<size_t>(n);
-  }
-  ::close(fd);
-  text.resize(filled);
-  return text;
 }
 
 }  // namespace
@@ -105,7 +59,7 @@ Result<zk::ClientOptions> MakeClientOptions(const ZkConnectionArgs& args) {
     options.auth.push_back(std::move(pair));
   }
   if (!args.auth_file.empty()) {
-    ZKA_ASSIGN_OR_RETURN(std::string text, ReadAuthFile(args.auth_file));
+    ZKA_ASSIGN_OR_RETURN(std::string text, ReadSecretFile(args.auth_file, "--auth-file"));
     size_t line_number = 0;
     size_t start = 0;
     while (start < text.size()) {

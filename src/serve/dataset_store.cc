@@ -19,6 +19,7 @@
 #include "arrow/ipc/encapsulated.h"
 #include "arrow/ipc/flatbuf.h"
 #include "arrow/ipc/message.h"
+#include "arrow/ipc/sliced_writer.h"
 
 namespace zkarrow::serve {
 
@@ -46,12 +47,6 @@ constexpr size_t kSha256HexLength = 64;
 // Written through a buffer: the IPC writer makes a write per metadata block,
 // buffer and padding.
 constexpr size_t kWriteBufferBytes = size_t{1} << 20;
-// Generous upper bound on a batch message's flatbuffer apart from its
-// FieldNodes and Buffers (16 bytes each) and custom metadata: the Message and
-// RecordBatch tables, their vtables, a BodyCompression table and alignment.
-constexpr int64_t kMessageOverheadBound = 512;
-constexpr int64_t kMetadataEntryOverheadBound = 48;
-
 std::string Str(int64_t value) { return std::to_string(value); }
 
 int64_t NowMs() {
@@ -247,48 +242,6 @@ std::optional<ParsedFileName> ParseFileName(std::string_view file) {
   return parsed;
 }
 
-// The rows [start, start + rows) of `batch`, sharing its buffers. The null
-// counts of a slice are unknown (-1): the body writer counts them.
-arrow::RecordBatch SliceBatch(const arrow::RecordBatch& batch, int64_t start, int64_t rows) {
-  if (start == 0 && rows == batch.length) return batch;
-  arrow::RecordBatch slice{batch.schema, rows, {}};
-  for (const auto& column : batch.columns) {
-    auto sliced = std::make_shared<arrow::ArrayData>(*column);
-    sliced->offset += start;
-    sliced->length = rows;
-    sliced->null_count = -1;
-    slice.columns.push_back(std::move(sliced));
-  }
-  return slice;
-}
-
-// An upper bound on the framed size of a message with `body`, with or
-// without body compression: a compressed buffer is stored raw behind its
-// 8-byte prefix when compression does not make it smaller.
-int64_t MessageBound(const arrow::ipc::BatchBody& body, const arrow::KeyValueMetadata& metadata) {
-  int64_t bytes = 8 + kMessageOverheadBound +
-                  16 * static_cast<int64_t>(body.nodes.size() + body.buffers.size());
-  for (const auto& [key, value] : metadata) {
-    bytes += kMetadataEntryOverheadBound + static_cast<int64_t>(key.size() + value.size());
-  }
-  for (const auto& buffer : body.buffers) {
-    if (buffer->size() > 0) {
-      bytes += arrow::ipc::PaddedTo(buffer->size() + arrow::ipc::kCompressionPrefixLength,
-                                    arrow::ipc::kBodyAlignment);
-    }
-  }
-  return bytes;
-}
-
-Result<int64_t> ServedMessageBound(const arrow::Schema& schema, const arrow::RecordBatch& slice,
-                                   const arrow::KeyValueMetadata& metadata) {
-  arrow::ipc::BatchBody body;
-  for (size_t i = 0; i < slice.columns.size(); ++i) {
-    ZKA_RETURN_IF_ERROR(arrow::ipc::AppendArray(schema.fields[i], *slice.columns[i], body));
-  }
-  return MessageBound(body, metadata);
-}
-
 // A stored dataset's dictionaries are those of its first batch (later ones
 // are refused), each written whole in one message: checked before anything
 // is written, so an upload that cannot be served fails at its start.
@@ -297,9 +250,8 @@ Status CheckDictionaries(const arrow::Field& field, const arrow::ArrayData& arra
   if (field.dictionary && array.dictionary) {
     arrow::Field value_field = field;
     value_field.dictionary.reset();
-    arrow::ipc::BatchBody body;
-    ZKA_RETURN_IF_ERROR(arrow::ipc::AppendArray(value_field, *array.dictionary, body));
-    const int64_t size = MessageBound(body, {});
+    ZKA_ASSIGN_OR_RETURN(const int64_t size,
+                         arrow::ipc::DictionaryMessageBound(value_field, *array.dictionary));
     if (size > limit) {
       return Status::OutOfRange("the dictionary of field '" + field.name + "' (id " +
                                 Str(field.dictionary->id) + ") needs " + Str(size) +
@@ -313,52 +265,6 @@ Status CheckDictionaries(const arrow::Field& field, const arrow::ArrayData& arra
   }
   for (size_t i = 0; i < children.size() && i < array.children.size(); ++i) {
     ZKA_RETURN_IF_ERROR(CheckDictionaries(children[i], *array.children[i], limit));
-  }
-  return Status::Ok();
-}
-
-// `rows` * `limit` / `size`, without overflow.
-int64_t Scaled(int64_t rows, int64_t limit, int64_t size) {
-  return static_cast<int64_t>(static_cast<double>(rows) * static_cast<double>(limit) /
-                              static_cast<double>(size));
-}
-
-// Writes `batch` as row slices whose messages fit `limit`; the custom
-// metadata goes on the last slice (where writers put what they know at the
-// end of a batch).
-Status WriteSliced(arrow::ipc::IpcWriter& writer, const arrow::Schema& schema,
-                   const arrow::RecordBatch& batch, const arrow::KeyValueMetadata& metadata,
-                   int64_t limit) {
-  ZKA_ASSIGN_OR_RETURN(int64_t whole, ServedMessageBound(schema, batch, metadata));
-  if (whole <= limit || batch.length <= 1) {
-    if (whole > limit) {
-      return Status::OutOfRange("row 0 needs " + Str(whole) +
-                                " bytes as one message, over the limit of " + Str(limit) +
-                                " bytes per served message");
-    }
-    return writer.WriteBatch(batch, metadata);
-  }
-  // Each slice's row count is guessed from the density of the one before
-  // (the whole batch's for the first) and shrunk while it is too large.
-  int64_t guess = Scaled(batch.length, limit, whole);
-  for (int64_t start = 0; start < batch.length;) {
-    int64_t rows = std::clamp<int64_t>(guess, 1, batch.length - start);
-    arrow::RecordBatch slice = SliceBatch(batch, start, rows);
-    ZKA_ASSIGN_OR_RETURN(int64_t size, ServedMessageBound(schema, slice, metadata));
-    while (size > limit) {
-      if (rows == 1) {
-        return Status::OutOfRange("row " + Str(start) + " needs " + Str(size) +
-                                  " bytes as one message, over the limit of " + Str(limit) +
-                                  " bytes per served message");
-      }
-      rows = std::clamp<int64_t>(Scaled(rows, limit, size), 1, rows - 1);
-      slice = SliceBatch(batch, start, rows);
-      ZKA_ASSIGN_OR_RETURN(size, ServedMessageBound(schema, slice, metadata));
-    }
-    start += rows;
-    ZKA_RETURN_IF_ERROR(start == batch.length ? writer.WriteBatch(slice, metadata)
-                                              : writer.WriteBatch(slice));
-    guess = Scaled(rows, limit, size);
   }
   return Status::Ok();
 }
@@ -702,9 +608,9 @@ Result<std::unique_ptr<PreparedDataset>> DatasetStore::Prepare(std::string_view 
             "dataset is stored as an IPC file, which holds one dictionary per field, so "
             "send every dictionary whole before the first batch and keep it");
       }
-      ZKA_RETURN_IF_ERROR(WriteSliced(*writer, reader->schema(), **batch,
-                                      reader->last_batch_info().custom_metadata,
-                                      options_.max_batch_bytes_served)
+      ZKA_RETURN_IF_ERROR(arrow::ipc::WriteBatchSliced(*writer, reader->schema(), **batch,
+                                                       reader->last_batch_info().custom_metadata,
+                                                       options_.max_batch_bytes_served)
                               .WithContext(where));
       rows += (*batch)->length;
       ++batch_index;

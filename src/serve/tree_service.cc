@@ -611,6 +611,8 @@ Status TreeService::Health() const { return core_->Health(); }
 
 const std::string& TreeService::root() const { return core_->options().watch.root; }
 
+int64_t TreeService::zxid() const { return core_->zxid(); }
+
 arrow::Schema TreeService::ZnodesSchema(bool typed) const {
   arrow::Schema schema = znodes::ZnodeTableSchema(typed);
   schema.metadata = core_->SchemaMetadata(core_->zxid());

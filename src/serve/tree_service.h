@@ -114,6 +114,8 @@ class TreeService {
   // watcher failed (with its error: the last state is still served).
   Status Health() const;
   const std::string& root() const;
+  // The served state's label; -1 before the initial state.
+  int64_t zxid() const;
 
   // The schema of a response (metadata included, label as of now).
   arrow::Schema ZnodesSchema(bool typed) const;

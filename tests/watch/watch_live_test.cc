@@ -25,6 +25,7 @@
 
 #include "arrow/io.h"
 #include "arrow/ipc/reader.h"
+#include "support/zkarrow_process.h"
 #include "support/znode_rows.h"
 #include "watch/change_schema.h"
 #include "watch/tree_watcher.h"
@@ -45,7 +46,7 @@ using testing::ReadChangeRows;
 using testing::ReadZnodeRows;
 using testing::Replay;
 using testing::RunCommand;
-using testing::WatchProcess;
+using testing::ZkarrowProcess;
 
 namespace fs = std::filesystem;
 
@@ -220,11 +221,11 @@ TEST_F(WatchStandaloneTest, ChurnReplayEqualsSnapshotAndKazoo) {
 
   fs::path dir = TempDir("churn");
   fs::path single = dir / "single.arrows";
-  auto plain = WatchProcess::Start(WatchArgs(root, single.string()), dir / "plain.err");
+  auto plain = ZkarrowProcess::Start("watch", WatchArgs(root, single.string()), dir / "plain.err");
   ASSERT_TRUE(plain.ok()) << plain.status().ToString();
   std::vector<std::string> rotating_args = WatchArgs(root, (dir / "part-%05d.arrows").string());
   rotating_args.insert(rotating_args.end(), {"--rotate-rows", "150"});
-  auto rotating = WatchProcess::Start(rotating_args, dir / "rotating.err");
+  auto rotating = ZkarrowProcess::Start("watch", rotating_args, dir / "rotating.err");
   ASSERT_TRUE(rotating.ok()) << rotating.status().ToString();
   auto single_files = [&] { return std::vector<fs::path>{single}; };
   auto rotated_files = [&] { return FilesIn(dir, "part-"); };
@@ -283,7 +284,7 @@ TEST_F(WatchStandaloneTest, StandaloneServerRestartedMidChurn) {
   testing::Churn(*writer_, root, 3, 300);
   fs::path dir = TempDir("restart");
   fs::path out = dir / "changes.arrows";
-  auto watch = WatchProcess::Start(WatchArgs(root, out.string()), dir / "watch.err");
+  auto watch = ZkarrowProcess::Start("watch", WatchArgs(root, out.string()), dir / "watch.err");
   ASSERT_TRUE(watch.ok()) << watch.status().ToString();
   auto files = [&] { return std::vector<fs::path>{out}; };
   ASSERT_NO_FATAL_FAILURE(WaitUntilCaughtUp(files, root, "start"));
@@ -317,7 +318,7 @@ TEST_F(WatchStandaloneTest, SessionExpiredWhileStoppedMidChurn) {
   fs::path out = dir / "changes.arrows";
   std::vector<std::string> args = WatchArgs(root, out.string());
   args.insert(args.end(), {"--session-timeout-ms", "4000"});
-  auto watch = WatchProcess::Start(args, dir / "watch.err");
+  auto watch = ZkarrowProcess::Start("watch", args, dir / "watch.err");
   ASSERT_TRUE(watch.ok()) << watch.status().ToString();
   auto files = [&] { return std::vector<fs::path>{out}; };
   ASSERT_NO_FATAL_FAILURE(WaitUntilCaughtUp(files, root, "start"));
@@ -348,7 +349,7 @@ TEST_F(WatchEnsembleTest, ConnectedServerKilledMidChurn) {
   testing::Churn(*writer_, root, 10, 500);
   fs::path dir = TempDir("ensemble");
   fs::path out = dir / "changes.arrows";
-  auto watch = WatchProcess::Start(WatchArgs(root, out.string()), dir / "watch.err");
+  auto watch = ZkarrowProcess::Start("watch", WatchArgs(root, out.string()), dir / "watch.err");
   ASSERT_TRUE(watch.ok()) << watch.status().ToString();
   auto files = [&] { return std::vector<fs::path>{out}; };
   ASSERT_NO_FATAL_FAILURE(WaitUntilCaughtUp(files, root, "start"));
@@ -389,7 +390,7 @@ TEST_F(WatchStandaloneTest, PeriodicResyncShowsUnreadableNodesUnderReadableParen
   fs::path out = dir / "changes.arrows";
   std::vector<std::string> args = WatchArgs(root, out.string());
   args.insert(args.end(), {"--resync-seconds", "1"});
-  auto watch = WatchProcess::Start(args, dir / "watch.err");
+  auto watch = ZkarrowProcess::Start("watch", args, dir / "watch.err");
   ASSERT_TRUE(watch.ok()) << watch.status().ToString();
   auto files = [&] { return std::vector<fs::path>{out}; };
   ASSERT_NO_FATAL_FAILURE(WaitUntilCaughtUp(files, root, "start"));
@@ -418,7 +419,7 @@ TEST_F(WatchStandaloneTest, NodesChangingReadabilityShowAndHideTheirChildren) {
   MustCreate(root + "/locked/inner", "i");
   fs::path dir = TempDir("readability");
   fs::path out = dir / "changes.arrows";
-  auto watch = WatchProcess::Start(WatchArgs(root, out.string()), dir / "watch.err");
+  auto watch = ZkarrowProcess::Start("watch", WatchArgs(root, out.string()), dir / "watch.err");
   ASSERT_TRUE(watch.ok()) << watch.status().ToString();
   auto files = [&] { return std::vector<fs::path>{out}; };
   ASSERT_NO_FATAL_FAILURE(WaitUntilCaughtUp(files, root, "start"));
@@ -604,7 +605,7 @@ TEST_F(WatchStandaloneTest, OptionsShapeTheStream) {
   std::vector<std::string> args = WatchArgs(root, out.string());
   args.insert(args.end(), {"--no-initial", "--typed", "--acl", "--exclude", root + "/skip",
                            "--compression", "zstd"});
-  auto watch = WatchProcess::Start(args, dir / "watch.err");
+  auto watch = ZkarrowProcess::Start("watch", args, dir / "watch.err");
   ASSERT_TRUE(watch.ok()) << watch.status().ToString();
   auto files = [&] { return std::vector<fs::path>{out}; };
   // No initial rows to wait for: the schema says the watch is in place.
@@ -664,7 +665,7 @@ TEST_F(WatchStandaloneTest, ForEndsTheStreamByItself) {
   fs::path out = dir / "changes.arrows";
   std::vector<std::string> args = WatchArgs(root, out.string());
   args.insert(args.end(), {"--for", "1"});
-  auto watch = WatchProcess::Start(args, dir / "watch.err");
+  auto watch = ZkarrowProcess::Start("watch", args, dir / "watch.err");
   ASSERT_TRUE(watch.ok()) << watch.status().ToString();
   auto exit_code = (*watch)->Wait();
   ASSERT_TRUE(exit_code.ok()) << exit_code.status().ToString() << ": --for 1 did not end it";
@@ -687,7 +688,7 @@ TEST_F(WatchStandaloneTest, ForEndsTheStreamByItself) {
   }
   std::vector<std::string> rotating = WatchArgs(root, pattern);
   rotating.insert(rotating.end(), {"--rotate-rows", "1", "--for", "1"});
-  auto rotated = WatchProcess::Start(rotating, dir / "rotated.err");
+  auto rotated = ZkarrowProcess::Start("watch", rotating, dir / "rotated.err");
   ASSERT_TRUE(rotated.ok()) << rotated.status().ToString();
   auto rotated_exit = (*rotated)->Wait();
   ASSERT_TRUE(rotated_exit.ok()) << rotated_exit.status().ToString();
@@ -724,7 +725,7 @@ TEST_F(WatchStandaloneTest, ForEndsTheStreamByItself) {
   // --for far in the future does not end the stream at once.
   std::vector<std::string> long_args = WatchArgs(root, (dir / "long.arrows").string());
   long_args.insert(long_args.end(), {"--for", "1e10"});
-  auto long_watch = WatchProcess::Start(long_args, dir / "long.err");
+  auto long_watch = ZkarrowProcess::Start("watch", long_args, dir / "long.err");
   ASSERT_TRUE(long_watch.ok()) << long_watch.status().ToString();
   ASSERT_NO_FATAL_FAILURE(
       WaitUntilCaughtUp([&] { return std::vector<fs::path>{dir / "long.arrows"}; }, root, "long"));

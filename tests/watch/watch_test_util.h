@@ -38,23 +38,6 @@ std::string CheckOrder(const std::vector<nlohmann::json>& rows);
 // How many rows have `event`.
 int64_t CountEvent(const std::vector<nlohmann::json>& rows, const std::string& event);
 
-// `zkarrow watch ARGS...` as a child process, stderr to a file.
-class WatchProcess {
- public:
-  static Result<std::unique_ptr<WatchProcess>> Start(const std::vector<std::string>& args,
-                                                     const std::filesystem::path& stderr_file);
-  ~WatchProcess();  // SIGKILLs a process still running
-  pid_t pid() const { return pid_; }
-  // SIGTERM, then waits (bounded) for the exit status.
-  Result<int> Stop(std::chrono::seconds deadline = std::chrono::seconds(60));
-  // Waits (bounded) for the process to exit by itself; its exit status.
-  Result<int> Wait(std::chrono::seconds deadline = std::chrono::seconds(60));
-  bool Running();
-
- private:
-  pid_t pid_ = -1;
-};
-
 // Polls `files()` (re-evaluated: rotation adds files) until a row for which
 // `match` is true appears or the deadline passes.
 Status WaitForRow(const std::function<std::vector<std::filesystem::path>()>& files,

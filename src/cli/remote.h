@@ -1,0 +1,32 @@
+// The options and the connection of the commands that talk to a zkarrow
+// server (get, put): the URL picks the protocol (grpc:// Flight, http://),
+// the token comes from a file, TLS is verified against --tls-ca or the
+// system's roots.
+#pragma once
+
+#include <CLI/CLI.hpp>
+#include <memory>
+#include <string>
+
+#include "base/status.h"
+#include "transport/arrow_client.h"
+#include "transport/resource.h"
+
+namespace zkarrow::cli {
+
+struct RemoteArgs {
+  std::string token_file;
+  std::string tls_ca;
+  int connect_timeout_ms = transport::ClientOptions{}.connect_timeout_ms;
+};
+
+void AddRemoteOptions(CLI::App& command, RemoteArgs& args);
+
+// A client for `url`'s protocol, connected. Bad URLs are UsageErrors.
+Result<std::unique_ptr<transport::ArrowClient>> ConnectRemote(const transport::ServerUrl& url,
+                                                              const RemoteArgs& args);
+
+// ParseServerUrl, with a malformed URL as a UsageError.
+Result<transport::ServerUrl> ParseUrlArgument(const std::string& url);
+
+}  // namespace zkarrow::cli

@@ -1,0 +1,70 @@
+#include "cli/secret_file.h"
+
+#include <fcntl.h>
+#include <sys/prctl.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+#include <cerrno>
+#include <cstdio>
+
+#include "cli/report.h"
+
+namespace zkarrow::cli {
+namespace {
+
+// A credential file is a few lines; anything larger is not one.
+constexpr off_t kMaxSecretFileBytes = 64 << 10;
+
+}  // namespace
+
+Result<std::string> ReadSecretFile(const std::string& path, std::string_view option) {
+  // O_NONBLOCK: opening a FIFO must not wait for a writer; the type is
+  // checked before anything is read.
+  int fd = ::open(path.c_str(), O_RDONLY | O_CLOEXEC | O_NOCTTY | O_NONBLOCK);
+  if (fd < 0) return Status::FromErrno(errno, std::string(option) + " " + path);
+  struct stat info {};
+  if (::fstat(fd, &info) != 0) {
+    Status status = Status::FromErrno(errno, std::string(option) + " " + path);
+    ::close(fd);
+    return status;
+  }
+  std::string problem;
+  if (!S_ISREG(info.st_mode)) {
+    problem = "is not a regular file";
+  } else if ((info.st_mode & (S_IRWXG | S_IRWXO)) != 0) {
+    char mode[8];
+    std::snprintf(mode, sizeof(mode), "%04o", static_cast<unsigned>(info.st_mode & 07777));
+    problem = std::string("is accessible by other users (mode ") + mode +
+              "); make it private: chmod 600 " + path;
+  } else if (info.st_size > kMaxSecretFileBytes) {
+    problem = "is " + std::to_string(info.st_size) + " bytes; a credential file holds at most " +
+              std::to_string(kMaxSecretFileBytes);
+  }
+  if (!problem.empty()) {
+    ::close(fd);
+    return UsageError(std::string(option) + " " + path + " " + problem);
+  }
+  std::string text(static_cast<size_t>(info.st_size), '\0');
+  size_t filled = 0;
+  while (filled < text.size()) {
+    ssize_t n = ::read(fd, text.data() + filled, text.size() - filled);
+    if (n < 0 && errno == EINTR) continue;
+    if (n <= 0) break;
+    filled += static_cast<size_t>(n);
+  }
+  ::close(fd);
+  text.resize(filled);
+  return text;
+}
+
+Result<std::string> ReadTokenFile(const std::string& path, std::string_view option) {
+  ::prctl(PR_SET_DUMPABLE, 0, 0, 0, 0);
+  ZKA_ASSIGN_OR_RETURN(std::string text, ReadSecretFile(path, option));
+  size_t end = text.find_first_of("\r\n");
+  if (end != std::string::npos) text.resize(end);
+  if (text.empty()) return UsageError(std::string(option) + " " + path + " holds no token");
+  return text;
+}
+
+}  // namespace zkarrow::cli

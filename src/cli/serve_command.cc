@@ -1,0 +1,238 @@
+// `zkarrow serve`: the live tree, its changes and uploaded datasets over
+// Arrow Flight and HTTP (src/serve holds the data, src/transport the wire
+// protocols; this file parses options, starts and stops them in order).
+#include <unistd.h>
+
+#include <charconv>
+#include <chrono>
+#include <cstdio>
+#include <memory>
+#include <nlohmann/json.hpp>
+#include <string>
+#include <thread>
+#include <vector>
+
+#include "cli/commands.h"
+#include "cli/output_target.h"
+#include "cli/progress_line.h"
+#include "cli/secret_file.h"
+#include "cli/stop_signal.h"
+#include "cli/zk_connection.h"
+#include "serve/dataset_store.h"
+#include "serve/service.h"
+#include "serve/tree_service.h"
+#include "transport/flight/flight_server.h"
+#include "transport/http/http_server.h"
+
+namespace zkarrow::cli {
+namespace {
+
+struct ServeArgs {
+  ZkConnectionArgs connection;
+  std::string path = "/";
+  std::vector<std::string> excludes;
+  std::string flight;
+  std::string http;
+  std::string store;
+  std::string tls_cert;
+  std::string tls_key;
+  std::string token_file;
+  std::string ports_file;
+  int64_t history_mb = serve::TreeServiceOptions{}.history_bytes >> 20;
+  int64_t max_upload_mb = transport::ServerOptions{}.max_upload_bytes >> 20;
+  int max_streams = transport::ServerOptions{}.max_concurrent_streams;
+  int keep_versions = serve::DatasetStoreOptions{}.keep_versions;
+};
+
+// "HOST:PORT" (port 0: any free one), "[IPV6]:PORT".
+Status ParseListen(const std::string& text, std::string_view option,
+                   transport::ServerOptions& options) {
+  size_t colon = text.rfind(':');
+  std::string host = colon == std::string::npos ? "" : text.substr(0, colon);
+  if (host.size() >= 2 && host.front() == '[' && host.back() == ']') {
+    host = host.substr(1, host.size() - 2);
+  }
+  int port = -1;
+  if (colon != std::string::npos) {
+    const char* begin = text.data() + colon + 1;
+    const char* end = text.data() + text.size();
+    auto [stop, error] = std::from_chars(begin, end, port);
+    if (error != std::errc() || stop != end || begin == end) port = -1;
+  }
+  if (host.empty() || port < 0 || port > 65535) {
+    return UsageError(std::string(option) + " " + text +
+                      ": expected HOST:PORT, e.g. 127.0.0.1:8815 (port 0 picks a free one)");
+  }
+  options.host = host;
+  options.port = port;
+  return Status::Ok();
+}
+
+// {"flight": PORT, "http": PORT, "pid": PID}, written atomically, for
+// scripts that start a server on port 0.
+Status WritePortsFile(const std::string& path, int flight_port, int http_port) {
+  nlohmann::json ports = {{"pid", ::getpid()}};
+  if (flight_port > 0) ports["flight"] = flight_port;
+  if (http_port > 0) ports["http"] = http_port;
+  std::string text = ports.dump() + "\n";
+  ZKA_ASSIGN_OR_RETURN(auto target, OutputTarget::Open(path));
+  ZKA_RETURN_IF_ERROR(
+      target->stream().Write({reinterpret_cast<const uint8_t*>(text.data()), text.size()}));
+  return target->Commit().WithContext("--ports-file " + path);
+}
+
+Status RunServe(const ServeArgs& args) {
+  if (args.flight.empty() && args.http.empty()) {
+    return UsageError("nothing to listen on: give --flight HOST:PORT and/or --http HOST:PORT");
+  }
+  if (args.tls_cert.empty() != args.tls_key.empty()) {
+    return UsageError("--tls-cert and --tls-key go together");
+  }
+  transport::ServerOptions base;
+  base.tls_cert_file = args.tls_cert;
+  base.tls_key_file = args.tls_key;
+  base.max_upload_bytes = args.max_upload_mb << 20;
+  base.max_concurrent_streams = args.max_streams;
+  if (!args.token_file.empty()) {
+    ZKA_ASSIGN_OR_RETURN(base.bearer_token, ReadTokenFile(args.token_file, "--token-file"));
+  }
+  transport::ServerOptions flight_options = base;
+  transport::ServerOptions http_options = base;
+  if (!args.flight.empty())
+    ZKA_RETURN_IF_ERROR(ParseListen(args.flight, "--flight", flight_options));
+  if (!args.http.empty()) ZKA_RETURN_IF_ERROR(ParseListen(args.http, "--http", http_options));
+
+  serve::TreeServiceOptions tree_options;
+  ZKA_ASSIGN_OR_RETURN(tree_options.watch.client, MakeClientOptions(args.connection));
+  tree_options.watch.root = args.path;
+  tree_options.watch.excludes = args.excludes;
+  tree_options.source = args.connection.zk;
+  tree_options.history_bytes = args.history_mb << 20;
+  ZKA_RETURN_IF_ERROR(InstallStopHandlers());
+
+  serve::DatasetStoreOptions store_options;
+  store_options.keep_versions = args.keep_versions;
+  ZKA_ASSIGN_OR_RETURN(auto store, serve::DatasetStore::Open(args.store, store_options));
+  for (const std::string& note : store->open_notes()) {
+    std::fprintf(stderr, "zkarrow serve: store: %s\n", note.c_str());
+  }
+  ZKA_ASSIGN_OR_RETURN(auto tree, serve::TreeService::Start(std::move(tree_options)));
+  serve::Service service(*tree, *store);
+
+  // Listeners stop before the service they call, the service before the
+  // tree and store it reads.
+  std::unique_ptr<transport::flight::FlightServer> flight;
+  std::unique_ptr<transport::http::HttpServer> http;
+  if (!args.flight.empty()) {
+    auto started = transport::flight::FlightServer::Start(flight_options, service);
+    if (!started.ok()) return started.status().WithContext("--flight " + args.flight);
+    flight = std::move(*started);
+    std::fprintf(stderr, "zkarrow serve: Flight on %s://%s:%d\n",
+                 base.tls_cert_file.empty() ? "grpc" : "grpc+tls", flight_options.host.c_str(),
+                 flight->port());
+  }
+  if (!args.http.empty()) {
+    auto started = transport::http::HttpServer::Start(http_options, service);
+    if (!started.ok()) return started.status().WithContext("--http " + args.http);
+    http = std::move(*started);
+    std::fprintf(stderr, "zkarrow serve: HTTP on %s://%s:%d\n",
+                 base.tls_cert_file.empty() ? "http" : "https", http_options.host.c_str(),
+                 http->port());
+  }
+  if (!args.ports_file.empty()) {
+    ZKA_RETURN_IF_ERROR(
+        WritePortsFile(args.ports_file, flight ? flight->port() : 0, http ? http->port() : 0));
+  }
+
+  // Report when the tree becomes servable and when that changes.
+  std::string last_health = "starting";
+  while (!StopRequested()) {
+    Status health = tree->Health();
+    std::string now = health.ok() ? "ok" : health.message();
+    if (now != last_health) {
+      if (health.ok()) {
+        serve::TreeMetrics metrics = tree->metrics();
+        std::fprintf(stderr, "zkarrow serve: serving %s znodes of %s%s at zxid 0x%llx\n",
+                     FormatCount(metrics.znodes).c_str(), args.connection.zk.c_str(),
+                     args.path == "/" ? "" : args.path.c_str(),
+                     static_cast<unsigned long long>(metrics.zxid));
+      } else if (health.code() != StatusCode::kUnavailable || last_health == "ok") {
+        std::fprintf(stderr, "zkarrow serve: %s\n", health.ToString().c_str());
+      }
+      last_health = now;
+    }
+    std::this_thread::sleep_for(std::chrono::milliseconds(100));
+  }
+  std::fprintf(stderr, "zkarrow serve: stopping\n");
+  if (http) http->Shutdown();
+  if (flight) flight->Shutdown();
+  tree->Stop();
+  return Status::Ok();
+}
+
+}  // namespace
+
+void RegisterServeCommand(CLI::App& app, CommandRunner& runner) {
+  auto args = std::make_shared<ServeArgs>();
+  CLI::App* command = app.add_subcommand(
+      "serve", "Serve a live ZooKeeper tree, its changes and uploaded Arrow datasets");
+  command->footer(
+      "Keeps an in-memory mirror of the tree (as `watch` does) and serves, over Arrow Flight\n"
+      "and/or HTTP:\n"
+      "  znodes              the current table (snapshot schema), zkarrow.zxid in its metadata\n"
+      "                      Flight [\"znodes\"] or [\"znodes\", \"/sub\"]; HTTP GET "
+      "/znodes?path=/sub&data=false&typed=true\n"
+      "  changes             a live stream in the watch schema; each epoch's last batch carries\n"
+      "                      zkarrow.zxid; resume with from=ZXID, start with the state: "
+      "initial=true\n"
+      "  datasets/NAME       Arrow streams uploaded with DoPut / PUT (or `zkarrow put`), "
+      "validated,\n"
+      "                      fsynced and replaced atomically in --store DIR\n"
+      "Actions (Flight DoAction, HTTP POST /actions/TYPE): sync (wait for a zxid), drop NAME.\n"
+      "HTTP also has GET /datasets, /healthz and /metrics. SIGINT/SIGTERM stop it cleanly.\n"
+      "Examples:\n"
+      "  zkarrow serve --zk 127.0.0.1:2181 --flight 127.0.0.1:8815 --http 127.0.0.1:8080 "
+      "--store /var/lib/zkarrow\n"
+      "  zkarrow get grpc://127.0.0.1:8815/znodes -o tree.arrow\n"
+      "  curl -s 127.0.0.1:8080/znodes?path=/brokers > brokers.arrows");
+  AddZkConnectionOptions(*command, args->connection, /*zk_required=*/true);
+  command->add_option("--path", args->path, "Subtree to serve")->default_str("/");
+  command->add_option("--exclude", args->excludes,
+                      "Glob on the absolute path; hides matching subtrees (repeatable)");
+  command->add_option("--flight", args->flight,
+                      "Arrow Flight listener HOST:PORT (port 0: a free one)");
+  command->add_option("--http", args->http, "HTTP listener HOST:PORT (port 0: a free one)");
+  command->add_option("--store", args->store, "Directory of the uploaded datasets")->required();
+  command->add_option("--tls-cert", args->tls_cert, "PEM certificate (chain) for both listeners")
+      ->check(CLI::ExistingFile);
+  command->add_option("--tls-key", args->tls_key, "PEM private key of --tls-cert")
+      ->check(CLI::ExistingFile);
+  command
+      ->add_option("--token-file", args->token_file,
+                   "File holding the bearer token every request must carry (owner-only file)")
+      ->check(CLI::ExistingFile);
+  command->add_option("--ports-file", args->ports_file,
+                      "Write {\"flight\": PORT, \"http\": PORT, \"pid\": PID} here once listening");
+  command
+      ->add_option("--history-mb", args->history_mb,
+                   "Changes kept in memory for clients resuming with from=ZXID")
+      ->check(CLI::Range(int64_t{1}, int64_t{1} << 20))
+      ->capture_default_str();
+  command->add_option("--max-upload-mb", args->max_upload_mb, "Largest upload accepted")
+      ->check(CLI::Range(int64_t{1}, int64_t{1} << 30))
+      ->capture_default_str();
+  command
+      ->add_option("--max-streams", args->max_streams,
+                   "Downloads and uploads in progress at once, per listener")
+      ->check(CLI::Range(1, 100000))
+      ->capture_default_str();
+  command
+      ->add_option("--keep-versions", args->keep_versions,
+                   "Versions of each dataset kept on disk, the current one included")
+      ->check(CLI::Range(1, 1000))
+      ->capture_default_str();
+  command->callback(
+      [args, &runner] { runner = [args] { return Finish("serve", RunServe(*args)); }; });
+}
+
+}  // namespace zkarrow::cli

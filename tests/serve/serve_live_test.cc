@@ -1,0 +1,515 @@
+// `zkarrow serve`, `get` and `put` as users run them, against a real
+// ZooKeeper server: one server process for the suite (Flight and HTTP on
+// free loopback ports), read and written by the zkarrow binary, curl, kazoo
+// and Node's independent Arrow and gRPC libraries.
+// - what the server serves equals `zkarrow snapshot` of the same tree;
+// - while a writer changes the tree, every `znodes` response equals the
+//   replay of the `changes` stream up to the response's zkarrow.zxid;
+// - `sync` then `get` sees a write just made;
+// - datasets round-trip over both protocols, replace atomically, and bad,
+//   cut or interrupted uploads (the server killed mid-way) leave nothing;
+// - a client killed mid-download does not disturb the server; SIGTERM ends
+//   it cleanly with live streams open.
+#include <gtest/gtest.h>
+#include <signal.h>
+#include <sys/wait.h>
+#include <unistd.h>
+
+#include <algorithm>
+#include <atomic>
+#include <chrono>
+#include <cstdio>
+#include <filesystem>
+#include <fstream>
+#include <iterator>
+#include <nlohmann/json.hpp>
+#include <string>
+#include <thread>
+#include <vector>
+
+#include "arrow/io.h"
+#include "arrow/ipc/reader.h"
+#include "serve/tree_service.h"
+#include "support/prerequisite.h"
+#include "support/zkarrow_process.h"
+#include "support/znode_rows.h"
+#include "watch/watch_test_util.h"
+#include "zk/client.h"
+#include "zkserver/zookeeper_cluster.h"
+
+namespace zkarrow {
+namespace {
+
+namespace fs = std::filesystem;
+using testing::DiffRows;
+using testing::ReadChangeRows;
+using testing::ReadZnodeRows;
+using testing::Replay;
+using testing::RunCommand;
+using testing::ZkarrowProcess;
+
+std::string ReadText(const fs::path& path) {
+  std::ifstream in(path);
+  return std::string((std::istreambuf_iterator<char>(in)), std::istreambuf_iterator<char>());
+}
+
+bool HaveCurl() { return ::access("/usr/bin/curl", X_OK) == 0; }
+
+class ServeTest : public ::testing::Test {
+ protected:
+  static void SetUpTestSuite() {
+    auto cluster = zkserver::ZooKeeperCluster::Start({.servers = 1});
+    ASSERT_TRUE(cluster.ok()) << cluster.status().ToString();
+    cluster_ = std::move(*cluster).release();
+    zk::ClientOptions options;
+    options.connect_string = cluster_->ConnectString();
+    auto writer = zk::Client::Connect(options);
+    ASSERT_TRUE(writer.ok()) << writer.status().ToString();
+    writer_ = std::move(*writer).release();
+    suite_dir_ = fs::temp_directory_path() / ("zkarrow-serve-" + std::to_string(::getpid()));
+    fs::remove_all(suite_dir_);
+    fs::create_directories(suite_dir_);
+    ASSERT_NO_FATAL_FAILURE(StartServer());
+  }
+
+  static void TearDownTestSuite() {
+    delete server_;
+    server_ = nullptr;
+    delete writer_;
+    writer_ = nullptr;
+    delete cluster_;
+    cluster_ = nullptr;
+    if (!::testing::UnitTest::GetInstance()->Failed()) fs::remove_all(suite_dir_);
+  }
+
+  // The suite's server (again, after a test killed it), serving the whole
+  // tree with its datasets in suite_dir_/store.
+  static void StartServer() {
+    const fs::path ports = suite_dir_ / "ports.json";
+    fs::remove(ports);
+    auto server = ZkarrowProcess::Start(
+        "serve",
+        {"--zk", cluster_->ConnectString(), "--flight", "127.0.0.1:0", "--http", "127.0.0.1:0",
+         "--store", (suite_dir_ / "store").string(), "--ports-file", ports.string()},
+        suite_dir_ / ("serve-" + std::to_string(++server_starts_) + ".err"));
+    ASSERT_TRUE(server.ok()) << server.status().ToString();
+    delete server_;
+    server_ = server->release();
+    const auto deadline = std::chrono::steady_clock::now() + std::chrono::seconds(60);
+    while (!fs::exists(ports) && std::chrono::steady_clock::now() < deadline) {
+      ASSERT_TRUE(server_->Running())
+          << ReadText(suite_dir_ / ("serve-" + std::to_string(server_starts_) + ".err"));
+      std::this_thread::sleep_for(std::chrono::milliseconds(50));
+    }
+    ASSERT_TRUE(fs::exists(ports)) << "the server wrote no ports file";
+    nlohmann::json parsed = nlohmann::json::parse(ReadText(ports));
+    flight_ = "grpc://127.0.0.1:" + std::to_string(parsed["flight"].get<int>());
+    http_ = "http://127.0.0.1:" + std::to_string(parsed["http"].get<int>());
+    // Ready once the initial state is served.
+    bool ready = false;
+    while (!ready && std::chrono::steady_clock::now() < deadline) {
+      ready = RunCommand("curl -sf " + http_ + "/healthz > /dev/null").ok();
+      if (!ready) std::this_thread::sleep_for(std::chrono::milliseconds(100));
+    }
+    ASSERT_TRUE(ready) << "the server did not become healthy";
+  }
+
+  void SetUp() override {
+    ASSERT_NE(server_, nullptr) << "the shared server failed to start; see above";
+    if (!HaveCurl()) ZKA_MISSING_PREREQUISITE() << "curl is not installed";
+  }
+
+  void TearDown() override {
+    if (HasFailure()) {
+      std::printf(
+          "--- server log:\n%s\n",
+          ReadText(suite_dir_ / ("serve-" + std::to_string(server_starts_) + ".err")).c_str());
+    }
+  }
+
+  static fs::path Dir(const std::string& name) {
+    fs::path dir = suite_dir_ / name;
+    fs::create_directories(dir);
+    return dir;
+  }
+
+  static void MustCreate(const std::string& path, const std::string& data) {
+    auto created = writer_->Create(path, data, zk::OpenAclUnsafe()).get();
+    ASSERT_TRUE(created.ok()) << created.status().ToString();
+  }
+
+  // The zxid of a write just made, for read-your-writes.
+  static int64_t SetAndGetZxid(const std::string& path, const std::string& data) {
+    auto stat = writer_->SetData(path, data, -1).get();
+    EXPECT_TRUE(stat.ok()) << stat.status().ToString();
+    return stat.ok() ? stat->mzxid : 0;
+  }
+
+  static Status Sync(int64_t zxid) {
+    return RunCommand("curl -sf -X POST -d '{\"zxid\": " + std::to_string(zxid) + "}' " + http_ +
+                      "/actions/sync > /dev/null")
+        .status();
+  }
+
+  static Result<std::string> Zkarrow(const std::string& args) {
+    return RunCommand(std::string(ZKARROW_BINARY) + " " + args + " 2>&1");
+  }
+
+  // HTTP status of a curl request (its body to `body_file`).
+  static int CurlStatus(const std::string& args, const fs::path& body_file) {
+    auto out = RunCommand("curl -s -o " + body_file.string() + " -w '%{http_code}' " + args);
+    return out.ok() ? std::atoi(out->c_str()) : -1;
+  }
+
+  static zkserver::ZooKeeperCluster* cluster_;
+  static zk::Client* writer_;
+  static ZkarrowProcess* server_;
+  static int server_starts_;
+  static fs::path suite_dir_;
+  static std::string flight_;
+  static std::string http_;
+};
+
+zkserver::ZooKeeperCluster* ServeTest::cluster_ = nullptr;
+zk::Client* ServeTest::writer_ = nullptr;
+ZkarrowProcess* ServeTest::server_ = nullptr;
+int ServeTest::server_starts_ = 0;
+fs::path ServeTest::suite_dir_;
+std::string ServeTest::flight_;
+std::string ServeTest::http_;
+
+TEST_F(ServeTest, ZnodesEqualSnapshotOverFlightAndHttp) {
+  const std::string root = "/same";
+  MustCreate(root, "root");
+  for (int i = 0; i < 300; ++i) {
+    MustCreate(root + "/n" + std::to_string(i), i % 3 ? "{\"i\": " + std::to_string(i) + "}" : "");
+  }
+  ASSERT_TRUE(Sync(SetAndGetZxid(root, "synced")).ok());
+  const fs::path dir = Dir("same");
+  ASSERT_TRUE(Zkarrow("snapshot --zk " + cluster_->ConnectString() + " --path " + root + " -o " +
+                      (dir / "snapshot.arrow").string())
+                  .ok());
+  auto expected = ReadZnodeRows(dir / "snapshot.arrow");
+  ASSERT_TRUE(expected.ok()) << expected.status().ToString();
+  ASSERT_EQ(expected->size(), 301u);
+
+  for (const std::string& url :
+       {flight_ + "/znodes?path=" + root, http_ + "/znodes?path=" + root}) {
+    SCOPED_TRACE(url);
+    const fs::path out = dir / "served.arrow";
+    auto got = Zkarrow("get '" + url + "' -o " + out.string());
+    ASSERT_TRUE(got.ok()) << got.status().ToString();
+    auto rows = ReadZnodeRows(out);
+    ASSERT_TRUE(rows.ok()) << rows.status().ToString();
+    EXPECT_EQ(DiffRows(*expected, *rows), "");
+    // The response says which state it is.
+    auto file = arrow::ipc::FileReader::OpenPath(out);
+    ASSERT_TRUE(file.ok());
+    bool labelled = false;
+    for (const auto& [key, value] : (*file)->schema().metadata) {
+      labelled = labelled || (key == serve::kMetaZxid && std::stoll(value) > 0);
+    }
+    EXPECT_TRUE(labelled);
+  }
+
+  // Options: no data, typed columns, a path that is not there.
+  const fs::path bare = dir / "bare.arrows";
+  ASSERT_TRUE(Zkarrow("get '" + http_ + "/znodes?path=" + root + "&data=false&typed=true' -o " +
+                      bare.string())
+                  .ok());
+  auto bare_rows = ReadZnodeRows(bare);
+  ASSERT_TRUE(bare_rows.ok()) << bare_rows.status().ToString();
+  ASSERT_EQ(bare_rows->size(), 301u);
+  for (const auto& row : *bare_rows) EXPECT_TRUE(row["data_hex"].is_null()) << row.dump();
+  EXPECT_EQ(CurlStatus("'" + http_ + "/znodes?path=/no/such'", dir / "missing.json"), 404);
+  EXPECT_EQ(CurlStatus("'" + http_ + "/znodes?frobnicate=1'", dir / "unknown.json"), 400);
+  EXPECT_NE(ReadText(dir / "unknown.json").find("unknown parameter frobnicate"), std::string::npos);
+}
+
+TEST_F(ServeTest, SyncThenGetSeesAWriteJustMade) {
+  const std::string path = "/ryw";
+  MustCreate(path, "before");
+  const fs::path dir = Dir("ryw");
+  for (int round = 0; round < 20; ++round) {
+    const std::string value = "value-" + std::to_string(round);
+    ASSERT_TRUE(Sync(SetAndGetZxid(path, value)).ok());
+    const fs::path out = dir / "ryw.arrows";
+    ASSERT_TRUE(Zkarrow("get '" + flight_ + "/znodes?path=" + path + "' -o " + out.string()).ok());
+    auto rows = ReadZnodeRows(out);
+    ASSERT_TRUE(rows.ok()) << rows.status().ToString();
+    ASSERT_EQ(rows->size(), 1u);
+    EXPECT_EQ((*rows)[0]["data_hex"], testing::Hex(value)) << "round " << round;
+  }
+  // A zxid the server will not reach in time: 504 with the reason.
+  EXPECT_EQ(CurlStatus("-X POST -d '{\"zxid\": 9223372036854775807, \"timeout_ms\": 100}' " +
+                           http_ + "/actions/sync",
+                       dir / "timeout.json"),
+            504);
+}
+
+// The batches of a change stream file and the label each epoch's last
+// batch carries.
+struct Batch {
+  int64_t rows = 0;
+  std::optional<int64_t> label;
+};
+
+std::vector<Batch> ReadBatches(const fs::path& file) {
+  std::vector<Batch> batches;
+  auto input = arrow::FileInputStream::Open(file);
+  EXPECT_TRUE(input.ok());
+  if (!input.ok()) return batches;
+  auto reader = arrow::ipc::StreamReader::Open(std::move(*input));
+  EXPECT_TRUE(reader.ok()) << reader.status().ToString();
+  if (!reader.ok()) return batches;
+  while (true) {
+    auto next = (*reader)->Next();
+    EXPECT_TRUE(next.ok()) << next.status().ToString();
+    if (!next.ok() || !*next) break;
+    Batch batch{(*next)->length, std::nullopt};
+    for (const auto& [key, value] : (*reader)->last_batch_info().custom_metadata) {
+      if (key == serve::kMetaZxid) batch.label = std::stoll(value);
+    }
+    batches.push_back(batch);
+  }
+  return batches;
+}
+
+int64_t LabelOf(const fs::path& znodes_file) {
+  auto file = arrow::ipc::FileReader::OpenPath(znodes_file);
+  EXPECT_TRUE(file.ok());
+  if (!file.ok()) return -1;
+  for (const auto& [key, value] : (*file)->schema().metadata) {
+    if (key == serve::kMetaZxid) return std::stoll(value);
+  }
+  return -1;
+}
+
+TEST_F(ServeTest, EveryZnodesResponseEqualsTheReplayOfChangesUpToItsZxid) {
+  const std::string root = "/consistent";
+  MustCreate(root, "root");
+  testing::Churn(*writer_, root, 7, 300);
+  const fs::path dir = Dir("consistent");
+  const fs::path changes = dir / "changes.arrows";
+  // The change stream from the current state on, captured by `get` until
+  // the end of the test.
+  auto stream = ZkarrowProcess::Start(
+      "get", {flight_ + "/changes?initial=true", "-o", changes.string(), "--format", "stream"},
+      dir / "get-changes.err");
+  ASSERT_TRUE(stream.ok()) << stream.status().ToString();
+
+  std::atomic<bool> stop{false};
+  std::thread churn([&] {
+    zk::ClientOptions options;
+    options.connect_string = cluster_->ConnectString();
+    auto client = zk::Client::Connect(options);
+    if (client.ok()) testing::Churn(**client, root, 11, 1'000'000, &stop);
+  });
+  // Responses cut while the tree changes.
+  std::vector<fs::path> responses;
+  for (int i = 0; i < 12; ++i) {
+    const fs::path out = dir / ("znodes-" + std::to_string(i) + ".arrow");
+    const std::string& base = i % 2 ? http_ : flight_;
+    auto got = Zkarrow("get '" + base + "/znodes?path=" + root + "' -o " + out.string());
+    ASSERT_TRUE(got.ok()) << got.status().ToString();
+    responses.push_back(out);
+    std::this_thread::sleep_for(std::chrono::milliseconds(150));
+  }
+  stop = true;
+  churn.join();
+  // Everything is in the stream once it passed the last write's zxid.
+  const int64_t last = SetAndGetZxid(root, "final");
+  ASSERT_TRUE(Sync(last).ok());
+  std::this_thread::sleep_for(std::chrono::milliseconds(500));
+  auto stopped = (*stream)->Stop();
+  ASSERT_TRUE(stopped.ok()) << stopped.status().ToString();
+  ASSERT_EQ(*stopped, 0) << ReadText(dir / "get-changes.err");
+
+  std::vector<Batch> batches = ReadBatches(changes);
+  auto rows = ReadChangeRows({changes});
+  ASSERT_TRUE(rows.ok()) << rows.status().ToString();
+  ASSERT_FALSE(batches.empty());
+  ASSERT_TRUE(batches.front().label.has_value()) << "the initial state ends with its label";
+  int compared = 0;
+  std::set<int64_t> labels;
+  for (const fs::path& response : responses) {
+    const int64_t label = LabelOf(response);
+    ASSERT_GT(label, 0);
+    labels.insert(label);
+    if (label < *batches.front().label) continue;  // cut before the stream started
+    // The rows of every epoch labelled up to `label`.
+    int64_t prefix = 0;
+    int64_t pending = 0;
+    for (const Batch& batch : batches) {
+      pending += batch.rows;
+      if (!batch.label) continue;
+      if (*batch.label > label) break;
+      prefix += pending;
+      pending = 0;
+    }
+    std::vector<nlohmann::json> replayed =
+        Replay(std::vector<nlohmann::json>(rows->begin(), rows->begin() + prefix));
+    auto served = ReadZnodeRows(response);
+    ASSERT_TRUE(served.ok()) << served.status().ToString();
+    EXPECT_EQ(DiffRows(*served, replayed), "") << response << " at zxid " << label;
+    ++compared;
+  }
+  std::printf("compared %d responses at %zu distinct zxids with a stream of %zu rows\n", compared,
+              labels.size(), rows->size());
+  EXPECT_GE(compared, 10);
+  EXPECT_GE(labels.size(), 3u) << "the tree did not change between responses";
+}
+
+TEST_F(ServeTest, DatasetsRoundTripOverBothProtocolsAndReplaceAtomically) {
+  const fs::path dir = Dir("datasets");
+  // Any Arrow table will do: a snapshot of a subtree is one.
+  MustCreate("/ds", "dataset source");
+  for (int i = 0; i < 50; ++i) MustCreate("/ds/n" + std::to_string(i), std::string(i * 10, 'x'));
+  const fs::path source = dir / "source.arrow";
+  ASSERT_TRUE(
+      Zkarrow("snapshot --zk " + cluster_->ConnectString() + " --path /ds -o " + source.string())
+          .ok());
+  auto expected = ReadZnodeRows(source);
+  ASSERT_TRUE(expected.ok());
+
+  auto put = Zkarrow("put " + source.string() + " " + flight_ + "/datasets/tree-v1");
+  ASSERT_TRUE(put.ok()) << put.status().ToString();
+  EXPECT_NE(put->find("\"version\":1"), std::string::npos) << *put;
+  for (const std::string& url : {http_ + "/datasets/tree-v1", flight_ + "/datasets/tree-v1"}) {
+    const fs::path out = dir / "back.arrow";
+    ASSERT_TRUE(Zkarrow("get " + url + " -o " + out.string()).ok()) << url;
+    auto rows = ReadZnodeRows(out);
+    ASSERT_TRUE(rows.ok()) << rows.status().ToString();
+    EXPECT_EQ(DiffRows(*expected, *rows), "") << url;
+  }
+  // Over HTTP with curl; the list shows it; a compare-and-set that lost.
+  EXPECT_EQ(
+      CurlStatus("-T " + source.string() + " " + http_ + "/datasets/tree-v1", dir / "put.json"),
+      201)
+      << ReadText(dir / "put.json");
+  EXPECT_NE(ReadText(dir / "put.json").find("\"version\":2"), std::string::npos)
+      << ReadText(dir / "put.json");
+  EXPECT_EQ(CurlStatus(http_ + "/datasets", dir / "list.json"), 200);
+  EXPECT_NE(ReadText(dir / "list.json").find("tree-v1"), std::string::npos);
+  auto conflict =
+      Zkarrow("put " + source.string() + " " + http_ + "/datasets/tree-v1 --if-version 1");
+  EXPECT_FALSE(conflict.ok()) << "a put with a stale version must fail";
+  EXPECT_EQ(CurlStatus("-T " + source.string() + " '" + http_ + "/datasets/tree-v1?if_version=1'",
+                       dir / "conflict.json"),
+            409);
+  // Names that would leave the store.
+  EXPECT_EQ(CurlStatus("-T " + source.string() + " " + http_ + "/datasets/..%2Fescape",
+                       dir / "bad-name.json"),
+            400);
+  // Drop, then it is gone.
+  EXPECT_EQ(CurlStatus("-X DELETE " + http_ + "/datasets/tree-v1", dir / "drop.json"), 200);
+  EXPECT_EQ(CurlStatus(http_ + "/datasets/tree-v1", dir / "gone.json"), 404);
+}
+
+TEST_F(ServeTest, BadOrCutUploadsStoreNothingAndKeepThePreviousVersion) {
+  const fs::path dir = Dir("bad-uploads");
+  MustCreate("/bad", "v1");
+  const fs::path good = dir / "good.arrows";
+  ASSERT_TRUE(
+      Zkarrow("snapshot --zk " + cluster_->ConnectString() + " --path /bad -o " + good.string())
+          .ok());
+  ASSERT_EQ(CurlStatus("-T " + good.string() + " " + http_ + "/datasets/keep", dir / "p.json"),
+            201);
+  const std::string bytes = ReadText(good);
+  // Cut mid-way (no end-of-stream marker), and garbage.
+  {
+    std::ofstream(dir / "cut.arrows") << bytes.substr(0, bytes.size() / 2);
+    std::ofstream(dir / "garbage.arrows") << std::string(4096, 'z');
+  }
+  for (const char* name : {"cut.arrows", "garbage.arrows"}) {
+    EXPECT_EQ(CurlStatus("-T " + (dir / name).string() + " " + http_ + "/datasets/keep",
+                         dir / "bad.json"),
+              400)
+        << name << ": " << ReadText(dir / "bad.json");
+  }
+  const fs::path back = dir / "back.arrows";
+  ASSERT_TRUE(Zkarrow("get " + flight_ + "/datasets/keep -o " + back.string()).ok());
+  auto expected = ReadZnodeRows(good);
+  auto served = ReadZnodeRows(back);
+  ASSERT_TRUE(expected.ok() && served.ok());
+  EXPECT_EQ(DiffRows(*expected, *served), "");
+  EXPECT_EQ(CurlStatus(http_ + "/datasets/keep", dir / "v.json"), 200);
+}
+
+TEST_F(ServeTest, ServerKilledDuringAnUploadShowsNothingAfterRestart) {
+  const fs::path dir = Dir("killed");
+  // A large upload sent slowly, so the server is killed while reading it.
+  MustCreate("/big", "");
+  for (int i = 0; i < 40; ++i) MustCreate("/big/n" + std::to_string(i), std::string(100'000, 'b'));
+  const fs::path big = dir / "big.arrows";
+  ASSERT_TRUE(Zkarrow("snapshot --zk " + cluster_->ConnectString() + " --path /big -o " +
+                      big.string() + " --format stream")
+                  .ok());
+  pid_t curl = ::fork();
+  if (curl == 0) {
+    ::execl("/usr/bin/curl", "curl", "-s", "-o", "/dev/null", "--limit-rate", "200k", "-T",
+            big.c_str(), (http_ + "/datasets/half").c_str(), static_cast<char*>(nullptr));
+    ::_exit(127);
+  }
+  std::this_thread::sleep_for(std::chrono::seconds(2));
+  ::kill(server_->pid(), SIGKILL);
+  auto waited = server_->Wait(std::chrono::seconds(30));
+  EXPECT_FALSE(waited.ok()) << "killed, not exited";
+  ::kill(curl, SIGKILL);
+  ::waitpid(curl, nullptr, 0);
+  ASSERT_NO_FATAL_FAILURE(StartServer());
+  EXPECT_EQ(CurlStatus(http_ + "/datasets/half", dir / "half.json"), 404)
+      << ReadText(dir / "half.json");
+  // Only complete files in the store: no temporary leftovers.
+  for (const auto& entry : fs::directory_iterator(suite_dir_ / "store")) {
+    EXPECT_EQ(entry.path().filename().string().find("half"), std::string::npos) << entry.path();
+  }
+}
+
+TEST_F(ServeTest, ClientKilledMidDownloadLeavesTheServerServing) {
+  const fs::path dir = Dir("client-killed");
+  pid_t curl = ::fork();
+  if (curl == 0) {
+    ::execl("/usr/bin/curl", "curl", "-s", "-o", "/dev/null", "--limit-rate", "10k",
+            (http_ + "/znodes").c_str(), static_cast<char*>(nullptr));
+    ::_exit(127);
+  }
+  pid_t live = ::fork();
+  if (live == 0) {
+    ::execl("/usr/bin/curl", "curl", "-s", "-N", "-o", "/dev/null", (http_ + "/changes").c_str(),
+            static_cast<char*>(nullptr));
+    ::_exit(127);
+  }
+  std::this_thread::sleep_for(std::chrono::seconds(1));
+  ::kill(curl, SIGKILL);
+  ::kill(live, SIGKILL);
+  ::waitpid(curl, nullptr, 0);
+  ::waitpid(live, nullptr, 0);
+  EXPECT_EQ(CurlStatus(http_ + "/healthz", dir / "health.txt"), 200);
+  const fs::path out = dir / "after.arrow";
+  EXPECT_TRUE(Zkarrow("get " + flight_ + "/znodes?path=/ryw -o " + out.string()).ok());
+  EXPECT_EQ(CurlStatus(http_ + "/metrics", dir / "metrics.txt"), 200);
+  EXPECT_NE(ReadText(dir / "metrics.txt").find("zkarrow_mirror_zxid "), std::string::npos);
+}
+
+// Last: stops the suite's server.
+TEST_F(ServeTest, ZSigtermWithLiveStreamsOpenExitsCleanly) {
+  const fs::path dir = Dir("sigterm");
+  pid_t live = ::fork();
+  if (live == 0) {
+    ::execl("/usr/bin/curl", "curl", "-s", "-N", "-o", (dir / "changes.arrows").c_str(),
+            (http_ + "/changes").c_str(), static_cast<char*>(nullptr));
+    ::_exit(127);
+  }
+  std::this_thread::sleep_for(std::chrono::milliseconds(500));
+  auto stopped = server_->Stop(std::chrono::seconds(30));
+  ASSERT_TRUE(stopped.ok()) << stopped.status().ToString();
+  EXPECT_EQ(*stopped, 0);
+  int status = 0;
+  ::waitpid(live, &status, 0);  // curl ends when the server closes the stream
+  delete server_;
+  server_ = nullptr;
+}
+
+}  // namespace
+}  // namespace zkarrow
