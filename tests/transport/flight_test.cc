@@ -809,6 +809,42 @@ TEST_F(FlightTest, ClientThatStopsReadingIsCancelled) {
   ReadLive(**live, 100);
 }
 
+TEST_F(FlightTest, UploaderThatStopsSendingIsCancelled) {
+  FlightLimits limits;
+  limits.read_stall_timeout = std::chrono::milliseconds(200);
+  StartServer({}, limits);
+  auto stub = RawStub();
+  auto messages = Encode(*TableSchema(), {MakeBatch(0, 4)});
+  // One call stops after the schema, the other never sends anything; both
+  // keep their side open.
+  for (bool send_schema : {true, false}) {
+    grpc::ClientContext context;
+    // Bounds the test if the server does not end the calls.
+    context.set_deadline(std::chrono::system_clock::now() + kDeadline);
+    auto call = stub->DoPut(&context);
+    if (send_schema) {
+      fproto::FlightData data;
+      *data.mutable_flight_descriptor() = DatasetPath("stalled");
+      data.set_data_header(std::string(reinterpret_cast<const char*>(messages[0].metadata->data()),
+                                       static_cast<size_t>(messages[0].metadata->size())));
+      ASSERT_TRUE(call->Write(data));
+    }
+    fproto::PutResult result;
+    EXPECT_FALSE(call->Read(&result));
+    grpc::Status status = call->Finish();
+    EXPECT_EQ(status.error_code(), grpc::StatusCode::CANCELLED)
+        << "schema sent: " << send_schema << ": " << status.error_message();
+  }
+  EXPECT_FALSE(service_.Stored("/datasets/stalled").has_value());
+
+  // An upload that keeps sending is not affected.
+  auto client = Connect();
+  ASSERT_NE(client, nullptr);
+  arrow::BufferInputStream upload(StreamBytes({MakeBatch(0, 3)}));
+  auto put = client->Put(At("/datasets/steady"), upload, nullptr);
+  EXPECT_TRUE(put.ok()) << put.status().ToString();
+}
+
 TEST_F(FlightTest, StreamsPastTheLimitAreRefused) {
   ServerOptions options;
   options.max_concurrent_streams = 1;

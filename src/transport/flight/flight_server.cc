@@ -387,16 +387,54 @@ class DoGetCall final : public grpc::ServerWriteReactor<fproto::FlightData> {
   SlotHold slot_;
 };
 
+// The DoPut calls waiting for their client's next FlightData, so that the
+// stalled ones can be cancelled (a sync handler blocked in Read() has no
+// timeout of its own).
+class ReadWatch {
+ public:
+  using Call = grpc::ServerReaderWriter<fproto::PutResult, fproto::FlightData>;
+
+  // call.Read(data), watched.
+  bool Read(grpc::ServerContext& context, Call& call, fproto::FlightData& data) {
+    {
+      std::lock_guard lock(mu_);
+      waiting_[&context] = std::chrono::steady_clock::now();
+    }
+    bool ok = call.Read(&data);
+    std::lock_guard lock(mu_);
+    waiting_.erase(&context);
+    return ok;
+  }
+
+  void CancelStalled(std::chrono::milliseconds limit) {
+    auto started_before = std::chrono::steady_clock::now() - limit;
+    std::lock_guard lock(mu_);
+    // A context in the map is alive: its handler is inside Read(). A sync
+    // call has no reactions, so cancelling runs none of our code here.
+    for (auto& [context, since] : waiting_) {
+      if (since < started_before) context->TryCancel();
+    }
+  }
+
+ private:
+  std::mutex mu_;
+  std::unordered_map<grpc::ServerContext*, std::chrono::steady_clock::time_point> waiting_;
+};
+
 // The FlightData of a DoPut as an Arrow IPC stream: each message checked,
 // counted against the upload limit and framed; the end of the client's
 // stream becomes the end-of-stream marker, a cancelled call an error.
 // Holds one message at a time.
 class UploadStream final : public arrow::InputStream {
  public:
-  using Call = grpc::ServerReaderWriter<fproto::PutResult, fproto::FlightData>;
-  UploadStream(grpc::ServerContext& context, Call& call, fproto::FlightData first,
+  using Call = ReadWatch::Call;
+  UploadStream(grpc::ServerContext& context, Call& call, ReadWatch& watch, fproto::FlightData first,
                int64_t max_bytes)
-      : context_(context), call_(call), first_(std::move(first)), max_bytes_(max_bytes) {}
+      : context_(context),
+        call_(call),
+        watch_(watch),
+        first_(std::move(first)),
+        max_bytes_(max_bytes) {}
 
   Result<int64_t> Read(std::span<uint8_t> out) override {
     if (out.empty()) return int64_t{0};
@@ -420,8 +458,11 @@ class UploadStream final : public arrow::InputStream {
     if (first_) {
       data = std::move(*first_);
       first_.reset();
-    } else if (!call_.Read(&data)) {
-      if (context_.IsCancelled()) return Status::Cancelled("the client cancelled the upload");
+    } else if (!watch_.Read(context_, call_, data)) {
+      if (context_.IsCancelled()) {
+        return Status::Cancelled(
+            "the upload was cancelled, by the client or for sending nothing for too long");
+      }
       pending_ = EndOfStreamBytes();
       position_ = 0;
       ended_ = true;
@@ -450,6 +491,7 @@ class UploadStream final : public arrow::InputStream {
 
   grpc::ServerContext& context_;
   Call& call_;
+  ReadWatch& watch_;
   std::optional<fproto::FlightData> first_;
   const int64_t max_bytes_;
   std::shared_ptr<const arrow::Buffer> pending_;
@@ -481,7 +523,10 @@ class FlightServiceImpl final : public FlightServiceBase {
     shutting_down_ = true;
     registry_.StopLive(grpc::Status(grpc::StatusCode::UNAVAILABLE, "the server is shutting down"));
   }
-  void CancelStalled(std::chrono::milliseconds limit) { registry_.CancelStalled(limit); }
+  void CancelStalled(const FlightLimits& limits) {
+    registry_.CancelStalled(limits.write_stall_timeout);
+    uploads_.CancelStalled(limits.read_stall_timeout);
+  }
 
   grpc::Status Handshake(grpc::ServerContext* context,
                          grpc::ServerReaderWriter<fproto::HandshakeResponse,
@@ -568,7 +613,7 @@ class FlightServiceImpl final : public FlightServiceBase {
     ZKA_GRPC_RETURN_IF_ERROR(slots_.Acquire());
     SlotHold hold(slots_);
     fproto::FlightData first;
-    if (!call->Read(&first)) {
+    if (!uploads_.Read(*context, *call, first)) {
       if (context->IsCancelled()) return grpc::Status::CANCELLED;
       return {grpc::StatusCode::INVALID_ARGUMENT, "DoPut ended before its first FlightData"};
     }
@@ -578,7 +623,7 @@ class FlightServiceImpl final : public FlightServiceBase {
     }
     auto resource = ResourceFromDescriptor(first.flight_descriptor());
     ZKA_GRPC_RETURN_IF_ERROR(resource.status());
-    UploadStream upload(*context, *call, std::move(first), max_upload_bytes_);
+    UploadStream upload(*context, *call, uploads_, std::move(first), max_upload_bytes_);
     auto info = service_.Put(*resource, upload);
     if (!info.ok()) {
       // The upload's own failure is the cause, whatever the service made
@@ -633,6 +678,7 @@ class FlightServiceImpl final : public FlightServiceBase {
   StreamSlots slots_;
   std::shared_ptr<WakeupQueue> wakeups_;
   LiveRegistry registry_;
+  ReadWatch uploads_;
   std::atomic<bool> shutting_down_{false};
 };
 
@@ -671,9 +717,9 @@ class FlightServer::Impl {
         // The queue's thread runs only between Start() and Shutdown(), while
         // service_ exists.
         wakeups_(std::make_shared<WakeupQueue>(
-            [this] { service_->CancelStalled(limits_.write_stall_timeout); },
-            std::clamp(limits.write_stall_timeout / 4, std::chrono::milliseconds(10),
-                       std::chrono::milliseconds(1000)))),
+            [this] { service_->CancelStalled(limits_); },
+            std::clamp(std::min(limits.write_stall_timeout, limits.read_stall_timeout) / 4,
+                       std::chrono::milliseconds(10), std::chrono::milliseconds(1000)))),
         service_(std::make_unique<FlightServiceImpl>(options, service, wakeups_)) {}
 
   ~Impl() { Shutdown(std::chrono::milliseconds(0)); }

@@ -34,6 +34,9 @@ struct FlightLimits {
   // stream slot and its stream's buffers for ever (a live stream is only
   // pulled, and can only fail a lagging client, when a write completes).
   std::chrono::milliseconds write_stall_timeout{60'000};
+  // A DoPut whose client has sent nothing for this long is cancelled (it
+  // holds a thread of gRPC's pool and a stream slot).
+  std::chrono::milliseconds read_stall_timeout{60'000};
   // HTTP/2 pings on connections with calls in progress, so that a client
   // that vanished (host down, network cut) is noticed and its calls end.
   std::chrono::milliseconds keepalive_time{30'000};
