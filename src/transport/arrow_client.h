@@ -30,6 +30,11 @@ struct ClientOptions {
   // Connect and per-request deadline; a stream being read has none (a
   // `changes` stream is endless by design).
   int connect_timeout_ms = 10'000;
+  // Polled (a few times a second) while a Get stream waits for the server;
+  // once it returns true, the waiting Read fails with kCancelled. For a
+  // command reading an endless stream until a signal or a time limit,
+  // when the server may send nothing for long. Empty: never interrupted.
+  std::function<bool()> interrupted;
 };
 
 // Called as bytes move, for progress lines (from the calling thread).

@@ -14,6 +14,7 @@
 #include <deque>
 #include <filesystem>
 #include <functional>
+#include <future>
 #include <map>
 #include <mutex>
 #include <nlohmann/json.hpp>
@@ -166,8 +167,10 @@ class LiveStream final : public MessageStream {
     std::atomic<int> waits{0};  // wakeups registered while nothing was ready
   };
 
-  // Each batch has two rows of `payload_bytes`-byte payloads.
-  LiveStream(Counters& counters, int64_t payload_bytes) : counters_(counters) {
+  // Each batch has two rows of `payload_bytes`-byte payloads; a quiet
+  // stream sends only its schema (a server with no changes to report).
+  LiveStream(Counters& counters, int64_t payload_bytes, bool quiet)
+      : counters_(counters), quiet_(quiet) {
     ++counters_.open;
     auto messages = Encode(*TableSchema(), {MakeBatch(0, 2, payload_bytes)});
     ready_.push_back(messages[0]);
@@ -216,7 +219,7 @@ class LiveStream final : public MessageStream {
       tick_.wait_for(lock, std::chrono::milliseconds(5));
       if (stopped_) break;
       // Bounded like a real live stream's per-client buffer.
-      if (ready_.size() < 16) ready_.push_back(batch_);
+      if (!quiet_ && ready_.size() < 16) ready_.push_back(batch_);
       if (auto wakeup = std::exchange(wakeup_, nullptr)) {
         lock.unlock();
         wakeup();
@@ -226,6 +229,7 @@ class LiveStream final : public MessageStream {
   }
 
   Counters& counters_;
+  const bool quiet_;
   std::mutex mu_;
   std::condition_variable tick_;
   std::deque<IpcMessage> ready_;
@@ -275,7 +279,8 @@ class TestService final : public ArrowService {
     if (target == "/znodes") return std::unique_ptr<MessageStream>(new VectorMessageStream(table_));
     if (resource.segments == std::vector<std::string>{"changes"}) {
       ZKA_ASSIGN_OR_RETURN(auto size, resource.IntParam("size"));
-      return std::unique_ptr<MessageStream>(new LiveStream(live_, size.value_or(3)));
+      ZKA_ASSIGN_OR_RETURN(bool quiet, resource.BoolParam("quiet", false));
+      return std::unique_ptr<MessageStream>(new LiveStream(live_, size.value_or(3), quiet));
     }
     if (target == "/big") {
       auto big = Encode(*TableSchema(), {MakeBatch(0, 1, int64_t{5} << 20)});
@@ -843,6 +848,35 @@ TEST_F(FlightTest, UploaderThatStopsSendingIsCancelled) {
   arrow::BufferInputStream upload(StreamBytes({MakeBatch(0, 3)}));
   auto put = client->Put(At("/datasets/steady"), upload, nullptr);
   EXPECT_TRUE(put.ok()) << put.status().ToString();
+}
+
+TEST_F(FlightTest, WaitForAQuietStreamCanBeInterrupted) {
+  StartServer();
+  std::atomic<bool> stop{false};
+  ClientOptions options;
+  options.host = "127.0.0.1";
+  options.port = server_->port();
+  options.interrupted = [&] { return stop.load(); };
+  auto client = FlightClient::Connect(options);
+  ASSERT_TRUE(client.ok()) << client.status().ToString();
+  auto stream = (*client)->Get(At("/changes?quiet=true"), {});
+  ASSERT_TRUE(stream.ok()) << stream.status().ToString();
+  auto reader = arrow::ipc::StreamReader::Open(std::move(*stream));
+  ASSERT_TRUE(reader.ok()) << reader.status().ToString();  // the schema came
+  stop = true;
+  // Nothing will come: the read waits until it sees the request. Bounded
+  // by the test's deadline: a shutdown ends the stream if it does not.
+  auto next = std::async(std::launch::async, [&] { return (*reader)->Next(); });
+  if (next.wait_for(kDeadline) != std::future_status::ready) {
+    ADD_FAILURE() << "the read was not interrupted";
+    server_->Shutdown();
+  }
+  auto batch = next.get();
+  EXPECT_EQ(batch.status().code(), StatusCode::kCancelled) << batch.status().ToString();
+  EXPECT_NE(batch.status().message().find("interrupted"), std::string::npos)
+      << batch.status().ToString();
+  reader->reset();
+  EXPECT_TRUE(WaitFor([&] { return service_.live().cancelled.load() == 1; }));
 }
 
 TEST_F(FlightTest, StreamsPastTheLimitAreRefused) {

@@ -4,6 +4,7 @@
 
 #include <algorithm>
 #include <chrono>
+#include <functional>
 #include <utility>
 
 #include "arrow/io.h"
@@ -22,22 +23,38 @@ Status CallFailed(const grpc::Status& status, std::string_view call) {
 
 // DoGet's FlightData as an Arrow IPC stream: each message checked and
 // framed, the end-of-stream marker after a call that completed, the
-// server's error after one that failed.
+// server's error after one that failed. On gRPC's asynchronous API, so
+// that a wait for the server can be interrupted (ClientOptions::
+// interrupted); one operation at a time is in flight, and each is awaited
+// to completion, so none is left when the stream is destroyed.
 class DownloadStream final : public arrow::InputStream {
  public:
-  DownloadStream(std::unique_ptr<grpc::ClientContext> context,
-                 std::unique_ptr<grpc::ClientReader<fproto::FlightData>> reader, std::string target)
-      : context_(std::move(context)), reader_(std::move(reader)), target_(std::move(target)) {}
+  DownloadStream(fproto::FlightService::Stub& stub, std::unique_ptr<grpc::ClientContext> context,
+                 std::string target, std::function<bool()> interrupted)
+      : context_(std::move(context)),
+        target_(std::move(target)),
+        interrupted_(std::move(interrupted)) {
+    fproto::Ticket ticket;
+    ticket.set_ticket(target_);
+    reader_ = stub.PrepareAsyncDoGet(context_.get(), ticket, &queue_);
+    reader_->StartCall(this);
+    started_ = Await();
+  }
 
   ~DownloadStream() override {
-    if (finished_) return;
-    // Stop the server's stream, drain what is in flight, and collect the
-    // (cancelled) status, as gRPC requires before the call is destroyed.
-    context_->TryCancel();
-    fproto::FlightData ignored;
-    while (reader_->Read(&ignored)) {
+    if (!finished_) {
+      // Stop the server's stream and collect the (cancelled) status, as
+      // gRPC requires before the call is destroyed.
+      context_->TryCancel();
+      grpc::Status ignored;
+      reader_->Finish(&ignored, this);
+      Await();
     }
-    (void)reader_->Finish();
+    queue_.Shutdown();
+    void* tag = nullptr;
+    bool ok = false;
+    while (queue_.Next(&tag, &ok)) {
+    }
   }
 
   Result<int64_t> Read(std::span<uint8_t> out) override {
@@ -56,7 +73,9 @@ class DownloadStream final : public arrow::InputStream {
   // Receives the next message (or the call's end) into the pending bytes.
   Status Fill() {
     fproto::FlightData data;
-    while (reader_->Read(&data)) {
+    while (started_) {
+      reader_->Read(&data, this);
+      if (!Await()) break;
       ++count_;
       if (CarriesNoMessage(data)) continue;
       int64_t framed_size = 0;
@@ -71,8 +90,13 @@ class DownloadStream final : public arrow::InputStream {
       position_ = 0;
       return Status::Ok();
     }
+    grpc::Status status;
+    reader_->Finish(&status, this);
+    Await();
     finished_ = true;
-    grpc::Status status = reader_->Finish();
+    if (interrupted_seen_) {
+      return Status::Cancelled("DoGet " + target_ + ": interrupted while waiting for the server");
+    }
     if (!status.ok()) return CallFailed(status, "DoGet " + target_);
     pending_ = EndOfStreamBytes();
     position_ = 0;
@@ -80,13 +104,43 @@ class DownloadStream final : public arrow::InputStream {
   }
 
  private:
+  // Waits for the operation in flight; returns its `ok`. Polls
+  // `interrupted_` meanwhile and cancels the call when it says so (the
+  // operation then completes, not ok).
+  bool Await() {
+    constexpr auto kPoll = std::chrono::milliseconds(100);
+    for (;;) {
+      void* tag = nullptr;
+      bool ok = false;
+      auto deadline = interrupted_ ? std::chrono::system_clock::now() + kPoll
+                                   : std::chrono::system_clock::time_point::max();
+      switch (queue_.AsyncNext(&tag, &ok, deadline)) {
+        case grpc::CompletionQueue::GOT_EVENT:
+          return ok;
+        case grpc::CompletionQueue::TIMEOUT:
+          if (!interrupted_seen_ && interrupted_()) {
+            interrupted_seen_ = true;
+            context_->TryCancel();
+          }
+          break;
+        case grpc::CompletionQueue::SHUTDOWN:
+          return false;
+      }
+    }
+  }
+
+  // Destroyed last: the reader and context use it.
+  grpc::CompletionQueue queue_;
   std::unique_ptr<grpc::ClientContext> context_;
-  std::unique_ptr<grpc::ClientReader<fproto::FlightData>> reader_;
+  std::unique_ptr<grpc::ClientAsyncReader<fproto::FlightData>> reader_;
   std::string target_;
+  std::function<bool()> interrupted_;
+  bool interrupted_seen_ = false;
+  bool started_ = false;  // the call started (else only Finish() is left)
   std::shared_ptr<const arrow::Buffer> pending_;
   int64_t position_ = 0;
   int64_t count_ = 0;
-  bool finished_ = false;  // Finish() was called
+  bool finished_ = false;  // Finish() completed
   Status failure_;
 };
 
@@ -114,6 +168,7 @@ class FlightClient::Impl {
   }
 
   fproto::FlightService::Stub& stub() { return *stub_; }
+  const std::function<bool()>& interrupted() const { return options_.interrupted; }
 
  private:
   ClientOptions options_;
@@ -185,13 +240,8 @@ Result<std::unique_ptr<arrow::InputStream>> FlightClient::Get(const Resource& re
                                                               const GetOptions& /*options*/) {
   // Flight has no negotiation of body compression: the server sends what
   // its service produces, and the IPC reader decompresses.
-  auto context = impl_->Context(false);
-  fproto::Ticket ticket;
-  std::string target = resource.ToTarget();
-  ticket.set_ticket(target);
-  auto reader = impl_->stub().DoGet(context.get(), ticket);
-  auto stream =
-      std::make_unique<DownloadStream>(std::move(context), std::move(reader), std::move(target));
+  auto stream = std::make_unique<DownloadStream>(impl_->stub(), impl_->Context(false),
+                                                 resource.ToTarget(), impl_->interrupted());
   // The first message, or the call's error before any: that is this
   // call's error rather than a Read's.
   ZKA_RETURN_IF_ERROR(stream->Fill());
