@@ -26,6 +26,30 @@ std::string ToString(std::span<const uint8_t> bytes) {
   return {reinterpret_cast<const char*>(bytes.data()), bytes.size()};
 }
 
+void AppendVarint(std::string& out, uint64_t value) {
+  while (value >= 0x80) {
+    out += static_cast<char>((value & 0x7f) | 0x80);
+    value >>= 7;
+  }
+  out += static_cast<char>(value);
+}
+
+// The key of a length-delimited field (wire type 2) and its length.
+grpc::Slice FieldHeader(int field, size_t length) {
+  std::string header;
+  AppendVarint(header, (static_cast<uint64_t>(field) << 3) | 2);
+  AppendVarint(header, length);
+  return grpc::Slice(header);
+}
+
+// A slice over `buffer`'s bytes that keeps it alive until gRPC is done.
+grpc::Slice SliceOf(const std::shared_ptr<const arrow::Buffer>& buffer) {
+  auto* owner = new std::shared_ptr<const arrow::Buffer>(buffer);
+  return grpc::Slice(
+      const_cast<uint8_t*>(buffer->data()), static_cast<size_t>(buffer->size()),
+      [](void* held) { delete static_cast<std::shared_ptr<const arrow::Buffer>*>(held); }, owner);
+}
+
 }  // namespace
 
 grpc::Status ToGrpcStatus(const Status& status) {
@@ -195,6 +219,22 @@ Result<StreamInfo> FromFlightInfo(const fproto::FlightInfo& info) {
 void ToFlightData(const IpcMessage& message, fproto::FlightData& data) {
   if (message.metadata) data.set_data_header(ToString(message.metadata->bytes()));
   if (message.body) data.set_data_body(ToString(message.body->bytes()));
+}
+
+grpc::ByteBuffer SerializeFlightData(const IpcMessage& message) {
+  std::vector<grpc::Slice> slices;
+  // Fields in number order, as protobuf writes them.
+  if (message.metadata && message.metadata->size() > 0) {
+    slices.push_back(FieldHeader(fproto::FlightData::kDataHeaderFieldNumber,
+                                 static_cast<size_t>(message.metadata->size())));
+    slices.push_back(SliceOf(message.metadata));
+  }
+  if (message.body && message.body->size() > 0) {
+    slices.push_back(FieldHeader(fproto::FlightData::kDataBodyFieldNumber,
+                                 static_cast<size_t>(message.body->size())));
+    slices.push_back(SliceOf(message.body));
+  }
+  return grpc::ByteBuffer(slices.data(), slices.size());
 }
 
 Result<IpcMessage> TakeMessage(fproto::FlightData& data, int64_t* framed_size) {

@@ -4,6 +4,7 @@
 // FlightData. Internal to transport/flight (it exposes the generated code).
 #pragma once
 
+#include <grpcpp/support/byte_buffer.h>
 #include <grpcpp/support/status.h>
 
 #include <cstdint>
@@ -56,6 +57,12 @@ Result<StreamInfo> FromFlightInfo(const fproto::FlightInfo& info);
 // Fills data_header and data_body (copies); the caller checks the result's
 // size against kMaxFlightDataBytes.
 void ToFlightData(const IpcMessage& message, fproto::FlightData& data);
+// The same FlightData already serialized for gRPC, without copying the
+// message: the protobuf field headers are made here, and the metadata and
+// body go out as slices that hold their buffers. DoGet sends every byte of
+// a response this way, instead of copying it into a FlightData and from
+// there into gRPC's buffers.
+grpc::ByteBuffer SerializeFlightData(const IpcMessage& message);
 // Moves data_header and data_body out of `data` into a message (no copy)
 // and checks it (CheckEncapsulated); *framed_size is its size in the stream
 // format. InvalidData when the two parts do not form a message.

@@ -26,8 +26,11 @@ namespace zkarrow::transport::flight {
 
 namespace {
 
+// DoGet on the callback API, with its FlightData serialized by us (zero
+// copy, see SerializeFlightData); the other methods synchronous.
 using FlightServiceBase =
-    fproto::FlightService::WithCallbackMethod_DoGet<fproto::FlightService::Service>;
+    fproto::FlightService::WithRawCallbackMethod_DoGet<fproto::FlightService::Service>;
+using DoGetReactor = grpc::ServerWriteReactor<grpc::ByteBuffer>;
 
 // DoGet and DoPut calls in progress, against max_concurrent_streams.
 class StreamSlots {
@@ -106,7 +109,7 @@ class TokenCheck {
 };
 
 // A DoGet answered with an error before any data.
-class FailedWrite final : public grpc::ServerWriteReactor<fproto::FlightData> {
+class FailedWrite final : public DoGetReactor {
  public:
   explicit FailedWrite(const Status& status) { Finish(ToGrpcStatus(status)); }
   void OnDone() override { delete this; }
@@ -164,7 +167,7 @@ class DoGetCore : public std::enable_shared_from_this<DoGetCore> {
         wakeups_(std::move(wakeups)),
         registry_(registry) {}
 
-  void Start(grpc::ServerWriteReactor<fproto::FlightData>* reactor) {
+  void Start(DoGetReactor* reactor) {
     reactor_ = reactor;
     Update([] {});
   }
@@ -229,9 +232,9 @@ class DoGetCore : public std::enable_shared_from_this<DoGetCore> {
   std::recursive_mutex context_mu_;
   bool context_alive_ = true;
   // Touched only by the pumping thread.
-  grpc::ServerWriteReactor<fproto::FlightData>* reactor_ = nullptr;
+  DoGetReactor* reactor_ = nullptr;
   std::unique_ptr<MessageStream> stream_;
-  fproto::FlightData data_;  // the write in progress
+  grpc::ByteBuffer data_;  // the write in progress
 
   std::shared_ptr<WakeupQueue> wakeups_;
   LiveRegistry& registry_;
@@ -334,9 +337,8 @@ void DoGetCore::Pump() {
         break;
       }
       case MessageStream::Poll::kMessage: {
-        data_.Clear();
-        ToFlightData(message, data_);
-        auto size = static_cast<int64_t>(data_.ByteSizeLong());
+        data_ = SerializeFlightData(message);
+        auto size = static_cast<int64_t>(data_.Length());
         if (size > kMaxFlightDataBytes) {
           stream_->Cancel();
           End(ToGrpcStatus(Status::OutOfRange(
@@ -370,7 +372,7 @@ void DoGetCore::End(grpc::Status status) {
   reactor_->Finish(std::move(status));
 }
 
-class DoGetCall final : public grpc::ServerWriteReactor<fproto::FlightData> {
+class DoGetCall final : public DoGetReactor {
  public:
   DoGetCall(std::shared_ptr<DoGetCore> core, SlotHold slot)
       : core_(std::move(core)), slot_(std::move(slot)) {
@@ -502,6 +504,17 @@ class UploadStream final : public arrow::InputStream {
   Status failure_;
 };
 
+// The request of the raw DoGet method.
+bool ParseTicket(const grpc::ByteBuffer& request, fproto::Ticket& ticket) {
+  std::vector<grpc::Slice> slices;
+  if (!request.Dump(&slices).ok()) return false;
+  std::string bytes;
+  for (const grpc::Slice& slice : slices) {
+    bytes.append(reinterpret_cast<const char*>(slice.begin()), slice.size());
+  }
+  return ticket.ParseFromString(bytes);
+}
+
 #define ZKA_GRPC_RETURN_IF_ERROR(expr)                       \
   do {                                                       \
     ::zkarrow::Status zka_status_ = (expr);                  \
@@ -591,11 +604,15 @@ class FlightServiceImpl final : public FlightServiceBase {
     return grpc::Status::OK;
   }
 
-  grpc::ServerWriteReactor<fproto::FlightData>* DoGet(grpc::CallbackServerContext* context,
-                                                      const fproto::Ticket* ticket) override {
+  DoGetReactor* DoGet(grpc::CallbackServerContext* context,
+                      const grpc::ByteBuffer* request) override {
     if (Status auth = token_.Check(*context); !auth.ok()) return new FailedWrite(auth);
     if (shutting_down_) return new FailedWrite(Status::Unavailable("the server is shutting down"));
-    auto resource = ParseTarget(ticket->ticket());
+    fproto::Ticket ticket;
+    if (!ParseTicket(*request, ticket)) {
+      return new FailedWrite(Status::InvalidArgument("DoGet: the request is not a Ticket message"));
+    }
+    auto resource = ParseTarget(ticket.ticket());
     if (!resource.ok()) return new FailedWrite(resource.status().WithContext("DoGet ticket"));
     if (Status slot = slots_.Acquire(); !slot.ok()) return new FailedWrite(slot);
     SlotHold hold(slots_);
