@@ -23,5 +23,8 @@ void RegisterQueryCommand(CLI::App& app, CommandRunner& runner);
 void RegisterServeCommand(CLI::App& app, CommandRunner& runner);
 void RegisterGetCommand(CLI::App& app, CommandRunner& runner);
 void RegisterPutCommand(CLI::App& app, CommandRunner& runner);
+void RegisterDiffCommand(CLI::App& app, CommandRunner& runner);
+void RegisterRestoreCommand(CLI::App& app, CommandRunner& runner);
+void RegisterCopyCommand(CLI::App& app, CommandRunner& runner);
 
 }  // namespace zkarrow::cli

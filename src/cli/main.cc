@@ -22,6 +22,9 @@ int main(int argc, char** argv) {
   zkarrow::cli::RegisterServeCommand(app, runner);
   zkarrow::cli::RegisterGetCommand(app, runner);
   zkarrow::cli::RegisterPutCommand(app, runner);
+  zkarrow::cli::RegisterDiffCommand(app, runner);
+  zkarrow::cli::RegisterRestoreCommand(app, runner);
+  zkarrow::cli::RegisterCopyCommand(app, runner);
 
   try {
     app.parse(argc, argv);

@@ -9,7 +9,12 @@ namespace zkarrow::cli {
 namespace {
 
 // Chosen far from ZooKeeper's error codes, which share the detail field.
-constexpr int32_t kUsageDetail = 0x75736167;  // "usag"
+constexpr int32_t kUsageDetail = 0x75736167;      // "usag"
+constexpr int32_t kDifferentDetail = 0x64696666;  // "diff"
+
+bool IsDifferent(const Status& status) {
+  return status.code() == StatusCode::kConflict && status.detail() == kDifferentDetail;
+}
 
 }  // namespace
 
@@ -43,6 +48,21 @@ int ReportFailure(std::string_view command, const Status& status) {
 
 int ReportUsageError(std::string_view command, std::string message) {
   return ReportFailure(command, UsageError(std::move(message)));
+}
+
+Status Different(std::string summary) {
+  return {StatusCode::kConflict, std::move(summary), kDifferentDetail};
+}
+
+int FinishComparison(std::string_view command, const Status& status) {
+  if (status.ok()) return kExitOk;
+  if (IsDifferent(status)) {
+    std::fprintf(stderr, "zkarrow %.*s: %s\n", static_cast<int>(command.size()), command.data(),
+                 status.message().c_str());
+    return kExitDifferent;
+  }
+  const int code = ReportFailure(command, status);
+  return code == kExitFailure ? kExitComparisonFailure : code;
 }
 
 }  // namespace zkarrow::cli

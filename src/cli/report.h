@@ -41,4 +41,16 @@ inline int Finish(std::string_view command, const Status& status) {
   return status.ok() ? kExitOk : ReportFailure(command, status);
 }
 
+// Comparisons (`diff`) follow diff(1): 1 means "the inputs differ", an
+// outcome, not a failure. It leaves through the same path as a Status made
+// by Different(); the command's failures that elsewhere exit 1 exit
+// kExitComparisonFailure instead, so that 1 keeps one meaning.
+inline constexpr int kExitDifferent = 1;
+inline constexpr int kExitComparisonFailure = 4;
+Status Different(std::string summary);
+
+// For comparisons: 0 for OK, 1 for Different (its summary on stderr), 2 and
+// 3 as ExitCodeFor, 4 for every other failure.
+int FinishComparison(std::string_view command, const Status& status);
+
 }  // namespace zkarrow::cli

@@ -392,6 +392,27 @@ std::vector<uint8_t> EncodeMultiRequest(const std::vector<Op>& ops) {
   return writer.Release();
 }
 
+size_t MultiOpEncodedBytes(const Op& op) {
+  // A jute string or buffer is a 4-byte length and the bytes; an int 4, a long 8.
+  auto string_bytes = [](std::string_view text) { return 4 + text.size(); };
+  // Every op starts with a MultiHeader {type, done, err}, as the closing one.
+  size_t bytes = kMultiEndBytes + string_bytes(op.path);
+  switch (op.kind) {
+    case Op::Kind::kCreate:
+      bytes += string_bytes(op.data) + 4 + 4;  // data, ACL count, flags
+      for (const Acl& entry : op.acl)
+        bytes += 4 + string_bytes(entry.scheme) + string_bytes(entry.id);
+      if (CreateOpCode(op.mode) == OpCode::kCreateTtl) bytes += 8;
+      return bytes;
+    case Op::Kind::kSetData:
+      return bytes + string_bytes(op.data) + 4;
+    case Op::Kind::kDelete:
+    case Op::Kind::kCheck:
+      return bytes + 4;
+  }
+  return bytes;
+}
+
 std::vector<uint8_t> EncodeMultiReadRequest(const std::vector<ReadOp>& ops) {
   JuteWriter writer;
   for (const ReadOp& op : ops) {

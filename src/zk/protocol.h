@@ -123,6 +123,13 @@ std::vector<uint8_t> EncodeSetWatches2(int64_t relative_zxid,
                                        const std::vector<std::string>& recursive_watches);
 // `ops` paths must already carry the chroot.
 std::vector<uint8_t> EncodeMultiRequest(const std::vector<Op>& ops);
+// Sizes of a multi request without encoding it (for planning batches under
+// jute.maxbuffer): its body is the sum of MultiOpEncodedBytes over the ops
+// plus kMultiEndBytes (the closing header); what the server measures
+// against jute.maxbuffer is that body plus kRequestPacketOverhead (xid, type).
+size_t MultiOpEncodedBytes(const Op& op);
+inline constexpr size_t kMultiEndBytes = 9;
+inline constexpr size_t kRequestPacketOverhead = 8;
 std::vector<uint8_t> EncodeMultiReadRequest(const std::vector<ReadOp>& ops);
 
 // The opcode a create in `mode` uses (create2, createContainer, createTTL).

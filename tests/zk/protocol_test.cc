@@ -159,6 +159,27 @@ TEST(ProtocolTest, HostileVectorLengthsDoNotAllocate) {
   EXPECT_FALSE(DecodeStringList(negative.bytes()).ok());
 }
 
+// Restore plans multi batches under jute.maxbuffer from these sizes: they
+// must be exactly what EncodeMultiRequest writes, for every kind of op.
+TEST(ProtocolTest, MultiOpEncodedBytesMatchesTheEncoding) {
+  const std::vector<Acl> acl = {{perms::kAll, "digest", "user:abc="},
+                                {perms::kRead, "world", "anyone"}};
+  const std::vector<Op> ops = {
+      Op::Create("/a/\u00e9", std::string(1000, 'x'), acl),
+      Op::Create("/ttl", "v", OpenAclUnsafe(), CreateMode::kPersistentWithTtl, 60000),
+      Op::Create("/c", "", OpenAclUnsafe(), CreateMode::kContainer),
+      Op::Delete("/d", 3),
+      Op::SetData("/s", "data", 7),
+      Op::Check("/k", 1),
+  };
+  size_t sum = kMultiEndBytes;
+  for (const Op& op : ops) {
+    EXPECT_EQ(MultiOpEncodedBytes(op), EncodeMultiRequest({op}).size() - kMultiEndBytes) << op.path;
+    sum += MultiOpEncodedBytes(op);
+  }
+  EXPECT_EQ(sum, EncodeMultiRequest(ops).size());
+}
+
 TEST(ProtocolTest, MultiReadResponseMixesResultsAndErrors) {
   JuteWriter writer;
   writer.WriteInt(static_cast<int32_t>(OpCode::kGetData));

@@ -1,0 +1,158 @@
+// `zkarrow restore SOURCE zk://HOST:PORT/target`: makes a live subtree equal
+// a source tree (a znode-table file, another live subtree, a data
+// directory), in guarded multi batches or, with --atomic, one transaction.
+#include <chrono>
+#include <cstdio>
+
+#include "cli/commands.h"
+#include "cli/progress_line.h"
+#include "cli/treesync_cli.h"
+#include "treesync/restore.h"
+
+namespace zkarrow::cli {
+namespace {
+
+Result<treesync::RestoreMode> ParseMode(const std::string& text) {
+  for (size_t i = 0; i < treesync::kRestoreModeNames.size(); ++i) {
+    if (treesync::kRestoreModeNames[i] == text) return static_cast<treesync::RestoreMode>(i);
+  }
+  return UsageError("--mode wants create, update or mirror, not '" + text + "'");
+}
+
+Status Restore(const std::string& verb, const RestoreArgs& args) {
+  if (args.acl && args.no_acl) return UsageError("--acl and --no-acl exclude each other");
+  if (!args.connection.zk.empty()) {
+    return UsageError("the target names its ensemble (zk://HOST:PORT/path): --zk is not used");
+  }
+  ZKA_ASSIGN_OR_RETURN(treesync::RestoreMode mode, ParseMode(args.mode));
+  ZKA_ASSIGN_OR_RETURN(treesync::SourceSpec source, treesync::ParseSource(args.source));
+  ZKA_ASSIGN_OR_RETURN(treesync::SourceSpec target, treesync::ParseSource(args.target));
+  if (target.kind != treesync::SourceSpec::Kind::kLive) {
+    return UsageError("the target must be a live subtree, zk://HOST:PORT[,...]/path, not '" +
+                      args.target + "'");
+  }
+  if (verb == "copy" && source.kind != treesync::SourceSpec::Kind::kLive) {
+    return UsageError("copy reads a live subtree, zk://HOST:PORT[,...]/path, not '" + args.source +
+                      "' (restore takes files and data directories)");
+  }
+  if (args.dry_run && args.atomic) return UsageError("--dry-run and --atomic exclude each other");
+  ZKA_ASSIGN_OR_RETURN(treesync::SourceOptions source_options, MakeSourceOptions(args.connection));
+  source_options.read_acl = !args.no_acl;
+  const auto started = std::chrono::steady_clock::now();
+  treesync::SourceInfo source_info;
+  ZKA_ASSIGN_OR_RETURN(auto records, treesync::OpenSource(source, source_options, &source_info));
+
+  zk::ClientOptions client_options = source_options.client;
+  client_options.connect_string = target.connect;
+  ZKA_ASSIGN_OR_RETURN(auto client, zk::Client::Connect(client_options));
+
+  treesync::RestoreOptions options;
+  options.mode = mode;
+  options.atomic = args.atomic;
+  options.restore_acl = !args.no_acl;
+  options.require_acl = args.acl;
+  options.max_request_bytes = client_options.max_request_bytes;
+  options.batches_in_flight = args.in_flight;
+  options.max_ops_per_batch = args.batch_ops;
+  options.has_credentials = HasCredentials(args.connection);
+  treesync::RestoreStats stats;
+
+  if (args.dry_run) {
+    treesync::SourceOptions target_read;
+    target_read.read_acl = options.restore_acl;
+    ZKA_ASSIGN_OR_RETURN(auto current,
+                         treesync::OpenLiveTree(*client, target.root, target_read, nullptr));
+    ZKA_ASSIGN_OR_RETURN(auto output, DiffOutput::Open(args.format, args.output));
+    treesync::DiffCounts counts;
+    ZKA_RETURN_IF_ERROR(treesync::PlanRestore(
+        *current, *records, options,
+        [&](const treesync::DiffRow& row) {
+          ++counts.by_change[static_cast<size_t>(row.change)];
+          return output->Append(row);
+        },
+        &stats));
+    ZKA_RETURN_IF_ERROR(output->Finish(counts));
+    std::fprintf(stderr,
+                 "zkarrow %s: dry run, nothing written: %s; would skip %lld ephemeral nodes and "
+                 "leave %lld kind mismatches\n",
+                 verb.c_str(), DiffCountsText(counts).c_str(),
+                 static_cast<long long>(stats.skipped_ephemeral),
+                 static_cast<long long>(stats.kind_mismatches));
+    return Status::Ok();
+  }
+
+  ProgressLine progress("batches");
+  options.progress = [&](const treesync::RestoreStats& s) {
+    progress.Update(s.batches, s.request_bytes);
+  };
+  Status status = treesync::Restore(*records, *client, target.root, options, &stats);
+  progress.Clear();
+  const double seconds =
+      std::chrono::duration<double>(std::chrono::steady_clock::now() - started).count();
+  const int64_t written = stats.created + stats.updated + stats.deleted + stats.acls_set;
+  std::fprintf(stderr,
+               "zkarrow %s: %s created, %s updated, %s ACLs set, %s deleted; skipped %s "
+               "ephemeral, %s kind mismatches left alone; %s of %s source znodes in %s batches "
+               "(%s re-planned), %s, %.2f s\n",
+               verb.c_str(), FormatCount(stats.created).c_str(), FormatCount(stats.updated).c_str(),
+               FormatCount(stats.acls_set).c_str(), FormatCount(stats.deleted).c_str(),
+               FormatCount(stats.skipped_ephemeral).c_str(),
+               FormatCount(stats.kind_mismatches).c_str(), FormatCount(written).c_str(),
+               FormatCount(source_info.records).c_str(), FormatCount(stats.batches).c_str(),
+               FormatCount(stats.replanned_batches).c_str(),
+               FormatBytes(stats.request_bytes).c_str(), seconds);
+  return status;
+}
+
+}  // namespace
+
+void AddRestoreOptions(CLI::App& command, RestoreArgs& args) {
+  command
+      .add_option("--mode", args.mode,
+                  "create: only missing nodes; update: also data and ACLs that differ; "
+                  "mirror: also delete nodes the source lacks")
+      ->default_str("update");
+  command.add_flag("--atomic", args.atomic,
+                   "All in one multi transaction, or nothing (refused before writing when it "
+                   "does not fit jute.maxbuffer)");
+  command.add_flag("--dry-run", args.dry_run,
+                   "Print what would change (the diff table's rows), write nothing");
+  command.add_flag("--acl", args.acl, "Restore ACLs; fail if the source has none");
+  command.add_flag("--no-acl", args.no_acl, "Leave ACLs alone (created nodes get world:anyone)");
+  command.add_option("--in-flight", args.in_flight, "multi batches in flight")
+      ->check(CLI::PositiveNumber)
+      ->default_str("8");
+  command.add_option("--batch-ops", args.batch_ops, "Operations per multi at most")
+      ->check(CLI::PositiveNumber)
+      ->default_str("1000");
+  command.add_option("-o,--output", args.output, "With --dry-run: output file, or - for stdout")
+      ->default_str("-");
+  AddDiffFormatOption(command, args.format);
+  AddZkConnectionOptions(command, args.connection, /*zk_required=*/false);
+}
+
+int RunRestore(const std::string& verb, const RestoreArgs& args) {
+  return Finish(verb, Restore(verb, args));
+}
+
+void RegisterRestoreCommand(CLI::App& app, CommandRunner& runner) {
+  auto args = std::make_shared<RestoreArgs>();
+  CLI::App* command = app.add_subcommand(
+      "restore", "Make a live subtree equal a snapshot, another subtree or a data directory");
+  command->footer(
+      "Parents before children; restrictive ACLs set after the subtree below exists; ephemeral\n"
+      "nodes skipped; sequential names kept; container and TTL nodes created as such (TTL needs\n"
+      "extendedTypesEnabled on the server). Batches are multi transactions under jute.maxbuffer,\n"
+      "guarded by the versions read: a node changed meanwhile is read again and re-planned.\n"
+      "Re-running an interrupted restore finishes it.\n"
+      "Examples:\n"
+      "  zkarrow restore backup.arrow zk://zk1:2181/app --mode mirror\n"
+      "  zkarrow restore datadir:/var/lib/zookeeper@0x1a2b zk://zk1:2181/ --dry-run");
+  command->add_option("SOURCE", args->source, "file, zk://HOST:PORT/path or datadir:DIR[@ZXID]")
+      ->required();
+  command->add_option("TARGET", args->target, "zk://HOST:PORT[,HOST:PORT...]/path")->required();
+  AddRestoreOptions(*command, *args);
+  command->callback([args, &runner] { runner = [args] { return RunRestore("restore", *args); }; });
+}
+
+}  // namespace zkarrow::cli

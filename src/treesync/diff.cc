@@ -1,0 +1,232 @@
+#include "treesync/diff.h"
+
+#include <utility>
+#include <vector>
+
+#include "znodes/znode_schema.h"
+
+namespace zkarrow::treesync {
+namespace {
+
+// Dictionary ids of the diff table (an IPC file holds one dictionary per id).
+constexpr int64_t kChangeDictionaryId = 0;
+constexpr int64_t kOldKindDictionaryId = 1;
+constexpr int64_t kNewKindDictionaryId = 2;
+
+arrow::Field DictionaryField(std::string name, int64_t id, bool nullable) {
+  arrow::Field field = arrow::MakeField(std::move(name), arrow::Utf8Type(), nullable);
+  field.dictionary = arrow::DictionaryEncoding{.id = id, .index_type = arrow::Int32()};
+  return field;
+}
+
+std::unique_ptr<arrow::ArrayBuilder> MakeAclEntryBuilder() {
+  std::vector<std::unique_ptr<arrow::ArrayBuilder>> children;
+  children.push_back(std::make_unique<arrow::Int32Builder>());
+  children.push_back(std::make_unique<arrow::StringBuilder>());
+  children.push_back(std::make_unique<arrow::StringBuilder>());
+  return std::make_unique<arrow::StructBuilder>(std::move(children));
+}
+
+// The whole value set, declared before the first batch, so it never grows.
+std::shared_ptr<const arrow::ArrayData> MakeDictionary(std::span<const std::string_view> names) {
+  arrow::StringBuilder builder;
+  for (std::string_view name : names) (void)builder.Append(name);
+  return builder.Finish();
+}
+
+std::shared_ptr<const arrow::ArrayData> WithDictionary(
+    std::shared_ptr<const arrow::ArrayData> indices,
+    const std::shared_ptr<const arrow::ArrayData>& dictionary) {
+  auto encoded = std::make_shared<arrow::ArrayData>(*indices);
+  encoded->dictionary = dictionary;
+  return encoded;
+}
+
+Status AppendAcl(arrow::ListBuilder& builder, const Record* record) {
+  if (record == nullptr || !record->acl) {
+    builder.AppendNull();
+    return Status::Ok();
+  }
+  ZKA_RETURN_IF_ERROR(builder.Append());
+  auto& entries = builder.values_as<arrow::StructBuilder>();
+  for (const zk::Acl& acl : *record->acl) {
+    entries.Append();
+    entries.child_as<arrow::Int32Builder>(0).Append(acl.perms);
+    ZKA_RETURN_IF_ERROR(entries.child_as<arrow::StringBuilder>(1).Append(acl.scheme));
+    ZKA_RETURN_IF_ERROR(entries.child_as<arrow::StringBuilder>(2).Append(acl.id));
+  }
+  return Status::Ok();
+}
+
+Status AppendData(arrow::BinaryBuilder& builder, const Record* record) {
+  if (record == nullptr || !record->data) {
+    builder.AppendNull();
+    return Status::Ok();
+  }
+  return builder.Append(std::string_view(*record->data));
+}
+
+template <typename Builder, typename T>
+void AppendStat(Builder& builder, const Record* record, T zk::Stat::*field) {
+  if (record == nullptr || !record->stat) {
+    builder.AppendNull();
+  } else {
+    builder.Append((*record->stat).*field);
+  }
+}
+
+void AppendKind(arrow::Int32Builder& builder, const Record* record) {
+  if (record == nullptr) {
+    builder.AppendNull();
+  } else {
+    builder.Append(static_cast<int32_t>(record->kind));
+  }
+}
+
+}  // namespace
+
+int64_t DiffCounts::total() const {
+  int64_t sum = 0;
+  for (int64_t count : by_change) sum += count;
+  return sum;
+}
+
+void CompareRecords(const Record& a, const Record& b, const DiffOptions& options,
+                    const std::function<void(Change)>& found) {
+  if (options.exact_kinds) {
+    if (a.kind != b.kind || a.ttl_ms != b.ttl_ms) found(Change::kKind);
+  } else if ((a.kind == znodes::NodeKind::kEphemeral) != (b.kind == znodes::NodeKind::kEphemeral)) {
+    found(Change::kKind);
+  }
+  // Data compares when both sides read it (a --no-data snapshot has none).
+  if (a.data && b.data && *a.data != *b.data) found(Change::kData);
+  if (options.compare_acl && a.acl && b.acl && *a.acl != *b.acl) found(Change::kAcl);
+  if (options.compare_stat && a.stat && b.stat &&
+      (a.stat->version != b.stat->version || a.stat->cversion != b.stat->cversion ||
+       a.stat->aversion != b.stat->aversion || a.stat->czxid != b.stat->czxid ||
+       a.stat->mzxid != b.stat->mzxid || a.stat->pzxid != b.stat->pzxid)) {
+    found(Change::kStat);
+  }
+}
+
+Status Diff(RecordStream& a, RecordStream& b, const DiffOptions& options, const DiffSink& sink,
+            DiffCounts* counts) {
+  DiffCounts local;
+  if (counts == nullptr) counts = &local;
+  *counts = DiffCounts{};
+  auto emit = [&](Change change, const Record* old_record, const Record* new_record) {
+    ++counts->by_change[static_cast<size_t>(change)];
+    return sink(DiffRow{change, old_record, new_record});
+  };
+  ZKA_ASSIGN_OR_RETURN(const Record* left, a.Next());
+  ZKA_ASSIGN_OR_RETURN(const Record* right, b.Next());
+  while (left != nullptr || right != nullptr) {
+    ++counts->compared;
+    if (right == nullptr || (left != nullptr && left->path < right->path)) {
+      ZKA_RETURN_IF_ERROR(emit(Change::kRemoved, left, nullptr));
+      ZKA_ASSIGN_OR_RETURN(left, a.Next());
+    } else if (left == nullptr || right->path < left->path) {
+      ZKA_RETURN_IF_ERROR(emit(Change::kAdded, nullptr, right));
+      ZKA_ASSIGN_OR_RETURN(right, b.Next());
+    } else {
+      Status status;
+      CompareRecords(*left, *right, options, [&](Change change) {
+        if (status.ok()) status = emit(change, left, right);
+      });
+      ZKA_RETURN_IF_ERROR(status);
+      ZKA_ASSIGN_OR_RETURN(left, a.Next());
+      ZKA_ASSIGN_OR_RETURN(right, b.Next());
+    }
+  }
+  return Status::Ok();
+}
+
+arrow::Schema DiffTableSchema() {
+  const arrow::DataType acl =
+      arrow::ListType(arrow::MakeField("item", znodes::AclEntryType(), false));
+  arrow::Schema schema;
+  schema.fields = {
+      arrow::MakeField("path", arrow::Utf8Type(), false),
+      DictionaryField("change", kChangeDictionaryId, false),
+      DictionaryField("old_kind", kOldKindDictionaryId, true),
+      DictionaryField("new_kind", kNewKindDictionaryId, true),
+      arrow::MakeField("old_data", arrow::BinaryType()),
+      arrow::MakeField("new_data", arrow::BinaryType()),
+      arrow::MakeField("old_acl", acl),
+      arrow::MakeField("new_acl", acl),
+      arrow::MakeField("old_version", arrow::Int32()),
+      arrow::MakeField("new_version", arrow::Int32()),
+      arrow::MakeField("old_mzxid", arrow::Int64()),
+      arrow::MakeField("new_mzxid", arrow::Int64()),
+  };
+  return schema;
+}
+
+DiffBatchBuilder::DiffBatchBuilder()
+    : schema_(std::make_shared<const arrow::Schema>(DiffTableSchema())),
+      change_dictionary_(MakeDictionary(kChangeNames)),
+      kind_dictionary_(MakeDictionary(znodes::kNodeKindNames)),
+      old_acl_(MakeAclEntryBuilder()),
+      new_acl_(MakeAclEntryBuilder()) {}
+
+Status DiffBatchBuilder::Append(const DiffRow& row) {
+  ZKA_RETURN_IF_ERROR(path_.Append(row.path()));
+  change_.Append(static_cast<int32_t>(row.change));
+  AppendKind(old_kind_, row.old_record);
+  AppendKind(new_kind_, row.new_record);
+  ZKA_RETURN_IF_ERROR(AppendData(old_data_, row.old_record));
+  ZKA_RETURN_IF_ERROR(AppendData(new_data_, row.new_record));
+  ZKA_RETURN_IF_ERROR(AppendAcl(old_acl_, row.old_record));
+  ZKA_RETURN_IF_ERROR(AppendAcl(new_acl_, row.new_record));
+  AppendStat(old_version_, row.old_record, &zk::Stat::version);
+  AppendStat(new_version_, row.new_record, &zk::Stat::version);
+  AppendStat(old_mzxid_, row.old_record, &zk::Stat::mzxid);
+  AppendStat(new_mzxid_, row.new_record, &zk::Stat::mzxid);
+  ++rows_;
+  return Status::Ok();
+}
+
+int64_t DiffBatchBuilder::data_bytes() const {
+  return path_.value_data_length() + old_data_.value_data_length() + new_data_.value_data_length();
+}
+
+arrow::RecordBatch DiffBatchBuilder::Finish() {
+  arrow::RecordBatch batch;
+  batch.schema = schema_;
+  batch.length = rows_;
+  batch.columns = {
+      path_.Finish(),
+      WithDictionary(change_.Finish(), change_dictionary_),
+      WithDictionary(old_kind_.Finish(), kind_dictionary_),
+      WithDictionary(new_kind_.Finish(), kind_dictionary_),
+      old_data_.Finish(),
+      new_data_.Finish(),
+      old_acl_.Finish(),
+      new_acl_.Finish(),
+      old_version_.Finish(),
+      new_version_.Finish(),
+      old_mzxid_.Finish(),
+      new_mzxid_.Finish(),
+  };
+  rows_ = 0;
+  return batch;
+}
+
+std::string AclText(const std::vector<zk::Acl>& acl) {
+  std::string text;
+  for (const zk::Acl& entry : acl) {
+    if (!text.empty()) text += ',';
+    text += entry.scheme + ':' + entry.id + ':';
+    static constexpr std::pair<int32_t, char> kLetters[] = {{zk::perms::kCreate, 'c'},
+                                                            {zk::perms::kDelete, 'd'},
+                                                            {zk::perms::kRead, 'r'},
+                                                            {zk::perms::kWrite, 'w'},
+                                                            {zk::perms::kAdmin, 'a'}};
+    for (auto [bit, letter] : kLetters) {
+      if (entry.perms & bit) text += letter;
+    }
+  }
+  return text;
+}
+
+}  // namespace zkarrow::treesync

@@ -1,0 +1,533 @@
+#include "treesync/restore.h"
+
+#include <algorithm>
+#include <deque>
+#include <future>
+#include <optional>
+#include <utility>
+
+#include "zk/error_code.h"
+#include "zk/protocol.h"
+
+namespace zkarrow::treesync {
+namespace {
+
+using zk::ErrorCode;
+
+// One op of a batch and the node state it is meant to produce.
+struct Intent {
+  std::string path;               // relative to the target root
+  std::optional<Record> desired;  // nullopt: the node should not exist
+  int32_t version = -1;           // deletes: the version the plan saw
+};
+
+struct Batch {
+  std::vector<zk::Op> ops;
+  std::vector<Intent> intents;  // intents[i] belongs to ops[i]
+  size_t bytes = zk::kMultiEndBytes + zk::kRequestPacketOverhead;
+};
+
+struct InFlight {
+  Batch batch;
+  std::future<Result<std::vector<zk::OpResult>>> reply;
+};
+
+struct DeferredAcl {
+  std::string path;  // relative
+  std::vector<zk::Acl> acl;
+  int32_t aversion = 0;
+};
+
+bool IsWorld(const zk::Acl& acl) { return acl.scheme == "world" && acl.id == "anyone"; }
+
+// Whether anyone (so also the restorer) may create children under a node
+// with this ACL; when not, the node's ACL is set only after its subtree.
+bool LetsAnyoneCreate(const std::vector<zk::Acl>& acl) {
+  return std::any_of(acl.begin(), acl.end(), [](const zk::Acl& entry) {
+    return IsWorld(entry) && (entry.perms & zk::perms::kCreate) != 0;
+  });
+}
+
+Result<zk::CreateMode> CreateModeOf(const Record& record) {
+  switch (record.kind) {
+    case znodes::NodeKind::kContainer:
+      return zk::CreateMode::kContainer;
+    case znodes::NodeKind::kTtl:
+      if (!record.ttl_ms || *record.ttl_ms <= 0) {
+        return Status(StatusCode::kInvalidData,
+                      "source node " + record.path + " is a TTL node without a positive ttl_ms");
+      }
+      return zk::CreateMode::kPersistentWithTtl;
+    default:
+      // Sequential nodes keep their exact names: created as named, no flag.
+      return zk::CreateMode::kPersistent;
+  }
+}
+
+// Whether restore in `options.mode` acts on this difference (old = target,
+// new = source), counting what it skips.
+bool Acts(const DiffRow& row, const RestoreOptions& options, RestoreStats* stats) {
+  switch (row.change) {
+    case Change::kAdded:
+      if (row.new_record->kind == znodes::NodeKind::kEphemeral) {
+        ++stats->skipped_ephemeral;
+        return false;
+      }
+      return true;
+    case Change::kRemoved:
+      return options.mode == RestoreMode::kMirror;
+    case Change::kData:
+      return options.mode != RestoreMode::kCreate;
+    case Change::kAcl:
+      return options.mode != RestoreMode::kCreate && options.restore_acl;
+    case Change::kKind:
+      if (row.new_record->kind == znodes::NodeKind::kEphemeral ||
+          row.old_record->kind == znodes::NodeKind::kEphemeral) {
+        ++stats->skipped_ephemeral;
+      } else {
+        ++stats->kind_mismatches;
+      }
+      return false;
+    case Change::kStat:
+      return false;
+  }
+  return false;
+}
+
+// Diffs with the options restore compares by.
+DiffOptions RestoreDiffOptions(const RestoreOptions& options) {
+  DiffOptions diff;
+  diff.compare_acl = options.restore_acl;
+  // The target is read live, where containers and TTL nodes look persistent.
+  diff.exact_kinds = false;
+  return diff;
+}
+
+class Restorer {
+ public:
+  Restorer(zk::Client& client, std::string root, const RestoreOptions& options, RestoreStats* stats)
+      : client_(client), root_(std::move(root)), options_(options), stats_(*stats) {
+    batch_limit_ =
+        static_cast<size_t>(static_cast<double>(options.max_request_bytes) * options.batch_fill);
+    temporary_acl_ = options.has_credentials ? std::vector<zk::Acl>{{zk::perms::kAll, "auth", ""}}
+                                             : zk::OpenAclUnsafe();
+  }
+
+  Status Run(RecordStream& source) {
+    ZKA_RETURN_IF_ERROR(CreateAncestors());
+    SourceOptions read;
+    read.read_acl = options_.restore_acl;
+    ZKA_ASSIGN_OR_RETURN(auto target, OpenLiveTree(client_, root_, read, nullptr));
+    ZKA_RETURN_IF_ERROR(Diff(
+        *target, source, RestoreDiffOptions(options_),
+        [&](const DiffRow& row) {
+          if (options_.require_acl && row.new_record && !row.new_record->acl) {
+            return Status(StatusCode::kInvalidArgument,
+                          "the source has no ACL for " + row.new_record->path +
+                              " (snapshot it with --acl, or restore without requiring ACLs)");
+          }
+          return Acts(row, options_, &stats_) ? Plan(row) : Status::Ok();
+        },
+        nullptr));
+    if (options_.atomic) return RunAtomic();
+    ZKA_RETURN_IF_ERROR(Flush());
+    ZKA_RETURN_IF_ERROR(Drain());
+    ZKA_RETURN_IF_ERROR(ReplanFailed());
+    // Children before parents: the reverse of path order.
+    std::reverse(deletes_.begin(), deletes_.end());
+    for (Intent& intent : deletes_) {
+      zk::Op op = zk::Op::Delete(AbsolutePath(root_, intent.path), intent.version);
+      ZKA_RETURN_IF_ERROR(Add(std::move(op), std::move(intent)));
+    }
+    deletes_.clear();
+    ZKA_RETURN_IF_ERROR(Flush());
+    ZKA_RETURN_IF_ERROR(Drain());
+    ZKA_RETURN_IF_ERROR(ReplanFailed());
+    return ApplyAcls();
+  }
+
+ private:
+  Status CreateAncestors() {
+    for (size_t slash = root_.find('/', 1); slash != std::string::npos;
+         slash = root_.find('/', slash + 1)) {
+      const std::string ancestor = root_.substr(0, slash);
+      auto created = client_.Create(ancestor, "", options_.default_acl).get();
+      if (!created.ok() && zk::ErrorCodeOf(created.status()) != ErrorCode::NODEEXISTS) {
+        return created.status().WithContext("creating the target's ancestor " + ancestor);
+      }
+    }
+    return Status::Ok();
+  }
+
+  // One acted-on difference into ops.
+  Status Plan(const DiffRow& row) {
+    switch (row.change) {
+      case Change::kAdded:
+        return PlanCreate(*row.new_record);
+      case Change::kRemoved:
+        deletes_.push_back({row.old_record->path, std::nullopt,
+                            row.old_record->stat ? row.old_record->stat->version : -1});
+        return Status::Ok();
+      case Change::kData: {
+        const Record& desired = *row.new_record;
+        zk::Op op = zk::Op::SetData(AbsolutePath(root_, desired.path), *desired.data,
+                                    row.old_record->stat ? row.old_record->stat->version : -1);
+        return Add(std::move(op), {desired.path, desired});
+      }
+      case Change::kAcl:
+        acls_.push_back({row.new_record->path, *row.new_record->acl,
+                         row.old_record->stat ? row.old_record->stat->aversion : -1});
+        return Status::Ok();
+      default:
+        return Status::Ok();
+    }
+  }
+
+  Status PlanCreate(const Record& desired) {
+    if (!desired.data) {
+      return Status(StatusCode::kInvalidData,
+                    "the source has no data for " + desired.path +
+                        " (a --no-data snapshot, or a node it could not read" +
+                        (desired.error.empty() ? "" : ": " + desired.error) +
+                        "): restore needs every node's bytes");
+    }
+    ZKA_ASSIGN_OR_RETURN(zk::CreateMode mode, CreateModeOf(desired));
+    std::vector<zk::Acl> acl = options_.default_acl;
+    if (options_.restore_acl && desired.acl) {
+      acl = *desired.acl;
+      const bool has_children = desired.stat && desired.stat->num_children > 0;
+      if (has_children && !options_.atomic && !LetsAnyoneCreate(acl)) {
+        acls_.push_back({desired.path, std::move(acl), 0});
+        acl = temporary_acl_;
+      }
+    }
+    zk::Op op = zk::Op::Create(AbsolutePath(root_, desired.path), *desired.data, std::move(acl),
+                               mode, desired.ttl_ms.value_or(0));
+    return Add(std::move(op), {desired.path, desired});
+  }
+
+  Status Add(zk::Op op, Intent intent) {
+    const size_t bytes = zk::MultiOpEncodedBytes(op);
+    const size_t alone = bytes + zk::kMultiEndBytes + zk::kRequestPacketOverhead;
+    if (!options_.atomic && alone > options_.max_request_bytes) {
+      return Status::OutOfRange("writing " + op.path + " takes a request of " +
+                                std::to_string(alone) + " bytes; the server accepts at most " +
+                                std::to_string(options_.max_request_bytes) + " (jute.maxbuffer)");
+    }
+    if (!options_.atomic &&
+        (current_.bytes + bytes > batch_limit_ ||
+         current_.ops.size() >= static_cast<size_t>(options_.max_ops_per_batch))) {
+      ZKA_RETURN_IF_ERROR(Flush());
+    }
+    current_.bytes += bytes;
+    current_.ops.push_back(std::move(op));
+    current_.intents.push_back(std::move(intent));
+    return Status::Ok();
+  }
+
+  Status Flush() {
+    if (current_.ops.empty()) return Status::Ok();
+    while (in_flight_.size() >= static_cast<size_t>(std::max(1, options_.batches_in_flight))) {
+      ZKA_RETURN_IF_ERROR(ReapOldest());
+    }
+    InFlight sent;
+    sent.batch = std::move(current_);
+    current_ = Batch{};
+    sent.reply = client_.Multi(sent.batch.ops);
+    ++stats_.batches;
+    stats_.request_bytes += static_cast<int64_t>(sent.batch.bytes);
+    in_flight_.push_back(std::move(sent));
+    if (options_.progress) options_.progress(stats_);
+    return Status::Ok();
+  }
+
+  Status Drain() {
+    while (!in_flight_.empty()) ZKA_RETURN_IF_ERROR(ReapOldest());
+    return Status::Ok();
+  }
+
+  Status ReapOldest() {
+    InFlight done = std::move(in_flight_.front());
+    in_flight_.pop_front();
+    return Settle(done.batch, done.reply.get());
+  }
+
+  // Counts an applied batch, or queues its nodes for re-planning.
+  Status Settle(Batch& batch, const Result<std::vector<zk::OpResult>>& reply) {
+    if (!reply.ok()) {
+      // The connection dropped with the batch in flight: it may or may not
+      // have been applied. Reading the nodes again tells.
+      if (zk::ErrorCodeOf(reply.status()) == ErrorCode::CONNECTIONLOSS) {
+        return Requeue(batch);
+      }
+      return reply.status().WithContext("writing " + batch.ops.front().path + " and the " +
+                                        std::to_string(batch.ops.size() - 1) + " ops after it");
+    }
+    for (size_t i = 0; i < reply->size(); ++i) {
+      const ErrorCode error = (*reply)[i].error;
+      if (error == ErrorCode::OK || error == ErrorCode::RUNTIMEINCONSISTENCY) continue;
+      switch (error) {
+        // Someone else changed these nodes since the plan was made (or an
+        // earlier batch it depended on failed): plan them again.
+        case ErrorCode::NODEEXISTS:
+        case ErrorCode::NONODE:
+        case ErrorCode::BADVERSION:
+        case ErrorCode::NOTEMPTY:
+          return Requeue(batch);
+        default:
+          return OpError(batch.ops[i], error);
+      }
+    }
+    for (const zk::Op& op : batch.ops) {
+      switch (op.kind) {
+        case zk::Op::Kind::kCreate:
+          ++stats_.created;
+          break;
+        case zk::Op::Kind::kSetData:
+          ++stats_.updated;
+          break;
+        case zk::Op::Kind::kDelete:
+          ++stats_.deleted;
+          break;
+        case zk::Op::Kind::kCheck:
+          break;
+      }
+    }
+    return Status::Ok();
+  }
+
+  Status Requeue(Batch& batch) {
+    ++stats_.replanned_batches;
+    for (Intent& intent : batch.intents) failed_.push_back(std::move(intent));
+    return Status::Ok();
+  }
+
+  Status OpError(const zk::Op& op, ErrorCode error) {
+    const char* verb = op.kind == zk::Op::Kind::kCreate    ? "creating "
+                       : op.kind == zk::Op::Kind::kDelete  ? "deleting "
+                       : op.kind == zk::Op::Kind::kSetData ? "setting the data of "
+                                                           : "checking ";
+    std::string message = std::string(verb) + op.path + ": " +
+                          std::string(zk::ErrorCodeName(error)) + " (" +
+                          std::string(zk::ErrorCodeDescription(error)) + ")";
+    if (error == ErrorCode::UNIMPLEMENTED && op.kind == zk::Op::Kind::kCreate &&
+        (op.mode == zk::CreateMode::kPersistentWithTtl ||
+         op.mode == zk::CreateMode::kPersistentSequentialWithTtl)) {
+      message +=
+          ": the target server refuses TTL nodes; ZooKeeper creates them only with "
+          "extendedTypesEnabled=true (zookeeper.extendedTypesEnabled)";
+    } else if (error == ErrorCode::NOAUTH) {
+      message +=
+          ": the restorer's credentials (--auth, --auth-file) do not allow this on the "
+          "target; an ACL there (or on the parent) denies it";
+    }
+    return Status(StatusCode::kRemote, std::move(message), static_cast<int32_t>(error));
+  }
+
+  // The current state of a target node (nullopt: absent).
+  Result<std::optional<Record>> ReadTarget(const std::string& path) {
+    const std::string absolute = AbsolutePath(root_, path);
+    auto data = client_.GetData(absolute).get();
+    if (!data.ok()) {
+      if (zk::ErrorCodeOf(data.status()) == ErrorCode::NONODE) return std::optional<Record>();
+      return data.status().WithContext("re-reading " + absolute);
+    }
+    Record record;
+    record.path = path;
+    record.stat = data->stat;
+    record.kind = data->stat.ephemeral_owner != 0 ? znodes::NodeKind::kEphemeral
+                                                  : znodes::NodeKind::kPersistent;
+    record.data = std::move(data->data);
+    if (options_.restore_acl) {
+      auto acl = client_.GetAcl(absolute).get();
+      if (!acl.ok()) {
+        if (zk::ErrorCodeOf(acl.status()) == ErrorCode::NONODE) return std::optional<Record>();
+        return acl.status().WithContext("re-reading the ACL of " + absolute);
+      }
+      record.acl = std::move(acl->acls);
+    }
+    return std::optional<Record>(std::move(record));
+  }
+
+  // The nodes of failed batches, read again and planned anew, until every
+  // batch applied or the rounds run out.
+  Status ReplanFailed() {
+    for (int round = 0; !failed_.empty(); ++round) {
+      if (round >= options_.max_replan_rounds) {
+        return Status(
+            StatusCode::kConflict,
+            "the target kept changing under the restore: " + std::to_string(failed_.size()) +
+                " nodes (first " + failed_[0].path + ") still conflicted after " +
+                std::to_string(round) + " re-planning rounds; run it again");
+      }
+      std::vector<Intent> intents = std::move(failed_);
+      failed_.clear();
+      std::sort(intents.begin(), intents.end(),
+                [](const Intent& a, const Intent& b) { return a.path < b.path; });
+      std::vector<Intent> removals;
+      const DiffOptions diff = RestoreDiffOptions(options_);
+      for (Intent& intent : intents) {
+        ZKA_ASSIGN_OR_RETURN(std::optional<Record> current, ReadTarget(intent.path));
+        if (!intent.desired) {
+          if (current) ZKA_RETURN_IF_ERROR(PlanSubtreeRemoval(intent.path, &removals));
+          continue;
+        }
+        const Record& desired = *intent.desired;
+        if (!current) {
+          ZKA_RETURN_IF_ERROR(PlanCreate(desired));
+          continue;
+        }
+        Status status;
+        CompareRecords(*current, desired, diff, [&](Change change) {
+          DiffRow row{change, &*current, &desired};
+          if (status.ok() && Acts(row, options_, &stats_)) status = Plan(row);
+        });
+        ZKA_RETURN_IF_ERROR(status);
+      }
+      ZKA_RETURN_IF_ERROR(Flush());
+      ZKA_RETURN_IF_ERROR(Drain());
+      std::reverse(removals.begin(), removals.end());
+      for (Intent& intent : removals) {
+        zk::Op op = zk::Op::Delete(AbsolutePath(root_, intent.path), intent.version);
+        ZKA_RETURN_IF_ERROR(Add(std::move(op), std::move(intent)));
+      }
+      ZKA_RETURN_IF_ERROR(Flush());
+      ZKA_RETURN_IF_ERROR(Drain());
+    }
+    return Status::Ok();
+  }
+
+  // A node that should not exist, with whatever children someone added
+  // meanwhile (none of which the source has either): deletes in path order.
+  Status PlanSubtreeRemoval(const std::string& path, std::vector<Intent>* removals) {
+    const std::string absolute = AbsolutePath(root_, path);
+    auto children = client_.GetChildren2(absolute).get();
+    if (!children.ok()) {
+      if (zk::ErrorCodeOf(children.status()) == ErrorCode::NONODE) return Status::Ok();
+      return children.status().WithContext("re-reading " + absolute);
+    }
+    removals->push_back({path, std::nullopt, children->stat.version});
+    std::sort(children->children.begin(), children->children.end());
+    for (const std::string& child : children->children) {
+      ZKA_RETURN_IF_ERROR(
+          PlanSubtreeRemoval(path == "/" ? "/" + child : path + "/" + child, removals));
+    }
+    return Status::Ok();
+  }
+
+  // The last phase: ACLs, deepest first, each guarded by the ACL version
+  // read; a node whose ACL changed meanwhile is read again.
+  Status ApplyAcls() {
+    std::sort(acls_.begin(), acls_.end(),
+              [](const DeferredAcl& a, const DeferredAcl& b) { return a.path > b.path; });
+    for (int round = 0; !acls_.empty(); ++round) {
+      if (round >= options_.max_replan_rounds) {
+        return Status(StatusCode::kConflict, "the ACL of " + acls_[0].path +
+                                                 " kept changing under the restore; run it again");
+      }
+      std::vector<DeferredAcl> retry;
+      const size_t window = static_cast<size_t>(std::max(1, options_.max_ops_per_batch));
+      for (size_t begin = 0; begin < acls_.size(); begin += window) {
+        const size_t end = std::min(acls_.size(), begin + window);
+        std::vector<std::future<Result<zk::Stat>>> replies;
+        for (size_t i = begin; i < end; ++i) {
+          replies.push_back(
+              client_.SetAcl(AbsolutePath(root_, acls_[i].path), acls_[i].acl, acls_[i].aversion));
+        }
+        for (size_t i = begin; i < end; ++i) {
+          Result<zk::Stat> reply = replies[i - begin].get();
+          if (reply.ok()) {
+            ++stats_.acls_set;
+            continue;
+          }
+          const ErrorCode error = zk::ErrorCodeOf(reply.status());
+          if (error == ErrorCode::BADVERSION || error == ErrorCode::CONNECTIONLOSS) {
+            auto current = client_.GetAcl(AbsolutePath(root_, acls_[i].path)).get();
+            if (!current.ok()) {
+              return current.status().WithContext("re-reading the ACL of " + acls_[i].path);
+            }
+            if (current->acls != acls_[i].acl) {
+              retry.push_back({acls_[i].path, acls_[i].acl, current->stat.aversion});
+            }
+            continue;
+          }
+          zk::Op op;
+          op.path = AbsolutePath(root_, acls_[i].path);
+          return OpError(op, error).WithContext("setting the ACL");
+        }
+      }
+      acls_ = std::move(retry);
+    }
+    return Status::Ok();
+  }
+
+  Status RunAtomic() {
+    // One transaction cannot hold setACL (ZooKeeper's multi has no such op).
+    if (!acls_.empty()) {
+      return Status(StatusCode::kNotImplemented,
+                    "--atomic cannot change the ACL of existing nodes (first " + acls_[0].path +
+                        "): ZooKeeper's multi has no setACL; nothing was written");
+    }
+    std::reverse(deletes_.begin(), deletes_.end());
+    for (Intent& intent : deletes_) {
+      zk::Op op = zk::Op::Delete(AbsolutePath(root_, intent.path), intent.version);
+      ZKA_RETURN_IF_ERROR(Add(std::move(op), std::move(intent)));
+    }
+    if (current_.ops.empty()) return Status::Ok();
+    if (current_.bytes > options_.max_request_bytes) {
+      return Status::OutOfRange(
+          "--atomic: the change set is " + std::to_string(current_.bytes) + " bytes in " +
+          std::to_string(current_.ops.size()) +
+          " operations; one ZooKeeper request may carry at most " +
+          std::to_string(options_.max_request_bytes) +
+          " bytes (jute.maxbuffer), so it cannot be applied as one transaction; nothing was "
+          "written (without --atomic it is applied in batches)");
+    }
+    Batch batch = std::move(current_);
+    current_ = Batch{};
+    ++stats_.batches;
+    stats_.request_bytes += static_cast<int64_t>(batch.bytes);
+    ZKA_ASSIGN_OR_RETURN(std::vector<zk::OpResult> results, client_.Multi(batch.ops).get());
+    for (size_t i = 0; i < results.size(); ++i) {
+      const ErrorCode error = results[i].error;
+      if (error == ErrorCode::OK || error == ErrorCode::RUNTIMEINCONSISTENCY) continue;
+      return OpError(batch.ops[i], error)
+          .WithContext("--atomic: the transaction was rejected, nothing was changed");
+    }
+    return Settle(batch, results);
+  }
+
+  zk::Client& client_;
+  std::string root_;
+  const RestoreOptions& options_;
+  RestoreStats& stats_;
+  size_t batch_limit_ = 0;
+  std::vector<zk::Acl> temporary_acl_;
+  Batch current_;
+  std::deque<InFlight> in_flight_;
+  std::vector<Intent> failed_;
+  std::vector<Intent> deletes_;
+  std::vector<DeferredAcl> acls_;
+};
+
+}  // namespace
+
+Status PlanRestore(RecordStream& target, RecordStream& source, const RestoreOptions& options,
+                   const DiffSink& sink, RestoreStats* stats) {
+  RestoreStats local;
+  if (stats == nullptr) stats = &local;
+  return Diff(
+      target, source, RestoreDiffOptions(options),
+      [&](const DiffRow& row) { return Acts(row, options, stats) ? sink(row) : Status::Ok(); },
+      nullptr);
+}
+
+Status Restore(RecordStream& source, zk::Client& client, const std::string& target_root,
+               const RestoreOptions& options, RestoreStats* stats) {
+  RestoreStats local;
+  if (stats == nullptr) stats = &local;
+  Restorer restorer(client, target_root, options, stats);
+  return restorer.Run(source);
+}
+
+}  // namespace zkarrow::treesync

@@ -1,0 +1,91 @@
+// Makes a live subtree equal a source tree (restore, copy).
+//
+// The plan is diff(target, source) read in path order: creates (parents
+// first) and data updates go out in `multi` batches that stay under the
+// server's request limit, several in flight on one session (ZooKeeper
+// applies one session's requests in order, so a batch may create children
+// of nodes an earlier batch creates). Every write is guarded by what the
+// plan saw: setData and delete carry the version read, a create fails if
+// the node appeared meanwhile. A batch that fails (someone else changed one
+// of its nodes, or the connection dropped and its outcome is unknown) is
+// not retried blindly: its nodes are read again and planned anew.
+//
+// ACLs: a node with children in the source whose ACL would not let the
+// restorer create them is created with a temporary ACL (the restorer's own
+// identities, or world if it has none) and gets its real ACL at the end,
+// deepest first, once the subtree below exists; other ACL changes happen in
+// that same last phase (ZooKeeper's multi has no setACL), each guarded by
+// the ACL version read.
+//
+// Ephemeral source nodes are skipped and counted: they belong to sessions.
+// Sequential names are created exactly as named. Container and TTL nodes are
+// created with their kinds (createContainer, createTTL) when the source knows
+// them (offline sources and files made from them; a live read sees them as
+// persistent).
+#pragma once
+
+#include <array>
+#include <cstdint>
+#include <functional>
+#include <string>
+#include <vector>
+
+#include "base/status.h"
+#include "treesync/diff.h"
+#include "treesync/source.h"
+#include "zk/client.h"
+
+namespace zkarrow::treesync {
+
+enum class RestoreMode { kCreate, kUpdate, kMirror };
+inline constexpr std::array<std::string_view, 3> kRestoreModeNames = {"create", "update", "mirror"};
+
+struct RestoreStats {
+  int64_t created = 0;
+  int64_t updated = 0;  // data set
+  int64_t acls_set = 0;
+  int64_t deleted = 0;
+  int64_t skipped_ephemeral = 0;
+  int64_t kind_mismatches = 0;  // same path, different kind: left alone
+  int64_t batches = 0;          // multi requests sent
+  int64_t replanned_batches = 0;
+  int64_t request_bytes = 0;  // total size of the multi requests
+};
+
+struct RestoreOptions {
+  RestoreMode mode = RestoreMode::kUpdate;
+  // Restore ACLs (when the source has them).
+  bool restore_acl = true;
+  // Fail when a source node carries no ACL (a snapshot taken without --acl).
+  bool require_acl = false;
+  // The whole change set in one multi, or nothing written.
+  bool atomic = false;
+  // The server's jute.maxbuffer, as the client knows it.
+  size_t max_request_bytes = zk::ClientOptions{}.max_request_bytes;
+  // Batches are planned to this share of max_request_bytes: the server logs
+  // a multi as a transaction a little larger than the request.
+  double batch_fill = 0.9;
+  int max_ops_per_batch = 1000;
+  int batches_in_flight = 8;
+  // Rounds of re-planning failed batches before giving up.
+  int max_replan_rounds = 20;
+  // True when the client authenticated: temporary ACLs then name the
+  // restorer's identities (scheme "auth") instead of the world.
+  bool has_credentials = false;
+  // ACL of created nodes when the source carries none.
+  std::vector<zk::Acl> default_acl = zk::OpenAclUnsafe();
+  // Called on the caller's thread after each batch is sent (progress lines).
+  std::function<void(const RestoreStats&)> progress;
+};
+
+// The diff rows (old = target, new = source) that restore acts on in `mode`,
+// in path order: what --dry-run prints.
+Status PlanRestore(RecordStream& target, RecordStream& source, const RestoreOptions& options,
+                   const DiffSink& sink, RestoreStats* stats);
+
+// Makes the subtree `target_root` of `client`'s ensemble equal `source`.
+// Creates missing ancestors of target_root. `stats` may be null.
+Status Restore(RecordStream& source, zk::Client& client, const std::string& target_root,
+               const RestoreOptions& options, RestoreStats* stats);
+
+}  // namespace zkarrow::treesync

@@ -1,0 +1,108 @@
+// The one source abstraction of diff, restore and copy: a tree read from an
+// Arrow znode-table file, a live ensemble (`zk://HOST:PORT[,...]/path`) or
+// ZooKeeper's data directory (`datadir:DIR[@ZXID]`), handed out as owned
+// records sorted by their path relative to the source's root.
+//
+// Order: paths compare by their bytes (std::string's order), the order the
+// offline reader already produces. A parent sorts before its descendants (a
+// prefix sorts first), so walking the stream forwards creates parents first
+// and walking a list of paths backwards deletes children first.
+//
+// Sorting is external: records are collected up to a memory budget, sorted,
+// and spilled to unnamed temporary files as runs that a k-way merge reads
+// back, so a 1M-node tree streams through bounded memory.
+#pragma once
+
+#include <cstdint>
+#include <memory>
+#include <optional>
+#include <string>
+#include <string_view>
+#include <vector>
+
+#include "base/status.h"
+#include "zk/client.h"
+#include "znodes/znode_record.h"
+
+namespace zkarrow::treesync {
+
+struct SourceSpec {
+  enum class Kind { kFile, kLive, kDataDir };
+  Kind kind = Kind::kFile;
+  std::string file;             // kFile: the Arrow IPC file or stream
+  std::string connect;          // kLive: HOST:PORT[,HOST:PORT...]
+  std::string root = "/";       // kLive: the subtree; kFile/kDataDir: "/" (whole table)
+  std::string data_dir;         // kDataDir
+  std::optional<int64_t> zxid;  // kDataDir: the tree as of this zxid
+  std::string text;             // as the user wrote it, for messages
+};
+
+// Parses `zk://HOST:PORT[,HOST:PORT...][/path]`, `datadir:DIR[@ZXID]`
+// (ZXID decimal or 0x hex) or a file path. Malformed text is kInvalidArgument
+// with what was expected.
+Result<SourceSpec> ParseSource(std::string_view text);
+
+// One znode, owned. `path` is relative to the source's root ("/" is the root
+// itself).
+struct Record {
+  std::string path;
+  std::optional<zk::Stat> stat;
+  znodes::NodeKind kind = znodes::NodeKind::kPersistent;
+  std::optional<std::string> data;
+  std::optional<int64_t> ttl_ms;
+  std::optional<std::vector<zk::Acl>> acl;
+  std::string error;  // "" or a ZooKeeper error code name (e.g. NOAUTH)
+
+  // A view for the znode table's writers, valid while this record lives.
+  znodes::ZnodeRecord View() const;
+  // Bytes this record takes in memory, roughly: what the sort budget counts.
+  size_t MemoryBytes() const;
+};
+
+// Records in path order. Next() returns nullptr at the end; the record it
+// returns stays valid until the following call.
+class RecordStream {
+ public:
+  virtual ~RecordStream() = default;
+  virtual Result<const Record*> Next() = 0;
+};
+
+struct SourceOptions {
+  // For kLive sources: credentials, session timeout. connect_string is set
+  // from the spec.
+  zk::ClientOptions client;
+  bool read_data = true;
+  bool read_acl = false;
+  // fnmatch(3) patterns on the path relative to the root; a match prunes the
+  // node and its subtree.
+  std::vector<std::string> excludes;
+  // Records held in memory before a sorted run is spilled to a temporary file.
+  size_t sort_memory_bytes = 256 << 20;
+  // Live reads: sessions used by the walker.
+  int sessions = 1;
+};
+
+struct SourceInfo {
+  int64_t records = 0;
+  int64_t spilled_runs = 0;  // 0: sorted in memory
+  int64_t max_zxid = 0;      // newest zxid seen (live, datadir)
+};
+
+// Reads the whole source through the sorter and returns its stream. For a
+// live source the tree is read with a fresh session that is closed before
+// returning; `info` may be null.
+Result<std::unique_ptr<RecordStream>> OpenSource(const SourceSpec& spec,
+                                                 const SourceOptions& options, SourceInfo* info);
+
+// The live tree below `root` through an already connected client (the
+// restorer's own session); a missing root is an empty stream.
+Result<std::unique_ptr<RecordStream>> OpenLiveTree(zk::Client& client, const std::string& root,
+                                                   const SourceOptions& options, SourceInfo* info);
+
+// `absolute` relative to `root` ("/" for the root itself), or nullopt when
+// it is outside. Both are absolute ZooKeeper paths.
+std::optional<std::string> RelativePath(std::string_view root, std::string_view absolute);
+// The inverse: `relative` ("/" or "/a/b") under `root`.
+std::string AbsolutePath(std::string_view root, std::string_view relative);
+
+}  // namespace zkarrow::treesync

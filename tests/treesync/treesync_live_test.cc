@@ -1,0 +1,541 @@
+// diff, restore and copy against real ZooKeeper servers, with kazoo as the
+// oracle of what the target holds afterwards.
+#include <gtest/gtest.h>
+#include <signal.h>
+#include <unistd.h>
+
+#include <chrono>
+#include <filesystem>
+#include <map>
+#include <string>
+#include <thread>
+#include <vector>
+
+#include "sampletree/sample_tree.h"
+#include "support/zkarrow_process.h"
+#include "support/znode_rows.h"
+#include "treesync/restore.h"
+#include "treesync/source.h"
+#include "zk/client.h"
+#include "zk/sync_client.h"
+#include "zkserver/zookeeper_cluster.h"
+#include "znodes/datadir/data_dir.h"
+
+namespace zkarrow {
+namespace {
+
+using testing::ParseJsonLines;
+using testing::RunCommand;
+
+constexpr const char* kUser = "alice:secret";
+const std::string kAuth = std::string("digest:") + kUser;
+constexpr int kWideChildren = 20000;
+constexpr int kDepth = 60;
+
+std::string Quote(const std::string& text) { return "'" + text + "'"; }
+
+std::filesystem::path TempPath(const std::string& name) {
+  return std::filesystem::temp_directory_path() /
+         ("zkarrow-treesync-" + std::to_string(::getpid()) + "-" + name);
+}
+
+// `zkarrow ARGS` through the shell: its exit status and its stdout+stderr.
+struct Ran {
+  int exit = -1;
+  std::string output;
+};
+Ran Zkarrow(const std::string& args) {
+  const std::filesystem::path log = TempPath("log");
+  const std::string command =
+      std::string(ZKARROW_BINARY) + " " + args + " > " + log.string() + " 2>&1; echo $?";
+  auto ran = RunCommand(command);
+  Ran result;
+  if (!ran.ok()) {
+    result.output = ran.status().ToString();
+    return result;
+  }
+  result.exit = std::stoi(*ran);
+  auto text = RunCommand("cat " + log.string());
+  if (text.ok()) result.output = *text;
+  std::filesystem::remove(log);
+  return result;
+}
+
+// The tree as kazoo reads it (data, ACL, shape, ephemeral), /zookeeper left out.
+std::vector<nlohmann::json> Kazoo(const std::string& hosts, const std::string& root = "/") {
+  auto dump = RunCommand("/usr/bin/python3 " ZKARROW_SOURCE_DIR "/tests/treesync/kazoo_tree.py " +
+                         hosts + " " + root + " --auth " + Quote(kAuth) + " --skip /zookeeper");
+  EXPECT_TRUE(dump.ok()) << dump.status().ToString();
+  return dump.ok() ? ParseJsonLines(*dump) : std::vector<nlohmann::json>{};
+}
+
+std::vector<nlohmann::json> WithoutEphemerals(std::vector<nlohmann::json> rows) {
+  std::erase_if(rows, [](const nlohmann::json& row) { return row["ephemeral"].get<bool>(); });
+  // The parents of skipped ephemeral nodes have fewer children on the target.
+  for (auto& row : rows) row.erase("num_children");
+  return rows;
+}
+
+std::string FirstDifference(const std::vector<nlohmann::json>& expected,
+                            const std::vector<nlohmann::json>& actual) {
+  if (expected.size() != actual.size()) {
+    std::string text = "row counts differ: " + std::to_string(expected.size()) + " vs " +
+                       std::to_string(actual.size());
+    for (size_t i = 0; i < std::min(expected.size(), actual.size()); ++i) {
+      if (expected[i]["path"] != actual[i]["path"]) {
+        return text + "; first at " + expected[i]["path"].dump() + " vs " +
+               actual[i]["path"].dump();
+      }
+    }
+    return text;
+  }
+  for (size_t i = 0; i < expected.size(); ++i) {
+    if (expected[i] != actual[i]) {
+      return "row " + std::to_string(i) + ": " + expected[i].dump().substr(0, 300) + " vs " +
+             actual[i].dump().substr(0, 300);
+    }
+  }
+  return "";
+}
+
+std::unique_ptr<zk::Client> Connect(const std::string& hosts, bool auth = true) {
+  zk::ClientOptions options;
+  options.connect_string = hosts;
+  if (auth) options.auth = {{"digest", kUser}};
+  auto client = zk::Client::Connect(options);
+  EXPECT_TRUE(client.ok()) << client.status().ToString();
+  return client.ok() ? std::move(*client) : nullptr;
+}
+
+template <typename Future>
+void Must(Future future) {
+  auto result = future.get();
+  ASSERT_TRUE(result.ok()) << result.status().ToString();
+}
+
+// Kinds of the target as its own data directory has them (a live client
+// cannot tell containers and TTL nodes from persistent ones).
+std::map<std::string, std::string> OfflineKinds(const std::filesystem::path& data_dir) {
+  std::map<std::string, std::string> kinds;
+  Status read = znodes::ReadDataDir(
+      {.dir = data_dir},
+      [&](const znodes::ZnodeRecord& record) {
+        kinds[std::string(record.path)] = std::string(znodes::NodeKindName(record.kind));
+        return Status::Ok();
+      },
+      nullptr);
+  EXPECT_TRUE(read.ok()) << read.ToString();
+  return kinds;
+}
+
+// A source server holding the tree the issue lists, its data-directory
+// snapshot as a file, and target servers restored from it.
+class TreeSyncTest : public ::testing::Test {
+ protected:
+  static void SetUpTestSuite() {
+    auto source = zkserver::ZooKeeperCluster::Start({.config = {{"extendedTypesEnabled", "true"}}});
+    ASSERT_TRUE(source.ok()) << source.status().ToString();
+    source_ = std::move(*source).release();
+    owner_ = Connect(source_->ConnectString()).release();
+    ASSERT_NE(owner_, nullptr);
+    BuildTree(*owner_);
+    if (::testing::Test::HasFatalFailure()) return;
+    // The offline snapshot knows containers and TTL nodes exactly.
+    Ran snapshot = Zkarrow("snapshot --data-dir " + source_->data_dir(0).string() + " -o " +
+                           SourceFile().string());
+    ASSERT_EQ(snapshot.exit, 0) << snapshot.output;
+    ready_ = true;
+  }
+
+  static void TearDownTestSuite() {
+    delete owner_;
+    delete source_;
+    std::filesystem::remove(SourceFile());
+  }
+
+  void SetUp() override { ASSERT_TRUE(ready_) << "the source fixture failed; see above"; }
+
+  static std::filesystem::path SourceFile() { return TempPath("source.arrow"); }
+
+  // Unicode names, a 1 MB value, 20k children, depth 60, ephemeral,
+  // sequential, container and TTL nodes, digest ACLs that deny the world,
+  // one of them denying even the restorer the creation of children.
+  static void BuildTree(zk::Client& client) {
+    const std::vector<zk::Acl> alice_only = zk::CreatorAllAcl();
+    const std::vector<zk::Acl> alice_reads = {{zk::perms::kRead, "auth", ""}};
+    std::vector<sampletree::SampleNode> nodes = {
+        {"/t", "root of the test tree"},
+        {"/t/unicode"},
+        {"/t/unicode/名前", "値"},
+        {"/t/unicode/ü-ñ-€-日本", "😀 in data"},
+        {"/t/binary", std::string("\x00\x01\xff\xfe\x80 binary", 11)},
+        {"/t/empty"},
+        {"/t/big", std::string(1000 * 1000, 'x')},
+        {"/t/wide"},
+        {"/t/eph", "mine", true},
+    };
+    for (int i = 0; i < kWideChildren; ++i)
+      nodes.push_back({"/t/wide/c" + std::to_string(i), std::to_string(i)});
+    std::string deep = "/t/deep";
+    for (int depth = 0; depth < kDepth; ++depth) {
+      nodes.push_back({deep, "level " + std::to_string(depth)});
+      deep += "/d";
+    }
+    Status loaded = sampletree::LoadSampleTree(client, nodes);
+    ASSERT_TRUE(loaded.ok()) << loaded.ToString();
+    for (int i = 0; i < 3; ++i) {
+      Must(client.Create("/t/seq-", "s", zk::OpenAclUnsafe(),
+                         zk::CreateMode::kPersistentSequential));
+    }
+    Must(client.Create("/t/container", "", zk::OpenAclUnsafe(), zk::CreateMode::kContainer));
+    Must(client.Create("/t/container/child", "keeps the container alive"));
+    Must(client.Create("/t/ttl", "expires", zk::OpenAclUnsafe(), zk::CreateMode::kPersistentWithTtl,
+                       3600 * 1000));
+    Must(client.Create("/t/secret", "hidden", alice_only));
+    Must(client.Create("/t/secret/inner", "hidden too", alice_only));
+    // Read-only even for alice: its children must exist before this ACL.
+    Must(client.Create("/t/locked", "frozen", zk::OpenAclUnsafe()));
+    Must(client.Create("/t/locked/a", "under a read-only parent", alice_only));
+    Must(client.Create("/t/locked/a/b", "deeper", alice_only));
+    Must(client.SetAcl("/t/locked", alice_reads, -1));
+    Must(client.SetAcl("/t/locked/a", alice_reads, -1));
+  }
+
+  static std::unique_ptr<zkserver::ZooKeeperCluster> StartTarget(bool extended = true) {
+    zkserver::ClusterOptions options;
+    if (extended) options.config = {{"extendedTypesEnabled", "true"}};
+    auto cluster = zkserver::ZooKeeperCluster::Start(options);
+    EXPECT_TRUE(cluster.ok()) << cluster.status().ToString();
+    return cluster.ok() ? std::move(*cluster) : nullptr;
+  }
+
+  static std::string Zk(const zkserver::ZooKeeperCluster& cluster, const std::string& path = "/") {
+    return "zk://" + cluster.ConnectString() + path;
+  }
+
+  static zkserver::ZooKeeperCluster* source_;
+  static zk::Client* owner_;  // its session owns /t/eph
+  static bool ready_;
+};
+
+zkserver::ZooKeeperCluster* TreeSyncTest::source_ = nullptr;
+zk::Client* TreeSyncTest::owner_ = nullptr;
+bool TreeSyncTest::ready_ = false;
+
+TEST_F(TreeSyncTest, RestoreIntoAnEmptyServerEqualsTheSource) {
+  auto target = StartTarget();
+  ASSERT_NE(target, nullptr);
+  Ran restore =
+      Zkarrow("restore " + SourceFile().string() + " " + Zk(*target) + " --acl --auth " + kAuth);
+  ASSERT_EQ(restore.exit, 0) << restore.output;
+  EXPECT_NE(restore.output.find("skipped 1 ephemeral"), std::string::npos) << restore.output;
+
+  // kazoo: data, ACLs and shape equal (the ephemeral node excepted).
+  std::vector<nlohmann::json> expected = WithoutEphemerals(Kazoo(source_->ConnectString()));
+  std::vector<nlohmann::json> actual = WithoutEphemerals(Kazoo(target->ConnectString()));
+  ASSERT_GT(expected.size(), static_cast<size_t>(kWideChildren + kDepth));
+  EXPECT_EQ(FirstDifference(expected, actual), "");
+
+  // Kinds, from the target's own data directory; sequential names as named.
+  std::map<std::string, std::string> kinds = OfflineKinds(target->data_dir(0));
+  EXPECT_EQ(kinds["/t/container"], "container");
+  EXPECT_EQ(kinds["/t/ttl"], "ttl");
+  EXPECT_EQ(kinds["/t/wide/c7"], "persistent");
+  EXPECT_EQ(kinds.count("/t/seq-0000000000"), 1u);
+  EXPECT_EQ(kinds.count("/t/eph"), 0u);
+
+  // diff of the two: equal (exit 0), from the file and from the live source.
+  Ran diff = Zkarrow("diff " + SourceFile().string() + " " + Zk(*target) + " --auth " + kAuth);
+  EXPECT_EQ(diff.exit, 1) << diff.output;  // the ephemeral node exists only in the source
+  EXPECT_NE(diff.output.find("1 differences: removed 1"), std::string::npos) << diff.output;
+  Ran live_diff = Zkarrow("diff " + Zk(*source_, "/t/wide") + " " + Zk(*target, "/t/wide") +
+                          " --auth " + kAuth);
+  EXPECT_EQ(live_diff.exit, 0) << live_diff.output;
+  Ran whole = Zkarrow("diff " + Zk(*source_, "/t") + " " + Zk(*target, "/t") + " --auth " + kAuth +
+                      " --exclude /eph");
+  EXPECT_EQ(whole.exit, 0) << whole.output;
+
+  // A second restore does nothing.
+  Ran again = Zkarrow("restore " + SourceFile().string() + " " + Zk(*target) + " --auth " + kAuth);
+  ASSERT_EQ(again.exit, 0) << again.output;
+  EXPECT_NE(again.output.find(": 0 created, 0 updated, 0 ACLs set, 0 deleted"), std::string::npos)
+      << again.output;
+}
+
+TEST_F(TreeSyncTest, DiffReportsExactlyTheChangesAndMirrorUndoesThem) {
+  auto target = StartTarget();
+  ASSERT_NE(target, nullptr);
+  const std::string source = Zk(*source_, "/t/deep/d/d");
+  const std::string copy_target = Zk(*target, "/copy");
+  Ran copy = Zkarrow("copy " + source + " " + copy_target + " --auth " + kAuth);
+  ASSERT_EQ(copy.exit, 0) << copy.output;
+  Ran equal = Zkarrow("diff " + source + " " + copy_target + " --auth " + kAuth);
+  ASSERT_EQ(equal.exit, 0) << equal.output;
+
+  auto client = Connect(target->ConnectString());
+  ASSERT_NE(client, nullptr);
+  Must(client->Create("/copy/added", "new"));
+  Must(client->Create("/copy/d/added-too", "new"));
+  Must(client->SetData("/copy/d/d", "changed", -1));
+  // Still administrable, so that restore may set it back.
+  const int32_t no_delete = zk::perms::kAll & ~zk::perms::kDelete;
+  Must(client->SetAcl("/copy/d/d/d", {{no_delete, "world", "anyone"}}, -1));
+  // Removing a node removes its subtree: delete the deepest one.
+  std::string deepest = "/copy";
+  for (int depth = 3; depth < kDepth; ++depth) deepest += "/d";
+  ASSERT_TRUE(client->Delete(deepest, -1).get().ok());
+
+  const std::filesystem::path rows_file = TempPath("diff.jsonl");
+  Ran diff = Zkarrow("diff " + source + " " + copy_target + " --auth " + kAuth +
+                     " --format json -o " + rows_file.string());
+  ASSERT_EQ(diff.exit, 1) << diff.output;
+  auto text = RunCommand("cat " + rows_file.string());
+  ASSERT_TRUE(text.ok());
+  std::vector<nlohmann::json> rows = ParseJsonLines(*text);
+  std::filesystem::remove(rows_file);
+  std::map<std::string, std::string> changes;
+  for (const auto& row : rows) changes[row["path"]] = row["change"];
+  const std::string tail = deepest.substr(std::string("/copy").size());
+  const std::map<std::string, std::string> expected = {{"/added", "added"},
+                                                       {"/d/added-too", "added"},
+                                                       {"/d/d", "data"},
+                                                       {"/d/d/d", "acl"},
+                                                       {tail, "removed"}};
+  EXPECT_EQ(changes, expected) << *text;
+  EXPECT_EQ(rows.size(), expected.size());
+
+  Ran dry = Zkarrow("copy " + source + " " + copy_target + " --auth " + kAuth +
+                    " --mode mirror --dry-run --format json");
+  ASSERT_EQ(dry.exit, 0) << dry.output;
+  EXPECT_NE(dry.output.find("would skip"), std::string::npos) << dry.output;
+  Ran unchanged = Zkarrow("diff " + source + " " + copy_target + " --auth " + kAuth);
+  EXPECT_EQ(unchanged.exit, 1) << "the dry run wrote something: " << unchanged.output;
+
+  Ran mirror =
+      Zkarrow("copy " + source + " " + copy_target + " --auth " + kAuth + " --mode mirror");
+  ASSERT_EQ(mirror.exit, 0) << mirror.output;
+  EXPECT_NE(mirror.output.find(": 1 created, 1 updated, 1 ACLs set, 2 deleted"), std::string::npos)
+      << mirror.output;
+  Ran after = Zkarrow("diff " + source + " " + copy_target + " --auth " + kAuth);
+  EXPECT_EQ(after.exit, 0) << after.output;
+  Ran again = Zkarrow("copy " + source + " " + copy_target + " --auth " + kAuth + " --mode mirror");
+  ASSERT_EQ(again.exit, 0) << again.output;
+  EXPECT_NE(again.output.find(": 0 created, 0 updated, 0 ACLs set, 0 deleted"), std::string::npos)
+      << again.output;
+}
+
+// A writer changes a node whose update is planned in a later batch: that
+// batch fails on the version, is re-read and re-planned.
+TEST_F(TreeSyncTest, AConcurrentWriterMakesItsBatchReplan) {
+  auto target = StartTarget();
+  ASSERT_NE(target, nullptr);
+  auto client = Connect(target->ConnectString());
+  auto writer = Connect(target->ConnectString());
+  ASSERT_NE(client, nullptr);
+  ASSERT_NE(writer, nullptr);
+  std::vector<sampletree::SampleNode> old_nodes = {{"/cw", ""}};
+  for (int i = 0; i < 500; ++i) old_nodes.push_back({"/cw/n" + std::to_string(1000 + i), "old"});
+  ASSERT_TRUE(sampletree::LoadSampleTree(*client, old_nodes).ok());
+
+  std::vector<treesync::Record> records;
+  for (const auto& node : old_nodes) {
+    treesync::Record record;
+    record.path = node.path == "/cw" ? "/" : node.path.substr(3);
+    record.data = node.path == "/cw" ? "" : "new";
+    record.stat = zk::Stat{};
+    records.push_back(std::move(record));
+  }
+  class Stream final : public treesync::RecordStream {
+   public:
+    explicit Stream(std::vector<treesync::Record> r) : records_(std::move(r)) {}
+    Result<const treesync::Record*> Next() override {
+      return next_ < records_.size() ? &records_[next_++] : nullptr;
+    }
+    std::vector<treesync::Record> records_;
+    size_t next_ = 0;
+  } source(std::move(records));
+
+  treesync::RestoreOptions options;
+  options.restore_acl = false;
+  options.max_ops_per_batch = 50;
+  options.batches_in_flight = 1;
+  bool wrote = false;
+  options.progress = [&](const treesync::RestoreStats&) {
+    if (wrote) return;
+    wrote = true;  // after the first batch went out; the last is still to come
+    auto set = writer->SetData("/cw/n1499", "theirs", -1).get();
+    ASSERT_TRUE(set.ok()) << set.status().ToString();
+  };
+  treesync::RestoreStats stats;
+  Status restored = treesync::Restore(source, *client, "/cw", options, &stats);
+  ASSERT_TRUE(restored.ok()) << restored.ToString();
+  EXPECT_TRUE(wrote);
+  EXPECT_EQ(stats.replanned_batches, 1);
+  EXPECT_EQ(stats.updated, 500);
+  // Re-planned from the node as the writer left it (version 1), then set.
+  auto data = client->GetData("/cw/n1499").get();
+  ASSERT_TRUE(data.ok());
+  EXPECT_EQ(data->data, "new");
+  EXPECT_EQ(data->stat.version, 2);
+}
+
+TEST_F(TreeSyncTest, AtomicIsAllOrNothingAndRefusesWhatDoesNotFit) {
+  // A server without extended types refuses the TTL node: the whole
+  // transaction fails, nothing is written, and the error says why.
+  auto plain = StartTarget(/*extended=*/false);
+  ASSERT_NE(plain, nullptr);
+  // Over the limit (20k nodes and a 1 MB value): refused before writing.
+  Ran refused = Zkarrow("restore " + SourceFile().string() + " " + Zk(*plain, "/") +
+                        " --atomic --auth " + kAuth);
+  EXPECT_EQ(refused.exit, 1) << refused.output;
+  EXPECT_NE(refused.output.find("at most 1048575 bytes (jute.maxbuffer)"), std::string::npos)
+      << refused.output;
+  EXPECT_NE(refused.output.find("nothing was written"), std::string::npos) << refused.output;
+  EXPECT_EQ(Kazoo(plain->ConnectString()).size(), 1u) << "only / should exist";
+
+  // Under the limit: a small tree with a TTL node, refused as a whole.
+  auto extended = StartTarget();
+  ASSERT_NE(extended, nullptr);
+  auto client = Connect(extended->ConnectString());
+  ASSERT_NE(client, nullptr);
+  Must(client->Create("/s", "root"));
+  for (int i = 0; i < 20; ++i) Must(client->Create("/s/n" + std::to_string(i), "v"));
+  Must(client->Create("/s/ttl", "t", zk::OpenAclUnsafe(), zk::CreateMode::kPersistentWithTtl,
+                      60000));
+  Must(client->Create("/s/n3/c", "", zk::OpenAclUnsafe(), zk::CreateMode::kContainer));
+  const std::filesystem::path ttl_file = TempPath("ttl.arrow");
+  Ran offline =
+      Zkarrow("snapshot --data-dir " + extended->data_dir(0).string() + " -o " + ttl_file.string());
+  ASSERT_EQ(offline.exit, 0) << offline.output;
+  Ran failed = Zkarrow("restore " + ttl_file.string() + " " + Zk(*plain, "/") + " --atomic");
+  EXPECT_EQ(failed.exit, 1) << failed.output;
+  EXPECT_NE(failed.output.find("extendedTypesEnabled=true"), std::string::npos) << failed.output;
+  EXPECT_NE(failed.output.find("nothing was changed"), std::string::npos) << failed.output;
+  EXPECT_EQ(Kazoo(plain->ConnectString()).size(), 1u) << "the transaction was not atomic";
+
+  // The same without the TTL node's refusal: all of it, in one transaction.
+  auto other = StartTarget();
+  ASSERT_NE(other, nullptr);
+  Ran applied = Zkarrow("restore " + ttl_file.string() + " " + Zk(*other, "/") + " --atomic");
+  EXPECT_EQ(applied.exit, 0) << applied.output;
+  EXPECT_NE(applied.output.find("in 1 batches"), std::string::npos) << applied.output;
+  EXPECT_EQ(FirstDifference(Kazoo(extended->ConnectString()), Kazoo(other->ConnectString())), "");
+  std::map<std::string, std::string> kinds = OfflineKinds(other->data_dir(0));
+  EXPECT_EQ(kinds["/s/ttl"], "ttl");
+  EXPECT_EQ(kinds["/s/n3/c"], "container");
+  std::filesystem::remove(ttl_file);
+}
+
+// kill -9 of a restore half way: running it again finishes the job.
+TEST_F(TreeSyncTest, AKilledRestoreConvergesWhenRunAgain) {
+  auto target = StartTarget();
+  ASSERT_NE(target, nullptr);
+  auto client = Connect(target->ConnectString());
+  ASSERT_NE(client, nullptr);
+  const std::filesystem::path log = TempPath("killed.log");
+  // Small sequential batches, so that the kill lands in the middle.
+  auto process = testing::ZkarrowProcess::Start(
+      "restore",
+      {SourceFile().string(), Zk(*target), "--auth", kAuth, "--batch-ops", "5", "--in-flight", "1"},
+      log);
+  ASSERT_TRUE(process.ok()) << process.status().ToString();
+  const auto deadline = std::chrono::steady_clock::now() + std::chrono::seconds(120);
+  int32_t created = 0;
+  while (std::chrono::steady_clock::now() < deadline) {
+    auto count = client->GetAllChildrenNumber("/t/wide").get();
+    if (count.ok() && *count >= 500) {
+      created = *count;
+      break;
+    }
+    std::this_thread::sleep_for(std::chrono::milliseconds(5));
+  }
+  ASSERT_GE(created, 500) << "the restore never got going";
+  ASSERT_EQ(::kill((*process)->pid(), SIGKILL), 0);
+  auto status = (*process)->Wait();
+  ASSERT_TRUE(status.ok()) << status.status().ToString();
+  auto partial = client->GetAllChildrenNumber("/t/wide").get();
+  ASSERT_TRUE(partial.ok());
+  EXPECT_LT(*partial, kWideChildren) << "the restore finished before it was killed";
+
+  Ran again = Zkarrow("restore " + SourceFile().string() + " " + Zk(*target) + " --auth " + kAuth);
+  ASSERT_EQ(again.exit, 0) << again.output;
+  EXPECT_EQ(FirstDifference(WithoutEphemerals(Kazoo(source_->ConnectString())),
+                            WithoutEphemerals(Kazoo(target->ConnectString()))),
+            "");
+  std::filesystem::remove(log);
+}
+
+// The server the restore is connected to dies mid-way in a 3-node ensemble:
+// batches whose outcome is unknown are re-read and re-planned, the client
+// moves to another server, and the restore converges in the same run.
+TEST_F(TreeSyncTest, KillingTheConnectedServerOfAnEnsembleConverges) {
+  auto ensemble = zkserver::ZooKeeperCluster::Start({.servers = 3});
+  ASSERT_TRUE(ensemble.ok()) << ensemble.status().ToString();
+  zkserver::ZooKeeperCluster& cluster = **ensemble;
+  zk::ClientOptions client_options;
+  client_options.connect_string = cluster.ConnectString();
+  client_options.auth = {{"digest", kUser}};
+  auto client = zk::Client::Connect(client_options);
+  ASSERT_TRUE(client.ok()) << client.status().ToString();
+
+  auto source = treesync::OpenSource(
+      *treesync::ParseSource(Zk(*source_, "/t/wide")),
+      [&] {
+        treesync::SourceOptions options;
+        options.read_acl = true;
+        options.client.auth = {{"digest", kUser}};
+        return options;
+      }(),
+      nullptr);
+  ASSERT_TRUE(source.ok()) << source.status().ToString();
+
+  treesync::RestoreOptions options;
+  options.max_ops_per_batch = 200;
+  options.batches_in_flight = 8;
+  options.has_credentials = true;
+  std::string killed;
+  options.progress = [&](const treesync::RestoreStats& stats) {
+    if (stats.batches != 20 || !killed.empty()) return;
+    killed = (*client)->connected_server();
+    for (int i = 0; i < cluster.size(); ++i) {
+      if (killed.ends_with(":" + std::to_string(cluster.client_port(i)))) {
+        ASSERT_TRUE(cluster.Kill(i).ok());
+      }
+    }
+  };
+  treesync::RestoreStats stats;
+  Status restored = treesync::Restore(**source, **client, "/wide", options, &stats);
+  ASSERT_TRUE(restored.ok()) << restored.ToString();
+  ASSERT_FALSE(killed.empty());
+  EXPECT_NE((*client)->connected_server(), killed);
+  auto count = (*client)->GetAllChildrenNumber("/wide").get();
+  ASSERT_TRUE(count.ok()) << count.status().ToString();
+  EXPECT_EQ(*count, kWideChildren);
+  EXPECT_EQ(FirstDifference(Kazoo(source_->ConnectString(), "/t/wide"),
+                            Kazoo(cluster.ConnectString(), "/wide")),
+            "");
+}
+
+// copy between two servers of the sample tree (the 100k case is a benchmark).
+TEST_F(TreeSyncTest, CopyOfTheSampleTreeBetweenEnsembles) {
+  auto from = StartTarget();
+  auto to = StartTarget();
+  ASSERT_NE(from, nullptr);
+  ASSERT_NE(to, nullptr);
+  auto client = Connect(from->ConnectString(), /*auth=*/false);
+  ASSERT_NE(client, nullptr);
+  const auto nodes = sampletree::GenerateSampleTree({.target_nodes = 10000});
+  ASSERT_TRUE(sampletree::LoadSampleTree(*client, nodes).ok());
+  Ran copy = Zkarrow("copy " + Zk(*from) + " " + Zk(*to) + " --mode mirror");
+  ASSERT_EQ(copy.exit, 0) << copy.output;
+  EXPECT_EQ(FirstDifference(WithoutEphemerals(Kazoo(from->ConnectString())),
+                            WithoutEphemerals(Kazoo(to->ConnectString()))),
+            "");
+  Ran diff = Zkarrow("diff " + Zk(*from) + " " + Zk(*to));
+  EXPECT_EQ(diff.exit, 1) << diff.output;  // the sample tree's ephemerals stay behind
+  EXPECT_NE(diff.output.find("removed"), std::string::npos) << diff.output;
+  EXPECT_EQ(diff.output.find("added"), std::string::npos) << diff.output;
+}
+
+}  // namespace
+}  // namespace zkarrow

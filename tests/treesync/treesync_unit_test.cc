@@ -1,0 +1,228 @@
+// Offline tests of treesync: source names, the external sort (spilled runs
+// merged back in order), the diff merge, the diff table, and diff's exit
+// codes through the CLI's one failure path.
+#include <gtest/gtest.h>
+
+#include <algorithm>
+#include <random>
+#include <string>
+#include <vector>
+
+#include "arrow/io.h"
+#include "arrow/ipc/reader.h"
+#include "arrow/ipc/writer.h"
+#include "cli/report.h"
+#include "treesync/diff.h"
+#include "treesync/internal/record_sorter.h"
+#include "treesync/source.h"
+
+namespace zkarrow::treesync {
+namespace {
+
+Record Node(std::string path, std::string data, int32_t version = 0) {
+  Record record;
+  record.path = std::move(path);
+  record.data = std::move(data);
+  record.stat = zk::Stat{};
+  record.stat->version = version;
+  return record;
+}
+
+// Every record of a stream's remaining paths.
+std::vector<std::string> Paths(RecordStream& stream) {
+  std::vector<std::string> paths;
+  while (true) {
+    auto next = stream.Next();
+    EXPECT_TRUE(next.ok()) << next.status().ToString();
+    if (!next.ok() || *next == nullptr) return paths;
+    paths.push_back((*next)->path);
+  }
+}
+
+class VectorSource final : public RecordStream {
+ public:
+  explicit VectorSource(std::vector<Record> records) : records_(std::move(records)) {}
+  Result<const Record*> Next() override {
+    return next_ < records_.size() ? &records_[next_++] : nullptr;
+  }
+
+ private:
+  std::vector<Record> records_;
+  size_t next_ = 0;
+};
+
+TEST(ParseSourceTest, TheThreeForms) {
+  auto live = ParseSource("zk://h1:2181,h2:2182/app/cfg");
+  ASSERT_TRUE(live.ok()) << live.status().ToString();
+  EXPECT_EQ(live->kind, SourceSpec::Kind::kLive);
+  EXPECT_EQ(live->connect, "h1:2181,h2:2182");
+  EXPECT_EQ(live->root, "/app/cfg");
+  auto whole = ParseSource("zk://h1:2181");
+  ASSERT_TRUE(whole.ok());
+  EXPECT_EQ(whole->root, "/");
+  auto datadir = ParseSource("datadir:/var/lib/zk@0x1f");
+  ASSERT_TRUE(datadir.ok()) << datadir.status().ToString();
+  EXPECT_EQ(datadir->kind, SourceSpec::Kind::kDataDir);
+  EXPECT_EQ(datadir->data_dir, "/var/lib/zk");
+  EXPECT_EQ(datadir->zxid, 31);
+  auto file = ParseSource("backup.arrow");
+  ASSERT_TRUE(file.ok());
+  EXPECT_EQ(file->kind, SourceSpec::Kind::kFile);
+}
+
+TEST(ParseSourceTest, MalformedSourcesSayWhatWasExpected) {
+  auto no_host = ParseSource("zk:///app");
+  ASSERT_FALSE(no_host.ok());
+  EXPECT_NE(no_host.status().message().find("found no host"), std::string::npos);
+  auto trailing = ParseSource("zk://h:1/app/");
+  ASSERT_FALSE(trailing.ok());
+  EXPECT_NE(trailing.status().message().find("trailing"), std::string::npos);
+  auto zxid = ParseSource("datadir:/d@12x");
+  ASSERT_FALSE(zxid.ok());
+  EXPECT_NE(zxid.status().message().find("found '12x'"), std::string::npos);
+  EXPECT_FALSE(ParseSource("zk://h:notaport/").ok());
+}
+
+TEST(PathsTest, RelativeAndAbsolute) {
+  EXPECT_EQ(RelativePath("/app", "/app"), "/");
+  EXPECT_EQ(RelativePath("/app", "/app/x/y"), "/x/y");
+  EXPECT_EQ(RelativePath("/app", "/apple"), std::nullopt);
+  EXPECT_EQ(RelativePath("/", "/x"), "/x");
+  EXPECT_EQ(AbsolutePath("/app", "/"), "/app");
+  EXPECT_EQ(AbsolutePath("/app", "/x"), "/app/x");
+  EXPECT_EQ(AbsolutePath("/", "/x"), "/x");
+}
+
+TEST(RecordSorterTest, SpilledRunsMergeBackInPathOrder) {
+  std::vector<std::string> paths;
+  for (int i = 0; i < 3000; ++i) paths.push_back("/n" + std::to_string(i * 7919 % 3001));
+  paths.push_back("/");
+  std::vector<std::string> shuffled = paths;
+  std::shuffle(shuffled.begin(), shuffled.end(), std::mt19937(7));
+  // A budget of a few records forces many runs.
+  internal::RecordSorter sorter(/*memory_budget=*/20000);
+  for (const std::string& path : shuffled) {
+    Record record = Node(path, "data of " + path);
+    record.acl = std::vector<zk::Acl>{{zk::perms::kRead, "digest", "u:x"}};
+    ASSERT_TRUE(sorter.Add(std::move(record)).ok());
+  }
+  EXPECT_GT(sorter.spilled_runs(), 10);
+  auto stream = std::move(sorter).Finish();
+  ASSERT_TRUE(stream.ok()) << stream.status().ToString();
+  std::sort(paths.begin(), paths.end());
+  // Records come back whole: check one field of each kind on the first.
+  auto first = (*stream)->Next();
+  ASSERT_TRUE(first.ok() && *first != nullptr);
+  EXPECT_EQ((*first)->path, "/");
+  EXPECT_EQ((*first)->data, "data of /");
+  ASSERT_TRUE((*first)->acl.has_value());
+  EXPECT_EQ((*first)->acl->at(0).id, "u:x");
+  std::vector<std::string> rest = Paths(**stream);
+  rest.insert(rest.begin(), "/");
+  EXPECT_EQ(rest, paths);
+}
+
+TEST(RecordSorterTest, TheSamePathTwiceIsAnError) {
+  for (size_t budget : {size_t{1}, size_t{1} << 20}) {  // spilled and in memory
+    internal::RecordSorter sorter(budget);
+    ASSERT_TRUE(sorter.Add(Node("/a", "1")).ok());
+    ASSERT_TRUE(sorter.Add(Node("/b", "2")).ok());
+    ASSERT_TRUE(sorter.Add(Node("/a", "3")).ok());
+    auto stream = std::move(sorter).Finish();
+    Status status = stream.status();
+    while (status.ok()) {
+      auto next = (*stream)->Next();
+      status = next.status();
+      if (status.ok() && *next == nullptr) break;
+    }
+    ASSERT_FALSE(status.ok()) << "budget " << budget;
+    EXPECT_NE(status.message().find("/a twice"), std::string::npos) << status.ToString();
+  }
+}
+
+TEST(DiffTest, OneRowPerDifferenceInPathOrder) {
+  Record acl_old = Node("/acl", "same");
+  acl_old.acl = zk::OpenAclUnsafe();
+  Record acl_new = acl_old;
+  acl_new.acl = zk::ReadAclUnsafe();
+  Record both_old = Node("/both", "x");
+  both_old.acl = zk::OpenAclUnsafe();
+  Record both_new = Node("/both", "y");
+  both_new.acl = zk::ReadAclUnsafe();
+  Record container = Node("/kind", "");
+  container.kind = znodes::NodeKind::kContainer;
+  VectorSource a({Node("/", ""), acl_old, both_old, Node("/gone", "g"), Node("/kind", ""),
+                  Node("/same", "s", 1)});
+  VectorSource b(
+      {Node("/", ""), acl_new, both_new, container, Node("/new", "n"), Node("/same", "s", 5)});
+  std::vector<std::pair<std::string, Change>> rows;
+  DiffCounts counts;
+  Status status = Diff(
+      a, b, DiffOptions{},
+      [&](const DiffRow& row) {
+        rows.emplace_back(row.path(), row.change);
+        return Status::Ok();
+      },
+      &counts);
+  ASSERT_TRUE(status.ok()) << status.ToString();
+  const std::vector<std::pair<std::string, Change>> expected = {
+      {"/acl", Change::kAcl},      {"/both", Change::kData}, {"/both", Change::kAcl},
+      {"/gone", Change::kRemoved}, {"/kind", Change::kKind}, {"/new", Change::kAdded}};
+  EXPECT_EQ(rows, expected);
+  EXPECT_EQ(counts.total(), 6);
+  EXPECT_EQ(counts.compared, 7);
+}
+
+TEST(DiffTest, StatAndKindsOnlyWhenAsked) {
+  Record container = Node("/kind", "");
+  container.kind = znodes::NodeKind::kContainer;
+  auto count = [&](DiffOptions options) {
+    VectorSource a({Node("/kind", ""), Node("/v", "s", 1)});
+    VectorSource b({container, Node("/v", "s", 2)});
+    DiffCounts counts;
+    EXPECT_TRUE(Diff(
+                    a, b, options, [](const DiffRow&) { return Status::Ok(); }, &counts)
+                    .ok());
+    return counts.total();
+  };
+  EXPECT_EQ(count({}), 1);  // the kind
+  EXPECT_EQ(count({.compare_stat = true}), 2);
+  // A live side cannot see containers: only ephemeral-or-not compares.
+  EXPECT_EQ(count({.exact_kinds = false}), 0);
+}
+
+TEST(DiffTableTest, RowsRoundTripThroughTheIpcWriter) {
+  DiffBatchBuilder builder;
+  Record old_record = Node("/a", "old", 3);
+  old_record.acl = zk::OpenAclUnsafe();
+  Record new_record = Node("/a", "new", 4);
+  new_record.acl = zk::ReadAclUnsafe();
+  ASSERT_TRUE(builder.Append({Change::kData, &old_record, &new_record}).ok());
+  ASSERT_TRUE(builder.Append({Change::kAdded, nullptr, &new_record}).ok());
+  arrow::RecordBatch batch = builder.Finish();
+  ASSERT_EQ(batch.length, 2);
+  arrow::BufferOutputStream out;
+  auto writer = arrow::ipc::IpcWriter::OpenFile(out, *builder.schema());
+  ASSERT_TRUE(writer.ok()) << writer.status().ToString();
+  ASSERT_TRUE((*writer)->WriteBatch(batch).ok());
+  ASSERT_TRUE((*writer)->Close().ok());
+  auto reader = arrow::ipc::FileReader::Open(out.Finish());
+  ASSERT_TRUE(reader.ok()) << reader.status().ToString();
+  EXPECT_EQ((*reader)->schema(), DiffTableSchema());
+  auto read = (*reader)->ReadBatch(0);
+  ASSERT_TRUE(read.ok()) << read.status().ToString();
+  EXPECT_EQ(read->length, 2);
+  EXPECT_FALSE(read->columns[4]->IsValid(1));  // no old data for an added node
+}
+
+TEST(DiffExitTest, DifferentIsOneAndFailuresMoveToFour) {
+  EXPECT_EQ(cli::FinishComparison("diff", Status::Ok()), 0);
+  EXPECT_EQ(cli::FinishComparison("diff", cli::Different("2 differences")), 1);
+  EXPECT_EQ(cli::FinishComparison("diff", cli::UsageError("bad")), 2);
+  EXPECT_EQ(cli::FinishComparison("diff", Status::IoError("disk")), 4);
+  // Elsewhere a Different status would be an ordinary failure.
+  EXPECT_EQ(cli::ExitCodeFor(Status::IoError("disk")), 1);
+}
+
+}  // namespace
+}  // namespace zkarrow::treesync
