@@ -52,7 +52,17 @@ class CountingInputStream final : public arrow::InputStream {
 Status RunGet(const GetArgs& args) {
   ZKA_ASSIGN_OR_RETURN(transport::ServerUrl url, ParseUrlArgument(args.url));
   ZKA_RETURN_IF_ERROR(InstallStopHandlers());
-  ZKA_ASSIGN_OR_RETURN(auto client, ConnectRemote(url, args.remote));
+  const auto started = std::chrono::steady_clock::now();
+  auto elapsed = [started] {
+    return std::chrono::duration<double>(std::chrono::steady_clock::now() - started).count();
+  };
+  // A live stream (changes) ends with --for or SIGINT/SIGTERM: between
+  // batches, or by interrupting a read that waits for the server; what was
+  // received by then is written out whole.
+  auto should_stop = [&args, elapsed] {
+    return StopRequested() || (args.for_seconds > 0 && elapsed() >= args.for_seconds);
+  };
+  ZKA_ASSIGN_OR_RETURN(auto client, ConnectRemote(url, args.remote, should_stop));
   ZKA_ASSIGN_OR_RETURN(auto body,
                        client->Get(url.resource, {.compression = args.wire_compression}));
   auto counting = std::make_unique<CountingInputStream>(std::move(body));
@@ -64,18 +74,13 @@ Status RunGet(const GetArgs& args) {
                        arrow::ipc::IpcWriter::Open(output->stream(), reader->schema(),
                                                    args.ipc.ResolveFormat(output->is_stdout()),
                                                    {.compression = args.ipc.compression}));
-  const auto started = std::chrono::steady_clock::now();
-  auto elapsed = [&] {
-    return std::chrono::duration<double>(std::chrono::steady_clock::now() - started).count();
-  };
   ProgressLine progress("rows");
   int64_t rows = 0;
   int64_t batches = 0;
   bool complete = false;
-  // A live stream (changes) ends with --for or SIGINT/SIGTERM between
-  // batches: what was received is written out whole.
-  while (!StopRequested() && !(args.for_seconds > 0 && elapsed() >= args.for_seconds)) {
+  while (!should_stop()) {
     Result<std::optional<arrow::RecordBatch>> next = reader->Next();
+    if (!next.ok() && next.status().code() == StatusCode::kCancelled && should_stop()) break;
     if (!next.ok()) return next.status().WithContext("reading " + args.url);
     if (!*next) {
       complete = true;

@@ -29,13 +29,15 @@ Result<transport::ServerUrl> ParseUrlArgument(const std::string& url) {
 }
 
 Result<std::unique_ptr<transport::ArrowClient>> ConnectRemote(const transport::ServerUrl& url,
-                                                              const RemoteArgs& args) {
+                                                              const RemoteArgs& args,
+                                                              std::function<bool()> interrupted) {
   transport::ClientOptions options;
   options.host = url.host;
   options.port = url.port;
   options.tls = url.tls;
   options.tls_ca_file = args.tls_ca;
   options.connect_timeout_ms = args.connect_timeout_ms;
+  options.interrupted = std::move(interrupted);
   if (!args.tls_ca.empty() && !url.tls) {
     return UsageError("--tls-ca is for grpc+tls:// and https:// URLs");
   }

@@ -5,6 +5,7 @@
 #pragma once
 
 #include <CLI/CLI.hpp>
+#include <functional>
 #include <memory>
 #include <string>
 
@@ -22,9 +23,11 @@ struct RemoteArgs {
 
 void AddRemoteOptions(CLI::App& command, RemoteArgs& args);
 
-// A client for `url`'s protocol, connected. Bad URLs are UsageErrors.
-Result<std::unique_ptr<transport::ArrowClient>> ConnectRemote(const transport::ServerUrl& url,
-                                                              const RemoteArgs& args);
+// A client for `url`'s protocol, connected. `interrupted` (optional) ends
+// a Get stream waiting for the server (ClientOptions::interrupted).
+Result<std::unique_ptr<transport::ArrowClient>> ConnectRemote(
+    const transport::ServerUrl& url, const RemoteArgs& args,
+    std::function<bool()> interrupted = {});
 
 // ParseServerUrl, with a malformed URL as a UsageError.
 Result<transport::ServerUrl> ParseUrlArgument(const std::string& url);
