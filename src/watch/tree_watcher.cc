@@ -657,8 +657,8 @@ class TreeWatcher::Impl {
   bool disconnected_ = false;
   bool resync_needed_ = false;
   bool expired_ = false;
-  // The last zxid passed to ChangeSink::Settled.
-  int64_t settled_zxid_ = 0;
+  // The last zxid passed to ChangeSink::Settled (a new ensemble's is 0).
+  int64_t settled_zxid_ = -1;
 };
 
 TreeWatcher::TreeWatcher(WatchOptions options)
