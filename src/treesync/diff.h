@@ -91,6 +91,12 @@ class DiffBatchBuilder {
   arrow::Int64Builder old_mzxid_, new_mzxid_;
 };
 
+// ZooKeeper hides the hash of a digest ACL entry from a reader without ADMIN
+// permission on the node ("alice:x"). Such an entry matches any entry of the
+// same user, perms and scheme: the hash cannot be compared.
+bool IsRedactedDigest(const zk::Acl& entry);
+bool AclsEquivalent(const std::vector<zk::Acl>& a, const std::vector<zk::Acl>& b);
+
 // "cdrwa" letters of an ACL entry's permissions, and "scheme:id:perms,...".
 std::string AclText(const std::vector<zk::Acl>& acl);
 

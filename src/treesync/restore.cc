@@ -175,12 +175,27 @@ class Restorer {
         return Add(std::move(op), {desired.path, desired});
       }
       case Change::kAcl:
+        ZKA_RETURN_IF_ERROR(CheckNotRedacted(*row.new_record));
         acls_.push_back({row.new_record->path, *row.new_record->acl,
                          row.old_record->stat ? row.old_record->stat->aversion : -1});
         return Status::Ok();
       default:
         return Status::Ok();
     }
+  }
+
+  // A hidden digest hash cannot be written back: it would lock everyone out.
+  static Status CheckNotRedacted(const Record& desired) {
+    for (const zk::Acl& entry : *desired.acl) {
+      if (IsRedactedDigest(entry)) {
+        return Status(StatusCode::kInvalidData,
+                      "cannot restore the ACL of " + desired.path + ": its source was read " +
+                          "without ADMIN permission, so ZooKeeper hid the digest of '" + entry.id +
+                          "'; read the source with credentials that have ADMIN "
+                          "there, or use --no-acl");
+      }
+    }
+    return Status::Ok();
   }
 
   Status PlanCreate(const Record& desired) {
@@ -194,6 +209,7 @@ class Restorer {
     ZKA_ASSIGN_OR_RETURN(zk::CreateMode mode, CreateModeOf(desired));
     std::vector<zk::Acl> acl = options_.default_acl;
     if (options_.restore_acl && desired.acl) {
+      ZKA_RETURN_IF_ERROR(CheckNotRedacted(desired));
       acl = *desired.acl;
       const bool has_children = desired.stat && desired.stat->num_children > 0;
       if (has_children && !options_.atomic && !LetsAnyoneCreate(acl)) {
@@ -302,17 +318,21 @@ class Restorer {
     return Status::Ok();
   }
 
-  Status OpError(const zk::Op& op, ErrorCode error) {
+  static Status OpError(const zk::Op& op, ErrorCode error) {
     const char* verb = op.kind == zk::Op::Kind::kCreate    ? "creating "
                        : op.kind == zk::Op::Kind::kDelete  ? "deleting "
                        : op.kind == zk::Op::Kind::kSetData ? "setting the data of "
                                                            : "checking ";
-    std::string message = std::string(verb) + op.path + ": " +
-                          std::string(zk::ErrorCodeName(error)) + " (" +
+    const bool ttl = op.kind == zk::Op::Kind::kCreate &&
+                     (op.mode == zk::CreateMode::kPersistentWithTtl ||
+                      op.mode == zk::CreateMode::kPersistentSequentialWithTtl);
+    return ActionError(verb + op.path, error, ttl);
+  }
+
+  static Status ActionError(const std::string& action, ErrorCode error, bool ttl_create) {
+    std::string message = action + ": " + std::string(zk::ErrorCodeName(error)) + " (" +
                           std::string(zk::ErrorCodeDescription(error)) + ")";
-    if (error == ErrorCode::UNIMPLEMENTED && op.kind == zk::Op::Kind::kCreate &&
-        (op.mode == zk::CreateMode::kPersistentWithTtl ||
-         op.mode == zk::CreateMode::kPersistentSequentialWithTtl)) {
+    if (error == ErrorCode::UNIMPLEMENTED && ttl_create) {
       message +=
           ": the target server refuses TTL nodes; ZooKeeper creates them only with "
           "extendedTypesEnabled=true (zookeeper.extendedTypesEnabled)";
@@ -446,14 +466,13 @@ class Restorer {
             if (!current.ok()) {
               return current.status().WithContext("re-reading the ACL of " + acls_[i].path);
             }
-            if (current->acls != acls_[i].acl) {
+            if (!AclsEquivalent(current->acls, acls_[i].acl)) {
               retry.push_back({acls_[i].path, acls_[i].acl, current->stat.aversion});
             }
             continue;
           }
-          zk::Op op;
-          op.path = AbsolutePath(root_, acls_[i].path);
-          return OpError(op, error).WithContext("setting the ACL");
+          return ActionError("setting the ACL of " + AbsolutePath(root_, acls_[i].path), error,
+                             false);
         }
       }
       acls_ = std::move(retry);

@@ -191,6 +191,21 @@ TEST(DiffTest, StatAndKindsOnlyWhenAsked) {
   EXPECT_EQ(count({.exact_kinds = false}), 0);
 }
 
+TEST(DiffTest, ARedactedDigestMatchesAnyHashOfItsUser) {
+  // ZooKeeper shows "alice:x" to a reader without ADMIN permission.
+  const std::vector<zk::Acl> full = {{zk::perms::kRead, "digest", "alice:aYXlLOpEooaV1c="}};
+  const std::vector<zk::Acl> redacted = {{zk::perms::kRead, "digest", "alice:x"}};
+  const std::vector<zk::Acl> bob = {{zk::perms::kRead, "digest", "bob:x"}};
+  const std::vector<zk::Acl> writable = {{zk::perms::kWrite, "digest", "alice:x"}};
+  EXPECT_TRUE(IsRedactedDigest(redacted[0]));
+  EXPECT_FALSE(IsRedactedDigest(full[0]));
+  EXPECT_TRUE(AclsEquivalent(full, redacted));
+  EXPECT_TRUE(AclsEquivalent(redacted, full));
+  EXPECT_FALSE(AclsEquivalent(full, bob));
+  EXPECT_FALSE(AclsEquivalent(full, writable));
+  EXPECT_FALSE(AclsEquivalent(full, {}));
+}
+
 TEST(DiffTableTest, RowsRoundTripThroughTheIpcWriter) {
   DiffBatchBuilder builder;
   Record old_record = Node("/a", "old", 3);
