@@ -1,0 +1,216 @@
+// treesync_bench [--nodes N] [--rounds R] [--out FILE]
+//
+// `zkarrow restore` (from a snapshot file) and `zkarrow copy` (live to live)
+// against zkcopy's approach implemented with kazoo (bench/kazoo_copy.py:
+// batches of multi creates, many in flight, parents first), in the same run,
+// each as its own process: a source server holding the sample tree of N
+// znodes (default 100k) and a target server (both forceSync=no, so the disk
+// of this machine does not bound them), every method writing its own fresh
+// subtree of the target, R rounds in rotation. Reports znodes/s (znodes
+// created on the target, counted there afterwards, over the process's wall
+// time) and peak RSS; checks with `zkarrow diff` that the copies are equal.
+// Prints a markdown report and writes it to FILE (bench/results/treesync.md).
+#include <sys/resource.h>
+#include <sys/wait.h>
+#include <unistd.h>
+
+#include <chrono>
+#include <cstdio>
+#include <filesystem>
+#include <fstream>
+#include <functional>
+#include <map>
+#include <sstream>
+#include <string>
+#include <vector>
+
+#include "sampletree/sample_tree.h"
+#include "zk/client.h"
+#include "zkserver/zookeeper_cluster.h"
+
+namespace {
+
+using namespace zkarrow;
+using Clock = std::chrono::steady_clock;
+
+struct Run {
+  int exit = -1;
+  double seconds = 0;
+  long max_rss_kb = 0;
+};
+
+// Runs argv as a child (stdout and stderr to `log`), with its own rusage.
+Run Execute(const std::vector<std::string>& argv, const std::string& log) {
+  Run run;
+  const auto started = Clock::now();
+  pid_t pid = ::fork();
+  if (pid == 0) {
+    FILE* out = std::freopen(log.c_str(), "w", stdout);
+    if (out == nullptr || ::dup2(STDOUT_FILENO, STDERR_FILENO) < 0) ::_exit(127);
+    std::vector<char*> args;
+    for (const std::string& arg : argv) args.push_back(const_cast<char*>(arg.c_str()));
+    args.push_back(nullptr);
+    ::execv(args[0], args.data());
+    ::_exit(127);
+  }
+  int status = 0;
+  rusage usage{};
+  if (pid > 0 && ::wait4(pid, &status, 0, &usage) == pid) {
+    run.exit = WIFEXITED(status) ? WEXITSTATUS(status) : 128 + WTERMSIG(status);
+    run.max_rss_kb = usage.ru_maxrss;
+  }
+  run.seconds = std::chrono::duration<double>(Clock::now() - started).count();
+  return run;
+}
+
+std::string Slurp(const std::string& path) {
+  std::ifstream in(path);
+  std::stringstream text;
+  text << in.rdbuf();
+  return text.str();
+}
+
+}  // namespace
+
+int main(int argc, char** argv) {
+  int64_t nodes = 100000;
+  int rounds = 1;
+  std::string out = TREESYNC_BENCH_DEFAULT_OUT;
+  constexpr const char* kUsage = "usage: treesync_bench [--nodes N] [--rounds R] [--out FILE]\n";
+  for (int i = 1; i < argc; i += 2) {
+    const std::string flag = argv[i];
+    if (flag == "-h" || flag == "--help") {
+      std::printf("%s", kUsage);
+      return 0;
+    }
+    if (i + 1 >= argc) {
+      std::fprintf(stderr, "%s", kUsage);
+      return 2;
+    }
+    if (flag == "--nodes") {
+      nodes = std::stoll(argv[i + 1]);
+    } else if (flag == "--rounds") {
+      rounds = std::stoi(argv[i + 1]);
+    } else if (flag == "--out") {
+      out = argv[i + 1];
+    } else {
+      std::fprintf(stderr, "unknown option %s\n%s", flag.c_str(), kUsage);
+      return 2;
+    }
+  }
+  zkserver::ClusterOptions server;
+  server.config = {{"forceSync", "no"}};
+  server.jvm_flags = {"-Xmx3g", "-XX:+UseSerialGC"};
+  auto source = zkserver::ZooKeeperCluster::Start(server);
+  auto target = zkserver::ZooKeeperCluster::Start(server);
+  if (!source.ok() || !target.ok()) {
+    std::fprintf(stderr, "starting ZooKeeper: %s %s\n", source.status().ToString().c_str(),
+                 target.status().ToString().c_str());
+    return 1;
+  }
+  const std::string source_hosts = (*source)->ConnectString();
+  const std::string target_hosts = (*target)->ConnectString();
+  auto loader = zk::Client::Connect({.connect_string = source_hosts});
+  auto counter = zk::Client::Connect({.connect_string = target_hosts});
+  if (!loader.ok() || !counter.ok()) {
+    std::fprintf(stderr, "connecting failed\n");
+    return 1;
+  }
+  const auto tree = sampletree::GenerateSampleTree({.target_nodes = nodes});
+  Status loaded = sampletree::LoadSampleTree(**loader, tree);
+  if (!loaded.ok()) {
+    std::fprintf(stderr, "loading: %s\n", loaded.ToString().c_str());
+    return 1;
+  }
+  const std::filesystem::path work =
+      std::filesystem::temp_directory_path() / ("treesync-bench-" + std::to_string(::getpid()));
+  std::filesystem::create_directories(work);
+  const std::string file = (work / "source.arrow").string();
+  const std::string zkarrow = ZKARROW_BINARY;
+  Run snapshot = Execute({zkarrow, "snapshot", "--zk", source_hosts, "--acl", "-o", file},
+                         (work / "snapshot.log").string());
+  if (snapshot.exit != 0) {
+    std::fprintf(stderr, "snapshot failed:\n%s", Slurp((work / "snapshot.log").string()).c_str());
+    return 1;
+  }
+
+  struct Method {
+    std::string name;
+    std::function<std::vector<std::string>(const std::string& root)> argv;
+  };
+  const std::vector<Method> methods = {
+      {"zkarrow restore (file)",
+       [&](const std::string& root) {
+         return std::vector<std::string>{zkarrow, "restore", file, "zk://" + target_hosts + root};
+       }},
+      {"zkarrow copy (live)",
+       [&](const std::string& root) {
+         return std::vector<std::string>{zkarrow, "copy", "zk://" + source_hosts + "/",
+                                         "zk://" + target_hosts + root};
+       }},
+      {"kazoo, zkcopy's approach",
+       [&](const std::string& root) {
+         return std::vector<std::string>{
+             "/usr/bin/python3", TREESYNC_BENCH_SOURCE_DIR "/kazoo_copy.py",
+             source_hosts,       "/",
+             target_hosts,       root};
+       }},
+  };
+  std::map<std::string, std::vector<std::pair<Run, int64_t>>> results;
+  std::vector<std::string> roots;
+  for (int round = 0; round < rounds; ++round) {
+    for (size_t m = 0; m < methods.size(); ++m) {
+      const std::string root = "/r" + std::to_string(round) + "m" + std::to_string(m);
+      const std::string log = (work / ("run" + root.substr(1) + ".log")).string();
+      Run run = Execute(methods[m].argv(root), log);
+      if (run.exit != 0) {
+        std::fprintf(stderr, "%s failed (exit %d):\n%s", methods[m].name.c_str(), run.exit,
+                     Slurp(log).c_str());
+        return 1;
+      }
+      auto created = (*counter)->GetAllChildrenNumber(root).get();
+      const int64_t znodes = created.ok() ? *created + 1 : 0;
+      results[methods[m].name].push_back({run, znodes});
+      roots.push_back(root);
+      std::fprintf(stderr, "%s: %lld znodes in %.2f s\n", methods[m].name.c_str(),
+                   static_cast<long long>(znodes), run.seconds);
+    }
+  }
+  // The copies must agree: every method's subtree against the first's.
+  std::string agreement;
+  for (size_t i = 1; i < roots.size(); ++i) {
+    Run diff = Execute({zkarrow, "diff", "zk://" + target_hosts + roots[0],
+                        "zk://" + target_hosts + roots[i], "--format", "summary"},
+                       (work / "diff.log").string());
+    agreement += "- `" + roots[0] + "` vs `" + roots[i] + "`: " +
+                 (diff.exit == 0 ? "equal" : "DIFFERENT: " + Slurp((work / "diff.log").string())) +
+                 "\n";
+  }
+
+  std::ostringstream report;
+  report << "# diff / restore / copy: znodes written per second\n\n"
+         << "`build-*/bench/treesync_bench --nodes " << nodes << " --rounds " << rounds
+         << "`: the sample tree of " << tree.size()
+         << " generated znodes (ephemerals are skipped by every method) on one ZooKeeper "
+            "3.8 server, copied to a second one (forceSync=no) on the same machine; each "
+            "method a separate process writing a fresh subtree. znodes/s = znodes under "
+            "the subtree afterwards / the process's wall time (reading included).\n\n"
+         << "| method | znodes | seconds | znodes/s | peak RSS |\n|---|---:|---:|---:|---:|\n";
+  char line[256];
+  for (const Method& method : methods) {
+    for (const auto& [run, znodes] : results[method.name]) {
+      std::snprintf(line, sizeof(line), "| %s | %lld | %.2f | %.0f | %.0f MB |\n",
+                    method.name.c_str(), static_cast<long long>(znodes), run.seconds,
+                    static_cast<double>(znodes) / run.seconds,
+                    static_cast<double>(run.max_rss_kb) / 1024.0);
+      report << line;
+    }
+  }
+  std::snprintf(line, sizeof(line), "\nThe snapshot file (`snapshot --acl`) took %.2f s.\n\n",
+                snapshot.seconds);
+  report << line << "Copies compared with `zkarrow diff`:\n" << agreement;
+  std::printf("%s", report.str().c_str());
+  std::ofstream(out) << report.str();
+  std::filesystem::remove_all(work);
+  return 0;
+}
