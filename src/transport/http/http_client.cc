@@ -115,7 +115,7 @@ class HttpClient::Connection {
 
   // Reads the response headers into `parser`, within the deadline.
   Status ReadHeader(bhttp::response_parser<bhttp::buffer_body>& parser) {
-    parser.body_limit(boost::none);
+    parser.body_limit(kNoBodyLimit);
     Lowest().expires_after(shared_->timeout);
     auto ec = Run([&](auto handler) {
       WithStream([&](auto& s) { bhttp::async_read_header(s, buffer_, parser, handler); });
@@ -127,19 +127,24 @@ class HttpClient::Connection {
   // An Arrow body is read without a deadline (see the header).
   void NoDeadline() { Lowest().expires_never(); }
 
-  // Up to out.size() body bytes; 0 at the end of the body.
+  // Up to out.size() body bytes, as soon as some arrived (a live stream's
+  // batch must not wait for the buffer to fill); 0 at the end of the body.
+  // Bytes read before an error are returned first, the error by the next
+  // call.
   Result<int64_t> ReadBody(bhttp::response_parser<bhttp::buffer_body>& parser,
                            std::span<uint8_t> out) {
     while (!parser.is_done()) {
+      if (!body_error_.ok()) return body_error_;
       auto& body = parser.get().body();
       body.data = out.data();
       body.size = out.size();
       auto ec = Run([&](auto handler) {
-        WithStream([&](auto& s) { bhttp::async_read(s, buffer_, parser, handler); });
+        WithStream([&](auto& s) { bhttp::async_read_some(s, buffer_, parser, handler); });
       });
       if (ec == bhttp::error::need_buffer) ec = {};
       if (ec) {
-        return Status::IoError("the response from " + Authority() + " was cut: " + ec.message());
+        body_error_ =
+            Status::IoError("the response from " + Authority() + " was cut: " + ec.message());
       }
       size_t n = out.size() - parser.get().body().size;
       if (n > 0) return static_cast<int64_t>(n);
@@ -197,7 +202,7 @@ class HttpClient::Connection {
     // upload): the reply is read while the body is written.
     Lowest().expires_never();
     bhttp::response_parser<bhttp::buffer_body> parser;
-    parser.body_limit(boost::none);
+    parser.body_limit(kNoBodyLimit);
     bool replied = false;
     boost::system::error_code reply_ec;
     WithStream([&](auto& s) {
@@ -310,6 +315,7 @@ class HttpClient::Connection {
   asio::io_context ioc_;
   beast::ssl_stream<beast::tcp_stream> stream_;
   beast::flat_buffer buffer_;
+  Status body_error_;
 };
 
 namespace {

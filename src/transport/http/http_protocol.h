@@ -3,6 +3,7 @@
 // and of StreamInfo, the Arrow media type and its codecs parameter.
 #pragma once
 
+#include <cstdint>
 #include <string>
 #include <string_view>
 
@@ -14,6 +15,11 @@ namespace zkarrow::transport::http {
 
 inline constexpr std::string_view kArrowStreamType = "application/vnd.apache.arrow.stream";
 inline constexpr std::string_view kJsonType = "application/json";
+
+// For Beast parsers whose body is limited elsewhere (or not at all: an Arrow
+// response). Not boost::none: Beast 1.74 compares a Content-Length with the
+// optional limit, and every length is "greater" than an empty optional.
+inline constexpr uint64_t kNoBodyLimit = UINT64_MAX;
 
 // The table in arrow_service.h: the HTTP status for an error, and back (a
 // client turns a server's status into the same StatusCode).

@@ -374,6 +374,7 @@ class HttpServer::Impl {
         if (auto connection = weak.lock()) open.push_back(std::move(connection));
       }
     }
+
     for (auto& connection : open) connection->PostClose();
     open.clear();
     {
@@ -381,6 +382,7 @@ class HttpServer::Impl {
       cv_.wait_for(lock, limits_.shutdown_timeout,
                    [this] { return connections_.empty() && workers_running_ == 0; });
     }
+    work_.reset();
     ioc_.stop();
     for (std::thread& thread : io_threads_) {
       if (thread.joinable()) thread.join();
@@ -489,6 +491,10 @@ class HttpServer::Impl {
   std::optional<asio::ssl::context> tls_;
   int port_ = 0;
   asio::io_context ioc_;
+  // Keeps the I/O threads running while no operation is pending (every
+  // connection waiting for a live stream, the acceptor closed by Shutdown)
+  // until Shutdown let them go.
+  asio::executor_work_guard<asio::io_context::executor_type> work_{ioc_.get_executor()};
   tcp::acceptor acceptor_{asio::make_strand(ioc_)};
   std::vector<std::thread> io_threads_;
 };
@@ -540,6 +546,7 @@ class Connection final : public ConnectionBase {
   void OnWakeup() override {
     if (closed_ || !waiting_) return;
     waiting_ = false;
+    auto self = std::move(self_while_waiting_);
     Pump();
   }
 
@@ -549,6 +556,7 @@ class Connection final : public ConnectionBase {
   }
 
   void OnWorkDone(Reply reply) override {
+    auto self = std::move(self_while_waiting_);
     if (closed_) return;
     work_reply_ = std::move(reply);
     // A read of the upload still in flight finishes first (one read and one
@@ -573,7 +581,7 @@ class Connection final : public ConnectionBase {
     header_parser_->header_limit(limits().max_header_bytes);
     // Body limits are set per route once the headers are known (a limit here
     // would refuse a large Content-Length before the route is).
-    header_parser_->body_limit(boost::none);
+    header_parser_->body_limit(kNoBodyLimit);
     body_parser_.reset();
     upload_parser_.reset();
     must_close_ = false;
@@ -738,6 +746,7 @@ class Connection final : public ConnectionBase {
   // A blocking service call on a worker thread, its reply sent from here.
   void Offload(std::function<Reply()> work) {
     if (!server_.TryAcquireStream()) return SendReply(Busy());
+    self_while_waiting_ = Self();
     server_.RunWorker([poster = poster_, work = std::move(work)] {
       Reply reply = work();
       poster->Post([reply = std::move(reply)](ConnectionBase& connection) mutable {
@@ -783,6 +792,7 @@ class Connection final : public ConnectionBase {
     pipe_ = std::make_shared<UploadPipe>([poster = poster_] {
       poster->Post([](ConnectionBase& connection) { connection.OnUploadWanted(); });
     });
+    self_while_waiting_ = Self();
     server_.RunWorker(
         [&service = server_.service(), resource = resource_, pipe = pipe_, poster = poster_] {
           bool existed = service.Describe(resource).ok();
@@ -898,6 +908,7 @@ class Connection final : public ConnectionBase {
       case MessageStream::Poll::kPending:
         return WithHeaders([this] {
           waiting_ = true;
+          self_while_waiting_ = Self();
           Lowest().expires_never();
           message_stream_->NotifyWhenReady([poster = poster_] {
             poster->Post([](ConnectionBase& connection) { connection.OnWakeup(); });
@@ -986,6 +997,8 @@ class Connection final : public ConnectionBase {
     if (closed_) return;
     closed_ = true;
     waiting_ = false;
+    // Released when this handler returns (the caller holds a reference).
+    auto self = std::move(self_while_waiting_);
     poster_->Close();
     if (message_stream_) {
       if (!stream_ended_) message_stream_->Cancel();
@@ -1021,6 +1034,10 @@ class Connection final : public ConnectionBase {
   uint64_t id_;
   Stream stream_;
   std::shared_ptr<Poster> poster_;
+  // While nothing of asio's holds the connection (waiting for a live
+  // stream's wakeup or a worker's reply), it holds itself; the wakeup, the
+  // reply or Close() lets go.
+  std::shared_ptr<Connection> self_while_waiting_;
   beast::flat_buffer buffer_;
   bool closed_ = false;
   bool shutting_down_ = false;
