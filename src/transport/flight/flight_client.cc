@@ -59,18 +59,28 @@ class DownloadStream final : public arrow::InputStream {
 
   Result<int64_t> Read(std::span<uint8_t> out) override {
     if (out.empty()) return int64_t{0};
-    while (!pending_ || position_ == pending_->size()) {
-      if (!failure_.ok()) return failure_;
-      if (finished_) return int64_t{0};
-      failure_ = Fill();
-    }
-    int64_t n = std::min(static_cast<int64_t>(out.size()), pending_->size() - position_);
-    std::copy_n(pending_->data() + position_, n, out.data());
-    position_ += n;
-    return n;
+    ZKA_RETURN_IF_ERROR(Refill());
+    return parts_.Read(out);
   }
 
-  // Receives the next message (or the call's end) into the pending bytes.
+  // A body comes out as its own buffer.
+  Result<std::shared_ptr<const arrow::Buffer>> ReadBuffer(int64_t length) override {
+    // Nothing to wait for (a schema's empty body).
+    if (length <= 0) return InputStream::ReadBuffer(length);
+    ZKA_RETURN_IF_ERROR(Refill());
+    if (auto slice = parts_.TakeSlice(length)) return slice;
+    return InputStream::ReadBuffer(length);
+  }
+
+  // Receives until there are bytes to hand out, the call ended, or it
+  // failed.
+  Status Refill() {
+    while (parts_.empty() && failure_.ok() && !finished_) failure_ = Fill();
+    return failure_;
+  }
+
+ private:
+  // Receives the next message (or the call's end) into the parts.
   Status Fill() {
     fproto::FlightData data;
     while (started_) {
@@ -84,11 +94,7 @@ class DownloadStream final : public arrow::InputStream {
         return message.status().WithContext("DoGet " + target_ + ": FlightData " +
                                             std::to_string(count_));
       }
-      arrow::BufferOutputStream framed;
-      ZKA_RETURN_IF_ERROR(arrow::ipc::WriteFramed(framed, *message));
-      pending_ = framed.Finish();
-      position_ = 0;
-      return Status::Ok();
+      return parts_.Push(*message);
     }
     grpc::Status status;
     reader_->Finish(&status, this);
@@ -98,12 +104,10 @@ class DownloadStream final : public arrow::InputStream {
       return Status::Cancelled("DoGet " + target_ + ": interrupted while waiting for the server");
     }
     if (!status.ok()) return CallFailed(status, "DoGet " + target_);
-    pending_ = EndOfStreamBytes();
-    position_ = 0;
+    parts_.PushBytes(EndOfStreamBytes());
     return Status::Ok();
   }
 
- private:
   // Waits for the operation in flight; returns its `ok`. Polls
   // `interrupted_` meanwhile and cancels the call when it says so (the
   // operation then completes, not ok).
@@ -137,8 +141,7 @@ class DownloadStream final : public arrow::InputStream {
   std::function<bool()> interrupted_;
   bool interrupted_seen_ = false;
   bool started_ = false;  // the call started (else only Finish() is left)
-  std::shared_ptr<const arrow::Buffer> pending_;
-  int64_t position_ = 0;
+  FramedParts parts_;
   int64_t count_ = 0;
   bool finished_ = false;  // Finish() completed
   Status failure_;
@@ -244,7 +247,7 @@ Result<std::unique_ptr<arrow::InputStream>> FlightClient::Get(const Resource& re
                                                  resource.ToTarget(), impl_->interrupted());
   // The first message, or the call's error before any: that is this
   // call's error rather than a Read's.
-  ZKA_RETURN_IF_ERROR(stream->Fill());
+  ZKA_RETURN_IF_ERROR(stream->Refill());
   return std::unique_ptr<arrow::InputStream>(std::move(stream));
 }
 

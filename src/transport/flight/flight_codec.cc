@@ -1,5 +1,6 @@
 #include "transport/flight/flight_codec.h"
 
+#include <algorithm>
 #include <utility>
 #include <vector>
 
@@ -254,6 +255,49 @@ std::shared_ptr<const arrow::Buffer> EndOfStreamBytes() {
   uint8_t marker[8] = {};
   arrow::ipc::StoreUint32Le(marker, arrow::ipc::kContinuationToken);
   return arrow::Buffer::CopyOf(marker);
+}
+
+Status FramedParts::Push(const IpcMessage& message) {
+  if (!message.metadata) return Status::InvalidArgument("a message without metadata");
+  arrow::BufferOutputStream framed;
+  ZKA_RETURN_IF_ERROR(arrow::ipc::WriteFramedMetadata(framed, message.metadata->bytes()).status());
+  parts_.push_back(framed.Finish());
+  if (message.body && message.body->size() > 0) parts_.push_back(message.body);
+  return Status::Ok();
+}
+
+void FramedParts::PushBytes(std::shared_ptr<const arrow::Buffer> bytes) {
+  if (bytes->size() > 0) parts_.push_back(std::move(bytes));
+}
+
+int64_t FramedParts::Read(std::span<uint8_t> out) {
+  int64_t total = 0;
+  while (!out.empty() && !parts_.empty()) {
+    const arrow::Buffer& front = *parts_.front();
+    int64_t n = std::min(static_cast<int64_t>(out.size()), front.size() - position_);
+    std::copy_n(front.data() + position_, n, out.data());
+    out = out.subspan(static_cast<size_t>(n));
+    total += n;
+    Advance(n);
+  }
+  return total;
+}
+
+std::shared_ptr<const arrow::Buffer> FramedParts::TakeSlice(int64_t length) {
+  if (parts_.empty() || parts_.front()->size() - position_ < length) return nullptr;
+  auto slice = position_ == 0 && length == parts_.front()->size()
+                   ? parts_.front()
+                   : parts_.front()->Slice(position_, length);
+  Advance(length);
+  return slice;
+}
+
+void FramedParts::Advance(int64_t n) {
+  position_ += n;
+  if (position_ == parts_.front()->size()) {
+    parts_.pop_front();
+    position_ = 0;
+  }
 }
 
 }  // namespace zkarrow::transport::flight

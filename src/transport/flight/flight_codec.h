@@ -8,7 +8,9 @@
 #include <grpcpp/support/status.h>
 
 #include <cstdint>
+#include <deque>
 #include <memory>
+#include <span>
 #include <string>
 #include <string_view>
 
@@ -73,5 +75,26 @@ bool CarriesNoMessage(const fproto::FlightData& data);
 
 // The stream format's end-of-stream marker as a buffer.
 std::shared_ptr<const arrow::Buffer> EndOfStreamBytes();
+
+// Received messages as the bytes of the stream format, for the input
+// streams of DoGet (client) and DoPut (server): the framed metadata is a
+// small copy, a body is handed out as its own buffer, so that a reader's
+// ReadBuffer() of a body (what the IPC reader asks for) copies nothing.
+class FramedParts {
+ public:
+  Status Push(const IpcMessage& message);
+  void PushBytes(std::shared_ptr<const arrow::Buffer> bytes);
+  bool empty() const { return parts_.empty(); }
+  // Copies up to out.size() bytes; 0 only when empty.
+  int64_t Read(std::span<uint8_t> out);
+  // The next `length` bytes as a slice when the front part holds them all
+  // (a body, read whole), else null and nothing is taken.
+  std::shared_ptr<const arrow::Buffer> TakeSlice(int64_t length);
+
+ private:
+  void Advance(int64_t n);
+  std::deque<std::shared_ptr<const arrow::Buffer>> parts_;
+  int64_t position_ = 0;  // in parts_.front()
+};
 
 }  // namespace zkarrow::transport::flight

@@ -440,15 +440,24 @@ class UploadStream final : public arrow::InputStream {
 
   Result<int64_t> Read(std::span<uint8_t> out) override {
     if (out.empty()) return int64_t{0};
-    while (!pending_ || position_ == pending_->size()) {
-      if (!failure_.ok()) return failure_;
-      if (ended_) return int64_t{0};
-      failure_ = Fill();
-    }
-    int64_t n = std::min(static_cast<int64_t>(out.size()), pending_->size() - position_);
-    std::copy_n(pending_->data() + position_, n, out.data());
-    position_ += n;
-    return n;
+    ZKA_RETURN_IF_ERROR(Refill());
+    return parts_.Read(out);
+  }
+
+  // A body comes out as its own buffer.
+  Result<std::shared_ptr<const arrow::Buffer>> ReadBuffer(int64_t length) override {
+    // Nothing to wait for (a schema's empty body).
+    if (length <= 0) return InputStream::ReadBuffer(length);
+    ZKA_RETURN_IF_ERROR(Refill());
+    if (auto slice = parts_.TakeSlice(length)) return slice;
+    return InputStream::ReadBuffer(length);
+  }
+
+  // Receives until there are bytes to hand out, the upload ended, or it
+  // failed.
+  Status Refill() {
+    while (parts_.empty() && failure_.ok() && !ended_) failure_ = Fill();
+    return failure_;
   }
 
   // Why reading the upload failed (Ok if it did not).
@@ -465,8 +474,7 @@ class UploadStream final : public arrow::InputStream {
         return Status::Cancelled(
             "the upload was cancelled, by the client or for sending nothing for too long");
       }
-      pending_ = EndOfStreamBytes();
-      position_ = 0;
+      parts_.PushBytes(EndOfStreamBytes());
       ended_ = true;
       return Status::Ok();
     }
@@ -484,11 +492,7 @@ class UploadStream final : public arrow::InputStream {
           "upload larger than the server's limit of " + std::to_string(max_bytes_) + " bytes (" +
           std::to_string(received_) + " bytes by FlightData " + std::to_string(count_) + ")");
     }
-    arrow::BufferOutputStream framed;
-    ZKA_RETURN_IF_ERROR(arrow::ipc::WriteFramed(framed, *message));
-    pending_ = framed.Finish();
-    position_ = 0;
-    return Status::Ok();
+    return parts_.Push(*message);
   }
 
   grpc::ServerContext& context_;
@@ -496,8 +500,7 @@ class UploadStream final : public arrow::InputStream {
   ReadWatch& watch_;
   std::optional<fproto::FlightData> first_;
   const int64_t max_bytes_;
-  std::shared_ptr<const arrow::Buffer> pending_;
-  int64_t position_ = 0;
+  FramedParts parts_;
   int64_t received_ = 0;
   int64_t count_ = 0;
   bool ended_ = false;
