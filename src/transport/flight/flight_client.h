@@ -6,7 +6,8 @@
 //
 // Calls block the calling thread. Unary calls and listings have the
 // connect timeout as their deadline; a Get stream has none (a `changes`
-// stream is endless), and destroying it cancels the call.
+// stream is endless): ClientOptions::interrupted ends a wait in its Read
+// (kCancelled), and destroying the stream cancels the call.
 #pragma once
 
 #include <memory>
