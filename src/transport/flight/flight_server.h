@@ -3,13 +3,17 @@
 // token Handshake; DoExchange answers UNIMPLEMENTED.
 //
 // Threads: DoGet runs on gRPC's callback API, so a long-lived stream pins
-// no thread: the server pulls MessageStream::Next() whenever the client took
-// the previous message, and a kPending stream resumes from its wakeup (on
-// the producer's thread, which then only pulls and queues one write). The
-// other methods run on gRPC's synchronous thread pool, where blocking is
+// no thread: the server pulls MessageStream::Next() (on gRPC's threads)
+// whenever the client took the previous message, and a kPending stream
+// resumes after its wakeup, which only queues the stream for the server's
+// one wakeup thread (the wakeup may come from any thread, holding any
+// lock; Next() and Cancel() are never called from inside it). The other
+// methods run on gRPC's synchronous thread pool, where blocking is
 // allowed: ArrowService::Put reads the upload as the client sends it, and
 // DoAction may wait. DoGet and DoPut calls in progress together are at most
 // ServerOptions::max_concurrent_streams; one more is refused (UNAVAILABLE).
+// A MessageStream is destroyed before its call ends, so before Shutdown()
+// returns.
 //
 // Every FlightData stays within kMaxFlightDataBytes (gRPC's default 4 MiB
 // receive limit, which clients apply): a message that does not fit fails
