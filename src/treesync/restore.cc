@@ -236,6 +236,13 @@ class Restorer {
       ZKA_RETURN_IF_ERROR(Flush());
     }
     current_.bytes += bytes;
+    ++planned_ops_;
+    if (options_.atomic && current_.bytes > options_.max_request_bytes) {
+      // Refused in the end: only the size is still counted, not the ops kept.
+      current_.ops.clear();
+      current_.intents.clear();
+      return Status::Ok();
+    }
     current_.ops.push_back(std::move(op));
     current_.intents.push_back(std::move(intent));
     return Status::Ok();
@@ -492,16 +499,15 @@ class Restorer {
       zk::Op op = zk::Op::Delete(AbsolutePath(root_, intent.path), intent.version);
       ZKA_RETURN_IF_ERROR(Add(std::move(op), std::move(intent)));
     }
-    if (current_.ops.empty()) return Status::Ok();
     if (current_.bytes > options_.max_request_bytes) {
       return Status::OutOfRange(
           "--atomic: the change set is " + std::to_string(current_.bytes) + " bytes in " +
-          std::to_string(current_.ops.size()) +
-          " operations; one ZooKeeper request may carry at most " +
+          std::to_string(planned_ops_) + " operations; one ZooKeeper request may carry at most " +
           std::to_string(options_.max_request_bytes) +
           " bytes (jute.maxbuffer), so it cannot be applied as one transaction; nothing was "
           "written (without --atomic it is applied in batches)");
     }
+    if (current_.ops.empty()) return Status::Ok();
     Batch batch = std::move(current_);
     current_ = Batch{};
     ++stats_.batches;
@@ -523,6 +529,7 @@ class Restorer {
   size_t batch_limit_ = 0;
   std::vector<zk::Acl> temporary_acl_;
   Batch current_;
+  int64_t planned_ops_ = 0;  // for --atomic's refusal: all ops, kept or not
   std::deque<InFlight> in_flight_;
   std::vector<Intent> failed_;
   std::vector<Intent> deletes_;

@@ -433,6 +433,27 @@ TEST_F(TreeSyncTest, AtomicIsAllOrNothingAndRefusesWhatDoesNotFit) {
   std::filesystem::remove(ttl_file);
 }
 
+// A node of the target that the restorer may not write below: the error
+// names the node and the cause, and the rest of the run stops there.
+TEST_F(TreeSyncTest, ATargetAclDenyingTheRestorerIsAClearError) {
+  auto target = StartTarget();
+  ASSERT_NE(target, nullptr);
+  zk::ClientOptions bob_options;
+  bob_options.connect_string = target->ConnectString();
+  bob_options.auth = {{"digest", "bob:other"}};
+  auto bob = zk::Client::Connect(bob_options);
+  ASSERT_TRUE(bob.ok()) << bob.status().ToString();
+  // /copy exists on the target and only bob may create below it.
+  Must((*bob)->Create("/copy", "", zk::CreatorAllAcl()));
+  Ran copy = Zkarrow("copy " + Zk(*source_, "/t/deep/d/d/d") + " " + Zk(*target, "/copy") +
+                     " --auth " + kAuth);
+  EXPECT_EQ(copy.exit, 1) << copy.output;
+  EXPECT_NE(copy.output.find("NOAUTH"), std::string::npos) << copy.output;
+  EXPECT_NE(copy.output.find("the restorer's credentials (--auth, --auth-file) do not allow"),
+            std::string::npos)
+      << copy.output;
+}
+
 // kill -9 of a restore half way: running it again finishes the job.
 TEST_F(TreeSyncTest, AKilledRestoreConvergesWhenRunAgain) {
   auto target = StartTarget();
