@@ -338,6 +338,9 @@ class TestService final : public ArrowService {
   // Reads the whole upload, validates it with the strict reader, keeps it.
   Result<StreamInfo> Put(const Resource& resource, arrow::InputStream& upload) override {
     puts_started_.fetch_add(1);
+    // A refusal before reading anything (the real service checks names and
+    // versions first).
+    if (resource.segments.at(1) == "locked") return Status::Conflict("dataset locked is locked");
     ZKA_ASSIGN_OR_RETURN(auto bytes, arrow::ReadAll(upload));
     auto reader = arrow::ipc::StreamReader::Open(std::make_unique<arrow::BufferInputStream>(bytes));
     if (!reader.ok()) return reader.status().WithContext("upload");
@@ -770,6 +773,21 @@ TEST_F(HttpTest, CurlErrorStatusesCarryJsonBodies) {
       std::string::npos)
       << body8;
   EXPECT_NE(body8.find("test_service_up 1\n"), std::string::npos) << body8;
+}
+
+TEST_F(HttpTest, AnUploadRefusedBeforeItsBodyIsReadGetsTheRefusal) {
+  SKIP_WITHOUT(MissingCurl);
+  StartServer();
+  fs::path file = WriteTableFile("upload.arrows");
+  for (std::string expect : {"-H 'Expect: 100-continue'", "-H 'Expect:'"}) {
+    auto [status, body] =
+        Curl("-T " + Quote(file.string()) + " " + expect + " " + Quote(Url("/datasets/locked")));
+    EXPECT_EQ(status, 409) << expect;
+    ExpectJsonError(body, 409, "dataset locked is locked");
+  }
+  // The server still serves.
+  auto [listed, body] = Curl(Quote(Url("/datasets")));
+  EXPECT_EQ(listed, 200) << body;
 }
 
 TEST_F(HttpTest, CurlUploadsPastTheLimitGet413) {

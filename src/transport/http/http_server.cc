@@ -551,7 +551,7 @@ class Connection final : public ConnectionBase {
   }
 
   void OnUploadWanted() override {
-    if (closed_ || !upload_parser_ || upload_read_in_flight_) return;
+    if (closed_ || !upload_parser_ || upload_io_in_flight_) return;
     ReadUploadChunk();
   }
 
@@ -561,7 +561,7 @@ class Connection final : public ConnectionBase {
     work_reply_ = std::move(reply);
     // A read of the upload still in flight finishes first (one read and one
     // write at a time on the stream); its handler sends the reply.
-    if (!upload_read_in_flight_) FinishWork();
+    if (!upload_io_in_flight_) FinishWork();
   }
 
  private:
@@ -813,13 +813,15 @@ class Connection final : public ConnectionBase {
     if (!expects_continue) return ReadUploadChunk();
     auto proceed =
         std::make_shared<bhttp::response<bhttp::empty_body>>(bhttp::status::continue_, 11);
+    // Counts as upload I/O: no read starts and no reply is written until
+    // it completed.
+    upload_io_in_flight_ = true;
     Lowest().expires_after(limits().write_timeout);
     bhttp::async_write(stream_, *proceed,
                        [self = Self(), proceed](boost::system::error_code ec, size_t) {
-                         if (ec) {
-                           if (self->pipe_) self->pipe_->Fail(Status::IoError("client went away"));
-                           return;  // the worker's reply then finds the stream broken
-                         }
+                         self->upload_io_in_flight_ = false;
+                         if (self->closed_) return;
+                         if (ec) return self->Close();  // fails the upload
                          self->ReadUploadChunk();
                        });
   }
@@ -830,7 +832,7 @@ class Connection final : public ConnectionBase {
     body.data = chunk_.data();
     body.size = chunk_.size();
     body.more = true;
-    upload_read_in_flight_ = true;
+    upload_io_in_flight_ = true;
     Lowest().expires_after(limits().read_timeout);
     bhttp::async_read(
         stream_, buffer_, *upload_parser_,
@@ -838,7 +840,7 @@ class Connection final : public ConnectionBase {
   }
 
   void OnUploadChunk(boost::system::error_code ec) {
-    upload_read_in_flight_ = false;
+    upload_io_in_flight_ = false;
     if (closed_) return;
     if (ec == bhttp::error::need_buffer) ec = {};
     size_t filled = chunk_.size() - upload_parser_->get().body().size;
@@ -1068,7 +1070,7 @@ class Connection final : public ConnectionBase {
   std::optional<bhttp::request_parser<bhttp::buffer_body>> upload_parser_;
   std::shared_ptr<UploadPipe> pipe_;
   std::vector<uint8_t> chunk_;
-  bool upload_read_in_flight_ = false;
+  bool upload_io_in_flight_ = false;
   std::optional<Reply> work_reply_;
   std::vector<uint8_t> linger_buffer_;
 };
