@@ -139,6 +139,16 @@ class HashingFileSink final : public arrow::OutputStream {
   int64_t bytes_ = 0;
 };
 
+std::string HexPrefix(std::span<const uint8_t> bytes) {
+  static constexpr char kHex[] = "0123456789abcdef";
+  std::string text;
+  for (uint8_t byte : bytes) {
+    text += kHex[byte >> 4];
+    text += kHex[byte & 15];
+  }
+  return text;
+}
+
 // The upload as the StreamReader reads it (which owns its input; the
 // upload belongs to the caller). An Arrow IPC file is accepted too (a client
 // sending a file as it is, e.g. curl -T data.arrow): its magic is skipped,
@@ -150,9 +160,19 @@ class UploadInput final : public arrow::InputStream {
     std::unique_ptr<UploadInput> input(new UploadInput(in));
     ZKA_ASSIGN_OR_RETURN(int64_t n, arrow::ReadFully(in, input->prefix_));
     input->prefix_size_ = static_cast<size_t>(n);
-    // A prefix that is neither is left to the StreamReader to report.
     auto format = arrow::ipc::DetectFormat(std::span(input->prefix_).first(input->prefix_size_));
     input->is_file_ = format.ok() && *format == arrow::ipc::IpcFormat::kFile;
+    // Uploads come from writers of this decade: a stream starts with the
+    // continuation token. The pre-0.15 framing (a bare length) is refused
+    // here, so that arbitrary bytes are called malformed rather than read
+    // as a length and refused as too large.
+    if (!input->is_file_ && input->prefix_size_ >= 4 &&
+        arrow::ipc::LoadUint32Le(input->prefix_.data()) != arrow::ipc::kContinuationToken) {
+      return Status::InvalidData(
+          "not an Arrow IPC stream or file: expected the continuation token 0xFFFFFFFF or "
+          "ARROW1 at the start, found 0x" +
+          HexPrefix(std::span(input->prefix_).first(4)));
+    }
     if (input->is_file_) input->prefix_used_ = input->prefix_size_;  // "ARROW1" and padding
     return input;
   }
