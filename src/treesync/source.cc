@@ -252,9 +252,12 @@ Result<std::unique_ptr<RecordStream>> OpenFile(const SourceSpec& spec, const Sou
   return std::move(collector).Finish(info);
 }
 
+// `missing_root_is_empty`: a target may not exist yet; a source that does
+// not exist is a mistake (a mirror restore from it would delete everything).
 Result<std::unique_ptr<RecordStream>> WalkInto(const std::vector<zk::Client*>& sessions,
                                                const std::string& root,
-                                               const SourceOptions& options, SourceInfo* info) {
+                                               const SourceOptions& options, SourceInfo* info,
+                                               bool missing_root_is_empty) {
   Collector collector(options, root);
   znodes::WalkOptions walk;
   walk.root = root;
@@ -265,7 +268,8 @@ Result<std::unique_ptr<RecordStream>> WalkInto(const std::vector<zk::Client*>& s
       sessions, walk, [&](const znodes::ZnodeRecord& record) { return collector.Add(record); },
       &stats);
   if (!walked.ok() && zk::ErrorCodeOf(walked) != zk::ErrorCode::NONODE) return walked;
-  if (!walked.ok() && stats.znodes > 0) return walked;  // a missing node other than the root
+  // A missing node other than the root, or a root that must exist.
+  if (!walked.ok() && (stats.znodes > 0 || !missing_root_is_empty)) return walked;
   return std::move(collector).Finish(info);
 }
 
@@ -349,7 +353,7 @@ std::string AbsolutePath(std::string_view root, std::string_view relative) {
 
 Result<std::unique_ptr<RecordStream>> OpenLiveTree(zk::Client& client, const std::string& root,
                                                    const SourceOptions& options, SourceInfo* info) {
-  return WalkInto({&client}, root, options, info);
+  return WalkInto({&client}, root, options, info, /*missing_root_is_empty=*/true);
 }
 
 Result<std::unique_ptr<RecordStream>> OpenSource(const SourceSpec& spec,
@@ -377,7 +381,7 @@ Result<std::unique_ptr<RecordStream>> OpenSource(const SourceSpec& spec,
         sessions.push_back(client.get());
         clients.push_back(std::move(client));
       }
-      auto stream = WalkInto(sessions, spec.root, options, info);
+      auto stream = WalkInto(sessions, spec.root, options, info, /*missing_root_is_empty=*/false);
       if (!stream.ok()) return stream.status().WithContext("reading " + spec.text);
       return stream;
     }

@@ -90,7 +90,8 @@ struct SourceInfo {
 
 // Reads the whole source through the sorter and returns its stream. For a
 // live source the tree is read with a fresh session that is closed before
-// returning; `info` may be null.
+// returning, and a root that does not exist is an error (NONODE); `info`
+// may be null.
 Result<std::unique_ptr<RecordStream>> OpenSource(const SourceSpec& spec,
                                                  const SourceOptions& options, SourceInfo* info);
 

@@ -448,6 +448,12 @@ TEST_F(TreeSyncTest, ATargetAclDenyingTheRestorerIsAClearError) {
   Ran copy = Zkarrow("copy " + Zk(*source_, "/t/deep/d/d/d") + " " + Zk(*target, "/copy") +
                      " --auth " + kAuth);
   EXPECT_EQ(copy.exit, 1) << copy.output;
+  // A source that does not exist is an error, not an empty tree to mirror.
+  Ran missing = Zkarrow("copy " + Zk(*source_, "/no/such/node") + " " + Zk(*target, "/copy") +
+                        " --mode mirror --auth " + kAuth);
+  EXPECT_EQ(missing.exit, 1) << missing.output;
+  EXPECT_NE(missing.output.find("NONODE"), std::string::npos) << missing.output;
+  EXPECT_TRUE((*bob)->Exists("/copy").get().value().has_value());
   EXPECT_NE(copy.output.find("NOAUTH"), std::string::npos) << copy.output;
   EXPECT_NE(copy.output.find("the restorer's credentials (--auth, --auth-file) do not allow"),
             std::string::npos)
