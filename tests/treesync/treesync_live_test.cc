@@ -11,9 +11,11 @@
 #include <thread>
 #include <vector>
 
+#include "arrow/ipc/reader.h"
 #include "sampletree/sample_tree.h"
 #include "support/zkarrow_process.h"
 #include "support/znode_rows.h"
+#include "treesync/diff.h"
 #include "treesync/restore.h"
 #include "treesync/source.h"
 #include "zk/client.h"
@@ -310,6 +312,22 @@ TEST_F(TreeSyncTest, DiffReportsExactlyTheChangesAndMirrorUndoesThem) {
                                                        {tail, "removed"}};
   EXPECT_EQ(changes, expected) << *text;
   EXPECT_EQ(rows.size(), expected.size());
+  // The same rows as the diff table in an Arrow file (-o FILE's default).
+  const std::filesystem::path table_file = TempPath("diff.arrow");
+  Ran as_arrow = Zkarrow("diff " + source + " " + copy_target + " --auth " + kAuth + " -o " +
+                         table_file.string());
+  ASSERT_EQ(as_arrow.exit, 1) << as_arrow.output;
+  auto reader = arrow::ipc::FileReader::OpenPath(table_file);
+  ASSERT_TRUE(reader.ok()) << reader.status().ToString();
+  EXPECT_EQ((*reader)->schema(), treesync::DiffTableSchema());
+  int64_t table_rows = 0;
+  for (int b = 0; b < (*reader)->num_batches(); ++b) {
+    auto batch = (*reader)->ReadBatch(b);
+    ASSERT_TRUE(batch.ok()) << batch.status().ToString();
+    table_rows += batch->length;
+  }
+  EXPECT_EQ(table_rows, static_cast<int64_t>(expected.size()));
+  std::filesystem::remove(table_file);
 
   Ran dry = Zkarrow("copy " + source + " " + copy_target + " --auth " + kAuth +
                     " --mode mirror --dry-run --format json");
