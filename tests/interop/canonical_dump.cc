@@ -183,4 +183,27 @@ Result<std::vector<json>> CanonicalDump(const std::filesystem::path& ipc_file) {
   return lines;
 }
 
+std::string DiffCanonicalDumps(const std::vector<nlohmann::json>& expected,
+                               const std::vector<nlohmann::json>& actual) {
+  if (expected.empty() || actual.empty()) return "a dump is empty";
+  auto names = [](const nlohmann::json& fields_line) {
+    std::vector<std::string> out;
+    for (const nlohmann::json& field : fields_line["fields"]) out.push_back(field["name"]);
+    return out;
+  };
+  if (names(expected[0]) != names(actual[0])) {
+    return "fields differ: " + expected[0].dump() + " vs " + actual[0].dump();
+  }
+  if (expected.size() != actual.size()) {
+    return "row counts differ: " + std::to_string(expected.size() - 1) + " vs " +
+           std::to_string(actual.size() - 1);
+  }
+  for (size_t i = 1; i < expected.size(); ++i) {
+    if (expected[i] != actual[i]) {
+      return "row " + std::to_string(i - 1) + ": " + expected[i].dump() + " vs " + actual[i].dump();
+    }
+  }
+  return "";
+}
+
 }  // namespace zkarrow::interop

@@ -6,6 +6,7 @@
 
 #include <filesystem>
 #include <nlohmann/json.hpp>
+#include <string>
 #include <vector>
 
 #include "base/status.h"
@@ -14,5 +15,11 @@ namespace zkarrow::interop {
 
 // First element: {"fields": [{"name": ...}, ...]}; then one array per row.
 Result<std::vector<nlohmann::json>> CanonicalDump(const std::filesystem::path& ipc_file);
+
+// "" when two canonical dumps hold the same field names and rows; else the
+// first difference. zkarrow's dump names fields without types, so only the
+// names are compared.
+std::string DiffCanonicalDumps(const std::vector<nlohmann::json>& expected,
+                               const std::vector<nlohmann::json>& actual);
 
 }  // namespace zkarrow::interop

@@ -29,6 +29,7 @@
 
 #include "arrow/io.h"
 #include "arrow/ipc/reader.h"
+#include "interop/canonical_dump.h"
 #include "serve/tree_service.h"
 #include "support/prerequisite.h"
 #include "support/zkarrow_process.h"
@@ -103,7 +104,8 @@ class ServeTest : public ::testing::Test {
     }
     ASSERT_TRUE(fs::exists(ports)) << "the server wrote no ports file";
     nlohmann::json parsed = nlohmann::json::parse(ReadText(ports));
-    flight_ = "grpc://127.0.0.1:" + std::to_string(parsed["flight"].get<int>());
+    flight_port_ = parsed["flight"].get<int>();
+    flight_ = "grpc://127.0.0.1:" + std::to_string(flight_port_);
     http_ = "http://127.0.0.1:" + std::to_string(parsed["http"].get<int>());
     // Ready once the initial state is served.
     bool ready = false;
@@ -166,6 +168,7 @@ class ServeTest : public ::testing::Test {
   static ZkarrowProcess* server_;
   static int server_starts_;
   static fs::path suite_dir_;
+  static int flight_port_;
   static std::string flight_;
   static std::string http_;
 };
@@ -175,6 +178,7 @@ zk::Client* ServeTest::writer_ = nullptr;
 ZkarrowProcess* ServeTest::server_ = nullptr;
 int ServeTest::server_starts_ = 0;
 fs::path ServeTest::suite_dir_;
+int ServeTest::flight_port_ = 0;
 std::string ServeTest::flight_;
 std::string ServeTest::http_;
 
@@ -254,7 +258,9 @@ struct Batch {
   std::optional<int64_t> label;
 };
 
-std::vector<Batch> ReadBatches(const fs::path& file) {
+// With `partial`, a stream cut mid-message (a client killed while reading)
+// is read up to its last whole batch.
+std::vector<Batch> ReadBatches(const fs::path& file, bool partial) {
   std::vector<Batch> batches;
   auto input = arrow::FileInputStream::Open(file);
   EXPECT_TRUE(input.ok());
@@ -264,7 +270,9 @@ std::vector<Batch> ReadBatches(const fs::path& file) {
   if (!reader.ok()) return batches;
   while (true) {
     auto next = (*reader)->Next();
-    EXPECT_TRUE(next.ok()) << next.status().ToString();
+    if (!partial) {
+      EXPECT_TRUE(next.ok()) << next.status().ToString();
+    }
     if (!next.ok() || !*next) break;
     Batch batch{(*next)->length, std::nullopt};
     for (const auto& [key, value] : (*reader)->last_batch_info().custom_metadata) {
@@ -285,6 +293,9 @@ int64_t LabelOf(const fs::path& znodes_file) {
   return -1;
 }
 
+void ExpectResponsesReplay(const fs::path& changes, bool partial,
+                           const std::vector<fs::path>& responses, const std::string& root);
+
 TEST_F(ServeTest, EveryZnodesResponseEqualsTheReplayOfChangesUpToItsZxid) {
   const std::string root = "/consistent";
   MustCreate(root, "root");
@@ -297,6 +308,14 @@ TEST_F(ServeTest, EveryZnodesResponseEqualsTheReplayOfChangesUpToItsZxid) {
       "get", {flight_ + "/changes?initial=true", "-o", changes.string(), "--format", "stream"},
       dir / "get-changes.err");
   ASSERT_TRUE(stream.ok()) << stream.status().ToString();
+  // The same over HTTP, read by curl: the chunked body is the stream.
+  const fs::path http_changes = dir / "changes-http.arrows";
+  pid_t curl = ::fork();
+  if (curl == 0) {
+    ::execl("/usr/bin/curl", "curl", "-s", "-N", "-o", http_changes.c_str(),
+            (http_ + "/changes?initial=true").c_str(), static_cast<char*>(nullptr));
+    ::_exit(127);
+  }
 
   std::atomic<bool> stop{false};
   std::thread churn([&] {
@@ -324,9 +343,20 @@ TEST_F(ServeTest, EveryZnodesResponseEqualsTheReplayOfChangesUpToItsZxid) {
   auto stopped = (*stream)->Stop();
   ASSERT_TRUE(stopped.ok()) << stopped.status().ToString();
   ASSERT_EQ(*stopped, 0) << ReadText(dir / "get-changes.err");
+  ::kill(curl, SIGTERM);
+  ::waitpid(curl, nullptr, 0);
+  for (const fs::path& capture : {changes, http_changes}) {
+    SCOPED_TRACE(capture.string());
+    ExpectResponsesReplay(capture, /*partial=*/capture == http_changes, responses, root);
+  }
+}
 
-  std::vector<Batch> batches = ReadBatches(changes);
-  auto rows = ReadChangeRows({changes});
+// Every response in `responses` equals the replay of the change stream
+// `changes` up to the response's label, within `root`.
+void ExpectResponsesReplay(const fs::path& changes, bool partial,
+                           const std::vector<fs::path>& responses, const std::string& root) {
+  std::vector<Batch> batches = ReadBatches(changes, partial);
+  auto rows = ReadChangeRows({changes}, partial);
   ASSERT_TRUE(rows.ok()) << rows.status().ToString();
   ASSERT_FALSE(batches.empty());
   ASSERT_TRUE(batches.front().label.has_value()) << "the initial state ends with its label";
@@ -363,6 +393,71 @@ TEST_F(ServeTest, EveryZnodesResponseEqualsTheReplayOfChangesUpToItsZxid) {
               labels.size(), rows->size());
   EXPECT_GE(compared, 10);
   EXPECT_GE(labels.size(), 3u) << "the tree did not change between responses";
+}
+
+const fs::path kInteropDir = ZKARROW_SOURCE_DIR "/tests/interop";
+
+// Missing pieces of Node's independent Arrow and gRPC libraries, or "".
+std::string MissingNode() {
+  if (!RunCommand("command -v node >/dev/null").ok()) return "node not found";
+  for (const char* package : {"@grpc/grpc-js", "@grpc/proto-loader", "apache-arrow"}) {
+    if (!fs::exists(kInteropDir / "node_modules" / package)) {
+      return std::string("tests/interop/node_modules/") + package +
+             " missing: run scripts/setup (npm install in tests/interop)";
+    }
+  }
+  return "";
+}
+
+// Node's gRPC and Arrow libraries (tests/interop/flight_client.mjs and
+// http_fetch.mjs), nothing of zkarrow's code, read the served tree as
+// zkarrow's own reader does, and upload a table zkarrow serves back.
+TEST_F(ServeTest, IndependentClientsReadAndWriteTheServer) {
+  if (std::string missing = MissingNode(); !missing.empty()) {
+    ZKA_MISSING_PREREQUISITE() << missing;
+  }
+  const fs::path dir = Dir("independent");
+  const std::string target = "/znodes?path=/same";
+  const fs::path served = dir / "served.arrows";
+  ASSERT_TRUE(Zkarrow("get '" + flight_ + target + "' -o " + served.string()).ok());
+  auto expected = interop::CanonicalDump(served);
+  ASSERT_TRUE(expected.ok()) << expected.status().ToString();
+  ASSERT_GT(expected->size(), 300u);
+  auto node = [&](const std::string& script, const std::string& args) {
+    auto output = RunCommand("node '" + (kInteropDir / script).string() + "' " + args);
+    EXPECT_TRUE(output.ok()) << output.status().ToString();
+    return testing::ParseJsonLines(output.ok() ? *output : "");
+  };
+
+  // Flight: the list names the tree, DoGet decodes to the same rows.
+  std::vector<nlohmann::json> listed =
+      node("flight_client.mjs", std::to_string(flight_port_) + " list");
+  bool lists_znodes = false;
+  for (const auto& flight : listed) lists_znodes = lists_znodes || flight["ticket"] == "/znodes";
+  EXPECT_TRUE(lists_znodes);
+  std::vector<nlohmann::json> got =
+      node("flight_client.mjs", std::to_string(flight_port_) + " get '" + target + "'");
+  EXPECT_EQ(interop::DiffCanonicalDumps(*expected, got), "");
+
+  // HTTP: fetch + tableFromIPC, the same paths in the same order.
+  std::vector<nlohmann::json> fetched = node("http_fetch.mjs", "'" + http_ + target + "'");
+  ASSERT_EQ(fetched.size(), expected->size() + 1);  // a status line first
+  EXPECT_EQ(fetched[0]["status"], 200);
+  for (size_t row = 1; row < expected->size(); ++row) {
+    ASSERT_EQ(fetched[row + 1][0], (*expected)[row][0]) << "row " << row - 1;
+  }
+
+  // DoPut from Arrow JS; zkarrow serves back what JS sent.
+  std::vector<nlohmann::json> put =
+      node("flight_client.mjs", std::to_string(flight_port_) + " put from-node");
+  ASSERT_GT(put.size(), 2u);
+  const fs::path stored = dir / "from-node.arrows";
+  ASSERT_TRUE(Zkarrow("get " + http_ + "/datasets/from-node -o " + stored.string()).ok());
+  auto stored_dump = interop::CanonicalDump(stored);
+  ASSERT_TRUE(stored_dump.ok()) << stored_dump.status().ToString();
+  EXPECT_EQ(interop::DiffCanonicalDumps(std::vector<nlohmann::json>(put.begin() + 1, put.end()),
+                                        *stored_dump),
+            "");
 }
 
 TEST_F(ServeTest, DatasetsRoundTripOverBothProtocolsAndReplaceAtomically) {

@@ -1003,31 +1003,6 @@ std::string MissingNode() {
 
 class NodeFlightTest : public TlsFlightTest {};
 
-// "" when two canonical dumps (tests/interop/canonical.mjs) hold the same
-// field names and rows; else the first difference. zkarrow's dump names
-// fields without types, so only the names are compared.
-std::string DiffDumps(const std::vector<json>& expected, const std::vector<json>& actual) {
-  if (expected.empty() || actual.empty()) return "a dump is empty";
-  auto names = [](const json& fields_line) {
-    std::vector<std::string> out;
-    for (const json& field : fields_line["fields"]) out.push_back(field["name"]);
-    return out;
-  };
-  if (names(expected[0]) != names(actual[0])) {
-    return "fields differ: " + expected[0].dump() + " vs " + actual[0].dump();
-  }
-  if (expected.size() != actual.size()) {
-    return "row counts differ: " + std::to_string(expected.size() - 1) + " vs " +
-           std::to_string(actual.size() - 1);
-  }
-  for (size_t i = 1; i < expected.size(); ++i) {
-    if (expected[i] != actual[i]) {
-      return "row " + std::to_string(i - 1) + ": " + expected[i].dump() + " vs " + actual[i].dump();
-    }
-  }
-  return "";
-}
-
 Result<std::vector<json>> RunNode(const std::string& env, int port, const std::string& args) {
   ZKA_ASSIGN_OR_RETURN(
       std::string output,
@@ -1068,7 +1043,7 @@ TEST_F(NodeFlightTest, IndependentClientListsGetsAndPuts) {
   }
   auto expected = interop::CanonicalDump(table_file);
   ASSERT_TRUE(expected.ok()) << expected.status().ToString();
-  EXPECT_EQ(DiffDumps(*expected, *got), "");
+  EXPECT_EQ(interop::DiffCanonicalDumps(*expected, *got), "");
 
   // DoPut from Arrow JS: what the service stored reads as what JS sent.
   auto put = RunNode(env, server_->port(), "put from-node");
@@ -1093,7 +1068,7 @@ TEST_F(NodeFlightTest, IndependentClientListsGetsAndPuts) {
   auto stored_dump = interop::CanonicalDump(stored_file);
   ASSERT_TRUE(stored_dump.ok()) << stored_dump.status().ToString();
   std::vector<json> sent(put->begin() + 1, put->end());
-  EXPECT_EQ(DiffDumps(sent, *stored_dump), "");
+  EXPECT_EQ(interop::DiffCanonicalDumps(sent, *stored_dump), "");
 
   // Without the token the independent client is refused.
   auto refused = RunNode("FLIGHT_TOKEN=", server_->port(), "list 2>/dev/null");
