@@ -745,6 +745,9 @@ TEST_F(HttpTest, CurlErrorStatusesCarryJsonBodies) {
   auto [wrong_method, body4] = Curl("-X POST " + Quote(Url("/znodes")));
   EXPECT_EQ(wrong_method, 405);
   ExpectJsonError(body4, 405, "POST");
+  auto [odd_method, body4b] = Curl("-X BREW " + Quote(Url("/znodes")));
+  EXPECT_EQ(odd_method, 405);
+  ExpectJsonError(body4b, 405);
 
   fs::path garbage = dir_ / "garbage";
   std::ofstream(garbage) << MalformedUpload();
@@ -773,6 +776,10 @@ TEST_F(HttpTest, CurlErrorStatusesCarryJsonBodies) {
       std::string::npos)
       << body8;
   EXPECT_NE(body8.find("test_service_up 1\n"), std::string::npos) << body8;
+  // Methods Beast does not know share one label value (no unbounded labels).
+  EXPECT_NE(body8.find("{route=\"znodes\",method=\"other\",status=\"405\"} 1"), std::string::npos)
+      << body8;
+  EXPECT_EQ(body8.find("BREW"), std::string::npos) << body8;
 }
 
 TEST_F(HttpTest, AnUploadRefusedBeforeItsBodyIsReadGetsTheRefusal) {

@@ -608,8 +608,9 @@ class Connection final : public ConnectionBase {
       return SendReply(ErrorReply(400, "malformed HTTP request: " + ec.message()));
     }
     const auto& request = header_parser_->get();
-    method_ = std::string(request.method_string());
     verb_ = request.method();
+    // A metric label: methods Beast does not know would make it unbounded.
+    method_ = verb_ == bhttp::verb::unknown ? "other" : std::string(request.method_string());
     accept_ = std::string(request[bhttp::field::accept]);
     keep_alive_ = request.keep_alive();
     // A body the server does not read keeps the connection from carrying
