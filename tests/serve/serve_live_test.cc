@@ -593,6 +593,81 @@ TEST_F(ServeTest, ClientKilledMidDownloadLeavesTheServerServing) {
   EXPECT_NE(ReadText(dir / "metrics.txt").find("zkarrow_mirror_zxid "), std::string::npos);
 }
 
+// A second server with TLS on both listeners and a bearer token from a
+// file: `get` and `put` with --tls-ca and --token-file, curl with --cacert;
+// without the token, 401 and an unauthenticated error.
+TEST_F(ServeTest, TlsAndTokenOnBothListeners) {
+  if (!RunCommand("command -v openssl >/dev/null").ok()) {
+    ZKA_MISSING_PREREQUISITE() << "openssl not found";
+  }
+  const fs::path dir = Dir("tls");
+  MustCreate("/tls", "");
+  for (int i = 0; i < 10; ++i)
+    MustCreate("/tls/n" + std::to_string(i), "secret " + std::to_string(i));
+  const fs::path cert = dir / "cert.pem";
+  const fs::path key = dir / "key.pem";
+  ASSERT_TRUE(RunCommand("openssl req -x509 -newkey rsa:2048 -nodes -days 2 -subj /CN=127.0.0.1 "
+                         "-addext subjectAltName=IP:127.0.0.1 -keyout " +
+                         key.string() + " -out " + cert.string() + " 2>&1")
+                  .ok());
+  const fs::path token = dir / "token";
+  std::ofstream(token) << "s3cret-token\n";
+  fs::permissions(token, fs::perms::owner_read | fs::perms::owner_write);
+  const fs::path ports = dir / "ports.json";
+  auto server = ZkarrowProcess::Start(
+      "serve",
+      {"--zk", cluster_->ConnectString(), "--path", "/tls", "--flight", "127.0.0.1:0", "--http",
+       "127.0.0.1:0", "--store", (dir / "store").string(), "--ports-file", ports.string(),
+       "--tls-cert", cert.string(), "--tls-key", key.string(), "--token-file", token.string()},
+      dir / "serve.err");
+  ASSERT_TRUE(server.ok()) << server.status().ToString();
+  const auto deadline = std::chrono::steady_clock::now() + std::chrono::seconds(60);
+  while (!fs::exists(ports) && std::chrono::steady_clock::now() < deadline &&
+         (*server)->Running()) {
+    std::this_thread::sleep_for(std::chrono::milliseconds(50));
+  }
+  ASSERT_TRUE(fs::exists(ports)) << ReadText(dir / "serve.err");
+  nlohmann::json parsed = nlohmann::json::parse(ReadText(ports));
+  const std::string flight = "grpc+tls://127.0.0.1:" + std::to_string(parsed["flight"].get<int>());
+  const std::string https = "https://127.0.0.1:" + std::to_string(parsed["http"].get<int>());
+  const std::string trust = " --tls-ca " + cert.string() + " --token-file " + token.string();
+  const std::string curl = "--cacert " + cert.string() + " ";
+  bool ready = false;
+  while (!ready && std::chrono::steady_clock::now() < deadline) {
+    // Every route wants the token, /healthz too.
+    ready = CurlStatus(curl + "-H 'Authorization: Bearer s3cret-token' " + https + "/healthz",
+                       dir / "health.txt") == 200;
+    if (!ready) std::this_thread::sleep_for(std::chrono::milliseconds(100));
+  }
+  ASSERT_TRUE(ready) << ReadText(dir / "serve.err");
+
+  for (const std::string& base : {flight, https}) {
+    SCOPED_TRACE(base);
+    const fs::path out = dir / "tree.arrows";
+    auto got = Zkarrow("get " + base + "/znodes" + trust + " -o " + out.string());
+    ASSERT_TRUE(got.ok()) << got.status().ToString();
+    auto rows = ReadZnodeRows(out);
+    ASSERT_TRUE(rows.ok()) << rows.status().ToString();
+    EXPECT_EQ(rows->size(), 11u);
+    auto put = Zkarrow("put " + out.string() + " " + base + "/datasets/secure" + trust);
+    EXPECT_TRUE(put.ok()) << put.status().ToString();
+    // No token: refused, saying why.
+    auto refused = RunCommand(std::string(ZKARROW_BINARY) + " get " + base + "/znodes --tls-ca " +
+                              cert.string() + " -o " + (dir / "no.arrows").string() + " 2>&1");
+    EXPECT_FALSE(refused.ok());
+  }
+  EXPECT_EQ(CurlStatus(curl + https + "/znodes", dir / "401.json"), 401);
+  EXPECT_EQ(
+      CurlStatus(curl + "-H 'Authorization: Bearer s3cret-token' " + https + "/datasets/secure",
+                 dir / "200.arrows"),
+      200);
+  auto stopped = (*server)->Stop(std::chrono::seconds(30));
+  ASSERT_TRUE(stopped.ok()) << stopped.status().ToString();
+  EXPECT_EQ(*stopped, 0) << ReadText(dir / "serve.err");
+  // The token never reaches the log.
+  EXPECT_EQ(ReadText(dir / "serve.err").find("s3cret"), std::string::npos);
+}
+
 // Last: stops the suite's server.
 TEST_F(ServeTest, ZSigtermWithLiveStreamsOpenExitsCleanly) {
   const fs::path dir = Dir("sigterm");
