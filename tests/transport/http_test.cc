@@ -161,7 +161,9 @@ class LiveStream final : public MessageStream {
  public:
   static constexpr size_t kMaxBacklog = 256;
 
-  LiveStream(std::atomic<int>& cancelled, size_t name_bytes) : cancelled_(cancelled) {
+  // A quiet stream sends its schema and then nothing (a tree without changes).
+  LiveStream(std::atomic<int>& cancelled, size_t name_bytes, bool quiet = false)
+      : cancelled_(cancelled), quiet_(quiet) {
     arrow::BufferOutputStream sink;
     auto writer = arrow::ipc::IpcWriter::OpenStream(sink, *TableSchema());
     EXPECT_TRUE(writer.ok());
@@ -210,7 +212,7 @@ class LiveStream final : public MessageStream {
       if (queue_.size() >= kMaxBacklog) {
         error_ = Status::OutOfRange("the client fell more than " + std::to_string(kMaxBacklog) +
                                     " messages behind");
-      } else if (error_.ok()) {
+      } else if (error_.ok() && !quiet_) {
         queue_.push_back(batch_);
       }
       auto wakeup = std::move(wakeup_);
@@ -233,6 +235,7 @@ class LiveStream final : public MessageStream {
   }
 
   std::atomic<int>& cancelled_;
+  const bool quiet_;
   std::mutex mu_;
   std::condition_variable stop_cv_;
   bool stop_ = false;
@@ -318,9 +321,10 @@ class TestService final : public ArrowService {
       return std::unique_ptr<MessageStream>(new VectorMessageStream(tables_[options.compression]));
     }
     if (target == "/big") return std::unique_ptr<MessageStream>(new VectorMessageStream(big_));
-    if (target == "/changes" || target == "/changes?big=true") {
-      size_t name_bytes = target == "/changes" ? 0 : 64 * 1024;
-      return std::unique_ptr<MessageStream>(new LiveStream(cancelled_, name_bytes));
+    if (target == "/changes" || target == "/changes?big=true" || target == "/changes?quiet=true") {
+      size_t name_bytes = target == "/changes?big=true" ? 64 * 1024 : 0;
+      return std::unique_ptr<MessageStream>(
+          new LiveStream(cancelled_, name_bytes, target == "/changes?quiet=true"));
     }
     if (target == "/broken") {
       return std::unique_ptr<MessageStream>(new BrokenStream(*tables_[options.compression]));
@@ -917,6 +921,24 @@ TEST_F(HttpTest, AClientThatStopsReadingIsDisconnectedWithoutBlockingOthers) {
   EXPECT_TRUE(WaitFor([&] { return service_.cancelled_.load() == 1; }));
   EXPECT_TRUE(WaitFor([&] { return MetricValue(server_->port(), "zkarrow_http_streams") == 0; }));
   ::close(stalled);
+}
+
+TEST_F(HttpTest, AClientGoneFromAQuietLiveStreamIsNoticedBeforeTheNextWrite) {
+  StartServer();
+  int fd = ConnectTo(server_->port());
+  SendAll(fd, "GET /changes?quiet=true HTTP/1.1\r\nHost: t\r\n\r\n");
+  // The headers and the schema arrive; then nothing will.
+  std::string received;
+  char buffer[4096];
+  while (received.find("\r\n\r\n") == std::string::npos) {
+    ssize_t n = ::recv(fd, buffer, sizeof buffer, 0);
+    ASSERT_GT(n, 0);
+    received.append(buffer, static_cast<size_t>(n));
+  }
+  EXPECT_TRUE(received.starts_with("HTTP/1.1 200")) << received;
+  ::close(fd);
+  EXPECT_TRUE(WaitFor([&] { return service_.cancelled_.load() == 1; }));
+  EXPECT_TRUE(WaitFor([&] { return MetricValue(server_->port(), "zkarrow_http_streams") == 0; }));
 }
 
 TEST_F(HttpTest, AClientKilledMidDownloadLeavesTheServerServing) {

@@ -916,6 +916,7 @@ class Connection final : public ConnectionBase {
           message_stream_->NotifyWhenReady([poster = poster_] {
             poster->Post([](ConnectionBase& connection) { connection.OnWakeup(); });
           });
+          WatchForHangup();
         });
       case MessageStream::Poll::kEnd:
         stream_ended_ = true;
@@ -943,6 +944,30 @@ class Connection final : public ConnectionBase {
           if (self->closed_) return;
           if (ec) return self->WriteFailed(ec);
           next();
+        });
+  }
+
+  // A client that goes away while its live stream has nothing to send
+  // would be noticed only at the next write, holding a stream slot until
+  // then. So the socket is watched for turning readable, without reading
+  // (bytes stay for TLS and for a next request): readable with nothing to
+  // read is the client's end. Once per connection: after bytes arrived a
+  // second watch would fire at once.
+  void WatchForHangup() {
+    if (hangup_watched_) return;
+    hangup_watched_ = true;
+    Lowest().socket().async_wait(
+        tcp::socket::wait_read, [self = Self()](boost::system::error_code ec) {
+          // Cancelled: by a write's timeout (whose handler reports it) or by
+          // Close().
+          if (self->closed_ || ec == asio::error::operation_aborted) return;
+          boost::system::error_code available_ec;
+          size_t available = self->Lowest().socket().available(available_ec);
+          if (!ec && !available_ec && available > 0) return;
+          if (self->message_stream_ && !self->stream_ended_) {
+            self->server_.metrics().CountStreamCut(self->route_);
+          }
+          self->Close();
         });
   }
 
@@ -1062,6 +1087,7 @@ class Connection final : public ConnectionBase {
   bool stream_ended_ = false;
   bool headers_sent_ = false;
   bool waiting_ = false;
+  bool hangup_watched_ = false;
   IpcMessage message_;
   FrameCollector frames_{nullptr};
   std::optional<bhttp::response<bhttp::empty_body>> stream_header_;
