@@ -27,7 +27,7 @@ Status CallFailed(const grpc::Status& status, std::string_view call) {
 // that a wait for the server can be interrupted (ClientOptions::
 // interrupted); one operation at a time is in flight, and each is awaited
 // to completion, so none is left when the stream is destroyed.
-class DownloadStream final : public arrow::InputStream {
+class DownloadStream final : public FlightDataInput {
  public:
   DownloadStream(fproto::FlightService::Stub& stub, std::unique_ptr<grpc::ClientContext> context,
                  std::string target, std::function<bool()> interrupted)
@@ -57,31 +57,9 @@ class DownloadStream final : public arrow::InputStream {
     }
   }
 
-  Result<int64_t> Read(std::span<uint8_t> out) override {
-    if (out.empty()) return int64_t{0};
-    ZKA_RETURN_IF_ERROR(Refill());
-    return parts_.Read(out);
-  }
-
-  // A body comes out as its own buffer.
-  Result<std::shared_ptr<const arrow::Buffer>> ReadBuffer(int64_t length) override {
-    // Nothing to wait for (a schema's empty body).
-    if (length <= 0) return InputStream::ReadBuffer(length);
-    ZKA_RETURN_IF_ERROR(Refill());
-    if (auto slice = parts_.TakeSlice(length)) return slice;
-    return InputStream::ReadBuffer(length);
-  }
-
-  // Receives until there are bytes to hand out, the call ended, or it
-  // failed.
-  Status Refill() {
-    while (parts_.empty() && failure_.ok() && !finished_) failure_ = Fill();
-    return failure_;
-  }
-
  private:
   // Receives the next message (or the call's end) into the parts.
-  Status Fill() {
+  Status Fill() override {
     fproto::FlightData data;
     while (started_) {
       reader_->Read(&data, this);
@@ -94,17 +72,18 @@ class DownloadStream final : public arrow::InputStream {
         return message.status().WithContext("DoGet " + target_ + ": FlightData " +
                                             std::to_string(count_));
       }
-      return parts_.Push(*message);
+      return parts().Push(*message);
     }
     grpc::Status status;
     reader_->Finish(&status, this);
     Await();
     finished_ = true;
+    set_ended();
     if (interrupted_seen_) {
       return Status::Cancelled("DoGet " + target_ + ": interrupted while waiting for the server");
     }
     if (!status.ok()) return CallFailed(status, "DoGet " + target_);
-    parts_.PushBytes(EndOfStreamBytes());
+    parts().PushBytes(EndOfStreamBytes());
     return Status::Ok();
   }
 
@@ -141,10 +120,8 @@ class DownloadStream final : public arrow::InputStream {
   std::function<bool()> interrupted_;
   bool interrupted_seen_ = false;
   bool started_ = false;  // the call started (else only Finish() is left)
-  FramedParts parts_;
   int64_t count_ = 0;
   bool finished_ = false;  // Finish() completed
-  Status failure_;
 };
 
 }  // namespace

@@ -300,4 +300,23 @@ void FramedParts::Advance(int64_t n) {
   }
 }
 
+Result<int64_t> FlightDataInput::Read(std::span<uint8_t> out) {
+  if (out.empty()) return int64_t{0};
+  ZKA_RETURN_IF_ERROR(Refill());
+  return parts_.Read(out);
+}
+
+Result<std::shared_ptr<const arrow::Buffer>> FlightDataInput::ReadBuffer(int64_t length) {
+  // Nothing to wait for (a schema's empty body).
+  if (length <= 0) return InputStream::ReadBuffer(length);
+  ZKA_RETURN_IF_ERROR(Refill());
+  if (auto slice = parts_.TakeSlice(length)) return slice;
+  return InputStream::ReadBuffer(length);
+}
+
+Status FlightDataInput::Refill() {
+  while (parts_.empty() && failure_.ok() && !ended_) failure_ = Fill();
+  return failure_;
+}
+
 }  // namespace zkarrow::transport::flight

@@ -97,4 +97,32 @@ class FramedParts {
   int64_t position_ = 0;  // in parts_.front()
 };
 
+// An Arrow IPC stream made of FlightData received one at a time (DoGet's on
+// the client, DoPut's on the server): the subclass receives, this hands out
+// the framed bytes, a body as its own buffer.
+class FlightDataInput : public arrow::InputStream {
+ public:
+  Result<int64_t> Read(std::span<uint8_t> out) final;
+  Result<std::shared_ptr<const arrow::Buffer>> ReadBuffer(int64_t length) final;
+
+  // Receives until there are bytes to hand out, the stream ended, or it
+  // failed; the failure is kept and returned from then on.
+  Status Refill();
+  // Why receiving failed (Ok if it did not).
+  const Status& failure() const { return failure_; }
+
+ protected:
+  // Receives the next FlightData into parts(), or the end of the stream:
+  // then it pushes what ends it (EndOfStreamBytes()) and calls set_ended().
+  virtual Status Fill() = 0;
+  FramedParts& parts() { return parts_; }
+  void set_ended() { ended_ = true; }
+  bool ended() const { return ended_; }
+
+ private:
+  FramedParts parts_;
+  bool ended_ = false;
+  Status failure_;
+};
+
 }  // namespace zkarrow::transport::flight

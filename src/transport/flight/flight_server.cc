@@ -427,7 +427,7 @@ class ReadWatch {
 // counted against the upload limit and framed; the end of the client's
 // stream becomes the end-of-stream marker, a cancelled call an error.
 // Holds one message at a time.
-class UploadStream final : public arrow::InputStream {
+class UploadStream final : public FlightDataInput {
  public:
   using Call = ReadWatch::Call;
   UploadStream(grpc::ServerContext& context, Call& call, ReadWatch& watch, fproto::FlightData first,
@@ -438,33 +438,8 @@ class UploadStream final : public arrow::InputStream {
         first_(std::move(first)),
         max_bytes_(max_bytes) {}
 
-  Result<int64_t> Read(std::span<uint8_t> out) override {
-    if (out.empty()) return int64_t{0};
-    ZKA_RETURN_IF_ERROR(Refill());
-    return parts_.Read(out);
-  }
-
-  // A body comes out as its own buffer.
-  Result<std::shared_ptr<const arrow::Buffer>> ReadBuffer(int64_t length) override {
-    // Nothing to wait for (a schema's empty body).
-    if (length <= 0) return InputStream::ReadBuffer(length);
-    ZKA_RETURN_IF_ERROR(Refill());
-    if (auto slice = parts_.TakeSlice(length)) return slice;
-    return InputStream::ReadBuffer(length);
-  }
-
-  // Receives until there are bytes to hand out, the upload ended, or it
-  // failed.
-  Status Refill() {
-    while (parts_.empty() && failure_.ok() && !ended_) failure_ = Fill();
-    return failure_;
-  }
-
-  // Why reading the upload failed (Ok if it did not).
-  const Status& failure() const { return failure_; }
-
  private:
-  Status Fill() {
+  Status Fill() override {
     fproto::FlightData data;
     if (first_) {
       data = std::move(*first_);
@@ -474,8 +449,8 @@ class UploadStream final : public arrow::InputStream {
         return Status::Cancelled(
             "the upload was cancelled, by the client or for sending nothing for too long");
       }
-      parts_.PushBytes(EndOfStreamBytes());
-      ended_ = true;
+      parts().PushBytes(EndOfStreamBytes());
+      set_ended();
       return Status::Ok();
     }
     ++count_;
@@ -492,7 +467,7 @@ class UploadStream final : public arrow::InputStream {
           "upload larger than the server's limit of " + std::to_string(max_bytes_) + " bytes (" +
           std::to_string(received_) + " bytes by FlightData " + std::to_string(count_) + ")");
     }
-    return parts_.Push(*message);
+    return parts().Push(*message);
   }
 
   grpc::ServerContext& context_;
@@ -500,11 +475,8 @@ class UploadStream final : public arrow::InputStream {
   ReadWatch& watch_;
   std::optional<fproto::FlightData> first_;
   const int64_t max_bytes_;
-  FramedParts parts_;
   int64_t received_ = 0;
   int64_t count_ = 0;
-  bool ended_ = false;
-  Status failure_;
 };
 
 // The request of the raw DoGet method.
