@@ -255,6 +255,10 @@ void Service::AppendMetrics(std::string& text) {
   counter("zkarrow_watch_events_total", "watch notifications received", tree.watch.events);
   counter("zkarrow_watch_resyncs_total", "full re-reads after disconnects or expiry",
           tree.watch.resyncs);
+  counter("zkarrow_znodes_cache_hits_total", "znodes responses served already encoded",
+          tree.response_cache_hits);
+  gauge("zkarrow_znodes_cache_bytes", "bytes of encoded znodes responses kept",
+        tree.response_cache_bytes);
   gauge("zkarrow_history_epochs", "epochs kept for resuming change streams", tree.history_epochs);
   gauge("zkarrow_history_bytes", "bytes of epochs kept", tree.history_bytes);
   gauge("zkarrow_changes_streams", "open change streams", tree.streams);

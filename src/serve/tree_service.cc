@@ -359,6 +359,8 @@ class TreeService::Core : public watch::ChangeSink,
           std::chrono::duration<double>(Clock::now() - last_settled_).count();
     }
     metrics.streams = streams_.load();
+    metrics.response_cache_hits = cache_hits();
+    metrics.response_cache_bytes = cache_bytes();
     metrics.streams_behind = streams_behind_.load();
     std::lock_guard lock(stats_mu_);
     metrics.watch = watch_stats_;
@@ -377,6 +379,52 @@ class TreeService::Core : public watch::ChangeSink,
   int64_t zxid() const {
     std::shared_lock lock(state_mu_);
     return zxid_;
+  }
+
+  // Encoded `znodes` responses, shared by every client asking for the same
+  // request of the same state: a state never changes under its label, so
+  // a response is encoded once per label instead of once per client.
+  struct ResponseKey {
+    int64_t zxid = -1;
+    std::string path;
+    bool data = true;
+    bool typed = false;
+    arrow::ipc::Compression compression = arrow::ipc::Compression::kNone;
+    friend bool operator==(const ResponseKey&, const ResponseKey&) = default;
+  };
+  using Messages = std::shared_ptr<const std::vector<IpcMessage>>;
+
+  Messages CachedResponse(const ResponseKey& key) const {
+    std::lock_guard lock(cache_mu_);
+    for (const CachedEntry& entry : cache_) {
+      if (entry.key == key) {
+        ++cache_hits_;
+        return entry.messages;
+      }
+    }
+    return nullptr;
+  }
+
+  // Keeps `messages` (of `bytes` in all) for `key`, dropping responses of
+  // older states first, then the oldest, to stay within the budget.
+  void CacheResponse(ResponseKey key, Messages messages, int64_t bytes) {
+    const int64_t label = zxid();
+    std::lock_guard lock(cache_mu_);
+    if (key.zxid != label || bytes > kResponseCacheBytes / 2) return;
+    for (auto it = cache_.begin(); it != cache_.end();) {
+      if (it->key.zxid != label || it->key == key) {
+        cache_bytes_ -= it->bytes;
+        it = cache_.erase(it);
+      } else {
+        ++it;
+      }
+    }
+    while (!cache_.empty() && cache_bytes_ + bytes > kResponseCacheBytes) {
+      cache_bytes_ -= cache_.front().bytes;
+      cache_.pop_front();
+    }
+    cache_bytes_ += bytes;
+    cache_.push_back({std::move(key), std::move(messages), bytes});
   }
 
   const TreeServiceOptions& options() const { return options_; }
@@ -414,6 +462,26 @@ class TreeService::Core : public watch::ChangeSink,
 
   mutable std::mutex stats_mu_;
   watch::WatchStats watch_stats_;
+
+  struct CachedEntry {
+    ResponseKey key;
+    Messages messages;
+    int64_t bytes = 0;
+  };
+  mutable std::mutex cache_mu_;
+  std::deque<CachedEntry> cache_;  // oldest first
+  int64_t cache_bytes_ = 0;
+  mutable int64_t cache_hits_ = 0;
+
+ public:
+  int64_t cache_hits() const {
+    std::lock_guard lock(cache_mu_);
+    return cache_hits_;
+  }
+  int64_t cache_bytes() const {
+    std::lock_guard lock(cache_mu_);
+    return cache_bytes_;
+  }
 };
 
 namespace {
@@ -421,17 +489,20 @@ namespace {
 // A `znodes` response: the cut's nodes encoded a batch per pull.
 class ZnodesStream final : public MessageStream {
  public:
-  static Result<std::unique_ptr<ZnodesStream>> Open(const TreeService::Core& core,
+  static Result<std::unique_ptr<ZnodesStream>> Open(std::shared_ptr<TreeService::Core> core,
                                                     TreeService::Core::Cut cut,
-                                                    const ZnodesRequest& request) {
-    auto stream = std::unique_ptr<ZnodesStream>(new ZnodesStream(std::move(cut), request.data));
+                                                    TreeService::Core::ResponseKey key) {
+    auto stream = std::unique_ptr<ZnodesStream>(new ZnodesStream(core, std::move(cut), key));
     znodes::ZnodeTableOptions options;
     options.format = arrow::ipc::IpcFormat::kStream;
-    options.compression = request.compression;
-    options.typed_values = request.typed;
-    options.max_batch_rows = kServedBatchRows;
+    options.compression = key.compression;
+    options.typed_values = key.typed;
+    // The builder reserves a batch's rows up front: no more than the
+    // response has (a one-node request is common).
+    options.max_batch_rows =
+        std::clamp<int64_t>(static_cast<int64_t>(stream->cut_.nodes.size()), 1, kServedBatchRows);
     options.max_batch_bytes = kServedBatchBytes;
-    options.schema_metadata = core.SchemaMetadata(stream->cut_.zxid);
+    options.schema_metadata = core->SchemaMetadata(stream->cut_.zxid);
     ZKA_ASSIGN_OR_RETURN(stream->writer_,
                          znodes::ZnodeTableWriter::Open(stream->splitter_, std::move(options)));
     stream->Collect();
@@ -440,7 +511,13 @@ class ZnodesStream final : public MessageStream {
 
   Result<Poll> Next(IpcMessage* out) override {
     while (ready_.empty()) {
-      if (!writer_) return Poll::kEnd;
+      if (!writer_) {
+        if (recorded_) {
+          core_->CacheResponse(std::move(key_), std::move(recorded_), recorded_bytes_);
+          recorded_.reset();
+        }
+        return Poll::kEnd;
+      }
       if (next_ == cut_.nodes.size()) {
         ZKA_RETURN_IF_ERROR(writer_->Finish({
             {znodes::kMetaZnodes, std::to_string(cut_.nodes.size())},
@@ -459,14 +536,36 @@ class ZnodesStream final : public MessageStream {
   }
 
  private:
-  ZnodesStream(TreeService::Core::Cut cut, bool with_data)
-      : cut_(std::move(cut)), with_data_(with_data) {}
+  ZnodesStream(std::shared_ptr<TreeService::Core> core, TreeService::Core::Cut cut,
+               TreeService::Core::ResponseKey key)
+      : core_(std::move(core)),
+        cut_(std::move(cut)),
+        with_data_(key.data),
+        key_(std::move(key)),
+        recorded_(std::make_shared<std::vector<IpcMessage>>()) {}
+
+  // Every message goes out, and is kept for the cache while the response
+  // stays within what the cache would take.
   void Collect() {
-    for (IpcMessage& message : splitter_.TakeMessages()) ready_.push_back(std::move(message));
+    for (IpcMessage& message : splitter_.TakeMessages()) {
+      if (recorded_) {
+        recorded_bytes_ += message.framed_size();
+        if (recorded_bytes_ > kResponseCacheBytes / 2) {
+          recorded_.reset();
+        } else {
+          recorded_->push_back(message);
+        }
+      }
+      ready_.push_back(std::move(message));
+    }
   }
 
+  std::shared_ptr<TreeService::Core> core_;
   TreeService::Core::Cut cut_;
   bool with_data_;
+  TreeService::Core::ResponseKey key_;
+  std::shared_ptr<std::vector<IpcMessage>> recorded_;
+  int64_t recorded_bytes_ = 0;
   size_t next_ = 0;
   arrow::ipc::MessageSplitter splitter_;
   std::unique_ptr<znodes::ZnodeTableWriter> writer_;
@@ -635,8 +734,14 @@ Result<std::unique_ptr<transport::MessageStream>> TreeService::Znodes(
   if (!InSubtree(path, root())) {
     return Status::NotFound("path " + path + " is outside the served subtree " + root());
   }
+  Core::ResponseKey key{core_->zxid(), path, request.data, request.typed, request.compression};
+  if (auto cached = core_->CachedResponse(key)) {
+    return std::unique_ptr<transport::MessageStream>(
+        new transport::VectorMessageStream(std::move(cached)));
+  }
   ZKA_ASSIGN_OR_RETURN(Core::Cut cut, core_->CutState(path));
-  ZKA_ASSIGN_OR_RETURN(auto stream, ZnodesStream::Open(*core_, std::move(cut), request));
+  key.zxid = cut.zxid;
+  ZKA_ASSIGN_OR_RETURN(auto stream, ZnodesStream::Open(core_, std::move(cut), std::move(key)));
   return std::unique_ptr<transport::MessageStream>(std::move(stream));
 }
 

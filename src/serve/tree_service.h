@@ -59,6 +59,10 @@ inline constexpr const char* kMetaZxid = "zkarrow.zxid";
 inline constexpr int64_t kServedBatchRows = 8192;
 inline constexpr int64_t kServedBatchBytes = int64_t{2} << 20;
 
+// Encoded `znodes` responses kept for other clients asking for the same
+// request of the same state (a response larger than half of it is not kept).
+inline constexpr int64_t kResponseCacheBytes = int64_t{256} << 20;
+
 struct TreeServiceOptions {
   watch::WatchOptions watch;
   // Shown as `zkarrow.source` in responses (the connect string).
@@ -91,9 +95,11 @@ struct TreeMetrics {
   int64_t epochs = 0;
   int64_t history_epochs = 0;
   int64_t history_bytes = 0;
-  int64_t streams = 0;             // live `changes` streams
-  int64_t streams_behind = 0;      // streams ended because the history moved past them
-  double seconds_since_epoch = 0;  // since the state last moved (or was confirmed)
+  int64_t streams = 0;              // live `changes` streams
+  int64_t streams_behind = 0;       // streams ended because the history moved past them
+  double seconds_since_epoch = 0;   // since the state last moved (or was confirmed)
+  int64_t response_cache_hits = 0;  // znodes responses served already encoded
+  int64_t response_cache_bytes = 0;
   watch::WatchStats watch;
 };
 

@@ -216,6 +216,14 @@ TEST_F(ServeTest, ZnodesEqualSnapshotOverFlightAndHttp) {
     EXPECT_TRUE(labelled);
   }
 
+  // The second client of the same state got the response encoded once.
+  ASSERT_EQ(CurlStatus(http_ + "/metrics", dir / "metrics.txt"), 200);
+  const std::string metrics = ReadText(dir / "metrics.txt");
+  const std::string key = "\nzkarrow_znodes_cache_hits_total ";
+  const size_t hits = metrics.find(key);
+  ASSERT_NE(hits, std::string::npos) << metrics;
+  EXPECT_GE(std::atoll(metrics.c_str() + hits + key.size()), 1) << metrics.substr(hits, 50);
+
   // Options: no data, typed columns, a path that is not there.
   const fs::path bare = dir / "bare.arrows";
   ASSERT_TRUE(Zkarrow("get '" + http_ + "/znodes?path=" + root + "&data=false&typed=true' -o " +
