@@ -1,0 +1,336 @@
+// serve_bench [--nodes N] [--rounds R] [--clients C] [--requests Q] [--out FILE]
+//
+// zkarrow serve's data paths on loopback, in one process and one run, each
+// next to the local baseline it is measured against:
+//   - get of the whole `znodes` table (the sample tree of N znodes, default
+//     100k) over Flight and over HTTP, received and decoded by our reader,
+//     against decoding the same stream from a file in the page cache and
+//     against a memcpy of its bytes: GB/s of the encoded table, best of R;
+//   - small requests: C concurrent clients (default 50), each asking Q times
+//     for `znodes?path=` of one leaf (a fresh request each time; HTTP opens a
+//     connection per request, as curl does; a Flight client keeps its
+//     channel): p50 and p99 latency;
+//   - put of the table as a dataset over both protocols: MB/s, validation,
+//     fsync and publication included.
+// The server is the library stack `zkarrow serve` runs (TreeService,
+// DatasetStore, Service, FlightServer, HttpServer) against a real ZooKeeper
+// loaded with the sample tree. Prints a markdown report and writes it to
+// FILE (bench/results/serve.md).
+#include <algorithm>
+#include <atomic>
+#include <chrono>
+#include <cstdio>
+#include <cstring>
+#include <filesystem>
+#include <fstream>
+#include <sstream>
+#include <string>
+#include <thread>
+#include <vector>
+
+#include "arrow/io.h"
+#include "arrow/ipc/message.h"
+#include "arrow/ipc/reader.h"
+#include "sampletree/sample_tree.h"
+#include "serve/dataset_store.h"
+#include "serve/service.h"
+#include "serve/tree_service.h"
+#include "transport/flight/flight_client.h"
+#include "transport/flight/flight_server.h"
+#include "transport/http/http_client.h"
+#include "transport/http/http_server.h"
+#include "zk/client.h"
+#include "zkserver/zookeeper_cluster.h"
+
+namespace {
+
+using namespace zkarrow;
+using Clock = std::chrono::steady_clock;
+namespace fs = std::filesystem;
+
+double Seconds(Clock::time_point since) {
+  return std::chrono::duration<double>(Clock::now() - since).count();
+}
+
+[[noreturn]] void Die(const std::string& what, const Status& status) {
+  std::fprintf(stderr, "serve_bench: %s: %s\n", what.c_str(), status.ToString().c_str());
+  std::exit(1);
+}
+
+template <typename T>
+T Must(Result<T> result, const std::string& what) {
+  if (!result.ok()) Die(what, result.status());
+  return std::move(*result);
+}
+
+// Reads a stream to its end with our reader (every batch decoded and
+// validated, as a client does); returns rows.
+int64_t DecodeAll(std::unique_ptr<arrow::InputStream> input, const std::string& what) {
+  auto reader = Must(arrow::ipc::StreamReader::Open(std::move(input)), what);
+  int64_t rows = 0;
+  while (true) {
+    auto batch = Must(reader->Next(), what);
+    if (!batch) break;
+    rows += batch->length;
+  }
+  return rows;
+}
+
+struct Throughput {
+  double best_seconds = 1e100;
+  int64_t rows = 0;
+};
+
+template <typename F>
+Throughput Best(int rounds, F&& run) {
+  Throughput result;
+  for (int i = 0; i < rounds; ++i) {
+    auto start = Clock::now();
+    result.rows = run();
+    result.best_seconds = std::min(result.best_seconds, Seconds(start));
+  }
+  return result;
+}
+
+double Percentile(std::vector<double> values, double p) {
+  if (values.empty()) return 0;
+  std::sort(values.begin(), values.end());
+  size_t index = static_cast<size_t>(p * static_cast<double>(values.size() - 1));
+  return values[index];
+}
+
+}  // namespace
+
+int main(int argc, char** argv) {
+  int64_t nodes = 100000;
+  int rounds = 3;
+  int clients = 50;
+  int requests = 100;
+  std::string out = SERVE_BENCH_DEFAULT_OUT;
+  constexpr const char* kUsage =
+      "usage: serve_bench [--nodes N] [--rounds R] [--clients C] [--requests Q] [--out FILE]\n";
+  for (int i = 1; i < argc; i += 2) {
+    std::string flag = argv[i];
+    if (flag == "-h" || flag == "--help") {
+      std::printf("%s", kUsage);
+      return 0;
+    }
+    if (i + 1 >= argc) {
+      std::fprintf(stderr, "%s", kUsage);
+      return 2;
+    }
+    if (flag == "--nodes") {
+      nodes = std::stoll(argv[i + 1]);
+    } else if (flag == "--rounds") {
+      rounds = std::stoi(argv[i + 1]);
+    } else if (flag == "--clients") {
+      clients = std::stoi(argv[i + 1]);
+    } else if (flag == "--requests") {
+      requests = std::stoi(argv[i + 1]);
+    } else if (flag == "--out") {
+      out = argv[i + 1];
+    } else {
+      std::fprintf(stderr, "unknown option %s\n%s", flag.c_str(), kUsage);
+      return 2;
+    }
+  }
+
+  auto cluster =
+      Must(zkserver::ZooKeeperCluster::Start({.config = {{"forceSync", "no"}},
+                                              .jvm_flags = {"-Xmx3g", "-XX:+UseSerialGC"},
+                                              .start_timeout = std::chrono::minutes(5)}),
+           "starting ZooKeeper");
+  zk::ClientOptions client_options;
+  client_options.connect_string = cluster->ConnectString();
+  const std::vector<sampletree::SampleNode> sample =
+      sampletree::GenerateSampleTree({.target_nodes = nodes});
+  {
+    auto writer = Must(zk::Client::Connect(client_options), "connecting");
+    std::fprintf(stderr, "serve_bench: loading %zu znodes\n", sample.size());
+    if (Status loaded = sampletree::LoadSampleTree(*writer, sample); !loaded.ok()) {
+      Die("loading the sample tree", loaded);
+    }
+  }
+  const fs::path dir = fs::temp_directory_path() / ("serve-bench-" + std::to_string(::getpid()));
+  fs::create_directories(dir);
+
+  serve::TreeServiceOptions tree_options;
+  tree_options.watch.client = client_options;
+  tree_options.source = client_options.connect_string;
+  auto tree = Must(serve::TreeService::Start(tree_options), "starting the tree service");
+  auto ready_by = Clock::now() + std::chrono::minutes(10);
+  while (!tree->Health().ok() && Clock::now() < ready_by) {
+    std::this_thread::sleep_for(std::chrono::milliseconds(100));
+  }
+  if (!tree->Health().ok()) Die("the initial read", tree->Health());
+  auto store = Must(serve::DatasetStore::Open(dir / "store"), "opening the store");
+  serve::Service service(*tree, *store);
+  transport::ServerOptions server_options;
+  server_options.max_concurrent_streams = std::max(64, clients * 2);
+  auto flight = Must(transport::flight::FlightServer::Start(server_options, service), "Flight");
+  auto http = Must(transport::http::HttpServer::Start(server_options, service), "HTTP");
+
+  // The table as the server encodes it, kept as a stream file.
+  const fs::path file = dir / "znodes.arrows";
+  int64_t table_bytes = 0;
+  {
+    auto stream = Must(service.Get(Must(transport::ParseTarget("/znodes"), "target"), {}), "get");
+    auto output = Must(arrow::FileOutputStream::Open(file), "file");
+    transport::IpcMessage message;
+    while (Must(stream->Next(&message), "encoding") == transport::MessageStream::Poll::kMessage) {
+      if (Status written = arrow::ipc::WriteFramed(*output, message); !written.ok()) {
+        Die("writing", written);
+      }
+    }
+    if (Status end = arrow::ipc::WriteEndOfStream(*output); !end.ok()) Die("writing", end);
+    if (Status closed = output->Close(); !closed.ok()) Die("writing", closed);
+    table_bytes = static_cast<int64_t>(fs::file_size(file));
+  }
+  const int64_t znodes = tree->metrics().znodes;
+  std::fprintf(stderr, "serve_bench: %lld znodes, table of %lld bytes\n",
+               static_cast<long long>(znodes), static_cast<long long>(table_bytes));
+
+  // Baselines: memcpy of the bytes, and decoding them from the file.
+  std::vector<uint8_t> source(static_cast<size_t>(table_bytes), 1);
+  std::vector<uint8_t> target(source.size());
+  Throughput memcpy_result = Best(rounds, [&] {
+    std::memcpy(target.data(), source.data(), source.size());
+    return int64_t{0};
+  });
+  Throughput file_result = Best(
+      rounds, [&] { return DecodeAll(Must(arrow::FileInputStream::Open(file), "file"), "file"); });
+
+  transport::ClientOptions flight_client_options;
+  flight_client_options.host = "127.0.0.1";
+  flight_client_options.port = flight->port();
+  transport::ClientOptions http_client_options = flight_client_options;
+  http_client_options.port = http->port();
+  auto flight_client =
+      Must(transport::flight::FlightClient::Connect(flight_client_options), "Flight client");
+  auto http_client = Must(transport::http::HttpClient::Connect(http_client_options), "HTTP client");
+  const transport::Resource whole = Must(transport::ParseTarget("/znodes"), "target");
+  Throughput flight_get = Best(rounds, [&] {
+    return DecodeAll(Must(flight_client->Get(whole, {}), "Flight get"), "Flight get");
+  });
+  Throughput http_get = Best(
+      rounds, [&] { return DecodeAll(Must(http_client->Get(whole, {}), "HTTP get"), "HTTP get"); });
+
+  // Small requests from many clients at once: one leaf each, repeatedly.
+  std::vector<std::string> leaves;
+  for (const auto& node : sample) {
+    if (leaves.size() >= 1000) break;
+    if (node.path.find("/partitions/") != std::string::npos && node.path.ends_with("/state")) {
+      leaves.push_back(node.path);
+    }
+  }
+  if (leaves.empty()) leaves.push_back("/");
+  auto small_requests = [&](bool use_flight) {
+    std::vector<std::vector<double>> latencies(static_cast<size_t>(clients));
+    std::atomic<int> failures{0};
+    std::vector<std::thread> threads;
+    auto start = Clock::now();
+    for (int c = 0; c < clients; ++c) {
+      threads.emplace_back([&, c] {
+        auto options = use_flight ? flight_client_options : http_client_options;
+        std::unique_ptr<transport::ArrowClient> client;
+        if (use_flight) {
+          auto connected = transport::flight::FlightClient::Connect(options);
+          if (connected.ok()) client = std::move(*connected);
+        } else {
+          auto connected = transport::http::HttpClient::Connect(options);
+          if (connected.ok()) client = std::move(*connected);
+        }
+        if (!client) {
+          ++failures;
+          return;
+        }
+        for (int q = 0; q < requests; ++q) {
+          transport::Resource resource;
+          resource.segments = {"znodes"};
+          resource.params["path"] = leaves[static_cast<size_t>(c * requests + q) % leaves.size()];
+          auto begin = Clock::now();
+          auto body = client->Get(resource, {});
+          if (!body.ok()) {
+            ++failures;
+            continue;
+          }
+          DecodeAll(std::move(*body), "small get");
+          latencies[static_cast<size_t>(c)].push_back(Seconds(begin) * 1000);
+        }
+      });
+    }
+    for (auto& thread : threads) thread.join();
+    double elapsed = Seconds(start);
+    std::vector<double> all;
+    for (auto& list : latencies) all.insert(all.end(), list.begin(), list.end());
+    struct {
+      double p50, p99, per_second;
+      int failures;
+    } result{Percentile(all, 0.5), Percentile(all, 0.99), static_cast<double>(all.size()) / elapsed,
+             failures.load()};
+    return result;
+  };
+  auto flight_small = small_requests(true);
+  auto http_small = small_requests(false);
+
+  // Uploads of the table.
+  auto put = [&](transport::ArrowClient& client, const std::string& name) {
+    transport::Resource resource;
+    resource.segments = {"datasets", name};
+    return Best(rounds, [&] {
+      auto input = Must(arrow::FileInputStream::Open(file), "file");
+      Must(client.Put(resource, *input, {}), "put " + name);
+      return int64_t{0};
+    });
+  };
+  Throughput flight_put = put(*flight_client, "flight-table");
+  Throughput http_put = put(*http_client, "http-table");
+
+  http->Shutdown();
+  flight->Shutdown();
+  tree->Stop();
+  fs::remove_all(dir);
+
+  auto gbps = [&](const Throughput& t) {
+    return static_cast<double>(table_bytes) / t.best_seconds / 1e9;
+  };
+  std::ostringstream report;
+  char line[512];
+  report << "# zkarrow serve on loopback\n\n";
+  std::snprintf(line, sizeof(line),
+                "The sample tree of %lld znodes served from the mirror; the `znodes` table is "
+                "%.1f MB as an Arrow stream. Best of %d rounds; one machine, one run "
+                "(`bench/serve_bench --nodes %lld`).\n\n",
+                static_cast<long long>(znodes), static_cast<double>(table_bytes) / 1e6, rounds,
+                static_cast<long long>(nodes));
+  report << line;
+  report << "| whole table | seconds | GB/s | vs file read |\n|---|---:|---:|---:|\n";
+  for (auto [name, t] :
+       {std::pair{"memcpy of the bytes", memcpy_result},
+        std::pair{"file read + decode (page cache)", file_result},
+        std::pair{"Flight get + decode", flight_get}, std::pair{"HTTP get + decode", http_get}}) {
+    std::snprintf(line, sizeof(line), "| %s | %.3f | %.2f | %.2f |\n", name, t.best_seconds,
+                  gbps(t), file_result.best_seconds / t.best_seconds);
+    report << line;
+  }
+  std::snprintf(line, sizeof(line),
+                "\nSmall requests (`znodes?path=` of one leaf), %d concurrent clients x %d "
+                "requests:\n\n| protocol | p50 ms | p99 ms | requests/s | failures |\n"
+                "|---|---:|---:|---:|---:|\n| Flight | %.2f | %.2f | %.0f | %d |\n"
+                "| HTTP | %.2f | %.2f | %.0f | %d |\n",
+                clients, requests, flight_small.p50, flight_small.p99, flight_small.per_second,
+                flight_small.failures, http_small.p50, http_small.p99, http_small.per_second,
+                http_small.failures);
+  report << line;
+  std::snprintf(
+      line, sizeof(line),
+      "\nUploads of the table as a dataset (validated, written, fsynced, published):\n\n"
+      "| protocol | seconds | MB/s |\n|---|---:|---:|\n| Flight | %.3f | %.0f |\n"
+      "| HTTP | %.3f | %.0f |\n",
+      flight_put.best_seconds, static_cast<double>(table_bytes) / flight_put.best_seconds / 1e6,
+      http_put.best_seconds, static_cast<double>(table_bytes) / http_put.best_seconds / 1e6);
+  report << line;
+  std::printf("%s", report.str().c_str());
+  std::ofstream(out) << report.str();
+  return 0;
+}
