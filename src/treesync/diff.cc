@@ -3,6 +3,7 @@
 #include <utility>
 #include <vector>
 
+#include "arrow/enum_dictionary.h"
 #include "znodes/znode_schema.h"
 
 namespace zkarrow::treesync {
@@ -25,21 +26,6 @@ std::unique_ptr<arrow::ArrayBuilder> MakeAclEntryBuilder() {
   children.push_back(std::make_unique<arrow::StringBuilder>());
   children.push_back(std::make_unique<arrow::StringBuilder>());
   return std::make_unique<arrow::StructBuilder>(std::move(children));
-}
-
-// The whole value set, declared before the first batch, so it never grows.
-std::shared_ptr<const arrow::ArrayData> MakeDictionary(std::span<const std::string_view> names) {
-  arrow::StringBuilder builder;
-  for (std::string_view name : names) (void)builder.Append(name);
-  return builder.Finish();
-}
-
-std::shared_ptr<const arrow::ArrayData> WithDictionary(
-    std::shared_ptr<const arrow::ArrayData> indices,
-    const std::shared_ptr<const arrow::ArrayData>& dictionary) {
-  auto encoded = std::make_shared<arrow::ArrayData>(*indices);
-  encoded->dictionary = dictionary;
-  return encoded;
 }
 
 Status AppendAcl(arrow::ListBuilder& builder, const Record* record) {
@@ -184,8 +170,8 @@ arrow::Schema DiffTableSchema() {
 
 DiffBatchBuilder::DiffBatchBuilder()
     : schema_(std::make_shared<const arrow::Schema>(DiffTableSchema())),
-      change_dictionary_(MakeDictionary(kChangeNames)),
-      kind_dictionary_(MakeDictionary(znodes::kNodeKindNames)),
+      change_dictionary_(arrow::MakeEnumDictionary(kChangeNames)),
+      kind_dictionary_(arrow::MakeEnumDictionary(znodes::kNodeKindNames)),
       old_acl_(MakeAclEntryBuilder()),
       new_acl_(MakeAclEntryBuilder()) {}
 
@@ -216,9 +202,9 @@ arrow::RecordBatch DiffBatchBuilder::Finish() {
   batch.length = rows_;
   batch.columns = {
       path_.Finish(),
-      WithDictionary(change_.Finish(), change_dictionary_),
-      WithDictionary(old_kind_.Finish(), kind_dictionary_),
-      WithDictionary(new_kind_.Finish(), kind_dictionary_),
+      arrow::WithDictionary(change_.Finish(), change_dictionary_),
+      arrow::WithDictionary(old_kind_.Finish(), kind_dictionary_),
+      arrow::WithDictionary(new_kind_.Finish(), kind_dictionary_),
       old_data_.Finish(),
       new_data_.Finish(),
       old_acl_.Finish(),

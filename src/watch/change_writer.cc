@@ -3,6 +3,7 @@
 #include <utility>
 
 #include "arrow/builder.h"
+#include "arrow/enum_dictionary.h"
 
 namespace zkarrow::watch {
 
@@ -14,7 +15,7 @@ class ChangeWriter::BatchBuilder {
       : znodes_(typed_values),
         schema_(std::make_shared<const arrow::Schema>(
             arrow::Schema{ChangeTableSchema(typed_values).fields, std::move(metadata)})),
-        event_dictionary_(MakeEventDictionary()) {}
+        event_dictionary_(arrow::MakeEnumDictionary(kChangeEventNames)) {}
 
   Status Append(const ChangeRow& row) {
     ZKA_RETURN_IF_ERROR(znodes_.Append(row.record));
@@ -31,22 +32,13 @@ class ChangeWriter::BatchBuilder {
   arrow::RecordBatch Finish() {
     arrow::RecordBatch batch = znodes_.Finish();
     batch.schema = schema_;
-    auto event = std::make_shared<arrow::ArrayData>(*event_.Finish());
-    event->dictionary = event_dictionary_;
-    batch.columns.push_back(std::move(event));
+    batch.columns.push_back(arrow::WithDictionary(event_.Finish(), event_dictionary_));
     batch.columns.push_back(zxid_.Finish());
     batch.columns.push_back(observed_at_.Finish());
     return batch;
   }
 
  private:
-  // One dictionary object for every batch, so the stream carries it once.
-  static std::shared_ptr<const arrow::ArrayData> MakeEventDictionary() {
-    arrow::StringBuilder names;
-    for (std::string_view name : kChangeEventNames) (void)names.Append(name);
-    return names.Finish();
-  }
-
   znodes::ZnodeBatchBuilder znodes_;
   std::shared_ptr<const arrow::Schema> schema_;
   std::shared_ptr<const arrow::ArrayData> event_dictionary_;

@@ -4,6 +4,7 @@
 #include <string>
 #include <vector>
 
+#include "arrow/enum_dictionary.h"
 #include "znodes/typed_value.h"
 #include "znodes/znode_path.h"
 #include "znodes/znode_schema.h"
@@ -17,23 +18,6 @@ std::unique_ptr<arrow::ArrayBuilder> MakeAclEntryBuilder() {
   children.push_back(std::make_unique<arrow::StringBuilder>());
   children.push_back(std::make_unique<arrow::StringBuilder>());
   return std::make_unique<arrow::StructBuilder>(std::move(children));
-}
-
-// The whole value set of an enum column, declared before the first batch:
-// an IPC file holds one dictionary per id, so it must never grow.
-std::shared_ptr<const arrow::ArrayData> MakeUtf8Dictionary(
-    std::span<const std::string_view> names) {
-  arrow::StringBuilder builder;
-  for (std::string_view name : names) (void)builder.Append(name);
-  return builder.Finish();
-}
-
-std::shared_ptr<const arrow::ArrayData> WithDictionary(
-    std::shared_ptr<const arrow::ArrayData> indices,
-    const std::shared_ptr<const arrow::ArrayData>& dictionary) {
-  auto encoded = std::make_shared<arrow::ArrayData>(*indices);
-  encoded->dictionary = dictionary;
-  return encoded;
 }
 
 template <typename Builder, typename T>
@@ -51,8 +35,8 @@ ZnodeBatchBuilder::ZnodeBatchBuilder(bool typed_values, arrow::KeyValueMetadata 
     : typed_values_(typed_values),
       schema_(std::make_shared<const arrow::Schema>(
           arrow::Schema{ZnodeTableSchema(typed_values).fields, std::move(schema_metadata)})),
-      kind_dictionary_(MakeUtf8Dictionary(kNodeKindNames)),
-      value_type_dictionary_(MakeUtf8Dictionary(kValueTypeNames)),
+      kind_dictionary_(arrow::MakeEnumDictionary(kNodeKindNames)),
+      value_type_dictionary_(arrow::MakeEnumDictionary(kValueTypeNames)),
       acl_(MakeAclEntryBuilder()) {}
 
 arrow::StringBuilder& ZnodeBatchBuilder::acl_schemes() {
@@ -196,7 +180,7 @@ arrow::RecordBatch ZnodeBatchBuilder::Finish() {
       name_.Finish(),
       parent_.Finish(),
       depth_.Finish(),
-      WithDictionary(kind_.Finish(), kind_dictionary_),
+      arrow::WithDictionary(kind_.Finish(), kind_dictionary_),
       data_.Finish(),
       data_length_.Finish(),
       num_children_.Finish(),
@@ -214,7 +198,7 @@ arrow::RecordBatch ZnodeBatchBuilder::Finish() {
       error_.Finish(),
   };
   if (typed_values_) {
-    batch.columns.push_back(WithDictionary(value_type_.Finish(), value_type_dictionary_));
+    batch.columns.push_back(arrow::WithDictionary(value_type_.Finish(), value_type_dictionary_));
     batch.columns.push_back(value_int_.Finish());
     batch.columns.push_back(value_float_.Finish());
     batch.columns.push_back(value_text_.Finish());
