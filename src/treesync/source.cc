@@ -39,12 +39,27 @@ Result<int64_t> ParseZxid(std::string_view text, std::string_view source) {
   return zxid;
 }
 
+// ZooKeeper's own subtree: quotas and the ensemble's configuration, kept by
+// the server. /zookeeper/config differs between any two ensembles and only
+// reconfig may change it, so a tree rooted above /zookeeper leaves it out
+// (diff would always differ, restore and copy would fail on it); a root at
+// or below it, named on purpose, keeps it.
+constexpr std::string_view kServerSubtree = "/zookeeper";
+
+bool AtOrBelow(std::string_view path, std::string_view ancestor) {
+  return path.starts_with(ancestor) &&
+         (path.size() == ancestor.size() || path[ancestor.size()] == '/');
+}
+
 // Applies the excludes (to the relative path and every ancestor of it: a
 // match prunes the subtree) before handing a record to the sorter.
 class Collector {
  public:
   Collector(const SourceOptions& options, std::string root)
-      : options_(options), root_(std::move(root)), sorter_(options.sort_memory_bytes) {}
+      : options_(options),
+        root_(std::move(root)),
+        keep_server_subtree_(AtOrBelow(root_, kServerSubtree)),
+        sorter_(options.sort_memory_bytes) {}
 
   bool Excluded(const std::string& relative) const {
     if (options_.excludes.empty()) return false;
@@ -58,8 +73,10 @@ class Collector {
     return false;
   }
 
-  // `record.path` is absolute; records outside the root are dropped.
+  // `record.path` is absolute; records outside the root are dropped, and so
+  // is the server's own subtree unless the root is in it.
   Status Add(const znodes::ZnodeRecord& view) {
+    if (!keep_server_subtree_ && AtOrBelow(view.path, kServerSubtree)) return Status::Ok();
     std::optional<std::string> relative = RelativePath(root_, view.path);
     if (!relative || Excluded(*relative)) return Status::Ok();
     Record record;
@@ -89,6 +106,7 @@ class Collector {
  private:
   const SourceOptions& options_;
   std::string root_;
+  bool keep_server_subtree_;
   internal::RecordSorter sorter_;
   SourceInfo info_;
 };

@@ -172,6 +172,36 @@ TEST(FileSourceTest, AFileThatIsNotAZnodeTableIsRefusedClearly) {
   std::filesystem::remove(path);
 }
 
+// /zookeeper (quotas, the ensemble's config) belongs to the server: a tree
+// rooted above it leaves it out, a root inside it keeps it.
+TEST(FileSourceTest, TheServersOwnSubtreeIsLeftOutUnlessItIsTheRoot) {
+  const std::filesystem::path path = std::filesystem::temp_directory_path() /
+                                     ("treesync-unit-" + std::to_string(::getpid()) + ".arrow");
+  auto write = [&](const std::string& root) {
+    auto out = arrow::FileOutputStream::Open(path);
+    ASSERT_TRUE(out.ok()) << out.status().ToString();
+    znodes::ZnodeTableOptions options;
+    options.schema_metadata = {{znodes::kMetaRoot, root}};
+    auto writer = znodes::ZnodeTableWriter::Open(**out, options);
+    ASSERT_TRUE(writer.ok()) << writer.status().ToString();
+    for (std::string p :
+         {"/", "/zookeeper", "/zookeeper/config", "/zookeeper/quota", "/zookeeperish", "/app"}) {
+      ASSERT_TRUE((*writer)->Append(Node(p, "").View()).ok());
+    }
+    ASSERT_TRUE((*writer)->Finish({}).ok());
+  };
+  auto paths = [&]() {
+    auto stream = OpenSource(*ParseSource(path.string()), SourceOptions{}, nullptr);
+    EXPECT_TRUE(stream.ok()) << stream.status().ToString();
+    return stream.ok() ? Paths(**stream) : std::vector<std::string>{};
+  };
+  write("/");
+  EXPECT_EQ(paths(), (std::vector<std::string>{"/", "/app", "/zookeeperish"}));
+  write("/zookeeper");
+  EXPECT_EQ(paths(), (std::vector<std::string>{"/", "/config", "/quota"}));
+  std::filesystem::remove(path);
+}
+
 TEST(RecordSorterTest, SpilledRunsMergeBackInPathOrder) {
   std::vector<std::string> paths;
   for (int i = 0; i < 3000; ++i) paths.push_back("/n" + std::to_string(i * 7919 % 3001));
