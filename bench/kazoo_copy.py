@@ -3,7 +3,9 @@
 bench/treesync_bench: read the source tree (data and ACLs, level by level,
 every read of a level in flight at once), then write it to the target in
 `multi` transactions of up to BATCH creates (and under 1 MB), many of them in
-flight on one session, parents first. Ephemeral nodes are skipped.
+flight on one session, parents first. Ephemeral nodes are skipped, and so is
+/zookeeper (the server's own subtree) when SOURCE_ROOT is "/", as zkarrow
+does.
 
 usage: kazoo_copy.py SOURCE_HOSTS SOURCE_ROOT TARGET_HOSTS TARGET_ROOT
                      [--batch N] [--in-flight N]
@@ -33,7 +35,8 @@ def read_tree(zk, root):
                 continue
             relative = path[len(root):] if root != "/" else path
             nodes.append((relative, data, acls))
-            level.extend(path.rstrip("/") + "/" + c for c in children)
+            level.extend(path.rstrip("/") + "/" + c for c in children
+                         if not (path == "/" and c == "zookeeper"))
     return nodes
 
 
