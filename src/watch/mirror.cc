@@ -1,6 +1,8 @@
 #include "watch/mirror.h"
 
 #include <algorithm>
+#include <functional>
+#include <utility>
 
 #include "znodes/znode_path.h"
 
@@ -53,34 +55,148 @@ Mirror::Entry Mirror::EntryOf(const znodes::ZnodeRecord& record, uint32_t genera
   return entry;
 }
 
-Mirror::Entry* Mirror::Find(std::string_view path) {
-  auto it = map_.find(path);
-  return it == map_.end() ? nullptr : &it->second;
+namespace {
+
+// Grown by a quarter (not doubled) when full: the spare capacity a large
+// mirror carries stays small, and growth stays amortized O(1).
+template <typename T>
+void ReserveFor(std::vector<T>& v, size_t needed) {
+  if (needed > v.capacity()) v.reserve(std::max(needed, v.capacity() + v.capacity() / 4 + 16));
 }
 
-const Mirror::Entry* Mirror::Find(std::string_view path) const {
-  auto it = map_.find(path);
-  return it == map_.end() ? nullptr : &it->second;
+// Below this many bytes of erased paths the arena is not worth compacting.
+constexpr size_t kMinGarbageToCompact = 64 << 10;
+constexpr size_t kMinSlots = 16;
+
+// A path as the arena stores it: its length (LEB128), then its bytes.
+std::string_view ReadPath(const char* p) {
+  uint64_t size = 0;
+  for (int shift = 0;; shift += 7) {
+    const auto byte = static_cast<uint8_t>(*p++);
+    size |= static_cast<uint64_t>(byte & 0x7f) << shift;
+    if ((byte & 0x80) == 0) break;
+  }
+  return {p, size};
 }
 
-void Mirror::Put(std::string_view path, const Entry& entry) {
-  auto it = map_.find(path);
-  if (it == map_.end()) {
-    map_.emplace(std::string(path), entry);
-  } else {
-    it->second = entry;
+// Appends `path` to `arena`; returns where it starts.
+uint64_t WritePath(std::vector<char>& arena, std::string_view path) {
+  char length[10];
+  size_t length_bytes = 0;
+  for (uint64_t size = path.size();; size >>= 7) {
+    length[length_bytes++] = static_cast<char>((size & 0x7f) | (size >= 0x80 ? 0x80 : 0));
+    if (size < 0x80) break;
+  }
+  const uint64_t offset = arena.size();
+  ReserveFor(arena, arena.size() + length_bytes + path.size());
+  arena.insert(arena.end(), length, length + length_bytes);
+  arena.insert(arena.end(), path.begin(), path.end());
+  return offset;
+}
+
+}  // namespace
+
+std::string_view Mirror::PathOf(const Node& node) const {
+  return ReadPath(arena_.data() + node.path_offset);
+}
+
+size_t Mirror::HomeSlot(std::string_view path) const {
+  return std::hash<std::string_view>{}(path) & (slots_.size() - 1);
+}
+
+size_t Mirror::FindSlot(std::string_view path) const {
+  const size_t mask = slots_.size() - 1;
+  for (size_t i = HomeSlot(path);; i = (i + 1) & mask) {
+    const uint32_t slot = slots_[i];
+    if (slot == 0 || PathOf(nodes_[slot - 1]) == path) return i;
   }
 }
 
+void Mirror::ClearSlot(size_t hole) {
+  const size_t mask = slots_.size() - 1;
+  slots_[hole] = 0;
+  for (size_t i = (hole + 1) & mask; slots_[i] != 0; i = (i + 1) & mask) {
+    const size_t home = HomeSlot(PathOf(nodes_[slots_[i] - 1]));
+    // The entry at i stays when its home lies cyclically in (hole, i]: a
+    // lookup from there reaches i without crossing the hole.
+    const bool stays = hole < i ? (home > hole && home <= i) : (home > hole || home <= i);
+    if (!stays) {
+      slots_[hole] = slots_[i];
+      slots_[i] = 0;
+      hole = i;
+    }
+  }
+}
+
+void Mirror::Rehash(size_t slot_count) {
+  slots_.assign(slot_count, 0);
+  slots_.shrink_to_fit();
+  const size_t mask = slot_count - 1;
+  for (size_t n = 0; n < nodes_.size(); ++n) {
+    size_t i = HomeSlot(PathOf(nodes_[n]));
+    while (slots_[i] != 0) i = (i + 1) & mask;
+    slots_[i] = static_cast<uint32_t>(n + 1);
+  }
+}
+
+void Mirror::CompactArena() {
+  std::vector<char> arena;
+  arena.reserve(arena_.size() - arena_garbage_);
+  for (Node& node : nodes_) node.path_offset = WritePath(arena, PathOf(node));
+  arena_ = std::move(arena);
+  arena_garbage_ = 0;
+}
+
+Mirror::Entry* Mirror::Find(std::string_view path) {
+  if (slots_.empty()) return nullptr;
+  const uint32_t slot = slots_[FindSlot(path)];
+  return slot == 0 ? nullptr : &nodes_[slot - 1].entry;
+}
+
+const Mirror::Entry* Mirror::Find(std::string_view path) const {
+  if (slots_.empty()) return nullptr;
+  const uint32_t slot = slots_[FindSlot(path)];
+  return slot == 0 ? nullptr : &nodes_[slot - 1].entry;
+}
+
+void Mirror::Put(std::string_view path, const Entry& entry) {
+  // At most 3/4 of the slots in use, so probe runs stay short.
+  if ((nodes_.size() + 1) * 4 > slots_.size() * 3) Rehash(std::max(kMinSlots, slots_.size() * 2));
+  const size_t slot = FindSlot(path);
+  if (slots_[slot] != 0) {
+    nodes_[slots_[slot] - 1].entry = entry;
+    return;
+  }
+  ReserveFor(nodes_, nodes_.size() + 1);
+  nodes_.push_back({entry, WritePath(arena_, path)});
+  slots_[slot] = static_cast<uint32_t>(nodes_.size());
+}
+
 void Mirror::Erase(std::string_view path) {
-  auto it = map_.find(path);
-  if (it != map_.end()) map_.erase(it);
+  if (slots_.empty()) return;
+  const size_t slot = FindSlot(path);
+  if (slots_[slot] == 0) return;
+  const size_t index = slots_[slot] - 1;
+  const std::string_view erased = PathOf(nodes_[index]);
+  arena_garbage_ += static_cast<size_t>(erased.data() + erased.size() -
+                                        (arena_.data() + nodes_[index].path_offset));
+  ClearSlot(slot);
+  // The last node moves into the erased one's place; its slot follows it.
+  const size_t last = nodes_.size() - 1;
+  if (index != last) {
+    slots_[FindSlot(PathOf(nodes_[last]))] = static_cast<uint32_t>(index + 1);
+    nodes_[index] = nodes_[last];
+  }
+  nodes_.pop_back();
+  if (arena_garbage_ >= kMinGarbageToCompact && arena_garbage_ * 2 > arena_.size()) {
+    CompactArena();
+  }
 }
 
 std::vector<std::string> Mirror::NotSeenIn(uint32_t generation) const {
   std::vector<std::string> paths;
-  for (const auto& [path, entry] : map_) {
-    if (entry.generation != generation) paths.push_back(path);
+  for (const Node& node : nodes_) {
+    if (node.entry.generation != generation) paths.emplace_back(PathOf(node));
   }
   std::sort(paths.begin(), paths.end(), [](const std::string& a, const std::string& b) {
     int da = znodes::PathDepth(a), db = znodes::PathDepth(b);
@@ -90,14 +206,8 @@ std::vector<std::string> Mirror::NotSeenIn(uint32_t generation) const {
 }
 
 size_t Mirror::ApproximateBytes() const {
-  // A node: next pointer, the key, the entry, the cached hash; keys longer
-  // than the small-string buffer (15 bytes) own a heap block as well.
-  constexpr size_t kNode = sizeof(void*) + sizeof(std::string) + sizeof(Entry) + sizeof(size_t);
-  size_t bytes = map_.bucket_count() * sizeof(void*) + map_.size() * kNode;
-  for (const auto& [path, entry] : map_) {
-    if (path.capacity() > 15) bytes += path.capacity() + 1;
-  }
-  return bytes;
+  return nodes_.capacity() * sizeof(Node) + slots_.capacity() * sizeof(uint32_t) +
+         arena_.capacity();
 }
 
 }  // namespace zkarrow::watch
