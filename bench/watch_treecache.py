@@ -1,10 +1,21 @@
 #!/usr/bin/python3
-"""Counts kazoo TreeCache events under ROOT for SECONDS after its initial load
-and prints their rate over the time from the first to the last event
-(watch_bench runs it beside zkarrow watch while a writer sets nodes).
+"""kazoo's TreeCache on ROOT, reporting what its listener is told, for
+watch_bench to compare with zkarrow watch and Curator's CuratorCache on the
+same tree and writer. Runs until stdin closes.
 
-usage: watch_treecache.py HOSTS ROOT SECONDS
+Output (stdout), the same protocol as java/CuratorCacheEvents.java:
+  "ready" once the initial load is done, then one line per event,
+  "EVENT PATH CZXID MZXID SEQ NANOS": EVENT is created, changed or deleted;
+  SEQ the node's value read as a little-endian int64 when it is 8 bytes
+  long (the bench writes sequence numbers), else -1; NANOS
+  time.monotonic_ns() when the listener was called (CLOCK_MONOTONIC, the
+  clock of the bench's steady_clock).
+The listener only appends to a list; a second thread writes the lines every
+100 ms, so printing does not slow the cache down.
+
+usage: watch_treecache.py HOSTS ROOT SESSION_TIMEOUT_MS
 """
+import struct
 import sys
 import threading
 import time
@@ -12,32 +23,66 @@ import time
 from kazoo.client import KazooClient
 from kazoo.recipe.cache import TreeCache, TreeEvent
 
+EVENTS = {
+    TreeEvent.NODE_ADDED: "created",
+    TreeEvent.NODE_UPDATED: "changed",
+    TreeEvent.NODE_REMOVED: "deleted",
+}
+
 
 def main():
-    hosts, root, seconds = sys.argv[1], sys.argv[2], float(sys.argv[3])
-    zk = KazooClient(hosts=hosts, timeout=15)
-    zk.start(timeout=15)
+    hosts, root, timeout_ms = sys.argv[1], sys.argv[2], int(sys.argv[3])
+    # Retry forever: the bench cuts the connection on purpose.
+    zk = KazooClient(hosts=hosts, timeout=timeout_ms / 1000.0,
+                     connection_retry={"max_tries": -1, "max_delay": 1})
+    zk.start(timeout=60)
     initialized = threading.Event()
-    counts = {"events": 0, "first": None, "last": None}
+    lines = []
+    lock = threading.Lock()
 
     def listener(event):
         if event.event_type == TreeEvent.INITIALIZED:
             initialized.set()
-        elif event.event_type in (TreeEvent.NODE_ADDED, TreeEvent.NODE_UPDATED,
-                                  TreeEvent.NODE_REMOVED):
-            now = time.monotonic()
-            counts["events"] += 1
-            counts["first"] = counts["first"] or now
-            counts["last"] = now
+            return
+        name = EVENTS.get(event.event_type)
+        if name is None or not initialized.is_set():
+            return  # the initial load, or a connection state change
+        now = time.monotonic_ns()
+        data = event.event_data
+        value = data.data or b""
+        seq = struct.unpack("<q", value)[0] if len(value) == 8 else -1
+        stat = data.stat
+        line = f"{name} {data.path} {stat.czxid if stat else 0} {stat.mzxid if stat else 0} {seq} {now}"
+        with lock:
+            lines.append(line)
+
+    def drain():
+        with lock:
+            taken = lines[:]
+            del lines[:]
+        if taken:
+            sys.stdout.write("\n".join(taken) + "\n")
+            sys.stdout.flush()
 
     cache = TreeCache(zk, root)
     cache.listen(listener)
     cache.start()
-    initialized.wait(60)
-    counts.update(events=0, first=None, last=None)
-    time.sleep(seconds)
-    span = (counts["last"] or 0) - (counts["first"] or 0)
-    print(f"{counts['events'] / span if span > 0 else 0:.0f}", flush=True)
+    if not initialized.wait(120):
+        sys.exit("watch_treecache.py: the initial load took over 120 s")
+    print("ready", flush=True)
+
+    stopping = threading.Event()
+
+    def writer():
+        while not stopping.wait(0.1):
+            drain()
+
+    thread = threading.Thread(target=writer)
+    thread.start()
+    sys.stdin.read()  # until the bench closes stdin
+    stopping.set()
+    thread.join()
+    drain()
     cache.close()
     zk.stop()
 
