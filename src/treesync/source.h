@@ -11,6 +11,11 @@
 // Sorting is external: records are collected up to a memory budget, sorted,
 // and spilled to unnamed temporary files as runs that a k-way merge reads
 // back, so a 1M-node tree streams through bounded memory.
+//
+// /zookeeper, the server's own subtree (quotas, the ensemble's
+// configuration), is left out of every tree rooted above it: its config
+// node differs between any two ensembles and only reconfig may write it.
+// A root at or below /zookeeper keeps it.
 #pragma once
 
 #include <cstdint>
