@@ -164,7 +164,8 @@ int main(int argc, char** argv) {
   }
   if (!tree->Health().ok()) Die("the initial read", tree->Health());
   auto store = Must(serve::DatasetStore::Open(dir / "store"), "opening the store");
-  serve::Service service(*tree, *store);
+  serve::LocalCatalog catalog(*store);
+  serve::Service service(*tree, *store, catalog);
   transport::ServerOptions server_options;
   server_options.max_concurrent_streams = std::max(64, clients * 2);
   auto flight = Must(transport::flight::FlightServer::Start(server_options, service), "Flight");

@@ -4,6 +4,12 @@
 // metadata carried over. The response is read by the same strict reader as
 // any Arrow input; a response cut short (no end-of-stream marker) is an
 // error and leaves no output file.
+//
+// zk://HOSTS/RESOURCE reads from a group of coordinated servers (serve
+// --coord): the servers that can answer are found in ZooKeeper, a dataset
+// is pinned to the version current when the download starts, and when a
+// server fails mid-download the download starts over from the next one
+// (the output file is written whole by one server, or not at all).
 #include <chrono>
 #include <cstdio>
 #include <memory>
@@ -18,6 +24,8 @@
 #include "cli/progress_line.h"
 #include "cli/remote.h"
 #include "cli/stop_signal.h"
+#include "cli/zk_connection.h"
+#include "coord/discovery.h"
 
 namespace zkarrow::cli {
 namespace {
@@ -30,7 +38,12 @@ struct GetArgs {
   double for_seconds = 0;
   RemoteArgs remote;
   arrow::ipc::IpcReadOptions read_options;
+  // zk:// URLs: the group's root and the session's credentials.
+  std::string coord_root = std::string(coord::kDefaultRoot);
+  ZkConnectionArgs connection;
 };
+
+constexpr std::string_view kZkScheme = "zk://";
 
 // Counts the bytes the reader takes, for the progress line.
 class CountingInputStream final : public arrow::InputStream {
@@ -49,19 +62,12 @@ class CountingInputStream final : public arrow::InputStream {
   int64_t bytes_ = 0;
 };
 
-Status RunGet(const GetArgs& args) {
-  ZKA_ASSIGN_OR_RETURN(transport::ServerUrl url, ParseUrlArgument(args.url));
-  ZKA_RETURN_IF_ERROR(InstallStopHandlers());
-  const auto started = std::chrono::steady_clock::now();
-  auto elapsed = [started] {
-    return std::chrono::duration<double>(std::chrono::steady_clock::now() - started).count();
-  };
-  // A live stream (changes) ends with --for or SIGINT/SIGTERM: between
-  // batches, or by interrupting a read that waits for the server; what was
-  // received by then is written out whole.
-  auto should_stop = [&args, elapsed] {
-    return StopRequested() || (args.for_seconds > 0 && elapsed() >= args.for_seconds);
-  };
+// One download from one server into `args.output`. `written` tells the
+// caller whether anything reached an output that cannot be taken back
+// (stdout), which rules out starting over elsewhere.
+Status Download(const GetArgs& args, const transport::ServerUrl& url, const std::string& name,
+                const std::function<bool()>& should_stop, double started_seconds,
+                const std::function<double()>& elapsed, bool& written) {
   ZKA_ASSIGN_OR_RETURN(auto client, ConnectRemote(url, args.remote, should_stop));
   ZKA_ASSIGN_OR_RETURN(auto body,
                        client->Get(url.resource, {.compression = args.wire_compression}));
@@ -74,6 +80,7 @@ Status RunGet(const GetArgs& args) {
                        arrow::ipc::IpcWriter::Open(output->stream(), reader->schema(),
                                                    args.ipc.ResolveFormat(output->is_stdout()),
                                                    {.compression = args.ipc.compression}));
+  written = output->is_stdout();
   ProgressLine progress("rows");
   int64_t rows = 0;
   int64_t batches = 0;
@@ -81,7 +88,7 @@ Status RunGet(const GetArgs& args) {
   while (!should_stop()) {
     Result<std::optional<arrow::RecordBatch>> next = reader->Next();
     if (!next.ok() && next.status().code() == StatusCode::kCancelled && should_stop()) break;
-    if (!next.ok()) return next.status().WithContext("reading " + args.url);
+    if (!next.ok()) return next.status().WithContext("reading " + name);
     if (!*next) {
       complete = true;
       break;
@@ -93,7 +100,7 @@ Status RunGet(const GetArgs& args) {
     progress.Update(rows, counter->bytes());
   }
   if (complete && !reader->ended_with_marker()) {
-    return Status::InvalidData(args.url +
+    return Status::InvalidData(name +
                                ": the response ended without its end-of-stream marker (the "
                                "server or the connection failed mid-way); nothing was written");
   }
@@ -102,8 +109,67 @@ Status RunGet(const GetArgs& args) {
   progress.Clear();
   std::fprintf(stderr, "zkarrow get: %s rows in %s batches, %s received in %.2f s from %s\n",
                FormatCount(rows).c_str(), FormatCount(batches).c_str(),
-               FormatBytes(counter->bytes()).c_str(), elapsed(), args.url.c_str());
+               FormatBytes(counter->bytes()).c_str(), elapsed() - started_seconds, name.c_str());
   return Status::Ok();
+}
+
+// zk://HOSTS/RESOURCE: the ensemble's connect string and the resource.
+Result<std::pair<std::string, transport::Resource>> ParseZkUrl(const std::string& url) {
+  std::string_view rest = std::string_view(url).substr(kZkScheme.size());
+  size_t slash = rest.find('/');
+  if (slash == 0 || slash == std::string_view::npos) {
+    return UsageError(url + ": expected zk://HOST:PORT[,HOST:PORT...]/RESOURCE, e.g. " +
+                      "zk://127.0.0.1:2181/datasets/NAME");
+  }
+  Result<transport::Resource> resource = transport::ParseTarget(rest.substr(slash));
+  if (!resource.ok()) return UsageError(url + ": " + resource.status().message());
+  return std::pair{std::string(rest.substr(0, slash)), std::move(*resource)};
+}
+
+Status RunGet(const GetArgs& args) {
+  const bool group = args.url.starts_with(kZkScheme);
+  std::optional<transport::ServerUrl> direct;
+  if (!group) {
+    ZKA_ASSIGN_OR_RETURN(direct, ParseUrlArgument(args.url));
+  }
+  ZKA_RETURN_IF_ERROR(InstallStopHandlers());
+  const auto started = std::chrono::steady_clock::now();
+  std::function<double()> elapsed = [started] {
+    return std::chrono::duration<double>(std::chrono::steady_clock::now() - started).count();
+  };
+  // A live stream (changes) ends with --for or SIGINT/SIGTERM: between
+  // batches, or by interrupting a read that waits for the server; what was
+  // received by then is written out whole.
+  std::function<bool()> should_stop = [&args, elapsed] {
+    return StopRequested() || (args.for_seconds > 0 && elapsed() >= args.for_seconds);
+  };
+  bool written = false;
+  if (direct) return Download(args, *direct, args.url, should_stop, 0, elapsed, written);
+
+  ZKA_ASSIGN_OR_RETURN(auto parsed, ParseZkUrl(args.url));
+  const auto& [hosts, resource] = parsed;
+  ZkConnectionArgs connection = args.connection;
+  connection.zk = hosts;
+  ZKA_ASSIGN_OR_RETURN(zk::ClientOptions zk_options, MakeClientOptions(connection));
+  auto zk_client = zk::Client::Connect(zk_options);
+  if (!zk_client.ok()) return zk_client.status().WithContext("connecting to " + hosts);
+  ZKA_ASSIGN_OR_RETURN(std::vector<coord::Candidate> candidates,
+                       coord::Locate(**zk_client, coord::Layout(args.coord_root), resource));
+  (*zk_client)->Close();
+  Status last;
+  for (size_t i = 0; i < candidates.size(); ++i) {
+    const coord::Candidate& candidate = candidates[i];
+    const std::string name = candidate.server_id + " (" + candidate.url.host + ":" +
+                             std::to_string(candidate.url.port) +
+                             candidate.url.resource.ToTarget() + ")";
+    last = Download(args, candidate.url, name, should_stop, elapsed(), elapsed, written);
+    if (last.ok() || should_stop() || written) return last;
+    if (i + 1 < candidates.size()) {
+      std::fprintf(stderr, "zkarrow get: %s; starting over from the next server\n",
+                   last.ToString().c_str());
+    }
+  }
+  return last.WithContext("every server that could answer failed; the last");
 }
 
 }  // namespace
@@ -113,14 +179,17 @@ void RegisterGetCommand(CLI::App& app, CommandRunner& runner) {
   CLI::App* command =
       app.add_subcommand("get", "Download the tree, its changes or a dataset from zkarrow serve");
   command->footer(
-      "URL: grpc://HOST:PORT/RESOURCE (Arrow Flight), grpc+tls://, http://, https://.\n"
+      "URL: grpc://HOST:PORT/RESOURCE (Arrow Flight), grpc+tls://, http://, https://,\n"
+      "or zk://HOST:PORT[,...]/RESOURCE: any server of a group (serve --coord) that holds it,\n"
+      "the next one if a server fails mid-download.\n"
       "RESOURCE: /znodes[?path=/sub&data=false&typed=true], /changes[?from=ZXID&initial=true],\n"
       "/datasets/NAME. A changes stream runs until --for, SIGINT or SIGTERM; what arrived by\n"
       "then is written out whole.\n"
       "Examples:\n"
       "  zkarrow get grpc://127.0.0.1:8815/znodes -o tree.arrow\n"
       "  zkarrow get http://127.0.0.1:8080/znodes?path=/brokers -o - | zkarrow cat -\n"
-      "  zkarrow get grpc://127.0.0.1:8815/changes --for 60 -o minute.arrows");
+      "  zkarrow get grpc://127.0.0.1:8815/changes --for 60 -o minute.arrows\n"
+      "  zkarrow get zk://127.0.0.1:2181/datasets/prices?version=3 -o prices.arrow");
   command->add_option("URL", args->url, "Server URL of the resource")->required();
   command->add_option("-o,--output", args->output, "Output file, - for stdout")->required();
   AddIpcOutputOptions(*command, args->ipc);
@@ -130,6 +199,12 @@ void RegisterGetCommand(CLI::App& app, CommandRunner& runner) {
       ->check(CLI::PositiveNumber);
   AddRemoteOptions(*command, args->remote);
   AddIpcInputOptions(*command, args->read_options);
+  command
+      ->add_option("--coord-root", args->coord_root,
+                   "zk:// URLs: the znode under which the servers' group lives")
+      ->capture_default_str();
+  command->add_option("--auth-file", args->connection.auth_file,
+                      "zk:// URLs: file of SCHEME:CREDENTIAL lines for the ZooKeeper session");
   command->callback([args, &runner] { runner = [args] { return Finish("get", RunGet(*args)); }; });
 }
 

@@ -15,9 +15,11 @@
 #include "cli/commands.h"
 #include "cli/output_target.h"
 #include "cli/progress_line.h"
+#include "cli/remote.h"
 #include "cli/secret_file.h"
 #include "cli/stop_signal.h"
 #include "cli/zk_connection.h"
+#include "coord/coordinator.h"
 #include "serve/dataset_store.h"
 #include "serve/service.h"
 #include "serve/tree_service.h"
@@ -42,7 +44,63 @@ struct ServeArgs {
   int64_t max_upload_mb = transport::ServerOptions{}.max_upload_bytes >> 20;
   int max_streams = transport::ServerOptions{}.max_concurrent_streams;
   int keep_versions = serve::DatasetStoreOptions{}.keep_versions;
+  // Coordination (src/coord): a group of servers through ZooKeeper.
+  bool coord = false;
+  std::string coord_root = std::string(coord::kDefaultRoot);
+  std::string server_id;
+  std::string advertise_host;
+  int replicas = coord::kDefaultReplicas;
+  int ack_replicas = coord::kDefaultAckReplicas;
+  int64_t holder_grace_ms = coord::CoordinatorOptions{}.holder_grace.count();
+  std::vector<std::string> coord_acl;
+  std::string peer_tls_ca;
 };
+
+// "SCHEME:ID:PERMS" as zkCli's setAcl writes it, e.g.
+// "digest:zkarrow:Rk1Vb3...=:cdrwa" (the id may hold colons); PERMS are
+// letters of crwda.
+Result<zk::Acl> ParseAcl(const std::string& text) {
+  size_t first = text.find(':');
+  size_t last = text.rfind(':');
+  auto bad = [&] {
+    return UsageError("--coord-acl " + text +
+                      ": expected SCHEME:ID:PERMS, e.g. digest:zkarrow:HASH:cdrwa or "
+                      "world:anyone:r");
+  };
+  if (first == std::string::npos || last == first || first == 0) return bad();
+  zk::Acl acl;
+  acl.scheme = text.substr(0, first);
+  acl.id = text.substr(first + 1, last - first - 1);
+  for (char c : text.substr(last + 1)) {
+    switch (c) {
+      case 'r':
+        acl.perms |= zk::perms::kRead;
+        break;
+      case 'w':
+        acl.perms |= zk::perms::kWrite;
+        break;
+      case 'c':
+        acl.perms |= zk::perms::kCreate;
+        break;
+      case 'd':
+        acl.perms |= zk::perms::kDelete;
+        break;
+      case 'a':
+        acl.perms |= zk::perms::kAdmin;
+        break;
+      default:
+        return bad();
+    }
+  }
+  if (acl.perms == 0 || acl.id.empty()) return bad();
+  return acl;
+}
+
+// The URL peers and clients reach a listener at.
+std::string Advertised(std::string_view scheme, const std::string& host, int port) {
+  const bool v6 = host.find(':') != std::string::npos;
+  return std::string(scheme) + "://" + (v6 ? "[" + host + "]" : host) + ":" + std::to_string(port);
+}
 
 // "HOST:PORT" (port 0: any free one), "[IPV6]:PORT".
 Status ParseListen(const std::string& text, std::string_view option,
@@ -111,13 +169,45 @@ Status RunServe(const ServeArgs& args) {
   ZKA_RETURN_IF_ERROR(InstallStopHandlers());
 
   serve::DatasetStoreOptions store_options;
-  store_options.keep_versions = args.keep_versions;
+  // Coordinated, the catalog decides which versions are kept.
+  store_options.keep_versions = args.coord ? 0 : args.keep_versions;
   ZKA_ASSIGN_OR_RETURN(auto store, serve::DatasetStore::Open(args.store, store_options));
   for (const std::string& note : store->open_notes()) {
     std::fprintf(stderr, "zkarrow serve: store: %s\n", note.c_str());
   }
   ZKA_ASSIGN_OR_RETURN(auto tree, serve::TreeService::Start(std::move(tree_options)));
-  serve::Service service(*tree, *store);
+  serve::LocalCatalog local_catalog(*store);
+  std::unique_ptr<coord::Coordinator> coordinator;
+  if (args.coord) {
+    coord::CoordinatorOptions coord_options;
+    ZKA_ASSIGN_OR_RETURN(coord_options.client, MakeClientOptions(args.connection));
+    coord_options.root = args.coord_root;
+    coord_options.keep_versions = args.keep_versions;
+    coord_options.replicas = args.replicas;
+    coord_options.ack_replicas = args.ack_replicas;
+    coord_options.holder_grace = std::chrono::milliseconds(args.holder_grace_ms);
+    if (!args.coord_acl.empty()) {
+      coord_options.acl.clear();
+      for (const std::string& text : args.coord_acl) {
+        ZKA_ASSIGN_OR_RETURN(zk::Acl acl, ParseAcl(text));
+        coord_options.acl.push_back(std::move(acl));
+      }
+    }
+    // Peers are reached with this server's own token.
+    RemoteArgs peers;
+    peers.token_file = args.token_file;
+    peers.tls_ca = args.peer_tls_ca;
+    coord_options.connect = [peers](const transport::ServerUrl& url) {
+      return ConnectRemote(url, peers);
+    };
+    coord_options.log = [](const std::string& line) {
+      std::fprintf(stderr, "zkarrow serve: %s\n", line.c_str());
+    };
+    ZKA_ASSIGN_OR_RETURN(coordinator, coord::Coordinator::Create(std::move(coord_options), *store));
+  }
+  serve::DatasetCatalog& catalog =
+      coordinator ? static_cast<serve::DatasetCatalog&>(*coordinator) : local_catalog;
+  serve::Service service(*tree, *store, catalog);
 
   // Listeners stop before the service they call, the service before the
   // tree and store it reads.
@@ -138,6 +228,35 @@ Status RunServe(const ServeArgs& args) {
     std::fprintf(stderr, "zkarrow serve: HTTP on %s://%s:%d\n",
                  base.tls_cert_file.empty() ? "http" : "https", http_options.host.c_str(),
                  http->port());
+  }
+  if (coordinator) {
+    coord::ServerRecord self;
+    const bool tls = !base.tls_cert_file.empty();
+    if (flight) {
+      const std::string& host =
+          args.advertise_host.empty() ? flight_options.host : args.advertise_host;
+      self.flight = Advertised(tls ? "grpc+tls" : "grpc", host, flight->port());
+    }
+    if (http) {
+      const std::string& host =
+          args.advertise_host.empty() ? http_options.host : args.advertise_host;
+      self.http = Advertised(tls ? "https" : "http", host, http->port());
+    }
+    if (args.advertise_host.empty() &&
+        ((flight && (flight_options.host == "0.0.0.0" || flight_options.host == "::")) ||
+         (http && (http_options.host == "0.0.0.0" || http_options.host == "::")))) {
+      return UsageError(
+          "--coord: a wildcard listener address cannot be advertised to peers; give "
+          "--advertise-host HOST");
+    }
+    self.id = args.server_id.empty()
+                  ? "server-" + std::to_string(flight ? flight->port() : http->port())
+                  : args.server_id;
+    self.version = ZKARROW_VERSION;
+    self.started_ms = std::chrono::duration_cast<std::chrono::milliseconds>(
+                          std::chrono::system_clock::now().time_since_epoch())
+                          .count();
+    ZKA_RETURN_IF_ERROR(coordinator->Join(std::move(self)));
   }
   if (!args.ports_file.empty()) {
     ZKA_RETURN_IF_ERROR(
@@ -164,6 +283,9 @@ Status RunServe(const ServeArgs& args) {
     std::this_thread::sleep_for(std::chrono::milliseconds(100));
   }
   std::fprintf(stderr, "zkarrow serve: stopping\n");
+  // Leaving the group first: peers stop sending readers here and start
+  // re-replicating at once, while the listeners finish what they serve.
+  if (coordinator) coordinator->Stop();
   if (http) http->Shutdown();
   if (flight) flight->Shutdown();
   tree->Stop();
@@ -231,8 +353,52 @@ void RegisterServeCommand(CLI::App& app, CommandRunner& runner) {
                    "Versions of each dataset kept on disk, the current one included")
       ->check(CLI::Range(1, 1000))
       ->capture_default_str();
-  command->callback(
-      [args, &runner] { runner = [args] { return Finish("serve", RunServe(*args)); }; });
+  CLI::Option* coord_flag = command->add_flag(
+      "--coord", args->coord,
+      "Join a group of servers coordinated through the --zk ensemble: datasets are published "
+      "atomically in a catalog there, replicated and found by `get zk://...`");
+  auto coord_option = [&](CLI::Option* option) { option->needs(coord_flag); };
+  coord_option(command
+                   ->add_option("--coord-root", args->coord_root,
+                                "Znode under which the group keeps its servers, catalog and "
+                                "election")
+                   ->capture_default_str());
+  coord_option(command->add_option(
+      "--server-id", args->server_id,
+      "This server's name in the group (default: server-PORT); keep it across restarts"));
+  coord_option(command->add_option("--advertise-host", args->advertise_host,
+                                   "Host peers and clients reach this server at (default: the "
+                                   "listener's address)"));
+  coord_option(command
+                   ->add_option("--replicas", args->replicas,
+                                "Verified copies of every kept dataset version")
+                   ->check(CLI::Range(1, 100))
+                   ->capture_default_str());
+  coord_option(command
+                   ->add_option("--ack-replicas", args->ack_replicas,
+                                "Copies durable before a put is acknowledged")
+                   ->check(CLI::Range(1, 100))
+                   ->capture_default_str());
+  coord_option(command
+                   ->add_option("--holder-grace-ms", args->holder_grace_ms,
+                                "How long a holder may be gone before the leader forgets it")
+                   ->check(CLI::Range(int64_t{0}, int64_t{86'400'000}))
+                   ->capture_default_str());
+  coord_option(command->add_option(
+      "--coord-acl", args->coord_acl,
+      "ACL of the group's znodes, SCHEME:ID:PERMS (repeatable; default world:anyone:cdrwa); "
+      "authenticate with --auth/--auth-file"));
+  coord_option(command
+                   ->add_option("--peer-tls-ca", args->peer_tls_ca,
+                                "PEM file of the CA that signed the peers' certificates")
+                   ->check(CLI::ExistingFile));
+  command->callback([args, command, &runner] {
+    // Coordinated, the catalog keeps its own default number of versions.
+    if (args->coord && command->count("--keep-versions") == 0) {
+      args->keep_versions = coord::kDefaultKeepVersions;
+    }
+    runner = [args] { return Finish("serve", RunServe(*args)); };
+  });
 }
 
 }  // namespace zkarrow::cli

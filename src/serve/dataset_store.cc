@@ -469,8 +469,8 @@ DatasetStore::~DatasetStore() { ::close(dir_fd_); }  // releases the flock
 
 Result<std::unique_ptr<DatasetStore>> DatasetStore::Open(const std::filesystem::path& dir,
                                                          DatasetStoreOptions options) {
-  if (options.keep_versions < 1) {
-    return Status::InvalidArgument("keep_versions must be at least 1, found " +
+  if (options.keep_versions < 0) {
+    return Status::InvalidArgument("keep_versions must be at least 0, found " +
                                    Str(options.keep_versions));
   }
   if (options.max_batch_bytes_served < kMinServedMessageBytes) {
@@ -534,7 +534,7 @@ Status DatasetStore::Load() {
     std::vector<std::shared_ptr<const Dataset>> loaded;  // newest first
     for (const ParsedFileName& parsed : versions) {
       const std::string file = FileName(name, parsed.version, parsed.sha256_hex);
-      if (static_cast<int>(loaded.size()) == options_.keep_versions) {
+      if (options_.keep_versions > 0 && static_cast<int>(loaded.size()) == options_.keep_versions) {
         // Kept no longer (keep_versions was lowered, or a prune failed).
         ::unlinkat(dir_fd_, file.c_str(), 0);
         continue;
@@ -656,26 +656,46 @@ Result<std::unique_ptr<PreparedDataset>> DatasetStore::Prepare(std::string_view 
   return prepared;
 }
 
-Result<DatasetInfo> DatasetStore::Commit(std::unique_ptr<PreparedDataset> prepared,
-                                         std::optional<int64_t> if_version) {
-  if (!prepared || prepared->store_ != this || prepared->fd_ < 0) {
-    return Status::InvalidArgument("Commit needs a dataset this store prepared, once");
-  }
-  const std::string& name = prepared->info_.name;
-  std::shared_ptr<Entry> entry;
-  std::unique_lock<std::mutex> commit;
+std::pair<std::shared_ptr<DatasetStore::Entry>, std::unique_lock<std::mutex>>
+DatasetStore::LockEntry(const std::string& name) {
   while (true) {
+    std::shared_ptr<Entry> entry;
     {
       std::lock_guard lock(mutex_);
       auto& slot = entries_[name];
       if (!slot) slot = std::make_shared<Entry>();
       entry = slot;
     }
-    commit = std::unique_lock(entry->commit);
-    if (!entry->dropped) break;
+    std::unique_lock commit(entry->commit);
+    if (!entry->dropped) return {std::move(entry), std::move(commit)};
   }
+}
+
+Status DatasetStore::LinkVersion(PreparedDataset& prepared, const DatasetInfo& info) {
+  const std::string file = FileName(info.name, info.version, info.sha256_hex);
+  // linkat through /proc works without privileges (AT_EMPTY_PATH needs
+  // CAP_DAC_READ_SEARCH); the name is new, so nothing is replaced.
+  if (::linkat(AT_FDCWD, ProcFdPath(prepared.fd_).c_str(), dir_fd_, file.c_str(),
+               AT_SYMLINK_FOLLOW) != 0) {
+    return Status::FromErrno(errno, "dataset '" + info.name + "': naming its file " + file);
+  }
+  Status synced = SyncDir("dataset '" + info.name + "'");
+  if (!synced.ok()) {
+    // Not durable, so not acknowledged: it must not appear after a restart.
+    ::unlinkat(dir_fd_, file.c_str(), 0);
+  }
+  return synced;
+}
+
+Result<DatasetInfo> DatasetStore::Commit(std::unique_ptr<PreparedDataset> prepared,
+                                         std::optional<int64_t> if_version) {
+  if (!prepared || prepared->store_ != this || prepared->fd_ < 0) {
+    return Status::InvalidArgument("Commit needs a dataset this store prepared, once");
+  }
+  const std::string name = prepared->info_.name;
+  auto [entry, commit] = LockEntry(name);
   // An entry this commit created leaves the map again if the commit fails.
-  auto forget_if_empty = [&] {
+  auto forget_if_empty = [&, &entry = entry] {
     if (!entry->versions.empty()) return;
     entry->dropped = true;
     std::lock_guard lock(mutex_);
@@ -691,21 +711,9 @@ Result<DatasetInfo> DatasetStore::Commit(std::unique_ptr<PreparedDataset> prepar
   DatasetInfo info = prepared->info_;
   info.version = entry->last_version + 1;
   info.created_ms = NowMs();
-  const std::string file = FileName(name, info.version, info.sha256_hex);
-  // linkat through /proc works without privileges (AT_EMPTY_PATH needs
-  // CAP_DAC_READ_SEARCH); the name is new, so nothing is replaced.
-  if (::linkat(AT_FDCWD, ProcFdPath(prepared->fd_).c_str(), dir_fd_, file.c_str(),
-               AT_SYMLINK_FOLLOW) != 0) {
-    Status status = Status::FromErrno(errno, "dataset '" + name + "': naming its file " + file);
+  if (Status linked = LinkVersion(*prepared, info); !linked.ok()) {
     forget_if_empty();
-    return status;
-  }
-  Status synced = SyncDir("dataset '" + name + "'");
-  if (!synced.ok()) {
-    // Not durable, so not acknowledged: it must not appear after a restart.
-    ::unlinkat(dir_fd_, file.c_str(), 0);
-    forget_if_empty();
-    return synced;
+    return linked;
   }
   entry->last_version = info.version;
   auto dataset = std::make_shared<const Dataset>(info, std::move(prepared->file_),
@@ -718,9 +726,84 @@ Result<DatasetInfo> DatasetStore::Commit(std::unique_ptr<PreparedDataset> prepar
   return info;
 }
 
+Result<DatasetInfo> DatasetStore::CommitVersion(std::unique_ptr<PreparedDataset> prepared,
+                                                int64_t version, int64_t created_ms) {
+  if (!prepared || prepared->store_ != this || prepared->fd_ < 0) {
+    return Status::InvalidArgument("CommitVersion needs a dataset this store prepared, once");
+  }
+  if (version < 1)
+    return Status::InvalidArgument("dataset versions start at 1, not " + Str(version));
+  const std::string name = prepared->info_.name;
+  auto [entry, commit] = LockEntry(name);
+  auto position = std::find_if(entry->versions.begin(), entry->versions.end(),
+                               [&](const auto& d) { return d->info().version >= version; });
+  if (position != entry->versions.end() && (*position)->info().version == version) {
+    if ((*position)->info().sha256_hex == prepared->info_.sha256_hex) return (*position)->info();
+    return Status::Conflict("dataset '" + name + "' version " + Str(version) +
+                            " is stored already with SHA-256 " + (*position)->info().sha256_hex +
+                            ", not " + prepared->info_.sha256_hex);
+  }
+  DatasetInfo info = prepared->info_;
+  info.version = version;
+  info.created_ms = created_ms;
+  if (Status linked = LinkVersion(*prepared, info); !linked.ok()) {
+    if (entry->versions.empty()) {
+      entry->dropped = true;
+      std::lock_guard lock(mutex_);
+      entries_.erase(name);
+    }
+    return linked;
+  }
+  entry->last_version = std::max(entry->last_version, version);
+  auto dataset = std::make_shared<const Dataset>(info, std::move(prepared->file_),
+                                                 std::move(prepared->messages_));
+  {
+    std::lock_guard lock(mutex_);
+    entry->versions.insert(position, std::move(dataset));
+  }
+  PruneOld(*entry);
+  return info;
+}
+
+Status DatasetStore::Remove(std::string_view name, int64_t version) {
+  ZKA_RETURN_IF_ERROR(ValidateDatasetName(name));
+  std::shared_ptr<Entry> entry = FindEntry(name);
+  const Status not_found = Status::NotFound("dataset '" + std::string(name) + "' has no version " +
+                                            Str(version) + " stored here");
+  if (!entry) return not_found;
+  std::lock_guard commit(entry->commit);
+  auto found = std::find_if(entry->versions.begin(), entry->versions.end(),
+                            [&](const auto& d) { return d->info().version == version; });
+  if (entry->dropped || found == entry->versions.end()) return not_found;
+  const DatasetInfo& info = (*found)->info();
+  const std::string file = FileName(info.name, info.version, info.sha256_hex);
+  if (::unlinkat(dir_fd_, file.c_str(), 0) != 0 && errno != ENOENT) {
+    return Status::FromErrno(errno, "dataset '" + info.name + "': deleting " + file);
+  }
+  {
+    std::lock_guard lock(mutex_);
+    entry->versions.erase(found);
+    if (entry->versions.empty()) {
+      entry->dropped = true;
+      entries_.erase(std::string(name));
+    }
+  }
+  return SyncDir("dataset '" + std::string(name) + "'");
+}
+
+std::vector<DatasetInfo> DatasetStore::ListVersions() const {
+  std::lock_guard lock(mutex_);
+  std::vector<DatasetInfo> infos;
+  for (const auto& [name, entry] : entries_) {
+    for (const auto& dataset : entry->versions) infos.push_back(dataset->info());
+  }
+  return infos;
+}
+
 // REQUIRES: entry.commit is held.
 void DatasetStore::PruneOld(Entry& entry) {
-  while (static_cast<int>(entry.versions.size()) > options_.keep_versions) {
+  while (options_.keep_versions > 0 &&
+         static_cast<int>(entry.versions.size()) > options_.keep_versions) {
     const DatasetInfo& oldest = entry.versions.front()->info();
     const std::string file = FileName(oldest.name, oldest.version, oldest.sha256_hex);
     // A failure keeps the version listed; the next prune (or Open) retries.

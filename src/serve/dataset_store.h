@@ -35,6 +35,7 @@
 #include <optional>
 #include <string>
 #include <string_view>
+#include <utility>
 #include <vector>
 
 #include "arrow/buffer.h"
@@ -61,8 +62,10 @@ struct DatasetStoreOptions {
   arrow::ipc::IpcReadOptions read;
   // Upper bound on one served message, framed (see above).
   int64_t max_batch_bytes_served = kDefaultMaxServedMessageBytes;
-  // Versions kept per name, the current one included (>= 1). Older files
-  // are deleted once a newer version is visible.
+  // Versions kept per name, the current one included. Older files are
+  // deleted once a newer version is visible. 0: the store deletes nothing by
+  // itself; a catalog that decides which versions exist removes them
+  // (Remove), as coordinated servers do (src/coord).
   int keep_versions = 1;
 };
 
@@ -157,6 +160,19 @@ class DatasetStore {
   Result<DatasetInfo> Commit(std::unique_ptr<PreparedDataset> prepared,
                              std::optional<int64_t> if_version = {});
 
+  // Makes `prepared` version `version` of its name, a number a catalog
+  // assigned (src/coord), instead of the next one. Versions may arrive out
+  // of order (a replica fetching a kept older version); the highest one is
+  // current. The version existing already with the same SHA-256 is success
+  // (a retried install), with another SHA-256 kConflict.
+  Result<DatasetInfo> CommitVersion(std::unique_ptr<PreparedDataset> prepared, int64_t version,
+                                    int64_t created_ms);
+  // Deletes one version's file (kNotFound when it is not stored). Readers
+  // holding it keep reading it.
+  Status Remove(std::string_view name, int64_t version);
+  // Every stored version of every name, oldest first per name.
+  std::vector<DatasetInfo> ListVersions() const;
+
   // The current version, or the given one while it is kept; kNotFound
   // otherwise, naming the versions still kept.
   Result<std::shared_ptr<const Dataset>> Get(std::string_view name,
@@ -179,6 +195,12 @@ class DatasetStore {
   std::shared_ptr<Entry> FindEntry(std::string_view name) const;
   Status SyncDir(std::string_view what) const;
   void PruneOld(Entry& entry);
+  // Locks the entry of `name`'s commits, creating it if needed.
+  std::pair<std::shared_ptr<Entry>, std::unique_lock<std::mutex>> LockEntry(
+      const std::string& name);
+  // Links the prepared file under `info`'s name and version and syncs the
+  // directory. REQUIRES: entry.commit is held.
+  Status LinkVersion(PreparedDataset& prepared, const DatasetInfo& info);
 
   const std::filesystem::path dir_;
   const int dir_fd_;  // open and flock'ed for the store's lifetime

@@ -46,7 +46,7 @@ Result<Target> Classify(const Resource& resource) {
   }
   if (segments.size() == 2 && segments[0] == "datasets") {
     ZKA_RETURN_IF_ERROR(ValidateDatasetName(segments[1]));
-    ZKA_RETURN_IF_ERROR(CheckParams(resource, {"if_version"}));
+    ZKA_RETURN_IF_ERROR(CheckParams(resource, {"if_version", "version"}));
     return Target{Kind::kDataset, segments[1]};
   }
   return Status::NotFound("no resource " + resource.ToTarget() + "; expected " +
@@ -82,9 +82,14 @@ std::string Json(const nlohmann::json& value) { return value.dump(); }
 
 }  // namespace
 
-transport::StreamInfo DatasetStreamInfo(const DatasetInfo& info) {
+transport::StreamInfo DatasetStreamInfo(const CatalogVersion& version) {
+  const DatasetInfo& info = version.info;
   StreamInfo stream;
   stream.resource.segments = {"datasets", info.name};
+  // A ticket for exactly this version: a reader redeeming it after a newer
+  // publication still gets the version it was told about.
+  stream.resource.params["version"] = std::to_string(info.version);
+  stream.locations = version.locations;
   stream.schema = info.schema;
   stream.total_records = info.rows;
   stream.total_bytes = info.bytes;
@@ -97,8 +102,25 @@ transport::StreamInfo DatasetStreamInfo(const DatasetInfo& info) {
   return stream;
 }
 
-Service::Service(TreeService& tree, DatasetStore& store, ServiceOptions options)
-    : tree_(tree), store_(store), options_(options) {}
+Service::Service(TreeService& tree, DatasetStore& store, DatasetCatalog& catalog,
+                 ServiceOptions options)
+    : tree_(tree), store_(store), catalog_(catalog), options_(options) {}
+
+Result<CatalogVersion> Service::ResolveDataset(const std::string& name, const Resource& resource) {
+  ZKA_ASSIGN_OR_RETURN(std::optional<int64_t> version, resource.IntParam("version"));
+  return catalog_.Resolve(name, version);
+}
+
+Result<std::shared_ptr<const Dataset>> Service::HeldCopy(const CatalogVersion& version) {
+  Result<std::shared_ptr<const Dataset>> held = store_.Get(version.info.name, version.info.version);
+  if (held.ok() || held.status().code() != StatusCode::kNotFound) return held;
+  std::string where;
+  for (const std::string& location : version.locations) where += " " + location;
+  return Status::Unavailable(
+      "dataset '" + version.info.name + "' version " + std::to_string(version.info.version) +
+      " is not held by this server" +
+      (where.empty() ? " nor by any live server" : "; read it from a holder:" + where));
+}
 
 Result<std::vector<StreamInfo>> Service::List() {
   std::vector<StreamInfo> list;
@@ -108,7 +130,8 @@ Result<std::vector<StreamInfo>> Service::List() {
     // Before the initial state is read the tree is not listed, datasets are.
     if (info.ok()) list.push_back(std::move(*info));
   }
-  for (const DatasetInfo& info : store_.List()) list.push_back(DatasetStreamInfo(info));
+  ZKA_ASSIGN_OR_RETURN(std::vector<CatalogVersion> datasets, catalog_.List());
+  for (const CatalogVersion& version : datasets) list.push_back(DatasetStreamInfo(version));
   return list;
 }
 
@@ -131,8 +154,13 @@ Result<StreamInfo> Service::Describe(const Resource& resource) {
       return info;
     }
     case Kind::kDataset: {
-      ZKA_ASSIGN_OR_RETURN(auto dataset, store_.Get(target.dataset));
-      return DatasetStreamInfo(dataset->info());
+      ZKA_ASSIGN_OR_RETURN(CatalogVersion version, ResolveDataset(target.dataset, resource));
+      if (!version.info.schema) {
+        // Held elsewhere only: the schema comes with the copy.
+        ZKA_ASSIGN_OR_RETURN(auto dataset, HeldCopy(version));
+        version.info.schema = dataset->info().schema;
+      }
+      return DatasetStreamInfo(version);
     }
   }
   return Status::Internal("unhandled resource kind");
@@ -151,7 +179,8 @@ Result<std::unique_ptr<transport::MessageStream>> Service::Get(
       return tree_.Changes(request);
     }
     case Kind::kDataset: {
-      ZKA_ASSIGN_OR_RETURN(auto dataset, store_.Get(target.dataset));
+      ZKA_ASSIGN_OR_RETURN(CatalogVersion version, ResolveDataset(target.dataset, resource));
+      ZKA_ASSIGN_OR_RETURN(auto dataset, HeldCopy(version));
       return dataset->Read(options.compression, store_.options().read);
     }
   }
@@ -164,9 +193,28 @@ Result<StreamInfo> Service::Put(const Resource& resource, arrow::InputStream& up
     return Status::InvalidArgument("only datasets can be uploaded (/datasets/NAME), not " +
                                    resource.ToTarget());
   }
+  if (resource.Param("version")) {
+    return Status::InvalidArgument(
+        "a dataset's version is assigned when it is stored; to make the upload conditional on "
+        "the current version, use if_version=V");
+  }
   ZKA_ASSIGN_OR_RETURN(std::optional<int64_t> if_version, resource.IntParam("if_version"));
-  ZKA_ASSIGN_OR_RETURN(DatasetInfo info, store_.Put(target.dataset, upload, if_version));
-  return DatasetStreamInfo(info);
+  // An upload replaces the version current when it began (or the one it
+  // names): if another was published while it was read, it conflicts
+  // instead of silently overwriting what its client never saw.
+  Result<CatalogVersion> current = catalog_.Resolve(target.dataset, std::nullopt);
+  if (!current.ok() && current.status().code() != StatusCode::kNotFound) return current.status();
+  const int64_t at = current.ok() ? current->info.version : 0;
+  if (if_version && at != *if_version) {
+    // Fails fast, before a large upload is read.
+    return Status::Conflict("dataset '" + target.dataset + "' is at version " + std::to_string(at) +
+                            (at == 0 ? " (does not exist)" : "") +
+                            ", the upload expected version " + std::to_string(*if_version));
+  }
+  const int64_t base = if_version.value_or(at);
+  ZKA_ASSIGN_OR_RETURN(auto prepared, store_.Prepare(target.dataset, upload));
+  ZKA_ASSIGN_OR_RETURN(DatasetInfo info, catalog_.Publish(std::move(prepared), base));
+  return DatasetStreamInfo({std::move(info), {}});
 }
 
 Status Service::Delete(const Resource& resource) {
@@ -175,7 +223,7 @@ Status Service::Delete(const Resource& resource) {
     return Status::InvalidArgument("only datasets can be deleted (/datasets/NAME), not " +
                                    resource.ToTarget());
   }
-  return store_.Drop(target.dataset);
+  return catalog_.Drop(target.dataset);
 }
 
 std::vector<transport::ActionType> Service::ListActions() {
@@ -223,7 +271,7 @@ Result<std::string> Service::DoAction(std::string_view type, std::string_view bo
     // The body names the dataset, or is its target (/datasets/NAME).
     std::string_view name = body;
     if (name.starts_with("/datasets/")) name.remove_prefix(std::string_view("/datasets/").size());
-    ZKA_RETURN_IF_ERROR(store_.Drop(name));
+    ZKA_RETURN_IF_ERROR(catalog_.Drop(name));
     return Json({{"dropped", std::string(name)}});
   }
   return Status::NotFound("no action \"" + std::string(type.substr(0, 100)) +
@@ -269,6 +317,7 @@ void Service::AppendMetrics(std::string& text) {
   for (const DatasetInfo& info : datasets) bytes += info.bytes;
   gauge("zkarrow_datasets", "datasets stored", static_cast<int64_t>(datasets.size()));
   gauge("zkarrow_datasets_bytes", "bytes of the current versions of the datasets", bytes);
+  catalog_.AppendMetrics(text);
 }
 
 }  // namespace zkarrow::serve

@@ -2,7 +2,10 @@
 // call (transport::ArrowService):
 //   /znodes?path=/sub&data=false&typed=true   the live tree (TreeService)
 //   /changes?from=ZXID&initial=true&typed=true  its change stream
-//   /datasets/NAME[?if_version=V]             uploaded datasets (DatasetStore)
+//   /datasets/NAME[?version=V]                 uploaded datasets (DatasetStore;
+//                                              which version is current, and
+//                                              where copies are, the catalog
+//                                              says); PUT takes ?if_version=V
 // Actions: `sync` (body: a zxid, or {"zxid": Z, "timeout_ms": T}) waits until
 // the served state reached the zxid and returns {"zxid": label};
 // `drop` (body: a dataset name) deletes a dataset.
@@ -14,6 +17,7 @@
 #include <memory>
 #include <string>
 
+#include "serve/dataset_catalog.h"
 #include "serve/dataset_store.h"
 #include "serve/tree_service.h"
 #include "transport/arrow_service.h"
@@ -28,8 +32,10 @@ struct ServiceOptions {
 
 class Service final : public transport::ArrowService {
  public:
-  // REQUIRES: `tree` and `store` outlive the service.
-  Service(TreeService& tree, DatasetStore& store, ServiceOptions options = {});
+  // REQUIRES: `tree`, `store` and `catalog` outlive the service; `catalog`
+  // decides over `store`'s versions.
+  Service(TreeService& tree, DatasetStore& store, DatasetCatalog& catalog,
+          ServiceOptions options = {});
 
   Result<std::vector<transport::StreamInfo>> List() override;
   Result<transport::StreamInfo> Describe(const transport::Resource& resource) override;
@@ -45,14 +51,21 @@ class Service final : public transport::ArrowService {
 
  private:
   Result<int64_t> Sync(std::string_view body);
+  // The version a dataset request names (?version=V, else the current one).
+  Result<CatalogVersion> ResolveDataset(const std::string& name,
+                                        const transport::Resource& resource);
+  // This server's copy of `version`; kUnavailable naming the holders when
+  // it has none.
+  Result<std::shared_ptr<const Dataset>> HeldCopy(const CatalogVersion& version);
 
   TreeService& tree_;
   DatasetStore& store_;
+  DatasetCatalog& catalog_;
   const ServiceOptions options_;
 };
 
-// The StreamInfo of a stored dataset (its app metadata: version, rows,
-// bytes, sha256, created_ms as JSON).
-transport::StreamInfo DatasetStreamInfo(const DatasetInfo& info);
+// The StreamInfo of a dataset version (its app metadata: version, rows,
+// bytes, sha256, created_ms as JSON; its locations: the other holders).
+transport::StreamInfo DatasetStreamInfo(const CatalogVersion& version);
 
 }  // namespace zkarrow::serve

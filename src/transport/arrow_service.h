@@ -42,6 +42,11 @@ struct StreamInfo {
   int64_t total_bytes = -1;
   // Extra facts as JSON text (dataset version, checksum, zxid), or empty.
   std::string app_metadata_json;
+  // Other servers that serve the same resource (URIs such as
+  // grpc://HOST:PORT; Flight: the endpoint's locations). Empty: only the
+  // server that answered, as Flight's rule for an endpoint without
+  // locations says.
+  std::vector<std::string> locations;
 };
 
 struct GetOptions {

@@ -362,6 +362,60 @@ TEST_F(DatasetStoreTest, StoringAServedStreamReproducesTheFile) {
   EXPECT_EQ(copy->rows, original->rows);
 }
 
+// What a catalog (src/coord) does with the store: versions it numbers,
+// installed in any order, removed one by one, never pruned by the store.
+TEST_F(DatasetStoreTest, CatalogVersionsAreInstalledAndRemovedAsTold) {
+  DatasetStoreOptions options;
+  options.keep_versions = 0;
+  auto store = OpenStore(options);
+  ASSERT_TRUE(store);
+  Upload v5 = MakeUpload(0, 1, 10, 2), v3 = MakeUpload(50, 2, 10, 2), other = MakeUpload(9, 1, 4, 1);
+  auto prepare = [&](const Upload& upload) {
+    arrow::BufferInputStream in(upload.bytes);
+    auto prepared = store->Prepare("c", in);
+    EXPECT_TRUE(prepared.ok()) << prepared.status().ToString();
+    return std::move(*prepared);
+  };
+  auto five = store->CommitVersion(prepare(v5), 5, 1234);
+  ASSERT_TRUE(five.ok()) << five.status().ToString();
+  EXPECT_EQ(five->version, 5);
+  EXPECT_EQ(five->created_ms, 1234);
+  // An older version arrives later (a replica fetching a kept version):
+  // it is stored, and the highest version stays current.
+  auto three = store->CommitVersion(prepare(v3), 3, 1000);
+  ASSERT_TRUE(three.ok()) << three.status().ToString();
+  ExpectServes(*store, "c", v5, 5);
+  auto kept = store->Get("c", 3);
+  ASSERT_TRUE(kept.ok()) << kept.status().ToString();
+  std::vector<DatasetInfo> versions = store->ListVersions();
+  ASSERT_EQ(versions.size(), 2u);
+  EXPECT_EQ(versions[0].version, 3);
+  EXPECT_EQ(versions[1].version, 5);
+  // The same version again: the same bytes are a retried install, other
+  // bytes a conflict that stores nothing.
+  auto again = store->CommitVersion(prepare(v5), 5, 99);
+  ASSERT_TRUE(again.ok()) << again.status().ToString();
+  EXPECT_EQ(again->created_ms, 1234);
+  auto clash = store->CommitVersion(prepare(other), 5, 99);
+  EXPECT_EQ(clash.status().code(), StatusCode::kConflict) << clash.status().ToString();
+  EXPECT_EQ(Files().size(), 2u);
+  // Removal, one version at a time; the last one takes the name with it.
+  ASSERT_TRUE(store->Remove("c", 5).ok());
+  EXPECT_EQ(store->Remove("c", 5).code(), StatusCode::kNotFound);
+  ExpectServes(*store, "c", v3, 3);
+  ASSERT_TRUE(store->Remove("c", 3).ok());
+  EXPECT_TRUE(store->List().empty());
+  EXPECT_TRUE(Files().empty());
+  // Reopened with keep_versions 0, nothing is pruned either.
+  ASSERT_TRUE(store->CommitVersion(prepare(v3), 1, 1).ok());
+  ASSERT_TRUE(store->CommitVersion(prepare(v5), 2, 2).ok());
+  ASSERT_TRUE(store->CommitVersion(prepare(other), 3, 3).ok());
+  store.reset();
+  store = OpenStore(options);
+  ASSERT_TRUE(store);
+  EXPECT_EQ(store->ListVersions().size(), 3u);
+}
+
 TEST_F(DatasetStoreTest, AnIpcFileIsAcceptedAsAnUpload) {
   auto store = OpenStore();
   ASSERT_TRUE(store);
@@ -1114,7 +1168,7 @@ TEST_F(DatasetStoreTest, UploadsAreReadWithinTheReadBudget) {
 
 TEST_F(DatasetStoreTest, OptionsAreChecked) {
   DatasetStoreOptions options;
-  options.keep_versions = 0;
+  options.keep_versions = -1;
   EXPECT_EQ(DatasetStore::Open(dir_, options).status().code(), StatusCode::kInvalidArgument);
   options.keep_versions = 1;
   options.max_batch_bytes_served = 100;

@@ -194,7 +194,9 @@ Result<fproto::FlightInfo> ToFlightInfo(const StreamInfo& info,
     ZKA_ASSIGN_OR_RETURN(*out.mutable_schema(), EncodeSchema(*info.schema));
   }
   *out.mutable_flight_descriptor() = descriptor;
-  out.add_endpoint()->mutable_ticket()->set_ticket(info.resource.ToTarget());
+  fproto::FlightEndpoint* endpoint = out.add_endpoint();
+  endpoint->mutable_ticket()->set_ticket(info.resource.ToTarget());
+  for (const std::string& uri : info.locations) endpoint->add_location()->set_uri(uri);
   out.set_total_records(info.total_records);
   out.set_total_bytes(info.total_bytes);
   out.set_app_metadata(info.app_metadata_json);
@@ -207,6 +209,7 @@ Result<StreamInfo> FromFlightInfo(const fproto::FlightInfo& info) {
     auto resource = ParseTarget(info.endpoint(0).ticket().ticket());
     if (!resource.ok()) return resource.status().WithContext("FlightInfo ticket");
     out.resource = std::move(*resource);
+    for (const auto& location : info.endpoint(0).location()) out.locations.push_back(location.uri());
   } else {
     ZKA_ASSIGN_OR_RETURN(out.resource, ResourceFromDescriptor(info.flight_descriptor()));
   }

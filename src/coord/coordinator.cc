@@ -1,0 +1,752 @@
+#include "coord/coordinator.h"
+
+#include <openssl/evp.h>
+
+#include <algorithm>
+#include <cstdio>
+
+#include "zk/error_code.h"
+
+namespace zkarrow::coord {
+
+namespace {
+
+using Clock = std::chrono::steady_clock;
+
+int64_t NowMs() {
+  return std::chrono::duration_cast<std::chrono::milliseconds>(
+             std::chrono::system_clock::now().time_since_epoch())
+      .count();
+}
+
+std::string Hex(const unsigned char* bytes, size_t size) {
+  static constexpr char kHex[] = "0123456789abcdef";
+  std::string text;
+  for (size_t i = 0; i < size; ++i) {
+    text += kHex[bytes[i] >> 4];
+    text += kHex[bytes[i] & 15];
+  }
+  return text;
+}
+
+// The SHA-256 of the schema message as stored (the first message of the
+// file): equal fingerprints mean equal schemas, field for field.
+std::string SchemaFingerprint(const serve::Dataset& dataset) {
+  auto messages = dataset.Read(arrow::ipc::Compression::kNone);
+  transport::IpcMessage first;
+  if (!messages.ok()) return {};
+  auto polled = (*messages)->Next(&first);
+  if (!polled.ok() || *polled != transport::MessageStream::Poll::kMessage || !first.metadata) {
+    return {};
+  }
+  unsigned char digest[EVP_MAX_MD_SIZE];
+  unsigned int size = 0;
+  auto bytes = first.metadata->bytes();
+  if (EVP_Digest(bytes.data(), bytes.size(), digest, &size, EVP_sha256(), nullptr) != 1) return {};
+  return Hex(digest, size);
+}
+
+bool IsCode(const Status& status, zk::ErrorCode code) { return zk::ErrorCodeOf(status) == code; }
+
+// Creates `path` unless it exists.
+Status EnsureNode(zk::Client& client, const std::string& path, const std::vector<zk::Acl>& acl) {
+  Result<zk::CreateResult> created =
+      client.Create(path, "", acl, zk::CreateMode::kPersistent).get();
+  if (created.ok() || IsCode(created.status(), zk::ErrorCode::NODEEXISTS)) return Status::Ok();
+  return created.status();
+}
+
+}  // namespace
+
+Coordinator::Coordinator(CoordinatorOptions options, serve::DatasetStore& store)
+    : options_(std::move(options)), layout_(options_.root), store_(store) {}
+
+Result<std::unique_ptr<Coordinator>> Coordinator::Create(CoordinatorOptions options,
+                                                         serve::DatasetStore& store) {
+  ZKA_RETURN_IF_ERROR(ValidateRoot(options.root));
+  if (options.keep_versions < 1 || options.replicas < 1 || options.ack_replicas < 1 ||
+      options.ack_replicas > options.replicas) {
+    return Status::InvalidArgument(
+        "coordination: expected keep_versions >= 1 and 1 <= ack_replicas <= replicas, found " +
+        std::to_string(options.keep_versions) + ", " + std::to_string(options.ack_replicas) + ", " +
+        std::to_string(options.replicas));
+  }
+  if (store.options().keep_versions != 0) {
+    return Status::InvalidArgument(
+        "coordination: the store must leave pruning to the catalog (keep_versions 0)");
+  }
+  if (!options.connect) return Status::InvalidArgument("coordination: no way to reach peers");
+  return std::unique_ptr<Coordinator>(new Coordinator(std::move(options), store));
+}
+
+Status Coordinator::Join(ServerRecord self) {
+  ZKA_RETURN_IF_ERROR(ValidateServerId(self.id));
+  if (thread_.joinable() || !self_.id.empty()) return Status::InvalidArgument("joined already");
+  self_ = std::move(self);
+  // The first session is established here, so that a wrong address or ACL
+  // fails the start instead of a background loop.
+  ZKA_RETURN_IF_ERROR(Establish().WithContext("coordination"));
+  ZKA_RETURN_IF_ERROR(Refresh().WithContext("coordination"));
+  thread_ = std::thread([this] { Run(); });
+  return Status::Ok();
+}
+
+Coordinator::~Coordinator() { Stop(); }
+
+void Coordinator::Stop() {
+  {
+    std::lock_guard lock(mutex_);
+    if (stopping_ && !thread_.joinable() && !client_) return;
+    stopping_ = true;
+  }
+  wake_.notify_all();
+  if (thread_.joinable()) thread_.join();
+  std::shared_ptr<zk::Client> client;
+  {
+    std::lock_guard lock(mutex_);
+    client = std::move(client_);
+  }
+  session_ok_ = false;
+  if (client) client->Close();
+}
+
+void Coordinator::Log(const std::string& line) const {
+  if (options_.log) options_.log(line);
+}
+
+void Coordinator::Wake() {
+  {
+    std::lock_guard lock(mutex_);
+    dirty_ = true;
+  }
+  wake_.notify_all();
+}
+
+std::shared_ptr<zk::Client> Coordinator::client() const {
+  std::lock_guard lock(mutex_);
+  return client_;
+}
+
+Status Coordinator::Establish() {
+  zk::ClientOptions client_options = options_.client;
+  client_options.session_listener = [this](const zk::SessionEvent& event) {
+    if (event.state == zk::SessionState::kExpired || event.state == zk::SessionState::kClosed) {
+      session_ok_ = false;
+      {
+        std::lock_guard lock(mutex_);
+        session_lost_ = true;
+      }
+      Wake();
+    } else if (event.state == zk::SessionState::kConnected) {
+      Wake();
+    }
+  };
+  ZKA_ASSIGN_OR_RETURN(std::unique_ptr<zk::Client> owned, zk::Client::Connect(client_options));
+  std::shared_ptr<zk::Client> client = std::move(owned);
+  // The root's ancestors are the operator's; the root and below are ours.
+  for (size_t slash = layout_.root.find('/', 1); slash != std::string::npos;
+       slash = layout_.root.find('/', slash + 1)) {
+    ZKA_RETURN_IF_ERROR(EnsureNode(*client, layout_.root.substr(0, slash), options_.acl));
+  }
+  for (const std::string* path :
+       {&layout_.root, &layout_.servers, &layout_.datasets, &layout_.leader, &layout_.locks}) {
+    ZKA_RETURN_IF_ERROR(EnsureNode(*client, *path, options_.acl).WithContext("creating " + *path));
+  }
+
+  // Registration. A node left by this id's previous session (a restart
+  // within the session timeout) goes away when that session expires; a
+  // node of a live session means two servers were given one id.
+  const std::string self_path = layout_.Server(self_.id);
+  const Clock::time_point give_up =
+      Clock::now() + client->negotiated_session_timeout() + std::chrono::seconds(2);
+  while (true) {
+    Result<zk::CreateResult> created =
+        client->Create(self_path, ToJson(self_), options_.acl, zk::CreateMode::kEphemeral).get();
+    if (created.ok()) break;
+    if (!IsCode(created.status(), zk::ErrorCode::NODEEXISTS)) {
+      return created.status().WithContext("registering " + self_path);
+    }
+    if (Clock::now() > give_up) {
+      return Status::Conflict("server id '" + self_.id + "' is registered at " + self_path +
+                              " by another live session: give each server its own --server-id");
+    }
+    {
+      std::unique_lock lock(mutex_);
+      if (wake_.wait_for(lock, std::chrono::milliseconds(250), [this] { return stopping_; })) {
+        return Status::Cancelled("stopping");
+      }
+    }
+  }
+  Result<zk::CreateResult> candidate = client
+                                           ->Create(layout_.LeaderPrefix(), self_.id, options_.acl,
+                                                    zk::CreateMode::kEphemeralSequential)
+                                           .get();
+  if (!candidate.ok()) return candidate.status().WithContext("standing for election");
+  ZKA_RETURN_IF_ERROR(client
+                          ->AddWatch(layout_.root, zk::AddWatchMode::kPersistentRecursive,
+                                     [this](const zk::WatchEvent&) { Wake(); })
+                          .get()
+                          .WithContext("watching " + layout_.root));
+  {
+    std::lock_guard lock(mutex_);
+    client_ = std::move(client);
+    session_lost_ = false;
+    election_node_ = candidate->path.substr(candidate->path.rfind('/') + 1);
+    dirty_ = true;
+  }
+  session_ok_ = true;
+  Log("coordination: registered as " + self_path);
+  return Status::Ok();
+}
+
+void Coordinator::Run() {
+  Clock::time_point next_refresh = Clock::now();
+  while (true) {
+    bool lost = false;
+    {
+      std::unique_lock lock(mutex_);
+      wake_.wait_until(lock, next_refresh, [this] { return stopping_ || dirty_; });
+      if (stopping_) return;
+      dirty_ = false;
+      lost = session_lost_;
+    }
+    next_refresh = Clock::now() + options_.refresh_interval;
+    if (lost) {
+      std::shared_ptr<zk::Client> old;
+      {
+        std::lock_guard lock(mutex_);
+        old = std::move(client_);
+      }
+      if (old) {
+        Log("coordination: ZooKeeper session lost; uploads are refused until a new one");
+        old->Close();
+      }
+      Status established = Establish();
+      if (!established.ok()) {
+        Log("coordination: " + established.ToString() + " (retrying)");
+        continue;
+      }
+    }
+    Status refreshed = Refresh();
+    if (!refreshed.ok()) {
+      Log("coordination: reading the catalog: " + refreshed.ToString());
+      continue;
+    }
+    Reconcile();
+  }
+}
+
+Status Coordinator::Refresh() {
+  std::shared_ptr<zk::Client> client = this->client();
+  if (!client) return Status::Unavailable("no ZooKeeper session");
+  // Servers.
+  ZKA_ASSIGN_OR_RETURN(std::vector<std::string> ids, client->GetChildren(layout_.servers).get());
+  std::vector<zk::ReadOp> reads;
+  for (const std::string& id : ids) reads.push_back(zk::ReadOp::GetData(layout_.Server(id)));
+  ZKA_ASSIGN_OR_RETURN(std::vector<zk::ReadResult> records, client->MultiRead(reads).get());
+  std::map<std::string, ServerRecord> servers;
+  for (size_t i = 0; i < ids.size(); ++i) {
+    if (records[i].error != zk::ErrorCode::OK) continue;  // gone meanwhile
+    Result<ServerRecord> record = ServerRecordFromJson(records[i].data);
+    if (!record.ok()) {
+      Log("coordination: ignoring " + layout_.Server(ids[i]) + ": " + record.status().ToString());
+      continue;
+    }
+    servers[ids[i]] = std::move(*record);
+  }
+  // Election: the lowest sequence number leads.
+  ZKA_ASSIGN_OR_RETURN(std::vector<std::string> candidates,
+                       client->GetChildren(layout_.leader).get());
+  std::sort(candidates.begin(), candidates.end());
+  // Catalog.
+  ZKA_ASSIGN_OR_RETURN(std::vector<std::string> names, client->GetChildren(layout_.datasets).get());
+  reads.clear();
+  for (const std::string& name : names) reads.push_back(zk::ReadOp::GetData(layout_.Dataset(name)));
+  ZKA_ASSIGN_OR_RETURN(std::vector<zk::ReadResult> entries, client->MultiRead(reads).get());
+  std::map<std::string, Cached> catalog;
+  for (size_t i = 0; i < names.size(); ++i) {
+    if (entries[i].error != zk::ErrorCode::OK) continue;
+    Result<CatalogEntry> entry = CatalogEntryFromJson(names[i], entries[i].data);
+    if (!entry.ok()) {
+      Log("coordination: ignoring " + layout_.Dataset(names[i]) + ": " + entry.status().ToString());
+      continue;
+    }
+    catalog[names[i]] = {std::move(*entry), entries[i].stat.version};
+  }
+  std::lock_guard lock(mutex_);
+  servers_ = std::move(servers);
+  entries_ = std::move(catalog);
+  metrics_.live_servers = static_cast<int64_t>(servers_.size());
+  metrics_.leader = !candidates.empty() && candidates.front() == election_node_;
+  metrics_.session = session_ok_;
+  return Status::Ok();
+}
+
+void Coordinator::Reconcile() {
+  std::map<std::string, Cached> entries;
+  std::map<std::string, ServerRecord> servers;
+  bool leader = false;
+  {
+    std::lock_guard lock(mutex_);
+    entries = entries_;
+    servers = servers_;
+    leader = metrics_.leader;
+  }
+  const std::string& self = self_.id;
+
+  // 1. This server's claims against its store: claim verified copies the
+  //    catalog does not list (a restart, a lost acknowledgement), withdraw
+  //    claims to copies it does not have.
+  for (const auto& [name, cached] : entries) {
+    for (const CatalogVersionRecord& record : cached.entry.versions) {
+      auto held = store_.Get(name, record.version);
+      const bool verified = held.ok() && (*held)->info().sha256_hex == record.sha256;
+      if (verified != record.HeldBy(self)) {
+        Status updated = UpdateEntry(name, [&](CatalogEntry& entry) {
+          CatalogVersionRecord* current = entry.Find(record.version);
+          if (!current || current->HeldBy(self) == verified) return false;
+          if (verified) {
+            current->holders.push_back(self);
+            std::sort(current->holders.begin(), current->holders.end());
+          } else {
+            std::erase(current->holders, self);
+          }
+          return true;
+        });
+        if (!updated.ok()) Log("coordination: updating " + name + ": " + updated.ToString());
+      }
+    }
+  }
+
+  // 2. Files the catalog does not name (an old version, a dropped dataset, a
+  //    publication that lost or never reached the catalog). Checked again
+  //    against a fresh read, under the publish lock, before removal.
+  for (const serve::DatasetInfo& info : store_.ListVersions()) {
+    auto found = entries.find(info.name);
+    const CatalogVersionRecord* record =
+        found == entries.end() ? nullptr : found->second.entry.Find(info.version);
+    if (record && record->sha256 == info.sha256_hex) continue;
+    std::lock_guard publishing(publish_mutex_);
+    Result<std::optional<Cached>> fresh = ReadEntry(info.name);
+    if (!fresh.ok()) continue;
+    const CatalogVersionRecord* now = *fresh ? (*fresh)->entry.Find(info.version) : nullptr;
+    if (now && now->sha256 == info.sha256_hex) continue;
+    if (store_.Remove(info.name, info.version).ok()) {
+      Log("coordination: removed " + info.name + " v" + std::to_string(info.version) +
+          " (not kept by the catalog)");
+      std::lock_guard lock(mutex_);
+      ++metrics_.files_removed;
+    }
+  }
+
+  // 3. Copies missing: fetch one where the lock is ours.
+  for (const auto& [name, cached] : entries) {
+    for (const CatalogVersionRecord& record : cached.entry.versions) {
+      if (record.HeldBy(self)) continue;
+      int live = 0;
+      for (const std::string& holder : record.holders) live += servers.count(holder) ? 1 : 0;
+      if (live > 0 && live < options_.replicas) Replicate(cached.entry, record);
+    }
+  }
+
+  // 4. Leader: forget holders gone for longer than the grace period.
+  if (leader) PruneGoneHolders();
+}
+
+void Coordinator::Replicate(const CatalogEntry& entry, const CatalogVersionRecord& record) {
+  std::shared_ptr<zk::Client> client = this->client();
+  if (!client) return;
+  const std::string lock_path = layout_.Lock(entry.name, record.version);
+  Result<zk::CreateResult> locked =
+      client->Create(lock_path, self_.id, options_.acl, zk::CreateMode::kEphemeral).get();
+  if (!locked.ok()) return;  // another server is fetching it (or ZooKeeper trouble)
+  const std::string what = entry.name + " v" + std::to_string(record.version);
+  Status fetched = [&]() -> Status {
+    std::vector<std::string> sources = LocationsOf(record);
+    Status last = Status::Unavailable("no live holder of " + what);
+    for (const std::string& source : sources) {
+      Result<transport::ServerUrl> url = transport::ParseServerUrl(
+          source + "/datasets/" + entry.name + "?version=" + std::to_string(record.version));
+      if (!url.ok()) {
+        last = url.status();
+        continue;
+      }
+      Status one = [&]() -> Status {
+        ZKA_ASSIGN_OR_RETURN(auto peer, options_.connect(*url));
+        ZKA_ASSIGN_OR_RETURN(auto body, peer->Get(url->resource, {}));
+        ZKA_ASSIGN_OR_RETURN(auto prepared, store_.Prepare(entry.name, *body));
+        if (prepared->info().sha256_hex != record.sha256) {
+          return Status::InvalidData("the copy's SHA-256 is " + prepared->info().sha256_hex +
+                                     ", the catalog's " + record.sha256 + "; not kept");
+        }
+        return store_.CommitVersion(std::move(prepared), record.version, record.created_ms)
+            .status();
+      }();
+      if (one.ok()) {
+        Log("coordination: fetched " + what + " from " + source);
+        return Status::Ok();
+      }
+      last = one.WithContext("from " + source);
+    }
+    return last;
+  }();
+  if (fetched.ok()) {
+    Status claimed = UpdateEntry(entry.name, [&](CatalogEntry& current) {
+      CatalogVersionRecord* now = current.Find(record.version);
+      if (!now || now->sha256 != record.sha256 || now->HeldBy(self_.id)) return false;
+      now->holders.push_back(self_.id);
+      std::sort(now->holders.begin(), now->holders.end());
+      return true;
+    });
+    std::lock_guard lock(mutex_);
+    ++metrics_.copies_fetched;
+    if (!claimed.ok()) Log("coordination: claiming " + what + ": " + claimed.ToString());
+  } else {
+    Log("coordination: fetching " + what + ": " + fetched.ToString());
+    std::lock_guard lock(mutex_);
+    ++metrics_.fetch_failures;
+  }
+  // A lock that cannot be deleted goes with this session.
+  (void)client->Delete(lock_path, -1).get();
+}
+
+void Coordinator::PruneGoneHolders() {
+  std::map<std::string, Cached> entries;
+  std::set<std::string> gone;
+  const Clock::time_point now = Clock::now();
+  {
+    std::lock_guard lock(mutex_);
+    entries = entries_;
+    std::set<std::string> absent;
+    for (const auto& [name, cached] : entries_) {
+      for (const CatalogVersionRecord& record : cached.entry.versions) {
+        for (const std::string& holder : record.holders) {
+          if (!servers_.count(holder)) absent.insert(holder);
+        }
+      }
+    }
+    for (auto it = absent_since_.begin(); it != absent_since_.end();) {
+      it = absent.count(it->first) ? std::next(it) : absent_since_.erase(it);
+    }
+    for (const std::string& holder : absent) {
+      auto [it, inserted] = absent_since_.emplace(holder, now);
+      if (now - it->second >= options_.holder_grace) gone.insert(holder);
+    }
+  }
+  if (gone.empty()) return;
+  for (const auto& [name, cached] : entries) {
+    int64_t removed = 0;
+    Status updated = UpdateEntry(name, [&](CatalogEntry& entry) {
+      removed = 0;
+      for (CatalogVersionRecord& record : entry.versions) {
+        removed +=
+            std::erase_if(record.holders, [&](const std::string& h) { return gone.count(h); });
+      }
+      return removed > 0;
+    });
+    if (updated.ok() && removed > 0) {
+      Log("coordination: removed " + std::to_string(removed) + " gone holder(s) from " + name);
+      std::lock_guard lock(mutex_);
+      metrics_.holders_pruned += removed;
+    }
+  }
+}
+
+Result<std::optional<Coordinator::Cached>> Coordinator::ReadEntry(const std::string& name) {
+  std::shared_ptr<zk::Client> client = this->client();
+  if (!client || !session_ok_) return Status::Unavailable("no ZooKeeper session");
+  Result<zk::DataResult> data = client->GetData(layout_.Dataset(name)).get();
+  if (!data.ok()) {
+    if (IsCode(data.status(), zk::ErrorCode::NONODE)) return std::optional<Cached>();
+    return data.status();
+  }
+  ZKA_ASSIGN_OR_RETURN(CatalogEntry entry, CatalogEntryFromJson(name, data->data));
+  return std::optional<Cached>(Cached{std::move(entry), data->stat.version});
+}
+
+Status Coordinator::UpdateEntry(const std::string& name,
+                                const std::function<bool(CatalogEntry&)>& edit) {
+  // Each retry follows a write that won in between; a few suffice unless
+  // the entry is hot, and then the next refresh tries again.
+  for (int attempt = 0; attempt < 8; ++attempt) {
+    ZKA_ASSIGN_OR_RETURN(std::optional<Cached> cached, ReadEntry(name));
+    if (!cached) return Status::Ok();  // dropped meanwhile
+    if (!edit(cached->entry)) return Status::Ok();
+    std::shared_ptr<zk::Client> client = this->client();
+    if (!client) return Status::Unavailable("no ZooKeeper session");
+    Result<zk::Stat> written =
+        client->SetData(layout_.Dataset(name), ToJson(cached->entry), cached->znode_version).get();
+    if (written.ok()) return Status::Ok();
+    if (!IsCode(written.status(), zk::ErrorCode::BADVERSION)) return written.status();
+  }
+  return Status::Conflict("the catalog entry of '" + name + "' kept changing; retried later");
+}
+
+std::vector<std::string> Coordinator::LocationsOf(const CatalogVersionRecord& record) const {
+  std::lock_guard lock(mutex_);
+  std::vector<std::string> locations;
+  for (const std::string& holder : record.holders) {
+    auto found = servers_.find(holder);
+    if (found == servers_.end()) continue;
+    const ServerRecord& server = found->second;
+    if (!server.flight.empty()) {
+      locations.push_back(server.flight);
+    } else if (!server.http.empty()) {
+      locations.push_back(server.http);
+    }
+  }
+  return locations;
+}
+
+serve::CatalogVersion Coordinator::ToCatalogVersion(const CatalogEntry& entry,
+                                                    const CatalogVersionRecord& record) const {
+  serve::CatalogVersion version;
+  version.info.name = entry.name;
+  version.info.version = record.version;
+  version.info.rows = record.rows;
+  version.info.bytes = record.bytes;
+  version.info.sha256_hex = record.sha256;
+  version.info.created_ms = record.created_ms;
+  auto held = store_.Get(entry.name, record.version);
+  if (held.ok() && (*held)->info().sha256_hex == record.sha256) {
+    version.info.schema = (*held)->info().schema;
+  }
+  version.locations = LocationsOf(record);
+  return version;
+}
+
+Result<serve::DatasetInfo> Coordinator::Publish(std::unique_ptr<serve::PreparedDataset> prepared,
+                                                std::optional<int64_t> if_version) {
+  const std::string name = prepared->info().name;
+  if (!session_ok_) {
+    return Status::Unavailable(
+        "this server has no ZooKeeper session: uploads are refused until "
+        "it has one again (another server of the group may take it)");
+  }
+  std::unique_lock publishing(publish_mutex_);
+  ZKA_ASSIGN_OR_RETURN(std::optional<Cached> cached, ReadEntry(name));
+  CatalogEntry entry = cached ? cached->entry : CatalogEntry{name, {}};
+  const int64_t current = entry.current();
+  if (if_version && *if_version != current) {
+    std::lock_guard lock(mutex_);
+    ++metrics_.conflicts;
+    return Status::Conflict("dataset '" + name + "' is at version " + std::to_string(current) +
+                            (current == 0 ? " (does not exist)" : "") +
+                            ", the upload expected version " + std::to_string(*if_version));
+  }
+  const int64_t version = current + 1;
+  ZKA_ASSIGN_OR_RETURN(serve::DatasetInfo info,
+                       store_.CommitVersion(std::move(prepared), version, NowMs()));
+  auto discard = [&] { (void)store_.Remove(name, version); };
+  CatalogVersionRecord record;
+  record.version = version;
+  record.sha256 = info.sha256_hex;
+  record.rows = info.rows;
+  record.bytes = info.bytes;
+  record.created_ms = info.created_ms;
+  record.holders = {self_.id};
+  if (auto stored = store_.Get(name, version); stored.ok()) {
+    record.schema_fingerprint = SchemaFingerprint(**stored);
+  }
+  entry.versions.push_back(record);
+  while (static_cast<int>(entry.versions.size()) > options_.keep_versions) {
+    entry.versions.erase(entry.versions.begin());
+  }
+  const std::string path = layout_.Dataset(name);
+  std::vector<zk::Op> ops;
+  ops.push_back(zk::Op::Check(layout_.Server(self_.id), -1));
+  if (cached) {
+    ops.push_back(zk::Op::SetData(path, ToJson(entry), cached->znode_version));
+  } else {
+    ops.push_back(zk::Op::Create(path, ToJson(entry), options_.acl));
+  }
+  std::shared_ptr<zk::Client> client = this->client();
+  if (!client) {
+    discard();
+    return Status::Unavailable("no ZooKeeper session: the upload was not published");
+  }
+  Result<std::vector<zk::OpResult>> results = client->Multi(std::move(ops)).get();
+  if (!results.ok()) {
+    // The outcome is unknown until the entry is read on a live session.
+    Result<bool> published = PublishedAfterAll(name, version, info.sha256_hex);
+    if (!published.ok()) {
+      // Not removed: if it was published, this server is its holder; the
+      // next reconciliation removes it if it was not.
+      return Status::Unavailable(
+          "ZooKeeper failed during the publication of '" + name + "' version " +
+          std::to_string(version) + " and its outcome could not be learned (" +
+          published.status().message() + "); read the dataset to see whether it is current");
+    }
+    if (!*published) {
+      discard();
+      return Status::Unavailable("ZooKeeper failed during the publication of '" + name + "' (" +
+                                 results.status().message() +
+                                 "); it was not published: upload it again");
+    }
+  } else if (zk::ErrorCode failed =
+                 [&] {
+                   for (const zk::OpResult& result : *results) {
+                     if (result.error != zk::ErrorCode::OK &&
+                         result.error != zk::ErrorCode::RUNTIMEINCONSISTENCY) {
+                       return result.error;
+                     }
+                   }
+                   return zk::ErrorCode::OK;
+                 }();
+             failed != zk::ErrorCode::OK) {
+    discard();
+    std::lock_guard lock(mutex_);
+    if ((*results)[0].error != zk::ErrorCode::OK) {
+      return Status::Unavailable("this server is not registered in " + layout_.servers +
+                                 " (its session is being replaced): upload again");
+    }
+    ++metrics_.conflicts;
+    return Status::Conflict("another upload of dataset '" + name + "' became version " +
+                            std::to_string(version) + " first (" +
+                            std::string(zk::ErrorCodeName(failed)) +
+                            "); this one was not stored: upload it again");
+  }
+  {
+    std::lock_guard lock(mutex_);
+    ++metrics_.publishes;
+  }
+  publishing.unlock();
+  Wake();
+  Log("coordination: published " + name + " v" + std::to_string(version));
+  if (options_.ack_replicas > 1) {
+    const Clock::time_point deadline = Clock::now() + options_.ack_timeout;
+    while (true) {
+      Result<std::optional<Cached>> now = ReadEntry(name);
+      if (now.ok() && *now) {
+        const CatalogVersionRecord* held = (*now)->entry.Find(version);
+        if (held && static_cast<int>(held->holders.size()) >= options_.ack_replicas) break;
+      }
+      if (Clock::now() > deadline) {
+        return Status::Timeout(
+            "dataset '" + name + "' version " + std::to_string(version) +
+            " is published, but fewer than " + std::to_string(options_.ack_replicas) +
+            " servers hold a copy after " + std::to_string(options_.ack_timeout.count()) + " ms");
+      }
+      std::this_thread::sleep_for(std::chrono::milliseconds(50));
+    }
+  }
+  return info;
+}
+
+Result<bool> Coordinator::PublishedAfterAll(const std::string& name, int64_t version,
+                                            const std::string& sha256) {
+  // The client reconnects within the session timeout, or the session
+  // expires and the loop makes a new one; either way a read will answer.
+  const Clock::time_point deadline =
+      Clock::now() + options_.client.session_timeout * 2 + std::chrono::seconds(5);
+  Status last = Status::Unavailable("no ZooKeeper session");
+  while (Clock::now() < deadline) {
+    std::shared_ptr<zk::Client> client = this->client();
+    if (client && session_ok_) {
+      // A sync first, so that the read is not from a server behind the
+      // leader that decided the multi.
+      if (client->Sync(layout_.datasets).get().ok()) {
+        Result<std::optional<Cached>> entry = ReadEntry(name);
+        if (entry.ok()) {
+          const CatalogVersionRecord* record = *entry ? (*entry)->entry.Find(version) : nullptr;
+          return record && record->sha256 == sha256 && record->HeldBy(self_.id);
+        }
+        last = entry.status();
+      }
+    }
+    std::this_thread::sleep_for(std::chrono::milliseconds(200));
+  }
+  return last;
+}
+
+Result<serve::CatalogVersion> Coordinator::Resolve(std::string_view name,
+                                                   std::optional<int64_t> version) {
+  ZKA_RETURN_IF_ERROR(serve::ValidateDatasetName(name));
+  Result<std::optional<Cached>> cached = ReadEntry(std::string(name));
+  if (!cached.ok()) {
+    if (cached.status().code() != StatusCode::kUnavailable) return cached.status();
+    // Without the catalog only a copy named by its version can be served.
+    if (version) {
+      if (auto held = store_.Get(name, *version); held.ok()) {
+        return serve::CatalogVersion{(*held)->info(), {}};
+      }
+    }
+    return Status::Unavailable("this server has no ZooKeeper session, so the current version of '" +
+                               std::string(name) +
+                               "' is unknown here; ask another server, or name a version held "
+                               "here (?version=V)");
+  }
+  if (!*cached) return Status::NotFound("no dataset named '" + std::string(name) + "'");
+  const CatalogEntry& entry = (*cached)->entry;
+  const CatalogVersionRecord* record =
+      version ? entry.Find(*version) : (entry.versions.empty() ? nullptr : &entry.versions.back());
+  if (!record) {
+    return Status::NotFound("dataset '" + std::string(name) + "' has no version " +
+                            std::to_string(version.value_or(0)) +
+                            " (no longer kept; kept: " + entry.KeptList() + ")");
+  }
+  return ToCatalogVersion(entry, *record);
+}
+
+Result<std::vector<serve::CatalogVersion>> Coordinator::List() {
+  std::map<std::string, Cached> entries;
+  {
+    std::lock_guard lock(mutex_);
+    entries = entries_;
+  }
+  std::vector<serve::CatalogVersion> list;
+  for (const auto& [name, cached] : entries) {
+    if (!cached.entry.versions.empty()) {
+      list.push_back(ToCatalogVersion(cached.entry, cached.entry.versions.back()));
+    }
+  }
+  return list;
+}
+
+Status Coordinator::Drop(std::string_view name) {
+  ZKA_RETURN_IF_ERROR(serve::ValidateDatasetName(name));
+  std::shared_ptr<zk::Client> client = this->client();
+  if (!client || !session_ok_) {
+    return Status::Unavailable("this server has no ZooKeeper session: drop refused");
+  }
+  Status deleted = client->Delete(layout_.Dataset(name), -1).get();
+  if (IsCode(deleted, zk::ErrorCode::NONODE)) {
+    return Status::NotFound("no dataset named '" + std::string(name) + "'");
+  }
+  ZKA_RETURN_IF_ERROR(deleted);
+  Wake();  // every server removes its files when it sees the entry gone
+  return Status::Ok();
+}
+
+CoordinatorMetrics Coordinator::metrics() const {
+  std::lock_guard lock(mutex_);
+  CoordinatorMetrics metrics = metrics_;
+  metrics.session = session_ok_;
+  return metrics;
+}
+
+void Coordinator::AppendMetrics(std::string& text) {
+  const CoordinatorMetrics m = metrics();
+  auto line = [&](std::string_view name, std::string_view type, std::string_view help,
+                  int64_t value) {
+    text += "# HELP " + std::string(name) + " " + std::string(help) + "\n";
+    text += "# TYPE " + std::string(name) + " " + std::string(type) + "\n";
+    text += std::string(name) + " " + std::to_string(value) + "\n";
+  };
+  line("zkarrow_coord_session", "gauge", "1 while the coordination session is up", m.session);
+  line("zkarrow_coord_leader", "gauge", "1 while this server is the group's leader", m.leader);
+  line("zkarrow_coord_live_servers", "gauge", "servers registered in the group", m.live_servers);
+  line("zkarrow_coord_publishes_total", "counter", "versions this server published", m.publishes);
+  line("zkarrow_coord_conflicts_total", "counter", "uploads refused because another won",
+       m.conflicts);
+  line("zkarrow_coord_copies_fetched_total", "counter", "copies fetched from other holders",
+       m.copies_fetched);
+  line("zkarrow_coord_fetch_failures_total", "counter", "failed attempts to fetch a copy",
+       m.fetch_failures);
+  line("zkarrow_coord_holders_pruned_total", "counter", "gone holders removed (as leader)",
+       m.holders_pruned);
+  line("zkarrow_coord_files_removed_total", "counter",
+       "stored versions removed because the catalog no longer keeps them", m.files_removed);
+}
+
+}  // namespace zkarrow::coord

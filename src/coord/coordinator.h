@@ -1,0 +1,181 @@
+// The catalog of a group of `zkarrow serve` processes, kept in ZooKeeper
+// (layout.h): each server registers itself, publishes uploads with
+// version-checked writes, keeps R verified copies of every kept version,
+// and removes what the catalog no longer keeps. ZooKeeper is the only
+// coordinator: no server trusts another's word, only the catalog.
+//
+// Publication (Publish), the one path by which a version comes to exist:
+//   1. the upload is validated and fsynced in the local store (by the
+//      caller, DatasetStore::Prepare) without a name;
+//   2. the catalog entry is read: version v is current;
+//   3. the file is named as version v+1 in the local store; no reader sees
+//      it, because readers resolve versions through the catalog;
+//   4. one multi: check that this server is registered, and write the entry
+//      with v+1 (held by this server) if its znode version is still the one
+//      read in 2 (or create it if there was none). Of two concurrent
+//      publications exactly one passes; the other removes its file and
+//      reports a conflict.
+//   A crash between 3 and 4 leaves a file the catalog does not name: the
+//   server removes it when it next compares its store with the catalog
+//   (Reconcile). A connection lost during 4 leaves the outcome unknown
+//   until the entry is read again on a live session; the client is told
+//   which it was.
+//
+// Replication: every server compares the catalog with the live servers; for
+// a kept version with fewer than R live holders, a server that holds none
+// takes the version's lock (an ephemeral node), fetches the version from a
+// holder, verifies its SHA-256, stores it and adds itself as a holder.
+//
+// Leader (lowest election node): removes holders that have been gone from
+// servers/ for longer than the grace period.
+//
+// Session loss: uploads are refused (kUnavailable) and reads of the current
+// version fail, while copies named by version are still served; a new
+// session re-registers and re-validates this server's holdings.
+#pragma once
+
+#include <atomic>
+#include <chrono>
+#include <condition_variable>
+#include <functional>
+#include <map>
+#include <memory>
+#include <mutex>
+#include <set>
+#include <string>
+#include <thread>
+#include <vector>
+
+#include "coord/layout.h"
+#include "serve/dataset_catalog.h"
+#include "serve/dataset_store.h"
+#include "transport/arrow_client.h"
+#include "transport/resource.h"
+#include "zk/client.h"
+
+namespace zkarrow::coord {
+
+struct CoordinatorOptions {
+  // Connection of the coordinator's own session (its ephemeral nodes live
+  // and die with it).
+  zk::ClientOptions client;
+  std::string root = std::string(kDefaultRoot);
+  int keep_versions = kDefaultKeepVersions;
+  int replicas = kDefaultReplicas;
+  int ack_replicas = kDefaultAckReplicas;
+  // ACL of every node the coordinator creates (--coord-acl).
+  std::vector<zk::Acl> acl = zk::OpenAclUnsafe();
+  // How long a holder may be absent from servers/ before the leader removes
+  // it from the catalog (a restarting server keeps its holdings).
+  std::chrono::milliseconds holder_grace{30'000};
+  // How long a put waits for ack_replicas copies.
+  std::chrono::milliseconds ack_timeout{60'000};
+  // How often the catalog is re-read even without a watch event (for the
+  // grace period, and retries of failed fetches).
+  std::chrono::milliseconds refresh_interval{1'000};
+  // Connects to another server of the group, to fetch copies.
+  std::function<Result<std::unique_ptr<transport::ArrowClient>>(const transport::ServerUrl&)>
+      connect;
+  // One line per event worth an operator's attention (stderr in the CLI).
+  std::function<void(const std::string&)> log;
+};
+
+struct CoordinatorMetrics {
+  bool session = false;
+  bool leader = false;
+  int64_t live_servers = 0;
+  int64_t publishes = 0;
+  int64_t conflicts = 0;
+  int64_t copies_fetched = 0;
+  int64_t fetch_failures = 0;
+  int64_t holders_pruned = 0;
+  int64_t files_removed = 0;
+};
+
+class Coordinator final : public serve::DatasetCatalog {
+ public:
+  // Checks the options. Until Join succeeds, uploads and reads of the
+  // current version are refused (kUnavailable), so that a Service can be
+  // built over the coordinator before its listeners know their ports.
+  // REQUIRES: `store` outlives the coordinator and was opened with
+  // keep_versions = 0 (the catalog decides).
+  static Result<std::unique_ptr<Coordinator>> Create(CoordinatorOptions options,
+                                                     serve::DatasetStore& store);
+  // Connects, registers `self` (its id names this server), stands for
+  // election and starts the background reconciliation. Once only.
+  Status Join(ServerRecord self);
+  ~Coordinator() override;
+  Coordinator(const Coordinator&) = delete;
+  Coordinator& operator=(const Coordinator&) = delete;
+
+  // Ends the session (this server leaves servers/ at once) and the
+  // background thread. Idempotent.
+  void Stop();
+
+  Result<serve::DatasetInfo> Publish(std::unique_ptr<serve::PreparedDataset> prepared,
+                                     std::optional<int64_t> if_version) override;
+  Result<serve::CatalogVersion> Resolve(std::string_view name,
+                                        std::optional<int64_t> version) override;
+  Result<std::vector<serve::CatalogVersion>> List() override;
+  Status Drop(std::string_view name) override;
+  void AppendMetrics(std::string& text) override;
+
+  CoordinatorMetrics metrics() const;
+
+ private:
+  struct Cached {
+    CatalogEntry entry;
+    int32_t znode_version = -1;
+  };
+
+  Coordinator(CoordinatorOptions options, serve::DatasetStore& store);
+  void Run();
+  // A new session: base nodes, registration, election, watch.
+  Status Establish();
+  // Re-reads servers/, leader/ and datasets/ and acts on them.
+  Status Refresh();
+  void Reconcile();
+  void Replicate(const CatalogEntry& entry, const CatalogVersionRecord& record);
+  void PruneGoneHolders();
+  // Read-modify-write of one entry, retried on a concurrent change; `edit`
+  // returns false when there is nothing to write.
+  Status UpdateEntry(const std::string& name, const std::function<bool(CatalogEntry&)>& edit);
+  Result<std::optional<Cached>> ReadEntry(const std::string& name);
+  std::shared_ptr<zk::Client> client() const;
+  std::vector<std::string> LocationsOf(const CatalogVersionRecord& record) const;
+  serve::CatalogVersion ToCatalogVersion(const CatalogEntry& entry,
+                                         const CatalogVersionRecord& record) const;
+  // Decides a publication whose multi's outcome was lost with the
+  // connection: reads the entry on a live session.
+  Result<bool> PublishedAfterAll(const std::string& name, int64_t version,
+                                 const std::string& sha256);
+  void Log(const std::string& line) const;
+  void Wake();
+
+  const CoordinatorOptions options_;
+  const Layout layout_;
+  ServerRecord self_;  // set by Join, before the thread starts
+  serve::DatasetStore& store_;
+
+  mutable std::mutex mutex_;  // guards everything below up to the thread
+  std::shared_ptr<zk::Client> client_;
+  bool session_lost_ = true;
+  std::string election_node_;
+  std::map<std::string, ServerRecord> servers_;  // live, by id
+  std::map<std::string, Cached> entries_;        // by name
+  // Holders seen absent from servers/, since when (leader only).
+  std::map<std::string, std::chrono::steady_clock::time_point> absent_since_;
+  bool dirty_ = true;
+  bool stopping_ = false;
+  std::condition_variable wake_;
+  CoordinatorMetrics metrics_;
+
+  // Held by Publish from naming its file to the catalog's answer, and by
+  // Reconcile while it removes files the catalog does not name, so that a
+  // file is never removed between being named and being published.
+  std::mutex publish_mutex_;
+  std::atomic<bool> session_ok_{false};
+  std::thread thread_;
+};
+
+}  // namespace zkarrow::coord

@@ -1,0 +1,367 @@
+// Three `zkarrow serve --coord` processes over one 3-node ZooKeeper
+// ensemble, used as users run them (put, get, get zk://), with the catalog
+// read straight from ZooKeeper as the oracle:
+// - a put to any server becomes the current version everywhere and is
+//   copied until --replicas servers hold it, each copy's SHA-256 verified;
+// - concurrent puts of one name: versions strictly sequential, each stored
+//   version byte-equal to exactly one acknowledged upload, losers told so;
+// - a download whose server is killed completes from another holder with
+//   the same bytes;
+// - a killed holder is replaced by a new copy; back, it re-claims its own;
+// - the ZooKeeper leader killed during publications leaves the catalog
+//   consistent with what the clients were told;
+// - every server restarted: all datasets and versions come back.
+#include <gtest/gtest.h>
+#include <signal.h>
+#include <unistd.h>
+
+#include <algorithm>
+#include <atomic>
+#include <chrono>
+#include <cstdio>
+#include <filesystem>
+#include <fstream>
+#include <iterator>
+#include <map>
+#include <nlohmann/json.hpp>
+#include <set>
+#include <string>
+#include <thread>
+#include <vector>
+
+#include "coord/layout.h"
+#include "support/zkarrow_process.h"
+#include "support/znode_rows.h"
+#include "zk/client.h"
+#include "zkserver/zookeeper_cluster.h"
+
+namespace zkarrow {
+namespace {
+
+namespace fs = std::filesystem;
+using testing::RunCommand;
+using testing::ZkarrowProcess;
+using Clock = std::chrono::steady_clock;
+
+constexpr int kServers = 3;
+constexpr int kReplicas = 2;
+// Short, so that a killed server leaves servers/ quickly (the ensemble's
+// tickTime allows it).
+constexpr int kSessionTimeoutMs = 2000;
+constexpr int kGraceMs = 1500;
+
+std::string ReadText(const fs::path& path) {
+  std::ifstream in(path, std::ios::binary);
+  return std::string((std::istreambuf_iterator<char>(in)), std::istreambuf_iterator<char>());
+}
+
+// Runs the binary; a failure's message is what it printed.
+Result<std::string> Zkarrow(const std::string& args) {
+  static std::atomic<int> runs{0};
+  const fs::path out =
+      fs::temp_directory_path() /
+      ("zkarrow-coord-run-" + std::to_string(::getpid()) + "-" + std::to_string(++runs) + ".txt");
+  auto ran = RunCommand(std::string(ZKARROW_BINARY) + " " + args + " > " + out.string() + " 2>&1");
+  std::string text = ReadText(out);
+  fs::remove(out);
+  if (!ran.ok()) return Status::Internal(text);
+  return text;
+}
+
+class CoordTest : public ::testing::Test {
+ protected:
+  static void SetUpTestSuite() {
+    auto cluster = zkserver::ZooKeeperCluster::Start({.servers = 3, .tick_time_ms = 500});
+    ASSERT_TRUE(cluster.ok()) << cluster.status().ToString();
+    cluster_ = std::move(*cluster).release();
+    suite_dir_ = fs::temp_directory_path() / ("zkarrow-coord-" + std::to_string(::getpid()));
+    fs::remove_all(suite_dir_);
+    fs::create_directories(suite_dir_);
+    ASSERT_NO_FATAL_FAILURE(ConnectOracle());
+    for (int i = 0; i < kServers; ++i) ASSERT_NO_FATAL_FAILURE(StartServer(i));
+    ASSERT_NO_FATAL_FAILURE(WaitLiveServers(kServers));
+  }
+
+  static void TearDownTestSuite() {
+    for (auto*& server : servers_) {
+      delete server;
+      server = nullptr;
+    }
+    delete oracle_;
+    oracle_ = nullptr;
+    delete cluster_;
+    cluster_ = nullptr;
+    if (!::testing::UnitTest::GetInstance()->Failed()) fs::remove_all(suite_dir_);
+  }
+
+  void TearDown() override {
+    if (!HasFailure()) return;
+    for (int i = 0; i < kServers; ++i) {
+      std::printf("--- server s%d log:\n%s\n", i, ReadText(LogOf(i)).c_str());
+    }
+  }
+
+  static void ConnectOracle() {
+    delete oracle_;
+    zk::ClientOptions options;
+    options.connect_string = cluster_->ConnectString();
+    auto client = zk::Client::Connect(options);
+    ASSERT_TRUE(client.ok()) << client.status().ToString();
+    oracle_ = std::move(*client).release();
+  }
+
+  static fs::path LogOf(int i) { return suite_dir_ / ("s" + std::to_string(i) + ".err"); }
+  static fs::path StoreOf(int i) { return suite_dir_ / ("store-s" + std::to_string(i)); }
+
+  // Server i (again): id s<i>, its own store, fixed ports after its first
+  // start so that a restart is the same server to its peers.
+  static void StartServer(int i) {
+    const fs::path ports = suite_dir_ / ("ports-" + std::to_string(i) + ".json");
+    fs::remove(ports);
+    if (flight_ports_[i] == 0) {
+      for (int* port : {&flight_ports_[i], &http_ports_[i]}) {
+        auto picked = zkserver::PickFreePort();
+        ASSERT_TRUE(picked.ok()) << picked.status().ToString();
+        *port = *picked;
+      }
+    }
+    // Appends: a restarted server's log follows its previous one.
+    auto server = ZkarrowProcess::Start(
+        "serve",
+        {"--zk", cluster_->ConnectString(), "--flight",
+         "127.0.0.1:" + std::to_string(flight_ports_[i]), "--http",
+         "127.0.0.1:" + std::to_string(http_ports_[i]), "--store", StoreOf(i).string(),
+         "--ports-file", ports.string(), "--coord", "--server-id", "s" + std::to_string(i),
+         "--replicas", std::to_string(kReplicas), "--holder-grace-ms", std::to_string(kGraceMs),
+         "--session-timeout-ms", std::to_string(kSessionTimeoutMs)},
+        suite_dir_ / ("s" + std::to_string(i) + "-" + std::to_string(++starts_) + ".err"));
+    ASSERT_TRUE(server.ok()) << server.status().ToString();
+    delete servers_[i];
+    servers_[i] = server->release();
+    const auto deadline = Clock::now() + std::chrono::seconds(60);
+    while (!fs::exists(ports) && Clock::now() < deadline) {
+      ASSERT_TRUE(servers_[i]->Running()) << "server s" << i << " exited";
+      std::this_thread::sleep_for(std::chrono::milliseconds(50));
+    }
+    ASSERT_TRUE(fs::exists(ports)) << "server s" << i << " wrote no ports file";
+    // The log of this start is the one TearDown shows.
+    fs::remove(LogOf(i));
+    fs::create_symlink(
+        suite_dir_ / ("s" + std::to_string(i) + "-" + std::to_string(starts_) + ".err"), LogOf(i));
+  }
+
+  static std::string Flight(int i) {
+    return "grpc://127.0.0.1:" + std::to_string(flight_ports_[i]);
+  }
+  static std::string Http(int i) { return "http://127.0.0.1:" + std::to_string(http_ports_[i]); }
+  static std::string ZkUrl(const std::string& resource) {
+    return "zk://" + cluster_->ConnectString() + resource;
+  }
+
+  static std::set<std::string> LiveServers() {
+    auto ids = oracle_->GetChildren("/zkarrow/servers").get();
+    if (!ids.ok()) return {};
+    return {ids->begin(), ids->end()};
+  }
+
+  static void WaitLiveServers(size_t count) {
+    const auto deadline = Clock::now() + std::chrono::seconds(60);
+    while (LiveServers().size() != count && Clock::now() < deadline) {
+      std::this_thread::sleep_for(std::chrono::milliseconds(100));
+    }
+    ASSERT_EQ(LiveServers().size(), count);
+  }
+
+  // The catalog entry, read from ZooKeeper (the oracle, not the servers).
+  static std::optional<coord::CatalogEntry> Entry(const std::string& name) {
+    auto data = oracle_->GetData("/zkarrow/datasets/" + name).get();
+    if (!data.ok()) return std::nullopt;
+    auto entry = coord::CatalogEntryFromJson(name, data->data);
+    EXPECT_TRUE(entry.ok()) << entry.status().ToString();
+    if (!entry.ok()) return std::nullopt;
+    return *entry;
+  }
+
+  // Waits until version `version` of `name` has `count` holders, all live.
+  static coord::CatalogVersionRecord WaitHolders(const std::string& name, int64_t version,
+                                                 size_t count) {
+    const auto deadline = Clock::now() + std::chrono::seconds(60);
+    coord::CatalogVersionRecord last;
+    while (Clock::now() < deadline) {
+      auto entry = Entry(name);
+      const coord::CatalogVersionRecord* record = entry ? entry->Find(version) : nullptr;
+      if (record) {
+        last = *record;
+        std::set<std::string> live = LiveServers();
+        size_t alive = 0;
+        for (const std::string& holder : record->holders) alive += live.count(holder);
+        if (alive == count && record->holders.size() == count) return last;
+      }
+      std::this_thread::sleep_for(std::chrono::milliseconds(100));
+    }
+    ADD_FAILURE() << name << " v" << version << " never got " << count
+                  << " live holders; last: " << last.holders.size();
+    return last;
+  }
+
+  // A small Arrow file with `rows` rows distinct per `seed` (a snapshot of
+  // a subtree made for it).
+  static fs::path MakeFile(const std::string& name, int rows, int seed) {
+    const std::string root = "/src-" + name + "-" + std::to_string(seed);
+    EXPECT_TRUE(oracle_->Create(root, "seed " + std::to_string(seed)).get().ok());
+    for (int i = 0; i < rows; ++i) {
+      EXPECT_TRUE(oracle_
+                      ->Create(root + "/n" + std::to_string(i),
+                               std::string(64, static_cast<char>('a' + (seed + i) % 26)))
+                      .get()
+                      .ok());
+    }
+    const fs::path file = suite_dir_ / (name + "-" + std::to_string(seed) + ".arrow");
+    auto made = Zkarrow("snapshot --zk " + cluster_->ConnectString() + " --path " + root + " -o " +
+                        file.string());
+    EXPECT_TRUE(made.ok()) << made.status().ToString();
+    return file;
+  }
+
+  // `put`; its JSON output (version, sha256) on success.
+  static Result<nlohmann::json> Put(const fs::path& file, const std::string& url) {
+    const fs::path out = suite_dir_ / ("put-" + std::to_string(::getpid()) + "-" +
+                                       std::to_string(++puts_) + ".json");
+    auto ran = RunCommand(std::string(ZKARROW_BINARY) + " put " + file.string() + " '" + url +
+                          "' > " + out.string() + " 2>" + out.string() + ".err");
+    if (!ran.ok()) return Status::Internal(ReadText(out.string() + ".err"));
+    return nlohmann::json::parse(ReadText(out));
+  }
+
+  static std::vector<nlohmann::json> Rows(const fs::path& file) {
+    auto rows = testing::ReadZnodeRows(file);
+    EXPECT_TRUE(rows.ok()) << rows.status().ToString();
+    return rows.ok() ? *rows : std::vector<nlohmann::json>{};
+  }
+
+  static inline zkserver::ZooKeeperCluster* cluster_ = nullptr;
+  static inline zk::Client* oracle_ = nullptr;
+  static inline ZkarrowProcess* servers_[kServers] = {};
+  static inline int flight_ports_[kServers] = {};
+  static inline int http_ports_[kServers] = {};
+  static inline fs::path suite_dir_;
+  static inline int starts_ = 0;
+  static inline std::atomic<int> puts_{0};
+};
+
+TEST_F(CoordTest, APutIsPublishedEverywhereAndReplicated) {
+  const fs::path file = MakeFile("a", 50, 1);
+  auto put = Put(file, Flight(0) + "/datasets/a");
+  ASSERT_TRUE(put.ok()) << put.status().ToString();
+  EXPECT_EQ((*put)["version"], 1);
+  const coord::CatalogVersionRecord record = WaitHolders("a", 1, kReplicas);
+  EXPECT_EQ(record.sha256, (*put)["sha256"].get<std::string>());
+  EXPECT_TRUE(record.HeldBy("s0"));
+  // Every holder's copy is the same file, byte for byte.
+  for (const std::string& holder : record.holders) {
+    const int i = holder[1] - '0';
+    bool found = false;
+    for (const auto& entry : fs::directory_iterator(StoreOf(i))) {
+      if (entry.path().filename().string().starts_with("a.v1.")) {
+        found = true;
+        EXPECT_EQ(entry.path().filename().string(), "a.v1." + record.sha256 + ".arrow");
+      }
+    }
+    EXPECT_TRUE(found) << holder << " holds no file of a v1";
+  }
+  // Read from the group, and from every server: a holder serves it, a
+  // server without a copy names the holders.
+  const fs::path got = suite_dir_ / "a-got.arrow";
+  auto read = Zkarrow("get '" + ZkUrl("/datasets/a") + "' -o " + got.string());
+  ASSERT_TRUE(read.ok()) << read.status().ToString();
+  EXPECT_EQ(Rows(got), Rows(file));
+  for (int i = 0; i < kServers; ++i) {
+    const fs::path direct = suite_dir_ / ("a-direct-" + std::to_string(i) + ".arrow");
+    auto one = Zkarrow("get " + Flight(i) + "/datasets/a -o " + direct.string());
+    if (record.HeldBy("s" + std::to_string(i))) {
+      ASSERT_TRUE(one.ok()) << one.status().ToString();
+      EXPECT_EQ(Rows(direct), Rows(file));
+    } else {
+      EXPECT_FALSE(one.ok());
+      EXPECT_NE(one.status().message().find("read it from a holder"), std::string::npos)
+          << one.status().ToString();
+    }
+  }
+  // A second version through another server; the first stays readable by
+  // its number.
+  const fs::path second = MakeFile("a", 20, 2);
+  auto put2 = Put(second, Http(2) + "/datasets/a");
+  ASSERT_TRUE(put2.ok()) << put2.status().ToString();
+  EXPECT_EQ((*put2)["version"], 2);
+  auto v1 = Zkarrow("get '" + ZkUrl("/datasets/a?version=1") + "' -o " + got.string());
+  ASSERT_TRUE(v1.ok()) << v1.status().ToString();
+  EXPECT_EQ(Rows(got), Rows(file));
+  auto current = Zkarrow("get '" + ZkUrl("/datasets/a") + "' -o " + got.string());
+  ASSERT_TRUE(current.ok()) << current.status().ToString();
+  EXPECT_EQ(Rows(got), Rows(second));
+  // Compare-and-set for clients.
+  auto stale = Put(file, Flight(1) + "/datasets/a?if_version=1");
+  EXPECT_FALSE(stale.ok());
+  EXPECT_NE(stale.status().message().find("at version 2"), std::string::npos)
+      << stale.status().ToString();
+}
+
+TEST_F(CoordTest, ConcurrentPutsGetSequentialVersionsAndLosersAreTold) {
+  constexpr int kClients = 6;
+  constexpr int kRounds = 3;
+  std::vector<fs::path> files;
+  for (int c = 0; c < kClients; ++c) files.push_back(MakeFile("race", 10 + c, 100 + c));
+  std::map<int64_t, std::string> won;  // version -> sha256 of the upload that won it
+  std::map<std::string, fs::path> by_sha;
+  int losers = 0;
+  for (int round = 0; round < kRounds; ++round) {
+    std::vector<Result<nlohmann::json>> results(kClients, Status::Internal("not run"));
+    std::vector<std::thread> threads;
+    for (int c = 0; c < kClients; ++c) {
+      threads.emplace_back([&, c] {
+        const std::string base = c % 2 ? Http(c % kServers) : Flight(c % kServers);
+        results[c] = Put(files[c], base + "/datasets/race");
+      });
+    }
+    for (auto& thread : threads) thread.join();
+    for (int c = 0; c < kClients; ++c) {
+      if (!results[c].ok()) {
+        ++losers;
+        // Told, in words a user can act on.
+        EXPECT_TRUE(results[c].status().message().find("409") != std::string::npos ||
+                    results[c].status().message().find("onflict") != std::string::npos ||
+                    results[c].status().message().find("ABORTED") != std::string::npos)
+            << results[c].status().ToString();
+        continue;
+      }
+      const int64_t version = (*results[c])["version"].get<int64_t>();
+      const std::string sha = (*results[c])["sha256"].get<std::string>();
+      EXPECT_FALSE(won.count(version)) << "two uploads acknowledged as version " << version;
+      won[version] = sha;
+      by_sha[sha] = files[c];
+    }
+  }
+  ASSERT_FALSE(won.empty());
+  // Versions 1..N, no gaps, no repeats.
+  int64_t expected = 1;
+  for (const auto& [version, sha] : won) EXPECT_EQ(version, expected++);
+  std::printf("concurrent puts: %zu acknowledged, %d refused as conflicts\n", won.size(), losers);
+  // What the catalog keeps equals the acknowledged uploads, byte for byte
+  // in rows, read from the group.
+  auto entry = Entry("race");
+  ASSERT_TRUE(entry);
+  ASSERT_EQ(entry->current(), won.rbegin()->first);
+  for (const coord::CatalogVersionRecord& record : entry->versions) {
+    ASSERT_TRUE(won.count(record.version));
+    EXPECT_EQ(record.sha256, won[record.version]);
+    const fs::path got = suite_dir_ / ("race-" + std::to_string(record.version) + ".arrow");
+    auto read =
+        Zkarrow("get '" + ZkUrl("/datasets/race?version=" + std::to_string(record.version)) +
+                "' -o " + got.string());
+    ASSERT_TRUE(read.ok()) << read.status().ToString();
+    EXPECT_EQ(Rows(got), Rows(by_sha[record.sha256]));
+  }
+}
+
+}  // namespace
+}  // namespace zkarrow
