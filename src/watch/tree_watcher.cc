@@ -145,7 +145,14 @@ class TreeWatcher::Impl {
       return Status::InvalidArgument("bad path '" + root +
                                      "': a znode path starts with '/' and does not end with one");
     }
-    ZKA_RETURN_IF_ERROR(Connect());
+    Status connected = Connect();
+    if (stopped_) {
+      // No stream yet (not even its schema): not a clean end but a watch
+      // that never started, reported as an unreachable ensemble.
+      return Status::Timeout("stopped before the watch on " + root + " was in place (" +
+                             connected.ToString() + ")");
+    }
+    ZKA_RETURN_IF_ERROR(connected);
     // The addWatch reply's zxid: the state the watch starts from.
     ZKA_RETURN_IF_ERROR(sink_->Start(client_->last_zxid()));
     next_periodic_resync_ = Clock::now() + options_.resync_interval;
@@ -164,6 +171,9 @@ class TreeWatcher::Impl {
   Status Connect() {
     const uint64_t number = ++session_number_;
     zk::ClientOptions client_options = options_.client;
+    // A stop while no server answers ends the wait at once (Connect runs on
+    // Run()'s thread, where should_stop may be asked).
+    client_options.abandon_connect = [this] { return !CheckStop().ok(); };
     std::shared_ptr<NoticeQueue> queue = queue_;
     client_options.session_listener =
         [queue, number, user = options_.client.session_listener](const zk::SessionEvent& event) {
@@ -176,20 +186,18 @@ class TreeWatcher::Impl {
     }
     client_ = std::move(*client);
     ++stats_.sessions;
-    Status added =
-        client_
-            ->AddWatch(
-                options_.root, zk::AddWatchMode::kPersistentRecursive,
-                [queue, number](const zk::WatchEvent& event) {
-                  queue->Push({.type = event.type, .path = event.path, .session_number = number});
-                })
-            .get();
-    if (IsRemote(added, ErrorCode::UNIMPLEMENTED)) {
+    std::optional<Status> added = AwaitOrStop(client_->AddWatch(
+        options_.root, zk::AddWatchMode::kPersistentRecursive,
+        [queue, number](const zk::WatchEvent& event) {
+          queue->Push({.type = event.type, .path = event.path, .session_number = number});
+        }));
+    if (!added) return Status::Cancelled("stopped while adding the watch");
+    if (IsRemote(*added, ErrorCode::UNIMPLEMENTED)) {
       return Status::NotImplemented(
           "the server does not support persistent recursive watches (addWatch, ZooKeeper 3.6 "
           "and later); zkarrow watch cannot follow changes exactly without them");
     }
-    return added.WithContext("adding a recursive watch on " + options_.root);
+    return added->WithContext("adding a recursive watch on " + options_.root);
   }
 
   znodes::WalkOptions WalkOptionsForRoot() const {
@@ -339,7 +347,9 @@ class TreeWatcher::Impl {
     ZKA_RETURN_IF_ERROR(Connect());
     // A fresh session may land on a server behind the one the mirror came
     // from: let it catch up with the leader before reading.
-    ZKA_RETURN_IF_ERROR(client_->Sync(options_.root).get().WithContext("sync before a resync"));
+    std::optional<Status> synced = AwaitOrStop(client_->Sync(options_.root));
+    if (!synced) return Status::Cancelled("stopped while syncing");
+    ZKA_RETURN_IF_ERROR(synced->WithContext("sync before a resync"));
     return Resync();
   }
 
@@ -622,6 +632,17 @@ class TreeWatcher::Impl {
       first_unflushed_ = Clock::now();
     }
     return Status::Ok();
+  }
+
+  // Waits for a reply, asking should_stop every kPollInterval: a stop ends
+  // the wait (nullopt, stopped_ set) instead of sitting out a server that
+  // does not answer. The abandoned reply is dropped when it comes.
+  template <typename T>
+  std::optional<T> AwaitOrStop(std::future<T> reply) {
+    while (reply.wait_for(kPollInterval) != std::future_status::ready) {
+      if (!CheckStop().ok()) return std::nullopt;
+    }
+    return reply.get();
   }
 
   // Inside a long read: ends it when a stop was asked (SIGINT before the

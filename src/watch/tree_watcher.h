@@ -113,10 +113,13 @@ class TreeWatcher {
   TreeWatcher& operator=(const TreeWatcher&) = delete;
 
   // Connects, reads the initial state and streams changes until
-  // `should_stop` returns true (asked at least every 50 ms) or a failure
-  // that is not a disconnect or an expiry (those are handled): a missing
-  // root at the start, an ensemble unreachable after an expiry, the sink's
-  // error. The rows appended are flushed before it returns, either way.
+  // `should_stop` returns true (asked at least every 50 ms, also while
+  // connecting or waiting for a server) or a failure that is not a
+  // disconnect or an expiry (those are handled): a missing root at the
+  // start, an ensemble unreachable after an expiry, the sink's error. A
+  // stop before the watch is in place (no ChangeSink::Start yet) is a
+  // kTimeout failure: nothing was watched. The rows appended are flushed
+  // before it returns, either way.
   Status Run(ChangeSink& sink, const std::function<bool()>& should_stop);
 
   // From Run()'s thread (e.g. inside the sink) or after Run(). Counts the

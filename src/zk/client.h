@@ -62,6 +62,10 @@ struct ClientOptions {
   size_t max_request_bytes = 0xfffff;
   // How long Connect waits for the first session.
   std::chrono::milliseconds connect_timeout{10000};
+  // Asked about every 50 ms while Connect waits for the first session: true
+  // gives up at once (kCancelled), so that a program told to stop does not
+  // sit out connect_timeout.
+  std::function<bool()> abandon_connect;
   // Session state changes: connected, disconnected, expired, closed.
   SessionListener session_listener;
 };

@@ -24,6 +24,8 @@ constexpr milliseconds kMinAttemptTimeout{500};
 constexpr size_t kMaxSetWatchesBytes = 128 * 1024;
 // How long Close waits for the server to confirm closeSession.
 constexpr milliseconds kCloseTimeout{3000};
+// How often Start asks ClientOptions::abandon_connect.
+constexpr milliseconds kAbandonPoll{50};
 
 std::string Millis(milliseconds ms) { return std::to_string(ms.count()) + " ms"; }
 
@@ -47,12 +49,27 @@ Result<std::unique_ptr<Session>> Session::Start(ClientOptions options) {
   session->io_thread_ = std::thread([raw] { raw->Run(); });
 
   std::unique_lock lock(session->mutex_);
-  session->phase_cv_.wait_for(lock, session->options_.connect_timeout, [&] {
-    return session->ever_connected_ || !session->terminal_status_.ok();
-  });
+  const auto deadline = Clock::now() + session->options_.connect_timeout;
+  bool abandoned = false;
+  while (!session->ever_connected_ && session->terminal_status_.ok() && Clock::now() < deadline) {
+    if (session->options_.abandon_connect) {
+      // Unlocked: the caller's function may do anything.
+      lock.unlock();
+      abandoned = session->options_.abandon_connect();
+      lock.lock();
+      if (abandoned) break;
+    }
+    session->phase_cv_.wait_until(lock, session->options_.abandon_connect
+                                            ? std::min(deadline, Clock::now() + kAbandonPoll)
+                                            : deadline);
+  }
   if (session->ever_connected_) return session;
   Status error = session->terminal_status_;
-  if (error.ok()) {
+  if (error.ok() && abandoned) {
+    error = Status::Cancelled(
+        "gave up connecting to '" + session->options_.connect_string +
+        "' before a session was granted; last error: " + session->last_connect_error_.ToString());
+  } else if (error.ok()) {
     error =
         Status::Timeout("no server of '" + session->options_.connect_string +
                         "' granted a session within " + Millis(session->options_.connect_timeout) +

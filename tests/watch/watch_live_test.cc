@@ -16,6 +16,7 @@
 #include <cstdlib>
 #include <filesystem>
 #include <fstream>
+#include <future>
 #include <iterator>
 #include <map>
 #include <mutex>
@@ -733,6 +734,106 @@ TEST_F(WatchStandaloneTest, ForEndsTheStreamByItself) {
   auto long_exit = (*long_watch)->Stop();
   ASSERT_TRUE(long_exit.ok()) << long_exit.status().ToString();
   EXPECT_EQ(*long_exit, 0);
+}
+
+std::string ReadText(const fs::path& file) {
+  std::ifstream in(file);
+  return std::string((std::istreambuf_iterator<char>(in)), std::istreambuf_iterator<char>());
+}
+
+TEST_F(WatchStandaloneTest, UnreachableEnsembleExits3) {
+  fs::path dir = TempDir("unreachable");
+  // Nothing listens on port 1: every connection attempt is refused.
+  const fs::path never = dir / "never.arrows";
+  auto refused = ZkarrowProcess::Start("watch", {"--zk", "127.0.0.1:1", "-o", never.string()},
+                                       dir / "refused.err");
+  ASSERT_TRUE(refused.ok()) << refused.status().ToString();
+  auto refused_exit = (*refused)->Wait(std::chrono::seconds(120));
+  ASSERT_TRUE(refused_exit.ok()) << refused_exit.status().ToString();
+  EXPECT_EQ(*refused_exit, 3) << ReadText(dir / "refused.err");
+  EXPECT_FALSE(fs::exists(never)) << "a watch that never started wrote a stream";
+
+  // The ensemble goes away under a running watch: once its session has
+  // expired and no server answers, it fails with 3, and its stream has no
+  // end-of-stream marker (a reader tells the failure from a clean stop).
+  const std::string root = "/unreachable";
+  MustCreate(root, "r");
+  MustCreate(root + "/a", "1");
+  const fs::path out = dir / "changes.arrows";
+  std::vector<std::string> args = WatchArgs(root, out.string());
+  args.insert(args.end(), {"--session-timeout-ms", "4000"});
+  auto watch = ZkarrowProcess::Start("watch", args, dir / "watch.err");
+  ASSERT_TRUE(watch.ok()) << watch.status().ToString();
+  ASSERT_NO_FATAL_FAILURE(
+      WaitUntilCaughtUp([&] { return std::vector<fs::path>{out}; }, root, "start"));
+  Status stopped = cluster_->Stop(0);
+  auto exit_code = (*watch)->Wait(std::chrono::seconds(120));
+  Status restarted = cluster_->Restart(0);
+  ASSERT_TRUE(stopped.ok()) << stopped.ToString();
+  ASSERT_TRUE(restarted.ok()) << restarted.ToString();
+  ASSERT_TRUE(exit_code.ok()) << exit_code.status().ToString();
+  EXPECT_EQ(*exit_code, 3) << ReadText(dir / "watch.err");
+  EXPECT_FALSE(ReadChangeRows({out}).ok()) << "a failed run wrote a clean end of stream";
+  auto partial = ReadChangeRows({out}, /*partial=*/true);
+  ASSERT_TRUE(partial.ok()) << partial.status().ToString();
+  // The root, its child and the sentinel: the rows written before the failure.
+  EXPECT_EQ(Replay(*partial).size(), 3u);
+}
+
+TEST_F(WatchStandaloneTest, StopWhileNoServerAnswersEndsTheRunAtOnce) {
+  // --for (as SIGINT/SIGTERM) ends a watch still waiting for its first
+  // session, without sitting out the connect timeout (10 s). Nothing was
+  // watched: exit 3, the message says it was stopped.
+  fs::path dir = TempDir("stop-connecting");
+  const fs::path out = dir / "never.arrows";
+  auto watch = ZkarrowProcess::Start(
+      "watch", {"--zk", "127.0.0.1:1", "-o", out.string(), "--for", "0.2"}, dir / "watch.err");
+  ASSERT_TRUE(watch.ok()) << watch.status().ToString();
+  auto exit_code = (*watch)->Wait(std::chrono::seconds(120));
+  ASSERT_TRUE(exit_code.ok()) << exit_code.status().ToString();
+  EXPECT_EQ(*exit_code, 3);
+  const std::string message = ReadText(dir / "watch.err");
+  EXPECT_NE(message.find("stopped before the watch on / was in place"), std::string::npos)
+      << message;
+  EXPECT_FALSE(fs::exists(out));
+
+  // A stop while reconnecting after an expiry, with a connect timeout far
+  // beyond the test's deadline: Run must return (a clean stop) instead of
+  // waiting for a server.
+  const std::string root = "/stop-reconnecting";
+  MustCreate(root, "r");
+  watch::WatchOptions options;
+  options.client.connect_string = cluster_->ConnectString();
+  options.client.session_timeout = std::chrono::milliseconds(4000);
+  options.client.connect_timeout = std::chrono::minutes(30);
+  std::atomic<bool> expired{false};
+  options.client.session_listener = [&](const zk::SessionEvent& event) {
+    if (event.state == zk::SessionState::kExpired) expired = true;
+  };
+  options.root = root;
+  BlockingReplaySink sink(/*block_path=*/"");
+  watch::TreeWatcher watcher(options);
+  // The stop is asked from the second question after the expiry on: the
+  // first may come from the loop before it takes the expiry; the second then
+  // comes from inside the reconnection.
+  int asked_after_expiry = 0;  // Run()'s thread only
+  auto ran = std::async(std::launch::async, [&] {
+    return watcher.Run(sink, [&] { return expired.load() && ++asked_after_expiry > 1; });
+  });
+  const bool started =
+      sink.WaitFor([&](const std::map<std::string, int64_t>& tree) { return tree.contains(root); });
+  Status stopped = cluster_->Stop(0);
+  const bool ended = ran.wait_for(std::chrono::seconds(120)) == std::future_status::ready;
+  // The restart also lets a reconnection that ignored the stop finish.
+  Status restarted = cluster_->Restart(0);
+  Status result = ran.get();
+  ASSERT_TRUE(started) << "no initial row";
+  ASSERT_TRUE(stopped.ok()) << stopped.ToString();
+  ASSERT_TRUE(restarted.ok()) << restarted.ToString();
+  EXPECT_TRUE(expired.load());
+  EXPECT_TRUE(ended) << "the stop did not end the reconnection";
+  EXPECT_TRUE(result.ok()) << result.ToString();
+  EXPECT_EQ(watcher.stats().sessions, 1) << "a session was granted: the stop came too late";
 }
 
 TEST_F(WatchStandaloneTest, BadArgumentsAndMissingRoot) {
