@@ -71,7 +71,8 @@ class QueryEngine::Impl {
           Register("znodes", internal::MakeDataDirZnodeSource(*sources.data_dir, sources.zxid)));
     }
     if (sources.data_dir) {
-      ZKA_RETURN_IF_ERROR(Register("txns", internal::MakeTxnLogSource(*sources.data_dir)));
+      ZKA_RETURN_IF_ERROR(
+          Register("txns", internal::MakeTxnLogSource(*sources.data_dir, sources.zxid)));
     }
     return Status::Ok();
   }

@@ -4,6 +4,7 @@
 #include <gtest/gtest.h>
 #include <unistd.h>
 
+#include <atomic>
 #include <filesystem>
 #include <string>
 #include <vector>
@@ -13,6 +14,7 @@
 #include "arrow/ipc/writer.h"
 #include "arrow/record_batch_builder.h"
 #include "query/internal/sql_rewrite.h"
+#include "query/internal/table_source.h"
 #include "query/internal/znode_tables.h"
 #include "query/query_engine.h"
 
@@ -57,6 +59,80 @@ TEST(ZnodePlan, PatternPrefixes) {
   EXPECT_EQ(internal::GlobPrefix("/solr/*/state.json"), "/solr/");
   EXPECT_EQ(internal::GlobPrefix("/a[bc]"), "/a");
   EXPECT_EQ(internal::GlobPrefix("/exact"), "/exact");
+}
+
+// A one-row batch whose only column holds `value`.
+arrow::RecordBatch OneRow(int32_t value) {
+  auto schema = std::make_shared<arrow::Schema>();
+  schema->fields = {arrow::MakeField("v", arrow::Int32())};
+  auto builder = arrow::RecordBatchBuilder::Make(schema);
+  EXPECT_TRUE(builder.ok());
+  builder->column_as<arrow::Int32Builder>(0).Append(value);
+  auto batch = builder->Finish();
+  EXPECT_TRUE(batch.ok());
+  return std::move(*batch);
+}
+
+TEST(ProducerStream, HoldsAFewBatchesWhateverTheTotal) {
+  // The producer may run ahead of the reader by the queue and the batch it
+  // is handing over, never by the table.
+  constexpr int kBatches = 200;
+  std::atomic<int> emitted{0};
+  internal::ProducerStream stream([&](internal::ProducerStream::Output& out) -> Status {
+    for (int i = 0; i < kBatches; ++i) {
+      ZKA_RETURN_IF_ERROR(out.Emit(OneRow(i)));
+      ++emitted;
+      out.CountRead(1);
+    }
+    return Status::Ok();
+  });
+  int read = 0;
+  int most_ahead = 0;
+  while (true) {
+    auto batch = stream.Next();
+    ASSERT_TRUE(batch.ok()) << batch.status().ToString();
+    if (!*batch) break;
+    ASSERT_EQ(arrow::ReadInt(arrow::FixedWidthValue(*(*batch)->columns[0], 0, 4), true), read);
+    ++read;
+    most_ahead = std::max(most_ahead, emitted.load() - read);
+  }
+  EXPECT_EQ(read, kBatches);
+  EXPECT_EQ(stream.NodesRead(), kBatches);
+  EXPECT_LE(most_ahead, static_cast<int>(internal::ProducerStream::kQueuedBatches) + 1);
+}
+
+TEST(ProducerStream, AReaderThatLeavesStopsTheProducer) {
+  std::atomic<int> emitted{0};
+  Status returned;
+  {
+    internal::ProducerStream stream([&](internal::ProducerStream::Output& out) -> Status {
+      // Endless unless the reader goes away.
+      for (int i = 0;; ++i) {
+        Status status = out.Emit(OneRow(i));
+        if (!status.ok()) {
+          returned = status;
+          return status;
+        }
+        ++emitted;
+      }
+    });
+    auto first = stream.Next();
+    ASSERT_TRUE(first.ok() && *first);
+  }  // the destructor returns only once the producer has
+  EXPECT_EQ(returned.code(), StatusCode::kCancelled);
+  EXPECT_LE(emitted.load(), static_cast<int>(internal::ProducerStream::kQueuedBatches) + 1);
+}
+
+TEST(ProducerStream, TheProducersFailureIsTheReadersAfterItsRows) {
+  internal::ProducerStream stream([](internal::ProducerStream::Output& out) -> Status {
+    ZKA_RETURN_IF_ERROR(out.Emit(OneRow(7)));
+    return Status::Unavailable("the server went away");
+  });
+  auto first = stream.Next();
+  ASSERT_TRUE(first.ok() && *first);
+  auto second = stream.Next();
+  ASSERT_FALSE(second.ok());
+  EXPECT_EQ(second.status().code(), StatusCode::kUnavailable);
 }
 
 class ArrowQueryTest : public ::testing::Test {

@@ -4,6 +4,7 @@
 
 #include <filesystem>
 #include <memory>
+#include <optional>
 
 #include "base/status.h"
 #include "query/internal/table_source.h"
@@ -16,7 +17,8 @@ namespace zkarrow::query::internal {
 Result<std::unique_ptr<TableSource>> OpenArrowFileSource(const std::filesystem::path& path);
 
 // The transaction-log table (znodes/datadir/txnlog_table.h) of `dir`, built
-// when first scanned.
-std::unique_ptr<TableSource> MakeTxnLogSource(std::filesystem::path dir);
+// when first scanned; with `zxid`, its transactions up to that zxid.
+std::unique_ptr<TableSource> MakeTxnLogSource(std::filesystem::path dir,
+                                              std::optional<int64_t> zxid);
 
 }  // namespace zkarrow::query::internal

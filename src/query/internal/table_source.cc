@@ -17,28 +17,40 @@ struct Table {
 
 struct Cursor {
   sqlite3_vtab_cursor base{};
-  ScanBatches scan;
-  size_t batch = 0;
+  std::unique_ptr<BatchStream> stream;
+  std::optional<arrow::RecordBatch> batch;  // the current one; none at the end
   int64_t row = 0;
   int64_t batch_start = 0;  // rows in the batches before `batch`
   ScanReport* report = nullptr;
+  int64_t read_before_stream = 0;  // nodes the scan read before its stream began
 
-  bool AtEnd() const { return batch >= scan.batches.size(); }
-  // Moves to the first row at or after the current position that `keep` accepts.
-  void Settle() {
-    while (batch < scan.batches.size()) {
-      const arrow::RecordBatch& current = scan.batches[batch];
-      if (row >= current.length) {
-        batch_start += current.length;
-        ++batch;
-        row = 0;
-        continue;
+  bool AtEnd() const { return !batch.has_value(); }
+  // Moves to the first row at or after the current position, pulling
+  // batches as needed.
+  Status Settle() {
+    while (batch && row >= batch->length) {
+      batch_start += batch->length;
+      row = 0;
+      Result<std::optional<arrow::RecordBatch>> next = stream->Next();
+      report->nodes_read = read_before_stream + stream->NodesRead();
+      if (!next.ok()) {
+        batch.reset();
+        return next.status();
       }
-      if (!scan.keep || scan.keep(current, row)) return;
-      ++row;
+      batch = std::move(*next);
     }
+    return Status::Ok();
   }
 };
+
+// Keeps a source's failure (its Status, whose code decides the exit status)
+// and hands SQLite its message.
+int Fail(sqlite3_vtab* vtab, ScanLog* log, const Status& status) {
+  if (log->first_error.ok()) log->first_error = status;
+  sqlite3_free(vtab->zErrMsg);
+  vtab->zErrMsg = sqlite3_mprintf("%s", status.message().c_str());
+  return SQLITE_ERROR;
+}
 
 // The module's context: the table's source and the engine's log.
 struct ModuleContext {
@@ -85,7 +97,11 @@ int Open(sqlite3_vtab*, sqlite3_vtab_cursor** out) {
 }
 
 int Close(sqlite3_vtab_cursor* base) {
-  delete reinterpret_cast<Cursor*>(base);
+  auto* cursor = reinterpret_cast<Cursor*>(base);
+  if (cursor->stream != nullptr && cursor->report != nullptr) {
+    cursor->report->nodes_read = cursor->read_before_stream + cursor->stream->NodesRead();
+  }
+  delete cursor;
   return SQLITE_OK;
 }
 
@@ -96,33 +112,39 @@ int Filter(sqlite3_vtab_cursor* base, int idx_num, const char* idx_str, int argc
   table->log->scans.emplace_back();
   cursor->report = &table->log->scans.back();
   cursor->report->table = table->name;
-  cursor->scan = {};
-  cursor->batch = 0;
+  cursor->stream.reset();  // a rescan: the previous producer stops first
+  cursor->batch.reset();
   cursor->row = 0;
   cursor->batch_start = 0;
-  Result<ScanBatches> scan = [&]() -> Result<ScanBatches> {
+  Status status = [&]() -> Status {
     try {
-      return table->source->Scan(idx_num, idx_str, argc, argv, cursor->report);
+      ZKA_ASSIGN_OR_RETURN(cursor->stream,
+                           table->source->Scan(idx_num, idx_str, argc, argv, cursor->report));
+      cursor->read_before_stream = cursor->report->nodes_read;
+      // An empty batch before the first: Settle pulls the first real one.
+      cursor->batch.emplace();
+      return cursor->Settle();
     } catch (const std::bad_alloc&) {
       return Status::OutOfRange("out of memory reading the table");
     }
   }();
-  if (!scan.ok()) {
-    if (table->log->first_error.ok()) table->log->first_error = scan.status();
-    sqlite3_free(table->base.zErrMsg);
-    table->base.zErrMsg = sqlite3_mprintf("%s", scan.status().message().c_str());
-    return SQLITE_ERROR;
-  }
-  cursor->scan = std::move(*scan);
-  cursor->Settle();
+  if (!status.ok()) return Fail(&table->base, table->log, status);
   if (!cursor->AtEnd()) ++cursor->report->rows_produced;
   return SQLITE_OK;
 }
 
 int Next(sqlite3_vtab_cursor* base) {
   auto* cursor = reinterpret_cast<Cursor*>(base);
+  auto* table = reinterpret_cast<Table*>(base->pVtab);
   ++cursor->row;
-  cursor->Settle();
+  Status status = [&]() -> Status {
+    try {
+      return cursor->Settle();
+    } catch (const std::bad_alloc&) {
+      return Status::OutOfRange("out of memory reading the table");
+    }
+  }();
+  if (!status.ok()) return Fail(&table->base, table->log, status);
   if (!cursor->AtEnd()) ++cursor->report->rows_produced;
   return SQLITE_OK;
 }
@@ -132,7 +154,7 @@ int Eof(sqlite3_vtab_cursor* base) { return reinterpret_cast<Cursor*>(base)->AtE
 int Column(sqlite3_vtab_cursor* base, sqlite3_context* context, int column) {
   auto* cursor = reinterpret_cast<Cursor*>(base);
   auto* table = reinterpret_cast<Table*>(base->pVtab);
-  const arrow::RecordBatch& batch = cursor->scan.batches[cursor->batch];
+  const arrow::RecordBatch& batch = *cursor->batch;
   if (column < 0 || static_cast<size_t>(column) >= batch.columns.size()) {
     sqlite3_result_null(context);
     return SQLITE_OK;
@@ -176,6 +198,55 @@ const sqlite3_module kModule = {
 };
 
 }  // namespace
+
+Status ProducerStream::Output::Emit(arrow::RecordBatch batch) {
+  std::unique_lock lock(stream_.mutex_);
+  stream_.changed_.wait(lock, [&] {
+    return stream_.abandoned_flag_.load() || stream_.queue_.size() < kQueuedBatches;
+  });
+  if (stream_.abandoned_flag_.load()) return Status::Cancelled("the scan's reader is gone");
+  stream_.queue_.push_back(std::move(batch));
+  stream_.changed_.notify_all();
+  return Status::Ok();
+}
+
+ProducerStream::ProducerStream(Produce produce)
+    : thread_([this, produce = std::move(produce)] {
+        Output out(*this);
+        Status status;
+        try {
+          status = produce(out);
+        } catch (const std::bad_alloc&) {
+          status = Status::OutOfRange("out of memory reading the table");
+        }
+        std::lock_guard lock(mutex_);
+        result_ = std::move(status);
+        done_ = true;
+        changed_.notify_all();
+      }) {}
+
+ProducerStream::~ProducerStream() {
+  {
+    std::lock_guard lock(mutex_);
+    abandoned_flag_ = true;
+    queue_.clear();
+    changed_.notify_all();
+  }
+  thread_.join();
+}
+
+Result<std::optional<arrow::RecordBatch>> ProducerStream::Next() {
+  std::unique_lock lock(mutex_);
+  changed_.wait(lock, [&] { return done_ || !queue_.empty(); });
+  if (!queue_.empty()) {
+    arrow::RecordBatch batch = std::move(queue_.front());
+    queue_.pop_front();
+    changed_.notify_all();
+    return std::optional<arrow::RecordBatch>(std::move(batch));
+  }
+  ZKA_RETURN_IF_ERROR(result_);
+  return std::optional<arrow::RecordBatch>();
+}
 
 void TableSource::BestIndex(sqlite3_index_info* info) {
   info->estimatedCost = estimated_rows_;

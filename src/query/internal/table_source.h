@@ -1,15 +1,20 @@
 // The virtual-table side of the engine: a TableSource produces the Arrow
-// batches of one scan; RegisterTable makes it an SQLite table whose cursor
-// serves those batches through CellReaders.
+// batches of one scan as a stream; RegisterTable makes it an SQLite table
+// whose cursor pulls those batches and serves their cells through
+// CellReaders.
 #pragma once
 
 #include <sqlite3.h>
 
+#include <atomic>
+#include <condition_variable>
 #include <deque>
 #include <functional>
 #include <memory>
+#include <mutex>
 #include <optional>
 #include <string>
+#include <thread>
 #include <vector>
 
 #include "arrow/array.h"
@@ -19,12 +24,73 @@
 
 namespace zkarrow::query::internal {
 
-// The rows of one scan. `keep`, when set, skips rows the plan already knows
-// SQLite would reject (an offline tree held whole); SQLite still checks the
-// rest.
-struct ScanBatches {
-  std::vector<arrow::RecordBatch> batches;
-  std::function<bool(const arrow::RecordBatch& batch, int64_t row)> keep;
+// The rows of one scan, pulled a batch at a time as SQLite steps through
+// them, so that a scan holds a batch or two, not the table.
+class BatchStream {
+ public:
+  virtual ~BatchStream() = default;
+  // The next batch; nullopt after the last one.
+  virtual Result<std::optional<arrow::RecordBatch>> Next() = 0;
+  // Nodes (or rows) read from the source so far, for ScanReport::nodes_read.
+  virtual int64_t NodesRead() const { return 0; }
+};
+
+// Batches already in memory (an index lookup's rows, a small table).
+class VectorStream final : public BatchStream {
+ public:
+  explicit VectorStream(std::vector<arrow::RecordBatch> batches) : batches_(std::move(batches)) {}
+  Result<std::optional<arrow::RecordBatch>> Next() override {
+    if (next_ >= batches_.size()) return std::optional<arrow::RecordBatch>();
+    return std::optional<arrow::RecordBatch>(std::move(batches_[next_++]));
+  }
+
+ private:
+  std::vector<arrow::RecordBatch> batches_;
+  size_t next_ = 0;
+};
+
+// Rows that a function pushes (a tree walk, a data directory's replay),
+// made on a thread of their own and handed over through a queue of at most
+// kQueuedBatches batches: a scan's memory stays bounded whatever the
+// table's size. When the reader goes away first (LIMIT met, an error, the
+// statement reset), Emit fails with kCancelled, which the function is
+// expected to return; the destructor waits for it.
+class ProducerStream final : public BatchStream {
+ public:
+  static constexpr size_t kQueuedBatches = 2;
+
+  // What the producing function writes to; used on the producer's thread.
+  class Output {
+   public:
+    explicit Output(ProducerStream& stream) : stream_(stream) {}
+    // Blocks while the queue is full.
+    Status Emit(arrow::RecordBatch batch);
+    // True once the reader is gone: stop reading before the next Emit.
+    bool abandoned() const { return stream_.abandoned_flag_.load(); }
+    void CountRead(int64_t nodes) { stream_.nodes_read_ += nodes; }
+
+   private:
+    ProducerStream& stream_;
+  };
+  using Produce = std::function<Status(Output& out)>;
+
+  explicit ProducerStream(Produce produce);
+  ~ProducerStream() override;
+  ProducerStream(const ProducerStream&) = delete;
+  ProducerStream& operator=(const ProducerStream&) = delete;
+
+  Result<std::optional<arrow::RecordBatch>> Next() override;
+  int64_t NodesRead() const override { return nodes_read_.load(); }
+
+ private:
+  std::mutex mutex_;
+  std::condition_variable changed_;
+  std::deque<arrow::RecordBatch> queue_;  // guarded by mutex_
+  bool done_ = false;                     // guarded: the producer returned
+  Status result_;                         // guarded: what the producer returned
+  std::atomic<bool> abandoned_flag_{false};
+  std::atomic<int64_t> nodes_read_{0};
+  std::thread thread_;  // last: starts once everything above exists
 };
 
 class TableSource {
@@ -40,10 +106,10 @@ class TableSource {
   virtual void StartStatement() {}
   // xBestIndex. The default plans a full scan of `estimated_rows` rows.
   virtual void BestIndex(sqlite3_index_info* info);
-  // xFilter: the batches of one scan for the plan BestIndex chose. Fills in
-  // report->plan, estimated_rows and nodes_read.
-  virtual Result<ScanBatches> Scan(int idx_num, const char* idx_str, int argc, sqlite3_value** argv,
-                                   ScanReport* report) = 0;
+  // xFilter: the rows of one scan for the plan BestIndex chose. Fills in
+  // report->plan and estimated_rows (nodes_read comes from the stream).
+  virtual Result<std::unique_ptr<BatchStream>> Scan(int idx_num, const char* idx_str, int argc,
+                                                    sqlite3_value** argv, ScanReport* report) = 0;
 
  protected:
   double estimated_rows_ = 1e6;

@@ -2,8 +2,10 @@
 
 #include <algorithm>
 #include <cmath>
+#include <functional>
 #include <future>
 #include <map>
+#include <mutex>
 #include <set>
 #include <string_view>
 #include <unordered_map>
@@ -15,6 +17,7 @@
 #include "znodes/znode_batch_builder.h"
 #include "znodes/znode_path.h"
 #include "znodes/znode_schema.h"
+#include "znodes/znode_table_writer.h"
 
 namespace zkarrow::query::internal {
 namespace {
@@ -164,32 +167,68 @@ Result<ZnodePlan> DecodePlan(int idx_num, const char* idx_str, int argc, sqlite3
   return plan;
 }
 
-// The rows of a scan, cut into batches where a batch's variable-length
-// columns would pass 32-bit offsets.
-class BatchCollector {
+// Records into batches of a snapshot's size, each handed on when full.
+class RecordBatcher {
  public:
-  BatchCollector() : builder_(/*typed_values=*/true) {}
+  using Emit = std::function<Status(arrow::RecordBatch)>;
+  explicit RecordBatcher(Emit emit) : builder_(/*typed_values=*/true), emit_(std::move(emit)) {}
+
   Status Append(const ZnodeRecord& record) {
     Status appended = builder_.Append(record);
     if (appended.code() == StatusCode::kOutOfRange && builder_.rows() > 0) {
-      batches_.push_back(builder_.Finish());
+      ZKA_RETURN_IF_ERROR(Flush());
       appended = builder_.Append(record);
     }
     ZKA_RETURN_IF_ERROR(appended.WithContext("znode " + std::string(record.path)));
     ++rows_;
+    if (builder_.rows() >= kBatchRows || builder_.data_bytes() >= kLimits.max_batch_bytes) {
+      return Flush();
+    }
     return Status::Ok();
   }
+  // Hands on the rows so far, if any.
+  Status Flush() { return builder_.rows() > 0 ? emit_(builder_.Finish()) : Status::Ok(); }
   int64_t rows() const { return rows_; }
-  std::vector<arrow::RecordBatch> Finish() {
-    if (builder_.rows() > 0) batches_.push_back(builder_.Finish());
-    return std::move(batches_);
+
+ private:
+  // SQLite sees a scan's rows a batch at a time: small batches let a LIMIT
+  // that SQLite applies stop the walk soon after, at little cost per batch.
+  static constexpr int64_t kBatchRows = 4096;
+  static inline const znodes::ZnodeTableOptions kLimits{};  // the snapshot writer's byte limit
+  znodes::ZnodeBatchBuilder builder_;
+  Emit emit_;
+  int64_t rows_ = 0;
+};
+
+// Rows kept in memory (a few nodes read by path, an index lookup).
+class CollectedRows {
+ public:
+  CollectedRows()
+      : batcher_([this](arrow::RecordBatch batch) {
+          batches_.push_back(std::move(batch));
+          return Status::Ok();
+        }) {}
+  CollectedRows(const CollectedRows&) = delete;
+  CollectedRows& operator=(const CollectedRows&) = delete;
+
+  Status Append(const ZnodeRecord& record) { return batcher_.Append(record); }
+  Result<std::unique_ptr<BatchStream>> Finish() {
+    ZKA_RETURN_IF_ERROR(batcher_.Flush());
+    return std::unique_ptr<BatchStream>(std::make_unique<VectorStream>(std::move(batches_)));
   }
 
  private:
-  znodes::ZnodeBatchBuilder builder_;
   std::vector<arrow::RecordBatch> batches_;
-  int64_t rows_ = 0;
+  RecordBatcher batcher_;
 };
+
+// A record with only the columns a plan asks for: no data (nor typed
+// values) or ACL when they are not used.
+ZnodeRecord Trimmed(ZnodeRecord record, const ZnodePlan& plan) {
+  if (!plan.read_data) record.data.reset();
+  if (!plan.read_acl) record.acl = nullptr;
+  return record;
+}
 
 // The roots to walk and how deep, for a plan without a list of paths.
 struct WalkRoot {
@@ -317,6 +356,26 @@ void ChooseZnodePlan(sqlite3_index_info* info) {
   info->estimatedCost = rows;
 }
 
+// Exists replies laid out as getData results without data: a missing
+// node is NONODE.
+Result<std::vector<zk::ReadResult>> StatsAsReads(
+    std::vector<std::future<Result<std::optional<zk::Stat>>>>& stats) {
+  std::vector<zk::ReadResult> reads(stats.size());
+  Status failed;
+  for (size_t i = 0; i < stats.size(); ++i) {
+    Result<std::optional<zk::Stat>> stat = stats[i].get();  // every reply is awaited
+    if (!stat.ok()) {
+      if (failed.ok()) failed = stat.status();
+    } else if (*stat) {
+      reads[i].stat = **stat;
+    } else {
+      reads[i].error = zk::ErrorCode::NONODE;
+    }
+  }
+  if (!failed.ok()) return failed;
+  return reads;
+}
+
 // A node as one scan read it, kept for the other scans of the statement
 // (a join of znodes with itself reads each node once).
 struct CachedNode {
@@ -354,30 +413,58 @@ class LiveZnodeSource final : public TableSource {
   std::optional<int> primary_key() const override { return znodes::kPathColumn; }
   void BestIndex(sqlite3_index_info* info) override { ChooseZnodePlan(info); }
 
-  Result<ScanBatches> Scan(int idx_num, const char* idx_str, int argc, sqlite3_value** argv,
-                           ScanReport* report) override {
+  Result<std::unique_ptr<BatchStream>> Scan(int idx_num, const char* idx_str, int argc,
+                                            sqlite3_value** argv, ScanReport* report) override {
     ZKA_ASSIGN_OR_RETURN(ZnodePlan plan, DecodePlan(idx_num, idx_str, argc, argv));
     report->plan = plan.Describe() + "; reads: " + DescribeLiveReads(plan);
     report->estimated_rows = EstimateOf(plan);
-    BatchCollector rows;
     if (plan.paths) {
+      CollectedRows rows;
       ZKA_RETURN_IF_ERROR(ReadPoints(plan, rows, report));
-    } else if (plan.parent && !plan.row_limit && ServeChildrenFromCache(plan, rows)) {
-      report->plan += " (all in memory from an earlier scan: nothing read)";
-    } else {
-      ZKA_ASSIGN_OR_RETURN(std::vector<WalkRoot> roots, RootsOf(plan, report));
-      for (const WalkRoot& root : roots) {
-        if (plan.row_limit && rows.rows() >= *plan.row_limit) break;
-        ZKA_RETURN_IF_ERROR(Walk(plan, root, rows, report));
+      return rows.Finish();
+    }
+    if (plan.parent && !plan.row_limit) {
+      CollectedRows rows;
+      if (ServeChildrenFromCache(plan, rows)) {
+        report->plan += " (all in memory from an earlier scan: nothing read)";
+        return rows.Finish();
       }
     }
-    return ScanBatches{.batches = rows.Finish(), .keep = nullptr};
+    ZKA_ASSIGN_OR_RETURN(std::vector<WalkRoot> roots, RootsOf(plan, report));
+    return std::unique_ptr<BatchStream>(std::make_unique<ProducerStream>(
+        [this, plan = std::move(plan), roots = std::move(roots)](ProducerStream::Output& out) {
+          RecordBatcher rows(
+              [&out](arrow::RecordBatch batch) { return out.Emit(std::move(batch)); });
+          for (const WalkRoot& root : roots) {
+            if (plan.row_limit && rows.rows() >= *plan.row_limit) break;
+            ZKA_RETURN_IF_ERROR(Walk(plan, root, rows, out));
+          }
+          return rows.Flush();
+        }));
   }
 
-  void StartStatement() override { cache_.clear(); }
+  void StartStatement() override {
+    std::lock_guard lock(cache_mutex_);
+    cache_.clear();
+    cache_bytes_ = 0;
+  }
 
  private:
+  // What a cached node costs, roughly, for kMaxCacheBytes.
+  static size_t CostOf(const ZnodeRecord& record) {
+    size_t bytes = sizeof(CachedNode) + 2 * record.path.size() + 64;
+    if (record.data) bytes += record.data->size();
+    if (record.acl != nullptr) bytes += record.acl->size() * (sizeof(zk::Acl) + 32);
+    return bytes;
+  }
+
+  // Called on a walk's thread while the statement's other scans may look
+  // nodes up from the SQLite thread.
   void Remember(const ZnodeRecord& record, const ZnodePlan& plan) {
+    std::lock_guard lock(cache_mutex_);
+    const size_t cost = CostOf(record);
+    if (cache_bytes_ + cost > kMaxCacheBytes) return;  // later scans read again
+    cache_bytes_ += cost;
     CachedNode& node = cache_[std::string(record.path)];
     node.stat = record.stat;
     node.kind = record.kind;
@@ -392,14 +479,16 @@ class LiveZnodeSource final : public TableSource {
     node.error = std::string(record.error);
   }
 
-  Status AppendAndRemember(const ZnodeRecord& record, const ZnodePlan& plan, BatchCollector& rows) {
+  template <typename Rows>
+  Status AppendAndRemember(const ZnodeRecord& record, const ZnodePlan& plan, Rows& rows) {
     Remember(record, plan);
     return rows.Append(record);
   }
 
   // parent = x, when an earlier scan of this statement read x and every one
   // of its children (as many as x's stat counts) with the columns needed.
-  bool ServeChildrenFromCache(const ZnodePlan& plan, BatchCollector& rows) {
+  bool ServeChildrenFromCache(const ZnodePlan& plan, CollectedRows& rows) {
+    std::lock_guard lock(cache_mutex_);
     const std::string& parent = *plan.parent;
     auto it = cache_.find(parent);
     if (it == cache_.end() || !it->second.stat) return false;
@@ -465,12 +554,14 @@ class LiveZnodeSource final : public TableSource {
     return roots;
   }
 
-  Status Walk(const ZnodePlan& plan, const WalkRoot& root, BatchCollector& rows,
-              ScanReport* report) {
+  // On the scan's producer thread.
+  Status Walk(const ZnodePlan& plan, const WalkRoot& root, RecordBatcher& rows,
+              ProducerStream::Output& out) {
     znodes::WalkOptions options;
     options.root = root.root;
     options.max_depth = root.max_depth;
     options.read_data = plan.read_data;
+    options.stat_without_data = !plan.read_data;
     options.read_acl = plan.read_acl;
     if (plan.row_limit && *plan.row_limit < options.nodes_per_batch) {
       // A small LIMIT: small batches, one at a time, so that the walk stops
@@ -480,6 +571,7 @@ class LiveZnodeSource final : public TableSource {
     }
     bool limit_reached = false;
     znodes::WalkStats stats;
+    int64_t counted = 0;
     Status walked = znodes::WalkTree(
         sessions_, options,
         [&](const ZnodeRecord& record) -> Status {
@@ -487,10 +579,15 @@ class LiveZnodeSource final : public TableSource {
             limit_reached = true;
             return Status::Cancelled("the query's LIMIT is reached");
           }
+          if (out.abandoned()) return Status::Cancelled("the scan's reader is gone");
           return AppendAndRemember(record, plan, rows);
         },
-        &stats);
-    report->nodes_read += stats.znodes + stats.vanished;
+        &stats,
+        [&](const znodes::WalkStats& progress) {
+          out.CountRead(progress.znodes + progress.vanished - counted);
+          counted = progress.znodes + progress.vanished;
+        });
+    out.CountRead(stats.znodes + stats.vanished - counted);
     if (limit_reached) return Status::Ok();
     if (!walked.ok() && IsNoNode(walked) && stats.znodes == 0) return Status::Ok();
     return walked;
@@ -498,32 +595,43 @@ class LiveZnodeSource final : public TableSource {
 
   // path = x / path IN (...): the nodes' data in multiReads of at most a
   // walk batch's size, their ACLs alongside.
-  Status ReadPoints(const ZnodePlan& plan, BatchCollector& rows, ScanReport* report) {
+  Status ReadPoints(const ZnodePlan& plan, CollectedRows& rows, ScanReport* report) {
     std::set<std::string> unique;
     for (const std::string& path : *plan.paths) {
       if (IsZnodePath(path)) unique.insert(path);
     }
     std::vector<std::string> paths;
-    for (const std::string& path : unique) {
-      auto cached = cache_.find(path);
-      if (cached != cache_.end() && cached->second.Covers(plan)) {
-        ZKA_RETURN_IF_ERROR(rows.Append(cached->second.View(cached->first)));
-      } else {
-        paths.push_back(path);
+    {
+      std::lock_guard lock(cache_mutex_);
+      for (const std::string& path : unique) {
+        auto cached = cache_.find(path);
+        if (cached != cache_.end() && cached->second.Covers(plan)) {
+          ZKA_RETURN_IF_ERROR(rows.Append(cached->second.View(cached->first)));
+        } else {
+          paths.push_back(path);
+        }
       }
     }
     const size_t chunk = static_cast<size_t>(znodes::WalkOptions{}.nodes_per_batch);
     zk::Client& client = *sessions_.front();
     for (size_t begin = 0; begin < paths.size(); begin += chunk) {
       const size_t end = std::min(paths.size(), begin + chunk);
-      std::vector<zk::ReadOp> ops;
-      for (size_t i = begin; i < end; ++i) ops.push_back(zk::ReadOp::GetData(paths[i]));
-      auto reads_future = client.MultiRead(std::move(ops));
+      // Without data: pipelined exists, which returns the stat alone (a
+      // multiRead's only stat read is getData).
+      std::future<Result<std::vector<zk::ReadResult>>> data_reads;
+      std::vector<std::future<Result<std::optional<zk::Stat>>>> stat_reads;
+      if (plan.read_data) {
+        std::vector<zk::ReadOp> ops;
+        for (size_t i = begin; i < end; ++i) ops.push_back(zk::ReadOp::GetData(paths[i]));
+        data_reads = client.MultiRead(std::move(ops));
+      } else {
+        for (size_t i = begin; i < end; ++i) stat_reads.push_back(client.Exists(paths[i]));
+      }
       std::vector<std::future<Result<zk::AclResult>>> acls;
       if (plan.read_acl) {
         for (size_t i = begin; i < end; ++i) acls.push_back(client.GetAcl(paths[i]));
       }
-      auto reads = reads_future.get();
+      auto reads = plan.read_data ? data_reads.get() : StatsAsReads(stat_reads);
       std::vector<Result<zk::AclResult>> acl_results;
       for (auto& acl : acls) acl_results.push_back(acl.get());
       ZKA_RETURN_IF_ERROR(reads.status().WithContext("reading " + paths[begin]));
@@ -571,9 +679,14 @@ class LiveZnodeSource final : public TableSource {
     return Status::Ok();
   }
 
+  // Nodes a statement keeps for its other scans; past this, they read again.
+  static constexpr size_t kMaxCacheBytes = 32 << 20;
+
   std::vector<zk::Client*> sessions_;
   arrow::Schema schema_;
-  std::map<std::string, CachedNode> cache_;  // by path: the nodes this statement read
+  std::mutex cache_mutex_;
+  std::map<std::string, CachedNode> cache_;  // guarded; by path: the nodes this statement read
+  size_t cache_bytes_ = 0;                   // guarded; CostOf the cached nodes
 };
 
 class DataDirZnodeSource final : public TableSource {
@@ -585,58 +698,69 @@ class DataDirZnodeSource final : public TableSource {
   std::optional<int> primary_key() const override { return znodes::kPathColumn; }
   void BestIndex(sqlite3_index_info* info) override { ChooseZnodePlan(info); }
 
-  Result<ScanBatches> Scan(int idx_num, const char* idx_str, int argc, sqlite3_value** argv,
-                           ScanReport* report) override {
+  Result<std::unique_ptr<BatchStream>> Scan(int idx_num, const char* idx_str, int argc,
+                                            sqlite3_value** argv, ScanReport* report) override {
     ZKA_ASSIGN_OR_RETURN(ZnodePlan plan, DecodePlan(idx_num, idx_str, argc, argv));
-    if (!loaded_) {
-      // The files hold the whole tree in one stream of records: it is read
-      // once per query and every scan picks its rows from it.
-      BatchCollector rows;
-      znodes::DataDirSummary summary;
-      ZKA_RETURN_IF_ERROR(znodes::ReadDataDir(
-                              {.dir = dir_, .target_zxid = zxid_},
-                              [&](const ZnodeRecord& record) { return rows.Append(record); },
-                              &summary)
-                              .WithContext("reading the data directory " + dir_.string()));
-      report->nodes_read = rows.rows();
-      batches_ = rows.Finish();
-      BuildIndexes();
-      loaded_ = true;
-    }
-    report->plan = "data directory (the tree loaded once per query); rows kept: " + plan.Describe();
     report->estimated_rows = plan.paths ? static_cast<int64_t>(plan.paths->size()) : -1;
-    ScanBatches scan;
-    if (plan.prefix || plan.parent || plan.max_depth) {
-      scan.keep = [plan](const arrow::RecordBatch& batch, int64_t row) {
-        const std::string_view path = StringAt(*batch.columns[znodes::kPathColumn], row);
-        if (plan.prefix && !path.starts_with(*plan.prefix)) return false;
-        if (plan.parent) {
-          const arrow::ArrayData& parents = *batch.columns[znodes::kParentColumn];
-          if (!arrow::IsValidAt(parents, row) || StringAt(parents, row) != *plan.parent) {
-            return false;
-          }
-        }
-        if (plan.max_depth && znodes::PathDepth(path) > *plan.max_depth) return false;
-        return true;
-      };
-    }
-    // Lookups by path or parent (a join's inner scans) take their rows from
-    // the indexes as one-row slices; znodes is WITHOUT ROWID, so rows need
-    // no positions.
-    auto add = [&](RowRef ref) { scan.batches.push_back(SliceRow(batches_[ref.batch], ref.row)); };
-    if (plan.paths) {
-      for (const std::string& path :
-           std::set<std::string>(plan.paths->begin(), plan.paths->end())) {
-        if (auto found = by_path_.find(path); found != by_path_.end()) add(found->second);
+    if (plan.paths || plan.parent) {
+      // Lookups by path or parent (a join's inner scans, one per outer row)
+      // take their rows from indexes over the tree loaded once, as one-row
+      // slices; znodes is WITHOUT ROWID, so rows need no positions.
+      if (!loaded_) {
+        ZKA_RETURN_IF_ERROR(Load(report));
+        report->plan = "data directory, loaded whole once for lookups: " + plan.Describe();
+      } else {
+        report->plan = "data directory, from the tree loaded for lookups: " + plan.Describe();
       }
-    } else if (plan.parent) {
-      if (auto found = by_parent_.find(*plan.parent); found != by_parent_.end()) {
+      std::vector<arrow::RecordBatch> rows;
+      auto add = [&](RowRef ref) { rows.push_back(SliceRow(batches_[ref.batch], ref.row)); };
+      if (plan.paths) {
+        for (const std::string& path :
+             std::set<std::string>(plan.paths->begin(), plan.paths->end())) {
+          if (auto found = by_path_.find(path); found != by_path_.end()) add(found->second);
+        }
+      } else if (auto found = by_parent_.find(*plan.parent); found != by_parent_.end()) {
         for (RowRef ref : found->second) add(ref);
       }
-    } else {
-      scan.batches = batches_;
+      return std::unique_ptr<BatchStream>(std::make_unique<VectorStream>(std::move(rows)));
     }
-    return scan;
+    // Anything else streams the replay, keeping the rows the plan can
+    // match with only the columns used; records come in path order, so a
+    // prefix's rows end the scan once passed.
+    report->plan = "data directory, replayed for this scan: " + plan.Describe() +
+                   (plan.read_data ? "" : "; data not kept (not used)");
+    return std::unique_ptr<BatchStream>(std::make_unique<ProducerStream>(
+        [this, plan = std::move(plan)](ProducerStream::Output& out) -> Status {
+          RecordBatcher rows(
+              [&out](arrow::RecordBatch batch) { return out.Emit(std::move(batch)); });
+          bool finished = false;
+          Status read = znodes::ReadDataDir(
+              {.dir = dir_, .target_zxid = zxid_},
+              [&](const ZnodeRecord& record) -> Status {
+                out.CountRead(1);
+                if (out.abandoned()) return Status::Cancelled("the scan's reader is gone");
+                if (plan.prefix && !record.path.starts_with(*plan.prefix)) {
+                  if (record.path > std::string_view(*plan.prefix)) {
+                    finished = true;
+                    return Status::Cancelled("past the prefix");
+                  }
+                  return Status::Ok();
+                }
+                if (plan.max_depth && znodes::PathDepth(record.path) > *plan.max_depth) {
+                  return Status::Ok();
+                }
+                if (plan.row_limit && rows.rows() >= *plan.row_limit) {
+                  finished = true;
+                  return Status::Cancelled("the query's LIMIT is reached");
+                }
+                return rows.Append(Trimmed(record, plan));
+              },
+              nullptr);
+          if (!read.ok() && !finished) {
+            return read.WithContext("reading the data directory " + dir_.string());
+          }
+          return rows.Flush();
+        }));
   }
 
  private:
@@ -655,6 +779,29 @@ class DataDirZnodeSource final : public TableSource {
       slice.columns.push_back(std::move(sliced));
     }
     return slice;
+  }
+
+  Status Load(ScanReport* report) {
+    CollectedRows rows;
+    int64_t read = 0;
+    ZKA_RETURN_IF_ERROR(znodes::ReadDataDir(
+                            {.dir = dir_, .target_zxid = zxid_},
+                            [&](const ZnodeRecord& record) {
+                              ++read;
+                              return rows.Append(record);
+                            },
+                            nullptr)
+                            .WithContext("reading the data directory " + dir_.string()));
+    report->nodes_read += read;
+    ZKA_ASSIGN_OR_RETURN(std::unique_ptr<BatchStream> stream, rows.Finish());
+    while (true) {
+      ZKA_ASSIGN_OR_RETURN(std::optional<arrow::RecordBatch> batch, stream->Next());
+      if (!batch) break;
+      batches_.push_back(std::move(*batch));
+    }
+    BuildIndexes();
+    loaded_ = true;
+    return Status::Ok();
   }
 
   void BuildIndexes() {
@@ -707,12 +854,17 @@ std::string ZnodePlan::Describe() const {
 }
 
 std::string DescribeLiveReads(const ZnodePlan& plan) {
-  std::string text = plan.paths
-                         ? "getData in one multiRead per " +
-                               std::to_string(znodes::WalkOptions{}.nodes_per_batch) + " nodes"
-                         : std::string("getData+getChildren in multiRead batches");
+  std::string text;
+  if (plan.paths) {
+    text = plan.read_data ? "getData in one multiRead per " +
+                                std::to_string(znodes::WalkOptions{}.nodes_per_batch) + " nodes"
+                          : std::string("exists per node (stat without data)");
+  } else {
+    text = plan.read_data ? "getData+getChildren in multiRead batches"
+                          : "getChildren2 per node (stat and children, without data)";
+  }
   if (plan.read_acl) text += ", getACL per node";
-  return text + (plan.read_data ? "" : "; data read but not kept (not used)");
+  return text;
 }
 
 std::unique_ptr<TableSource> MakeLiveZnodeSource(std::vector<zk::Client*> sessions) {

@@ -207,23 +207,11 @@ class Walker {
   void Submit(Batch& batch) {
     ++in_flight_per_session_[batch.session];
     zk::Client& client = *sessions_[batch.session];
-    std::vector<zk::ReadOp> ops;
-    ops.reserve(batch.nodes.size() * 2);
-    for (const PendingNode& node : batch.nodes) {
-      ops.push_back(zk::ReadOp::GetData(node.path));
-      bool list = ListsChildren(node);
-      batch.list_children.push_back(list);
-      if (list) ops.push_back(zk::ReadOp::GetChildren(node.path));
+    if (!options_.read_data && options_.stat_without_data) {
+      SubmitStatReads(client, batch);
+    } else {
+      SubmitMultiRead(client, batch);
     }
-    const int replies = 1 + (options_.read_acl ? static_cast<int>(batch.nodes.size()) : 0);
-    queue_.Expect(&batch, replies);
-    client.MultiRead(
-        std::move(ops),
-        [this, &batch](Result<std::vector<zk::ReadResult>> reads) {
-          batch.reads = std::move(reads);
-          queue_.ReplyArrived(&batch);
-        },
-        batch.reply_bytes);
     if (options_.read_acl) {
       batch.acls.resize(batch.nodes.size());
       for (size_t i = 0; i < batch.nodes.size(); ++i) {
@@ -234,6 +222,89 @@ class Walker {
               queue_.ReplyArrived(&batch);
             },
             kMaxWalkAclReplyBytes);
+      }
+    }
+  }
+
+  int AclReplies(const Batch& batch) const {
+    return options_.read_acl ? static_cast<int>(batch.nodes.size()) : 0;
+  }
+
+  void SubmitMultiRead(zk::Client& client, Batch& batch) {
+    std::vector<zk::ReadOp> ops;
+    ops.reserve(batch.nodes.size() * 2);
+    for (const PendingNode& node : batch.nodes) {
+      ops.push_back(zk::ReadOp::GetData(node.path));
+      bool list = ListsChildren(node);
+      batch.list_children.push_back(list);
+      if (list) ops.push_back(zk::ReadOp::GetChildren(node.path));
+    }
+    queue_.Expect(&batch, 1 + AclReplies(batch));
+    client.MultiRead(
+        std::move(ops),
+        [this, &batch](Result<std::vector<zk::ReadResult>> reads) {
+          batch.reads = std::move(reads);
+          queue_.ReplyArrived(&batch);
+        },
+        batch.reply_bytes);
+  }
+
+  // The replies laid out as a multiRead's would be (per node: a stat-only
+  // "getData" result, then the children when listed), so that Handle and
+  // the NOAUTH follow-up treat both kinds of batch alike. A session's
+  // replies complete one at a time on its I/O thread; the first failure
+  // that is not about a node fails the whole batch, as a failed multiRead.
+  void SubmitStatReads(zk::Client& client, Batch& batch) {
+    size_t ops = 0;
+    for (const PendingNode& node : batch.nodes) {
+      const bool list = ListsChildren(node);
+      batch.list_children.push_back(list);
+      ops += list ? 2 : 1;
+    }
+    batch.reads = std::vector<zk::ReadResult>(ops);
+    queue_.Expect(&batch, static_cast<int>(batch.nodes.size()) + AclReplies(batch));
+    auto fail = [&batch](const Status& status, size_t op) {
+      if (!batch.reads.ok()) return false;
+      if (IsAboutThisNode(status)) {
+        const zk::ErrorCode code = zk::ErrorCodeOf(status);
+        (*batch.reads)[op].error = code;
+        return true;
+      }
+      batch.reads = status;
+      return false;
+    };
+    size_t op = 0;
+    for (size_t i = 0; i < batch.nodes.size(); ++i) {
+      const std::string& path = batch.nodes[i].path;
+      if (batch.list_children[i]) {
+        client.GetChildren2(path, [this, &batch, op, fail](Result<zk::ChildrenResult> read) {
+          if (read.ok()) {
+            if (batch.reads.ok()) {
+              (*batch.reads)[op].stat = read->stat;
+              (*batch.reads)[op + 1].children = std::move(read->children);
+            }
+          } else if (fail(read.status(), op)) {
+            (*batch.reads)[op + 1].error = (*batch.reads)[op].error;
+          }
+          queue_.ReplyArrived(&batch);
+        });
+        op += 2;
+      } else {
+        client.Exists(path, [this, &batch, op, fail](Result<std::optional<zk::Stat>> stat) {
+          if (stat.ok()) {
+            if (batch.reads.ok()) {
+              if (*stat) {
+                (*batch.reads)[op].stat = **stat;
+              } else {
+                (*batch.reads)[op].error = zk::ErrorCode::NONODE;
+              }
+            }
+          } else {
+            fail(stat.status(), op);
+          }
+          queue_.ReplyArrived(&batch);
+        });
+        op += 1;
       }
     }
   }

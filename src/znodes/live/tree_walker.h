@@ -24,6 +24,13 @@ namespace zkarrow::znodes {
 struct WalkOptions {
   std::string root = "/";
   bool read_data = true;  // false: data stays null (stat is still read)
+  // With read_data false: read each node with getChildren2 (exists where
+  // its children are not listed), which returns the stat without the data,
+  // instead of multiRead batches, whose only read that returns a stat is
+  // getData (ZooKeeper's multiRead takes getData and getChildren only). One
+  // request per node instead of one per batch: no data crosses the wire,
+  // but the server handles more requests.
+  bool stat_without_data = false;
   bool read_acl = false;
   int max_depth = -1;  // levels below the root to visit; -1: all
   // fnmatch(3) patterns on the absolute path; a match prunes the node and
