@@ -1,4 +1,5 @@
 /* bench_c_client_copy SOURCE_HOSTS SOURCE_ROOT TARGET_HOSTS TARGET_ROOT [BATCH] [IN_FLIGHT]
+ *                     [no-acl]
  *
  * zkcopy's approach with the official C client, libzookeeper-mt: the peer
  * of `zkarrow copy` in bench/treesync_bench. Reads the whole source tree
@@ -10,7 +11,9 @@
  * order, so parents (read, and so created, before their children) always
  * exist when a batch holding their children arrives. Ephemeral nodes are
  * skipped; so is /zookeeper (the server's own subtree) when SOURCE_ROOT is
- * "/", as zkarrow and bench/kazoo_copy.py do.
+ * "/", as zkarrow and bench/kazoo_copy.py do. With "no-acl" the ACLs are
+ * neither read nor copied (zkcopy's own behaviour: everything world-open),
+ * the peer of `zkarrow copy --no-acl`.
  *
  * Prints {"znodes": N, "read_s": S, "write_s": S} on stdout.
  */
@@ -125,6 +128,7 @@ static void on_acl(int rc, struct ACL_vector* acl, struct Stat* stat, const void
 }
 
 static const char* source_root;
+static int read_acls = 1;
 
 static void on_children(int rc, const struct String_vector* children, const void* data) {
   size_t index = (size_t)(uintptr_t)data;
@@ -180,17 +184,19 @@ static void read_tree(zhandle_t* zh) {
   pthread_mutex_lock(&mutex);
   add_node(checked(strdup(source_root)));
   for (;;) {
-    /* Each node costs three requests: data and stat, ACL, children. */
-    while (outstanding + 3 <= kReadWindow && next_to_read < node_count) {
+    /* Each node costs three requests (two without ACLs): data and stat,
+     * ACL, children. */
+    const long per_node = read_acls ? 3 : 2;
+    while (outstanding + per_node <= kReadWindow && next_to_read < node_count) {
       size_t index = next_to_read++;
       const char* path = nodes[index].path;
       const void* tag = (const void*)(uintptr_t)index;
-      outstanding += 3;
+      outstanding += per_node;
       /* Unlocked while sending: the completion thread takes the lock. The
        * path stays put even if add_node moves the array. */
       pthread_mutex_unlock(&mutex);
       int rc_data = zoo_aget(zh, path, 0, on_data, tag);
-      int rc_acl = zoo_aget_acl(zh, path, on_acl, tag);
+      int rc_acl = read_acls ? zoo_aget_acl(zh, path, on_acl, tag) : ZOK;
       int rc_children = zoo_aget_children(zh, path, 0, on_children, tag);
       pthread_mutex_lock(&mutex);
       if (rc_data != ZOK || rc_acl != ZOK || rc_children != ZOK) {
@@ -202,6 +208,10 @@ static void read_tree(zhandle_t* zh) {
     pthread_cond_wait(&changed, &mutex);
   }
   pthread_mutex_unlock(&mutex);
+}
+
+static const struct ACL_vector* acl_of(const struct node* node) {
+  return read_acls ? &node->acl : &ZOO_OPEN_ACL_UNSAFE;
 }
 
 /* One multi in flight: what its ops point into must outlive it. */
@@ -274,7 +284,7 @@ static void create_root(zhandle_t* zh, const char* target_root, const struct nod
   for (char* slash = strchr(path + 1, '/');; slash = strchr(slash + 1, '/')) {
     if (slash) *slash = '\0';
     int rc = slash ? zoo_create(zh, path, NULL, -1, &ZOO_OPEN_ACL_UNSAFE, 0, NULL, 0)
-                   : zoo_create(zh, path, root->data, root->data_len, &root->acl, 0, NULL, 0);
+                   : zoo_create(zh, path, root->data, root->data_len, acl_of(root), 0, NULL, 0);
     if (rc != ZOK && rc != ZNODEEXISTS) {
       fprintf(stderr, "bench_c_client_copy: creating %s: %s\n", path, zerror(rc));
       exit(1);
@@ -305,7 +315,7 @@ static int64_t write_tree(zhandle_t* zh, const char* target_root, int batch_size
     }
     batch->paths[batch->count] = path;
     zoo_create_op_init(&batch->ops[batch->count], path, node->data,
-                       node->data_len >= 0 ? node->data_len : -1, &node->acl, 0, NULL, 0);
+                       node->data_len >= 0 ? node->data_len : -1, acl_of(node), 0, NULL, 0);
     ++batch->count;
     bytes += op_bytes;
     ++written;
@@ -328,13 +338,14 @@ int main(int argc, char** argv) {
   if (argc < 5) {
     fprintf(stderr,
             "usage: bench_c_client_copy SOURCE_HOSTS SOURCE_ROOT TARGET_HOSTS TARGET_ROOT "
-            "[BATCH] [IN_FLIGHT]\n");
+            "[BATCH] [IN_FLIGHT] [no-acl]\n");
     return 2;
   }
   source_root = argv[2];
   const char* target_root = argv[4];
   int batch_size = argc > 5 ? atoi(argv[5]) : 1000;
   long in_flight = argc > 6 ? atol(argv[6]) : 8;
+  read_acls = !(argc > 7 && strcmp(argv[7], "no-acl") == 0);
   if (batch_size < 1) batch_size = 1;
   if (in_flight < 1) in_flight = 1;
   zoo_set_debug_level(ZOO_LOG_LEVEL_ERROR);

@@ -3,8 +3,9 @@
 // `zkarrow restore` (from a snapshot file) and `zkarrow copy` (live to live)
 // against zkcopy's approach (read the whole tree, then batches of multi
 // creates, many in flight, parents first) implemented with the official C
-// client (bench/c_client_copy.c) and with kazoo (bench/kazoo_copy.py), in
-// the same run, each as its own process: a source server holding the sample
+// client (bench/c_client_copy.c) and with kazoo (bench/kazoo_copy.py), and
+// copies without ACLs (`copy --no-acl` against the C client reading none),
+// in the same run, each as its own process: a source server holding the sample
 // tree of N znodes (default 100k) and a target server (both forceSync=no,
 // so the disk of this machine does not bound them; its JIT warmed by 20k
 // creates first), every method writing its own fresh subtree of the
@@ -186,6 +187,18 @@ int main(int argc, char** argv) {
          return std::vector<std::string>{BENCH_C_CLIENT_COPY, source_hosts, "/", target_hosts,
                                          root};
        }},
+      // Without ACLs (zkcopy's own behaviour, everything world-open): no
+      // getACL per node on either side.
+      {"zkarrow copy --no-acl (live)",
+       [&](const std::string& root) {
+         return std::vector<std::string>{zkarrow, "copy", "zk://" + source_hosts + "/",
+                                         "zk://" + target_hosts + root, "--no-acl"};
+       }},
+      {"C client, zkcopy's approach, no ACLs",
+       [&](const std::string& root) {
+         return std::vector<std::string>{
+             BENCH_C_CLIENT_COPY, source_hosts, "/", target_hosts, root, "1000", "8", "no-acl"};
+       }},
       {"kazoo, zkcopy's approach",
        [&](const std::string& root) {
          return std::vector<std::string>{
@@ -245,7 +258,8 @@ int main(int argc, char** argv) {
             "3.8 server, copied to a second one (forceSync=no, its JIT warmed by 20k "
             "creates) on the same machine; each method a separate process writing a fresh "
             "subtree. zkcopy's approach: the whole tree read into memory, then multi "
-            "batches of 1,000 creates, 8 in flight. znodes/s = znodes under the subtree "
+            "batches of 1,000 creates, 8 in flight; \"no ACLs\": neither side reads or "
+            "copies ACLs (zkcopy's own behaviour). znodes/s = znodes under the subtree "
             "afterwards / the process's wall time (reading included); peak RSS of the "
             "process (`bench_rusage_exec`).\n\n"
          << "| method | znodes | seconds | znodes/s | peak RSS |\n|---|---:|---:|---:|---:|\n";
