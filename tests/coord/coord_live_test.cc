@@ -25,10 +25,12 @@
 #include <map>
 #include <nlohmann/json.hpp>
 #include <set>
+#include <sstream>
 #include <string>
 #include <thread>
 #include <vector>
 
+#include "arrow/ipc_test_util.h"
 #include "coord/layout.h"
 #include "support/zkarrow_process.h"
 #include "support/znode_rows.h"
@@ -53,6 +55,34 @@ constexpr int kGraceMs = 1500;
 std::string ReadText(const fs::path& path) {
   std::ifstream in(path, std::ios::binary);
   return std::string((std::istreambuf_iterator<char>(in)), std::istreambuf_iterator<char>());
+}
+
+// The remote ports of `pid`'s established TCP connections, from /proc (its
+// socket inodes matched in the IPv4 and IPv6 tables: gRPC opens dual-stack
+// sockets even for IPv4 addresses).
+std::set<int> PeerPorts(pid_t pid) {
+  std::set<std::string> inodes;
+  std::error_code error;
+  for (const auto& fd : fs::directory_iterator("/proc/" + std::to_string(pid) + "/fd", error)) {
+    std::string target = fs::read_symlink(fd.path(), error).string();
+    if (target.starts_with("socket:[")) inodes.insert(target.substr(8, target.size() - 9));
+  }
+  std::set<int> ports;
+  for (const char* path : {"/proc/net/tcp", "/proc/net/tcp6"}) {
+    std::ifstream table(path);
+    std::string line;
+    std::getline(table, line);  // the header
+    while (std::getline(table, line)) {
+      std::istringstream fields(line);
+      std::string slot, local, remote, state, queues, timer, retransmits, uid, timeout, inode;
+      fields >> slot >> local >> remote >> state >> queues >> timer >> retransmits >> uid >>
+          timeout >> inode;
+      if (state == "01" && inodes.count(inode)) {
+        ports.insert(std::stoi(remote.substr(remote.find(':') + 1), nullptr, 16));
+      }
+    }
+  }
+  return ports;
 }
 
 // Runs the binary; a failure's message is what it printed.
@@ -164,12 +194,26 @@ class CoordTest : public ::testing::Test {
     return {ids->begin(), ids->end()};
   }
 
+  // Waits until `count` servers are registered and every running one has
+  // its coordination session (by its own /metrics).
   static void WaitLiveServers(size_t count) {
     const auto deadline = Clock::now() + std::chrono::seconds(60);
-    while (LiveServers().size() != count && Clock::now() < deadline) {
+    auto ready = [&] {
+      if (LiveServers().size() != count) return false;
+      for (int i = 0; i < kServers; ++i) {
+        if (!servers_[i] || !servers_[i]->Running()) continue;
+        auto metrics = RunCommand("curl -sf " + Http(i) + "/metrics");
+        if (!metrics.ok() || metrics->find("zkarrow_coord_session 1") == std::string::npos) {
+          return false;
+        }
+      }
+      return true;
+    };
+    while (!ready() && Clock::now() < deadline) {
       std::this_thread::sleep_for(std::chrono::milliseconds(100));
     }
     ASSERT_EQ(LiveServers().size(), count);
+    ASSERT_TRUE(ready()) << "a server has no coordination session";
   }
 
   // The catalog entry, read from ZooKeeper (the oracle, not the servers).
@@ -361,6 +405,213 @@ TEST_F(CoordTest, ConcurrentPutsGetSequentialVersionsAndLosersAreTold) {
     ASSERT_TRUE(read.ok()) << read.status().ToString();
     EXPECT_EQ(Rows(got), Rows(by_sha[record.sha256]));
   }
+}
+
+// The server a download reads from is killed mid-way: the download starts
+// over from the other holder and the file is the same.
+TEST_F(CoordTest, ADownloadWhoseServerDiesCompletesFromAnotherHolder) {
+  // Large enough that the download is still running when its server is
+  // found and killed (about 200 MB: 120 batches of 1,700 values of 1 KB).
+  const fs::path file = suite_dir_ / "big.arrows";
+  {
+    namespace t = arrow::ipc_test;
+    const arrow::Schema schema{{arrow::MakeField("id", arrow::Int64(), false),
+                                arrow::MakeField("blob", arrow::Utf8Type())}};
+    std::vector<arrow::RecordBatch> batches;
+    for (int64_t b = 0; b < 120; ++b) {
+      std::vector<std::optional<int64_t>> ids;
+      std::vector<std::optional<std::string>> blobs;
+      for (int64_t r = 0; r < 1700; ++r) {
+        ids.push_back(b * 1700 + r);
+        blobs.push_back(std::string(1000, static_cast<char>('a' + (b + r) % 26)));
+      }
+      batches.push_back({nullptr, 1700, {t::Primitive<int64_t>(ids), t::Strings(blobs)}});
+    }
+    auto bytes = t::WriteIpc(schema, batches, /*file=*/false);
+    ASSERT_TRUE(bytes.ok()) << bytes.status().ToString();
+    std::ofstream(file, std::ios::binary)
+        .write(reinterpret_cast<const char*>((*bytes)->data()), (*bytes)->size());
+  }
+  auto put = Put(file, Flight(0) + "/datasets/big");
+  ASSERT_TRUE(put.ok()) << put.status().ToString();
+  const coord::CatalogVersionRecord record = WaitHolders("big", 1, kReplicas);
+  // The reference: the same version read whole from a holder.
+  const fs::path reference = suite_dir_ / "big-reference.arrow";
+  const int first_holder = record.holders.front()[1] - '0';
+  ASSERT_TRUE(
+      Zkarrow("get " + Flight(first_holder) + "/datasets/big -o " + reference.string()).ok());
+
+  const fs::path out = suite_dir_ / "big-got.arrow";
+  const fs::path log = suite_dir_ / "big-get.err";
+  auto get = ZkarrowProcess::Start("get", {ZkUrl("/datasets/big"), "-o", out.string()}, log);
+  ASSERT_TRUE(get.ok()) << get.status().ToString();
+  // Which server it reads from: its connection to a Flight port.
+  int victim = -1;
+  const auto deadline = Clock::now() + std::chrono::seconds(30);
+  while (victim < 0 && Clock::now() < deadline && (*get)->Running()) {
+    const std::set<int> peers = PeerPorts((*get)->pid());
+    for (int i = 0; i < kServers; ++i) {
+      if (peers.count(flight_ports_[i])) victim = i;
+    }
+    if (victim < 0) std::this_thread::sleep_for(std::chrono::milliseconds(1));
+  }
+  ASSERT_GE(victim, 0) << "the download never connected to a server (or ended first): "
+                       << ReadText(log);
+  // Paused, it stops reading; the server is killed with the rest unsent.
+  ASSERT_EQ(::kill((*get)->pid(), SIGSTOP), 0);
+  ASSERT_EQ(::kill(servers_[victim]->pid(), SIGKILL), 0);
+  ASSERT_FALSE(servers_[victim]->Wait(std::chrono::seconds(30)).ok());  // killed by the signal
+  ASSERT_EQ(::kill((*get)->pid(), SIGCONT), 0);
+  auto exit_code = (*get)->Wait(std::chrono::seconds(120));
+  ASSERT_TRUE(exit_code.ok()) << exit_code.status().ToString();
+  EXPECT_EQ(*exit_code, 0) << ReadText(log);
+  EXPECT_NE(ReadText(log).find("starting over from the next server"), std::string::npos)
+      << ReadText(log);
+  EXPECT_EQ(ReadText(out), ReadText(reference)) << "the download is not byte-identical";
+
+  // The killed server comes back, with its copy: it claims it again.
+  ASSERT_NO_FATAL_FAILURE(StartServer(victim));
+  ASSERT_NO_FATAL_FAILURE(WaitLiveServers(kServers));
+  const auto claimed_by = Clock::now() + std::chrono::seconds(60);
+  bool claimed = false;
+  while (!claimed && Clock::now() < claimed_by) {
+    auto entry = Entry("big");
+    claimed = entry && entry->Find(1) && entry->Find(1)->HeldBy("s" + std::to_string(victim));
+    if (!claimed) std::this_thread::sleep_for(std::chrono::milliseconds(100));
+  }
+  EXPECT_TRUE(claimed);
+}
+
+// A holder dies: once its session is gone, another server fetches a copy,
+// and the leader forgets the dead holder after the grace period.
+TEST_F(CoordTest, AKilledHolderIsReplacedByANewCopy) {
+  const fs::path file = MakeFile("r", 30, 7);
+  auto put = Put(file, Flight(1) + "/datasets/r");
+  ASSERT_TRUE(put.ok()) << put.status().ToString();
+  coord::CatalogVersionRecord record = WaitHolders("r", 1, kReplicas);
+  int victim = -1;
+  for (const std::string& holder : record.holders) {
+    if (holder != "s1") victim = holder[1] - '0';
+  }
+  ASSERT_GE(victim, 0);
+  const auto killed = Clock::now();
+  ASSERT_EQ(::kill(servers_[victim]->pid(), SIGKILL), 0);
+  ASSERT_FALSE(servers_[victim]->Wait(std::chrono::seconds(30)).ok());  // killed by the signal
+  // Gone from servers/ when its session expires; then a copy is made.
+  ASSERT_NO_FATAL_FAILURE(WaitLiveServers(kServers - 1));
+  record = WaitHolders("r", 1, kReplicas);
+  EXPECT_FALSE(record.HeldBy("s" + std::to_string(victim)));
+  std::printf(
+      "R copies again %.1f s after a holder was killed (session timeout %d ms, grace %d ms)\n",
+      std::chrono::duration<double>(Clock::now() - killed).count(), kSessionTimeoutMs, kGraceMs);
+  const fs::path got = suite_dir_ / "r-got.arrow";
+  ASSERT_TRUE(Zkarrow("get '" + ZkUrl("/datasets/r") + "' -o " + got.string()).ok());
+  EXPECT_EQ(Rows(got), Rows(file));
+  ASSERT_NO_FATAL_FAILURE(StartServer(victim));
+  ASSERT_NO_FATAL_FAILURE(WaitLiveServers(kServers));
+  // Back with its verified copy, it is a holder again (three copies).
+  WaitHolders("r", 1, kServers);
+}
+
+// The ZooKeeper leader dies while uploads are published: afterwards every
+// version the catalog keeps is held, verified, by a live server, every
+// acknowledged upload that is still kept is there with its bytes.
+TEST_F(CoordTest, TheZooKeeperLeaderKilledMidPublishLeavesTheCatalogConsistent) {
+  int zk_leader = -1;
+  for (int i = 0; i < cluster_->size(); ++i) {
+    auto srvr = cluster_->FourLetterWord(i, "srvr");
+    if (srvr.ok() && srvr->find("Mode: leader") != std::string::npos) zk_leader = i;
+  }
+  ASSERT_GE(zk_leader, 0);
+  std::vector<fs::path> files;
+  for (int i = 0; i < 4; ++i) files.push_back(MakeFile("zkl", 5 + i, 200 + i));
+  std::map<int64_t, std::string> acknowledged;  // version -> sha256
+  std::atomic<bool> stop{false};
+  int attempts = 0;
+  std::thread writer([&] {
+    for (int i = 0; !stop && i < 200; ++i) {
+      ++attempts;
+      const fs::path& file = files[i % files.size()];
+      auto put = Put(file, Flight(i % kServers) + "/datasets/zkl");
+      if (put.ok()) {
+        acknowledged[(*put)["version"].get<int64_t>()] = (*put)["sha256"].get<std::string>();
+      }
+      std::this_thread::sleep_for(std::chrono::milliseconds(20));
+    }
+  });
+  std::this_thread::sleep_for(std::chrono::milliseconds(1500));
+  ASSERT_TRUE(cluster_->Kill(zk_leader).ok());
+  std::this_thread::sleep_for(std::chrono::seconds(4));
+  ASSERT_TRUE(cluster_->Restart(zk_leader).ok());
+  std::this_thread::sleep_for(std::chrono::seconds(2));
+  stop = true;
+  writer.join();
+  ASSERT_FALSE(acknowledged.empty());
+  // Settled: every server registered again.
+  ASSERT_NO_FATAL_FAILURE(WaitLiveServers(kServers));
+  auto entry = Entry("zkl");
+  ASSERT_TRUE(entry);
+  EXPECT_GE(entry->current(), acknowledged.rbegin()->first);
+  for (const coord::CatalogVersionRecord& record : entry->versions) {
+    if (acknowledged.count(record.version)) {
+      EXPECT_EQ(record.sha256, acknowledged[record.version]) << "v" << record.version;
+    }
+    WaitHolders("zkl", record.version, kReplicas);
+    const fs::path got = suite_dir_ / ("zkl-" + std::to_string(record.version) + ".arrow");
+    auto read = Zkarrow("get '" + ZkUrl("/datasets/zkl?version=" + std::to_string(record.version)) +
+                        "' -o " + got.string());
+    ASSERT_TRUE(read.ok()) << read.status().ToString();
+  }
+  std::printf("puts during the ZooKeeper leader's death: %d attempted, %zu acknowledged\n",
+              attempts, acknowledged.size());
+}
+
+// Every server stopped and started again: the catalog and the stores bring
+// back every dataset and kept version.
+TEST_F(CoordTest, EveryServerRestartedServesEveryVersionAgain) {
+  const fs::path file = MakeFile("keep", 12, 300);
+  const fs::path second = MakeFile("keep", 13, 301);
+  auto first_put = Put(file, Flight(0) + "/datasets/keep");
+  ASSERT_TRUE(first_put.ok()) << first_put.status().ToString();
+  auto second_put = Put(second, Flight(1) + "/datasets/keep");
+  ASSERT_TRUE(second_put.ok()) << second_put.status().ToString();
+  WaitHolders("keep", 2, kReplicas);
+  WaitHolders("keep", 1, kReplicas);
+  std::map<std::string, coord::CatalogEntry> before;
+  auto names = oracle_->GetChildren("/zkarrow/datasets").get();
+  ASSERT_TRUE(names.ok()) << names.status().ToString();
+  for (const std::string& name : *names) {
+    auto entry = Entry(name);
+    ASSERT_TRUE(entry);
+    before[name] = *entry;
+  }
+  for (int i = 0; i < kServers; ++i) {
+    auto stopped = servers_[i]->Stop();
+    ASSERT_TRUE(stopped.ok()) << stopped.status().ToString();
+    EXPECT_EQ(*stopped, 0) << ReadText(LogOf(i));
+  }
+  EXPECT_TRUE(LiveServers().empty());
+  for (int i = 0; i < kServers; ++i) ASSERT_NO_FATAL_FAILURE(StartServer(i));
+  ASSERT_NO_FATAL_FAILURE(WaitLiveServers(kServers));
+  for (const auto& [name, entry] : before) {
+    for (const coord::CatalogVersionRecord& record : entry.versions) {
+      const fs::path got = suite_dir_ / ("restart-" + name + ".arrow");
+      auto read = Zkarrow(
+          "get '" + ZkUrl("/datasets/" + name + "?version=" + std::to_string(record.version)) +
+          "' -o " + got.string());
+      EXPECT_TRUE(read.ok()) << name << " v" << record.version << ": " << read.status().ToString();
+    }
+    auto after = Entry(name);
+    ASSERT_TRUE(after);
+    ASSERT_EQ(after->versions.size(), entry.versions.size()) << name;
+    for (size_t i = 0; i < entry.versions.size(); ++i) {
+      EXPECT_EQ(after->versions[i].version, entry.versions[i].version);
+      EXPECT_EQ(after->versions[i].sha256, entry.versions[i].sha256);
+    }
+  }
+  const fs::path got = suite_dir_ / "keep-got.arrow";
+  ASSERT_TRUE(Zkarrow("get '" + ZkUrl("/datasets/keep") + "' -o " + got.string()).ok());
+  EXPECT_EQ(Rows(got), Rows(second));
 }
 
 }  // namespace
