@@ -1,8 +1,7 @@
 // `zkarrow query "SQL"`: SQL over a live tree (--zk), a data directory
-// (--data-dir [--zxid]) and Arrow files (read_arrow('F') or FILES named on
-// the command line), through the query engine (query/query_engine.h). The
-// result is one Arrow table, written as Arrow IPC or printed as a table, CSV
-// or JSON Lines from the same batches.
+// (--data-dir [--zxid]), a zkarrow server (--server URL) and Arrow files (read_arrow('F') or FILES
+// named on the command line), through the query engine (query/query_engine.h). The result is one
+// Arrow table, written as Arrow IPC or printed as a table, CSV or JSON Lines from the same batches.
 #include <unistd.h>
 
 #include <algorithm>
@@ -23,8 +22,10 @@
 #include "cli/commands.h"
 #include "cli/ipc_options.h"
 #include "cli/output_target.h"
+#include "cli/remote.h"
 #include "cli/zk_connection.h"
 #include "query/query_engine.h"
+#include "query/server_tables.h"
 
 namespace zkarrow::cli {
 namespace {
@@ -43,6 +44,7 @@ struct QueryArgs {
   std::string data_dir;
   std::optional<int64_t> zxid;
   std::string server;
+  RemoteArgs remote;
   std::string output = "-";
   QueryFormat format = QueryFormat::kDefault;
   arrow::ipc::Compression compression = arrow::ipc::Compression::kNone;
@@ -137,6 +139,14 @@ Status Query(const QueryArgs& args) {
     sources.data_dir = args.data_dir;
     sources.zxid = args.zxid;
   }
+  std::unique_ptr<transport::ArrowClient> client;
+  std::unique_ptr<query::ServerTables> server;
+  if (!args.server.empty()) {
+    ZKA_ASSIGN_OR_RETURN(transport::ServerUrl url, ParseUrlArgument(args.server));
+    ZKA_ASSIGN_OR_RETURN(client, ConnectRemote(url, args.remote));
+    server = query::ServerTablesOverClient(*client, args.server);
+    sources.server = server.get();
+  }
   ZKA_ASSIGN_OR_RETURN(auto engine, query::QueryEngine::Open(std::move(sources)));
   for (const std::string& file : args.files) {
     ZKA_RETURN_IF_ERROR(engine->AddArrowFile(TableNameFor(file), file));
@@ -216,6 +226,8 @@ void RegisterQueryCommand(CLI::App& app, CommandRunner& runner) {
       "  txns              with --data-dir: the transaction-log table\n"
       "  read_arrow('F')   any Arrow IPC file or stream\n"
       "  NAME              each FILE given, named after its file name without extension\n"
+      "  datasets.NAME     with --server: the server's datasets (also dataset('NAME'));\n"
+      "                    znodes is then the server's mirror\n"
       "On a live tree, WHERE on path (=, IN, LIKE 'p%', GLOB 'p*', ranges), parent (=)\n"
       "and depth (<=, <, =), LIMIT without other filters, and the columns used decide\n"
       "what is read; --explain shows it. LIKE is case-sensitive. Timestamps are epoch ms.");
@@ -226,7 +238,10 @@ void RegisterQueryCommand(CLI::App& app, CommandRunner& runner) {
                       "ZooKeeper's data directory (offline; also gives the txns table)");
   command->add_option("--zxid", args->zxid,
                       "With --data-dir: the tree as of this zxid (0x hex ok)");
-  command->add_option("--server", args->server, "A zkarrow serve URL (not available yet)");
+  command->add_option("--server", args->server,
+                      "A zkarrow serve URL (grpc://HOST:PORT or http://HOST:PORT): its znodes "
+                      "and datasets");
+  AddRemoteOptions(*command, args->remote);
   command->add_option("-o,--output", args->output, "Output file, or - for stdout")
       ->default_str("-");
   AddChoiceOption(*command, "--format", args->format, kQueryFormats,
@@ -238,14 +253,10 @@ void RegisterQueryCommand(CLI::App& app, CommandRunner& runner) {
                     "Run the query and print each scan's plan and counts instead of the rows");
   command->callback([&runner, args] {
     runner = [args] {
-      if (!args->server.empty()) {
-        return ReportUsageError(
-            "query",
-            "--server is not supported yet: `zkarrow serve` does not exist; use --zk or "
-            "--data-dir");
-      }
-      if (!args->connection.zk.empty() && !args->data_dir.empty()) {
-        return ReportUsageError("query", "use --zk or --data-dir, not both");
+      const int tree_sources = (args->connection.zk.empty() ? 0 : 1) +
+                               (args->data_dir.empty() ? 0 : 1) + (args->server.empty() ? 0 : 1);
+      if (tree_sources > 1) {
+        return ReportUsageError("query", "use one of --zk, --data-dir and --server");
       }
       if (args->zxid && args->data_dir.empty()) {
         return ReportUsageError("query", "--zxid needs --data-dir");

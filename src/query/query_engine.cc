@@ -5,6 +5,7 @@
 #include <map>
 
 #include "query/internal/arrow_sources.h"
+#include "query/internal/remote_sources.h"
 #include "query/internal/result_builder.h"
 #include "query/internal/sql_rewrite.h"
 #include "query/internal/sqlite_handles.h"
@@ -48,6 +49,16 @@ bool IsBlank(const char* text) {
   return true;
 }
 
+// "name" with its double quotes doubled: any text as an SQL identifier.
+std::string QuotedIdentifier(const std::string& name) {
+  std::string quoted = "\"";
+  for (char c : name) {
+    quoted += c;
+    if (c == '"') quoted += '"';
+  }
+  return quoted + "\"";
+}
+
 }  // namespace
 
 class QueryEngine::Impl {
@@ -66,6 +77,8 @@ class QueryEngine::Impl {
     ZKA_RETURN_IF_ERROR(Execute("PRAGMA case_sensitive_like = ON"));
     if (!sources.sessions.empty()) {
       ZKA_RETURN_IF_ERROR(Register("znodes", internal::MakeLiveZnodeSource(sources.sessions)));
+    } else if (sources.server != nullptr) {
+      ZKA_RETURN_IF_ERROR(RegisterServer(*sources.server));
     } else if (sources.data_dir) {
       ZKA_RETURN_IF_ERROR(
           Register("znodes", internal::MakeDataDirZnodeSource(*sources.data_dir, sources.zxid)));
@@ -89,6 +102,10 @@ class QueryEngine::Impl {
     ZKA_ASSIGN_OR_RETURN(std::vector<internal::ArrowCall> calls, internal::FindArrowCalls(sql));
     std::vector<std::string> names;
     for (const internal::ArrowCall& call : calls) {
+      if (call.function == "dataset") {
+        names.push_back("datasets." + QuotedIdentifier(call.path));
+        continue;
+      }
       auto known = arrow_tables_.find(call.path);
       if (known == arrow_tables_.end()) {
         std::string name = "read_arrow_" + std::to_string(arrow_tables_.size() + 1);
@@ -151,6 +168,28 @@ class QueryEngine::Impl {
   }
 
  private:
+  // znodes from the server's mirror; each of its datasets as a table of the
+  // attached schema `datasets`.
+  Status RegisterServer(ServerTables& server) {
+    ZKA_RETURN_IF_ERROR(Register("znodes", internal::MakeRemoteZnodeSource(server)));
+    ZKA_ASSIGN_OR_RETURN(std::vector<transport::StreamInfo> listed, server.List());
+    ZKA_RETURN_IF_ERROR(Execute("ATTACH DATABASE ':memory:' AS datasets"));
+    for (const transport::StreamInfo& info : listed) {
+      if (info.resource.segments.size() != 2 || info.resource.segments[0] != "datasets") continue;
+      const std::string& name = info.resource.segments[1];
+      ZKA_ASSIGN_OR_RETURN(std::unique_ptr<internal::TableSource> source,
+                           internal::OpenRemoteDatasetSource(server, info));
+      const std::string module = "dataset_" + std::to_string(sources_.size());
+      internal::TableSource* registered = source.get();
+      ZKA_RETURN_IF_ERROR(internal::RegisterModule(db_.get(), module, "datasets." + name,
+                                                   /*creatable=*/true, std::move(source), &log_));
+      sources_.push_back(registered);
+      ZKA_RETURN_IF_ERROR(
+          Execute("CREATE VIRTUAL TABLE datasets." + QuotedIdentifier(name) + " USING " + module));
+    }
+    return Status::Ok();
+  }
+
   Status Register(const std::string& name, std::unique_ptr<internal::TableSource> source) {
     internal::TableSource* registered = source.get();
     ZKA_RETURN_IF_ERROR(internal::RegisterTable(db_.get(), name, std::move(source), &log_));
@@ -158,12 +197,12 @@ class QueryEngine::Impl {
     return Status::Ok();
   }
 
-  Status Execute(const char* sql) {
+  Status Execute(const std::string& sql) {
     char* error = nullptr;
-    const int rc = sqlite3_exec(db_.get(), sql, nullptr, nullptr, &error);
+    const int rc = sqlite3_exec(db_.get(), sql.c_str(), nullptr, nullptr, &error);
     internal::SqliteString owned(error);
     if (rc != SQLITE_OK) {
-      return Status::Internal(std::string(sql) + ": " + (error ? error : sqlite3_errstr(rc)));
+      return Status::Internal(sql + ": " + (error ? error : sqlite3_errstr(rc)));
     }
     return Status::Ok();
   }

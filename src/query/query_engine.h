@@ -6,7 +6,8 @@
 //                 included) of a live ensemble or of a data directory;
 //   txns          with a data directory: its transaction-log table;
 //   read_arrow('F') any Arrow IPC file or stream (a table-valued function);
-//   NAME          each Arrow file registered with AddArrowFile.
+//   NAME          each Arrow file registered with AddArrowFile;
+//   datasets.NAME with a server: its datasets (also dataset('NAME')).
 // Arrow values map to SQL values as query/internal/arrow_cells.h says; LIKE
 // is case-sensitive (paths are), so that a LIKE prefix names a subtree.
 //
@@ -27,6 +28,7 @@
 #include "arrow/array.h"
 #include "arrow/type.h"
 #include "base/status.h"
+#include "query/server_tables.h"
 #include "zk/client.h"
 
 namespace zkarrow::query {
@@ -38,6 +40,9 @@ struct QuerySources {
   // Or the tree (and the txns table) of a ZooKeeper data directory.
   std::optional<std::filesystem::path> data_dir;
   std::optional<int64_t> zxid;  // with data_dir: the tree as of this zxid
+  // Or a zkarrow server: its `znodes` mirror and its datasets, as
+  // datasets.NAME or dataset('NAME') (not owned; must outlive the engine).
+  ServerTables* server = nullptr;
 };
 
 // One scan of a table, in words, with what it cost.

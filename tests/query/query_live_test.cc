@@ -3,6 +3,7 @@
 // walk of the tree; pushdown proven by the packets the server counted; bad
 // input; read_arrow over a snapshot; --data-dir against the live tree.
 #include <gtest/gtest.h>
+#include <signal.h>
 #include <sys/wait.h>
 #include <unistd.h>
 
@@ -21,6 +22,8 @@
 
 #include "nlohmann/json.hpp"
 #include "sampletree/sample_tree.h"
+#include "support/prerequisite.h"
+#include "support/zkarrow_process.h"
 #include "support/znode_rows.h"
 #include "zk/client.h"
 #include "zkserver/zookeeper_cluster.h"
@@ -409,9 +412,14 @@ TEST_F(QueryLiveTest, BadInputFailsClearly) {
   EXPECT_EQ(writes.exit_code, 1);
   EXPECT_NE(writes.err.find("only reads"), std::string::npos) << writes.err;
 
-  Ran server = RunZkarrow("query " + Shell("SELECT 1") + " --server http://localhost:1");
-  EXPECT_EQ(server.exit_code, 2);
-  EXPECT_NE(server.err.find("zkarrow serve"), std::string::npos) << server.err;
+  // No server there: a failure of the run; two sources: bad arguments.
+  Ran server = RunZkarrow("query " + Shell("SELECT 1") + " --server http://127.0.0.1:1");
+  EXPECT_EQ(server.exit_code, 1);
+  EXPECT_NE(server.err.find("127.0.0.1:1"), std::string::npos) << server.err;
+  Ran both = RunZkarrow("query " + Shell("SELECT 1") + " --server http://127.0.0.1:1 " + Zk());
+  EXPECT_EQ(both.exit_code, 2);
+  EXPECT_NE(both.err.find("use one of --zk, --data-dir and --server"), std::string::npos)
+      << both.err;
 }
 
 TEST_F(QueryLiveTest, ReadArrowOverASnapshotEqualsTheLiveTree) {
@@ -493,6 +501,141 @@ TEST_F(QueryLiveTest, ArrowOutputHasTheQuerysTypes) {
 }
 
 // Last: it takes the server away.
+// `query --server` against a real `zkarrow serve` of the same ensemble,
+// over Flight and HTTP: the same rows as the live tree, the plan's subtree
+// and data=false in the request, and the server's datasets as tables.
+TEST_F(QueryLiveTest, ServerQueriesEqualTheLiveOnes) {
+  const std::filesystem::path dir = TempPath("serve");
+  std::filesystem::create_directories(dir);
+  const std::filesystem::path ports = dir / "ports.json";
+  auto server = testing::ZkarrowProcess::Start(
+      "serve",
+      {"--zk", cluster_->ConnectString(), "--flight", "127.0.0.1:0", "--http", "127.0.0.1:0",
+       "--store", (dir / "store").string(), "--ports-file", ports.string()},
+      dir / "serve.err");
+  ASSERT_TRUE(server.ok()) << server.status().ToString();
+  const auto deadline = std::chrono::steady_clock::now() + std::chrono::seconds(60);
+  while (!std::filesystem::exists(ports) && std::chrono::steady_clock::now() < deadline) {
+    ASSERT_TRUE((*server)->Running());
+    std::this_thread::sleep_for(std::chrono::milliseconds(50));
+  }
+  ASSERT_TRUE(std::filesystem::exists(ports)) << "the server wrote no ports file";
+  std::ifstream ports_in(ports);
+  const nlohmann::json parsed = nlohmann::json::parse(ports_in);
+  const std::string flight = "grpc://127.0.0.1:" + std::to_string(parsed["flight"].get<int>());
+  const std::string http = "http://127.0.0.1:" + std::to_string(parsed["http"].get<int>());
+  // Ready once the mirror serves the tree.
+  bool ready = false;
+  while (!ready && std::chrono::steady_clock::now() < deadline) {
+    ready = RunZkarrow("query " + Shell("SELECT path FROM znodes WHERE path = '/kafka'") +
+                       " --server " + flight + " --format csv")
+                .out.find("/kafka") != std::string::npos;
+    if (!ready) std::this_thread::sleep_for(std::chrono::milliseconds(100));
+  }
+  ASSERT_TRUE(ready) << "the server did not serve /kafka";
+
+  const std::string sql =
+      "SELECT path, version, data, data_length, num_children, mzxid, ephemeral_owner "
+      "FROM znodes WHERE path LIKE '/kafka/%' ORDER BY path";
+  const std::vector<nlohmann::json> live = Query(sql);
+  ASSERT_GT(live.size(), 100u);
+  for (const std::string& url : {flight, http}) {
+    SCOPED_TRACE(url);
+    EXPECT_EQ(FirstDifference(live, Query(sql, "--server " + url)), "");
+    // Lookups by path (a missing one among them) and by parent.
+    const std::string lookups =
+        "SELECT p.path, c.name, c.version FROM znodes p JOIN znodes c ON c.parent = p.path "
+        "WHERE p.path IN ('/kafka/brokers/ids', '/solr/live_nodes', '/none') ORDER BY 1, 2";
+    EXPECT_EQ(FirstDifference(Query(lookups), Query(lookups, "--server " + url)), "");
+  }
+
+  // The subtree and data=false go into the request: the server sends the
+  // brokers and their directory, not the tree.
+  Ran explain = RunZkarrow("query " +
+                           Shell("SELECT count(*) FROM znodes WHERE path LIKE "
+                                 "'/kafka/brokers/ids/%'") +
+                           " --server " + flight + " --explain");
+  ASSERT_EQ(explain.exit_code, 0) << explain.err;
+  EXPECT_NE(explain.out.find("the subtree of /kafka/brokers/ids from " + flight + ", data=false"),
+            std::string::npos)
+      << explain.out;
+  const std::vector<nlohmann::json> brokers =
+      Query("SELECT count(*) AS n FROM znodes WHERE path LIKE '/kafka/brokers/ids/%'");
+  ASSERT_EQ(brokers.size(), 1u);
+  EXPECT_NE(explain.out.find("read: " + std::to_string(brokers[0]["n"].get<int64_t>() + 1) + ";"),
+            std::string::npos)
+      << explain.out;
+
+  // A dataset: a snapshot of /solr uploaded with put, queried by both names.
+  const std::filesystem::path snapshot = dir / "solr.arrow";
+  Ran snap = RunZkarrow("snapshot " + Zk() + " --path /solr -o " + snapshot.string());
+  ASSERT_EQ(snap.exit_code, 0) << snap.err;
+  Ran put = RunZkarrow("put " + snapshot.string() + " " + http + "/datasets/solr");
+  ASSERT_EQ(put.exit_code, 0) << put.err;
+  const std::vector<nlohmann::json> solr = Query(
+      "SELECT count(*) AS n, sum(data_length) AS bytes FROM znodes WHERE path LIKE '/solr/%' "
+      "OR path = '/solr'");
+  for (const char* table : {"datasets.solr", "dataset('solr')"}) {
+    SCOPED_TRACE(table);
+    EXPECT_EQ(Query(std::string("SELECT count(*) AS n, sum(data_length) AS bytes FROM ") + table,
+                    "--server " + flight),
+              solr);
+  }
+  Ran missing = RunZkarrow("query " + Shell("SELECT * FROM datasets.nope") + " --server " + http);
+  EXPECT_EQ(missing.exit_code, 1);
+  EXPECT_NE(missing.err.find("no such table: datasets.nope"), std::string::npos) << missing.err;
+
+  // The server going away mid-query: a failure of the run (exit 1, a
+  // server error), not 3, which the CLI keeps for ZooKeeper itself being
+  // unreachable. One lookup per row of a long series keeps the query
+  // reading whenever the server dies.
+  if (::access("/usr/bin/curl", X_OK) != 0) ZKA_MISSING_PREREQUISITE() << "curl is not installed";
+  auto requests = [&]() -> int64_t {
+    auto metrics = testing::RunCommand("curl -sf " + http + "/metrics");
+    if (!metrics.ok()) return -1;
+    int64_t total = 0;
+    std::istringstream lines(*metrics);
+    for (std::string line; std::getline(lines, line);) {
+      if (line.starts_with("zkarrow_http_requests_total{")) {
+        total += std::stoll(line.substr(line.rfind(' ') + 1));
+      }
+    }
+    return total;
+  };
+  const int64_t before = requests();
+  ASSERT_GE(before, 0);
+  const std::string away =
+      "WITH RECURSIVE n(i) AS (SELECT 1 UNION ALL SELECT i + 1 FROM n WHERE i < 10000000) "
+      "SELECT count(*) FROM n, znodes z WHERE z.path = '/missing-' || n.i";
+  const std::filesystem::path err = dir / "away.err";
+  const std::string command = std::string(ZKARROW_BINARY) + " query " + Shell(away) + " --server " +
+                              http + " --format csv 2>" + err.string();
+  std::unique_ptr<FILE, int (*)(FILE*)> pipe(::popen(command.c_str(), "r"), ::pclose);
+  ASSERT_TRUE(pipe);
+  while (std::chrono::steady_clock::now() < deadline + std::chrono::seconds(60) &&
+         requests() < before + 50) {
+    std::this_thread::sleep_for(std::chrono::milliseconds(50));
+  }
+  ASSERT_GE(requests(), before + 50) << "the query sent no lookups";
+  ASSERT_EQ(::kill((*server)->pid(), SIGKILL), 0);
+  std::string out;
+  std::array<char, 4096> chunk;
+  size_t n;
+  while ((n = std::fread(chunk.data(), 1, chunk.size(), pipe.get())) > 0) {
+    out.append(chunk.data(), n);
+  }
+  const int status = ::pclose(pipe.release());
+  std::ifstream err_in(err);
+  std::stringstream err_text;
+  err_text << err_in.rdbuf();
+  ASSERT_TRUE(WIFEXITED(status));
+  EXPECT_EQ(WEXITSTATUS(status), 1) << err_text.str();
+  EXPECT_NE(err_text.str().find("zkarrow query: "), std::string::npos) << err_text.str();
+  EXPECT_NE(err_text.str().find(http), std::string::npos) << err_text.str();
+  EXPECT_EQ(out, "");
+  std::filesystem::remove_all(dir);
+}
+
 TEST_F(QueryLiveTest, ServerGoingAwayMidQueryFailsClearly) {
   // One point read per row of a long series (of paths that do not exist,
   // which no scan can remember): the query is still reading when the server

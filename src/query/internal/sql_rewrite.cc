@@ -6,7 +6,20 @@
 namespace zkarrow::query::internal {
 namespace {
 
-constexpr std::string_view kFunction = "read_arrow";
+// The table-valued calls rewritten: read_arrow('FILE') and dataset('NAME').
+constexpr std::string_view kFunctions[] = {"read_arrow", "dataset"};
+
+// The function `word` names (case-insensitive), or empty.
+std::string_view CallNamed(std::string_view word) {
+  for (std::string_view function : kFunctions) {
+    bool same = word.size() == function.size();
+    for (size_t k = 0; same && k < word.size(); ++k) {
+      same = std::tolower(static_cast<unsigned char>(word[k])) == function[k];
+    }
+    if (same) return function;
+  }
+  return {};
+}
 
 bool IsIdentifierChar(char c) {
   return std::isalnum(static_cast<unsigned char>(c)) || c == '_' || c == '$' ||
@@ -72,17 +85,16 @@ Result<std::vector<ArrowCall>> FindArrowCalls(const std::string& sql) {
     size_t word_end = i;
     while (word_end < sql.size() && IsIdentifierChar(sql[word_end])) ++word_end;
     const std::string_view word(sql.data() + i, word_end - i);
-    bool is_call = word.size() == kFunction.size();
-    for (size_t k = 0; is_call && k < word.size(); ++k) {
-      is_call = std::tolower(static_cast<unsigned char>(word[k])) == kFunction[k];
-    }
+    const std::string_view function = CallNamed(word);
     size_t open = SkipSpaceAndComments(sql, word_end);
-    if (!is_call || open >= sql.size() || sql[open] != '(') {
+    if (function.empty() || open >= sql.size() || sql[open] != '(') {
       i = word_end;
       continue;
     }
     const size_t literal = SkipSpaceAndComments(sql, open + 1);
-    const std::string usage = "read_arrow takes one argument, a string literal: read_arrow('FILE')";
+    const std::string usage = std::string(function) +
+                              " takes one argument, a string literal: " + std::string(function) +
+                              (function == "dataset" ? "('NAME')" : "('FILE')");
     if (literal >= sql.size() || sql[literal] != '\'') {
       return Status::InvalidArgument(usage + " (at character " + std::to_string(i + 1) + ")");
     }
@@ -97,7 +109,8 @@ Result<std::vector<ArrowCall>> FindArrowCalls(const std::string& sql) {
       path += sql[k];
       if (sql[k] == '\'') ++k;  // '' stands for one quote
     }
-    calls.push_back({.begin = i, .end = close + 1, .path = std::move(path)});
+    calls.push_back(
+        {.begin = i, .end = close + 1, .function = std::string(function), .path = std::move(path)});
     i = close + 1;
   }
   return calls;

@@ -2,6 +2,8 @@
 // SQLite's table-valued functions cannot express (their columns are fixed
 // when the statement is prepared). So each call is found in the SQL text
 // and replaced with the name of a table registered for that file.
+// dataset('NAME') (a server's dataset) is found the same way and replaced
+// with datasets."NAME".
 #pragma once
 
 #include <cstddef>
@@ -15,10 +17,11 @@ namespace zkarrow::query::internal {
 struct ArrowCall {
   size_t begin = 0;  // in the original SQL: the call, "read_arrow" to ")"
   size_t end = 0;
-  std::string path;  // the literal's value
+  std::string function;  // "read_arrow" or "dataset"
+  std::string path;      // the literal's value
 };
 
-// The read_arrow calls of `sql`, outside string literals, quoted identifiers
+// The read_arrow and dataset calls of `sql`, outside string literals, quoted identifiers
 // and comments. A call whose argument is not one string literal fails.
 Result<std::vector<ArrowCall>> FindArrowCalls(const std::string& sql);
 

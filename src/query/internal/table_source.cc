@@ -197,6 +197,34 @@ const sqlite3_module kModule = {
     /* xShadowName */ nullptr,
 };
 
+// The same, for tables made by CREATE VIRTUAL TABLE (in an attached schema).
+const sqlite3_module kCreatableModule = {
+    /* iVersion */ 2,
+    /* xCreate */ Connect,
+    /* xConnect */ Connect,
+    /* xBestIndex */ BestIndex,
+    /* xDisconnect */ Disconnect,
+    /* xDestroy */ Disconnect,
+    /* xOpen */ Open,
+    /* xClose */ Close,
+    /* xFilter */ Filter,
+    /* xNext */ Next,
+    /* xEof */ Eof,
+    /* xColumn */ Column,
+    /* xRowid */ RowId,
+    /* xUpdate */ nullptr,
+    /* xBegin */ nullptr,
+    /* xSync */ nullptr,
+    /* xCommit */ nullptr,
+    /* xRollback */ nullptr,
+    /* xFindFunction */ nullptr,
+    /* xRename */ nullptr,
+    /* xSavepoint */ nullptr,
+    /* xRelease */ nullptr,
+    /* xRollbackTo */ nullptr,
+    /* xShadowName */ nullptr,
+};
+
 }  // namespace
 
 Status ProducerStream::Output::Emit(arrow::RecordBatch batch) {
@@ -255,10 +283,15 @@ void TableSource::BestIndex(sqlite3_index_info* info) {
 
 Status RegisterTable(sqlite3* db, const std::string& name, std::unique_ptr<TableSource> source,
                      ScanLog* log) {
+  return RegisterModule(db, name, name, /*creatable=*/false, std::move(source), log);
+}
+
+Status RegisterModule(sqlite3* db, const std::string& module, const std::string& name,
+                      bool creatable, std::unique_ptr<TableSource> source, ScanLog* log) {
   auto* context = new ModuleContext{std::move(source), log, name};
-  const int rc = sqlite3_create_module_v2(db, name.c_str(), &kModule, context, [](void* aux) {
-    delete static_cast<ModuleContext*>(aux);
-  });
+  const int rc =
+      sqlite3_create_module_v2(db, module.c_str(), creatable ? &kCreatableModule : &kModule,
+                               context, [](void* aux) { delete static_cast<ModuleContext*>(aux); });
   // sqlite3_create_module_v2 calls the destructor itself when it fails.
   if (rc != SQLITE_OK) {
     return Status::Internal("registering table " + name + ": " + sqlite3_errmsg(db));

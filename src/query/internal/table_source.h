@@ -128,4 +128,10 @@ struct ScanLog {
 Status RegisterTable(sqlite3* db, const std::string& name, std::unique_ptr<TableSource> source,
                      ScanLog* log);
 
+// Registers `source` as module `module`; creatable: a table of it is made by
+// CREATE VIRTUAL TABLE SCHEMA.T USING module (e.g. in an attached schema),
+// and reported as `name`.
+Status RegisterModule(sqlite3* db, const std::string& module, const std::string& name,
+                      bool creatable, std::unique_ptr<TableSource> source, ScanLog* log);
+
 }  // namespace zkarrow::query::internal

@@ -12,6 +12,7 @@
 #include <utility>
 
 #include "arrow/array_access.h"
+#include "query/internal/remote_sources.h"
 #include "znodes/datadir/data_dir.h"
 #include "znodes/live/tree_walker.h"
 #include "znodes/znode_batch_builder.h"
@@ -769,18 +770,6 @@ class DataDirZnodeSource final : public TableSource {
     int64_t row = 0;
   };
 
-  // Row `row` of `batch` as a batch of its own, sharing the buffers.
-  static arrow::RecordBatch SliceRow(const arrow::RecordBatch& batch, int64_t row) {
-    arrow::RecordBatch slice{.schema = batch.schema, .length = 1, .columns = {}};
-    for (const auto& column : batch.columns) {
-      auto sliced = std::make_shared<arrow::ArrayData>(*column);
-      sliced->offset += row;
-      sliced->length = 1;
-      slice.columns.push_back(std::move(sliced));
-    }
-    return slice;
-  }
-
   Status Load(ScanReport* report) {
     CollectedRows rows;
     int64_t read = 0;
@@ -827,7 +816,102 @@ class DataDirZnodeSource final : public TableSource {
   std::unordered_map<std::string_view, std::vector<RowRef>> by_parent_;
 };
 
+// The mirror of a zkarrow server. The server answers a subtree (path=),
+// with or without data: the plan's narrowest subtree is asked for and
+// SQLite re-checks the rest; lookups by path ask for each node's subtree
+// and keep the node alone (SQLite does not re-check an IN list).
+class RemoteZnodeSource final : public TableSource {
+ public:
+  explicit RemoteZnodeSource(ServerTables& server)
+      : server_(server), schema_(znodes::ZnodeTableSchema(true)) {}
+
+  const arrow::Schema& schema() const override { return schema_; }
+  std::optional<int> primary_key() const override { return znodes::kPathColumn; }
+  void BestIndex(sqlite3_index_info* info) override { ChooseZnodePlan(info); }
+
+  Result<std::unique_ptr<BatchStream>> Scan(int idx_num, const char* idx_str, int argc,
+                                            sqlite3_value** argv, ScanReport* report) override {
+    ZKA_ASSIGN_OR_RETURN(ZnodePlan plan, DecodePlan(idx_num, idx_str, argc, argv));
+    report->estimated_rows = plan.paths ? static_cast<int64_t>(plan.paths->size()) : -1;
+    const std::string reads = plan.read_data ? "" : ", data=false";
+    if (plan.paths) {
+      report->plan = plan.Describe() + "; reads: the subtree of each path from " +
+                     server_.Describe() + reads + ", keeping the node";
+      std::set<std::string> unique;
+      for (const std::string& path : *plan.paths) {
+        if (IsZnodePath(path)) unique.insert(path);
+      }
+      std::vector<arrow::RecordBatch> kept;
+      for (const std::string& path : unique) {
+        ZKA_ASSIGN_OR_RETURN(std::unique_ptr<BatchStream> stream,
+                             Open(plan, path, [path](const arrow::RecordBatch& batch, int64_t row) {
+                               return StringAt(*batch.columns[znodes::kPathColumn], row) == path;
+                             }));
+        while (stream != nullptr) {
+          ZKA_ASSIGN_OR_RETURN(std::optional<arrow::RecordBatch> batch, stream->Next());
+          if (!batch) {
+            report->nodes_read += stream->NodesRead();
+            break;
+          }
+          kept.push_back(std::move(*batch));
+        }
+      }
+      return std::unique_ptr<BatchStream>(std::make_unique<VectorStream>(std::move(kept)));
+    }
+    std::string root = "/";
+    ResponseStream::Keep keep;
+    if (plan.parent) {
+      if (!IsZnodePath(*plan.parent)) return EmptyStream();
+      root = *plan.parent;
+      keep = [parent = *plan.parent](const arrow::RecordBatch& batch, int64_t row) {
+        const arrow::ArrayData& parents = *batch.columns[znodes::kParentColumn];
+        return arrow::IsValidAt(parents, row) && StringAt(parents, row) == parent;
+      };
+    } else if (plan.prefix && !plan.prefix->empty()) {
+      if (plan.prefix->front() != '/') return EmptyStream();  // no path starts otherwise
+      // The directory the prefix names, or the one above its partial name.
+      const size_t slash = plan.prefix->rfind('/');
+      root = slash == 0 ? "/" : plan.prefix->substr(0, slash);
+      if (!IsZnodePath(root)) return EmptyStream();
+    }
+    report->plan =
+        plan.Describe() + "; reads: the subtree of " + root + " from " + server_.Describe() + reads;
+    ZKA_ASSIGN_OR_RETURN(std::unique_ptr<BatchStream> stream, Open(plan, root, std::move(keep)));
+    if (stream == nullptr) return EmptyStream();
+    return stream;
+  }
+
+ private:
+  static std::unique_ptr<BatchStream> EmptyStream() {
+    return std::make_unique<VectorStream>(std::vector<arrow::RecordBatch>{});
+  }
+
+  // nullptr when the server has no such node (or it is outside the
+  // subtree it serves): no rows, as a live read of a missing node.
+  Result<std::unique_ptr<BatchStream>> Open(const ZnodePlan& plan, const std::string& root,
+                                            ResponseStream::Keep keep) {
+    transport::Resource resource{.segments = {"znodes"}, .params = {}};
+    if (root != "/") resource.params["path"] = root;
+    if (!plan.read_data) resource.params["data"] = "false";
+    resource.params["typed"] = "true";
+    Result<std::unique_ptr<ResponseStream>> stream =
+        OpenResponse(server_, resource, schema_, std::move(keep));
+    if (!stream.ok()) {
+      if (stream.status().code() == StatusCode::kNotFound) return std::unique_ptr<BatchStream>();
+      return stream.status();
+    }
+    return std::unique_ptr<BatchStream>(std::move(*stream));
+  }
+
+  ServerTables& server_;
+  arrow::Schema schema_;
+};
+
 }  // namespace
+
+std::unique_ptr<TableSource> MakeRemoteZnodeSource(ServerTables& server) {
+  return std::make_unique<RemoteZnodeSource>(server);
+}
 
 std::string LikePrefix(std::string_view pattern) {
   return std::string(pattern.substr(0, pattern.find_first_of("%_")));

@@ -10,6 +10,7 @@
 #include <vector>
 
 #include "query/internal/table_source.h"
+#include "query/server_tables.h"
 #include "zk/client.h"
 
 namespace zkarrow::query::internal {
@@ -39,6 +40,8 @@ std::string GlobPrefix(std::string_view pattern);
 
 // REQUIRES: sessions outlive the source.
 std::unique_ptr<TableSource> MakeLiveZnodeSource(std::vector<zk::Client*> sessions);
+// The `znodes` mirror of a zkarrow server. REQUIRES: server outlives the source.
+std::unique_ptr<TableSource> MakeRemoteZnodeSource(ServerTables& server);
 std::unique_ptr<TableSource> MakeDataDirZnodeSource(std::filesystem::path dir,
                                                     std::optional<int64_t> zxid);
 
