@@ -22,7 +22,8 @@
 //   - lossiness: a 3-server ensemble; the watchers talk to server 0 only,
 //     the writer to server 1. Server 0 is killed, the writer deletes a node
 //     and creates it again, server 0 comes back and the watchers reconnect
-//     to it (same sessions). What each reported about that node;
+//     to it (same sessions). What each reported about that node, and which
+//     incarnation of it each holds at the end;
 //   - the mirror: the sample tree of N znodes (default 100k; paths and
 //     sizes as in a real shared ensemble) loaded by multi transactions,
 //     then watch's initial read: bytes per znode, by the mirror's own
@@ -595,6 +596,8 @@ void RunLossiness(bool with_caches, std::ostringstream& report) {
     report << "Not run: a watcher did not start\n";
     return;
   }
+  auto first = (*writer)->Exists(node).get();
+  const int64_t first_czxid = first.ok() && first->has_value() ? (*first)->czxid : 0;
   const auto cut = Clock::now();
   Status killed = (*cluster)->Kill(0);
   auto& w = **writer;
@@ -620,31 +623,48 @@ void RunLossiness(bool with_caches, std::ostringstream& report) {
   struct Seen {
     std::string name;
     ReportLog* log;
+    CacheProcess* cache;  // null for watch
   };
-  std::vector<Seen> seen = {{"zkarrow watch", &watch.sink().appended}};
-  if (curator) seen.push_back({"Curator CuratorCache", &curator->reports});
-  if (kazoo) seen.push_back({"kazoo TreeCache", &kazoo->reports});
+  std::vector<Seen> seen = {{"zkarrow watch", &watch.sink().appended, nullptr}};
+  if (curator) seen.push_back({"Curator CuratorCache", &curator->reports, curator.get()});
+  if (kazoo) seen.push_back({"kazoo TreeCache", &kazoo->reports, kazoo.get()});
   auto stat = w.Exists(node).get();
+  auto zxids = [](int64_t czxid, int64_t mzxid) {
+    return std::to_string(czxid) + "/" + std::to_string(mzxid);
+  };
+  const std::string now_zxids =
+      stat.ok() && stat->has_value() ? zxids((*stat)->czxid, (*stat)->mzxid) : std::string("?");
   report << "A 3-server ensemble; the watchers connect to server 0 only, the writer to server 1. "
             "Server 0 is killed; the writer deletes `"
-         << node << "` (created with \"v1\") and creates it again with \"v2\" (czxid "
-         << (stat.ok() && stat->has_value() ? std::to_string((*stat)->czxid) : "?")
+         << node << "` (czxid/mzxid " << zxids(first_czxid, first_czxid)
+         << ", data \"v1\") and creates it again with \"v2\" (czxid/mzxid " << now_zxids
          << "); server 0 restarts (" << Fixed(std::chrono::duration<double>(back - cut).count(), 1)
-         << " s after the kill) and the watchers reconnect to it in their sessions. What each "
-            "reported about the node after the kill:\n\n"
-         << "| watcher | reports about " << node << " (event czxid/mzxid) |\n|---|---|\n";
+         << " s after the kill) and the watchers reconnect to it in their sessions; then a new "
+            "node is created and each watcher is waited for until it reports it. What each "
+            "reported about `"
+         << node
+         << "` after the kill, and which incarnation it holds at the end (watch: the replay of "
+            "its rows; the caches: their contents when stopped):\n\n"
+         << "| watcher | reports (event czxid/mzxid) | holds at the end |\n|---|---|---|\n";
   for (const Seen& s : seen) {
     const bool caught_up = s.log->WaitFor(is_sentinel, kDeadline);
-    std::string text;
+    // A cache's listener may hear of the node after the sentinel (watch's
+    // rows are in order): give it a while.
+    s.log->WaitFor([&](const Report& r) { return r.path == node && r.at >= cut; },
+                   std::chrono::seconds(15));
+    if (s.cache != nullptr) s.cache->Stop();  // it prints what it holds
+    std::string text, holds = "nothing";
     for (const Report& r : s.log->Snapshot()) {
-      if (r.at < cut || (r.path != node && r.event != "resync")) continue;
+      if (r.path != node && r.event != "resync") continue;
+      if (r.event == "cached" || (s.cache == nullptr && r.event != "resync")) {
+        holds = r.event == "deleted" ? "nothing" : zxids(r.czxid, r.mzxid);
+      }
+      if (r.at < cut || r.event == "cached") continue;
       if (!text.empty()) text += ", ";
-      text += r.event == "resync"
-                  ? "resync"
-                  : r.event + " " + std::to_string(r.czxid) + "/" + std::to_string(r.mzxid);
+      text += r.event == "resync" ? "resync" : r.event + " " + zxids(r.czxid, r.mzxid);
     }
     report << "| " << s.name << " | " << (text.empty() ? "nothing" : text)
-           << (caught_up ? "" : " (the sentinel never arrived)") << " |\n";
+           << (caught_up ? "" : " (the sentinel never arrived)") << " | " << holds << " |\n";
   }
   report << "\n";
   if (Status stopped = watch.Stop(); !stopped.ok()) {
@@ -655,8 +675,9 @@ void RunLossiness(bool with_caches, std::ostringstream& report) {
 void RunMirror(const std::vector<int64_t>& sizes, std::ostringstream& report) {
   report << "\n## Mirror\n\nThe sample tree (bench's realistic shared ensemble) loaded into a "
             "fresh server, then watch's initial read. The mirror keeps no data: per znode, its "
-            "own estimate of its heap (map nodes, buckets, path strings) and the growth of "
-            "malloc's in-use bytes over the read (allocator overhead included).\n\n"
+            "own estimate of its heap (its arrays' capacities) and the growth of malloc's "
+            "in-use bytes over the read (allocator overhead, and the few fixed buffers of the "
+            "watcher and its client, included).\n\n"
          << "| znodes | mean path bytes | estimate bytes/znode | malloc bytes/znode | load s | "
             "initial read s |\n|---|---|---|---|---|---|\n";
   for (int64_t size : sizes) {

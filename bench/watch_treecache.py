@@ -9,7 +9,8 @@ Output (stdout), the same protocol as java/CuratorCacheEvents.java:
   SEQ the node's value read as a little-endian int64 when it is 8 bytes
   long (the bench writes sequence numbers), else -1; NANOS
   time.monotonic_ns() when the listener was called (CLOCK_MONOTONIC, the
-  clock of the bench's steady_clock).
+  clock of the bench's steady_clock). When stdin closes, what the cache
+  holds: one "cached PATH CZXID MZXID SEQ 0" line per node.
 The listener only appends to a list; a second thread writes the lines every
 100 ms, so printing does not slow the cache down.
 
@@ -30,6 +31,14 @@ EVENTS = {
 }
 
 
+def describe(name, data, nanos):
+    value = data.data or b""
+    seq = struct.unpack("<q", value)[0] if len(value) == 8 else -1
+    stat = data.stat
+    czxid, mzxid = (stat.czxid, stat.mzxid) if stat else (0, 0)
+    return f"{name} {data.path} {czxid} {mzxid} {seq} {nanos}"
+
+
 def main():
     hosts, root, timeout_ms = sys.argv[1], sys.argv[2], int(sys.argv[3])
     # Retry forever: the bench cuts the connection on purpose.
@@ -47,12 +56,7 @@ def main():
         name = EVENTS.get(event.event_type)
         if name is None or not initialized.is_set():
             return  # the initial load, or a connection state change
-        now = time.monotonic_ns()
-        data = event.event_data
-        value = data.data or b""
-        seq = struct.unpack("<q", value)[0] if len(value) == 8 else -1
-        stat = data.stat
-        line = f"{name} {data.path} {stat.czxid if stat else 0} {stat.mzxid if stat else 0} {seq} {now}"
+        line = describe(name, event.event_data, time.monotonic_ns())
         with lock:
             lines.append(line)
 
@@ -82,6 +86,14 @@ def main():
     sys.stdin.read()  # until the bench closes stdin
     stopping.set()
     thread.join()
+    pending = [root]
+    while pending:
+        path = pending.pop()
+        data = cache.get_data(path)
+        if data is not None:
+            lines.append(describe("cached", data, 0))
+        for child in cache.get_children(path) or ():
+            pending.append(path.rstrip("/") + "/" + child)
     drain()
     cache.close()
     zk.stop()

@@ -11,7 +11,8 @@
 //   deleted; SEQ the node's value read as a little-endian int64 when it is
 //   8 bytes long (the bench writes sequence numbers), else -1; NANOS
 //   System.nanoTime() when the listener was called (CLOCK_MONOTONIC on
-//   Linux, the clock of the bench's steady_clock).
+//   Linux, the clock of the bench's steady_clock). When stdin closes, what
+//   the cache holds: one "cached PATH CZXID MZXID SEQ 0" line per node.
 // The listener only appends to a list; a second thread writes the lines
 // every 100 ms, so printing does not slow the cache down.
 
@@ -103,10 +104,12 @@ public final class CuratorCacheEvents {
                       break;
                   }
                 })
-            .forInitialized(initialized::countDown)
             .build();
     // Events of the initial load come before "ready" and are not reported.
     CuratorCache cache = CuratorCache.build(client, root);
+    cache
+        .listenable()
+        .addListener(CuratorCacheListener.builder().forInitialized(initialized::countDown).build());
     cache.start();
     if (!initialized.await(120, TimeUnit.SECONDS)) {
       System.err.println("CuratorCacheEvents: the initial load took over 120 s");
@@ -134,6 +137,7 @@ public final class CuratorCacheEvents {
     }
     writer.interrupt();
     writer.join();
+    cache.stream().forEach(data -> add(describe("cached", data, 0)));
     drain(out);
     cache.close();
     client.close();
