@@ -944,8 +944,11 @@ std::string DescribeLiveReads(const ZnodePlan& plan) {
                                 std::to_string(znodes::WalkOptions{}.nodes_per_batch) + " nodes"
                           : std::string("exists per node (stat without data)");
   } else {
-    text = plan.read_data ? "getData+getChildren in multiRead batches"
-                          : "getChildren2 per node (stat and children, without data)";
+    text = plan.read_data
+               ? "getData+getChildren in multiRead batches"
+               : "getData+getChildren in multiRead batches, data not kept; getChildren2 "
+                 "per node (no data) once the nodes read average " +
+                     std::to_string(znodes::kStatOnlyAverageDataBytes >> 10) + " KiB of data";
   }
   if (plan.read_acl) text += ", getACL per node";
   return text;

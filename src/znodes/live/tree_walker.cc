@@ -207,7 +207,8 @@ class Walker {
   void Submit(Batch& batch) {
     ++in_flight_per_session_[batch.session];
     zk::Client& client = *sessions_[batch.session];
-    if (!options_.read_data && options_.stat_without_data) {
+    if (!options_.read_data && options_.stat_without_data && stat_nodes_ > 0 &&
+        stat_data_bytes_ / stat_nodes_ >= kStatOnlyAverageDataBytes) {
       SubmitStatReads(client, batch);
     } else {
       SubmitMultiRead(client, batch);
@@ -427,6 +428,8 @@ class Walker {
     }
     record.stat = stat;
     if (stat) {
+      ++stat_nodes_;
+      stat_data_bytes_ += stat->data_length;
       record.kind = stat->ephemeral_owner != 0 ? NodeKind::kEphemeral : NodeKind::kPersistent;
       if (stat->czxid > 0 && (stats_.min_czxid == 0 || stat->czxid < stats_.min_czxid)) {
         stats_.min_czxid = stat->czxid;
@@ -479,6 +482,8 @@ class Walker {
   std::vector<PendingNode> pending_;             // a stack: the back is read next
   size_t pending_bytes_ = 0;                     // FrontierBytes of pending_
   size_t reserved_reply_bytes_ = 0;              // reply_bytes of the batches in flight
+  int64_t stat_nodes_ = 0;                       // nodes whose stat was read so far
+  int64_t stat_data_bytes_ = 0;                  // their data_length, summed
   std::vector<std::unique_ptr<Batch>> batches_;  // in flight
   std::vector<int> in_flight_per_session_;
   CompletionQueue queue_;
