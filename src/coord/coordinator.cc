@@ -5,6 +5,9 @@
 #include <algorithm>
 #include <cstdio>
 
+#include "arrow/io.h"
+#include "arrow/ipc/message.h"
+#include "arrow/ipc/reader.h"
 #include "zk/error_code.h"
 
 namespace zkarrow::coord {
@@ -29,9 +32,8 @@ std::string Hex(const unsigned char* bytes, size_t size) {
   return text;
 }
 
-// The SHA-256 of the schema message as stored (the first message of the
-// file): equal fingerprints mean equal schemas, field for field.
-std::string SchemaFingerprint(const serve::Dataset& dataset) {
+// The stored file's Schema message (the flatbuffer bytes).
+std::string SchemaMessage(const serve::Dataset& dataset) {
   auto messages = dataset.Read(arrow::ipc::Compression::kNone);
   transport::IpcMessage first;
   if (!messages.ok()) return {};
@@ -39,11 +41,43 @@ std::string SchemaFingerprint(const serve::Dataset& dataset) {
   if (!polled.ok() || *polled != transport::MessageStream::Poll::kMessage || !first.metadata) {
     return {};
   }
+  auto bytes = first.metadata->bytes();
+  return std::string(reinterpret_cast<const char*>(bytes.data()), bytes.size());
+}
+
+std::string Sha256Hex(std::string_view text) {
   unsigned char digest[EVP_MAX_MD_SIZE];
   unsigned int size = 0;
-  auto bytes = first.metadata->bytes();
-  if (EVP_Digest(bytes.data(), bytes.size(), digest, &size, EVP_sha256(), nullptr) != 1) return {};
+  if (EVP_Digest(text.data(), text.size(), digest, &size, EVP_sha256(), nullptr) != 1) return {};
   return Hex(digest, size);
+}
+
+// The schema of a Schema message given as hex: framed, followed by the
+// end-of-stream marker, it is a stream holding only a schema, which the
+// stream reader checks as it checks any input.
+Result<std::shared_ptr<const arrow::Schema>> SchemaFromHex(std::string_view hex) {
+  if (hex.empty() || hex.size() % 2 != 0) {
+    return Status::InvalidData("schema_message: expected an even number of hex digits, found " +
+                               std::to_string(hex.size()));
+  }
+  auto digit = [](char c) -> int {
+    if (c >= '0' && c <= '9') return c - '0';
+    if (c >= 'a' && c <= 'f') return c - 'a' + 10;
+    return -1;
+  };
+  std::vector<uint8_t> bytes(hex.size() / 2);
+  for (size_t i = 0; i < bytes.size(); ++i) {
+    int high = digit(hex[2 * i]), low = digit(hex[2 * i + 1]);
+    if (high < 0 || low < 0) return Status::InvalidData("schema_message: not hex");
+    bytes[i] = static_cast<uint8_t>(high << 4 | low);
+  }
+  arrow::BufferOutputStream framed;
+  ZKA_RETURN_IF_ERROR(arrow::ipc::WriteFramedMetadata(framed, bytes).status());
+  ZKA_RETURN_IF_ERROR(arrow::ipc::WriteEndOfStream(framed));
+  ZKA_ASSIGN_OR_RETURN(
+      auto reader,
+      arrow::ipc::StreamReader::Open(std::make_unique<arrow::BufferInputStream>(framed.Finish())));
+  return reader->shared_schema();
 }
 
 bool IsCode(const Status& status, zk::ErrorCode code) { return zk::ErrorCodeOf(status) == code; }
@@ -510,6 +544,11 @@ serve::CatalogVersion Coordinator::ToCatalogVersion(const CatalogEntry& entry,
   auto held = store_.Get(entry.name, record.version);
   if (held.ok() && (*held)->info().sha256_hex == record.sha256) {
     version.info.schema = (*held)->info().schema;
+  } else if (!record.schema_message_hex.empty()) {
+    // Described without a copy here; a schema the catalog cannot give is
+    // left out, and the holders describe it.
+    Result<std::shared_ptr<const arrow::Schema>> schema = SchemaFromHex(record.schema_message_hex);
+    if (schema.ok()) version.info.schema = std::move(*schema);
   }
   version.locations = LocationsOf(record);
   return version;
@@ -546,7 +585,10 @@ Result<serve::DatasetInfo> Coordinator::Publish(std::unique_ptr<serve::PreparedD
   record.created_ms = info.created_ms;
   record.holders = {self_.id};
   if (auto stored = store_.Get(name, version); stored.ok()) {
-    record.schema_fingerprint = SchemaFingerprint(**stored);
+    const std::string message = SchemaMessage(**stored);
+    record.schema_message_hex =
+        Hex(reinterpret_cast<const unsigned char*>(message.data()), message.size());
+    record.schema_fingerprint = Sha256Hex(message);
   }
   entry.versions.push_back(record);
   while (static_cast<int>(entry.versions.size()) > options_.keep_versions) {

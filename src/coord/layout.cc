@@ -135,6 +135,7 @@ std::string ToJson(const CatalogEntry& entry) {
                         {"sha256", record.sha256},
                         {"rows", record.rows},
                         {"bytes", record.bytes},
+                        {"schema_message", record.schema_message_hex},
                         {"schema_fingerprint", record.schema_fingerprint},
                         {"created_ms", record.created_ms},
                         {"holders", record.holders}});
@@ -167,6 +168,7 @@ Result<CatalogEntry> CatalogEntryFromJson(std::string_view name, std::string_vie
       ZKA_ASSIGN_OR_RETURN(record.sha256, StringField(item, "sha256"));
       ZKA_ASSIGN_OR_RETURN(record.rows, IntField(item, "rows"));
       ZKA_ASSIGN_OR_RETURN(record.bytes, IntField(item, "bytes"));
+      ZKA_ASSIGN_OR_RETURN(record.schema_message_hex, StringField(item, "schema_message", false));
       ZKA_ASSIGN_OR_RETURN(record.schema_fingerprint,
                            StringField(item, "schema_fingerprint", false));
       ZKA_ASSIGN_OR_RETURN(record.created_ms, IntField(item, "created_ms"));

@@ -74,7 +74,10 @@ struct CatalogVersionRecord {
   std::string sha256;  // of the stored file, lower-case hex
   int64_t rows = 0;
   int64_t bytes = 0;
-  std::string schema_fingerprint;  // SHA-256 of the schema's fields, hex
+  // The stored file's Schema message (its flatbuffer), hex: any server can
+  // describe the version (Flight's GetFlightInfo) without holding a copy.
+  std::string schema_message_hex;
+  std::string schema_fingerprint;  // SHA-256 of that message, hex
   int64_t created_ms = 0;
   std::vector<std::string> holders;  // server ids, sorted
 

@@ -32,6 +32,7 @@
 
 #include "arrow/ipc_test_util.h"
 #include "coord/layout.h"
+#include "support/prerequisite.h"
 #include "support/zkarrow_process.h"
 #include "support/znode_rows.h"
 #include "zk/client.h"
@@ -343,10 +344,50 @@ TEST_F(CoordTest, APutIsPublishedEverywhereAndReplicated) {
   auto current = Zkarrow("get '" + ZkUrl("/datasets/a") + "' -o " + got.string());
   ASSERT_TRUE(current.ok()) << current.status().ToString();
   EXPECT_EQ(Rows(got), Rows(second));
+  // Every server lists it to an independent Flight client (Node's gRPC and
+  // Arrow JS), with its schema and every live holder as a location, also a
+  // server without a copy.
+  if (RunCommand("command -v node >/dev/null").ok()) {
+    for (int i = 0; i < kServers; ++i) {
+      auto listed = RunCommand("node '" + std::string(ZKARROW_SOURCE_DIR) +
+                               "/tests/interop/flight_client.mjs' " +
+                               std::to_string(flight_ports_[i]) + " list");
+      ASSERT_TRUE(listed.ok()) << listed.status().ToString();
+      bool found = false;
+      std::istringstream lines(*listed);
+      for (std::string line; std::getline(lines, line);) {
+        nlohmann::json flight = nlohmann::json::parse(line);
+        if (flight["ticket"] != "/datasets/a?version=2") continue;
+        found = true;
+        EXPECT_EQ(flight["fields"][0], "path") << line;    // the znode table's schema
+        EXPECT_EQ(flight["total_records"], "21") << line;  // the subtree's root and 20 children
+        const coord::CatalogVersionRecord v2 = WaitHolders("a", 2, kReplicas);
+        std::set<std::string> expected;
+        for (const std::string& holder : v2.holders) expected.insert(Flight(holder[1] - '0'));
+        std::set<std::string> locations;
+        for (const auto& uri : flight["locations"]) locations.insert(uri.get<std::string>());
+        EXPECT_EQ(locations, expected) << line;
+      }
+      EXPECT_TRUE(found) << "s" << i << " does not list a v2: " << *listed;
+    }
+  } else {
+    ZKA_MISSING_PREREQUISITE() << "node is not installed";
+  }
+  // A version no longer kept is refused with the versions that are.
+  const fs::path third = MakeFile("a", 5, 3);
+  ASSERT_TRUE(Put(third, Flight(1) + "/datasets/a").ok());
+  auto gone = Zkarrow("get '" + ZkUrl("/datasets/a?version=1") + "' -o " + got.string());
+  EXPECT_FALSE(gone.ok());
+  EXPECT_NE(gone.status().message().find("no longer kept; kept: 2, 3"), std::string::npos)
+      << gone.status().ToString();
+  // The tree is served by every server of the group.
+  auto tree = Zkarrow("get '" + ZkUrl("/znodes?path=/src-a-1") + "' -o " + got.string());
+  ASSERT_TRUE(tree.ok()) << tree.status().ToString();
+  EXPECT_EQ(Rows(got).size(), 51u);
   // Compare-and-set for clients.
   auto stale = Put(file, Flight(1) + "/datasets/a?if_version=1");
   EXPECT_FALSE(stale.ok());
-  EXPECT_NE(stale.status().message().find("at version 2"), std::string::npos)
+  EXPECT_NE(stale.status().message().find("at version 3"), std::string::npos)
       << stale.status().ToString();
 }
 

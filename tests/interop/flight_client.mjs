@@ -5,7 +5,8 @@
 // protocol's messages (zkarrow's flight.proto, loaded by @grpc/proto-loader)
 // and Arrow JS for the IPC messages inside FlightData; nothing of zkarrow's
 // code. $FLIGHT_TOKEN, when set, is sent as "authorization: Bearer TOKEN".
-//   list  one JSON line per flight: {path, ticket, total_records, fields}
+//   list  one JSON line per flight: {path, ticket, total_records, fields,
+//         locations (the URIs of the first endpoint)}
 //   get   DoGet TICKET; the FlightData (data_header, data_body) framed as an
 //         IPC stream and decoded by Arrow JS; prints the canonical dump
 //   put   DoPut of fixed_table.mjs's table as ["datasets", NAME]; prints
@@ -78,6 +79,7 @@ function list() {
       ticket: info.endpoint[0].ticket.ticket.toString(),
       total_records: info.total_records,
       fields: schema.fields.map((field) => field.name),
+      locations: info.endpoint[0].location.map((location) => location.uri),
     }) + '\n');
   });
   call.on('error', fail);
