@@ -465,7 +465,11 @@ class TreeWatcher::Impl {
   // Waits for one batch, asks `exists` for the nodes whose data was refused
   // and reports what changed.
   Status ApplyChunk(const std::vector<std::string>& paths, ReadChunk& chunk) {
-    BatchReply reply = chunk.reply.get();
+    // A server that stops answering holds the reply until the session
+    // expires: a stop must not wait for that.
+    std::optional<BatchReply> waited = AwaitOrStop(std::move(chunk.reply));
+    if (!waited) return Status::Cancelled("stopped while re-reading");
+    BatchReply& reply = *waited;
     const size_t begin = chunk.begin, end = chunk.end;
     if (!reply.reads.ok()) {
       if (reply.reads.status().code() == StatusCode::kOutOfRange && end - begin > 1) {
@@ -497,10 +501,16 @@ class TreeWatcher::Impl {
     }
     reply.reads = Status::Cancelled("moved into reads");
     for (auto& [i, stat] : exists) {
-      reads[i].exists = stat.get();
+      auto exists_reply = AwaitOrStop(std::move(stat));
+      if (!exists_reply) return Status::Cancelled("stopped while re-reading");
+      reads[i].exists = std::move(*exists_reply);
       reads[i].seen_zxid = std::max(reads[i].seen_zxid, client_->last_zxid());
     }
-    for (size_t i = 0; i < chunk.acls.size(); ++i) reads[i].acl = chunk.acls[i].get();
+    for (size_t i = 0; i < chunk.acls.size(); ++i) {
+      auto acl_reply = AwaitOrStop(std::move(chunk.acls[i]));
+      if (!acl_reply) return Status::Cancelled("stopped while re-reading");
+      reads[i].acl = std::move(*acl_reply);
+    }
     stats_.nodes_read += static_cast<int64_t>(reads.size());
     for (const NodeRead& read : reads) ZKA_RETURN_IF_ERROR(ApplyRead(read));
     return Status::Ok();

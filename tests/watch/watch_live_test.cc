@@ -836,6 +836,50 @@ TEST_F(WatchStandaloneTest, StopWhileNoServerAnswersEndsTheRunAtOnce) {
   EXPECT_EQ(watcher.stats().sessions, 1) << "a session was granted: the stop came too late";
 }
 
+TEST_F(WatchStandaloneTest, StopWhileTheServerDoesNotAnswerEndsTheRunAtOnce) {
+  // A server that stops answering (SIGSTOP: the connection stays open)
+  // holds a pending re-read until the session expires, which with a 60 s
+  // tick takes minutes. The NOAUTH row is polled once per flush interval,
+  // so a re-read is pending as soon as the server stops.
+  auto cluster =
+      zkserver::ZooKeeperCluster::Start({.tick_time_ms = 60000, .config = {{"forceSync", "no"}}});
+  ASSERT_TRUE(cluster.ok()) << cluster.status().ToString();
+  zk::ClientOptions writer_options;
+  writer_options.connect_string = (*cluster)->ConnectString();
+  writer_options.auth = {{"digest", kUser}};
+  auto writer = zk::Client::Connect(writer_options);
+  ASSERT_TRUE(writer.ok()) << writer.status().ToString();
+  const std::string root = "/quiet";
+  ASSERT_TRUE((*writer)->Create(root, "r").get().ok());
+  ASSERT_TRUE((*writer)->Create(root + "/closed", "c", zk::CreatorAllAcl()).get().ok());
+
+  watch::WatchOptions options;
+  options.client.connect_string = (*cluster)->ConnectString();
+  options.root = root;
+  options.flush_interval = std::chrono::milliseconds(20);
+  BlockingReplaySink sink(/*block_path=*/"");
+  watch::TreeWatcher watcher(options);
+  std::atomic<bool> frozen{false};
+  // The stop is asked from the 20th question after the freeze on: by then
+  // (a second at least) a poll of the NOAUTH row has long been sent.
+  int asked_while_frozen = 0;  // Run()'s thread only
+  auto ran = std::async(std::launch::async, [&] {
+    return watcher.Run(sink, [&] { return frozen.load() && ++asked_while_frozen > 20; });
+  });
+  const bool started = sink.WaitFor(
+      [&](const std::map<std::string, int64_t>& tree) { return tree.contains(root + "/closed"); });
+  const bool paused = started && ::kill((*cluster)->pid(0), SIGSTOP) == 0;
+  frozen = true;
+  const bool ended = ran.wait_for(std::chrono::seconds(90)) == std::future_status::ready;
+  // Resumed, the server also lets a re-read that ignored the stop finish.
+  if (paused) ::kill((*cluster)->pid(0), SIGCONT);
+  Status result = ran.get();
+  ASSERT_TRUE(started) << "no row for the NOAUTH node";
+  ASSERT_TRUE(paused);
+  EXPECT_TRUE(ended) << "the stop waited for the server";
+  EXPECT_TRUE(result.ok()) << result.ToString();
+}
+
 TEST_F(WatchStandaloneTest, BadArgumentsAndMissingRoot) {
   const std::string zk = "--zk " + cluster_->ConnectString();
   fs::path dir = TempDir("args");
