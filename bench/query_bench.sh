@@ -72,6 +72,11 @@ t_snap_filter=$(best snapshot_then_filter)
 t_count=$(best "$zkarrow" query "SELECT count(*) FROM znodes" --zk "$zk" --format csv)
 t_data=$(best "$zkarrow" query "SELECT count(*), sum(length(data)) FROM znodes" --zk "$zk" --format csv)
 subtree_rows=$("$zkarrow" query "$subtree_sql" --zk "$zk" --format csv | tail -1)
+# Peak resident memory (KiB) of one run each: a query's scan is streamed.
+rss() { /usr/bin/time -f '%M' "$@" 2>&1 >/dev/null | tail -1; }
+rss_snapshot=$(rss "$zkarrow" snapshot --zk "$zk" -o "$work/tree.arrow")
+rss_count=$(rss "$zkarrow" query "SELECT count(*) FROM znodes" --zk "$zk" --format csv)
+rss_data=$(rss "$zkarrow" query "SELECT count(*), sum(length(data)) FROM znodes" --zk "$zk" --format csv)
 ratio() { echo "scale=2; $1 / $2" | bc -l; }
 
 cat <<EOF
@@ -86,5 +91,6 @@ Tree: $nodes znodes (sample tree), one local ZooKeeper; best of $runs runs, wall
 | query: \`count(*), sum(length(data))\` over the whole tree | $t_data | $(ratio "$t_data" "$t_snapshot") |
 
 Pushdown speed-up (snapshot + filter over subtree query): $(ratio "$t_snap_filter" "$t_subtree")x.
+Peak RSS: \`snapshot\` $((rss_snapshot / 1024)) MiB, query \`count(*)\` $((rss_count / 1024)) MiB, query \`count(*), sum(length(data))\` $((rss_data / 1024)) MiB.
 SQL overhead of a full scan with data over \`snapshot\`: $(echo "scale=1; ($t_data / $t_snapshot - 1) * 100" | bc -l)%.
 EOF

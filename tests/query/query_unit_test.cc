@@ -41,6 +41,20 @@ TEST(SqlRewrite, FindsCallsOutsideLiteralsAndComments) {
   EXPECT_EQ(internal::OriginalOffset(replaced.size(), *calls, names), sql.size());
 }
 
+TEST(SqlRewrite, FindsDatasetCallsToo) {
+  const std::string sql = "SELECT * FROM Dataset('a''b') JOIN read_arrow('f') USING (x)";
+  auto calls = internal::FindArrowCalls(sql);
+  ASSERT_TRUE(calls.ok()) << calls.status().ToString();
+  ASSERT_EQ(calls->size(), 2u);
+  EXPECT_EQ((*calls)[0].function, "dataset");
+  EXPECT_EQ((*calls)[0].path, "a'b");
+  EXPECT_EQ((*calls)[1].function, "read_arrow");
+  auto bad = internal::FindArrowCalls("SELECT * FROM dataset(name)");
+  ASSERT_FALSE(bad.ok());
+  EXPECT_NE(bad.status().message().find("dataset('NAME')"), std::string::npos)
+      << bad.status().ToString();
+}
+
 TEST(SqlRewrite, RefusesAnArgumentThatIsNotOneLiteral) {
   for (const char* sql : {"SELECT * FROM read_arrow(?)", "SELECT * FROM read_arrow('a' || 'b')",
                           "SELECT * FROM read_arrow(", "SELECT * FROM read_arrow('a"}) {
