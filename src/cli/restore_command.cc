@@ -38,6 +38,7 @@ Status Restore(const std::string& verb, const RestoreArgs& args) {
   if (args.dry_run && args.atomic) return UsageError("--dry-run and --atomic exclude each other");
   ZKA_ASSIGN_OR_RETURN(treesync::SourceOptions source_options, MakeSourceOptions(args.connection));
   source_options.read_acl = !args.no_acl;
+  source_options.sessions = args.sessions;
   const auto started = std::chrono::steady_clock::now();
   treesync::SourceInfo source_info;
   ZKA_ASSIGN_OR_RETURN(auto records, treesync::OpenSource(source, source_options, &source_info));
@@ -125,6 +126,11 @@ void AddRestoreOptions(CLI::App& command, RestoreArgs& args) {
   command.add_option("--batch-ops", args.batch_ops, "Operations per multi at most")
       ->check(CLI::PositiveNumber)
       ->default_str("1000");
+  // More sessions read a live source's ACLs faster (one getACL per node):
+  // the server spreads sessions over its worker threads.
+  command.add_option("--sessions", args.sessions, "ZooKeeper sessions reading a live source")
+      ->check(CLI::Range(1, 64))
+      ->capture_default_str();
   command.add_option("-o,--output", args.output, "With --dry-run: output file, or - for stdout")
       ->default_str("-");
   AddDiffFormatOption(command, args.format);

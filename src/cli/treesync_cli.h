@@ -64,6 +64,7 @@ struct RestoreArgs {
   bool no_acl = false;
   int in_flight = 8;
   int batch_ops = 1000;
+  int sessions = 1;          // reading a live source
   std::string output = "-";  // --dry-run's plan
   DiffFormat format = DiffFormat::kDefault;
   ZkConnectionArgs connection;

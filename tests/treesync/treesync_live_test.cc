@@ -285,7 +285,8 @@ TEST_F(TreeSyncTest, DiffReportsExactlyTheChangesAndMirrorUndoesThem) {
   ASSERT_NE(target, nullptr);
   const std::string source = Zk(*source_, "/t/deep/d/d");
   const std::string copy_target = Zk(*target, "/copy");
-  Ran copy = Zkarrow("copy " + source + " " + copy_target + " --auth " + kAuth);
+  // Read by two sessions: the same tree.
+  Ran copy = Zkarrow("copy " + source + " " + copy_target + " --auth " + kAuth + " --sessions 2");
   ASSERT_EQ(copy.exit, 0) << copy.output;
   Ran equal = Zkarrow("diff " + source + " " + copy_target + " --auth " + kAuth);
   ASSERT_EQ(equal.exit, 0) << equal.output;
