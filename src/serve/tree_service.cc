@@ -62,6 +62,12 @@ struct StoredNode {
     return record;
   }
 
+  // The same node as `other` in every column a row shows.
+  bool SameAs(const StoredNode& other) const {
+    return path == other.path && stat == other.stat && kind == other.kind && data == other.data &&
+           ttl_ms == other.ttl_ms && acl == other.acl && error == other.error;
+  }
+
   // What the node costs in memory, roughly (for the history's budget).
   int64_t bytes() const {
     int64_t total = static_cast<int64_t>(sizeof(StoredNode) + path.size() + error.size());
@@ -100,6 +106,12 @@ bool InSubtree(std::string_view path, std::string_view root) {
          (path.size() > root.size() && path.starts_with(root) && path[root.size()] == '/');
 }
 
+// How long a failed watcher waits before the next attempt: doubled after
+// each failure up to the maximum, so an ensemble that stays away is not
+// hammered, and one that returns is followed again within seconds.
+constexpr std::chrono::milliseconds kRestartDelayMin{500};
+constexpr std::chrono::milliseconds kRestartDelayMax{8000};
+
 int64_t NowMs() {
   return std::chrono::duration_cast<std::chrono::milliseconds>(
              std::chrono::system_clock::now().time_since_epoch())
@@ -112,7 +124,8 @@ class TreeService::Core : public watch::ChangeSink,
                           public std::enable_shared_from_this<TreeService::Core> {
  public:
   explicit Core(TreeServiceOptions options)
-      : options_(std::move(options)), watcher_(options_.watch) {}
+      : options_(std::move(options)),
+        watcher_(std::make_unique<watch::TreeWatcher>(options_.watch)) {}
 
   // --- The watcher's side (its thread only) ---
 
@@ -122,6 +135,23 @@ class TreeService::Core : public watch::ChangeSink,
   }
 
   Status Append(const watch::ChangeRow& row) override {
+    if (restarting_) {
+      // A new watcher's rows describe the tree from scratch: they build the
+      // state the served one is compared with (PublishRestart).
+      switch (row.event) {
+        case watch::ChangeEvent::kInitial:
+        case watch::ChangeEvent::kCreated:
+        case watch::ChangeEvent::kChanged:
+          fresh_[std::string(row.record.path)] = StoredNode::CopyOf(row.record);
+          break;
+        case watch::ChangeEvent::kDeleted:
+          fresh_.erase(std::string(row.record.path));
+          break;
+        case watch::ChangeEvent::kResync:
+          break;
+      }
+      return Status::Ok();
+    }
     StoredChange change{row.event, row.zxid, row.observed_at_ms, nullptr};
     if (row.event == watch::ChangeEvent::kDeleted || row.event == watch::ChangeEvent::kResync) {
       auto node = std::make_shared<StoredNode>();
@@ -141,21 +171,105 @@ class TreeService::Core : public watch::ChangeSink,
     if (Clock::now() >= next_stats_) {
       // WatchStats counts the watcher's mirror: not for every settlement.
       std::lock_guard lock(stats_mu_);
-      watch_stats_ = watcher_.stats();
+      watch_stats_ = watcher_->stats();
       next_stats_ = Clock::now() + std::chrono::seconds(1);
     }
-    Publish(zxid);
+    if (restarting_) {
+      PublishRestart(zxid);
+    } else {
+      Publish(zxid);
+    }
     return Status::Ok();
   }
 
+  // Runs watchers until Stop(). A watcher fails when following ZooKeeper
+  // is no longer possible (the ensemble gone past the session timeout):
+  // the last state stays served, Health() says why it may be stale, and a
+  // new watcher (a new session) reads the tree again; PublishRestart then
+  // moves the served state to what it read, as one epoch.
   void RunWatcher() {
-    Status status = watcher_.Run(*this, [this] { return stopping_.load(); });
-    std::lock_guard lock(state_mu_);
-    if (!stopping_) {
+    std::chrono::milliseconds delay = kRestartDelayMin;
+    for (;;) {
+      Status status = watcher_->Run(*this, [this] { return stopping_.load(); });
+      std::unique_lock lock(state_mu_);
+      if (stopping_) break;
       failure_ = status.ok() ? Status::Unavailable("the watcher ended") : status;
+      if (!restarting_) {
+        // A failed restart keeps its delay growing; after a restart that
+        // completed, the next failure starts again at the shortest.
+        delay = kRestartDelayMin;
+      }
+      epoch_cv_.wait_for(lock, delay, [this] { return stopping_.load(); });
+      if (stopping_) break;
+      delay = std::min(delay * 2, kRestartDelayMax);
+      ++restarts_;
+      lock.unlock();
+      // Rows of the failed watcher not yet settled are dropped: the new
+      // watcher's read covers them.
+      pending_.clear();
+      pending_bytes_ = 0;
+      fresh_.clear();
+      restarting_ = true;
+      watcher_ = std::make_unique<watch::TreeWatcher>(options_.watch);
     }
+    std::lock_guard lock(state_mu_);
     stopped_ = true;
     epoch_cv_.notify_all();
+  }
+
+  // The first settlement of a restarted watcher: its state (fresh_)
+  // replaces the served one as one epoch of a `resync` row and exactly the
+  // differences, the contract of `zkarrow watch` after an expiry. The
+  // service is healthy again.
+  void PublishRestart(int64_t zxid) {
+    const int64_t now = NowMs();
+    auto removed = [&](const NodePtr& old, int64_t at) {
+      auto marker = std::make_shared<StoredNode>();
+      marker->path = old->path;
+      marker->kind = old->kind;
+      const int64_t row_zxid = std::max(at, old->stat ? old->stat->mzxid : 0);
+      pending_.push_back({watch::ChangeEvent::kDeleted, row_zxid, now, std::move(marker)});
+    };
+    auto mzxid = [&](const NodePtr& node) { return node->stat ? node->stat->mzxid : zxid; };
+    {
+      auto root_marker = std::make_shared<StoredNode>();
+      root_marker->path = options_.watch.root;
+      pending_.push_back({watch::ChangeEvent::kResync, zxid, now, std::move(root_marker)});
+      // Only this thread changes nodes_: reading it needs no lock.
+      auto old_it = nodes_.begin();
+      auto new_it = fresh_.begin();
+      while (old_it != nodes_.end() || new_it != fresh_.end()) {
+        if (new_it == fresh_.end() || (old_it != nodes_.end() && old_it->first < new_it->first)) {
+          removed(old_it->second, zxid);
+          ++old_it;
+        } else if (old_it == nodes_.end() || new_it->first < old_it->first) {
+          pending_.push_back(
+              {watch::ChangeEvent::kCreated, mzxid(new_it->second), now, new_it->second});
+          ++new_it;
+        } else {
+          const NodePtr& old = old_it->second;
+          const NodePtr& fresh = new_it->second;
+          if (old->stat && fresh->stat && old->stat->czxid != fresh->stat->czxid) {
+            // Deleted and created again while nobody watched: the
+            // deletion came before the new node's creation.
+            removed(old, std::min(zxid, fresh->stat->czxid));
+            pending_.push_back({watch::ChangeEvent::kCreated, mzxid(fresh), now, fresh});
+          } else if (!old->SameAs(*fresh)) {
+            pending_.push_back({watch::ChangeEvent::kChanged, mzxid(fresh), now, fresh});
+          }
+          ++old_it;
+          ++new_it;
+        }
+      }
+    }
+    for (const StoredChange& change : pending_) pending_bytes_ += change.node->bytes();
+    fresh_.clear();
+    restarting_ = false;
+    {
+      std::lock_guard lock(state_mu_);
+      failure_ = Status::Ok();
+    }
+    Publish(zxid);
   }
 
   // Applies the pending rows as one epoch labelled `zxid`.
@@ -352,6 +466,7 @@ class TreeService::Core : public watch::ChangeSink,
       metrics.zxid = zxid_;
       metrics.last_seen_zxid = last_seen_zxid_;
       metrics.znodes = static_cast<int64_t>(nodes_.size());
+      metrics.watcher_restarts = restarts_;
       metrics.epochs = epochs_;
       metrics.history_epochs = static_cast<int64_t>(history_.size());
       metrics.history_bytes = history_bytes_;
@@ -434,11 +549,13 @@ class TreeService::Core : public watch::ChangeSink,
 
  private:
   const TreeServiceOptions options_;
-  watch::TreeWatcher watcher_;
+  std::unique_ptr<watch::TreeWatcher> watcher_;  // replaced by RunWatcher after a failure
   std::thread thread_;
   std::atomic<bool> stopping_{false};
 
   // Watcher thread only.
+  bool restarting_ = false;  // a new watcher's rows go to fresh_ until it settles
+  std::map<std::string, NodePtr, std::less<>> fresh_;
   std::vector<StoredChange> pending_;
   int64_t pending_bytes_ = 0;
   Clock::time_point next_stats_;
@@ -449,6 +566,7 @@ class TreeService::Core : public watch::ChangeSink,
   int64_t zxid_ = -1;
   int64_t last_seen_zxid_ = -1;
   int64_t epochs_ = 0;
+  int64_t restarts_ = 0;
   std::deque<EpochPtr> history_;
   int64_t history_bytes_ = 0;
   int64_t history_base_zxid_ = -1;

@@ -93,6 +93,7 @@ struct TreeMetrics {
   int64_t last_seen_zxid = -1;  // the highest zxid the watcher has settled or seen
   int64_t znodes = 0;
   int64_t epochs = 0;
+  int64_t watcher_restarts = 0;  // new watchers (sessions) after one failed
   int64_t history_epochs = 0;
   int64_t history_bytes = 0;
   int64_t streams = 0;              // live `changes` streams
@@ -117,7 +118,10 @@ class TreeService {
   void Stop();
 
   // Ok once the initial state is served; Unavailable before, and after the
-  // watcher failed (with its error: the last state is still served).
+  // watcher failed (with its error: the last state is still served) until
+  // a new watcher, restarted with a new session after a growing delay,
+  // has read the tree again and the served state moved to it (one epoch:
+  // a `resync` row, then exactly the differences).
   Status Health() const;
   const std::string& root() const;
   // The served state's label; -1 before the initial state.

@@ -23,6 +23,7 @@
 #include <fstream>
 #include <iterator>
 #include <nlohmann/json.hpp>
+#include <set>
 #include <string>
 #include <thread>
 #include <vector>
@@ -674,6 +675,166 @@ TEST_F(ServeTest, TlsAndTokenOnBothListeners) {
   EXPECT_EQ(*stopped, 0) << ReadText(dir / "serve.err");
   // The token never reaches the log.
   EXPECT_EQ(ReadText(dir / "serve.err").find("s3cret"), std::string::npos);
+}
+
+// The ensemble gone past the session timeout ends the server's watcher:
+// the last state stays served and /healthz says 503. With the ensemble back,
+// a new watcher reads the tree again, the `changes` stream gets a `resync`
+// row and then exactly the differences, the served tree equals a fresh
+// snapshot and /healthz is 200 again. On a ZooKeeper server of its own (the
+// suite's writer session would expire with it).
+TEST_F(ServeTest, WatcherRestartsAfterTheEnsembleWasGonePastTheSessionTimeout) {
+  auto own = zkserver::ZooKeeperCluster::Start({.servers = 1});
+  ASSERT_TRUE(own.ok()) << own.status().ToString();
+  const std::string root = "/restart";
+  zk::ClientOptions client_options;
+  client_options.connect_string = (*own)->ConnectString();
+  {
+    auto client = zk::Client::Connect(client_options);
+    ASSERT_TRUE(client.ok()) << client.status().ToString();
+    ASSERT_TRUE((*client)->Create(root, "r", zk::OpenAclUnsafe()).get().ok());
+    for (int i = 0; i < 30; ++i) {
+      auto created =
+          (*client)
+              ->Create(root + "/n" + std::to_string(i), std::to_string(i), zk::OpenAclUnsafe())
+              .get();
+      ASSERT_TRUE(created.ok()) << created.status().ToString();
+    }
+  }
+  const fs::path dir = Dir("restart");
+  const fs::path ports = dir / "ports.json";
+  auto server =
+      ZkarrowProcess::Start("serve",
+                            {"--zk", (*own)->ConnectString(), "--session-timeout-ms", "4000",
+                             "--flight", "127.0.0.1:0", "--http", "127.0.0.1:0", "--store",
+                             (dir / "store").string(), "--ports-file", ports.string()},
+                            dir / "serve.err");
+  ASSERT_TRUE(server.ok()) << server.status().ToString();
+  auto deadline = std::chrono::steady_clock::now() + std::chrono::seconds(60);
+  while (!fs::exists(ports) && std::chrono::steady_clock::now() < deadline &&
+         (*server)->Running()) {
+    std::this_thread::sleep_for(std::chrono::milliseconds(50));
+  }
+  ASSERT_TRUE(fs::exists(ports)) << ReadText(dir / "serve.err");
+  nlohmann::json parsed = nlohmann::json::parse(ReadText(ports));
+  const std::string flight = "grpc://127.0.0.1:" + std::to_string(parsed["flight"].get<int>());
+  const std::string http = "http://127.0.0.1:" + std::to_string(parsed["http"].get<int>());
+  auto health = [&] { return CurlStatus(http + "/healthz", dir / "health.txt"); };
+  // Waits (bounded) for /healthz to answer `status`.
+  auto await_health = [&](int status) {
+    const auto until = std::chrono::steady_clock::now() + std::chrono::seconds(120);
+    while (health() != status && std::chrono::steady_clock::now() < until) {
+      std::this_thread::sleep_for(std::chrono::milliseconds(200));
+    }
+    return health() == status;
+  };
+  ASSERT_TRUE(await_health(200)) << ReadText(dir / "serve.err");
+
+  // The change stream across the outage, from the initial state on.
+  const fs::path changes = dir / "changes.arrows";
+  auto stream = ZkarrowProcess::Start(
+      "get", {flight + "/changes?initial=true", "-o", changes.string(), "--format", "stream"},
+      dir / "get-changes.err");
+  ASSERT_TRUE(stream.ok()) << stream.status().ToString();
+  // Subscribed once the server counts the stream (`get` writes its file
+  // only when it ends).
+  auto streams = [&] {
+    if (CurlStatus(http + "/metrics", dir / "metrics.txt") != 200) return int64_t{-1};
+    const std::string metrics = ReadText(dir / "metrics.txt");
+    const std::string key = "\nzkarrow_changes_streams ";
+    const size_t at = metrics.find(key);
+    return at == std::string::npos
+               ? int64_t{-1}
+               : static_cast<int64_t>(std::atoll(metrics.c_str() + at + key.size()));
+  };
+  deadline = std::chrono::steady_clock::now() + std::chrono::seconds(60);
+  while (streams() < 1 && std::chrono::steady_clock::now() < deadline) {
+    std::this_thread::sleep_for(std::chrono::milliseconds(50));
+  }
+  ASSERT_EQ(streams(), 1) << ReadText(dir / "get-changes.err");
+  {
+    const fs::path before = dir / "before.arrow";
+    ASSERT_TRUE(Zkarrow("get '" + http + "/znodes?path=" + root + "' -o " + before.string()).ok());
+    auto rows = ReadZnodeRows(before);
+    ASSERT_TRUE(rows.ok()) << rows.status().ToString();
+    ASSERT_EQ(rows->size(), 31u);
+  }
+
+  Status stopped = (*own)->Stop(0);
+  ASSERT_TRUE(stopped.ok()) << stopped.ToString();
+  const bool went_unhealthy = await_health(503);
+  Status restarted = (*own)->Restart(0);
+  ASSERT_TRUE(restarted.ok()) << restarted.ToString();
+  ASSERT_TRUE(went_unhealthy) << "the watcher's failure was not reported\n"
+                              << ReadText(dir / "serve.err");
+  EXPECT_NE(ReadText(dir / "health.txt").find("following ZooKeeper failed"), std::string::npos)
+      << ReadText(dir / "health.txt");
+
+  // Changes the new watcher must find: deleted, changed and new nodes.
+  int64_t last = 0;
+  {
+    auto client = zk::Client::Connect(client_options);
+    ASSERT_TRUE(client.ok()) << client.status().ToString();
+    for (int i = 0; i < 10; ++i) {
+      ASSERT_TRUE((*client)->Delete(root + "/n" + std::to_string(i), -1).get().ok());
+      auto set = (*client)->SetData(root + "/n" + std::to_string(10 + i), "changed", -1).get();
+      ASSERT_TRUE(set.ok()) << set.status().ToString();
+      ASSERT_TRUE((*client)
+                      ->Create(root + "/m" + std::to_string(i), "new", zk::OpenAclUnsafe())
+                      .get()
+                      .ok());
+    }
+    auto stat = (*client)->SetData(root, "last", -1).get();
+    ASSERT_TRUE(stat.ok()) << stat.status().ToString();
+    last = stat->mzxid;
+  }
+  ASSERT_TRUE(await_health(200)) << ReadText(dir / "health.txt") << ReadText(dir / "serve.err");
+  Status synced = RunCommand("curl -sf -X POST -d '{\"zxid\": " + std::to_string(last) + "}' " +
+                             http + "/actions/sync > /dev/null")
+                      .status();
+  ASSERT_TRUE(synced.ok()) << synced.ToString();
+
+  const fs::path snapshot = dir / "snapshot.arrow";
+  ASSERT_TRUE(Zkarrow("snapshot --zk " + (*own)->ConnectString() + " --path " + root + " -o " +
+                      snapshot.string())
+                  .ok());
+  auto expected = ReadZnodeRows(snapshot);
+  ASSERT_TRUE(expected.ok()) << expected.status().ToString();
+  ASSERT_EQ(expected->size(), 31u);
+  const fs::path served = dir / "served.arrow";
+  auto got = Zkarrow("get '" + http + "/znodes?path=" + root + "' -o " + served.string());
+  ASSERT_TRUE(got.ok()) << got.status().ToString();
+  auto rows = ReadZnodeRows(served);
+  ASSERT_TRUE(rows.ok()) << rows.status().ToString();
+  EXPECT_EQ(DiffRows(*expected, *rows), "");
+
+  // The stream: a resync, then the differences; replayed, it is the tree.
+  auto stream_stopped = (*stream)->Stop();
+  ASSERT_TRUE(stream_stopped.ok()) << stream_stopped.status().ToString();
+  EXPECT_EQ(*stream_stopped, 0) << ReadText(dir / "get-changes.err");
+  auto change_rows = ReadChangeRows({changes});
+  ASSERT_TRUE(change_rows.ok()) << change_rows.status().ToString();
+  EXPECT_EQ(testing::CountEvent(*change_rows, "resync"), 1);
+  size_t resync = 0;
+  while (resync < change_rows->size() && (*change_rows)[resync]["event"] != "resync") ++resync;
+  ASSERT_LT(resync, change_rows->size());
+  // Only differences follow it: the nodes nobody touched (n20..n29) are
+  // not sent again, the deleted ones are deleted.
+  std::set<std::string> after;
+  for (size_t i = resync + 1; i < change_rows->size(); ++i) {
+    after.insert((*change_rows)[i]["path"].get<std::string>());
+  }
+  for (int i = 20; i < 30; ++i) EXPECT_EQ(after.count(root + "/n" + std::to_string(i)), 0u) << i;
+  for (int i = 0; i < 10; ++i) EXPECT_EQ(after.count(root + "/n" + std::to_string(i)), 1u) << i;
+  std::vector<nlohmann::json> replayed;
+  for (nlohmann::json& row : Replay(*change_rows)) {
+    const std::string path = row["path"];
+    if (path == root || path.starts_with(root + "/")) replayed.push_back(std::move(row));
+  }
+  EXPECT_EQ(DiffRows(*expected, replayed), "");
+  auto server_stopped = (*server)->Stop(std::chrono::seconds(30));
+  ASSERT_TRUE(server_stopped.ok()) << server_stopped.status().ToString();
+  EXPECT_EQ(*server_stopped, 0) << ReadText(dir / "serve.err");
 }
 
 // Last: stops the suite's server.
