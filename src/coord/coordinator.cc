@@ -395,6 +395,16 @@ void Coordinator::Replicate(const CatalogEntry& entry, const CatalogVersionRecor
       client->Create(lock_path, self_.id, options_.acl, zk::CreateMode::kEphemeral).get();
   if (!locked.ok()) return;  // another server is fetching it (or ZooKeeper trouble)
   const std::string what = entry.name + " v" + std::to_string(record.version);
+  // The lock's previous owner may have just made the copy that was missing:
+  // decide again on the catalog as it is now.
+  Result<std::optional<Cached>> fresh = ReadEntry(entry.name);
+  const CatalogVersionRecord* latest =
+      fresh.ok() && *fresh ? (*fresh)->entry.Find(record.version) : nullptr;
+  if (!latest || latest->sha256 != record.sha256 || latest->HeldBy(self_.id) ||
+      static_cast<int>(LocationsOf(*latest).size()) >= options_.replicas) {
+    (void)client->Delete(lock_path, -1).get();
+    return;
+  }
   Status fetched = [&]() -> Status {
     std::vector<std::string> sources = LocationsOf(record);
     Status last = Status::Unavailable("no live holder of " + what);
