@@ -20,6 +20,7 @@
 #include <chrono>
 #include <cstdint>
 #include <memory>
+#include <optional>
 #include <string>
 #include <string_view>
 #include <vector>
@@ -50,9 +51,25 @@ struct StreamInfo {
 };
 
 struct GetOptions {
-  // IPC body compression the client asked for (HTTP Accept codecs="zstd").
+  // IPC body compression the client asked for (the codecs parameter).
   arrow::ipc::Compression compression = arrow::ipc::Compression::kNone;
 };
+
+// The request parameter that asks for IPC body compression, the same on
+// every transport: a Flight ticket or descriptor carries it
+// (`/znodes?codecs=zstd`), HTTP maps its Accept header's codecs="zstd" onto
+// it. Its value is a comma-separated list of codec names, the first known
+// one chosen.
+inline constexpr const char* kCodecsParam = "codecs";
+
+// The codec called `name` ("zstd", "lz4" or "lz4_frame", any case), if known.
+std::optional<arrow::ipc::Compression> CodecNamed(std::string_view name);
+// The name a client sends for `compression` ("" for none).
+std::string_view CodecName(arrow::ipc::Compression compression);
+// Moves the transport's own parameters (codecs) out of `resource` into the
+// options, leaving the service's. A codecs list naming no known codec is
+// InvalidArgument.
+Result<GetOptions> TakeGetOptions(Resource& resource);
 
 struct ActionType {
   std::string type;

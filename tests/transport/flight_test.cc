@@ -97,10 +97,11 @@ std::vector<arrow::RecordBatch> TableBatches() {
 
 // The batches as encapsulated messages (schema first), by the project's
 // writer cut by MessageSplitter, as a service produces them.
-std::vector<IpcMessage> Encode(const arrow::Schema& schema,
-                               const std::vector<arrow::RecordBatch>& batches) {
+std::vector<IpcMessage> Encode(
+    const arrow::Schema& schema, const std::vector<arrow::RecordBatch>& batches,
+    arrow::ipc::Compression compression = arrow::ipc::Compression::kNone) {
   arrow::ipc::MessageSplitter splitter;
-  auto writer = arrow::ipc::IpcWriter::OpenStream(splitter, schema);
+  auto writer = arrow::ipc::IpcWriter::OpenStream(splitter, schema, {.compression = compression});
   EXPECT_TRUE(writer.ok());
   for (const auto& batch : batches) EXPECT_TRUE((*writer)->WriteBatch(batch).ok());
   EXPECT_TRUE((*writer)->Close().ok());
@@ -274,8 +275,13 @@ class TestService final : public ArrowService {
   }
 
   Result<std::unique_ptr<MessageStream>> Get(const Resource& resource,
-                                             const GetOptions& /*options*/) override {
+                                             const GetOptions& options) override {
     std::string target = resource.ToTarget();
+    if (target == "/znodes" && options.compression != arrow::ipc::Compression::kNone) {
+      return std::unique_ptr<MessageStream>(
+          new VectorMessageStream(std::make_shared<const std::vector<IpcMessage>>(
+              Encode(*TableSchema(), TableBatches(), options.compression))));
+    }
     if (target == "/znodes") return std::unique_ptr<MessageStream>(new VectorMessageStream(table_));
     if (resource.segments == std::vector<std::string>{"changes"}) {
       ZKA_ASSIGN_OR_RETURN(auto size, resource.IntParam("size"));
@@ -731,6 +737,48 @@ TEST_F(FlightTest, UnknownResourceIsNotFound) {
   grpc::Status status = reader->Finish();
   EXPECT_EQ(status.error_code(), grpc::StatusCode::INVALID_ARGUMENT) << status.error_message();
   EXPECT_NE(status.error_message().find("DoGet ticket"), std::string::npos);
+}
+
+// The codecs parameter, in the ticket (what the client's GetOptions puts
+// there) or the descriptor, reaches the service as GetOptions::compression
+// and not as a parameter of the resource; an unknown codec is refused.
+TEST_F(FlightTest, CodecsParameterSelectsBodyCompression) {
+  StartServer();
+  auto client = Connect();
+  ASSERT_NE(client, nullptr);
+  for (auto [compression, name] : {std::pair{arrow::ipc::Compression::kZstd, "zstd"},
+                                   std::pair{arrow::ipc::Compression::kLz4Frame, "lz4_frame"},
+                                   std::pair{arrow::ipc::Compression::kNone, "none"}}) {
+    SCOPED_TRACE(name);
+    auto stream = client->Get(At("/znodes"), {.compression = compression});
+    ASSERT_TRUE(stream.ok()) << stream.status().ToString();
+    auto reader = arrow::ipc::StreamReader::Open(std::move(*stream));
+    ASSERT_TRUE(reader.ok()) << reader.status().ToString();
+    std::vector<arrow::RecordBatch> batches;
+    for (;;) {
+      auto batch = (*reader)->Next();
+      ASSERT_TRUE(batch.ok()) << batch.status().ToString();
+      if (!*batch) break;
+      EXPECT_EQ((*reader)->last_batch_info().compression, compression);
+      batches.push_back(std::move(**batch));
+    }
+    ExpectSameBatches(TableBatches(), batches);
+  }
+
+  // A descriptor asking for a codec describes a ticket that keeps it.
+  auto info = client->GetFlightInfo(At("/znodes?codecs=zstd"));
+  ASSERT_TRUE(info.ok()) << info.status().ToString();
+  EXPECT_EQ(info->resource.ToTarget(), "/znodes?codecs=zstd");
+  EXPECT_EQ(info->total_records, kRowsPerBatch * kBatches);
+
+  // A list: the first codec known wins; none known is an error naming it.
+  auto listed = client->Get(At("/znodes?codecs=snappy,zstd"), {});
+  ASSERT_TRUE(listed.ok()) << listed.status().ToString();
+  auto bad = client->Get(At("/znodes?codecs=snappy"), {});
+  ASSERT_FALSE(bad.ok());
+  EXPECT_EQ(bad.status().code(), StatusCode::kInvalidArgument) << bad.status().ToString();
+  EXPECT_NE(bad.status().message().find("codecs=snappy"), std::string::npos)
+      << bad.status().ToString();
 }
 
 TEST_F(FlightTest, MessageOverTheFlightDataLimitFailsTheStream) {

@@ -217,11 +217,15 @@ Result<std::vector<StreamInfo>> FlightClient::List() {
 }
 
 Result<std::unique_ptr<arrow::InputStream>> FlightClient::Get(const Resource& resource,
-                                                              const GetOptions& /*options*/) {
-  // Flight has no negotiation of body compression: the server sends what
-  // its service produces, and the IPC reader decompresses.
+                                                              const GetOptions& options) {
+  // Flight has no negotiation of its own: the ticket carries the codecs
+  // parameter (the IPC reader decompresses what comes).
+  Resource ticket = resource;
+  if (options.compression != arrow::ipc::Compression::kNone) {
+    ticket.params[kCodecsParam] = std::string(CodecName(options.compression));
+  }
   auto stream = std::make_unique<DownloadStream>(impl_->stub(), impl_->Context(false),
-                                                 resource.ToTarget(), impl_->interrupted());
+                                                 ticket.ToTarget(), impl_->interrupted());
   // The first message, or the call's error before any: that is this
   // call's error rather than a Read's.
   ZKA_RETURN_IF_ERROR(stream->Refill());

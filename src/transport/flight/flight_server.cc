@@ -589,9 +589,11 @@ class FlightServiceImpl final : public FlightServiceBase {
     }
     auto resource = ParseTarget(ticket.ticket());
     if (!resource.ok()) return new FailedWrite(resource.status().WithContext("DoGet ticket"));
+    auto options = TakeGetOptions(*resource);
+    if (!options.ok()) return new FailedWrite(options.status().WithContext("DoGet ticket"));
     if (Status slot = slots_.Acquire(); !slot.ok()) return new FailedWrite(slot);
     SlotHold hold(slots_);
-    auto stream = service_.Get(*resource, GetOptions{});
+    auto stream = service_.Get(*resource, *options);
     if (!stream.ok()) return new FailedWrite(stream.status());
     auto core = std::make_shared<DoGetCore>(*context, std::move(*stream), wakeups_, registry_);
     registry_.Add(core);
@@ -659,9 +661,16 @@ class FlightServiceImpl final : public FlightServiceBase {
   }
 
  private:
+  // The service's description; the ticket keeps the codecs asked for, so
+  // that DoGet of it sends what the descriptor asked.
   Result<StreamInfo> DescribeDescriptor(const fproto::FlightDescriptor& descriptor) {
     ZKA_ASSIGN_OR_RETURN(Resource resource, ResourceFromDescriptor(descriptor));
-    return service_.Describe(resource);
+    ZKA_ASSIGN_OR_RETURN(GetOptions options, TakeGetOptions(resource));
+    ZKA_ASSIGN_OR_RETURN(StreamInfo info, service_.Describe(resource));
+    if (options.compression != arrow::ipc::Compression::kNone) {
+      info.resource.params[kCodecsParam] = std::string(CodecName(options.compression));
+    }
+    return info;
   }
 
   ArrowService& service_;

@@ -27,6 +27,9 @@ namespace {
 // server we do not understand.
 constexpr size_t kMaxReplyBytes = size_t{64} << 20;
 constexpr size_t kUploadChunkBytes = 256 * 1024;
+// A response body is read from the socket up to this much at a time (see
+// ReadBody).
+constexpr size_t kBodyReadBytes = size_t{1} << 20;
 
 Status NetworkError(std::string_view what, const boost::system::error_code& ec) {
   if (ec == beast::error::timeout) return Status::Timeout(std::string(what) + ": timed out");
@@ -63,6 +66,10 @@ class HttpClient::Connection {
                                                   const tcp::endpoint&) { handler(e, 0); });
     });
     if (ec) return NetworkError("connecting to " + Authority(), ec);
+    // A request is written in parts (headers, then body chunks); Nagle's
+    // algorithm would hold the later ones for the server's delayed ACK.
+    boost::system::error_code ignored;
+    Lowest().socket().set_option(tcp::no_delay(true), ignored);
     if (shared_->tls) {
       SSL* ssl = stream_.native_handle();
       boost::system::error_code ip_ec;
@@ -130,7 +137,9 @@ class HttpClient::Connection {
   // Up to out.size() body bytes, as soon as some arrived (a live stream's
   // batch must not wait for the buffer to fill); 0 at the end of the body.
   // Bytes read before an error are returned first, the error by the next
-  // call.
+  // call. The socket is read in large pieces into buffer_ and handed to
+  // Beast's parser (http::async_read_some reads at most 64 KiB a call:
+  // a whole table then cost a wakeup per 64 KiB).
   Result<int64_t> ReadBody(bhttp::response_parser<bhttp::buffer_body>& parser,
                            std::span<uint8_t> out) {
     while (!parser.is_done()) {
@@ -138,10 +147,27 @@ class HttpClient::Connection {
       auto& body = parser.get().body();
       body.data = out.data();
       body.size = out.size();
-      auto ec = Run([&](auto handler) {
-        WithStream([&](auto& s) { bhttp::async_read_some(s, buffer_, parser, handler); });
-      });
-      if (ec == bhttp::error::need_buffer) ec = {};
+      boost::system::error_code ec;
+      if (buffer_.size() > 0) {
+        buffer_.consume(parser.put(buffer_.data(), ec));
+        if (ec == bhttp::error::need_buffer) ec = {};
+      } else {
+        ec = bhttp::error::need_more;
+      }
+      if (ec == bhttp::error::need_more) {
+        size_t got = 0;
+        ec = Run([&](auto handler) {
+          WithStream([&](auto& s) {
+            s.async_read_some(buffer_.prepare(kBodyReadBytes),
+                              [&got, handler](boost::system::error_code e, size_t n) {
+                                got = n;
+                                handler(e, n);
+                              });
+          });
+        });
+        buffer_.commit(got);
+        if (ec == asio::error::eof) parser.put_eof(ec);
+      }
       if (ec) {
         body_error_ =
             Status::IoError("the response from " + Authority() + " was cut: " + ec.message());

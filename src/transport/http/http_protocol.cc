@@ -214,9 +214,7 @@ arrow::ipc::Compression CompressionFromAccept(std::string_view accept) {
         value = value.substr(1, value.size() - 2);
       }
       for (std::string_view codec : SplitOutsideQuotes(value, ',')) {
-        std::string name = Lower(Trim(codec));
-        if (name == "zstd") return arrow::ipc::Compression::kZstd;
-        if (name == "lz4" || name == "lz4_frame") return arrow::ipc::Compression::kLz4Frame;
+        if (auto known = CodecNamed(Trim(codec))) return *known;
       }
     }
   }
@@ -225,15 +223,8 @@ arrow::ipc::Compression CompressionFromAccept(std::string_view accept) {
 
 std::string AcceptFor(arrow::ipc::Compression compression) {
   std::string accept(kArrowStreamType);
-  switch (compression) {
-    case arrow::ipc::Compression::kNone:
-      break;
-    case arrow::ipc::Compression::kZstd:
-      accept += "; codecs=\"zstd\"";
-      break;
-    case arrow::ipc::Compression::kLz4Frame:
-      accept += "; codecs=\"lz4\"";
-      break;
+  if (compression != arrow::ipc::Compression::kNone) {
+    accept += "; codecs=\"" + std::string(CodecName(compression)) + "\"";
   }
   return accept + ", " + std::string(kJsonType);
 }

@@ -34,6 +34,9 @@ namespace beast = boost::beast;
 namespace bhttp = boost::beast::http;
 using tcp = asio::ip::tcp;
 
+// Beast reads at most 64 KiB a call into its buffer's free capacity.
+constexpr size_t kUploadReadBufferBytes = 64 * 1024;
+
 // What a request does to the counters: its route label is the first segment
 // when it is one the server knows (a bounded set of label values).
 std::string RouteOf(const Resource& resource) {
@@ -788,6 +791,10 @@ class Connection final : public ConnectionBase {
     bool expects_continue =
         beast::iequals(header_parser_->get()[bhttp::field::expect], "100-continue");
     upload_parser_.emplace(std::move(*header_parser_));
+    // Beast reads into the buffer's free capacity (at most 64 KiB a read):
+    // grown only as far as the headers needed, it took an upload a few
+    // hundred bytes per system call.
+    buffer_.reserve(kUploadReadBufferBytes);
     upload_parser_->body_limit(static_cast<uint64_t>(limit));
     chunk_.resize(limits().upload_chunk_bytes);
     pipe_ = std::make_shared<UploadPipe>([poster = poster_] {
@@ -870,9 +877,18 @@ class Connection final : public ConnectionBase {
   void StartStream() {
     if (!server_.TryAcquireStream()) return SendReply(Busy());
     holds_response_slot_ = true;
-    GetOptions get_options;
-    get_options.compression = CompressionFromAccept(accept_);
-    auto stream = server_.service().Get(resource_, get_options);
+    // The Accept header's codecs is the codecs parameter (a parameter in
+    // the URL wins): one option on every transport.
+    arrow::ipc::Compression accepted = CompressionFromAccept(accept_);
+    if (accepted != arrow::ipc::Compression::kNone && !resource_.Param(kCodecsParam)) {
+      resource_.params[kCodecsParam] = std::string(CodecName(accepted));
+    }
+    auto get_options = TakeGetOptions(resource_);
+    if (!get_options.ok()) {
+      ReleaseResponseSlot();
+      return SendReply(ErrorReply(get_options.status()));
+    }
+    auto stream = server_.service().Get(resource_, *get_options);
     if (!stream.ok()) {
       ReleaseResponseSlot();
       return SendReply(ErrorReply(stream.status()));
@@ -1127,6 +1143,11 @@ void HttpServer::Impl::OnAccept(tcp::socket socket) {
       return;
     }
     uint64_t id = next_id_++;
+    // Responses are written as they are pulled, often a small message
+    // (the schema, a short batch) after another write not yet acknowledged:
+    // Nagle's algorithm would hold it for the client's delayed ACK.
+    boost::system::error_code ignored;
+    socket.set_option(tcp::no_delay(true), ignored);
     if (tls_) {
       connection = std::make_shared<Connection<beast::ssl_stream<beast::tcp_stream>>>(
           *this, id, beast::ssl_stream<beast::tcp_stream>(std::move(socket), *tls_));
