@@ -781,6 +781,31 @@ TEST_F(FlightTest, CodecsParameterSelectsBodyCompression) {
       << bad.status().ToString();
 }
 
+// A DoGet's stream slot is free again before its client gets the call's
+// status: with a limit of one, calls made one after the other are never
+// refused (the slot used to be released only when gRPC was done with the
+// call, after the client could already have started its next one).
+TEST_F(FlightTest, SequentialCallsNeverFindTheirSlotTaken) {
+  ServerOptions options;
+  options.max_concurrent_streams = 1;
+  StartServer(options);
+  auto client = Connect();
+  ASSERT_NE(client, nullptr);
+  int refused = 0;
+  std::string reason;
+  for (int i = 0; i < 300; ++i) {
+    auto stream = client->Get(At("/znodes"), {});
+    if (!stream.ok()) {
+      ++refused;
+      reason = stream.status().ToString();
+      continue;
+    }
+    auto read = ReadAll(std::move(*stream));
+    ASSERT_TRUE(read.ok()) << read.status().ToString();
+  }
+  EXPECT_EQ(refused, 0) << reason;
+}
+
 TEST_F(FlightTest, MessageOverTheFlightDataLimitFailsTheStream) {
   StartServer();
   auto client = Connect();

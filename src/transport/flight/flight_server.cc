@@ -161,9 +161,10 @@ class LiveRegistry;
 class DoGetCore : public std::enable_shared_from_this<DoGetCore> {
  public:
   DoGetCore(grpc::CallbackServerContext& context, std::unique_ptr<MessageStream> stream,
-            std::shared_ptr<WakeupQueue> wakeups, LiveRegistry& registry)
+            SlotHold slot, std::shared_ptr<WakeupQueue> wakeups, LiveRegistry& registry)
       : context_(context),
         stream_(std::move(stream)),
+        slot_(std::move(slot)),
         wakeups_(std::move(wakeups)),
         registry_(registry) {}
 
@@ -234,6 +235,10 @@ class DoGetCore : public std::enable_shared_from_this<DoGetCore> {
   // Touched only by the pumping thread.
   DoGetReactor* reactor_ = nullptr;
   std::unique_ptr<MessageStream> stream_;
+  // Released when the call ends, not when gRPC is done with it (OnDone):
+  // a client that got the call's status may start its next call before
+  // that, and must not find the slot still taken.
+  std::optional<SlotHold> slot_;
   grpc::ByteBuffer data_;  // the write in progress
 
   std::shared_ptr<WakeupQueue> wakeups_;
@@ -369,13 +374,13 @@ void DoGetCore::End(grpc::Status status) {
   }
   registry_.Remove(this);
   stream_.reset();
+  slot_.reset();
   reactor_->Finish(std::move(status));
 }
 
 class DoGetCall final : public DoGetReactor {
  public:
-  DoGetCall(std::shared_ptr<DoGetCore> core, SlotHold slot)
-      : core_(std::move(core)), slot_(std::move(slot)) {
+  explicit DoGetCall(std::shared_ptr<DoGetCore> core) : core_(std::move(core)) {
     core_->Start(this);
   }
   void OnWriteDone(bool ok) override { core_->WriteDone(ok); }
@@ -386,7 +391,6 @@ class DoGetCall final : public DoGetReactor {
 
  private:
   std::shared_ptr<DoGetCore> core_;
-  SlotHold slot_;
 };
 
 // The DoPut calls waiting for their client's next FlightData, so that the
@@ -595,9 +599,10 @@ class FlightServiceImpl final : public FlightServiceBase {
     SlotHold hold(slots_);
     auto stream = service_.Get(*resource, *options);
     if (!stream.ok()) return new FailedWrite(stream.status());
-    auto core = std::make_shared<DoGetCore>(*context, std::move(*stream), wakeups_, registry_);
+    auto core = std::make_shared<DoGetCore>(*context, std::move(*stream), std::move(hold), wakeups_,
+                                            registry_);
     registry_.Add(core);
-    return new DoGetCall(std::move(core), std::move(hold));
+    return new DoGetCall(std::move(core));
   }
 
   grpc::Status DoPut(
