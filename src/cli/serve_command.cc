@@ -20,6 +20,7 @@
 #include "cli/stop_signal.h"
 #include "cli/zk_connection.h"
 #include "coord/coordinator.h"
+#include "query/server_query.h"
 #include "serve/dataset_store.h"
 #include "serve/service.h"
 #include "serve/tree_service.h"
@@ -44,6 +45,7 @@ struct ServeArgs {
   int64_t max_upload_mb = transport::ServerOptions{}.max_upload_bytes >> 20;
   int max_streams = transport::ServerOptions{}.max_concurrent_streams;
   int keep_versions = serve::DatasetStoreOptions{}.keep_versions;
+  int64_t query_timeout_ms = query::ServerQueryOptions{}.timeout.count();
   // Coordination (src/coord): a group of servers through ZooKeeper.
   bool coord = false;
   std::string coord_root = std::string(coord::kDefaultRoot);
@@ -207,7 +209,13 @@ Status RunServe(const ServeArgs& args) {
   }
   serve::DatasetCatalog& catalog =
       coordinator ? static_cast<serve::DatasetCatalog&>(*coordinator) : local_catalog;
-  serve::Service service(*tree, *store, catalog);
+  serve::ServiceOptions service_options;
+  query::ServerQueryOptions query_options;
+  query_options.timeout = std::chrono::milliseconds(args.query_timeout_ms);
+  service_options.query = [query_options](transport::ArrowService& service, std::string_view sql) {
+    return query::StartServerQuery(service, sql, query_options);
+  };
+  serve::Service service(*tree, *store, catalog, std::move(service_options));
 
   // Listeners stop before the service they call, the service before the
   // tree and store it reads.
@@ -347,6 +355,11 @@ void RegisterServeCommand(CLI::App& app, CommandRunner& runner) {
       ->add_option("--max-streams", args->max_streams,
                    "Downloads and uploads in progress at once, per listener")
       ->check(CLI::Range(1, 100000))
+      ->capture_default_str();
+  command
+      ->add_option("--query-timeout-ms", args->query_timeout_ms,
+                   "A query (/query?sql=...) running longer fails with a timeout")
+      ->check(CLI::Range(int64_t{1}, int64_t{24} * 3600 * 1000))
       ->capture_default_str();
   command
       ->add_option("--keep-versions", args->keep_versions,

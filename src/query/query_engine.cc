@@ -87,7 +87,30 @@ class QueryEngine::Impl {
       ZKA_RETURN_IF_ERROR(
           Register("txns", internal::MakeTxnLogSource(*sources.data_dir, sources.zxid)));
     }
+    allow_files_ = !sources.untrusted_sql;
+    if (sources.untrusted_sql) {
+      // After the engine's own ATTACH of `datasets`: a query's ATTACH would
+      // open a file of the server's.
+      sqlite3_set_authorizer(
+          db_.get(),
+          [](void*, int action, const char*, const char*, const char*, const char*) {
+            return action == SQLITE_ATTACH || action == SQLITE_DETACH ? SQLITE_DENY : SQLITE_OK;
+          },
+          nullptr);
+    }
+    check_stop_ = std::move(sources.check_stop);
+    if (check_stop_) {
+      sqlite3_progress_handler(db_.get(), kStepsBetweenStopChecks, &Impl::ProgressHandler, this);
+    }
     return Status::Ok();
+  }
+
+  // SQLite's progress callback: non-zero interrupts the statement.
+  static int ProgressHandler(void* self) {
+    Impl& impl = *static_cast<Impl*>(self);
+    if (!impl.stopped_.ok()) return 1;
+    impl.stopped_ = impl.check_stop_();
+    return impl.stopped_.ok() ? 0 : 1;
   }
 
   Status AddArrowFile(const std::string& name, const std::filesystem::path& path) {
@@ -95,16 +118,20 @@ class QueryEngine::Impl {
     return Register(name, std::move(source));
   }
 
-  Status Run(const std::string& sql, const std::function<Status(const arrow::Schema&)>& on_schema,
-             const BatchSink& sink, QueryStats* stats) {
-    log_ = {};
-    for (internal::TableSource* source : sources_) source->StartStatement();
+  // The statement `sql` (read_arrow and dataset calls rewritten to tables),
+  // or SQLite's message with the position of the error.
+  Result<internal::Statement> Prepare(const std::string& sql) {
     ZKA_ASSIGN_OR_RETURN(std::vector<internal::ArrowCall> calls, internal::FindArrowCalls(sql));
     std::vector<std::string> names;
     for (const internal::ArrowCall& call : calls) {
       if (call.function == "dataset") {
         names.push_back("datasets." + QuotedIdentifier(call.path));
         continue;
+      }
+      if (!allow_files_) {
+        return Status::InvalidArgument("SQL error: read_arrow('" + call.path +
+                                       "') is not available here (files are not a source of "
+                                       "queries a server answers)");
       }
       auto known = arrow_tables_.find(call.path);
       if (known == arrow_tables_.end()) {
@@ -141,8 +168,26 @@ class QueryEngine::Impl {
           "SQL error: zkarrow query only reads (SELECT, WITH, VALUES); this statement would "
           "write");
     }
+    return statement;
+  }
 
-    internal::ResultBuilder result(statement.get(), on_schema, sink);
+  Status Check(const std::string& sql) { return Prepare(sql).status(); }
+
+  Status Run(const std::string& sql, const std::function<Status(const arrow::Schema&)>& on_schema,
+             const BatchSink& sink, QueryStats* stats) {
+    log_ = {};
+    for (internal::TableSource* source : sources_) source->StartStatement();
+    ZKA_ASSIGN_OR_RETURN(internal::Statement statement, Prepare(sql));
+    stopped_ = Status::Ok();
+    BatchSink checked_sink = sink;
+    if (check_stop_) {
+      checked_sink = [this, &sink](const arrow::RecordBatch& batch) -> Status {
+        stopped_ = check_stop_();
+        ZKA_RETURN_IF_ERROR(stopped_);
+        return sink(batch);
+      };
+    }
+    internal::ResultBuilder result(statement.get(), on_schema, checked_sink);
     Status status;
     while (true) {
       const int step = sqlite3_step(statement.get());
@@ -153,6 +198,8 @@ class QueryEngine::Impl {
       }
       if (step == SQLITE_DONE) {
         status = result.Finish();
+      } else if (!stopped_.ok()) {
+        status = stopped_;
       } else if (!log_.first_error.ok()) {
         status = log_.first_error;  // a source failed: its own status, with its code
       } else {
@@ -207,7 +254,13 @@ class QueryEngine::Impl {
     return Status::Ok();
   }
 
+  // SQLite virtual machine steps between two check_stop calls.
+  static constexpr int kStepsBetweenStopChecks = 10'000;
+
   internal::Database db_;
+  bool allow_files_ = true;
+  std::function<Status()> check_stop_;
+  Status stopped_;  // why check_stop stopped the running statement
   ScanLog log_;
   std::vector<internal::TableSource*> sources_;
   std::map<std::string, std::string> arrow_tables_;  // read_arrow path -> its table
@@ -225,6 +278,8 @@ Result<std::unique_ptr<QueryEngine>> QueryEngine::Open(QuerySources sources) {
 Status QueryEngine::AddArrowFile(const std::string& name, const std::filesystem::path& path) {
   return impl_->AddArrowFile(name, path);
 }
+
+Status QueryEngine::Check(const std::string& sql) { return impl_->Check(sql); }
 
 Status QueryEngine::Run(const std::string& sql,
                         const std::function<Status(const arrow::Schema&)>& on_schema,

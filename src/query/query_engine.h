@@ -43,6 +43,13 @@ struct QuerySources {
   // Or a zkarrow server: its `znodes` mirror and its datasets, as
   // datasets.NAME or dataset('NAME') (not owned; must outlive the engine).
   ServerTables* server = nullptr;
+  // SQL from others (queries a server answers): read_arrow('F') and ATTACH
+  // are refused, so a query cannot read the server's files.
+  bool untrusted_sql = false;
+  // Called every few thousand SQLite steps and before each batch goes to
+  // the sink; a non-ok status stops the statement with that status (a
+  // deadline, a client gone). Null: never stops.
+  std::function<Status()> check_stop;
 };
 
 // One scan of a table, in words, with what it cost.
@@ -84,6 +91,9 @@ class QueryEngine {
   // statement's scans are reported in `stats` (may be null).
   Status Run(const std::string& sql, const std::function<Status(const arrow::Schema&)>& on_schema,
              const BatchSink& sink, QueryStats* stats);
+  // Prepares `sql` without running it: bad SQL, an unknown table, a
+  // statement that writes fail here as they would in Run.
+  Status Check(const std::string& sql);
 
  private:
   class Impl;

@@ -135,6 +135,16 @@ Result<std::vector<StreamInfo>> Service::List() {
   return list;
 }
 
+Result<std::unique_ptr<transport::MessageStream>> Service::Query(const Resource& resource) {
+  if (!options_.query) return Status::NotImplemented("this server does not answer queries");
+  for (const auto& [name, value] : resource.params) {
+    if (name != "sql") return Status::InvalidArgument("/query takes sql=, not " + name + "=");
+  }
+  std::optional<std::string_view> sql = resource.Param("sql");
+  if (!sql) return Status::InvalidArgument("/query needs sql=STATEMENT");
+  return options_.query(*this, *sql);
+}
+
 Result<StreamInfo> Service::Describe(const Resource& resource) {
   ZKA_ASSIGN_OR_RETURN(Target target, Classify(resource));
   StreamInfo info;
@@ -168,6 +178,7 @@ Result<StreamInfo> Service::Describe(const Resource& resource) {
 
 Result<std::unique_ptr<transport::MessageStream>> Service::Get(
     const Resource& resource, const transport::GetOptions& options) {
+  if (resource.segments == std::vector<std::string>{"query"}) return Query(resource);
   ZKA_ASSIGN_OR_RETURN(Target target, Classify(resource));
   switch (target.kind) {
     case Kind::kZnodes: {

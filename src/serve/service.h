@@ -2,6 +2,7 @@
 // call (transport::ArrowService):
 //   /znodes?path=/sub&data=false&typed=true   the live tree (TreeService)
 //   /changes?from=ZXID&initial=true&typed=true  its change stream
+//   /query?sql=SELECT...                       a query's result (options.query)
 //   /datasets/NAME[?version=V]                 uploaded datasets (DatasetStore;
 //                                              which version is current, and
 //                                              where copies are, the catalog
@@ -14,6 +15,7 @@
 #pragma once
 
 #include <chrono>
+#include <functional>
 #include <memory>
 #include <string>
 
@@ -24,10 +26,18 @@
 
 namespace zkarrow::serve {
 
+// Answers a query (the SQL of /query?sql=...) over `service`'s own data
+// with the result's Arrow stream. serve/ does not know SQL: the CLI's serve
+// command hands it src/query's engine.
+using QueryHandler = std::function<Result<std::unique_ptr<transport::MessageStream>>(
+    transport::ArrowService& service, std::string_view sql)>;
+
 struct ServiceOptions {
   // Upper bound on what a `sync` may ask to wait.
   std::chrono::milliseconds max_sync_wait{60'000};
   std::chrono::milliseconds default_sync_wait{10'000};
+  // Null: /query is refused (NotImplemented).
+  QueryHandler query;
 };
 
 class Service final : public transport::ArrowService {
@@ -51,6 +61,8 @@ class Service final : public transport::ArrowService {
 
  private:
   Result<int64_t> Sync(std::string_view body);
+  // /query?sql=...: options_.query's answer.
+  Result<std::unique_ptr<transport::MessageStream>> Query(const transport::Resource& resource);
   // The version a dataset request names (?version=V, else the current one).
   Result<CatalogVersion> ResolveDataset(const std::string& name,
                                         const transport::Resource& resource);

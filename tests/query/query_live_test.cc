@@ -8,6 +8,7 @@
 #include <unistd.h>
 
 #include <array>
+#include <cctype>
 #include <chrono>
 #include <cstdio>
 #include <filesystem>
@@ -653,6 +654,159 @@ TEST_F(QueryLiveTest, ServerQueriesEqualTheLiveOnes) {
   EXPECT_NE(err_text.str().find("zkarrow query: "), std::string::npos) << err_text.str();
   EXPECT_NE(err_text.str().find(http), std::string::npos) << err_text.str();
   EXPECT_EQ(out, "");
+  std::filesystem::remove_all(dir);
+}
+
+// Percent-encodes `text` for a request target's parameter value.
+std::string PercentEncoded(const std::string& text) {
+  static constexpr char kHex[] = "0123456789ABCDEF";
+  std::string out;
+  for (unsigned char c : text) {
+    if (std::isalnum(c) || c == '-' || c == '_' || c == '.' || c == '~') {
+      out += static_cast<char>(c);
+    } else {
+      out += '%';
+      out += kHex[c >> 4];
+      out += kHex[c & 15];
+    }
+  }
+  return out;
+}
+
+// `zkarrow serve` answers /query?sql=... over its own mirror and datasets:
+// the same rows as `query --zk`, read as a Flight ticket (zkarrow get and
+// Node's independent Flight client) and over HTTP (curl); bad SQL, unknown
+// tables, files, an oversize target and a query past --query-timeout-ms
+// are refused with their message.
+TEST_F(QueryLiveTest, ServeAnswersQueries) {
+  if (::access("/usr/bin/curl", X_OK) != 0) ZKA_MISSING_PREREQUISITE() << "curl is not installed";
+  const std::filesystem::path dir = TempPath("serve-query");
+  std::filesystem::create_directories(dir);
+  const std::filesystem::path ports = dir / "ports.json";
+  // Generous for the small queries below, short enough for the endless one.
+  constexpr int kQueryTimeoutMs = 20'000;
+  auto server = testing::ZkarrowProcess::Start(
+      "serve",
+      {"--zk", cluster_->ConnectString(), "--flight", "127.0.0.1:0", "--http", "127.0.0.1:0",
+       "--store", (dir / "store").string(), "--ports-file", ports.string(), "--query-timeout-ms",
+       std::to_string(kQueryTimeoutMs)},
+      dir / "serve.err");
+  ASSERT_TRUE(server.ok()) << server.status().ToString();
+  const auto deadline = std::chrono::steady_clock::now() + std::chrono::seconds(60);
+  while (!std::filesystem::exists(ports) && std::chrono::steady_clock::now() < deadline) {
+    ASSERT_TRUE((*server)->Running());
+    std::this_thread::sleep_for(std::chrono::milliseconds(50));
+  }
+  ASSERT_TRUE(std::filesystem::exists(ports)) << "the server wrote no ports file";
+  std::ifstream ports_in(ports);
+  const nlohmann::json parsed = nlohmann::json::parse(ports_in);
+  const int flight_port = parsed["flight"].get<int>();
+  const std::string flight = "grpc://127.0.0.1:" + std::to_string(flight_port);
+  const std::string http = "http://127.0.0.1:" + std::to_string(parsed["http"].get<int>());
+  auto target = [](const std::string& sql) { return "/query?sql=" + PercentEncoded(sql); };
+  // Ready once the mirror serves the tree.
+  const std::string probe = target("SELECT path FROM znodes WHERE path = '/kafka'");
+  bool ready = false;
+  while (!ready && std::chrono::steady_clock::now() < deadline) {
+    auto got = testing::RunCommand("curl -s " + Shell(http + probe) + " -o " +
+                                   Shell((dir / "probe.arrow").string()));
+    ready =
+        got.ok() &&
+        Query("SELECT * FROM read_arrow('" + (dir / "probe.arrow").string() + "')", "").size() == 1;
+    if (!ready) std::this_thread::sleep_for(std::chrono::milliseconds(100));
+  }
+  ASSERT_TRUE(ready) << "the server did not answer a query for /kafka";
+
+  const std::string sql =
+      "SELECT path, version, data, data_length, num_children, mzxid, ephemeral_owner "
+      "FROM znodes WHERE path LIKE '/kafka/%' ORDER BY path";
+  const std::vector<nlohmann::json> live = Query(sql);
+  ASSERT_GT(live.size(), 100u);
+  auto rows_of = [&](const std::filesystem::path& file) {
+    return Query("SELECT * FROM read_arrow('" + file.string() + "')", "");
+  };
+  const std::filesystem::path by_flight = dir / "flight.arrow";
+  Ran got = RunZkarrow("get " + Shell(flight + target(sql)) + " -o " + by_flight.string());
+  ASSERT_EQ(got.exit_code, 0) << got.err;
+  EXPECT_EQ(FirstDifference(live, rows_of(by_flight)), "");
+  const std::filesystem::path by_http = dir / "http.arrow";
+  auto curled = testing::RunCommand("curl -sf " + Shell(http + target(sql)) + " -o " +
+                                    Shell(by_http.string()));
+  ASSERT_TRUE(curled.ok()) << curled.status().ToString();
+  EXPECT_EQ(FirstDifference(live, rows_of(by_http)), "");
+  // A server's dataset, by both names.
+  const std::filesystem::path snapshot = dir / "solr.arrow";
+  Ran snap = RunZkarrow("snapshot " + Zk() + " --path /solr -o " + snapshot.string());
+  ASSERT_EQ(snap.exit_code, 0) << snap.err;
+  Ran put = RunZkarrow("put " + snapshot.string() + " " + http + "/datasets/solr");
+  ASSERT_EQ(put.exit_code, 0) << put.err;
+  const std::vector<nlohmann::json> solr = Query(
+      "SELECT count(*) AS n, sum(data_length) AS bytes FROM znodes WHERE path LIKE "
+      "'/solr/%' OR path = '/solr'");
+  for (const char* table : {"datasets.solr", "dataset('solr')"}) {
+    SCOPED_TRACE(table);
+    const std::filesystem::path file = dir / "dataset.arrow";
+    got = RunZkarrow("get " +
+                     Shell(flight + target(std::string("SELECT count(*) AS n, sum(data_length) AS "
+                                                       "bytes FROM ") +
+                                           table)) +
+                     " -o " + file.string());
+    ASSERT_EQ(got.exit_code, 0) << got.err;
+    EXPECT_EQ(rows_of(file), solr);
+  }
+
+  // Node's own Flight client reads the ticket as Arrow JS reads the HTTP
+  // response.
+  if (!testing::RunCommand("command -v node >/dev/null").ok()) {
+    ZKA_MISSING_PREREQUISITE() << "node is not installed";
+  }
+  const std::string interop = std::string(ZKARROW_SOURCE_DIR) + "/tests/interop/";
+  auto node_get = testing::RunCommand("node " + Shell(interop + "flight_client.mjs") + " " +
+                                      std::to_string(flight_port) + " get " + Shell(target(sql)));
+  ASSERT_TRUE(node_get.ok()) << node_get.status().ToString();
+  auto node_read = testing::RunCommand("node " + Shell(interop + "read_with.mjs") + " arrowjs " +
+                                       Shell(by_http.string()));
+  ASSERT_TRUE(node_read.ok()) << node_read.status().ToString();
+  const std::string read_dump = node_read->substr(node_read->find('\n') + 1);  // after {"file"}
+  EXPECT_GT(read_dump.size(), 1000u);
+  EXPECT_EQ(*node_get, read_dump);
+
+  // Refusals: status and message.
+  auto refused = [&](const std::string& request_target, const std::string& expected_status,
+                     const std::string& expected_message) {
+    SCOPED_TRACE(request_target.substr(0, 200));
+    const std::filesystem::path body = dir / "error.json";
+    auto code = testing::RunCommand("curl -s -o " + Shell(body.string()) + " -w '%{http_code}' " +
+                                    Shell(http + request_target));
+    ASSERT_TRUE(code.ok()) << code.status().ToString();
+    EXPECT_EQ(*code, expected_status);
+    std::ifstream in(body);
+    std::stringstream text;
+    text << in.rdbuf();
+    EXPECT_NE(text.str().find(expected_message), std::string::npos) << text.str();
+  };
+  refused(target("SELEC path FROM znodes"), "400", "SQL error: near \\\"SELEC\\\": syntax error");
+  refused(target("SELECT * FROM datasets.nope"), "400", "no such table: datasets.nope");
+  refused(target("SELECT * FROM read_arrow('" + snapshot.string() + "')"), "400",
+          "is not available here");
+  refused(target("ATTACH DATABASE '" + (dir / "x.db").string() + "' AS x"), "400",
+          "not authorized");
+  refused(target("SELECT '" + std::string(9000, 'x') + "'"), "400", "expected at most 8192");
+  refused("/query", "400", "/query needs sql=STATEMENT");
+  refused("/query?sql=SELECT+1&limit=3", "400", "/query takes sql=, not limit=");
+
+  // A query that never ends fails with the timeout (Flight: the call's
+  // status, which get reports).
+  got = RunZkarrow("get " +
+                   Shell(flight + target("WITH RECURSIVE n(i) AS (SELECT 1 UNION ALL SELECT i + "
+                                         "1 FROM n) SELECT count(*) FROM n")) +
+                   " -o " + (dir / "endless.arrow").string());
+  EXPECT_NE(got.exit_code, 0);
+  EXPECT_NE(got.err.find("the query ran longer than its limit of " +
+                         std::to_string(kQueryTimeoutMs) + " ms"),
+            std::string::npos)
+      << got.err;
+  EXPECT_TRUE((*server)->Running());
   std::filesystem::remove_all(dir);
 }
 

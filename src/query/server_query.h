@@ -1,0 +1,42 @@
+// Queries answered by a zkarrow server over its own data: the SQL runs with
+// the query engine against the server's ArrowService (no socket), on a
+// worker thread of its own, and its result leaves as a MessageStream, the
+// same Arrow stream `zkarrow query -o -` writes. serve/ only sees a handler
+// (serve::QueryHandler); this is what the CLI's serve command hands it.
+#pragma once
+
+#include <chrono>
+#include <cstdint>
+#include <memory>
+#include <string_view>
+
+#include "base/status.h"
+#include "query/server_tables.h"
+#include "transport/arrow_service.h"
+#include "transport/message_stream.h"
+
+namespace zkarrow::query {
+
+// The SQL text comes in the request target, which transport::ParseTarget
+// bounds (8 KiB).
+struct ServerQueryOptions {
+  // A query still running after this fails with kTimeout (checked whenever
+  // the query reads its sources or produces a batch).
+  std::chrono::milliseconds timeout{30'000};
+  // Encoded result messages waiting for the client; the query pauses
+  // while this many are queued, so a slow client bounds its memory.
+  int max_queued_messages = 8;
+};
+
+// Over `service` (not owned; it must outlive every stream returned): the
+// server's own znodes mirror (pushdown as request parameters) and datasets.
+std::unique_ptr<ServerTables> ServerTablesOverService(transport::ArrowService& service,
+                                                      std::string description);
+
+// Starts `sql` on a worker thread and returns its result stream at once
+// (kPending until the first message). Bad SQL, an unknown table, a timeout
+// end the stream with the error. REQUIRES: `service` outlives the stream.
+Result<std::unique_ptr<transport::MessageStream>> StartServerQuery(
+    transport::ArrowService& service, std::string_view sql, const ServerQueryOptions& options);
+
+}  // namespace zkarrow::query
