@@ -237,11 +237,6 @@ class QueryStream final : public MessageStream {
 
 }  // namespace
 
-std::unique_ptr<ServerTables> ServerTablesOverService(transport::ArrowService& service,
-                                                      std::string description) {
-  return std::make_unique<ServiceTables>(service, std::move(description), nullptr);
-}
-
 Result<std::unique_ptr<MessageStream>> StartServerQuery(transport::ArrowService& service,
                                                         std::string_view sql,
                                                         const ServerQueryOptions& options) {

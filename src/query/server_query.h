@@ -28,11 +28,6 @@ struct ServerQueryOptions {
   int max_queued_messages = 8;
 };
 
-// Over `service` (not owned; it must outlive every stream returned): the
-// server's own znodes mirror (pushdown as request parameters) and datasets.
-std::unique_ptr<ServerTables> ServerTablesOverService(transport::ArrowService& service,
-                                                      std::string description);
-
 // Starts `sql` on a worker thread and returns its result stream at once
 // (kPending until the first message). Bad SQL, an unknown table, a timeout
 // end the stream with the error. REQUIRES: `service` outlives the stream.
