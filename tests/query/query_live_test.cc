@@ -734,6 +734,18 @@ TEST_F(QueryLiveTest, ServeAnswersQueries) {
                                     Shell(by_http.string()));
   ASSERT_TRUE(curled.ok()) << curled.status().ToString();
   EXPECT_EQ(FirstDifference(live, rows_of(by_http)), "");
+  // POST /query: the statement as the body, here one over the URL limit.
+  const std::string long_sql =
+      "SELECT path, version, data, data_length, num_children, mzxid, ephemeral_owner "
+      "FROM znodes WHERE path LIKE '/kafka/%' AND path <> '" +
+      std::string(9000, 'x') + "' ORDER BY path";
+  const std::filesystem::path sql_file = dir / "long.sql";
+  std::ofstream(sql_file) << long_sql;
+  const std::filesystem::path by_post = dir / "post.arrow";
+  auto posted = testing::RunCommand("curl -sf --data-binary @" + Shell(sql_file.string()) + " " +
+                                    Shell(http + "/query") + " -o " + Shell(by_post.string()));
+  ASSERT_TRUE(posted.ok()) << posted.status().ToString();
+  EXPECT_EQ(FirstDifference(live, rows_of(by_post)), "");
   // A server's dataset, by both names.
   const std::filesystem::path snapshot = dir / "solr.arrow";
   Ran snap = RunZkarrow("snapshot " + Zk() + " --path /solr -o " + snapshot.string());

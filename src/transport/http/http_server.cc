@@ -42,7 +42,7 @@ constexpr size_t kUploadReadBufferBytes = 64 * 1024;
 std::string RouteOf(const Resource& resource) {
   if (resource.segments.empty()) return "root";
   static constexpr std::string_view kKnown[] = {"znodes",  "changes", "datasets", "actions",
-                                                "healthz", "metrics", "flights"};
+                                                "healthz", "metrics", "flights",  "query"};
   for (std::string_view known : kKnown) {
     if (resource.segments[0] == known) return std::string(known);
   }
@@ -717,6 +717,15 @@ class Connection final : public ConnectionBase {
         if (!status.ok()) return ErrorReply(status);
         return Reply{204, "", ""};
       });
+    }
+    if (method == bhttp::verb::post && segments.size() == 1 && segments[0] == "query") {
+      // A statement too long for a URL: the body is the sql= parameter,
+      // answered as GET /query?sql=BODY (bounded by the small-body limit).
+      if (resource_.params.count("sql")) {
+        return SendReply(ErrorReply(400, "POST /query takes the SQL as its body, not as sql="));
+      }
+      resource_.params["sql"] = std::move(body);
+      return StartStream();
     }
     if (method == bhttp::verb::get) return StartStream();
     return SendReply(
