@@ -574,8 +574,7 @@ Result<serve::DatasetInfo> Coordinator::Publish(std::unique_ptr<serve::PreparedD
   }
   std::unique_lock publishing(publish_mutex_);
   ZKA_ASSIGN_OR_RETURN(std::optional<Cached> cached, ReadEntry(name));
-  CatalogEntry entry = cached ? cached->entry : CatalogEntry{name, {}};
-  const int64_t current = entry.current();
+  const int64_t current = cached ? cached->entry.current() : 0;
   if (if_version && *if_version != current) {
     std::lock_guard lock(mutex_);
     ++metrics_.conflicts;
@@ -600,63 +599,69 @@ Result<serve::DatasetInfo> Coordinator::Publish(std::unique_ptr<serve::PreparedD
         Hex(reinterpret_cast<const unsigned char*>(message.data()), message.size());
     record.schema_fingerprint = Sha256Hex(message);
   }
-  entry.versions.push_back(record);
-  while (static_cast<int>(entry.versions.size()) > options_.keep_versions) {
-    entry.versions.erase(entry.versions.begin());
-  }
   const std::string path = layout_.Dataset(name);
-  std::vector<zk::Op> ops;
-  ops.push_back(zk::Op::Check(layout_.Server(self_.id), -1));
-  if (cached) {
-    ops.push_back(zk::Op::SetData(path, ToJson(entry), cached->znode_version));
-  } else {
-    ops.push_back(zk::Op::Create(path, ToJson(entry), options_.acl));
-  }
-  std::shared_ptr<zk::Client> client = this->client();
-  if (!client) {
-    discard();
-    return Status::Unavailable("no ZooKeeper session: the upload was not published");
-  }
-  Result<std::vector<zk::OpResult>> results = client->Multi(std::move(ops)).get();
-  if (!results.ok()) {
-    // The outcome is unknown until the entry is read on a live session.
-    Result<bool> published = PublishedAfterAll(name, version, info.sha256_hex);
-    if (!published.ok()) {
-      // Not removed: if it was published, this server is its holder; the
-      // next reconciliation removes it if it was not.
-      return Status::Unavailable(
-          "ZooKeeper failed during the publication of '" + name + "' version " +
-          std::to_string(version) + " and its outcome could not be learned (" +
-          published.status().message() + "); read the dataset to see whether it is current");
+  // The entry may change under this publication without another version
+  // being published (a server claiming a copy): that is retried on the
+  // fresh entry; only a version published meanwhile is a conflict.
+  constexpr int kAttempts = 8;
+  for (int attempt = 0;; ++attempt) {
+    CatalogEntry next = cached ? cached->entry : CatalogEntry{name, {}};
+    next.versions.push_back(record);
+    while (static_cast<int>(next.versions.size()) > options_.keep_versions) {
+      next.versions.erase(next.versions.begin());
     }
-    if (!*published) {
+    std::vector<zk::Op> ops;
+    ops.push_back(zk::Op::Check(layout_.Server(self_.id), -1));
+    if (cached) {
+      ops.push_back(zk::Op::SetData(path, ToJson(next), cached->znode_version));
+    } else {
+      ops.push_back(zk::Op::Create(path, ToJson(next), options_.acl));
+    }
+    std::shared_ptr<zk::Client> client = this->client();
+    if (!client) {
       discard();
-      return Status::Unavailable("ZooKeeper failed during the publication of '" + name + "' (" +
-                                 results.status().message() +
-                                 "); it was not published: upload it again");
+      return Status::Unavailable("no ZooKeeper session: the upload was not published");
     }
-  } else if (zk::ErrorCode failed =
-                 [&] {
-                   for (const zk::OpResult& result : *results) {
-                     if (result.error != zk::ErrorCode::OK &&
-                         result.error != zk::ErrorCode::RUNTIMEINCONSISTENCY) {
-                       return result.error;
-                     }
-                   }
-                   return zk::ErrorCode::OK;
-                 }();
-             failed != zk::ErrorCode::OK) {
-    discard();
-    std::lock_guard lock(mutex_);
-    if ((*results)[0].error != zk::ErrorCode::OK) {
+    Result<std::vector<zk::OpResult>> results = client->Multi(std::move(ops)).get();
+    if (!results.ok()) {
+      // The outcome is unknown until the entry is read on a live session.
+      Result<bool> published = PublishedAfterAll(name, version, info.sha256_hex);
+      if (!published.ok()) {
+        // Not removed: if it was published, this server is its holder; the
+        // next reconciliation removes it if it was not.
+        return Status::Unavailable(
+            "ZooKeeper failed during the publication of '" + name + "' version " +
+            std::to_string(version) + " and its outcome could not be learned (" +
+            published.status().message() + "); read the dataset to see whether it is current");
+      }
+      if (!*published) {
+        discard();
+        return Status::Unavailable("ZooKeeper failed during the publication of '" + name + "' (" +
+                                   results.status().message() +
+                                   "); it was not published: upload it again");
+      }
+      break;
+    }
+    if ((*results)[0].error != zk::ErrorCode::OK &&
+        (*results)[0].error != zk::ErrorCode::RUNTIMEINCONSISTENCY) {
+      discard();
       return Status::Unavailable("this server is not registered in " + layout_.servers +
                                  " (its session is being replaced): upload again");
     }
-    ++metrics_.conflicts;
-    return Status::Conflict("another upload of dataset '" + name + "' became version " +
-                            std::to_string(version) + " first (" +
-                            std::string(zk::ErrorCodeName(failed)) +
-                            "); this one was not stored: upload it again");
+    const zk::ErrorCode failed = (*results)[1].error;
+    if (failed == zk::ErrorCode::OK) break;
+    Result<std::optional<Cached>> fresh = ReadEntry(name);
+    const int64_t now_current = fresh.ok() && *fresh ? (*fresh)->entry.current() : 0;
+    if (!fresh.ok() || now_current != current || attempt + 1 == kAttempts) {
+      discard();
+      std::lock_guard lock(mutex_);
+      ++metrics_.conflicts;
+      return Status::Conflict("another upload of dataset '" + name + "' became version " +
+                              std::to_string(now_current) + " first (" +
+                              std::string(zk::ErrorCodeName(failed)) +
+                              "); this one was not stored: upload it again");
+    }
+    cached = std::move(*fresh);
   }
   {
     std::lock_guard lock(mutex_);

@@ -395,6 +395,18 @@ TEST_F(CoordTest, APutIsPublishedEverywhereAndReplicated) {
       << stale.status().ToString();
 }
 
+// Puts one after another, to each server in turn, while the servers copy
+// and claim the versions before them: claims change the catalog entry, and
+// must not make a publication fail.
+TEST_F(CoordTest, SequentialPutsNeverConflictWithReplication) {
+  const fs::path file = MakeFile("seq", 20, 600);
+  for (int i = 0; i < 30; ++i) {
+    auto put = Put(file, Flight(i % kServers) + "/datasets/seq");
+    ASSERT_TRUE(put.ok()) << "put " << i << ": " << put.status().ToString();
+    EXPECT_EQ((*put)["version"], i + 1);
+  }
+}
+
 TEST_F(CoordTest, ConcurrentPutsGetSequentialVersionsAndLosersAreTold) {
   constexpr int kClients = 6;
   constexpr int kRounds = 3;
