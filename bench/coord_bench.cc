@@ -32,6 +32,7 @@
 
 #include "arrow/io.h"
 #include "arrow/ipc/reader.h"
+#include "bench_flags.h"
 #include "coord/layout.h"
 #include "sampletree/sample_tree.h"
 #include "transport/flight/flight_client.h"
@@ -213,28 +214,13 @@ int main(int argc, char** argv) {
   std::string out = COORD_BENCH_DEFAULT_OUT;
   constexpr const char* kUsage =
       "usage: coord_bench [--nodes N] [--puts P] [--clients C] [--out FILE]\n";
-  for (int i = 1; i < argc; i += 2) {
-    const std::string flag = argv[i];
-    if (flag == "-h" || flag == "--help") {
-      std::printf("%s", kUsage);
-      return 0;
-    }
-    if (i + 1 >= argc) {
-      std::fprintf(stderr, "%s", kUsage);
-      return 2;
-    }
-    if (flag == "--nodes") {
-      nodes = std::stoll(argv[i + 1]);
-    } else if (flag == "--puts") {
-      puts = std::stoi(argv[i + 1]);
-    } else if (flag == "--clients") {
-      clients = std::stoi(argv[i + 1]);
-    } else if (flag == "--out") {
-      out = argv[i + 1];
-    } else {
-      std::fprintf(stderr, "unknown option %s\n%s", flag.c_str(), kUsage);
-      return 2;
-    }
+  if (auto exit_code = bench::ParseBenchFlags(
+          argc, argv, kUsage,
+          {{"--nodes", [&](const std::string& v) { nodes = std::stoll(v); }},
+           {"--puts", [&](const std::string& v) { puts = std::stoi(v); }},
+           {"--clients", [&](const std::string& v) { clients = std::stoi(v); }},
+           {"--out", [&](const std::string& v) { out = v; }}})) {
+    return *exit_code;
   }
 
   const fs::path dir = fs::temp_directory_path() / ("coord-bench-" + std::to_string(::getpid()));
@@ -305,8 +291,8 @@ int main(int argc, char** argv) {
   // 2. Downloads, from one holder and from three.
   // `zkarrow put` cuts the snapshot's batches to Flight's message limit.
   const std::string put_big = std::string(ZKARROW_BINARY) + " put " +
-                              (dir / "big.arrows").string() + " grpc://127.0.0.1:" +
-                              std::to_string(group[0].flight_port) +
+                              (dir / "big.arrows").string() +
+                              " grpc://127.0.0.1:" + std::to_string(group[0].flight_port) +
                               "/datasets/big > /dev/null 2>&1";
   if (std::system(put_big.c_str()) != 0) Die("put big", Status::IoError(put_big));
   const int64_t big_version = 1;

@@ -31,6 +31,7 @@
 #include "arrow/io.h"
 #include "arrow/ipc/message.h"
 #include "arrow/ipc/reader.h"
+#include "bench_flags.h"
 #include "sampletree/sample_tree.h"
 #include "serve/dataset_store.h"
 #include "serve/service.h"
@@ -109,30 +110,14 @@ int main(int argc, char** argv) {
   std::string out = SERVE_BENCH_DEFAULT_OUT;
   constexpr const char* kUsage =
       "usage: serve_bench [--nodes N] [--rounds R] [--clients C] [--requests Q] [--out FILE]\n";
-  for (int i = 1; i < argc; i += 2) {
-    std::string flag = argv[i];
-    if (flag == "-h" || flag == "--help") {
-      std::printf("%s", kUsage);
-      return 0;
-    }
-    if (i + 1 >= argc) {
-      std::fprintf(stderr, "%s", kUsage);
-      return 2;
-    }
-    if (flag == "--nodes") {
-      nodes = std::stoll(argv[i + 1]);
-    } else if (flag == "--rounds") {
-      rounds = std::stoi(argv[i + 1]);
-    } else if (flag == "--clients") {
-      clients = std::stoi(argv[i + 1]);
-    } else if (flag == "--requests") {
-      requests = std::stoi(argv[i + 1]);
-    } else if (flag == "--out") {
-      out = argv[i + 1];
-    } else {
-      std::fprintf(stderr, "unknown option %s\n%s", flag.c_str(), kUsage);
-      return 2;
-    }
+  if (auto exit_code = bench::ParseBenchFlags(
+          argc, argv, kUsage,
+          {{"--nodes", [&](const std::string& v) { nodes = std::stoll(v); }},
+           {"--rounds", [&](const std::string& v) { rounds = std::stoi(v); }},
+           {"--clients", [&](const std::string& v) { clients = std::stoi(v); }},
+           {"--requests", [&](const std::string& v) { requests = std::stoi(v); }},
+           {"--out", [&](const std::string& v) { out = v; }}})) {
+    return *exit_code;
   }
 
   auto cluster =

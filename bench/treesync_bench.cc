@@ -29,6 +29,7 @@
 #include <string>
 #include <vector>
 
+#include "bench_flags.h"
 #include "sampletree/sample_tree.h"
 #include "zk/client.h"
 #include "zkserver/zookeeper_cluster.h"
@@ -90,29 +91,15 @@ int main(int argc, char** argv) {
   int64_t diff_limit = 200000;
   constexpr const char* kUsage =
       "usage: treesync_bench [--nodes N] [--rounds R] [--out FILE] [--diff-limit N]\n";
-  for (int i = 1; i < argc; i += 2) {
-    const std::string flag = argv[i];
-    if (flag == "-h" || flag == "--help") {
-      std::printf("%s", kUsage);
-      return 0;
-    }
-    if (i + 1 >= argc) {
-      std::fprintf(stderr, "%s", kUsage);
-      return 2;
-    }
-    if (flag == "--nodes") {
-      nodes = std::stoll(argv[i + 1]);
-    } else if (flag == "--rounds") {
-      rounds = std::stoi(argv[i + 1]);
-    } else if (flag == "--out") {
-      out = argv[i + 1];
-    } else if (flag == "--diff-limit") {
-      diff_limit = std::stoll(argv[i + 1]);
-    } else {
-      std::fprintf(stderr, "unknown option %s\n%s", flag.c_str(), kUsage);
-      return 2;
-    }
+  if (auto exit_code = bench::ParseBenchFlags(
+          argc, argv, kUsage,
+          {{"--nodes", [&](const std::string& v) { nodes = std::stoll(v); }},
+           {"--rounds", [&](const std::string& v) { rounds = std::stoi(v); }},
+           {"--out", [&](const std::string& v) { out = v; }},
+           {"--diff-limit", [&](const std::string& v) { diff_limit = std::stoll(v); }}})) {
+    return *exit_code;
   }
+
   zkserver::ClusterOptions server;
   server.config = {{"forceSync", "no"}};
   // The target holds every method's copy: 4 methods x 1M znodes need more
