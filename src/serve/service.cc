@@ -314,6 +314,8 @@ void Service::AppendMetrics(std::string& text) {
   counter("zkarrow_watch_events_total", "watch notifications received", tree.watch.events);
   counter("zkarrow_watch_resyncs_total", "full re-reads after disconnects or expiry",
           tree.watch.resyncs);
+  counter("zkarrow_watcher_restarts_total",
+          "watchers (ZooKeeper sessions) started again after one failed", tree.watcher_restarts);
   counter("zkarrow_znodes_cache_hits_total", "znodes responses served already encoded",
           tree.response_cache_hits);
   gauge("zkarrow_znodes_cache_bytes", "bytes of encoded znodes responses kept",

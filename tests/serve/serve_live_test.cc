@@ -793,6 +793,10 @@ TEST_F(ServeTest, WatcherRestartsAfterTheEnsembleWasGonePastTheSessionTimeout) {
                              http + "/actions/sync > /dev/null")
                       .status();
   ASSERT_TRUE(synced.ok()) << synced.ToString();
+  ASSERT_EQ(CurlStatus(http + "/metrics", dir / "metrics.txt"), 200);
+  EXPECT_NE(ReadText(dir / "metrics.txt").find("\nzkarrow_watcher_restarts_total 1\n"),
+            std::string::npos)
+      << ReadText(dir / "metrics.txt");
 
   const fs::path snapshot = dir / "snapshot.arrow";
   ASSERT_TRUE(Zkarrow("snapshot --zk " + (*own)->ConnectString() + " --path " + root + " -o " +
