@@ -62,12 +62,10 @@ class CountingInputStream final : public arrow::InputStream {
   int64_t bytes_ = 0;
 };
 
-// One download from one server into `args.output`. `written` tells the
-// caller whether anything reached an output that cannot be taken back
-// (stdout), which rules out starting over elsewhere.
-Status Download(const GetArgs& args, const transport::ServerUrl& url, const std::string& name,
-                const std::function<bool()>& should_stop, double started_seconds,
-                const std::function<double()>& elapsed, bool& written) {
+// Download's work; `output` is opened once the response's schema arrived.
+Status DownloadTo(const GetArgs& args, const transport::ServerUrl& url, const std::string& name,
+                  const std::function<bool()>& should_stop, double started_seconds,
+                  const std::function<double()>& elapsed, std::unique_ptr<OutputTarget>& output) {
   ZKA_ASSIGN_OR_RETURN(auto client, ConnectRemote(url, args.remote, should_stop));
   ZKA_ASSIGN_OR_RETURN(auto body,
                        client->Get(url.resource, {.compression = args.wire_compression}));
@@ -75,12 +73,11 @@ Status Download(const GetArgs& args, const transport::ServerUrl& url, const std:
   CountingInputStream* counter = counting.get();
   ZKA_ASSIGN_OR_RETURN(auto reader,
                        arrow::ipc::StreamReader::Open(std::move(counting), args.read_options));
-  ZKA_ASSIGN_OR_RETURN(auto output, OutputTarget::Open(args.output));
+  ZKA_ASSIGN_OR_RETURN(output, OutputTarget::Open(args.output));
   ZKA_ASSIGN_OR_RETURN(auto writer,
                        arrow::ipc::IpcWriter::Open(output->stream(), reader->schema(),
                                                    args.ipc.ResolveFormat(output->is_stdout()),
                                                    {.compression = args.ipc.compression}));
-  written = output->is_stdout();
   ProgressLine progress("rows");
   int64_t rows = 0;
   int64_t batches = 0;
@@ -111,6 +108,18 @@ Status Download(const GetArgs& args, const transport::ServerUrl& url, const std:
                FormatCount(rows).c_str(), FormatCount(batches).c_str(),
                FormatBytes(counter->bytes()).c_str(), elapsed() - started_seconds, name.c_str());
   return Status::Ok();
+}
+
+// One download from one server into `args.output`. `written` tells the
+// caller whether anything reached an output that cannot be taken back
+// (stdout), which rules out starting over elsewhere.
+Status Download(const GetArgs& args, const transport::ServerUrl& url, const std::string& name,
+                const std::function<bool()>& should_stop, double started_seconds,
+                const std::function<double()>& elapsed, bool& written) {
+  std::unique_ptr<OutputTarget> output;
+  Status status = DownloadTo(args, url, name, should_stop, started_seconds, elapsed, output);
+  written = output && output->is_stdout() && output->bytes_written() > 0;
+  return status;
 }
 
 // zk://HOSTS/RESOURCE: the ensemble's connect string and the resource.

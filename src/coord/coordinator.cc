@@ -583,6 +583,11 @@ Result<serve::DatasetInfo> Coordinator::Publish(std::unique_ptr<serve::PreparedD
                             ", the upload expected version " + std::to_string(*if_version));
   }
   const int64_t version = current + 1;
+  // A stored file already numbered `version` is not published (the catalog
+  // is at `current`, and publications of this server wait for each other):
+  // left by a dropped dataset or a publication that never reached the
+  // catalog, it gives way.
+  if (store_.Get(name, version).ok()) (void)store_.Remove(name, version);
   ZKA_ASSIGN_OR_RETURN(serve::DatasetInfo info,
                        store_.CommitVersion(std::move(prepared), version, NowMs()));
   auto discard = [&] { (void)store_.Remove(name, version); };

@@ -393,6 +393,16 @@ TEST_F(CoordTest, APutIsPublishedEverywhereAndReplicated) {
   EXPECT_FALSE(stale.ok());
   EXPECT_NE(stale.status().message().find("at version 3"), std::string::npos)
       << stale.status().ToString();
+  // Dropped, the name starts again at version 1 on every server, also where
+  // the old files are not removed yet.
+  ASSERT_TRUE(RunCommand("curl -sf -X DELETE " + Http(1) + "/datasets/a").ok());
+  EXPECT_FALSE(Entry("a"));
+  for (int i = 0; i < kServers; ++i) {
+    auto again = Put(file, Flight(i) + "/datasets/a");
+    ASSERT_TRUE(again.ok()) << again.status().ToString();
+    EXPECT_EQ((*again)["version"], 1);
+    ASSERT_TRUE(RunCommand("curl -sf -X DELETE " + Http(i) + "/datasets/a").ok());
+  }
 }
 
 // Puts one after another, to each server in turn, while the servers copy
