@@ -149,7 +149,7 @@ class CoordTest : public ::testing::Test {
 
   // Server i (again): id s<i>, its own store, fixed ports after its first
   // start so that a restart is the same server to its peers.
-  static void StartServer(int i) {
+  static void StartServer(int i, const std::vector<std::string>& extra = {}) {
     const fs::path ports = suite_dir_ / ("ports-" + std::to_string(i) + ".json");
     fs::remove(ports);
     if (flight_ports_[i] == 0) {
@@ -160,14 +160,28 @@ class CoordTest : public ::testing::Test {
       }
     }
     // Appends: a restarted server's log follows its previous one.
+    std::vector<std::string> args = {"--zk",
+                                     cluster_->ConnectString(),
+                                     "--flight",
+                                     "127.0.0.1:" + std::to_string(flight_ports_[i]),
+                                     "--http",
+                                     "127.0.0.1:" + std::to_string(http_ports_[i]),
+                                     "--store",
+                                     StoreOf(i).string(),
+                                     "--ports-file",
+                                     ports.string(),
+                                     "--coord",
+                                     "--server-id",
+                                     "s" + std::to_string(i),
+                                     "--replicas",
+                                     std::to_string(kReplicas),
+                                     "--holder-grace-ms",
+                                     std::to_string(kGraceMs),
+                                     "--session-timeout-ms",
+                                     std::to_string(kSessionTimeoutMs)};
+    args.insert(args.end(), extra.begin(), extra.end());
     auto server = ZkarrowProcess::Start(
-        "serve",
-        {"--zk", cluster_->ConnectString(), "--flight",
-         "127.0.0.1:" + std::to_string(flight_ports_[i]), "--http",
-         "127.0.0.1:" + std::to_string(http_ports_[i]), "--store", StoreOf(i).string(),
-         "--ports-file", ports.string(), "--coord", "--server-id", "s" + std::to_string(i),
-         "--replicas", std::to_string(kReplicas), "--holder-grace-ms", std::to_string(kGraceMs),
-         "--session-timeout-ms", std::to_string(kSessionTimeoutMs)},
+        "serve", args,
         suite_dir_ / ("s" + std::to_string(i) + "-" + std::to_string(++starts_) + ".err"));
     ASSERT_TRUE(server.ok()) << server.status().ToString();
     delete servers_[i];
@@ -207,7 +221,7 @@ class CoordTest : public ::testing::Test {
       for (int i = 0; i < kServers; ++i) {
         if (!servers_[i] || !servers_[i]->Running()) continue;
         auto metrics = RunCommand("curl -sf " + Http(i) + "/metrics");
-        if (!metrics.ok() || metrics->find("zkarrow_coord_session 1") == std::string::npos) {
+        if (!metrics.ok() || metrics->find("\nzkarrow_coord_session 1\n") == std::string::npos) {
           return false;
         }
       }
@@ -819,6 +833,109 @@ TEST_F(CoordTest, ChaosKeepsEveryAcknowledgedPut) {
     }
   }
   EXPECT_GT(checked, 0u);
+}
+
+// --ack-replicas 2: a put is acknowledged only once two servers hold it.
+TEST_F(CoordTest, APutWaitsForAckReplicasCopies) {
+  auto stopped = servers_[2]->Stop();
+  ASSERT_TRUE(stopped.ok()) << stopped.status().ToString();
+  ASSERT_NO_FATAL_FAILURE(StartServer(2, {"--ack-replicas", "2"}));
+  ASSERT_NO_FATAL_FAILURE(WaitLiveServers(kServers));
+  const fs::path file = MakeFile("acked", 10, 700);
+  for (int round = 0; round < 3; ++round) {
+    auto put = Put(file, Flight(2) + "/datasets/acked");
+    ASSERT_TRUE(put.ok()) << put.status().ToString();
+    // Read at once: the copies existed before the client was answered.
+    auto entry = Entry("acked");
+    ASSERT_TRUE(entry);
+    const coord::CatalogVersionRecord* record = entry->Find((*put)["version"].get<int64_t>());
+    ASSERT_NE(record, nullptr);
+    EXPECT_GE(record->holders.size(), 2u) << "round " << round;
+  }
+  stopped = servers_[2]->Stop();
+  ASSERT_TRUE(stopped.ok()) << stopped.status().ToString();
+  ASSERT_NO_FATAL_FAILURE(StartServer(2));
+  ASSERT_NO_FATAL_FAILURE(WaitLiveServers(kServers));
+}
+
+// Without a ZooKeeper quorum the servers' sessions expire: uploads are
+// refused with a clear error, a copy named by its version is still served,
+// and with the quorum back every server joins again.
+TEST_F(CoordTest, WithoutASessionUploadsAreRefusedAndCopiesServed) {
+  const fs::path file = MakeFile("quorum", 10, 800);
+  auto put = Put(file, Flight(0) + "/datasets/quorum");
+  ASSERT_TRUE(put.ok()) << put.status().ToString();
+  const coord::CatalogVersionRecord record = WaitHolders("quorum", 1, kReplicas);
+  const int holder = record.holders.front()[1] - '0';
+  ASSERT_TRUE(cluster_->Stop(1).ok());
+  ASSERT_TRUE(cluster_->Stop(2).ok());
+  // Past the session timeout every server knows its session is gone.
+  auto session_of = [&](int i) {
+    auto metrics = RunCommand("curl -sf " + Http(i) + "/metrics");
+    return metrics.ok() && metrics->find("\nzkarrow_coord_session 0\n") != std::string::npos;
+  };
+  const auto deadline = Clock::now() + std::chrono::seconds(60);
+  while (!session_of(holder) && Clock::now() < deadline) {
+    std::this_thread::sleep_for(std::chrono::milliseconds(100));
+  }
+  EXPECT_TRUE(session_of(holder));
+  auto refused = Put(file, Flight(holder) + "/datasets/quorum");
+  EXPECT_FALSE(refused.ok());
+  EXPECT_NE(refused.status().message().find("no ZooKeeper session"), std::string::npos)
+      << refused.status().ToString();
+  const fs::path got = suite_dir_ / "quorum-got.arrow";
+  auto read = Zkarrow("get '" + Flight(holder) + "/datasets/quorum?version=1' -o " + got.string());
+  ASSERT_TRUE(read.ok()) << read.status().ToString();
+  EXPECT_EQ(Rows(got), Rows(file));
+  ASSERT_TRUE(cluster_->Restart(1).ok());
+  ASSERT_TRUE(cluster_->Restart(2).ok());
+  ASSERT_NO_FATAL_FAILURE(ConnectOracle());
+  ASSERT_NO_FATAL_FAILURE(WaitLiveServers(kServers));
+  auto again = Put(file, Flight(holder) + "/datasets/quorum");
+  ASSERT_TRUE(again.ok()) << again.status().ToString();
+  EXPECT_EQ((*again)["version"], 2);
+}
+
+// --coord-acl: the group's nodes can be written only by the identities the
+// operator names (here the servers' digest user); others may only read.
+TEST_F(CoordTest, TheCoordinationAclKeepsOthersFromPublishing) {
+  const fs::path auth = suite_dir_ / "coord-auth";
+  std::ofstream(auth) << "digest:zkarrow:s3cret\n";
+  fs::permissions(auth, fs::perms::owner_read | fs::perms::owner_write);
+  auto hash = RunCommand(
+      "python3 -c \"import base64,hashlib;print(base64.b64encode(hashlib.sha1(b'zkarrow:s3cret')"
+      ".digest()).decode())\"");
+  ASSERT_TRUE(hash.ok()) << hash.status().ToString();
+  const std::string digest = hash->substr(0, hash->find('\n'));
+  const fs::path ports = suite_dir_ / "ports-secure.json";
+  auto server = ZkarrowProcess::Start(
+      "serve",
+      {"--zk", cluster_->ConnectString(), "--flight", "127.0.0.1:0", "--store",
+       (suite_dir_ / "store-secure").string(), "--ports-file", ports.string(), "--coord",
+       "--coord-root", "/secure", "--server-id", "secure", "--auth-file", auth.string(),
+       "--coord-acl", "digest:zkarrow:" + digest + ":cdrwa", "--coord-acl", "world:anyone:r"},
+      suite_dir_ / "secure.err");
+  ASSERT_TRUE(server.ok()) << server.status().ToString();
+  const auto deadline = Clock::now() + std::chrono::seconds(60);
+  while (!fs::exists(ports) && Clock::now() < deadline && (*server)->Running()) {
+    std::this_thread::sleep_for(std::chrono::milliseconds(50));
+  }
+  ASSERT_TRUE(fs::exists(ports)) << ReadText(suite_dir_ / "secure.err");
+  const int port = nlohmann::json::parse(ReadText(ports))["flight"].get<int>();
+  const fs::path file = MakeFile("secure", 5, 900);
+  auto put = Put(file, "grpc://127.0.0.1:" + std::to_string(port) + "/datasets/s");
+  ASSERT_TRUE(put.ok()) << put.status().ToString() << ReadText(suite_dir_ / "secure.err");
+  // Anyone reads the catalog; nobody else writes it.
+  auto entry = oracle_->GetData("/secure/datasets/s").get();
+  ASSERT_TRUE(entry.ok()) << entry.status().ToString();
+  auto overwrite = oracle_->SetData("/secure/datasets/s", "{}", -1).get();
+  EXPECT_EQ(zk::ErrorCodeOf(overwrite.status()), zk::ErrorCode::NOAUTH)
+      << overwrite.status().ToString();
+  auto forged = oracle_->Create("/secure/datasets/forged", "{}").get();
+  EXPECT_EQ(zk::ErrorCodeOf(forged.status()), zk::ErrorCode::NOAUTH) << forged.status().ToString();
+  auto stopped = (*server)->Stop();
+  ASSERT_TRUE(stopped.ok()) << stopped.status().ToString();
+  EXPECT_EQ(*stopped, 0) << ReadText(suite_dir_ / "secure.err");
 }
 
 }  // namespace
