@@ -312,7 +312,6 @@ Status Coordinator::Refresh() {
   entries_ = std::move(catalog);
   metrics_.live_servers = static_cast<int64_t>(servers_.size());
   metrics_.leader = !candidates.empty() && candidates.front() == election_node_;
-  metrics_.session = session_ok_;
   return Status::Ok();
 }
 
