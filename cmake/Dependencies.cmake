@@ -11,8 +11,10 @@ pkg_check_modules(LIBDEFLATE REQUIRED IMPORTED_TARGET libdeflate)
 # sqlite3_error_offset and LIMIT/OFFSET constraints).
 pkg_check_modules(SQLITE3 REQUIRED IMPORTED_TARGET sqlite3>=3.38)
 find_package(CLI11 REQUIRED CONFIG)
-# SHA-256 of stored datasets (and TLS for the servers).
+# SHA-256 of stored datasets, TLS for the servers and the ZooKeeper client.
 find_package(OpenSSL REQUIRED)
+# SASL (DIGEST-MD5, GSSAPI) for the ZooKeeper client.
+pkg_check_modules(SASL2 REQUIRED IMPORTED_TARGET libsasl2)
 # JSON: typed values, the server's catalog and replies, the integration gold files.
 find_package(nlohmann_json 3 REQUIRED CONFIG)
 if(ZKARROW_TESTS)
