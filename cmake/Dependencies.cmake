@@ -15,6 +15,8 @@ find_package(CLI11 REQUIRED CONFIG)
 find_package(OpenSSL REQUIRED)
 # SASL (DIGEST-MD5, GSSAPI) for the ZooKeeper client.
 pkg_check_modules(SASL2 REQUIRED IMPORTED_TARGET libsasl2)
+# GSS-API (MIT Kerberos) to take GSSAPI credentials from a keytab.
+pkg_check_modules(GSSAPI REQUIRED IMPORTED_TARGET krb5-gssapi)
 # JSON: typed values, the server's catalog and replies, the integration gold files.
 find_package(nlohmann_json 3 REQUIRED CONFIG)
 if(ZKARROW_TESTS)

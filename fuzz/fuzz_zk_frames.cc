@@ -34,6 +34,7 @@ void DecodeEverything(std::span<const uint8_t> payload) {
   (void)DecodeString(body);
   (void)DecodeInt(body);
   (void)DecodeWhoAmIResponse(body);
+  (void)DecodeSaslResponse(body);
   (void)DecodeMultiResponse(body, kOps);
   (void)DecodeMultiReadResponse(body, kReads);
   // The decoded-size budgets, small enough for fuzz inputs to hit them.

@@ -7,6 +7,7 @@
 
 #include "cli/report.h"
 #include "cli/secret_file.h"
+#include "cli/zk_client_config.h"
 
 namespace zkarrow::cli {
 namespace {
@@ -20,6 +21,94 @@ Result<std::pair<std::string, std::string>> ParseAuth(std::string_view text,
     return UsageError(std::string(where) + " wants SCHEME:CREDENTIAL, e.g. digest:user:password");
   }
   return std::make_pair(std::string(text.substr(0, colon)), std::string(text.substr(colon + 1)));
+}
+
+bool WantsTls(const ZkConnectionArgs& args, const ZkClientConfig& config) {
+  return args.tls || !args.tls_ca.empty() || !args.tls_cert.empty() || !args.tls_key.empty() ||
+         args.tls_no_verify_host || config.secure;
+}
+
+// The first of the given values that is set.
+std::string FirstOf(const std::string& option, const std::string& config) {
+  return option.empty() ? config : option;
+}
+
+Result<zk::TlsOptions> MakeTlsOptions(const ZkConnectionArgs& args, const ZkClientConfig& config) {
+  zk::TlsOptions tls;
+  tls.ca_file = FirstOf(args.tls_ca, config.trust_store);
+  // A ZooKeeper PEM key store holds the key and the certificate chain.
+  tls.cert_file = FirstOf(args.tls_cert, config.key_store);
+  tls.key_file = FirstOf(args.tls_key, config.key_store);
+  tls.verify_host = !args.tls_no_verify_host && config.hostname_verification.value_or(true);
+  if (tls.cert_file.empty() != tls.key_file.empty()) {
+    return UsageError(tls.cert_file.empty() ? "--zk-tls-key needs --zk-tls-cert"
+                                            : "--zk-tls-cert needs --zk-tls-key");
+  }
+  if (!tls.key_file.empty()) {
+    // The key is a secret: the same rules as a credential file (only the
+    // check is wanted here; OpenSSL reads the file itself).
+    ::prctl(PR_SET_DUMPABLE, 0, 0, 0, 0);
+    ZKA_RETURN_IF_ERROR(ReadSecretFile(tls.key_file, args.tls_key.empty()
+                                                         ? "zookeeper.ssl.keyStore.location"
+                                                         : "--zk-tls-key")
+                            .status());
+  }
+  return tls;
+}
+
+// "zookeeper/zk1.example.com@EXAMPLE.COM" -> {"zookeeper", "zk1.example.com"}.
+std::pair<std::string, std::string> SplitServerPrincipal(std::string_view principal) {
+  principal = principal.substr(0, principal.find('@'));
+  size_t slash = principal.find('/');
+  if (slash == std::string_view::npos) return {std::string(principal), ""};
+  return {std::string(principal.substr(0, slash)), std::string(principal.substr(slash + 1))};
+}
+
+Result<std::optional<zk::SaslOptions>> MakeSaslOptions(const ZkConnectionArgs& args,
+                                                       const ZkClientConfig& config) {
+  const bool digest = args.sasl == "digest";
+  if (args.sasl.empty()) {
+    for (const auto& [value, name] : {std::pair{&args.sasl_user, "--sasl-user"},
+                                      {&args.sasl_password_file, "--sasl-password-file"},
+                                      {&args.sasl_service, "--sasl-service"},
+                                      {&args.sasl_host, "--sasl-host"},
+                                      {&args.keytab, "--keytab"},
+                                      {&args.principal, "--principal"}}) {
+      if (!value->empty()) return UsageError(std::string(name) + " needs --sasl digest|gssapi");
+    }
+    return std::optional<zk::SaslOptions>();
+  }
+  zk::SaslOptions sasl;
+  auto [config_service, config_host] = SplitServerPrincipal(config.server_principal);
+  sasl.service = FirstOf(args.sasl_service, FirstOf(config.sasl_service, config_service));
+  if (sasl.service.empty()) sasl.service = zk::SaslOptions{}.service;
+  if (digest) {
+    sasl.mechanism = "DIGEST-MD5";
+    if (!args.keytab.empty() || !args.principal.empty() || !args.sasl_host.empty()) {
+      return UsageError("--keytab, --principal and --sasl-host are for --sasl gssapi");
+    }
+    if (args.sasl_user.empty() || args.sasl_password_file.empty()) {
+      return UsageError("--sasl digest needs --sasl-user USER and --sasl-password-file FILE");
+    }
+    sasl.user = args.sasl_user;
+    ZKA_ASSIGN_OR_RETURN(sasl.password,
+                         ReadTokenFile(args.sasl_password_file, "--sasl-password-file"));
+  } else {
+    sasl.mechanism = "GSSAPI";
+    if (!args.sasl_user.empty() || !args.sasl_password_file.empty()) {
+      return UsageError(
+          "--sasl-user and --sasl-password-file are for --sasl digest; "
+          "GSSAPI takes --principal and --keytab (or a ticket from kinit)");
+    }
+    sasl.user = args.principal;
+    sasl.keytab = args.keytab;
+    sasl.host = FirstOf(args.sasl_host, config_host);
+    if (!sasl.keytab.empty()) {
+      ::prctl(PR_SET_DUMPABLE, 0, 0, 0, 0);
+      ZKA_RETURN_IF_ERROR(ReadSecretFile(sasl.keytab, "--keytab").status());
+    }
+  }
+  return std::optional<zk::SaslOptions>(std::move(sasl));
 }
 
 }  // namespace
@@ -38,6 +127,57 @@ void AddZkConnectionOptions(CLI::App& command, ZkConnectionArgs& args, bool zk_r
   command.add_option("--session-timeout-ms", args.session_timeout_ms, "Session timeout")
       ->check(CLI::Range(2000, 600000))
       ->capture_default_str();
+  AddZkSecurityOptions(command, args);
+}
+
+void AddZkSecurityOptions(CLI::App& command, ZkConnectionArgs& args) {
+  const std::string tls = "Connection security (TLS, SASL)";
+  command.add_flag("--zk-tls", args.tls, "Connect with TLS (the servers' secureClientPort)")
+      ->group(tls);
+  command
+      .add_option("--zk-tls-ca", args.tls_ca,
+                  "PEM CA certificates to verify the servers with (default: the system's store)")
+      ->check(CLI::ExistingFile)
+      ->group(tls);
+  command.add_option("--zk-tls-cert", args.tls_cert, "PEM client certificate (chain)")
+      ->check(CLI::ExistingFile)
+      ->group(tls);
+  command.add_option("--zk-tls-key", args.tls_key, "PEM private key of --zk-tls-cert (mode 600)")
+      ->check(CLI::ExistingFile)
+      ->group(tls);
+  command
+      .add_flag("--zk-tls-no-verify-host", args.tls_no_verify_host,
+                "Accept a server certificate that does not name the host connected to")
+      ->group(tls);
+  command
+      .add_option("--sasl", args.sasl, "SASL mechanism: digest (DIGEST-MD5) or gssapi (Kerberos)")
+      ->check(CLI::IsMember({"digest", "gssapi"}))
+      ->group(tls);
+  command.add_option("--sasl-user", args.sasl_user, "DIGEST-MD5 user")->group(tls);
+  command
+      .add_option("--sasl-password-file", args.sasl_password_file,
+                  "File holding the DIGEST-MD5 password (first line; mode 600)")
+      ->check(CLI::ExistingFile)
+      ->group(tls);
+  command.add_option("--sasl-service", args.sasl_service, "Server principal's service (zookeeper)")
+      ->group(tls);
+  command
+      .add_option("--sasl-host", args.sasl_host,
+                  "GSSAPI: the server principal's host (default: the host connected to)")
+      ->group(tls);
+  command.add_option("--keytab", args.keytab, "GSSAPI: keytab of --principal (mode 600)")
+      ->check(CLI::ExistingFile)
+      ->group(tls);
+  command
+      .add_option("--principal", args.principal,
+                  "GSSAPI: our principal (default: the keytab's or ticket cache's)")
+      ->group(tls);
+  command
+      .add_option("--zk-config", args.zk_config,
+                  "ZooKeeper client config file (zookeeper.client.secure, zookeeper.ssl.* PEM, "
+                  "zookeeper.sasl.client*); options given here win")
+      ->check(CLI::ExistingFile)
+      ->group(tls);
 }
 
 bool HasCredentials(const ZkConnectionArgs& args) {
@@ -75,6 +215,14 @@ Result<zk::ClientOptions> MakeClientOptions(const ZkConnectionArgs& args) {
       options.auth.push_back(std::move(pair));
     }
   }
+  ZkClientConfig config;
+  if (!args.zk_config.empty()) {
+    ZKA_ASSIGN_OR_RETURN(config, ReadZkClientConfig(args.zk_config));
+  }
+  if (WantsTls(args, config)) {
+    ZKA_ASSIGN_OR_RETURN(options.tls, MakeTlsOptions(args, config));
+  }
+  ZKA_ASSIGN_OR_RETURN(options.sasl, MakeSaslOptions(args, config));
   return options;
 }
 

@@ -38,6 +38,38 @@ namespace zkarrow::zk {
 
 class Session;
 
+// TLS to the servers' secure client port (secureClientPort).
+struct TlsOptions {
+  // PEM CA certificates the server's chain must end in; empty: the system's
+  // trust store.
+  std::string ca_file;
+  // Our certificate chain and its (unencrypted) private key, both PEM: for
+  // servers with ssl.clientAuth=need and for the x509 auth scheme.
+  std::string cert_file;
+  std::string key_file;
+  // The server's certificate must name the host of the connect string (a
+  // DNS name or an IP address).
+  bool verify_host = true;
+};
+
+// SASL (Cyrus SASL), run on every connection after the session handshake
+// and before any other request.
+struct SaslOptions {
+  // "DIGEST-MD5" or "GSSAPI".
+  std::string mechanism;
+  // DIGEST-MD5: the user of the server's JAAS DigestLoginModule. GSSAPI: the
+  // client principal (empty: the credential cache's or keytab's default).
+  std::string user;
+  std::string password;  // DIGEST-MD5 only
+  // GSSAPI: a keytab to take the principal's key from (empty: the Kerberos
+  // credential cache, e.g. from kinit).
+  std::string keytab;
+  // The server's principal is SERVICE/HOST; ZooKeeper's DIGEST-MD5 always
+  // uses the host "zk-sasl-md5", GSSAPI the host connected to unless set.
+  std::string service = "zookeeper";
+  std::string host;
+};
+
 struct ClientOptions {
   // "host:port[,host:port...][/chroot]"
   std::string connect_string;
@@ -46,6 +78,10 @@ struct ClientOptions {
   // (scheme, credential) pairs sent on every (re)connection, e.g.
   // {"digest", "user:password"}.
   std::vector<std::pair<std::string, std::string>> auth;
+  // Connect with TLS (the servers' secureClientPort).
+  std::optional<TlsOptions> tls;
+  // Authenticate every connection with SASL.
+  std::optional<SaslOptions> sasl;
   // Accept a read-only server (one cut off from its quorum).
   bool read_only = false;
   // Requests outstanding at once; submitting more blocks until replies come

@@ -346,6 +346,12 @@ std::vector<uint8_t> EncodeAuthPacket(std::string_view scheme, std::string_view 
   return writer.Release();
 }
 
+std::vector<uint8_t> EncodeSaslRequest(std::span<const uint8_t> token) {
+  JuteWriter writer;
+  writer.WriteBuffer(token);
+  return writer.Release();
+}
+
 std::vector<uint8_t> EncodeSetWatches2(int64_t relative_zxid,
                                        const std::vector<std::string>& data_watches,
                                        const std::vector<std::string>& exist_watches,
@@ -481,6 +487,17 @@ Result<std::string> DecodeString(std::span<const uint8_t> body) {
   JuteReader reader(body);
   std::string s = reader.ReadString();
   return Finish(reader, std::move(s), "string");
+}
+
+Result<std::vector<uint8_t>> DecodeSaslResponse(std::span<const uint8_t> body) {
+  JuteReader reader(body);
+  std::span<const uint8_t> token = reader.ReadBufferView();
+  if (reader.ok() && token.size() > kMaxSaslTokenBytes) {
+    return Status::OutOfRange("a SASL token of " + std::to_string(token.size()) +
+                              " bytes from the server exceeds the " +
+                              std::to_string(kMaxSaslTokenBytes) + "-byte limit");
+  }
+  return Finish(reader, std::vector<uint8_t>(token.begin(), token.end()), "SetSASLResponse");
 }
 
 Result<int32_t> DecodeInt(std::span<const uint8_t> body) {

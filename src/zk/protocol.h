@@ -115,6 +115,11 @@ std::vector<uint8_t> EncodeSetAclRequest(std::string_view path, const std::vecto
                                          int32_t version);
 std::vector<uint8_t> EncodePathIntRequest(std::string_view path, int32_t value);  // addWatch...
 std::vector<uint8_t> EncodeAuthPacket(std::string_view scheme, std::string_view credential);
+// GetSASLRequest: one SASL token.
+std::vector<uint8_t> EncodeSaslRequest(std::span<const uint8_t> token);
+// The longest SASL token a server may send (DIGEST-MD5 challenges are a few
+// hundred bytes, Kerberos tickets a few KiB).
+inline constexpr size_t kMaxSaslTokenBytes = 64 * 1024;
 std::vector<uint8_t> EncodeSetWatches2(int64_t relative_zxid,
                                        const std::vector<std::string>& data_watches,
                                        const std::vector<std::string>& exist_watches,
@@ -152,6 +157,9 @@ Result<AclResult> DecodeGetAclResponse(std::span<const uint8_t> body,
 Result<CreateResult> DecodeCreate2Response(std::span<const uint8_t> body);
 Result<std::string> DecodeString(std::span<const uint8_t> body);
 Result<int32_t> DecodeInt(std::span<const uint8_t> body);
+// SetSASLResponse: the server's token (null reads as empty); longer than
+// kMaxSaslTokenBytes is kOutOfRange.
+Result<std::vector<uint8_t>> DecodeSaslResponse(std::span<const uint8_t> body);
 Result<std::vector<ClientIdentity>> DecodeWhoAmIResponse(std::span<const uint8_t> body);
 // `ops` tells which record each result holds.
 Result<std::vector<OpResult>> DecodeMultiResponse(std::span<const uint8_t> body,

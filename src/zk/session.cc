@@ -39,12 +39,17 @@ Result<std::unique_ptr<Session>> Session::Start(ClientOptions options) {
   if (options.session_timeout.count() <= 0 || options.session_timeout.count() > INT32_MAX) {
     return Status::InvalidArgument("session_timeout out of range");
   }
+  std::shared_ptr<const TlsContext> tls_context;
+  if (options.tls) {
+    ZKA_ASSIGN_OR_RETURN(tls_context, TlsContext::Create(*options.tls));
+  }
+  if (options.sasl) ZKA_RETURN_IF_ERROR(SaslClient::Check(*options.sasl));
   ZKA_ASSIGN_OR_RETURN(Waker waker, Waker::Create());
   // Spread clients over the ensemble.
   std::shuffle(servers.servers.begin(), servers.servers.end(),
                std::mt19937(std::random_device{}()));
-  std::unique_ptr<Session> session(
-      new Session(std::move(options), std::move(servers), std::move(waker)));
+  std::unique_ptr<Session> session(new Session(std::move(options), std::move(servers),
+                                               std::move(waker), std::move(tls_context)));
   Session* raw = session.get();
   session->io_thread_ = std::thread([raw] { raw->Run(); });
 
@@ -80,11 +85,13 @@ Result<std::unique_ptr<Session>> Session::Start(ClientOptions options) {
   return error;
 }
 
-Session::Session(ClientOptions options, ConnectString servers, Waker waker)
+Session::Session(ClientOptions options, ConnectString servers, Waker waker,
+                 std::shared_ptr<const TlsContext> tls_context)
     : options_(std::move(options)),
       servers_(std::move(servers.servers)),
       chroot_(std::move(servers.chroot)),
       waker_(std::move(waker)),
+      tls_context_(std::move(tls_context)),
       decoder_(options_.max_response_bytes) {
   for (const auto& [scheme, credential] : options_.auth) {
     auths_.push_back({EncodeAuthPacket(scheme, credential), nullptr});
@@ -165,6 +172,8 @@ void Session::Run() {
     pollfd fds[2] = {{waker_.fd(), POLLIN, 0}, {socket_.get(), 0, 0}};
     if (phase_ == Phase::kTcpConnecting) {
       fds[1].events = POLLOUT;
+    } else if (phase_ == Phase::kTlsHandshaking) {
+      fds[1].events = tls_->wants_write() ? POLLOUT : POLLIN;
     } else {
       fds[1].events = static_cast<short>(POLLIN | (out_offset_ < out_.size() ? POLLOUT : 0));
     }
@@ -176,7 +185,10 @@ void Session::Run() {
     }
     if (ready > 0) {
       if (fds[0].revents != 0) waker_.Drain();
-      if (count == 2 && fds[1].revents != 0) HandleSocket(fds[1].revents);
+      // Input OpenSSL (or the last read's budget) left behind shows no POLLIN.
+      short revents = fds[1].revents;
+      if (read_budget_exhausted_) revents |= POLLIN;
+      if (count == 2 && revents != 0) HandleSocket(revents);
     }
     CheckTimers();
   }
@@ -249,7 +261,24 @@ void Session::AppendFrame(int32_t xid, OpCode op, std::span<const uint8_t> body)
 
 void Session::StartConnecting() {
   if (attempts_in_cycle_ >= servers_.size()) {
+    bool ever_connected;
+    {
+      std::lock_guard lock(mutex_);
+      ever_connected = ever_connected_;
+    }
+    // Every server refused us for a reason that retrying cannot fix: say so
+    // now rather than when the connect timeout runs out.
+    if (refusals_in_cycle_ == servers_.size() && !ever_connected) {
+      Status reason;
+      {
+        std::lock_guard lock(mutex_);
+        reason = last_connect_error_;
+      }
+      Terminate(SessionState::kAuthFailed, reason);
+      return;
+    }
     attempts_in_cycle_ = 0;
+    refusals_in_cycle_ = 0;
     retry_at_ = Clock::now() + kRetryBackoff;
     return;
   }
@@ -257,6 +286,7 @@ void Session::StartConnecting() {
   ++next_server_;
   ++attempts_in_cycle_;
   current_server_ = server.ToString();
+  current_host_ = server.host;
   auto attempt_timeout = std::max(kMinAttemptTimeout,
                                   options_.session_timeout / static_cast<int64_t>(servers_.size()));
   attempt_deadline_ = Clock::now() + attempt_timeout;
@@ -274,6 +304,31 @@ void Session::StartConnecting() {
 }
 
 void Session::OnTcpConnected() {
+  if (!tls_context_) {
+    SendConnectRequest();
+    return;
+  }
+  Result<std::unique_ptr<TlsConnection>> tls =
+      TlsConnection::Start(*tls_context_, socket_.get(), current_host_);
+  if (!tls.ok()) {
+    ConnectFailed(tls.status());
+    return;
+  }
+  tls_ = std::move(*tls);
+  phase_ = Phase::kTlsHandshaking;
+  AdvanceTlsHandshake();
+}
+
+void Session::AdvanceTlsHandshake() {
+  Result<bool> done = tls_->Handshake();
+  if (!done.ok()) {
+    ConnectFailed(done.status());
+  } else if (*done) {
+    SendConnectRequest();
+  }
+}
+
+void Session::SendConnectRequest() {
   ConnectRequest request;
   request.last_zxid_seen = last_zxid_;
   request.timeout_ms = static_cast<int32_t>(options_.session_timeout.count());
@@ -303,11 +358,84 @@ void Session::OnConnectResponse(const Frame& frame) {
                              "server " + current_server_ + " reports the session expired"));
     return;
   }
+  if (session_id_.load() == 0) disconnected_since_ = Clock::now();
   session_id_ = response->session_id;
   session_password_ = response->password;
   negotiated_timeout_ms_ = response->timeout_ms;
+  session_read_only_ = response->read_only;
+  if (options_.sasl) {
+    StartSasl();
+  } else {
+    FinishConnecting();
+  }
+}
+
+void Session::StartSasl() {
+  Result<std::unique_ptr<SaslClient>> sasl = SaslClient::Start(*options_.sasl, current_host_);
+  if (!sasl.ok()) {
+    Terminate(SessionState::kAuthFailed, sasl.status());
+    return;
+  }
+  sasl_ = std::move(*sasl);
+  phase_ = Phase::kSaslAuthenticating;
+  SendSaslToken(sasl_->initial_token());
+}
+
+void Session::SendSaslToken(std::span<const uint8_t> token) {
+  sasl_xid_ = next_xid_;
+  next_xid_ = next_xid_ == INT32_MAX ? 1 : next_xid_ + 1;
+  AppendFrame(sasl_xid_, OpCode::kSasl, EncodeSaslRequest(token));
+}
+
+void Session::OnSaslReply(const Frame& frame) {
+  const std::string who = "SASL " + sasl_->mechanism() +
+                          (options_.sasl->user.empty() ? "" : " as " + options_.sasl->user) +
+                          " with " + current_server_;
+  JuteReader reader(frame.payload);
+  ReplyHeader header = ReadReplyHeader(reader);
+  if (!reader.ok() || frame.oversized || header.xid != sasl_xid_) {
+    ConnectFailed(Status::InvalidData(
+        who + ": expected the reply to xid " + std::to_string(sasl_xid_) + ", found " +
+        (reader.ok() && !frame.oversized
+             ? "xid " + std::to_string(header.xid)
+             : "a malformed frame of " + std::to_string(frame.length) + " bytes")));
+    return;
+  }
+  if (header.err != 0) {
+    auto code = static_cast<ErrorCode>(header.err);
+    Terminate(SessionState::kAuthFailed,
+              Status::Unauthenticated(who + " failed: the server answered " +
+                                      std::string(ErrorCodeName(code)) +
+                                      " (wrong user or password, or an unknown principal)"));
+    return;
+  }
+  Result<std::vector<uint8_t>> token =
+      DecodeSaslResponse(std::span(frame.payload).subspan(reader.offset()));
+  if (!token.ok()) {
+    ConnectFailed(token.status().WithContext(who));
+    return;
+  }
+  if (sasl_->complete()) {
+    FinishConnecting();
+    return;
+  }
+  Result<std::vector<uint8_t>> answer = sasl_->Step(*token);
+  if (!answer.ok()) {
+    Terminate(SessionState::kAuthFailed, answer.status().WithContext(who));
+    return;
+  }
+  if (sasl_->complete() && answer->empty()) {
+    FinishConnecting();
+  } else {
+    SendSaslToken(*answer);
+  }
+}
+
+void Session::FinishConnecting() {
+  sasl_.reset();
   phase_ = Phase::kConnected;
   attempts_in_cycle_ = 0;
+  refusals_in_cycle_ = 0;
   last_receive_ = last_send_ = Clock::now();
   {
     std::lock_guard lock(mutex_);
@@ -321,7 +449,7 @@ void Session::OnConnectResponse(const Frame& frame) {
   std::deque<Request> pending = std::move(unsent_);
   unsent_.clear();
   for (Request& request : pending) Send(std::move(request));
-  Notify(response->read_only ? SessionState::kConnectedReadOnly : SessionState::kConnected,
+  Notify(session_read_only_ ? SessionState::kConnectedReadOnly : SessionState::kConnected,
          Status::Ok());
 }
 
@@ -335,19 +463,36 @@ void Session::HandleSocket(short revents) {
     }
     return;
   }
+  if (phase_ == Phase::kTlsHandshaking) {
+    AdvanceTlsHandshake();
+    return;
+  }
   if ((revents & (POLLIN | POLLERR | POLLHUP)) != 0) ReadAvailable();
   if (socket_.valid() && (revents & POLLOUT) != 0) FlushOut();
 }
 
+Result<IoResult> Session::ReadSocket(std::span<uint8_t> buffer) {
+  return tls_ ? tls_->Read(buffer) : ReadSome(socket_.get(), buffer);
+}
+
+Result<IoResult> Session::WriteSocket(std::span<const uint8_t> bytes) {
+  return tls_ ? tls_->Write(bytes) : WriteSome(socket_.get(), bytes);
+}
+
 void Session::ReadAvailable() {
-  // Bounded, so that a fast stream cannot starve timers and submissions.
+  // Bounded, so that a fast stream cannot starve timers and submissions;
+  // what is left is read after the next poll, which then does not wait.
+  read_budget_exhausted_ = true;
   for (int round = 0; round < 16; ++round) {
-    Result<IoResult> read = ReadSome(socket_.get(), read_buffer_);
+    Result<IoResult> read = ReadSocket(read_buffer_);
     if (!read.ok()) {
       LoseConnection(read.status());
       return;
     }
-    if (read->would_block) return;
+    if (read->would_block) {
+      read_budget_exhausted_ = false;
+      return;
+    }
     if (read->bytes == 0) {
       LoseConnection(Status::IoError("server " + current_server_ + " closed the connection"));
       return;
@@ -368,9 +513,12 @@ void Session::ReadAvailable() {
 }
 
 void Session::FlushOut() {
-  if (phase_ != Phase::kHandshaking && phase_ != Phase::kConnected) return;
+  if (phase_ != Phase::kHandshaking && phase_ != Phase::kSaslAuthenticating &&
+      phase_ != Phase::kConnected) {
+    return;
+  }
   while (out_offset_ < out_.size()) {
-    Result<IoResult> written = WriteSome(socket_.get(), std::span(out_).subspan(out_offset_));
+    Result<IoResult> written = WriteSocket(std::span(out_).subspan(out_offset_));
     if (!written.ok()) {
       LoseConnection(written.status());
       return;
@@ -386,6 +534,10 @@ void Session::FlushOut() {
 void Session::HandleFrame(const Frame& frame) {
   if (phase_ == Phase::kHandshaking) {
     OnConnectResponse(frame);
+    return;
+  }
+  if (phase_ == Phase::kSaslAuthenticating) {
+    OnSaslReply(frame);
     return;
   }
   JuteReader reader(frame.payload);
@@ -486,8 +638,7 @@ void Session::CheckTimers() {
     return;
   }
   if (phase_ == Phase::kTerminal) return;
-  if ((phase_ == Phase::kTcpConnecting || phase_ == Phase::kHandshaking) &&
-      now >= attempt_deadline_) {
+  if (phase_ != Phase::kIdle && now >= attempt_deadline_) {
     ConnectFailed(Status::Timeout("no session from " + current_server_ + " in time"));
   }
   if (session_id_.load() != 0 && now - disconnected_since_ >= negotiated_timeout()) {
@@ -500,6 +651,7 @@ void Session::CheckTimers() {
 
 int Session::PollTimeoutMs() const {
   constexpr milliseconds kMaxWait{1000};
+  if (read_budget_exhausted_) return 0;
   Clock::time_point now = Clock::now();
   Clock::time_point wake = now + kMaxWait;
   switch (phase_) {
@@ -509,7 +661,9 @@ int Session::PollTimeoutMs() const {
       wake = std::min(wake, retry_at_);
       break;
     case Phase::kTcpConnecting:
+    case Phase::kTlsHandshaking:
     case Phase::kHandshaking:
+    case Phase::kSaslAuthenticating:
       wake = std::min(wake, attempt_deadline_);
       break;
     case Phase::kConnected:
@@ -524,11 +678,19 @@ int Session::PollTimeoutMs() const {
   return static_cast<int>(std::max<int64_t>(0, wait.count() + 1));
 }
 
-void Session::ConnectFailed(const Status& reason) {
+void Session::CloseSocket() {
+  sasl_.reset();
+  tls_.reset();
   socket_.Reset();
   out_.clear();
   out_offset_ = 0;
   decoder_.Reset();
+  read_budget_exhausted_ = false;
+}
+
+void Session::ConnectFailed(const Status& reason) {
+  CloseSocket();
+  if (reason.code() == StatusCode::kUnauthenticated) ++refusals_in_cycle_;
   phase_ = Phase::kIdle;
   retry_at_ = Clock::now();
   std::lock_guard lock(mutex_);
@@ -538,16 +700,18 @@ void Session::ConnectFailed(const Status& reason) {
 void Session::LoseConnection(const Status& reason) {
   if (phase_ == Phase::kConnected) {
     Disconnect(reason);
+  } else if (phase_ == Phase::kSaslAuthenticating) {
+    // ZooKeeper drops a client whose authentication failed.
+    ConnectFailed(Status::Unauthenticated(
+        "the server closed the connection during SASL authentication (" + reason.message() +
+        "); it does so when the credentials are refused"));
   } else if (phase_ != Phase::kTerminal) {
     ConnectFailed(reason);
   }
 }
 
 void Session::Disconnect(const Status& reason) {
-  socket_.Reset();
-  out_.clear();
-  out_offset_ = 0;
-  decoder_.Reset();
+  CloseSocket();
   auth_replies_due_.clear();
   phase_ = Phase::kIdle;
   retry_at_ = disconnected_since_ = Clock::now();
@@ -578,10 +742,7 @@ void Session::Disconnect(const Status& reason) {
 void Session::Terminate(SessionState state, const Status& status) {
   bool first = phase_ != Phase::kTerminal;
   phase_ = Phase::kTerminal;
-  socket_.Reset();
-  out_.clear();
-  out_offset_ = 0;
-  decoder_.Reset();
+  CloseSocket();
   auth_replies_due_.clear();
   std::deque<Request> queued;
   {

@@ -23,7 +23,9 @@
 #include "zk/connect_string.h"
 #include "zk/frame_decoder.h"
 #include "zk/protocol.h"
+#include "zk/sasl.h"
 #include "zk/socket.h"
+#include "zk/tls.h"
 #include "zk/watch_registry.h"
 
 namespace zkarrow::zk {
@@ -83,7 +85,18 @@ class Session {
  private:
   using Clock = std::chrono::steady_clock;
 
-  enum class Phase { kIdle, kTcpConnecting, kHandshaking, kConnected, kTerminal };
+  // A connection goes through TCP connect, the TLS handshake (with TLS), the
+  // session handshake (ConnectRequest/ConnectResponse) and the SASL exchange
+  // (with SASL); requests wait in unsent_ until it is kConnected.
+  enum class Phase {
+    kIdle,
+    kTcpConnecting,
+    kTlsHandshaking,
+    kHandshaking,
+    kSaslAuthenticating,
+    kConnected,
+    kTerminal
+  };
 
   struct InFlight {
     int32_t xid = 0;
@@ -94,7 +107,8 @@ class Session {
     ReplyHandler on_reply;  // until the first reply; null afterwards
   };
 
-  Session(ClientOptions options, ConnectString servers, Waker waker);
+  Session(ClientOptions options, ConnectString servers, Waker waker,
+          std::shared_ptr<const TlsContext> tls_context);
 
   void Run();
   void DrainSubmissions();
@@ -107,6 +121,17 @@ class Session {
 
   void StartConnecting();
   void OnTcpConnected();
+  void AdvanceTlsHandshake();
+  void SendConnectRequest();
+  void StartSasl();
+  void SendSaslToken(std::span<const uint8_t> token);
+  void OnSaslReply(const Frame& frame);
+  // The connection is ready for requests: identities, watches, what waited.
+  void FinishConnecting();
+  // Closes the socket (and its TLS and SASL state) and drops unsent bytes.
+  void CloseSocket();
+  Result<IoResult> ReadSocket(std::span<uint8_t> buffer);
+  Result<IoResult> WriteSocket(std::span<const uint8_t> bytes);
   // The attempt to reach current_server_ failed; try the next one.
   void ConnectFailed(const Status& reason);
   // An I/O error: Disconnect when connected, else ConnectFailed.
@@ -135,6 +160,7 @@ class Session {
   const std::vector<HostPort> servers_;
   const std::string chroot_;
   const Waker waker_;
+  const std::shared_ptr<const TlsContext> tls_context_;  // null: plain TCP
 
   // Shared with submitting threads.
   mutable std::mutex mutex_;
@@ -153,7 +179,17 @@ class Session {
   // I/O thread only.
   Phase phase_ = Phase::kIdle;
   UniqueFd socket_;
+  std::unique_ptr<TlsConnection> tls_;
+  std::unique_ptr<SaslClient> sasl_;
+  int32_t sasl_xid_ = 0;
+  bool session_read_only_ = false;
+  // ReadAvailable stopped with input left: poll must not wait for more.
+  bool read_budget_exhausted_ = false;
   std::string current_server_;
+  std::string current_host_;
+  // Attempts of this cycle that failed for a reason retrying cannot fix
+  // (kUnauthenticated: an untrusted certificate, refused credentials).
+  size_t refusals_in_cycle_ = 0;
   size_t next_server_ = 0;
   size_t attempts_in_cycle_ = 0;
   Clock::time_point retry_at_;

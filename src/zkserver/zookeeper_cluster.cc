@@ -108,6 +108,9 @@ Result<std::unique_ptr<ZooKeeperCluster>> ZooKeeperCluster::Start(ClusterOptions
     Server server;
     server.id = i + 1;
     ZKA_ASSIGN_OR_RETURN(server.client_port, PickFreePort());
+    if (opts.secure_client_port) {
+      ZKA_ASSIGN_OR_RETURN(server.secure_client_port, PickFreePort());
+    }
     if (opts.servers > 1) {
       ZKA_ASSIGN_OR_RETURN(server.quorum_port, PickFreePort());
       ZKA_ASSIGN_OR_RETURN(server.election_port, PickFreePort());
@@ -151,6 +154,15 @@ std::string ZooKeeperCluster::ConnectString() const {
   return text;
 }
 
+std::string ZooKeeperCluster::SecureConnectString() const {
+  std::string text;
+  for (const Server& server : servers_) {
+    if (!text.empty()) text += ",";
+    text += "127.0.0.1:" + std::to_string(server.secure_client_port);
+  }
+  return text;
+}
+
 Status ZooKeeperCluster::WriteConfig(const Server& server) const {
   std::filesystem::path dir = server_dir(server);
   std::error_code error;
@@ -166,6 +178,11 @@ Status ZooKeeperCluster::WriteConfig(const Server& server) const {
          << "admin.enableServer=false\n"
          << "4lw.commands.whitelist=*\n"
          << "maxClientCnxns=0\n";
+  if (server.secure_client_port != 0) {
+    config << "secureClientPort=" << server.secure_client_port << "\n"
+           << "secureClientPortAddress=127.0.0.1\n"
+           << "serverCnxnFactory=org.apache.zookeeper.server.NettyServerCnxnFactory\n";
+  }
   for (const auto& [key, value] : options_.config) config << key << "=" << value << "\n";
   if (size() > 1) {
     for (const Server& peer : servers_) {
@@ -189,7 +206,16 @@ Status ZooKeeperCluster::Launch(Server& server) {
   args.push_back("-Dzookeeper.log.file=" + (dir / "server.log").string());
   args.push_back("-Dzookeeper.jmx.log4j.disable=true");
   args.push_back("-cp");
-  args.push_back(dir.string() + ":" + options_.classpath);
+  std::string classpath = dir.string() + ":" + options_.classpath;
+  // zookeeper.jar's manifest names Netty's handler, transport and buffer;
+  // these are what they need besides.
+  if (options_.secure_client_port) {
+    for (const char* jar :
+         {"netty-codec", "netty-resolver", "netty-transport-native-unix-common"}) {
+      classpath += std::string(":/usr/share/java/") + jar + ".jar";
+    }
+  }
+  args.push_back(classpath);
   args.push_back(main_class);
   args.push_back((dir / "zoo.cfg").string());
   std::vector<char*> argv;

@@ -21,6 +21,11 @@ namespace zkarrow::zkserver {
 struct ClusterOptions {
   int servers = 1;          // 1: standalone (ZooKeeperServerMain); >1: a quorum
   int tick_time_ms = 2000;  // sessions may time out from 2 to 20 ticks
+  // Also listen for TLS clients on a secureClientPort (through Netty, whose
+  // Debian jars join the classpath). The key and trust stores are ssl.*
+  // lines of `config` (PEM files work: ssl.keyStore.type=PEM). The plain
+  // clientPort stays open: the harness asks it whether the server serves.
+  bool secure_client_port = false;
   // Extra zoo.cfg lines, e.g. {"snapCount", "1000"}.
   std::vector<std::pair<std::string, std::string>> config;
   // Where to put the servers' directories; empty: a fresh temporary
@@ -31,6 +36,7 @@ struct ClusterOptions {
   bool reuse_data = false;
   std::string java = "/usr/bin/java";
   std::string classpath = "/usr/share/java/zookeeper.jar";
+  // Add e.g. -Djava.security.auth.login.config=FILE for SASL.
   std::vector<std::string> jvm_flags = {"-Xmx512m", "-XX:+UseSerialGC"};
   std::chrono::milliseconds start_timeout{60000};
 };
@@ -47,7 +53,10 @@ class ZooKeeperCluster {
   int size() const { return static_cast<int>(servers_.size()); }
   // "127.0.0.1:p1,127.0.0.1:p2,..."
   std::string ConnectString() const;
+  // The same over the secure client ports (secure_client_port only).
+  std::string SecureConnectString() const;
   int client_port(int server) const { return servers_[server].client_port; }
+  int secure_client_port(int server) const { return servers_[server].secure_client_port; }
   pid_t pid(int server) const { return servers_[server].pid; }
   bool running(int server) const { return servers_[server].pid > 0; }
   // The server's dataDir; ZooKeeper keeps its files in dataDir/version-2.
@@ -70,6 +79,7 @@ class ZooKeeperCluster {
   struct Server {
     int id = 0;
     int client_port = 0;
+    int secure_client_port = 0;  // 0: none
     int quorum_port = 0;
     int election_port = 0;
     pid_t pid = -1;

@@ -20,6 +20,7 @@
 #include "arrow/ipc/writer.h"
 #include "cli/output_target.h"
 #include "cli/report.h"
+#include "cli/zk_client_config.h"
 #include "cli/zk_connection.h"
 #include "support/znode_rows.h"
 #include "zk/error_code.h"
@@ -246,6 +247,78 @@ TEST(ZkConnectionTest, AuthFileMustBePrivateAndWellFormed) {
   EXPECT_NE(malformed.status().message().find("line 2"), std::string::npos);
   EXPECT_EQ(malformed.status().message().find("no-colon-here"), std::string::npos)
       << "a message must not repeat what may be a secret";
+}
+
+TEST(ZkConnectionTest, TlsAndSaslOptionsBecomeClientOptions) {
+  TempDir dir;
+  fs::path password = dir.path() / "pw";
+  { std::ofstream(password) << "s3cret\nignored second line\n"; }
+  ASSERT_EQ(::chmod(password.c_str(), 0600), 0);
+  ZkConnectionArgs args;
+  args.zk = "zk1:2281";
+  args.tls_ca = "/etc/ssl/zk-ca.pem";  // implies --zk-tls
+  args.sasl = "digest";
+  args.sasl_user = "alice";
+  args.sasl_password_file = password.string();
+  auto options = MakeClientOptions(args);
+  ASSERT_TRUE(options.ok()) << options.status().ToString();
+  ASSERT_TRUE(options->tls.has_value());
+  EXPECT_EQ(options->tls->ca_file, "/etc/ssl/zk-ca.pem");
+  EXPECT_TRUE(options->tls->verify_host);
+  ASSERT_TRUE(options->sasl.has_value());
+  EXPECT_EQ(options->sasl->mechanism, "DIGEST-MD5");
+  EXPECT_EQ(options->sasl->user, "alice");
+  EXPECT_EQ(options->sasl->password, "s3cret");
+  EXPECT_EQ(options->sasl->service, "zookeeper");
+
+  args.tls_cert = "/etc/ssl/me.pem";  // without --zk-tls-key
+  auto half = MakeClientOptions(args);
+  ASSERT_FALSE(half.ok());
+  EXPECT_EQ(ExitCodeFor(half.status()), kExitUsage);
+  args.tls_cert.clear();
+
+  args.sasl_password_file.clear();
+  auto no_password = MakeClientOptions(args);
+  ASSERT_FALSE(no_password.ok());
+  EXPECT_NE(no_password.status().message().find("--sasl-password-file"), std::string::npos);
+
+  ZkConnectionArgs stray;
+  stray.zk = "zk1:2181";
+  stray.sasl_user = "alice";
+  auto refused = MakeClientOptions(stray);
+  ASSERT_FALSE(refused.ok());
+  EXPECT_NE(refused.status().message().find("needs --sasl"), std::string::npos);
+}
+
+TEST(ZkClientConfigTest, ReadsTheJavaClientsSecureSettings) {
+  auto config = ParseZkClientConfig(
+      "# zkCli.sh -client-configuration\n"
+      "zookeeper.client.secure = true\n"
+      "zookeeper.ssl.keyStore.location=/etc/zk/me.pem\n"
+      "zookeeper.ssl.keyStore.type=PEM\n"
+      "zookeeper.ssl.trustStore.location:/etc/zk/\\\n"
+      "  ca.pem\n"
+      "zookeeper.ssl.hostnameVerification=false\n"
+      "zookeeper.server.principal=zk/zk1.example.com@EXAMPLE.COM\n",
+      "test");
+  ASSERT_TRUE(config.ok()) << config.status().ToString();
+  EXPECT_TRUE(config->secure);
+  EXPECT_EQ(config->key_store, "/etc/zk/me.pem");
+  EXPECT_EQ(config->trust_store, "/etc/zk/ca.pem");
+  EXPECT_EQ(config->hostname_verification, false);
+  EXPECT_EQ(config->server_principal, "zk/zk1.example.com@EXAMPLE.COM");
+
+  auto jks = ParseZkClientConfig("zookeeper.ssl.keyStore.location=/etc/zk/me.jks\n", "test");
+  ASSERT_FALSE(jks.ok());
+  EXPECT_EQ(ExitCodeFor(jks.status()), kExitUsage);
+  EXPECT_NE(jks.status().message().find("JKS"), std::string::npos);
+  auto encrypted = ParseZkClientConfig(
+      "zookeeper.ssl.keyStore.location=/etc/zk/me.pem\nzookeeper.ssl.keyStore.password=hunter2\n",
+      "test");
+  ASSERT_FALSE(encrypted.ok());
+  EXPECT_EQ(encrypted.status().message().find("hunter2"), std::string::npos);
+  auto bad_bool = ParseZkClientConfig("zookeeper.client.secure=yes\n", "test");
+  EXPECT_FALSE(bad_bool.ok());
 }
 
 TEST(HelpTextTest, ChoiceOptionsShowTheirNames) {

@@ -3,6 +3,8 @@
 per znode, sorted by path: the oracle the znode table is compared against.
 
 usage: kazoo_dump.py HOSTS ROOT [--auth SCHEME:CREDENTIAL]
+                     [--tls-ca FILE [--tls-cert FILE --tls-key FILE]]
+                     [--sasl-user USER --sasl-password-file FILE]  (DIGEST-MD5)
 
 Mirrors what a careful client can read: a node whose data cannot be read
 (NOAUTH) still gets its stat from exists() and an "error", and its children
@@ -57,12 +59,27 @@ def main():
     parser.add_argument("hosts")
     parser.add_argument("root")
     parser.add_argument("--auth")
+    parser.add_argument("--tls-ca")
+    parser.add_argument("--tls-cert")
+    parser.add_argument("--tls-key")
+    parser.add_argument("--sasl-user")
+    parser.add_argument("--sasl-password-file")
     args = parser.parse_args()
     auth = None
     if args.auth:
         scheme, credential = args.auth.split(":", 1)
         auth = [(scheme, credential)]
-    zk = KazooClient(hosts=args.hosts, auth_data=auth, timeout=15)
+    secure = {}
+    if args.tls_ca:
+        secure.update(use_ssl=True, ca=args.tls_ca, certfile=args.tls_cert,
+                      keyfile=args.tls_key)
+    if args.sasl_user:
+        with open(args.sasl_password_file) as f:
+            password = f.readline().rstrip("\r\n")
+        secure["sasl_options"] = {"mechanism": "DIGEST-MD5",
+                                  "username": args.sasl_user,
+                                  "password": password}
+    zk = KazooClient(hosts=args.hosts, auth_data=auth, timeout=15, **secure)
     zk.start(timeout=15)
     sys.setrecursionlimit(10000)
     rows = []

@@ -216,5 +216,90 @@ TEST(HostileServerTest, HugeAclFailsTheRequestNotTheMemory) {
   ASSERT_TRUE(good.get().ok());
 }
 
+// ---- SASL: the exchange runs after the session handshake, before any
+// request; a server that answers it with nonsense ends in a clear error
+// within the connect timeout, never a hang or a crash.
+
+// A SetSASLResponse frame for `xid` whose token is `token`.
+std::vector<uint8_t> SaslReply(int32_t xid, std::span<const uint8_t> token, int32_t err = 0) {
+  JuteWriter writer;
+  writer.WriteInt(xid);
+  writer.WriteLong(1);
+  writer.WriteInt(err);
+  writer.WriteBuffer(token);
+  return writer.Release();
+}
+
+Status ConnectWithDigest(const ScriptedServer& server) {
+  ClientOptions options;
+  options.connect_string = server.ConnectString();
+  options.sasl = SaslOptions{.mechanism = "DIGEST-MD5", .user = "alice", .password = "pw"};
+  options.connect_timeout = 2s;
+  auto start = std::chrono::steady_clock::now();
+  auto client = Client::Connect(options);
+  EXPECT_LT(std::chrono::steady_clock::now() - start, 10s);
+  return client.ok() ? Status::Ok() : client.status();
+}
+
+TEST(HostileServerTest, SaslRefusalEndsConnectAtOnce) {
+  ScriptedServer server([](int, int fd) {
+    Handshake(fd);
+    WriteFrame(fd, SaslReply(ReadRequestXid(fd), {}, static_cast<int32_t>(ErrorCode::AUTHFAILED)));
+  });
+  Status status = ConnectWithDigest(server);
+  EXPECT_EQ(status.code(), StatusCode::kUnauthenticated) << status.ToString();
+  EXPECT_NE(status.message().find("SASL DIGEST-MD5 as alice"), std::string::npos)
+      << status.ToString();
+  EXPECT_NE(status.message().find("AUTHFAILED"), std::string::npos) << status.ToString();
+}
+
+TEST(HostileServerTest, GarbageSaslChallengeIsRefusedByCyrus) {
+  ScriptedServer server([](int, int fd) {
+    Handshake(fd);
+    const std::string garbage = "realm=\"x\",nonce=\"\\\",,,qop=\"auth-int,,\",algorithm=md5-sess,";
+    WriteFrame(
+        fd, SaslReply(ReadRequestXid(fd),
+                      std::span(reinterpret_cast<const uint8_t*>(garbage.data()), garbage.size())));
+  });
+  Status status = ConnectWithDigest(server);
+  EXPECT_EQ(status.code(), StatusCode::kUnauthenticated) << status.ToString();
+  EXPECT_NE(status.message().find("SASL DIGEST-MD5"), std::string::npos) << status.ToString();
+}
+
+TEST(HostileServerTest, OversizedSaslTokenIsRefusedBeforeCyrusSeesIt) {
+  ScriptedServer server([](int, int fd) {
+    Handshake(fd);
+    std::vector<uint8_t> token(kMaxSaslTokenBytes + 1, 'a');
+    WriteFrame(fd, SaslReply(ReadRequestXid(fd), token));
+  });
+  Status status = ConnectWithDigest(server);
+  EXPECT_FALSE(status.ok());
+  EXPECT_NE(status.message().find("exceeds the 65536-byte limit"), std::string::npos)
+      << status.ToString();
+}
+
+TEST(HostileServerTest, SaslReplyForAnotherXidDropsTheConnection) {
+  ScriptedServer server([](int, int fd) {
+    Handshake(fd);
+    WriteFrame(fd, SaslReply(ReadRequestXid(fd) + 7, {}));
+  });
+  Status status = ConnectWithDigest(server);
+  EXPECT_FALSE(status.ok());
+  EXPECT_NE(status.message().find("expected the reply to xid"), std::string::npos)
+      << status.ToString();
+}
+
+TEST(HostileServerTest, ServerClosingDuringSaslIsARefusal) {
+  ScriptedServer server([](int, int fd) {
+    Handshake(fd);
+    ReadRequestXid(fd);
+    ::shutdown(fd, SHUT_RDWR);
+  });
+  Status status = ConnectWithDigest(server);
+  EXPECT_EQ(status.code(), StatusCode::kUnauthenticated) << status.ToString();
+  EXPECT_NE(status.message().find("during SASL authentication"), std::string::npos)
+      << status.ToString();
+}
+
 }  // namespace
 }  // namespace zkarrow::zk

@@ -315,5 +315,38 @@ TEST(WatchRegistryTest, OneShotWatchesFireOncePersistentOnesStay) {
   EXPECT_TRUE(registry.empty());
 }
 
+TEST(ProtocolTest, SaslRequestAndResponse) {
+  const std::vector<uint8_t> token = {1, 2, 3};
+  JuteWriter expected;
+  expected.WriteBuffer(token);
+  EXPECT_EQ(EncodeSaslRequest(token), expected.bytes());
+
+  JuteWriter reply;
+  reply.WriteBuffer(token);
+  auto decoded = DecodeSaslResponse(reply.bytes());
+  ASSERT_TRUE(decoded.ok()) << decoded.status().ToString();
+  EXPECT_EQ(*decoded, token);
+
+  JuteWriter null_token;
+  null_token.WriteNullBuffer();
+  auto empty = DecodeSaslResponse(null_token.bytes());
+  ASSERT_TRUE(empty.ok());
+  EXPECT_TRUE(empty->empty());
+
+  JuteWriter negative;
+  negative.WriteInt(-7);
+  EXPECT_EQ(DecodeSaslResponse(negative.bytes()).status().code(), StatusCode::kInvalidData);
+
+  // A length past the bytes is malformed; one within them but over the
+  // limit is too large.
+  JuteWriter truncated;
+  truncated.WriteInt(1000);
+  truncated.WriteInt(0);
+  EXPECT_EQ(DecodeSaslResponse(truncated.bytes()).status().code(), StatusCode::kInvalidData);
+  JuteWriter huge;
+  huge.WriteBuffer(std::vector<uint8_t>(kMaxSaslTokenBytes + 1));
+  EXPECT_EQ(DecodeSaslResponse(huge.bytes()).status().code(), StatusCode::kOutOfRange);
+}
+
 }  // namespace
 }  // namespace zkarrow::zk
