@@ -614,6 +614,47 @@ TEST_F(HttpTest, ClientListsPutsGetsDeletesAndRunsActions) {
   EXPECT_EQ(client->Delete(dataset).code(), StatusCode::kNotFound);
 }
 
+TEST_F(HttpTest, ClientKeepsItsConnectionAcrossCalls) {
+  StartServer();
+  auto client = Client();
+  ASSERT_NE(client, nullptr);
+  for (int i = 0; i < 5; ++i) {
+    ASSERT_TRUE(client->List().ok());
+    auto stream = client->Get(Resource{{"znodes"}, {}}, {});
+    ASSERT_TRUE(stream.ok()) << stream.status().ToString();
+    ReadResult read = ReadStream(std::move(*stream));
+    ASSERT_TRUE(read.status.ok()) << read.status.ToString();
+    EXPECT_EQ(read.rows, TableRows());
+  }
+  // The client's one idle connection and the metrics request's own: ten
+  // calls opened no other (each would have been closed after its call).
+  EXPECT_EQ(MetricValue(server_->port(), "zkarrow_http_connections"), 2);
+  // A response not read to its end leaves its connection unusable: closed.
+  {
+    auto endless = client->Get(Resource{{"changes"}, {}}, {});
+    ASSERT_TRUE(endless.ok()) << endless.status().ToString();
+  }
+  EXPECT_TRUE(
+      WaitFor([&] { return MetricValue(server_->port(), "zkarrow_http_connections") == 1; }));
+}
+
+TEST_F(HttpTest, ClientSendsAgainWhenTheServerClosedItsIdleConnection) {
+  HttpLimits limits;
+  limits.idle_timeout = std::chrono::milliseconds(100);
+  StartServer({}, limits);
+  auto client = Client();
+  ASSERT_NE(client, nullptr);
+  ASSERT_TRUE(client->List().ok());
+  // The server closes the kept connection at its idle timeout; the next
+  // call meets the closed connection and goes again on a new one.
+  EXPECT_TRUE(
+      WaitFor([&] { return MetricValue(server_->port(), "zkarrow_http_connections") == 1; }));
+  auto list = client->List();
+  EXPECT_TRUE(list.ok()) << list.status().ToString();
+  auto echoed = client->DoAction("echo", "{}");
+  EXPECT_TRUE(echoed.ok()) << echoed.status().ToString();
+}
+
 TEST_F(HttpTest, ClientSeesAResponseCutAfterItsHeadersAsAFailedRead) {
   StartServer();
   auto client = Client();

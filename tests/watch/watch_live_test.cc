@@ -92,9 +92,23 @@ class WatchTestBase : public ::testing::Test {
 
   // The shared writer's session ends when a server restart outlasts its
   // timeout (a restart under load can): later tests get a new one instead
-  // of failing with it.
+  // of failing with it. A session that is only disconnected is waited for,
+  // not replaced: the server would keep a replaced session's ephemerals
+  // until its timeout and delete them later, in the middle of whatever test
+  // runs then, where a watcher stopped before the deletions disagrees with
+  // a snapshot taken after them. Once the client hears that its session
+  // expired, the server has already deleted them.
   static void EnsureWriterSession() {
-    if (writer_ != nullptr && writer_->Exists("/").get().ok()) return;
+    const auto deadline = std::chrono::steady_clock::now() + std::chrono::seconds(90);
+    while (writer_ != nullptr) {
+      Status alive = writer_->Exists("/").get().status();
+      if (alive.ok()) return;
+      if (zk::ErrorCodeOf(alive) == zk::ErrorCode::SESSIONEXPIRED ||
+          std::chrono::steady_clock::now() > deadline) {
+        break;
+      }
+      std::this_thread::sleep_for(std::chrono::milliseconds(100));
+    }
     ConnectWriter();
   }
 

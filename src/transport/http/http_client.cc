@@ -3,14 +3,17 @@
 #include <openssl/ssl.h>
 #include <openssl/x509v3.h>
 
+#include <algorithm>
 #include <boost/asio.hpp>
 #include <boost/asio/ssl.hpp>
 #include <boost/beast/core.hpp>
 #include <boost/beast/http.hpp>
 #include <boost/beast/ssl.hpp>
 #include <chrono>
+#include <mutex>
 #include <optional>
 #include <utility>
+#include <vector>
 
 #include "transport/http/http_protocol.h"
 
@@ -30,6 +33,9 @@ constexpr size_t kUploadChunkBytes = 256 * 1024;
 // A response body is read from the socket up to this much at a time (see
 // ReadBody).
 constexpr size_t kBodyReadBytes = size_t{1} << 20;
+// Idle connections kept per client: one per thread that calls it at once
+// is all a caller gains from, and each holds a socket on the server.
+constexpr size_t kMaxIdleConnections = 4;
 
 Status NetworkError(std::string_view what, const boost::system::error_code& ec) {
   if (ec == beast::error::timeout) return Status::Timeout(std::string(what) + ": timed out");
@@ -43,6 +49,12 @@ struct HttpClient::Shared {
   std::optional<asio::ssl::context> tls;
   std::string port_text;
   std::chrono::milliseconds timeout;
+
+  // Connections whose last response ended cleanly and that the server keeps
+  // open, most recently used last. A call takes one (or opens one) and
+  // gives it back when its response is complete.
+  std::mutex idle_mutex;
+  std::vector<std::unique_ptr<Connection>> idle;
 };
 
 // One connection with its own io_context: every operation is asynchronous
@@ -105,18 +117,22 @@ class HttpClient::Connection {
     if (!shared_->options.bearer_token.empty()) {
       request.set(bhttp::field::authorization, "Bearer " + shared_->options.bearer_token);
     }
-    request.keep_alive(false);
+    request.keep_alive(true);
   }
 
   // Sends a request whose body is in memory, within the deadline.
   Status Send(bhttp::request<bhttp::string_body>& request) {
     AddHeaders(request);
     request.prepare_payload();
+    response_done_ = false;
     Lowest().expires_after(shared_->timeout);
     auto ec = Run([&](auto handler) {
       WithStream([&](auto& s) { bhttp::async_write(s, request, handler); });
     });
-    if (ec) return NetworkError("sending a request to " + Authority(), ec);
+    if (ec) {
+      NoteFailure(ec);
+      return NetworkError("sending a request to " + Authority(), ec);
+    }
     return Status::Ok();
   }
 
@@ -127,7 +143,10 @@ class HttpClient::Connection {
     auto ec = Run([&](auto handler) {
       WithStream([&](auto& s) { bhttp::async_read_header(s, buffer_, parser, handler); });
     });
-    if (ec) return NetworkError("reading the response from " + Authority(), ec);
+    if (ec) {
+      NoteFailure(ec);
+      return NetworkError("reading the response from " + Authority(), ec);
+    }
     return Status::Ok();
   }
 
@@ -175,7 +194,45 @@ class HttpClient::Connection {
       size_t n = out.size() - parser.get().body().size;
       if (n > 0) return static_cast<int64_t>(n);
     }
+    response_done_ = true;
+    server_keeps_open_ = parser.get().keep_alive();
     return int64_t{0};
+  }
+
+  // Reads the rest of a response whose reader stopped at the end of its
+  // Arrow stream, as far as it has arrived, without waiting: the body's last
+  // chunk comes right behind the end-of-stream marker, and once it is read
+  // the connection can carry the next call. Plain HTTP only (a TLS record
+  // may be incomplete, and reading it could wait); at most a few chunks.
+  void FinishIfArrived(bhttp::response_parser<bhttp::buffer_body>& parser) {
+    if (shared_->tls || !body_error_.ok()) return;
+    constexpr size_t kMaxDrainBytes = 64 * 1024;
+    uint8_t discard[4096];
+    size_t drained = 0;
+    boost::system::error_code ec;
+    bool need_more = buffer_.size() == 0;
+    while (!parser.is_done() && drained < kMaxDrainBytes) {
+      if (need_more) {
+        const size_t available = Lowest().socket().available(ec);
+        if (ec || available == 0) return;
+        const size_t n =
+            Lowest().socket().read_some(buffer_.prepare(std::min(available, kBodyReadBytes)), ec);
+        if (ec) return;
+        buffer_.commit(n);
+      }
+      auto& body = parser.get().body();
+      body.data = discard;
+      body.size = sizeof discard;
+      buffer_.consume(parser.put(buffer_.data(), ec));
+      need_more = ec == bhttp::error::need_more;
+      if (ec == bhttp::error::need_buffer || need_more) ec = {};
+      if (ec) return;
+      drained += sizeof discard - body.size;
+    }
+    if (parser.is_done()) {
+      response_done_ = true;
+      server_keeps_open_ = parser.get().keep_alive();
+    }
   }
 
   // A whole (small) body, within the deadline.
@@ -195,17 +252,18 @@ class HttpClient::Connection {
   }
 
   // Status and body of a request without a streamed body.
-  Result<std::pair<int, std::string>> Exchange(bhttp::verb verb, const std::string& target,
-                                               std::string body) {
+  static Result<std::pair<int, std::string>> Exchange(const std::shared_ptr<Shared>& shared,
+                                                      bhttp::verb verb, const std::string& target,
+                                                      std::string body) {
     bhttp::request<bhttp::string_body> request(verb, target, 11);
     request.set(bhttp::field::accept, std::string(kJsonType));
     if (!body.empty()) request.set(bhttp::field::content_type, std::string(kJsonType));
     request.body() = std::move(body);
-    ZKA_RETURN_IF_ERROR(Send(request));
-    bhttp::response_parser<bhttp::buffer_body> parser;
-    ZKA_RETURN_IF_ERROR(ReadHeader(parser));
-    ZKA_ASSIGN_OR_RETURN(std::string reply, ReadSmallBody(parser));
-    return std::pair{static_cast<int>(parser.get().result_int()), std::move(reply)};
+    std::unique_ptr<bhttp::response_parser<bhttp::buffer_body>> parser;
+    ZKA_ASSIGN_OR_RETURN(std::unique_ptr<Connection> connection, Request(shared, request, parser));
+    ZKA_ASSIGN_OR_RETURN(std::string reply, connection->ReadSmallBody(*parser));
+    Release(std::move(connection));
+    return std::pair{static_cast<int>(parser->get().result_int()), std::move(reply)};
   }
 
   // Streams `input` as a chunked PUT body while watching for an early
@@ -302,6 +360,66 @@ class HttpClient::Connection {
     Lowest().close();
   }
 
+  // Whether this connection carried an earlier exchange: the server may
+  // have closed it since (its idle timeout), which a first read or write
+  // then reports.
+  bool reused() const { return reused_; }
+
+  // An idle connection of `shared`'s, or a new one when there is none or
+  // `fresh` is asked for.
+  static Result<std::unique_ptr<Connection>> Take(const std::shared_ptr<Shared>& shared,
+                                                  bool fresh) {
+    if (!fresh) {
+      std::lock_guard lock(shared->idle_mutex);
+      if (!shared->idle.empty()) {
+        std::unique_ptr<Connection> connection = std::move(shared->idle.back());
+        shared->idle.pop_back();
+        return connection;
+      }
+    }
+    auto connection = std::make_unique<Connection>(shared);
+    ZKA_RETURN_IF_ERROR(connection->Open());
+    return connection;
+  }
+
+  // Sends `request` and reads its response's headers into `parser`, on an
+  // idle connection when there is one. The server closes idle connections
+  // at its own timeout, which the first write or read then meets before any
+  // of the reply arrived; the request is then sent once more, on a new
+  // connection (a server that closed the connection did not act on it).
+  static Result<std::unique_ptr<Connection>> Request(
+      const std::shared_ptr<Shared>& shared, bhttp::request<bhttp::string_body>& request,
+      std::unique_ptr<bhttp::response_parser<bhttp::buffer_body>>& parser) {
+    // A new connection is never reused_: the second turn is the last.
+    for (bool fresh = false;; fresh = true) {
+      ZKA_ASSIGN_OR_RETURN(std::unique_ptr<Connection> connection, Take(shared, fresh));
+      parser = std::make_unique<bhttp::response_parser<bhttp::buffer_body>>();
+      Status sent = connection->Send(request);
+      if (sent.ok()) sent = connection->ReadHeader(*parser);
+      if (sent.ok()) return connection;
+      connection->Close();
+      if (!connection->reused_ || !connection->closed_by_server_) return sent;
+    }
+  }
+
+  // Back to the client's idle connections when the last response was read
+  // whole, the server keeps the connection open and sent nothing after it;
+  // closed otherwise.
+  static void Release(std::unique_ptr<Connection> connection) {
+    Shared& shared = *connection->shared_;
+    const bool reusable = connection->response_done_ && connection->server_keeps_open_ &&
+                          connection->body_error_.ok() && connection->buffer_.size() == 0 &&
+                          connection->Lowest().socket().is_open();
+    if (!reusable) return connection->Close();
+    connection->reused_ = true;
+    std::lock_guard lock(shared.idle_mutex);
+    if (shared.idle.size() >= kMaxIdleConnections) {
+      shared.idle.front()->Close();
+      shared.idle.erase(shared.idle.begin());
+    }
+    shared.idle.push_back(std::move(connection));
+  }
+
  private:
   static asio::ssl::context& PlaceholderContext() {
     // Plain HTTP never uses the TLS layer; the stream type needs a context.
@@ -340,8 +458,22 @@ class HttpClient::Connection {
   std::shared_ptr<Shared> shared_;
   asio::io_context ioc_;
   beast::ssl_stream<beast::tcp_stream> stream_;
+  // A connection error on a reused connection before any byte of the
+  // reply: see Request.
+  void NoteFailure(const boost::system::error_code& ec) {
+    closed_by_server_ = ec == asio::error::eof || ec == asio::error::connection_reset ||
+                        ec == asio::error::broken_pipe || ec == bhttp::error::end_of_stream;
+  }
+
   beast::flat_buffer buffer_;
   Status body_error_;
+  bool reused_ = false;
+  bool closed_by_server_ = false;
+  // Whether the last response was read to its end (a connection that sent
+  // no request yet has none outstanding), and whether it left the
+  // connection open.
+  bool response_done_ = true;
+  bool server_keeps_open_ = true;
 };
 
 namespace {
@@ -352,7 +484,10 @@ class ResponseStream final : public arrow::InputStream {
   ResponseStream(std::unique_ptr<HttpClient::Connection> connection,
                  std::unique_ptr<bhttp::response_parser<bhttp::buffer_body>> parser)
       : connection_(std::move(connection)), parser_(std::move(parser)) {}
-  ~ResponseStream() override { connection_->Close(); }
+  ~ResponseStream() override {
+    connection_->FinishIfArrived(*parser_);
+    HttpClient::Connection::Release(std::move(connection_));
+  }
 
   Result<int64_t> Read(std::span<uint8_t> out) override {
     if (out.empty()) return int64_t{0};
@@ -401,36 +536,30 @@ Result<std::unique_ptr<HttpClient>> HttpClient::Connect(const ClientOptions& opt
           ": " + ec.message());
     }
   }
-  std::unique_ptr<HttpClient> client(new HttpClient(std::move(shared)));
-  ZKA_ASSIGN_OR_RETURN(auto probe, client->Open());
-  probe->Close();
+  std::unique_ptr<HttpClient> client(new HttpClient(shared));
+  // The probe connection is the first idle one.
+  ZKA_ASSIGN_OR_RETURN(auto probe, Connection::Take(shared, /*fresh=*/true));
+  Connection::Release(std::move(probe));
   return client;
 }
 
-Result<std::unique_ptr<HttpClient::Connection>> HttpClient::Open() {
-  auto connection = std::make_unique<Connection>(shared_);
-  ZKA_RETURN_IF_ERROR(connection->Open());
-  return connection;
-}
-
 Result<std::vector<StreamInfo>> HttpClient::List() {
-  ZKA_ASSIGN_OR_RETURN(auto connection, Open());
-  ZKA_ASSIGN_OR_RETURN(auto reply, connection->Exchange(bhttp::verb::get, "/datasets", ""));
+  ZKA_ASSIGN_OR_RETURN(auto reply,
+                       Connection::Exchange(shared_, bhttp::verb::get, "/datasets", ""));
   ZKA_RETURN_IF_ERROR(ExpectSuccess(reply.first, reply.second));
   return StreamInfoListFromJson(reply.second);
 }
 
 Result<std::unique_ptr<arrow::InputStream>> HttpClient::Get(const Resource& resource,
                                                             const GetOptions& options) {
-  ZKA_ASSIGN_OR_RETURN(auto connection, Open());
   bhttp::request<bhttp::string_body> request(bhttp::verb::get, resource.ToTarget(), 11);
   request.set(bhttp::field::accept, AcceptFor(options.compression));
-  ZKA_RETURN_IF_ERROR(connection->Send(request));
-  auto parser = std::make_unique<bhttp::response_parser<bhttp::buffer_body>>();
-  ZKA_RETURN_IF_ERROR(connection->ReadHeader(*parser));
+  std::unique_ptr<bhttp::response_parser<bhttp::buffer_body>> parser;
+  ZKA_ASSIGN_OR_RETURN(auto connection, Connection::Request(shared_, request, parser));
   int status = static_cast<int>(parser->get().result_int());
   if (status != 200) {
     ZKA_ASSIGN_OR_RETURN(std::string body, connection->ReadSmallBody(*parser));
+    Connection::Release(std::move(connection));
     return StatusFromErrorResponse(status, body);
   }
   connection->NoDeadline();
@@ -440,7 +569,9 @@ Result<std::unique_ptr<arrow::InputStream>> HttpClient::Get(const Resource& reso
 
 Result<StreamInfo> HttpClient::Put(const Resource& resource, arrow::InputStream& ipc_stream,
                                    const ProgressCallback& progress) {
-  ZKA_ASSIGN_OR_RETURN(auto connection, Open());
+  // Always a new connection: a body read from `ipc_stream` as it is sent
+  // cannot be sent again should an idle one turn out closed.
+  ZKA_ASSIGN_OR_RETURN(auto connection, Connection::Take(shared_, /*fresh=*/true));
   ZKA_ASSIGN_OR_RETURN(auto reply, connection->Upload(resource.ToTarget(), ipc_stream, progress));
   connection->Close();
   ZKA_RETURN_IF_ERROR(ExpectSuccess(reply.first, reply.second));
@@ -448,17 +579,15 @@ Result<StreamInfo> HttpClient::Put(const Resource& resource, arrow::InputStream&
 }
 
 Status HttpClient::Delete(const Resource& resource) {
-  ZKA_ASSIGN_OR_RETURN(auto connection, Open());
-  ZKA_ASSIGN_OR_RETURN(auto reply,
-                       connection->Exchange(bhttp::verb::delete_, resource.ToTarget(), ""));
+  ZKA_ASSIGN_OR_RETURN(
+      auto reply, Connection::Exchange(shared_, bhttp::verb::delete_, resource.ToTarget(), ""));
   return ExpectSuccess(reply.first, reply.second);
 }
 
 Result<std::string> HttpClient::DoAction(std::string_view type, std::string_view body) {
-  ZKA_ASSIGN_OR_RETURN(auto connection, Open());
   Resource action{{"actions", std::string(type)}, {}};
-  ZKA_ASSIGN_OR_RETURN(
-      auto reply, connection->Exchange(bhttp::verb::post, action.ToTarget(), std::string(body)));
+  ZKA_ASSIGN_OR_RETURN(auto reply, Connection::Exchange(shared_, bhttp::verb::post,
+                                                        action.ToTarget(), std::string(body)));
   ZKA_RETURN_IF_ERROR(ExpectSuccess(reply.first, reply.second));
   return std::move(reply.second);
 }

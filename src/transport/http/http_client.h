@@ -1,6 +1,10 @@
 // The HTTP side of transport::ArrowClient: synchronous calls over HTTP/1.1
-// or HTTPS (Boost.Beast), one connection per call ("Connection: close"), so
-// a call never meets a connection the server already timed out.
+// or HTTPS (Boost.Beast). A connection whose response was read to its end
+// is kept for the next call (keep-alive: no connect, and no TLS handshake,
+// per request); a kept connection the server has closed meanwhile is found
+// at the next call's first write or read, and that call goes again on a new
+// one. Uploads always take a new connection. Safe to call from several
+// threads at once (each call has a connection of its own).
 //
 // Deadlines: connecting, the TLS handshake, sending a request without a
 // streamed body and reading a response's headers and JSON body each have
@@ -48,7 +52,6 @@ class HttpClient final : public ArrowClient {
  private:
   struct Shared;
   explicit HttpClient(std::shared_ptr<Shared> shared);
-  Result<std::unique_ptr<Connection>> Open();
   std::shared_ptr<Shared> shared_;
 };
 
