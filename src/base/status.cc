@@ -32,6 +32,8 @@ std::string_view StatusCodeName(StatusCode code) {
       return "unavailable";
     case StatusCode::kUnauthenticated:
       return "unauthenticated";
+    case StatusCode::kPermissionDenied:
+      return "permission denied";
     case StatusCode::kInternal:
       return "internal error";
   }

@@ -22,11 +22,12 @@ enum class StatusCode : uint8_t {
   kRemote,           // a server answered with an error (see detail())
   kTimeout,
   kCancelled,
-  kInternal,         // a broken invariant: a bug in zkarrow
-  kNotFound,         // the named thing (a dataset, a resource) does not exist
-  kConflict,         // a concurrent change won (compare-and-set lost)
-  kUnavailable,      // not ready yet or going away; retrying may succeed
-  kUnauthenticated,  // credentials missing or wrong
+  kInternal,          // a broken invariant: a bug in zkarrow
+  kNotFound,          // the named thing (a dataset, a resource) does not exist
+  kConflict,          // a concurrent change won (compare-and-set lost)
+  kUnavailable,       // not ready yet or going away; retrying may succeed
+  kUnauthenticated,   // credentials missing or wrong
+  kPermissionDenied,  // known caller, but the operation is not allowed (off, or by ACL)
 };
 
 std::string_view StatusCodeName(StatusCode code);
@@ -57,6 +58,9 @@ class [[nodiscard]] Status {
   static Status Unavailable(std::string m) { return {StatusCode::kUnavailable, std::move(m)}; }
   static Status Unauthenticated(std::string m) {
     return {StatusCode::kUnauthenticated, std::move(m)};
+  }
+  static Status PermissionDenied(std::string m) {
+    return {StatusCode::kPermissionDenied, std::move(m)};
   }
 
   bool ok() const { return code_ == StatusCode::kOk; }

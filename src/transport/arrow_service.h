@@ -12,6 +12,7 @@
 //   kOutOfRange                    -> 413 / RESOURCE_EXHAUSTED
 //   kUnavailable                   -> 503 / UNAVAILABLE
 //   kUnauthenticated               -> 401 / UNAUTHENTICATED
+//   kPermissionDenied              -> 403 / PERMISSION_DENIED
 //   kTimeout                       -> 504 / DEADLINE_EXCEEDED
 //   kNotImplemented                -> 501 / UNIMPLEMENTED
 //   anything else                  -> 500 / INTERNAL

@@ -77,6 +77,9 @@ grpc::Status ToGrpcStatus(const Status& status) {
     case StatusCode::kUnauthenticated:
       code = grpc::StatusCode::UNAUTHENTICATED;
       break;
+    case StatusCode::kPermissionDenied:
+      code = grpc::StatusCode::PERMISSION_DENIED;
+      break;
     case StatusCode::kTimeout:
       code = grpc::StatusCode::DEADLINE_EXCEEDED;
       break;
@@ -111,6 +114,9 @@ Status FromGrpcStatus(const grpc::Status& status) {
       break;
     case grpc::StatusCode::UNAUTHENTICATED:
       code = StatusCode::kUnauthenticated;
+      break;
+    case grpc::StatusCode::PERMISSION_DENIED:
+      code = StatusCode::kPermissionDenied;
       break;
     case grpc::StatusCode::DEADLINE_EXCEEDED:
       code = StatusCode::kTimeout;

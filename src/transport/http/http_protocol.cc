@@ -30,7 +30,7 @@ constexpr StatusMapping kStatusTable[] = {
     {StatusCode::kNotFound, 404},        {StatusCode::kConflict, 409},
     {StatusCode::kOutOfRange, 413},      {StatusCode::kUnavailable, 503},
     {StatusCode::kUnauthenticated, 401}, {StatusCode::kTimeout, 504},
-    {StatusCode::kNotImplemented, 501},
+    {StatusCode::kNotImplemented, 501},  {StatusCode::kPermissionDenied, 403},
 };
 
 std::string Lower(std::string_view text) {

@@ -134,6 +134,7 @@ struct Reply {
   int status = 200;
   std::string content_type;
   std::string body;
+  std::vector<std::pair<std::string, std::string>> headers;
 };
 
 Reply ErrorReply(const Status& status) {
@@ -300,8 +301,12 @@ class ConnectionBase : public std::enable_shared_from_this<ConnectionBase> {
 
 class HttpServer::Impl {
  public:
-  Impl(const ServerOptions& options, ArrowService& service, const HttpLimits& limits)
-      : options_(options), limits_(limits), service_(service) {}
+  Impl(const ServerOptions& options, ArrowService& service, const HttpLimits& limits,
+       std::vector<StaticFile> static_files)
+      : options_(options),
+        limits_(limits),
+        service_(service),
+        static_files_(std::move(static_files)) {}
 
   ~Impl() { Shutdown(); }
 
@@ -405,6 +410,16 @@ class HttpServer::Impl {
   const HttpLimits& limits() const { return limits_; }
   ArrowService& service() { return service_; }
   Metrics& metrics() { return metrics_; }
+  // The static file at the resource's path ("/" + its segments), if any.
+  const StaticFile* FindStaticFile(const Resource& resource) const {
+    std::string path;
+    for (const std::string& segment : resource.segments) path += "/" + segment;
+    if (path.empty()) path = "/";
+    for (const StaticFile& file : static_files_) {
+      if (file.path == path) return &file;
+    }
+    return nullptr;
+  }
   asio::ssl::context* tls() { return tls_ ? &*tls_ : nullptr; }
 
   bool TryAcquireStream() {
@@ -482,6 +497,7 @@ class HttpServer::Impl {
   ServerOptions options_;
   HttpLimits limits_;
   ArrowService& service_;
+  const std::vector<StaticFile> static_files_;
   Metrics metrics_;
   std::atomic<int> streams_{0};
   std::mutex mu_;
@@ -623,6 +639,14 @@ class Connection final : public ConnectionBase {
     if (!resource.ok()) return SendReply(ErrorReply(resource.status()));
     resource_ = std::move(*resource);
     route_ = RouteOf(resource_);
+    // A page's files carry no data: they load without the token, which the
+    // page then asks for.
+    if (verb_ == bhttp::verb::get) {
+      if (const StaticFile* file = server_.FindStaticFile(resource_)) {
+        route_ = "static";
+        return SendReply({200, file->content_type, std::string(file->body), file->headers});
+      }
+    }
     if (!Authorized(request)) {
       Reply reply = ErrorReply(401, "a valid \"Authorization: Bearer TOKEN\" header is required");
       return SendReply(std::move(reply), /*www_authenticate=*/true);
@@ -741,6 +765,7 @@ class Connection final : public ConnectionBase {
         static_cast<bhttp::status>(reply.status), 11);
     response->set(bhttp::field::server, "zkarrow");
     if (!reply.content_type.empty()) response->set(bhttp::field::content_type, reply.content_type);
+    for (const auto& [name, value] : reply.headers) response->set(name, value);
     if (www_authenticate) response->set(bhttp::field::www_authenticate, "Bearer");
     response->body() = std::move(reply.body);
     response->keep_alive(keep_alive_ && !must_close_ && !shutting_down_);
@@ -1175,8 +1200,9 @@ HttpServer::~HttpServer() { Shutdown(); }
 
 Result<std::unique_ptr<HttpServer>> HttpServer::Start(const ServerOptions& options,
                                                       ArrowService& service,
-                                                      const HttpLimits& limits) {
-  auto impl = std::make_shared<Impl>(options, service, limits);
+                                                      const HttpLimits& limits,
+                                                      std::vector<StaticFile> static_files) {
+  auto impl = std::make_shared<Impl>(options, service, limits, std::move(static_files));
   ZKA_RETURN_IF_ERROR(impl->Listen());
   return std::unique_ptr<HttpServer>(new HttpServer(std::move(impl)));
 }

@@ -12,6 +12,7 @@
 //   POST   /actions/TYPE                               body -> DoAction, JSON result
 //   GET    /healthz                                    200 "ok" or 503 JSON
 //   GET    /metrics                                    Prometheus text
+//   GET    a StaticFile's path                         that file, without the token
 // Errors are {"error": "...", "status": N} (http_protocol.h maps codes).
 //
 // Threads: `io_threads` run the io_context (all socket work, never blocking
@@ -31,6 +32,10 @@
 #include <chrono>
 #include <cstdint>
 #include <memory>
+#include <string>
+#include <string_view>
+#include <utility>
+#include <vector>
 
 #include "base/status.h"
 #include "transport/arrow_service.h"
@@ -60,13 +65,27 @@ struct HttpLimits {
   size_t upload_chunk_bytes = 64 * 1024;
 };
 
+// A file answered to GET (and HEAD) at `path` without the bearer token: a
+// page's code and styles, never data (the page asks its user for the token
+// and sends it as a header with its own requests). A static file's path
+// takes precedence over the service's routes ("/" over the listing, which
+// stays at /datasets and /flights).
+struct StaticFile {
+  std::string path;          // "/", "/app.js"
+  std::string content_type;  // "text/html; charset=utf-8"
+  std::string_view body;     // storage that outlives the server (embedded)
+  // Extra response headers, e.g. Content-Security-Policy.
+  std::vector<std::pair<std::string, std::string>> headers;
+};
+
 class HttpServer {
  public:
   // Listens on options.host:options.port (0: a free port) with TLS when
   // options has a certificate and key. `service` must outlive the server.
   static Result<std::unique_ptr<HttpServer>> Start(const ServerOptions& options,
                                                    ArrowService& service,
-                                                   const HttpLimits& limits = {});
+                                                   const HttpLimits& limits = {},
+                                                   std::vector<StaticFile> static_files = {});
   ~HttpServer();  // Shutdown()
   HttpServer(const HttpServer&) = delete;
   HttpServer& operator=(const HttpServer&) = delete;
