@@ -9,7 +9,10 @@
 //                                              says); PUT takes ?if_version=V
 // Actions: `sync` (body: a zxid, or {"zxid": Z, "timeout_ms": T}) waits until
 // the served state reached the zxid and returns {"zxid": label};
-// `drop` (body: a dataset name) deletes a dataset.
+// `drop` (body: a dataset name) deletes a dataset. `set_data`, `create` and
+// `delete` write to ZooKeeper (serve/znode_writer.h) when the service has a
+// writer (`serve --allow-writes`), and are refused (PermissionDenied, 403)
+// otherwise.
 // Parameters a resource does not know are refused, so a typo is an error,
 // not a silently different answer.
 #pragma once
@@ -22,6 +25,7 @@
 #include "serve/dataset_catalog.h"
 #include "serve/dataset_store.h"
 #include "serve/tree_service.h"
+#include "serve/znode_writer.h"
 #include "transport/arrow_service.h"
 
 namespace zkarrow::serve {
@@ -38,6 +42,8 @@ struct ServiceOptions {
   std::chrono::milliseconds default_sync_wait{10'000};
   // Null: /query is refused (NotImplemented).
   QueryHandler query;
+  // Null: the write actions are refused. Must outlive the service.
+  ZnodeWriter* writer = nullptr;
 };
 
 class Service final : public transport::ArrowService {
@@ -61,6 +67,8 @@ class Service final : public transport::ArrowService {
 
  private:
   Result<int64_t> Sync(std::string_view body);
+  // A write action's description, saying whether this server refuses it.
+  std::string WriteActionDescription(std::string_view what) const;
   // /query?sql=...: options_.query's answer.
   Result<std::unique_ptr<transport::MessageStream>> Query(const transport::Resource& resource);
   // The version a dataset request names (?version=V, else the current one).
