@@ -24,8 +24,10 @@
 #include "serve/dataset_store.h"
 #include "serve/service.h"
 #include "serve/tree_service.h"
+#include "serve/znode_writer.h"
 #include "transport/flight/flight_server.h"
 #include "transport/http/http_server.h"
+#include "webui/webui.h"
 
 namespace zkarrow::cli {
 namespace {
@@ -46,6 +48,7 @@ struct ServeArgs {
   int max_streams = transport::ServerOptions{}.max_concurrent_streams;
   int keep_versions = serve::DatasetStoreOptions{}.keep_versions;
   int64_t query_timeout_ms = query::ServerQueryOptions{}.timeout.count();
+  bool allow_writes = false;
   // Coordination (src/coord): a group of servers through ZooKeeper.
   bool coord = false;
   std::string coord_root = std::string(coord::kDefaultRoot);
@@ -215,6 +218,12 @@ Status RunServe(const ServeArgs& args) {
   service_options.query = [query_options](transport::ArrowService& service, std::string_view sql) {
     return query::StartServerQuery(service, sql, query_options);
   };
+  std::unique_ptr<serve::ZnodeWriter> writer;
+  if (args.allow_writes) {
+    ZKA_ASSIGN_OR_RETURN(zk::ClientOptions writer_client, MakeClientOptions(args.connection));
+    writer = std::make_unique<serve::ZnodeWriter>(std::move(writer_client), args.path);
+    service_options.writer = writer.get();
+  }
   serve::Service service(*tree, *store, catalog, std::move(service_options));
 
   // Listeners stop before the service they call, the service before the
@@ -230,7 +239,9 @@ Status RunServe(const ServeArgs& args) {
                  flight->port());
   }
   if (!args.http.empty()) {
-    auto started = transport::http::HttpServer::Start(http_options, service);
+    // The web UI at GET /: its files only; it reads what every client reads.
+    auto started =
+        transport::http::HttpServer::Start(http_options, service, {}, webui::StaticFiles());
     if (!started.ok()) return started.status().WithContext("--http " + args.http);
     http = std::move(*started);
     std::fprintf(stderr, "zkarrow serve: HTTP on %s://%s:%d\n",
@@ -319,7 +330,10 @@ void RegisterServeCommand(CLI::App& app, CommandRunner& runner) {
       "validated,\n"
       "                      fsynced and replaced atomically in --store DIR\n"
       "Actions (Flight DoAction, HTTP POST /actions/TYPE): sync (wait for a zxid), drop NAME.\n"
-      "HTTP also has GET /datasets, /healthz and /metrics. SIGINT/SIGTERM stop it cleanly.\n"
+      "HTTP also has GET /datasets, /healthz and /metrics, and the web UI at GET / (tree,\n"
+      "node, live changes, SQL, datasets, sizes). Writes to ZooKeeper (actions set_data,\n"
+      "create, delete; the UI's editing) only with --allow-writes.\n"
+      "SIGINT/SIGTERM stop it cleanly.\n"
       "Examples:\n"
       "  zkarrow serve --zk 127.0.0.1:2181 --flight 127.0.0.1:8815 --http 127.0.0.1:8080 "
       "--store /var/lib/zkarrow\n"
@@ -361,6 +375,9 @@ void RegisterServeCommand(CLI::App& app, CommandRunner& runner) {
                    "A query (/query?sql=...) running longer fails with a timeout")
       ->check(CLI::Range(int64_t{1}, int64_t{24} * 3600 * 1000))
       ->capture_default_str();
+  command->add_flag("--allow-writes", args->allow_writes,
+                    "Allow the actions set_data, create and delete (the web UI's editing), each "
+                    "checked against the version its client read; refused (403) without it");
   command
       ->add_option("--keep-versions", args->keep_versions,
                    "Versions of each dataset kept on disk, the current one included")

@@ -1,0 +1,1133 @@
+// zkarrow's web UI: the tree, a node, live changes, SQL, datasets and sizes,
+// all read as Arrow (flechette decodes it) from the server that serves this
+// page. No framework: a virtualised tree over typed arrays keeps 1M znodes
+// usable. The bearer token, when the server wants one, is asked for once,
+// kept in this tab's sessionStorage and sent as a header, never in a URL.
+'use strict';
+
+(() => {
+  const fl = globalThis.fl;
+  const $ = (id) => document.getElementById(id);
+  const ROW_HEIGHT = 20;
+  const KINDS = ['persistent', 'ephemeral', 'container', 'ttl'];
+
+  // ---------------------------------------------------------------- HTTP
+
+  let token = sessionStorage.getItem('zkarrow-token') || '';
+
+  function headers(extra) {
+    const h = Object.assign({}, extra || {});
+    if (token) h.Authorization = 'Bearer ' + token;
+    return h;
+  }
+
+  // The server's JSON error ({"error": ..., "status": N}) as an Error.
+  async function failure(response) {
+    let message = response.status + ' ' + response.statusText;
+    try {
+      const body = await response.json();
+      if (body && body.error) message = body.error;
+    } catch (e) { /* not JSON */ }
+    const error = new Error(message);
+    error.status = response.status;
+    return error;
+  }
+
+  async function request(target, init) {
+    const response = await fetch(target, Object.assign({}, init, {
+      headers: headers(init && init.headers), cache: 'no-store',
+    }));
+    if (response.status === 401) { askToken('the server refused the token'); }
+    if (!response.ok) throw await failure(response);
+    return response;
+  }
+
+  // int64 columns (zxids, session ids past 2^53) arrive as BigInt.
+  async function arrowTable(target, init) {
+    const response = await request(target, init);
+    return fl.tableFromIPC(new Uint8Array(await response.arrayBuffer()), { useBigInt: true });
+  }
+
+  function query(sql) {
+    return arrowTable('/query', { method: 'POST', body: sql, headers: { 'Content-Type': 'text/plain' } });
+  }
+
+  const sqlText = (s) => "'" + String(s).replace(/'/g, "''") + "'";
+
+  function setStatus(text) { $('status').textContent = text || ''; }
+
+  function askToken(why) {
+    $('login').hidden = false;
+    document.querySelector('main').hidden = true;
+    $('login-error').textContent = why || '';
+  }
+
+  // ---------------------------------------------------- IPC stream framing
+  // /changes never ends: its bytes are split into encapsulated messages here
+  // (continuation marker, metadata length, Message flatbuffer, body), and
+  // each record batch is decoded by flechette together with the schema and
+  // dictionaries that came before it. Only the few Message fields needed
+  // are read from the flatbuffer.
+
+  const MSG_SCHEMA = 1, MSG_DICTIONARY = 2, MSG_BATCH = 3;
+  const EOS = new Uint8Array([255, 255, 255, 255, 0, 0, 0, 0]);
+
+  class FlatTable {
+    constructor(bytes, pos) {
+      this.v = new DataView(bytes.buffer, bytes.byteOffset, bytes.byteLength);
+      this.bytes = bytes;
+      this.pos = pos;
+      this.vtable = pos - this.v.getInt32(pos, true);
+      this.vtableSize = this.v.getUint16(this.vtable, true);
+    }
+    static root(bytes) {
+      const v = new DataView(bytes.buffer, bytes.byteOffset, bytes.byteLength);
+      return new FlatTable(bytes, v.getUint32(0, true));
+    }
+    offset(field) {
+      const at = 4 + 2 * field;
+      return at < this.vtableSize ? this.v.getUint16(this.vtable + at, true) : 0;
+    }
+    uint8(field) { const o = this.offset(field); return o ? this.v.getUint8(this.pos + o) : 0; }
+    int64(field) { const o = this.offset(field); return o ? Number(this.v.getBigInt64(this.pos + o, true)) : 0; }
+    bool(field) { return this.uint8(field) !== 0; }
+    indirect(field) {
+      const o = this.offset(field);
+      if (!o) return 0;
+      const at = this.pos + o;
+      return at + this.v.getUint32(at, true);
+    }
+    table(field) { const at = this.indirect(field); return at ? new FlatTable(this.bytes, at) : null; }
+    string(field) {
+      const at = this.indirect(field);
+      if (!at) return null;
+      const length = this.v.getUint32(at, true);
+      return new TextDecoder().decode(this.bytes.subarray(at + 4, at + 4 + length));
+    }
+    tables(field) {
+      const at = this.indirect(field);
+      const out = [];
+      if (!at) return out;
+      const count = this.v.getUint32(at, true);
+      for (let i = 0; i < count; ++i) {
+        const element = at + 4 + 4 * i;
+        out.push(new FlatTable(this.bytes, element + this.v.getUint32(element, true)));
+      }
+      return out;
+    }
+  }
+
+  // Message: 0 version, 1 header_type, 2 header, 3 bodyLength, 4 custom_metadata.
+  function parseMessage(metadata) {
+    const message = FlatTable.root(metadata);
+    const meta = {};
+    for (const kv of message.tables(4)) meta[kv.string(0)] = kv.string(1);
+    const out = { type: message.uint8(1), bodyLength: message.int64(3), meta };
+    if (out.type === MSG_DICTIONARY) {
+      const header = message.table(2);  // DictionaryBatch: 0 id, 1 data, 2 isDelta
+      out.dictionaryId = header.int64(0);
+      out.isDelta = header.bool(2);
+    }
+    return out;
+  }
+
+  function concat(parts) {
+    let size = 0;
+    for (const p of parts) size += p.byteLength;
+    const out = new Uint8Array(size);
+    let at = 0;
+    for (const p of parts) { out.set(p, at); at += p.byteLength; }
+    return out;
+  }
+
+  class IpcStreamDecoder {
+    constructor(onBatch) {
+      this.onBatch = onBatch;  // (flechette Table, batch metadata) => void
+      this.pending = [];
+      this.pendingBytes = 0;
+      this.schema = null;
+      this.dictionaries = new Map();  // id -> [message bytes]
+    }
+    push(chunk) {
+      this.pending.push(chunk);
+      this.pendingBytes += chunk.byteLength;
+      let buffer = this.pending.length === 1 ? this.pending[0] : concat(this.pending);
+      let at = 0;
+      while (buffer.byteLength - at >= 8) {
+        const v = new DataView(buffer.buffer, buffer.byteOffset + at, 8);
+        let prefix = 4;
+        let length = v.getInt32(0, true);
+        if (length === -1) { prefix = 8; length = v.getInt32(4, true); }
+        if (length === 0) { at += prefix; continue; }  // end of stream
+        if (buffer.byteLength - at < prefix + length) break;
+        const metadata = buffer.subarray(at + prefix, at + prefix + length);
+        const message = parseMessage(metadata);
+        const total = prefix + length + message.bodyLength;
+        if (buffer.byteLength - at < total) break;
+        this.handle(message, buffer.slice(at, at + total));
+        at += total;
+      }
+      buffer = buffer.subarray(at);
+      this.pending = buffer.byteLength ? [buffer] : [];
+      this.pendingBytes = buffer.byteLength;
+    }
+    handle(message, bytes) {
+      if (message.type === MSG_SCHEMA) {
+        this.schema = bytes;
+        this.dictionaries.clear();
+      } else if (message.type === MSG_DICTIONARY) {
+        const list = message.isDelta ? (this.dictionaries.get(message.dictionaryId) || []) : [];
+        list.push(bytes);
+        this.dictionaries.set(message.dictionaryId, list);
+      } else if (message.type === MSG_BATCH && this.schema) {
+        const parts = [this.schema];
+        for (const list of this.dictionaries.values()) parts.push(...list);
+        parts.push(bytes, EOS);
+        this.onBatch(fl.tableFromIPC(concat(parts), { useBigInt: true }), message.meta);
+      }
+    }
+  }
+
+  // ------------------------------------------------------------ the tree
+  // Structure of arrays indexed by node id (ids are never reused); children
+  // as arrays of ids, sorted by name when first shown.
+
+  const tree = {
+    n: 0, capacity: 0,
+    path: [], name: [],
+    parent: new Int32Array(0), kind: new Uint8Array(0), alive: new Uint8Array(0),
+    expanded: new Uint8Array(0), dataLength: new Int32Array(0),
+    subCount: new Float64Array(0), subBytes: new Float64Array(0), flashAt: new Float64Array(0),
+    kids: [], kidsSorted: new Uint8Array(0),
+    error: new Map(), byPath: new Map(), roots: [], zxid: 0,
+  };
+
+  function grow(minimum) {
+    let capacity = Math.max(1024, tree.capacity);
+    while (capacity < minimum) capacity *= 2;
+    if (capacity === tree.capacity) return;
+    const resize = (old, Type) => { const a = new Type(capacity); a.set(old); return a; };
+    tree.parent = resize(tree.parent, Int32Array);
+    tree.kind = resize(tree.kind, Uint8Array);
+    tree.alive = resize(tree.alive, Uint8Array);
+    tree.expanded = resize(tree.expanded, Uint8Array);
+    tree.dataLength = resize(tree.dataLength, Int32Array);
+    tree.subCount = resize(tree.subCount, Float64Array);
+    tree.subBytes = resize(tree.subBytes, Float64Array);
+    tree.flashAt = resize(tree.flashAt, Float64Array);
+    tree.kidsSorted = resize(tree.kidsSorted, Uint8Array);
+    tree.capacity = capacity;
+  }
+
+  const parentPath = (path) => {
+    const slash = path.lastIndexOf('/');
+    return slash <= 0 ? (path === '/' ? null : '/') : path.slice(0, slash);
+  };
+  const kindCode = (kind) => { const k = KINDS.indexOf(kind); return k < 0 ? 0 : k; };
+
+  function column(table, name) {
+    const c = table.getChild(name);
+    return c ? c.toArray() : null;
+  }
+
+  function loadTree(table) {
+    const n = table.numRows;
+    const paths = column(table, 'path');
+    const kinds = column(table, 'kind');
+    const owners = column(table, 'ephemeral_owner');
+    const lengths = column(table, 'data_length');
+    const depths = column(table, 'depth');
+    const errors = column(table, 'error');
+    tree.n = 0; tree.capacity = 0;
+    tree.parent = new Int32Array(0); tree.kind = new Uint8Array(0); tree.alive = new Uint8Array(0);
+    tree.expanded = new Uint8Array(0); tree.dataLength = new Int32Array(0);
+    tree.subCount = new Float64Array(0); tree.subBytes = new Float64Array(0);
+    tree.flashAt = new Float64Array(0); tree.kidsSorted = new Uint8Array(0);
+    grow(n + 1);
+    tree.path = new Array(n); tree.name = new Array(n); tree.kids = new Array(n);
+    tree.error = new Map(); tree.byPath = new Map(); tree.roots = [];
+    for (let i = 0; i < n; ++i) {
+      const path = paths[i];
+      tree.path[i] = path;
+      tree.name[i] = path === '/' ? '/' : path.slice(path.lastIndexOf('/') + 1);
+      tree.byPath.set(path, i);
+      let kind = kindCode(kinds[i]);
+      if (kind === 0 && owners[i]) kind = 1;
+      tree.kind[i] = kind;
+      tree.alive[i] = 1;
+      tree.dataLength[i] = lengths[i] || 0;
+      tree.subCount[i] = 1;
+      tree.subBytes[i] = lengths[i] || 0;
+      if (errors[i] != null) tree.error.set(i, errors[i]);
+    }
+    tree.n = n;
+    let maxDepth = 0;
+    for (let i = 0; i < n; ++i) {
+      const p = parentPath(tree.path[i]);
+      const parent = p === null ? undefined : tree.byPath.get(p);
+      tree.parent[i] = parent === undefined ? -1 : parent;
+      if (parent === undefined) tree.roots.push(i);
+      else (tree.kids[parent] || (tree.kids[parent] = [])).push(i);
+      if (depths[i] > maxDepth) maxDepth = depths[i];
+    }
+    // Subtree sums, deepest first (a counting sort by depth).
+    const byDepth = new Array(maxDepth + 1);
+    for (let d = 0; d <= maxDepth; ++d) byDepth[d] = [];
+    for (let i = 0; i < n; ++i) byDepth[depths[i]].push(i);
+    for (let d = maxDepth; d > 0; --d) {
+      for (const i of byDepth[d]) {
+        const p = tree.parent[i];
+        if (p >= 0) { tree.subCount[p] += tree.subCount[i]; tree.subBytes[p] += tree.subBytes[i]; }
+      }
+    }
+    tree.roots.sort((a, b) => (tree.path[a] < tree.path[b] ? -1 : 1));
+    for (const r of tree.roots) tree.expanded[r] = 1;
+  }
+
+  function sortedKids(id) {
+    const kids = tree.kids[id];
+    if (!kids) return [];
+    if (!tree.kidsSorted[id]) {
+      kids.sort((a, b) => (tree.name[a] < tree.name[b] ? -1 : tree.name[a] > tree.name[b] ? 1 : 0));
+      tree.kidsSorted[id] = 1;
+    }
+    return kids;
+  }
+
+  function addToAncestors(id, count, bytes) {
+    for (let p = tree.parent[id]; p >= 0; p = tree.parent[p]) {
+      tree.subCount[p] += count;
+      tree.subBytes[p] += bytes;
+    }
+  }
+
+  // One row of the change table, replayed as `watch` documents.
+  function applyChange(row) {
+    const path = row.path;
+    let id = tree.byPath.get(path);
+    if (row.event === 'deleted') {
+      if (id === undefined) return;
+      removeSubtree(id);
+      return;
+    }
+    if (row.event === 'resync') return;
+    const length = row.data_length || 0;
+    let kind = kindCode(row.kind);
+    if (kind === 0 && row.ephemeral_owner) kind = 1;
+    if (id === undefined) {
+      id = tree.n++;
+      grow(tree.n);
+      tree.path[id] = path;
+      tree.name[id] = path === '/' ? '/' : path.slice(path.lastIndexOf('/') + 1);
+      tree.byPath.set(path, id);
+      tree.alive[id] = 1;
+      tree.kind[id] = kind;
+      tree.dataLength[id] = length;
+      tree.subCount[id] = 1;
+      tree.subBytes[id] = length;
+      tree.expanded[id] = 0;
+      tree.kidsSorted[id] = 0;
+      const p = parentPath(path);
+      const parent = p === null ? undefined : tree.byPath.get(p);
+      tree.parent[id] = parent === undefined ? -1 : parent;
+      if (parent === undefined) tree.roots.push(id);
+      else {
+        (tree.kids[parent] || (tree.kids[parent] = [])).push(id);
+        tree.kidsSorted[parent] = 0;
+      }
+      addToAncestors(id, 1, length);
+    } else {
+      const delta = length - tree.dataLength[id];
+      tree.dataLength[id] = length;
+      tree.subBytes[id] += delta;
+      tree.kind[id] = kind;
+      addToAncestors(id, 0, delta);
+    }
+    if (row.error != null) tree.error.set(id, row.error); else tree.error.delete(id);
+    tree.flashAt[id] = performance.now();
+  }
+
+  function removeSubtree(id) {
+    addToAncestors(id, -tree.subCount[id], -tree.subBytes[id]);
+    const p = tree.parent[id];
+    if (p >= 0 && tree.kids[p]) {
+      const at = tree.kids[p].indexOf(id);
+      if (at >= 0) tree.kids[p].splice(at, 1);
+    } else {
+      tree.roots = tree.roots.filter((r) => r !== id);
+    }
+    const stack = [id];
+    while (stack.length) {
+      const i = stack.pop();
+      tree.alive[i] = 0;
+      tree.byPath.delete(tree.path[i]);
+      tree.error.delete(i);
+      if (tree.kids[i]) stack.push(...tree.kids[i]);
+      tree.kids[i] = undefined;
+    }
+  }
+
+  // ------------------------------------------------------ the tree view
+
+  const view = { visible: new Int32Array(0), depth: new Int32Array(0), count: 0, selected: -1,
+                 filter: null, marks: null, dirty: true, pool: [] };
+
+  function globToRegExp(glob) {
+    let source = '';
+    for (let i = 0; i < glob.length; ++i) {
+      const c = glob[i];
+      if (c === '*' && glob[i + 1] === '*') { source += '.*'; ++i; }
+      else if (c === '*') source += '[^/]*';
+      else if (c === '?') source += '[^/]';
+      else source += c.replace(/[.+^${}()|[\]\\]/g, '\\$&');
+    }
+    return new RegExp('^' + source + '$');
+  }
+
+  // Marks matching nodes 1 and their ancestors 2; the view then shows only
+  // marked nodes, all expanded.
+  function applyFilter() {
+    const text = $('filter').value.trim();
+    if (!text) { view.filter = null; view.marks = null; $('filter-info').textContent = ''; view.dirty = true; return; }
+    const re = globToRegExp(text);
+    const marks = new Uint8Array(tree.capacity);
+    let matches = 0;
+    for (let i = 0; i < tree.n; ++i) {
+      if (!tree.alive[i] || !re.test(tree.path[i])) continue;
+      marks[i] = 1;
+      ++matches;
+      for (let p = tree.parent[i]; p >= 0 && !marks[p]; p = tree.parent[p]) marks[p] = 2;
+    }
+    view.filter = re;
+    view.marks = marks;
+    $('filter-info').textContent = matches.toLocaleString() + ' match';
+    view.dirty = true;
+  }
+
+  function rebuildVisible() {
+    const out = []; const depth = [];
+    const marks = view.marks;
+    const stack = [];
+    for (let r = tree.roots.length - 1; r >= 0; --r) stack.push(tree.roots[r], 0);
+    while (stack.length) {
+      const d = stack.pop(); const id = stack.pop();
+      if (!tree.alive[id] || (marks && !marks[id])) continue;
+      out.push(id); depth.push(d);
+      if (marks ? true : tree.expanded[id]) {
+        const kids = sortedKids(id);
+        for (let k = kids.length - 1; k >= 0; --k) stack.push(kids[k], d + 1);
+      }
+    }
+    view.visible = Int32Array.from(out);
+    view.depth = Int32Array.from(depth);
+    view.count = out.length;
+    $('tree-spacer').style.height = view.count * ROW_HEIGHT + 'px';
+    view.dirty = false;
+  }
+
+  function formatBytes(bytes) {
+    if (bytes < 1024) return bytes + ' B';
+    const units = ['KiB', 'MiB', 'GiB', 'TiB'];
+    let v = bytes; let u = -1;
+    do { v /= 1024; ++u; } while (v >= 1024 && u < units.length - 1);
+    return v.toFixed(v < 10 ? 1 : 0) + ' ' + units[u];
+  }
+
+  function rowElement(index) {
+    while (view.pool.length <= index) {
+      const row = document.createElement('div');
+      row.className = 'row';
+      const name = document.createElement('span'); name.className = 'name';
+      const count = document.createElement('span'); count.className = 'num';
+      const bytes = document.createElement('span'); bytes.className = 'num';
+      row.append(name, count, bytes);
+      $('tree-spacer').append(row);
+      view.pool.push(row);
+    }
+    return view.pool[index];
+  }
+
+  function renderTree() {
+    if (view.dirty) rebuildVisible();
+    const scroller = $('tree-scroll');
+    const first = Math.max(0, Math.floor(scroller.scrollTop / ROW_HEIGHT) - 5);
+    const last = Math.min(view.count, first + Math.ceil(scroller.clientHeight / ROW_HEIGHT) + 10);
+    const now = performance.now();
+    let flashing = false;
+    let used = 0;
+    for (let i = first; i < last; ++i, ++used) {
+      const id = view.visible[i];
+      const row = rowElement(used);
+      row.hidden = false;
+      row.style.top = i * ROW_HEIGHT + 'px';
+      row.dataset.id = id;
+      row.dataset.path = tree.path[id];
+      const kids = tree.kids[id];
+      const hasKids = kids && kids.length > 0;
+      const open = view.marks ? true : tree.expanded[id];
+      const [name, count, bytes] = row.children;
+      name.style.paddingLeft = view.depth[i] * 14 + 'px';
+      name.textContent = '';
+      const toggle = document.createElement('span');
+      toggle.className = 'toggle';
+      toggle.textContent = hasKids ? (open ? '▾' : '▸') : '';
+      name.append(toggle, document.createTextNode(tree.name[id]));
+      const kind = tree.kind[id];
+      if (kind) {
+        const badge = document.createElement('span');
+        badge.className = 'badge ' + KINDS[kind];
+        badge.textContent = KINDS[kind];
+        name.append(badge);
+      }
+      const error = tree.error.get(id);
+      if (error) {
+        const badge = document.createElement('span');
+        badge.className = 'badge error';
+        badge.textContent = error;
+        name.append(badge);
+      }
+      count.textContent = tree.subCount[id].toLocaleString();
+      bytes.textContent = formatBytes(tree.subBytes[id]);
+      const flash = now - tree.flashAt[id] < 1000;
+      if (flash) flashing = true;
+      row.className = 'row' + (id === view.selected ? ' selected' : '') + (flash ? ' flash' : '');
+    }
+    for (let k = used; k < view.pool.length; ++k) view.pool[k].hidden = true;
+    if (flashing) scheduleRender();
+  }
+
+  let renderQueued = false;
+  function scheduleRender() {
+    if (renderQueued) return;
+    renderQueued = true;
+    requestAnimationFrame(() => { renderQueued = false; renderTree(); });
+  }
+
+  function toggle(id) {
+    tree.expanded[id] = tree.expanded[id] ? 0 : 1;
+    view.dirty = true;
+    scheduleRender();
+  }
+
+  // ------------------------------------------------------ the node view
+
+  const node = { path: null, row: null, view: 'text', seq: 0 };
+  const history = new Map();  // path -> [{event, zxid, version, data_length, at}]
+  const HISTORY_PER_PATH = 50;
+
+  function hexDump(bytes) {
+    const lines = [];
+    const shown = Math.min(bytes.length, 64 * 1024);
+    for (let at = 0; at < shown; at += 16) {
+      const slice = bytes.subarray(at, Math.min(at + 16, shown));
+      const hex = Array.from(slice, (b) => b.toString(16).padStart(2, '0')).join(' ');
+      const ascii = Array.from(slice, (b) => (b >= 32 && b < 127 ? String.fromCharCode(b) : '.')).join('');
+      lines.push(at.toString(16).padStart(8, '0') + '  ' + hex.padEnd(48) + '  ' + ascii);
+    }
+    if (shown < bytes.length) lines.push('… ' + (bytes.length - shown) + ' more bytes');
+    return lines.join('\n');
+  }
+
+  function renderData() {
+    const row = node.row;
+    const out = $('node-data');
+    if (!row) { out.textContent = ''; return; }
+    const bytes = row.data || new Uint8Array(0);
+    const text = new TextDecoder('utf-8', { fatal: false }).decode(bytes);
+    if (node.view === 'text') out.textContent = text;
+    else if (node.view === 'hex') out.textContent = hexDump(bytes);
+    else if (node.view === 'json') {
+      try { out.textContent = JSON.stringify(JSON.parse(text), null, 2); }
+      catch (e) { out.textContent = '(not JSON: ' + e.message + ')'; }
+    } else {
+      const type = row.value_type;
+      let value = row.value_text;
+      if (type === 'int' || type === 'bool') value = row.value_int;
+      else if (type === 'float') value = row.value_float;
+      else if (type === 'binary') value = bytes.length + ' bytes';
+      out.textContent = type + ': ' + (value == null ? '' : String(value));
+    }
+  }
+
+  function cell(tr, text, tag) {
+    const td = document.createElement(tag || 'td');
+    td.textContent = text;
+    tr.append(td);
+    return td;
+  }
+
+  const STAT_FIELDS = ['czxid', 'mzxid', 'pzxid', 'ctime', 'mtime', 'version', 'cversion', 'aversion',
+                       'ephemeral_owner', 'data_length', 'num_children', 'kind', 'ttl_ms', 'error'];
+
+  function renderStat() {
+    const table = $('stat');
+    table.textContent = '';
+    const row = node.row;
+    if (!row) return;
+    for (const field of STAT_FIELDS) {
+      if (!(field in row)) continue;
+      const tr = document.createElement('tr');
+      tr.dataset.field = field;
+      cell(tr, field, 'th');
+      const value = row[field];
+      const td = cell(tr, value == null ? 'null' : String(value));
+      td.className = 'value';
+      if ((field === 'ctime' || field === 'mtime') && value != null) cell(tr, new Date(Number(value)).toISOString());
+      else if (field.endsWith('zxid') || field === 'ephemeral_owner') cell(tr, value ? '0x' + BigInt(value).toString(16) : '');
+      else cell(tr, '');
+      table.append(tr);
+    }
+    const acl = $('acl');
+    acl.textContent = '';
+    let entries = [];
+    try { entries = row.acl ? JSON.parse(row.acl) : []; } catch (e) { entries = []; }
+    if (!entries || !entries.length) {
+      const tr = document.createElement('tr');
+      cell(tr, row.acl == null ? 'not read (NOAUTH or no ACL)' : 'none');
+      acl.append(tr);
+    }
+    const head = document.createElement('tr');
+    if (entries && entries.length) { ['scheme', 'id', 'perms'].forEach((h) => cell(head, h, 'th')); acl.append(head); }
+    for (const entry of entries || []) {
+      const tr = document.createElement('tr');
+      const perms = entry.perms;
+      const letters = typeof perms === 'number'
+        ? ['r', 'w', 'c', 'd', 'a'].filter((_, bit) => perms & (1 << bit)).join('') + ' (' + perms + ')'
+        : String(perms);
+      cell(tr, entry.scheme); cell(tr, entry.id); cell(tr, letters);
+      acl.append(tr);
+    }
+  }
+
+  function renderHistory() {
+    const table = $('history');
+    table.textContent = '';
+    const list = history.get(node.path) || [];
+    const head = document.createElement('tr');
+    ['seen at', 'event', 'zxid', 'version', 'bytes'].forEach((h) => cell(head, h, 'th'));
+    table.append(head);
+    if (!list.length) { const tr = document.createElement('tr'); cell(tr, 'none yet'); table.append(tr); }
+    for (let i = list.length - 1; i >= 0; --i) {
+      const h = list[i];
+      const tr = document.createElement('tr');
+      cell(tr, new Date(h.at).toLocaleTimeString()); cell(tr, h.event);
+      cell(tr, '0x' + BigInt(h.zxid || 0).toString(16)); cell(tr, String(h.version)); cell(tr, String(h.data_length));
+      table.append(tr);
+    }
+  }
+
+  function rowObject(table, i) {
+    const out = {};
+    for (const field of table.schema.fields) out[field.name] = table.getChild(field.name).at(i);
+    return out;
+  }
+
+  async function selectPath(path) {
+    const seq = ++node.seq;
+    node.path = path;
+    const id = tree.byPath.get(path);
+    view.selected = id === undefined ? -1 : id;
+    scheduleRender();
+    $('node-path').textContent = path;
+    try {
+      const table = await query('SELECT * FROM znodes WHERE path = ' + sqlText(path));
+      if (seq !== node.seq) return;
+      node.row = table.numRows ? rowObject(table, 0) : null;
+      if (!node.row) $('node-data').textContent = '(gone)';
+      else renderData();
+      renderStat();
+      renderHistory();
+      updateEditButtons();
+      setStatus('');
+    } catch (e) {
+      if (seq === node.seq) setStatus('reading ' + path + ': ' + e.message);
+    }
+  }
+
+  // ------------------------------------------------------------- live
+
+  const live = { paused: false, queue: [], times: [], controller: null, zxid: 0 };
+  const QUEUE_LIMIT = 500000;
+
+  function batchRows(table) {
+    const names = ['path', 'event', 'kind', 'ephemeral_owner', 'data_length', 'error', 'zxid', 'version'];
+    const cols = names.map((n) => column(table, n));
+    const rows = [];
+    for (let i = 0; i < table.numRows; ++i) {
+      const row = {};
+      names.forEach((n, k) => { row[n] = cols[k] ? cols[k][i] : null; });
+      rows.push(row);
+    }
+    return rows;
+  }
+
+  function noteRows(rows) {
+    const now = Date.now();
+    let selectedChanged = false;
+    for (const row of rows) {
+      if (row.event === 'resync') continue;
+      let list = history.get(row.path);
+      if (!list) { list = []; history.set(row.path, list); }
+      list.push({ event: row.event, zxid: row.zxid, version: row.version, data_length: row.data_length, at: now });
+      if (list.length > HISTORY_PER_PATH) list.shift();
+      if (row.path === node.path) selectedChanged = true;
+      live.times.push(now);
+    }
+    return selectedChanged;
+  }
+
+  function applyRows(rows) {
+    for (const row of rows) applyChange(row);
+    view.dirty = true;
+    if (view.marks) applyFilter();
+    updateCounts();
+    scheduleRender();
+  }
+
+  function updateCounts() {
+    let count = 0;
+    for (const r of tree.roots) count += tree.subCount[r];
+    $('znode-count').textContent = count.toLocaleString();
+    $('mirror-zxid').textContent = '0x' + BigInt(live.zxid || tree.zxid || 0).toString(16);
+  }
+
+  let selectedRefresh = 0;
+  function onChangeBatch(table, meta) {
+    const rows = batchRows(table);
+    const selectedChanged = noteRows(rows);
+    if (meta['zkarrow.zxid']) live.zxid = Number(meta['zkarrow.zxid']);
+    if (live.paused) {
+      live.queue.push(...rows);
+      if (live.queue.length > QUEUE_LIMIT) { live.queue = []; live.reloadOnResume = true; }
+      $('pause').textContent = 'Resume (' + live.queue.length.toLocaleString() + ' queued)';
+      return;
+    }
+    applyRows(rows);
+    if (selectedChanged) {
+      clearTimeout(selectedRefresh);
+      selectedRefresh = setTimeout(() => selectPath(node.path), 100);
+    }
+  }
+
+  async function follow(fromZxid) {
+    const controller = new AbortController();
+    live.controller = controller;
+    const decoder = new IpcStreamDecoder(onChangeBatch);
+    try {
+      const response = await request('/changes?from=' + fromZxid, { signal: controller.signal });
+      const reader = response.body.getReader();
+      for (;;) {
+        const { done, value } = await reader.read();
+        if (done) break;
+        decoder.push(value);
+      }
+      setStatus('the change stream ended; reloading');
+    } catch (e) {
+      if (controller.signal.aborted) return;
+      setStatus('change stream: ' + e.message + '; reloading');
+    }
+    // Whatever ended the stream, the page starts over from a fresh table.
+    setTimeout(() => loadAll().catch((e) => setStatus(e.message)), 2000);
+  }
+
+  setInterval(() => {
+    const now = Date.now();
+    while (live.times.length && live.times[0] < now - 5000) live.times.shift();
+    $('rate').textContent = (live.times.length / 5).toFixed(1);
+  }, 500);
+
+  // ------------------------------------------------------------- query
+
+  const result = { table: null };
+
+  function isNumeric(table, name) {
+    const t = table.getChild(name).type.typeId;
+    return t === fl.Type.Int || t === fl.Type.Float || t === fl.Type.Decimal;
+  }
+
+  function renderResult(table) {
+    const out = $('result');
+    out.textContent = '';
+    const names = table.schema.fields.map((f) => f.name);
+    const head = document.createElement('tr');
+    names.forEach((n) => cell(head, n, 'th'));
+    out.append(head);
+    const shown = Math.min(table.numRows, 1000);
+    const cols = names.map((n) => table.getChild(n));
+    for (let i = 0; i < shown; ++i) {
+      const tr = document.createElement('tr');
+      for (const c of cols) {
+        const v = c.at(i);
+        cell(tr, v == null ? 'null' : v instanceof Uint8Array ? new TextDecoder().decode(v) : String(v));
+      }
+      out.append(tr);
+    }
+    $('query-info').textContent = table.numRows.toLocaleString() + ' rows' +
+      (shown < table.numRows ? ' (first ' + shown + ' shown)' : '');
+    const chart = $('chart');
+    chart.hidden = !(names.length === 2 && table.numRows > 1 && isNumeric(table, names[0]) && isNumeric(table, names[1]));
+    if (!chart.hidden) drawChart(chart, cols[0].toArray(), cols[1].toArray(), names);
+  }
+
+  function drawChart(canvas, xs, ys, names) {
+    const ctx = canvas.getContext('2d');
+    const w = canvas.width, h = canvas.height, pad = 40;
+    ctx.clearRect(0, 0, w, h);
+    const points = Array.from(xs, (x, i) => [Number(x), Number(ys[i])]).sort((a, b) => a[0] - b[0]);
+    const [x0, x1] = [points[0][0], points[points.length - 1][0]];
+    let y0 = Math.min(0, ...points.map((p) => p[1])), y1 = Math.max(...points.map((p) => p[1]));
+    if (y1 === y0) y1 = y0 + 1;
+    const sx = (x) => pad + (x1 === x0 ? 0.5 : (x - x0) / (x1 - x0)) * (w - 2 * pad);
+    const sy = (y) => h - pad - ((y - y0) / (y1 - y0)) * (h - 2 * pad);
+    ctx.strokeStyle = '#888'; ctx.fillStyle = '#333'; ctx.font = '11px sans-serif';
+    ctx.beginPath(); ctx.moveTo(pad, pad / 2); ctx.lineTo(pad, h - pad); ctx.lineTo(w - pad / 2, h - pad); ctx.stroke();
+    ctx.fillText(String(y1), 2, sy(y1) + 4); ctx.fillText(String(y0), 2, sy(y0));
+    ctx.fillText(String(x0), pad, h - pad + 14); ctx.fillText(String(x1), w - pad - 30, h - pad + 14);
+    ctx.fillText(names[1] + ' by ' + names[0], pad + 6, 12);
+    ctx.strokeStyle = '#2f6fb3'; ctx.fillStyle = '#2f6fb3';
+    if (points.length <= 60) {
+      const bw = Math.max(2, (w - 2 * pad) / points.length * 0.6);
+      for (const [x, y] of points) ctx.fillRect(sx(x) - bw / 2, sy(y), bw, sy(y0) - sy(y));
+    } else {
+      ctx.beginPath();
+      points.forEach(([x, y], i) => (i ? ctx.lineTo(sx(x), sy(y)) : ctx.moveTo(sx(x), sy(y))));
+      ctx.stroke();
+    }
+  }
+
+  async function runQuery(explain) {
+    const sql = $('sql').value.trim();
+    $('query-error').textContent = '';
+    $('query-info').textContent = 'running…';
+    const started = performance.now();
+    try {
+      if (explain) {
+        const plan = await query('EXPLAIN QUERY PLAN ' + sql);
+        const lines = [];
+        const depth = new Map();
+        for (let i = 0; i < plan.numRows; ++i) {
+          const id = plan.getChild('id').at(i), parent = plan.getChild('parent').at(i);
+          const d = (depth.get(parent) ?? -1) + 1;
+          depth.set(id, d);
+          lines.push('  '.repeat(d) + plan.getChild('detail').at(i));
+        }
+        $('plan').hidden = false;
+        $('plan').textContent = lines.join('\n');
+        $('query-info').textContent = 'plan';
+        return;
+      }
+      const table = await query(sql);
+      result.table = table;
+      $('plan').hidden = true;
+      renderResult(table);
+      $('query-info').textContent += ' in ' + Math.round(performance.now() - started) + ' ms';
+      $('download-arrow').disabled = false;
+      $('download-csv').disabled = false;
+    } catch (e) {
+      $('query-info').textContent = '';
+      $('query-error').textContent = e.message;
+    }
+  }
+
+  function download(name, blob) {
+    const a = document.createElement('a');
+    a.href = URL.createObjectURL(blob);
+    a.download = name;
+    document.body.append(a);
+    a.click();
+    setTimeout(() => { URL.revokeObjectURL(a.href); a.remove(); }, 1000);
+  }
+
+  function csvOf(table) {
+    const names = table.schema.fields.map((f) => f.name);
+    const quote = (v) => {
+      if (v == null) return '';
+      const s = v instanceof Uint8Array ? new TextDecoder().decode(v) : String(v);
+      return /[",\n\r]/.test(s) ? '"' + s.replace(/"/g, '""') + '"' : s;
+    };
+    const lines = [names.map(quote).join(',')];
+    const cols = names.map((n) => table.getChild(n));
+    for (let i = 0; i < table.numRows; ++i) lines.push(cols.map((c) => quote(c.at(i))).join(','));
+    return lines.join('\n') + '\n';
+  }
+
+  // ------------------------------------------------ datasets and servers
+
+  function fillTable(table, names, rows) {
+    table.textContent = '';
+    const head = document.createElement('tr');
+    names.forEach((n) => cell(head, n, 'th'));
+    table.append(head);
+    if (!rows.length) { const tr = document.createElement('tr'); cell(tr, 'none'); table.append(tr); }
+    for (const r of rows) {
+      const tr = document.createElement('tr');
+      r.forEach((v) => cell(tr, v == null ? '' : typeof v === 'object' ? JSON.stringify(v) : String(v)));
+      table.append(tr);
+    }
+  }
+
+  async function loadDatasets() {
+    try {
+      const list = await (await request('/datasets')).json();
+      fillTable($('datasets'), ['target', 'version', 'rows', 'bytes', 'sha256', 'holders'],
+        (list.datasets || []).map((d) => [d.target, d.version, d.total_records, d.total_bytes,
+                                          d.sha256, d.holders || d.locations]));
+      const root = $('coord-root').value.replace(/\/+$/, '');
+      const servers = await query('SELECT name, CAST(data AS TEXT) AS info FROM znodes WHERE parent = ' +
+                                  sqlText(root + '/servers') + ' ORDER BY name');
+      fillTable($('servers'), ['id', 'endpoints'],
+        Array.from({ length: servers.numRows }, (_, i) => [servers.getChild('name').at(i), servers.getChild('info').at(i)]));
+      const catalog = await query('SELECT name, CAST(data AS TEXT) AS entry FROM znodes WHERE parent = ' +
+                                  sqlText(root + '/datasets') + ' ORDER BY name');
+      fillTable($('catalog'), ['dataset', 'entry'],
+        Array.from({ length: catalog.numRows }, (_, i) => [catalog.getChild('name').at(i), catalog.getChild('entry').at(i)]));
+    } catch (e) { setStatus('datasets: ' + e.message); }
+  }
+
+  // ---------------------------------------------------------- treemap
+
+  const treemap = { focus: -1, rects: [] };
+
+  // Squarified layout of `items` ([{id, value}], value > 0) into a rectangle.
+  function squarify(items, x, y, w, h, out) {
+    let rest = items.slice();
+    const total = rest.reduce((s, it) => s + it.value, 0);
+    const scale = (w * h) / (total || 1);
+    while (rest.length) {
+      const side = Math.min(w, h);
+      let row = [];
+      let best = Infinity;
+      for (const it of rest) {
+        const candidate = row.concat(it);
+        const area = candidate.reduce((s, c) => s + c.value * scale, 0);
+        const thickness = area / side;
+        let worst = 0;
+        for (const c of candidate) {
+          const length = (c.value * scale) / thickness;
+          worst = Math.max(worst, thickness / length, length / thickness);
+        }
+        if (worst > best) break;
+        best = worst; row = candidate;
+      }
+      const area = row.reduce((s, c) => s + c.value * scale, 0);
+      const thickness = area / side;
+      let at = 0;
+      for (const c of row) {
+        const length = (c.value * scale) / thickness;
+        if (w >= h) out.push({ id: c.id, x, y: y + at, w: thickness, h: length });
+        else out.push({ id: c.id, x: x + at, y, w: length, h: thickness });
+        at += length;
+      }
+      if (w >= h) { x += thickness; w -= thickness; } else { y += thickness; h -= thickness; }
+      rest = rest.slice(row.length);
+    }
+  }
+
+  function drawTreemap() {
+    const canvas = $('treemap');
+    const ctx = canvas.getContext('2d');
+    ctx.clearRect(0, 0, canvas.width, canvas.height);
+    if (treemap.focus < 0 || !tree.alive[treemap.focus]) treemap.focus = tree.roots[0] ?? -1;
+    const focus = treemap.focus;
+    if (focus < 0) return;
+    $('treemap-path').textContent = tree.path[focus] + ' — ' + formatBytes(tree.subBytes[focus]) + ' of data';
+    const items = sortedKids(focus).filter((k) => tree.alive[k] && tree.subBytes[k] > 0)
+      .map((k) => ({ id: k, value: tree.subBytes[k] })).sort((a, b) => b.value - a.value);
+    if (tree.dataLength[focus] > 0) items.push({ id: focus, value: tree.dataLength[focus] });
+    treemap.rects = [];
+    squarify(items, 0, 0, canvas.width, canvas.height, treemap.rects);
+    ctx.font = '11px sans-serif';
+    treemap.rects.forEach((r, i) => {
+      ctx.fillStyle = 'hsl(' + ((i * 47) % 360) + ', 45%, ' + (r.id === focus ? 88 : 72) + '%)';
+      ctx.fillRect(r.x, r.y, r.w, r.h);
+      ctx.strokeStyle = '#fff'; ctx.strokeRect(r.x, r.y, r.w, r.h);
+      if (r.w > 60 && r.h > 28) {
+        ctx.fillStyle = '#1d232b';
+        const label = r.id === focus ? '(own data)' : tree.name[r.id];
+        ctx.fillText(label.slice(0, Math.floor(r.w / 7)), r.x + 4, r.y + 13);
+        ctx.fillText(formatBytes(r.id === focus ? tree.dataLength[focus] : tree.subBytes[r.id]), r.x + 4, r.y + 26);
+      }
+    });
+  }
+
+  // ------------------------------------------------------------ editing
+
+  const writes = { allowed: false, mode: null };
+
+  async function loadWriteMode() {
+    try {
+      const actions = await (await request('/actions')).json();
+      const set = actions.find((a) => a.type === 'set_data');
+      writes.allowed = !!(set && !/refused/.test(set.description));
+    } catch (e) { writes.allowed = false; }
+    updateEditButtons();
+  }
+
+  function updateEditButtons() {
+    $('node-actions').hidden = !(writes.allowed && node.row);
+  }
+
+  function openEditor(mode) {
+    writes.mode = mode;
+    $('editor').hidden = false;
+    $('editor-result').textContent = '';
+    $('editor-name').hidden = mode !== 'create';
+    $('editor-data').hidden = mode === 'delete';
+    const version = node.row ? node.row.version : -1;
+    $('editor-title').textContent =
+      mode === 'set' ? 'Set the data of ' + node.path + ' at version ' + version
+      : mode === 'create' ? 'Create a child of ' + node.path
+      : 'Delete ' + node.path + ' at version ' + version + ' (it must have no children)';
+    if (mode === 'set') $('editor-data').value = new TextDecoder().decode(node.row.data || new Uint8Array(0));
+    else $('editor-data').value = '';
+  }
+
+  async function applyEdit() {
+    const mode = writes.mode;
+    const body = { path: node.path };
+    let what;
+    if (mode === 'set') { body.data = $('editor-data').value; body.version = Number(node.row.version); what = 'set the data of ' + node.path; }
+    if (mode === 'create') {
+      body.path = (node.path === '/' ? '' : node.path) + '/' + $('editor-name').value;
+      body.data = $('editor-data').value;
+      what = 'create ' + body.path;
+    }
+    if (mode === 'delete') { body.version = Number(node.row.version); what = 'delete ' + node.path; }
+    if (!window.confirm('Really ' + what + '?')) return;
+    const action = { set: 'set_data', create: 'create', delete: 'delete' }[mode];
+    try {
+      const response = await request('/actions/' + action, { method: 'POST', body: JSON.stringify(body),
+                                                             headers: { 'Content-Type': 'application/json' } });
+      const answer = await response.json();
+      // The served state shows the write once the mirror reached its zxid.
+      if (answer.zxid) await request('/actions/sync', { method: 'POST', body: String(answer.zxid) });
+      $('editor-result').className = '';
+      $('editor-result').textContent = 'done at zxid 0x' + BigInt(answer.zxid || 0).toString(16);
+      $('editor').hidden = true;
+      selectPath(mode === 'create' ? body.path : mode === 'delete' ? parentPath(node.path) : node.path);
+    } catch (e) {
+      $('editor-result').className = 'error';
+      $('editor-result').textContent = (e.status === 409 ? 'conflict: ' : '') + e.message;
+    }
+  }
+
+  // ------------------------------------------------------------ startup
+
+  async function loadAll() {
+    if (live.controller) live.controller.abort();
+    setStatus('loading the tree…');
+    const started = performance.now();
+    const table = await arrowTable('/znodes?data=false');
+    const metadata = table.schema.metadata;
+    const zxid = metadata instanceof Map ? metadata.get('zkarrow.zxid') : metadata && metadata['zkarrow.zxid'];
+    tree.zxid = Number(zxid || 0);
+    live.zxid = tree.zxid;
+    loadTree(table);
+    view.dirty = true;
+    applyFilter();
+    renderTree();
+    updateCounts();
+    const ms = Math.round(performance.now() - started);
+    document.body.dataset.treeMs = ms;
+    // Since navigation started: what bench/webui_bench.mjs reports as first paint.
+    document.body.dataset.readyAt = Math.round(performance.now());
+    document.body.dataset.ready = 'true';
+    setStatus('');
+    $('status').title = 'tree loaded in ' + ms + ' ms';
+    follow(tree.zxid);
+    loadWriteMode();
+  }
+
+  function showTab(name) {
+    for (const b of document.querySelectorAll('#tabs button')) b.classList.toggle('active', b.dataset.tab === name);
+    for (const s of document.querySelectorAll('.tab')) s.hidden = s.id !== 'tab-' + name;
+    if (name === 'datasets') loadDatasets();
+    if (name === 'sizes') drawTreemap();
+    if (name === 'tree') scheduleRender();
+  }
+
+  function wire() {
+    $('tabs').addEventListener('click', (e) => { if (e.target.dataset.tab) showTab(e.target.dataset.tab); });
+    $('tree-scroll').addEventListener('scroll', scheduleRender, { passive: true });
+    window.addEventListener('resize', scheduleRender);
+    $('tree-scroll').addEventListener('click', (e) => {
+      const row = e.target.closest('.row');
+      if (!row) return;
+      const id = Number(row.dataset.id);
+      if (e.target.classList.contains('toggle')) toggle(id);
+      else selectPath(tree.path[id]);
+    });
+    $('tree-scroll').addEventListener('dblclick', (e) => {
+      const row = e.target.closest('.row');
+      if (row) toggle(Number(row.dataset.id));
+    });
+    let filterTimer = 0;
+    $('filter').addEventListener('input', () => {
+      clearTimeout(filterTimer);
+      filterTimer = setTimeout(() => { applyFilter(); $('tree-scroll').scrollTop = 0; scheduleRender(); }, 200);
+    });
+    for (const b of document.querySelectorAll('.views button')) {
+      b.addEventListener('click', () => {
+        node.view = b.dataset.view;
+        for (const o of document.querySelectorAll('.views button')) o.classList.toggle('active', o === b);
+        renderData();
+      });
+    }
+    $('pause').addEventListener('click', () => {
+      live.paused = !live.paused;
+      $('live').classList.toggle('paused', live.paused);
+      $('pause').textContent = live.paused ? 'Resume (0 queued)' : 'Pause';
+      if (!live.paused) {
+        if (live.reloadOnResume) { live.reloadOnResume = false; loadAll().catch((e) => setStatus(e.message)); }
+        else { const rows = live.queue; live.queue = []; applyRows(rows); }
+      }
+    });
+    $('run').addEventListener('click', () => runQuery(false));
+    $('explain').addEventListener('click', () => runQuery(true));
+    $('sql').addEventListener('keydown', (e) => { if (e.key === 'Enter' && (e.ctrlKey || e.metaKey)) runQuery(false); });
+    $('download-arrow').addEventListener('click', () => {
+      download('query.arrow', new Blob([fl.tableToIPC(result.table, { format: 'file' })],
+                                       { type: 'application/vnd.apache.arrow.file' }));
+    });
+    $('download-csv').addEventListener('click', () => download('query.csv', new Blob([csvOf(result.table)], { type: 'text/csv' })));
+    $('coord-root').addEventListener('change', loadDatasets);
+    $('treemap').addEventListener('click', (e) => {
+      const canvas = $('treemap');
+      const box = canvas.getBoundingClientRect();
+      const x = (e.clientX - box.left) * canvas.width / box.width, y = (e.clientY - box.top) * canvas.height / box.height;
+      const hit = treemap.rects.find((r) => x >= r.x && x < r.x + r.w && y >= r.y && y < r.y + r.h);
+      if (hit && hit.id !== treemap.focus) { treemap.focus = hit.id; drawTreemap(); }
+    });
+    $('treemap-up').addEventListener('click', () => {
+      const p = tree.parent[treemap.focus];
+      if (p >= 0) { treemap.focus = p; drawTreemap(); }
+    });
+    $('edit-set').addEventListener('click', () => openEditor('set'));
+    $('edit-create').addEventListener('click', () => openEditor('create'));
+    $('edit-delete').addEventListener('click', () => openEditor('delete'));
+    $('editor-cancel').addEventListener('click', () => { $('editor').hidden = true; });
+    $('editor-apply').addEventListener('click', applyEdit);
+    $('login').addEventListener('submit', (e) => {
+      e.preventDefault();
+      token = $('token').value;
+      sessionStorage.setItem('zkarrow-token', token);
+      $('login').hidden = true;
+      document.querySelector('main').hidden = false;
+      start();
+    });
+  }
+
+  async function start() {
+    try {
+      // /healthz needs the token too: it tells whether this one works.
+      const probe = await fetch('/healthz', { headers: headers(), cache: 'no-store' });
+      if (probe.status === 401) { askToken(token ? 'the server refused the token' : ''); return; }
+      await loadAll();
+    } catch (e) {
+      setStatus(e.message);
+    }
+  }
+
+  wire();
+  start();
+})();

@@ -1,0 +1,238 @@
+// The web UI in a real browser: Debian's Chromium driven by playwright-core
+// (tests/interop's node_modules), against real `zkarrow serve` processes on
+// a real ZooKeeper holding the sample tree. Expected values come from a
+// `zkarrow snapshot` of the tree read with flechette, and from kazoo.
+//
+// usage: node browser_test.mjs URL WRITE_URL TOKEN SNAPSHOT ARTIFACTS_DIR ZK_HOSTS
+// URL serves read-only, WRITE_URL with --allow-writes, both with TOKEN.
+// Screenshots go to ARTIFACTS_DIR. Exits non-zero on the first failed check.
+import { createRequire } from 'node:module';
+import { execFileSync } from 'node:child_process';
+import { readFileSync, mkdirSync } from 'node:fs';
+import path from 'node:path';
+import { fileURLToPath } from 'node:url';
+
+const here = path.dirname(fileURLToPath(import.meta.url));
+const require = createRequire(path.join(here, '../interop/package.json'));
+const { chromium } = require('playwright-core');
+const { tableFromIPC } = require('@uwdata/flechette');
+
+const [url, writeUrl, token, snapshotFile, artifacts, zkHosts] = process.argv.slice(2);
+mkdirSync(artifacts, { recursive: true });
+
+function check(condition, message) {
+  if (!condition) throw new Error('check failed: ' + message);
+}
+function equal(actual, expected, what) {
+  check(String(actual) === String(expected), `${what}: expected "${String(expected)}", found "${String(actual)}"`);
+}
+const log = (...a) => console.log('webui test:', ...a);
+
+// --- expected values: the snapshot
+const snapshot = tableFromIPC(readFileSync(snapshotFile), { useBigInt: true, useDate: false });
+const rows = new Map();
+const childrenOf = new Map();
+{
+  const names = snapshot.schema.fields.map((f) => f.name);
+  const cols = Object.fromEntries(names.map((n) => [n, snapshot.getChild(n).toArray()]));
+  for (let i = 0; i < snapshot.numRows; ++i) {
+    const row = {};
+    for (const n of names) row[n] = cols[n][i];
+    rows.set(row.path, row);
+    if (row.parent != null) {
+      if (!childrenOf.has(row.parent)) childrenOf.set(row.parent, []);
+      childrenOf.get(row.parent).push(row.name);
+    }
+  }
+  for (const list of childrenOf.values()) list.sort();
+}
+log(`snapshot: ${rows.size} znodes`);
+
+function kazoo(...args) {
+  return execFileSync('/usr/bin/python3', [path.join(here, 'kazoo_write.py'), zkHosts, ...args], { encoding: 'utf8' }).trim();
+}
+
+const browser = await chromium.launch({ executablePath: '/usr/bin/chromium', headless: true, args: ['--no-sandbox'] });
+const problems = [];
+async function openPage(target) {
+  const page = await browser.newPage({ viewport: { width: 1400, height: 900 } });
+  // The refusals the page and the test provoke (401 before the token, 403,
+  // 409) are logged by the browser as
+  // failed loads; anything else (a CSP violation, a script error) fails.
+  page.on('console', (m) => {
+    if (m.type() === 'error' && !/^Failed to load resource: .* status of 40[139]/.test(m.text())) {
+      problems.push(target + ': console: ' + m.text());
+    }
+  });
+  page.on('pageerror', (e) => problems.push(target + ': page error: ' + e.message));
+  await page.goto(target);
+  // The token is asked for, never part of a URL.
+  await page.waitForSelector('#login:not([hidden])', { timeout: 10000 });
+  await page.fill('#token', token);
+  await page.click('#login button[type=submit]');
+  await page.waitForSelector('body[data-ready=true]', { timeout: 30000 });
+  return page;
+}
+const shot = (page, name) => page.screenshot({ path: path.join(artifacts, name + '.png') });
+const rowSelector = (p) => `#tree-scroll .row[data-path="${p}"]`;
+const visibleChildren = (page, parent) => page.$$eval('#tree-scroll .row:not([hidden])', (els, parent) =>
+  els.map((e) => e.dataset.path).filter((p) => p.startsWith(parent === '/' ? '/' : parent + '/') && p !== parent &&
+    !p.slice(parent === '/' ? 1 : parent.length + 1).includes('/')), parent);
+
+async function expand(page, p) {
+  await page.click(rowSelector(p) + ' .toggle');
+  await page.waitForFunction((p) => {
+    const row = document.querySelector(`#tree-scroll .row[data-path="${p}"] .toggle`);
+    return row && row.textContent === '▾';
+  }, p);
+}
+
+try {
+  // ---------------------------------------------------------- the tree
+  const page = await openPage(url);
+  const headers = await (await fetch(url + '/')).headers;
+  check(/default-src 'none'/.test(headers.get('content-security-policy') || ''), 'the page has a Content-Security-Policy');
+  const treeMs = await page.evaluate(() => Number(document.body.dataset.treeMs));
+  log(`tree of ${rows.size} znodes loaded and drawn in ${treeMs} ms`);
+  const count = await page.textContent('#znode-count');
+  equal(count.replace(/[^0-9]/g, ''), rows.size, 'znode count in the header');
+  check(await page.isVisible(rowSelector('/')), 'the root row is shown');
+  // The root is open: its children, in name order, are the snapshot's.
+  const rootKids = (await visibleChildren(page, '/')).map((p) => p.slice(1));
+  equal(rootKids.join(','), childrenOf.get('/').join(','), 'children of / shown');
+  // Per-subtree counts and sizes.
+  const kafkaCount = await page.textContent(rowSelector('/kafka') + ' .num');
+  const kafkaNodes = [...rows.keys()].filter((p) => p === '/kafka' || p.startsWith('/kafka/')).length;
+  equal(kafkaCount.replace(/[^0-9]/g, ''), kafkaNodes, 'node count of /kafka');
+  await shot(page, 'tree');
+
+  // Expanding shows the children.
+  for (const p of ['/kafka', '/kafka/brokers', '/kafka/brokers/ids']) await expand(page, p);
+  const idKids = (await visibleChildren(page, '/kafka/brokers/ids')).map((p) => p.split('/').pop());
+  equal(idKids.join(','), childrenOf.get('/kafka/brokers/ids').join(','), 'children of /kafka/brokers/ids shown');
+  log(`expanded /kafka/brokers/ids: ${idKids.length} children`);
+
+  // ---------------------------------------------------------- a node
+  const selected = '/kafka/brokers/ids/' + idKids[0];
+  await page.click(rowSelector(selected) + ' .name');
+  await page.waitForFunction((p) => document.querySelector('#node-path').textContent === p &&
+    document.querySelector('#stat tr[data-field=mzxid] .value'), selected);
+  const expected = rows.get(selected);
+  for (const field of ['czxid', 'mzxid', 'pzxid', 'ctime', 'mtime', 'version', 'cversion', 'aversion',
+                       'ephemeral_owner', 'data_length', 'num_children']) {
+    const shown = await page.textContent(`#stat tr[data-field=${field}] .value`);
+    equal(shown, expected[field], `${selected} ${field}`);
+  }
+  const dataText = new TextDecoder().decode(expected.data);
+  equal(await page.textContent('#node-data'), dataText, `${selected} data as text`);
+  await page.click('.views button[data-view=json]');
+  equal(await page.textContent('#node-data'), JSON.stringify(JSON.parse(dataText), null, 2), `${selected} data as JSON`);
+  await page.click('.views button[data-view=hex]');
+  check((await page.textContent('#node-data')).startsWith('00000000  ' + expected.data[0].toString(16).padStart(2, '0')), 'hex view');
+  await page.click('.views button[data-view=text]');
+  check(await page.isHidden('#node-actions'), 'no edit buttons on a read-only server');
+  await shot(page, 'node');
+  log(`${selected}: data and stat equal the snapshot's`);
+
+  // ---------------------------------------------------------- live
+  // Each change must show; the issue's bound (within a second) must hold for
+  // the best of three, so that one load spike of the shared CI machine
+  // does not decide it.
+  let newText = '';
+  const setMs = [];
+  for (let round = 0; round < 3; ++round) {
+    newText = '{"changed_by":"kazoo","round":' + round + '}';
+    kazoo('set', selected, newText);
+    const started = Date.now();
+    await page.waitForFunction(([text]) => document.querySelector('#node-data').textContent === text, [newText], { timeout: 10000 });
+    setMs.push(Date.now() - started);
+  }
+  check(Math.min(...setMs) <= 1000, `a kazoo change shown within a second (took ${setMs.join(', ')} ms)`);
+  check(await page.evaluate(() => [...document.querySelectorAll('#history td')].some((td) => td.textContent === 'changed')),
+        'the change is in the node history');
+  kazoo('create', '/webui-created', 'new');
+  const createStarted = Date.now();
+  await page.waitForSelector(rowSelector('/webui-created'), { timeout: 10000 });
+  const createMs = Date.now() - createStarted;
+  await shot(page, 'live');
+  kazoo('delete', '/webui-created');
+  // Deleted nodes go: no shown row has the path any more.
+  await page.waitForFunction(() => ![...document.querySelectorAll('#tree-scroll .row:not([hidden])')]
+    .some((r) => r.dataset.path === '/webui-created'), null, { timeout: 10000 });
+  check(Number(await page.textContent('#rate')) >= 0, 'changes/s shown');
+  check(/^0x[0-9a-f]+$/.test(await page.textContent('#mirror-zxid')), 'mirror zxid shown');
+  log(`kazoo's setData shown after ${setMs.join(', ')} ms, its create after ${createMs} ms`);
+
+  // ---------------------------------------------------------- query
+  await page.click('#tabs button[data-tab=query]');
+  await page.fill('#sql', "SELECT path, data_length FROM znodes WHERE parent = '/kafka/brokers/ids' ORDER BY path");
+  await page.click('#run');
+  await page.waitForFunction(() => /rows/.test(document.querySelector('#query-info').textContent));
+  const table = await page.$$eval('#result tr', (trs) => trs.map((tr) => [...tr.children].map((c) => c.textContent)));
+  equal(table[0].join(','), 'path,data_length', 'result header');
+  const expectedRows = childrenOf.get('/kafka/brokers/ids').map((n) => '/kafka/brokers/ids/' + n).sort()
+    .map((p) => [p, p === selected ? newText.length : rows.get(p).data_length].join(','));
+  equal(table.slice(1).map((r) => r.join(',')).join(' '), expectedRows.join(' '), 'query rows');
+  await shot(page, 'query');
+  await page.fill('#sql', 'SELECT depth, count(*) AS n FROM znodes GROUP BY depth ORDER BY depth');
+  await page.click('#run');
+  await page.waitForSelector('#chart:not([hidden])');
+  await page.click('#explain');
+  await page.waitForSelector('#plan:not([hidden])');
+  check((await page.textContent('#plan')).length > 0, 'EXPLAIN shows a plan');
+  await shot(page, 'query-chart');
+  const download = page.waitForEvent('download');
+  await page.click('#download-csv');
+  const csv = readFileSync(await (await download).path(), 'utf8');
+  check(csv.startsWith('depth,n\n0,1\n'), 'CSV download: ' + csv.slice(0, 40));
+  log('query rows equal the snapshot\'s; chart, EXPLAIN and CSV shown');
+
+  // ---------------------------------------------------------- other views
+  await page.click('#tabs button[data-tab=datasets]');
+  await page.waitForSelector('#datasets tr');
+  await shot(page, 'datasets');
+  await page.click('#tabs button[data-tab=sizes]');
+  await shot(page, 'sizes');
+
+  // ---------------------------------------------------------- writes
+  const refused = await page.evaluate(async (token) => {
+    const r = await fetch('/actions/set_data', { method: 'POST', headers: { Authorization: 'Bearer ' + token },
+      body: JSON.stringify({ path: '/kafka', data: 'x', version: 0 }) });
+    return { status: r.status, body: await r.json() };
+  }, token);
+  equal(refused.status, 403, 'a write without --allow-writes');
+  check(/--allow-writes/.test(refused.body.error), 'the refusal says how to allow writes: ' + refused.body.error);
+
+  const editor = await openPage(writeUrl);
+  editor.on('dialog', (d) => d.accept());
+  await editor.click('#tabs button[data-tab=tree]');
+  await editor.fill('#filter', selected);
+  await editor.waitForSelector(rowSelector(selected));
+  await editor.click(rowSelector(selected) + ' .name');
+  await editor.waitForSelector('#node-actions:not([hidden])');
+  const versionShown = await editor.textContent('#stat tr[data-field=version] .value');
+  await editor.click('#edit-set');
+  check((await editor.textContent('#editor-title')).includes('version ' + versionShown), 'the editor names the version');
+  await editor.fill('#editor-data', 'edited in the browser');
+  await editor.click('#editor-apply');
+  await editor.waitForFunction(() => document.querySelector('#node-data').textContent === 'edited in the browser', null, { timeout: 5000 })
+    .catch(async (e) => { throw new Error('the edit did not show: ' + await editor.textContent('#editor-result') + ' / ' + e.message); });
+  // A concurrent change (kazoo) while the page holds the old version: the
+  // page is paused, so it still shows it; the set is refused as a conflict.
+  await editor.click('#pause');
+  const versionBefore = await editor.textContent('#stat tr[data-field=version] .value');
+  kazoo('set', selected, 'changed meanwhile');
+  await editor.click('#edit-set');
+  await editor.fill('#editor-data', 'would overwrite');
+  await editor.click('#editor-apply');
+  await editor.waitForFunction(() => /conflict/.test(document.querySelector('#editor-result').textContent));
+  log('conflict shown: ' + await editor.textContent('#editor-result') + ' (page held version ' + versionBefore + ')');
+  await shot(editor, 'edit-conflict');
+  const stored = execFileSync('/usr/bin/python3', ['-c', 'import sys\nfrom kazoo.client import KazooClient\nz=KazooClient(hosts=sys.argv[1]); z.start()\nprint(z.get(sys.argv[2])[0].decode())\nz.stop()', zkHosts, selected], { encoding: 'utf8' }).trim();
+  equal(stored, 'changed meanwhile', 'the concurrent change was not overwritten');
+
+  check(problems.length === 0, 'no console errors or CSP violations:\n' + problems.join('\n'));
+  log('all checks passed');
+} finally {
+  await browser.close();
+}
