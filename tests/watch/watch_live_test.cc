@@ -93,23 +93,47 @@ class WatchTestBase : public ::testing::Test {
   // The shared writer's session ends when a server restart outlasts its
   // timeout (a restart under load can): later tests get a new one instead
   // of failing with it. A session that is only disconnected is waited for,
-  // not replaced: the server would keep a replaced session's ephemerals
-  // until its timeout and delete them later, in the middle of whatever test
-  // runs then, where a watcher stopped before the deletions disagrees with
-  // a snapshot taken after them. Once the client hears that its session
-  // expired, the server has already deleted them.
+  // not replaced. One the client gave up on (it declares the session
+  // expired after a timeout without a server) may still live on a server
+  // that restarted meanwhile, with its ephemerals, until the server's own
+  // timeout deletes them: in the middle of whatever check runs then, where
+  // a watcher stopped before the deletions disagrees with a dump taken
+  // after them. So a replaced session is waited out before tests go on.
   static void EnsureWriterSession() {
     const auto deadline = std::chrono::steady_clock::now() + std::chrono::seconds(90);
+    int64_t lost_session = 0;
     while (writer_ != nullptr) {
       Status alive = writer_->Exists("/").get().status();
       if (alive.ok()) return;
       if (zk::ErrorCodeOf(alive) == zk::ErrorCode::SESSIONEXPIRED ||
           std::chrono::steady_clock::now() > deadline) {
+        lost_session = writer_->session_id();
         break;
       }
       std::this_thread::sleep_for(std::chrono::milliseconds(100));
     }
     ConnectWriter();
+    if (lost_session != 0) ASSERT_NO_FATAL_FAILURE(WaitUntilSessionGone(lost_session));
+  }
+
+  // Waits until no server lists `session` among those holding ephemerals
+  // (the `dump` command).
+  static void WaitUntilSessionGone(int64_t session) {
+    char id[32];
+    std::snprintf(id, sizeof id, "0x%llx:", static_cast<unsigned long long>(session));
+    const auto deadline = std::chrono::steady_clock::now() + std::chrono::seconds(120);
+    while (true) {
+      bool listed = false;
+      for (int i = 0; i < cluster_->size(); ++i) {
+        if (!cluster_->running(i)) continue;
+        Result<std::string> dump = cluster_->FourLetterWord(i, "dump");
+        listed = listed || !dump.ok() || dump->find(id) != std::string::npos;
+      }
+      if (!listed) return;
+      ASSERT_LT(std::chrono::steady_clock::now(), deadline)
+          << "the lost writer session " << id << " still holds ephemerals";
+      std::this_thread::sleep_for(std::chrono::milliseconds(250));
+    }
   }
 
   static void StopCluster() {
