@@ -7,9 +7,9 @@
 //     against decoding the same stream from a file in the page cache and
 //     against a memcpy of its bytes: GB/s of the encoded table, best of R;
 //   - small requests: C concurrent clients (default 50), each asking Q times
-//     for `znodes?path=` of one leaf (a fresh request each time; HTTP opens a
-//     connection per request, as curl does; a Flight client keeps its
-//     channel): p50 and p99 latency;
+//     for `znodes?path=` of one leaf (a fresh request each time over the
+//     client's kept connection: HTTP keep-alive, a Flight channel): p50 and
+//     p99 latency;
 //   - put of the table as a dataset over both protocols: MB/s, validation,
 //     fsync and publication included.
 // The server is the library stack `zkarrow serve` runs (TreeService,
