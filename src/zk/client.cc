@@ -119,6 +119,7 @@ std::chrono::milliseconds Client::negotiated_session_timeout() const {
   return session_->negotiated_timeout();
 }
 std::string Client::connected_server() const { return session_->connected_server(); }
+std::string Client::connection_security() const { return session_->connection_security(); }
 const std::string& Client::chroot() const { return session_->chroot(); }
 
 void Client::Create(std::string_view path, std::string_view data, std::vector<Acl> acl,

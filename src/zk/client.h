@@ -233,6 +233,9 @@ class Client {
   int64_t last_zxid() const;
   // "host:port" of the current server; empty while disconnected.
   std::string connected_server() const;
+  // The current connection's TLS version and cipher ("TLSv1.3
+  // TLS_AES_128_GCM_SHA256"); empty without TLS or while disconnected.
+  std::string connection_security() const;
   // The chroot from the connect string, "" if none.
   const std::string& chroot() const;
 

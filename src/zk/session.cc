@@ -105,6 +105,11 @@ std::string Session::connected_server() const {
   return connected_server_;
 }
 
+std::string Session::connection_security() const {
+  std::lock_guard lock(mutex_);
+  return connection_security_;
+}
+
 void Session::Submit(Request request) {
   // What the server measures against jute.maxbuffer: xid, type and body.
   const size_t packet_bytes = 8 + request.body.size();
@@ -441,6 +446,7 @@ void Session::FinishConnecting() {
     std::lock_guard lock(mutex_);
     ever_connected_ = true;
     connected_server_ = current_server_;
+    connection_security_ = tls_ ? tls_->Description() : "";
   }
   phase_cv_.notify_all();
   // Identities first, so that the requests after them are authorized.
@@ -718,6 +724,7 @@ void Session::Disconnect(const Status& reason) {
   {
     std::lock_guard lock(mutex_);
     connected_server_.clear();
+    connection_security_.clear();
   }
   std::deque<InFlight> lost = std::move(awaiting_);
   awaiting_.clear();
@@ -749,6 +756,7 @@ void Session::Terminate(SessionState state, const Status& status) {
     std::lock_guard lock(mutex_);
     if (terminal_status_.ok()) terminal_status_ = status;
     connected_server_.clear();
+    connection_security_.clear();
     queued.swap(submissions_);
   }
   phase_cv_.notify_all();

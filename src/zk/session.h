@@ -76,6 +76,7 @@ class Session {
     return std::chrono::milliseconds(negotiated_timeout_ms_.load());
   }
   std::string connected_server() const;
+  std::string connection_security() const;
   // The highest zxid in any reply so far: for a read, the server's last
   // applied transaction when it answered (watch notifications carry none in
   // ZooKeeper 3.8).
@@ -173,6 +174,7 @@ class Session {
   Status terminal_status_;  // non-OK once the session is over
   Status last_connect_error_;
   std::string connected_server_;
+  std::string connection_security_;  // the TLS version and cipher, or ""
   std::atomic<int64_t> session_id_{0};
   std::atomic<int64_t> negotiated_timeout_ms_{0};
 

@@ -120,6 +120,13 @@ class TlsLiveTest : public ::testing::Test {
                    {"ssl.trustStore.location", pki_->ca.string()},
                    {"ssl.trustStore.type", "PEM"},
                    {"ssl.clientAuth", "want"},
+                   // TLS 1.3 first. ZooKeeper 3.8's default cipher list has
+                   // no TLS 1.3 suite, so a 1.3 server must name them.
+                   {"ssl.protocol", "TLSv1.3"},
+                   {"ssl.enabledProtocols", "TLSv1.3,TLSv1.2"},
+                   {"ssl.ciphersuites",
+                    "TLS_AES_128_GCM_SHA256,TLS_AES_256_GCM_SHA384,"
+                    "TLS_ECDHE_ECDSA_WITH_AES_128_GCM_SHA256"},
                    {"authProvider.x509",
                     "org.apache.zookeeper.server.auth.X509AuthenticationProvider"}},
     });
@@ -240,6 +247,8 @@ TEST_F(TlsLiveTest, TlsToThePlainPortFailsClearly) {
 TEST_F(TlsLiveTest, X509AclReadableOnlyWithTheMatchingCertificate) {
   auto alice = Connect(Secure(), Tls(pki_->ca, pki_->alice_cert, pki_->alice_key));
   ASSERT_TRUE(alice.ok()) << alice.status().ToString();
+  EXPECT_EQ((*alice)->connection_security().rfind("TLSv1.3 ", 0), 0u)
+      << (*alice)->connection_security();
   auto read = (*alice)->GetData("/t/x509").get();
   ASSERT_TRUE(read.ok()) << read.status().ToString();
   EXPECT_EQ(read->data, "for alice's certificate");
@@ -345,6 +354,9 @@ TEST(TlsEnsembleTest, ReadsSurviveTheLossOfTheirServer) {
   BuildTree(**client, zk::OpenAclUnsafe());
   const int64_t session = (*client)->session_id();
   const std::string first = (*client)->connected_server();
+  // ZooKeeper's default: TLS 1.2 only.
+  EXPECT_EQ((*client)->connection_security().rfind("TLSv1.2 ", 0), 0u)
+      << (*client)->connection_security();
 
   std::atomic<int> completed{0}, failed{0}, outstanding{0};
   std::atomic<bool> stop{false};
@@ -391,6 +403,7 @@ TEST(TlsEnsembleTest, ReadsSurviveTheLossOfTheirServer) {
   EXPECT_EQ((*client)->session_id(), session);
   EXPECT_NE((*client)->connected_server(), first);
   EXPECT_FALSE((*client)->connected_server().empty());
+  EXPECT_FALSE((*client)->connection_security().empty());
   client->reset();
   fs::remove_all(pki->dir);
 }
