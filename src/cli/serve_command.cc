@@ -24,7 +24,7 @@
 #include "serve/dataset_store.h"
 #include "serve/service.h"
 #include "serve/tree_service.h"
-#include "serve/znode_writer.h"
+#include "serve/znode_access.h"
 #include "transport/flight/flight_server.h"
 #include "transport/http/http_server.h"
 #include "webui/webui.h"
@@ -218,12 +218,10 @@ Status RunServe(const ServeArgs& args) {
   service_options.query = [query_options](transport::ArrowService& service, std::string_view sql) {
     return query::StartServerQuery(service, sql, query_options);
   };
-  std::unique_ptr<serve::ZnodeWriter> writer;
-  if (args.allow_writes) {
-    ZKA_ASSIGN_OR_RETURN(zk::ClientOptions writer_client, MakeClientOptions(args.connection));
-    writer = std::make_unique<serve::ZnodeWriter>(std::move(writer_client), args.path);
-    service_options.writer = writer.get();
-  }
+  // A session of its own, opened at the first acl or write request.
+  ZKA_ASSIGN_OR_RETURN(zk::ClientOptions access_client, MakeClientOptions(args.connection));
+  serve::ZnodeAccess znodes(std::move(access_client), args.path, args.allow_writes);
+  service_options.znodes = &znodes;
   serve::Service service(*tree, *store, catalog, std::move(service_options));
 
   // Listeners stop before the service they call, the service before the

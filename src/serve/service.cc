@@ -243,6 +243,7 @@ std::vector<transport::ActionType> Service::ListActions() {
        "wait until the served tree reached a zxid (body: the zxid, or {\"zxid\": Z, "
        "\"timeout_ms\": T}); returns {\"zxid\": the served state's label}"},
       {"drop", "delete a dataset (body: its name or /datasets/NAME)"},
+      {"acl", "a znode's ACL, read from ZooKeeper (body: {\"path\"})"},
       {"set_data", WriteActionDescription("set a znode's data at the version read (body: "
                                           "{\"path\", \"data\", \"version\"})")},
       {"create", WriteActionDescription("create a persistent znode with an open ACL (body: "
@@ -253,7 +254,7 @@ std::vector<transport::ActionType> Service::ListActions() {
 }
 
 std::string Service::WriteActionDescription(std::string_view what) const {
-  if (options_.writer != nullptr) return std::string(what);
+  if (options_.znodes != nullptr && options_.znodes->allow_writes()) return std::string(what);
   return std::string(what) + "; refused: the server runs without --allow-writes";
 }
 
@@ -296,17 +297,14 @@ Result<std::string> Service::DoAction(std::string_view type, std::string_view bo
     ZKA_RETURN_IF_ERROR(catalog_.Drop(name));
     return Json({{"dropped", std::string(name)}});
   }
-  if (ZnodeWriter::Handles(type)) {
-    if (options_.writer == nullptr) {
-      return Status::PermissionDenied(
-          std::string(type) +
-          " refused: this server is read-only; start zkarrow serve with --allow-writes to "
-          "allow set_data, create and delete");
+  if (ZnodeAccess::Handles(type)) {
+    if (options_.znodes == nullptr) {
+      return Status::NotImplemented(std::string(type) + ": this service has no ZooKeeper access");
     }
-    return options_.writer->Do(type, body);
+    return options_.znodes->Do(type, body);
   }
   return Status::NotFound("no action \"" + std::string(type.substr(0, 100)) +
-                          "\"; expected sync, drop, set_data, create or delete");
+                          "\"; expected sync, drop, acl, set_data, create or delete");
 }
 
 Status Service::Health() { return tree_.Health(); }

@@ -9,10 +9,10 @@
 //                                              says); PUT takes ?if_version=V
 // Actions: `sync` (body: a zxid, or {"zxid": Z, "timeout_ms": T}) waits until
 // the served state reached the zxid and returns {"zxid": label};
-// `drop` (body: a dataset name) deletes a dataset. `set_data`, `create` and
-// `delete` write to ZooKeeper (serve/znode_writer.h) when the service has a
-// writer (`serve --allow-writes`), and are refused (PermissionDenied, 403)
-// otherwise.
+// `drop` (body: a dataset name) deletes a dataset. `acl` reads a node's ACL
+// from ZooKeeper, and `set_data`, `create` and `delete` write to it
+// (serve/znode_access.h: writes only with `serve --allow-writes`, else
+// PermissionDenied, 403).
 // Parameters a resource does not know are refused, so a typo is an error,
 // not a silently different answer.
 #pragma once
@@ -25,7 +25,7 @@
 #include "serve/dataset_catalog.h"
 #include "serve/dataset_store.h"
 #include "serve/tree_service.h"
-#include "serve/znode_writer.h"
+#include "serve/znode_access.h"
 #include "transport/arrow_service.h"
 
 namespace zkarrow::serve {
@@ -42,8 +42,9 @@ struct ServiceOptions {
   std::chrono::milliseconds default_sync_wait{10'000};
   // Null: /query is refused (NotImplemented).
   QueryHandler query;
-  // Null: the write actions are refused. Must outlive the service.
-  ZnodeWriter* writer = nullptr;
+  // Null: acl and the write actions are NotImplemented. Must outlive the
+  // service.
+  ZnodeAccess* znodes = nullptr;
 };
 
 class Service final : public transport::ArrowService {

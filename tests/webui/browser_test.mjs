@@ -123,6 +123,10 @@ try {
     const shown = await page.textContent(`#stat tr[data-field=${field}] .value`);
     equal(shown, expected[field], `${selected} ${field}`);
   }
+  // The ACL, read from ZooKeeper: the sample tree's nodes are open.
+  await page.waitForFunction(() => [...document.querySelectorAll('#acl tr')].some((tr) =>
+    [...tr.children].map((td) => td.textContent).join(' ') === 'world anyone rwcda (31)'), null, { timeout: 5000 })
+    .catch(async () => { throw new Error('ACL shown: ' + await page.textContent('#acl')); });
   const dataText = new TextDecoder().decode(expected.data);
   equal(await page.textContent('#node-data'), dataText, `${selected} data as text`);
   await page.click('.views button[data-view=json]');

@@ -577,18 +577,24 @@
       else cell(tr, '');
       table.append(tr);
     }
+    renderAcl();
+  }
+
+  // The ACL is read from ZooKeeper (the action `acl`): the mirror keeps none.
+  function renderAcl() {
     const acl = $('acl');
     acl.textContent = '';
-    let entries = [];
-    try { entries = row.acl ? JSON.parse(row.acl) : []; } catch (e) { entries = []; }
-    if (!entries || !entries.length) {
+    if (typeof node.acl === 'string') {
       const tr = document.createElement('tr');
-      cell(tr, row.acl == null ? 'not read (NOAUTH or no ACL)' : 'none');
+      cell(tr, node.acl);
       acl.append(tr);
+      return;
     }
+    const entries = node.acl || [];
     const head = document.createElement('tr');
-    if (entries && entries.length) { ['scheme', 'id', 'perms'].forEach((h) => cell(head, h, 'th')); acl.append(head); }
-    for (const entry of entries || []) {
+    ['scheme', 'id', 'perms'].forEach((h) => cell(head, h, 'th'));
+    acl.append(head);
+    for (const entry of entries) {
       const tr = document.createElement('tr');
       const perms = entry.perms;
       const letters = typeof perms === 'number'
@@ -622,6 +628,20 @@
     return out;
   }
 
+  async function readAcl(path, seq) {
+    try {
+      const response = await request('/actions/acl', { method: 'POST', body: JSON.stringify({ path }),
+                                                       headers: { 'Content-Type': 'application/json' } });
+      const answer = await response.json();
+      if (seq !== node.seq) return;
+      node.acl = answer.acl;
+    } catch (e) {
+      if (seq !== node.seq) return;
+      node.acl = 'not read: ' + e.message;
+    }
+    renderAcl();
+  }
+
   async function selectPath(path) {
     const seq = ++node.seq;
     node.path = path;
@@ -633,6 +653,8 @@
       const table = await query('SELECT * FROM znodes WHERE path = ' + sqlText(path));
       if (seq !== node.seq) return;
       node.row = table.numRows ? rowObject(table, 0) : null;
+      node.acl = 'reading…';
+      readAcl(path, seq);
       if (!node.row) $('node-data').textContent = '(gone)';
       else renderData();
       renderStat();

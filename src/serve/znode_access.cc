@@ -1,4 +1,4 @@
-#include "serve/znode_writer.h"
+#include "serve/znode_access.h"
 
 #include <cstdint>
 #include <nlohmann/json.hpp>
@@ -93,36 +93,58 @@ std::string Answer(const std::string& path, const zk::Stat& stat) {
 
 }  // namespace
 
-ZnodeWriter::ZnodeWriter(zk::ClientOptions options, std::string root)
-    : options_(std::move(options)), root_(std::move(root)) {}
+ZnodeAccess::ZnodeAccess(zk::ClientOptions options, std::string root, bool allow_writes)
+    : options_(std::move(options)), root_(std::move(root)), allow_writes_(allow_writes) {}
 
-ZnodeWriter::~ZnodeWriter() {
+ZnodeAccess::~ZnodeAccess() {
   if (client_) client_->Close();
 }
 
-bool ZnodeWriter::Handles(std::string_view action) {
-  return action == "set_data" || action == "create" || action == "delete";
+bool ZnodeAccess::Handles(std::string_view action) {
+  return action == "acl" || action == "set_data" || action == "create" || action == "delete";
 }
 
-Result<zk::Client*> ZnodeWriter::Connected() {
+Result<zk::Client*> ZnodeAccess::Connected() {
   if (!client_) {
     ZKA_ASSIGN_OR_RETURN(client_, zk::Client::Connect(options_));
   }
   return client_.get();
 }
 
-Result<std::string> ZnodeWriter::Do(std::string_view action, std::string_view body) {
+Result<std::string> ZnodeAccess::Do(std::string_view action, std::string_view body) {
+  const bool acl = action == "acl";
   const bool set = action == "set_data";
   const bool create = action == "create";
   const bool remove = action == "delete";
-  if (!set && !create && !remove) {
-    return Status::NotFound("no write action \"" + std::string(action.substr(0, 100)) + "\"");
+  if (!acl && !set && !create && !remove) {
+    return Status::NotFound("no action \"" + std::string(action.substr(0, 100)) +
+                            "\"; expected acl, set_data, create or delete");
   }
-  ZKA_ASSIGN_OR_RETURN(WriteRequest request, ParseRequest(action, body, root_, !remove, !create));
+  if (!acl && !allow_writes_) {
+    return Status::PermissionDenied(
+        std::string(action) +
+        " refused: this server is read-only; start zkarrow serve with --allow-writes to allow "
+        "set_data, create and delete");
+  }
+  ZKA_ASSIGN_OR_RETURN(WriteRequest request,
+                       ParseRequest(action, body, root_, set || create, set || remove));
   std::lock_guard lock(mu_);
   ZKA_ASSIGN_OR_RETURN(zk::Client * client, Connected());
   Status failed;
-  if (set) {
+  if (acl) {
+    auto read = client->GetAcl(request.path).get();
+    if (read.ok()) {
+      json entries = json::array();
+      for (const zk::Acl& entry : read->acls) {
+        entries.push_back({{"scheme", entry.scheme}, {"id", entry.id}, {"perms", entry.perms}});
+      }
+      return json({{"path", request.path},
+                   {"acl", std::move(entries)},
+                   {"aversion", read->stat.aversion}})
+          .dump(-1, ' ', false, json::error_handler_t::replace);
+    }
+    failed = read.status();
+  } else if (set) {
     auto stat = client->SetData(request.path, request.data, *request.version).get();
     if (stat.ok()) return Answer(request.path, *stat);
     failed = stat.status();
