@@ -41,6 +41,24 @@ class Toucher {
         }
         break;
       }
+      case TypeId::kBinaryView:
+      case TypeId::kUtf8View:
+        for (int64_t i = start; i < start + count; ++i) {
+          for (uint8_t byte : ViewValue(array, i)) Add(byte);
+        }
+        break;
+      case TypeId::kListView:
+      case TypeId::kLargeListView:
+        for (int64_t i = start; i < start + count; ++i) {
+          const ChildRange range = ListChildRange(type.id, array, i);
+          Touch(type.children[0], *array.children[0], range.start, range.size, depth + 1);
+        }
+        break;
+      case TypeId::kRunEndEncoded:
+        for (int64_t i = start; i < start + count; ++i) {
+          Touch(type.children[1], *array.children[1], RunIndex(type, array, i), 1, depth + 1);
+        }
+        break;
       case TypeId::kList:
       case TypeId::kMap:
       case TypeId::kLargeList: {

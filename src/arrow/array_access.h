@@ -51,8 +51,10 @@ inline int64_t FixedWidth(const DataType& type) {
   }
 }
 
-// Null and union arrays have no validity bitmap.
-inline bool HasValidityBitmap(TypeId id) { return id != TypeId::kNull && id != TypeId::kUnion; }
+// Null, union and run-end encoded arrays have no validity bitmap.
+inline bool HasValidityBitmap(TypeId id) {
+  return id != TypeId::kNull && id != TypeId::kUnion && id != TypeId::kRunEndEncoded;
+}
 
 // Unlike ArrayData::IsValid, does not trust null_count: a slice may not know it.
 inline bool IsValidAt(const ArrayData& data, int64_t i) {
@@ -91,6 +93,99 @@ inline std::span<const uint8_t> BinaryValue(const ArrayData& data, int64_t i, bo
   const int64_t start = ReadOffset(data, i, large);
   const int64_t end = ReadOffset(data, i + 1, large);
   return {data.buffers[2]->data() + start, static_cast<size_t>(end - start)};
+}
+
+// One 16-byte element of a BinaryView/Utf8View array: the length, then
+// either the bytes themselves (up to kViewInlineBytes, zero-padded) or the
+// first four bytes, the index of a variadic data buffer and the offset in it.
+struct BinaryViewSlot {
+  int32_t length;
+  uint8_t inline_or_prefix[12];  // inline bytes, or prefix[4], buffer index, offset
+  int32_t buffer_index() const { return LoadInt32(8); }
+  int32_t buffer_offset() const { return LoadInt32(12); }
+
+ private:
+  int32_t LoadInt32(size_t at) const {
+    int32_t value;
+    std::memcpy(&value, inline_or_prefix + at - 4, sizeof value);
+    return value;
+  }
+};
+static_assert(sizeof(BinaryViewSlot) == 16);
+inline constexpr int32_t kViewInlineBytes = 12;
+inline constexpr int64_t kViewBytes = 16;
+// Where a view array's variadic data buffers start among its buffers.
+inline constexpr size_t kFirstViewDataBuffer = 2;
+
+inline const BinaryViewSlot& ViewSlot(const ArrayData& data, int64_t i) {
+  return data.buffers[1]->data_as<BinaryViewSlot>()[data.offset + i];
+}
+
+// The bytes of element i of a BinaryView or Utf8View array.
+inline std::span<const uint8_t> ViewValue(const ArrayData& data, int64_t i) {
+  const BinaryViewSlot& slot = ViewSlot(data, i);
+  const auto length = static_cast<size_t>(slot.length);
+  if (slot.length <= kViewInlineBytes) return {slot.inline_or_prefix, length};
+  const Buffer& buffer =
+      *data.buffers[kFirstViewDataBuffer + static_cast<size_t>(slot.buffer_index())];
+  return {buffer.data() + slot.buffer_offset(), length};
+}
+
+// The bytes of element i of any binary or utf8 array: offsets or views.
+inline std::span<const uint8_t> BinaryLikeValue(TypeId id, const ArrayData& data, int64_t i) {
+  return IsViewType(id) ? ViewValue(data, i) : BinaryValue(data, i, IsLargeOffsets(id));
+}
+
+inline bool IsUtf8Like(TypeId id) {
+  return id == TypeId::kUtf8 || id == TypeId::kLargeUtf8 || id == TypeId::kUtf8View;
+}
+
+inline bool IsListViewType(TypeId id) {
+  return id == TypeId::kListView || id == TypeId::kLargeListView;
+}
+
+// Where element i of a list, large list, map or list view lives in its
+// child: [start, start + size).
+struct ChildRange {
+  int64_t start;
+  int64_t size;
+};
+inline ChildRange ListChildRange(TypeId id, const ArrayData& data, int64_t i) {
+  if (IsListViewType(id)) {
+    const int64_t at = data.offset + i;
+    if (id == TypeId::kLargeListView) {
+      return {data.buffers[1]->data_as<int64_t>()[at], data.buffers[2]->data_as<int64_t>()[at]};
+    }
+    return {data.buffers[1]->data_as<int32_t>()[at], data.buffers[2]->data_as<int32_t>()[at]};
+  }
+  const bool large = IsLargeOffsets(id);
+  const int64_t start = ReadOffset(data, i, large);
+  return {start, ReadOffset(data, i + 1, large) - start};
+}
+
+// Run end j of a run-end encoded array's run_ends child (logical index j).
+inline int64_t ReadRunEnd(const DataType& run_end_type, const ArrayData& run_ends, int64_t j) {
+  return ReadInt(FixedWidthValue(run_ends, j, run_end_type.bit_width / 8), true);
+}
+
+// The index in the values child (and run_ends) of the run holding logical
+// element i of a run-end encoded array: the first run ending after
+// offset + i (binary search; the run ends were validated increasing).
+inline int64_t RunIndex(const DataType& type, const ArrayData& data, int64_t i) {
+  const DataType& run_end_type = type.children[0].type;
+  const ArrayData& run_ends = *data.children[0];
+  const int64_t position = data.offset + i;
+  int64_t low = 0;
+  int64_t high = run_ends.length;
+  while (low < high) {
+    const int64_t mid = low + (high - low) / 2;
+    if (ReadRunEnd(run_end_type, run_ends, mid) <= position) {
+      low = mid + 1;
+    } else {
+      high = mid;
+    }
+  }
+  return low;
 }
 
 // Index i of a dictionary-encoded array.

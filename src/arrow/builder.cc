@@ -2,7 +2,11 @@
 
 #include <cstdio>
 #include <cstdlib>
+#include <cstring>
+#include <limits>
 #include <string>
+
+#include "arrow/array_access.h"
 
 namespace zkarrow::arrow {
 
@@ -65,6 +69,40 @@ void ListBuilder::AppendNull() {
   // appended since the last Append(), far beyond any batch zkarrow builds.
   validity_.AppendNulls(1);
   offsets_.AppendValue(static_cast<int32_t>(values_->length()));
+}
+
+Status BinaryViewBuilder::Append(std::span<const uint8_t> value) {
+  constexpr int64_t kMaxOffset = std::numeric_limits<int32_t>::max();
+  const auto length = static_cast<int64_t>(value.size());
+  if (length > kMaxOffset) {
+    return Status::OutOfRange("a view holds values of at most 2 GiB, this one has " +
+                              std::to_string(length) + " bytes");
+  }
+  BinaryViewSlot slot{};
+  slot.length = static_cast<int32_t>(length);
+  if (slot.length <= kViewInlineBytes) {
+    if (length > 0) std::memcpy(slot.inline_or_prefix, value.data(), value.size());
+  } else {
+    if (data_.size() > kMaxOffset - length) full_data_.push_back(data_.Finish());
+    const auto index = static_cast<int32_t>(full_data_.size());
+    const auto offset = static_cast<int32_t>(data_.size());
+    std::memcpy(slot.inline_or_prefix, value.data(), 4);
+    std::memcpy(slot.inline_or_prefix + 4, &index, 4);
+    std::memcpy(slot.inline_or_prefix + 8, &offset, 4);
+    data_.Append(value.data(), length);
+  }
+  validity_.AppendValid();
+  views_.AppendValue(slot);
+  return Status::Ok();
+}
+
+std::shared_ptr<const ArrayData> BinaryViewBuilder::Finish() {
+  auto data = FinishValidity();
+  data->buffers.push_back(views_.Finish());
+  for (auto& buffer : full_data_) data->buffers.push_back(std::move(buffer));
+  full_data_.clear();
+  if (data_.size() > 0) data->buffers.push_back(data_.Finish());
+  return data;
 }
 
 std::shared_ptr<const ArrayData> ListBuilder::Finish() {

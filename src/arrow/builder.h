@@ -168,6 +168,34 @@ class BinaryBuilder final : public ArrayBuilder {
 
 using StringBuilder = BinaryBuilder;
 
+// binary_view and utf8_view: values of up to 12 bytes inline in their view,
+// longer ones appended to a data buffer (a new one whenever the current
+// would pass the int32 offsets of a view). Does not check UTF-8 either.
+class BinaryViewBuilder final : public ArrayBuilder {
+ public:
+  void Reserve(int64_t additional) override {
+    validity_.Reserve(additional);
+    views_.Reserve(additional * 16);
+  }
+  // Fails with kOutOfRange, appending nothing, for a value over 2 GiB.
+  Status Append(std::span<const uint8_t> value);
+  Status Append(std::string_view value) {
+    return Append(std::span(reinterpret_cast<const uint8_t*>(value.data()), value.size()));
+  }
+  void AppendNull() override {
+    validity_.AppendNulls(1);
+    views_.AppendZeros(16);
+  }
+
+  // The array: validity, views, then the data buffers.
+  std::shared_ptr<const ArrayData> Finish() override;
+
+ private:
+  BufferBuilder views_;
+  BufferBuilder data_;  // the data buffer being filled
+  std::vector<std::shared_ptr<const Buffer>> full_data_;
+};
+
 // list<item>: Append() opens the next list; the values that follow go to
 // values() until the next Append(), AppendNull() or Finish().
 class ListBuilder final : public ArrayBuilder {

@@ -67,11 +67,24 @@ class Comparer {
       case TypeId::kUtf8:
       case TypeId::kLargeBinary:
       case TypeId::kLargeUtf8:
+      case TypeId::kBinaryView:
+      case TypeId::kUtf8View:
         return BinaryRange(type, left, li, right, ri, n, path);
       case TypeId::kList:
       case TypeId::kLargeList:
       case TypeId::kMap:
+      case TypeId::kListView:
+      case TypeId::kLargeListView:
         return ListRange(type, left, li, right, ri, n, path);
+      case TypeId::kRunEndEncoded:
+        for (int64_t k = 0; k < n; ++k) {
+          if (!Range(type.children[1], *left.children[1], RunIndex(type, left, li + k),
+                     *right.children[1], RunIndex(type, right, ri + k), 1,
+                     ElementPath(path, li + k))) {
+            return false;
+          }
+        }
+        return true;
       case TypeId::kFixedSizeList:
         for (int64_t k = 0; k < n; ++k) {
           if (!IsValidAt(left, li + k)) continue;
@@ -138,15 +151,14 @@ class Comparer {
 
   bool BinaryRange(const DataType& type, const ArrayData& left, int64_t li, const ArrayData& right,
                    int64_t ri, int64_t n, const std::string& path) {
-    const bool large = IsLargeOffsets(type.id);
     for (int64_t k = 0; k < n; ++k) {
       if (!IsValidAt(left, li + k)) continue;
-      std::span<const uint8_t> l = BinaryValue(left, li + k, large);
-      std::span<const uint8_t> r = BinaryValue(right, ri + k, large);
+      std::span<const uint8_t> l = BinaryLikeValue(type.id, left, li + k);
+      std::span<const uint8_t> r = BinaryLikeValue(type.id, right, ri + k);
       if (!std::equal(l.begin(), l.end(), r.begin(), r.end())) {
-        bool text = type.id == TypeId::kUtf8 || type.id == TypeId::kLargeUtf8;
-        return Fail(path, li + k, ri + k,
-                    text ? Quoted(l) + " vs " + Quoted(r) : Hex(l) + " vs " + Hex(r));
+        return Fail(
+            path, li + k, ri + k,
+            IsUtf8Like(type.id) ? Quoted(l) + " vs " + Quoted(r) : Hex(l) + " vs " + Hex(r));
       }
     }
     return true;
@@ -154,19 +166,16 @@ class Comparer {
 
   bool ListRange(const DataType& type, const ArrayData& left, int64_t li, const ArrayData& right,
                  int64_t ri, int64_t n, const std::string& path) {
-    const bool large = IsLargeOffsets(type.id);
     for (int64_t k = 0; k < n; ++k) {
       if (!IsValidAt(left, li + k)) continue;
-      int64_t l_start = ReadOffset(left, li + k, large);
-      int64_t l_length = ReadOffset(left, li + k + 1, large) - l_start;
-      int64_t r_start = ReadOffset(right, ri + k, large);
-      int64_t r_length = ReadOffset(right, ri + k + 1, large) - r_start;
-      if (l_length != r_length) {
+      const ChildRange l = ListChildRange(type.id, left, li + k);
+      const ChildRange r = ListChildRange(type.id, right, ri + k);
+      if (l.size != r.size) {
         return Fail(path, li + k, ri + k,
-                    std::to_string(l_length) + " vs " + std::to_string(r_length) + " elements");
+                    std::to_string(l.size) + " vs " + std::to_string(r.size) + " elements");
       }
-      if (!Range(type.children[0], *left.children[0], l_start, *right.children[0], r_start,
-                 l_length, ElementPath(path, li + k))) {
+      if (!Range(type.children[0], *left.children[0], l.start, *right.children[0], r.start, l.size,
+                 ElementPath(path, li + k))) {
         return false;
       }
     }

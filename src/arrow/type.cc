@@ -124,6 +124,12 @@ std::string TypeToString(const DataType& type) {
     case TypeId::kUnion:
       return std::string(type.union_mode == UnionMode::kDense ? "dense_union<" : "sparse_union<") +
              ChildrenToString(type.children) + ">";
+    case TypeId::kBinaryView: return "binary_view";
+    case TypeId::kUtf8View: return "utf8_view";
+    case TypeId::kListView: return "list_view<" + ChildrenToString(type.children) + ">";
+    case TypeId::kLargeListView: return "large_list_view<" + ChildrenToString(type.children) + ">";
+    case TypeId::kRunEndEncoded:
+      return "run_end_encoded<" + ChildrenToString(type.children) + ">";
   }
   return "unknown";
 }
@@ -144,15 +150,30 @@ std::string FieldToString(const Field& field) {
 
 int BufferCount(TypeId id, UnionMode mode) {
   switch (id) {
-    case TypeId::kNull: return 0;
+    case TypeId::kNull:
+    case TypeId::kRunEndEncoded: return 0;
     case TypeId::kStruct:
     case TypeId::kFixedSizeList: return 1;
     case TypeId::kUnion: return mode == UnionMode::kDense ? 2 : 1;
     case TypeId::kBinary:
     case TypeId::kLargeBinary:
     case TypeId::kUtf8:
-    case TypeId::kLargeUtf8: return 3;
-    default: return 2;  // validity + values or offsets
+    case TypeId::kLargeUtf8:
+    case TypeId::kListView:
+    case TypeId::kLargeListView: return 3;
+    default: return 2;  // validity + values, offsets or views
+  }
+}
+
+bool IsNewerThanFormat1(const DataType& type) {
+  switch (type.id) {
+    case TypeId::kBinaryView:
+    case TypeId::kUtf8View:
+    case TypeId::kListView:
+    case TypeId::kLargeListView:
+    case TypeId::kRunEndEncoded: return true;
+    case TypeId::kDecimal: return type.bit_width < 128;
+    default: return false;
   }
 }
 

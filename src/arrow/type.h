@@ -1,4 +1,6 @@
-// The logical types of the Arrow columnar format (1.0), fields and schemas.
+// The logical types of the Arrow columnar format, fields and schemas: those of
+// format 1.0 and the layouts added since (views, list views, run-end
+// encoding, 32/64-bit decimals).
 //
 // DataType is a plain value: one id plus the parameters that id uses; the
 // others stay at their defaults. Nested types keep their children as Fields.
@@ -37,6 +39,12 @@ enum class TypeId : uint8_t {
   kStruct,
   kMap,
   kUnion,
+  // Newer than format 1.0 (see docs/ARCHITECTURE.md: "Arrow's newer layouts").
+  kBinaryView,
+  kUtf8View,
+  kListView,
+  kLargeListView,
+  kRunEndEncoded,
 };
 
 enum class FloatPrecision : uint8_t { kHalf, kSingle, kDouble };
@@ -51,21 +59,23 @@ struct Field;
 
 struct DataType {
   TypeId id = TypeId::kNull;
-  int32_t bit_width = 0;  // kInt (8..64), kTime (32/64), kDecimal (128/256)
+  int32_t bit_width = 0;   // kInt (8..64), kTime (32/64), kDecimal (32/64/128/256)
   bool is_signed = false;  // kInt
   FloatPrecision float_precision = FloatPrecision::kDouble;
   int32_t decimal_precision = 0;
   int32_t decimal_scale = 0;
   DateUnit date_unit = DateUnit::kDay;
   TimeUnit time_unit = TimeUnit::kMillisecond;  // kTime, kTimestamp, kDuration
-  std::string timezone;                          // kTimestamp; empty = naive
+  std::string timezone;                         // kTimestamp; empty = naive
   IntervalUnit interval_unit = IntervalUnit::kYearMonth;
-  int32_t byte_width = 0;  // kFixedSizeBinary
-  int32_t list_size = 0;   // kFixedSizeList
+  int32_t byte_width = 0;    // kFixedSizeBinary
+  int32_t list_size = 0;     // kFixedSizeList
   bool keys_sorted = false;  // kMap
   UnionMode union_mode = UnionMode::kSparse;
   std::vector<int32_t> union_type_ids;  // kUnion; empty means 0..n-1
-  std::vector<Field> children;  // list/large list/fixed list: 1; map: 1 struct; struct/union: n
+  // list, large list, fixed list, list views: 1; map: 1 struct; struct/union:
+  // n; run-end encoded: 2 (run_ends: int16/32/64, values).
+  std::vector<Field> children;
 
   friend bool operator==(const DataType&, const DataType&) = default;
 };
@@ -125,7 +135,14 @@ std::string FieldToString(const Field& field);
 std::string EscapeText(std::string_view text);
 
 // Number of buffers an array of this type carries in IPC (validity included,
-// where the type has one): e.g. utf8 -> 3, struct -> 1, null -> 0.
+// where the type has one): e.g. utf8 -> 3, struct -> 1, null -> 0. For the
+// view types, the fixed ones (validity, views): their variadic data buffers
+// come on top, as many as the RecordBatch's variadicBufferCounts say.
 int BufferCount(TypeId id, UnionMode mode = UnionMode::kSparse);
+
+// Types whose arrays carry variadic data buffers (BinaryView, Utf8View).
+inline bool IsViewType(TypeId id) { return id == TypeId::kBinaryView || id == TypeId::kUtf8View; }
+// Types added to the columnar format after 1.0 (decimal32/64 are kDecimal).
+bool IsNewerThanFormat1(const DataType& type);
 
 }  // namespace zkarrow::arrow

@@ -168,6 +168,7 @@ int RunSnapshot(const SnapshotArgs& args) {
   table_options.format = args.ipc.ResolveFormat((*output)->is_stdout());
   table_options.compression = args.ipc.compression;
   table_options.typed_values = args.typed;
+  table_options.string_view = args.string_view;
   Status status = args.connection.zk.empty() ? SnapshotDataDir(args, table_options, **output)
                                              : SnapshotLive(args, table_options, **output);
   return status.ok() ? kExitOk : Fail(status);
@@ -195,6 +196,9 @@ void RegisterSnapshotCommand(CLI::App& app, CommandRunner& runner) {
   command->add_flag("--acl", args->acl, "Read every node's ACL into the acl column");
   command->add_flag("--typed", args->typed,
                     "Add value_type/value_int/value_float/value_text columns");
+  command->add_flag("--string-view", args->string_view,
+                    "Write path, name and parent as utf8_view (Arrow format 1.4; off by "
+                    "default: every reader reads utf8, see the README's measurements)");
   command->add_option("--max-depth", args->max_depth, "Levels below --path to read")
       ->check(CLI::NonNegativeNumber);
   command->add_option("--exclude", args->excludes,

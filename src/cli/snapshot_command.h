@@ -20,6 +20,7 @@ struct SnapshotArgs {
   bool no_data = false;
   bool acl = false;
   bool typed = false;
+  bool string_view = false;
   int max_depth = -1;
   std::vector<std::string> excludes;
   int sessions = 1;

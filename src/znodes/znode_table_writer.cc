@@ -1,17 +1,23 @@
 #include "znodes/znode_table_writer.h"
 
+#include "arrow/layout_convert.h"
+
 namespace zkarrow::znodes {
 
 Result<std::unique_ptr<ZnodeTableWriter>> ZnodeTableWriter::Open(arrow::OutputStream& sink,
                                                                  ZnodeTableOptions options) {
   auto builder = std::make_unique<ZnodeBatchBuilder>(options.typed_values, options.schema_metadata);
   builder->ReserveRows(options.max_batch_rows);
-  const arrow::Schema& schema = *builder->schema();
-  auto writer = arrow::ipc::IpcWriter::Open(sink, schema, options.format,
+  std::shared_ptr<const arrow::Schema> schema = builder->schema();
+  if (options.string_view) {
+    schema = std::make_shared<const arrow::Schema>(
+        arrow::WithStringViews(*schema, {"path", "name", "parent"}));
+  }
+  auto writer = arrow::ipc::IpcWriter::Open(sink, *schema, options.format,
                                             {.compression = options.compression});
   if (!writer.ok()) return writer.status().WithContext("writing the znode table");
-  return std::unique_ptr<ZnodeTableWriter>(
-      new ZnodeTableWriter(std::move(options), std::move(builder), std::move(*writer)));
+  return std::unique_ptr<ZnodeTableWriter>(new ZnodeTableWriter(
+      std::move(options), std::move(builder), std::move(schema), std::move(*writer)));
 }
 
 Status ZnodeTableWriter::Append(const ZnodeRecord& record) {
@@ -31,6 +37,9 @@ Status ZnodeTableWriter::Append(const ZnodeRecord& record) {
 Status ZnodeTableWriter::FlushBatch(const arrow::KeyValueMetadata& message_metadata) {
   const int64_t rows = builder_->rows();
   arrow::RecordBatch batch = builder_->Finish();
+  if (options_.string_view) {
+    ZKA_ASSIGN_OR_RETURN(batch, arrow::ToStringViews(written_schema_, batch));
+  }
   ZKA_RETURN_IF_ERROR(writer_->WriteBatch(batch, message_metadata)
                           .WithContext("writing record batch " + std::to_string(batches_written_)));
   rows_written_ += rows;

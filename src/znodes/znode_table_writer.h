@@ -23,6 +23,8 @@ struct ZnodeTableOptions {
   arrow::ipc::IpcFormat format = arrow::ipc::IpcFormat::kFile;
   arrow::ipc::Compression compression = arrow::ipc::Compression::kNone;
   bool typed_values = false;
+  // path, name and parent as utf8_view instead of utf8 (format 1.4).
+  bool string_view = false;
   // A batch is written when it reaches either limit.
   int64_t max_batch_rows = 64 * 1024;
   int64_t max_batch_bytes = 32 << 20;
@@ -44,14 +46,20 @@ class ZnodeTableWriter {
 
  private:
   ZnodeTableWriter(ZnodeTableOptions options, std::unique_ptr<ZnodeBatchBuilder> builder,
+                   std::shared_ptr<const arrow::Schema> written_schema,
                    std::unique_ptr<arrow::ipc::IpcWriter> writer)
-      : options_(std::move(options)), builder_(std::move(builder)), writer_(std::move(writer)) {}
+      : options_(std::move(options)),
+        builder_(std::move(builder)),
+        written_schema_(std::move(written_schema)),
+        writer_(std::move(writer)) {}
   Status FlushBatch(const arrow::KeyValueMetadata& message_metadata);
   // Writes the full batch and reserves room for the next one.
   Status StartNextBatch();
 
   ZnodeTableOptions options_;
   std::unique_ptr<ZnodeBatchBuilder> builder_;
+  // The builder's schema, or its --string-view form (then batches are re-encoded).
+  std::shared_ptr<const arrow::Schema> written_schema_;
   std::unique_ptr<arrow::ipc::IpcWriter> writer_;
   int64_t rows_written_ = 0;
   int64_t batches_written_ = 0;

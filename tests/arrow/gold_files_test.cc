@@ -5,6 +5,7 @@
 #include <gtest/gtest.h>
 
 #include <algorithm>
+#include <cctype>
 #include <filesystem>
 #include <string>
 #include <vector>
@@ -21,24 +22,35 @@ namespace {
 
 namespace fs = std::filesystem;
 
-const fs::path kGoldDir =
-    fs::path(ZKARROW_SOURCE_DIR) / "../shared/arrow-testing/1.0.0-littleendian";
+const fs::path kArrowTesting = fs::path(ZKARROW_SOURCE_DIR) / "../shared/arrow-testing";
+// Format 1.0 cases, and the cases of layouts added since written by Arrow
+// C++ 21 (binary_view, list_view).
+const std::vector<std::string> kGoldDirs = {"1.0.0-littleendian", "cpp-21.0.0"};
 constexpr char kAbsent[] = "gold_files_absent";
 
-// Case names ("generated_primitive", ...), from the .json.gz files present.
-std::vector<std::string> GoldCases() {
-  std::vector<std::string> names;
-  std::error_code error;
-  for (const auto& entry : fs::directory_iterator(kGoldDir, error)) {
-    const std::string file = entry.path().filename().string();
-    const std::string suffix = ".json.gz";
-    if (file.size() > suffix.size() && file.ends_with(suffix)) {
-      names.push_back(file.substr(0, file.size() - suffix.size()));
+struct GoldCase {
+  std::string dir;   // under kArrowTesting
+  std::string name;  // "generated_primitive", ...
+};
+
+// The cases present: one per .json.gz file.
+std::vector<GoldCase> GoldCases() {
+  std::vector<GoldCase> cases;
+  for (const std::string& dir : kGoldDirs) {
+    std::vector<std::string> names;
+    std::error_code error;
+    for (const auto& entry : fs::directory_iterator(kArrowTesting / dir, error)) {
+      const std::string file = entry.path().filename().string();
+      const std::string suffix = ".json.gz";
+      if (file.size() > suffix.size() && file.ends_with(suffix)) {
+        names.push_back(file.substr(0, file.size() - suffix.size()));
+      }
     }
+    std::sort(names.begin(), names.end());
+    for (std::string& name : names) cases.push_back({dir, std::move(name)});
   }
-  std::sort(names.begin(), names.end());
-  if (names.empty()) names.push_back(kAbsent);  // so that the skip shows in the results
-  return names;
+  if (cases.empty()) cases.push_back({"", kAbsent});  // so that the skip shows in the results
+  return cases;
 }
 
 struct Contents {
@@ -91,12 +103,12 @@ void ExpectSameContents(const testing::IntegrationJson& expected, const Contents
   }
 }
 
-class GoldFileTest : public ::testing::TestWithParam<std::string> {
+class GoldFileTest : public ::testing::TestWithParam<GoldCase> {
  protected:
   void SetUp() override {
-    if (GetParam() == kAbsent) {
+    if (GetParam().name == kAbsent) {
       ZKA_MISSING_PREREQUISITE()
-          << "no gold files in " << kGoldDir.string()
+          << "no gold files in " << kArrowTesting.string()
           << " (the Arrow integration files live beside the repository, in ../shared)";
     }
     auto json = testing::ReadIntegrationJsonFile(Path(".json.gz"));
@@ -108,7 +120,9 @@ class GoldFileTest : public ::testing::TestWithParam<std::string> {
     expected_ = std::move(json).value();
   }
 
-  fs::path Path(const std::string& suffix) const { return kGoldDir / (GetParam() + suffix); }
+  fs::path Path(const std::string& suffix) const {
+    return kArrowTesting / GetParam().dir / (GetParam().name + suffix);
+  }
 
   // A case with a type zkarrow refuses: reading the binary must fail clearly.
   void ExpectRefused(const Status& status) {
@@ -168,8 +182,15 @@ TEST_P(GoldFileTest, RewrittenFileAndCompressedStreamsMatchJson) {
 }
 
 INSTANTIATE_TEST_SUITE_P(ArrowTesting, GoldFileTest, ::testing::ValuesIn(GoldCases()),
-                         [](const ::testing::TestParamInfo<std::string>& param) {
-                           return param.param;
+                         [](const ::testing::TestParamInfo<GoldCase>& param) {
+                           // Cases after 1.0 are named by the writer: cpp_21_0_0_...
+                           std::string prefix =
+                               param.param.dir == kGoldDirs[0] ? "" : param.param.dir + "_";
+                           std::replace_if(
+                               prefix.begin(), prefix.end(),
+                               [](char c) { return !std::isalnum(static_cast<unsigned char>(c)); },
+                               '_');
+                           return prefix + param.param.name;
                          });
 
 }  // namespace

@@ -131,13 +131,64 @@ TEST(IntegrationJsonTest, DictionaryAndMetadata) {
   EXPECT_EQ(ValueAt<int16_t>(c, 0), 1);
 }
 
-TEST(IntegrationJsonTest, NewerTypesAreNotImplemented) {
-  for (const char* type : {R"({"name": "utf8view"})", R"({"name": "runendencoded"})",
-                           R"({"name": "decimal", "precision": 5, "scale": 0, "bitWidth": 32})"}) {
-    auto parsed = ParseColumn(type, "", R"({"name": "c", "count": 2})");
-    ASSERT_FALSE(parsed.ok()) << type;
-    EXPECT_EQ(parsed.status().code(), StatusCode::kNotImplemented) << parsed.status().ToString();
-  }
+// The layouts added after format 1.0, as Arrow's integration JSON spells them.
+TEST(IntegrationJsonTest, ViewsInlineAndInDataBuffers) {
+  auto parsed = ParseColumn(R"({"name": "utf8view"})", "",
+                            R"({"name": "c", "count": 2, "VALIDITY": [1, 1],
+                                "VIEWS": [{"SIZE": 2, "INLINED": "zk"},
+                                          {"SIZE": 13, "PREFIX_HEX": "2F62726F",
+                                           "BUFFER_INDEX": 0, "OFFSET": 1}],
+                                "VARIADIC_DATA_BUFFERS": ["782F62726F6B6572732F696473"]})");
+  ASSERT_TRUE(parsed.ok()) << parsed.status().ToString();
+  const ArrayData& c = *parsed->batches[0].columns[0];
+  ASSERT_EQ(c.buffers.size(), 3u);
+  EXPECT_EQ(c.buffers[1]->size(), 32);
+  EXPECT_EQ(ValueAt<int32_t>(c, 0), 2);
+  EXPECT_EQ(std::string(reinterpret_cast<const char*>(c.buffers[1]->data()) + 4, 2), "zk");
+  EXPECT_EQ(ValueAt<int32_t>(c, 4), 13);
+  EXPECT_EQ(ValueAt<int32_t>(c, 6), 0);  // buffer index
+  EXPECT_EQ(ValueAt<int32_t>(c, 7), 1);  // offset
+  EXPECT_EQ(c.buffers[2]->size(), 13);
+
+  auto too_long = ParseColumn(R"({"name": "binaryview"})", "",
+                              R"({"name": "c", "count": 2, "VIEWS": [{"SIZE": 2, "INLINED": "00"},
+                                  {"SIZE": 1, "INLINED": "01"}], "VARIADIC_DATA_BUFFERS": []})");
+  ASSERT_FALSE(too_long.ok());
+  EXPECT_NE(too_long.status().message().find("INLINED holds 1 bytes for SIZE 2"), std::string::npos)
+      << too_long.status().ToString();
+}
+
+TEST(IntegrationJsonTest, ListViewsRunEndsAndNarrowDecimals) {
+  auto lists = ParseColumn(R"({"name": "largelistview"})",
+                           R"({"name": "item", "nullable": true, "type": {"name": "int",
+                               "isSigned": true, "bitWidth": 8}, "children": []})",
+                           R"({"name": "c", "count": 2, "VALIDITY": [1, 1], "OFFSET": ["1", "0"],
+                               "SIZE": ["1", "2"], "children": [{"name": "item", "count": 2,
+                               "VALIDITY": [1, 1], "DATA": [5, 6]}]})");
+  ASSERT_TRUE(lists.ok()) << lists.status().ToString();
+  const ArrayData& l = *lists->batches[0].columns[0];
+  EXPECT_EQ(ValueAt<int64_t>(l, 0), 1);
+  EXPECT_EQ(ValueAt<int64_t>(l, 1, 2), 2);
+
+  auto runs = ParseColumn(
+      R"({"name": "runendencoded"})",
+      R"({"name": "run_ends", "nullable": false, "type": {"name": "int", "isSigned": true,
+          "bitWidth": 16}, "children": []},
+         {"name": "values", "nullable": true, "type": {"name": "utf8"}, "children": []})",
+      R"({"name": "c", "count": 2, "children": [
+          {"name": "run_ends", "count": 1, "DATA": [2]},
+          {"name": "values", "count": 1, "VALIDITY": [1], "OFFSET": [0, 1], "DATA": ["x"]}]})");
+  ASSERT_TRUE(runs.ok()) << runs.status().ToString();
+  const ArrayData& r = *runs->batches[0].columns[0];
+  EXPECT_TRUE(r.buffers.empty());
+  ASSERT_EQ(r.children.size(), 2u);
+  EXPECT_EQ(ValueAt<int16_t>(*r.children[0], 0), 2);
+
+  auto decimals = ParseColumn(R"({"name": "decimal", "precision": 9, "scale": 2, "bitWidth": 32})",
+                              "", R"({"name": "c", "count": 2, "DATA": ["-1", "999999999"]})");
+  ASSERT_TRUE(decimals.ok()) << decimals.status().ToString();
+  EXPECT_EQ(ValueAt<int32_t>(*decimals->batches[0].columns[0], 0), -1);
+  EXPECT_EQ(ValueAt<int32_t>(*decimals->batches[0].columns[0], 1), 999999999);
 }
 
 TEST(IntegrationJsonTest, MalformedJson) {

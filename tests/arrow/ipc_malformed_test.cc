@@ -2,6 +2,10 @@
 // give a clear error, never a crash, a hang or an unbounded allocation.
 #include <gtest/gtest.h>
 
+#include <algorithm>
+#include <array>
+#include <cstring>
+#include <functional>
 #include <string>
 #include <vector>
 
@@ -17,6 +21,12 @@ using flatbuffers::FlatBufferBuilder;
 namespace fb = ipc::fb;
 
 Field F(std::string name, DataType type) { return MakeField(std::move(name), std::move(type)); }
+
+DataType WithChildrenType(TypeId id, Field child) {
+  DataType type = Typed(id);
+  type.children = {std::move(child)};
+  return type;
+}
 
 // A small stream exercising dictionaries, nesting and variable-size data.
 Schema SmallSchema() {
@@ -166,14 +176,16 @@ struct CraftedBatch {
   std::vector<fb::FieldNode> nodes;
   std::vector<fb::Buffer> buffers;
   std::vector<uint8_t> body;
-  int64_t body_length = -1;  // -1: body.size()
+  int64_t body_length = -1;                   // -1: body.size()
+  std::vector<int64_t> variadic_counts = {};  // of the view arrays
 };
 
 std::vector<uint8_t> RecordBatchMessage(const CraftedBatch& batch) {
   FlatBufferBuilder fbb;
   auto nodes = fbb.CreateVectorOfStructs(batch.nodes);
   auto buffers = fbb.CreateVectorOfStructs(batch.buffers);
-  auto header = fb::CreateRecordBatch(fbb, batch.length, nodes, buffers);
+  auto variadic = batch.variadic_counts.empty() ? 0 : fbb.CreateVector(batch.variadic_counts);
+  auto header = fb::CreateRecordBatch(fbb, batch.length, nodes, buffers, 0, variadic);
   int64_t body_length =
       batch.body_length >= 0 ? batch.body_length : static_cast<int64_t>(batch.body.size());
   fbb.Finish(fb::CreateMessage(fbb, fb::MetadataVersion::V5, fb::MessageHeader::RecordBatch,
@@ -401,32 +413,182 @@ TEST(IpcMalformed, BigEndianSchemaIsRefused) {
   ExpectErrorMentions(status, "big-endian");
 }
 
-TEST(IpcMalformed, NewerTypesAreRefusedByName) {
+TEST(IpcMalformed, NewerTypesWithBadParameters) {
   struct Case {
-    fb::Type tag;
-    std::string name;
+    std::function<flatbuffers::Offset<fb::Field>(FlatBufferBuilder&)> field;
+    std::string error;
   };
-  for (const Case& c :
-       {Case{fb::Type::Utf8View, "Utf8View"}, Case{fb::Type::BinaryView, "BinaryView"},
-        Case{fb::Type::ListView, "ListView"}, Case{fb::Type::LargeListView, "LargeListView"},
-        Case{fb::Type::RunEndEncoded, "RunEndEncoded"}}) {
+  auto int_field = [](FlatBufferBuilder& fbb, const char* name, int width) {
+    return fb::CreateField(fbb, fbb.CreateString(name), false, fb::Type::Int,
+                           fb::CreateInt(fbb, width, true).Union());
+  };
+  auto runs = [&](FlatBufferBuilder& fbb, flatbuffers::Offset<fb::Field> run_ends) {
+    std::vector<flatbuffers::Offset<fb::Field>> children = {run_ends, int_field(fbb, "values", 8)};
+    return fb::CreateField(fbb, fbb.CreateString("r"), true, fb::Type::RunEndEncoded,
+                           fb::CreateRunEndEncoded(fbb).Union(), 0, fbb.CreateVector(children));
+  };
+  for (const Case& c : std::vector<Case>{
+           {[&](FlatBufferBuilder& fbb) { return runs(fbb, int_field(fbb, "run_ends", 8)); },
+            "run_ends must be int16, int32 or int64"},
+           {[&](FlatBufferBuilder& fbb) {
+              std::vector<flatbuffers::Offset<fb::Field>> one = {int_field(fbb, "run_ends", 32)};
+              return fb::CreateField(fbb, fbb.CreateString("r"), true, fb::Type::RunEndEncoded,
+                                     fb::CreateRunEndEncoded(fbb).Union(), 0,
+                                     fbb.CreateVector(one));
+            },
+            "RunEndEncoded type needs 2 child field(s), found 1"},
+           {[&](FlatBufferBuilder& fbb) {
+              return fb::CreateField(fbb, fbb.CreateString("l"), true, fb::Type::ListView,
+                                     fb::CreateListView(fbb).Union());
+            },
+            "ListView type needs 1 child field(s), found 0"},
+           {[&](FlatBufferBuilder& fbb) {
+              return fb::CreateField(fbb, fbb.CreateString("d"), true, fb::Type::Decimal,
+                                     fb::CreateDecimal(fbb, 10, 2, 32).Union());
+            },
+            "decimal32 precision 10 is out of range"},
+           {[&](FlatBufferBuilder& fbb) {
+              return fb::CreateField(fbb, fbb.CreateString("d"), true, fb::Type::Decimal,
+                                     fb::CreateDecimal(fbb, 5, 2, 48).Union());
+            },
+            "bit width 48 is not 32, 64, 128 or 256"},
+       }) {
     FlatBufferBuilder fbb;
-    auto params = fb::CreateNull(fbb);  // the parameter table is never read
-    std::vector<flatbuffers::Offset<fb::Field>> fields = {
-        fb::CreateField(fbb, fbb.CreateString("new"), true, c.tag, params.Union())};
+    std::vector<flatbuffers::Offset<fb::Field>> fields = {c.field(fbb)};
     Status status = ReadSchemaOnly(
         fbb, fb::CreateSchema(fbb, fb::Endianness::Little, fbb.CreateVector(fields)));
-    EXPECT_EQ(status.code(), StatusCode::kNotImplemented);
-    ExpectErrorMentions(status, c.name);
-    ExpectErrorMentions(status, "field 'new'");
+    EXPECT_EQ(status.code(), StatusCode::kInvalidData) << status.ToString();
+    ExpectErrorMentions(status, c.error);
   }
-  FlatBufferBuilder fbb;
-  std::vector<flatbuffers::Offset<fb::Field>> fields = {
-      fb::CreateField(fbb, fbb.CreateString("d"), true, fb::Type::Decimal,
-                      fb::CreateDecimal(fbb, 5, 2, 32).Union())};
-  ExpectErrorMentions(
-      ReadSchemaOnly(fbb, fb::CreateSchema(fbb, fb::Endianness::Little, fbb.CreateVector(fields))),
-      "decimal32");
+}
+
+// ---- Bad views, list views and run ends ----
+
+// A 16-byte view: inline bytes, or a prefix, buffer index and offset.
+void PutView(std::vector<uint8_t>& body, int32_t length, const std::string& bytes,
+             int32_t index = 0, int32_t offset = 0) {
+  std::array<uint8_t, 16> view{};
+  std::memcpy(view.data(), &length, 4);
+  std::memcpy(view.data() + 4, bytes.data(), std::min<size_t>(bytes.size(), 12));
+  if (length > 12) {
+    std::memcpy(view.data() + 8, &index, 4);
+    std::memcpy(view.data() + 12, &offset, 4);
+  }
+  body.insert(body.end(), view.begin(), view.end());
+}
+
+const std::string kData = "/brokers/ids/1001/partitions";  // 28 bytes
+
+// A Utf8View column of two views (inline "zk", then `second`) and one data
+// buffer holding kData; `counts` are the message's variadicBufferCounts.
+Status ReadViews(const std::function<void(std::vector<uint8_t>&)>& second,
+                 std::vector<int64_t> counts = {1}, const std::string& data = kData,
+                 TypeId type = TypeId::kUtf8View) {
+  Schema schema{{F("v", Typed(type))}, {}};
+  std::vector<uint8_t> body;
+  PutView(body, 2, "zk");
+  second(body);
+  body.insert(body.end(), data.begin(), data.end());
+  body.resize(64, 0);
+  return ReadCrafted(schema,
+                     RecordBatchMessage({2,
+                                         {{2, 0}},
+                                         {{0, 0}, {0, 32}, {32, static_cast<int64_t>(data.size())}},
+                                         body,
+                                         -1,
+                                         std::move(counts)}));
+}
+
+TEST(IpcMalformed, GoodViewsAreRead) {
+  EXPECT_TRUE(ReadViews([](auto& body) { PutView(body, 17, "/bro", 0, 0); }).ok());
+  EXPECT_TRUE(ReadViews([](auto& body) { PutView(body, 10, "/ids/1001/"); }).ok());
+}
+
+TEST(IpcMalformed, ViewBufferIndexOutOfRange) {
+  ExpectErrorMentions(ReadViews([](auto& body) { PutView(body, 17, "/bro", 1, 0); }),
+                      "view 1 refers to data buffer 1, expected one of the array's 1");
+  ExpectErrorMentions(ReadViews([](auto& body) { PutView(body, 17, "/bro", -1, 0); }),
+                      "refers to data buffer -1");
+}
+
+TEST(IpcMalformed, ViewPastTheBufferEnd) {
+  ExpectErrorMentions(ReadViews([](auto& body) { PutView(body, 20, "/ids", 0, 9); }),
+                      "view 1 at [9, +20) lies outside data buffer 0 of 28 bytes");
+  ExpectErrorMentions(ReadViews([](auto& body) { PutView(body, 20, "/bro", 0, -4); }),
+                      "lies outside data buffer 0");
+  ExpectErrorMentions(ReadViews([](auto& body) { PutView(body, -3, ""); }), "negative length -3");
+}
+
+TEST(IpcMalformed, ViewInlinePaddingAndPrefix) {
+  ExpectErrorMentions(ReadViews([](auto& body) { PutView(body, 2, std::string("ab\0\0x", 5)); }),
+                      "non-zero padding at byte 8");
+  ExpectErrorMentions(ReadViews([](auto& body) { PutView(body, 17, "/brX", 0, 0); }),
+                      "prefix differs");
+}
+
+TEST(IpcMalformed, Utf8ViewMustBeUtf8) {
+  const std::string bad = "/brokers/\xff/1001/partitions";
+  ExpectErrorMentions(ReadViews([](auto& body) { PutView(body, 20, "/bro", 0, 0); }, {1}, bad),
+                      "view 1 is not UTF-8 (byte 9 of 20)");
+  ExpectErrorMentions(ReadViews([](auto& body) { PutView(body, 3, "\xc3("); }), "not UTF-8");
+  // BinaryView takes any bytes.
+  EXPECT_TRUE(
+      ReadViews([](auto& body) { PutView(body, 20, "/bro", 0, 0); }, {1}, bad, TypeId::kBinaryView)
+          .ok());
+}
+
+TEST(IpcMalformed, VariadicCountsDisagreeWithTheBuffers) {
+  auto inline_view = [](auto& body) { PutView(body, 2, "ok"); };
+  ExpectErrorMentions(ReadViews(inline_view, {}), "fewer than the schema's view arrays");
+  ExpectErrorMentions(ReadViews(inline_view, {5}), "declares 5 variadic data buffers");
+  ExpectErrorMentions(ReadViews(inline_view, {-1}), "declares -1 variadic data buffers");
+  ExpectErrorMentions(ReadViews(inline_view, {1, 1}), "message has 2 variadic buffer counts");
+}
+
+// list_view<int8> of 2 elements over a child of 4.
+Status ReadListViews(std::initializer_list<int32_t> offsets, std::initializer_list<int32_t> sizes) {
+  Schema schema{{F("l", WithChildrenType(TypeId::kListView, F("item", Int8())))}, {}};
+  std::vector<uint8_t> body;
+  Put<int32_t>(body, offsets);
+  Put<int32_t>(body, sizes);
+  Put<int8_t>(body, {1, 2, 3, 4});
+  return ReadCrafted(
+      schema,
+      RecordBatchMessage({2, {{2, 0}, {4, 0}}, {{0, 0}, {0, 8}, {8, 8}, {0, 0}, {16, 4}}, body}));
+}
+
+TEST(IpcMalformed, BadListViews) {
+  EXPECT_TRUE(ReadListViews({2, 0}, {2, 4}).ok()) << "out of order and overlapping are fine";
+  ExpectErrorMentions(ReadListViews({3, 0}, {2, 1}),
+                      "list view 0 at [3, +2) lies outside its child of 4 elements");
+  ExpectErrorMentions(ReadListViews({0, 1}, {1, -1}), "list view 1 at [1, +-1)");
+  ExpectErrorMentions(ReadListViews({-1, 0}, {1, 1}), "list view 0 at [-1, +1)");
+  ExpectErrorMentions(ReadListViews({0, 5}, {0, 0}), "list view 1 at [5, +0)");
+}
+
+// run_end_encoded<int32, int8> of length 4 with two runs.
+Status ReadRuns(std::initializer_list<int32_t> run_ends, int64_t length = 4, int64_t values = 2) {
+  DataType type = Typed(TypeId::kRunEndEncoded);
+  type.children = {F("run_ends", Int32()), F("values", Int8())};
+  Schema schema{{F("r", type)}, {}};
+  std::vector<uint8_t> body;
+  Put<int32_t>(body, run_ends);
+  Put<int8_t>(body, {7, 8, 9});
+  const auto runs = static_cast<int64_t>(run_ends.size());
+  return ReadCrafted(schema, RecordBatchMessage({length,
+                                                 {{length, 0}, {runs, 0}, {values, 0}},
+                                                 {{0, 0}, {0, 4 * runs}, {0, 0}, {8, values}},
+                                                 body}));
+}
+
+TEST(IpcMalformed, BadRunEnds) {
+  EXPECT_TRUE(ReadRuns({1, 4}).ok());
+  EXPECT_TRUE(ReadRuns({1, 9}).ok()) << "the last run may reach past the length";
+  ExpectErrorMentions(ReadRuns({2, 2}), "run end 1 is 2, expected more than 2");
+  ExpectErrorMentions(ReadRuns({3, 1}), "run end 1 is 1, expected more than 3");
+  ExpectErrorMentions(ReadRuns({0, 4}), "run end 0 is 0");
+  ExpectErrorMentions(ReadRuns({1, 3}), "the last run ends at 3, before the array's 4 elements");
+  ExpectErrorMentions(ReadRuns({1, 4}, 4, 1), "values has 1 elements for 2 runs");
 }
 
 TEST(IpcMalformed, DeepNestingIsRefused) {

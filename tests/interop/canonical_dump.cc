@@ -4,9 +4,11 @@
 #include <cstdio>
 #include <memory>
 #include <optional>
+#include <span>
 #include <string>
 #include <string_view>
 
+#include "arrow/array_access.h"
 #include "arrow/io.h"
 #include "arrow/ipc/reader.h"
 
@@ -107,6 +109,28 @@ Result<json> ValueAt(const arrow::Field& field, const DataType& type, const Arra
       return json(Hex(BytesAt<int32_t>(data, i)));
     case TypeId::kLargeBinary:
       return json(Hex(BytesAt<int64_t>(data, i)));
+    case TypeId::kUtf8View: {
+      std::span<const uint8_t> bytes = arrow::ViewValue(data, i);
+      return json(std::string(reinterpret_cast<const char*>(bytes.data()), bytes.size()));
+    }
+    case TypeId::kBinaryView: {
+      std::span<const uint8_t> bytes = arrow::ViewValue(data, i);
+      return json(Hex({reinterpret_cast<const char*>(bytes.data()), bytes.size()}));
+    }
+    case TypeId::kListView:
+    case TypeId::kLargeListView: {
+      const arrow::ChildRange range = arrow::ListChildRange(type.id, data, i);
+      return ListAt(type, data, range.start, range.start + range.size);
+    }
+    case TypeId::kRunEndEncoded: {
+      const arrow::Field& values = type.children[1];
+      return ValueAt(values, values.type, *data.children[1], arrow::RunIndex(type, data, i));
+    }
+    case TypeId::kDecimal:
+      // The unscaled integer, as a string; the narrow widths only.
+      if (type.bit_width == 32) return json(std::to_string(At<int32_t>(data, i)));
+      if (type.bit_width == 64) return json(std::to_string(At<int64_t>(data, i)));
+      break;
     case TypeId::kDate:
       if (type.date_unit == arrow::DateUnit::kDay) return json(At<int32_t>(data, i));
       return json(std::to_string(At<int64_t>(data, i)));

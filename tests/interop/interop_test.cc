@@ -7,6 +7,7 @@
 #include <unistd.h>
 
 #include <algorithm>
+#include <cctype>
 #include <filesystem>
 #include <map>
 #include <nlohmann/json.hpp>
@@ -122,14 +123,18 @@ class InteropTest : public ::testing::Test {
   }
   void TearDown() override { fs::remove_all(dir_); }
 
-  // `zkarrow convert` of `input` into every encoding.
-  std::vector<fs::path> ConvertToAllEncodings(const fs::path& input) {
+  // `zkarrow convert` of `input` into every encoding (with `options`, e.g.
+  // --compat 1.0, named in the outputs' names).
+  std::vector<fs::path> ConvertToAllEncodings(const fs::path& input,
+                                              const std::string& options = "") {
     std::vector<fs::path> outputs;
+    std::string tag = options;
+    std::replace_if(tag.begin(), tag.end(), [](char c) { return !std::isalnum(c); }, '_');
     for (const Encoding& encoding : kEncodings) {
-      fs::path out = dir_ / (input.stem().string() + encoding.Suffix());
+      fs::path out = dir_ / (input.stem().string() + tag + encoding.Suffix());
       auto ran = zkarrow::testing::RunCommand(std::string(ZKARROW_BINARY) + " convert " +
                                               Quote(input.string()) + " " + Quote(out.string()) +
-                                              IpcOptions(encoding) + " 2>&1");
+                                              IpcOptions(encoding) + " " + options + " 2>&1");
       EXPECT_TRUE(ran.ok()) << ran.status().ToString();
       outputs.push_back(out);
     }
@@ -300,6 +305,153 @@ TEST_F(LiveZnodeTableTest, ArrowJsAndPolarsReadWhatZkarrowReads) {
     EXPECT_GT(expected->size(), 600u);
     EXPECT_EQ(DiffDumps(*expected, arrowjs[file.string()], true), "") << "Arrow JS";
     EXPECT_EQ(DiffDumps(*expected, polars[file.string()], true), "") << "Polars";
+  }
+}
+
+// -- The layouts added to the format after 1.0 (issue 17).
+
+// What a Polars user writes with the defaults (df.writeIPC: Utf8View and
+// BinaryView, nested and dictionary-encoded ones included; zstd too) and
+// writeIPCStream: zkarrow reads them as flechette does, cat prints them,
+// and what convert writes (views kept) Polars and flechette read back as
+// they read the original; with --compat 1.0, Arrow JS too (it reads no
+// views).
+TEST_F(InteropTest, PolarsDefaultFilesReadConvertAndReadBack) {
+  SKIP_WITHOUT_NODE();
+  const std::vector<std::string> writes = {"--format file --polars-defaults",
+                                           "--format file --polars-defaults --compression zstd",
+                                           "--format stream"};
+  std::vector<fs::path> originals;
+  for (const std::string& args : writes) {
+    fs::path out = dir_ / ("polars" + std::to_string(originals.size()) + ".arrow");
+    auto ran = zkarrow::testing::RunCommand(
+        Node("write_with.mjs", "polars " + Quote(out.string()) + " " + args));
+    ASSERT_TRUE(ran.ok()) << ran.status().ToString();
+    originals.push_back(out);
+  }
+  auto inspect = zkarrow::testing::RunCommand(std::string(ZKARROW_BINARY) + " inspect " +
+                                              Quote(originals[0].string()));
+  ASSERT_TRUE(inspect.ok()) << inspect.status().ToString();
+  EXPECT_NE(inspect->find("text: utf8_view"), std::string::npos) << *inspect;
+  EXPECT_NE(inspect->find("blob: binary_view"), std::string::npos) << *inspect;
+
+  std::vector<fs::path> all = originals;
+  std::vector<std::pair<fs::path, fs::path>> kept, compat;  // (original, converted)
+  for (const fs::path& original : originals) {
+    for (const fs::path& out : ConvertToAllEncodings(original)) kept.emplace_back(original, out);
+    for (const fs::path& out : ConvertToAllEncodings(original, "--compat 1.0")) {
+      compat.emplace_back(original, out);
+    }
+  }
+  for (const auto& pair : kept) all.push_back(pair.second);
+  for (const auto& pair : compat) all.push_back(pair.second);
+  std::map<std::string, Dump> flechette = ReadWith("flechette", all);
+  std::map<std::string, Dump> polars = ReadWith("polars", all);
+  std::vector<fs::path> compat_files;
+  for (const auto& pair : compat) compat_files.push_back(pair.second);
+  std::map<std::string, Dump> arrowjs = ReadWith("arrowjs", compat_files);
+
+  for (const fs::path& original : originals) {
+    SCOPED_TRACE(original.filename().string());
+    auto zkarrow_reading = interop::CanonicalDump(original);
+    ASSERT_TRUE(zkarrow_reading.ok()) << zkarrow_reading.status().ToString();
+    EXPECT_EQ(DiffDumps(flechette[original.string()], *zkarrow_reading, true), "");
+    EXPECT_EQ(zkarrow_reading->size(), 5u);
+    auto cat = zkarrow::testing::RunCommand(std::string(ZKARROW_BINARY) + " cat " +
+                                            Quote(original.string()) + " --format json");
+    ASSERT_TRUE(cat.ok()) << cat.status().ToString();
+    EXPECT_EQ(zkarrow::testing::ParseJsonLines(*cat).size(), 4u);
+  }
+  for (const auto& [original, out] : kept) {
+    SCOPED_TRACE(out.filename().string());
+    EXPECT_EQ(DiffDumps(flechette[original.string()], flechette[out.string()]), "") << "flechette";
+    EXPECT_EQ(DiffDumps(polars[original.string()], polars[out.string()]), "") << "Polars";
+  }
+  for (const auto& [original, out] : compat) {
+    SCOPED_TRACE(out.filename().string());
+    auto inspect_out = zkarrow::testing::RunCommand(std::string(ZKARROW_BINARY) + " inspect " +
+                                                    Quote(out.string()));
+    ASSERT_TRUE(inspect_out.ok());
+    EXPECT_EQ(inspect_out->find("_view"), std::string::npos) << *inspect_out;
+    EXPECT_EQ(DiffDumps(flechette[original.string()], flechette[out.string()], true), "")
+        << "flechette";
+    EXPECT_EQ(DiffDumps(flechette[original.string()], arrowjs[out.string()], true), "")
+        << "Arrow JS";
+    EXPECT_EQ(DiffDumps(polars[original.string()], polars[out.string()]), "") << "Polars";
+  }
+}
+
+// Run-end encoded columns (int16/32/64 run ends) and decimal32/64, written
+// by flechette: zkarrow reads them as flechette does; re-encoded by convert
+// (file, stream, lz4, zstd) flechette reads the same types and values; with
+// --compat 1.0 (plain columns, decimal128) flechette and Arrow JS read the
+// same values.
+TEST_F(InteropTest, FlechetteRunEndsAndNarrowDecimals) {
+  SKIP_WITHOUT_NODE();
+  auto ran = zkarrow::testing::RunCommand(Node("write_new_layouts.mjs", Quote(dir_.string())));
+  ASSERT_TRUE(ran.ok()) << ran.status().ToString();
+  const std::vector<fs::path> originals = {dir_ / "flechette_file.arrow",
+                                           dir_ / "flechette_stream.arrows",
+                                           dir_ / "flechette_lz4.arrows"};
+  std::vector<fs::path> all = originals;
+  std::vector<std::pair<fs::path, fs::path>> kept, compat;
+  for (const fs::path& original : originals) {
+    for (const fs::path& out : ConvertToAllEncodings(original)) kept.emplace_back(original, out);
+    for (const fs::path& out : ConvertToAllEncodings(original, "--compat 1.0")) {
+      compat.emplace_back(original, out);
+    }
+  }
+  std::vector<fs::path> compat_files;
+  for (const auto& pair : kept) all.push_back(pair.second);
+  for (const auto& pair : compat) compat_files.push_back(pair.second);
+  all.insert(all.end(), compat_files.begin(), compat_files.end());
+  std::map<std::string, Dump> flechette = ReadWith("flechette", all);
+  std::map<std::string, Dump> arrowjs = ReadWith("arrowjs", compat_files);
+  for (const fs::path& original : originals) {
+    SCOPED_TRACE(original.filename().string());
+    ASSERT_EQ(flechette[original.string()].size(), 6u);
+    EXPECT_NE(flechette[original.string()][0].dump().find("run_end_encoded<int16,utf8>"),
+              std::string::npos);
+    auto zkarrow_reading = interop::CanonicalDump(original);
+    ASSERT_TRUE(zkarrow_reading.ok()) << zkarrow_reading.status().ToString();
+    EXPECT_EQ(DiffDumps(flechette[original.string()], *zkarrow_reading, true), "");
+  }
+  for (const auto& [original, out] : kept) {
+    EXPECT_EQ(DiffDumps(flechette[original.string()], flechette[out.string()]), "")
+        << out.filename();
+  }
+  for (const auto& [original, out] : compat) {
+    EXPECT_NE(flechette[out.string()][0].dump().find("decimal(9,2)"), std::string::npos)
+        << out.filename() << ": decimal32 becomes decimal128";
+    EXPECT_EQ(DiffDumps(flechette[original.string()], flechette[out.string()], true), "")
+        << out.filename();
+    EXPECT_EQ(DiffDumps(flechette[original.string()], arrowjs[out.string()], true), "")
+        << "Arrow JS reading " << out.filename();
+  }
+}
+
+// Views and list views written by zkarrow (Arrow C++'s gold cases
+// re-encoded in every encoding): flechette reads them as it reads Arrow
+// C++'s own files.
+TEST_F(InteropTest, FlechetteReadsViewsAndListViewsZkarrowWrites) {
+  SKIP_WITHOUT_NODE();
+  const fs::path gold = kGoldDir.parent_path() / "cpp-21.0.0";
+  if (!fs::exists(gold)) ZKA_MISSING_PREREQUISITE() << gold << " missing (arrow-testing gold files)";
+  std::vector<fs::path> files;
+  std::vector<std::pair<fs::path, fs::path>> pairs;
+  for (const std::string name : {"binary_view", "list_view"}) {
+    fs::path original = gold / ("generated_" + name + ".arrow_file");
+    files.push_back(original);
+    for (const fs::path& out : ConvertToAllEncodings(original)) {
+      files.push_back(out);
+      pairs.emplace_back(original, out);
+    }
+  }
+  std::map<std::string, Dump> flechette = ReadWith("flechette", files);
+  for (const auto& [original, out] : pairs) {
+    EXPECT_GT(flechette[original.string()].size(), 100u);
+    EXPECT_EQ(DiffDumps(flechette[original.string()], flechette[out.string()]), "")
+        << out.filename();
   }
 }
 

@@ -102,6 +102,10 @@ struct GrowingArray::Node {
   Status Init(const Field& of, ByteBudget& budget) {
     field = &of;
     const DataType& t = type();
+    if (IsNewerThanFormat1(t) && t.id != TypeId::kDecimal) {
+      return Status::NotImplemented("delta dictionaries holding " + TypeToString(t) +
+                                    " values are not supported (a replacement dictionary is)");
+    }
     buffers.resize(static_cast<size_t>(BufferCount(t.id, t.union_mode)));
     if (HasOffsets()) {
       // Offsets start with the one offset of an empty array.
@@ -389,6 +393,12 @@ Result<std::unique_ptr<GrowingArray>> GrowingArray::Make(const Field& field,
 
 Status GrowingArray::Append(const ArrayData& delta, ByteBudget& budget) {
   ZKA_RETURN_IF_ERROR(root_->Append(delta, delta.offset, delta.length, budget));
+  return root_->CheckSizes();
+}
+
+Status GrowingArray::AppendRange(const ArrayData& source, int64_t from, int64_t n,
+                                 ByteBudget& budget) {
+  ZKA_RETURN_IF_ERROR(root_->Append(source, source.offset + from, n, budget));
   return root_->CheckSizes();
 }
 

@@ -45,6 +45,9 @@ class GrowingArray {
   // dictionaries of the result are those of the last delta. After an error
   // the array is unusable (the reader that owns it has failed).
   Status Append(const ArrayData& delta, ByteBudget& budget);
+  // As Append, for elements [from, from + n) of `source` (relative to its
+  // offset). REQUIRES: 0 <= from, from + n <= source.length.
+  Status AppendRange(const ArrayData& source, int64_t from, int64_t n, ByteBudget& budget);
 
   // The values so far, as an array in IPC layout sharing this storage.
   std::shared_ptr<const ArrayData> View() const;

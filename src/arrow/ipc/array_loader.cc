@@ -59,6 +59,11 @@ class ArrayLoader {
                                  " buffers, the schema uses " + Str(next_node_) + " and " +
                                  Str(next_buffer_));
     }
+    if (next_variadic_ != VariadicCounts()) {
+      return Status::InvalidData("message has " + Str(VariadicCounts()) +
+                                 " variadic buffer counts, the schema's view arrays use " +
+                                 Str(next_variadic_));
+    }
     return Status::Ok();
   }
 
@@ -83,10 +88,20 @@ class ArrayLoader {
         array->null_count = 0;
         ZKA_RETURN_IF_ERROR(LoadBuffers(*array, BufferCount(type.id, type.union_mode)));
         break;
-      default:
-        ZKA_RETURN_IF_ERROR(LoadBuffers(*array, BufferCount(type.id)));
+      case TypeId::kRunEndEncoded:
+        // No buffers: its nulls are those of its values.
+        array->null_count = 0;
+        break;
+      default: {
+        int64_t count = BufferCount(type.id);
+        if (IsViewType(type.id)) {
+          ZKA_ASSIGN_OR_RETURN(int64_t variadic, NextVariadicCount());
+          count += variadic;
+        }
+        ZKA_RETURN_IF_ERROR(LoadBuffers(*array, count));
         if (array->null_count == 0) array->buffers[0] = nullptr;
         break;
+      }
     }
     for (const Field& child : type.children) {
       ZKA_ASSIGN_OR_RETURN(auto child_array, Load(child));
@@ -105,8 +120,9 @@ class ArrayLoader {
     return std::shared_ptr<const ArrayData>(std::move(array));
   }
 
-  Status LoadBuffers(ArrayData& array, int count) {
-    for (int i = 0; i < count; ++i) {
+  Status LoadBuffers(ArrayData& array, int64_t count) {
+    array.buffers.reserve(static_cast<size_t>(count));
+    for (int64_t i = 0; i < count; ++i) {
       ZKA_ASSIGN_OR_RETURN(auto buffer, NextBuffer());
       array.buffers.push_back(std::move(buffer));
     }
@@ -116,6 +132,28 @@ class ArrayLoader {
       array.buffers[1] = Buffer::Zeroed(8);
     }
     return Status::Ok();
+  }
+
+  int64_t VariadicCounts() const {
+    return batch_.variadicBufferCounts() ? batch_.variadicBufferCounts()->size() : 0;
+  }
+
+  // The number of data buffers of the next view array, which must be among
+  // the buffers still unread.
+  Result<int64_t> NextVariadicCount() {
+    if (next_variadic_ >= VariadicCounts()) {
+      return Status::InvalidData("message has " + Str(VariadicCounts()) +
+                                 " variadic buffer counts, fewer than the schema's view arrays");
+    }
+    const int64_t count =
+        batch_.variadicBufferCounts()->Get(static_cast<flatbuffers::uoffset_t>(next_variadic_++));
+    const int64_t left = (batch_.buffers() ? batch_.buffers()->size() : 0) - next_buffer_ - 2;
+    if (count < 0 || count > left) {
+      return Status::InvalidData("a view array declares " + Str(count) +
+                                 " variadic data buffers, the message has " +
+                                 Str(std::max<int64_t>(left, 0)) + " left");
+    }
+    return count;
   }
 
   Result<const fb::FieldNode*> NextNode() {
@@ -152,6 +190,7 @@ class ArrayLoader {
   const DictionaryMemo& dictionaries_;
   int64_t next_node_ = 0;
   int64_t next_buffer_ = 0;
+  int64_t next_variadic_ = 0;
 };
 
 }  // namespace
@@ -335,9 +374,6 @@ Result<std::vector<std::shared_ptr<const ArrayData>>> LoadArrays(
     const DictionaryMemo& dictionaries) {
   if (batch.length() < 0) {
     return Status::InvalidData("negative record batch length " + Str(batch.length()));
-  }
-  if (batch.variadicBufferCounts() != nullptr && batch.variadicBufferCounts()->size() != 0) {
-    return Status::NotImplemented("variadic buffers (view types) are not supported");
   }
   ArrayLoader loader(batch, body, plan, version, dictionaries);
   std::vector<std::shared_ptr<const ArrayData>> arrays;

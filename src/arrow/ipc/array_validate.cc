@@ -7,6 +7,7 @@
 
 #include "arrow/array_access.h"
 #include "arrow/bitmap_builder.h"
+#include "arrow/utf8.h"
 
 namespace zkarrow::arrow::ipc {
 namespace {
@@ -122,6 +123,115 @@ Status ValidateUnion(const DataType& type, const ArrayData& array) {
   return Status::Ok();
 }
 
+// Every view, null or not, must be readable: a length that is not
+// negative, inline bytes past the length zero (as the format asks), or a
+// data buffer that exists and holds [offset, offset + length). Non-null
+// values must also start with their prefix and, for Utf8View, be UTF-8.
+Status ValidateViews(const DataType& type, const ArrayData& array) {
+  ZKA_RETURN_IF_ERROR(CheckBytes(array, 1, "views", array.length, kViewBytes));
+  const auto* slots = array.buffers[1]->data_as<BinaryViewSlot>();
+  const auto data_buffers = static_cast<int64_t>(array.buffers.size() - kFirstViewDataBuffer);
+  const bool utf8 = type.id == TypeId::kUtf8View;
+  for (int64_t i = 0; i < array.length; ++i) {
+    const BinaryViewSlot& slot = slots[i];
+    const std::string view = "view " + Str(i);
+    if (slot.length < 0) {
+      return Status::InvalidData(view + " has negative length " + Str(slot.length));
+    }
+    std::span<const uint8_t> value;
+    if (slot.length <= kViewInlineBytes) {
+      for (int32_t k = slot.length; k < kViewInlineBytes; ++k) {
+        if (slot.inline_or_prefix[k] != 0) {
+          return Status::InvalidData(view + " of " + Str(slot.length) +
+                                     " inline bytes has non-zero padding at byte " + Str(4 + k) +
+                                     "; expected zeros");
+        }
+      }
+      value = {slot.inline_or_prefix, static_cast<size_t>(slot.length)};
+    } else {
+      const int64_t index = slot.buffer_index();
+      const int64_t offset = slot.buffer_offset();
+      if (index < 0 || index >= data_buffers) {
+        return Status::InvalidData(view + " refers to data buffer " + Str(index) +
+                                   ", expected one of the array's " + Str(data_buffers));
+      }
+      const int64_t size = BufferSize(array, kFirstViewDataBuffer + static_cast<size_t>(index));
+      if (offset < 0 || offset > size - slot.length) {
+        return Status::InvalidData(view + " at [" + Str(offset) + ", +" + Str(slot.length) +
+                                   ") lies outside data buffer " + Str(index) + " of " + Str(size) +
+                                   " bytes");
+      }
+      value = {array.buffers[kFirstViewDataBuffer + static_cast<size_t>(index)]->data() + offset,
+               static_cast<size_t>(slot.length)};
+      if (array.IsValid(i) && std::memcmp(value.data(), slot.inline_or_prefix, 4) != 0) {
+        return Status::InvalidData(view + "'s prefix differs from the first 4 bytes of its value");
+      }
+    }
+    if (utf8 && array.IsValid(i)) {
+      if (int64_t bad = FindInvalidUtf8(value); bad >= 0) {
+        return Status::InvalidData(view + " is not UTF-8 (byte " + Str(bad) + " of " +
+                                   Str(slot.length) + ")");
+      }
+    }
+  }
+  return Status::Ok();
+}
+
+// Every list view, null or not: 0 <= offset, 0 <= size, offset + size <=
+// the child's length. Views may overlap and come in any order.
+template <typename Offset>
+Status ValidateListViews(const ArrayData& array) {
+  ZKA_RETURN_IF_ERROR(CheckBytes(array, 1, "offsets", array.length, sizeof(Offset)));
+  ZKA_RETURN_IF_ERROR(CheckBytes(array, 2, "sizes", array.length, sizeof(Offset)));
+  const auto* offsets = array.buffers[1]->data_as<Offset>();
+  const auto* sizes = array.buffers[2]->data_as<Offset>();
+  const int64_t child_length = array.children[0]->length;
+  for (int64_t i = 0; i < array.length; ++i) {
+    const int64_t offset = offsets[i];
+    const int64_t size = sizes[i];
+    if (offset < 0 || size < 0 || offset > child_length || size > child_length - offset) {
+      return Status::InvalidData("list view " + Str(i) + " at [" + Str(offset) + ", +" + Str(size) +
+                                 ") lies outside its child of " + Str(child_length) + " elements");
+    }
+  }
+  return Status::Ok();
+}
+
+// run_ends: non-null, positive, strictly increasing, the last one reaching
+// the array's length; values: one per run at least.
+Status ValidateRunEnds(const DataType& type, const ArrayData& array) {
+  const ArrayData& run_ends = *array.children[0];
+  const ArrayData& values = *array.children[1];
+  const DataType& run_end_type = type.children[0].type;
+  if (run_ends.null_count != 0) {
+    return Status::InvalidData("run_ends has " + Str(run_ends.null_count) +
+                               " nulls, expected none");
+  }
+  if (values.length < run_ends.length) {
+    return Status::InvalidData("values has " + Str(values.length) + " elements for " +
+                               Str(run_ends.length) + " runs");
+  }
+  if (array.length == 0) return Status::Ok();
+  if (run_ends.length == 0) {
+    return Status::InvalidData("no runs for " + Str(array.length) + " elements");
+  }
+  int64_t previous = 0;
+  for (int64_t j = 0; j < run_ends.length; ++j) {
+    const int64_t end = ReadRunEnd(run_end_type, run_ends, j);
+    if (end <= previous) {
+      return Status::InvalidData("run end " + Str(j) + " is " + Str(end) + ", expected more than " +
+                                 Str(previous) +
+                                 " (run ends are positive and strictly increasing)");
+    }
+    previous = end;
+  }
+  if (previous < array.length) {
+    return Status::InvalidData("the last run ends at " + Str(previous) + ", before the array's " +
+                               Str(array.length) + " elements");
+  }
+  return Status::Ok();
+}
+
 template <typename Index>
 Status ValidateIndices(const ArrayData& indices, int64_t dictionary_length) {
   const auto* values = indices.buffers[1]->data_as<Index>();
@@ -151,6 +261,7 @@ Status ValidateLayout(const DataType& type, const ArrayData& array) {
   }
   if (type.id == TypeId::kNull) return Status::Ok();
   if (type.id == TypeId::kUnion) return ValidateUnion(type, array);
+  if (type.id == TypeId::kRunEndEncoded) return ValidateRunEnds(type, array);
   ZKA_RETURN_IF_ERROR(ValidateValidity(array));
   switch (type.id) {
     case TypeId::kBool:
@@ -166,6 +277,13 @@ Status ValidateLayout(const DataType& type, const ArrayData& array) {
       return ValidateOffsets<int32_t>(array, array.children[0]->length, "child array");
     case TypeId::kLargeList:
       return ValidateOffsets<int64_t>(array, array.children[0]->length, "child array");
+    case TypeId::kBinaryView:
+    case TypeId::kUtf8View:
+      return ValidateViews(type, array);
+    case TypeId::kListView:
+      return ValidateListViews<int32_t>(array);
+    case TypeId::kLargeListView:
+      return ValidateListViews<int64_t>(array);
     case TypeId::kFixedSizeList:
       return ValidateChildLength(array, 0, BytesFor(array.length, type.list_size));
     case TypeId::kStruct:

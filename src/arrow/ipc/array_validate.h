@@ -1,8 +1,10 @@
 // Checks that an array read from untrusted bytes is consistent with its type
 // before anyone indexes into it: buffer sizes against the length, offsets in
 // range and increasing, child lengths against offsets, null counts against
-// the validity bitmap, union type ids declared, dictionary indices in range.
-// Arrays are in IPC layout (offset 0); children have been validated already.
+// the validity bitmap, union type ids declared, dictionary indices in range,
+// views inside their data buffers (Utf8View values UTF-8), list views inside
+// their child, run ends increasing up to the length. Arrays are in IPC layout (offset 0); children
+// have been validated already.
 #pragma once
 
 #include <cstdint>

@@ -1,13 +1,18 @@
 #include "arrow/ipc/body_writer.h"
 
+#include <algorithm>
 #include <string>
 
 #include "arrow/array_access.h"
 #include "arrow/bitmap_builder.h"
+#include "arrow/builder.h"
 #include "arrow/ipc/array_validate.h"
 
 namespace zkarrow::arrow::ipc {
 namespace {
+
+// Data buffer bytes a view array may carry unused before a write compacts it.
+constexpr int64_t kCompactionSlack = 4096;
 
 class Appender {
  public:
@@ -29,8 +34,10 @@ class Appender {
       body_.nodes.emplace_back(length, length);
       return Status::Ok();
     }
+    if (type.id == TypeId::kRunEndEncoded) return AppendRunEndEncoded(type, array, offset, length);
     size_t expected_buffers = static_cast<size_t>(BufferCount(type.id, type.union_mode));
-    if (array.buffers.size() != expected_buffers) {
+    if (IsViewType(type.id) ? array.buffers.size() < expected_buffers
+                            : array.buffers.size() != expected_buffers) {
       return Status::InvalidArgument(TypeToString(type) + " array needs " +
                                      std::to_string(expected_buffers) + " buffers, has " +
                                      std::to_string(array.buffers.size()));
@@ -62,6 +69,13 @@ class Appender {
         return AppendList<int32_t>(type, array, offset, length);
       case TypeId::kLargeList:
         return AppendList<int64_t>(type, array, offset, length);
+      case TypeId::kBinaryView:
+      case TypeId::kUtf8View:
+        return AppendViews(array, offset, length);
+      case TypeId::kListView:
+        return AppendListView(type, array, offset, length, 4);
+      case TypeId::kLargeListView:
+        return AppendListView(type, array, offset, length, 8);
       case TypeId::kFixedSizeList: {
         ZKA_RETURN_IF_ERROR(ExpectChildren(type, array));
         const ArrayData& child = *array.children[0];
@@ -105,6 +119,106 @@ class Appender {
       ZKA_RETURN_IF_ERROR(Append(type.children[i], child, child.offset, child.length));
     }
     return Status::Ok();
+  }
+
+  // Views are positions in the data buffers, not relative to the array, so
+  // an array whose views use most of its data buffers keeps them as they
+  // are; one that uses less than half (a slice of a larger array) is
+  // compacted into views and data of its own.
+  Status AppendViews(const ArrayData& array, int64_t offset, int64_t length) {
+    const auto& views = Required(array, 1);
+    if (!views || views->size() / kViewBytes < offset + length) {
+      return Status::InvalidArgument("views buffer is too short for the array");
+    }
+    const auto* slots = views->data_as<BinaryViewSlot>() + offset;
+    int64_t used = 0;
+    for (int64_t i = 0; i < length; ++i) {
+      if (slots[i].length > kViewInlineBytes) used += slots[i].length;
+    }
+    int64_t held = 0;
+    for (size_t i = kFirstViewDataBuffer; i < array.buffers.size(); ++i) {
+      held += array.buffers[i] ? array.buffers[i]->size() : 0;
+    }
+    if (held <= 2 * used + kCompactionSlack) {
+      body_.buffers.push_back(views->Slice(offset * kViewBytes, length * kViewBytes));
+      for (size_t i = kFirstViewDataBuffer; i < array.buffers.size(); ++i) {
+        body_.buffers.push_back(array.buffers[i] ? array.buffers[i] : Buffer::Zeroed(0));
+      }
+      body_.variadic_counts.push_back(
+          static_cast<int64_t>(array.buffers.size() - kFirstViewDataBuffer));
+      return Status::Ok();
+    }
+    BinaryViewBuilder compact;
+    compact.Reserve(length);
+    ArrayData shifted = array;
+    shifted.offset = offset;
+    for (int64_t i = 0; i < length; ++i) {
+      if (!IsValidAt(shifted, i)) {
+        compact.AppendNull();
+      } else {
+        ZKA_RETURN_IF_ERROR(compact.Append(ViewValue(shifted, i)));
+      }
+    }
+    auto compacted = compact.Finish();
+    for (size_t i = 1; i < compacted->buffers.size(); ++i)
+      body_.buffers.push_back(compacted->buffers[i]);
+    body_.variadic_counts.push_back(
+        static_cast<int64_t>(compacted->buffers.size() - kFirstViewDataBuffer));
+    return Status::Ok();
+  }
+
+  // Offsets and sizes point anywhere in the child, which is written whole.
+  Status AppendListView(const DataType& type, const ArrayData& array, int64_t offset,
+                        int64_t length, int64_t width) {
+    ZKA_RETURN_IF_ERROR(ExpectChildren(type, array));
+    ZKA_ASSIGN_OR_RETURN(auto offsets, SliceFixed(Required(array, 1), width, offset, length));
+    ZKA_ASSIGN_OR_RETURN(auto sizes, SliceFixed(Required(array, 2), width, offset, length));
+    body_.buffers.push_back(std::move(offsets));
+    body_.buffers.push_back(std::move(sizes));
+    const ArrayData& child = *array.children[0];
+    return Append(type.children[0], child, child.offset, child.length);
+  }
+
+  // Run-end encoded: no buffers of its own. A slice keeps the runs it
+  // touches, their ends rebased onto the slice and the last cut to its length.
+  Status AppendRunEndEncoded(const DataType& type, const ArrayData& array, int64_t offset,
+                             int64_t length) {
+    ZKA_RETURN_IF_ERROR(ExpectChildren(type, array));
+    body_.nodes.emplace_back(length, 0);
+    const Field& run_ends_field = type.children[0];
+    const Field& values_field = type.children[1];
+    const ArrayData& run_ends = *array.children[0];
+    const ArrayData& values = *array.children[1];
+    if (length == 0) {
+      ZKA_RETURN_IF_ERROR(Append(run_ends_field, run_ends, run_ends.offset, 0));
+      return Append(values_field, values, values.offset, 0);
+    }
+    ArrayData shifted = array;
+    shifted.offset = offset;
+    const int64_t first = RunIndex(type, shifted, 0);
+    const int64_t last = RunIndex(type, shifted, length - 1);
+    if (last >= run_ends.length || values.length < run_ends.length) {
+      return Status::InvalidArgument("run ends do not cover the run-end encoded array");
+    }
+    const int64_t runs = last - first + 1;
+    const DataType& width = run_ends_field.type;
+    const bool as_is = offset == 0 && first == 0 && ReadRunEnd(width, run_ends, last) == length;
+    if (as_is) {
+      ZKA_RETURN_IF_ERROR(Append(run_ends_field, run_ends, run_ends.offset, runs));
+    } else {
+      BufferBuilder rebased;
+      const int64_t bytes = width.bit_width / 8;
+      rebased.Reserve(runs * bytes);
+      for (int64_t j = first; j <= last; ++j) {
+        const uint64_t end =
+            static_cast<uint64_t>(std::min(ReadRunEnd(width, run_ends, j) - offset, length));
+        rebased.UnsafeAppend(&end, bytes);  // little-endian: the low bytes
+      }
+      body_.nodes.emplace_back(runs, 0);
+      body_.buffers.push_back(Buffer::Zeroed(0));
+      body_.buffers.push_back(rebased.Finish());
+    }
+    return Append(values_field, values, values.offset + first, runs);
   }
 
   template <typename Offset>

@@ -88,6 +88,16 @@ Result<std::pair<fb::Type, Offset<void>>> WriteType(FlatBufferBuilder& fbb, cons
       return typed(fb::Type::Struct_, fb::CreateStruct_(fbb));
     case TypeId::kMap:
       return typed(fb::Type::Map, fb::CreateMap(fbb, type.keys_sorted));
+    case TypeId::kBinaryView:
+      return typed(fb::Type::BinaryView, fb::CreateBinaryView(fbb));
+    case TypeId::kUtf8View:
+      return typed(fb::Type::Utf8View, fb::CreateUtf8View(fbb));
+    case TypeId::kListView:
+      return typed(fb::Type::ListView, fb::CreateListView(fbb));
+    case TypeId::kLargeListView:
+      return typed(fb::Type::LargeListView, fb::CreateLargeListView(fbb));
+    case TypeId::kRunEndEncoded:
+      return typed(fb::Type::RunEndEncoded, fb::CreateRunEndEncoded(fbb));
     case TypeId::kUnion: {
       auto type_ids = type.union_type_ids.empty() ? 0 : fbb.CreateVector(type.union_type_ids);
       return typed(fb::Type::Union,
@@ -209,15 +219,16 @@ Status ReadTypeParams(const fb::Field& field, DataType& type) {
       type.bit_width = params->bitWidth();
       type.decimal_precision = params->precision();
       type.decimal_scale = params->scale();
-      if (type.bit_width == 32 || type.bit_width == 64) {
-        return Status::NotImplemented("type decimal" + std::to_string(type.bit_width) +
-                                      " is not supported (newer than Arrow format 1.0)");
-      }
-      if (type.bit_width != 128 && type.bit_width != 256) {
+      // The most decimal digits each width holds.
+      int max_precision = type.bit_width == 32    ? 9
+                          : type.bit_width == 64  ? 18
+                          : type.bit_width == 128 ? 38
+                          : type.bit_width == 256 ? 76
+                                                  : 0;
+      if (max_precision == 0) {
         return Status::InvalidData("Decimal bit width " + std::to_string(type.bit_width) +
-                                   " is not 128 or 256");
+                                   " is not 32, 64, 128 or 256");
       }
-      int max_precision = type.bit_width == 128 ? 38 : 76;
       if (type.decimal_precision < 1 || type.decimal_precision > max_precision) {
         return Status::InvalidData("decimal" + std::to_string(type.bit_width) + " precision " +
                                    std::to_string(type.decimal_precision) + " is out of range");
@@ -367,17 +378,35 @@ Status ReadTypeParams(const fb::Field& field, DataType& type) {
       }
       return Status::Ok();
     }
-    case fb::Type::RunEndEncoded:
     case fb::Type::BinaryView:
+      type.id = TypeId::kBinaryView;
+      return Status::Ok();
     case fb::Type::Utf8View:
+      type.id = TypeId::kUtf8View;
+      return Status::Ok();
     case fb::Type::ListView:
+      type.id = TypeId::kListView;
+      return ExpectChildren(field, 1, "ListView");
     case fb::Type::LargeListView:
-      return Status::NotImplemented(std::string("type ") + fb::EnumNameType(field.type_type()) +
-                                    " is not supported (newer than Arrow format 1.0)");
+      type.id = TypeId::kLargeListView;
+      return ExpectChildren(field, 1, "LargeListView");
+    case fb::Type::RunEndEncoded: {
+      type.id = TypeId::kRunEndEncoded;
+      ZKA_RETURN_IF_ERROR(ExpectChildren(field, 2, "RunEndEncoded"));
+      const fb::Field* run_ends = field.children()->Get(0);
+      const fb::Int* width = run_ends->type_as_Int();
+      if (width == nullptr || !width->is_signed() ||
+          (width->bitWidth() != 16 && width->bitWidth() != 32 && width->bitWidth() != 64) ||
+          run_ends->dictionary() != nullptr) {
+        return Status::InvalidData(
+            "RunEndEncoded run_ends must be int16, int32 or int64 (not dictionary-encoded)");
+      }
+      return Status::Ok();
+    }
   }
   return Status::NotImplemented("unknown type tag " +
                                 std::to_string(static_cast<int>(field.type_type())) +
-                                " (newer than Arrow format 1.0?)");
+                                " (newer than this zkarrow?)");
 }
 
 Result<Field> ReadField(const fb::Field& fb_field, int depth_left) {
@@ -392,7 +421,9 @@ Result<Field> ReadField(const fb::Field& fb_field, int depth_left) {
   if (!status.ok()) return context(status);
   bool nested = field.type.id == TypeId::kList || field.type.id == TypeId::kLargeList ||
                 field.type.id == TypeId::kFixedSizeList || field.type.id == TypeId::kStruct ||
-                field.type.id == TypeId::kMap || field.type.id == TypeId::kUnion;
+                field.type.id == TypeId::kMap || field.type.id == TypeId::kUnion ||
+                field.type.id == TypeId::kListView || field.type.id == TypeId::kLargeListView ||
+                field.type.id == TypeId::kRunEndEncoded;
   if (fb_field.children() != nullptr) {
     if (!nested && fb_field.children()->size() != 0) {
       return context(

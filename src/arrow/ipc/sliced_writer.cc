@@ -22,7 +22,8 @@ constexpr int64_t kMetadataEntryOverheadBound = 48;
 // 8-byte prefix when compression does not make it smaller.
 int64_t MessageBound(const BatchBody& body, const KeyValueMetadata& metadata) {
   int64_t bytes = 8 + kMessageOverheadBound +
-                  16 * static_cast<int64_t>(body.nodes.size() + body.buffers.size());
+                  16 * static_cast<int64_t>(body.nodes.size() + body.buffers.size()) +
+                  8 * static_cast<int64_t>(body.variadic_counts.size());
   for (const auto& [key, value] : metadata) {
     bytes += kMetadataEntryOverheadBound + static_cast<int64_t>(key.size() + value.size());
   }

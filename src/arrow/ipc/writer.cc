@@ -217,7 +217,9 @@ class IpcWriter::Impl {
                                                   : fb::CompressionType::ZSTD,
                                               fb::BodyCompressionMethod::BUFFER);
     }
-    auto batch = fb::CreateRecordBatch(fbb, length, nodes, buffers, compression);
+    auto variadic_counts =
+        body.variadic_counts.empty() ? 0 : fbb.CreateVector(body.variadic_counts);
+    auto batch = fb::CreateRecordBatch(fbb, length, nodes, buffers, compression, variadic_counts);
     auto metadata = ipc::WriteMetadata(fbb, message_metadata);
     if (dictionary) {
       auto header = fb::CreateDictionaryBatch(fbb, dictionary->id, batch, dictionary->is_delta);

@@ -7,6 +7,7 @@
 
 #include "arrow/array_access.h"
 #include "arrow/print/temporal.h"
+#include "arrow/utf8.h"
 
 namespace zkarrow::arrow::print {
 namespace {
@@ -116,32 +117,6 @@ void AppendBase64(std::span<const uint8_t> bytes, std::string* out) {
   *out += '"';
 }
 
-// Length of the valid UTF-8 sequence starting text[i], or 0 when invalid.
-size_t Utf8SequenceLength(std::string_view text, size_t i) {
-  const auto b = static_cast<uint8_t>(text[i]);
-  size_t length;
-  uint32_t min;
-  if (b < 0x80) return 1;
-  if ((b & 0xe0) == 0xc0) {
-    length = 2, min = 0x80;
-  } else if ((b & 0xf0) == 0xe0) {
-    length = 3, min = 0x800;
-  } else if ((b & 0xf8) == 0xf0) {
-    length = 4, min = 0x10000;
-  } else {
-    return 0;
-  }
-  if (i + length > text.size()) return 0;
-  uint32_t code = b & (0x7f >> length);
-  for (size_t k = 1; k < length; ++k) {
-    const auto c = static_cast<uint8_t>(text[i + k]);
-    if ((c & 0xc0) != 0x80) return 0;
-    code = code << 6 | (c & 0x3f);
-  }
-  if (code < min || code > 0x10ffff || (code >= 0xd800 && code <= 0xdfff)) return 0;
-  return length;
-}
-
 std::string_view AsText(std::span<const uint8_t> bytes) {
   return {reinterpret_cast<const char*>(bytes.data()), bytes.size()};
 }
@@ -156,11 +131,15 @@ class Formatter {
     switch (type.id) {
       case TypeId::kUtf8:
       case TypeId::kLargeUtf8:
-        *out_ += AsText(BinaryValue(data, i, IsLargeOffsets(type.id)));
+      case TypeId::kUtf8View:
+        *out_ += AsText(BinaryLikeValue(type.id, data, i));
         return;
       case TypeId::kBinary:
       case TypeId::kLargeBinary:
-        return AppendEscapedBytes(BinaryValue(data, i, IsLargeOffsets(type.id)), out_);
+      case TypeId::kBinaryView:
+        return AppendEscapedBytes(BinaryLikeValue(type.id, data, i), out_);
+      case TypeId::kRunEndEncoded:
+        return Text(type.children[1], *data.children[1], RunIndex(type, data, i));
       case TypeId::kFixedSizeBinary:
         return AppendEscapedBytes(FixedWidthValue(data, i, type.byte_width), out_);
       case TypeId::kDecimal:
@@ -172,6 +151,8 @@ class Formatter {
         return;
       case TypeId::kList:
       case TypeId::kLargeList:
+      case TypeId::kListView:
+      case TypeId::kLargeListView:
       case TypeId::kFixedSizeList:
       case TypeId::kStruct:
       case TypeId::kMap:
@@ -193,10 +174,14 @@ class Formatter {
     switch (type.id) {
       case TypeId::kUtf8:
       case TypeId::kLargeUtf8:
-        return AppendJsonString(AsText(BinaryValue(data, i, IsLargeOffsets(type.id))), out_);
+      case TypeId::kUtf8View:
+        return AppendJsonString(AsText(BinaryLikeValue(type.id, data, i)), out_);
       case TypeId::kBinary:
       case TypeId::kLargeBinary:
-        return AppendBase64(BinaryValue(data, i, IsLargeOffsets(type.id)), out_);
+      case TypeId::kBinaryView:
+        return AppendBase64(BinaryLikeValue(type.id, data, i), out_);
+      case TypeId::kRunEndEncoded:
+        return Json(type.children[1], *data.children[1], RunIndex(type, data, i));
       case TypeId::kFixedSizeBinary:
         return AppendBase64(FixedWidthValue(data, i, type.byte_width), out_);
       case TypeId::kDecimal:
@@ -209,10 +194,12 @@ class Formatter {
       case TypeId::kInterval:
         return Interval(type, data, i);
       case TypeId::kList:
-      case TypeId::kLargeList: {
-        const int64_t start = ReadOffset(data, i, IsLargeOffsets(type.id));
-        const int64_t end = ReadOffset(data, i + 1, IsLargeOffsets(type.id));
-        return JsonArray(type.children[0], *data.children[0], start, end);
+      case TypeId::kLargeList:
+      case TypeId::kListView:
+      case TypeId::kLargeListView: {
+        const ChildRange range = ListChildRange(type.id, data, i);
+        return JsonArray(type.children[0], *data.children[0], range.start,
+                         range.start + range.size);
       }
       case TypeId::kFixedSizeList: {
         const int64_t start = (data.offset + i) * type.list_size;
@@ -382,6 +369,8 @@ bool IsNullAt(const Field& field, const ArrayData& data, int64_t i) {
   switch (field.type.id) {
     case TypeId::kNull:
       return true;
+    case TypeId::kRunEndEncoded:
+      return IsNullAt(field.type.children[1], *data.children[1], RunIndex(field.type, data, i));
     case TypeId::kUnion: {
       const int c = UnionChildForTypeId(field.type, UnionTypeId(data, i));
       if (c < 0) return true;

@@ -270,9 +270,8 @@ Result<DataType> ParseType(const json& object, std::vector<Field> children,
     if (OptionalMember(object, "bitWidth") != nullptr) {
       ZKA_ASSIGN_OR_RETURN(width, IntMember(object, "bitWidth", where));
     }
-    if (width != 128 && width != 256) {
-      return Status::NotImplemented(where + ": decimal" + std::to_string(width) +
-                                    " is not supported (only decimal128 and decimal256)");
+    if (width != 32 && width != 64 && width != 128 && width != 256) {
+      return Invalid(where, "decimal bitWidth " + std::to_string(width));
     }
     type.bit_width = static_cast<int32_t>(width);
     type.decimal_precision = static_cast<int32_t>(precision);
@@ -322,9 +321,19 @@ Result<DataType> ParseType(const json& object, std::vector<Field> children,
     type.id = TypeId::kUtf8;
   } else if (name == "largeutf8") {
     type.id = TypeId::kLargeUtf8;
+  } else if (name == "binaryview") {
+    type.id = TypeId::kBinaryView;
+  } else if (name == "utf8view") {
+    type.id = TypeId::kUtf8View;
   } else if (name == "list" || name == "largelist") {
     type.id = name == "list" ? TypeId::kList : TypeId::kLargeList;
     ZKA_RETURN_IF_ERROR(expect_children(1));
+  } else if (name == "listview" || name == "largelistview") {
+    type.id = name == "listview" ? TypeId::kListView : TypeId::kLargeListView;
+    ZKA_RETURN_IF_ERROR(expect_children(1));
+  } else if (name == "runendencoded") {
+    type.id = TypeId::kRunEndEncoded;
+    ZKA_RETURN_IF_ERROR(expect_children(2));
   } else if (name == "fixedsizelist") {
     type.id = TypeId::kFixedSizeList;
     ZKA_RETURN_IF_ERROR(expect_children(1));
@@ -381,7 +390,7 @@ class ColumnReader {
       data->null_count = data->length;
       return std::shared_ptr<const ArrayData>(std::move(data));
     }
-    if (field.dictionary || type.id != TypeId::kUnion) {
+    if (field.dictionary || (type.id != TypeId::kUnion && type.id != TypeId::kRunEndEncoded)) {
       ZKA_RETURN_IF_ERROR(ReadValidity(column, data.get(), where));
     }
     if (field.dictionary) {
@@ -410,8 +419,27 @@ class ColumnReader {
             ReadOffsets(column, data->length, type.id == TypeId::kLargeList, data.get(), where));
         ZKA_RETURN_IF_ERROR(ReadChildren(type, column, data.get(), where));
         break;
+      case TypeId::kBinaryView:
+      case TypeId::kUtf8View:
+        ZKA_RETURN_IF_ERROR(ReadViews(type, column, data.get(), where));
+        break;
+      case TypeId::kListView:
+      case TypeId::kLargeListView: {
+        const int width = type.id == TypeId::kLargeListView ? 8 : 4;
+        for (const char* key : {"OFFSET", "SIZE"}) {
+          ZKA_ASSIGN_OR_RETURN(const json* values, Values(column, key, data->length, where));
+          BufferBuilder out;
+          for (const json& value : *values) {
+            ZKA_RETURN_IF_ERROR(AppendInt(value, width, true, out, where + "." + key));
+          }
+          data->buffers.push_back(out.Finish());
+        }
+        ZKA_RETURN_IF_ERROR(ReadChildren(type, column, data.get(), where));
+        break;
+      }
       case TypeId::kFixedSizeList:
       case TypeId::kStruct:
+      case TypeId::kRunEndEncoded:
         ZKA_RETURN_IF_ERROR(ReadChildren(type, column, data.get(), where));
         break;
       case TypeId::kUnion:
@@ -613,6 +641,52 @@ class ColumnReader {
                                 " bytes but the last OFFSET is " + std::to_string(end));
     }
     data->buffers.push_back(bytes.Finish());
+    return Status::Ok();
+  }
+
+  // VIEWS: {SIZE, INLINED} (text for utf8view, hex for binaryview) or
+  // {SIZE, PREFIX_HEX, BUFFER_INDEX, OFFSET}; VARIADIC_DATA_BUFFERS: hex.
+  static Status ReadViews(const DataType& type, const json& column, ArrayData* data,
+                          const std::string& where) {
+    ZKA_ASSIGN_OR_RETURN(const json* views, Values(column, "VIEWS", data->length, where));
+    BufferBuilder out;
+    for (size_t i = 0; i < views->size(); ++i) {
+      const json& view = (*views)[i];
+      const std::string at = where + ".VIEWS[" + std::to_string(i) + "]";
+      ZKA_ASSIGN_OR_RETURN(int64_t size, IntMember(view, "SIZE", at));
+      BufferBuilder bytes;
+      AppendLittleEndian(bytes, static_cast<uint64_t>(size), 4);
+      if (const json* inlined = OptionalMember(view, "INLINED"); inlined != nullptr) {
+        if (type.id == TypeId::kUtf8View) {
+          if (!inlined->is_string()) return Invalid(at, "INLINED is not a string");
+          const std::string& text = inlined->get_ref<const std::string&>();
+          bytes.Append(text.data(), static_cast<int64_t>(text.size()));
+        } else {
+          ZKA_RETURN_IF_ERROR(AppendHex(bytes, *inlined, at));
+        }
+        if (bytes.size() != 4 + size || size > 12) {
+          return Invalid(at, "INLINED holds " + std::to_string(bytes.size() - 4) +
+                                 " bytes for SIZE " + std::to_string(size));
+        }
+        bytes.AppendZeros(16 - bytes.size());
+      } else {
+        ZKA_ASSIGN_OR_RETURN(const json* prefix, Member(view, "PREFIX_HEX", at));
+        ZKA_RETURN_IF_ERROR(AppendHex(bytes, *prefix, at));
+        if (bytes.size() != 8) return Invalid(at, "PREFIX_HEX is not 4 bytes");
+        ZKA_ASSIGN_OR_RETURN(const json* index, Member(view, "BUFFER_INDEX", at));
+        ZKA_RETURN_IF_ERROR(AppendInt(*index, 4, true, bytes, at + ".BUFFER_INDEX"));
+        ZKA_ASSIGN_OR_RETURN(const json* offset, Member(view, "OFFSET", at));
+        ZKA_RETURN_IF_ERROR(AppendInt(*offset, 4, true, bytes, at + ".OFFSET"));
+      }
+      out.Append(bytes.data(), bytes.size());
+    }
+    data->buffers.push_back(out.Finish());
+    ZKA_ASSIGN_OR_RETURN(const json* buffers, ArrayMember(column, "VARIADIC_DATA_BUFFERS", where));
+    for (const json& buffer : *buffers) {
+      BufferBuilder bytes;
+      ZKA_RETURN_IF_ERROR(AppendHex(bytes, buffer, where + ".VARIADIC_DATA_BUFFERS"));
+      data->buffers.push_back(bytes.Finish());
+    }
     return Status::Ok();
   }
 

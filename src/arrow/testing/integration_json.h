@@ -3,8 +3,8 @@
 // written out value by value, the independent reference our IPC reader and
 // writer are checked against. For tests only.
 //
-// Covers every type of the Arrow 1.0 format. Types added to the format later
-// (views, run-end encoding, 32/64-bit decimals, ...) are kNotImplemented.
+// Covers every type of the Arrow 1.0 format and the layouts added since:
+// views, list views, run-end encoding, 32/64-bit decimals.
 #pragma once
 
 #include <cstdint>

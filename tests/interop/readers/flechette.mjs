@@ -32,7 +32,14 @@ export function typeName(type) {
     case Type.Timestamp:
       return `timestamp[${UNITS[type.unit]}${type.timezone ? ',' + type.timezone : ''}]`;
     case Type.Duration: return `duration[${UNITS[type.unit]}]`;
-    case Type.Decimal: return `decimal(${type.precision},${type.scale})`;
+    case Type.Decimal:
+      return `decimal(${type.precision},${type.scale}${type.bitWidth < 128 ? `,${type.bitWidth}` : ''})`;
+    case Type.Utf8View: return 'utf8_view';
+    case Type.BinaryView: return 'binary_view';
+    case Type.ListView: return `list_view<${typeName(type.children[0].type)}>`;
+    case Type.LargeListView: return `large_list_view<${typeName(type.children[0].type)}>`;
+    case Type.RunEndEncoded:
+      return `run_end_encoded<${typeName(type.children[0].type)},${typeName(type.children[1].type)}>`;
     case Type.List: return `list<${typeName(type.children[0].type)}>`;
     case Type.LargeList: return `large_list<${typeName(type.children[0].type)}>`;
     case Type.FixedSizeList:
@@ -48,6 +55,7 @@ export function typeName(type) {
 // As Batch.at() decides: isValid() alone reads the bitmap even when the
 // null count is 0 (a writer may leave the bits of a non-nullable column unset).
 function isNull(batch, i) {
+  if (batch.type.typeId === Type.RunEndEncoded) return false;  // its values say
   return batch.type.typeId === Type.Null ||
     (batch.nullCount > 0 && batch.validity && !batch.isValid(i));
 }
@@ -57,8 +65,24 @@ function valueAt(batch, i) {
   const { type } = batch;
   if (isNull(batch, i)) return null;
   switch (type.typeId) {
-    case Type.Bool: case Type.Utf8: case Type.LargeUtf8:
+    case Type.Bool: case Type.Utf8: case Type.LargeUtf8: case Type.Utf8View:
       return batch.at(i);
+    case Type.BinaryView: return hex(batch.at(i));
+    case Type.ListView: case Type.LargeListView: {
+      const out = [];
+      const start = Number(batch.offsets[i]);
+      for (let j = start; j < start + Number(batch.sizes[i]); ++j) {
+        out.push(valueAt(batch.children[0], j));
+      }
+      return out;
+    }
+    case Type.RunEndEncoded: {
+      // The run holding i: the first whose end is past i.
+      const runs = batch.children[0].values;
+      let run = 0;
+      while (Number(runs[run]) <= i) ++run;
+      return valueAt(batch.children[1], run);
+    }
     case Type.Int: case Type.Time:
       return type.bitWidth === 64 ? int64(batch.at(i)) : batch.at(i);
     case Type.Float: return float(batch.at(i));
