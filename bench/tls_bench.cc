@@ -109,19 +109,15 @@ int main(int argc, char** argv) {
   fs::path dir = fs::temp_directory_path() / ("zkarrow-tls-bench-" + std::to_string(::getpid()));
   auto pki = zkarrow::testing::MakeTestPki(dir);
   if (!pki.ok()) return Fail("making certificates", pki.status());
-  zkarrow::zkserver::ClusterOptions options{
-      .secure_client_port = true,
-      .config = {{"ssl.keyStore.location", pki->server_pem.string()},
-                 {"ssl.keyStore.type", "PEM"},
-                 {"ssl.trustStore.location", pki->ca.string()},
-                 {"ssl.trustStore.type", "PEM"},
-                 {"ssl.clientAuth", "none"},
-                 {"ssl.protocol", protocol},
-                 {"ssl.enabledProtocols", protocol},
-                 // ZooKeeper 3.8's default list has no TLS 1.3 suite.
-                 {"ssl.ciphersuites",
-                  "TLS_AES_128_GCM_SHA256,TLS_ECDHE_ECDSA_WITH_AES_128_GCM_SHA256"}},
-  };
+  zkarrow::zkserver::ClusterOptions options{.secure_client_port = true,
+                                            .config = zkarrow::testing::TlsServerConfig(*pki)};
+  options.config.insert(
+      options.config.end(),
+      {{"ssl.clientAuth", "none"},
+       {"ssl.protocol", protocol},
+       {"ssl.enabledProtocols", protocol},
+       // ZooKeeper 3.8's default list has no TLS 1.3 suite.
+       {"ssl.ciphersuites", "TLS_AES_128_GCM_SHA256,TLS_ECDHE_ECDSA_WITH_AES_128_GCM_SHA256"}});
   options.jvm_flags = {"-Xmx2g", "-XX:+UseSerialGC"};
   auto cluster = zkarrow::zkserver::ZooKeeperCluster::Start(options);
   if (!cluster.ok()) return Fail("starting ZooKeeper", cluster.status());

@@ -131,53 +131,37 @@ void AddZkConnectionOptions(CLI::App& command, ZkConnectionArgs& args, bool zk_r
 }
 
 void AddZkSecurityOptions(CLI::App& command, ZkConnectionArgs& args) {
-  const std::string tls = "Connection security (TLS, SASL)";
+  const std::string group = "Connection security (TLS, SASL)";
+  auto text = [&](const std::string& name, std::string& value, const std::string& help) {
+    return command.add_option(name, value, help)->group(group);
+  };
+  auto file = [&](const std::string& name, std::string& value, const std::string& help) {
+    return text(name, value, help)->check(CLI::ExistingFile);
+  };
   command.add_flag("--zk-tls", args.tls, "Connect with TLS (the servers' secureClientPort)")
-      ->group(tls);
-  command
-      .add_option("--zk-tls-ca", args.tls_ca,
-                  "PEM CA certificates to verify the servers with (default: the system's store)")
-      ->check(CLI::ExistingFile)
-      ->group(tls);
-  command.add_option("--zk-tls-cert", args.tls_cert, "PEM client certificate (chain)")
-      ->check(CLI::ExistingFile)
-      ->group(tls);
-  command.add_option("--zk-tls-key", args.tls_key, "PEM private key of --zk-tls-cert (mode 600)")
-      ->check(CLI::ExistingFile)
-      ->group(tls);
+      ->group(group);
+  file("--zk-tls-ca", args.tls_ca,
+       "PEM CA certificates to verify the servers with (default: the system's store)");
+  file("--zk-tls-cert", args.tls_cert, "PEM client certificate (chain)");
+  file("--zk-tls-key", args.tls_key, "PEM private key of --zk-tls-cert (mode 600)");
   command
       .add_flag("--zk-tls-no-verify-host", args.tls_no_verify_host,
                 "Accept a server certificate that does not name the host connected to")
-      ->group(tls);
-  command
-      .add_option("--sasl", args.sasl, "SASL mechanism: digest (DIGEST-MD5) or gssapi (Kerberos)")
-      ->check(CLI::IsMember({"digest", "gssapi"}))
-      ->group(tls);
-  command.add_option("--sasl-user", args.sasl_user, "DIGEST-MD5 user")->group(tls);
-  command
-      .add_option("--sasl-password-file", args.sasl_password_file,
-                  "File holding the DIGEST-MD5 password (first line; mode 600)")
-      ->check(CLI::ExistingFile)
-      ->group(tls);
-  command.add_option("--sasl-service", args.sasl_service, "Server principal's service (zookeeper)")
-      ->group(tls);
-  command
-      .add_option("--sasl-host", args.sasl_host,
-                  "GSSAPI: the server principal's host (default: the host connected to)")
-      ->group(tls);
-  command.add_option("--keytab", args.keytab, "GSSAPI: keytab of --principal (mode 600)")
-      ->check(CLI::ExistingFile)
-      ->group(tls);
-  command
-      .add_option("--principal", args.principal,
-                  "GSSAPI: our principal (default: the keytab's or ticket cache's)")
-      ->group(tls);
-  command
-      .add_option("--zk-config", args.zk_config,
-                  "ZooKeeper client config file (zookeeper.client.secure, zookeeper.ssl.* PEM, "
-                  "zookeeper.sasl.client*); options given here win")
-      ->check(CLI::ExistingFile)
-      ->group(tls);
+      ->group(group);
+  text("--sasl", args.sasl, "SASL mechanism: digest (DIGEST-MD5) or gssapi (Kerberos)")
+      ->check(CLI::IsMember({"digest", "gssapi"}));
+  text("--sasl-user", args.sasl_user, "DIGEST-MD5 user");
+  file("--sasl-password-file", args.sasl_password_file,
+       "File holding the DIGEST-MD5 password (first line; mode 600)");
+  text("--sasl-service", args.sasl_service, "Server principal's service (zookeeper)");
+  text("--sasl-host", args.sasl_host,
+       "GSSAPI: the server principal's host (default: the host connected to)");
+  file("--keytab", args.keytab, "GSSAPI: keytab of --principal (mode 600)");
+  text("--principal", args.principal,
+       "GSSAPI: our principal (default: the keytab's or ticket cache's)");
+  file("--zk-config", args.zk_config,
+       "ZooKeeper client config file (zookeeper.client.secure, zookeeper.ssl.* PEM, "
+       "zookeeper.sasl.client.username, zookeeper.server.principal); options given here win");
 }
 
 bool HasCredentials(const ZkConnectionArgs& args) {

@@ -113,23 +113,20 @@ class TlsLiveTest : public ::testing::Test {
     auto pki = testing::MakeTestPki(TestDir("tls"));
     ASSERT_TRUE(pki.ok()) << pki.status().ToString();
     pki_ = new TestPki(*pki);
-    auto cluster = zkserver::ZooKeeperCluster::Start({
-        .secure_client_port = true,
-        .config = {{"ssl.keyStore.location", pki_->server_pem.string()},
-                   {"ssl.keyStore.type", "PEM"},
-                   {"ssl.trustStore.location", pki_->ca.string()},
-                   {"ssl.trustStore.type", "PEM"},
-                   {"ssl.clientAuth", "want"},
-                   // TLS 1.3 first. ZooKeeper 3.8's default cipher list has
-                   // no TLS 1.3 suite, so a 1.3 server must name them.
-                   {"ssl.protocol", "TLSv1.3"},
-                   {"ssl.enabledProtocols", "TLSv1.3,TLSv1.2"},
-                   {"ssl.ciphersuites",
-                    "TLS_AES_128_GCM_SHA256,TLS_AES_256_GCM_SHA384,"
-                    "TLS_ECDHE_ECDSA_WITH_AES_128_GCM_SHA256"},
-                   {"authProvider.x509",
-                    "org.apache.zookeeper.server.auth.X509AuthenticationProvider"}},
-    });
+    zkserver::ClusterOptions options{.secure_client_port = true,
+                                     .config = testing::TlsServerConfig(*pki_)};
+    options.config.insert(
+        options.config.end(),
+        {{"ssl.clientAuth", "want"},
+         // TLS 1.3 first. ZooKeeper 3.8's default cipher list has
+         // no TLS 1.3 suite, so a 1.3 server must name them.
+         {"ssl.protocol", "TLSv1.3"},
+         {"ssl.enabledProtocols", "TLSv1.3,TLSv1.2"},
+         {"ssl.ciphersuites",
+          "TLS_AES_128_GCM_SHA256,TLS_AES_256_GCM_SHA384,"
+          "TLS_ECDHE_ECDSA_WITH_AES_128_GCM_SHA256"},
+         {"authProvider.x509", "org.apache.zookeeper.server.auth.X509AuthenticationProvider"}});
+    auto cluster = zkserver::ZooKeeperCluster::Start(options);
     ASSERT_TRUE(cluster.ok()) << cluster.status().ToString();
     cluster_ = std::move(*cluster).release();
     auto owner = Connect(cluster_->ConnectString(), std::nullopt);
@@ -333,14 +330,8 @@ TEST_F(TlsLiveTest, ZkConfigFileCarriesTheSetupOver) {
 TEST(TlsEnsembleTest, ReadsSurviveTheLossOfTheirServer) {
   auto pki = testing::MakeTestPki(TestDir("tls-ensemble"));
   ASSERT_TRUE(pki.ok()) << pki.status().ToString();
-  auto cluster = zkserver::ZooKeeperCluster::Start({
-      .servers = 3,
-      .secure_client_port = true,
-      .config = {{"ssl.keyStore.location", pki->server_pem.string()},
-                 {"ssl.keyStore.type", "PEM"},
-                 {"ssl.trustStore.location", pki->ca.string()},
-                 {"ssl.trustStore.type", "PEM"}},
-  });
+  auto cluster = zkserver::ZooKeeperCluster::Start(
+      {.servers = 3, .secure_client_port = true, .config = testing::TlsServerConfig(*pki)});
   ASSERT_TRUE(cluster.ok()) << cluster.status().ToString();
   zk::ClientOptions options;
   options.connect_string = (*cluster)->SecureConnectString();

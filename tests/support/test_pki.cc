@@ -97,6 +97,13 @@ Result<TestPki> MakeTestPki(const fs::path& dir) {
   return pki;
 }
 
+std::vector<std::pair<std::string, std::string>> TlsServerConfig(const TestPki& pki) {
+  return {{"ssl.keyStore.location", pki.server_pem.string()},
+          {"ssl.keyStore.type", "PEM"},
+          {"ssl.trustStore.location", pki.ca.string()},
+          {"ssl.trustStore.type", "PEM"}};
+}
+
 Result<std::unique_ptr<BackgroundProcess>> BackgroundProcess::Start(std::vector<std::string> args,
                                                                     const fs::path& log) {
   std::vector<char*> argv;

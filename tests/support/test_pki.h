@@ -37,6 +37,10 @@ struct TestPki {
 
 Result<TestPki> MakeTestPki(const std::filesystem::path& dir);
 
+// The zoo.cfg lines of a secureClientPort with `pki`'s server certificate
+// and CA as PEM key and trust stores.
+std::vector<std::pair<std::string, std::string>> TlsServerConfig(const TestPki& pki);
+
 // A helper program (a TLS peer, a KDC) as a child process with stdin from
 // /dev/null and its output to `log`, SIGKILLed by pid on destruction.
 class BackgroundProcess {
