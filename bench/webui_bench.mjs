@@ -1,0 +1,95 @@
+// The web UI's cost in a real browser (Debian's Chromium via playwright-core
+// from tests/interop): for one `zkarrow serve --http` URL, RUNS fresh page
+// loads, each measuring
+//   - first paint of the tree: navigation start to the tree drawn (the
+//     /znodes?data=false table fetched, decoded by flechette, indexed, the
+//     first rows rendered), from the page's own performance.now();
+//   - the page's memory once the tree is shown (JS heap plus ArrayBuffer
+//     backing stores, after a garbage collection);
+//   - a path-glob filter matching every znode (the whole tree opened, every
+//     node a row), then a jump to the middle of that list, each to the next
+//     frame drawn;
+// and, in the same run, the peer every page load contains: fetching the same
+// table with Node's fetch and decoding it with flechette (no browser, no
+// tree). Prints one JSON object.
+//
+// usage: node bench/webui_bench.mjs URL RUNS
+import { createRequire } from 'node:module';
+import path from 'node:path';
+import { fileURLToPath } from 'node:url';
+
+const here = path.dirname(fileURLToPath(import.meta.url));
+const require = createRequire(path.join(here, '../tests/interop/package.json'));
+const { chromium } = require('playwright-core');
+const { tableFromIPC } = require('@uwdata/flechette');
+
+const [url, runsText] = process.argv.slice(2);
+const runs = Number(runsText || 3);
+const best = (xs) => Math.min(...xs);
+
+const fetchDecode = [];
+let rows = 0;
+let bytes = 0;
+for (let i = 0; i < runs; ++i) {
+  const started = performance.now();
+  const body = new Uint8Array(await (await fetch(url + '/znodes?data=false')).arrayBuffer());
+  const table = tableFromIPC(body, { useBigInt: true });
+  table.getChild('path').toArray();
+  fetchDecode.push(performance.now() - started);
+  rows = table.numRows;
+  bytes = body.byteLength;
+}
+
+const browser = await chromium.launch({ executablePath: '/usr/bin/chromium', headless: true,
+                                        args: ['--no-sandbox', '--enable-precise-memory-info'] });
+const firstPaint = [], heap = [], scroll = [], filter = [];
+try {
+  for (let i = 0; i < runs; ++i) {
+    const context = await browser.newContext({ viewport: { width: 1400, height: 900 } });
+    const page = await context.newPage();
+    await page.goto(url);
+    await page.waitForSelector('body[data-ready=true]', { timeout: 120000 });
+    firstPaint.push(Number(await page.evaluate(() => document.body.dataset.readyAt)));
+    const cdp = await context.newCDPSession(page);
+    await cdp.send('HeapProfiler.collectGarbage');
+    // The JS heap and the ArrayBuffers' backing stores (the tree's typed
+    // arrays live there, outside the JS heap).
+    const usage = await cdp.send('Runtime.getHeapUsage');
+    heap.push((usage.usedSize + (usage.backingStorageSize || 0)) / (1 << 20));
+    // Every znode shown: the glob ** matches all, so the whole tree is open.
+    filter.push(await page.evaluate(async () => {
+      const frame = () => new Promise((r) => requestAnimationFrame(() => r()));
+      const input = document.getElementById('filter');
+      input.value = '**';
+      const started = performance.now();
+      input.dispatchEvent(new Event('input'));
+      // The page waits 200 ms for typing to pause; that wait is not its work.
+      while (!/match/.test(document.getElementById('filter-info').textContent)) await frame();
+      await frame();
+      return performance.now() - started - 200;
+    }));
+    // Then a jump to the middle of that list, drawn.
+    scroll.push(await page.evaluate(async () => {
+      const frame = () => new Promise((r) => requestAnimationFrame(() => r()));
+      const scroller = document.getElementById('tree-scroll');
+      const started = performance.now();
+      scroller.scrollTop = scroller.scrollHeight / 2;
+      await frame(); await frame();
+      return performance.now() - started;
+    }));
+    await context.close();
+  }
+} finally {
+  await browser.close();
+}
+const result = {
+  znodes: rows, table_mb: +(bytes / (1 << 20)).toFixed(1), runs,
+  first_paint_ms: Math.round(best(firstPaint)), first_paint_runs_ms: firstPaint.map(Math.round),
+  node_fetch_decode_ms: Math.round(best(fetchDecode)),
+  first_paint_over_fetch_decode: +(best(firstPaint) / best(fetchDecode)).toFixed(2),
+  page_memory_mb: +best(heap).toFixed(0),
+  heap_bytes_per_znode: Math.round(best(heap) * (1 << 20) / rows),
+  open_all_ms: Math.round(best(filter)),
+  scroll_to_middle_ms: Math.round(best(scroll)),
+};
+console.log(JSON.stringify(result));
