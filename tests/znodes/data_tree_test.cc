@@ -4,6 +4,7 @@
 
 #include <gtest/gtest.h>
 
+#include <algorithm>
 #include <map>
 #include <string>
 #include <vector>
@@ -53,13 +54,67 @@ TEST(DataTreeTest, ChildBeforeItsParentIsInvalid) {
 }
 
 TEST(DataTreeTest, NodeTwiceIsInvalid) {
+  // Found when the tree is read (a depth-first load does not search for the
+  // node it adds), or at once when the load had to build its path index.
   DataTree tree;
   ASSERT_TRUE(Add(tree, "").ok());
   ASSERT_TRUE(Add(tree, "/a").ok());
   ASSERT_TRUE(Add(tree, "/a/b").ok());
-  Status status = Add(tree, "/a");
+  ASSERT_TRUE(Add(tree, "/a").ok());
+  Status status = tree.ForEach([](const ZnodeRecord&) { return Status::Ok(); });
   EXPECT_EQ(status.code(), StatusCode::kInvalidData);
-  EXPECT_NE(status.message().find("appears twice"), std::string::npos) << status.ToString();
+  EXPECT_NE(status.message().find("\"/a\" appears twice"), std::string::npos) << status.ToString();
+
+  DataTree indexed;
+  for (std::string_view path : {"", "/a", "/b", "/a/x"}) ASSERT_TRUE(Add(indexed, path).ok());
+  status = Add(indexed, "/b");
+  EXPECT_EQ(status.code(), StatusCode::kInvalidData);
+  EXPECT_NE(status.message().find("\"/b\" appears twice"), std::string::npos) << status.ToString();
+}
+
+// Path byte order splits subtrees: "-" and "." sort before "/", so "/a-b"
+// comes between "/a" and "/a/c". ForEach must still give exact byte order.
+TEST(DataTreeTest, VisitsInPathByteOrderWhereSubtreesInterleave) {
+  DataTree tree;
+  for (std::string_view path :
+       {"", "/a", "/a/c", "/a/c/d", "/a-b", "/a-b/x", "/a.b", "/a0", "/a/c-", "/b", "/A"}) {
+    ASSERT_TRUE(Add(tree, path).ok()) << path;
+  }
+  std::vector<std::string> paths;
+  for (const auto& [path, children] : Visit(tree)) paths.push_back(path);
+  std::vector<std::string> sorted = paths;
+  std::sort(sorted.begin(), sorted.end());
+  EXPECT_EQ(paths, sorted);
+  EXPECT_EQ(paths.size(), 11u);
+}
+
+// Replay deletes leave tombstones that a later create brings back; neither
+// shows, and the parent's counts follow.
+TEST(DataTreeTest, DeletedAndRecreatedNodesShowOnlyWhenAlive) {
+  DataTree tree;
+  for (std::string_view path : {"", "/a", "/a/x"}) ASSERT_TRUE(Add(tree, path).ok());
+  auto apply = [&](int32_t type, std::string_view path, int64_t zxid) {
+    Transaction txn;
+    txn.header.type = type;
+    txn.header.zxid = zxid;
+    TxnOp op;
+    op.type = type;
+    op.path = path;
+    txn.ops.push_back(op);
+    tree.Apply(txn);
+  };
+  apply(kOpDelete, "/a/x", 10);
+  EXPECT_EQ(Visit(tree), (std::vector<std::pair<std::string, int32_t>>{{"/", 1}, {"/a", 0}}));
+  apply(kOpCreate, "/a/x", 11);
+  apply(kOpCreate, "/a/y", 12);
+  EXPECT_EQ(Visit(tree), (std::vector<std::pair<std::string, int32_t>>{
+                             {"/", 1}, {"/a", 2}, {"/a/x", 0}, {"/a/y", 0}}));
+  EXPECT_EQ(tree.size(), 4u);
+  apply(kOpCreate, "/a/x", 13);  // exists: tolerated
+  EXPECT_EQ(tree.tolerated_failures(), 1u);
+  apply(kOpDelete, "/a", 14);  // never logged by a server: the subtree goes
+  EXPECT_EQ(Visit(tree), (std::vector<std::pair<std::string, int32_t>>{{"/", 0}}));
+  EXPECT_EQ(tree.size(), 1u);
 }
 
 }  // namespace

@@ -2,7 +2,11 @@
 
 #include <libdeflate.h>
 
+#include <algorithm>
+#include <cstring>
+#include <functional>
 #include <limits>
+#include <new>
 #include <utility>
 
 #include "zk/jute.h"
@@ -47,6 +51,34 @@ bool IsSessionEphemeral(int64_t owner) {
   return DecodeStoredEphemeralOwner(owner).kind == NodeKind::kEphemeral;
 }
 
+uint64_t PathHash(std::string_view path) { return std::hash<std::string_view>{}(path); }
+
+// One entry of a parent's children as ForEach orders them: the child itself
+// (its name) or the block of the child's descendants (its name followed by
+// "/"). Path byte order does not keep a subtree together ("/a-b" sorts
+// between "/a" and "/a/c"), but it keeps each block together, so sorting
+// these entries and expanding blocks in place yields exact path order.
+struct Entry {
+  std::string_view name;
+  uint32_t node;
+  bool block;
+};
+
+// Orders entries by their keys: the name, plus "/" for a block.
+bool EntryLess(const Entry& a, const Entry& b) {
+  const size_t common = std::min(a.name.size(), b.name.size());
+  if (common > 0) {
+    if (int c = std::memcmp(a.name.data(), b.name.data(), common); c != 0) return c < 0;
+  }
+  if (a.name.size() == b.name.size()) return a.block < b.block;  // "x" before "x/"
+  // One name is a prefix of the other: the shorter one's next key byte is
+  // "/" (a block) or nothing (a node). Names hold no "/", so they differ.
+  if (a.name.size() < b.name.size()) {
+    return !a.block || '/' < static_cast<unsigned char>(b.name[common]);
+  }
+  return b.block && static_cast<unsigned char>(a.name[common]) < '/';
+}
+
 }  // namespace
 
 DataTree::DataTree() { acls_by_id_[kOpenAclId] = {zk::Acl{zk::perms::kAll, "world", "anyone"}}; }
@@ -64,6 +96,28 @@ Status DataTree::AddAcl(int64_t id, std::vector<zk::Acl> acl) {
   return Status::Ok();
 }
 
+DataTree::Index DataTree::NewNode(std::string_view path, Index parent, const Node& fields) {
+  if (node_count_ == chunks_.size() * kChunkNodes) {
+    void* memory = node_arena_.allocate(kChunkNodes * sizeof(Node), alignof(Node));
+    chunks_.push_back(static_cast<Node*>(memory));
+  }
+  const auto i = static_cast<Index>(node_count_++);
+  Node* n = new (&node(i)) Node(fields);
+  n->path = path;
+  n->parent = parent;
+  n->name_offset = static_cast<uint32_t>(path.rfind('/') + 1);
+  n->alive = true;
+  if (parent != kNone) {
+    Node& p = node(parent);
+    n->next_sibling = p.first_child;
+    p.first_child = i;
+    ++p.num_children;
+  }
+  ++live_count_;
+  if (!index_.empty()) IndexInsert(i, PathHash(path));
+  return i;
+}
+
 Status DataTree::AddNode(std::string_view path, std::span<const uint8_t> data, int64_t acl_id,
                          const PersistedStat& stat) {
   auto acl = acls_by_id_.find(acl_id);
@@ -71,8 +125,12 @@ Status DataTree::AddNode(std::string_view path, std::span<const uint8_t> data, i
     return Status::InvalidData("node \"" + std::string(path) + "\" refers to ACL id " +
                                std::to_string(acl_id) + ", which the ACL cache lacks");
   }
-  Node* parent = nullptr;
+  if (node_count_ >= kNone) {
+    return Status::OutOfRange("more than " + std::to_string(kNone - 1) + " nodes");
+  }
+  Index parent = kNone;
   if (path.empty() || path == kRoot) {
+    if (root_ != kNone) return Status::InvalidData("the root node appears twice");
     path = kRoot;
   } else {
     std::string_view parent_path;
@@ -81,42 +139,104 @@ Status DataTree::AddNode(std::string_view path, std::span<const uint8_t> data, i
       return Status::InvalidData("malformed node path \"" + std::string(path) + "\"");
     }
     parent = FindLoadedParent(parent_path);
-    if (parent == nullptr) {
+    if (parent == kNone) {
       return Status::InvalidData("node \"" + std::string(path) + "\" precedes its parent");
     }
+    if (!index_.empty() && Lookup(path) != kNone) {
+      return Status::InvalidData("node \"" + std::string(path) + "\" appears twice");
+    }
   }
-  auto [it, inserted] = nodes_.try_emplace(path, Node{data, &acl->second, stat, 0});
-  if (!inserted) return Status::InvalidData("node \"" + std::string(path) + "\" appears twice");
-  if (parent != nullptr) ++parent->num_children;
+  Node fields;
+  fields.data = data;
+  fields.acl = &acl->second;
+  fields.stat = stat;
+  const Index i = NewNode(path, parent, fields);
+  if (parent == kNone) root_ = i;
   if (IsSessionEphemeral(stat.ephemeral_owner)) {
-    ephemerals_[stat.ephemeral_owner].insert(it->first);
+    ephemerals_[stat.ephemeral_owner].insert(node(i).path);
   }
-  load_path_.push_back(it);
+  load_path_.push_back(i);
   return Status::Ok();
 }
 
-DataTree::Node* DataTree::FindLoadedParent(std::string_view parent_path) {
+DataTree::Index DataTree::FindLoadedParent(std::string_view parent_path) {
   // ZooKeeper writes a snapshot depth first, so a node's parent is on the
-  // path from the root to the node loaded last: found without a search of
-  // the whole map (AddNode's two map searches were a third of a 1M-node
-  // offline run; this removes one).
-  while (!load_path_.empty() && load_path_.back()->first != parent_path) load_path_.pop_back();
-  if (!load_path_.empty()) return &load_path_.back()->second;
+  // path from the root to the node loaded last: found without a search.
+  while (!load_path_.empty() && node(load_path_.back()).path != parent_path) load_path_.pop_back();
+  if (!load_path_.empty()) return load_path_.back();
   // Not depth first after all: look it up, and start a new path there.
-  auto it = nodes_.find(parent_path);
-  if (it == nodes_.end()) return nullptr;
-  load_path_.push_back(it);
-  return &it->second;
+  EnsureIndex();
+  const Index i = FindLive(parent_path);
+  if (i != kNone) load_path_.push_back(i);
+  return i;
+}
+
+void DataTree::EnsureIndex() {
+  if (!index_.empty()) return;
+  size_t slots = 1024;
+  while (slots < 2 * node_count_) slots *= 2;
+  index_.assign(slots, 0);
+  index_mask_ = slots - 1;
+  for (Index i = 0; i < node_count_; ++i) {
+    const std::string_view path = node(i).path;
+    const uint64_t hash = PathHash(path);
+    if (load_error_.ok() && Lookup(path) != kNone) {
+      load_error_ = Status::InvalidData("node \"" + std::string(path) + "\" appears twice");
+    }
+    IndexInsert(i, hash);
+  }
+}
+
+void DataTree::IndexInsert(Index i, uint64_t hash) {
+  if (2 * node_count_ > index_.size()) {
+    // Past half full: twice the slots, every entry placed again.
+    std::vector<uint64_t> old = std::move(index_);
+    index_.assign(old.size() * 2, 0);
+    index_mask_ = index_.size() - 1;
+    for (uint64_t entry : old) {
+      if (entry == 0) continue;
+      size_t slot = (entry >> 32) & index_mask_;
+      while (index_[slot] != 0) slot = (slot + 1) & index_mask_;
+      index_[slot] = entry;
+    }
+  }
+  // The entry keeps the hash's low 32 bits (for the slot and a cheap
+  // compare) and the node index + 1, so that 0 means a free slot.
+  const uint64_t entry = (hash << 32) | (static_cast<uint64_t>(i) + 1);
+  size_t slot = (hash & 0xffffffff) & index_mask_;
+  while (index_[slot] != 0) slot = (slot + 1) & index_mask_;
+  index_[slot] = entry;
+}
+
+DataTree::Index DataTree::Lookup(std::string_view path) const {
+  if (index_.empty()) return kNone;
+  const uint64_t hash = PathHash(path) & 0xffffffff;
+  for (size_t slot = hash & index_mask_; index_[slot] != 0; slot = (slot + 1) & index_mask_) {
+    const uint64_t entry = index_[slot];
+    if ((entry >> 32) != hash) continue;
+    const auto i = static_cast<Index>((entry & 0xffffffff) - 1);
+    if (node(i).path == path) return i;
+  }
+  return kNone;
+}
+
+DataTree::Index DataTree::FindLive(std::string_view path) const {
+  const Index i = Lookup(path);
+  return i != kNone && node(i).alive ? i : kNone;
 }
 
 const std::vector<zk::Acl>* DataTree::InternAcl(const std::vector<zk::Acl>& acl) {
+  // Consecutive transactions mostly carry the same list: no key to build.
+  if (last_interned_ != nullptr && *last_interned_ == acl) return last_interned_;
   auto [it, inserted] = acls_by_content_.try_emplace(AclKey(acl), nullptr);
   if (inserted) it->second = &txn_acls_.emplace_back(acl);
+  last_interned_ = it->second;
   return it->second;
 }
 
 void DataTree::Apply(const Transaction& txn) {
-  load_path_.clear();  // loading is over, and replay may erase what it points to
+  load_path_.clear();  // loading is over
+  EnsureIndex();
   if (txn.header.type != kOpMulti) {
     if (!txn.ops.empty()) ApplyOp(txn.header, txn.header.type, txn.ops.front());
     return;
@@ -167,25 +287,26 @@ void DataTree::ApplyOp(const TxnHeader& header, int32_t type, const TxnOp& op) {
       break;
     case kOpSetData:
     case kOpReconfig: {
-      auto it = nodes_.find(op.path);
-      if (it == nodes_.end()) {
+      const Index i = FindLive(op.path);
+      if (i == kNone) {
         outcome = Outcome::kNoNode;
         break;
       }
-      it->second.data = op.data;
-      it->second.stat.mtime = header.time_ms;
-      it->second.stat.mzxid = header.zxid;
-      it->second.stat.version = op.version.value_or(0);
+      Node& n = node(i);
+      n.data = op.data;
+      n.stat.mtime = header.time_ms;
+      n.stat.mzxid = header.zxid;
+      n.stat.version = op.version.value_or(0);
       break;
     }
     case kOpSetAcl: {
-      auto it = nodes_.find(op.path);
-      if (it == nodes_.end()) {
+      const Index i = FindLive(op.path);
+      if (i == kNone) {
         outcome = Outcome::kNoNode;
         break;
       }
-      it->second.acl = InternAcl(op.acl);
-      it->second.stat.aversion = op.version.value_or(0);
+      node(i).acl = InternAcl(op.acl);
+      node(i).stat.aversion = op.version.value_or(0);
       break;
     }
     case kOpCloseSession:
@@ -201,13 +322,15 @@ DataTree::Outcome DataTree::CreateNode(const TxnOp& op, int64_t owner, const Txn
   std::string_view parent_path;
   std::string_view name;
   if (!SplitPath(op.path, &parent_path, &name)) return Outcome::kNoNode;
-  auto parent_it = nodes_.find(parent_path);
-  if (parent_it == nodes_.end()) return Outcome::kNoNode;
-  Node& parent = parent_it->second;
+  const Index parent_index = FindLive(parent_path);
+  if (parent_index == kNone) return Outcome::kNoNode;
   // Interned first, as the server does, whether or not the create succeeds.
   const std::vector<zk::Acl>* acl = InternAcl(op.acl);
-  if (nodes_.contains(op.path)) return Outcome::kNodeExists;
+  const Index existing = Lookup(op.path);
+  if (existing != kNone && node(existing).alive) return Outcome::kNodeExists;
+  if (existing == kNone && node_count_ >= kNone) return Outcome::kNoNode;  // cannot happen on disk
 
+  Node& parent = node(parent_index);
   int32_t parent_cversion =
       op.parent_cversion == -1 ? WrappingAdd(parent.stat.cversion, 1) : op.parent_cversion;
   // Replaying a create that the snapshot saw deleted again must not move the
@@ -216,13 +339,32 @@ DataTree::Outcome DataTree::CreateNode(const TxnOp& op, int64_t owner, const Txn
     parent.stat.cversion = parent_cversion;
     parent.stat.pzxid = header.zxid;
   }
-  PersistedStat stat;
-  stat.czxid = stat.mzxid = stat.pzxid = header.zxid;
-  stat.ctime = stat.mtime = header.time_ms;
-  stat.ephemeral_owner = owner;
-  auto child = nodes_.try_emplace(op.path, Node{op.data, acl, stat, 0}).first;
-  ++parent.num_children;
-  if (IsSessionEphemeral(owner)) ephemerals_[owner].insert(child->first);
+  Node fields;
+  fields.data = op.data;
+  fields.acl = acl;
+  fields.stat.czxid = fields.stat.mzxid = fields.stat.pzxid = header.zxid;
+  fields.stat.ctime = fields.stat.mtime = header.time_ms;
+  fields.stat.ephemeral_owner = owner;
+  Index i = existing;
+  if (i == kNone) {
+    i = NewNode(op.path, parent_index, fields);
+  } else {
+    // The tombstone of this path, still in its parent's list: revived in
+    // place, so churn on the same paths does not grow the tree.
+    Node& revived = node(i);
+    const Index first_child = revived.first_child;
+    const Index next_sibling = revived.next_sibling;
+    const uint32_t name_offset = revived.name_offset;
+    revived = fields;
+    revived.path = op.path;
+    revived.parent = parent_index;
+    revived.first_child = first_child;
+    revived.next_sibling = next_sibling;
+    revived.name_offset = name_offset;
+    ++parent.num_children;
+    ++live_count_;
+  }
+  if (IsSessionEphemeral(owner)) ephemerals_[owner].insert(node(i).path);
   return Outcome::kOk;
 }
 
@@ -230,38 +372,48 @@ bool DataTree::DeleteNode(std::string_view path, int64_t zxid) {
   std::string_view parent_path;
   std::string_view name;
   if (!SplitPath(path, &parent_path, &name)) return false;
-  auto parent_it = nodes_.find(parent_path);
-  if (parent_it == nodes_.end()) return false;
-  Node& parent = parent_it->second;
+  const Index parent_index = FindLive(parent_path);
+  if (parent_index == kNone) return false;
+  Node& parent = node(parent_index);
   // The pzxid moves even when the child is already gone (deleted while the
   // fuzzy snapshot was taken), but never backwards.
   if (zxid > parent.stat.pzxid) parent.stat.pzxid = zxid;
-  auto it = nodes_.find(path);
-  if (it == nodes_.end()) return false;
+  const Index i = FindLive(path);
+  if (i == kNone) return false;
   --parent.num_children;
-
   // The server refuses to delete a node with children, so a log never asks
-  // for it; should one, drop the whole subtree, as a walk of the server's
+  // for it; should one, the whole subtree goes, as a walk of the server's
   // tree would no longer reach it either.
-  auto end = std::next(it);
-  std::string prefix = std::string(path) + "/";
-  while (end != nodes_.end() && end->first.starts_with(prefix)) ++end;
-  for (auto victim = it; victim != end; ++victim) {
-    int64_t owner = victim->second.stat.ephemeral_owner;
-    if (!IsSessionEphemeral(owner)) continue;
-    auto session = ephemerals_.find(owner);
-    if (session == ephemerals_.end()) continue;
-    session->second.erase(victim->first);
-    if (session->second.empty()) ephemerals_.erase(session);
-  }
-  nodes_.erase(it, end);
+  Bury(i);
   return true;
 }
 
+void DataTree::Bury(Index i) {
+  std::vector<Index> pending = {i};
+  while (!pending.empty()) {
+    Node& n = node(pending.back());
+    pending.pop_back();
+    if (!n.alive) continue;
+    n.alive = false;
+    --live_count_;
+    const int64_t owner = n.stat.ephemeral_owner;
+    if (IsSessionEphemeral(owner)) {
+      if (auto session = ephemerals_.find(owner); session != ephemerals_.end()) {
+        session->second.erase(n.path);
+        if (session->second.empty()) ephemerals_.erase(session);
+      }
+    }
+    for (Index c = n.first_child; c != kNone; c = node(c).next_sibling) {
+      if (node(c).alive) pending.push_back(c);
+    }
+    n.num_children = 0;
+  }
+}
+
 bool DataTree::SetCversionPzxid(std::string_view parent_path, int32_t cversion, int64_t zxid) {
-  auto it = nodes_.find(parent_path);
-  if (it == nodes_.end()) return false;
-  PersistedStat& stat = it->second.stat;
+  const Index i = FindLive(parent_path);
+  if (i == kNone) return false;
+  PersistedStat& stat = node(i).stat;
   if (cversion == -1) cversion = WrappingAdd(stat.cversion, 1);
   if (cversion > stat.cversion) {
     stat.cversion = cversion;
@@ -288,31 +440,76 @@ void DataTree::KillSession(int64_t session, const TxnOp& op, int64_t zxid) {
 }
 
 Status DataTree::ForEach(const std::function<Status(const ZnodeRecord&)>& sink) const {
-  for (const auto& [path, node] : nodes_) {
-    EphemeralOwnerInfo owner = DecodeStoredEphemeralOwner(node.stat.ephemeral_owner);
+  ZKA_RETURN_IF_ERROR(load_error_);
+  if (root_ == kNone) return Status::Ok();
+  auto emit = [&](const Node& n) {
+    EphemeralOwnerInfo owner = DecodeStoredEphemeralOwner(n.stat.ephemeral_owner);
     zk::Stat stat;
-    stat.czxid = node.stat.czxid;
-    stat.mzxid = node.stat.mzxid;
-    stat.ctime = node.stat.ctime;
-    stat.mtime = node.stat.mtime;
-    stat.version = node.stat.version;
+    stat.czxid = n.stat.czxid;
+    stat.mzxid = n.stat.mzxid;
+    stat.ctime = n.stat.ctime;
+    stat.mtime = n.stat.mtime;
+    stat.version = n.stat.version;
     // Stored cversion counts creates; clients see creates plus deletes.
-    stat.cversion =
-        WrappingAdd(WrappingAdd(node.stat.cversion, node.stat.cversion), -node.num_children);
-    stat.aversion = node.stat.aversion;
+    stat.cversion = WrappingAdd(WrappingAdd(n.stat.cversion, n.stat.cversion), -n.num_children);
+    stat.aversion = n.stat.aversion;
     stat.ephemeral_owner = owner.client_visible_owner;
-    stat.data_length = static_cast<int32_t>(node.data.size());
-    stat.num_children = node.num_children;
-    stat.pzxid = node.stat.pzxid;
+    stat.data_length = static_cast<int32_t>(n.data.size());
+    stat.num_children = n.num_children;
+    stat.pzxid = n.stat.pzxid;
 
     ZnodeRecord record;
-    record.path = path;
+    record.path = n.path;
     record.stat = stat;
     record.kind = owner.kind;
-    record.data = node.data;
+    record.data = n.data;
     record.ttl_ms = owner.ttl_ms;
-    record.acl = node.acl;
-    ZKA_RETURN_IF_ERROR(sink(record));
+    record.acl = n.acl;
+    return sink(record);
+  };
+  ZKA_RETURN_IF_ERROR(emit(node(root_)));
+  // A stack of sorted sibling entries: each frame is the range of `entries`
+  // holding one parent's children, and how far it has been emitted.
+  struct Frame {
+    size_t begin;
+    size_t next;
+  };
+  std::vector<Entry> entries;
+  std::vector<Frame> frames;
+  auto open = [&](Index parent) -> Status {
+    const size_t begin = entries.size();
+    for (Index c = node(parent).first_child; c != kNone; c = node(c).next_sibling) {
+      const Node& child = node(c);
+      if (!child.alive) continue;
+      const std::string_view name = child.path.substr(child.name_offset);
+      entries.push_back({name, c, false});
+      if (child.num_children > 0) entries.push_back({name, c, true});
+    }
+    std::sort(entries.begin() + static_cast<ptrdiff_t>(begin), entries.end(), EntryLess);
+    for (size_t e = begin + 1; e < entries.size(); ++e) {
+      const Entry& a = entries[e - 1];
+      const Entry& b = entries[e];
+      if (a.block == b.block && a.name == b.name) {
+        return Status::InvalidData("node \"" + std::string(node(b.node).path) + "\" appears twice");
+      }
+    }
+    frames.push_back({begin, begin});
+    return Status::Ok();
+  };
+  ZKA_RETURN_IF_ERROR(open(root_));
+  while (!frames.empty()) {
+    Frame& frame = frames.back();
+    if (frame.next == entries.size()) {
+      entries.resize(frame.begin);
+      frames.pop_back();
+      continue;
+    }
+    const Entry entry = entries[frame.next++];
+    if (entry.block) {
+      ZKA_RETURN_IF_ERROR(open(entry.node));
+    } else {
+      ZKA_RETURN_IF_ERROR(emit(node(entry.node)));
+    }
   }
   return Status::Ok();
 }
@@ -320,19 +517,20 @@ Status DataTree::ForEach(const std::function<Status(const ZnodeRecord&)>& sink) 
 int64_t DataTree::Digest() const {
   uint64_t digest = 0;
   uint8_t fixed[60];
-  for (const auto& [path, node] : nodes_) {
-    if (path.starts_with("/zookeeper/")) continue;
+  for (Index i = 0; i < node_count_; ++i) {
+    const Node& n = node(i);
+    if (!n.alive || n.path.starts_with("/zookeeper/")) continue;
     // The root is "" on disk and in the digest.
-    std::string_view digest_path = path == kRoot ? std::string_view() : path;
+    std::string_view digest_path = i == root_ ? std::string_view() : n.path;
     uint32_t crc = libdeflate_crc32(0, digest_path.data(), digest_path.size());
-    crc = libdeflate_crc32(crc, node.data.data(), node.data.size());
+    crc = libdeflate_crc32(crc, n.data.data(), n.data.size());
     size_t at = 0;
     auto put = [&](uint64_t v, int width) {
       for (int shift = (width - 1) * 8; shift >= 0; shift -= 8) {
         fixed[at++] = static_cast<uint8_t>(v >> shift);
       }
     };
-    const PersistedStat& s = node.stat;
+    const PersistedStat& s = n.stat;
     for (int64_t v : {s.czxid, s.mzxid, s.pzxid, s.ctime, s.mtime})
       put(static_cast<uint64_t>(v), 8);
     for (int32_t v : {s.version, s.cversion, s.aversion}) put(static_cast<uint32_t>(v), 4);

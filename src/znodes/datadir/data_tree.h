@@ -65,47 +65,80 @@ class DataTree {
   void Apply(const Transaction& txn);
   size_t tolerated_failures() const { return tolerated_failures_; }
 
-  size_t size() const { return nodes_.size(); }
+  size_t size() const { return live_count_; }
 
-  // Every node in path byte order, with its client-visible stat.
+  // Every node in path byte order, with its client-visible stat. Fails,
+  // before calling `sink`, for a snapshot that held a path twice.
   Status ForEach(const std::function<Status(const ZnodeRecord&)>& sink) const;
 
   // ZooKeeper's tree digest (DigestCalculator version 2): the sum of a CRC32
-  // per node, over the nodes outside /zookeeper/.
+  // per node, over the nodes outside /zookeeper/. Only reads the tree, so
+  // it may run on another thread beside ForEach.
   int64_t Digest() const;
 
  private:
+  // Nodes live in chunks that never move, addressed by index; a node's
+  // children are a singly linked list in no particular order, sorted only
+  // when ForEach emits them. A deleted node stays as a tombstone (dead), in
+  // its parent's list and in the path index, and is brought back in place
+  // when the same path is created again.
+  using Index = uint32_t;
+  static constexpr Index kNone = 0xffffffff;
   struct Node {
+    std::string_view path;
     std::span<const uint8_t> data;
     const std::vector<zk::Acl>* acl = nullptr;
     PersistedStat stat;
+    Index parent = kNone;
+    Index first_child = kNone;
+    Index next_sibling = kNone;
     int32_t num_children = 0;
+    uint32_t name_offset = 0;  // where the last path component starts
+    bool alive = true;
   };
-  // Ordered by the paths' bytes: std::less on string_view compares as
-  // unsigned chars, like memcmp.
-  using NodeMap = std::pmr::map<std::string_view, Node, std::less<>>;
+  static constexpr size_t kChunkBits = 16;
+  static constexpr size_t kChunkNodes = size_t{1} << kChunkBits;
 
   // What the server's DataTree methods return or throw.
   enum class Outcome { kOk, kNoNode, kNodeExists };
 
+  Node& node(Index i) { return chunks_[i >> kChunkBits][i & (kChunkNodes - 1)]; }
+  const Node& node(Index i) const { return chunks_[i >> kChunkBits][i & (kChunkNodes - 1)]; }
+  // Appends a live node under `parent` (kNone for the root).
+  Index NewNode(std::string_view path, Index parent, const Node& fields);
+  // The path index: built on first need (a transaction, or a snapshot that
+  // is not depth first), then kept up to date. Open addressing over
+  // (32 bits of hash, node index) entries; never shrinks.
+  void EnsureIndex();
+  void IndexInsert(Index i, uint64_t hash);
+  // The node with this path, dead or alive; kNone when never seen.
+  Index Lookup(std::string_view path) const;
+  Index FindLive(std::string_view path) const;
+  Index FindLoadedParent(std::string_view parent_path);
   const std::vector<zk::Acl>* InternAcl(const std::vector<zk::Acl>& acl);
-  Node* FindLoadedParent(std::string_view parent_path);
   void ApplyOp(const TxnHeader& header, int32_t header_type, const TxnOp& op);
   // These mirror DataTree's methods of the same names; a failure is what the
   // server would have thrown (NoNode, NodeExists) and ignored on replay.
   Outcome CreateNode(const TxnOp& op, int64_t owner, const TxnHeader& header);
   bool DeleteNode(std::string_view path, int64_t zxid);
+  void Bury(Index i);
   bool SetCversionPzxid(std::string_view parent_path, int32_t cversion, int64_t zxid);
   void KillSession(int64_t session, const TxnOp& op, int64_t zxid);
 
-  // The map's nodes come from a pool (deleted nodes are reused) over an
-  // arena of huge pages: a snapshot's nodes are allocated all at once and
-  // live as long as the tree, so a malloc and page faults apiece are waste.
+  // Chunks of nodes from an arena of huge pages: a snapshot's nodes are
+  // allocated all at once and live as long as the tree, so a malloc and
+  // page faults apiece would be waste.
   std::pmr::monotonic_buffer_resource node_arena_{HugePageResource()};
-  std::pmr::unsynchronized_pool_resource node_pool_{&node_arena_};
-  NodeMap nodes_{&node_pool_};
+  std::vector<Node*> chunks_;
+  size_t node_count_ = 0;  // every node ever added, dead ones included
+  size_t live_count_ = 0;
+  Index root_ = kNone;
+  std::vector<uint64_t> index_;  // empty until EnsureIndex; 0 = free slot
+  size_t index_mask_ = 0;
   // While a snapshot loads: the nodes from the root to the last one added.
-  std::vector<NodeMap::iterator> load_path_;
+  std::vector<Index> load_path_;
+  // The first structural error found (a node twice); ForEach reports it.
+  Status load_error_;
   // The snapshot's ACL lists by id (its ReferenceCountedACLCache), and every
   // list by content, so that nodes created or changed by transactions share
   // one copy of each list. Transactions' lists live in txn_acls_; the
@@ -113,6 +146,7 @@ class DataTree {
   std::unordered_map<int64_t, std::vector<zk::Acl>> acls_by_id_;
   std::deque<std::vector<zk::Acl>> txn_acls_;
   std::map<std::string, const std::vector<zk::Acl>*> acls_by_content_;
+  const std::vector<zk::Acl>* last_interned_ = nullptr;
   // Session -> the paths of its ephemeral nodes (closeSession deletes them).
   std::unordered_map<int64_t, std::set<std::string_view>> ephemerals_;
   std::vector<std::shared_ptr<const arrow::Buffer>> retained_;
