@@ -105,6 +105,21 @@ Result<std::unique_ptr<zk::Client>> Connect(const std::string& hosts,
   return zk::Client::Connect(options);
 }
 
+// The JAAS configuration of a ZooKeeper server whose DIGEST-MD5 users are
+// alice and bob.
+constexpr const char* kDigestJaas =
+    "Server {\n"
+    "  org.apache.zookeeper.server.auth.DigestLoginModule required\n"
+    "  user_alice=\"alice-secret\"\n"
+    "  user_bob=\"bob-secret\";\n"
+    "};\n";
+
+// zoo.cfg lines: SASL authentication, required before any request.
+const std::vector<std::pair<std::string, std::string>> kSaslRequired = {
+    {"authProvider.sasl", "org.apache.zookeeper.server.auth.SASLAuthenticationProvider"},
+    {"enforce.auth.enabled", "true"},
+    {"enforce.auth.schemes", "sasl"}};
+
 // ---------------------------------------------------------------- TLS, x509
 
 class TlsLiveTest : public ::testing::Test {
@@ -325,13 +340,21 @@ TEST_F(TlsLiveTest, ZkConfigFileCarriesTheSetupOver) {
 // ------------------------------------------------------- TLS ensemble failover
 
 // Reads with up to 32 requests in flight (getData and multiRead) over TLS
-// while the server the client reads from is killed: every read succeeds, on
-// another server, in the same session.
+// and SASL while the server the client reads from is killed: every read
+// succeeds, on another server, in the same session. The servers serve no
+// request before SASL succeeded on the connection, so the reads after the
+// failover also show that the client authenticated again first.
 TEST(TlsEnsembleTest, ReadsSurviveTheLossOfTheirServer) {
   auto pki = testing::MakeTestPki(TestDir("tls-ensemble"));
   ASSERT_TRUE(pki.ok()) << pki.status().ToString();
-  auto cluster = zkserver::ZooKeeperCluster::Start(
-      {.servers = 3, .secure_client_port = true, .config = testing::TlsServerConfig(*pki)});
+  WriteFile(pki->dir / "jaas.conf", kDigestJaas);
+  zkserver::ClusterOptions cluster_options{
+      .servers = 3, .secure_client_port = true, .config = testing::TlsServerConfig(*pki)};
+  cluster_options.config.insert(cluster_options.config.end(), kSaslRequired.begin(),
+                                kSaslRequired.end());
+  cluster_options.jvm_flags.push_back("-Djava.security.auth.login.config=" +
+                                      (pki->dir / "jaas.conf").string());
+  auto cluster = zkserver::ZooKeeperCluster::Start(cluster_options);
   ASSERT_TRUE(cluster.ok()) << cluster.status().ToString();
   zk::ClientOptions options;
   options.connect_string = (*cluster)->SecureConnectString();
@@ -339,6 +362,8 @@ TEST(TlsEnsembleTest, ReadsSurviveTheLossOfTheirServer) {
   options.tls = zk::TlsOptions{.ca_file = pki->ca.string(),
                                .cert_file = pki->alice_cert.string(),
                                .key_file = pki->alice_key.string()};
+  options.sasl =
+      zk::SaslOptions{.mechanism = "DIGEST-MD5", .user = "alice", .password = "alice-secret"};
   options.session_timeout = 20s;
   auto client = zk::Client::Connect(options);
   ASSERT_TRUE(client.ok()) << client.status().ToString();
@@ -406,22 +431,12 @@ class SaslDigestTest : public ::testing::Test {
   static void SetUpTestSuite() {
     dir_ = new fs::path(TestDir("sasl"));
     fs::create_directories(*dir_);
-    WriteFile(*dir_ / "jaas.conf",
-              "Server {\n"
-              "  org.apache.zookeeper.server.auth.DigestLoginModule required\n"
-              "  user_alice=\"alice-secret\"\n"
-              "  user_bob=\"bob-secret\";\n"
-              "};\n");
+    WriteFile(*dir_ / "jaas.conf", kDigestJaas);
     WriteFile(*dir_ / "alice.password", "alice-secret\n");
     WriteFile(*dir_ / "bob.password", "bob-secret\n");
     WriteFile(*dir_ / "wrong.password", "not-the-password\n");
-    zkserver::ClusterOptions options{
-        .config = {{"authProvider.sasl",
-                    "org.apache.zookeeper.server.auth.SASLAuthenticationProvider"},
-                   // Nothing but SASL-authenticated sessions may do anything.
-                   {"enforce.auth.enabled", "true"},
-                   {"enforce.auth.schemes", "sasl"}},
-    };
+    // Nothing but SASL-authenticated sessions may do anything.
+    zkserver::ClusterOptions options{.config = kSaslRequired};
     options.jvm_flags.push_back("-Djava.security.auth.login.config=" +
                                 (*dir_ / "jaas.conf").string());
     auto cluster = zkserver::ZooKeeperCluster::Start(options);
@@ -610,12 +625,7 @@ class KerberosTest : public ::testing::Test {
                   kRealm +
                   "\";\n"
                   "};\n");
-    zkserver::ClusterOptions options{
-        .config = {{"authProvider.sasl",
-                    "org.apache.zookeeper.server.auth.SASLAuthenticationProvider"},
-                   {"enforce.auth.enabled", "true"},
-                   {"enforce.auth.schemes", "sasl"}},
-    };
+    zkserver::ClusterOptions options{.config = kSaslRequired};
     options.jvm_flags.push_back("-Djava.security.auth.login.config=" + (d / "jaas.conf").string());
     options.jvm_flags.push_back("-Djava.security.krb5.conf=" + (d / "krb5.conf").string());
     auto cluster = zkserver::ZooKeeperCluster::Start(options);
