@@ -10,6 +10,7 @@
 #include <vector>
 
 #include "../fuzz/fuzz_touch.h"
+#include "arrow/builder.h"
 #include "arrow/ipc/array_validate.h"
 #include "arrow/ipc/flatbuf.h"
 #include "ipc_test_util.h"
@@ -96,41 +97,85 @@ Status Revalidate(const Field& field, const ArrayData& array) {
   return ipc::ValidateDictionaryIndices(type, array, array.dictionary->length);
 }
 
+// Flips every byte of `bytes` (three ways): each result is refused with a
+// message, or reads back consistent and every value it implies is readable.
+void FlipEveryByte(const Buffer& bytes, bool file, int& refused, int& accepted) {
+  std::vector<uint8_t> copy(bytes.bytes().begin(), bytes.bytes().end());
+  for (size_t i = 0; i < copy.size(); ++i) {
+    for (uint8_t mask : {0xffu, 0x01u, 0x80u}) {
+      copy[i] ^= mask;
+      auto read = file ? ReadFileBytes(Buffer::CopyOf(copy)) : ReadStreamBytes(copy);
+      if (!read.ok()) {
+        // A refusal names what is wrong; Internal would be our own bug.
+        ++refused;
+        EXPECT_NE(read.status().code(), StatusCode::kInternal) << read.status().ToString();
+        EXPECT_FALSE(read.status().message().empty()) << "byte " << i;
+      } else {
+        // What comes back (other values, perhaps) is consistent, and every
+        // value its type and length imply can be read.
+        ++accepted;
+        for (const RecordBatch& batch : read->batches) {
+          for (size_t c = 0; c < batch.columns.size(); ++c) {
+            Status valid = Revalidate(batch.schema->fields.at(c), *batch.columns[c]);
+            EXPECT_TRUE(valid.ok()) << "byte " << i << ": " << valid.ToString();
+          }
+          fuzz::TouchBatch(batch);
+        }
+      }
+      copy[i] ^= mask;
+    }
+  }
+}
+
 TEST(IpcMalformed, FlippedBytesAreRefusedOrReadBackValid) {
   int refused = 0;
   int accepted = 0;
   for (bool file : {false, true}) {
     for (auto codec : {ipc::Compression::kNone, ipc::Compression::kLz4Frame}) {
-      auto bytes = SmallIpc(file, codec);
-      std::vector<uint8_t> copy(bytes->bytes().begin(), bytes->bytes().end());
-      for (size_t i = 0; i < copy.size(); ++i) {
-        for (uint8_t mask : {0xffu, 0x01u, 0x80u}) {
-          copy[i] ^= mask;
-          auto read = file ? ReadFileBytes(Buffer::CopyOf(copy)) : ReadStreamBytes(copy);
-          if (!read.ok()) {
-            // A refusal names what is wrong; Internal would be our own bug.
-            ++refused;
-            EXPECT_NE(read.status().code(), StatusCode::kInternal) << read.status().ToString();
-            EXPECT_FALSE(read.status().message().empty()) << "byte " << i;
-          } else {
-            // What comes back (other values, perhaps) is consistent, and every
-            // value its type and length imply can be read.
-            ++accepted;
-            for (const RecordBatch& batch : read->batches) {
-              for (size_t c = 0; c < batch.columns.size(); ++c) {
-                Status valid = Revalidate(batch.schema->fields.at(c), *batch.columns[c]);
-                EXPECT_TRUE(valid.ok()) << "byte " << i << ": " << valid.ToString();
-              }
-              fuzz::TouchBatch(batch);
-            }
-          }
-          copy[i] ^= mask;
-        }
-      }
+      FlipEveryByte(*SmallIpc(file, codec), file, refused, accepted);
     }
   }
   // Both outcomes occur: flips in values and padding are data, flips in
   // the framing and metadata are caught.
+  EXPECT_GT(refused, 0);
+  EXPECT_GT(accepted, 0);
+}
+
+// The same for the layouts added after 1.0: a Utf8View of inline and
+// buffered values, a list view, run-end encoded values and a decimal32.
+TEST(IpcMalformed, FlippedBytesInNewerLayouts) {
+  BinaryViewBuilder views;
+  for (const char* value : {"zk", "/brokers/ids/1001/partitions", "", "名前 ü-ñ"}) {
+    ASSERT_TRUE(views.Append(std::string_view(value)).ok());
+  }
+  views.AppendNull();
+  DataType list_view = Typed(TypeId::kListView);
+  list_view.children = {F("item", Int16())};
+  DataType runs = Typed(TypeId::kRunEndEncoded);
+  runs.children = {MakeField("run_ends", Int16(), false), F("values", Utf8Type())};
+  auto run_array = std::make_shared<ArrayData>();
+  run_array->length = 5;
+  run_array->children = {Primitive<int16_t>({2, 5}), Strings({"a", std::nullopt})};
+  DataType decimal = Typed(TypeId::kDecimal);
+  decimal.bit_width = 32;
+  decimal.decimal_precision = 9;
+  decimal.decimal_scale = 2;
+  Schema schema{
+      {F("v", Typed(TypeId::kUtf8View)), F("l", list_view), F("r", runs), F("d", decimal)}, {}};
+  RecordBatch batch{
+      nullptr,
+      5,
+      {views.Finish(),
+       WithValidity({BufferOf<int32_t>({2, 0, 1, 3, 0}), BufferOf<int32_t>({2, 3, 0, 1, 4})},
+                    {true, true, true, false, true}, {Primitive<int16_t>({1, 2, std::nullopt, 4})}),
+       run_array, Primitive<int32_t>({1, -2, 3, std::nullopt, 5})}};
+  int refused = 0;
+  int accepted = 0;
+  for (bool file : {false, true}) {
+    auto bytes = WriteIpc(schema, {batch}, file);
+    ASSERT_TRUE(bytes.ok()) << bytes.status().ToString();
+    FlipEveryByte(**bytes, file, refused, accepted);
+  }
   EXPECT_GT(refused, 0);
   EXPECT_GT(accepted, 0);
 }
