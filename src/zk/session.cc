@@ -188,13 +188,12 @@ void Session::Run() {
       LoseConnection(Status::FromErrno(errno, "poll"));
       continue;
     }
-    if (ready > 0) {
-      if (fds[0].revents != 0) waker_.Drain();
-      // Input OpenSSL (or the last read's budget) left behind shows no POLLIN.
-      short revents = fds[1].revents;
-      if (read_budget_exhausted_) revents |= POLLIN;
-      if (count == 2 && revents != 0) HandleSocket(revents);
-    }
+    if (ready > 0 && fds[0].revents != 0) waker_.Drain();
+    // Input the last read pass left behind (in OpenSSL's buffer poll() shows
+    // no POLLIN, and poll may have returned 0 on its zero timeout).
+    short revents = ready > 0 ? fds[1].revents : 0;
+    if (read_budget_exhausted_) revents |= POLLIN;
+    if (count == 2 && revents != 0) HandleSocket(revents);
     CheckTimers();
   }
   Terminate(SessionState::kClosed, Status::Cancelled("the client was closed"));
@@ -363,6 +362,8 @@ void Session::OnConnectResponse(const Frame& frame) {
                              "server " + current_server_ + " reports the session expired"));
     return;
   }
+  // A new session's expiry clock starts now: it runs whenever the session is
+  // not connected, and it is not yet while SASL runs.
   if (session_id_.load() == 0) disconnected_since_ = Clock::now();
   session_id_ = response->session_id;
   session_password_ = response->password;
@@ -376,9 +377,12 @@ void Session::OnConnectResponse(const Frame& frame) {
 }
 
 void Session::StartSasl() {
+  // A failure on our side (no Kerberos ticket, KDC unreachable) is a
+  // refused connection: the first connect ends once every server refused,
+  // a resumed session tries again until it expires.
   Result<std::unique_ptr<SaslClient>> sasl = SaslClient::Start(*options_.sasl, current_host_);
   if (!sasl.ok()) {
-    Terminate(SessionState::kAuthFailed, sasl.status());
+    ConnectFailed(sasl.status());
     return;
   }
   sasl_ = std::move(*sasl);
@@ -426,7 +430,7 @@ void Session::OnSaslReply(const Frame& frame) {
   }
   Result<std::vector<uint8_t>> answer = sasl_->Step(*token);
   if (!answer.ok()) {
-    Terminate(SessionState::kAuthFailed, answer.status().WithContext(who));
+    ConnectFailed(answer.status().WithContext(who));
     return;
   }
   if (sasl_->complete() && answer->empty()) {
