@@ -38,15 +38,6 @@ std::pair<std::shared_ptr<const Buffer>, int64_t> RebasedValidity(const ArrayDat
 // writes, batch by batch.
 ipc::ByteBudget Unlimited() { return {0, std::numeric_limits<int64_t>::max()}; }
 
-// An empty growing array for the values of `field`, shaped by `like`.
-Result<std::unique_ptr<ipc::GrowingArray>> EmptyLike(const Field& field, const ArrayData& like,
-                                                     ipc::ByteBudget& budget) {
-  ArrayData empty = like;
-  empty.length = 0;
-  empty.null_count = 0;
-  return ipc::GrowingArray::Make(field, empty, budget);
-}
-
 Result<std::shared_ptr<const ArrayData>> ViewsToBinary(const ArrayData& array) {
   BinaryBuilder builder;
   builder.Reserve(array.length);
@@ -159,6 +150,17 @@ Result<std::shared_ptr<const ArrayData>> Format1Converter::Array(
   }
 }
 
+Result<Format1Converter::Gather> Format1Converter::StartGather(
+    const Field& field, const std::shared_ptr<const ArrayData>& array, ipc::ByteBudget& budget) {
+  Gather gather;
+  ZKA_ASSIGN_OR_RETURN(gather.source, Array(field, array));
+  ArrayData empty = *gather.source;
+  empty.length = 0;
+  empty.null_count = 0;
+  ZKA_ASSIGN_OR_RETURN(gather.target, ipc::GrowingArray::Make(Format1Field(field), empty, budget));
+  return gather;
+}
+
 Result<std::shared_ptr<const ArrayData>> Format1Converter::Dictionary(
     const Field& value_field, const std::shared_ptr<const ArrayData>& dictionary) {
   auto known = dictionaries_.find(dictionary.get());
@@ -172,10 +174,8 @@ Result<std::shared_ptr<const ArrayData>> Format1Converter::Dictionary(
 // order the offsets of a list need, whatever order the views had.
 Result<std::shared_ptr<const ArrayData>> Format1Converter::ListViews(const DataType& type,
                                                                      const ArrayData& array) {
-  const Field& item = type.children[0];
-  ZKA_ASSIGN_OR_RETURN(auto child, Array(item, array.children[0]));
   ipc::ByteBudget budget = Unlimited();
-  ZKA_ASSIGN_OR_RETURN(auto items, EmptyLike(Format1Field(item), *child, budget));
+  ZKA_ASSIGN_OR_RETURN(Gather items, StartGather(type.children[0], array.children[0], budget));
   const bool large = type.id == TypeId::kLargeListView;
   BufferBuilder offsets;
   offsets.Reserve((array.length + 1) * (large ? 8 : 4));
@@ -191,7 +191,8 @@ Result<std::shared_ptr<const ArrayData>> Format1Converter::ListViews(const DataT
   for (int64_t i = 0; i < array.length; ++i) {
     if (IsValidAt(array, i)) {
       const ChildRange range = ListChildRange(type.id, array, i);
-      ZKA_RETURN_IF_ERROR(items->AppendRange(*child, range.start, range.size, budget));
+      ZKA_RETURN_IF_ERROR(
+          items.target->AppendRange(*items.source, range.start, range.size, budget));
       end += range.size;
       if (!large && end > std::numeric_limits<int32_t>::max()) {
         return Status::OutOfRange("the list views hold " + std::to_string(end) +
@@ -204,27 +205,25 @@ Result<std::shared_ptr<const ArrayData>> Format1Converter::ListViews(const DataT
   out->length = array.length;
   std::tie(out->buffers.emplace_back(), out->null_count) = RebasedValidity(array);
   out->buffers.push_back(offsets.Finish());
-  out->children.push_back(items->View());
+  out->children.push_back(items.target->View());
   return std::shared_ptr<const ArrayData>(std::move(out));
 }
 
 // Every run's value, repeated as often as the run is long.
 Result<std::shared_ptr<const ArrayData>> Format1Converter::Runs(const DataType& type,
                                                                 const ArrayData& array) {
-  const Field& values_field = type.children[1];
-  ZKA_ASSIGN_OR_RETURN(auto values, Array(values_field, array.children[1]));
   ipc::ByteBudget budget = Unlimited();
-  ZKA_ASSIGN_OR_RETURN(auto plain, EmptyLike(Format1Field(values_field), *values, budget));
+  ZKA_ASSIGN_OR_RETURN(Gather values, StartGather(type.children[1], array.children[1], budget));
   const DataType& run_end_type = type.children[0].type;
   const int64_t end = array.offset + array.length;
   int64_t position = array.offset;
   for (int64_t run = array.length > 0 ? RunIndex(type, array, 0) : 0; position < end; ++run) {
     const int64_t run_end = std::min(ReadRunEnd(run_end_type, *array.children[0], run), end);
     for (; position < run_end; ++position) {
-      ZKA_RETURN_IF_ERROR(plain->AppendRange(*values, run, 1, budget));
+      ZKA_RETURN_IF_ERROR(values.target->AppendRange(*values.source, run, 1, budget));
     }
   }
-  return plain->View();
+  return values.target->View();
 }
 
 Schema WithStringViews(const Schema& schema, const std::vector<std::string>& names) {

@@ -17,6 +17,10 @@
 #include "base/status.h"
 
 namespace zkarrow::arrow {
+namespace ipc {
+class GrowingArray;
+struct ByteBudget;
+}  // namespace ipc
 
 // The 1.0 equivalent of `field` (itself when it has no newer layout inside).
 // A run-end encoded field becomes its values field, under its own name.
@@ -40,6 +44,16 @@ class Format1Converter {
       const Field& value_field, const std::shared_ptr<const ArrayData>& dictionary);
   Result<std::shared_ptr<const ArrayData>> ListViews(const DataType& type, const ArrayData& array);
   Result<std::shared_ptr<const ArrayData>> Runs(const DataType& type, const ArrayData& array);
+
+  // The conversion of `array` (of `field`: a list view's child, a run-end
+  // encoded array's values) and an empty array of its 1.0 type, into which
+  // element ranges of it are copied.
+  struct Gather {
+    std::shared_ptr<const ArrayData> source;
+    std::unique_ptr<ipc::GrowingArray> target;
+  };
+  Result<Gather> StartGather(const Field& field, const std::shared_ptr<const ArrayData>& array,
+                             ipc::ByteBudget& budget);
 
   std::shared_ptr<const Schema> source_;
   std::shared_ptr<const Schema> target_;
