@@ -153,13 +153,13 @@ Status SaslClient::Check(const SaslOptions& options) {
   return InitOnce();
 }
 
-SaslClient::SaslClient(const SaslOptions& options)
-    : options_(options), callbacks_(std::make_unique<Callbacks>()) {}
+SaslClient::SaslClient(std::string mechanism)
+    : mechanism_(std::move(mechanism)), callbacks_(std::make_unique<Callbacks>()) {}
 
 Result<std::unique_ptr<SaslClient>> SaslClient::Start(const SaslOptions& options,
                                                       const std::string& server_host) {
   ZKA_RETURN_IF_ERROR(Check(options));
-  std::unique_ptr<SaslClient> client(new SaslClient(options));
+  std::unique_ptr<SaslClient> client(new SaslClient(options.mechanism));
   Callbacks& callbacks = *client->callbacks_;
   callbacks.user = options.user;
   if (options.mechanism == "DIGEST-MD5") {
@@ -244,8 +244,7 @@ Result<std::vector<uint8_t>> SaslClient::Step(std::span<const uint8_t> server_to
   int rc = sasl_client_step(Conn(connection_), reinterpret_cast<const char*>(server_token.data()),
                             static_cast<unsigned>(server_token.size()), nullptr, &out, &out_length);
   if (rc != SASL_OK && rc != SASL_CONTINUE) {
-    return Status::Unauthenticated("SASL " + options_.mechanism + ": " +
-                                   sasl_errdetail(Conn(connection_)));
+    return Status::Unauthenticated("SASL " + mechanism_ + ": " + sasl_errdetail(Conn(connection_)));
   }
   complete_ = rc == SASL_OK;
   return std::vector<uint8_t>(out, out + out_length);

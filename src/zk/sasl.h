@@ -40,13 +40,14 @@ class SaslClient {
   Result<std::vector<uint8_t>> Step(std::span<const uint8_t> server_token);
   bool complete() const { return complete_; }
 
-  const std::string& mechanism() const { return options_.mechanism; }
+  const std::string& mechanism() const { return mechanism_; }
 
  private:
   struct Callbacks;
-  explicit SaslClient(const SaslOptions& options);
+  explicit SaslClient(std::string mechanism);
 
-  SaslOptions options_;
+  // Not the options: the password lives only in the callbacks' wiped secret.
+  std::string mechanism_;
   std::unique_ptr<Callbacks> callbacks_;
   void* connection_ = nullptr;  // sasl_conn_t*
   std::vector<uint8_t> initial_token_;

@@ -21,6 +21,10 @@ std::string OpenSslErrors() {
   return text.empty() ? "no detail from OpenSSL" : text;
 }
 
+constexpr const char* kClosedDuringHandshake =
+    "the server closed the connection during the handshake (is this its secureClientPort? does "
+    "it require a client certificate?)";
+
 bool IsIpLiteral(const std::string& host) {
   in6_addr address;
   return ::inet_pton(AF_INET, host.c_str(), &address) == 1 ||
@@ -229,20 +233,16 @@ Status TlsConnection::HandshakeFailure(int rc) {
             OpenSslErrors());
       case SSL_R_UNEXPECTED_EOF_WHILE_READING:
         ERR_clear_error();
-        return Status::IoError(where +
-                               "the server closed the connection during the handshake (is this "
-                               "its secureClientPort? does it require a client certificate?)");
+        return Status::IoError(where + kClosedDuringHandshake);
       default:
         break;
     }
   }
   if (error == SSL_ERROR_SYSCALL) {
     int saved = errno;
-    std::string detail = OpenSslErrors();
+    ERR_clear_error();
     if (saved != 0) return Status::FromErrno(saved, where.substr(0, where.size() - 2));
-    return Status::IoError(where +
-                           "the server closed the connection during the handshake (is "
-                           "this its secureClientPort?)");
+    return Status::IoError(where + kClosedDuringHandshake);
   }
   return Status::IoError(where + OpenSslErrors());
 }
