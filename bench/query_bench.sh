@@ -11,7 +11,8 @@
 #
 # BUILD_DIR must have been configured with -DZKARROW_BENCH=ON and built with
 # the targets zkarrow, bench_load_tree and bench_serve_tree. The tree is
-# loaded once into bench/.cache/query-NODES and served again by later runs.
+# loaded once into bench/.cache/query-NODES and served again by later runs
+# (bench/sample_zookeeper.sh).
 # The whole run holds /tmp/zkarrow-heavy.lock (one heavy run at a time on
 # the machine). Prints a Markdown table on stdout.
 set -euo pipefail
@@ -26,26 +27,11 @@ nodes=${2:-100000}
 runs=${3:-3}
 here=$(cd "$(dirname "$0")" && pwd)
 zkarrow="$build/zkarrow"
-cache="$here/.cache/query-$nodes"
 work=$(mktemp -d)
 trap 'exec 3>&- ; wait; rm -rf "$work"' EXIT
-
-if [[ ! -f "$cache/tree.txt" ]]; then
-  mkdir -p "$cache"
-  "$build/bench/bench_load_tree" --root "$cache" --nodes "$nodes" >&2
-fi
-
-# The server lives as long as our end of its stdin stays open (fd 3).
-mkfifo "$work/stdin"
-"$build/bench/bench_serve_tree" --root "$cache" <"$work/stdin" >"$work/serve.out" &
-exec 3>"$work/stdin"
-for _ in $(seq 600); do
-  grep -q '^port=' "$work/serve.out" 2>/dev/null && break
-  sleep 0.1
-done
-port=$(sed -n 's/^port=\([0-9]*\).*/\1/p' "$work/serve.out")
-[[ -n "$port" ]] || { echo "bench_serve_tree did not start" >&2; exit 1; }
-zk="127.0.0.1:$port"
+# shellcheck source=bench/sample_zookeeper.sh
+source "$here/sample_zookeeper.sh"
+start_sample_zookeeper
 
 # Best wall-clock seconds of `runs` runs of the command.
 best() {

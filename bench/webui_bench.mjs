@@ -42,7 +42,7 @@ for (let i = 0; i < runs; ++i) {
 
 const browser = await chromium.launch({ executablePath: '/usr/bin/chromium', headless: true,
                                         args: ['--no-sandbox', '--enable-precise-memory-info'] });
-const firstPaint = [], heap = [], scroll = [], filter = [];
+const firstPaint = [], heap = [], scroll = [], filter = [], phases = [];
 try {
   for (let i = 0; i < runs; ++i) {
     const context = await browser.newContext({ viewport: { width: 1400, height: 900 } });
@@ -50,6 +50,7 @@ try {
     await page.goto(url);
     await page.waitForSelector('body[data-ready=true]', { timeout: 120000 });
     firstPaint.push(Number(await page.evaluate(() => document.body.dataset.readyAt)));
+    phases.push(JSON.parse(await page.evaluate(() => document.body.dataset.phases)));
     const cdp = await context.newCDPSession(page);
     await cdp.send('HeapProfiler.collectGarbage');
     // The JS heap and the ArrayBuffers' backing stores (the tree's typed
@@ -85,6 +86,8 @@ try {
 const result = {
   znodes: rows, table_mb: +(bytes / (1 << 20)).toFixed(1), runs,
   first_paint_ms: Math.round(best(firstPaint)), first_paint_runs_ms: firstPaint.map(Math.round),
+  // The best run's fetch, decode (flechette), index (the page's tree) and draw.
+  first_paint_phases_ms: phases[firstPaint.indexOf(best(firstPaint))],
   node_fetch_decode_ms: Math.round(best(fetchDecode)),
   first_paint_over_fetch_decode: +(best(firstPaint) / best(fetchDecode)).toFixed(2),
   page_memory_mb: +best(heap).toFixed(0),
