@@ -6,7 +6,7 @@
 // Routes (every target is parsed by transport::ParseTarget):
 //   GET    /znodes?..., /changes?..., /datasets/NAME  Arrow IPC stream, chunked
 //   GET    /datasets                                   JSON list (ArrowService::List)
-//   GET    /, /flights                                 the same list
+//   GET    /, /flights                                 the same list (/: unless a StaticFile is there)
 //   PUT    /datasets/NAME                              body: Arrow IPC stream
 //   DELETE /datasets/NAME
 //   POST   /actions/TYPE                               body -> DoAction, JSON result
