@@ -189,6 +189,15 @@ try {
   await page.click('#download-csv');
   const csv = readFileSync(await (await download).path(), 'utf8');
   check(csv.startsWith('depth,n\n0,1\n'), 'CSV download: ' + csv.slice(0, 40));
+  // The Arrow file download is an Arrow IPC file with the same rows.
+  const arrowDownload = page.waitForEvent('download');
+  await page.click('#download-arrow');
+  const arrowBytes = readFileSync(await (await arrowDownload).path());
+  equal(new TextDecoder().decode(arrowBytes.subarray(0, 6)), 'ARROW1', 'the download is an Arrow file');
+  const downloaded = tableFromIPC(arrowBytes, { useBigInt: true });
+  const csvRows = csv.trim().split('\n').slice(1);
+  equal(downloaded.numRows, csvRows.length, 'rows of the Arrow download');
+  equal(downloaded.getChild('n').toArray().join(','), csvRows.map((r) => r.split(',')[1]).join(','), 'counts in the Arrow download');
   log('query rows equal the snapshot\'s; chart, EXPLAIN and CSV shown');
 
   // ---------------------------------------------------------- other views
@@ -232,8 +241,27 @@ try {
   await editor.waitForFunction(() => /conflict/.test(document.querySelector('#editor-result').textContent));
   log('conflict shown: ' + await editor.textContent('#editor-result') + ' (page held version ' + versionBefore + ')');
   await shot(editor, 'edit-conflict');
-  const stored = execFileSync('/usr/bin/python3', ['-c', 'import sys\nfrom kazoo.client import KazooClient\nz=KazooClient(hosts=sys.argv[1]); z.start()\nprint(z.get(sys.argv[2])[0].decode())\nz.stop()', zkHosts, selected], { encoding: 'utf8' }).trim();
-  equal(stored, 'changed meanwhile', 'the concurrent change was not overwritten');
+  const readData = (p) => execFileSync('/usr/bin/python3', ['-c', 'import sys\nfrom kazoo.client import KazooClient\nz=KazooClient(hosts=sys.argv[1]); z.start()\ns=z.exists(sys.argv[2])\nprint(z.get(sys.argv[2])[0].decode() if s else "(none)")\nz.stop()', zkHosts, p], { encoding: 'utf8' }).trim();
+  equal(readData(selected), 'changed meanwhile', 'the concurrent change was not overwritten');
+
+  // Create a child and delete it again through the page.
+  await editor.click('#pause');
+  await editor.fill('#filter', '/kafka');
+  await editor.waitForSelector(rowSelector('/kafka'));
+  await editor.click(rowSelector('/kafka') + ' .name');
+  await editor.waitForFunction(() => document.querySelector('#node-path').textContent === '/kafka' &&
+    !document.querySelector('#node-actions').hidden);
+  await editor.click('#edit-create');
+  await editor.fill('#editor-name', 'made-in-the-browser');
+  await editor.fill('#editor-data', 'hello');
+  await editor.click('#editor-apply');
+  await editor.waitForFunction(() => document.querySelector('#node-path').textContent === '/kafka/made-in-the-browser' &&
+    document.querySelector('#node-data').textContent === 'hello', null, { timeout: 5000 });
+  equal(readData('/kafka/made-in-the-browser'), 'hello', 'the node created in the browser, read by kazoo');
+  await editor.click('#edit-delete');
+  await editor.click('#editor-apply');
+  await editor.waitForFunction(() => document.querySelector('#node-path').textContent === '/kafka', null, { timeout: 5000 });
+  equal(readData('/kafka/made-in-the-browser'), '(none)', 'the node deleted in the browser is gone for kazoo');
 
   check(problems.length === 0, 'no console errors or CSP violations:\n' + problems.join('\n'));
   log('all checks passed');
