@@ -129,7 +129,8 @@ class InteropTest : public ::testing::Test {
                                               const std::string& options = "") {
     std::vector<fs::path> outputs;
     std::string tag = options;
-    std::replace_if(tag.begin(), tag.end(), [](char c) { return !std::isalnum(c); }, '_');
+    std::replace_if(
+        tag.begin(), tag.end(), [](char c) { return !std::isalnum(c); }, '_');
     for (const Encoding& encoding : kEncodings) {
       fs::path out = dir_ / (input.stem().string() + tag + encoding.Suffix());
       auto ran = zkarrow::testing::RunCommand(std::string(ZKARROW_BINARY) + " convert " +
@@ -436,7 +437,8 @@ TEST_F(InteropTest, FlechetteRunEndsAndNarrowDecimals) {
 TEST_F(InteropTest, FlechetteReadsViewsAndListViewsZkarrowWrites) {
   SKIP_WITHOUT_NODE();
   const fs::path gold = kGoldDir.parent_path() / "cpp-21.0.0";
-  if (!fs::exists(gold)) ZKA_MISSING_PREREQUISITE() << gold << " missing (arrow-testing gold files)";
+  if (!fs::exists(gold))
+    ZKA_MISSING_PREREQUISITE() << gold << " missing (arrow-testing gold files)";
   std::vector<fs::path> files;
   std::vector<std::pair<fs::path, fs::path>> pairs;
   for (const std::string name : {"binary_view", "list_view"}) {
@@ -452,6 +454,51 @@ TEST_F(InteropTest, FlechetteReadsViewsAndListViewsZkarrowWrites) {
     EXPECT_GT(flechette[original.string()].size(), 100u);
     EXPECT_EQ(DiffDumps(flechette[original.string()], flechette[out.string()]), "")
         << out.filename();
+  }
+}
+
+// snapshot --string-view (path, name, parent as utf8_view) and convert
+// --string-view: the same rows as the default table, for flechette and
+// Polars, across more than one batch.
+TEST_F(InteropTest, StringViewTablesReadLikeTheDefault) {
+  SKIP_WITHOUT_NODE();
+  const fs::path snapshots = dir_ / "snapshots" / "version-2";
+  fs::create_directories(snapshots);
+  znodes::testing::WriteLateKindsSnapshot(snapshots, znodes::testing::kRowsPastTheFirstBatch);
+  auto snapshot = [&](const std::string& name, const std::string& options) {
+    fs::path out = dir_ / name;
+    auto ran = zkarrow::testing::RunCommand(std::string(ZKARROW_BINARY) + " snapshot --data-dir " +
+                                            Quote(snapshots.string()) + " -o " +
+                                            Quote(out.string()) + " " + options + " 2>&1");
+    EXPECT_TRUE(ran.ok()) << ran.status().ToString();
+    return out;
+  };
+  const fs::path plain = snapshot("plain.arrow", "");
+  const fs::path converted = dir_ / "converted.arrow";
+  auto ran = zkarrow::testing::RunCommand(std::string(ZKARROW_BINARY) + " convert " +
+                                          Quote(plain.string()) + " " + Quote(converted.string()) +
+                                          " --string-view 2>&1");
+  ASSERT_TRUE(ran.ok()) << ran.status().ToString();
+  const std::vector<fs::path> views = {
+      snapshot("views.arrow", "--string-view"),
+      snapshot("views-zstd.arrows", "--string-view --format stream --compression zstd"), converted};
+  auto inspect = zkarrow::testing::RunCommand(std::string(ZKARROW_BINARY) + " inspect " +
+                                              Quote(views[0].string()));
+  ASSERT_TRUE(inspect.ok());
+  for (const char* column : {"path: utf8_view not null", "name: utf8_view not null",
+                             "parent: utf8_view", "error: utf8"}) {
+    EXPECT_NE(inspect->find(column), std::string::npos) << column << " in\n" << *inspect;
+  }
+  std::vector<fs::path> files = views;
+  files.push_back(plain);
+  std::map<std::string, Dump> flechette = ReadWith("flechette", files);
+  std::map<std::string, Dump> polars = ReadWith("polars", files);
+  EXPECT_GT(flechette[plain.string()].size(), size_t{65'536} + 1);
+  for (const fs::path& file : views) {
+    EXPECT_EQ(DiffDumps(flechette[plain.string()], flechette[file.string()], true), "")
+        << "flechette reading " << file.filename();
+    EXPECT_EQ(DiffDumps(polars[plain.string()], polars[file.string()]), "")
+        << "Polars reading " << file.filename();
   }
 }
 
