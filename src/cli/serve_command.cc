@@ -232,6 +232,9 @@ Status RunServe(const ServeArgs& args) {
     auto started = transport::flight::FlightServer::Start(flight_options, service);
     if (!started.ok()) return started.status().WithContext("--flight " + args.flight);
     flight = std::move(*started);
+    // Shut down after the HTTP listener, the only reader of /metrics.
+    service.AddMetricsSource(
+        [server = flight.get()](std::string& text) { server->AppendMetrics(text); });
     std::fprintf(stderr, "zkarrow serve: Flight on %s://%s:%d\n",
                  base.tls_cert_file.empty() ? "grpc" : "grpc+tls", flight_options.host.c_str(),
                  flight->port());

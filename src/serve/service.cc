@@ -349,6 +349,11 @@ void Service::AppendMetrics(std::string& text) {
   gauge("zkarrow_datasets", "datasets stored", static_cast<int64_t>(datasets.size()));
   gauge("zkarrow_datasets_bytes", "bytes of the current versions of the datasets", bytes);
   catalog_.AppendMetrics(text);
+  for (const auto& source : metrics_sources_) source(text);
+}
+
+void Service::AddMetricsSource(std::function<void(std::string&)> source) {
+  metrics_sources_.push_back(std::move(source));
 }
 
 }  // namespace zkarrow::serve

@@ -21,6 +21,7 @@
 #include <functional>
 #include <memory>
 #include <string>
+#include <vector>
 
 #include "serve/dataset_catalog.h"
 #include "serve/dataset_store.h"
@@ -65,6 +66,10 @@ class Service final : public transport::ArrowService {
   Result<std::string> DoAction(std::string_view type, std::string_view body) override;
   Status Health() override;
   void AppendMetrics(std::string& text) override;
+  // Metrics of another part of the server (a listener that has its own),
+  // appended after the service's. REQUIRES: called before the service
+  // is in use; `source` stays valid as long as the service is.
+  void AddMetricsSource(std::function<void(std::string&)> source);
 
  private:
   Result<int64_t> Sync(std::string_view body);
@@ -83,6 +88,7 @@ class Service final : public transport::ArrowService {
   DatasetStore& store_;
   DatasetCatalog& catalog_;
   const ServiceOptions options_;
+  std::vector<std::function<void(std::string&)>> metrics_sources_;
 };
 
 // The StreamInfo of a dataset version (its app metadata: version, rows,

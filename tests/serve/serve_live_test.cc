@@ -224,6 +224,11 @@ TEST_F(ServeTest, ZnodesEqualSnapshotOverFlightAndHttp) {
   const size_t hits = metrics.find(key);
   ASSERT_NE(hits, std::string::npos) << metrics;
   EXPECT_GE(std::atoll(metrics.c_str() + hits + key.size()), 1) << metrics.substr(hits, 50);
+  // The Flight listener's calls are in the same /metrics.
+  const std::string flight_gets = "\nzkarrow_flight_calls_total{method=\"DoGet\",code=\"OK\"} ";
+  const size_t gets = metrics.find(flight_gets);
+  ASSERT_NE(gets, std::string::npos) << metrics;
+  EXPECT_GE(std::atoll(metrics.c_str() + gets + flight_gets.size()), 1);
 
   // Options: no data, typed columns, a path that is not there.
   const fs::path bare = dir / "bare.arrows";

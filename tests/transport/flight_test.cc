@@ -516,6 +516,49 @@ TEST_F(FlightTest, PutThenGetAndDrop) {
   EXPECT_EQ(again.code(), StatusCode::kNotFound) << again.ToString();
 }
 
+// The value of `series` (name and labels as rendered) in the server's
+// metrics, or -1 when absent.
+int64_t MetricValue(const FlightServer& server, const std::string& series) {
+  std::string text;
+  server.AppendMetrics(text);
+  size_t at = text.find("\n" + series + " ");
+  if (at == std::string::npos) return -1;
+  return std::stoll(text.substr(at + series.size() + 2));
+}
+
+TEST_F(FlightTest, MetricsCountCallsByMethodAndCodeAndTheirBytes) {
+  StartServer();
+  auto client = Connect();
+  ASSERT_NE(client, nullptr);
+  std::vector<arrow::RecordBatch> batches = {MakeBatch(100, 7), MakeBatch(107, 0)};
+  std::shared_ptr<const arrow::Buffer> bytes = StreamBytes(batches);
+  arrow::BufferInputStream upload(bytes);
+  ASSERT_TRUE(client->Put(At("/datasets/counted"), upload, {}).ok());
+  const std::string sent = R"(zkarrow_flight_sent_bytes_total{method="DoGet"})";
+  int64_t sent_by_one_get = 0;
+  for (int i = 0; i < 3; ++i) {
+    auto stream = client->Get(At("/datasets/counted"), {});
+    ASSERT_TRUE(stream.ok()) << stream.status().ToString();
+    ASSERT_TRUE(ReadAll(std::move(*stream)).ok());
+    if (i == 0) sent_by_one_get = MetricValue(*server_, sent);
+  }
+  EXPECT_FALSE(client->Get(At("/datasets/absent"), {}).ok());
+
+  EXPECT_EQ(MetricValue(*server_, R"(zkarrow_flight_calls_total{method="DoPut",code="OK"})"), 1);
+  EXPECT_EQ(MetricValue(*server_, R"(zkarrow_flight_calls_total{method="DoGet",code="OK"})"), 3);
+  EXPECT_EQ(MetricValue(*server_, R"(zkarrow_flight_calls_total{method="DoGet",code="NOT_FOUND"})"),
+            1);
+  // The upload's messages as framed, without the end-of-stream marker the
+  // Flight stream's end stands for.
+  EXPECT_EQ(MetricValue(*server_, R"(zkarrow_flight_received_bytes_total{method="DoPut"})"),
+            bytes->size() - 8);
+  // Three equal responses (as FlightData, whose framing differs from the
+  // IPC stream's), and nothing for the refused one.
+  EXPECT_GT(sent_by_one_get, bytes->size() / 2);
+  EXPECT_EQ(MetricValue(*server_, sent), 3 * sent_by_one_get);
+  EXPECT_EQ(MetricValue(*server_, "zkarrow_flight_streams"), 0);
+}
+
 TEST_F(FlightTest, UploadCarriesTheWholeStreamOrNothing) {
   StartServer();
   auto client = Connect();

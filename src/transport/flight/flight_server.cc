@@ -21,6 +21,7 @@
 #include "arrow/ipc/encapsulated.h"
 #include "flight.grpc.pb.h"
 #include "transport/flight/flight_codec.h"
+#include "transport/flight/flight_metrics.h"
 
 namespace zkarrow::transport::flight {
 
@@ -47,6 +48,7 @@ class StreamSlots {
     return Status::Ok();
   }
   void Release() { used_.fetch_sub(1); }
+  int used() const { return used_.load(); }
 
  private:
   const int limit_;
@@ -442,6 +444,9 @@ class UploadStream final : public FlightDataInput {
         first_(std::move(first)),
         max_bytes_(max_bytes) {}
 
+  // Bytes of Arrow messages received so far, framed.
+  int64_t received() const { return received_; }
+
  private:
   Status Fill() override {
     fproto::FlightData data;
@@ -503,12 +508,16 @@ bool ParseTicket(const grpc::ByteBuffer& request, fproto::Ticket& ticket) {
 class FlightServiceImpl final : public FlightServiceBase {
  public:
   FlightServiceImpl(const ServerOptions& options, ArrowService& service,
-                    std::shared_ptr<WakeupQueue> wakeups)
+                    std::shared_ptr<WakeupQueue> wakeups, FlightMetrics& metrics)
       : service_(service),
         token_(options.bearer_token),
         max_upload_bytes_(options.max_upload_bytes),
         slots_(options.max_concurrent_streams),
-        wakeups_(std::move(wakeups)) {}
+        wakeups_(std::move(wakeups)),
+        metrics_(metrics) {}
+
+  // DoGet and DoPut calls in progress.
+  int streams() const { return slots_.used(); }
 
   // Refuses new DoGet calls and ends the live ones.
   void BeginShutdown() {
@@ -624,6 +633,7 @@ class FlightServiceImpl final : public FlightServiceBase {
     ZKA_GRPC_RETURN_IF_ERROR(resource.status());
     UploadStream upload(*context, *call, uploads_, std::move(first), max_upload_bytes_);
     auto info = service_.Put(*resource, upload);
+    metrics_.AddReceived("DoPut", upload.received());
     if (!info.ok()) {
       // The upload's own failure is the cause, whatever the service made
       // of it.
@@ -683,6 +693,7 @@ class FlightServiceImpl final : public FlightServiceBase {
   const int64_t max_upload_bytes_;
   StreamSlots slots_;
   std::shared_ptr<WakeupQueue> wakeups_;
+  FlightMetrics& metrics_;
   LiveRegistry registry_;
   ReadWatch uploads_;
   std::atomic<bool> shutting_down_{false};
@@ -726,7 +737,7 @@ class FlightServer::Impl {
             [this] { service_->CancelStalled(limits_); },
             std::clamp(std::min(limits.write_stall_timeout, limits.read_stall_timeout) / 4,
                        std::chrono::milliseconds(10), std::chrono::milliseconds(1000)))),
-        service_(std::make_unique<FlightServiceImpl>(options, service, wakeups_)) {}
+        service_(std::make_unique<FlightServiceImpl>(options, service, wakeups_, metrics_)) {}
 
   ~Impl() { Shutdown(std::chrono::milliseconds(0)); }
 
@@ -746,6 +757,9 @@ class FlightServer::Impl {
                                static_cast<int>(limits_.keepalive_timeout.count()));
     builder.AddListeningPort(address, credentials, &port_);
     builder.RegisterService(service_.get());
+    std::vector<std::unique_ptr<grpc::experimental::ServerInterceptorFactoryInterface>> creators;
+    creators.push_back(FlightMetrics::InterceptorFactory(metrics_));
+    builder.experimental().SetInterceptorCreators(std::move(creators));
     server_ = builder.BuildAndStart();
     if (!server_ || port_ == 0) {
       server_.reset();
@@ -757,6 +771,8 @@ class FlightServer::Impl {
   }
 
   int port() const { return port_; }
+
+  void AppendMetrics(std::string& text) const { metrics_.Render(text, service_->streams()); }
 
   void Shutdown(std::chrono::milliseconds grace) {
     std::lock_guard lock(shutdown_mu_);
@@ -771,6 +787,7 @@ class FlightServer::Impl {
 
  private:
   const FlightLimits limits_;
+  FlightMetrics metrics_;  // before service_, which counts into it
   std::shared_ptr<WakeupQueue> wakeups_;
   std::unique_ptr<FlightServiceImpl> service_;  // outlives server_
   std::unique_ptr<grpc::Server> server_;
@@ -793,5 +810,7 @@ Result<std::unique_ptr<FlightServer>> FlightServer::Start(const ServerOptions& o
 int FlightServer::port() const { return impl_->port(); }
 
 void FlightServer::Shutdown(std::chrono::milliseconds grace) { impl_->Shutdown(grace); }
+
+void FlightServer::AppendMetrics(std::string& text) const { impl_->AppendMetrics(text); }
 
 }  // namespace zkarrow::transport::flight

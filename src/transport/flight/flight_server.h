@@ -63,6 +63,10 @@ class FlightServer {
 
   int port() const;
 
+  // Calls by method and status code, bytes sent and received, streams in
+  // progress, in Prometheus text (zkarrow_flight_*), appended to `text`.
+  void AppendMetrics(std::string& text) const;
+
   // Stops accepting calls, ends live streams at once (their clients see
   // UNAVAILABLE; the streams are Cancel()ed), lets other calls in progress
   // finish within `grace`, then cancels them and returns when every call
