@@ -33,6 +33,7 @@ class Measurement:
     exit_code: int
     timed_out: bool
     znodes: int = None  # what the method reported seeing, filled in later
+    figures: dict = None  # what a method timed itself (Method.figures)
 
 
 def run_measured(rusage_exec, argv, stdout_path, stderr_path, timeout_s, server_pid=None):

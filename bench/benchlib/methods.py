@@ -25,6 +25,8 @@ class Method:
     reads_data: bool
     count: Callable[[str, str], int]  # (stdout, stderr) -> znodes seen
     is_zkarrow: bool = False
+    # stdout -> {name: seconds} a method times itself (the limit), or None
+    figures: Callable[[str], dict] = None
 
 
 def _count_json(stdout, _stderr):
@@ -78,16 +80,70 @@ def live_methods(paths, connect):
     ]
 
 
-def offline_methods(paths, snapshot_dir, snapshot_file):
+def _count_txnlog(_stdout, stderr):
+    # "zkarrow txnlog: 1,000,012 transactions (...)": rows are transactions, not znodes.
+    found = re.findall(r"zkarrow txnlog: ([\d,]+) transactions", stderr)
+    return int(found[-1].replace(",", "")) if found else None
+
+
+def _count_txn_dump_lines(stdout, _stderr):
+    # TxnLogToolkit prints one line per transaction, each with "session 0x".
+    return stdout.count(" session 0x")
+
+
+def _count_none(_stdout, _stderr):
+    return None
+
+
+def _limit_figures(stdout):
+    return json.loads(stdout.strip().splitlines()[-1])
+
+
+def offline_methods(paths, case, snapshot_dir, snapshot_file):
+    """The methods for one offline case: "sample", "little data" or "replay".
+
+    Names carry the case (rotation and report key methods by name), except
+    the sample tree's, which keep the names of earlier reports.
+    """
     java = ["java", "-Xmx3g", "-cp", ZOOKEEPER_JAR, "org.apache.zookeeper.server.SnapshotFormatter"]
+    suffix = "" if case == "sample" else f" ({case})"
+    out = paths.out_dir / f"offline{suffix.replace(' ', '-').replace('(', '').replace(')', '')}.arrow"
+    zkarrow = Method(f"zkarrow --data-dir{suffix}", "zkarrow snapshot --data-dir, Arrow file",
+                     [str(paths.zkarrow), "snapshot", "--data-dir", str(snapshot_dir), "-o",
+                      str(out)], True, _count_zkarrow, True)
+    limit = Method(f"limit: read + memcpy{suffix}",
+                   "the snapshot read from the page cache (cat > /dev/null) plus a memcpy of the "
+                   "Arrow file's size (bench_offline_limit; its own timings, not the process)",
+                   [str(paths.offline_limit), str(snapshot_file), str(out)], False, _count_none)
+    limit.figures = _limit_figures
+    if case == "replay":
+        dump = ["java", "-Xmx3g", "-cp", f"{paths.java_classes}:{ZOOKEEPER_JAR}", "JavaDataDirDump"]
+        return [
+            zkarrow,
+            Method("ZooKeeper restore + dump (replay)",
+                   "FileTxnSnapLog.restore (a server's start: snapshot, then the logs), the tree "
+                   "printed as SnapshotFormatter -d does (bench/java/JavaDataDirDump.java)",
+                   dump + ["restore", str(snapshot_dir)], True, _count_path_lines),
+            Method("zkarrow txnlog (replay)", "zkarrow txnlog over the same logs, Arrow file",
+                   [str(paths.zkarrow), "txnlog", "--data-dir", str(snapshot_dir), "-o",
+                    str(paths.out_dir / "txnlog.arrow")], True, _count_txnlog, True),
+            Method("TxnLogToolkit (replay)",
+                   "ZooKeeper's TxnLogToolkit dump of every log file, in one JVM",
+                   dump + ["txnlog", str(snapshot_dir)], True, _count_txn_dump_lines),
+        ]
+    if case == "little data":
+        return [zkarrow,
+                Method(f"SnapshotFormatter -d{suffix}",
+                       "ZooKeeper's SnapshotFormatter with data, to a file",
+                       java + ["-d", str(snapshot_file)], True, _count_path_lines),
+                limit]
     return [
-        Method("zkarrow --data-dir", "zkarrow snapshot --data-dir on the snapshot file",
-               [str(paths.zkarrow), "snapshot", "--data-dir", str(snapshot_dir), "-o",
-                str(paths.out_dir / "offline.arrow")], True, _count_zkarrow, True),
+        zkarrow,
         Method("SnapshotFormatter -d", "ZooKeeper's SnapshotFormatter with data, to a file",
                java + ["-d", str(snapshot_file)], True, _count_path_lines),
         Method("SnapshotFormatter", "ZooKeeper's SnapshotFormatter, stat only, to a file",
                java + [str(snapshot_file)], False, _count_path_lines),
         Method("SnapshotFormatter -json", "ZooKeeper's SnapshotFormatter, names and sizes as JSON",
                java + ["-json", str(snapshot_file)], False, _count_json_names),
+        limit,
     ]

@@ -36,6 +36,10 @@ class Paths:
         return self.build / "bench" / "bench_rusage_exec"
 
     @property
+    def offline_limit(self):
+        return self.build / "bench" / "bench_offline_limit"
+
+    @property
     def arrow_bench(self):
         return self.build / "bench" / "bench_arrow_ipc"
 

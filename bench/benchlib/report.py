@@ -22,7 +22,16 @@ def summarize(method, runs, tree_nodes, tree_bytes):
         "client_cpu_s": statistics.median(r.client_cpu_s for r in runs),
         "server_cpu_s": statistics.median(server) if server else None,
         "peak_rss_mb": max(r.peak_rss_mb for r in runs),
+        "figures": _median_figures([r.figures for r in runs if r.figures]),
     }
+
+
+def _median_figures(figures):
+    """Per key, the median over the runs of what a method timed itself."""
+    if not figures:
+        return None
+    return {key: statistics.median(f[key] for f in figures) for key in figures[0]
+            if isinstance(figures[0][key], (int, float))}
 
 
 def _number(value, digits=1):
