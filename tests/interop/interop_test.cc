@@ -314,9 +314,8 @@ TEST_F(LiveZnodeTableTest, ArrowJsAndPolarsReadWhatZkarrowReads) {
 // What a Polars user writes with the defaults (df.writeIPC: Utf8View and
 // BinaryView, nested and dictionary-encoded ones included; zstd too) and
 // writeIPCStream: zkarrow reads them as flechette does, cat prints them,
-// and what convert writes (views kept) Polars and flechette read back as
-// they read the original; with --compat 1.0, Arrow JS too (it reads no
-// views).
+// and what convert writes (views kept, or --compat 1.0) Polars, flechette
+// and Arrow JS read back as they read the original.
 TEST_F(InteropTest, PolarsDefaultFilesReadConvertAndReadBack) {
   SKIP_WITHOUT_NODE();
   const std::vector<std::string> writes = {"--format file --polars-defaults",
@@ -348,15 +347,14 @@ TEST_F(InteropTest, PolarsDefaultFilesReadConvertAndReadBack) {
   for (const auto& pair : compat) all.push_back(pair.second);
   std::map<std::string, Dump> flechette = ReadWith("flechette", all);
   std::map<std::string, Dump> polars = ReadWith("polars", all);
-  std::vector<fs::path> compat_files;
-  for (const auto& pair : compat) compat_files.push_back(pair.second);
-  std::map<std::string, Dump> arrowjs = ReadWith("arrowjs", compat_files);
+  std::map<std::string, Dump> arrowjs = ReadWith("arrowjs", all);
 
   for (const fs::path& original : originals) {
     SCOPED_TRACE(original.filename().string());
     auto zkarrow_reading = interop::CanonicalDump(original);
     ASSERT_TRUE(zkarrow_reading.ok()) << zkarrow_reading.status().ToString();
     EXPECT_EQ(DiffDumps(flechette[original.string()], *zkarrow_reading, true), "");
+    EXPECT_EQ(DiffDumps(arrowjs[original.string()], *zkarrow_reading, true), "");
     EXPECT_EQ(zkarrow_reading->size(), 5u);
     auto cat = zkarrow::testing::RunCommand(std::string(ZKARROW_BINARY) + " cat " +
                                             Quote(original.string()) + " --format json");
@@ -366,6 +364,7 @@ TEST_F(InteropTest, PolarsDefaultFilesReadConvertAndReadBack) {
   for (const auto& [original, out] : kept) {
     SCOPED_TRACE(out.filename().string());
     EXPECT_EQ(DiffDumps(flechette[original.string()], flechette[out.string()]), "") << "flechette";
+    EXPECT_EQ(DiffDumps(arrowjs[original.string()], arrowjs[out.string()]), "") << "Arrow JS";
     EXPECT_EQ(DiffDumps(polars[original.string()], polars[out.string()]), "") << "Polars";
   }
   for (const auto& [original, out] : compat) {
@@ -432,8 +431,8 @@ TEST_F(InteropTest, FlechetteRunEndsAndNarrowDecimals) {
 }
 
 // Views and list views written by zkarrow (Arrow C++'s gold cases
-// re-encoded in every encoding): flechette reads them as it reads Arrow
-// C++'s own files.
+// re-encoded in every encoding): flechette (and, for views, Arrow JS) reads
+// them as it reads Arrow C++'s own files.
 TEST_F(InteropTest, FlechetteReadsViewsAndListViewsZkarrowWrites) {
   SKIP_WITHOUT_NODE();
   const fs::path gold = kGoldDir.parent_path() / "cpp-21.0.0";
@@ -450,11 +449,19 @@ TEST_F(InteropTest, FlechetteReadsViewsAndListViewsZkarrowWrites) {
     }
   }
   std::map<std::string, Dump> flechette = ReadWith("flechette", files);
+  // Arrow JS reads views (not list views).
+  std::vector<fs::path> views(files.begin(), files.begin() + 1 + kEncodings.size());
+  std::map<std::string, Dump> arrowjs = ReadWith("arrowjs", views);
   for (const auto& [original, out] : pairs) {
     EXPECT_GT(flechette[original.string()].size(), 100u);
     EXPECT_EQ(DiffDumps(flechette[original.string()], flechette[out.string()]), "")
         << out.filename();
+    if (arrowjs.count(out.string()) != 0) {
+      EXPECT_EQ(DiffDumps(arrowjs[original.string()], arrowjs[out.string()]), "")
+          << "Arrow JS reading " << out.filename();
+    }
   }
+  EXPECT_EQ(arrowjs.size(), views.size());
 }
 
 // snapshot --string-view (path, name, parent as utf8_view) and convert

@@ -21,6 +21,8 @@ export function typeName(type) {
     case Type.Int: return `${type.isSigned ? 'int' : 'uint'}${type.bitWidth}`;
     case Type.Float: return `float${[16, 32, 64][type.precision]}`;
     case Type.Utf8: return 'utf8';
+    case Type.Utf8View: return 'utf8_view';
+    case Type.BinaryView: return 'binary_view';
     case Type.LargeUtf8: return 'large_utf8';
     case Type.Binary: return 'binary';
     case Type.LargeBinary: return 'large_binary';
@@ -53,6 +55,18 @@ function wordsToBigInt(words) {
 
 const decoder = new TextDecoder();
 
+// The bytes of element i of a Utf8View/BinaryView Data, from its 16-byte
+// view: inline (up to 12 bytes) or in one of its variadic buffers.
+function viewBytes(data, i) {
+  const views = new Uint8Array(data.values.buffer, data.values.byteOffset, data.values.byteLength);
+  const view = new DataView(views.buffer, views.byteOffset + i * 16, 16);
+  const length = view.getInt32(0, true);
+  if (length <= 12) return views.subarray(i * 16 + 4, i * 16 + 4 + length);
+  const buffer = data.variadicBuffers[view.getInt32(8, true)];
+  const offset = view.getInt32(12, true);
+  return buffer.subarray(offset, offset + length);
+}
+
 // The canonical value of element i of `data` (an Arrow JS Data).
 function valueAt(data, i) {
   const { type } = data;
@@ -72,6 +86,8 @@ function valueAt(data, i) {
     case Type.Utf8: case Type.LargeUtf8:
       return decoder.decode(data.values.subarray(Number(data.valueOffsets[i]),
         Number(data.valueOffsets[i + 1])));
+    case Type.Utf8View: return decoder.decode(viewBytes(data, i));
+    case Type.BinaryView: return hex(viewBytes(data, i));
     case Type.Binary: case Type.LargeBinary:
       return hex(data.values.subarray(Number(data.valueOffsets[i]),
         Number(data.valueOffsets[i + 1])));
