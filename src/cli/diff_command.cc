@@ -32,6 +32,7 @@ struct DiffArgs {
   DiffFormat format = DiffFormat::kDefault;
   bool stat = false;
   bool no_acl = false;
+  int sessions = 1;
   std::vector<std::string> excludes;
   ZkConnectionArgs connection;
 };
@@ -111,6 +112,7 @@ Status RunDiff(const DiffArgs& args, treesync::DiffCounts* counts) {
   ZKA_ASSIGN_OR_RETURN(treesync::SourceSpec b, treesync::ParseSource(args.b));
   ZKA_ASSIGN_OR_RETURN(treesync::SourceOptions options, MakeSourceOptions(args.connection));
   options.read_acl = !args.no_acl;
+  options.sessions = args.sessions;
   options.excludes = args.excludes;
   ZKA_ASSIGN_OR_RETURN(auto output, DiffOutput::Open(args.format, args.output));
   ZKA_ASSIGN_OR_RETURN(auto stream_a, treesync::OpenSource(a, options, nullptr));
@@ -148,6 +150,15 @@ Result<treesync::SourceOptions> MakeSourceOptions(const ZkConnectionArgs& connec
   treesync::SourceOptions options;
   ZKA_ASSIGN_OR_RETURN(options.client, MakeClientOptions(connection));
   return options;
+}
+
+CLI::Option* AddSourceSessionsOption(CLI::App& command, int& sessions) {
+  // More sessions read a live source's ACLs faster (one getACL per node,
+  // which multiRead cannot batch): the server spreads sessions over its
+  // worker threads.
+  return command.add_option("--sessions", sessions, "ZooKeeper sessions reading each live source")
+      ->check(CLI::Range(1, 64))
+      ->capture_default_str();
 }
 
 CLI::Option* AddDiffFormatOption(CLI::App& command, DiffFormat& format) {
@@ -243,6 +254,7 @@ void RegisterDiffCommand(CLI::App& app, CommandRunner& runner) {
   AddDiffFormatOption(*command, args->format);
   command->add_flag("--stat", args->stat, "Also compare versions and zxids");
   command->add_flag("--no-acl", args->no_acl, "Do not read or compare ACLs");
+  AddSourceSessionsOption(*command, args->sessions);
   command->add_option("--exclude", args->excludes,
                       "Prune subtrees whose path (relative to the root) matches this fnmatch "
                       "pattern; repeatable");

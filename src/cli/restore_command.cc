@@ -126,11 +126,7 @@ void AddRestoreOptions(CLI::App& command, RestoreArgs& args) {
   command.add_option("--batch-ops", args.batch_ops, "Operations per multi at most")
       ->check(CLI::PositiveNumber)
       ->default_str("1000");
-  // More sessions read a live source's ACLs faster (one getACL per node):
-  // the server spreads sessions over its worker threads.
-  command.add_option("--sessions", args.sessions, "ZooKeeper sessions reading a live source")
-      ->check(CLI::Range(1, 64))
-      ->capture_default_str();
+  AddSourceSessionsOption(command, args.sessions);
   command.add_option("-o,--output", args.output, "With --dry-run: output file, or - for stdout")
       ->default_str("-");
   AddDiffFormatOption(command, args.format);

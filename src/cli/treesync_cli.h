@@ -53,6 +53,9 @@ Result<treesync::SourceOptions> MakeSourceOptions(const ZkConnectionArgs& connec
 // --format for diff rows: summary|table|json|arrow.
 CLI::Option* AddDiffFormatOption(CLI::App& command, DiffFormat& format);
 
+// --sessions: ZooKeeper sessions reading each live source.
+CLI::Option* AddSourceSessionsOption(CLI::App& command, int& sessions);
+
 // restore and copy: the same verb with a different kind of source.
 struct RestoreArgs {
   std::string source;

@@ -322,6 +322,14 @@ TEST_F(TreeSyncTest, DiffReportsExactlyTheChangesAndMirrorUndoesThem) {
                                                        {tail, "removed"}};
   EXPECT_EQ(changes, expected) << *text;
   EXPECT_EQ(rows.size(), expected.size());
+  // Read with three sessions a side: the same rows.
+  Ran with_sessions = Zkarrow("diff " + source + " " + copy_target + " --auth " + kAuth +
+                              " --sessions 3 --format json -o " + rows_file.string());
+  ASSERT_EQ(with_sessions.exit, 1) << with_sessions.output;
+  auto text3 = RunCommand("cat " + rows_file.string());
+  ASSERT_TRUE(text3.ok());
+  EXPECT_EQ(*text3, *text);
+  std::filesystem::remove(rows_file);
   // The same rows as the diff table in an Arrow file (-o FILE's default).
   const std::filesystem::path table_file = TempPath("diff.arrow");
   Ran as_arrow = Zkarrow("diff " + source + " " + copy_target + " --auth " + kAuth + " -o " +
