@@ -4,6 +4,8 @@
 #include <initializer_list>
 #include <nlohmann/json.hpp>
 
+#include "znodes/znode_schema.h"
+
 namespace zkarrow::serve {
 
 namespace {
@@ -37,7 +39,7 @@ Status CheckParams(const Resource& resource, std::initializer_list<std::string_v
 Result<Target> Classify(const Resource& resource) {
   const auto& segments = resource.segments;
   if (segments.size() == 1 && segments[0] == "znodes") {
-    ZKA_RETURN_IF_ERROR(CheckParams(resource, {"path", "data", "typed"}));
+    ZKA_RETURN_IF_ERROR(CheckParams(resource, {"path", "data", "typed", "columns"}));
     return Target{Kind::kZnodes, {}};
   }
   if (segments.size() == 1 && segments[0] == "changes") {
@@ -59,6 +61,9 @@ Result<ZnodesRequest> ZnodesRequestOf(const Resource& resource,
   if (auto path = resource.Param("path")) request.path = *path;
   ZKA_ASSIGN_OR_RETURN(request.data, resource.BoolParam("data", true));
   ZKA_ASSIGN_OR_RETURN(request.typed, resource.BoolParam("typed", false));
+  if (auto columns = resource.Param("columns")) {
+    ZKA_ASSIGN_OR_RETURN(request.columns, znodes::ZnodeColumnsNamed(*columns, request.typed));
+  }
   request.compression = options.compression;
   if (!request.path.empty() &&
       (request.path.front() != '/' || (request.path.size() > 1 && request.path.back() == '/'))) {
@@ -153,7 +158,8 @@ Result<StreamInfo> Service::Describe(const Resource& resource) {
     case Kind::kZnodes: {
       ZKA_ASSIGN_OR_RETURN(ZnodesRequest request, ZnodesRequestOf(resource, {}));
       ZKA_ASSIGN_OR_RETURN(info.total_records, tree_.CountZnodes(request.path));
-      info.schema = std::make_shared<const arrow::Schema>(tree_.ZnodesSchema(request.typed));
+      info.schema =
+          std::make_shared<const arrow::Schema>(tree_.ZnodesSchema(request.typed, request.columns));
       info.app_metadata_json = Json({{"zxid", tree_.zxid()}});
       return info;
     }

@@ -1,6 +1,7 @@
 // What `zkarrow serve` serves, behind the one interface both wire protocols
 // call (transport::ArrowService):
-//   /znodes?path=/sub&data=false&typed=true   the live tree (TreeService)
+//   /znodes?path=/sub&data=false&typed=true   the live tree (TreeService);
+//          &columns=path,kind,...              only those columns, in that order
 //   /changes?from=ZXID&initial=true&typed=true  its change stream
 //   /query?sql=SELECT...                       a query's result (options.query)
 //   /datasets/NAME[?version=V]                 uploaded datasets (DatasetStore;

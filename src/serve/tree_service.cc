@@ -504,6 +504,7 @@ class TreeService::Core : public watch::ChangeSink,
     std::string path;
     bool data = true;
     bool typed = false;
+    std::vector<int> columns;
     arrow::ipc::Compression compression = arrow::ipc::Compression::kNone;
     friend bool operator==(const ResponseKey&, const ResponseKey&) = default;
   };
@@ -615,6 +616,7 @@ class ZnodesStream final : public MessageStream {
     options.format = arrow::ipc::IpcFormat::kStream;
     options.compression = key.compression;
     options.typed_values = key.typed;
+    options.columns = key.columns;
     // The builder reserves a batch's rows up front: no more than the
     // response has (a one-node request is common).
     options.max_batch_rows =
@@ -830,8 +832,9 @@ const std::string& TreeService::root() const { return core_->options().watch.roo
 
 int64_t TreeService::zxid() const { return core_->zxid(); }
 
-arrow::Schema TreeService::ZnodesSchema(bool typed) const {
+arrow::Schema TreeService::ZnodesSchema(bool typed, const std::vector<int>& columns) const {
   arrow::Schema schema = znodes::ZnodeTableSchema(typed);
+  if (!columns.empty()) schema = znodes::SelectFields(schema, columns);
   schema.metadata = core_->SchemaMetadata(core_->zxid());
   return schema;
 }
@@ -852,7 +855,8 @@ Result<std::unique_ptr<transport::MessageStream>> TreeService::Znodes(
   if (!InSubtree(path, root())) {
     return Status::NotFound("path " + path + " is outside the served subtree " + root());
   }
-  Core::ResponseKey key{core_->zxid(), path, request.data, request.typed, request.compression};
+  Core::ResponseKey key{core_->zxid(),      path, request.data, request.typed, request.columns,
+                        request.compression};
   if (auto cached = core_->CachedResponse(key)) {
     return std::unique_ptr<transport::MessageStream>(
         new transport::VectorMessageStream(std::move(cached)));

@@ -39,6 +39,7 @@
 #include <memory>
 #include <optional>
 #include <string>
+#include <vector>
 
 #include "arrow/ipc/writer.h"
 #include "arrow/type.h"
@@ -75,6 +76,9 @@ struct ZnodesRequest {
   std::string path;  // empty: the served root
   bool data = true;
   bool typed = false;
+  // Only these columns of the znode table, in this order (positions from
+  // znodes::ZnodeColumnsNamed); empty: all.
+  std::vector<int> columns;
   arrow::ipc::Compression compression = arrow::ipc::Compression::kNone;
 };
 
@@ -128,7 +132,7 @@ class TreeService {
   int64_t zxid() const;
 
   // The schema of a response (metadata included, label as of now).
-  arrow::Schema ZnodesSchema(bool typed) const;
+  arrow::Schema ZnodesSchema(bool typed, const std::vector<int>& columns = {}) const;
   arrow::Schema ChangesSchema(bool typed) const;
   // Rows a `znodes` request would return now.
   Result<int64_t> CountZnodes(const std::string& path) const;

@@ -1,5 +1,7 @@
 #include "znodes/znode_schema.h"
 
+#include <algorithm>
+
 namespace zkarrow::znodes {
 namespace {
 
@@ -54,6 +56,41 @@ arrow::Schema ZnodeTableSchema(bool typed_values) {
     schema.fields.push_back(MakeField("value_text", arrow::Utf8Type()));
   }
   return schema;
+}
+
+Result<std::vector<int>> ZnodeColumnsNamed(std::string_view names, bool typed_values) {
+  const arrow::Schema schema = ZnodeTableSchema(typed_values);
+  auto valid = [&] {
+    std::string list;
+    for (const arrow::Field& field : schema.fields) list += (list.empty() ? "" : ",") + field.name;
+    return list;
+  };
+  std::vector<int> columns;
+  size_t at = 0;
+  while (true) {
+    const size_t comma = std::min(names.find(',', at), names.size());
+    const std::string_view name = names.substr(at, comma - at);
+    const auto found = std::find_if(schema.fields.begin(), schema.fields.end(),
+                                    [&](const arrow::Field& field) { return field.name == name; });
+    if (found == schema.fields.end()) {
+      return Status::InvalidArgument("columns: expected names among " + valid() + ", found \"" +
+                                     std::string(name) + "\"");
+    }
+    const int column = static_cast<int>(found - schema.fields.begin());
+    if (std::find(columns.begin(), columns.end(), column) != columns.end()) {
+      return Status::InvalidArgument("columns: \"" + std::string(name) + "\" is named twice");
+    }
+    columns.push_back(column);
+    if (comma == names.size()) return columns;
+    at = comma + 1;
+  }
+}
+
+arrow::Schema SelectFields(const arrow::Schema& schema, const std::vector<int>& columns) {
+  arrow::Schema selected;
+  selected.metadata = schema.metadata;
+  for (int column : columns) selected.fields.push_back(schema.fields[static_cast<size_t>(column)]);
+  return selected;
 }
 
 }  // namespace zkarrow::znodes

@@ -4,8 +4,11 @@
 #pragma once
 
 #include <string>
+#include <string_view>
+#include <vector>
 
 #include "arrow/type.h"
+#include "base/status.h"
 
 namespace zkarrow::znodes {
 
@@ -56,6 +59,14 @@ inline constexpr const char* kMetaVersion = "zkarrow.version";
 inline constexpr const char* kMetaZnodes = "zkarrow.znodes";
 
 arrow::Schema ZnodeTableSchema(bool typed_values);
+
+// The positions in ZnodeTableSchema(typed_values) of the columns named in
+// `names` (comma-separated, in the order given), for a table of only those.
+// An unknown or repeated name is an error listing the valid ones.
+Result<std::vector<int>> ZnodeColumnsNamed(std::string_view names, bool typed_values);
+
+// `schema` with only the fields at `columns`, in that order.
+arrow::Schema SelectFields(const arrow::Schema& schema, const std::vector<int>& columns);
 
 // The ACL list's element: struct{perms int32, scheme utf8, id utf8}.
 arrow::DataType AclEntryType();

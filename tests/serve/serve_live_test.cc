@@ -22,12 +22,14 @@
 #include <filesystem>
 #include <fstream>
 #include <iterator>
+#include <map>
 #include <nlohmann/json.hpp>
 #include <set>
 #include <string>
 #include <thread>
 #include <vector>
 
+#include "arrow/array_access.h"
 #include "arrow/io.h"
 #include "arrow/ipc/reader.h"
 #include "interop/canonical_dump.h"
@@ -242,6 +244,43 @@ TEST_F(ServeTest, ZnodesEqualSnapshotOverFlightAndHttp) {
   EXPECT_EQ(CurlStatus("'" + http_ + "/znodes?path=/no/such'", dir / "missing.json"), 404);
   EXPECT_EQ(CurlStatus("'" + http_ + "/znodes?frobnicate=1'", dir / "unknown.json"), 400);
   EXPECT_NE(ReadText(dir / "unknown.json").find("unknown parameter frobnicate"), std::string::npos);
+
+  // Only the named columns, in the order named, on both transports; rows
+  // sorted by path (byte order), parents first, which the web UI relies on.
+  std::map<std::string, int64_t> lengths;
+  for (const auto& row : *expected) lengths[row["path"]] = row["data_length"].get<int64_t>();
+  for (const std::string& base : {flight_, http_}) {
+    const std::string url = base + "/znodes?path=" + root + "&columns=data_length,path,kind";
+    SCOPED_TRACE(url);
+    const fs::path out = dir / "columns.arrow";
+    auto got = Zkarrow("get '" + url + "' -o " + out.string());
+    ASSERT_TRUE(got.ok()) << got.status().ToString();
+    auto file = arrow::ipc::FileReader::OpenPath(out);
+    ASSERT_TRUE(file.ok()) << file.status().ToString();
+    std::vector<std::string> names;
+    for (const auto& field : (*file)->schema().fields) names.push_back(field.name);
+    EXPECT_EQ(names, (std::vector<std::string>{"data_length", "path", "kind"}));
+    std::vector<std::string> paths;
+    for (int b = 0; b < (*file)->num_batches(); ++b) {
+      auto batch = (*file)->ReadBatch(b);
+      ASSERT_TRUE(batch.ok()) << batch.status().ToString();
+      ASSERT_EQ(batch->columns.size(), 3u);
+      for (int64_t i = 0; i < batch->length; ++i) {
+        auto path = arrow::BinaryValue(*batch->columns[1], i, false);
+        paths.emplace_back(path.begin(), path.end());
+        const int64_t length =
+            arrow::ReadInt(arrow::FixedWidthValue(*batch->columns[0], i, 4), true);
+        EXPECT_EQ(length, lengths[paths.back()]) << paths.back();
+      }
+    }
+    EXPECT_EQ(paths.size(), 301u);
+    EXPECT_TRUE(std::is_sorted(paths.begin(), paths.end()));
+  }
+  EXPECT_EQ(CurlStatus("'" + http_ + "/znodes?columns=path,sizes'", dir / "bad_column.json"), 400);
+  const std::string bad_column = ReadText(dir / "bad_column.json");
+  EXPECT_NE(bad_column.find("expected names among path,name,parent,depth"), std::string::npos)
+      << bad_column;
+  EXPECT_NE(bad_column.find("found \\\"sizes\\\""), std::string::npos) << bad_column;
 }
 
 TEST_F(ServeTest, SyncThenGetSeesAWriteJustMade) {
