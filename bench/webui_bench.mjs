@@ -2,15 +2,16 @@
 // from tests/interop): for one `zkarrow serve --http` URL, RUNS fresh page
 // loads, each measuring
 //   - first paint of the tree: navigation start to the tree drawn (the
-//     /znodes?data=false table fetched, decoded by flechette, indexed, the
-//     first rows rendered), from the page's own performance.now();
+//     /znodes table fetched (the columns the tree needs), decoded by
+//     flechette, indexed, the first rows rendered), from the page's own
+//     performance.now();
 //   - the page's memory once the tree is shown (JS heap plus ArrayBuffer
 //     backing stores, after a garbage collection);
 //   - a path-glob filter matching every znode (the whole tree opened, every
 //     node a row), then a jump to the middle of that list, each to the next
 //     frame drawn;
 // and, in the same run, the peer every page load contains: fetching the same
-// table with Node's fetch and decoding it with flechette (no browser, no
+// table (the page's own request) with Node's fetch and decoding it with flechette (no browser, no
 // tree). Prints one JSON object.
 //
 // usage: node bench/webui_bench.mjs URL RUNS
@@ -27,26 +28,18 @@ const [url, runsText] = process.argv.slice(2);
 const runs = Number(runsText || 3);
 const best = (xs) => Math.min(...xs);
 
-const fetchDecode = [];
-let rows = 0;
-let bytes = 0;
-for (let i = 0; i < runs; ++i) {
-  const started = performance.now();
-  const body = new Uint8Array(await (await fetch(url + '/znodes?data=false')).arrayBuffer());
-  const table = tableFromIPC(body, { useBigInt: true });
-  table.getChild('path').toArray();
-  fetchDecode.push(performance.now() - started);
-  rows = table.numRows;
-  bytes = body.byteLength;
-}
-
 const browser = await chromium.launch({ executablePath: '/usr/bin/chromium', headless: true,
                                         args: ['--no-sandbox', '--enable-precise-memory-info'] });
 const firstPaint = [], heap = [], scroll = [], filter = [], phases = [];
+let treeTarget = null;  // the page's /znodes request
 try {
   for (let i = 0; i < runs; ++i) {
     const context = await browser.newContext({ viewport: { width: 1400, height: 900 } });
     const page = await context.newPage();
+    page.on('request', (request) => {
+      const target = new URL(request.url());
+      if (target.pathname === '/znodes') treeTarget = target.pathname + target.search;
+    });
     await page.goto(url);
     await page.waitForSelector('body[data-ready=true]', { timeout: 120000 });
     firstPaint.push(Number(await page.evaluate(() => document.body.dataset.readyAt)));
@@ -83,8 +76,21 @@ try {
 } finally {
   await browser.close();
 }
+
+const fetchDecode = [];
+let rows = 0;
+let bytes = 0;
+for (let i = 0; i < runs; ++i) {
+  const started = performance.now();
+  const body = new Uint8Array(await (await fetch(url + treeTarget)).arrayBuffer());
+  const table = tableFromIPC(body, { useBigInt: true });
+  table.getChild('path').toArray();
+  fetchDecode.push(performance.now() - started);
+  rows = table.numRows;
+  bytes = body.byteLength;
+}
 const result = {
-  znodes: rows, table_mb: +(bytes / (1 << 20)).toFixed(1), runs,
+  znodes: rows, table: treeTarget, table_mb: +(bytes / (1 << 20)).toFixed(1), runs,
   first_paint_ms: Math.round(best(firstPaint)), first_paint_runs_ms: firstPaint.map(Math.round),
   // The best run's fetch, decode (flechette), index (the page's tree) and draw.
   first_paint_phases_ms: phases[firstPaint.indexOf(best(firstPaint))],

@@ -10,6 +10,8 @@
   const $ = (id) => document.getElementById(id);
   const ROW_HEIGHT = 20;
   const KINDS = ['persistent', 'ephemeral', 'container', 'ttl'];
+  // What loadTree reads of /znodes: about a third of the table's bytes.
+  const TREE_COLUMNS = 'path,kind,ephemeral_owner,data_length,depth,error';
 
   // ---------------------------------------------------------------- HTTP
 
@@ -199,7 +201,10 @@
     expanded: new Uint8Array(0), dataLength: new Int32Array(0),
     subCount: new Float64Array(0), subBytes: new Float64Array(0), flashAt: new Float64Array(0),
     kids: [], kidsSorted: new Uint8Array(0),
-    error: new Map(), byPath: new Map(), roots: [], zxid: 0,
+    error: new Map(), roots: [], zxid: 0,
+    // Rows [0, sorted) are in path order, as /znodes sends them: found by a
+    // binary search. Rows added since (live changes) are in `added`.
+    sorted: 0, added: new Map(),
   };
 
   function grow(minimum) {
@@ -246,6 +251,29 @@
     return out;
   }
 
+  // The row of `path` among the first `end` rows, which are in path order.
+  function searchSorted(path, end) {
+    let lo = 0, hi = end;
+    while (lo < hi) {
+      const mid = (lo + hi) >>> 1;
+      if (tree.path[mid] < path) lo = mid + 1; else hi = mid;
+    }
+    return lo < end && tree.path[lo] === path ? lo : undefined;
+  }
+
+  // The live znode at `path`, if there is one.
+  function idOf(path) {
+    let id = tree.added.get(path);
+    if (id === undefined) id = searchSorted(path, tree.sorted);
+    return id !== undefined && tree.alive[id] ? id : undefined;
+  }
+
+  function link(id, parent) {
+    tree.parent[id] = parent === undefined ? -1 : parent;
+    if (parent === undefined) tree.roots.push(id);
+    else (tree.kids[parent] || (tree.kids[parent] = [])).push(id);
+  }
+
   function column(table, name) {
     const c = table.getChild(name);
     return c ? c.toArray() : null;
@@ -267,9 +295,8 @@
     grow(n + 1);
     tree.path = paths; tree.kids = new Array(n);
     const t0 = performance.now();
-    tree.error = new Map(); tree.byPath = new Map(); tree.roots = [];
+    tree.error = new Map(); tree.added = new Map(); tree.roots = [];
     for (let i = 0; i < n; ++i) {
-      tree.byPath.set(paths[i], i);
       let kind = kindCode(kinds[i]);
       if (kind === 0 && owners[i]) kind = 1;
       tree.kind[i] = kind;
@@ -281,15 +308,37 @@
     }
     tree.n = n;
     const t1 = performance.now();
-    let maxDepth = 0;
+    // Parents, without a map of paths: the rows come sorted by path (byte
+    // order), so a row's parent is the row before it or one of that row's
+    // ancestors, unless siblings whose names continue the parent's with a
+    // byte below '/' ("job-1" after "job") came between: then a binary
+    // search of the rows before it. Rows out of order (JavaScript compares
+    // UTF-16 units, which differs from UTF-8 bytes above U+FFFF) take a Map.
+    let sorted = true;
     for (let i = 0; i < n; ++i) {
-      const p = parentPath(tree.path[i]);
-      const parent = p === null ? undefined : tree.byPath.get(p);
-      tree.parent[i] = parent === undefined ? -1 : parent;
-      if (parent === undefined) tree.roots.push(i);
-      else (tree.kids[parent] || (tree.kids[parent] = [])).push(i);
-      if (depths[i] > maxDepth) maxDepth = depths[i];
+      const path = paths[i];
+      if (i > 0 && !(paths[i - 1] < path)) { sorted = false; break; }
+      const p = parentPath(path);
+      let parent;
+      if (p !== null) {
+        let a = i - 1;
+        while (a >= 0 && paths[a].length > p.length) a = tree.parent[a];
+        parent = a >= 0 && paths[a] === p ? a : searchSorted(p, i);
+      }
+      link(i, parent);
     }
+    if (sorted) {
+      tree.sorted = n;
+    } else {
+      tree.roots = []; tree.kids = new Array(n);
+      for (let i = 0; i < n; ++i) tree.added.set(paths[i], i);
+      for (let i = 0; i < n; ++i) {
+        const p = parentPath(paths[i]);
+        link(i, p === null ? undefined : tree.added.get(p));
+      }
+    }
+    let maxDepth = 0;
+    for (let i = 0; i < n; ++i) if (depths[i] > maxDepth) maxDepth = depths[i];
     const t2 = performance.now();
     // Subtree sums, deepest first (a counting sort by depth).
     const start = new Int32Array(maxDepth + 2);
@@ -328,7 +377,7 @@
   // One row of the change table, replayed as `watch` documents.
   function applyChange(row) {
     const path = row.path;
-    let id = tree.byPath.get(path);
+    let id = idOf(path);
     if (row.event === 'deleted') {
       if (id === undefined) return;
       removeSubtree(id);
@@ -342,7 +391,7 @@
       id = tree.n++;
       grow(tree.n);
       tree.path[id] = path;
-      tree.byPath.set(path, id);
+      tree.added.set(path, id);
       tree.alive[id] = 1;
       tree.kind[id] = kind;
       tree.dataLength[id] = length;
@@ -351,13 +400,9 @@
       tree.expanded[id] = 0;
       tree.kidsSorted[id] = 0;
       const p = parentPath(path);
-      const parent = p === null ? undefined : tree.byPath.get(p);
-      tree.parent[id] = parent === undefined ? -1 : parent;
-      if (parent === undefined) tree.roots.push(id);
-      else {
-        (tree.kids[parent] || (tree.kids[parent] = [])).push(id);
-        tree.kidsSorted[parent] = 0;
-      }
+      const parent = p === null ? undefined : idOf(p);
+      link(id, parent);
+      if (parent !== undefined) tree.kidsSorted[parent] = 0;
       addToAncestors(id, 1, length);
     } else {
       const delta = length - tree.dataLength[id];
@@ -383,7 +428,7 @@
     while (stack.length) {
       const i = stack.pop();
       tree.alive[i] = 0;
-      tree.byPath.delete(tree.path[i]);
+      if (tree.added.get(tree.path[i]) === i) tree.added.delete(tree.path[i]);
       tree.error.delete(i);
       if (tree.kids[i]) stack.push(...tree.kids[i]);
       tree.kids[i] = undefined;
@@ -668,7 +713,7 @@
   async function selectPath(path) {
     const seq = ++node.seq;
     node.path = path;
-    const id = tree.byPath.get(path);
+    const id = idOf(path);
     view.selected = id === undefined ? -1 : id;
     scheduleRender();
     $('node-path').textContent = path;
@@ -1062,7 +1107,7 @@
     if (live.controller) live.controller.abort();
     setStatus('loading the tree…');
     const started = performance.now();
-    const bytes = new Uint8Array(await (await request('/znodes?data=false')).arrayBuffer());
+    const bytes = new Uint8Array(await (await request('/znodes?data=false&columns=' + TREE_COLUMNS)).arrayBuffer());
     const fetched = performance.now();
     const table = fl.tableFromIPC(bytes, { useBigInt: true });
     const decoded = performance.now();
