@@ -327,9 +327,8 @@
       }
       link(i, parent);
     }
-    if (sorted) {
-      tree.sorted = n;
-    } else {
+    tree.sorted = sorted ? n : 0;
+    if (!sorted) {
       tree.roots = []; tree.kids = new Array(n);
       for (let i = 0; i < n; ++i) tree.added.set(paths[i], i);
       for (let i = 0; i < n; ++i) {
