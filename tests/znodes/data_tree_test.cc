@@ -72,6 +72,16 @@ TEST(DataTreeTest, NodeTwiceIsInvalid) {
   EXPECT_NE(status.message().find("\"/b\" appears twice"), std::string::npos) << status.ToString();
 }
 
+// DigestCalculator's CRC over path, data and stat, where the root's path and
+// empty data add nothing (a null buffer must not restart the CRC). Expected:
+// Python's zlib.crc32 of 60 zero bytes, plus that of "/a" and 60 zero bytes.
+TEST(DataTreeTest, DigestLeavesOutEmptyPathAndData) {
+  DataTree tree;
+  ASSERT_TRUE(Add(tree, "").ok());
+  ASSERT_TRUE(Add(tree, "/a").ok());
+  EXPECT_EQ(tree.Digest(), int64_t{3754309558});
+}
+
 // Path byte order splits subtrees: "-" and "." sort before "/", so "/a-b"
 // comes between "/a" and "/a/c". ForEach must still give exact byte order.
 TEST(DataTreeTest, VisitsInPathByteOrderWhereSubtreesInterleave) {

@@ -51,6 +51,17 @@ bool IsSessionEphemeral(int64_t owner) {
   return DecodeStoredEphemeralOwner(owner).kind == NodeKind::kEphemeral;
 }
 
+int32_t Int32At(const uint8_t* p) {
+  uint32_t v;
+  std::memcpy(&v, p, 4);
+  return static_cast<int32_t>(__builtin_bswap32(v));
+}
+int64_t Int64At(const uint8_t* p) {
+  uint64_t v;
+  std::memcpy(&v, p, 8);
+  return static_cast<int64_t>(__builtin_bswap64(v));
+}
+
 uint64_t PathHash(std::string_view path) { return std::hash<std::string_view>{}(path); }
 
 // One entry of a parent's children as ForEach orders them: the child itself
@@ -96,17 +107,17 @@ Status DataTree::AddAcl(int64_t id, std::vector<zk::Acl> acl) {
   return Status::Ok();
 }
 
-DataTree::Index DataTree::NewNode(std::string_view path, Index parent, const Node& fields) {
+DataTree::Index DataTree::NewNode(Index parent, const uint8_t* record, Index changed,
+                                  std::string_view path) {
   if (node_count_ == chunks_.size() * kChunkNodes) {
     void* memory = node_arena_.allocate(kChunkNodes * sizeof(Node), alignof(Node));
     chunks_.push_back(static_cast<Node*>(memory));
   }
   const auto i = static_cast<Index>(node_count_++);
-  Node* n = new (&node(i)) Node(fields);
-  n->path = path;
+  Node* n = new (&node(i)) Node;
+  n->record = record;
+  n->changed = changed;
   n->parent = parent;
-  n->name_offset = static_cast<uint32_t>(path.rfind('/') + 1);
-  n->alive = true;
   if (parent != kNone) {
     Node& p = node(parent);
     n->next_sibling = p.first_child;
@@ -118,15 +129,62 @@ DataTree::Index DataTree::NewNode(std::string_view path, Index parent, const Nod
   return i;
 }
 
+std::string_view DataTree::PathOf(Index i) const {
+  const Node& n = node(i);
+  if (n.changed != kNone) return changed_[n.changed].path;
+  const auto size = static_cast<size_t>(Int32At(n.record));
+  if (size == 0) return kRoot;  // the root is "" in snapshots
+  return {reinterpret_cast<const char*>(n.record + 4), size};
+}
+
+DataTree::Values DataTree::Read(Index i, bool with_acl) const {
+  const Node& n = node(i);
+  if (n.changed != kNone) return changed_[n.changed];
+  // The record as the decoder checked it: path, data, ACL id, StatPersisted.
+  Values v;
+  v.path = PathOf(i);
+  const uint8_t* p = n.record + 4 + static_cast<size_t>(std::max(Int32At(n.record), 0));
+  const int32_t data_size = Int32At(p);
+  p += 4;
+  if (data_size > 0) {
+    v.data = {p, static_cast<size_t>(data_size)};
+    p += data_size;
+  }
+  if (with_acl) {
+    auto acl = acls_by_id_.find(Int64At(p));
+    v.acl = acl == acls_by_id_.end() ? nullptr : &acl->second;  // checked when added
+  }
+  p += 8;
+  v.stat.czxid = Int64At(p);
+  v.stat.mzxid = Int64At(p + 8);
+  v.stat.ctime = Int64At(p + 16);
+  v.stat.mtime = Int64At(p + 24);
+  v.stat.version = Int32At(p + 32);
+  v.stat.cversion = Int32At(p + 36);
+  v.stat.aversion = Int32At(p + 40);
+  v.stat.ephemeral_owner = Int64At(p + 44);
+  v.stat.pzxid = Int64At(p + 52);
+  return v;
+}
+
+DataTree::Values& DataTree::Change(Index i) {
+  Node& n = node(i);
+  if (n.changed == kNone) {
+    changed_.push_back(Read(i));
+    n.changed = static_cast<Index>(changed_.size() - 1);
+  }
+  return changed_[n.changed];
+}
+
 Status DataTree::AddNode(std::string_view path, std::span<const uint8_t> data, int64_t acl_id,
-                         const PersistedStat& stat) {
+                         const PersistedStat& stat, const uint8_t* record) {
   auto acl = acls_by_id_.find(acl_id);
   if (acl == acls_by_id_.end()) {
     return Status::InvalidData("node \"" + std::string(path) + "\" refers to ACL id " +
                                std::to_string(acl_id) + ", which the ACL cache lacks");
   }
-  if (node_count_ >= kNone) {
-    return Status::OutOfRange("more than " + std::to_string(kNone - 1) + " nodes");
+  if (node_count_ >= kNone - 1 || changed_.size() >= kNone - 1) {
+    return Status::OutOfRange("more than " + std::to_string(kNone - 2) + " nodes");
   }
   Index parent = kNone;
   if (path.empty() || path == kRoot) {
@@ -146,15 +204,14 @@ Status DataTree::AddNode(std::string_view path, std::span<const uint8_t> data, i
       return Status::InvalidData("node \"" + std::string(path) + "\" appears twice");
     }
   }
-  Node fields;
-  fields.data = data;
-  fields.acl = &acl->second;
-  fields.stat = stat;
-  const Index i = NewNode(path, parent, fields);
-  if (parent == kNone) root_ = i;
-  if (IsSessionEphemeral(stat.ephemeral_owner)) {
-    ephemerals_[stat.ephemeral_owner].insert(node(i).path);
+  Index changed = kNone;
+  if (record == nullptr) {
+    changed_.push_back({path, data, &acl->second, stat});
+    changed = static_cast<Index>(changed_.size() - 1);
   }
+  const Index i = NewNode(parent, record, changed, path);
+  if (parent == kNone) root_ = i;
+  if (IsSessionEphemeral(stat.ephemeral_owner)) ephemerals_[stat.ephemeral_owner].insert(path);
   load_path_.push_back(i);
   return Status::Ok();
 }
@@ -162,7 +219,7 @@ Status DataTree::AddNode(std::string_view path, std::span<const uint8_t> data, i
 DataTree::Index DataTree::FindLoadedParent(std::string_view parent_path) {
   // ZooKeeper writes a snapshot depth first, so a node's parent is on the
   // path from the root to the node loaded last: found without a search.
-  while (!load_path_.empty() && node(load_path_.back()).path != parent_path) load_path_.pop_back();
+  while (!load_path_.empty() && PathOf(load_path_.back()) != parent_path) load_path_.pop_back();
   if (!load_path_.empty()) return load_path_.back();
   // Not depth first after all: look it up, and start a new path there.
   EnsureIndex();
@@ -178,7 +235,7 @@ void DataTree::EnsureIndex() {
   index_.assign(slots, 0);
   index_mask_ = slots - 1;
   for (Index i = 0; i < node_count_; ++i) {
-    const std::string_view path = node(i).path;
+    const std::string_view path = PathOf(i);
     const uint64_t hash = PathHash(path);
     if (load_error_.ok() && Lookup(path) != kNone) {
       load_error_ = Status::InvalidData("node \"" + std::string(path) + "\" appears twice");
@@ -215,7 +272,7 @@ DataTree::Index DataTree::Lookup(std::string_view path) const {
     const uint64_t entry = index_[slot];
     if ((entry >> 32) != hash) continue;
     const auto i = static_cast<Index>((entry & 0xffffffff) - 1);
-    if (node(i).path == path) return i;
+    if (PathOf(i) == path) return i;
   }
   return kNone;
 }
@@ -292,11 +349,11 @@ void DataTree::ApplyOp(const TxnHeader& header, int32_t type, const TxnOp& op) {
         outcome = Outcome::kNoNode;
         break;
       }
-      Node& n = node(i);
-      n.data = op.data;
-      n.stat.mtime = header.time_ms;
-      n.stat.mzxid = header.zxid;
-      n.stat.version = op.version.value_or(0);
+      Values& v = Change(i);
+      v.data = op.data;
+      v.stat.mtime = header.time_ms;
+      v.stat.mzxid = header.zxid;
+      v.stat.version = op.version.value_or(0);
       break;
     }
     case kOpSetAcl: {
@@ -305,8 +362,9 @@ void DataTree::ApplyOp(const TxnHeader& header, int32_t type, const TxnOp& op) {
         outcome = Outcome::kNoNode;
         break;
       }
-      node(i).acl = InternAcl(op.acl);
-      node(i).stat.aversion = op.version.value_or(0);
+      Values& v = Change(i);
+      v.acl = InternAcl(op.acl);
+      v.stat.aversion = op.version.value_or(0);
       break;
     }
     case kOpCloseSession:
@@ -328,18 +386,20 @@ DataTree::Outcome DataTree::CreateNode(const TxnOp& op, int64_t owner, const Txn
   const std::vector<zk::Acl>* acl = InternAcl(op.acl);
   const Index existing = Lookup(op.path);
   if (existing != kNone && node(existing).alive) return Outcome::kNodeExists;
-  if (existing == kNone && node_count_ >= kNone) return Outcome::kNoNode;  // cannot happen on disk
+  if (existing == kNone && node_count_ >= kNone - 1)
+    return Outcome::kNoNode;  // cannot happen on disk
 
-  Node& parent = node(parent_index);
+  PersistedStat& parent = Change(parent_index).stat;
   int32_t parent_cversion =
-      op.parent_cversion == -1 ? WrappingAdd(parent.stat.cversion, 1) : op.parent_cversion;
+      op.parent_cversion == -1 ? WrappingAdd(parent.cversion, 1) : op.parent_cversion;
   // Replaying a create that the snapshot saw deleted again must not move the
   // parent's cversion and pzxid backwards.
-  if (parent_cversion > parent.stat.cversion) {
-    parent.stat.cversion = parent_cversion;
-    parent.stat.pzxid = header.zxid;
+  if (parent_cversion > parent.cversion) {
+    parent.cversion = parent_cversion;
+    parent.pzxid = header.zxid;
   }
-  Node fields;
+  Values fields;
+  fields.path = op.path;
   fields.data = op.data;
   fields.acl = acl;
   fields.stat.czxid = fields.stat.mzxid = fields.stat.pzxid = header.zxid;
@@ -347,24 +407,18 @@ DataTree::Outcome DataTree::CreateNode(const TxnOp& op, int64_t owner, const Txn
   fields.stat.ephemeral_owner = owner;
   Index i = existing;
   if (i == kNone) {
-    i = NewNode(op.path, parent_index, fields);
+    if (changed_.size() >= kNone - 1) return Outcome::kNoNode;  // cannot happen on disk
+    changed_.push_back(fields);
+    i = NewNode(parent_index, nullptr, static_cast<Index>(changed_.size() - 1), op.path);
   } else {
     // The tombstone of this path, still in its parent's list: revived in
     // place, so churn on the same paths does not grow the tree.
-    Node& revived = node(i);
-    const Index first_child = revived.first_child;
-    const Index next_sibling = revived.next_sibling;
-    const uint32_t name_offset = revived.name_offset;
-    revived = fields;
-    revived.path = op.path;
-    revived.parent = parent_index;
-    revived.first_child = first_child;
-    revived.next_sibling = next_sibling;
-    revived.name_offset = name_offset;
-    ++parent.num_children;
+    Change(i) = fields;
+    node(i).alive = true;
+    ++node(parent_index).num_children;
     ++live_count_;
   }
-  if (IsSessionEphemeral(owner)) ephemerals_[owner].insert(node(i).path);
+  if (IsSessionEphemeral(owner)) ephemerals_[owner].insert(op.path);
   return Outcome::kOk;
 }
 
@@ -374,13 +428,13 @@ bool DataTree::DeleteNode(std::string_view path, int64_t zxid) {
   if (!SplitPath(path, &parent_path, &name)) return false;
   const Index parent_index = FindLive(parent_path);
   if (parent_index == kNone) return false;
-  Node& parent = node(parent_index);
   // The pzxid moves even when the child is already gone (deleted while the
   // fuzzy snapshot was taken), but never backwards.
-  if (zxid > parent.stat.pzxid) parent.stat.pzxid = zxid;
+  PersistedStat& parent = Change(parent_index).stat;
+  if (zxid > parent.pzxid) parent.pzxid = zxid;
   const Index i = FindLive(path);
   if (i == kNone) return false;
-  --parent.num_children;
+  --node(parent_index).num_children;
   // The server refuses to delete a node with children, so a log never asks
   // for it; should one, the whole subtree goes, as a walk of the server's
   // tree would no longer reach it either.
@@ -391,15 +445,17 @@ bool DataTree::DeleteNode(std::string_view path, int64_t zxid) {
 void DataTree::Bury(Index i) {
   std::vector<Index> pending = {i};
   while (!pending.empty()) {
-    Node& n = node(pending.back());
+    const Index victim = pending.back();
+    Node& n = node(victim);
     pending.pop_back();
     if (!n.alive) continue;
     n.alive = false;
     --live_count_;
-    const int64_t owner = n.stat.ephemeral_owner;
+    const Values v = Read(victim);
+    const int64_t owner = v.stat.ephemeral_owner;
     if (IsSessionEphemeral(owner)) {
       if (auto session = ephemerals_.find(owner); session != ephemerals_.end()) {
-        session->second.erase(n.path);
+        session->second.erase(v.path);
         if (session->second.empty()) ephemerals_.erase(session);
       }
     }
@@ -413,7 +469,7 @@ void DataTree::Bury(Index i) {
 bool DataTree::SetCversionPzxid(std::string_view parent_path, int32_t cversion, int64_t zxid) {
   const Index i = FindLive(parent_path);
   if (i == kNone) return false;
-  PersistedStat& stat = node(i).stat;
+  PersistedStat& stat = Change(i).stat;
   if (cversion == -1) cversion = WrappingAdd(stat.cversion, 1);
   if (cversion > stat.cversion) {
     stat.cversion = cversion;
@@ -442,32 +498,34 @@ void DataTree::KillSession(int64_t session, const TxnOp& op, int64_t zxid) {
 Status DataTree::ForEach(const std::function<Status(const ZnodeRecord&)>& sink) const {
   ZKA_RETURN_IF_ERROR(load_error_);
   if (root_ == kNone) return Status::Ok();
-  auto emit = [&](const Node& n) {
-    EphemeralOwnerInfo owner = DecodeStoredEphemeralOwner(n.stat.ephemeral_owner);
+  auto emit = [&](Index i) {
+    const Node& n = node(i);
+    const Values v = Read(i);
+    EphemeralOwnerInfo owner = DecodeStoredEphemeralOwner(v.stat.ephemeral_owner);
     zk::Stat stat;
-    stat.czxid = n.stat.czxid;
-    stat.mzxid = n.stat.mzxid;
-    stat.ctime = n.stat.ctime;
-    stat.mtime = n.stat.mtime;
-    stat.version = n.stat.version;
+    stat.czxid = v.stat.czxid;
+    stat.mzxid = v.stat.mzxid;
+    stat.ctime = v.stat.ctime;
+    stat.mtime = v.stat.mtime;
+    stat.version = v.stat.version;
     // Stored cversion counts creates; clients see creates plus deletes.
-    stat.cversion = WrappingAdd(WrappingAdd(n.stat.cversion, n.stat.cversion), -n.num_children);
-    stat.aversion = n.stat.aversion;
+    stat.cversion = WrappingAdd(WrappingAdd(v.stat.cversion, v.stat.cversion), -n.num_children);
+    stat.aversion = v.stat.aversion;
     stat.ephemeral_owner = owner.client_visible_owner;
-    stat.data_length = static_cast<int32_t>(n.data.size());
+    stat.data_length = static_cast<int32_t>(v.data.size());
     stat.num_children = n.num_children;
-    stat.pzxid = n.stat.pzxid;
+    stat.pzxid = v.stat.pzxid;
 
     ZnodeRecord record;
-    record.path = n.path;
+    record.path = v.path;
     record.stat = stat;
     record.kind = owner.kind;
-    record.data = n.data;
+    record.data = v.data;
     record.ttl_ms = owner.ttl_ms;
-    record.acl = n.acl;
+    record.acl = v.acl;
     return sink(record);
   };
-  ZKA_RETURN_IF_ERROR(emit(node(root_)));
+  ZKA_RETURN_IF_ERROR(emit(root_));
   // A stack of sorted sibling entries: each frame is the range of `entries`
   // holding one parent's children, and how far it has been emitted.
   struct Frame {
@@ -481,7 +539,8 @@ Status DataTree::ForEach(const std::function<Status(const ZnodeRecord&)>& sink) 
     for (Index c = node(parent).first_child; c != kNone; c = node(c).next_sibling) {
       const Node& child = node(c);
       if (!child.alive) continue;
-      const std::string_view name = child.path.substr(child.name_offset);
+      const std::string_view path = PathOf(c);
+      const std::string_view name = path.substr(path.rfind('/') + 1);
       entries.push_back({name, c, false});
       if (child.num_children > 0) entries.push_back({name, c, true});
     }
@@ -490,7 +549,7 @@ Status DataTree::ForEach(const std::function<Status(const ZnodeRecord&)>& sink) 
       const Entry& a = entries[e - 1];
       const Entry& b = entries[e];
       if (a.block == b.block && a.name == b.name) {
-        return Status::InvalidData("node \"" + std::string(node(b.node).path) + "\" appears twice");
+        return Status::InvalidData("node \"" + std::string(PathOf(b.node)) + "\" appears twice");
       }
     }
     frames.push_back({begin, begin});
@@ -508,7 +567,7 @@ Status DataTree::ForEach(const std::function<Status(const ZnodeRecord&)>& sink) 
     if (entry.block) {
       ZKA_RETURN_IF_ERROR(open(entry.node));
     } else {
-      ZKA_RETURN_IF_ERROR(emit(node(entry.node)));
+      ZKA_RETURN_IF_ERROR(emit(entry.node));
     }
   }
   return Status::Ok();
@@ -518,12 +577,16 @@ int64_t DataTree::Digest() const {
   uint64_t digest = 0;
   uint8_t fixed[60];
   for (Index i = 0; i < node_count_; ++i) {
-    const Node& n = node(i);
-    if (!n.alive || n.path.starts_with("/zookeeper/")) continue;
+    if (!node(i).alive) continue;
+    const Values n = Read(i, /*with_acl=*/false);
+    if (n.path.starts_with("/zookeeper/")) continue;
     // The root is "" on disk and in the digest.
     std::string_view digest_path = i == root_ ? std::string_view() : n.path;
-    uint32_t crc = libdeflate_crc32(0, digest_path.data(), digest_path.size());
-    crc = libdeflate_crc32(crc, n.data.data(), n.data.size());
+    // libdeflate_crc32 with a null buffer returns the initial value, not
+    // `crc`: empty parts (the root's path, no data) are left out instead.
+    uint32_t crc = 0;
+    if (!digest_path.empty()) crc = libdeflate_crc32(crc, digest_path.data(), digest_path.size());
+    if (!n.data.empty()) crc = libdeflate_crc32(crc, n.data.data(), n.data.size());
     size_t at = 0;
     auto put = [&](uint64_t v, int width) {
       for (int shift = (width - 1) * 8; shift >= 0; shift -= 8) {

@@ -1,5 +1,6 @@
 #include "znodes/datadir/snapshot.h"
 
+#include <cstring>
 #include <string>
 #include <string_view>
 #include <vector>
@@ -82,9 +83,17 @@ Status ReadAclCache(zk::JuteReader& reader, DataTree* tree) {
   return reader.status().WithContext("reading the ACL cache");
 }
 
-Status ReadNodes(zk::JuteReader& reader, DataTree* tree, SnapshotInfo* info) {
+int32_t Int32At(const uint8_t* p) {
+  uint32_t v;
+  std::memcpy(&v, p, 4);
+  return static_cast<int32_t>(__builtin_bswap32(v));
+}
+
+Status ReadNodes(std::span<const uint8_t> bytes, zk::JuteReader& reader, DataTree* tree,
+                 SnapshotInfo* info) {
   while (true) {
     const size_t node_offset = reader.offset();
+    const uint8_t* record = reader.remaining() > 0 ? bytes.data() + node_offset : nullptr;
     auto path_bytes = reader.ReadBufferView();
     std::string_view path(reinterpret_cast<const char*>(path_bytes.data()), path_bytes.size());
     if (!reader.ok()) return reader.status().WithContext("reading a node path");
@@ -102,7 +111,11 @@ Status ReadNodes(zk::JuteReader& reader, DataTree* tree, SnapshotInfo* info) {
     stat.ephemeral_owner = reader.ReadLong();
     stat.pzxid = reader.ReadLong();
     Status status = reader.status();
-    if (status.ok()) status = tree->AddNode(path, data, acl_id, stat);
+    // A null path or data buffer (length -1) reads as empty but would read
+    // back differently from the record: such nodes keep a copy instead.
+    const bool plain = status.ok() && path_bytes.data() == record + 4 && Int32At(record) >= 0 &&
+                       Int32At(record + 4 + path_bytes.size()) >= 0;
+    if (status.ok()) status = tree->AddNode(path, data, acl_id, stat, plain ? record : nullptr);
     if (!status.ok()) {
       return status.WithContext("node \"" + std::string(path) + "\"" + At(node_offset));
     }
@@ -118,7 +131,7 @@ Result<SnapshotInfo> DecodeSnapshot(std::span<const uint8_t> bytes, DataTree* tr
   ZKA_ASSIGN_OR_RETURN(info.header, ReadFileHeader(reader, kSnapshotMagic));
   ZKA_RETURN_IF_ERROR(ReadSessions(reader, &info));
   ZKA_RETURN_IF_ERROR(ReadAclCache(reader, tree));
-  ZKA_RETURN_IF_ERROR(ReadNodes(reader, tree, &info));
+  ZKA_RETURN_IF_ERROR(ReadNodes(bytes, reader, tree, &info));
 
   uint32_t running = kAdler32Initial;
   size_t checked_up_to = 0;
