@@ -258,7 +258,8 @@ void RegisterDiffCommand(CLI::App& app, CommandRunner& runner) {
   command->add_option("--exclude", args->excludes,
                       "Prune subtrees whose path (relative to the root) matches this fnmatch "
                       "pattern; repeatable");
-  AddZkConnectionOptions(*command, args->connection, /*zk_required=*/false);
+  AddZkConnectionOptions(*command, args->connection, /*zk_required=*/false,
+                         ZkTlsNames::kAlsoUnprefixed);
   command->callback([args, &runner] {
     runner = [args] {
       treesync::DiffCounts counts;

@@ -214,7 +214,7 @@ void RegisterGetCommand(CLI::App& app, CommandRunner& runner) {
       ->capture_default_str();
   command->add_option("--auth-file", args->connection.auth_file,
                       "zk:// URLs: file of SCHEME:CREDENTIAL lines for the ZooKeeper session");
-  AddZkSecurityOptions(*command, args->connection);
+  AddZkSecurityOptions(*command, args->connection, ZkTlsNames::kPrefixedOnly);
   command->callback([args, &runner] { runner = [args] { return Finish("get", RunGet(*args)); }; });
 }
 

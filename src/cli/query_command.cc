@@ -233,7 +233,8 @@ void RegisterQueryCommand(CLI::App& app, CommandRunner& runner) {
       "what is read; --explain shows it. LIKE is case-sensitive. Timestamps are epoch ms.");
   command->add_option("SQL", args->sql, "One SQL statement (SELECT, WITH, VALUES)")->required();
   command->add_option("FILES", args->files, "Arrow IPC files to query as tables");
-  AddZkConnectionOptions(*command, args->connection, /*zk_required=*/false);
+  AddZkConnectionOptions(*command, args->connection, /*zk_required=*/false,
+                         ZkTlsNames::kPrefixedOnly);
   command->add_option("--data-dir", args->data_dir,
                       "ZooKeeper's data directory (offline; also gives the txns table)");
   command->add_option("--zxid", args->zxid,

@@ -340,7 +340,8 @@ void RegisterServeCommand(CLI::App& app, CommandRunner& runner) {
       "--store /var/lib/zkarrow\n"
       "  zkarrow get grpc://127.0.0.1:8815/znodes -o tree.arrow\n"
       "  curl -s 127.0.0.1:8080/znodes?path=/brokers > brokers.arrows");
-  AddZkConnectionOptions(*command, args->connection, /*zk_required=*/true);
+  AddZkConnectionOptions(*command, args->connection, /*zk_required=*/true,
+                         ZkTlsNames::kPrefixedOnly);
   command->add_option("--path", args->path, "Subtree to serve")->default_str("/");
   command->add_option("--exclude", args->excludes,
                       "Glob on the absolute path; hides matching subtrees (repeatable)");

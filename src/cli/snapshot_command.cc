@@ -185,7 +185,8 @@ void RegisterSnapshotCommand(CLI::App& app, CommandRunner& runner) {
       "  zkarrow snapshot --data-dir /var/lib/zookeeper --zxid 0x1a2b -o past.arrow\n"
       "Credentials: --auth-file FILE (SCHEME:CREDENTIAL lines, mode 600) or $ZKARROW_AUTH keep\n"
       "them out of ps and shell history; digest credentials are sent in clear text.");
-  AddZkConnectionOptions(*command, args->connection, /*zk_required=*/false);
+  AddZkConnectionOptions(*command, args->connection, /*zk_required=*/false,
+                         ZkTlsNames::kAlsoUnprefixed);
   command->add_option("--data-dir", args->data_dir,
                       "Offline: ZooKeeper's dataDir (or its version-2 folder)");
   command->add_option("--zxid", args->zxid,

@@ -275,7 +275,8 @@ void RegisterWatchCommand(CLI::App& app, CommandRunner& runner) {
       "changes.arrows\n"
       "  zkarrow watch --zk 127.0.0.1:2181 --rotate-rows 100000 -o changes-%05d.arrows\n"
       "  zkarrow watch --zk 127.0.0.1:2181 --exclude '/zookeeper*' --for 60 -o minute.arrows");
-  AddZkConnectionOptions(*command, args->connection, /*zk_required=*/true);
+  AddZkConnectionOptions(*command, args->connection, /*zk_required=*/true,
+                         ZkTlsNames::kAlsoUnprefixed);
   command->add_option("--path", args->path, "Subtree to watch")->default_str("/");
   command
       ->add_option("-o,--output", args->output,

@@ -113,7 +113,8 @@ Result<std::optional<zk::SaslOptions>> MakeSaslOptions(const ZkConnectionArgs& a
 
 }  // namespace
 
-void AddZkConnectionOptions(CLI::App& command, ZkConnectionArgs& args, bool zk_required) {
+void AddZkConnectionOptions(CLI::App& command, ZkConnectionArgs& args, bool zk_required,
+                            ZkTlsNames tls_names) {
   CLI::Option* zk =
       command.add_option("--zk", args.zk, "Live ensemble: HOST:PORT[,HOST:PORT...][/chroot]");
   if (zk_required) zk->required();
@@ -127,25 +128,30 @@ void AddZkConnectionOptions(CLI::App& command, ZkConnectionArgs& args, bool zk_r
   command.add_option("--session-timeout-ms", args.session_timeout_ms, "Session timeout")
       ->check(CLI::Range(2000, 600000))
       ->capture_default_str();
-  AddZkSecurityOptions(command, args);
+  AddZkSecurityOptions(command, args, tls_names);
 }
 
-void AddZkSecurityOptions(CLI::App& command, ZkConnectionArgs& args) {
+void AddZkSecurityOptions(CLI::App& command, ZkConnectionArgs& args, ZkTlsNames tls_names) {
   const std::string group = "Connection security (TLS, SASL)";
+  // "--zk-tls-ca" -> "--zk-tls-ca,--tls-ca" where both are taken.
+  auto tls_name = [&](const std::string& name) {
+    return tls_names == ZkTlsNames::kAlsoUnprefixed ? name + ",--" + name.substr(5) : name;
+  };
   auto text = [&](const std::string& name, std::string& value, const std::string& help) {
     return command.add_option(name, value, help)->group(group);
   };
   auto file = [&](const std::string& name, std::string& value, const std::string& help) {
     return text(name, value, help)->check(CLI::ExistingFile);
   };
-  command.add_flag("--zk-tls", args.tls, "Connect with TLS (the servers' secureClientPort)")
-      ->group(group);
-  file("--zk-tls-ca", args.tls_ca,
-       "PEM CA certificates to verify the servers with (default: the system's store)");
-  file("--zk-tls-cert", args.tls_cert, "PEM client certificate (chain)");
-  file("--zk-tls-key", args.tls_key, "PEM private key of --zk-tls-cert (mode 600)");
   command
-      .add_flag("--zk-tls-no-verify-host", args.tls_no_verify_host,
+      .add_flag(tls_name("--zk-tls"), args.tls, "Connect with TLS (the servers' secureClientPort)")
+      ->group(group);
+  file(tls_name("--zk-tls-ca"), args.tls_ca,
+       "PEM CA certificates to verify the servers with (default: the system's store)");
+  file(tls_name("--zk-tls-cert"), args.tls_cert, "PEM client certificate (chain)");
+  file(tls_name("--zk-tls-key"), args.tls_key, "PEM private key of --zk-tls-cert (mode 600)");
+  command
+      .add_flag(tls_name("--zk-tls-no-verify-host"), args.tls_no_verify_host,
                 "Accept a server certificate that does not name the host connected to")
       ->group(group);
   text("--sasl", args.sasl, "SASL mechanism: digest (DIGEST-MD5) or gssapi (Kerberos)")

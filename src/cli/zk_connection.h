@@ -31,8 +31,9 @@ struct ZkConnectionArgs {
   std::string auth_file;          // lines of SCHEME:CREDENTIAL
   int session_timeout_ms =
       static_cast<int>(zk::ClientOptions{}.session_timeout.count());  // the client's default
-  // TLS: --zk-tls, or implied by any --zk-tls-* option. (Not --tls-*: serve,
-  // query, get and put already use those for their own Arrow servers.)
+  // TLS: --zk-tls, or implied by any --zk-tls-* option. Commands without
+  // TLS options of their own also take them as --tls, --tls-* (see
+  // ZkTlsNames).
   bool tls = false;
   std::string tls_ca;  // empty: the system's trust store
   std::string tls_cert;
@@ -55,13 +56,20 @@ struct ZkConnectionArgs {
 // The environment variable read for one more SCHEME:CREDENTIAL.
 inline constexpr const char* kAuthEnvironmentVariable = "ZKARROW_AUTH";
 
+// The names of the ZooKeeper TLS options. --zk-tls, --zk-tls-ca,
+// --zk-tls-cert, --zk-tls-key and --zk-tls-no-verify-host everywhere; the
+// same without "zk-" too where they name nothing else: serve, query and get
+// use --tls-* for their own Arrow listeners and servers.
+enum class ZkTlsNames { kPrefixedOnly, kAlsoUnprefixed };
+
 // Adds --zk (required if `zk_required`), --auth, --auth-file,
 // --session-timeout-ms, the TLS and SASL options and --zk-config to
 // `command`.
-void AddZkConnectionOptions(CLI::App& command, ZkConnectionArgs& args, bool zk_required);
+void AddZkConnectionOptions(CLI::App& command, ZkConnectionArgs& args, bool zk_required,
+                            ZkTlsNames tls_names);
 // Only the TLS, SASL and --zk-config options (for commands whose ensemble
 // comes from elsewhere, e.g. get's zk:// URL).
-void AddZkSecurityOptions(CLI::App& command, ZkConnectionArgs& args);
+void AddZkSecurityOptions(CLI::App& command, ZkConnectionArgs& args, ZkTlsNames tls_names);
 
 // True when the user gave credentials by any of the three ways.
 bool HasCredentials(const ZkConnectionArgs& args);

@@ -9,6 +9,7 @@
 #include <sys/wait.h>
 #include <unistd.h>
 
+#include <CLI/CLI.hpp>
 #include <chrono>
 #include <filesystem>
 #include <fstream>
@@ -247,6 +248,35 @@ TEST(ZkConnectionTest, AuthFileMustBePrivateAndWellFormed) {
   EXPECT_NE(malformed.status().message().find("line 2"), std::string::npos);
   EXPECT_EQ(malformed.status().message().find("no-colon-here"), std::string::npos)
       << "a message must not repeat what may be a secret";
+}
+
+// The plain --tls names work where a command has no --tls-* of its
+// own; --zk-tls-* everywhere.
+TEST(ZkConnectionTest, TlsOptionsTakeThePlainNamesWhereTheyAreFree) {
+  TempDir dir;
+  const fs::path ca = dir.path() / "ca.pem";
+  { std::ofstream(ca) << "not read while parsing\n"; }
+  for (ZkTlsNames names : {ZkTlsNames::kAlsoUnprefixed, ZkTlsNames::kPrefixedOnly}) {
+    for (const char* prefix : {"--zk-", "--"}) {
+      CLI::App app;
+      ZkConnectionArgs args;
+      AddZkConnectionOptions(app, args, /*zk_required=*/false, names);
+      const std::string tls = std::string(prefix) + "tls";
+      std::vector<std::string> argv = {tls + "-no-verify-host", ca.string(), tls + "-ca", tls};
+      bool parsed = true;
+      try {
+        app.parse(argv);  // CLI11 parses a vector from its end
+      } catch (const CLI::ParseError&) {
+        parsed = false;
+      }
+      const bool expected = names == ZkTlsNames::kAlsoUnprefixed || prefix == std::string("--zk-");
+      EXPECT_EQ(parsed, expected) << prefix;
+      if (!parsed) continue;
+      EXPECT_TRUE(args.tls);
+      EXPECT_EQ(args.tls_ca, ca.string());
+      EXPECT_TRUE(args.tls_no_verify_host);
+    }
+  }
 }
 
 TEST(ZkConnectionTest, TlsAndSaslOptionsBecomeClientOptions) {

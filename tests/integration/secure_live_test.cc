@@ -200,6 +200,14 @@ TEST_F(TlsLiveTest, SnapshotOverTlsEqualsSnapshotOverPlainAndKazoo) {
   ASSERT_TRUE(plain_rows.ok() && tls_rows.ok());
   EXPECT_EQ(tls_rows->size(), 1u + 20 + 200 + 1);
   EXPECT_EQ(DiffRows(*plain_rows, *tls_rows), "");
+  // The plain option names, where a command has no --tls-* of its own.
+  CommandRun plain_names =
+      Zkarrow("snapshot --zk " + Secure() + " --tls --tls-ca " + pki_->ca.string() +
+              " --path /t -o " + (dir / "tls-plain-names.arrow").string());
+  ASSERT_EQ(plain_names.exit_code, 0) << plain_names.output;
+  auto plain_names_rows = ReadZnodeRows(dir / "tls-plain-names.arrow");
+  ASSERT_TRUE(plain_names_rows.ok());
+  EXPECT_EQ(DiffRows(*plain_rows, *plain_names_rows), "");
   // kazoo over TLS reads the same rows.
   std::vector<nlohmann::json> kazoo =
       ParseJsonLines(Kazoo(Secure(), "--tls-ca " + pki_->ca.string()));
