@@ -113,7 +113,9 @@ class WatchTestBase : public ::testing::Test {
       std::this_thread::sleep_for(std::chrono::milliseconds(100));
     }
     ConnectWriter();
-    if (lost_session != 0) ASSERT_NO_FATAL_FAILURE(WaitUntilSessionGone(lost_session));
+    if (lost_session != 0) {
+      ASSERT_NO_FATAL_FAILURE(WaitUntilSessionGone(lost_session));
+    }
   }
 
   // Waits until no server lists `session` among those holding ephemerals
