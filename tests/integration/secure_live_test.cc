@@ -709,6 +709,32 @@ TEST_F(KerberosTest, SnapshotWithAKeytabHonoursSaslAcls) {
   EXPECT_EQ((*rows)[0]["error"], "NOAUTH");
 }
 
+TEST_F(KerberosTest, SnapshotWithTheTicketCacheOfKinit) {
+  // No keytab: the tickets kinit left in the credential cache.
+  const fs::path cache = *dir_ / "alice.ccache";
+  ::setenv("KRB5CCNAME", ("FILE:" + cache.string()).c_str(), 1);
+  struct Unset {
+    ~Unset() { ::unsetenv("KRB5CCNAME"); }
+  } unset;
+  auto kinit = RunCommand("kinit -k -t " + (*dir_ / "alice.keytab").string() + " alice@" +
+                          std::string(kRealm) + " 2>&1");
+  ASSERT_TRUE(kinit.ok()) << kinit.status().ToString();
+  const fs::path out = *dir_ / "alice-cache.arrow";
+  CommandRun run = Zkarrow("snapshot --zk " + cluster_->ConnectString() +
+                           " --sasl gssapi --path /t/alice-only -o " + out.string());
+  ASSERT_EQ(run.exit_code, 0) << run.output;
+  auto rows = ReadZnodeRows(out);
+  ASSERT_TRUE(rows.ok() && rows->size() == 1);
+  EXPECT_EQ((*rows)[0]["data_hex"], testing::Hex("alice's"));
+
+  // An empty cache is a clear refusal, not a hang.
+  ASSERT_TRUE(RunCommand("kdestroy 2>&1").ok());
+  run = Zkarrow("snapshot --zk " + cluster_->ConnectString() +
+                " --sasl gssapi --path /t/alice-only -o " + out.string());
+  EXPECT_NE(run.exit_code, 0) << run.output;
+  EXPECT_LT(run.took, kRefusedWithin);
+}
+
 TEST_F(KerberosTest, WrongServicePrincipalFailsClearly) {
   zk::SaslOptions options = Gssapi("alice");
   options.host = "nowhere.invalid";
