@@ -49,11 +49,16 @@ struct HttpClient::Shared {
   std::optional<asio::ssl::context> tls;
   std::string port_text;
   std::chrono::milliseconds timeout;
+};
 
-  // Connections whose last response ended cleanly and that the server keeps
-  // open, most recently used last. A call takes one (or opens one) and
-  // gives it back when its response is complete.
-  std::mutex idle_mutex;
+// Connections whose last response ended cleanly and that the server keeps
+// open, most recently used last. A call takes one (or opens one) and gives
+// it back when its response is complete. Owned by the client alone: a
+// connection points back to it weakly (an idle connection owning its pool
+// would keep both alive for ever), so one given back after the client is
+// gone is closed.
+struct HttpClient::Pool {
+  std::mutex mutex;
   std::vector<std::unique_ptr<Connection>> idle;
 };
 
@@ -62,8 +67,9 @@ struct HttpClient::Shared {
 // thread. Plain HTTP uses the TLS stream's next layer.
 class HttpClient::Connection {
  public:
-  explicit Connection(std::shared_ptr<Shared> shared)
+  Connection(std::shared_ptr<Shared> shared, std::weak_ptr<Pool> pool)
       : shared_(std::move(shared)),
+        pool_(std::move(pool)),
         stream_(asio::make_strand(ioc_), shared_->tls ? *shared_->tls : PlaceholderContext()) {}
 
   Status Open() {
@@ -252,15 +258,14 @@ class HttpClient::Connection {
   }
 
   // Status and body of a request without a streamed body.
-  static Result<std::pair<int, std::string>> Exchange(const std::shared_ptr<Shared>& shared,
-                                                      bhttp::verb verb, const std::string& target,
-                                                      std::string body) {
+  static Result<std::pair<int, std::string>> Exchange(const HttpClient& client, bhttp::verb verb,
+                                                      const std::string& target, std::string body) {
     bhttp::request<bhttp::string_body> request(verb, target, 11);
     request.set(bhttp::field::accept, std::string(kJsonType));
     if (!body.empty()) request.set(bhttp::field::content_type, std::string(kJsonType));
     request.body() = std::move(body);
     std::unique_ptr<bhttp::response_parser<bhttp::buffer_body>> parser;
-    ZKA_ASSIGN_OR_RETURN(std::unique_ptr<Connection> connection, Request(shared, request, parser));
+    ZKA_ASSIGN_OR_RETURN(std::unique_ptr<Connection> connection, Request(client, request, parser));
     ZKA_ASSIGN_OR_RETURN(std::string reply, connection->ReadSmallBody(*parser));
     Release(std::move(connection));
     return std::pair{static_cast<int>(parser->get().result_int()), std::move(reply)};
@@ -365,19 +370,18 @@ class HttpClient::Connection {
   // then reports.
   bool reused() const { return reused_; }
 
-  // An idle connection of `shared`'s, or a new one when there is none or
+  // An idle connection of `client`'s, or a new one when there is none or
   // `fresh` is asked for.
-  static Result<std::unique_ptr<Connection>> Take(const std::shared_ptr<Shared>& shared,
-                                                  bool fresh) {
+  static Result<std::unique_ptr<Connection>> Take(const HttpClient& client, bool fresh) {
     if (!fresh) {
-      std::lock_guard lock(shared->idle_mutex);
-      if (!shared->idle.empty()) {
-        std::unique_ptr<Connection> connection = std::move(shared->idle.back());
-        shared->idle.pop_back();
+      std::lock_guard lock(client.pool_->mutex);
+      if (!client.pool_->idle.empty()) {
+        std::unique_ptr<Connection> connection = std::move(client.pool_->idle.back());
+        client.pool_->idle.pop_back();
         return connection;
       }
     }
-    auto connection = std::make_unique<Connection>(shared);
+    auto connection = std::make_unique<Connection>(client.shared_, client.pool_);
     ZKA_RETURN_IF_ERROR(connection->Open());
     return connection;
   }
@@ -388,11 +392,11 @@ class HttpClient::Connection {
   // of the reply arrived; the request is then sent once more, on a new
   // connection (a server that closed the connection did not act on it).
   static Result<std::unique_ptr<Connection>> Request(
-      const std::shared_ptr<Shared>& shared, bhttp::request<bhttp::string_body>& request,
+      const HttpClient& client, bhttp::request<bhttp::string_body>& request,
       std::unique_ptr<bhttp::response_parser<bhttp::buffer_body>>& parser) {
     // A new connection is never reused_: the second turn is the last.
     for (bool fresh = false;; fresh = true) {
-      ZKA_ASSIGN_OR_RETURN(std::unique_ptr<Connection> connection, Take(shared, fresh));
+      ZKA_ASSIGN_OR_RETURN(std::unique_ptr<Connection> connection, Take(client, fresh));
       parser = std::make_unique<bhttp::response_parser<bhttp::buffer_body>>();
       Status sent = connection->Send(request);
       if (sent.ok()) sent = connection->ReadHeader(*parser);
@@ -406,18 +410,18 @@ class HttpClient::Connection {
   // whole, the server keeps the connection open and sent nothing after it;
   // closed otherwise.
   static void Release(std::unique_ptr<Connection> connection) {
-    Shared& shared = *connection->shared_;
-    const bool reusable = connection->response_done_ && connection->server_keeps_open_ &&
+    std::shared_ptr<Pool> pool = connection->pool_.lock();
+    const bool reusable = pool && connection->response_done_ && connection->server_keeps_open_ &&
                           connection->body_error_.ok() && connection->buffer_.size() == 0 &&
                           connection->Lowest().socket().is_open();
     if (!reusable) return connection->Close();
     connection->reused_ = true;
-    std::lock_guard lock(shared.idle_mutex);
-    if (shared.idle.size() >= kMaxIdleConnections) {
-      shared.idle.front()->Close();
-      shared.idle.erase(shared.idle.begin());
+    std::lock_guard lock(pool->mutex);
+    if (pool->idle.size() >= kMaxIdleConnections) {
+      pool->idle.front()->Close();
+      pool->idle.erase(pool->idle.begin());
     }
-    shared.idle.push_back(std::move(connection));
+    pool->idle.push_back(std::move(connection));
   }
 
  private:
@@ -456,6 +460,7 @@ class HttpClient::Connection {
   }
 
   std::shared_ptr<Shared> shared_;
+  std::weak_ptr<Pool> pool_;
   asio::io_context ioc_;
   beast::ssl_stream<beast::tcp_stream> stream_;
   // A connection error on a reused connection before any byte of the
@@ -506,7 +511,8 @@ Status ExpectSuccess(int status, const std::string& body) {
 
 }  // namespace
 
-HttpClient::HttpClient(std::shared_ptr<Shared> shared) : shared_(std::move(shared)) {}
+HttpClient::HttpClient(std::shared_ptr<Shared> shared)
+    : shared_(std::move(shared)), pool_(std::make_shared<Pool>()) {}
 HttpClient::~HttpClient() = default;
 
 Result<std::unique_ptr<HttpClient>> HttpClient::Connect(const ClientOptions& options) {
@@ -536,16 +542,15 @@ Result<std::unique_ptr<HttpClient>> HttpClient::Connect(const ClientOptions& opt
           ": " + ec.message());
     }
   }
-  std::unique_ptr<HttpClient> client(new HttpClient(shared));
+  std::unique_ptr<HttpClient> client(new HttpClient(std::move(shared)));
   // The probe connection is the first idle one.
-  ZKA_ASSIGN_OR_RETURN(auto probe, Connection::Take(shared, /*fresh=*/true));
+  ZKA_ASSIGN_OR_RETURN(auto probe, Connection::Take(*client, /*fresh=*/true));
   Connection::Release(std::move(probe));
   return client;
 }
 
 Result<std::vector<StreamInfo>> HttpClient::List() {
-  ZKA_ASSIGN_OR_RETURN(auto reply,
-                       Connection::Exchange(shared_, bhttp::verb::get, "/datasets", ""));
+  ZKA_ASSIGN_OR_RETURN(auto reply, Connection::Exchange(*this, bhttp::verb::get, "/datasets", ""));
   ZKA_RETURN_IF_ERROR(ExpectSuccess(reply.first, reply.second));
   return StreamInfoListFromJson(reply.second);
 }
@@ -555,7 +560,7 @@ Result<std::unique_ptr<arrow::InputStream>> HttpClient::Get(const Resource& reso
   bhttp::request<bhttp::string_body> request(bhttp::verb::get, resource.ToTarget(), 11);
   request.set(bhttp::field::accept, AcceptFor(options.compression));
   std::unique_ptr<bhttp::response_parser<bhttp::buffer_body>> parser;
-  ZKA_ASSIGN_OR_RETURN(auto connection, Connection::Request(shared_, request, parser));
+  ZKA_ASSIGN_OR_RETURN(auto connection, Connection::Request(*this, request, parser));
   int status = static_cast<int>(parser->get().result_int());
   if (status != 200) {
     ZKA_ASSIGN_OR_RETURN(std::string body, connection->ReadSmallBody(*parser));
@@ -571,7 +576,7 @@ Result<StreamInfo> HttpClient::Put(const Resource& resource, arrow::InputStream&
                                    const ProgressCallback& progress) {
   // Always a new connection: a body read from `ipc_stream` as it is sent
   // cannot be sent again should an idle one turn out closed.
-  ZKA_ASSIGN_OR_RETURN(auto connection, Connection::Take(shared_, /*fresh=*/true));
+  ZKA_ASSIGN_OR_RETURN(auto connection, Connection::Take(*this, /*fresh=*/true));
   ZKA_ASSIGN_OR_RETURN(auto reply, connection->Upload(resource.ToTarget(), ipc_stream, progress));
   connection->Close();
   ZKA_RETURN_IF_ERROR(ExpectSuccess(reply.first, reply.second));
@@ -579,15 +584,15 @@ Result<StreamInfo> HttpClient::Put(const Resource& resource, arrow::InputStream&
 }
 
 Status HttpClient::Delete(const Resource& resource) {
-  ZKA_ASSIGN_OR_RETURN(
-      auto reply, Connection::Exchange(shared_, bhttp::verb::delete_, resource.ToTarget(), ""));
+  ZKA_ASSIGN_OR_RETURN(auto reply,
+                       Connection::Exchange(*this, bhttp::verb::delete_, resource.ToTarget(), ""));
   return ExpectSuccess(reply.first, reply.second);
 }
 
 Result<std::string> HttpClient::DoAction(std::string_view type, std::string_view body) {
   Resource action{{"actions", std::string(type)}, {}};
-  ZKA_ASSIGN_OR_RETURN(auto reply, Connection::Exchange(shared_, bhttp::verb::post,
-                                                        action.ToTarget(), std::string(body)));
+  ZKA_ASSIGN_OR_RETURN(auto reply, Connection::Exchange(*this, bhttp::verb::post, action.ToTarget(),
+                                                        std::string(body)));
   ZKA_RETURN_IF_ERROR(ExpectSuccess(reply.first, reply.second));
   return std::move(reply.second);
 }

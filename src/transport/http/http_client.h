@@ -51,8 +51,10 @@ class HttpClient final : public ArrowClient {
 
  private:
   struct Shared;
+  struct Pool;
   explicit HttpClient(std::shared_ptr<Shared> shared);
   std::shared_ptr<Shared> shared_;
+  std::shared_ptr<Pool> pool_;
 };
 
 }  // namespace zkarrow::transport::http
