@@ -145,22 +145,21 @@ std::filesystem::path ZooKeeperCluster::data_dir(int server) const {
   return server_dir(servers_[server]) / "data";
 }
 
-std::string ZooKeeperCluster::ConnectString() const {
+std::string ZooKeeperCluster::ConnectStringOf(int Server::*port) const {
   std::string text;
   for (const Server& server : servers_) {
     if (!text.empty()) text += ",";
-    text += "127.0.0.1:" + std::to_string(server.client_port);
+    text += "127.0.0.1:" + std::to_string(server.*port);
   }
   return text;
 }
 
+std::string ZooKeeperCluster::ConnectString() const {
+  return ConnectStringOf(&Server::client_port);
+}
+
 std::string ZooKeeperCluster::SecureConnectString() const {
-  std::string text;
-  for (const Server& server : servers_) {
-    if (!text.empty()) text += ",";
-    text += "127.0.0.1:" + std::to_string(server.secure_client_port);
-  }
-  return text;
+  return ConnectStringOf(&Server::secure_client_port);
 }
 
 Status ZooKeeperCluster::WriteConfig(const Server& server) const {

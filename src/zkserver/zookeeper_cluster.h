@@ -89,6 +89,8 @@ class ZooKeeperCluster {
   Status WriteConfig(const Server& server) const;
   Status Launch(Server& server);
   std::filesystem::path server_dir(const Server& server) const;
+  // "127.0.0.1:PORT,..." over every server's `port`.
+  std::string ConnectStringOf(int Server::*port) const;
 
   ClusterOptions options_;
   std::filesystem::path root_;

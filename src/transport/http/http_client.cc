@@ -365,11 +365,6 @@ class HttpClient::Connection {
     Lowest().close();
   }
 
-  // Whether this connection carried an earlier exchange: the server may
-  // have closed it since (its idle timeout), which a first read or write
-  // then reports.
-  bool reused() const { return reused_; }
-
   // An idle connection of `client`'s, or a new one when there is none or
   // `fresh` is asked for.
   static Result<std::unique_ptr<Connection>> Take(const HttpClient& client, bool fresh) {
@@ -472,6 +467,9 @@ class HttpClient::Connection {
 
   beast::flat_buffer buffer_;
   Status body_error_;
+  // Whether this connection carried an earlier exchange: the server may
+  // have closed it since (its idle timeout), which a first read or write
+  // then reports.
   bool reused_ = false;
   bool closed_by_server_ = false;
   // Whether the last response was read to its end (a connection that sent
