@@ -1,5 +1,6 @@
 // `zkarrow copy zk://A/path zk://B/path`: restore with a live source, read
-// through bounded memory (sorted runs spill to temporary files).
+// through bounded memory (sorted runs spill to temporary files, or, into an
+// empty target, records stream from the walk to the writes).
 #include "cli/commands.h"
 #include "cli/treesync_cli.h"
 
@@ -11,6 +12,7 @@ void RegisterCopyCommand(CLI::App& app, CommandRunner& runner) {
       app.add_subcommand("copy", "Copy a live subtree to another (same semantics as restore)");
   command->footer(
       "The source is read with --auth credentials too; ACLs are copied unless --no-acl.\n"
+      "Into an empty target, nodes are created as they are read (parents first, no sort).\n"
       "Containers and TTL nodes read live look persistent and are copied as such.\n"
       "Example:\n"
       "  zkarrow copy zk://old1:2181,old2:2181/app zk://new1:2181/app --mode mirror");

@@ -153,9 +153,7 @@ Result<treesync::SourceOptions> MakeSourceOptions(const ZkConnectionArgs& connec
 }
 
 CLI::Option* AddSourceSessionsOption(CLI::App& command, int& sessions) {
-  // More sessions read a live source's ACLs faster (one getACL per node,
-  // which multiRead cannot batch): the server spreads sessions over its
-  // worker threads.
+  // More sessions read a live source's ACLs faster: treesync::kAclReadSessions says why.
   return command.add_option("--sessions", sessions, "ZooKeeper sessions reading each live source")
       ->check(CLI::Range(1, 64))
       ->capture_default_str();

@@ -3,6 +3,7 @@
 // directory), in guarded multi batches or, with --atomic, one transaction.
 #include <chrono>
 #include <cstdio>
+#include <string>
 
 #include "cli/commands.h"
 #include "cli/progress_line.h"
@@ -38,14 +39,11 @@ Status Restore(const std::string& verb, const RestoreArgs& args) {
   if (args.dry_run && args.atomic) return UsageError("--dry-run and --atomic exclude each other");
   ZKA_ASSIGN_OR_RETURN(treesync::SourceOptions source_options, MakeSourceOptions(args.connection));
   source_options.read_acl = !args.no_acl;
-  source_options.sessions = args.sessions;
+  source_options.sessions =
+      args.sessions > 0 ? args.sessions : (args.no_acl ? 1 : treesync::kAclReadSessions);
   const auto started = std::chrono::steady_clock::now();
-  treesync::SourceInfo source_info;
-  ZKA_ASSIGN_OR_RETURN(auto records, treesync::OpenSource(source, source_options, &source_info));
-
   zk::ClientOptions client_options = source_options.client;
   client_options.connect_string = target.connect;
-  ZKA_ASSIGN_OR_RETURN(auto client, zk::Client::Connect(client_options));
 
   treesync::RestoreOptions options;
   options.mode = mode;
@@ -57,8 +55,11 @@ Status Restore(const std::string& verb, const RestoreArgs& args) {
   options.max_ops_per_batch = args.batch_ops;
   options.has_credentials = HasCredentials(args.connection);
   treesync::RestoreStats stats;
+  treesync::SourceInfo source_info;
 
   if (args.dry_run) {
+    ZKA_ASSIGN_OR_RETURN(auto records, treesync::OpenSource(source, source_options, &source_info));
+    ZKA_ASSIGN_OR_RETURN(auto client, zk::Client::Connect(client_options));
     treesync::SourceOptions target_read;
     target_read.read_acl = options.restore_acl;
     ZKA_ASSIGN_OR_RETURN(auto current,
@@ -86,7 +87,17 @@ Status Restore(const std::string& verb, const RestoreArgs& args) {
   options.progress = [&](const treesync::RestoreStats& s) {
     progress.Update(s.batches, s.request_bytes);
   };
-  Status status = treesync::Restore(*records, *client, target.root, options, &stats);
+  Status status;
+  if (source.kind == treesync::SourceSpec::Kind::kLive) {
+    // Reading and writing overlap when the target is empty.
+    ZKA_ASSIGN_OR_RETURN(auto client, zk::Client::Connect(client_options));
+    status =
+        treesync::Copy(source, source_options, *client, target.root, options, &stats, &source_info);
+  } else {
+    ZKA_ASSIGN_OR_RETURN(auto records, treesync::OpenSource(source, source_options, &source_info));
+    ZKA_ASSIGN_OR_RETURN(auto client, zk::Client::Connect(client_options));
+    status = treesync::Restore(*records, *client, target.root, options, &stats);
+  }
   progress.Clear();
   const double seconds =
       std::chrono::duration<double>(std::chrono::steady_clock::now() - started).count();
@@ -126,7 +137,8 @@ void AddRestoreOptions(CLI::App& command, RestoreArgs& args) {
   command.add_option("--batch-ops", args.batch_ops, "Operations per multi at most")
       ->check(CLI::PositiveNumber)
       ->default_str("1000");
-  AddSourceSessionsOption(command, args.sessions);
+  AddSourceSessionsOption(command, args.sessions)
+      ->default_str(std::to_string(treesync::kAclReadSessions) + " reading ACLs, 1 with --no-acl");
   command.add_option("-o,--output", args.output, "With --dry-run: output file, or - for stdout")
       ->default_str("-");
   AddDiffFormatOption(command, args.format);

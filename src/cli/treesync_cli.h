@@ -67,7 +67,8 @@ struct RestoreArgs {
   bool no_acl = false;
   int in_flight = 8;
   int batch_ops = 1000;
-  int sessions = 1;          // reading a live source
+  // Reading a live source; 0: treesync::kAclReadSessions reading ACLs, else 1.
+  int sessions = 0;
   std::string output = "-";  // --dry-run's plan
   DiffFormat format = DiffFormat::kDefault;
   ZkConnectionArgs connection;

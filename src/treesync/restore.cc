@@ -1,9 +1,12 @@
 #include "treesync/restore.h"
 
 #include <algorithm>
+#include <condition_variable>
 #include <deque>
 #include <future>
+#include <mutex>
 #include <optional>
+#include <thread>
 #include <utility>
 
 #include "zk/error_code.h"
@@ -120,16 +123,135 @@ class Restorer {
     ZKA_ASSIGN_OR_RETURN(auto target, OpenLiveTree(client_, root_, read, nullptr));
     ZKA_RETURN_IF_ERROR(Diff(
         *target, source, RestoreDiffOptions(options_),
-        [&](const DiffRow& row) {
-          if (options_.require_acl && row.new_record && !row.new_record->acl) {
-            return Status(StatusCode::kInvalidArgument,
-                          "the source has no ACL for " + row.new_record->path +
-                              " (snapshot it with --acl, or restore without requiring ACLs)");
-          }
-          return Acts(row, options_, &stats_) ? Plan(row) : Status::Ok();
-        },
-        nullptr));
+        [&](const DiffRow& row) { return Consider(row); }, nullptr));
     if (options_.atomic) return RunAtomic();
+    return Complete();
+  }
+
+  // Whether the target subtree holds no node below its root (/zookeeper
+  // aside); `root` gets the root node when it exists. A target these reads
+  // fail on (NOAUTH, a lost connection) counts as not empty: the general
+  // path reads it again and reports what is wrong.
+  bool TargetIsEmpty(std::optional<Record>* root) {
+    auto children = client_.GetChildren2(root_).get();
+    if (!children.ok()) return zk::ErrorCodeOf(children.status()) == ErrorCode::NONODE;
+    // The server's own subtree, which the sources leave out of a tree rooted above it.
+    if (root_ == "/") std::erase(children->children, "zookeeper");
+    if (!children->children.empty()) return false;
+    Result<std::optional<Record>> read = ReadTarget("/");
+    if (!read.ok()) return false;
+    *root = std::move(*read);
+    return true;
+  }
+
+  // Into an empty target: `source` read on a thread of its own, each record
+  // planned as it arrives (the target's root compared, every other node
+  // created).
+  Status Stream(const SourceSpec& source, const SourceOptions& source_options, SourceInfo* info,
+                const std::optional<Record>& target_root) {
+    RecordQueue queue;
+    std::thread reader([&] {
+      queue.Close(ReadLiveSource(
+          source, source_options, [&](Record record) { return queue.Push(std::move(record)); },
+          info));
+    });
+    Status written = WriteStream(queue, target_root);
+    queue.Cancel();  // a reader still walking stops at its next record
+    reader.join();
+    return written;
+  }
+
+ private:
+  // Records from the source's walk (on its own thread) to the restorer: the
+  // walk waits while kCopyQueueBytes are queued, the restorer while none are.
+  class RecordQueue {
+   public:
+    // Fails (kCancelled) once the restorer stopped.
+    Status Push(Record record) {
+      const size_t bytes = record.MemoryBytes();
+      std::unique_lock lock(mutex_);
+      // A record larger than the whole budget still passes, alone.
+      space_.wait(lock, [&] {
+        return cancelled_ || queued_bytes_ == 0 || queued_bytes_ + bytes <= kCopyQueueBytes;
+      });
+      if (cancelled_) return Status::Cancelled("the copy stopped writing");
+      queued_bytes_ += bytes;
+      records_.push_back({std::move(record), bytes});
+      ready_.notify_one();
+      return Status::Ok();
+    }
+    // The reader is done; `end` is how its walk ended.
+    void Close(Status end) {
+      std::lock_guard lock(mutex_);
+      closed_ = true;
+      end_ = std::move(end);
+      ready_.notify_one();
+    }
+    void Cancel() {
+      std::lock_guard lock(mutex_);
+      cancelled_ = true;
+      space_.notify_all();
+    }
+    // The next record; nullopt once a walk that succeeded handed out all.
+    Result<std::optional<Record>> Pop() {
+      std::unique_lock lock(mutex_);
+      ready_.wait(lock, [&] { return !records_.empty() || closed_; });
+      if (records_.empty()) {
+        if (!end_.ok()) return end_;
+        return std::optional<Record>();
+      }
+      std::optional<Record> record(std::move(records_.front().first));
+      queued_bytes_ -= records_.front().second;
+      records_.pop_front();
+      space_.notify_one();
+      return record;
+    }
+
+   private:
+    std::mutex mutex_;
+    std::condition_variable ready_, space_;
+    std::deque<std::pair<Record, size_t>> records_;  // with their MemoryBytes
+    size_t queued_bytes_ = 0;
+    bool closed_ = false;
+    bool cancelled_ = false;
+    Status end_;
+  };
+
+  Status WriteStream(RecordQueue& queue, const std::optional<Record>& target_root) {
+    const DiffOptions diff = RestoreDiffOptions(options_);
+    bool ancestors_created = false;
+    for (;;) {
+      ZKA_ASSIGN_OR_RETURN(std::optional<Record> record, queue.Pop());
+      if (!record) break;
+      // Nothing is written before the source's root has been read.
+      if (!ancestors_created) ZKA_RETURN_IF_ERROR(CreateAncestors());
+      ancestors_created = true;
+      if (record->path == "/" && target_root) {
+        Status status;
+        CompareRecords(*target_root, *record, diff, [&](Change change) {
+          if (status.ok()) status = Consider({change, &*target_root, &*record});
+        });
+        ZKA_RETURN_IF_ERROR(status);
+      } else {
+        ZKA_RETURN_IF_ERROR(Consider({Change::kAdded, nullptr, &*record}));
+      }
+    }
+    if (!ancestors_created) ZKA_RETURN_IF_ERROR(CreateAncestors());
+    return Complete();
+  }
+
+  // One difference (old = target, new = source) into the plan, if restore acts on it.
+  Status Consider(const DiffRow& row) {
+    if (options_.require_acl && row.new_record && !row.new_record->acl) {
+      return Status(StatusCode::kInvalidArgument,
+                    "the source has no ACL for " + row.new_record->path +
+                        " (snapshot it with --acl, or restore without requiring ACLs)");
+    }
+    return Acts(row, options_, &stats_) ? Plan(row) : Status::Ok();
+  }
+
+  // Everything planned written: batches, re-planning, deletes, then ACLs.
+  Status Complete() {
     ZKA_RETURN_IF_ERROR(Flush());
     ZKA_RETURN_IF_ERROR(Drain());
     ZKA_RETURN_IF_ERROR(ReplanFailed());
@@ -146,7 +268,6 @@ class Restorer {
     return ApplyAcls();
   }
 
- private:
   Status CreateAncestors() {
     for (size_t slash = root_.find('/', 1); slash != std::string::npos;
          slash = root_.find('/', slash + 1)) {
@@ -554,6 +675,20 @@ Status Restore(RecordStream& source, zk::Client& client, const std::string& targ
   if (stats == nullptr) stats = &local;
   Restorer restorer(client, target_root, options, stats);
   return restorer.Run(source);
+}
+
+Status Copy(const SourceSpec& source, const SourceOptions& source_options, zk::Client& client,
+            const std::string& target_root, const RestoreOptions& options, RestoreStats* stats,
+            SourceInfo* info) {
+  RestoreStats local;
+  if (stats == nullptr) stats = &local;
+  Restorer restorer(client, target_root, options, stats);
+  std::optional<Record> root;
+  if (!options.atomic && source.kind == SourceSpec::Kind::kLive) {
+    if (restorer.TargetIsEmpty(&root)) return restorer.Stream(source, source_options, info, root);
+  }
+  ZKA_ASSIGN_OR_RETURN(auto records, OpenSource(source, source_options, info));
+  return restorer.Run(*records);
 }
 
 }  // namespace zkarrow::treesync

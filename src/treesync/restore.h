@@ -88,4 +88,21 @@ Status PlanRestore(RecordStream& target, RecordStream& source, const RestoreOpti
 Status Restore(RecordStream& source, zk::Client& client, const std::string& target_root,
                const RestoreOptions& options, RestoreStats* stats);
 
+// Makes the subtree `target_root` equal the live tree `source` (copy, and
+// restore from zk://). Into an empty target (its root missing, or present
+// without children; /zookeeper aside) the source is not sorted: records are
+// written in the order the walk reads them, a parent before its children
+// (one session applies the batches in order), so reading the source and
+// writing the target overlap, with at most kCopyQueueBytes of records
+// between them. A source read that fails then has written part of the tree;
+// running the copy again finishes it (the target is no longer empty: the
+// general path). Otherwise, and with --atomic, as Restore(OpenSource(...)).
+// `stats` and `info` may be null.
+Status Copy(const SourceSpec& source, const SourceOptions& source_options, zk::Client& client,
+            const std::string& target_root, const RestoreOptions& options, RestoreStats* stats,
+            SourceInfo* info);
+
+// Records read but not yet planned into batches, in a streaming copy.
+inline constexpr size_t kCopyQueueBytes = 32 << 20;
+
 }  // namespace zkarrow::treesync

@@ -51,15 +51,16 @@ bool AtOrBelow(std::string_view path, std::string_view ancestor) {
          (path.size() == ancestor.size() || path[ancestor.size()] == '/');
 }
 
-// Applies the excludes (to the relative path and every ancestor of it: a
-// match prunes the subtree) before handing a record to the sorter.
-class Collector {
+// Turns the records a reader hands out (absolute paths, views) into owned
+// records relative to the root, applying the excludes (to the relative path
+// and every ancestor of it: a match prunes the subtree) and leaving out the
+// server's own subtree unless the root is in it.
+class RecordFilter {
  public:
-  Collector(const SourceOptions& options, std::string root)
+  RecordFilter(const SourceOptions& options, std::string root)
       : options_(options),
         root_(std::move(root)),
-        keep_server_subtree_(AtOrBelow(root_, kServerSubtree)),
-        sorter_(options.sort_memory_bytes) {}
+        keep_server_subtree_(AtOrBelow(root_, kServerSubtree)) {}
 
   bool Excluded(const std::string& relative) const {
     if (options_.excludes.empty()) return false;
@@ -73,12 +74,11 @@ class Collector {
     return false;
   }
 
-  // `record.path` is absolute; records outside the root are dropped, and so
-  // is the server's own subtree unless the root is in it.
-  Status Add(const znodes::ZnodeRecord& view) {
-    if (!keep_server_subtree_ && AtOrBelow(view.path, kServerSubtree)) return Status::Ok();
+  // nullopt for a record left out.
+  std::optional<Record> Own(const znodes::ZnodeRecord& view) {
+    if (!keep_server_subtree_ && AtOrBelow(view.path, kServerSubtree)) return std::nullopt;
     std::optional<std::string> relative = RelativePath(root_, view.path);
-    if (!relative || Excluded(*relative)) return Status::Ok();
+    if (!relative || Excluded(*relative)) return std::nullopt;
     Record record;
     record.path = std::move(*relative);
     record.stat = view.stat;
@@ -94,21 +94,38 @@ class Collector {
           std::max({info_.max_zxid, view.stat->mzxid, view.stat->czxid, view.stat->pzxid});
     }
     ++info_.records;
-    return sorter_.Add(std::move(record));
+    return record;
   }
 
-  Result<std::unique_ptr<RecordStream>> Finish(SourceInfo* info) && {
-    info_.spilled_runs = sorter_.spilled_runs();
-    if (info != nullptr) *info = info_;
-    return std::move(sorter_).Finish();
-  }
+  SourceInfo& info() { return info_; }
 
  private:
   const SourceOptions& options_;
   std::string root_;
   bool keep_server_subtree_;
-  internal::RecordSorter sorter_;
   SourceInfo info_;
+};
+
+// The filtered records into the external sort.
+class Collector {
+ public:
+  Collector(const SourceOptions& options, std::string root)
+      : filter_(options, std::move(root)), sorter_(options.sort_memory_bytes) {}
+
+  Status Add(const znodes::ZnodeRecord& view) {
+    std::optional<Record> record = filter_.Own(view);
+    return record ? sorter_.Add(std::move(*record)) : Status::Ok();
+  }
+
+  Result<std::unique_ptr<RecordStream>> Finish(SourceInfo* info) && {
+    filter_.info().spilled_runs = sorter_.spilled_runs();
+    if (info != nullptr) *info = filter_.info();
+    return std::move(sorter_).Finish();
+  }
+
+ private:
+  RecordFilter filter_;
+  internal::RecordSorter sorter_;
 };
 
 // Column positions of a znode table read from a file, checked by name and
@@ -272,23 +289,49 @@ Result<std::unique_ptr<RecordStream>> OpenFile(const SourceSpec& spec, const Sou
 
 // `missing_root_is_empty`: a target may not exist yet; a source that does
 // not exist is a mistake (a mirror restore from it would delete everything).
-Result<std::unique_ptr<RecordStream>> WalkInto(const std::vector<zk::Client*>& sessions,
-                                               const std::string& root,
-                                               const SourceOptions& options, SourceInfo* info,
-                                               bool missing_root_is_empty) {
-  Collector collector(options, root);
+Status Walk(const std::vector<zk::Client*>& sessions, const std::string& root,
+            const SourceOptions& options, bool missing_root_is_empty,
+            const znodes::RecordSink& sink) {
   znodes::WalkOptions walk;
   walk.root = root;
   walk.read_data = options.read_data;
   walk.read_acl = options.read_acl;
   znodes::WalkStats stats;
-  Status walked = znodes::WalkTree(
-      sessions, walk, [&](const znodes::ZnodeRecord& record) { return collector.Add(record); },
-      &stats);
-  if (!walked.ok() && zk::ErrorCodeOf(walked) != zk::ErrorCode::NONODE) return walked;
+  Status walked = znodes::WalkTree(sessions, walk, sink, &stats);
+  if (walked.ok() || zk::ErrorCodeOf(walked) != zk::ErrorCode::NONODE) return walked;
   // A missing node other than the root, or a root that must exist.
-  if (!walked.ok() && (stats.znodes > 0 || !missing_root_is_empty)) return walked;
+  if (stats.znodes > 0 || !missing_root_is_empty) return walked;
+  return Status::Ok();
+}
+
+Result<std::unique_ptr<RecordStream>> WalkInto(const std::vector<zk::Client*>& sessions,
+                                               const std::string& root,
+                                               const SourceOptions& options, SourceInfo* info,
+                                               bool missing_root_is_empty) {
+  Collector collector(options, root);
+  ZKA_RETURN_IF_ERROR(
+      Walk(sessions, root, options, missing_root_is_empty,
+           [&](const znodes::ZnodeRecord& record) { return collector.Add(record); }));
   return std::move(collector).Finish(info);
+}
+
+// options.sessions sessions to a live source's ensemble.
+Result<std::vector<std::unique_ptr<zk::Client>>> ConnectSessions(const SourceSpec& spec,
+                                                                 const SourceOptions& options) {
+  zk::ClientOptions client_options = options.client;
+  client_options.connect_string = spec.connect;
+  std::vector<std::unique_ptr<zk::Client>> clients;
+  for (int i = 0; i < std::max(1, options.sessions); ++i) {
+    ZKA_ASSIGN_OR_RETURN(auto client, zk::Client::Connect(client_options));
+    clients.push_back(std::move(client));
+  }
+  return clients;
+}
+
+std::vector<zk::Client*> Pointers(const std::vector<std::unique_ptr<zk::Client>>& clients) {
+  std::vector<zk::Client*> sessions;
+  for (const auto& client : clients) sessions.push_back(client.get());
+  return sessions;
 }
 
 }  // namespace
@@ -390,21 +433,30 @@ Result<std::unique_ptr<RecordStream>> OpenSource(const SourceSpec& spec,
       return std::move(collector).Finish(info);
     }
     case SourceSpec::Kind::kLive: {
-      zk::ClientOptions client_options = options.client;
-      client_options.connect_string = spec.connect;
-      std::vector<std::unique_ptr<zk::Client>> clients;
-      std::vector<zk::Client*> sessions;
-      for (int i = 0; i < std::max(1, options.sessions); ++i) {
-        ZKA_ASSIGN_OR_RETURN(auto client, zk::Client::Connect(client_options));
-        sessions.push_back(client.get());
-        clients.push_back(std::move(client));
-      }
-      auto stream = WalkInto(sessions, spec.root, options, info, /*missing_root_is_empty=*/false);
+      ZKA_ASSIGN_OR_RETURN(auto clients, ConnectSessions(spec, options));
+      auto stream =
+          WalkInto(Pointers(clients), spec.root, options, info, /*missing_root_is_empty=*/false);
       if (!stream.ok()) return stream.status().WithContext("reading " + spec.text);
       return stream;
     }
   }
   return Status(StatusCode::kInternal, "unknown source kind");
+}
+
+Status ReadLiveSource(const SourceSpec& spec, const SourceOptions& options,
+                      const OwnedRecordSink& sink, SourceInfo* info) {
+  if (spec.kind != SourceSpec::Kind::kLive) {
+    return Status::InvalidArgument("source '" + spec.text + "' is not live (zk://HOST:PORT/path)");
+  }
+  ZKA_ASSIGN_OR_RETURN(auto clients, ConnectSessions(spec, options));
+  RecordFilter filter(options, spec.root);
+  Status walked = Walk(Pointers(clients), spec.root, options, /*missing_root_is_empty=*/false,
+                       [&](const znodes::ZnodeRecord& view) {
+                         std::optional<Record> record = filter.Own(view);
+                         return record ? sink(std::move(*record)) : Status::Ok();
+                       });
+  if (info != nullptr) *info = filter.info();
+  return walked.WithContext("reading " + spec.text);
 }
 
 }  // namespace zkarrow::treesync

@@ -19,6 +19,7 @@
 #pragma once
 
 #include <cstdint>
+#include <functional>
 #include <memory>
 #include <optional>
 #include <string>
@@ -87,6 +88,15 @@ struct SourceOptions {
   int sessions = 1;
 };
 
+// Sessions restore and copy read a live source with when they read ACLs
+// (unless told otherwise). Every node's ACL costs a getACL request of its
+// own (multiRead carries none), and ZooKeeper's NIO server reads one request
+// per connection per pass of its selector, handing it to a worker thread:
+// one connection's request rate is bound by that round trip, while several
+// connections' requests are read in the same passes. Without ACLs the reads
+// are multiRead batches, which one session keeps the server busy with.
+inline constexpr int kAclReadSessions = 4;
+
 struct SourceInfo {
   int64_t records = 0;
   int64_t spilled_runs = 0;  // 0: sorted in memory
@@ -104,6 +114,16 @@ Result<std::unique_ptr<RecordStream>> OpenSource(const SourceSpec& spec,
 // restorer's own session); a missing root is an empty stream.
 Result<std::unique_ptr<RecordStream>> OpenLiveTree(zk::Client& client, const std::string& root,
                                                    const SourceOptions& options, SourceInfo* info);
+
+// A live source's records as the walk reads them, not sorted: a node always
+// comes before its children (the walk learns of a child from its parent's
+// listing), other orders are arbitrary. Reads with options.sessions fresh
+// sessions, closed before returning; the sink runs on the caller's thread,
+// and an error it returns ends the walk. A root that does not exist is an
+// error (NONODE). `info` may be null; spilled_runs stays 0.
+using OwnedRecordSink = std::function<Status(Record)>;
+Status ReadLiveSource(const SourceSpec& spec, const SourceOptions& options,
+                      const OwnedRecordSink& sink, SourceInfo* info);
 
 // `absolute` relative to `root` ("/" for the root itself), or nullopt when
 // it is outside. Both are absolute ZooKeeper paths.

@@ -367,6 +367,56 @@ TEST_F(TreeSyncTest, DiffReportsExactlyTheChangesAndMirrorUndoesThem) {
       << again.output;
 }
 
+// Into an empty target, copy writes records as the walk reads them (no
+// sort): parents first, restrictive ACLs last, the target's root compared
+// when it exists, nothing written when the source's root is missing.
+TEST_F(TreeSyncTest, CopyIntoAnEmptyTargetEqualsTheSource) {
+  auto target = StartTarget();
+  ASSERT_NE(target, nullptr);
+  // Its root missing: created with its ancestors.
+  Ran wide = Zkarrow("copy " + Zk(*source_, "/t/wide") + " " + Zk(*target, "/a/wide") + " --auth " +
+                     kAuth);
+  ASSERT_EQ(wide.exit, 0) << wide.output;
+  EXPECT_NE(wide.output.find(": " + WithThousands(kWideChildren + 1) + " created"),
+            std::string::npos)
+      << wide.output;
+  EXPECT_EQ(FirstDifference(Kazoo(source_->ConnectString(), "/t/wide"),
+                            Kazoo(target->ConnectString(), "/a/wide")),
+            "");
+  // /t/secret denies the world creating children: its ACL is set after them.
+  Ran secret = Zkarrow("copy " + Zk(*source_, "/t/secret") + " " + Zk(*target, "/a/secret") +
+                       " --auth " + kAuth);
+  ASSERT_EQ(secret.exit, 0) << secret.output;
+  EXPECT_NE(secret.output.find(": 2 created, 0 updated, 1 ACLs set"), std::string::npos)
+      << secret.output;
+  std::vector<nlohmann::json> expected = Kazoo(source_->ConnectString(), "/t/secret");
+  ASSERT_EQ(expected.size(), 2u);
+  EXPECT_EQ(FirstDifference(expected, Kazoo(target->ConnectString(), "/a/secret")), "");
+
+  // Its root present without children: compared (its data set), the rest created.
+  auto client = Connect(target->ConnectString());
+  ASSERT_NE(client, nullptr);
+  Must(client->Create("/u", "other data"));
+  Ran into_root = Zkarrow("copy " + Zk(*source_, "/t/deep") + " " + Zk(*target, "/u") + " --auth " +
+                          kAuth + " --sessions 2");
+  ASSERT_EQ(into_root.exit, 0) << into_root.output;
+  EXPECT_NE(into_root.output.find(": " + std::to_string(kDepth - 1) + " created, 1 updated"),
+            std::string::npos)
+      << into_root.output;
+  Ran equal =
+      Zkarrow("diff " + Zk(*source_, "/t/deep") + " " + Zk(*target, "/u") + " --auth " + kAuth);
+  EXPECT_EQ(equal.exit, 0) << equal.output;
+
+  // A source root that does not exist: an error, and nothing written.
+  Ran missing = Zkarrow("copy " + Zk(*source_, "/nothing-here") + " " + Zk(*target, "/b/c") +
+                        " --auth " + kAuth);
+  EXPECT_NE(missing.exit, 0) << missing.output;
+  EXPECT_NE(missing.output.find("NONODE"), std::string::npos) << missing.output;
+  auto b = client->Exists("/b").get();
+  ASSERT_TRUE(b.ok()) << b.status().ToString();
+  EXPECT_FALSE(b->has_value()) << "the failed copy created /b";
+}
+
 // A writer changes a node whose update is planned in a later batch: that
 // batch fails on the version, is re-read and re-planned.
 TEST_F(TreeSyncTest, AConcurrentWriterMakesItsBatchReplan) {
