@@ -339,6 +339,10 @@ class TreeService::Core : public watch::ChangeSink,
     Cut cut;
     cut.zxid = zxid_;
     cut.next_seq = next_seq_;
+    // The whole tree is the common request (the web UI's): its size is
+    // known, and a vector grown to a million pointers would copy them all
+    // several times.
+    if (root == options_.watch.root) cut.nodes.reserve(nodes_.size());
     auto it = nodes_.lower_bound(root);
     for (; it != nodes_.end() && InSubtree(it->first, root); ++it) {
       cut.nodes.push_back(it->second);

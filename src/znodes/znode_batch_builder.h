@@ -3,20 +3,27 @@
 // the live walker appends ~100k rows a second through here.
 #pragma once
 
+#include <array>
 #include <cstdint>
 #include <memory>
+#include <vector>
 
 #include "arrow/array.h"
 #include "arrow/builder.h"
 #include "base/status.h"
 #include "znodes/znode_record.h"
+#include "znodes/znode_schema.h"
 
 namespace zkarrow::znodes {
 
 class ZnodeBatchBuilder {
  public:
-  // `schema_metadata` becomes the batches' schema metadata.
-  ZnodeBatchBuilder(bool typed_values, arrow::KeyValueMetadata schema_metadata = {});
+  // `schema_metadata` becomes the batches' schema metadata. `columns`: only
+  // these columns of ZnodeTableSchema(typed_values), in this order (positions
+  // as ZnodeColumnsNamed returns them); empty: all. Columns not asked for are
+  // never filled, so a narrow table costs only its own columns.
+  ZnodeBatchBuilder(bool typed_values, arrow::KeyValueMetadata schema_metadata = {},
+                    std::vector<int> columns = {});
 
   // Fails with kOutOfRange, appending nothing, if any variable-length column
   // of the batch (ACL entries included) would pass the 2 GiB limit of 32-bit
@@ -25,10 +32,10 @@ class ZnodeBatchBuilder {
   Status Append(const ZnodeRecord& record);
 
   int64_t rows() const { return rows_; }
-  // Bytes of every variable-length column (path, name, parent, data,
-  // value_text, the ACL's scheme and id, error) in the batch so far: what
-  // decides when a batch is full.
-  int64_t data_bytes();
+  // Bytes of the variable-length columns (path, name, parent, data,
+  // value_text, the ACL's scheme and id, error) in the batch so far, of
+  // those filled: what decides when a batch is full.
+  int64_t data_bytes() const;
 
   // The batch so far; the builder is empty afterwards.
   arrow::RecordBatch Finish();
@@ -41,15 +48,13 @@ class ZnodeBatchBuilder {
   const std::shared_ptr<const arrow::Schema>& schema() const { return schema_; }
 
  private:
+  bool fills(ZnodeColumn column) const { return fills_[column]; }
   void AppendStat(const ZnodeRecord& record);
   Status AppendTypedValue(const ZnodeRecord& record);
-  arrow::StringBuilder& acl_schemes();
-  arrow::StringBuilder& acl_ids();
 
-  bool typed_values_;
+  std::vector<int> columns_;  // the batches' columns, in order
+  std::array<bool, kTypedColumnCount> fills_{};
   std::shared_ptr<const arrow::Schema> schema_;
-  std::shared_ptr<const arrow::ArrayData> kind_dictionary_;
-  std::shared_ptr<const arrow::ArrayData> value_type_dictionary_;
   int64_t rows_ = 0;
 
   arrow::StringBuilder path_, name_, parent_;
@@ -65,6 +70,12 @@ class ZnodeBatchBuilder {
   arrow::Int64Builder value_int_;
   arrow::DoubleBuilder value_float_;
   arrow::StringBuilder value_text_;
+  // By column position: the builder of each column, and the dictionary of
+  // the dictionary-encoded ones.
+  std::array<arrow::ArrayBuilder*, kTypedColumnCount> builders_{};
+  std::array<std::shared_ptr<const arrow::ArrayData>, kTypedColumnCount> dictionaries_;
+  arrow::StringBuilder* acl_schemes_;  // acl_'s entries' children
+  arrow::StringBuilder* acl_ids_;
 };
 
 }  // namespace zkarrow::znodes

@@ -1,18 +1,15 @@
 #include "znodes/znode_table_writer.h"
 
 #include "arrow/layout_convert.h"
-#include "znodes/znode_schema.h"
 
 namespace zkarrow::znodes {
 
 Result<std::unique_ptr<ZnodeTableWriter>> ZnodeTableWriter::Open(arrow::OutputStream& sink,
                                                                  ZnodeTableOptions options) {
-  auto builder = std::make_unique<ZnodeBatchBuilder>(options.typed_values, options.schema_metadata);
+  auto builder = std::make_unique<ZnodeBatchBuilder>(options.typed_values, options.schema_metadata,
+                                                     options.columns);
   builder->ReserveRows(options.max_batch_rows);
   std::shared_ptr<const arrow::Schema> schema = builder->schema();
-  if (!options.columns.empty()) {
-    schema = std::make_shared<const arrow::Schema>(SelectFields(*schema, options.columns));
-  }
   if (options.string_view) {
     schema = std::make_shared<const arrow::Schema>(
         arrow::WithStringViews(*schema, {"path", "name", "parent"}));
@@ -41,16 +38,6 @@ Status ZnodeTableWriter::Append(const ZnodeRecord& record) {
 Status ZnodeTableWriter::FlushBatch(const arrow::KeyValueMetadata& message_metadata) {
   const int64_t rows = builder_->rows();
   arrow::RecordBatch batch = builder_->Finish();
-  if (!options_.columns.empty()) {
-    std::vector<std::shared_ptr<const arrow::ArrayData>> selected;
-    for (int column : options_.columns)
-      selected.push_back(batch.columns[static_cast<size_t>(column)]);
-    batch.columns = std::move(selected);
-    batch.schema =
-        options_.string_view
-            ? std::make_shared<const arrow::Schema>(SelectFields(*batch.schema, options_.columns))
-            : written_schema_;
-  }
   if (options_.string_view) {
     ZKA_ASSIGN_OR_RETURN(batch, arrow::ToStringViews(written_schema_, batch));
   }

@@ -26,8 +26,8 @@ struct ZnodeTableOptions {
   bool typed_values = false;
   // path, name and parent as utf8_view instead of utf8 (format 1.4).
   bool string_view = false;
-  // Only these columns (positions in the builder's schema, in this order);
-  // empty: all of them.
+  // Only these columns (positions in ZnodeTableSchema(typed_values), in this
+  // order), the only ones built; empty: all of them.
   std::vector<int> columns;
   // A batch is written when it reaches either limit.
   int64_t max_batch_rows = 64 * 1024;
@@ -62,8 +62,8 @@ class ZnodeTableWriter {
 
   ZnodeTableOptions options_;
   std::unique_ptr<ZnodeBatchBuilder> builder_;
-  // The builder's schema, or its --string-view form (then batches are
-  // re-encoded), with only the selected columns.
+  // The builder's schema (only the selected columns), or its --string-view
+  // form (then batches are re-encoded).
   std::shared_ptr<const arrow::Schema> written_schema_;
   std::unique_ptr<arrow::ipc::IpcWriter> writer_;
   int64_t rows_written_ = 0;

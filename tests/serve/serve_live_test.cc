@@ -40,6 +40,7 @@
 #include "watch/watch_test_util.h"
 #include "zk/client.h"
 #include "zkserver/zookeeper_cluster.h"
+#include "znodes/znode_schema.h"
 
 namespace zkarrow {
 namespace {
@@ -281,6 +282,110 @@ TEST_F(ServeTest, ZnodesEqualSnapshotOverFlightAndHttp) {
   EXPECT_NE(bad_column.find("expected names among path,name,parent,depth"), std::string::npos)
       << bad_column;
   EXPECT_NE(bad_column.find("found \\\"sizes\\\""), std::string::npos) << bad_column;
+}
+
+// A projection is built column by column, not cut from the full table:
+// every projected response must still equal the full response's same
+// columns (schema with its metadata, and values), for every column, in
+// any order, with and without data and typed values, on both transports.
+TEST_F(ServeTest, ProjectedColumnsEqualTheFullTablesColumns) {
+  const std::string root = "/projected";
+  MustCreate(root, "{\"kind\": \"config\"}");
+  for (int i = 0; i < 40; ++i) {
+    const std::string data = i % 4 == 0   ? ""
+                             : i % 4 == 1 ? std::to_string(i * 7)
+                             : i % 4 == 2 ? "x" + std::string(static_cast<size_t>(i), 'y')
+                                          : "1.5";
+    MustCreate(root + "/n" + std::to_string(i), data);
+  }
+  auto ephemeral =
+      writer_->Create(root + "/ephemeral", "owned", zk::OpenAclUnsafe(), zk::CreateMode::kEphemeral)
+          .get();
+  ASSERT_TRUE(ephemeral.ok()) << ephemeral.status().ToString();
+  MustCreate(root + "/box", "");
+  MustCreate(root + "/box/in", "inside");
+  ASSERT_TRUE(Sync(SetAndGetZxid(root, "{\"kind\": \"synced\"}")).ok());
+  const fs::path dir = Dir("projected");
+
+  // The response of `query` over HTTP (the raw bytes, by curl) or Flight.
+  auto fetch = [&](const std::string& base, const std::string& query,
+                   const std::string& name) -> Result<fs::path> {
+    const fs::path out = dir / (name + ".arrows");
+    const std::string url = base + "/znodes?path=" + root + query;
+    if (base == http_) {
+      ZKA_RETURN_IF_ERROR(RunCommand("curl -sf -o " + out.string() + " '" + url + "'").status());
+    } else {
+      ZKA_RETURN_IF_ERROR(Zkarrow("get '" + url + "' --format stream -o " + out.string()).status());
+    }
+    return out;
+  };
+  auto schema_of = [](const fs::path& file) -> Result<arrow::Schema> {
+    ZKA_ASSIGN_OR_RETURN(auto input, arrow::FileInputStream::Open(file));
+    ZKA_ASSIGN_OR_RETURN(auto reader, arrow::ipc::StreamReader::Open(std::move(input)));
+    return reader->schema();
+  };
+
+  const arrow::Schema table = znodes::ZnodeTableSchema(/*typed_values=*/true);
+  std::string every_column_reversed;
+  for (auto field = table.fields.rbegin(); field != table.fields.rend(); ++field) {
+    every_column_reversed += (every_column_reversed.empty() ? "" : ",") + field->name;
+  }
+  struct Case {
+    std::string options;  // besides path and columns
+    std::string columns;
+  };
+  const std::vector<Case> cases = {
+      {"&data=false", "path,kind,ephemeral_owner,data_length,depth,error"},  // the web UI's
+      {"", "error,acl,ttl_ms,mtime,ctime,name,parent,data,version,czxid"},
+      {"&typed=true", every_column_reversed},
+      {"&typed=true&data=false", "value_type,path,value_text,value_int,value_float,kind"},
+      {"", "depth"},
+  };
+  int n = 0;
+  for (const std::string& base : {http_, flight_}) {
+    for (const Case& c : cases) {
+      SCOPED_TRACE(base + " " + c.options + " columns=" + c.columns);
+      const std::string name = std::to_string(n++);
+      auto full = fetch(base, c.options, name + "-full");
+      ASSERT_TRUE(full.ok()) << full.status().ToString();
+      auto projected = fetch(base, c.options + "&columns=" + c.columns, name + "-projected");
+      ASSERT_TRUE(projected.ok()) << projected.status().ToString();
+
+      // The schema: the full one's fields at the named positions, the same
+      // metadata (the same state's label).
+      const bool typed = c.options.find("typed=true") != std::string::npos;
+      auto columns = znodes::ZnodeColumnsNamed(c.columns, typed);
+      ASSERT_TRUE(columns.ok()) << columns.status().ToString();
+      auto full_schema = schema_of(*full);
+      ASSERT_TRUE(full_schema.ok()) << full_schema.status().ToString();
+      auto projected_schema = schema_of(*projected);
+      ASSERT_TRUE(projected_schema.ok()) << projected_schema.status().ToString();
+      EXPECT_TRUE(*projected_schema == znodes::SelectFields(*full_schema, *columns));
+      EXPECT_EQ(projected_schema->metadata, full_schema->metadata);
+
+      // The values, row by row.
+      auto full_rows = interop::CanonicalDump(*full);
+      ASSERT_TRUE(full_rows.ok()) << full_rows.status().ToString();
+      auto projected_rows = interop::CanonicalDump(*projected);
+      ASSERT_TRUE(projected_rows.ok()) << projected_rows.status().ToString();
+      ASSERT_EQ(full_rows->size(), 1u + 44u);  // the fields line, then the rows
+      std::vector<nlohmann::json> expected = {(*projected_rows)[0]};
+      for (size_t row = 1; row < full_rows->size(); ++row) {
+        nlohmann::json values = nlohmann::json::array();
+        for (int column : *columns)
+          values.push_back((*full_rows)[row][static_cast<size_t>(column)]);
+        expected.push_back(std::move(values));
+      }
+      EXPECT_EQ(interop::DiffCanonicalDumps(expected, *projected_rows), "");
+    }
+  }
+  // Both kinds the web UI tells apart were there to compare.
+  auto webui = interop::CanonicalDump(dir / "0-projected.arrows");
+  ASSERT_TRUE(webui.ok());
+  std::set<std::string> kinds;
+  for (size_t row = 1; row < webui->size(); ++row)
+    kinds.insert((*webui)[row][1].get<std::string>());
+  EXPECT_EQ(kinds, (std::set<std::string>{"persistent", "ephemeral"}));
 }
 
 TEST_F(ServeTest, SyncThenGetSeesAWriteJustMade) {

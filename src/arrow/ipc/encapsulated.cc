@@ -45,6 +45,7 @@ Status MessageSplitter::Write(std::span<const uint8_t> bytes) {
                                      " exceeds 2 GiB");
         } else {
           state_ = State::kMetadata;
+          part_.Reserve(part_size_);
         }
         break;
       }
@@ -77,6 +78,9 @@ Status MessageSplitter::FinishMetadata() {
     state_ = State::kPrefix;
   } else {
     state_ = State::kBody;
+    // The whole body at once: grown piece by piece it would be copied each
+    // time its capacity doubles, and end up to twice its size.
+    part_.Reserve(part_size_);
   }
   return Status::Ok();
 }
