@@ -82,6 +82,26 @@ struct StoredNode {
 };
 using NodePtr = std::shared_ptr<const StoredNode>;
 
+// The nodes published changes replaced or removed after a state was cut,
+// kept while a cut of that state may still point to them. A cut holds raw
+// pointers into the state and the Retired of its state, which holds every
+// later one: copying a million shared pointers into a cut and releasing
+// them after touched every node twice more, most of the cost of cutting.
+struct Retired {
+  std::vector<NodePtr> nodes;
+  std::shared_ptr<Retired> newer;  // set once the next state is published
+
+  Retired() = default;
+  Retired(const Retired&) = delete;
+  Retired& operator=(const Retired&) = delete;
+  // Unlinks the chain iteratively: released recursively, the chain of a
+  // cut held across many epochs could overflow the stack.
+  ~Retired() {
+    std::shared_ptr<Retired> next = std::move(newer);
+    while (next && next.use_count() == 1) next = std::move(next->newer);
+  }
+};
+
 struct StoredChange {
   watch::ChangeEvent event = watch::ChangeEvent::kInitial;
   int64_t zxid = 0;
@@ -282,19 +302,40 @@ class TreeService::Core : public watch::ChangeSink,
       // A label that does not grow would name two states; those rows wait.
       if (zxid <= zxid_) return;
       const bool initial = zxid_ < 0;
+      // A cut of the state now replaced may still point to its nodes (no
+      // cut starts meanwhile: cuts take the lock this holds).
+      const bool cut_alive = retired_.use_count() > 1;
+      auto retire = [&](NodePtr& node) {
+        if (cut_alive) retired_->nodes.push_back(std::move(node));
+      };
       for (const StoredChange& change : pending_) {
         switch (change.event) {
           case watch::ChangeEvent::kInitial:
           case watch::ChangeEvent::kCreated:
-          case watch::ChangeEvent::kChanged:
-            nodes_[change.node->path] = change.node;
+          case watch::ChangeEvent::kChanged: {
+            auto [it, inserted] = nodes_.try_emplace(change.node->path, change.node);
+            if (!inserted) {
+              retire(it->second);
+              it->second = change.node;
+            }
             break;
-          case watch::ChangeEvent::kDeleted:
-            nodes_.erase(change.node->path);
+          }
+          case watch::ChangeEvent::kDeleted: {
+            auto it = nodes_.find(change.node->path);
+            if (it != nodes_.end()) {
+              retire(it->second);
+              nodes_.erase(it);
+            }
             break;
+          }
           case watch::ChangeEvent::kResync:
             break;
         }
+      }
+      if (cut_alive) {
+        auto newer = std::make_shared<Retired>();
+        retired_->newer = newer;
+        retired_ = std::move(newer);
       }
       zxid_ = zxid;
       ++epochs_;
@@ -328,7 +369,8 @@ class TreeService::Core : public watch::ChangeSink,
   // --- The readers' side ---
 
   struct Cut {
-    std::vector<NodePtr> nodes;
+    std::vector<const StoredNode*> nodes;  // alive while `retired` is held
+    std::shared_ptr<const Retired> retired;
     int64_t zxid = -1;
     uint64_t next_seq = 0;  // the first epoch after this state
   };
@@ -339,13 +381,14 @@ class TreeService::Core : public watch::ChangeSink,
     Cut cut;
     cut.zxid = zxid_;
     cut.next_seq = next_seq_;
+    cut.retired = retired_;
     // The whole tree is the common request (the web UI's): its size is
     // known, and a vector grown to a million pointers would copy them all
     // several times.
     if (root == options_.watch.root) cut.nodes.reserve(nodes_.size());
     auto it = nodes_.lower_bound(root);
     for (; it != nodes_.end() && InSubtree(it->first, root); ++it) {
-      cut.nodes.push_back(it->second);
+      cut.nodes.push_back(it->second.get());
     }
     if (cut.nodes.empty()) {
       return Status::NotFound("no znode " + std::string(root) + " in the served tree (at zxid " +
@@ -568,6 +611,7 @@ class TreeService::Core : public watch::ChangeSink,
   mutable std::shared_mutex state_mu_;
   mutable std::condition_variable_any epoch_cv_;
   std::map<std::string, NodePtr, std::less<>> nodes_;
+  std::shared_ptr<Retired> retired_ = std::make_shared<Retired>();
   int64_t zxid_ = -1;
   int64_t last_seen_zxid_ = -1;
   int64_t epochs_ = 0;
@@ -649,7 +693,12 @@ class ZnodesStream final : public MessageStream {
         }));
         writer_.reset();
         cut_.nodes.clear();
+        cut_.retired.reset();
       } else {
+        // The nodes lie scattered in memory: the ones a few rows ahead, and
+        // their paths, are fetched while this one is encoded.
+        if (next_ + 8 < cut_.nodes.size()) __builtin_prefetch(cut_.nodes[next_ + 8]);
+        if (next_ + 4 < cut_.nodes.size()) __builtin_prefetch(cut_.nodes[next_ + 4]->path.data());
         ZKA_RETURN_IF_ERROR(writer_->Append(cut_.nodes[next_++]->View(with_data_)));
       }
       Collect();
@@ -715,6 +764,7 @@ class ChangesStream final : public MessageStream {
       stream->next_seq_ = cut.next_seq;
       stream->resync_first_ = request.from_zxid.has_value();
       stream->initial_ = std::move(cut.nodes);
+      stream->initial_retired_ = std::move(cut.retired);
     } else if (resume) {
       stream->next_seq_ = *resume;
       start_zxid = *request.from_zxid;
@@ -785,6 +835,7 @@ class ChangesStream final : public MessageStream {
     }
     if (next_initial_ == initial_.size()) {
       initial_.clear();
+      initial_retired_.reset();
       return writer_->Flush({{kMetaZxid, std::to_string(label_)}});
     }
     return Status::Ok();
@@ -807,7 +858,8 @@ class ChangesStream final : public MessageStream {
   uint64_t next_seq_ = 0;
   int64_t label_ = -1;
   bool resync_first_ = false;
-  std::vector<NodePtr> initial_;
+  std::vector<const StoredNode*> initial_;  // alive while initial_retired_ is held
+  std::shared_ptr<const Retired> initial_retired_;
   size_t next_initial_ = 0;
   arrow::ipc::MessageSplitter splitter_;
   std::unique_ptr<watch::ChangeWriter> writer_;

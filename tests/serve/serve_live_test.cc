@@ -11,7 +11,9 @@
 // - a client killed mid-download does not disturb the server; SIGTERM ends
 //   it cleanly with live streams open.
 #include <gtest/gtest.h>
+#include <netinet/in.h>
 #include <signal.h>
+#include <sys/socket.h>
 #include <sys/wait.h>
 #include <unistd.h>
 
@@ -21,6 +23,7 @@
 #include <cstdio>
 #include <filesystem>
 #include <fstream>
+#include <future>
 #include <iterator>
 #include <map>
 #include <nlohmann/json.hpp>
@@ -386,6 +389,148 @@ TEST_F(ServeTest, ProjectedColumnsEqualTheFullTablesColumns) {
   for (size_t row = 1; row < webui->size(); ++row)
     kinds.insert((*webui)[row][1].get<std::string>());
   EXPECT_EQ(kinds, (std::set<std::string>{"persistent", "ephemeral"}));
+}
+
+// A GET over a socket whose receive buffer is small and fixed (the kernel
+// would otherwise let a paused reader's buffer grow to tens of megabytes):
+// the server can run ahead of a reader that stops only by what the sockets
+// hold, a few megabytes.
+class PausableGet {
+ public:
+  PausableGet(int port, const std::string& target) {
+    fd_ = ::socket(AF_INET, SOCK_STREAM, 0);
+    int size = 64 << 10;
+    ::setsockopt(fd_, SOL_SOCKET, SO_RCVBUF, &size, sizeof(size));
+    sockaddr_in address{};
+    address.sin_family = AF_INET;
+    address.sin_port = htons(static_cast<uint16_t>(port));
+    address.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
+    connected_ = ::connect(fd_, reinterpret_cast<sockaddr*>(&address), sizeof(address)) == 0;
+    const std::string request =
+        "GET " + target + " HTTP/1.1\r\nHost: 127.0.0.1\r\nConnection: close\r\n\r\n";
+    connected_ = connected_ && ::send(fd_, request.data(), request.size(), 0) ==
+                                   static_cast<ssize_t>(request.size());
+  }
+  ~PausableGet() { ::close(fd_); }
+  bool connected() const { return connected_; }
+
+  // Reads at least `bytes` more, or to the end when 0; false at an error.
+  bool Read(size_t bytes) {
+    const size_t want = received_.size() + bytes;
+    char buffer[1 << 16];
+    while (bytes == 0 || received_.size() < want) {
+      const ssize_t n = ::recv(fd_, buffer, sizeof(buffer), 0);
+      if (n < 0) return false;
+      if (n == 0) return bytes == 0;
+      received_.append(buffer, static_cast<size_t>(n));
+    }
+    return true;
+  }
+
+  // The body of a complete chunked response; empty if it is not one.
+  std::string Body() const {
+    size_t at = received_.find("\r\n\r\n");
+    if (at == std::string::npos) return "";
+    at += 4;
+    std::string body;
+    while (at < received_.size()) {
+      const size_t line_end = received_.find("\r\n", at);
+      if (line_end == std::string::npos) return "";
+      const size_t size = std::stoul(received_.substr(at, line_end - at), nullptr, 16);
+      if (size == 0) return body;
+      body += received_.substr(line_end + 2, size);
+      at = line_end + 2 + size + 2;
+    }
+    return "";
+  }
+
+ private:
+  int fd_ = -1;
+  bool connected_ = false;
+  std::string received_;
+};
+
+// A response points into the state it was cut from; nodes that later
+// epochs replace or delete while it is being sent are kept for it. A large
+// response whose client pauses while every node of it changes or goes, still
+// holds the state it was cut from, row for row.
+TEST_F(ServeTest, SlowResponseKeepsItsStateWhileEveryNodeChanges) {
+  const std::string root = "/slow";
+  // 24 MB: more than the sockets buffer, so most of it is encoded after
+  // the changes below were published.
+  constexpr int kNodes = 6000;
+  const std::string pad(4000, 'p');
+  MustCreate(root, "");
+  std::vector<std::future<Result<zk::CreateResult>>> created;
+  for (int i = 0; i < kNodes; ++i) {
+    created.push_back(writer_->Create(root + "/n" + std::to_string(i), std::to_string(i) + pad));
+  }
+  for (auto& create : created) ASSERT_TRUE(create.get().ok());
+  // A server started now reads them as its initial state, which no epoch
+  // of the history holds: only the response keeps the nodes it sends.
+  ::kill(server_->pid(), SIGTERM);
+  ASSERT_TRUE(server_->Wait(std::chrono::seconds(30)).ok());
+  ASSERT_NO_FATAL_FAILURE(StartServer());
+  ASSERT_TRUE(Sync(SetAndGetZxid(root, "before")).ok());
+  const fs::path dir = Dir("slow");
+  const std::string url = http_ + "/znodes?path=" + root;
+  const fs::path before = dir / "before.arrows";
+  ASSERT_TRUE(RunCommand("curl -sf -o " + before.string() + " '" + url + "'").ok());
+
+  const fs::path slow = dir / "slow.arrows";
+  // The response's state is cut once its first bytes arrive; then the
+  // client stops reading, and the server stops encoding once the sockets
+  // are full, a small part of the response.
+  // Every column named: the same table as `before`, but not its response,
+  // which the server keeps encoded for the same request of the same state.
+  std::string every_column;
+  for (const auto& field : znodes::ZnodeTableSchema(false).fields) {
+    every_column += (every_column.empty() ? "" : ",") + field.name;
+  }
+  PausableGet get(std::stoi(http_.substr(http_.rfind(':') + 1)),
+                  "/znodes?path=" + root + "&columns=" + every_column);
+  ASSERT_TRUE(get.connected());
+  ASSERT_TRUE(get.Read(1));
+  // Half the nodes go, the others change twice to data of the same size:
+  // the second change's copies would reuse the memory of nodes freed by the
+  // first, so a response no longer holding them would send other bytes.
+  std::vector<std::future<Status>> deleted;
+  for (int i = 0; i < kNodes; i += 2)
+    deleted.push_back(writer_->Delete(root + "/n" + std::to_string(i)));
+  for (auto& done : deleted) EXPECT_TRUE(done.get().ok());
+  for (char fill : {'a', 'b'}) {
+    std::vector<std::future<Result<zk::Stat>>> set;
+    for (int i = 1; i < kNodes; i += 2) {
+      set.push_back(
+          writer_->SetData(root + "/n" + std::to_string(i), std::string(pad.size() + 4, fill), -1));
+    }
+    for (auto& done : set) EXPECT_TRUE(done.get().ok());
+    ASSERT_TRUE(Sync(SetAndGetZxid(root, std::string(1, fill))).ok());
+  }
+  ASSERT_TRUE(get.Read(0));
+  const std::string body = get.Body();
+  ASSERT_GT(body.size(), size_t{20} << 20);
+  std::ofstream(slow, std::ios::binary) << body;
+
+  auto expected = interop::CanonicalDump(before);
+  ASSERT_TRUE(expected.ok()) << expected.status().ToString();
+  ASSERT_EQ(expected->size(), 1u + kNodes + 1u);
+  auto got = interop::CanonicalDump(slow);
+  ASSERT_TRUE(got.ok()) << got.status().ToString();
+  EXPECT_EQ(interop::DiffCanonicalDumps(*expected, *got), "");
+  // The tree did move on: a response now has half the rows.
+  const fs::path after = dir / "after.arrows";
+  ASSERT_TRUE(RunCommand("curl -sf -o " + after.string() + " '" + url + "'").ok());
+  auto now = interop::CanonicalDump(after);
+  ASSERT_TRUE(now.ok()) << now.status().ToString();
+  EXPECT_EQ(now->size(), 1u + kNodes / 2 + 1u);
+  // Later tests read the whole tree (some in one batch): the 12 MB go.
+  std::vector<std::future<Status>> removed;
+  for (int i = 1; i < kNodes; i += 2) {
+    removed.push_back(writer_->Delete(root + "/n" + std::to_string(i)));
+  }
+  for (auto& done : removed) EXPECT_TRUE(done.get().ok());
+  EXPECT_TRUE(writer_->Delete(root).get().ok());
 }
 
 TEST_F(ServeTest, SyncThenGetSeesAWriteJustMade) {
