@@ -417,6 +417,45 @@ TEST_F(TreeSyncTest, CopyIntoAnEmptyTargetEqualsTheSource) {
   EXPECT_FALSE(b->has_value()) << "the failed copy created /b";
 }
 
+// kill -9 of a copy streaming into an empty target: the target is no
+// longer empty, and running the copy again (the sorted path) finishes it.
+TEST_F(TreeSyncTest, AKilledStreamingCopyConvergesWhenRunAgain) {
+  auto target = StartTarget();
+  ASSERT_NE(target, nullptr);
+  auto client = Connect(target->ConnectString());
+  ASSERT_NE(client, nullptr);
+  const std::filesystem::path log = TempPath("killed-copy.log");
+  const std::string source = Zk(*source_, "/t/wide");
+  const std::string copy_target = Zk(*target, "/w");
+  // Small sequential batches, so that the kill lands in the middle.
+  auto process = testing::ZkarrowProcess::Start(
+      "copy", {source, copy_target, "--auth", kAuth, "--batch-ops", "5", "--in-flight", "1"}, log);
+  ASSERT_TRUE(process.ok()) << process.status().ToString();
+  const auto deadline = std::chrono::steady_clock::now() + std::chrono::seconds(120);
+  int32_t created = 0;
+  while (std::chrono::steady_clock::now() < deadline) {
+    auto count = client->GetAllChildrenNumber("/w").get();
+    if (count.ok() && *count >= 500) {
+      created = *count;
+      break;
+    }
+    std::this_thread::sleep_for(std::chrono::milliseconds(5));
+  }
+  ASSERT_GE(created, 500) << "the copy never got going";
+  ASSERT_EQ(::kill((*process)->pid(), SIGKILL), 0);
+  ASSERT_FALSE((*process)->Wait().ok());
+  auto partial = client->GetAllChildrenNumber("/w").get();
+  ASSERT_TRUE(partial.ok());
+  EXPECT_LT(*partial, kWideChildren) << "the copy finished before it was killed";
+
+  Ran again = Zkarrow("copy " + source + " " + copy_target + " --auth " + kAuth);
+  ASSERT_EQ(again.exit, 0) << again.output;
+  EXPECT_EQ(FirstDifference(Kazoo(source_->ConnectString(), "/t/wide"),
+                            Kazoo(target->ConnectString(), "/w")),
+            "");
+  std::filesystem::remove(log);
+}
+
 // A writer changes a node whose update is planned in a later batch: that
 // batch fails on the version, is re-read and re-planned.
 TEST_F(TreeSyncTest, AConcurrentWriterMakesItsBatchReplan) {
