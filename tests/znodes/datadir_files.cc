@@ -74,6 +74,12 @@ std::vector<uint8_t> TxnLogFile(const std::vector<LogEntry>& entries) {
     payload.WriteInt(entry.type);
     std::vector<uint8_t> bytes = payload.Release();
     bytes.insert(bytes.end(), entry.record.begin(), entry.record.end());
+    if (entry.digest) {
+      zk::JuteWriter digest;
+      digest.WriteInt(entry.digest->version);
+      digest.WriteLong(entry.digest->tree_digest);
+      bytes.insert(bytes.end(), digest.bytes().begin(), digest.bytes().end());
+    }
     zk::JuteWriter framed;
     framed.WriteLong(datadir::Adler32(bytes));
     framed.WriteBuffer(bytes);
@@ -84,7 +90,8 @@ std::vector<uint8_t> TxnLogFile(const std::vector<LogEntry>& entries) {
 }
 
 std::vector<uint8_t> SnapshotFile(const std::vector<SnapshotAcl>& acls,
-                                  const std::vector<SnapshotNode>& nodes) {
+                                  const std::vector<SnapshotNode>& nodes,
+                                  std::optional<datadir::ZxidDigest> digest) {
   zk::JuteWriter out;
   WriteHeader(out, datadir::kSnapshotMagic);
   out.WriteInt(0);  // sessions
@@ -110,6 +117,12 @@ std::vector<uint8_t> SnapshotFile(const std::vector<SnapshotAcl>& acls,
   }
   out.WriteString("/");
   WriteSeal(out);
+  if (digest) {
+    out.WriteLong(digest->zxid);
+    out.WriteInt(digest->version);
+    out.WriteLong(digest->digest);
+    WriteSeal(out);
+  }
   return out.Release();
 }
 

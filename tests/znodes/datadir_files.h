@@ -5,6 +5,7 @@
 
 #include <cstdint>
 #include <filesystem>
+#include <optional>
 #include <span>
 #include <string>
 #include <string_view>
@@ -12,6 +13,8 @@
 
 #include "zk/types.h"
 #include "znodes/datadir/data_tree.h"
+#include "znodes/datadir/snapshot.h"
+#include "znodes/datadir/txn.h"
 
 namespace zkarrow::znodes::testing {
 
@@ -23,6 +26,7 @@ struct LogEntry {
   int64_t time_ms = 0;
   int32_t type = 0;
   std::vector<uint8_t> record;
+  std::optional<datadir::TxnDigest> digest;  // the tree digest after it (3.6+)
 };
 
 // Records (the bytes after the TxnHeader) of a few transaction types.
@@ -46,9 +50,10 @@ struct SnapshotAcl {
 };
 
 // A whole snapshot: header, no sessions, the ACL cache, the nodes (parents
-// first), the seal. No digest section.
+// first), the seal, then the digest section (3.6+) and its seal if given.
 std::vector<uint8_t> SnapshotFile(const std::vector<SnapshotAcl>& acls,
-                                  const std::vector<SnapshotNode>& nodes);
+                                  const std::vector<SnapshotNode>& nodes,
+                                  std::optional<datadir::ZxidDigest> digest = std::nullopt);
 
 void WriteFile(const std::filesystem::path& file, std::span<const uint8_t> bytes);
 

@@ -37,7 +37,9 @@ struct DataDirSummary {
   size_t znodes = 0;
   // True when replay reached the zxid of the snapshot's tree digest (3.6+)
   // and the rebuilt tree's digest matched it: the server's own
-  // consistency check, passed.
+  // consistency check, passed. A digest at the snapshot's own zxid that
+  // does not match may be confirmed by the next transaction's digest
+  // instead (see RecordDigest in data_dir.cc).
   bool digest_verified = false;
 };
 
