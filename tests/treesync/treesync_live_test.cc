@@ -224,6 +224,18 @@ class TreeSyncTest : public ::testing::Test {
     return "zk://" + cluster.ConnectString() + path;
   }
 
+  // Waits (bounded) until `path` has at least `count` descendants; returns
+  // how many it saw then, or 0 if it never did.
+  static int32_t WaitForDescendants(zk::Client& client, const std::string& path, int32_t count) {
+    const auto deadline = std::chrono::steady_clock::now() + std::chrono::seconds(120);
+    while (std::chrono::steady_clock::now() < deadline) {
+      auto seen = client.GetAllChildrenNumber(path).get();
+      if (seen.ok() && *seen >= count) return *seen;
+      std::this_thread::sleep_for(std::chrono::milliseconds(5));
+    }
+    return 0;
+  }
+
   static zkserver::ZooKeeperCluster* source_;
   static zk::Client* owner_;  // its session owns /t/eph
   static bool ready_;
@@ -431,17 +443,7 @@ TEST_F(TreeSyncTest, AKilledStreamingCopyConvergesWhenRunAgain) {
   auto process = testing::ZkarrowProcess::Start(
       "copy", {source, copy_target, "--auth", kAuth, "--batch-ops", "5", "--in-flight", "1"}, log);
   ASSERT_TRUE(process.ok()) << process.status().ToString();
-  const auto deadline = std::chrono::steady_clock::now() + std::chrono::seconds(120);
-  int32_t created = 0;
-  while (std::chrono::steady_clock::now() < deadline) {
-    auto count = client->GetAllChildrenNumber("/w").get();
-    if (count.ok() && *count >= 500) {
-      created = *count;
-      break;
-    }
-    std::this_thread::sleep_for(std::chrono::milliseconds(5));
-  }
-  ASSERT_GE(created, 500) << "the copy never got going";
+  ASSERT_GE(WaitForDescendants(*client, "/w", 500), 500) << "the copy never got going";
   ASSERT_EQ(::kill((*process)->pid(), SIGKILL), 0);
   ASSERT_FALSE((*process)->Wait().ok());
   auto partial = client->GetAllChildrenNumber("/w").get();
@@ -598,17 +600,7 @@ TEST_F(TreeSyncTest, AKilledRestoreConvergesWhenRunAgain) {
       {SourceFile().string(), Zk(*target), "--auth", kAuth, "--batch-ops", "5", "--in-flight", "1"},
       log);
   ASSERT_TRUE(process.ok()) << process.status().ToString();
-  const auto deadline = std::chrono::steady_clock::now() + std::chrono::seconds(120);
-  int32_t created = 0;
-  while (std::chrono::steady_clock::now() < deadline) {
-    auto count = client->GetAllChildrenNumber("/t/wide").get();
-    if (count.ok() && *count >= 500) {
-      created = *count;
-      break;
-    }
-    std::this_thread::sleep_for(std::chrono::milliseconds(5));
-  }
-  ASSERT_GE(created, 500) << "the restore never got going";
+  ASSERT_GE(WaitForDescendants(*client, "/t/wide", 500), 500) << "the restore never got going";
   ASSERT_EQ(::kill((*process)->pid(), SIGKILL), 0);
   auto status = (*process)->Wait();  // an error: the process died of the signal
   ASSERT_FALSE(status.ok());

@@ -4,7 +4,6 @@
 // which a live server writes only rarely (the race is a few microseconds
 // wide), so a test of its own pins it down.
 #include <gtest/gtest.h>
-#include <unistd.h>
 
 #include <filesystem>
 #include <string>
@@ -56,14 +55,6 @@ int64_t DigestAt(int64_t zxid) {
 
 class DataDirDigestTest : public ::testing::Test {
  protected:
-  void SetUp() override {
-    std::string name = ::testing::UnitTest::GetInstance()->current_test_info()->name();
-    dir_ = fs::temp_directory_path() /
-           ("zkarrow-digest-" + std::to_string(::getpid()) + "-" + name) / "version-2";
-    fs::create_directories(dir_);
-  }
-  void TearDown() override { fs::remove_all(dir_.parent_path()); }
-
   // snapshot.5 holding the tree as of `nodes_zxid`, its digest recorded as
   // `digest` at zxid 5.
   void WriteSnapshot(int64_t nodes_zxid, int64_t digest) {
@@ -98,7 +89,8 @@ class DataDirDigestTest : public ::testing::Test {
     return summary;
   }
 
-  fs::path dir_;
+  testing::ScratchDataDir scratch_{"digest"};
+  const fs::path dir_ = scratch_.version2();
   std::vector<std::string> paths_;
 };
 

@@ -1,5 +1,8 @@
 #include "datadir_files.h"
 
+#include <unistd.h>
+
+#include <atomic>
 #include <fstream>
 #include <limits>
 
@@ -130,6 +133,21 @@ void WriteFile(const std::filesystem::path& file, std::span<const uint8_t> bytes
   std::ofstream out(file, std::ios::binary | std::ios::trunc);
   out.write(reinterpret_cast<const char*>(bytes.data()),
             static_cast<std::streamsize>(bytes.size()));
+}
+
+ScratchDataDir::ScratchDataDir(std::string_view label) {
+  // Unique within the process too: a test may hold several at once.
+  static std::atomic<int> next{0};
+  version2_ = std::filesystem::temp_directory_path() /
+              ("zkarrow-" + std::string(label) + "-" + std::to_string(::getpid()) + "-" +
+               std::to_string(next++)) /
+              "version-2";
+  std::filesystem::create_directories(version2_);
+}
+
+ScratchDataDir::~ScratchDataDir() {
+  std::error_code ignored;  // a destructor cannot fail; a leftover is only litter
+  std::filesystem::remove_all(version2_.parent_path(), ignored);
 }
 
 void WriteLateTypesLog(const std::filesystem::path& version2, int creates) {

@@ -57,6 +57,22 @@ std::vector<uint8_t> SnapshotFile(const std::vector<SnapshotAcl>& acls,
 
 void WriteFile(const std::filesystem::path& file, std::span<const uint8_t> bytes);
 
+// A fresh data directory's `version-2` folder under the system's temporary
+// directory, named after `label` and this process; removed with everything in
+// it when this goes.
+class ScratchDataDir {
+ public:
+  explicit ScratchDataDir(std::string_view label);
+  ~ScratchDataDir();
+  ScratchDataDir(const ScratchDataDir&) = delete;
+  ScratchDataDir& operator=(const ScratchDataDir&) = delete;
+
+  const std::filesystem::path& version2() const { return version2_; }
+
+ private:
+  std::filesystem::path version2_;
+};
+
 // Inputs whose dictionary-encoded values first appear after the first batch
 // of 65,536 rows (issue 10), in a data directory's version-2 folder:
 // - log.100000001: createSession, `creates` creates of /n<i>, then a setData

@@ -2,7 +2,6 @@
 // would claim far more memory once read. Each ends with an error naming the
 // limit (znodes/limits.h), never with the memory spent.
 #include <gtest/gtest.h>
-#include <unistd.h>
 #include <zlib.h>
 
 #include <filesystem>
@@ -23,14 +22,6 @@ namespace fs = std::filesystem;
 
 class DataDirLimitsTest : public ::testing::Test {
  protected:
-  void SetUp() override {
-    std::string name = ::testing::UnitTest::GetInstance()->current_test_info()->name();
-    dir_ = fs::temp_directory_path() /
-           ("zkarrow-limits-" + std::to_string(::getpid()) + "-" + name) / "version-2";
-    fs::create_directories(dir_);
-  }
-  void TearDown() override { fs::remove_all(dir_.parent_path()); }
-
   // ReadDataDir's error for the directory (it must fail).
   std::string ReadError() {
     DataDirSummary summary;
@@ -40,7 +31,8 @@ class DataDirLimitsTest : public ::testing::Test {
     return status.ToString();
   }
 
-  fs::path dir_;
+  testing::ScratchDataDir scratch_{"limits"};
+  const fs::path dir_ = scratch_.version2();
 };
 
 // Deflates `head`, then `zeros` zero bytes, into a gzip file; the zeros are

@@ -33,6 +33,10 @@ struct EncapsulatedMessage {
 // into messages. The end-of-stream marker ends the stream and is not a
 // message; anything after it, or bytes that are not a well-formed stream,
 // fail the write (InvalidData), so a misuse cannot go unnoticed.
+// REQUIRES: the bytes come from this process's own IpcWriter. A part's
+// declared length is reserved before its bytes arrive, so untrusted input
+// (an upload) must go through a reader with budgets (IpcReadOptions), never
+// through this class.
 class MessageSplitter final : public OutputStream {
  public:
   Status Write(std::span<const uint8_t> bytes) override;
