@@ -4,12 +4,15 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
+#include <algorithm>
 #include <atomic>
 #include <cerrno>
 #include <csignal>
 #include <cstdio>
 #include <cstring>
+#include <future>
 
+#include "base/huge_pages.h"
 #include "cli/report.h"
 
 namespace zkarrow::cli {
@@ -28,6 +31,104 @@ class CountingStream final : public arrow::OutputStream {
  private:
   arrow::OutputStream& sink_;
   int64_t count_ = 0;
+};
+
+// Writes `size` bytes at `offset`. A file system that accepted O_DIRECT but
+// refuses a write with it (EINVAL) gets this and later writes through the
+// page cache.
+Status WriteAt(int fd, const uint8_t* data, size_t size, off_t offset) {
+  while (size > 0) {
+    const ssize_t n = ::pwrite(fd, data, size, offset);
+    if (n < 0) {
+      if (errno == EINTR) continue;
+      const int flags = errno == EINVAL ? ::fcntl(fd, F_GETFL) : -1;
+      if (flags >= 0 && (flags & O_DIRECT) != 0 && ::fcntl(fd, F_SETFL, flags & ~O_DIRECT) == 0) {
+        continue;
+      }
+      return Status::FromErrno(errno, "write");
+    }
+    data += n;
+    size -= static_cast<size_t>(n);
+    offset += n;
+  }
+  return Status::Ok();
+}
+
+// A regular file written with O_DIRECT. Bytes gather in one of two aligned
+// chunks; a full chunk is written by another thread while the other one
+// fills. Flush writes the partial last chunk padded to whole blocks and
+// truncates the file to its length; the tail stays in the chunk, so more
+// bytes after a Flush rewrite its block.
+class DirectFileStream final : public arrow::OutputStream {
+ public:
+  // Offsets, lengths and addresses aligned to this suit every logical block
+  // size in use (512 and 4096).
+  static constexpr size_t kBlock = 4096;
+  static constexpr size_t kChunkBytes = size_t{8} << 20;
+
+  // Null when the file system refuses O_DIRECT.
+  static std::unique_ptr<DirectFileStream> Open(int fd) {
+    const int flags = ::fcntl(fd, F_GETFL);
+    if (flags < 0 || ::fcntl(fd, F_SETFL, flags | O_DIRECT) != 0) return nullptr;
+    return std::unique_ptr<DirectFileStream>(new DirectFileStream(fd));
+  }
+  ~DirectFileStream() override {
+    if (pending_.valid()) pending_.wait();
+    for (uint8_t* chunk : chunks_) FreeHugePages(chunk, kChunkBytes);
+  }
+  DirectFileStream(const DirectFileStream&) = delete;
+  DirectFileStream& operator=(const DirectFileStream&) = delete;
+
+  Status Write(std::span<const uint8_t> bytes) override {
+    while (!bytes.empty()) {
+      const size_t n = std::min(bytes.size(), kChunkBytes - filled_);
+      std::memcpy(chunks_[current_] + filled_, bytes.data(), n);
+      filled_ += n;
+      bytes = bytes.subspan(n);
+      if (filled_ == kChunkBytes) ZKA_RETURN_IF_ERROR(Submit());
+    }
+    return Status::Ok();
+  }
+
+  Status Flush() override {
+    ZKA_RETURN_IF_ERROR(Wait());
+    if (filled_ == 0) return Status::Ok();
+    uint8_t* chunk = chunks_[current_];
+    const size_t padded = (filled_ + kBlock - 1) / kBlock * kBlock;
+    std::memset(chunk + filled_, 0, padded - filled_);
+    ZKA_RETURN_IF_ERROR(WriteAt(fd_, chunk, padded, offset_));
+    if (::ftruncate(fd_, offset_ + static_cast<off_t>(filled_)) != 0) {
+      return Status::FromErrno(errno, "truncate");
+    }
+    return Status::Ok();
+  }
+
+ private:
+  explicit DirectFileStream(int fd)
+      : fd_(fd),
+        chunks_{static_cast<uint8_t*>(AllocateHugePages(kChunkBytes)),
+                static_cast<uint8_t*>(AllocateHugePages(kChunkBytes))} {}
+
+  // Hands the full chunk to a writer thread (after the one before it is
+  // written) and continues in the other.
+  Status Submit() {
+    ZKA_RETURN_IF_ERROR(Wait());
+    pending_ =
+        std::async(std::launch::async, WriteAt, fd_, chunks_[current_], kChunkBytes, offset_);
+    offset_ += static_cast<off_t>(kChunkBytes);
+    current_ ^= 1;
+    filled_ = 0;
+    return Status::Ok();
+  }
+
+  Status Wait() { return pending_.valid() ? pending_.get() : Status::Ok(); }
+
+  int fd_;
+  uint8_t* chunks_[2];
+  size_t current_ = 0;
+  size_t filled_ = 0;  // bytes in the current chunk
+  off_t offset_ = 0;   // where the current chunk goes in the file
+  std::future<Status> pending_;
 };
 
 // The named temporary file of the fallback path, for the signal handler. A
@@ -83,14 +184,17 @@ mode_t NewFileMode() {
 
 }  // namespace
 
-Result<std::unique_ptr<OutputTarget>> OutputTarget::Open(const std::string& destination) {
+Result<std::unique_ptr<OutputTarget>> OutputTarget::Open(const std::string& destination,
+                                                         OutputOptions options) {
   if (destination.empty()) return UsageError("-o needs a file name, or - for stdout");
   std::unique_ptr<OutputTarget> target(new OutputTarget());
   if (destination == "-") {
     target->file_ = arrow::FileOutputStream::FromFd(STDOUT_FILENO);
   } else {
     ZKA_RETURN_IF_ERROR(target->OpenFile(destination));
-    target->file_ = arrow::FileOutputStream::FromFd(target->fd_);
+    if (options.direct_io && !target->in_place_)
+      target->file_ = DirectFileStream::Open(target->fd_);
+    if (!target->file_) target->file_ = arrow::FileOutputStream::FromFd(target->fd_);
   }
   target->stream_ = std::make_unique<CountingStream>(*target->file_);
   return target;
@@ -134,6 +238,10 @@ Status OutputTarget::OpenFile(const std::string& destination) {
 }
 
 OutputTarget::~OutputTarget() {
+  // The streams first: a write still in flight must finish before its
+  // descriptor closes (and its number is reused).
+  stream_.reset();
+  file_.reset();
   if (fd_ >= 0) ::close(fd_);
   if (!committed_ && !temp_path_.empty()) {
     ::unlink(temp_path_.c_str());

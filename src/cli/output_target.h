@@ -11,6 +11,13 @@
 // A destination that exists and is not a regular file (/dev/null, a FIFO) is
 // written in place.
 //
+// With `direct_io` a file is written without the page cache (O_DIRECT), from
+// a second thread while the next bytes are produced: for outputs of hundreds
+// of megabytes, where copying every byte into the page cache and writing it
+// back at the fsync cost more than producing them. Reading the file right
+// afterwards then reads it from the disk. File systems that refuse O_DIRECT
+// get the page cache.
+//
 // The committed file keeps the permission bits of the file it replaces (a
 // snapshot taken with credentials may be meant for its owner only); a new
 // file gets 0666 less the umask, as any file would.
@@ -25,9 +32,14 @@
 
 namespace zkarrow::cli {
 
+struct OutputOptions {
+  bool direct_io = false;
+};
+
 class OutputTarget {
  public:
-  static Result<std::unique_ptr<OutputTarget>> Open(const std::string& destination);
+  static Result<std::unique_ptr<OutputTarget>> Open(const std::string& destination,
+                                                    OutputOptions options = {});
   ~OutputTarget();  // discards the data unless committed
   OutputTarget(const OutputTarget&) = delete;
   OutputTarget& operator=(const OutputTarget&) = delete;
@@ -47,7 +59,7 @@ class OutputTarget {
   Status LinkInto(const std::filesystem::path& name);
 
   int fd_ = -1;  // the output file (unnamed or temporary), closed by Commit or the destructor
-  std::unique_ptr<arrow::FileOutputStream> file_;
+  std::unique_ptr<arrow::OutputStream> file_;    // writes fd_ (or stdout)
   std::unique_ptr<arrow::OutputStream> stream_;  // counts bytes, forwards to file_
   std::filesystem::path final_path_;
   std::filesystem::path temp_path_;  // empty while the file has no name

@@ -19,7 +19,7 @@ struct TxnLogArgs {
 };
 
 Status WriteTxnLog(const TxnLogArgs& args) {
-  ZKA_ASSIGN_OR_RETURN(auto output, OutputTarget::Open(args.output));
+  ZKA_ASSIGN_OR_RETURN(auto output, OutputTarget::Open(args.output, {.direct_io = true}));
   auto writer = arrow::ipc::IpcWriter::Open(output->stream(), znodes::datadir::TxnLogSchema(),
                                             args.ipc.ResolveFormat(output->is_stdout()),
                                             {.compression = args.ipc.compression});

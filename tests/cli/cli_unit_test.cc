@@ -105,6 +105,57 @@ TEST(OutputTargetTest, AppearsOnlyOnCommitAndLeavesNothingOtherwise) {
   EXPECT_EQ((*target)->bytes_written(), 5);
 }
 
+// Direct I/O writes whole blocks from 8 MiB chunks: lengths that end
+// inside a block, writes across chunk boundaries, a Flush with more bytes
+// after it (the tail block written again) must all give exactly the bytes.
+TEST(OutputTargetTest, DirectIoWritesExactlyTheBytes) {
+  TempDir dir;
+  std::string expected;
+  uint32_t seed = 1;
+  auto more = [&](size_t size) {
+    std::string piece(size, '\0');
+    for (char& c : piece) {
+      seed = seed * 1103515245 + 12345;
+      c = static_cast<char>(seed >> 24);
+    }
+    expected += piece;
+    return piece;
+  };
+  for (size_t total : {size_t{0}, size_t{1}, size_t{4096}, size_t{5000}, size_t{(8 << 20) - 3},
+                       size_t{(8 << 20) + 7}, size_t{(17 << 20) + 4097}}) {
+    SCOPED_TRACE(total);
+    expected.clear();
+    fs::path out = dir.path() / "direct.arrow";
+    auto target = OutputTarget::Open(out.string(), {.direct_io = true});
+    ASSERT_TRUE(target.ok()) << target.status().ToString();
+    for (size_t written = 0, step = 1; written < total; step = step * 3 + 1) {
+      const size_t size = std::min(step % 3000000, total - written);
+      WriteAll(**target, more(size));
+      written += size;
+    }
+    ASSERT_TRUE((*target)->Commit().ok());
+    EXPECT_EQ(ReadFile(out), expected);
+    EXPECT_EQ((*target)->bytes_written(), static_cast<int64_t>(total));
+  }
+
+  expected.clear();
+  fs::path out = dir.path() / "flushed.arrow";
+  auto target = OutputTarget::Open(out.string(), {.direct_io = true});
+  ASSERT_TRUE(target.ok());
+  WriteAll(**target, more(6000));
+  ASSERT_TRUE((*target)->stream().Flush().ok());
+  WriteAll(**target, more(3000));
+  ASSERT_TRUE((*target)->Commit().ok());
+  EXPECT_EQ(ReadFile(out), expected);
+
+  {
+    auto dropped = OutputTarget::Open((dir.path() / "dropped.arrow").string(), {.direct_io = true});
+    ASSERT_TRUE(dropped.ok());
+    WriteAll(**dropped, std::string((9 << 20) + 1, 'x'));
+  }
+  EXPECT_FALSE(fs::exists(dir.path() / "dropped.arrow"));
+}
+
 TEST(OutputTargetTest, ReplacedFileKeepsItsMode) {
   TempDir dir;
   fs::path out = dir.path() / "secret.arrow";
