@@ -95,7 +95,10 @@ struct SourceOptions {
 // one connection's request rate is bound by that round trip, while several
 // connections' requests are read in the same passes. Without ACLs the reads
 // are multiRead batches, which one session keeps the server busy with.
-inline constexpr int kAclReadSessions = 4;
+// Eight: at 1M nodes copies were faster with 8 than with 4 in every paired
+// run, and slower again with 12 (bench/results/treesync.md has the figures);
+// each connection counts against the server's maxClientCnxns (60 by default).
+inline constexpr int kAclReadSessions = 8;
 
 struct SourceInfo {
   int64_t records = 0;
