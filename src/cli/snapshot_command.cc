@@ -11,6 +11,7 @@
 #include <vector>
 
 #include "cli/commands.h"
+#include "cli/heap_policy.h"
 #include "cli/ipc_options.h"
 #include "cli/output_target.h"
 #include "cli/progress_line.h"
@@ -93,6 +94,7 @@ Status SnapshotLive(const SnapshotArgs& args, znodes::ZnodeTableOptions table_op
 
 Status SnapshotDataDir(const SnapshotArgs& args, znodes::ZnodeTableOptions table_options,
                        OutputTarget& output) {
+  KeepFreedHeapMemory();
   znodes::DataDirOptions options;
   options.dir = args.data_dir;
   if (!args.zxid.empty()) {

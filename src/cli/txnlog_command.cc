@@ -5,6 +5,7 @@
 #include <string>
 
 #include "cli/commands.h"
+#include "cli/heap_policy.h"
 #include "cli/ipc_options.h"
 #include "cli/output_target.h"
 #include "znodes/datadir/txnlog_table.h"
@@ -19,6 +20,7 @@ struct TxnLogArgs {
 };
 
 Status WriteTxnLog(const TxnLogArgs& args) {
+  KeepFreedHeapMemory();
   ZKA_ASSIGN_OR_RETURN(auto output, OutputTarget::Open(args.output, {.direct_io = true}));
   auto writer = arrow::ipc::IpcWriter::Open(output->stream(), znodes::datadir::TxnLogSchema(),
                                             args.ipc.ResolveFormat(output->is_stdout()),
