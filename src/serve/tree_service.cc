@@ -9,6 +9,7 @@
 #include <mutex>
 #include <shared_mutex>
 #include <thread>
+#include <unordered_map>
 #include <utility>
 #include <vector>
 
@@ -557,37 +558,58 @@ class TreeService::Core : public watch::ChangeSink,
   };
   using Messages = std::shared_ptr<const std::vector<IpcMessage>>;
 
+  struct ResponseKeyHash {
+    size_t operator()(const ResponseKey& key) const {
+      size_t h = std::hash<std::string>()(key.path);
+      auto mix = [&h](uint64_t v) {
+        h ^= std::hash<uint64_t>()(v) + 0x9e3779b97f4a7c15 + (h << 6) + (h >> 2);
+      };
+      mix(static_cast<uint64_t>(key.zxid));
+      mix((key.data ? 1u : 0u) | (key.typed ? 2u : 0u) |
+          (static_cast<unsigned>(key.compression) << 2));
+      for (int column : key.columns) mix(static_cast<uint64_t>(column));
+      return h;
+    }
+  };
+
   Messages CachedResponse(const ResponseKey& key) const {
     std::lock_guard lock(cache_mu_);
-    for (const CachedEntry& entry : cache_) {
-      if (entry.key == key) {
-        ++cache_hits_;
-        return entry.messages;
-      }
-    }
-    return nullptr;
+    auto it = cache_.find(key);
+    if (it == cache_.end()) return nullptr;
+    ++cache_hits_;
+    return it->second.messages;
   }
 
-  // Keeps `messages` (of `bytes` in all) for `key`, dropping responses of
-  // older states first, then the oldest, to stay within the budget.
+  // Keeps `messages` (of `bytes` in all) for `key`. The cache holds one
+  // state's responses: a newer label empties it; then the oldest go first
+  // to stay within the budget.
   void CacheResponse(ResponseKey key, Messages messages, int64_t bytes) {
     const int64_t label = zxid();
     std::lock_guard lock(cache_mu_);
     if (key.zxid != label || bytes > kResponseCacheBytes / 2) return;
-    for (auto it = cache_.begin(); it != cache_.end();) {
-      if (it->key.zxid != label || it->key == key) {
-        cache_bytes_ -= it->bytes;
-        it = cache_.erase(it);
-      } else {
-        ++it;
+    if (cache_label_ != label) {
+      cache_.clear();
+      cache_order_.clear();
+      cache_bytes_ = 0;
+      cache_label_ = label;
+    }
+    if (auto it = cache_.find(key); it != cache_.end()) {
+      cache_bytes_ -= it->second.bytes;
+      cache_.erase(it);  // its place in cache_order_ goes stale
+    }
+    while (!cache_order_.empty() && cache_bytes_ + bytes > kResponseCacheBytes) {
+      auto [oldest, seq] = std::move(cache_order_.front());
+      cache_order_.pop_front();
+      auto it = cache_.find(oldest);
+      if (it != cache_.end() && it->second.seq == seq) {
+        cache_bytes_ -= it->second.bytes;
+        cache_.erase(it);
       }
     }
-    while (!cache_.empty() && cache_bytes_ + bytes > kResponseCacheBytes) {
-      cache_bytes_ -= cache_.front().bytes;
-      cache_.pop_front();
-    }
+    const uint64_t seq = next_cache_seq_++;
     cache_bytes_ += bytes;
-    cache_.push_back({std::move(key), std::move(messages), bytes});
+    cache_order_.emplace_back(key, seq);
+    cache_.emplace(std::move(key), CachedEntry{std::move(messages), bytes, seq});
   }
 
   const TreeServiceOptions& options() const { return options_; }
@@ -631,12 +653,17 @@ class TreeService::Core : public watch::ChangeSink,
   watch::WatchStats watch_stats_;
 
   struct CachedEntry {
-    ResponseKey key;
     Messages messages;
     int64_t bytes = 0;
+    uint64_t seq = 0;  // of its entry in cache_order_
   };
   mutable std::mutex cache_mu_;
-  std::deque<CachedEntry> cache_;  // oldest first
+  std::unordered_map<ResponseKey, CachedEntry, ResponseKeyHash> cache_;
+  // Insertion order, oldest first; an entry replaced since is stale (its
+  // seq differs from the cached one's).
+  std::deque<std::pair<ResponseKey, uint64_t>> cache_order_;
+  int64_t cache_label_ = -1;
+  uint64_t next_cache_seq_ = 0;
   int64_t cache_bytes_ = 0;
   mutable int64_t cache_hits_ = 0;
 

@@ -160,6 +160,7 @@ FlightClient::FlightClient(std::unique_ptr<Impl> impl) : impl_(std::move(impl)) 
 FlightClient::~FlightClient() = default;
 
 Result<std::unique_ptr<FlightClient>> FlightClient::Connect(const ClientOptions& options) {
+  PrepareGrpcRuntime();
   std::shared_ptr<grpc::ChannelCredentials> credentials;
   if (options.tls) {
     grpc::SslCredentialsOptions ssl;

@@ -1,6 +1,9 @@
 #include "transport/flight/flight_codec.h"
 
+#include <absl/synchronization/mutex.h>
+
 #include <algorithm>
+#include <mutex>
 #include <utility>
 #include <vector>
 
@@ -52,6 +55,11 @@ grpc::Slice SliceOf(const std::shared_ptr<const arrow::Buffer>& buffer) {
 }
 
 }  // namespace
+
+void PrepareGrpcRuntime() {
+  static std::once_flag once;
+  std::call_once(once, [] { absl::SetMutexDeadlockDetectionMode(absl::OnDeadlockCycle::kIgnore); });
+}
 
 grpc::Status ToGrpcStatus(const Status& status) {
   grpc::StatusCode code = grpc::StatusCode::INTERNAL;
@@ -215,7 +223,8 @@ Result<StreamInfo> FromFlightInfo(const fproto::FlightInfo& info) {
     auto resource = ParseTarget(info.endpoint(0).ticket().ticket());
     if (!resource.ok()) return resource.status().WithContext("FlightInfo ticket");
     out.resource = std::move(*resource);
-    for (const auto& location : info.endpoint(0).location()) out.locations.push_back(location.uri());
+    for (const auto& location : info.endpoint(0).location())
+      out.locations.push_back(location.uri());
   } else {
     ZKA_ASSIGN_OR_RETURN(out.resource, ResourceFromDescriptor(info.flight_descriptor()));
   }

@@ -30,6 +30,14 @@ namespace fproto = ::arrow::flight::protocol;
 // cannot know what a client configured, so nothing larger is sent.
 inline constexpr int64_t kMaxFlightDataBytes = int64_t{4} << 20;
 
+// Called before the process's first gRPC server or channel (idempotent).
+// Debian builds Abseil without NDEBUG, which turns on absl::Mutex's
+// deadlock detection: every lock and unlock of every mutex inside gRPC then
+// updates one process-wide lock-order graph under a global lock, ten times
+// the cost of the lock itself. It is a debugging aid of Abseil's, not a
+// check of ours, so it is switched off for the process.
+void PrepareGrpcRuntime();
+
 // The one mapping of StatusCode to gRPC codes (the table in
 // transport/arrow_service.h) and its inverse for clients.
 grpc::Status ToGrpcStatus(const Status& status);

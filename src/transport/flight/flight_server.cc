@@ -33,6 +33,10 @@ using FlightServiceBase =
     fproto::FlightService::WithRawCallbackMethod_DoGet<fproto::FlightService::Service>;
 using DoGetReactor = grpc::ServerWriteReactor<grpc::ByteBuffer>;
 
+// The last message of a DoGet, if smaller than this, goes out with the
+// call's status.
+constexpr int64_t kSmallWriteBytes = 64 * 1024;
+
 // DoGet and DoPut calls in progress, against max_concurrent_streams.
 class StreamSlots {
  public:
@@ -219,7 +223,8 @@ class DoGetCore : public std::enable_shared_from_this<DoGetCore> {
     Pump();
   }
   void Pump();
-  void End(grpc::Status status);
+  // Finishes the call, with `last` as its last message when given.
+  void End(grpc::Status status, const grpc::ByteBuffer* last = nullptr);
 
   std::mutex mu_;
   bool pumping_ = false;
@@ -237,6 +242,8 @@ class DoGetCore : public std::enable_shared_from_this<DoGetCore> {
   // Touched only by the pumping thread.
   DoGetReactor* reactor_ = nullptr;
   std::unique_ptr<MessageStream> stream_;
+  std::optional<IpcMessage> ahead_;  // pulled, not yet written
+  bool stream_ended_ = false;        // said kEnd; the call ends after the write
   // Released when the call ends, not when gRPC is done with it (OnDone):
   // a client that got the call's status may start its next call before
   // that, and must not find the slot still taken.
@@ -323,50 +330,72 @@ void DoGetCore::Pump() {
       End(std::move(*stop));
       return;
     }
-    IpcMessage message;
-    Result<MessageStream::Poll> poll = stream_->Next(&message);
+    if (stream_ended_) {
+      End(grpc::Status::OK);
+      return;
+    }
+    // The message to write next is pulled one ahead of its write, so that
+    // the last one goes out with the call's status: one operation and one
+    // packet fewer for a small response. (A write with gRPC's buffer hint,
+    // to send the schema with the batch, completes only once sent: with one
+    // write at a time, never.)
+    IpcMessage next;
+    Result<MessageStream::Poll> poll = stream_->Next(&next);
     if (!poll.ok()) {
       End(ToGrpcStatus(poll.status()));
       return;
     }
-    switch (*poll) {
-      case MessageStream::Poll::kEnd:
-        End(grpc::Status::OK);
-        return;
-      case MessageStream::Poll::kPending: {
-        {
-          std::lock_guard lock(mu_);
-          waiting_ = true;
-        }
-        live_ = true;
-        std::weak_ptr<DoGetCore> weak = self;
-        stream_->NotifyWhenReady([weak, wakeups = wakeups_] { wakeups->Post(weak); });
-        break;
-      }
-      case MessageStream::Poll::kMessage: {
-        data_ = SerializeFlightData(message);
-        auto size = static_cast<int64_t>(data_.Length());
-        if (size > kMaxFlightDataBytes) {
-          stream_->Cancel();
-          End(ToGrpcStatus(Status::OutOfRange(
-              "an IPC message of " + std::to_string(size) + " bytes does not fit in a FlightData " +
-              "of at most " + std::to_string(kMaxFlightDataBytes) +
-              " bytes (gRPC's default message limit); the server must send smaller batches")));
+    if (!ahead_) {
+      switch (*poll) {
+        case MessageStream::Poll::kMessage:
+          ahead_ = std::move(next);
+          break;
+        case MessageStream::Poll::kEnd:
+          End(grpc::Status::OK);
           return;
+        case MessageStream::Poll::kPending: {
+          {
+            std::lock_guard lock(mu_);
+            waiting_ = true;
+          }
+          live_ = true;
+          std::weak_ptr<DoGetCore> weak = self;
+          stream_->NotifyWhenReady([weak, wakeups = wakeups_] { wakeups->Post(weak); });
+          break;
         }
-        {
-          std::lock_guard lock(mu_);
-          writing_ = true;
-          write_started_ = std::chrono::steady_clock::now();
-        }
-        reactor_->StartWrite(&data_);
-        break;
       }
+      continue;
     }
+    const bool last = *poll == MessageStream::Poll::kEnd;
+    data_ = SerializeFlightData(*ahead_);
+    ahead_.reset();
+    if (*poll == MessageStream::Poll::kMessage) ahead_ = std::move(next);
+    auto size = static_cast<int64_t>(data_.Length());
+    if (size > kMaxFlightDataBytes) {
+      stream_->Cancel();
+      End(ToGrpcStatus(Status::OutOfRange(
+          "an IPC message of " + std::to_string(size) + " bytes does not fit in a FlightData " +
+          "of at most " + std::to_string(kMaxFlightDataBytes) +
+          " bytes (gRPC's default message limit); the server must send smaller batches")));
+      return;
+    }
+    if (last && size < kSmallWriteBytes) {
+      End(grpc::Status::OK, &data_);
+      return;
+    }
+    // A large last message is written on its own: the write stays watched
+    // for a client that stops reading (CancelIfStalled).
+    stream_ended_ = last;
+    {
+      std::lock_guard lock(mu_);
+      writing_ = true;
+      write_started_ = std::chrono::steady_clock::now();
+    }
+    reactor_->StartWrite(&data_);
   }
 }
 
-void DoGetCore::End(grpc::Status status) {
+void DoGetCore::End(grpc::Status status, const grpc::ByteBuffer* last) {
   // Everything that touches the stream or the server happens before
   // Finish(): from then on OnDone() may run, and a shutdown waiting for it
   // may destroy the service.
@@ -376,8 +405,13 @@ void DoGetCore::End(grpc::Status status) {
   }
   registry_.Remove(this);
   stream_.reset();
+  ahead_.reset();
   slot_.reset();
-  reactor_->Finish(std::move(status));
+  if (last != nullptr) {
+    reactor_->StartWriteAndFinish(last, grpc::WriteOptions(), std::move(status));
+  } else {
+    reactor_->Finish(std::move(status));
+  }
 }
 
 class DoGetCall final : public DoGetReactor {
@@ -802,6 +836,7 @@ FlightServer::~FlightServer() = default;
 Result<std::unique_ptr<FlightServer>> FlightServer::Start(const ServerOptions& options,
                                                           ArrowService& service,
                                                           const FlightLimits& limits) {
+  PrepareGrpcRuntime();
   auto impl = std::make_unique<Impl>(options, service, limits);
   ZKA_RETURN_IF_ERROR(impl->Start(options).WithContext("Flight server"));
   return std::unique_ptr<FlightServer>(new FlightServer(std::move(impl)));

@@ -15,6 +15,7 @@
 #include <nlohmann/json.hpp>
 #include <optional>
 #include <span>
+#include <sstream>
 #include <string>
 #include <thread>
 #include <tuple>
@@ -36,6 +37,9 @@ using tcp = asio::ip::tcp;
 
 // Beast reads at most 64 KiB a call into its buffer's free capacity.
 constexpr size_t kUploadReadBufferBytes = 64 * 1024;
+// A response's messages already encoded are gathered into one write up to
+// this many bytes (a larger message is written alone).
+constexpr int64_t kGatherBytes = 256 * 1024;
 
 // What a request does to the counters: its route label is the first segment
 // when it is one the server knows (a bounded set of label values).
@@ -144,13 +148,19 @@ Reply ErrorReply(int http_status, std::string_view message) {
   return {http_status, std::string(kJsonType), ErrorJson(http_status, message)};
 }
 
-// The frames of one message as buffers for one socket write. WriteFramed
-// writes the message's own buffers (metadata, body) and small pieces of its
-// own (prefix, padding): the first are referenced (the message is held until
-// the write completes), the others copied here.
+// The frames of the messages of one socket write. WriteFramed writes a
+// message's own buffers (metadata, body) and small pieces of its own
+// (prefix, padding): the first are referenced (the collector holds the
+// messages until the write completed), the others copied here.
 class FrameCollector final : public arrow::OutputStream {
  public:
-  explicit FrameCollector(const IpcMessage* message) : message_(message) {}
+  Status Add(IpcMessage message) {
+    current_ = &messages_.emplace_back(std::move(message));
+    Status framed = arrow::ipc::WriteFramed(*this, *current_);
+    current_ = nullptr;
+    return framed;
+  }
+  Status AddEndOfStream() { return arrow::ipc::WriteEndOfStream(*this); }
   Status Write(std::span<const uint8_t> bytes) override {
     if (bytes.empty()) return Status::Ok();
     if (!Owned(bytes)) {
@@ -163,8 +173,8 @@ class FrameCollector final : public arrow::OutputStream {
   }
   const std::vector<asio::const_buffer>& buffers() const { return buffers_; }
   int64_t size() const { return size_; }
-  void Reset(const IpcMessage* message) {
-    message_ = message;
+  void Reset() {
+    messages_.clear();
     buffers_.clear();
     copies_.clear();
     size_ = 0;
@@ -172,8 +182,8 @@ class FrameCollector final : public arrow::OutputStream {
 
  private:
   bool Owned(std::span<const uint8_t> bytes) const {
-    if (message_ == nullptr) return false;
-    for (const auto& buffer : {message_->metadata, message_->body}) {
+    if (current_ == nullptr) return false;
+    for (const auto& buffer : {current_->metadata, current_->body}) {
       if (!buffer) continue;
       std::span<const uint8_t> whole = buffer->bytes();
       if (bytes.data() >= whole.data() &&
@@ -184,7 +194,8 @@ class FrameCollector final : public arrow::OutputStream {
     return false;
   }
 
-  const IpcMessage* message_;
+  std::vector<IpcMessage> messages_;
+  const IpcMessage* current_ = nullptr;  // the one being framed
   std::vector<asio::const_buffer> buffers_;
   std::deque<std::vector<uint8_t>> copies_;  // stable addresses for buffers_
   int64_t size_ = 0;
@@ -938,63 +949,124 @@ class Connection final : public ConnectionBase {
     holds_response_slot_ = false;
   }
 
-  // Pulls the next message and writes it; runs again when the write is done
-  // or, for a live stream with nothing to send, when the stream wakes us.
+  // Pulls what the stream has ready, up to kGatherBytes, and writes it as
+  // one chunk (after the headers the first time, before the last chunk at
+  // the end): a small response (headers, schema, a short batch, the
+  // end-of-stream marker, the last chunk) is one system call and one TCP
+  // segment instead of one each. Runs again when the write is done or, for
+  // a live stream with nothing to send, when the stream wakes us.
   void Pump() {
-    auto poll = message_stream_->Next(&message_);
-    if (!poll.ok()) {
-      stream_ended_ = true;
-      if (!headers_sent_) {
-        // Nothing went out yet: the client gets the error as a reply.
-        message_stream_.reset();
-        ReleaseResponseSlot();
-        return SendReply(ErrorReply(poll.status()));
-      }
-      // The headers are out: the response ends without the end-of-stream
-      // marker and without the last chunk, so every reader sees it cut.
-      server_.metrics().CountStreamCut(route_);
-      return Close();
-    }
-    switch (*poll) {
-      case MessageStream::Poll::kMessage:
-        return WithHeaders([this] { WriteMessage(); });
-      case MessageStream::Poll::kPending:
-        return WithHeaders([this] {
-          waiting_ = true;
-          self_while_waiting_ = Self();
-          Lowest().expires_never();
-          message_stream_->NotifyWhenReady([poster = poster_] {
-            poster->Post([](ConnectionBase& connection) { connection.OnWakeup(); });
-          });
-          WatchForHangup();
-        });
-      case MessageStream::Poll::kEnd:
+    frames_.Reset();
+    bool end = false;
+    while (!end && frames_.size() < kGatherBytes) {
+      IpcMessage message;
+      auto poll = message_stream_->Next(&message);
+      if (!poll.ok()) {
         stream_ended_ = true;
-        return WithHeaders([this] { WriteEnd(); });
+        if (frames_.size() > 0) {
+          // What was pulled before the error goes out first, as it would
+          // have one write at a time; then the response is cut.
+          if (!headers_sent_) PrepareHeaders();
+          server_.metrics().AddBytesSent(route_, frames_.size());
+          return Write(false, [this] {
+            server_.metrics().CountStreamCut(route_);
+            Close();
+          });
+        }
+        if (!headers_sent_) {
+          // Nothing went out yet: the client gets the error as a reply.
+          frames_.Reset();
+          message_stream_.reset();
+          ReleaseResponseSlot();
+          return SendReply(ErrorReply(poll.status()));
+        }
+        // The headers are out: the response ends without the end-of-stream
+        // marker and without the last chunk, so every reader sees it cut.
+        server_.metrics().CountStreamCut(route_);
+        return Close();
+      }
+      if (*poll == MessageStream::Poll::kPending) break;
+      Status framed;
+      if (*poll == MessageStream::Poll::kMessage) {
+        framed = frames_.Add(std::move(message));
+      } else {
+        end = true;
+        stream_ended_ = true;
+        message_stream_.reset();
+        framed = frames_.AddEndOfStream();
+      }
+      if (!framed.ok()) {
+        server_.metrics().CountStreamCut(route_);
+        return Close();
+      }
     }
+    const bool first = !headers_sent_;
+    if (first) PrepareHeaders();
+    if (frames_.size() == 0 && !end) {
+      // A live stream with nothing to send: its headers go out now.
+      if (!first) return Wait();
+      return Write(false, [this] { Wait(); });
+    }
+    server_.metrics().AddBytesSent(route_, frames_.size());
+    Write(end, [this, end] {
+      frames_.Reset();
+      if (!end) return Pump();
+      ReleaseResponseSlot();
+      if (!stream_keep_alive_) return Close();
+      ReadRequest();
+    });
   }
 
-  // Runs `next` once the response headers are written (at once after the
-  // first time).
-  void WithHeaders(std::function<void()> next) {
-    if (headers_sent_) return next();
+  // Counts the response and renders its headers for the next Write.
+  void PrepareHeaders() {
     headers_sent_ = true;
     server_.metrics().CountRequest(route_, method_, 200);
-    stream_header_.emplace(bhttp::status::ok, 11);
-    stream_header_->set(bhttp::field::server, "zkarrow");
-    stream_header_->set(bhttp::field::content_type, std::string(kArrowStreamType));
-    stream_header_->set(bhttp::field::cache_control, "no-store");
-    stream_header_->chunked(true);
-    stream_header_->keep_alive(keep_alive_ && !must_close_ && !shutting_down_);
-    stream_serializer_.emplace(*stream_header_);
+    bhttp::response<bhttp::empty_body> header(bhttp::status::ok, 11);
+    header.set(bhttp::field::server, "zkarrow");
+    header.set(bhttp::field::content_type, std::string(kArrowStreamType));
+    header.set(bhttp::field::cache_control, "no-store");
+    header.chunked(true);
+    stream_keep_alive_ = keep_alive_ && !must_close_ && !shutting_down_;
+    header.keep_alive(stream_keep_alive_);
+    std::ostringstream text;
+    text << header.base();
+    header_text_ = std::move(text).str();
+  }
+
+  // Writes the rendered headers (if any), the frames as one chunk (if any)
+  // and, at the end, the last chunk; then runs `next`.
+  void Write(bool end, std::function<void()> next) {
+    out_.clear();
+    if (!header_text_.empty()) out_.push_back(asio::buffer(header_text_));
+    if (frames_.size() > 0) {
+      chunk_header_.emplace(static_cast<size_t>(frames_.size()));
+      for (asio::const_buffer b : beast::buffers_range_ref(*chunk_header_)) out_.push_back(b);
+      out_.insert(out_.end(), frames_.buffers().begin(), frames_.buffers().end());
+      for (asio::const_buffer b : beast::buffers_range_ref(chunk_crlf_)) out_.push_back(b);
+    }
+    if (end) {
+      for (asio::const_buffer b : beast::buffers_range_ref(chunk_last_)) out_.push_back(b);
+    }
     Lowest().expires_after(limits().write_timeout);
-    bhttp::async_write_header(
-        stream_, *stream_serializer_,
+    asio::async_write(
+        stream_, out_,
         [self = Self(), next = std::move(next)](boost::system::error_code ec, size_t) {
           if (self->closed_) return;
           if (ec) return self->WriteFailed(ec);
+          self->header_text_.clear();
           next();
         });
+  }
+
+  // A live stream with nothing to send: woken by the stream (OnWakeup).
+  void Wait() {
+    waiting_ = true;
+    self_while_waiting_ = Self();
+    Lowest().expires_never();
+    message_stream_->NotifyWhenReady([poster = poster_] {
+      poster->Post([](ConnectionBase& connection) { connection.OnWakeup(); });
+    });
+    WatchForHangup();
   }
 
   // A client that goes away while its live stream has nothing to send
@@ -1019,48 +1091,6 @@ class Connection final : public ConnectionBase {
           }
           self->Close();
         });
-  }
-
-  void WriteMessage() {
-    frames_.Reset(&message_);
-    Status framed = arrow::ipc::WriteFramed(frames_, message_);
-    if (!framed.ok()) {
-      server_.metrics().CountStreamCut(route_);
-      return Close();
-    }
-    server_.metrics().AddBytesSent(route_, frames_.size());
-    Lowest().expires_after(limits().write_timeout);
-    asio::async_write(stream_, bhttp::make_chunk(frames_.buffers()),
-                      [self = Self()](boost::system::error_code ec, size_t) {
-                        if (self->closed_) return;
-                        if (ec) return self->WriteFailed(ec);
-                        self->message_ = {};
-                        self->Pump();
-                      });
-  }
-
-  void WriteEnd() {
-    frames_.Reset(nullptr);
-    Status marker = arrow::ipc::WriteEndOfStream(frames_);
-    if (!marker.ok()) return Close();
-    server_.metrics().AddBytesSent(route_, frames_.size());
-    message_stream_.reset();
-    Lowest().expires_after(limits().write_timeout);
-    asio::async_write(stream_, bhttp::make_chunk(frames_.buffers()),
-                      [self = Self()](boost::system::error_code ec, size_t) {
-                        if (self->closed_) return;
-                        if (ec) return self->WriteFailed(ec);
-                        asio::async_write(self->stream_, bhttp::make_chunk_last(),
-                                          [self](boost::system::error_code last_ec, size_t) {
-                                            if (self->closed_) return;
-                                            if (last_ec) return self->WriteFailed(last_ec);
-                                            self->ReleaseResponseSlot();
-                                            if (!self->stream_header_->keep_alive()) {
-                                              return self->Close();
-                                            }
-                                            self->ReadRequest();
-                                          });
-                      });
   }
 
   void WriteFailed(boost::system::error_code ec) {
@@ -1138,10 +1168,13 @@ class Connection final : public ConnectionBase {
   bool headers_sent_ = false;
   bool waiting_ = false;
   bool hangup_watched_ = false;
-  IpcMessage message_;
-  FrameCollector frames_{nullptr};
-  std::optional<bhttp::response<bhttp::empty_body>> stream_header_;
-  std::optional<bhttp::response_serializer<bhttp::empty_body>> stream_serializer_;
+  bool stream_keep_alive_ = false;
+  std::string header_text_;  // rendered, not yet written
+  FrameCollector frames_;
+  std::optional<bhttp::chunk_header> chunk_header_;
+  bhttp::chunk_crlf chunk_crlf_;
+  bhttp::chunk_last<> chunk_last_;
+  std::vector<asio::const_buffer> out_;  // the write in progress
 
   // An upload, or other work on a worker thread.
   std::optional<bhttp::request_parser<bhttp::buffer_body>> upload_parser_;
