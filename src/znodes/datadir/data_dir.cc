@@ -1,12 +1,17 @@
 #include "znodes/datadir/data_dir.h"
 
 #include <algorithm>
+#include <condition_variable>
+#include <deque>
 #include <future>
 #include <limits>
 #include <memory>
+#include <mutex>
 #include <optional>
 #include <string>
+#include <thread>
 #include <utility>
+#include <vector>
 
 #include "znodes/datadir/data_dir_files.h"
 #include "znodes/datadir/data_tree.h"
@@ -203,6 +208,83 @@ class Replayer {
   std::optional<std::string> unconfirmed_;
 };
 
+// Calls `sink` on the calling thread for every record of tree.ForEach, which
+// runs on a second thread: walking the tree in path order and reading each
+// node is about as much work as building and writing its row, and the
+// records stay valid as long as the tree (views into its files and copies),
+// so they can be handed over in blocks. Few blocks are ever in flight, so
+// memory stays bounded; a failing sink stops the walk.
+Status ForEachOnTwoThreads(const DataTree& tree,
+                           const std::function<Status(const ZnodeRecord&)>& sink) {
+  constexpr size_t kBlockRecords = 4096;
+  constexpr size_t kBlocks = 4;
+  using Block = std::vector<ZnodeRecord>;
+  std::mutex mutex;
+  std::condition_variable changed;
+  std::deque<Block> full;  // walked, in order
+  std::vector<Block> empty(kBlocks);
+  bool walked = false;
+  bool stop = false;
+  Status walk_status;
+
+  // Hands `block` over and returns an empty one, or false once stopped.
+  auto hand_over = [&](Block& block) {
+    std::unique_lock lock(mutex);
+    full.push_back(std::move(block));
+    changed.notify_all();
+    changed.wait(lock, [&] { return stop || !empty.empty(); });
+    if (stop) return false;
+    block = std::move(empty.back());
+    empty.pop_back();
+    return true;
+  };
+  std::thread walker([&] {
+    Block block = std::move(empty.back());
+    empty.pop_back();
+    block.reserve(kBlockRecords);
+    Status status = tree.ForEach([&](const ZnodeRecord& record) {
+      block.push_back(record);
+      if (block.size() == kBlockRecords && !hand_over(block)) {
+        return Status::Cancelled("the rows' sink failed");
+      }
+      return Status::Ok();
+    });
+    std::lock_guard lock(mutex);
+    if (!block.empty()) full.push_back(std::move(block));
+    walked = true;
+    walk_status = std::move(status);
+    changed.notify_all();
+  });
+
+  Status status;
+  while (status.ok()) {
+    Block block;
+    {
+      std::unique_lock lock(mutex);
+      changed.wait(lock, [&] { return walked || !full.empty(); });
+      if (full.empty()) break;  // walked, all handed over
+      block = std::move(full.front());
+      full.pop_front();
+    }
+    for (const ZnodeRecord& record : block) {
+      status = sink(record);
+      if (!status.ok()) break;
+    }
+    block.clear();
+    std::lock_guard lock(mutex);
+    empty.push_back(std::move(block));
+    changed.notify_all();
+  }
+  {
+    std::lock_guard lock(mutex);
+    stop = !status.ok();
+    changed.notify_all();
+  }
+  walker.join();
+  if (!status.ok()) return status;
+  return walk_status;
+}
+
 int64_t MinZxid(const datadir::DataDirListing& listing) {
   int64_t min = std::numeric_limits<int64_t>::max();
   for (const DataFile& f : listing.snapshots) min = std::min(min, f.zxid);
@@ -248,11 +330,11 @@ Status ReadDataDir(const DataDirOptions& options,
     Replayer replayer(listing, snapshot, *info, target, tree.get(), summary);
     ZKA_RETURN_IF_ERROR(replayer.Run());
     summary->znodes = tree->size();
-    if (!replayer.FinalDigestDue()) return tree->ForEach(sink);
+    if (!replayer.FinalDigestDue()) return ForEachOnTwoThreads(*tree, sink);
     // The digest only reads the tree: computed on a second core while the
     // records go out, instead of as a pass of its own.
     auto digest = std::async(std::launch::async, [&tree] { return tree->Digest(); });
-    Status written = tree->ForEach(sink);
+    Status written = ForEachOnTwoThreads(*tree, sink);
     const int64_t actual = digest.get();
     ZKA_RETURN_IF_ERROR(written);
     replayer.RecordDigest(actual);

@@ -131,7 +131,7 @@ DataTree::Index DataTree::NewNode(Index parent, const uint8_t* record, Index cha
 
 std::string_view DataTree::PathOf(Index i) const {
   const Node& n = node(i);
-  if (n.changed != kNone) return changed_[n.changed].path;
+  if (n.changed != kNone) return changed(n.changed).path;
   const auto size = static_cast<size_t>(Int32At(n.record));
   if (size == 0) return kRoot;  // the root is "" in snapshots
   return {reinterpret_cast<const char*>(n.record + 4), size};
@@ -139,7 +139,7 @@ std::string_view DataTree::PathOf(Index i) const {
 
 DataTree::Values DataTree::Read(Index i, bool with_acl) const {
   const Node& n = node(i);
-  if (n.changed != kNone) return changed_[n.changed];
+  if (n.changed != kNone) return changed(n.changed);
   // The record as the decoder checked it: path, data, ACL id, StatPersisted.
   Values v;
   v.path = PathOf(i);
@@ -169,11 +169,18 @@ DataTree::Values DataTree::Read(Index i, bool with_acl) const {
 
 DataTree::Values& DataTree::Change(Index i) {
   Node& n = node(i);
-  if (n.changed == kNone) {
-    changed_.push_back(Read(i));
-    n.changed = static_cast<Index>(changed_.size() - 1);
+  if (n.changed == kNone) n.changed = AddChanged(Read(i));
+  return changed(n.changed);
+}
+
+DataTree::Index DataTree::AddChanged(const Values& values) {
+  if (changed_count_ == changed_.size() * kChunkNodes) {
+    void* memory = node_arena_.allocate(kChunkNodes * sizeof(Values), alignof(Values));
+    changed_.push_back(static_cast<Values*>(memory));
   }
-  return changed_[n.changed];
+  const auto i = static_cast<Index>(changed_count_++);
+  new (&changed(i)) Values(values);
+  return i;
 }
 
 Status DataTree::AddNode(std::string_view path, std::span<const uint8_t> data, int64_t acl_id,
@@ -183,7 +190,7 @@ Status DataTree::AddNode(std::string_view path, std::span<const uint8_t> data, i
     return Status::InvalidData("node \"" + std::string(path) + "\" refers to ACL id " +
                                std::to_string(acl_id) + ", which the ACL cache lacks");
   }
-  if (node_count_ >= kNone - 1 || changed_.size() >= kNone - 1) {
+  if (node_count_ >= kNone - 1 || changed_count_ >= kNone - 1) {
     return Status::OutOfRange("more than " + std::to_string(kNone - 2) + " nodes");
   }
   Index parent = kNone;
@@ -205,10 +212,7 @@ Status DataTree::AddNode(std::string_view path, std::span<const uint8_t> data, i
     }
   }
   Index changed = kNone;
-  if (record == nullptr) {
-    changed_.push_back({path, data, &acl->second, stat});
-    changed = static_cast<Index>(changed_.size() - 1);
-  }
+  if (record == nullptr) changed = AddChanged({path, data, &acl->second, stat});
   const Index i = NewNode(parent, record, changed, path);
   if (parent == kNone) root_ = i;
   if (IsSessionEphemeral(stat.ephemeral_owner)) ephemerals_[stat.ephemeral_owner].insert(path);
@@ -380,8 +384,14 @@ DataTree::Outcome DataTree::CreateNode(const TxnOp& op, int64_t owner, const Txn
   std::string_view parent_path;
   std::string_view name;
   if (!SplitPath(op.path, &parent_path, &name)) return Outcome::kNoNode;
-  const Index parent_index = FindLive(parent_path);
+  // Creates come in runs under one parent: that one is found without a
+  // lookup in the index (a cache miss or more each).
+  Index parent_index = last_parent_;
+  if (parent_index == kNone || !node(parent_index).alive || PathOf(parent_index) != parent_path) {
+    parent_index = FindLive(parent_path);
+  }
   if (parent_index == kNone) return Outcome::kNoNode;
+  last_parent_ = parent_index;
   // Interned first, as the server does, whether or not the create succeeds.
   const std::vector<zk::Acl>* acl = InternAcl(op.acl);
   const Index existing = Lookup(op.path);
@@ -407,9 +417,8 @@ DataTree::Outcome DataTree::CreateNode(const TxnOp& op, int64_t owner, const Txn
   fields.stat.ephemeral_owner = owner;
   Index i = existing;
   if (i == kNone) {
-    if (changed_.size() >= kNone - 1) return Outcome::kNoNode;  // cannot happen on disk
-    changed_.push_back(fields);
-    i = NewNode(parent_index, nullptr, static_cast<Index>(changed_.size() - 1), op.path);
+    if (changed_count_ >= kNone - 1) return Outcome::kNoNode;  // cannot happen on disk
+    i = NewNode(parent_index, nullptr, AddChanged(fields), op.path);
   } else {
     // The tombstone of this path, still in its parent's list: revived in
     // place, so churn on the same paths does not grow the tree.

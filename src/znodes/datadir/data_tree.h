@@ -116,6 +116,10 @@ class DataTree {
 
   Node& node(Index i) { return chunks_[i >> kChunkBits][i & (kChunkNodes - 1)]; }
   const Node& node(Index i) const { return chunks_[i >> kChunkBits][i & (kChunkNodes - 1)]; }
+  Values& changed(Index i) { return changed_[i >> kChunkBits][i & (kChunkNodes - 1)]; }
+  const Values& changed(Index i) const { return changed_[i >> kChunkBits][i & (kChunkNodes - 1)]; }
+  // Appends to changed_, returning the new entry's index.
+  Index AddChanged(const Values& values);
   // Appends a live node under `parent` (kNone for the root).
   Index NewNode(Index parent, const uint8_t* record, Index changed, std::string_view path);
   // `with_acl` false leaves acl null (the digest needs no ACL lookup).
@@ -142,19 +146,24 @@ class DataTree {
   bool SetCversionPzxid(std::string_view parent_path, int32_t cversion, int64_t zxid);
   void KillSession(int64_t session, const TxnOp& op, int64_t zxid);
 
-  std::deque<Values> changed_;
   // Chunks of nodes from an arena of huge pages: a snapshot's nodes are
   // allocated all at once and live as long as the tree, so a malloc and
   // page faults apiece would be waste.
   std::pmr::monotonic_buffer_resource node_arena_{HugePageResource()};
   std::vector<Node*> chunks_;
   size_t node_count_ = 0;  // every node ever added, dead ones included
+  // The values of nodes transactions made or changed, in chunks from the
+  // same arena (a replay of 1M creates holds 1M of them).
+  std::vector<Values*> changed_;
+  size_t changed_count_ = 0;
   size_t live_count_ = 0;
   Index root_ = kNone;
   std::vector<uint64_t> index_;  // empty until EnsureIndex; 0 = free slot
   size_t index_mask_ = 0;
   // While a snapshot loads: the nodes from the root to the last one added.
   std::vector<Index> load_path_;
+  // The parent of the last node a transaction created.
+  Index last_parent_ = kNone;
   // The first structural error found (a node twice); ForEach reports it.
   Status load_error_;
   // The snapshot's ACL lists by id (its ReferenceCountedACLCache), and every
