@@ -3,7 +3,6 @@
 #include <string_view>
 #include <vector>
 
-#include "arrow/dictionary_builder.h"
 #include "zk/error_code.h"
 #include "znodes/datadir/data_dir_files.h"
 #include "znodes/datadir/file_format.h"
@@ -97,9 +96,37 @@ Result<TxnLogBatchBuilder> TxnLogBatchBuilder::Make() {
   return TxnLogBatchBuilder(std::move(columns));
 }
 
+// The builders live on the heap (owned by columns_), so the pointers stay
+// valid when this object moves.
+TxnLogBatchBuilder::TxnLogBatchBuilder(arrow::RecordBatchBuilder columns)
+    : columns_(std::move(columns)) {
+  auto& acl = columns_.column_as<arrow::ListBuilder>(kAcl);
+  auto& entry = acl.values_as<arrow::StructBuilder>();
+  b_ = {
+      .zxid = &columns_.column_as<arrow::Int64Builder>(kZxid),
+      .time = &columns_.column_as<arrow::TimestampBuilder>(kTime),
+      .session = &columns_.column_as<arrow::Int64Builder>(kSession),
+      .cxid = &columns_.column_as<arrow::Int32Builder>(kCxid),
+      .type = &columns_.column_as<arrow::StringDictionaryBuilder>(kType),
+      .multi_index = &columns_.column_as<arrow::Int32Builder>(kMultiIndex),
+      .path = &columns_.column_as<arrow::BinaryBuilder>(kPath),
+      .data = &columns_.column_as<arrow::BinaryBuilder>(kData),
+      .version = &columns_.column_as<arrow::Int32Builder>(kVersion),
+      .acl = &acl,
+      .acl_entry = &entry,
+      .acl_perms = &entry.child_as<arrow::Int32Builder>(0),
+      .acl_scheme = &entry.child_as<arrow::BinaryBuilder>(1),
+      .acl_id = &entry.child_as<arrow::BinaryBuilder>(2),
+      .ephemeral = &columns_.column_as<arrow::BooleanBuilder>(kEphemeral),
+      .ttl_ms = &columns_.column_as<arrow::Int64Builder>(kTtlMs),
+      .parent_cversion = &columns_.column_as<arrow::Int32Builder>(kParentCversion),
+      .session_timeout_ms = &columns_.column_as<arrow::Int32Builder>(kSessionTimeoutMs),
+      .error = &columns_.column_as<arrow::BinaryBuilder>(kError),
+  };
+}
+
 int64_t TxnLogBatchBuilder::value_bytes() {
-  return columns_.column_as<arrow::BinaryBuilder>(kPath).value_data_length() +
-         columns_.column_as<arrow::BinaryBuilder>(kData).value_data_length();
+  return b_.path->value_data_length() + b_.data->value_data_length();
 }
 
 Status TxnLogBatchBuilder::Append(const Transaction& txn) {
@@ -117,62 +144,52 @@ Status TxnLogBatchBuilder::Append(const Transaction& txn) {
 
 Status TxnLogBatchBuilder::AppendRow(const TxnHeader& header, const TxnOp* op, int32_t type,
                                      std::optional<int32_t> multi_index) {
-  columns_.column_as<arrow::Int64Builder>(kZxid).Append(header.zxid);
-  columns_.column_as<arrow::TimestampBuilder>(kTime).Append(header.time_ms);
-  columns_.column_as<arrow::Int64Builder>(kSession).Append(header.session);
-  columns_.column_as<arrow::Int32Builder>(kCxid).Append(header.cxid);
+  b_.zxid->Append(header.zxid);
+  b_.time->Append(header.time_ms);
+  b_.session->Append(header.session);
+  b_.cxid->Append(header.cxid);
   // DecodeTransaction refuses types outside kLogOpCodes, so the fixed
   // dictionary holds every name; a miss fails here rather than in the writer.
-  ZKA_RETURN_IF_ERROR(
-      columns_.column_as<arrow::StringDictionaryBuilder>(kType).Append(OpCodeName(type)));
-  AppendOptional(columns_.column_as<arrow::Int32Builder>(kMultiIndex), multi_index);
+  ZKA_RETURN_IF_ERROR(b_.type->Append(OpCodeName(type)));
+  AppendOptional(*b_.multi_index, multi_index);
 
-  auto& path = columns_.column_as<arrow::BinaryBuilder>(kPath);
-  auto& data = columns_.column_as<arrow::BinaryBuilder>(kData);
-  auto& acl = columns_.column_as<arrow::ListBuilder>(kAcl);
   const bool known = op != nullptr;
   if (known && HasPath(type)) {
-    ZKA_RETURN_IF_ERROR(path.Append(op->path));
+    ZKA_RETURN_IF_ERROR(b_.path->Append(op->path));
   } else {
-    path.AppendNull();
+    b_.path->AppendNull();
   }
   if (known && HasData(type)) {
-    ZKA_RETURN_IF_ERROR(data.Append(op->data));
+    ZKA_RETURN_IF_ERROR(b_.data->Append(op->data));
   } else {
-    data.AppendNull();
+    b_.data->AppendNull();
   }
-  AppendOptional(columns_.column_as<arrow::Int32Builder>(kVersion),
-                 known ? op->version : std::nullopt);
+  AppendOptional(*b_.version, known ? op->version : std::nullopt);
   if (known && (IsCreate(type) || type == kOpSetAcl)) {
-    ZKA_RETURN_IF_ERROR(acl.Append());
-    auto& entry = acl.values_as<arrow::StructBuilder>();
+    ZKA_RETURN_IF_ERROR(b_.acl->Append());
     for (const zk::Acl& a : op->acl) {
-      entry.Append();
-      entry.child_as<arrow::Int32Builder>(0).Append(a.perms);
-      ZKA_RETURN_IF_ERROR(entry.child_as<arrow::BinaryBuilder>(1).Append(a.scheme));
-      ZKA_RETURN_IF_ERROR(entry.child_as<arrow::BinaryBuilder>(2).Append(a.id));
+      b_.acl_entry->Append();
+      b_.acl_perms->Append(a.perms);
+      ZKA_RETURN_IF_ERROR(b_.acl_scheme->Append(a.scheme));
+      ZKA_RETURN_IF_ERROR(b_.acl_id->Append(a.id));
     }
   } else {
-    acl.AppendNull();
+    b_.acl->AppendNull();
   }
-  auto& ephemeral = columns_.column_as<arrow::BooleanBuilder>(kEphemeral);
   if (known && (type == kOpCreate || type == kOpCreate2)) {
-    ephemeral.Append(op->ephemeral);
+    b_.ephemeral->Append(op->ephemeral);
   } else {
-    ephemeral.AppendNull();
+    b_.ephemeral->AppendNull();
   }
-  AppendOptional(columns_.column_as<arrow::Int64Builder>(kTtlMs),
-                 known ? op->ttl_ms : std::nullopt);
-  AppendOptional(
-      columns_.column_as<arrow::Int32Builder>(kParentCversion),
-      known && IsCreate(type) ? std::optional<int32_t>(op->parent_cversion) : std::nullopt);
-  AppendOptional(columns_.column_as<arrow::Int32Builder>(kSessionTimeoutMs),
-                 known ? op->session_timeout_ms : std::nullopt);
-  auto& error = columns_.column_as<arrow::BinaryBuilder>(kError);
+  AppendOptional(*b_.ttl_ms, known ? op->ttl_ms : std::nullopt);
+  AppendOptional(*b_.parent_cversion, known && IsCreate(type)
+                                          ? std::optional<int32_t>(op->parent_cversion)
+                                          : std::nullopt);
+  AppendOptional(*b_.session_timeout_ms, known ? op->session_timeout_ms : std::nullopt);
   if (known && type == kOpError) {
-    ZKA_RETURN_IF_ERROR(error.Append(zk::ErrorCodeName(static_cast<zk::ErrorCode>(op->error))));
+    ZKA_RETURN_IF_ERROR(b_.error->Append(zk::ErrorCodeName(static_cast<zk::ErrorCode>(op->error))));
   } else {
-    error.AppendNull();
+    b_.error->AppendNull();
   }
   return Status::Ok();
 }
@@ -181,13 +198,16 @@ Status WriteTxnLogTable(const TxnLogOptions& options, arrow::ipc::IpcWriter& wri
                         TxnLogSummary* summary) {
   ZKA_ASSIGN_OR_RETURN(auto listing, ListDataDir(options.dir));
   ZKA_ASSIGN_OR_RETURN(auto builder, TxnLogBatchBuilder::Make());
+  builder.Reserve(options.rows_per_batch);
   // Batches stay well below the 2 GiB a binary column can hold.
   constexpr int64_t kMaxBatchValueBytes = int64_t{1} << 30;
   auto flush = [&]() -> Status {
     if (builder.num_rows() == 0) return Status::Ok();
     summary->rows += static_cast<size_t>(builder.num_rows());
     ZKA_ASSIGN_OR_RETURN(auto batch, builder.Finish());
-    return writer.WriteBatch(batch);
+    ZKA_RETURN_IF_ERROR(writer.WriteBatch(batch));
+    builder.Reserve(options.rows_per_batch);
+    return Status::Ok();
   };
   bool any = false;
   int64_t last_zxid = 0;

@@ -10,6 +10,8 @@
 #include <string>
 #include <vector>
 
+#include "arrow/builder.h"
+#include "arrow/dictionary_builder.h"
 #include "arrow/ipc/writer.h"
 #include "arrow/record_batch_builder.h"
 #include "arrow/type.h"
@@ -34,13 +36,41 @@ class TxnLogBatchBuilder {
   // Bytes of path and data so far, for cutting batches in time.
   int64_t value_bytes();
   Result<arrow::RecordBatch> Finish() { return columns_.Finish(); }
+  // Makes room for `rows` more rows in every column (not the
+  // variable-length bytes).
+  void Reserve(int64_t rows) { columns_.Reserve(rows); }
 
  private:
-  explicit TxnLogBatchBuilder(arrow::RecordBatchBuilder columns) : columns_(std::move(columns)) {}
+  // The builders of columns_ by type, looked up once rather than per row
+  // (a checked cast each: a tenth of a 1M-transaction run).
+  struct Builders {
+    arrow::Int64Builder* zxid;
+    arrow::TimestampBuilder* time;
+    arrow::Int64Builder* session;
+    arrow::Int32Builder* cxid;
+    arrow::StringDictionaryBuilder* type;
+    arrow::Int32Builder* multi_index;
+    arrow::BinaryBuilder* path;
+    arrow::BinaryBuilder* data;
+    arrow::Int32Builder* version;
+    arrow::ListBuilder* acl;
+    arrow::StructBuilder* acl_entry;
+    arrow::Int32Builder* acl_perms;
+    arrow::BinaryBuilder* acl_scheme;
+    arrow::BinaryBuilder* acl_id;
+    arrow::BooleanBuilder* ephemeral;
+    arrow::Int64Builder* ttl_ms;
+    arrow::Int32Builder* parent_cversion;
+    arrow::Int32Builder* session_timeout_ms;
+    arrow::BinaryBuilder* error;
+  };
+
+  explicit TxnLogBatchBuilder(arrow::RecordBatchBuilder columns);
   Status AppendRow(const TxnHeader& header, const TxnOp* op, int32_t type,
                    std::optional<int32_t> multi_index);
 
   arrow::RecordBatchBuilder columns_;
+  Builders b_;
 };
 
 struct TxnLogOptions {
