@@ -64,7 +64,7 @@ class DirectFileStream final : public arrow::OutputStream {
   // Offsets, lengths and addresses aligned to this suit every logical block
   // size in use (512 and 4096).
   static constexpr size_t kBlock = 4096;
-  static constexpr size_t kChunkBytes = size_t{8} << 20;
+  static constexpr size_t kChunkBytes = size_t{2} << 20;
 
   // Null when the file system refuses O_DIRECT.
   static std::unique_ptr<DirectFileStream> Open(int fd) {

@@ -105,7 +105,7 @@ TEST(OutputTargetTest, AppearsOnlyOnCommitAndLeavesNothingOtherwise) {
   EXPECT_EQ((*target)->bytes_written(), 5);
 }
 
-// Direct I/O writes whole blocks from 8 MiB chunks: lengths that end
+// Direct I/O writes whole blocks from 2 MiB chunks: lengths that end
 // inside a block, writes across chunk boundaries, a Flush with more bytes
 // after it (the tail block written again) must all give exactly the bytes.
 TEST(OutputTargetTest, DirectIoWritesExactlyTheBytes) {
@@ -121,8 +121,8 @@ TEST(OutputTargetTest, DirectIoWritesExactlyTheBytes) {
     expected += piece;
     return piece;
   };
-  for (size_t total : {size_t{0}, size_t{1}, size_t{4096}, size_t{5000}, size_t{(8 << 20) - 3},
-                       size_t{(8 << 20) + 7}, size_t{(17 << 20) + 4097}}) {
+  for (size_t total : {size_t{0}, size_t{1}, size_t{4096}, size_t{5000}, size_t{(2 << 20) - 3},
+                       size_t{(2 << 20) + 7}, size_t{(8 << 20) + 7}, size_t{(17 << 20) + 4097}}) {
     SCOPED_TRACE(total);
     expected.clear();
     fs::path out = dir.path() / "direct.arrow";
