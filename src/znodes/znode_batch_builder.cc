@@ -229,6 +229,9 @@ Status ZnodeBatchBuilder::AppendTypedValue(const ZnodeRecord& record) {
 }
 
 arrow::RecordBatch ZnodeBatchBuilder::Finish() {
+  for (const auto& [column, builder] : VariableLengthColumns()) {
+    last_data_bytes_[column] = builder->value_data_length();
+  }
   arrow::RecordBatch batch;
   batch.schema = schema_;
   batch.length = rows_;
@@ -244,6 +247,19 @@ arrow::RecordBatch ZnodeBatchBuilder::Finish() {
 
 void ZnodeBatchBuilder::ReserveRows(int64_t rows) {
   for (int column : columns_) builders_[static_cast<size_t>(column)]->Reserve(rows);
+  for (const auto& [column, builder] : VariableLengthColumns()) {
+    if (fills(column)) builder->ReserveData(last_data_bytes_[column]);
+  }
+}
+
+std::array<std::pair<ZnodeColumn, arrow::BinaryBuilder*>, 6>
+ZnodeBatchBuilder::VariableLengthColumns() {
+  return {{{kPathColumn, &path_},
+           {kNameColumn, &name_},
+           {kParentColumn, &parent_},
+           {kDataColumn, &data_},
+           {kValueTextColumn, &value_text_},
+           {kErrorColumn, &error_}}};
 }
 
 }  // namespace zkarrow::znodes

@@ -6,6 +6,7 @@
 #include <array>
 #include <cstdint>
 #include <memory>
+#include <utility>
 #include <vector>
 
 #include "arrow/array.h"
@@ -40,19 +41,26 @@ class ZnodeBatchBuilder {
   // The batch so far; the builder is empty afterwards.
   arrow::RecordBatch Finish();
 
-  // Makes room for `rows` more rows in every column (not the variable-length
-  // bytes): appending then never copies a column to grow it. Memory that
-  // stays unused is never touched, so never paged in.
+  // Makes room for `rows` more rows in every column, and in each
+  // variable-length column for as many bytes as the last batch held (so a
+  // batch like the one before takes that one's memory back whole, its pages
+  // already faulted in, instead of growing into fresh pages): appending then
+  // rarely copies a column to grow it. Memory that stays unused is never
+  // touched, so never paged in.
   void ReserveRows(int64_t rows);
 
   const std::shared_ptr<const arrow::Schema>& schema() const { return schema_; }
 
  private:
   bool fills(ZnodeColumn column) const { return fills_[column]; }
+  // The columns of binary or utf8 values (not the ACL's, which stay small).
+  std::array<std::pair<ZnodeColumn, arrow::BinaryBuilder*>, 6> VariableLengthColumns();
   void AppendStat(const ZnodeRecord& record);
   Status AppendTypedValue(const ZnodeRecord& record);
 
   std::vector<int> columns_;  // the batches' columns, in order
+  // The variable-length bytes the last batch held, by column position.
+  std::array<int64_t, kTypedColumnCount> last_data_bytes_{};
   std::array<bool, kTypedColumnCount> fills_{};
   std::shared_ptr<const arrow::Schema> schema_;
   int64_t rows_ = 0;
