@@ -92,6 +92,20 @@ bool EntryLess(const Entry& a, const Entry& b) {
 
 }  // namespace
 
+PersistedStat DecodePersistedStat(const uint8_t* p) {
+  PersistedStat stat;
+  stat.czxid = Int64At(p);
+  stat.mzxid = Int64At(p + 8);
+  stat.ctime = Int64At(p + 16);
+  stat.mtime = Int64At(p + 24);
+  stat.version = Int32At(p + 32);
+  stat.cversion = Int32At(p + 36);
+  stat.aversion = Int32At(p + 40);
+  stat.ephemeral_owner = Int64At(p + 44);
+  stat.pzxid = Int64At(p + 52);
+  return stat;
+}
+
 DataTree::DataTree() { acls_by_id_[kOpenAclId] = {zk::Acl{zk::perms::kAll, "world", "anyone"}}; }
 
 void DataTree::Retain(std::shared_ptr<const arrow::Buffer> bytes) {
@@ -154,16 +168,7 @@ DataTree::Values DataTree::Read(Index i, bool with_acl) const {
     auto acl = acls_by_id_.find(Int64At(p));
     v.acl = acl == acls_by_id_.end() ? nullptr : &acl->second;  // checked when added
   }
-  p += 8;
-  v.stat.czxid = Int64At(p);
-  v.stat.mzxid = Int64At(p + 8);
-  v.stat.ctime = Int64At(p + 16);
-  v.stat.mtime = Int64At(p + 24);
-  v.stat.version = Int32At(p + 32);
-  v.stat.cversion = Int32At(p + 36);
-  v.stat.aversion = Int32At(p + 40);
-  v.stat.ephemeral_owner = Int64At(p + 44);
-  v.stat.pzxid = Int64At(p + 52);
+  v.stat = DecodePersistedStat(p + 8);
   return v;
 }
 

@@ -42,6 +42,10 @@ struct PersistedStat {
   int64_t pzxid = 0;
 };
 
+// StatPersisted as a snapshot record stores it (60 bytes, big-endian).
+inline constexpr size_t kPersistedStatSize = 60;
+PersistedStat DecodePersistedStat(const uint8_t* bytes);
+
 class DataTree {
  public:
   // The id ZooKeeper gives the world:anyone/all ACL of a bare root.
