@@ -44,6 +44,7 @@ struct ServeArgs {
   std::string token_file;
   std::string ports_file;
   int64_t history_mb = serve::TreeServiceOptions{}.history_bytes >> 20;
+  int64_t response_cache_mb = serve::TreeServiceOptions{}.response_cache_bytes >> 20;
   int64_t max_upload_mb = transport::ServerOptions{}.max_upload_bytes >> 20;
   int max_streams = transport::ServerOptions{}.max_concurrent_streams;
   int keep_versions = serve::DatasetStoreOptions{}.keep_versions;
@@ -171,6 +172,7 @@ Status RunServe(const ServeArgs& args) {
   tree_options.watch.excludes = args.excludes;
   tree_options.source = args.connection.zk;
   tree_options.history_bytes = args.history_mb << 20;
+  tree_options.response_cache_bytes = args.response_cache_mb << 20;
   ZKA_RETURN_IF_ERROR(InstallStopHandlers());
 
   serve::DatasetStoreOptions store_options;
@@ -363,6 +365,12 @@ void RegisterServeCommand(CLI::App& app, CommandRunner& runner) {
       ->add_option("--history-mb", args->history_mb,
                    "Changes kept in memory for clients resuming with from=ZXID")
       ->check(CLI::Range(int64_t{1}, int64_t{1} << 20))
+      ->capture_default_str();
+  command
+      ->add_option("--response-cache-mb", args->response_cache_mb,
+                   "Encoded /znodes responses kept for clients asking the same of the same "
+                   "state (one larger than half of it is not kept; 0: none)")
+      ->check(CLI::Range(int64_t{0}, int64_t{1} << 20))
       ->capture_default_str();
   command->add_option("--max-upload-mb", args->max_upload_mb, "Largest upload accepted")
       ->check(CLI::Range(int64_t{1}, int64_t{1} << 30))

@@ -586,7 +586,7 @@ class TreeService::Core : public watch::ChangeSink,
   void CacheResponse(ResponseKey key, Messages messages, int64_t bytes) {
     const int64_t label = zxid();
     std::lock_guard lock(cache_mu_);
-    if (key.zxid != label || bytes > kResponseCacheBytes / 2) return;
+    if (key.zxid != label || bytes > options_.response_cache_bytes / 2) return;
     if (cache_label_ != label) {
       cache_.clear();
       cache_order_.clear();
@@ -597,7 +597,7 @@ class TreeService::Core : public watch::ChangeSink,
       cache_bytes_ -= it->second.bytes;
       cache_.erase(it);  // its place in cache_order_ goes stale
     }
-    while (!cache_order_.empty() && cache_bytes_ + bytes > kResponseCacheBytes) {
+    while (!cache_order_.empty() && cache_bytes_ + bytes > options_.response_cache_bytes) {
       auto [oldest, seq] = std::move(cache_order_.front());
       cache_order_.pop_front();
       auto it = cache_.find(oldest);
@@ -750,7 +750,7 @@ class ZnodesStream final : public MessageStream {
     for (IpcMessage& message : splitter_.TakeMessages()) {
       if (recorded_) {
         recorded_bytes_ += message.framed_size();
-        if (recorded_bytes_ > kResponseCacheBytes / 2) {
+        if (recorded_bytes_ > core_->options().response_cache_bytes / 2) {
           recorded_.reset();
         } else {
           recorded_->push_back(message);

@@ -60,16 +60,18 @@ inline constexpr const char* kMetaZxid = "zkarrow.zxid";
 inline constexpr int64_t kServedBatchRows = 8192;
 inline constexpr int64_t kServedBatchBytes = int64_t{2} << 20;
 
-// Encoded `znodes` responses kept for other clients asking for the same
-// request of the same state (a response larger than half of it is not kept).
-inline constexpr int64_t kResponseCacheBytes = int64_t{256} << 20;
-
 struct TreeServiceOptions {
   watch::WatchOptions watch;
   // Shown as `zkarrow.source` in responses (the connect string).
   std::string source;
   // Bytes of epochs kept for clients that resume with `from`.
   int64_t history_bytes = int64_t{256} << 20;
+  // Bytes of encoded `znodes` responses kept for other clients asking for
+  // the same request of the same state (a response larger than half of it
+  // is not kept; 0 keeps none). The default keeps the whole table of a
+  // million-node tree of the sample's kind (288 MB), whose encoding takes
+  // about ten times as long as sending it.
+  int64_t response_cache_bytes = int64_t{768} << 20;
 };
 
 struct ZnodesRequest {
