@@ -8,8 +8,9 @@
 //     against a memcpy of its bytes: GB/s of the encoded table, best of R;
 //   - small requests: C concurrent clients (default 50), each asking Q times
 //     for `znodes?path=` of one leaf (a fresh request each time over the
-//     client's kept connection: HTTP keep-alive, a Flight channel): p50 and
-//     p99 latency;
+//     client's kept connection: HTTP keep-alive, a Flight channel; and over
+//     HTTP once more with a new connection per request): p50 and p99
+//     latency;
 //   - put of the table as a dataset over both protocols: MB/s, validation,
 //     fsync and publication included.
 // The server is the library stack `zkarrow serve` runs (TreeService,
@@ -21,6 +22,7 @@
 #include <chrono>
 #include <cstdio>
 #include <cstring>
+#include <ctime>
 #include <filesystem>
 #include <fstream>
 #include <sstream>
@@ -93,6 +95,22 @@ Throughput Best(int rounds, F&& run) {
   return result;
 }
 
+// The first three fields of /proc/loadavg: the machine's load, for the
+// report (the numbers are only comparable within one run).
+std::string LoadAverage() {
+  std::ifstream in("/proc/loadavg");
+  std::string one, five, fifteen;
+  in >> one >> five >> fifteen;
+  return one + " " + five + " " + fifteen;
+}
+
+std::string UtcNow() {
+  std::time_t now = std::time(nullptr);
+  char text[64];
+  std::strftime(text, sizeof(text), "%Y-%m-%d %H:%M UTC", std::gmtime(&now));
+  return text;
+}
+
 double Percentile(std::vector<double> values, double p) {
   if (values.empty()) return 0;
   std::sort(values.begin(), values.end());
@@ -120,6 +138,8 @@ int main(int argc, char** argv) {
     return *exit_code;
   }
 
+  const std::string load_before = LoadAverage();
+  const std::string started = UtcNow();
   auto cluster =
       Must(zkserver::ZooKeeperCluster::Start({.config = {{"forceSync", "no"}},
                                               .jvm_flags = {"-Xmx3g", "-XX:+UseSerialGC"},
@@ -210,7 +230,9 @@ int main(int argc, char** argv) {
     }
   }
   if (leaves.empty()) leaves.push_back("/");
-  auto small_requests = [&](bool use_flight) {
+  enum class Small { kFlight, kHttp, kHttpNewConnections };
+  auto small_requests = [&](Small kind) {
+    const bool use_flight = kind == Small::kFlight;
     std::vector<std::vector<double>> latencies(static_cast<size_t>(clients));
     std::atomic<int> failures{0};
     std::vector<std::thread> threads;
@@ -235,6 +257,15 @@ int main(int argc, char** argv) {
           resource.segments = {"znodes"};
           resource.params["path"] = leaves[static_cast<size_t>(c * requests + q) % leaves.size()];
           auto begin = Clock::now();
+          if (kind == Small::kHttpNewConnections) {
+            // A client of its own opens a connection for this request alone.
+            auto connected = transport::http::HttpClient::Connect(options);
+            if (!connected.ok()) {
+              ++failures;
+              continue;
+            }
+            client = std::move(*connected);
+          }
           auto body = client->Get(resource, {});
           if (!body.ok()) {
             ++failures;
@@ -256,8 +287,9 @@ int main(int argc, char** argv) {
              failures.load()};
     return result;
   };
-  auto flight_small = small_requests(true);
-  auto http_small = small_requests(false);
+  auto flight_small = small_requests(Small::kFlight);
+  auto http_small = small_requests(Small::kHttp);
+  auto http_new_small = small_requests(Small::kHttpNewConnections);
 
   // Uploads of the table.
   auto put = [&](transport::ArrowClient& client, const std::string& name) {
@@ -272,6 +304,7 @@ int main(int argc, char** argv) {
   Throughput flight_put = put(*flight_client, "flight-table");
   Throughput http_put = put(*http_client, "http-table");
 
+  const std::string load_after = LoadAverage();
   http->Shutdown();
   flight->Shutdown();
   tree->Stop();
@@ -281,14 +314,16 @@ int main(int argc, char** argv) {
     return static_cast<double>(table_bytes) / t.best_seconds / 1e9;
   };
   std::ostringstream report;
-  char line[512];
+  char line[1024];
   report << "# zkarrow serve on loopback\n\n";
   std::snprintf(line, sizeof(line),
                 "The sample tree of %lld znodes served from the mirror; the `znodes` table is "
                 "%.1f MB as an Arrow stream. Best of %d rounds; one machine, one run "
-                "(`bench/serve_bench --nodes %lld`).\n\n",
+                "(`bench/serve_bench --nodes %lld`), started %s, load average %s before, "
+                "%s after.\n\n",
                 static_cast<long long>(znodes), static_cast<double>(table_bytes) / 1e6, rounds,
-                static_cast<long long>(nodes));
+                static_cast<long long>(nodes), started.c_str(), load_before.c_str(),
+                load_after.c_str());
   report << line;
   report << "| whole table | seconds | GB/s | vs file read |\n|---|---:|---:|---:|\n";
   for (auto [name, t] :
@@ -301,12 +336,16 @@ int main(int argc, char** argv) {
   }
   std::snprintf(line, sizeof(line),
                 "\nSmall requests (`znodes?path=` of one leaf), %d concurrent clients x %d "
-                "requests:\n\n| protocol | p50 ms | p99 ms | requests/s | failures |\n"
+                "requests, each client on its kept connection (a Flight channel, HTTP "
+                "keep-alive) unless said otherwise:\n\n"
+                "| protocol | p50 ms | p99 ms | requests/s | failures |\n"
                 "|---|---:|---:|---:|---:|\n| Flight | %.2f | %.2f | %.0f | %d |\n"
-                "| HTTP | %.2f | %.2f | %.0f | %d |\n",
+                "| HTTP | %.2f | %.2f | %.0f | %d |\n"
+                "| HTTP, a new connection per request | %.2f | %.2f | %.0f | %d |\n",
                 clients, requests, flight_small.p50, flight_small.p99, flight_small.per_second,
                 flight_small.failures, http_small.p50, http_small.p99, http_small.per_second,
-                http_small.failures);
+                http_small.failures, http_new_small.p50, http_new_small.p99,
+                http_new_small.per_second, http_new_small.failures);
   report << line;
   std::snprintf(
       line, sizeof(line),
