@@ -69,8 +69,8 @@ struct TreeServiceOptions {
   // Bytes of encoded `znodes` responses kept for other clients asking for
   // the same request of the same state (a response larger than half of it
   // is not kept; 0 keeps none). The default keeps the whole table of a
-  // million-node tree of the sample's kind (288 MB), whose encoding takes
-  // about ten times as long as sending it.
+  // million-node tree of the sample's kind (288 MB): encoding it again for
+  // every client costs more than sending it.
   int64_t response_cache_bytes = int64_t{768} << 20;
 };
 
