@@ -3,6 +3,7 @@
 #include <algorithm>
 #include <condition_variable>
 #include <deque>
+#include <exception>
 #include <future>
 #include <limits>
 #include <memory>
@@ -238,49 +239,71 @@ Status ForEachOnTwoThreads(const DataTree& tree,
     empty.pop_back();
     return true;
   };
+  // Out of memory on the walker's thread is rethrown on the caller's.
+  std::exception_ptr walk_exception;
   std::thread walker([&] {
-    Block block = std::move(empty.back());
-    empty.pop_back();
-    block.reserve(kBlockRecords);
-    Status status = tree.ForEach([&](const ZnodeRecord& record) {
-      block.push_back(record);
-      if (block.size() == kBlockRecords && !hand_over(block)) {
-        return Status::Cancelled("the rows' sink failed");
-      }
-      return Status::Ok();
-    });
+    Status status;
+    try {
+      Block block = std::move(empty.back());
+      empty.pop_back();
+      block.reserve(kBlockRecords);
+      status = tree.ForEach([&](const ZnodeRecord& record) {
+        block.push_back(record);
+        if (block.size() == kBlockRecords && !hand_over(block)) {
+          return Status::Cancelled("the rows' sink failed");
+        }
+        return Status::Ok();
+      });
+      std::lock_guard lock(mutex);
+      if (!block.empty()) full.push_back(std::move(block));
+    } catch (...) {
+      walk_exception = std::current_exception();
+    }
     std::lock_guard lock(mutex);
-    if (!block.empty()) full.push_back(std::move(block));
     walked = true;
     walk_status = std::move(status);
     changed.notify_all();
   });
+  // However the caller's loop ends (a sink's error or exception), the walker
+  // is stopped and joined before the state it uses goes away.
+  struct StopAndJoin {
+    std::mutex& mutex;
+    std::condition_variable& changed;
+    bool& stop;
+    std::thread& walker;
+    ~StopAndJoin() {
+      {
+        std::lock_guard lock(mutex);
+        stop = true;
+        changed.notify_all();
+      }
+      walker.join();
+    }
+  };
 
   Status status;
-  while (status.ok()) {
-    Block block;
-    {
-      std::unique_lock lock(mutex);
-      changed.wait(lock, [&] { return walked || !full.empty(); });
-      if (full.empty()) break;  // walked, all handed over
-      block = std::move(full.front());
-      full.pop_front();
-    }
-    for (const ZnodeRecord& record : block) {
-      status = sink(record);
-      if (!status.ok()) break;
-    }
-    block.clear();
-    std::lock_guard lock(mutex);
-    empty.push_back(std::move(block));
-    changed.notify_all();
-  }
   {
-    std::lock_guard lock(mutex);
-    stop = !status.ok();
-    changed.notify_all();
+    StopAndJoin stop_and_join{mutex, changed, stop, walker};
+    while (status.ok()) {
+      Block block;
+      {
+        std::unique_lock lock(mutex);
+        changed.wait(lock, [&] { return walked || !full.empty(); });
+        if (full.empty()) break;  // walked, all handed over
+        block = std::move(full.front());
+        full.pop_front();
+      }
+      for (const ZnodeRecord& record : block) {
+        status = sink(record);
+        if (!status.ok()) break;
+      }
+      block.clear();
+      std::lock_guard lock(mutex);
+      empty.push_back(std::move(block));
+      changed.notify_all();
+    }
   }
-  walker.join();
+  if (walk_exception) std::rethrow_exception(walk_exception);
   if (!status.ok()) return status;
   return walk_status;
 }
