@@ -10,13 +10,20 @@
 //     for `znodes?path=` of one leaf (a fresh request each time over the
 //     client's kept connection: HTTP keep-alive, a Flight channel; and over
 //     HTTP once more with a new connection per request): p50 and p99
-//     latency;
+//     latency. Flight is measured twice: with a thread per client, each
+//     blocking in FlightClient::Get, and with all C clients' calls driven
+//     by one thread on gRPC's asynchronous API (a cheaper load generator,
+//     as wrk is to ab: each call is still a DoGet of its own, its
+//     FlightData checked and decoded by the same code); with each row, the
+//     CPU per request of the client threads and of the rest;
 //   - put of the table as a dataset over both protocols: MB/s, validation,
 //     fsync and publication included.
 // The server is the library stack `zkarrow serve` runs (TreeService,
 // DatasetStore, Service, FlightServer, HttpServer) against a real ZooKeeper
 // loaded with the sample tree. Prints a markdown report and writes it to
 // FILE (bench/results/serve.md).
+#include <sys/resource.h>
+
 #include <algorithm>
 #include <atomic>
 #include <chrono>
@@ -34,6 +41,7 @@
 #include "arrow/ipc/message.h"
 #include "arrow/ipc/reader.h"
 #include "bench_flags.h"
+#include "flight_one_thread.h"
 #include "sampletree/sample_tree.h"
 #include "serve/dataset_store.h"
 #include "serve/service.h"
@@ -116,6 +124,38 @@ double Percentile(std::vector<double> values, double p) {
   std::sort(values.begin(), values.end());
   size_t index = static_cast<size_t>(p * static_cast<double>(values.size() - 1));
   return values[index];
+}
+
+// CPU seconds (user and system) of the calling thread or of the process.
+double CpuSeconds(int who) {
+  rusage usage{};
+  ::getrusage(who, &usage);
+  auto seconds = [](const timeval& t) {
+    return static_cast<double>(t.tv_sec) + static_cast<double>(t.tv_usec) / 1e6;
+  };
+  return seconds(usage.ru_utime) + seconds(usage.ru_stime);
+}
+
+// A small-request phase; the CPU split says who bounds it on a machine the
+// clients share with the server: the client threads' own CPU, and the rest
+// of the process (the server's threads and gRPC's internal ones).
+struct SmallResult {
+  double p50, p99, per_second;
+  int failures;
+  double client_us_per_request, rest_us_per_request;
+};
+
+SmallResult Summarize(const std::vector<std::vector<double>>& latencies, double elapsed,
+                      int failures, double client_cpu, double process_cpu) {
+  std::vector<double> all;
+  for (const auto& list : latencies) all.insert(all.end(), list.begin(), list.end());
+  const double count = static_cast<double>(std::max<size_t>(all.size(), 1));
+  return {Percentile(all, 0.5),
+          Percentile(all, 0.99),
+          static_cast<double>(all.size()) / elapsed,
+          failures,
+          client_cpu / count * 1e6,
+          (process_cpu - client_cpu) / count * 1e6};
 }
 
 }  // namespace
@@ -230,12 +270,14 @@ int main(int argc, char** argv) {
     }
   }
   if (leaves.empty()) leaves.push_back("/");
-  enum class Small { kFlight, kHttp, kHttpNewConnections };
+  enum class Small { kFlight, kHttp, kHttpNewConnections };  // a thread per client
   auto small_requests = [&](Small kind) {
     const bool use_flight = kind == Small::kFlight;
     std::vector<std::vector<double>> latencies(static_cast<size_t>(clients));
     std::atomic<int> failures{0};
+    std::vector<double> client_cpu(static_cast<size_t>(clients), 0);
     std::vector<std::thread> threads;
+    const double process_cpu_before = CpuSeconds(RUSAGE_SELF);
     auto start = Clock::now();
     for (int c = 0; c < clients; ++c) {
       threads.emplace_back([&, c] {
@@ -274,20 +316,30 @@ int main(int argc, char** argv) {
           DecodeAll(std::move(*body), "small get");
           latencies[static_cast<size_t>(c)].push_back(Seconds(begin) * 1000);
         }
+        client_cpu[static_cast<size_t>(c)] = CpuSeconds(RUSAGE_THREAD);
       });
     }
     for (auto& thread : threads) thread.join();
-    double elapsed = Seconds(start);
-    std::vector<double> all;
-    for (auto& list : latencies) all.insert(all.end(), list.begin(), list.end());
-    struct {
-      double p50, p99, per_second;
-      int failures;
-    } result{Percentile(all, 0.5), Percentile(all, 0.99), static_cast<double>(all.size()) / elapsed,
-             failures.load()};
-    return result;
+    const double elapsed = Seconds(start);
+    double clients_cpu = 0;
+    for (double cpu : client_cpu) clients_cpu += cpu;
+    return Summarize(latencies, elapsed, failures.load(), clients_cpu,
+                     CpuSeconds(RUSAGE_SELF) - process_cpu_before);
   };
   auto flight_small = small_requests(Small::kFlight);
+  const double one_thread_cpu_before = CpuSeconds(RUSAGE_THREAD);
+  const double one_thread_process_before = CpuSeconds(RUSAGE_SELF);
+  const bench::OneThreadRun one_thread_run =
+      Must(bench::FlightSmallOnOneThread("127.0.0.1:" + std::to_string(flight->port()), clients,
+                                         requests, leaves,
+                                         [](std::unique_ptr<arrow::InputStream> stream) {
+                                           DecodeAll(std::move(stream), "small get (one thread)");
+                                         }),
+           "Flight on one thread");
+  const SmallResult flight_one_thread_small =
+      Summarize({one_thread_run.latencies_ms}, one_thread_run.seconds, one_thread_run.failures,
+                CpuSeconds(RUSAGE_THREAD) - one_thread_cpu_before,
+                CpuSeconds(RUSAGE_SELF) - one_thread_process_before);
   auto http_small = small_requests(Small::kHttp);
   auto http_new_small = small_requests(Small::kHttpNewConnections);
 
@@ -337,16 +389,25 @@ int main(int argc, char** argv) {
   std::snprintf(line, sizeof(line),
                 "\nSmall requests (`znodes?path=` of one leaf), %d concurrent clients x %d "
                 "requests, each client on its kept connection (a Flight channel, HTTP "
-                "keep-alive) unless said otherwise:\n\n"
-                "| protocol | p50 ms | p99 ms | requests/s | failures |\n"
-                "|---|---:|---:|---:|---:|\n| Flight | %.2f | %.2f | %.0f | %d |\n"
-                "| HTTP | %.2f | %.2f | %.0f | %d |\n"
-                "| HTTP, a new connection per request | %.2f | %.2f | %.0f | %d |\n",
-                clients, requests, flight_small.p50, flight_small.p99, flight_small.per_second,
-                flight_small.failures, http_small.p50, http_small.p99, http_small.per_second,
-                http_small.failures, http_new_small.p50, http_new_small.p99,
-                http_new_small.per_second, http_new_small.failures);
+                "keep-alive) unless said otherwise. CPU per request: the client threads' own, "
+                "and the rest of the process (the server's threads and gRPC's internal "
+                "ones):\n\n"
+                "| clients | p50 ms | p99 ms | requests/s | failures | client CPU us/request | "
+                "rest CPU us/request |\n|---|---:|---:|---:|---:|---:|---:|\n",
+                clients, requests);
   report << line;
+  const std::string one_thread_label =
+      "Flight, the " + std::to_string(clients) + " clients' calls on one thread (gRPC async API)";
+  for (auto [name, r] :
+       {std::pair{"Flight, a thread per client (blocking FlightClient::Get)", flight_small},
+        std::pair{one_thread_label.c_str(), flight_one_thread_small},
+        std::pair{"HTTP, a thread per client", http_small},
+        std::pair{"HTTP, a thread per client, a new connection per request", http_new_small}}) {
+    std::snprintf(line, sizeof(line), "| %s | %.2f | %.2f | %.0f | %d | %.0f | %.0f |\n", name,
+                  r.p50, r.p99, r.per_second, r.failures, r.client_us_per_request,
+                  r.rest_us_per_request);
+    report << line;
+  }
   std::snprintf(
       line, sizeof(line),
       "\nUploads of the table as a dataset (validated, written, fsynced, published):\n\n"
