@@ -74,7 +74,6 @@ class DirectFileStream final : public arrow::OutputStream {
   }
   ~DirectFileStream() override {
     if (pending_.valid()) pending_.wait();
-    for (uint8_t* chunk : chunks_) FreeHugePages(chunk, kChunkBytes);
   }
   DirectFileStream(const DirectFileStream&) = delete;
   DirectFileStream& operator=(const DirectFileStream&) = delete;
@@ -82,7 +81,7 @@ class DirectFileStream final : public arrow::OutputStream {
   Status Write(std::span<const uint8_t> bytes) override {
     while (!bytes.empty()) {
       const size_t n = std::min(bytes.size(), kChunkBytes - filled_);
-      std::memcpy(chunks_[current_] + filled_, bytes.data(), n);
+      std::memcpy(chunks_[current_].get() + filled_, bytes.data(), n);
       filled_ += n;
       bytes = bytes.subspan(n);
       if (filled_ == kChunkBytes) ZKA_RETURN_IF_ERROR(Submit());
@@ -93,7 +92,7 @@ class DirectFileStream final : public arrow::OutputStream {
   Status Flush() override {
     ZKA_RETURN_IF_ERROR(Wait());
     if (filled_ == 0) return Status::Ok();
-    uint8_t* chunk = chunks_[current_];
+    uint8_t* chunk = chunks_[current_].get();
     const size_t padded = (filled_ + kBlock - 1) / kBlock * kBlock;
     std::memset(chunk + filled_, 0, padded - filled_);
     ZKA_RETURN_IF_ERROR(WriteAt(fd_, chunk, padded, offset_));
@@ -104,17 +103,21 @@ class DirectFileStream final : public arrow::OutputStream {
   }
 
  private:
-  explicit DirectFileStream(int fd)
-      : fd_(fd),
-        chunks_{static_cast<uint8_t*>(AllocateHugePages(kChunkBytes)),
-                static_cast<uint8_t*>(AllocateHugePages(kChunkBytes))} {}
+  // Owned, so that a second allocation that throws frees the first.
+  struct FreeChunk {
+    void operator()(uint8_t* chunk) const { FreeHugePages(chunk, kChunkBytes); }
+  };
+  using Chunk = std::unique_ptr<uint8_t, FreeChunk>;
+  static Chunk NewChunk() { return Chunk(static_cast<uint8_t*>(AllocateHugePages(kChunkBytes))); }
+
+  explicit DirectFileStream(int fd) : fd_(fd), chunks_{NewChunk(), NewChunk()} {}
 
   // Hands the full chunk to a writer thread (after the one before it is
   // written) and continues in the other.
   Status Submit() {
     ZKA_RETURN_IF_ERROR(Wait());
     pending_ =
-        std::async(std::launch::async, WriteAt, fd_, chunks_[current_], kChunkBytes, offset_);
+        std::async(std::launch::async, WriteAt, fd_, chunks_[current_].get(), kChunkBytes, offset_);
     offset_ += static_cast<off_t>(kChunkBytes);
     current_ ^= 1;
     filled_ = 0;
@@ -124,7 +127,7 @@ class DirectFileStream final : public arrow::OutputStream {
   Status Wait() { return pending_.valid() ? pending_.get() : Status::Ok(); }
 
   int fd_;
-  uint8_t* chunks_[2];
+  Chunk chunks_[2];
   size_t current_ = 0;
   size_t filled_ = 0;  // bytes in the current chunk
   off_t offset_ = 0;   // where the current chunk goes in the file
