@@ -2,6 +2,7 @@
 
 #include <openssl/ssl.h>
 #include <openssl/x509v3.h>
+#include <poll.h>
 
 #include <algorithm>
 #include <boost/asio.hpp>
@@ -206,10 +207,12 @@ class HttpClient::Connection {
   }
 
   // Reads the rest of a response whose reader stopped at the end of its
-  // Arrow stream, as far as it has arrived, without waiting: the body's last
-  // chunk comes right behind the end-of-stream marker, and once it is read
-  // the connection can carry the next call. Plain HTTP only (a TLS record
-  // may be incomplete, and reading it could wait); at most a few chunks.
+  // Arrow stream: the body's last chunk comes right behind the end-of-stream
+  // marker (the server sends them in one write, which TCP may still split),
+  // and once it is read the connection can carry the next call. Waits for
+  // it briefly (kLastChunkWaitMs) rather than not at all, so that a split
+  // write does not cost the connection. Plain HTTP only (a TLS record may be
+  // incomplete, and reading it could wait); at most a few chunks.
   void FinishIfArrived(bhttp::response_parser<bhttp::buffer_body>& parser) {
     if (shared_->tls || !body_error_.ok()) return;
     constexpr size_t kMaxDrainBytes = 64 * 1024;
@@ -219,7 +222,14 @@ class HttpClient::Connection {
     bool need_more = buffer_.size() == 0;
     while (!parser.is_done() && drained < kMaxDrainBytes) {
       if (need_more) {
-        const size_t available = Lowest().socket().available(ec);
+        size_t available = Lowest().socket().available(ec);
+        if (!ec && available == 0) {
+          // Bounded: a server that sends nothing more only costs the wait.
+          constexpr int kLastChunkWaitMs = 100;
+          pollfd readable{.fd = Lowest().socket().native_handle(), .events = POLLIN, .revents = 0};
+          if (::poll(&readable, 1, kLastChunkWaitMs) != 1) return;
+          available = Lowest().socket().available(ec);
+        }
         if (ec || available == 0) return;
         const size_t n =
             Lowest().socket().read_some(buffer_.prepare(std::min(available, kBodyReadBytes)), ec);
