@@ -58,16 +58,16 @@ uint8_t JuteReader::ReadByte() {
 
 int32_t JuteReader::ReadInt() {
   if (!Need(4, "int")) return 0;
-  uint32_t v = 0;
-  for (int i = 0; i < 4; ++i) v = (v << 8) | bytes_[offset_++];
-  return static_cast<int32_t>(v);
+  const int32_t v = JuteIntAt(bytes_.data() + offset_);
+  offset_ += 4;
+  return v;
 }
 
 int64_t JuteReader::ReadLong() {
   if (!Need(8, "long")) return 0;
-  uint64_t v = 0;
-  for (int i = 0; i < 8; ++i) v = (v << 8) | bytes_[offset_++];
-  return static_cast<int64_t>(v);
+  const int64_t v = JuteLongAt(bytes_.data() + offset_);
+  offset_ += 8;
+  return v;
 }
 
 std::span<const uint8_t> JuteReader::ReadBufferView() {

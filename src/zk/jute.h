@@ -5,6 +5,7 @@
 #pragma once
 
 #include <cstdint>
+#include <cstring>
 #include <optional>
 #include <span>
 #include <string>
@@ -38,6 +39,20 @@ class JuteWriter {
   void WriteBigEndian(uint64_t v, int width);
   std::vector<uint8_t> out_;
 };
+
+// A jute int or long at `p`. REQUIRES: the bytes are in bounds (a record
+// whose length was checked), for decoders that read fixed-size fields at
+// once; JuteReader reads through these too.
+inline int32_t JuteIntAt(const uint8_t* p) {
+  uint32_t v;
+  std::memcpy(&v, p, 4);
+  return static_cast<int32_t>(__builtin_bswap32(v));
+}
+inline int64_t JuteLongAt(const uint8_t* p) {
+  uint64_t v;
+  std::memcpy(&v, p, 8);
+  return static_cast<int64_t>(__builtin_bswap64(v));
+}
 
 // Reads jute values from a bounded span. Errors are sticky: after the first
 // out-of-bounds or malformed read every later read returns a zero value, and

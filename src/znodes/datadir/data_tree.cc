@@ -51,17 +51,6 @@ bool IsSessionEphemeral(int64_t owner) {
   return DecodeStoredEphemeralOwner(owner).kind == NodeKind::kEphemeral;
 }
 
-int32_t Int32At(const uint8_t* p) {
-  uint32_t v;
-  std::memcpy(&v, p, 4);
-  return static_cast<int32_t>(__builtin_bswap32(v));
-}
-int64_t Int64At(const uint8_t* p) {
-  uint64_t v;
-  std::memcpy(&v, p, 8);
-  return static_cast<int64_t>(__builtin_bswap64(v));
-}
-
 uint64_t PathHash(std::string_view path) { return std::hash<std::string_view>{}(path); }
 
 // One entry of a parent's children as ForEach orders them: the child itself
@@ -94,15 +83,15 @@ bool EntryLess(const Entry& a, const Entry& b) {
 
 PersistedStat DecodePersistedStat(const uint8_t* p) {
   PersistedStat stat;
-  stat.czxid = Int64At(p);
-  stat.mzxid = Int64At(p + 8);
-  stat.ctime = Int64At(p + 16);
-  stat.mtime = Int64At(p + 24);
-  stat.version = Int32At(p + 32);
-  stat.cversion = Int32At(p + 36);
-  stat.aversion = Int32At(p + 40);
-  stat.ephemeral_owner = Int64At(p + 44);
-  stat.pzxid = Int64At(p + 52);
+  stat.czxid = zk::JuteLongAt(p);
+  stat.mzxid = zk::JuteLongAt(p + 8);
+  stat.ctime = zk::JuteLongAt(p + 16);
+  stat.mtime = zk::JuteLongAt(p + 24);
+  stat.version = zk::JuteIntAt(p + 32);
+  stat.cversion = zk::JuteIntAt(p + 36);
+  stat.aversion = zk::JuteIntAt(p + 40);
+  stat.ephemeral_owner = zk::JuteLongAt(p + 44);
+  stat.pzxid = zk::JuteLongAt(p + 52);
   return stat;
 }
 
@@ -146,7 +135,7 @@ DataTree::Index DataTree::NewNode(Index parent, const uint8_t* record, Index cha
 std::string_view DataTree::PathOf(Index i) const {
   const Node& n = node(i);
   if (n.changed != kNone) return changed(n.changed).path;
-  const auto size = static_cast<size_t>(Int32At(n.record));
+  const auto size = static_cast<size_t>(zk::JuteIntAt(n.record));
   if (size == 0) return kRoot;  // the root is "" in snapshots
   return {reinterpret_cast<const char*>(n.record + 4), size};
 }
@@ -157,15 +146,15 @@ DataTree::Values DataTree::Read(Index i, bool with_acl) const {
   // The record as the decoder checked it: path, data, ACL id, StatPersisted.
   Values v;
   v.path = PathOf(i);
-  const uint8_t* p = n.record + 4 + static_cast<size_t>(std::max(Int32At(n.record), 0));
-  const int32_t data_size = Int32At(p);
+  const uint8_t* p = n.record + 4 + static_cast<size_t>(std::max(zk::JuteIntAt(n.record), 0));
+  const int32_t data_size = zk::JuteIntAt(p);
   p += 4;
   if (data_size > 0) {
     v.data = {p, static_cast<size_t>(data_size)};
     p += data_size;
   }
   if (with_acl) {
-    auto acl = acls_by_id_.find(Int64At(p));
+    auto acl = acls_by_id_.find(zk::JuteLongAt(p));
     v.acl = acl == acls_by_id_.end() ? nullptr : &acl->second;  // checked when added
   }
   v.stat = DecodePersistedStat(p + 8);

@@ -1,6 +1,5 @@
 #include "znodes/datadir/snapshot.h"
 
-#include <cstring>
 #include <string>
 #include <string_view>
 #include <vector>
@@ -83,17 +82,6 @@ Status ReadAclCache(zk::JuteReader& reader, DataTree* tree) {
   return reader.status().WithContext("reading the ACL cache");
 }
 
-int32_t Int32At(const uint8_t* p) {
-  uint32_t v;
-  std::memcpy(&v, p, 4);
-  return static_cast<int32_t>(__builtin_bswap32(v));
-}
-int64_t Int64At(const uint8_t* p) {
-  uint64_t v;
-  std::memcpy(&v, p, 8);
-  return static_cast<int64_t>(__builtin_bswap64(v));
-}
-
 // A node record's ACL id and StatPersisted.
 constexpr size_t kNodeTailSize = 8 + kPersistedStatSize;
 
@@ -112,7 +100,7 @@ Status ReadNodes(std::span<const uint8_t> bytes, zk::JuteReader& reader, DataTre
     if (reader.ok() && reader.remaining() >= kNodeTailSize) {
       // The fixed-size rest at once: one bounds check, not ten.
       const uint8_t* tail = bytes.data() + reader.offset();
-      acl_id = Int64At(tail);
+      acl_id = zk::JuteLongAt(tail);
       stat = DecodePersistedStat(tail + 8);
       reader.Skip(kNodeTailSize);
     } else {  // truncated: the reader says where
@@ -122,8 +110,9 @@ Status ReadNodes(std::span<const uint8_t> bytes, zk::JuteReader& reader, DataTre
     Status status = reader.status();
     // A null path or data buffer (length -1) reads as empty but would read
     // back differently from the record: such nodes keep a copy instead.
-    const bool plain = status.ok() && path_bytes.data() == record + 4 && Int32At(record) >= 0 &&
-                       Int32At(record + 4 + path_bytes.size()) >= 0;
+    const bool plain = status.ok() && path_bytes.data() == record + 4 &&
+                       zk::JuteIntAt(record) >= 0 &&
+                       zk::JuteIntAt(record + 4 + path_bytes.size()) >= 0;
     if (status.ok()) status = tree->AddNode(path, data, acl_id, stat, plain ? record : nullptr);
     if (!status.ok()) {
       return status.WithContext("node \"" + std::string(path) + "\"" + At(node_offset));
