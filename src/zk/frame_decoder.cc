@@ -3,6 +3,8 @@
 #include <algorithm>
 #include <string>
 
+#include "zk/jute.h"
+
 namespace zkarrow::zk {
 
 void FrameDecoder::Append(std::span<const uint8_t> bytes) {
@@ -23,14 +25,13 @@ Result<std::optional<Frame>> FrameDecoder::Next() {
   if (!error_.ok()) return error_;
   if (skip_remaining_ > 0 || buffered_bytes() < 4) return std::optional<Frame>();
   const uint8_t* p = buffer_.data() + read_offset_;
-  uint32_t raw_length =
-      (uint32_t{p[0]} << 24) | (uint32_t{p[1]} << 16) | (uint32_t{p[2]} << 8) | uint32_t{p[3]};
-  if (static_cast<int32_t>(raw_length) < 0) {
-    error_ = Status::InvalidData("frame announces a negative length " +
-                                 std::to_string(static_cast<int32_t>(raw_length)));
+  // A frame's length is a jute int; ZooKeeper never sends a negative one.
+  int32_t announced = JuteIntAt(p);
+  if (announced < 0) {
+    error_ = Status::InvalidData("frame announces a negative length " + std::to_string(announced));
     return error_;
   }
-  size_t length = raw_length;
+  size_t length = static_cast<size_t>(announced);
   Frame frame;
   frame.length = length;
   if (length > max_frame_bytes_) {
