@@ -49,16 +49,6 @@ bool IsBlank(const char* text) {
   return true;
 }
 
-// "name" with its double quotes doubled: any text as an SQL identifier.
-std::string QuotedIdentifier(const std::string& name) {
-  std::string quoted = "\"";
-  for (char c : name) {
-    quoted += c;
-    if (c == '"') quoted += '"';
-  }
-  return quoted + "\"";
-}
-
 }  // namespace
 
 class QueryEngine::Impl {
@@ -125,7 +115,7 @@ class QueryEngine::Impl {
     std::vector<std::string> names;
     for (const internal::ArrowCall& call : calls) {
       if (call.function == "dataset") {
-        names.push_back("datasets." + QuotedIdentifier(call.path));
+        names.push_back("datasets." + internal::QuoteIdentifier(call.path));
         continue;
       }
       if (!allow_files_) {
@@ -231,8 +221,8 @@ class QueryEngine::Impl {
       ZKA_RETURN_IF_ERROR(internal::RegisterModule(db_.get(), module, "datasets." + name,
                                                    /*creatable=*/true, std::move(source), &log_));
       sources_.push_back(registered);
-      ZKA_RETURN_IF_ERROR(
-          Execute("CREATE VIRTUAL TABLE datasets." + QuotedIdentifier(name) + " USING " + module));
+      ZKA_RETURN_IF_ERROR(Execute("CREATE VIRTUAL TABLE datasets." +
+                                  internal::QuoteIdentifier(name) + " USING " + module));
     }
     return Status::Ok();
   }

@@ -66,6 +66,12 @@ TEST(SqlRewrite, RefusesAnArgumentThatIsNotOneLiteral) {
   }
 }
 
+TEST(SqlRewrite, QuoteIdentifierDoublesQuotes) {
+  EXPECT_EQ(internal::QuoteIdentifier("plain"), "\"plain\"");
+  EXPECT_EQ(internal::QuoteIdentifier("a\"b"), "\"a\"\"b\"");
+  EXPECT_EQ(internal::QuoteIdentifier(""), "\"\"");
+}
+
 TEST(ZnodePlan, PatternPrefixes) {
   EXPECT_EQ(internal::LikePrefix("/kafka/brokers/%"), "/kafka/brokers/");
   EXPECT_EQ(internal::LikePrefix("/a_b/%"), "/a");

@@ -4,6 +4,7 @@
 
 #include "arrow/array_access.h"
 #include "arrow/print/value_format.h"
+#include "query/internal/sql_rewrite.h"
 
 namespace zkarrow::query::internal {
 namespace {
@@ -13,15 +14,6 @@ using arrow::TypeId;
 bool IsNested(TypeId id) {
   return id == TypeId::kList || id == TypeId::kLargeList || id == TypeId::kFixedSizeList ||
          id == TypeId::kStruct || id == TypeId::kMap || id == TypeId::kUnion;
-}
-
-std::string QuoteIdentifier(const std::string& name) {
-  std::string quoted = "\"";
-  for (char c : name) {
-    quoted += c;
-    if (c == '"') quoted += '"';
-  }
-  return quoted + "\"";
 }
 
 }  // namespace

@@ -145,4 +145,13 @@ size_t OriginalOffset(size_t offset, const std::vector<ArrowCall>& calls,
   return original;
 }
 
+std::string QuoteIdentifier(const std::string& name) {
+  std::string quoted = "\"";
+  for (char c : name) {
+    quoted += c;
+    if (c == '"') quoted += '"';
+  }
+  return quoted + "\"";
+}
+
 }  // namespace zkarrow::query::internal

@@ -29,6 +29,9 @@ Result<std::vector<ArrowCall>> FindArrowCalls(const std::string& sql);
 std::string ReplaceArrowCalls(const std::string& sql, const std::vector<ArrowCall>& calls,
                               const std::vector<std::string>& names);
 
+// "name" with its double quotes doubled: any text as an SQL identifier.
+std::string QuoteIdentifier(const std::string& name);
+
 // Maps an offset in the replaced SQL back to the original.
 size_t OriginalOffset(size_t offset, const std::vector<ArrowCall>& calls,
                       const std::vector<std::string>& names);
