@@ -111,7 +111,7 @@ Status DataTree::AddAcl(int64_t id, std::vector<zk::Acl> acl) {
 }
 
 DataTree::Index DataTree::NewNode(Index parent, const uint8_t* record, Index changed,
-                                  std::string_view path) {
+                                  std::string_view path, uint16_t log_acl) {
   if (node_count_ == chunks_.size() * kChunkNodes) {
     void* memory = node_arena_.allocate(kChunkNodes * sizeof(Node), alignof(Node));
     chunks_.push_back(static_cast<Node*>(memory));
@@ -121,6 +121,7 @@ DataTree::Index DataTree::NewNode(Index parent, const uint8_t* record, Index cha
   n->record = record;
   n->changed = changed;
   n->parent = parent;
+  n->log_acl = log_acl;
   if (parent != kNone) {
     Node& p = node(parent);
     n->next_sibling = p.first_child;
@@ -135,17 +136,31 @@ DataTree::Index DataTree::NewNode(Index parent, const uint8_t* record, Index cha
 std::string_view DataTree::PathOf(Index i) const {
   const Node& n = node(i);
   if (n.changed != kNone) return changed(n.changed).path;
-  const auto size = static_cast<size_t>(zk::JuteIntAt(n.record));
+  // A create's path follows its header; a snapshot record starts with it.
+  const uint8_t* p = n.log_acl == kFromSnapshot ? n.record : n.record + kTxnHeaderSize;
+  const auto size = static_cast<size_t>(zk::JuteIntAt(p));
   if (size == 0) return kRoot;  // the root is "" in snapshots
-  return {reinterpret_cast<const char*>(n.record + 4), size};
+  return {reinterpret_cast<const char*>(p + 4), size};
 }
 
 DataTree::Values DataTree::Read(Index i, bool with_acl) const {
   const Node& n = node(i);
   if (n.changed != kNone) return changed(n.changed);
-  // The record as the decoder checked it: path, data, ACL id, StatPersisted.
   Values v;
   v.path = PathOf(i);
+  if (n.log_acl != kFromSnapshot) {
+    // A plain create that DecodeTransaction checked: the header, the path,
+    // then the data; the new node's stat follows from the header alone.
+    const TxnHeader header = DecodeTxnHeaderAt(n.record);
+    const uint8_t* p = n.record + kTxnHeaderSize + 4 + v.path.size();
+    const int32_t data_size = zk::JuteIntAt(p);
+    if (data_size > 0) v.data = {p + 4, static_cast<size_t>(data_size)};
+    if (with_acl) v.acl = log_acls_[n.log_acl];
+    v.stat.czxid = v.stat.mzxid = v.stat.pzxid = header.zxid;
+    v.stat.ctime = v.stat.mtime = header.time_ms;
+    return v;
+  }
+  // The record as the decoder checked it: path, data, ACL id, StatPersisted.
   const uint8_t* p = n.record + 4 + static_cast<size_t>(std::max(zk::JuteIntAt(n.record), 0));
   const int32_t data_size = zk::JuteIntAt(p);
   p += 4;
@@ -245,7 +260,7 @@ void DataTree::EnsureIndex() {
 void DataTree::IndexInsert(Index i, uint64_t hash) {
   if (2 * node_count_ > index_.size()) {
     // Past half full: twice the slots, every entry placed again.
-    std::vector<uint64_t> old = std::move(index_);
+    std::pmr::vector<uint64_t> old = std::move(index_);
     index_.assign(old.size() * 2, 0);
     index_mask_ = index_.size() - 1;
     for (uint64_t entry : old) {
@@ -293,7 +308,7 @@ void DataTree::Apply(const Transaction& txn) {
   load_path_.clear();  // loading is over
   EnsureIndex();
   if (txn.header.type != kOpMulti) {
-    if (!txn.ops.empty()) ApplyOp(txn.header, txn.header.type, txn.ops.front());
+    if (!txn.ops.empty()) ApplyOp(txn.header, txn.header.type, txn.ops.front(), txn.bytes.data());
     return;
   }
   // A multi that failed was logged with an error record per operation and
@@ -301,10 +316,25 @@ void DataTree::Apply(const Transaction& txn) {
   for (const TxnOp& op : txn.ops) {
     if (op.type == kOpError) return;
   }
-  for (const TxnOp& op : txn.ops) ApplyOp(txn.header, op.type, op);
+  for (const TxnOp& op : txn.ops) ApplyOp(txn.header, op.type, op, nullptr);
 }
 
-void DataTree::ApplyOp(const TxnHeader& header, int32_t type, const TxnOp& op) {
+uint16_t DataTree::LogAclSlot(const std::vector<zk::Acl>* acl) {
+  // Consecutive creates mostly carry the same list: no hash lookup.
+  if (!log_acls_.empty() && log_acls_.back() == acl) {
+    return static_cast<uint16_t>(log_acls_.size() - 1);
+  }
+  auto it = log_acl_slots_.find(acl);
+  if (it != log_acl_slots_.end()) return it->second;
+  if (log_acls_.size() >= kFromSnapshot) return kFromSnapshot;
+  const auto slot = static_cast<uint16_t>(log_acls_.size());
+  log_acls_.push_back(acl);
+  log_acl_slots_.emplace(acl, slot);
+  return slot;
+}
+
+void DataTree::ApplyOp(const TxnHeader& header, int32_t type, const TxnOp& op,
+                       const uint8_t* payload) {
   Outcome outcome = Outcome::kOk;
   switch (type) {
     case kOpCreate:
@@ -323,7 +353,7 @@ void DataTree::ApplyOp(const TxnHeader& header, int32_t type, const TxnOp& op) {
       } else if (op.ephemeral) {
         owner = header.session;
       }
-      outcome = CreateNode(op, owner, header);
+      outcome = CreateNode(op, owner, header, payload);
       // A node the fuzzy snapshot already holds: its parent's cversion and
       // pzxid may predate the create, so the server brings them forward
       // (DataTree.processTxn does this for plain creates only).
@@ -374,7 +404,8 @@ void DataTree::ApplyOp(const TxnHeader& header, int32_t type, const TxnOp& op) {
   if (outcome != Outcome::kOk) ++tolerated_failures_;
 }
 
-DataTree::Outcome DataTree::CreateNode(const TxnOp& op, int64_t owner, const TxnHeader& header) {
+DataTree::Outcome DataTree::CreateNode(const TxnOp& op, int64_t owner, const TxnHeader& header,
+                                       const uint8_t* payload) {
   std::string_view parent_path;
   std::string_view name;
   if (!SplitPath(op.path, &parent_path, &name)) return Outcome::kNoNode;
@@ -401,6 +432,15 @@ DataTree::Outcome DataTree::CreateNode(const TxnOp& op, int64_t owner, const Txn
   if (parent_cversion > parent.cversion) {
     parent.cversion = parent_cversion;
     parent.pzxid = header.zxid;
+  }
+  // A new node of a plain create (create, create2; not ephemeral, whose
+  // owner is not in the record) reads its values from the transaction.
+  if (existing == kNone && payload != nullptr && owner == 0 &&
+      (header.type == kOpCreate || header.type == kOpCreate2)) {
+    if (const uint16_t slot = LogAclSlot(acl); slot != kFromSnapshot) {
+      NewNode(parent_index, payload, kNone, op.path, slot);
+      return Outcome::kOk;
+    }
   }
   Values fields;
   fields.path = op.path;

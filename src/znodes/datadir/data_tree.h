@@ -100,18 +100,26 @@ class DataTree {
     const std::vector<zk::Acl>* acl = nullptr;
     PersistedStat stat;
   };
-  // 32 bytes, the snapshot's bytes holding the rest: a million nodes cost
+  // 32 bytes, the files' bytes holding the rest: a million nodes cost
   // 32 MB of fresh memory, not the 136 MB that copies of their values took
-  // (clearing fresh pages was a fifth of a 1M-node run).
+  // (clearing fresh pages was a fifth of a 1M-node run). A node a plain
+  // create made reads its values from that transaction in its log the same
+  // way, until something changes it.
   struct Node {
-    const uint8_t* record = nullptr;  // in the snapshot; unused once changed
-    Index changed = kNone;            // index into changed_, or kNone
+    // The node's record in the snapshot, or (log_acl != kFromSnapshot) the
+    // payload of the create transaction that made it; unused once changed.
+    const uint8_t* record = nullptr;
+    Index changed = kNone;  // index into changed_, or kNone
     Index parent = kNone;
     Index first_child = kNone;
     Index next_sibling = kNone;
     int32_t num_children = 0;
     bool alive = true;
+    // For a node read from its create transaction: the slot of its ACL list
+    // in log_acls_ (the transaction holds the list, not its interned copy).
+    uint16_t log_acl = kFromSnapshot;
   };
+  static constexpr uint16_t kFromSnapshot = 0xffff;
   static constexpr size_t kChunkBits = 16;
   static constexpr size_t kChunkNodes = size_t{1} << kChunkBits;
 
@@ -125,7 +133,11 @@ class DataTree {
   // Appends to changed_, returning the new entry's index.
   Index AddChanged(const Values& values);
   // Appends a live node under `parent` (kNone for the root).
-  Index NewNode(Index parent, const uint8_t* record, Index changed, std::string_view path);
+  Index NewNode(Index parent, const uint8_t* record, Index changed, std::string_view path,
+                uint16_t log_acl = kFromSnapshot);
+  // The log_acl slot of an interned list, or kFromSnapshot when the slots
+  // are used up (the node then keeps its values in changed_).
+  uint16_t LogAclSlot(const std::vector<zk::Acl>* acl);
   // `with_acl` false leaves acl null (the digest needs no ACL lookup).
   Values Read(Index i, bool with_acl = true) const;
   std::string_view PathOf(Index i) const;
@@ -141,10 +153,14 @@ class DataTree {
   Index FindLive(std::string_view path) const;
   Index FindLoadedParent(std::string_view parent_path);
   const std::vector<zk::Acl>* InternAcl(const std::vector<zk::Acl>& acl);
-  void ApplyOp(const TxnHeader& header, int32_t header_type, const TxnOp& op);
+  // `payload` is the whole transaction's bytes when `op` is all of it (not
+  // part of a multi), else null.
+  void ApplyOp(const TxnHeader& header, int32_t header_type, const TxnOp& op,
+               const uint8_t* payload);
   // These mirror DataTree's methods of the same names; a failure is what the
   // server would have thrown (NoNode, NodeExists) and ignored on replay.
-  Outcome CreateNode(const TxnOp& op, int64_t owner, const TxnHeader& header);
+  Outcome CreateNode(const TxnOp& op, int64_t owner, const TxnHeader& header,
+                     const uint8_t* payload);
   bool DeleteNode(std::string_view path, int64_t zxid);
   void Bury(Index i);
   bool SetCversionPzxid(std::string_view parent_path, int32_t cversion, int64_t zxid);
@@ -162,7 +178,10 @@ class DataTree {
   size_t changed_count_ = 0;
   size_t live_count_ = 0;
   Index root_ = kNone;
-  std::vector<uint64_t> index_;  // empty until EnsureIndex; 0 = free slot
+  // Empty until EnsureIndex; 0 = free slot. On huge pages: a lookup is a
+  // cache miss in a table of many megabytes, which 4 KiB pages would make a
+  // TLB miss too, after a page fault per 4 KiB to fill it.
+  std::pmr::vector<uint64_t> index_{HugePageResource()};
   size_t index_mask_ = 0;
   // While a snapshot loads: the nodes from the root to the last one added.
   std::vector<Index> load_path_;
@@ -178,6 +197,9 @@ class DataTree {
   std::deque<std::vector<zk::Acl>> txn_acls_;
   std::map<std::string, const std::vector<zk::Acl>*> acls_by_content_;
   const std::vector<zk::Acl>* last_interned_ = nullptr;
+  // The lists of nodes read from their create transactions, by log_acl.
+  std::vector<const std::vector<zk::Acl>*> log_acls_;
+  std::unordered_map<const std::vector<zk::Acl>*, uint16_t> log_acl_slots_;
   // Session -> the paths of its ephemeral nodes (closeSession deletes them).
   std::unordered_map<int64_t, std::set<std::string_view>> ephemerals_;
   std::vector<std::shared_ptr<const arrow::Buffer>> retained_;

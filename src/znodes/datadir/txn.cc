@@ -158,15 +158,26 @@ std::string_view OpCodeName(int32_t type) {
   return "";
 }
 
+TxnHeader DecodeTxnHeaderAt(const uint8_t* bytes) {
+  TxnHeader header;
+  header.session = zk::JuteLongAt(bytes);
+  header.cxid = zk::JuteIntAt(bytes + 8);
+  header.zxid = zk::JuteLongAt(bytes + 12);
+  header.time_ms = zk::JuteLongAt(bytes + 20);
+  header.type = zk::JuteIntAt(bytes + 28);
+  return header;
+}
+
 Result<Transaction> DecodeTransaction(std::span<const uint8_t> bytes) {
-  zk::JuteReader reader(bytes);
+  if (bytes.size() < kTxnHeaderSize) {
+    return Status::InvalidData("expected a " + std::to_string(kTxnHeaderSize) +
+                               "-byte transaction header, found " + std::to_string(bytes.size()) +
+                               " bytes");
+  }
   Transaction txn;
-  txn.header.session = reader.ReadLong();
-  txn.header.cxid = reader.ReadInt();
-  txn.header.zxid = reader.ReadLong();
-  txn.header.time_ms = reader.ReadLong();
-  txn.header.type = reader.ReadInt();
-  if (!reader.ok()) return reader.status().WithContext("transaction header");
+  txn.bytes = bytes;
+  txn.header = DecodeTxnHeaderAt(bytes.data());
+  zk::JuteReader reader(bytes.subspan(kTxnHeaderSize));
 
   Status status;
   TxnBudget budget;

@@ -67,6 +67,11 @@ struct TxnHeader {
   int32_t type = 0;
 };
 
+// A TxnHeader as a log entry's payload starts with it (32 bytes, big-endian).
+inline constexpr size_t kTxnHeaderSize = 8 + 4 + 8 + 8 + 4;
+// Decodes the header at `bytes`, which must hold kTxnHeaderSize bytes.
+TxnHeader DecodeTxnHeaderAt(const uint8_t* bytes);
+
 // One operation: a whole transaction, or one sub-operation of a multi. Which
 // fields mean something depends on `type`.
 struct TxnOp {
@@ -89,6 +94,8 @@ struct TxnDigest {
 };
 
 struct Transaction {
+  // The payload this was decoded from: the header, then the record.
+  std::span<const uint8_t> bytes;
   TxnHeader header;
   // One op; a multi holds its sub-operations in order (possibly none).
   std::vector<TxnOp> ops;
