@@ -11,6 +11,8 @@
 #include <boost/beast/http.hpp>
 #include <boost/beast/ssl.hpp>
 #include <chrono>
+#include <cstring>
+#include <functional>
 #include <mutex>
 #include <optional>
 #include <utility>
@@ -31,9 +33,13 @@ namespace {
 // server we do not understand.
 constexpr size_t kMaxReplyBytes = size_t{64} << 20;
 constexpr size_t kUploadChunkBytes = 256 * 1024;
-// A response body is read from the socket up to this much at a time (see
+// Socket reads into the connection's buffer take up to this much: chunk
+// headers, and body bytes for callers that ask for little at a time (see
 // ReadBody).
-constexpr size_t kBodyReadBytes = size_t{1} << 20;
+constexpr size_t kBufferedReadBytes = 64 * 1024;
+// A caller asking for at least this much, in the middle of a chunk, gets the
+// chunk's bytes read from the socket straight into its buffer.
+constexpr size_t kInPlaceReadBytes = 64 * 1024;
 // Idle connections kept per client: one per thread that calls it at once
 // is all a caller gains from, and each holds a socket on the server.
 constexpr size_t kMaxIdleConnections = 4;
@@ -146,6 +152,7 @@ class HttpClient::Connection {
   // Reads the response headers into `parser`, within the deadline.
   Status ReadHeader(bhttp::response_parser<bhttp::buffer_body>& parser) {
     parser.body_limit(kNoBodyLimit);
+    chunk_left_ = 0;
     Lowest().expires_after(shared_->timeout);
     auto ec = Run([&](auto handler) {
       WithStream([&](auto& s) { bhttp::async_read_header(s, buffer_, parser, handler); });
@@ -163,34 +170,39 @@ class HttpClient::Connection {
   // Up to out.size() body bytes, as soon as some arrived (a live stream's
   // batch must not wait for the buffer to fill); 0 at the end of the body.
   // Bytes read before an error are returned first, the error by the next
-  // call. The socket is read in large pieces into buffer_ and handed to
-  // Beast's parser (http::async_read_some reads at most 64 KiB a call:
-  // a whole table then cost a wakeup per 64 KiB).
+  // call. In the middle of a chunk, with nothing buffered, a large `out` is
+  // filled from the socket directly and the parser then reads the bytes
+  // where they are (OnChunkBody copies nothing): a whole table crosses user
+  // space once. Everything else (headers, chunk headers, small reads) goes
+  // through buffer_ and is copied out of it.
   Result<int64_t> ReadBody(bhttp::response_parser<bhttp::buffer_body>& parser,
                            std::span<uint8_t> out) {
     while (!parser.is_done()) {
       if (!body_error_.ok()) return body_error_;
-      auto& body = parser.get().body();
-      body.data = out.data();
-      body.size = out.size();
+      Aim(parser, out);
       boost::system::error_code ec;
       if (buffer_.size() > 0) {
         buffer_.consume(parser.put(buffer_.data(), ec));
         if (ec == bhttp::error::need_buffer) ec = {};
+      } else if (chunk_left_ > 0 && out.size() >= kInPlaceReadBytes) {
+        const size_t want = static_cast<size_t>(std::min<uint64_t>(out.size(), chunk_left_));
+        size_t got = ReadSome(asio::buffer(out.data(), want), ec);
+        if (got > 0) {
+          boost::system::error_code put_ec;
+          const size_t taken = parser.put(asio::buffer(out.data(), got), put_ec);
+          if (!put_ec && taken != got) {
+            body_error_ = Status::Internal("HTTP parser: expected to take " + std::to_string(got) +
+                                           " chunk bytes, took " + std::to_string(taken));
+            return body_error_;
+          }
+          if (put_ec) ec = put_ec;
+        }
+        if (ec == asio::error::eof) parser.put_eof(ec);
       } else {
         ec = bhttp::error::need_more;
       }
       if (ec == bhttp::error::need_more) {
-        size_t got = 0;
-        ec = Run([&](auto handler) {
-          WithStream([&](auto& s) {
-            s.async_read_some(buffer_.prepare(kBodyReadBytes),
-                              [&got, handler](boost::system::error_code e, size_t n) {
-                                got = n;
-                                handler(e, n);
-                              });
-          });
-        });
+        size_t got = ReadSome(buffer_.prepare(kBufferedReadBytes), ec);
         buffer_.commit(got);
         if (ec == asio::error::eof) parser.put_eof(ec);
       }
@@ -198,8 +210,7 @@ class HttpClient::Connection {
         body_error_ =
             Status::IoError("the response from " + Authority() + " was cut: " + ec.message());
       }
-      size_t n = out.size() - parser.get().body().size;
-      if (n > 0) return static_cast<int64_t>(n);
+      if (size_t n = Filled(parser); n > 0) return static_cast<int64_t>(n);
     }
     response_done_ = true;
     server_keeps_open_ = parser.get().keep_alive();
@@ -231,19 +242,17 @@ class HttpClient::Connection {
           available = Lowest().socket().available(ec);
         }
         if (ec || available == 0) return;
-        const size_t n =
-            Lowest().socket().read_some(buffer_.prepare(std::min(available, kBodyReadBytes)), ec);
+        const size_t n = Lowest().socket().read_some(
+            buffer_.prepare(std::min(available, kBufferedReadBytes)), ec);
         if (ec) return;
         buffer_.commit(n);
       }
-      auto& body = parser.get().body();
-      body.data = discard;
-      body.size = sizeof discard;
+      Aim(parser, discard);
       buffer_.consume(parser.put(buffer_.data(), ec));
       need_more = ec == bhttp::error::need_more;
       if (ec == bhttp::error::need_buffer || need_more) ec = {};
       if (ec) return;
-      drained += sizeof discard - body.size;
+      drained += Filled(parser);
     }
     if (parser.is_done()) {
       response_done_ = true;
@@ -438,6 +447,54 @@ class HttpClient::Connection {
 
   beast::tcp_stream& Lowest() { return beast::get_lowest_layer(stream_); }
 
+  // Points the parser's body output at `out` for one ReadBody or drain step:
+  // a chunked body (every Arrow response) through OnChunkBody, another one
+  // through buffer_body.
+  void Aim(bhttp::response_parser<bhttp::buffer_body>& parser, std::span<uint8_t> out) {
+    parser.on_chunk_header(on_chunk_header_);
+    parser.on_chunk_body(on_chunk_body_);
+    target_ = out;
+    target_filled_ = 0;
+    auto& body = parser.get().body();
+    body.data = out.data();
+    body.size = out.size();
+  }
+
+  // Body bytes placed in the target since Aim (only one of the two ways is
+  // used for a body).
+  size_t Filled(bhttp::response_parser<bhttp::buffer_body>& parser) const {
+    return target_filled_ + (target_.size() - parser.get().body().size);
+  }
+
+  size_t OnChunkBody(uint64_t remain, beast::string_view body, boost::system::error_code& ec) {
+    const size_t n = std::min(body.size(), target_.size() - target_filled_);
+    if (n == 0) {
+      ec = bhttp::error::need_buffer;
+      return 0;
+    }
+    uint8_t* to = target_.data() + target_filled_;
+    // Bytes read in place (ReadBody) are where they belong already.
+    if (reinterpret_cast<const uint8_t*>(body.data()) != to) std::memcpy(to, body.data(), n);
+    target_filled_ += n;
+    chunk_left_ = remain - n;
+    return n;
+  }
+
+  // One read of what the socket has, into `buffer`, within the stream's
+  // current deadline.
+  size_t ReadSome(asio::mutable_buffer buffer, boost::system::error_code& ec) {
+    size_t got = 0;
+    ec = Run([&](auto handler) {
+      WithStream([&](auto& s) {
+        s.async_read_some(buffer, [&got, handler](boost::system::error_code e, size_t n) {
+          got = n;
+          handler(e, n);
+        });
+      });
+    });
+    return got;
+  }
+
   template <typename F>
   void WithStream(F&& f) {
     if (shared_->tls) {
@@ -476,6 +533,17 @@ class HttpClient::Connection {
   }
 
   beast::flat_buffer buffer_;
+  // The body's destination for the current ReadBody (see Aim), and the
+  // bytes of the current chunk the parser has not seen yet.
+  std::span<uint8_t> target_;
+  size_t target_filled_ = 0;
+  uint64_t chunk_left_ = 0;
+  std::function<void(uint64_t, beast::string_view, boost::system::error_code&)> on_chunk_header_ =
+      [this](uint64_t size, beast::string_view, boost::system::error_code&) { chunk_left_ = size; };
+  std::function<size_t(uint64_t, beast::string_view, boost::system::error_code&)> on_chunk_body_ =
+      [this](uint64_t remain, beast::string_view body, boost::system::error_code& ec) {
+        return OnChunkBody(remain, body, ec);
+      };
   Status body_error_;
   // Whether this connection carried an earlier exchange: the server may
   // have closed it since (its idle timeout), which a first read or write
