@@ -7,6 +7,18 @@
 namespace zkarrow::query::internal {
 namespace {
 
+// Runs `step`, running out of memory while reading a table becoming the
+// query's error: no exception may unwind through SQLite's C frames or end a
+// producer thread.
+template <typename Step>
+Status OutOfMemoryAsStatus(Step&& step) {
+  try {
+    return step();
+  } catch (const std::bad_alloc&) {
+    return Status::OutOfRange("out of memory reading the table");
+  }
+}
+
 struct Table {
   sqlite3_vtab base{};  // first: SQLite casts between the two
   TableSource* source = nullptr;
@@ -116,18 +128,14 @@ int Filter(sqlite3_vtab_cursor* base, int idx_num, const char* idx_str, int argc
   cursor->batch.reset();
   cursor->row = 0;
   cursor->batch_start = 0;
-  Status status = [&]() -> Status {
-    try {
-      ZKA_ASSIGN_OR_RETURN(cursor->stream,
-                           table->source->Scan(idx_num, idx_str, argc, argv, cursor->report));
-      cursor->read_before_stream = cursor->report->nodes_read;
-      // An empty batch before the first: Settle pulls the first real one.
-      cursor->batch.emplace();
-      return cursor->Settle();
-    } catch (const std::bad_alloc&) {
-      return Status::OutOfRange("out of memory reading the table");
-    }
-  }();
+  Status status = OutOfMemoryAsStatus([&]() -> Status {
+    ZKA_ASSIGN_OR_RETURN(cursor->stream,
+                         table->source->Scan(idx_num, idx_str, argc, argv, cursor->report));
+    cursor->read_before_stream = cursor->report->nodes_read;
+    // An empty batch before the first: Settle pulls the first real one.
+    cursor->batch.emplace();
+    return cursor->Settle();
+  });
   if (!status.ok()) return Fail(&table->base, table->log, status);
   if (!cursor->AtEnd()) ++cursor->report->rows_produced;
   return SQLITE_OK;
@@ -137,13 +145,7 @@ int Next(sqlite3_vtab_cursor* base) {
   auto* cursor = reinterpret_cast<Cursor*>(base);
   auto* table = reinterpret_cast<Table*>(base->pVtab);
   ++cursor->row;
-  Status status = [&]() -> Status {
-    try {
-      return cursor->Settle();
-    } catch (const std::bad_alloc&) {
-      return Status::OutOfRange("out of memory reading the table");
-    }
-  }();
+  Status status = OutOfMemoryAsStatus([&] { return cursor->Settle(); });
   if (!status.ok()) return Fail(&table->base, table->log, status);
   if (!cursor->AtEnd()) ++cursor->report->rows_produced;
   return SQLITE_OK;
@@ -241,12 +243,7 @@ Status ProducerStream::Output::Emit(arrow::RecordBatch batch) {
 ProducerStream::ProducerStream(Produce produce)
     : thread_([this, produce = std::move(produce)] {
         Output out(*this);
-        Status status;
-        try {
-          status = produce(out);
-        } catch (const std::bad_alloc&) {
-          status = Status::OutOfRange("out of memory reading the table");
-        }
+        Status status = OutOfMemoryAsStatus([&] { return produce(out); });
         std::lock_guard lock(mutex_);
         result_ = std::move(status);
         done_ = true;
