@@ -71,9 +71,10 @@ ZnodeBatchBuilder::ZnodeBatchBuilder(bool typed_values, arrow::KeyValueMetadata 
   for (const auto& [column, builder] : builders) builders_[column] = builder;
   dictionaries_[kKindColumn] = arrow::MakeEnumDictionary(kNodeKindNames);
   dictionaries_[kValueTypeColumn] = arrow::MakeEnumDictionary(kValueTypeNames);
-  auto& entries = acl_.values_as<arrow::StructBuilder>();
-  acl_schemes_ = &entries.child_as<arrow::StringBuilder>(1);
-  acl_ids_ = &entries.child_as<arrow::StringBuilder>(2);
+  acl_entries_ = &acl_.values_as<arrow::StructBuilder>();
+  acl_perms_ = &acl_entries_->child_as<arrow::Int32Builder>(0);
+  acl_schemes_ = &acl_entries_->child_as<arrow::StringBuilder>(1);
+  acl_ids_ = &acl_entries_->child_as<arrow::StringBuilder>(2);
 }
 
 int64_t ZnodeBatchBuilder::data_bytes() const {
@@ -154,10 +155,9 @@ Status ZnodeBatchBuilder::Append(const ZnodeRecord& record) {
   if (fills(kAclColumn)) {
     if (record.acl) {
       ZKA_RETURN_IF_ERROR(acl_.Append());
-      auto& entries = acl_.values_as<arrow::StructBuilder>();
       for (const zk::Acl& acl : *record.acl) {
-        entries.Append();
-        entries.child_as<arrow::Int32Builder>(0).Append(acl.perms);
+        acl_entries_->Append();
+        acl_perms_->Append(acl.perms);
         ZKA_RETURN_IF_ERROR(acl_schemes_->Append(acl.scheme));
         ZKA_RETURN_IF_ERROR(acl_ids_->Append(acl.id));
       }

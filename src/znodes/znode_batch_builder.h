@@ -82,7 +82,11 @@ class ZnodeBatchBuilder {
   // the dictionary-encoded ones.
   std::array<arrow::ArrayBuilder*, kTypedColumnCount> builders_{};
   std::array<std::shared_ptr<const arrow::ArrayData>, kTypedColumnCount> dictionaries_;
-  arrow::StringBuilder* acl_schemes_;  // acl_'s entries' children
+  // acl_'s entries and their children, looked up once (a cast per row
+  // otherwise).
+  arrow::StructBuilder* acl_entries_;
+  arrow::Int32Builder* acl_perms_;
+  arrow::StringBuilder* acl_schemes_;
   arrow::StringBuilder* acl_ids_;
 };
 

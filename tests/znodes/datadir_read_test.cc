@@ -5,6 +5,7 @@
 #include <gtest/gtest.h>
 
 #include <algorithm>
+#include <optional>
 #include <string>
 #include <thread>
 #include <vector>
@@ -67,6 +68,63 @@ TEST_F(DataDirReadTest, FailingSinkStopsTheReadWithItsError) {
         nullptr);
     EXPECT_EQ(status.ToString(), Status::IoError("disk full").ToString());
     EXPECT_EQ(calls, fail_at + 1);
+  }
+}
+
+// A snapshot of several MiB has the checksum of all but its last 80 bytes
+// computed on another thread while its nodes are decoded, and the rest when
+// the seal is reached: a flipped byte is caught on either side of that
+// split (with the digest section it falls inside the last node's stat), in
+// the middle, and just before the seal.
+TEST(DataDirSealTest, LargeSnapshotsChecksumCoversEveryByte) {
+  std::vector<testing::SnapshotNode> nodes = {{.path = ""}};
+  for (int i = 0; i < 40; ++i) {
+    nodes.push_back({.path = "/n" + std::to_string(i), .data = std::string(128 << 10, 'x')});
+  }
+  for (bool digest : {false, true}) {
+    SCOPED_TRACE(digest ? "with digest" : "without digest");
+    const std::vector<uint8_t> original = testing::SnapshotFile(
+        {}, nodes,
+        digest ? std::optional(datadir::ZxidDigest{.zxid = 1, .version = 1, .digest = 7})
+               : std::nullopt);
+    ASSERT_GT(original.size(), size_t{5} << 20);
+    // The seal (13 bytes) ends the file or precedes the digest section (20
+    // bytes and its 13-byte seal). Before the seal: the "/" end record (5
+    // bytes), before that the last node's stat (60 bytes), whose bytes only
+    // the checksum can tell wrong.
+    const size_t seal = original.size() - 13 - (digest ? 33 : 0);
+    const size_t stat = seal - 5 - 60;
+    if (digest) {
+      ASSERT_EQ(original.size() - 80, stat + 31);
+    }
+    testing::ScratchDataDir scratch("seal");
+    const auto snapshot = scratch.version2() / "snapshot.0";
+    int rows = 0;
+    auto read = [&] {
+      rows = 0;
+      return ReadDataDir(
+          {.dir = scratch.version2()},
+          [&](const ZnodeRecord&) {
+            ++rows;
+            return Status::Ok();
+          },
+          nullptr);
+    };
+    testing::WriteFile(snapshot, original);
+    Status status = read();
+    ASSERT_TRUE(status.ok()) << status.ToString();
+    EXPECT_EQ(rows, 41);
+    for (size_t at :
+         {size_t{1} << 20, original.size() / 2, stat + 24, stat + 30, stat + 31, seal - 6}) {
+      SCOPED_TRACE("flipped byte " + std::to_string(at));
+      std::vector<uint8_t> flipped = original;
+      flipped[at] ^= 0x40;
+      testing::WriteFile(snapshot, flipped);
+      status = read();
+      EXPECT_FALSE(status.ok());
+      EXPECT_NE(status.message().find("checksum mismatch"), std::string::npos) << status.ToString();
+      EXPECT_EQ(rows, 0);
+    }
   }
 }
 

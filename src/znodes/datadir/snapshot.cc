@@ -1,7 +1,9 @@
 #include "znodes/datadir/snapshot.h"
 
+#include <future>
 #include <string>
 #include <string_view>
+#include <system_error>
 #include <vector>
 
 #include "zk/jute.h"
@@ -15,6 +17,12 @@ constexpr size_t kAclEntrySize = 4 + 4 + 4;  // perms, scheme length, id length
 constexpr size_t kSealSize = 8 + 4 + 1;      // checksum, then the string "/"
 constexpr size_t kDigestSize = 8 + 4 + 8;    // zxid, version, digest
 constexpr size_t kLastZxidSize = 8;
+// The most that can follow the snapshot's seal: the digest and the last
+// zxid, each with its own seal.
+constexpr size_t kMaxAfterSeal = kDigestSize + kSealSize + kLastZxidSize + kSealSize;
+// Below this the seal's checksum is computed when it is reached: a thread
+// would cost more than it saves.
+constexpr size_t kChecksumAheadBytes = size_t{4} << 20;
 
 std::string At(size_t offset) { return " at offset " + std::to_string(offset); }
 
@@ -124,6 +132,22 @@ Status ReadNodes(std::span<const uint8_t> bytes, zk::JuteReader& reader, DataTre
 }  // namespace
 
 Result<SnapshotInfo> DecodeSnapshot(std::span<const uint8_t> bytes, DataTree* tree) {
+  // The seal's checksum covers everything before it, and the seal is at
+  // most kSealSize + kMaxAfterSeal bytes before the end: the checksum of
+  // all bytes up to there is computed on a second core while the nodes are
+  // decoded on this one (it also maps the file's pages ahead of the decoder).
+  const size_t ahead_bytes =
+      bytes.size() >= kChecksumAheadBytes ? bytes.size() - kSealSize - kMaxAfterSeal : 0;
+  std::future<uint32_t> ahead;
+  if (ahead_bytes > 0) {
+    try {
+      ahead = std::async(std::launch::async,
+                         [bytes, ahead_bytes] { return Adler32(bytes.first(ahead_bytes)); });
+    } catch (const std::system_error&) {
+      // No thread to be had (memory is short): the seal's checksum is then
+      // computed when it is reached, as for a small file.
+    }
+  }
   zk::JuteReader reader(bytes);
   SnapshotInfo info;
   ZKA_ASSIGN_OR_RETURN(info.header, ReadFileHeader(reader, kSnapshotMagic));
@@ -133,6 +157,14 @@ Result<SnapshotInfo> DecodeSnapshot(std::span<const uint8_t> bytes, DataTree* tr
 
   uint32_t running = kAdler32Initial;
   size_t checked_up_to = 0;
+  if (ahead.valid()) {
+    const uint32_t ahead_checksum = ahead.get();
+    // A seal earlier than that (a damaged file) is checked from the start.
+    if (reader.offset() >= ahead_bytes) {
+      running = ahead_checksum;
+      checked_up_to = ahead_bytes;
+    }
+  }
   ZKA_RETURN_IF_ERROR(ReadSeal(bytes, reader, &running, &checked_up_to, "snapshot seal"));
 
   // What follows the seal is told apart by its length: each optional
