@@ -45,16 +45,28 @@ class TxnBudget {
   Status status_;
 };
 
-std::vector<zk::Acl> ReadAclList(zk::JuteReader& reader, TxnBudget& budget) {
+// Fills `acl` (empty, its capacity kept from an earlier transaction).
+void ReadAclList(zk::JuteReader& reader, TxnBudget& budget, std::vector<zk::Acl>* acl) {
   const int32_t count = reader.ReadVectorLength(kMinAclSize);
-  if (!budget.Charge(count, sizeof(zk::Acl), "ACL entries")) return {};
-  std::vector<zk::Acl> acl(static_cast<size_t>(count));
-  for (zk::Acl& entry : acl) {
+  if (!budget.Charge(count, sizeof(zk::Acl), "ACL entries")) return;
+  acl->resize(static_cast<size_t>(count));
+  for (zk::Acl& entry : *acl) {
     entry.perms = reader.ReadInt();
-    entry.scheme = reader.ReadString();
-    entry.id = reader.ReadString();
+    entry.scheme = ReadStringView(reader);
+    entry.id = ReadStringView(reader);
   }
-  return acl;
+}
+
+// Empties `op` for the next record, keeping the capacity of its vectors: a
+// log holds millions of transactions, and an allocation apiece showed.
+void ResetOp(TxnOp* op) {
+  std::vector<zk::Acl> acl = std::move(op->acl);
+  std::vector<std::string_view> paths = std::move(op->paths_to_delete);
+  *op = TxnOp{};
+  acl.clear();
+  paths.clear();
+  op->acl = std::move(acl);
+  op->paths_to_delete = std::move(paths);
 }
 
 // Since 3.6 a closeSession carries the paths it deletes; before, or with
@@ -65,19 +77,22 @@ void ReadCloseSession(zk::JuteReader& reader, TxnBudget& budget, TxnOp* op) {
   zk::JuteReader attempt = reader;
   int32_t count = attempt.ReadVectorLength(4);
   if (!budget.Charge(count, sizeof(std::string_view), "closeSession paths")) return;
-  std::vector<std::string_view> paths;
+  std::vector<std::string_view>& paths = op->paths_to_delete;
   paths.reserve(static_cast<size_t>(count));
   for (int32_t i = 0; i < count && attempt.ok(); ++i) paths.push_back(ReadStringView(attempt));
   if (attempt.ok() && (attempt.remaining() == 0 || attempt.remaining() == kTxnDigestSize)) {
     reader = attempt;
-    op->paths_to_delete = std::move(paths);
+  } else {
+    paths.clear();
   }
 }
 
-// Reads the record of an op of `type` (not multi). `whole_record` is false
-// inside a multi, where ZooKeeper allows only the node-changing types.
+// Reads the record of an op of `type` (not multi) into `op`, which it
+// empties first. `whole_record` is false inside a multi, where ZooKeeper
+// allows only the node-changing types.
 Status ReadOpRecord(zk::JuteReader& reader, int32_t type, bool whole_record, TxnBudget& budget,
                     TxnOp* op) {
+  ResetOp(op);
   op->type = type;
   switch (type) {
     case kOpCreate:
@@ -86,7 +101,7 @@ Status ReadOpRecord(zk::JuteReader& reader, int32_t type, bool whole_record, Txn
     case kOpCreateTtl:
       op->path = ReadStringView(reader);
       op->data = reader.ReadBufferView();
-      op->acl = ReadAclList(reader, budget);
+      ReadAclList(reader, budget, &op->acl);
       if (type == kOpCreate || type == kOpCreate2) op->ephemeral = reader.ReadBool();
       op->parent_cversion = reader.ReadInt();
       if (type == kOpCreateTtl) op->ttl_ms = reader.ReadLong();
@@ -116,7 +131,7 @@ Status ReadOpRecord(zk::JuteReader& reader, int32_t type, bool whole_record, Txn
     case kOpSetAcl:
       if (!whole_record) return Status::InvalidData("setACL inside a multi");
       op->path = ReadStringView(reader);
-      op->acl = ReadAclList(reader, budget);
+      ReadAclList(reader, budget, &op->acl);
       op->version = reader.ReadInt();
       break;
     case kOpCreateSession:
@@ -169,14 +184,21 @@ TxnHeader DecodeTxnHeaderAt(const uint8_t* bytes) {
 }
 
 Result<Transaction> DecodeTransaction(std::span<const uint8_t> bytes) {
+  Transaction txn;
+  ZKA_RETURN_IF_ERROR(DecodeTransaction(bytes, &txn));
+  return txn;
+}
+
+Status DecodeTransaction(std::span<const uint8_t> bytes, Transaction* out) {
   if (bytes.size() < kTxnHeaderSize) {
     return Status::InvalidData("expected a " + std::to_string(kTxnHeaderSize) +
                                "-byte transaction header, found " + std::to_string(bytes.size()) +
                                " bytes");
   }
-  Transaction txn;
+  Transaction& txn = *out;
   txn.bytes = bytes;
   txn.header = DecodeTxnHeaderAt(bytes.data());
+  txn.digest.reset();
   zk::JuteReader reader(bytes.subspan(kTxnHeaderSize));
 
   Status status;
@@ -184,8 +206,8 @@ Result<Transaction> DecodeTransaction(std::span<const uint8_t> bytes) {
   if (txn.header.type == kOpMulti) {
     status = ReadMulti(reader, budget, &txn.ops);
   } else {
-    status = ReadOpRecord(reader, txn.header.type, /*whole_record=*/true, budget,
-                          &txn.ops.emplace_back());
+    txn.ops.resize(1);
+    status = ReadOpRecord(reader, txn.header.type, /*whole_record=*/true, budget, &txn.ops[0]);
   }
   if (!status.ok()) {
     return status.WithContext(std::string(OpCodeName(txn.header.type).empty()
@@ -205,7 +227,7 @@ Result<Transaction> DecodeTransaction(std::span<const uint8_t> bytes) {
                                " unexpected bytes after the record of zxid " +
                                std::to_string(txn.header.zxid));
   }
-  return txn;
+  return Status::Ok();
 }
 
 }  // namespace zkarrow::znodes::datadir

@@ -105,5 +105,8 @@ struct Transaction {
 // Decodes one log entry's payload (header, record, optional digest). The
 // result refers to `bytes`, which must outlive it.
 Result<Transaction> DecodeTransaction(std::span<const uint8_t> bytes);
+// The same into `txn`, reusing the memory it holds from an earlier
+// transaction; on failure `txn` holds an undefined part of the entry.
+Status DecodeTransaction(std::span<const uint8_t> bytes, Transaction* txn);
 
 }  // namespace zkarrow::znodes::datadir

@@ -63,12 +63,10 @@ Result<bool> TxnLogReader::Next(Transaction* txn) {
                                (stored_checksum >> 32 ? " (with high bits set)" : "") +
                                ", computed " + Hex32(actual_checksum));
   }
-  auto decoded = DecodeTransaction(payload);
-  if (!decoded.ok()) {
+  if (Status decoded = DecodeTransaction(payload, txn); !decoded.ok()) {
     done_ = true;
-    return decoded.status().WithContext("entry at offset " + std::to_string(entry_offset));
+    return decoded.WithContext("entry at offset " + std::to_string(entry_offset));
   }
-  *txn = std::move(decoded).value();
   offset_ = entry_offset + 12 + payload.size() + 1;
   return true;
 }

@@ -125,6 +125,24 @@ TxnLogBatchBuilder::TxnLogBatchBuilder(arrow::RecordBatchBuilder columns)
   };
 }
 
+std::array<arrow::BinaryBuilder*, 5> TxnLogBatchBuilder::VariableLengthBuilders() const {
+  return {b_.path, b_.data, b_.acl_scheme, b_.acl_id, b_.error};
+}
+
+Result<arrow::RecordBatch> TxnLogBatchBuilder::Finish() {
+  const auto builders = VariableLengthBuilders();
+  for (size_t i = 0; i < builders.size(); ++i) {
+    last_value_bytes_[i] = builders[i]->value_data_length();
+  }
+  return columns_.Finish();
+}
+
+void TxnLogBatchBuilder::Reserve(int64_t rows) {
+  columns_.Reserve(rows);
+  const auto builders = VariableLengthBuilders();
+  for (size_t i = 0; i < builders.size(); ++i) builders[i]->ReserveData(last_value_bytes_[i]);
+}
+
 int64_t TxnLogBatchBuilder::value_bytes() {
   return b_.path->value_data_length() + b_.data->value_data_length();
 }

@@ -3,6 +3,7 @@
 // all with the multi's zxid and a multi_index (null outside multis).
 #pragma once
 
+#include <array>
 #include <cstddef>
 #include <cstdint>
 #include <filesystem>
@@ -35,10 +36,12 @@ class TxnLogBatchBuilder {
   int64_t num_rows() const { return columns_.num_rows(); }
   // Bytes of path and data so far, for cutting batches in time.
   int64_t value_bytes();
-  Result<arrow::RecordBatch> Finish() { return columns_.Finish(); }
-  // Makes room for `rows` more rows in every column (not the
-  // variable-length bytes).
-  void Reserve(int64_t rows) { columns_.Reserve(rows); }
+  Result<arrow::RecordBatch> Finish();
+  // Makes room for `rows` more rows in every column, and for as many bytes
+  // in each variable-length one as the last batch held: the next batch then
+  // takes that batch's freed buffers back whole (pages faulted in) instead
+  // of growing by doubling into fresh pages.
+  void Reserve(int64_t rows);
 
  private:
   // The builders of columns_ by type, looked up once rather than per row
@@ -66,11 +69,14 @@ class TxnLogBatchBuilder {
   };
 
   explicit TxnLogBatchBuilder(arrow::RecordBatchBuilder columns);
+  std::array<arrow::BinaryBuilder*, 5> VariableLengthBuilders() const;
   Status AppendRow(const TxnHeader& header, const TxnOp* op, int32_t type,
                    std::optional<int32_t> multi_index);
 
   arrow::RecordBatchBuilder columns_;
   Builders b_;
+  // The last batch's bytes per VariableLengthBuilders entry.
+  std::array<int64_t, 5> last_value_bytes_{};
 };
 
 struct TxnLogOptions {
