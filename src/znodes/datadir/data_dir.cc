@@ -18,7 +18,7 @@
 #include "znodes/datadir/data_tree.h"
 #include "znodes/datadir/file_format.h"
 #include "znodes/datadir/snapshot.h"
-#include "znodes/datadir/txn_log.h"
+#include "znodes/datadir/txn_log_pipeline.h"
 
 namespace zkarrow::znodes {
 namespace {
@@ -64,9 +64,18 @@ class Replayer {
         last_zxid_(snapshot.zxid) {}
 
   Status Run() {
-    for (const DataFile& log : datadir::LogsAfter(listing_.logs, snapshot_.zxid)) {
-      Status status = ReplayLog(log);
-      if (!status.ok()) return status.WithContext(log.path.string());
+    const std::vector<DataFile> logs = datadir::LogsAfter(listing_.logs, snapshot_.zxid);
+    datadir::TxnLogPipeline pipeline(logs);
+    size_t log = logs.size();  // the log being replayed
+    bool used = false;         // whether a transaction of it was applied
+    while (const datadir::TxnLogPipeline::Block* block = pipeline.Next()) {
+      if (block->log != log) {
+        log = block->log;
+        used = false;
+        if (block->bytes) tree_->Retain(block->bytes);
+      }
+      Status status = ReplayBlock(*block, logs[log], &used);
+      if (!status.ok()) return status.WithContext(logs[log].path.string());
       if (reached_target_) break;
     }
     summary_->last_zxid = last_zxid_;
@@ -82,44 +91,42 @@ class Replayer {
     return Status::Ok();
   }
 
-  Status ReplayLog(const DataFile& log) {
-    ZKA_ASSIGN_OR_RETURN(auto bytes, datadir::LoadLogFile(log.path));
-    ZKA_ASSIGN_OR_RETURN(auto reader, datadir::TxnLogReader::Open(bytes->bytes()));
-    tree_->Retain(bytes);
-    bool used = false;
-    datadir::Transaction txn;
-    while (true) {
-      const size_t offset = reader.offset();
-      ZKA_ASSIGN_OR_RETURN(bool more, reader.Next(&txn));
-      if (!more) break;
+  // Applies a block of `log`'s entries; `used` tells whether any of the
+  // log's transactions was applied, in this block or an earlier one.
+  Status ReplayBlock(const datadir::TxnLogPipeline::Block& block, const DataFile& log, bool* used) {
+    for (size_t k = 0; k < block.count; ++k) {
+      const datadir::Transaction& txn = block.txns[k];
       const int64_t zxid = txn.header.zxid;
       if (zxid <= last_zxid_) continue;  // already in the snapshot
       if (zxid > target_) {
         reached_target_ = true;
-        break;
+        if (*used) ++summary_->logs_replayed;
+        return Status::Ok();
       }
       if (!Continues(last_zxid_, zxid)) {
         return Status::InvalidData("transactions " + ZxidToHex(last_zxid_ + 1) + " to " +
                                    ZxidToHex(zxid - 1) + " are missing: the entry at offset " +
-                                   std::to_string(offset) + " has zxid " + ZxidToHex(zxid) +
-                                   " (a log file was deleted or truncated?)");
+                                   std::to_string(block.offsets[k]) + " has zxid " +
+                                   ZxidToHex(zxid) + " (a log file was deleted or truncated?)");
       }
       if (summary_->transactions_applied == 0) CheckDigest();  // the snapshot's own tree
       tree_->Apply(txn);
       last_zxid_ = zxid;
       ++summary_->transactions_applied;
-      used = true;
+      *used = true;
       if (unconfirmed_) {
         ConfirmWithTransaction(txn);
       } else {
         CheckDigest();
       }
     }
-    if (!reader.partial_tail().empty()) {
-      summary_->warnings.push_back(FileName(log) + ": " + reader.partial_tail() +
+    ZKA_RETURN_IF_ERROR(block.status);
+    if (!block.log_end) return Status::Ok();
+    if (!block.partial_tail.empty()) {
+      summary_->warnings.push_back(FileName(log) + ": " + block.partial_tail +
                                    "; the log ends there, as it would for the server");
     }
-    if (used) ++summary_->logs_replayed;
+    if (*used) ++summary_->logs_replayed;
     return Status::Ok();
   }
 

@@ -6,7 +6,7 @@
 #include "zk/error_code.h"
 #include "znodes/datadir/data_dir_files.h"
 #include "znodes/datadir/file_format.h"
-#include "znodes/datadir/txn_log.h"
+#include "znodes/datadir/txn_log_pipeline.h"
 #include "znodes/znode_schema.h"
 
 namespace zkarrow::znodes::datadir {
@@ -229,24 +229,24 @@ Status WriteTxnLogTable(const TxnLogOptions& options, arrow::ipc::IpcWriter& wri
   };
   bool any = false;
   int64_t last_zxid = 0;
-  for (const DataFile& log : listing.logs) {
-    const std::string name = log.path.filename().string();
-    ZKA_ASSIGN_OR_RETURN(auto bytes, LoadLogFile(log.path));
-    auto reader = TxnLogReader::Open(bytes->bytes());
-    if (!reader.ok()) return reader.status().WithContext(log.path.string());
-    ++summary->logs;
-    Transaction txn;
-    while (true) {
-      const size_t offset = reader->offset();
-      auto more = reader->Next(&txn);
-      if (!more.ok()) return more.status().WithContext(log.path.string());
-      if (!*more) break;
+  TxnLogPipeline pipeline(listing.logs);
+  size_t log = listing.logs.size();  // the log being read
+  while (const TxnLogPipeline::Block* block = pipeline.Next()) {
+    if (block->load_failed) return block->status;
+    const DataFile& file = listing.logs[block->log];
+    if (block->log != log) {
+      log = block->log;
+      ++summary->logs;
+    }
+    const std::string name = file.path.filename().string();
+    for (size_t k = 0; k < block->count; ++k) {
+      const Transaction& txn = block->txns[k];
       const int64_t zxid = txn.header.zxid;
       if (any && zxid <= last_zxid) continue;  // logs may overlap
       if (any && (zxid >> 32) == (last_zxid >> 32) && zxid != last_zxid + 1) {
         summary->warnings.push_back(name + ": transactions " + ZxidToHex(last_zxid + 1) + " to " +
                                     ZxidToHex(zxid - 1) + " are missing before offset " +
-                                    std::to_string(offset));
+                                    std::to_string(block->offsets[k]));
       }
       if (!any) summary->first_zxid = zxid;
       any = true;
@@ -258,8 +258,9 @@ Status WriteTxnLogTable(const TxnLogOptions& options, arrow::ipc::IpcWriter& wri
         ZKA_RETURN_IF_ERROR(flush());
       }
     }
-    if (!reader->partial_tail().empty()) {
-      summary->warnings.push_back(name + ": " + reader->partial_tail() + "; read up to there");
+    if (!block->status.ok()) return block->status.WithContext(file.path.string());
+    if (block->log_end && !block->partial_tail.empty()) {
+      summary->warnings.push_back(name + ": " + block->partial_tail + "; read up to there");
     }
   }
   summary->last_zxid = last_zxid;
