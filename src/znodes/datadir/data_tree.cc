@@ -304,6 +304,12 @@ const std::vector<zk::Acl>* DataTree::InternAcl(const std::vector<zk::Acl>& acl)
   return it->second;
 }
 
+void DataTree::Prefetch(const Transaction& txn) const {
+  if (index_.empty() || txn.ops.empty()) return;
+  const uint64_t hash = PathHash(txn.ops.front().path) & 0xffffffff;
+  __builtin_prefetch(&index_[hash & index_mask_]);
+}
+
 void DataTree::Apply(const Transaction& txn) {
   load_path_.clear();  // loading is over
   EnsureIndex();
