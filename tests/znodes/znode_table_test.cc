@@ -1,5 +1,8 @@
 #include <gtest/gtest.h>
 
+#include <algorithm>
+#include <string>
+
 #include "arrow/io.h"
 #include "arrow/ipc/reader.h"
 #include "znodes/typed_value.h"
@@ -25,6 +28,33 @@ TEST(ZnodePathTest, NameParentDepth) {
   EXPECT_EQ(PathDepth("/a/b/c"), 3);
   EXPECT_EQ(JoinPath("/", "x"), "/x");
   EXPECT_EQ(JoinPath("/a", "x"), "/a/x");
+}
+
+// PathDepth counts eight bytes at a time: slashes at every position of a
+// word and in the tail, next to bytes that differ from '/' (0x2f) only in
+// the high bit (0xaf) or the lowest one (0x2e), or are 0x00 or 0xff.
+TEST(ZnodePathTest, DepthOfLongPaths) {
+  const std::string fillers[] = {"a", "\xaf", ".", "\x2e\xaf", std::string(1, '\0'), "\xff"};
+  for (const std::string& filler : fillers) {
+    for (size_t length = 2; length <= 40; ++length) {
+      for (size_t step = 1; step <= 9; ++step) {
+        std::string path;
+        int32_t slashes = 0;
+        for (size_t i = 0; path.size() < length; ++i) {
+          if (i % step == 0) {
+            path += '/';
+            ++slashes;
+          } else {
+            path += filler;
+          }
+        }
+        slashes -= static_cast<int32_t>(
+            std::count(path.begin() + static_cast<ptrdiff_t>(length), path.end(), '/'));
+        path.resize(length);
+        EXPECT_EQ(PathDepth(path), slashes) << length << " " << step;
+      }
+    }
+  }
 }
 
 TEST(TypedValueTest, ClassifiesEachKind) {
