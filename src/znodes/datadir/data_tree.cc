@@ -135,7 +135,7 @@ DataTree::Index DataTree::NewNode(Index parent, const uint8_t* record, Index cha
 
 std::string_view DataTree::PathOf(Index i) const {
   const Node& n = node(i);
-  if (n.changed != kNone) return changed(n.changed).path;
+  if (HasValues(n)) return changed(n.changed).path;
   // A create's path follows its header; a snapshot record starts with it.
   const uint8_t* p = n.log_acl == kFromSnapshot ? n.record : n.record + kTxnHeaderSize;
   const auto size = static_cast<size_t>(zk::JuteIntAt(p));
@@ -145,7 +145,18 @@ std::string_view DataTree::PathOf(Index i) const {
 
 DataTree::Values DataTree::Read(Index i, bool with_acl) const {
   const Node& n = node(i);
-  if (n.changed != kNone) return changed(n.changed);
+  if (HasValues(n)) return changed(n.changed);
+  Values v = ReadFromFile(i, with_acl);
+  if (n.changed != kNone) {
+    const ChildStat& children = child_stat(n.changed & ~kChildStatBit);
+    v.stat.cversion = children.cversion;
+    v.stat.pzxid = children.pzxid;
+  }
+  return v;
+}
+
+DataTree::Values DataTree::ReadFromFile(Index i, bool with_acl) const {
+  const Node& n = node(i);
   Values v;
   v.path = PathOf(i);
   if (n.log_acl != kFromSnapshot) {
@@ -178,8 +189,28 @@ DataTree::Values DataTree::Read(Index i, bool with_acl) const {
 
 DataTree::Values& DataTree::Change(Index i) {
   Node& n = node(i);
-  if (n.changed == kNone) n.changed = AddChanged(Read(i));
+  if (!HasValues(n)) n.changed = AddChanged(Read(i));
   return changed(n.changed);
+}
+
+DataTree::ChildFields DataTree::ChangeChildFields(Index i) {
+  Node& n = node(i);
+  if (HasValues(n)) {
+    PersistedStat& stat = changed(n.changed).stat;
+    return {&stat.cversion, &stat.pzxid};
+  }
+  if (n.changed == kNone) {
+    if (child_stat_count_ == child_stats_.size() * kChunkNodes) {
+      void* memory = node_arena_.allocate(kChunkNodes * sizeof(ChildStat), alignof(ChildStat));
+      child_stats_.push_back(static_cast<ChildStat*>(memory));
+    }
+    const PersistedStat stat = ReadFromFile(i, /*with_acl=*/false).stat;
+    const auto c = static_cast<Index>(child_stat_count_++);
+    new (&child_stat(c)) ChildStat{stat.pzxid, stat.cversion};
+    n.changed = c | kChildStatBit;
+  }
+  ChildStat& children = child_stat(n.changed & ~kChildStatBit);
+  return {&children.cversion, &children.pzxid};
 }
 
 DataTree::Index DataTree::AddChanged(const Values& values) {
@@ -199,8 +230,8 @@ Status DataTree::AddNode(std::string_view path, std::span<const uint8_t> data, i
     return Status::InvalidData("node \"" + std::string(path) + "\" refers to ACL id " +
                                std::to_string(acl_id) + ", which the ACL cache lacks");
   }
-  if (node_count_ >= kNone - 1 || changed_count_ >= kNone - 1) {
-    return Status::OutOfRange("more than " + std::to_string(kNone - 2) + " nodes");
+  if (node_count_ >= kMaxNodes) {
+    return Status::OutOfRange("more than " + std::to_string(kMaxNodes) + " nodes");
   }
   Index parent = kNone;
   if (path.empty() || path == kRoot) {
@@ -427,17 +458,17 @@ DataTree::Outcome DataTree::CreateNode(const TxnOp& op, int64_t owner, const Txn
   const std::vector<zk::Acl>* acl = InternAcl(op.acl);
   const Index existing = Lookup(op.path);
   if (existing != kNone && node(existing).alive) return Outcome::kNodeExists;
-  if (existing == kNone && node_count_ >= kNone - 1)
+  if (existing == kNone && node_count_ >= kMaxNodes)
     return Outcome::kNoNode;  // cannot happen on disk
 
-  PersistedStat& parent = Change(parent_index).stat;
+  const ChildFields parent = ChangeChildFields(parent_index);
   int32_t parent_cversion =
-      op.parent_cversion == -1 ? WrappingAdd(parent.cversion, 1) : op.parent_cversion;
+      op.parent_cversion == -1 ? WrappingAdd(*parent.cversion, 1) : op.parent_cversion;
   // Replaying a create that the snapshot saw deleted again must not move the
   // parent's cversion and pzxid backwards.
-  if (parent_cversion > parent.cversion) {
-    parent.cversion = parent_cversion;
-    parent.pzxid = header.zxid;
+  if (parent_cversion > *parent.cversion) {
+    *parent.cversion = parent_cversion;
+    *parent.pzxid = header.zxid;
   }
   // A new node of a plain create (create, create2; not ephemeral, whose
   // owner is not in the record) reads its values from the transaction.
@@ -457,7 +488,6 @@ DataTree::Outcome DataTree::CreateNode(const TxnOp& op, int64_t owner, const Txn
   fields.stat.ephemeral_owner = owner;
   Index i = existing;
   if (i == kNone) {
-    if (changed_count_ >= kNone - 1) return Outcome::kNoNode;  // cannot happen on disk
     i = NewNode(parent_index, nullptr, AddChanged(fields), op.path);
   } else {
     // The tombstone of this path, still in its parent's list: revived in
@@ -479,8 +509,8 @@ bool DataTree::DeleteNode(std::string_view path, int64_t zxid) {
   if (parent_index == kNone) return false;
   // The pzxid moves even when the child is already gone (deleted while the
   // fuzzy snapshot was taken), but never backwards.
-  PersistedStat& parent = Change(parent_index).stat;
-  if (zxid > parent.pzxid) parent.pzxid = zxid;
+  const ChildFields parent = ChangeChildFields(parent_index);
+  if (zxid > *parent.pzxid) *parent.pzxid = zxid;
   const Index i = FindLive(path);
   if (i == kNone) return false;
   --node(parent_index).num_children;
@@ -518,11 +548,11 @@ void DataTree::Bury(Index i) {
 bool DataTree::SetCversionPzxid(std::string_view parent_path, int32_t cversion, int64_t zxid) {
   const Index i = FindLive(parent_path);
   if (i == kNone) return false;
-  PersistedStat& stat = Change(i).stat;
-  if (cversion == -1) cversion = WrappingAdd(stat.cversion, 1);
-  if (cversion > stat.cversion) {
-    stat.cversion = cversion;
-    stat.pzxid = zxid;
+  const ChildFields stat = ChangeChildFields(i);
+  if (cversion == -1) cversion = WrappingAdd(*stat.cversion, 1);
+  if (cversion > *stat.cversion) {
+    *stat.cversion = cversion;
+    *stat.pzxid = zxid;
   }
   return true;
 }
