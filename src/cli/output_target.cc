@@ -7,10 +7,14 @@
 #include <algorithm>
 #include <atomic>
 #include <cerrno>
+#include <condition_variable>
 #include <csignal>
 #include <cstdio>
 #include <cstring>
-#include <future>
+#include <deque>
+#include <mutex>
+#include <thread>
+#include <vector>
 
 #include "base/huge_pages.h"
 #include "cli/report.h"
@@ -54,17 +58,21 @@ Status WriteAt(int fd, const uint8_t* data, size_t size, off_t offset) {
   return Status::Ok();
 }
 
-// A regular file written with O_DIRECT. Bytes gather in one of two aligned
-// chunks; a full chunk is written by another thread while the other one
-// fills. Flush writes the partial last chunk padded to whole blocks and
-// truncates the file to its length; the tail stays in the chunk, so more
-// bytes after a Flush rewrite its block.
+// A regular file written with O_DIRECT. Bytes gather in aligned chunks; a
+// full chunk is queued for a writer thread and the next one fills. A record
+// batch's bytes come in a burst faster than the disk takes them, so up to
+// kMaxChunks can wait (allocated only as the queue first needs them) and
+// the writer drains them while the next batch is built; with two chunks the
+// caller waited for the disk at every batch. Flush writes the partial last
+// chunk padded to whole blocks and truncates the file to its length; the
+// tail stays in the chunk, so more bytes after a Flush rewrite its block.
 class DirectFileStream final : public arrow::OutputStream {
  public:
   // Offsets, lengths and addresses aligned to this suit every logical block
   // size in use (512 and 4096).
   static constexpr size_t kBlock = 4096;
   static constexpr size_t kChunkBytes = size_t{2} << 20;
+  static constexpr size_t kMaxChunks = 8;
 
   // Null when the file system refuses O_DIRECT.
   static std::unique_ptr<DirectFileStream> Open(int fd) {
@@ -73,7 +81,12 @@ class DirectFileStream final : public arrow::OutputStream {
     return std::unique_ptr<DirectFileStream>(new DirectFileStream(fd));
   }
   ~DirectFileStream() override {
-    if (pending_.valid()) pending_.wait();
+    {
+      std::lock_guard lock(mutex_);
+      stop_ = true;
+    }
+    changed_.notify_all();
+    writer_.join();  // after the write in progress, if any
   }
   DirectFileStream(const DirectFileStream&) = delete;
   DirectFileStream& operator=(const DirectFileStream&) = delete;
@@ -81,7 +94,7 @@ class DirectFileStream final : public arrow::OutputStream {
   Status Write(std::span<const uint8_t> bytes) override {
     while (!bytes.empty()) {
       const size_t n = std::min(bytes.size(), kChunkBytes - filled_);
-      std::memcpy(chunks_[current_].get() + filled_, bytes.data(), n);
+      std::memcpy(current_ + filled_, bytes.data(), n);
       filled_ += n;
       bytes = bytes.subspan(n);
       if (filled_ == kChunkBytes) ZKA_RETURN_IF_ERROR(Submit());
@@ -90,12 +103,15 @@ class DirectFileStream final : public arrow::OutputStream {
   }
 
   Status Flush() override {
-    ZKA_RETURN_IF_ERROR(Wait());
+    {
+      std::unique_lock lock(mutex_);
+      changed_.wait(lock, [&] { return queued_.empty(); });
+      if (!error_.ok()) return error_;
+    }
     if (filled_ == 0) return Status::Ok();
-    uint8_t* chunk = chunks_[current_].get();
     const size_t padded = (filled_ + kBlock - 1) / kBlock * kBlock;
-    std::memset(chunk + filled_, 0, padded - filled_);
-    ZKA_RETURN_IF_ERROR(WriteAt(fd_, chunk, padded, offset_));
+    std::memset(current_ + filled_, 0, padded - filled_);
+    ZKA_RETURN_IF_ERROR(WriteAt(fd_, current_, padded, offset_));
     if (::ftruncate(fd_, offset_ + static_cast<off_t>(filled_)) != 0) {
       return Status::FromErrno(errno, "truncate");
     }
@@ -103,35 +119,78 @@ class DirectFileStream final : public arrow::OutputStream {
   }
 
  private:
-  // Owned, so that a second allocation that throws frees the first.
+  // Owned, so that an allocation that throws frees the chunks before it.
   struct FreeChunk {
     void operator()(uint8_t* chunk) const { FreeHugePages(chunk, kChunkBytes); }
   };
   using Chunk = std::unique_ptr<uint8_t, FreeChunk>;
-  static Chunk NewChunk() { return Chunk(static_cast<uint8_t*>(AllocateHugePages(kChunkBytes))); }
+  struct Queued {
+    uint8_t* chunk;
+    off_t offset;
+  };
 
-  explicit DirectFileStream(int fd) : fd_(fd), chunks_{NewChunk(), NewChunk()} {}
+  explicit DirectFileStream(int fd) : fd_(fd) {
+    chunks_.reserve(kMaxChunks);  // so that adding one never throws after allocating it
+    current_ = NewChunk();
+    writer_ = std::thread([this] { WriteQueued(); });
+  }
 
-  // Hands the full chunk to a writer thread (after the one before it is
-  // written) and continues in the other.
+  uint8_t* NewChunk() {
+    chunks_.emplace_back(static_cast<uint8_t*>(AllocateHugePages(kChunkBytes)));
+    return chunks_.back().get();
+  }
+
+  // Queues the full chunk and continues in a free one, a new one, or the
+  // first one the writer frees.
   Status Submit() {
-    ZKA_RETURN_IF_ERROR(Wait());
-    pending_ =
-        std::async(std::launch::async, WriteAt, fd_, chunks_[current_].get(), kChunkBytes, offset_);
+    std::unique_lock lock(mutex_);
+    if (!error_.ok()) return error_;
+    queued_.push_back({current_, offset_});
+    changed_.notify_all();
     offset_ += static_cast<off_t>(kChunkBytes);
-    current_ ^= 1;
     filled_ = 0;
+    if (free_.empty() && chunks_.size() < kMaxChunks) {
+      current_ = NewChunk();
+      return Status::Ok();
+    }
+    changed_.wait(lock, [&] { return !free_.empty() || !error_.ok(); });
+    if (!error_.ok()) return error_;
+    current_ = free_.back();
+    free_.pop_back();
     return Status::Ok();
   }
 
-  Status Wait() { return pending_.valid() ? pending_.get() : Status::Ok(); }
+  // The writer thread: writes queued chunks in order until stopped; after a
+  // failed write it only frees them (Submit and Flush report the error).
+  void WriteQueued() {
+    std::unique_lock lock(mutex_);
+    while (true) {
+      changed_.wait(lock, [&] { return stop_ || !queued_.empty(); });
+      if (stop_) return;
+      const Queued next = queued_.front();
+      const bool failed = !error_.ok();
+      lock.unlock();
+      Status written = failed ? Status::Ok() : WriteAt(fd_, next.chunk, kChunkBytes, next.offset);
+      lock.lock();
+      if (!written.ok()) error_ = std::move(written);
+      queued_.pop_front();
+      free_.push_back(next.chunk);
+      changed_.notify_all();
+    }
+  }
 
-  int fd_;
-  Chunk chunks_[2];
-  size_t current_ = 0;
-  size_t filled_ = 0;  // bytes in the current chunk
-  off_t offset_ = 0;   // where the current chunk goes in the file
-  std::future<Status> pending_;
+  const int fd_;
+  std::vector<Chunk> chunks_;   // every chunk allocated
+  uint8_t* current_ = nullptr;  // the chunk being filled
+  size_t filled_ = 0;           // bytes in it
+  off_t offset_ = 0;            // where it goes in the file
+  std::mutex mutex_;
+  std::condition_variable changed_;
+  std::deque<Queued> queued_;  // full chunks in file order, the front one being written
+  std::vector<uint8_t*> free_;
+  Status error_;  // the first failed write
+  bool stop_ = false;
+  std::thread writer_;  // last: started when the rest is ready
 };
 
 // The named temporary file of the fallback path, for the signal handler. A

@@ -122,7 +122,8 @@ TEST(OutputTargetTest, DirectIoWritesExactlyTheBytes) {
     return piece;
   };
   for (size_t total : {size_t{0}, size_t{1}, size_t{4096}, size_t{5000}, size_t{(2 << 20) - 3},
-                       size_t{(2 << 20) + 7}, size_t{(8 << 20) + 7}, size_t{(17 << 20) + 4097}}) {
+                       size_t{(2 << 20) + 7}, size_t{(8 << 20) + 7}, size_t{(17 << 20) + 4097},
+                       size_t{(41 << 20) + 9}}) {  // the last: every queued chunk reused
     SCOPED_TRACE(total);
     expected.clear();
     fs::path out = dir.path() / "direct.arrow";
