@@ -222,8 +222,11 @@ Status WriteTxnLogTable(const TxnLogOptions& options, arrow::ipc::IpcWriter& wri
   auto flush = [&]() -> Status {
     if (builder.num_rows() == 0) return Status::Ok();
     summary->rows += static_cast<size_t>(builder.num_rows());
-    ZKA_ASSIGN_OR_RETURN(auto batch, builder.Finish());
-    ZKA_RETURN_IF_ERROR(writer.WriteBatch(batch));
+    {
+      ZKA_ASSIGN_OR_RETURN(auto batch, builder.Finish());
+      ZKA_RETURN_IF_ERROR(writer.WriteBatch(batch));
+    }
+    // Once the batch is gone: its freed buffers are what the next one takes.
     builder.Reserve(options.rows_per_batch);
     return Status::Ok();
   };
