@@ -166,11 +166,16 @@ Status ReadMulti(zk::JuteReader& reader, TxnBudget& budget, std::vector<TxnOp>* 
 
 }  // namespace
 
-std::string_view OpCodeName(int32_t type) {
-  for (const OpCodeInfo& op : kLogOpCodes) {
-    if (op.code == type) return op.name;
+int32_t OpCodeIndex(int32_t type) {
+  for (size_t i = 0; i < kLogOpCodes.size(); ++i) {
+    if (kLogOpCodes[i].code == type) return static_cast<int32_t>(i);
   }
-  return "";
+  return -1;
+}
+
+std::string_view OpCodeName(int32_t type) {
+  const int32_t i = OpCodeIndex(type);
+  return i < 0 ? std::string_view() : kLogOpCodes[static_cast<size_t>(i)].name;
 }
 
 TxnHeader DecodeTxnHeaderAt(const uint8_t* bytes) {

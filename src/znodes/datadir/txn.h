@@ -58,6 +58,8 @@ inline constexpr std::array<OpCodeInfo, 14> kLogOpCodes = {{
 
 // "create", "setData", "closeSession", ...; "" for a code not in kLogOpCodes.
 std::string_view OpCodeName(int32_t type);
+// The position of `type` in kLogOpCodes; -1 for a code not in it.
+int32_t OpCodeIndex(int32_t type);
 
 struct TxnHeader {
   int64_t session = 0;  // clientId

@@ -167,8 +167,9 @@ Status TxnLogBatchBuilder::AppendRow(const TxnHeader& header, const TxnOp* op, i
   b_.session->Append(header.session);
   b_.cxid->Append(header.cxid);
   // DecodeTransaction refuses types outside kLogOpCodes, so the fixed
-  // dictionary holds every name; a miss fails here rather than in the writer.
-  ZKA_RETURN_IF_ERROR(b_.type->Append(OpCodeName(type)));
+  // dictionary (kLogOpCodes' names in order) holds every type at its index
+  // there: no string lookup per row; a miss fails here, not in the writer.
+  ZKA_RETURN_IF_ERROR(b_.type->AppendIndex(OpCodeIndex(type)));
   AppendOptional(*b_.multi_index, multi_index);
 
   const bool known = op != nullptr;
