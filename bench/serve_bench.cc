@@ -4,8 +4,11 @@
 // next to the local baseline it is measured against:
 //   - get of the whole `znodes` table (the sample tree of N znodes, default
 //     100k) over Flight and over HTTP, received and decoded by our reader,
-//     against decoding the same stream from a file in the page cache and
-//     against a memcpy of its bytes: GB/s of the encoded table, best of R;
+//     against decoding the same stream from a file in the page cache,
+//     against a memcpy of its bytes and against sending its bytes over one
+//     loopback TCP connection with no protocol and no decode (what the
+//     kernel's loopback path allows one connection): GB/s of the encoded
+//     table, best of R;
 //   - small requests: C concurrent clients (default 50), each asking Q times
 //     for `znodes?path=` of one leaf (a fresh request each time over the
 //     client's kept connection: HTTP keep-alive, a Flight channel; and over
@@ -22,16 +25,22 @@
 // DatasetStore, Service, FlightServer, HttpServer) against a real ZooKeeper
 // loaded with the sample tree. Prints a markdown report and writes it to
 // FILE (bench/results/serve.md).
+#include <arpa/inet.h>
+#include <netinet/in.h>
 #include <sys/resource.h>
+#include <sys/socket.h>
+#include <unistd.h>
 
 #include <algorithm>
 #include <atomic>
+#include <cerrno>
 #include <chrono>
 #include <cstdio>
 #include <cstring>
 #include <ctime>
 #include <filesystem>
 #include <fstream>
+#include <span>
 #include <sstream>
 #include <string>
 #include <thread>
@@ -101,6 +110,57 @@ Throughput Best(int rounds, F&& run) {
     result.best_seconds = std::min(result.best_seconds, Seconds(start));
   }
   return result;
+}
+
+[[noreturn]] void DieErrno(const std::string& what) {
+  Die("loopback TCP", Status::FromErrno(errno, what));
+}
+
+// `bytes` sent over one new loopback TCP connection, by a thread writing
+// them from memory, read whole into `into` (reused, so its pages are not
+// fresh): the transport's own cost, with no protocol and no decode.
+void LoopbackTcpCopy(int listener, std::span<const uint8_t> bytes, std::span<uint8_t> into) {
+  constexpr size_t kIoBytes = size_t{1} << 20;
+  sockaddr_in address{};
+  socklen_t length = sizeof address;
+  if (::getsockname(listener, reinterpret_cast<sockaddr*>(&address), &length) != 0) {
+    DieErrno("getsockname");
+  }
+  std::thread sender([&] {
+    const int connection = ::accept(listener, nullptr, nullptr);
+    if (connection < 0) DieErrno("accept");
+    for (size_t sent = 0; sent < bytes.size();) {
+      ssize_t n = ::write(connection, bytes.data() + sent, std::min(kIoBytes, bytes.size() - sent));
+      if (n < 0) {
+        if (errno == EINTR) continue;
+        DieErrno("write");
+      }
+      sent += static_cast<size_t>(n);
+    }
+    ::close(connection);
+  });
+  const int connection = ::socket(AF_INET, SOCK_STREAM, 0);
+  if (connection < 0) DieErrno("socket");
+  if (::connect(connection, reinterpret_cast<sockaddr*>(&address), sizeof address) != 0) {
+    DieErrno("connect");
+  }
+  size_t received = 0;
+  while (received < into.size()) {
+    ssize_t n =
+        ::read(connection, into.data() + received, std::min(kIoBytes, into.size() - received));
+    if (n < 0) {
+      if (errno == EINTR) continue;
+      DieErrno("read");
+    }
+    if (n == 0) break;
+    received += static_cast<size_t>(n);
+  }
+  ::close(connection);
+  sender.join();
+  if (received != bytes.size()) {
+    Die("loopback TCP", Status::IoError("expected " + std::to_string(bytes.size()) +
+                                        " bytes, found " + std::to_string(received)));
+  }
 }
 
 // The first three fields of /proc/loadavg: the machine's load, for the
@@ -245,6 +305,23 @@ int main(int argc, char** argv) {
   });
   Throughput file_result = Best(
       rounds, [&] { return DecodeAll(Must(arrow::FileInputStream::Open(file), "file"), "file"); });
+  Throughput tcp_result;
+  {
+    const int listener = ::socket(AF_INET, SOCK_STREAM, 0);
+    if (listener < 0) DieErrno("socket");
+    sockaddr_in address{};
+    address.sin_family = AF_INET;
+    address.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
+    if (::bind(listener, reinterpret_cast<sockaddr*>(&address), sizeof address) != 0 ||
+        ::listen(listener, 1) != 0) {
+      DieErrno("listening on loopback");
+    }
+    tcp_result = Best(rounds, [&] {
+      LoopbackTcpCopy(listener, source, target);
+      return int64_t{0};
+    });
+    ::close(listener);
+  }
 
   transport::ClientOptions flight_client_options;
   flight_client_options.host = "127.0.0.1";
@@ -381,6 +458,7 @@ int main(int argc, char** argv) {
   for (auto [name, t] :
        {std::pair{"memcpy of the bytes", memcpy_result},
         std::pair{"file read + decode (page cache)", file_result},
+        std::pair{"loopback TCP, bytes only (no protocol, no decode)", tcp_result},
         std::pair{"Flight get + decode", flight_get}, std::pair{"HTTP get + decode", http_get}}) {
     std::snprintf(line, sizeof(line), "| %s | %.3f | %.2f | %.2f |\n", name, t.best_seconds,
                   gbps(t), file_result.best_seconds / t.best_seconds);
