@@ -20,14 +20,6 @@ arrow::Field DictionaryField(std::string name, int64_t id, bool nullable) {
   return field;
 }
 
-std::unique_ptr<arrow::ArrayBuilder> MakeAclEntryBuilder() {
-  std::vector<std::unique_ptr<arrow::ArrayBuilder>> children;
-  children.push_back(std::make_unique<arrow::Int32Builder>());
-  children.push_back(std::make_unique<arrow::StringBuilder>());
-  children.push_back(std::make_unique<arrow::StringBuilder>());
-  return std::make_unique<arrow::StructBuilder>(std::move(children));
-}
-
 Status AppendAcl(arrow::ListBuilder& builder, const Record* record) {
   if (record == nullptr || !record->acl) {
     builder.AppendNull();
@@ -172,8 +164,8 @@ DiffBatchBuilder::DiffBatchBuilder()
     : schema_(std::make_shared<const arrow::Schema>(DiffTableSchema())),
       change_dictionary_(arrow::MakeEnumDictionary(kChangeNames)),
       kind_dictionary_(arrow::MakeEnumDictionary(znodes::kNodeKindNames)),
-      old_acl_(MakeAclEntryBuilder()),
-      new_acl_(MakeAclEntryBuilder()) {}
+      old_acl_(znodes::MakeAclEntryBuilder()),
+      new_acl_(znodes::MakeAclEntryBuilder()) {}
 
 Status DiffBatchBuilder::Append(const DiffRow& row) {
   ZKA_RETURN_IF_ERROR(path_.Append(row.path()));

@@ -12,14 +12,6 @@
 namespace zkarrow::znodes {
 namespace {
 
-std::unique_ptr<arrow::ArrayBuilder> MakeAclEntryBuilder() {
-  std::vector<std::unique_ptr<arrow::ArrayBuilder>> children;
-  children.push_back(std::make_unique<arrow::Int32Builder>());
-  children.push_back(std::make_unique<arrow::StringBuilder>());
-  children.push_back(std::make_unique<arrow::StringBuilder>());
-  return std::make_unique<arrow::StructBuilder>(std::move(children));
-}
-
 template <typename Builder, typename T>
 void AppendOptional(Builder& builder, bool present, T value) {
   if (present) {

@@ -24,6 +24,14 @@ arrow::DataType AclEntryType() {
   });
 }
 
+std::unique_ptr<arrow::ArrayBuilder> MakeAclEntryBuilder() {
+  std::vector<std::unique_ptr<arrow::ArrayBuilder>> children;
+  children.push_back(std::make_unique<arrow::Int32Builder>());
+  children.push_back(std::make_unique<arrow::StringBuilder>());
+  children.push_back(std::make_unique<arrow::StringBuilder>());
+  return std::make_unique<arrow::StructBuilder>(std::move(children));
+}
+
 arrow::Schema ZnodeTableSchema(bool typed_values) {
   const arrow::DataType ms_utc = arrow::TimestampType(arrow::TimeUnit::kMillisecond, "UTC");
   arrow::Schema schema;

@@ -3,10 +3,12 @@
 // used by every producer (the live walker and the data-directory reader).
 #pragma once
 
+#include <memory>
 #include <string>
 #include <string_view>
 #include <vector>
 
+#include "arrow/builder.h"
 #include "arrow/type.h"
 #include "base/status.h"
 
@@ -70,5 +72,9 @@ arrow::Schema SelectFields(const arrow::Schema& schema, const std::vector<int>& 
 
 // The ACL list's element: struct{perms int32, scheme utf8, id utf8}.
 arrow::DataType AclEntryType();
+
+// A builder of AclEntryType values, for the values of an acl column's
+// ListBuilder: children 0, 1, 2 are an Int32Builder and two StringBuilders.
+std::unique_ptr<arrow::ArrayBuilder> MakeAclEntryBuilder();
 
 }  // namespace zkarrow::znodes
