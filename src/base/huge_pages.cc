@@ -136,4 +136,15 @@ std::pmr::memory_resource* HugePageResource() {
   return &resource;
 }
 
+HugePageArena::~HugePageArena() {
+  for (const Block& block : blocks_) FreeHugePages(block.memory, block.bytes);
+}
+
+void* HugePageArena::Allocate(size_t bytes) {
+  blocks_.reserve(blocks_.size() + 1);  // so that a block is never lost
+  void* memory = AllocateHugePages(bytes);
+  blocks_.push_back({memory, bytes});
+  return memory;
+}
+
 }  // namespace zkarrow

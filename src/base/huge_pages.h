@@ -11,6 +11,7 @@
 
 #include <cstddef>
 #include <memory_resource>
+#include <vector>
 
 namespace zkarrow {
 
@@ -33,5 +34,28 @@ void* ReallocateHugePages(void* memory, size_t old_bytes, size_t new_bytes);
 // A memory resource over AllocateHugePages for large requests and operator
 // new for small ones: the upstream of arenas that grow to many megabytes.
 std::pmr::memory_resource* HugePageResource();
+
+// Blocks straight from AllocateHugePages, all returned when the arena goes:
+// for a few large blocks that live as long as their owner. (A
+// std::pmr::monotonic_buffer_resource over HugePageResource adds its own
+// bookkeeping to each block it asks for, so a block of exactly 2 MiB took a
+// second huge page, cleared by the kernel, for 64 bytes.)
+class HugePageArena {
+ public:
+  HugePageArena() = default;
+  HugePageArena(const HugePageArena&) = delete;
+  HugePageArena& operator=(const HugePageArena&) = delete;
+  ~HugePageArena();
+
+  // At least `bytes`, aligned to kHugePageSize. Throws std::bad_alloc.
+  void* Allocate(size_t bytes);
+
+ private:
+  struct Block {
+    void* memory;
+    size_t bytes;
+  };
+  std::vector<Block> blocks_;
+};
 
 }  // namespace zkarrow

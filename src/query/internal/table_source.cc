@@ -1,21 +1,26 @@
 #include "query/internal/table_source.h"
 
 #include <new>
+#include <string>
+#include <system_error>
 
 #include "query/internal/arrow_cells.h"
 
 namespace zkarrow::query::internal {
 namespace {
 
-// Runs `step`, running out of memory while reading a table becoming the
-// query's error: no exception may unwind through SQLite's C frames or end a
-// producer thread.
+// Runs `step`, running out of memory while reading a table (or of threads:
+// a scan starts its producer's) becoming the query's error: no exception may
+// unwind through SQLite's C frames or end a producer thread.
 template <typename Step>
 Status OutOfMemoryAsStatus(Step&& step) {
   try {
     return step();
   } catch (const std::bad_alloc&) {
     return Status::OutOfRange("out of memory reading the table");
+  } catch (const std::system_error& error) {
+    return Status::OutOfRange(std::string("cannot start the table's reader thread: ") +
+                              error.what());
   }
 }
 

@@ -113,7 +113,7 @@ Status DataTree::AddAcl(int64_t id, std::vector<zk::Acl> acl) {
 DataTree::Index DataTree::NewNode(Index parent, const uint8_t* record, Index changed,
                                   std::string_view path, uint16_t log_acl) {
   if (node_count_ == chunks_.size() * kChunkNodes) {
-    void* memory = node_arena_.allocate(kChunkNodes * sizeof(Node), alignof(Node));
+    void* memory = node_arena_.Allocate(kChunkNodes * sizeof(Node));
     chunks_.push_back(static_cast<Node*>(memory));
   }
   const auto i = static_cast<Index>(node_count_++);
@@ -201,7 +201,7 @@ DataTree::ChildFields DataTree::ChangeChildFields(Index i) {
   }
   if (n.changed == kNone) {
     if (child_stat_count_ == child_stats_.size() * kChunkNodes) {
-      void* memory = node_arena_.allocate(kChunkNodes * sizeof(ChildStat), alignof(ChildStat));
+      void* memory = node_arena_.Allocate(kChunkNodes * sizeof(ChildStat));
       child_stats_.push_back(static_cast<ChildStat*>(memory));
     }
     const PersistedStat stat = ReadFromFile(i, /*with_acl=*/false).stat;
@@ -215,7 +215,7 @@ DataTree::ChildFields DataTree::ChangeChildFields(Index i) {
 
 DataTree::Index DataTree::AddChanged(const Values& values) {
   if (changed_count_ == changed_.size() * kChunkNodes) {
-    void* memory = node_arena_.allocate(kChunkNodes * sizeof(Values), alignof(Values));
+    void* memory = node_arena_.Allocate(kChunkNodes * sizeof(Values));
     changed_.push_back(static_cast<Values*>(memory));
   }
   const auto i = static_cast<Index>(changed_count_++);

@@ -203,7 +203,7 @@ class DataTree {
   // Chunks of nodes from an arena of huge pages: a snapshot's nodes are
   // allocated all at once and live as long as the tree, so a malloc and
   // page faults apiece would be waste.
-  std::pmr::monotonic_buffer_resource node_arena_{HugePageResource()};
+  HugePageArena node_arena_;
   std::vector<Node*> chunks_;
   size_t node_count_ = 0;  // every node ever added, dead ones included
   // The values of nodes transactions made or changed, in chunks from the
