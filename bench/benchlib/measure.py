@@ -42,6 +42,11 @@ def run_measured(rusage_exec, argv, stdout_path, stderr_path, timeout_s, server_
     report_path.unlink(missing_ok=True)
     server_before = process_cpu_seconds(server_pid)
     with open(stdout_path, "wb") as out, open(stderr_path, "wb") as err:
+        # What the methods before this one wrote is on its way to the disk:
+        # flushed here, off the clock, so that no method pays for another's
+        # write-back (a JVM's 450 MB of output slowed the writes of the
+        # method after it).
+        os.sync()
         started = time.monotonic()
         # A session of its own: a timeout kills the child and whatever it
         # started (zkCli.sh starts java) by that one group id.
