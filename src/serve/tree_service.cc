@@ -5,6 +5,7 @@
 #include <condition_variable>
 #include <deque>
 #include <functional>
+#include <list>
 #include <map>
 #include <mutex>
 #include <shared_mutex>
@@ -593,23 +594,20 @@ class TreeService::Core : public watch::ChangeSink,
       cache_bytes_ = 0;
       cache_label_ = label;
     }
-    if (auto it = cache_.find(key); it != cache_.end()) {
+    auto evict = [this](auto it) {
       cache_bytes_ -= it->second.bytes;
-      cache_.erase(it);  // its place in cache_order_ goes stale
-    }
+      cache_order_.erase(it->second.order);
+      cache_.erase(it);
+    };
+    // Two requests that missed at once both get here: the later one
+    // replaces the earlier.
+    if (auto it = cache_.find(key); it != cache_.end()) evict(it);
     while (!cache_order_.empty() && cache_bytes_ + bytes > options_.response_cache_bytes) {
-      auto [oldest, seq] = std::move(cache_order_.front());
-      cache_order_.pop_front();
-      auto it = cache_.find(oldest);
-      if (it != cache_.end() && it->second.seq == seq) {
-        cache_bytes_ -= it->second.bytes;
-        cache_.erase(it);
-      }
+      evict(cache_.find(cache_order_.front()));
     }
-    const uint64_t seq = next_cache_seq_++;
     cache_bytes_ += bytes;
-    cache_order_.emplace_back(key, seq);
-    cache_.emplace(std::move(key), CachedEntry{std::move(messages), bytes, seq});
+    auto order = cache_order_.insert(cache_order_.end(), key);
+    cache_.emplace(std::move(key), CachedEntry{std::move(messages), bytes, order});
   }
 
   const TreeServiceOptions& options() const { return options_; }
@@ -655,15 +653,13 @@ class TreeService::Core : public watch::ChangeSink,
   struct CachedEntry {
     Messages messages;
     int64_t bytes = 0;
-    uint64_t seq = 0;  // of its entry in cache_order_
+    std::list<ResponseKey>::iterator order;  // its key in cache_order_
   };
   mutable std::mutex cache_mu_;
   std::unordered_map<ResponseKey, CachedEntry, ResponseKeyHash> cache_;
-  // Insertion order, oldest first; an entry replaced since is stale (its
-  // seq differs from the cached one's).
-  std::deque<std::pair<ResponseKey, uint64_t>> cache_order_;
+  // The cached keys in insertion order, oldest first: the next to evict.
+  std::list<ResponseKey> cache_order_;
   int64_t cache_label_ = -1;
-  uint64_t next_cache_seq_ = 0;
   int64_t cache_bytes_ = 0;
   mutable int64_t cache_hits_ = 0;
 

@@ -91,15 +91,18 @@ class ServeTest : public ::testing::Test {
   }
 
   // The suite's server (again, after a test killed it), serving the whole
-  // tree with its datasets in suite_dir_/store.
-  static void StartServer() {
+  // tree with its datasets in suite_dir_/store, with `extra` arguments.
+  static void StartServer(const std::vector<std::string>& extra = {}) {
     const fs::path ports = suite_dir_ / "ports.json";
     fs::remove(ports);
+    std::vector<std::string> args = {"--zk",         cluster_->ConnectString(),
+                                     "--flight",     "127.0.0.1:0",
+                                     "--http",       "127.0.0.1:0",
+                                     "--store",      (suite_dir_ / "store").string(),
+                                     "--ports-file", ports.string()};
+    args.insert(args.end(), extra.begin(), extra.end());
     auto server = ZkarrowProcess::Start(
-        "serve",
-        {"--zk", cluster_->ConnectString(), "--flight", "127.0.0.1:0", "--http", "127.0.0.1:0",
-         "--store", (suite_dir_ / "store").string(), "--ports-file", ports.string()},
-        suite_dir_ / ("serve-" + std::to_string(++server_starts_) + ".err"));
+        "serve", args, suite_dir_ / ("serve-" + std::to_string(++server_starts_) + ".err"));
     ASSERT_TRUE(server.ok()) << server.status().ToString();
     delete server_;
     server_ = server->release();
@@ -162,6 +165,17 @@ class ServeTest : public ::testing::Test {
 
   static Result<std::string> Zkarrow(const std::string& args) {
     return RunCommand(std::string(ZKARROW_BINARY) + " " + args + " 2>&1");
+  }
+
+  // The value of a metric without labels in the server's /metrics.
+  static int64_t Metric(const std::string& name) {
+    const fs::path file = Dir("metrics") / "metrics.txt";
+    EXPECT_EQ(CurlStatus(http_ + "/metrics", file), 200);
+    const std::string text = "\n" + ReadText(file);
+    const std::string key = "\n" + name + " ";
+    const size_t at = text.find(key);
+    EXPECT_NE(at, std::string::npos) << name << " not in\n" << text;
+    return at == std::string::npos ? -1 : std::atoll(text.c_str() + at + key.size());
   }
 
   // HTTP status of a curl request (its body to `body_file`).
@@ -552,6 +566,48 @@ TEST_F(ServeTest, SyncThenGetSeesAWriteJustMade) {
                            http_ + "/actions/sync",
                        dir / "timeout.json"),
             504);
+}
+
+// The encoded responses of one state are kept within --response-cache-mb,
+// the oldest evicted first.
+TEST_F(ServeTest, ResponseCacheEvictsTheOldestWithinItsBudget) {
+  const std::vector<std::string> names = {"a", "b", "c", "d"};
+  MustCreate("/cache-evict", "");
+  // Each response a little over 300 KiB: three fit in 1 MiB, four do not.
+  for (const std::string& name : names)
+    MustCreate("/cache-evict/" + name, std::string(300 << 10, 'v'));
+  ASSERT_NO_FATAL_FAILURE(StartServer({"--response-cache-mb", "1"}));
+  const fs::path dir = Dir("cache-evict");
+  auto get = [&](const std::string& name) {
+    EXPECT_EQ(
+        CurlStatus("'" + http_ + "/znodes?path=/cache-evict/" + name + "'", dir / "out.arrows"),
+        200);
+    EXPECT_LE(Metric("zkarrow_znodes_cache_bytes"), int64_t{1} << 20) << "after " << name;
+  };
+  const std::string hits = "zkarrow_znodes_cache_hits_total";
+  const int64_t before = Metric(hits);
+  get("a");
+  get("a");
+  EXPECT_EQ(Metric(hits), before + 1);
+  get("b");
+  get("c");
+  EXPECT_GT(Metric("zkarrow_znodes_cache_bytes"), int64_t{900} << 10);  // a, b and c
+  get("d");                                                             // evicts a
+  get("b");
+  EXPECT_EQ(Metric(hits), before + 2);
+  get("a");  // a miss, which evicts b (c, d, a)
+  EXPECT_EQ(Metric(hits), before + 2);
+  get("c");
+  EXPECT_EQ(Metric(hits), before + 3);
+  get("b");
+  EXPECT_EQ(Metric(hits), before + 3);
+  // The suite's tree as it was: other tests expect its initial state to be
+  // small (one batch).
+  for (const std::string& name : names) {
+    EXPECT_TRUE(writer_->Delete("/cache-evict/" + name).get().ok());
+  }
+  EXPECT_TRUE(writer_->Delete("/cache-evict").get().ok());
+  ASSERT_NO_FATAL_FAILURE(StartServer());  // the suite's server again, default cache
 }
 
 // The batches of a change stream file and the label each epoch's last
