@@ -151,8 +151,7 @@ class HttpClient::Connection {
 
   // Reads the response headers into `parser`, within the deadline.
   Status ReadHeader(bhttp::response_parser<bhttp::buffer_body>& parser) {
-    parser.body_limit(kNoBodyLimit);
-    chunk_left_ = 0;
+    Prepare(parser);
     Lowest().expires_after(shared_->timeout);
     auto ec = Run([&](auto handler) {
       WithStream([&](auto& s) { bhttp::async_read_header(s, buffer_, parser, handler); });
@@ -310,7 +309,7 @@ class HttpClient::Connection {
     // upload): the reply is read while the body is written.
     Lowest().expires_never();
     bhttp::response_parser<bhttp::buffer_body> parser;
-    parser.body_limit(kNoBodyLimit);
+    Prepare(parser);
     bool replied = false;
     boost::system::error_code reply_ec;
     WithStream([&](auto& s) {
@@ -447,12 +446,20 @@ class HttpClient::Connection {
 
   beast::tcp_stream& Lowest() { return beast::get_lowest_layer(stream_); }
 
+  // Readies a parser for a response on this connection, before its header
+  // is read: no body limit of Beast's (callers bound what they keep), and
+  // the chunk callbacks, which Beast takes only before the body starts.
+  void Prepare(bhttp::response_parser<bhttp::buffer_body>& parser) {
+    parser.body_limit(kNoBodyLimit);
+    parser.on_chunk_header(on_chunk_header_);
+    parser.on_chunk_body(on_chunk_body_);
+    chunk_left_ = 0;
+  }
+
   // Points the parser's body output at `out` for one ReadBody or drain step:
   // a chunked body (every Arrow response) through OnChunkBody, another one
   // through buffer_body.
   void Aim(bhttp::response_parser<bhttp::buffer_body>& parser, std::span<uint8_t> out) {
-    parser.on_chunk_header(on_chunk_header_);
-    parser.on_chunk_body(on_chunk_body_);
     target_ = out;
     target_filled_ = 0;
     auto& body = parser.get().body();
