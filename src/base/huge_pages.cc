@@ -141,9 +141,13 @@ HugePageArena::~HugePageArena() {
 }
 
 void* HugePageArena::Allocate(size_t bytes) {
-  blocks_.reserve(blocks_.size() + 1);  // so that a block is never lost
   void* memory = AllocateHugePages(bytes);
-  blocks_.push_back({memory, bytes});
+  try {
+    blocks_.push_back({memory, bytes});
+  } catch (...) {  // a block the arena cannot record would never be freed
+    FreeHugePages(memory, bytes);
+    throw;
+  }
   return memory;
 }
 
