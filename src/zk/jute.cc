@@ -31,16 +31,14 @@ void JuteWriter::FinishFrame(size_t frame_start) {
   for (int i = 0; i < 4; ++i) out_[frame_start + i] = static_cast<uint8_t>(length >> (24 - 8 * i));
 }
 
-bool JuteReader::Need(size_t n, std::string_view what) {
-  if (!status_.ok()) return false;
-  if (remaining() < n) {
+bool JuteReader::Short(size_t n, std::string_view what) {
+  if (status_.ok()) {
     status_ =
         Status::InvalidData("truncated record: " + std::string(what) + " needs " +
                             std::to_string(n) + " bytes at offset " + std::to_string(offset_) +
                             ", " + std::to_string(remaining()) + " left");
-    return false;
   }
-  return true;
+  return false;
 }
 
 void JuteReader::Fail(std::string_view what) {
@@ -49,37 +47,8 @@ void JuteReader::Fail(std::string_view what) {
   }
 }
 
-bool JuteReader::ReadBool() { return ReadByte() != 0; }
-
-uint8_t JuteReader::ReadByte() {
-  if (!Need(1, "byte")) return 0;
-  return bytes_[offset_++];
-}
-
-int32_t JuteReader::ReadInt() {
-  if (!Need(4, "int")) return 0;
-  const int32_t v = JuteIntAt(bytes_.data() + offset_);
-  offset_ += 4;
-  return v;
-}
-
-int64_t JuteReader::ReadLong() {
-  if (!Need(8, "long")) return 0;
-  const int64_t v = JuteLongAt(bytes_.data() + offset_);
-  offset_ += 8;
-  return v;
-}
-
-std::span<const uint8_t> JuteReader::ReadBufferView() {
-  int32_t length = ReadInt();
-  if (length < 0) {
-    if (length != -1) Fail("negative buffer length " + std::to_string(length));
-    return {};
-  }
-  if (!Need(static_cast<size_t>(length), "buffer")) return {};
-  auto view = bytes_.subspan(offset_, static_cast<size_t>(length));
-  offset_ += static_cast<size_t>(length);
-  return view;
+void JuteReader::FailNegativeLength(int32_t length) {
+  Fail("negative buffer length " + std::to_string(length));
 }
 
 std::vector<uint8_t> JuteReader::ReadBuffer() {

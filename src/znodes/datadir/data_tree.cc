@@ -32,9 +32,11 @@ bool SplitPath(std::string_view path, std::string_view* parent, std::string_view
   return true;
 }
 
-std::string AclKey(const std::vector<zk::Acl>& acl) {
+// The same key for an ACL list held (zk::Acl) or viewed in a log (TxnAcl).
+template <typename Entries>
+std::string AclKey(const Entries& acl) {
   zk::JuteWriter writer;
-  for (const zk::Acl& entry : acl) {
+  for (const auto& entry : acl) {
     writer.WriteInt(entry.perms);
     writer.WriteString(entry.scheme);
     writer.WriteString(entry.id);
@@ -326,11 +328,23 @@ DataTree::Index DataTree::FindLive(std::string_view path) const {
   return i != kNone && node(i).alive ? i : kNone;
 }
 
-const std::vector<zk::Acl>* DataTree::InternAcl(const std::vector<zk::Acl>& acl) {
+const std::vector<zk::Acl>* DataTree::InternAcl(std::span<const TxnAcl> acl) {
   // Consecutive transactions mostly carry the same list: no key to build.
-  if (last_interned_ != nullptr && *last_interned_ == acl) return last_interned_;
-  auto [it, inserted] = acls_by_content_.try_emplace(AclKey(acl), nullptr);
-  if (inserted) it->second = &txn_acls_.emplace_back(acl);
+  if (last_interned_ != nullptr &&
+      std::equal(acl.begin(), acl.end(), last_interned_->begin(), last_interned_->end(),
+                 [](const TxnAcl& a, const zk::Acl& b) {
+                   return a.perms == b.perms && a.scheme == b.scheme && a.id == b.id;
+                 })) {
+    return last_interned_;
+  }
+  std::string key = AclKey(acl);
+  auto it = acls_by_content_.find(key);
+  if (it == acls_by_content_.end()) {
+    std::vector<zk::Acl> copy;
+    copy.reserve(acl.size());
+    for (const TxnAcl& a : acl) copy.push_back({a.perms, std::string(a.scheme), std::string(a.id)});
+    it = acls_by_content_.emplace(std::move(key), &txn_acls_.emplace_back(std::move(copy))).first;
+  }
   last_interned_ = it->second;
   return it->second;
 }

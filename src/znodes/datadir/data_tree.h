@@ -186,7 +186,7 @@ class DataTree {
   Index Lookup(std::string_view path) const;
   Index FindLive(std::string_view path) const;
   Index FindLoadedParent(std::string_view parent_path);
-  const std::vector<zk::Acl>* InternAcl(const std::vector<zk::Acl>& acl);
+  const std::vector<zk::Acl>* InternAcl(std::span<const TxnAcl> acl);
   // `payload` is the whole transaction's bytes when `op` is all of it (not
   // part of a multi), else null.
   void ApplyOp(const TxnHeader& header, int32_t header_type, const TxnOp& op,

@@ -46,11 +46,11 @@ class TxnBudget {
 };
 
 // Fills `acl` (empty, its capacity kept from an earlier transaction).
-void ReadAclList(zk::JuteReader& reader, TxnBudget& budget, std::vector<zk::Acl>* acl) {
+void ReadAclList(zk::JuteReader& reader, TxnBudget& budget, std::vector<TxnAcl>* acl) {
   const int32_t count = reader.ReadVectorLength(kMinAclSize);
-  if (!budget.Charge(count, sizeof(zk::Acl), "ACL entries")) return;
+  if (!budget.Charge(count, sizeof(TxnAcl), "ACL entries")) return;
   acl->resize(static_cast<size_t>(count));
-  for (zk::Acl& entry : *acl) {
+  for (TxnAcl& entry : *acl) {
     entry.perms = reader.ReadInt();
     entry.scheme = ReadStringView(reader);
     entry.id = ReadStringView(reader);
@@ -60,7 +60,7 @@ void ReadAclList(zk::JuteReader& reader, TxnBudget& budget, std::vector<zk::Acl>
 // Empties `op` for the next record, keeping the capacity of its vectors: a
 // log holds millions of transactions, and an allocation apiece showed.
 void ResetOp(TxnOp* op) {
-  std::vector<zk::Acl> acl = std::move(op->acl);
+  std::vector<TxnAcl> acl = std::move(op->acl);
   std::vector<std::string_view> paths = std::move(op->paths_to_delete);
   *op = TxnOp{};
   acl.clear();

@@ -11,7 +11,6 @@
 #include <vector>
 
 #include "base/status.h"
-#include "zk/types.h"
 
 namespace zkarrow::znodes::datadir {
 
@@ -74,13 +73,21 @@ inline constexpr size_t kTxnHeaderSize = 8 + 4 + 8 + 8 + 4;
 // Decodes the header at `bytes`, which must hold kTxnHeaderSize bytes.
 TxnHeader DecodeTxnHeaderAt(const uint8_t* bytes);
 
+// One ACL entry of a create or setACL, as views into the log's bytes:
+// copying scheme and id into strings for every create showed in profiles.
+struct TxnAcl {
+  int32_t perms = 0;
+  std::string_view scheme;
+  std::string_view id;
+};
+
 // One operation: a whole transaction, or one sub-operation of a multi. Which
 // fields mean something depends on `type`.
 struct TxnOp {
   int32_t type = 0;
   std::string_view path;           // create*, delete*, setData, setACL, check, reconfig
   std::span<const uint8_t> data;   // create*, setData, reconfig
-  std::vector<zk::Acl> acl;        // create*, setACL
+  std::vector<TxnAcl> acl;         // create*, setACL
   bool ephemeral = false;          // create, create2
   int32_t parent_cversion = -1;    // create*: the parent's new cversion; -1 = increment
   std::optional<int64_t> ttl_ms;   // createTTL

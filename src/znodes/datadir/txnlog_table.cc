@@ -186,7 +186,7 @@ Status TxnLogBatchBuilder::AppendRow(const TxnHeader& header, const TxnOp* op, i
   AppendOptional(*b_.version, known ? op->version : std::nullopt);
   if (known && (IsCreate(type) || type == kOpSetAcl)) {
     ZKA_RETURN_IF_ERROR(b_.acl->Append());
-    for (const zk::Acl& a : op->acl) {
+    for (const TxnAcl& a : op->acl) {
       b_.acl_entry->Append();
       b_.acl_perms->Append(a.perms);
       ZKA_RETURN_IF_ERROR(b_.acl_scheme->Append(a.scheme));
@@ -218,8 +218,6 @@ Status WriteTxnLogTable(const TxnLogOptions& options, arrow::ipc::IpcWriter& wri
   ZKA_ASSIGN_OR_RETURN(auto listing, ListDataDir(options.dir));
   ZKA_ASSIGN_OR_RETURN(auto builder, TxnLogBatchBuilder::Make());
   builder.Reserve(options.rows_per_batch);
-  // Batches stay well below the 2 GiB a binary column can hold.
-  constexpr int64_t kMaxBatchValueBytes = int64_t{1} << 30;
   auto flush = [&]() -> Status {
     if (builder.num_rows() == 0) return Status::Ok();
     summary->rows += static_cast<size_t>(builder.num_rows());
@@ -258,7 +256,7 @@ Status WriteTxnLogTable(const TxnLogOptions& options, arrow::ipc::IpcWriter& wri
       ++summary->transactions;
       ZKA_RETURN_IF_ERROR(builder.Append(txn));
       if (builder.num_rows() >= options.rows_per_batch ||
-          builder.value_bytes() >= kMaxBatchValueBytes) {
+          builder.value_bytes() >= options.value_bytes_per_batch) {
         ZKA_RETURN_IF_ERROR(flush());
       }
     }
