@@ -113,7 +113,8 @@ Status DataTree::AddAcl(int64_t id, std::vector<zk::Acl> acl) {
 }
 
 DataTree::Index DataTree::NewNode(Index parent, const uint8_t* record, Index changed,
-                                  std::string_view path, uint16_t log_acl) {
+                                  std::string_view path, uint16_t log_acl,
+                                  std::optional<uint64_t> hash) {
   if (node_count_ == chunks_.size() * kChunkNodes) {
     void* memory = node_arena_.Allocate(kChunkNodes * sizeof(Node));
     chunks_.push_back(static_cast<Node*>(memory));
@@ -131,7 +132,7 @@ DataTree::Index DataTree::NewNode(Index parent, const uint8_t* record, Index cha
     ++p.num_children;
   }
   ++live_count_;
-  if (!index_.empty()) IndexInsert(i, PathHash(path));
+  if (!index_.empty()) IndexInsert(i, hash ? *hash : PathHash(path));
   return i;
 }
 
@@ -312,8 +313,12 @@ void DataTree::IndexInsert(Index i, uint64_t hash) {
 }
 
 DataTree::Index DataTree::Lookup(std::string_view path) const {
+  return Lookup(path, PathHash(path));
+}
+
+DataTree::Index DataTree::Lookup(std::string_view path, uint64_t full_hash) const {
   if (index_.empty()) return kNone;
-  const uint64_t hash = PathHash(path) & 0xffffffff;
+  const uint64_t hash = full_hash & 0xffffffff;
   for (size_t slot = hash & index_mask_; index_[slot] != 0; slot = (slot + 1) & index_mask_) {
     const uint64_t entry = index_[slot];
     if ((entry >> 32) != hash) continue;
@@ -324,7 +329,11 @@ DataTree::Index DataTree::Lookup(std::string_view path) const {
 }
 
 DataTree::Index DataTree::FindLive(std::string_view path) const {
-  const Index i = Lookup(path);
+  return FindLive(path, PathHash(path));
+}
+
+DataTree::Index DataTree::FindLive(std::string_view path, uint64_t hash) const {
+  const Index i = Lookup(path, hash);
   return i != kNone && node(i).alive ? i : kNone;
 }
 
@@ -349,17 +358,31 @@ const std::vector<zk::Acl>* DataTree::InternAcl(std::span<const TxnAcl> acl) {
   return it->second;
 }
 
-void DataTree::Prefetch(const Transaction& txn) const {
+void DataTree::Prefetch(const Transaction& txn) {
   if (index_.empty() || txn.ops.empty()) return;
-  const uint64_t hash = PathHash(txn.ops.front().path) & 0xffffffff;
-  __builtin_prefetch(&index_[hash & index_mask_]);
+  const std::string_view path = txn.ops.front().path;
+  const uint64_t hash = PathHash(path);
+  prefetched_[static_cast<uint64_t>(txn.header.zxid) % prefetched_.size()] = {
+      .valid = true, .zxid = txn.header.zxid, .path = path, .hash = hash};
+  __builtin_prefetch(&index_[hash & 0xffffffff & index_mask_]);
+}
+
+uint64_t DataTree::FirstPathHash(const Transaction& txn) const {
+  const std::string_view path = txn.ops.front().path;
+  const PrefetchedHash& seen =
+      prefetched_[static_cast<uint64_t>(txn.header.zxid) % prefetched_.size()];
+  const bool same = seen.valid && seen.zxid == txn.header.zxid && seen.path.data() == path.data() &&
+                    seen.path.size() == path.size();
+  return same ? seen.hash : PathHash(path);
 }
 
 void DataTree::Apply(const Transaction& txn) {
   load_path_.clear();  // loading is over
   EnsureIndex();
   if (txn.header.type != kOpMulti) {
-    if (!txn.ops.empty()) ApplyOp(txn.header, txn.header.type, txn.ops.front(), txn.bytes.data());
+    if (!txn.ops.empty()) {
+      ApplyOp(txn.header, txn.header.type, txn.ops.front(), txn.bytes.data(), FirstPathHash(txn));
+    }
     return;
   }
   // A multi that failed was logged with an error record per operation and
@@ -367,7 +390,7 @@ void DataTree::Apply(const Transaction& txn) {
   for (const TxnOp& op : txn.ops) {
     if (op.type == kOpError) return;
   }
-  for (const TxnOp& op : txn.ops) ApplyOp(txn.header, op.type, op, nullptr);
+  for (const TxnOp& op : txn.ops) ApplyOp(txn.header, op.type, op, nullptr, PathHash(op.path));
 }
 
 uint16_t DataTree::LogAclSlot(const std::vector<zk::Acl>* acl) {
@@ -385,7 +408,7 @@ uint16_t DataTree::LogAclSlot(const std::vector<zk::Acl>* acl) {
 }
 
 void DataTree::ApplyOp(const TxnHeader& header, int32_t type, const TxnOp& op,
-                       const uint8_t* payload) {
+                       const uint8_t* payload, uint64_t hash) {
   Outcome outcome = Outcome::kOk;
   switch (type) {
     case kOpCreate:
@@ -404,7 +427,7 @@ void DataTree::ApplyOp(const TxnHeader& header, int32_t type, const TxnOp& op,
       } else if (op.ephemeral) {
         owner = header.session;
       }
-      outcome = CreateNode(op, owner, header, payload);
+      outcome = CreateNode(op, owner, header, payload, hash);
       // A node the fuzzy snapshot already holds: its parent's cversion and
       // pzxid may predate the create, so the server brings them forward
       // (DataTree.processTxn does this for plain creates only).
@@ -419,11 +442,11 @@ void DataTree::ApplyOp(const TxnHeader& header, int32_t type, const TxnOp& op,
     }
     case kOpDelete:
     case kOpDeleteContainer:
-      if (!DeleteNode(op.path, header.zxid)) outcome = Outcome::kNoNode;
+      if (!DeleteNode(op.path, header.zxid, hash)) outcome = Outcome::kNoNode;
       break;
     case kOpSetData:
     case kOpReconfig: {
-      const Index i = FindLive(op.path);
+      const Index i = FindLive(op.path, hash);
       if (i == kNone) {
         outcome = Outcome::kNoNode;
         break;
@@ -436,7 +459,7 @@ void DataTree::ApplyOp(const TxnHeader& header, int32_t type, const TxnOp& op,
       break;
     }
     case kOpSetAcl: {
-      const Index i = FindLive(op.path);
+      const Index i = FindLive(op.path, hash);
       if (i == kNone) {
         outcome = Outcome::kNoNode;
         break;
@@ -456,7 +479,7 @@ void DataTree::ApplyOp(const TxnHeader& header, int32_t type, const TxnOp& op,
 }
 
 DataTree::Outcome DataTree::CreateNode(const TxnOp& op, int64_t owner, const TxnHeader& header,
-                                       const uint8_t* payload) {
+                                       const uint8_t* payload, uint64_t hash) {
   std::string_view parent_path;
   std::string_view name;
   if (!SplitPath(op.path, &parent_path, &name)) return Outcome::kNoNode;
@@ -470,7 +493,7 @@ DataTree::Outcome DataTree::CreateNode(const TxnOp& op, int64_t owner, const Txn
   last_parent_ = parent_index;
   // Interned first, as the server does, whether or not the create succeeds.
   const std::vector<zk::Acl>* acl = InternAcl(op.acl);
-  const Index existing = Lookup(op.path);
+  const Index existing = Lookup(op.path, hash);
   if (existing != kNone && node(existing).alive) return Outcome::kNodeExists;
   if (existing == kNone && node_count_ >= kMaxNodes)
     return Outcome::kNoNode;  // cannot happen on disk
@@ -489,7 +512,7 @@ DataTree::Outcome DataTree::CreateNode(const TxnOp& op, int64_t owner, const Txn
   if (existing == kNone && payload != nullptr && owner == 0 &&
       (header.type == kOpCreate || header.type == kOpCreate2)) {
     if (const uint16_t slot = LogAclSlot(acl); slot != kFromSnapshot) {
-      NewNode(parent_index, payload, kNone, op.path, slot);
+      NewNode(parent_index, payload, kNone, op.path, slot, hash);
       return Outcome::kOk;
     }
   }
@@ -502,7 +525,7 @@ DataTree::Outcome DataTree::CreateNode(const TxnOp& op, int64_t owner, const Txn
   fields.stat.ephemeral_owner = owner;
   Index i = existing;
   if (i == kNone) {
-    i = NewNode(parent_index, nullptr, AddChanged(fields), op.path);
+    i = NewNode(parent_index, nullptr, AddChanged(fields), op.path, kFromSnapshot, hash);
   } else {
     // The tombstone of this path, still in its parent's list: revived in
     // place, so churn on the same paths does not grow the tree.
@@ -515,7 +538,7 @@ DataTree::Outcome DataTree::CreateNode(const TxnOp& op, int64_t owner, const Txn
   return Outcome::kOk;
 }
 
-bool DataTree::DeleteNode(std::string_view path, int64_t zxid) {
+bool DataTree::DeleteNode(std::string_view path, int64_t zxid, uint64_t hash) {
   std::string_view parent_path;
   std::string_view name;
   if (!SplitPath(path, &parent_path, &name)) return false;
@@ -525,7 +548,7 @@ bool DataTree::DeleteNode(std::string_view path, int64_t zxid) {
   // fuzzy snapshot was taken), but never backwards.
   const ChildFields parent = ChangeChildFields(parent_index);
   if (zxid > *parent.pzxid) *parent.pzxid = zxid;
-  const Index i = FindLive(path);
+  const Index i = FindLive(path, hash);
   if (i == kNone) return false;
   --node(parent_index).num_children;
   // The server refuses to delete a node with children, so a log never asks
@@ -581,10 +604,10 @@ void DataTree::KillSession(int64_t session, const TxnOp& op, int64_t zxid) {
   }
   for (std::string_view path : op.paths_to_delete) {
     own.erase(path);
-    if (!DeleteNode(path, zxid)) ++tolerated_failures_;
+    if (!DeleteNode(path, zxid, PathHash(path))) ++tolerated_failures_;
   }
   for (std::string_view path : own) {
-    if (!DeleteNode(path, zxid)) ++tolerated_failures_;
+    if (!DeleteNode(path, zxid, PathHash(path))) ++tolerated_failures_;
   }
 }
 

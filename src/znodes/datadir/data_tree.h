@@ -5,6 +5,7 @@
 // was built from, which the tree keeps alive, so nothing is copied.
 #pragma once
 
+#include <array>
 #include <cstddef>
 #include <cstdint>
 #include <deque>
@@ -12,6 +13,7 @@
 #include <map>
 #include <memory>
 #include <memory_resource>
+#include <optional>
 #include <set>
 #include <span>
 #include <string>
@@ -74,7 +76,7 @@ class DataTree {
   // A hint, for a transaction to be applied soon: starts loading the part
   // of the path index its lookup will read, a cache miss that would
   // otherwise stall Apply.
-  void Prefetch(const Transaction& txn) const;
+  void Prefetch(const Transaction& txn);
   size_t tolerated_failures() const { return tolerated_failures_; }
 
   size_t size() const { return live_count_; }
@@ -162,8 +164,9 @@ class DataTree {
   // Appends to changed_, returning the new entry's index.
   Index AddChanged(const Values& values);
   // Appends a live node under `parent` (kNone for the root).
+  // `hash` is PathHash(path) when the caller has it.
   Index NewNode(Index parent, const uint8_t* record, Index changed, std::string_view path,
-                uint16_t log_acl = kFromSnapshot);
+                uint16_t log_acl = kFromSnapshot, std::optional<uint64_t> hash = std::nullopt);
   // The log_acl slot of an interned list, or kFromSnapshot when the slots
   // are used up (the node then keeps its values in changed_).
   uint16_t LogAclSlot(const std::vector<zk::Acl>* acl);
@@ -185,17 +188,24 @@ class DataTree {
   // The node with this path, dead or alive; kNone when never seen.
   Index Lookup(std::string_view path) const;
   Index FindLive(std::string_view path) const;
+  // The same with the path's PathHash, computed once per operation.
+  Index Lookup(std::string_view path, uint64_t hash) const;
+  Index FindLive(std::string_view path, uint64_t hash) const;
+  // PathHash of the first operation's path, from Prefetch when it saw the
+  // transaction.
+  uint64_t FirstPathHash(const Transaction& txn) const;
   Index FindLoadedParent(std::string_view parent_path);
   const std::vector<zk::Acl>* InternAcl(std::span<const TxnAcl> acl);
   // `payload` is the whole transaction's bytes when `op` is all of it (not
   // part of a multi), else null.
+  // `hash` is PathHash(op.path).
   void ApplyOp(const TxnHeader& header, int32_t header_type, const TxnOp& op,
-               const uint8_t* payload);
+               const uint8_t* payload, uint64_t hash);
   // These mirror DataTree's methods of the same names; a failure is what the
   // server would have thrown (NoNode, NodeExists) and ignored on replay.
   Outcome CreateNode(const TxnOp& op, int64_t owner, const TxnHeader& header,
-                     const uint8_t* payload);
-  bool DeleteNode(std::string_view path, int64_t zxid);
+                     const uint8_t* payload, uint64_t hash);
+  bool DeleteNode(std::string_view path, int64_t zxid, uint64_t hash);
   void Bury(Index i);
   bool SetCversionPzxid(std::string_view parent_path, int32_t cversion, int64_t zxid);
   void KillSession(int64_t session, const TxnOp& op, int64_t zxid);
@@ -219,6 +229,16 @@ class DataTree {
   // TLB miss too, after a page fault per 4 KiB to fill it.
   std::pmr::vector<uint64_t> index_{HugePageResource()};
   size_t index_mask_ = 0;
+  // The path hashes Prefetch computed, by zxid modulo their count (more
+  // than the replay's prefetch distance), so that a path is hashed once.
+  // Used only for the same zxid and the same view of the path.
+  struct PrefetchedHash {
+    bool valid = false;
+    int64_t zxid = 0;
+    std::string_view path;
+    uint64_t hash = 0;
+  };
+  std::array<PrefetchedHash, 16> prefetched_{};
   // While a snapshot loads: the nodes from the root to the last one added.
   std::vector<Index> load_path_;
   // The parent of the last node a transaction created.
