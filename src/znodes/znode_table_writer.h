@@ -29,8 +29,13 @@ struct ZnodeTableOptions {
   // Only these columns (positions in ZnodeTableSchema(typed_values), in this
   // order), the only ones built; empty: all of them.
   std::vector<int> columns;
-  // A batch is written when it reaches either limit.
-  int64_t max_batch_rows = 64 * 1024;
+  // A batch is written when it reaches either limit. Batches of 8,192 rows
+  // (a few MB) each reuse the pages the one before filled and stay in the
+  // caches while they are written out; memory touched for the first time
+  // costs a page fault and a page cleared by the kernel. With 64k-row
+  // batches the 1M-znode offline snapshot took about a quarter longer, the
+  // 100k one a sixth (paired runs; as the txnlog table found).
+  int64_t max_batch_rows = 8 * 1024;
   int64_t max_batch_bytes = 32 << 20;
   arrow::KeyValueMetadata schema_metadata;
 };

@@ -83,19 +83,31 @@ TEST(DataTreeTest, DigestLeavesOutEmptyPathAndData) {
 }
 
 // Path byte order splits subtrees: "-" and "." sort before "/", so "/a-b"
-// comes between "/a" and "/a/c". ForEach must still give exact byte order.
+// comes between "/a" and "/a/c". ForEach must still give exact byte order,
+// also where names agree in the first 8 bytes that sorting compares first
+// (sequential nodes), or one name is another's prefix shorter or longer
+// than that.
 TEST(DataTreeTest, VisitsInPathByteOrderWhereSubtreesInterleave) {
   DataTree tree;
+  size_t added = 0;
   for (std::string_view path :
        {"", "/a", "/a/c", "/a/c/d", "/a-b", "/a-b/x", "/a.b", "/a0", "/a/c-", "/b", "/A"}) {
     ASSERT_TRUE(Add(tree, path).ok()) << path;
+    ++added;
+  }
+  for (std::string_view path :
+       {"/lock-0000", "/lock-0000/x", "/lock-00000001", "/lock-00000001/y", "/lock-000",
+        "/lock-00000", "/lock-0000-", "/lock-00000001-2", "/lock-00000002", "/lock-0000.",
+        "/abcdefg", "/abcdefg/h", "/abcdefgh", "/abcdefg-"}) {
+    ASSERT_TRUE(Add(tree, path).ok()) << path;
+    ++added;
   }
   std::vector<std::string> paths;
   for (const auto& [path, children] : Visit(tree)) paths.push_back(path);
   std::vector<std::string> sorted = paths;
   std::sort(sorted.begin(), sorted.end());
   EXPECT_EQ(paths, sorted);
-  EXPECT_EQ(paths.size(), 11u);
+  EXPECT_EQ(paths.size(), added);
 }
 
 // Replay deletes leave tombstones that a later create brings back; neither
