@@ -9,6 +9,7 @@
 #include <condition_variable>
 #include <deque>
 #include <functional>
+#include <limits>
 #include <list>
 #include <map>
 #include <mutex>
@@ -40,6 +41,17 @@ constexpr size_t kUploadReadBufferBytes = 64 * 1024;
 // A response's messages already encoded are gathered into one write up to
 // this many bytes (a larger message is written alone).
 constexpr int64_t kGatherBytes = 256 * 1024;
+
+// async_write's completion condition for a response's writes: no cap on one
+// system call. asio's transfer_all caps each at 64 KiB, so a whole table
+// went out as a sendmsg, a trip through the io_context and a timer update
+// per 64 KiB, and on loopback the reader woke for each of them; without
+// the cap a sendmsg takes what the socket's send buffer has room for.
+struct WholeWrites {
+  size_t operator()(const boost::system::error_code& ec, size_t) const {
+    return ec ? 0 : std::numeric_limits<size_t>::max();
+  }
+};
 
 // What a request does to the counters: its route label is the first segment
 // when it is one the server knows (a bounded set of label values).
@@ -1049,7 +1061,7 @@ class Connection final : public ConnectionBase {
     }
     Lowest().expires_after(limits().write_timeout);
     asio::async_write(
-        stream_, out_,
+        stream_, out_, WholeWrites{},
         [self = Self(), next = std::move(next)](boost::system::error_code ec, size_t) {
           if (self->closed_) return;
           if (ec) return self->WriteFailed(ec);
