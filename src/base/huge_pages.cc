@@ -23,32 +23,52 @@ constexpr size_t kSmallRequest = size_t{1} << 20;
 // so buffers freed by other static destructors at exit still find it.
 class MappingCache {
  public:
-  // A kept mapping of at least `length` bytes trimmed to exactly that, or
-  // nullptr.
+  // A kept mapping of at least `length` bytes, or nullptr. Of a longer one
+  // the rest stays kept, its pages faulted in: unmapping it would discard
+  // them, and a buffer that grows past `length` takes it back (TakeAt).
   void* Take(size_t length) {
-    Mapping best{};
-    {
-      std::lock_guard lock(mutex_);
-      size_t best_index = count_;
-      for (size_t i = 0; i < count_; ++i) {
-        if (mappings_[i].length >= length &&
-            (best_index == count_ || mappings_[i].length < mappings_[best_index].length)) {
-          best_index = i;
-        }
+    std::lock_guard lock(mutex_);
+    size_t best_index = count_;
+    for (size_t i = 0; i < count_; ++i) {
+      if (mappings_[i].length >= length &&
+          (best_index == count_ || mappings_[i].length < mappings_[best_index].length)) {
+        best_index = i;
       }
-      if (best_index == count_) return nullptr;
-      best = mappings_[best_index];
-      mappings_[best_index] = mappings_[--count_];
-      bytes_ -= best.length;
     }
-    if (best.length > length) munmap(static_cast<char*>(best.start) + length, best.length - length);
-    return best.start;
+    if (best_index == count_) return nullptr;
+    return TakeFrontLocked(best_index, length);
   }
 
-  // False when the cache is full: the caller unmaps.
-  bool Keep(void* start, size_t length) {
+  // The first `length` bytes of the kept mapping that starts at `start`, if
+  // one does and is that long; false otherwise.
+  bool TakeAt(void* start, size_t length) {
     std::lock_guard lock(mutex_);
-    if (count_ == mappings_.size() || bytes_ + length > kMaxBytes) return false;
+    for (size_t i = 0; i < count_; ++i) {
+      if (mappings_[i].start == start && mappings_[i].length >= length) {
+        TakeFrontLocked(i, length);
+        return true;
+      }
+    }
+    return false;
+  }
+
+  // False when there is no room for it: the caller unmaps. Kept mappings
+  // smaller than this one (mostly the rests Take leaves) are unmapped to
+  // make room, so that they never crowd out the whole buffers a next batch
+  // asks for again.
+  bool Keep(void* start, size_t length) {
+    if (length > kMaxBytes) return false;
+    std::lock_guard lock(mutex_);
+    while (count_ == mappings_.size() || bytes_ + length > kMaxBytes) {
+      size_t smallest = 0;
+      for (size_t i = 1; i < count_; ++i) {
+        if (mappings_[i].length < mappings_[smallest].length) smallest = i;
+      }
+      if (mappings_[smallest].length >= length) return false;
+      munmap(mappings_[smallest].start, mappings_[smallest].length);
+      bytes_ -= mappings_[smallest].length;
+      mappings_[smallest] = mappings_[--count_];
+    }
     mappings_[count_++] = {start, length};
     bytes_ += length;
     return true;
@@ -61,6 +81,20 @@ class MappingCache {
     void* start;
     size_t length;
   };
+
+  void* TakeFrontLocked(size_t index, size_t length) {
+    Mapping& mapping = mappings_[index];
+    void* start = mapping.start;
+    if (mapping.length > length) {
+      mapping.start = static_cast<char*>(mapping.start) + length;
+      mapping.length -= length;
+    } else {
+      mapping = mappings_[--count_];
+    }
+    bytes_ -= length;
+    return start;
+  }
+
   std::mutex mutex_;
   std::array<Mapping, 32> mappings_{};
   size_t count_ = 0;
@@ -119,7 +153,14 @@ void FreeHugePages(void* memory, size_t bytes) {
 
 void* ReallocateHugePages(void* memory, size_t old_bytes, size_t new_bytes) {
   const size_t old_length = RoundUp(old_bytes == 0 ? 1 : old_bytes, kHugePageSize);
-  if (RoundUp(new_bytes, kHugePageSize) <= old_length) return memory;
+  const size_t new_length = RoundUp(new_bytes, kHugePageSize);
+  if (new_length <= old_length) return memory;
+  // The pages right after the mapping are often the kept rest of the one it
+  // was cut from (Take): taken back, the mapping grows where it is, with no
+  // move and no fresh pages.
+  if (Cache().TakeAt(static_cast<char*>(memory) + old_length, new_length - old_length)) {
+    return memory;
+  }
   void* grown = AllocateHugePages(new_bytes);
   // Moves the old pages over the start of the new mapping (which mremap
   // unmaps first); the rest of it keeps whatever it held.

@@ -26,8 +26,9 @@ void* AllocateHugePages(size_t bytes);
 // ReallocateHugePages).
 void FreeHugePages(void* memory, size_t bytes);
 // Grows memory from AllocateHugePages to `new_bytes`, keeping its contents,
-// by moving its pages to a larger mapping instead of copying them: growing
-// a buffer costs neither a copy nor fresh page faults for what it held.
+// in place when the pages after it are kept ones, else by moving its pages
+// to a larger mapping instead of copying them: growing a buffer costs
+// neither a copy nor fresh page faults for what it held.
 // Throws std::bad_alloc on failure, leaving `memory` as it was.
 void* ReallocateHugePages(void* memory, size_t old_bytes, size_t new_bytes);
 

@@ -21,7 +21,7 @@ TEST(HugePagesTest, AllocationIsAlignedAndWritable) {
 }
 
 TEST(HugePagesTest, FreedMappingsAreReusedTrimmedToSize) {
-  // A freed 8 MiB mapping serves a later 4 MiB request (its tail unmapped),
+  // A freed 8 MiB mapping serves a later 4 MiB request (its tail kept),
   // which is then fully usable; nothing else in this test allocates.
   auto* big = static_cast<uint8_t*>(AllocateHugePages(8 * kHugePageSize));
   std::memset(big, 0x5a, 8 * kHugePageSize);
@@ -31,6 +31,29 @@ TEST(HugePagesTest, FreedMappingsAreReusedTrimmedToSize) {
   EXPECT_EQ(reused[0], 0x5a);  // the same pages, not fresh ones
   std::memset(reused, 1, 4 * kHugePageSize);
   FreeHugePages(reused, 4 * kHugePageSize);
+}
+
+TEST(HugePagesTest, GrowingIntoTheKeptRestKeepsTheAddressAndThePages) {
+  // A buffer cut from a larger freed mapping grows back into the rest of
+  // that mapping: the same address, and the rest's pages as they were (not
+  // fresh zeroed ones, not moved); nothing else in this test allocates.
+  auto* big = static_cast<uint8_t*>(AllocateHugePages(8 * kHugePageSize));
+  std::memset(big, 0x5a, 8 * kHugePageSize);
+  FreeHugePages(big, 8 * kHugePageSize);
+  auto* cut = static_cast<uint8_t*>(AllocateHugePages(2 * kHugePageSize));
+  ASSERT_EQ(cut, big);
+  std::memset(cut, 1, 2 * kHugePageSize);
+  auto* grown =
+      static_cast<uint8_t*>(ReallocateHugePages(cut, 2 * kHugePageSize, 5 * kHugePageSize));
+  EXPECT_EQ(grown, big);
+  EXPECT_EQ(grown[2 * kHugePageSize - 1], 1);
+  EXPECT_EQ(grown[2 * kHugePageSize], 0x5a);
+  EXPECT_EQ(grown[5 * kHugePageSize - 1], 0x5a);
+  // What is left of the mapping still serves a request.
+  auto* rest = static_cast<uint8_t*>(AllocateHugePages(3 * kHugePageSize));
+  EXPECT_EQ(rest, big + 5 * kHugePageSize);
+  FreeHugePages(rest, 3 * kHugePageSize);
+  FreeHugePages(grown, 5 * kHugePageSize);
 }
 
 TEST(HugePagesTest, ReallocationKeepsTheBytes) {
