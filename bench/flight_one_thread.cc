@@ -15,16 +15,16 @@ using Clock = std::chrono::steady_clock;
 namespace flight = transport::flight;
 
 // The FlightData of one DoGet, checked and framed as FlightClient's stream
-// does it (TakeMessage, FlightDataInput's parts), read back as the IPC
+// does it (ParseFlightData, FlightDataInput's parts), read back as the IPC
 // stream once the call has ended.
 class ReceivedDoGet final : public flight::FlightDataInput {
  public:
-  Status Add(flight::fproto::FlightData& data) {
-    if (flight::CarriesNoMessage(data)) return Status::Ok();
+  Status Add(grpc::ByteBuffer& data) {
     int64_t framed_size = 0;
-    auto message = flight::TakeMessage(data, &framed_size);
+    auto message = flight::ParseFlightData(data, &framed_size);
     if (!message.ok()) return message.status();
-    return parts().Push(*message);
+    if (!*message) return Status::Ok();
+    return parts().Push(**message);
   }
   void End() { parts().PushBytes(flight::EndOfStreamBytes()); }
 
@@ -41,10 +41,10 @@ Result<OneThreadRun> FlightSmallOnOneThread(
     const std::string& address, int clients, int requests, const std::vector<std::string>& leaves,
     const std::function<void(std::unique_ptr<arrow::InputStream>)>& decode) {
   struct Client {
-    std::unique_ptr<flight::fproto::FlightService::Stub> stub;
+    std::unique_ptr<flight::RawDoGet> do_get;
     std::unique_ptr<grpc::ClientContext> context;
-    std::unique_ptr<grpc::ClientAsyncReader<flight::fproto::FlightData>> reader;
-    flight::fproto::FlightData data;
+    std::unique_ptr<grpc::ClientAsyncReader<grpc::ByteBuffer>> reader;
+    grpc::ByteBuffer data;
     grpc::Status status;
     std::unique_ptr<ReceivedDoGet> received;
     Status received_status;
@@ -61,7 +61,7 @@ Result<OneThreadRun> FlightSmallOnOneThread(
       return Status::Unavailable("cannot connect to the Flight server at " + address +
                                  " within 10 s");
     }
-    call.stub = flight::fproto::FlightService::NewStub(channel);
+    call.do_get = std::make_unique<flight::RawDoGet>(channel);
   }
   int active = clients;
   // Starts the client's next DoGet, if any is left.
@@ -84,7 +84,7 @@ Result<OneThreadRun> FlightSmallOnOneThread(
     call.begin = Clock::now();
     flight::fproto::Ticket ticket;
     ticket.set_ticket(resource.ToTarget());
-    call.reader = call.stub->PrepareAsyncDoGet(call.context.get(), ticket, &queue);
+    call.reader = call.do_get->Prepare(*call.context, ticket, queue);
     call.reader->StartCall(&call);
   };
   auto start = Clock::now();

@@ -25,7 +25,7 @@ struct OneThreadRun {
 // FlightClient::Connect makes them, connected before the clock starts),
 // each with one DoGet at a time, `requests` in turn, the ticket a
 // `znodes?path=` of one of `leaves`. Each call's FlightData is checked and
-// framed as FlightClient's stream does it (TakeMessage, FramedParts); once
+// framed as FlightClient's stream does it (ParseFlightData, FramedParts); once
 // the call has ended well, `decode` reads the IPC stream on this thread
 // (its time is part of the call's latency).
 Result<OneThreadRun> FlightSmallOnOneThread(

@@ -18,6 +18,7 @@
 #include "arrow/ipc/reader.h"
 #include "arrow/ipc/writer.h"
 #include "cli/commands.h"
+#include "cli/heap_policy.h"
 #include "cli/ipc_input.h"
 #include "cli/ipc_options.h"
 #include "cli/output_target.h"
@@ -136,6 +137,11 @@ Result<std::pair<std::string, transport::Resource>> ParseZkUrl(const std::string
 }
 
 Status RunGet(const GetArgs& args) {
+  // Over Flight, gRPC receives each message into 64 KiB heap blocks that
+  // are freed once it is parsed; glibc then trimmed the heap top, so every
+  // message's blocks were faulted in again: most of the page faults of a
+  // whole table's download.
+  KeepFreedHeapMemory();
   const bool group = args.url.starts_with(kZkScheme);
   std::optional<transport::ServerUrl> direct;
   if (!group) {

@@ -35,6 +35,7 @@
 #include "support/znode_rows.h"
 #include "transport/arrow_service.h"
 #include "transport/flight/flight_client.h"
+#include "transport/flight/flight_codec.h"
 #include "transport/flight/flight_server.h"
 
 namespace zkarrow::transport::flight {
@@ -403,6 +404,74 @@ class FlightTest : public ::testing::Test {
   TestService service_;
   std::unique_ptr<FlightServer> server_;
 };
+
+// A serialized FlightData as gRPC hands a received one over: in slices,
+// here of `piece` bytes each.
+grpc::ByteBuffer Sliced(const std::string& bytes, size_t piece) {
+  std::vector<grpc::Slice> slices;
+  for (size_t at = 0; at < bytes.size(); at += piece) {
+    slices.emplace_back(bytes.data() + at, std::min(piece, bytes.size() - at));
+  }
+  return grpc::ByteBuffer(slices.data(), slices.size());
+}
+
+std::string Bytes(std::span<const uint8_t> bytes) {
+  return {reinterpret_cast<const char*>(bytes.data()), bytes.size()};
+}
+
+TEST(FlightCodecTest, ParseFlightDataReadsWhatProtobufReads) {
+  const std::vector<IpcMessage> messages = Encode(*TableSchema(), TableBatches());
+  ASSERT_GE(messages.size(), 2u);
+  const IpcMessage& batch = messages[1];
+  fproto::FlightData data;
+  data.mutable_flight_descriptor()->set_type(fproto::FlightDescriptor::PATH);
+  data.mutable_flight_descriptor()->add_path("znodes");
+  data.set_app_metadata("{}");
+  data.set_data_body("a body that a later data_body field replaces");
+  std::string bytes = data.SerializeAsString();
+  // Fields of every wire type this client does not know (a newer peer's),
+  // then data_body again and data_header: the last of each counts.
+  bytes += std::string("\x98\x06\x05", 3);                       // 99, varint
+  bytes += std::string("\x91\x06", 2) + std::string(8, '\x01');  // 98, fixed64
+  bytes += std::string("\x8d\x06", 2) + std::string(4, '\x02');  // 97, fixed32
+  bytes += std::string("\x82\x06\x03", 3) + "abc";               // 96, bytes
+  fproto::FlightData rest;
+  ToFlightData(batch, rest);
+  bytes += rest.SerializeAsString();
+  fproto::FlightData oracle;
+  ASSERT_TRUE(oracle.ParseFromString(bytes));
+
+  for (size_t piece : {size_t{1}, size_t{7}, size_t{4096}, bytes.size()}) {
+    grpc::ByteBuffer buffer = Sliced(bytes, piece);
+    int64_t framed_size = 0;
+    auto parsed = ParseFlightData(buffer, &framed_size);
+    ASSERT_TRUE(parsed.ok()) << piece << ": " << parsed.status().ToString();
+    ASSERT_TRUE(parsed->has_value()) << piece;
+    const IpcMessage& message = **parsed;
+    EXPECT_EQ(Bytes(message.metadata->bytes()), oracle.data_header()) << piece;
+    ASSERT_NE(message.body, nullptr);
+    EXPECT_EQ(Bytes(message.body->bytes()), oracle.data_body()) << piece;
+    EXPECT_EQ(reinterpret_cast<uintptr_t>(message.body->data()) % arrow::kBufferAlignment, 0u);
+    EXPECT_EQ(framed_size, batch.framed_size());
+  }
+
+  // A FlightData without a message (a descriptor only) is skipped.
+  fproto::FlightData descriptor_only;
+  *descriptor_only.mutable_flight_descriptor() = data.flight_descriptor();
+  grpc::ByteBuffer empty = Sliced(descriptor_only.SerializeAsString(), 5);
+  int64_t framed_size = 0;
+  auto skipped = ParseFlightData(empty, &framed_size);
+  ASSERT_TRUE(skipped.ok()) << skipped.status().ToString();
+  EXPECT_FALSE(skipped->has_value());
+
+  // Cut anywhere inside its last field, it is refused.
+  for (size_t cut : {size_t{1}, size_t{100}, batch.body->bytes().size() / 2}) {
+    grpc::ByteBuffer truncated = Sliced(bytes.substr(0, bytes.size() - cut), 4096);
+    auto refused = ParseFlightData(truncated, &framed_size);
+    ASSERT_FALSE(refused.ok()) << cut;
+    EXPECT_EQ(refused.status().code(), StatusCode::kInvalidData) << refused.status().ToString();
+  }
+}
 
 TEST_F(FlightTest, ListInfoSchemaAndGetRoundTrip) {
   StartServer();

@@ -29,14 +29,14 @@ Status CallFailed(const grpc::Status& status, std::string_view call) {
 // to completion, so none is left when the stream is destroyed.
 class DownloadStream final : public FlightDataInput {
  public:
-  DownloadStream(fproto::FlightService::Stub& stub, std::unique_ptr<grpc::ClientContext> context,
+  DownloadStream(const RawDoGet& do_get, std::unique_ptr<grpc::ClientContext> context,
                  std::string target, std::function<bool()> interrupted)
       : context_(std::move(context)),
         target_(std::move(target)),
         interrupted_(std::move(interrupted)) {
     fproto::Ticket ticket;
     ticket.set_ticket(target_);
-    reader_ = stub.PrepareAsyncDoGet(context_.get(), ticket, &queue_);
+    reader_ = do_get.Prepare(*context_, ticket, queue_);
     reader_->StartCall(this);
     started_ = Await();
   }
@@ -60,19 +60,19 @@ class DownloadStream final : public FlightDataInput {
  private:
   // Receives the next message (or the call's end) into the parts.
   Status Fill() override {
-    fproto::FlightData data;
+    grpc::ByteBuffer data;
     while (started_) {
       reader_->Read(&data, this);
       if (!Await()) break;
       ++count_;
-      if (CarriesNoMessage(data)) continue;
       int64_t framed_size = 0;
-      auto message = TakeMessage(data, &framed_size);
+      auto message = ParseFlightData(data, &framed_size);
       if (!message.ok()) {
         return message.status().WithContext("DoGet " + target_ + ": FlightData " +
                                             std::to_string(count_));
       }
-      return parts().Push(*message);
+      if (!*message) continue;
+      return parts().Push(**message);
     }
     grpc::Status status;
     reader_->Finish(&status, this);
@@ -115,7 +115,7 @@ class DownloadStream final : public FlightDataInput {
   // Destroyed last: the reader and context use it.
   grpc::CompletionQueue queue_;
   std::unique_ptr<grpc::ClientContext> context_;
-  std::unique_ptr<grpc::ClientAsyncReader<fproto::FlightData>> reader_;
+  std::unique_ptr<grpc::ClientAsyncReader<grpc::ByteBuffer>> reader_;
   std::string target_;
   std::function<bool()> interrupted_;
   bool interrupted_seen_ = false;
@@ -131,7 +131,8 @@ class FlightClient::Impl {
   Impl(ClientOptions options, std::shared_ptr<grpc::Channel> channel)
       : options_(std::move(options)),
         channel_(std::move(channel)),
-        stub_(fproto::FlightService::NewStub(channel_)) {}
+        stub_(fproto::FlightService::NewStub(channel_)),
+        do_get_(channel_) {}
 
   // A context with the token, and the connect timeout as deadline unless
   // the call is a stream of data.
@@ -148,12 +149,14 @@ class FlightClient::Impl {
   }
 
   fproto::FlightService::Stub& stub() { return *stub_; }
+  const RawDoGet& do_get() const { return do_get_; }
   const std::function<bool()>& interrupted() const { return options_.interrupted; }
 
  private:
   ClientOptions options_;
   std::shared_ptr<grpc::Channel> channel_;
   std::unique_ptr<fproto::FlightService::Stub> stub_;
+  RawDoGet do_get_;
 };
 
 FlightClient::FlightClient(std::unique_ptr<Impl> impl) : impl_(std::move(impl)) {}
@@ -225,7 +228,7 @@ Result<std::unique_ptr<arrow::InputStream>> FlightClient::Get(const Resource& re
   if (options.compression != arrow::ipc::Compression::kNone) {
     ticket.params[kCodecsParam] = std::string(CodecName(options.compression));
   }
-  auto stream = std::make_unique<DownloadStream>(impl_->stub(), impl_->Context(false),
+  auto stream = std::make_unique<DownloadStream>(impl_->do_get(), impl_->Context(false),
                                                  ticket.ToTarget(), impl_->interrupted());
   // The first message, or the call's error before any: that is this
   // call's error rather than a Read's.

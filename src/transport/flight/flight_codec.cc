@@ -1,12 +1,16 @@
 #include "transport/flight/flight_codec.h"
 
 #include <absl/synchronization/mutex.h>
+#include <google/protobuf/io/coded_stream.h>
+#include <grpcpp/support/proto_buffer_reader.h>
 
 #include <algorithm>
 #include <mutex>
+#include <optional>
 #include <utility>
 #include <vector>
 
+#include "arrow/buffer.h"
 #include "arrow/io.h"
 #include "arrow/ipc/encapsulated.h"
 #include "arrow/ipc/message.h"
@@ -262,6 +266,84 @@ Result<IpcMessage> TakeMessage(fproto::FlightData& data, int64_t* framed_size) {
   if (!data.data_body().empty()) message.body = BufferOwning(std::move(*data.mutable_data_body()));
   ZKA_ASSIGN_OR_RETURN(*framed_size, arrow::ipc::CheckEncapsulated(message));
   return message;
+}
+
+Result<std::optional<IpcMessage>> ParseFlightData(grpc::ByteBuffer& data, int64_t* framed_size) {
+  const size_t total = data.Length();
+  grpc::ProtoBufferReader reader(&data);
+  if (!reader.status().ok()) {
+    return Status::InvalidData("FlightData: " + reader.status().error_message());
+  }
+  google::protobuf::io::CodedInputStream in(&reader);
+  auto cut = [&](const std::string& what) {
+    return Status::InvalidData("FlightData of " + std::to_string(total) + " bytes: expected " +
+                               what + " at byte " + std::to_string(in.CurrentPosition()));
+  };
+  IpcMessage message;
+  // Protobuf's rules: fields in any order, the last of a repeated singular
+  // field wins, other fields (descriptor, app_metadata, unknown ones) are
+  // skipped, a known field of the wrong wire type counts as unknown.
+  while (static_cast<size_t>(in.CurrentPosition()) < total) {
+    const uint32_t tag = in.ReadTag();
+    if (tag == 0) return cut("a field tag");
+    const uint32_t field = tag >> 3;
+    switch (tag & 7) {
+      case 0: {
+        uint64_t ignored = 0;
+        if (!in.ReadVarint64(&ignored)) return cut("a varint");
+        break;
+      }
+      case 1:
+        if (!in.Skip(8)) return cut("8 bytes");
+        break;
+      case 5:
+        if (!in.Skip(4)) return cut("4 bytes");
+        break;
+      case 2: {
+        uint32_t length = 0;
+        if (!in.ReadVarint32(&length)) return cut("a length");
+        if (length > total - static_cast<size_t>(in.CurrentPosition())) {
+          return cut("a field of " + std::to_string(length) + " bytes");
+        }
+        std::shared_ptr<const arrow::Buffer>* part = nullptr;
+        if (field == fproto::FlightData::kDataHeaderFieldNumber) part = &message.metadata;
+        if (field == fproto::FlightData::kDataBodyFieldNumber) part = &message.body;
+        if (part == nullptr) {
+          if (!in.Skip(static_cast<int>(length))) return cut(std::to_string(length) + " bytes");
+          break;
+        }
+        auto bytes = std::make_shared<arrow::AlignedBytes>(length);
+        if (!in.ReadRaw(bytes->data(), static_cast<int>(length))) {
+          return cut(std::to_string(length) + " bytes");
+        }
+        bytes->ZeroFrom(length);
+        const uint8_t* start = bytes->data();
+        *part = std::make_shared<const arrow::Buffer>(start, length, std::move(bytes));
+        break;
+      }
+      default:
+        return cut("a field of wire type 0, 1, 2 or 5, found type " + std::to_string(tag & 7));
+    }
+  }
+  const bool has_header = message.metadata && message.metadata->size() > 0;
+  const bool has_body = message.body && message.body->size() > 0;
+  if (!has_header && !has_body) return std::optional<IpcMessage>();
+  if (!has_header) message.metadata = arrow::Buffer::Zeroed(0);
+  if (!has_body) message.body.reset();
+  ZKA_ASSIGN_OR_RETURN(*framed_size, arrow::ipc::CheckEncapsulated(message));
+  return std::optional<IpcMessage>(std::move(message));
+}
+
+RawDoGet::RawDoGet(const std::shared_ptr<grpc::ChannelInterface>& channel)
+    : channel_(channel),
+      method_(kDoGetMethod, grpc::internal::RpcMethod::SERVER_STREAMING, channel) {}
+
+std::unique_ptr<grpc::ClientAsyncReader<grpc::ByteBuffer>> RawDoGet::Prepare(
+    grpc::ClientContext& context, const fproto::Ticket& ticket,
+    grpc::CompletionQueue& queue) const {
+  return std::unique_ptr<grpc::ClientAsyncReader<grpc::ByteBuffer>>(
+      grpc::internal::ClientAsyncReaderFactory<grpc::ByteBuffer>::Create(
+          channel_.get(), &queue, method_, &context, ticket, /*start=*/false, nullptr));
 }
 
 bool CarriesNoMessage(const fproto::FlightData& data) {

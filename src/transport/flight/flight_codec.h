@@ -4,12 +4,16 @@
 // FlightData. Internal to transport/flight (it exposes the generated code).
 #pragma once
 
+#include <grpcpp/impl/codegen/proto_utils.h>
+#include <grpcpp/impl/rpc_method.h>
+#include <grpcpp/support/async_stream.h>
 #include <grpcpp/support/byte_buffer.h>
 #include <grpcpp/support/status.h>
 
 #include <cstdint>
 #include <deque>
 #include <memory>
+#include <optional>
 #include <span>
 #include <string>
 #include <string_view>
@@ -77,6 +81,32 @@ grpc::ByteBuffer SerializeFlightData(const IpcMessage& message);
 // and checks it (CheckEncapsulated); *framed_size is its size in the stream
 // format. InvalidData when the two parts do not form a message.
 Result<IpcMessage> TakeMessage(fproto::FlightData& data, int64_t* framed_size);
+// The message of a FlightData as gRPC received it, serialized, checked as
+// TakeMessage checks it; nullopt for one that carries no message (only a
+// descriptor or app_metadata). Each part is copied once, from gRPC's
+// receive slices into a 64-byte aligned buffer of its own (a large body's
+// from the huge-page allocator, whose freed mappings are reused with their
+// pages faulted in): parsed by protobuf, a body went into a std::string of
+// fresh heap memory, faulted in page by page on every DoGet.
+Result<std::optional<IpcMessage>> ParseFlightData(grpc::ByteBuffer& data, int64_t* framed_size);
+
+// DoGet on a channel, its FlightData read unparsed (for ParseFlightData).
+// The generated stub reads them only as FlightData; this is the call it
+// makes (the same method, request and streaming) with grpc::ByteBuffer as
+// the type read.
+inline constexpr char kDoGetMethod[] = "/arrow.flight.protocol.FlightService/DoGet";
+class RawDoGet {
+ public:
+  explicit RawDoGet(const std::shared_ptr<grpc::ChannelInterface>& channel);
+  // The call, not started (StartCall), its events on `queue`.
+  std::unique_ptr<grpc::ClientAsyncReader<grpc::ByteBuffer>> Prepare(
+      grpc::ClientContext& context, const fproto::Ticket& ticket,
+      grpc::CompletionQueue& queue) const;
+
+ private:
+  std::shared_ptr<grpc::ChannelInterface> channel_;
+  grpc::internal::RpcMethod method_;
+};
 // True for a FlightData without an IPC message (only a descriptor or
 // app_metadata), which a stream skips.
 bool CarriesNoMessage(const fproto::FlightData& data);
