@@ -4,6 +4,7 @@
 
 #include <array>
 #include <cstdint>
+#include <cstring>
 #include <mutex>
 #include <new>
 
@@ -55,28 +56,44 @@ class MappingCache {
   // False when there is no room for it: the caller unmaps. Kept mappings
   // smaller than this one (mostly the rests Take leaves) are unmapped to
   // make room, so that they never crowd out the whole buffers a next batch
-  // asks for again.
+  // asks for again; none are when that would not make room enough.
   bool Keep(void* start, size_t length) {
     if (length > kMaxBytes) return false;
-    std::lock_guard lock(mutex_);
-    while (count_ == mappings_.size() || bytes_ + length > kMaxBytes) {
-      size_t smallest = 0;
-      for (size_t i = 1; i < count_; ++i) {
-        if (mappings_[i].length < mappings_[smallest].length) smallest = i;
+    std::array<Mapping, kSlots> evicted;
+    size_t evicted_count = 0;
+    {
+      std::lock_guard lock(mutex_);
+      size_t smaller_count = 0;
+      size_t smaller_bytes = 0;
+      for (size_t i = 0; i < count_; ++i) {
+        if (mappings_[i].length < length) {
+          ++smaller_count;
+          smaller_bytes += mappings_[i].length;
+        }
       }
-      if (mappings_[smallest].length >= length) return false;
-      munmap(mappings_[smallest].start, mappings_[smallest].length);
-      bytes_ -= mappings_[smallest].length;
-      mappings_[smallest] = mappings_[--count_];
+      if (count_ - smaller_count == kSlots || bytes_ - smaller_bytes + length > kMaxBytes) {
+        return false;
+      }
+      while (count_ == kSlots || bytes_ + length > kMaxBytes) {
+        size_t smallest = 0;
+        for (size_t i = 1; i < count_; ++i) {
+          if (mappings_[i].length < mappings_[smallest].length) smallest = i;
+        }
+        evicted[evicted_count++] = mappings_[smallest];
+        bytes_ -= mappings_[smallest].length;
+        mappings_[smallest] = mappings_[--count_];
+      }
+      mappings_[count_++] = {start, length};
+      bytes_ += length;
     }
-    mappings_[count_++] = {start, length};
-    bytes_ += length;
+    for (size_t i = 0; i < evicted_count; ++i) munmap(evicted[i].start, evicted[i].length);
     return true;
   }
 
  private:
   // About two batches' worth of large column buffers.
   static constexpr size_t kMaxBytes = size_t{128} << 20;
+  static constexpr size_t kSlots = 32;
   struct Mapping {
     void* start;
     size_t length;
@@ -96,7 +113,7 @@ class MappingCache {
   }
 
   std::mutex mutex_;
-  std::array<Mapping, 32> mappings_{};
+  std::array<Mapping, kSlots> mappings_{};
   size_t count_ = 0;
   size_t bytes_ = 0;
 };
@@ -123,6 +140,27 @@ class HugePageMemoryResource final : public std::pmr::memory_resource {
     return this == &other;
   }
 };
+
+// Moves the pages of [from, from + length) over [to, to + length) (mremap
+// unmaps what was there first), a huge page at a time. A range made of
+// several mappings (a buffer whose pages were moved onto a kept mapping, or
+// that grew into a kept rest, is) moves in one call only on kernels since
+// 6.17, while each huge page lies within one mapping: every mapping here
+// starts and ends on a huge page. Pages the kernel refuses to move (out of
+// mappings, say) are copied instead.
+// REQUIRES: `from` and `to` huge-page aligned, `length` a multiple of
+// kHugePageSize, the two ranges disjoint.
+void MovePages(char* from, char* to, size_t length) {
+  size_t moved = 0;
+  while (moved < length && mremap(from + moved, kHugePageSize, kHugePageSize,
+                                  MREMAP_MAYMOVE | MREMAP_FIXED, to + moved) != MAP_FAILED) {
+    moved += kHugePageSize;
+  }
+  if (moved < length) {
+    std::memcpy(to + moved, from + moved, length - moved);
+    munmap(from + moved, length - moved);
+  }
+}
 
 }  // namespace
 
@@ -162,13 +200,9 @@ void* ReallocateHugePages(void* memory, size_t old_bytes, size_t new_bytes) {
     return memory;
   }
   void* grown = AllocateHugePages(new_bytes);
-  // Moves the old pages over the start of the new mapping (which mremap
-  // unmaps first); the rest of it keeps whatever it held.
-  void* moved = mremap(memory, old_length, old_length, MREMAP_MAYMOVE | MREMAP_FIXED, grown);
-  if (moved == MAP_FAILED) {
-    FreeHugePages(grown, new_bytes);
-    throw std::bad_alloc();
-  }
+  // The old pages go over the start of the new mapping; the rest of it
+  // keeps whatever it held.
+  MovePages(static_cast<char*>(memory), static_cast<char*>(grown), old_length);
   return grown;
 }
 

@@ -20,6 +20,16 @@
 
 namespace zkarrow::znodes {
 
+// Rows per record batch of the znode table (live, offline, watch) and of
+// the txnlog table, unless a caller says otherwise. A batch of this many
+// rows (a few MB) reuses the pages the one before it filled, and stays
+// in the caches while it is copied out; memory the process touches for the
+// first time costs a page fault and a page cleared by the kernel, dear on
+// a virtual machine. With 65,536-row batches the 1M-znode offline snapshot
+// took about a quarter longer, and fresh pages were the largest cost of a
+// 100k-transaction txnlog table.
+inline constexpr int64_t kRowsPerBatch = 8 * 1024;
+
 struct ZnodeTableOptions {
   arrow::ipc::IpcFormat format = arrow::ipc::IpcFormat::kFile;
   arrow::ipc::Compression compression = arrow::ipc::Compression::kNone;
@@ -29,13 +39,8 @@ struct ZnodeTableOptions {
   // Only these columns (positions in ZnodeTableSchema(typed_values), in this
   // order), the only ones built; empty: all of them.
   std::vector<int> columns;
-  // A batch is written when it reaches either limit. Batches of 8,192 rows
-  // (a few MB) each reuse the pages the one before filled and stay in the
-  // caches while they are written out; memory touched for the first time
-  // costs a page fault and a page cleared by the kernel. With 64k-row
-  // batches the 1M-znode offline snapshot took about a quarter longer, the
-  // 100k one a sixth (paired runs; as the txnlog table found).
-  int64_t max_batch_rows = 8 * 1024;
+  // A batch is written when it reaches either limit.
+  int64_t max_batch_rows = kRowsPerBatch;
   int64_t max_batch_bytes = 32 << 20;
   arrow::KeyValueMetadata schema_metadata;
 };

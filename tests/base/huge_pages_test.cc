@@ -7,6 +7,9 @@
 #include <memory_resource>
 #include <vector>
 
+// The freed mappings the allocator keeps are process-wide; each test runs in
+// a process of its own (gtest_discover_tests), so the tests that expect a
+// particular kept mapping back start with none kept.
 namespace zkarrow {
 namespace {
 
@@ -20,7 +23,7 @@ TEST(HugePagesTest, AllocationIsAlignedAndWritable) {
   FreeHugePages(memory, bytes);
 }
 
-TEST(HugePagesTest, FreedMappingsAreReusedTrimmedToSize) {
+TEST(HugePagesTest, FreedMappingsAreReusedCutToSize) {
   // A freed 8 MiB mapping serves a later 4 MiB request (its tail kept),
   // which is then fully usable; nothing else in this test allocates.
   auto* big = static_cast<uint8_t*>(AllocateHugePages(8 * kHugePageSize));
@@ -66,6 +69,30 @@ TEST(HugePagesTest, ReallocationKeepsTheBytes) {
   for (size_t i = 0; i < old_bytes; ++i) ASSERT_EQ(grown[i], static_cast<uint8_t>(i * 7)) << i;
   std::memset(grown + old_bytes, 1, new_bytes - old_bytes);
   FreeHugePages(grown, new_bytes);
+}
+
+// A buffer grown onto kept mappings is made of several mappings (its old
+// pages moved onto the front of a kept one, or a kept rest taken back
+// after it), which the next growth must move too, page by page.
+TEST(HugePagesTest, GrowingAgainAndAgainThroughKeptMappingsKeepsTheBytes) {
+  for (size_t pages : {3, 5}) {
+    auto* kept = static_cast<uint8_t*>(AllocateHugePages(pages * kHugePageSize));
+    std::memset(kept, 0xee, pages * kHugePageSize);
+    FreeHugePages(kept, pages * kHugePageSize);
+  }
+  size_t size = kHugePageSize / 2;
+  auto* buffer = static_cast<uint8_t*>(AllocateHugePages(size));
+  for (size_t i = 0; i < size; ++i) buffer[i] = static_cast<uint8_t>(i * 7 + i / 4096);
+  for (size_t grown :
+       {2 * kHugePageSize, 4 * kHugePageSize, 9 * kHugePageSize + 1, 24 * kHugePageSize}) {
+    buffer = static_cast<uint8_t*>(ReallocateHugePages(buffer, size, grown));
+    for (size_t i = 0; i < size; ++i) {
+      ASSERT_EQ(buffer[i], static_cast<uint8_t>(i * 7 + i / 4096)) << i << " of " << grown;
+    }
+    for (size_t i = size; i < grown; ++i) buffer[i] = static_cast<uint8_t>(i * 7 + i / 4096);
+    size = grown;
+  }
+  FreeHugePages(buffer, size);
 }
 
 TEST(HugePagesTest, ReallocationWithinTheMappingKeepsTheAddress) {

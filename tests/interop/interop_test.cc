@@ -510,8 +510,9 @@ TEST_F(InteropTest, StringViewTablesReadLikeTheDefault) {
 }
 
 // -- Offline tables past the first batch: dictionary values (txnlog types,
-// node kinds, value types) that first appear after row 65,536, in files and
-// streams, read by Arrow JS and Polars (issue 10: the txnlog file failed).
+// node kinds, value types) that first appear after the first batch's rows,
+// in files and streams, read by Arrow JS and Polars (issue 10: the txnlog
+// file failed).
 
 TEST_F(InteropTest, ArrowJsAndPolarsReadOfflineTablesWhoseValuesAppearLate) {
   SKIP_WITHOUT_NODE();

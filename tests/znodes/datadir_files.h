@@ -15,6 +15,7 @@
 #include "znodes/datadir/data_tree.h"
 #include "znodes/datadir/snapshot.h"
 #include "znodes/datadir/txn.h"
+#include "znodes/znode_table_writer.h"
 
 namespace zkarrow::znodes::testing {
 
@@ -74,13 +75,13 @@ class ScratchDataDir {
 };
 
 // Inputs whose dictionary-encoded values first appear after the first batch
-// of 65,536 rows (issue 10), in a data directory's version-2 folder:
+// (issue 10), in a data directory's version-2 folder:
 // - log.100000001: createSession, `creates` creates of /n<i>, then a setData
 //   and a delete (txnlog types);
 // - snapshot.0: the root, `nodes` persistent nodes /n<i> holding text, then
 //   /zz-container holding an int and /zz-ttl (a TTL of 60 s) holding JSON,
 //   last in path order (node kinds and typed value types).
-inline constexpr int kRowsPastTheFirstBatch = 70'000;
+inline constexpr int kRowsPastTheFirstBatch = static_cast<int>(kRowsPerBatch) + 4'000;
 void WriteLateTypesLog(const std::filesystem::path& version2, int creates);
 void WriteLateKindsSnapshot(const std::filesystem::path& version2, int nodes);
 

@@ -73,9 +73,9 @@ class DataTree {
   // Applies a transaction as DataTree.processTxn does. Failures ZooKeeper
   // tolerates on replay (node exists, no node) are counted, not errors.
   void Apply(const Transaction& txn);
-  // A hint, for a transaction to be applied soon: starts loading the part
-  // of the path index its lookup will read, a cache miss that would
-  // otherwise stall Apply.
+  // For a transaction to be applied soon: starts loading the part of the
+  // path index its lookup will read, a cache miss that would otherwise
+  // stall Apply, and keeps the path's hash for Apply to use.
   void Prefetch(const Transaction& txn);
   size_t tolerated_failures() const { return tolerated_failures_; }
 

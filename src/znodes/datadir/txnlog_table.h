@@ -18,6 +18,7 @@
 #include "arrow/type.h"
 #include "base/status.h"
 #include "znodes/datadir/txn.h"
+#include "znodes/znode_table_writer.h"
 
 namespace zkarrow::znodes::datadir {
 
@@ -81,15 +82,10 @@ class TxnLogBatchBuilder {
 
 struct TxnLogOptions {
   std::filesystem::path dir;  // as DataDirOptions::dir
-  // A batch ends at whichever comes first. Batches are small (about 2 MB
-  // for a typical log) because each reuses the pages the one before it
-  // filled, while memory the process touches for the first time costs a
-  // page fault and a page cleared by the kernel, and on a virtual machine
-  // more still: with 64k-row batches (16 MB, and as many bytes of output
-  // chunks queued behind them) fresh pages were the largest cost of a
-  // 100k-transaction table. One path or data value (at most jute.maxbuffer)
+  // A batch ends at whichever comes first (see kRowsPerBatch for why
+  // batches are small). One path or data value (at most jute.maxbuffer)
   // still stays far below the 2 GiB a binary column holds.
-  int64_t rows_per_batch = 8 * 1024;
+  int64_t rows_per_batch = kRowsPerBatch;
   int64_t value_bytes_per_batch = int64_t{8} << 20;
 };
 
