@@ -435,6 +435,8 @@ TEST(FlightCodecTest, ParseFlightDataReadsWhatProtobufReads) {
   bytes += std::string("\x91\x06", 2) + std::string(8, '\x01');  // 98, fixed64
   bytes += std::string("\x8d\x06", 2) + std::string(4, '\x02');  // 97, fixed32
   bytes += std::string("\x82\x06\x03", 3) + "abc";               // 96, bytes
+  // 95, a group (wire types 3 and 4) holding a varint and a nested group.
+  bytes += std::string("\xfb\x05\x08\x01\xf3\x05\xf4\x05\xfc\x05", 10);
   fproto::FlightData rest;
   ToFlightData(batch, rest);
   bytes += rest.SerializeAsString();
@@ -463,6 +465,18 @@ TEST(FlightCodecTest, ParseFlightDataReadsWhatProtobufReads) {
   auto skipped = ParseFlightData(empty, &framed_size);
   ASSERT_TRUE(skipped.ok()) << skipped.status().ToString();
   EXPECT_FALSE(skipped->has_value());
+
+  // Field number 0, and a group that never ends, are refused as protobuf
+  // refuses them.
+  for (const std::string& malformed :
+       {std::string("\x02\x01x", 3) + bytes, bytes + std::string("\xfb\x05\x08\x01", 4)}) {
+    fproto::FlightData refused_too;
+    EXPECT_FALSE(refused_too.ParseFromString(malformed));
+    grpc::ByteBuffer sliced = Sliced(malformed, 4096);
+    auto refused = ParseFlightData(sliced, &framed_size);
+    ASSERT_FALSE(refused.ok());
+    EXPECT_EQ(refused.status().code(), StatusCode::kInvalidData) << refused.status().ToString();
+  }
 
   // Cut anywhere inside its last field, it is refused.
   for (size_t cut : {size_t{1}, size_t{100}, batch.body->bytes().size() / 2}) {

@@ -2,6 +2,7 @@
 
 #include <absl/synchronization/mutex.h>
 #include <google/protobuf/io/coded_stream.h>
+#include <google/protobuf/wire_format_lite.h>
 #include <grpcpp/support/proto_buffer_reader.h>
 
 #include <algorithm>
@@ -20,6 +21,8 @@
 namespace zkarrow::transport::flight {
 
 namespace {
+
+using google::protobuf::internal::WireFormatLite;
 
 // A buffer over a protobuf bytes field taken out of its message: the string
 // moves into the owner, so the bytes are not copied.
@@ -281,49 +284,39 @@ Result<std::optional<IpcMessage>> ParseFlightData(grpc::ByteBuffer& data, int64_
   };
   IpcMessage message;
   // Protobuf's rules: fields in any order, the last of a repeated singular
-  // field wins, other fields (descriptor, app_metadata, unknown ones) are
-  // skipped, a known field of the wrong wire type counts as unknown.
+  // field wins, other fields (descriptor, app_metadata, unknown ones of any
+  // wire type, groups included) are skipped by protobuf's own code, a known
+  // field of the wrong wire type counts as unknown, field number 0 is
+  // malformed.
   while (static_cast<size_t>(in.CurrentPosition()) < total) {
     const uint32_t tag = in.ReadTag();
     if (tag == 0) return cut("a field tag");
     const uint32_t field = tag >> 3;
-    switch (tag & 7) {
-      case 0: {
-        uint64_t ignored = 0;
-        if (!in.ReadVarint64(&ignored)) return cut("a varint");
-        break;
-      }
-      case 1:
-        if (!in.Skip(8)) return cut("8 bytes");
-        break;
-      case 5:
-        if (!in.Skip(4)) return cut("4 bytes");
-        break;
-      case 2: {
-        uint32_t length = 0;
-        if (!in.ReadVarint32(&length)) return cut("a length");
-        if (length > total - static_cast<size_t>(in.CurrentPosition())) {
-          return cut("a field of " + std::to_string(length) + " bytes");
-        }
-        std::shared_ptr<const arrow::Buffer>* part = nullptr;
-        if (field == fproto::FlightData::kDataHeaderFieldNumber) part = &message.metadata;
-        if (field == fproto::FlightData::kDataBodyFieldNumber) part = &message.body;
-        if (part == nullptr) {
-          if (!in.Skip(static_cast<int>(length))) return cut(std::to_string(length) + " bytes");
-          break;
-        }
-        auto bytes = std::make_shared<arrow::AlignedBytes>(length);
-        if (!in.ReadRaw(bytes->data(), static_cast<int>(length))) {
-          return cut(std::to_string(length) + " bytes");
-        }
-        bytes->ZeroFrom(length);
-        const uint8_t* start = bytes->data();
-        *part = std::make_shared<const arrow::Buffer>(start, length, std::move(bytes));
-        break;
-      }
-      default:
-        return cut("a field of wire type 0, 1, 2 or 5, found type " + std::to_string(tag & 7));
+    if (field == 0) return cut("a field number above 0");
+    std::shared_ptr<const arrow::Buffer>* part = nullptr;
+    if (WireFormatLite::GetTagWireType(tag) == WireFormatLite::WIRETYPE_LENGTH_DELIMITED) {
+      if (field == fproto::FlightData::kDataHeaderFieldNumber) part = &message.metadata;
+      if (field == fproto::FlightData::kDataBodyFieldNumber) part = &message.body;
     }
+    if (part == nullptr) {
+      if (!WireFormatLite::SkipField(&in, tag)) {
+        return cut("field " + std::to_string(field) + " of wire type " + std::to_string(tag & 7) +
+                   " whole");
+      }
+      continue;
+    }
+    uint32_t length = 0;
+    if (!in.ReadVarint32(&length)) return cut("a length");
+    if (length > total - static_cast<size_t>(in.CurrentPosition())) {
+      return cut("a field of " + std::to_string(length) + " bytes");
+    }
+    auto bytes = std::make_shared<arrow::AlignedBytes>(length);
+    if (!in.ReadRaw(bytes->data(), static_cast<int>(length))) {
+      return cut(std::to_string(length) + " bytes");
+    }
+    bytes->ZeroFrom(length);
+    const uint8_t* start = bytes->data();
+    *part = std::make_shared<const arrow::Buffer>(start, length, std::move(bytes));
   }
   const bool has_header = message.metadata && message.metadata->size() > 0;
   const bool has_body = message.body && message.body->size() > 0;
