@@ -94,10 +94,9 @@ class Replayer {
   // Applies a block of `log`'s entries; `used` tells whether any of the
   // log's transactions was applied, in this block or an earlier one.
   Status ReplayBlock(const datadir::TxnLogPipeline::Block& block, const DataFile& log, bool* used) {
-    // Far enough ahead that a miss completes before its transaction's turn.
-    constexpr size_t kPrefetchDistance = 8;
+    constexpr size_t kAhead = DataTree::kPrefetchAhead;
     for (size_t k = 0; k < block.count; ++k) {
-      if (k + kPrefetchDistance < block.count) tree_->Prefetch(block.txns[k + kPrefetchDistance]);
+      if (k + kAhead < block.count) tree_->Prefetch(block.txns[k + kAhead]);
       const datadir::Transaction& txn = block.txns[k];
       const int64_t zxid = txn.header.zxid;
       if (zxid <= last_zxid_) continue;  // already in the snapshot

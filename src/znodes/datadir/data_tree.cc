@@ -667,7 +667,7 @@ Status DataTree::ForEach(const std::function<Status(const ZnodeRecord&)>& sink) 
   };
   std::vector<Entry> entries;
   std::vector<Frame> frames;
-  constexpr size_t kPrefetchAhead = 4;
+  constexpr size_t kRecordsAhead = 4;
   auto open = [&](Index parent) -> Status {
     const size_t begin = entries.size();
     for (Index c = node(parent).first_child; c != kNone; c = node(c).next_sibling) {
@@ -700,8 +700,8 @@ Status DataTree::ForEach(const std::function<Status(const ZnodeRecord&)>& sink) 
     // The records are read in path order, far apart in the files: their
     // first lines are fetched a few entries ahead, or each read would wait
     // for memory.
-    if (frame.next + kPrefetchAhead < entries.size()) {
-      const uint8_t* ahead = node(entries[frame.next + kPrefetchAhead].node).record;
+    if (frame.next + kRecordsAhead < entries.size()) {
+      const uint8_t* ahead = node(entries[frame.next + kRecordsAhead].node).record;
       if (ahead != nullptr) {
         __builtin_prefetch(ahead);
         __builtin_prefetch(ahead + 64);

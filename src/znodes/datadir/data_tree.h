@@ -75,7 +75,10 @@ class DataTree {
   void Apply(const Transaction& txn);
   // For a transaction to be applied soon: starts loading the part of the
   // path index its lookup will read, a cache miss that would otherwise
-  // stall Apply, and keeps the path's hash for Apply to use.
+  // stall Apply, and keeps the path's hash for Apply to use. Called this
+  // many transactions ahead: far enough that a miss completes before its
+  // transaction's turn, near enough that the hashes are still kept.
+  static constexpr size_t kPrefetchAhead = 8;
   void Prefetch(const Transaction& txn);
   size_t tolerated_failures() const { return tolerated_failures_; }
 
@@ -230,15 +233,16 @@ class DataTree {
   std::pmr::vector<uint64_t> index_{HugePageResource()};
   size_t index_mask_ = 0;
   // The path hashes Prefetch computed, by zxid modulo their count (more
-  // than the replay's prefetch distance), so that a path is hashed once.
-  // Used only for the same zxid and the same view of the path.
+  // than kPrefetchAhead, so that none is overwritten before its use), so
+  // that a path is hashed once. Used only for the same zxid and the same
+  // view of the path; a hash not kept is computed again.
   struct PrefetchedHash {
     bool valid = false;
     int64_t zxid = 0;
     std::string_view path;
     uint64_t hash = 0;
   };
-  std::array<PrefetchedHash, 16> prefetched_{};
+  std::array<PrefetchedHash, 2 * kPrefetchAhead> prefetched_{};
   // While a snapshot loads: the nodes from the root to the last one added.
   std::vector<Index> load_path_;
   // The parent of the last node a transaction created.
