@@ -13,6 +13,15 @@
 namespace zkarrow {
 namespace {
 
+// Maps `pages` huge pages, fills them with `fill` and frees them: the
+// mapping is then kept, its pages faulted in. Returns where it starts.
+uint8_t* KeptMapping(size_t pages, uint8_t fill) {
+  auto* memory = static_cast<uint8_t*>(AllocateHugePages(pages * kHugePageSize));
+  std::memset(memory, fill, pages * kHugePageSize);
+  FreeHugePages(memory, pages * kHugePageSize);
+  return memory;
+}
+
 TEST(HugePagesTest, AllocationIsAlignedAndWritable) {
   const size_t bytes = 3 * kHugePageSize + 123;
   auto* memory = static_cast<uint8_t*>(AllocateHugePages(bytes));
@@ -26,9 +35,7 @@ TEST(HugePagesTest, AllocationIsAlignedAndWritable) {
 TEST(HugePagesTest, FreedMappingsAreReusedCutToSize) {
   // A freed 8 MiB mapping serves a later 4 MiB request (its tail kept),
   // which is then fully usable; nothing else in this test allocates.
-  auto* big = static_cast<uint8_t*>(AllocateHugePages(8 * kHugePageSize));
-  std::memset(big, 0x5a, 8 * kHugePageSize);
-  FreeHugePages(big, 8 * kHugePageSize);
+  uint8_t* big = KeptMapping(8, 0x5a);
   auto* reused = static_cast<uint8_t*>(AllocateHugePages(4 * kHugePageSize));
   EXPECT_EQ(reused, big);
   EXPECT_EQ(reused[0], 0x5a);  // the same pages, not fresh ones
@@ -40,9 +47,7 @@ TEST(HugePagesTest, GrowingIntoTheKeptRestKeepsTheAddressAndThePages) {
   // A buffer cut from a larger freed mapping grows back into the rest of
   // that mapping: the same address, and the rest's pages as they were (not
   // fresh zeroed ones, not moved); nothing else in this test allocates.
-  auto* big = static_cast<uint8_t*>(AllocateHugePages(8 * kHugePageSize));
-  std::memset(big, 0x5a, 8 * kHugePageSize);
-  FreeHugePages(big, 8 * kHugePageSize);
+  uint8_t* big = KeptMapping(8, 0x5a);
   auto* cut = static_cast<uint8_t*>(AllocateHugePages(2 * kHugePageSize));
   ASSERT_EQ(cut, big);
   std::memset(cut, 1, 2 * kHugePageSize);
@@ -75,11 +80,7 @@ TEST(HugePagesTest, ReallocationKeepsTheBytes) {
 // pages moved onto the front of a kept one, or a kept rest taken back
 // after it), which the next growth must move too, page by page.
 TEST(HugePagesTest, GrowingAgainAndAgainThroughKeptMappingsKeepsTheBytes) {
-  for (size_t pages : {3, 5}) {
-    auto* kept = static_cast<uint8_t*>(AllocateHugePages(pages * kHugePageSize));
-    std::memset(kept, 0xee, pages * kHugePageSize);
-    FreeHugePages(kept, pages * kHugePageSize);
-  }
+  for (size_t pages : {3, 5}) KeptMapping(pages, 0xee);
   size_t size = kHugePageSize / 2;
   auto* buffer = static_cast<uint8_t*>(AllocateHugePages(size));
   for (size_t i = 0; i < size; ++i) buffer[i] = static_cast<uint8_t>(i * 7 + i / 4096);
