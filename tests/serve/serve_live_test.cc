@@ -23,6 +23,7 @@
 #include <cstdio>
 #include <filesystem>
 #include <fstream>
+#include <functional>
 #include <future>
 #include <iterator>
 #include <map>
@@ -101,10 +102,13 @@ class ServeTest : public ::testing::Test {
                                      "--store",      (suite_dir_ / "store").string(),
                                      "--ports-file", ports.string()};
     args.insert(args.end(), extra.begin(), extra.end());
+    // A server still running goes first: two cannot share the store, and a
+    // new one that found it locked would exit.
+    delete server_;
+    server_ = nullptr;
     auto server = ZkarrowProcess::Start(
         "serve", args, suite_dir_ / ("serve-" + std::to_string(++server_starts_) + ".err"));
     ASSERT_TRUE(server.ok()) << server.status().ToString();
-    delete server_;
     server_ = server->release();
     const auto deadline = std::chrono::steady_clock::now() + std::chrono::seconds(60);
     while (!fs::exists(ports) && std::chrono::steady_clock::now() < deadline) {
@@ -683,6 +687,24 @@ TEST_F(ServeTest, EveryZnodesResponseEqualsTheReplayOfChangesUpToItsZxid) {
     auto client = zk::Client::Connect(options);
     if (client.ok()) testing::Churn(**client, root, 11, 1'000'000, &stop);
   });
+  // However the test ends (a failed assertion returns early), the churn is
+  // stopped and joined and curl is ended, so that the next tests run.
+  auto end_churn = [&] {
+    stop = true;
+    if (churn.joinable()) churn.join();
+  };
+  auto end_curl = [&] {
+    if (curl <= 0) return;
+    ::kill(curl, SIGTERM);
+    ::waitpid(curl, nullptr, 0);
+    curl = -1;
+  };
+  struct OnExit {
+    std::function<void()> run;
+    ~OnExit() { run(); }
+  };
+  const OnExit churn_ends{end_churn};
+  const OnExit curl_ends{end_curl};
   // Responses cut while the tree changes.
   std::vector<fs::path> responses;
   for (int i = 0; i < 12; ++i) {
@@ -693,8 +715,7 @@ TEST_F(ServeTest, EveryZnodesResponseEqualsTheReplayOfChangesUpToItsZxid) {
     responses.push_back(out);
     std::this_thread::sleep_for(std::chrono::milliseconds(150));
   }
-  stop = true;
-  churn.join();
+  end_churn();
   // Everything is in the stream once it passed the last write's zxid.
   const int64_t last = SetAndGetZxid(root, "final");
   ASSERT_TRUE(Sync(last).ok());
@@ -702,8 +723,7 @@ TEST_F(ServeTest, EveryZnodesResponseEqualsTheReplayOfChangesUpToItsZxid) {
   auto stopped = (*stream)->Stop();
   ASSERT_TRUE(stopped.ok()) << stopped.status().ToString();
   ASSERT_EQ(*stopped, 0) << ReadText(dir / "get-changes.err");
-  ::kill(curl, SIGTERM);
-  ::waitpid(curl, nullptr, 0);
+  end_curl();
   for (const fs::path& capture : {changes, http_changes}) {
     SCOPED_TRACE(capture.string());
     ExpectResponsesReplay(capture, /*partial=*/capture == http_changes, responses, root);
