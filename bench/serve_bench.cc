@@ -1,7 +1,7 @@
 // serve_bench [--nodes N] [--rounds R] [--clients C] [--requests Q] [--out FILE]
 //
-// zkarrow serve's data paths on loopback, in one process and one run, each
-// next to the local baseline it is measured against:
+// zkarrow serve's data paths on loopback, in one run, each next to the
+// local baseline it is measured against:
 //   - get of the whole `znodes` table (the sample tree of N znodes, default
 //     100k) over Flight and over HTTP, received and decoded by our reader
 //     in a client process of its own (this binary again, with --get), as

@@ -17,6 +17,7 @@
 #include "arrow/ipc/message.h"
 #include "arrow/ipc/reader.h"
 #include "arrow/ipc/writer.h"
+#include "flight.grpc.pb.h"
 
 namespace zkarrow::transport::flight {
 
@@ -329,7 +330,8 @@ Result<std::optional<IpcMessage>> ParseFlightData(grpc::ByteBuffer& data, int64_
 
 RawDoGet::RawDoGet(const std::shared_ptr<grpc::ChannelInterface>& channel)
     : channel_(channel),
-      method_(kDoGetMethod, grpc::internal::RpcMethod::SERVER_STREAMING, channel) {}
+      method_name_("/" + std::string(fproto::FlightService::service_full_name()) + "/DoGet"),
+      method_(method_name_.c_str(), grpc::internal::RpcMethod::SERVER_STREAMING, channel) {}
 
 std::unique_ptr<grpc::ClientAsyncReader<grpc::ByteBuffer>> RawDoGet::Prepare(
     grpc::ClientContext& context, const fproto::Ticket& ticket,

@@ -94,7 +94,6 @@ Result<std::optional<IpcMessage>> ParseFlightData(grpc::ByteBuffer& data, int64_
 // The generated stub reads them only as FlightData; this is the call it
 // makes (the same method, request and streaming) with grpc::ByteBuffer as
 // the type read.
-inline constexpr char kDoGetMethod[] = "/arrow.flight.protocol.FlightService/DoGet";
 class RawDoGet {
  public:
   explicit RawDoGet(const std::shared_ptr<grpc::ChannelInterface>& channel);
@@ -105,6 +104,8 @@ class RawDoGet {
 
  private:
   std::shared_ptr<grpc::ChannelInterface> channel_;
+  // The generated service's name + "/DoGet"; method_ keeps a pointer to it.
+  std::string method_name_;
   grpc::internal::RpcMethod method_;
 };
 // True for a FlightData without an IPC message (only a descriptor or
