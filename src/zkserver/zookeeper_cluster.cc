@@ -13,6 +13,9 @@
 #include <cerrno>
 #include <cstdlib>
 #include <fstream>
+#include <optional>
+#include <sstream>
+#include <string_view>
 #include <thread>
 
 namespace zkarrow::zkserver {
@@ -54,12 +57,62 @@ bool WaitForExit(pid_t pid, std::chrono::milliseconds timeout) {
   return false;
 }
 
-Result<std::filesystem::path> MakeTempDir() {
-  std::string pattern = (std::filesystem::temp_directory_path() / "zkarrow-zk-XXXXXX").string();
+// Temporary directories are named kTempPrefix + mkdtemp's letters. Those to
+// be removed by the process that made them hold a file kOwnerFile naming it:
+// "PID STARTTIME",
+// the start time (in clock ticks since boot, /proc/PID/stat's 22nd field)
+// telling the owner apart from a later process given the same pid.
+constexpr std::string_view kTempPrefix = "zkarrow-zk-";
+constexpr const char* kOwnerFile = "owner";
+
+// The start time of process `pid`, or nullopt when there is no such process.
+std::optional<uint64_t> ProcessStartTime(pid_t pid) {
+  std::ifstream stat("/proc/" + std::to_string(pid) + "/stat");
+  std::string text;
+  if (!std::getline(stat, text)) return std::nullopt;
+  // The command name, in parentheses, may hold spaces; the fields after it do not.
+  const size_t name_end = text.rfind(')');
+  if (name_end == std::string::npos) return std::nullopt;
+  std::istringstream fields(text.substr(name_end + 1));
+  std::string field;
+  for (int i = 3; i < 22; ++i) fields >> field;
+  uint64_t start = 0;
+  if (!(fields >> start)) return std::nullopt;
+  return start;
+}
+
+// A process killed before its destructor ran (SIGKILL, a crash, a test
+// runner's timeout) leaves its directory behind: a ZooKeeper data directory
+// of up to gigabytes, which filled this machine's /tmp once. Each start
+// therefore removes the directories whose owner is gone. A directory
+// without an owner file (being created, or kept on purpose) stays.
+void RemoveDirectoriesOfDeadOwners(const std::filesystem::path& temp) {
+  std::error_code error;
+  for (const auto& entry : std::filesystem::directory_iterator(temp, error)) {
+    if (!entry.path().filename().string().starts_with(kTempPrefix)) continue;
+    std::ifstream owner(entry.path() / kOwnerFile);
+    pid_t pid = 0;
+    uint64_t start = 0;
+    if (!(owner >> pid >> start) || pid <= 0) continue;
+    if (ProcessStartTime(pid) == start) continue;  // still running
+    std::error_code ignored;
+    std::filesystem::remove_all(entry.path(), ignored);
+  }
+}
+
+// A fresh directory; `owned` (to be removed by this process) gets an owner
+// file, so that it is removed should this process die first.
+Result<std::filesystem::path> MakeTempDir(bool owned) {
+  const std::filesystem::path temp = std::filesystem::temp_directory_path();
+  RemoveDirectoriesOfDeadOwners(temp);
+  std::string pattern = (temp / (std::string(kTempPrefix) + "XXXXXX")).string();
   if (::mkdtemp(pattern.data()) == nullptr) {
     return Status::FromErrno(errno, "creating a temporary directory for ZooKeeper");
   }
-  return std::filesystem::path(pattern);
+  const std::filesystem::path dir(pattern);
+  const std::optional<uint64_t> start = ProcessStartTime(::getpid());
+  if (owned && start) std::ofstream(dir / kOwnerFile) << ::getpid() << " " << *start << "\n";
+  return dir;
 }
 
 constexpr const char* kLog4jConfig =
@@ -94,7 +147,7 @@ Result<std::unique_ptr<ZooKeeperCluster>> ZooKeeperCluster::Start(ClusterOptions
   std::unique_ptr<ZooKeeperCluster> cluster(new ZooKeeperCluster(std::move(options)));
   const ClusterOptions& opts = cluster->options_;
   if (opts.root.empty()) {
-    ZKA_ASSIGN_OR_RETURN(cluster->root_, MakeTempDir());
+    ZKA_ASSIGN_OR_RETURN(cluster->root_, MakeTempDir(/*owned=*/!opts.keep_files));
     cluster->remove_root_ = !opts.keep_files;
   } else {
     cluster->root_ = opts.root;

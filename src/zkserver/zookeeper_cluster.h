@@ -29,7 +29,8 @@ struct ClusterOptions {
   // Extra zoo.cfg lines, e.g. {"snapCount", "1000"}.
   std::vector<std::pair<std::string, std::string>> config;
   // Where to put the servers' directories; empty: a fresh temporary
-  // directory, removed by the destructor unless keep_files.
+  // directory, removed by the destructor unless keep_files (or, should this
+  // process die first, by the next Start in any process).
   std::filesystem::path root;
   bool keep_files = false;
   // Reuse data already in `root` (a restart); otherwise `root` must be empty.
