@@ -237,9 +237,27 @@ TEST_F(DataDirCorruptionTest, NoUsableSnapshotIsAnError) {
   for (const auto& snapshot : damaged.listing().snapshots) WriteBytes(snapshot.path, {});
   auto tree = ReadTree(damaged.dir(), std::nullopt);
   ASSERT_FALSE(tree.ok());
+  EXPECT_EQ(tree.status().code(), StatusCode::kInvalidData) << tree.status().ToString();
   EXPECT_NE(tree.status().message().find("no usable snapshot"), std::string::npos)
       << tree.status().message();
   EXPECT_FALSE(ReadTree(damaged.dir() / "nonexistent", std::nullopt).ok());
+}
+
+// A snapshot that is not corrupt but cannot be read here (a compression this
+// reader does not support) gives the error its code and its advice.
+TEST_F(DataDirCorruptionTest, NoUsableSnapshotSaysWhyWhenNotCorrupt) {
+  Damaged damaged(data_dir(), out_);
+  for (const auto& snapshot : damaged.listing().snapshots) {
+    fs::rename(snapshot.path, snapshot.path.string() + ".snappy");
+  }
+  auto tree = ReadTree(damaged.dir(), std::nullopt);
+  ASSERT_FALSE(tree.ok());
+  EXPECT_EQ(tree.status().code(), StatusCode::kNotImplemented) << tree.status().ToString();
+  EXPECT_NE(tree.status().message().find("no usable snapshot"), std::string::npos)
+      << tree.status().message();
+  EXPECT_NE(tree.status().message().find("zookeeper.snapshot.compression.method"),
+            std::string::npos)
+      << tree.status().message();
 }
 
 }  // namespace

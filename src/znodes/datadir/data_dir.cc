@@ -341,6 +341,11 @@ Status ReadDataDir(const DataDirOptions& options,
   }
 
   std::string failures;
+  // Snapshots that fail are skipped for older ones, as the server does. When
+  // none is usable, the error says why in the terms of the first failure that
+  // was not corruption (out of memory, an unsupported compression), which is
+  // what the user can act on.
+  StatusCode failure_code = StatusCode::kInvalidData;
   for (const DataFile& snapshot : listing.snapshots) {
     if (snapshot.zxid > target) continue;
     auto tree = std::make_unique<DataTree>();
@@ -348,6 +353,7 @@ Status ReadDataDir(const DataDirOptions& options,
     if (!info.ok()) {
       summary->warnings.push_back("skipped " + FileName(snapshot) + ": " + info.status().message());
       failures += "\n  " + info.status().message();
+      if (failure_code == StatusCode::kInvalidData) failure_code = info.status().code();
       continue;
     }
     // A snapshot is written while transactions go on, so it may hold changes
@@ -374,8 +380,8 @@ Status ReadDataDir(const DataDirOptions& options,
     return Status::Ok();
   }
   std::string where = options.target_zxid ? " at or before zxid " + ZxidToHex(target) : "";
-  return Status::InvalidData("no usable snapshot" + where + " in " + listing.dir.string() +
-                             failures);
+  return Status(failure_code,
+                "no usable snapshot" + where + " in " + listing.dir.string() + failures);
 }
 
 }  // namespace zkarrow::znodes
