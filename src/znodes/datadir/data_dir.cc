@@ -218,6 +218,19 @@ class Replayer {
   std::optional<std::string> unconfirmed_;
 };
 
+// The sink copies each record's path and data out of the files, in path
+// order: far from file order, so each copy would wait on memory. Loading
+// them this many records ahead hides that wait.
+constexpr size_t kPrefetchRecords = 8;
+void Prefetch(const ZnodeRecord& record) {
+  __builtin_prefetch(record.path.data());
+  if (record.data && !record.data->empty()) {
+    const uint8_t* data = record.data->data();
+    __builtin_prefetch(data);
+    if (record.data->size() > 64) __builtin_prefetch(data + 64);
+  }
+}
+
 // Calls `sink` on the calling thread for every record of tree.ForEach, which
 // runs on a second thread: walking the tree in path order and reading each
 // node is about as much work as building and writing its row, and the
@@ -302,8 +315,9 @@ Status ForEachOnTwoThreads(const DataTree& tree,
         block = std::move(full.front());
         full.pop_front();
       }
-      for (const ZnodeRecord& record : block) {
-        status = sink(record);
+      for (size_t k = 0; k < block.size(); ++k) {
+        if (k + kPrefetchRecords < block.size()) Prefetch(block[k + kPrefetchRecords]);
+        status = sink(block[k]);
         if (!status.ok()) break;
       }
       block.clear();
