@@ -52,6 +52,16 @@ void Encode(std::string_view text, std::string& out) {
   }
 }
 
+// A segment names one level of a resource. Empty ones, "." and ".." would
+// name something else once the canonical target is parsed again (or a
+// file system's parent, should a segment become a file name).
+Status CheckSegment(std::string_view segment, std::string_view where) {
+  if (segment.empty() || segment == "." || segment == "..") {
+    return Status::InvalidArgument(std::string(where) + " has an empty, \".\" or \"..\" segment");
+  }
+  return Status::Ok();
+}
+
 }  // namespace
 
 std::string Resource::ToTarget() const {
@@ -127,10 +137,7 @@ Result<Resource> ParseTarget(std::string_view target) {
     size_t slash = path.find('/');
     std::string_view raw = path.substr(0, slash);
     ZKA_ASSIGN_OR_RETURN(std::string segment, Decode(raw, false));
-    if (segment.empty() || segment == "." || segment == "..") {
-      return Status::InvalidArgument("request path has an empty, \".\" or \"..\" segment: \"" +
-                                     std::string(target) + "\"");
-    }
+    ZKA_RETURN_IF_ERROR(CheckSegment(segment, "request path \"" + std::string(target) + "\""));
     resource.segments.push_back(std::move(segment));
     if (slash == std::string_view::npos) break;
     path.remove_prefix(slash + 1);
@@ -166,11 +173,13 @@ Result<Resource> FromFlightPath(const std::vector<std::string>& path) {
       return Status::InvalidArgument("a NUL byte in a Flight descriptor path");
     }
   }
+  ZKA_RETURN_IF_ERROR(CheckSegment(path[0], "Flight descriptor path"));
   resource.segments.push_back(path[0]);
   if (path.size() == 2) {
     if (path[0] == "znodes") {
       resource.params["path"] = path[1];
     } else {
+      ZKA_RETURN_IF_ERROR(CheckSegment(path[1], "Flight descriptor path"));
       resource.segments.push_back(path[1]);
     }
   }
