@@ -78,7 +78,9 @@ class QueryEngine::Impl {
           Register("txns", internal::MakeTxnLogSource(*sources.data_dir, sources.zxid)));
     }
     allow_files_ = !sources.untrusted_sql;
+    if (sources.memory_limit_bytes > 0) sqlite3_hard_heap_limit64(sources.memory_limit_bytes);
     if (sources.untrusted_sql) {
+      sqlite3_limit(db_.get(), SQLITE_LIMIT_LENGTH, QuerySources::kUntrustedMaxValueBytes);
       // After the engine's own ATTACH of `datasets`: a query's ATTACH would
       // open a file of the server's.
       sqlite3_set_authorizer(
@@ -193,7 +195,7 @@ class QueryEngine::Impl {
       } else if (!log_.first_error.ok()) {
         status = log_.first_error;  // a source failed: its own status, with its code
       } else {
-        status = Status::InvalidData(std::string("SQL error: ") + sqlite3_errmsg(db_.get()));
+        status = StepError();
       }
       break;
     }
@@ -225,6 +227,17 @@ class QueryEngine::Impl {
                                   internal::QuoteIdentifier(name) + " USING " + module));
     }
     return Status::Ok();
+  }
+
+  // Why sqlite3_step failed. A value past the length limit or a query past
+  // the memory limit asked for more than it may have (kOutOfRange); the rest
+  // is SQL that cannot run on these values.
+  Status StepError() {
+    std::string message = std::string("SQL error: ") + sqlite3_errmsg(db_.get());
+    const int code = sqlite3_errcode(db_.get());
+    if (code == SQLITE_TOOBIG || code == SQLITE_NOMEM)
+      return Status::OutOfRange(std::move(message));
+    return Status::InvalidData(std::move(message));
   }
 
   Status Register(const std::string& name, std::unique_ptr<internal::TableSource> source) {

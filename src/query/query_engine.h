@@ -44,8 +44,17 @@ struct QuerySources {
   // datasets.NAME or dataset('NAME') (not owned; must outlive the engine).
   ServerTables* server = nullptr;
   // SQL from others (queries a server answers): read_arrow('F') and ATTACH
-  // are refused, so a query cannot read the server's files.
+  // are refused, so a query cannot read the server's files, and no value
+  // (string or blob) may grow past kUntrustedMaxValueBytes: one line of SQL
+  // such as printf('%.*c', 900000000, 'x') would otherwise take 900 MB
+  // (SQLite's printf then returns NULL; most functions fail the query).
   bool untrusted_sql = false;
+  static constexpr int kUntrustedMaxValueBytes = 64 << 20;
+  // When positive: the most memory SQLite may hold at once, in all of this
+  // process's queries together (sqlite3_hard_heap_limit64, which is process
+  // wide); a query that needs more fails with "out of memory" instead of
+  // the process. Zero leaves the process's limit as it is.
+  int64_t memory_limit_bytes = 0;
   // Called every few thousand SQLite steps and before each batch goes to
   // the sink; a non-ok status stops the statement with that status (a
   // deadline, a client gone). Null: never stops.

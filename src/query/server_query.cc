@@ -258,6 +258,7 @@ Result<std::unique_ptr<MessageStream>> StartServerQuery(transport::ArrowService&
   QuerySources sources;
   sources.server = tables.get();
   sources.untrusted_sql = true;
+  sources.memory_limit_bytes = options.memory_limit_bytes;
   sources.check_stop = check_stop;
   ZKA_ASSIGN_OR_RETURN(std::unique_ptr<QueryEngine> engine, QueryEngine::Open(sources));
   // Bad SQL and unknown tables are refused before the response starts, so

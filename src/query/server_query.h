@@ -26,6 +26,10 @@ struct ServerQueryOptions {
   // Encoded result messages waiting for the client; the query pauses
   // while this many are queued, so a slow client bounds its memory.
   int max_queued_messages = 8;
+  // The most memory SQLite may hold for all of the server's queries at once
+  // (QuerySources::memory_limit_bytes): a query past it fails, the server
+  // stays up.
+  int64_t memory_limit_bytes = int64_t{512} << 20;
 };
 
 // Starts `sql` on a worker thread and returns its result stream at once

@@ -294,5 +294,48 @@ TEST_F(ArrowQueryTest, ErrorsSayWhereAndWhat) {
   EXPECT_NE(no_tree.message().find("no such table: znodes"), std::string::npos);
 }
 
+// Queries a server answers come from anyone: one line of SQL must not take
+// the server's memory. A value may not grow past the untrusted limit, and
+// SQLite's memory as a whole stops at the configured budget; either is an
+// error of the query (kOutOfRange), and the engine goes on answering.
+TEST(UntrustedQueryTest, ValuesAndMemoryStayWithinTheirLimits) {
+  // Runs `sql` on an engine for untrusted SQL whose queries may hold
+  // `memory` bytes; the value of the result's first cell, if one.
+  auto run = [](int64_t memory, const std::string& sql) -> Result<int64_t> {
+    QuerySources sources;
+    sources.untrusted_sql = true;
+    sources.memory_limit_bytes = memory;
+    ZKA_ASSIGN_OR_RETURN(auto engine, QueryEngine::Open(std::move(sources)));
+    std::vector<arrow::RecordBatch> batches;
+    ZKA_RETURN_IF_ERROR(engine->Run(
+        sql, [](const arrow::Schema&) { return Status::Ok(); },
+        [&](const arrow::RecordBatch& b) {
+          batches.push_back(b);
+          return Status::Ok();
+        },
+        nullptr));
+    if (batches.empty()) return Status::Internal("no rows");
+    return arrow::ReadInt(arrow::FixedWidthValue(*batches[0].columns[0], 0, 8), true);
+  };
+  // hex(zeroblob(N)) is a string of 2N characters.
+  // Past the value limit (64 MiB), within the memory budget: refused.
+  auto too_long =
+      run(int64_t{256} << 20, "SELECT length(replace(hex(zeroblob(20000000)), '0', '00'))");
+  ASSERT_FALSE(too_long.ok());
+  EXPECT_EQ(too_long.status().code(), StatusCode::kOutOfRange) << too_long.status().ToString();
+  EXPECT_NE(too_long.status().message().find("too big"), std::string::npos)
+      << too_long.status().ToString();
+  // Within the value limit, past the memory budget: refused.
+  auto too_much = run(int64_t{32} << 20, "SELECT length(hex(zeroblob(20000000)))");
+  ASSERT_FALSE(too_much.ok());
+  EXPECT_EQ(too_much.status().code(), StatusCode::kOutOfRange) << too_much.status().ToString();
+  EXPECT_NE(too_much.status().message().find("out of memory"), std::string::npos)
+      << too_much.status().ToString();
+  // Within both: answered.
+  auto fits = run(int64_t{32} << 20, "SELECT length(hex(zeroblob(1000000)))");
+  ASSERT_TRUE(fits.ok()) << fits.status().ToString();
+  EXPECT_EQ(*fits, 2000000);
+}
+
 }  // namespace
 }  // namespace zkarrow::query
