@@ -27,11 +27,15 @@ namespace zkarrow::transport::flight {
 
 namespace {
 
-// DoGet on the callback API, with its FlightData serialized by us (zero
-// copy, see SerializeFlightData); the other methods synchronous.
+// DoGet on the asynchronous API, its events handled on the server's own
+// completion queue threads, with its FlightData serialized by us (zero copy,
+// see SerializeFlightData); the other methods synchronous. On the callback
+// API every call's end (OnDone) was handed to gRPC's executor thread, and
+// its reactions ran on gRPC's own threads besides: for a small response, a
+// thread hop or two per call, where a completion queue thread serves the
+// call from its start to its end.
 using FlightServiceBase =
-    fproto::FlightService::WithRawCallbackMethod_DoGet<fproto::FlightService::Service>;
-using DoGetReactor = grpc::ServerWriteReactor<grpc::ByteBuffer>;
+    fproto::FlightService::WithRawMethod_DoGet<fproto::FlightService::Service>;
 
 // The last message of a DoGet, if smaller than this, goes out with the
 // call's status.
@@ -114,13 +118,6 @@ class TokenCheck {
   std::string token_;
 };
 
-// A DoGet answered with an error before any data.
-class FailedWrite final : public DoGetReactor {
- public:
-  explicit FailedWrite(const Status& status) { Finish(ToGrpcStatus(status)); }
-  void OnDone() override { delete this; }
-};
-
 class DoGetCore;
 
 // Wakeups of kPending streams, run on one thread of the server's: a
@@ -158,26 +155,84 @@ class WakeupQueue {
 
 class LiveRegistry;
 
-// The state of one DoGet, shared by its reactor and the wakeups it handed
-// out (which may fire after the call ended). One thread at a time pumps:
-// pulls the stream and starts a write, or ends the call; every event
-// (write done, wakeup, cancellation) updates the state under the lock and
-// pumps only if nobody is pumping, so none is lost and none runs twice.
-// After the end, `pumping_` stays set and nothing pumps again.
+// One DoGet, from the request posted for it to the call's end, shared by
+// the completion queue's events and the wakeups it handed out (which may
+// fire after the call ended). One thread at a time pumps: pulls the stream
+// and starts a write, or ends the call; every event (write done, wakeup,
+// cancellation) updates the state under the lock and pumps only if nobody
+// is pumping, so none is lost and none runs twice. After the end,
+// `pumping_` stays set and nothing pumps again.
 class DoGetCore : public std::enable_shared_from_this<DoGetCore> {
  public:
-  DoGetCore(grpc::CallbackServerContext& context, std::unique_ptr<MessageStream> stream,
-            SlotHold slot, std::shared_ptr<WakeupQueue> wakeups, LiveRegistry& registry)
-      : context_(context),
-        stream_(std::move(stream)),
-        slot_(std::move(slot)),
-        wakeups_(std::move(wakeups)),
-        registry_(registry) {}
+  // What a completion queue event of the call is.
+  enum class Event { kStarted, kWritten, kFinished, kDone };
+  // A completion queue tag: the call and the event.
+  struct Tag {
+    DoGetCore* core;
+    Event event;
+  };
 
-  void Start(DoGetReactor* reactor) {
-    reactor_ = reactor;
-    Update([] {});
+  DoGetCore(std::shared_ptr<WakeupQueue> wakeups, LiveRegistry& registry)
+      : wakeups_(std::move(wakeups)), registry_(registry) {}
+
+  // Asks `service` for the next DoGet call on `queue`; the core keeps
+  // itself alive until its events are all back (Handle).
+  void Post(FlightServiceBase& service, grpc::ServerCompletionQueue& queue) {
+    self_ = shared_from_this();
+    // The done event comes once a call started and ended, cancelled or not.
+    context_.AsyncNotifyWhenDone(&done_tag_);
+    service.RequestDoGet(&context_, &request_, &writer_, &queue, &queue, &started_tag_);
   }
+  grpc::ServerContext& context() { return context_; }
+  const grpc::ByteBuffer& request() const { return request_; }
+
+  // Serves `stream` (the call has started), holding `slot` until the end.
+  void Start(std::unique_ptr<MessageStream> stream, SlotHold slot) {
+    {
+      std::lock_guard lock(mu_);
+      // A pump before the start is the call's cancellation, which ends it.
+      if (pumping_) return;
+      pumping_ = true;
+      stream_ = std::move(stream);
+      slot_.emplace(std::move(slot));
+    }
+    Pump();
+  }
+  // Ends a started call with `status`, before any data.
+  void Fail(const Status& status) { Stop(ToGrpcStatus(status)); }
+
+  // Handles the event of `tag`, `ok` as the completion queue said; the
+  // start of a call is handed to `start` (which calls Start or Fail). The
+  // core may be gone afterwards. Events of one call may run at once on the
+  // queue's threads.
+  template <typename OnStart>
+  static void Handle(void* tag, bool ok, OnStart&& start) {
+    auto [core, event] = *static_cast<Tag*>(tag);
+    switch (event) {
+      case Event::kStarted:
+        // Not started (the server is shutting down): no other event comes.
+        if (!ok) {
+          core->self_.reset();
+          return;
+        }
+        start(*core);
+        break;
+      case Event::kWritten:
+        core->WriteDone(ok);
+        return;
+      case Event::kDone:
+        if (core->context_.IsCancelled()) {
+          core->Stop(grpc::Status(grpc::StatusCode::CANCELLED, "the call was cancelled"));
+        }
+        break;
+      case Event::kFinished:
+        break;
+    }
+    // The start handled, the finished and the done event: the core is
+    // released after the last of the three, whichever thread sees it.
+    if (core->ended_events_.fetch_add(1) == 2) core->self_.reset();
+  }
+
   void WriteDone(bool ok) {
     Update([&] {
       writing_ = false;
@@ -198,17 +253,11 @@ class DoGetCore : public std::enable_shared_from_this<DoGetCore> {
   // a shutdown.
   bool live() const { return live_.load(); }
   // Cancels the call when a write has been outstanding since before
-  // `started_before`: the client stopped reading. Its OnCancel then ends
-  // the call.
+  // `started_before`: the client stopped reading. The failed write and the
+  // done event then end the call.
   void CancelIfStalled(std::chrono::steady_clock::time_point started_before) {
-    {
-      std::lock_guard lock(mu_);
-      if (!writing_ || write_started_ >= started_before) return;
-    }
-    // Not under mu_: gRPC may run OnCancel (and so a pump, and End()) on
-    // this thread before TryCancel() returns.
-    std::lock_guard lock(context_mu_);
-    if (context_alive_) context_.TryCancel();
+    std::lock_guard lock(mu_);
+    if (writing_ && write_started_ < started_before) context_.TryCancel();
   }
 
  private:
@@ -234,16 +283,20 @@ class DoGetCore : public std::enable_shared_from_this<DoGetCore> {
   std::optional<grpc::Status> stop_;
   std::atomic<bool> live_{false};
 
-  // Valid until End() clears context_alive_ (then OnDone may free it).
-  // Recursive: End() may run inside TryCancel() under it, on this thread.
-  grpc::CallbackServerContext& context_;
-  std::recursive_mutex context_mu_;
-  bool context_alive_ = true;
-  // Touched only by the pumping thread.
-  DoGetReactor* reactor_ = nullptr;
-  std::unique_ptr<MessageStream> stream_;
-  std::optional<IpcMessage> ahead_;  // pulled, not yet written
-  bool stream_ended_ = false;        // said kEnd; the call ends after the write
+  grpc::ServerContext context_;
+  grpc::ByteBuffer request_;
+  grpc::ServerAsyncWriter<grpc::ByteBuffer> writer_{&context_};
+  Tag started_tag_{this, Event::kStarted};
+  Tag written_tag_{this, Event::kWritten};
+  Tag finished_tag_{this, Event::kFinished};
+  Tag done_tag_{this, Event::kDone};
+  // The start handled, the finished and done events seen (Handle).
+  std::atomic<int> ended_events_{0};
+  std::shared_ptr<DoGetCore> self_;
+  // Touched only by the pumping thread (Start's before the first pump).
+  std::unique_ptr<MessageStream> stream_;  // null for a call that failed at its start
+  std::optional<IpcMessage> ahead_;        // pulled, not yet written
+  bool stream_ended_ = false;              // said kEnd; the call ends after the write
   // Released when the call ends, not when gRPC is done with it (OnDone):
   // a client that got the call's status may start its next call before
   // that, and must not find the slot still taken.
@@ -326,7 +379,7 @@ void DoGetCore::Pump() {
       }
     }
     if (stop) {
-      stream_->Cancel();
+      if (stream_) stream_->Cancel();
       End(std::move(*stop));
       return;
     }
@@ -391,43 +444,24 @@ void DoGetCore::Pump() {
       writing_ = true;
       write_started_ = std::chrono::steady_clock::now();
     }
-    reactor_->StartWrite(&data_);
+    writer_.Write(data_, &written_tag_);
   }
 }
 
 void DoGetCore::End(grpc::Status status, const grpc::ByteBuffer* last) {
   // Everything that touches the stream or the server happens before
-  // Finish(): from then on OnDone() may run, and a shutdown waiting for it
+  // Finish(): from then on the call may end, and a shutdown waiting for it
   // may destroy the service.
-  {
-    std::lock_guard lock(context_mu_);
-    context_alive_ = false;
-  }
   registry_.Remove(this);
   stream_.reset();
   ahead_.reset();
   slot_.reset();
   if (last != nullptr) {
-    reactor_->StartWriteAndFinish(last, grpc::WriteOptions(), std::move(status));
+    writer_.WriteAndFinish(*last, grpc::WriteOptions(), status, &finished_tag_);
   } else {
-    reactor_->Finish(std::move(status));
+    writer_.Finish(status, &finished_tag_);
   }
 }
-
-class DoGetCall final : public DoGetReactor {
- public:
-  explicit DoGetCall(std::shared_ptr<DoGetCore> core) : core_(std::move(core)) {
-    core_->Start(this);
-  }
-  void OnWriteDone(bool ok) override { core_->WriteDone(ok); }
-  void OnCancel() override {
-    core_->Stop(grpc::Status(grpc::StatusCode::CANCELLED, "the call was cancelled"));
-  }
-  void OnDone() override { delete this; }
-
- private:
-  std::shared_ptr<DoGetCore> core_;
-};
 
 // The DoPut calls waiting for their client's next FlightData, so that the
 // stalled ones can be cancelled (a sync handler blocked in Read() has no
@@ -626,26 +660,36 @@ class FlightServiceImpl final : public FlightServiceBase {
     return grpc::Status::OK;
   }
 
-  DoGetReactor* DoGet(grpc::CallbackServerContext* context,
-                      const grpc::ByteBuffer* request) override {
-    if (Status auth = token_.Check(*context); !auth.ok()) return new FailedWrite(auth);
-    if (shutting_down_) return new FailedWrite(Status::Unavailable("the server is shutting down"));
+  // Posts a core for the next DoGet call on `queue`, until StopPosting().
+  void PostDoGet(grpc::ServerCompletionQueue& queue) {
+    std::lock_guard lock(posting_mu_);
+    if (posting_) std::make_shared<DoGetCore>(wakeups_, registry_)->Post(*this, queue);
+  }
+  // Before the queues shut down: nothing may be posted to them then.
+  void StopPosting() {
+    std::lock_guard lock(posting_mu_);
+    posting_ = false;
+  }
+
+  // Serves the DoGet call that started on `core`, or ends it with an error.
+  void StartDoGet(DoGetCore& core) {
+    grpc::ServerContext& context = core.context();
+    if (Status auth = token_.Check(context); !auth.ok()) return core.Fail(auth);
+    if (shutting_down_) return core.Fail(Status::Unavailable("the server is shutting down"));
     fproto::Ticket ticket;
-    if (!ParseTicket(*request, ticket)) {
-      return new FailedWrite(Status::InvalidArgument("DoGet: the request is not a Ticket message"));
+    if (!ParseTicket(core.request(), ticket)) {
+      return core.Fail(Status::InvalidArgument("DoGet: the request is not a Ticket message"));
     }
     auto resource = ParseTarget(ticket.ticket());
-    if (!resource.ok()) return new FailedWrite(resource.status().WithContext("DoGet ticket"));
+    if (!resource.ok()) return core.Fail(resource.status().WithContext("DoGet ticket"));
     auto options = TakeGetOptions(*resource);
-    if (!options.ok()) return new FailedWrite(options.status().WithContext("DoGet ticket"));
-    if (Status slot = slots_.Acquire(); !slot.ok()) return new FailedWrite(slot);
+    if (!options.ok()) return core.Fail(options.status().WithContext("DoGet ticket"));
+    if (Status slot = slots_.Acquire(); !slot.ok()) return core.Fail(slot);
     SlotHold hold(slots_);
     auto stream = service_.Get(*resource, *options);
-    if (!stream.ok()) return new FailedWrite(stream.status());
-    auto core = std::make_shared<DoGetCore>(*context, std::move(*stream), std::move(hold), wakeups_,
-                                            registry_);
-    registry_.Add(core);
-    return new DoGetCall(std::move(core));
+    if (!stream.ok()) return core.Fail(stream.status());
+    registry_.Add(core.shared_from_this());
+    core.Start(std::move(*stream), std::move(hold));
   }
 
   grpc::Status DoPut(
@@ -731,6 +775,8 @@ class FlightServiceImpl final : public FlightServiceBase {
   LiveRegistry registry_;
   ReadWatch uploads_;
   std::atomic<bool> shutting_down_{false};
+  std::mutex posting_mu_;
+  bool posting_ = true;
 };
 
 Result<std::string> ReadPemFile(const std::string& path, std::string_view what) {
@@ -794,12 +840,20 @@ class FlightServer::Impl {
     std::vector<std::unique_ptr<grpc::experimental::ServerInterceptorFactoryInterface>> creators;
     creators.push_back(FlightMetrics::InterceptorFactory(metrics_));
     builder.experimental().SetInterceptorCreators(std::move(creators));
+    queue_ = builder.AddCompletionQueue();
     server_ = builder.BuildAndStart();
     if (!server_ || port_ == 0) {
       server_.reset();
+      queue_->Shutdown();
+      void* tag = nullptr;
+      bool ok = false;
+      while (queue_->Next(&tag, &ok)) {
+      }
       return Status::IoError("cannot listen for Flight on " + address +
                              " (address in use or not local?)");
     }
+    for (int i = 0; i < kDoGetsPosted; ++i) service_->PostDoGet(*queue_);
+    queue_thread_ = std::thread([this] { ServeDoGets(); });
     wakeup_thread_ = std::thread([queue = wakeups_] { queue->Run(); });
     return Status::Ok();
   }
@@ -814,17 +868,43 @@ class FlightServer::Impl {
     service_->BeginShutdown();
     server_->Shutdown(std::chrono::system_clock::now() + grace);
     server_->Wait();
+    // Every call has ended; the posted cores came back not started.
+    service_->StopPosting();
+    queue_->Shutdown();
+    queue_thread_.join();
     wakeups_->Close();
     wakeup_thread_.join();
     server_.reset();
   }
 
  private:
+  // DoGet calls posted ahead of the calls that take them; one is posted
+  // again as each starts.
+  static constexpr int kDoGetsPosted = 8;
+
+  // Every DoGet event, on one thread: two threads on the queue (or a queue
+  // each) took more CPU per small call, in thread wakeups, and had a longer
+  // tail under 50 clients. The price: a message that is slow to make (the
+  // first encoding of a large tree's batch, a dataset's read from disk)
+  // holds up the other calls' events meanwhile.
+  void ServeDoGets() {
+    void* tag = nullptr;
+    bool ok = false;
+    while (queue_->Next(&tag, &ok)) {
+      DoGetCore::Handle(tag, ok, [&](DoGetCore& started) {
+        service_->PostDoGet(*queue_);
+        service_->StartDoGet(started);
+      });
+    }
+  }
+
   const FlightLimits limits_;
   FlightMetrics metrics_;  // before service_, which counts into it
   std::shared_ptr<WakeupQueue> wakeups_;
-  std::unique_ptr<FlightServiceImpl> service_;  // outlives server_
+  std::unique_ptr<FlightServiceImpl> service_;          // outlives server_
+  std::unique_ptr<grpc::ServerCompletionQueue> queue_;  // DoGet's; outlives server_
   std::unique_ptr<grpc::Server> server_;
+  std::thread queue_thread_;
   std::thread wakeup_thread_;
   int port_ = 0;
   std::mutex shutdown_mu_;
