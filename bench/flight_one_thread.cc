@@ -56,7 +56,8 @@ Result<OneThreadRun> FlightSmallOnOneThread(
   std::vector<Client> calls(static_cast<size_t>(clients));
   OneThreadRun run;
   for (auto& call : calls) {
-    auto channel = grpc::CreateChannel(address, grpc::InsecureChannelCredentials());
+    auto channel = grpc::CreateCustomChannel(address, grpc::InsecureChannelCredentials(),
+                                             flight::ClientChannelArguments());
     if (!channel->WaitForConnected(std::chrono::system_clock::now() + std::chrono::seconds(10))) {
       return Status::Unavailable("cannot connect to the Flight server at " + address +
                                  " within 10 s");

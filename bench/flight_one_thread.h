@@ -1,8 +1,9 @@
 // Flight small requests for serve_bench with a cheap load generator: many
-// concurrent DoGet calls, each on a channel of its own, all driven by the
-// calling thread on one gRPC completion queue (as wrk drives many
-// connections from few threads), so that the clients' threads do not take
-// the CPU the server needs on a small machine.
+// concurrent DoGet calls, each on a channel (and connection) of its own, as
+// FlightClient makes them, all driven by the calling thread on one gRPC
+// completion queue (as wrk drives many connections from few threads), so
+// that the clients' threads do not take the CPU the server needs on a small
+// machine.
 #pragma once
 
 #include <functional>

@@ -19,8 +19,9 @@
 //     blocking in FlightClient::Get, and with all C clients' calls driven
 //     by one thread on gRPC's asynchronous API (a cheaper load generator,
 //     as wrk is to ab: each call is still a DoGet of its own, its
-//     FlightData checked and decoded by the same code); with each row, the
-//     CPU per request of the client threads and of the rest;
+//     FlightData checked and decoded by the same code); the clients run in
+//     a process of their own (this binary again, with --small), and each
+//     row has the CPU per request of the client process and of the server;
 //   - put of the table as a dataset over both protocols: MB/s, validation,
 //     fsync and publication included.
 // The server is the library stack `zkarrow serve` runs (TreeService,
@@ -200,27 +201,14 @@ double CpuSeconds(int who) {
   return seconds(usage.ru_utime) + seconds(usage.ru_stime);
 }
 
-// A small-request phase; the CPU split says who bounds it on a machine the
-// clients share with the server: the client threads' own CPU, and the rest
-// of the process (the server's threads and gRPC's internal ones).
+// A small-request row; the CPU split says who bounds it on a machine the
+// clients share with the server: the client process's CPU, and the
+// server's (the bench process's, whose other work is idle meanwhile).
 struct SmallResult {
   double p50, p99, per_second;
   int failures;
-  double client_us_per_request, rest_us_per_request;
+  double client_us_per_request, server_us_per_request;
 };
-
-SmallResult Summarize(const std::vector<std::vector<double>>& latencies, double elapsed,
-                      int failures, double client_cpu, double process_cpu) {
-  std::vector<double> all;
-  for (const auto& list : latencies) all.insert(all.end(), list.begin(), list.end());
-  const double count = static_cast<double>(std::max<size_t>(all.size(), 1));
-  return {Percentile(all, 0.5),
-          Percentile(all, 0.99),
-          static_cast<double>(all.size()) / elapsed,
-          failures,
-          client_cpu / count * 1e6,
-          (process_cpu - client_cpu) / count * 1e6};
-}
 
 // The client process of the get rows (--get URL): the whole table `rounds`
 // times through the client `zkarrow get` uses, with its heap policy,
@@ -266,6 +254,126 @@ Throughput GetInChildProcess(const std::string& url, int rounds) {
   return result;
 }
 
+// The small-request rows: a thread per client over Flight (blocking
+// FlightClient::Get) or HTTP (kept connections, or a new one per request),
+// or the Flight clients' calls all on one thread (gRPC's async API).
+enum class Small { kFlight, kFlightOneThread, kHttp, kHttpNewConnections };
+constexpr const char* kSmallNames[] = {"flight", "flight-one-thread", "http", "http-new"};
+
+// The client process of a small-request row (--small KIND): `clients`
+// clients asking `requests` times each for `znodes?path=` of one of the
+// leaves in `leaves_file` from the server at `port`; prints p50, p99 (ms),
+// requests/s, failures and this process's CPU (all its threads, gRPC's
+// included) per request in us. A process of its own, as for the get rows:
+// gRPC's pollers are per process, and in the server's process the server's
+// threads and the clients' took turns polling each other's connections.
+int SmallClient(Small kind, int port, const std::string& leaves_file, int clients, int requests) {
+  std::vector<std::string> leaves;
+  {
+    std::ifstream list(leaves_file);
+    for (std::string leaf; std::getline(list, leaf);) leaves.push_back(leaf);
+  }
+  if (leaves.empty()) Die("--leaves", Status::InvalidArgument("no leaves in " + leaves_file));
+  transport::ClientOptions options;
+  options.host = "127.0.0.1";
+  options.port = port;
+  std::vector<std::vector<double>> latencies(static_cast<size_t>(clients));
+  std::atomic<int> failures{0};
+  const double cpu_before = CpuSeconds(RUSAGE_SELF);
+  double elapsed = 0;
+  if (kind == Small::kFlightOneThread) {
+    const bench::OneThreadRun run =
+        Must(bench::FlightSmallOnOneThread("127.0.0.1:" + std::to_string(port), clients, requests,
+                                           leaves,
+                                           [](std::unique_ptr<arrow::InputStream> stream) {
+                                             DecodeAll(std::move(stream), "small get (one thread)");
+                                           }),
+             "Flight on one thread");
+    latencies = {run.latencies_ms};
+    failures = run.failures;
+    elapsed = run.seconds;
+  } else {
+    const bool use_flight = kind == Small::kFlight;
+    const auto start = Clock::now();
+    std::vector<std::thread> threads;
+    for (int c = 0; c < clients; ++c) {
+      threads.emplace_back([&, c] {
+        std::unique_ptr<transport::ArrowClient> client;
+        if (use_flight) {
+          auto connected = transport::flight::FlightClient::Connect(options);
+          if (connected.ok()) client = std::move(*connected);
+        } else {
+          auto connected = transport::http::HttpClient::Connect(options);
+          if (connected.ok()) client = std::move(*connected);
+        }
+        if (!client) {
+          ++failures;
+          return;
+        }
+        for (int q = 0; q < requests; ++q) {
+          transport::Resource resource;
+          resource.segments = {"znodes"};
+          resource.params["path"] = leaves[static_cast<size_t>(c * requests + q) % leaves.size()];
+          auto begin = Clock::now();
+          if (kind == Small::kHttpNewConnections) {
+            // A client of its own opens a connection for this request alone.
+            auto connected = transport::http::HttpClient::Connect(options);
+            if (!connected.ok()) {
+              ++failures;
+              continue;
+            }
+            client = std::move(*connected);
+          }
+          auto body = client->Get(resource, {});
+          if (!body.ok()) {
+            ++failures;
+            continue;
+          }
+          DecodeAll(std::move(*body), "small get");
+          latencies[static_cast<size_t>(c)].push_back(Seconds(begin) * 1000);
+        }
+      });
+    }
+    for (auto& thread : threads) thread.join();
+    elapsed = Seconds(start);
+  }
+  std::vector<double> all;
+  for (const auto& list : latencies) all.insert(all.end(), list.begin(), list.end());
+  const double count = static_cast<double>(std::max<size_t>(all.size(), 1));
+  std::printf("%.6f %.6f %.3f %d %.3f\n", Percentile(all, 0.5), Percentile(all, 0.99),
+              static_cast<double>(all.size()) / elapsed, failures.load(),
+              (CpuSeconds(RUSAGE_SELF) - cpu_before) / count * 1e6);
+  return 0;
+}
+
+// Runs this binary as the client process of a small-request row
+// (SmallClient); the server's CPU is this process's over the child's run.
+SmallResult SmallInChildProcess(Small kind, int flight_port, int http_port,
+                                const fs::path& leaves_file, int clients, int requests) {
+  const bool flight = kind == Small::kFlight || kind == Small::kFlightOneThread;
+  const std::string command = fs::read_symlink("/proc/self/exe").string() + " --small " +
+                              kSmallNames[static_cast<int>(kind)] + " --port " +
+                              std::to_string(flight ? flight_port : http_port) + " --leaves " +
+                              leaves_file.string() + " --clients " + std::to_string(clients) +
+                              " --requests " + std::to_string(requests);
+  const double server_cpu_before = CpuSeconds(RUSAGE_SELF);
+  FILE* child = ::popen(command.c_str(), "r");
+  if (child == nullptr) Die("small client", Status::FromErrno(errno, "popen " + command));
+  SmallResult result{};
+  const int fields =
+      std::fscanf(child, "%lf %lf %lf %d %lf", &result.p50, &result.p99, &result.per_second,
+                  &result.failures, &result.client_us_per_request);
+  const int status = ::pclose(child);
+  if (fields != 5 || status != 0) {
+    Die("small client",
+        Status::IoError("expected 5 fields, found " + std::to_string(fields) + " and exit status " +
+                        std::to_string(status) + " (" + command + ")"));
+  }
+  result.server_us_per_request = (CpuSeconds(RUSAGE_SELF) - server_cpu_before) /
+                                 (static_cast<double>(clients) * requests) * 1e6;
+  return result;
+}
+
 }  // namespace
 
 int main(int argc, char** argv) {
@@ -275,10 +383,16 @@ int main(int argc, char** argv) {
   int requests = 100;
   std::string out = SERVE_BENCH_DEFAULT_OUT;
   std::string get_url;
+  std::optional<Small> small_kind;
+  int port = 0;
+  std::string leaves_file;
   constexpr const char* kUsage =
       "usage: serve_bench [--nodes N] [--rounds R] [--clients C] [--requests Q] [--out FILE]\n"
       "       serve_bench --get grpc://HOST:PORT|http://HOST:PORT [--rounds R]  (the client "
-      "process of the get rows)\n";
+      "process of the get rows)\n"
+      "       serve_bench --small flight|flight-one-thread|http|http-new --port P --leaves FILE\n"
+      "                   [--clients C] [--requests Q]  (the client process of a small-request "
+      "row)\n";
   if (auto exit_code = bench::ParseBenchFlags(
           argc, argv, kUsage,
           {{"--nodes", [&](const std::string& v) { nodes = std::stoll(v); }},
@@ -286,10 +400,19 @@ int main(int argc, char** argv) {
            {"--clients", [&](const std::string& v) { clients = std::stoi(v); }},
            {"--requests", [&](const std::string& v) { requests = std::stoi(v); }},
            {"--out", [&](const std::string& v) { out = v; }},
-           {"--get", [&](const std::string& v) { get_url = v; }}})) {
+           {"--get", [&](const std::string& v) { get_url = v; }},
+           {"--small",
+            [&](const std::string& v) {
+              auto known = std::find(std::begin(kSmallNames), std::end(kSmallNames), v);
+              if (known == std::end(kSmallNames)) throw std::invalid_argument(v);
+              small_kind = static_cast<Small>(known - std::begin(kSmallNames));
+            }},
+           {"--port", [&](const std::string& v) { port = std::stoi(v); }},
+           {"--leaves", [&](const std::string& v) { leaves_file = v; }}})) {
     return *exit_code;
   }
   if (!get_url.empty()) return GetClient(get_url, rounds);
+  if (small_kind) return SmallClient(*small_kind, port, leaves_file, clients, requests);
 
   const std::string load_before = LoadAverage();
   const std::string started = UtcNow();
@@ -398,78 +521,18 @@ int main(int argc, char** argv) {
     }
   }
   if (leaves.empty()) leaves.push_back("/");
-  enum class Small { kFlight, kHttp, kHttpNewConnections };  // a thread per client
-  auto small_requests = [&](Small kind) {
-    const bool use_flight = kind == Small::kFlight;
-    std::vector<std::vector<double>> latencies(static_cast<size_t>(clients));
-    std::atomic<int> failures{0};
-    std::vector<double> client_cpu(static_cast<size_t>(clients), 0);
-    std::vector<std::thread> threads;
-    const double process_cpu_before = CpuSeconds(RUSAGE_SELF);
-    auto start = Clock::now();
-    for (int c = 0; c < clients; ++c) {
-      threads.emplace_back([&, c] {
-        auto options = use_flight ? flight_client_options : http_client_options;
-        std::unique_ptr<transport::ArrowClient> client;
-        if (use_flight) {
-          auto connected = transport::flight::FlightClient::Connect(options);
-          if (connected.ok()) client = std::move(*connected);
-        } else {
-          auto connected = transport::http::HttpClient::Connect(options);
-          if (connected.ok()) client = std::move(*connected);
-        }
-        if (!client) {
-          ++failures;
-          return;
-        }
-        for (int q = 0; q < requests; ++q) {
-          transport::Resource resource;
-          resource.segments = {"znodes"};
-          resource.params["path"] = leaves[static_cast<size_t>(c * requests + q) % leaves.size()];
-          auto begin = Clock::now();
-          if (kind == Small::kHttpNewConnections) {
-            // A client of its own opens a connection for this request alone.
-            auto connected = transport::http::HttpClient::Connect(options);
-            if (!connected.ok()) {
-              ++failures;
-              continue;
-            }
-            client = std::move(*connected);
-          }
-          auto body = client->Get(resource, {});
-          if (!body.ok()) {
-            ++failures;
-            continue;
-          }
-          DecodeAll(std::move(*body), "small get");
-          latencies[static_cast<size_t>(c)].push_back(Seconds(begin) * 1000);
-        }
-        client_cpu[static_cast<size_t>(c)] = CpuSeconds(RUSAGE_THREAD);
-      });
-    }
-    for (auto& thread : threads) thread.join();
-    const double elapsed = Seconds(start);
-    double clients_cpu = 0;
-    for (double cpu : client_cpu) clients_cpu += cpu;
-    return Summarize(latencies, elapsed, failures.load(), clients_cpu,
-                     CpuSeconds(RUSAGE_SELF) - process_cpu_before);
+  const fs::path leaves_path = dir / "leaves.txt";
+  {
+    std::ofstream list(leaves_path);
+    for (const std::string& leaf : leaves) list << leaf << "\n";
+  }
+  auto small = [&](Small kind) {
+    return SmallInChildProcess(kind, flight->port(), http->port(), leaves_path, clients, requests);
   };
-  auto flight_small = small_requests(Small::kFlight);
-  const double one_thread_cpu_before = CpuSeconds(RUSAGE_THREAD);
-  const double one_thread_process_before = CpuSeconds(RUSAGE_SELF);
-  const bench::OneThreadRun one_thread_run =
-      Must(bench::FlightSmallOnOneThread("127.0.0.1:" + std::to_string(flight->port()), clients,
-                                         requests, leaves,
-                                         [](std::unique_ptr<arrow::InputStream> stream) {
-                                           DecodeAll(std::move(stream), "small get (one thread)");
-                                         }),
-           "Flight on one thread");
-  const SmallResult flight_one_thread_small =
-      Summarize({one_thread_run.latencies_ms}, one_thread_run.seconds, one_thread_run.failures,
-                CpuSeconds(RUSAGE_THREAD) - one_thread_cpu_before,
-                CpuSeconds(RUSAGE_SELF) - one_thread_process_before);
-  auto http_small = small_requests(Small::kHttp);
-  auto http_new_small = small_requests(Small::kHttpNewConnections);
+  const SmallResult flight_small = small(Small::kFlight);
+  const SmallResult flight_one_thread_small = small(Small::kFlightOneThread);
+  const SmallResult http_small = small(Small::kHttp);
+  const SmallResult http_new_small = small(Small::kHttpNewConnections);
 
   // Uploads of the table.
   auto put = [&](transport::ArrowClient& client, const std::string& name) {
@@ -518,11 +581,10 @@ int main(int argc, char** argv) {
   std::snprintf(line, sizeof(line),
                 "\nSmall requests (`znodes?path=` of one leaf), %d concurrent clients x %d "
                 "requests, each client on its kept connection (a Flight channel, HTTP "
-                "keep-alive) unless said otherwise. CPU per request: the client threads' own, "
-                "and the rest of the process (the server's threads and gRPC's internal "
-                "ones):\n\n"
+                "keep-alive) unless said otherwise, from a client process of their own. CPU per "
+                "request: the client process's (all its threads), and the server's:\n\n"
                 "| clients | p50 ms | p99 ms | requests/s | failures | client CPU us/request | "
-                "rest CPU us/request |\n|---|---:|---:|---:|---:|---:|---:|\n",
+                "server CPU us/request |\n|---|---:|---:|---:|---:|---:|---:|\n",
                 clients, requests);
   report << line;
   const std::string one_thread_label =
@@ -534,7 +596,7 @@ int main(int argc, char** argv) {
         std::pair{"HTTP, a thread per client, a new connection per request", http_new_small}}) {
     std::snprintf(line, sizeof(line), "| %s | %.2f | %.2f | %.0f | %d | %.0f | %.0f |\n", name,
                   r.p50, r.p99, r.per_second, r.failures, r.client_us_per_request,
-                  r.rest_us_per_request);
+                  r.server_us_per_request);
     report << line;
   }
   std::snprintf(

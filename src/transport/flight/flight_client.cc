@@ -182,7 +182,7 @@ Result<std::unique_ptr<FlightClient>> FlightClient::Connect(const ClientOptions&
   bool ipv6 = options.host.find(':') != std::string::npos && !options.host.starts_with('[');
   std::string address =
       (ipv6 ? "[" + options.host + "]" : options.host) + ":" + std::to_string(options.port);
-  auto channel = grpc::CreateChannel(address, credentials);
+  auto channel = grpc::CreateCustomChannel(address, credentials, ClientChannelArguments());
   auto deadline =
       std::chrono::system_clock::now() + std::chrono::milliseconds(options.connect_timeout_ms);
   if (!channel->WaitForConnected(deadline)) {

@@ -328,6 +328,12 @@ Result<std::optional<IpcMessage>> ParseFlightData(grpc::ByteBuffer& data, int64_
   return std::optional<IpcMessage>(std::move(message));
 }
 
+grpc::ChannelArguments ClientChannelArguments() {
+  grpc::ChannelArguments args;
+  args.SetInt(GRPC_ARG_USE_LOCAL_SUBCHANNEL_POOL, 1);
+  return args;
+}
+
 RawDoGet::RawDoGet(const std::shared_ptr<grpc::ChannelInterface>& channel)
     : channel_(channel),
       method_name_("/" + std::string(fproto::FlightService::service_full_name()) + "/DoGet"),

@@ -8,6 +8,7 @@
 #include <grpcpp/impl/rpc_method.h>
 #include <grpcpp/support/async_stream.h>
 #include <grpcpp/support/byte_buffer.h>
+#include <grpcpp/support/channel_arguments.h>
 #include <grpcpp/support/status.h>
 
 #include <cstdint>
@@ -89,6 +90,13 @@ Result<IpcMessage> TakeMessage(fproto::FlightData& data, int64_t* framed_size);
 // pages faulted in): parsed by protobuf, a body went into a std::string of
 // fresh heap memory, faulted in page by page on every DoGet.
 Result<std::optional<IpcMessage>> ParseFlightData(grpc::ByteBuffer& data, int64_t* framed_size);
+
+// The arguments of every client channel (FlightClient's): a connection of
+// its own, as Arrow's Flight client makes. gRPC shares one connection
+// between all channels to the same address with the same arguments by
+// default, and clients in one process then queue their calls' reading and
+// writing behind each other on it.
+grpc::ChannelArguments ClientChannelArguments();
 
 // DoGet on a channel, its FlightData read unparsed (for ParseFlightData).
 // The generated stub reads them only as FlightData; this is the call it
