@@ -58,10 +58,10 @@ bool WaitForExit(pid_t pid, std::chrono::milliseconds timeout) {
 }
 
 // Temporary directories are named kTempPrefix + mkdtemp's letters. Those to
-// be removed by the process that made them hold a file kOwnerFile naming it:
-// "PID STARTTIME",
-// the start time (in clock ticks since boot, /proc/PID/stat's 22nd field)
-// telling the owner apart from a later process given the same pid.
+// be removed by the process that made them hold a file kOwnerFile naming
+// it, "PID STARTTIME": the start time (in clock ticks since boot,
+// /proc/PID/stat's 22nd field) tells the owner apart from a later process
+// given the same pid.
 constexpr std::string_view kTempPrefix = "zkarrow-zk-";
 constexpr const char* kOwnerFile = "owner";
 
