@@ -120,6 +120,31 @@ class TokenCheck {
 
 class DoGetCore;
 
+// The DoGet cores in existence, posted or serving a call: the completion
+// queue may shut down only once there are none, since a core's call may
+// still start an operation on it (a write failed by the server's shutdown
+// ends the call with a Finish) after the server itself has shut down.
+class CoreCount {
+ public:
+  void Add() {
+    std::lock_guard lock(mu_);
+    ++count_;
+  }
+  void Remove() {
+    std::lock_guard lock(mu_);
+    if (--count_ == 0) none_.notify_all();
+  }
+  void WaitForNone() {
+    std::unique_lock lock(mu_);
+    none_.wait(lock, [&] { return count_ == 0; });
+  }
+
+ private:
+  std::mutex mu_;
+  std::condition_variable none_;
+  int64_t count_ = 0;
+};
+
 // Wakeups of kPending streams, run on one thread of the server's: a
 // producer calls the wakeup from its own code (possibly holding its locks),
 // where pulling the stream again, or destroying it at its end, must not
@@ -172,8 +197,8 @@ class DoGetCore : public std::enable_shared_from_this<DoGetCore> {
     Event event;
   };
 
-  DoGetCore(std::shared_ptr<WakeupQueue> wakeups, LiveRegistry& registry)
-      : wakeups_(std::move(wakeups)), registry_(registry) {}
+  DoGetCore(CoreCount& count, std::shared_ptr<WakeupQueue> wakeups, LiveRegistry& registry)
+      : counted_(count), wakeups_(std::move(wakeups)), registry_(registry) {}
 
   // Asks `service` for the next DoGet call on `queue`; the core keeps
   // itself alive until its events are all back (Handle).
@@ -265,9 +290,23 @@ class DoGetCore : public std::enable_shared_from_this<DoGetCore> {
   // Finishes the call, with `last` as its last message when given.
   void End(grpc::Status status, const grpc::ByteBuffer* last = nullptr);
 
+  // Counts the core from its construction to the end of its destruction
+  // (its call's context included): the first member, destroyed last.
+  class Counted {
+   public:
+    explicit Counted(CoreCount& count) : count_(count) { count_.Add(); }
+    Counted(const Counted&) = delete;
+    Counted& operator=(const Counted&) = delete;
+    ~Counted() { count_.Remove(); }
+
+   private:
+    CoreCount& count_;
+  };
+  Counted counted_;
+
   std::mutex mu_;
   bool pumping_ = false;
-  bool writing_ = false;  // StartWrite called, OnWriteDone not yet
+  bool writing_ = false;  // a Write started, its event not yet handled
   bool waiting_ = false;  // kPending, wakeup not yet
   std::chrono::steady_clock::time_point write_started_;
   std::optional<grpc::Status> stop_;
@@ -287,7 +326,7 @@ class DoGetCore : public std::enable_shared_from_this<DoGetCore> {
   std::unique_ptr<MessageStream> stream_;  // null for a call that failed at its start
   std::optional<IpcMessage> ahead_;        // pulled, not yet written
   bool stream_ended_ = false;              // said kEnd; the call ends after the write
-  // Released when the call ends, not when gRPC is done with it (OnDone):
+  // Released when the call ends, not when gRPC is done with it (its events):
   // a client that got the call's status may start its next call before
   // that, and must not find the slot still taken.
   std::optional<SlotHold> slot_;
@@ -665,15 +704,20 @@ class FlightServiceImpl final : public FlightServiceBase {
     return grpc::Status::OK;
   }
 
-  // Posts a core for the next DoGet call on `queue`, until StopPosting().
+  // Posts a core for the next DoGet call on `queue`, until StopDoGets().
   void PostDoGet(grpc::ServerCompletionQueue& queue) {
     std::lock_guard lock(posting_mu_);
-    if (posting_) std::make_shared<DoGetCore>(wakeups_, registry_)->Post(*this, queue);
+    if (posting_) std::make_shared<DoGetCore>(cores_, wakeups_, registry_)->Post(*this, queue);
   }
-  // Before the queues shut down: nothing may be posted to them then.
-  void StopPosting() {
-    std::lock_guard lock(posting_mu_);
-    posting_ = false;
+  // Before the queue shuts down, once the server has: posts no more cores,
+  // and waits until every core is gone (the queue's threads still serving
+  // the events that end their calls).
+  void StopDoGets() {
+    {
+      std::lock_guard lock(posting_mu_);
+      posting_ = false;
+    }
+    cores_.WaitForNone();
   }
 
   // Serves the DoGet call that started on `core`, or ends it with an error.
@@ -781,6 +825,7 @@ class FlightServiceImpl final : public FlightServiceBase {
   std::atomic<bool> shutting_down_{false};
   std::mutex posting_mu_;
   bool posting_ = true;
+  CoreCount cores_;
 };
 
 Result<std::string> ReadPemFile(const std::string& path, std::string_view what) {
@@ -872,8 +917,7 @@ class FlightServer::Impl {
     service_->BeginShutdown();
     server_->Shutdown(std::chrono::system_clock::now() + grace);
     server_->Wait();
-    // Every call has ended; the posted cores came back not started.
-    service_->StopPosting();
+    service_->StopDoGets();
     queue_->Shutdown();
     for (std::thread& thread : queue_threads_) thread.join();
     queue_threads_.clear();
