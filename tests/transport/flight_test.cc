@@ -8,6 +8,7 @@
 #include <gtest/gtest.h>
 #include <unistd.h>
 
+#include <array>
 #include <atomic>
 #include <chrono>
 #include <condition_variable>
@@ -1047,6 +1048,61 @@ TEST_F(FlightTest, UploaderThatStopsSendingIsCancelled) {
   arrow::BufferInputStream upload(StreamBytes({MakeBatch(0, 3)}));
   auto put = client->Put(At("/datasets/steady"), upload, nullptr);
   EXPECT_TRUE(put.ok()) << put.status().ToString();
+}
+
+// A handshake comes before the token is checked: one that never sends its
+// request is cancelled like a stalled upload, and those waiting at once
+// have a limit of their own, so anonymous clients can neither hold threads
+// without end nor take the streams' slots from the others.
+TEST_F(FlightTest, HandshakesThatSendNothingAreBoundedAndCancelled) {
+  ServerOptions options;
+  options.max_concurrent_streams = 1;
+  FlightLimits limits;
+  limits.max_handshakes = 2;
+  limits.read_stall_timeout = std::chrono::milliseconds(1500);
+  StartServer(options, limits);
+  auto stub = RawStub();
+  // Three handshakes that send nothing, each read on a thread of its own:
+  // the server holds two, refuses the third, and cancels the two later.
+  constexpr int kCalls = 3;
+  std::array<grpc::ClientContext, kCalls> contexts;
+  std::array<grpc::Status, kCalls> statuses;
+  std::atomic<int> refused{0};
+  std::vector<std::thread> readers;
+  for (int i = 0; i < kCalls; ++i) {
+    contexts[i].set_deadline(std::chrono::system_clock::now() + std::chrono::seconds(20));
+    readers.emplace_back([&, i] {
+      auto call = stub->Handshake(&contexts[i]);
+      fproto::HandshakeResponse response;
+      while (call->Read(&response)) {
+      }
+      statuses[i] = call->Finish();
+      if (statuses[i].error_code() == grpc::StatusCode::UNAVAILABLE) ++refused;
+    });
+  }
+  // Once one is refused, two are held: the one stream slot is still free.
+  if (WaitFor([&] { return refused.load() > 0; })) {
+    auto client = Connect();
+    ASSERT_NE(client, nullptr);
+    auto stream = client->Get(At("/znodes"), {});
+    ASSERT_TRUE(stream.ok()) << stream.status().ToString();
+    auto read = ReadAll(std::move(*stream));
+    EXPECT_TRUE(read.ok()) << read.status().ToString();
+  }
+  for (std::thread& reader : readers) reader.join();
+  int cancelled = 0;
+  for (const grpc::Status& status : statuses) {
+    if (status.error_code() == grpc::StatusCode::UNAVAILABLE) {
+      EXPECT_NE(status.error_message().find("handshakes"), std::string::npos)
+          << status.error_message();
+    } else {
+      // The server's cancel; its own deadline would say DEADLINE_EXCEEDED.
+      EXPECT_EQ(status.error_code(), grpc::StatusCode::CANCELLED) << status.error_message();
+      ++cancelled;
+    }
+  }
+  EXPECT_EQ(refused.load(), 1);
+  EXPECT_EQ(cancelled, 2);
 }
 
 TEST_F(FlightTest, WaitForAQuietStreamCanBeInterrupted) {

@@ -41,17 +41,19 @@ using FlightServiceBase =
 // call's status.
 constexpr int64_t kSmallWriteBytes = 64 * 1024;
 
-// DoGet and DoPut calls in progress, against max_concurrent_streams.
+// Calls in progress against a limit: DoGet, DoPut and DoAction against
+// max_concurrent_streams, Handshakes against a limit of their own.
 class StreamSlots {
  public:
-  explicit StreamSlots(int limit) : limit_(limit) {}
+  // `what` names the calls counted, for the refusal.
+  StreamSlots(int limit, std::string_view what) : limit_(limit), what_(what) {}
 
   // Ok with a slot held (Release() it), or Unavailable at the limit.
   Status Acquire() {
     if (used_.fetch_add(1) >= limit_) {
       used_.fetch_sub(1);
-      return Status::Unavailable("the server is at its limit of " + std::to_string(limit_) +
-                                 " streams in progress; retry later");
+      return Status::Unavailable("the server is at its limit of " + std::to_string(limit_) + " " +
+                                 what_ + " in progress; retry later");
     }
     return Status::Ok();
   }
@@ -60,6 +62,7 @@ class StreamSlots {
 
  private:
   const int limit_;
+  const std::string what_;
   std::atomic<int> used_{0};
 };
 
@@ -507,20 +510,22 @@ void DoGetCore::End(grpc::Status status, const grpc::ByteBuffer* last) {
   }
 }
 
-// The DoPut calls waiting for their client's next FlightData, so that the
-// stalled ones can be cancelled (a sync handler blocked in Read() has no
-// timeout of its own).
+// The calls waiting for their client's next message (a DoPut's FlightData,
+// a Handshake's request), so that the stalled ones can be cancelled: a sync
+// handler blocked in Read() has no timeout of its own, and holds a thread of
+// gRPC's pool and a stream slot.
 class ReadWatch {
  public:
   using Call = grpc::ServerReaderWriter<fproto::PutResult, fproto::FlightData>;
 
-  // call.Read(data), watched.
-  bool Read(grpc::ServerContext& context, Call& call, fproto::FlightData& data) {
+  // call.Read(message), watched.
+  template <typename StreamCall, typename Message>
+  bool Read(grpc::ServerContext& context, StreamCall& call, Message& message) {
     {
       std::lock_guard lock(mu_);
       waiting_[&context] = std::chrono::steady_clock::now();
     }
-    bool ok = call.Read(&data);
+    bool ok = call.Read(&message);
     std::lock_guard lock(mu_);
     waiting_.erase(&context);
     return ok;
@@ -619,16 +624,17 @@ bool ParseTicket(const grpc::ByteBuffer& request, fproto::Ticket& ticket) {
 
 class FlightServiceImpl final : public FlightServiceBase {
  public:
-  FlightServiceImpl(const ServerOptions& options, ArrowService& service,
+  FlightServiceImpl(const ServerOptions& options, const FlightLimits& limits, ArrowService& service,
                     std::shared_ptr<WakeupQueue> wakeups, FlightMetrics& metrics)
       : service_(service),
         token_(options.bearer_token),
         max_upload_bytes_(options.max_upload_bytes),
-        slots_(options.max_concurrent_streams),
+        slots_(options.max_concurrent_streams, "streams"),
+        handshake_slots_(limits.max_handshakes, "handshakes"),
         wakeups_(std::move(wakeups)),
         metrics_(metrics) {}
 
-  // DoGet and DoPut calls in progress.
+  // DoGet, DoPut and DoAction calls in progress.
   int streams() const { return slots_.used(); }
 
   // Refuses new DoGet calls and ends the live ones.
@@ -638,14 +644,21 @@ class FlightServiceImpl final : public FlightServiceBase {
   }
   void CancelStalled(const FlightLimits& limits) {
     registry_.CancelStalled(limits.write_stall_timeout);
-    uploads_.CancelStalled(limits.read_stall_timeout);
+    reads_.CancelStalled(limits.read_stall_timeout);
   }
 
   grpc::Status Handshake(grpc::ServerContext* context,
                          grpc::ServerReaderWriter<fproto::HandshakeResponse,
                                                   fproto::HandshakeRequest>* stream) override {
+    // Before the token is known, so with a slot of its own kind and a
+    // watched read: a client that opens handshakes and sends nothing would
+    // otherwise hold a thread each, without limit, and with the streams'
+    // slots, an anonymous client could take them all from the others.
+    ZKA_GRPC_RETURN_IF_ERROR(handshake_slots_.Acquire());
+    SlotHold hold(handshake_slots_);
     fproto::HandshakeRequest request;
-    if (!stream->Read(&request)) {
+    if (!reads_.Read(*context, *stream, request)) {
+      if (context->IsCancelled()) return grpc::Status::CANCELLED;
       return {grpc::StatusCode::INVALID_ARGUMENT, "Handshake ended without a request"};
     }
     fproto::HandshakeResponse response;
@@ -747,7 +760,7 @@ class FlightServiceImpl final : public FlightServiceBase {
     ZKA_GRPC_RETURN_IF_ERROR(slots_.Acquire());
     SlotHold hold(slots_);
     fproto::FlightData first;
-    if (!uploads_.Read(*context, *call, first)) {
+    if (!reads_.Read(*context, *call, first)) {
       if (context->IsCancelled()) return grpc::Status::CANCELLED;
       return {grpc::StatusCode::INVALID_ARGUMENT, "DoPut ended before its first FlightData"};
     }
@@ -757,7 +770,7 @@ class FlightServiceImpl final : public FlightServiceBase {
     }
     auto resource = ResourceFromDescriptor(first.flight_descriptor());
     ZKA_GRPC_RETURN_IF_ERROR(resource.status());
-    UploadStream upload(*context, *call, uploads_, std::move(first), max_upload_bytes_);
+    UploadStream upload(*context, *call, reads_, std::move(first), max_upload_bytes_);
     auto info = service_.Put(*resource, upload);
     metrics_.AddReceived("DoPut", upload.received());
     if (!info.ok()) {
@@ -781,6 +794,9 @@ class FlightServiceImpl final : public FlightServiceBase {
   grpc::Status DoAction(grpc::ServerContext* context, const fproto::Action* action,
                         grpc::ServerWriter<fproto::Result>* writer) override {
     ZKA_GRPC_RETURN_IF_ERROR(token_.Check(*context));
+    // An action may wait (sync waits for the mirror), holding a thread.
+    ZKA_GRPC_RETURN_IF_ERROR(slots_.Acquire());
+    SlotHold hold(slots_);
     auto result = service_.DoAction(action->type(), action->body());
     ZKA_GRPC_RETURN_IF_ERROR(result.status());
     fproto::Result out;
@@ -818,10 +834,11 @@ class FlightServiceImpl final : public FlightServiceBase {
   const TokenCheck token_;
   const int64_t max_upload_bytes_;
   StreamSlots slots_;
+  StreamSlots handshake_slots_;
   std::shared_ptr<WakeupQueue> wakeups_;
   FlightMetrics& metrics_;
   LiveRegistry registry_;
-  ReadWatch uploads_;
+  ReadWatch reads_;
   std::atomic<bool> shutting_down_{false};
   std::mutex posting_mu_;
   bool posting_ = true;
@@ -858,6 +875,11 @@ Result<std::shared_ptr<grpc::ServerCredentials>> MakeCredentials(const ServerOpt
 
 class FlightServer::Impl {
  public:
+  // Threads of gRPC's sync pool beyond one per stream slot: for the calls
+  // that answer at once (GetFlightInfo, GetSchema, ListFlights,
+  // ListActions) and gRPC's own pollers.
+  static constexpr int kQuickCallThreads = 16;
+
   Impl(const ServerOptions& options, ArrowService& service, const FlightLimits& limits)
       : limits_(limits),
         // The queue's thread runs only between Start() and Shutdown(), while
@@ -866,7 +888,8 @@ class FlightServer::Impl {
             [this] { service_->CancelStalled(limits_); },
             std::clamp(std::min(limits.write_stall_timeout, limits.read_stall_timeout) / 4,
                        std::chrono::milliseconds(10), std::chrono::milliseconds(1000)))),
-        service_(std::make_unique<FlightServiceImpl>(options, service, wakeups_, metrics_)) {}
+        service_(
+            std::make_unique<FlightServiceImpl>(options, limits, service, wakeups_, metrics_)) {}
 
   ~Impl() { Shutdown(std::chrono::milliseconds(0)); }
 
@@ -880,6 +903,17 @@ class FlightServer::Impl {
     std::string address =
         (ipv6 ? "[" + options.host + "]" : options.host) + ":" + std::to_string(options.port);
     grpc::ServerBuilder builder;
+    // gRPC's own resources, which no handler sees. Threads: each blocking
+    // handler (DoPut, DoAction; Handshake) holds a stream slot (a handshake
+    // slot) while it holds a thread of the sync pool, so the slots plus a
+    // margin for the quick calls bound the pool; past it gRPC refuses calls
+    // (RESOURCE_EXHAUSTED) instead of starting threads without end.
+    grpc::ResourceQuota quota("zkarrow-flight");
+    quota.SetMaxThreads(options.max_concurrent_streams + limits_.max_handshakes +
+                        kQuickCallThreads);
+    quota.Resize(static_cast<size_t>(limits_.grpc_memory_bytes));
+    builder.SetResourceQuota(quota);
+    builder.AddChannelArgument(GRPC_ARG_MAX_CONCURRENT_STREAMS, limits_.max_streams_per_connection);
     builder.AddChannelArgument(GRPC_ARG_KEEPALIVE_TIME_MS,
                                static_cast<int>(limits_.keepalive_time.count()));
     builder.AddChannelArgument(GRPC_ARG_KEEPALIVE_TIMEOUT_MS,

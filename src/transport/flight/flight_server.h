@@ -45,6 +45,18 @@ struct FlightLimits {
   // that vanished (host down, network cut) is noticed and its calls end.
   std::chrono::milliseconds keepalive_time{30'000};
   std::chrono::milliseconds keepalive_timeout{20'000};
+  // The memory gRPC may hold for all connections (its resource quota):
+  // requests are buffered whole before any handler sees them, token check
+  // included, so without a bound a client that sends most of many large
+  // messages holds that much of the server's memory.
+  int64_t grpc_memory_bytes = int64_t{1} << 30;
+  // Handshakes waiting for their request at once; one more is refused
+  // (UNAVAILABLE). They come before the token is checked, so they have a
+  // limit of their own: anonymous clients cannot take the streams' slots.
+  int max_handshakes = 16;
+  // Streams one connection may have open at once (HTTP/2's
+  // SETTINGS_MAX_CONCURRENT_STREAMS, which gRPC leaves unlimited).
+  int max_streams_per_connection = 100;
 };
 
 class FlightServer {
