@@ -178,6 +178,8 @@ Status RunServe(const ServeArgs& args) {
   serve::DatasetStoreOptions store_options;
   // Coordinated, the catalog decides which versions are kept.
   store_options.keep_versions = args.coord ? 0 : args.keep_versions;
+  // What lands on disk and in memory is bounded like what is received.
+  store_options.max_upload_bytes = base.max_upload_bytes;
   ZKA_ASSIGN_OR_RETURN(auto store, serve::DatasetStore::Open(args.store, store_options));
   for (const std::string& note : store->open_notes()) {
     std::fprintf(stderr, "zkarrow serve: store: %s\n", note.c_str());
@@ -372,7 +374,9 @@ void RegisterServeCommand(CLI::App& app, CommandRunner& runner) {
                    "state (one larger than half of it is not kept; 0: none)")
       ->check(CLI::Range(int64_t{0}, int64_t{1} << 20))
       ->capture_default_str();
-  command->add_option("--max-upload-mb", args->max_upload_mb, "Largest upload accepted")
+  command
+      ->add_option("--max-upload-mb", args->max_upload_mb,
+                   "Largest upload accepted, as received and as stored (uncompressed)")
       ->check(CLI::Range(int64_t{1}, int64_t{1} << 30))
       ->capture_default_str();
   command

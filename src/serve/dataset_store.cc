@@ -106,18 +106,40 @@ Status WriteAll(int fd, std::span<const uint8_t> bytes, std::string_view what) {
   return Status::Ok();
 }
 
+std::string UploadLimitText(int64_t limit) {
+  return "the upload limit of " + Str(limit) + " bytes (--max-upload-mb)";
+}
+
+// What an upload's reader may allocate: the store's read budgets, each at
+// most the upload limit, since a batch or a dictionary decoded past it
+// could not be stored anyway.
+IpcReadOptions UploadReadOptions(const DatasetStoreOptions& options) {
+  IpcReadOptions read = options.read;
+  read.max_batch_bytes = std::min(read.max_batch_bytes, options.max_upload_bytes);
+  read.max_dictionary_bytes = std::min(read.max_dictionary_bytes, options.max_upload_bytes);
+  return read;
+}
+
 // The stored file as the IPC writer produces it: hashed and counted as
-// written, buffered on its way to the descriptor.
+// written, buffered on its way to the descriptor, and at most `limit` bytes
+// (an upload's stored file is bounded like the upload).
 class HashingFileSink final : public arrow::OutputStream {
  public:
   // `what` names the file in errors.
-  HashingFileSink(int fd, std::string what) : fd_(fd), what_(std::move(what)) {
+  HashingFileSink(int fd, std::string what, int64_t limit)
+      : fd_(fd), what_(std::move(what)), limit_(limit) {
     buffer_.reserve(kWriteBufferBytes);
   }
 
   Status Write(std::span<const uint8_t> bytes) override {
+    const int64_t size = static_cast<int64_t>(bytes.size());
+    if (size > limit_ - bytes_) {
+      return Status::OutOfRange("stored uncompressed, the upload needs at least " +
+                                Str(bytes_ + size) + " bytes, expected at most " +
+                                UploadLimitText(limit_));
+    }
     sha_.Update(bytes);
-    bytes_ += static_cast<int64_t>(bytes.size());
+    bytes_ += size;
     if (buffer_.size() + bytes.size() > kWriteBufferBytes) ZKA_RETURN_IF_ERROR(Flush());
     if (bytes.size() >= kWriteBufferBytes) return WriteAll(fd_, bytes, what_);
     buffer_.insert(buffer_.end(), bytes.begin(), bytes.end());
@@ -134,6 +156,7 @@ class HashingFileSink final : public arrow::OutputStream {
  private:
   int fd_;
   std::string what_;
+  const int64_t limit_;
   std::vector<uint8_t> buffer_;
   Sha256 sha_;
   int64_t bytes_ = 0;
@@ -473,6 +496,10 @@ Result<std::unique_ptr<DatasetStore>> DatasetStore::Open(const std::filesystem::
     return Status::InvalidArgument("keep_versions must be at least 0, found " +
                                    Str(options.keep_versions));
   }
+  if (options.max_upload_bytes < 1) {
+    return Status::InvalidArgument("max_upload_bytes must be at least 1, found " +
+                                   Str(options.max_upload_bytes));
+  }
   if (options.max_batch_bytes_served < kMinServedMessageBytes) {
     return Status::InvalidArgument("max_batch_bytes_served must be at least " +
                                    Str(kMinServedMessageBytes) + ", found " +
@@ -597,20 +624,31 @@ Result<std::unique_ptr<PreparedDataset>> DatasetStore::Prepare(std::string_view 
   if (prepared->fd_ < 0) {
     return Status::FromErrno(errno, context + ": creating a file in " + dir_.string());
   }
-  HashingFileSink sink(prepared->fd_, "writing its file in " + dir_.string());
+  HashingFileSink sink(prepared->fd_, "writing its file in " + dir_.string(),
+                       options_.max_upload_bytes);
+  const IpcReadOptions read = UploadReadOptions(options_);
+  // A budget the upload limit lowered names that limit when it is hit.
+  const bool read_within_upload_limit =
+      read.max_batch_bytes < options_.read.max_batch_bytes ||
+      read.max_dictionary_bytes < options_.read.max_dictionary_bytes;
   int64_t rows = 0;
   Status written = [&]() -> Status {
     ZKA_ASSIGN_OR_RETURN(auto input, UploadInput::Open(upload));
-    ZKA_ASSIGN_OR_RETURN(
-        auto reader,
-        arrow::ipc::StreamReader::Open(std::make_unique<ForwardingInput>(*input), options_.read));
+    ZKA_ASSIGN_OR_RETURN(auto reader, arrow::ipc::StreamReader::Open(
+                                          std::make_unique<ForwardingInput>(*input), read));
     ZKA_ASSIGN_OR_RETURN(auto writer, arrow::ipc::IpcWriter::OpenFile(sink, reader->schema()));
     int64_t batch_index = 0;
     int64_t dictionary_batches = 0;
     while (true) {
       const std::string where = "upload batch " + Str(batch_index);
       auto batch = reader->Next();
-      if (!batch.ok()) return batch.status().WithContext(where);
+      if (!batch.ok()) {
+        if (batch.status().code() == StatusCode::kOutOfRange && read_within_upload_limit) {
+          return batch.status().WithContext(where + ": decoded within " +
+                                            UploadLimitText(options_.max_upload_bytes));
+        }
+        return batch.status().WithContext(where);
+      }
       if (!*batch) break;
       // The file format holds one dictionary per id, written before the
       // first batch: one that changes later cannot be stored.

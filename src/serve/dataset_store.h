@@ -3,14 +3,15 @@
 // encapsulated messages. Knows Arrow, not ZooKeeper.
 //
 // Durability and atomicity: an upload is read to its end by the strict
-// StreamReader (every batch decoded, memory bounded by IpcReadOptions) and
-// written meanwhile by our IpcWriter, in the file format, to an unnamed file
-// (O_TMPFILE) in the directory. Only when all of it succeeded, and the file
-// is fsynced, does it get its name (linkat) and become the current version;
-// then the directory is fsynced. A malformed, interrupted or failed upload
-// (bad input, disk full, a crash, kill -9) therefore leaves nothing to clean
-// up and the previous version is served throughout. Readers of a replaced
-// version keep reading it: its file stays mapped as long as they hold it.
+// StreamReader (every batch decoded, memory bounded by IpcReadOptions and
+// the upload limit) and written meanwhile by our IpcWriter, in the file
+// format, to an unnamed file (O_TMPFILE) in the directory. Only when all of
+// it succeeded, and the file is fsynced, does it get its name (linkat) and
+// become the current version; then the directory is fsynced. A malformed,
+// interrupted or failed upload (bad input, disk full, a crash, kill -9)
+// therefore leaves nothing to clean up and the previous version is served
+// throughout. Readers of a replaced version keep reading it: its file stays
+// mapped as long as they hold it.
 //
 // On disk, one file per version: NAME.vVERSION.SHA256.arrow, the SHA-256 of
 // the file's bytes computed while writing. Open() recomputes it for every
@@ -44,6 +45,7 @@
 #include "arrow/ipc/writer.h"
 #include "arrow/type.h"
 #include "base/status.h"
+#include "transport/arrow_service.h"
 #include "transport/message_stream.h"
 
 namespace zkarrow::serve {
@@ -60,6 +62,12 @@ struct DatasetStoreOptions {
   // Budgets for reading uploads (and for re-reading stored files when a
   // compressed response is asked for).
   arrow::ipc::IpcReadOptions read;
+  // The upload limit (zkarrow serve's --max-upload-mb, which the transports
+  // apply to the bytes received) applied to what an upload decodes to: a
+  // compressed upload is stored uncompressed, so its stored file is at most
+  // this many bytes, and one batch or the dictionaries are decoded within
+  // it (read's budgets, lowered to it for uploads). Over it: OutOfRange.
+  int64_t max_upload_bytes = transport::ServerOptions{}.max_upload_bytes;
   // Upper bound on one served message, framed (see above).
   int64_t max_batch_bytes_served = kDefaultMaxServedMessageBytes;
   // Versions kept per name, the current one included. Older files are

@@ -369,7 +369,8 @@ TEST_F(DatasetStoreTest, CatalogVersionsAreInstalledAndRemovedAsTold) {
   options.keep_versions = 0;
   auto store = OpenStore(options);
   ASSERT_TRUE(store);
-  Upload v5 = MakeUpload(0, 1, 10, 2), v3 = MakeUpload(50, 2, 10, 2), other = MakeUpload(9, 1, 4, 1);
+  Upload v5 = MakeUpload(0, 1, 10, 2), v3 = MakeUpload(50, 2, 10, 2),
+         other = MakeUpload(9, 1, 4, 1);
   auto prepare = [&](const Upload& upload) {
     arrow::BufferInputStream in(upload.bytes);
     auto prepared = store->Prepare("c", in);
@@ -1166,6 +1167,59 @@ TEST_F(DatasetStoreTest, UploadsAreReadWithinTheReadBudget) {
   ExpectServes(*store, "t", small, 1);
 }
 
+// `upload`'s batches as a zstd-compressed stream: the values repeat, so it
+// is a small fraction of what it decodes to.
+std::shared_ptr<const Buffer> Zstd(const Upload& upload) {
+  auto bytes =
+      t::WriteIpc(upload.schema, upload.batches, false, {.compression = Compression::kZstd});
+  EXPECT_TRUE(bytes.ok()) << bytes.status().ToString();
+  return bytes.ok() ? *bytes : nullptr;
+}
+
+// The upload limit bounds what an upload decodes to and what it stores, not
+// only the bytes received: a small compressed upload of large values is
+// refused, before one batch is decoded past the limit, or once its stored
+// file would pass it.
+TEST_F(DatasetStoreTest, UploadsDecodingPastTheUploadLimitAreRefused) {
+  constexpr int64_t kLimit = 256 * 1024;
+  DatasetStoreOptions options;
+  options.max_upload_bytes = kLimit;
+  auto store = OpenStore(options);
+  ASSERT_TRUE(store);
+  Upload small = MakeUpload(0, 3, 100, 100);
+  auto stored = PutBytes(*store, "t", Zstd(small));
+  ASSERT_TRUE(stored.ok()) << stored.status().ToString();
+  EXPECT_LE(stored->bytes, kLimit);
+  const auto files = Files();
+  struct Case {
+    std::string what;
+    Upload upload;
+    std::string expected;  // in the message
+  };
+  const std::vector<Case> cases = {
+      // About 2 MB decoded.
+      {"one large batch", MakeUpload(0, 1, 2000, 1000), "upload batch 0: decoded within"},
+      // About 100 KB decoded each: the third does not fit.
+      {"many batches", MakeUpload(0, 20, 100, 1000), "stored uncompressed, the upload needs"},
+  };
+  for (const Case& big : cases) {
+    std::shared_ptr<const Buffer> bytes = Zstd(big.upload);
+    ASSERT_TRUE(bytes);
+    ASSERT_LT(bytes->size(), kLimit / 2) << big.what;  // received within the limit
+    auto refused = PutBytes(*store, "t", bytes);
+    ASSERT_FALSE(refused.ok()) << big.what;
+    const std::string message = refused.status().ToString();
+    EXPECT_EQ(refused.status().code(), StatusCode::kOutOfRange) << big.what << ": " << message;
+    for (const std::string& part :
+         {big.expected, std::string("the upload limit of 262144 bytes (--max-upload-mb)"),
+          std::string("nothing stored")}) {
+      EXPECT_NE(message.find(part), std::string::npos) << big.what << ": " << message;
+    }
+    EXPECT_EQ(Files(), files) << big.what;
+    ExpectServes(*store, "t", small, 1);
+  }
+}
+
 TEST_F(DatasetStoreTest, OptionsAreChecked) {
   DatasetStoreOptions options;
   options.keep_versions = -1;
@@ -1175,6 +1229,11 @@ TEST_F(DatasetStoreTest, OptionsAreChecked) {
   auto refused = DatasetStore::Open(dir_, options);
   EXPECT_EQ(refused.status().code(), StatusCode::kInvalidArgument);
   EXPECT_NE(refused.status().message().find("found 100"), std::string::npos);
+  options = {};
+  options.max_upload_bytes = 0;
+  refused = DatasetStore::Open(dir_, options);
+  EXPECT_EQ(refused.status().code(), StatusCode::kInvalidArgument);
+  EXPECT_NE(refused.status().message().find("found 0"), std::string::npos);
 }
 
 }  // namespace

@@ -7,7 +7,8 @@
 //   replay of the `changes` stream up to the response's zkarrow.zxid;
 // - `sync` then `get` sees a write just made;
 // - datasets round-trip over both protocols, replace atomically, and bad,
-//   cut or interrupted uploads (the server killed mid-way) leave nothing;
+//   cut or interrupted uploads (the server killed mid-way), and compressed
+//   ones that decode past --max-upload-mb, leave nothing;
 // - a client killed mid-download does not disturb the server; SIGTERM ends
 //   it cleanly with live streams open.
 #include <gtest/gtest.h>
@@ -914,6 +915,47 @@ TEST_F(ServeTest, BadOrCutUploadsStoreNothingAndKeepThePreviousVersion) {
   ASSERT_TRUE(expected.ok() && served.ok());
   EXPECT_EQ(DiffRows(*expected, *served), "");
   EXPECT_EQ(CurlStatus(http_ + "/datasets/keep", dir / "v.json"), 200);
+}
+
+// --max-upload-mb bounds what an upload stores and decodes to, not only
+// the bytes received: a small zstd-compressed upload of large values is
+// refused (413) naming the option, and stores nothing. (Over HTTP: `zkarrow
+// put` sends Flight uploads uncompressed, which the transport refuses.)
+TEST_F(ServeTest, CompressedUploadsDecodingPastTheUploadLimitAreRefused) {
+  const fs::path dir = Dir("upload-limit");
+  MustCreate("/upload-limit", "");
+  // About 1.8 MB of values, a few KB compressed.
+  for (int i = 0; i < 3; ++i) {
+    MustCreate("/upload-limit/n" + std::to_string(i), std::string(600 << 10, 'u'));
+  }
+  const fs::path upload = dir / "upload.arrows";
+  ASSERT_TRUE(Zkarrow("snapshot --zk " + cluster_->ConnectString() + " --path /upload-limit -o " +
+                      upload.string() + " --format stream --compression zstd")
+                  .ok());
+  ASSERT_LT(fs::file_size(upload), uintmax_t{64} << 10);
+  ASSERT_NO_FATAL_FAILURE(StartServer({"--max-upload-mb", "1"}));
+  auto store_files = [] {
+    std::set<std::string> files;
+    for (const auto& entry : fs::directory_iterator(suite_dir_ / "store")) {
+      files.insert(entry.path().filename().string());
+    }
+    return files;
+  };
+  const std::set<std::string> before = store_files();
+  EXPECT_EQ(
+      CurlStatus("-T " + upload.string() + " " + http_ + "/datasets/unpacked", dir / "http.json"),
+      413)
+      << ReadText(dir / "http.json");
+  EXPECT_NE(ReadText(dir / "http.json").find("upload limit of 1048576 bytes (--max-upload-mb)"),
+            std::string::npos)
+      << ReadText(dir / "http.json");
+  EXPECT_EQ(store_files(), before);
+  EXPECT_EQ(CurlStatus(http_ + "/datasets/unpacked", dir / "gone.json"), 404);
+  for (int i = 0; i < 3; ++i) {
+    EXPECT_TRUE(writer_->Delete("/upload-limit/n" + std::to_string(i)).get().ok());
+  }
+  EXPECT_TRUE(writer_->Delete("/upload-limit").get().ok());
+  ASSERT_NO_FATAL_FAILURE(StartServer());  // the suite's server again, default limits
 }
 
 TEST_F(ServeTest, ServerKilledDuringAnUploadShowsNothingAfterRestart) {
