@@ -344,6 +344,9 @@ void Service::AppendMetrics(std::string& text) {
           tree.response_cache_hits);
   gauge("zkarrow_znodes_cache_bytes", "bytes of encoded znodes responses kept",
         tree.response_cache_bytes);
+  gauge("zkarrow_znodes_cache_recording_bytes",
+        "bytes of znodes responses in flight copied for the cache (in its budget)",
+        tree.response_cache_recording_bytes);
   gauge("zkarrow_history_epochs", "epochs kept for resuming change streams", tree.history_epochs);
   gauge("zkarrow_history_bytes", "bytes of epochs kept", tree.history_bytes);
   gauge("zkarrow_changes_streams", "open change streams", tree.streams);

@@ -525,6 +525,7 @@ class TreeService::Core : public watch::ChangeSink,
     metrics.streams = streams_.load();
     metrics.response_cache_hits = cache_hits();
     metrics.response_cache_bytes = cache_bytes();
+    metrics.response_cache_recording_bytes = cache_recording_bytes();
     metrics.streams_behind = streams_behind_.load();
     std::lock_guard lock(stats_mu_);
     metrics.watch = watch_stats_;
@@ -581,30 +582,45 @@ class TreeService::Core : public watch::ChangeSink,
     return it->second.messages;
   }
 
-  // Keeps `messages` (of `bytes` in all) for `key`. The cache holds one
-  // state's responses: a newer label empties it; then the oldest go first
-  // to stay within the budget.
+  // The cache's budget covers the responses it keeps and the copies that
+  // responses in flight keep for it (until they end, however slowly their
+  // clients read): a response reserves the bytes of each message before it
+  // keeps a copy. The oldest kept responses go to make room; when the
+  // copies in flight hold the rest, false: the response is not kept. A
+  // response of a state no longer served is not kept either.
+  bool ReserveCacheBytes(int64_t response_zxid, int64_t bytes) {
+    const int64_t label = zxid();
+    std::lock_guard lock(cache_mu_);
+    if (response_zxid != label) return false;
+    ForgetOtherStatesLocked(label);
+    while (!cache_order_.empty() &&
+           cache_bytes_ + cache_recording_bytes_ + bytes > options_.response_cache_bytes) {
+      EvictLocked(cache_.find(cache_order_.front()));
+    }
+    if (cache_bytes_ + cache_recording_bytes_ + bytes > options_.response_cache_bytes) {
+      return false;
+    }
+    cache_recording_bytes_ += bytes;
+    return true;
+  }
+
+  // A response in flight no longer keeps its copies (`bytes` reserved).
+  void ReleaseCacheBytes(int64_t bytes) {
+    std::lock_guard lock(cache_mu_);
+    cache_recording_bytes_ -= bytes;
+  }
+
+  // Keeps `messages` (of `bytes` in all, reserved) for `key`. The cache
+  // holds one state's responses: a newer label empties it.
   void CacheResponse(ResponseKey key, Messages messages, int64_t bytes) {
     const int64_t label = zxid();
     std::lock_guard lock(cache_mu_);
-    if (key.zxid != label || bytes > options_.response_cache_bytes / 2) return;
-    if (cache_label_ != label) {
-      cache_.clear();
-      cache_order_.clear();
-      cache_bytes_ = 0;
-      cache_label_ = label;
-    }
-    auto evict = [this](auto it) {
-      cache_bytes_ -= it->second.bytes;
-      cache_order_.erase(it->second.order);
-      cache_.erase(it);
-    };
+    cache_recording_bytes_ -= bytes;
+    if (key.zxid != label) return;
+    ForgetOtherStatesLocked(label);
     // Two requests that missed at once both get here: the later one
     // replaces the earlier.
-    if (auto it = cache_.find(key); it != cache_.end()) evict(it);
-    while (!cache_order_.empty() && cache_bytes_ + bytes > options_.response_cache_bytes) {
-      evict(cache_.find(cache_order_.front()));
-    }
+    if (auto it = cache_.find(key); it != cache_.end()) EvictLocked(it);
     cache_bytes_ += bytes;
     auto order = cache_order_.insert(cache_order_.end(), key);
     cache_.emplace(std::move(key), CachedEntry{std::move(messages), bytes, order});
@@ -661,7 +677,24 @@ class TreeService::Core : public watch::ChangeSink,
   std::list<ResponseKey> cache_order_;
   int64_t cache_label_ = -1;
   int64_t cache_bytes_ = 0;
+  // Reserved by responses in flight for their copies; within the budget
+  // with cache_bytes_.
+  int64_t cache_recording_bytes_ = 0;
   mutable int64_t cache_hits_ = 0;
+
+  void ForgetOtherStatesLocked(int64_t label) {
+    if (cache_label_ == label) return;
+    cache_.clear();
+    cache_order_.clear();
+    cache_bytes_ = 0;
+    cache_label_ = label;
+  }
+  template <typename Iterator>
+  void EvictLocked(Iterator it) {
+    cache_bytes_ -= it->second.bytes;
+    cache_order_.erase(it->second.order);
+    cache_.erase(it);
+  }
 
  public:
   int64_t cache_hits() const {
@@ -671,6 +704,10 @@ class TreeService::Core : public watch::ChangeSink,
   int64_t cache_bytes() const {
     std::lock_guard lock(cache_mu_);
     return cache_bytes_;
+  }
+  int64_t cache_recording_bytes() const {
+    std::lock_guard lock(cache_mu_);
+    return cache_recording_bytes_;
   }
 };
 
@@ -700,12 +737,15 @@ class ZnodesStream final : public MessageStream {
     return stream;
   }
 
+  ~ZnodesStream() override { StopRecording(); }  // a response cut short is not kept
+
   Result<Poll> Next(IpcMessage* out) override {
     while (ready_.empty()) {
       if (!writer_) {
         if (recorded_) {
           core_->CacheResponse(std::move(key_), std::move(recorded_), recorded_bytes_);
           recorded_.reset();
+          recorded_bytes_ = 0;
         }
         return Poll::kEnd;
       }
@@ -741,19 +781,29 @@ class ZnodesStream final : public MessageStream {
         recorded_(std::make_shared<std::vector<IpcMessage>>()) {}
 
   // Every message goes out, and is kept for the cache while the response
-  // stays within what the cache would take.
+  // stays within what the cache would take and the cache's budget has room
+  // for the copy.
   void Collect() {
     for (IpcMessage& message : splitter_.TakeMessages()) {
       if (recorded_) {
-        recorded_bytes_ += message.framed_size();
-        if (recorded_bytes_ > core_->options().response_cache_bytes / 2) {
-          recorded_.reset();
+        const int64_t size = message.framed_size();
+        if (recorded_bytes_ + size > core_->options().response_cache_bytes / 2 ||
+            !core_->ReserveCacheBytes(key_.zxid, size)) {
+          StopRecording();
         } else {
+          recorded_bytes_ += size;
           recorded_->push_back(message);
         }
       }
       ready_.push_back(std::move(message));
     }
+  }
+
+  void StopRecording() {
+    if (!recorded_) return;
+    core_->ReleaseCacheBytes(recorded_bytes_);
+    recorded_.reset();
+    recorded_bytes_ = 0;
   }
 
   std::shared_ptr<TreeService::Core> core_;

@@ -67,10 +67,11 @@ struct TreeServiceOptions {
   // Bytes of epochs kept for clients that resume with `from`.
   int64_t history_bytes = int64_t{256} << 20;
   // Bytes of encoded `znodes` responses kept for other clients asking for
-  // the same request of the same state (a response larger than half of it
-  // is not kept; 0 keeps none). The default keeps the whole table of a
-  // million-node tree of the sample's kind (288 MB): encoding it again for
-  // every client costs more than sending it.
+  // the same request of the same state, and of the copies responses in
+  // flight keep until they end (a response larger than half of it, or one
+  // whose copy finds the budget spent, is not kept; 0 keeps none). The default keeps the whole
+  // table of a million-node tree of the sample's kind (288 MB): encoding it again for every client
+  // costs more than sending it.
   int64_t response_cache_bytes = int64_t{768} << 20;
 };
 
@@ -107,6 +108,9 @@ struct TreeMetrics {
   double seconds_since_epoch = 0;   // since the state last moved (or was confirmed)
   int64_t response_cache_hits = 0;  // znodes responses served already encoded
   int64_t response_cache_bytes = 0;
+  // Copies responses in flight keep for the cache, within its budget with
+  // response_cache_bytes.
+  int64_t response_cache_recording_bytes = 0;
   watch::WatchStats watch;
 };
 

@@ -9,6 +9,8 @@
 // - datasets round-trip over both protocols, replace atomically, and bad,
 //   cut or interrupted uploads (the server killed mid-way), and compressed
 //   ones that decode past --max-upload-mb, leave nothing;
+// - paused znodes responses keep their copies for the response cache
+//   within its budget;
 // - a client killed mid-download does not disturb the server; SIGTERM ends
 //   it cleanly with live streams open.
 #include <gtest/gtest.h>
@@ -36,6 +38,8 @@
 
 #include "arrow/array_access.h"
 #include "arrow/io.h"
+#include "arrow/ipc/encapsulated.h"
+#include "arrow/ipc/message.h"
 #include "arrow/ipc/reader.h"
 #include "interop/canonical_dump.h"
 #include "serve/tree_service.h"
@@ -613,6 +617,107 @@ TEST_F(ServeTest, ResponseCacheEvictsTheOldestWithinItsBudget) {
   }
   EXPECT_TRUE(writer_->Delete("/cache-evict").get().ok());
   ASSERT_NO_FATAL_FAILURE(StartServer());  // the suite's server again, default cache
+}
+
+// The rows a znodes response's messages hold.
+int64_t RowsOf(const std::vector<transport::IpcMessage>& messages) {
+  arrow::BufferOutputStream framed;
+  for (const transport::IpcMessage& message : messages) {
+    EXPECT_TRUE(arrow::ipc::WriteFramed(framed, message).ok());
+  }
+  EXPECT_TRUE(arrow::ipc::WriteEndOfStream(framed).ok());
+  auto reader =
+      arrow::ipc::StreamReader::Open(std::make_unique<arrow::BufferInputStream>(framed.Finish()));
+  EXPECT_TRUE(reader.ok()) << reader.status().ToString();
+  if (!reader.ok()) return -1;
+  int64_t rows = 0;
+  while (true) {
+    auto batch = (*reader)->Next();
+    EXPECT_TRUE(batch.ok()) << batch.status().ToString();
+    if (!batch.ok() || !*batch) break;
+    rows += (*batch)->length;
+  }
+  return rows;
+}
+
+// Clients that read part of a large znodes response and pause: each
+// response keeps a copy of what it sent for the cache, and those copies
+// count against the cache's budget with the responses it keeps, however
+// many such clients there are. Each response then completes, and the cache
+// still keeps what fits.
+TEST_F(ServeTest, PausedZnodesResponsesCopyWithinTheCacheBudget) {
+  constexpr int kNodes = 12;
+  MustCreate("/paused", "");
+  // About 6 MB a response, in batches of about 2 MB.
+  for (int i = 0; i < kNodes; ++i) {
+    MustCreate("/paused/n" + std::to_string(i), std::string(500 << 10, static_cast<char>('a' + i)));
+  }
+  const int64_t written = SetAndGetZxid("/paused", "written");
+  constexpr int64_t kBudget = int64_t{16} << 20;  // each response fits half of it
+  serve::TreeServiceOptions options;
+  options.watch.client.connect_string = cluster_->ConnectString();
+  options.watch.root = "/paused";
+  options.response_cache_bytes = kBudget;
+  auto tree = serve::TreeService::Start(options);
+  ASSERT_TRUE(tree.ok()) << tree.status().ToString();
+  auto reached = (*tree)->WaitFor(written, std::chrono::seconds(60));
+  ASSERT_TRUE(reached.ok()) << reached.status().ToString();
+
+  // Eight requests for different columns, none answered from the cache;
+  // each read past two batches (over 4 MB), then paused.
+  struct Client {
+    std::unique_ptr<transport::MessageStream> stream;
+    std::vector<transport::IpcMessage> messages;
+    int64_t bytes = 0;
+  };
+  std::vector<Client> clients;
+  for (int column : {znodes::kVersionColumn, znodes::kCversionColumn, znodes::kAversionColumn,
+                     znodes::kCzxidColumn, znodes::kMzxidColumn, znodes::kPzxidColumn,
+                     znodes::kCtimeColumn, znodes::kMtimeColumn}) {
+    serve::ZnodesRequest request;
+    request.columns = {znodes::kPathColumn, znodes::kDataColumn, column};
+    auto stream = (*tree)->Znodes(request);
+    ASSERT_TRUE(stream.ok()) << stream.status().ToString();
+    Client client{std::move(*stream), {}, 0};
+    while (client.bytes < int64_t{4} << 20) {
+      transport::IpcMessage message;
+      auto poll = client.stream->Next(&message);
+      ASSERT_TRUE(poll.ok()) << poll.status().ToString();
+      ASSERT_EQ(*poll, transport::MessageStream::Poll::kMessage) << "the response ended early";
+      client.bytes += message.framed_size();
+      client.messages.push_back(std::move(message));
+    }
+    clients.push_back(std::move(client));
+  }
+  serve::TreeMetrics paused = (*tree)->metrics();
+  EXPECT_GT(paused.response_cache_recording_bytes, 0) << "no response kept a copy";
+  EXPECT_LE(paused.response_cache_bytes + paused.response_cache_recording_bytes, kBudget)
+      << "kept " << paused.response_cache_bytes << " bytes, copies in flight "
+      << paused.response_cache_recording_bytes;
+
+  for (Client& client : clients) {
+    while (true) {
+      transport::IpcMessage message;
+      auto poll = client.stream->Next(&message);
+      ASSERT_TRUE(poll.ok()) << poll.status().ToString();
+      if (*poll == transport::MessageStream::Poll::kEnd) break;
+      client.messages.push_back(std::move(message));
+    }
+    EXPECT_EQ(RowsOf(client.messages), kNodes + 1);
+    serve::TreeMetrics now = (*tree)->metrics();
+    EXPECT_LE(now.response_cache_bytes + now.response_cache_recording_bytes, kBudget);
+  }
+  clients.clear();
+  serve::TreeMetrics ended = (*tree)->metrics();
+  EXPECT_EQ(ended.response_cache_recording_bytes, 0);
+  EXPECT_GT(ended.response_cache_bytes, 0) << "no response was kept";
+  EXPECT_LE(ended.response_cache_bytes, kBudget);
+  (*tree)->Stop();
+  // The suite's tree as it was.
+  for (int i = 0; i < kNodes; ++i) {
+    EXPECT_TRUE(writer_->Delete("/paused/n" + std::to_string(i)).get().ok());
+  }
+  EXPECT_TRUE(writer_->Delete("/paused").get().ok());
 }
 
 // The batches of a change stream file and the label each epoch's last
