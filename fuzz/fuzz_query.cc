@@ -22,9 +22,11 @@ namespace {
 
 using namespace zkarrow;
 
-// SQLite's progress callback runs every 10,000 steps: this many calls end a
-// statement, a million steps or so.
-constexpr int kMaxStopChecks = 100;
+// check_stop runs for every result row and every 10,000 steps: this many
+// calls end a statement after a thousand rows or ten million steps or so.
+// Rows of a few KiB pass the batch's byte limit, so later batches (typed
+// by the first) are reached within it.
+constexpr int kMaxStopChecks = 1000;
 int g_stop_checks = 0;
 
 query::QueryEngine& Engine() {

@@ -171,19 +171,18 @@ class QueryEngine::Impl {
     for (internal::TableSource* source : sources_) source->StartStatement();
     ZKA_ASSIGN_OR_RETURN(internal::Statement statement, Prepare(sql));
     stopped_ = Status::Ok();
-    BatchSink checked_sink = sink;
-    if (check_stop_) {
-      checked_sink = [this, &sink](const arrow::RecordBatch& batch) -> Status {
-        stopped_ = check_stop_();
-        ZKA_RETURN_IF_ERROR(stopped_);
-        return sink(batch);
-      };
-    }
-    internal::ResultBuilder result(statement.get(), on_schema, checked_sink);
+    internal::ResultBuilder result(statement.get(), on_schema, sink);
     Status status;
     while (true) {
       const int step = sqlite3_step(statement.get());
       if (step == SQLITE_ROW) {
+        // Every row, not only every few thousand steps: a row of large
+        // values (zeroblob, printf) takes a handful of steps and much time.
+        if (check_stop_) {
+          stopped_ = check_stop_();
+          status = stopped_;
+          if (!status.ok()) break;
+        }
         status = result.AddRow();
         if (!status.ok()) break;
         continue;

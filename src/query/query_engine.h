@@ -55,9 +55,9 @@ struct QuerySources {
   // wide); a query that needs more fails with "out of memory" instead of
   // the process. Zero leaves the process's limit as it is.
   int64_t memory_limit_bytes = 0;
-  // Called every few thousand SQLite steps and before each batch goes to
-  // the sink; a non-ok status stops the statement with that status (a
-  // deadline, a client gone). Null: never stops.
+  // Called every few thousand SQLite steps and for every result row; a
+  // non-ok status stops the statement with that status (a deadline, a
+  // client gone). Null: never stops.
   std::function<Status()> check_stop;
 };
 

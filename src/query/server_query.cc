@@ -4,6 +4,7 @@
 #include <condition_variable>
 #include <deque>
 #include <mutex>
+#include <new>
 #include <string>
 #include <thread>
 #include <utility>
@@ -133,6 +134,7 @@ struct QueryState {
   std::mutex mu;
   std::condition_variable room;  // the queue has room, or the client left
   std::deque<IpcMessage> queue;
+  int64_t queued_bytes = 0;
   bool done = false;
   Status error;
   std::function<void()> wakeup;
@@ -162,6 +164,7 @@ class QueryStream final : public MessageStream {
     if (!state_->queue.empty()) {
       *out = std::move(state_->queue.front());
       state_->queue.pop_front();
+      state_->queued_bytes -= out->framed_size();
       state_->room.notify_all();
       return Poll::kMessage;
     }
@@ -195,14 +198,19 @@ class QueryStream final : public MessageStream {
     // Moves what the writer produced to the queue, waiting for room.
     auto publish = [&]() -> Status {
       std::vector<IpcMessage> messages = splitter.TakeMessages();
+      int64_t bytes = 0;
+      for (const IpcMessage& message : messages) bytes += message.framed_size();
       std::function<void()> wakeup;
       {
         std::unique_lock lock(state.mu);
         state.room.wait(lock, [&] {
-          return state.cancelled || std::ssize(state.queue) < options.max_queued_messages;
+          return state.cancelled || state.queue.empty() ||
+                 (std::ssize(state.queue) < options.max_queued_messages &&
+                  state.queued_bytes + bytes <= options.max_queued_bytes);
         });
         if (state.cancelled) return Status::Cancelled("the client went away");
         for (IpcMessage& message : messages) state.queue.push_back(std::move(message));
+        state.queued_bytes += bytes;
         wakeup = state.TakeWakeup();
       }
       if (wakeup) wakeup();
@@ -216,9 +224,18 @@ class QueryStream final : public MessageStream {
       ZKA_RETURN_IF_ERROR(writer->WriteBatch(batch));
       return publish();
     };
-    Status status = engine.Run(sql, on_schema, on_batch, nullptr);
-    if (status.ok()) status = writer->Close();  // Run called on_schema before it succeeded
-    if (status.ok()) status = publish();
+    Status status;
+    // Running out of memory (a result's copies live outside SQLite's heap
+    // limit) ends this query, not the server: SQLite's frames are not
+    // unwound through (the table callbacks catch what they throw), only
+    // ours.
+    try {
+      status = engine.Run(sql, on_schema, on_batch, nullptr);
+      if (status.ok()) status = writer->Close();  // Run called on_schema before it succeeded
+      if (status.ok()) status = publish();
+    } catch (const std::bad_alloc&) {
+      status = Status::OutOfRange("out of memory making the query's result");
+    }
     std::function<void()> wakeup;
     {
       std::lock_guard lock(state.mu);

@@ -21,11 +21,16 @@ namespace zkarrow::query {
 // bounds (8 KiB).
 struct ServerQueryOptions {
   // A query still running after this fails with kTimeout (checked whenever
-  // the query reads its sources or produces a batch).
+  // the query reads its sources or produces a row, and every few thousand
+  // SQLite steps).
   std::chrono::milliseconds timeout{30'000};
   // Encoded result messages waiting for the client; the query pauses
-  // while this many are queued, so a slow client bounds its memory.
+  // while this many, or this many bytes, are queued (a larger message
+  // waits for an empty queue), so a slow client bounds its memory: with
+  // the batch being built (ResultBuilder::kBatchBytes and a row), a query's
+  // result holds about this much and two batches at once.
   int max_queued_messages = 8;
+  int64_t max_queued_bytes = int64_t{8} << 20;
   // The most memory SQLite may hold for all of the server's queries at once
   // (QuerySources::memory_limit_bytes): a query past it fails, the server
   // stays up.

@@ -53,12 +53,11 @@ namespace zkarrow::serve {
 // key of the last batch of each epoch in `changes`: the state's label.
 inline constexpr const char* kMetaZxid = "zkarrow.zxid";
 
-// Every message a server sends must fit gRPC's default 4 MiB message limit
-// (Flight clients of every language keep it): batches are cut at this many
-// rows or variable-length bytes, whichever comes first. With the fixed
-// columns (about 100 bytes a row) a batch stays near 3 MiB at most.
-inline constexpr int64_t kServedBatchRows = 8192;
-inline constexpr int64_t kServedBatchBytes = int64_t{2} << 20;
+// Batches are cut as every served batch is (transport/message_stream.h);
+// with the fixed columns (about 100 bytes a row) a batch stays near 3 MiB
+// at most.
+using transport::kServedBatchBytes;
+using transport::kServedBatchRows;
 
 struct TreeServiceOptions {
   watch::WatchOptions watch;

@@ -10,6 +10,7 @@
 // wakeup it was given when it has more, from whatever thread produced it.
 #pragma once
 
+#include <cstdint>
 #include <functional>
 #include <memory>
 #include <vector>
@@ -20,6 +21,13 @@
 namespace zkarrow::transport {
 
 using IpcMessage = arrow::ipc::EncapsulatedMessage;
+
+// Every message a server sends must fit gRPC's default 4 MiB message limit
+// (Flight clients of every language keep it): the batches a server makes
+// (the tree, its changes, a query's result) are cut at this many rows or
+// variable-length bytes, whichever comes first.
+inline constexpr int64_t kServedBatchRows = 8192;
+inline constexpr int64_t kServedBatchBytes = int64_t{2} << 20;
 
 class MessageStream {
  public:

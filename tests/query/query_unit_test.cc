@@ -13,6 +13,7 @@
 #include "arrow/io.h"
 #include "arrow/ipc/writer.h"
 #include "arrow/record_batch_builder.h"
+#include "query/internal/result_builder.h"
 #include "query/internal/sql_rewrite.h"
 #include "query/internal/table_source.h"
 #include "query/internal/znode_tables.h"
@@ -335,6 +336,60 @@ TEST(UntrustedQueryTest, ValuesAndMemoryStayWithinTheirLimits) {
   auto fits = run(int64_t{32} << 20, "SELECT length(hex(zeroblob(1000000)))");
   ASSERT_TRUE(fits.ok()) << fits.status().ToString();
   EXPECT_EQ(*fits, 2000000);
+}
+
+// A result of large values (60 MB each would be a server's repro) must not
+// gather in memory before it leaves: batches are cut by their values'
+// bytes as well as their rows, and a stop (a deadline, a client gone) is
+// seen at the next row, however few steps a row takes.
+TEST(UntrustedQueryTest, LargeValuesLeaveInSmallBatchesAndAStopEndsTheNextRow) {
+  QuerySources sources;
+  sources.untrusted_sql = true;
+  sources.memory_limit_bytes = int64_t{256} << 20;
+  int64_t rows_seen = 0;
+  int64_t stop_after_rows = -1;  // -1: never
+  sources.check_stop = [&]() -> Status {
+    if (stop_after_rows >= 0 && rows_seen >= stop_after_rows) {
+      return Status::Timeout("the test's deadline");
+    }
+    return Status::Ok();
+  };
+  auto engine = QueryEngine::Open(std::move(sources));
+  ASSERT_TRUE(engine.ok()) << engine.status().ToString();
+  constexpr int64_t kValueBytes = 1'000'000;
+  constexpr int kRows = 50;
+  const std::string sql =
+      "WITH RECURSIVE c(x) AS (SELECT 1 UNION ALL SELECT x + 1 FROM c WHERE x < " +
+      std::to_string(kRows) + ") SELECT zeroblob(" + std::to_string(kValueBytes) + ") AS v FROM c";
+  std::vector<int64_t> batch_rows;
+  auto run = [&] {
+    batch_rows.clear();
+    rows_seen = 0;
+    return (*engine)->Run(
+        sql, [](const arrow::Schema&) { return Status::Ok(); },
+        [&](const arrow::RecordBatch& batch) {
+          batch_rows.push_back(batch.length);
+          rows_seen += batch.length;
+          return Status::Ok();
+        },
+        nullptr);
+  };
+
+  Status ran = run();
+  ASSERT_TRUE(ran.ok()) << ran.ToString();
+  EXPECT_EQ(rows_seen, kRows);
+  // No batch holds more than the byte limit and the row that passed it.
+  const int64_t max_rows = internal::ResultBuilder::kBatchBytes / kValueBytes + 1;
+  ASSERT_GT(batch_rows.size(), 1u);
+  for (int64_t rows : batch_rows) EXPECT_LE(rows, max_rows);
+
+  // A stop once the first batch left ends the statement within a batch's
+  // rows, not at its end.
+  stop_after_rows = 1;
+  ran = run();
+  EXPECT_EQ(ran.code(), StatusCode::kTimeout) << ran.ToString();
+  EXPECT_EQ(batch_rows.size(), 1u);
+  EXPECT_LT(rows_seen, kRows);
 }
 
 }  // namespace

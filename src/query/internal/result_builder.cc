@@ -72,13 +72,23 @@ Status ResultBuilder::AddRow() {
   if (!schema_) {
     std::vector<Cell> row;
     row.reserve(static_cast<size_t>(columns_));
-    for (int c = 0; c < columns_; ++c) row.push_back(ReadCell(c));
+    for (int c = 0; c < columns_; ++c) {
+      Cell cell = ReadCell(c);
+      batch_bytes_ += static_cast<int64_t>(cell.bytes.size());
+      row.push_back(std::move(cell));
+    }
     pending_.push_back(std::move(row));
-    if (static_cast<int64_t>(pending_.size()) < kBatchRows) return Status::Ok();
+    if (static_cast<int64_t>(pending_.size()) < kBatchRows && batch_bytes_ < kBatchBytes) {
+      return Status::Ok();
+    }
     return DecideSchema();
   }
-  for (int c = 0; c < columns_; ++c) ZKA_RETURN_IF_ERROR(Append(c, ReadCell(c)));
-  if (++batch_rows_ >= kBatchRows) return Flush();
+  for (int c = 0; c < columns_; ++c) {
+    const Cell cell = ReadCell(c);
+    batch_bytes_ += static_cast<int64_t>(cell.bytes.size());
+    ZKA_RETURN_IF_ERROR(Append(c, cell));
+  }
+  if (++batch_rows_ >= kBatchRows || batch_bytes_ >= kBatchBytes) return Flush();
   return Status::Ok();
 }
 
@@ -184,6 +194,7 @@ Status ResultBuilder::Flush() {
   batch.length = batch_rows_;
   for (auto& builder : builders_) batch.columns.push_back(builder->Finish());
   batch_rows_ = 0;
+  batch_bytes_ = 0;
   return on_batch_(batch);
 }
 

@@ -14,13 +14,18 @@
 #include "arrow/builder.h"
 #include "arrow/type.h"
 #include "base/status.h"
+#include "transport/message_stream.h"
 
 namespace zkarrow::query::internal {
 
 class ResultBuilder {
  public:
-  // Rows per record batch; the first batch's rows also decide the types.
-  static constexpr int64_t kBatchRows = 8192;
+  // A record batch ends after kBatchRows rows or with the row that brings
+  // its values (text and blobs) to kBatchBytes, as every batch a server
+  // serves: a result of large values is held one small batch at a time.
+  // The first batch's rows also decide the types.
+  static constexpr int64_t kBatchRows = transport::kServedBatchRows;
+  static constexpr int64_t kBatchBytes = transport::kServedBatchBytes;
 
   using SchemaSink = std::function<Status(const arrow::Schema&)>;
   using BatchSink = std::function<Status(const arrow::RecordBatch&)>;
@@ -57,6 +62,7 @@ class ResultBuilder {
   std::shared_ptr<const arrow::Schema> schema_;
   std::vector<std::unique_ptr<arrow::ArrayBuilder>> builders_;
   int64_t batch_rows_ = 0;
+  int64_t batch_bytes_ = 0;  // of the values in pending_ or the builders
   int64_t rows_ = 0;
 };
 
