@@ -17,6 +17,7 @@
 #include <filesystem>
 #include <fstream>
 #include <functional>
+#include <future>
 #include <map>
 #include <mutex>
 #include <nlohmann/json.hpp>
@@ -694,6 +695,56 @@ TEST_F(HttpTest, ClientSeesAResponseCutAfterItsHeadersAsAFailedRead) {
   EXPECT_FALSE(read.status.ok());
   EXPECT_EQ(read.rows.size(), static_cast<size_t>(kRowsPerBatch));  // the batch before the cut
   EXPECT_NE(read.status.message().find("cut"), std::string::npos) << read.status.ToString();
+}
+
+// ClientOptions::interrupted ends a read that waits for a server sending
+// nothing (a quiet live stream: its schema, then silence).
+TEST_F(HttpTest, ClientInterruptedWhileWaitingForTheServerFailsTheRead) {
+  StartServer();
+  std::atomic<bool> interrupt{false};
+  ClientOptions options;
+  options.interrupted = [&] { return interrupt.load(); };
+  auto client = Client(options);
+  ASSERT_NE(client, nullptr);
+  auto stream = client->Get(Resource{{"changes"}, {{"quiet", "true"}}}, {});
+  ASSERT_TRUE(stream.ok()) << stream.status().ToString();
+  interrupt = true;
+  auto read = std::async(std::launch::async, [&] {
+    std::vector<uint8_t> piece(4096);
+    while (true) {
+      auto n = (*stream)->Read(piece);
+      if (!n.ok()) return n.status();
+      if (*n == 0) return Status::Ok();
+    }
+  });
+  if (read.wait_for(std::chrono::seconds(60)) != std::future_status::ready) {
+    ADD_FAILURE() << "the read waited for the server regardless";
+    server_->Shutdown();  // cuts the stream, so that the read returns
+  }
+  Status status = read.get();
+  EXPECT_EQ(status.code(), StatusCode::kCancelled) << status.ToString();
+  EXPECT_NE(status.message().find("interrupted"), std::string::npos) << status.ToString();
+}
+
+// A response dropped in the middle of a chunk (the reader stopped early):
+// the client reads a little more of it in case it ends, then gives the
+// connection up, and the next call works.
+TEST_F(HttpTest, ClientDroppingAResponseMidChunkMovesOn) {
+  StartServer();
+  auto client = Client();
+  ASSERT_NE(client, nullptr);
+  {
+    auto stream = client->Get(Resource{{"big"}, {}}, {});
+    ASSERT_TRUE(stream.ok()) << stream.status().ToString();
+    std::vector<uint8_t> piece(7);
+    auto n = (*stream)->Read(piece);
+    ASSERT_TRUE(n.ok()) << n.status().ToString();
+  }
+  auto stream = client->Get(Resource{{"znodes"}, {}}, {});
+  ASSERT_TRUE(stream.ok()) << stream.status().ToString();
+  ReadResult read = ReadStream(std::move(*stream));
+  ASSERT_TRUE(read.status.ok()) << read.status.ToString();
+  EXPECT_EQ(read.rows, TableRows());
 }
 
 TEST_F(HttpTest, ClientPutRefusedAsMalformedOrTooLarge) {

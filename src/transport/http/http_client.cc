@@ -43,6 +43,9 @@ constexpr size_t kInPlaceReadBytes = 64 * 1024;
 // Idle connections kept per client: one per thread that calls it at once
 // is all a caller gains from, and each holds a socket on the server.
 constexpr size_t kMaxIdleConnections = 4;
+// How often ClientOptions::interrupted is asked while a call waits for the
+// server.
+constexpr auto kInterruptPoll = std::chrono::milliseconds(100);
 
 Status NetworkError(std::string_view what, const boost::system::error_code& ec) {
   if (ec == beast::error::timeout) return Status::Timeout(std::string(what) + ": timed out");
@@ -90,7 +93,7 @@ class HttpClient::Connection {
       Lowest().async_connect(endpoints, [handler](boost::system::error_code e,
                                                   const tcp::endpoint&) { handler(e, 0); });
     });
-    if (ec) return NetworkError("connecting to " + Authority(), ec);
+    if (ec) return Failure("connecting to " + Authority(), ec);
     // A request is written in parts (headers, then body chunks); Nagle's
     // algorithm would hold the later ones for the server's delayed ACK.
     boost::system::error_code ignored;
@@ -116,12 +119,21 @@ class HttpClient::Connection {
         stream_.async_handshake(asio::ssl::stream_base::client,
                                 [handler](boost::system::error_code e) { handler(e, 0); });
       });
-      if (ec) return NetworkError("TLS handshake with " + Authority(), ec);
+      if (ec) return Failure("TLS handshake with " + Authority(), ec);
     }
     return Status::Ok();
   }
 
   std::string Authority() const { return shared_->options.host + ":" + shared_->port_text; }
+
+  // A failed network operation: kCancelled once ClientOptions::interrupted
+  // ended the wait (see Run), else the error.
+  Status Failure(std::string_view what, const boost::system::error_code& ec) const {
+    if (interrupted_) {
+      return Status::Cancelled(std::string(what) + ": interrupted while waiting for the server");
+    }
+    return NetworkError(what, ec);
+  }
 
   template <typename Body>
   void AddHeaders(bhttp::request<Body>& request) {
@@ -144,7 +156,7 @@ class HttpClient::Connection {
     });
     if (ec) {
       NoteFailure(ec);
-      return NetworkError("sending a request to " + Authority(), ec);
+      return Failure("sending a request to " + Authority(), ec);
     }
     return Status::Ok();
   }
@@ -158,7 +170,7 @@ class HttpClient::Connection {
     });
     if (ec) {
       NoteFailure(ec);
-      return NetworkError("reading the response from " + Authority(), ec);
+      return Failure("reading the response from " + Authority(), ec);
     }
     return Status::Ok();
   }
@@ -207,7 +219,9 @@ class HttpClient::Connection {
       }
       if (ec) {
         body_error_ =
-            Status::IoError("the response from " + Authority() + " was cut: " + ec.message());
+            interrupted_
+                ? Failure("reading the response from " + Authority(), ec)
+                : Status::IoError("the response from " + Authority() + " was cut: " + ec.message());
       }
       if (size_t n = Filled(parser); n > 0) return static_cast<int64_t>(n);
     }
@@ -248,8 +262,11 @@ class HttpClient::Connection {
       }
       Aim(parser, discard);
       buffer_.consume(parser.put(buffer_.data(), ec));
-      need_more = ec == bhttp::error::need_more;
-      if (ec == bhttp::error::need_buffer || need_more) ec = {};
+      // Once the buffer is empty, only the socket can move on: in the
+      // middle of a chunk (a reader that stopped early) the parser reports
+      // the empty slice as need_buffer, and the loop would spin on it.
+      need_more = ec == bhttp::error::need_more || buffer_.size() == 0;
+      if (ec == bhttp::error::need_buffer || ec == bhttp::error::need_more) ec = {};
       if (ec) return;
       drained += Filled(parser);
     }
@@ -303,7 +320,7 @@ class HttpClient::Connection {
     auto ec = Run([&](auto handler) {
       WithStream([&](auto& s) { bhttp::async_write_header(s, serializer, handler); });
     });
-    if (ec) return NetworkError("sending an upload to " + Authority(), ec);
+    if (ec) return Failure("sending an upload to " + Authority(), ec);
 
     // The server may answer before the body ended (a refused or malformed
     // upload): the reply is read while the body is written.
@@ -512,7 +529,12 @@ class HttpClient::Connection {
   }
 
   // Starts one asynchronous operation through `start(handler)` and runs the
-  // io_context until it completed.
+  // io_context until it completed. With ClientOptions::interrupted, asks it
+  // every kInterruptPoll meanwhile (counted across calls, so that a server
+  // trickling bytes cannot keep it from being asked) and, once it says so,
+  // cancels the operation (which then completes with an error; see
+  // Failure): a wait for the server is what a caller that stops, or a
+  // server that stalls, must be able to end, whatever the deadline.
   template <typename Start>
   boost::system::error_code Run(Start&& start) {
     bool done = false;
@@ -522,7 +544,20 @@ class HttpClient::Connection {
       result = ec;
     });
     ioc_.restart();
-    while (!done && ioc_.run_one() > 0) {
+    const std::function<bool()>& interrupted = shared_->options.interrupted;
+    while (!done) {
+      if (!interrupted) {
+        if (ioc_.run_one() == 0) break;
+        continue;
+      }
+      if (ioc_.run_one_until(next_interrupt_poll_) == 0 && ioc_.stopped()) break;
+      const auto now = std::chrono::steady_clock::now();
+      if (done || now < next_interrupt_poll_) continue;
+      next_interrupt_poll_ = now + kInterruptPoll;
+      if (!interrupted_ && interrupted()) {
+        interrupted_ = true;
+        Lowest().cancel();
+      }
     }
     if (!done) return asio::error::operation_aborted;
     return result;
@@ -552,6 +587,10 @@ class HttpClient::Connection {
         return OnChunkBody(remain, body, ec);
       };
   Status body_error_;
+  // ClientOptions::interrupted said so during a wait on this connection,
+  // and when it is to be asked next (see Run).
+  bool interrupted_ = false;
+  std::chrono::steady_clock::time_point next_interrupt_poll_;
   // Whether this connection carried an earlier exchange: the server may
   // have closed it since (its idle timeout), which a first read or write
   // then reports.

@@ -10,7 +10,10 @@
 // streamed body and reading a response's headers and JSON body each have
 // ClientOptions::connect_timeout_ms; an Arrow response body (Get) and an
 // upload (Put) have none (a /changes stream is endless by design; an
-// upload waits for the server's pace).
+// upload waits for the server's pace). ClientOptions::interrupted is asked a
+// few times a second while a call waits for the server (connecting, the
+// handshake, a request's headers, a response's headers and body; not an
+// upload's body) and ends that wait with kCancelled once it says so.
 #pragma once
 
 #include <memory>
