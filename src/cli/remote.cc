@@ -44,8 +44,13 @@ Result<std::unique_ptr<transport::ArrowClient>> ConnectRemote(const transport::S
   if (!args.token_file.empty()) {
     ZKA_ASSIGN_OR_RETURN(options.bearer_token, ReadTokenFile(args.token_file, "--token-file"));
   }
-  const std::string where = url.host + ":" + std::to_string(url.port);
-  if (url.protocol == transport::ServerUrl::Protocol::kFlight) {
+  return ConnectClient(url.protocol, options);
+}
+
+Result<std::unique_ptr<transport::ArrowClient>> ConnectClient(
+    transport::ServerUrl::Protocol protocol, const transport::ClientOptions& options) {
+  const std::string where = options.host + ":" + std::to_string(options.port);
+  if (protocol == transport::ServerUrl::Protocol::kFlight) {
     auto client = transport::flight::FlightClient::Connect(options);
     if (!client.ok()) return client.status().WithContext("connecting to " + where);
     return std::unique_ptr<transport::ArrowClient>(std::move(*client));

@@ -29,6 +29,10 @@ Result<std::unique_ptr<transport::ArrowClient>> ConnectRemote(
     const transport::ServerUrl& url, const RemoteArgs& args,
     std::function<bool()> interrupted = {});
 
+// A client of `protocol` with `options` as they are, connected.
+Result<std::unique_ptr<transport::ArrowClient>> ConnectClient(
+    transport::ServerUrl::Protocol protocol, const transport::ClientOptions& options);
+
 // ParseServerUrl, with a malformed URL as a UsageError.
 Result<transport::ServerUrl> ParseUrlArgument(const std::string& url);
 

@@ -202,13 +202,11 @@ Status RunServe(const ServeArgs& args) {
         coord_options.acl.push_back(std::move(acl));
       }
     }
-    // Peers are reached with this server's own token.
-    RemoteArgs peers;
-    peers.token_file = args.token_file;
-    peers.tls_ca = args.peer_tls_ca;
-    coord_options.connect = [peers](const transport::ServerUrl& url) {
-      return ConnectRemote(url, peers);
-    };
+    // Peers are reached with this server's own token, which the coordinator
+    // sends only over TLS verified by --peer-tls-ca.
+    coord_options.peer.bearer_token = base.bearer_token;
+    coord_options.peer.tls_ca_file = args.peer_tls_ca;
+    coord_options.connect = ConnectClient;
     coord_options.log = [](const std::string& line) {
       std::fprintf(stderr, "zkarrow serve: %s\n", line.c_str());
     };
@@ -432,10 +430,12 @@ void RegisterServeCommand(CLI::App& app, CommandRunner& runner) {
       "--coord-acl", args->coord_acl,
       "ACL of the group's znodes, SCHEME:ID:PERMS (repeatable; default world:anyone:cdrwa); "
       "authenticate with --auth/--auth-file"));
-  coord_option(command
-                   ->add_option("--peer-tls-ca", args->peer_tls_ca,
-                                "PEM file of the CA that signed the peers' certificates")
-                   ->check(CLI::ExistingFile));
+  coord_option(
+      command
+          ->add_option("--peer-tls-ca", args->peer_tls_ca,
+                       "PEM file of the CA that signed the peers' certificates; needed with "
+                       "--token-file, as the token is sent only to peers it verifies")
+          ->check(CLI::ExistingFile));
   command->callback([args, command, &runner] {
     // Coordinated, the catalog keeps its own default number of versions.
     if (args->coord && command->count("--keep-versions") == 0) {

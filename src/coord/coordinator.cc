@@ -82,6 +82,65 @@ Result<std::shared_ptr<const arrow::Schema>> SchemaFromHex(std::string_view hex)
 
 bool IsCode(const Status& status, zk::ErrorCode code) { return zk::ErrorCodeOf(status) == code; }
 
+// When a fetch last made progress; read by the peer client's interrupt
+// poll, on the fetching thread.
+struct FetchProgress {
+  Clock::time_point last = Clock::now();
+  bool stalled = false;
+};
+
+// A copy's bytes as they arrive from a holder: at most `limit`, the
+// catalog's size of the stored file (the stream of its messages is never
+// longer: the file holds those messages, a footer and magic), so that a
+// holder cannot fill the disk with a copy that never ends; every
+// kFetchProgressBytes count as progress. `interrupted` (the client's too,
+// which asks it only while waiting) is asked after every read as well, so
+// that a holder trickling bytes is given up like one sending none.
+class FetchStream final : public arrow::InputStream {
+ public:
+  FetchStream(arrow::InputStream& body, int64_t limit, FetchProgress& progress,
+              std::function<bool()> interrupted)
+      : body_(body), limit_(limit), progress_(progress), interrupted_(std::move(interrupted)) {}
+
+  Result<int64_t> Read(std::span<uint8_t> out) override {
+    if (static_cast<int64_t>(out.size()) > Room()) out = out.first(static_cast<size_t>(Room()));
+    ZKA_ASSIGN_OR_RETURN(int64_t n, body_.Read(out));
+    return Count(n);
+  }
+
+  Result<std::shared_ptr<const arrow::Buffer>> ReadBuffer(int64_t length) override {
+    ZKA_ASSIGN_OR_RETURN(std::shared_ptr<const arrow::Buffer> buffer,
+                         body_.ReadBuffer(std::min(length, Room())));
+    ZKA_RETURN_IF_ERROR(Count(buffer->size()).status());
+    return buffer;
+  }
+
+ private:
+  // One byte past the limit is enough to know the copy is too long.
+  int64_t Room() const { return limit_ - read_ + 1; }
+
+  Result<int64_t> Count(int64_t n) {
+    if (read_ / kFetchProgressBytes != (read_ + n) / kFetchProgressBytes) {
+      progress_.last = Clock::now();
+    }
+    read_ += n;
+    if (read_ > limit_) {
+      return Status::OutOfRange("expected a copy of at most " + std::to_string(limit_) +
+                                " bytes (the catalog's size), found more");
+    }
+    if (interrupted_()) {
+      return Status::Cancelled("interrupted after " + std::to_string(read_) + " bytes");
+    }
+    return n;
+  }
+
+  arrow::InputStream& body_;
+  const int64_t limit_;
+  FetchProgress& progress_;
+  const std::function<bool()> interrupted_;
+  int64_t read_ = 0;
+};
+
 // Creates `path` unless it exists.
 Status EnsureNode(zk::Client& client, const std::string& path, const std::vector<zk::Acl>& acl) {
   Result<zk::CreateResult> created =
@@ -110,6 +169,22 @@ Result<std::unique_ptr<Coordinator>> Coordinator::Create(CoordinatorOptions opti
         "coordination: the store must leave pruning to the catalog (keep_versions 0)");
   }
   if (!options.connect) return Status::InvalidArgument("coordination: no way to reach peers");
+  // The peers' addresses come from servers/, which anyone allowed to write
+  // the coordination root can fill (the default --coord-acl lets everyone),
+  // and ZooKeeper does not say who wrote a node: an address is no proof that
+  // a peer belongs to the group. What can prove it is the peer itself: a
+  // TLS certificate for the host it is reached at, signed by a CA the
+  // operator names for the group. So this server's bearer token goes only
+  // to peers over TLS verified against that CA (system roots would accept
+  // anyone's public certificate), and a token without such a CA is refused
+  // here rather than sent in the clear to whatever a record names (or
+  // replication failing later, since peers would then refuse us).
+  if (!options.peer.bearer_token.empty() && options.peer.tls_ca_file.empty()) {
+    return Status::InvalidArgument(
+        "coordination: this server's bearer token would be sent to peers found in ZooKeeper, "
+        "which only a TLS certificate can vouch for; expected a CA file for the peers' "
+        "certificates (--peer-tls-ca) with --token-file, found none");
+  }
   return std::unique_ptr<Coordinator>(new Coordinator(std::move(options), store));
 }
 
@@ -142,6 +217,11 @@ void Coordinator::Stop() {
   }
   session_ok_ = false;
   if (client) client->Close();
+}
+
+bool Coordinator::Stopping() const {
+  std::lock_guard lock(mutex_);
+  return stopping_;
 }
 
 void Coordinator::Log(const std::string& line) const {
@@ -378,6 +458,7 @@ void Coordinator::Reconcile() {
       if (record.HeldBy(self)) continue;
       int live = 0;
       for (const std::string& holder : record.holders) live += servers.count(holder) ? 1 : 0;
+      if (Stopping()) return;
       if (live > 0 && live < options_.replicas) Replicate(cached.entry, record);
     }
   }
@@ -408,16 +489,41 @@ void Coordinator::Replicate(const CatalogEntry& entry, const CatalogVersionRecor
     std::vector<std::string> sources = LocationsOf(record);
     Status last = Status::Unavailable("no live holder of " + what);
     for (const std::string& source : sources) {
+      if (Stopping()) return Status::Cancelled("stopping");
       Result<transport::ServerUrl> url = transport::ParseServerUrl(
           source + "/datasets/" + entry.name + "?version=" + std::to_string(record.version));
       if (!url.ok()) {
         last = url.status();
         continue;
       }
+      if (!options_.peer.bearer_token.empty() && !url->tls) {
+        // See Create: the token goes only where TLS authenticates the peer.
+        last = Status::PermissionDenied(
+            "not fetching from " + source +
+            ": this server's token is sent only to peers over TLS verified by --peer-tls-ca");
+        continue;
+      }
+      FetchProgress progress;
+      transport::ClientOptions peer_options = options_.peer;
+      peer_options.host = url->host;
+      peer_options.port = url->port;
+      peer_options.tls = url->tls;
+      auto interrupted = [this, &progress] {
+        if (Stopping()) return true;
+        progress.stalled = Clock::now() - progress.last >= options_.fetch_stall_timeout;
+        return progress.stalled;
+      };
+      peer_options.interrupted = interrupted;
       Status one = [&]() -> Status {
-        ZKA_ASSIGN_OR_RETURN(auto peer, options_.connect(*url));
+        ZKA_ASSIGN_OR_RETURN(auto peer, options_.connect(url->protocol, peer_options));
         ZKA_ASSIGN_OR_RETURN(auto body, peer->Get(url->resource, {}));
-        ZKA_ASSIGN_OR_RETURN(auto prepared, store_.Prepare(entry.name, *body));
+        FetchStream bounded(*body, record.bytes, progress, interrupted);
+        ZKA_ASSIGN_OR_RETURN(auto prepared, store_.Prepare(entry.name, bounded));
+        if (prepared->info().bytes != record.bytes) {
+          return Status::InvalidData("expected a copy of the catalog's " +
+                                     std::to_string(record.bytes) + " bytes, found " +
+                                     std::to_string(prepared->info().bytes) + "; not kept");
+        }
         if (prepared->info().sha256_hex != record.sha256) {
           return Status::InvalidData("the copy's SHA-256 is " + prepared->info().sha256_hex +
                                      ", the catalog's " + record.sha256 + "; not kept");
@@ -428,6 +534,12 @@ void Coordinator::Replicate(const CatalogEntry& entry, const CatalogVersionRecor
       if (one.ok()) {
         Log("coordination: fetched " + what + " from " + source);
         return Status::Ok();
+      }
+      if (progress.stalled) {
+        one = Status::Timeout("expected at least " + std::to_string(kFetchProgressBytes) +
+                              " bytes (or the rest of the copy) every " +
+                              std::to_string(options_.fetch_stall_timeout.count()) +
+                              " ms, found fewer; given up (" + one.message() + ")");
       }
       last = one.WithContext("from " + source);
     }

@@ -55,6 +55,10 @@
 
 namespace zkarrow::coord {
 
+// A fetch of a copy must receive this many bytes (or the rest of the copy)
+// within every CoordinatorOptions::fetch_stall_timeout.
+inline constexpr int64_t kFetchProgressBytes = 64 * 1024;
+
 struct CoordinatorOptions {
   // Connection of the coordinator's own session (its ephemeral nodes live
   // and die with it).
@@ -73,8 +77,20 @@ struct CoordinatorOptions {
   // How often the catalog is re-read even without a watch event (for the
   // grace period, and retries of failed fetches).
   std::chrono::milliseconds refresh_interval{1'000};
-  // Connects to another server of the group, to fetch copies.
-  std::function<Result<std::unique_ptr<transport::ArrowClient>>(const transport::ServerUrl&)>
+  // A fetch of a copy that receives less than kFetchProgressBytes (or the
+  // rest of the copy) within this long is given up: a holder that answers
+  // and then sends nothing (or a trickle) would otherwise hold the loop, and
+  // the version's lock, as long as it likes.
+  std::chrono::milliseconds fetch_stall_timeout{30'000};
+  // How peers are reached to fetch copies: the bearer token and the CA of
+  // their certificates (--peer-tls-ca). A token is sent only to peers over
+  // TLS verified against that CA (see Create); host, port, tls and
+  // interrupted are set per fetch.
+  transport::ClientOptions peer;
+  // Connects to another server of the group with `options` (a client of
+  // the protocol its URL names).
+  std::function<Result<std::unique_ptr<transport::ArrowClient>>(
+      transport::ServerUrl::Protocol protocol, const transport::ClientOptions& options)>
       connect;
   // One line per event worth an operator's attention (stderr in the CLI).
   std::function<void(const std::string&)> log;
@@ -94,9 +110,10 @@ struct CoordinatorMetrics {
 
 class Coordinator final : public serve::DatasetCatalog {
  public:
-  // Checks the options. Until Join succeeds, uploads and reads of the
-  // current version are refused (kUnavailable), so that a Service can be
-  // built over the coordinator before its listeners know their ports.
+  // Checks the options (a peer token needs a peer CA: see `peer`). Until
+  // Join succeeds, uploads and reads of the current version are refused
+  // (kUnavailable), so that a Service can be built over the coordinator
+  // before its listeners know their ports.
   // REQUIRES: `store` outlives the coordinator and was opened with
   // keep_versions = 0 (the catalog decides).
   static Result<std::unique_ptr<Coordinator>> Create(CoordinatorOptions options,
@@ -109,7 +126,7 @@ class Coordinator final : public serve::DatasetCatalog {
   Coordinator& operator=(const Coordinator&) = delete;
 
   // Ends the session (this server leaves servers/ at once) and the
-  // background thread. Idempotent.
+  // background thread; a fetch in progress is cancelled. Idempotent.
   void Stop();
 
   Result<serve::DatasetInfo> Publish(std::unique_ptr<serve::PreparedDataset> prepared,
@@ -151,6 +168,7 @@ class Coordinator final : public serve::DatasetCatalog {
                                  const std::string& sha256);
   void Log(const std::string& line) const;
   void Wake();
+  bool Stopping() const;
 
   const CoordinatorOptions options_;
   const Layout layout_;
