@@ -6,8 +6,12 @@
 // with fails (the transport closes it with the reason) instead of growing.
 //
 // Transports are asynchronous (gRPC's callback API, asio): Next() never
-// blocks. A live stream with nothing to send says kPending and calls the
-// wakeup it was given when it has more, from whatever thread produced it.
+// blocks. A stream with nothing to send (a live stream between changes, a
+// query still running) says kPending and calls the wakeup it was given
+// when it has more, from whatever thread produced it. HTTP sends its
+// response headers with the first message, so a stream that fails before
+// it is answered with its error's status; a live stream therefore has its
+// schema ready at once (its client sees the headers before any change).
 #pragma once
 
 #include <cstdint>
@@ -34,16 +38,16 @@ class MessageStream {
   enum class Poll : uint8_t { kMessage, kPending, kEnd };
   virtual ~MessageStream() = default;
 
-  // kMessage: *out is the next message. kPending: nothing yet (live streams
-  // only); call NotifyWhenReady. kEnd: the stream is complete (transports
+  // kMessage: *out is the next message. kPending: nothing yet; call
+  // NotifyWhenReady. kEnd: the stream is complete (transports
   // end it in their own way: the end-of-stream marker, the end of the call).
   // An error ends the stream too; the client must be able to tell it from a
   // complete one (HTTP: no end-of-stream marker; Flight: the call's status).
   virtual Result<Poll> Next(IpcMessage* out) = 0;
 
   // After kPending: `wakeup` is called once, on any thread (possibly before
-  // this returns), when Next() may have more. Finite streams never return
-  // kPending and need not override this.
+  // this returns), when Next() may have more. Streams that never return
+  // kPending need not override this.
   virtual void NotifyWhenReady(std::function<void()> wakeup) { wakeup(); }
 
   // The client went away; a live stream unsubscribes and drops what it

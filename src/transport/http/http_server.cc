@@ -1012,13 +1012,12 @@ class Connection final : public ConnectionBase {
         return Close();
       }
     }
-    const bool first = !headers_sent_;
-    if (first) PrepareHeaders();
-    if (frames_.size() == 0 && !end) {
-      // A live stream with nothing to send: its headers go out now.
-      if (!first) return Wait();
-      return Write(false, [this] { Wait(); });
-    }
+    // Nothing to send yet: the headers wait for the first message, so that
+    // a stream failing before it (a query's SQL error or timeout) is the
+    // request's error with its status. A live stream has its schema at once
+    // (/changes), so its headers go out at once all the same.
+    if (frames_.size() == 0 && !end) return Wait();
+    if (!headers_sent_) PrepareHeaders();
     server_.metrics().AddBytesSent(route_, frames_.size());
     Write(end, [this, end] {
       frames_.Reset();
