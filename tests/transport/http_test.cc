@@ -6,6 +6,7 @@
 #include <arpa/inet.h>
 #include <gtest/gtest.h>
 #include <netinet/in.h>
+#include <poll.h>
 #include <sys/socket.h>
 #include <unistd.h>
 
@@ -20,6 +21,7 @@
 #include <future>
 #include <map>
 #include <mutex>
+#include <new>
 #include <nlohmann/json.hpp>
 #include <optional>
 #include <string>
@@ -331,6 +333,8 @@ class TestService final : public ArrowService {
       return std::unique_ptr<MessageStream>(
           new LiveStream(cancelled_, name_bytes, target == "/changes?quiet=true"));
     }
+    // What running out of memory on an I/O thread looks like.
+    if (target == "/throws") throw std::bad_alloc();
     if (target == "/broken") {
       return std::unique_ptr<MessageStream>(new BrokenStream(*tables_[options.compression]));
     }
@@ -1101,6 +1105,65 @@ TEST_F(HttpTest, AnUploadCutShortStoresNothing) {
   ::close(fd);
   EXPECT_TRUE(WaitFor([&] { return MetricValue(server_->port(), "zkarrow_http_streams") == 0; }));
   EXPECT_FALSE(service_.HasDataset("cut"));
+}
+
+// Beast bounds neither a chunk header's extensions nor trailers (its body
+// limit counts chunk data): a line without an end must not be buffered
+// whole. The server answers once its read buffer is full, long before the
+// client sent everything it would.
+TEST_F(HttpTest, AnEndlessChunkHeaderIsRefusedWhileRead) {
+  StartServer();
+  int fd = ConnectTo(server_->port());
+  SendAll(fd, "POST /actions/echo HTTP/1.1\r\nHost: t\r\nTransfer-Encoding: chunked\r\n\r\n1;");
+  constexpr int64_t kBudget = int64_t{64} << 20;
+  const std::string piece(64 * 1024, 'a');
+  int64_t sent = 0;
+  bool answered = false;
+  while (sent < kBudget) {
+    pollfd readable{fd, POLLIN, 0};
+    if (::poll(&readable, 1, 0) > 0) {
+      answered = true;
+      break;
+    }
+    ssize_t n = ::send(fd, piece.data(), piece.size(), MSG_NOSIGNAL);
+    if (n <= 0) break;
+    sent += n;
+  }
+  ::shutdown(fd, SHUT_WR);
+  std::string reply;
+  char buffer[65536];
+  ssize_t n;
+  while ((n = ::recv(fd, buffer, sizeof buffer, 0)) > 0)
+    reply.append(buffer, static_cast<size_t>(n));
+  ::close(fd);
+  EXPECT_TRUE(answered);
+  EXPECT_LT(sent, kBudget);
+  ASSERT_EQ(reply.rfind("HTTP/1.1 400 ", 0), 0u) << reply.substr(0, 200);
+  ExpectJsonError(reply.substr(reply.find("\r\n\r\n") + 4), 400, "chunk header or trailer");
+  // The server goes on serving.
+  auto client = Client();
+  ASSERT_NE(client, nullptr);
+  auto echoed = client->DoAction("echo", "still here");
+  ASSERT_TRUE(echoed.ok()) << echoed.status().ToString();
+}
+
+// An exception out of a handler on an I/O thread (out of memory) ends that
+// connection, not the process.
+TEST_F(HttpTest, AnExceptionInAHandlerEndsItsConnectionOnly) {
+  StartServer();
+  for (int i = 0; i < 3; ++i) {  // more than the I/O threads
+    std::string reply = RawExchange(server_->port(),
+                                    "GET /throws HTTP/1.1\r\nHost: t\r\nConnection: close\r\n\r\n");
+    EXPECT_EQ(reply, "");
+  }
+  // Counted once the exception left the handler, after its connection closed.
+  EXPECT_TRUE(WaitFor(
+      [&] { return MetricValue(server_->port(), "zkarrow_http_handler_exceptions_total") == 3; }));
+  auto client = Client();
+  ASSERT_NE(client, nullptr);
+  auto stream = client->Get(Resource{{"znodes"}, {}}, {});
+  ASSERT_TRUE(stream.ok()) << stream.status().ToString();
+  EXPECT_EQ(ReadStream(std::move(*stream)).rows, TableRows());
 }
 
 TEST_F(HttpTest, StreamsPastTheLimitGet503) {

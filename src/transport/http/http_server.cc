@@ -8,6 +8,7 @@
 #include <boost/beast/ssl.hpp>
 #include <condition_variable>
 #include <deque>
+#include <exception>
 #include <functional>
 #include <limits>
 #include <list>
@@ -37,7 +38,20 @@ namespace bhttp = boost::beast::http;
 using tcp = asio::ip::tcp;
 
 // Beast reads at most 64 KiB a call into its buffer's free capacity.
-constexpr size_t kUploadReadBufferBytes = 64 * 1024;
+constexpr size_t kReadBytes = 64 * 1024;
+
+// A connection's read buffer holds the request headers, then each line of
+// the body's framing (a chunk header with its extensions, the trailers)
+// whole. Beast bounds neither of those (its body limit counts chunk data
+// only), so the buffer's own limit does: else one line without an end
+// would take all memory. A request past it is refused (FramingTooLong) and
+// its connection closed.
+size_t ReadBufferLimit(const HttpLimits& limits) { return limits.max_header_bytes + kReadBytes; }
+std::string FramingTooLong(const HttpLimits& limits) {
+  return "a chunk header or trailer of the request body over the limit of " +
+         std::to_string(ReadBufferLimit(limits)) + " bytes";
+}
+
 // A response's messages already encoded are gathered into one write up to
 // this many bytes (a larger message is written alone).
 constexpr int64_t kGatherBytes = 256 * 1024;
@@ -91,6 +105,10 @@ class Metrics {
     std::lock_guard lock(mu_);
     ++refused_connections_;
   }
+  void CountHandlerException() {
+    std::lock_guard lock(mu_);
+    ++handler_exceptions_;
+  }
 
   void Render(std::string& text, int connections, int streams) const {
     std::lock_guard lock(mu_);
@@ -119,6 +137,11 @@ class Metrics {
         "max_connections.\n# TYPE zkarrow_http_refused_connections_total counter\n"
         "zkarrow_http_refused_connections_total " +
         std::to_string(refused_connections_) +
+        "\n# HELP zkarrow_http_handler_exceptions_total Operations ended by an exception "
+        "(out of memory), their connections with them.\n"
+        "# TYPE zkarrow_http_handler_exceptions_total counter\n"
+        "zkarrow_http_handler_exceptions_total " +
+        std::to_string(handler_exceptions_) +
         "\n# HELP zkarrow_http_connections Connections open.\n"
         "# TYPE zkarrow_http_connections gauge\nzkarrow_http_connections " +
         std::to_string(connections) +
@@ -143,6 +166,7 @@ class Metrics {
   std::map<std::string, int64_t> cut_;
   int64_t slow_clients_ = 0;
   int64_t refused_connections_ = 0;
+  int64_t handler_exceptions_ = 0;
 };
 
 // A response that is not an Arrow stream.
@@ -380,9 +404,7 @@ class HttpServer::Impl {
     }
     port_ = acceptor_.local_endpoint().port();
     Accept();
-    for (int i = 0; i < limits_.io_threads; ++i) {
-      io_threads_.emplace_back([this] { ioc_.run(); });
-    }
+    for (int i = 0; i < limits_.io_threads; ++i) io_threads_.emplace_back([this] { RunIo(); });
     return Status::Ok();
   }
 
@@ -515,6 +537,21 @@ class HttpServer::Impl {
 
   void OnAccept(tcp::socket socket);
 
+  // An exception out of a handler (out of memory) leaves run() and would end
+  // the process with the thread: it ends only the operation that threw,
+  // whose handler (with the connection it held) is gone, and the thread
+  // runs the io_context again.
+  void RunIo() {
+    while (true) {
+      try {
+        ioc_.run();
+        return;
+      } catch (const std::exception&) {
+        metrics_.CountHandlerException();
+      }
+    }
+  }
+
   // Declared in destruction order: the io_context (and the connections its
   // handlers hold) goes before the state connections use.
   ServerOptions options_;
@@ -551,7 +588,10 @@ template <typename Stream>
 class Connection final : public ConnectionBase {
  public:
   Connection(ServerImpl& server, uint64_t id, Stream stream)
-      : server_(server), id_(id), stream_(std::move(stream)) {}
+      : server_(server),
+        id_(id),
+        stream_(std::move(stream)),
+        buffer_(ReadBufferLimit(server.limits())) {}
 
   ~Connection() override {
     if (poster_) poster_->Close();
@@ -693,6 +733,9 @@ class Connection final : public ConnectionBase {
 
   void OnSmallBody(boost::system::error_code ec) {
     if (ec == bhttp::error::body_limit) return SmallBodyTooLarge();
+    if (ec == bhttp::error::buffer_overflow) {
+      return SendReply(ErrorReply(400, FramingTooLong(limits())));
+    }
     if (ec) return Close();
     must_close_ = false;
     std::string body = std::move(body_parser_->get().body());
@@ -851,7 +894,7 @@ class Connection final : public ConnectionBase {
     // Beast reads into the buffer's free capacity (at most 64 KiB a read):
     // grown only as far as the headers needed, it took an upload a few
     // hundred bytes per system call.
-    buffer_.reserve(kUploadReadBufferBytes);
+    buffer_.reserve(kReadBytes);
     upload_parser_->body_limit(static_cast<uint64_t>(limit));
     chunk_.resize(limits().upload_chunk_bytes);
     pipe_ = std::make_shared<UploadPipe>([poster = poster_] {
@@ -914,6 +957,10 @@ class Connection final : public ConnectionBase {
       pipe_->Fail(Status::OutOfRange("upload over the limit of " +
                                      std::to_string(server_.options().max_upload_bytes) +
                                      " bytes"));
+      return;
+    }
+    if (ec == bhttp::error::buffer_overflow) {
+      pipe_->Fail(Status::InvalidData(FramingTooLong(limits())));
       return;
     }
     if (ec) {
