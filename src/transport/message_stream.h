@@ -5,7 +5,7 @@
 // faster than it reads, and a live stream that a client does not keep up
 // with fails (the transport closes it with the reason) instead of growing.
 //
-// Transports are asynchronous (gRPC's callback API, asio): Next() never
+// Transports are asynchronous (gRPC's asynchronous API, asio): Next() never
 // blocks. A stream with nothing to send (a live stream between changes, a
 // query still running) says kPending and calls the wakeup it was given
 // when it has more, from whatever thread produced it. HTTP sends its

@@ -2,16 +2,19 @@
 // GetFlightInfo, GetSchema, DoGet, DoPut, ListActions, DoAction and a
 // token Handshake; DoExchange answers UNIMPLEMENTED.
 //
-// Threads: DoGet runs on gRPC's callback API, so a long-lived stream pins
-// no thread: the server pulls MessageStream::Next() (on gRPC's threads)
-// whenever the client took the previous message, and a kPending stream
+// Threads: DoGet runs on gRPC's asynchronous API, so a long-lived stream
+// pins no thread: the server pulls MessageStream::Next() (on the two
+// threads serving its completion queue) whenever the client took the
+// previous message, and a kPending stream
 // resumes after its wakeup, which only queues the stream for the server's
 // one wakeup thread (the wakeup may come from any thread, holding any
 // lock; Next() and Cancel() are never called from inside it). The other
 // methods run on gRPC's synchronous thread pool, where blocking is
 // allowed: ArrowService::Put reads the upload as the client sends it, and
-// DoAction may wait. DoGet and DoPut calls in progress together are at most
-// ServerOptions::max_concurrent_streams; one more is refused (UNAVAILABLE).
+// DoAction may wait. DoGet, DoPut and DoAction calls in progress together
+// are at most ServerOptions::max_concurrent_streams, Handshakes waiting for
+// their request at most FlightLimits::max_handshakes; one more is refused
+// (UNAVAILABLE).
 // A MessageStream is destroyed before its call ends, so before Shutdown()
 // returns.
 //
