@@ -6,6 +6,7 @@
 #include <arpa/inet.h>
 #include <gtest/gtest.h>
 #include <netinet/in.h>
+#include <netinet/tcp.h>
 #include <poll.h>
 #include <sys/socket.h>
 #include <unistd.h>
@@ -646,6 +647,54 @@ TEST_F(HttpTest, ClientListsPutsGetsDeletesAndRunsActions) {
   EXPECT_NE(gone.status().message().find("no stream /datasets/t1"), std::string::npos)
       << gone.status().ToString();
   EXPECT_EQ(client->Delete(dataset).code(), StatusCode::kNotFound);
+}
+
+// The server's end of the connection whose client end is `client_fd`, among
+// this process's descriptors (the server runs in the test's process); -1
+// when none is found.
+int ServerEndOf(int client_fd) {
+  sockaddr_in client{};
+  socklen_t length = sizeof(client);
+  if (::getsockname(client_fd, reinterpret_cast<sockaddr*>(&client), &length) != 0) return -1;
+  for (const auto& entry : std::filesystem::directory_iterator("/proc/self/fd")) {
+    const int fd = std::atoi(entry.path().filename().c_str());
+    sockaddr_in peer{};
+    socklen_t peer_length = sizeof(peer);
+    if (fd == client_fd ||
+        ::getpeername(fd, reinterpret_cast<sockaddr*>(&peer), &peer_length) != 0) {
+      continue;
+    }
+    if (peer.sin_family == AF_INET && peer.sin_port == client.sin_port &&
+        peer.sin_addr.s_addr == client.sin_addr.s_addr) {
+      return fd;
+    }
+  }
+  return -1;
+}
+
+// A live stream on a quiet tree writes nothing, so only TCP keepalive tells
+// the server that its client's host vanished: every connection has it, at
+// the limits' times.
+TEST_F(HttpTest, ConnectionsProbeTheirClientsWhenQuiet) {
+  HttpLimits limits;
+  limits.keepalive_time = std::chrono::seconds(7);
+  limits.keepalive_timeout = std::chrono::seconds(8);
+  StartServer({}, limits);
+  const int fd = ConnectTo(server_->port());
+  ASSERT_GE(fd, 0);
+  int server_end = -1;
+  ASSERT_TRUE(WaitFor([&] { return (server_end = ServerEndOf(fd)) >= 0; }));
+  auto option = [&](int level, int name) {
+    int value = -1;
+    socklen_t size = sizeof(value);
+    EXPECT_EQ(::getsockopt(server_end, level, name, &value, &size), 0);
+    return value;
+  };
+  EXPECT_EQ(option(SOL_SOCKET, SO_KEEPALIVE), 1);
+  EXPECT_EQ(option(IPPROTO_TCP, TCP_KEEPIDLE), 7);
+  // The probes share the timeout: a gone peer is noticed within it.
+  EXPECT_LE(option(IPPROTO_TCP, TCP_KEEPINTVL) * option(IPPROTO_TCP, TCP_KEEPCNT), 8);
+  ::close(fd);
 }
 
 TEST_F(HttpTest, ClientKeepsItsConnectionAcrossCalls) {

@@ -1,5 +1,9 @@
 #include "transport/http/http_server.h"
 
+#include <netinet/in.h>
+#include <netinet/tcp.h>
+#include <sys/socket.h>
+
 #include <algorithm>
 #include <boost/asio.hpp>
 #include <boost/asio/ssl.hpp>
@@ -536,6 +540,8 @@ class HttpServer::Impl {
   }
 
   void OnAccept(tcp::socket socket);
+  // TCP keepalive as limits_ say (keepalive_time, keepalive_timeout).
+  void SetKeepalive(tcp::socket& socket) const;
 
   // An exception out of a handler (out of memory) leaves run() and would end
   // the process with the thread: it ends only the operation that threw,
@@ -1245,6 +1251,24 @@ class Connection final : public ConnectionBase {
 
 }  // namespace
 
+void HttpServer::Impl::SetKeepalive(tcp::socket& socket) const {
+  // The probes share keepalive_timeout: a peer is gone after all of them
+  // went unanswered.
+  constexpr int kProbes = 4;
+  const auto seconds = [](std::chrono::milliseconds ms) {
+    return std::max<int>(1, static_cast<int>(ms.count() / 1000));
+  };
+  const int idle = seconds(limits_.keepalive_time);
+  const int interval = std::max(1, seconds(limits_.keepalive_timeout) / kProbes);
+  const int fd = socket.native_handle();
+  const int on = 1;
+  // Best effort: a socket that refuses them still serves.
+  ::setsockopt(fd, SOL_SOCKET, SO_KEEPALIVE, &on, sizeof(on));
+  ::setsockopt(fd, IPPROTO_TCP, TCP_KEEPIDLE, &idle, sizeof(idle));
+  ::setsockopt(fd, IPPROTO_TCP, TCP_KEEPINTVL, &interval, sizeof(interval));
+  ::setsockopt(fd, IPPROTO_TCP, TCP_KEEPCNT, &kProbes, sizeof(kProbes));
+}
+
 void HttpServer::Impl::OnAccept(tcp::socket socket) {
   std::shared_ptr<ConnectionBase> connection;
   {
@@ -1273,6 +1297,7 @@ void HttpServer::Impl::OnAccept(tcp::socket socket) {
     // Nagle's algorithm would hold it for the client's delayed ACK.
     boost::system::error_code ignored;
     socket.set_option(tcp::no_delay(true), ignored);
+    SetKeepalive(socket);
     if (tls_) {
       connection = std::make_shared<Connection<beast::ssl_stream<beast::tcp_stream>>>(
           *this, id, beast::ssl_stream<beast::tcp_stream>(std::move(socket), *tls_));

@@ -6,10 +6,9 @@
 // Routes (every target is parsed by transport::ParseTarget):
 //   GET    /znodes?..., /changes?..., /datasets/NAME  Arrow IPC stream, chunked
 //   GET    /datasets                                   JSON list (ArrowService::List)
-//   GET    /, /flights                                 the same list (/: unless a StaticFile is there)
-//   PUT    /datasets/NAME                              body: Arrow IPC stream
-//   DELETE /datasets/NAME
-//   POST   /actions/TYPE                               body -> DoAction, JSON result
+//   GET    /, /flights                                 the same list (/: unless a StaticFile is
+//   there) PUT    /datasets/NAME                              body: Arrow IPC stream DELETE
+//   /datasets/NAME POST   /actions/TYPE                               body -> DoAction, JSON result
 //   GET    /healthz                                    200 "ok" or 503 JSON
 //   GET    /metrics                                    Prometheus text
 //   GET    a StaticFile's path                         that file, without the token
@@ -58,6 +57,13 @@ struct HttpLimits {
   // longer than this ends the connection (a client that stopped reading).
   std::chrono::milliseconds read_timeout{60'000};
   std::chrono::milliseconds write_timeout{60'000};
+  // TCP keepalive on every connection: probes start after this long without
+  // traffic, and a peer that answers none within keepalive_timeout is gone.
+  // A live stream on a quiet tree writes nothing for as long as the tree
+  // stays quiet, so without it a client whose host vanished (powered off,
+  // network cut) would hold its connection and stream slot for ever.
+  std::chrono::milliseconds keepalive_time{30'000};
+  std::chrono::milliseconds keepalive_timeout{20'000};
   // Shutdown waits this long for connections and uploads to end after
   // closing them.
   std::chrono::milliseconds shutdown_timeout{10'000};
