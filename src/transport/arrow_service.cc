@@ -48,4 +48,8 @@ Result<GetOptions> TakeGetOptions(Resource& resource) {
                                  ": expected zstd, lz4 or lz4_frame, found no known codec");
 }
 
+Status OutOfMemoryError() {
+  return Status::Unavailable("the server ran out of memory for this request: retry later");
+}
+
 }  // namespace zkarrow::transport

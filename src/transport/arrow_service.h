@@ -72,6 +72,11 @@ std::string_view CodecName(arrow::ipc::Compression compression);
 // InvalidArgument.
 Result<GetOptions> TakeGetOptions(Resource& resource);
 
+// The error of a request whose service call ran out of memory (a
+// std::bad_alloc out of it): that request fails (503, UNAVAILABLE), the
+// server goes on serving.
+Status OutOfMemoryError();
+
 struct ActionType {
   std::string type;
   std::string description;

@@ -336,6 +336,8 @@ class TestService final : public ArrowService {
   }
   Result<std::string> DoAction(std::string_view type, std::string_view body) override {
     if (type == "echo") return std::string(body);
+    // What running out of memory in a handler looks like.
+    if (type == "throw") throw std::bad_alloc();
     if (type == kDropAction) {
       ZKA_ASSIGN_OR_RETURN(Resource resource, ParseTarget(body));
       ZKA_RETURN_IF_ERROR(Delete(resource));
@@ -1157,6 +1159,25 @@ TEST_F(FlightTest, StreamsPastTheLimitAreRefused) {
     return stream.ok() && ReadAll(std::move(*stream)).ok();
   });
   EXPECT_TRUE(served);
+}
+
+// An exception out of the service (out of memory) fails its call, not the
+// process, and gives back the call's stream slot.
+TEST_F(FlightTest, AnExceptionInAHandlerFailsItsCallOnly) {
+  ServerOptions options;
+  options.max_concurrent_streams = 1;
+  StartServer(options);
+  auto client = Connect();
+  ASSERT_NE(client, nullptr);
+  for (int i = 0; i < 3; ++i) {
+    auto thrown = client->DoAction("throw", "{}");
+    ASSERT_FALSE(thrown.ok());
+    EXPECT_EQ(thrown.status().code(), StatusCode::kUnavailable) << thrown.status().ToString();
+    EXPECT_NE(thrown.status().message().find("out of memory"), std::string::npos)
+        << thrown.status().ToString();
+  }
+  auto echo = client->DoAction("echo", "still here");
+  ASSERT_TRUE(echo.ok()) << echo.status().ToString();
 }
 
 TEST_F(FlightTest, ShutdownEndsLiveStreams) {

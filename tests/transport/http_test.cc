@@ -355,6 +355,8 @@ class TestService final : public ArrowService {
     // A refusal before reading anything (the real service checks names and
     // versions first).
     if (resource.segments.at(1) == "locked") return Status::Conflict("dataset locked is locked");
+    // What running out of memory on a worker thread looks like.
+    if (resource.segments.at(1) == "throws") throw std::bad_alloc();
     ZKA_ASSIGN_OR_RETURN(auto bytes, arrow::ReadAll(upload));
     auto reader = arrow::ipc::StreamReader::Open(std::make_unique<arrow::BufferInputStream>(bytes));
     if (!reader.ok()) return reader.status().WithContext("upload");
@@ -386,6 +388,7 @@ class TestService final : public ArrowService {
 
   std::vector<ActionType> ListActions() override { return {{"echo", "returns its body"}}; }
   Result<std::string> DoAction(std::string_view type, std::string_view body) override {
+    if (type == "throw") throw std::bad_alloc();
     if (type != "echo") return Status::NotFound("no action " + std::string(type));
     return json{{"echo", body}}.dump();
   }
@@ -1213,6 +1216,27 @@ TEST_F(HttpTest, AnExceptionInAHandlerEndsItsConnectionOnly) {
   auto stream = client->Get(Resource{{"znodes"}, {}}, {});
   ASSERT_TRUE(stream.ok()) << stream.status().ToString();
   EXPECT_EQ(ReadStream(std::move(*stream)).rows, TableRows());
+}
+
+// The same on a worker thread (an upload, an action): the request gets a
+// 503 and the process goes on serving.
+TEST_F(HttpTest, AnExceptionInAWorkerBecomesItsRequestsError) {
+  StartServer();
+  auto client = Client();
+  ASSERT_NE(client, nullptr);
+  auto action = client->DoAction("throw", "{}");
+  ASSERT_FALSE(action.ok());
+  EXPECT_EQ(action.status().code(), StatusCode::kUnavailable) << action.status().ToString();
+  EXPECT_NE(action.status().message().find("out of memory"), std::string::npos)
+      << action.status().ToString();
+  std::vector<uint8_t> bytes = TableStream(arrow::ipc::Compression::kNone);
+  arrow::BufferInputStream upload(bytes);
+  auto put = client->Put(Resource{{"datasets", "throws"}, {}}, upload, nullptr);
+  ASSERT_FALSE(put.ok());
+  EXPECT_EQ(put.status().code(), StatusCode::kUnavailable) << put.status().ToString();
+  EXPECT_EQ(MetricValue(server_->port(), "zkarrow_http_handler_exceptions_total"), 2);
+  auto echoed = client->DoAction("echo", "still here");
+  ASSERT_TRUE(echoed.ok()) << echoed.status().ToString();
 }
 
 TEST_F(HttpTest, StreamsPastTheLimitGet503) {

@@ -510,6 +510,18 @@ void DoGetCore::End(grpc::Status status, const grpc::ByteBuffer* last) {
   }
 }
 
+// The service's answer to a sync handler, or OutOfMemoryError() for a
+// std::bad_alloc out of it, as over HTTP (gRPC itself would answer UNKNOWN,
+// "Unexpected error in RPC handling").
+template <typename Call>
+auto ServiceCall(Call call) -> decltype(call()) {
+  try {
+    return call();
+  } catch (const std::bad_alloc&) {
+    return OutOfMemoryError();
+  }
+}
+
 // The calls waiting for their client's next message (a DoPut's FlightData,
 // a Handshake's request), so that the stalled ones can be cancelled: a sync
 // handler blocked in Read() has no timeout of its own, and holds a thread of
@@ -771,7 +783,7 @@ class FlightServiceImpl final : public FlightServiceBase {
     auto resource = ResourceFromDescriptor(first.flight_descriptor());
     ZKA_GRPC_RETURN_IF_ERROR(resource.status());
     UploadStream upload(*context, *call, reads_, std::move(first), max_upload_bytes_);
-    auto info = service_.Put(*resource, upload);
+    auto info = ServiceCall([&] { return service_.Put(*resource, upload); });
     metrics_.AddReceived("DoPut", upload.received());
     if (!info.ok()) {
       // The upload's own failure is the cause, whatever the service made
@@ -797,7 +809,7 @@ class FlightServiceImpl final : public FlightServiceBase {
     // An action may wait (sync waits for the mirror), holding a thread.
     ZKA_GRPC_RETURN_IF_ERROR(slots_.Acquire());
     SlotHold hold(slots_);
-    auto result = service_.DoAction(action->type(), action->body());
+    auto result = ServiceCall([&] { return service_.DoAction(action->type(), action->body()); });
     ZKA_GRPC_RETURN_IF_ERROR(result.status());
     fproto::Result out;
     out.set_body(std::move(*result));

@@ -188,6 +188,21 @@ Reply ErrorReply(int http_status, std::string_view message) {
   return {http_status, std::string(kJsonType), ErrorJson(http_status, message)};
 }
 
+// A worker's reply. An exception out of the service (out of memory) would
+// end the process with the worker thread and leave its client waiting: it
+// becomes the request's error reply, counted like an I/O thread's.
+Reply ReplyOf(const std::function<Reply()>& work, Metrics& metrics) {
+  try {
+    return work();
+  } catch (const std::bad_alloc&) {
+    metrics.CountHandlerException();
+    return ErrorReply(OutOfMemoryError());
+  } catch (const std::exception& e) {
+    metrics.CountHandlerException();
+    return ErrorReply(500, std::string("the server failed this request: ") + e.what());
+  }
+}
+
 // The frames of the messages of one socket write. WriteFramed writes a
 // message's own buffers (metadata, body) and small pieces of its own
 // (prefix, padding): the first are referenced (the collector holds the
@@ -857,8 +872,8 @@ class Connection final : public ConnectionBase {
   void Offload(std::function<Reply()> work) {
     if (!server_.TryAcquireStream()) return SendReply(Busy());
     self_while_waiting_ = Self();
-    server_.RunWorker([poster = poster_, work = std::move(work)] {
-      Reply reply = work();
+    server_.RunWorker([poster = poster_, work = std::move(work), &metrics = server_.metrics()] {
+      Reply reply = ReplyOf(work, metrics);
       poster->Post([reply = std::move(reply)](ConnectionBase& connection) mutable {
         connection.OnWorkDone(std::move(reply));
       });
@@ -907,23 +922,23 @@ class Connection final : public ConnectionBase {
       poster->Post([](ConnectionBase& connection) { connection.OnUploadWanted(); });
     });
     self_while_waiting_ = Self();
-    server_.RunWorker(
-        [&service = server_.service(), resource = resource_, pipe = pipe_, poster = poster_] {
-          bool existed = service.Describe(resource).ok();
-          PipeInputStream input(pipe);
-          auto stored = service.Put(resource, input);
-          Reply reply;
-          if (!stored.ok()) {
-            reply = ErrorReply(stored.status());
-          } else if (auto json = StreamInfoToJson(*stored); !json.ok()) {
-            reply = ErrorReply(json.status());
-          } else {
-            reply = {existed ? 200 : 201, std::string(kJsonType), std::move(*json)};
-          }
-          poster->Post([reply = std::move(reply)](ConnectionBase& connection) mutable {
-            connection.OnWorkDone(std::move(reply));
-          });
-        });
+    server_.RunWorker([&service = server_.service(), &metrics = server_.metrics(),
+                       resource = resource_, pipe = pipe_, poster = poster_] {
+      Reply reply = ReplyOf(
+          [&]() -> Reply {
+            bool existed = service.Describe(resource).ok();
+            PipeInputStream input(pipe);
+            auto stored = service.Put(resource, input);
+            if (!stored.ok()) return ErrorReply(stored.status());
+            auto json = StreamInfoToJson(*stored);
+            if (!json.ok()) return ErrorReply(json.status());
+            return {existed ? 200 : 201, std::string(kJsonType), std::move(*json)};
+          },
+          metrics);
+      poster->Post([reply = std::move(reply)](ConnectionBase& connection) mutable {
+        connection.OnWorkDone(std::move(reply));
+      });
+    });
     if (!expects_continue) return ReadUploadChunk();
     auto proceed =
         std::make_shared<bhttp::response<bhttp::empty_body>>(bhttp::status::continue_, 11);
