@@ -53,7 +53,7 @@ Status Restore(const std::string& verb, const RestoreArgs& args) {
   options.max_request_bytes = client_options.max_request_bytes;
   options.batches_in_flight = args.in_flight;
   options.max_ops_per_batch = args.batch_ops;
-  options.has_credentials = HasCredentials(args.connection);
+  options.has_credentials = HasIdentity(client_options);
   treesync::RestoreStats stats;
   treesync::SourceInfo source_info;
 

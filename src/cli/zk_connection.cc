@@ -175,6 +175,11 @@ bool HasCredentials(const ZkConnectionArgs& args) {
   return !args.auth.empty() || !args.auth_file.empty() || (from_env && *from_env);
 }
 
+bool HasIdentity(const zk::ClientOptions& options) {
+  return !options.auth.empty() || options.sasl.has_value() ||
+         (options.tls.has_value() && !options.tls->cert_file.empty());
+}
+
 Result<zk::ClientOptions> MakeClientOptions(const ZkConnectionArgs& args) {
   zk::ClientOptions options;
   options.connect_string = args.zk;

@@ -74,6 +74,11 @@ void AddZkSecurityOptions(CLI::App& command, ZkConnectionArgs& args, ZkTlsNames 
 // True when the user gave credentials by any of the three ways.
 bool HasCredentials(const ZkConnectionArgs& args);
 
+// True when sessions made with `options` authenticate as someone: an --auth
+// credential, SASL, or a TLS client certificate (the x509 scheme). Such a
+// session's identities are what an ACL entry of scheme "auth" names.
+bool HasIdentity(const zk::ClientOptions& options);
+
 // Client options from the arguments: credentials from --auth, $ZKARROW_AUTH
 // and --auth-file (checked: a regular file, not readable by others), the
 // session timeout, TLS and SASL (from the options over --zk-config).

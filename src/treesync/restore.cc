@@ -41,6 +41,10 @@ struct DeferredAcl {
   int32_t aversion = 0;
 };
 
+// Held by a node until its subtree exists: every identity the restorer's
+// session authenticated as, and no one else.
+zk::Acl TemporaryAcl() { return {zk::perms::kAll, "auth", ""}; }
+
 bool IsWorld(const zk::Acl& acl) { return acl.scheme == "world" && acl.id == "anyone"; }
 
 // Whether anyone (so also the restorer) may create children under a node
@@ -112,8 +116,6 @@ class Restorer {
       : client_(client), root_(std::move(root)), options_(options), stats_(*stats) {
     batch_limit_ =
         static_cast<size_t>(static_cast<double>(options.max_request_bytes) * options.batch_fill);
-    temporary_acl_ = options.has_credentials ? std::vector<zk::Acl>{{zk::perms::kAll, "auth", ""}}
-                                             : zk::OpenAclUnsafe();
   }
 
   Status Run(RecordStream& source) {
@@ -334,8 +336,17 @@ class Restorer {
       acl = *desired.acl;
       const bool has_children = desired.stat && desired.stat->num_children > 0;
       if (has_children && !options_.atomic && !LetsAnyoneCreate(acl)) {
+        if (!options_.has_credentials) {
+          return Status(StatusCode::kInvalidArgument,
+                        "the source's ACL of " + desired.path +
+                            " lets the world create no children, so it is created with a "
+                            "temporary ACL naming the restorer until its subtree exists, but "
+                            "the restorer has no identity (--auth, --auth-file, $ZKARROW_AUTH, "
+                            "--sasl, a TLS client certificate); give one, or restore with "
+                            "--no-acl");
+        }
         acls_.push_back({desired.path, std::move(acl), 0});
-        acl = temporary_acl_;
+        acl = {TemporaryAcl()};
       }
     }
     zk::Op op = zk::Op::Create(AbsolutePath(root_, desired.path), *desired.data, std::move(acl),
@@ -648,7 +659,6 @@ class Restorer {
   const RestoreOptions& options_;
   RestoreStats& stats_;
   size_t batch_limit_ = 0;
-  std::vector<zk::Acl> temporary_acl_;
   Batch current_;
   int64_t planned_ops_ = 0;  // for --atomic's refusal: all ops, kept or not
   std::deque<InFlight> in_flight_;

@@ -12,10 +12,13 @@
 //
 // ACLs: a node with children in the source whose ACL would not let the
 // restorer create them is created with a temporary ACL (the restorer's own
-// identities, or world if it has none) and gets its real ACL at the end,
+// identities: scheme "auth") and gets its real ACL at the end,
 // deepest first, once the subtree below exists; other ACL changes happen in
 // that same last phase (ZooKeeper's multi has no setACL), each guarded by
-// the ACL version read.
+// the ACL version read. A restorer without identities is refused such a
+// node before it is written: any temporary ACL that would let it (the world)
+// create children and set the ACL would let everyone read and take the node
+// while the restore runs.
 //
 // Ephemeral source nodes are skipped and counted: they belong to sessions.
 // Sequential names are created exactly as named. Container and TTL nodes are
@@ -69,8 +72,9 @@ struct RestoreOptions {
   int batches_in_flight = 8;
   // Rounds of re-planning failed batches before giving up.
   int max_replan_rounds = 20;
-  // True when the client authenticated: temporary ACLs then name the
-  // restorer's identities (scheme "auth") instead of the world.
+  // True when the client authenticates as someone (digest, SASL, x509):
+  // temporary ACLs name the restorer's identities (scheme "auth"). Without,
+  // a node that needs a temporary ACL is refused.
   bool has_credentials = false;
   // ACL of created nodes when the source carries none.
   std::vector<zk::Acl> default_acl = zk::OpenAclUnsafe();

@@ -15,6 +15,7 @@
 #include <fstream>
 #include <string>
 #include <thread>
+#include <tuple>
 #include <vector>
 
 #include "support/prerequisite.h"
@@ -549,6 +550,44 @@ TEST_F(SaslDigestTest, SaslAclReadableOnlyByThatUser) {
   ASSERT_TRUE(rows.ok() && rows->size() == 1);
   EXPECT_EQ((*rows)[0]["error"], "NOAUTH");
   EXPECT_TRUE((*rows)[0]["data_hex"].is_null());
+}
+
+// A copy whose only credentials are SASL gives a node that denies the world
+// CREATE a temporary ACL naming alice, not the world: a copy that stops
+// before its ACL phase (here on a node alice may not write) leaves that
+// ACL, which must not let anyone else read the secret.
+TEST_F(SaslDigestTest, ACopyWithSaslCredentialsHoldsSecretsUnderItsOwnIdentity) {
+  auto alice = Connect(cluster_->ConnectString(), std::nullopt, Digest("alice", "alice-secret"));
+  ASSERT_TRUE(alice.ok()) << alice.status().ToString();
+  auto bob = Connect(cluster_->ConnectString(), std::nullopt, Digest("bob", "bob-secret"));
+  ASSERT_TRUE(bob.ok()) << bob.status().ToString();
+  const std::vector<zk::Acl> alice_only = {{zk::perms::kAll, "sasl", "alice"}};
+  for (const auto& [path, data, acl] :
+       std::vector<std::tuple<std::string, std::string, std::vector<zk::Acl>>>{
+           {"/src3", "", zk::OpenAclUnsafe()},
+           {"/src3/sec", "top-secret", alice_only},
+           {"/src3/sec/a", "a", alice_only},
+           {"/src3/sec/b", "b", alice_only},
+           {"/src3/zz", "new", zk::OpenAclUnsafe()},
+           {"/dst3", "", zk::OpenAclUnsafe()}}) {
+    auto created = (*alice)->Create(path, data, acl).get();
+    ASSERT_TRUE(created.ok()) << path << ": " << created.status().ToString();
+  }
+  // Alice may read /dst3/zz but not write it: the copy stops there.
+  auto zz = (*bob)
+                ->Create("/dst3/zz", "old",
+                         {{zk::perms::kAll, "sasl", "bob"}, {zk::perms::kRead, "sasl", "alice"}})
+                .get();
+  ASSERT_TRUE(zz.ok()) << zz.status().ToString();
+  const std::string zk = "zk://" + cluster_->ConnectString();
+  CommandRun run = Zkarrow("copy " + zk + "/src3 " + zk + "/dst3" +
+                           SaslArgs("alice", "alice.password") + " --batch-ops 1 --in-flight 1");
+  EXPECT_NE(run.exit_code, 0) << run.output;
+  EXPECT_NE(run.output.find("NOAUTH"), std::string::npos) << run.output;
+  auto acl = (*alice)->GetAcl("/dst3/sec").get();
+  ASSERT_TRUE(acl.ok()) << acl.status().ToString();
+  EXPECT_EQ(acl->acls, alice_only) << "the temporary ACL is not alice's alone";
+  EXPECT_EQ(zk::ErrorCodeOf((*bob)->GetData("/dst3/sec").get().status()), zk::ErrorCode::NOAUTH);
 }
 
 TEST_F(SaslDigestTest, WithoutSaslTheServerRefusesEveryRequest) {

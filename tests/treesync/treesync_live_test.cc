@@ -587,6 +587,27 @@ TEST_F(TreeSyncTest, ATargetAclDenyingTheRestorerIsAClearError) {
       << copy.output;
 }
 
+// A node whose ACL denies the world CREATE needs a temporary ACL naming the
+// restorer until its subtree exists; a restorer without any identity is
+// refused, with advice, rather than given the world (which could read and
+// take the node meanwhile).
+TEST_F(TreeSyncTest, WithoutCredentialsARestrictiveParentIsRefused) {
+  auto target = StartTarget();
+  ASSERT_NE(target, nullptr);
+  Ran restore = Zkarrow("restore " + SourceFile().string() + " " + Zk(*target, "/"));
+  EXPECT_EQ(restore.exit, 1) << restore.output;
+  EXPECT_NE(restore.output.find("the restorer has no identity"), std::string::npos)
+      << restore.output;
+  EXPECT_NE(restore.output.find("--no-acl"), std::string::npos) << restore.output;
+  auto client = Connect(target->ConnectString(), /*auth=*/false);
+  ASSERT_NE(client, nullptr);
+  for (const std::string path : {"/t/secret", "/t/locked"}) {
+    auto acl = client->GetAcl(path).get();
+    EXPECT_EQ(zk::ErrorCodeOf(acl.status()), zk::ErrorCode::NONODE)
+        << path << " was written: " << (acl.ok() ? acl->acls.front().scheme : "");
+  }
+}
+
 // kill -9 of a restore half way: running it again finishes the job.
 TEST_F(TreeSyncTest, AKilledRestoreConvergesWhenRunAgain) {
   auto target = StartTarget();
