@@ -119,7 +119,9 @@ class Restorer {
   }
 
   Status Run(RecordStream& source) {
-    ZKA_RETURN_IF_ERROR(CreateAncestors());
+    // --atomic writes nothing outside its one transaction: the missing
+    // ancestors are its first ops.
+    ZKA_RETURN_IF_ERROR(options_.atomic ? PlanAncestors() : CreateAncestors());
     SourceOptions read;
     read.read_acl = options_.restore_acl;
     ZKA_ASSIGN_OR_RETURN(auto target, OpenLiveTree(client_, root_, read, nullptr));
@@ -277,6 +279,31 @@ class Restorer {
       auto created = client_.Create(ancestor, "", options_.default_acl).get();
       if (!created.ok() && zk::ErrorCodeOf(created.status()) != ErrorCode::NODEEXISTS) {
         return created.status().WithContext("creating the target's ancestor " + ancestor);
+      }
+    }
+    return Status::Ok();
+  }
+
+  // The ancestors of the root that do not exist, as creates into the plan.
+  Status PlanAncestors() {
+    bool missing = false;
+    for (size_t slash = root_.find('/', 1); slash != std::string::npos;
+         slash = root_.find('/', slash + 1)) {
+      const std::string ancestor = root_.substr(0, slash);
+      if (!missing) {
+        auto exists = client_.Exists(ancestor).get();
+        if (!exists.ok()) {
+          return exists.status().WithContext("reading the target's ancestor " + ancestor);
+        }
+        missing = !exists->has_value();
+      }
+      if (missing) {
+        Record record;
+        record.path = ancestor;
+        record.data = "";
+        ZKA_RETURN_IF_ERROR(
+            Add(zk::Op::Create(ancestor, "", options_.default_acl, zk::CreateMode::kPersistent),
+                {ancestor, std::move(record)}));
       }
     }
     return Status::Ok();

@@ -88,7 +88,8 @@ Status PlanRestore(RecordStream& target, RecordStream& source, const RestoreOpti
                    const DiffSink& sink, RestoreStats* stats);
 
 // Makes the subtree `target_root` of `client`'s ensemble equal `source`.
-// Creates missing ancestors of target_root. `stats` may be null.
+// Creates missing ancestors of target_root (with --atomic, in its one
+// transaction). `stats` may be null.
 Status Restore(RecordStream& source, zk::Client& client, const std::string& target_root,
                const RestoreOptions& options, RestoreStats* stats);
 

@@ -546,6 +546,12 @@ TEST_F(TreeSyncTest, AtomicIsAllOrNothingAndRefusesWhatDoesNotFit) {
   EXPECT_NE(failed.output.find("extendedTypesEnabled=true"), std::string::npos) << failed.output;
   EXPECT_NE(failed.output.find("nothing was changed"), std::string::npos) << failed.output;
   EXPECT_EQ(Kazoo(plain->ConnectString()).size(), 1u) << "the transaction was not atomic";
+  // Below missing ancestors: they are part of the transaction, not created before it.
+  Ran below =
+      Zkarrow("restore " + ttl_file.string() + " " + Zk(*plain, "/anc1/anc2/atom") + " --atomic");
+  EXPECT_EQ(below.exit, 1) << below.output;
+  EXPECT_NE(below.output.find("nothing was changed"), std::string::npos) << below.output;
+  EXPECT_EQ(Kazoo(plain->ConnectString()).size(), 1u) << "the ancestors were created outside it";
 
   // The same without the TTL node's refusal: all of it, in one transaction.
   auto other = StartTarget();
@@ -557,6 +563,14 @@ TEST_F(TreeSyncTest, AtomicIsAllOrNothingAndRefusesWhatDoesNotFit) {
   std::map<std::string, std::string> kinds = OfflineKinds(other->data_dir(0));
   EXPECT_EQ(kinds["/s/ttl"], "ttl");
   EXPECT_EQ(kinds["/s/n3/c"], "container");
+  // And applied below missing ancestors, still one transaction.
+  Ran nested =
+      Zkarrow("restore " + ttl_file.string() + " " + Zk(*other, "/anc1/anc2/atom") + " --atomic");
+  EXPECT_EQ(nested.exit, 0) << nested.output;
+  EXPECT_NE(nested.output.find("in 1 batches"), std::string::npos) << nested.output;
+  EXPECT_EQ(FirstDifference(Kazoo(extended->ConnectString(), "/s"),
+                            Kazoo(other->ConnectString(), "/anc1/anc2/atom/s")),
+            "");
   std::filesystem::remove(ttl_file);
 }
 
