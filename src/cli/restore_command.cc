@@ -105,14 +105,29 @@ Status Restore(const std::string& verb, const RestoreArgs& args) {
   std::fprintf(stderr,
                "zkarrow %s: %s created, %s updated, %s ACLs set, %s deleted; skipped %s "
                "ephemeral, %s kind mismatches left alone; %s of %s source znodes in %s batches "
-               "(%s re-planned), %s, %.2f s\n",
+               "(%s re-planned, %s of unknown outcome), %s, %.2f s\n",
                verb.c_str(), FormatCount(stats.created).c_str(), FormatCount(stats.updated).c_str(),
                FormatCount(stats.acls_set).c_str(), FormatCount(stats.deleted).c_str(),
                FormatCount(stats.skipped_ephemeral).c_str(),
                FormatCount(stats.kind_mismatches).c_str(), FormatCount(written).c_str(),
                FormatCount(source_info.records).c_str(), FormatCount(stats.batches).c_str(),
                FormatCount(stats.replanned_batches).c_str(),
-               FormatBytes(stats.request_bytes).c_str(), seconds);
+               FormatCount(stats.unknown_batches).c_str(), FormatBytes(stats.request_bytes).c_str(),
+               seconds);
+  // A rejected --atomic transaction changed nothing; any other stop after
+  // writing left part of the change set, which a new run (planned from
+  // what the target then holds) completes.
+  const bool wrote_part = args.atomic ? stats.unknown_batches > 0 : stats.batches > 0;
+  if (!status.ok() && wrote_part) {
+    const std::string unknown = stats.unknown_batches == 0
+                                    ? ""
+                                    : ", and " + FormatCount(stats.unknown_batches) +
+                                          " batches may or may not have applied";
+    std::fprintf(stderr,
+                 "zkarrow %s: stopped part way: the counts above are the writes confirmed%s; run "
+                 "the same command again to finish (it reads the target anew)\n",
+                 verb.c_str(), unknown.c_str());
+  }
   return status;
 }
 

@@ -118,19 +118,9 @@ class Restorer {
         static_cast<size_t>(static_cast<double>(options.max_request_bytes) * options.batch_fill);
   }
 
-  Status Run(RecordStream& source) {
-    // --atomic writes nothing outside its one transaction: the missing
-    // ancestors are its first ops.
-    ZKA_RETURN_IF_ERROR(options_.atomic ? PlanAncestors() : CreateAncestors());
-    SourceOptions read;
-    read.read_acl = options_.restore_acl;
-    ZKA_ASSIGN_OR_RETURN(auto target, OpenLiveTree(client_, root_, read, nullptr));
-    ZKA_RETURN_IF_ERROR(Diff(
-        *target, source, RestoreDiffOptions(options_),
-        [&](const DiffRow& row) { return Consider(row); }, nullptr));
-    if (options_.atomic) return RunAtomic();
-    return Complete();
-  }
+  // Every entry point ends here: after a failure, the batches still in
+  // flight are waited for, so that the counts say what the target holds.
+  Status Run(RecordStream& source) { return Settled(RunAll(source)); }
 
   // Whether the target subtree holds no node below its root (/zookeeper
   // aside); `root` gets the root node when it exists. A target these reads
@@ -159,7 +149,7 @@ class Restorer {
           source, source_options, [&](Record record) { return queue.Push(std::move(record)); },
           info));
     });
-    Status written = WriteStream(queue, target_root);
+    Status written = Settled(WriteStream(queue, target_root));
     queue.Cancel();  // a reader still walking stops at its next record
     reader.join();
     return written;
@@ -220,6 +210,42 @@ class Restorer {
     bool cancelled_ = false;
     Status end_;
   };
+
+  Status RunAll(RecordStream& source) {
+    // --atomic writes nothing outside its one transaction: the missing
+    // ancestors are its first ops.
+    ZKA_RETURN_IF_ERROR(options_.atomic ? PlanAncestors() : CreateAncestors());
+    SourceOptions read;
+    read.read_acl = options_.restore_acl;
+    ZKA_ASSIGN_OR_RETURN(auto target, OpenLiveTree(client_, root_, read, nullptr));
+    ZKA_RETURN_IF_ERROR(Diff(
+        *target, source, RestoreDiffOptions(options_),
+        [&](const DiffRow& row) { return Consider(row); }, nullptr));
+    if (options_.atomic) return RunAtomic();
+    return Complete();
+  }
+
+  // After a failure: waits for the batches still in flight, counting those
+  // that applied; those whose outcome stays unknown (the connection dropped
+  // with them in flight, and they were not read again) are counted as such.
+  Status Settled(Status status) {
+    if (status.ok()) return status;
+    while (!in_flight_.empty()) {
+      InFlight done = std::move(in_flight_.front());
+      in_flight_.pop_front();
+      Result<std::vector<zk::OpResult>> reply = done.reply.get();
+      if (!reply.ok()) {
+        ++stats_.unknown_batches;
+      } else if (std::all_of(reply->begin(), reply->end(), [](const zk::OpResult& result) {
+                   return result.error == ErrorCode::OK;
+                 })) {
+        Count(done.batch);
+      }
+    }
+    stats_.unknown_batches += lost_batches_;
+    lost_batches_ = 0;
+    return status;
+  }
 
   Status WriteStream(RecordQueue& queue, const std::optional<Record>& target_root) {
     const DiffOptions diff = RestoreDiffOptions(options_);
@@ -440,8 +466,10 @@ class Restorer {
       // The connection dropped with the batch in flight: it may or may not
       // have been applied. Reading the nodes again tells.
       if (zk::ErrorCodeOf(reply.status()) == ErrorCode::CONNECTIONLOSS) {
+        ++lost_batches_;
         return Requeue(batch);
       }
+      ++stats_.unknown_batches;
       return reply.status().WithContext("writing " + batch.ops.front().path + " and the " +
                                         std::to_string(batch.ops.size() - 1) + " ops after it");
     }
@@ -460,6 +488,12 @@ class Restorer {
           return OpError(batch.ops[i], error);
       }
     }
+    Count(batch);
+    return Status::Ok();
+  }
+
+  // An applied batch into the counts.
+  void Count(const Batch& batch) {
     for (const zk::Op& op : batch.ops) {
       switch (op.kind) {
         case zk::Op::Kind::kCreate:
@@ -475,7 +509,6 @@ class Restorer {
           break;
       }
     }
-    return Status::Ok();
   }
 
   Status Requeue(Batch& batch) {
@@ -570,6 +603,9 @@ class Restorer {
         });
         ZKA_RETURN_IF_ERROR(status);
       }
+      // Every node of the batches lost in flight was read again: what they
+      // applied is known now.
+      lost_batches_ = 0;
       ZKA_RETURN_IF_ERROR(Flush());
       ZKA_RETURN_IF_ERROR(Drain());
       std::reverse(removals.begin(), removals.end());
@@ -671,7 +707,13 @@ class Restorer {
     current_ = Batch{};
     ++stats_.batches;
     stats_.request_bytes += static_cast<int64_t>(batch.bytes);
-    ZKA_ASSIGN_OR_RETURN(std::vector<zk::OpResult> results, client_.Multi(batch.ops).get());
+    Result<std::vector<zk::OpResult>> reply = client_.Multi(batch.ops).get();
+    if (!reply.ok()) {
+      ++stats_.unknown_batches;
+      return reply.status().WithContext(
+          "--atomic: the transaction's outcome is unknown (all of it applied, or none)");
+    }
+    std::vector<zk::OpResult> results = std::move(*reply);
     for (size_t i = 0; i < results.size(); ++i) {
       const ErrorCode error = results[i].error;
       if (error == ErrorCode::OK || error == ErrorCode::RUNTIMEINCONSISTENCY) continue;
@@ -689,6 +731,8 @@ class Restorer {
   Batch current_;
   int64_t planned_ops_ = 0;  // for --atomic's refusal: all ops, kept or not
   std::deque<InFlight> in_flight_;
+  // Batches re-queued after their connection dropped, not yet read again.
+  int64_t lost_batches_ = 0;
   std::vector<Intent> failed_;
   std::vector<Intent> deletes_;
   std::vector<DeferredAcl> acls_;

@@ -52,6 +52,9 @@ struct RestoreStats {
   int64_t kind_mismatches = 0;  // same path, different kind: left alone
   int64_t batches = 0;          // multi requests sent
   int64_t replanned_batches = 0;
+  // Sent, but the run stopped without learning whether they applied (the
+  // connection dropped with them in flight): running again settles them.
+  int64_t unknown_batches = 0;
   int64_t request_bytes = 0;  // total size of the multi requests
 };
 

@@ -704,6 +704,65 @@ TEST_F(TreeSyncTest, KillingTheConnectedServerOfAnEnsembleConverges) {
             "");
 }
 
+// The source server dies while a copy streams it into an empty target: the
+// copy stops (exit 3, unreachable) after settling the batches it had in
+// flight, so its summary counts exactly what the target holds; it says to
+// run it again, and that run finishes the copy.
+TEST(CopyStopTest, ASourceDyingMidCopyIsSummarizedExactlyAndARerunFinishes) {
+  auto source = zkserver::ZooKeeperCluster::Start({});
+  ASSERT_TRUE(source.ok()) << source.status().ToString();
+  auto target = zkserver::ZooKeeperCluster::Start({});
+  ASSERT_TRUE(target.ok()) << target.status().ToString();
+  // More than the copy queues between reading and writing, so that the
+  // source is still being read when it dies.
+  constexpr int kNodes = 10000;
+  constexpr size_t kDataBytes = 8000;
+  static_assert(kNodes * kDataBytes > 2 * treesync::kCopyQueueBytes);
+  std::vector<sampletree::SampleNode> nodes = {{"/big", ""}};
+  for (int i = 0; i < kNodes; ++i) {
+    nodes.push_back({"/big/n" + std::to_string(i), std::string(kDataBytes, 'a' + i % 26)});
+  }
+  auto owner = Connect((*source)->ConnectString(), /*auth=*/false);
+  ASSERT_NE(owner, nullptr);
+  ASSERT_TRUE(sampletree::LoadSampleTree(*owner, nodes).ok());
+  owner.reset();
+  auto client = Connect((*target)->ConnectString(), /*auth=*/false);
+  ASSERT_NE(client, nullptr);
+
+  const std::string from = "zk://" + (*source)->ConnectString() + "/big";
+  const std::string to = "zk://" + (*target)->ConnectString() + "/w";
+  const std::filesystem::path log = TempPath("source-died.log");
+  auto process = testing::ZkarrowProcess::Start("copy", {from, to}, log);
+  ASSERT_TRUE(process.ok()) << process.status().ToString();
+  const auto deadline = std::chrono::steady_clock::now() + std::chrono::seconds(120);
+  for (;;) {
+    auto seen = client->GetAllChildrenNumber("/w").get();
+    if (seen.ok() && *seen >= 300) break;
+    ASSERT_LT(std::chrono::steady_clock::now(), deadline) << "the copy never got going";
+    std::this_thread::sleep_for(std::chrono::milliseconds(5));
+  }
+  ASSERT_TRUE((*source)->Kill(0).ok());
+  auto exit = (*process)->Wait(std::chrono::seconds(180));
+  ASSERT_TRUE(exit.ok()) << exit.status().ToString();
+  EXPECT_EQ(*exit, 3);
+  auto output = RunCommand("cat " + log.string());
+  ASSERT_TRUE(output.ok());
+  auto present = client->GetAllChildrenNumber("/w").get();
+  ASSERT_TRUE(present.ok()) << present.status().ToString();
+  EXPECT_LT(*present, kNodes) << "the copy finished before the source died";
+  // The root /w and its descendants, all confirmed.
+  EXPECT_NE(output->find(": " + WithThousands(*present + 1) + " created"), std::string::npos)
+      << *present << " present below /w; " << *output;
+  EXPECT_NE(output->find("run the same command again"), std::string::npos) << *output;
+
+  ASSERT_TRUE((*source)->Restart(0).ok());
+  Ran again = Zkarrow("copy " + from + " " + to);
+  ASSERT_EQ(again.exit, 0) << again.output;
+  Ran equal = Zkarrow("diff " + from + " " + to);
+  EXPECT_EQ(equal.exit, 0) << equal.output;
+  std::filesystem::remove(log);
+}
+
 // The 100k-znode sample tree copied between two 3-node ensembles, shared by
 // the suite's tests. The source ensemble is loaded by `zkarrow restore` of a
 // znode-table file written straight from the sample-tree generator, so the
