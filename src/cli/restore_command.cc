@@ -114,6 +114,9 @@ Status Restore(const std::string& verb, const RestoreArgs& args) {
                FormatCount(stats.replanned_batches).c_str(),
                FormatCount(stats.unknown_batches).c_str(), FormatBytes(stats.request_bytes).c_str(),
                seconds);
+  for (const std::string& warning : stats.warnings) {
+    std::fprintf(stderr, "zkarrow %s: warning: %s\n", verb.c_str(), warning.c_str());
+  }
   // A rejected --atomic transaction changed nothing; any other stop after
   // writing left part of the change set, which a new run (planned from
   // what the target then holds) completes.

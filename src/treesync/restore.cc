@@ -3,7 +3,9 @@
 #include <algorithm>
 #include <condition_variable>
 #include <deque>
+#include <functional>
 #include <future>
+#include <map>
 #include <mutex>
 #include <optional>
 #include <thread>
@@ -70,6 +72,39 @@ Result<zk::CreateMode> CreateModeOf(const Record& record) {
       return zk::CreateMode::kPersistent;
   }
 }
+
+// The number ZooKeeper appended to a sequential node's name ("%010d" of
+// the parent's cversion), or nullopt when the name does not end in one.
+std::optional<int64_t> SequenceSuffix(std::string_view name) {
+  constexpr size_t kDigits = 10;
+  if (name.size() < kDigits) return std::nullopt;
+  int64_t value = 0;
+  for (char c : name.substr(name.size() - kDigits)) {
+    if (c < '0' || c > '9') return std::nullopt;
+    value = value * 10 + (c - '0');
+  }
+  return value;
+}
+
+// A source stream whose records are also shown to `see` as they pass.
+class ObservedStream final : public RecordStream {
+ public:
+  ObservedStream(RecordStream& inner, std::function<void(const Record&)> see)
+      : inner_(inner), see_(std::move(see)) {}
+  Result<const Record*> Next() override {
+    ZKA_ASSIGN_OR_RETURN(const Record* record, inner_.Next());
+    if (record != nullptr) see_(*record);
+    return record;
+  }
+
+ private:
+  RecordStream& inner_;
+  std::function<void(const Record&)> see_;
+};
+
+// The child created and deleted to advance a parent's cversion; never
+// visible (both ops are in one multi).
+constexpr std::string_view kSequencePlaceholder = "zkarrow-sequence-placeholder";
 
 // Whether restore in `options.mode` acts on this difference (old = target,
 // new = source), counting what it skips.
@@ -218,8 +253,9 @@ class Restorer {
     SourceOptions read;
     read.read_acl = options_.restore_acl;
     ZKA_ASSIGN_OR_RETURN(auto target, OpenLiveTree(client_, root_, read, nullptr));
+    ObservedStream observed(source, [&](const Record& record) { ObserveSequence(record); });
     ZKA_RETURN_IF_ERROR(Diff(
-        *target, source, RestoreDiffOptions(options_),
+        *target, observed, RestoreDiffOptions(options_),
         [&](const DiffRow& row) { return Consider(row); }, nullptr));
     if (options_.atomic) return RunAtomic();
     return Complete();
@@ -253,6 +289,7 @@ class Restorer {
     for (;;) {
       ZKA_ASSIGN_OR_RETURN(std::optional<Record> record, queue.Pop());
       if (!record) break;
+      ObserveSequence(*record);
       // Nothing is written before the source's root has been read.
       if (!ancestors_created) ZKA_RETURN_IF_ERROR(CreateAncestors());
       ancestors_created = true;
@@ -295,7 +332,87 @@ class Restorer {
     ZKA_RETURN_IF_ERROR(Flush());
     ZKA_RETURN_IF_ERROR(Drain());
     ZKA_RETURN_IF_ERROR(ReplanFailed());
+    // Before the final ACLs: a temporary one still lets the restorer create.
+    ZKA_RETURN_IF_ERROR(AdvanceSequences());
     return ApplyAcls();
+  }
+
+  // Notes the highest sequence suffix among a parent's source children.
+  void ObserveSequence(const Record& record) {
+    if (record.kind == znodes::NodeKind::kEphemeral) return;  // not restored
+    const size_t slash = record.path.rfind('/');
+    if (record.path == "/" || slash == std::string::npos) return;
+    const std::optional<int64_t> suffix =
+        SequenceSuffix(std::string_view(record.path).substr(slash + 1));
+    if (!suffix) return;
+    int64_t& high = sequence_high_[slash == 0 ? "/" : record.path.substr(0, slash)];
+    high = std::max(high, *suffix);
+  }
+
+  // Advances each noted parent's cversion past its highest sequence suffix
+  // (see kMaxSequenceAdvance). What it cannot do becomes a warning: the
+  // tree itself is restored.
+  Status AdvanceSequences() {
+    for (const auto& [parent, high] : sequence_high_) {
+      const std::string absolute = AbsolutePath(root_, parent);
+      auto stat = client_.Exists(absolute).get();
+      if (!stat.ok()) return stat.status().WithContext("reading " + absolute);
+      if (!stat->has_value()) continue;
+      // The next sequential create is named after the cversion, so it must exceed `high`.
+      const int64_t needed = high + 1 - (*stat)->cversion;
+      if (needed <= 0) continue;
+      const std::string advice = "the next sequential create under " + absolute +
+                                 " would get sequence number " + std::to_string((*stat)->cversion) +
+                                 ", not past its highest restored one, " + std::to_string(high) +
+                                 "; creating and deleting a child there " + std::to_string(needed) +
+                                 " times moves it past";
+      if (needed > kMaxSequenceAdvance) {
+        stats_.warnings.push_back(advice + " (more than the " +
+                                  std::to_string(kMaxSequenceAdvance) + " a restore does)");
+        continue;
+      }
+      const std::string placeholder =
+          (absolute == "/" ? "/" : absolute + "/") + std::string(kSequencePlaceholder);
+      const int64_t pairs_per_batch = std::max(1, options_.max_ops_per_batch / 2);
+      std::deque<std::future<Result<std::vector<zk::OpResult>>>> replies;
+      Status failed;  // the first failure; the batches after it are still waited for
+      auto settle_oldest = [&] {
+        Status status = MultiStatus(replies.front().get());
+        replies.pop_front();
+        if (failed.ok()) failed = std::move(status);
+      };
+      for (int64_t done = 0; done < needed && failed.ok();) {
+        std::vector<zk::Op> ops;
+        for (int64_t i = 0; i < pairs_per_batch && done < needed; ++i, done += 2) {
+          ops.push_back(zk::Op::Create(placeholder, "", zk::OpenAclUnsafe()));
+          ops.push_back(zk::Op::Delete(placeholder));
+        }
+        replies.push_back(client_.Multi(std::move(ops)));
+        if (replies.size() >= static_cast<size_t>(std::max(1, options_.batches_in_flight))) {
+          settle_oldest();
+        }
+      }
+      while (!replies.empty()) settle_oldest();
+      if (!failed.ok()) {
+        stats_.warnings.push_back(advice + ", which failed: " + failed.ToString());
+        continue;
+      }
+      ++stats_.sequences_advanced;
+    }
+    sequence_high_.clear();
+    return Status::Ok();
+  }
+
+  // A multi reply as one status: its first failed op's error.
+  static Status MultiStatus(const Result<std::vector<zk::OpResult>>& reply) {
+    if (!reply.ok()) return reply.status();
+    for (const zk::OpResult& result : *reply) {
+      if (result.error != ErrorCode::OK && result.error != ErrorCode::RUNTIMEINCONSISTENCY) {
+        return Status(StatusCode::kRemote, std::string(zk::ErrorCodeName(result.error)),
+                      static_cast<int32_t>(result.error));
+      }
+    }
+    return Status::Ok();
   }
 
   Status CreateAncestors() {
@@ -720,7 +837,8 @@ class Restorer {
       return OpError(batch.ops[i], error)
           .WithContext("--atomic: the transaction was rejected, nothing was changed");
     }
-    return Settle(batch, results);
+    ZKA_RETURN_IF_ERROR(Settle(batch, results));
+    return AdvanceSequences();
   }
 
   zk::Client& client_;
@@ -736,6 +854,8 @@ class Restorer {
   std::vector<Intent> failed_;
   std::vector<Intent> deletes_;
   std::vector<DeferredAcl> acls_;
+  // Parent (relative) -> highest sequence suffix among its source children.
+  std::map<std::string, int64_t> sequence_high_;
 };
 
 }  // namespace

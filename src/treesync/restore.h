@@ -21,7 +21,8 @@
 // while the restore runs.
 //
 // Ephemeral source nodes are skipped and counted: they belong to sessions.
-// Sequential names are created exactly as named. Container and TTL nodes are
+// Sequential names are created exactly as named, and their parents'
+// sequence counters advanced past them (kMaxSequenceAdvance). Container and TTL nodes are
 // created with their kinds (createContainer, createTTL) when the source knows
 // them (offline sources and files made from them; a live read sees them as
 // persistent).
@@ -56,7 +57,22 @@ struct RestoreStats {
   // connection dropped with them in flight): running again settles them.
   int64_t unknown_batches = 0;
   int64_t request_bytes = 0;  // total size of the multi requests
+  // Parents whose child-version counter was advanced past their restored
+  // sequential children (see kMaxSequenceAdvance).
+  int64_t sequences_advanced = 0;
+  // What the restore could not make right and leaves to the user.
+  std::vector<std::string> warnings;
 };
+
+// ZooKeeper names a sequential node after its parent's cversion (the count
+// of child creations and deletions under it), which a restore that creates
+// the children by name does not carry over: the application's next
+// sequential create there would collide with a restored node. So after the
+// tree is written, each parent's cversion is advanced past the highest
+// ten-digit suffix among its source children, by creating and deleting a
+// placeholder child in multi batches. Past this many creations and
+// deletions for one parent, a warning gives the exact count instead.
+inline constexpr int64_t kMaxSequenceAdvance = 1'000'000;
 
 struct RestoreOptions {
   RestoreMode mode = RestoreMode::kUpdate;

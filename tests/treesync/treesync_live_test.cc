@@ -704,6 +704,40 @@ TEST_F(TreeSyncTest, KillingTheConnectedServerOfAnEnsembleConverges) {
             "");
 }
 
+// ZooKeeper names a sequential node after its parent's cversion. Restored
+// children are created by name, so the parent's cversion must be advanced
+// past their numbers, or the application's next sequential create there
+// collides with a restored node.
+TEST(SequenceTest, TheNextSequentialCreateAfterACopyDoesNotCollide) {
+  auto cluster = zkserver::ZooKeeperCluster::Start({});
+  ASSERT_TRUE(cluster.ok()) << cluster.status().ToString();
+  auto client = Connect((*cluster)->ConnectString(), /*auth=*/false);
+  ASSERT_NE(client, nullptr);
+  Must(client->Create("/app", ""));
+  Must(client->Create("/app/locks", ""));
+  for (int i = 0; i < 3; ++i) {
+    Must(client->Create("/app/locks/lock-", "", zk::OpenAclUnsafe(),
+                        zk::CreateMode::kPersistentSequential));
+  }
+  // lock-0000000001 and lock-0000000002 remain; the cversion is 4.
+  ASSERT_TRUE(client->Delete("/app/locks/lock-0000000000").get().ok());
+  // An existing target (the sorted path) as well as an empty one (streamed).
+  Must(client->Create("/existing", ""));
+  Must(client->Create("/existing/other", ""));
+  const std::string zk = "zk://" + (*cluster)->ConnectString();
+  for (const std::string target : {"/empty", "/existing"}) {
+    Ran copy = Zkarrow("copy " + zk + "/app " + zk + target);
+    ASSERT_EQ(copy.exit, 0) << copy.output;
+    EXPECT_EQ(copy.output.find("warning"), std::string::npos) << copy.output;
+    auto next = client
+                    ->Create(target + "/locks/lock-", "", zk::OpenAclUnsafe(),
+                             zk::CreateMode::kPersistentSequential)
+                    .get();
+    ASSERT_TRUE(next.ok()) << target << ": " << next.status().ToString();
+    EXPECT_GT(next->path, target + "/locks/lock-0000000002");
+  }
+}
+
 // The source server dies while a copy streams it into an empty target: the
 // copy stops (exit 3, unreachable) after settling the batches it had in
 // flight, so its summary counts exactly what the target holds; it says to
