@@ -57,6 +57,12 @@ bool LetsAnyoneCreate(const std::vector<zk::Acl>& acl) {
   });
 }
 
+// Whether anyone at all may create children under a node with this ACL.
+bool GrantsCreate(const std::vector<zk::Acl>& acl) {
+  return std::any_of(acl.begin(), acl.end(),
+                     [](const zk::Acl& entry) { return (entry.perms & zk::perms::kCreate) != 0; });
+}
+
 Result<zk::CreateMode> CreateModeOf(const Record& record) {
   switch (record.kind) {
     case znodes::NodeKind::kContainer:
@@ -505,6 +511,16 @@ class Restorer {
       ZKA_RETURN_IF_ERROR(CheckNotRedacted(desired));
       acl = *desired.acl;
       const bool has_children = desired.stat && desired.stat->num_children > 0;
+      if (has_children && options_.atomic && !GrantsCreate(acl) && atomic_refusal_.ok()) {
+        // Reported once the plan is complete, after a size refusal if any.
+        atomic_refusal_ = Status(
+            StatusCode::kNotImplemented,
+            "--atomic cannot restore " + desired.path +
+                ": its ACL grants no one CREATE, yet it has children in the source, and one "
+                "transaction cannot set an ACL after creating them (ZooKeeper's multi has no "
+                "setACL); nothing was written (without --atomic, such ACLs are set after the "
+                "subtree exists)");
+      }
       if (has_children && !options_.atomic && !LetsAnyoneCreate(acl)) {
         if (!options_.has_credentials) {
           return Status(StatusCode::kInvalidArgument,
@@ -819,6 +835,7 @@ class Restorer {
           " bytes (jute.maxbuffer), so it cannot be applied as one transaction; nothing was "
           "written (without --atomic it is applied in batches)");
     }
+    ZKA_RETURN_IF_ERROR(atomic_refusal_);
     if (current_.ops.empty()) return Status::Ok();
     Batch batch = std::move(current_);
     current_ = Batch{};
@@ -848,6 +865,7 @@ class Restorer {
   size_t batch_limit_ = 0;
   Batch current_;
   int64_t planned_ops_ = 0;  // for --atomic's refusal: all ops, kept or not
+  Status atomic_refusal_;    // --atomic: a node its one transaction cannot write
   std::deque<InFlight> in_flight_;
   // Batches re-queued after their connection dropped, not yet read again.
   int64_t lost_batches_ = 0;

@@ -738,6 +738,38 @@ TEST(SequenceTest, TheNextSequentialCreateAfterACopyDoesNotCollide) {
   }
 }
 
+// --atomic cannot create a parent whose ACL grants no one CREATE and then
+// its children (the ACL would have to come after them, and multi has no
+// setACL): refused before writing, with the reason, not as the restorer's
+// lack of rights.
+TEST(AtomicAclTest, AParentThatDeniesCreateIsRefusedWithTheReason) {
+  auto cluster = zkserver::ZooKeeperCluster::Start({});
+  ASSERT_TRUE(cluster.ok()) << cluster.status().ToString();
+  auto client = Connect((*cluster)->ConnectString(), /*auth=*/false);
+  ASSERT_NE(client, nullptr);
+  Must(client->Create("/ro", "read-only"));
+  Must(client->Create("/ro/child", "c"));
+  Must(client->SetAcl("/ro", {{zk::perms::kRead, "world", "anyone"}}, -1));
+  const std::filesystem::path file = TempPath("read-only.arrow");
+  Ran snapshot = Zkarrow("snapshot --zk " + (*cluster)->ConnectString() + " --path /ro --acl -o " +
+                         file.string());
+  ASSERT_EQ(snapshot.exit, 0) << snapshot.output;
+  const std::string target = "zk://" + (*cluster)->ConnectString() + "/copy";
+  Ran atomic = Zkarrow("restore " + file.string() + " " + target + " --atomic");
+  EXPECT_EQ(atomic.exit, 1) << atomic.output;
+  EXPECT_NE(atomic.output.find("its ACL grants no one CREATE"), std::string::npos) << atomic.output;
+  EXPECT_NE(atomic.output.find("without --atomic"), std::string::npos) << atomic.output;
+  auto copy = client->Exists("/copy").get();
+  ASSERT_TRUE(copy.ok());
+  EXPECT_FALSE(copy->has_value()) << "the refused restore wrote";
+  // Without --atomic, the ACL is set after the child exists.
+  Ran batches = Zkarrow("restore " + file.string() + " " + target);
+  EXPECT_EQ(batches.exit, 0) << batches.output;
+  Ran equal = Zkarrow("diff zk://" + (*cluster)->ConnectString() + "/ro " + target);
+  EXPECT_EQ(equal.exit, 0) << equal.output;
+  std::filesystem::remove(file);
+}
+
 // The source server dies while a copy streams it into an empty target: the
 // copy stops (exit 3, unreachable) after settling the batches it had in
 // flight, so its summary counts exactly what the target holds; it says to
