@@ -544,9 +544,7 @@ class Restorer {
     const size_t bytes = zk::MultiOpEncodedBytes(op);
     const size_t alone = bytes + zk::kMultiEndBytes + zk::kRequestPacketOverhead;
     if (!options_.atomic && alone > options_.max_request_bytes) {
-      return Status::OutOfRange("writing " + op.path + " takes a request of " +
-                                std::to_string(alone) + " bytes; the server accepts at most " +
-                                std::to_string(options_.max_request_bytes) + " (jute.maxbuffer)");
+      return WriteAlone(std::move(op), std::move(intent));
     }
     if (!options_.atomic &&
         (current_.bytes + bytes > batch_limit_ ||
@@ -564,6 +562,44 @@ class Restorer {
     current_.ops.push_back(std::move(op));
     current_.intents.push_back(std::move(intent));
     return Status::Ok();
+  }
+
+  // An op that fits in no multi (the multi's headers take it past
+  // jute.maxbuffer) may still fit a request of its own, as the node's own
+  // create did on the source: sent alone, after the batches before it (one
+  // session's requests apply in order), and settled like a batch.
+  Status WriteAlone(zk::Op op, Intent intent) {
+    // Alone, an op is its multi encoding without the MultiHeader before it
+    // (the size of the closing one), in a packet with xid and type.
+    const size_t request =
+        zk::MultiOpEncodedBytes(op) - zk::kMultiEndBytes + zk::kRequestPacketOverhead;
+    if (request > options_.max_request_bytes) {
+      return Status::OutOfRange("writing " + op.path + " takes a request of " +
+                                std::to_string(request) + " bytes; the server accepts at most " +
+                                std::to_string(options_.max_request_bytes) + " (jute.maxbuffer)");
+    }
+    ZKA_RETURN_IF_ERROR(Flush());
+    Status sent;
+    if (op.kind == zk::Op::Kind::kCreate) {
+      sent = client_.Create(op.path, op.data, op.acl, op.mode, op.ttl_ms).get().status();
+    } else if (op.kind == zk::Op::Kind::kSetData) {
+      sent = client_.SetData(op.path, op.data, op.version).get().status();
+    } else {
+      return Status::Internal("only creates and data updates can outgrow a multi, not " + op.path);
+    }
+    ++stats_.batches;
+    stats_.request_bytes += static_cast<int64_t>(request);
+    if (options_.progress) options_.progress(stats_);
+    Batch batch;
+    batch.ops.push_back(std::move(op));
+    batch.intents.push_back(std::move(intent));
+    // The server's answer as the one result of a multi (a conflict is
+    // re-planned); a lost connection or a local failure as a multi's.
+    const ErrorCode error = zk::ErrorCodeOf(sent);
+    if (sent.ok() || (sent.code() == StatusCode::kRemote && error != ErrorCode::CONNECTIONLOSS)) {
+      return Settle(batch, std::vector<zk::OpResult>{{.error = sent.ok() ? ErrorCode::OK : error}});
+    }
+    return Settle(batch, sent);
   }
 
   Status Flush() {

@@ -20,6 +20,7 @@
 #include "treesync/restore.h"
 #include "treesync/source.h"
 #include "zk/client.h"
+#include "zk/protocol.h"
 #include "zk/sync_client.h"
 #include "zkserver/zookeeper_cluster.h"
 #include "znodes/datadir/data_dir.h"
@@ -768,6 +769,33 @@ TEST(AtomicAclTest, AParentThatDeniesCreateIsRefusedWithTheReason) {
   Ran equal = Zkarrow("diff zk://" + (*cluster)->ConnectString() + "/ro " + target);
   EXPECT_EQ(equal.exit, 0) << equal.output;
   std::filesystem::remove(file);
+}
+
+// A node ZooKeeper accepted from a plain create, too large for any multi
+// (whose headers take its create past jute.maxbuffer): copied by a create of
+// its own, and updated by a setData of its own.
+TEST(LargeNodeTest, ANodeTooLargeForAMultiIsWrittenAlone) {
+  auto cluster = zkserver::ZooKeeperCluster::Start({});
+  ASSERT_TRUE(cluster.ok()) << cluster.status().ToString();
+  auto client = Connect((*cluster)->ConnectString(), /*auth=*/false);
+  ASSERT_NE(client, nullptr);
+  // In a multi, the create of /b1 takes 1,048,583 bytes; alone, 1,048,565.
+  constexpr size_t kDataBytes = 1048515;
+  const zk::Op create = zk::Op::Create("/b1", std::string(kDataBytes, 'x'), zk::OpenAclUnsafe());
+  ASSERT_GT(zk::MultiOpEncodedBytes(create) + zk::kMultiEndBytes + zk::kRequestPacketOverhead,
+            zk::ClientOptions{}.max_request_bytes);
+  Must(client->Create("/b1", std::string(kDataBytes, 'x')));
+  const std::string zk = "zk://" + (*cluster)->ConnectString();
+  Ran copy = Zkarrow("copy " + zk + "/b1 " + zk + "/b2");
+  ASSERT_EQ(copy.exit, 0) << copy.output;
+  EXPECT_NE(copy.output.find(": 1 created"), std::string::npos) << copy.output;
+  ASSERT_TRUE(client->SetData("/b1", std::string(kDataBytes, 'y'), -1).get().ok());
+  Ran update = Zkarrow("copy " + zk + "/b1 " + zk + "/b2");
+  ASSERT_EQ(update.exit, 0) << update.output;
+  EXPECT_NE(update.output.find(": 0 created, 1 updated"), std::string::npos) << update.output;
+  auto data = client->GetData("/b2").get();
+  ASSERT_TRUE(data.ok()) << data.status().ToString();
+  EXPECT_EQ(data->data, std::string(kDataBytes, 'y'));
 }
 
 // The source server dies while a copy streams it into an empty target: the
