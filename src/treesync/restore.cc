@@ -399,11 +399,7 @@ class Restorer {
         }
       }
       while (!replies.empty()) settle_oldest();
-      if (!failed.ok()) {
-        stats_.warnings.push_back(advice + ", which failed: " + failed.ToString());
-        continue;
-      }
-      ++stats_.sequences_advanced;
+      if (!failed.ok()) stats_.warnings.push_back(advice + ", which failed: " + failed.ToString());
     }
     sequence_high_.clear();
     return Status::Ok();

@@ -57,9 +57,6 @@ struct RestoreStats {
   // connection dropped with them in flight): running again settles them.
   int64_t unknown_batches = 0;
   int64_t request_bytes = 0;  // total size of the multi requests
-  // Parents whose child-version counter was advanced past their restored
-  // sequential children (see kMaxSequenceAdvance).
-  int64_t sequences_advanced = 0;
   // What the restore could not make right and leaves to the user.
   std::vector<std::string> warnings;
 };
