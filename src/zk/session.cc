@@ -18,6 +18,16 @@ using std::chrono::milliseconds;
 // After every server of the ensemble refused us once, wait this long before
 // the next round so an ensemble that is down does not make us spin.
 constexpr milliseconds kRetryBackoff{200};
+// A connection lost while requests waited, before it answered any of them,
+// is likely to be lost again the same way: the resent requests go first, and
+// a server drops a client whose packet passes its jute.maxbuffer. After each
+// such loss we wait a random delay in [d/2, d] (jitter, so that many clients
+// do not come back in step, as the Java client's random sleep), d doubling
+// from kDropBackoff up to kMaxDropBackoff, and after kMaxUnansweredConnections
+// in a row we give the session up instead of reconnecting for ever.
+constexpr milliseconds kDropBackoff{250};
+constexpr milliseconds kMaxDropBackoff{2000};
+constexpr int kMaxUnansweredConnections = 5;
 // A single connection attempt (TCP connect and handshake) gets at least this.
 constexpr milliseconds kMinAttemptTimeout{500};
 // setWatches2 packets stay below this size, as the Java client's do.
@@ -443,6 +453,7 @@ void Session::OnSaslReply(const Frame& frame) {
 void Session::FinishConnecting() {
   sasl_.reset();
   phase_ = Phase::kConnected;
+  answered_on_connection_ = false;
   attempts_in_cycle_ = 0;
   refusals_in_cycle_ = 0;
   last_receive_ = last_send_ = Clock::now();
@@ -576,6 +587,10 @@ void Session::HandleReply(const ReplyHeader& header, std::span<const uint8_t> bo
       }
       return;
     case kPingXid:
+      // A connection that answers pings is alive, even if it has not
+      // answered a request yet (a long one may be in progress).
+      answered_on_connection_ = true;
+      return;
     case kSetWatchesXid:
       return;
     case kAuthXid: {
@@ -609,6 +624,7 @@ void Session::HandleReply(const ReplyHeader& header, std::span<const uint8_t> bo
   }
   InFlight entry = std::move(awaiting_.front());
   awaiting_.pop_front();
+  answered_on_connection_ = true;
   if (frame.oversized) {
     Complete(entry.request.on_reply, oversized());
     return;
@@ -652,6 +668,12 @@ void Session::CheckTimers() {
     ConnectFailed(Status::Timeout("no session from " + current_server_ + " in time"));
   }
   if (session_id_.load() != 0 && now - disconnected_since_ >= negotiated_timeout()) {
+    // Servers did take the session back, but lost every connection before
+    // answering: that, not an expiry, is what to report.
+    if (unanswered_drops_ > 0) {
+      Terminate(SessionState::kClosed, UnansweredConnectionsError());
+      return;
+    }
     Terminate(SessionState::kExpired,
               ZooKeeperError(ErrorCode::SESSIONEXPIRED, "", "",
                              "no server took the session back within the " +
@@ -721,10 +743,27 @@ void Session::LoseConnection(const Status& reason) {
 }
 
 void Session::Disconnect(const Status& reason) {
+  const Clock::time_point now = Clock::now();
+  if (!awaiting_.empty() && !answered_on_connection_) {
+    // The connection did no work: the session-expiry clock keeps running
+    // from the last connection that did.
+    ++unanswered_drops_;
+    last_drop_reason_ = reason;
+    if (unanswered_drops_ >= kMaxUnansweredConnections) {
+      Terminate(SessionState::kClosed, UnansweredConnectionsError());
+      return;
+    }
+    const milliseconds ceiling =
+        std::min(kMaxDropBackoff, kDropBackoff * (int64_t{1} << (unanswered_drops_ - 1)));
+    std::uniform_int_distribution<int64_t> delay(ceiling.count() / 2, ceiling.count());
+    retry_at_ = now + milliseconds(delay(jitter_));
+  } else {
+    unanswered_drops_ = 0;
+    retry_at_ = disconnected_since_ = now;
+  }
   CloseSocket();
   auth_replies_due_.clear();
   phase_ = Phase::kIdle;
-  retry_at_ = disconnected_since_ = Clock::now();
   {
     std::lock_guard lock(mutex_);
     connected_server_.clear();
@@ -748,6 +787,20 @@ void Session::Disconnect(const Status& reason) {
   unsent_.insert(unsent_.begin(), std::make_move_iterator(resend.begin()),
                  std::make_move_iterator(resend.end()));
   Notify(SessionState::kDisconnected, reason);
+}
+
+Status Session::UnansweredConnectionsError() const {
+  std::string message = "gave the session up: " + std::to_string(unanswered_drops_) +
+                        " connection" + (unanswered_drops_ == 1 ? "" : "s") + " in a row to '" +
+                        options_.connect_string +
+                        "' were lost before the server answered any request (the last: " +
+                        last_drop_reason_.message() + ")";
+  if (last_drop_reason_.code() == StatusCode::kIoError) {
+    message +=
+        "; the server closed the connection after each request: a request or reply larger "
+        "than its jute.maxbuffer?";
+  }
+  return ZooKeeperError(ErrorCode::CONNECTIONLOSS, "", "", message);
 }
 
 void Session::Terminate(SessionState state, const Status& status) {

@@ -13,6 +13,7 @@
 #include <functional>
 #include <memory>
 #include <mutex>
+#include <random>
 #include <span>
 #include <string>
 #include <thread>
@@ -147,8 +148,12 @@ class Session {
   void CheckTimers();
   int PollTimeoutMs() const;
 
-  // Connection lost: resend reads, fail writes, try the next server.
+  // Connection lost: resend reads, fail writes, try the next server (after a
+  // delay if it answered none of the requests that waited on it, or give the
+  // session up after too many such in a row).
   void Disconnect(const Status& reason);
+  // Why the session was given up after connections that answered nothing.
+  Status UnansweredConnectionsError() const;
   // The session is over; everything pending fails with `status`.
   void Terminate(SessionState state, const Status& status);
   void Complete(ReplyHandler& handler, Result<Reply> outcome);
@@ -198,7 +203,16 @@ class Session {
   Clock::time_point attempt_deadline_;
   Clock::time_point last_send_;
   Clock::time_point last_receive_;
+  // When the last connection that answered something (or had nothing to
+  // answer) was lost: the session-expiry clock.
   Clock::time_point disconnected_since_;
+  // Whether this connection answered one of our requests or pings yet.
+  bool answered_on_connection_ = false;
+  // Connections in a row lost with requests waiting and none answered, and
+  // why the last one was lost.
+  int unanswered_drops_ = 0;
+  Status last_drop_reason_;
+  std::mt19937 jitter_{std::random_device{}()};
   std::vector<uint8_t> session_password_ = std::vector<uint8_t>(kPasswordSize);
   std::atomic<int64_t> last_zxid_{0};  // written by the I/O thread only
   int32_t next_xid_ = 1;

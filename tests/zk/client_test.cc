@@ -402,6 +402,36 @@ TEST_F(ClientTest, OversizedRequestFailsWithoutBeingSent) {
   EXPECT_EQ(zk_->GetData(Path("small"))->data, "s");
 }
 
+// A server with a small jute.maxbuffer closes the connection of a client
+// whose packet passes it, and again on every new connection, where the read
+// is resent first. The client used to reconnect for ever; now it gives the
+// session up after a bounded number of such connections, saying why.
+TEST(JuteMaxBufferTest, ReadTheServerDropsEveryTimeEndsTheSession) {
+  auto cluster = zkserver::ZooKeeperCluster::Start(
+      {.servers = 1, .jvm_flags = {"-Xmx512m", "-XX:+UseSerialGC", "-Djute.maxbuffer=16384"}});
+  ASSERT_TRUE(cluster.ok()) << cluster.status().ToString();
+  ClientOptions options;
+  options.connect_string = (*cluster)->ConnectString();
+  auto setup = SyncClient::Connect(options);
+  ASSERT_TRUE(setup.ok()) << setup.status().ToString();
+  ASSERT_TRUE(setup->Create("/t").ok());
+  // 300 names of 105 bytes: one multiRead of them is over 16 KB.
+  std::vector<ReadOp> reads;
+  for (int i = 0; i < 300; ++i) {
+    std::string path = "/t/" + std::string(100, 'n') + std::to_string(10000 + i);
+    ASSERT_TRUE(setup->Create(path).ok());
+    reads.push_back(ReadOp::GetData(path));
+  }
+  auto client = Client::Connect(options);
+  ASSERT_TRUE(client.ok()) << client.status().ToString();
+  auto read = (*client)->MultiRead(reads);
+  ASSERT_EQ(read.wait_for(3 * testing::kWait), std::future_status::ready);
+  Status status = read.get().status();
+  EXPECT_EQ(ErrorCodeOf(status), ErrorCode::CONNECTIONLOSS) << status.ToString();
+  EXPECT_NE(status.message().find("larger than its jute.maxbuffer"), std::string::npos)
+      << status.ToString();
+}
+
 TEST_F(ClientTest, SessionListenerAndClose) {
   std::mutex mutex;
   std::vector<SessionState> states;

@@ -9,6 +9,7 @@
 #include <sys/socket.h>
 #include <unistd.h>
 
+#include <atomic>
 #include <functional>
 #include <thread>
 
@@ -92,6 +93,54 @@ TEST(HostileServerTest, TruncatedReplyFailsThatRequestClearly) {
   auto good = (*client)->GetData("/good");
   ASSERT_EQ(good.wait_for(20s), std::future_status::ready);
   EXPECT_EQ(good.get()->data, "fine");
+}
+
+// A server that closes the connection as soon as a request comes (as
+// ZooKeeper does with a packet past its jute.maxbuffer) gets the resent read
+// again on every new connection: the client used to reconnect for ever,
+// thousands of times a second. A run of connections that answered nothing
+// ends the session: the read fails with CONNECTIONLOSS naming the likely
+// cause, after as many connections as the message says.
+TEST(HostileServerTest, ServerClosingAfterEveryRequestEndsTheSession) {
+  std::atomic<int> connections{0};
+  ScriptedServer server([&](int, int fd) {
+    ++connections;
+    Handshake(fd);
+    ReadRequestXid(fd);
+    ::shutdown(fd, SHUT_RDWR);
+  });
+  ClientOptions options;
+  options.connect_string = server.ConnectString();
+  auto client = Client::Connect(options);
+  ASSERT_TRUE(client.ok()) << client.status().ToString();
+  auto read = (*client)->GetData("/x");
+  ASSERT_EQ(read.wait_for(60s), std::future_status::ready);
+  Status status = read.get().status();
+  EXPECT_EQ(ErrorCodeOf(status), ErrorCode::CONNECTIONLOSS) << status.ToString();
+  EXPECT_NE(status.message().find("larger than its jute.maxbuffer"), std::string::npos)
+      << status.ToString();
+  EXPECT_NE(status.message().find(std::to_string(connections.load()) + " connections in a row"),
+            std::string::npos)
+      << status.ToString();
+}
+
+// The same with a server that answers every request with a wrong xid: the
+// message gives that reason, and no jute.maxbuffer guess.
+TEST(HostileServerTest, ServerAnsweringEveryRequestWronglyEndsTheSession) {
+  ScriptedServer server([](int, int fd) {
+    Handshake(fd);
+    WriteFrame(fd, GetDataReply(ReadRequestXid(fd) + 1000, "wrong"));
+  });
+  ClientOptions options;
+  options.connect_string = server.ConnectString();
+  auto client = Client::Connect(options);
+  ASSERT_TRUE(client.ok()) << client.status().ToString();
+  auto read = (*client)->GetData("/x");
+  ASSERT_EQ(read.wait_for(60s), std::future_status::ready);
+  Status status = read.get().status();
+  EXPECT_EQ(ErrorCodeOf(status), ErrorCode::CONNECTIONLOSS) << status.ToString();
+  EXPECT_NE(status.message().find("unknown xid"), std::string::npos) << status.ToString();
+  EXPECT_EQ(status.message().find("jute.maxbuffer"), std::string::npos) << status.ToString();
 }
 
 // A 3.5 server answers multiRead with UNIMPLEMENTED: the client falls back to
