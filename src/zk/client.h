@@ -87,9 +87,11 @@ struct ClientOptions {
   // Requests outstanding at once; submitting more blocks until replies come
   // (except from the I/O thread itself, which is never blocked).
   int max_in_flight = 1000;
-  // A larger reply fails its request with kOutOfRange; so does one whose
-  // child names or ACL entries would take more memory than this decoded (a
-  // 4-byte name on the wire is a 32-byte std::string).
+  // A larger reply fails its request with kOutOfRange and ends the
+  // connection (it is not read through; the session goes on on the next one,
+  // as after any connection loss). A reply whose child names or ACL entries
+  // would take more memory than this decoded (a 4-byte name on the wire is a
+  // 32-byte std::string) fails its request the same way, connection kept.
   size_t max_response_bytes = 64 << 20;
   // A larger request fails with kOutOfRange without being sent: the server
   // drops the connection of a client that sends a packet over its

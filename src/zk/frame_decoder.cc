@@ -8,11 +8,7 @@
 namespace zkarrow::zk {
 
 void FrameDecoder::Append(std::span<const uint8_t> bytes) {
-  if (skip_remaining_ > 0) {
-    size_t skipped = std::min(skip_remaining_, bytes.size());
-    skip_remaining_ -= skipped;
-    bytes = bytes.subspan(skipped);
-  }
+  if (!error_.ok()) return;
   // Compact lazily so that appending stays amortized O(n).
   if (read_offset_ > 0 && read_offset_ >= buffer_.size() / 2) {
     buffer_.erase(buffer_.begin(), buffer_.begin() + static_cast<ptrdiff_t>(read_offset_));
@@ -23,7 +19,7 @@ void FrameDecoder::Append(std::span<const uint8_t> bytes) {
 
 Result<std::optional<Frame>> FrameDecoder::Next() {
   if (!error_.ok()) return error_;
-  if (skip_remaining_ > 0 || buffered_bytes() < 4) return std::optional<Frame>();
+  if (buffered_bytes() < 4) return std::optional<Frame>();
   const uint8_t* p = buffer_.data() + read_offset_;
   // A frame's length is a jute int; ZooKeeper never sends a negative one.
   int32_t announced = JuteIntAt(p);
@@ -39,10 +35,11 @@ Result<std::optional<Frame>> FrameDecoder::Next() {
     if (buffered_bytes() < 4 + prefix) return std::optional<Frame>();
     frame.oversized = true;
     frame.payload.assign(p + 4, p + 4 + prefix);
-    size_t available = buffered_bytes() - 4;
-    size_t consumed = std::min(available, length);
-    read_offset_ += 4 + consumed;
-    skip_remaining_ = length - consumed;
+    error_ = Status::InvalidData("expected frames of at most " + std::to_string(max_frame_bytes_) +
+                                 " bytes, found one of " + std::to_string(length) +
+                                 "; the stream after it is not read");
+    buffer_.clear();
+    read_offset_ = 0;
     return std::optional<Frame>(std::move(frame));
   }
   if (buffered_bytes() < 4 + length) return std::optional<Frame>();
@@ -54,7 +51,6 @@ Result<std::optional<Frame>> FrameDecoder::Next() {
 void FrameDecoder::Reset() {
   buffer_.clear();
   read_offset_ = 0;
-  skip_remaining_ = 0;
   error_ = Status::Ok();
 }
 

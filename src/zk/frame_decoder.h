@@ -1,9 +1,10 @@
 // Splits the byte stream from a ZooKeeper server into frames (a 4-byte
 // big-endian length, then that many bytes). A frame longer than the limit is
 // not buffered: its first bytes (enough for the ReplyHeader, so the request
-// it answers can be failed) are delivered flagged `oversized` and the rest is
-// discarded as it arrives, so the connection stays usable and memory stays
-// bounded. A negative length means the stream is garbage: a sticky error.
+// it answers can be failed) are delivered flagged `oversized`, and then the
+// stream is over (a sticky error): skipping the rest instead would let a
+// server that announces up to 2 GiB keep the connection while every later
+// reply vanishes into the skip. A negative length is a sticky error too.
 #pragma once
 
 #include <cstddef>
@@ -44,8 +45,6 @@ class FrameDecoder {
   size_t max_frame_bytes_;
   std::vector<uint8_t> buffer_;
   size_t read_offset_ = 0;
-  // Bytes of an oversized frame still to drop.
-  size_t skip_remaining_ = 0;
   Status error_;
 };
 

@@ -518,7 +518,6 @@ void Session::ReadAvailable() {
       LoseConnection(Status::IoError("server " + current_server_ + " closed the connection"));
       return;
     }
-    last_receive_ = Clock::now();
     decoder_.Append(std::span(read_buffer_).first(read->bytes));
     for (;;) {
       Result<std::optional<Frame>> frame = decoder_.Next();
@@ -527,8 +526,20 @@ void Session::ReadAvailable() {
         return;
       }
       if (!frame->has_value()) break;
+      // Only a whole frame shows the server alive: one trickling a byte at
+      // a time must not hold the connection past the read timeout.
+      last_receive_ = Clock::now();
       HandleFrame(**frame);
       if (!socket_.valid()) return;
+      if ((*frame)->oversized) {
+        // What follows it cannot be read (see FrameDecoder); its request, if
+        // any, has failed with kOutOfRange, the rest are resent.
+        LoseConnection(Status::InvalidData("server " + current_server_ + " announced a frame of " +
+                                           std::to_string((*frame)->length) +
+                                           " bytes, over max_response_bytes (" +
+                                           std::to_string(options_.max_response_bytes) + ")"));
+        return;
+      }
     }
   }
 }
@@ -589,7 +600,7 @@ void Session::HandleReply(const ReplyHeader& header, std::span<const uint8_t> bo
     case kPingXid:
       // A connection that answers pings is alive, even if it has not
       // answered a request yet (a long one may be in progress).
-      answered_on_connection_ = true;
+      if (!frame.oversized) answered_on_connection_ = true;
       return;
     case kSetWatchesXid:
       return;
@@ -656,7 +667,7 @@ void Session::CheckTimers() {
   Clock::time_point now = Clock::now();
   if (phase_ == Phase::kConnected) {
     if (now - last_receive_ >= ReadTimeout()) {
-      Disconnect(Status::Timeout("server " + current_server_ + " sent nothing for " +
+      Disconnect(Status::Timeout("server " + current_server_ + " completed no reply in " +
                                  Millis(ReadTimeout())));
     } else if (now - last_send_ >= negotiated_timeout() / 3 && out_offset_ == out_.size()) {
       SendPing();

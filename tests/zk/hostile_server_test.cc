@@ -72,6 +72,71 @@ TEST(HostileServerTest, NegativeFrameLengthDropsTheConnection) {
       "negative length");
 }
 
+// A server that trickles a frame a byte at a time never completes a reply:
+// the read timeout counts whole frames, so the connection is left after it
+// and the read resent, instead of waiting for the trickle to end.
+TEST(HostileServerTest, TricklingServerIsLeftAfterTheReadTimeout) {
+  ExpectReadSurvives(
+      [](int fd, int32_t) {
+        const uint8_t length[] = {0, 0, 0x03, 0xe8};  // 1000 bytes announced
+        ::send(fd, length, sizeof(length), MSG_NOSIGNAL);
+        const uint8_t byte = 0;
+        for (int i = 0; i < 1000 && ::send(fd, &byte, 1, MSG_NOSIGNAL) == 1; ++i) {
+          std::this_thread::sleep_for(100ms);
+        }
+      },
+      "completed no reply");
+}
+
+// Issue: a reply announced as 2 GiB (with a valid header) used to be skipped
+// byte by byte, and everything after it, ping replies included, vanished
+// into the skip: the session hung with no error. Now its request fails with
+// kOutOfRange, the connection ends, and the next read is answered on a new
+// one.
+TEST(HostileServerTest, ReplyAnnouncingTwoGibibytesEndsTheConnection) {
+  ScriptedServer server([](int index, int fd) {
+    Handshake(fd);
+    if (index > 0) {
+      WriteFrame(fd, GetDataReply(ReadRequestXid(fd), "ok"));
+      return;
+    }
+    std::vector<uint8_t> huge = {0x7f, 0xff, 0xff, 0xff};
+    std::vector<uint8_t> header = ErrorReply(ReadRequestXid(fd), ErrorCode::OK);
+    huge.insert(huge.end(), header.begin(), header.end());
+    ::send(fd, huge.data(), huge.size(), MSG_NOSIGNAL);
+    // Then answer whatever comes, pings included, until the client leaves.
+    for (std::vector<uint8_t> request = ReadFrame(fd); !request.empty(); request = ReadFrame(fd)) {
+      JuteReader reader(request);
+      int32_t xid = reader.ReadInt();
+      WriteFrame(fd, xid == kPingXid ? ErrorReply(xid, ErrorCode::OK) : GetDataReply(xid, "late"));
+    }
+  });
+  std::mutex mutex;
+  std::string disconnect_reason;
+  ClientOptions options;
+  options.connect_string = server.ConnectString();
+  options.session_listener = [&](const SessionEvent& event) {
+    std::lock_guard lock(mutex);
+    if (event.state == SessionState::kDisconnected) disconnect_reason = event.reason.ToString();
+  };
+  auto client = Client::Connect(options);
+  ASSERT_TRUE(client.ok()) << client.status().ToString();
+  auto big = (*client)->GetData("/big");
+  ASSERT_EQ(big.wait_for(20s), std::future_status::ready);
+  Status status = big.get().status();
+  EXPECT_EQ(status.code(), StatusCode::kOutOfRange) << status.ToString();
+  auto after = (*client)->GetData("/after");
+  ASSERT_EQ(after.wait_for(20s), std::future_status::ready);
+  Result<DataResult> data = after.get();
+  ASSERT_TRUE(data.ok()) << data.status().ToString();
+  EXPECT_EQ(data->data, "ok");
+  std::lock_guard lock(mutex);
+  EXPECT_NE(
+      disconnect_reason.find("announced a frame of 2147483647 bytes, over max_response_bytes"),
+      std::string::npos)
+      << disconnect_reason;
+}
+
 TEST(HostileServerTest, TruncatedReplyFailsThatRequestClearly) {
   ScriptedServer server([](int, int fd) {
     Handshake(fd);
