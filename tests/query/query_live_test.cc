@@ -291,6 +291,9 @@ TEST_F(QueryLiveTest, OperatorQueriesEqualSqliteOverKazoo) {
       "path LIKE '/solr/live_nodes/%' OR path = '/audit/open' ORDER BY path",
       "SELECT count(*) AS n FROM (SELECT path FROM znodes LIMIT 7)",
       "SELECT count(*) AS n FROM (SELECT path FROM znodes LIMIT 5 OFFSET 3)",
+      // ORDER BY with LIMIT: the first rows in path order, not in the walk's.
+      "SELECT path FROM znodes ORDER BY path LIMIT 5",
+      "SELECT path, depth FROM znodes ORDER BY path DESC LIMIT 3 OFFSET 2",
       // A filter the table cannot see: LIMIT must not stop the walk early.
       "SELECT count(*) AS n FROM (SELECT path FROM znodes WHERE length(path) > 45 LIMIT 3)",
       "SELECT count(*) AS n FROM (SELECT path FROM znodes WHERE depth < 2 AND "
@@ -495,6 +498,11 @@ TEST_F(QueryLiveTest, DataDirQueriesEqualTheLiveOnes) {
   std::vector<nlohmann::json> live_join = Query(join);
   ASSERT_GT(live_join.size(), 10u);
   EXPECT_EQ(FirstDifference(live_join, Query(join, offline)), "");
+  // ORDER BY with LIMIT: the first rows in the order asked for, not in the
+  // replay's (ascending paths); path || '' keeps the LIMIT from the table.
+  EXPECT_EQ(FirstDifference(Query("SELECT path FROM znodes ORDER BY path || '' DESC LIMIT 5"),
+                            Query("SELECT path FROM znodes ORDER BY path DESC LIMIT 5", offline)),
+            "");
   std::vector<nlohmann::json> creates =
       Query("SELECT count(*) AS n FROM txns WHERE type = 'create2'", offline);
   ASSERT_EQ(creates.size(), 1u);

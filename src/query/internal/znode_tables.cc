@@ -345,8 +345,9 @@ void ChooseZnodePlan(sqlite3_index_info* info) {
       }
     }
   }
-  // LIMIT may stop the walk only when SQLite drops none of the rows read.
-  if (!filtered_elsewhere && limit_constraint >= 0) {
+  // LIMIT may stop the walk only when SQLite drops none of the rows read
+  // and sorts none: under ORDER BY, the first rows are not the first read.
+  if (!filtered_elsewhere && limit_constraint >= 0 && info->nOrderBy == 0) {
     take(limit_constraint, kLimit);
     if (offset_constraint >= 0) take(offset_constraint, kOffset);
   }

@@ -22,7 +22,7 @@ struct ZnodePlan {
   std::optional<std::string> prefix;  // path LIKE 'p%' / GLOB 'p*' / a range: paths starting so
   std::optional<std::string> parent;  // parent = x: x's children
   std::optional<int> max_depth;       // depth <= n (absolute: "/" is 0)
-  std::optional<int64_t> row_limit;   // LIMIT + OFFSET, when nothing else filters
+  std::optional<int64_t> row_limit;   // LIMIT + OFFSET, when nothing else filters or sorts
   bool read_data = true;
   bool read_acl = true;
 
