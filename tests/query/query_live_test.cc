@@ -294,6 +294,10 @@ TEST_F(QueryLiveTest, OperatorQueriesEqualSqliteOverKazoo) {
       // ORDER BY with LIMIT: the first rows in path order, not in the walk's.
       "SELECT path FROM znodes ORDER BY path LIMIT 5",
       "SELECT path, depth FROM znodes ORDER BY path DESC LIMIT 3 OFFSET 2",
+      // LIMIT + OFFSET past int64.
+      "SELECT count(*) AS n FROM (SELECT path FROM znodes LIMIT 9223372036854775807 OFFSET 1)",
+      "SELECT count(*) AS n FROM (SELECT path FROM znodes LIMIT 9223372036854775807 "
+      "OFFSET 9223372036854775807)",
       // A filter the table cannot see: LIMIT must not stop the walk early.
       "SELECT count(*) AS n FROM (SELECT path FROM znodes WHERE length(path) > 45 LIMIT 3)",
       "SELECT count(*) AS n FROM (SELECT path FROM znodes WHERE depth < 2 AND "

@@ -4,6 +4,7 @@
 #include <cmath>
 #include <functional>
 #include <future>
+#include <limits>
 #include <map>
 #include <mutex>
 #include <set>
@@ -164,7 +165,10 @@ Result<ZnodePlan> DecodePlan(int idx_num, const char* idx_str, int argc, sqlite3
     std::string shared = CommonPrefix(*lower, *upper);
     if (!shared.empty()) plan.prefix = std::move(shared);
   }
-  if (limit >= 0) plan.row_limit = limit + offset;
+  // A LIMIT + OFFSET past int64 stops no walk.
+  if (limit >= 0 && limit <= std::numeric_limits<int64_t>::max() - offset) {
+    plan.row_limit = limit + offset;
+  }
   return plan;
 }
 
