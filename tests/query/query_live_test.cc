@@ -315,6 +315,19 @@ TEST_F(QueryLiveTest, OperatorQueriesEqualSqliteOverKazoo) {
     EXPECT_FALSE(expected.empty());
     EXPECT_EQ(FirstDifference(expected, actual), "");
   }
+  // depth against bounds that are not integers, by every operator (the
+  // table bounds the walk by <, <= and =).
+  for (const char* op : {"<", "<=", ">", ">=", "="}) {
+    for (const char* bound : {"-0.5", "0.5", "2.5", "2.0"}) {
+      const std::string sql =
+          std::string(
+              "SELECT count(*) AS n, min(path) AS first, max(depth) AS deepest FROM "
+              "znodes WHERE depth ") +
+          op + " " + bound;
+      SCOPED_TRACE(sql);
+      EXPECT_EQ(FirstDifference(Oracle(sql), Query(sql)), "");
+    }
+  }
 }
 
 TEST_F(QueryLiveTest, PushdownReadsOnlyWhatTheQueryNeeds) {

@@ -63,14 +63,22 @@ std::optional<std::string> TextOf(sqlite3_value* value) {
   return std::string(text, static_cast<size_t>(sqlite3_value_bytes(value)));
 }
 
-std::optional<int64_t> IntegerOf(sqlite3_value* value) {
+// The greatest whole depth d with d <= value, or with d < value when
+// `strict`; none when value is not a number.
+std::optional<int64_t> GreatestDepth(sqlite3_value* value, bool strict) {
   const int type = sqlite3_value_type(value);
-  if (type == SQLITE_INTEGER) return sqlite3_value_int64(value);
+  if (type == SQLITE_INTEGER) {
+    const int64_t n = sqlite3_value_int64(value);
+    // No depth is below 0: depth < n for n <= 0 is -1, which reads nothing.
+    return strict ? std::max<int64_t>(n, 0) - 1 : n;
+  }
   if (type == SQLITE_FLOAT) {
-    // depth <= 2.5 is depth <= 2; a bound beyond int's range bounds nothing.
-    const double bound = std::floor(sqlite3_value_double(value));
+    // depth <= 2.5 and depth < 2.5 are both depth <= 2; a bound beyond
+    // int's range bounds nothing.
+    const double bound = sqlite3_value_double(value);
     if (bound > 1e9 || bound < -1e9 || std::isnan(bound)) return std::nullopt;
-    return static_cast<int64_t>(bound);
+    return strict ? static_cast<int64_t>(std::ceil(bound)) - 1
+                  : static_cast<int64_t>(std::floor(bound));
   }
   return std::nullopt;
 }
@@ -140,13 +148,11 @@ Result<ZnodePlan> DecodePlan(int idx_num, const char* idx_str, int argc, sqlite3
         }
         break;
       case kDepthAtMost:
-        if (auto n = IntegerOf(value)) TightenDepth(plan, *n);
+      case kDepthEquals:  // depth = 2.5 matches nothing: SQLite re-checks the rows to 2
+        if (auto n = GreatestDepth(value, /*strict=*/false)) TightenDepth(plan, *n);
         break;
       case kDepthBelow:
-        if (auto n = IntegerOf(value)) TightenDepth(plan, *n - 1);
-        break;
-      case kDepthEquals:
-        if (auto n = IntegerOf(value)) TightenDepth(plan, *n);
+        if (auto n = GreatestDepth(value, /*strict=*/true)) TightenDepth(plan, *n);
         break;
       case kLimit:
         if (sqlite3_value_type(value) == SQLITE_INTEGER) limit = sqlite3_value_int64(value);
