@@ -119,9 +119,6 @@ struct Epoch {
 };
 using EpochPtr = std::shared_ptr<const Epoch>;
 
-// Paths of a subtree are contiguous in byte order: every descendant of
-// "/a" starts with "/a/", and '/' sorts after every byte that may follow
-// "/a" in a sibling's name that sorts between them ("/a-x", "/a.b").
 bool InSubtree(std::string_view path, std::string_view root) {
   if (root == "/") return true;
   return path == root ||
@@ -388,10 +385,7 @@ class TreeService::Core : public watch::ChangeSink,
     // known, and a vector grown to a million pointers would copy them all
     // several times.
     if (root == options_.watch.root) cut.nodes.reserve(nodes_.size());
-    auto it = nodes_.lower_bound(root);
-    for (; it != nodes_.end() && InSubtree(it->first, root); ++it) {
-      cut.nodes.push_back(it->second.get());
-    }
+    ForEachInSubtreeLocked(root, [&](const NodePtr& node) { cut.nodes.push_back(node.get()); });
     if (cut.nodes.empty()) {
       return Status::NotFound("no znode " + std::string(root) + " in the served tree (at zxid " +
                               std::to_string(zxid_) + ")");
@@ -411,10 +405,7 @@ class TreeService::Core : public watch::ChangeSink,
     ZKA_RETURN_IF_ERROR(ReadableLocked());
     if (root == options_.watch.root) return static_cast<int64_t>(nodes_.size());
     int64_t count = 0;
-    for (auto it = nodes_.lower_bound(root); it != nodes_.end() && InSubtree(it->first, root);
-         ++it) {
-      ++count;
-    }
+    ForEachInSubtreeLocked(root, [&](const NodePtr&) { ++count; });
     if (count == 0)
       return Status::NotFound("no znode " + std::string(root) + " in the served tree");
     return count;
@@ -468,6 +459,25 @@ class TreeService::Core : public watch::ChangeSink,
       return Status::Unavailable("the initial state of the tree is still being read");
     }
     return Status::Ok();
+  }
+
+  // Visits root's subtree in byte order: root, then its descendants, which
+  // all start with root + "/" and so lie in [root + "/", root + "0") ('0'
+  // is the byte after '/'). They do not follow root at once: siblings whose
+  // names continue root's with a byte below '/' ("/a b", "/a%b", "/a-x",
+  // "/a.b") sort between "/a" and "/a/y".
+  template <typename Visit>
+  void ForEachInSubtreeLocked(std::string_view root, Visit visit) const {
+    if (root == "/") {
+      for (const auto& [path, node] : nodes_) visit(node);
+      return;
+    }
+    if (auto it = nodes_.find(root); it != nodes_.end()) visit(it->second);
+    const std::string first = std::string(root) + '/';
+    const std::string end = std::string(root) + '0';
+    for (auto it = nodes_.lower_bound(first); it != nodes_.end() && it->first < end; ++it) {
+      visit(it->second);
+    }
   }
 
   Status Health() const {

@@ -716,6 +716,13 @@ std::string PercentEncoded(const std::string& text) {
 // are refused with their message.
 TEST_F(QueryLiveTest, ServeAnswersQueries) {
   if (::access("/usr/bin/curl", X_OK) != 0) ZKA_MISSING_PREREQUISITE() << "curl is not installed";
+  // Siblings of /names/a that sort between it and its child /names/a/y.
+  const std::vector<std::string> names = {"/names",     "/names/a",   "/names/a/y",   "/names/a b",
+                                          "/names/a%b", "/names/a-x", "/names/a-x/z", "/names/a.b"};
+  for (const std::string& path : names) {
+    auto created = owner_->Create(path, "", zk::OpenAclUnsafe()).get();
+    ASSERT_TRUE(created.ok()) << path << ": " << created.status().ToString();
+  }
   const std::filesystem::path dir = TempPath("serve-query");
   std::filesystem::create_directories(dir);
   const std::filesystem::path ports = dir / "ports.json";
@@ -782,6 +789,25 @@ TEST_F(QueryLiveTest, ServeAnswersQueries) {
                                     Shell(http + "/query") + " -o " + Shell(by_post.string()));
   ASSERT_TRUE(posted.ok()) << posted.status().ToString();
   EXPECT_EQ(FirstDifference(live, rows_of(by_post)), "");
+  // A subtree whose root has siblings sorting inside it: the root and its
+  // descendants, over GET /znodes and POST /query alike.
+  const std::vector<nlohmann::json> subtree = {{{"path", "/names/a"}}, {{"path", "/names/a/y"}}};
+  const std::filesystem::path by_path = dir / "subtree.arrow";
+  auto listed = testing::RunCommand(
+      "curl -sf " + Shell(http + "/znodes?data=false&path=" + PercentEncoded("/names/a")) + " -o " +
+      Shell(by_path.string()));
+  ASSERT_TRUE(listed.ok()) << listed.status().ToString();
+  EXPECT_EQ(Query("SELECT path FROM read_arrow('" + by_path.string() + "') ORDER BY path", ""),
+            subtree);
+  const std::string subtree_sql =
+      "SELECT path FROM znodes WHERE path = '/names/a' OR path LIKE '/names/a/%' ORDER BY path";
+  EXPECT_EQ(Query(subtree_sql), subtree);
+  std::ofstream(sql_file, std::ios::trunc) << subtree_sql;
+  const std::filesystem::path subtree_post = dir / "subtree-post.arrow";
+  posted = testing::RunCommand("curl -sf --data-binary @" + Shell(sql_file.string()) + " " +
+                               Shell(http + "/query") + " -o " + Shell(subtree_post.string()));
+  ASSERT_TRUE(posted.ok()) << posted.status().ToString();
+  EXPECT_EQ(rows_of(subtree_post), subtree);
   // A server's dataset, by both names.
   const std::filesystem::path snapshot = dir / "solr.arrow";
   Ran snap = RunZkarrow("snapshot " + Zk() + " --path /solr -o " + snapshot.string());
@@ -856,6 +882,9 @@ TEST_F(QueryLiveTest, ServeAnswersQueries) {
       << got.err;
   EXPECT_TRUE((*server)->Running());
   std::filesystem::remove_all(dir);
+  for (auto path = names.rbegin(); path != names.rend(); ++path) {
+    EXPECT_TRUE(owner_->Delete(*path).get().ok()) << *path;
+  }
 }
 
 TEST_F(QueryLiveTest, ServerGoingAwayMidQueryFailsClearly) {
