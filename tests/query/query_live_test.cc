@@ -281,6 +281,11 @@ TEST_F(QueryLiveTest, OperatorQueriesEqualSqliteOverKazoo) {
       "SELECT path, version, data_length FROM znodes WHERE path IN "
       "('/kafka/controller', '/kafka/cluster/id', '/no/such/node', '/audit/secret') ORDER BY path",
       "SELECT path, data FROM znodes WHERE path = '/kafka/controller_epoch'",
+      // A partial name under an unreadable node: none of its children.
+      "SELECT count(*) AS n FROM znodes WHERE path LIKE '/audit/secret/i%'",
+      "SELECT count(*) AS n FROM znodes WHERE path GLOB '/audit/secret/in*'",
+      "SELECT count(*) AS n FROM znodes WHERE path > '/audit/secret/in' AND "
+      "path < '/audit/secret/io'",
       "SELECT depth, count(*) AS n FROM znodes WHERE depth <= 2 GROUP BY depth ORDER BY depth",
       "SELECT depth, count(*) AS n FROM znodes WHERE depth = 3 AND path LIKE '/solr/%' "
       "GROUP BY depth",

@@ -260,6 +260,10 @@ bool IsNoNode(const Status& status) {
   return status.code() == StatusCode::kRemote && zk::ErrorCodeOf(status) == zk::ErrorCode::NONODE;
 }
 
+bool IsNoAuth(const Status& status) {
+  return status.code() == StatusCode::kRemote && zk::ErrorCodeOf(status) == zk::ErrorCode::NOAUTH;
+}
+
 std::string_view StringAt(const arrow::ArrayData& data, int64_t i) {
   const int64_t begin = arrow::ReadOffset(data, i, false);
   const int64_t end = arrow::ReadOffset(data, i + 1, false);
@@ -556,7 +560,9 @@ class LiveZnodeSource final : public TableSource {
     auto children = sessions_.front()->GetChildren(dir).get();
     ++report->nodes_read;
     if (!children.ok()) {
-      if (IsNoNode(children.status())) return roots;
+      // A walk shows an unreadable dir as its own NOAUTH row, which does
+      // not start with the prefix, and no children.
+      if (IsNoNode(children.status()) || IsNoAuth(children.status())) return roots;
       return children.status().WithContext("listing " + dir);
     }
     std::sort(children->begin(), children->end());
