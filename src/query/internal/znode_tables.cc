@@ -43,6 +43,7 @@ constexpr char kOffset = 'O';
 // idxNum bits.
 constexpr int kReadData = 1;
 constexpr int kReadAcl = 2;
+constexpr int kReadError = 4;
 
 // What a plan costs when nothing narrows it: SQLite only compares costs, and
 // a whole tree is the most expensive thing there is.
@@ -99,6 +100,7 @@ Result<ZnodePlan> DecodePlan(int idx_num, const char* idx_str, int argc, sqlite3
   ZnodePlan plan;
   plan.read_data = (idx_num & kReadData) != 0;
   plan.read_acl = (idx_num & kReadAcl) != 0;
+  plan.read_error = (idx_num & kReadError) != 0;
   const std::string_view ops = idx_str == nullptr ? "" : idx_str;
   if (static_cast<int>(ops.size()) != argc) {
     return Status::Internal("the plan's arguments do not match its constraints");
@@ -284,6 +286,7 @@ void ChooseZnodePlan(sqlite3_index_info* info) {
     if (uses(column)) idx_num |= kReadData;
   }
   if (uses(znodes::kAclColumn)) idx_num |= kReadAcl;
+  if (uses(znodes::kErrorColumn)) idx_num |= kReadError;
 
   std::string ops;
   double rows = kWholeTreeRows;
@@ -402,9 +405,11 @@ struct CachedNode {
   std::string error;
   bool has_data = false;
   bool has_acl = false;
+  bool has_error = false;  // READ was probed: exists alone needs no permission
 
   bool Covers(const ZnodePlan& plan) const {
-    return (has_data || !plan.read_data) && (has_acl || !plan.read_acl);
+    return (has_data || !plan.read_data) && (has_acl || !plan.read_acl) &&
+           (has_error || !plan.read_error);
   }
   ZnodeRecord View(std::string_view path) const {
     ZnodeRecord record;
@@ -476,7 +481,7 @@ class LiveZnodeSource final : public TableSource {
 
   // Called on a walk's thread while the statement's other scans may look
   // nodes up from the SQLite thread.
-  void Remember(const ZnodeRecord& record, const ZnodePlan& plan) {
+  void Remember(const ZnodeRecord& record, const ZnodePlan& plan, bool read_probed) {
     std::lock_guard lock(cache_mutex_);
     const size_t cost = CostOf(record);
     if (cache_bytes_ + cost > kMaxCacheBytes) return;  // later scans read again
@@ -493,11 +498,15 @@ class LiveZnodeSource final : public TableSource {
     node.acl.reset();
     if (record.acl != nullptr) node.acl = *record.acl;
     node.error = std::string(record.error);
+    node.has_error = read_probed;
   }
 
+  // `read_probed`: the record's error says whether the node is readable (a
+  // walk's reads, getData), not only that it exists.
   template <typename Rows>
-  Status AppendAndRemember(const ZnodeRecord& record, const ZnodePlan& plan, Rows& rows) {
-    Remember(record, plan);
+  Status AppendAndRemember(const ZnodeRecord& record, const ZnodePlan& plan, bool read_probed,
+                           Rows& rows) {
+    Remember(record, plan, read_probed);
     return rows.Append(record);
   }
 
@@ -598,7 +607,7 @@ class LiveZnodeSource final : public TableSource {
             return Status::Cancelled("the query's LIMIT is reached");
           }
           if (out.abandoned()) return Status::Cancelled("the scan's reader is gone");
-          return AppendAndRemember(record, plan, rows);
+          return AppendAndRemember(record, plan, /*read_probed=*/true, rows);
         },
         &stats,
         [&](const znodes::WalkStats& progress) {
@@ -632,13 +641,16 @@ class LiveZnodeSource final : public TableSource {
     }
     const size_t chunk = static_cast<size_t>(znodes::WalkOptions{}.nodes_per_batch);
     zk::Client& client = *sessions_.front();
+    // exists needs no permission, so only getData tells an unreadable node
+    // (error NOAUTH, as a walk reports it) when the error column is used.
+    const bool probe_read = plan.read_data || plan.read_error;
     for (size_t begin = 0; begin < paths.size(); begin += chunk) {
       const size_t end = std::min(paths.size(), begin + chunk);
-      // Without data: pipelined exists, which returns the stat alone (a
+      // Otherwise: pipelined exists, which returns the stat alone (a
       // multiRead's only stat read is getData).
       std::future<Result<std::vector<zk::ReadResult>>> data_reads;
       std::vector<std::future<Result<std::optional<zk::Stat>>>> stat_reads;
-      if (plan.read_data) {
+      if (probe_read) {
         std::vector<zk::ReadOp> ops;
         for (size_t i = begin; i < end; ++i) ops.push_back(zk::ReadOp::GetData(paths[i]));
         data_reads = client.MultiRead(std::move(ops));
@@ -649,7 +661,7 @@ class LiveZnodeSource final : public TableSource {
       if (plan.read_acl) {
         for (size_t i = begin; i < end; ++i) acls.push_back(client.GetAcl(paths[i]));
       }
-      auto reads = plan.read_data ? data_reads.get() : StatsAsReads(stat_reads);
+      auto reads = probe_read ? data_reads.get() : StatsAsReads(stat_reads);
       std::vector<Result<zk::AclResult>> acl_results;
       for (auto& acl : acls) acl_results.push_back(acl.get());
       ZKA_RETURN_IF_ERROR(reads.status().WithContext("reading " + paths[begin]));
@@ -691,7 +703,7 @@ class LiveZnodeSource final : public TableSource {
           record.kind = stat->ephemeral_owner != 0 ? znodes::NodeKind::kEphemeral
                                                    : znodes::NodeKind::kPersistent;
         }
-        ZKA_RETURN_IF_ERROR(AppendAndRemember(record, plan, rows));
+        ZKA_RETURN_IF_ERROR(AppendAndRemember(record, plan, probe_read, rows));
       }
     }
     return Status::Ok();
@@ -957,9 +969,11 @@ std::string ZnodePlan::Describe() const {
 std::string DescribeLiveReads(const ZnodePlan& plan) {
   std::string text;
   if (plan.paths) {
-    text = plan.read_data ? "getData in one multiRead per " +
-                                std::to_string(znodes::WalkOptions{}.nodes_per_batch) + " nodes"
-                          : std::string("exists per node (stat without data)");
+    text = plan.read_data || plan.read_error
+               ? "getData in one multiRead per " +
+                     std::to_string(znodes::WalkOptions{}.nodes_per_batch) + " nodes" +
+                     (plan.read_data ? "" : ", data not kept")
+               : std::string("exists per node (stat without data)");
   } else {
     text = plan.read_data
                ? "getData+getChildren in multiRead batches"

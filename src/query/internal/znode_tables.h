@@ -25,6 +25,7 @@ struct ZnodePlan {
   std::optional<int64_t> row_limit;   // LIMIT + OFFSET, when nothing else filters or sorts
   bool read_data = true;
   bool read_acl = true;
+  bool read_error = true;  // the error column: NOAUTH needs a read that needs READ
 
   // Which rows, in words: "subtree(s) of paths starting with '/a/', depth <= 3".
   std::string Describe() const;
