@@ -758,11 +758,12 @@ TEST_F(QueryLiveTest, ServeAnswersQueries) {
   const std::string flight = "grpc://127.0.0.1:" + std::to_string(flight_port);
   const std::string http = "http://127.0.0.1:" + std::to_string(parsed["http"].get<int>());
   auto target = [](const std::string& sql) { return "/query?sql=" + PercentEncoded(sql); };
-  // Ready once the mirror serves the tree.
+  // Ready once the mirror serves the tree (-f: before that, the answer is
+  // an error's JSON, not a stream to read).
   const std::string probe = target("SELECT path FROM znodes WHERE path = '/kafka'");
   bool ready = false;
   while (!ready && std::chrono::steady_clock::now() < deadline) {
-    auto got = testing::RunCommand("curl -s " + Shell(http + probe) + " -o " +
+    auto got = testing::RunCommand("curl -sf " + Shell(http + probe) + " -o " +
                                    Shell((dir / "probe.arrow").string()));
     ready =
         got.ok() &&
