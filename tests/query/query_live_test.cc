@@ -553,6 +553,48 @@ TEST_F(QueryLiveTest, DataDirQueriesEqualTheLiveOnes) {
   EXPECT_EQ(past_tree[0]["last"].get<int64_t>(), changed_after_);
 }
 
+// A comparison under NOCASE or RTRIM holds for paths the plan's bytewise
+// lookups would not read: each pushed-down shape against the same one on
+// `path||''` (an expression, so not pushed down), live and offline.
+TEST_F(QueryLiveTest, CollatedComparisonsAreNotPushedDown) {
+  struct Case {
+    std::string where;      // on the columns themselves
+    std::string unindexed;  // the same on expressions SQLite alone filters
+  };
+  const std::vector<Case> cases = {
+      {"path = '/KAFKA/CONTROLLER' COLLATE NOCASE",
+       "path||'' = '/KAFKA/CONTROLLER' COLLATE NOCASE"},
+      {"path = '/kafka/controller  ' COLLATE RTRIM",
+       "path||'' = '/kafka/controller  ' COLLATE RTRIM"},
+      {"path COLLATE NOCASE IN ('/KAFKA/CONTROLLER', '/Audit/Open')",
+       "(path||'') COLLATE NOCASE IN ('/KAFKA/CONTROLLER', '/Audit/Open')"},
+      {"path COLLATE RTRIM IN ('/kafka/controller ', '/audit/open  ')",
+       "(path||'') COLLATE RTRIM IN ('/kafka/controller ', '/audit/open  ')"},
+      {"path >= '/SOLR/' COLLATE NOCASE AND path < '/SOLR0' COLLATE NOCASE",
+       "path||'' >= '/SOLR/' COLLATE NOCASE AND path||'' < '/SOLR0' COLLATE NOCASE"},
+      {"path > '/AUDIT' COLLATE NOCASE AND path <= '/AUDIT/SECRET' COLLATE NOCASE",
+       "path||'' > '/AUDIT' COLLATE NOCASE AND path||'' <= '/AUDIT/SECRET' COLLATE NOCASE"},
+      {"path >= '/solr  ' COLLATE RTRIM AND path <= '/solr  ' COLLATE RTRIM",
+       "path||'' >= '/solr  ' COLLATE RTRIM AND path||'' <= '/solr  ' COLLATE RTRIM"},
+      {"parent = '/KAFKA/BROKERS/IDS' COLLATE NOCASE",
+       "parent||'' = '/KAFKA/BROKERS/IDS' COLLATE NOCASE"},
+      {"parent = '/kafka/brokers/ids ' COLLATE RTRIM",
+       "parent||'' = '/kafka/brokers/ids ' COLLATE RTRIM"},
+      // An integer comparison has no collation: the same rows either way.
+      {"depth <= 1 COLLATE NOCASE", "depth+0 <= 1"},
+      {"depth < 2 COLLATE RTRIM AND depth = 1 COLLATE NOCASE", "depth+0 = 1"},
+  };
+  const std::string offline = "--data-dir " + cluster_->data_dir(0).string();
+  for (const Case& c : cases) {
+    SCOPED_TRACE(c.where);
+    const std::string select = "SELECT path, version FROM znodes WHERE ";
+    const std::vector<nlohmann::json> expected = Query(select + c.unindexed + " ORDER BY path");
+    ASSERT_FALSE(expected.empty());
+    EXPECT_EQ(FirstDifference(expected, Query(select + c.where + " ORDER BY path")), "");
+    EXPECT_EQ(FirstDifference(expected, Query(select + c.where + " ORDER BY path", offline)), "");
+  }
+}
+
 TEST_F(QueryLiveTest, ArrowOutputHasTheQuerysTypes) {
   const std::filesystem::path out = TempPath("result.arrow");
   Ran ran = RunZkarrow("query " +
@@ -615,6 +657,13 @@ TEST_F(QueryLiveTest, ServerQueriesEqualTheLiveOnes) {
         "SELECT p.path, c.name, c.version FROM znodes p JOIN znodes c ON c.parent = p.path "
         "WHERE p.path IN ('/kafka/brokers/ids', '/solr/live_nodes', '/none') ORDER BY 1, 2";
     EXPECT_EQ(FirstDifference(Query(lookups), Query(lookups, "--server " + url)), "");
+    // A collated comparison is SQLite's to check, not the request's.
+    const std::string collated =
+        "SELECT path FROM znodes WHERE path COLLATE NOCASE IN ('/KAFKA', '/Solr/Live_Nodes') "
+        "OR parent = '/KAFKA/BROKERS/IDS' COLLATE NOCASE ORDER BY path";
+    const std::vector<nlohmann::json> collated_rows = Query(collated);
+    EXPECT_GT(collated_rows.size(), 2u);
+    EXPECT_EQ(FirstDifference(collated_rows, Query(collated, "--server " + url)), "");
   }
 
   // The subtree and data=false go into the request: the server sends the

@@ -310,6 +310,10 @@ void ChooseZnodePlan(sqlite3_index_info* info) {
     }
     filtered_elsewhere = true;
     if (!constraint.usable) continue;
+    // The plan compares bytes. Under another collation (NOCASE, RTRIM, one
+    // of the application's) a comparison holds for rows the plan would not
+    // read, so SQLite alone checks it.
+    if (sqlite3_stricmp(sqlite3_vtab_collation(info, i), "BINARY") != 0) continue;
     if (constraint.iColumn == znodes::kPathColumn) {
       switch (constraint.op) {
         case SQLITE_INDEX_CONSTRAINT_EQ:
