@@ -38,6 +38,7 @@ struct ServeArgs {
   std::vector<std::string> excludes;
   std::string flight;
   std::string http;
+  std::vector<std::string> http_allowed_hosts;
   std::string store;
   std::string tls_cert;
   std::string tls_key;
@@ -243,8 +244,12 @@ Status RunServe(const ServeArgs& args) {
   }
   if (!args.http.empty()) {
     // The web UI at GET /: its files only; it reads what every client reads.
-    auto started =
-        transport::http::HttpServer::Start(http_options, service, {}, webui::StaticFiles());
+    transport::http::HttpLimits http_limits;
+    http_limits.allowed_hosts = args.http_allowed_hosts;
+    // Peers and clients that found the server through --coord use this name.
+    if (!args.advertise_host.empty()) http_limits.allowed_hosts.push_back(args.advertise_host);
+    auto started = transport::http::HttpServer::Start(http_options, service, http_limits,
+                                                      webui::StaticFiles());
     if (!started.ok()) return started.status().WithContext("--http " + args.http);
     http = std::move(*started);
     std::fprintf(stderr, "zkarrow serve: HTTP on %s://%s:%d\n",
@@ -350,6 +355,12 @@ void RegisterServeCommand(CLI::App& app, CommandRunner& runner) {
   command->add_option("--flight", args->flight,
                       "Arrow Flight listener HOST:PORT (port 0: a free one)");
   command->add_option("--http", args->http, "HTTP listener HOST:PORT (port 0: a free one)");
+  command
+      ->add_option("--http-allowed-hosts", args->http_allowed_hosts,
+                   "Host names the HTTP listener answers besides IP addresses, localhost and "
+                   "--advertise-host, e.g. a proxy's: name,name (other names get a 421, which "
+                   "keeps pages of other sites out by DNS rebinding)")
+      ->delimiter(',');
   command->add_option("--store", args->store, "Directory of the uploaded datasets")->required();
   command->add_option("--tls-cert", args->tls_cert, "PEM certificate (chain) for both listeners")
       ->check(CLI::ExistingFile);

@@ -167,8 +167,8 @@ class ServeTest : public ::testing::Test {
   }
 
   static Status Sync(int64_t zxid) {
-    return RunCommand("curl -sf -X POST -d '{\"zxid\": " + std::to_string(zxid) + "}' " + http_ +
-                      "/actions/sync > /dev/null")
+    return RunCommand("curl -sf -X POST -H 'Content-Type: application/json' -d '{\"zxid\": " +
+                      std::to_string(zxid) + "}' " + http_ + "/actions/sync > /dev/null")
         .status();
   }
 
@@ -571,7 +571,8 @@ TEST_F(ServeTest, SyncThenGetSeesAWriteJustMade) {
     EXPECT_EQ((*rows)[0]["data_hex"], testing::Hex(value)) << "round " << round;
   }
   // A zxid the server will not reach in time: 504 with the reason.
-  EXPECT_EQ(CurlStatus("-X POST -d '{\"zxid\": 9223372036854775807, \"timeout_ms\": 100}' " +
+  EXPECT_EQ(CurlStatus("-X POST -H 'Content-Type: application/json' -d '{\"zxid\": "
+                       "9223372036854775807, \"timeout_ms\": 100}' " +
                            http_ + "/actions/sync",
                        dir / "timeout.json"),
             504);
@@ -1306,9 +1307,10 @@ TEST_F(ServeTest, WatcherRestartsAfterTheEnsembleWasGonePastTheSessionTimeout) {
     last = stat->mzxid;
   }
   ASSERT_TRUE(await_health(200)) << ReadText(dir / "health.txt") << ReadText(dir / "serve.err");
-  Status synced = RunCommand("curl -sf -X POST -d '{\"zxid\": " + std::to_string(last) + "}' " +
-                             http + "/actions/sync > /dev/null")
-                      .status();
+  Status synced =
+      RunCommand("curl -sf -X POST -H 'Content-Type: application/json' -d '{\"zxid\": " +
+                 std::to_string(last) + "}' " + http + "/actions/sync > /dev/null")
+          .status();
   ASSERT_TRUE(synced.ok()) << synced.ToString();
   ASSERT_EQ(CurlStatus(http + "/metrics", dir / "metrics.txt"), 200);
   EXPECT_NE(ReadText(dir / "metrics.txt").find("\nzkarrow_watcher_restarts_total 1\n"),

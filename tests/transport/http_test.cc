@@ -460,7 +460,7 @@ std::string RawExchange(int port, const std::string& request) {
 // The value of an unlabelled Prometheus metric, or -1.
 int64_t MetricValue(int port, const std::string& name) {
   std::string reply =
-      RawExchange(port, "GET /metrics HTTP/1.1\r\nHost: t\r\nConnection: close\r\n\r\n");
+      RawExchange(port, "GET /metrics HTTP/1.1\r\nHost: 127.0.0.1\r\nConnection: close\r\n\r\n");
   size_t at = reply.find("\n" + name + " ");
   if (at == std::string::npos) return -1;
   return std::stoll(reply.substr(at + name.size() + 2));
@@ -1025,6 +1025,89 @@ TEST_F(HttpTest, BearerTokenIsRequiredWhenConfigured) {
   EXPECT_EQ(ReadStream(std::move(*stream)).rows, TableRows());
 }
 
+// A page of another site, in its user's browser, can send a form's or a
+// text/plain POST anywhere and can reach the server by a name of its own
+// (DNS rebinding): neither changes anything, and zkarrow's client and curl
+// (no Origin, a JSON body) are served.
+TEST_F(HttpTest, RequestsFromPagesOfOtherSitesAreRefused) {
+  SKIP_WITHOUT(MissingCurl);
+  HttpLimits limits;
+  limits.allowed_hosts = {"ZK.example"};
+  StartServer({}, limits);
+  const std::string port = std::to_string(server_->port());
+  const std::string json_type = "-H 'Content-Type: application/json' ";
+  const std::string echo = Quote(Url("/actions/echo"));
+
+  auto [cross_site, body] =
+      Curl("-H 'Origin: http://evil.example' " + json_type + "--data '{}' " + echo);
+  EXPECT_EQ(cross_site, 403);
+  ExpectJsonError(body, 403, "Origin \"http://evil.example\" is not this server");
+  auto [other_port, body2] =
+      Curl("-H 'Origin: http://127.0.0.1:1' " + json_type + "-d '{}' " + echo);
+  EXPECT_EQ(other_port, 403) << body2;
+  auto [opaque, body3] = Curl("-H 'Origin: null' " + json_type + "-d '{}' " + echo);
+  EXPECT_EQ(opaque, 403) << body3;
+  auto [text, body4] = Curl("-H 'Content-Type: text/plain' --data '{}' " + echo);
+  EXPECT_EQ(text, 415);
+  ExpectJsonError(body4, 415, "expected Content-Type application/json, found \"text/plain\"");
+  auto [form, body5] = Curl("--data 'a=b' " + echo);  // application/x-www-form-urlencoded
+  EXPECT_EQ(form, 415) << body5;
+  auto [no_type, body6] = Curl("-H 'Content-Type:' --data '{}' " + echo);
+  EXPECT_EQ(no_type, 415) << body6;
+  fs::path file = WriteTableFile("upload.arrows");
+  auto [upload, body7] = Curl("-H 'Origin: http://evil.example' -T " + Quote(file.string()) + " " +
+                              Quote(Url("/datasets/csrf")));
+  EXPECT_EQ(upload, 403) << body7;
+  EXPECT_FALSE(service_.HasDataset("csrf"));
+  auto [query, body8] =
+      Curl("-H 'Origin: http://evil.example' --data 'SELECT 1' " + Quote(Url("/query")));
+  EXPECT_EQ(query, 403) << body8;
+
+  // The server's own page (same origin), curl and zkarrow's client.
+  auto [same, body9] = Curl("-H 'Origin: http://127.0.0.1:" + port + "' " + json_type +
+                            "--data '{\"a\":1}' " + echo);
+  EXPECT_EQ(same, 200) << body9;
+  auto [curl, body10] =
+      Curl("-H 'Content-Type: Application/JSON; charset=utf-8' --data '{}' " + echo);
+  EXPECT_EQ(curl, 200) << body10;
+  auto [empty, body11] = Curl("-X POST " + echo);
+  EXPECT_EQ(empty, 200) << body11;
+  auto client = Client();
+  ASSERT_NE(client, nullptr);
+  auto echoed = client->DoAction("echo", "{}");
+  EXPECT_TRUE(echoed.ok()) << echoed.status().ToString();
+  std::vector<uint8_t> bytes = TableStream(arrow::ipc::Compression::kNone);
+  arrow::BufferInputStream mine(bytes);
+  auto stored = client->Put(Resource{{"datasets", "mine"}, {}}, mine, nullptr);
+  EXPECT_TRUE(stored.ok()) << stored.status().ToString();
+  EXPECT_TRUE(service_.HasDataset("mine"));
+  EXPECT_TRUE(client->Delete(Resource{{"datasets", "mine"}, {}}).ok());
+
+  // Host: names other than localhost's and the configured ones are refused,
+  // reads included; IP addresses are not names.
+  auto [rebound, body12] =
+      Curl("-H 'Host: attacker.example:" + port + "' " + Quote(Url("/datasets")));
+  EXPECT_EQ(rebound, 421);
+  ExpectJsonError(body12, 421, "Host \"attacker.example:" + port + "\" is not a name");
+  EXPECT_NE(body12.find("--http-allowed-hosts"), std::string::npos) << body12;
+  for (const std::string& host :
+       std::vector<std::string>{"localhost:" + port, "app.localhost", "zk.EXAMPLE:" + port,
+                                "127.0.0.1:" + port, "[::1]:" + port, "10.1.2.3"}) {
+    auto [allowed, body13] = Curl("-H 'Host: " + host + "' " + Quote(Url("/datasets")));
+    EXPECT_EQ(allowed, 200) << host << ": " << body13;
+  }
+  auto [lookalike, body14] = Curl("-H 'Host: zk.example.evil.example' " + Quote(Url("/datasets")));
+  EXPECT_EQ(lookalike, 421) << body14;
+
+  // No CORS preflight is approved, so a page cannot ask for more.
+  std::string preflight = RawExchange(
+      server_->port(), "OPTIONS /actions/echo HTTP/1.1\r\nHost: 127.0.0.1:" + port +
+                           "\r\nOrigin: http://evil.example\r\nAccess-Control-Request-Method: "
+                           "POST\r\nConnection: close\r\n\r\n");
+  EXPECT_EQ(preflight.rfind("HTTP/1.1 403 ", 0), 0u) << preflight;
+  EXPECT_EQ(preflight.find("Access-Control-Allow"), std::string::npos) << preflight;
+}
+
 TEST_F(HttpTest, CurlSeesACutResponseAsAnError) {
   SKIP_WITHOUT(MissingCurl);
   StartServer();
@@ -1083,7 +1166,7 @@ TEST_F(HttpTest, AClientThatStopsReadingIsDisconnectedWithoutBlockingOthers) {
   StartServer({}, limits);
   // Asks for a live stream of large batches and reads nothing.
   int stalled = ConnectTo(server_->port(), 4096);
-  SendAll(stalled, "GET /changes?big=true HTTP/1.1\r\nHost: t\r\n\r\n");
+  SendAll(stalled, "GET /changes?big=true HTTP/1.1\r\nHost: 127.0.0.1\r\n\r\n");
   // Others are served meanwhile.
   auto client = Client();
   ASSERT_NE(client, nullptr);
@@ -1103,7 +1186,7 @@ TEST_F(HttpTest, AClientThatStopsReadingIsDisconnectedWithoutBlockingOthers) {
 TEST_F(HttpTest, AClientGoneFromAQuietLiveStreamIsNoticedBeforeTheNextWrite) {
   StartServer();
   int fd = ConnectTo(server_->port());
-  SendAll(fd, "GET /changes?quiet=true HTTP/1.1\r\nHost: t\r\n\r\n");
+  SendAll(fd, "GET /changes?quiet=true HTTP/1.1\r\nHost: 127.0.0.1\r\n\r\n");
   // The headers and the schema arrive; then nothing will.
   std::string received;
   char buffer[4096];
@@ -1150,7 +1233,7 @@ TEST_F(HttpTest, AnUploadCutShortStoresNothing) {
   StartServer();
   std::vector<uint8_t> bytes = TableStream(arrow::ipc::Compression::kNone);
   int fd = ConnectTo(server_->port());
-  SendAll(fd, "PUT /datasets/cut HTTP/1.1\r\nHost: t\r\nContent-Length: " +
+  SendAll(fd, "PUT /datasets/cut HTTP/1.1\r\nHost: 127.0.0.1\r\nContent-Length: " +
                   std::to_string(bytes.size()) + "\r\n\r\n");
   SendAll(fd, std::string_view(reinterpret_cast<const char*>(bytes.data()), bytes.size() / 2));
   ASSERT_TRUE(WaitFor([&] { return service_.puts_started_.load() == 1; }));
@@ -1166,7 +1249,9 @@ TEST_F(HttpTest, AnUploadCutShortStoresNothing) {
 TEST_F(HttpTest, AnEndlessChunkHeaderIsRefusedWhileRead) {
   StartServer();
   int fd = ConnectTo(server_->port());
-  SendAll(fd, "POST /actions/echo HTTP/1.1\r\nHost: t\r\nTransfer-Encoding: chunked\r\n\r\n1;");
+  SendAll(fd,
+          "POST /actions/echo HTTP/1.1\r\nHost: 127.0.0.1\r\nContent-Type: application/json\r\n"
+          "Transfer-Encoding: chunked\r\n\r\n1;");
   constexpr int64_t kBudget = int64_t{64} << 20;
   const std::string piece(64 * 1024, 'a');
   int64_t sent = 0;
@@ -1204,8 +1289,8 @@ TEST_F(HttpTest, AnEndlessChunkHeaderIsRefusedWhileRead) {
 TEST_F(HttpTest, AnExceptionInAHandlerEndsItsConnectionOnly) {
   StartServer();
   for (int i = 0; i < 3; ++i) {  // more than the I/O threads
-    std::string reply = RawExchange(server_->port(),
-                                    "GET /throws HTTP/1.1\r\nHost: t\r\nConnection: close\r\n\r\n");
+    std::string reply = RawExchange(
+        server_->port(), "GET /throws HTTP/1.1\r\nHost: 127.0.0.1\r\nConnection: close\r\n\r\n");
     EXPECT_EQ(reply, "");
   }
   // Counted once the exception left the handler, after its connection closed.
@@ -1270,7 +1355,7 @@ TEST_F(HttpTest, ConnectionsPastTheLimitAreRefusedWith503) {
   ::close(first);
   EXPECT_TRUE(WaitFor([&] {
     return RawExchange(server_->port(),
-                       "GET /healthz HTTP/1.1\r\nHost: t\r\nConnection: close\r\n\r\n")
+                       "GET /healthz HTTP/1.1\r\nHost: 127.0.0.1\r\nConnection: close\r\n\r\n")
         .starts_with("HTTP/1.1 200");
   }));
 }

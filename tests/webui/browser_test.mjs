@@ -209,7 +209,8 @@ try {
 
   // ---------------------------------------------------------- writes
   const refused = await page.evaluate(async (token) => {
-    const r = await fetch('/actions/set_data', { method: 'POST', headers: { Authorization: 'Bearer ' + token },
+    const r = await fetch('/actions/set_data', { method: 'POST',
+      headers: { Authorization: 'Bearer ' + token, 'Content-Type': 'application/json' },
       body: JSON.stringify({ path: '/kafka', data: 'x', version: 0 }) });
     return { status: r.status, body: await r.json() };
   }, token);

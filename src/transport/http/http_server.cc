@@ -10,6 +10,7 @@
 #include <boost/beast/core.hpp>
 #include <boost/beast/http.hpp>
 #include <boost/beast/ssl.hpp>
+#include <cctype>
 #include <condition_variable>
 #include <deque>
 #include <exception>
@@ -54,6 +55,36 @@ size_t ReadBufferLimit(const HttpLimits& limits) { return limits.max_header_byte
 std::string FramingTooLong(const HttpLimits& limits) {
   return "a chunk header or trailer of the request body over the limit of " +
          std::to_string(ReadBufferLimit(limits)) + " bytes";
+}
+
+// The host of an authority (a Host header, an Origin without its scheme),
+// lowercase and without its port: "[::1]:8080" is "::1", "Name:80" "name".
+// Empty when it is none.
+std::string HostOfAuthority(std::string_view authority) {
+  std::string_view host = authority;
+  if (host.starts_with('[')) {
+    const size_t end = host.find(']');
+    if (end == std::string_view::npos) return "";
+    host = host.substr(1, end - 1);
+  } else {
+    host = host.substr(0, host.find(':'));
+  }
+  std::string lower(host);
+  std::transform(lower.begin(), lower.end(), lower.begin(),
+                 [](unsigned char c) { return static_cast<char>(std::tolower(c)); });
+  return lower;
+}
+
+bool IEquals(std::string_view a, std::string_view b) {
+  return beast::iequals(beast::string_view(a.data(), a.size()),
+                        beast::string_view(b.data(), b.size()));
+}
+
+// The media type of a Content-Type header, without its parameters.
+std::string_view MediaType(std::string_view content_type) {
+  std::string_view type = content_type.substr(0, content_type.find(';'));
+  while (!type.empty() && (type.back() == ' ' || type.back() == '\t')) type.remove_suffix(1);
+  return type;
 }
 
 // A response's messages already encoded are gathered into one write up to
@@ -485,6 +516,19 @@ class HttpServer::Impl {
     return nullptr;
   }
   asio::ssl::context* tls() { return tls_ ? &*tls_ : nullptr; }
+  // Whether a Host header's host may name this server. A page that reaches
+  // the server through DNS rebinding sends a name of its own site, which a
+  // browser never resolves for "localhost" and its subdomains. An IP address
+  // rebinds nothing: a page with that origin came from the address itself.
+  bool IsAllowedHost(const std::string& host) const {
+    if (host.empty()) return false;
+    boost::system::error_code ec;
+    asio::ip::make_address(host, ec);
+    if (!ec) return true;
+    if (host == "localhost" || host.ends_with(".localhost")) return true;
+    return std::any_of(limits_.allowed_hosts.begin(), limits_.allowed_hosts.end(),
+                       [&](const std::string& name) { return IEquals(name, host); });
+  }
 
   bool TryAcquireStream() {
     int current = streams_.load();
@@ -723,6 +767,9 @@ class Connection final : public ConnectionBase {
     if (!resource.ok()) return SendReply(ErrorReply(resource.status()));
     resource_ = std::move(*resource);
     route_ = RouteOf(resource_);
+    if (std::optional<Reply> refused = RefusedForBrowsers(request)) {
+      return SendReply(std::move(*refused));
+    }
     // A page's files carry no data: they load without the token, which the
     // page then asks for.
     if (verb_ == bhttp::verb::get) {
@@ -767,6 +814,54 @@ class Connection final : public ConnectionBase {
   void SmallBodyTooLarge() {
     SendReply(ErrorReply(413, "request body over the limit of " +
                                   std::to_string(limits().max_small_body_bytes) + " bytes"));
+  }
+
+  // What keeps a web page of another site from using the server through its
+  // user's browser: a Host that is not the server's (DNS rebinding), a
+  // request that changes state from another origin (the browser sends its
+  // Origin; curl and zkarrow send none), a JSON endpoint's body of a type a
+  // page may send anywhere without asking (a form's, text/plain). The server
+  // answers no CORS preflight, so a page cannot ask for more.
+  std::optional<Reply> RefusedForBrowsers(const bhttp::request<bhttp::empty_body>& request) const {
+    const auto host_field = request[bhttp::field::host];
+    const std::string_view host(host_field.data(), host_field.size());
+    if (!host.empty() && !server_.IsAllowedHost(HostOfAuthority(host))) {
+      return ErrorReply(421, "Host \"" + std::string(host) +
+                                 "\" is not a name of this server: requests by name are "
+                                 "answered for localhost and the names given to serve "
+                                 "--http-allowed-hosts, which keeps pages of other sites out "
+                                 "(DNS rebinding); use the server's IP address or add the name");
+    }
+    if (verb_ == bhttp::verb::get || verb_ == bhttp::verb::head) return std::nullopt;
+    const auto origin_field = request[bhttp::field::origin];
+    const std::string_view origin(origin_field.data(), origin_field.size());
+    if (!origin.empty()) {
+      // Same origin: the page came from this authority (its scheme may
+      // differ behind a proxy that ends TLS).
+      const size_t scheme_end = origin.find("://");
+      const bool same = scheme_end != std::string_view::npos && !host.empty() &&
+                        IEquals(origin.substr(scheme_end + 3), host);
+      if (!same) {
+        return ErrorReply(403, "cross-origin " + method_ + " refused: Origin \"" +
+                                   std::string(origin) + "\" is not this server (Host \"" +
+                                   std::string(host) +
+                                   "\"); use the server's own page at / or a client that "
+                                   "sends no Origin header (curl, zkarrow)");
+      }
+    }
+    const auto& segments = resource_.segments;
+    if (verb_ == bhttp::verb::post && segments.size() == 2 && segments[0] == "actions") {
+      const auto type_field = request[bhttp::field::content_type];
+      const std::string_view type(type_field.data(), type_field.size());
+      // Without a body there is no type to check; a form always has one.
+      const bool has_body = !header_parser_->is_done();
+      if (type.empty() ? has_body : !IEquals(MediaType(type), kJsonType)) {
+        return ErrorReply(
+            415, "POST " + resource_.ToTarget() + " takes a JSON body: expected Content-Type " +
+                     std::string(kJsonType) + ", found \"" + std::string(type) + "\"");
+      }
+    }
+    return std::nullopt;
   }
 
   bool Authorized(const bhttp::request<bhttp::empty_body>& request) const {

@@ -14,6 +14,12 @@
 //   GET    a StaticFile's path                         that file, without the token
 // Errors are {"error": "...", "status": N} (http_protocol.h maps codes).
 //
+// Browsers: a Host naming neither an IP address, localhost nor one of
+// HttpLimits::allowed_hosts gets a 421 (DNS rebinding); a request other than
+// GET or HEAD whose Origin is not the Host's a 403 (CSRF); POST /actions/TYPE
+// with a body that is not application/json a 415. No CORS preflight is
+// approved.
+//
 // Threads: `io_threads` run the io_context (all socket work, never blocking
 // work); each upload runs ArrowService::Put on a thread of its own (at most
 // max_concurrent_streams of them with the responses), fed the request body
@@ -69,6 +75,10 @@ struct HttpLimits {
   std::chrono::milliseconds shutdown_timeout{10'000};
   // The chunk an upload is read in (and the most it holds).
   size_t upload_chunk_bytes = 64 * 1024;
+  // Host names (without a port, any case) the server answers besides IP
+  // addresses, "localhost" and its subdomains: any other Host gets a 421,
+  // so that a page of another site cannot reach the server by DNS rebinding.
+  std::vector<std::string> allowed_hosts;
 };
 
 // A file answered to GET (and HEAD) at `path` without the bearer token: a

@@ -1089,7 +1089,10 @@
                                                              headers: { 'Content-Type': 'application/json' } });
       const answer = await response.json();
       // The served state shows the write once the mirror reached its zxid.
-      if (answer.zxid) await request('/actions/sync', { method: 'POST', body: String(answer.zxid) });
+      if (answer.zxid) {
+        await request('/actions/sync', { method: 'POST', body: String(answer.zxid),
+                                         headers: { 'Content-Type': 'application/json' } });
+      }
       $('editor-result').className = '';
       $('editor-result').textContent = 'done at zxid 0x' + BigInt(answer.zxid || 0).toString(16);
       $('editor').hidden = true;
