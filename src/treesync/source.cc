@@ -9,6 +9,7 @@
 #include "arrow/array_access.h"
 #include "arrow/io.h"
 #include "arrow/ipc/reader.h"
+#include "arrow/type.h"
 #include "treesync/internal/record_sorter.h"
 #include "zk/connect_string.h"
 #include "znodes/datadir/data_dir.h"
@@ -98,6 +99,7 @@ class RecordFilter {
   }
 
   SourceInfo& info() { return info_; }
+  const std::string& root() const { return root_; }
 
  private:
   const SourceOptions& options_;
@@ -116,6 +118,8 @@ class Collector {
     std::optional<Record> record = filter_.Own(view);
     return record ? sorter_.Add(std::move(*record)) : Status::Ok();
   }
+
+  const std::string& root() const { return filter_.root(); }
 
   Result<std::unique_ptr<RecordStream>> Finish(SourceInfo* info) && {
     filter_.info().spilled_runs = sorter_.spilled_runs();
@@ -186,9 +190,29 @@ T IntValue(const arrow::ArrayData& array, int64_t i) {
   return array.buffers[1]->data_as<T>()[array.offset + i];
 }
 
-// One batch of a znode table into the collector.
-Status AddBatch(const arrow::RecordBatch& batch, const FileColumns& c, const std::string& file,
-                Collector& collector) {
+// A file's row names a node under the file's root, or the file is refused:
+// restore writes each row at its path relative to that root, so a path
+// without its leading '/' would land beside the target (root "/t", row
+// "x": "/tx"), and one outside the root has no place in the target at all.
+Status CheckRowPath(std::string_view path, const std::string& root, const std::string& file,
+                    int64_t row) {
+  const std::string where = file + ": row " + std::to_string(row) + ": ";
+  if (Status valid = zk::ValidatePath(path); !valid.ok()) {
+    return Status(StatusCode::kInvalidData,
+                  where + arrow::EscapeText(valid.message()) + "; nothing was written");
+  }
+  if (!RelativePath(root, path)) {
+    return Status(StatusCode::kInvalidData, where + "expected a path under the table's root '" +
+                                                root + "' (" + znodes::kMetaRoot + "), found '" +
+                                                arrow::EscapeText(path) + "'; nothing was written");
+  }
+  return Status::Ok();
+}
+
+// One batch of a znode table into the collector; `first_row` is the
+// batch's first row's number in the file.
+Status AddBatch(const arrow::RecordBatch& batch, int64_t first_row, const FileColumns& c,
+                const std::string& file, Collector& collector) {
   auto col = [&](int index) -> const arrow::ArrayData& {
     return *batch.columns[static_cast<size_t>(index)];
   };
@@ -198,6 +222,7 @@ Status AddBatch(const arrow::RecordBatch& batch, const FileColumns& c, const std
   for (int64_t i = 0; i < batch.length; ++i) {
     znodes::ZnodeRecord record;
     const std::string path(StringValue(col(c.path), i));
+    ZKA_RETURN_IF_ERROR(CheckRowPath(path, collector.root(), file, first_row + i));
     record.path = path;
     if (arrow::IsValidAt(kind, i)) {
       const int32_t index = IntValue<int32_t>(kind, i);
@@ -263,9 +288,11 @@ Result<std::unique_ptr<RecordStream>> OpenFile(const SourceSpec& spec, const Sou
     arrow::ipc::FileReader& reader = **file_reader;
     ZKA_ASSIGN_OR_RETURN(FileColumns columns, FindColumns(reader.schema(), spec.file));
     Collector collector(options, RootFromMetadata(reader.schema().metadata));
+    int64_t rows = 0;
     for (int b = 0; b < reader.num_batches(); ++b) {
       ZKA_ASSIGN_OR_RETURN(arrow::RecordBatch batch, reader.ReadBatch(b));
-      ZKA_RETURN_IF_ERROR(AddBatch(batch, columns, spec.file, collector));
+      ZKA_RETURN_IF_ERROR(AddBatch(batch, rows, columns, spec.file, collector));
+      rows += batch.length;
     }
     return std::move(collector).Finish(info);
   }
@@ -279,10 +306,12 @@ Result<std::unique_ptr<RecordStream>> OpenFile(const SourceSpec& spec, const Sou
   arrow::ipc::StreamReader& reader = **stream_reader;
   ZKA_ASSIGN_OR_RETURN(FileColumns columns, FindColumns(reader.schema(), spec.file));
   Collector collector(options, RootFromMetadata(reader.schema().metadata));
+  int64_t rows = 0;
   while (true) {
     ZKA_ASSIGN_OR_RETURN(std::optional<arrow::RecordBatch> batch, reader.Next());
     if (!batch) break;
-    ZKA_RETURN_IF_ERROR(AddBatch(*batch, columns, spec.file, collector));
+    ZKA_RETURN_IF_ERROR(AddBatch(*batch, rows, columns, spec.file, collector));
+    rows += batch->length;
   }
   return std::move(collector).Finish(info);
 }
@@ -399,6 +428,7 @@ size_t Record::MemoryBytes() const {
 }
 
 std::optional<std::string> RelativePath(std::string_view root, std::string_view absolute) {
+  if (!absolute.starts_with('/')) return std::nullopt;
   if (root == "/") return std::string(absolute);
   if (!absolute.starts_with(root)) return std::nullopt;
   if (absolute.size() == root.size()) return "/";

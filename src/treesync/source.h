@@ -129,7 +129,7 @@ Status ReadLiveSource(const SourceSpec& spec, const SourceOptions& options,
                       const OwnedRecordSink& sink, SourceInfo* info);
 
 // `absolute` relative to `root` ("/" for the root itself), or nullopt when
-// it is outside. Both are absolute ZooKeeper paths.
+// it is outside (or not absolute). `root` is an absolute ZooKeeper path.
 std::optional<std::string> RelativePath(std::string_view root, std::string_view absolute);
 // The inverse: `relative` ("/" or "/a/b") under `root`.
 std::string AbsolutePath(std::string_view root, std::string_view relative);

@@ -94,6 +94,7 @@ TEST(PathsTest, RelativeAndAbsolute) {
   EXPECT_EQ(AbsolutePath("/app", "/"), "/app");
   EXPECT_EQ(AbsolutePath("/app", "/x"), "/app/x");
   EXPECT_EQ(AbsolutePath("/", "/x"), "/x");
+  EXPECT_EQ(RelativePath("/", "x"), std::nullopt);
 }
 
 // A znode table written by znodes' own writer (file and stream formats),
@@ -172,6 +173,43 @@ TEST(FileSourceTest, AFileThatIsNotAZnodeTableIsRefusedClearly) {
   std::filesystem::remove(path);
 }
 
+// A row whose path is not an absolute znode path under the table's root
+// would be written beside the target's root ("/t" + "\x1b" = "/t\x1b") or
+// outside it: the whole file is refused, naming the row, before any write.
+TEST(FileSourceTest, ARowOutsideTheTablesRootIsRefused) {
+  const std::filesystem::path path = std::filesystem::temp_directory_path() /
+                                     ("treesync-unit-" + std::to_string(::getpid()) + ".arrow");
+  struct Case {
+    std::string root, bad_row, expected;
+  };
+  const std::vector<Case> cases = {
+      {"/", "\x1b", "row 2: invalid znode path '\\x1b': must start with '/'"},
+      {"/", "/a//b", "row 2: invalid znode path '/a//b': empty component"},
+      {"/app", "/apple", "row 2: expected a path under the table's root '/app'"},
+  };
+  for (const Case& c : cases) {
+    {
+      auto out = arrow::FileOutputStream::Open(path);
+      ASSERT_TRUE(out.ok()) << out.status().ToString();
+      znodes::ZnodeTableOptions options;
+      options.schema_metadata = {{znodes::kMetaRoot, c.root}};
+      auto writer = znodes::ZnodeTableWriter::Open(**out, options);
+      ASSERT_TRUE(writer.ok()) << writer.status().ToString();
+      const std::string top = c.root == "/" ? "/a" : c.root + "/a";
+      for (const std::string& p : {c.root, top, c.bad_row}) {
+        ASSERT_TRUE((*writer)->Append(Node(p, "").View()).ok());
+      }
+      ASSERT_TRUE((*writer)->Finish({}).ok());
+    }
+    auto stream = OpenSource(*ParseSource(path.string()), SourceOptions{}, nullptr);
+    ASSERT_FALSE(stream.ok()) << "root " << c.root << ", row " << c.bad_row;
+    EXPECT_EQ(stream.status().code(), StatusCode::kInvalidData);
+    EXPECT_NE(stream.status().message().find(c.expected), std::string::npos)
+        << stream.status().ToString();
+  }
+  std::filesystem::remove(path);
+}
+
 // /zookeeper (quotas, the ensemble's config) belongs to the server: a tree
 // rooted above it leaves it out, a root inside it keeps it.
 TEST(FileSourceTest, TheServersOwnSubtreeIsLeftOutUnlessItIsTheRoot) {
@@ -184,8 +222,10 @@ TEST(FileSourceTest, TheServersOwnSubtreeIsLeftOutUnlessItIsTheRoot) {
     options.schema_metadata = {{znodes::kMetaRoot, root}};
     auto writer = znodes::ZnodeTableWriter::Open(**out, options);
     ASSERT_TRUE(writer.ok()) << writer.status().ToString();
+    // The rows a snapshot rooted there holds.
     for (std::string p :
          {"/", "/zookeeper", "/zookeeper/config", "/zookeeper/quota", "/zookeeperish", "/app"}) {
+      if (!RelativePath(root, p)) continue;
       ASSERT_TRUE((*writer)->Append(Node(p, "").View()).ok());
     }
     ASSERT_TRUE((*writer)->Finish({}).ok());
