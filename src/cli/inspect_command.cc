@@ -49,20 +49,6 @@ void PrintSchema(const arrow::Schema& schema) {
   }
 }
 
-bool HasKey(const arrow::KeyValueMetadata& metadata, std::string_view key) {
-  for (const auto& entry : metadata) {
-    if (entry.first == key) return true;
-  }
-  return false;
-}
-
-// A znode table (zkarrow snapshot's output), typed values or not.
-bool IsZnodeTable(const arrow::Schema& schema) {
-  return HasKey(schema.metadata, znodes::kMetaSource) &&
-         (schema.fields == znodes::ZnodeTableSchema(false).fields ||
-          schema.fields == znodes::ZnodeTableSchema(true).fields);
-}
-
 std::string Bytes(int64_t n) { return std::to_string(n) + (n == 1 ? " byte" : " bytes"); }
 
 // stdout's state: a write that failed (a full disk, a closed pipe) is an error.
@@ -127,9 +113,9 @@ Status Inspect(const std::string& source, const arrow::ipc::IpcReadOptions& opti
                                    "complete message; its writer may have been cut short)");
   }
   // A znode table ends with the run's summary on its last batch.
-  if (IsZnodeTable(*input->schema())) {
+  if (znodes::IsZnodeTable(*input->schema())) {
     std::printf("zkarrow end-of-run metadata (%s): %s\n", znodes::kMetaZnodes,
-                HasKey(last_metadata, znodes::kMetaZnodes)
+                znodes::HasEndOfRunMetadata(last_metadata)
                     ? "present"
                     : "missing: the run that wrote this did not finish");
   }

@@ -94,9 +94,11 @@ Status Restore(const std::string& verb, const RestoreArgs& args) {
     status =
         treesync::Copy(source, source_options, *client, target.root, options, &stats, &source_info);
   } else {
-    ZKA_ASSIGN_OR_RETURN(auto records, treesync::OpenSource(source, source_options, &source_info));
+    // The whole source is read (and checked) before the first write.
+    auto records = treesync::OpenSource(source, source_options, &source_info);
+    if (!records.ok()) return records.status().WithContext("nothing was written");
     ZKA_ASSIGN_OR_RETURN(auto client, zk::Client::Connect(client_options));
-    status = treesync::Restore(*records, *client, target.root, options, &stats);
+    status = treesync::Restore(**records, *client, target.root, options, &stats);
   }
   progress.Clear();
   const double seconds =

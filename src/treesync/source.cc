@@ -198,13 +198,12 @@ Status CheckRowPath(std::string_view path, const std::string& root, const std::s
                     int64_t row) {
   const std::string where = file + ": row " + std::to_string(row) + ": ";
   if (Status valid = zk::ValidatePath(path); !valid.ok()) {
-    return Status(StatusCode::kInvalidData,
-                  where + arrow::EscapeText(valid.message()) + "; nothing was written");
+    return Status(StatusCode::kInvalidData, where + arrow::EscapeText(valid.message()));
   }
   if (!RelativePath(root, path)) {
     return Status(StatusCode::kInvalidData, where + "expected a path under the table's root '" +
                                                 root + "' (" + znodes::kMetaRoot + "), found '" +
-                                                arrow::EscapeText(path) + "'; nothing was written");
+                                                arrow::EscapeText(path) + "'");
   }
   return Status::Ok();
 }
@@ -281,6 +280,33 @@ std::string RootFromMetadata(const arrow::KeyValueMetadata& metadata) {
   return "/";
 }
 
+// A file read to its end holds the whole tree only if its writer finished:
+// a stream ends with its end-of-stream marker, and a znode table zkarrow
+// wrote carries its end-of-run metadata on its last batch. A stream cut at a
+// message boundary is still valid Arrow, and restore --mode mirror would
+// delete everything the cut left out.
+Status CheckComplete(const arrow::Schema& schema,
+                     const arrow::KeyValueMetadata& last_batch_metadata, bool ended_with_marker,
+                     int64_t batches, int64_t rows, const std::string& file) {
+  const std::string read =
+      std::to_string(batches) + " record batches (" + std::to_string(rows) + " rows)";
+  if (!ended_with_marker) {
+    return Status(StatusCode::kInvalidData,
+                  file +
+                      ": expected the end-of-stream marker after the last record batch, found "
+                      "the end of the file after " +
+                      read + ": the file is incomplete (its writer was cut short); take it again");
+  }
+  if (znodes::IsZnodeTable(schema) && !znodes::HasEndOfRunMetadata(last_batch_metadata)) {
+    return Status(StatusCode::kInvalidData,
+                  file + ": expected the znode table's end-of-run metadata (" +
+                      znodes::kMetaZnodes + ") on its last batch, found none in " + read +
+                      ": the run that wrote it did not finish, so the file is incomplete; take "
+                      "it again");
+  }
+  return Status::Ok();
+}
+
 Result<std::unique_ptr<RecordStream>> OpenFile(const SourceSpec& spec, const SourceOptions& options,
                                                SourceInfo* info) {
   auto file_reader = arrow::ipc::FileReader::OpenPath(spec.file);
@@ -289,11 +315,20 @@ Result<std::unique_ptr<RecordStream>> OpenFile(const SourceSpec& spec, const Sou
     ZKA_ASSIGN_OR_RETURN(FileColumns columns, FindColumns(reader.schema(), spec.file));
     Collector collector(options, RootFromMetadata(reader.schema().metadata));
     int64_t rows = 0;
+    arrow::KeyValueMetadata last_batch_metadata;
     for (int b = 0; b < reader.num_batches(); ++b) {
       ZKA_ASSIGN_OR_RETURN(arrow::RecordBatch batch, reader.ReadBatch(b));
       ZKA_RETURN_IF_ERROR(AddBatch(batch, rows, columns, spec.file, collector));
       rows += batch.length;
+      if (b + 1 == reader.num_batches()) {
+        ZKA_ASSIGN_OR_RETURN(arrow::ipc::BatchInfo last, reader.ReadBatchInfo(b));
+        last_batch_metadata = std::move(last.custom_metadata);
+      }
     }
+    // The footer ends the file format as the marker ends a stream.
+    ZKA_RETURN_IF_ERROR(CheckComplete(reader.schema(), last_batch_metadata,
+                                      /*ended_with_marker=*/true, reader.num_batches(), rows,
+                                      spec.file));
     return std::move(collector).Finish(info);
   }
   // Not an IPC file: perhaps an IPC stream (snapshot -o - > FILE).
@@ -307,12 +342,18 @@ Result<std::unique_ptr<RecordStream>> OpenFile(const SourceSpec& spec, const Sou
   ZKA_ASSIGN_OR_RETURN(FileColumns columns, FindColumns(reader.schema(), spec.file));
   Collector collector(options, RootFromMetadata(reader.schema().metadata));
   int64_t rows = 0;
+  int64_t batches = 0;
+  arrow::KeyValueMetadata last_batch_metadata;
   while (true) {
     ZKA_ASSIGN_OR_RETURN(std::optional<arrow::RecordBatch> batch, reader.Next());
     if (!batch) break;
     ZKA_RETURN_IF_ERROR(AddBatch(*batch, rows, columns, spec.file, collector));
     rows += batch->length;
+    ++batches;
+    last_batch_metadata = reader.last_batch_info().custom_metadata;
   }
+  ZKA_RETURN_IF_ERROR(CheckComplete(reader.schema(), last_batch_metadata,
+                                    reader.ended_with_marker(), batches, rows, spec.file));
   return std::move(collector).Finish(info);
 }
 

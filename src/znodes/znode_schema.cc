@@ -14,7 +14,21 @@ arrow::Field DictionaryUtf8Field(std::string name, int64_t id, bool nullable) {
   return field;
 }
 
+bool HasKey(const arrow::KeyValueMetadata& metadata, std::string_view key) {
+  return std::any_of(metadata.begin(), metadata.end(),
+                     [&](const auto& entry) { return entry.first == key; });
+}
+
 }  // namespace
+
+bool IsZnodeTable(const arrow::Schema& schema) {
+  return HasKey(schema.metadata, kMetaSource) && (schema.fields == ZnodeTableSchema(false).fields ||
+                                                  schema.fields == ZnodeTableSchema(true).fields);
+}
+
+bool HasEndOfRunMetadata(const arrow::KeyValueMetadata& last_batch_metadata) {
+  return HasKey(last_batch_metadata, kMetaZnodes);
+}
 
 arrow::DataType AclEntryType() {
   return arrow::StructType({

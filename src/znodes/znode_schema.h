@@ -62,6 +62,16 @@ inline constexpr const char* kMetaZnodes = "zkarrow.znodes";
 
 arrow::Schema ZnodeTableSchema(bool typed_values);
 
+// Whether `schema` is that of a znode table zkarrow wrote (snapshot, serve):
+// its source in the metadata, the columns of ZnodeTableSchema(false or true).
+bool IsZnodeTable(const arrow::Schema& schema);
+
+// Whether the custom metadata of a znode table's last record batch holds
+// the end-of-run summary (kMetaZnodes) that the writer attaches once its run
+// finished. Without it the table stops where the run that wrote it did: a
+// complete Arrow file or stream, but not the whole tree.
+bool HasEndOfRunMetadata(const arrow::KeyValueMetadata& last_batch_metadata);
+
 // The positions in ZnodeTableSchema(typed_values) of the columns named in
 // `names` (comma-separated, in the order given), for a table of only those.
 // An unknown or repeated name is an error listing the valid ones.

@@ -210,6 +210,87 @@ TEST(FileSourceTest, ARowOutsideTheTablesRootIsRefused) {
   std::filesystem::remove(path);
 }
 
+// A znode table whose writer did not finish is valid Arrow up to where it
+// stopped: read as a source it would be a tree without everything after
+// the cut, which restore --mode mirror deletes. It is refused instead: a
+// stream without its end-of-stream marker (cut at a message boundary, or
+// only the schema), and a zkarrow table without its end-of-run metadata.
+TEST(FileSourceTest, AnIncompleteTableIsRefused) {
+  const std::filesystem::path path = std::filesystem::temp_directory_path() /
+                                     ("treesync-unit-" + std::to_string(::getpid()) + ".arrows");
+  struct Case {
+    std::string name;
+    arrow::ipc::IpcFormat format;
+    int rows;
+    bool finish;
+    arrow::KeyValueMetadata end_of_run;
+    std::string expected;  // "" for a complete table
+  };
+  const arrow::KeyValueMetadata end_of_run = {{znodes::kMetaZnodes, "5"}};
+  const std::vector<Case> cases = {
+      {"cut after two batches",
+       arrow::ipc::IpcFormat::kStream,
+       5,
+       false,
+       {},
+       "expected the end-of-stream marker after the last record batch, found the end of the "
+       "file after 2 record batches (4 rows)"},
+      {"only the schema",
+       arrow::ipc::IpcFormat::kStream,
+       0,
+       false,
+       {},
+       "after 0 record batches (0 rows)"},
+      {"stream without end-of-run metadata",
+       arrow::ipc::IpcFormat::kStream,
+       5,
+       true,
+       {},
+       "expected the znode table's end-of-run metadata (zkarrow.znodes) on its last batch"},
+      {"file without end-of-run metadata",
+       arrow::ipc::IpcFormat::kFile,
+       5,
+       true,
+       {},
+       "expected the znode table's end-of-run metadata (zkarrow.znodes) on its last batch"},
+      {"complete stream", arrow::ipc::IpcFormat::kStream, 5, true, end_of_run, ""},
+      {"complete file", arrow::ipc::IpcFormat::kFile, 5, true, end_of_run, ""},
+  };
+  for (const Case& c : cases) {
+    {
+      auto out = arrow::FileOutputStream::Open(path);
+      ASSERT_TRUE(out.ok()) << out.status().ToString();
+      znodes::ZnodeTableOptions options;
+      options.format = c.format;
+      options.max_batch_rows = 2;
+      options.schema_metadata = {{znodes::kMetaSource, "unit test"}, {znodes::kMetaRoot, "/"}};
+      auto writer = znodes::ZnodeTableWriter::Open(**out, options);
+      ASSERT_TRUE(writer.ok()) << writer.status().ToString();
+      for (int i = 0; i < c.rows; ++i) {
+        ASSERT_TRUE(
+            (*writer)->Append(Node(i == 0 ? "/" : "/n" + std::to_string(i), "").View()).ok());
+      }
+      // Without Finish the writer stops after its last full batch.
+      if (c.finish) {
+        ASSERT_TRUE((*writer)->Finish(c.end_of_run).ok());
+      }
+    }
+    auto stream = OpenSource(*ParseSource(path.string()), SourceOptions{}, nullptr);
+    if (c.expected.empty()) {
+      ASSERT_TRUE(stream.ok()) << c.name << ": " << stream.status().ToString();
+      EXPECT_EQ(Paths(**stream).size(), 5u) << c.name;
+      continue;
+    }
+    ASSERT_FALSE(stream.ok()) << c.name;
+    EXPECT_EQ(stream.status().code(), StatusCode::kInvalidData) << c.name;
+    EXPECT_NE(stream.status().message().find(c.expected), std::string::npos)
+        << c.name << ": " << stream.status().ToString();
+    EXPECT_NE(stream.status().message().find("the file is incomplete"), std::string::npos)
+        << c.name << ": " << stream.status().ToString();
+  }
+  std::filesystem::remove(path);
+}
+
 // /zookeeper (quotas, the ensemble's config) belongs to the server: a tree
 // rooted above it leaves it out, a root inside it keeps it.
 TEST(FileSourceTest, TheServersOwnSubtreeIsLeftOutUnlessItIsTheRoot) {
