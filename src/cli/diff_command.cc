@@ -127,6 +127,16 @@ Status RunDiff(const DiffArgs& args, treesync::DiffCounts* counts) {
       *stream_a, *stream_b, diff, [&](const treesync::DiffRow& row) { return output->Append(row); },
       counts));
   ZKA_RETURN_IF_ERROR(output->Finish(*counts));
+  // Neither equal nor known to differ there: a comparison that could not be
+  // made is a failure (diff(1) exits 2 on a file it cannot read).
+  if (counts->unreadable.subtrees > 0) {
+    return Status(StatusCode::kRemote,
+                  "could not compare " +
+                      treesync::UnreadableText(counts->unreadable, a.text, b.text) +
+                      " or anything below, the node's contents being unknown (read it with "
+                      "credentials that can); elsewhere " +
+                      DiffCountsText(*counts));
+  }
   if (counts->total() > 0) return Different(DiffCountsText(*counts));
   return Status::Ok();
 }
@@ -238,9 +248,10 @@ void RegisterDiffCommand(CLI::App& app, CommandRunner& runner) {
       "diff", "Compare two trees (znode-table files, zk://HOST:PORT/path, datadir:DIR[@ZXID])");
   command->footer(
       "Paths are compared relative to each source's root. Rows: path, change (added, removed,\n"
-      "data, acl, kind, stat) and old/new data, ACL, kind, version, mzxid.\n"
+      "data, acl, kind, stat) and old/new data, ACL, kind, version, mzxid. Nothing at or below\n"
+      "a node a side could not read (a NOAUTH row) is compared.\n"
       "Exit status: 0 equal, 1 different, 2 bad arguments, 3 ZooKeeper unreachable,\n"
-      "4 any other failure.\n"
+      "4 any other failure, or an unreadable subtree that could not be compared.\n"
       "Examples:\n"
       "  zkarrow diff backup.arrow zk://zk1:2181/app\n"
       "  zkarrow diff zk://staging:2181/cfg zk://prod:2181/cfg --format json\n"

@@ -20,6 +20,18 @@ Result<treesync::RestoreMode> ParseMode(const std::string& text) {
   return UsageError("--mode wants create, update or mirror, not '" + text + "'");
 }
 
+// What restore left alone below the source's unreadable nodes and why, as
+// a line of its own; "" when it left nothing.
+std::string UnreadableLine(const std::string& verb, const treesync::UnreadableCount& count) {
+  const std::string text = treesync::UnreadableText(count, "the target", "the source");
+  if (text.empty()) return "";
+  const std::string it = count.subtrees == 1 ? "it" : "them";
+  return "zkarrow " + verb + ": skipped " + text + ": nothing at or below " + it +
+         " was written, the source not saying what is there; take the source again with "
+         "credentials that can read " +
+         it + "\n";
+}
+
 Status Restore(const std::string& verb, const RestoreArgs& args) {
   if (args.acl && args.no_acl) return UsageError("--acl and --no-acl exclude each other");
   if (!args.connection.zk.empty()) {
@@ -80,6 +92,7 @@ Status Restore(const std::string& verb, const RestoreArgs& args) {
                  verb.c_str(), DiffCountsText(counts).c_str(),
                  static_cast<long long>(stats.skipped_ephemeral),
                  static_cast<long long>(stats.kind_mismatches));
+    std::fputs(UnreadableLine(verb, stats.unreadable).c_str(), stderr);
     return Status::Ok();
   }
 
@@ -116,6 +129,7 @@ Status Restore(const std::string& verb, const RestoreArgs& args) {
                FormatCount(stats.replanned_batches).c_str(),
                FormatCount(stats.unknown_batches).c_str(), FormatBytes(stats.request_bytes).c_str(),
                seconds);
+  std::fputs(UnreadableLine(verb, stats.unreadable).c_str(), stderr);
   for (const std::string& warning : stats.warnings) {
     std::fprintf(stderr, "zkarrow %s: warning: %s\n", verb.c_str(), warning.c_str());
   }
@@ -179,6 +193,8 @@ void RegisterRestoreCommand(CLI::App& app, CommandRunner& runner) {
       "nodes skipped; sequential names kept; container and TTL nodes created as such (TTL needs\n"
       "extendedTypesEnabled on the server). Batches are multi transactions under jute.maxbuffer,\n"
       "guarded by the versions read: a node changed meanwhile is read again and re-planned.\n"
+      "Nothing is written at or below a source node that could not be read (a NOAUTH row of a\n"
+      "snapshot taken without the credentials to read it): the summary counts such subtrees.\n"
       "Re-running an interrupted restore finishes it.\n"
       "Examples:\n"
       "  zkarrow restore backup.arrow zk://zk1:2181/app --mode mirror\n"

@@ -1,5 +1,6 @@
 #include "treesync/diff.h"
 
+#include <string>
 #include <utility>
 #include <vector>
 
@@ -81,6 +82,33 @@ bool AclsEquivalent(const std::vector<zk::Acl>& a, const std::vector<zk::Acl>& b
   return true;
 }
 
+std::string UnreadableText(const UnreadableCount& count, std::string_view old_name,
+                           std::string_view new_name) {
+  if (count.subtrees == 0 || !count.first) return "";
+  const UnreadableSubtree& first = *count.first;
+  return std::to_string(count.subtrees) +
+         (count.subtrees == 1 ? " unreadable subtree (" : " unreadable subtrees (first ") +
+         first.path + ": " + first.error + " in " +
+         std::string(first.in_old ? old_name : new_name) + ")";
+}
+
+bool UnreadableSubtrees::Covers(std::string_view path) const {
+  if (roots_.empty()) return false;
+  if (roots_.contains("/")) return true;
+  // The path itself and each of its ancestors.
+  for (size_t end = path.find('/', 1);; end = path.find('/', end + 1)) {
+    if (roots_.find(path.substr(0, end)) != roots_.end()) return true;
+    if (end == std::string_view::npos) return false;
+  }
+}
+
+bool UnreadableSubtrees::Add(const Record& record, bool in_old) {
+  if (record.error.empty()) return false;
+  roots_.insert(record.path);
+  if (count_.subtrees++ == 0) count_.first = UnreadableSubtree{record.path, record.error, in_old};
+  return true;
+}
+
 int64_t DiffCounts::total() const {
   int64_t sum = 0;
   for (int64_t count : by_change) sum += count;
@@ -116,26 +144,37 @@ Status Diff(RecordStream& a, RecordStream& b, const DiffOptions& options, const 
     ++counts->by_change[static_cast<size_t>(change)];
     return sink(DiffRow{change, old_record, new_record});
   };
+  UnreadableSubtrees unreadable;
+  // Whether a path (present on one side or both) is in an unreadable subtree.
+  auto unknown = [&](const Record* old_record, const Record* new_record) {
+    if (unreadable.Covers(old_record ? old_record->path : new_record->path)) return true;
+    const bool added = old_record != nullptr && options.unknown_below_old_errors &&
+                       unreadable.Add(*old_record, /*in_old=*/true);
+    return added || (new_record != nullptr && unreadable.Add(*new_record, /*in_old=*/false));
+  };
   ZKA_ASSIGN_OR_RETURN(const Record* left, a.Next());
   ZKA_ASSIGN_OR_RETURN(const Record* right, b.Next());
   while (left != nullptr || right != nullptr) {
     ++counts->compared;
     if (right == nullptr || (left != nullptr && left->path < right->path)) {
-      ZKA_RETURN_IF_ERROR(emit(Change::kRemoved, left, nullptr));
+      if (!unknown(left, nullptr)) ZKA_RETURN_IF_ERROR(emit(Change::kRemoved, left, nullptr));
       ZKA_ASSIGN_OR_RETURN(left, a.Next());
     } else if (left == nullptr || right->path < left->path) {
-      ZKA_RETURN_IF_ERROR(emit(Change::kAdded, nullptr, right));
+      if (!unknown(nullptr, right)) ZKA_RETURN_IF_ERROR(emit(Change::kAdded, nullptr, right));
       ZKA_ASSIGN_OR_RETURN(right, b.Next());
     } else {
-      Status status;
-      CompareRecords(*left, *right, options, [&](Change change) {
-        if (status.ok()) status = emit(change, left, right);
-      });
-      ZKA_RETURN_IF_ERROR(status);
+      if (!unknown(left, right)) {
+        Status status;
+        CompareRecords(*left, *right, options, [&](Change change) {
+          if (status.ok()) status = emit(change, left, right);
+        });
+        ZKA_RETURN_IF_ERROR(status);
+      }
       ZKA_ASSIGN_OR_RETURN(left, a.Next());
       ZKA_ASSIGN_OR_RETURN(right, b.Next());
     }
   }
+  counts->unreadable = unreadable.count();
   return Status::Ok();
 }
 

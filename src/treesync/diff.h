@@ -7,6 +7,9 @@
 #include <cstdint>
 #include <functional>
 #include <memory>
+#include <optional>
+#include <set>
+#include <string>
 #include <string_view>
 
 #include "arrow/array.h"
@@ -35,6 +38,12 @@ struct DiffOptions {
   // False when a side was read live, where containers and TTL nodes look
   // persistent: kinds then compare only as ephemeral or not.
   bool exact_kinds = true;
+  // Whether an unreadable row of the old side (A) stands for an unknown
+  // subtree, as one of the new side (B) always does. Restore's old side is
+  // its target, which it writes: there an unreadable node stays a row, and
+  // the write planned from it fails with the target's error (NOAUTH),
+  // telling the restorer its credentials do not suffice there.
+  bool unknown_below_old_errors = true;
 };
 
 // One difference between the old side (A) and the new side (B). `old_record`
@@ -49,14 +58,50 @@ struct DiffRow {
 
 using DiffSink = std::function<Status(const DiffRow&)>;
 
+// A node a side could not read: its row carries an error (NOAUTH, ...), so
+// its data or ACL are unknown, and so is what lies below it (a node that
+// cannot be read cannot be listed either). Nothing at or below it is
+// compared: the other side's nodes there are neither removed nor added.
+struct UnreadableSubtree {
+  std::string path;     // relative to the roots
+  std::string error;    // the row's error, e.g. NOAUTH
+  bool in_old = false;  // which side: old (A; restore's target) or new (B; restore's source)
+};
+
+struct UnreadableCount {
+  int64_t subtrees = 0;  // outermost ones: one below another is not counted
+  std::optional<UnreadableSubtree> first;
+};
+
+// "1 unreadable subtree (/sec: NOAUTH in backup.arrow)", or "" for none.
+std::string UnreadableText(const UnreadableCount& count, std::string_view old_name,
+                           std::string_view new_name);
+
+// The unreadable subtrees met so far, in any order in which a parent comes
+// before its descendants (path order, a live walk's order).
+class UnreadableSubtrees {
+ public:
+  // Whether `path` is at or below one of them.
+  bool Covers(std::string_view path) const;
+  // Makes `record` one of them if its row has an error; returns whether it did.
+  bool Add(const Record& record, bool in_old);
+  const UnreadableCount& count() const { return count_; }
+
+ private:
+  std::set<std::string, std::less<>> roots_;
+  UnreadableCount count_;
+};
+
 struct DiffCounts {
   std::array<int64_t, kChangeNames.size()> by_change{};
-  int64_t compared = 0;  // paths seen on either side
+  int64_t compared = 0;        // paths seen on either side
+  UnreadableCount unreadable;  // not compared
   int64_t total() const;
 };
 
 // The changes that turn tree A into tree B, in path order; a node differing
 // in several respects gives one row per respect (data, acl, kind, stat).
+// Unreadable subtrees (UnreadableSubtree) give no rows; counts has them.
 Status Diff(RecordStream& a, RecordStream& b, const DiffOptions& options, const DiffSink& sink,
             DiffCounts* counts);
 

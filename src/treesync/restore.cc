@@ -148,6 +148,7 @@ DiffOptions RestoreDiffOptions(const RestoreOptions& options) {
   diff.compare_acl = options.restore_acl;
   // The target is read live, where containers and TTL nodes look persistent.
   diff.exact_kinds = false;
+  diff.unknown_below_old_errors = false;
   return diff;
 }
 
@@ -260,9 +261,11 @@ class Restorer {
     read.read_acl = options_.restore_acl;
     ZKA_ASSIGN_OR_RETURN(auto target, OpenLiveTree(client_, root_, read, nullptr));
     ObservedStream observed(source, [&](const Record& record) { ObserveSequence(record); });
+    DiffCounts counts;
     ZKA_RETURN_IF_ERROR(Diff(
         *target, observed, RestoreDiffOptions(options_),
-        [&](const DiffRow& row) { return Consider(row); }, nullptr));
+        [&](const DiffRow& row) { return Consider(row); }, &counts));
+    stats_.unreadable = counts.unreadable;
     if (options_.atomic) return RunAtomic();
     return Complete();
   }
@@ -292,9 +295,15 @@ class Restorer {
   Status WriteStream(RecordQueue& queue, const std::optional<Record>& target_root) {
     const DiffOptions diff = RestoreDiffOptions(options_);
     bool ancestors_created = false;
+    // The walk hands out a parent before its children.
+    UnreadableSubtrees unreadable;
     for (;;) {
       ZKA_ASSIGN_OR_RETURN(std::optional<Record> record, queue.Pop());
       if (!record) break;
+      if (unreadable.Covers(record->path) || unreadable.Add(*record, /*in_old=*/false)) {
+        stats_.unreadable = unreadable.count();
+        continue;
+      }
       ObserveSequence(*record);
       // Nothing is written before the source's root has been read.
       if (!ancestors_created) ZKA_RETURN_IF_ERROR(CreateAncestors());
@@ -914,10 +923,13 @@ Status PlanRestore(RecordStream& target, RecordStream& source, const RestoreOpti
                    const DiffSink& sink, RestoreStats* stats) {
   RestoreStats local;
   if (stats == nullptr) stats = &local;
-  return Diff(
+  DiffCounts counts;
+  ZKA_RETURN_IF_ERROR(Diff(
       target, source, RestoreDiffOptions(options),
       [&](const DiffRow& row) { return Acts(row, options, stats) ? sink(row) : Status::Ok(); },
-      nullptr);
+      &counts));
+  stats->unreadable = counts.unreadable;
+  return Status::Ok();
 }
 
 Status Restore(RecordStream& source, zk::Client& client, const std::string& target_root,

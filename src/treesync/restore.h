@@ -20,6 +20,12 @@
 // create children and set the ACL would let everyone read and take the node
 // while the restore runs.
 //
+// Unreadable subtrees of the source (a row with an error, e.g. NOAUTH in a
+// snapshot taken without the credentials to read it) are skipped and
+// counted: nothing is created, changed or deleted at or below them. A node
+// of the target the restorer cannot read is no such thing: the writes
+// planned there fail and say so (DiffOptions::unknown_below_old_errors).
+//
 // Ephemeral source nodes are skipped and counted: they belong to sessions.
 // Sequential names are created exactly as named, and their parents'
 // sequence counters advanced past them (kMaxSequenceAdvance). Container and TTL nodes are
@@ -51,7 +57,10 @@ struct RestoreStats {
   int64_t deleted = 0;
   int64_t skipped_ephemeral = 0;
   int64_t kind_mismatches = 0;  // same path, different kind: left alone
-  int64_t batches = 0;          // multi requests sent
+  // Source subtrees below an unreadable node: nothing at or below them is
+  // written, the source not saying what is there.
+  UnreadableCount unreadable;
+  int64_t batches = 0;  // multi requests sent
   int64_t replanned_batches = 0;
   // Sent, but the run stopped without learning whether they applied (the
   // connection dropped with them in flight): running again settles them.

@@ -576,6 +576,67 @@ TEST_F(TreeSyncTest, AtomicIsAllOrNothingAndRefusesWhatDoesNotFit) {
   std::filesystem::remove(ttl_file);
 }
 
+// A snapshot taken without the credentials to read a node holds it as a
+// NOAUTH row without children. That subtree is unknown, not empty: mirror
+// leaves it (and its 50 children) alone and says why, diff says it could
+// not compare it, and copy, read without credentials, does not create it.
+TEST_F(TreeSyncTest, AnUnreadableSubtreeOfTheSourceIsLeftAlone) {
+  constexpr int kChildren = 50;
+  auto target = StartTarget();
+  ASSERT_NE(target, nullptr);
+  auto alice = Connect(target->ConnectString());
+  ASSERT_NE(alice, nullptr);
+  Must(alice->Create("/w", "top"));
+  Must(alice->Create("/w/open", "readable"));
+  Must(alice->Create("/w/sec", "alice's", zk::CreatorAllAcl()));
+  for (int i = 0; i < kChildren; ++i) {
+    Must(alice->Create("/w/sec/c" + std::to_string(i), "x", zk::CreatorAllAcl()));
+  }
+  // Sorts between /w/sec and its children: still compared and restored.
+  Must(alice->Create("/w/sec-next", "readable"));
+
+  const std::filesystem::path anonymous = TempPath("anonymous.arrow");
+  Ran snapshot = Zkarrow("snapshot --zk " + target->ConnectString() + " --path /w --acl -o " +
+                         anonymous.string());
+  ASSERT_EQ(snapshot.exit, 0) << snapshot.output;
+  Must(alice->SetData("/w/sec-next", "changed since", -1));
+
+  Ran diff = Zkarrow("diff " + anonymous.string() + " " + Zk(*target, "/w") + " --auth " + kAuth);
+  EXPECT_EQ(diff.exit, 4) << diff.output;
+  EXPECT_EQ(diff.output.find("removed"), std::string::npos) << diff.output;
+  EXPECT_NE(diff.output.find("could not compare 1 unreadable subtree (/sec: NOAUTH in " +
+                             anonymous.string() + ")"),
+            std::string::npos)
+      << diff.output;
+  EXPECT_NE(diff.output.find("elsewhere 1 differences: data 1"), std::string::npos) << diff.output;
+
+  Ran restore = Zkarrow("restore " + anonymous.string() + " " + Zk(*target, "/w") +
+                        " --mode mirror --auth " + kAuth);
+  ASSERT_EQ(restore.exit, 0) << restore.output;
+  EXPECT_NE(restore.output.find(": 0 created, 1 updated, 0 ACLs set, 0 deleted"), std::string::npos)
+      << restore.output;
+  EXPECT_NE(restore.output.find("skipped 1 unreadable subtree (/sec: NOAUTH in the source): "
+                                "nothing at or below it was written"),
+            std::string::npos)
+      << restore.output;
+  auto left = alice->GetAllChildrenNumber("/w/sec").get();
+  ASSERT_TRUE(left.ok()) << left.status().ToString();
+  EXPECT_EQ(*left, kChildren);
+  auto data = alice->GetData("/w/sec-next").get();
+  ASSERT_TRUE(data.ok()) << data.status().ToString();
+  EXPECT_EQ(data->data, "readable");
+
+  // Read without credentials into an empty target: the streaming copy.
+  Ran copy = Zkarrow("copy " + Zk(*target, "/w") + " " + Zk(*target, "/copy") + " --no-acl");
+  ASSERT_EQ(copy.exit, 0) << copy.output;
+  EXPECT_NE(copy.output.find("skipped 1 unreadable subtree (/sec: NOAUTH in the source)"),
+            std::string::npos)
+      << copy.output;
+  EXPECT_TRUE(alice->Exists("/copy/sec-next").get().value().has_value());
+  EXPECT_FALSE(alice->Exists("/copy/sec").get().value().has_value());
+  std::filesystem::remove(anonymous);
+}
+
 // A node of the target that the restorer may not write below: the error
 // names the node and the cause, and the rest of the run stops there.
 TEST_F(TreeSyncTest, ATargetAclDenyingTheRestorerIsAClearError) {

@@ -403,6 +403,41 @@ TEST(DiffTest, OneRowPerDifferenceInPathOrder) {
   EXPECT_EQ(counts.compared, 7);
 }
 
+// A row with an error (a node its reader could not read) stands for an
+// unknown subtree: the other side's nodes at and below it give no rows,
+// whichever side it is on, while paths sorting among its descendants
+// ("/sec-next" between "/sec" and "/sec/c") are compared as usual.
+TEST(DiffTest, NothingAtOrBelowAnUnreadableNodeIsCompared) {
+  Record unreadable = Node("/sec", "");
+  unreadable.data.reset();
+  unreadable.error = "NOAUTH";
+  Record unreadable_old = unreadable;
+  unreadable_old.path = "/old";
+  VectorSource a({Node("/", ""), unreadable_old, Node("/sec", "s"), Node("/sec-next", "1"),
+                  Node("/sec/c", "c"), Node("/sec/c/d", "d")});
+  VectorSource b({Node("/", ""), Node("/old", "o"), Node("/old/new", "n"), unreadable,
+                  Node("/sec-next", "2"), Node("/zz", "z")});
+  std::vector<std::pair<std::string, Change>> rows;
+  DiffCounts counts;
+  Status status = Diff(
+      a, b, DiffOptions{},
+      [&](const DiffRow& row) {
+        rows.emplace_back(row.path(), row.change);
+        return Status::Ok();
+      },
+      &counts);
+  ASSERT_TRUE(status.ok()) << status.ToString();
+  const std::vector<std::pair<std::string, Change>> expected = {{"/sec-next", Change::kData},
+                                                                {"/zz", Change::kAdded}};
+  EXPECT_EQ(rows, expected);
+  EXPECT_EQ(counts.unreadable.subtrees, 2);
+  ASSERT_TRUE(counts.unreadable.first.has_value());
+  EXPECT_EQ(counts.unreadable.first->path, "/old");
+  EXPECT_TRUE(counts.unreadable.first->in_old);
+  EXPECT_EQ(UnreadableText(counts.unreadable, "A", "B"),
+            "2 unreadable subtrees (first /old: NOAUTH in A)");
+}
+
 TEST(DiffTest, StatAndKindsOnlyWhenAsked) {
   Record container = Node("/kind", "");
   container.kind = znodes::NodeKind::kContainer;
