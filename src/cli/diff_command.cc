@@ -38,8 +38,10 @@ struct DiffArgs {
 };
 
 // Data as quoted text when it is printable UTF-8-ish, else hex; cut.
-std::string ShowData(const std::optional<std::string>& data) {
-  if (!data) return "(not read)";
+std::string ShowData(const treesync::Record& record) {
+  if (!record.data) return "(not read)";
+  if (record.null_data) return "null";
+  const std::optional<std::string>& data = record.data;
   const std::string_view bytes = std::string_view(*data).substr(0, kSummaryDataBytes);
   const bool printable = std::all_of(bytes.begin(), bytes.end(), [](char c) {
     auto b = static_cast<unsigned char>(c);
@@ -69,7 +71,7 @@ std::string SummaryLine(const treesync::DiffRow& row) {
   const treesync::Record* new_record = row.new_record;
   switch (row.change) {
     case treesync::Change::kData:
-      line += ": " + ShowData(old_record->data) + " -> " + ShowData(new_record->data);
+      line += ": " + ShowData(*old_record) + " -> " + ShowData(*new_record);
       break;
     case treesync::Change::kAcl:
       line +=

@@ -48,6 +48,7 @@ Status SnapshotLive(const SnapshotArgs& args, znodes::ZnodeTableOptions table_op
       {znodes::kMetaRoot, args.path},
       {znodes::kMetaStartTime, IsoTimeNow()},
       {znodes::kMetaVersion, ZKARROW_VERSION},
+      {znodes::kMetaData, args.no_data ? znodes::kMetaDataNotRead : znodes::kMetaDataRead},
   };
   ZKA_ASSIGN_OR_RETURN(auto writer, znodes::ZnodeTableWriter::Open(output.stream(), table_options));
 
@@ -105,6 +106,7 @@ Status SnapshotDataDir(const SnapshotArgs& args, znodes::ZnodeTableOptions table
       {znodes::kMetaRoot, "/"},
       {znodes::kMetaStartTime, IsoTimeNow()},
       {znodes::kMetaVersion, ZKARROW_VERSION},
+      {znodes::kMetaData, znodes::kMetaDataRead},
   };
   ZKA_ASSIGN_OR_RETURN(auto writer, znodes::ZnodeTableWriter::Open(output.stream(), table_options));
   ProgressLine progress("znodes");

@@ -89,6 +89,7 @@ class StreamSink final : public watch::ChangeSink {
         {znodes::kMetaRoot, args_.path},
         {znodes::kMetaStartTime, IsoTimeNow()},
         {znodes::kMetaVersion, ZKARROW_VERSION},
+        {znodes::kMetaData, znodes::kMetaDataRead},
         {watch::kMetaStartZxid, std::to_string(start_zxid)},
     };
     if (Rotating()) {

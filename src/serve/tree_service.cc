@@ -36,6 +36,7 @@ struct StoredNode {
   std::optional<zk::Stat> stat;
   znodes::NodeKind kind = znodes::NodeKind::kPersistent;
   std::optional<std::vector<uint8_t>> data;
+  bool null_data = false;  // as ZnodeRecord::null_data
   std::optional<int64_t> ttl_ms;
   std::optional<std::vector<zk::Acl>> acl;
   std::string error;
@@ -46,6 +47,7 @@ struct StoredNode {
     node->stat = record.stat;
     node->kind = record.kind;
     if (record.data) node->data.emplace(record.data->begin(), record.data->end());
+    node->null_data = record.null_data;
     node->ttl_ms = record.ttl_ms;
     if (record.acl != nullptr) node->acl = *record.acl;
     node->error = record.error;
@@ -57,7 +59,10 @@ struct StoredNode {
     record.path = path;
     record.stat = stat;
     record.kind = kind;
-    if (with_data && data) record.data = std::span<const uint8_t>(*data);
+    if (with_data && data) {
+      record.data = std::span<const uint8_t>(*data);
+      record.null_data = null_data;
+    }
     record.ttl_ms = ttl_ms;
     record.acl = acl ? &*acl : nullptr;
     record.error = error;
@@ -67,7 +72,8 @@ struct StoredNode {
   // The same node as `other` in every column a row shows.
   bool SameAs(const StoredNode& other) const {
     return path == other.path && stat == other.stat && kind == other.kind && data == other.data &&
-           ttl_ms == other.ttl_ms && acl == other.acl && error == other.error;
+           null_data == other.null_data && ttl_ms == other.ttl_ms && acl == other.acl &&
+           error == other.error;
   }
 
   // What the node costs in memory, roughly (for the history's budget).
@@ -542,11 +548,12 @@ class TreeService::Core : public watch::ChangeSink,
     return metrics;
   }
 
-  arrow::KeyValueMetadata SchemaMetadata(int64_t zxid) const {
+  arrow::KeyValueMetadata SchemaMetadata(int64_t zxid, bool data_read) const {
     return {
         {znodes::kMetaSource, options_.source},
         {znodes::kMetaRoot, options_.watch.root},
         {znodes::kMetaVersion, ZKARROW_VERSION},
+        {znodes::kMetaData, data_read ? znodes::kMetaDataRead : znodes::kMetaDataNotRead},
         {kMetaZxid, std::to_string(zxid)},
     };
   }
@@ -740,7 +747,7 @@ class ZnodesStream final : public MessageStream {
     options.max_batch_rows =
         std::clamp<int64_t>(static_cast<int64_t>(stream->cut_.nodes.size()), 1, kServedBatchRows);
     options.max_batch_bytes = kServedBatchBytes;
-    options.schema_metadata = core->SchemaMetadata(stream->cut_.zxid);
+    options.schema_metadata = core->SchemaMetadata(stream->cut_.zxid, key.data);
     ZKA_ASSIGN_OR_RETURN(stream->writer_,
                          znodes::ZnodeTableWriter::Open(stream->splitter_, std::move(options)));
     stream->Collect();
@@ -863,7 +870,7 @@ class ChangesStream final : public MessageStream {
     options.typed_values = request.typed;
     options.max_batch_rows = kServedBatchRows;
     options.max_batch_bytes = kServedBatchBytes;
-    options.schema_metadata = core->SchemaMetadata(start_zxid);
+    options.schema_metadata = core->SchemaMetadata(start_zxid, /*data_read=*/true);
     options.schema_metadata.emplace_back(watch::kMetaStartZxid, std::to_string(start_zxid));
     ZKA_ASSIGN_OR_RETURN(stream->writer_, watch::ChangeWriter::Open(stream->splitter_, options));
     stream->Collect();
@@ -974,13 +981,13 @@ int64_t TreeService::zxid() const { return core_->zxid(); }
 arrow::Schema TreeService::ZnodesSchema(bool typed, const std::vector<int>& columns) const {
   arrow::Schema schema = znodes::ZnodeTableSchema(typed);
   if (!columns.empty()) schema = znodes::SelectFields(schema, columns);
-  schema.metadata = core_->SchemaMetadata(core_->zxid());
+  schema.metadata = core_->SchemaMetadata(core_->zxid(), /*data_read=*/true);
   return schema;
 }
 
 arrow::Schema TreeService::ChangesSchema(bool typed) const {
   arrow::Schema schema = watch::ChangeTableSchema(typed);
-  schema.metadata = core_->SchemaMetadata(core_->zxid());
+  schema.metadata = core_->SchemaMetadata(core_->zxid(), /*data_read=*/true);
   return schema;
 }
 

@@ -38,7 +38,7 @@ Status AppendAcl(arrow::ListBuilder& builder, const Record* record) {
 }
 
 Status AppendData(arrow::BinaryBuilder& builder, const Record* record) {
-  if (record == nullptr || !record->data) {
+  if (record == nullptr || !record->data || record->null_data) {
     builder.AppendNull();
     return Status::Ok();
   }
@@ -122,8 +122,11 @@ void CompareRecords(const Record& a, const Record& b, const DiffOptions& options
   } else if ((a.kind == znodes::NodeKind::kEphemeral) != (b.kind == znodes::NodeKind::kEphemeral)) {
     found(Change::kKind);
   }
-  // Data compares when both sides read it (a --no-data snapshot has none).
-  if (a.data && b.data && *a.data != *b.data) found(Change::kData);
+  // Data compares when both sides read it (a --no-data snapshot has none);
+  // ZooKeeper's null data differs from empty data.
+  if (a.data && b.data && (*a.data != *b.data || a.null_data != b.null_data)) {
+    found(Change::kData);
+  }
   if (options.compare_acl && a.acl && b.acl && !AclsEquivalent(*a.acl, *b.acl)) {
     found(Change::kAcl);
   }

@@ -476,6 +476,7 @@ class Restorer {
         const Record& desired = *row.new_record;
         zk::Op op = zk::Op::SetData(AbsolutePath(root_, desired.path), *desired.data,
                                     row.old_record->stat ? row.old_record->stat->version : -1);
+        op.null_data = desired.null_data;
         return Add(std::move(op), {desired.path, desired});
       }
       case Change::kAcl:
@@ -542,6 +543,7 @@ class Restorer {
     }
     zk::Op op = zk::Op::Create(AbsolutePath(root_, desired.path), *desired.data, std::move(acl),
                                mode, desired.ttl_ms.value_or(0));
+    op.null_data = desired.null_data;
     return Add(std::move(op), {desired.path, desired});
   }
 
@@ -731,6 +733,7 @@ class Restorer {
     record.kind = data->stat.ephemeral_owner != 0 ? znodes::NodeKind::kEphemeral
                                                   : znodes::NodeKind::kPersistent;
     record.data = std::move(data->data);
+    record.null_data = data->null_data;
     if (options_.restore_acl) {
       auto acl = client_.GetAcl(absolute).get();
       if (!acl.ok()) {

@@ -86,6 +86,7 @@ class RecordFilter {
     record.kind = view.kind;
     if (view.data && options_.read_data) {
       record.data.emplace(reinterpret_cast<const char*>(view.data->data()), view.data->size());
+      record.null_data = view.null_data;
     }
     record.ttl_ms = view.ttl_ms;
     if (view.acl && options_.read_acl) record.acl = *view.acl;
@@ -138,6 +139,9 @@ struct FileColumns {
   int path = -1, kind = -1, data = -1, ttl_ms = -1, acl = -1, error = -1;
   int version = -1, cversion = -1, aversion = -1, data_length = -1, num_children = -1;
   int czxid = -1, mzxid = -1, pzxid = -1, ephemeral_owner = -1, ctime = -1, mtime = -1;
+  // The table says it read data (znodes::kMetaData): a null data cell
+  // without an error is then ZooKeeper's null data, not "not read".
+  bool data_read = false;
 };
 
 Result<FileColumns> FindColumns(const arrow::Schema& schema, const std::string& file) {
@@ -177,6 +181,7 @@ Result<FileColumns> FindColumns(const arrow::Schema& schema, const std::string& 
   ZKA_RETURN_IF_ERROR(find(kTtlMsColumn, &columns.ttl_ms));
   ZKA_RETURN_IF_ERROR(find(kAclColumn, &columns.acl));
   ZKA_RETURN_IF_ERROR(find(kErrorColumn, &columns.error));
+  columns.data_read = DataColumnWasRead(schema.metadata);
   return columns;
 }
 
@@ -253,7 +258,12 @@ Status AddBatch(const arrow::RecordBatch& batch, int64_t first_row, const FileCo
       stat.mtime = IntValue<int64_t>(col(c.mtime), i);
       record.stat = stat;
     }
-    if (arrow::IsValidAt(col(c.data), i)) record.data = arrow::BinaryValue(col(c.data), i, false);
+    if (arrow::IsValidAt(col(c.data), i)) {
+      record.data = arrow::BinaryValue(col(c.data), i, false);
+    } else if (c.data_read && !arrow::IsValidAt(col(c.error), i)) {
+      record.data = std::span<const uint8_t>();
+      record.null_data = true;
+    }
     if (arrow::IsValidAt(col(c.ttl_ms), i)) record.ttl_ms = IntValue<int64_t>(col(c.ttl_ms), i);
     if (arrow::IsValidAt(acl, i)) {
       acls.clear();
@@ -451,6 +461,7 @@ znodes::ZnodeRecord Record::View() const {
   view.stat = stat;
   view.kind = kind;
   if (data) view.data = std::span(reinterpret_cast<const uint8_t*>(data->data()), data->size());
+  view.null_data = null_data;
   view.ttl_ms = ttl_ms;
   view.acl = acl ? &*acl : nullptr;
   view.error = error;

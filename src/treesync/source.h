@@ -55,6 +55,7 @@ struct Record {
   std::optional<zk::Stat> stat;
   znodes::NodeKind kind = znodes::NodeKind::kPersistent;
   std::optional<std::string> data;
+  bool null_data = false;  // as znodes::ZnodeRecord::null_data; `data` is then ""
   std::optional<int64_t> ttl_ms;
   std::optional<std::vector<zk::Acl>> acl;
   std::string error;  // "" or a ZooKeeper error code name (e.g. NOAUTH)

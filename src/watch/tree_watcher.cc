@@ -537,6 +537,7 @@ class TreeWatcher::Impl {
     if (data.error == ErrorCode::OK) {
       record.stat = data.stat;
       record.data = std::span(reinterpret_cast<const uint8_t*>(data.data.data()), data.data.size());
+      record.null_data = data.null_data;
     } else {
       record.error = zk::ErrorCodeName(data.error);
       if (read.exists) {

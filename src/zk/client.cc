@@ -426,6 +426,7 @@ void Client::MultiReadOneByOne(std::vector<ReadOp> ops, Callback<std::vector<Rea
                           Result<DataResult> decoded = DecodeGetDataResponse(reply->body);
                           if (decoded.ok()) {
                             result.data = std::move(decoded->data);
+                            result.null_data = decoded->null_data;
                             result.stat = decoded->stat;
                           } else if (batch->failure.ok()) {
                             batch->failure = decoded.status().WithContext(Describe(op, path));

@@ -97,6 +97,14 @@ class JuteReader {
     offset_ += static_cast<size_t>(length);
     return view;
   }
+  // As ReadBufferView, but null (length -1) is nullopt rather than empty:
+  // ZooKeeper keeps a znode's null data apart from empty data.
+  std::optional<std::span<const uint8_t>> ReadOptionalBufferView() {
+    const size_t start = offset_;
+    if (ReadInt() == -1) return std::nullopt;
+    offset_ = start;
+    return ReadBufferView();
+  }
   std::string ReadString();
   // A vector length: -1 (null) reads as 0; a count that cannot fit in the
   // remaining bytes at `min_element_size` each is an error.

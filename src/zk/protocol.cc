@@ -34,9 +34,17 @@ void WriteStrings(const std::vector<std::string>& strings, JuteWriter& writer) {
   for (const std::string& s : strings) writer.WriteString(s);
 }
 
+void WriteOpData(const Op& op, JuteWriter& writer) {
+  if (op.null_data) {
+    writer.WriteNullBuffer();
+  } else {
+    writer.WriteBuffer(AsBytes(op.data));
+  }
+}
+
 void WriteCreateRecord(const Op& op, JuteWriter& writer) {
   writer.WriteString(op.path);
-  writer.WriteBuffer(AsBytes(op.data));
+  WriteOpData(op, writer);
   WriteAcls(op.acl, writer);
   writer.WriteInt(static_cast<int32_t>(op.mode));
   if (CreateOpCode(op.mode) == OpCode::kCreateTtl) writer.WriteLong(op.ttl_ms);
@@ -384,7 +392,7 @@ std::vector<uint8_t> EncodeMultiRequest(const std::vector<Op>& ops) {
       case Op::Kind::kSetData:
         WriteMultiHeader(static_cast<int32_t>(OpCode::kSetData), false, writer);
         writer.WriteString(op.path);
-        writer.WriteBuffer(AsBytes(op.data));
+        WriteOpData(op, writer);
         writer.WriteInt(op.version);
         break;
       case Op::Kind::kCheck:
@@ -440,7 +448,9 @@ Result<Stat> DecodeStat(std::span<const uint8_t> body) {
 Result<DataResult> DecodeGetDataResponse(std::span<const uint8_t> body) {
   JuteReader reader(body);
   DataResult result;
-  result.data = AsString(reader.ReadBufferView());
+  std::optional<std::span<const uint8_t>> data = reader.ReadOptionalBufferView();
+  result.null_data = !data;
+  if (data) result.data = AsString(*data);
   result.stat = ReadStat(reader);
   return Finish(reader, std::move(result), "GetDataResponse");
 }
@@ -582,9 +592,12 @@ Result<std::vector<ReadResult>> DecodeMultiReadResponse(std::span<const uint8_t>
     ReadResult result;
     switch (static_cast<OpCode>(header.type)) {
       case OpCode::kGetData: {
-        std::span<const uint8_t> data = reader.ReadBufferView();
-        if (!budget.Charge(StringHeapBytes(data.size()))) break;
-        result.data = AsString(data);
+        std::optional<std::span<const uint8_t>> data = reader.ReadOptionalBufferView();
+        result.null_data = !data;
+        if (data) {
+          if (!budget.Charge(StringHeapBytes(data->size()))) break;
+          result.data = AsString(*data);
+        }
         result.stat = ReadStat(reader);
         break;
       }

@@ -121,6 +121,9 @@ enum class WatcherType : int32_t { kChildren = 1, kData = 2, kAny = 3 };
 
 struct DataResult {
   std::string data;
+  // The node holds ZooKeeper's null data (a jute buffer of length -1, what getData returns as
+  // null), which the server keeps apart from empty data; `data` is then empty.
+  bool null_data = false;
   Stat stat;
 };
 
@@ -159,6 +162,9 @@ struct Op {
   Kind kind = Kind::kCheck;
   std::string path;
   std::string data;
+  // kCreate, kSetData: write ZooKeeper's null data (a jute buffer of length -1, what getData
+  // returns as null), which the server keeps apart from empty data; `data` is then empty.
+  bool null_data = false;
   std::vector<Acl> acl;
   CreateMode mode = CreateMode::kPersistent;
   int64_t ttl_ms = 0;
@@ -190,6 +196,9 @@ struct ReadOp {
 struct ReadResult {
   ErrorCode error = ErrorCode::OK;
   std::string data;
+  // kGetData: the node holds ZooKeeper's null data (a jute buffer of length -1, what getData
+  // returns as null), which the server keeps apart from empty data; `data` is then empty.
+  bool null_data = false;
   Stat stat;
   std::vector<std::string> children;
 };

@@ -134,7 +134,7 @@ Status ZnodeBatchBuilder::Append(const ZnodeRecord& record) {
   if (fills(kDepthColumn)) depth_.Append(PathDepth(record.path));
   if (fills(kKindColumn)) kind_.Append(static_cast<int32_t>(record.kind));
   if (fills(kDataColumn)) {
-    if (record.data) {
+    if (record.data && !record.null_data) {
       ZKA_RETURN_IF_ERROR(data_.Append(*record.data));
     } else {
       data_.AppendNull();
@@ -195,7 +195,7 @@ Status ZnodeBatchBuilder::AppendTypedValue(const ZnodeRecord& record) {
       !fills(kValueTextColumn)) {
     return Status::Ok();
   }
-  if (!record.data) {
+  if (!record.data || record.null_data) {
     if (fills(kValueTypeColumn)) value_type_.AppendNull();
     if (fills(kValueIntColumn)) value_int_.AppendNull();
     if (fills(kValueFloatColumn)) value_float_.AppendNull();

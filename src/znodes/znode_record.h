@@ -35,6 +35,11 @@ struct ZnodeRecord {
   NodeKind kind = NodeKind::kPersistent;
   // The bytes; nullopt when not read (--no-data, or an error).
   std::optional<std::span<const uint8_t>> data;
+  // Read, and the node holds ZooKeeper's null data (jute buffer length -1:
+  // a create or setData without data), which ZooKeeper keeps apart from
+  // empty data; `data` is then an empty span, so "read or not" stays
+  // `data.has_value()`. The table writes such data as a null `data` cell.
+  bool null_data = false;
   std::optional<int64_t> ttl_ms;              // TTL nodes, offline only
   const std::vector<zk::Acl>* acl = nullptr;  // nullptr: not read
   std::string_view error;                     // "" or a ZooKeeper error code name, e.g. "NOAUTH"

@@ -46,6 +46,12 @@ std::unique_ptr<arrow::ArrayBuilder> MakeAclEntryBuilder() {
   return std::make_unique<arrow::StructBuilder>(std::move(children));
 }
 
+bool DataColumnWasRead(const arrow::KeyValueMetadata& metadata) {
+  return std::any_of(metadata.begin(), metadata.end(), [](const auto& entry) {
+    return entry.first == kMetaData && entry.second == kMetaDataRead;
+  });
+}
+
 arrow::Schema ZnodeTableSchema(bool typed_values) {
   const arrow::DataType ms_utc = arrow::TimestampType(arrow::TimeUnit::kMillisecond, "UTC");
   arrow::Schema schema;

@@ -59,6 +59,15 @@ inline constexpr const char* kMetaStartTime = "zkarrow.start_time";
 inline constexpr const char* kMetaEndTime = "zkarrow.end_time";
 inline constexpr const char* kMetaVersion = "zkarrow.version";
 inline constexpr const char* kMetaZnodes = "zkarrow.znodes";
+// Whether the data column was read. kMetaDataRead: a null `data` whose
+// `error` is null is a node holding ZooKeeper's null data (a create or
+// setData without data, which getData returns as null), apart from empty
+// bytes. kMetaDataNotRead (--no-data, data=false): every `data` is null.
+// Tables written before this key never held null data, so without it a null
+// `data` means not read.
+inline constexpr const char* kMetaData = "zkarrow.data";
+inline constexpr const char* kMetaDataRead = "read";
+inline constexpr const char* kMetaDataNotRead = "none";
 
 arrow::Schema ZnodeTableSchema(bool typed_values);
 
@@ -71,6 +80,10 @@ bool IsZnodeTable(const arrow::Schema& schema);
 // finished. Without it the table stops where the run that wrote it did: a
 // complete Arrow file or stream, but not the whole tree.
 bool HasEndOfRunMetadata(const arrow::KeyValueMetadata& last_batch_metadata);
+
+// Whether `metadata` (a znode table's) says its data column was read
+// (kMetaData is kMetaDataRead).
+bool DataColumnWasRead(const arrow::KeyValueMetadata& metadata);
 
 // The positions in ZnodeTableSchema(typed_values) of the columns named in
 // `names` (comma-separated, in the order given), for a table of only those.

@@ -6,6 +6,7 @@
 #include <string>
 #include <vector>
 
+#include "arrow/ipc/reader.h"
 #include "sampletree/sample_tree.h"
 #include "support/znode_rows.h"
 #include "zk/client.h"
@@ -99,6 +100,12 @@ class LiveSnapshotTest : public ::testing::Test {
     must(client.Create("/t/secret", "hidden", zk::CreatorAllAcl()));
     must(client.Create("/t/secret/inner", "hidden too", zk::CreatorAllAcl()));
     must(client.Create("/t/readonly", "everyone may read", zk::ReadAclUnsafe()));
+    // ZooKeeper's null data (kazoo's create(path, None), zkCli's `create
+    // PATH` without data), which getData returns as null, unlike /t/empty's.
+    auto null_data =
+        RunCommand("/usr/bin/python3 " ZKARROW_SOURCE_DIR "/tests/support/kazoo_null_data.py " +
+                   cluster_->ConnectString() + " create /t/null");
+    ASSERT_TRUE(null_data.ok()) << null_data.status().ToString();
   }
 
   std::filesystem::path Snapshot(const std::string& extra_args, const std::string& root = "/t") {
@@ -157,6 +164,59 @@ TEST_F(LiveSnapshotTest, EqualsKazooWithAuth) {
   ASSERT_NE(inner, rows->end());
   EXPECT_TRUE((*inner)["error"].is_null());
   std::filesystem::remove(out);
+}
+
+std::string MetadataValue(const std::filesystem::path& file, const std::string& key) {
+  auto reader = arrow::ipc::FileReader::OpenPath(file);
+  EXPECT_TRUE(reader.ok()) << reader.status().ToString();
+  if (!reader.ok()) return "";
+  for (const auto& [k, v] : (*reader)->schema().metadata) {
+    if (k == key) return v;
+  }
+  return "(none)";
+}
+
+// A node with ZooKeeper's null data is a null data cell without an error,
+// live and offline alike (--data-dir reads the same tree from the server's
+// files), apart from an empty node's empty cell; the metadata tells such a
+// table from a --no-data one.
+TEST_F(LiveSnapshotTest, NullDataIsANullCellLiveAndOffline) {
+  std::filesystem::path live = Snapshot("--typed");
+  auto rows = ReadZnodeRows(live);
+  ASSERT_TRUE(rows.ok()) << rows.status().ToString();
+  EXPECT_EQ(MetadataValue(live, "zkarrow.data"), "read");
+  std::filesystem::path offline = std::filesystem::temp_directory_path() /
+                                  ("zkarrow-offline-" + std::to_string(::getpid()) + ".arrow");
+  auto ran = RunCommand(std::string(ZKARROW_BINARY) + " snapshot --data-dir " +
+                        cluster_->data_dir(0).string() + " -o " + offline.string() + " 2>&1");
+  ASSERT_TRUE(ran.ok()) << ran.status().ToString();
+  auto offline_rows = ReadZnodeRows(offline);
+  ASSERT_TRUE(offline_rows.ok()) << offline_rows.status().ToString();
+  EXPECT_EQ(MetadataValue(offline, "zkarrow.data"), "read");
+  auto row = [](const std::vector<nlohmann::json>& all, const std::string& path) {
+    auto found =
+        std::find_if(all.begin(), all.end(), [&](const auto& r) { return r["path"] == path; });
+    return found == all.end() ? nlohmann::json() : *found;
+  };
+  for (const auto* table : {&*rows, &*offline_rows}) {
+    nlohmann::json null_node = row(*table, "/t/null");
+    ASSERT_FALSE(null_node.is_null());
+    EXPECT_TRUE(null_node["data_hex"].is_null()) << null_node.dump();
+    EXPECT_TRUE(null_node["error"].is_null()) << null_node.dump();
+    EXPECT_EQ(null_node["data_length"], 0);
+    nlohmann::json empty_node = row(*table, "/t/empty");
+    EXPECT_EQ(empty_node["data_hex"], "") << empty_node.dump();
+  }
+  for (const std::string path : {"/t/null", "/t/empty", "/t/binary"}) {
+    nlohmann::json a = row(*rows, path);
+    nlohmann::json b = row(*offline_rows, path);
+    a.erase("kind");
+    b.erase("kind");
+    EXPECT_EQ(a, b) << path;
+  }
+  std::filesystem::path no_data = Snapshot("--no-data");
+  EXPECT_EQ(MetadataValue(no_data, "zkarrow.data"), "none");
+  for (const auto& file : {live, offline, no_data}) std::filesystem::remove(file);
 }
 
 TEST_F(LiveSnapshotTest, KindsAsALiveClientSeesThem) {

@@ -143,6 +143,11 @@ class QueryLiveTest : public ::testing::Test {
     must(owner_->SetData("/kafka/controller_epoch", "18"));
     must(owner_->SetData("/kafka/cluster/id", R"({"version":"1","id":"changed"})"));
     must(owner_->Create("/audit/new", "after", zk::OpenAclUnsafe()));
+    // ZooKeeper's null data, by kazoo: SQL NULL, as the oracle has it.
+    auto null_data = testing::RunCommand("/usr/bin/python3 " ZKARROW_SOURCE_DIR
+                                         "/tests/support/kazoo_null_data.py " +
+                                         cluster_->ConnectString() + " create /audit/null");
+    ASSERT_TRUE(null_data.ok()) << null_data.status().ToString();
     // A broker gone: the partitions it leads have no live leader.
     Status deleted = owner_->Delete("/kafka/brokers/ids/0").get();
     ASSERT_TRUE(deleted.ok()) << deleted.ToString();
@@ -523,6 +528,11 @@ TEST_F(QueryLiveTest, DataDirQueriesEqualTheLiveOnes) {
       "SELECT p.path, c.name, c.version FROM znodes p JOIN znodes c ON c.parent = p.path "
       "WHERE p.path IN ('/kafka/brokers/ids', '/solr/live_nodes', '/audit', '/none') "
       "ORDER BY p.path, c.name";
+  // ZooKeeper's null data is a NULL without an error, live and offline.
+  const std::string nulls = "SELECT path FROM znodes WHERE data IS NULL AND error IS NULL";
+  const std::vector<nlohmann::json> only_null = {nlohmann::json{{"path", "/audit/null"}}};
+  EXPECT_EQ(Query(nulls), only_null);
+  EXPECT_EQ(Query(nulls, offline), only_null);
   std::vector<nlohmann::json> live_join = Query(join);
   ASSERT_GT(live_join.size(), 10u);
   EXPECT_EQ(FirstDifference(live_join, Query(join, offline)), "");

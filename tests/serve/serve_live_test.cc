@@ -218,6 +218,11 @@ TEST_F(ServeTest, ZnodesEqualSnapshotOverFlightAndHttp) {
   for (int i = 0; i < 300; ++i) {
     MustCreate(root + "/n" + std::to_string(i), i % 3 ? "{\"i\": " + std::to_string(i) + "}" : "");
   }
+  // ZooKeeper's null data, by kazoo: the mirror keeps it apart from empty.
+  ASSERT_TRUE(RunCommand("/usr/bin/python3 " ZKARROW_SOURCE_DIR
+                         "/tests/support/kazoo_null_data.py " +
+                         cluster_->ConnectString() + " create " + root + "/null")
+                  .ok());
   ASSERT_TRUE(Sync(SetAndGetZxid(root, "synced")).ok());
   const fs::path dir = Dir("same");
   ASSERT_TRUE(Zkarrow("snapshot --zk " + cluster_->ConnectString() + " --path " + root + " -o " +
@@ -225,7 +230,7 @@ TEST_F(ServeTest, ZnodesEqualSnapshotOverFlightAndHttp) {
                   .ok());
   auto expected = ReadZnodeRows(dir / "snapshot.arrow");
   ASSERT_TRUE(expected.ok()) << expected.status().ToString();
-  ASSERT_EQ(expected->size(), 301u);
+  ASSERT_EQ(expected->size(), 302u);
 
   for (const std::string& url :
        {flight_ + "/znodes?path=" + root, http_ + "/znodes?path=" + root}) {
@@ -236,14 +241,22 @@ TEST_F(ServeTest, ZnodesEqualSnapshotOverFlightAndHttp) {
     auto rows = ReadZnodeRows(out);
     ASSERT_TRUE(rows.ok()) << rows.status().ToString();
     EXPECT_EQ(DiffRows(*expected, *rows), "");
-    // The response says which state it is.
+    auto null_row = std::find_if(rows->begin(), rows->end(),
+                                 [&](const auto& row) { return row["path"] == root + "/null"; });
+    ASSERT_NE(null_row, rows->end());
+    EXPECT_TRUE((*null_row)["data_hex"].is_null() && (*null_row)["error"].is_null())
+        << null_row->dump();
+    // The response says which state it is, and that it holds data.
     auto file = arrow::ipc::FileReader::OpenPath(out);
     ASSERT_TRUE(file.ok());
     bool labelled = false;
+    bool data_read = false;
     for (const auto& [key, value] : (*file)->schema().metadata) {
       labelled = labelled || (key == serve::kMetaZxid && std::stoll(value) > 0);
+      data_read = data_read || (key == znodes::kMetaData && value == znodes::kMetaDataRead);
     }
     EXPECT_TRUE(labelled);
+    EXPECT_TRUE(data_read);
   }
 
   // The second client of the same state got the response encoded once.
@@ -266,7 +279,7 @@ TEST_F(ServeTest, ZnodesEqualSnapshotOverFlightAndHttp) {
                   .ok());
   auto bare_rows = ReadZnodeRows(bare);
   ASSERT_TRUE(bare_rows.ok()) << bare_rows.status().ToString();
-  ASSERT_EQ(bare_rows->size(), 301u);
+  ASSERT_EQ(bare_rows->size(), 302u);
   for (const auto& row : *bare_rows) EXPECT_TRUE(row["data_hex"].is_null()) << row.dump();
   EXPECT_EQ(CurlStatus("'" + http_ + "/znodes?path=/no/such'", dir / "missing.json"), 404);
   EXPECT_EQ(CurlStatus("'" + http_ + "/znodes?frobnicate=1'", dir / "unknown.json"), 400);
@@ -300,7 +313,7 @@ TEST_F(ServeTest, ZnodesEqualSnapshotOverFlightAndHttp) {
         EXPECT_EQ(length, lengths[paths.back()]) << paths.back();
       }
     }
-    EXPECT_EQ(paths.size(), 301u);
+    EXPECT_EQ(paths.size(), 302u);
     EXPECT_TRUE(std::is_sorted(paths.begin(), paths.end()));
   }
   EXPECT_EQ(CurlStatus("'" + http_ + "/znodes?columns=path,sizes'", dir / "bad_column.json"), 400);

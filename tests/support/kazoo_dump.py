@@ -33,7 +33,9 @@ def walk(zk, path, out):
     row = {"path": path, "data_hex": None, "error": None}
     try:
         data, stat = zk.get(path)
-        row["data_hex"] = data.hex()
+        # None: ZooKeeper's null data (kazoo's get returns None), as the
+        # znode table's null data cell without an error.
+        row["data_hex"] = None if data is None else data.hex()
         row.update(stat_dict(stat))
     except NoNodeError:
         return

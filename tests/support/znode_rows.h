@@ -13,7 +13,7 @@
 
 namespace zkarrow::testing {
 
-// Keys: path, data_hex (null when not read), error (null or a code name),
+// Keys: path, data_hex (null when not read, or ZooKeeper's null data), error (null or a code name),
 // and the stat fields czxid, mzxid, ctime, mtime, version, cversion,
 // aversion, ephemeral_owner, data_length, num_children, pzxid; plus kind.
 // Sorted by path bytes.

@@ -28,7 +28,8 @@ def walk(zk, root, skip):
             relative = path[len(root):] if root != "/" else path
             out.append({
                 "path": relative or "/",
-                "data_hex": data.hex(),
+                # None: ZooKeeper's null data, which is not empty data.
+                "data_hex": None if data is None else data.hex(),
                 "acl": sorted([a.perms, a.id.scheme, a.id.id] for a in acls),
                 "ephemeral": stat.ephemeralOwner != 0,
                 "num_children": stat.numChildren,

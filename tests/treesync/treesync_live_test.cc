@@ -212,6 +212,14 @@ class TreeSyncTest : public ::testing::Test {
     Must(client.Create("/t/locked/a/b", "deeper", alice_only));
     Must(client.SetAcl("/t/locked", alice_reads, -1));
     Must(client.SetAcl("/t/locked/a", alice_reads, -1));
+    // ZooKeeper's null data (kazoo's create(path, None), zkCli's `create
+    // PATH` without data), beside empty and plain data.
+    auto null_data =
+        RunCommand("/usr/bin/python3 " ZKARROW_SOURCE_DIR "/tests/support/kazoo_null_data.py " +
+                   source_->ConnectString() + " create /t/nulls /t/nulls/a");
+    ASSERT_TRUE(null_data.ok()) << null_data.status().ToString();
+    Must(client.Create("/t/nulls/b", ""));
+    Must(client.Create("/t/nulls/c", "x"));
   }
 
   static std::unique_ptr<zkserver::ZooKeeperCluster> StartTarget(bool extended = true) {
@@ -260,6 +268,10 @@ TEST_F(TreeSyncTest, RestoreIntoAnEmptyServerEqualsTheSource) {
   std::vector<nlohmann::json> actual = WithoutEphemerals(Kazoo(target->ConnectString()));
   ASSERT_GT(expected.size(), static_cast<size_t>(kWideChildren + kDepth));
   EXPECT_EQ(FirstDifference(expected, actual), "");
+  auto nulls = std::find_if(actual.begin(), actual.end(),
+                            [](const nlohmann::json& row) { return row["path"] == "/t/nulls"; });
+  ASSERT_NE(nulls, actual.end());
+  EXPECT_TRUE((*nulls)["data_hex"].is_null()) << "null data restored as " << nulls->dump();
 
   // Kinds, from the target's own data directory; sequential names as named.
   std::map<std::string, std::string> kinds = OfflineKinds(target->data_dir(0));
@@ -379,6 +391,61 @@ TEST_F(TreeSyncTest, DiffReportsExactlyTheChangesAndMirrorUndoesThem) {
   ASSERT_EQ(again.exit, 0) << again.output;
   EXPECT_NE(again.output.find(": 0 created, 0 updated, 0 ACLs set, 0 deleted"), std::string::npos)
       << again.output;
+}
+
+// ZooKeeper's null data is not empty data: copy (streaming into an empty
+// target, and sorted) writes it as null, diff tells the two apart from live
+// sources and from files, and a --no-data file's null cells still mean "not
+// read". (Restore from the offline snapshot: RestoreIntoAnEmptyServer...)
+TEST_F(TreeSyncTest, NullDataIsCopiedAsNullAndDiffersFromEmptyData) {
+  auto target = StartTarget();
+  ASSERT_NE(target, nullptr);
+  const std::string source = Zk(*source_, "/t/nulls");
+  const std::string copied = Zk(*target, "/n");
+  std::vector<nlohmann::json> expected = Kazoo(source_->ConnectString(), "/t/nulls");
+  ASSERT_EQ(expected.size(), 4u);
+  ASSERT_TRUE(expected[0]["data_hex"].is_null()) << expected[0].dump();
+  Ran copy = Zkarrow("copy " + source + " " + copied + " --auth " + kAuth);
+  ASSERT_EQ(copy.exit, 0) << copy.output;
+  EXPECT_EQ(FirstDifference(expected, Kazoo(target->ConnectString(), "/n")), "");
+  Ran equal = Zkarrow("diff " + source + " " + copied + " --auth " + kAuth);
+  EXPECT_EQ(equal.exit, 0) << equal.output;
+
+  // Null made empty on the target: two data differences, both ways, live
+  // and from a snapshot file.
+  auto client = Connect(target->ConnectString());
+  ASSERT_NE(client, nullptr);
+  Must(client->SetData("/n", "", -1));
+  Must(client->SetData("/n/a", "", -1));
+  const std::filesystem::path rows_file = TempPath("null-diff.jsonl");
+  Ran diff = Zkarrow("diff " + source + " " + copied + " --auth " + kAuth + " --format json -o " +
+                     rows_file.string());
+  ASSERT_EQ(diff.exit, 1) << diff.output;
+  auto text = RunCommand("cat " + rows_file.string());
+  ASSERT_TRUE(text.ok());
+  std::map<std::string, std::string> changes;
+  for (const auto& row : ParseJsonLines(*text)) changes[row["path"]] = row["change"];
+  EXPECT_EQ(changes, (std::map<std::string, std::string>{{"/", "data"}, {"/a", "data"}})) << *text;
+  std::filesystem::remove(rows_file);
+  const std::filesystem::path file = TempPath("nulls.arrow");
+  Ran snapshot =
+      Zkarrow("snapshot --zk " + source_->ConnectString() + " --path /t/nulls -o " + file.string());
+  ASSERT_EQ(snapshot.exit, 0) << snapshot.output;
+  Ran from_file = Zkarrow("diff " + file.string() + " " + copied + " --auth " + kAuth);
+  EXPECT_EQ(from_file.exit, 1) << from_file.output;
+  EXPECT_NE(from_file.output.find("2 differences: data 2"), std::string::npos) << from_file.output;
+  Ran no_data = Zkarrow("snapshot --zk " + source_->ConnectString() +
+                        " --path /t/nulls --no-data -o " + file.string());
+  ASSERT_EQ(no_data.exit, 0) << no_data.output;
+  Ran unread = Zkarrow("diff " + file.string() + " " + copied + " --auth " + kAuth);
+  EXPECT_EQ(unread.exit, 0) << unread.output;
+
+  // The sorted path (the target's root has children) sets them back to null.
+  Ran update = Zkarrow("copy " + source + " " + copied + " --auth " + kAuth);
+  ASSERT_EQ(update.exit, 0) << update.output;
+  EXPECT_NE(update.output.find(": 0 created, 2 updated"), std::string::npos) << update.output;
+  EXPECT_EQ(FirstDifference(expected, Kazoo(target->ConnectString(), "/n")), "");
+  std::filesystem::remove(file);
 }
 
 // Into an empty target, copy writes records as the walk reads them (no

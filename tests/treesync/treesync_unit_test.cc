@@ -5,6 +5,8 @@
 
 #include <algorithm>
 #include <filesystem>
+#include <map>
+#include <optional>
 #include <random>
 #include <string>
 #include <vector>
@@ -153,6 +155,59 @@ TEST(FileSourceTest, ZnodeTablesReadBackSortedAndRelative) {
     EXPECT_EQ(info.records, 4);
     std::filesystem::remove(path);
   }
+}
+
+// A null data cell without an error is ZooKeeper's null data when the table
+// says it read data (zkarrow.data: read); with "none" (--no-data), or in a
+// table without the key (written before it), it is data not read. A row with
+// an error is never null data.
+TEST(FileSourceTest, NullDataCellsFollowTheTablesDataMetadata) {
+  const std::filesystem::path path = std::filesystem::temp_directory_path() /
+                                     ("treesync-null-" + std::to_string(::getpid()) + ".arrow");
+  struct Case {
+    std::optional<std::string> data_metadata;
+    bool null_is_null_data;
+  };
+  for (const Case& c : {Case{znodes::kMetaDataRead, true}, Case{znodes::kMetaDataNotRead, false},
+                        Case{std::nullopt, false}}) {
+    SCOPED_TRACE(c.data_metadata.value_or("(no key)"));
+    {
+      auto out = arrow::FileOutputStream::Open(path);
+      ASSERT_TRUE(out.ok()) << out.status().ToString();
+      znodes::ZnodeTableOptions options;
+      if (c.data_metadata) options.schema_metadata = {{znodes::kMetaData, *c.data_metadata}};
+      auto writer = znodes::ZnodeTableWriter::Open(**out, options);
+      ASSERT_TRUE(writer.ok()) << writer.status().ToString();
+      Record null_data = Node("/null", "");
+      null_data.null_data = true;
+      Record unreadable = Node("/secret", "");
+      unreadable.data.reset();
+      unreadable.error = "NOAUTH";
+      for (const Record& record : {Node("/", ""), Node("/empty", ""), null_data, unreadable}) {
+        ASSERT_TRUE((*writer)->Append(record.View()).ok());
+      }
+      ASSERT_TRUE((*writer)->Finish({}).ok());
+    }
+    auto spec = ParseSource(path.string());
+    ASSERT_TRUE(spec.ok());
+    auto stream = OpenSource(*spec, SourceOptions{}, nullptr);
+    ASSERT_TRUE(stream.ok()) << stream.status().ToString();
+    std::map<std::string, Record> records;
+    while (true) {
+      auto next = (*stream)->Next();
+      ASSERT_TRUE(next.ok()) << next.status().ToString();
+      if (*next == nullptr) break;
+      records[(*next)->path] = **next;
+    }
+    ASSERT_EQ(records.size(), 4u);
+    EXPECT_EQ(records["/empty"].data, "");
+    EXPECT_FALSE(records["/empty"].null_data);
+    EXPECT_EQ(records["/null"].null_data, c.null_is_null_data);
+    EXPECT_EQ(records["/null"].data.has_value(), c.null_is_null_data);
+    EXPECT_FALSE(records["/secret"].data.has_value());
+    EXPECT_FALSE(records["/secret"].null_data);
+  }
+  std::filesystem::remove(path);
 }
 
 TEST(FileSourceTest, AFileThatIsNotAZnodeTableIsRefusedClearly) {
@@ -331,6 +386,12 @@ TEST(RecordSorterTest, SpilledRunsMergeBackInPathOrder) {
   std::shuffle(shuffled.begin(), shuffled.end(), std::mt19937(7));
   // A budget of a few records forces many runs.
   internal::RecordSorter sorter(/*memory_budget=*/20000);
+  // ZooKeeper's null data, which a spilled run (this first record's) keeps
+  // apart from empty data.
+  Record null_data = Node("/null", "");
+  null_data.null_data = true;
+  paths.push_back(null_data.path);
+  ASSERT_TRUE(sorter.Add(std::move(null_data)).ok());
   for (const std::string& path : shuffled) {
     Record record = Node(path, "data of " + path);
     record.acl = std::vector<zk::Acl>{{zk::perms::kRead, "digest", "u:x"}};
@@ -347,8 +408,17 @@ TEST(RecordSorterTest, SpilledRunsMergeBackInPathOrder) {
   EXPECT_EQ((*first)->data, "data of /");
   ASSERT_TRUE((*first)->acl.has_value());
   EXPECT_EQ((*first)->acl->at(0).id, "u:x");
-  std::vector<std::string> rest = Paths(**stream);
-  rest.insert(rest.begin(), "/");
+  EXPECT_FALSE((*first)->null_data);
+  std::vector<std::string> rest;
+  rest.push_back("/");
+  while (true) {
+    auto next = (*stream)->Next();
+    ASSERT_TRUE(next.ok()) << next.status().ToString();
+    if (*next == nullptr) break;
+    rest.push_back((*next)->path);
+    EXPECT_EQ((*next)->null_data, (*next)->path == "/null") << (*next)->path;
+    EXPECT_EQ((*next)->data.has_value(), true) << (*next)->path;
+  }
   EXPECT_EQ(rest, paths);
 }
 
@@ -436,6 +506,34 @@ TEST(DiffTest, NothingAtOrBelowAnUnreadableNodeIsCompared) {
   EXPECT_TRUE(counts.unreadable.first->in_old);
   EXPECT_EQ(UnreadableText(counts.unreadable, "A", "B"),
             "2 unreadable subtrees (first /old: NOAUTH in A)");
+}
+
+// ZooKeeper's null data differs from empty data; data not read compares
+// with neither.
+TEST(DiffTest, NullDataDiffersFromEmptyData) {
+  Record null_data = Node("/n", "");
+  null_data.null_data = true;
+  Record unread = Node("/n", "");
+  unread.data.reset();
+  auto changes = [](const Record& old_record, const Record& new_record) {
+    VectorSource a({old_record});
+    VectorSource b({new_record});
+    std::vector<Change> found;
+    DiffCounts counts;
+    EXPECT_TRUE(Diff(
+                    a, b, DiffOptions{},
+                    [&](const DiffRow& row) {
+                      found.push_back(row.change);
+                      return Status::Ok();
+                    },
+                    &counts)
+                    .ok());
+    return found;
+  };
+  EXPECT_EQ(changes(null_data, Node("/n", "")), std::vector<Change>{Change::kData});
+  EXPECT_EQ(changes(Node("/n", ""), null_data), std::vector<Change>{Change::kData});
+  EXPECT_EQ(changes(null_data, null_data), std::vector<Change>{});
+  EXPECT_EQ(changes(null_data, unread), std::vector<Change>{});
 }
 
 TEST(DiffTest, StatAndKindsOnlyWhenAsked) {

@@ -258,6 +258,7 @@ TEST_F(WatchStandaloneTest, ChurnReplayEqualsSnapshotAndKazoo) {
   // A subtree the watcher may not read: a NOAUTH row, nothing below it.
   MustCreate(root + "/secret", "hidden", zk::CreatorAllAcl());
   MustCreate(root + "/secret/inner", "hidden too", zk::CreatorAllAcl());
+  MustCreate(root + "/to-null", "x");
   testing::Churn(*writer_, root, 1, 500);  // an initial state worth reading
 
   fs::path dir = TempDir("churn");
@@ -281,6 +282,13 @@ TEST_F(WatchStandaloneTest, ChurnReplayEqualsSnapshotAndKazoo) {
   // ...but a new child of the NOAUTH node changes that node's own stat
   // (num_children, cversion, pzxid), which `snapshot` shows.
   MustCreate(root + "/secret/second", "x", zk::CreatorAllAcl());
+  // ZooKeeper's null data, created and set by kazoo: null data cells
+  // without an error (kazoo's dump below says None for both).
+  const std::string null_data = "/usr/bin/python3 " ZKARROW_SOURCE_DIR
+                                "/tests/support/kazoo_null_data.py " +
+                                cluster_->ConnectString();
+  ASSERT_TRUE(RunCommand(null_data + " create " + root + "/null").ok());
+  ASSERT_TRUE(RunCommand(null_data + " set " + root + "/to-null").ok());
   using Files = std::function<std::vector<fs::path>()>;
   for (const Files& files : std::vector<Files>{single_files, rotated_files}) {
     Status polled = testing::WaitForRow(files, [&](const nlohmann::json& row) {
@@ -309,6 +317,14 @@ TEST_F(WatchStandaloneTest, ChurnReplayEqualsSnapshotAndKazoo) {
     EXPECT_FALSE(row["path"].get<std::string>().starts_with(root + "/secret/"))
         << row.dump() << " is below a node the watcher cannot read";
   }
+  std::map<std::string, nlohmann::json> last;
+  for (const nlohmann::json& row : *rows) last[row["path"]] = row;
+  for (const std::string& path : {root + "/null", root + "/to-null"}) {
+    EXPECT_TRUE(last[path]["data_hex"].is_null() && last[path]["error"].is_null())
+        << last[path].dump();
+  }
+  EXPECT_EQ(last[root + "/null"]["event"], "created");
+  EXPECT_EQ(last[root + "/to-null"]["event"], "changed");
   ExpectReplayEqualsTree(*rows, root);
 
   // Rotation: every file a complete stream; together they replay the same.

@@ -224,6 +224,62 @@ TEST(ProtocolTest, MultiReadResponseMixesResultsAndErrors) {
   EXPECT_FALSE(DecodeMultiReadResponse(unknown, ops).ok());
 }
 
+// ZooKeeper's null data (a buffer of length -1) is not empty data: getData
+// and multiRead say which, and create and setData write either.
+TEST(ProtocolTest, NullDataIsToldApartFromEmptyData) {
+  auto write_data_and_stat = [](bool null, JuteWriter& writer) {
+    null ? writer.WriteNullBuffer() : writer.WriteString("");
+    for (int i = 0; i < 11; ++i)
+      i < 4 || i == 7 || i == 10 ? writer.WriteLong(i) : writer.WriteInt(i);
+  };
+  auto get_data_reply = [&](bool null) {
+    JuteWriter writer;
+    write_data_and_stat(null, writer);
+    return writer.Release();
+  };
+  auto null_reply = DecodeGetDataResponse(get_data_reply(true));
+  ASSERT_TRUE(null_reply.ok()) << null_reply.status().ToString();
+  EXPECT_TRUE(null_reply->null_data);
+  EXPECT_EQ(null_reply->data, "");
+  EXPECT_EQ(null_reply->stat.pzxid, 10);
+  auto empty_reply = DecodeGetDataResponse(get_data_reply(false));
+  ASSERT_TRUE(empty_reply.ok()) << empty_reply.status().ToString();
+  EXPECT_FALSE(empty_reply->null_data);
+
+  JuteWriter multi;
+  for (bool null : {true, false}) {
+    multi.WriteInt(static_cast<int32_t>(OpCode::kGetData));
+    multi.WriteBool(false);
+    multi.WriteInt(0);
+    write_data_and_stat(null, multi);
+  }
+  multi.WriteInt(-1);
+  multi.WriteBool(true);
+  multi.WriteInt(-1);
+  auto reads =
+      DecodeMultiReadResponse(multi.bytes(), {ReadOp::GetData("/n"), ReadOp::GetData("/e")});
+  ASSERT_TRUE(reads.ok()) << reads.status().ToString();
+  EXPECT_TRUE((*reads)[0].null_data);
+  EXPECT_FALSE((*reads)[1].null_data);
+  EXPECT_EQ((*reads)[1].stat.version, 4);
+
+  // In a multi request the data follows the op header and the path: null is
+  // the length -1, empty the length 0, and both take 4 bytes.
+  for (bool null : {true, false}) {
+    for (Op op : {Op::Create("/p", "", OpenAclUnsafe()), Op::SetData("/p", "", 3)}) {
+      op.null_data = null;
+      std::vector<uint8_t> bytes = EncodeMultiRequest({op});
+      JuteReader reader(bytes);
+      reader.ReadInt();   // type
+      reader.ReadBool();  // done
+      reader.ReadInt();   // err
+      EXPECT_EQ(reader.ReadString(), "/p");
+      EXPECT_EQ(reader.ReadInt(), null ? -1 : 0);
+      EXPECT_EQ(MultiOpEncodedBytes(op), bytes.size() - kMultiEndBytes);
+    }
+  }
+}
+
 // Every decoder either succeeds or says why with kInvalidData, whatever the
 // bytes; none reads past them (the sanitizer build checks that part).
 TEST(ProtocolTest, GarbageGivesInvalidDataOrAValue) {

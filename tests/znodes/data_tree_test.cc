@@ -13,7 +13,7 @@ namespace zkarrow::znodes::datadir {
 namespace {
 
 Status Add(DataTree& tree, std::string_view path) {
-  return tree.AddNode(path, {}, DataTree::kOpenAclId, PersistedStat{});
+  return tree.AddNode(path, std::span<const uint8_t>(), DataTree::kOpenAclId, PersistedStat{});
 }
 
 // path -> number of children, in the order ForEach visits.

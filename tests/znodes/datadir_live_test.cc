@@ -78,6 +78,23 @@ TEST_F(DataDirLiveTest, KindsAndTtlAreExact) {
   EXPECT_NE(early->at("/app/lock").stat[7], 0);  // the owner's session id
 }
 
+// ZooKeeper's null data (length -1 in the snapshot's and the log's records)
+// is not empty data: from a snapshot (/app/null, made in step 1), a create
+// and a setData in the logs.
+TEST_F(DataDirLiveTest, NullDataIsKeptApartFromEmptyData) {
+  auto early = ReadTree(data_dir(), steps_.front().zxid);
+  ASSERT_TRUE(early.ok()) << early.status().ToString();
+  EXPECT_EQ(early->at("/app/null").data_hex, testing::kNullData);
+  EXPECT_EQ(early->at("/app/to-null").data_hex, "78");
+  EXPECT_EQ(early->at("/app/empty").data_hex, "");
+  auto tree = ReadTree(data_dir(), std::nullopt);
+  ASSERT_TRUE(tree.ok()) << tree.status().ToString();
+  EXPECT_EQ(tree->at("/app/null").data_hex, testing::kNullData);
+  EXPECT_EQ(tree->at("/app/to-null").data_hex, testing::kNullData);
+  EXPECT_EQ(tree->at("/app/null-late").data_hex, testing::kNullData);
+  EXPECT_EQ(tree->at("/bulk/late00").data_hex, "");
+}
+
 TEST_F(DataDirLiveTest, MatchesAfterTheServerStopsAndVerifiesTheDigest) {
   ASSERT_TRUE(cluster_->Stop(0).ok());
   DataDirSummary summary;
@@ -96,6 +113,7 @@ struct TxnRow {
   std::string type;
   std::optional<int32_t> multi_index;
   std::optional<std::string> path;
+  std::optional<std::string> data;
   std::optional<std::string> error;
 };
 
@@ -137,6 +155,7 @@ std::vector<TxnRow> RunTxnLogCommand(const std::filesystem::path& data_dir,
         row.multi_index = columns[5]->buffers[1]->data_as<int32_t>()[columns[5]->offset + i];
       }
       row.path = OptionalStringAt(*columns[6], i);
+      row.data = OptionalStringAt(*columns[7], i);
       row.error = OptionalStringAt(*columns[14], i);
       rows.push_back(std::move(row));
     }
@@ -192,6 +211,22 @@ TEST_F(DataDirLiveTest, TxnLogRowsFollowTheWorkload) {
   EXPECT_EQ(failed->path, "/never");
   EXPECT_EQ((failed + 1)->type, "error");
   EXPECT_EQ((failed + 1)->error, "BADVERSION");
+
+  // A create or setData with ZooKeeper's null data has a null data cell;
+  // with empty data an empty one.
+  auto find = [&](const std::string& type, const std::string& path) {
+    return std::find_if(rows.begin(), rows.end(),
+                        [&](const TxnRow& r) { return r.type == type && r.path == path; });
+  };
+  auto null_create = find("create", "/app/null");
+  ASSERT_NE(null_create, rows.end());
+  EXPECT_EQ(null_create->data, std::nullopt);
+  auto null_set = find("setData", "/app/to-null");
+  ASSERT_NE(null_set, rows.end());
+  EXPECT_EQ(null_set->data, std::nullopt);
+  auto empty_create = find("create", "/app/empty");
+  ASSERT_NE(empty_create, rows.end());
+  EXPECT_EQ(empty_create->data, "");
 }
 
 }  // namespace

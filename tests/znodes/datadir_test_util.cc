@@ -39,7 +39,7 @@ Tree LoadDump(const std::filesystem::path& file) {
     if (line.empty()) continue;
     auto json = nlohmann::json::parse(line);
     NodeRow row;
-    row.data_hex = json["data"].get<std::string>();
+    row.data_hex = json["data"].is_null() ? kNullData : json["data"].get<std::string>();
     row.stat = json["stat"].get<std::vector<int64_t>>();
     for (const auto& a : json["acl"]) {
       row.acl.push_back(std::to_string(a[0].get<int>()) + ":" + a[1].get<std::string>() + ":" +
@@ -63,7 +63,7 @@ Result<Tree> ReadTree(const std::filesystem::path& dir, std::optional<int64_t> t
         }
         previous = path;
         NodeRow row;
-        row.data_hex = record.data ? Hex(*record.data) : "";
+        row.data_hex = record.null_data ? kNullData : record.data ? Hex(*record.data) : "";
         const zk::Stat& s = *record.stat;
         row.stat = {s.czxid,       s.mzxid,        s.ctime,    s.mtime,
                     s.version,     s.cversion,     s.aversion, s.ephemeral_owner,

@@ -14,6 +14,9 @@
 
 namespace zkarrow::znodes::testing {
 
+// NodeRow::data_hex of a node holding ZooKeeper's null data (not hex).
+inline constexpr const char* kNullData = "null";
+
 struct NodeRow {
   std::string data_hex;
   std::vector<int64_t> stat;     // kazoo's ZnodeStat order

@@ -86,7 +86,8 @@ def dump(zk, name):
         acl, _ = zk.get_acls(path)
         lines.append(json.dumps({
             "path": path,
-            "data": (data or b"").hex(),
+            # None: ZooKeeper's null data, apart from empty data.
+            "data": None if data is None else data.hex(),
             "stat": [stat.czxid, stat.mzxid, stat.ctime, stat.mtime, stat.version,
                      stat.cversion, stat.aversion, stat.ephemeralOwner,
                      stat.dataLength, stat.numChildren, stat.pzxid],
@@ -122,6 +123,8 @@ owner = client()  # its ephemerals vanish when it closes
 create(main, "/app")
 create(main, "/app/config", bytes(range(256)) * 3)
 create(main, "/app/empty")
+create(main, "/app/null", None)  # ZooKeeper's null data (length -1), not empty
+create(main, "/app/to-null", b"x")
 create(main, "/app/large", os.urandom(500 * 1024))
 create(main, "/app/protected", b"secret", acl=[make_digest_acl("alice", "secret", all=True)])
 create(main, "/app/readonly", b"r", acl=[make_digest_acl("alice", "secret", all=True)] +
@@ -159,6 +162,7 @@ record("multi", None)
 main.set_acls("/app/config", [OPEN_ACL_UNSAFE[0]._replace(perms=1)])
 record("setACL", "/app/config")
 set_data(main, "/app/large", os.urandom(400 * 1024))
+set_data(main, "/app/to-null", None)
 step(main, "2")
 
 # Step 3: the owner's session closes; its ephemerals go. More churn.
@@ -169,6 +173,7 @@ for i in range(40):
     create(main, "/bulk/late%02d" % i, b"")
 delete(main, "/app/empty")
 create(main, "/app/empty", b"again")
+create(main, "/app/null-late", None)
 step(main, "3")
 
 # Final: every writer gone; a fresh session marks and dumps the end state.

@@ -164,6 +164,33 @@ TEST(ZnodeTableWriterTest, WritesBatchesAndReadsBack) {
   EXPECT_EQ(value_int.buffers[1]->data_as<int64_t>()[1], 7);
 }
 
+// ZooKeeper's null data is a null data cell (and no typed value), empty data
+// an empty one classified `empty`.
+TEST(ZnodeTableWriterTest, NullDataIsANullCellAndEmptyDataAnEmptyOne) {
+  arrow::BufferOutputStream sink;
+  ZnodeTableOptions options;
+  options.typed_values = true;
+  auto writer = ZnodeTableWriter::Open(sink, options);
+  ASSERT_TRUE(writer.ok()) << writer.status().ToString();
+  ZnodeRecord null_data{.path = "/null", .stat = zk::Stat{}, .data = Bytes(""), .null_data = true};
+  ZnodeRecord empty{.path = "/empty", .stat = zk::Stat{}, .data = Bytes("")};
+  for (const auto* record : {&null_data, &empty}) {
+    ASSERT_TRUE((*writer)->Append(*record).ok());
+  }
+  ASSERT_TRUE((*writer)->Finish({}).ok());
+  auto reader = arrow::ipc::FileReader::Open(sink.Finish());
+  ASSERT_TRUE(reader.ok()) << reader.status().ToString();
+  auto batch = (*reader)->ReadBatch(0);
+  ASSERT_TRUE(batch.ok()) << batch.status().ToString();
+  const arrow::ArrayData& data = *batch->columns[kDataColumn];
+  EXPECT_FALSE(data.IsValid(0));
+  EXPECT_TRUE(data.IsValid(1));
+  EXPECT_FALSE(batch->columns[kErrorColumn]->IsValid(0));
+  const arrow::ArrayData& value_type = *batch->columns[kValueTypeColumn];
+  EXPECT_FALSE(value_type.IsValid(0));
+  EXPECT_TRUE(value_type.IsValid(1));
+}
+
 // Counts what is written and keeps nothing.
 class CountingSink final : public arrow::OutputStream {
  public:

@@ -238,7 +238,10 @@ class CollectedRows {
 // A record with only the columns a plan asks for: no data (nor typed
 // values) or ACL when they are not used.
 ZnodeRecord Trimmed(ZnodeRecord record, const ZnodePlan& plan) {
-  if (!plan.read_data) record.data.reset();
+  if (!plan.read_data) {
+    record.data.reset();
+    record.null_data = false;
+  }
   if (!plan.read_acl) record.acl = nullptr;
   return record;
 }
@@ -405,6 +408,7 @@ struct CachedNode {
   std::optional<zk::Stat> stat;
   znodes::NodeKind kind = znodes::NodeKind::kPersistent;
   std::optional<std::string> data;          // when the scan kept data
+  bool null_data = false;                   // as ZnodeRecord::null_data
   std::optional<std::vector<zk::Acl>> acl;  // when the scan read the ACL
   std::string error;
   bool has_data = false;
@@ -422,6 +426,7 @@ struct CachedNode {
     record.kind = kind;
     if (data) {
       record.data = std::span(reinterpret_cast<const uint8_t*>(data->data()), data->size());
+      record.null_data = null_data;
     }
     record.acl = acl ? &*acl : nullptr;
     record.error = error;
@@ -497,6 +502,7 @@ class LiveZnodeSource final : public TableSource {
     node.data.reset();
     if (record.data) {
       node.data.emplace(reinterpret_cast<const char*>(record.data->data()), record.data->size());
+      node.null_data = record.null_data;
     }
     node.has_acl = plan.read_acl;
     node.acl.reset();
@@ -681,6 +687,7 @@ class LiveZnodeSource final : public TableSource {
           if (plan.read_data) {
             record.data =
                 std::span(reinterpret_cast<const uint8_t*>(read.data.data()), read.data.size());
+            record.null_data = read.null_data;
           }
         } else {
           record.error = zk::ErrorCodeName(read.error);

@@ -16,7 +16,7 @@ static_assert(std::is_trivially_copyable_v<zk::Stat>);
 // data and path are at most jute.maxbuffer, which is far smaller).
 constexpr uint32_t kMaxFieldBytes = 1u << 30;
 
-enum Flags : uint8_t { kHasStat = 1, kHasData = 2, kHasTtl = 4, kHasAcl = 8 };
+enum Flags : uint8_t { kHasStat = 1, kHasData = 2, kHasTtl = 4, kHasAcl = 8, kNullData = 16 };
 
 Status WriteBytes(const void* bytes, size_t size, std::FILE* file) {
   if (size > 0 && std::fwrite(bytes, 1, size, file) != size) {
@@ -146,6 +146,7 @@ Status WriteRecord(const Record& record, std::FILE* file) {
   uint8_t flags = 0;
   if (record.stat) flags |= kHasStat;
   if (record.data) flags |= kHasData;
+  if (record.null_data) flags |= kNullData;
   if (record.ttl_ms) flags |= kHasTtl;
   if (record.acl) flags |= kHasAcl;
   ZKA_RETURN_IF_ERROR(WriteString(record.path, file));
@@ -188,6 +189,7 @@ Result<bool> ReadRecord(std::FILE* file, Record* record) {
   record->kind = static_cast<znodes::NodeKind>(kind);
   if (flags & kHasStat) ZKA_RETURN_IF_ERROR(ReadValue(&record->stat.emplace(), file));
   if (flags & kHasData) ZKA_RETURN_IF_ERROR(ReadString(&record->data.emplace(), file));
+  record->null_data = (flags & kNullData) != 0;
   if (flags & kHasTtl) ZKA_RETURN_IF_ERROR(ReadValue(&record->ttl_ms.emplace(), file));
   if (flags & kHasAcl) {
     uint32_t count = 0;

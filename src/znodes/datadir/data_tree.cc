@@ -186,6 +186,7 @@ DataTree::Values DataTree::ReadFromFile(Index i, bool with_acl) const {
     const uint8_t* p = n.record + kTxnHeaderSize + 4 + v.path.size();
     const int32_t data_size = zk::JuteIntAt(p);
     if (data_size > 0) v.data = {p + 4, static_cast<size_t>(data_size)};
+    v.null_data = data_size == -1;
     if (with_acl) v.acl = log_acls_[n.log_acl];
     v.stat.czxid = v.stat.mzxid = v.stat.pzxid = header.zxid;
     v.stat.ctime = v.stat.mtime = header.time_ms;
@@ -195,6 +196,7 @@ DataTree::Values DataTree::ReadFromFile(Index i, bool with_acl) const {
   const uint8_t* p = n.record + 4 + static_cast<size_t>(std::max(zk::JuteIntAt(n.record), 0));
   const int32_t data_size = zk::JuteIntAt(p);
   p += 4;
+  v.null_data = data_size == -1;
   if (data_size > 0) {
     v.data = {p, static_cast<size_t>(data_size)};
     p += data_size;
@@ -243,8 +245,8 @@ DataTree::Index DataTree::AddChanged(const Values& values) {
   return i;
 }
 
-Status DataTree::AddNode(std::string_view path, std::span<const uint8_t> data, int64_t acl_id,
-                         const PersistedStat& stat, const uint8_t* record) {
+Status DataTree::AddNode(std::string_view path, std::optional<std::span<const uint8_t>> data,
+                         int64_t acl_id, const PersistedStat& stat, const uint8_t* record) {
   auto acl = acls_by_id_.find(acl_id);
   if (acl == acls_by_id_.end()) {
     return Status::InvalidData("node \"" + std::string(path) + "\" refers to ACL id " +
@@ -272,7 +274,10 @@ Status DataTree::AddNode(std::string_view path, std::span<const uint8_t> data, i
     }
   }
   Index changed = kNone;
-  if (record == nullptr) changed = AddChanged({path, data, &acl->second, stat});
+  if (record == nullptr) {
+    changed =
+        AddChanged({path, data.value_or(std::span<const uint8_t>()), !data, &acl->second, stat});
+  }
   const Index i = NewNode(parent, record, changed, path);
   if (parent == kNone) root_ = i;
   if (IsSessionEphemeral(stat.ephemeral_owner)) ephemerals_[stat.ephemeral_owner].insert(path);
@@ -470,6 +475,7 @@ void DataTree::ApplyOp(const TxnHeader& header, int32_t type, const TxnOp& op,
       }
       Values& v = Change(i);
       v.data = op.data;
+      v.null_data = op.null_data;
       v.stat.mtime = header.time_ms;
       v.stat.mzxid = header.zxid;
       v.stat.version = op.version.value_or(0);
@@ -536,6 +542,7 @@ DataTree::Outcome DataTree::CreateNode(const TxnOp& op, int64_t owner, const Txn
   Values fields;
   fields.path = op.path;
   fields.data = op.data;
+  fields.null_data = op.null_data;
   fields.acl = acl;
   fields.stat.czxid = fields.stat.mzxid = fields.stat.pzxid = header.zxid;
   fields.stat.ctime = fields.stat.mtime = header.time_ms;
@@ -654,6 +661,7 @@ Status DataTree::ForEach(const std::function<Status(const ZnodeRecord&)>& sink) 
     record.stat = stat;
     record.kind = owner.kind;
     record.data = v.data;
+    record.null_data = v.null_data;
     record.ttl_ms = owner.ttl_ms;
     record.acl = v.acl;
     return sink(record);

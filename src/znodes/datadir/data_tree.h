@@ -67,8 +67,9 @@ class DataTree {
   // the tree then keeps only that pointer and reads the rest from the bytes
   // when it needs them, instead of a copy of every node.
   Status AddAcl(int64_t id, std::vector<zk::Acl> acl);
-  Status AddNode(std::string_view path, std::span<const uint8_t> data, int64_t acl_id,
-                 const PersistedStat& stat, const uint8_t* record = nullptr);
+  // `data` nullopt: the node holds ZooKeeper's null data (length -1).
+  Status AddNode(std::string_view path, std::optional<std::span<const uint8_t>> data,
+                 int64_t acl_id, const PersistedStat& stat, const uint8_t* record = nullptr);
 
   // Applies a transaction as DataTree.processTxn does. Failures ZooKeeper
   // tolerates on replay (node exists, no node) are counted, not errors.
@@ -106,6 +107,7 @@ class DataTree {
   struct Values {
     std::string_view path;
     std::span<const uint8_t> data;
+    bool null_data = false;  // as ZnodeRecord::null_data; `data` is then empty
     const std::vector<zk::Acl>* acl = nullptr;
     PersistedStat stat;
   };

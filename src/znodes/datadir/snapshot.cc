@@ -102,7 +102,7 @@ Status ReadNodes(std::span<const uint8_t> bytes, zk::JuteReader& reader, DataTre
     std::string_view path(reinterpret_cast<const char*>(path_bytes.data()), path_bytes.size());
     if (!reader.ok()) return reader.status().WithContext("reading a node path");
     if (path == "/") return Status::Ok();  // the end of the node list
-    auto data = reader.ReadBufferView();
+    auto data = reader.ReadOptionalBufferView();
     int64_t acl_id = 0;
     PersistedStat stat;
     if (reader.ok() && reader.remaining() >= kNodeTailSize) {

@@ -87,6 +87,7 @@ struct TxnOp {
   int32_t type = 0;
   std::string_view path;           // create*, delete*, setData, setACL, check, reconfig
   std::span<const uint8_t> data;   // create*, setData, reconfig
+  bool null_data = false;          // the same: ZooKeeper's null data (length -1), `data` empty
   std::vector<TxnAcl> acl;         // create*, setACL
   bool ephemeral = false;          // create, create2
   int32_t parent_cversion = -1;    // create*: the parent's new cversion; -1 = increment

@@ -178,7 +178,7 @@ Status TxnLogBatchBuilder::AppendRow(const TxnHeader& header, const TxnOp* op, i
   } else {
     b_.path->AppendNull();
   }
-  if (known && HasData(type)) {
+  if (known && HasData(type) && !op->null_data) {
     ZKA_RETURN_IF_ERROR(b_.data->Append(op->data));
   } else {
     b_.data->AppendNull();

@@ -397,6 +397,7 @@ class Walker {
       if (options_.read_data) {
         record.data =
             std::span(reinterpret_cast<const uint8_t*>(data.data.data()), data.data.size());
+        record.null_data = data.null_data;
       }
     } else {
       record.error = zk::ErrorCodeName(data.error);
