@@ -1,6 +1,8 @@
 #include "arrow/io.h"
 
 #include <fcntl.h>
+#include <limits.h>
+#include <poll.h>
 #include <sys/mman.h>
 #include <sys/stat.h>
 #include <unistd.h>
@@ -58,12 +60,40 @@ FileOutputStream::~FileOutputStream() {
   if (owns_fd_ && fd_ >= 0) ::close(fd_);
 }
 
+void FileOutputStream::SetCancelCheck(std::function<bool()> cancelled) {
+  cancelled_ = std::move(cancelled);
+  struct stat info {};
+  stream_fd_ = ::fstat(fd_, &info) == 0 && (S_ISFIFO(info.st_mode) || S_ISSOCK(info.st_mode));
+}
+
+Result<size_t> FileOutputStream::WaitForRoom(size_t wanted) {
+  while (true) {
+    struct pollfd writable = {.fd = fd_, .events = POLLOUT, .revents = 0};
+    const int ready = ::poll(&writable, 1, kWriteCancelPollIntervalMs);
+    if (ready > 0) {
+      // POLLERR/POLLHUP too: the write() that follows reports the error.
+      // POLLOUT on a pipe means a free page at least, which PIPE_BUF fits.
+      return stream_fd_ ? std::min(wanted, size_t{PIPE_BUF}) : wanted;
+    }
+    if (ready < 0 && errno != EINTR) return Status::FromErrno(errno, "poll");
+    if (ready == 0 && cancelled_()) {
+      return Status::Cancelled("stopped while the output took no bytes (its reader not reading); " +
+                               std::to_string(wanted) + " bytes were not written");
+    }
+  }
+}
+
 Status FileOutputStream::Write(std::span<const uint8_t> bytes) {
   if (fd_ < 0) return Status::InvalidArgument("write to a closed file");
   while (!bytes.empty()) {
-    ssize_t n = ::write(fd_, bytes.data(), bytes.size());
+    size_t chunk = bytes.size();
+    if (cancelled_) {
+      ZKA_ASSIGN_OR_RETURN(chunk, WaitForRoom(chunk));
+    }
+    ssize_t n = ::write(fd_, bytes.data(), chunk);
     if (n < 0) {
       if (errno == EINTR) continue;
+      if (errno == EPIPE) return Status::FromErrno(errno, "write: the reader closed the pipe");
       return Status::FromErrno(errno, "write");
     }
     bytes = bytes.subspan(static_cast<size_t>(n));

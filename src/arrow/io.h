@@ -4,6 +4,7 @@
 
 #include <cstdint>
 #include <filesystem>
+#include <functional>
 #include <memory>
 #include <span>
 #include <vector>
@@ -30,15 +31,33 @@ class FileOutputStream final : public OutputStream {
   static std::unique_ptr<FileOutputStream> FromFd(int fd);
   ~FileOutputStream() override;
 
+  // Fails with kIoError on EPIPE (the reader closed the pipe; the process
+  // must ignore SIGPIPE to see it), and with kCancelled when the cancel
+  // check said so.
   Status Write(std::span<const uint8_t> bytes) override;
   // Reports close() errors, which a destructor would have to swallow.
   Status Close();
 
+  // Makes writes cancellable: while the descriptor takes no bytes (a pipe
+  // whose reader stopped reading), `cancelled` is asked every
+  // kWriteCancelPollIntervalMs, and true ends the write with kCancelled.
+  // Pipes and sockets are then written at most PIPE_BUF bytes at a time
+  // once poll() says they take bytes, so that no write() blocks on them.
+  void SetCancelCheck(std::function<bool()> cancelled);
+
  private:
   FileOutputStream(int fd, bool owns_fd) : fd_(fd), owns_fd_(owns_fd) {}
+  // The bytes the next write() may take without blocking, waiting for room.
+  Result<size_t> WaitForRoom(size_t wanted);
+
   int fd_;
   bool owns_fd_;
+  std::function<bool()> cancelled_;
+  bool stream_fd_ = false;  // a pipe or socket, with a cancel check
 };
+
+// How often a write blocked on its descriptor asks its cancel check.
+inline constexpr int kWriteCancelPollIntervalMs = 50;
 
 // Collects everything written in memory.
 class BufferOutputStream final : public OutputStream {

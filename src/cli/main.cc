@@ -1,4 +1,5 @@
 // The zkarrow binary: parses the command line and runs one verb.
+#include <csignal>
 #include <cstdio>
 #include <exception>
 #include <new>
@@ -6,6 +7,10 @@
 #include "cli/commands.h"
 
 int main(int argc, char** argv) {
+  // One policy for every command: a reader that closes its end of a pipe is
+  // a write error (EPIPE) reported as any other (a message, exit 1), not a
+  // silent death by SIGPIPE that leaves the output's state unsaid.
+  std::signal(SIGPIPE, SIG_IGN);
   CLI::App app{"zkarrow: ZooKeeper trees as Apache Arrow tables"};
   app.set_version_flag("--version", std::string("zkarrow ") + ZKARROW_VERSION);
   app.require_subcommand(1);

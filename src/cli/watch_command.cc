@@ -10,6 +10,7 @@
 #include <cstdio>
 #include <ctime>
 #include <filesystem>
+#include <functional>
 #include <memory>
 #include <string>
 #include <vector>
@@ -75,10 +76,13 @@ Status CheckRotationPattern(const std::string& pattern) {
 }
 
 // Writes the change rows to stdout, one file, or a sequence of files
-// (each a complete stream: schema, batches, end-of-stream marker).
+// (each a complete stream: schema, batches, end-of-stream marker). A write
+// the output does not take (a reader not reading) ends with kCancelled once
+// `should_stop` says so, instead of holding the process past its stop.
 class StreamSink final : public watch::ChangeSink {
  public:
-  StreamSink(const WatchArgs& args) : args_(args) {}
+  StreamSink(const WatchArgs& args, std::function<bool()> should_stop)
+      : args_(args), should_stop_(std::move(should_stop)) {}
 
   Status Start(int64_t start_zxid) override {
     options_.format = arrow::ipc::IpcFormat::kStream;
@@ -106,10 +110,10 @@ class StreamSink final : public watch::ChangeSink {
       ZKA_RETURN_IF_ERROR(OpenNext());
     }
     ++rows_in_file_;
-    return writer_->Append(row);
+    return writer_->Append(row).WithContext(name_);
   }
 
-  Status Flush() override { return writer_ ? writer_->Flush() : Status::Ok(); }
+  Status Flush() override { return writer_ ? writer_->Flush().WithContext(name_) : Status::Ok(); }
 
   // A clean end: the current file gets its end-of-stream marker.
   Status Finish() { return CloseCurrent(); }
@@ -150,6 +154,7 @@ class StreamSink final : public watch::ChangeSink {
       }
       ZKA_ASSIGN_OR_RETURN(stream_, arrow::FileOutputStream::Open(name_));
     }
+    stream_->SetCancelCheck(should_stop_);
     ++file_index_;
     ++files_;
     rows_in_file_ = 0;
@@ -190,6 +195,7 @@ class StreamSink final : public watch::ChangeSink {
   }
 
   const WatchArgs& args_;
+  const std::function<bool()> should_stop_;
   watch::ChangeWriterOptions options_;
   std::unique_ptr<arrow::FileOutputStream> stream_;
   std::unique_ptr<watch::ChangeWriter> writer_;
@@ -223,11 +229,12 @@ Status RunWatch(const WatchArgs& args) {
   auto elapsed_seconds = [&] {
     return std::chrono::duration<double>(std::chrono::steady_clock::now() - started).count();
   };
-  watch::TreeWatcher watcher(options);
-  StreamSink sink(args);
-  Status ran = watcher.Run(sink, [&] {
+  auto should_stop = [&] {
     return StopRequested() || (args.for_seconds > 0 && elapsed_seconds() >= args.for_seconds);
-  });
+  };
+  watch::TreeWatcher watcher(options);
+  StreamSink sink(args, should_stop);
+  Status ran = watcher.Run(sink, should_stop);
   if (!ran.ok()) {
     Status abandoned = sink.Abandon();
     return abandoned.ok() ? ran : ran.WithContext(abandoned.ToString());
@@ -269,7 +276,9 @@ void RegisterWatchCommand(CLI::App& app, CommandRunner& runner) {
       "row at its path, deleted removes it) gives the tree as `snapshot` would read it, across\n"
       "disconnects and session expiry (after which a resync row precedes the differences).\n"
       "ACL-only changes fire no watch in ZooKeeper and are not reported. SIGINT, SIGTERM or\n"
-      "--for end the stream cleanly (rows flushed, end-of-stream marker, exit 0).\n"
+      "--for end the stream cleanly (rows flushed, end-of-stream marker, exit 0), except\n"
+      "when the output takes no bytes then (a reader not reading): the run ends at once,\n"
+      "without the marker, exit 1. A reader closing the pipe ends the run with exit 1.\n"
       "Examples:\n"
       "  zkarrow watch --zk 127.0.0.1:2181 -o - | consumer\n"
       "  zkarrow watch --zk zk1:2181,zk2:2181/kafka --path /brokers --no-initial -o "

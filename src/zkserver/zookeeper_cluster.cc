@@ -290,6 +290,8 @@ Status ZooKeeperCluster::Launch(Server& server) {
       ::dup2(log, STDERR_FILENO);
     }
     if (null_in >= 0) ::dup2(null_in, STDIN_FILENO);
+    // An ignored SIGPIPE (zkarrow's policy) would survive the exec.
+    ::signal(SIGPIPE, SIG_DFL);
     ::execv(argv[0], argv.data());
     ::_exit(127);
   }

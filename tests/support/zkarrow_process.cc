@@ -14,7 +14,7 @@ namespace zkarrow::testing {
 
 Result<std::unique_ptr<ZkarrowProcess>> ZkarrowProcess::Start(
     const std::string& verb, const std::vector<std::string>& args,
-    const std::filesystem::path& stderr_file) {
+    const std::filesystem::path& stderr_file, int stdout_fd) {
   std::vector<std::string> argv_strings = {ZKARROW_BINARY, verb};
   argv_strings.insert(argv_strings.end(), args.begin(), args.end());
   std::vector<char*> argv;
@@ -24,6 +24,7 @@ Result<std::unique_ptr<ZkarrowProcess>> ZkarrowProcess::Start(
   posix_spawn_file_actions_init(&actions);
   posix_spawn_file_actions_addopen(&actions, STDERR_FILENO, stderr_file.c_str(),
                                    O_WRONLY | O_CREAT | O_TRUNC, 0644);
+  if (stdout_fd >= 0) posix_spawn_file_actions_adddup2(&actions, stdout_fd, STDOUT_FILENO);
   pid_t pid = -1;
   int error = posix_spawn(&pid, argv[0], &actions, nullptr, argv.data(), environ);
   posix_spawn_file_actions_destroy(&actions);

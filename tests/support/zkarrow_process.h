@@ -16,9 +16,11 @@ namespace zkarrow::testing {
 // `zkarrow VERB ARGS...` as a child process, stderr to a file.
 class ZkarrowProcess {
  public:
+  // Stdout goes to `stdout_fd` when given, else to the test's own.
   static Result<std::unique_ptr<ZkarrowProcess>> Start(const std::string& verb,
                                                        const std::vector<std::string>& args,
-                                                       const std::filesystem::path& stderr_file);
+                                                       const std::filesystem::path& stderr_file,
+                                                       int stdout_fd = -1);
   ~ZkarrowProcess();  // SIGKILLs a process still running
   pid_t pid() const { return pid_; }
   // SIGTERM, then waits (bounded) for the exit status.

@@ -4,8 +4,10 @@
 // with every path's rows going forward in time; also across a standalone
 // server's restart, the connected server of an ensemble killed, and the
 // watcher's session expiring while the process is stopped.
+#include <fcntl.h>
 #include <gtest/gtest.h>
 #include <signal.h>
+#include <sys/ioctl.h>
 #include <sys/stat.h>
 #include <sys/wait.h>
 
@@ -22,6 +24,7 @@
 #include <mutex>
 #include <string>
 #include <thread>
+#include <utility>
 #include <vector>
 
 #include "arrow/io.h"
@@ -934,6 +937,89 @@ TEST_F(WatchStandaloneTest, StopWhileTheServerDoesNotAnswerEndsTheRunAtOnce) {
   ASSERT_TRUE(paused);
   EXPECT_TRUE(ended) << "the stop waited for the server";
   EXPECT_TRUE(result.ok()) << result.ToString();
+}
+
+// A pipe for a watch's stdout, both ends close-on-exec (the child gets its
+// write end as fd 1 only), closed by the destructor.
+struct Pipe {
+  Pipe() { pipe_ok = ::pipe2(fds, O_CLOEXEC) == 0; }
+  ~Pipe() {
+    CloseRead();
+    CloseWrite();
+  }
+  void CloseRead() {
+    if (fds[0] >= 0) ::close(std::exchange(fds[0], -1));
+  }
+  void CloseWrite() {
+    if (fds[1] >= 0) ::close(std::exchange(fds[1], -1));
+  }
+  // Bytes written and not read yet.
+  int Queued() const {
+    int queued = 0;
+    return ::ioctl(fds[0], FIONREAD, &queued) == 0 ? queued : -1;
+  }
+  // Waits (bounded) until the watch has written `bytes`.
+  bool WaitForBytes(int bytes) const {
+    const auto deadline = std::chrono::steady_clock::now() + std::chrono::seconds(60);
+    while (Queued() < bytes) {
+      if (std::chrono::steady_clock::now() > deadline) return false;
+      std::this_thread::sleep_for(std::chrono::milliseconds(20));
+    }
+    return true;
+  }
+  int fds[2] = {-1, -1};
+  bool pipe_ok = false;
+};
+
+TEST_F(WatchStandaloneTest, StopWhileTheReaderDoesNotReadEndsTheRun) {
+  // 2 MB of initial rows: far more than a pipe holds, so the watch blocks
+  // writing stdout to a reader that never reads.
+  const std::string root = "/unread";
+  MustCreate(root, "r");
+  constexpr int kNodes = 2000;
+  const std::string data(1024, 'x');
+  std::vector<std::future<Result<zk::CreateResult>>> created;
+  for (int i = 0; i < kNodes; ++i) {
+    created.push_back(writer_->Create(root + "/n" + std::to_string(i), data, zk::OpenAclUnsafe()));
+  }
+  for (auto& done : created) ASSERT_TRUE(done.get().ok());
+  fs::path dir = TempDir("unread");
+
+  // SIGTERM, then --for: either ends the run although stdout takes no bytes,
+  // with exit 1 and a message (the stream lacks its end-of-stream marker).
+  for (const bool by_for : {false, true}) {
+    SCOPED_TRACE(by_for ? "--for" : "SIGTERM");
+    Pipe out;
+    ASSERT_TRUE(out.pipe_ok);
+    std::vector<std::string> args = WatchArgs(root, "-");
+    if (by_for) args.insert(args.end(), {"--for", "2"});
+    const fs::path err = dir / (by_for ? "for.err" : "term.err");
+    auto watch = ZkarrowProcess::Start("watch", args, err, out.fds[1]);
+    ASSERT_TRUE(watch.ok()) << watch.status().ToString();
+    out.CloseWrite();
+    ASSERT_TRUE(out.WaitForBytes(4096)) << "no rows on stdout: " << ReadText(err);
+    if (!by_for) {
+      ASSERT_EQ(::kill((*watch)->pid(), SIGTERM), 0);
+    }
+    auto exit_code = (*watch)->Wait(std::chrono::seconds(30));
+    ASSERT_TRUE(exit_code.ok()) << exit_code.status().ToString() << ": blocked on stdout";
+    EXPECT_EQ(*exit_code, 1) << ReadText(err);
+    EXPECT_NE(ReadText(err).find("stdout"), std::string::npos) << ReadText(err);
+  }
+
+  // A reader that closes the pipe: exit 1 with a message, not death by SIGPIPE.
+  Pipe closed;
+  ASSERT_TRUE(closed.pipe_ok);
+  const fs::path err = dir / "closed.err";
+  auto watch = ZkarrowProcess::Start("watch", WatchArgs(root, "-"), err, closed.fds[1]);
+  ASSERT_TRUE(watch.ok()) << watch.status().ToString();
+  closed.CloseWrite();
+  ASSERT_TRUE(closed.WaitForBytes(1)) << "no schema on stdout: " << ReadText(err);
+  closed.CloseRead();
+  auto exit_code = (*watch)->Wait(std::chrono::seconds(30));
+  ASSERT_TRUE(exit_code.ok()) << exit_code.status().ToString();
+  EXPECT_EQ(*exit_code, 1) << ReadText(err);
+  EXPECT_NE(ReadText(err).find("the reader closed the pipe"), std::string::npos) << ReadText(err);
 }
 
 TEST_F(WatchStandaloneTest, BadArgumentsAndMissingRoot) {
