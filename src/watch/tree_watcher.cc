@@ -157,7 +157,7 @@ class TreeWatcher::Impl {
     ZKA_RETURN_IF_ERROR(sink_->Start(client_->last_zxid()));
     next_periodic_resync_ = Clock::now() + options_.resync_interval;
     Status initial = ReadInitialState();
-    if (stopped_) return Status::Ok();
+    if (stopped_) return initial;
     // Expired during the initial read: the loop's recovery re-reads the tree
     // and reports the differences from the rows written so far.
     if (IsRemote(initial, ErrorCode::SESSIONEXPIRED)) {
@@ -200,19 +200,24 @@ class TreeWatcher::Impl {
     return added->WithContext("adding a recursive watch on " + options_.root);
   }
 
-  znodes::WalkOptions WalkOptionsForRoot() const {
+  znodes::WalkOptions WalkOptionsForRoot() {
     znodes::WalkOptions walk;
     walk.root = options_.root;
     walk.read_acl = options_.read_acl;
     walk.excludes = options_.excludes;
     walk.nodes_per_batch = options_.nodes_per_batch;
+    // A server that stops answering holds the walk's replies until the
+    // session expires: a stop must not wait for that.
+    walk.should_stop = [this] { return !CheckStop().ok(); };
     return walk;
   }
 
+  // A stop ends the read where it is: with the initial rows written so far
+  // (not with --no-initial, which writes none), the stream is cut short.
   Status ReadInitialState() {
     ++generation_;
     znodes::WalkStats walk_stats;
-    return znodes::WalkTree(
+    Status walked = znodes::WalkTree(
         {client_.get()}, WalkOptionsForRoot(),
         [&](const znodes::ZnodeRecord& record) -> Status {
           ZKA_RETURN_IF_ERROR(CheckStop());
@@ -221,6 +226,8 @@ class TreeWatcher::Impl {
           return Emit(ChangeEvent::kInitial, record.stat ? record.stat->mzxid : 0, record);
         },
         &walk_stats);
+    if (stopped_) return options_.emit_initial ? CutShort("initial read") : Status::Ok();
+    return walked;
   }
 
   Status Loop(const std::function<bool()>& should_stop) {
@@ -280,7 +287,7 @@ class TreeWatcher::Impl {
         next_unreadable_poll_ = Clock::now() + options_.flush_interval;
         status = Refresh(std::vector<std::string>(unreadable_.begin(), unreadable_.end()));
       }
-      if (stopped_) return Status::Ok();
+      if (stopped_) return cut_short_ ? status : Status::Ok();
       if (IsRemote(status, ErrorCode::SESSIONEXPIRED)) {
         expired_ = true;  // recovered on the next turn
       } else if (!status.ok()) {
@@ -368,7 +375,7 @@ class TreeWatcher::Impl {
           return ApplyRecord(record, client_->last_zxid());
         },
         &walk_stats);
-    if (stopped_) return walked;
+    if (stopped_) return CutShort("resync");
     // The walk itself read the subtrees whose visibility changed on the way.
     resync_needed_ = false;
     // The root itself is gone: everything below it is deleted.
@@ -656,6 +663,16 @@ class TreeWatcher::Impl {
     return reply.get();
   }
 
+  // A stop inside a read of the whole tree: the rows of that read stop
+  // halfway (after a `resync` row, the differences found so far), so the
+  // stream's replay is not the tree, and the run must not end as a clean
+  // stop would.
+  Status CutShort(std::string_view read) {
+    cut_short_ = true;
+    return Status::Cancelled("stopped during the " + std::string(read) + " of " + options_.root +
+                             ": the stream holds only part of it, so its replay is not the tree");
+  }
+
   // Inside a long read: ends it when a stop was asked (SIGINT before the
   // watch loop starts must not wait for the whole tree).
   Status CheckStop() {
@@ -680,6 +697,7 @@ class TreeWatcher::Impl {
   ChangeSink* sink_ = nullptr;
   const std::function<bool()>* should_stop_ = nullptr;  // Run()'s, while it runs
   bool stopped_ = false;                                // a read ended early by should_stop
+  bool cut_short_ = false;  // that read was the initial read or a resync (CutShort)
   bool unflushed_ = false;
   Clock::time_point first_unflushed_;
   // In-view nodes whose data was refused (NOAUTH rows), polled for their stat.

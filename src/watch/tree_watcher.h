@@ -118,8 +118,10 @@ class TreeWatcher {
   // disconnect or an expiry (those are handled): a missing root at the
   // start, an ensemble unreachable after an expiry, the sink's error. A
   // stop before the watch is in place (no ChangeSink::Start yet) is a
-  // kTimeout failure: nothing was watched. The rows appended are flushed
-  // before it returns, either way.
+  // kTimeout failure: nothing was watched. A stop during the initial read
+  // (with emit_initial) or a resync is a kCancelled failure: the rows of
+  // that read stop halfway, so their replay is not the tree. The rows
+  // appended are flushed before it returns, either way.
   Status Run(ChangeSink& sink, const std::function<bool()>& should_stop);
 
   // From Run()'s thread (e.g. inside the sink) or after Run(). Counts the

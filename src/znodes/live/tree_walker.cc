@@ -32,8 +32,10 @@ struct PendingNode {
 // What a node waiting in the frontier costs, for kMaxWalkFrontierBytes.
 size_t FrontierBytes(size_t path_size) { return sizeof(PendingNode) + path_size; }
 
-// One multiRead request and the follow-up requests its nodes need. Owned by
-// the walker; the I/O threads only fill in results and count down.
+// One multiRead request and the follow-up requests its nodes need. Shared by
+// the walker and the callbacks of its requests, so that a walk ended early
+// leaves its requests' replies somewhere to land; the I/O threads only fill
+// in results and count down.
 struct Batch {
   std::vector<PendingNode> nodes;
   std::vector<bool> list_children;  // per node: was getChildren asked for
@@ -50,24 +52,36 @@ struct Batch {
 };
 
 // Batches whose replies are complete, handed from I/O threads to the walker.
+// Shared with the requests' callbacks, as the batches.
 class CompletionQueue {
  public:
   // Counts one reply of `batch`; the last one queues the batch.
-  void ReplyArrived(Batch* batch) {
+  void ReplyArrived(const std::shared_ptr<Batch>& batch) {
     std::lock_guard lock(mutex_);
     if (--batch->outstanding == 0) {
       ready_.push_back(batch);
       cv_.notify_one();
     }
   }
-  void Expect(Batch* batch, int replies) {
+  void Expect(Batch& batch, int replies) {
     std::lock_guard lock(mutex_);
-    batch->outstanding += replies;
+    batch.outstanding += replies;
   }
-  Batch* Pop() {
+  // The next complete batch; null once `should_stop` (when set) says so first.
+  std::shared_ptr<Batch> Pop(const std::function<bool()>& should_stop) {
     std::unique_lock lock(mutex_);
-    cv_.wait(lock, [&] { return !ready_.empty(); });
-    Batch* batch = ready_.front();
+    while (ready_.empty()) {
+      if (!should_stop) {
+        cv_.wait(lock, [&] { return !ready_.empty(); });
+        break;
+      }
+      if (cv_.wait_for(lock, kWalkStopPollInterval, [&] { return !ready_.empty(); })) break;
+      lock.unlock();
+      const bool stop = should_stop();
+      lock.lock();
+      if (stop) return nullptr;
+    }
+    std::shared_ptr<Batch> batch = std::move(ready_.front());
     ready_.pop_front();
     return batch;
   }
@@ -75,7 +89,7 @@ class CompletionQueue {
  private:
   std::mutex mutex_;
   std::condition_variable cv_;
-  std::deque<Batch*> ready_;
+  std::deque<std::shared_ptr<Batch>> ready_;
 };
 
 // A server's verdict on one node (NOAUTH, NONODE, ...), as opposed to a
@@ -98,12 +112,9 @@ class Walker {
         progress_(progress),
         in_flight_per_session_(sessions.size(), 0) {}
 
-  // Requests still out hold callbacks into our batches and queue: wait for
-  // them however the walk ends, by an error or by an exception (a sink's
-  // bad_alloc) unwinding through Run().
-  ~Walker() {
-    while (InFlight() > 0) Retire(queue_.Pop());
-  }
+  // Requests still out share their batches and the queue: the walk ends
+  // without waiting for them, however it ends (an error, a stop, an
+  // exception unwinding through Run()).
   Walker(const Walker&) = delete;
   Walker& operator=(const Walker&) = delete;
 
@@ -128,10 +139,11 @@ class Walker {
     while (!pending_.empty() || InFlight() > 0) {
       SubmitWhileRoom();
       if (InFlight() == 0) continue;
-      Batch* ready = queue_.Pop();
-      if (NeedsFollowUp(*ready)) continue;
+      std::shared_ptr<Batch> ready = queue_->Pop(options_.should_stop);
+      if (!ready) return Status::Cancelled("stopped while reading " + root_path_);
+      if (NeedsFollowUp(ready)) continue;
       // No request of this batch is out any more: it is ours alone.
-      std::unique_ptr<Batch> batch = Retire(ready);
+      std::shared_ptr<Batch> batch = Retire(*ready);
       ZKA_RETURN_IF_ERROR(Handle(*batch));
       if (progress_) progress_(stats_);
     }
@@ -170,7 +182,7 @@ class Walker {
       const size_t reply_bytes = alone ? kMaxWalkNodeReplyBytes : BatchReplyBytes();
       // With nothing in flight a request always goes out, so the walk moves on.
       if (InFlight() > 0 && reserved_reply_bytes_ + reply_bytes > kMaxWalkReplyBytes) return;
-      auto batch = std::make_unique<Batch>();
+      auto batch = std::make_shared<Batch>();
       batch->session = session;
       batch->reply_bytes = reply_bytes;
       const size_t limit = alone ? 1 : static_cast<size_t>(std::max(1, options_.nodes_per_batch));
@@ -183,7 +195,7 @@ class Walker {
       if (batch->nodes.empty()) batch->nodes.push_back(Pop());  // the back node, read alone
       if (options_.read_acl) batch->reply_bytes += batch->nodes.size() * kMaxWalkAclReplyBytes;
       reserved_reply_bytes_ += batch->reply_bytes;
-      Submit(*batch);
+      Submit(batch);
       batches_.push_back(std::move(batch));
     }
   }
@@ -204,23 +216,24 @@ class Walker {
         in_flight_per_session_.begin());
   }
 
-  void Submit(Batch& batch) {
+  void Submit(const std::shared_ptr<Batch>& shared) {
+    Batch& batch = *shared;
     ++in_flight_per_session_[batch.session];
     zk::Client& client = *sessions_[batch.session];
     if (!options_.read_data && options_.stat_without_data && stat_nodes_ > 0 &&
         stat_data_bytes_ / stat_nodes_ >= kStatOnlyAverageDataBytes) {
-      SubmitStatReads(client, batch);
+      SubmitStatReads(client, shared);
     } else {
-      SubmitMultiRead(client, batch);
+      SubmitMultiRead(client, shared);
     }
     if (options_.read_acl) {
       batch.acls.resize(batch.nodes.size());
       for (size_t i = 0; i < batch.nodes.size(); ++i) {
         client.GetAcl(
             batch.nodes[i].path,
-            [this, &batch, i](Result<zk::AclResult> acl) {
-              batch.acls[i] = std::move(acl);
-              queue_.ReplyArrived(&batch);
+            [queue = queue_, shared, i](Result<zk::AclResult> acl) {
+              shared->acls[i] = std::move(acl);
+              queue->ReplyArrived(shared);
             },
             kMaxWalkAclReplyBytes);
       }
@@ -231,7 +244,8 @@ class Walker {
     return options_.read_acl ? static_cast<int>(batch.nodes.size()) : 0;
   }
 
-  void SubmitMultiRead(zk::Client& client, Batch& batch) {
+  void SubmitMultiRead(zk::Client& client, const std::shared_ptr<Batch>& shared) {
+    Batch& batch = *shared;
     std::vector<zk::ReadOp> ops;
     ops.reserve(batch.nodes.size() * 2);
     for (const PendingNode& node : batch.nodes) {
@@ -240,12 +254,12 @@ class Walker {
       batch.list_children.push_back(list);
       if (list) ops.push_back(zk::ReadOp::GetChildren(node.path));
     }
-    queue_.Expect(&batch, 1 + AclReplies(batch));
+    queue_->Expect(batch, 1 + AclReplies(batch));
     client.MultiRead(
         std::move(ops),
-        [this, &batch](Result<std::vector<zk::ReadResult>> reads) {
-          batch.reads = std::move(reads);
-          queue_.ReplyArrived(&batch);
+        [queue = queue_, shared](Result<std::vector<zk::ReadResult>> reads) {
+          shared->reads = std::move(reads);
+          queue->ReplyArrived(shared);
         },
         batch.reply_bytes);
   }
@@ -255,7 +269,8 @@ class Walker {
   // the NOAUTH follow-up treat both kinds of batch alike. A session's
   // replies complete one at a time on its I/O thread; the first failure
   // that is not about a node fails the whole batch, as a failed multiRead.
-  void SubmitStatReads(zk::Client& client, Batch& batch) {
+  void SubmitStatReads(zk::Client& client, const std::shared_ptr<Batch>& shared) {
+    Batch& batch = *shared;
     size_t ops = 0;
     for (const PendingNode& node : batch.nodes) {
       const bool list = ListsChildren(node);
@@ -263,8 +278,8 @@ class Walker {
       ops += list ? 2 : 1;
     }
     batch.reads = std::vector<zk::ReadResult>(ops);
-    queue_.Expect(&batch, static_cast<int>(batch.nodes.size()) + AclReplies(batch));
-    auto fail = [&batch](const Status& status, size_t op) {
+    queue_->Expect(batch, static_cast<int>(batch.nodes.size()) + AclReplies(batch));
+    auto fail = [&batch = *shared](const Status& status, size_t op) {
       if (!batch.reads.ok()) return false;
       if (IsAboutThisNode(status)) {
         const zk::ErrorCode code = zk::ErrorCodeOf(status);
@@ -278,33 +293,37 @@ class Walker {
     for (size_t i = 0; i < batch.nodes.size(); ++i) {
       const std::string& path = batch.nodes[i].path;
       if (batch.list_children[i]) {
-        client.GetChildren2(path, [this, &batch, op, fail](Result<zk::ChildrenResult> read) {
-          if (read.ok()) {
-            if (batch.reads.ok()) {
-              (*batch.reads)[op].stat = read->stat;
-              (*batch.reads)[op + 1].children = std::move(read->children);
-            }
-          } else if (fail(read.status(), op)) {
-            (*batch.reads)[op + 1].error = (*batch.reads)[op].error;
-          }
-          queue_.ReplyArrived(&batch);
-        });
+        client.GetChildren2(path,
+                            [queue = queue_, shared, op, fail](Result<zk::ChildrenResult> read) {
+                              Batch& replied = *shared;
+                              if (read.ok()) {
+                                if (replied.reads.ok()) {
+                                  (*replied.reads)[op].stat = read->stat;
+                                  (*replied.reads)[op + 1].children = std::move(read->children);
+                                }
+                              } else if (fail(read.status(), op)) {
+                                (*replied.reads)[op + 1].error = (*replied.reads)[op].error;
+                              }
+                              queue->ReplyArrived(shared);
+                            });
         op += 2;
       } else {
-        client.Exists(path, [this, &batch, op, fail](Result<std::optional<zk::Stat>> stat) {
-          if (stat.ok()) {
-            if (batch.reads.ok()) {
-              if (*stat) {
-                (*batch.reads)[op].stat = **stat;
-              } else {
-                (*batch.reads)[op].error = zk::ErrorCode::NONODE;
-              }
-            }
-          } else {
-            fail(stat.status(), op);
-          }
-          queue_.ReplyArrived(&batch);
-        });
+        client.Exists(path,
+                      [queue = queue_, shared, op, fail](Result<std::optional<zk::Stat>> stat) {
+                        Batch& replied = *shared;
+                        if (stat.ok()) {
+                          if (replied.reads.ok()) {
+                            if (*stat) {
+                              (*replied.reads)[op].stat = **stat;
+                            } else {
+                              (*replied.reads)[op].error = zk::ErrorCode::NONODE;
+                            }
+                          }
+                        } else {
+                          fail(stat.status(), op);
+                        }
+                        queue->ReplyArrived(shared);
+                      });
         op += 1;
       }
     }
@@ -312,7 +331,8 @@ class Walker {
 
   // Nodes whose data read was refused still get their stat from `exists`,
   // which needs no permission. Sends those requests once; true if it did.
-  bool NeedsFollowUp(Batch& batch) {
+  bool NeedsFollowUp(const std::shared_ptr<Batch>& shared) {
+    Batch& batch = *shared;
     if (batch.followed_up || !batch.reads.ok()) return false;
     batch.followed_up = true;
     std::vector<size_t> refused;
@@ -325,24 +345,25 @@ class Walker {
     }
     if (refused.empty()) return false;
     batch.fallback_stats.resize(batch.nodes.size());
-    queue_.Expect(&batch, static_cast<int>(refused.size()));
+    queue_->Expect(batch, static_cast<int>(refused.size()));
     zk::Client& client = *sessions_[batch.session];
     for (size_t i : refused) {
-      client.Exists(batch.nodes[i].path, [this, &batch, i](Result<std::optional<zk::Stat>> stat) {
-        batch.fallback_stats[i] = std::move(stat);
-        queue_.ReplyArrived(&batch);
-      });
+      client.Exists(batch.nodes[i].path,
+                    [queue = queue_, shared, i](Result<std::optional<zk::Stat>> stat) {
+                      shared->fallback_stats[i] = std::move(stat);
+                      queue->ReplyArrived(shared);
+                    });
     }
     return true;
   }
 
   // Takes a batch whose replies are all in out of the in-flight set.
-  std::unique_ptr<Batch> Retire(Batch* batch) {
-    --in_flight_per_session_[batch->session];
-    reserved_reply_bytes_ -= batch->reply_bytes;
+  std::shared_ptr<Batch> Retire(const Batch& batch) {
+    --in_flight_per_session_[batch.session];
+    reserved_reply_bytes_ -= batch.reply_bytes;
     auto it = std::find_if(batches_.begin(), batches_.end(),
-                           [batch](const auto& owned) { return owned.get() == batch; });
-    std::unique_ptr<Batch> retired = std::move(*it);
+                           [&batch](const auto& owned) { return owned.get() == &batch; });
+    std::shared_ptr<Batch> retired = std::move(*it);
     batches_.erase(it);
     return retired;
   }
@@ -485,9 +506,9 @@ class Walker {
   size_t reserved_reply_bytes_ = 0;              // reply_bytes of the batches in flight
   int64_t stat_nodes_ = 0;                       // nodes whose stat was read so far
   int64_t stat_data_bytes_ = 0;                  // their data_length, summed
-  std::vector<std::unique_ptr<Batch>> batches_;  // in flight
+  std::vector<std::shared_ptr<Batch>> batches_;  // in flight
   std::vector<int> in_flight_per_session_;
-  CompletionQueue queue_;
+  std::shared_ptr<CompletionQueue> queue_ = std::make_shared<CompletionQueue>();
 };
 
 }  // namespace

@@ -9,6 +9,7 @@
 // disk writes) never stalls the network threads.
 #pragma once
 
+#include <chrono>
 #include <cstdint>
 #include <functional>
 #include <memory>
@@ -42,7 +43,14 @@ struct WalkOptions {
   // small enough not to hold up the server's other clients.
   int nodes_per_batch = 250;
   int batches_in_flight_per_session = 8;
+  // Asked while the walk waits for replies (at least every
+  // kWalkStopPollInterval): true ends the walk at once with kCancelled, the
+  // requests still out abandoned (their replies are dropped as they come).
+  // Without it the walk waits as long as the server does.
+  std::function<bool()> should_stop;
 };
+
+inline constexpr std::chrono::milliseconds kWalkStopPollInterval{50};
 
 // A node read alone costs about 30 us more than its share of a multiRead
 // (100k-znode sample tree on the shared VM: 29k znodes/s with getChildren2
