@@ -2,6 +2,7 @@
 // changes (src/watch does the work; this file parses options, owns the
 // output files and their rotation, and ends cleanly on a signal or --for).
 #include <fcntl.h>
+#include <sys/stat.h>
 #include <unistd.h>
 
 #include <algorithm>
@@ -13,6 +14,7 @@
 #include <functional>
 #include <memory>
 #include <string>
+#include <utility>
 #include <vector>
 
 #include "arrow/io.h"
@@ -76,13 +78,23 @@ Status CheckRotationPattern(const std::string& pattern) {
 }
 
 // Writes the change rows to stdout, one file, or a sequence of files
-// (each a complete stream: schema, batches, end-of-stream marker). A write
+// (each a complete stream: schema, batches, end-of-stream marker).
+//
+// A single -o FILE gets its name once the initial read is complete (the
+// first Settled, or a clean end before it): a watch that fails at the start
+// (a missing root) or is stopped during its initial read leaves an existing
+// FILE as it was. Until then the stream goes to an unnamed file in FILE's
+// directory (O_TMPFILE), or FILE.tmp-PID where the file system has none,
+// which a failure removes. A device or FIFO is written in place. A write
 // the output does not take (a reader not reading) ends with kCancelled once
 // `should_stop` says so, instead of holding the process past its stop.
 class StreamSink final : public watch::ChangeSink {
  public:
   StreamSink(const WatchArgs& args, std::function<bool()> should_stop)
       : args_(args), should_stop_(std::move(should_stop)) {}
+  ~StreamSink() override {
+    if (owned_fd_ >= 0) ::close(owned_fd_);
+  }
 
   Status Start(int64_t start_zxid) override {
     options_.format = arrow::ipc::IpcFormat::kStream;
@@ -115,17 +127,23 @@ class StreamSink final : public watch::ChangeSink {
 
   Status Flush() override { return writer_ ? writer_->Flush().WithContext(name_) : Status::Ok(); }
 
+  Status Settled(int64_t) override { return GiveName(); }
+
   // A clean end: the current file gets its end-of-stream marker.
   Status Finish() { return CloseCurrent(); }
 
   // After a failed run: the current file is closed without the marker, so
   // that its reader can tell a failure from a clean stop. The rows are
-  // already written (Run flushes them either way).
+  // already written (Run flushes them either way). A file not named yet is
+  // discarded.
   Status Abandon() {
     writer_.reset();
     if (!stream_) return Status::Ok();
-    Status closed = stream_->Close().WithContext(name_);
     stream_.reset();
+    Status closed = CloseOwnedFd();
+    if (!temp_name_.empty()) ::unlink(temp_name_.c_str());
+    temp_name_.clear();
+    unnamed_ = false;
     return closed;
   }
 
@@ -146,13 +164,14 @@ class StreamSink final : public watch::ChangeSink {
       stream_ = arrow::FileOutputStream::FromFd(STDOUT_FILENO);
       name_ = "stdout";
     } else {
-      // A single file is written in place (created or truncated).
       name_ = args_.output;
       if (Rotating()) {
         name_ = RotatedName(file_index_);
         ZKA_RETURN_IF_ERROR(CreateNew(name_));
+        ZKA_ASSIGN_OR_RETURN(stream_, arrow::FileOutputStream::Open(name_));
+      } else {
+        ZKA_RETURN_IF_ERROR(OpenUnnamed());
       }
-      ZKA_ASSIGN_OR_RETURN(stream_, arrow::FileOutputStream::Open(name_));
     }
     stream_->SetCancelCheck(should_stop_);
     ++file_index_;
@@ -160,6 +179,64 @@ class StreamSink final : public watch::ChangeSink {
     rows_in_file_ = 0;
     opened_at_ = std::chrono::steady_clock::now();
     ZKA_ASSIGN_OR_RETURN(writer_, watch::ChangeWriter::Open(*stream_, options_));
+    return Status::Ok();
+  }
+
+  Status OpenUnnamed() {
+    struct stat existing {};
+    if (::stat(name_.c_str(), &existing) == 0 && !S_ISREG(existing.st_mode)) {
+      // -o /dev/null, a FIFO: no old content to protect, nothing to rename.
+      ZKA_ASSIGN_OR_RETURN(stream_, arrow::FileOutputStream::Open(name_));
+      return Status::Ok();
+    }
+    std::filesystem::path directory = std::filesystem::path(name_).parent_path();
+    if (directory.empty()) directory = ".";
+    // 0666 less the umask, as any new file.
+    int fd = ::open(directory.c_str(), O_TMPFILE | O_WRONLY | O_CLOEXEC, 0666);
+    if (fd >= 0) {
+      unnamed_ = true;
+    } else if (errno == EOPNOTSUPP || errno == EISDIR) {
+      // O_EXCL|O_NOFOLLOW: never write through a file or link someone else
+      // placed at the temporary name.
+      temp_name_ = name_ + ".tmp-" + std::to_string(::getpid());
+      fd = ::open(temp_name_.c_str(), O_WRONLY | O_CREAT | O_EXCL | O_NOFOLLOW | O_CLOEXEC, 0666);
+      if (fd < 0) {
+        Status status = Status::FromErrno(errno, "creating " + temp_name_);
+        temp_name_.clear();
+        return status;
+      }
+    }
+    if (fd < 0) return Status::FromErrno(errno, "creating " + name_);
+    owned_fd_ = fd;
+    stream_ = arrow::FileOutputStream::FromFd(fd);
+    return Status::Ok();
+  }
+
+  // Names the file written so far (OpenUnnamed) FILE, replacing the old one
+  // (whose permission bits it keeps). Does nothing once named.
+  Status GiveName() {
+    if (!unnamed_ && temp_name_.empty()) return Status::Ok();
+    struct stat existing {};
+    if (::stat(name_.c_str(), &existing) == 0 && S_ISREG(existing.st_mode) &&
+        ::fchmod(owned_fd_, existing.st_mode & 0777) != 0) {
+      return Status::FromErrno(errno, "keeping the mode of " + name_);
+    }
+    if (unnamed_) {
+      // linkat cannot replace a file: the data is named beside FILE first.
+      temp_name_ = name_ + ".tmp-" + std::to_string(::getpid());
+      const std::string proc_path = "/proc/self/fd/" + std::to_string(owned_fd_);
+      if (::linkat(AT_FDCWD, proc_path.c_str(), AT_FDCWD, temp_name_.c_str(), AT_SYMLINK_FOLLOW) !=
+          0) {
+        Status status = Status::FromErrno(errno, "naming " + temp_name_);
+        temp_name_.clear();
+        return status;
+      }
+    }
+    unnamed_ = false;
+    if (::rename(temp_name_.c_str(), name_.c_str()) != 0) {
+      return Status::FromErrno(errno, "moving " + temp_name_ + " to " + name_);
+    }
+    temp_name_.clear();
     return Status::Ok();
   }
 
@@ -188,10 +265,19 @@ class StreamSink final : public watch::ChangeSink {
   Status CloseCurrent() {
     if (!writer_) return Status::Ok();
     ZKA_RETURN_IF_ERROR(writer_->Finish().WithContext(name_));
+    ZKA_RETURN_IF_ERROR(GiveName().WithContext(name_));
     writer_.reset();
     Status closed = stream_->Close().WithContext(name_);
     stream_.reset();
-    return closed;
+    ZKA_RETURN_IF_ERROR(closed);
+    return CloseOwnedFd().WithContext(name_);
+  }
+
+  // The descriptor of a single -o FILE, which the stream does not own.
+  Status CloseOwnedFd() {
+    if (owned_fd_ < 0) return Status::Ok();
+    if (::close(std::exchange(owned_fd_, -1)) != 0) return Status::FromErrno(errno, "close");
+    return Status::Ok();
   }
 
   const WatchArgs& args_;
@@ -200,8 +286,11 @@ class StreamSink final : public watch::ChangeSink {
   std::unique_ptr<arrow::FileOutputStream> stream_;
   std::unique_ptr<watch::ChangeWriter> writer_;
   std::string name_;
-  int file_index_ = 0;  // the next rotated file's number
-  int files_ = 0;       // files this run wrote
+  int owned_fd_ = -1;      // a single -o FILE's descriptor (stream_ writes it)
+  bool unnamed_ = false;   // that file has no name yet (O_TMPFILE)
+  std::string temp_name_;  // its temporary name until GiveName, if any
+  int file_index_ = 0;     // the next rotated file's number
+  int files_ = 0;          // files this run wrote
   int64_t rows_in_file_ = 0;
   std::chrono::steady_clock::time_point opened_at_;
 };
@@ -239,7 +328,10 @@ Status RunWatch(const WatchArgs& args) {
     Status abandoned = sink.Abandon();
     return abandoned.ok() ? ran : ran.WithContext(abandoned.ToString());
   }
-  ZKA_RETURN_IF_ERROR(sink.Finish());
+  if (Status finished = sink.Finish(); !finished.ok()) {
+    Status abandoned = sink.Abandon();
+    return abandoned.ok() ? finished : finished.WithContext(abandoned.ToString());
+  }
 
   watch::WatchStats stats = watcher.stats();
   double seconds = elapsed_seconds();

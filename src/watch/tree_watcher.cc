@@ -227,6 +227,11 @@ class TreeWatcher::Impl {
         },
         &walk_stats);
     if (stopped_) return options_.emit_initial ? CutShort("initial read") : Status::Ok();
+    // The walker fails with NONODE only for its root.
+    if (IsRemote(walked, ErrorCode::NONODE)) {
+      return zk::ZooKeeperError(ErrorCode::NONODE, "watch", options_.root,
+                                "the root to watch does not exist");
+    }
     return walked;
   }
 

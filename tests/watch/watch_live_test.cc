@@ -1095,16 +1095,29 @@ TEST_F(WatchStandaloneTest, BadArgumentsAndMissingRoot) {
       << "two rotation rules";
   EXPECT_EQ(ExitStatus("watch " + zk + " -o - --flush-ms 0"), 2);
   EXPECT_EQ(ExitStatus("watch " + zk + " -o - --for -1"), 2);
+  // A missing root fails at once, and leaves an existing -o file as it was
+  // (and no temporary file beside it).
   const fs::path failed = dir / "failed.arrows";
-  EXPECT_EQ(ExitStatus("watch " + zk + " --path /no/such/node -o " + failed.string() + " --for 30"),
-            1)
-      << "a missing root fails at once";
-  // A failed run leaves its stream without the end-of-stream marker, so a
-  // reader tells it from a clean stop.
-  EXPECT_FALSE(ReadChangeRows({failed}).ok()) << "a failed run wrote a clean end of stream";
-  auto partial = ReadChangeRows({failed}, /*partial=*/true);
-  ASSERT_TRUE(partial.ok()) << partial.status().ToString();
-  EXPECT_TRUE(partial->empty());
+  {
+    std::ofstream old(failed);
+    old << "an earlier run's stream";
+  }
+  auto missing = ZkarrowProcess::Start(
+      "watch",
+      {"--zk", cluster_->ConnectString(), "--path", "/no/such/node", "-o", failed.string()},
+      dir / "missing.err");
+  ASSERT_TRUE(missing.ok()) << missing.status().ToString();
+  auto missing_exit = (*missing)->Wait(std::chrono::seconds(60));
+  ASSERT_TRUE(missing_exit.ok()) << missing_exit.status().ToString();
+  EXPECT_EQ(*missing_exit, 1);
+  EXPECT_TRUE(ReadText(failed) == "an earlier run's stream")
+      << "a watch that failed at the start replaced its -o file";
+  const std::string message = ReadText(dir / "missing.err");
+  EXPECT_NE(message.find("watch /no/such/node: NONODE"), std::string::npos) << message;
+  EXPECT_EQ(message.find("snapshot"), std::string::npos) << message;
+  for (const auto& entry : fs::directory_iterator(dir)) {
+    EXPECT_FALSE(entry.path().filename().string().starts_with("failed.arrows.tmp")) << entry.path();
+  }
   EXPECT_EQ(ExitStatus("watch --help"), 0);
 }
 

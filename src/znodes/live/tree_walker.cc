@@ -403,7 +403,7 @@ class Walker {
     if (data.error == ErrorCode::NONODE ||
         (children != nullptr && children->error == ErrorCode::NONODE)) {
       if (node.path == root_path_) {
-        return zk::ZooKeeperError(ErrorCode::NONODE, "snapshot", node.path,
+        return zk::ZooKeeperError(ErrorCode::NONODE, "read", node.path,
                                   "the walk's root does not exist");
       }
       ++stats_.vanished;
@@ -427,7 +427,7 @@ class Walker {
         stat = **batch.fallback_stats[i];
         if (!stat) {  // gone between the two reads
           if (node.path == root_path_) {
-            return zk::ZooKeeperError(ErrorCode::NONODE, "snapshot", node.path,
+            return zk::ZooKeeperError(ErrorCode::NONODE, "read", node.path,
                                       "the walk's root does not exist");
           }
           ++stats_.vanished;
