@@ -360,13 +360,18 @@ Status RunWatch(const WatchArgs& args) {
 void RegisterWatchCommand(CLI::App& app, CommandRunner& runner) {
   auto args = std::make_shared<WatchArgs>();
   CLI::App* command = app.add_subcommand(
-      "watch", "Stream every change of a live ZooKeeper tree as Arrow rows, gap-free");
+      "watch",
+      "Stream the changes of a live ZooKeeper tree as Arrow rows: every znode's latest state");
   command->footer(
       "Writes an Arrow IPC stream: the znode table's columns plus event (initial, created,\n"
       "changed, deleted, resync), zxid and observed_at. First the tree as it is (initial rows),\n"
       "then changes as they happen. Replaying the rows in order (initial/created/changed put the\n"
       "row at its path, deleted removes it) gives the tree as `snapshot` would read it, across\n"
       "disconnects and session expiry (after which a resync row precedes the differences).\n"
+      "ZooKeeper's events carry no data, so a row is the node's state when re-read after its\n"
+      "event: changes that pile up before the re-read give one row with the latest state, and\n"
+      "intermediate versions are never seen. The version column shows such a merge (a jump,\n"
+      "e.g. 245 -> 1247); the last state of every node is always written.\n"
       "ACL-only changes fire no watch in ZooKeeper and are not reported. SIGINT, SIGTERM or\n"
       "--for end the stream cleanly (rows flushed, end-of-stream marker, exit 0), except\n"
       "when the output takes no bytes then (a reader not reading): the run ends at once,\n"

@@ -1,6 +1,7 @@
 // The change engine of `zkarrow watch`: keeps a mirror of a live subtree and
-// reports every difference as a change row, in order per path, with nothing
-// silently lost.
+// reports every difference it reads as a change row, in order per path: the
+// latest state of every node, not every intermediate version (events carry
+// no data, and changes made before a node's re-read merge into one row).
 //
 // How:
 // - addWatch(root, PERSISTENT_RECURSIVE) first, then the initial walk

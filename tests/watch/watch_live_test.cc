@@ -1075,6 +1075,20 @@ TEST_F(WatchStandaloneTest, StopDuringAResyncEndsTheRunAtOnceAsCutShort) {
   EXPECT_EQ(partial->back()["event"], "resync");
 }
 
+TEST(WatchHelpTest, SaysWhatIsGuaranteed) {
+  // Changes that pile up on a node before its re-read merge into one row:
+  // the help promises every node's latest state, not every change.
+  std::FILE* help = ::popen((std::string(ZKARROW_BINARY) + " watch --help").c_str(), "r");
+  ASSERT_NE(help, nullptr);
+  std::string text;
+  char buffer[4096];
+  while (size_t n = std::fread(buffer, 1, sizeof(buffer), help)) text.append(buffer, n);
+  EXPECT_EQ(::pclose(help), 0);
+  EXPECT_EQ(text.find("gap-free"), std::string::npos) << text;
+  EXPECT_EQ(text.find("every change"), std::string::npos) << text;
+  EXPECT_NE(text.find("intermediate versions are never seen"), std::string::npos) << text;
+}
+
 TEST_F(WatchStandaloneTest, BadArgumentsAndMissingRoot) {
   const std::string zk = "--zk " + cluster_->ConnectString();
   fs::path dir = TempDir("args");
