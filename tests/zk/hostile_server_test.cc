@@ -11,6 +11,7 @@
 
 #include <atomic>
 #include <functional>
+#include <mutex>
 #include <thread>
 
 #include "zk/client.h"
@@ -23,6 +24,29 @@ namespace {
 
 using namespace std::chrono_literals;
 using namespace zkarrow::zk::testing;
+
+// Client options for a scripted server that keep the reason of the
+// session's last disconnect.
+class DisconnectReason {
+ public:
+  ClientOptions OptionsFor(const ScriptedServer& server) {
+    ClientOptions options;
+    options.connect_string = server.ConnectString();
+    options.session_listener = [this](const SessionEvent& event) {
+      std::lock_guard lock(mu_);
+      if (event.state == SessionState::kDisconnected) last_ = event.reason.ToString();
+    };
+    return options;
+  }
+  std::string Last() {
+    std::lock_guard lock(mu_);
+    return last_;
+  }
+
+ private:
+  std::mutex mu_;
+  std::string last_;
+};
 
 void ExpectReadSurvives(const std::function<void(int fd, int32_t xid)>& misbehave,
                         std::string_view expected_reason) {
@@ -38,15 +62,8 @@ void ExpectReadSurvives(const std::function<void(int fd, int32_t xid)>& misbehav
     }
   });
   server_ptr = &server;
-  std::mutex mutex;
-  std::string disconnect_reason;
-  ClientOptions options;
-  options.connect_string = server.ConnectString();
-  options.session_listener = [&](const SessionEvent& event) {
-    std::lock_guard lock(mutex);
-    if (event.state == SessionState::kDisconnected) disconnect_reason = event.reason.ToString();
-  };
-  auto client = Client::Connect(options);
+  DisconnectReason disconnect;
+  auto client = Client::Connect(disconnect.OptionsFor(server));
   ASSERT_TRUE(client.ok()) << client.status().ToString();
   auto read = (*client)->GetData("/x");
   ASSERT_EQ(read.wait_for(20s), std::future_status::ready);
@@ -54,8 +71,7 @@ void ExpectReadSurvives(const std::function<void(int fd, int32_t xid)>& misbehav
   ASSERT_TRUE(data.ok()) << data.status().ToString();
   EXPECT_EQ(data->data, "ok");
   EXPECT_EQ(server.resumed_session(), kSessionId);
-  std::lock_guard lock(mutex);
-  EXPECT_NE(disconnect_reason.find(expected_reason), std::string::npos) << disconnect_reason;
+  EXPECT_NE(disconnect.Last().find(expected_reason), std::string::npos) << disconnect.Last();
 }
 
 TEST(HostileServerTest, ReplyForUnknownXidDropsTheConnectionAndTheReadIsResent) {
@@ -111,15 +127,8 @@ TEST(HostileServerTest, ReplyAnnouncingTwoGibibytesEndsTheConnection) {
       WriteFrame(fd, xid == kPingXid ? ErrorReply(xid, ErrorCode::OK) : GetDataReply(xid, "late"));
     }
   });
-  std::mutex mutex;
-  std::string disconnect_reason;
-  ClientOptions options;
-  options.connect_string = server.ConnectString();
-  options.session_listener = [&](const SessionEvent& event) {
-    std::lock_guard lock(mutex);
-    if (event.state == SessionState::kDisconnected) disconnect_reason = event.reason.ToString();
-  };
-  auto client = Client::Connect(options);
+  DisconnectReason disconnect;
+  auto client = Client::Connect(disconnect.OptionsFor(server));
   ASSERT_TRUE(client.ok()) << client.status().ToString();
   auto big = (*client)->GetData("/big");
   ASSERT_EQ(big.wait_for(20s), std::future_status::ready);
@@ -130,11 +139,10 @@ TEST(HostileServerTest, ReplyAnnouncingTwoGibibytesEndsTheConnection) {
   Result<DataResult> data = after.get();
   ASSERT_TRUE(data.ok()) << data.status().ToString();
   EXPECT_EQ(data->data, "ok");
-  std::lock_guard lock(mutex);
   EXPECT_NE(
-      disconnect_reason.find("announced a frame of 2147483647 bytes, over max_response_bytes"),
+      disconnect.Last().find("announced a frame of 2147483647 bytes, over max_response_bytes"),
       std::string::npos)
-      << disconnect_reason;
+      << disconnect.Last();
 }
 
 TEST(HostileServerTest, TruncatedReplyFailsThatRequestClearly) {
