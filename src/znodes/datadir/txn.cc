@@ -57,8 +57,6 @@ void ReadAclList(zk::JuteReader& reader, TxnBudget& budget, std::vector<TxnAcl>*
   }
 }
 
-// Empties `op` for the next record, keeping the capacity of its vectors: a
-// log holds millions of transactions, and an allocation apiece showed.
 // A create's or setData's data: ZooKeeper keeps null (length -1) apart from empty.
 void ReadOpData(zk::JuteReader& reader, TxnOp* op) {
   std::optional<std::span<const uint8_t>> data = reader.ReadOptionalBufferView();
@@ -66,6 +64,8 @@ void ReadOpData(zk::JuteReader& reader, TxnOp* op) {
   if (data) op->data = *data;
 }
 
+// Empties `op` for the next record, keeping the capacity of its vectors: a
+// log holds millions of transactions, and an allocation apiece showed.
 void ResetOp(TxnOp* op) {
   std::vector<TxnAcl> acl = std::move(op->acl);
   std::vector<std::string_view> paths = std::move(op->paths_to_delete);
