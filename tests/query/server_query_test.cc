@@ -70,7 +70,7 @@ std::string PostQuery(int port, const std::string& sql) {
   address.sin_port = htons(static_cast<uint16_t>(port));
   address.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
   EXPECT_EQ(::connect(fd, reinterpret_cast<sockaddr*>(&address), sizeof address), 0);
-  std::string request = "POST /query HTTP/1.1\r\nHost: t\r\nConnection: close\r\nContent-Length: " +
+  std::string request = "POST /query HTTP/1.1\r\nHost: 127.0.0.1\r\nConnection: close\r\nContent-Length: " +
                         std::to_string(sql.size()) + "\r\n\r\n" + sql;
   EXPECT_EQ(::send(fd, request.data(), request.size(), MSG_NOSIGNAL),
             static_cast<ssize_t>(request.size()));
