@@ -168,6 +168,20 @@ TEST(HostileServerTest, TruncatedReplyFailsThatRequestClearly) {
   EXPECT_EQ(good.get()->data, "fine");
 }
 
+// The status a read of /x ends with against `server`, on a client of its
+// own (a timeout if it does not end within a minute).
+Status StatusOfARead(const ScriptedServer& server) {
+  ClientOptions options;
+  options.connect_string = server.ConnectString();
+  auto client = Client::Connect(options);
+  if (!client.ok()) return client.status();
+  auto read = (*client)->GetData("/x");
+  if (read.wait_for(60s) != std::future_status::ready) {
+    return Status::Timeout("the read of /x did not end within 60 s");
+  }
+  return read.get().status();
+}
+
 // A server that closes the connection as soon as a request comes (as
 // ZooKeeper does with a packet past its jute.maxbuffer) gets the resent read
 // again on every new connection: the client used to reconnect for ever,
@@ -182,13 +196,7 @@ TEST(HostileServerTest, ServerClosingAfterEveryRequestEndsTheSession) {
     ReadRequestXid(fd);
     ::shutdown(fd, SHUT_RDWR);
   });
-  ClientOptions options;
-  options.connect_string = server.ConnectString();
-  auto client = Client::Connect(options);
-  ASSERT_TRUE(client.ok()) << client.status().ToString();
-  auto read = (*client)->GetData("/x");
-  ASSERT_EQ(read.wait_for(60s), std::future_status::ready);
-  Status status = read.get().status();
+  Status status = StatusOfARead(server);
   EXPECT_EQ(ErrorCodeOf(status), ErrorCode::CONNECTIONLOSS) << status.ToString();
   EXPECT_NE(status.message().find("larger than its jute.maxbuffer"), std::string::npos)
       << status.ToString();
@@ -204,13 +212,7 @@ TEST(HostileServerTest, ServerAnsweringEveryRequestWronglyEndsTheSession) {
     Handshake(fd);
     WriteFrame(fd, GetDataReply(ReadRequestXid(fd) + 1000, "wrong"));
   });
-  ClientOptions options;
-  options.connect_string = server.ConnectString();
-  auto client = Client::Connect(options);
-  ASSERT_TRUE(client.ok()) << client.status().ToString();
-  auto read = (*client)->GetData("/x");
-  ASSERT_EQ(read.wait_for(60s), std::future_status::ready);
-  Status status = read.get().status();
+  Status status = StatusOfARead(server);
   EXPECT_EQ(ErrorCodeOf(status), ErrorCode::CONNECTIONLOSS) << status.ToString();
   EXPECT_NE(status.message().find("unknown xid"), std::string::npos) << status.ToString();
   EXPECT_EQ(status.message().find("jute.maxbuffer"), std::string::npos) << status.ToString();
