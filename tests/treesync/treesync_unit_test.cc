@@ -56,6 +56,12 @@ class VectorSource final : public RecordStream {
   size_t next_ = 0;
 };
 
+// A file of this test process's own in the temporary folder.
+std::filesystem::path ScratchPath(std::string_view extension) {
+  return std::filesystem::temp_directory_path() /
+         ("treesync-unit-" + std::to_string(::getpid()) + std::string(extension));
+}
+
 TEST(ParseSourceTest, TheThreeForms) {
   auto live = ParseSource("zk://h1:2181,h2:2182/app/cfg");
   ASSERT_TRUE(live.ok()) << live.status().ToString();
@@ -105,8 +111,7 @@ TEST(PathsTest, RelativeAndAbsolute) {
 TEST(FileSourceTest, ZnodeTablesReadBackSortedAndRelative) {
   const std::vector<zk::Acl> acl = {{zk::perms::kRead, "digest", "alice:abc="}};
   for (auto format : {arrow::ipc::IpcFormat::kFile, arrow::ipc::IpcFormat::kStream}) {
-    const std::filesystem::path path = std::filesystem::temp_directory_path() /
-                                       ("treesync-unit-" + std::to_string(::getpid()) + ".arrow");
+    const std::filesystem::path path = ScratchPath(".arrow");
     {
       auto out = arrow::FileOutputStream::Open(path);
       ASSERT_TRUE(out.ok()) << out.status().ToString();
@@ -162,8 +167,7 @@ TEST(FileSourceTest, ZnodeTablesReadBackSortedAndRelative) {
 // table without the key (written before it), it is data not read. A row with
 // an error is never null data.
 TEST(FileSourceTest, NullDataCellsFollowTheTablesDataMetadata) {
-  const std::filesystem::path path = std::filesystem::temp_directory_path() /
-                                     ("treesync-null-" + std::to_string(::getpid()) + ".arrow");
+  const std::filesystem::path path = ScratchPath(".arrow");
   struct Case {
     std::optional<std::string> data_metadata;
     bool null_is_null_data;
@@ -211,8 +215,7 @@ TEST(FileSourceTest, NullDataCellsFollowTheTablesDataMetadata) {
 }
 
 TEST(FileSourceTest, AFileThatIsNotAZnodeTableIsRefusedClearly) {
-  const std::filesystem::path path = std::filesystem::temp_directory_path() /
-                                     ("treesync-unit-" + std::to_string(::getpid()) + ".txt");
+  const std::filesystem::path path = ScratchPath(".txt");
   {
     auto out = arrow::FileOutputStream::Open(path);
     ASSERT_TRUE(out.ok());
@@ -232,8 +235,7 @@ TEST(FileSourceTest, AFileThatIsNotAZnodeTableIsRefusedClearly) {
 // would be written beside the target's root ("/t" + "\x1b" = "/t\x1b") or
 // outside it: the whole file is refused, naming the row, before any write.
 TEST(FileSourceTest, ARowOutsideTheTablesRootIsRefused) {
-  const std::filesystem::path path = std::filesystem::temp_directory_path() /
-                                     ("treesync-unit-" + std::to_string(::getpid()) + ".arrow");
+  const std::filesystem::path path = ScratchPath(".arrow");
   struct Case {
     std::string root, bad_row, expected;
   };
@@ -271,8 +273,7 @@ TEST(FileSourceTest, ARowOutsideTheTablesRootIsRefused) {
 // stream without its end-of-stream marker (cut at a message boundary, or
 // only the schema), and a zkarrow table without its end-of-run metadata.
 TEST(FileSourceTest, AnIncompleteTableIsRefused) {
-  const std::filesystem::path path = std::filesystem::temp_directory_path() /
-                                     ("treesync-unit-" + std::to_string(::getpid()) + ".arrows");
+  const std::filesystem::path path = ScratchPath(".arrows");
   struct Case {
     std::string name;
     arrow::ipc::IpcFormat format;
@@ -349,8 +350,7 @@ TEST(FileSourceTest, AnIncompleteTableIsRefused) {
 // /zookeeper (quotas, the ensemble's config) belongs to the server: a tree
 // rooted above it leaves it out, a root inside it keeps it.
 TEST(FileSourceTest, TheServersOwnSubtreeIsLeftOutUnlessItIsTheRoot) {
-  const std::filesystem::path path = std::filesystem::temp_directory_path() /
-                                     ("treesync-unit-" + std::to_string(::getpid()) + ".arrow");
+  const std::filesystem::path path = ScratchPath(".arrow");
   auto write = [&](const std::string& root) {
     auto out = arrow::FileOutputStream::Open(path);
     ASSERT_TRUE(out.ok()) << out.status().ToString();
