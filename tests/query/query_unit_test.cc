@@ -5,6 +5,7 @@
 #include <unistd.h>
 
 #include <atomic>
+#include <cstring>
 #include <filesystem>
 #include <string>
 #include <vector>
@@ -271,6 +272,33 @@ TEST_F(ArrowQueryTest, MixedColumnTypesFollowTheFirstRows) {
   EXPECT_NE(ran.message().find("result column 'v': expected integer"), std::string::npos)
       << ran.ToString();
   EXPECT_NE(ran.message().find("row 9000"), std::string::npos) << ran.ToString();
+}
+
+// A real column holds integers up to 2^53 exactly; a larger one is refused,
+// never rounded to a neighbour.
+TEST_F(ArrowQueryTest, IntegersARealColumnCannotHoldExactlyAreRefused) {
+  arrow::Schema schema;
+  std::vector<arrow::RecordBatch> batches;
+  Status exact = Run("VALUES (9007199254740992), (-9007199254740992), (0.5)", &schema, &batches);
+  ASSERT_TRUE(exact.ok()) << exact.ToString();
+  ASSERT_EQ(batches.size(), 1u);
+  auto real_at = [&](int64_t row) {
+    double value = 0;
+    std::memcpy(&value, arrow::FixedWidthValue(*batches[0].columns[0], row, 8).data(), 8);
+    return value;
+  };
+  EXPECT_EQ(real_at(0), 9007199254740992.0);
+  EXPECT_EQ(real_at(1), -9007199254740992.0);
+
+  for (const char* big : {"9007199254740993", "9223372036854775807"}) {
+    batches.clear();
+    Status ran = Run(std::string("VALUES (0.5), (") + big + ")", &schema, &batches);
+    ASSERT_FALSE(ran.ok()) << big;
+    EXPECT_NE(ran.message().find(std::string("the integer ") + big + " in row 2"),
+              std::string::npos)
+        << ran.ToString();
+    EXPECT_NE(ran.message().find("CAST"), std::string::npos) << ran.ToString();
+  }
 }
 
 TEST_F(ArrowQueryTest, ErrorsSayWhereAndWhat) {

@@ -36,6 +36,14 @@ std::string TextOf(int type, int64_t integer, double real, const std::string& by
   return bytes;
 }
 
+// Whether `real`, the double nearest to `integer`, is that integer itself.
+// (Casting back is defined only inside int64's range, whose upper end,
+// 2^63, is itself a double just outside it.)
+bool IsExactDouble(int64_t integer, double real) {
+  constexpr double kTwoTo63 = 9223372036854775808.0;
+  return real >= -kTwoTo63 && real < kTwoTo63 && static_cast<int64_t>(real) == integer;
+}
+
 bool StartsWithNoCase(std::string_view text, std::string_view word) {
   if (text.size() < word.size()) return false;
   for (size_t i = 0; i < word.size(); ++i) {
@@ -170,7 +178,18 @@ Status ResultBuilder::Append(int column, const Cell& cell) {
       return Status::Ok();
     case ColumnType::kFloat64:
       if (cell.type == SQLITE_INTEGER) {
-        arrow::BuilderAs<arrow::DoubleBuilder>(builder).Append(static_cast<double>(cell.integer));
+        // A real column takes integers as doubles, which hold every integer
+        // up to 2^53 exactly; a larger one would silently become another
+        // number, so it is refused instead.
+        const auto real = static_cast<double>(cell.integer);
+        if (!IsExactDouble(cell.integer, real)) {
+          return Status::InvalidData(
+              "result column '" + schema_->fields[static_cast<size_t>(column)].name +
+              "': the integer " + std::to_string(cell.integer) + " in row " +
+              std::to_string(rows_) + " has no exact float64 value (the column is real, " +
+              "from the types its first rows had); CAST the column AS TEXT to keep it exact");
+        }
+        arrow::BuilderAs<arrow::DoubleBuilder>(builder).Append(real);
         return Status::Ok();
       }
       if (cell.type != SQLITE_FLOAT) return mismatch("real");
