@@ -935,6 +935,66 @@ TEST_F(FlightTest, SequentialCallsNeverFindTheirSlotTaken) {
   EXPECT_EQ(refused, 0) << reason;
 }
 
+// A client's downloads share its kept completion queues, one queue per
+// download at a time: downloads open at once, read in turns, each get their
+// own messages; one dropped half read, or outliving its client, leaves the
+// queues fit for the next.
+TEST_F(FlightTest, DownloadsAtOnceOnOneClientEachGetTheirOwnMessages) {
+  StartServer();
+  auto client = Connect();
+  ASSERT_NE(client, nullptr);
+  constexpr int kStreams = 3;
+  std::vector<std::unique_ptr<arrow::ipc::StreamReader>> readers;
+  for (int i = 0; i < kStreams; ++i) {
+    auto stream = client->Get(At("/znodes"), {});
+    ASSERT_TRUE(stream.ok()) << stream.status().ToString();
+    auto reader = arrow::ipc::StreamReader::Open(std::move(*stream));
+    ASSERT_TRUE(reader.ok()) << reader.status().ToString();
+    readers.push_back(std::move(*reader));
+  }
+  std::vector<std::vector<arrow::RecordBatch>> read(kStreams);
+  for (int turn = 0; turn <= kBatches; ++turn) {
+    for (int i = 0; i < kStreams; ++i) {
+      auto batch = readers[i]->Next();
+      ASSERT_TRUE(batch.ok()) << "stream " << i << ": " << batch.status().ToString();
+      EXPECT_EQ(batch->has_value(), turn < kBatches) << "stream " << i << ", turn " << turn;
+      if (*batch) read[i].push_back(std::move(**batch));
+    }
+  }
+  for (int i = 0; i < kStreams; ++i) {
+    EXPECT_TRUE(readers[i]->ended_with_marker()) << i;
+    ExpectSameBatches(TableBatches(), read[i]);
+  }
+  readers.clear();
+
+  // Dropped after its first batch: its call is cancelled and its queue
+  // comes back empty, as the next downloads show.
+  {
+    auto stream = client->Get(At("/znodes"), {});
+    ASSERT_TRUE(stream.ok()) << stream.status().ToString();
+    auto reader = arrow::ipc::StreamReader::Open(std::move(*stream));
+    ASSERT_TRUE(reader.ok()) << reader.status().ToString();
+    auto first = (*reader)->Next();
+    ASSERT_TRUE(first.ok() && first->has_value());
+  }
+  for (int i = 0; i < 2 * kStreams; ++i) {
+    auto stream = client->Get(At("/znodes"), {});
+    ASSERT_TRUE(stream.ok()) << stream.status().ToString();
+    auto again = ReadAll(std::move(*stream));
+    ASSERT_TRUE(again.ok()) << again.status().ToString();
+    ExpectSameBatches(TableBatches(), again->batches);
+  }
+
+  // A download read after its client is gone.
+  auto stream = client->Get(At("/znodes"), {});
+  ASSERT_TRUE(stream.ok()) << stream.status().ToString();
+  client.reset();
+  auto late = ReadAll(std::move(*stream));
+  ASSERT_TRUE(late.ok()) << late.status().ToString();
+  EXPECT_TRUE(late->ended_with_marker);
+  ExpectSameBatches(TableBatches(), late->batches);
+}
+
 TEST_F(FlightTest, MessageOverTheFlightDataLimitFailsTheStream) {
   StartServer();
   auto client = Connect();

@@ -5,7 +5,10 @@
 #include <algorithm>
 #include <chrono>
 #include <functional>
+#include <memory>
+#include <mutex>
 #include <utility>
+#include <vector>
 
 #include "arrow/io.h"
 #include "arrow/ipc/encapsulated.h"
@@ -21,6 +24,76 @@ Status CallFailed(const grpc::Status& status, std::string_view call) {
   return FromGrpcStatus(status).WithContext("Flight " + std::string(call));
 }
 
+// Completion queues kept for the client's next downloads: a queue is
+// created with a poller of its own, which each call then joins, so one per
+// call cost a client making many small requests more than the requests.
+// A queue is lent to one call at a time, so concurrent downloads never
+// take each other's events; each is given back empty (every operation of
+// the call awaited to completion).
+class QueuePool : public std::enable_shared_from_this<QueuePool> {
+ public:
+  // Returns the queue to the pool when destroyed.
+  class Lease {
+   public:
+    Lease(std::shared_ptr<QueuePool> pool, std::unique_ptr<grpc::CompletionQueue> queue)
+        : pool_(std::move(pool)), queue_(std::move(queue)) {}
+    Lease(Lease&&) = default;
+    Lease& operator=(Lease&&) = delete;
+    ~Lease() {
+      if (queue_) pool_->GiveBack(std::move(queue_));
+    }
+    grpc::CompletionQueue& queue() { return *queue_; }
+
+   private:
+    std::shared_ptr<QueuePool> pool_;
+    std::unique_ptr<grpc::CompletionQueue> queue_;
+  };
+
+  ~QueuePool() {
+    for (auto& queue : free_) Drain(*queue);
+  }
+
+  Lease Take() {
+    std::unique_ptr<grpc::CompletionQueue> queue;
+    {
+      std::lock_guard lock(mu_);
+      if (!free_.empty()) {
+        queue = std::move(free_.back());
+        free_.pop_back();
+      }
+    }
+    if (!queue) queue = std::make_unique<grpc::CompletionQueue>();
+    return Lease(shared_from_this(), std::move(queue));
+  }
+
+ private:
+  // As many as a client's downloads at once ever were, up to this; the rest
+  // are shut down.
+  static constexpr size_t kMaxKept = 16;
+
+  static void Drain(grpc::CompletionQueue& queue) {
+    queue.Shutdown();
+    void* tag = nullptr;
+    bool ok = false;
+    while (queue.Next(&tag, &ok)) {
+    }
+  }
+
+  void GiveBack(std::unique_ptr<grpc::CompletionQueue> queue) {
+    {
+      std::lock_guard lock(mu_);
+      if (free_.size() < kMaxKept) {
+        free_.push_back(std::move(queue));
+        return;
+      }
+    }
+    Drain(*queue);
+  }
+
+  std::mutex mu_;
+  std::vector<std::unique_ptr<grpc::CompletionQueue>> free_;
+};
+
 // DoGet's FlightData as an Arrow IPC stream: each message checked and
 // framed, the end-of-stream marker after a call that completed, the
 // server's error after one that failed. On gRPC's asynchronous API, so
@@ -29,14 +102,16 @@ Status CallFailed(const grpc::Status& status, std::string_view call) {
 // to completion, so none is left when the stream is destroyed.
 class DownloadStream final : public FlightDataInput {
  public:
-  DownloadStream(const RawDoGet& do_get, std::unique_ptr<grpc::ClientContext> context,
-                 std::string target, std::function<bool()> interrupted)
-      : context_(std::move(context)),
+  DownloadStream(const RawDoGet& do_get, QueuePool::Lease lease,
+                 std::unique_ptr<grpc::ClientContext> context, std::string target,
+                 std::function<bool()> interrupted)
+      : lease_(std::move(lease)),
+        context_(std::move(context)),
         target_(std::move(target)),
         interrupted_(std::move(interrupted)) {
     fproto::Ticket ticket;
     ticket.set_ticket(target_);
-    reader_ = do_get.Prepare(*context_, ticket, queue_);
+    reader_ = do_get.Prepare(*context_, ticket, lease_.queue());
     reader_->StartCall(this);
     started_ = Await();
   }
@@ -50,11 +125,7 @@ class DownloadStream final : public FlightDataInput {
       reader_->Finish(&ignored, this);
       Await();
     }
-    queue_.Shutdown();
-    void* tag = nullptr;
-    bool ok = false;
-    while (queue_.Next(&tag, &ok)) {
-    }
+    // Every operation completed: the queue goes back to the pool empty.
   }
 
  private:
@@ -97,7 +168,7 @@ class DownloadStream final : public FlightDataInput {
       bool ok = false;
       auto deadline = interrupted_ ? std::chrono::system_clock::now() + kPoll
                                    : std::chrono::system_clock::time_point::max();
-      switch (queue_.AsyncNext(&tag, &ok, deadline)) {
+      switch (lease_.queue().AsyncNext(&tag, &ok, deadline)) {
         case grpc::CompletionQueue::GOT_EVENT:
           return ok;
         case grpc::CompletionQueue::TIMEOUT:
@@ -112,8 +183,8 @@ class DownloadStream final : public FlightDataInput {
     }
   }
 
-  // Destroyed last: the reader and context use it.
-  grpc::CompletionQueue queue_;
+  // Destroyed last: the reader and context use its queue.
+  QueuePool::Lease lease_;
   std::unique_ptr<grpc::ClientContext> context_;
   std::unique_ptr<grpc::ClientAsyncReader<grpc::ByteBuffer>> reader_;
   std::string target_;
@@ -150,6 +221,7 @@ class FlightClient::Impl {
 
   fproto::FlightService::Stub& stub() { return *stub_; }
   const RawDoGet& do_get() const { return do_get_; }
+  QueuePool::Lease TakeQueue() { return queues_->Take(); }
   const std::function<bool()>& interrupted() const { return options_.interrupted; }
 
  private:
@@ -157,6 +229,7 @@ class FlightClient::Impl {
   std::shared_ptr<grpc::Channel> channel_;
   std::unique_ptr<fproto::FlightService::Stub> stub_;
   RawDoGet do_get_;
+  std::shared_ptr<QueuePool> queues_ = std::make_shared<QueuePool>();
 };
 
 FlightClient::FlightClient(std::unique_ptr<Impl> impl) : impl_(std::move(impl)) {}
@@ -228,8 +301,9 @@ Result<std::unique_ptr<arrow::InputStream>> FlightClient::Get(const Resource& re
   if (options.compression != arrow::ipc::Compression::kNone) {
     ticket.params[kCodecsParam] = std::string(CodecName(options.compression));
   }
-  auto stream = std::make_unique<DownloadStream>(impl_->do_get(), impl_->Context(false),
-                                                 ticket.ToTarget(), impl_->interrupted());
+  auto stream =
+      std::make_unique<DownloadStream>(impl_->do_get(), impl_->TakeQueue(), impl_->Context(false),
+                                       ticket.ToTarget(), impl_->interrupted());
   // The first message, or the call's error before any: that is this
   // call's error rather than a Read's.
   ZKA_RETURN_IF_ERROR(stream->Refill());
