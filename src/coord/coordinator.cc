@@ -4,6 +4,7 @@
 
 #include <algorithm>
 #include <cstdio>
+#include <limits>
 
 #include "arrow/io.h"
 #include "arrow/ipc/message.h"
@@ -116,8 +117,12 @@ class FetchStream final : public arrow::InputStream {
   }
 
  private:
-  // One byte past the limit is enough to know the copy is too long.
-  int64_t Room() const { return limit_ - read_ + 1; }
+  // One byte past the limit is enough to know the copy is too long (none
+  // past the largest limit, which no copy can pass).
+  int64_t Room() const {
+    const int64_t left = limit_ - read_;
+    return left < std::numeric_limits<int64_t>::max() ? left + 1 : left;
+  }
 
   Result<int64_t> Count(int64_t n) {
     if (read_ / kFetchProgressBytes != (read_ + n) / kFetchProgressBytes) {

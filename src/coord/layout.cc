@@ -1,6 +1,7 @@
 #include "coord/layout.h"
 
 #include <algorithm>
+#include <limits>
 #include <nlohmann/json.hpp>
 
 namespace zkarrow::coord {
@@ -28,7 +29,10 @@ Result<std::string> StringField(const json& object, const char* key, bool requir
   return found->get<std::string>();
 }
 
-Result<int64_t> IntField(const json& object, const char* key) {
+// A JSON integer beyond int64_t (an unsigned one) is refused, not wrapped
+// into a negative one.
+Result<int64_t> IntField(const json& object, const char* key,
+                         int64_t minimum = std::numeric_limits<int64_t>::min()) {
   auto found = object.find(key);
   if (found == object.end())
     return Status::InvalidData(std::string("missing field \"") + key + "\"");
@@ -36,7 +40,18 @@ Result<int64_t> IntField(const json& object, const char* key) {
     return Status::InvalidData(std::string("field \"") + key + "\": expected an integer, found " +
                                found->type_name());
   }
-  return found->get<int64_t>();
+  if (found->is_number_unsigned() &&
+      found->get<uint64_t>() > static_cast<uint64_t>(std::numeric_limits<int64_t>::max())) {
+    return Status::InvalidData(std::string("field \"") + key + "\": expected at most " +
+                               std::to_string(std::numeric_limits<int64_t>::max()) + ", found " +
+                               found->dump());
+  }
+  const int64_t value = found->get<int64_t>();
+  if (value < minimum) {
+    return Status::InvalidData(std::string("field \"") + key + "\": expected at least " +
+                               std::to_string(minimum) + ", found " + std::to_string(value));
+  }
+  return value;
 }
 
 Result<json> ParseObject(std::string_view text, std::string_view what) {
@@ -166,8 +181,10 @@ Result<CatalogEntry> CatalogEntryFromJson(std::string_view name, std::string_vie
       }
       previous = record.version;
       ZKA_ASSIGN_OR_RETURN(record.sha256, StringField(item, "sha256"));
-      ZKA_ASSIGN_OR_RETURN(record.rows, IntField(item, "rows"));
-      ZKA_ASSIGN_OR_RETURN(record.bytes, IntField(item, "bytes"));
+      // Counts, never below zero: a fetch of a copy reads at most `bytes`
+      // from the holder, and a negative bound is no bound.
+      ZKA_ASSIGN_OR_RETURN(record.rows, IntField(item, "rows", 0));
+      ZKA_ASSIGN_OR_RETURN(record.bytes, IntField(item, "bytes", 0));
       ZKA_ASSIGN_OR_RETURN(record.schema_message_hex, StringField(item, "schema_message", false));
       ZKA_ASSIGN_OR_RETURN(record.schema_fingerprint,
                            StringField(item, "schema_fingerprint", false));

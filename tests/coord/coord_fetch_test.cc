@@ -25,6 +25,7 @@
 #include <filesystem>
 #include <functional>
 #include <future>
+#include <limits>
 #include <mutex>
 #include <string>
 #include <thread>
@@ -263,11 +264,11 @@ class CoordFetchTest : public ::testing::Test {
     ASSERT_TRUE(created.ok()) << created.status().ToString();
   }
 
-  // Lists `holder` in the catalog as holding version 1 of dataset x, of
-  // `bytes` bytes.
-  void Catalog(const std::string& holder, int64_t bytes) {
+  // Lists `holder` in the catalog as holding version 1 of dataset `name`,
+  // of `bytes` bytes.
+  void Catalog(const std::string& holder, int64_t bytes, const std::string& name = "x") {
     coord::CatalogEntry entry;
-    entry.name = "x";
+    entry.name = name;
     coord::CatalogVersionRecord record;
     record.version = 1;
     record.sha256 = std::string(64, '0');
@@ -276,7 +277,7 @@ class CoordFetchTest : public ::testing::Test {
     record.created_ms = 1;
     record.holders = {holder};
     entry.versions.push_back(record);
-    auto created = oracle_->Create(root_ + "/datasets/x", coord::ToJson(entry)).get();
+    auto created = oracle_->Create(root_ + "/datasets/" + name, coord::ToJson(entry)).get();
     ASSERT_TRUE(created.ok()) << created.status().ToString();
   }
 
@@ -370,6 +371,38 @@ TEST_F(CoordFetchTest, ACopyLongerThanTheCatalogSaysIsCutOff) {
   ASSERT_NO_FATAL_FAILURE(Catalog("evil", 10'000));
   EXPECT_TRUE(WaitFor([&] { return coordinator_->metrics().fetch_failures >= 1; })) << Log();
   EXPECT_TRUE(Logged("expected a copy of at most 10000 bytes")) << Log();
+  EXPECT_FALSE(store_->Get("x", 1).ok());
+}
+
+// A size below zero is no size: the entry is refused, and no fetch starts
+// (the size bounds what is read from the holder into every buffer).
+TEST_F(CoordFetchTest, ACatalogSizeBelowZeroIsRefusedWithoutAFetch) {
+  const std::string body = LargeStream();
+  FakePeer evil{std::string(kArrowHeaders) + Chunk(body) + Chunk("")};
+  ASSERT_NO_FATAL_FAILURE(Join(Options()));
+  ASSERT_NO_FATAL_FAILURE(Register("evil", evil.Url()));
+  ASSERT_NO_FATAL_FAILURE(Catalog("evil", -100));
+  EXPECT_TRUE(WaitFor([&] { return Logged("\"bytes\": expected at least 0, found -100"); }))
+      << Log();
+  // A later entry is still read: the loop went on past the refused one.
+  ASSERT_NO_FATAL_FAILURE(Catalog("evil", 10'000, "y"));
+  EXPECT_TRUE(WaitFor([&] { return coordinator_->metrics().fetch_failures >= 1; })) << Log();
+  for (const std::string& request : evil.requests()) {
+    EXPECT_EQ(request.find("/datasets/x"), std::string::npos) << request;
+  }
+  EXPECT_FALSE(store_->Get("x", 1).ok());
+}
+
+// The largest size there is bounds nothing, but is no reason to fail: the
+// copy is read whole and then refused for its size.
+TEST_F(CoordFetchTest, TheLargestCatalogSizeReadsTheCopyAndRefusesIt) {
+  const std::string body = LargeStream();
+  FakePeer evil{std::string(kArrowHeaders) + Chunk(body) + Chunk("")};
+  ASSERT_NO_FATAL_FAILURE(Join(Options()));
+  ASSERT_NO_FATAL_FAILURE(Register("evil", evil.Url()));
+  ASSERT_NO_FATAL_FAILURE(Catalog("evil", std::numeric_limits<int64_t>::max()));
+  EXPECT_TRUE(WaitFor([&] { return coordinator_->metrics().fetch_failures >= 1; })) << Log();
+  EXPECT_TRUE(Logged("expected a copy of the catalog's 9223372036854775807 bytes")) << Log();
   EXPECT_FALSE(store_->Get("x", 1).ok());
 }
 

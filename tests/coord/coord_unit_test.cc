@@ -49,6 +49,16 @@ TEST(CoordLayoutTest, MalformedEntriesAreRefusedNamingTheField) {
                 "a holder: expected a server id"},
            Case{R"({"versions":[{"version":1,"rows":1,"bytes":1,"created_ms":1,"holders":[]}]})",
                 "missing field \"sha256\""},
+           Case{R"({"versions":[{"version":1,"sha256":"x","rows":1,"bytes":-1,"created_ms":1,)"
+                R"("holders":[]}]})",
+                "\"bytes\": expected at least 0, found -1"},
+           Case{R"({"versions":[{"version":1,"sha256":"x","rows":-5,"bytes":1,"created_ms":1,)"
+                R"("holders":[]}]})",
+                "\"rows\": expected at least 0, found -5"},
+           // Not wrapped into -1.
+           Case{R"({"versions":[{"version":1,"sha256":"x","rows":1,)"
+                R"("bytes":18446744073709551615,"created_ms":1,"holders":[]}]})",
+                "\"bytes\": expected at most 9223372036854775807, found 18446744073709551615"},
        }) {
     Result<CatalogEntry> parsed = CatalogEntryFromJson("d", c.json);
     ASSERT_FALSE(parsed.ok()) << c.json;
