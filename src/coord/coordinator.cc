@@ -229,6 +229,11 @@ bool Coordinator::Stopping() const {
   return stopping_;
 }
 
+bool Coordinator::PauseUnlessStopping(std::chrono::milliseconds pause) {
+  std::unique_lock lock(mutex_);
+  return wake_.wait_for(lock, pause, [this] { return stopping_; });
+}
+
 void Coordinator::Log(const std::string& line) const {
   if (options_.log) options_.log(line);
 }
@@ -289,12 +294,7 @@ Status Coordinator::Establish() {
       return Status::Conflict("server id '" + self_.id + "' is registered at " + self_path +
                               " by another live session: give each server its own --server-id");
     }
-    {
-      std::unique_lock lock(mutex_);
-      if (wake_.wait_for(lock, std::chrono::milliseconds(250), [this] { return stopping_; })) {
-        return Status::Cancelled("stopping");
-      }
-    }
+    if (PauseUnlessStopping(std::chrono::milliseconds(250))) return Status::Cancelled("stopping");
   }
   Result<zk::CreateResult> candidate = client
                                            ->Create(layout_.LeaderPrefix(), self_.id, options_.acl,
@@ -805,7 +805,13 @@ Result<serve::DatasetInfo> Coordinator::Publish(std::unique_ptr<serve::PreparedD
             " is published, but fewer than " + std::to_string(options_.ack_replicas) +
             " servers hold a copy after " + std::to_string(options_.ack_timeout.count()) + " ms");
       }
-      std::this_thread::sleep_for(std::chrono::milliseconds(50));
+      // A stopping server does not hold its shutdown for the copies of others.
+      if (PauseUnlessStopping(std::chrono::milliseconds(50))) {
+        return Status::Unavailable("dataset '" + name + "' version " + std::to_string(version) +
+                                   " is published, but this server stopped before " +
+                                   std::to_string(options_.ack_replicas) +
+                                   " servers held a copy; read the dataset to see its holders");
+      }
     }
   }
   return info;
@@ -832,7 +838,8 @@ Result<bool> Coordinator::PublishedAfterAll(const std::string& name, int64_t ver
         last = entry.status();
       }
     }
-    std::this_thread::sleep_for(std::chrono::milliseconds(200));
+    // A stopping server has ended its session: no read will answer.
+    if (PauseUnlessStopping(std::chrono::milliseconds(200))) return Status::Cancelled("stopping");
   }
   return last;
 }

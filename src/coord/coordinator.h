@@ -169,6 +169,8 @@ class Coordinator final : public serve::DatasetCatalog {
   void Log(const std::string& line) const;
   void Wake();
   bool Stopping() const;
+  // Waits `pause` or until Stop(); true if stopping.
+  bool PauseUnlessStopping(std::chrono::milliseconds pause);
 
   const CoordinatorOptions options_;
   const Layout layout_;

@@ -11,7 +11,10 @@
 // - a holder that sends more than the catalog's size of the version is
 //   cut off at that size;
 // - with a bearer token, a holder reached without TLS never sees it, and a
-//   token without a CA for the peers is refused.
+//   token without a CA for the peers is refused;
+// - a catalog size below zero or at the largest integer is no way into the
+//   replica's memory;
+// - Stop() ends a put's wait for copies.
 #include <arpa/inet.h>
 #include <fcntl.h>
 #include <gtest/gtest.h>
@@ -27,10 +30,13 @@
 #include <future>
 #include <limits>
 #include <mutex>
+#include <optional>
+#include <span>
 #include <string>
 #include <thread>
 #include <vector>
 
+#include "arrow/io.h"
 #include "arrow/ipc_test_util.h"
 #include "coord/coordinator.h"
 #include "coord/layout.h"
@@ -404,6 +410,38 @@ TEST_F(CoordFetchTest, TheLargestCatalogSizeReadsTheCopyAndRefusesIt) {
   EXPECT_TRUE(WaitFor([&] { return coordinator_->metrics().fetch_failures >= 1; })) << Log();
   EXPECT_TRUE(Logged("expected a copy of the catalog's 9223372036854775807 bytes")) << Log();
   EXPECT_FALSE(store_->Get("x", 1).ok());
+}
+
+// A put waiting for copies no other server will make: Stop() (SIGTERM)
+// ends the wait, so that shutdown is not held for the ack timeout, and the
+// uploader is told the version was published.
+TEST_F(CoordFetchTest, StopEndsAPutWaitingForCopies) {
+  coord::CoordinatorOptions options = Options();
+  options.replicas = 2;
+  options.ack_replicas = 2;
+  // Longer than the test waits: only Stop() ends this wait (and a failing
+  // test still ends).
+  options.ack_timeout = 2 * kPatience;
+  ASSERT_NO_FATAL_FAILURE(Join(std::move(options)));
+  const std::string body = LargeStream();
+  arrow::BufferInputStream upload(
+      std::span(reinterpret_cast<const uint8_t*>(body.data()), body.size()));
+  auto prepared = store_->Prepare("x", upload);
+  ASSERT_TRUE(prepared.ok()) << prepared.status().ToString();
+  std::future<Result<serve::DatasetInfo>> put = std::async(std::launch::async, [&] {
+    return coordinator_->Publish(std::move(*prepared), std::nullopt);
+  });
+  ASSERT_TRUE(WaitFor([&] {
+    auto entry = oracle_->Exists(root_ + "/datasets/x").get();
+    return entry.ok() && entry->has_value();
+  }));
+  coordinator_->Stop();
+  ASSERT_EQ(put.wait_for(kPatience), std::future_status::ready) << "Stop() waited for copies";
+  Result<serve::DatasetInfo> outcome = put.get();
+  ASSERT_FALSE(outcome.ok());
+  EXPECT_EQ(outcome.status().code(), StatusCode::kUnavailable) << outcome.status().ToString();
+  EXPECT_NE(outcome.status().message().find("version 1 is published"), std::string::npos)
+      << outcome.status().ToString();
 }
 
 TEST_F(CoordFetchTest, TheTokenGoesOnlyToPeersOverVerifiedTls) {
