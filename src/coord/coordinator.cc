@@ -850,10 +850,23 @@ Result<serve::CatalogVersion> Coordinator::Resolve(std::string_view name,
   Result<std::optional<Cached>> cached = ReadEntry(std::string(name));
   if (!cached.ok()) {
     if (cached.status().code() != StatusCode::kUnavailable) return cached.status();
-    // Without the catalog only a copy named by its version can be served.
+    // Without the catalog only a copy named by its version can be served,
+    // and only one the catalog listed when last read: the file of a
+    // publication whose outcome was lost with the session is no version
+    // (yet), and another server may publish its number with other bytes.
     if (version) {
       if (auto held = store_.Get(name, *version); held.ok()) {
-        return serve::CatalogVersion{(*held)->info(), {}};
+        std::lock_guard lock(mutex_);
+        auto listed = entries_.find(std::string(name));
+        const CatalogVersionRecord* record =
+            listed == entries_.end() ? nullptr : listed->second.entry.Find(*version);
+        if (record && record->sha256 == (*held)->info().sha256_hex) {
+          return serve::CatalogVersion{(*held)->info(), {}};
+        }
+        return Status::Unavailable(
+            "this server has no ZooKeeper session, and its copy of '" + std::string(name) +
+            "' version " + std::to_string(*version) +
+            " was not published when it last read the catalog; ask another server");
       }
     }
     return Status::Unavailable("this server has no ZooKeeper session, so the current version of '" +

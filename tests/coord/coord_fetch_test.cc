@@ -14,7 +14,8 @@
 //   token without a CA for the peers is refused;
 // - a catalog size below zero or at the largest integer is no way into the
 //   replica's memory;
-// - Stop() ends a put's wait for copies.
+// - Stop() ends a put's wait for copies;
+// - without a session, only copies the catalog listed are served.
 #include <arpa/inet.h>
 #include <fcntl.h>
 #include <gtest/gtest.h>
@@ -442,6 +443,60 @@ TEST_F(CoordFetchTest, StopEndsAPutWaitingForCopies) {
   EXPECT_EQ(outcome.status().code(), StatusCode::kUnavailable) << outcome.status().ToString();
   EXPECT_NE(outcome.status().message().find("version 1 is published"), std::string::npos)
       << outcome.status().ToString();
+}
+
+// Without a session, a copy named by its version is served only if the
+// catalog listed it: the file a publication leaves when its outcome is lost
+// with the session (named, then the multi unanswered) is not a version, and
+// another server may publish that number with other bytes.
+TEST_F(CoordFetchTest, WithoutASessionOnlyCopiesTheCatalogListedAreServed) {
+  coord::CoordinatorOptions options = Options();
+  options.replicas = 1;
+  options.client.session_timeout = std::chrono::milliseconds(2000);
+  ASSERT_NO_FATAL_FAILURE(Join(std::move(options)));
+  const std::string body = LargeStream();
+  auto prepare = [&] {
+    arrow::BufferInputStream upload(
+        std::span(reinterpret_cast<const uint8_t*>(body.data()), body.size()));
+    return store_->Prepare("x", upload);
+  };
+  auto first = prepare();
+  ASSERT_TRUE(first.ok()) << first.status().ToString();
+  auto published = coordinator_->Publish(std::move(*first), std::nullopt);
+  ASSERT_TRUE(published.ok()) << published.status().ToString();
+  ASSERT_TRUE(WaitFor([&] {
+    auto listed = coordinator_->List();
+    return listed.ok() && listed->size() == 1 && (*listed)[0].info.version == 1;
+  }));
+
+  ASSERT_TRUE(cluster_->Stop(0).ok());
+  // Restarted however the test ends, for the tests after it.
+  struct Restart {
+    ~Restart() {
+      EXPECT_TRUE(cluster_->Restart(0).ok());
+      delete oracle_;
+      zk::ClientOptions options;
+      options.connect_string = cluster_->ConnectString();
+      auto client = zk::Client::Connect(options);
+      EXPECT_TRUE(client.ok()) << client.status().ToString();
+      oracle_ = client.ok() ? std::move(*client).release() : nullptr;
+    }
+  } restart;
+  ASSERT_TRUE(WaitFor([&] { return !coordinator_->metrics().session; }));
+  // What a publication of version 2 leaves when ZooKeeper goes away before
+  // its multi is answered.
+  auto second = prepare();
+  ASSERT_TRUE(second.ok()) << second.status().ToString();
+  ASSERT_TRUE(store_->CommitVersion(std::move(*second), 2, 1).ok());
+
+  auto unpublished = coordinator_->Resolve("x", 2);
+  ASSERT_FALSE(unpublished.ok()) << "served a version the catalog never listed";
+  EXPECT_EQ(unpublished.status().code(), StatusCode::kUnavailable);
+  EXPECT_NE(unpublished.status().message().find("was not published"), std::string::npos)
+      << unpublished.status().ToString();
+  auto listed = coordinator_->Resolve("x", 1);
+  ASSERT_TRUE(listed.ok()) << listed.status().ToString();
+  EXPECT_EQ(listed->info.sha256_hex, published->sha256_hex);
 }
 
 TEST_F(CoordFetchTest, TheTokenGoesOnlyToPeersOverVerifiedTls) {
