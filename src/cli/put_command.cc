@@ -31,7 +31,8 @@ struct PutArgs {
 };
 
 // The input re-encoded as an IPC stream, produced as the client reads it:
-// one batch (sliced to fit a message) at a time.
+// one batch (sliced to fit a message) at a time; an input stream without
+// its end-of-stream marker fails at its end instead of getting one.
 class ReencodingStream final : public arrow::InputStream {
  public:
   static Result<std::unique_ptr<ReencodingStream>> Open(IpcInput& input) {
@@ -66,6 +67,17 @@ class ReencodingStream final : public arrow::InputStream {
   Status Produce() {
     ZKA_ASSIGN_OR_RETURN(auto batch, input_.Next());
     if (!batch) {
+      // The upload's end-of-stream marker tells the server the upload is
+      // complete: a stream that simply stops (its writer killed, a file
+      // cut at a message boundary) must not get one here, or the server
+      // would store the part that arrived as the whole dataset.
+      if (!input_.ended_with_marker()) {
+        return Status::InvalidData(
+            input_.name() + ": expected the end-of-stream marker after the last record batch, " +
+            "found the end of the input after " + std::to_string(batches_) + " record batches (" +
+            std::to_string(rows_) +
+            " rows): the stream is incomplete (its writer was cut short); nothing was stored");
+      }
       ZKA_RETURN_IF_ERROR(writer_->Close());
       writer_.reset();
     } else {
@@ -74,6 +86,7 @@ class ReencodingStream final : public arrow::InputStream {
                                                        info.custom_metadata,
                                                        serve::kDefaultMaxServedMessageBytes));
       rows_ += batch->length;
+      ++batches_;
     }
     pending_.push_back(buffer_.Finish());
     return Status::Ok();
@@ -85,6 +98,7 @@ class ReencodingStream final : public arrow::InputStream {
   std::deque<std::shared_ptr<const arrow::Buffer>> pending_;
   int64_t offset_ = 0;
   int64_t rows_ = 0;
+  int64_t batches_ = 0;
 };
 
 Status RunPut(const PutArgs& args) {

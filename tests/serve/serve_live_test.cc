@@ -7,8 +7,9 @@
 //   replay of the `changes` stream up to the response's zkarrow.zxid;
 // - `sync` then `get` sees a write just made;
 // - datasets round-trip over both protocols, replace atomically, and bad,
-//   cut or interrupted uploads (the server killed mid-way), and compressed
-//   ones that decode past --max-upload-mb, leave nothing;
+//   cut or interrupted uploads (the server killed mid-way, `put` of a
+//   stream without its marker), and compressed ones that decode past
+//   --max-upload-mb, leave nothing;
 // - paused znodes responses keep their copies for the response cache
 //   within its budget;
 // - a client killed mid-download does not disturb the server; SIGTERM ends
@@ -185,6 +186,14 @@ class ServeTest : public ::testing::Test {
     const size_t at = text.find(key);
     EXPECT_NE(at, std::string::npos) << name << " not in\n" << text;
     return at == std::string::npos ? -1 : std::atoll(text.c_str() + at + key.size());
+  }
+
+  // The exit status of zkarrow with `args` (shell words), its stderr to
+  // `err`.
+  static int ZkarrowExit(const std::string& args, const fs::path& err) {
+    auto out = RunCommand(std::string(ZKARROW_BINARY) + " " + args + " > /dev/null 2> " +
+                          err.string() + "; echo $?");
+    return out.ok() ? std::atoi(out->c_str()) : -1;
   }
 
   // HTTP status of a curl request (its body to `body_file`).
@@ -1034,6 +1043,39 @@ TEST_F(ServeTest, BadOrCutUploadsStoreNothingAndKeepThePreviousVersion) {
   ASSERT_TRUE(expected.ok() && served.ok());
   EXPECT_EQ(DiffRows(*expected, *served), "");
   EXPECT_EQ(CurlStatus(http_ + "/datasets/keep", dir / "v.json"), 200);
+}
+
+// `put` of a stream that stops at a message boundary without its
+// end-of-stream marker (its writer killed, a file cut short) fails and
+// stores nothing, from a file and from stdin, over both protocols: the
+// client must not end the upload with a marker its input lacked, which the
+// server would take for a complete upload.
+TEST_F(ServeTest, PutOfAStreamWithoutItsEndMarkerStoresNothing) {
+  const fs::path dir = Dir("put-cut");
+  MustCreate("/put-cut", "v1");
+  const fs::path good = dir / "good.arrows";
+  ASSERT_TRUE(Zkarrow("snapshot --zk " + cluster_->ConnectString() +
+                      " --path /put-cut --format stream -o " + good.string())
+                  .ok());
+  const std::string bytes = ReadText(good);
+  ASSERT_GT(bytes.size(), 8u);
+  const fs::path cut = dir / "cut.arrows";
+  std::ofstream(cut, std::ios::binary) << bytes.substr(0, bytes.size() - 8);
+  const fs::path err = dir / "put.err";
+  for (const std::string& server : {flight_, http_}) {
+    const std::string url = server + "/datasets/put-cut";
+    for (const std::string& put :
+         {"put " + cut.string() + " " + url, "put - " + url + " < " + cut.string()}) {
+      EXPECT_EQ(ZkarrowExit(put, err), 1) << put;
+      EXPECT_NE(ReadText(err).find("expected the end-of-stream marker"), std::string::npos)
+          << put << ": " << ReadText(err);
+      EXPECT_EQ(CurlStatus(http_ + "/datasets/put-cut", dir / "gone.json"), 404)
+          << put << ": " << ReadText(dir / "gone.json");
+    }
+  }
+  // The whole stream is stored.
+  EXPECT_EQ(ZkarrowExit("put " + good.string() + " " + flight_ + "/datasets/put-cut", err), 0)
+      << ReadText(err);
 }
 
 // --max-upload-mb bounds what an upload stores and decodes to, not only
