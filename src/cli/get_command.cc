@@ -3,7 +3,8 @@
 // writes its tables (file or stream, compression), schema and batch
 // metadata carried over. The response is read by the same strict reader as
 // any Arrow input; a response cut short (no end-of-stream marker) is an
-// error and leaves no output file.
+// error and leaves no output file, and so is one that --for or a signal
+// stopped, except a changes stream, which runs until stopped.
 //
 // zk://HOSTS/RESOURCE reads from a group of coordinated servers (serve
 // --coord): the servers that can answer are found in ZooKeeper, a dataset
@@ -14,6 +15,7 @@
 #include <cstdio>
 #include <memory>
 #include <string>
+#include <vector>
 
 #include "arrow/ipc/reader.h"
 #include "arrow/ipc/writer.h"
@@ -63,6 +65,12 @@ class CountingInputStream final : public arrow::InputStream {
   int64_t bytes_ = 0;
 };
 
+// Only a live stream (changes) ends when its client stops reading; any other
+// response stopped by --for or a signal before its end is incomplete.
+bool IsLiveStream(const transport::Resource& resource) {
+  return resource.segments == std::vector<std::string>{"changes"};
+}
+
 // Download's work; `output` is opened once the response's schema arrived.
 Status DownloadTo(const GetArgs& args, const transport::ServerUrl& url, const std::string& name,
                   const std::function<bool()>& should_stop, double started_seconds,
@@ -96,6 +104,12 @@ Status DownloadTo(const GetArgs& args, const transport::ServerUrl& url, const st
     rows += (*next)->length;
     ++batches;
     progress.Update(rows, counter->bytes());
+  }
+  if (!complete && !IsLiveStream(url.resource)) {
+    return Status::Cancelled(name + ": stopped (--for, SIGINT or SIGTERM) after " +
+                             std::to_string(rows) + " rows in " + std::to_string(batches) +
+                             " batches, before the response's end; nothing was written (only a "
+                             "changes stream is written out when stopped)");
   }
   if (complete && !reader->ended_with_marker()) {
     return Status::InvalidData(name +
@@ -199,7 +213,7 @@ void RegisterGetCommand(CLI::App& app, CommandRunner& runner) {
       "the next one if a server fails mid-download.\n"
       "RESOURCE: /znodes[?path=/sub&data=false&typed=true], /changes[?from=ZXID&initial=true],\n"
       "/datasets/NAME. A changes stream runs until --for, SIGINT or SIGTERM; what arrived by\n"
-      "then is written out whole.\n"
+      "then is written out whole. Any other response they stop is an error and writes nothing.\n"
       "Examples:\n"
       "  zkarrow get grpc://127.0.0.1:8815/znodes -o tree.arrow\n"
       "  zkarrow get http://127.0.0.1:8080/znodes?path=/brokers -o - | zkarrow cat -\n"
@@ -210,7 +224,10 @@ void RegisterGetCommand(CLI::App& app, CommandRunner& runner) {
   AddIpcOutputOptions(*command, args->ipc);
   AddChoiceOption(*command, "--wire-compression", args->wire_compression, kCompressionNames,
                   "Ask the server to compress IPC bodies on the wire");
-  command->add_option("--for", args->for_seconds, "Stop reading after this many seconds")
+  command
+      ->add_option("--for", args->for_seconds,
+                   "Stop reading a changes stream after this many seconds (other responses "
+                   "stopped by it fail and write nothing)")
       ->check(CLI::PositiveNumber);
   AddRemoteOptions(*command, args->remote);
   AddIpcInputOptions(*command, args->read_options);

@@ -9,7 +9,8 @@
 // - datasets round-trip over both protocols, replace atomically, and bad,
 //   cut or interrupted uploads (the server killed mid-way, `put` of a
 //   stream without its marker), and compressed ones that decode past
-//   --max-upload-mb, leave nothing;
+//   --max-upload-mb, leave nothing; `get` stopped by --for before a
+//   dataset's end writes nothing;
 // - paused znodes responses keep their copies for the response cache
 //   within its budget;
 // - a client killed mid-download does not disturb the server; SIGTERM ends
@@ -1076,6 +1077,28 @@ TEST_F(ServeTest, PutOfAStreamWithoutItsEndMarkerStoresNothing) {
   // The whole stream is stored.
   EXPECT_EQ(ZkarrowExit("put " + good.string() + " " + flight_ + "/datasets/put-cut", err), 0)
       << ReadText(err);
+}
+
+// `get` of a dataset that --for stops before its end (here: before its
+// first batch) fails and writes nothing: only a changes stream, which runs
+// until stopped, is written out when stopped.
+TEST_F(ServeTest, GetStoppedBeforeTheEndOfADatasetWritesNothing) {
+  const fs::path dir = Dir("get-stopped");
+  MustCreate("/get-stopped", "v1");
+  const fs::path source = dir / "source.arrow";
+  ASSERT_TRUE(Zkarrow("snapshot --zk " + cluster_->ConnectString() + " --path /get-stopped -o " +
+                      source.string())
+                  .ok());
+  const fs::path err = dir / "get.err";
+  ASSERT_EQ(ZkarrowExit("put " + source.string() + " " + flight_ + "/datasets/get-stopped", err), 0)
+      << ReadText(err);
+  for (const std::string& server : {flight_, http_}) {
+    const fs::path out = dir / "out.arrow";
+    const std::string get =
+        "get " + server + "/datasets/get-stopped --for 0.000001 -o " + out.string();
+    EXPECT_EQ(ZkarrowExit(get, err), 1) << get << ": " << ReadText(err);
+    EXPECT_FALSE(fs::exists(out)) << get << ": " << ReadText(err);
+  }
 }
 
 // --max-upload-mb bounds what an upload stores and decodes to, not only
