@@ -677,7 +677,20 @@ Result<std::unique_ptr<PreparedDataset>> DatasetStore::Prepare(std::string_view 
       return Status::InvalidData("the upload stopped after " + Str(batch_index) +
                                  " batches without the end-of-stream marker (interrupted)");
     }
-    if (input->is_file()) ZKA_RETURN_IF_ERROR(input->Drain().WithContext("the upload's footer"));
+    if (input->is_file()) {
+      ZKA_RETURN_IF_ERROR(input->Drain().WithContext("the upload's footer"));
+    } else {
+      // What follows the marker would be dropped unread: a second stream
+      // (`cat a.arrows b.arrows`) or stray bytes, either way not what the
+      // client meant to store.
+      std::array<uint8_t, 1> next{};
+      ZKA_ASSIGN_OR_RETURN(int64_t n, input->Read(next));
+      if (n != 0) {
+        return Status::InvalidData(
+            "expected the upload to end after its end-of-stream marker (after " + Str(batch_index) +
+            " batches), found more bytes: upload one Arrow IPC stream (one schema, one marker)");
+      }
+    }
     return writer->Close();
   }();
   if (!written.ok()) return written.WithContext(context + ": nothing stored");

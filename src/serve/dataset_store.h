@@ -153,9 +153,10 @@ class DatasetStore {
   // `upload` is an Arrow IPC stream that ends with the end-of-stream
   // marker: one that simply stops is treated as interrupted (transports
   // append the marker when the client completed its upload, never when it
-  // went away). An Arrow IPC file is accepted as well (read in order, its
-  // footer drained unread), as long as its dictionaries precede the batches
-  // that use them, as every writer we know does it.
+  // went away), and one with bytes after it (a second stream) is refused.
+  // An Arrow IPC file is accepted as well (read in order, its footer
+  // drained unread), as long as its dictionaries precede the batches that
+  // use them, as every writer we know does it.
   Result<DatasetInfo> Put(std::string_view name, arrow::InputStream& upload,
                           std::optional<int64_t> if_version = {});
 

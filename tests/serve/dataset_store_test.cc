@@ -483,10 +483,17 @@ TEST_F(DatasetStoreTest, MalformedUploadsStoreNothing) {
   };
   std::vector<uint8_t> bad_schema(bytes.begin(), bytes.end());
   for (size_t i = 12; i < 40; ++i) bad_schema[i] ^= 0x5a;  // inside the schema flatbuffer
+  // Bytes after the end-of-stream marker would be dropped unread.
+  std::vector<uint8_t> two_streams(bytes.begin(), bytes.end());
+  two_streams.insert(two_streams.end(), bytes.begin(), bytes.end());
+  std::vector<uint8_t> stray_bytes(bytes.begin(), bytes.end());
+  stray_bytes.push_back('x');
   std::vector<Case> cases = {
       {"truncated mid-batch", Buffer::CopyOf(bytes.first(bytes.size() * 3 / 4)), "batch 1"},
       {"cut at a message boundary", Buffer::CopyOf(bytes.first(bytes.size() - 8)),
        "end-of-stream marker"},
+      {"two streams one after the other", Buffer::CopyOf(two_streams), "found more bytes"},
+      {"a byte after the marker", Buffer::CopyOf(stray_bytes), "found more bytes"},
       {"garbage", Garbage(5000), ""},
       {"bad schema", Buffer::CopyOf(bad_schema), ""},
       {"empty", Buffer::Zeroed(0), ""},

@@ -8,9 +8,9 @@
 // - `sync` then `get` sees a write just made;
 // - datasets round-trip over both protocols, replace atomically, and bad,
 //   cut or interrupted uploads (the server killed mid-way, `put` of a
-//   stream without its marker), and compressed ones that decode past
-//   --max-upload-mb, leave nothing; `get` stopped by --for before a
-//   dataset's end writes nothing;
+//   stream without its marker, bytes after the marker), and compressed
+//   ones that decode past --max-upload-mb, leave nothing; `get` stopped by
+//   --for before a dataset's end writes nothing;
 // - paused znodes responses keep their copies for the response cache
 //   within its budget;
 // - a client killed mid-download does not disturb the server; SIGTERM ends
@@ -1099,6 +1099,33 @@ TEST_F(ServeTest, GetStoppedBeforeTheEndOfADatasetWritesNothing) {
     EXPECT_EQ(ZkarrowExit(get, err), 1) << get << ": " << ReadText(err);
     EXPECT_FALSE(fs::exists(out)) << get << ": " << ReadText(err);
   }
+}
+
+// An upload with bytes after its end-of-stream marker (two streams one
+// after the other, or stray bytes) is refused and stores nothing, instead
+// of storing the first stream and dropping the rest unread.
+TEST_F(ServeTest, AnUploadWithBytesAfterItsEndMarkerStoresNothing) {
+  const fs::path dir = Dir("after-marker");
+  MustCreate("/after-marker", "v1");
+  const fs::path good = dir / "good.arrows";
+  ASSERT_TRUE(Zkarrow("snapshot --zk " + cluster_->ConnectString() +
+                      " --path /after-marker --format stream -o " + good.string())
+                  .ok());
+  const std::string bytes = ReadText(good);
+  std::ofstream(dir / "two.arrows", std::ios::binary) << bytes << bytes;
+  std::ofstream(dir / "stray.arrows", std::ios::binary) << bytes << "stray";
+  const std::string url = http_ + "/datasets/after-marker";
+  ASSERT_EQ(CurlStatus("-T " + good.string() + " " + url, dir / "put.json"), 201)
+      << ReadText(dir / "put.json");
+  for (const char* name : {"two.arrows", "stray.arrows"}) {
+    EXPECT_EQ(CurlStatus("-T " + (dir / name).string() + " " + url, dir / "bad.json"), 400)
+        << name << ": " << ReadText(dir / "bad.json");
+    EXPECT_NE(ReadText(dir / "bad.json").find("found more bytes"), std::string::npos)
+        << name << ": " << ReadText(dir / "bad.json");
+  }
+  // Still version 1.
+  EXPECT_EQ(CurlStatus("-T " + good.string() + " '" + url + "?if_version=1'", dir / "v2.json"), 200)
+      << ReadText(dir / "v2.json");
 }
 
 // --max-upload-mb bounds what an upload stores and decodes to, not only
