@@ -22,6 +22,14 @@ struct Target {
 
 constexpr std::string_view kResources = "/znodes, /changes or /datasets/NAME";
 
+// A read of a dataset's current version asks the catalog which one that is,
+// then takes the store's copy of it; an upload or a drop committed between
+// the two removes that copy (keep_versions), so the catalog is asked again
+// (the name moved on: the new version is read, a drop is a 404). Each retry
+// needs another version committed meanwhile, which takes an upload's
+// fsync, so a few attempts end every race but a pathological one.
+constexpr int kResolveAttempts = 4;
+
 Status CheckParams(const Resource& resource, std::initializer_list<std::string_view> known) {
   for (const auto& [name, value] : resource.params) {
     bool found = false;
@@ -127,6 +135,20 @@ Result<std::shared_ptr<const Dataset>> Service::HeldCopy(const CatalogVersion& v
       (where.empty() ? " nor by any live server" : "; read it from a holder:" + where));
 }
 
+Result<std::shared_ptr<const Dataset>> Service::ReadableCopy(const std::string& name,
+                                                             const Resource& resource) {
+  ZKA_ASSIGN_OR_RETURN(CatalogVersion version, ResolveDataset(name, resource));
+  Result<std::shared_ptr<const Dataset>> held = HeldCopy(version);
+  const bool current = !resource.Param("version");
+  for (int attempt = 1; !held.ok() && current && attempt < kResolveAttempts; ++attempt) {
+    ZKA_ASSIGN_OR_RETURN(CatalogVersion now, catalog_.Resolve(name, std::nullopt));
+    if (now.info.version == version.info.version) break;  // not a race: HeldCopy's error
+    version = std::move(now);
+    held = HeldCopy(version);
+  }
+  return held;
+}
+
 Result<std::vector<StreamInfo>> Service::List() {
   std::vector<StreamInfo> list;
   for (std::string_view name : {"znodes", "changes"}) {
@@ -196,8 +218,7 @@ Result<std::unique_ptr<transport::MessageStream>> Service::Get(
       return tree_.Changes(request);
     }
     case Kind::kDataset: {
-      ZKA_ASSIGN_OR_RETURN(CatalogVersion version, ResolveDataset(target.dataset, resource));
-      ZKA_ASSIGN_OR_RETURN(auto dataset, HeldCopy(version));
+      ZKA_ASSIGN_OR_RETURN(auto dataset, ReadableCopy(target.dataset, resource));
       return dataset->Read(options.compression, store_.options().read);
     }
   }

@@ -84,6 +84,10 @@ class Service final : public transport::ArrowService {
   // This server's copy of `version`; kUnavailable naming the holders when
   // it has none.
   Result<std::shared_ptr<const Dataset>> HeldCopy(const CatalogVersion& version);
+  // HeldCopy of the version a dataset request names; without ?version=, of
+  // the version current when the copy is taken (see kResolveAttempts).
+  Result<std::shared_ptr<const Dataset>> ReadableCopy(const std::string& name,
+                                                      const transport::Resource& resource);
 
   TreeService& tree_;
   DatasetStore& store_;

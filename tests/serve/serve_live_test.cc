@@ -9,8 +9,9 @@
 // - datasets round-trip over both protocols, replace atomically, and bad,
 //   cut or interrupted uploads (the server killed mid-way, `put` of a
 //   stream without its marker, bytes after the marker), and compressed
-//   ones that decode past --max-upload-mb, leave nothing; `get` stopped by
-//   --for before a dataset's end writes nothing;
+//   ones that decode past --max-upload-mb, leave nothing; a read racing a
+//   replace or a drop sees one version or none; `get` stopped by --for
+//   before a dataset's end writes nothing;
 // - paused znodes responses keep their copies for the response cache
 //   within its budget;
 // - a client killed mid-download does not disturb the server; SIGTERM ends
@@ -36,6 +37,7 @@
 #include <set>
 #include <string>
 #include <thread>
+#include <utility>
 #include <vector>
 
 #include "arrow/array_access.h"
@@ -44,10 +46,14 @@
 #include "arrow/ipc/message.h"
 #include "arrow/ipc/reader.h"
 #include "interop/canonical_dump.h"
+#include "serve/dataset_catalog.h"
+#include "serve/dataset_store.h"
+#include "serve/service.h"
 #include "serve/tree_service.h"
 #include "support/prerequisite.h"
 #include "support/zkarrow_process.h"
 #include "support/znode_rows.h"
+#include "transport/resource.h"
 #include "watch/watch_test_util.h"
 #include "zk/client.h"
 #include "zkserver/zookeeper_cluster.h"
@@ -1126,6 +1132,74 @@ TEST_F(ServeTest, AnUploadWithBytesAfterItsEndMarkerStoresNothing) {
   // Still version 1.
   EXPECT_EQ(CurlStatus("-T " + good.string() + " '" + url + "?if_version=1'", dir / "v2.json"), 200)
       << ReadText(dir / "v2.json");
+}
+
+// A catalog through which the server's own store changes between the
+// catalog's answer and the service's lookup, as an upload or a drop
+// committed by another client at that moment changes it.
+class RacedCatalog final : public serve::DatasetCatalog {
+ public:
+  RacedCatalog(serve::DatasetStore& store, std::function<void()> race)
+      : local_(store), race_(std::move(race)) {}
+  Result<serve::DatasetInfo> Publish(std::unique_ptr<serve::PreparedDataset> prepared,
+                                     std::optional<int64_t> if_version) override {
+    return local_.Publish(std::move(prepared), if_version);
+  }
+  Result<serve::CatalogVersion> Resolve(std::string_view name,
+                                        std::optional<int64_t> version) override {
+    auto resolved = local_.Resolve(name, version);
+    if (race_) std::exchange(race_, nullptr)();  // once
+    return resolved;
+  }
+  Result<std::vector<serve::CatalogVersion>> List() override { return local_.List(); }
+  Status Drop(std::string_view name) override { return local_.Drop(name); }
+  void AppendMetrics(std::string&) override {}
+
+ private:
+  serve::LocalCatalog local_;
+  std::function<void()> race_;
+};
+
+// A read of a dataset's current version that races a replacement (which,
+// keeping one version, deletes the version the catalog named) reads the new
+// version; one that races a drop gets NotFound, as after it. Neither gets
+// the "not held by this server" error of a version held elsewhere.
+TEST_F(ServeTest, AReadRacingAReplaceOrADropSeesOneVersionOrNone) {
+  const fs::path dir = Dir("raced");
+  MustCreate("/raced", "v1");
+  const fs::path source = dir / "source.arrows";
+  ASSERT_TRUE(Zkarrow("snapshot --zk " + cluster_->ConnectString() +
+                      " --path /raced --format stream -o " + source.string())
+                  .ok());
+  auto bytes = arrow::MapFile(source);
+  ASSERT_TRUE(bytes.ok()) << bytes.status().ToString();
+  serve::TreeServiceOptions tree_options;
+  tree_options.watch.client.connect_string = cluster_->ConnectString();
+  tree_options.watch.root = "/raced";
+  auto tree = serve::TreeService::Start(tree_options);
+  ASSERT_TRUE(tree.ok()) << tree.status().ToString();
+  fs::remove_all(dir / "store");
+  auto store = serve::DatasetStore::Open(dir / "store");
+  ASSERT_TRUE(store.ok()) << store.status().ToString();
+  auto put = [&] {
+    arrow::BufferInputStream upload(*bytes);
+    auto stored = (*store)->Put("raced", upload);
+    ASSERT_TRUE(stored.ok()) << stored.status().ToString();
+  };
+  put();
+  auto resource = transport::ParseTarget("/datasets/raced");
+  ASSERT_TRUE(resource.ok()) << resource.status().ToString();
+
+  RacedCatalog replaced(**store, put);
+  serve::Service replaced_service(**tree, **store, replaced);
+  auto read = replaced_service.Get(*resource, {});
+  EXPECT_TRUE(read.ok()) << read.status().ToString();
+  EXPECT_EQ((*store)->Get("raced").value()->info().version, 2);
+
+  RacedCatalog dropped(**store, [&] { ASSERT_TRUE((*store)->Drop("raced").ok()); });
+  serve::Service dropped_service(**tree, **store, dropped);
+  read = dropped_service.Get(*resource, {});
+  EXPECT_EQ(read.status().code(), StatusCode::kNotFound) << read.status().ToString();
 }
 
 // --max-upload-mb bounds what an upload stores and decodes to, not only
