@@ -177,6 +177,17 @@ Status RunGet(const GetArgs& args) {
 
   ZKA_ASSIGN_OR_RETURN(auto parsed, ParseZkUrl(args.url));
   const auto& [hosts, resource] = parsed;
+  // The servers are whatever servers/ names, which anyone who may write the
+  // group's root can fill (everyone, with serve's default --coord-acl): the
+  // token goes only to servers that TLS proves signed by --tls-ca, as serve
+  // sends it only to peers --peer-tls-ca verifies.
+  const bool token = !args.remote.token_file.empty();
+  if (token && args.remote.tls_ca.empty()) {
+    return UsageError(
+        "--token-file with a zk:// URL needs --tls-ca, the CA that signed the servers' "
+        "certificates: the servers are found in ZooKeeper, where anyone who may write " +
+        args.coord_root + " can register one, so the token is sent only over TLS verified by it");
+  }
   ZkConnectionArgs connection = args.connection;
   connection.zk = hosts;
   ZKA_ASSIGN_OR_RETURN(zk::ClientOptions zk_options, MakeClientOptions(connection));
@@ -191,7 +202,12 @@ Status RunGet(const GetArgs& args) {
     const std::string name = candidate.server_id + " (" + candidate.url.host + ":" +
                              std::to_string(candidate.url.port) +
                              candidate.url.resource.ToTarget() + ")";
-    last = Download(args, candidate.url, name, should_stop, elapsed(), elapsed, written);
+    if (token && !candidate.url.tls) {
+      last = Status::PermissionDenied("not sending the token to " + name +
+                                      ": it is sent only to servers over TLS verified by --tls-ca");
+    } else {
+      last = Download(args, candidate.url, name, should_stop, elapsed(), elapsed, written);
+    }
     if (last.ok() || should_stop() || written) return last;
     if (i + 1 < candidates.size()) {
       std::fprintf(stderr, "zkarrow get: %s; starting over from the next server\n",

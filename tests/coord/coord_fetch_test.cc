@@ -12,6 +12,9 @@
 //   cut off at that size;
 // - with a bearer token, a holder reached without TLS never sees it, and a
 //   token without a CA for the peers is refused;
+// - the same for `zkarrow get zk://... --token-file`: a server registered
+//   with a plain endpoint never sees the token, and a token without
+//   --tls-ca is refused;
 // - a catalog size below zero or at the largest integer is no way into the
 //   replica's memory;
 // - Stop() ends a put's wait for copies;
@@ -22,13 +25,17 @@
 #include <netinet/in.h>
 #include <poll.h>
 #include <sys/socket.h>
+#include <sys/wait.h>
 #include <unistd.h>
 
 #include <atomic>
 #include <chrono>
+#include <cstdlib>
 #include <filesystem>
+#include <fstream>
 #include <functional>
 #include <future>
+#include <iterator>
 #include <limits>
 #include <mutex>
 #include <optional>
@@ -521,6 +528,50 @@ TEST_F(CoordFetchTest, TheTokenGoesOnlyToPeersOverVerifiedTls) {
   for (const std::string& request : evil.requests()) {
     EXPECT_EQ(request.find("s3cret-token"), std::string::npos) << request;
   }
+}
+
+// `zkarrow get` with `args`; its exit status and what it printed.
+std::pair<int, std::string> RunGet(const fs::path& dir, const std::string& args) {
+  const fs::path out = dir / "get.out";
+  const int status = std::system(
+      (std::string(ZKARROW_BINARY) + " get " + args + " > " + out.string() + " 2>&1").c_str());
+  std::ifstream in(out);
+  std::string text((std::istreambuf_iterator<char>(in)), std::istreambuf_iterator<char>());
+  return {WIFEXITED(status) ? WEXITSTATUS(status) : -1, text};
+}
+
+TEST_F(CoordFetchTest, GetZkSendsTheTokenOnlyToServersOverVerifiedTls) {
+  // A complete reply, so that a get that does reach it ends.
+  FakePeer evil{
+      "HTTP/1.1 404 Not Found\r\nContent-Type: application/json\r\n"
+      "Content-Length: 2\r\n\r\n{}"};
+  for (const std::string& path : {root_, root_ + "/servers"}) {
+    ASSERT_TRUE(oracle_->Create(path, "").get().ok()) << path;
+  }
+  ASSERT_NO_FATAL_FAILURE(Register("evil", evil.Url()));
+  fs::create_directories(dir_);
+  const fs::path token = dir_ / "token";
+  std::ofstream(token) << "s3cret-token\n";
+  fs::permissions(token, fs::perms::owner_read | fs::perms::owner_write);
+  const fs::path ca = dir_ / "ca.pem";  // never read: no server is reached over TLS
+  std::ofstream(ca) << "";
+  const std::string common = "zk://" + cluster_->ConnectString() + "/znodes --coord-root " + root_ +
+                             " --token-file " + token.string() + " -o " +
+                             (dir_ / "out.arrow").string();
+
+  auto [without_ca, without_ca_text] = RunGet(dir_, common);
+  EXPECT_EQ(without_ca, 2) << without_ca_text;
+  EXPECT_NE(without_ca_text.find("needs --tls-ca"), std::string::npos) << without_ca_text;
+
+  auto [plain, plain_text] = RunGet(dir_, common + " --tls-ca " + ca.string());
+  EXPECT_EQ(plain, 1) << plain_text;
+  EXPECT_NE(plain_text.find("not sending the token to evil"), std::string::npos) << plain_text;
+
+  EXPECT_EQ(evil.connections(), 0);
+  for (const std::string& request : evil.requests()) {
+    EXPECT_EQ(request.find("s3cret-token"), std::string::npos) << request;
+  }
+  EXPECT_FALSE(fs::exists(dir_ / "out.arrow"));
 }
 
 }  // namespace
