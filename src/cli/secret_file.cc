@@ -58,13 +58,39 @@ Result<std::string> ReadSecretFile(const std::string& path, std::string_view opt
   return text;
 }
 
-Result<std::string> ReadTokenFile(const std::string& path, std::string_view option) {
+Result<std::string> ReadPasswordFile(const std::string& path, std::string_view option) {
   ::prctl(PR_SET_DUMPABLE, 0, 0, 0, 0);
   ZKA_ASSIGN_OR_RETURN(std::string text, ReadSecretFile(path, option));
   size_t end = text.find_first_of("\r\n");
   if (end != std::string::npos) text.resize(end);
-  if (text.empty()) return UsageError(std::string(option) + " " + path + " holds no token");
+  if (text.empty()) return UsageError(std::string(option) + " " + path + " holds no password");
   return text;
+}
+
+Result<std::string> ReadTokenFile(const std::string& path, std::string_view option) {
+  ::prctl(PR_SET_DUMPABLE, 0, 0, 0, 0);
+  ZKA_ASSIGN_OR_RETURN(std::string text, ReadSecretFile(path, option));
+  std::string_view token(text);
+  token = token.substr(0, token.find_first_of("\r\n"));
+  // Blanks around it are an editor's, not the token's.
+  constexpr std::string_view kBlanks = " \t";
+  const size_t begin = token.find_first_not_of(kBlanks);
+  token = begin == std::string_view::npos
+              ? std::string_view()
+              : token.substr(begin, token.find_last_not_of(kBlanks) - begin + 1);
+  if (token.empty()) return UsageError(std::string(option) + " " + path + " holds no token");
+  // It travels as an HTTP header and gRPC metadata value, which take
+  // visible ASCII only (gRPC aborts the process on anything else). The
+  // message says where, never what: the bytes are the secret's.
+  for (size_t i = 0; i < token.size(); ++i) {
+    const auto byte = static_cast<unsigned char>(token[i]);
+    if (byte < 0x21 || byte > 0x7e) {
+      return UsageError(std::string(option) + " " + path + ": byte " + std::to_string(i + 1) +
+                        " of the token is not a visible ASCII character; a bearer token is "
+                        "visible ASCII without blanks (e.g. openssl rand -hex 32)");
+    }
+  }
+  return std::string(token);
 }
 
 }  // namespace zkarrow::cli

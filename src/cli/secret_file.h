@@ -15,7 +15,11 @@ namespace zkarrow::cli {
 // 64 KiB, is a UsageError saying how to fix it.
 Result<std::string> ReadSecretFile(const std::string& path, std::string_view option);
 
-// A bearer token: the first line of a secret file (non-empty).
+// A password: the first line of a secret file (non-empty), as it is.
+Result<std::string> ReadPasswordFile(const std::string& path, std::string_view option);
+
+// A bearer token: the first line of a secret file, without the blanks
+// around it; non-empty visible ASCII (0x21-0x7E), else a UsageError.
 Result<std::string> ReadTokenFile(const std::string& path, std::string_view option);
 
 }  // namespace zkarrow::cli

@@ -92,7 +92,7 @@ Result<std::optional<zk::SaslOptions>> MakeSaslOptions(const ZkConnectionArgs& a
     }
     sasl.user = args.sasl_user;
     ZKA_ASSIGN_OR_RETURN(sasl.password,
-                         ReadTokenFile(args.sasl_password_file, "--sasl-password-file"));
+                         ReadPasswordFile(args.sasl_password_file, "--sasl-password-file"));
   } else {
     sasl.mechanism = "GSSAPI";
     if (!args.sasl_user.empty() || !args.sasl_password_file.empty()) {

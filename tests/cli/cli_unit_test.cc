@@ -21,6 +21,7 @@
 #include "arrow/ipc/writer.h"
 #include "cli/output_target.h"
 #include "cli/report.h"
+#include "cli/secret_file.h"
 #include "cli/zk_client_config.h"
 #include "cli/zk_connection.h"
 #include "support/znode_rows.h"
@@ -401,6 +402,49 @@ TEST(ZkClientConfigTest, ReadsTheJavaClientsSecureSettings) {
   EXPECT_EQ(encrypted.status().message().find("hunter2"), std::string::npos);
   auto bad_bool = ParseZkClientConfig("zookeeper.client.secure=yes\n", "test");
   EXPECT_FALSE(bad_bool.ok());
+}
+
+// A token file as editors and `echo` leave them: the blanks and line end
+// around the token are not part of it. A byte no HTTP header or gRPC
+// metadata value may carry is refused up front (gRPC aborted the process
+// on it, printing the token), and the message does not show it.
+TEST(SecretFileTest, TokenIsVisibleAsciiWithoutTheBlanksAroundIt) {
+  TempDir dir;
+  const fs::path file = dir.path() / "token";
+  auto read = [&](const std::string& text) {
+    { std::ofstream(file, std::ios::binary) << text; }
+    EXPECT_EQ(::chmod(file.c_str(), 0600), 0);
+    return ReadTokenFile(file.string(), "--token-file");
+  };
+  for (const char* text : {"s3cret-Token_1", "s3cret-Token_1\n", "s3cret-Token_1\r\n",
+                           "  s3cret-Token_1 \t\r\nsecond line\n"}) {
+    auto token = read(text);
+    ASSERT_TRUE(token.ok()) << token.status().ToString();
+    EXPECT_EQ(*token, "s3cret-Token_1");
+  }
+  for (const char* text : {"s3cr\x01"
+                           "et\n",
+                           "s3cr\xc3\xa9"
+                           "t\n",
+                           "s3cr et\n"}) {
+    auto refused = read(text);
+    ASSERT_FALSE(refused.ok()) << text;
+    EXPECT_EQ(ExitCodeFor(refused.status()), kExitUsage);
+    EXPECT_NE(refused.status().message().find("visible ASCII"), std::string::npos)
+        << refused.status().message();
+    EXPECT_EQ(refused.status().message().find("s3cr"), std::string::npos)
+        << "a message must not repeat the token";
+  }
+  for (const char* text : {"", "\n", " \t\r\n"}) {
+    auto empty = read(text);
+    ASSERT_FALSE(empty.ok());
+    EXPECT_NE(empty.status().message().find("holds no token"), std::string::npos);
+  }
+  // A password is the first line as it is: blanks and UTF-8 included.
+  { std::ofstream(file, std::ios::binary) << " p\xc3\xa4ss word \r\n"; }
+  auto password = ReadPasswordFile(file.string(), "--sasl-password-file");
+  ASSERT_TRUE(password.ok()) << password.status().ToString();
+  EXPECT_EQ(*password, " p\xc3\xa4ss word ");
 }
 
 TEST(HelpTextTest, ChoiceOptionsShowTheirNames) {
