@@ -58,6 +58,11 @@ Result<std::string> ReadSecretFile(const std::string& path, std::string_view opt
   return text;
 }
 
+Status CheckSecretFile(const std::string& path, std::string_view option) {
+  ::prctl(PR_SET_DUMPABLE, 0, 0, 0, 0);
+  return ReadSecretFile(path, option).status();
+}
+
 Result<std::string> ReadPasswordFile(const std::string& path, std::string_view option) {
   ::prctl(PR_SET_DUMPABLE, 0, 0, 0, 0);
   ZKA_ASSIGN_OR_RETURN(std::string text, ReadSecretFile(path, option));

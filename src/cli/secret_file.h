@@ -15,6 +15,11 @@ namespace zkarrow::cli {
 // 64 KiB, is a UsageError saying how to fix it.
 Result<std::string> ReadSecretFile(const std::string& path, std::string_view option);
 
+// A secret file that a library reads itself (a TLS private key, a keytab):
+// checked as ReadSecretFile checks it, and the process made non-dumpable,
+// as the library keeps the secret in memory.
+Status CheckSecretFile(const std::string& path, std::string_view option);
+
 // A password: the first line of a secret file (non-empty), as it is.
 Result<std::string> ReadPasswordFile(const std::string& path, std::string_view option);
 

@@ -153,6 +153,7 @@ Status RunServe(const ServeArgs& args) {
   if (args.tls_cert.empty() != args.tls_key.empty()) {
     return UsageError("--tls-cert and --tls-key go together");
   }
+  if (!args.tls_key.empty()) ZKA_RETURN_IF_ERROR(CheckSecretFile(args.tls_key, "--tls-key"));
   transport::ServerOptions base;
   base.tls_cert_file = args.tls_cert;
   base.tls_key_file = args.tls_key;
@@ -364,7 +365,7 @@ void RegisterServeCommand(CLI::App& app, CommandRunner& runner) {
   command->add_option("--store", args->store, "Directory of the uploaded datasets")->required();
   command->add_option("--tls-cert", args->tls_cert, "PEM certificate (chain) for both listeners")
       ->check(CLI::ExistingFile);
-  command->add_option("--tls-key", args->tls_key, "PEM private key of --tls-cert")
+  command->add_option("--tls-key", args->tls_key, "PEM private key of --tls-cert (mode 600)")
       ->check(CLI::ExistingFile);
   command
       ->add_option("--token-file", args->token_file,

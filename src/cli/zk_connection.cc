@@ -45,13 +45,8 @@ Result<zk::TlsOptions> MakeTlsOptions(const ZkConnectionArgs& args, const ZkClie
                                             : "--zk-tls-cert needs --zk-tls-key");
   }
   if (!tls.key_file.empty()) {
-    // The key is a secret: the same rules as a credential file (only the
-    // check is wanted here; OpenSSL reads the file itself).
-    ::prctl(PR_SET_DUMPABLE, 0, 0, 0, 0);
-    ZKA_RETURN_IF_ERROR(ReadSecretFile(tls.key_file, args.tls_key.empty()
-                                                         ? "zookeeper.ssl.keyStore.location"
-                                                         : "--zk-tls-key")
-                            .status());
+    ZKA_RETURN_IF_ERROR(CheckSecretFile(
+        tls.key_file, args.tls_key.empty() ? "zookeeper.ssl.keyStore.location" : "--zk-tls-key"));
   }
   return tls;
 }
@@ -103,10 +98,7 @@ Result<std::optional<zk::SaslOptions>> MakeSaslOptions(const ZkConnectionArgs& a
     sasl.user = args.principal;
     sasl.keytab = args.keytab;
     sasl.host = FirstOf(args.sasl_host, config_host);
-    if (!sasl.keytab.empty()) {
-      ::prctl(PR_SET_DUMPABLE, 0, 0, 0, 0);
-      ZKA_RETURN_IF_ERROR(ReadSecretFile(sasl.keytab, "--keytab").status());
-    }
+    if (!sasl.keytab.empty()) ZKA_RETURN_IF_ERROR(CheckSecretFile(sasl.keytab, "--keytab"));
   }
   return std::optional<zk::SaslOptions>(std::move(sasl));
 }

@@ -1316,6 +1316,21 @@ TEST_F(ServeTest, TlsAndTokenOnBothListeners) {
                          "-addext subjectAltName=IP:127.0.0.1 -keyout " +
                          key.string() + " -out " + cert.string() + " 2>&1")
                   .ok());
+  // A key others can read is refused, as every credential file is (a
+  // `timeout`: a server that starts anyway is stopped).
+  fs::permissions(key, fs::perms::owner_read | fs::perms::owner_write | fs::perms::group_read |
+                           fs::perms::others_read);
+  const fs::path exposed = dir / "exposed.err";
+  auto refused_key = RunCommand(
+      "timeout 30 " + std::string(ZKARROW_BINARY) + " serve --zk " + cluster_->ConnectString() +
+      " --http 127.0.0.1:0 --store " + (dir / "store").string() + " --tls-cert " + cert.string() +
+      " --tls-key " + key.string() + " > " + exposed.string() + " 2>&1; echo $?");
+  ASSERT_TRUE(refused_key.ok()) << refused_key.status().ToString();
+  EXPECT_EQ(*refused_key, "2\n") << ReadText(exposed);
+  EXPECT_NE(ReadText(exposed).find("--tls-key " + key.string() + " is accessible by other users"),
+            std::string::npos)
+      << ReadText(exposed);
+  fs::permissions(key, fs::perms::owner_read | fs::perms::owner_write);
   const fs::path token = dir / "token";
   std::ofstream(token) << "s3cret-token\n";
   fs::permissions(token, fs::perms::owner_read | fs::perms::owner_write);
