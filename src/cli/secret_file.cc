@@ -15,10 +15,14 @@ namespace {
 
 // A credential file is a few lines; anything larger is not one.
 constexpr off_t kMaxSecretFileBytes = 64 << 10;
+// A client configuration file is a few dozen properties.
+constexpr off_t kMaxConfigFileBytes = 1 << 20;
 
-}  // namespace
-
-Result<std::string> ReadSecretFile(const std::string& path, std::string_view option) {
+// The bytes of the regular file `path`, refused (a UsageError saying how to
+// fix it) over `max_bytes` or, when `must_be_private`, when others can
+// access it. Never reads more than the size it had when opened.
+Result<std::string> ReadSmallFile(const std::string& path, std::string_view option, off_t max_bytes,
+                                  bool must_be_private) {
   // O_NONBLOCK: opening a FIFO must not wait for a writer; the type is
   // checked before anything is read.
   int fd = ::open(path.c_str(), O_RDONLY | O_CLOEXEC | O_NOCTTY | O_NONBLOCK);
@@ -32,14 +36,14 @@ Result<std::string> ReadSecretFile(const std::string& path, std::string_view opt
   std::string problem;
   if (!S_ISREG(info.st_mode)) {
     problem = "is not a regular file";
-  } else if ((info.st_mode & (S_IRWXG | S_IRWXO)) != 0) {
+  } else if (must_be_private && (info.st_mode & (S_IRWXG | S_IRWXO)) != 0) {
     char mode[8];
     std::snprintf(mode, sizeof(mode), "%04o", static_cast<unsigned>(info.st_mode & 07777));
     problem = std::string("is accessible by other users (mode ") + mode +
               "); make it private: chmod 600 " + path;
-  } else if (info.st_size > kMaxSecretFileBytes) {
-    problem = "is " + std::to_string(info.st_size) + " bytes; a credential file holds at most " +
-              std::to_string(kMaxSecretFileBytes);
+  } else if (info.st_size > max_bytes) {
+    problem = "is " + std::to_string(info.st_size) + " bytes; expected at most " +
+              std::to_string(max_bytes);
   }
   if (!problem.empty()) {
     ::close(fd);
@@ -56,6 +60,16 @@ Result<std::string> ReadSecretFile(const std::string& path, std::string_view opt
   ::close(fd);
   text.resize(filled);
   return text;
+}
+
+}  // namespace
+
+Result<std::string> ReadSecretFile(const std::string& path, std::string_view option) {
+  return ReadSmallFile(path, option, kMaxSecretFileBytes, /*must_be_private=*/true);
+}
+
+Result<std::string> ReadConfigFile(const std::string& path, std::string_view option) {
+  return ReadSmallFile(path, option, kMaxConfigFileBytes, /*must_be_private=*/false);
 }
 
 Status CheckSecretFile(const std::string& path, std::string_view option) {

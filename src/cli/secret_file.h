@@ -15,6 +15,10 @@ namespace zkarrow::cli {
 // 64 KiB, is a UsageError saying how to fix it.
 Result<std::string> ReadSecretFile(const std::string& path, std::string_view option);
 
+// A configuration file's bytes (not secret): a regular file of at most
+// 1 MiB, else a UsageError.
+Result<std::string> ReadConfigFile(const std::string& path, std::string_view option);
+
 // A secret file that a library reads itself (a TLS private key, a keytab):
 // checked as ReadSecretFile checks it, and the process made non-dumpable,
 // as the library keeps the secret in memory.

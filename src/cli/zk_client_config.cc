@@ -1,10 +1,10 @@
 #include "cli/zk_client_config.h"
 
-#include <fstream>
 #include <map>
 #include <sstream>
 
 #include "cli/report.h"
+#include "cli/secret_file.h"
 
 namespace zkarrow::cli {
 namespace {
@@ -113,11 +113,8 @@ Result<ZkClientConfig> ParseZkClientConfig(std::string_view text, std::string_vi
 }
 
 Result<ZkClientConfig> ReadZkClientConfig(const std::string& path) {
-  std::ifstream in(path, std::ios::binary);
-  if (!in) return UsageError("--zk-config " + path + ": cannot be read");
-  std::ostringstream text;
-  text << in.rdbuf();
-  return ParseZkClientConfig(text.str(), "--zk-config " + path);
+  ZKA_ASSIGN_OR_RETURN(std::string text, ReadConfigFile(path, "--zk-config"));
+  return ParseZkClientConfig(text, "--zk-config " + path);
 }
 
 }  // namespace zkarrow::cli

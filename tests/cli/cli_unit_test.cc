@@ -447,6 +447,33 @@ TEST(SecretFileTest, TokenIsVisibleAsciiWithoutTheBlanksAroundIt) {
   EXPECT_EQ(*password, " p\xc3\xa4ss word ");
 }
 
+// --zk-config is read whole, so only a small regular file is: a device
+// (/dev/zero) or an oversized file would be read without end.
+TEST(ZkClientConfigTest, OnlyASmallRegularFileIsRead) {
+  auto device = ReadZkClientConfig("/dev/zero");
+  ASSERT_FALSE(device.ok());
+  EXPECT_EQ(ExitCodeFor(device.status()), kExitUsage);
+  EXPECT_NE(device.status().message().find("not a regular file"), std::string::npos)
+      << device.status().message();
+
+  TempDir dir;
+  const fs::path file = dir.path() / "client.properties";
+  {
+    std::ofstream out(file);
+    out << "zookeeper.client.secure=true\n" << std::string(2 << 20, '#') << "\n";
+  }
+  auto large = ReadZkClientConfig(file.string());
+  ASSERT_FALSE(large.ok());
+  EXPECT_EQ(ExitCodeFor(large.status()), kExitUsage);
+  EXPECT_NE(large.status().message().find("expected at most"), std::string::npos)
+      << large.status().message();
+
+  { std::ofstream(file) << "zookeeper.client.secure=true\n"; }
+  auto small = ReadZkClientConfig(file.string());
+  ASSERT_TRUE(small.ok()) << small.status().ToString();
+  EXPECT_TRUE(small->secure);
+}
+
 TEST(HelpTextTest, ChoiceOptionsShowTheirNames) {
   for (const char* command : {"snapshot", "convert", "txnlog", "cat"}) {
     auto help = testing::RunCommand(std::string(ZKARROW_BINARY) + " " + command + " --help");
