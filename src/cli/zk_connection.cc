@@ -187,6 +187,7 @@ Result<zk::ClientOptions> MakeClientOptions(const ZkConnectionArgs& args) {
   }
   if (!args.auth_file.empty()) {
     ZKA_ASSIGN_OR_RETURN(std::string text, ReadSecretFile(args.auth_file, "--auth-file"));
+    const size_t before = options.auth.size();
     size_t line_number = 0;
     size_t start = 0;
     while (start < text.size()) {
@@ -200,6 +201,13 @@ Result<zk::ClientOptions> MakeClientOptions(const ZkConnectionArgs& args) {
       ZKA_ASSIGN_OR_RETURN(auto pair, ParseAuth(line, "--auth-file " + args.auth_file + " line " +
                                                           std::to_string(line_number)));
       options.auth.push_back(std::move(pair));
+    }
+    // A credential file without credentials (a secret not yet written, the
+    // wrong file) would have the command run anonymously, its reads of
+    // protected nodes turned into NOAUTH rows.
+    if (options.auth.size() == before) {
+      return UsageError("--auth-file " + args.auth_file +
+                        " holds no SCHEME:CREDENTIAL line (only blank lines and # comments)");
     }
   }
   ZkClientConfig config;

@@ -301,6 +301,16 @@ TEST(ZkConnectionTest, AuthFileMustBePrivateAndWellFormed) {
   EXPECT_NE(malformed.status().message().find("line 2"), std::string::npos);
   EXPECT_EQ(malformed.status().message().find("no-colon-here"), std::string::npos)
       << "a message must not repeat what may be a secret";
+
+  // No credential at all is a mistake, not an anonymous session.
+  for (const char* text : {"", "\n", "# nothing yet\r\n\n"}) {
+    { std::ofstream(file) << text; }
+    auto empty = MakeClientOptions(args);
+    ASSERT_FALSE(empty.ok()) << "'" << text << "'";
+    EXPECT_EQ(ExitCodeFor(empty.status()), kExitUsage);
+    EXPECT_NE(empty.status().message().find("holds no SCHEME:CREDENTIAL line"), std::string::npos)
+        << empty.status().message();
+  }
 }
 
 // The plain --tls names work where a command has no --tls-* of its
