@@ -167,6 +167,46 @@ try {
   check(/^0x[0-9a-f]+$/.test(await page.textContent('#mirror-zxid')), 'mirror zxid shown');
   log(`kazoo's setData shown after ${setMs.join(', ')} ms, its create after ${createMs} ms`);
 
+  // ---------------------------------------------------------- null data
+  // ZooKeeper keeps null data (kazoo's create(path, None)) apart from empty
+  // data: the page shows a null marker for the one and empty text for the
+  // other, in the node view, its changes and query results; data "null" is
+  // text.
+  execFileSync('/usr/bin/python3', [path.join(here, '../support/kazoo_null_data.py'), zkHosts, 'create', '/webui-null']);
+  kazoo('create', '/webui-empty', '');
+  kazoo('create', '/webui-null-text', 'null');
+  const nullShown = (selector) => page.evaluate((s) => document.querySelectorAll(s + ' .null').length, selector);
+  for (const p of ['/webui-null', '/webui-empty', '/webui-null-text']) {
+    await page.waitForSelector(rowSelector(p), { timeout: 10000 });
+    await page.click(rowSelector(p) + ' .name');
+    await page.waitForFunction((p) => document.querySelector('#node-data').dataset.path === p &&
+      [...document.querySelectorAll('#history td')].some((td) => td.textContent === 'created'), p);
+    const isNull = p === '/webui-null';
+    for (const view of ['text', 'json', 'hex', 'typed']) {
+      await page.click(`.views button[data-view=${view}]`);
+      equal(await nullShown('#node-data'), isNull ? 1 : 0, `null markers in the ${view} view of ${p}`);
+    }
+    await page.click('.views button[data-view=text]');
+    equal(await page.textContent('#node-data'), isNull ? 'null' : p === '/webui-empty' ? '' : 'null', `${p} as text`);
+    // The history's bytes column of the `created` change.
+    equal(await nullShown('#history'), isNull ? 1 : 0, `null markers in the changes of ${p}`);
+    if (isNull) await shot(page, 'null-data');
+  }
+  await page.click('#tabs button[data-tab=query]');
+  await page.fill('#sql', "SELECT path, data, CAST(data AS TEXT) AS text FROM znodes WHERE path GLOB '/webui-*' ORDER BY path");
+  await page.click('#run');
+  await page.waitForFunction(() => /rows/.test(document.querySelector('#query-info').textContent));
+  const nullCells = await page.$$eval('#result tr', (trs) => trs.slice(1).map((tr) =>
+    [...tr.children].map((td) => (td.querySelector('.null') ? 'NULL' : '"' + td.textContent + '"')).join(' ')));
+  equal(nullCells.join(' | '), '"/webui-empty" "" "" | "/webui-null" NULL NULL | "/webui-null-text" "null" "null"',
+        'query cells of null, empty and "null" data');
+  const nullCsv = page.waitForEvent('download');
+  await page.click('#download-csv');
+  equal(readFileSync(await (await nullCsv).path(), 'utf8'),
+        'path,data,text\n/webui-empty,"",""\n/webui-null,,\n/webui-null-text,null,null\n', 'CSV of null and empty data');
+  await page.click('#tabs button[data-tab=tree]');
+  log('null data shown as null, empty data as empty, in the node view, its changes, query results and CSV');
+
   // ---------------------------------------------------------- query
   await page.click('#tabs button[data-tab=query]');
   await page.fill('#sql', "SELECT path, data_length FROM znodes WHERE parent = '/kafka/brokers/ids' ORDER BY path");

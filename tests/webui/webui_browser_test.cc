@@ -2,9 +2,10 @@
 // ZooKeeper with the 100k-znode sample tree, two real `zkarrow serve`
 // processes (read-only, and --allow-writes) behind one bearer token, Debian's
 // Chromium driven by playwright-core (browser_test.mjs), kazoo for changes.
-// The script checks the tree, a node, live changes, SQL, downloads, the
-// write refusal and a conflicting edit; screenshots go to the build
-// directory (webui-artifacts/). ZKARROW_WEBUI_NODES sets the tree's size.
+// The script checks the tree, a node, live changes, null data (apart from
+// empty data), SQL, downloads, the write refusal and a conflicting edit;
+// screenshots go to the build directory (webui-artifacts/).
+// ZKARROW_WEBUI_NODES sets the tree's size.
 #include <gtest/gtest.h>
 #include <sys/stat.h>
 #include <unistd.h>
@@ -174,8 +175,8 @@ TEST_F(WebUiTest, BrowserExploresWatchesQueriesAndEditsTheSampleTree) {
   std::printf("%s\n", log.c_str());
   ASSERT_TRUE(ran.ok()) << "the browser test failed (screenshots in " << kArtifacts << ")";
   EXPECT_NE(log.find("all checks passed"), std::string::npos);
-  for (const char* view :
-       {"tree", "node", "live", "query", "query-chart", "datasets", "sizes", "edit-conflict"}) {
+  for (const char* view : {"tree", "node", "live", "null-data", "query", "query-chart", "datasets",
+                           "sizes", "edit-conflict"}) {
     EXPECT_TRUE(fs::exists(kArtifacts / (std::string(view) + ".png"))) << view;
   }
 }

@@ -274,6 +274,12 @@
     else (tree.kids[parent] || (tree.kids[parent] = [])).push(id);
   }
 
+  // A value of the table's schema metadata (flechette gives a Map).
+  function schemaMetadata(table, key) {
+    const metadata = table.schema.metadata;
+    return metadata instanceof Map ? metadata.get(key) : metadata && metadata[key];
+  }
+
   function column(table, name) {
     const c = table.getChild(name);
     return c ? c.toArray() : null;
@@ -595,11 +601,33 @@
     return lines.join('\n');
   }
 
+  // A value that is not there: SQL's NULL, and ZooKeeper's null data (a
+  // create or setData without data, which it keeps apart from empty data).
+  // An element of its own, so that it never looks like the text "null" or
+  // like an empty value.
+  function nullMarker(title) {
+    const span = document.createElement('span');
+    span.className = 'null';
+    span.textContent = 'null';
+    span.title = title || 'no value (null)';
+    return span;
+  }
+  const NULL_DATA = 'ZooKeeper\'s null data: created or set without data, unlike empty data';
+
   function renderData() {
     const row = node.row;
     const out = $('node-data');
-    if (!row) { out.textContent = ''; return; }
-    const bytes = row.data || new Uint8Array(0);
+    out.textContent = '';
+    out.dataset.path = row ? node.path : '';
+    if (!row) return;
+    // A data cell is null either for an unreadable node (its `error` says
+    // why) or for null data.
+    if (row.data == null) {
+      if (row.error == null) out.append(nullMarker(NULL_DATA));
+      else out.textContent = '(not read: ' + row.error + ')';
+      return;
+    }
+    const bytes = row.data;
     const text = new TextDecoder('utf-8', { fatal: false }).decode(bytes);
     if (node.view === 'text') out.textContent = text;
     else if (node.view === 'hex') out.textContent = hexDump(bytes);
@@ -612,13 +640,16 @@
       if (type === 'int' || type === 'bool') value = row.value_int;
       else if (type === 'float') value = row.value_float;
       else if (type === 'binary') value = bytes.length + ' bytes';
-      out.textContent = type + ': ' + (value == null ? '' : String(value));
+      if (type === 'empty') out.textContent = type;
+      else out.append(type + ': ', value == null ? nullMarker() : String(value));
     }
   }
 
-  function cell(tr, text, tag) {
+  // A table cell; null or undefined `text` is the null marker.
+  function cell(tr, text, tag, nullTitle) {
     const td = document.createElement(tag || 'td');
-    td.textContent = text;
+    if (text == null) td.append(nullMarker(nullTitle));
+    else td.textContent = text;
     tr.append(td);
     return td;
   }
@@ -637,7 +668,7 @@
       tr.dataset.field = field;
       cell(tr, field, 'th');
       const value = row[field];
-      const td = cell(tr, value == null ? 'null' : String(value));
+      const td = cell(tr, value == null ? null : String(value));
       td.className = 'value';
       if ((field === 'ctime' || field === 'mtime') && value != null) cell(tr, new Date(Number(value)).toISOString());
       else if (field.endsWith('zxid') || field === 'ephemeral_owner') cell(tr, value ? '0x' + BigInt(value).toString(16) : '');
@@ -684,7 +715,8 @@
       const h = list[i];
       const tr = document.createElement('tr');
       cell(tr, new Date(h.at).toLocaleTimeString()); cell(tr, h.event);
-      cell(tr, '0x' + BigInt(h.zxid || 0).toString(16)); cell(tr, String(h.version)); cell(tr, String(h.data_length));
+      cell(tr, '0x' + BigInt(h.zxid || 0).toString(16)); cell(tr, String(h.version));
+      cell(tr, h.null_data ? null : String(h.data_length), 'td', NULL_DATA);
       table.append(tr);
     }
   }
@@ -741,10 +773,14 @@
   function batchRows(table) {
     const names = ['path', 'event', 'kind', 'ephemeral_owner', 'data_length', 'error', 'zxid', 'version'];
     const cols = names.map((n) => column(table, n));
+    // A null data cell is null data only where the stream says it read data
+    // (zkarrow.data); otherwise it means not read.
+    const data = schemaMetadata(table, 'zkarrow.data') === 'read' ? table.getChild('data') : null;
     const rows = [];
     for (let i = 0; i < table.numRows; ++i) {
       const row = {};
       names.forEach((n, k) => { row[n] = cols[k] ? cols[k][i] : null; });
+      row.null_data = !!data && row.event !== 'deleted' && row.error == null && data.at(i) == null;
       rows.push(row);
     }
     return rows;
@@ -757,7 +793,8 @@
       if (row.event === 'resync') continue;
       let list = history.get(row.path);
       if (!list) { list = []; history.set(row.path, list); }
-      list.push({ event: row.event, zxid: row.zxid, version: row.version, data_length: row.data_length, at: now });
+      list.push({ event: row.event, zxid: row.zxid, version: row.version, data_length: row.data_length,
+                  null_data: row.null_data, at: now });
       if (list.length > HISTORY_PER_PATH) list.shift();
       if (row.path === node.path) selectedChanged = true;
       live.times.push(now);
@@ -847,7 +884,7 @@
       const tr = document.createElement('tr');
       for (const c of cols) {
         const v = c.at(i);
-        cell(tr, v == null ? 'null' : v instanceof Uint8Array ? new TextDecoder().decode(v) : String(v));
+        cell(tr, v == null ? null : v instanceof Uint8Array ? new TextDecoder().decode(v) : String(v));
       }
       out.append(tr);
     }
@@ -929,10 +966,12 @@
 
   function csvOf(table) {
     const names = table.schema.fields.map((f) => f.name);
+    // NULL is an empty field, an empty value a quoted one ("") as in
+    // PostgreSQL's CSV: null data stays apart from empty data.
     const quote = (v) => {
       if (v == null) return '';
       const s = v instanceof Uint8Array ? new TextDecoder().decode(v) : String(v);
-      return /[",\n\r]/.test(s) ? '"' + s.replace(/"/g, '""') + '"' : s;
+      return s === '' || /[",\n\r]/.test(s) ? '"' + s.replace(/"/g, '""') + '"' : s;
     };
     const lines = [names.map(quote).join(',')];
     const cols = names.map((n) => table.getChild(n));
@@ -950,7 +989,7 @@
     if (!rows.length) { const tr = document.createElement('tr'); cell(tr, 'none'); table.append(tr); }
     for (const r of rows) {
       const tr = document.createElement('tr');
-      r.forEach((v) => cell(tr, v == null ? '' : typeof v === 'object' ? JSON.stringify(v) : String(v)));
+      r.forEach((v) => cell(tr, v == null ? null : typeof v === 'object' ? JSON.stringify(v) : String(v)));
       table.append(tr);
     }
   }
@@ -1067,6 +1106,9 @@
       mode === 'set' ? 'Set the data of ' + node.path + ' at version ' + version
       : mode === 'create' ? 'Create a child of ' + node.path
       : 'Delete ' + node.path + ' at version ' + version + ' (it must have no children)';
+    if (mode === 'set' && node.row.data == null && node.row.error == null) {
+      $('editor-title').textContent += ' (its data is null; applying writes the text below, empty text as empty data)';
+    }
     if (mode === 'set') $('editor-data').value = new TextDecoder().decode(node.row.data || new Uint8Array(0));
     else $('editor-data').value = '';
   }
@@ -1113,9 +1155,7 @@
     const fetched = performance.now();
     const table = fl.tableFromIPC(bytes, { useBigInt: true });
     const decoded = performance.now();
-    const metadata = table.schema.metadata;
-    const zxid = metadata instanceof Map ? metadata.get('zkarrow.zxid') : metadata && metadata['zkarrow.zxid'];
-    tree.zxid = Number(zxid || 0);
+    tree.zxid = Number(schemaMetadata(table, 'zkarrow.zxid') || 0);
     live.zxid = tree.zxid;
     const indexing = loadTree(table);
     const indexed = performance.now();
