@@ -9,6 +9,7 @@
 import { createRequire } from 'node:module';
 import { execFileSync } from 'node:child_process';
 import { readFileSync, mkdirSync } from 'node:fs';
+import net from 'node:net';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
 
@@ -54,13 +55,17 @@ function kazoo(...args) {
 
 const browser = await chromium.launch({ executablePath: '/usr/bin/chromium', headless: true, args: ['--no-sandbox'] });
 const problems = [];
-async function openPage(target) {
+// `lostConnections`: the test cuts the page's connections, whose failed
+// loads the browser logs too.
+async function openPage(target, lostConnections) {
   const page = await browser.newPage({ viewport: { width: 1400, height: 900 } });
   // The refusals the page and the test provoke (401 before the token, 403,
   // 409) are logged by the browser as
   // failed loads; anything else (a CSP violation, a script error) fails.
   page.on('console', (m) => {
-    if (m.type() === 'error' && !/^Failed to load resource: .* status of 40[139]/.test(m.text())) {
+    const expected = /^Failed to load resource: .* status of 40[139]/.test(m.text()) ||
+      (lostConnections && /^Failed to load resource: net::ERR_/.test(m.text()));
+    if (m.type() === 'error' && !expected) {
       problems.push(target + ': console: ' + m.text());
     }
   });
@@ -73,6 +78,30 @@ async function openPage(target) {
   await page.waitForSelector('body[data-ready=true]', { timeout: 30000 });
   return page;
 }
+// A TCP relay to the server at `target`: cut() drops its connections and
+// refuses new ones, as a server that restarts does; restore() ends that.
+function relayTo(target) {
+  const { hostname, port } = new URL(target);
+  const sockets = new Set();
+  let down = false;
+  const server = net.createServer((client) => {
+    if (down) { client.destroy(); return; }
+    const upstream = net.connect(Number(port), hostname);
+    for (const [a, b] of [[client, upstream], [upstream, client]]) {
+      sockets.add(a);
+      a.on('error', () => {});
+      a.on('close', () => { sockets.delete(a); b.destroy(); });
+      a.pipe(b);
+    }
+  });
+  return new Promise((resolve) => server.listen(0, '127.0.0.1', () => resolve({
+    url: 'http://127.0.0.1:' + server.address().port,
+    cut() { down = true; for (const s of sockets) s.destroy(); },
+    restore() { down = false; },
+    close() { this.cut(); server.close(); },
+  })));
+}
+
 const shot = (page, name) => page.screenshot({ path: path.join(artifacts, name + '.png') });
 const rowSelector = (p) => `#tree-scroll .row[data-path="${p}"]`;
 const visibleChildren = (page, parent) => page.$$eval('#tree-scroll .row:not([hidden])', (els, parent) =>
@@ -303,6 +332,26 @@ try {
   await editor.click('#editor-apply');
   await editor.waitForFunction(() => document.querySelector('#node-path').textContent === '/kafka', null, { timeout: 5000 });
   equal(readData('/kafka/made-in-the-browser'), '(none)', 'the node deleted in the browser is gone for kazoo');
+
+  // ---------------------------------------------------------- reconnect
+  // The change stream breaks and the server stays away past the page's
+  // first reload (a restart): the page marks its tree stale and, once the
+  // server is back, reloads and follows changes again.
+  const relay = await relayTo(url);
+  const watcher = await openPage(relay.url, /*lostConnections=*/true);
+  relay.cut();
+  await watcher.waitForSelector('#live.stale', { timeout: 10000 });
+  await watcher.waitForFunction(() => /^not live since .*reloading in 5 s$/.test(document.querySelector('#status').textContent),
+                                null, { timeout: 10000 });
+  log('stream cut: ' + await watcher.textContent('#status'));
+  await shot(watcher, 'stale');
+  relay.restore();
+  await watcher.waitForSelector('#live:not(.stale)', { timeout: 15000 });
+  kazoo('create', '/webui-after-restart', 'back');
+  await watcher.waitForSelector(rowSelector('/webui-after-restart'), { timeout: 10000 });
+  await watcher.close();
+  relay.close();
+  log('after the server came back the page reloaded and follows changes');
 
   check(problems.length === 0, 'no console errors or CSP violations:\n' + problems.join('\n'));
   log('all checks passed');

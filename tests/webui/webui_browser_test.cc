@@ -3,9 +3,9 @@
 // processes (read-only, and --allow-writes) behind one bearer token, Debian's
 // Chromium driven by playwright-core (browser_test.mjs), kazoo for changes.
 // The script checks the tree, a node, live changes, null data (apart from
-// empty data), SQL, downloads, the write refusal and a conflicting edit;
-// screenshots go to the build directory (webui-artifacts/).
-// ZKARROW_WEBUI_NODES sets the tree's size.
+// empty data), SQL, downloads, the write refusal, a conflicting edit and
+// a reload after the server went away; screenshots go to the build
+// directory (webui-artifacts/). ZKARROW_WEBUI_NODES sets the tree's size.
 #include <gtest/gtest.h>
 #include <sys/stat.h>
 #include <unistd.h>
@@ -176,7 +176,7 @@ TEST_F(WebUiTest, BrowserExploresWatchesQueriesAndEditsTheSampleTree) {
   ASSERT_TRUE(ran.ok()) << "the browser test failed (screenshots in " << kArtifacts << ")";
   EXPECT_NE(log.find("all checks passed"), std::string::npos);
   for (const char* view : {"tree", "node", "live", "null-data", "query", "query-chart", "datasets",
-                           "sizes", "edit-conflict"}) {
+                           "sizes", "edit-conflict", "stale"}) {
     EXPECT_TRUE(fs::exists(kArtifacts / (std::string(view) + ".png"))) << view;
   }
 }

@@ -847,13 +847,46 @@
         if (done) break;
         decoder.push(value);
       }
-      setStatus('the change stream ended; reloading');
+      reloadLater('the change stream ended');
     } catch (e) {
       if (controller.signal.aborted) return;
-      setStatus('change stream: ' + e.message + '; reloading');
+      reloadLater('change stream: ' + e.message);
     }
-    // Whatever ended the stream, the page starts over from a fresh table.
-    setTimeout(() => loadAll().catch((e) => setStatus(e.message)), 2000);
+  }
+
+  // The tree is live while /changes runs. Whatever ends the stream (serve
+  // restarted, the network went) or fails a load, the header says since when
+  // the tree shown is stale, and the page starts over from a fresh table
+  // after a growing delay, until that works; a refused token asks for a new
+  // one instead.
+  const RELOAD_DELAYS_MS = [2000, 5000, 10000, 30000];
+  const reloading = { timer: 0, attempt: 0, since: null };
+
+  function reloadLater(why) {
+    if (!reloading.since) reloading.since = new Date();
+    const since = reloading.since.toLocaleTimeString();
+    $('live').classList.add('stale');
+    $('live').title = 'not live: the tree shown is as of ' + since;
+    const delay = RELOAD_DELAYS_MS[Math.min(reloading.attempt++, RELOAD_DELAYS_MS.length - 1)];
+    setStatus('not live since ' + since + ' (' + why + '); reloading in ' + delay / 1000 + ' s');
+    clearTimeout(reloading.timer);
+    reloading.timer = setTimeout(reload, delay);
+  }
+
+  async function reload() {
+    try {
+      await loadAll();
+    } catch (e) {
+      if (e.status !== 401) reloadLater(e.message);
+    }
+  }
+
+  function markLive() {
+    clearTimeout(reloading.timer);
+    reloading.attempt = 0;
+    reloading.since = null;
+    $('live').classList.remove('stale');
+    $('live').title = '';
   }
 
   setInterval(() => {
@@ -1174,6 +1207,7 @@
     document.body.dataset.readyAt = Math.round(performance.now());
     document.body.dataset.ready = 'true';
     setStatus('');
+    markLive();
     $('status').title = 'tree loaded in ' + ms + ' ms';
     follow(tree.zxid);
     loadWriteMode();
@@ -1219,7 +1253,7 @@
       $('live').classList.toggle('paused', live.paused);
       $('pause').textContent = live.paused ? 'Resume (0 queued)' : 'Pause';
       if (!live.paused) {
-        if (live.reloadOnResume) { live.reloadOnResume = false; loadAll().catch((e) => setStatus(e.message)); }
+        if (live.reloadOnResume) { live.reloadOnResume = false; reload(); }
         else { const rows = live.queue; live.queue = []; applyRows(rows); }
       }
     });
@@ -1265,7 +1299,7 @@
       if (probe.status === 401) { askToken(token ? 'the server refused the token' : ''); return; }
       await loadAll();
     } catch (e) {
-      setStatus(e.message);
+      if (e.status !== 401) reloadLater(e.message);
     }
   }
 
