@@ -269,6 +269,27 @@ try {
   equal(downloaded.getChild('n').toArray().join(','), csvRows.map((r) => r.split(',')[1]).join(','), 'counts in the Arrow download');
   log('query rows equal the snapshot\'s; chart, EXPLAIN and CSV shown');
 
+  // Large values and results: a cell shows the beginning of its value and
+  // how much more there is; a result past what the page holds is refused
+  // with advice instead of filling the tab.
+  kazoo('create', '/webui-large', 'x'.repeat(100000));
+  await page.fill('#sql', "SELECT path, data FROM znodes WHERE path = '/webui-large'");
+  await page.click('#run');
+  await page.waitForFunction(() => /rows/.test(document.querySelector('#query-info').textContent));
+  const largeCell = await page.textContent('#result tr:nth-child(2) td:nth-child(2)');
+  check(largeCell === 'x'.repeat(1000) + '… 99,000 more bytes',
+        `a large value's cell: expected its first 1000 bytes and "… 99,000 more bytes", found ` +
+        `${largeCell.length} characters ending "${largeCell.slice(-30)}"`);
+  await page.fill('#sql', 'WITH RECURSIVE n(i) AS (SELECT 1 UNION ALL SELECT i + 1 FROM n WHERE i < 80) ' +
+                          'SELECT i, zeroblob(1000000) AS b FROM n');
+  await page.click('#run');
+  await page.waitForFunction(() => document.querySelector('#query-error').textContent !== '', null, { timeout: 30000 });
+  const tooLarge = await page.textContent('#query-error');
+  check(/over 64 MiB.*LIMIT/.test(tooLarge), 'an 80 MB result refused with advice: ' + tooLarge);
+  check(await page.isDisabled('#download-csv') && (await page.$$('#result tr')).length === 0,
+        'no earlier result shown or offered for download with the refusal');
+  log('a large value clipped in its cell; an 80 MB result refused: ' + tooLarge);
+
   // ---------------------------------------------------------- other views
   await page.click('#tabs button[data-tab=datasets]');
   await page.waitForSelector('#datasets tr');

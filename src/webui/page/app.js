@@ -44,10 +44,29 @@
     return response;
   }
 
+  // What the page holds of one query's result: the table shows its first
+  // rows, and the downloads need all of it in the page, so a larger result
+  // is refused instead of taking the tab's memory.
+  const QUERY_MAX_BYTES = 64 * 1024 * 1024;
+
   // int64 columns (zxids, session ids past 2^53) arrive as BigInt.
   async function arrowTable(target, init) {
     const response = await request(target, init);
-    return fl.tableFromIPC(new Uint8Array(await response.arrayBuffer()), { useBigInt: true });
+    const reader = response.body.getReader();
+    const parts = [];
+    let size = 0;
+    for (;;) {
+      const { done, value } = await reader.read();
+      if (done) break;
+      size += value.byteLength;
+      if (size > QUERY_MAX_BYTES) {
+        reader.cancel();
+        throw new Error('the result is over ' + QUERY_MAX_BYTES / (1024 * 1024) + ' MiB, what this page ' +
+                        'holds: add a LIMIT or select fewer columns, or run it with `zkarrow query --server`');
+      }
+      parts.push(value);
+    }
+    return fl.tableFromIPC(concat(parts), { useBigInt: true });
   }
 
   function query(sql) {
@@ -904,6 +923,33 @@
     return t === fl.Type.Int || t === fl.Type.Float || t === fl.Type.Decimal;
   }
 
+  // A result cell shows at most this many characters (bytes of a blob) of
+  // its value, then how much more there is (the downloads have it all): a
+  // few large values must not freeze the page.
+  const CELL_MAX = 1000;
+
+  function resultCell(tr, v) {
+    if (v == null) return cell(tr, null);
+    let text, rest, unit;
+    if (v instanceof Uint8Array) {
+      text = new TextDecoder().decode(v.subarray(0, CELL_MAX));
+      rest = v.length - Math.min(v.length, CELL_MAX);
+      unit = ' more bytes';
+    } else {
+      const s = String(v);
+      text = s.slice(0, CELL_MAX);
+      rest = s.length - text.length;
+      unit = ' more characters';
+    }
+    const td = cell(tr, text);
+    if (rest > 0) {
+      const more = document.createElement('span');
+      more.className = 'more';
+      more.textContent = '… ' + rest.toLocaleString('en-US') + unit;
+      td.append(more);
+    }
+  }
+
   function renderResult(table) {
     const out = $('result');
     out.textContent = '';
@@ -915,10 +961,7 @@
     const cols = names.map((n) => table.getChild(n));
     for (let i = 0; i < shown; ++i) {
       const tr = document.createElement('tr');
-      for (const c of cols) {
-        const v = c.at(i);
-        cell(tr, v == null ? null : v instanceof Uint8Array ? new TextDecoder().decode(v) : String(v));
-      }
+      for (const c of cols) resultCell(tr, c.at(i));
       out.append(tr);
     }
     $('query-info').textContent = table.numRows.toLocaleString() + ' rows' +
@@ -958,6 +1001,14 @@
     const sql = $('sql').value.trim();
     $('query-error').textContent = '';
     $('query-info').textContent = 'running…';
+    if (!explain) {
+      // The previous result goes: it must not pass for this one's.
+      result.table = null;
+      $('result').textContent = '';
+      $('chart').hidden = true;
+      $('download-arrow').disabled = true;
+      $('download-csv').disabled = true;
+    }
     const started = performance.now();
     try {
       if (explain) {
