@@ -363,12 +363,13 @@ Status Coordinator::Refresh() {
   std::vector<zk::ReadOp> reads;
   for (const std::string& id : ids) reads.push_back(zk::ReadOp::GetData(layout_.Server(id)));
   ZKA_ASSIGN_OR_RETURN(std::vector<zk::ReadResult> records, client->MultiRead(reads).get());
+  std::map<std::string, int64_t> malformed;
   std::map<std::string, ServerRecord> servers;
   for (size_t i = 0; i < ids.size(); ++i) {
     if (records[i].error != zk::ErrorCode::OK) continue;  // gone meanwhile
     Result<ServerRecord> record = ServerRecordFromJson(records[i].data);
     if (!record.ok()) {
-      Log("coordination: ignoring " + layout_.Server(ids[i]) + ": " + record.status().ToString());
+      Malformed(layout_.Server(ids[i]), records[i].stat, record.status(), malformed);
       continue;
     }
     servers[ids[i]] = std::move(*record);
@@ -387,17 +388,26 @@ Status Coordinator::Refresh() {
     if (entries[i].error != zk::ErrorCode::OK) continue;
     Result<CatalogEntry> entry = CatalogEntryFromJson(names[i], entries[i].data);
     if (!entry.ok()) {
-      Log("coordination: ignoring " + layout_.Dataset(names[i]) + ": " + entry.status().ToString());
+      Malformed(layout_.Dataset(names[i]), entries[i].stat, entry.status(), malformed);
       continue;
     }
     catalog[names[i]] = {std::move(*entry), entries[i].stat.version};
   }
+  malformed_ = std::move(malformed);
   std::lock_guard lock(mutex_);
   servers_ = std::move(servers);
   entries_ = std::move(catalog);
   metrics_.live_servers = static_cast<int64_t>(servers_.size());
   metrics_.leader = !candidates.empty() && candidates.front() == election_node_;
   return Status::Ok();
+}
+
+void Coordinator::Malformed(const std::string& path, const zk::Stat& stat, const Status& status,
+                            std::map<std::string, int64_t>& malformed) {
+  malformed[path] = stat.mzxid;
+  auto reported = malformed_.find(path);
+  if (reported != malformed_.end() && reported->second == stat.mzxid) return;
+  Log("coordination: ignoring " + path + ": " + status.ToString());
 }
 
 void Coordinator::Reconcile() {
@@ -457,28 +467,45 @@ void Coordinator::Reconcile() {
     }
   }
 
-  // 3. Copies missing: fetch one where the lock is ours.
+  // 3. Copies missing: fetch one where the lock is ours, unless its last
+  //    fetch failed too recently.
+  std::map<std::string, FetchRetry> retries;
   for (const auto& [name, cached] : entries) {
     for (const CatalogVersionRecord& record : cached.entry.versions) {
       if (record.HeldBy(self)) continue;
       int live = 0;
       for (const std::string& holder : record.holders) live += servers.count(holder) ? 1 : 0;
+      if (live == 0 || live >= options_.replicas) continue;
       if (Stopping()) return;
-      if (live > 0 && live < options_.replicas) Replicate(cached.entry, record);
+      const std::string key = name + ".v" + std::to_string(record.version) + " " + record.sha256;
+      auto failed = fetch_retries_.find(key);
+      if (failed != fetch_retries_.end() && Clock::now() < failed->second.not_before) {
+        retries.insert(*failed);
+        continue;
+      }
+      if (Replicate(cached.entry, record)) continue;
+      const std::chrono::milliseconds delay =
+          failed == fetch_retries_.end()
+              ? options_.fetch_retry_delay
+              : std::min(failed->second.delay * 2,
+                         options_.fetch_retry_delay * kMaxFetchRetryFactor);
+      retries[key] = {Clock::now() + delay, delay};
     }
   }
+  // Only versions still missing are remembered.
+  fetch_retries_ = std::move(retries);
 
   // 4. Leader: forget holders gone for longer than the grace period.
   if (leader) PruneGoneHolders();
 }
 
-void Coordinator::Replicate(const CatalogEntry& entry, const CatalogVersionRecord& record) {
+bool Coordinator::Replicate(const CatalogEntry& entry, const CatalogVersionRecord& record) {
   std::shared_ptr<zk::Client> client = this->client();
-  if (!client) return;
+  if (!client) return true;
   const std::string lock_path = layout_.Lock(entry.name, record.version);
   Result<zk::CreateResult> locked =
       client->Create(lock_path, self_.id, options_.acl, zk::CreateMode::kEphemeral).get();
-  if (!locked.ok()) return;  // another server is fetching it (or ZooKeeper trouble)
+  if (!locked.ok()) return true;  // another server is fetching it (or ZooKeeper trouble)
   const std::string what = entry.name + " v" + std::to_string(record.version);
   // The lock's previous owner may have just made the copy that was missing:
   // decide again on the catalog as it is now.
@@ -488,7 +515,7 @@ void Coordinator::Replicate(const CatalogEntry& entry, const CatalogVersionRecor
   if (!latest || latest->sha256 != record.sha256 || latest->HeldBy(self_.id) ||
       static_cast<int>(LocationsOf(*latest).size()) >= options_.replicas) {
     (void)client->Delete(lock_path, -1).get();
-    return;
+    return true;
   }
   Status fetched = [&]() -> Status {
     std::vector<std::string> sources = LocationsOf(record);
@@ -568,6 +595,7 @@ void Coordinator::Replicate(const CatalogEntry& entry, const CatalogVersionRecor
   }
   // A lock that cannot be deleted goes with this session.
   (void)client->Delete(lock_path, -1).get();
+  return fetched.ok();
 }
 
 void Coordinator::PruneGoneHolders() {

@@ -58,6 +58,10 @@ namespace zkarrow::coord {
 // A fetch of a copy must receive this many bytes (or the rest of the copy)
 // within every CoordinatorOptions::fetch_stall_timeout.
 inline constexpr int64_t kFetchProgressBytes = 64 * 1024;
+// The delay before another fetch of a version whose fetch failed doubles
+// after every failure, up to this many times CoordinatorOptions::
+// fetch_retry_delay.
+inline constexpr int kMaxFetchRetryFactor = 64;
 
 struct CoordinatorOptions {
   // Connection of the coordinator's own session (its ephemeral nodes live
@@ -82,6 +86,11 @@ struct CoordinatorOptions {
   // and then sends nothing (or a trickle) would otherwise hold the loop, and
   // the version's lock, as long as it likes.
   std::chrono::milliseconds fetch_stall_timeout{30'000};
+  // How long a version whose fetch failed (a holder gone or sending a bad
+  // copy, a full disk) waits for the next fetch; doubled per failure (see
+  // kMaxFetchRetryFactor). Without it the loop would fetch again at once:
+  // the fetch's own lock node wakes it.
+  std::chrono::milliseconds fetch_retry_delay{1'000};
   // How peers are reached to fetch copies: the bearer token and the CA of
   // their certificates (--peer-tls-ca). A token is sent only to peers over
   // TLS verified against that CA (see Create); host, port, tls and
@@ -151,8 +160,15 @@ class Coordinator final : public serve::DatasetCatalog {
   Status Establish();
   // Re-reads servers/, leader/ and datasets/ and acts on them.
   Status Refresh();
+  // A node Refresh cannot use: logged once per content (its mzxid, noted
+  // in `malformed`), not on every refresh, which would let anyone who may
+  // write the root fill the log at the refresh rate.
+  void Malformed(const std::string& path, const zk::Stat& stat, const Status& status,
+                 std::map<std::string, int64_t>& malformed);
   void Reconcile();
-  void Replicate(const CatalogEntry& entry, const CatalogVersionRecord& record);
+  // False when a fetch was tried and failed (true: a copy was made, or
+  // none was needed or possible here now).
+  bool Replicate(const CatalogEntry& entry, const CatalogVersionRecord& record);
   void PruneGoneHolders();
   // Read-modify-write of one entry, retried on a concurrent change; `edit`
   // returns false when there is nothing to write.
@@ -176,6 +192,17 @@ class Coordinator final : public serve::DatasetCatalog {
   const Layout layout_;
   ServerRecord self_;  // set by Join, before the thread starts
   serve::DatasetStore& store_;
+  // The nodes the last Refresh could not use, by path: their mzxid (read
+  // and written by Refresh only, which Join and then the loop call).
+  std::map<std::string, int64_t> malformed_;
+  // Versions whose last fetch failed, by name, version and SHA-256: when
+  // the next may start, and the delay after the next failure (the loop's
+  // thread only).
+  struct FetchRetry {
+    std::chrono::steady_clock::time_point not_before;
+    std::chrono::milliseconds delay;
+  };
+  std::map<std::string, FetchRetry> fetch_retries_;
 
   mutable std::mutex mutex_;  // guards everything below up to the thread
   std::shared_ptr<zk::Client> client_;

@@ -18,7 +18,9 @@
 // - a catalog size below zero or at the largest integer is no way into the
 //   replica's memory;
 // - Stop() ends a put's wait for copies;
-// - without a session, only copies the catalog listed are served.
+// - without a session, only copies the catalog listed are served;
+// - a node that does not parse is logged once per content;
+// - a failed fetch is not retried at once.
 #include <arpa/inet.h>
 #include <fcntl.h>
 #include <gtest/gtest.h>
@@ -303,6 +305,13 @@ class CoordFetchTest : public ::testing::Test {
     return false;
   }
 
+  int LoggedLines(std::string_view text) {
+    std::lock_guard lock(log_mutex_);
+    int count = 0;
+    for (const std::string& line : log_) count += line.find(text) != std::string::npos ? 1 : 0;
+    return count;
+  }
+
   std::string Log() {
     std::lock_guard lock(log_mutex_);
     std::string text;
@@ -504,6 +513,54 @@ TEST_F(CoordFetchTest, WithoutASessionOnlyCopiesTheCatalogListedAreServed) {
   auto listed = coordinator_->Resolve("x", 1);
   ASSERT_TRUE(listed.ok()) << listed.status().ToString();
   EXPECT_EQ(listed->info.sha256_hex, published->sha256_hex);
+}
+
+// A node that does not parse is reported once per content, not on every
+// refresh: anyone who may write the root could otherwise fill the log.
+TEST_F(CoordFetchTest, AMalformedNodeIsLoggedOncePerContent) {
+  ASSERT_NO_FATAL_FAILURE(Join(Options()));
+  ASSERT_TRUE(oracle_->Create(root_ + "/datasets/bad", "garbage").get().ok());
+  ASSERT_TRUE(
+      oracle_
+          ->Create(root_ + "/servers/bad", "[1]", zk::OpenAclUnsafe(), zk::CreateMode::kEphemeral)
+          .get()
+          .ok());
+  const std::string dataset = "ignoring " + root_ + "/datasets/bad:";
+  const std::string server = "ignoring " + root_ + "/servers/bad:";
+  ASSERT_TRUE(WaitFor([&] { return Logged(dataset) && Logged(server); })) << Log();
+  // Two refreshes after the report, each seen in what it read.
+  ASSERT_NO_FATAL_FAILURE(Register("a", "http://127.0.0.1:1"));
+  ASSERT_TRUE(WaitFor([&] { return coordinator_->metrics().live_servers == 2; }));
+  ASSERT_NO_FATAL_FAILURE(Register("b", "http://127.0.0.1:2"));
+  ASSERT_TRUE(WaitFor([&] { return coordinator_->metrics().live_servers == 3; }));
+  EXPECT_EQ(LoggedLines(dataset), 1) << Log();
+  EXPECT_EQ(LoggedLines(server), 1) << Log();
+  // Other content is reported again.
+  ASSERT_TRUE(oracle_->SetData(root_ + "/datasets/bad", "other garbage", -1).get().ok());
+  EXPECT_TRUE(WaitFor([&] { return LoggedLines(dataset) == 2; })) << Log();
+}
+
+// A fetch that failed (here a copy of another size than the catalog says) is
+// not tried again at once: the fetch's own lock node wakes the loop, which
+// would otherwise download the copy again and again as fast as it arrives.
+TEST_F(CoordFetchTest, AFailedFetchWaitsBeforeTheNext) {
+  const std::string body = LargeStream();
+  FakePeer evil{std::string(kArrowHeaders) + Chunk(body) + Chunk("")};
+  coord::CoordinatorOptions options = Options();
+  // Longer than the test runs: only the first fetch can happen.
+  options.fetch_retry_delay = std::chrono::hours(1);
+  ASSERT_NO_FATAL_FAILURE(Join(std::move(options)));
+  ASSERT_NO_FATAL_FAILURE(Register("evil", evil.Url()));
+  ASSERT_NO_FATAL_FAILURE(Catalog("evil", 1 << 20));
+  ASSERT_TRUE(WaitFor([&] { return coordinator_->metrics().fetch_failures >= 1; })) << Log();
+  EXPECT_TRUE(Logged("not kept")) << Log();
+  // Two refreshes after the failure, each seen in what it read.
+  ASSERT_NO_FATAL_FAILURE(Register("a", "http://127.0.0.1:1"));
+  ASSERT_TRUE(WaitFor([&] { return coordinator_->metrics().live_servers == 3; }));
+  ASSERT_NO_FATAL_FAILURE(Register("b", "http://127.0.0.1:2"));
+  ASSERT_TRUE(WaitFor([&] { return coordinator_->metrics().live_servers == 4; }));
+  EXPECT_EQ(coordinator_->metrics().fetch_failures, 1) << Log();
+  EXPECT_EQ(evil.requests().size(), 1u);
 }
 
 TEST_F(CoordFetchTest, TheTokenGoesOnlyToPeersOverVerifiedTls) {
