@@ -301,9 +301,9 @@ void Session::StartConnecting() {
   ++attempts_in_cycle_;
   current_server_ = server.ToString();
   current_host_ = server.host;
-  auto attempt_timeout = std::max(kMinAttemptTimeout,
-                                  options_.session_timeout / static_cast<int64_t>(servers_.size()));
-  attempt_deadline_ = Clock::now() + attempt_timeout;
+  attempt_timeout_ = std::max(kMinAttemptTimeout,
+                              options_.session_timeout / static_cast<int64_t>(servers_.size()));
+  attempt_deadline_ = Clock::now() + attempt_timeout_;
   Result<PendingConnect> pending = zk::StartConnect(server);
   if (!pending.ok()) {
     ConnectFailed(pending.status());
@@ -676,7 +676,18 @@ void Session::CheckTimers() {
   }
   if (phase_ == Phase::kTerminal) return;
   if (phase_ != Phase::kIdle && now >= attempt_deadline_) {
-    ConnectFailed(Status::Timeout("no session from " + current_server_ + " in time"));
+    // Which step stalled is what tells a TLS or SASL setup problem from a
+    // server that is merely slow.
+    std::string stalled = phase_ == Phase::kTcpConnecting    ? "the TCP connection was not accepted"
+                          : phase_ == Phase::kTlsHandshaking ? "the TLS handshake did not complete"
+                          : phase_ == Phase::kSaslAuthenticating
+                              ? "the SASL authentication did not complete"
+                              : "no session was granted";
+    stalled += " within " + Millis(attempt_timeout_);
+    if (phase_ == Phase::kTlsHandshaking) {
+      stalled += " (is this the server's secureClientPort, and is it TLS?)";
+    }
+    ConnectFailed(Status::Timeout(stalled));
   }
   if (session_id_.load() != 0 && now - disconnected_since_ >= negotiated_timeout()) {
     // Servers did take the session back, but lost every connection before

@@ -200,6 +200,7 @@ class Session {
   size_t next_server_ = 0;
   size_t attempts_in_cycle_ = 0;
   Clock::time_point retry_at_;
+  std::chrono::milliseconds attempt_timeout_{0};  // of the connection attempt in progress
   Clock::time_point attempt_deadline_;
   Clock::time_point last_send_;
   Clock::time_point last_receive_;

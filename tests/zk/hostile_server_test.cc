@@ -386,6 +386,38 @@ std::span<const uint8_t> Bytes(std::string_view text) {
   return {reinterpret_cast<const uint8_t*>(text.data()), text.size()};
 }
 
+// A server that accepts and then goes silent in the TLS handshake or the
+// SASL exchange: each connection attempt ends, and the message names the
+// step that stalled, so that a TLS or SASL setup problem is told from a
+// slow server.
+TEST(HostileServerTest, AStalledTlsHandshakeOrSaslExchangeIsNamed) {
+  ClientOptions options;
+  options.session_timeout = 1s;  // the time each attempt gets
+  options.connect_timeout = 3s;
+  {
+    ScriptedServer silent([](int, int) {});
+    options.connect_string = silent.ConnectString();
+    options.tls = TlsOptions{};
+    auto client = Client::Connect(options);
+    ASSERT_FALSE(client.ok());
+    EXPECT_NE(client.status().message().find("the TLS handshake did not complete within 1000 ms"),
+              std::string::npos)
+        << client.status().ToString();
+  }
+  {
+    // The session is granted; the SASL request gets no answer.
+    ScriptedServer mute_after_handshake([](int, int fd) { Handshake(fd); });
+    options.connect_string = mute_after_handshake.ConnectString();
+    options.tls.reset();
+    options.sasl = SaslOptions{.mechanism = "DIGEST-MD5", .user = "alice", .password = "pw"};
+    auto client = Client::Connect(options);
+    ASSERT_FALSE(client.ok());
+    EXPECT_NE(client.status().message().find("the SASL authentication did not complete"),
+              std::string::npos)
+        << client.status().ToString();
+  }
+}
+
 TEST(HostileServerTest, SaslRefusalEndsConnectAtOnce) {
   ExpectSaslFailure(
       [](int fd, int32_t xid) {
