@@ -49,15 +49,13 @@ Result<std::unique_ptr<transport::ArrowClient>> ConnectRemote(const transport::S
 
 Result<std::unique_ptr<transport::ArrowClient>> ConnectClient(
     transport::ServerUrl::Protocol protocol, const transport::ClientOptions& options) {
-  const std::string where = options.host + ":" + std::to_string(options.port);
+  // Both clients' errors name the address already.
   if (protocol == transport::ServerUrl::Protocol::kFlight) {
-    auto client = transport::flight::FlightClient::Connect(options);
-    if (!client.ok()) return client.status().WithContext("connecting to " + where);
-    return std::unique_ptr<transport::ArrowClient>(std::move(*client));
+    ZKA_ASSIGN_OR_RETURN(auto client, transport::flight::FlightClient::Connect(options));
+    return std::unique_ptr<transport::ArrowClient>(std::move(client));
   }
-  auto client = transport::http::HttpClient::Connect(options);
-  if (!client.ok()) return client.status().WithContext("connecting to " + where);
-  return std::unique_ptr<transport::ArrowClient>(std::move(*client));
+  ZKA_ASSIGN_OR_RETURN(auto client, transport::http::HttpClient::Connect(options));
+  return std::unique_ptr<transport::ArrowClient>(std::move(client));
 }
 
 }  // namespace zkarrow::cli

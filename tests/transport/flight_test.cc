@@ -868,6 +868,21 @@ TEST_F(FlightTest, UnknownResourceIsNotFound) {
   EXPECT_NE(status.error_message().find("DoGet ticket"), std::string::npos);
 }
 
+// A port nobody listens on is an answer at once, not a wait for the whole
+// connect timeout while gRPC retries with backoff.
+TEST(FlightConnectTest, ARefusedConnectionFailsAtOnceNamingTheAddress) {
+  ClientOptions options;
+  options.host = "127.0.0.1";
+  options.port = 1;  // privileged and unused: the kernel refuses it
+  options.connect_timeout_ms = 600'000;
+  auto client = FlightClient::Connect(options);
+  ASSERT_FALSE(client.ok());
+  EXPECT_EQ(client.status().code(), StatusCode::kUnavailable);
+  EXPECT_NE(client.status().message().find("127.0.0.1:1: the connection failed"),
+            std::string::npos)
+      << client.status().ToString();
+}
+
 // The codecs parameter, in the ticket (what the client's GetOptions puts
 // there) or the descriptor, reaches the service as GetOptions::compression
 // and not as a parameter of the resource; an unknown codec is refused.

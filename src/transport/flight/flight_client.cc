@@ -258,13 +258,23 @@ Result<std::unique_ptr<FlightClient>> FlightClient::Connect(const ClientOptions&
   auto channel = grpc::CreateCustomChannel(address, credentials, ClientChannelArguments());
   auto deadline =
       std::chrono::system_clock::now() + std::chrono::milliseconds(options.connect_timeout_ms);
-  if (!channel->WaitForConnected(deadline)) {
-    return Status::Unavailable(
-        "cannot connect to the Flight server at " + address + " within " +
-        std::to_string(options.connect_timeout_ms) + " ms" +
-        (options.tls ? " (TLS: is it a TLS server whose certificate the CA file signed, for "
-                       "this host name?)"
-                     : ""));
+  // gRPC would retry a refused connection with backoff until the deadline;
+  // the first failure is the answer (as the HTTP client's), so that a wrong
+  // port is told at once rather than after the whole timeout.
+  const char* tls_hint = options.tls ? " (TLS: is it a TLS server whose certificate the CA file "
+                                       "signed, for this host name?)"
+                                     : "";
+  for (grpc_connectivity_state state = channel->GetState(/*try_to_connect=*/true);
+       state != GRPC_CHANNEL_READY; state = channel->GetState(/*try_to_connect=*/true)) {
+    if (state == GRPC_CHANNEL_TRANSIENT_FAILURE || state == GRPC_CHANNEL_SHUTDOWN) {
+      return Status::Unavailable("cannot connect to the Flight server at " + address +
+                                 ": the connection failed (refused, unreachable or closed)" +
+                                 tls_hint);
+    }
+    if (!channel->WaitForStateChange(state, deadline)) {
+      return Status::Unavailable("cannot connect to the Flight server at " + address + " within " +
+                                 std::to_string(options.connect_timeout_ms) + " ms" + tls_hint);
+    }
   }
   return std::unique_ptr<FlightClient>(
       new FlightClient(std::make_unique<Impl>(options, std::move(channel))));
