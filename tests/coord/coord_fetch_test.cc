@@ -202,6 +202,11 @@ std::string LargeStream() {
                      static_cast<size_t>((*stream)->size()));
 }
 
+// A holder's whole answer: LargeStream() as an Arrow response, chunked.
+std::string LargeStreamReply() {
+  return std::string(kArrowHeaders) + Chunk(LargeStream()) + Chunk("");
+}
+
 class CoordFetchTest : public ::testing::Test {
  protected:
   static void SetUpTestSuite() {
@@ -297,6 +302,13 @@ class CoordFetchTest : public ::testing::Test {
     ASSERT_TRUE(created.ok()) << created.status().ToString();
   }
 
+  // Registers `peer` as server "evil", the only holder of x v1 of `bytes`
+  // bytes in the catalog.
+  void HeldBy(const FakePeer& peer, int64_t bytes) {
+    ASSERT_NO_FATAL_FAILURE(Register("evil", peer.Url()));
+    ASSERT_NO_FATAL_FAILURE(Catalog("evil", bytes));
+  }
+
   bool Logged(std::string_view text) {
     std::lock_guard lock(log_mutex_);
     for (const std::string& line : log_) {
@@ -334,8 +346,7 @@ TEST_F(CoordFetchTest, AHolderThatStallsIsGivenUpAndTheLoopGoesOn) {
   coord::CoordinatorOptions options = Options();
   options.fetch_stall_timeout = std::chrono::milliseconds(500);
   ASSERT_NO_FATAL_FAILURE(Join(std::move(options)));
-  ASSERT_NO_FATAL_FAILURE(Register("evil", evil.Url()));
-  ASSERT_NO_FATAL_FAILURE(Catalog("evil", 1000));
+  ASSERT_NO_FATAL_FAILURE(HeldBy(evil, 1000));
   ASSERT_TRUE(WaitFor([&] { return evil.requests().size() >= 1; }));
   // The stalled fetch ends while the holder keeps its connection open.
   EXPECT_TRUE(WaitFor([&] { return coordinator_->metrics().fetch_failures >= 1; })) << Log();
@@ -356,8 +367,7 @@ TEST_F(CoordFetchTest, AHolderThatTricklesIsGivenUp) {
   coord::CoordinatorOptions options = Options();
   options.fetch_stall_timeout = std::chrono::milliseconds(500);
   ASSERT_NO_FATAL_FAILURE(Join(std::move(options)));
-  ASSERT_NO_FATAL_FAILURE(Register("evil", evil.Url()));
-  ASSERT_NO_FATAL_FAILURE(Catalog("evil", 1 << 20));
+  ASSERT_NO_FATAL_FAILURE(HeldBy(evil, 1 << 20));
   EXPECT_TRUE(WaitFor([&] { return coordinator_->metrics().fetch_failures >= 1; })) << Log();
   EXPECT_TRUE(Logged("given up")) << Log();
 }
@@ -368,8 +378,7 @@ TEST_F(CoordFetchTest, StopCancelsAFetchInProgress) {
   // Longer than the test waits: only a cancellation ends this fetch.
   options.fetch_stall_timeout = std::chrono::hours(1);
   ASSERT_NO_FATAL_FAILURE(Join(std::move(options)));
-  ASSERT_NO_FATAL_FAILURE(Register("evil", evil.Url()));
-  ASSERT_NO_FATAL_FAILURE(Catalog("evil", 1000));
+  ASSERT_NO_FATAL_FAILURE(HeldBy(evil, 1000));
   ASSERT_TRUE(WaitFor([&] { return evil.requests().size() >= 1; }));
   std::promise<void> stopped;
   std::future<void> done = stopped.get_future();
@@ -387,11 +396,9 @@ TEST_F(CoordFetchTest, StopCancelsAFetchInProgress) {
 
 TEST_F(CoordFetchTest, ACopyLongerThanTheCatalogSaysIsCutOff) {
   // A valid stream of about 160 KiB where the catalog says 10,000 bytes.
-  const std::string body = LargeStream();
-  FakePeer evil{std::string(kArrowHeaders) + Chunk(body) + Chunk("")};
+  FakePeer evil{LargeStreamReply()};
   ASSERT_NO_FATAL_FAILURE(Join(Options()));
-  ASSERT_NO_FATAL_FAILURE(Register("evil", evil.Url()));
-  ASSERT_NO_FATAL_FAILURE(Catalog("evil", 10'000));
+  ASSERT_NO_FATAL_FAILURE(HeldBy(evil, 10'000));
   EXPECT_TRUE(WaitFor([&] { return coordinator_->metrics().fetch_failures >= 1; })) << Log();
   EXPECT_TRUE(Logged("expected a copy of at most 10000 bytes")) << Log();
   EXPECT_FALSE(store_->Get("x", 1).ok());
@@ -400,11 +407,9 @@ TEST_F(CoordFetchTest, ACopyLongerThanTheCatalogSaysIsCutOff) {
 // A size below zero is no size: the entry is refused, and no fetch starts
 // (the size bounds what is read from the holder into every buffer).
 TEST_F(CoordFetchTest, ACatalogSizeBelowZeroIsRefusedWithoutAFetch) {
-  const std::string body = LargeStream();
-  FakePeer evil{std::string(kArrowHeaders) + Chunk(body) + Chunk("")};
+  FakePeer evil{LargeStreamReply()};
   ASSERT_NO_FATAL_FAILURE(Join(Options()));
-  ASSERT_NO_FATAL_FAILURE(Register("evil", evil.Url()));
-  ASSERT_NO_FATAL_FAILURE(Catalog("evil", -100));
+  ASSERT_NO_FATAL_FAILURE(HeldBy(evil, -100));
   EXPECT_TRUE(WaitFor([&] { return Logged("\"bytes\": expected at least 0, found -100"); }))
       << Log();
   // A later entry is still read: the loop went on past the refused one.
@@ -419,11 +424,9 @@ TEST_F(CoordFetchTest, ACatalogSizeBelowZeroIsRefusedWithoutAFetch) {
 // The largest size there is bounds nothing, but is no reason to fail: the
 // copy is read whole and then refused for its size.
 TEST_F(CoordFetchTest, TheLargestCatalogSizeReadsTheCopyAndRefusesIt) {
-  const std::string body = LargeStream();
-  FakePeer evil{std::string(kArrowHeaders) + Chunk(body) + Chunk("")};
+  FakePeer evil{LargeStreamReply()};
   ASSERT_NO_FATAL_FAILURE(Join(Options()));
-  ASSERT_NO_FATAL_FAILURE(Register("evil", evil.Url()));
-  ASSERT_NO_FATAL_FAILURE(Catalog("evil", std::numeric_limits<int64_t>::max()));
+  ASSERT_NO_FATAL_FAILURE(HeldBy(evil, std::numeric_limits<int64_t>::max()));
   EXPECT_TRUE(WaitFor([&] { return coordinator_->metrics().fetch_failures >= 1; })) << Log();
   EXPECT_TRUE(Logged("expected a copy of the catalog's 9223372036854775807 bytes")) << Log();
   EXPECT_FALSE(store_->Get("x", 1).ok());
@@ -544,14 +547,12 @@ TEST_F(CoordFetchTest, AMalformedNodeIsLoggedOncePerContent) {
 // not tried again at once: the fetch's own lock node wakes the loop, which
 // would otherwise download the copy again and again as fast as it arrives.
 TEST_F(CoordFetchTest, AFailedFetchWaitsBeforeTheNext) {
-  const std::string body = LargeStream();
-  FakePeer evil{std::string(kArrowHeaders) + Chunk(body) + Chunk("")};
+  FakePeer evil{LargeStreamReply()};
   coord::CoordinatorOptions options = Options();
   // Longer than the test runs: only the first fetch can happen.
   options.fetch_retry_delay = std::chrono::hours(1);
   ASSERT_NO_FATAL_FAILURE(Join(std::move(options)));
-  ASSERT_NO_FATAL_FAILURE(Register("evil", evil.Url()));
-  ASSERT_NO_FATAL_FAILURE(Catalog("evil", 1 << 20));
+  ASSERT_NO_FATAL_FAILURE(HeldBy(evil, 1 << 20));
   ASSERT_TRUE(WaitFor([&] { return coordinator_->metrics().fetch_failures >= 1; })) << Log();
   EXPECT_TRUE(Logged("not kept")) << Log();
   // Two refreshes after the failure, each seen in what it read.
@@ -578,8 +579,7 @@ TEST_F(CoordFetchTest, TheTokenGoesOnlyToPeersOverVerifiedTls) {
   options.peer.bearer_token = "s3cret-token";
   options.peer.tls_ca_file = (dir_ / "unused-ca.pem").string();
   ASSERT_NO_FATAL_FAILURE(Join(std::move(options)));
-  ASSERT_NO_FATAL_FAILURE(Register("evil", evil.Url()));
-  ASSERT_NO_FATAL_FAILURE(Catalog("evil", 1000));
+  ASSERT_NO_FATAL_FAILURE(HeldBy(evil, 1000));
   EXPECT_TRUE(WaitFor([&] { return coordinator_->metrics().fetch_failures >= 1; })) << Log();
   EXPECT_TRUE(Logged("sent only to peers over TLS")) << Log();
   for (const std::string& request : evil.requests()) {

@@ -167,6 +167,22 @@ class ServeTest : public ::testing::Test {
     ASSERT_TRUE(created.ok()) << created.status().ToString();
   }
 
+  // Creates the node `path` and writes its one-row table to `file` as an
+  // Arrow IPC stream: an upload whose bytes a test can cut or extend.
+  static void MustStreamOfANewNode(const std::string& path, const fs::path& file) {
+    ASSERT_NO_FATAL_FAILURE(MustCreate(path, "v1"));
+    ASSERT_NO_FATAL_FAILURE(MustSnapshot(path, file, "--format stream"));
+  }
+
+  // `zkarrow snapshot` of the subtree `path` into `file`, with `options`
+  // (e.g. "--format stream"): any Arrow table will do as an upload.
+  static void MustSnapshot(const std::string& path, const fs::path& file,
+                           const std::string& options = "") {
+    auto written = Zkarrow("snapshot --zk " + cluster_->ConnectString() + " --path " + path +
+                           " -o " + file.string() + " " + options);
+    ASSERT_TRUE(written.ok()) << written.status().ToString();
+  }
+
   // The zxid of a write just made, for read-your-writes.
   static int64_t SetAndGetZxid(const std::string& path, const std::string& data) {
     auto stat = writer_->SetData(path, data, -1).get();
@@ -241,9 +257,7 @@ TEST_F(ServeTest, ZnodesEqualSnapshotOverFlightAndHttp) {
                   .ok());
   ASSERT_TRUE(Sync(SetAndGetZxid(root, "synced")).ok());
   const fs::path dir = Dir("same");
-  ASSERT_TRUE(Zkarrow("snapshot --zk " + cluster_->ConnectString() + " --path " + root + " -o " +
-                      (dir / "snapshot.arrow").string())
-                  .ok());
+  ASSERT_NO_FATAL_FAILURE(MustSnapshot(root, dir / "snapshot.arrow"));
   auto expected = ReadZnodeRows(dir / "snapshot.arrow");
   ASSERT_TRUE(expected.ok()) << expected.status().ToString();
   ASSERT_EQ(expected->size(), 302u);
@@ -981,9 +995,7 @@ TEST_F(ServeTest, DatasetsRoundTripOverBothProtocolsAndReplaceAtomically) {
   MustCreate("/ds", "dataset source");
   for (int i = 0; i < 50; ++i) MustCreate("/ds/n" + std::to_string(i), std::string(i * 10, 'x'));
   const fs::path source = dir / "source.arrow";
-  ASSERT_TRUE(
-      Zkarrow("snapshot --zk " + cluster_->ConnectString() + " --path /ds -o " + source.string())
-          .ok());
+  ASSERT_NO_FATAL_FAILURE(MustSnapshot("/ds", source));
   auto expected = ReadZnodeRows(source);
   ASSERT_TRUE(expected.ok());
 
@@ -1026,9 +1038,7 @@ TEST_F(ServeTest, BadOrCutUploadsStoreNothingAndKeepThePreviousVersion) {
   const fs::path dir = Dir("bad-uploads");
   MustCreate("/bad", "v1");
   const fs::path good = dir / "good.arrows";
-  ASSERT_TRUE(
-      Zkarrow("snapshot --zk " + cluster_->ConnectString() + " --path /bad -o " + good.string())
-          .ok());
+  ASSERT_NO_FATAL_FAILURE(MustSnapshot("/bad", good));
   ASSERT_EQ(CurlStatus("-T " + good.string() + " " + http_ + "/datasets/keep", dir / "p.json"),
             201);
   const std::string bytes = ReadText(good);
@@ -1059,11 +1069,8 @@ TEST_F(ServeTest, BadOrCutUploadsStoreNothingAndKeepThePreviousVersion) {
 // server would take for a complete upload.
 TEST_F(ServeTest, PutOfAStreamWithoutItsEndMarkerStoresNothing) {
   const fs::path dir = Dir("put-cut");
-  MustCreate("/put-cut", "v1");
   const fs::path good = dir / "good.arrows";
-  ASSERT_TRUE(Zkarrow("snapshot --zk " + cluster_->ConnectString() +
-                      " --path /put-cut --format stream -o " + good.string())
-                  .ok());
+  ASSERT_NO_FATAL_FAILURE(MustStreamOfANewNode("/put-cut", good));
   const std::string bytes = ReadText(good);
   ASSERT_GT(bytes.size(), 8u);
   const fs::path cut = dir / "cut.arrows";
@@ -1092,9 +1099,7 @@ TEST_F(ServeTest, GetStoppedBeforeTheEndOfADatasetWritesNothing) {
   const fs::path dir = Dir("get-stopped");
   MustCreate("/get-stopped", "v1");
   const fs::path source = dir / "source.arrow";
-  ASSERT_TRUE(Zkarrow("snapshot --zk " + cluster_->ConnectString() + " --path /get-stopped -o " +
-                      source.string())
-                  .ok());
+  ASSERT_NO_FATAL_FAILURE(MustSnapshot("/get-stopped", source));
   const fs::path err = dir / "get.err";
   ASSERT_EQ(ZkarrowExit("put " + source.string() + " " + flight_ + "/datasets/get-stopped", err), 0)
       << ReadText(err);
@@ -1112,11 +1117,8 @@ TEST_F(ServeTest, GetStoppedBeforeTheEndOfADatasetWritesNothing) {
 // of storing the first stream and dropping the rest unread.
 TEST_F(ServeTest, AnUploadWithBytesAfterItsEndMarkerStoresNothing) {
   const fs::path dir = Dir("after-marker");
-  MustCreate("/after-marker", "v1");
   const fs::path good = dir / "good.arrows";
-  ASSERT_TRUE(Zkarrow("snapshot --zk " + cluster_->ConnectString() +
-                      " --path /after-marker --format stream -o " + good.string())
-                  .ok());
+  ASSERT_NO_FATAL_FAILURE(MustStreamOfANewNode("/after-marker", good));
   const std::string bytes = ReadText(good);
   std::ofstream(dir / "two.arrows", std::ios::binary) << bytes << bytes;
   std::ofstream(dir / "stray.arrows", std::ios::binary) << bytes << "stray";
@@ -1168,9 +1170,7 @@ TEST_F(ServeTest, AReadRacingAReplaceOrADropSeesOneVersionOrNone) {
   const fs::path dir = Dir("raced");
   MustCreate("/raced", "v1");
   const fs::path source = dir / "source.arrows";
-  ASSERT_TRUE(Zkarrow("snapshot --zk " + cluster_->ConnectString() +
-                      " --path /raced --format stream -o " + source.string())
-                  .ok());
+  ASSERT_NO_FATAL_FAILURE(MustSnapshot("/raced", source, "--format stream"));
   auto bytes = arrow::MapFile(source);
   ASSERT_TRUE(bytes.ok()) << bytes.status().ToString();
   serve::TreeServiceOptions tree_options;
@@ -1214,9 +1214,8 @@ TEST_F(ServeTest, CompressedUploadsDecodingPastTheUploadLimitAreRefused) {
     MustCreate("/upload-limit/n" + std::to_string(i), std::string(600 << 10, 'u'));
   }
   const fs::path upload = dir / "upload.arrows";
-  ASSERT_TRUE(Zkarrow("snapshot --zk " + cluster_->ConnectString() + " --path /upload-limit -o " +
-                      upload.string() + " --format stream --compression zstd")
-                  .ok());
+  ASSERT_NO_FATAL_FAILURE(
+      MustSnapshot("/upload-limit", upload, "--format stream --compression zstd"));
   ASSERT_LT(fs::file_size(upload), uintmax_t{64} << 10);
   ASSERT_NO_FATAL_FAILURE(StartServer({"--max-upload-mb", "1"}));
   auto store_files = [] {
@@ -1249,9 +1248,7 @@ TEST_F(ServeTest, ServerKilledDuringAnUploadShowsNothingAfterRestart) {
   MustCreate("/big", "");
   for (int i = 0; i < 40; ++i) MustCreate("/big/n" + std::to_string(i), std::string(100'000, 'b'));
   const fs::path big = dir / "big.arrows";
-  ASSERT_TRUE(Zkarrow("snapshot --zk " + cluster_->ConnectString() + " --path /big -o " +
-                      big.string() + " --format stream")
-                  .ok());
+  ASSERT_NO_FATAL_FAILURE(MustSnapshot("/big", big, "--format stream"));
   pid_t curl = ::fork();
   if (curl == 0) {
     ::execl("/usr/bin/curl", "curl", "-s", "-o", "/dev/null", "--limit-rate", "200k", "-T",
