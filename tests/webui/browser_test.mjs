@@ -308,7 +308,8 @@ try {
   check(/--allow-writes/.test(refused.body.error), 'the refusal says how to allow writes: ' + refused.body.error);
 
   const editor = await openPage(writeUrl);
-  editor.on('dialog', (d) => d.accept());
+  const dialogs = [];  // the confirmations' texts, as the operator reads them
+  editor.on('dialog', (d) => { dialogs.push(d.message()); d.accept(); });
   await editor.click('#tabs button[data-tab=tree]');
   await editor.fill('#filter', selected);
   await editor.waitForSelector(rowSelector(selected));
@@ -353,6 +354,94 @@ try {
   await editor.click('#editor-apply');
   await editor.waitForFunction(() => document.querySelector('#node-path').textContent === '/kafka', null, { timeout: 5000 });
   equal(readData('/kafka/made-in-the-browser'), '(none)', 'the node deleted in the browser is gone for kazoo');
+
+  // ---------------------------------------------------------- names that hide characters
+  // A zero-width space makes a second /webui-cfg, a right-to-left override
+  // makes "abc\u202etxt.exe" read as "abcexe.txt": the page shows each such
+  // character as a marked ⟨U+…⟩ token in the tree, the node's path, query
+  // cells and the delete confirmation, and sends, filters and copies the
+  // real name.
+  const zwsp = '/webui-cfg\u200b', rlo = '/webui-abc\u202etxt.exe';
+  const shownAs = { '/webui-cfg': '/webui-cfg', [zwsp]: '/webui-cfg⟨U+200B⟩', [rlo]: '/webui-abc⟨U+202E⟩txt.exe' };
+  kazoo('create', '/webui-cfg', 'plain');
+  kazoo('create', zwsp, 'zero-width');
+  kazoo('create', rlo, 'bidi');
+  const shownRows = () => editor.$$eval('#tree-scroll .row:not([hidden])', (els) => els.map((e) => e.dataset.path));
+  const rowName = (p) => editor.$eval(rowSelector(p) + ' .name', (e) =>
+    ({ text: e.textContent, tokens: [...e.querySelectorAll('.cp')].map((t) => t.dataset.char) }));
+  // Filtering by the real name finds that node alone.
+  await editor.fill('#filter', zwsp);
+  await editor.waitForFunction((p) => [...document.querySelectorAll('#tree-scroll .row:not([hidden])')]
+    .map((e) => e.dataset.path).join('|') === '/|' + p, zwsp, { timeout: 5000 })
+    .catch(async () => { throw new Error('filter by the real name shows ' + JSON.stringify(await shownRows())); });
+  await editor.fill('#filter', '/webui-*');
+  await editor.waitForSelector(rowSelector(rlo), { timeout: 10000 });
+  await editor.waitForSelector(rowSelector(zwsp), { timeout: 10000 });
+  for (const [p, shown] of Object.entries(shownAs)) {
+    const name = await rowName(p);
+    equal(name.text, shown.slice(1), `the tree row of ${JSON.stringify(p)}`);
+    equal(JSON.stringify(name.tokens), JSON.stringify([...p].filter((c) => c > '\u007f')),
+          `marked tokens in the tree row of ${JSON.stringify(p)}`);
+  }
+  await editor.click(rowSelector(zwsp) + ' .name');
+  await editor.waitForFunction((shown) => document.querySelector('#node-path').textContent === shown &&
+    document.querySelector('#node-data').textContent === 'zero-width' &&
+    !document.querySelector('#node-actions').hidden, shownAs[zwsp], { timeout: 5000 })
+    .catch(async () => { throw new Error('node path shown: ' + await editor.textContent('#node-path')); });
+  equal(await editor.$$eval('#node-path .cp', (ts) => ts.length), 1, 'marked tokens in the node path');
+  await shot(editor, 'hidden-names');
+  // Copying the shown path copies the real one.
+  const copied = await editor.evaluate(() => {
+    const range = document.createRange();
+    range.selectNodeContents(document.querySelector('#node-path'));
+    const selection = document.getSelection();
+    selection.removeAllRanges();
+    selection.addRange(range);
+    const clipboard = new DataTransfer();
+    document.dispatchEvent(new ClipboardEvent('copy', { clipboardData: clipboard, cancelable: true }));
+    selection.removeAllRanges();
+    return clipboard.getData('text/plain');
+  });
+  equal(JSON.stringify(copied), JSON.stringify(zwsp), 'the node path as copied');
+  // Query cells of path and name show the tokens; SQL literals and the CSV
+  // hold the real characters.
+  await editor.click('#tabs button[data-tab=query]');
+  await editor.fill('#sql', 'SELECT path, name, CAST(data AS TEXT) AS text FROM znodes WHERE path IN ' +
+                            `('/webui-cfg', '${zwsp}', '${rlo}') ORDER BY path`);
+  await editor.click('#run');
+  await editor.waitForFunction(() => /rows/.test(document.querySelector('#query-info').textContent));
+  const nameCells = await editor.$$eval('#result tr', (trs) => trs.slice(1).map((tr) =>
+    [...tr.children].map((td) => td.textContent + '/' + td.querySelectorAll('.cp').length).join(' ')));
+  equal(nameCells.join(' | '),
+        '/webui-abc⟨U+202E⟩txt.exe/1 webui-abc⟨U+202E⟩txt.exe/1 bidi/0 | /webui-cfg/0 webui-cfg/0 plain/0 | ' +
+        '/webui-cfg⟨U+200B⟩/1 webui-cfg⟨U+200B⟩/1 zero-width/0', 'query cells of hidden characters');
+  const namesCsv = editor.waitForEvent('download');
+  await editor.click('#download-csv');
+  equal(JSON.stringify(readFileSync(await (await namesCsv).path(), 'utf8')),
+        JSON.stringify(`path,name,text\n${rlo},${rlo.slice(1)},bidi\n/webui-cfg,webui-cfg,plain\n${zwsp},${zwsp.slice(1)},zero-width\n`),
+        'CSV of hidden characters');
+  await editor.click('#tabs button[data-tab=tree]');
+  // Deleting each hidden-character node: the editor and the confirmation
+  // name it with its token, and exactly that node goes.
+  for (const p of [zwsp, rlo]) {
+    await editor.click(rowSelector(p) + ' .name');
+    await editor.waitForFunction((shown) => document.querySelector('#node-path').textContent === shown &&
+      !document.querySelector('#node-actions').hidden, shownAs[p], { timeout: 5000 });
+    await editor.click('#edit-delete');
+    check((await editor.textContent('#editor-title')).startsWith('Delete ' + shownAs[p] + ' at version'),
+          'the editor names the node with its token: ' + await editor.textContent('#editor-title'));
+    dialogs.length = 0;
+    await editor.click('#editor-apply');
+    await editor.waitForFunction(() => document.querySelector('#node-path').textContent === '/', null, { timeout: 5000 })
+      .catch(async () => { throw new Error('the delete did not finish: ' + await editor.textContent('#editor-result')); });
+    equal(dialogs.join(' / '), 'Really delete ' + shownAs[p] + '?', 'the delete confirmation');
+    equal(readData(p), '(none)', `${JSON.stringify(p)} deleted in the browser is gone for kazoo`);
+    equal(readData('/webui-cfg'), 'plain', `/webui-cfg after the delete of ${JSON.stringify(p)}`);
+  }
+  equal(readData('/webui-cfg'), 'plain', 'the plain /webui-cfg is left');
+  kazoo('delete', '/webui-cfg');
+  log('hidden characters shown as tokens in the tree, node path, query cells and confirmations; ' +
+      'filter, SQL, copy, CSV and delete use the real names');
 
   // ---------------------------------------------------------- reconnect
   // The change stream breaks and the server stays away past the page's

@@ -75,7 +75,64 @@
 
   const sqlText = (s) => "'" + String(s).replace(/'/g, "''") + "'";
 
-  function setStatus(text) { $('status').textContent = text || ''; }
+  // ------------------------------------------------------ names as shown
+  // ZooKeeper takes any Unicode in a name, also characters that show
+  // nothing (zero-width space, soft hyphen, BOM), that reorder the text
+  // around them (bidi controls) and control characters: `/cfg` and
+  // `/cfg\u200b` would look alike, and a confirmation could read as another
+  // node than the one it acts on. Wherever the page shows a name, a path or
+  // a value (and messages that may hold one), each such character is a
+  // marked token ⟨U+200B⟩; so is ⟨ itself, so that a name's own text never
+  // passes for a token. In a name, a path or a value so is a space that is
+  // easily missed: at either end, next to a path's slash, or next to another
+  // space (HTML folds them into one). Everything the page sends, filters on
+  // or copies keeps the real characters.
+  const HIDDEN_CHARACTER = '(?! )[\\p{Cc}\\p{Cf}\\p{Z}\\p{Default_Ignorable_Code_Point}\\u27e8]';
+  const HIDDEN_IN_MESSAGE = new RegExp(HIDDEN_CHARACTER, 'gu');
+  const HIDDEN_IN_NAME = new RegExp(HIDDEN_CHARACTER + '|(?<=^| ) | (?=$| )', 'gu');
+  const HIDDEN_IN_PATH = new RegExp(HIDDEN_CHARACTER + '|(?<=^|/| ) | (?=$|/| )', 'gu');
+  const codePointToken = (c) => '⟨U+' + c.codePointAt(0).toString(16).toUpperCase().padStart(4, '0') + '⟩';
+
+  // `text` as pieces: strings shown as they are, and {char} to show as a
+  // token. A text that starts with a slash is taken for a path.
+  function shownPieces(text, asMessage) {
+    const s = String(text);
+    const hidden = asMessage ? HIDDEN_IN_MESSAGE : s[0] === '/' ? HIDDEN_IN_PATH : HIDDEN_IN_NAME;
+    if (s.search(hidden) < 0) return [s];
+    const pieces = [];
+    let at = 0;
+    for (const m of s.matchAll(hidden)) {
+      if (m.index > at) pieces.push(s.slice(at, m.index));
+      pieces.push({ char: m[0] });
+      at = m.index + m[0].length;
+    }
+    if (at < s.length) pieces.push(s.slice(at));
+    return pieces;
+  }
+
+  // A name, path or value for the page: a fragment whose tokens are
+  // elements of their own (styled apart from text; the copy handler puts
+  // their characters back). `asMessage`: a sentence, whose spaces are text.
+  function shownName(text, asMessage) {
+    const out = document.createDocumentFragment();
+    for (const piece of shownPieces(text, asMessage)) {
+      if (typeof piece === 'string') { out.append(piece); continue; }
+      const token = document.createElement('span');
+      token.className = 'cp';
+      token.textContent = codePointToken(piece.char);
+      token.title = 'the character ' + token.textContent.slice(1, -1) + ', which would not show as itself';
+      token.dataset.char = piece.char;
+      out.append(token);
+    }
+    return out;
+  }
+
+  // A name or path where only a string can go (dialogs, the canvas).
+  const shownText = (text) =>
+    shownPieces(text).map((p) => (typeof p === 'string' ? p : codePointToken(p.char))).join('');
+
+  // Strings, and nodes such as a shownName of a path.
+  function setStatus(...parts) { $('status').replaceChildren(...parts); }
 
   function askToken(why) {
     $('login').hidden = false;
@@ -563,7 +620,7 @@
       const toggle = document.createElement('span');
       toggle.className = 'toggle';
       toggle.textContent = hasKids ? (open ? '▾' : '▸') : '';
-      name.append(toggle, document.createTextNode(nameOf(id)));
+      name.append(toggle, shownName(nameOf(id)));
       const kind = tree.kind[id];
       if (kind) {
         const badge = document.createElement('span');
@@ -664,11 +721,12 @@
     }
   }
 
-  // A table cell; null or undefined `text` is the null marker.
+  // A table cell: `text` shown as a name (shownName), a Node as it is, null
+  // or undefined as the null marker.
   function cell(tr, text, tag, nullTitle) {
     const td = document.createElement(tag || 'td');
     if (text == null) td.append(nullMarker(nullTitle));
-    else td.textContent = text;
+    else td.append(text instanceof Node ? text : shownName(text));
     tr.append(td);
     return td;
   }
@@ -733,7 +791,8 @@
     for (let i = list.length - 1; i >= 0; --i) {
       const h = list[i];
       const tr = document.createElement('tr');
-      cell(tr, new Date(h.at).toLocaleTimeString()); cell(tr, h.event);
+      // The locale's time may hold a narrow no-break space: text, not a name.
+      cell(tr, document.createTextNode(new Date(h.at).toLocaleTimeString())); cell(tr, h.event);
       cell(tr, '0x' + BigInt(h.zxid || 0).toString(16)); cell(tr, String(h.version));
       cell(tr, h.null_data ? null : String(h.data_length), 'td', NULL_DATA);
       table.append(tr);
@@ -766,7 +825,7 @@
     const id = idOf(path);
     view.selected = id === undefined ? -1 : id;
     scheduleRender();
-    $('node-path').textContent = path;
+    $('node-path').replaceChildren(shownName(path));
     try {
       const table = await query('SELECT * FROM znodes WHERE path = ' + sqlText(path));
       if (seq !== node.seq) return;
@@ -780,7 +839,7 @@
       updateEditButtons();
       setStatus('');
     } catch (e) {
-      if (seq === node.seq) setStatus('reading ' + path + ': ' + e.message);
+      if (seq === node.seq) setStatus('reading ', shownName(path), shownName(': ' + e.message, true));
     }
   }
 
@@ -931,7 +990,8 @@
   function resultCell(tr, v) {
     if (v == null) return cell(tr, null);
     let text, rest, unit;
-    if (v instanceof Uint8Array) {
+    const bytes = v instanceof Uint8Array;
+    if (bytes) {
       text = new TextDecoder().decode(v.subarray(0, CELL_MAX));
       rest = v.length - Math.min(v.length, CELL_MAX);
       unit = ' more bytes';
@@ -941,7 +1001,9 @@
       rest = s.length - text.length;
       unit = ' more characters';
     }
-    const td = cell(tr, text);
+    // A blob is data, shown as it is (node data is never tokenised); a
+    // string may be a path or a name.
+    const td = cell(tr, bytes ? document.createTextNode(text) : text);
     if (rest > 0) {
       const more = document.createElement('span');
       more.className = 'more';
@@ -1035,7 +1097,7 @@
       $('download-csv').disabled = false;
     } catch (e) {
       $('query-info').textContent = '';
-      $('query-error').textContent = e.message;
+      $('query-error').replaceChildren(shownName(e.message, true));
     }
   }
 
@@ -1142,7 +1204,7 @@
     if (treemap.focus < 0 || !tree.alive[treemap.focus]) treemap.focus = tree.roots[0] ?? -1;
     const focus = treemap.focus;
     if (focus < 0) return;
-    $('treemap-path').textContent = tree.path[focus] + ' — ' + formatBytes(tree.subBytes[focus]) + ' of data';
+    $('treemap-path').replaceChildren(shownName(tree.path[focus]), ' — ' + formatBytes(tree.subBytes[focus]) + ' of data');
     const items = sortedKids(focus).filter((k) => tree.alive[k] && tree.subBytes[k] > 0)
       .map((k) => ({ id: k, value: tree.subBytes[k] })).sort((a, b) => b.value - a.value);
     if (tree.dataLength[focus] > 0) items.push({ id: focus, value: tree.dataLength[focus] });
@@ -1155,7 +1217,7 @@
       ctx.strokeStyle = '#fff'; ctx.strokeRect(r.x, r.y, r.w, r.h);
       if (r.w > 60 && r.h > 28) {
         ctx.fillStyle = '#1d232b';
-        const label = r.id === focus ? '(own data)' : nameOf(r.id);
+        const label = r.id === focus ? '(own data)' : shownText(nameOf(r.id));
         ctx.fillText(label.slice(0, Math.floor(r.w / 7)), r.x + 4, r.y + 13);
         ctx.fillText(formatBytes(r.id === focus ? tree.dataLength[focus] : tree.subBytes[r.id]), r.x + 4, r.y + 26);
       }
@@ -1186,12 +1248,13 @@
     $('editor-name').hidden = mode !== 'create';
     $('editor-data').hidden = mode === 'delete';
     const version = node.row ? node.row.version : -1;
-    $('editor-title').textContent =
-      mode === 'set' ? 'Set the data of ' + node.path + ' at version ' + version
-      : mode === 'create' ? 'Create a child of ' + node.path
-      : 'Delete ' + node.path + ' at version ' + version + ' (it must have no children)';
+    const path = shownName(node.path);
+    const title = $('editor-title');
+    if (mode === 'set') title.replaceChildren('Set the data of ', path, ' at version ' + version);
+    else if (mode === 'create') title.replaceChildren('Create a child of ', path);
+    else title.replaceChildren('Delete ', path, ' at version ' + version + ' (it must have no children)');
     if (mode === 'set' && node.row.data == null && node.row.error == null) {
-      $('editor-title').textContent += ' (its data is null; applying writes the text below, empty text as empty data)';
+      title.append(' (its data is null; applying writes the text below, empty text as empty data)');
     }
     if (mode === 'set') $('editor-data').value = new TextDecoder().decode(node.row.data || new Uint8Array(0));
     else $('editor-data').value = '';
@@ -1201,13 +1264,13 @@
     const mode = writes.mode;
     const body = { path: node.path };
     let what;
-    if (mode === 'set') { body.data = $('editor-data').value; body.version = Number(node.row.version); what = 'set the data of ' + node.path; }
+    if (mode === 'set') { body.data = $('editor-data').value; body.version = Number(node.row.version); what = 'set the data of ' + shownText(node.path); }
     if (mode === 'create') {
       body.path = (node.path === '/' ? '' : node.path) + '/' + $('editor-name').value;
       body.data = $('editor-data').value;
-      what = 'create ' + body.path;
+      what = 'create ' + shownText(body.path);
     }
-    if (mode === 'delete') { body.version = Number(node.row.version); what = 'delete ' + node.path; }
+    if (mode === 'delete') { body.version = Number(node.row.version); what = 'delete ' + shownText(node.path); }
     if (!window.confirm('Really ' + what + '?')) return;
     const action = { set: 'set_data', create: 'create', delete: 'delete' }[mode];
     try {
@@ -1225,7 +1288,7 @@
       selectPath(mode === 'create' ? body.path : mode === 'delete' ? parentPath(node.path) : node.path);
     } catch (e) {
       $('editor-result').className = 'error';
-      $('editor-result').textContent = (e.status === 409 ? 'conflict: ' : '') + e.message;
+      $('editor-result').replaceChildren(shownName((e.status === 409 ? 'conflict: ' : '') + e.message, true));
     }
   }
 
@@ -1333,6 +1396,19 @@
     $('edit-delete').addEventListener('click', () => openEditor('delete'));
     $('editor-cancel').addEventListener('click', () => { $('editor').hidden = true; });
     $('editor-apply').addEventListener('click', applyEdit);
+    // A copied selection holds the real characters of its tokens, so that
+    // a name copied off the page finds its node (filter, SQL, zkCli).
+    document.addEventListener('copy', (e) => {
+      const selection = document.getSelection();
+      if (!selection || !selection.rangeCount) return;
+      const copied = document.createElement('div');
+      for (let i = 0; i < selection.rangeCount; ++i) copied.append(selection.getRangeAt(i).cloneContents());
+      const tokens = copied.querySelectorAll('.cp');
+      if (!tokens.length) return;
+      for (const token of tokens) token.replaceWith(token.dataset.char);
+      e.clipboardData.setData('text/plain', copied.textContent);
+      e.preventDefault();
+    });
     $('login').addEventListener('submit', (e) => {
       e.preventDefault();
       token = $('token').value;
