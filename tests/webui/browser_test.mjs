@@ -374,6 +374,11 @@ try {
   await editor.waitForFunction((p) => [...document.querySelectorAll('#tree-scroll .row:not([hidden])')]
     .map((e) => e.dataset.path).join('|') === '/|' + p, zwsp, { timeout: 5000 })
     .catch(async () => { throw new Error('filter by the real name shows ' + JSON.stringify(await shownRows())); });
+  // The rows past the list's end are hidden, not left on screen with the
+  // names they showed before the filter.
+  const onScreen = await editor.$$eval('#tree-scroll .row', (els) =>
+    els.filter((e) => e.getClientRects().length > 0).map((e) => e.dataset.path));
+  equal(JSON.stringify(onScreen), JSON.stringify(['/', zwsp]), 'tree rows on screen with the filter');
   await editor.fill('#filter', '/webui-*');
   await editor.waitForSelector(rowSelector(rlo), { timeout: 10000 });
   await editor.waitForSelector(rowSelector(zwsp), { timeout: 10000 });
