@@ -445,6 +445,55 @@ try {
   }
   equal(readData('/webui-cfg'), 'plain', 'the plain /webui-cfg is left');
   kazoo('delete', '/webui-cfg');
+
+  // Right-to-left names keep the path's order: in /webui-rtl/אב/גד the
+  // bidi algorithm would lay out אב/גד from right to left (/webui-rtl/גד/אב)
+  // unless each name is isolated. Measured on screen: the left edges of
+  // "w", "א" and "ג" go left to right.
+  const [rtlParent, rtl] = ['/webui-rtl/\u05d0\u05d1', '/webui-rtl/\u05d0\u05d1/\u05d2\u05d3'];
+  for (const p of ['/webui-rtl', rtlParent, rtl]) kazoo('create', p, 'rtl');
+  const leftEdges = (selector) => editor.evaluate((selector) => {
+    const box = document.querySelector(selector);
+    return ['w', '\u05d0', '\u05d2'].map((c) => {
+      const texts = document.createTreeWalker(box, NodeFilter.SHOW_TEXT);
+      for (let t; (t = texts.nextNode());) {
+        const at = t.data.indexOf(c);
+        if (at < 0) continue;
+        const range = document.createRange();
+        range.setStart(t, at);
+        range.setEnd(t, at + 1);
+        return range.getBoundingClientRect().left;
+      }
+      return NaN;
+    });
+  }, selector);
+  const inOrder = (edges) => edges[0] < edges[1] && edges[1] < edges[2];
+  await editor.fill('#filter', '/webui-rtl/**');
+  await editor.waitForSelector(rowSelector(rtl), { timeout: 10000 });
+  await editor.click(rowSelector(rtl) + ' .name');
+  await editor.waitForFunction((p) => document.querySelector('#node-path').textContent === p &&
+    !document.querySelector('#node-actions').hidden, rtl, { timeout: 5000 });
+  const pathEdges = await leftEdges('#node-path');
+  check(inOrder(pathEdges), 'the names of /webui-rtl/\\u05d0\\u05d1/\\u05d2\\u05d3 in order in the node path: ' +
+        'left edges of w, \\u05d0, \\u05d2 at ' + pathEdges.join(', '));
+  await editor.click('#tabs button[data-tab=query]');
+  await editor.fill('#sql', "SELECT path FROM znodes WHERE path GLOB '/webui-rtl/*/*'");
+  await editor.click('#run');
+  await editor.waitForFunction(() => /rows/.test(document.querySelector('#query-info').textContent));
+  equal(await editor.textContent('#result tr:nth-child(2) td'), rtl, 'the query cell of the right-to-left path');
+  const cellEdges = await leftEdges('#result tr:nth-child(2) td');
+  check(inOrder(cellEdges), 'the names of the right-to-left path in order in its query cell: ' + cellEdges.join(', '));
+  await editor.click('#tabs button[data-tab=tree]');
+  await editor.click('#edit-delete');
+  dialogs.length = 0;
+  await editor.click('#editor-apply');
+  await editor.waitForFunction((p) => document.querySelector('#node-path').textContent === p, rtlParent, { timeout: 5000 });
+  // The confirmation isolates each name with FSI and PDI, as the page does.
+  equal(JSON.stringify(dialogs), JSON.stringify(['Really delete /\u2068webui-rtl\u2069/\u2068\u05d0\u05d1\u2069/\u2068\u05d2\u05d3\u2069?']),
+        'the delete confirmation of the right-to-left path');
+  equal(readData(rtl), '(none)', 'the right-to-left path deleted in the browser is gone for kazoo');
+  equal(readData(rtlParent), 'rtl', 'its parent is left');
+  log('right-to-left names keep the path\'s order in the node path, a query cell and the confirmation');
   log('hidden characters shown as tokens in the tree, node path, query cells and confirmations; ' +
       'filter, SQL, copy, CSV and delete use the real names');
 

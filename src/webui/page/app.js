@@ -91,6 +91,12 @@
   const HIDDEN_IN_MESSAGE = new RegExp(HIDDEN_CHARACTER, 'gu');
   const HIDDEN_IN_NAME = new RegExp(HIDDEN_CHARACTER + '|(?<=^| ) | (?=$| )', 'gu');
   const HIDDEN_IN_PATH = new RegExp(HIDDEN_CHARACTER + '|(?<=^|/| ) | (?=$|/| )', 'gu');
+  // A path with right-to-left names gets each name isolated from its
+  // neighbours: the bidi algorithm would otherwise lay out such names next
+  // to each other from right to left, so that /a/אב/גד reads as /a/גד/אב.
+  // RIGHT_TO_LEFT: the blocks of right-to-left letters (bidi classes R, AL).
+  const RIGHT_TO_LEFT = /[\u0590-\u08ff\ufb1d-\ufdff\ufe70-\ufefe\u{10800}-\u{10fff}\u{1e800}-\u{1efff}]/u;
+  const isolatedNames = (s) => s[0] === '/' && RIGHT_TO_LEFT.test(s);
   const codePointToken = (c) => '⟨U+' + c.codePointAt(0).toString(16).toUpperCase().padStart(4, '0') + '⟩';
 
   // `text` as pieces: strings shown as they are, and {char} to show as a
@@ -115,6 +121,16 @@
   // their characters back). `asMessage`: a sentence, whose spaces are text.
   function shownName(text, asMessage) {
     const out = document.createDocumentFragment();
+    if (!asMessage && isolatedNames(String(text))) {
+      String(text).split('/').forEach((name, i) => {
+        if (i) out.append('/');
+        if (!name) return;
+        const isolated = document.createElement('bdi');
+        isolated.append(shownName(name));
+        out.append(isolated);
+      });
+      return out;
+    }
     for (const piece of shownPieces(text, asMessage)) {
       if (typeof piece === 'string') { out.append(piece); continue; }
       const token = document.createElement('span');
@@ -127,9 +143,13 @@
     return out;
   }
 
-  // A name or path where only a string can go (dialogs, the canvas).
-  const shownText = (text) =>
-    shownPieces(text).map((p) => (typeof p === 'string' ? p : codePointToken(p.char))).join('');
+  // A name or path where only a string can go (dialogs, the canvas); a
+  // path's names are isolated by FSI and PDI, the string form of <bdi>.
+  function shownText(text) {
+    const s = String(text);
+    if (isolatedNames(s)) return s.split('/').map((name) => name && '\u2068' + shownText(name) + '\u2069').join('/');
+    return shownPieces(s).map((p) => (typeof p === 'string' ? p : codePointToken(p.char))).join('');
+  }
 
   // Strings, and nodes such as a shownName of a path.
   function setStatus(...parts) { $('status').replaceChildren(...parts); }
