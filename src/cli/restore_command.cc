@@ -49,6 +49,9 @@ Status Restore(const std::string& verb, const RestoreArgs& args) {
                       "' (restore takes files and data directories)");
   }
   if (args.dry_run && args.atomic) return UsageError("--dry-run and --atomic exclude each other");
+  if (Status outside = treesync::CheckTargetOutsideSource(source, target); !outside.ok()) {
+    return UsageError(outside.message());
+  }
   ZKA_ASSIGN_OR_RETURN(treesync::SourceOptions source_options, MakeSourceOptions(args.connection));
   source_options.read_acl = !args.no_acl;
   source_options.sessions =
@@ -195,7 +198,8 @@ void RegisterRestoreCommand(CLI::App& app, CommandRunner& runner) {
       "guarded by the versions read: a node changed meanwhile is read again and re-planned.\n"
       "Nothing is written at or below a source node that could not be read (a NOAUTH row of a\n"
       "snapshot taken without the credentials to read it): the summary counts such subtrees.\n"
-      "Re-running an interrupted restore finishes it.\n"
+      "Re-running an interrupted restore finishes it. A target inside a live source on the\n"
+      "same ensemble is refused.\n"
       "Examples:\n"
       "  zkarrow restore backup.arrow zk://zk1:2181/app --mode mirror\n"
       "  zkarrow restore datadir:/var/lib/zookeeper@0x1a2b zk://zk1:2181/ --dry-run");

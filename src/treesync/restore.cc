@@ -1,5 +1,8 @@
 #include "treesync/restore.h"
 
+#include <netdb.h>
+#include <sys/socket.h>
+
 #include <algorithm>
 #include <condition_variable>
 #include <deque>
@@ -8,9 +11,11 @@
 #include <map>
 #include <mutex>
 #include <optional>
+#include <set>
 #include <thread>
 #include <utility>
 
+#include "zk/connect_string.h"
 #include "zk/error_code.h"
 #include "zk/protocol.h"
 
@@ -920,6 +925,32 @@ class Restorer {
   std::map<std::string, int64_t> sequence_high_;
 };
 
+// The addresses a connect string's servers resolve to, as "address port"
+// (a host that does not resolve stands for itself).
+std::set<std::string> ServerAddresses(const zk::ConnectString& connect) {
+  std::set<std::string> addresses;
+  for (const zk::HostPort& server : connect.servers) {
+    const std::string port = std::to_string(server.port);
+    addrinfo hints{};
+    hints.ai_family = AF_UNSPEC;
+    hints.ai_socktype = SOCK_STREAM;
+    addrinfo* found = nullptr;
+    if (::getaddrinfo(server.host.c_str(), port.c_str(), &hints, &found) != 0) {
+      addresses.insert(server.host + " " + port);
+      continue;
+    }
+    for (const addrinfo* info = found; info != nullptr; info = info->ai_next) {
+      char host[NI_MAXHOST];
+      if (::getnameinfo(info->ai_addr, info->ai_addrlen, host, sizeof(host), nullptr, 0,
+                        NI_NUMERICHOST) == 0) {
+        addresses.insert(std::string(host) + " " + port);
+      }
+    }
+    ::freeaddrinfo(found);
+  }
+  return addresses;
+}
+
 }  // namespace
 
 Status PlanRestore(RecordStream& target, RecordStream& source, const RestoreOptions& options,
@@ -955,6 +986,30 @@ Status Copy(const SourceSpec& source, const SourceOptions& source_options, zk::C
   }
   ZKA_ASSIGN_OR_RETURN(auto records, OpenSource(source, source_options, info));
   return restorer.Run(*records);
+}
+
+Status CheckTargetOutsideSource(const SourceSpec& source, const SourceSpec& target) {
+  if (source.kind != SourceSpec::Kind::kLive || target.kind != SourceSpec::Kind::kLive) {
+    return Status::Ok();
+  }
+  // The same subtree is harmless (nothing differs); only a target strictly
+  // inside the source grows with every read.
+  if (target.root == source.root || !RelativePath(source.root, target.root)) return Status::Ok();
+  ZKA_ASSIGN_OR_RETURN(zk::ConnectString source_servers, zk::ParseConnectString(source.connect));
+  ZKA_ASSIGN_OR_RETURN(zk::ConnectString target_servers, zk::ParseConnectString(target.connect));
+  const std::set<std::string> source_addresses = ServerAddresses(source_servers);
+  for (const std::string& address : ServerAddresses(target_servers)) {
+    if (!source_addresses.contains(address)) continue;
+    std::string shown = address;
+    shown.replace(shown.rfind(' '), 1, " port ");
+    return Status(StatusCode::kInvalidArgument,
+                  "the target " + target.text + " lies inside the source " + source.text +
+                      " on the same ensemble (both reach " + shown +
+                      "): the copy would read what it writes, nesting the tree one level deeper "
+                      "on every run; choose a target outside " +
+                      source.root + ", or snapshot the source to a file and restore that");
+  }
+  return Status::Ok();
 }
 
 }  // namespace zkarrow::treesync

@@ -928,6 +928,46 @@ TEST(LargeNodeTest, ANodeTooLargeForAMultiIsWrittenAlone) {
   EXPECT_EQ(data->data, std::string(kDataBytes, 'y'));
 }
 
+// A copy into a subtree of its own source on the same ensemble (/a to /a/b,
+// / to /backup) would read what it writes: every run nested the tree one
+// level deeper (/a/b/b/..., never equal) and said it succeeded. Refused
+// before anything is written, whatever address names the ensemble.
+TEST(OverlapTest, ACopyIntoItsOwnSourceIsRefused) {
+  auto cluster = zkserver::ZooKeeperCluster::Start({});
+  ASSERT_TRUE(cluster.ok()) << cluster.status().ToString();
+  auto client = Connect((*cluster)->ConnectString(), /*auth=*/false);
+  ASSERT_NE(client, nullptr);
+  Must(client->Create("/a", "root"));
+  Must(client->Create("/a/x", "x"));
+  const std::string zk = "zk://" + (*cluster)->ConnectString();
+  // The same server by another name.
+  std::string by_name = (*cluster)->ConnectString();
+  ASSERT_EQ(by_name.rfind("127.0.0.1:", 0), 0u) << by_name;
+  by_name = "zk://localhost" + by_name.substr(by_name.find(':'));
+  for (const std::string& target : {zk + "/a/b", by_name + "/a/b", zk + "/a/x/y"}) {
+    for (const std::string verb : {"copy", "restore"}) {
+      for (const std::string mode : {"update", "mirror"}) {
+        Ran copy = Zkarrow(verb + " " + zk + "/a " + target + " --mode " + mode);
+        EXPECT_EQ(copy.exit, 2) << copy.output;
+        EXPECT_NE(copy.output.find("lies inside the source"), std::string::npos) << copy.output;
+      }
+    }
+  }
+  Ran whole = Zkarrow("copy " + zk + "/ " + zk + "/backup");
+  EXPECT_EQ(whole.exit, 2) << whole.output;
+  auto children = client->GetChildren2("/a").get();
+  ASSERT_TRUE(children.ok()) << children.status().ToString();
+  EXPECT_EQ(children->children, std::vector<std::string>{"x"}) << "a refused copy wrote";
+  auto backup = client->Exists("/backup").get();
+  ASSERT_TRUE(backup.ok());
+  EXPECT_FALSE(backup->has_value()) << "a refused copy wrote";
+  // Beside the source, or holding it, is a copy like any other.
+  Ran beside = Zkarrow("copy " + zk + "/a " + zk + "/a-b");
+  EXPECT_EQ(beside.exit, 0) << beside.output;
+  Ran equal = Zkarrow("diff " + zk + "/a " + zk + "/a-b");
+  EXPECT_EQ(equal.exit, 0) << equal.output;
+}
+
 // The target server dies in the middle of a copy: the copy stops, and its
 // summary says what was confirmed and how many batches may or may not have
 // applied (so what the target holds lies between the two), and to run it
