@@ -7,6 +7,7 @@
 
 #include "cli/commands.h"
 #include "cli/progress_line.h"
+#include "cli/stop_signal.h"
 #include "cli/treesync_cli.h"
 #include "treesync/restore.h"
 
@@ -99,6 +100,13 @@ Status Restore(const std::string& verb, const RestoreArgs& args) {
     return Status::Ok();
   }
 
+  // SIGINT and SIGTERM stop the run between batches rather than in the
+  // middle of one: the batches in flight are waited for, and the summary
+  // says what was written and what is left, instead of the process
+  // vanishing with the target half-written.
+  ZKA_RETURN_IF_ERROR(InstallStopHandlers());
+  options.stop_requested = StopRequested;
+  source_options.stop_requested = StopRequested;
   ProgressLine progress("batches");
   options.progress = [&](const treesync::RestoreStats& s) {
     progress.Update(s.batches, s.request_bytes);
@@ -150,6 +158,13 @@ Status Restore(const std::string& verb, const RestoreArgs& args) {
                  "the same command again to finish (it reads the target anew)\n",
                  verb.c_str(), unknown.c_str());
   }
+  if (stats.temporary_acls_left > 0) {
+    std::fprintf(stderr,
+                 "zkarrow %s: the temporary ACL naming the restorer is still on %s created "
+                 "node%s (first %s), not the source's: running the same command again sets it\n",
+                 verb.c_str(), FormatCount(stats.temporary_acls_left).c_str(),
+                 stats.temporary_acls_left == 1 ? "" : "s", stats.first_temporary_acl.c_str());
+  }
   return status;
 }
 
@@ -198,8 +213,8 @@ void RegisterRestoreCommand(CLI::App& app, CommandRunner& runner) {
       "guarded by the versions read: a node changed meanwhile is read again and re-planned.\n"
       "Nothing is written at or below a source node that could not be read (a NOAUTH row of a\n"
       "snapshot taken without the credentials to read it): the summary counts such subtrees.\n"
-      "Re-running an interrupted restore finishes it. A target inside a live source on the\n"
-      "same ensemble is refused.\n"
+      "SIGINT/SIGTERM stop it between batches, with a summary; re-running an interrupted\n"
+      "restore finishes it. A target inside a live source on the same ensemble is refused.\n"
       "Examples:\n"
       "  zkarrow restore backup.arrow zk://zk1:2181/app --mode mirror\n"
       "  zkarrow restore datadir:/var/lib/zookeeper@0x1a2b zk://zk1:2181/ --dry-run");

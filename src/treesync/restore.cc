@@ -264,6 +264,7 @@ class Restorer {
     ZKA_RETURN_IF_ERROR(options_.atomic ? PlanAncestors() : CreateAncestors());
     SourceOptions read;
     read.read_acl = options_.restore_acl;
+    read.stop_requested = options_.stop_requested;
     ZKA_ASSIGN_OR_RETURN(auto target, OpenLiveTree(client_, root_, read, nullptr));
     ObservedStream observed(source, [&](const Record& record) { ObserveSequence(record); });
     DiffCounts counts;
@@ -294,7 +295,15 @@ class Restorer {
     }
     stats_.unknown_batches += lost_batches_;
     lost_batches_ = 0;
+    stats_.temporary_acls_left = static_cast<int64_t>(temporary_acls_.size());
+    if (!temporary_acls_.empty()) stats_.first_temporary_acl = *temporary_acls_.begin();
     return status;
+  }
+
+  // Fails once a stop was requested: no write is sent after it.
+  Status CheckStop() const {
+    if (options_.stop_requested && options_.stop_requested()) return StoppedBySignal();
+    return Status::Ok();
   }
 
   Status WriteStream(RecordQueue& queue, const std::optional<Record>& target_root) {
@@ -374,6 +383,7 @@ class Restorer {
   // tree itself is restored.
   Status AdvanceSequences() {
     for (const auto& [parent, high] : sequence_high_) {
+      ZKA_RETURN_IF_ERROR(CheckStop());
       const std::string absolute = AbsolutePath(root_, parent);
       auto stat = client_.Exists(absolute).get();
       if (!stat.ok()) return stat.status().WithContext("reading " + absolute);
@@ -591,6 +601,7 @@ class Restorer {
                                 std::to_string(options_.max_request_bytes) + " (jute.maxbuffer)");
     }
     ZKA_RETURN_IF_ERROR(Flush());
+    ZKA_RETURN_IF_ERROR(CheckStop());
     Status sent;
     if (op.kind == zk::Op::Kind::kCreate) {
       sent = client_.Create(op.path, op.data, op.acl, op.mode, op.ttl_ms).get().status();
@@ -616,6 +627,7 @@ class Restorer {
 
   Status Flush() {
     if (current_.ops.empty()) return Status::Ok();
+    ZKA_RETURN_IF_ERROR(CheckStop());
     while (in_flight_.size() >= static_cast<size_t>(std::max(1, options_.batches_in_flight))) {
       ZKA_RETURN_IF_ERROR(ReapOldest());
     }
@@ -679,6 +691,7 @@ class Restorer {
       switch (op.kind) {
         case zk::Op::Kind::kCreate:
           ++stats_.created;
+          if (op.acl.size() == 1 && op.acl[0] == TemporaryAcl()) temporary_acls_.insert(op.path);
           break;
         case zk::Op::Kind::kSetData:
           ++stats_.updated;
@@ -832,6 +845,7 @@ class Restorer {
       std::vector<DeferredAcl> retry;
       const size_t window = static_cast<size_t>(std::max(1, options_.max_ops_per_batch));
       for (size_t begin = 0; begin < acls_.size(); begin += window) {
+        ZKA_RETURN_IF_ERROR(CheckStop());
         const size_t end = std::min(acls_.size(), begin + window);
         std::vector<std::future<Result<zk::Stat>>> replies;
         for (size_t i = begin; i < end; ++i) {
@@ -842,6 +856,7 @@ class Restorer {
           Result<zk::Stat> reply = replies[i - begin].get();
           if (reply.ok()) {
             ++stats_.acls_set;
+            temporary_acls_.erase(AbsolutePath(root_, acls_[i].path));
             continue;
           }
           const ErrorCode error = zk::ErrorCodeOf(reply.status());
@@ -852,6 +867,8 @@ class Restorer {
             }
             if (!AclsEquivalent(current->acls, acls_[i].acl)) {
               retry.push_back({acls_[i].path, acls_[i].acl, current->stat.aversion});
+            } else {
+              temporary_acls_.erase(AbsolutePath(root_, acls_[i].path));
             }
             continue;
           }
@@ -921,6 +938,8 @@ class Restorer {
   std::vector<Intent> failed_;
   std::vector<Intent> deletes_;
   std::vector<DeferredAcl> acls_;
+  // Absolute paths of nodes created with TemporaryAcl() whose own ACL is not set yet.
+  std::set<std::string> temporary_acls_;
   // Parent (relative) -> highest sequence suffix among its source children.
   std::map<std::string, int64_t> sequence_high_;
 };

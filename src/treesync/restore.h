@@ -68,6 +68,10 @@ struct RestoreStats {
   int64_t request_bytes = 0;  // total size of the multi requests
   // What the restore could not make right and leaves to the user.
   std::vector<std::string> warnings;
+  // Nodes created with the temporary ACL (see above) whose own ACL was not
+  // set yet because the run stopped: running again sets it.
+  int64_t temporary_acls_left = 0;
+  std::string first_temporary_acl;  // absolute path of one of them
 };
 
 // ZooKeeper names a sequential node after its parent's cversion (the count
@@ -105,6 +109,10 @@ struct RestoreOptions {
   std::vector<zk::Acl> default_acl = zk::OpenAclUnsafe();
   // Called on the caller's thread after each batch is sent (progress lines).
   std::function<void(const RestoreStats&)> progress;
+  // Polled before each batch (and each window of ACLs) is sent; when it
+  // returns true, no further write is sent, the batches in flight are
+  // waited for and counted, and the restore fails with kCancelled (SIGINT).
+  std::function<bool()> stop_requested;
 };
 
 // The diff rows (old = target, new = source) that restore acts on in `mode`,

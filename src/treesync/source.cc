@@ -113,9 +113,12 @@ class RecordFilter {
 class Collector {
  public:
   Collector(const SourceOptions& options, std::string root)
-      : filter_(options, std::move(root)), sorter_(options.sort_memory_bytes) {}
+      : filter_(options, std::move(root)),
+        sorter_(options.sort_memory_bytes),
+        stop_requested_(options.stop_requested) {}
 
   Status Add(const znodes::ZnodeRecord& view) {
+    if (stop_requested_ && stop_requested_()) return StoppedBySignal();
     std::optional<Record> record = filter_.Own(view);
     return record ? sorter_.Add(std::move(*record)) : Status::Ok();
   }
@@ -131,6 +134,7 @@ class Collector {
  private:
   RecordFilter filter_;
   internal::RecordSorter sorter_;
+  std::function<bool()> stop_requested_;
 };
 
 // Column positions of a znode table read from a file, checked by name and
@@ -416,6 +420,8 @@ std::vector<zk::Client*> Pointers(const std::vector<std::unique_ptr<zk::Client>>
 
 }  // namespace
 
+Status StoppedBySignal() { return Status::Cancelled("stopped by SIGINT or SIGTERM"); }
+
 Result<SourceSpec> ParseSource(std::string_view text) {
   SourceSpec spec;
   spec.text = std::string(text);
@@ -534,6 +540,9 @@ Status ReadLiveSource(const SourceSpec& spec, const SourceOptions& options,
   RecordFilter filter(options, spec.root);
   Status walked = Walk(Pointers(clients), spec.root, options, /*missing_root_is_empty=*/false,
                        [&](const znodes::ZnodeRecord& view) {
+                         if (options.stop_requested && options.stop_requested()) {
+                           return StoppedBySignal();
+                         }
                          std::optional<Record> record = filter.Own(view);
                          return record ? sink(std::move(*record)) : Status::Ok();
                        });

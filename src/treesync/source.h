@@ -87,7 +87,13 @@ struct SourceOptions {
   size_t sort_memory_bytes = 256 << 20;
   // Live reads: sessions used by the walker.
   int sessions = 1;
+  // Polled once per record read; when it returns true, reading stops with
+  // kCancelled (a SIGINT during restore's read of its source).
+  std::function<bool()> stop_requested;
 };
+
+// What a read stopped by SourceOptions::stop_requested returns.
+Status StoppedBySignal();
 
 // Sessions restore and copy read a live source with when they read ACLs
 // (unless told otherwise). Every node's ACL costs a getACL request of its

@@ -968,6 +968,72 @@ TEST(OverlapTest, ACopyIntoItsOwnSourceIsRefused) {
   EXPECT_EQ(equal.exit, 0) << equal.output;
 }
 
+// SIGINT in the middle of a restore: it used to kill the process on the
+// spot, with no summary, and the nodes created under a temporary ACL kept
+// it silently. Now the run stops between batches, waits for those in
+// flight, says what it wrote and what is left (the temporary ACLs), and a
+// second run finishes it.
+TEST(InterruptTest, SigintStopsBetweenBatchesAndSaysWhatIsLeft) {
+  auto cluster = zkserver::ZooKeeperCluster::Start({});
+  ASSERT_TRUE(cluster.ok()) << cluster.status().ToString();
+  auto client = Connect((*cluster)->ConnectString());
+  ASSERT_NE(client, nullptr);
+  constexpr int kChildren = 6000;
+  std::vector<sampletree::SampleNode> nodes = {{"/src", "root"}, {"/src/locked", "read-only"}};
+  for (int i = 0; i < kChildren; ++i) {
+    nodes.push_back({"/src/locked/c" + std::to_string(i), std::string(100, 'x')});
+  }
+  Status loaded = sampletree::LoadSampleTree(*client, nodes);
+  ASSERT_TRUE(loaded.ok()) << loaded.ToString();
+  // Lets no one create children: restored under a temporary ACL until its subtree exists.
+  Must(client->SetAcl("/src/locked", {{zk::perms::kRead | zk::perms::kAdmin, "auth", ""}}, -1));
+  const std::filesystem::path file = TempPath("interrupt.arrow");
+  Ran snapshot = Zkarrow("snapshot --zk " + (*cluster)->ConnectString() + " --path /src --acl -o " +
+                         file.string() + " --auth " + kAuth);
+  ASSERT_EQ(snapshot.exit, 0) << snapshot.output;
+
+  const std::filesystem::path log = TempPath("interrupt.log");
+  const std::string target = "zk://" + (*cluster)->ConnectString() + "/dst";
+  // Small sequential batches, so that the signal lands in the middle.
+  auto process = testing::ZkarrowProcess::Start(
+      "restore", {file.string(), target, "--auth", kAuth, "--batch-ops", "5", "--in-flight", "1"},
+      log);
+  ASSERT_TRUE(process.ok()) << process.status().ToString();
+  const auto deadline = std::chrono::steady_clock::now() + std::chrono::seconds(60);
+  while (std::chrono::steady_clock::now() < deadline) {
+    auto seen = client->GetAllChildrenNumber("/dst").get();
+    if (seen.ok() && *seen >= 500) break;
+    std::this_thread::sleep_for(std::chrono::milliseconds(5));
+  }
+  ASSERT_EQ(::kill((*process)->pid(), SIGINT), 0);
+  Result<int> exit = (*process)->Wait();
+  auto text = RunCommand("cat " + log.string());
+  ASSERT_TRUE(text.ok());
+  ASSERT_TRUE(exit.ok()) << exit.status().ToString() << "\n" << *text;
+  EXPECT_EQ(*exit, 1) << *text;
+  EXPECT_NE(text->find("stopped by SIGINT or SIGTERM"), std::string::npos) << *text;
+  EXPECT_NE(text->find("stopped part way"), std::string::npos) << *text;
+  EXPECT_NE(
+      text->find(
+          "the temporary ACL naming the restorer is still on 1 created node (first /dst/locked)"),
+      std::string::npos)
+      << *text;
+  auto partial = client->GetAllChildrenNumber("/dst").get();
+  ASSERT_TRUE(partial.ok()) << partial.status().ToString();
+  EXPECT_LT(*partial, kChildren + 1) << "the restore finished before the signal";
+  // The summary's count of created nodes is what the target holds.
+  EXPECT_NE(text->find(": " + WithThousands(static_cast<size_t>(*partial) + 1) + " created"),
+            std::string::npos)
+      << *text;
+
+  Ran again = Zkarrow("restore " + file.string() + " " + target + " --auth " + kAuth);
+  ASSERT_EQ(again.exit, 0) << again.output;
+  Ran equal = Zkarrow("diff " + file.string() + " " + target + " --auth " + kAuth);
+  EXPECT_EQ(equal.exit, 0) << equal.output;
+  std::filesystem::remove(file);
+  std::filesystem::remove(log);
+}
+
 // The target server dies in the middle of a copy: the copy stops, and its
 // summary says what was confirmed and how many batches may or may not have
 // applied (so what the target holds lies between the two), and to run it
