@@ -208,8 +208,9 @@ void RegisterRestoreCommand(CLI::App& app, CommandRunner& runner) {
       "restore", "Make a live subtree equal a snapshot, another subtree or a data directory");
   command->footer(
       "Parents before children; restrictive ACLs set after the subtree below exists; ephemeral\n"
-      "nodes skipped; sequential names kept; container and TTL nodes created as such (TTL needs\n"
-      "extendedTypesEnabled on the server). Batches are multi transactions under jute.maxbuffer,\n"
+      "nodes skipped (the source's, and the target's: mirror leaves them); sequential names\n"
+      "kept; container and TTL nodes created as such (TTL needs extendedTypesEnabled on the\n"
+      "server). Batches are multi transactions under jute.maxbuffer,\n"
       "guarded by the versions read: a node changed meanwhile is read again and re-planned.\n"
       "Nothing is written at or below a source node that could not be read (a NOAUTH row of a\n"
       "snapshot taken without the credentials to read it): the summary counts such subtrees.\n"

@@ -128,11 +128,24 @@ bool Acts(const DiffRow& row, const RestoreOptions& options, RestoreStats* stats
       }
       return true;
     case Change::kRemoved:
-      return options.mode == RestoreMode::kMirror;
+      if (options.mode != RestoreMode::kMirror) return false;
+      // A target's ephemeral node is its session's (a lock, a live
+      // registration): deleting it would take it from a running client.
+      if (row.old_record->kind == znodes::NodeKind::kEphemeral) {
+        ++stats->skipped_ephemeral;
+        return false;
+      }
+      return true;
     case Change::kData:
-      return options.mode != RestoreMode::kCreate;
     case Change::kAcl:
-      return options.mode != RestoreMode::kCreate && options.restore_acl;
+      // An ephemeral node on either side is not restored (its kind row
+      // counts it), nor is it written through.
+      if (row.old_record->kind == znodes::NodeKind::kEphemeral ||
+          row.new_record->kind == znodes::NodeKind::kEphemeral) {
+        return false;
+      }
+      return options.mode != RestoreMode::kCreate &&
+             (row.change == Change::kData || options.restore_acl);
     case Change::kKind:
       if (row.new_record->kind == znodes::NodeKind::kEphemeral ||
           row.old_record->kind == znodes::NodeKind::kEphemeral) {

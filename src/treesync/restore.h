@@ -26,7 +26,9 @@
 // of the target the restorer cannot read is no such thing: the writes
 // planned there fail and say so (DiffOptions::unknown_below_old_errors).
 //
-// Ephemeral source nodes are skipped and counted: they belong to sessions.
+// Ephemeral nodes are skipped and counted, the source's and the target's:
+// they belong to sessions (a target's lock or registration is neither
+// deleted by mirror nor written).
 // Sequential names are created exactly as named, and their parents'
 // sequence counters advanced past them (kMaxSequenceAdvance). Container and TTL nodes are
 // created with their kinds (createContainer, createTTL) when the source knows

@@ -1034,6 +1034,44 @@ TEST(InterruptTest, SigintStopsBetweenBatchesAndSaysWhatIsLeft) {
   std::filesystem::remove(log);
 }
 
+// A target's ephemeral nodes belong to the sessions of running clients (a
+// lock, a service registration). --mode mirror used to delete one the
+// source lacks, and an update wrote the source's data into one (while the
+// summary said it skipped it). Both are left alone and counted.
+TEST(EphemeralTargetTest, MirrorLeavesTheTargetsEphemeralNodesAlone) {
+  auto cluster = zkserver::ZooKeeperCluster::Start({});
+  ASSERT_TRUE(cluster.ok()) << cluster.status().ToString();
+  auto client = Connect((*cluster)->ConnectString(), /*auth=*/false);
+  ASSERT_NE(client, nullptr);
+  Must(client->Create("/from", ""));
+  Must(client->Create("/from/keep", "k"));
+  Must(client->Create("/from/member", "the source's"));
+  Must(client->Create("/to", ""));
+  Must(client->Create("/to/keep", "k"));
+  // This session's: a lock the source has no node for, and a node the
+  // source has as persistent.
+  Must(client->Create("/to/lock", "held", zk::OpenAclUnsafe(), zk::CreateMode::kEphemeral));
+  Must(client->Create("/to/member", "alive", zk::OpenAclUnsafe(), zk::CreateMode::kEphemeral));
+  const std::string zk = "zk://" + (*cluster)->ConnectString();
+  Ran plan = Zkarrow("copy " + zk + "/from " + zk + "/to --mode mirror --dry-run --format json");
+  ASSERT_EQ(plan.exit, 0) << plan.output;
+  EXPECT_EQ(plan.output.find("/lock"), std::string::npos) << plan.output;
+  EXPECT_EQ(plan.output.find("/member"), std::string::npos) << plan.output;
+  Ran mirror = Zkarrow("copy " + zk + "/from " + zk + "/to --mode mirror");
+  ASSERT_EQ(mirror.exit, 0) << mirror.output;
+  EXPECT_NE(
+      mirror.output.find(": 0 created, 0 updated, 0 ACLs set, 0 deleted; skipped 2 ephemeral"),
+      std::string::npos)
+      << mirror.output;
+  auto lock = client->GetData("/to/lock").get();
+  ASSERT_TRUE(lock.ok()) << "the mirror deleted a live session's lock: "
+                         << lock.status().ToString();
+  auto member = client->GetData("/to/member").get();
+  ASSERT_TRUE(member.ok()) << member.status().ToString();
+  EXPECT_EQ(member->data, "alive");
+  EXPECT_NE(member->stat.ephemeral_owner, 0);
+}
+
 // The target server dies in the middle of a copy: the copy stops, and its
 // summary says what was confirmed and how many batches may or may not have
 // applied (so what the target holds lies between the two), and to run it
