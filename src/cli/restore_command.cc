@@ -60,6 +60,9 @@ Status Restore(const std::string& verb, const RestoreArgs& args) {
   const auto started = std::chrono::steady_clock::now();
   zk::ClientOptions client_options = source_options.client;
   client_options.connect_string = target.connect;
+  if (args.max_request_bytes > 0) {
+    client_options.max_request_bytes = static_cast<size_t>(args.max_request_bytes);
+  }
 
   treesync::RestoreOptions options;
   options.mode = mode;
@@ -186,6 +189,11 @@ void AddRestoreOptions(CLI::App& command, RestoreArgs& args) {
   command.add_option("--in-flight", args.in_flight, "multi batches in flight")
       ->check(CLI::PositiveNumber)
       ->default_str("8");
+  command
+      .add_option("--max-request-bytes", args.max_request_bytes,
+                  "The target's jute.maxbuffer: batches are planned to 90% of it")
+      ->check(CLI::Range(int64_t{64 << 10}, int64_t{1} << 30))
+      ->default_str(std::to_string(zk::ClientOptions{}.max_request_bytes));
   command.add_option("--batch-ops", args.batch_ops, "Operations per multi at most")
       ->check(CLI::PositiveNumber)
       ->default_str("1000");

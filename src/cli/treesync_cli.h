@@ -66,6 +66,8 @@ struct RestoreArgs {
   bool acl = false;
   bool no_acl = false;
   int in_flight = 8;
+  // The target's jute.maxbuffer; 0: ZooKeeper's default.
+  int64_t max_request_bytes = 0;
   int batch_ops = 1000;
   // Reading a live source; 0: treesync::kAclReadSessions reading ACLs, else 1.
   int sessions = 0;

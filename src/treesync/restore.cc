@@ -629,6 +629,7 @@ class Restorer {
     Batch batch;
     batch.ops.push_back(std::move(op));
     batch.intents.push_back(std::move(intent));
+    batch.bytes = request;
     // The server's answer as the one result of a multi (a conflict is
     // re-planned); a lost connection or a local failure as a multi's.
     const ErrorCode error = zk::ErrorCodeOf(sent);
@@ -673,6 +674,8 @@ class Restorer {
       // have been applied. Reading the nodes again tells.
       if (zk::ErrorCodeOf(reply.status()) == ErrorCode::CONNECTIONLOSS) {
         ++lost_batches_;
+        ++round_lost_;
+        round_largest_lost_ = std::max(round_largest_lost_, batch.bytes);
         return Requeue(batch);
       }
       ++stats_.unknown_batches;
@@ -720,6 +723,7 @@ class Restorer {
 
   Status Requeue(Batch& batch) {
     ++stats_.replanned_batches;
+    ++round_requeued_;
     for (Intent& intent : batch.intents) failed_.push_back(std::move(intent));
     return Status::Ok();
   }
@@ -780,6 +784,26 @@ class Restorer {
   // batch applied or the rounds run out.
   Status ReplanFailed() {
     for (int round = 0; !failed_.empty(); ++round) {
+      // A server drops the connection of a client whose request exceeds
+      // its jute.maxbuffer: when every failed batch of the last round lost
+      // its connection, the batches are likely too large for the target,
+      // and another run would fail the same way.
+      const bool all_lost = round_requeued_ > 0 && round_lost_ == round_requeued_;
+      const size_t largest_lost = round_largest_lost_;
+      round_requeued_ = round_lost_ = 0;
+      round_largest_lost_ = 0;
+      if (round >= options_.max_replan_rounds && all_lost) {
+        return Status(
+            StatusCode::kRemote,
+            "the target dropped the connection on every batch of the last of " +
+                std::to_string(round) + " re-planning rounds (the largest " +
+                std::to_string(largest_lost) +
+                " bytes; batches are planned for a jute.maxbuffer of " +
+                std::to_string(options_.max_request_bytes) +
+                " bytes): a server drops a request larger than its jute.maxbuffer, so the "
+                "target's is probably smaller; give it with --max-request-bytes (the servers' "
+                "-Djute.maxbuffer) and run again");
+      }
       if (round >= options_.max_replan_rounds) {
         return Status(
             StatusCode::kConflict,
@@ -948,6 +972,11 @@ class Restorer {
   std::deque<InFlight> in_flight_;
   // Batches re-queued after their connection dropped, not yet read again.
   int64_t lost_batches_ = 0;
+  // Of the current re-planning round: batches re-queued, those of them
+  // whose connection dropped, and the largest of these.
+  int64_t round_requeued_ = 0;
+  int64_t round_lost_ = 0;
+  size_t round_largest_lost_ = 0;
   std::vector<Intent> failed_;
   std::vector<Intent> deletes_;
   std::vector<DeferredAcl> acls_;

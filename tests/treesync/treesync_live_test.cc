@@ -1072,6 +1072,34 @@ TEST(EphemeralTargetTest, MirrorLeavesTheTargetsEphemeralNodesAlone) {
   EXPECT_NE(member->stat.ephemeral_owner, 0);
 }
 
+// A target whose jute.maxbuffer is smaller than the client assumes drops
+// the connection on every batch larger than it. Restore used to re-plan
+// the batches 20 times and then blame a target "that kept changing", and
+// no option let the user plan smaller batches. Now the error names the
+// likely cause, and --max-request-bytes sizes the batches.
+TEST(SmallJuteMaxbufferTest, BatchesTooLargeForTheTargetAreNamedAndCanBeSized) {
+  zkserver::ClusterOptions options;
+  options.jvm_flags.push_back("-Djute.maxbuffer=200000");
+  auto cluster = zkserver::ZooKeeperCluster::Start(options);
+  ASSERT_TRUE(cluster.ok()) << cluster.status().ToString();
+  auto client = Connect((*cluster)->ConnectString(), /*auth=*/false);
+  ASSERT_NE(client, nullptr);
+  Must(client->Create("/big", ""));
+  for (int i = 0; i < 10; ++i) {
+    Must(client->Create("/big/n" + std::to_string(i), std::string(50000, 'y')));
+  }
+  const std::string zk = "zk://" + (*cluster)->ConnectString();
+  Ran copy = Zkarrow("copy " + zk + "/big " + zk + "/copy --no-acl");
+  EXPECT_EQ(copy.exit, 1) << copy.output;
+  EXPECT_NE(copy.output.find("the target dropped the connection on every batch"), std::string::npos)
+      << copy.output;
+  EXPECT_NE(copy.output.find("--max-request-bytes"), std::string::npos) << copy.output;
+  Ran sized = Zkarrow("copy " + zk + "/big " + zk + "/copy --no-acl --max-request-bytes 200000");
+  ASSERT_EQ(sized.exit, 0) << sized.output;
+  Ran equal = Zkarrow("diff " + zk + "/big " + zk + "/copy --no-acl");
+  EXPECT_EQ(equal.exit, 0) << equal.output;
+}
+
 // The target server dies in the middle of a copy: the copy stops, and its
 // summary says what was confirmed and how many batches may or may not have
 // applied (so what the target holds lies between the two), and to run it
