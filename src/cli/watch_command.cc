@@ -117,10 +117,9 @@ class StreamSink final : public watch::ChangeSink {
   }
 
   Status Append(const watch::ChangeRow& row) override {
-    if (Rotating() && FileIsFull()) {
-      ZKA_RETURN_IF_ERROR(CloseCurrent());
-      ZKA_RETURN_IF_ERROR(OpenNext());
-    }
+    if (Rotating() && writer_ && FileIsFull()) ZKA_RETURN_IF_ERROR(CloseCurrent());
+    // A rotated file closed by Tick: the next one starts with this row.
+    if (!writer_) ZKA_RETURN_IF_ERROR(OpenNext());
     ++rows_in_file_;
     return writer_->Append(row).WithContext(name_);
   }
@@ -128,6 +127,16 @@ class StreamSink final : public watch::ChangeSink {
   Status Flush() override { return writer_ ? writer_->Flush().WithContext(name_) : Status::Ok(); }
 
   Status Settled(int64_t) override { return GiveName(); }
+
+  // A full rotated file is closed now, not when the next row comes: a
+  // reader of the finished files (one that ships them on, say) gets every
+  // row within --rotate-seconds (or once --rotate-rows are in) even while
+  // the tree is quiet. The next file is opened by the next row, so a quiet
+  // tree adds no empty files.
+  Status Tick() override {
+    if (Rotating() && writer_ && FileIsFull()) return CloseCurrent();
+    return Status::Ok();
+  }
 
   // A clean end: the current file gets its end-of-stream marker.
   Status Finish() { return CloseCurrent(); }
@@ -406,11 +415,13 @@ void RegisterWatchCommand(CLI::App& app, CommandRunner& runner) {
       ->check(CLI::PositiveNumber);
   auto* rows = command
                    ->add_option("--rotate-rows", args->rotate_rows,
-                                "Start the next output file after N rows")
+                                "Close the output file once it holds N rows (the next one "
+                                "starts with the next row)")
                    ->check(CLI::Range(int64_t{1}, int64_t{1} << 40));
   auto* seconds = command
                       ->add_option("--rotate-seconds", args->rotate_seconds,
-                                   "Start the next output file after S seconds")
+                                   "Close the output file S seconds after it started, changes "
+                                   "or not (the next one starts with the next row)")
                       ->check(CLI::Range(int64_t{1}, int64_t{1} << 31));
   rows->excludes(seconds);
   command

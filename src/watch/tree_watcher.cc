@@ -305,6 +305,7 @@ class TreeWatcher::Impl {
       if (unflushed_ && Clock::now() >= first_unflushed_ + options_.flush_interval) {
         ZKA_RETURN_IF_ERROR(FlushRows());
       }
+      ZKA_RETURN_IF_ERROR(sink_->Tick());
     }
     return Status::Ok();
   }

@@ -91,6 +91,10 @@ class ChangeSink {
     (void)zxid;
     return Status::Ok();
   }
+  // Called on every turn of the watch loop, rows or not (every 50 ms or
+  // so while the tree is quiet): for work due on time rather than on a row,
+  // such as closing an output file that has reached its age.
+  virtual Status Tick() { return Status::Ok(); }
 };
 
 struct WatchStats {

@@ -812,6 +812,59 @@ TEST_F(WatchStandaloneTest, ForEndsTheStreamByItself) {
   EXPECT_EQ(*long_exit, 0);
 }
 
+// A full rotated file is closed at once, not when the next row comes: a
+// reader of finished files gets every row within --rotate-seconds (or once
+// --rotate-rows are in) while the tree is quiet, and a quiet tree adds no
+// empty files.
+TEST_F(WatchStandaloneTest, RotatedFilesAreClosedWhileTheTreeIsQuiet) {
+  fs::path dir = TempDir("rotate-quiet");
+  // ReadChangeRows fails on a file without its end-of-stream marker.
+  auto wait_complete = [](const fs::path& file) -> Result<std::vector<nlohmann::json>> {
+    const auto deadline = std::chrono::steady_clock::now() + std::chrono::seconds(20);
+    Result<std::vector<nlohmann::json>> rows = Status::Timeout("not read");
+    while (std::chrono::steady_clock::now() < deadline) {
+      rows = ReadChangeRows({file});
+      if (rows.ok()) break;
+      std::this_thread::sleep_for(std::chrono::milliseconds(100));
+    }
+    return rows;
+  };
+  int round = 0;
+  for (const std::string option : {"--rotate-seconds", "--rotate-rows"}) {
+    SCOPED_TRACE(option);
+    // Two nodes: the initial rows fill a file of --rotate-rows 2.
+    const std::string root = "/rotate-quiet" + std::to_string(round);
+    MustCreate(root, "x");
+    MustCreate(root + "/a", "y");
+    const std::string prefix = "quiet" + std::to_string(round) + "-";
+    const fs::path first = dir / (prefix + "0.arrows");
+    const fs::path second = dir / (prefix + "1.arrows");
+    std::vector<std::string> args = WatchArgs(root, (dir / (prefix + "%d.arrows")).string());
+    args.insert(args.end(), {option, option == "--rotate-rows" ? "2" : "1"});
+    auto watch = ZkarrowProcess::Start("watch", args, dir / (prefix + "watch.err"));
+    ASSERT_TRUE(watch.ok()) << watch.status().ToString();
+    // The initial rows, then nothing: the first file is complete anyway.
+    auto initial = wait_complete(first);
+    ASSERT_TRUE(initial.ok()) << initial.status().ToString()
+                              << ": the full first file was not closed while the tree was quiet";
+    EXPECT_EQ(CountEvent(*initial, "initial"), 2);
+    EXPECT_TRUE((*watch)->Running());
+    std::this_thread::sleep_for(std::chrono::milliseconds(1500));
+    EXPECT_FALSE(fs::exists(second)) << "a quiet tree started a new file";
+    // The next change starts the next file, which is closed in turn.
+    MustCreate(root + "/b", "z");
+    auto changed = wait_complete(second);
+    ASSERT_TRUE(changed.ok()) << changed.status().ToString();
+    EXPECT_EQ(CountEvent(*changed, "created"), 1);
+    EXPECT_TRUE((*watch)->Running());
+    auto exit_code = (*watch)->Stop();
+    ASSERT_TRUE(exit_code.ok()) << exit_code.status().ToString();
+    EXPECT_EQ(*exit_code, 0);
+    EXPECT_EQ(FilesIn(dir, prefix).size(), 3u);  // two streams and the stderr log
+    ++round;
+  }
+}
+
 TEST_F(WatchStandaloneTest, UnreachableEnsembleExits3) {
   fs::path dir = TempDir("unreachable");
   // Nothing listens on port 1: every connection attempt is refused.
