@@ -62,6 +62,7 @@ FileOutputStream::~FileOutputStream() {
 
 void FileOutputStream::SetCancelCheck(std::function<bool()> cancelled) {
   cancelled_ = std::move(cancelled);
+  last_taken_ = std::chrono::steady_clock::now();
   struct stat info {};
   stream_fd_ = ::fstat(fd_, &info) == 0 && (S_ISFIFO(info.st_mode) || S_ISSOCK(info.st_mode));
 }
@@ -76,7 +77,10 @@ Result<size_t> FileOutputStream::WaitForRoom(size_t wanted) {
       return stream_fd_ ? std::min(wanted, size_t{PIPE_BUF}) : wanted;
     }
     if (ready < 0 && errno != EINTR) return Status::FromErrno(errno, "poll");
-    if (ready == 0 && cancelled_()) {
+    // A reader that pauses between reads is slow, not gone: only one that
+    // has taken nothing for kWriteStallBeforeCancel is given up on.
+    if (ready == 0 && cancelled_() &&
+        std::chrono::steady_clock::now() - last_taken_ >= kWriteStallBeforeCancel) {
       return Status::Cancelled("stopped while the output took no bytes (its reader not reading); " +
                                std::to_string(wanted) + " bytes were not written");
     }
@@ -96,6 +100,7 @@ Status FileOutputStream::Write(std::span<const uint8_t> bytes) {
       if (errno == EPIPE) return Status::FromErrno(errno, "write: the reader closed the pipe");
       return Status::FromErrno(errno, "write");
     }
+    if (n > 0) last_taken_ = std::chrono::steady_clock::now();
     bytes = bytes.subspan(static_cast<size_t>(n));
   }
   return Status::Ok();

@@ -2,6 +2,7 @@
 // (stdin/stdout included), in-memory bytes, and read-only memory maps.
 #pragma once
 
+#include <chrono>
 #include <cstdint>
 #include <filesystem>
 #include <functional>
@@ -40,7 +41,9 @@ class FileOutputStream final : public OutputStream {
 
   // Makes writes cancellable: while the descriptor takes no bytes (a pipe
   // whose reader stopped reading), `cancelled` is asked every
-  // kWriteCancelPollIntervalMs, and true ends the write with kCancelled.
+  // kWriteCancelPollIntervalMs, and true ends the write with kCancelled
+  // once the descriptor has taken no bytes for kWriteStallBeforeCancel: a
+  // reader that reads slowly, pausing between reads, still gets everything.
   // Pipes and sockets are then written at most PIPE_BUF bytes at a time
   // once poll() says they take bytes, so that no write() blocks on them.
   void SetCancelCheck(std::function<bool()> cancelled);
@@ -54,10 +57,16 @@ class FileOutputStream final : public OutputStream {
   bool owns_fd_;
   std::function<bool()> cancelled_;
   bool stream_fd_ = false;  // a pipe or socket, with a cancel check
+  // When the descriptor last took bytes (or the cancel check was set).
+  std::chrono::steady_clock::time_point last_taken_;
 };
 
 // How often a write blocked on its descriptor asks its cancel check.
 inline constexpr int kWriteCancelPollIntervalMs = 50;
+// How long a cancelled write still waits for a descriptor that takes no
+// bytes: longer than a reader's pause between reads, short enough for a
+// stop to end a run whose reader stopped reading.
+inline constexpr std::chrono::milliseconds kWriteStallBeforeCancel{1000};
 
 // Collects everything written in memory.
 class BufferOutputStream final : public OutputStream {

@@ -87,7 +87,9 @@ Status CheckRotationPattern(const std::string& pattern) {
 // directory (O_TMPFILE), or FILE.tmp-PID where the file system has none,
 // which a failure removes. A device or FIFO is written in place. A write
 // the output does not take (a reader not reading) ends with kCancelled once
-// `should_stop` says so, instead of holding the process past its stop.
+// `should_stop` says so and the output has taken nothing for a second
+// (arrow::kWriteStallBeforeCancel), instead of holding the process past its
+// stop.
 class StreamSink final : public watch::ChangeSink {
  public:
   StreamSink(const WatchArgs& args, std::function<bool()> should_stop)
@@ -382,9 +384,10 @@ void RegisterWatchCommand(CLI::App& app, CommandRunner& runner) {
       "intermediate versions are never seen. The version column shows such a merge (a jump,\n"
       "e.g. 245 -> 1247); the last state of every node is always written.\n"
       "ACL-only changes fire no watch in ZooKeeper and are not reported. SIGINT, SIGTERM or\n"
-      "--for end the stream cleanly (rows flushed, end-of-stream marker, exit 0), except\n"
-      "when the output takes no bytes then (a reader not reading): the run ends at once,\n"
-      "without the marker, exit 1. So does a stop during the initial read or a resync: the\n"
+      "--for end the stream cleanly (rows flushed, end-of-stream marker, exit 0), also\n"
+      "to a slow reader, except when the output then takes no bytes for a second (a reader\n"
+      "not reading): the run ends, without the marker, exit 1. So does a stop during the initial "
+      "read or a resync: the\n"
       "rows of that read stop halfway, and their replay is not the tree. A reader closing\n"
       "the pipe ends the run with exit 1.\n"
       "Examples:\n"

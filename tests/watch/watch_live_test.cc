@@ -1087,6 +1087,49 @@ TEST_F(WatchStandaloneTest, StopWhileTheReaderDoesNotReadEndsTheRun) {
   EXPECT_NE(ReadText(err).find("the reader closed the pipe"), std::string::npos) << ReadText(err);
 }
 
+// A reader that pauses between reads (a consumer busy with each batch) is
+// slow, not gone: a stop while the watch waits for it still ends the stream
+// cleanly, with every row and the end-of-stream marker.
+TEST_F(WatchStandaloneTest, StopWhileTheReaderReadsSlowlyEndsTheStreamCleanly) {
+  // 300 KB of initial rows: several pipefuls, written while --for ends the run.
+  const std::string root = "/slow-reader";
+  MustCreate(root, "r");
+  constexpr int kNodes = 300;
+  const std::string data(1024, 'x');
+  std::vector<std::future<Result<zk::CreateResult>>> created;
+  for (int i = 0; i < kNodes; ++i) {
+    created.push_back(writer_->Create(root + "/n" + std::to_string(i), data, zk::OpenAclUnsafe()));
+  }
+  for (auto& done : created) ASSERT_TRUE(done.get().ok());
+  fs::path dir = TempDir("slow-reader");
+  Pipe out;
+  ASSERT_TRUE(out.pipe_ok);
+  std::vector<std::string> args = WatchArgs(root, "-");
+  args.insert(args.end(), {"--for", "1"});
+  const fs::path err = dir / "watch.err";
+  auto watch = ZkarrowProcess::Start("watch", args, err, out.fds[1]);
+  ASSERT_TRUE(watch.ok()) << watch.status().ToString();
+  out.CloseWrite();
+  // 16 KiB every 200 ms: about 4 s for the whole stream.
+  std::string received;
+  std::vector<char> buffer(16 << 10);
+  for (;;) {
+    ssize_t n = ::read(out.fds[0], buffer.data(), buffer.size());
+    if (n < 0 && errno == EINTR) continue;
+    if (n <= 0) break;
+    received.append(buffer.data(), static_cast<size_t>(n));
+    std::this_thread::sleep_for(std::chrono::milliseconds(200));
+  }
+  auto exit_code = (*watch)->Wait(std::chrono::seconds(60));
+  ASSERT_TRUE(exit_code.ok()) << exit_code.status().ToString();
+  EXPECT_EQ(*exit_code, 0) << ReadText(err);
+  const fs::path stream = dir / "changes.arrows";
+  std::ofstream(stream, std::ios::binary) << received;
+  auto rows = ReadChangeRows({stream});  // fails without the end-of-stream marker
+  ASSERT_TRUE(rows.ok()) << rows.status().ToString();
+  EXPECT_EQ(CountEvent(*rows, "initial"), kNodes + 1);
+}
+
 TEST_F(WatchStandaloneTest, StopDuringAResyncEndsTheRunAtOnceAsCutShort) {
   // A server that stops answering (SIGSTOP: the connection stays open, and
   // with a 30 s session the client waits 20 s before it gives up on it)
