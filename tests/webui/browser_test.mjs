@@ -103,6 +103,21 @@ function relayTo(target) {
 }
 
 const shot = (page, name) => page.screenshot({ path: path.join(artifacts, name + '.png') });
+// What copying the contents of `selector` puts on the clipboard: the page's
+// copy handler gets a copy event with a DataTransfer of its own, as a
+// user's Ctrl+C gives it.
+const copiedText = (page, selector) => page.evaluate((selector) => {
+  const range = document.createRange();
+  range.selectNodeContents(document.querySelector(selector));
+  const selection = document.getSelection();
+  selection.removeAllRanges();
+  selection.addRange(range);
+  const clipboard = new DataTransfer();
+  const event = new ClipboardEvent('copy', { clipboardData: clipboard, cancelable: true });
+  document.dispatchEvent(event);
+  selection.removeAllRanges();
+  return event.defaultPrevented ? clipboard.getData('text/plain') : range.toString();
+}, selector);
 const rowSelector = (p) => `#tree-scroll .row[data-path="${p}"]`;
 const visibleChildren = (page, parent) => page.$$eval('#tree-scroll .row:not([hidden])', (els, parent) =>
   els.map((e) => e.dataset.path).filter((p) => p.startsWith(parent === '/' ? '/' : parent + '/') && p !== parent &&
@@ -396,18 +411,7 @@ try {
   equal(await editor.$$eval('#node-path .cp', (ts) => ts.length), 1, 'marked tokens in the node path');
   await shot(editor, 'hidden-names');
   // Copying the shown path copies the real one.
-  const copied = await editor.evaluate(() => {
-    const range = document.createRange();
-    range.selectNodeContents(document.querySelector('#node-path'));
-    const selection = document.getSelection();
-    selection.removeAllRanges();
-    selection.addRange(range);
-    const clipboard = new DataTransfer();
-    document.dispatchEvent(new ClipboardEvent('copy', { clipboardData: clipboard, cancelable: true }));
-    selection.removeAllRanges();
-    return clipboard.getData('text/plain');
-  });
-  equal(JSON.stringify(copied), JSON.stringify(zwsp), 'the node path as copied');
+  equal(JSON.stringify(await copiedText(editor, '#node-path')), JSON.stringify(zwsp), 'the node path as copied');
   // Query cells of path and name show the tokens; SQL literals and the CSV
   // hold the real characters.
   await editor.click('#tabs button[data-tab=query]');
@@ -496,6 +500,64 @@ try {
   log('right-to-left names keep the path\'s order in the node path, a query cell and the confirmation');
   log('hidden characters shown as tokens in the tree, node path, query cells and confirmations; ' +
       'filter, SQL, copy, CSV and delete use the real names');
+
+  // ---------------------------------------------------------- look-alike names
+  // "p\u0430th" with a Cyrillic "\u0430" reads as the Latin "path" and is
+  // another node: a name mixing scripts gets a marker naming them, its
+  // characters of the script it has fewer of are underlined with their code
+  // point in a title, and the confirmation shows them as tokens. Names of
+  // one script (Cyrillic, Han), Japanese (Han and kana) and Latin with Han
+  // are not marked.
+  const lookAlikes = [
+    ['path', null, []],
+    ['p\u0430th', 'Latin+Cyrillic', ['U+0430']],
+    ['k\u03bfnfig', 'Latin+Greek', ['U+03BF']],
+    ['\u043fa\u0440\u043e\u043b\u044c', 'Cyrillic+Latin', ['U+0061']],  // Cyrillic with a Latin "a"
+    ['\u043f\u0443\u0442\u044c', null, []],
+    ['\u6771\u4eac', null, []],
+    ['\u30ab\u30bf\u30ab\u30ca\u6f22\u5b57', null, []],
+    ['user-\u7530\u4e2d', null, []],
+  ];
+  kazoo('create', '/webui-scripts', 'scripts');
+  for (const [name] of lookAlikes) kazoo('create', '/webui-scripts/' + name, name);
+  await editor.fill('#filter', '/webui-scripts/**');
+  for (const [name, marker, underlined] of lookAlikes) {
+    const p = '/webui-scripts/' + name;
+    await editor.waitForSelector(rowSelector(p), { timeout: 10000 });
+    const shown = await editor.$eval(rowSelector(p) + ' .name', (e) => {
+      const text = e.cloneNode(true);
+      for (const extra of text.querySelectorAll('.toggle, .mark, .badge')) extra.remove();
+      const mark = e.querySelector('.mark');
+      return { text: text.textContent, marker: mark && mark.textContent, markerTitle: mark && mark.title,
+               underlined: [...e.querySelectorAll('.ms')].map((u) => u.textContent + ' ' + u.title) };
+    });
+    equal(shown.text, name, `the tree row of ${JSON.stringify(p)}`);
+    equal(shown.marker, marker, `the scripts marker of ${JSON.stringify(p)}`);
+    if (marker) {
+      check(shown.markerTitle.startsWith('mixed scripts: this name has ' + marker.replace('+', ' and ')),
+            `the marker's title of ${JSON.stringify(p)}: ${shown.markerTitle}`);
+    }
+    equal(JSON.stringify(shown.underlined.map((u) => u.split(',')[0])),
+          JSON.stringify(underlined.map((cp) => String.fromCodePoint(parseInt(cp.slice(2), 16)) + ' ' + cp)),
+          `the underlined characters of ${JSON.stringify(p)}`);
+  }
+  const lookAlike = '/webui-scripts/p\u0430th';
+  await editor.click(rowSelector(lookAlike) + ' .name');
+  await editor.waitForFunction(() => document.querySelector('#node-data').textContent === 'p\u0430th' &&
+    !document.querySelector('#node-actions').hidden, null, { timeout: 5000 });
+  equal(await editor.textContent('#node-path'), lookAlike + 'Latin+Cyrillic', 'the node path of the look-alike name');
+  await shot(editor, 'look-alike-names');
+  equal(JSON.stringify(await copiedText(editor, '#node-path')), JSON.stringify(lookAlike),
+        'the look-alike node path as copied (no marker)');
+  await editor.click('#edit-delete');
+  dialogs.length = 0;
+  await editor.click('#editor-apply');
+  await editor.waitForFunction(() => document.querySelector('#node-path').textContent === '/webui-scripts', null, { timeout: 5000 });
+  equal(dialogs.join(' / '), 'Really delete /webui-scripts/p⟨U+0430⟩th?', 'the delete confirmation of the look-alike name');
+  equal(readData(lookAlike), '(none)', 'the look-alike node deleted in the browser is gone for kazoo');
+  equal(readData('/webui-scripts/path'), 'path', 'the all-Latin /webui-scripts/path is left');
+  log('names mixing scripts marked with their scripts, minority characters underlined, tokens in the confirmation; ' +
+      'names of one script, Japanese and Latin with Han not marked');
 
   // ---------------------------------------------------------- reconnect
   // The change stream breaks and the server stays away past the page's

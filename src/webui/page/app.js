@@ -89,21 +89,77 @@
   // or copies keeps the real characters.
   const HIDDEN_CHARACTER = '(?! )[\\p{Cc}\\p{Cf}\\p{Z}\\p{Default_Ignorable_Code_Point}\\u27e8]';
   const HIDDEN_IN_MESSAGE = new RegExp(HIDDEN_CHARACTER, 'gu');
+  // A path is shown name by name: a space is easily missed at a name's
+  // ends (next to a path's slash) too.
   const HIDDEN_IN_NAME = new RegExp(HIDDEN_CHARACTER + '|(?<=^| ) | (?=$| )', 'gu');
-  const HIDDEN_IN_PATH = new RegExp(HIDDEN_CHARACTER + '|(?<=^|/| ) | (?=$|/| )', 'gu');
   // A path with right-to-left names gets each name isolated from its
   // neighbours: the bidi algorithm would otherwise lay out such names next
   // to each other from right to left, so that /a/אב/גד reads as /a/גד/אב.
   // RIGHT_TO_LEFT: the blocks of right-to-left letters (bidi classes R, AL).
   const RIGHT_TO_LEFT = /[\u0590-\u08ff\ufb1d-\ufdff\ufe70-\ufefe\u{10800}-\u{10fff}\u{1e800}-\u{1efff}]/u;
-  const isolatedNames = (s) => s[0] === '/' && RIGHT_TO_LEFT.test(s);
-  const codePointToken = (c) => '⟨U+' + c.codePointAt(0).toString(16).toUpperCase().padStart(4, '0') + '⟩';
+  const codePointOf = (c) => 'U+' + c.codePointAt(0).toString(16).toUpperCase().padStart(4, '0');
+  const codePointToken = (c) => '⟨' + codePointOf(c) + '⟩';
+
+  // Look-alike names: "pаth" with a Cyrillic "а" (U+0430) reads as the
+  // Latin "path" and is another node. A name whose letters come from more
+  // than one script gets a marker naming them, and its characters of the
+  // scripts it has fewer of are underlined with their code point in a title
+  // (tokens where only a string can go). Characters of no one script count
+  // for none (Common: digits, punctuation, symbols; Inherited: combining
+  // marks). As in Unicode's "highly restrictive" identifiers (UTS #39), Han
+  // with kana, with Bopomofo or with Hangul, and Latin with any of those, is
+  // how Japanese, Chinese and Korean are written: not marked. A letter of a
+  // script not listed here counts as "another script".
+  const SCRIPTS = ['Latin', 'Greek', 'Cyrillic', 'Armenian', 'Georgian', 'Cherokee', 'Coptic', 'Hebrew',
+                   'Arabic', 'Syriac', 'Thaana', 'Nko', 'Devanagari', 'Bengali', 'Gurmukhi', 'Gujarati',
+                   'Oriya', 'Tamil', 'Telugu', 'Kannada', 'Malayalam', 'Sinhala', 'Thai', 'Lao', 'Tibetan',
+                   'Myanmar', 'Khmer', 'Mongolian', 'Ethiopic', 'Hangul', 'Hiragana', 'Katakana', 'Bopomofo',
+                   'Han', 'Yi', 'Canadian_Aboriginal', 'Tifinagh', 'Glagolitic', 'Runic', 'Ogham', 'Vai',
+                   'Javanese', 'Balinese', 'Lisu', 'Osage', 'Deseret', 'Gothic'];
+  const SCRIPT_OF = new RegExp(SCRIPTS.map((s) => '(\\p{Script=' + s + '})').join('|'), 'u');
+  const NO_SCRIPT = /[\p{Script=Common}\p{Script=Inherited}\p{Script=Unknown}]/u;
+  const CJK_SCRIPT_SETS = [['Han', 'Hiragana', 'Katakana'], ['Han', 'Bopomofo'], ['Han', 'Hangul']];
+  const scriptCache = new Map();
+
+  // The script of the character `c` as shown to the operator, '' for none.
+  function scriptOf(c) {
+    let script = scriptCache.get(c);
+    if (script === undefined) {
+      const m = NO_SCRIPT.test(c) ? null : SCRIPT_OF.exec(c);
+      script = m ? SCRIPTS[m.indexOf(c, 1) - 1].replace('_', ' ') : NO_SCRIPT.test(c) ? '' : 'another script';
+      scriptCache.set(c, script);
+    }
+    return script;
+  }
+
+  // null for a name of one script; else { scripts (in the order of their
+  // first character), major (the one the name has most of; on a tie Latin,
+  // in which most names are written, else the first) }.
+  function mixedScripts(name) {
+    if (!/[^\x00-\x7f]/.test(name)) return null;
+    const counts = new Map();
+    for (const c of name) {
+      const script = scriptOf(c);
+      if (script) counts.set(script, (counts.get(script) || 0) + 1);
+    }
+    if (counts.size < 2) return null;
+    const scripts = [...counts.keys()];
+    const beyondLatin = scripts.filter((s) => s !== 'Latin');
+    if (CJK_SCRIPT_SETS.some((set) => beyondLatin.every((s) => set.includes(s)))) return null;
+    let major = scripts[0];
+    for (const s of scripts) {
+      const more = counts.get(s) - counts.get(major);
+      if (more > 0 || (more === 0 && s === 'Latin')) major = s;
+    }
+    return { scripts, major };
+  }
+  const isMinority = (c, mixed) => { const s = scriptOf(c); return s !== '' && s !== mixed.major; };
 
   // `text` as pieces: strings shown as they are, and {char} to show as a
-  // token. A text that starts with a slash is taken for a path.
+  // token.
   function shownPieces(text, asMessage) {
     const s = String(text);
-    const hidden = asMessage ? HIDDEN_IN_MESSAGE : s[0] === '/' ? HIDDEN_IN_PATH : HIDDEN_IN_NAME;
+    const hidden = asMessage ? HIDDEN_IN_MESSAGE : HIDDEN_IN_NAME;
     if (s.search(hidden) < 0) return [s];
     const pieces = [];
     let at = 0;
@@ -116,23 +172,55 @@
     return pieces;
   }
 
+  // A marker after a name (what `text` says, `title` why): the copy
+  // handler leaves it out (its data-char is empty).
+  function nameMarker(text, title) {
+    const marker = document.createElement('span');
+    marker.className = 'mark';
+    marker.textContent = text;
+    marker.title = title;
+    marker.dataset.char = '';
+    return marker;
+  }
+
   // A name, path or value for the page: a fragment whose tokens are
   // elements of their own (styled apart from text; the copy handler puts
   // their characters back). `asMessage`: a sentence, whose spaces are text.
+  // A text that starts with a slash is taken for a path and shown name by
+  // name.
   function shownName(text, asMessage) {
+    const s = String(text);
     const out = document.createDocumentFragment();
-    if (!asMessage && isolatedNames(String(text))) {
-      String(text).split('/').forEach((name, i) => {
+    if (!asMessage && s[0] === '/') {
+      const isolate = RIGHT_TO_LEFT.test(s);
+      s.split('/').forEach((name, i) => {
         if (i) out.append('/');
         if (!name) return;
+        if (!isolate) { out.append(shownName(name)); return; }
         const isolated = document.createElement('bdi');
         isolated.append(shownName(name));
         out.append(isolated);
       });
       return out;
     }
-    for (const piece of shownPieces(text, asMessage)) {
-      if (typeof piece === 'string') { out.append(piece); continue; }
+    const mixed = asMessage ? null : mixedScripts(s);
+    for (const piece of shownPieces(s, asMessage)) {
+      if (typeof piece === 'string') {
+        if (!mixed) { out.append(piece); continue; }
+        let run = '';
+        for (const c of piece) {
+          if (!isMinority(c, mixed)) { run += c; continue; }
+          if (run) out.append(run);
+          run = '';
+          const letter = document.createElement('span');
+          letter.className = 'ms';
+          letter.textContent = c;
+          letter.title = codePointOf(c) + ', a ' + scriptOf(c) + ' character in a name mostly ' + mixed.major;
+          out.append(letter);
+        }
+        if (run) out.append(run);
+        continue;
+      }
       const token = document.createElement('span');
       token.className = 'cp';
       token.textContent = codePointToken(piece.char);
@@ -140,15 +228,31 @@
       token.dataset.char = piece.char;
       out.append(token);
     }
+    if (mixed) {
+      const minority = mixed.scripts.filter((s) => s !== mixed.major);
+      out.append(nameMarker(mixed.scripts.join('+'),
+        'mixed scripts: this name has ' + mixed.scripts.join(' and ') + ' characters, so it may look like ' +
+        'another name; the ' + minority.join(' and ') + ' ones are underlined'));
+    }
     return out;
   }
 
-  // A name or path where only a string can go (dialogs, the canvas); a
-  // path's names are isolated by FSI and PDI, the string form of <bdi>.
+  // A name or path where only a string can go (dialogs, the canvas): also
+  // the characters a look-alike name has fewer of are tokens. A path's
+  // right-to-left names are isolated by FSI and PDI, the string form of
+  // <bdi>.
   function shownText(text) {
     const s = String(text);
-    if (isolatedNames(s)) return s.split('/').map((name) => name && '\u2068' + shownText(name) + '\u2069').join('/');
-    return shownPieces(s).map((p) => (typeof p === 'string' ? p : codePointToken(p.char))).join('');
+    if (s[0] === '/') {
+      const isolate = RIGHT_TO_LEFT.test(s);
+      return s.split('/').map((name) => name && (isolate ? '\u2068' + shownText(name) + '\u2069' : shownText(name)))
+        .join('/');
+    }
+    const mixed = mixedScripts(s);
+    return shownPieces(s).map((p) => {
+      if (typeof p !== 'string') return codePointToken(p.char);
+      return mixed ? [...p].map((c) => (isMinority(c, mixed) ? codePointToken(c) : c)).join('') : p;
+    }).join('');
   }
 
   // Strings, and nodes such as a shownName of a path.
@@ -1416,14 +1520,15 @@
     $('edit-delete').addEventListener('click', () => openEditor('delete'));
     $('editor-cancel').addEventListener('click', () => { $('editor').hidden = true; });
     $('editor-apply').addEventListener('click', applyEdit);
-    // A copied selection holds the real characters of its tokens, so that
-    // a name copied off the page finds its node (filter, SQL, zkCli).
+    // A copied selection holds the real characters of its tokens and not
+    // the names' markers, so that a name copied off the page finds its node
+    // (filter, SQL, zkCli).
     document.addEventListener('copy', (e) => {
       const selection = document.getSelection();
       if (!selection || !selection.rangeCount) return;
       const copied = document.createElement('div');
       for (let i = 0; i < selection.rangeCount; ++i) copied.append(selection.getRangeAt(i).cloneContents());
-      const tokens = copied.querySelectorAll('.cp');
+      const tokens = copied.querySelectorAll('[data-char]');
       if (!tokens.length) return;
       for (const token of tokens) token.replaceWith(token.dataset.char);
       e.clipboardData.setData('text/plain', copied.textContent);
