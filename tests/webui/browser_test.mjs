@@ -559,6 +559,48 @@ try {
   log('names mixing scripts marked with their scripts, minority characters underlined, tokens in the confirmation; ' +
       'names of one script, Japanese and Latin with Han not marked');
 
+  // ---------------------------------------------------------- composed and decomposed names
+  // "caf\u00e9" and "cafe\u0301" look alike and are siblings: the one not
+  // in NFC gets a marker whose title spells it, its changed cluster is
+  // underlined, and the confirmation shows its combining mark as a token.
+  const [composed, decomposed] = ['/webui-nfc/caf\u00e9', '/webui-nfc/cafe\u0301'];
+  kazoo('create', '/webui-nfc', 'nfc');
+  kazoo('create', composed, 'composed');
+  kazoo('create', decomposed, 'decomposed');
+  await editor.fill('#filter', '/webui-nfc/**');
+  const nfcRow = async (p) => {
+    await editor.waitForSelector(rowSelector(p), { timeout: 10000 });
+    return editor.$eval(rowSelector(p) + ' .name', (e) => {
+      const mark = e.querySelector('.mark');
+      return { text: e.textContent, marker: mark && mark.textContent, markerTitle: mark && mark.title,
+               underlined: [...e.querySelectorAll('.ms')].map((u) => [u.textContent, u.title]) };
+    });
+  };
+  const composedRow = await nfcRow(composed), decomposedRow = await nfcRow(decomposed);
+  equal(JSON.stringify(composedRow), JSON.stringify({ text: 'caf\u00e9', marker: null, markerTitle: null, underlined: [] }),
+        'the tree row of the composed (NFC) name');
+  equal(decomposedRow.text, 'cafe\u0301not NFC', 'the tree row of the decomposed name');
+  equal(decomposedRow.marker, 'not NFC', 'the marker of the decomposed name');
+  check(decomposedRow.markerTitle.startsWith('not NFC: e + U+0301 (NFC: \u00e9, U+00E9)'),
+        'the marker\'s title spells the decomposed name: ' + decomposedRow.markerTitle);
+  equal(JSON.stringify(decomposedRow.underlined), JSON.stringify([['e\u0301', 'not NFC: e + U+0301 (NFC: \u00e9, U+00E9)']]),
+        'the underlined cluster of the decomposed name');
+  await editor.click(rowSelector(decomposed) + ' .name');
+  await editor.waitForFunction(() => document.querySelector('#node-data').textContent === 'decomposed' &&
+    !document.querySelector('#node-actions').hidden, null, { timeout: 5000 });
+  equal(await editor.textContent('#node-path'), decomposed + 'not NFC', 'the node path of the decomposed name');
+  await shot(editor, 'nfc-names');
+  equal(JSON.stringify(await copiedText(editor, '#node-path')), JSON.stringify(decomposed),
+        'the decomposed node path as copied (no marker)');
+  await editor.click('#edit-delete');
+  dialogs.length = 0;
+  await editor.click('#editor-apply');
+  await editor.waitForFunction(() => document.querySelector('#node-path').textContent === '/webui-nfc', null, { timeout: 5000 });
+  equal(dialogs.join(' / '), 'Really delete /webui-nfc/cafe⟨U+0301⟩?', 'the delete confirmation of the decomposed name');
+  equal(readData(decomposed), '(none)', 'the decomposed node deleted in the browser is gone for kazoo');
+  equal(readData(composed), 'composed', 'the composed sibling is left');
+  log('a name not in NFC marked and spelled beside its NFC sibling; the confirmation shows its combining mark');
+
   // ---------------------------------------------------------- reconnect
   // The change stream breaks and the server stays away past the page's
   // first reload (a restart): the page marks its tree stale and, once the

@@ -5,8 +5,9 @@
 // The script checks the tree, a node, live changes, null data (apart from
 // empty data), SQL, downloads, the write refusal, a conflicting edit,
 // names holding characters that do not show (shown as tokens, acted on as
-// they are), names mixing scripts (marked) and a reload after the server went away; screenshots go
-// to the build directory (webui-artifacts/). ZKARROW_WEBUI_NODES sets the tree's size.
+// they are), names mixing scripts or not in NFC (marked) and a reload after the server went away;
+// screenshots go to the build directory (webui-artifacts/). ZKARROW_WEBUI_NODES sets the tree's
+// size.
 #include <gtest/gtest.h>
 #include <sys/stat.h>
 #include <unistd.h>
@@ -176,8 +177,9 @@ TEST_F(WebUiTest, BrowserExploresWatchesQueriesAndEditsTheSampleTree) {
   std::printf("%s\n", log.c_str());
   ASSERT_TRUE(ran.ok()) << "the browser test failed (screenshots in " << kArtifacts << ")";
   EXPECT_NE(log.find("all checks passed"), std::string::npos);
-  for (const char* view : {"tree", "node", "live", "null-data", "query", "query-chart", "datasets",
-                           "sizes", "edit-conflict", "hidden-names", "look-alike-names", "stale"}) {
+  for (const char* view :
+       {"tree", "node", "live", "null-data", "query", "query-chart", "datasets", "sizes",
+        "edit-conflict", "hidden-names", "look-alike-names", "nfc-names", "stale"}) {
     EXPECT_TRUE(fs::exists(kArtifacts / (std::string(view) + ".png"))) << view;
   }
 }

@@ -155,6 +155,24 @@
   }
   const isMinority = (c, mixed) => { const s = scriptOf(c); return s !== '' && s !== mixed.major; };
 
+  // Composed and decomposed names: "é" as U+00E9 and as "e" + U+0301 look
+  // alike and are two nodes. A name not in NFC (what keyboards and most
+  // tools produce) gets a marker, and each cluster (a character and its
+  // combining marks) that NFC would change is underlined with a title that
+  // spells it ("not NFC: e + U+0301 (NFC: é, U+00E9)"); where only a string
+  // can go its changed characters are tokens (e⟨U+0301⟩).
+  const CLUSTER = /\P{M}\p{M}*|\p{M}+/gu;
+  const notNfc = (name) => /[^\x00-\x7f]/.test(name) && name.normalize('NFC') !== name;
+  const clusters = (text) => Array.from(text.matchAll(CLUSTER), (m) => m[0]);
+  // Whether the `i`th character `c` of a cluster that NFC changes shows as
+  // itself: a base character that NFC keeps, not the marks.
+  const keptInCluster = (c, i) => i === 0 && !/\p{M}/u.test(c) && c.normalize('NFC') === c;
+  const spelled = (cluster) => Array.from(cluster, (c, i) => (keptInCluster(c, i) ? c : codePointOf(c))).join(' + ');
+  const notNfcNote = (cluster) => {
+    const nfc = cluster.normalize('NFC');
+    return 'not NFC: ' + spelled(cluster) + ' (NFC: ' + nfc + ', ' + Array.from(nfc, codePointOf).join(' + ') + ')';
+  };
+
   // `text` as pieces: strings shown as they are, and {char} to show as a
   // token.
   function shownPieces(text, asMessage) {
@@ -204,19 +222,26 @@
       return out;
     }
     const mixed = asMessage ? null : mixedScripts(s);
+    const decomposed = !asMessage && notNfc(s);
     for (const piece of shownPieces(s, asMessage)) {
       if (typeof piece === 'string') {
-        if (!mixed) { out.append(piece); continue; }
+        if (!mixed && !decomposed) { out.append(piece); continue; }
         let run = '';
-        for (const c of piece) {
-          if (!isMinority(c, mixed)) { run += c; continue; }
+        for (const cluster of clusters(piece)) {
+          const why = [];
+          if (decomposed && cluster.normalize('NFC') !== cluster) why.push(notNfcNote(cluster));
+          for (const c of mixed ? cluster : []) {
+            if (!isMinority(c, mixed)) continue;
+            why.push(codePointOf(c) + ', a ' + scriptOf(c) + ' character in a name mostly ' + mixed.major);
+          }
+          if (!why.length) { run += cluster; continue; }
           if (run) out.append(run);
           run = '';
-          const letter = document.createElement('span');
-          letter.className = 'ms';
-          letter.textContent = c;
-          letter.title = codePointOf(c) + ', a ' + scriptOf(c) + ' character in a name mostly ' + mixed.major;
-          out.append(letter);
+          const marked = document.createElement('span');
+          marked.className = 'ms';
+          marked.textContent = cluster;
+          marked.title = why.join('; ');
+          out.append(marked);
         }
         if (run) out.append(run);
         continue;
@@ -234,11 +259,17 @@
         'mixed scripts: this name has ' + mixed.scripts.join(' and ') + ' characters, so it may look like ' +
         'another name; the ' + minority.join(' and ') + ' ones are underlined'));
     }
+    if (decomposed) {
+      const notes = [...new Set(clusters(s).filter((c) => c.normalize('NFC') !== c).map(notNfcNote))];
+      out.append(nameMarker('not NFC', (notes.length ? notes.join('; ') : 'not NFC') +
+        ': a name typed or pasted elsewhere is usually NFC, and would be another node'));
+    }
     return out;
   }
 
   // A name or path where only a string can go (dialogs, the canvas): also
-  // the characters a look-alike name has fewer of are tokens. A path's
+  // the characters a look-alike name has fewer of and those NFC would
+  // change are tokens. A path's
   // right-to-left names are isolated by FSI and PDI, the string form of
   // <bdi>.
   function shownText(text) {
@@ -249,9 +280,15 @@
         .join('/');
     }
     const mixed = mixedScripts(s);
+    const decomposed = notNfc(s);
     return shownPieces(s).map((p) => {
       if (typeof p !== 'string') return codePointToken(p.char);
-      return mixed ? [...p].map((c) => (isMinority(c, mixed) ? codePointToken(c) : c)).join('') : p;
+      if (!mixed && !decomposed) return p;
+      return clusters(p).map((cluster) => {
+        const changed = decomposed && cluster.normalize('NFC') !== cluster;
+        return Array.from(cluster, (c, i) => ((mixed && isMinority(c, mixed)) || (changed && !keptInCluster(c, i))
+          ? codePointToken(c) : c)).join('');
+      }).join('');
     }).join('');
   }
 
