@@ -103,12 +103,16 @@ function relayTo(target) {
 }
 
 const shot = (page, name) => page.screenshot({ path: path.join(artifacts, name + '.png') });
-// What copying the contents of `selector` puts on the clipboard: the page's
-// copy handler gets a copy event with a DataTransfer of its own, as a
-// user's Ctrl+C gives it.
-const copiedText = (page, selector) => page.evaluate((selector) => {
+// What copying the contents of `selector` (through the end of `last`'s,
+// if given) puts on the clipboard: the page's copy handler gets a copy
+// event with a DataTransfer of its own, as a user's Ctrl+C gives it.
+const copiedText = (page, selector, last) => page.evaluate(([selector, last]) => {
   const range = document.createRange();
   range.selectNodeContents(document.querySelector(selector));
+  if (last) {
+    const end = document.querySelector(last);
+    range.setEnd(end, end.childNodes.length);
+  }
   const selection = document.getSelection();
   selection.removeAllRanges();
   selection.addRange(range);
@@ -117,7 +121,7 @@ const copiedText = (page, selector) => page.evaluate((selector) => {
   document.dispatchEvent(event);
   selection.removeAllRanges();
   return event.defaultPrevented ? clipboard.getData('text/plain') : range.toString();
-}, selector);
+}, [selector, last]);
 const rowSelector = (p) => `#tree-scroll .row[data-path="${p}"]`;
 const visibleChildren = (page, parent) => page.$$eval('#tree-scroll .row:not([hidden])', (els, parent) =>
   els.map((e) => e.dataset.path).filter((p) => p.startsWith(parent === '/' ? '/' : parent + '/') && p !== parent &&
@@ -424,6 +428,14 @@ try {
   equal(nameCells.join(' | '),
         '/webui-abc⟨U+202E⟩txt.exe/1 webui-abc⟨U+202E⟩txt.exe/1 bidi/0 | /webui-cfg/0 webui-cfg/0 plain/0 | ' +
         '/webui-cfg⟨U+200B⟩/1 webui-cfg⟨U+200B⟩/1 zero-width/0', 'query cells of hidden characters');
+  // Copying the table, or some of its rows from the middle of one, gives its
+  // cells apart by tabs and its rows by line breaks, with the real names.
+  equal(JSON.stringify(await copiedText(editor, '#result')),
+        JSON.stringify(`path\tname\ttext\n${rlo}\t${rlo.slice(1)}\tbidi\n/webui-cfg\twebui-cfg\tplain\n` +
+                       `${zwsp}\t${zwsp.slice(1)}\tzero-width`), 'the result table as copied');
+  equal(JSON.stringify(await copiedText(editor, '#result tr:nth-child(2) td:nth-child(2)', '#result tr:nth-child(4)')),
+        JSON.stringify(`${rlo.slice(1)}\tbidi\n/webui-cfg\twebui-cfg\tplain\n${zwsp}\t${zwsp.slice(1)}\tzero-width`),
+        'result rows as copied from the middle of one');
   const namesCsv = editor.waitForEvent('download');
   await editor.click('#download-csv');
   equal(JSON.stringify(readFileSync(await (await namesCsv).path(), 'utf8')),

@@ -1559,16 +1559,39 @@
     $('editor-apply').addEventListener('click', applyEdit);
     // A copied selection holds the real characters of its tokens and not
     // the names' markers, so that a name copied off the page finds its node
-    // (filter, SQL, zkCli).
+    // (filter, SQL, zkCli). Its text is otherwise what the browser's own
+    // copy gives: the innerText of a copy of the selection (a table's cells
+    // apart by tabs and its rows by line breaks, hidden rows left out), in
+    // its parent's kind of element, the tokens' characters kept as they are
+    // (also spaces), laid out off screen for the moment of the copy.
     document.addEventListener('copy', (e) => {
       const selection = document.getSelection();
       if (!selection || !selection.rangeCount) return;
-      const copied = document.createElement('div');
-      for (let i = 0; i < selection.rangeCount; ++i) copied.append(selection.getRangeAt(i).cloneContents());
-      const tokens = copied.querySelectorAll('[data-char]');
+      const copies = [];
+      for (let i = 0; i < selection.rangeCount; ++i) {
+        const range = selection.getRangeAt(i);
+        let within = range.commonAncestorContainer;
+        if (within.nodeType !== Node.ELEMENT_NODE) within = within.parentNode;
+        const copy = within === document.body || within === document.documentElement
+          ? document.createElement('div') : within.cloneNode(false);
+        copy.removeAttribute('id');
+        copy.append(range.cloneContents());
+        copies.push(copy);
+      }
+      const tokens = copies.flatMap((copy) => [...copy.querySelectorAll('[data-char]')]);
       if (!tokens.length) return;
-      for (const token of tokens) token.replaceWith(token.dataset.char);
-      e.clipboardData.setData('text/plain', copied.textContent);
+      for (const token of tokens) {
+        const char = document.createElement('span');
+        char.className = 'copied-char';
+        char.textContent = token.dataset.char;
+        token.replaceWith(char);
+      }
+      const buffer = document.createElement('div');
+      buffer.className = 'copy-buffer';
+      document.body.append(buffer);
+      const text = copies.map((copy) => { buffer.replaceChildren(copy); return buffer.innerText; }).join('\n');
+      buffer.remove();
+      e.clipboardData.setData('text/plain', text);
       e.preventDefault();
     });
     $('login').addEventListener('submit', (e) => {
