@@ -553,20 +553,28 @@ try {
           JSON.stringify(underlined.map((cp) => String.fromCodePoint(parseInt(cp.slice(2), 16)) + ' ' + cp)),
           `the underlined characters of ${JSON.stringify(p)}`);
   }
+  // Selects the look-alike node `p` (data `data`), checks its path as shown
+  // (with `marker`) and as copied (without), deletes it in the browser and
+  // checks the confirmation (`confirmed`, tokens for what looks alike) and
+  // that kazoo finds it gone.
+  const deleteLookAlike = async (p, data, marker, confirmed, what) => {
+    await editor.click(rowSelector(p) + ' .name');
+    await editor.waitForFunction((d) => document.querySelector('#node-data').textContent === d &&
+      !document.querySelector('#node-actions').hidden, data, { timeout: 5000 });
+    equal(await editor.textContent('#node-path'), p + marker, `the node path of the ${what}`);
+    await shot(editor, what.replace(/ /g, '-'));
+    equal(JSON.stringify(await copiedText(editor, '#node-path')), JSON.stringify(p),
+          `the ${what} node path as copied (no marker)`);
+    await editor.click('#edit-delete');
+    dialogs.length = 0;
+    await editor.click('#editor-apply');
+    const parent = p.slice(0, p.lastIndexOf('/'));
+    await editor.waitForFunction((q) => document.querySelector('#node-path').textContent === q, parent, { timeout: 5000 });
+    equal(dialogs.join(' / '), `Really delete ${confirmed}?`, `the delete confirmation of the ${what}`);
+    equal(readData(p), '(none)', `the ${what} node deleted in the browser is gone for kazoo`);
+  };
   const lookAlike = '/webui-scripts/p\u0430th';
-  await editor.click(rowSelector(lookAlike) + ' .name');
-  await editor.waitForFunction(() => document.querySelector('#node-data').textContent === 'p\u0430th' &&
-    !document.querySelector('#node-actions').hidden, null, { timeout: 5000 });
-  equal(await editor.textContent('#node-path'), lookAlike + 'Latin+Cyrillic', 'the node path of the look-alike name');
-  await shot(editor, 'look-alike-names');
-  equal(JSON.stringify(await copiedText(editor, '#node-path')), JSON.stringify(lookAlike),
-        'the look-alike node path as copied (no marker)');
-  await editor.click('#edit-delete');
-  dialogs.length = 0;
-  await editor.click('#editor-apply');
-  await editor.waitForFunction(() => document.querySelector('#node-path').textContent === '/webui-scripts', null, { timeout: 5000 });
-  equal(dialogs.join(' / '), 'Really delete /webui-scripts/p⟨U+0430⟩th?', 'the delete confirmation of the look-alike name');
-  equal(readData(lookAlike), '(none)', 'the look-alike node deleted in the browser is gone for kazoo');
+  await deleteLookAlike(lookAlike, 'p\u0430th', 'Latin+Cyrillic', '/webui-scripts/p⟨U+0430⟩th', 'look-alike name');
   equal(readData('/webui-scripts/path'), 'path', 'the all-Latin /webui-scripts/path is left');
   log('names mixing scripts marked with their scripts, minority characters underlined, tokens in the confirmation; ' +
       'names of one script, Japanese and Latin with Han not marked');
@@ -597,19 +605,7 @@ try {
         'the marker\'s title spells the decomposed name: ' + decomposedRow.markerTitle);
   equal(JSON.stringify(decomposedRow.underlined), JSON.stringify([['e\u0301', 'not NFC: e + U+0301 (NFC: \u00e9, U+00E9)']]),
         'the underlined cluster of the decomposed name');
-  await editor.click(rowSelector(decomposed) + ' .name');
-  await editor.waitForFunction(() => document.querySelector('#node-data').textContent === 'decomposed' &&
-    !document.querySelector('#node-actions').hidden, null, { timeout: 5000 });
-  equal(await editor.textContent('#node-path'), decomposed + 'not NFC', 'the node path of the decomposed name');
-  await shot(editor, 'nfc-names');
-  equal(JSON.stringify(await copiedText(editor, '#node-path')), JSON.stringify(decomposed),
-        'the decomposed node path as copied (no marker)');
-  await editor.click('#edit-delete');
-  dialogs.length = 0;
-  await editor.click('#editor-apply');
-  await editor.waitForFunction(() => document.querySelector('#node-path').textContent === '/webui-nfc', null, { timeout: 5000 });
-  equal(dialogs.join(' / '), 'Really delete /webui-nfc/cafe⟨U+0301⟩?', 'the delete confirmation of the decomposed name');
-  equal(readData(decomposed), '(none)', 'the decomposed node deleted in the browser is gone for kazoo');
+  await deleteLookAlike(decomposed, 'decomposed', 'not NFC', '/webui-nfc/cafe⟨U+0301⟩', 'decomposed name');
   equal(readData(composed), 'composed', 'the composed sibling is left');
   log('a name not in NFC marked and spelled beside its NFC sibling; the confirmation shows its combining mark');
 

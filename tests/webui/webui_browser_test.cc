@@ -179,7 +179,7 @@ TEST_F(WebUiTest, BrowserExploresWatchesQueriesAndEditsTheSampleTree) {
   EXPECT_NE(log.find("all checks passed"), std::string::npos);
   for (const char* view :
        {"tree", "node", "live", "null-data", "query", "query-chart", "datasets", "sizes",
-        "edit-conflict", "hidden-names", "look-alike-names", "nfc-names", "stale"}) {
+        "edit-conflict", "hidden-names", "look-alike-name", "decomposed-name", "stale"}) {
     EXPECT_TRUE(fs::exists(kArtifacts / (std::string(view) + ".png"))) << view;
   }
 }
