@@ -44,6 +44,7 @@ struct WatchArgs {
   int64_t rotate_rows = 0;
   int64_t rotate_seconds = 0;
   int64_t resync_seconds = 0;
+  int noauth_poll_max_ms = static_cast<int>(watch::WatchOptions{}.unreadable_poll_max.count());
   arrow::ipc::Compression compression = arrow::ipc::Compression::kNone;
 };
 
@@ -321,6 +322,7 @@ Status RunWatch(const WatchArgs& args) {
   options.excludes = args.excludes;
   options.flush_interval = std::chrono::milliseconds(args.flush_ms);
   options.resync_interval = std::chrono::seconds(args.resync_seconds);
+  options.unreadable_poll_max = std::chrono::milliseconds(args.noauth_poll_max_ms);
   ZKA_RETURN_IF_ERROR(InstallStopHandlers());
 
   const auto started = std::chrono::steady_clock::now();
@@ -433,6 +435,14 @@ void RegisterWatchCommand(CLI::App& app, CommandRunner& runner) {
                    "shows nodes the session cannot read appearing under readable parents, "
                    "which servers filtering events by ACL never report")
       ->check(CLI::Range(int64_t{1}, int64_t{1} << 31));
+  command
+      ->add_option("--noauth-poll-max-ms", args->noauth_poll_max_ms,
+                   "NOAUTH rows (nodes the session cannot read; servers send no event for "
+                   "them) are polled for their stat while the tree is quiet, at intervals "
+                   "doubling from --flush-ms up to this while they stay the same; at or below "
+                   "--flush-ms, every --flush-ms")
+      ->check(CLI::Range(1, 3600000))
+      ->capture_default_str();
   AddChoiceOption(*command, "--compression", args->compression, kCompressionNames,
                   "Arrow body compression of every record batch");
   command->callback(

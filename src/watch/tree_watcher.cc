@@ -260,6 +260,10 @@ class TreeWatcher::Impl {
           ZKA_RETURN_IF_ERROR(OnSessionChange(notice.state));
         } else {
           OnWatchEvent(notice, dirty);
+          // Writes elsewhere in the tree: the NOAUTH rows may change with
+          // them, so their polls start again at the flush interval.
+          unreadable_poll_interval_ = options_.flush_interval;
+          next_unreadable_poll_ = Clock::now() + unreadable_poll_interval_;
         }
       }
       // A backlog past the limit is dropped: one re-read of the whole tree
@@ -288,9 +292,17 @@ class TreeWatcher::Impl {
         // Servers that filter watch events by READ permission (3.8.4+,
         // 3.9.2+ and Debian's 3.8.0 with the CVE-2024-23944 fix) tell us
         // nothing about a NOAUTH node, yet `snapshot` shows its stat (from
-        // exists): poll those, once per flush interval, while idle.
-        next_unreadable_poll_ = Clock::now() + options_.flush_interval;
+        // exists): poll those while idle, less often while they stay the
+        // same (each poll is a read and an exists per node for ZooKeeper),
+        // at the flush interval again once one changed.
+        const int64_t rows_before = stats_.rows;
         status = Refresh(std::vector<std::string>(unreadable_.begin(), unreadable_.end()));
+        unreadable_poll_interval_ =
+            stats_.rows != rows_before
+                ? options_.flush_interval
+                : std::max(options_.flush_interval,
+                           std::min(2 * unreadable_poll_interval_, options_.unreadable_poll_max));
+        next_unreadable_poll_ = Clock::now() + unreadable_poll_interval_;
       }
       if (stopped_) return cut_short_ ? status : Status::Ok();
       if (IsRemote(status, ErrorCode::SESSIONEXPIRED)) {
@@ -709,6 +721,7 @@ class TreeWatcher::Impl {
   // In-view nodes whose data was refused (NOAUTH rows), polled for their stat.
   std::set<std::string> unreadable_;
   Clock::time_point next_unreadable_poll_;
+  std::chrono::milliseconds unreadable_poll_interval_{0};
   Clock::time_point next_periodic_resync_;
   bool disconnected_ = false;
   bool resync_needed_ = false;

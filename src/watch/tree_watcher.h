@@ -21,8 +21,10 @@
 //   of nodes whose data could be read (not below a NOAUTH node), minus
 //   excluded subtrees. Servers with the fix for CVE-2024-23944 (3.8.4+,
 //   3.9.2+, Debian's 3.8.0-11+deb12u2) send no event about a node the
-//   session cannot read, so NOAUTH rows (stat from `exists`) are polled once
-//   per flush interval while idle. A node the session cannot read that is
+//   session cannot read, so NOAUTH rows (stat from `exists`) are polled
+//   while idle: a flush interval after the tree went quiet, then at
+//   intervals that double while the polls find them unchanged, up to
+//   WatchOptions::unreadable_poll_max. A node the session cannot read that is
 //   created or deleted under a readable parent fires nothing either: it and
 //   the parent's new child count reach the stream only with the next event
 //   that re-reads the parent, or the next resync.
@@ -69,6 +71,12 @@ struct WatchOptions {
   // the one way to see nodes the session cannot read appear and disappear
   // under readable parents on servers that filter events by ACL (above).
   std::chrono::milliseconds resync_interval{0};
+  // The longest wait between two polls of the NOAUTH rows while the tree is
+  // quiet (see above). Each poll costs ZooKeeper a read and an exists per
+  // such node: every flush interval, ten of them made 115 requests a second
+  // for as long as the tree stayed quiet. At or below flush_interval, they
+  // are polled every flush interval.
+  std::chrono::milliseconds unreadable_poll_max{5000};
 };
 
 // Where rows go. Called on Run()'s thread only.
