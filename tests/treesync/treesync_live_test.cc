@@ -126,6 +126,31 @@ void Must(Future future) {
   ASSERT_TRUE(result.ok()) << result.status().ToString();
 }
 
+// "/" and the running test's name: where a test of a server that the
+// suite's tests share works, so that none sees another's nodes.
+std::string TestRoot() {
+  return "/" + std::string(::testing::UnitTest::GetInstance()->current_test_info()->name());
+}
+
+// What CopyAndDiff passes: `shared` to both commands (--auth, --no-acl),
+// `write` to the copy or restore only (--mode, --max-request-bytes).
+struct CopyArgs {
+  std::string verb = "copy";  // or "restore", from a file
+  std::string shared;
+  std::string write;
+};
+
+// `VERB FROM TO`, then, when it succeeded, `diff FROM TO`, which must find
+// the two equal. Returns the copy's run, for its summary.
+Ran CopyAndDiff(const std::string& from, const std::string& to, const CopyArgs& args = {}) {
+  Ran copy = Zkarrow(args.verb + " " + from + " " + to + " " + args.shared + " " + args.write);
+  EXPECT_EQ(copy.exit, 0) << copy.output;
+  if (copy.exit != 0) return copy;
+  Ran diff = Zkarrow("diff " + from + " " + to + " " + args.shared);
+  EXPECT_EQ(diff.exit, 0) << "after " << args.verb << ": " << diff.output;
+  return copy;
+}
+
 // Kinds of the target as its own data directory has them (a live client
 // cannot tell containers and TTL nodes from persistent ones).
 std::map<std::string, std::string> OfflineKinds(const std::filesystem::path& data_dir) {
@@ -142,7 +167,9 @@ std::map<std::string, std::string> OfflineKinds(const std::filesystem::path& dat
 }
 
 // A source server holding the tree the issue lists, its data-directory
-// snapshot as a file, and target servers restored from it.
+// snapshot as a file, and a target server the tests share, each writing
+// below a root of its own (Path()); a test that needs a server otherwise
+// configured, or one it may kill, starts its own.
 class TreeSyncTest : public ::testing::Test {
  protected:
   static void SetUpTestSuite() {
@@ -157,16 +184,27 @@ class TreeSyncTest : public ::testing::Test {
     Ran snapshot = Zkarrow("snapshot --data-dir " + source_->data_dir(0).string() + " -o " +
                            SourceFile().string());
     ASSERT_EQ(snapshot.exit, 0) << snapshot.output;
+    target_ = StartTarget().release();
+    ASSERT_NE(target_, nullptr);
     ready_ = true;
   }
 
   static void TearDownTestSuite() {
     delete owner_;
     delete source_;
+    delete target_;
     std::filesystem::remove(SourceFile());
   }
 
-  void SetUp() override { ASSERT_TRUE(ready_) << "the source fixture failed; see above"; }
+  void SetUp() override {
+    ASSERT_TRUE(ready_) << "the source fixture failed; see above";
+    auto client = Connect(target_->ConnectString(), /*auth=*/false);
+    ASSERT_NE(client, nullptr);
+    Must(client->Create(TestRoot(), ""));
+  }
+
+  // `path` ("/a/b") below this test's root on the shared target.
+  static std::string Path(const std::string& path) { return TestRoot() + path; }
 
   static std::filesystem::path SourceFile() { return TempPath("source.arrow"); }
 
@@ -248,24 +286,25 @@ class TreeSyncTest : public ::testing::Test {
 
   static zkserver::ZooKeeperCluster* source_;
   static zk::Client* owner_;  // its session owns /t/eph
+  static zkserver::ZooKeeperCluster* target_;
   static bool ready_;
 };
 
 zkserver::ZooKeeperCluster* TreeSyncTest::source_ = nullptr;
+zkserver::ZooKeeperCluster* TreeSyncTest::target_ = nullptr;
 zk::Client* TreeSyncTest::owner_ = nullptr;
 bool TreeSyncTest::ready_ = false;
 
-TEST_F(TreeSyncTest, RestoreIntoAnEmptyServerEqualsTheSource) {
-  auto target = StartTarget();
-  ASSERT_NE(target, nullptr);
-  Ran restore =
-      Zkarrow("restore " + SourceFile().string() + " " + Zk(*target) + " --acl --auth " + kAuth);
+TEST_F(TreeSyncTest, RestoreIntoAnEmptySubtreeEqualsTheSource) {
+  Ran restore = Zkarrow("restore " + SourceFile().string() + " " + Zk(*target_, TestRoot()) +
+                        " --acl --auth " + kAuth);
   ASSERT_EQ(restore.exit, 0) << restore.output;
   EXPECT_NE(restore.output.find("skipped 1 ephemeral"), std::string::npos) << restore.output;
 
   // kazoo: data, ACLs and shape equal (the ephemeral node excepted).
   std::vector<nlohmann::json> expected = WithoutEphemerals(Kazoo(source_->ConnectString()));
-  std::vector<nlohmann::json> actual = WithoutEphemerals(Kazoo(target->ConnectString()));
+  std::vector<nlohmann::json> actual =
+      WithoutEphemerals(Kazoo(target_->ConnectString(), TestRoot()));
   ASSERT_GT(expected.size(), static_cast<size_t>(kWideChildren + kDepth));
   EXPECT_EQ(FirstDifference(expected, actual), "");
   auto nulls = std::find_if(actual.begin(), actual.end(),
@@ -274,59 +313,56 @@ TEST_F(TreeSyncTest, RestoreIntoAnEmptyServerEqualsTheSource) {
   EXPECT_TRUE((*nulls)["data_hex"].is_null()) << "null data restored as " << nulls->dump();
 
   // Kinds, from the target's own data directory; sequential names as named.
-  std::map<std::string, std::string> kinds = OfflineKinds(target->data_dir(0));
-  EXPECT_EQ(kinds["/t/container"], "container");
-  EXPECT_EQ(kinds["/t/ttl"], "ttl");
-  EXPECT_EQ(kinds["/t/wide/c7"], "persistent");
+  std::map<std::string, std::string> kinds = OfflineKinds(target_->data_dir(0));
+  EXPECT_EQ(kinds[Path("/t/container")], "container");
+  EXPECT_EQ(kinds[Path("/t/ttl")], "ttl");
+  EXPECT_EQ(kinds[Path("/t/wide/c7")], "persistent");
   std::map<std::string, std::string> source_kinds = OfflineKinds(source_->data_dir(0));
   std::vector<std::string> sequential;
   for (const auto& [path, kind] : source_kinds) {
     if (path.starts_with("/t/seq-")) sequential.push_back(path);
   }
   ASSERT_EQ(sequential.size(), 3u);
-  for (const std::string& path : sequential) EXPECT_EQ(kinds.count(path), 1u) << path;
-  EXPECT_EQ(kinds.count("/t/eph"), 0u);
+  for (const std::string& path : sequential) EXPECT_EQ(kinds.count(Path(path)), 1u) << path;
+  EXPECT_EQ(kinds.count(Path("/t/eph")), 0u);
 
   // diff of the two: equal (exit 0), from the file and from the live source.
-  Ran diff = Zkarrow("diff " + SourceFile().string() + " " + Zk(*target) + " --auth " + kAuth +
-                     " --format json");
+  Ran diff = Zkarrow("diff " + SourceFile().string() + " " + Zk(*target_, TestRoot()) + " --auth " +
+                     kAuth + " --format json");
   EXPECT_EQ(diff.exit, 1) << diff.output;  // the ephemeral node exists only in the source
   EXPECT_NE(diff.output.find("1 differences: removed 1"), std::string::npos) << diff.output;
-  Ran live_diff = Zkarrow("diff " + Zk(*source_, "/t/wide") + " " + Zk(*target, "/t/wide") +
+  Ran live_diff = Zkarrow("diff " + Zk(*source_, "/t/wide") + " " + Zk(*target_, Path("/t/wide")) +
                           " --auth " + kAuth);
   EXPECT_EQ(live_diff.exit, 0) << live_diff.output;
-  Ran whole = Zkarrow("diff " + Zk(*source_, "/t") + " " + Zk(*target, "/t") + " --auth " + kAuth +
-                      " --exclude /eph");
+  Ran whole = Zkarrow("diff " + Zk(*source_, "/t") + " " + Zk(*target_, Path("/t")) + " --auth " +
+                      kAuth + " --exclude /eph");
   EXPECT_EQ(whole.exit, 0) << whole.output;
 
   // A second restore does nothing.
-  Ran again = Zkarrow("restore " + SourceFile().string() + " " + Zk(*target) + " --auth " + kAuth);
+  Ran again = Zkarrow("restore " + SourceFile().string() + " " + Zk(*target_, TestRoot()) +
+                      " --auth " + kAuth);
   ASSERT_EQ(again.exit, 0) << again.output;
   EXPECT_NE(again.output.find(": 0 created, 0 updated, 0 ACLs set, 0 deleted"), std::string::npos)
       << again.output;
 }
 
 TEST_F(TreeSyncTest, DiffReportsExactlyTheChangesAndMirrorUndoesThem) {
-  auto target = StartTarget();
-  ASSERT_NE(target, nullptr);
   const std::string source = Zk(*source_, "/t/deep/d/d");
-  const std::string copy_target = Zk(*target, "/copy");
+  const std::string copy_target = Zk(*target_, Path("/copy"));
   // Read by two sessions: the same tree.
-  Ran copy = Zkarrow("copy " + source + " " + copy_target + " --auth " + kAuth + " --sessions 2");
-  ASSERT_EQ(copy.exit, 0) << copy.output;
-  Ran equal = Zkarrow("diff " + source + " " + copy_target + " --auth " + kAuth);
-  ASSERT_EQ(equal.exit, 0) << equal.output;
+  CopyAndDiff(source, copy_target, {.shared = "--auth " + kAuth, .write = "--sessions 2"});
+  ASSERT_FALSE(HasFailure());
 
-  auto client = Connect(target->ConnectString());
+  auto client = Connect(target_->ConnectString());
   ASSERT_NE(client, nullptr);
-  Must(client->Create("/copy/added", "new"));
-  Must(client->Create("/copy/d/added-too", "new"));
-  Must(client->SetData("/copy/d/d", "changed", -1));
+  Must(client->Create(Path("/copy/added"), "new"));
+  Must(client->Create(Path("/copy/d/added-too"), "new"));
+  Must(client->SetData(Path("/copy/d/d"), "changed", -1));
   // Still administrable, so that restore may set it back.
   const int32_t no_delete = zk::perms::kAll & ~zk::perms::kDelete;
-  Must(client->SetAcl("/copy/d/d/d", {{no_delete, "world", "anyone"}}, -1));
+  Must(client->SetAcl(Path("/copy/d/d/d"), {{no_delete, "world", "anyone"}}, -1));
   // Removing a node removes its subtree: delete the deepest one.
-  std::string deepest = "/copy";
+  std::string deepest = Path("/copy");
   for (int depth = 3; depth < kDepth; ++depth) deepest += "/d";
   ASSERT_TRUE(client->Delete(deepest, -1).get().ok());
 
@@ -340,7 +376,7 @@ TEST_F(TreeSyncTest, DiffReportsExactlyTheChangesAndMirrorUndoesThem) {
   std::filesystem::remove(rows_file);
   std::map<std::string, std::string> changes;
   for (const auto& row : rows) changes[row["path"]] = row["change"];
-  const std::string tail = deepest.substr(std::string("/copy").size());
+  const std::string tail = deepest.substr(Path("/copy").size());
   const std::map<std::string, std::string> expected = {{"/added", "added"},
                                                        {"/d/added-too", "added"},
                                                        {"/d/d", "data"},
@@ -381,12 +417,9 @@ TEST_F(TreeSyncTest, DiffReportsExactlyTheChangesAndMirrorUndoesThem) {
   EXPECT_EQ(unchanged.exit, 1) << "the dry run wrote something: " << unchanged.output;
 
   Ran mirror =
-      Zkarrow("copy " + source + " " + copy_target + " --auth " + kAuth + " --mode mirror");
-  ASSERT_EQ(mirror.exit, 0) << mirror.output;
+      CopyAndDiff(source, copy_target, {.shared = "--auth " + kAuth, .write = "--mode mirror"});
   EXPECT_NE(mirror.output.find(": 1 created, 1 updated, 1 ACLs set, 2 deleted"), std::string::npos)
       << mirror.output;
-  Ran after = Zkarrow("diff " + source + " " + copy_target + " --auth " + kAuth);
-  EXPECT_EQ(after.exit, 0) << after.output;
   Ran again = Zkarrow("copy " + source + " " + copy_target + " --auth " + kAuth + " --mode mirror");
   ASSERT_EQ(again.exit, 0) << again.output;
   EXPECT_NE(again.output.find(": 0 created, 0 updated, 0 ACLs set, 0 deleted"), std::string::npos)
@@ -396,27 +429,23 @@ TEST_F(TreeSyncTest, DiffReportsExactlyTheChangesAndMirrorUndoesThem) {
 // ZooKeeper's null data is not empty data: copy (streaming into an empty
 // target, and sorted) writes it as null, diff tells the two apart from live
 // sources and from files, and a --no-data file's null cells still mean "not
-// read". (Restore from the offline snapshot: RestoreIntoAnEmptyServer...)
+// read". (Restore from the offline snapshot: RestoreIntoAnEmptySubtree...)
 TEST_F(TreeSyncTest, NullDataIsCopiedAsNullAndDiffersFromEmptyData) {
-  auto target = StartTarget();
-  ASSERT_NE(target, nullptr);
   const std::string source = Zk(*source_, "/t/nulls");
-  const std::string copied = Zk(*target, "/n");
+  const std::string copied = Zk(*target_, Path("/n"));
   std::vector<nlohmann::json> expected = Kazoo(source_->ConnectString(), "/t/nulls");
   ASSERT_EQ(expected.size(), 4u);
   ASSERT_TRUE(expected[0]["data_hex"].is_null()) << expected[0].dump();
-  Ran copy = Zkarrow("copy " + source + " " + copied + " --auth " + kAuth);
-  ASSERT_EQ(copy.exit, 0) << copy.output;
-  EXPECT_EQ(FirstDifference(expected, Kazoo(target->ConnectString(), "/n")), "");
-  Ran equal = Zkarrow("diff " + source + " " + copied + " --auth " + kAuth);
-  EXPECT_EQ(equal.exit, 0) << equal.output;
+  CopyAndDiff(source, copied, {.shared = "--auth " + kAuth});
+  ASSERT_FALSE(HasFailure());
+  EXPECT_EQ(FirstDifference(expected, Kazoo(target_->ConnectString(), Path("/n"))), "");
 
   // Null made empty on the target: two data differences, both ways, live
   // and from a snapshot file.
-  auto client = Connect(target->ConnectString());
+  auto client = Connect(target_->ConnectString());
   ASSERT_NE(client, nullptr);
-  Must(client->SetData("/n", "", -1));
-  Must(client->SetData("/n/a", "", -1));
+  Must(client->SetData(Path("/n"), "", -1));
+  Must(client->SetData(Path("/n/a"), "", -1));
   const std::filesystem::path rows_file = TempPath("null-diff.jsonl");
   Ran diff = Zkarrow("diff " + source + " " + copied + " --auth " + kAuth + " --format json -o " +
                      rows_file.string());
@@ -444,7 +473,7 @@ TEST_F(TreeSyncTest, NullDataIsCopiedAsNullAndDiffersFromEmptyData) {
   Ran update = Zkarrow("copy " + source + " " + copied + " --auth " + kAuth);
   ASSERT_EQ(update.exit, 0) << update.output;
   EXPECT_NE(update.output.find(": 0 created, 2 updated"), std::string::npos) << update.output;
-  EXPECT_EQ(FirstDifference(expected, Kazoo(target->ConnectString(), "/n")), "");
+  EXPECT_EQ(FirstDifference(expected, Kazoo(target_->ConnectString(), Path("/n"))), "");
   std::filesystem::remove(file);
 }
 
@@ -452,48 +481,42 @@ TEST_F(TreeSyncTest, NullDataIsCopiedAsNullAndDiffersFromEmptyData) {
 // sort): parents first, restrictive ACLs last, the target's root compared
 // when it exists, nothing written when the source's root is missing.
 TEST_F(TreeSyncTest, CopyIntoAnEmptyTargetEqualsTheSource) {
-  auto target = StartTarget();
-  ASSERT_NE(target, nullptr);
   // Its root missing: created with its ancestors.
-  Ran wide = Zkarrow("copy " + Zk(*source_, "/t/wide") + " " + Zk(*target, "/a/wide") + " --auth " +
-                     kAuth);
+  Ran wide = Zkarrow("copy " + Zk(*source_, "/t/wide") + " " + Zk(*target_, Path("/a/wide")) +
+                     " --auth " + kAuth);
   ASSERT_EQ(wide.exit, 0) << wide.output;
   EXPECT_NE(wide.output.find(": " + WithThousands(kWideChildren + 1) + " created"),
             std::string::npos)
       << wide.output;
   EXPECT_EQ(FirstDifference(Kazoo(source_->ConnectString(), "/t/wide"),
-                            Kazoo(target->ConnectString(), "/a/wide")),
+                            Kazoo(target_->ConnectString(), Path("/a/wide"))),
             "");
   // /t/secret denies the world creating children: its ACL is set after them.
-  Ran secret = Zkarrow("copy " + Zk(*source_, "/t/secret") + " " + Zk(*target, "/a/secret") +
+  Ran secret = Zkarrow("copy " + Zk(*source_, "/t/secret") + " " + Zk(*target_, Path("/a/secret")) +
                        " --auth " + kAuth);
   ASSERT_EQ(secret.exit, 0) << secret.output;
   EXPECT_NE(secret.output.find(": 2 created, 0 updated, 1 ACLs set"), std::string::npos)
       << secret.output;
   std::vector<nlohmann::json> expected = Kazoo(source_->ConnectString(), "/t/secret");
   ASSERT_EQ(expected.size(), 2u);
-  EXPECT_EQ(FirstDifference(expected, Kazoo(target->ConnectString(), "/a/secret")), "");
+  EXPECT_EQ(FirstDifference(expected, Kazoo(target_->ConnectString(), Path("/a/secret"))), "");
 
   // Its root present without children: compared (its data set), the rest created.
-  auto client = Connect(target->ConnectString());
+  auto client = Connect(target_->ConnectString());
   ASSERT_NE(client, nullptr);
-  Must(client->Create("/u", "other data"));
-  Ran into_root = Zkarrow("copy " + Zk(*source_, "/t/deep") + " " + Zk(*target, "/u") + " --auth " +
-                          kAuth + " --sessions 2");
-  ASSERT_EQ(into_root.exit, 0) << into_root.output;
+  Must(client->Create(Path("/u"), "other data"));
+  Ran into_root = CopyAndDiff(Zk(*source_, "/t/deep"), Zk(*target_, Path("/u")),
+                              {.shared = "--auth " + kAuth, .write = "--sessions 2"});
   EXPECT_NE(into_root.output.find(": " + std::to_string(kDepth - 1) + " created, 1 updated"),
             std::string::npos)
       << into_root.output;
-  Ran equal =
-      Zkarrow("diff " + Zk(*source_, "/t/deep") + " " + Zk(*target, "/u") + " --auth " + kAuth);
-  EXPECT_EQ(equal.exit, 0) << equal.output;
 
   // A source root that does not exist: an error, and nothing written.
-  Ran missing = Zkarrow("copy " + Zk(*source_, "/nothing-here") + " " + Zk(*target, "/b/c") +
+  Ran missing = Zkarrow("copy " + Zk(*source_, "/nothing-here") + " " + Zk(*target_, Path("/b/c")) +
                         " --auth " + kAuth);
   EXPECT_NE(missing.exit, 0) << missing.output;
   EXPECT_NE(missing.output.find("NONODE"), std::string::npos) << missing.output;
-  auto b = client->Exists("/b").get();
+  auto b = client->Exists(Path("/b")).get();
   ASSERT_TRUE(b.ok()) << b.status().ToString();
   EXPECT_FALSE(b->has_value()) << "the failed copy created /b";
 }
@@ -501,28 +524,26 @@ TEST_F(TreeSyncTest, CopyIntoAnEmptyTargetEqualsTheSource) {
 // kill -9 of a copy streaming into an empty target: the target is no
 // longer empty, and running the copy again (the sorted path) finishes it.
 TEST_F(TreeSyncTest, AKilledStreamingCopyConvergesWhenRunAgain) {
-  auto target = StartTarget();
-  ASSERT_NE(target, nullptr);
-  auto client = Connect(target->ConnectString());
+  auto client = Connect(target_->ConnectString());
   ASSERT_NE(client, nullptr);
   const std::filesystem::path log = TempPath("killed-copy.log");
   const std::string source = Zk(*source_, "/t/wide");
-  const std::string copy_target = Zk(*target, "/w");
+  const std::string copy_target = Zk(*target_, Path("/w"));
   // Small sequential batches, so that the kill lands in the middle.
   auto process = testing::ZkarrowProcess::Start(
       "copy", {source, copy_target, "--auth", kAuth, "--batch-ops", "5", "--in-flight", "1"}, log);
   ASSERT_TRUE(process.ok()) << process.status().ToString();
-  ASSERT_GE(WaitForDescendants(*client, "/w", 500), 500) << "the copy never got going";
+  ASSERT_GE(WaitForDescendants(*client, Path("/w"), 500), 500) << "the copy never got going";
   ASSERT_EQ(::kill((*process)->pid(), SIGKILL), 0);
   ASSERT_FALSE((*process)->Wait().ok());
-  auto partial = client->GetAllChildrenNumber("/w").get();
+  auto partial = client->GetAllChildrenNumber(Path("/w")).get();
   ASSERT_TRUE(partial.ok());
   EXPECT_LT(*partial, kWideChildren) << "the copy finished before it was killed";
 
   Ran again = Zkarrow("copy " + source + " " + copy_target + " --auth " + kAuth);
   ASSERT_EQ(again.exit, 0) << again.output;
   EXPECT_EQ(FirstDifference(Kazoo(source_->ConnectString(), "/t/wide"),
-                            Kazoo(target->ConnectString(), "/w")),
+                            Kazoo(target_->ConnectString(), Path("/w"))),
             "");
   std::filesystem::remove(log);
 }
@@ -530,21 +551,20 @@ TEST_F(TreeSyncTest, AKilledStreamingCopyConvergesWhenRunAgain) {
 // A writer changes a node whose update is planned in a later batch: that
 // batch fails on the version, is re-read and re-planned.
 TEST_F(TreeSyncTest, AConcurrentWriterMakesItsBatchReplan) {
-  auto target = StartTarget();
-  ASSERT_NE(target, nullptr);
-  auto client = Connect(target->ConnectString());
-  auto writer = Connect(target->ConnectString());
+  auto client = Connect(target_->ConnectString());
+  auto writer = Connect(target_->ConnectString());
   ASSERT_NE(client, nullptr);
   ASSERT_NE(writer, nullptr);
-  std::vector<sampletree::SampleNode> old_nodes = {{"/cw", ""}};
-  for (int i = 0; i < 500; ++i) old_nodes.push_back({"/cw/n" + std::to_string(1000 + i), "old"});
+  std::vector<sampletree::SampleNode> old_nodes = {{Path("/cw"), ""}};
+  for (int i = 0; i < 500; ++i)
+    old_nodes.push_back({Path("/cw/n") + std::to_string(1000 + i), "old"});
   ASSERT_TRUE(sampletree::LoadSampleTree(*client, old_nodes).ok());
 
   std::vector<treesync::Record> records;
   for (const auto& node : old_nodes) {
     treesync::Record record;
-    record.path = node.path == "/cw" ? "/" : node.path.substr(3);
-    record.data = node.path == "/cw" ? "" : "new";
+    record.path = node.path == Path("/cw") ? "/" : node.path.substr(Path("/cw").size());
+    record.data = node.path == Path("/cw") ? "" : "new";
     record.stat = zk::Stat{};
     records.push_back(std::move(record));
   }
@@ -566,17 +586,17 @@ TEST_F(TreeSyncTest, AConcurrentWriterMakesItsBatchReplan) {
   options.progress = [&](const treesync::RestoreStats&) {
     if (wrote) return;
     wrote = true;  // after the first batch went out; the last is still to come
-    auto set = writer->SetData("/cw/n1499", "theirs", -1).get();
+    auto set = writer->SetData(Path("/cw/n1499"), "theirs", -1).get();
     ASSERT_TRUE(set.ok()) << set.status().ToString();
   };
   treesync::RestoreStats stats;
-  Status restored = treesync::Restore(source, *client, "/cw", options, &stats);
+  Status restored = treesync::Restore(source, *client, Path("/cw"), options, &stats);
   ASSERT_TRUE(restored.ok()) << restored.ToString();
   EXPECT_TRUE(wrote);
   EXPECT_EQ(stats.replanned_batches, 1);
   EXPECT_EQ(stats.updated, 500);
   // Re-planned from the node as the writer left it (version 1), then set.
-  auto data = client->GetData("/cw/n1499").get();
+  auto data = client->GetData(Path("/cw/n1499")).get();
   ASSERT_TRUE(data.ok());
   EXPECT_EQ(data->data, "new");
   EXPECT_EQ(data->stat.version, 2);
@@ -623,22 +643,23 @@ TEST_F(TreeSyncTest, AtomicIsAllOrNothingAndRefusesWhatDoesNotFit) {
   EXPECT_EQ(Kazoo(plain->ConnectString()).size(), 1u) << "the ancestors were created outside it";
 
   // The same without the TTL node's refusal: all of it, in one transaction.
-  auto other = StartTarget();
-  ASSERT_NE(other, nullptr);
-  Ran applied = Zkarrow("restore " + ttl_file.string() + " " + Zk(*other, "/") + " --atomic");
+  Ran applied =
+      Zkarrow("restore " + ttl_file.string() + " " + Zk(*target_, TestRoot()) + " --atomic");
   EXPECT_EQ(applied.exit, 0) << applied.output;
   EXPECT_NE(applied.output.find("in 1 batches"), std::string::npos) << applied.output;
-  EXPECT_EQ(FirstDifference(Kazoo(extended->ConnectString()), Kazoo(other->ConnectString())), "");
-  std::map<std::string, std::string> kinds = OfflineKinds(other->data_dir(0));
-  EXPECT_EQ(kinds["/s/ttl"], "ttl");
-  EXPECT_EQ(kinds["/s/n3/c"], "container");
+  EXPECT_EQ(FirstDifference(Kazoo(extended->ConnectString(), "/s"),
+                            Kazoo(target_->ConnectString(), Path("/s"))),
+            "");
+  std::map<std::string, std::string> kinds = OfflineKinds(target_->data_dir(0));
+  EXPECT_EQ(kinds[Path("/s/ttl")], "ttl");
+  EXPECT_EQ(kinds[Path("/s/n3/c")], "container");
   // And applied below missing ancestors, still one transaction.
-  Ran nested =
-      Zkarrow("restore " + ttl_file.string() + " " + Zk(*other, "/anc1/anc2/atom") + " --atomic");
+  Ran nested = Zkarrow("restore " + ttl_file.string() + " " +
+                       Zk(*target_, Path("/anc1/anc2/atom")) + " --atomic");
   EXPECT_EQ(nested.exit, 0) << nested.output;
   EXPECT_NE(nested.output.find("in 1 batches"), std::string::npos) << nested.output;
   EXPECT_EQ(FirstDifference(Kazoo(extended->ConnectString(), "/s"),
-                            Kazoo(other->ConnectString(), "/anc1/anc2/atom/s")),
+                            Kazoo(target_->ConnectString(), Path("/anc1/anc2/atom/s"))),
             "");
   std::filesystem::remove(ttl_file);
 }
@@ -649,26 +670,25 @@ TEST_F(TreeSyncTest, AtomicIsAllOrNothingAndRefusesWhatDoesNotFit) {
 // not compare it, and copy, read without credentials, does not create it.
 TEST_F(TreeSyncTest, AnUnreadableSubtreeOfTheSourceIsLeftAlone) {
   constexpr int kChildren = 50;
-  auto target = StartTarget();
-  ASSERT_NE(target, nullptr);
-  auto alice = Connect(target->ConnectString());
+  auto alice = Connect(target_->ConnectString());
   ASSERT_NE(alice, nullptr);
-  Must(alice->Create("/w", "top"));
-  Must(alice->Create("/w/open", "readable"));
-  Must(alice->Create("/w/sec", "alice's", zk::CreatorAllAcl()));
+  Must(alice->Create(Path("/w"), "top"));
+  Must(alice->Create(Path("/w/open"), "readable"));
+  Must(alice->Create(Path("/w/sec"), "alice's", zk::CreatorAllAcl()));
   for (int i = 0; i < kChildren; ++i) {
-    Must(alice->Create("/w/sec/c" + std::to_string(i), "x", zk::CreatorAllAcl()));
+    Must(alice->Create(Path("/w/sec/c") + std::to_string(i), "x", zk::CreatorAllAcl()));
   }
   // Sorts between /w/sec and its children: still compared and restored.
-  Must(alice->Create("/w/sec-next", "readable"));
+  Must(alice->Create(Path("/w/sec-next"), "readable"));
 
   const std::filesystem::path anonymous = TempPath("anonymous.arrow");
-  Ran snapshot = Zkarrow("snapshot --zk " + target->ConnectString() + " --path /w --acl -o " +
-                         anonymous.string());
+  Ran snapshot = Zkarrow("snapshot --zk " + target_->ConnectString() + " --path " + Path("/w") +
+                         " --acl -o " + anonymous.string());
   ASSERT_EQ(snapshot.exit, 0) << snapshot.output;
-  Must(alice->SetData("/w/sec-next", "changed since", -1));
+  Must(alice->SetData(Path("/w/sec-next"), "changed since", -1));
 
-  Ran diff = Zkarrow("diff " + anonymous.string() + " " + Zk(*target, "/w") + " --auth " + kAuth);
+  Ran diff =
+      Zkarrow("diff " + anonymous.string() + " " + Zk(*target_, Path("/w")) + " --auth " + kAuth);
   EXPECT_EQ(diff.exit, 4) << diff.output;
   EXPECT_EQ(diff.output.find("removed"), std::string::npos) << diff.output;
   EXPECT_NE(diff.output.find("could not compare 1 unreadable subtree (/sec: NOAUTH in " +
@@ -677,7 +697,7 @@ TEST_F(TreeSyncTest, AnUnreadableSubtreeOfTheSourceIsLeftAlone) {
       << diff.output;
   EXPECT_NE(diff.output.find("elsewhere 1 differences: data 1"), std::string::npos) << diff.output;
 
-  Ran restore = Zkarrow("restore " + anonymous.string() + " " + Zk(*target, "/w") +
+  Ran restore = Zkarrow("restore " + anonymous.string() + " " + Zk(*target_, Path("/w")) +
                         " --mode mirror --auth " + kAuth);
   ASSERT_EQ(restore.exit, 0) << restore.output;
   EXPECT_NE(restore.output.find(": 0 created, 1 updated, 0 ACLs set, 0 deleted"), std::string::npos)
@@ -686,45 +706,44 @@ TEST_F(TreeSyncTest, AnUnreadableSubtreeOfTheSourceIsLeftAlone) {
                                 "nothing at or below it was written"),
             std::string::npos)
       << restore.output;
-  auto left = alice->GetAllChildrenNumber("/w/sec").get();
+  auto left = alice->GetAllChildrenNumber(Path("/w/sec")).get();
   ASSERT_TRUE(left.ok()) << left.status().ToString();
   EXPECT_EQ(*left, kChildren);
-  auto data = alice->GetData("/w/sec-next").get();
+  auto data = alice->GetData(Path("/w/sec-next")).get();
   ASSERT_TRUE(data.ok()) << data.status().ToString();
   EXPECT_EQ(data->data, "readable");
 
   // Read without credentials into an empty target: the streaming copy.
-  Ran copy = Zkarrow("copy " + Zk(*target, "/w") + " " + Zk(*target, "/copy") + " --no-acl");
+  Ran copy =
+      Zkarrow("copy " + Zk(*target_, Path("/w")) + " " + Zk(*target_, Path("/copy")) + " --no-acl");
   ASSERT_EQ(copy.exit, 0) << copy.output;
   EXPECT_NE(copy.output.find("skipped 1 unreadable subtree (/sec: NOAUTH in the source)"),
             std::string::npos)
       << copy.output;
-  EXPECT_TRUE(alice->Exists("/copy/sec-next").get().value().has_value());
-  EXPECT_FALSE(alice->Exists("/copy/sec").get().value().has_value());
+  EXPECT_TRUE(alice->Exists(Path("/copy/sec-next")).get().value().has_value());
+  EXPECT_FALSE(alice->Exists(Path("/copy/sec")).get().value().has_value());
   std::filesystem::remove(anonymous);
 }
 
 // A node of the target that the restorer may not write below: the error
 // names the node and the cause, and the rest of the run stops there.
 TEST_F(TreeSyncTest, ATargetAclDenyingTheRestorerIsAClearError) {
-  auto target = StartTarget();
-  ASSERT_NE(target, nullptr);
   zk::ClientOptions bob_options;
-  bob_options.connect_string = target->ConnectString();
+  bob_options.connect_string = target_->ConnectString();
   bob_options.auth = {{"digest", "bob:other"}};
   auto bob = zk::Client::Connect(bob_options);
   ASSERT_TRUE(bob.ok()) << bob.status().ToString();
   // /copy exists on the target and only bob may create below it.
-  Must((*bob)->Create("/copy", "", zk::CreatorAllAcl()));
-  Ran copy = Zkarrow("copy " + Zk(*source_, "/t/deep/d/d/d") + " " + Zk(*target, "/copy") +
+  Must((*bob)->Create(Path("/copy"), "", zk::CreatorAllAcl()));
+  Ran copy = Zkarrow("copy " + Zk(*source_, "/t/deep/d/d/d") + " " + Zk(*target_, Path("/copy")) +
                      " --auth " + kAuth);
   EXPECT_EQ(copy.exit, 1) << copy.output;
   // A source that does not exist is an error, not an empty tree to mirror.
-  Ran missing = Zkarrow("copy " + Zk(*source_, "/no/such/node") + " " + Zk(*target, "/copy") +
-                        " --mode mirror --auth " + kAuth);
+  Ran missing = Zkarrow("copy " + Zk(*source_, "/no/such/node") + " " +
+                        Zk(*target_, Path("/copy")) + " --mode mirror --auth " + kAuth);
   EXPECT_EQ(missing.exit, 1) << missing.output;
   EXPECT_NE(missing.output.find("NONODE"), std::string::npos) << missing.output;
-  EXPECT_TRUE((*bob)->Exists("/copy").get().value().has_value());
+  EXPECT_TRUE((*bob)->Exists(Path("/copy")).get().value().has_value());
   EXPECT_NE(copy.output.find("NOAUTH"), std::string::npos) << copy.output;
   EXPECT_NE(copy.output.find("the restorer's credentials (--auth, --auth-file) do not allow"),
             std::string::npos)
@@ -736,17 +755,15 @@ TEST_F(TreeSyncTest, ATargetAclDenyingTheRestorerIsAClearError) {
 // refused, with advice, rather than given the world (which could read and
 // take the node meanwhile).
 TEST_F(TreeSyncTest, WithoutCredentialsARestrictiveParentIsRefused) {
-  auto target = StartTarget();
-  ASSERT_NE(target, nullptr);
-  Ran restore = Zkarrow("restore " + SourceFile().string() + " " + Zk(*target, "/"));
+  Ran restore = Zkarrow("restore " + SourceFile().string() + " " + Zk(*target_, TestRoot()));
   EXPECT_EQ(restore.exit, 1) << restore.output;
   EXPECT_NE(restore.output.find("the restorer has no identity"), std::string::npos)
       << restore.output;
   EXPECT_NE(restore.output.find("--no-acl"), std::string::npos) << restore.output;
-  auto client = Connect(target->ConnectString(), /*auth=*/false);
+  auto client = Connect(target_->ConnectString(), /*auth=*/false);
   ASSERT_NE(client, nullptr);
   for (const std::string path : {"/t/secret", "/t/locked"}) {
-    auto acl = client->GetAcl(path).get();
+    auto acl = client->GetAcl(Path(path)).get();
     EXPECT_EQ(zk::ErrorCodeOf(acl.status()), zk::ErrorCode::NONODE)
         << path << " was written: " << (acl.ok() ? acl->acls.front().scheme : "");
   }
@@ -754,31 +771,32 @@ TEST_F(TreeSyncTest, WithoutCredentialsARestrictiveParentIsRefused) {
 
 // kill -9 of a restore half way: running it again finishes the job.
 TEST_F(TreeSyncTest, AKilledRestoreConvergesWhenRunAgain) {
-  auto target = StartTarget();
-  ASSERT_NE(target, nullptr);
-  auto client = Connect(target->ConnectString());
+  auto client = Connect(target_->ConnectString());
   ASSERT_NE(client, nullptr);
   const std::filesystem::path log = TempPath("killed.log");
   // Small sequential batches, so that the kill lands in the middle.
-  auto process = testing::ZkarrowProcess::Start(
-      "restore",
-      {SourceFile().string(), Zk(*target), "--auth", kAuth, "--batch-ops", "5", "--in-flight", "1"},
-      log);
+  auto process =
+      testing::ZkarrowProcess::Start("restore",
+                                     {SourceFile().string(), Zk(*target_, TestRoot()), "--auth",
+                                      kAuth, "--batch-ops", "5", "--in-flight", "1"},
+                                     log);
   ASSERT_TRUE(process.ok()) << process.status().ToString();
-  ASSERT_GE(WaitForDescendants(*client, "/t/wide", 500), 500) << "the restore never got going";
+  ASSERT_GE(WaitForDescendants(*client, Path("/t/wide"), 500), 500)
+      << "the restore never got going";
   ASSERT_EQ(::kill((*process)->pid(), SIGKILL), 0);
   auto status = (*process)->Wait();  // an error: the process died of the signal
   ASSERT_FALSE(status.ok());
   EXPECT_NE(status.status().message().find("signal 9"), std::string::npos)
       << status.status().ToString();
-  auto partial = client->GetAllChildrenNumber("/t/wide").get();
+  auto partial = client->GetAllChildrenNumber(Path("/t/wide")).get();
   ASSERT_TRUE(partial.ok());
   EXPECT_LT(*partial, kWideChildren) << "the restore finished before it was killed";
 
-  Ran again = Zkarrow("restore " + SourceFile().string() + " " + Zk(*target) + " --auth " + kAuth);
+  Ran again = Zkarrow("restore " + SourceFile().string() + " " + Zk(*target_, TestRoot()) +
+                      " --auth " + kAuth);
   ASSERT_EQ(again.exit, 0) << again.output;
   EXPECT_EQ(FirstDifference(WithoutEphemerals(Kazoo(source_->ConnectString())),
-                            WithoutEphemerals(Kazoo(target->ConnectString()))),
+                            WithoutEphemerals(Kazoo(target_->ConnectString(), TestRoot()))),
             "");
   std::filesystem::remove(log);
 }
@@ -834,37 +852,70 @@ TEST_F(TreeSyncTest, KillingTheConnectedServerOfAnEnsembleConverges) {
             "");
 }
 
+// One standalone server shared by the suite's tests, each working below a
+// root of its own (named after the test), so that none sees or disturbs
+// another's nodes: starting a server is most of a small test's time.
+class SharedServerTest : public ::testing::Test {
+ protected:
+  static void SetUpTestSuite() {
+    auto cluster = zkserver::ZooKeeperCluster::Start({});
+    ASSERT_TRUE(cluster.ok()) << cluster.status().ToString();
+    server_ = std::move(*cluster).release();
+  }
+
+  static void TearDownTestSuite() {
+    delete server_;
+    server_ = nullptr;
+  }
+
+  void SetUp() override {
+    ASSERT_NE(server_, nullptr) << "the server fixture failed; see above";
+    root_ = TestRoot();
+    client_ = Connect(server_->ConnectString(), /*auth=*/false);
+    ASSERT_NE(client_, nullptr);
+    Must(client_->Create(root_, ""));
+  }
+
+  // `path` ("/a/b") below this test's root.
+  std::string Path(const std::string& path) const { return root_ + path; }
+  // The same as a zk:// address.
+  std::string Url(const std::string& path) const {
+    return "zk://" + server_->ConnectString() + Path(path);
+  }
+
+  static zkserver::ZooKeeperCluster* server_;
+  std::string root_;
+  std::unique_ptr<zk::Client> client_;  // without credentials
+};
+
+zkserver::ZooKeeperCluster* SharedServerTest::server_ = nullptr;
+
 // ZooKeeper names a sequential node after its parent's cversion. Restored
 // children are created by name, so the parent's cversion must be advanced
 // past their numbers, or the application's next sequential create there
 // collides with a restored node.
-TEST(SequenceTest, TheNextSequentialCreateAfterACopyDoesNotCollide) {
-  auto cluster = zkserver::ZooKeeperCluster::Start({});
-  ASSERT_TRUE(cluster.ok()) << cluster.status().ToString();
-  auto client = Connect((*cluster)->ConnectString(), /*auth=*/false);
-  ASSERT_NE(client, nullptr);
-  Must(client->Create("/app", ""));
-  Must(client->Create("/app/locks", ""));
+TEST_F(SharedServerTest, TheNextSequentialCreateAfterACopyDoesNotCollide) {
+  Must(client_->Create(Path("/app"), ""));
+  Must(client_->Create(Path("/app/locks"), ""));
   for (int i = 0; i < 3; ++i) {
-    Must(client->Create("/app/locks/lock-", "", zk::OpenAclUnsafe(),
-                        zk::CreateMode::kPersistentSequential));
+    Must(client_->Create(Path("/app/locks/lock-"), "", zk::OpenAclUnsafe(),
+                         zk::CreateMode::kPersistentSequential));
   }
   // lock-0000000001 and lock-0000000002 remain; the cversion is 4.
-  ASSERT_TRUE(client->Delete("/app/locks/lock-0000000000").get().ok());
+  ASSERT_TRUE(client_->Delete(Path("/app/locks/lock-0000000000")).get().ok());
   // An existing target (the sorted path) as well as an empty one (streamed).
-  Must(client->Create("/existing", ""));
-  Must(client->Create("/existing/other", ""));
-  const std::string zk = "zk://" + (*cluster)->ConnectString();
+  Must(client_->Create(Path("/existing"), ""));
+  Must(client_->Create(Path("/existing/other"), ""));
   for (const std::string target : {"/empty", "/existing"}) {
-    Ran copy = Zkarrow("copy " + zk + "/app " + zk + target);
+    Ran copy = Zkarrow("copy " + Url("/app") + " " + Url(target));
     ASSERT_EQ(copy.exit, 0) << copy.output;
     EXPECT_EQ(copy.output.find("warning"), std::string::npos) << copy.output;
-    auto next = client
-                    ->Create(target + "/locks/lock-", "", zk::OpenAclUnsafe(),
+    auto next = client_
+                    ->Create(Path(target + "/locks/lock-"), "", zk::OpenAclUnsafe(),
                              zk::CreateMode::kPersistentSequential)
                     .get();
     ASSERT_TRUE(next.ok()) << target << ": " << next.status().ToString();
-    EXPECT_GT(next->path, target + "/locks/lock-0000000002");
+    EXPECT_GT(next->path, Path(target + "/locks/lock-0000000002"));
   }
 }
 
@@ -872,31 +923,27 @@ TEST(SequenceTest, TheNextSequentialCreateAfterACopyDoesNotCollide) {
 // its children (the ACL would have to come after them, and multi has no
 // setACL): refused before writing, with the reason, not as the restorer's
 // lack of rights.
-TEST(AtomicAclTest, AParentThatDeniesCreateIsRefusedWithTheReason) {
-  auto cluster = zkserver::ZooKeeperCluster::Start({});
-  ASSERT_TRUE(cluster.ok()) << cluster.status().ToString();
-  auto client = Connect((*cluster)->ConnectString(), /*auth=*/false);
-  ASSERT_NE(client, nullptr);
-  Must(client->Create("/ro", "read-only"));
-  Must(client->Create("/ro/child", "c"));
-  Must(client->SetAcl("/ro", {{zk::perms::kRead, "world", "anyone"}}, -1));
+TEST_F(SharedServerTest, AnAtomicParentThatDeniesCreateIsRefusedWithTheReason) {
+  Must(client_->Create(Path("/ro"), "read-only"));
+  Must(client_->Create(Path("/ro/child"), "c"));
+  Must(client_->SetAcl(Path("/ro"), {{zk::perms::kRead, "world", "anyone"}}, -1));
   const std::filesystem::path file = TempPath("read-only.arrow");
-  Ran snapshot = Zkarrow("snapshot --zk " + (*cluster)->ConnectString() + " --path /ro --acl -o " +
-                         file.string());
+  Ran snapshot = Zkarrow("snapshot --zk " + server_->ConnectString() + " --path " + Path("/ro") +
+                         " --acl -o " + file.string());
   ASSERT_EQ(snapshot.exit, 0) << snapshot.output;
-  const std::string target = "zk://" + (*cluster)->ConnectString() + "/copy";
+  const std::string target = Url("/copy");
   Ran atomic = Zkarrow("restore " + file.string() + " " + target + " --atomic");
   EXPECT_EQ(atomic.exit, 1) << atomic.output;
   EXPECT_NE(atomic.output.find("its ACL grants no one CREATE"), std::string::npos) << atomic.output;
   EXPECT_NE(atomic.output.find("without --atomic"), std::string::npos) << atomic.output;
-  auto copy = client->Exists("/copy").get();
+  auto copy = client_->Exists(Path("/copy")).get();
   ASSERT_TRUE(copy.ok());
   EXPECT_FALSE(copy->has_value()) << "the refused restore wrote";
   // Without --atomic, the ACL is set after the child exists (the restorer
   // needs an identity for the temporary ACL until then).
   Ran batches = Zkarrow("restore " + file.string() + " " + target + " --auth " + kAuth);
   EXPECT_EQ(batches.exit, 0) << batches.output;
-  Ran equal = Zkarrow("diff zk://" + (*cluster)->ConnectString() + "/ro " + target);
+  Ran equal = Zkarrow("diff " + Url("/ro") + " " + target);
   EXPECT_EQ(equal.exit, 0) << equal.output;
   std::filesystem::remove(file);
 }
@@ -904,68 +951,58 @@ TEST(AtomicAclTest, AParentThatDeniesCreateIsRefusedWithTheReason) {
 // A node ZooKeeper accepted from a plain create, too large for any multi
 // (whose headers take its create past jute.maxbuffer): copied by a create of
 // its own, and updated by a setData of its own.
-TEST(LargeNodeTest, ANodeTooLargeForAMultiIsWrittenAlone) {
-  auto cluster = zkserver::ZooKeeperCluster::Start({});
-  ASSERT_TRUE(cluster.ok()) << cluster.status().ToString();
-  auto client = Connect((*cluster)->ConnectString(), /*auth=*/false);
-  ASSERT_NE(client, nullptr);
-  // In a multi, the create of /b1 takes 1,048,583 bytes; alone, 1,048,565.
-  constexpr size_t kDataBytes = 1048515;
-  const zk::Op create = zk::Op::Create("/b1", std::string(kDataBytes, 'x'), zk::OpenAclUnsafe());
+TEST_F(SharedServerTest, ANodeTooLargeForAMultiIsWrittenAlone) {
+  // In a multi, the create of /b1 takes 1,048,583 bytes; alone, 1,048,565
+  // (the bytes of the test's root in its path taken from its data).
+  const size_t data_bytes = 1048515 - root_.size();
+  const zk::Op create =
+      zk::Op::Create(Path("/b1"), std::string(data_bytes, 'x'), zk::OpenAclUnsafe());
   ASSERT_GT(zk::MultiOpEncodedBytes(create) + zk::kMultiEndBytes + zk::kRequestPacketOverhead,
             zk::ClientOptions{}.max_request_bytes);
-  Must(client->Create("/b1", std::string(kDataBytes, 'x')));
-  const std::string zk = "zk://" + (*cluster)->ConnectString();
-  Ran copy = Zkarrow("copy " + zk + "/b1 " + zk + "/b2");
+  Must(client_->Create(Path("/b1"), std::string(data_bytes, 'x')));
+  Ran copy = Zkarrow("copy " + Url("/b1") + " " + Url("/b2"));
   ASSERT_EQ(copy.exit, 0) << copy.output;
   EXPECT_NE(copy.output.find(": 1 created"), std::string::npos) << copy.output;
-  ASSERT_TRUE(client->SetData("/b1", std::string(kDataBytes, 'y'), -1).get().ok());
-  Ran update = Zkarrow("copy " + zk + "/b1 " + zk + "/b2");
+  ASSERT_TRUE(client_->SetData(Path("/b1"), std::string(data_bytes, 'y'), -1).get().ok());
+  Ran update = Zkarrow("copy " + Url("/b1") + " " + Url("/b2"));
   ASSERT_EQ(update.exit, 0) << update.output;
   EXPECT_NE(update.output.find(": 0 created, 1 updated"), std::string::npos) << update.output;
-  auto data = client->GetData("/b2").get();
+  auto data = client_->GetData(Path("/b2")).get();
   ASSERT_TRUE(data.ok()) << data.status().ToString();
-  EXPECT_EQ(data->data, std::string(kDataBytes, 'y'));
+  EXPECT_EQ(data->data, std::string(data_bytes, 'y'));
 }
 
 // A copy into a subtree of its own source on the same ensemble (/a to /a/b,
 // / to /backup) would read what it writes: every run nested the tree one
 // level deeper (/a/b/b/..., never equal) and said it succeeded. Refused
 // before anything is written, whatever address names the ensemble.
-TEST(OverlapTest, ACopyIntoItsOwnSourceIsRefused) {
-  auto cluster = zkserver::ZooKeeperCluster::Start({});
-  ASSERT_TRUE(cluster.ok()) << cluster.status().ToString();
-  auto client = Connect((*cluster)->ConnectString(), /*auth=*/false);
-  ASSERT_NE(client, nullptr);
-  Must(client->Create("/a", "root"));
-  Must(client->Create("/a/x", "x"));
-  const std::string zk = "zk://" + (*cluster)->ConnectString();
+TEST_F(SharedServerTest, ACopyIntoItsOwnSourceIsRefused) {
+  Must(client_->Create(Path("/a"), "root"));
+  Must(client_->Create(Path("/a/x"), "x"));
   // The same server by another name.
-  std::string by_name = (*cluster)->ConnectString();
+  std::string by_name = server_->ConnectString();
   ASSERT_EQ(by_name.rfind("127.0.0.1:", 0), 0u) << by_name;
   by_name = "zk://localhost" + by_name.substr(by_name.find(':'));
-  for (const std::string& target : {zk + "/a/b", by_name + "/a/b", zk + "/a/x/y"}) {
+  for (const std::string& target : {Url("/a/b"), by_name + Path("/a/b"), Url("/a/x/y")}) {
     for (const std::string verb : {"copy", "restore"}) {
       for (const std::string mode : {"update", "mirror"}) {
-        Ran copy = Zkarrow(verb + " " + zk + "/a " + target + " --mode " + mode);
+        Ran copy = Zkarrow(verb + " " + Url("/a") + " " + target + " --mode " + mode);
         EXPECT_EQ(copy.exit, 2) << copy.output;
         EXPECT_NE(copy.output.find("lies inside the source"), std::string::npos) << copy.output;
       }
     }
   }
-  Ran whole = Zkarrow("copy " + zk + "/ " + zk + "/backup");
+  const std::string zk = "zk://" + server_->ConnectString();
+  Ran whole = Zkarrow("copy " + zk + "/ " + Url("/backup"));
   EXPECT_EQ(whole.exit, 2) << whole.output;
-  auto children = client->GetChildren2("/a").get();
+  auto children = client_->GetChildren2(Path("/a")).get();
   ASSERT_TRUE(children.ok()) << children.status().ToString();
   EXPECT_EQ(children->children, std::vector<std::string>{"x"}) << "a refused copy wrote";
-  auto backup = client->Exists("/backup").get();
+  auto backup = client_->Exists(Path("/backup")).get();
   ASSERT_TRUE(backup.ok());
   EXPECT_FALSE(backup->has_value()) << "a refused copy wrote";
   // Beside the source, or holding it, is a copy like any other.
-  Ran beside = Zkarrow("copy " + zk + "/a " + zk + "/a-b");
-  EXPECT_EQ(beside.exit, 0) << beside.output;
-  Ran equal = Zkarrow("diff " + zk + "/a " + zk + "/a-b");
-  EXPECT_EQ(equal.exit, 0) << equal.output;
+  CopyAndDiff(Url("/a"), Url("/a-b"));
 }
 
 // SIGINT in the middle of a restore: it used to kill the process on the
@@ -973,27 +1010,27 @@ TEST(OverlapTest, ACopyIntoItsOwnSourceIsRefused) {
 // it silently. Now the run stops between batches, waits for those in
 // flight, says what it wrote and what is left (the temporary ACLs), and a
 // second run finishes it.
-TEST(InterruptTest, SigintStopsBetweenBatchesAndSaysWhatIsLeft) {
-  auto cluster = zkserver::ZooKeeperCluster::Start({});
-  ASSERT_TRUE(cluster.ok()) << cluster.status().ToString();
-  auto client = Connect((*cluster)->ConnectString());
+TEST_F(SharedServerTest, SigintStopsBetweenBatchesAndSaysWhatIsLeft) {
+  auto client = Connect(server_->ConnectString());
   ASSERT_NE(client, nullptr);
   constexpr int kChildren = 6000;
-  std::vector<sampletree::SampleNode> nodes = {{"/src", "root"}, {"/src/locked", "read-only"}};
+  std::vector<sampletree::SampleNode> nodes = {{Path("/src"), "root"},
+                                               {Path("/src/locked"), "read-only"}};
   for (int i = 0; i < kChildren; ++i) {
-    nodes.push_back({"/src/locked/c" + std::to_string(i), std::string(100, 'x')});
+    nodes.push_back({Path("/src/locked/c") + std::to_string(i), std::string(100, 'x')});
   }
   Status loaded = sampletree::LoadSampleTree(*client, nodes);
   ASSERT_TRUE(loaded.ok()) << loaded.ToString();
   // Lets no one create children: restored under a temporary ACL until its subtree exists.
-  Must(client->SetAcl("/src/locked", {{zk::perms::kRead | zk::perms::kAdmin, "auth", ""}}, -1));
+  Must(client->SetAcl(Path("/src/locked"), {{zk::perms::kRead | zk::perms::kAdmin, "auth", ""}},
+                      -1));
   const std::filesystem::path file = TempPath("interrupt.arrow");
-  Ran snapshot = Zkarrow("snapshot --zk " + (*cluster)->ConnectString() + " --path /src --acl -o " +
-                         file.string() + " --auth " + kAuth);
+  Ran snapshot = Zkarrow("snapshot --zk " + server_->ConnectString() + " --path " + Path("/src") +
+                         " --acl -o " + file.string() + " --auth " + kAuth);
   ASSERT_EQ(snapshot.exit, 0) << snapshot.output;
 
   const std::filesystem::path log = TempPath("interrupt.log");
-  const std::string target = "zk://" + (*cluster)->ConnectString() + "/dst";
+  const std::string target = Url("/dst");
   // Small sequential batches, so that the signal lands in the middle.
   auto process = testing::ZkarrowProcess::Start(
       "restore", {file.string(), target, "--auth", kAuth, "--batch-ops", "5", "--in-flight", "1"},
@@ -1001,7 +1038,7 @@ TEST(InterruptTest, SigintStopsBetweenBatchesAndSaysWhatIsLeft) {
   ASSERT_TRUE(process.ok()) << process.status().ToString();
   const auto deadline = std::chrono::steady_clock::now() + std::chrono::seconds(60);
   while (std::chrono::steady_clock::now() < deadline) {
-    auto seen = client->GetAllChildrenNumber("/dst").get();
+    auto seen = client->GetAllChildrenNumber(Path("/dst")).get();
     if (seen.ok() && *seen >= 500) break;
     std::this_thread::sleep_for(std::chrono::milliseconds(5));
   }
@@ -1013,12 +1050,11 @@ TEST(InterruptTest, SigintStopsBetweenBatchesAndSaysWhatIsLeft) {
   EXPECT_EQ(*exit, 1) << *text;
   EXPECT_NE(text->find("stopped by SIGINT or SIGTERM"), std::string::npos) << *text;
   EXPECT_NE(text->find("stopped part way"), std::string::npos) << *text;
-  EXPECT_NE(
-      text->find(
-          "the temporary ACL naming the restorer is still on 1 created node (first /dst/locked)"),
-      std::string::npos)
+  EXPECT_NE(text->find("the temporary ACL naming the restorer is still on 1 created node (first " +
+                       Path("/dst/locked") + ")"),
+            std::string::npos)
       << *text;
-  auto partial = client->GetAllChildrenNumber("/dst").get();
+  auto partial = client->GetAllChildrenNumber(Path("/dst")).get();
   ASSERT_TRUE(partial.ok()) << partial.status().ToString();
   EXPECT_LT(*partial, kChildren + 1) << "the restore finished before the signal";
   // The summary's count of created nodes is what the target holds.
@@ -1026,10 +1062,7 @@ TEST(InterruptTest, SigintStopsBetweenBatchesAndSaysWhatIsLeft) {
             std::string::npos)
       << *text;
 
-  Ran again = Zkarrow("restore " + file.string() + " " + target + " --auth " + kAuth);
-  ASSERT_EQ(again.exit, 0) << again.output;
-  Ran equal = Zkarrow("diff " + file.string() + " " + target + " --auth " + kAuth);
-  EXPECT_EQ(equal.exit, 0) << equal.output;
+  CopyAndDiff(file.string(), target, {.verb = "restore", .shared = "--auth " + kAuth});
   std::filesystem::remove(file);
   std::filesystem::remove(log);
 }
@@ -1038,89 +1071,53 @@ TEST(InterruptTest, SigintStopsBetweenBatchesAndSaysWhatIsLeft) {
 // lock, a service registration). --mode mirror used to delete one the
 // source lacks, and an update wrote the source's data into one (while the
 // summary said it skipped it). Both are left alone and counted.
-TEST(EphemeralTargetTest, MirrorLeavesTheTargetsEphemeralNodesAlone) {
-  auto cluster = zkserver::ZooKeeperCluster::Start({});
-  ASSERT_TRUE(cluster.ok()) << cluster.status().ToString();
-  auto client = Connect((*cluster)->ConnectString(), /*auth=*/false);
-  ASSERT_NE(client, nullptr);
-  Must(client->Create("/from", ""));
-  Must(client->Create("/from/keep", "k"));
-  Must(client->Create("/from/member", "the source's"));
-  Must(client->Create("/to", ""));
-  Must(client->Create("/to/keep", "k"));
+TEST_F(SharedServerTest, MirrorLeavesTheTargetsEphemeralNodesAlone) {
+  Must(client_->Create(Path("/from"), ""));
+  Must(client_->Create(Path("/from/keep"), "k"));
+  Must(client_->Create(Path("/from/member"), "the source's"));
+  Must(client_->Create(Path("/to"), ""));
+  Must(client_->Create(Path("/to/keep"), "k"));
   // This session's: a lock the source has no node for, and a node the
   // source has as persistent.
-  Must(client->Create("/to/lock", "held", zk::OpenAclUnsafe(), zk::CreateMode::kEphemeral));
-  Must(client->Create("/to/member", "alive", zk::OpenAclUnsafe(), zk::CreateMode::kEphemeral));
-  const std::string zk = "zk://" + (*cluster)->ConnectString();
-  Ran plan = Zkarrow("copy " + zk + "/from " + zk + "/to --mode mirror --dry-run --format json");
+  Must(client_->Create(Path("/to/lock"), "held", zk::OpenAclUnsafe(), zk::CreateMode::kEphemeral));
+  Must(client_->Create(Path("/to/member"), "alive", zk::OpenAclUnsafe(),
+                       zk::CreateMode::kEphemeral));
+  Ran plan =
+      Zkarrow("copy " + Url("/from") + " " + Url("/to") + " --mode mirror --dry-run --format json");
   ASSERT_EQ(plan.exit, 0) << plan.output;
   EXPECT_EQ(plan.output.find("/lock"), std::string::npos) << plan.output;
   EXPECT_EQ(plan.output.find("/member"), std::string::npos) << plan.output;
-  Ran mirror = Zkarrow("copy " + zk + "/from " + zk + "/to --mode mirror");
+  Ran mirror = Zkarrow("copy " + Url("/from") + " " + Url("/to") + " --mode mirror");
   ASSERT_EQ(mirror.exit, 0) << mirror.output;
   EXPECT_NE(
       mirror.output.find(": 0 created, 0 updated, 0 ACLs set, 0 deleted; skipped 2 ephemeral"),
       std::string::npos)
       << mirror.output;
-  auto lock = client->GetData("/to/lock").get();
+  auto lock = client_->GetData(Path("/to/lock")).get();
   ASSERT_TRUE(lock.ok()) << "the mirror deleted a live session's lock: "
                          << lock.status().ToString();
-  auto member = client->GetData("/to/member").get();
+  auto member = client_->GetData(Path("/to/member")).get();
   ASSERT_TRUE(member.ok()) << member.status().ToString();
   EXPECT_EQ(member->data, "alive");
   EXPECT_NE(member->stat.ephemeral_owner, 0);
 }
 
-// A target whose jute.maxbuffer is smaller than the client assumes drops
-// the connection on every batch larger than it. Restore used to re-plan
-// the batches 20 times and then blame a target "that kept changing", and
-// no option let the user plan smaller batches. Now the error names the
-// likely cause, and --max-request-bytes sizes the batches.
-TEST(SmallJuteMaxbufferTest, BatchesTooLargeForTheTargetAreNamedAndCanBeSized) {
-  zkserver::ClusterOptions options;
-  options.jvm_flags.push_back("-Djute.maxbuffer=200000");
-  auto cluster = zkserver::ZooKeeperCluster::Start(options);
-  ASSERT_TRUE(cluster.ok()) << cluster.status().ToString();
-  auto client = Connect((*cluster)->ConnectString(), /*auth=*/false);
-  ASSERT_NE(client, nullptr);
-  Must(client->Create("/big", ""));
-  for (int i = 0; i < 10; ++i) {
-    Must(client->Create("/big/n" + std::to_string(i), std::string(50000, 'y')));
-  }
-  const std::string zk = "zk://" + (*cluster)->ConnectString();
-  Ran copy = Zkarrow("copy " + zk + "/big " + zk + "/copy --no-acl");
-  EXPECT_EQ(copy.exit, 1) << copy.output;
-  EXPECT_NE(copy.output.find("the target dropped the connection on every batch"), std::string::npos)
-      << copy.output;
-  EXPECT_NE(copy.output.find("--max-request-bytes"), std::string::npos) << copy.output;
-  Ran sized = Zkarrow("copy " + zk + "/big " + zk + "/copy --no-acl --max-request-bytes 200000");
-  ASSERT_EQ(sized.exit, 0) << sized.output;
-  Ran equal = Zkarrow("diff " + zk + "/big " + zk + "/copy --no-acl");
-  EXPECT_EQ(equal.exit, 0) << equal.output;
-}
-
 // The target server dies in the middle of a copy: the copy stops, and its
 // summary says what was confirmed and how many batches may or may not have
 // applied (so what the target holds lies between the two), and to run it
-// again, which finishes the copy.
-TEST(CopyStopTest, ATargetDyingMidCopyIsSummarizedAndARerunFinishes) {
-  auto source = zkserver::ZooKeeperCluster::Start({});
-  ASSERT_TRUE(source.ok()) << source.status().ToString();
+// again, which finishes the copy. The target is a server of its own, which
+// the test kills.
+TEST_F(SharedServerTest, ATargetDyingMidCopyIsSummarizedAndARerunFinishes) {
   auto target = zkserver::ZooKeeperCluster::Start({});
   ASSERT_TRUE(target.ok()) << target.status().ToString();
   constexpr int kNodes = 10000;
   constexpr int kBatchOps = 1000;  // the default --batch-ops
-  std::vector<sampletree::SampleNode> nodes = {{"/big", ""}};
+  std::vector<sampletree::SampleNode> nodes = {{Path("/big"), ""}};
   for (int i = 0; i < kNodes; ++i) {
-    nodes.push_back({"/big/n" + std::to_string(i), std::string(8000, 'a' + i % 26)});
+    nodes.push_back({Path("/big/n") + std::to_string(i), std::string(8000, 'a' + i % 26)});
   }
-  {
-    auto owner = Connect((*source)->ConnectString(), /*auth=*/false);
-    ASSERT_NE(owner, nullptr);
-    ASSERT_TRUE(sampletree::LoadSampleTree(*owner, nodes).ok());
-  }
-  const std::string from = "zk://" + (*source)->ConnectString() + "/big";
+  ASSERT_TRUE(sampletree::LoadSampleTree(*client_, nodes).ok());
+  const std::string from = Url("/big");
   const std::string to = "zk://" + (*target)->ConnectString() + "/w";
   const std::filesystem::path log = TempPath("target-died.log");
   auto process =
@@ -1163,11 +1160,35 @@ TEST(CopyStopTest, ATargetDyingMidCopyIsSummarizedAndARerunFinishes) {
   EXPECT_LE(present, created + unknown * kBatchOps) << present << " present; " << *output;
   EXPECT_NE(output->find("run the same command again"), std::string::npos) << *output;
 
-  Ran again = Zkarrow("copy " + from + " " + to);
-  ASSERT_EQ(again.exit, 0) << again.output;
-  Ran equal = Zkarrow("diff " + from + " " + to);
-  EXPECT_EQ(equal.exit, 0) << equal.output;
+  CopyAndDiff(from, to);
   std::filesystem::remove(log);
+}
+
+// A target whose jute.maxbuffer is smaller than the client assumes drops
+// the connection on every batch larger than it. Restore used to re-plan
+// the batches 20 times and then blame a target "that kept changing", and
+// no option let the user plan smaller batches. Now the error names the
+// likely cause, and --max-request-bytes sizes the batches. (A server of
+// its own: the jute.maxbuffer is set when it starts.)
+TEST(SmallJuteMaxbufferTest, BatchesTooLargeForTheTargetAreNamedAndCanBeSized) {
+  zkserver::ClusterOptions options;
+  options.jvm_flags.push_back("-Djute.maxbuffer=200000");
+  auto cluster = zkserver::ZooKeeperCluster::Start(options);
+  ASSERT_TRUE(cluster.ok()) << cluster.status().ToString();
+  auto client = Connect((*cluster)->ConnectString(), /*auth=*/false);
+  ASSERT_NE(client, nullptr);
+  Must(client->Create("/big", ""));
+  for (int i = 0; i < 10; ++i) {
+    Must(client->Create("/big/n" + std::to_string(i), std::string(50000, 'y')));
+  }
+  const std::string zk = "zk://" + (*cluster)->ConnectString();
+  Ran copy = Zkarrow("copy " + zk + "/big " + zk + "/copy --no-acl");
+  EXPECT_EQ(copy.exit, 1) << copy.output;
+  EXPECT_NE(copy.output.find("the target dropped the connection on every batch"), std::string::npos)
+      << copy.output;
+  EXPECT_NE(copy.output.find("--max-request-bytes"), std::string::npos) << copy.output;
+  CopyAndDiff(zk + "/big", zk + "/copy",
+              {.shared = "--no-acl", .write = "--max-request-bytes 200000"});
 }
 
 // The 100k-znode sample tree copied between two 3-node ensembles, shared by
@@ -1268,14 +1289,11 @@ std::vector<sampletree::SampleNode> EnsembleCopyTest::expected_;
 bool EnsembleCopyTest::ready_ = false;
 
 TEST_F(EnsembleCopyTest, CopyOfTheSampleTreeEqualsTheSource) {
-  Ran copy = Zkarrow("copy " + Zk(*from_) + " " + Zk(*to_));
+  // zkarrow's own comparison of the two live trees...
+  Ran copy = CopyAndDiff(Zk(*from_), Zk(*to_));
   ASSERT_EQ(copy.exit, 0) << copy.output;
   const std::string created = ": " + WithThousands(expected_.size()) + " created, 0 updated";
   EXPECT_NE(copy.output.find(created), std::string::npos) << copy.output;
-
-  // zkarrow's own comparison of the two live trees...
-  Ran diff = Zkarrow("diff " + Zk(*from_) + " " + Zk(*to_));
-  EXPECT_EQ(diff.exit, 0) << diff.output;
   // ...and an independent one: kazoo's reading of the target against the
   // generator's nodes.
   std::vector<nlohmann::json> actual = Kazoo(to_->ConnectString());
