@@ -50,8 +50,8 @@ Status Restore(const std::string& verb, const RestoreArgs& args) {
                       "' (restore takes files and data directories)");
   }
   if (args.dry_run && args.atomic) return UsageError("--dry-run and --atomic exclude each other");
-  if (Status outside = treesync::CheckTargetOutsideSource(source, target); !outside.ok()) {
-    return UsageError(outside.message());
+  if (Status apart = treesync::CheckSourceAndTargetApart(source, target, mode); !apart.ok()) {
+    return UsageError(apart.message());
   }
   ZKA_ASSIGN_OR_RETURN(treesync::SourceOptions source_options, MakeSourceOptions(args.connection));
   source_options.read_acl = !args.no_acl;
@@ -223,7 +223,8 @@ void RegisterRestoreCommand(CLI::App& app, CommandRunner& runner) {
       "Nothing is written at or below a source node that could not be read (a NOAUTH row of a\n"
       "snapshot taken without the credentials to read it): the summary counts such subtrees.\n"
       "SIGINT/SIGTERM stop it between batches, with a summary; re-running an interrupted\n"
-      "restore finishes it. A target inside a live source on the same ensemble is refused.\n"
+      "restore finishes it. A target inside a live source on the same ensemble is refused,\n"
+      "and so is --mode mirror from a live source inside the target (it would delete it).\n"
       "Examples:\n"
       "  zkarrow restore backup.arrow zk://zk1:2181/app --mode mirror\n"
       "  zkarrow restore datadir:/var/lib/zookeeper@0x1a2b zk://zk1:2181/ --dry-run");

@@ -1049,13 +1049,19 @@ Status Copy(const SourceSpec& source, const SourceOptions& source_options, zk::C
   return restorer.Run(*records);
 }
 
-Status CheckTargetOutsideSource(const SourceSpec& source, const SourceSpec& target) {
+Status CheckSourceAndTargetApart(const SourceSpec& source, const SourceSpec& target,
+                                 RestoreMode mode) {
   if (source.kind != SourceSpec::Kind::kLive || target.kind != SourceSpec::Kind::kLive) {
     return Status::Ok();
   }
   // The same subtree is harmless (nothing differs); only a target strictly
-  // inside the source grows with every read.
-  if (target.root == source.root || !RelativePath(source.root, target.root)) return Status::Ok();
+  // inside the source grows with every read, and only a mirror deletes what
+  // the source lacks.
+  if (target.root == source.root) return Status::Ok();
+  const bool target_inside = RelativePath(source.root, target.root).has_value();
+  const bool source_inside =
+      mode == RestoreMode::kMirror && RelativePath(target.root, source.root).has_value();
+  if (!target_inside && !source_inside) return Status::Ok();
   ZKA_ASSIGN_OR_RETURN(zk::ConnectString source_servers, zk::ParseConnectString(source.connect));
   ZKA_ASSIGN_OR_RETURN(zk::ConnectString target_servers, zk::ParseConnectString(target.connect));
   const std::set<std::string> source_addresses = ServerAddresses(source_servers);
@@ -1063,12 +1069,22 @@ Status CheckTargetOutsideSource(const SourceSpec& source, const SourceSpec& targ
     if (!source_addresses.contains(address)) continue;
     std::string shown = address;
     shown.replace(shown.rfind(' '), 1, " port ");
+    if (target_inside) {
+      return Status(StatusCode::kInvalidArgument,
+                    "the target " + target.text + " lies inside the source " + source.text +
+                        " on the same ensemble (both reach " + shown +
+                        "): the copy would read what it writes, nesting the tree one level "
+                        "deeper on every run; choose a target outside " +
+                        source.root + ", or snapshot the source to a file and restore that");
+    }
     return Status(StatusCode::kInvalidArgument,
-                  "the target " + target.text + " lies inside the source " + source.text +
+                  "the source " + source.text + " lies inside the target " + target.text +
                       " on the same ensemble (both reach " + shown +
-                      "): the copy would read what it writes, nesting the tree one level deeper "
-                      "on every run; choose a target outside " +
-                      source.root + ", or snapshot the source to a file and restore that");
+                      "): --mode mirror would delete the source while it copies it, the source "
+                      "not holding itself; leave out --mode mirror to add and update only, or "
+                      "snapshot the source to a file and restore that with --mode mirror (which "
+                      "then deletes " +
+                      source.root + " with the rest of what the file lacks)");
   }
   return Status::Ok();
 }

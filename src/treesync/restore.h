@@ -142,13 +142,19 @@ Status Copy(const SourceSpec& source, const SourceOptions& source_options, zk::C
             const std::string& target_root, const RestoreOptions& options, RestoreStats* stats,
             SourceInfo* info);
 
-// Refuses a live source whose subtree holds the target on the same
-// ensemble (copy /a to /a/b, or / to /backup): the copy would read what it
-// writes, so every run nests the tree one level deeper and none converges.
+// Refuses a live source and target that overlap on the same ensemble in a
+// way the run would break:
+// - the source's subtree holds the target (copy /a to /a/b, or / to
+//   /backup): the copy would read what it writes, so every run nests the
+//   tree one level deeper and none converges;
+// - in mirror mode, the target's subtree holds the source (copy /a/b to
+//   /a): the source is a node of the target that the source itself does
+//   not hold, so mirroring deletes it.
 // The ensembles count as the same when their connect strings share a
 // server address (host names resolved); ensembles reached only through
 // different addresses of the same servers are not recognised.
-Status CheckTargetOutsideSource(const SourceSpec& source, const SourceSpec& target);
+Status CheckSourceAndTargetApart(const SourceSpec& source, const SourceSpec& target,
+                                 RestoreMode mode);
 
 // Records read but not yet planned into batches, in a streaming copy.
 inline constexpr size_t kCopyQueueBytes = 32 << 20;

@@ -1005,6 +1005,46 @@ TEST_F(SharedServerTest, ACopyIntoItsOwnSourceIsRefused) {
   CopyAndDiff(Url("/a"), Url("/a-b"));
 }
 
+// A mirror from a source inside its own target on the same ensemble (/a/b
+// to /a): the source is a node of the target that the source does not
+// hold, so the mirror deleted its own source while copying it. Refused
+// before anything is written; without --mode mirror the copy only adds and
+// updates, and is allowed.
+TEST_F(SharedServerTest, AMirrorFromInsideItsOwnTargetIsRefused) {
+  Must(client_->Create(Path("/a"), "target"));
+  Must(client_->Create(Path("/a/other"), "only in the target"));
+  Must(client_->Create(Path("/a/b"), "source"));
+  Must(client_->Create(Path("/a/b/c"), "c"));
+  std::string by_name = server_->ConnectString();
+  by_name = "zk://localhost" + by_name.substr(by_name.find(':'));
+  for (const std::string& target : {Url("/a"), by_name + Path("/a"), Url("")}) {
+    for (const std::string verb : {"copy", "restore"}) {
+      for (const std::string dry_run : {"", " --dry-run"}) {
+        Ran mirror = Zkarrow(verb + " " + Url("/a/b") + " " + target + " --mode mirror" + dry_run);
+        EXPECT_EQ(mirror.exit, 2) << mirror.output;
+        EXPECT_NE(mirror.output.find("lies inside the target"), std::string::npos) << mirror.output;
+        EXPECT_NE(mirror.output.find("--mode mirror would delete the source"), std::string::npos)
+            << mirror.output;
+      }
+    }
+  }
+  for (const std::string path : {"/a/b/c", "/a/other"}) {
+    auto left = client_->Exists(Path(path)).get();
+    ASSERT_TRUE(left.ok()) << left.status().ToString();
+    EXPECT_TRUE(left->has_value()) << "a refused mirror deleted " << path;
+  }
+  auto c = client_->Exists(Path("/a/c")).get();
+  ASSERT_TRUE(c.ok());
+  EXPECT_FALSE(c->has_value()) << "a refused mirror wrote";
+  // An update from inside the target adds, and leaves the source alone.
+  Ran update = Zkarrow("copy " + Url("/a/b") + " " + Url("/a"));
+  ASSERT_EQ(update.exit, 0) << update.output;
+  EXPECT_NE(update.output.find(": 1 created, 1 updated, 0 ACLs set, 0 deleted"), std::string::npos)
+      << update.output;
+  auto source = client_->GetData(Path("/a/b/c")).get();
+  ASSERT_TRUE(source.ok()) << "the update deleted its source: " << source.status().ToString();
+}
+
 // SIGINT in the middle of a restore: it used to kill the process on the
 // spot, with no summary, and the nodes created under a temporary ACL kept
 // it silently. Now the run stops between batches, waits for those in
