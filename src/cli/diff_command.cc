@@ -9,6 +9,7 @@
 
 #include "cli/choice_option.h"
 #include "cli/commands.h"
+#include "cli/stop_signal.h"
 #include "cli/treesync_cli.h"
 
 namespace zkarrow::cli {
@@ -116,6 +117,11 @@ Status RunDiff(const DiffArgs& args, treesync::DiffCounts* counts) {
   options.read_acl = !args.no_acl;
   options.sessions = args.sessions;
   options.excludes = args.excludes;
+  // SIGINT and SIGTERM stop the reading of the sides, and the command says
+  // so, rather than dying without a word. Installed before the output is
+  // opened, which then leaves them to us.
+  ZKA_RETURN_IF_ERROR(InstallStopHandlers());
+  options.stop_requested = StopRequested;
   ZKA_ASSIGN_OR_RETURN(auto output, DiffOutput::Open(args.format, args.output));
   ZKA_ASSIGN_OR_RETURN(auto stream_a, treesync::OpenSource(a, options, nullptr));
   ZKA_ASSIGN_OR_RETURN(auto stream_b, treesync::OpenSource(b, options, nullptr));
@@ -253,7 +259,8 @@ void RegisterDiffCommand(CLI::App& app, CommandRunner& runner) {
       "data, acl, kind, stat) and old/new data, ACL, kind, version, mzxid. Nothing at or below\n"
       "a node a side could not read (a NOAUTH row) is compared.\n"
       "Exit status: 0 equal, 1 different, 2 bad arguments, 3 ZooKeeper unreachable,\n"
-      "4 any other failure, or an unreadable subtree that could not be compared.\n"
+      "4 any other failure, or an unreadable subtree that could not be compared, 130/143\n"
+      "stopped by SIGINT/SIGTERM.\n"
       "Examples:\n"
       "  zkarrow diff backup.arrow zk://zk1:2181/app\n"
       "  zkarrow diff zk://staging:2181/cfg zk://prod:2181/cfg --format json\n"
@@ -274,7 +281,11 @@ void RegisterDiffCommand(CLI::App& app, CommandRunner& runner) {
   command->callback([args, &runner] {
     runner = [args] {
       treesync::DiffCounts counts;
-      return FinishComparison("diff", RunDiff(*args, &counts));
+      const std::string left = args->output == "-"
+                                   ? "the rows printed so far are not all the differences"
+                                   : args->output + " was not written";
+      return FinishComparison(
+          "diff", AsSignalStop(RunDiff(*args, &counts), " before the comparison ended: " + left));
     };
   });
 }

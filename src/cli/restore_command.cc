@@ -33,6 +33,38 @@ std::string UnreadableLine(const std::string& verb, const treesync::UnreadableCo
          it + "\n";
 }
 
+// --dry-run: the plan as diff rows, and a summary line.
+Status DryRun(const std::string& verb, const RestoreArgs& args, const treesync::SourceSpec& source,
+              const treesync::SourceSpec& target, const treesync::SourceOptions& source_options,
+              const zk::ClientOptions& client_options, const treesync::RestoreOptions& options) {
+  treesync::RestoreStats stats;
+  ZKA_ASSIGN_OR_RETURN(auto records, treesync::OpenSource(source, source_options, nullptr));
+  ZKA_ASSIGN_OR_RETURN(auto client, zk::Client::Connect(client_options));
+  treesync::SourceOptions target_read;
+  target_read.read_acl = options.restore_acl;
+  target_read.stop_requested = StopRequested;
+  ZKA_ASSIGN_OR_RETURN(auto current,
+                       treesync::OpenLiveTree(*client, target.root, target_read, nullptr));
+  ZKA_ASSIGN_OR_RETURN(auto output, DiffOutput::Open(args.format, args.output));
+  treesync::DiffCounts counts;
+  ZKA_RETURN_IF_ERROR(treesync::PlanRestore(
+      *current, *records, options,
+      [&](const treesync::DiffRow& row) {
+        ++counts.by_change[static_cast<size_t>(row.change)];
+        return output->Append(row);
+      },
+      &stats));
+  ZKA_RETURN_IF_ERROR(output->Finish(counts));
+  std::fprintf(stderr,
+               "zkarrow %s: dry run, nothing written: %s; would skip %lld ephemeral nodes and "
+               "leave %lld kind mismatches\n",
+               verb.c_str(), DiffCountsText(counts).c_str(),
+               static_cast<long long>(stats.skipped_ephemeral),
+               static_cast<long long>(stats.kind_mismatches));
+  std::fputs(UnreadableLine(verb, stats.unreadable).c_str(), stderr);
+  return Status::Ok();
+}
+
 Status Restore(const std::string& verb, const RestoreArgs& args) {
   if (args.acl && args.no_acl) return UsageError("--acl and --no-acl exclude each other");
   if (!args.connection.zk.empty()) {
@@ -73,43 +105,19 @@ Status Restore(const std::string& verb, const RestoreArgs& args) {
   options.batches_in_flight = args.in_flight;
   options.max_ops_per_batch = args.batch_ops;
   options.has_credentials = HasIdentity(client_options);
-  treesync::RestoreStats stats;
-  treesync::SourceInfo source_info;
-
-  if (args.dry_run) {
-    ZKA_ASSIGN_OR_RETURN(auto records, treesync::OpenSource(source, source_options, &source_info));
-    ZKA_ASSIGN_OR_RETURN(auto client, zk::Client::Connect(client_options));
-    treesync::SourceOptions target_read;
-    target_read.read_acl = options.restore_acl;
-    ZKA_ASSIGN_OR_RETURN(auto current,
-                         treesync::OpenLiveTree(*client, target.root, target_read, nullptr));
-    ZKA_ASSIGN_OR_RETURN(auto output, DiffOutput::Open(args.format, args.output));
-    treesync::DiffCounts counts;
-    ZKA_RETURN_IF_ERROR(treesync::PlanRestore(
-        *current, *records, options,
-        [&](const treesync::DiffRow& row) {
-          ++counts.by_change[static_cast<size_t>(row.change)];
-          return output->Append(row);
-        },
-        &stats));
-    ZKA_RETURN_IF_ERROR(output->Finish(counts));
-    std::fprintf(stderr,
-                 "zkarrow %s: dry run, nothing written: %s; would skip %lld ephemeral nodes and "
-                 "leave %lld kind mismatches\n",
-                 verb.c_str(), DiffCountsText(counts).c_str(),
-                 static_cast<long long>(stats.skipped_ephemeral),
-                 static_cast<long long>(stats.kind_mismatches));
-    std::fputs(UnreadableLine(verb, stats.unreadable).c_str(), stderr);
-    return Status::Ok();
-  }
-
   // SIGINT and SIGTERM stop the run between batches rather than in the
   // middle of one: the batches in flight are waited for, and the summary
   // says what was written and what is left, instead of the process
-  // vanishing with the target half-written.
+  // vanishing with the target half-written. A dry run stops reading.
   ZKA_RETURN_IF_ERROR(InstallStopHandlers());
   options.stop_requested = StopRequested;
   source_options.stop_requested = StopRequested;
+  if (args.dry_run) {
+    return AsSignalStop(DryRun(verb, args, source, target, source_options, client_options, options),
+                        " during the dry run, before its plan was complete; nothing was written");
+  }
+  treesync::RestoreStats stats;
+  treesync::SourceInfo source_info;
   ProgressLine progress("batches");
   options.progress = [&](const treesync::RestoreStats& s) {
     progress.Update(s.batches, s.request_bytes);
@@ -123,7 +131,10 @@ Status Restore(const std::string& verb, const RestoreArgs& args) {
   } else {
     // The whole source is read (and checked) before the first write.
     auto records = treesync::OpenSource(source, source_options, &source_info);
-    if (!records.ok()) return records.status().WithContext("nothing was written");
+    if (!records.ok()) {
+      return AsSignalStop(records.status().WithContext("nothing was written"),
+                          " while reading the source; nothing was written");
+    }
     ZKA_ASSIGN_OR_RETURN(auto client, zk::Client::Connect(client_options));
     status = treesync::Restore(**records, *client, target.root, options, &stats);
   }
@@ -168,7 +179,7 @@ Status Restore(const std::string& verb, const RestoreArgs& args) {
                  verb.c_str(), FormatCount(stats.temporary_acls_left).c_str(),
                  stats.temporary_acls_left == 1 ? "" : "s", stats.first_temporary_acl.c_str());
   }
-  return status;
+  return AsSignalStop(status);
 }
 
 }  // namespace
@@ -222,9 +233,10 @@ void RegisterRestoreCommand(CLI::App& app, CommandRunner& runner) {
       "guarded by the versions read: a node changed meanwhile is read again and re-planned.\n"
       "Nothing is written at or below a source node that could not be read (a NOAUTH row of a\n"
       "snapshot taken without the credentials to read it): the summary counts such subtrees.\n"
-      "SIGINT/SIGTERM stop it between batches, with a summary; re-running an interrupted\n"
-      "restore finishes it. A target inside a live source on the same ensemble is refused,\n"
-      "and so is --mode mirror from a live source inside the target (it would delete it).\n"
+      "SIGINT/SIGTERM stop it between batches, with a summary, exit 130/143; re-running an\n"
+      "interrupted restore finishes it. A target inside a live source on the same ensemble\n"
+      "is refused, and so is --mode mirror from a live source inside the target (it would\n"
+      "delete it).\n"
       "Examples:\n"
       "  zkarrow restore backup.arrow zk://zk1:2181/app --mode mirror\n"
       "  zkarrow restore datadir:/var/lib/zookeeper@0x1a2b zk://zk1:2181/ --dry-run");

@@ -86,6 +86,14 @@ TEST(ExitCodeTest, OnlyUsageErrorsExitTwo) {
   EXPECT_EQ(ExitCodeFor(Status::Timeout("no server granted a session")), kExitUnavailable);
 }
 
+TEST(ExitCodeTest, ASignalsStopExits128PlusTheSignal) {
+  EXPECT_EQ(ExitCodeFor(SignalStop(SIGINT, "stopped by SIGINT")), 130);
+  EXPECT_EQ(ExitCodeFor(SignalStop(SIGTERM, "stopped by SIGTERM")), 143);
+  // Only a SignalStop: any other cancellation is a failed run.
+  EXPECT_EQ(ExitCodeFor(Status::Cancelled("stopped")), kExitFailure);
+  EXPECT_EQ(FinishComparison("diff", SignalStop(SIGINT, "stopped by SIGINT")), 130);
+}
+
 TEST(OutputTargetTest, AppearsOnlyOnCommitAndLeavesNothingOtherwise) {
   TempDir dir;
   fs::path out = dir.path() / "tree.arrow";

@@ -1087,8 +1087,10 @@ TEST_F(SharedServerTest, SigintStopsBetweenBatchesAndSaysWhatIsLeft) {
   auto text = RunCommand("cat " + log.string());
   ASSERT_TRUE(text.ok());
   ASSERT_TRUE(exit.ok()) << exit.status().ToString() << "\n" << *text;
-  EXPECT_EQ(*exit, 1) << *text;
-  EXPECT_NE(text->find("stopped by SIGINT or SIGTERM"), std::string::npos) << *text;
+  // 128 + SIGINT, as a shell reports a process the signal killed, after
+  // the summary and the line that names the signal.
+  EXPECT_EQ(*exit, 130) << *text;
+  EXPECT_TRUE(text->ends_with("\nzkarrow restore: stopped by SIGINT\n")) << *text;
   EXPECT_NE(text->find("stopped part way"), std::string::npos) << *text;
   EXPECT_NE(text->find("the temporary ACL naming the restorer is still on 1 created node (first " +
                        Path("/dst/locked") + ")"),
@@ -1104,6 +1106,68 @@ TEST_F(SharedServerTest, SigintStopsBetweenBatchesAndSaysWhatIsLeft) {
 
   CopyAndDiff(file.string(), target, {.verb = "restore", .shared = "--auth " + kAuth});
   std::filesystem::remove(file);
+  std::filesystem::remove(log);
+}
+
+// diff, a dry run and a copy stopped by a signal: each stops reading, says
+// so on one line (a copy after its summary), and exits 128 + the signal (130
+// SIGINT, 143 SIGTERM). diff and --dry-run used to die of the signal without
+// a word, and a copy exited 1. The server is paused (SIGSTOP) until the
+// signal has arrived, so that it lands while the command waits for the
+// server, before it has read anything.
+TEST_F(SharedServerTest, ASignalStopsDiffDryRunAndCopyWith128PlusTheSignal) {
+  Must(client_->Create(Path("/from"), ""));
+  for (int i = 0; i < 20; ++i) Must(client_->Create(Path("/from/n") + std::to_string(i), "v"));
+  Must(client_->Create(Path("/to"), ""));
+  const std::filesystem::path rows = TempPath("stopped-diff.arrow");
+  struct Case {
+    std::string verb;
+    std::vector<std::string> args;
+    int signal;
+    std::string last_line;
+  };
+  const std::vector<Case> cases = {
+      {"diff",
+       {Url("/from"), Url("/to"), "-o", rows.string()},
+       SIGINT,
+       "zkarrow diff: stopped by SIGINT before the comparison ended: " + rows.string() +
+           " was not written"},
+      {"copy",
+       {Url("/from"), Url("/to"), "--dry-run"},
+       SIGTERM,
+       "zkarrow copy: stopped by SIGTERM during the dry run, before its plan was complete; "
+       "nothing was written"},
+      {"copy", {Url("/from"), Url("/to")}, SIGTERM, "zkarrow copy: stopped by SIGTERM"},
+  };
+  const std::filesystem::path log = TempPath("stopped.log");
+  for (const Case& c : cases) {
+    SCOPED_TRACE(c.verb + " " + c.args.back());
+    ASSERT_EQ(::kill(server_->pid(0), SIGSTOP), 0);
+    auto process = testing::ZkarrowProcess::Start(c.verb, c.args, log);
+    if (process.ok()) {
+      // Time to install its handlers and reach the paused server.
+      std::this_thread::sleep_for(std::chrono::seconds(1));
+      EXPECT_EQ(::kill((*process)->pid(), c.signal), 0);
+    }
+    ASSERT_EQ(::kill(server_->pid(0), SIGCONT), 0);
+    ASSERT_TRUE(process.ok()) << process.status().ToString();
+    Result<int> exit = (*process)->Wait();
+    auto text = RunCommand("cat " + log.string());
+    ASSERT_TRUE(text.ok());
+    ASSERT_TRUE(exit.ok()) << exit.status().ToString() << "\n" << *text;
+    EXPECT_EQ(*exit, 128 + c.signal) << *text;
+    EXPECT_TRUE(text->ends_with(c.last_line + "\n")) << *text;
+  }
+  EXPECT_FALSE(std::filesystem::exists(rows));
+  // The copy printed its summary first, and wrote nothing.
+  auto text = RunCommand("cat " + log.string());
+  ASSERT_TRUE(text.ok());
+  EXPECT_NE(text->find("zkarrow copy: 0 created, 0 updated, 0 ACLs set, 0 deleted"),
+            std::string::npos)
+      << *text;
+  auto children = client_->GetChildren2(Path("/to")).get();
+  ASSERT_TRUE(children.ok()) << children.status().ToString();
+  EXPECT_TRUE(children->children.empty());
   std::filesystem::remove(log);
 }
 
