@@ -141,7 +141,6 @@ Status Restore(const std::string& verb, const RestoreArgs& args) {
   progress.Clear();
   const double seconds =
       std::chrono::duration<double>(std::chrono::steady_clock::now() - started).count();
-  const int64_t written = stats.created + stats.updated + stats.deleted + stats.acls_set;
   std::fprintf(stderr,
                "zkarrow %s: %s created, %s updated, %s ACLs set, %s deleted; skipped %s "
                "ephemeral, %s kind mismatches left alone; %s of %s source znodes in %s batches "
@@ -149,7 +148,7 @@ Status Restore(const std::string& verb, const RestoreArgs& args) {
                verb.c_str(), FormatCount(stats.created).c_str(), FormatCount(stats.updated).c_str(),
                FormatCount(stats.acls_set).c_str(), FormatCount(stats.deleted).c_str(),
                FormatCount(stats.skipped_ephemeral).c_str(),
-               FormatCount(stats.kind_mismatches).c_str(), FormatCount(written).c_str(),
+               FormatCount(stats.kind_mismatches).c_str(), FormatCount(stats.nodes_written).c_str(),
                FormatCount(source_info.records).c_str(), FormatCount(stats.batches).c_str(),
                FormatCount(stats.replanned_batches).c_str(),
                FormatCount(stats.unknown_batches).c_str(), FormatBytes(stats.request_bytes).c_str(),

@@ -29,6 +29,7 @@ struct Intent {
   std::string path;               // relative to the target root
   std::optional<Record> desired;  // nullopt: the node should not exist
   int32_t version = -1;           // deletes: the version the plan saw
+  bool ancestor = false;          // a missing ancestor of the target's root, not a source node
 };
 
 struct Batch {
@@ -46,6 +47,9 @@ struct DeferredAcl {
   std::string path;  // relative
   std::vector<zk::Acl> acl;
   int32_t aversion = 0;
+  // The plan also creates the node or sets its data: that write counts it
+  // in RestoreStats::nodes_written, not this one.
+  bool node_written = false;
 };
 
 // Held by a node until its subtree exists: every identity the restorer's
@@ -485,7 +489,7 @@ class Restorer {
         record.data = "";
         ZKA_RETURN_IF_ERROR(
             Add(zk::Op::Create(ancestor, "", options_.default_acl, zk::CreateMode::kPersistent),
-                {ancestor, std::move(record)}));
+                {.path = ancestor, .desired = std::move(record), .ancestor = true}));
       }
     }
     return Status::Ok();
@@ -502,6 +506,8 @@ class Restorer {
         return Status::Ok();
       case Change::kData: {
         const Record& desired = *row.new_record;
+        // Its ACL row, if any, comes next (Diff reports a node's changes together).
+        last_data_path_ = desired.path;
         zk::Op op = zk::Op::SetData(AbsolutePath(root_, desired.path), *desired.data,
                                     row.old_record->stat ? row.old_record->stat->version : -1);
         op.null_data = desired.null_data;
@@ -510,7 +516,8 @@ class Restorer {
       case Change::kAcl:
         ZKA_RETURN_IF_ERROR(CheckNotRedacted(*row.new_record));
         acls_.push_back({row.new_record->path, *row.new_record->acl,
-                         row.old_record->stat ? row.old_record->stat->aversion : -1});
+                         row.old_record->stat ? row.old_record->stat->aversion : -1,
+                         /*node_written=*/row.new_record->path == last_data_path_});
         return Status::Ok();
       default:
         return Status::Ok();
@@ -565,7 +572,7 @@ class Restorer {
                             "--sasl, a TLS client certificate); give one, or restore with "
                             "--no-acl");
         }
-        acls_.push_back({desired.path, std::move(acl), 0});
+        acls_.push_back({desired.path, std::move(acl), 0, /*node_written=*/true});
         acl = {TemporaryAcl()};
       }
     }
@@ -703,14 +710,17 @@ class Restorer {
 
   // An applied batch into the counts.
   void Count(const Batch& batch) {
-    for (const zk::Op& op : batch.ops) {
+    for (size_t i = 0; i < batch.ops.size(); ++i) {
+      const zk::Op& op = batch.ops[i];
       switch (op.kind) {
         case zk::Op::Kind::kCreate:
           ++stats_.created;
+          if (!batch.intents[i].ancestor) ++stats_.nodes_written;
           if (op.acl.size() == 1 && op.acl[0] == TemporaryAcl()) temporary_acls_.insert(op.path);
           break;
         case zk::Op::Kind::kSetData:
           ++stats_.updated;
+          ++stats_.nodes_written;
           break;
         case zk::Op::Kind::kDelete:
           ++stats_.deleted;
@@ -893,6 +903,7 @@ class Restorer {
           Result<zk::Stat> reply = replies[i - begin].get();
           if (reply.ok()) {
             ++stats_.acls_set;
+            if (!acls_[i].node_written) ++stats_.nodes_written;
             temporary_acls_.erase(AbsolutePath(root_, acls_[i].path));
             continue;
           }
@@ -903,7 +914,8 @@ class Restorer {
               return current.status().WithContext("re-reading the ACL of " + acls_[i].path);
             }
             if (!AclsEquivalent(current->acls, acls_[i].acl)) {
-              retry.push_back({acls_[i].path, acls_[i].acl, current->stat.aversion});
+              retry.push_back(
+                  {acls_[i].path, acls_[i].acl, current->stat.aversion, acls_[i].node_written});
             } else {
               temporary_acls_.erase(AbsolutePath(root_, acls_[i].path));
             }
@@ -980,6 +992,8 @@ class Restorer {
   std::vector<Intent> failed_;
   std::vector<Intent> deletes_;
   std::vector<DeferredAcl> acls_;
+  // The node of the last data change planned, whose ACL change (if any) follows it.
+  std::string last_data_path_;
   // Absolute paths of nodes created with TemporaryAcl() whose own ACL is not set yet.
   std::set<std::string> temporary_acls_;
   // Parent (relative) -> highest sequence suffix among its source children.

@@ -57,6 +57,12 @@ struct RestoreStats {
   int64_t updated = 0;  // data set
   int64_t acls_set = 0;
   int64_t deleted = 0;
+  // Source znodes this run wrote (created, or their data or ACL set), each
+  // once: what the summary counts against the source's znodes. A node
+  // created and then given its ACL is one, and so is one whose data and ACL
+  // were both set; deleted nodes (not the source's) and created ancestors
+  // of the target's root are none.
+  int64_t nodes_written = 0;
   int64_t skipped_ephemeral = 0;
   int64_t kind_mismatches = 0;  // same path, different kind: left alone
   // Source subtrees below an unreadable node: nothing at or below them is

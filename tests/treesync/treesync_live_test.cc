@@ -1171,6 +1171,46 @@ TEST_F(SharedServerTest, ASignalStopsDiffDryRunAndCopyWith128PlusTheSignal) {
   std::filesystem::remove(log);
 }
 
+// The summary's "N of M source znodes" counts source znodes, each once: a
+// node created under a temporary ACL and then given its own, a node whose
+// data and ACL are both set, are one each; deleted nodes (not the source's)
+// and created ancestors of the target are none. It used to add up the
+// writes, and printed "5 of 4".
+TEST_F(SharedServerTest, TheSummaryCountsEachSourceZnodeOnce) {
+  auto client = Connect(server_->ConnectString());
+  ASSERT_NE(client, nullptr);
+  Must(client->Create(Path("/src"), "root"));
+  Must(client->Create(Path("/src/locked"), "read-only"));
+  Must(client->Create(Path("/src/locked/a"), "a"));
+  Must(client->Create(Path("/src/open"), "open"));
+  // Lets no one create children: created under a temporary ACL, its own set last.
+  Must(client->SetAcl(Path("/src/locked"), {{zk::perms::kRead | zk::perms::kAdmin, "auth", ""}},
+                      -1));
+  const std::string auth = " --auth " + kAuth;
+  Ran copy = Zkarrow("copy " + Url("/src") + " " + Url("/dst") + auth);
+  ASSERT_EQ(copy.exit, 0) << copy.output;
+  EXPECT_NE(copy.output.find(": 4 created, 0 updated, 1 ACLs set, 0 deleted"), std::string::npos)
+      << copy.output;
+  EXPECT_NE(copy.output.find("; 4 of 4 source znodes"), std::string::npos) << copy.output;
+
+  // One node's data and ACL changed, one node the source lacks.
+  Must(client->SetData(Path("/dst/open"), "changed", -1));
+  // Still writable and administrable, so that the mirror may set both back.
+  const int32_t no_delete = zk::perms::kAll & ~zk::perms::kDelete;
+  Must(client->SetAcl(Path("/dst/open"), {{no_delete, "world", "anyone"}}, -1));
+  Must(client->Create(Path("/dst/extra"), "only in the target"));
+  Ran mirror = CopyAndDiff(Url("/src"), Url("/dst"), {.shared = auth, .write = "--mode mirror"});
+  EXPECT_NE(mirror.output.find(": 0 created, 1 updated, 1 ACLs set, 1 deleted"), std::string::npos)
+      << mirror.output;
+  EXPECT_NE(mirror.output.find("; 1 of 4 source znodes"), std::string::npos) << mirror.output;
+
+  // Into missing ancestors, in one transaction (which creates them too).
+  Ran atomic = Zkarrow("copy " + Url("/src") + " " + Url("/x/y/dst") + " --atomic --no-acl" + auth);
+  ASSERT_EQ(atomic.exit, 0) << atomic.output;
+  EXPECT_NE(atomic.output.find(": 6 created"), std::string::npos) << atomic.output;
+  EXPECT_NE(atomic.output.find("; 4 of 4 source znodes"), std::string::npos) << atomic.output;
+}
+
 // A target's ephemeral nodes belong to the sessions of running clients (a
 // lock, a service registration). --mode mirror used to delete one the
 // source lacks, and an update wrote the source's data into one (while the
