@@ -106,10 +106,12 @@ Status DownloadTo(const GetArgs& args, const transport::ServerUrl& url, const st
     progress.Update(rows, counter->bytes());
   }
   if (!complete && !IsLiveStream(url.resource)) {
-    return Status::Cancelled(name + ": stopped (--for, SIGINT or SIGTERM) after " +
-                             std::to_string(rows) + " rows in " + std::to_string(batches) +
+    // A signal's stop exits 128 + the signal, --for's 1 (the run failed).
+    const std::string what = " while reading " + name + ", after " + std::to_string(rows) +
+                             " rows in " + std::to_string(batches) +
                              " batches, before the response's end; nothing was written (only a "
-                             "changes stream is written out when stopped)");
+                             "changes stream is written out when stopped)";
+    return AsSignalStop(Status::Cancelled("stopped by --for" + what), what);
   }
   if (complete && !reader->ended_with_marker()) {
     return Status::InvalidData(name +
@@ -134,7 +136,10 @@ Status Download(const GetArgs& args, const transport::ServerUrl& url, const std:
   std::unique_ptr<OutputTarget> output;
   Status status = DownloadTo(args, url, name, should_stop, started_seconds, elapsed, output);
   written = output && output->is_stdout() && output->bytes_written() > 0;
-  return status;
+  // A signal that interrupted the request itself (the server had not
+  // answered yet) ends the run as one between batches does.
+  const std::string what = ": " + status.message() + "; nothing was written";
+  return AsSignalStop(std::move(status), what);
 }
 
 // zk://HOSTS/RESOURCE: the ensemble's connect string and the resource.
@@ -229,7 +234,8 @@ void RegisterGetCommand(CLI::App& app, CommandRunner& runner) {
       "the next one if a server fails mid-download.\n"
       "RESOURCE: /znodes[?path=/sub&data=false&typed=true], /changes[?from=ZXID&initial=true],\n"
       "/datasets/NAME. A changes stream runs until --for, SIGINT or SIGTERM; what arrived by\n"
-      "then is written out whole. Any other response they stop is an error and writes nothing.\n"
+      "then is written out whole (exit 0). Any other response they stop writes nothing and\n"
+      "exits 1 (--for), 130 (SIGINT) or 143 (SIGTERM).\n"
       "Examples:\n"
       "  zkarrow get grpc://127.0.0.1:8815/znodes -o tree.arrow\n"
       "  zkarrow get http://127.0.0.1:8080/znodes?path=/brokers -o - | zkarrow cat -\n"

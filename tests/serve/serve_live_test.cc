@@ -1110,6 +1110,21 @@ TEST_F(ServeTest, GetStoppedBeforeTheEndOfADatasetWritesNothing) {
     EXPECT_EQ(ZkarrowExit(get, err), 1) << get << ": " << ReadText(err);
     EXPECT_FALSE(fs::exists(out)) << get << ": " << ReadText(err);
   }
+  // Stopped by SIGINT while the server (paused) has not answered: 130, as
+  // a shell reports a process SIGINT ended, and nothing written.
+  const fs::path out = dir / "signalled.arrow";
+  ASSERT_EQ(::kill(server_->pid(), SIGSTOP), 0);
+  auto get = ZkarrowProcess::Start("get", {http_ + "/datasets/get-stopped", "-o", out.string()},
+                                   dir / "signalled.err");
+  std::this_thread::sleep_for(std::chrono::seconds(1));
+  if (get.ok()) ::kill((*get)->pid(), SIGINT);
+  Result<int> exit_code = get.ok() ? (*get)->Wait() : get.status();
+  ::kill(server_->pid(), SIGCONT);
+  ASSERT_TRUE(exit_code.ok()) << exit_code.status().ToString();
+  const std::string said = ReadText(dir / "signalled.err");
+  EXPECT_EQ(*exit_code, 130) << said;
+  EXPECT_NE(said.find("zkarrow get: stopped by SIGINT"), std::string::npos) << said;
+  EXPECT_FALSE(fs::exists(out)) << said;
 }
 
 // An upload with bytes after its end-of-stream marker (two streams one
