@@ -522,89 +522,6 @@ TEST_F(WatchStandaloneTest, NodesChangingReadabilityShowAndHideTheirChildren) {
   ExpectReplayEqualsTree(*rows, root, /*min_znodes=*/3);
 }
 
-// Counts the rows of one path, for a test to wait on.
-class PathRowCounter final : public watch::ChangeSink {
- public:
-  explicit PathRowCounter(std::string path) : path_(std::move(path)) {}
-  Status Start(int64_t) override { return Status::Ok(); }
-  Status Append(const watch::ChangeRow& row) override {
-    std::lock_guard lock(mutex_);
-    if (row.record.path == path_) ++rows_;
-    cv_.notify_all();
-    return Status::Ok();
-  }
-  Status Flush() override { return Status::Ok(); }
-  // Waits (bounded) until the path has more than `rows` rows; false if not.
-  bool WaitForMoreThan(int rows, std::chrono::seconds timeout) {
-    std::unique_lock lock(mutex_);
-    return cv_.wait_for(lock, timeout, [&] { return rows_ > rows; });
-  }
-  int rows() {
-    std::lock_guard lock(mutex_);
-    return rows_;
-  }
-
- private:
-  const std::string path_;
-  std::mutex mutex_;
-  std::condition_variable cv_;
-  int rows_ = 0;
-};
-
-// ZooKeeper's count of packets received, from its `mntr` output.
-int64_t PacketsReceived(const zkserver::ZooKeeperCluster& cluster) {
-  auto mntr = cluster.FourLetterWord(0, "mntr");
-  if (!mntr.ok()) return -1;
-  const std::string key = "zk_packets_received\t";
-  const size_t at = mntr->find(key);
-  return at == std::string::npos ? -1 : std::stoll(mntr->substr(at + key.size()));
-}
-
-TEST_F(WatchStandaloneTest, QuietUnreadableNodesArePolledLessAndLessOftenYetChangesShow) {
-  // Servers send no event for a node the session cannot read, so its stat
-  // is polled; on a quiet tree the polls thin out (each is a read and an
-  // exists per node), and a change is still found by the next one.
-  const std::string root = "/unreadable-polls";
-  MustCreate(root, "r");
-  for (int i = 0; i < 10; ++i) {
-    MustCreate(root + "/locked-" + std::to_string(i), "l", zk::CreatorAllAcl());
-  }
-  watch::WatchOptions options;
-  options.client.connect_string = cluster_->ConnectString();
-  options.root = root;
-  options.flush_interval = std::chrono::milliseconds(20);
-  options.unreadable_poll_max = std::chrono::milliseconds(400);
-  const std::string watched = root + "/locked-3";
-  PathRowCounter sink(watched);
-  watch::TreeWatcher watcher(options);
-  std::atomic<bool> stop{false};
-  Status ran = Status::Ok();
-  std::thread runner([&] { ran = watcher.Run(sink, [&] { return stop.load(); }); });
-  const bool started = sink.WaitForMoreThan(0, std::chrono::seconds(60));
-
-  // Two seconds of a quiet tree: polled every 20 ms, the ten nodes would
-  // cost the server about 100 polls x 11 requests; doubling up to 400 ms,
-  // about 10 polls.
-  const int64_t before = PacketsReceived(*cluster_);
-  std::this_thread::sleep_for(std::chrono::seconds(2));
-  const int64_t after = PacketsReceived(*cluster_);
-
-  // A change the server does not report reaches the stream with a poll.
-  const int rows_before_change = sink.rows();
-  auto changed = writer_->SetData(watched, "changed", -1).get();
-  const bool shown = sink.WaitForMoreThan(rows_before_change, std::chrono::seconds(30));
-  stop = true;
-  runner.join();
-
-  ASSERT_TRUE(started) << "no initial row of " << watched;
-  ASSERT_TRUE(ran.ok()) << ran.ToString();
-  ASSERT_TRUE(changed.ok()) << changed.status().ToString();
-  ASSERT_GE(before, 0) << "no zk_packets_received in mntr";
-  ASSERT_GE(after, 0) << "no zk_packets_received in mntr";
-  EXPECT_LT(after - before, 400) << "requests to the server in 2 s of a quiet tree";
-  EXPECT_TRUE(shown) << "the change of an unreadable node never reached the stream";
-}
-
 // Replays rows into path -> mzxid; holds the Run() thread inside Append on
 // the row of `block_path` until released, so events pile up meanwhile.
 class BlockingReplaySink final : public watch::ChangeSink {
@@ -657,6 +574,63 @@ class BlockingReplaySink final : public watch::ChangeSink {
   bool blocked_ = false;
   bool released_ = false;
 };
+
+// ZooKeeper's count of packets received, from its `mntr` output.
+int64_t PacketsReceived(const zkserver::ZooKeeperCluster& cluster) {
+  auto mntr = cluster.FourLetterWord(0, "mntr");
+  if (!mntr.ok()) return -1;
+  const std::string key = "zk_packets_received\t";
+  const size_t at = mntr->find(key);
+  return at == std::string::npos ? -1 : std::stoll(mntr->substr(at + key.size()));
+}
+
+TEST_F(WatchStandaloneTest, QuietUnreadableNodesArePolledLessAndLessOftenYetChangesShow) {
+  // Servers send no event for a node the session cannot read, so its stat
+  // is polled; on a quiet tree the polls thin out (each is a read and an
+  // exists per node), and a change is still found by the next one.
+  const std::string root = "/unreadable-polls";
+  MustCreate(root, "r");
+  for (int i = 0; i < 10; ++i) {
+    MustCreate(root + "/locked-" + std::to_string(i), "l", zk::CreatorAllAcl());
+  }
+  watch::WatchOptions options;
+  options.client.connect_string = cluster_->ConnectString();
+  options.root = root;
+  options.flush_interval = std::chrono::milliseconds(20);
+  options.unreadable_poll_max = std::chrono::milliseconds(400);
+  const std::string watched = root + "/locked-3";
+  BlockingReplaySink sink(/*block_path=*/"");  // never blocks: no row has an empty path
+  watch::TreeWatcher watcher(options);
+  std::atomic<bool> stop{false};
+  Status ran = Status::Ok();
+  std::thread runner([&] { ran = watcher.Run(sink, [&] { return stop.load(); }); });
+  const bool started = sink.WaitFor([&](const auto& tree) { return tree.contains(watched); });
+
+  // Two seconds of a quiet tree: polled every 20 ms, the ten nodes would
+  // cost the server about 100 polls x 11 requests; doubling up to 400 ms,
+  // about 10 polls.
+  const int64_t before = PacketsReceived(*cluster_);
+  std::this_thread::sleep_for(std::chrono::seconds(2));
+  const int64_t after = PacketsReceived(*cluster_);
+
+  // A change the server does not report reaches the stream with a poll.
+  auto changed = writer_->SetData(watched, "changed", -1).get();
+  const int64_t mzxid = changed.ok() ? changed->mzxid : -1;
+  const bool shown = sink.WaitFor([&](const auto& tree) {
+    auto it = tree.find(watched);
+    return it != tree.end() && it->second == mzxid;
+  });
+  stop = true;
+  runner.join();
+
+  ASSERT_TRUE(started) << "no initial row of " << watched;
+  ASSERT_TRUE(ran.ok()) << ran.ToString();
+  ASSERT_TRUE(changed.ok()) << changed.status().ToString();
+  ASSERT_GE(before, 0) << "no zk_packets_received in mntr";
+  ASSERT_GE(after, 0) << "no zk_packets_received in mntr";
+  EXPECT_LT(after - before, 400) << "requests to the server in 2 s of a quiet tree";
+  EXPECT_TRUE(shown) << "the change of an unreadable node never reached the stream";
+}
 
 TEST_F(WatchStandaloneTest, BacklogPastTheLimitIsReplacedByAResync) {
   const std::string root = "/backlog";
