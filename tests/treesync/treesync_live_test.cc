@@ -882,6 +882,11 @@ class SharedServerTest : public ::testing::Test {
   std::string Url(const std::string& path) const {
     return "zk://" + server_->ConnectString() + Path(path);
   }
+  // The same as Url, the server named "localhost" instead of 127.0.0.1.
+  std::string UrlByName(const std::string& path) const {
+    const std::string address = server_->ConnectString();
+    return "zk://localhost" + address.substr(address.find(':')) + Path(path);
+  }
 
   static zkserver::ZooKeeperCluster* server_;
   std::string root_;
@@ -979,11 +984,8 @@ TEST_F(SharedServerTest, ANodeTooLargeForAMultiIsWrittenAlone) {
 TEST_F(SharedServerTest, ACopyIntoItsOwnSourceIsRefused) {
   Must(client_->Create(Path("/a"), "root"));
   Must(client_->Create(Path("/a/x"), "x"));
-  // The same server by another name.
-  std::string by_name = server_->ConnectString();
-  ASSERT_EQ(by_name.rfind("127.0.0.1:", 0), 0u) << by_name;
-  by_name = "zk://localhost" + by_name.substr(by_name.find(':'));
-  for (const std::string& target : {Url("/a/b"), by_name + Path("/a/b"), Url("/a/x/y")}) {
+  ASSERT_EQ(server_->ConnectString().rfind("127.0.0.1:", 0), 0u) << server_->ConnectString();
+  for (const std::string& target : {Url("/a/b"), UrlByName("/a/b"), Url("/a/x/y")}) {
     for (const std::string verb : {"copy", "restore"}) {
       for (const std::string mode : {"update", "mirror"}) {
         Ran copy = Zkarrow(verb + " " + Url("/a") + " " + target + " --mode " + mode);
@@ -1015,9 +1017,7 @@ TEST_F(SharedServerTest, AMirrorFromInsideItsOwnTargetIsRefused) {
   Must(client_->Create(Path("/a/other"), "only in the target"));
   Must(client_->Create(Path("/a/b"), "source"));
   Must(client_->Create(Path("/a/b/c"), "c"));
-  std::string by_name = server_->ConnectString();
-  by_name = "zk://localhost" + by_name.substr(by_name.find(':'));
-  for (const std::string& target : {Url("/a"), by_name + Path("/a"), Url("")}) {
+  for (const std::string& target : {Url("/a"), UrlByName("/a"), Url("")}) {
     for (const std::string verb : {"copy", "restore"}) {
       for (const std::string dry_run : {"", " --dry-run"}) {
         Ran mirror = Zkarrow(verb + " " + Url("/a/b") + " " + target + " --mode mirror" + dry_run);
