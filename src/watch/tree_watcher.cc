@@ -250,8 +250,9 @@ class TreeWatcher::Impl {
         wait = std::min(wait, until(next_periodic_resync_));
       }
       // Read before taking the events: the client's I/O thread queues an
-      // event before it handles any reply with a later zxid, so every event
-      // of a transaction up to this zxid is among those taken now.
+      // event before it handles any reply with a later zxid (and shows a
+      // 3.9+ notification's own zxid only once its event is queued), so
+      // every event of a transaction up to this zxid is among those taken.
       const int64_t settled_zxid = client_->last_zxid();
       NoticeQueue::Taken taken = queue_->TakeAll(wait);
       for (Notice& notice : taken.notices) {

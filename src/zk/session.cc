@@ -578,8 +578,20 @@ void Session::HandleFrame(const Frame& frame) {
     Disconnect(reader.status().WithContext("reply header from " + current_server_));
     return;
   }
-  if (header.zxid > last_zxid_) last_zxid_ = header.zxid;
+  // When a zxid becomes visible in last_zxid() is what makes it a promise
+  // (TreeWatcher's settled zxid, serve's state labels): a reply's zxid before
+  // its handler runs, so the handler sees the state it was answered from; a
+  // notification's (ZooKeeper 3.9+ puts the event's zxid there, 3.8 sends -1)
+  // only once its listeners have queued the event, in HandleNotification. A
+  // reader that sees Z and then takes the queued events therefore finds every
+  // event up to Z: the server sends an event before any reply with a later
+  // zxid, and this thread handles frames in order.
+  if (header.xid != kNotificationXid) AdvanceLastZxid(header.zxid);
   HandleReply(header, std::span(frame.payload).subspan(reader.offset()), frame);
+}
+
+void Session::AdvanceLastZxid(int64_t zxid) {
+  if (zxid > last_zxid_) last_zxid_ = zxid;
 }
 
 void Session::HandleReply(const ReplyHeader& header, std::span<const uint8_t> body,
@@ -594,7 +606,7 @@ void Session::HandleReply(const ReplyHeader& header, std::span<const uint8_t> bo
       if (frame.oversized) {
         Disconnect(oversized().WithContext("watch event"));
       } else {
-        HandleNotification(body);
+        HandleNotification(header.zxid, body);
       }
       return;
     case kPingXid:
@@ -650,7 +662,7 @@ void Session::HandleReply(const ReplyHeader& header, std::span<const uint8_t> bo
   }
 }
 
-void Session::HandleNotification(std::span<const uint8_t> body) {
+void Session::HandleNotification(int64_t zxid, std::span<const uint8_t> body) {
   Result<RawWatcherEvent> raw = DecodeWatcherEvent(body);
   if (!raw.ok()) {
     Disconnect(raw.status().WithContext("watch event from " + current_server_));
@@ -661,6 +673,7 @@ void Session::HandleNotification(std::span<const uint8_t> body) {
   for (WatchListener& listener : watches_.Trigger(event)) {
     if (listener) listener(event);
   }
+  AdvanceLastZxid(zxid);  // after the listeners: see HandleFrame
 }
 
 void Session::CheckTimers() {

@@ -80,7 +80,8 @@ class Session {
   std::string connection_security() const;
   // The highest zxid in any reply so far: for a read, the server's last
   // applied transaction when it answered (watch notifications carry none in
-  // ZooKeeper 3.8).
+  // ZooKeeper 3.8; from 3.9 their zxid counts once their listeners have
+  // returned, never before).
   int64_t last_zxid() const { return last_zxid_.load(); }
   size_t max_response_bytes() const { return options_.max_response_bytes; }
 
@@ -144,7 +145,8 @@ class Session {
   void FlushOut();
   void HandleFrame(const Frame& frame);
   void HandleReply(const ReplyHeader& header, std::span<const uint8_t> body, const Frame& frame);
-  void HandleNotification(std::span<const uint8_t> body);
+  void HandleNotification(int64_t zxid, std::span<const uint8_t> body);
+  void AdvanceLastZxid(int64_t zxid);
   void CheckTimers();
   int PollTimeoutMs() const;
 

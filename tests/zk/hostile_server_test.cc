@@ -11,6 +11,7 @@
 
 #include <atomic>
 #include <functional>
+#include <future>
 #include <mutex>
 #include <thread>
 
@@ -240,6 +241,53 @@ TEST(HostileServerTest, MultiReadFallsBackToSingleReadsOnOldServers) {
   EXPECT_EQ((*results)[0].data, "a");
   EXPECT_EQ((*results)[1].error, ErrorCode::NONODE);
   EXPECT_FALSE((*client)->SupportsMultiRead());
+}
+
+// A reply header with `zxid`: ZooKeeper 3.9+ puts the event's zxid in a
+// notification's header, which the installed 3.8 cannot show (it sends -1).
+void WriteHeader(JuteWriter& writer, int32_t xid, int64_t zxid) {
+  writer.WriteInt(xid);
+  writer.WriteLong(zxid);
+  writer.WriteInt(0);
+}
+
+// A reader of last_zxid() that then takes the queued events (TreeWatcher's
+// settled zxid, serve's state labels) must find the event of every zxid it
+// saw: a notification's zxid used to be visible before its listener ran, so
+// a state could be labelled with the zxid of a change not yet queued.
+TEST(HostileServerTest, NotificationZxidIsVisibleOnlyAfterItsEventWasDelivered) {
+  constexpr int64_t kAddWatchZxid = 5, kEventZxid = 9;
+  ScriptedServer server([](int, int fd) {
+    Handshake(fd);
+    JuteWriter added;
+    WriteHeader(added, ReadRequestXid(fd), kAddWatchZxid);
+    WriteFrame(fd, added.bytes());
+    JuteWriter notification;
+    WriteHeader(notification, kNotificationXid, kEventZxid);
+    notification.WriteInt(static_cast<int32_t>(EventType::kDataChanged));
+    notification.WriteInt(static_cast<int32_t>(SessionState::kConnected));
+    notification.WriteString("/w/a");
+    WriteFrame(fd, notification.bytes());
+  });
+  ClientOptions options;
+  options.connect_string = server.ConnectString();
+  auto client = Client::Connect(options);
+  ASSERT_TRUE(client.ok()) << client.status().ToString();
+  Client* raw = client->get();
+  std::promise<int64_t> zxid_in_listener;
+  auto added = raw->AddWatch("/w", AddWatchMode::kPersistentRecursive,
+                             [&zxid_in_listener, raw](const WatchEvent& event) {
+                               if (event.path == "/w/a")
+                                 zxid_in_listener.set_value(raw->last_zxid());
+                             });
+  ASSERT_EQ(added.wait_for(20s), std::future_status::ready);
+  ASSERT_TRUE(added.get().ok());
+  auto seen = zxid_in_listener.get_future();
+  ASSERT_EQ(seen.wait_for(20s), std::future_status::ready);
+  EXPECT_EQ(seen.get(), kAddWatchZxid);
+  // And once the listener has returned, the event's zxid counts.
+  for (int i = 0; i < 200 && raw->last_zxid() != kEventZxid; ++i) std::this_thread::sleep_for(10ms);
+  EXPECT_EQ(raw->last_zxid(), kEventZxid);
 }
 
 // A children list of `count` empty names: 4 bytes each on the wire.
