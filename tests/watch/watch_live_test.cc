@@ -190,6 +190,23 @@ class WatchTestBase : public ::testing::Test {
     ASSERT_TRUE(created.ok()) << created.status().ToString();
   }
 
+  // `root` and `children` children (n0, n1, ...) of `data_bytes` bytes each,
+  // created pipelined: a tree whose initial read takes a while, or whose
+  // rows fill a pipe several times.
+  static void MustCreateWithChildren(const std::string& root, int children, size_t data_bytes) {
+    ASSERT_NO_FATAL_FAILURE(MustCreate(root, "r"));
+    const std::string data(data_bytes, 'x');
+    std::vector<std::future<Result<zk::CreateResult>>> created;
+    for (int i = 0; i < children; ++i) {
+      created.push_back(
+          writer_->Create(root + "/n" + std::to_string(i), data, zk::OpenAclUnsafe()));
+    }
+    for (auto& done : created) {
+      auto result = done.get();
+      ASSERT_TRUE(result.ok()) << result.status().ToString();
+    }
+  }
+
   std::vector<std::string> WatchArgs(const std::string& root, const std::string& out) {
     return {"--zk", cluster_->ConnectString(), "--path", root, "-o", out, "--flush-ms", "50"};
   }
@@ -700,13 +717,7 @@ TEST_F(WatchStandaloneTest, BacklogPastTheLimitIsReplacedByAResync) {
 
 TEST_F(WatchStandaloneTest, StopDuringTheInitialReadIsQuickAndNotAClean) {
   const std::string root = "/early-stop";
-  MustCreate(root, "r");
-  constexpr int kNodes = 300;
-  std::vector<std::future<Result<zk::CreateResult>>> created;
-  for (int i = 0; i < kNodes; ++i) {
-    created.push_back(writer_->Create(root + "/n" + std::to_string(i), "x", zk::OpenAclUnsafe()));
-  }
-  for (auto& done : created) ASSERT_TRUE(done.get().ok());
+  ASSERT_NO_FATAL_FAILURE(MustCreateWithChildren(root, 300, 1));
   watch::WatchOptions options;
   options.client.connect_string = cluster_->ConnectString();
   options.root = root;
@@ -1097,14 +1108,7 @@ TEST_F(WatchStandaloneTest, StopWhileTheReaderDoesNotReadEndsTheRun) {
   // 2 MB of initial rows: far more than a pipe holds, so the watch blocks
   // writing stdout to a reader that never reads.
   const std::string root = "/unread";
-  MustCreate(root, "r");
-  constexpr int kNodes = 2000;
-  const std::string data(1024, 'x');
-  std::vector<std::future<Result<zk::CreateResult>>> created;
-  for (int i = 0; i < kNodes; ++i) {
-    created.push_back(writer_->Create(root + "/n" + std::to_string(i), data, zk::OpenAclUnsafe()));
-  }
-  for (auto& done : created) ASSERT_TRUE(done.get().ok());
+  ASSERT_NO_FATAL_FAILURE(MustCreateWithChildren(root, 2000, 1024));
   fs::path dir = TempDir("unread");
 
   // SIGTERM, then --for: either ends the run although stdout takes no bytes,
@@ -1150,14 +1154,8 @@ TEST_F(WatchStandaloneTest, StopWhileTheReaderDoesNotReadEndsTheRun) {
 TEST_F(WatchStandaloneTest, StopWhileTheReaderReadsSlowlyEndsTheStreamCleanly) {
   // 300 KB of initial rows: several pipefuls, written while --for ends the run.
   const std::string root = "/slow-reader";
-  MustCreate(root, "r");
   constexpr int kNodes = 300;
-  const std::string data(1024, 'x');
-  std::vector<std::future<Result<zk::CreateResult>>> created;
-  for (int i = 0; i < kNodes; ++i) {
-    created.push_back(writer_->Create(root + "/n" + std::to_string(i), data, zk::OpenAclUnsafe()));
-  }
-  for (auto& done : created) ASSERT_TRUE(done.get().ok());
+  ASSERT_NO_FATAL_FAILURE(MustCreateWithChildren(root, kNodes, 1024));
   fs::path dir = TempDir("slow-reader");
   Pipe out;
   ASSERT_TRUE(out.pipe_ok);
