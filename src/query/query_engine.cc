@@ -81,20 +81,50 @@ class QueryEngine::Impl {
     if (sources.memory_limit_bytes > 0) sqlite3_hard_heap_limit64(sources.memory_limit_bytes);
     if (sources.untrusted_sql) {
       sqlite3_limit(db_.get(), SQLITE_LIMIT_LENGTH, QuerySources::kUntrustedMaxValueBytes);
-      // After the engine's own ATTACH of `datasets`: a query's ATTACH would
-      // open a file of the server's.
-      sqlite3_set_authorizer(
-          db_.get(),
-          [](void*, int action, const char*, const char*, const char*, const char*) {
-            return action == SQLITE_ATTACH || action == SQLITE_DETACH ? SQLITE_DENY : SQLITE_OK;
-          },
-          nullptr);
+      // After the engine's own ATTACH of `datasets`.
+      sqlite3_set_authorizer(db_.get(), &Impl::UntrustedAuthorizer, this);
     }
     check_stop_ = std::move(sources.check_stop);
     if (check_stop_) {
       sqlite3_progress_handler(db_.get(), kStepsBetweenStopChecks, &Impl::ProgressHandler, this);
     }
     return Status::Ok();
+  }
+
+  // What SQL from others may not do, judged while SQLite prepares it (a
+  // PRAGMA acts then, before any step). A query's ATTACH would open a file
+  // of the server's. A PRAGMA that sets a value may act on the whole
+  // process: hard_heap_limit=1 or soft_heap_limit fails or slows every
+  // other query, temp_store_directory swaps a global string under the
+  // others' feet. Reading a setting and the pragmas that describe a table
+  // by name stay allowed.
+  static int UntrustedAuthorizer(void* self, int action, const char* first, const char* second,
+                                 const char*, const char*) {
+    Impl& impl = *static_cast<Impl*>(self);
+    if (action == SQLITE_ATTACH || action == SQLITE_DETACH) {
+      impl.denied_ = std::string(action == SQLITE_ATTACH ? "ATTACH" : "DETACH") +
+                     " is not available here (files are not a source of queries a server "
+                     "answers)";
+      return SQLITE_DENY;
+    }
+    if (action == SQLITE_PRAGMA && second != nullptr && !DescribesByName(first)) {
+      impl.denied_ = "PRAGMA " + std::string(first) + " = " + second +
+                     " is not available here (queries a server answers may read a setting, "
+                     "PRAGMA " +
+                     first + ", but not change one)";
+      return SQLITE_DENY;
+    }
+    return SQLITE_OK;
+  }
+
+  // Pragmas whose argument names what to describe rather than a new value.
+  static bool DescribesByName(const char* pragma) {
+    for (const char* name :
+         {"table_info", "table_xinfo", "table_list", "index_list", "index_info", "index_xinfo",
+          "foreign_key_list", "foreign_key_check", "integrity_check", "quick_check"}) {
+      if (sqlite3_stricmp(pragma, name) == 0) return true;
+    }
+    return false;
   }
 
   // SQLite's progress callback: non-zero interrupts the statement.
@@ -137,11 +167,13 @@ class QueryEngine::Impl {
 
     sqlite3_stmt* raw = nullptr;
     const char* tail = nullptr;
+    denied_.clear();
     const int rc = sqlite3_prepare_v3(db_.get(), rewritten.c_str(),
                                       static_cast<int>(rewritten.size()), 0, &raw, &tail);
     internal::Statement statement(raw);
     if (rc != SQLITE_OK) {
-      std::string message = sqlite3_errmsg(db_.get());
+      // SQLite's own message would be "not authorized".
+      std::string message = denied_.empty() ? sqlite3_errmsg(db_.get()) : denied_;
       const int offset = sqlite3_error_offset(db_.get());
       if (offset >= 0) {
         message +=
@@ -261,6 +293,7 @@ class QueryEngine::Impl {
 
   internal::Database db_;
   bool allow_files_ = true;
+  std::string denied_;  // what UntrustedAuthorizer refused while preparing, and why
   std::function<Status()> check_stop_;
   Status stopped_;  // why check_stop stopped the running statement
   ScanLog log_;

@@ -935,7 +935,7 @@ TEST_F(QueryLiveTest, ServeAnswersQueries) {
   refused(target("SELECT * FROM read_arrow('" + snapshot.string() + "')"), "400",
           "is not available here");
   refused(target("ATTACH DATABASE '" + (dir / "x.db").string() + "' AS x"), "400",
-          "not authorized");
+          "ATTACH is not available here");
   refused(target("SELECT '" + std::string(9000, 'x') + "'"), "400", "expected at most 8192");
   refused("/query", "400", "/query needs sql=STATEMENT");
   refused("/query?sql=SELECT+1&limit=3", "400", "/query takes sql=, not limit=");

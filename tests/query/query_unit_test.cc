@@ -366,6 +366,59 @@ TEST(UntrustedQueryTest, ValuesAndMemoryStayWithinTheirLimits) {
   EXPECT_EQ(*fits, 2000000);
 }
 
+// A PRAGMA acts while SQLite prepares it, and some act on the whole
+// process: one client's `PRAGMA hard_heap_limit = 1` failed every other
+// query of the server with "out of memory". Queries a server answers may
+// read settings and describe tables, not change a setting.
+TEST(UntrustedQueryTest, PragmasThatChangeSettingsAreRefused) {
+  const int64_t limit_before = sqlite3_hard_heap_limit64(-1);
+  const int64_t soft_before = sqlite3_soft_heap_limit64(-1);
+  QuerySources sources;
+  sources.untrusted_sql = true;
+  auto engine = QueryEngine::Open(std::move(sources));
+  ASSERT_TRUE(engine.ok()) << engine.status().ToString();
+  auto run = [&](const std::string& sql) {
+    return (*engine)->Run(
+        sql, [](const arrow::Schema&) { return Status::Ok(); },
+        [](const arrow::RecordBatch&) { return Status::Ok(); }, nullptr);
+  };
+  for (const char* sql : {"PRAGMA hard_heap_limit = 4096", "PRAGMA soft_heap_limit=1",
+                          "PRAGMA temp_store_directory = '/tmp'", "PRAGMA case_sensitive_like = 0",
+                          "PRAGMA main.writable_schema = ON"}) {
+    Status refused = (*engine)->Check(sql);
+    EXPECT_EQ(refused.code(), StatusCode::kInvalidArgument) << sql << ": " << refused.ToString();
+    EXPECT_NE(refused.message().find("is not available here"), std::string::npos)
+        << refused.ToString();
+    EXPECT_EQ(run(sql).code(), StatusCode::kInvalidArgument) << sql;
+  }
+  EXPECT_EQ(sqlite3_hard_heap_limit64(-1), limit_before);
+  EXPECT_EQ(sqlite3_soft_heap_limit64(-1), soft_before);
+  // LIKE still folds no case: the pragma above did not act.
+  int64_t rows = -1;
+  ASSERT_TRUE((*engine)
+                  ->Run(
+                      "SELECT 1 WHERE 'a' LIKE 'A'",
+                      [](const arrow::Schema&) { return Status::Ok(); },
+                      [&](const arrow::RecordBatch& batch) {
+                        rows = batch.length;
+                        return Status::Ok();
+                      },
+                      nullptr)
+                  .ok());
+  EXPECT_EQ(rows, -1) << "LIKE folded case";
+
+  // Reading a setting and describing a table stay possible.
+  for (const char* sql : {"PRAGMA hard_heap_limit", "PRAGMA temp_store_directory",
+                          "SELECT name FROM pragma_table_info('sqlite_schema')",
+                          "PRAGMA table_info('sqlite_schema')"}) {
+    Status ran = run(sql);
+    EXPECT_TRUE(ran.ok()) << sql << ": " << ran.ToString();
+  }
+  Status attach = (*engine)->Check("ATTACH DATABASE '/tmp/x.db' AS x");
+  EXPECT_NE(attach.message().find("ATTACH is not available here"), std::string::npos)
+      << attach.ToString();
+}
+
 // A result of large values (60 MB each would be a server's repro) must not
 // gather in memory before it leaves: batches are cut by their values'
 // bytes as well as their rows, and a stop (a deadline, a client gone) is

@@ -111,6 +111,8 @@ TEST(ServerQueryHttpTest, AQueryFailingBeforeItsFirstBatchGetsItsStatus) {
                             "WITH RECURSIVE c(x) AS (SELECT 1 UNION ALL SELECT x + 1 FROM c) "
                             "SELECT count(*) FROM c"),
                   504, "--query-timeout-ms");
+  // A PRAGMA that would change a setting of the server's process: 400.
+  ExpectJsonError(PostQuery(port, "PRAGMA hard_heap_limit = 1"), 400, "is not available here");
   // And a query that works is an Arrow stream.
   const std::string fine = PostQuery(port, "SELECT 1 AS one");
   EXPECT_EQ(fine.rfind("HTTP/1.1 200 ", 0), 0u) << fine;
