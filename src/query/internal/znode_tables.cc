@@ -235,6 +235,125 @@ class CollectedRows {
   RecordBatcher batcher_;
 };
 
+// What a batch holds in memory, roughly (its buffers; shared ones counted
+// once per use, which errs on the safe side).
+int64_t BytesOf(const arrow::ArrayData& data) {
+  int64_t bytes = 0;
+  for (const auto& buffer : data.buffers) {
+    if (buffer != nullptr) bytes += buffer->size();
+  }
+  for (const auto& child : data.children) bytes += BytesOf(*child);
+  if (data.dictionary != nullptr) bytes += BytesOf(*data.dictionary);
+  return bytes;
+}
+
+int64_t BytesOf(const arrow::RecordBatch& batch) {
+  int64_t bytes = 0;
+  for (const auto& column : batch.columns) bytes += BytesOf(*column);
+  return bytes;
+}
+
+// The rows of the scans of one statement that read their source (a walk,
+// a replay, a server's response), by plan. A join's inner scan runs once
+// per outer row, and when the join is on a column the plan cannot narrow
+// (b.name = a.name, b.depth = a.depth, a cross join) it is the same scan
+// each time: without this, every outer row walked the whole tree again,
+// a ZooKeeper load of rows x tree. Used on SQLite's thread only (Scan,
+// and the streams SQLite pulls).
+class ScanMemo {
+ public:
+  // What the kept rows of a statement may take; scans past it read again.
+  static constexpr int64_t kMaxBytes = int64_t{32} << 20;
+
+  void Clear() {
+    scans_.clear();
+    bytes_ = 0;
+  }
+
+  // The rows of an earlier scan with `key` that read to its end.
+  std::optional<std::vector<arrow::RecordBatch>> Find(const std::string& key) const {
+    auto it = scans_.find(key);
+    if (it == scans_.end()) return std::nullopt;
+    return it->second;
+  }
+
+  // `stream`, whose batches are kept under `key` once it ends, if they fit
+  // (a scan SQLite stops early keeps nothing).
+  std::unique_ptr<BatchStream> Recording(std::string key, std::unique_ptr<BatchStream> stream) {
+    return std::make_unique<RecordingStream>(*this, std::move(key), std::move(stream));
+  }
+
+ private:
+  class RecordingStream final : public BatchStream {
+   public:
+    RecordingStream(ScanMemo& memo, std::string key, std::unique_ptr<BatchStream> stream)
+        : memo_(memo), key_(std::move(key)), stream_(std::move(stream)) {}
+
+    Result<std::optional<arrow::RecordBatch>> Next() override {
+      ZKA_ASSIGN_OR_RETURN(std::optional<arrow::RecordBatch> batch, stream_->Next());
+      if (!keeping_) return batch;
+      if (!batch) {
+        memo_.Keep(std::move(key_), std::move(kept_), kept_bytes_);
+        keeping_ = false;
+        return batch;
+      }
+      kept_bytes_ += BytesOf(*batch);
+      if (memo_.bytes_ + kept_bytes_ > kMaxBytes) {
+        keeping_ = false;
+        kept_.clear();
+      } else {
+        kept_.push_back(*batch);  // shares the buffers
+      }
+      return batch;
+    }
+    int64_t NodesRead() const override { return stream_->NodesRead(); }
+
+   private:
+    ScanMemo& memo_;
+    std::string key_;
+    std::unique_ptr<BatchStream> stream_;
+    std::vector<arrow::RecordBatch> kept_;
+    int64_t kept_bytes_ = 0;
+    bool keeping_ = true;
+  };
+
+  void Keep(std::string key, std::vector<arrow::RecordBatch> batches, int64_t bytes) {
+    if (bytes_ + bytes > kMaxBytes) return;
+    if (scans_.emplace(std::move(key), std::move(batches)).second) bytes_ += bytes;
+  }
+
+  std::unordered_map<std::string, std::vector<arrow::RecordBatch>> scans_;
+  int64_t bytes_ = 0;
+};
+
+// What tells one scan's rows from another's: every field of the plan.
+std::string KeyOf(const ZnodePlan& plan) {
+  std::string key;
+  key += plan.read_data ? 'd' : '-';
+  key += plan.read_acl ? 'a' : '-';
+  key += plan.read_error ? 'e' : '-';
+  auto add = [&key](char tag, const std::optional<std::string>& text) {
+    if (!text) return;
+    key += tag;
+    key += std::to_string(text->size());
+    key += ':';
+    key += *text;
+  };
+  if (plan.paths) {
+    for (const std::string& path : std::set<std::string>(plan.paths->begin(), plan.paths->end())) {
+      add('E', path);
+    }
+    key += 'e';  // an empty list is a key of its own
+  }
+  add('X', plan.prefix);
+  add('P', plan.parent);
+  if (plan.max_depth) add('D', std::to_string(*plan.max_depth));
+  if (plan.row_limit) add('M', std::to_string(*plan.row_limit));
+  return key;
+}
+
+constexpr const char* kReplayed = " (the rows of an earlier identical scan: nothing read)";
+
 // A record with only the columns a plan asks for: no data (nor typed
 // values) or ACL when they are not used.
 ZnodeRecord Trimmed(ZnodeRecord record, const ZnodePlan& plan) {
@@ -460,20 +579,28 @@ class LiveZnodeSource final : public TableSource {
         return rows.Finish();
       }
     }
+    std::string key = KeyOf(plan);
+    if (auto kept = memo_.Find(key)) {
+      report->plan += kReplayed;
+      return std::unique_ptr<BatchStream>(std::make_unique<VectorStream>(std::move(*kept)));
+    }
     ZKA_ASSIGN_OR_RETURN(std::vector<WalkRoot> roots, RootsOf(plan, report));
-    return std::unique_ptr<BatchStream>(std::make_unique<ProducerStream>(
-        [this, plan = std::move(plan), roots = std::move(roots)](ProducerStream::Output& out) {
-          RecordBatcher rows(
-              [&out](arrow::RecordBatch batch) { return out.Emit(std::move(batch)); });
-          for (const WalkRoot& root : roots) {
-            if (plan.row_limit && rows.rows() >= *plan.row_limit) break;
-            ZKA_RETURN_IF_ERROR(Walk(plan, root, rows, out));
-          }
-          return rows.Flush();
-        }));
+    return memo_.Recording(
+        std::move(key),
+        std::make_unique<ProducerStream>(
+            [this, plan = std::move(plan), roots = std::move(roots)](ProducerStream::Output& out) {
+              RecordBatcher rows(
+                  [&out](arrow::RecordBatch batch) { return out.Emit(std::move(batch)); });
+              for (const WalkRoot& root : roots) {
+                if (plan.row_limit && rows.rows() >= *plan.row_limit) break;
+                ZKA_RETURN_IF_ERROR(Walk(plan, root, rows, out));
+              }
+              return rows.Flush();
+            }));
   }
 
   void StartStatement() override {
+    memo_.Clear();
     std::lock_guard lock(cache_mutex_);
     cache_.clear();
     cache_bytes_ = 0;
@@ -725,6 +852,7 @@ class LiveZnodeSource final : public TableSource {
 
   std::vector<zk::Client*> sessions_;
   arrow::Schema schema_;
+  ScanMemo memo_;  // walks; lookups by path or parent have cache_
   std::mutex cache_mutex_;
   std::map<std::string, CachedNode> cache_;  // guarded; by path: the nodes this statement read
   size_t cache_bytes_ = 0;                   // guarded; CostOf the cached nodes
@@ -770,39 +898,48 @@ class DataDirZnodeSource final : public TableSource {
     // prefix's rows end the scan once passed.
     report->plan = "data directory, replayed for this scan: " + plan.Describe() +
                    (plan.read_data ? "" : "; data not kept (not used)");
-    return std::unique_ptr<BatchStream>(std::make_unique<ProducerStream>(
-        [this, plan = std::move(plan)](ProducerStream::Output& out) -> Status {
-          RecordBatcher rows(
-              [&out](arrow::RecordBatch batch) { return out.Emit(std::move(batch)); });
-          bool finished = false;
-          Status read = znodes::ReadDataDir(
-              {.dir = dir_, .target_zxid = zxid_},
-              [&](const ZnodeRecord& record) -> Status {
-                out.CountRead(1);
-                if (out.abandoned()) return Status::Cancelled("the scan's reader is gone");
-                if (plan.prefix && !record.path.starts_with(*plan.prefix)) {
-                  if (record.path > std::string_view(*plan.prefix)) {
-                    finished = true;
-                    return Status::Cancelled("past the prefix");
-                  }
-                  return Status::Ok();
-                }
-                if (plan.max_depth && znodes::PathDepth(record.path) > *plan.max_depth) {
-                  return Status::Ok();
-                }
-                if (plan.row_limit && rows.rows() >= *plan.row_limit) {
-                  finished = true;
-                  return Status::Cancelled("the query's LIMIT is reached");
-                }
-                return rows.Append(Trimmed(record, plan));
-              },
-              nullptr);
-          if (!read.ok() && !finished) {
-            return read.WithContext("reading the data directory " + dir_.string());
-          }
-          return rows.Flush();
-        }));
+    std::string key = KeyOf(plan);
+    if (auto kept = memo_.Find(key)) {
+      report->plan += kReplayed;
+      return std::unique_ptr<BatchStream>(std::make_unique<VectorStream>(std::move(*kept)));
+    }
+    return memo_.Recording(
+        std::move(key),
+        std::make_unique<ProducerStream>(
+            [this, plan = std::move(plan)](ProducerStream::Output& out) -> Status {
+              RecordBatcher rows(
+                  [&out](arrow::RecordBatch batch) { return out.Emit(std::move(batch)); });
+              bool finished = false;
+              Status read = znodes::ReadDataDir(
+                  {.dir = dir_, .target_zxid = zxid_},
+                  [&](const ZnodeRecord& record) -> Status {
+                    out.CountRead(1);
+                    if (out.abandoned()) return Status::Cancelled("the scan's reader is gone");
+                    if (plan.prefix && !record.path.starts_with(*plan.prefix)) {
+                      if (record.path > std::string_view(*plan.prefix)) {
+                        finished = true;
+                        return Status::Cancelled("past the prefix");
+                      }
+                      return Status::Ok();
+                    }
+                    if (plan.max_depth && znodes::PathDepth(record.path) > *plan.max_depth) {
+                      return Status::Ok();
+                    }
+                    if (plan.row_limit && rows.rows() >= *plan.row_limit) {
+                      finished = true;
+                      return Status::Cancelled("the query's LIMIT is reached");
+                    }
+                    return rows.Append(Trimmed(record, plan));
+                  },
+                  nullptr);
+              if (!read.ok() && !finished) {
+                return read.WithContext("reading the data directory " + dir_.string());
+              }
+              return rows.Flush();
+            }));
   }
+
+  void StartStatement() override { memo_.Clear(); }
 
  private:
   struct RowRef {
@@ -849,6 +986,7 @@ class DataDirZnodeSource final : public TableSource {
   std::filesystem::path dir_;
   std::optional<int64_t> zxid_;
   arrow::Schema schema_;
+  ScanMemo memo_;  // replays; lookups use the loaded tree
   bool loaded_ = false;
   std::vector<arrow::RecordBatch> batches_;
   // Views into batches_, which stay put once loaded.
@@ -874,9 +1012,16 @@ class RemoteZnodeSource final : public TableSource {
     ZKA_ASSIGN_OR_RETURN(ZnodePlan plan, DecodePlan(idx_num, idx_str, argc, argv));
     report->estimated_rows = plan.paths ? static_cast<int64_t>(plan.paths->size()) : -1;
     const std::string reads = plan.read_data ? "" : ", data=false";
+    std::string key = KeyOf(plan);
+    std::optional<std::vector<arrow::RecordBatch>> kept_before = memo_.Find(key);
+    auto replay = [&]() -> std::unique_ptr<BatchStream> {
+      report->plan += kReplayed;
+      return std::make_unique<VectorStream>(std::move(*kept_before));
+    };
     if (plan.paths) {
       report->plan = plan.Describe() + "; reads: the subtree of each path from " +
                      server_.Describe() + reads + ", keeping the node";
+      if (kept_before) return replay();
       std::set<std::string> unique;
       for (const std::string& path : *plan.paths) {
         if (IsZnodePath(path)) unique.insert(path);
@@ -896,7 +1041,7 @@ class RemoteZnodeSource final : public TableSource {
           kept.push_back(std::move(*batch));
         }
       }
-      return std::unique_ptr<BatchStream>(std::make_unique<VectorStream>(std::move(kept)));
+      return memo_.Recording(std::move(key), std::make_unique<VectorStream>(std::move(kept)));
     }
     std::string root = "/";
     ResponseStream::Keep keep;
@@ -916,10 +1061,13 @@ class RemoteZnodeSource final : public TableSource {
     }
     report->plan =
         plan.Describe() + "; reads: the subtree of " + root + " from " + server_.Describe() + reads;
+    if (kept_before) return replay();
     ZKA_ASSIGN_OR_RETURN(std::unique_ptr<BatchStream> stream, Open(plan, root, std::move(keep)));
     if (stream == nullptr) return EmptyStream();
-    return stream;
+    return memo_.Recording(std::move(key), std::move(stream));
   }
+
+  void StartStatement() override { memo_.Clear(); }
 
  private:
   static std::unique_ptr<BatchStream> EmptyStream() {
@@ -945,6 +1093,7 @@ class RemoteZnodeSource final : public TableSource {
 
   ServerTables& server_;
   arrow::Schema schema_;
+  ScanMemo memo_;  // every scan: each asks the server
 };
 
 }  // namespace
