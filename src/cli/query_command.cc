@@ -96,34 +96,20 @@ std::string TableNameFor(const std::string& file) {
 }
 
 // Scans with the same plan (a join's inner lookups, one per outer row) are
-// summed into one line, in the order they first ran.
+// one line, summed by the engine, in the order they first ran.
 void PrintExplain(const query::QueryStats& stats) {
-  struct Group {
-    const query::ScanReport* first = nullptr;
-    int64_t scans = 0, estimated = 0, read = 0, rows = 0;
-    bool estimate_known = true;
-  };
-  std::vector<Group> groups;
-  for (const query::ScanReport& scan : stats.scans) {
-    auto group = std::find_if(groups.begin(), groups.end(), [&](const Group& g) {
-      return g.first->table == scan.table && g.first->plan == scan.plan;
-    });
-    if (group == groups.end()) group = groups.insert(groups.end(), Group{.first = &scan});
-    ++group->scans;
-    group->estimate_known &= scan.estimated_rows >= 0;
-    group->estimated += std::max<int64_t>(0, scan.estimated_rows);
-    group->read += scan.nodes_read;
-    group->rows += scan.rows_produced;
-  }
-  std::printf("%lld row(s); %zu scan(s):\n", static_cast<long long>(stats.rows),
-              stats.scans.size());
-  for (const Group& group : groups) {
+  int64_t scans = 0;
+  for (const query::ScanReport& report : stats.scans) scans += report.scans;
+  std::printf("%lld row(s); %lld scan(s):\n", static_cast<long long>(stats.rows),
+              static_cast<long long>(scans));
+  for (const query::ScanReport& report : stats.scans) {
     std::printf("  %s%s: %s\n",
-                group.scans > 1 ? (std::to_string(group.scans) + " scans of ").c_str() : "",
-                group.first->table.c_str(), group.first->plan.c_str());
-    std::printf("    estimated rows: %s; read: %lld; rows to SQLite: %lld\n",
-                group.estimate_known ? std::to_string(group.estimated).c_str() : "unknown",
-                static_cast<long long>(group.read), static_cast<long long>(group.rows));
+                report.scans > 1 ? (std::to_string(report.scans) + " scans of ").c_str() : "",
+                report.table.c_str(), report.plan.c_str());
+    std::printf(
+        "    estimated rows: %s; read: %lld; rows to SQLite: %lld\n",
+        report.estimated_rows >= 0 ? std::to_string(report.estimated_rows).c_str() : "unknown",
+        static_cast<long long>(report.nodes_read), static_cast<long long>(report.rows_produced));
   }
 }
 

@@ -61,11 +61,13 @@ struct QuerySources {
   std::function<Status()> check_stop;
 };
 
-// One scan of a table, in words, with what it cost.
+// The scans of a table with one plan, in words, with what they cost: a
+// join's inner scans, one per outer row, share a report.
 struct ScanReport {
   std::string table;  // as the query names it (read_arrow calls: read_arrow_N)
   std::string plan;   // e.g. "children of /kafka/brokers/ids; reads: getData+getChildren ..."
-  int64_t estimated_rows = 0;  // rows the plan expects; -1: unknown before reading
+  int64_t scans = 0;  // how many scans ran this plan
+  int64_t estimated_rows = 0;  // rows the plan expects, summed; -1: unknown before reading
   int64_t nodes_read = 0;      // znodes read from the source (live: records + vanished)
   int64_t rows_produced = 0;   // rows handed to SQLite before it re-checked them
 };
@@ -81,7 +83,7 @@ using BatchSink = std::function<Status(const arrow::RecordBatch&)>;
 
 struct QueryStats {
   int64_t rows = 0;
-  std::vector<ScanReport> scans;
+  std::vector<ScanReport> scans;  // one per table and plan, in the order they first ran
 };
 
 class QueryEngine {

@@ -274,6 +274,35 @@ TEST_F(ArrowQueryTest, MixedColumnTypesFollowTheFirstRows) {
   EXPECT_NE(ran.message().find("row 9000"), std::string::npos) << ran.ToString();
 }
 
+// A join runs its inner scan once per outer row. Each scan used to leave a
+// report of its own in the statement's log (a plan string and counts), so a
+// join over a million outer rows held a million reports, hundreds of MB
+// outside SQLite's memory limit, even on a server that never shows them.
+// The scans of one plan share a report, which sums them.
+TEST_F(ArrowQueryTest, AJoinsInnerScansShareOneReport) {
+  ASSERT_TRUE(engine_->AddArrowFile("t", path_).ok());
+  constexpr int64_t kOuterRows = 20000;
+  QueryStats stats;
+  int64_t count = -1;
+  Status ran = engine_->Run(
+      "WITH RECURSIVE n(i) AS (SELECT 1 UNION ALL SELECT i + 1 FROM n WHERE i < " +
+          std::to_string(kOuterRows) + ") SELECT count(*) FROM n CROSS JOIN t",
+      [](const arrow::Schema&) { return Status::Ok(); },
+      [&](const arrow::RecordBatch& batch) {
+        count = arrow::ReadInt(arrow::FixedWidthValue(*batch.columns[0], 0, 8), true);
+        return Status::Ok();
+      },
+      &stats);
+  ASSERT_TRUE(ran.ok()) << ran.ToString();
+  EXPECT_EQ(count, kOuterRows * 10);
+  ASSERT_EQ(stats.scans.size(), 1u);
+  const ScanReport& report = stats.scans[0];
+  EXPECT_EQ(report.table, "t");
+  EXPECT_EQ(report.scans, kOuterRows);
+  EXPECT_EQ(report.rows_produced, kOuterRows * 10);
+  EXPECT_EQ(report.estimated_rows, kOuterRows * 10);
+}
+
 // A real column holds integers up to 2^53 exactly; a larger one is refused,
 // never rounded to a neighbour.
 TEST_F(ArrowQueryTest, IntegersARealColumnCannotHoldExactlyAreRefused) {

@@ -37,9 +37,17 @@ struct Cursor {
   std::unique_ptr<BatchStream> stream;
   std::optional<arrow::RecordBatch> batch;  // the current one; none at the end
   int64_t row = 0;
-  int64_t batch_start = 0;  // rows in the batches before `batch`
-  ScanReport* report = nullptr;
+  int64_t batch_start = 0;         // rows in the batches before `batch`
+  ScanReport* report = nullptr;    // of this scan's plan, shared with its other scans
   int64_t read_before_stream = 0;  // nodes the scan read before its stream began
+  int64_t reported_read = 0;       // of this scan's nodes, those added to `report`
+
+  // Adds the nodes read since the last call to the report.
+  void ReportRead() {
+    const int64_t read = read_before_stream + (stream ? stream->NodesRead() : 0);
+    report->nodes_read += read - reported_read;
+    reported_read = read;
+  }
 
   bool AtEnd() const { return !batch.has_value(); }
   // Moves to the first row at or after the current position, pulling
@@ -49,7 +57,7 @@ struct Cursor {
       batch_start += batch->length;
       row = 0;
       Result<std::optional<arrow::RecordBatch>> next = stream->Next();
-      report->nodes_read = read_before_stream + stream->NodesRead();
+      ReportRead();
       if (!next.ok()) {
         batch.reset();
         return next.status();
@@ -115,9 +123,7 @@ int Open(sqlite3_vtab*, sqlite3_vtab_cursor** out) {
 
 int Close(sqlite3_vtab_cursor* base) {
   auto* cursor = reinterpret_cast<Cursor*>(base);
-  if (cursor->stream != nullptr && cursor->report != nullptr) {
-    cursor->report->nodes_read = cursor->read_before_stream + cursor->stream->NodesRead();
-  }
+  if (cursor->report != nullptr) cursor->ReportRead();
   delete cursor;
   return SQLITE_OK;
 }
@@ -126,17 +132,21 @@ int Filter(sqlite3_vtab_cursor* base, int idx_num, const char* idx_str, int argc
            sqlite3_value** argv) {
   auto* cursor = reinterpret_cast<Cursor*>(base);
   auto* table = reinterpret_cast<Table*>(base->pVtab);
-  table->log->scans.emplace_back();
-  cursor->report = &table->log->scans.back();
-  cursor->report->table = table->name;
-  cursor->stream.reset();  // a rescan: the previous producer stops first
+  // A rescan: the previous scan's last reads go to its report, then its
+  // producer stops (before this scan starts another).
+  if (cursor->report != nullptr) cursor->ReportRead();
+  cursor->stream.reset();
+  cursor->report = nullptr;
   cursor->batch.reset();
   cursor->row = 0;
   cursor->batch_start = 0;
   Status status = OutOfMemoryAsStatus([&]() -> Status {
-    ZKA_ASSIGN_OR_RETURN(cursor->stream,
-                         table->source->Scan(idx_num, idx_str, argc, argv, cursor->report));
-    cursor->read_before_stream = cursor->report->nodes_read;
+    ScanReport started{.table = table->name};
+    Result<std::unique_ptr<BatchStream>> stream =
+        table->source->Scan(idx_num, idx_str, argc, argv, &started);
+    cursor->report = table->log->Add(started);
+    cursor->read_before_stream = cursor->reported_read = started.nodes_read;
+    ZKA_ASSIGN_OR_RETURN(cursor->stream, std::move(stream));
     // An empty batch before the first: Settle pulls the first real one.
     cursor->batch.emplace();
     return cursor->Settle();
@@ -281,6 +291,26 @@ Result<std::optional<arrow::RecordBatch>> ProducerStream::Next() {
 void TableSource::BestIndex(sqlite3_index_info* info) {
   info->estimatedCost = estimated_rows_;
   info->estimatedRows = static_cast<sqlite3_int64>(estimated_rows_);
+}
+
+ScanReport* ScanLog::Add(const ScanReport& scan) {
+  std::string key = scan.table;
+  key += '\0';
+  key += scan.plan;
+  auto [it, added] = by_plan.try_emplace(std::move(key), nullptr);
+  if (added) {
+    it->second = &scans.emplace_back(scan);  // a deque: the address stays
+    it->second->scans = 1;
+    return it->second;
+  }
+  ScanReport& report = *it->second;
+  ++report.scans;
+  report.estimated_rows = report.estimated_rows < 0 || scan.estimated_rows < 0
+                              ? -1
+                              : report.estimated_rows + scan.estimated_rows;
+  report.nodes_read += scan.nodes_read;
+  report.rows_produced += scan.rows_produced;
+  return &report;
 }
 
 Status RegisterTable(sqlite3* db, const std::string& name, std::unique_ptr<TableSource> source,

@@ -15,6 +15,7 @@
 #include <optional>
 #include <string>
 #include <thread>
+#include <unordered_map>
 #include <vector>
 
 #include "arrow/array.h"
@@ -119,8 +120,15 @@ class TableSource {
 // the first failure of a source (its Status, whose code decides the exit
 // status, which SQLite's error text alone would lose).
 struct ScanLog {
+  // One report per table and plan: a join over a million outer rows runs a
+  // million inner scans, whose reports would take hundreds of MB.
   std::deque<ScanReport> scans;
+  std::unordered_map<std::string, ScanReport*> by_plan;  // table + '\0' + plan -> in scans
   Status first_error;
+
+  // The report of `scan`'s table and plan, with `scan` (a scan that just
+  // started: its estimate and what it read before its stream) added.
+  ScanReport* Add(const ScanReport& scan);
 };
 
 // Registers `source` as the eponymous-only virtual table `name` (it exists
