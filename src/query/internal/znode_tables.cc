@@ -10,6 +10,7 @@
 #include <set>
 #include <string_view>
 #include <unordered_map>
+#include <unordered_set>
 #include <utility>
 
 #include "arrow/array_access.h"
@@ -258,8 +259,10 @@ int64_t BytesOf(const arrow::RecordBatch& batch) {
 // per outer row, and when the join is on a column the plan cannot narrow
 // (b.name = a.name, b.depth = a.depth, a cross join) it is the same scan
 // each time: without this, every outer row walked the whole tree again,
-// a ZooKeeper load of rows x tree. Used on SQLite's thread only (Scan,
-// and the streams SQLite pulls).
+// a ZooKeeper load of rows x tree. A plan's first scan keeps nothing (most
+// statements scan once, and a copy would only hold memory while the rows
+// stream); its second keeps its rows for the rest. Used on SQLite's thread
+// only (Scan, and the streams SQLite pulls).
 class ScanMemo {
  public:
   // What the kept rows of a statement may take; scans past it read again.
@@ -267,6 +270,7 @@ class ScanMemo {
 
   void Clear() {
     scans_.clear();
+    seen_.clear();
     bytes_ = 0;
   }
 
@@ -278,8 +282,10 @@ class ScanMemo {
   }
 
   // `stream`, whose batches are kept under `key` once it ends, if they fit
-  // (a scan SQLite stops early keeps nothing).
+  // (a scan SQLite stops early keeps nothing), unless it is the first scan
+  // with `key`.
   std::unique_ptr<BatchStream> Recording(std::string key, std::unique_ptr<BatchStream> stream) {
+    if (seen_.insert(key).second) return stream;
     return std::make_unique<RecordingStream>(*this, std::move(key), std::move(stream));
   }
 
@@ -323,6 +329,7 @@ class ScanMemo {
   }
 
   std::unordered_map<std::string, std::vector<arrow::RecordBatch>> scans_;
+  std::unordered_set<std::string> seen_;  // keys of the scans started
   int64_t bytes_ = 0;
 };
 
