@@ -107,6 +107,13 @@ class QueryEngine::Impl {
                      "answers)";
       return SQLITE_DENY;
     }
+    // fts3_tokenizer('simple') returns the address of a tokenizer in the
+    // server's memory: a pointer that defeats its address randomization.
+    if (action == SQLITE_FUNCTION && sqlite3_stricmp(second, "fts3_tokenizer") == 0) {
+      impl.denied_ =
+          "fts3_tokenizer() is not available here (it returns an address in the server's memory)";
+      return SQLITE_DENY;
+    }
     if (action == SQLITE_PRAGMA && second != nullptr && !DescribesByName(first)) {
       impl.denied_ = "PRAGMA " + std::string(first) + " = " + second +
                      " is not available here (queries a server answers may read a setting, "

@@ -448,6 +448,24 @@ TEST(UntrustedQueryTest, PragmasThatChangeSettingsAreRefused) {
       << attach.ToString();
 }
 
+// SQLite's fts3_tokenizer('simple') returns a pointer into the process, as
+// a blob: from a server, an address that defeats its randomization.
+TEST(UntrustedQueryTest, Fts3TokenizerIsRefused) {
+  QuerySources sources;
+  sources.untrusted_sql = true;
+  auto engine = QueryEngine::Open(std::move(sources));
+  ASSERT_TRUE(engine.ok()) << engine.status().ToString();
+  for (const char* sql :
+       {"SELECT fts3_tokenizer('simple')", "SELECT hex(FTS3_TOKENIZER('porter'))"}) {
+    Status refused = (*engine)->Check(sql);
+    EXPECT_EQ(refused.code(), StatusCode::kInvalidArgument) << sql << ": " << refused.ToString();
+    EXPECT_NE(refused.message().find("fts3_tokenizer() is not available here"), std::string::npos)
+        << refused.ToString();
+  }
+  // Other functions still run.
+  EXPECT_TRUE((*engine)->Check("SELECT hex(randomblob(4)), lower('A')").ok());
+}
+
 // A result of large values (60 MB each would be a server's repro) must not
 // gather in memory before it leaves: batches are cut by their values'
 // bytes as well as their rows, and a stop (a deadline, a client gone) is
