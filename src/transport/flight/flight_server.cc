@@ -759,10 +759,16 @@ class FlightServiceImpl final : public FlightServiceBase {
     auto options = TakeGetOptions(*resource);
     if (!options.ok()) return core.Fail(options.status().WithContext("DoGet ticket"));
     if (Status slot = slots_.Acquire(); !slot.ok()) return core.Fail(slot);
-    SlotHold hold(slots_);
+    std::optional<SlotHold> hold(std::in_place, slots_);
     auto stream = service_.Get(*resource, *options);
-    if (!stream.ok()) return core.Fail(stream.status());
-    core.Start(std::move(*stream), std::move(hold));
+    if (!stream.ok()) {
+      // Released before the status goes out, as DoGetCore::End does: a
+      // client that got it may call again at once and must find the slot
+      // free (and the streams gauge back down).
+      hold.reset();
+      return core.Fail(stream.status());
+    }
+    core.Start(std::move(*stream), std::move(*hold));
   }
 
   grpc::Status DoPut(
