@@ -262,9 +262,13 @@ class TreeWatcher::Impl {
         } else {
           OnWatchEvent(notice, dirty);
           // Writes elsewhere in the tree: the NOAUTH rows may change with
-          // them, so their polls start again at the flush interval.
+          // them, so their polls start again at the flush interval. Only
+          // ever brought nearer: pushed back by every event, a poll would
+          // never come while events kept arriving less than a flush
+          // interval apart.
           unreadable_poll_interval_ = options_.flush_interval;
-          next_unreadable_poll_ = Clock::now() + unreadable_poll_interval_;
+          next_unreadable_poll_ =
+              std::min(next_unreadable_poll_, Clock::now() + unreadable_poll_interval_);
         }
       }
       // A backlog past the limit is dropped: one re-read of the whole tree
