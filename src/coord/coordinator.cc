@@ -10,6 +10,7 @@
 #include "arrow/ipc/message.h"
 #include "arrow/ipc/reader.h"
 #include "zk/error_code.h"
+#include "zk/protocol.h"
 
 namespace zkarrow::coord {
 
@@ -152,6 +153,14 @@ Status EnsureNode(zk::Client& client, const std::string& path, const std::vector
       client.Create(path, "", acl, zk::CreateMode::kPersistent).get();
   if (created.ok() || IsCode(created.status(), zk::ErrorCode::NODEEXISTS)) return Status::Ok();
   return created.status();
+}
+
+// What ZooKeeper measures against its jute.maxbuffer for the multi `ops`,
+// sent by `client` (its chroot prefixes every path).
+size_t RequestBytes(const std::vector<zk::Op>& ops, const zk::Client& client) {
+  size_t bytes = zk::kMultiEndBytes + zk::kRequestPacketOverhead;
+  for (const zk::Op& op : ops) bytes += zk::MultiOpEncodedBytes(op) + client.chroot().size();
+  return bytes;
 }
 
 }  // namespace
@@ -662,8 +671,15 @@ Status Coordinator::UpdateEntry(const std::string& name,
     if (!edit(cached->entry)) return Status::Ok();
     std::shared_ptr<zk::Client> client = this->client();
     if (!client) return Status::Unavailable("no ZooKeeper session");
+    std::string text = ToJson(cached->entry);
+    // A holder more can tip an entry near the limit over it (see Publish).
+    while (RequestBytes({zk::Op::SetData(layout_.Dataset(name), text)}, *client) >
+               options_.client.max_request_bytes &&
+           cached->entry.LeaveOutOldestSchemaMessage()) {
+      text = ToJson(cached->entry);
+    }
     Result<zk::Stat> written =
-        client->SetData(layout_.Dataset(name), ToJson(cached->entry), cached->znode_version).get();
+        client->SetData(layout_.Dataset(name), text, cached->znode_version).get();
     if (written.ok()) return Status::Ok();
     if (!IsCode(written.status(), zk::ErrorCode::BADVERSION)) return written.status();
   }
@@ -698,10 +714,11 @@ serve::CatalogVersion Coordinator::ToCatalogVersion(const CatalogEntry& entry,
   auto held = store_.Get(entry.name, record.version);
   if (held.ok() && (*held)->info().sha256_hex == record.sha256) {
     version.info.schema = (*held)->info().schema;
-  } else if (!record.schema_message_hex.empty()) {
+  } else if (!entry.SchemaMessageHexOf(record).empty()) {
     // Described without a copy here; a schema the catalog cannot give is
     // left out, and the holders describe it.
-    Result<std::shared_ptr<const arrow::Schema>> schema = SchemaFromHex(record.schema_message_hex);
+    Result<std::shared_ptr<const arrow::Schema>> schema =
+        SchemaFromHex(entry.SchemaMessageHexOf(record));
     if (schema.ok()) version.info.schema = std::move(*schema);
   }
   version.locations = LocationsOf(record);
@@ -756,20 +773,44 @@ Result<serve::DatasetInfo> Coordinator::Publish(std::unique_ptr<serve::PreparedD
   for (int attempt = 0;; ++attempt) {
     CatalogEntry next = cached ? cached->entry : CatalogEntry{name, {}};
     next.versions.push_back(record);
-    while (static_cast<int>(next.versions.size()) > options_.keep_versions) {
-      next.versions.erase(next.versions.begin());
-    }
-    std::vector<zk::Op> ops;
-    ops.push_back(zk::Op::Check(layout_.Server(self_.id), -1));
-    if (cached) {
-      ops.push_back(zk::Op::SetData(path, ToJson(next), cached->znode_version));
-    } else {
-      ops.push_back(zk::Op::Create(path, ToJson(next), options_.acl));
-    }
+    next.KeepNewest(static_cast<size_t>(options_.keep_versions));
     std::shared_ptr<zk::Client> client = this->client();
     if (!client) {
       discard();
       return Status::Unavailable("no ZooKeeper session: the upload was not published");
+    }
+    auto publication = [&] {
+      std::vector<zk::Op> ops;
+      ops.push_back(zk::Op::Check(layout_.Server(self_.id), -1));
+      if (cached) {
+        ops.push_back(zk::Op::SetData(path, ToJson(next), cached->znode_version));
+      } else {
+        ops.push_back(zk::Op::Create(path, ToJson(next), options_.acl));
+      }
+      return ops;
+    };
+    std::vector<zk::Op> ops = publication();
+    // The schemas are in the catalog only so that servers without a copy
+    // can describe a version; without them the holders do.
+    bool left_out = false;
+    while (RequestBytes(ops, *client) > options_.client.max_request_bytes &&
+           next.LeaveOutOldestSchemaMessage()) {
+      left_out = true;
+      ops = publication();
+    }
+    if (left_out) {
+      Log("coordination: schemas left out of the catalog entry of " + name +
+          " to fit ZooKeeper's request limit; servers without a copy send clients to "
+          "the holders to describe those versions");
+    }
+    if (const size_t bytes = RequestBytes(ops, *client);
+        bytes > options_.client.max_request_bytes) {
+      discard();
+      return Status::OutOfRange("the catalog entry of dataset '" + name + "' would take a " +
+                                std::to_string(bytes) +
+                                "-byte request, over ZooKeeper's limit of " +
+                                std::to_string(options_.client.max_request_bytes) +
+                                " (jute.maxbuffer); keep fewer versions (--keep-versions)");
     }
     Result<std::vector<zk::OpResult>> results = client->Multi(std::move(ops)).get();
     if (!results.ok()) {

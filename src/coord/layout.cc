@@ -1,7 +1,9 @@
 #include "coord/layout.h"
 
 #include <algorithm>
+#include <cstddef>
 #include <limits>
+#include <map>
 #include <nlohmann/json.hpp>
 
 namespace zkarrow::coord {
@@ -129,6 +131,46 @@ const CatalogVersionRecord* CatalogEntry::Find(int64_t version) const {
     if (record.version == version) return &record;
   }
   return nullptr;
+}
+
+const std::string& CatalogEntry::SchemaMessageHexOf(const CatalogVersionRecord& record) const {
+  if (!record.schema_message_hex.empty() || record.schema_fingerprint.empty()) {
+    return record.schema_message_hex;
+  }
+  for (const CatalogVersionRecord& other : versions) {
+    if (other.schema_fingerprint == record.schema_fingerprint &&
+        !other.schema_message_hex.empty()) {
+      return other.schema_message_hex;
+    }
+  }
+  return record.schema_message_hex;
+}
+
+void CatalogEntry::KeepNewest(size_t keep) {
+  std::map<std::string, std::string> messages;  // by fingerprint
+  for (CatalogVersionRecord& record : versions) {
+    if (record.schema_fingerprint.empty() || record.schema_message_hex.empty()) continue;
+    messages.try_emplace(record.schema_fingerprint, std::move(record.schema_message_hex));
+    record.schema_message_hex.clear();
+  }
+  if (versions.size() > keep) {
+    versions.erase(versions.begin(), versions.end() - static_cast<std::ptrdiff_t>(keep));
+  }
+  for (CatalogVersionRecord& record : versions) {
+    auto message = messages.find(record.schema_fingerprint);
+    if (message == messages.end()) continue;
+    record.schema_message_hex = std::move(message->second);
+    messages.erase(message);
+  }
+}
+
+bool CatalogEntry::LeaveOutOldestSchemaMessage() {
+  for (CatalogVersionRecord& record : versions) {
+    if (record.schema_message_hex.empty()) continue;
+    record.schema_message_hex.clear();
+    return true;
+  }
+  return false;
 }
 
 CatalogVersionRecord* CatalogEntry::Find(int64_t version) {

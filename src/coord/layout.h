@@ -91,6 +91,19 @@ struct CatalogEntry {
   int64_t current() const { return versions.empty() ? 0 : versions.back().version; }
   const CatalogVersionRecord* Find(int64_t version) const;
   CatalogVersionRecord* Find(int64_t version);
+  // The schema message of `record` (hex), which may be stored on another
+  // version with the same fingerprint (see KeepNewest); empty when the
+  // catalog does not hold it (the holders' copies describe the version).
+  const std::string& SchemaMessageHexOf(const CatalogVersionRecord& record) const;
+  // Keeps the newest `keep` versions and stores each schema message once,
+  // on the oldest kept version with its fingerprint (messages of versions
+  // dropped here move to it). A dataset's versions mostly share a schema,
+  // and a wide one's message repeated per version would not fit in the
+  // znode: 5,000 columns take about 700 KB of hex, a znode at most 1 MiB.
+  void KeepNewest(size_t keep);
+  // Leaves the oldest schema message out, for an entry too large with it;
+  // false when none is left.
+  bool LeaveOutOldestSchemaMessage();
   // "1, 2" for messages.
   std::string KeptList() const;
 };

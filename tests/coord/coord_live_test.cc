@@ -431,6 +431,63 @@ TEST_F(CoordTest, SequentialPutsNeverConflictWithReplication) {
   }
 }
 
+// A wide table's schema message is hundreds of kilobytes (5,000 columns:
+// about 360 KB, twice that in the entry's hex), and every kept version's
+// record sat in one catalog znode: the second put of such a table needed a
+// request over ZooKeeper's 1 MiB limit, was refused with a 503 saying to
+// upload again, and the name stayed at version 1 for good.
+TEST_F(CoordTest, WideSchemasArePublishedVersionAfterVersion) {
+  auto wide_file = [&](int columns, int seed) {
+    namespace t = arrow::ipc_test;
+    arrow::Schema schema;
+    arrow::RecordBatch batch{nullptr, 2, {}};
+    for (int c = 0; c < columns; ++c) {
+      schema.fields.push_back(
+          arrow::MakeField("feature_column_number_" + std::to_string(c), arrow::Int32(), false));
+      batch.columns.push_back(t::Primitive<int32_t>({c, seed}));
+    }
+    auto bytes = t::WriteIpc(schema, {batch}, /*file=*/true);
+    EXPECT_TRUE(bytes.ok()) << bytes.status().ToString();
+    const fs::path file =
+        suite_dir_ / ("wide-" + std::to_string(columns) + "-" + std::to_string(seed) + ".arrow");
+    if (bytes.ok()) {
+      std::ofstream(file, std::ios::binary)
+          .write(reinterpret_cast<const char*>((*bytes)->data()), (*bytes)->size());
+    }
+    return file;
+  };
+  for (int i = 0; i < 3; ++i) {
+    auto put = Put(wide_file(5000, i), Flight(i % kServers) + "/datasets/wide");
+    ASSERT_TRUE(put.ok()) << "put " << i << ": " << put.status().ToString();
+    EXPECT_EQ((*put)["version"], i + 1);
+  }
+  // The kept versions share one copy of their schema; each can be described.
+  auto entry = Entry("wide");
+  ASSERT_TRUE(entry);
+  ASSERT_EQ(entry->versions.size(), 2u);
+  EXPECT_NE(entry->versions[0].schema_message_hex, "");
+  EXPECT_EQ(entry->versions[1].schema_message_hex, "");
+  EXPECT_EQ(entry->SchemaMessageHexOf(entry->versions[1]), entry->versions[0].schema_message_hex);
+  // A schema that does not fit beside it (8,000 columns) is left out: the
+  // put succeeds, and the version is read from its holders.
+  const fs::path widest = wide_file(8000, 9);
+  auto put = Put(widest, Flight(0) + "/datasets/wide");
+  ASSERT_TRUE(put.ok()) << put.status().ToString();
+  EXPECT_EQ((*put)["version"], 4);
+  entry = Entry("wide");
+  ASSERT_TRUE(entry);
+  const coord::CatalogVersionRecord* v4 = entry->Find(4);
+  ASSERT_NE(v4, nullptr);
+  EXPECT_EQ(entry->SchemaMessageHexOf(*v4), "");
+  const fs::path got = suite_dir_ / "wide-got.arrow";
+  auto read = Zkarrow("get '" + ZkUrl("/datasets/wide") + "' -o " + got.string());
+  ASSERT_TRUE(read.ok()) << read.status().ToString();
+  auto described = Zkarrow("inspect " + got.string());
+  ASSERT_TRUE(described.ok()) << described.status().ToString();
+  EXPECT_NE(described->find("schema: 8000 fields"), std::string::npos) << described->substr(0, 200);
+  ASSERT_TRUE(RunCommand("curl -sf -X DELETE " + Http(0) + "/datasets/wide").ok());
+}
+
 TEST_F(CoordTest, ConcurrentPutsGetSequentialVersionsAndLosersAreTold) {
   constexpr int kClients = 6;
   constexpr int kRounds = 3;
@@ -777,6 +834,18 @@ TEST_F(CoordTest, ChaosKeepsEveryAcknowledgedPut) {
     }
   };
   std::vector<std::thread> threads;
+  // A failed ASSERT below returns at once: the clients are stopped and
+  // joined however the run ends (a joinable thread's destructor aborts).
+  struct StopAndJoin {
+    std::atomic<bool>& stop;
+    std::vector<std::thread>& threads;
+    ~StopAndJoin() {
+      stop = true;
+      for (std::thread& thread : threads) {
+        if (thread.joinable()) thread.join();
+      }
+    }
+  } stop_and_join{stop, threads};
   threads.emplace_back(writer, 1);
   threads.emplace_back(writer, 2);
   threads.emplace_back(reader, 3);

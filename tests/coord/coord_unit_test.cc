@@ -31,6 +31,39 @@ TEST(CoordLayoutTest, CatalogEntriesRoundTrip) {
   EXPECT_EQ(back->Find(5), nullptr);
 }
 
+// Each schema message is stored once, on the oldest kept version with its
+// fingerprint; dropping that version moves the message to the next.
+TEST(CoordLayoutTest, KeptVersionsShareTheirSchemaMessages) {
+  auto version = [](int64_t v, std::string message, std::string fingerprint) {
+    return CatalogVersionRecord{v, "sha", 1, 1, std::move(message), std::move(fingerprint), 1, {}};
+  };
+  CatalogEntry entry{"d", {}};
+  entry.versions = {version(1, "aa", "A"), version(2, "aa", "A"), version(3, "bb", "B"),
+                    version(4, "aa", "A")};
+  entry.KeepNewest(4);
+  EXPECT_EQ(entry.versions[0].schema_message_hex, "aa");
+  EXPECT_EQ(entry.versions[1].schema_message_hex, "");
+  EXPECT_EQ(entry.versions[2].schema_message_hex, "bb");
+  EXPECT_EQ(entry.versions[3].schema_message_hex, "");
+  EXPECT_EQ(entry.SchemaMessageHexOf(entry.versions[3]), "aa");
+
+  entry.KeepNewest(3);  // version 1, which held A's message, goes
+  ASSERT_EQ(entry.versions.size(), 3u);
+  EXPECT_EQ(entry.versions[0].version, 2);
+  EXPECT_EQ(entry.versions[0].schema_message_hex, "aa");
+  EXPECT_EQ(entry.SchemaMessageHexOf(entry.versions[2]), "aa");
+
+  // Left out oldest first; a version without a fingerprint has no message
+  // to share.
+  EXPECT_TRUE(entry.LeaveOutOldestSchemaMessage());
+  EXPECT_EQ(entry.SchemaMessageHexOf(entry.versions[2]), "");
+  EXPECT_EQ(entry.SchemaMessageHexOf(entry.versions[1]), "bb");
+  EXPECT_TRUE(entry.LeaveOutOldestSchemaMessage());
+  EXPECT_FALSE(entry.LeaveOutOldestSchemaMessage());
+  CatalogVersionRecord unnamed = version(9, "", "");
+  EXPECT_EQ(entry.SchemaMessageHexOf(unnamed), "");
+}
+
 TEST(CoordLayoutTest, MalformedEntriesAreRefusedNamingTheField) {
   struct Case {
     const char* json;
