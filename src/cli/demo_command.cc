@@ -2,9 +2,7 @@
 // private ZooKeeper (Debian's package) on a free loopback port, loads a
 // realistic sample tree, snapshots it to an Arrow file, shows `inspect` and
 // the first rows, and stops the server.
-#include <spawn.h>
 #include <sys/wait.h>
-#include <unistd.h>
 
 #include <chrono>
 #include <cstdio>
@@ -12,13 +10,12 @@
 #include <string>
 #include <vector>
 
+#include "base/child_process.h"
 #include "cli/commands.h"
 #include "cli/snapshot_command.h"
 #include "sampletree/sample_tree.h"
 #include "zk/client.h"
 #include "zkserver/zookeeper_cluster.h"
-
-extern char** environ;
 
 namespace zkarrow::cli {
 namespace {
@@ -30,18 +27,13 @@ struct DemoArgs {
 
 // Runs this same binary with `args` (inspect, cat), sharing stdout.
 int RunSelf(const std::vector<std::string>& args) {
-  std::vector<std::string> argv_storage = {"/proc/self/exe"};
-  argv_storage.insert(argv_storage.end(), args.begin(), args.end());
-  std::vector<char*> argv;
-  for (std::string& arg : argv_storage) argv.push_back(arg.data());
-  argv.push_back(nullptr);
+  std::vector<std::string> argv = {"/proc/self/exe"};
+  argv.insert(argv.end(), args.begin(), args.end());
   std::fflush(stdout);
-  pid_t pid = 0;
-  if (::posix_spawn(&pid, "/proc/self/exe", nullptr, nullptr, argv.data(), environ) != 0) {
-    return kExitFailure;
-  }
+  Result<pid_t> pid = SpawnTiedChild(argv, {});
+  if (!pid.ok()) return ReportFailure("demo", pid.status());
   int status = 0;
-  if (::waitpid(pid, &status, 0) != pid || !WIFEXITED(status)) return kExitFailure;
+  if (::waitpid(*pid, &status, 0) != *pid || !WIFEXITED(status)) return kExitFailure;
   return WEXITSTATUS(status);
 }
 

@@ -1,11 +1,9 @@
 #include "zkserver/zookeeper_cluster.h"
 
 #include <arpa/inet.h>
-#include <fcntl.h>
 #include <netinet/in.h>
 #include <poll.h>
 #include <signal.h>
-#include <sys/prctl.h>
 #include <sys/socket.h>
 #include <sys/wait.h>
 #include <unistd.h>
@@ -17,6 +15,8 @@
 #include <sstream>
 #include <string_view>
 #include <thread>
+
+#include "base/child_process.h"
 
 namespace zkarrow::zkserver {
 namespace {
@@ -270,32 +270,12 @@ Status ZooKeeperCluster::Launch(Server& server) {
   args.push_back(classpath);
   args.push_back(main_class);
   args.push_back((dir / "zoo.cfg").string());
-  std::vector<char*> argv;
-  for (std::string& arg : args) argv.push_back(arg.data());
-  argv.push_back(nullptr);
-  std::string console_log = (dir / "console.log").string();
-
-  pid_t parent = ::getpid();
-  pid_t pid = ::fork();
-  if (pid < 0) return Status::FromErrno(errno, "fork");
-  if (pid == 0) {
-    // Child: only async-signal-safe calls until exec.
-    ::prctl(PR_SET_PDEATHSIG, SIGKILL);
-    if (::getppid() != parent) ::_exit(127);
-    ::setpgid(0, 0);
-    int log = ::open(console_log.c_str(), O_WRONLY | O_CREAT | O_APPEND | O_CLOEXEC, 0644);
-    int null_in = ::open("/dev/null", O_RDONLY | O_CLOEXEC);
-    if (log >= 0) {
-      ::dup2(log, STDOUT_FILENO);
-      ::dup2(log, STDERR_FILENO);
-    }
-    if (null_in >= 0) ::dup2(null_in, STDIN_FILENO);
-    // An ignored SIGPIPE (zkarrow's policy) would survive the exec.
-    ::signal(SIGPIPE, SIG_DFL);
-    ::execv(argv[0], argv.data());
-    ::_exit(127);
-  }
-  server.pid = pid;
+  ZKA_ASSIGN_OR_RETURN(server.pid,
+                       SpawnTiedChild(args, {.stdin_path = "/dev/null",
+                                             .stdout_path = (dir / "console.log").string(),
+                                             .stderr_to_stdout = true,
+                                             .append = true,
+                                             .own_process_group = true}));
   return Status::Ok();
 }
 

@@ -2,7 +2,7 @@
 // free 127.0.0.1 ports in a private temporary directory: one standalone
 // server, or an ensemble of N. Used by the integration tests, the benchmarks
 // and `zkarrow demo`. Every server started is stopped by the destructor (and
-// dies with this process, via PR_SET_PDEATHSIG), so nothing outlives a run.
+// dies with this process, see base/child_process.h), so nothing outlives a run.
 #pragma once
 
 #include <sys/types.h>

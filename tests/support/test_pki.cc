@@ -1,10 +1,8 @@
 #include "support/test_pki.h"
 
 #include <arpa/inet.h>
-#include <fcntl.h>
 #include <netinet/in.h>
 #include <signal.h>
-#include <spawn.h>
 #include <sys/socket.h>
 #include <sys/wait.h>
 #include <unistd.h>
@@ -13,10 +11,9 @@
 #include <fstream>
 #include <thread>
 
+#include "base/child_process.h"
 #include "support/znode_rows.h"
 #include "zkserver/zookeeper_cluster.h"
-
-extern char** environ;
 
 namespace zkarrow::testing {
 namespace {
@@ -106,19 +103,10 @@ std::vector<std::pair<std::string, std::string>> TlsServerConfig(const TestPki& 
 
 Result<std::unique_ptr<BackgroundProcess>> BackgroundProcess::Start(std::vector<std::string> args,
                                                                     const fs::path& log) {
-  std::vector<char*> argv;
-  for (std::string& arg : args) argv.push_back(arg.data());
-  argv.push_back(nullptr);
-  posix_spawn_file_actions_t actions;
-  posix_spawn_file_actions_init(&actions);
-  posix_spawn_file_actions_addopen(&actions, STDIN_FILENO, "/dev/null", O_RDONLY, 0);
-  posix_spawn_file_actions_addopen(&actions, STDOUT_FILENO, log.c_str(),
-                                   O_WRONLY | O_CREAT | O_TRUNC, 0644);
-  posix_spawn_file_actions_adddup2(&actions, STDOUT_FILENO, STDERR_FILENO);
   auto process = std::unique_ptr<BackgroundProcess>(new BackgroundProcess());
-  int error = posix_spawn(&process->pid_, argv[0], &actions, nullptr, argv.data(), environ);
-  posix_spawn_file_actions_destroy(&actions);
-  if (error != 0) return Status::FromErrno(error, "spawning " + args[0]);
+  ZKA_ASSIGN_OR_RETURN(process->pid_, SpawnTiedChild(args, {.stdin_path = "/dev/null",
+                                                            .stdout_path = log.string(),
+                                                            .stderr_to_stdout = true}));
   return process;
 }
 

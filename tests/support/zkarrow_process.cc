@@ -1,34 +1,21 @@
 #include "support/zkarrow_process.h"
 
-#include <fcntl.h>
 #include <signal.h>
-#include <spawn.h>
 #include <sys/wait.h>
-#include <unistd.h>
 
 #include <thread>
 
-extern char** environ;
+#include "base/child_process.h"
 
 namespace zkarrow::testing {
 
 Result<std::unique_ptr<ZkarrowProcess>> ZkarrowProcess::Start(
     const std::string& verb, const std::vector<std::string>& args,
     const std::filesystem::path& stderr_file, int stdout_fd) {
-  std::vector<std::string> argv_strings = {ZKARROW_BINARY, verb};
-  argv_strings.insert(argv_strings.end(), args.begin(), args.end());
-  std::vector<char*> argv;
-  for (std::string& arg : argv_strings) argv.push_back(arg.data());
-  argv.push_back(nullptr);
-  posix_spawn_file_actions_t actions;
-  posix_spawn_file_actions_init(&actions);
-  posix_spawn_file_actions_addopen(&actions, STDERR_FILENO, stderr_file.c_str(),
-                                   O_WRONLY | O_CREAT | O_TRUNC, 0644);
-  if (stdout_fd >= 0) posix_spawn_file_actions_adddup2(&actions, stdout_fd, STDOUT_FILENO);
-  pid_t pid = -1;
-  int error = posix_spawn(&pid, argv[0], &actions, nullptr, argv.data(), environ);
-  posix_spawn_file_actions_destroy(&actions);
-  if (error != 0) return Status::FromErrno(error, "spawning zkarrow " + verb);
+  std::vector<std::string> argv = {ZKARROW_BINARY, verb};
+  argv.insert(argv.end(), args.begin(), args.end());
+  ZKA_ASSIGN_OR_RETURN(pid_t pid, SpawnTiedChild(argv, {.stderr_path = stderr_file.string(),
+                                                        .stdout_fd = stdout_fd}));
   auto process = std::unique_ptr<ZkarrowProcess>(new ZkarrowProcess());
   process->pid_ = pid;
   return process;
