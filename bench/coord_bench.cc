@@ -13,9 +13,7 @@
 //     three live holders again (the session timeout, the leader's grace
 //     period and the copy; the settings are printed with the result).
 // Prints a markdown report and writes it to FILE (bench/results/coord.md).
-#include <fcntl.h>
 #include <signal.h>
-#include <sys/prctl.h>
 #include <sys/wait.h>
 #include <unistd.h>
 
@@ -32,6 +30,7 @@
 
 #include "arrow/io.h"
 #include "arrow/ipc/reader.h"
+#include "base/child_process.h"
 #include "bench_flags.h"
 #include "coord/layout.h"
 #include "sampletree/sample_tree.h"
@@ -74,22 +73,9 @@ double Percentile(std::vector<double> values, double p) {
 // The binary as a child that dies with the bench (so that no server
 // outlives a failed run), its output appended to `log`.
 pid_t Spawn(const std::vector<std::string>& args, const fs::path& log) {
-  std::vector<char*> argv;
-  for (const std::string& arg : args) argv.push_back(const_cast<char*>(arg.c_str()));
-  argv.push_back(nullptr);
-  const pid_t pid = ::fork();
-  if (pid < 0) Die("starting " + args[0], Status::FromErrno(errno, "fork"));
-  if (pid == 0) {
-    ::prctl(PR_SET_PDEATHSIG, SIGKILL);
-    const int fd = ::open(log.c_str(), O_WRONLY | O_CREAT | O_APPEND, 0644);
-    if (fd >= 0) {
-      ::dup2(fd, STDOUT_FILENO);
-      ::dup2(fd, STDERR_FILENO);
-    }
-    ::execv(argv[0], argv.data());
-    ::_exit(127);
-  }
-  return pid;
+  return Must(
+      SpawnTiedChild(args, {.stdout_path = log.string(), .stderr_to_stdout = true, .append = true}),
+      "starting " + args[0]);
 }
 
 struct Server {

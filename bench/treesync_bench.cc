@@ -29,6 +29,7 @@
 #include <string>
 #include <vector>
 
+#include "base/child_process.h"
 #include "bench_flags.h"
 #include "sampletree/sample_tree.h"
 #include "zk/client.h"
@@ -52,17 +53,11 @@ Run Execute(const std::vector<std::string>& argv, const std::string& log) {
   Run run;
   const std::string report = log + ".rusage";
   const auto started = Clock::now();
-  pid_t pid = ::fork();
-  if (pid == 0) {
-    FILE* out = std::freopen(log.c_str(), "w", stdout);
-    if (out == nullptr || ::dup2(STDOUT_FILENO, STDERR_FILENO) < 0) ::_exit(127);
-    std::vector<char*> args = {const_cast<char*>(BENCH_RUSAGE_EXEC),
-                               const_cast<char*>(report.c_str())};
-    for (const std::string& arg : argv) args.push_back(const_cast<char*>(arg.c_str()));
-    args.push_back(nullptr);
-    ::execv(args[0], args.data());
-    ::_exit(127);
-  }
+  std::vector<std::string> args = {BENCH_RUSAGE_EXEC, report};
+  args.insert(args.end(), argv.begin(), argv.end());
+  Result<pid_t> spawned = SpawnTiedChild(args, {.stdout_path = log, .stderr_to_stdout = true});
+  if (!spawned.ok()) std::fprintf(stderr, "%s\n", spawned.status().ToString().c_str());
+  const pid_t pid = spawned.ok() ? *spawned : -1;
   int status = 0;
   if (pid > 0 && ::waitpid(pid, &status, 0) == pid) {
     run.exit = WIFEXITED(status) ? WEXITSTATUS(status) : 128 + WTERMSIG(status);

@@ -55,6 +55,7 @@
 #include <thread>
 #include <vector>
 
+#include "base/child_process.h"
 #include "sampletree/sample_tree.h"
 #include "watch/tree_watcher.h"
 #include "zk/client.h"
@@ -221,22 +222,10 @@ class CacheProcess {
     // keep it from ever seeing the end of it (dup2 clears the flag on 0/1).
     int in[2], out[2];
     if (::pipe2(in, O_CLOEXEC) != 0 || ::pipe2(out, O_CLOEXEC) != 0) return nullptr;
-    pid_t pid = ::fork();
-    if (pid == 0) {
-      ::dup2(in[0], STDIN_FILENO);
-      ::dup2(out[1], STDOUT_FILENO);
-      FILE* err = std::freopen(log.c_str(), "w", stderr);
-      if (err == nullptr) ::_exit(127);
-      ::close(in[0]);
-      ::close(in[1]);
-      ::close(out[0]);
-      ::close(out[1]);
-      std::vector<char*> args;
-      for (const std::string& arg : argv) args.push_back(const_cast<char*>(arg.c_str()));
-      args.push_back(nullptr);
-      ::execv(args[0], args.data());
-      ::_exit(127);
-    }
+    Result<pid_t> spawned =
+        SpawnTiedChild(argv, {.stderr_path = log, .stdin_fd = in[0], .stdout_fd = out[1]});
+    if (!spawned.ok()) std::fprintf(stderr, "%s\n", spawned.status().ToString().c_str());
+    const pid_t pid = spawned.ok() ? *spawned : -1;
     ::close(in[0]);
     ::close(out[1]);
     if (pid < 0) return nullptr;

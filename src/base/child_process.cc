@@ -20,7 +20,7 @@ struct ChildFailure {
 };
 
 constexpr const char* kSteps[] = {"opening the stdin of", "opening the stdout of",
-                                  "opening the stderr of", "redirecting the output of",
+                                  "opening the stderr of", "redirecting the streams of",
                                   "executing"};
 
 [[noreturn]] void FailInChild(int pipe_fd, int step) {
@@ -67,7 +67,10 @@ Result<pid_t> SpawnTiedChild(const std::vector<std::string>& argv, const ChildOp
     ::sigemptyset(&none);
     ::sigprocmask(SIG_SETMASK, &none, nullptr);
     ::signal(SIGPIPE, SIG_DFL);
-    if (!options.stdin_path.empty() && !OpenOnto(options.stdin_path, O_RDONLY, STDIN_FILENO)) {
+    if (options.stdin_fd >= 0) {
+      if (::dup2(options.stdin_fd, STDIN_FILENO) < 0) FailInChild(report[1], 3);
+    } else if (!options.stdin_path.empty() &&
+               !OpenOnto(options.stdin_path, O_RDONLY, STDIN_FILENO)) {
       FailInChild(report[1], 0);
     }
     if (options.stdout_fd >= 0) {

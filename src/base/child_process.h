@@ -21,6 +21,7 @@ struct ChildOptions {
   std::string stdin_path;
   std::string stdout_path;
   std::string stderr_path;
+  int stdin_fd = -1;              // instead of stdin_path, when >= 0
   int stdout_fd = -1;             // instead of stdout_path, when >= 0
   bool stderr_to_stdout = false;  // instead of stderr_path
   bool append = false;            // open the output paths for appending, else truncate
