@@ -3,6 +3,7 @@
 // directory), in guarded multi batches or, with --atomic, one transaction.
 #include <chrono>
 #include <cstdio>
+#include <memory>
 #include <string>
 
 #include "cli/commands.h"
@@ -65,6 +66,17 @@ Status DryRun(const std::string& verb, const RestoreArgs& args, const treesync::
   return Status::Ok();
 }
 
+// The restorer's session to the target, before anything is written.
+Result<std::unique_ptr<zk::Client>> ConnectTarget(const RestoreArgs& args,
+                                                  const zk::ClientOptions& options) {
+  auto client = zk::Client::Connect(options);
+  if (!client.ok()) {
+    return AsSignalStop(client.status(),
+                        " while connecting to " + args.target + "; nothing was written");
+  }
+  return client;
+}
+
 Status Restore(const std::string& verb, const RestoreArgs& args) {
   if (args.acl && args.no_acl) return UsageError("--acl and --no-acl exclude each other");
   if (!args.connection.zk.empty()) {
@@ -108,10 +120,12 @@ Status Restore(const std::string& verb, const RestoreArgs& args) {
   // SIGINT and SIGTERM stop the run between batches rather than in the
   // middle of one: the batches in flight are waited for, and the summary
   // says what was written and what is left, instead of the process
-  // vanishing with the target half-written. A dry run stops reading.
+  // vanishing with the target half-written. A dry run stops reading; a
+  // connect stops waiting for a server that does not answer.
   ZKA_RETURN_IF_ERROR(InstallStopHandlers());
   options.stop_requested = StopRequested;
   source_options.stop_requested = StopRequested;
+  client_options.abandon_connect = StopRequested;
   if (args.dry_run) {
     return AsSignalStop(DryRun(verb, args, source, target, source_options, client_options, options),
                         " during the dry run, before its plan was complete; nothing was written");
@@ -125,7 +139,7 @@ Status Restore(const std::string& verb, const RestoreArgs& args) {
   Status status;
   if (source.kind == treesync::SourceSpec::Kind::kLive) {
     // Reading and writing overlap when the target is empty.
-    ZKA_ASSIGN_OR_RETURN(auto client, zk::Client::Connect(client_options));
+    ZKA_ASSIGN_OR_RETURN(auto client, ConnectTarget(args, client_options));
     status =
         treesync::Copy(source, source_options, *client, target.root, options, &stats, &source_info);
   } else {
@@ -135,7 +149,7 @@ Status Restore(const std::string& verb, const RestoreArgs& args) {
       return AsSignalStop(records.status().WithContext("nothing was written"),
                           " while reading the source; nothing was written");
     }
-    ZKA_ASSIGN_OR_RETURN(auto client, zk::Client::Connect(client_options));
+    ZKA_ASSIGN_OR_RETURN(auto client, ConnectTarget(args, client_options));
     status = treesync::Restore(**records, *client, target.root, options, &stats);
   }
   progress.Clear();
@@ -232,8 +246,9 @@ void RegisterRestoreCommand(CLI::App& app, CommandRunner& runner) {
       "guarded by the versions read: a node changed meanwhile is read again and re-planned.\n"
       "Nothing is written at or below a source node that could not be read (a NOAUTH row of a\n"
       "snapshot taken without the credentials to read it): the summary counts such subtrees.\n"
-      "SIGINT/SIGTERM stop it between batches, with a summary, exit 130/143; re-running an\n"
-      "interrupted restore finishes it. A target inside a live source on the same ensemble\n"
+      "SIGINT/SIGTERM stop it between batches, with a summary, or while it connects, exit\n"
+      "130/143; re-running an interrupted restore finishes it. A target inside a live source on "
+      "the same ensemble\n"
       "is refused, and so is --mode mirror from a live source inside the target (it would\n"
       "delete it).\n"
       "Examples:\n"

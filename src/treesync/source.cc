@@ -404,6 +404,8 @@ Result<std::vector<std::unique_ptr<zk::Client>>> ConnectSessions(const SourceSpe
                                                                  const SourceOptions& options) {
   zk::ClientOptions client_options = options.client;
   client_options.connect_string = spec.connect;
+  // A stop requested while a server does not answer ends the wait for it.
+  client_options.abandon_connect = options.stop_requested;
   std::vector<std::unique_ptr<zk::Client>> clients;
   for (int i = 0; i < std::max(1, options.sessions); ++i) {
     ZKA_ASSIGN_OR_RETURN(auto client, zk::Client::Connect(client_options));

@@ -87,8 +87,10 @@ struct SourceOptions {
   size_t sort_memory_bytes = 256 << 20;
   // Live reads: sessions used by the walker.
   int sessions = 1;
-  // Polled once per record read; when it returns true, reading stops with
-  // kCancelled (a SIGINT during restore's read of its source).
+  // Polled once per record read, and while a live source's sessions wait
+  // for a server to grant them; when it returns true, reading (or
+  // connecting) stops with kCancelled (a SIGINT during restore's read of its
+  // source).
   std::function<bool()> stop_requested;
 };
 

@@ -3,6 +3,8 @@
 #include <signal.h>
 #include <sys/wait.h>
 
+#include <fstream>
+#include <string>
 #include <thread>
 
 #include "base/child_process.h"
@@ -58,6 +60,26 @@ Result<int> ZkarrowProcess::Wait(std::chrono::seconds deadline) {
     std::this_thread::sleep_for(std::chrono::milliseconds(20));
   }
   return Status::Timeout("zkarrow did not exit within " + std::to_string(deadline.count()) + " s");
+}
+
+Status ZkarrowProcess::WaitForStopHandlers(std::chrono::seconds deadline) {
+  if (pid_ <= 0) return Status::Internal("the zkarrow process is not running");
+  // /proc/PID/status's SigCgt: the caught signals, a hexadecimal mask with
+  // bit N-1 for signal N.
+  const uint64_t wanted = (uint64_t{1} << (SIGINT - 1)) | (uint64_t{1} << (SIGTERM - 1));
+  const auto until = std::chrono::steady_clock::now() + deadline;
+  while (std::chrono::steady_clock::now() < until) {
+    std::ifstream status("/proc/" + std::to_string(pid_) + "/status");
+    std::string line;
+    while (std::getline(status, line)) {
+      if (!line.starts_with("SigCgt:")) continue;
+      if ((std::stoull(line.substr(7), nullptr, 16) & wanted) == wanted) return Status::Ok();
+    }
+    if (!Running()) return Status::Internal("zkarrow exited before it caught SIGINT and SIGTERM");
+    std::this_thread::sleep_for(std::chrono::milliseconds(5));
+  }
+  return Status::Timeout("zkarrow did not catch SIGINT and SIGTERM within " +
+                         std::to_string(deadline.count()) + " s");
 }
 
 }  // namespace zkarrow::testing

@@ -27,6 +27,10 @@ class ZkarrowProcess {
   Result<int> Stop(std::chrono::seconds deadline = std::chrono::seconds(60));
   // Waits (bounded) for the process to exit by itself; its exit status.
   Result<int> Wait(std::chrono::seconds deadline = std::chrono::seconds(60));
+  // Waits (bounded) until the process catches SIGINT and SIGTERM (its stop
+  // handlers are installed), so that a signal sent next is one it handles
+  // rather than one that kills it.
+  Status WaitForStopHandlers(std::chrono::seconds deadline = std::chrono::seconds(60));
   bool Running();
 
  private:
