@@ -117,8 +117,8 @@ Status RunDiff(const DiffArgs& args, treesync::DiffCounts* counts) {
   options.read_acl = !args.no_acl;
   options.sessions = args.sessions;
   options.excludes = args.excludes;
-  // SIGINT and SIGTERM stop the reading of the sides, and the command says
-  // so, rather than dying without a word. Installed before the output is
+  // SIGINT and SIGTERM stop the reading of the sides and their merge, and
+  // the command says so, rather than dying without a word. Installed before the output is
   // opened, which then leaves them to us.
   ZKA_RETURN_IF_ERROR(InstallStopHandlers());
   options.stop_requested = StopRequested;
@@ -131,6 +131,7 @@ Status RunDiff(const DiffArgs& args, treesync::DiffCounts* counts) {
   // A live read sees containers and TTL nodes as persistent.
   diff.exact_kinds =
       a.kind != treesync::SourceSpec::Kind::kLive && b.kind != treesync::SourceSpec::Kind::kLive;
+  diff.stop_requested = StopRequested;
   ZKA_RETURN_IF_ERROR(treesync::Diff(
       *stream_a, *stream_b, diff, [&](const treesync::DiffRow& row) { return output->Append(row); },
       counts));

@@ -158,6 +158,7 @@ Status Diff(RecordStream& a, RecordStream& b, const DiffOptions& options, const 
   ZKA_ASSIGN_OR_RETURN(const Record* left, a.Next());
   ZKA_ASSIGN_OR_RETURN(const Record* right, b.Next());
   while (left != nullptr || right != nullptr) {
+    if (options.stop_requested && options.stop_requested()) return StoppedBySignal();
     ++counts->compared;
     if (right == nullptr || (left != nullptr && left->path < right->path)) {
       if (!unknown(left, nullptr)) ZKA_RETURN_IF_ERROR(emit(Change::kRemoved, left, nullptr));

@@ -44,6 +44,10 @@ struct DiffOptions {
   // the write planned from it fails with the target's error (NOAUTH),
   // telling the restorer its credentials do not suffice there.
   bool unknown_below_old_errors = true;
+  // Polled once per path the merge compares; when it returns true, the diff
+  // stops with StoppedBySignal() (a SIGINT during a long diff of two sorted
+  // files, or restore's plan).
+  std::function<bool()> stop_requested;
 };
 
 // One difference between the old side (A) and the new side (B). `old_record`

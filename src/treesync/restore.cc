@@ -171,6 +171,7 @@ DiffOptions RestoreDiffOptions(const RestoreOptions& options) {
   // The target is read live, where containers and TTL nodes look persistent.
   diff.exact_kinds = false;
   diff.unknown_below_old_errors = false;
+  diff.stop_requested = options.stop_requested;
   return diff;
 }
 

@@ -473,6 +473,35 @@ TEST(DiffTest, OneRowPerDifferenceInPathOrder) {
   EXPECT_EQ(counts.compared, 7);
 }
 
+// A stop requested in the middle of a diff (SIGINT) ends the merge at the
+// next path, with StoppedBySignal(): a diff of two large sorted files used
+// to run to its end, deaf to the signal.
+TEST(DiffTest, AStopRequestedEndsTheMergeAtTheNextPath) {
+  std::vector<Record> old_side, new_side;
+  for (int i = 0; i < 1000; ++i) {
+    const std::string path = "/n" + std::to_string(1000 + i);
+    old_side.push_back(Node(path, "old"));
+    new_side.push_back(Node(path, "new"));
+  }
+  VectorSource a(std::move(old_side));
+  VectorSource b(std::move(new_side));
+  int64_t rows = 0;
+  DiffOptions options;
+  options.stop_requested = [&] { return rows >= 10; };
+  DiffCounts counts;
+  Status status = Diff(
+      a, b, options,
+      [&](const DiffRow&) {
+        ++rows;
+        return Status::Ok();
+      },
+      &counts);
+  EXPECT_EQ(status.code(), StatusCode::kCancelled) << status.ToString();
+  EXPECT_EQ(status.message(), StoppedBySignal().message());
+  EXPECT_EQ(rows, 10);
+  EXPECT_EQ(counts.compared, 10);
+}
+
 // A row with an error (a node its reader could not read) stands for an
 // unknown subtree: the other side's nodes at and below it give no rows,
 // whichever side it is on, while paths sorting among its descendants
