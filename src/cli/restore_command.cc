@@ -34,13 +34,27 @@ std::string UnreadableLine(const std::string& verb, const treesync::UnreadableCo
          it + "\n";
 }
 
+// The restorer's session to the target, before anything is written; a
+// source it would write into is refused there.
+Result<std::unique_ptr<zk::Client>> ConnectTarget(const treesync::SourceSpec& source,
+                                                  const treesync::SourceSpec& target,
+                                                  const zk::ClientOptions& options) {
+  auto client = zk::Client::Connect(options);
+  if (!client.ok()) {
+    return AsSignalStop(client.status(),
+                        " while connecting to " + target.text + "; nothing was written");
+  }
+  ZKA_RETURN_IF_ERROR(treesync::CheckSourceNotWrittenIntoItself(source, target, **client));
+  return client;
+}
+
 // --dry-run: the plan as diff rows, and a summary line.
 Status DryRun(const std::string& verb, const RestoreArgs& args, const treesync::SourceSpec& source,
               const treesync::SourceSpec& target, const treesync::SourceOptions& source_options,
               const zk::ClientOptions& client_options, const treesync::RestoreOptions& options) {
   treesync::RestoreStats stats;
   ZKA_ASSIGN_OR_RETURN(auto records, treesync::OpenSource(source, source_options, nullptr));
-  ZKA_ASSIGN_OR_RETURN(auto client, zk::Client::Connect(client_options));
+  ZKA_ASSIGN_OR_RETURN(auto client, ConnectTarget(source, target, client_options));
   treesync::SourceOptions target_read;
   target_read.read_acl = options.restore_acl;
   target_read.stop_requested = StopRequested;
@@ -64,17 +78,6 @@ Status DryRun(const std::string& verb, const RestoreArgs& args, const treesync::
                static_cast<long long>(stats.kind_mismatches));
   std::fputs(UnreadableLine(verb, stats.unreadable).c_str(), stderr);
   return Status::Ok();
-}
-
-// The restorer's session to the target, before anything is written.
-Result<std::unique_ptr<zk::Client>> ConnectTarget(const RestoreArgs& args,
-                                                  const zk::ClientOptions& options) {
-  auto client = zk::Client::Connect(options);
-  if (!client.ok()) {
-    return AsSignalStop(client.status(),
-                        " while connecting to " + args.target + "; nothing was written");
-  }
-  return client;
 }
 
 Status Restore(const std::string& verb, const RestoreArgs& args) {
@@ -139,7 +142,7 @@ Status Restore(const std::string& verb, const RestoreArgs& args) {
   Status status;
   if (source.kind == treesync::SourceSpec::Kind::kLive) {
     // Reading and writing overlap when the target is empty.
-    ZKA_ASSIGN_OR_RETURN(auto client, ConnectTarget(args, client_options));
+    ZKA_ASSIGN_OR_RETURN(auto client, ConnectTarget(source, target, client_options));
     status =
         treesync::Copy(source, source_options, *client, target.root, options, &stats, &source_info);
   } else {
@@ -149,7 +152,7 @@ Status Restore(const std::string& verb, const RestoreArgs& args) {
       return AsSignalStop(records.status().WithContext("nothing was written"),
                           " while reading the source; nothing was written");
     }
-    ZKA_ASSIGN_OR_RETURN(auto client, ConnectTarget(args, client_options));
+    ZKA_ASSIGN_OR_RETURN(auto client, ConnectTarget(source, target, client_options));
     status = treesync::Restore(**records, *client, target.root, options, &stats);
   }
   progress.Clear();
@@ -250,7 +253,8 @@ void RegisterRestoreCommand(CLI::App& app, CommandRunner& runner) {
       "130/143; re-running an interrupted restore finishes it. A target inside a live source on "
       "the same ensemble\n"
       "is refused, and so is --mode mirror from a live source inside the target (it would\n"
-      "delete it).\n"
+      "delete it), or any mode when that source holds a node at its own place in the\n"
+      "target (/a/b/b copying /a/b to /a: it would write into its own source).\n"
       "Examples:\n"
       "  zkarrow restore backup.arrow zk://zk1:2181/app --mode mirror\n"
       "  zkarrow restore datadir:/var/lib/zookeeper@0x1a2b zk://zk1:2181/ --dry-run");

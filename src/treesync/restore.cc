@@ -1064,6 +1064,25 @@ Status Copy(const SourceSpec& source, const SourceOptions& source_options, zk::C
   return restorer.Run(*records);
 }
 
+namespace {
+
+// A server address that the connect strings of `source` and `target` share,
+// as "ADDRESS port PORT", or nullopt when they name different ensembles.
+Result<std::optional<std::string>> SharedServer(const SourceSpec& source,
+                                                const SourceSpec& target) {
+  ZKA_ASSIGN_OR_RETURN(zk::ConnectString source_servers, zk::ParseConnectString(source.connect));
+  ZKA_ASSIGN_OR_RETURN(zk::ConnectString target_servers, zk::ParseConnectString(target.connect));
+  const std::set<std::string> source_addresses = ServerAddresses(source_servers);
+  for (std::string address : ServerAddresses(target_servers)) {
+    if (!source_addresses.contains(address)) continue;
+    address.replace(address.rfind(' '), 1, " port ");
+    return std::optional<std::string>(std::move(address));
+  }
+  return std::optional<std::string>();
+}
+
+}  // namespace
+
 Status CheckSourceAndTargetApart(const SourceSpec& source, const SourceSpec& target,
                                  RestoreMode mode) {
   if (source.kind != SourceSpec::Kind::kLive || target.kind != SourceSpec::Kind::kLive) {
@@ -1077,31 +1096,49 @@ Status CheckSourceAndTargetApart(const SourceSpec& source, const SourceSpec& tar
   const bool source_inside =
       mode == RestoreMode::kMirror && RelativePath(target.root, source.root).has_value();
   if (!target_inside && !source_inside) return Status::Ok();
-  ZKA_ASSIGN_OR_RETURN(zk::ConnectString source_servers, zk::ParseConnectString(source.connect));
-  ZKA_ASSIGN_OR_RETURN(zk::ConnectString target_servers, zk::ParseConnectString(target.connect));
-  const std::set<std::string> source_addresses = ServerAddresses(source_servers);
-  for (const std::string& address : ServerAddresses(target_servers)) {
-    if (!source_addresses.contains(address)) continue;
-    std::string shown = address;
-    shown.replace(shown.rfind(' '), 1, " port ");
-    if (target_inside) {
-      return Status(StatusCode::kInvalidArgument,
-                    "the target " + target.text + " lies inside the source " + source.text +
-                        " on the same ensemble (both reach " + shown +
-                        "): the copy would read what it writes, nesting the tree one level "
-                        "deeper on every run; choose a target outside " +
-                        source.root + ", or snapshot the source to a file and restore that");
-    }
+  ZKA_ASSIGN_OR_RETURN(std::optional<std::string> shared, SharedServer(source, target));
+  if (!shared) return Status::Ok();
+  if (target_inside) {
     return Status(StatusCode::kInvalidArgument,
-                  "the source " + source.text + " lies inside the target " + target.text +
-                      " on the same ensemble (both reach " + shown +
-                      "): --mode mirror would delete the source while it copies it, the source "
-                      "not holding itself; leave out --mode mirror to add and update only, or "
-                      "snapshot the source to a file and restore that with --mode mirror (which "
-                      "then deletes " +
-                      source.root + " with the rest of what the file lacks)");
+                  "the target " + target.text + " lies inside the source " + source.text +
+                      " on the same ensemble (both reach " + *shared +
+                      "): the copy would read what it writes, nesting the tree one level "
+                      "deeper on every run; choose a target outside " +
+                      source.root + ", or snapshot the source to a file and restore that");
   }
-  return Status::Ok();
+  return Status(StatusCode::kInvalidArgument,
+                "the source " + source.text + " lies inside the target " + target.text +
+                    " on the same ensemble (both reach " + *shared +
+                    "): --mode mirror would delete the source while it copies it, the source "
+                    "not holding itself; leave out --mode mirror to add and update only, or "
+                    "snapshot the source to a file and restore that with --mode mirror (which "
+                    "then deletes " +
+                    source.root + " with the rest of what the file lacks)");
+}
+
+Status CheckSourceNotWrittenIntoItself(const SourceSpec& source, const SourceSpec& target,
+                                       zk::Client& client) {
+  if (source.kind != SourceSpec::Kind::kLive || target.kind != SourceSpec::Kind::kLive ||
+      target.root == source.root) {
+    return Status::Ok();
+  }
+  const std::optional<std::string> place = RelativePath(target.root, source.root);
+  if (!place) return Status::Ok();
+  ZKA_ASSIGN_OR_RETURN(std::optional<std::string> shared, SharedServer(source, target));
+  if (!shared) return Status::Ok();
+  // The source's node whose copy would land on the source's own root.
+  const std::string inner = AbsolutePath(source.root, *place);
+  auto exists = client.Exists(inner).get();
+  if (!exists.ok()) return exists.status().WithContext("reading " + inner);
+  if (!exists->has_value()) return Status::Ok();
+  return Status(StatusCode::kInvalidArgument,
+                "the source " + source.text + " lies inside the target " + target.text +
+                    " on the same ensemble (both reach " + *shared + ") and holds " + *place +
+                    ", its own place in the target: the copy would write " + inner + " over " +
+                    source.root +
+                    " and its subtree below it, copying the source into itself "
+                    "while it reads it; nothing was written. Choose a target that does not "
+                    "hold the source, or snapshot the source to a file and restore that");
 }
 
 }  // namespace zkarrow::treesync

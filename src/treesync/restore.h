@@ -162,6 +162,15 @@ Status Copy(const SourceSpec& source, const SourceOptions& source_options, zk::C
 Status CheckSourceAndTargetApart(const SourceSpec& source, const SourceSpec& target,
                                  RestoreMode mode);
 
+// Refuses, in every mode, a live source inside its target on the same
+// ensemble (as CheckSourceAndTargetApart tells) that holds a node at its own
+// place in the target: copying /a/b to /a while /a/b/b exists writes /a/b/b
+// over /a/b and its subtree below /a/b, so the run writes into its own source
+// as it reads it. Asks `client`, a session to the target's ensemble, whether
+// that node exists: what the tree holds, not the arguments, decides.
+Status CheckSourceNotWrittenIntoItself(const SourceSpec& source, const SourceSpec& target,
+                                       zk::Client& client);
+
 // Records read but not yet planned into batches, in a streaming copy.
 inline constexpr size_t kCopyQueueBytes = 32 << 20;
 
