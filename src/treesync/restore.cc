@@ -47,9 +47,6 @@ struct DeferredAcl {
   std::string path;  // relative
   std::vector<zk::Acl> acl;
   int32_t aversion = 0;
-  // The plan also creates the node or sets its data: that write counts it
-  // in RestoreStats::nodes_written, not this one.
-  bool node_written = false;
 };
 
 // Held by a node until its subtree exists: every identity the restorer's
@@ -311,8 +308,8 @@ class Restorer {
         Count(done.batch);
       }
     }
-    stats_.unknown_batches += lost_batches_;
-    lost_batches_ = 0;
+    stats_.unknown_batches += static_cast<int64_t>(lost_.size());
+    lost_.clear();
     stats_.temporary_acls_left = static_cast<int64_t>(temporary_acls_.size());
     if (!temporary_acls_.empty()) stats_.first_temporary_acl = *temporary_acls_.begin();
     return status;
@@ -507,8 +504,6 @@ class Restorer {
         return Status::Ok();
       case Change::kData: {
         const Record& desired = *row.new_record;
-        // Its ACL row, if any, comes next (Diff reports a node's changes together).
-        last_data_path_ = desired.path;
         zk::Op op = zk::Op::SetData(AbsolutePath(root_, desired.path), *desired.data,
                                     row.old_record->stat ? row.old_record->stat->version : -1);
         op.null_data = desired.null_data;
@@ -516,9 +511,8 @@ class Restorer {
       }
       case Change::kAcl:
         ZKA_RETURN_IF_ERROR(CheckNotRedacted(*row.new_record));
-        acls_.push_back({row.new_record->path, *row.new_record->acl,
-                         row.old_record->stat ? row.old_record->stat->aversion : -1,
-                         /*node_written=*/row.new_record->path == last_data_path_});
+        DeferAcl({row.new_record->path, *row.new_record->acl,
+                  row.old_record->stat ? row.old_record->stat->aversion : -1});
         return Status::Ok();
       default:
         return Status::Ok();
@@ -573,7 +567,7 @@ class Restorer {
                             "--sasl, a TLS client certificate); give one, or restore with "
                             "--no-acl");
         }
-        acls_.push_back({desired.path, std::move(acl), 0, /*node_written=*/true});
+        DeferAcl({desired.path, std::move(acl), 0});
         acl = {TemporaryAcl()};
       }
     }
@@ -681,10 +675,12 @@ class Restorer {
       // The connection dropped with the batch in flight: it may or may not
       // have been applied. Reading the nodes again tells.
       if (zk::ErrorCodeOf(reply.status()) == ErrorCode::CONNECTIONLOSS) {
-        ++lost_batches_;
+        ++stats_.replanned_batches;
+        ++round_requeued_;
         ++round_lost_;
         round_largest_lost_ = std::max(round_largest_lost_, batch.bytes);
-        return Requeue(batch);
+        lost_.push_back(std::move(batch));
+        return Status::Ok();
       }
       ++stats_.unknown_batches;
       return reply.status().WithContext("writing " + batch.ops.front().path + " and the " +
@@ -716,12 +712,12 @@ class Restorer {
       switch (op.kind) {
         case zk::Op::Kind::kCreate:
           ++stats_.created;
-          if (!batch.intents[i].ancestor) ++stats_.nodes_written;
+          if (!batch.intents[i].ancestor) CountNodeWritten(batch.intents[i].path);
           if (op.acl.size() == 1 && op.acl[0] == TemporaryAcl()) temporary_acls_.insert(op.path);
           break;
         case zk::Op::Kind::kSetData:
           ++stats_.updated;
-          ++stats_.nodes_written;
+          CountNodeWritten(batch.intents[i].path);
           break;
         case zk::Op::Kind::kDelete:
           ++stats_.deleted;
@@ -730,6 +726,56 @@ class Restorer {
           break;
       }
     }
+  }
+
+  // A source node (relative path) that a confirmed write of this run wrote:
+  // into RestoreStats::nodes_written, unless a write before counted it. Of
+  // the nodes written several times (created or set, then given an ACL),
+  // only those with a deferred ACL are remembered.
+  void CountNodeWritten(const std::string& path) {
+    last_counted_ = path;
+    const auto acl = acl_nodes_.find(path);
+    if (acl != acl_nodes_.end()) {
+      if (acl->second) return;
+      acl->second = true;
+    }
+    ++stats_.nodes_written;
+  }
+
+  // An ACL for the last phase. Its node may already have been counted: a
+  // node's ACL row comes right after its data row, whose setData, too large
+  // for a multi, went alone and was confirmed at once.
+  void DeferAcl(DeferredAcl acl) {
+    const auto [node, added] = acl_nodes_.try_emplace(acl.path, false);
+    if (added && acl.path == last_counted_) node->second = true;
+    acls_.push_back(std::move(acl));
+  }
+
+  // Whether a batch whose connection dropped in flight applied: every node
+  // it creates or sets holds its data at the version the op leaves, all of
+  // them written by one transaction (one mzxid), and every node it deletes
+  // is gone. A multi applies whole or not at all.
+  Result<bool> Applied(const Batch& batch) {
+    std::optional<int64_t> mzxid;
+    for (const zk::Op& op : batch.ops) {
+      if (op.kind == zk::Op::Kind::kCheck) continue;
+      auto data = client_.GetData(op.path).get();
+      if (!data.ok() && zk::ErrorCodeOf(data.status()) != ErrorCode::NONODE) {
+        return data.status().WithContext("re-reading " + op.path);
+      }
+      if (op.kind == zk::Op::Kind::kDelete) {
+        if (data.ok()) return false;
+        continue;
+      }
+      if (!data.ok() || data->data != op.data || data->null_data != op.null_data) return false;
+      const int32_t version = op.kind == zk::Op::Kind::kCreate ? 0 : op.version + 1;
+      if (op.version >= 0 || op.kind == zk::Op::Kind::kCreate) {
+        if (data->stat.version != version) return false;
+      }
+      if (mzxid && *mzxid != data->stat.mzxid) return false;
+      mzxid = data->stat.mzxid;
+    }
+    return true;
   }
 
   Status Requeue(Batch& batch) {
@@ -794,7 +840,7 @@ class Restorer {
   // The nodes of failed batches, read again and planned anew, until every
   // batch applied or the rounds run out.
   Status ReplanFailed() {
-    for (int round = 0; !failed_.empty(); ++round) {
+    for (int round = 0; !failed_.empty() || !lost_.empty(); ++round) {
       // A server drops the connection of a client whose request exceeds
       // its jute.maxbuffer: when every failed batch of the last round lost
       // its connection, the batches are likely too large for the target,
@@ -815,6 +861,23 @@ class Restorer {
                 "target's is probably smaller; give it with --max-request-bytes (the servers' "
                 "-Djute.maxbuffer) and run again");
       }
+      // Lost batches that applied are counted, not planned again.
+      std::vector<Batch> lost = std::move(lost_);
+      lost_.clear();
+      for (size_t i = 0; i < lost.size(); ++i) {
+        Result<bool> applied = Applied(lost[i]);
+        if (!applied.ok()) {
+          // Unread, they stay of unknown outcome.
+          for (size_t j = i; j < lost.size(); ++j) lost_.push_back(std::move(lost[j]));
+          return applied.status();
+        }
+        if (*applied) {
+          Count(lost[i]);
+        } else {
+          for (Intent& intent : lost[i].intents) failed_.push_back(std::move(intent));
+        }
+      }
+      if (failed_.empty()) continue;
       if (round >= options_.max_replan_rounds) {
         return Status(
             StatusCode::kConflict,
@@ -846,9 +909,6 @@ class Restorer {
         });
         ZKA_RETURN_IF_ERROR(status);
       }
-      // Every node of the batches lost in flight was read again: what they
-      // applied is known now.
-      lost_batches_ = 0;
       ZKA_RETURN_IF_ERROR(Flush());
       ZKA_RETURN_IF_ERROR(Drain());
       std::reverse(removals.begin(), removals.end());
@@ -903,9 +963,7 @@ class Restorer {
         for (size_t i = begin; i < end; ++i) {
           Result<zk::Stat> reply = replies[i - begin].get();
           if (reply.ok()) {
-            ++stats_.acls_set;
-            if (!acls_[i].node_written) ++stats_.nodes_written;
-            temporary_acls_.erase(AbsolutePath(root_, acls_[i].path));
+            AclSet(acls_[i].path);
             continue;
           }
           const ErrorCode error = zk::ErrorCodeOf(reply.status());
@@ -915,9 +973,12 @@ class Restorer {
               return current.status().WithContext("re-reading the ACL of " + acls_[i].path);
             }
             if (!AclsEquivalent(current->acls, acls_[i].acl)) {
-              retry.push_back(
-                  {acls_[i].path, acls_[i].acl, current->stat.aversion, acls_[i].node_written});
+              retry.push_back({acls_[i].path, acls_[i].acl, current->stat.aversion});
+            } else if (error == ErrorCode::CONNECTIONLOSS) {
+              // The ACL the lost request set, most likely.
+              AclSet(acls_[i].path);
             } else {
+              // Someone else's, or an earlier entry's for the same node.
               temporary_acls_.erase(AbsolutePath(root_, acls_[i].path));
             }
             continue;
@@ -929,6 +990,13 @@ class Restorer {
       acls_ = std::move(retry);
     }
     return Status::Ok();
+  }
+
+  // A deferred ACL confirmed set on its node (relative path).
+  void AclSet(const std::string& path) {
+    ++stats_.acls_set;
+    CountNodeWritten(path);
+    temporary_acls_.erase(AbsolutePath(root_, path));
   }
 
   Status RunAtomic() {
@@ -983,8 +1051,9 @@ class Restorer {
   int64_t planned_ops_ = 0;  // for --atomic's refusal: all ops, kept or not
   Status atomic_refusal_;    // --atomic: a node its one transaction cannot write
   std::deque<InFlight> in_flight_;
-  // Batches re-queued after their connection dropped, not yet read again.
-  int64_t lost_batches_ = 0;
+  // Batches whose connection dropped in flight, not yet read again: they
+  // applied whole or not at all.
+  std::vector<Batch> lost_;
   // Of the current re-planning round: batches re-queued, those of them
   // whose connection dropped, and the largest of these.
   int64_t round_requeued_ = 0;
@@ -993,8 +1062,11 @@ class Restorer {
   std::vector<Intent> failed_;
   std::vector<Intent> deletes_;
   std::vector<DeferredAcl> acls_;
-  // The node of the last data change planned, whose ACL change (if any) follows it.
-  std::string last_data_path_;
+  // Nodes (relative) with a deferred ACL -> whether a confirmed write of
+  // this run counted them in RestoreStats::nodes_written already.
+  std::map<std::string, bool> acl_nodes_;
+  // The node (relative) a confirmed write counted last.
+  std::string last_counted_;
   // Absolute paths of nodes created with TemporaryAcl() whose own ACL is not set yet.
   std::set<std::string> temporary_acls_;
   // Parent (relative) -> highest sequence suffix among its source children.

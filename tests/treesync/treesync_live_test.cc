@@ -605,6 +605,68 @@ TEST_F(TreeSyncTest, AConcurrentWriterMakesItsBatchReplan) {
   EXPECT_EQ(data->stat.version, 2);
 }
 
+// A node whose data and ACL both differ, whose batch fails because a writer
+// set the source's data meanwhile: re-planned, only its ACL is left to set,
+// and that write makes it one of the nodes written. The summary's count
+// used to miss it (its ACL counted as following a data write that never
+// came), and could count a node twice.
+TEST_F(TreeSyncTest, ANodeReplannedToItsAclAloneCountsOnce) {
+  auto client = Connect(target_->ConnectString());
+  auto writer = Connect(target_->ConnectString());
+  ASSERT_NE(client, nullptr);
+  ASSERT_NE(writer, nullptr);
+  // Nine full batches of ten, and /n1090 alone in the tenth.
+  constexpr int kNodes = 91;
+  std::vector<sampletree::SampleNode> old_nodes = {{Path("/acls"), ""}};
+  for (int i = 0; i < kNodes; ++i) {
+    old_nodes.push_back({Path("/acls/n") + std::to_string(1000 + i), "old"});
+  }
+  ASSERT_TRUE(sampletree::LoadSampleTree(*client, old_nodes).ok());
+  const std::vector<zk::Acl> source_acl = {
+      {zk::perms::kAll & ~zk::perms::kDelete, "world", "anyone"}};
+  std::vector<treesync::Record> records;
+  for (const auto& node : old_nodes) {
+    treesync::Record record;
+    const bool root = node.path == Path("/acls");
+    record.path = root ? "/" : node.path.substr(Path("/acls").size());
+    record.data = root ? "" : "new";
+    record.acl = root ? zk::OpenAclUnsafe() : source_acl;
+    record.stat = zk::Stat{};
+    records.push_back(std::move(record));
+  }
+  class Stream final : public treesync::RecordStream {
+   public:
+    explicit Stream(std::vector<treesync::Record> r) : records_(std::move(r)) {}
+    Result<const treesync::Record*> Next() override {
+      return next_ < records_.size() ? &records_[next_++] : nullptr;
+    }
+    std::vector<treesync::Record> records_;
+    size_t next_ = 0;
+  } source(std::move(records));
+
+  treesync::RestoreOptions options;
+  options.max_ops_per_batch = 10;
+  options.batches_in_flight = 1;
+  bool wrote = false;
+  options.progress = [&](const treesync::RestoreStats&) {
+    if (wrote) return;
+    wrote = true;  // after the first batch went out; /n1090's is still to come
+    auto set = writer->SetData(Path("/acls/n1090"), "new", -1).get();
+    ASSERT_TRUE(set.ok()) << set.status().ToString();
+  };
+  treesync::RestoreStats stats;
+  Status restored = treesync::Restore(source, *client, Path("/acls"), options, &stats);
+  ASSERT_TRUE(restored.ok()) << restored.ToString();
+  EXPECT_TRUE(wrote);
+  EXPECT_EQ(stats.replanned_batches, 1);
+  EXPECT_EQ(stats.updated, kNodes - 1);
+  EXPECT_EQ(stats.acls_set, kNodes);
+  EXPECT_EQ(stats.nodes_written, kNodes);
+  auto acl = client->GetAcl(Path("/acls/n1090")).get();
+  ASSERT_TRUE(acl.ok()) << acl.status().ToString();
+  EXPECT_EQ(acl->acls, source_acl);
+}
+
 TEST_F(TreeSyncTest, AtomicIsAllOrNothingAndRefusesWhatDoesNotFit) {
   // A server without extended types refuses the TTL node: the whole
   // transaction fails, nothing is written, and the error says why.
@@ -853,6 +915,13 @@ TEST_F(TreeSyncTest, KillingTheConnectedServerOfAnEnsembleConverges) {
   EXPECT_EQ(FirstDifference(Kazoo(source_->ConnectString(), "/t/wide"),
                             Kazoo(cluster.ConnectString(), "/wide")),
             "");
+  // Every node was created once by this run, some by batches whose reply
+  // the killed server took with it: read again, they count as what they
+  // did (the counts came out low).
+  EXPECT_GT(stats.replanned_batches, 0);
+  EXPECT_EQ(stats.created, kWideChildren + 1);
+  EXPECT_EQ(stats.nodes_written, kWideChildren + 1);
+  EXPECT_EQ(stats.unknown_batches, 0);
 }
 
 // One standalone server shared by the suite's tests, each working below a
