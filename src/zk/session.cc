@@ -80,15 +80,18 @@ Result<std::unique_ptr<Session>> Session::Start(ClientOptions options) {
   }
   if (session->ever_connected_) return session;
   Status error = session->terminal_status_;
+  // An attempt still waiting for its server has not failed yet: when none
+  // did, there is no last error to name.
+  const std::string last_error = session->last_connect_error_.ok()
+                                     ? "no connection attempt got an answer"
+                                     : "last error: " + session->last_connect_error_.ToString();
   if (error.ok() && abandoned) {
-    error = Status::Cancelled(
-        "gave up connecting to '" + session->options_.connect_string +
-        "' before a session was granted; last error: " + session->last_connect_error_.ToString());
+    error = Status::Cancelled("gave up connecting to '" + session->options_.connect_string +
+                              "' before a session was granted; " + last_error);
   } else if (error.ok()) {
-    error =
-        Status::Timeout("no server of '" + session->options_.connect_string +
-                        "' granted a session within " + Millis(session->options_.connect_timeout) +
-                        "; last error: " + session->last_connect_error_.ToString());
+    error = Status::Timeout("no server of '" + session->options_.connect_string +
+                            "' granted a session within " +
+                            Millis(session->options_.connect_timeout) + "; " + last_error);
   }
   lock.unlock();
   session->Close();

@@ -466,6 +466,43 @@ TEST(HostileServerTest, AStalledTlsHandshakeOrSaslExchangeIsNamed) {
   }
 }
 
+// A server that takes the TCP connection but never answers, past the
+// connect timeout and before the attempt's own (the session timeout): no
+// attempt failed, so there is no last error to give. The message said
+// "last error: OK"; it says that no attempt got an answer, both when the
+// connect timeout runs out and when the caller gives up.
+TEST(HostileServerTest, AConnectWithoutAnyAnswerSaysNoAttemptGotOne) {
+  // Listening, never accepting: the kernel completes the handshakes.
+  const int listener = ::socket(AF_INET, SOCK_STREAM, 0);
+  ASSERT_GE(listener, 0);
+  sockaddr_in address{};
+  address.sin_family = AF_INET;
+  address.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
+  socklen_t length = sizeof(address);
+  ASSERT_EQ(::bind(listener, reinterpret_cast<sockaddr*>(&address), sizeof(address)), 0);
+  ASSERT_EQ(::listen(listener, 8), 0);
+  ASSERT_EQ(::getsockname(listener, reinterpret_cast<sockaddr*>(&address), &length), 0);
+  ClientOptions options;
+  options.connect_string = "127.0.0.1:" + std::to_string(ntohs(address.sin_port));
+  options.connect_timeout = 300ms;
+  ASSERT_GT(options.session_timeout, 10 * options.connect_timeout);
+  for (bool abandon : {false, true}) {
+    SCOPED_TRACE(abandon ? "abandoned" : "timed out");
+    if (abandon) {
+      options.connect_timeout = 10s;
+      const auto give_up = std::chrono::steady_clock::now() + 300ms;
+      options.abandon_connect = [give_up] { return std::chrono::steady_clock::now() >= give_up; };
+    }
+    auto client = Client::Connect(options);
+    ASSERT_FALSE(client.ok());
+    EXPECT_EQ(client.status().code(), abandon ? StatusCode::kCancelled : StatusCode::kTimeout);
+    const std::string message = client.status().message();
+    EXPECT_EQ(message.find("OK"), std::string::npos) << message;
+    EXPECT_NE(message.find("no connection attempt got an answer"), std::string::npos) << message;
+  }
+  ::close(listener);
+}
+
 TEST(HostileServerTest, SaslRefusalEndsConnectAtOnce) {
   ExpectSaslFailure(
       [](int fd, int32_t xid) {
