@@ -111,6 +111,8 @@ void PrintExplain(const query::QueryStats& stats) {
         report.estimated_rows >= 0 ? std::to_string(report.estimated_rows).c_str() : "unknown",
         static_cast<long long>(report.nodes_read), static_cast<long long>(report.rows_produced));
   }
+  std::printf("held at most %lld bytes (rows kept for later scans, result rows being built)\n",
+              static_cast<long long>(stats.peak_held_bytes));
 }
 
 Status Query(const QueryArgs& args) {

@@ -9,6 +9,7 @@
 #include "query/internal/result_builder.h"
 #include "query/internal/sql_rewrite.h"
 #include "query/internal/sqlite_handles.h"
+#include "query/internal/statement_memory.h"
 #include "query/internal/table_source.h"
 #include "query/internal/znode_tables.h"
 
@@ -54,6 +55,12 @@ bool IsBlank(const char* text) {
 class QueryEngine::Impl {
  public:
   Status Open(QuerySources sources) {
+    if (sources.statement_memory_bytes <= 0) {
+      return Status::InvalidArgument(
+          "expected a positive statement_memory_bytes for the query engine, found " +
+          std::to_string(sources.statement_memory_bytes));
+    }
+    memory_ = std::make_unique<internal::StatementMemory>(sources.statement_memory_bytes);
     sqlite3* db = nullptr;
     const int rc =
         sqlite3_open_v2(":memory:", &db, SQLITE_OPEN_READWRITE | SQLITE_OPEN_MEMORY, nullptr);
@@ -66,12 +73,13 @@ class QueryEngine::Impl {
     // name a subtree.
     ZKA_RETURN_IF_ERROR(Execute("PRAGMA case_sensitive_like = ON"));
     if (!sources.sessions.empty()) {
-      ZKA_RETURN_IF_ERROR(Register("znodes", internal::MakeLiveZnodeSource(sources.sessions)));
+      ZKA_RETURN_IF_ERROR(
+          Register("znodes", internal::MakeLiveZnodeSource(sources.sessions, *memory_)));
     } else if (sources.server != nullptr) {
       ZKA_RETURN_IF_ERROR(RegisterServer(*sources.server));
     } else if (sources.data_dir) {
-      ZKA_RETURN_IF_ERROR(
-          Register("znodes", internal::MakeDataDirZnodeSource(*sources.data_dir, sources.zxid)));
+      ZKA_RETURN_IF_ERROR(Register(
+          "znodes", internal::MakeDataDirZnodeSource(*sources.data_dir, sources.zxid, *memory_)));
     }
     if (sources.data_dir) {
       ZKA_RETURN_IF_ERROR(
@@ -208,9 +216,10 @@ class QueryEngine::Impl {
              const BatchSink& sink, QueryStats* stats) {
     log_ = {};
     for (internal::TableSource* source : sources_) source->StartStatement();
+    memory_->ResetPeak();
     ZKA_ASSIGN_OR_RETURN(internal::Statement statement, Prepare(sql));
     stopped_ = Status::Ok();
-    internal::ResultBuilder result(statement.get(), on_schema, sink);
+    internal::ResultBuilder result(statement.get(), on_schema, sink, *memory_);
     Status status;
     while (true) {
       const int step = sqlite3_step(statement.get());
@@ -240,6 +249,7 @@ class QueryEngine::Impl {
     if (stats != nullptr) {
       stats->rows = result.rows();
       stats->scans.assign(log_.scans.begin(), log_.scans.end());
+      stats->peak_held_bytes = memory_->peak();
     }
     return status;
   }
@@ -248,7 +258,7 @@ class QueryEngine::Impl {
   // znodes from the server's mirror; each of its datasets as a table of the
   // attached schema `datasets`.
   Status RegisterServer(ServerTables& server) {
-    ZKA_RETURN_IF_ERROR(Register("znodes", internal::MakeRemoteZnodeSource(server)));
+    ZKA_RETURN_IF_ERROR(Register("znodes", internal::MakeRemoteZnodeSource(server, *memory_)));
     ZKA_ASSIGN_OR_RETURN(std::vector<transport::StreamInfo> listed, server.List());
     ZKA_RETURN_IF_ERROR(Execute("ATTACH DATABASE ':memory:' AS datasets"));
     for (const transport::StreamInfo& info : listed) {
@@ -298,6 +308,8 @@ class QueryEngine::Impl {
   // SQLite virtual machine steps between two check_stop calls.
   static constexpr int kStepsBetweenStopChecks = 10'000;
 
+  // Declared before db_, whose tables hold on to it.
+  std::unique_ptr<internal::StatementMemory> memory_;
   internal::Database db_;
   bool allow_files_ = true;
   std::string denied_;  // what UntrustedAuthorizer refused while preparing, and why

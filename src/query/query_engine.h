@@ -55,6 +55,13 @@ struct QuerySources {
   // wide); a query that needs more fails with "out of memory" instead of
   // the process. Zero leaves the process's limit as it is.
   int64_t memory_limit_bytes = 0;
+  // What one statement may hold outside SQLite's memory: the rows its
+  // sources keep for its later scans (nodes for lookups, a repeated scan's
+  // rows, a data directory's tree for lookups) and the result rows being
+  // built, together. Kept rows past it are not kept (later scans read
+  // again); a result row that alone needs more fails with kOutOfRange.
+  static constexpr int64_t kDefaultStatementMemoryBytes = int64_t{64} << 20;
+  int64_t statement_memory_bytes = kDefaultStatementMemoryBytes;
   // Called every few thousand SQLite steps and for every result row; a
   // non-ok status stops the statement with that status (a deadline, a
   // client gone). Null: never stops.
@@ -84,6 +91,8 @@ using BatchSink = std::function<Status(const arrow::RecordBatch&)>;
 struct QueryStats {
   int64_t rows = 0;
   std::vector<ScanReport> scans;  // one per table and plan, in the order they first ran
+  // The most the statement held at once of QuerySources::statement_memory_bytes.
+  int64_t peak_held_bytes = 0;
 };
 
 class QueryEngine {

@@ -13,7 +13,6 @@
 #include "arrow/ipc/encapsulated.h"
 #include "arrow/ipc/message.h"
 #include "arrow/ipc/writer.h"
-#include "query/query_engine.h"
 
 namespace zkarrow::query {
 namespace {
@@ -276,6 +275,7 @@ Result<std::unique_ptr<MessageStream>> StartServerQuery(transport::ArrowService&
   sources.server = tables.get();
   sources.untrusted_sql = true;
   sources.memory_limit_bytes = options.memory_limit_bytes;
+  sources.statement_memory_bytes = options.statement_memory_bytes;
   sources.check_stop = check_stop;
   ZKA_ASSIGN_OR_RETURN(std::unique_ptr<QueryEngine> engine, QueryEngine::Open(sources));
   // Bad SQL and unknown tables are refused before the response starts, so

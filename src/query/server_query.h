@@ -11,6 +11,7 @@
 #include <string_view>
 
 #include "base/status.h"
+#include "query/query_engine.h"
 #include "query/server_tables.h"
 #include "transport/arrow_service.h"
 #include "transport/message_stream.h"
@@ -35,6 +36,10 @@ struct ServerQueryOptions {
   // (QuerySources::memory_limit_bytes): a query past it fails, the server
   // stays up.
   int64_t memory_limit_bytes = int64_t{512} << 20;
+  // What each query may hold outside SQLite's memory, besides its queued
+  // messages (QuerySources::statement_memory_bytes): rows kept for its
+  // later scans and the result rows being built.
+  int64_t statement_memory_bytes = QuerySources::kDefaultStatementMemoryBytes;
 };
 
 // Starts `sql` on a worker thread and returns its result stream at once

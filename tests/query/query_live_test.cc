@@ -23,7 +23,9 @@
 #include <utility>
 #include <vector>
 
+#include "arrow/array_access.h"
 #include "nlohmann/json.hpp"
+#include "query/query_engine.h"
 #include "sampletree/sample_tree.h"
 #include "support/prerequisite.h"
 #include "support/zkarrow_process.h"
@@ -468,6 +470,100 @@ TEST_F(QueryLiveTest, AJoinRepeatingAWholeScanReadsTheTreeTwice) {
   EXPECT_NE(explained.out.find("the rows of an earlier identical scan: nothing read"),
             std::string::npos)
       << explained.out;
+}
+
+// What --explain says the statement held at most (rows kept for later
+// scans, result rows being built).
+int64_t HeldBy(const std::string& sql, const std::string& source) {
+  Ran ran = RunZkarrow("query " + Shell(sql) + " " + source + " --explain");
+  EXPECT_EQ(ran.exit_code, 0) << sql << "\n" << ran.err;
+  const std::string said = "held at most ";
+  const size_t at = ran.out.find(said);
+  EXPECT_NE(at, std::string::npos) << ran.out;
+  return at == std::string::npos ? -1 : std::stoll(ran.out.substr(at + said.size()));
+}
+
+// A walk keeps the nodes it reads for the statement's lookups (a join's
+// inner scans by parent or path) only when the statement has such a plan:
+// a scan alone kept a copy of every node it read, data included, while its
+// rows streamed out.
+TEST_F(QueryLiveTest, AScanAloneKeepsNoCopyOfItsNodes) {
+  std::vector<nlohmann::json> tree =
+      Query("SELECT count(*) AS n, sum(length(data)) AS bytes FROM znodes");
+  ASSERT_EQ(tree.size(), 1u);
+  const int64_t nodes = tree[0]["n"].get<int64_t>();
+  const int64_t data_bytes = tree[0]["bytes"].get<int64_t>();
+  ASSERT_GT(data_bytes, int64_t{256} << 10);
+  EXPECT_LT(HeldBy("SELECT count(*), sum(length(data)) FROM znodes", Zk()), 4096);
+  // Each outer row's children come from the nodes the outer walk kept, its
+  // data with them: every node but the root is some node's child.
+  const std::string join =
+      "SELECT count(*) AS n, max(length(a.data)) AS m FROM znodes a CROSS JOIN znodes b "
+      "ON b.parent = a.path";
+  std::vector<nlohmann::json> joined = Query(join);
+  ASSERT_EQ(joined.size(), 1u);
+  EXPECT_EQ(joined[0]["n"].get<int64_t>(), nodes - 1);
+  EXPECT_GT(HeldBy(join, Zk()), data_bytes);
+}
+
+// The rows of `sql` (integers only) through the engine itself, over `sources`.
+std::vector<std::vector<int64_t>> EngineRows(query::QuerySources sources, const std::string& sql,
+                                             query::QueryStats* stats) {
+  std::vector<std::vector<int64_t>> rows;
+  auto engine = query::QueryEngine::Open(std::move(sources));
+  EXPECT_TRUE(engine.ok()) << engine.status().ToString();
+  if (!engine.ok()) return rows;
+  Status ran = (*engine)->Run(
+      sql, [](const arrow::Schema&) { return Status::Ok(); },
+      [&](const arrow::RecordBatch& batch) {
+        for (int64_t r = 0; r < batch.length; ++r) {
+          std::vector<int64_t> row;
+          for (const auto& column : batch.columns) {
+            row.push_back(arrow::ReadInt(arrow::FixedWidthValue(*column, r, 8), true));
+          }
+          rows.push_back(std::move(row));
+        }
+        return Status::Ok();
+      },
+      stats);
+  EXPECT_TRUE(ran.ok()) << sql << ": " << ran.ToString();
+  return rows;
+}
+
+// What a statement keeps for its later scans comes out of one budget
+// (QuerySources::statement_memory_bytes); past it, they read their source
+// again and the rows stay the same: the data directory's tree for lookups,
+// the nodes of a live lookup.
+TEST_F(QueryLiveTest, KeptRowsPastTheStatementsMemoryAreReadAgain) {
+  const std::string sql =
+      "SELECT count(*), sum(c.version), sum(length(c.data)), sum(c.num_children) "
+      "FROM znodes p JOIN znodes c ON c.parent = p.path "
+      "WHERE p.path IN ('/kafka/brokers/ids', '/solr/live_nodes', '/audit', '/none')";
+  constexpr int64_t kSmall = 16 << 10;
+  query::QuerySources offline;
+  offline.data_dir = cluster_->data_dir(0);
+  query::QueryStats whole, small;
+  const auto expected = EngineRows(offline, sql, &whole);
+  ASSERT_EQ(expected.size(), 1u);
+  EXPECT_GT(expected[0][0], 10);
+  EXPECT_GT(whole.peak_held_bytes, kSmall);  // the tree, loaded for lookups
+  offline.statement_memory_bytes = kSmall;
+  EXPECT_EQ(EngineRows(offline, sql, &small), expected);
+  EXPECT_LE(small.peak_held_bytes, kSmall);
+  bool replayed = false;
+  for (const query::ScanReport& scan : small.scans) {
+    replayed |= scan.plan.find("too large to keep for lookups") != std::string::npos;
+  }
+  EXPECT_TRUE(replayed);
+
+  query::QuerySources live;
+  live.sessions = {owner_};
+  const auto live_expected = EngineRows(live, sql, &whole);
+  ASSERT_EQ(live_expected.size(), 1u);
+  EXPECT_EQ(live_expected[0][0], expected[0][0]);
+  live.statement_memory_bytes = kSmall;
+  EXPECT_EQ(EngineRows(live, sql, &small), live_expected);
+  EXPECT_LE(small.peak_held_bytes, kSmall);
 }
 
 TEST_F(QueryLiveTest, ExplainDescribesThePlanAndCounts) {

@@ -4,6 +4,7 @@
 #include <gtest/gtest.h>
 #include <unistd.h>
 
+#include <algorithm>
 #include <atomic>
 #include <cstring>
 #include <filesystem>
@@ -14,6 +15,7 @@
 #include "arrow/io.h"
 #include "arrow/ipc/writer.h"
 #include "arrow/record_batch_builder.h"
+#include "query/internal/path_map.h"
 #include "query/internal/result_builder.h"
 #include "query/internal/sql_rewrite.h"
 #include "query/internal/table_source.h"
@@ -93,6 +95,34 @@ arrow::RecordBatch OneRow(int32_t value) {
   auto batch = builder->Finish();
   EXPECT_TRUE(batch.ok());
   return std::move(*batch);
+}
+
+// A `parent = x` lookup in the live source's node cache visits x's
+// children, not x's whole subtree (for "/", every node read).
+TEST(PathMap, ChildrenAreTheParentsOnly) {
+  internal::PathMap<int> nodes;
+  for (const char* path : {"/", "/a", "/a/b", "/a/b/c", "/a/bc", "/ab", "/a/b/c/d"}) {
+    nodes[path] = static_cast<int>(std::strlen(path));
+  }
+  nodes["/a"] = 7;  // again: no second child of "/"
+  auto children = [&](const char* parent) {
+    std::vector<std::string> paths;
+    for (const auto* entry : nodes.Children(parent)) paths.push_back(entry->first);
+    std::sort(paths.begin(), paths.end());
+    return paths;
+  };
+  EXPECT_EQ(children("/"), (std::vector<std::string>{"/a", "/ab"}));
+  EXPECT_EQ(children("/a"), (std::vector<std::string>{"/a/b", "/a/bc"}));
+  EXPECT_EQ(children("/a/b"), (std::vector<std::string>{"/a/b/c"}));
+  EXPECT_TRUE(children("/a/b/c/d").empty());
+  EXPECT_TRUE(children("/none").empty());
+  ASSERT_NE(nodes.Find("/a"), nullptr);
+  EXPECT_EQ(*nodes.Find("/a"), 7);
+  EXPECT_EQ(nodes.Find("/a/"), nullptr);
+  EXPECT_EQ(nodes.size(), 7u);
+  nodes.Clear();
+  EXPECT_EQ(nodes.Find("/a"), nullptr);
+  EXPECT_TRUE(children("/").empty());
 }
 
 TEST(ProducerStream, HoldsAFewBatchesWhateverTheTotal) {
@@ -518,6 +548,52 @@ TEST(UntrustedQueryTest, LargeValuesLeaveInSmallBatchesAndAStopEndsTheNextRow) {
   EXPECT_EQ(ran.code(), StatusCode::kTimeout) << ran.ToString();
   EXPECT_EQ(batch_rows.size(), 1u);
   EXPECT_LT(rows_seen, kRows);
+}
+
+}  // namespace
+}  // namespace zkarrow::query
+
+namespace zkarrow::query {
+namespace {
+
+// The result rows being built count against the statement's memory: a row
+// that alone needs more than it fails before it is copied, saying so, and
+// smaller rows go out as before, the most held being about a batch.
+TEST(StatementMemoryTest, AResultRowLargerThanTheStatementsMemoryFails) {
+  QuerySources sources;
+  sources.statement_memory_bytes = int64_t{4} << 20;
+  auto engine = QueryEngine::Open(std::move(sources));
+  ASSERT_TRUE(engine.ok()) << engine.status().ToString();
+  auto run = [&](const std::string& sql, QueryStats* stats) {
+    return (*engine)->Run(
+        sql, [](const arrow::Schema&) { return Status::Ok(); },
+        [](const arrow::RecordBatch&) { return Status::Ok(); }, stats);
+  };
+  QueryStats stats;
+  // Two values of 3 MB: one row of 6 MB.
+  Status ran = run("SELECT zeroblob(3000000) AS a, zeroblob(3000000) AS b", &stats);
+  EXPECT_EQ(ran.code(), StatusCode::kOutOfRange) << ran.ToString();
+  EXPECT_NE(ran.message().find("result row 1: expected at most 4194304 bytes of text and blobs "
+                               "(the memory a statement may hold), found 6000000"),
+            std::string::npos)
+      << ran.ToString();
+  // Rows of 1 MB each, eight of them: they leave a batch at a time.
+  ran =
+      run("WITH RECURSIVE c(x) AS (SELECT 1 UNION ALL SELECT x + 1 FROM c WHERE x < 8) "
+          "SELECT zeroblob(1000000) AS v FROM c",
+          &stats);
+  ASSERT_TRUE(ran.ok()) << ran.ToString();
+  EXPECT_EQ(stats.rows, 8);
+  EXPECT_GE(stats.peak_held_bytes, 1000000);
+  EXPECT_LE(stats.peak_held_bytes, internal::ResultBuilder::kBatchBytes + 1000000);
+
+  QuerySources none;
+  none.statement_memory_bytes = 0;
+  auto refused = QueryEngine::Open(std::move(none));
+  ASSERT_FALSE(refused.ok());
+  EXPECT_NE(refused.status().message().find("expected a positive statement_memory_bytes"),
+            std::string::npos)
+      << refused.status().ToString();
 }
 
 }  // namespace

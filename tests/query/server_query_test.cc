@@ -70,8 +70,9 @@ std::string PostQuery(int port, const std::string& sql) {
   address.sin_port = htons(static_cast<uint16_t>(port));
   address.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
   EXPECT_EQ(::connect(fd, reinterpret_cast<sockaddr*>(&address), sizeof address), 0);
-  std::string request = "POST /query HTTP/1.1\r\nHost: 127.0.0.1\r\nConnection: close\r\nContent-Length: " +
-                        std::to_string(sql.size()) + "\r\n\r\n" + sql;
+  std::string request =
+      "POST /query HTTP/1.1\r\nHost: 127.0.0.1\r\nConnection: close\r\nContent-Length: " +
+      std::to_string(sql.size()) + "\r\n\r\n" + sql;
   EXPECT_EQ(::send(fd, request.data(), request.size(), MSG_NOSIGNAL),
             static_cast<ssize_t>(request.size()));
   std::string reply;
@@ -117,6 +118,20 @@ TEST(ServerQueryHttpTest, AQueryFailingBeforeItsFirstBatchGetsItsStatus) {
   const std::string fine = PostQuery(port, "SELECT 1 AS one");
   EXPECT_EQ(fine.rfind("HTTP/1.1 200 ", 0), 0u) << fine;
   EXPECT_NE(fine.find("application/vnd.apache.arrow.stream"), std::string::npos) << fine;
+}
+
+// A query's result rows count against what a query may hold outside
+// SQLite's memory (ServerQueryOptions::statement_memory_bytes, the engine's
+// default): a row larger than that alone is 413, saying so.
+TEST(ServerQueryHttpTest, AResultRowLargerThanAQueryMayHoldIs413) {
+  QueryOnlyService service({});
+  auto server = transport::http::HttpServer::Start({}, service);
+  ASSERT_TRUE(server.ok()) << server.status().ToString();
+  // Two values within the length limit of a value, 80 MB together.
+  ExpectJsonError(
+      PostQuery((*server)->port(), "SELECT zeroblob(40000000) AS a, zeroblob(40000000) AS b"), 413,
+      "result row 1: expected at most " +
+          std::to_string(QuerySources::kDefaultStatementMemoryBytes) + " bytes");
 }
 
 }  // namespace

@@ -2,6 +2,7 @@
 
 #include <cctype>
 #include <string_view>
+#include <utility>
 
 #include "arrow/record_batch_builder.h"
 
@@ -54,11 +55,33 @@ bool StartsWithNoCase(std::string_view text, std::string_view word) {
 
 }  // namespace
 
-ResultBuilder::ResultBuilder(sqlite3_stmt* statement, SchemaSink on_schema, BatchSink on_batch)
+ResultBuilder::ResultBuilder(sqlite3_stmt* statement, SchemaSink on_schema, BatchSink on_batch,
+                             StatementMemory& memory)
     : statement_(statement),
       on_schema_(std::move(on_schema)),
       on_batch_(std::move(on_batch)),
-      columns_(sqlite3_column_count(statement)) {}
+      columns_(sqlite3_column_count(statement)),
+      memory_(memory) {}
+
+// Before the row's values are copied: a row that alone needs more than the
+// statement may hold fails, naming its size, instead of taking it.
+Status ResultBuilder::ReserveRow() {
+  int64_t bytes = 0;
+  for (int c = 0; c < columns_; ++c) {
+    const int type = sqlite3_column_type(statement_, c);
+    if (type == SQLITE_TEXT || type == SQLITE_BLOB) bytes += sqlite3_column_bytes(statement_, c);
+  }
+  if (bytes > memory_.limit()) {
+    return Status::OutOfRange("result row " + std::to_string(rows_ + 1) + ": expected at most " +
+                              std::to_string(memory_.limit()) +
+                              " bytes of text and blobs (the memory a statement may hold), "
+                              "found " +
+                              std::to_string(bytes));
+  }
+  memory_.Reserve(bytes);
+  reserved_ += bytes;
+  return Status::Ok();
+}
 
 ResultBuilder::Cell ResultBuilder::ReadCell(int column) const {
   Cell cell;
@@ -76,6 +99,7 @@ ResultBuilder::Cell ResultBuilder::ReadCell(int column) const {
 }
 
 Status ResultBuilder::AddRow() {
+  ZKA_RETURN_IF_ERROR(ReserveRow());
   ++rows_;
   if (!schema_) {
     std::vector<Cell> row;
@@ -214,7 +238,9 @@ Status ResultBuilder::Flush() {
   for (auto& builder : builders_) batch.columns.push_back(builder->Finish());
   batch_rows_ = 0;
   batch_bytes_ = 0;
-  return on_batch_(batch);
+  Status sent = on_batch_(batch);
+  memory_.Release(std::exchange(reserved_, 0));  // the values left with the batch
+  return sent;
 }
 
 Status ResultBuilder::Finish() {

@@ -14,6 +14,7 @@
 #include "arrow/builder.h"
 #include "arrow/type.h"
 #include "base/status.h"
+#include "query/internal/statement_memory.h"
 #include "transport/message_stream.h"
 
 namespace zkarrow::query::internal {
@@ -30,8 +31,14 @@ class ResultBuilder {
   using SchemaSink = std::function<Status(const arrow::Schema&)>;
   using BatchSink = std::function<Status(const arrow::RecordBatch&)>;
 
-  // REQUIRES: `statement` is prepared and outlives the builder.
-  ResultBuilder(sqlite3_stmt* statement, SchemaSink on_schema, BatchSink on_batch);
+  // The rows' text and blobs, copied until their batch goes to `on_batch`,
+  // are held in `memory`. REQUIRES: `statement` is prepared and, with
+  // `memory`, outlives the builder.
+  ResultBuilder(sqlite3_stmt* statement, SchemaSink on_schema, BatchSink on_batch,
+                StatementMemory& memory);
+  ~ResultBuilder() { memory_.Release(reserved_); }
+  ResultBuilder(const ResultBuilder&) = delete;
+  ResultBuilder& operator=(const ResultBuilder&) = delete;
 
   // Takes the statement's current row (after sqlite3_step returned SQLITE_ROW).
   Status AddRow();
@@ -48,6 +55,7 @@ class ResultBuilder {
   };
   enum class ColumnType : uint8_t { kInt64, kFloat64, kUtf8, kBinary };
 
+  Status ReserveRow();
   Cell ReadCell(int column) const;
   Status DecideSchema();
   Status Append(int column, const Cell& cell);
@@ -64,6 +72,8 @@ class ResultBuilder {
   int64_t batch_rows_ = 0;
   int64_t batch_bytes_ = 0;  // of the values in pending_ or the builders
   int64_t rows_ = 0;
+  StatementMemory& memory_;
+  int64_t reserved_ = 0;  // in memory_, for the rows not yet handed over
 };
 
 }  // namespace zkarrow::query::internal

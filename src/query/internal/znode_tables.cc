@@ -5,7 +5,6 @@
 #include <functional>
 #include <future>
 #include <limits>
-#include <map>
 #include <mutex>
 #include <set>
 #include <string_view>
@@ -14,6 +13,7 @@
 #include <utility>
 
 #include "arrow/array_access.h"
+#include "query/internal/path_map.h"
 #include "query/internal/remote_sources.h"
 #include "znodes/datadir/data_dir.h"
 #include "znodes/live/tree_walker.h"
@@ -261,14 +261,18 @@ int64_t BytesOf(const arrow::RecordBatch& batch) {
 // each time: without this, every outer row walked the whole tree again,
 // a ZooKeeper load of rows x tree. A plan's first scan keeps nothing (most
 // statements scan once, and a copy would only hold memory while the rows
-// stream); its second keeps its rows for the rest. Used on SQLite's thread
-// only (Scan, and the streams SQLite pulls).
+// stream); its second keeps its rows for the rest, as far as the
+// statement's memory allows (past it, scans read again). Used on SQLite's
+// thread only (Scan, and the streams SQLite pulls).
 class ScanMemo {
  public:
-  // What the kept rows of a statement may take; scans past it read again.
-  static constexpr int64_t kMaxBytes = int64_t{32} << 20;
+  explicit ScanMemo(StatementMemory& memory) : memory_(memory) {}
+  ~ScanMemo() { Clear(); }
+  ScanMemo(const ScanMemo&) = delete;
+  ScanMemo& operator=(const ScanMemo&) = delete;
 
   void Clear() {
+    memory_.Release(bytes_);
     scans_.clear();
     seen_.clear();
     bytes_ = 0;
@@ -281,9 +285,9 @@ class ScanMemo {
     return it->second;
   }
 
-  // `stream`, whose batches are kept under `key` once it ends, if they fit
-  // (a scan SQLite stops early keeps nothing), unless it is the first scan
-  // with `key`.
+  // `stream`, whose batches are kept under `key` once it ends, if the
+  // statement's memory holds them (a scan SQLite stops early keeps
+  // nothing), unless it is the first scan with `key`.
   std::unique_ptr<BatchStream> Recording(std::string key, std::unique_ptr<BatchStream> stream) {
     if (seen_.insert(key).second) return stream;
     return std::make_unique<RecordingStream>(*this, std::move(key), std::move(stream));
@@ -294,21 +298,26 @@ class ScanMemo {
    public:
     RecordingStream(ScanMemo& memo, std::string key, std::unique_ptr<BatchStream> stream)
         : memo_(memo), key_(std::move(key)), stream_(std::move(stream)) {}
+    ~RecordingStream() override { memo_.memory_.Release(kept_bytes_); }
+    RecordingStream(const RecordingStream&) = delete;
+    RecordingStream& operator=(const RecordingStream&) = delete;
 
     Result<std::optional<arrow::RecordBatch>> Next() override {
       ZKA_ASSIGN_OR_RETURN(std::optional<arrow::RecordBatch> batch, stream_->Next());
       if (!keeping_) return batch;
       if (!batch) {
-        memo_.Keep(std::move(key_), std::move(kept_), kept_bytes_);
+        memo_.Keep(std::move(key_), std::move(kept_), std::exchange(kept_bytes_, 0));
         keeping_ = false;
         return batch;
       }
-      kept_bytes_ += BytesOf(*batch);
-      if (memo_.bytes_ + kept_bytes_ > kMaxBytes) {
-        keeping_ = false;
-        kept_.clear();
-      } else {
+      const int64_t bytes = BytesOf(*batch);
+      if (memo_.memory_.TryReserve(bytes)) {
+        kept_bytes_ += bytes;
         kept_.push_back(*batch);  // shares the buffers
+      } else {
+        keeping_ = false;
+        memo_.memory_.Release(std::exchange(kept_bytes_, 0));
+        kept_.clear();
       }
       return batch;
     }
@@ -319,18 +328,23 @@ class ScanMemo {
     std::string key_;
     std::unique_ptr<BatchStream> stream_;
     std::vector<arrow::RecordBatch> kept_;
-    int64_t kept_bytes_ = 0;
+    int64_t kept_bytes_ = 0;  // of kept_, reserved in the statement's memory
     bool keeping_ = true;
   };
 
+  // `bytes`, reserved already, become the memo's.
   void Keep(std::string key, std::vector<arrow::RecordBatch> batches, int64_t bytes) {
-    if (bytes_ + bytes > kMaxBytes) return;
-    if (scans_.emplace(std::move(key), std::move(batches)).second) bytes_ += bytes;
+    if (scans_.emplace(std::move(key), std::move(batches)).second) {
+      bytes_ += bytes;
+    } else {
+      memory_.Release(bytes);  // another scan of the plan kept them first
+    }
   }
 
+  StatementMemory& memory_;
   std::unordered_map<std::string, std::vector<arrow::RecordBatch>> scans_;
   std::unordered_set<std::string> seen_;  // keys of the scans started
-  int64_t bytes_ = 0;
+  int64_t bytes_ = 0;                     // of scans_, reserved in memory_
 };
 
 // What tells one scan's rows from another's: every field of the plan.
@@ -402,9 +416,10 @@ std::string_view StringAt(const arrow::ArrayData& data, int64_t i) {
           static_cast<size_t>(end - begin)};
 }
 
-// The part of the optimizer shared by both sources: which constraints to
-// take, encoded for DecodePlan.
-void ChooseZnodePlan(sqlite3_index_info* info) {
+// The part of the optimizer shared by every source: which constraints to
+// take, encoded for DecodePlan. True when the plan looks nodes up by path
+// or parent (what the live source's node cache serves).
+bool ChooseZnodePlan(sqlite3_index_info* info) {
   const sqlite3_uint64 used = info->colUsed;
   auto uses = [used](int column) {
     return column >= 63 ? (used >> 63) != 0 : ((used >> column) & 1) != 0;
@@ -506,6 +521,8 @@ void ChooseZnodePlan(sqlite3_index_info* info) {
   info->needToFreeIdxStr = 1;
   info->estimatedRows = static_cast<sqlite3_int64>(rows);
   info->estimatedCost = rows;
+  constexpr char kLookups[] = {kPathEquals, kPathIn, kParentEquals, '\0'};
+  return ops.find_first_of(kLookups) != std::string::npos;
 }
 
 // Exists replies laid out as getData results without data: a missing
@@ -540,6 +557,7 @@ struct CachedNode {
   bool has_data = false;
   bool has_acl = false;
   bool has_error = false;  // READ was probed: exists alone needs no permission
+  int64_t cost = 0;        // reserved in the statement's memory
 
   bool Covers(const ZnodePlan& plan) const {
     return (has_data || !plan.read_data) && (has_acl || !plan.read_acl) &&
@@ -562,12 +580,20 @@ struct CachedNode {
 
 class LiveZnodeSource final : public TableSource {
  public:
-  explicit LiveZnodeSource(std::vector<zk::Client*> sessions)
-      : sessions_(std::move(sessions)), schema_(znodes::ZnodeTableSchema(true)) {}
+  LiveZnodeSource(std::vector<zk::Client*> sessions, StatementMemory& memory)
+      : sessions_(std::move(sessions)),
+        schema_(znodes::ZnodeTableSchema(true)),
+        memory_(memory),
+        memo_(memory) {}
+  ~LiveZnodeSource() override { ForgetNodes(); }
 
   const arrow::Schema& schema() const override { return schema_; }
   std::optional<int> primary_key() const override { return znodes::kPathColumn; }
-  void BestIndex(sqlite3_index_info* info) override { ChooseZnodePlan(info); }
+  // Called while SQLite prepares the statement, for every plan it weighs:
+  // one that looks nodes up makes the statement's walks keep their nodes.
+  void BestIndex(sqlite3_index_info* info) override {
+    if (ChooseZnodePlan(info)) lookups_planned_ = true;
+  }
 
   Result<std::unique_ptr<BatchStream>> Scan(int idx_num, const char* idx_str, int argc,
                                             sqlite3_value** argv, ScanReport* report) override {
@@ -592,44 +618,58 @@ class LiveZnodeSource final : public TableSource {
       return std::unique_ptr<BatchStream>(std::make_unique<VectorStream>(std::move(*kept)));
     }
     ZKA_ASSIGN_OR_RETURN(std::vector<WalkRoot> roots, RootsOf(plan, report));
-    return memo_.Recording(
-        std::move(key),
-        std::make_unique<ProducerStream>(
-            [this, plan = std::move(plan), roots = std::move(roots)](ProducerStream::Output& out) {
-              RecordBatcher rows(
-                  [&out](arrow::RecordBatch batch) { return out.Emit(std::move(batch)); });
-              for (const WalkRoot& root : roots) {
-                if (plan.row_limit && rows.rows() >= *plan.row_limit) break;
-                ZKA_RETURN_IF_ERROR(Walk(plan, root, rows, out));
-              }
-              return rows.Flush();
-            }));
+    // A walk's nodes are kept only for a lookup of this statement: a scan
+    // alone would hold them for nothing.
+    return memo_.Recording(std::move(key),
+                           std::make_unique<ProducerStream>(
+                               [this, plan = std::move(plan), roots = std::move(roots),
+                                remember = lookups_planned_](ProducerStream::Output& out) {
+                                 RecordBatcher rows([&out](arrow::RecordBatch batch) {
+                                   return out.Emit(std::move(batch));
+                                 });
+                                 for (const WalkRoot& root : roots) {
+                                   if (plan.row_limit && rows.rows() >= *plan.row_limit) break;
+                                   ZKA_RETURN_IF_ERROR(Walk(plan, root, remember, rows, out));
+                                 }
+                                 return rows.Flush();
+                               }));
   }
 
+  // Before the statement is prepared (and its BestIndex calls made).
   void StartStatement() override {
     memo_.Clear();
-    std::lock_guard lock(cache_mutex_);
-    cache_.clear();
-    cache_bytes_ = 0;
+    ForgetNodes();
+    lookups_planned_ = false;
   }
 
  private:
-  // What a cached node costs, roughly, for kMaxCacheBytes.
-  static size_t CostOf(const ZnodeRecord& record) {
-    size_t bytes = sizeof(CachedNode) + 2 * record.path.size() + 64;
+  void ForgetNodes() {
+    std::lock_guard lock(cache_mutex_);
+    memory_.Release(cache_bytes_);
+    cache_.Clear();
+    cache_bytes_ = 0;
+  }
+
+  // What a cached node costs, roughly (its path is kept twice: as the key
+  // and in its parent's list of children).
+  static int64_t CostOf(const ZnodeRecord& record) {
+    size_t bytes = sizeof(CachedNode) + 2 * record.path.size() + 96;
     if (record.data) bytes += record.data->size();
     if (record.acl != nullptr) bytes += record.acl->size() * (sizeof(zk::Acl) + 32);
-    return bytes;
+    return static_cast<int64_t>(bytes);
   }
 
   // Called on a walk's thread while the statement's other scans may look
   // nodes up from the SQLite thread.
   void Remember(const ZnodeRecord& record, const ZnodePlan& plan, bool read_probed) {
+    const int64_t cost = CostOf(record);
+    // Past the statement's memory, later scans read again.
+    if (!memory_.TryReserve(cost)) return;
     std::lock_guard lock(cache_mutex_);
-    const size_t cost = CostOf(record);
-    if (cache_bytes_ + cost > kMaxCacheBytes) return;  // later scans read again
-    cache_bytes_ += cost;
-    CachedNode& node = cache_[std::string(record.path)];
+    CachedNode& node = cache_[record.path];
+    memory_.Release(node.cost);  // a node read again replaces its first read
+    cache_bytes_ += cost - node.cost;
+    node.cost = cost;
     node.stat = record.stat;
     node.kind = record.kind;
     node.has_data = plan.read_data;
@@ -656,22 +696,22 @@ class LiveZnodeSource final : public TableSource {
 
   // parent = x, when an earlier scan of this statement read x and every one
   // of its children (as many as x's stat counts) with the columns needed.
+  // Visits x's children only: a join's inner scan runs once per outer row.
   bool ServeChildrenFromCache(const ZnodePlan& plan, CollectedRows& rows) {
     std::lock_guard lock(cache_mutex_);
     const std::string& parent = *plan.parent;
-    auto it = cache_.find(parent);
-    if (it == cache_.end() || !it->second.stat) return false;
+    const CachedNode* node = cache_.Find(parent);
+    if (node == nullptr || !node->stat) return false;
     if (plan.max_depth && znodes::PathDepth(parent) + 1 > *plan.max_depth) return false;
-    const std::string first = parent == "/" ? "/" : parent + "/";
-    std::vector<std::map<std::string, CachedNode>::const_iterator> children;
-    for (auto child = cache_.lower_bound(first);
-         child != cache_.end() && child->first.starts_with(first); ++child) {
-      if (child->first == "/" || znodes::PathParent(child->first) != parent) continue;
+    std::vector<const PathMap<CachedNode>::Entry*> children = cache_.Children(parent);
+    if (static_cast<int64_t>(children.size()) != node->stat->num_children) return false;
+    for (const auto* child : children) {
       if (!child->second.Covers(plan)) return false;
-      children.push_back(child);
     }
-    if (static_cast<int64_t>(children.size()) != it->second.stat->num_children) return false;
-    for (const auto& child : children) {
+    // In path order, as a walk returns them.
+    std::sort(children.begin(), children.end(),
+              [](const auto* a, const auto* b) { return a->first < b->first; });
+    for (const auto* child : children) {
       if (!rows.Append(child->second.View(child->first)).ok()) return false;
     }
     return true;
@@ -726,7 +766,8 @@ class LiveZnodeSource final : public TableSource {
   }
 
   // On the scan's producer thread.
-  Status Walk(const ZnodePlan& plan, const WalkRoot& root, RecordBatcher& rows,
+  // `remember`: the nodes go to the node cache too.
+  Status Walk(const ZnodePlan& plan, const WalkRoot& root, bool remember, RecordBatcher& rows,
               ProducerStream::Output& out) {
     znodes::WalkOptions options;
     options.root = root.root;
@@ -751,6 +792,7 @@ class LiveZnodeSource final : public TableSource {
             return Status::Cancelled("the query's LIMIT is reached");
           }
           if (out.abandoned()) return Status::Cancelled("the scan's reader is gone");
+          if (!remember) return rows.Append(record);
           return AppendAndRemember(record, plan, /*read_probed=*/true, rows);
         },
         &stats,
@@ -775,9 +817,9 @@ class LiveZnodeSource final : public TableSource {
     {
       std::lock_guard lock(cache_mutex_);
       for (const std::string& path : unique) {
-        auto cached = cache_.find(path);
-        if (cached != cache_.end() && cached->second.Covers(plan)) {
-          ZKA_RETURN_IF_ERROR(rows.Append(cached->second.View(cached->first)));
+        const CachedNode* cached = cache_.Find(path);
+        if (cached != nullptr && cached->Covers(plan)) {
+          ZKA_RETURN_IF_ERROR(rows.Append(cached->View(path)));
         } else {
           paths.push_back(path);
         }
@@ -854,21 +896,26 @@ class LiveZnodeSource final : public TableSource {
     return Status::Ok();
   }
 
-  // Nodes a statement keeps for its other scans; past this, they read again.
-  static constexpr size_t kMaxCacheBytes = 32 << 20;
-
   std::vector<zk::Client*> sessions_;
   arrow::Schema schema_;
-  ScanMemo memo_;  // walks; lookups by path or parent have cache_
+  StatementMemory& memory_;
+  ScanMemo memo_;                 // walks; lookups by path or parent have cache_
+  bool lookups_planned_ = false;  // a plan of the statement looks nodes up by path or parent
   std::mutex cache_mutex_;
-  std::map<std::string, CachedNode> cache_;  // guarded; by path: the nodes this statement read
-  size_t cache_bytes_ = 0;                   // guarded; CostOf the cached nodes
+  PathMap<CachedNode> cache_;  // guarded; the nodes this statement read
+  int64_t cache_bytes_ = 0;    // guarded; CostOf the cached nodes, reserved in memory_
 };
 
 class DataDirZnodeSource final : public TableSource {
  public:
-  DataDirZnodeSource(std::filesystem::path dir, std::optional<int64_t> zxid)
-      : dir_(std::move(dir)), zxid_(zxid), schema_(znodes::ZnodeTableSchema(true)) {}
+  DataDirZnodeSource(std::filesystem::path dir, std::optional<int64_t> zxid,
+                     StatementMemory& memory)
+      : dir_(std::move(dir)),
+        zxid_(zxid),
+        schema_(znodes::ZnodeTableSchema(true)),
+        memory_(memory),
+        memo_(memory) {}
+  ~DataDirZnodeSource() override { Unload(); }
 
   const arrow::Schema& schema() const override { return schema_; }
   std::optional<int> primary_key() const override { return znodes::kPathColumn; }
@@ -878,16 +925,24 @@ class DataDirZnodeSource final : public TableSource {
                                             sqlite3_value** argv, ScanReport* report) override {
     ZKA_ASSIGN_OR_RETURN(ZnodePlan plan, DecodePlan(idx_num, idx_str, argc, argv));
     report->estimated_rows = plan.paths ? static_cast<int64_t>(plan.paths->size()) : -1;
-    if (plan.paths || plan.parent) {
+    const bool lookup = plan.paths || plan.parent;
+    const bool first_lookup = lookup && tree_ == Tree::kUnread;
+    if (first_lookup) ZKA_RETURN_IF_ERROR(Load(report));
+    if (lookup && tree_ == Tree::kLoaded) {
+      report->plan = first_lookup ? "data directory, loaded whole once for lookups: "
+                                  : "data directory, from the tree loaded for lookups: ";
+    } else if (lookup) {
+      report->plan =
+          "data directory, too large to keep for lookups (the statement's memory), replayed "
+          "for this scan: ";
+    } else {
+      report->plan = "data directory, replayed for this scan: ";
+    }
+    if (lookup && tree_ == Tree::kLoaded) {
       // Lookups by path or parent (a join's inner scans, one per outer row)
       // take their rows from indexes over the tree loaded once, as one-row
       // slices; znodes is WITHOUT ROWID, so rows need no positions.
-      if (!loaded_) {
-        ZKA_RETURN_IF_ERROR(Load(report));
-        report->plan = "data directory, loaded whole once for lookups: " + plan.Describe();
-      } else {
-        report->plan = "data directory, from the tree loaded for lookups: " + plan.Describe();
-      }
+      report->plan += plan.Describe();
       std::vector<arrow::RecordBatch> rows;
       auto add = [&](RowRef ref) { rows.push_back(SliceRow(batches_[ref.batch], ref.row)); };
       if (plan.paths) {
@@ -900,11 +955,11 @@ class DataDirZnodeSource final : public TableSource {
       }
       return std::unique_ptr<BatchStream>(std::make_unique<VectorStream>(std::move(rows)));
     }
-    // Anything else streams the replay, keeping the rows the plan can
-    // match with only the columns used; records come in path order, so a
-    // prefix's rows end the scan once passed.
-    report->plan = "data directory, replayed for this scan: " + plan.Describe() +
-                   (plan.read_data ? "" : "; data not kept (not used)");
+    // Anything else (and lookups in a tree too large to keep) streams the
+    // replay, keeping the rows the plan can match with only the columns
+    // used; records come in path order, so a prefix's rows end the scan
+    // once passed.
+    report->plan += plan.Describe() + (plan.read_data ? "" : "; data not kept (not used)");
     std::string key = KeyOf(plan);
     if (auto kept = memo_.Find(key)) {
       report->plan += kReplayed;
@@ -932,6 +987,13 @@ class DataDirZnodeSource final : public TableSource {
                     if (plan.max_depth && znodes::PathDepth(record.path) > *plan.max_depth) {
                       return Status::Ok();
                     }
+                    if (plan.paths && std::find(plan.paths->begin(), plan.paths->end(),
+                                                record.path) == plan.paths->end()) {
+                      return Status::Ok();
+                    }
+                    if (plan.parent && znodes::PathParent(record.path) != *plan.parent) {
+                      return Status::Ok();
+                    }
                     if (plan.row_limit && rows.rows() >= *plan.row_limit) {
                       finished = true;
                       return Status::Cancelled("the query's LIMIT is reached");
@@ -946,35 +1008,59 @@ class DataDirZnodeSource final : public TableSource {
             }));
   }
 
-  void StartStatement() override { memo_.Clear(); }
+  void StartStatement() override {
+    memo_.Clear();
+    Unload();
+  }
 
  private:
   struct RowRef {
     size_t batch = 0;
     int64_t row = 0;
   };
+  enum class Tree : uint8_t { kUnread, kLoaded, kTooLarge };
 
+  // The whole tree, for the statement's lookups, if the statement's memory
+  // holds it; else none (kTooLarge: each lookup replays the directory).
   Status Load(ScanReport* report) {
-    CollectedRows rows;
     int64_t read = 0;
-    ZKA_RETURN_IF_ERROR(znodes::ReadDataDir(
-                            {.dir = dir_, .target_zxid = zxid_},
-                            [&](const ZnodeRecord& record) {
-                              ++read;
-                              return rows.Append(record);
-                            },
-                            nullptr)
-                            .WithContext("reading the data directory " + dir_.string()));
+    bool fits = true;
+    RecordBatcher rows([&](arrow::RecordBatch batch) -> Status {
+      const int64_t bytes = BytesOf(batch);
+      if (!memory_.TryReserve(bytes)) {
+        fits = false;
+        return Status::Cancelled("the tree outgrows the statement's memory");
+      }
+      loaded_bytes_ += bytes;
+      batches_.push_back(std::move(batch));
+      return Status::Ok();
+    });
+    Status loaded = znodes::ReadDataDir(
+        {.dir = dir_, .target_zxid = zxid_},
+        [&](const ZnodeRecord& record) {
+          ++read;
+          return rows.Append(record);
+        },
+        nullptr);
+    if (loaded.ok()) loaded = rows.Flush();
     report->nodes_read += read;
-    ZKA_ASSIGN_OR_RETURN(std::unique_ptr<BatchStream> stream, rows.Finish());
-    while (true) {
-      ZKA_ASSIGN_OR_RETURN(std::optional<arrow::RecordBatch> batch, stream->Next());
-      if (!batch) break;
-      batches_.push_back(std::move(*batch));
+    if (!fits) {
+      Unload();
+      tree_ = Tree::kTooLarge;
+      return Status::Ok();
     }
+    ZKA_RETURN_IF_ERROR(loaded.WithContext("reading the data directory " + dir_.string()));
     BuildIndexes();
-    loaded_ = true;
+    tree_ = Tree::kLoaded;
     return Status::Ok();
+  }
+
+  void Unload() {
+    by_path_.clear();
+    by_parent_.clear();
+    batches_.clear();
+    memory_.Release(std::exchange(loaded_bytes_, 0));
+    tree_ = Tree::kUnread;
   }
 
   void BuildIndexes() {
@@ -993,8 +1079,10 @@ class DataDirZnodeSource final : public TableSource {
   std::filesystem::path dir_;
   std::optional<int64_t> zxid_;
   arrow::Schema schema_;
+  StatementMemory& memory_;
   ScanMemo memo_;  // replays; lookups use the loaded tree
-  bool loaded_ = false;
+  Tree tree_ = Tree::kUnread;
+  int64_t loaded_bytes_ = 0;  // of batches_, reserved in memory_
   std::vector<arrow::RecordBatch> batches_;
   // Views into batches_, which stay put once loaded.
   std::unordered_map<std::string_view, RowRef> by_path_;
@@ -1007,8 +1095,8 @@ class DataDirZnodeSource final : public TableSource {
 // and keep the node alone (SQLite does not re-check an IN list).
 class RemoteZnodeSource final : public TableSource {
  public:
-  explicit RemoteZnodeSource(ServerTables& server)
-      : server_(server), schema_(znodes::ZnodeTableSchema(true)) {}
+  RemoteZnodeSource(ServerTables& server, StatementMemory& memory)
+      : server_(server), schema_(znodes::ZnodeTableSchema(true)), memo_(memory) {}
 
   const arrow::Schema& schema() const override { return schema_; }
   std::optional<int> primary_key() const override { return znodes::kPathColumn; }
@@ -1105,8 +1193,8 @@ class RemoteZnodeSource final : public TableSource {
 
 }  // namespace
 
-std::unique_ptr<TableSource> MakeRemoteZnodeSource(ServerTables& server) {
-  return std::make_unique<RemoteZnodeSource>(server);
+std::unique_ptr<TableSource> MakeRemoteZnodeSource(ServerTables& server, StatementMemory& memory) {
+  return std::make_unique<RemoteZnodeSource>(server, memory);
 }
 
 std::string LikePrefix(std::string_view pattern) {
@@ -1152,13 +1240,15 @@ std::string DescribeLiveReads(const ZnodePlan& plan) {
   return text;
 }
 
-std::unique_ptr<TableSource> MakeLiveZnodeSource(std::vector<zk::Client*> sessions) {
-  return std::make_unique<LiveZnodeSource>(std::move(sessions));
+std::unique_ptr<TableSource> MakeLiveZnodeSource(std::vector<zk::Client*> sessions,
+                                                 StatementMemory& memory) {
+  return std::make_unique<LiveZnodeSource>(std::move(sessions), memory);
 }
 
 std::unique_ptr<TableSource> MakeDataDirZnodeSource(std::filesystem::path dir,
-                                                    std::optional<int64_t> zxid) {
-  return std::make_unique<DataDirZnodeSource>(std::move(dir), zxid);
+                                                    std::optional<int64_t> zxid,
+                                                    StatementMemory& memory) {
+  return std::make_unique<DataDirZnodeSource>(std::move(dir), zxid, memory);
 }
 
 }  // namespace zkarrow::query::internal

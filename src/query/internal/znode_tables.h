@@ -9,6 +9,7 @@
 #include <string>
 #include <vector>
 
+#include "query/internal/statement_memory.h"
 #include "query/internal/table_source.h"
 #include "query/server_tables.h"
 #include "zk/client.h"
@@ -39,11 +40,15 @@ std::string DescribeLiveReads(const ZnodePlan& plan);
 std::string LikePrefix(std::string_view pattern);
 std::string GlobPrefix(std::string_view pattern);
 
-// REQUIRES: sessions outlive the source.
-std::unique_ptr<TableSource> MakeLiveZnodeSource(std::vector<zk::Client*> sessions);
-// The `znodes` mirror of a zkarrow server. REQUIRES: server outlives the source.
-std::unique_ptr<TableSource> MakeRemoteZnodeSource(ServerTables& server);
+// What each source keeps for a statement's later scans comes out of
+// `memory`, the statement's. REQUIRES: sessions (server, memory) outlive
+// the source.
+std::unique_ptr<TableSource> MakeLiveZnodeSource(std::vector<zk::Client*> sessions,
+                                                 StatementMemory& memory);
+// The `znodes` mirror of a zkarrow server.
+std::unique_ptr<TableSource> MakeRemoteZnodeSource(ServerTables& server, StatementMemory& memory);
 std::unique_ptr<TableSource> MakeDataDirZnodeSource(std::filesystem::path dir,
-                                                    std::optional<int64_t> zxid);
+                                                    std::optional<int64_t> zxid,
+                                                    StatementMemory& memory);
 
 }  // namespace zkarrow::query::internal
