@@ -2,21 +2,29 @@
 // queries compared with the same SQL run by Python's sqlite3 over a kazoo
 // walk of the tree; pushdown proven by the packets the server counted; bad
 // input; read_arrow over a snapshot; --data-dir against the live tree.
+#include <arpa/inet.h>
 #include <gtest/gtest.h>
+#include <netinet/in.h>
+#include <poll.h>
 #include <signal.h>
+#include <sys/socket.h>
 #include <sys/wait.h>
 #include <unistd.h>
 
 #include <algorithm>
 #include <array>
+#include <atomic>
 #include <cctype>
 #include <chrono>
+#include <condition_variable>
 #include <cstdio>
+#include <deque>
 #include <filesystem>
 #include <fstream>
 #include <iostream>
 #include <limits>
 #include <memory>
+#include <mutex>
 #include <sstream>
 #include <string>
 #include <thread>
@@ -564,6 +572,156 @@ TEST_F(QueryLiveTest, KeptRowsPastTheStatementsMemoryAreReadAgain) {
   live.statement_memory_bytes = kSmall;
   EXPECT_EQ(EngineRows(live, sql, &small), live_expected);
   EXPECT_LE(small.peak_held_bytes, kSmall);
+}
+
+// A TCP proxy on loopback to `target_port` that hands on every chunk it
+// reads `delay` after it came, in order: a network whose round trip is
+// twice the delay, where requests sent one after another take a round trip
+// each and pipelined ones one between them.
+class DelayingProxy {
+ public:
+  DelayingProxy(int target_port, std::chrono::milliseconds delay)
+      : target_port_(target_port), delay_(delay) {
+    listener_ = ::socket(AF_INET, SOCK_STREAM, 0);
+    sockaddr_in address = Loopback(0);
+    EXPECT_EQ(::bind(listener_, reinterpret_cast<sockaddr*>(&address), sizeof address), 0);
+    EXPECT_EQ(::listen(listener_, 8), 0);
+    socklen_t length = sizeof address;
+    ::getsockname(listener_, reinterpret_cast<sockaddr*>(&address), &length);
+    port_ = ntohs(address.sin_port);
+    acceptor_ = std::thread([this] { Accept(); });
+  }
+  ~DelayingProxy() {
+    stopping_ = true;
+    ::shutdown(listener_, SHUT_RDWR);
+    acceptor_.join();  // no connection is added after this
+    for (int fd : sockets_) ::shutdown(fd, SHUT_RDWR);
+    for (std::thread& thread : pumps_) thread.join();
+    for (int fd : sockets_) ::close(fd);
+    ::close(listener_);
+  }
+  int port() const { return port_; }
+
+ private:
+  static sockaddr_in Loopback(int port) {
+    sockaddr_in address{};
+    address.sin_family = AF_INET;
+    address.sin_port = htons(static_cast<uint16_t>(port));
+    address.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
+    return address;
+  }
+
+  void Accept() {
+    while (!stopping_) {
+      const int client = ::accept(listener_, nullptr, nullptr);
+      if (client < 0) return;
+      const int server = ::socket(AF_INET, SOCK_STREAM, 0);
+      sockaddr_in address = Loopback(target_port_);
+      if (::connect(server, reinterpret_cast<sockaddr*>(&address), sizeof address) != 0) {
+        ::close(server);
+        ::close(client);
+        continue;
+      }
+      sockets_.push_back(client);
+      sockets_.push_back(server);
+      pumps_.emplace_back([this, client, server] { Pump(client, server); });
+      pumps_.emplace_back([this, client, server] { Pump(server, client); });
+    }
+  }
+
+  // One direction: a reader queues what it reads with the time it is due,
+  // this thread's writer sends it then.
+  void Pump(int from, int to) {
+    struct Chunk {
+      std::chrono::steady_clock::time_point due;
+      std::string bytes;
+    };
+    std::mutex mu;
+    std::condition_variable ready;
+    std::deque<Chunk> chunks;
+    bool ended = false;
+    std::thread reader([&] {
+      char buffer[65536];
+      ssize_t n;
+      while ((n = ::recv(from, buffer, sizeof buffer, 0)) > 0) {
+        std::lock_guard lock(mu);
+        chunks.push_back({std::chrono::steady_clock::now() + delay_,
+                          std::string(buffer, static_cast<size_t>(n))});
+        ready.notify_all();
+      }
+      std::lock_guard lock(mu);
+      ended = true;
+      ready.notify_all();
+    });
+    while (true) {
+      std::unique_lock lock(mu);
+      ready.wait(lock, [&] { return ended || !chunks.empty(); });
+      if (chunks.empty()) break;
+      Chunk chunk = std::move(chunks.front());
+      chunks.pop_front();
+      lock.unlock();
+      std::this_thread::sleep_until(chunk.due);
+      if (::send(to, chunk.bytes.data(), chunk.bytes.size(), MSG_NOSIGNAL) < 0) break;
+    }
+    ::shutdown(to, SHUT_WR);
+    ::shutdown(from, SHUT_RD);
+    reader.join();
+  }
+
+  const int target_port_;
+  const std::chrono::milliseconds delay_;
+  int listener_ = -1;
+  int port_ = 0;
+  std::atomic<bool> stopping_{false};
+  // The acceptor's until it is joined.
+  std::vector<int> sockets_;
+  std::vector<std::thread> pumps_;
+  std::thread acceptor_;
+};
+
+// A lookup by path that finds nodes it may not read (NOAUTH) gives their
+// rows a stat with `exists`, which needs no permission. Those were sent one
+// at a time, a round trip each; they go out together, as the lookup's other
+// reads do.
+TEST_F(QueryLiveTest, UnreadableNodesOfALookupCostOneRoundTripTogether) {
+  constexpr int kNodes = 30;
+  ASSERT_TRUE(owner_->Create("/unreadable", "", zk::OpenAclUnsafe()).get().ok());
+  std::string readable_list, unreadable_list;
+  for (int i = 0; i < kNodes; ++i) {
+    const std::string name = "/unreadable/n" + std::to_string(i);
+    ASSERT_TRUE(owner_->Create(name, "x", zk::CreatorAllAcl()).get().ok());
+    unreadable_list += (i == 0 ? "'" : ", '") + name + "'";
+    readable_list += (i == 0 ? "'" : ", '") + std::string("/kafka/brokers/topics") + "'";
+  }
+  constexpr auto kDelay = std::chrono::milliseconds(40);  // a round trip: 80 ms
+  {
+    DelayingProxy proxy(cluster_->client_port(0), kDelay);
+    const std::string zk = "--zk 127.0.0.1:" + std::to_string(proxy.port());
+    auto timed = [&](const std::string& sql) {
+      const auto start = std::chrono::steady_clock::now();
+      Ran ran = RunZkarrow("query " + Shell(sql) + " " + zk + " --format csv");
+      EXPECT_EQ(ran.exit_code, 0) << sql << "\n" << ran.err;
+      return std::make_pair(std::chrono::steady_clock::now() - start, ran.out);
+    };
+    // The same lookup of readable nodes: connecting, one multiRead, closing.
+    auto [readable, readable_out] =
+        timed("SELECT count(*), count(error) FROM znodes WHERE path IN (" + readable_list + ")");
+    auto [unreadable, unreadable_out] =
+        timed("SELECT count(*), count(error), count(version) FROM znodes WHERE path IN (" +
+              unreadable_list + ")");
+    EXPECT_NE(unreadable_out.find(std::to_string(kNodes) + "," + std::to_string(kNodes) + "," +
+                                  std::to_string(kNodes)),
+              std::string::npos)
+        << unreadable_out;
+    const auto extra = std::chrono::duration_cast<std::chrono::milliseconds>(unreadable - readable);
+    std::cout << "unreadable nodes took " << extra.count() << " ms more than readable ones\n";
+    // One at a time would be 30 round trips (2.4 s) more.
+    EXPECT_LT(extra, 8 * 2 * kDelay);
+  }
+  for (int i = 0; i < kNodes; ++i) {
+    ASSERT_TRUE(owner_->Delete("/unreadable/n" + std::to_string(i)).get().ok());
+  }
+  ASSERT_TRUE(owner_->Delete("/unreadable").get().ok());
 }
 
 TEST_F(QueryLiveTest, ExplainDescribesThePlanAndCounts) {

@@ -852,6 +852,18 @@ class LiveZnodeSource final : public TableSource {
       for (auto& acl : acls) acl_results.push_back(acl.get());
       ZKA_RETURN_IF_ERROR(reads.status().WithContext("reading " + paths[begin]));
       report->nodes_read += static_cast<int64_t>(end - begin);
+      // exists needs no permission: an unreadable node's row still gets its
+      // stat, the chunk's exists pipelined as its other reads are.
+      std::vector<std::future<Result<std::optional<zk::Stat>>>> unreadable_stats(end - begin);
+      for (size_t i = begin; i < end; ++i) {
+        if ((*reads)[i - begin].error == zk::ErrorCode::NOAUTH) {
+          unreadable_stats[i - begin] = client.Exists(paths[i]);
+        }
+      }
+      std::vector<std::optional<Result<std::optional<zk::Stat>>>> unreadable(end - begin);
+      for (size_t i = 0; i < unreadable_stats.size(); ++i) {
+        if (unreadable_stats[i].valid()) unreadable[i] = unreadable_stats[i].get();
+      }
       for (size_t i = begin; i < end; ++i) {
         const zk::ReadResult& read = (*reads)[i - begin];
         if (read.error == zk::ErrorCode::NONODE) continue;
@@ -868,8 +880,7 @@ class LiveZnodeSource final : public TableSource {
         } else {
           record.error = zk::ErrorCodeName(read.error);
           if (read.error == zk::ErrorCode::NOAUTH) {
-            // exists needs no permission: the row still gets its stat.
-            auto exists = client.Exists(paths[i]).get();
+            const Result<std::optional<zk::Stat>>& exists = *unreadable[i - begin];
             ZKA_RETURN_IF_ERROR(exists.status().WithContext("reading " + paths[i]));
             if (!*exists) continue;
             stat = **exists;
