@@ -72,14 +72,16 @@ class QueryEngine::Impl {
     // Paths are case-sensitive; a LIKE pattern that folded case could not
     // name a subtree.
     ZKA_RETURN_IF_ERROR(Execute("PRAGMA case_sensitive_like = ON"));
+    check_stop_ = std::move(sources.check_stop);
     if (!sources.sessions.empty()) {
-      ZKA_RETURN_IF_ERROR(
-          Register("znodes", internal::MakeLiveZnodeSource(sources.sessions, *memory_)));
+      ZKA_RETURN_IF_ERROR(Register(
+          "znodes", internal::MakeLiveZnodeSource(sources.sessions, *memory_, check_stop_)));
     } else if (sources.server != nullptr) {
       ZKA_RETURN_IF_ERROR(RegisterServer(*sources.server));
     } else if (sources.data_dir) {
-      ZKA_RETURN_IF_ERROR(Register(
-          "znodes", internal::MakeDataDirZnodeSource(*sources.data_dir, sources.zxid, *memory_)));
+      ZKA_RETURN_IF_ERROR(
+          Register("znodes", internal::MakeDataDirZnodeSource(*sources.data_dir, sources.zxid,
+                                                              *memory_, check_stop_)));
     }
     if (sources.data_dir) {
       ZKA_RETURN_IF_ERROR(
@@ -92,7 +94,6 @@ class QueryEngine::Impl {
       // After the engine's own ATTACH of `datasets`.
       sqlite3_set_authorizer(db_.get(), &Impl::UntrustedAuthorizer, this);
     }
-    check_stop_ = std::move(sources.check_stop);
     if (check_stop_) {
       sqlite3_progress_handler(db_.get(), kStepsBetweenStopChecks, &Impl::ProgressHandler, this);
     }

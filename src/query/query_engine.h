@@ -62,9 +62,10 @@ struct QuerySources {
   // again); a result row that alone needs more fails with kOutOfRange.
   static constexpr int64_t kDefaultStatementMemoryBytes = int64_t{64} << 20;
   int64_t statement_memory_bytes = kDefaultStatementMemoryBytes;
-  // Called every few thousand SQLite steps and for every result row; a
-  // non-ok status stops the statement with that status (a deadline, a
-  // client gone). Null: never stops.
+  // Called every few thousand SQLite steps, for every result row and while
+  // a scan waits on its source (internal::kStopPollInterval); a non-ok
+  // status stops the statement with that status (a deadline, a client
+  // gone). Null: never stops.
   std::function<Status()> check_stop;
 };
 

@@ -581,7 +581,7 @@ TEST_F(QueryLiveTest, KeptRowsPastTheStatementsMemoryAreReadAgain) {
 class DelayingProxy {
  public:
   DelayingProxy(int target_port, std::chrono::milliseconds delay)
-      : target_port_(target_port), delay_(delay) {
+      : target_port_(target_port), delay_ms_(delay.count()) {
     listener_ = ::socket(AF_INET, SOCK_STREAM, 0);
     sockaddr_in address = Loopback(0);
     EXPECT_EQ(::bind(listener_, reinterpret_cast<sockaddr*>(&address), sizeof address), 0);
@@ -592,7 +592,11 @@ class DelayingProxy {
     acceptor_ = std::thread([this] { Accept(); });
   }
   ~DelayingProxy() {
-    stopping_ = true;
+    {
+      std::lock_guard lock(stop_mu_);
+      stopping_ = true;
+      stopped_.notify_all();  // pumps holding a chunk until it is due
+    }
     ::shutdown(listener_, SHUT_RDWR);
     acceptor_.join();  // no connection is added after this
     for (int fd : sockets_) ::shutdown(fd, SHUT_RDWR);
@@ -601,6 +605,8 @@ class DelayingProxy {
     ::close(listener_);
   }
   int port() const { return port_; }
+  // For the chunks read from now on.
+  void set_delay(std::chrono::milliseconds delay) { delay_ms_ = delay.count(); }
 
  private:
   static sockaddr_in Loopback(int port) {
@@ -645,8 +651,9 @@ class DelayingProxy {
       ssize_t n;
       while ((n = ::recv(from, buffer, sizeof buffer, 0)) > 0) {
         std::lock_guard lock(mu);
-        chunks.push_back({std::chrono::steady_clock::now() + delay_,
-                          std::string(buffer, static_cast<size_t>(n))});
+        chunks.push_back(
+            {std::chrono::steady_clock::now() + std::chrono::milliseconds(delay_ms_.load()),
+             std::string(buffer, static_cast<size_t>(n))});
         ready.notify_all();
       }
       std::lock_guard lock(mu);
@@ -660,7 +667,10 @@ class DelayingProxy {
       Chunk chunk = std::move(chunks.front());
       chunks.pop_front();
       lock.unlock();
-      std::this_thread::sleep_until(chunk.due);
+      {
+        std::unique_lock stop_lock(stop_mu_);
+        if (stopped_.wait_until(stop_lock, chunk.due, [this] { return stopping_.load(); })) break;
+      }
       if (::send(to, chunk.bytes.data(), chunk.bytes.size(), MSG_NOSIGNAL) < 0) break;
     }
     ::shutdown(to, SHUT_WR);
@@ -669,9 +679,11 @@ class DelayingProxy {
   }
 
   const int target_port_;
-  const std::chrono::milliseconds delay_;
+  std::atomic<int64_t> delay_ms_;
   int listener_ = -1;
   int port_ = 0;
+  std::mutex stop_mu_;
+  std::condition_variable stopped_;
   std::atomic<bool> stopping_{false};
   // The acceptor's until it is joined.
   std::vector<int> sockets_;
@@ -722,6 +734,70 @@ TEST_F(QueryLiveTest, UnreadableNodesOfALookupCostOneRoundTripTogether) {
     ASSERT_TRUE(owner_->Delete("/unreadable/n" + std::to_string(i)).get().ok());
   }
   ASSERT_TRUE(owner_->Delete("/unreadable").get().ok());
+}
+
+// A statement told to stop (QuerySources::check_stop: a server's deadline,
+// its client gone) ends while its scan waits on ZooKeeper, with the stop's
+// status. SQLite asks only between steps, and a scan waiting on its source
+// is one step: a walk, the listing above a partial name and point reads
+// (getData, getACL) each waited for ZooKeeper's answer first.
+TEST_F(QueryLiveTest, AStopEndsAScanWaitingOnItsSource) {
+  auto run_stopped = [](query::QuerySources sources, const std::string& sql) {
+    const auto start = std::chrono::steady_clock::now();
+    sources.check_stop = [start] {
+      if (std::chrono::steady_clock::now() - start < std::chrono::milliseconds(300)) {
+        return Status::Ok();
+      }
+      return Status::Cancelled("the test's stop");
+    };
+    auto engine = query::QueryEngine::Open(std::move(sources));
+    EXPECT_TRUE(engine.ok()) << engine.status().ToString();
+    if (!engine.ok()) return std::make_pair(Status::Ok(), std::chrono::milliseconds(0));
+    Status ran = (*engine)->Run(
+        sql, [](const arrow::Schema&) { return Status::Ok(); },
+        [](const arrow::RecordBatch&) { return Status::Ok(); }, nullptr);
+    return std::make_pair(ran, std::chrono::duration_cast<std::chrono::milliseconds>(
+                                   std::chrono::steady_clock::now() - start));
+  };
+  std::unique_ptr<zk::Client> client;  // closed after the proxy is gone
+  DelayingProxy proxy(cluster_->client_port(0), std::chrono::milliseconds(0));
+  zk::ClientOptions options;
+  options.connect_string = "127.0.0.1:" + std::to_string(proxy.port());
+  auto connected = zk::Client::Connect(options);
+  ASSERT_TRUE(connected.ok()) << connected.status().ToString();
+  client = std::move(*connected);
+  // ZooKeeper answers after the session's timeout: only a stop ends a scan.
+  proxy.set_delay(std::chrono::seconds(30));
+  for (const char* sql : {"SELECT count(*) FROM znodes WHERE path LIKE '/kafka/%'",
+                          "SELECT count(*) FROM znodes WHERE path LIKE '/kafka/bro%'",
+                          "SELECT count(*), count(error), count(acl) FROM znodes WHERE path IN "
+                          "('/kafka', '/solr')"}) {
+    SCOPED_TRACE(sql);
+    query::QuerySources live;
+    live.sessions = {client.get()};
+    auto [ran, took] = run_stopped(live, sql);
+    EXPECT_EQ(ran.code(), StatusCode::kCancelled) << ran.ToString();
+    EXPECT_NE(ran.message().find("the test's stop"), std::string::npos) << ran.ToString();
+    EXPECT_LT(took, std::chrono::seconds(3));
+  }
+
+  // Loading a data directory for lookups asks too, every 4,096 records
+  // (the statement returns no row, whose check would stop it anyway).
+  query::QuerySources offline;
+  offline.data_dir = cluster_->data_dir(0);
+  int64_t asked = 0;
+  offline.check_stop = [&asked] {
+    ++asked;
+    return Status::Cancelled("the test's stop");
+  };
+  auto engine = query::QueryEngine::Open(std::move(offline));
+  ASSERT_TRUE(engine.ok()) << engine.status().ToString();
+  Status loaded = (*engine)->Run(
+      "SELECT path FROM znodes WHERE path IN ('/none')",
+      [](const arrow::Schema&) { return Status::Ok(); },
+      [](const arrow::RecordBatch&) { return Status::Ok(); }, nullptr);
+  EXPECT_EQ(loaded.code(), StatusCode::kCancelled) << loaded.ToString();
+  EXPECT_EQ(asked, 1);
 }
 
 TEST_F(QueryLiveTest, ExplainDescribesThePlanAndCounts) {

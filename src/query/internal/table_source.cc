@@ -255,8 +255,8 @@ Status ProducerStream::Output::Emit(arrow::RecordBatch batch) {
   return Status::Ok();
 }
 
-ProducerStream::ProducerStream(Produce produce)
-    : thread_([this, produce = std::move(produce)] {
+ProducerStream::ProducerStream(Produce produce, std::function<Status()> check_stop)
+    : check_stop_(std::move(check_stop)), thread_([this, produce = std::move(produce)] {
         Output out(*this);
         Status status = OutOfMemoryAsStatus([&] { return produce(out); });
         std::lock_guard lock(mutex_);
@@ -277,7 +277,14 @@ ProducerStream::~ProducerStream() {
 
 Result<std::optional<arrow::RecordBatch>> ProducerStream::Next() {
   std::unique_lock lock(mutex_);
-  changed_.wait(lock, [&] { return done_ || !queue_.empty(); });
+  auto ready = [&] { return done_ || !queue_.empty(); };
+  if (!check_stop_) changed_.wait(lock, ready);
+  while (!changed_.wait_for(lock, kStopPollInterval, ready)) {
+    lock.unlock();
+    Status stop = check_stop_();
+    lock.lock();
+    ZKA_RETURN_IF_ERROR(stop);
+  }
   if (!queue_.empty()) {
     arrow::RecordBatch batch = std::move(queue_.front());
     queue_.pop_front();

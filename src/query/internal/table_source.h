@@ -7,9 +7,11 @@
 #include <sqlite3.h>
 
 #include <atomic>
+#include <chrono>
 #include <condition_variable>
 #include <deque>
 #include <functional>
+#include <future>
 #include <memory>
 #include <mutex>
 #include <optional>
@@ -24,6 +26,25 @@
 #include "query/query_engine.h"
 
 namespace zkarrow::query::internal {
+
+// How often a scan waiting on its source (a walk's batch, a point read's
+// reply) asks the statement's stop check (QuerySources::check_stop): SQLite
+// asks it only between steps, and a step waiting on a source is one step.
+inline constexpr std::chrono::milliseconds kStopPollInterval{50};
+
+// Ok once `future` is ready; the stop check's status if it says to stop
+// first. A null check waits as long as the source takes.
+template <typename T>
+Status AwaitReady(const std::future<T>& future, const std::function<Status()>& check_stop) {
+  if (!check_stop) {
+    future.wait();
+    return Status::Ok();
+  }
+  while (future.wait_for(kStopPollInterval) != std::future_status::ready) {
+    ZKA_RETURN_IF_ERROR(check_stop());
+  }
+  return Status::Ok();
+}
 
 // The rows of one scan, pulled a batch at a time as SQLite steps through
 // them, so that a scan holds a batch or two, not the table.
@@ -75,7 +96,8 @@ class ProducerStream final : public BatchStream {
   };
   using Produce = std::function<Status(Output& out)>;
 
-  explicit ProducerStream(Produce produce);
+  // `check_stop` (may be null) is asked while Next waits for a batch.
+  explicit ProducerStream(Produce produce, std::function<Status()> check_stop = nullptr);
   ~ProducerStream() override;
   ProducerStream(const ProducerStream&) = delete;
   ProducerStream& operator=(const ProducerStream&) = delete;
@@ -91,6 +113,7 @@ class ProducerStream final : public BatchStream {
   Status result_;                         // guarded: what the producer returned
   std::atomic<bool> abandoned_flag_{false};
   std::atomic<int64_t> nodes_read_{0};
+  std::function<Status()> check_stop_;
   std::thread thread_;  // last: starts once everything above exists
 };
 

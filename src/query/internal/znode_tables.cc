@@ -580,10 +580,12 @@ struct CachedNode {
 
 class LiveZnodeSource final : public TableSource {
  public:
-  LiveZnodeSource(std::vector<zk::Client*> sessions, StatementMemory& memory)
+  LiveZnodeSource(std::vector<zk::Client*> sessions, StatementMemory& memory,
+                  std::function<Status()> check_stop)
       : sessions_(std::move(sessions)),
         schema_(znodes::ZnodeTableSchema(true)),
         memory_(memory),
+        check_stop_(std::move(check_stop)),
         memo_(memory) {}
   ~LiveZnodeSource() override { ForgetNodes(); }
 
@@ -620,19 +622,17 @@ class LiveZnodeSource final : public TableSource {
     ZKA_ASSIGN_OR_RETURN(std::vector<WalkRoot> roots, RootsOf(plan, report));
     // A walk's nodes are kept only for a lookup of this statement: a scan
     // alone would hold them for nothing.
+    auto walk = [this, plan = std::move(plan), roots = std::move(roots),
+                 remember = lookups_planned_](ProducerStream::Output& out) {
+      RecordBatcher rows([&out](arrow::RecordBatch batch) { return out.Emit(std::move(batch)); });
+      for (const WalkRoot& root : roots) {
+        if (plan.row_limit && rows.rows() >= *plan.row_limit) break;
+        ZKA_RETURN_IF_ERROR(Walk(plan, root, remember, rows, out));
+      }
+      return rows.Flush();
+    };
     return memo_.Recording(std::move(key),
-                           std::make_unique<ProducerStream>(
-                               [this, plan = std::move(plan), roots = std::move(roots),
-                                remember = lookups_planned_](ProducerStream::Output& out) {
-                                 RecordBatcher rows([&out](arrow::RecordBatch batch) {
-                                   return out.Emit(std::move(batch));
-                                 });
-                                 for (const WalkRoot& root : roots) {
-                                   if (plan.row_limit && rows.rows() >= *plan.row_limit) break;
-                                   ZKA_RETURN_IF_ERROR(Walk(plan, root, remember, rows, out));
-                                 }
-                                 return rows.Flush();
-                               }));
+                           std::make_unique<ProducerStream>(std::move(walk), check_stop_));
   }
 
   // Before the statement is prepared (and its BestIndex calls made).
@@ -750,7 +750,9 @@ class LiveZnodeSource final : public TableSource {
       add(dir, -1);
       return roots;
     }
-    auto children = sessions_.front()->GetChildren(dir).get();
+    auto listing = sessions_.front()->GetChildren(dir);
+    ZKA_RETURN_IF_ERROR(AwaitReady(listing, check_stop_));
+    auto children = listing.get();
     ++report->nodes_read;
     if (!children.ok()) {
       // A walk shows an unreadable dir as its own NOAUTH row, which does
@@ -775,6 +777,9 @@ class LiveZnodeSource final : public TableSource {
     options.read_data = plan.read_data;
     options.stat_without_data = !plan.read_data;
     options.read_acl = plan.read_acl;
+    // A reader gone (SQLite done with the scan, or the statement stopped
+    // while waiting for it) ends the walk at once, not at its next reply.
+    options.should_stop = [&out] { return out.abandoned(); };
     if (plan.row_limit && *plan.row_limit < options.nodes_per_batch) {
       // A small LIMIT: small batches, one at a time, so that the walk stops
       // within a batch of the rows it needs.
@@ -847,6 +852,9 @@ class LiveZnodeSource final : public TableSource {
       if (plan.read_acl) {
         for (size_t i = begin; i < end; ++i) acls.push_back(client.GetAcl(paths[i]));
       }
+      if (probe_read) ZKA_RETURN_IF_ERROR(AwaitReady(data_reads, check_stop_));
+      for (const auto& stat : stat_reads) ZKA_RETURN_IF_ERROR(AwaitReady(stat, check_stop_));
+      for (const auto& acl : acls) ZKA_RETURN_IF_ERROR(AwaitReady(acl, check_stop_));
       auto reads = probe_read ? data_reads.get() : StatsAsReads(stat_reads);
       std::vector<Result<zk::AclResult>> acl_results;
       for (auto& acl : acls) acl_results.push_back(acl.get());
@@ -862,7 +870,9 @@ class LiveZnodeSource final : public TableSource {
       }
       std::vector<std::optional<Result<std::optional<zk::Stat>>>> unreadable(end - begin);
       for (size_t i = 0; i < unreadable_stats.size(); ++i) {
-        if (unreadable_stats[i].valid()) unreadable[i] = unreadable_stats[i].get();
+        if (!unreadable_stats[i].valid()) continue;
+        ZKA_RETURN_IF_ERROR(AwaitReady(unreadable_stats[i], check_stop_));
+        unreadable[i] = unreadable_stats[i].get();
       }
       for (size_t i = begin; i < end; ++i) {
         const zk::ReadResult& read = (*reads)[i - begin];
@@ -910,8 +920,9 @@ class LiveZnodeSource final : public TableSource {
   std::vector<zk::Client*> sessions_;
   arrow::Schema schema_;
   StatementMemory& memory_;
-  ScanMemo memo_;                 // walks; lookups by path or parent have cache_
-  bool lookups_planned_ = false;  // a plan of the statement looks nodes up by path or parent
+  std::function<Status()> check_stop_;  // asked on SQLite's thread only
+  ScanMemo memo_;                       // walks; lookups by path or parent have cache_
+  bool lookups_planned_ = false;        // a plan of the statement looks nodes up by path or parent
   std::mutex cache_mutex_;
   PathMap<CachedNode> cache_;  // guarded; the nodes this statement read
   int64_t cache_bytes_ = 0;    // guarded; CostOf the cached nodes, reserved in memory_
@@ -920,11 +931,12 @@ class LiveZnodeSource final : public TableSource {
 class DataDirZnodeSource final : public TableSource {
  public:
   DataDirZnodeSource(std::filesystem::path dir, std::optional<int64_t> zxid,
-                     StatementMemory& memory)
+                     StatementMemory& memory, std::function<Status()> check_stop)
       : dir_(std::move(dir)),
         zxid_(zxid),
         schema_(znodes::ZnodeTableSchema(true)),
         memory_(memory),
+        check_stop_(std::move(check_stop)),
         memo_(memory) {}
   ~DataDirZnodeSource() override { Unload(); }
 
@@ -1016,7 +1028,8 @@ class DataDirZnodeSource final : public TableSource {
                 return read.WithContext("reading the data directory " + dir_.string());
               }
               return rows.Flush();
-            }));
+            },
+            check_stop_));
   }
 
   void StartStatement() override {
@@ -1048,8 +1061,12 @@ class DataDirZnodeSource final : public TableSource {
     });
     Status loaded = znodes::ReadDataDir(
         {.dir = dir_, .target_zxid = zxid_},
-        [&](const ZnodeRecord& record) {
-          ++read;
+        [&](const ZnodeRecord& record) -> Status {
+          // Loading runs on SQLite's thread, which asks the stop check only
+          // between steps: this is one step.
+          if (++read % kRecordsBetweenStopChecks == 0 && check_stop_) {
+            ZKA_RETURN_IF_ERROR(check_stop_());
+          }
           return rows.Append(record);
         },
         nullptr);
@@ -1090,8 +1107,11 @@ class DataDirZnodeSource final : public TableSource {
   std::filesystem::path dir_;
   std::optional<int64_t> zxid_;
   arrow::Schema schema_;
+  static constexpr int64_t kRecordsBetweenStopChecks = 4096;
+
   StatementMemory& memory_;
-  ScanMemo memo_;  // replays; lookups use the loaded tree
+  std::function<Status()> check_stop_;  // asked on SQLite's thread only
+  ScanMemo memo_;                       // replays; lookups use the loaded tree
   Tree tree_ = Tree::kUnread;
   int64_t loaded_bytes_ = 0;  // of batches_, reserved in memory_
   std::vector<arrow::RecordBatch> batches_;
@@ -1252,14 +1272,16 @@ std::string DescribeLiveReads(const ZnodePlan& plan) {
 }
 
 std::unique_ptr<TableSource> MakeLiveZnodeSource(std::vector<zk::Client*> sessions,
-                                                 StatementMemory& memory) {
-  return std::make_unique<LiveZnodeSource>(std::move(sessions), memory);
+                                                 StatementMemory& memory,
+                                                 std::function<Status()> check_stop) {
+  return std::make_unique<LiveZnodeSource>(std::move(sessions), memory, std::move(check_stop));
 }
 
 std::unique_ptr<TableSource> MakeDataDirZnodeSource(std::filesystem::path dir,
                                                     std::optional<int64_t> zxid,
-                                                    StatementMemory& memory) {
-  return std::make_unique<DataDirZnodeSource>(std::move(dir), zxid, memory);
+                                                    StatementMemory& memory,
+                                                    std::function<Status()> check_stop) {
+  return std::make_unique<DataDirZnodeSource>(std::move(dir), zxid, memory, std::move(check_stop));
 }
 
 }  // namespace zkarrow::query::internal

@@ -4,6 +4,7 @@
 
 #include <cstdint>
 #include <filesystem>
+#include <functional>
 #include <memory>
 #include <optional>
 #include <string>
@@ -41,14 +42,18 @@ std::string LikePrefix(std::string_view pattern);
 std::string GlobPrefix(std::string_view pattern);
 
 // What each source keeps for a statement's later scans comes out of
-// `memory`, the statement's. REQUIRES: sessions (server, memory) outlive
-// the source.
+// `memory`, the statement's. A scan waiting on ZooKeeper or reading a data
+// directory asks `check_stop` (may be null; QuerySources::check_stop) at
+// least every kStopPollInterval or 4,096 records. REQUIRES: sessions
+// (server, memory) outlive the source.
 std::unique_ptr<TableSource> MakeLiveZnodeSource(std::vector<zk::Client*> sessions,
-                                                 StatementMemory& memory);
+                                                 StatementMemory& memory,
+                                                 std::function<Status()> check_stop);
 // The `znodes` mirror of a zkarrow server.
 std::unique_ptr<TableSource> MakeRemoteZnodeSource(ServerTables& server, StatementMemory& memory);
 std::unique_ptr<TableSource> MakeDataDirZnodeSource(std::filesystem::path dir,
                                                     std::optional<int64_t> zxid,
-                                                    StatementMemory& memory);
+                                                    StatementMemory& memory,
+                                                    std::function<Status()> check_stop);
 
 }  // namespace zkarrow::query::internal
