@@ -89,6 +89,14 @@ struct ScanReport {
 // fail with the row and column named.
 using BatchSink = std::function<Status(const arrow::RecordBatch&)>;
 
+// A result field's metadata key naming the table column its values are
+// copied from, as "TABLE.COLUMN" ("datasets.NAME.COLUMN" for a server's
+// dataset, "read_arrow_N.COLUMN" for a read_arrow call), through aliases
+// and subqueries; absent for an expression and in a statement with a
+// compound SELECT. Clients go by it, not by a column's name or its values'
+// shape: the web UI shows only znodes.path, .parent and .name as znodes.
+inline constexpr const char* kOriginMetadataKey = "zkarrow.origin";
+
 struct QueryStats {
   int64_t rows = 0;
   std::vector<ScanReport> scans;  // one per table and plan, in the order they first ran

@@ -120,6 +120,32 @@ std::string FirstDifference(const std::vector<nlohmann::json>& expected,
   return "";
 }
 
+// The fields of the Arrow file or stream at `file` with the source column
+// each names (zkarrow.origin, "-" for none), as `zkarrow inspect` shows
+// them: "name=origin ...".
+std::string FieldOrigins(const std::filesystem::path& file) {
+  const Ran inspected = RunZkarrow("inspect " + Shell(file.string()));
+  EXPECT_EQ(inspected.exit_code, 0) << inspected.err;
+  std::string out;
+  bool in_field = false;
+  std::istringstream lines(inspected.out);
+  for (std::string line; std::getline(lines, line);) {
+    const bool field = line.starts_with("  ") && !line.starts_with("   ");
+    if (field || !line.starts_with(" ")) {
+      if (in_field) out += "=-";
+      in_field = false;
+    }
+    if (field) {
+      out += (out.empty() ? "" : " ") + line.substr(2, line.find(':') - 2);
+      in_field = true;
+    } else if (in_field && line.starts_with("      zkarrow.origin = ")) {
+      out += "=" + line.substr(line.find(" = ") + 3);
+      in_field = false;
+    }
+  }
+  return out;
+}
+
 class QueryLiveTest : public ::testing::Test {
  protected:
   static void SetUpTestSuite() {
@@ -1010,18 +1036,24 @@ TEST_F(QueryLiveTest, CollatedComparisonsAreNotPushedDown) {
   }
 }
 
-TEST_F(QueryLiveTest, ArrowOutputHasTheQuerysTypes) {
+// The result's types, and for each field the znodes column it copies
+// (aliased too), none for an expression.
+TEST_F(QueryLiveTest, ArrowOutputHasTheQuerysTypesAndOrigins) {
   const std::filesystem::path out = TempPath("result.arrow");
-  Ran ran = RunZkarrow("query " +
-                       Shell("SELECT path, depth, data, 1.5 * depth AS half FROM znodes "
-                             "WHERE parent = '/kafka' ORDER BY path") +
-                       " " + Zk() + " -o " + out.string());
+  Ran ran =
+      RunZkarrow("query " +
+                 Shell("SELECT path, depth, data, 1.5 * depth AS half, name AS label, "
+                       "parent || '/' AS p FROM znodes WHERE parent = '/kafka' ORDER BY path") +
+                 " " + Zk() + " -o " + out.string());
   ASSERT_EQ(ran.exit_code, 0) << ran.err;
   Ran schema = RunZkarrow("inspect " + out.string());
   EXPECT_EQ(schema.exit_code, 0) << schema.err;
   for (const char* expected : {"path: utf8", "depth: int64", "data: binary", "half: double"}) {
     EXPECT_NE(schema.out.find(expected), std::string::npos) << expected << "\n" << schema.out;
   }
+  EXPECT_EQ(FieldOrigins(out),
+            "path=znodes.path depth=znodes.depth data=znodes.data half=- label=znodes.name p=-")
+      << schema.out;
   std::filesystem::remove(out);
 }
 
@@ -1113,6 +1145,16 @@ TEST_F(QueryLiveTest, ServerQueriesEqualTheLiveOnes) {
                     "--server " + flight),
               solr);
   }
+  // A dataset's columns are named with their schema, so a snapshot's path
+  // is no live znodes.path.
+  const std::filesystem::path from_dataset = dir / "from-dataset.arrow";
+  Ran copied = RunZkarrow("query " +
+                          Shell("SELECT d.path, z.path AS live, d.name FROM dataset('solr') d "
+                                "JOIN znodes z ON z.path = d.path WHERE d.path = '/solr'") +
+                          " --server " + flight + " -o " + from_dataset.string());
+  ASSERT_EQ(copied.exit_code, 0) << copied.err;
+  EXPECT_EQ(FieldOrigins(from_dataset),
+            "path=datasets.solr.path live=znodes.path name=datasets.solr.name");
   Ran missing = RunZkarrow("query " + Shell("SELECT * FROM datasets.nope") + " --server " + http);
   EXPECT_EQ(missing.exit_code, 1);
   EXPECT_NE(missing.err.find("no such table: datasets.nope"), std::string::npos) << missing.err;
@@ -1253,6 +1295,11 @@ TEST_F(QueryLiveTest, ServeAnswersQueries) {
                                     Shell(by_http.string()));
   ASSERT_TRUE(curled.ok()) << curled.status().ToString();
   EXPECT_EQ(FirstDifference(live, rows_of(by_http)), "");
+  // The server's answer names each field's source column as a local query does.
+  EXPECT_EQ(FieldOrigins(by_http),
+            "path=znodes.path version=znodes.version data=znodes.data "
+            "data_length=znodes.data_length num_children=znodes.num_children mzxid=znodes.mzxid "
+            "ephemeral_owner=znodes.ephemeral_owner");
   // POST /query: the statement as the body, here one over the URL limit.
   const std::string long_sql =
       "SELECT path, version, data, data_length, num_children, mzxid, ephemeral_owner "

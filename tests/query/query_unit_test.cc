@@ -333,6 +333,43 @@ TEST_F(ArrowQueryTest, AJoinsInnerScansShareOneReport) {
   EXPECT_EQ(report.estimated_rows, kOuterRows * 10);
 }
 
+// A result field names the table column its values come from, through an
+// alias, a subquery and a common table expression of a read_arrow call; an
+// expression (even of
+// one column) and a literal name none. A client tells which values are
+// znode paths by it, never by a column's name.
+TEST_F(ArrowQueryTest, ResultFieldsNameTheColumnTheyCopy) {
+  ASSERT_TRUE(engine_->AddArrowFile("t", path_).ok());
+  auto origins = [&](const std::string& sql) {
+    arrow::Schema schema;
+    std::vector<arrow::RecordBatch> batches;
+    Status ran = Run(sql, &schema, &batches);
+    EXPECT_TRUE(ran.ok()) << sql << ": " << ran.ToString();
+    std::string out;
+    for (const arrow::Field& field : schema.fields) {
+      std::string origin = "-";
+      for (const auto& [key, value] : field.metadata) {
+        if (key == kOriginMetadataKey) origin = value;
+      }
+      out += (out.empty() ? "" : " ") + field.name + "=" + origin;
+    }
+    return out;
+  };
+  EXPECT_EQ(origins("SELECT id, name AS path, upper(name) AS u, name || '' AS n, 1 AS one, "
+                    "bytes FROM t"),
+            "id=t.id path=t.name u=- n=- one=- bytes=t.bytes");
+  EXPECT_EQ(origins("SELECT x.v FROM (SELECT score AS v FROM t WHERE id > 100) AS x"), "v=t.score");
+  EXPECT_EQ(origins("WITH w AS (SELECT name FROM read_arrow('" + path_.string() +
+                    "')) SELECT name, count(*) AS c FROM w GROUP BY name"),
+            "name=read_arrow_1.name c=-");
+  EXPECT_EQ(origins("VALUES (1)"), "column1=-");
+  // SQLite names a compound's columns after its first SELECT's: the 'x'
+  // row is no t.name, so a compound anywhere names no origins.
+  EXPECT_EQ(origins("SELECT name FROM t UNION ALL SELECT 'x'"), "name=-");
+  EXPECT_EQ(origins("SELECT id FROM t WHERE id IN (SELECT 1 EXCEPT SELECT 2)"), "id=-");
+  EXPECT_EQ(origins("SELECT id AS \"union\" FROM t -- UNION"), "union=t.id");
+}
+
 // A real column holds integers up to 2^53 exactly; a larger one is refused,
 // never rounded to a neighbour.
 TEST_F(ArrowQueryTest, IntegersARealColumnCannotHoldExactlyAreRefused) {

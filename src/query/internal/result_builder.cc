@@ -5,6 +5,8 @@
 #include <utility>
 
 #include "arrow/record_batch_builder.h"
+#include "query/internal/sql_rewrite.h"
+#include "query/query_engine.h"
 
 namespace zkarrow::query::internal {
 namespace {
@@ -51,6 +53,21 @@ bool StartsWithNoCase(std::string_view text, std::string_view word) {
     if (std::toupper(static_cast<unsigned char>(text[i])) != word[i]) return false;
   }
   return true;
+}
+
+// The table column result column `column` copies, as kOriginMetadataKey
+// says; "" for an expression. The schema is left out for the main one,
+// where the engine's own tables are.
+std::string OriginOf(sqlite3_stmt* statement, int column) {
+  const char* table = sqlite3_column_table_name(statement, column);
+  const char* origin = sqlite3_column_origin_name(statement, column);
+  if (table == nullptr || origin == nullptr) return "";
+  const char* database = sqlite3_column_database_name(statement, column);
+  std::string out;
+  if (database != nullptr && std::string_view(database) != "main") {
+    out = std::string(database) + ".";
+  }
+  return out + table + "." + origin;
 }
 
 }  // namespace
@@ -126,6 +143,9 @@ Status ResultBuilder::AddRow() {
 
 Status ResultBuilder::DecideSchema() {
   auto schema = std::make_shared<arrow::Schema>();
+  // A compound SELECT's rows may come from other columns than the first
+  // SELECT's, which SQLite names: its fields name no origin.
+  const bool compound = HasCompoundSelect(sqlite3_sql(statement_));
   types_.assign(static_cast<size_t>(columns_), ColumnType::kInt64);
   for (int c = 0; c < columns_; ++c) {
     bool text = false, blob = false, real = false, integer = false;
@@ -159,7 +179,11 @@ Status ResultBuilder::DecideSchema() {
                                  : type == ColumnType::kFloat64 ? arrow::Float64()
                                  : type == ColumnType::kBinary  ? arrow::BinaryType()
                                                                 : arrow::Utf8Type();
-    schema->fields.push_back(arrow::MakeField(name == nullptr ? "" : name, arrow_type));
+    arrow::Field field = arrow::MakeField(name == nullptr ? "" : name, arrow_type);
+    if (std::string origin = compound ? "" : OriginOf(statement_, c); !origin.empty()) {
+      field.metadata.emplace_back(kOriginMetadataKey, std::move(origin));
+    }
+    schema->fields.push_back(std::move(field));
   }
   schema_ = schema;
   for (const arrow::Field& field : schema_->fields) {

@@ -116,6 +116,28 @@ Result<std::vector<ArrowCall>> FindArrowCalls(const std::string& sql) {
   return calls;
 }
 
+bool HasCompoundSelect(const std::string& sql) {
+  size_t i = 0;
+  while (i < sql.size()) {
+    const char c = sql[i];
+    if (c == '\'' || c == '"' || c == '`' || c == '[') {
+      i = SkipQuoted(sql, i, c == '[' ? ']' : c);
+    } else if (sql.compare(i, 2, "--") == 0 || sql.compare(i, 2, "/*") == 0) {
+      i = SkipSpaceAndComments(sql, i);
+    } else if (!IsIdentifierChar(c)) {
+      ++i;
+    } else {
+      size_t end = i;
+      while (end < sql.size() && IsIdentifierChar(sql[end])) ++end;
+      std::string word(sql, i, end - i);
+      for (char& w : word) w = static_cast<char>(std::toupper(static_cast<unsigned char>(w)));
+      if (word == "UNION" || word == "INTERSECT" || word == "EXCEPT") return true;
+      i = end;
+    }
+  }
+  return false;
+}
+
 std::string ReplaceArrowCalls(const std::string& sql, const std::vector<ArrowCall>& calls,
                               const std::vector<std::string>& names) {
   std::string out;

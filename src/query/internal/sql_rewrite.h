@@ -32,6 +32,12 @@ std::string ReplaceArrowCalls(const std::string& sql, const std::vector<ArrowCal
 // "name" with its double quotes doubled: any text as an SQL identifier.
 std::string QuoteIdentifier(const std::string& name);
 
+// Whether `sql` has a compound SELECT (UNION, INTERSECT or EXCEPT outside
+// string literals, quoted identifiers and comments), anywhere in it: SQLite
+// names a compound's result columns after its first SELECT's, whose table
+// columns the other SELECTs' rows need not come from.
+bool HasCompoundSelect(const std::string& sql);
+
 // Maps an offset in the replaced SQL back to the original.
 size_t OriginalOffset(size_t offset, const std::vector<ArrowCall>& calls,
                       const std::vector<std::string>& names);
