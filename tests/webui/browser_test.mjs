@@ -52,6 +52,13 @@ log(`snapshot: ${rows.size} znodes`);
 function kazoo(...args) {
   return execFileSync('/usr/bin/python3', [path.join(here, 'kazoo_write.py'), zkHosts, ...args], { encoding: 'utf8' }).trim();
 }
+// Waits until the server at `target` serves the tree as of `zxid` (a
+// kazoo write's), so that its queries see the write.
+async function synced(target, zxid) {
+  const response = await fetch(target + '/actions/sync', { method: 'POST', body: zxid,
+    headers: { Authorization: 'Bearer ' + token, 'Content-Type': 'application/json' } });
+  check(response.ok, `sync to zxid ${zxid}: ${response.status} ${await response.text()}`);
+}
 
 const browser = await chromium.launch({ executablePath: '/usr/bin/chromium', headless: true, args: ['--no-sandbox'] });
 const problems = [];
@@ -315,6 +322,34 @@ try {
   await shot(page, 'datasets');
   await page.click('#tabs button[data-tab=sizes]');
   await shot(page, 'sizes');
+
+  // The group's servers and catalog come from the tree (kazoo's nodes stand
+  // in for a --coord group's): a server's id and a dataset's name are znode
+  // names, linked to their znode; what their data says is a value, also
+  // when it looks like a path of a look-alike name.
+  const [coordServer, coordEntry] = ['/zkarrow/servers/p\u0430th-1', '/zkarrow/datasets/p\u0430th'];
+  for (const p of ['/zkarrow', '/zkarrow/servers', '/zkarrow/datasets']) kazoo('create', p, '');
+  kazoo('create', coordServer, '/p\u0430th');
+  const coordZxid = kazoo('create', coordEntry, '/p\u0430th/\u05d0\u05d1');
+  await synced(url, coordZxid);
+  // The page's tree has them too (the link selects the znode's row).
+  await page.waitForFunction((z) => BigInt(document.querySelector('#mirror-zxid').textContent) >= BigInt(z), coordZxid);
+  await page.click('#tabs button[data-tab=tree]');
+  await page.click('#tabs button[data-tab=datasets]');
+  await page.waitForSelector('#catalog a.znode', { timeout: 10000 });
+  const groupCells = await page.$$eval('#servers tr, #catalog tr', (trs) => trs.filter((tr) => tr.querySelector('td'))
+    .map((tr) => [...tr.children].map((td) => [td.textContent, td.querySelector('a.znode')?.dataset.path ?? '-',
+                                               td.querySelectorAll('.mark, .ms, bdi').length].join(' '))));
+  equal(JSON.stringify(groupCells), JSON.stringify([
+    [`p\u0430th-1Latin+Cyrillic ${coordServer} 2`, '/p\u0430th - 0'],
+    [`p\u0430thLatin+Cyrillic ${coordEntry} 2`, '/p\u0430th/\u05d0\u05d1 - 0']]), 'the group\'s servers and catalog');
+  await page.click('#servers a.znode');
+  await page.waitForFunction((p) => document.querySelector('#node-data').dataset.path === p &&
+    !document.querySelector('#tab-tree').hidden, coordServer, { timeout: 5000 });
+  equal(await page.textContent('#node-data'), '/p\u0430th', 'the data of the server linked from its id');
+  await page.waitForSelector(`#tree-scroll .row.selected[data-path="${coordServer}"]`, { timeout: 5000 });
+  for (const p of [coordServer, coordEntry, '/zkarrow/servers', '/zkarrow/datasets', '/zkarrow']) kazoo('delete', p);
+  log('the group\'s server ids and catalog names link to their znodes (shown in the tree); their data shown as values');
 
   // ---------------------------------------------------------- writes
   const refused = await page.evaluate(async (token) => {
@@ -608,6 +643,31 @@ try {
   await deleteLookAlike(decomposed, 'decomposed', 'not NFC', '/webui-nfc/cafe⟨U+0301⟩', 'decomposed name');
   equal(readData(composed), 'composed', 'the composed sibling is left');
   log('a name not in NFC marked and spelled beside its NFC sibling; the confirmation shows its combining mark');
+
+  // ---------------------------------------------------------- which query cells are znodes
+  // The server names the column each result field copies (zkarrow.origin):
+  // only znodes' path and parent (also aliased) are links to their znode,
+  // and its name a name; the node's data, a literal and an expression are
+  // values, though they look like a path or a look-alike name.
+  const greek = '/webui-scripts/k\u03bfnfig';
+  await editor.click('#tabs button[data-tab=query]');
+  await editor.fill('#sql', 'SELECT path, parent, name, path AS p, CAST(data AS TEXT) AS text, ' +
+                            `'${greek}' AS literal, upper(path) AS u FROM znodes WHERE path = '${greek}'`);
+  await editor.click('#run');
+  await editor.waitForFunction(() => /rows/.test(document.querySelector('#query-info').textContent));
+  const originCells = await editor.$$eval('#result tr:nth-child(2) td', (tds) => tds.map((td) =>
+    [td.textContent, td.classList.contains('znode') ? 'znode' : 'value', td.querySelector('a.znode')?.dataset.path ?? '-',
+     td.querySelectorAll('.mark').length].join(' ')));
+  equal(JSON.stringify(originCells), JSON.stringify([
+    `${greek}Latin+Greek znode ${greek} 1`, '/webui-scripts znode /webui-scripts 0', 'k\u03bfnfigLatin+Greek znode - 1',
+    `${greek}Latin+Greek znode ${greek} 1`, 'k\u03bfnfig value - 0', `${greek} value - 0`,
+    '/WEBUI-SCRIPTS/K\u03bfNFIG value - 0']), 'query cells of znodes and of values');
+  await editor.click('#result tr:nth-child(2) td:nth-child(4) a.znode');
+  await editor.waitForFunction((d) => document.querySelector('#node-data').textContent === d &&
+    !document.querySelector('#tab-tree').hidden, 'k\u03bfnfig', { timeout: 5000 });
+  equal(await editor.textContent('#node-path'), greek + 'Latin+Greek', 'the node path linked from a query cell');
+  log('only query cells of znodes\' path, parent and name are znodes (paths link to the tree); data, literals and ' +
+      'expressions are values');
 
   // ---------------------------------------------------------- reconnect
   // The change stream breaks and the server stays away past the page's

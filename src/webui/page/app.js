@@ -201,11 +201,29 @@
     return marker;
   }
 
-  // A name, path or value for the page: a fragment whose tokens are
-  // elements of their own (styled apart from text; the copy handler puts
-  // their characters back). `asMessage`: a sentence, whose spaces are text.
-  // A text that starts with a slash is taken for a path and shown name by
-  // name.
+  // The token of the character `c`: an element of its own (styled apart
+  // from text; the copy handler puts the character back).
+  function tokenElement(c) {
+    const token = document.createElement('span');
+    token.className = 'cp';
+    token.textContent = codePointToken(c);
+    token.title = 'the character ' + token.textContent.slice(1, -1) + ', which would not show as itself';
+    token.dataset.char = c;
+    return token;
+  }
+
+  // A value that is no znode's name or path (a query cell of another column
+  // or of an expression, a dataset's fields): a fragment with its tokens,
+  // neither split into names at its slashes nor marked as a look-alike name.
+  function shownValue(text) {
+    const out = document.createDocumentFragment();
+    for (const piece of shownPieces(text)) out.append(typeof piece === 'string' ? piece : tokenElement(piece.char));
+    return out;
+  }
+
+  // A name, path or message for the page: a fragment with its tokens.
+  // `asMessage`: a sentence, whose spaces are text. A text that starts with
+  // a slash is taken for a path and shown name by name.
   function shownName(text, asMessage) {
     const s = String(text);
     const out = document.createDocumentFragment();
@@ -246,12 +264,7 @@
         if (run) out.append(run);
         continue;
       }
-      const token = document.createElement('span');
-      token.className = 'cp';
-      token.textContent = codePointToken(piece.char);
-      token.title = 'the character ' + token.textContent.slice(1, -1) + ', which would not show as itself';
-      token.dataset.char = piece.char;
-      out.append(token);
+      out.append(tokenElement(piece.char));
     }
     if (mixed) {
       const minority = mixed.scripts.filter((s) => s !== mixed.major);
@@ -511,11 +524,9 @@
     else (tree.kids[parent] || (tree.kids[parent] = [])).push(id);
   }
 
-  // A value of the table's schema metadata (flechette gives a Map).
-  function schemaMetadata(table, key) {
-    const metadata = table.schema.metadata;
-    return metadata instanceof Map ? metadata.get(key) : metadata && metadata[key];
-  }
+  // A value of schema or field metadata (flechette gives a Map, or null).
+  const metadataValue = (metadata, key) => (metadata instanceof Map ? metadata.get(key) : undefined);
+  const schemaMetadata = (table, key) => metadataValue(table.schema.metadata, key);
 
   function column(table, name) {
     const c = table.getChild(name);
@@ -813,6 +824,22 @@
     requestAnimationFrame(() => { renderQueued = false; renderTree(); });
   }
 
+  // Expands the ancestors of `id` and scrolls its row into view (unless the
+  // filter hides it).
+  function reveal(id) {
+    for (let p = tree.parent[id]; p >= 0; p = tree.parent[p]) {
+      if (!tree.expanded[p]) { tree.expanded[p] = 1; view.dirty = true; }
+    }
+    if (view.dirty) rebuildVisible();
+    const at = view.visible.indexOf(id);
+    const scroller = $('tree-scroll');
+    const top = at * ROW_HEIGHT;
+    if (at >= 0 && (top < scroller.scrollTop || top + ROW_HEIGHT > scroller.scrollTop + scroller.clientHeight)) {
+      scroller.scrollTop = top - scroller.clientHeight / 2;
+    }
+    scheduleRender();
+  }
+
   function toggle(id) {
     tree.expanded[id] = tree.expanded[id] ? 0 : 1;
     view.dirty = true;
@@ -991,8 +1018,9 @@
       const table = await query('SELECT * FROM znodes WHERE path = ' + sqlText(path));
       if (seq !== node.seq) return;
       node.row = table.numRows ? rowObject(table, 0) : null;
-      node.acl = 'reading…';
-      readAcl(path, seq);
+      // A znode gone (deleted while selected, or a link to one) has no ACL to read.
+      node.acl = node.row ? 'reading…' : '(gone)';
+      if (node.row) readAcl(path, seq);
       if (!node.row) $('node-data').textContent = '(gone)';
       else renderData();
       renderStat();
@@ -1148,23 +1176,48 @@
   // few large values must not freeze the page.
   const CELL_MAX = 1000;
 
-  function resultCell(tr, v) {
+  // Which result columns hold znodes: the server names the table column a
+  // field copies in its metadata (zkarrow.origin; none for an expression).
+  // Paths and parents are links to their znode, names are shown as names
+  // (look-alike markers); every other text is a value, also one that looks
+  // like a path.
+  const NODE_ORIGINS = new Map([['znodes.path', 'path'], ['znodes.parent', 'path'], ['znodes.name', 'name']]);
+  const nodeKind = (field) => NODE_ORIGINS.get(metadataValue(field.metadata, 'zkarrow.origin')) || null;
+
+  // A znode's path or name in a table cell, shown as a name; with `path`, a
+  // link that shows that znode in the tree.
+  function nodeCell(tr, text, path) {
+    let shown = shownName(text);
+    if (path != null) {
+      const link = document.createElement('a');
+      link.className = 'znode';
+      link.href = '#';
+      link.title = 'show this znode in the tree';
+      link.dataset.path = path;
+      link.append(shown);
+      shown = link;
+    }
+    const td = cell(tr, shown);
+    td.classList.add('znode');
+    return td;
+  }
+
+  // `kind`: the column's nodeKind.
+  function resultCell(tr, v, kind) {
     if (v == null) return cell(tr, null);
-    let text, rest, unit;
-    const bytes = v instanceof Uint8Array;
-    if (bytes) {
-      text = new TextDecoder().decode(v.subarray(0, CELL_MAX));
+    let td, rest, unit;
+    if (v instanceof Uint8Array) {
+      // A blob is data, shown as it is (node data is never tokenised).
+      td = cell(tr, document.createTextNode(new TextDecoder().decode(v.subarray(0, CELL_MAX))));
       rest = v.length - Math.min(v.length, CELL_MAX);
       unit = ' more bytes';
     } else {
       const s = String(v);
-      text = s.slice(0, CELL_MAX);
+      const text = s.slice(0, CELL_MAX);
+      td = kind ? nodeCell(tr, text, kind === 'path' ? s : null) : cell(tr, shownValue(text));
       rest = s.length - text.length;
       unit = ' more characters';
     }
-    // A blob is data, shown as it is (node data is never tokenised); a
-    // string may be a path or a name.
-    const td = cell(tr, bytes ? document.createTextNode(text) : text);
     if (rest > 0) {
       const more = document.createElement('span');
       more.className = 'more';
@@ -1177,6 +1230,7 @@
     const out = $('result');
     out.textContent = '';
     const names = table.schema.fields.map((f) => f.name);
+    const kinds = table.schema.fields.map(nodeKind);
     const head = document.createElement('tr');
     names.forEach((n) => cell(head, n, 'th'));
     out.append(head);
@@ -1184,7 +1238,7 @@
     const cols = names.map((n) => table.getChild(n));
     for (let i = 0; i < shown; ++i) {
       const tr = document.createElement('tr');
-      for (const c of cols) resultCell(tr, c.at(i));
+      cols.forEach((c, k) => resultCell(tr, c.at(i), kinds[k]));
       out.append(tr);
     }
     $('query-info').textContent = table.numRows.toLocaleString() + ' rows' +
@@ -1288,7 +1342,10 @@
 
   // ------------------------------------------------ datasets and servers
 
-  function fillTable(table, names, rows) {
+  // `nodePaths[k]`, for a column of znode names: the path of the znode a
+  // value names, which its cell links to. The other columns' cells are
+  // values (a dataset's target /datasets/NAME is no znode).
+  function fillTable(table, names, rows, nodePaths) {
     table.textContent = '';
     const head = document.createElement('tr');
     names.forEach((n) => cell(head, n, 'th'));
@@ -1296,7 +1353,12 @@
     if (!rows.length) { const tr = document.createElement('tr'); cell(tr, 'none'); table.append(tr); }
     for (const r of rows) {
       const tr = document.createElement('tr');
-      r.forEach((v) => cell(tr, v == null ? null : typeof v === 'object' ? JSON.stringify(v) : String(v)));
+      r.forEach((v, k) => {
+        const pathOf = nodePaths && nodePaths[k];
+        if (v == null) cell(tr, null);
+        else if (pathOf) nodeCell(tr, String(v), pathOf(String(v)));
+        else cell(tr, shownValue(typeof v === 'object' ? JSON.stringify(v) : String(v)));
+      });
       table.append(tr);
     }
   }
@@ -1311,11 +1373,13 @@
       const servers = await query('SELECT name, CAST(data AS TEXT) AS info FROM znodes WHERE parent = ' +
                                   sqlText(root + '/servers') + ' ORDER BY name');
       fillTable($('servers'), ['id', 'endpoints'],
-        Array.from({ length: servers.numRows }, (_, i) => [servers.getChild('name').at(i), servers.getChild('info').at(i)]));
+        Array.from({ length: servers.numRows }, (_, i) => [servers.getChild('name').at(i), servers.getChild('info').at(i)]),
+        [(id) => root + '/servers/' + id]);
       const catalog = await query('SELECT name, CAST(data AS TEXT) AS entry FROM znodes WHERE parent = ' +
                                   sqlText(root + '/datasets') + ' ORDER BY name');
       fillTable($('catalog'), ['dataset', 'entry'],
-        Array.from({ length: catalog.numRows }, (_, i) => [catalog.getChild('name').at(i), catalog.getChild('entry').at(i)]));
+        Array.from({ length: catalog.numRows }, (_, i) => [catalog.getChild('name').at(i), catalog.getChild('entry').at(i)]),
+        [(name) => root + '/datasets/' + name]);
     } catch (e) { setStatus('datasets: ' + e.message); }
   }
 
@@ -1541,6 +1605,17 @@
     });
     $('download-csv').addEventListener('click', () => download('query.csv', new Blob([csvOf(result.table)], { type: 'text/csv' })));
     $('coord-root').addEventListener('change', loadDatasets);
+    // A znode's link in a table (query results, the group's servers and
+    // catalog) shows it in the tree.
+    document.addEventListener('click', (e) => {
+      const link = e.target.closest('a.znode');
+      if (!link) return;
+      e.preventDefault();
+      showTab('tree');
+      selectPath(link.dataset.path);
+      const id = idOf(link.dataset.path);
+      if (id !== undefined) reveal(id);
+    });
     $('treemap').addEventListener('click', (e) => {
       const canvas = $('treemap');
       const box = canvas.getBoundingClientRect();
