@@ -306,6 +306,20 @@ try {
   check(largeCell === 'x'.repeat(1000) + '… 99,000 more bytes',
         `a large value's cell: expected its first 1000 bytes and "… 99,000 more bytes", found ` +
         `${largeCell.length} characters ending "${largeCell.slice(-30)}"`);
+  // A long text is clipped after whole characters: an emoji (two UTF-16
+  // units) at the limit is shown whole, a letter whose combining mark would
+  // pass it goes with the mark; the rest is counted in code points. A blob
+  // is cut before a UTF-8 sequence (é: two bytes) that would not fit whole.
+  await page.fill('#sql', "SELECT printf('%.*c', 999, 'x') || char(128077) || printf('%.*c', 100, 'y') AS emoji, " +
+                          "printf('%.*c', 999, 'x') || 'q' || char(775) || 'z' AS mark, " +
+                          "CAST(printf('%.*c', 999, 'x') || char(233) || 'z' AS BLOB) AS utf8");
+  await page.click('#run');
+  await page.waitForFunction(() => /rows/.test(document.querySelector('#query-info').textContent));
+  const clippedCells = await page.$$eval('#result tr:nth-child(2) td', (tds) => tds.map((td) => td.textContent));
+  equal(JSON.stringify(clippedCells), JSON.stringify(['x'.repeat(999) + '\u{1F44D}… 100 more characters',
+                                                      'x'.repeat(999) + '… 3 more characters',
+                                                      'x'.repeat(999) + '… 3 more bytes']),
+        'long text cells clipped after whole characters, a blob before a UTF-8 sequence it would cut');
   await page.fill('#sql', 'WITH RECURSIVE n(i) AS (SELECT 1 UNION ALL SELECT i + 1 FROM n WHERE i < 80) ' +
                           'SELECT i, zeroblob(1000000) AS b FROM n');
   await page.click('#run');

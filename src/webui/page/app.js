@@ -1171,9 +1171,9 @@
     return t === fl.Type.Int || t === fl.Type.Float || t === fl.Type.Decimal;
   }
 
-  // A result cell shows at most this many characters (bytes of a blob) of
-  // its value, then how much more there is (the downloads have it all): a
-  // few large values must not freeze the page.
+  // A result cell shows at most this many characters (code points; bytes
+  // of a blob) of its value, then how much more there is (the downloads
+  // have it all): a few large values must not freeze the page.
   const CELL_MAX = 1000;
 
   // Which result columns hold znodes: the server names the table column a
@@ -1183,6 +1183,31 @@
   // like a path.
   const NODE_ORIGINS = new Map([['znodes.path', 'path'], ['znodes.parent', 'path'], ['znodes.name', 'name']]);
   const nodeKind = (field) => NODE_ORIGINS.get(metadataValue(field.metadata, 'zkarrow.origin')) || null;
+
+  const graphemes = new Intl.Segmenter(undefined, { granularity: 'grapheme' });
+  function codePoints(text) {
+    let n = text.length;
+    for (let i = 0; i + 1 < text.length; ++i) {
+      const c = text.charCodeAt(i);
+      if (c >= 0xd800 && c < 0xdc00 && (text.charCodeAt(i + 1) & 0xfc00) === 0xdc00) { --n; ++i; }
+    }
+    return n;
+  }
+
+  // The longest beginning of `text` of whole grapheme clusters (a character
+  // with its combining marks, an emoji with its modifiers) with at most
+  // `max` code points, and the code points after it.
+  function clipped(text, max) {
+    if (text.length <= max) return { text, rest: 0 };
+    let units = 0, points = 0;
+    for (const { segment } of graphemes.segment(text)) {
+      const n = codePoints(segment);
+      if (points + n > max) break;
+      points += n;
+      units += segment.length;
+    }
+    return { text: text.slice(0, units), rest: codePoints(text) - points };
+  }
 
   // A znode's path or name in a table cell, shown as a name; with `path`, a
   // link that shows that znode in the tree.
@@ -1207,15 +1232,18 @@
     if (v == null) return cell(tr, null);
     let td, rest, unit;
     if (v instanceof Uint8Array) {
-      // A blob is data, shown as it is (node data is never tokenised).
-      td = cell(tr, document.createTextNode(new TextDecoder().decode(v.subarray(0, CELL_MAX))));
-      rest = v.length - Math.min(v.length, CELL_MAX);
+      // A blob is data, shown as it is (node data is never tokenised), cut
+      // before a UTF-8 sequence that would not fit whole.
+      let end = Math.min(v.length, CELL_MAX);
+      for (let back = 0; back < 3 && end < v.length && (v[end] & 0xc0) === 0x80; ++back) --end;
+      td = cell(tr, document.createTextNode(new TextDecoder().decode(v.subarray(0, end))));
+      rest = v.length - end;
       unit = ' more bytes';
     } else {
       const s = String(v);
-      const text = s.slice(0, CELL_MAX);
-      td = kind ? nodeCell(tr, text, kind === 'path' ? s : null) : cell(tr, shownValue(text));
-      rest = s.length - text.length;
+      const clip = clipped(s, CELL_MAX);
+      td = kind ? nodeCell(tr, clip.text, kind === 'path' ? s : null) : cell(tr, shownValue(clip.text));
+      rest = clip.rest;
       unit = ' more characters';
     }
     if (rest > 0) {
