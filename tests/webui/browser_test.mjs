@@ -365,6 +365,64 @@ try {
   for (const p of [coordServer, coordEntry, '/zkarrow/servers', '/zkarrow/datasets', '/zkarrow']) kazoo('delete', p);
   log('the group\'s server ids and catalog names link to their znodes (shown in the tree); their data shown as values');
 
+  // Treemap labels that do not fit end in an ellipsis after whole grapheme
+  // clusters and whole tokens, measured in pixels: a letter with a
+  // combining mark, a Devanagari consonant with its vowel sign, CJK, emoji,
+  // an emoji with a variation selector (a token); a short name is drawn
+  // whole. (ZooKeeper refuses names with characters past U+FFFF, such as
+  // most emoji.) The labels are caught as the page draws them, with their
+  // rectangles.
+  const treemapNames = ['q\u0307'.repeat(80), '\u0915\u093f'.repeat(60), '\u6771\u4eac\u90fd\u5e81'.repeat(30),
+                        '\u2615'.repeat(40), '\u270c\ufe0f'.repeat(20), 'short'];
+  kazoo('create', '/webui-treemap', '');
+  for (const name of treemapNames) kazoo('create', '/webui-treemap/' + name, 'd'.repeat(2000));
+  await page.click('#tabs button[data-tab=tree]');
+  await page.fill('#filter', '/webui-treemap/**');
+  for (const name of treemapNames) await page.waitForSelector(rowSelector('/webui-treemap/' + name), { timeout: 10000 });
+  await page.click(rowSelector('/webui-treemap') + ' .name');
+  await page.evaluate(() => {
+    const proto = CanvasRenderingContext2D.prototype;
+    const [fillRect, fillText] = [proto.fillRect, proto.fillText];
+    window.treemapLabels = [];
+    proto.fillRect = function (x, y, w, h) { this.lastRect = { x, y, w, h }; return fillRect.call(this, x, y, w, h); };
+    proto.fillText = function (text, x, y, ...rest) {
+      if (this.canvas.id === 'treemap' && this.lastRect && y === this.lastRect.y + 13) {
+        window.treemapContext = this;
+        window.treemapLabels.push({ text, width: this.lastRect.w });
+      }
+      return fillText.call(this, text, x, y, ...rest);
+    };
+  });
+  await page.click('#tabs button[data-tab=sizes]');
+  const labels = await page.evaluate((names) => {
+    const ctx = window.treemapContext;
+    const graphemes = new Intl.Segmenter(undefined, { granularity: 'grapheme' });
+    const units = (t) => t.split(/(⟨U\+[0-9A-F]{4,6}⟩)/)
+      .flatMap((part, i) => (i % 2 ? [part] : Array.from(graphemes.segment(part), (g) => g.segment)));
+    const fits = (text, rectWidth) => ctx.measureText(text).width <= rectWidth - 8;
+    return names.map((name) => {
+      const shown = name.replace(/\ufe0f/g, '⟨U+FE0F⟩');
+      const label = window.treemapLabels.find((l) => l.text === shown ||
+        (l.text.length > 1 && l.text.endsWith('…') && shown.startsWith(l.text.slice(0, -1))));
+      if (!label) return 'no label drawn; labels: ' + JSON.stringify(window.treemapLabels.map((l) => l.text));
+      if (label.text === shown) return fits(shown, label.width) ? 'whole' : 'whole but wider than its rectangle';
+      const all = units(shown);
+      const kept = all.findIndex((_, k) => all.slice(0, k + 1).join('') === label.text.slice(0, -1)) + 1;
+      if (!kept) return 'cut inside a character or token: ' + label.text;
+      if (!fits(label.text, label.width)) return 'cut but wider than its rectangle: ' + label.text;
+      if (fits(all.slice(0, kept + 1).join('') + '…', label.width)) return 'cut shorter than fits: ' + label.text;
+      return 'cut after ' + kept + ' of ' + all.length;
+    });
+  }, treemapNames);
+  log('treemap labels: ' + labels.join('; '));
+  await shot(page, 'sizes-labels');
+  labels.forEach((label, i) => check(i === treemapNames.length - 1 ? label === 'whole' : /^cut after \d+ of \d+$/.test(label),
+                                     `the treemap label of ${JSON.stringify(treemapNames[i])}: ${label}`));
+  await page.click('#tabs button[data-tab=tree]');
+  await page.fill('#filter', '');
+  for (const name of treemapNames) kazoo('delete', '/webui-treemap/' + name);
+  kazoo('delete', '/webui-treemap');
+
   // ---------------------------------------------------------- writes
   const refused = await page.evaluate(async (token) => {
     const r = await fetch('/actions/set_data', { method: 'POST',

@@ -177,9 +177,9 @@ TEST_F(WebUiTest, BrowserExploresWatchesQueriesAndEditsTheSampleTree) {
   std::printf("%s\n", log.c_str());
   ASSERT_TRUE(ran.ok()) << "the browser test failed (screenshots in " << kArtifacts << ")";
   EXPECT_NE(log.find("all checks passed"), std::string::npos);
-  for (const char* view :
-       {"tree", "node", "live", "null-data", "query", "query-chart", "datasets", "sizes",
-        "edit-conflict", "hidden-names", "look-alike-name", "decomposed-name", "stale"}) {
+  for (const char* view : {"tree", "node", "live", "null-data", "query", "query-chart", "datasets",
+                           "sizes", "sizes-labels", "edit-conflict", "hidden-names",
+                           "look-alike-name", "decomposed-name", "stale"}) {
     EXPECT_TRUE(fs::exists(kArtifacts / (std::string(view) + ".png"))) << view;
   }
 }

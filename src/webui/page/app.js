@@ -1009,8 +1009,12 @@
 
   async function selectPath(path) {
     const seq = ++node.seq;
-    node.path = path;
     const id = idOf(path);
+    // The Sizes tab opens at the znode selected last (a leaf among its siblings).
+    if (id !== undefined && path !== node.path) {
+      treemap.focus = (tree.kids[id] && tree.kids[id].length) || tree.parent[id] < 0 ? id : tree.parent[id];
+    }
+    node.path = path;
     view.selected = id === undefined ? -1 : id;
     scheduleRender();
     $('node-path').replaceChildren(shownName(path));
@@ -1185,6 +1189,7 @@
   const nodeKind = (field) => NODE_ORIGINS.get(metadataValue(field.metadata, 'zkarrow.origin')) || null;
 
   const graphemes = new Intl.Segmenter(undefined, { granularity: 'grapheme' });
+  const segments = (text) => Array.from(graphemes.segment(text), (g) => g.segment);
   function codePoints(text) {
     let n = text.length;
     for (let i = 0; i + 1 < text.length; ++i) {
@@ -1450,6 +1455,30 @@
     }
   }
 
+  // `text` cut to `width` pixels of `ctx`'s font, ending in an ellipsis:
+  // whole grapheme clusters (a character with its combining marks, an emoji
+  // with its modifiers) and whole tokens (⟨U+200D⟩), never a part of one;
+  // as it is when it fits. Measured, since a character's width varies
+  // (CJK, emoji).
+  const TOKEN = /⟨U\+[0-9A-F]{4,6}⟩/g;
+  function fitted(ctx, text, width) {
+    if (ctx.measureText(text).width <= width) return text;
+    const units = [];
+    let at = 0;
+    for (const m of text.matchAll(TOKEN)) {
+      units.push(...segments(text.slice(at, m.index)), m[0]);
+      at = m.index + m[0].length;
+    }
+    units.push(...segments(text.slice(at)));
+    // The most units that fit with the ellipsis (widths grow with them).
+    let lo = 0, hi = units.length - 1;
+    while (lo < hi) {
+      const mid = (lo + hi + 1) >>> 1;
+      if (ctx.measureText(units.slice(0, mid).join('') + '…').width <= width) lo = mid; else hi = mid - 1;
+    }
+    return units.slice(0, lo).join('') + '…';
+  }
+
   function drawTreemap() {
     const canvas = $('treemap');
     const ctx = canvas.getContext('2d');
@@ -1471,7 +1500,7 @@
       if (r.w > 60 && r.h > 28) {
         ctx.fillStyle = '#1d232b';
         const label = r.id === focus ? '(own data)' : shownText(nameOf(r.id));
-        ctx.fillText(label.slice(0, Math.floor(r.w / 7)), r.x + 4, r.y + 13);
+        ctx.fillText(fitted(ctx, label, r.w - 8), r.x + 4, r.y + 13);
         ctx.fillText(formatBytes(r.id === focus ? tree.dataLength[focus] : tree.subBytes[r.id]), r.x + 4, r.y + 26);
       }
     });
