@@ -748,8 +748,21 @@ try {
   await editor.waitForFunction((d) => document.querySelector('#node-data').textContent === d &&
     !document.querySelector('#tab-tree').hidden, 'k\u03bfnfig', { timeout: 5000 });
   equal(await editor.textContent('#node-path'), greek + 'Latin+Greek', 'the node path linked from a query cell');
+  // Two columns of one name (a join's p.path and c.path) are two columns,
+  // in the table and the CSV.
+  await editor.click('#tabs button[data-tab=query]');
+  await editor.fill('#sql', 'SELECT p.path, c.path FROM znodes p JOIN znodes c ON c.parent = p.path ' +
+                            `WHERE c.path = '${greek}'`);
+  await editor.click('#run');
+  await editor.waitForFunction(() => /rows/.test(document.querySelector('#query-info').textContent));
+  const joinedCells = await editor.$$eval('#result tr:nth-child(2) td a.znode', (links) => links.map((a) => a.dataset.path));
+  equal(JSON.stringify(joinedCells), JSON.stringify(['/webui-scripts', greek]), 'the links of two columns named path');
+  const joinedCsv = editor.waitForEvent('download');
+  await editor.click('#download-csv');
+  equal(readFileSync(await (await joinedCsv).path(), 'utf8'), `path,path\n/webui-scripts,${greek}\n`,
+        'the CSV of two columns named path');
   log('only query cells of znodes\' path, parent and name are znodes (paths link to the tree); data, literals and ' +
-      'expressions are values');
+      'expressions are values; two columns of one name stay apart');
 
   // ---------------------------------------------------------- reconnect
   // The change stream breaks and the server stays away past the page's

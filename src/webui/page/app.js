@@ -1268,7 +1268,7 @@
     names.forEach((n) => cell(head, n, 'th'));
     out.append(head);
     const shown = Math.min(table.numRows, 1000);
-    const cols = names.map((n) => table.getChild(n));
+    const cols = names.map((_, k) => table.getChildAt(k));
     for (let i = 0; i < shown; ++i) {
       const tr = document.createElement('tr');
       cols.forEach((c, k) => resultCell(tr, c.at(i), kinds[k]));
@@ -1368,7 +1368,7 @@
       return s === '' || /[",\n\r]/.test(s) ? '"' + s.replace(/"/g, '""') + '"' : s;
     };
     const lines = [names.map(quote).join(',')];
-    const cols = names.map((n) => table.getChild(n));
+    const cols = names.map((_, k) => table.getChildAt(k));
     for (let i = 0; i < table.numRows; ++i) lines.push(cols.map((c) => quote(c.at(i))).join(','));
     return lines.join('\n') + '\n';
   }
