@@ -2,6 +2,8 @@
 
 #include <algorithm>
 #include <functional>
+#include <iterator>
+#include <optional>
 #include <utility>
 
 #include "znodes/znode_path.h"
@@ -159,23 +161,41 @@ const Mirror::Entry* Mirror::Find(std::string_view path) const {
   return slot == 0 ? nullptr : &nodes_[slot - 1].entry;
 }
 
+void Mirror::CountChild(std::string_view path, bool added) {
+  const std::optional<std::string_view> parent = znodes::PathParent(path);
+  Entry* entry = parent ? Find(*parent) : nullptr;
+  // A saturated count no longer knows how many are left.
+  if (entry == nullptr || entry->children == kManyChildren) return;
+  if (added) {
+    ++entry->children;
+  } else if (entry->children > 0) {
+    --entry->children;
+  }
+}
+
 void Mirror::Put(std::string_view path, const Entry& entry) {
   // At most 3/4 of the slots in use, so probe runs stay short.
   if ((nodes_.size() + 1) * 4 > slots_.size() * 3) Rehash(std::max(kMinSlots, slots_.size() * 2));
   const size_t slot = FindSlot(path);
   if (slots_[slot] != 0) {
-    nodes_[slots_[slot] - 1].entry = entry;
+    Entry& stored = nodes_[slots_[slot] - 1].entry;
+    const uint16_t children = stored.children;
+    stored = entry;
+    stored.children = children;
     return;
   }
   ReserveFor(nodes_, nodes_.size() + 1);
   nodes_.push_back({entry, WritePath(arena_, path)});
+  nodes_.back().entry.children = 0;
   slots_[slot] = static_cast<uint32_t>(nodes_.size());
+  CountChild(path, /*added=*/true);
 }
 
 void Mirror::Erase(std::string_view path) {
   if (slots_.empty()) return;
   const size_t slot = FindSlot(path);
   if (slots_[slot] == 0) return;
+  CountChild(path, /*added=*/false);
   const size_t index = slots_[slot] - 1;
   const std::string_view erased = PathOf(nodes_[index]);
   arena_garbage_ += static_cast<size_t>(erased.data() + erased.size() -
@@ -197,6 +217,48 @@ std::vector<std::string> Mirror::NotSeenIn(uint32_t generation) const {
   std::vector<std::string> paths;
   for (const Node& node : nodes_) {
     if (node.entry.generation != generation) paths.emplace_back(PathOf(node));
+  }
+  std::sort(paths.begin(), paths.end(), [](const std::string& a, const std::string& b) {
+    int da = znodes::PathDepth(a), db = znodes::PathDepth(b);
+    return da != db ? da > db : a < b;
+  });
+  return paths;
+}
+
+std::vector<std::string> Mirror::Subtrees(const std::vector<std::string>& roots) const {
+  // "root/" for each root held, those below another root left out: the
+  // subtrees are then disjoint, and a path is below a root exactly when
+  // the greatest prefix not after it (in byte order) starts it.
+  std::vector<std::string> prefixes;
+  for (const std::string& root : roots) {
+    if (Find(root) != nullptr) prefixes.push_back(root == "/" ? root : root + "/");
+  }
+  std::sort(prefixes.begin(), prefixes.end());
+  std::vector<std::string> outermost;
+  bool any_children = false;
+  for (std::string& prefix : prefixes) {
+    if (!outermost.empty() && prefix.starts_with(outermost.back())) continue;
+    const std::string_view root(prefix.data(), prefix.size() == 1 ? 1 : prefix.size() - 1);
+    any_children = any_children || Find(root)->children > 0;
+    outermost.push_back(std::move(prefix));
+  }
+  std::vector<std::string> paths;
+  for (const std::string& prefix : outermost) {
+    paths.emplace_back(prefix.size() == 1 ? prefix : prefix.substr(0, prefix.size() - 1));
+  }
+  if (any_children) {
+    for (const Node& node : nodes_) {
+      const std::string_view path = PathOf(node);
+      auto after = std::upper_bound(outermost.begin(), outermost.end(), path,
+                                    [](std::string_view p, const std::string& prefix) {
+                                      return p < std::string_view(prefix);
+                                    });
+      // (Longer than the prefix: the root "/" is its own prefix.)
+      if (after != outermost.begin() && path.size() > std::prev(after)->size() &&
+          path.starts_with(*std::prev(after))) {
+        paths.emplace_back(path);
+      }
+    }
   }
   std::sort(paths.begin(), paths.end(), [](const std::string& a, const std::string& b) {
     int da = znodes::PathDepth(a), db = znodes::PathDepth(b);

@@ -6,6 +6,7 @@
 #include <condition_variable>
 #include <deque>
 #include <future>
+#include <map>
 #include <mutex>
 #include <optional>
 #include <set>
@@ -403,10 +404,11 @@ class TreeWatcher::Impl {
     resync_needed_ = false;
     // The root itself is gone: everything below it is deleted.
     if (!walked.ok() && !IsRemote(walked, ErrorCode::NONODE)) return walked;
-    for (const std::string& path : mirror_.NotSeenIn(generation_)) {
-      ZKA_RETURN_IF_ERROR(EmitDeleted(path, client_->last_zxid()));
+    std::map<std::string, int64_t> unseen;
+    for (std::string& path : mirror_.NotSeenIn(generation_)) {
+      unseen.emplace(std::move(path), client_->last_zxid());
     }
-    return Status::Ok();
+    return EmitDeletedSubtrees(unseen);
   }
 
   bool InSubtree(std::string_view path) const {
@@ -441,12 +443,20 @@ class TreeWatcher::Impl {
     std::vector<std::future<Result<zk::AclResult>>> acls;
   };
 
-  // Re-reads `paths` (parents before children, so a new subtree enters the
-  // mirror top down) and reports what changed. At most
-  // kReadBatchesInFlight batches are outstanding and each is applied, in
-  // path order, before the next is sent: the replies held at once stay
-  // bounded however many paths changed.
+  // Re-reads `paths` and reports what changed; the nodes found gone with
+  // children still in the mirror are deleted last, with their subtrees,
+  // however the pass ends.
   Status Refresh(std::vector<std::string> paths) {
+    Status read = ReadAndApply(std::move(paths));
+    Status deleted = EmitDeletesDue();
+    return read.ok() ? deleted : read;
+  }
+
+  // Parents before children, so a new subtree enters the mirror top down.
+  // At most kReadBatchesInFlight batches are outstanding and each is
+  // applied, in path order, before the next is sent: the replies held at
+  // once stay bounded however many paths changed.
+  Status ReadAndApply(std::vector<std::string> paths) {
     std::erase_if(paths,
                   [&](const std::string& path) { return !InSubtree(path) || IsExcluded(path); });
     std::sort(paths.begin(), paths.end(), [](const std::string& a, const std::string& b) {
@@ -553,14 +563,11 @@ class TreeWatcher::Impl {
       // Not a node `snapshot` would list (below a NOAUTH node, or under a
       // parent that is itself gone): nothing to report.
       if (parent_entry == nullptr || !parent_entry->children_in_view) {
-        if (mirror_.Find(read.path) != nullptr) {
-          return EmitDeleted(read.path, read.seen_zxid);
-        }
-        return Status::Ok();
+        return DeleteAfterPass(read.path, read.seen_zxid);
       }
     }
     const zk::ReadResult& data = *read.data;
-    if (data.error == ErrorCode::NONODE) return EmitDeleted(read.path, read.seen_zxid);
+    if (data.error == ErrorCode::NONODE) return DeleteAfterPass(read.path, read.seen_zxid);
 
     znodes::ZnodeRecord record;
     record.path = read.path;
@@ -576,7 +583,7 @@ class TreeWatcher::Impl {
           return stat.status().WithContext("exists " + read.path);
         }
         if (stat.ok()) {
-          if (!stat->has_value()) return EmitDeleted(read.path, read.seen_zxid);
+          if (!stat->has_value()) return DeleteAfterPass(read.path, read.seen_zxid);
           record.stat = **stat;
         }
       }
@@ -619,7 +626,8 @@ class TreeWatcher::Impl {
       if (record.stat->czxid < old->czxid) return Suppress(*old);  // an older incarnation
       // Deleted and created again between two reads: the deletion came
       // before the new node's creation.
-      ZKA_RETURN_IF_ERROR(EmitDeleted(record.path, std::min(seen_zxid, record.stat->czxid)));
+      ZKA_RETURN_IF_ERROR(
+          EmitDeleted(std::string(record.path), std::min(seen_zxid, record.stat->czxid)));
       Remember(record, fresh);
       return Emit(ChangeEvent::kCreated, mzxid, record);
     }
@@ -649,9 +657,60 @@ class TreeWatcher::Impl {
     return Status::Ok();
   }
 
-  // A deleted row for `path` if the mirror holds it. Its zxid never goes
-  // below the last row's (the node's mzxid).
-  Status EmitDeleted(std::string_view path, int64_t zxid) {
+  // A node a re-read found gone (or out of view): deleted at the end of the
+  // pass (EmitDeletesDue), when the nodes below it that the same pass
+  // re-reads (read after it: parents go first) have been deleted one by
+  // one, so that its subtree rarely needs a scan of the mirror. A node
+  // without children in the mirror goes at once.
+  Status DeleteAfterPass(const std::string& path, int64_t zxid) {
+    const Mirror::Entry* entry = mirror_.Find(path);
+    if (entry == nullptr) return Status::Ok();
+    if (entry->children == 0) return EmitDeletedNode(path, zxid);
+    auto [due, added] = deletes_due_.emplace(path, zxid);
+    if (!added) due->second = std::min(due->second, zxid);
+    return Status::Ok();
+  }
+
+  // The deletions DeleteAfterPass put off, with the nodes still below them,
+  // children first. Also when the pass ended early (a stop, a failure): the
+  // nodes were seen gone, and their rows go out with the rest.
+  Status EmitDeletesDue() {
+    if (deletes_due_.empty()) return Status::Ok();
+    return EmitDeletedSubtrees(std::exchange(deletes_due_, {}));
+  }
+
+  // Deleted rows for `roots` (path: the zxid they were seen gone at) and
+  // everything the mirror holds below them, children before their parents,
+  // so that a consumer applying the rows to a tree never deletes a node
+  // that still has children. A node below a root gets the root's zxid.
+  Status EmitDeletedSubtrees(const std::map<std::string, int64_t>& roots) {
+    std::vector<std::string> keys;
+    keys.reserve(roots.size());
+    for (const auto& [path, zxid] : roots) keys.push_back(path);
+    for (const std::string& path : mirror_.Subtrees(keys)) {
+      // The nearest root at or above the path.
+      std::string_view root = path;
+      auto due = roots.find(path);
+      while (due == roots.end()) {
+        root = *znodes::PathParent(root);
+        due = roots.find(std::string(root));
+      }
+      ZKA_RETURN_IF_ERROR(EmitDeletedNode(path, due->second));
+    }
+    return Status::Ok();
+  }
+
+  // A deleted row for `path` and everything the mirror holds below it.
+  Status EmitDeleted(const std::string& path, int64_t zxid) {
+    const Mirror::Entry* entry = mirror_.Find(path);
+    if (entry == nullptr) return Status::Ok();
+    if (entry->children == 0) return EmitDeletedNode(path, zxid);
+    return EmitDeletedSubtrees({{path, zxid}});
+  }
+
+  // A deleted row for `path` (no children in the mirror) if the mirror
+  // holds it. Its zxid never goes below the last row's (the node's mzxid).
+  Status EmitDeletedNode(std::string_view path, int64_t zxid) {
     const Mirror::Entry* entry = mirror_.Find(path);
     if (entry == nullptr) return Status::Ok();
     znodes::ZnodeRecord record;
@@ -723,6 +782,9 @@ class TreeWatcher::Impl {
   bool cut_short_ = false;  // that read was the initial read or a resync (CutShort)
   bool unflushed_ = false;
   Clock::time_point first_unflushed_;
+  // Nodes a re-read of this pass found gone, with children in the mirror:
+  // path -> the zxid seen then (DeleteAfterPass).
+  std::map<std::string, int64_t> deletes_due_;
   // In-view nodes whose data was refused (NOAUTH rows), polled for their stat.
   std::set<std::string> unreadable_;
   Clock::time_point next_unreadable_poll_;

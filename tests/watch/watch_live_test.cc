@@ -42,6 +42,7 @@ namespace zkarrow {
 namespace {
 
 using testing::CheckOrder;
+using testing::CheckTreeReplay;
 using testing::CountEvent;
 using testing::DiffRows;
 using testing::Hex;
@@ -224,9 +225,11 @@ class WatchTestBase : public ::testing::Test {
   }
 
   // The replay of `rows` equals a fresh snapshot and kazoo's dump of `root`
-  // (read without credentials, as the watcher), and rows go forward in time.
+  // (read without credentials, as the watcher), is a tree at every row, and
+  // rows go forward in time.
   void ExpectReplayEqualsTree(const std::vector<nlohmann::json>& rows, const std::string& root,
                               size_t min_znodes = 50) {
+    EXPECT_EQ(CheckTreeReplay(rows, root), "");
     EXPECT_EQ(CheckOrder(rows), "");
     std::vector<nlohmann::json> replayed = Replay(rows);
     std::printf(

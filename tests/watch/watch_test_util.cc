@@ -11,6 +11,7 @@
 #include <map>
 #include <mutex>
 #include <random>
+#include <set>
 #include <thread>
 
 #include "arrow/io.h"
@@ -117,6 +118,36 @@ std::vector<nlohmann::json> Replay(const std::vector<nlohmann::json>& rows) {
   std::vector<nlohmann::json> replayed;
   for (auto& [path, row] : tree) replayed.push_back(std::move(row));
   return replayed;
+}
+
+std::string CheckTreeReplay(const std::vector<nlohmann::json>& rows, const std::string& root) {
+  std::set<std::string> tree;
+  for (size_t i = 0; i < rows.size(); ++i) {
+    const nlohmann::json& row = rows[i];
+    const std::string event = row["event"];
+    const std::string path = row["path"];
+    if (event == "resync") continue;
+    auto violation = [&](const std::string& what) {
+      return "row " + std::to_string(i) + " (" + row.dump() + ") " + what;
+    };
+    if (event == "deleted") {
+      if (!tree.contains(path)) return violation("deletes a node the replay does not hold");
+      const std::string prefix = path == "/" ? "/" : path + "/";
+      auto child = tree.upper_bound(prefix);
+      if (child != tree.end() && child->starts_with(prefix)) {
+        return violation("deletes a node whose child " + *child + " is still there");
+      }
+      tree.erase(path);
+      continue;
+    }
+    if (path != root) {
+      const size_t slash = path.rfind('/');
+      const std::string parent = slash == 0 ? "/" : path.substr(0, slash);
+      if (!tree.contains(parent)) return violation("puts a node whose parent is not there");
+    }
+    tree.insert(path);
+  }
+  return "";
 }
 
 std::string CheckOrder(const std::vector<nlohmann::json>& rows) {

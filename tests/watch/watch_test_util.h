@@ -31,6 +31,14 @@ Result<std::vector<nlohmann::json>> ReadChangeRows(const std::vector<std::filesy
 // keys of ReadZnodeRows, sorted by path.
 std::vector<nlohmann::json> Replay(const std::vector<nlohmann::json>& rows);
 
+// "" when every step of the replay is a tree: a row that puts a node finds
+// its parent already there (but for `root`'s rows), and a deleted row
+// removes a node the replay holds, after all of its children; else the
+// first row that breaks this. A stream ordered otherwise may still replay
+// to the right final tree, yet a consumer applying it to a real tree
+// (ZooKeeper, a file system) fails on the way.
+std::string CheckTreeReplay(const std::vector<nlohmann::json>& rows, const std::string& root);
+
 // "" when every path's rows go forward in time (zxid never decreases; for
 // one incarnation mzxid and pzxid never decrease), else the first violation.
 std::string CheckOrder(const std::vector<nlohmann::json>& rows);

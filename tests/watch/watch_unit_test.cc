@@ -98,6 +98,59 @@ TEST(MirrorTest, PutFindEraseAndNotSeenDeepestFirst) {
   EXPECT_EQ(mirror.size(), 3u);
 }
 
+// Children counted through puts, replacements and erasures; a vanished
+// subtree listed children first, a leaf without reading the mirror.
+TEST(MirrorTest, CountsChildrenAndListsSubtreesChildrenFirst) {
+  Mirror mirror;
+  znodes::ZnodeRecord record;
+  record.stat = SomeStat();
+  auto put = [&](const std::string& path) {
+    record.path = path;
+    mirror.Put(path, Mirror::EntryOf(record, 1));
+  };
+  for (const char* path : {"/", "/a", "/a/b", "/a/b/c", "/a/d", "/a-x", "/a-x/y", "/z"}) put(path);
+  put("/a");  // a replacement keeps the count
+  EXPECT_EQ(mirror.Find("/")->children, 3);
+  EXPECT_EQ(mirror.Find("/a")->children, 2);
+  EXPECT_EQ(mirror.Find("/a/b")->children, 1);
+  EXPECT_EQ(mirror.Find("/a/b/c")->children, 0);
+  EXPECT_EQ(mirror.Subtrees({"/a"}), (std::vector<std::string>{"/a/b/c", "/a/b", "/a/d", "/a"}));
+  // Nested and missing roots: each path once.
+  EXPECT_EQ(mirror.Subtrees({"/a/b", "/a", "/gone", "/a-x/y"}),
+            (std::vector<std::string>{"/a/b/c", "/a-x/y", "/a/b", "/a/d", "/a"}));
+  EXPECT_EQ(mirror.Subtrees({"/z"}), std::vector<std::string>{"/z"});
+  EXPECT_EQ(mirror.Subtrees({"/"}).size(), mirror.size());
+  EXPECT_EQ(mirror.Subtrees({"/"}).back(), "/");
+  mirror.Erase("/a/b/c");
+  EXPECT_EQ(mirror.Find("/a/b")->children, 0);
+  mirror.Erase("/a/b");
+  mirror.Erase("/a/b");  // no longer there: counted out once
+  EXPECT_EQ(mirror.Find("/a")->children, 1);
+  put("/a/b");
+  EXPECT_EQ(mirror.Find("/a")->children, 2);
+  EXPECT_EQ(mirror.Find("/a/b")->children, 0);
+}
+
+// Past what the count holds it says "many" for good, and a subtree is
+// still listed whole.
+TEST(MirrorTest, ChildCountSaturates) {
+  Mirror mirror;
+  znodes::ZnodeRecord record;
+  record.stat = SomeStat();
+  constexpr int kChildren = Mirror::kManyChildren + 10;
+  for (int i = -1; i < kChildren; ++i) {
+    const std::string path = i < 0 ? "/big" : "/big/" + std::to_string(i);
+    record.path = path;
+    mirror.Put(path, Mirror::EntryOf(record, 1));
+  }
+  EXPECT_EQ(mirror.Find("/big")->children, Mirror::kManyChildren);
+  for (int i = 0; i < 20; ++i) mirror.Erase("/big/" + std::to_string(i));
+  EXPECT_EQ(mirror.Find("/big")->children, Mirror::kManyChildren);
+  std::vector<std::string> subtree = mirror.Subtrees({"/big"});
+  EXPECT_EQ(subtree.size(), static_cast<size_t>(kChildren - 20 + 1));
+  EXPECT_EQ(subtree.back(), "/big");
+}
+
 // What the mirror costs: the heap it really takes (malloc's count) and its
 // own estimate, per znode, for 100k paths of a realistic length.
 TEST(MirrorTest, BytesPerZnode) {
