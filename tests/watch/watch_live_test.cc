@@ -36,6 +36,7 @@
 #include "watch/watch_test_util.h"
 #include "zk/client.h"
 #include "zkserver/zookeeper_cluster.h"
+#include "znodes/znode_path.h"
 #include "znodes/znode_schema.h"
 
 namespace zkarrow {
@@ -542,26 +543,39 @@ TEST_F(WatchStandaloneTest, NodesChangingReadabilityShowAndHideTheirChildren) {
   ExpectReplayEqualsTree(*rows, root, /*min_znodes=*/3);
 }
 
-// Replays rows into path -> mzxid; holds the Run() thread inside Append on
-// the row of `block_path` until released, so events pile up meanwhile.
+// Replays the rows of a watch on `root` into path -> mzxid, noting the
+// first row that does not apply to a tree (CheckTreeReplay's rule); holds the Run() thread inside
+// Append on the row of each of `block_paths` in turn (each armed once the
+// one before it was released), so events pile up or the tree changes
+// meanwhile.
 class BlockingReplaySink final : public watch::ChangeSink {
  public:
-  explicit BlockingReplaySink(std::string block_path) : block_path_(std::move(block_path)) {}
+  explicit BlockingReplaySink(std::string root, std::vector<std::string> block_paths = {})
+      : root_(std::move(root)), block_paths_(std::move(block_paths)) {}
 
   Status Start(int64_t) override { return Status::Ok(); }
   Status Append(const watch::ChangeRow& row) override {
     std::unique_lock lock(mutex_);
     const std::string path(row.record.path);
     if (row.event == watch::ChangeEvent::kDeleted) {
+      auto child = tree_.upper_bound(path + "/");
+      if (violation_.empty() && child != tree_.end() && child->first.starts_with(path + "/")) {
+        violation_ = "deleted " + path + " before its child " + child->first;
+      }
       tree_.erase(path);
     } else if (row.event != watch::ChangeEvent::kResync) {
+      const auto parent = znodes::PathParent(path);
+      if (violation_.empty() && path != root_ && !tree_.contains(std::string(*parent))) {
+        violation_ = "put " + path + " without its parent";
+      }
       tree_[path] = row.record.stat ? row.record.stat->mzxid : 0;
     }
     cv_.notify_all();
-    if (path == block_path_ && !blocked_) {
+    if (blocks_ < block_paths_.size() && path == block_paths_[blocks_] && !blocked_) {
       blocked_ = true;
       cv_.notify_all();
-      cv_.wait(lock, [&] { return released_; });
+      cv_.wait(lock, [&] { return !blocked_; });
+      ++blocks_;
     }
     return Status::Ok();
   }
@@ -578,21 +592,28 @@ class BlockingReplaySink final : public watch::ChangeSink {
   }
   void Release() {
     std::lock_guard lock(mutex_);
-    released_ = true;
+    blocked_ = false;
     cv_.notify_all();
   }
   std::map<std::string, int64_t> tree() {
     std::lock_guard lock(mutex_);
     return tree_;
   }
+  // The first row that did not apply to a tree, or "".
+  std::string violation() {
+    std::lock_guard lock(mutex_);
+    return violation_;
+  }
 
  private:
-  const std::string block_path_;
+  const std::string root_;
+  const std::vector<std::string> block_paths_;
   std::mutex mutex_;
   std::condition_variable cv_;
   std::map<std::string, int64_t> tree_;
+  std::string violation_;
+  size_t blocks_ = 0;  // blocks released
   bool blocked_ = false;
-  bool released_ = false;
 };
 
 // ZooKeeper's count of packets received, from its `mntr` output.
@@ -619,7 +640,7 @@ TEST_F(WatchStandaloneTest, QuietUnreadableNodesArePolledLessAndLessOftenYetChan
   options.flush_interval = std::chrono::milliseconds(20);
   options.unreadable_poll_max = std::chrono::milliseconds(400);
   const std::string watched = root + "/locked-3";
-  BlockingReplaySink sink(/*block_path=*/"");  // never blocks: no row has an empty path
+  BlockingReplaySink sink(root);
   watch::TreeWatcher watcher(options);
   std::atomic<bool> stop{false};
   Status ran = Status::Ok();
@@ -645,6 +666,7 @@ TEST_F(WatchStandaloneTest, QuietUnreadableNodesArePolledLessAndLessOftenYetChan
 
   ASSERT_TRUE(started) << "no initial row of " << watched;
   ASSERT_TRUE(ran.ok()) << ran.ToString();
+  EXPECT_EQ(sink.violation(), "");
   ASSERT_TRUE(changed.ok()) << changed.status().ToString();
   ASSERT_GE(before, 0) << "no zk_packets_received in mntr";
   ASSERT_GE(after, 0) << "no zk_packets_received in mntr";
@@ -660,7 +682,7 @@ TEST_F(WatchStandaloneTest, BacklogPastTheLimitIsReplacedByAResync) {
   options.root = root;
   options.max_backlog = 10;
   options.flush_interval = std::chrono::milliseconds(20);
-  BlockingReplaySink sink(root + "/block");
+  BlockingReplaySink sink(root, {root + "/block"});
   watch::TreeWatcher watcher(options);
   std::atomic<bool> stop{false};
   Status ran = Status::Ok();
@@ -702,6 +724,7 @@ TEST_F(WatchStandaloneTest, BacklogPastTheLimitIsReplacedByAResync) {
   ASSERT_TRUE(caught_up) << "the watcher reported " << sink.tree().size() << " of " << kNodes + 3
                          << " nodes";
   EXPECT_TRUE(ran.ok()) << ran.ToString();
+  EXPECT_EQ(sink.violation(), "");
   watch::WatchStats stats = watcher.stats();
   EXPECT_GE(stats.backlog_drops, 1);
   EXPECT_GE(stats.resyncs, 1);
@@ -716,6 +739,79 @@ TEST_F(WatchStandaloneTest, BacklogPastTheLimitIsReplacedByAResync) {
     ASSERT_TRUE(stat.ok() && stat->has_value()) << path;
     EXPECT_EQ(tree[path], (*stat)->mzxid) << path;
   }
+}
+
+TEST_F(WatchStandaloneTest, NodeRecreatedBetweenThePassReadsOfItAndItsChildComesBeforeTheChild) {
+  // A pass re-reads its paths in batches, parents first. When a node is
+  // deleted and created again, with a new child, after the pass read it
+  // and before it read the child, the pass reports the new child under
+  // the node's old incarnation; the next pass finds the node new. Its
+  // deletion must then take the new child with it first, and the child
+  // come back after the new node.
+  const std::string root = "/recreated";
+  const std::string node = root + "/node";
+  MustCreate(root, "r");
+  MustCreate(node, "old");
+  // Names that sort before "child": the pass reads them between the node
+  // and the child, so the child's batch is sent after the node's row.
+  const std::vector<std::string> between = {node + "/a1", node + "/a2", node + "/a3", node + "/a4"};
+  const std::string child = node + "/child";
+  for (const std::string& path : between) MustCreate(path, "a");
+  MustCreate(child, "old");
+  watch::WatchOptions options;
+  options.client.connect_string = cluster_->ConnectString();
+  options.root = root;
+  options.nodes_per_batch = 1;  // a batch per path: reads at different times
+  options.flush_interval = std::chrono::milliseconds(20);
+  BlockingReplaySink sink(root, {root + "/hold", node});
+  watch::TreeWatcher watcher(options);
+  std::atomic<bool> stop{false};
+  Status ran = Status::Ok();
+  std::thread runner([&] { ran = watcher.Run(sink, [&] { return stop.load(); }); });
+  const bool started = sink.WaitFor([&](const auto& tree) { return tree.contains(child); });
+  bool held = false, held_at_node = false;
+  if (started) {
+    // Held on /hold's row, the watcher collects one pass of six paths.
+    MustCreate(root + "/hold", "h");
+    held = sink.WaitUntilBlocked();
+    for (const std::string& path : between) EXPECT_TRUE(writer_->SetData(path, "b").get().ok());
+    EXPECT_TRUE(writer_->SetData(node, "changed").get().ok());
+    EXPECT_TRUE(writer_->SetData(child, "changed").get().ok());
+    sink.Release();
+    // Held on the node's row of that pass: the children are not read yet.
+    held_at_node = sink.WaitUntilBlocked();
+    for (const std::string& path : between) EXPECT_TRUE(writer_->Delete(path).get().ok());
+    EXPECT_TRUE(writer_->Delete(child).get().ok());
+    EXPECT_TRUE(writer_->Delete(node).get().ok());
+    MustCreate(node, "new");
+    MustCreate(child, "new");
+    sink.Release();
+  }
+  // Caught up: the new child's row after the node's own new one.
+  bool caught_up = false;
+  if (held_at_node) {
+    MustCreate(root + "/sentinel", "s");
+    caught_up = sink.WaitFor([&](const std::map<std::string, int64_t>& tree) {
+      return tree.contains(root + "/sentinel") && tree.contains(child) &&
+             !tree.contains(between.front());
+    });
+  }
+  stop = true;
+  runner.join();
+  ASSERT_TRUE(started) << "no initial row of " << child;
+  ASSERT_TRUE(held) << "the sink never saw " << root << "/hold";
+  ASSERT_TRUE(held_at_node) << "the sink never saw " << node << " changed";
+  ASSERT_TRUE(caught_up) << "the watcher did not catch up";
+  EXPECT_TRUE(ran.ok()) << ran.ToString();
+  EXPECT_EQ(sink.violation(), "");
+  // The replay is the tree: the node and the child as ZooKeeper has them.
+  std::map<std::string, int64_t> tree = sink.tree();
+  for (const std::string& path : {node, child}) {
+    auto stat = writer_->Exists(path).get();
+    ASSERT_TRUE(stat.ok() && stat->has_value()) << path;
+    EXPECT_EQ(tree[path], (*stat)->mzxid) << path;
+  }
+  EXPECT_EQ(tree.size(), 5u) << "expected the root, hold, sentinel, node and child";
 }
 
 TEST_F(WatchStandaloneTest, StopDuringTheInitialReadIsQuickAndNotAClean) {
