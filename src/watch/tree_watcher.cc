@@ -404,11 +404,12 @@ class TreeWatcher::Impl {
     resync_needed_ = false;
     // The root itself is gone: everything below it is deleted.
     if (!walked.ok() && !IsRemote(walked, ErrorCode::NONODE)) return walked;
-    std::map<std::string, int64_t> unseen;
-    for (std::string& path : mirror_.NotSeenIn(generation_)) {
-      unseen.emplace(std::move(path), client_->last_zxid());
+    // Deepest first: each node's children in the mirror are gone by the
+    // time it is deleted, so no deletion needs a scan.
+    for (const std::string& path : mirror_.NotSeenIn(generation_)) {
+      ZKA_RETURN_IF_ERROR(EmitDeleted(path, client_->last_zxid()));
     }
-    return EmitDeletedSubtrees(unseen);
+    return Status::Ok();
   }
 
   bool InSubtree(std::string_view path) const {
