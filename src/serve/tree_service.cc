@@ -5,6 +5,7 @@
 #include <condition_variable>
 #include <deque>
 #include <functional>
+#include <iterator>
 #include <list>
 #include <map>
 #include <mutex>
@@ -244,32 +245,27 @@ class TreeService::Core : public watch::ChangeSink,
 
   // The first settlement of a restarted watcher: its state (fresh_)
   // replaces the served one as one epoch of a `resync` row and exactly the
-  // differences, the contract of `zkarrow watch` after an expiry. The
-  // service is healthy again.
+  // differences, the contract of `zkarrow watch` after an expiry: the
+  // deletions first, children before their parents (the served nodes in
+  // reverse path order), then the new and changed nodes, parents first, so
+  // that the rows apply to a tree one by one. The service is healthy again.
   void PublishRestart(int64_t zxid) {
     const int64_t now = NowMs();
-    auto removed = [&](const NodePtr& old, int64_t at) {
-      auto marker = std::make_shared<StoredNode>();
-      marker->path = old->path;
-      marker->kind = old->kind;
-      const int64_t row_zxid = std::max(at, old->stat ? old->stat->mzxid : 0);
-      pending_.push_back({watch::ChangeEvent::kDeleted, row_zxid, now, std::move(marker)});
-    };
     auto mzxid = [&](const NodePtr& node) { return node->stat ? node->stat->mzxid : zxid; };
+    // Served nodes gone or replaced by a new incarnation, in path order,
+    // with the zxid they are known gone at.
+    std::vector<std::pair<const NodePtr*, int64_t>> gone;
+    std::vector<StoredChange> put;
     {
-      auto root_marker = std::make_shared<StoredNode>();
-      root_marker->path = options_.watch.root;
-      pending_.push_back({watch::ChangeEvent::kResync, zxid, now, std::move(root_marker)});
       // Only this thread changes nodes_: reading it needs no lock.
       auto old_it = nodes_.begin();
       auto new_it = fresh_.begin();
       while (old_it != nodes_.end() || new_it != fresh_.end()) {
         if (new_it == fresh_.end() || (old_it != nodes_.end() && old_it->first < new_it->first)) {
-          removed(old_it->second, zxid);
+          gone.emplace_back(&old_it->second, zxid);
           ++old_it;
         } else if (old_it == nodes_.end() || new_it->first < old_it->first) {
-          pending_.push_back(
-              {watch::ChangeEvent::kCreated, mzxid(new_it->second), now, new_it->second});
+          put.push_back({watch::ChangeEvent::kCreated, mzxid(new_it->second), now, new_it->second});
           ++new_it;
         } else {
           const NodePtr& old = old_it->second;
@@ -277,16 +273,28 @@ class TreeService::Core : public watch::ChangeSink,
           if (old->stat && fresh->stat && old->stat->czxid != fresh->stat->czxid) {
             // Deleted and created again while nobody watched: the
             // deletion came before the new node's creation.
-            removed(old, std::min(zxid, fresh->stat->czxid));
-            pending_.push_back({watch::ChangeEvent::kCreated, mzxid(fresh), now, fresh});
+            gone.emplace_back(&old, std::min(zxid, fresh->stat->czxid));
+            put.push_back({watch::ChangeEvent::kCreated, mzxid(fresh), now, fresh});
           } else if (!old->SameAs(*fresh)) {
-            pending_.push_back({watch::ChangeEvent::kChanged, mzxid(fresh), now, fresh});
+            put.push_back({watch::ChangeEvent::kChanged, mzxid(fresh), now, fresh});
           }
           ++old_it;
           ++new_it;
         }
       }
     }
+    auto root_marker = std::make_shared<StoredNode>();
+    root_marker->path = options_.watch.root;
+    pending_.push_back({watch::ChangeEvent::kResync, zxid, now, std::move(root_marker)});
+    for (auto it = gone.rbegin(); it != gone.rend(); ++it) {
+      const NodePtr& old = *it->first;
+      auto marker = std::make_shared<StoredNode>();
+      marker->path = old->path;
+      marker->kind = old->kind;
+      const int64_t row_zxid = std::max(it->second, old->stat ? old->stat->mzxid : 0);
+      pending_.push_back({watch::ChangeEvent::kDeleted, row_zxid, now, std::move(marker)});
+    }
+    std::move(put.begin(), put.end(), std::back_inserter(pending_));
     for (const StoredChange& change : pending_) pending_bytes_ += change.node->bytes();
     fresh_.clear();
     restarting_ = false;

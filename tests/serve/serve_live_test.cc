@@ -887,6 +887,7 @@ void ExpectResponsesReplay(const fs::path& changes, bool partial,
   std::vector<Batch> batches = ReadBatches(changes, partial);
   auto rows = ReadChangeRows({changes}, partial);
   ASSERT_TRUE(rows.ok()) << rows.status().ToString();
+  EXPECT_EQ(testing::CheckTreeReplay(*rows, "/"), "");
   ASSERT_FALSE(batches.empty());
   ASSERT_TRUE(batches.front().label.has_value()) << "the initial state ends with its label";
   int compared = 0;
@@ -1424,6 +1425,11 @@ TEST_F(ServeTest, WatcherRestartsAfterTheEnsembleWasGonePastTheSessionTimeout) {
               .get();
       ASSERT_TRUE(created.ok()) << created.status().ToString();
     }
+    // A subtree deleted while nobody watches, and a node with a child
+    // deleted and created again: their rows must delete children first.
+    for (const char* path : {"/sub", "/sub/x0", "/sub/x0/y", "/sub/x1", "/re", "/re/c"}) {
+      ASSERT_TRUE((*client)->Create(root + path, "s", zk::OpenAclUnsafe()).get().ok()) << path;
+    }
   }
   const fs::path dir = Dir("restart");
   const fs::path ports = dir / "ports.json";
@@ -1481,7 +1487,7 @@ TEST_F(ServeTest, WatcherRestartsAfterTheEnsembleWasGonePastTheSessionTimeout) {
     ASSERT_TRUE(Zkarrow("get '" + http + "/znodes?path=" + root + "' -o " + before.string()).ok());
     auto rows = ReadZnodeRows(before);
     ASSERT_TRUE(rows.ok()) << rows.status().ToString();
-    ASSERT_EQ(rows->size(), 31u);
+    ASSERT_EQ(rows->size(), 37u);
   }
 
   Status stopped = (*own)->Stop(0);
@@ -1499,6 +1505,14 @@ TEST_F(ServeTest, WatcherRestartsAfterTheEnsembleWasGonePastTheSessionTimeout) {
   {
     auto client = zk::Client::Connect(client_options);
     ASSERT_TRUE(client.ok()) << client.status().ToString();
+    // First, so that the new watcher's read most likely finds them done
+    // (it retries its connection once a second or more by now).
+    for (const char* path : {"/sub/x0/y", "/sub/x0", "/sub/x1", "/sub", "/re/c", "/re"}) {
+      ASSERT_TRUE((*client)->Delete(root + path, -1).get().ok()) << path;
+    }
+    for (const char* path : {"/re", "/re/c"}) {
+      ASSERT_TRUE((*client)->Create(root + path, "again", zk::OpenAclUnsafe()).get().ok());
+    }
     for (int i = 0; i < 10; ++i) {
       ASSERT_TRUE((*client)->Delete(root + "/n" + std::to_string(i), -1).get().ok());
       auto set = (*client)->SetData(root + "/n" + std::to_string(10 + i), "changed", -1).get();
@@ -1529,7 +1543,7 @@ TEST_F(ServeTest, WatcherRestartsAfterTheEnsembleWasGonePastTheSessionTimeout) {
                   .ok());
   auto expected = ReadZnodeRows(snapshot);
   ASSERT_TRUE(expected.ok()) << expected.status().ToString();
-  ASSERT_EQ(expected->size(), 31u);
+  ASSERT_EQ(expected->size(), 33u);
   const fs::path served = dir / "served.arrow";
   auto got = Zkarrow("get '" + http + "/znodes?path=" + root + "' -o " + served.string());
   ASSERT_TRUE(got.ok()) << got.status().ToString();
@@ -1555,6 +1569,7 @@ TEST_F(ServeTest, WatcherRestartsAfterTheEnsembleWasGonePastTheSessionTimeout) {
   }
   for (int i = 20; i < 30; ++i) EXPECT_EQ(after.count(root + "/n" + std::to_string(i)), 0u) << i;
   for (int i = 0; i < 10; ++i) EXPECT_EQ(after.count(root + "/n" + std::to_string(i)), 1u) << i;
+  EXPECT_EQ(testing::CheckTreeReplay(*change_rows, "/"), "");
   std::vector<nlohmann::json> replayed;
   for (nlohmann::json& row : Replay(*change_rows)) {
     const std::string path = row["path"];
