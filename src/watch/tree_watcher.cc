@@ -562,7 +562,7 @@ class TreeWatcher::Impl {
       auto parent = znodes::PathParent(read.path);
       const Mirror::Entry* parent_entry = parent ? mirror_.Find(*parent) : nullptr;
       // Not a node `snapshot` would list (below a NOAUTH node, or under a
-      // parent that is itself gone): nothing to report.
+      // parent that is itself gone): deleted, if it was reported.
       if (parent_entry == nullptr || !parent_entry->children_in_view) {
         return DeleteAfterPass(read.path, read.seen_zxid);
       }
@@ -667,8 +667,7 @@ class TreeWatcher::Impl {
     const Mirror::Entry* entry = mirror_.Find(path);
     if (entry == nullptr) return Status::Ok();
     if (entry->children == 0) return EmitDeletedNode(path, zxid);
-    auto [due, added] = deletes_due_.emplace(path, zxid);
-    if (!added) due->second = std::min(due->second, zxid);
+    deletes_due_.emplace(path, zxid);  // a pass reads each path once
     return Status::Ok();
   }
 

@@ -814,6 +814,64 @@ TEST_F(WatchStandaloneTest, NodeRecreatedBetweenThePassReadsOfItAndItsChildComes
   EXPECT_EQ(tree.size(), 5u) << "expected the root, hold, sentinel, node and child";
 }
 
+TEST_F(WatchStandaloneTest, SubtreeFoundGoneByAPassCutShortIsStillDeletedChildrenFirst) {
+  // A pass reads a deleted parent before its children, so its deletion
+  // waits for theirs; a stop that ends the pass halfway (the server gone,
+  // the children's reads unanswered) must still delete the rest of the
+  // subtree, children first.
+  const std::string root = "/cut-pass";
+  const std::string parent = root + "/parent";
+  std::vector<std::string> children;
+  for (int i = 0; i < 10; ++i) children.push_back(parent + "/c" + std::to_string(i));
+  for (const std::string& path : {root, root + "/keep", parent}) {
+    ASSERT_NO_FATAL_FAILURE(MustCreate(path, "x"));
+  }
+  for (const std::string& child : children) ASSERT_NO_FATAL_FAILURE(MustCreate(child, "c"));
+  watch::WatchOptions options;
+  options.client.connect_string = cluster_->ConnectString();
+  options.root = root;
+  options.nodes_per_batch = 1;  // a batch per path: the pass reads them one after another
+  options.flush_interval = std::chrono::milliseconds(20);
+  BlockingReplaySink sink(root, {root + "/hold", children.front()});
+  watch::TreeWatcher watcher(options);
+  std::atomic<bool> stop{false};
+  Status ran = Status::Ok();
+  std::thread runner([&] { ran = watcher.Run(sink, [&] { return stop.load(); }); });
+  const bool started =
+      sink.WaitFor([&](const auto& tree) { return tree.contains(children.back()); });
+  bool held = false, held_in_pass = false;
+  Status stopped = Status::Ok();
+  if (started) {
+    // Held on /hold's row, the watcher collects one pass: the parent and
+    // its ten children, all deleted.
+    MustCreate(root + "/hold", "h");
+    held = sink.WaitUntilBlocked();
+    for (const std::string& child : children) EXPECT_TRUE(writer_->Delete(child).get().ok());
+    EXPECT_TRUE(writer_->Delete(parent).get().ok());
+    sink.Release();
+    // Held on the first child's deletion: the parent is due, most children
+    // not read yet. The server goes, and the watcher is stopped.
+    held_in_pass = sink.WaitUntilBlocked();
+    stopped = cluster_->Stop(0);
+    stop = true;
+    sink.Release();
+  }
+  runner.join();
+  Status restarted = cluster_->Restart(0);
+  ASSERT_TRUE(started) << "no initial row of " << children.back();
+  ASSERT_TRUE(held) << "the sink never saw " << root << "/hold";
+  ASSERT_TRUE(held_in_pass) << "the sink never saw " << children.front() << " deleted";
+  ASSERT_TRUE(stopped.ok()) << stopped.ToString();
+  ASSERT_TRUE(restarted.ok()) << restarted.ToString();
+  EXPECT_TRUE(ran.ok()) << ran.ToString();
+  EXPECT_EQ(sink.violation(), "");
+  std::map<std::string, int64_t> tree = sink.tree();
+  EXPECT_FALSE(tree.contains(parent)) << "the parent's deletion was lost with the pass";
+  for (const std::string& child : children) EXPECT_FALSE(tree.contains(child)) << child;
+  EXPECT_TRUE(tree.contains(root + "/keep"));
+  ASSERT_NO_FATAL_FAILURE(EnsureWriterSession());
+}
+
 TEST_F(WatchStandaloneTest, StopDuringTheInitialReadIsQuickAndNotAClean) {
   const std::string root = "/early-stop";
   ASSERT_NO_FATAL_FAILURE(MustCreateWithChildren(root, 300, 1));
