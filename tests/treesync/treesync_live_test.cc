@@ -551,6 +551,19 @@ TEST_F(TreeSyncTest, AKilledStreamingCopyConvergesWhenRunAgain) {
   std::filesystem::remove(log);
 }
 
+// Records made by a test, handed out in order: a source for Restore.
+class VectorStream final : public treesync::RecordStream {
+ public:
+  explicit VectorStream(std::vector<treesync::Record> records) : records_(std::move(records)) {}
+  Result<const treesync::Record*> Next() override {
+    return next_ < records_.size() ? &records_[next_++] : nullptr;
+  }
+
+ private:
+  std::vector<treesync::Record> records_;
+  size_t next_ = 0;
+};
+
 // A writer changes a node whose update is planned in a later batch: that
 // batch fails on the version, is re-read and re-planned.
 TEST_F(TreeSyncTest, AConcurrentWriterMakesItsBatchReplan) {
@@ -571,15 +584,7 @@ TEST_F(TreeSyncTest, AConcurrentWriterMakesItsBatchReplan) {
     record.stat = zk::Stat{};
     records.push_back(std::move(record));
   }
-  class Stream final : public treesync::RecordStream {
-   public:
-    explicit Stream(std::vector<treesync::Record> r) : records_(std::move(r)) {}
-    Result<const treesync::Record*> Next() override {
-      return next_ < records_.size() ? &records_[next_++] : nullptr;
-    }
-    std::vector<treesync::Record> records_;
-    size_t next_ = 0;
-  } source(std::move(records));
+  VectorStream source(std::move(records));
 
   treesync::RestoreOptions options;
   options.restore_acl = false;
@@ -634,15 +639,7 @@ TEST_F(TreeSyncTest, ANodeReplannedToItsAclAloneCountsOnce) {
     record.stat = zk::Stat{};
     records.push_back(std::move(record));
   }
-  class Stream final : public treesync::RecordStream {
-   public:
-    explicit Stream(std::vector<treesync::Record> r) : records_(std::move(r)) {}
-    Result<const treesync::Record*> Next() override {
-      return next_ < records_.size() ? &records_[next_++] : nullptr;
-    }
-    std::vector<treesync::Record> records_;
-    size_t next_ = 0;
-  } source(std::move(records));
+  VectorStream source(std::move(records));
 
   treesync::RestoreOptions options;
   options.max_ops_per_batch = 10;
