@@ -756,10 +756,16 @@ class Restorer {
   // them written by one transaction (one mzxid), and every node it deletes
   // is gone. A multi applies whole or not at all.
   Result<bool> Applied(const Batch& batch) {
+    // All read at once (pipelined): a batch holds up to --batch-ops nodes.
+    std::vector<std::future<Result<zk::DataResult>>> reads;
+    for (const zk::Op& op : batch.ops) {
+      if (op.kind != zk::Op::Kind::kCheck) reads.push_back(client_.GetData(op.path));
+    }
     std::optional<int64_t> mzxid;
+    size_t next = 0;
     for (const zk::Op& op : batch.ops) {
       if (op.kind == zk::Op::Kind::kCheck) continue;
-      auto data = client_.GetData(op.path).get();
+      auto data = reads[next++].get();
       if (!data.ok() && zk::ErrorCodeOf(data.status()) != ErrorCode::NONODE) {
         return data.status().WithContext("re-reading " + op.path);
       }
