@@ -5,6 +5,7 @@
 #include <map>
 
 #include "query/internal/arrow_sources.h"
+#include "query/internal/bounded_printf.h"
 #include "query/internal/remote_sources.h"
 #include "query/internal/result_builder.h"
 #include "query/internal/sql_rewrite.h"
@@ -91,6 +92,8 @@ class QueryEngine::Impl {
     if (sources.memory_limit_bytes > 0) sqlite3_hard_heap_limit64(sources.memory_limit_bytes);
     if (sources.untrusted_sql) {
       sqlite3_limit(db_.get(), SQLITE_LIMIT_LENGTH, QuerySources::kUntrustedMaxValueBytes);
+      ZKA_ASSIGN_OR_RETURN(printf_, internal::BoundedPrintf::Register(
+                                        db_.get(), QuerySources::kUntrustedMaxValueBytes));
       // After the engine's own ATTACH of `datasets`.
       sqlite3_set_authorizer(db_.get(), &Impl::UntrustedAuthorizer, this);
     }
@@ -311,6 +314,8 @@ class QueryEngine::Impl {
 
   // Declared before db_, whose tables hold on to it.
   std::unique_ptr<internal::StatementMemory> memory_;
+  // Declared before db_, whose printf() and format() call it (untrusted SQL).
+  std::unique_ptr<internal::BoundedPrintf> printf_;
   internal::Database db_;
   bool allow_files_ = true;
   std::string denied_;  // what UntrustedAuthorizer refused while preparing, and why

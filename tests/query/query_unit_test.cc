@@ -462,6 +462,58 @@ TEST(UntrustedQueryTest, ValuesAndMemoryStayWithinTheirLimits) {
   EXPECT_EQ(*fits, 2000000);
 }
 
+// SQLite 3.40's printf counts a precision past the value limit down before
+// it gives up (seconds in one step, which nothing interrupts): for SQL from
+// others a width or precision over the limit is an error at once, and
+// everything else is formatted by SQLite's own printf, as before.
+TEST(UntrustedQueryTest, PrintfWidthsAndPrecisionsAreBounded) {
+  QuerySources sources;
+  sources.untrusted_sql = true;
+  auto engine = QueryEngine::Open(std::move(sources));
+  ASSERT_TRUE(engine.ok()) << engine.status().ToString();
+  auto first_text = [&](const std::string& sql) -> Result<std::string> {
+    std::vector<arrow::RecordBatch> batches;
+    ZKA_RETURN_IF_ERROR((*engine)->Run(
+        sql, [](const arrow::Schema&) { return Status::Ok(); },
+        [&](const arrow::RecordBatch& b) {
+          batches.push_back(b);
+          return Status::Ok();
+        },
+        nullptr));
+    if (batches.empty()) return Status::Internal("no rows");
+    const arrow::ArrayData& column = *batches[0].columns[0];  // utf8
+    if (!arrow::IsValidAt(column, 0)) return std::string("NULL");
+    std::span<const uint8_t> bytes = arrow::BinaryValue(column, 0, /*large=*/false);
+    return std::string(bytes.begin(), bytes.end());
+  };
+  for (const char* sql :
+       {"SELECT printf('%.*c', 2000000000, 'x')", "SELECT format('%.*c', 40959321999, 'x')",
+        "SELECT printf('%d %.2000000000c', 1, 'x')", "SELECT printf('%-*s', -2000000000, 'x')"}) {
+    auto refused = first_text(sql);
+    ASSERT_FALSE(refused.ok()) << sql << " gave " << *refused;
+    EXPECT_EQ(refused.status().code(), StatusCode::kOutOfRange) << refused.status().ToString();
+    EXPECT_NE(refused.status().message().find("expected widths and precisions of at most 67108864"),
+              std::string::npos)
+        << refused.status().ToString();
+  }
+  // What fits is SQLite's own formatting, large numbers as arguments
+  // included (only widths and precisions are bounded).
+  const std::pair<const char*, const char*> formatted[] = {
+      {"SELECT format('%d-%*d|%-5s|%.3q', 7, 4, 42, 'ab', 'it''s')", "7-  42|ab   |it''"},
+      {"SELECT printf('%lld %n %% %c', 5, 'xyz')", "5  % x"},
+      {"SELECT printf('%x', 4294967299)", "100000003"},
+      {"SELECT printf(NULL, 1)", "NULL"},
+      {"SELECT printf()", "NULL"}};
+  for (const auto& [sql, expected] : formatted) {
+    auto text = first_text(sql);
+    ASSERT_TRUE(text.ok()) << sql << ": " << text.status().ToString();
+    EXPECT_EQ(*text, expected) << sql;
+  }
+  auto length = first_text("SELECT printf('%d', length(printf('%.*c', 1000000, 'x')))");
+  ASSERT_TRUE(length.ok()) << length.status().ToString();
+  EXPECT_EQ(*length, "1000000");
+}
+
 // A PRAGMA acts while SQLite prepares it, and some act on the whole
 // process: one client's `PRAGMA hard_heap_limit = 1` failed every other
 // query of the server with "out of memory". Queries a server answers may
