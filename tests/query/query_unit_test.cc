@@ -419,6 +419,20 @@ TEST_F(ArrowQueryTest, ErrorsSayWhereAndWhat) {
   EXPECT_NE(no_tree.message().find("no such table: znodes"), std::string::npos);
 }
 
+// The batches of `sql`'s result on `engine`; an error when it has no rows.
+Result<std::vector<arrow::RecordBatch>> Batches(QueryEngine& engine, const std::string& sql) {
+  std::vector<arrow::RecordBatch> batches;
+  ZKA_RETURN_IF_ERROR(engine.Run(
+      sql, [](const arrow::Schema&) { return Status::Ok(); },
+      [&](const arrow::RecordBatch& b) {
+        batches.push_back(b);
+        return Status::Ok();
+      },
+      nullptr));
+  if (batches.empty()) return Status::Internal("no rows");
+  return batches;
+}
+
 // Queries a server answers come from anyone: one line of SQL must not take
 // the server's memory. A value may not grow past the untrusted limit, and
 // SQLite's memory as a whole stops at the configured budget; either is an
@@ -431,15 +445,7 @@ TEST(UntrustedQueryTest, ValuesAndMemoryStayWithinTheirLimits) {
     sources.untrusted_sql = true;
     sources.memory_limit_bytes = memory;
     ZKA_ASSIGN_OR_RETURN(auto engine, QueryEngine::Open(std::move(sources)));
-    std::vector<arrow::RecordBatch> batches;
-    ZKA_RETURN_IF_ERROR(engine->Run(
-        sql, [](const arrow::Schema&) { return Status::Ok(); },
-        [&](const arrow::RecordBatch& b) {
-          batches.push_back(b);
-          return Status::Ok();
-        },
-        nullptr));
-    if (batches.empty()) return Status::Internal("no rows");
+    ZKA_ASSIGN_OR_RETURN(std::vector<arrow::RecordBatch> batches, Batches(*engine, sql));
     return arrow::ReadInt(arrow::FixedWidthValue(*batches[0].columns[0], 0, 8), true);
   };
   // hex(zeroblob(N)) is a string of 2N characters.
@@ -472,15 +478,7 @@ TEST(UntrustedQueryTest, PrintfWidthsAndPrecisionsAreBounded) {
   auto engine = QueryEngine::Open(std::move(sources));
   ASSERT_TRUE(engine.ok()) << engine.status().ToString();
   auto first_text = [&](const std::string& sql) -> Result<std::string> {
-    std::vector<arrow::RecordBatch> batches;
-    ZKA_RETURN_IF_ERROR((*engine)->Run(
-        sql, [](const arrow::Schema&) { return Status::Ok(); },
-        [&](const arrow::RecordBatch& b) {
-          batches.push_back(b);
-          return Status::Ok();
-        },
-        nullptr));
-    if (batches.empty()) return Status::Internal("no rows");
+    ZKA_ASSIGN_OR_RETURN(std::vector<arrow::RecordBatch> batches, Batches(**engine, sql));
     const arrow::ArrayData& column = *batches[0].columns[0];  // utf8
     if (!arrow::IsValidAt(column, 0)) return std::string("NULL");
     std::span<const uint8_t> bytes = arrow::BinaryValue(column, 0, /*large=*/false);
