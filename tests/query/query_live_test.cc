@@ -766,7 +766,8 @@ TEST_F(QueryLiveTest, UnreadableNodesOfALookupCostOneRoundTripTogether) {
 // A join's inner `parent = x` lookups, answered from the nodes the outer
 // walk kept, visit x's children only. They visited x's whole subtree (the
 // cache was ordered by path), so over a deep tree the join cost the square
-// of its depth in cached nodes, each compared along its whole path.
+// of its depth in cached nodes, each compared along its whole path. Here:
+// the join over a 4,000-deep chain is right.
 TEST_F(QueryLiveTest, ParentLookupsFromKeptNodesVisitTheChildrenOnly) {
   constexpr int kDepth = 4000;
   std::vector<std::string> chain;
@@ -794,10 +795,11 @@ TEST_F(QueryLiveTest, ParentLookupsFromKeptNodesVisitTheChildrenOnly) {
       "WHERE a.path LIKE '/chain%'");
   EXPECT_EQ(walked, (std::vector<std::vector<int64_t>>{{kDepth}}));
   EXPECT_EQ(joined, (std::vector<std::vector<int64_t>>{{kDepth - 1}}));
+  // For the reader of the log, not asserted (this machine is shared):
+  // visiting the subtrees took 6.7 s more than the walk; the children
+  // only, under 1 s. That a lookup sees the children only is PathMap's
+  // unit test (ChildrenAreTheParentsOnly).
   std::cout << "the walk took " << walk.count() << " ms, the join " << join.count() << " ms\n";
-  // Visiting the subtrees took 6.7 s more than the walk here; the lookups
-  // themselves, under 1 s.
-  EXPECT_LT(join - walk, std::chrono::milliseconds(3000));
   std::vector<std::future<Status>> deleted;
   for (auto it = chain.rbegin(); it != chain.rend(); ++it) deleted.push_back(owner_->Delete(*it));
   for (auto& done : deleted) ASSERT_TRUE(done.get().ok());
