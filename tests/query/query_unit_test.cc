@@ -486,7 +486,8 @@ TEST(UntrustedQueryTest, PrintfWidthsAndPrecisionsAreBounded) {
   };
   for (const char* sql :
        {"SELECT printf('%.*c', 2000000000, 'x')", "SELECT format('%.*c', 40959321999, 'x')",
-        "SELECT printf('%d %.2000000000c', 1, 'x')", "SELECT printf('%-*s', -2000000000, 'x')"}) {
+        "SELECT printf('%d %.2000000000c', 1, 'x')", "SELECT printf('%-*s', -2000000000, 'x')",
+        "SELECT printf('%.9223372036854775809c', 'x')"}) {
     auto refused = first_text(sql);
     ASSERT_FALSE(refused.ok()) << sql << " gave " << *refused;
     EXPECT_EQ(refused.status().code(), StatusCode::kOutOfRange) << refused.status().ToString();

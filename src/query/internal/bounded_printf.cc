@@ -1,7 +1,9 @@
 #include "query/internal/bounded_printf.h"
 
+#include <cstdint>
 #include <cstdlib>
 #include <string>
+#include <string_view>
 
 namespace zkarrow::query::internal {
 namespace {
@@ -53,7 +55,7 @@ int64_t BoundedPrintf::FirstTooWide(const unsigned char* format, int argc,
     }
     int64_t value = 0;
     for (; *at >= '0' && *at <= '9'; ++at) {
-      value = value > INT64_MAX / 10 ? INT64_MAX : value * 10 + (*at - '0');
+      value = value > (INT64_MAX - 9) / 10 ? INT64_MAX : value * 10 + (*at - '0');
     }
     return value;
   };
