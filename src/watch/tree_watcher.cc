@@ -407,9 +407,27 @@ class TreeWatcher::Impl {
     // Deepest first: each node's children in the mirror are gone by the
     // time it is deleted, so no deletion needs a scan.
     for (const std::string& path : mirror_.NotSeenIn(generation_)) {
-      ZKA_RETURN_IF_ERROR(EmitDeleted(path, client_->last_zxid()));
+      ZKA_RETURN_IF_ERROR(EmitDeleted(path, GoneBy(path)));
     }
     return Status::Ok();
+  }
+
+  // The zxid by which a node the resync's walk did not find was gone: the
+  // pzxid of its nearest ancestor the walk read, as read. A child's
+  // deletion moves its parent's pzxid, so the node (or the ancestor's child
+  // on the way to it, whose subtree went first) was deleted at or before
+  // that zxid; and a creation of the node after the walk read the ancestor
+  // has a later zxid, so the deletion's row comes before its creation's.
+  // (The walk's end would not: the creation's event is handled after the
+  // resync, with the creation's own, earlier zxid.) With no ancestor read
+  // (the root gone), the zxid the walk ended at.
+  int64_t GoneBy(std::string_view path) const {
+    for (std::optional<std::string_view> at = znodes::PathParent(path); at && InSubtree(*at);
+         at = znodes::PathParent(*at)) {
+      const Mirror::Entry* ancestor = mirror_.Find(*at);
+      if (ancestor != nullptr && ancestor->generation == generation_) return ancestor->pzxid;
+    }
+    return client_->last_zxid();
   }
 
   bool InSubtree(std::string_view path) const {

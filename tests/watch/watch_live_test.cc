@@ -544,7 +544,8 @@ TEST_F(WatchStandaloneTest, NodesChangingReadabilityShowAndHideTheirChildren) {
 }
 
 // Replays the rows of a watch on `root` into path -> mzxid, noting the
-// first row that does not apply to a tree (CheckTreeReplay's rule); holds the Run() thread inside
+// first row that does not apply to a tree (CheckTreeReplay's rule) or goes
+// back in time for its path (CheckOrder's); holds the Run() thread inside
 // Append on the row of each of `block_paths` in turn (each armed once the
 // one before it was released), so events pile up or the tree changes
 // meanwhile.
@@ -557,6 +558,15 @@ class BlockingReplaySink final : public watch::ChangeSink {
   Status Append(const watch::ChangeRow& row) override {
     std::unique_lock lock(mutex_);
     const std::string path(row.record.path);
+    // A path's rows never go back in time (CheckOrder's rule).
+    if (row.event != watch::ChangeEvent::kResync) {
+      int64_t& last = last_zxid_[path];
+      if (violation_.empty() && row.zxid < last) {
+        violation_ = std::string(watch::ChangeEventName(row.event)) + " " + path + " at zxid " +
+                     std::to_string(row.zxid) + " after a row at zxid " + std::to_string(last);
+      }
+      last = std::max(last, row.zxid);
+    }
     if (row.event == watch::ChangeEvent::kDeleted) {
       auto child = tree_.upper_bound(path + "/");
       if (violation_.empty() && child != tree_.end() && child->first.starts_with(path + "/")) {
@@ -611,6 +621,7 @@ class BlockingReplaySink final : public watch::ChangeSink {
   std::mutex mutex_;
   std::condition_variable cv_;
   std::map<std::string, int64_t> tree_;
+  std::map<std::string, int64_t> last_zxid_;  // by path: the zxid of its last row
   std::string violation_;
   size_t blocks_ = 0;  // blocks released
   bool blocked_ = false;
@@ -812,6 +823,80 @@ TEST_F(WatchStandaloneTest, NodeRecreatedBetweenThePassReadsOfItAndItsChildComes
     EXPECT_EQ(tree[path], (*stat)->mzxid) << path;
   }
   EXPECT_EQ(tree.size(), 5u) << "expected the root, hold, sentinel, node and child";
+}
+
+TEST_F(WatchStandaloneTest, NodeRecreatedAfterAResyncReadItsParentIsDeletedBeforeItsCreation) {
+  // A resync deletes the nodes its walk did not find. One deleted before
+  // the walk read its parent and created again after it is not found, and
+  // its creation's event is handled after the resync: the deletion's row
+  // must come at a zxid before that creation (by the parent's pzxid as
+  // the walk read it), not at the walk's end, which is after it.
+  const std::string root = "/resync-recreated";
+  const std::string parent = root + "/p";
+  const std::string node = parent + "/x";
+  const std::string sibling = parent + "/y";
+  const std::string elsewhere = root + "-elsewhere";
+  MustCreate(elsewhere, "e");
+  MustCreate(root, "r");
+  MustCreate(parent, "p");
+  MustCreate(node, "old");
+  MustCreate(sibling, "old");
+  // Read after the sibling, in batches of their own: the walk still has
+  // reads to send (and their replies' zxids to see) once it is let go.
+  for (int i = 0; i < 20; ++i) MustCreate(sibling + "/c" + std::to_string(i), "c");
+  watch::WatchOptions options;
+  options.client.connect_string = cluster_->ConnectString();
+  options.root = root;
+  options.nodes_per_batch = 1;
+  // The three paths the held engine collects (parent, node, sibling) are
+  // over this: the next turn is a resync.
+  options.max_backlog = 2;
+  options.flush_interval = std::chrono::milliseconds(20);
+  BlockingReplaySink sink(root, {root + "/hold", sibling});
+  watch::TreeWatcher watcher(options);
+  std::atomic<bool> stop{false};
+  Status ran = Status::Ok();
+  std::thread runner([&] { ran = watcher.Run(sink, [&] { return stop.load(); }); });
+  const bool started = sink.WaitFor(
+      [&](const auto& tree) { return tree.contains(sibling + "/c19") && tree.contains(node); });
+  bool held = false, held_in_resync = false;
+  if (started) {
+    MustCreate(root + "/hold", "h");
+    held = sink.WaitUntilBlocked();
+    EXPECT_TRUE(writer_->Delete(node).get().ok());
+    EXPECT_TRUE(writer_->SetData(sibling, "changed").get().ok());
+    sink.Release();
+    // Held on the sibling's row of the resync: the walk has read the
+    // parent's children, without the node.
+    held_in_resync = sink.WaitUntilBlocked();
+    MustCreate(node, "new");
+    // A write outside the watched tree: the replies to the walk's last
+    // reads carry its later zxid.
+    EXPECT_TRUE(writer_->SetData(elsewhere, "later").get().ok());
+    sink.Release();
+  }
+  // Its creation's row comes from the pass after the resync (no other
+  // change, so no second resync).
+  bool caught_up = false;
+  int64_t created_mzxid = -1;
+  if (held_in_resync) {
+    auto stat = writer_->Exists(node).get();
+    ASSERT_TRUE(stat.ok() && stat->has_value()) << node;
+    created_mzxid = (*stat)->mzxid;
+    caught_up = sink.WaitFor([&](const std::map<std::string, int64_t>& tree) {
+      auto reported = tree.find(node);
+      return reported != tree.end() && reported->second == created_mzxid;
+    });
+  }
+  stop = true;
+  runner.join();
+  ASSERT_TRUE(started) << "no initial rows";
+  ASSERT_TRUE(held) << "the sink never saw " << root << "/hold";
+  ASSERT_TRUE(held_in_resync) << "the sink never saw " << sibling << " changed";
+  ASSERT_TRUE(caught_up) << "the watcher did not report " << node << " created again";
+  EXPECT_TRUE(ran.ok()) << ran.ToString();
+  EXPECT_EQ(watcher.stats().resyncs, 1);
+  EXPECT_EQ(sink.violation(), "");
 }
 
 TEST_F(WatchStandaloneTest, SubtreeFoundGoneByAPassCutShortIsStillDeletedChildrenFirst) {
