@@ -380,8 +380,14 @@ Status Walk(const std::vector<zk::Client*>& sessions, const std::string& root,
   walk.root = root;
   walk.read_data = options.read_data;
   walk.read_acl = options.read_acl;
+  // Asked while the walk waits for replies too: a server that stalls sends
+  // no record to ask it at, and the client's own timeouts take a while.
+  walk.should_stop = options.stop_requested;
   znodes::WalkStats stats;
   Status walked = znodes::WalkTree(sessions, walk, sink, &stats);
+  if (!walked.ok() && options.stop_requested && options.stop_requested()) {
+    return StoppedBySignal();
+  }
   if (walked.ok() || zk::ErrorCodeOf(walked) != zk::ErrorCode::NONODE) return walked;
   // A missing node other than the root, or a root that must exist.
   if (stats.znodes > 0 || !missing_root_is_empty) return walked;

@@ -88,9 +88,9 @@ struct SourceOptions {
   // Live reads: sessions used by the walker.
   int sessions = 1;
   // Polled once per record read, and while a live source's sessions wait
-  // for a server to grant them; when it returns true, reading (or
-  // connecting) stops with kCancelled (a SIGINT during restore's read of its
-  // source).
+  // for a server to grant them or to answer the walk's reads; when it
+  // returns true, reading (or connecting) stops with kCancelled (a SIGINT
+  // during restore's read of its source).
   std::function<bool()> stop_requested;
 };
 

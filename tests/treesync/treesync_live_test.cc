@@ -7,8 +7,10 @@
 #include <sys/socket.h>
 #include <unistd.h>
 
+#include <atomic>
 #include <chrono>
 #include <filesystem>
+#include <future>
 #include <map>
 #include <regex>
 #include <string>
@@ -1299,6 +1301,50 @@ TEST_F(SharedServerTest, ASignalWhileConnectingStopsAtOnceWith128PlusTheSignal) 
   ASSERT_TRUE(children.ok()) << children.status().ToString();
   EXPECT_TRUE(children->children.empty());
   std::filesystem::remove(log);
+}
+
+// A stop asked while a connected source server stalls in the middle of a
+// walk (paused by SIGSTOP as the walk's first record arrives: the next
+// read is never answered) ends the read at once, as StoppedBySignal. It
+// used to be asked only as records arrived, so the read sat out the
+// client's own timeouts (two thirds of the session's, then reconnecting
+// to the same paused server) before the signal took effect.
+TEST_F(SharedServerTest, AStopWhileTheSourceServerStallsMidWalkEndsTheReadAtOnce) {
+  Must(client_->Create(Path("/stall"), ""));
+  for (int i = 0; i < 30; ++i) Must(client_->Create(Path("/stall/n") + std::to_string(i), "v"));
+  auto spec = treesync::ParseSource(Url("/stall"));
+  ASSERT_TRUE(spec.ok()) << spec.status().ToString();
+  treesync::SourceOptions options;
+  std::atomic<bool> stop{false};
+  options.stop_requested = [&] { return stop.load(); };
+  std::atomic<int> records{0};
+  std::atomic<bool> paused{false};
+  auto read = std::async(std::launch::async, [&] {
+    return treesync::ReadLiveSource(
+        *spec, options,
+        [&](treesync::Record) {
+          if (records++ == 0) paused = ::kill(server_->pid(0), SIGSTOP) == 0;
+          return Status::Ok();
+        },
+        nullptr);
+  });
+  const auto deadline = std::chrono::steady_clock::now() + std::chrono::seconds(30);
+  while (!paused && read.wait_for(std::chrono::milliseconds(10)) != std::future_status::ready &&
+         std::chrono::steady_clock::now() < deadline) {
+  }
+  stop = true;
+  // Well within the client's read timeout (20 s of the default 30 s session).
+  const bool ended = read.wait_for(std::chrono::seconds(10)) == std::future_status::ready;
+  if (paused) {
+    ASSERT_EQ(::kill(server_->pid(0), SIGCONT), 0);
+  }
+  const Status result = read.get();
+  ASSERT_TRUE(paused) << "the walk's first record never came: " << result.ToString();
+  EXPECT_TRUE(ended) << "the stop waited for the server";
+  EXPECT_EQ(result.code(), StatusCode::kCancelled) << result.ToString();
+  EXPECT_NE(result.message().find("stopped by SIGINT or SIGTERM"), std::string::npos)
+      << result.ToString();
+  EXPECT_LT(records.load(), 31) << "the whole tree was read before the stop";
 }
 
 // The summary's "N of M source znodes" counts source znodes, each once: a
