@@ -15,7 +15,9 @@
 // - paused znodes responses keep their copies for the response cache
 //   within its budget;
 // - a client killed mid-download does not disturb the server; SIGTERM ends
-//   it cleanly with live streams open.
+//   it cleanly with live streams open;
+// - on a kept connection, a delete after a query that waited for its
+//   worker is answered (not left unanswered for a browser to send again).
 #include <gtest/gtest.h>
 #include <netinet/in.h>
 #include <signal.h>
@@ -1310,6 +1312,148 @@ TEST_F(ServeTest, ClientKilledMidDownloadLeavesTheServerServing) {
   EXPECT_TRUE(Zkarrow("get " + flight_ + "/znodes?path=/ryw -o " + out.string()).ok());
   EXPECT_EQ(CurlStatus(http_ + "/metrics", dir / "metrics.txt"), 200);
   EXPECT_NE(ReadText(dir / "metrics.txt").find("zkarrow_mirror_zxid "), std::string::npos);
+}
+
+// One kept-alive connection, as a browser keeps it: requests one after
+// another, each reply read whole (Content-Length or chunked).
+class KeptConnection {
+ public:
+  explicit KeptConnection(int port) {
+    fd_ = ::socket(AF_INET, SOCK_STREAM, 0);
+    sockaddr_in address{};
+    address.sin_family = AF_INET;
+    address.sin_port = htons(static_cast<uint16_t>(port));
+    address.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
+    connected_ = ::connect(fd_, reinterpret_cast<sockaddr*>(&address), sizeof(address)) == 0;
+  }
+  ~KeptConnection() { Close(); }
+  bool connected() const { return connected_; }
+  void Close() {
+    if (fd_ >= 0) ::close(fd_);
+    fd_ = -1;
+  }
+
+  // POSTs `body` to `target`; the whole reply, or what came of it before
+  // the server closed the connection ("" for nothing).
+  std::string Post(const std::string& target, const std::string& content_type,
+                   const std::string& body) {
+    const std::string request =
+        "POST " + target + " HTTP/1.1\r\nHost: 127.0.0.1\r\nContent-Type: " + content_type +
+        "\r\nContent-Length: " + std::to_string(body.size()) + "\r\n\r\n" + body;
+    return Exchange(request, Complete);
+  }
+
+  // GETs `target`; the reply's headers, or what came before the server
+  // closed the connection.
+  std::string GetHeaders(const std::string& target) {
+    return Exchange("GET " + target + " HTTP/1.1\r\nHost: 127.0.0.1\r\n\r\n",
+                    [](const std::string& reply) { return reply.find("\r\n\r\n") != reply.npos; });
+  }
+
+ private:
+  std::string Exchange(const std::string& request, bool (*done)(const std::string&)) {
+    if (::send(fd_, request.data(), request.size(), MSG_NOSIGNAL) !=
+        static_cast<ssize_t>(request.size())) {
+      return "";
+    }
+    std::string reply;
+    while (!done(reply)) {
+      char buffer[1 << 16];
+      const ssize_t n = ::recv(fd_, buffer, sizeof(buffer), 0);
+      if (n <= 0) break;
+      reply.append(buffer, static_cast<size_t>(n));
+    }
+    return reply;
+  }
+
+  static bool Complete(const std::string& reply) {
+    const size_t head_end = reply.find("\r\n\r\n");
+    if (head_end == std::string::npos) return false;
+    const std::string head = reply.substr(0, head_end);
+    if (head.find("Transfer-Encoding: chunked") != std::string::npos) {
+      return reply.size() >= 5 && reply.compare(reply.size() - 5, 5, "0\r\n\r\n") == 0;
+    }
+    const size_t length = head.find("Content-Length: ");
+    return length != std::string::npos &&
+           reply.size() - head_end - 4 >= std::stoul(head.substr(length + 16));
+  }
+
+  int fd_ = -1;
+  bool connected_ = false;
+};
+
+// A query's response waits for its worker, so the server watches the
+// connection for the client's hangup. That watch must neither close the
+// connection when the next request comes (a delete, done and left
+// unanswered: a browser sends it again, and the second answers NONODE) nor
+// keep later responses on the connection from being watched (a client gone
+// from a live stream).
+TEST_F(ServeTest, ARequestAfterAQueryOnAKeptConnectionIsAnswered) {
+  const fs::path dir = Dir("kept-connection");
+  MustCreate("/kept", "");
+  MustCreate("/kept/a", "");
+  const fs::path ports = dir / "ports.json";
+  auto server = ZkarrowProcess::Start(
+      "serve",
+      {"--zk", cluster_->ConnectString(), "--path", "/kept", "--http", "127.0.0.1:0", "--store",
+       (dir / "store").string(), "--ports-file", ports.string(), "--allow-writes"},
+      dir / "serve.err");
+  ASSERT_TRUE(server.ok()) << server.status().ToString();
+  const auto deadline = std::chrono::steady_clock::now() + std::chrono::seconds(60);
+  while (!fs::exists(ports) && std::chrono::steady_clock::now() < deadline &&
+         (*server)->Running()) {
+    std::this_thread::sleep_for(std::chrono::milliseconds(50));
+  }
+  ASSERT_TRUE(fs::exists(ports)) << ReadText(dir / "serve.err");
+  const int port = nlohmann::json::parse(ReadText(ports))["http"].get<int>();
+  const std::string http = "http://127.0.0.1:" + std::to_string(port);
+  bool ready = false;
+  while (!ready && std::chrono::steady_clock::now() < deadline) {
+    ready = CurlStatus(http + "/healthz", dir / "health.txt") == 200;
+    if (!ready) std::this_thread::sleep_for(std::chrono::milliseconds(100));
+  }
+  ASSERT_TRUE(ready) << ReadText(dir / "serve.err");
+
+  KeptConnection connection(port);
+  ASSERT_TRUE(connection.connected());
+  // Counting a million rows keeps the worker busy past the response's
+  // first look for a message, so the response waits.
+  const std::string counted = connection.Post(
+      "/query", "text/plain",
+      "WITH RECURSIVE c(x) AS (SELECT 1 UNION ALL SELECT x + 1 FROM c WHERE x < 1000000) "
+      "SELECT count(*) FROM c");
+  ASSERT_EQ(counted.rfind("HTTP/1.1 200 OK\r\n", 0), 0u) << counted;
+  const std::string deleted = connection.Post("/actions/delete", "application/json",
+                                              R"({"path": "/kept/a", "version": 0})");
+  EXPECT_EQ(deleted.rfind("HTTP/1.1 200 OK\r\n", 0), 0u) << "the delete's reply: " << deleted;
+  EXPECT_NE(deleted.find(R"({"path":"/kept/a"})"), std::string::npos) << deleted;
+  auto gone = writer_->Exists("/kept/a").get();
+  ASSERT_TRUE(gone.ok()) << gone.status().ToString();
+  EXPECT_FALSE(gone->has_value()) << "/kept/a is still there after the delete's reply";
+  const std::string synced = connection.Post("/actions/sync", "application/json", "0");
+  EXPECT_EQ(synced.rfind("HTTP/1.1 200 OK\r\n", 0), 0u) << "the third request's reply: " << synced;
+  // A later response is watched again: a client gone from a live stream on
+  // this connection, with nothing to send on a quiet tree, is noticed.
+  const std::string changes = connection.GetHeaders("/changes");
+  EXPECT_EQ(changes.rfind("HTTP/1.1 200 OK\r\n", 0), 0u) << changes;
+  connection.Close();
+  auto streams = [&]() -> int64_t {
+    const fs::path file = dir / "metrics.txt";
+    if (CurlStatus(http + "/metrics", file) != 200) return -1;
+    const std::string text = ReadText(file);
+    const std::string key = "\nzkarrow_http_streams ";
+    const size_t at = text.find(key);
+    return at == std::string::npos ? -1 : std::atoll(text.c_str() + at + key.size());
+  };
+  const auto noticed_by = std::chrono::steady_clock::now() + std::chrono::seconds(30);
+  while (streams() != 0 && std::chrono::steady_clock::now() < noticed_by) {
+    std::this_thread::sleep_for(std::chrono::milliseconds(50));
+  }
+  EXPECT_EQ(streams(), 0) << "the live stream of a client gone is still open";
+
+  auto stopped = (*server)->Stop(std::chrono::seconds(30));
+  ASSERT_TRUE(stopped.ok()) << stopped.status().ToString();
+  EXPECT_EQ(*stopped, 0) << ReadText(dir / "serve.err");
 }
 
 // A second server with TLS on both listeners and a bearer token from a

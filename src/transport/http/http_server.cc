@@ -733,6 +733,7 @@ class Connection final : public ConnectionBase {
     upload_parser_.reset();
     must_close_ = false;
     route_ = "other";
+    ++request_;
     Lowest().expires_after(limits().idle_timeout);
     bhttp::async_read_header(
         stream_, buffer_, *header_parser_,
@@ -1247,16 +1248,22 @@ class Connection final : public ConnectionBase {
   // would be noticed only at the next write, holding a stream slot until
   // then. So the socket is watched for turning readable, without reading
   // (bytes stay for TLS and for a next request): readable with nothing to
-  // read is the client's end. Once per connection: after bytes arrived a
-  // second watch would fire at once.
+  // read is the client's end. Once per response: after bytes arrived a
+  // second watch would fire at once. A watch outlives its response, to be
+  // ended by the next request's bytes, which the read of that request may
+  // have taken by then: so it acts for its own response only. (Acting for a
+  // later one closed the connection with that request handled and not
+  // answered; a browser sends a request lost on a kept connection again,
+  // and a delete ran twice.)
   void WatchForHangup() {
-    if (hangup_watched_) return;
-    hangup_watched_ = true;
+    if (hangup_watched_for_ == request_) return;
+    hangup_watched_for_ = request_;
     Lowest().socket().async_wait(
-        tcp::socket::wait_read, [self = Self()](boost::system::error_code ec) {
+        tcp::socket::wait_read, [self = Self(), request = request_](boost::system::error_code ec) {
           // Cancelled: by a write's timeout (whose handler reports it) or by
           // Close().
           if (self->closed_ || ec == asio::error::operation_aborted) return;
+          if (self->request_ != request) return;
           boost::system::error_code available_ec;
           size_t available = self->Lowest().socket().available(available_ec);
           if (!ec && !available_ec && available > 0) return;
@@ -1327,6 +1334,7 @@ class Connection final : public ConnectionBase {
   bool keep_alive_ = false;
 
   // The request being served.
+  uint64_t request_ = 0;  // its number on this connection, from 1
   std::optional<bhttp::request_parser<bhttp::empty_body>> header_parser_;
   std::optional<bhttp::request_parser<bhttp::string_body>> body_parser_;
   std::string method_;
@@ -1341,7 +1349,7 @@ class Connection final : public ConnectionBase {
   bool stream_ended_ = false;
   bool headers_sent_ = false;
   bool waiting_ = false;
-  bool hangup_watched_ = false;
+  uint64_t hangup_watched_for_ = 0;  // the request whose response is watched
   bool stream_keep_alive_ = false;
   std::string header_text_;  // rendered, not yet written
   FrameCollector frames_;
