@@ -491,6 +491,43 @@ try {
   await editor.waitForFunction(() => document.querySelector('#node-path').textContent === '/kafka', null, { timeout: 5000 });
   equal(readData('/kafka/made-in-the-browser'), '(none)', 'the node deleted in the browser is gone for kazoo');
 
+  // The editor acts on the node it names, at the version it showed: opened
+  // to delete one node, it still deletes that one after another node was
+  // selected. While a newly selected node is read (its query held here),
+  // nothing of the previous one stands for it: Edit and Delete would act on
+  // it at the previous node's version.
+  const [editA, editB] = ['/webui-edit-a', '/webui-edit-b'];
+  kazoo('create', editA, 'a');
+  kazoo('create', editB, 'b');
+  await editor.fill('#filter', '/webui-edit-*');
+  await editor.waitForSelector(rowSelector(editB), { timeout: 10000 });
+  await editor.click(rowSelector(editA) + ' .name');
+  await editor.waitForFunction((p) => document.querySelector('#node-path').textContent === p &&
+    document.querySelector('#node-data').textContent === 'a' &&
+    !document.querySelector('#node-actions').hidden, editA, { timeout: 5000 });
+  await editor.click('#edit-delete');
+  const heldQueries = [];
+  let holdQueries = true;
+  await editor.route('**/query', (route) => (holdQueries ? heldQueries.push(route) : route.continue()));
+  await editor.click(rowSelector(editB) + ' .name');
+  await editor.waitForFunction(() => document.querySelector('#node-path').textContent === '/webui-edit-b');
+  equal(JSON.stringify(await editor.evaluate(() => [document.querySelector('#node-actions').hidden,
+                                                    document.querySelector('#node-data').textContent])),
+        JSON.stringify([true, '']), 'Edit and Delete hidden, no data shown, while a newly selected node is read');
+  holdQueries = false;
+  for (const route of heldQueries) await route.continue();
+  await editor.unroute('**/query');
+  await editor.waitForFunction(() => document.querySelector('#node-data').textContent === 'b' &&
+    !document.querySelector('#node-actions').hidden, null, { timeout: 5000 });
+  dialogs.length = 0;
+  await editor.click('#editor-apply');
+  await editor.waitForFunction(() => document.querySelector('#node-path').textContent === '/', null, { timeout: 5000 })
+    .catch(async () => { throw new Error('the delete did not finish: ' + await editor.textContent('#editor-result')); });
+  equal(dialogs.join(' / '), 'Really delete ' + editA + '?', 'the confirmation names the node the editor named');
+  equal(readData(editA), '(none)', 'the node the editor named is deleted');
+  equal(readData(editB), 'b', 'the node selected later is left');
+  kazoo('delete', editB);
+
   // ---------------------------------------------------------- names that hide characters
   // A zero-width space makes a second /webui-cfg, a right-to-left override
   // makes "abc\u202etxt.exe" read as "abcexe.txt": the page shows each such

@@ -3,7 +3,8 @@
 // processes (read-only, and --allow-writes) behind one bearer token, Debian's
 // Chromium driven by playwright-core (browser_test.mjs), kazoo for changes.
 // The script checks the tree, a node, live changes, null data (apart from
-// empty data), SQL, downloads, the write refusal, a conflicting edit,
+// empty data), SQL, downloads, the write refusal, a conflicting edit, an
+// editor acting on the node it names after another was selected,
 // names holding characters that do not show (shown as tokens, acted on as
 // they are), names mixing scripts or not in NFC (marked) and a reload after the server went away;
 // screenshots go to the build directory (webui-artifacts/). ZKARROW_WEBUI_NODES sets the tree's

@@ -1014,6 +1014,17 @@
     if (id !== undefined && path !== node.path) {
       treemap.focus = (tree.kids[id] && tree.kids[id].length) || tree.parent[id] < 0 ? id : tree.parent[id];
     }
+    if (path !== node.path) {
+      // Until this node is read, nothing of the previous one stands for it:
+      // not its data, stat and ACL, nor its version, at which Edit and
+      // Delete would act on this node.
+      node.row = null;
+      node.acl = null;
+      renderData();
+      renderStat();
+      renderAcl();
+      updateEditButtons();
+    }
     node.path = path;
     view.selected = id === undefined ? -1 : id;
     scheduleRender();
@@ -1508,7 +1519,9 @@
 
   // ------------------------------------------------------------ editing
 
-  const writes = { allowed: false, mode: null };
+  // target: the node the open editor names and the version it shows, what
+  // Apply acts on (another node may be selected meanwhile).
+  const writes = { allowed: false, mode: null, target: null };
 
   async function loadWriteMode() {
     try {
@@ -1525,11 +1538,12 @@
 
   function openEditor(mode) {
     writes.mode = mode;
+    const version = node.row ? node.row.version : -1;
+    writes.target = { path: node.path, version: Number(version) };
     $('editor').hidden = false;
     $('editor-result').textContent = '';
     $('editor-name').hidden = mode !== 'create';
     $('editor-data').hidden = mode === 'delete';
-    const version = node.row ? node.row.version : -1;
     const path = shownName(node.path);
     const title = $('editor-title');
     if (mode === 'set') title.replaceChildren('Set the data of ', path, ' at version ' + version);
@@ -1544,15 +1558,16 @@
 
   async function applyEdit() {
     const mode = writes.mode;
-    const body = { path: node.path };
+    const { path, version } = writes.target;
+    const body = { path };
     let what;
-    if (mode === 'set') { body.data = $('editor-data').value; body.version = Number(node.row.version); what = 'set the data of ' + shownText(node.path); }
+    if (mode === 'set') { body.data = $('editor-data').value; body.version = version; what = 'set the data of ' + shownText(path); }
     if (mode === 'create') {
-      body.path = (node.path === '/' ? '' : node.path) + '/' + $('editor-name').value;
+      body.path = (path === '/' ? '' : path) + '/' + $('editor-name').value;
       body.data = $('editor-data').value;
       what = 'create ' + shownText(body.path);
     }
-    if (mode === 'delete') { body.version = Number(node.row.version); what = 'delete ' + shownText(node.path); }
+    if (mode === 'delete') { body.version = version; what = 'delete ' + shownText(path); }
     if (!window.confirm('Really ' + what + '?')) return;
     const action = { set: 'set_data', create: 'create', delete: 'delete' }[mode];
     try {
@@ -1567,7 +1582,7 @@
       $('editor-result').className = '';
       $('editor-result').textContent = 'done at zxid 0x' + BigInt(answer.zxid || 0).toString(16);
       $('editor').hidden = true;
-      selectPath(mode === 'create' ? body.path : mode === 'delete' ? parentPath(node.path) : node.path);
+      selectPath(mode === 'create' ? body.path : mode === 'delete' ? parentPath(path) : path);
     } catch (e) {
       $('editor-result').className = 'error';
       $('editor-result').replaceChildren(shownName((e.status === 409 ? 'conflict: ' : '') + e.message, true));
