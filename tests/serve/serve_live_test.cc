@@ -1325,6 +1325,10 @@ class KeptConnection {
     address.sin_port = htons(static_cast<uint16_t>(port));
     address.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
     connected_ = ::connect(fd_, reinterpret_cast<sockaddr*>(&address), sizeof(address)) == 0;
+    // A server that neither answers nor closes fails the exchange instead
+    // of holding the test.
+    const timeval timeout{.tv_sec = 60, .tv_usec = 0};
+    ::setsockopt(fd_, SOL_SOCKET, SO_RCVTIMEO, &timeout, sizeof(timeout));
   }
   ~KeptConnection() { Close(); }
   bool connected() const { return connected_; }
