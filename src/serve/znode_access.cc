@@ -154,7 +154,9 @@ Result<std::string> ZnodeAccess::Do(std::string_view action, std::string_view bo
     failed = created.status();
   } else {
     failed = client->Delete(request.path, *request.version).get();
-    if (failed.ok()) return json({{"path", request.path}}).dump();
+    // A delete's reply has no stat: the zxid to `sync` to, for a read that
+    // sees it, is that of the reply (the server's at or past the delete).
+    if (failed.ok()) return json({{"path", request.path}, {"zxid", client->last_zxid()}}).dump();
   }
   // A lost session: the next write connects again. Whether this one
   // happened is unknown, which the client is told.

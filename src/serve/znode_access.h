@@ -11,8 +11,9 @@
 //   delete    {"path": "/a/b", "version": 0}
 // Data is UTF-8 text (what the page edits). Paths must lie in the served
 // subtree. The answer is {"path": P, "zxid": Z, "version": V} (delete:
-// without the stat ZooKeeper does not return), Z the write's zxid, for a
-// `sync` that makes the write visible in the served state.
+// without the version: ZooKeeper returns no stat), Z the write's zxid (a
+// delete's: its reply's, at or past the delete), for a `sync` that makes
+// the write visible in the served state.
 #pragma once
 
 #include <memory>
