@@ -568,6 +568,29 @@ TEST_F(HttpTest, ClientGetsTheTableWithItsEndOfStreamMarker) {
   EXPECT_EQ(read.compression, arrow::ipc::Compression::kNone);
 }
 
+// A response that is not an Arrow stream (the listing at /, /metrics, the
+// web UI's page) fails the Get with what it is, not as IPC read from text
+// ("message metadata of 1868833084 bytes"); the connection serves on.
+TEST_F(HttpTest, ClientGetOfAResponseThatIsNotArrowSaysWhatItIs) {
+  StartServer();
+  auto client = Client();
+  ASSERT_NE(client, nullptr);
+  const std::vector<std::pair<Resource, std::string>> responses = {
+      {Resource{{}, {}}, "application/json"}, {Resource{{"metrics"}, {}}, "text/"}};
+  for (const auto& [resource, type] : responses) {
+    auto stream = client->Get(resource, {});
+    ASSERT_FALSE(stream.ok()) << resource.ToTarget();
+    EXPECT_EQ(stream.status().code(), StatusCode::kInvalidData) << stream.status().ToString();
+    EXPECT_NE(stream.status().message().find("expected an Arrow IPC stream"), std::string::npos)
+        << stream.status().ToString();
+    EXPECT_NE(stream.status().message().find("found '" + type), std::string::npos)
+        << stream.status().ToString();
+  }
+  auto stream = client->Get(Resource{{"znodes"}, {}}, {});
+  ASSERT_TRUE(stream.ok()) << stream.status().ToString();
+  EXPECT_EQ(ReadStream(std::move(*stream)).rows, TableRows());
+}
+
 // Large reads in the middle of a chunk go from the socket straight into the
 // caller's buffer, small ones through the connection's buffer: mixed, they
 // must still give the body byte for byte.

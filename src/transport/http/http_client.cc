@@ -689,6 +689,18 @@ Result<std::unique_ptr<arrow::InputStream>> HttpClient::Get(const Resource& reso
     Connection::Release(std::move(connection));
     return StatusFromErrorResponse(status, body);
   }
+  // A page, JSON or text (the web UI at /, /healthz, /datasets, a proxy's
+  // page) read as IPC fails on a nonsense message length: say what it is.
+  const beast::string_view header = parser->get()[bhttp::field::content_type];
+  const std::string_view content_type(header.data(), header.size());
+  if (!IsArrowStreamType(content_type)) {
+    Connection::Release(std::move(connection));
+    return Status::InvalidData("GET " + resource.ToTarget() + ": expected an Arrow IPC stream (" +
+                               std::string(kArrowStreamType) + "), found " +
+                               (content_type.empty() ? std::string("no Content-Type")
+                                                     : "'" + std::string(content_type) + "'") +
+                               ": not an Arrow resource");
+  }
   connection->NoDeadline();
   return std::unique_ptr<arrow::InputStream>(
       new ResponseStream(std::move(connection), std::move(parser)));

@@ -229,6 +229,10 @@ std::string AcceptFor(arrow::ipc::Compression compression) {
   return accept + ", " + std::string(kJsonType);
 }
 
+bool IsArrowStreamType(std::string_view content_type) {
+  return Lower(Trim(content_type.substr(0, content_type.find(';')))) == kArrowStreamType;
+}
+
 Result<std::string> StreamInfoToJson(const StreamInfo& info) {
   ZKA_ASSIGN_OR_RETURN(json object, InfoObject(info));
   return object.dump(-1, ' ', false, json::error_handler_t::replace);

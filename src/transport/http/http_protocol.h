@@ -41,6 +41,10 @@ arrow::ipc::Compression CompressionFromAccept(std::string_view accept);
 // The Accept header a client sends for `compression`.
 std::string AcceptFor(arrow::ipc::Compression compression);
 
+// Whether a Content-Type header names an Arrow IPC stream (parameters such
+// as codecs aside): what a response's body must be before it is read as one.
+bool IsArrowStreamType(std::string_view content_type);
+
 // A StreamInfo as one JSON object: "target", "schema" (fields as text, for
 // people), "schema_ipc" (the schema message, base64, for programs),
 // "total_records", "total_bytes", and the app_metadata_json object's
