@@ -40,6 +40,13 @@ int RunSelf(const std::vector<std::string>& args) {
 int Fail(const Status& status) { return ReportFailure("demo", status); }
 
 int RunDemo(const DemoArgs& args) {
+  // The demo narrates on stdout and then inspects the table from its file:
+  // a table on stdout would come out mixed with the narration.
+  if (args.output == "-") {
+    return ReportUsageError("demo",
+                            "-o - is not for the demo, which prints its steps on stdout; give a "
+                            "file name (default zkarrow-demo.arrow), or use snapshot -o -");
+  }
   std::printf("== Starting a private ZooKeeper (Debian's zookeeper package) on 127.0.0.1...\n");
   std::fflush(stdout);
   auto cluster = zkserver::ZooKeeperCluster::Start({});

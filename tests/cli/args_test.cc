@@ -1,5 +1,6 @@
-// `zkarrow snapshot` refuses contradictory or malformed arguments with exit
-// status 2 and a message that says what to do, before touching any output.
+// zkarrow's verbs refuse contradictory or malformed arguments with exit
+// status 2 and a message that says what to do, before touching any output
+// or waiting on a server.
 #include <gtest/gtest.h>
 
 #include <filesystem>
@@ -11,18 +12,22 @@ namespace zkarrow {
 namespace {
 
 struct Outcome {
-  std::string output;
+  std::string output;  // stdout and stderr
   int exit_code;
 };
 
-Outcome RunSnapshot(const std::string& args) {
-  auto output = testing::RunCommand(std::string(ZKARROW_BINARY) + " snapshot " + args +
+// `zkarrow ARGS`, bounded: a command that waits instead of refusing its
+// arguments is killed (exit 124).
+Outcome RunZkarrow(const std::string& args) {
+  auto output = testing::RunCommand("timeout 30 " + std::string(ZKARROW_BINARY) + " " + args +
                                     " 2>&1; echo \"exit=$?\"");
   EXPECT_TRUE(output.ok()) << output.status().ToString();
   std::string text = output.ok() ? *output : "";
   size_t at = text.rfind("exit=");
   return {text, at == std::string::npos ? -1 : std::stoi(text.substr(at + 5))};
 }
+
+Outcome RunSnapshot(const std::string& args) { return RunZkarrow("snapshot " + args); }
 
 TEST(SnapshotArgsTest, NeedsExactlyOneSource) {
   Outcome none = RunSnapshot("-o /dev/null");
@@ -55,6 +60,15 @@ TEST(SnapshotArgsTest, EmptyOutputNameIsRefused) {
   Outcome outcome = RunSnapshot("--zk 127.0.0.1:1 -o ''");
   EXPECT_EQ(outcome.exit_code, 2) << outcome.output;
   EXPECT_NE(outcome.output.find("-o needs a file name"), std::string::npos) << outcome.output;
+}
+
+// The demo narrates on stdout: a table there would be mixed with its text.
+TEST(DemoArgsTest, StdoutIsRefused) {
+  Outcome outcome = RunZkarrow("demo -o -");
+  EXPECT_EQ(outcome.exit_code, 2) << outcome.output;
+  EXPECT_NE(outcome.output.find("zkarrow demo: -o - is not for the demo"), std::string::npos)
+      << outcome.output;
+  EXPECT_EQ(outcome.output.find("Starting"), std::string::npos) << outcome.output;
 }
 
 }  // namespace
