@@ -111,8 +111,8 @@ Status RunDiff(const DiffArgs& args, treesync::DiffCounts* counts) {
     return UsageError(
         "diff's sources name their ensembles (zk://HOST:PORT/path): --zk is not used");
   }
-  ZKA_ASSIGN_OR_RETURN(treesync::SourceSpec a, treesync::ParseSource(args.a));
-  ZKA_ASSIGN_OR_RETURN(treesync::SourceSpec b, treesync::ParseSource(args.b));
+  ZKA_ASSIGN_OR_RETURN(treesync::SourceSpec a, ParseSourceArgument(args.a));
+  ZKA_ASSIGN_OR_RETURN(treesync::SourceSpec b, ParseSourceArgument(args.b));
   ZKA_ASSIGN_OR_RETURN(treesync::SourceOptions options, MakeSourceOptions(args.connection));
   options.read_acl = !args.no_acl;
   options.sessions = args.sessions;
@@ -163,6 +163,12 @@ std::string DiffCountsText(const treesync::DiffCounts& counts) {
     first = false;
   }
   return text;
+}
+
+Result<treesync::SourceSpec> ParseSourceArgument(const std::string& text) {
+  Result<treesync::SourceSpec> spec = treesync::ParseSource(text);
+  if (!spec.ok()) return UsageError(spec.status().message());
+  return spec;
 }
 
 Result<treesync::SourceOptions> MakeSourceOptions(const ZkConnectionArgs& connection) {

@@ -29,6 +29,7 @@
 #include "cli/stop_signal.h"
 #include "cli/zk_connection.h"
 #include "coord/discovery.h"
+#include "zk/connect_string.h"
 
 namespace zkarrow::cli {
 namespace {
@@ -150,9 +151,13 @@ Result<std::pair<std::string, transport::Resource>> ParseZkUrl(const std::string
     return UsageError(url + ": expected zk://HOST:PORT[,HOST:PORT...]/RESOURCE, e.g. " +
                       "zk://127.0.0.1:2181/datasets/NAME");
   }
+  const std::string hosts(rest.substr(0, slash));
+  if (Result<zk::ConnectString> parsed = zk::ParseConnectString(hosts); !parsed.ok()) {
+    return UsageError(url + ": " + parsed.status().message());
+  }
   Result<transport::Resource> resource = transport::ParseTarget(rest.substr(slash));
   if (!resource.ok()) return UsageError(url + ": " + resource.status().message());
-  return std::pair{std::string(rest.substr(0, slash)), std::move(*resource)};
+  return std::pair{hosts, std::move(*resource)};
 }
 
 Status RunGet(const GetArgs& args) {

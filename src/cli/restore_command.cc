@@ -86,8 +86,8 @@ Status Restore(const std::string& verb, const RestoreArgs& args) {
     return UsageError("the target names its ensemble (zk://HOST:PORT/path): --zk is not used");
   }
   ZKA_ASSIGN_OR_RETURN(treesync::RestoreMode mode, ParseMode(args.mode));
-  ZKA_ASSIGN_OR_RETURN(treesync::SourceSpec source, treesync::ParseSource(args.source));
-  ZKA_ASSIGN_OR_RETURN(treesync::SourceSpec target, treesync::ParseSource(args.target));
+  ZKA_ASSIGN_OR_RETURN(treesync::SourceSpec source, ParseSourceArgument(args.source));
+  ZKA_ASSIGN_OR_RETURN(treesync::SourceSpec target, ParseSourceArgument(args.target));
   if (target.kind != treesync::SourceSpec::Kind::kLive) {
     return UsageError("the target must be a live subtree, zk://HOST:PORT[,...]/path, not '" +
                       args.target + "'");

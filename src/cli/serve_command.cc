@@ -153,6 +153,7 @@ Status RunServe(const ServeArgs& args) {
   if (args.tls_cert.empty() != args.tls_key.empty()) {
     return UsageError("--tls-cert and --tls-key go together");
   }
+  ZKA_RETURN_IF_ERROR(CheckZnodePath(args.path, "--path"));
   if (!args.tls_key.empty()) ZKA_RETURN_IF_ERROR(CheckSecretFile(args.tls_key, "--tls-key"));
   transport::ServerOptions base;
   base.tls_cert_file = args.tls_cert;

@@ -166,6 +166,7 @@ int RunSnapshot(const SnapshotArgs& args) {
         "--path, --no-data, --acl, --max-depth, --exclude, --auth, --auth-file and --sessions "
         "apply to live reads (--zk); --data-dir always reads the whole tree with data and ACLs");
   }
+  if (Status path = CheckZnodePath(args.path, "--path"); !path.ok()) return Fail(path);
   // Offline the rows come as fast as memory allows, and copying the output
   // into the page cache, then writing it back at the fsync, was the larger
   // part of a run; a live walk waits on the ensemble instead.

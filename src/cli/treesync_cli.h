@@ -46,6 +46,10 @@ class DiffOutput {
 // Counts per change as "added 3, data 1" ("no differences" when none).
 std::string DiffCountsText(const treesync::DiffCounts& counts);
 
+// A source or target as given on the command line (a file, zk://HOST:PORT/path,
+// datadir:DIR[@ZXID]); a malformed one is the user's argument, a UsageError.
+Result<treesync::SourceSpec> ParseSourceArgument(const std::string& text);
+
 // Options for reading a source given on the command line (credentials and
 // session timeout for zk://).
 Result<treesync::SourceOptions> MakeSourceOptions(const ZkConnectionArgs& connection);

@@ -8,6 +8,7 @@
 #include "cli/report.h"
 #include "cli/secret_file.h"
 #include "cli/zk_client_config.h"
+#include "zk/connect_string.h"
 
 namespace zkarrow::cli {
 namespace {
@@ -174,6 +175,12 @@ bool HasIdentity(const zk::ClientOptions& options) {
 
 Result<zk::ClientOptions> MakeClientOptions(const ZkConnectionArgs& args) {
   zk::ClientOptions options;
+  if (!args.zk.empty()) {
+    if (Result<zk::ConnectString> parsed = zk::ParseConnectString(args.zk); !parsed.ok()) {
+      return UsageError("--zk " + args.zk + ": " + parsed.status().message() +
+                        "; expected HOST:PORT[,HOST:PORT...][/chroot]");
+    }
+  }
   options.connect_string = args.zk;
   options.session_timeout = std::chrono::milliseconds(args.session_timeout_ms);
   if (HasCredentials(args)) ::prctl(PR_SET_DUMPABLE, 0, 0, 0, 0);
@@ -219,6 +226,12 @@ Result<zk::ClientOptions> MakeClientOptions(const ZkConnectionArgs& args) {
   }
   ZKA_ASSIGN_OR_RETURN(options.sasl, MakeSaslOptions(args, config));
   return options;
+}
+
+Status CheckZnodePath(const std::string& path, std::string_view option) {
+  Status valid = zk::ValidatePath(path);
+  if (!valid.ok()) return UsageError(std::string(option) + ": " + valid.message());
+  return Status::Ok();
 }
 
 Result<std::vector<std::unique_ptr<zk::Client>>> ConnectSessions(const zk::ClientOptions& options,

@@ -17,6 +17,7 @@
 #include <CLI/CLI.hpp>
 #include <memory>
 #include <string>
+#include <string_view>
 #include <utility>
 #include <vector>
 
@@ -82,9 +83,13 @@ bool HasIdentity(const zk::ClientOptions& options);
 // Client options from the arguments: credentials from --auth, $ZKARROW_AUTH
 // and --auth-file (checked: a regular file, not readable by others), the
 // session timeout, TLS and SASL (from the options over --zk-config).
-// Malformed arguments are UsageErrors. Makes the process non-dumpable when
-// credentials are loaded.
+// Malformed arguments (--zk's connect string included) are UsageErrors.
+// Makes the process non-dumpable when credentials are loaded.
 Result<zk::ClientOptions> MakeClientOptions(const ZkConnectionArgs& args);
+
+// Checks a znode path given as `option` (--path): absolute, without empty,
+// "." or ".." names or a trailing '/'; else a UsageError saying so.
+Status CheckZnodePath(const std::string& path, std::string_view option);
 
 // Connects `count` sessions to the ensemble.
 Result<std::vector<std::unique_ptr<zk::Client>>> ConnectSessions(const zk::ClientOptions& options,

@@ -71,5 +71,44 @@ TEST(DemoArgsTest, StdoutIsRefused) {
   EXPECT_EQ(outcome.output.find("Starting"), std::string::npos) << outcome.output;
 }
 
+// A malformed --path is refused before connecting (no server listens on
+// port 1): it was a failed run (exit 1) after the connect's wait, or, in
+// serve, a server that retried it for ever.
+TEST(ZnodePathArgsTest, MalformedPathIsAUsageError) {
+  const std::filesystem::path store =
+      std::filesystem::temp_directory_path() / "zkarrow-args-test-store";
+  for (const std::string& command :
+       {std::string("snapshot --zk 127.0.0.1:1 -o /dev/null --path sub"),
+        std::string("watch --zk 127.0.0.1:1 -o /dev/null --path /sub/"),
+        "serve --zk 127.0.0.1:1 --http 127.0.0.1:0 --store " + store.string() + " --path /a//b"}) {
+    Outcome outcome = RunZkarrow(command);
+    EXPECT_EQ(outcome.exit_code, 2) << command << ": " << outcome.output;
+    EXPECT_NE(outcome.output.find(": --path: invalid znode path"), std::string::npos)
+        << command << ": " << outcome.output;
+  }
+  std::filesystem::remove_all(store);
+}
+
+// A connect string or a source that cannot be parsed is the user's
+// argument, whichever verb and wherever it is written (--zk, a zk:// URL,
+// datadir:DIR@ZXID): exit 2, as snapshot's --zxid, not 1 (or diff's 4).
+TEST(SourceArgsTest, MalformedConnectStringsAndSourcesAreUsageErrors) {
+  for (const char* command : {
+           "snapshot --zk 127.0.0.1:99999 -o /dev/null",
+           "query 'SELECT 1' --zk 127.0.0.1:99999",
+           "get zk://127.0.0.1:99999/datasets/x -o /dev/null",
+           "diff zk://127.0.0.1:1/a zk://127.0.0.1:1/a/",
+           "diff datadir:/tmp@0x1g datadir:/tmp",
+           "restore datadir:/tmp zk://127.0.0.1:99999/a",
+           "copy zk://127.0.0.1:0/a zk://127.0.0.1:1/b",
+       }) {
+    Outcome outcome = RunZkarrow(command);
+    EXPECT_EQ(outcome.exit_code, 2) << command << ": " << outcome.output;
+    EXPECT_TRUE(outcome.output.find("bad port") != std::string::npos ||
+                outcome.output.find("expected") != std::string::npos)
+        << command << ": " << outcome.output;
+  }
+}
+
 }  // namespace
 }  // namespace zkarrow
