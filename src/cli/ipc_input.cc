@@ -9,6 +9,7 @@
 #include <vector>
 
 #include "arrow/io.h"
+#include "cli/report.h"
 
 namespace zkarrow::cli {
 namespace {
@@ -67,6 +68,10 @@ Result<std::unique_ptr<IpcInput>> IpcInput::Open(const std::string& source,
   const bool regular = source != "-" && std::filesystem::is_regular_file(source, error);
   if (source != "-" && !regular && !std::filesystem::exists(source, error)) {
     return Status::IoError(source + ": no such file");
+  }
+  // Read, a directory fails with EISDIR, which names neither it nor the fix.
+  if (source != "-" && std::filesystem::is_directory(source, error)) {
+    return UsageError(source + " is a directory; name an Arrow IPC file or stream");
   }
 
   if (regular) {

@@ -224,6 +224,19 @@ TEST_F(ArrowCommandsTest, MissingFileIsNamed) {
   }
 }
 
+// Read, a directory failed with "read: Is a directory", naming neither it
+// nor what to give instead.
+TEST_F(ArrowCommandsTest, DirectoryIsNamed) {
+  for (const char* verb : {"inspect", "cat", "convert"}) {
+    RunResult run = Zkarrow(std::string(verb) + " " + dir_.string() +
+                            (verb == std::string("convert") ? " " + PathOf("out") : ""));
+    EXPECT_EQ(run.exit_code, 2) << verb;
+    EXPECT_NE(run.err.find(dir_.string() + " is a directory; name an Arrow IPC file or stream"),
+              std::string::npos)
+        << verb << ": " << run.err;
+  }
+}
+
 TEST_F(ArrowCommandsTest, NotArrowIsSaid) {
   const std::string path = PathOf("notes.txt");
   std::ofstream(path) << "hello, this is not Arrow\n";
