@@ -31,6 +31,8 @@ Result<transport::ServerUrl> ParseUrlArgument(const std::string& url) {
 Result<std::unique_ptr<transport::ArrowClient>> ConnectRemote(const transport::ServerUrl& url,
                                                               const RemoteArgs& args,
                                                               std::function<bool()> interrupted) {
+  // The command's one-line message says why a call failed.
+  transport::flight::DropGrpcLogs();
   transport::ClientOptions options;
   options.host = url.host;
   options.port = url.port;

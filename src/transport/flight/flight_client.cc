@@ -1,5 +1,6 @@
 #include "transport/flight/flight_client.h"
 
+#include <grpc/support/log.h>
 #include <grpcpp/grpcpp.h>
 
 #include <algorithm>
@@ -231,6 +232,10 @@ class FlightClient::Impl {
   RawDoGet do_get_;
   std::shared_ptr<QueuePool> queues_ = std::make_shared<QueuePool>();
 };
+
+void DropGrpcLogs() {
+  gpr_set_log_function([](gpr_log_func_args*) {});
+}
 
 FlightClient::FlightClient(std::unique_ptr<Impl> impl) : impl_(std::move(impl)) {}
 FlightClient::~FlightClient() = default;

@@ -24,6 +24,13 @@ namespace zkarrow::transport::flight {
 // "/datasets/NAME"); Flight has no delete call of its own.
 inline constexpr std::string_view kDropAction = "drop";
 
+// Drops gRPC's own log lines for the rest of the process. A command-line
+// client reports a failed call in a message of its own (a refused TLS
+// handshake included); gRPC printed its internals beside it ("E1204 ...
+// ssl_transport_security.cc:1501] Handshake failed with fatal error ...").
+// Not for servers, whose operators read those lines.
+void DropGrpcLogs();
+
 class FlightClient final : public ArrowClient {
  public:
   // Opens a channel to options.host:options.port (TLS when options.tls,
