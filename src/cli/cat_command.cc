@@ -12,6 +12,7 @@
 #include "cli/choice_option.h"
 #include "cli/commands.h"
 #include "cli/ipc_input.h"
+#include "cli/output_target.h"
 
 namespace zkarrow::cli {
 namespace {
@@ -74,11 +75,10 @@ Status Cat(const CatArgs& args) {
     printer->Print(projected, rows);
     remaining -= rows;
     // Stop at the first failed write (a full disk, a closed pipe).
-    if (!std::cout.flush()) return Status::IoError("writing to stdout failed");
+    ZKA_RETURN_IF_ERROR(FlushStdout());
   }
   printer->Finish();
-  if (!std::cout.flush()) return Status::IoError("writing to stdout failed");
-  return Status::Ok();
+  return FlushStdout();
 }
 
 }  // namespace

@@ -9,6 +9,7 @@
 
 #include "cli/choice_option.h"
 #include "cli/commands.h"
+#include "cli/output_target.h"
 #include "cli/stop_signal.h"
 #include "cli/treesync_cli.h"
 
@@ -97,9 +98,7 @@ std::string SummaryLine(const treesync::DiffRow& row) {
 Status WriteText(OutputTarget* target, const std::string& text) {
   if (target == nullptr) {
     std::cout << text;
-    std::cout.flush();
-    if (!std::cout) return Status::IoError("writing to stdout failed");
-    return Status::Ok();
+    return FlushStdout();
   }
   ZKA_RETURN_IF_ERROR(target->stream().Write(
       std::span(reinterpret_cast<const uint8_t*>(text.data()), text.size())));

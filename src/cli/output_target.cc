@@ -12,6 +12,7 @@
 #include <cstdio>
 #include <cstring>
 #include <deque>
+#include <iostream>
 #include <mutex>
 #include <thread>
 #include <vector>
@@ -375,6 +376,12 @@ Status OutputTarget::Commit() {
     ::close(dir_fd);
   }
   return Status::Ok();
+}
+
+Status FlushStdout() {
+  if (std::cout.flush()) return Status::Ok();
+  if (errno == EPIPE) return Status::FromErrno(errno, "stdout: the reader closed the pipe");
+  return Status::IoError("writing to stdout failed");
 }
 
 }  // namespace zkarrow::cli

@@ -196,9 +196,7 @@ Status Query(const QueryArgs& args) {
       ZKA_RETURN_IF_ERROR(target->Commit());
     }
   }
-  std::cout.flush();
-  if (!std::cout) return Status::IoError("writing to stdout failed");
-  return Status::Ok();
+  return FlushStdout();
 }
 
 }  // namespace

@@ -18,6 +18,7 @@
 #include "arrow/ipc/reader.h"
 #include "arrow/ipc/writer.h"
 #include "arrow/record_batch_builder.h"
+#include "datadir_files.h"
 #include "support/prerequisite.h"
 
 namespace zkarrow::cli {
@@ -44,6 +45,34 @@ RunResult Zkarrow(const std::string& args) {
   while ((n = std::fread(chunk.data(), 1, chunk.size(), pipe)) > 0) run.out.append(chunk.data(), n);
   const int status = pclose(pipe);
   run.exit_code = WIFEXITED(status) ? WEXITSTATUS(status) : -1;
+  std::ifstream err(err_file);
+  run.err.assign(std::istreambuf_iterator<char>(err), {});
+  fs::remove(err_file);
+  return run;
+}
+
+// Runs `zkarrow ARGS` with stdout a pipe whose reader is already gone, as
+// `zkarrow cat FILE | head` is once head has exited.
+RunResult ZkarrowIntoClosedPipe(const std::string& args) {
+  RunResult run;
+  int ends[2];
+  if (::pipe(ends) != 0) return run;
+  ::close(ends[0]);
+  const fs::path err_file =
+      fs::temp_directory_path() / ("zkarrow_pipe_err_" + std::to_string(getpid()));
+  const std::string command =
+      "exec " + std::string(ZKARROW_BINARY) + " " + args + " 2>" + err_file.string();
+  const pid_t pid = ::fork();
+  if (pid == 0) {
+    ::dup2(ends[1], STDOUT_FILENO);
+    ::execl("/bin/sh", "sh", "-c", command.c_str(), static_cast<char*>(nullptr));
+    ::_exit(127);
+  }
+  ::close(ends[1]);
+  int status = 0;
+  if (pid > 0 && ::waitpid(pid, &status, 0) == pid && WIFEXITED(status)) {
+    run.exit_code = WEXITSTATUS(status);
+  }
   std::ifstream err(err_file);
   run.err.assign(std::istreambuf_iterator<char>(err), {});
   fs::remove(err_file);
@@ -234,6 +263,26 @@ TEST_F(ArrowCommandsTest, DirectoryIsNamed) {
     EXPECT_NE(run.err.find(dir_.string() + " is a directory; name an Arrow IPC file or stream"),
               std::string::npos)
         << verb << ": " << run.err;
+  }
+}
+
+// The README's promise for `zkarrow cat FILE | head`: exit 1 saying the
+// reader closed the pipe (it said "writing to stdout failed"); query's and
+// diff's text on stdout the same (diff's failures exit 4).
+TEST_F(ArrowCommandsTest, AReaderThatClosedThePipeIsSaid) {
+  const std::string path = PathOf("in.arrow");
+  WriteSample(path, /*file=*/true, Compression::kNone);
+  const fs::path data_dir = dir_ / "data";
+  fs::create_directories(data_dir / "version-2");
+  znodes::testing::WriteFile(data_dir / "version-2" / "snapshot.0",
+                             znodes::testing::SnapshotFile({}, {{.path = ""}, {.path = "/a"}}));
+  const std::string tree = "datadir:" + data_dir.string();
+  for (const std::string& args : {"cat " + path, std::string("query 'SELECT 1' --format csv"),
+                                  "diff " + tree + " " + tree + " --format table"}) {
+    RunResult run = ZkarrowIntoClosedPipe(args);
+    EXPECT_EQ(run.exit_code, args.starts_with("diff") ? 4 : 1) << args << ": " << run.err;
+    EXPECT_NE(run.err.find("the reader closed the pipe"), std::string::npos)
+        << args << ": " << run.err;
   }
 }
 
