@@ -12,6 +12,7 @@
 #include "cli/choice_option.h"
 #include "cli/commands.h"
 #include "cli/ipc_input.h"
+#include "cli/number_checks.h"
 #include "cli/output_target.h"
 
 namespace zkarrow::cli {
@@ -95,8 +96,7 @@ void RegisterCatCommand(CLI::App& app, CommandRunner& runner) {
       "Binary in table and csv: printable ASCII as is, other bytes as \\xNN.");
   command->add_option("FILE", args->source, "Arrow IPC file or stream; - for stdin")->required();
   AddChoiceOption(*command, "--format", args->format, kOutputFormats, "Output format");
-  command->add_option("--limit", args->limit, "Print at most N rows")
-      ->check(CLI::NonNegativeNumber);
+  command->add_option("--limit", args->limit, "Print at most N rows")->check(kNonNegative);
   command->add_option("--columns", args->columns, "Only these columns, in this order: a,b,c")
       ->delimiter(',');
   command->add_option("--max-width", args->max_width, "Table: widest cell, in characters")

@@ -23,6 +23,7 @@
 #include "cli/heap_policy.h"
 #include "cli/ipc_input.h"
 #include "cli/ipc_options.h"
+#include "cli/number_checks.h"
 #include "cli/output_target.h"
 #include "cli/progress_line.h"
 #include "cli/remote.h"
@@ -255,7 +256,7 @@ void RegisterGetCommand(CLI::App& app, CommandRunner& runner) {
       ->add_option("--for", args->for_seconds,
                    "Stop reading a changes stream after this many seconds (other responses "
                    "stopped by it fail and write nothing)")
-      ->check(CLI::PositiveNumber);
+      ->check(kPositive);
   AddRemoteOptions(*command, args->remote);
   AddIpcInputOptions(*command, args->read_options);
   command

@@ -9,6 +9,7 @@
 #include <vector>
 
 #include "arrow/io.h"
+#include "cli/number_checks.h"
 #include "cli/report.h"
 
 namespace zkarrow::cli {
@@ -51,12 +52,12 @@ void AddIpcInputOptions(CLI::App& command, arrow::ipc::IpcReadOptions& options) 
       .add_option("--max-batch-bytes", options.max_batch_bytes,
                   "Largest record batch accepted: its stored body, and separately what decoding "
                   "it allocates (decompressed and realigned buffers), in bytes")
-      ->check(CLI::PositiveNumber)
+      ->check(kPositive)
       ->default_str(std::to_string(arrow::ipc::kDefaultMaxBatchBytes));
   command
       .add_option("--max-dictionary-bytes", options.max_dictionary_bytes,
                   "Memory the input's dictionaries may take together (deltas included), in bytes")
-      ->check(CLI::PositiveNumber)
+      ->check(kPositive)
       ->default_str(std::to_string(arrow::ipc::kDefaultMaxDictionaryBytes));
 }
 

@@ -15,6 +15,7 @@
 #include "arrow/ipc/writer.h"
 #include "cli/commands.h"
 #include "cli/ipc_input.h"
+#include "cli/number_checks.h"
 #include "cli/progress_line.h"
 #include "cli/remote.h"
 #include "serve/dataset_store.h"
@@ -150,7 +151,7 @@ void RegisterPutCommand(CLI::App& app, CommandRunner& runner) {
       ->add_option("--if-version", args->if_version,
                    "Store only if the current version is this one (0: the name must be new); "
                    "else fail with a conflict")
-      ->check(CLI::NonNegativeNumber);
+      ->check(kNonNegative);
   AddRemoteOptions(*command, args->remote);
   AddIpcInputOptions(*command, args->read_options);
   command->callback([args, &runner] { runner = [args] { return Finish("put", RunPut(*args)); }; });

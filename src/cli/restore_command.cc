@@ -7,6 +7,7 @@
 #include <string>
 
 #include "cli/commands.h"
+#include "cli/number_checks.h"
 #include "cli/progress_line.h"
 #include "cli/stop_signal.h"
 #include "cli/treesync_cli.h"
@@ -214,7 +215,7 @@ void AddRestoreOptions(CLI::App& command, RestoreArgs& args) {
   command.add_flag("--acl", args.acl, "Restore ACLs; fail if the source has none");
   command.add_flag("--no-acl", args.no_acl, "Leave ACLs alone (created nodes get world:anyone)");
   command.add_option("--in-flight", args.in_flight, "multi batches in flight")
-      ->check(CLI::PositiveNumber)
+      ->check(kPositive)
       ->default_str("8");
   command
       .add_option("--max-request-bytes", args.max_request_bytes,
@@ -222,7 +223,7 @@ void AddRestoreOptions(CLI::App& command, RestoreArgs& args) {
       ->check(CLI::Range(int64_t{64 << 10}, int64_t{1} << 30))
       ->default_str(std::to_string(zk::ClientOptions{}.max_request_bytes));
   command.add_option("--batch-ops", args.batch_ops, "Operations per multi at most")
-      ->check(CLI::PositiveNumber)
+      ->check(kPositive)
       ->default_str("1000");
   AddSourceSessionsOption(command, args.sessions)
       ->default_str(std::to_string(treesync::kAclReadSessions) + " reading ACLs, 1 with --no-acl");

@@ -13,6 +13,7 @@
 #include "cli/commands.h"
 #include "cli/heap_policy.h"
 #include "cli/ipc_options.h"
+#include "cli/number_checks.h"
 #include "cli/output_target.h"
 #include "cli/progress_line.h"
 #include "zk/client.h"
@@ -209,7 +210,7 @@ void RegisterSnapshotCommand(CLI::App& app, CommandRunner& runner) {
                     "Write path, name and parent as utf8_view (Arrow format 1.4; off by "
                     "default: every reader reads utf8, see the README's measurements)");
   command->add_option("--max-depth", args->max_depth, "Levels below --path to read")
-      ->check(CLI::NonNegativeNumber);
+      ->check(kNonNegative);
   command->add_option("--exclude", args->excludes,
                       "Glob on the absolute path; prunes matching subtrees (repeatable)");
   command->add_option("--sessions", args->sessions, "ZooKeeper sessions to read with")

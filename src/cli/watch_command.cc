@@ -21,6 +21,7 @@
 #include "cli/choice_option.h"
 #include "cli/commands.h"
 #include "cli/ipc_options.h"
+#include "cli/number_checks.h"
 #include "cli/progress_line.h"
 #include "cli/stop_signal.h"
 #include "cli/zk_connection.h"
@@ -417,8 +418,7 @@ void RegisterWatchCommand(CLI::App& app, CommandRunner& runner) {
   command->add_option("--flush-ms", args->flush_ms, "Write buffered rows at least this often")
       ->check(CLI::Range(1, 600000))
       ->default_str("100");
-  command->add_option("--for", args->for_seconds, "Stop after this many seconds")
-      ->check(CLI::PositiveNumber);
+  command->add_option("--for", args->for_seconds, "Stop after this many seconds")->check(kPositive);
   auto* rows = command
                    ->add_option("--rotate-rows", args->rotate_rows,
                                 "Close the output file once it holds N rows (the next one "

@@ -5,6 +5,8 @@
 
 #include <filesystem>
 #include <string>
+#include <utility>
+#include <vector>
 
 #include "support/znode_rows.h"
 
@@ -106,6 +108,28 @@ TEST(SourceArgsTest, MalformedConnectStringsAndSourcesAreUsageErrors) {
     EXPECT_EQ(outcome.exit_code, 2) << command << ": " << outcome.output;
     EXPECT_TRUE(outcome.output.find("bad port") != std::string::npos ||
                 outcome.output.find("expected") != std::string::npos)
+        << command << ": " << outcome.output;
+  }
+}
+
+// Numbers out of their range are refused in words; CLI11's own checks said
+// "Value 0 not in range 0.000000 to 179769313486231570814527...".
+TEST(NumberArgsTest, SignIsCheckedInWords) {
+  for (const auto& [command, expected] : std::vector<std::pair<std::string, std::string>>{
+           {"watch --zk 127.0.0.1:1 -o /dev/null --for 0",
+            "--for: expected a number > 0, found '0'"},
+           {"cat /dev/null --limit -2", "--limit: expected a number >= 0, found '-2'"},
+           {"snapshot --zk 127.0.0.1:1 -o /dev/null --max-depth -1",
+            "--max-depth: expected a number >= 0"},
+           {"restore datadir:/tmp zk://127.0.0.1:1/a --in-flight 0",
+            "--in-flight: expected a number > 0"},
+           {"get http://127.0.0.1:1/znodes -o /dev/null --for nan", "--for: expected a number > 0"},
+       }) {
+    Outcome outcome = RunZkarrow(command);
+    EXPECT_EQ(outcome.exit_code, 2) << command << ": " << outcome.output;
+    EXPECT_NE(outcome.output.find(expected), std::string::npos)
+        << command << ": " << outcome.output;
+    EXPECT_EQ(outcome.output.find("179769"), std::string::npos)
         << command << ": " << outcome.output;
   }
 }
