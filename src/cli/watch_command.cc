@@ -315,6 +315,11 @@ Status RunWatch(const WatchArgs& args) {
       return UsageError("--rotate-rows/--rotate-seconds write files; -o - (stdout) cannot rotate");
     }
     ZKA_RETURN_IF_ERROR(CheckRotationPattern(args.output));
+  } else if (std::error_code error;
+             args.output != "-" && std::filesystem::is_directory(args.output, error)) {
+    // Checked before the connect and the initial read, after which the
+    // output is opened.
+    return UsageError("-o " + args.output + " is a directory; name a file");
   }
   watch::WatchOptions options;
   ZKA_ASSIGN_OR_RETURN(options.client, MakeClientOptions(args.connection));

@@ -112,6 +112,18 @@ TEST(SourceArgsTest, MalformedConnectStringsAndSourcesAreUsageErrors) {
   }
 }
 
+// As every other output: watch said "I/O error: opening /tmp: Is a
+// directory" and exited 1.
+TEST(OutputArgsTest, DirectoryIsRefused) {
+  for (const char* command : {"watch --zk 127.0.0.1:1 -o /tmp", "snapshot --zk 127.0.0.1:1 -o /tmp",
+                              "query 'SELECT 1' -o /tmp"}) {
+    Outcome outcome = RunZkarrow(command);
+    EXPECT_EQ(outcome.exit_code, 2) << command << ": " << outcome.output;
+    EXPECT_NE(outcome.output.find("-o /tmp is a directory; name a file"), std::string::npos)
+        << command << ": " << outcome.output;
+  }
+}
+
 // Numbers out of their range are refused in words; CLI11's own checks said
 // "Value 0 not in range 0.000000 to 179769313486231570814527...".
 TEST(NumberArgsTest, SignIsCheckedInWords) {
