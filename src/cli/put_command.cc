@@ -112,7 +112,7 @@ Status RunPut(const PutArgs& args) {
   ZKA_ASSIGN_OR_RETURN(auto input, IpcInput::Open(args.source, args.read_options));
   ZKA_ASSIGN_OR_RETURN(auto client, ConnectRemote(url, args.remote));
   ZKA_ASSIGN_OR_RETURN(auto upload, ReencodingStream::Open(*input));
-  ProgressLine progress("bytes");
+  ProgressLine progress("rows");
   int64_t sent = 0;
   auto started = std::chrono::steady_clock::now();
   ZKA_ASSIGN_OR_RETURN(transport::StreamInfo stored,

@@ -1032,6 +1032,13 @@ TEST_F(ServeTest, DatasetsRoundTripOverBothProtocolsAndReplaceAtomically) {
   EXPECT_EQ(CurlStatus("-T " + source.string() + " " + http_ + "/datasets/..%2Fescape",
                        dir / "bad-name.json"),
             400);
+  // On a terminal (script(1) gives it one) the progress line counts the
+  // rows sent and their bytes; it called the rows "bytes" ("50 bytes  6.8 kB").
+  auto shown = RunCommand("script -qec '" + std::string(ZKARROW_BINARY) + " put " +
+                          source.string() + " " + http_ + "/datasets/progress' /dev/null");
+  ASSERT_TRUE(shown.ok()) << shown.status().ToString();
+  EXPECT_NE(shown->find(" rows  "), std::string::npos) << *shown;
+  EXPECT_EQ(shown->find(" bytes  "), std::string::npos) << *shown;
   // Drop, then it is gone.
   EXPECT_EQ(CurlStatus("-X DELETE " + http_ + "/datasets/tree-v1", dir / "drop.json"), 204);
   EXPECT_EQ(CurlStatus(http_ + "/datasets/tree-v1", dir / "gone.json"), 404);
