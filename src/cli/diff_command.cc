@@ -176,6 +176,11 @@ Result<treesync::SourceOptions> MakeSourceOptions(const ZkConnectionArgs& connec
   return options;
 }
 
+void AddSourceConnectionOptions(CLI::App& command, ZkConnectionArgs& connection) {
+  AddZkConnectionOptions(command, connection, /*zk_required=*/false, ZkTlsNames::kAlsoUnprefixed);
+  command.get_option("--zk")->group("");  // an empty group hides it
+}
+
 CLI::Option* AddSourceSessionsOption(CLI::App& command, int& sessions) {
   // More sessions read a live source's ACLs faster: treesync::kAclReadSessions says why.
   return command.add_option("--sessions", sessions, "ZooKeeper sessions reading each live source")
@@ -282,8 +287,7 @@ void RegisterDiffCommand(CLI::App& app, CommandRunner& runner) {
   command->add_option("--exclude", args->excludes,
                       "Prune subtrees whose path (relative to the root) matches this fnmatch "
                       "pattern; repeatable");
-  AddZkConnectionOptions(*command, args->connection, /*zk_required=*/false,
-                         ZkTlsNames::kAlsoUnprefixed);
+  AddSourceConnectionOptions(*command, args->connection);
   command->callback([args, &runner] {
     runner = [args] {
       treesync::DiffCounts counts;

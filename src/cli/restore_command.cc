@@ -230,8 +230,7 @@ void AddRestoreOptions(CLI::App& command, RestoreArgs& args) {
   command.add_option("-o,--output", args.output, "With --dry-run: output file, or - for stdout")
       ->default_str("-");
   AddDiffFormatOption(command, args.format);
-  AddZkConnectionOptions(command, args.connection, /*zk_required=*/false,
-                         ZkTlsNames::kAlsoUnprefixed);
+  AddSourceConnectionOptions(command, args.connection);
 }
 
 int RunRestore(const std::string& verb, const RestoreArgs& args) {

@@ -54,6 +54,11 @@ Result<treesync::SourceSpec> ParseSourceArgument(const std::string& text);
 // session timeout for zk://).
 Result<treesync::SourceOptions> MakeSourceOptions(const ZkConnectionArgs& connection);
 
+// The connection options for the sources' ensembles (credentials, TLS,
+// SASL). The sources name their ensembles (zk://HOST:PORT/path), so --zk is
+// taken only to be refused with that advice, and --help does not offer it.
+void AddSourceConnectionOptions(CLI::App& command, ZkConnectionArgs& connection);
+
 // --format for diff rows: summary|table|json|arrow.
 CLI::Option* AddDiffFormatOption(CLI::App& command, DiffFormat& format);
 

@@ -112,6 +112,22 @@ TEST(SourceArgsTest, MalformedConnectStringsAndSourcesAreUsageErrors) {
   }
 }
 
+// diff, restore and copy take their ensembles from zk:// sources: --help
+// offered --zk ("Live ensemble: HOST:PORT..."), which they refuse.
+TEST(SourceArgsTest, HelpDoesNotOfferTheRefusedZkOption) {
+  for (const char* verb : {"diff", "restore", "copy"}) {
+    Outcome help = RunZkarrow(std::string(verb) + " --help");
+    EXPECT_EQ(help.exit_code, 0) << verb << ": " << help.output;
+    EXPECT_EQ(help.output.find("--zk TEXT"), std::string::npos) << verb << ": " << help.output;
+    EXPECT_NE(help.output.find("--auth-file"), std::string::npos) << verb << ": " << help.output;
+    Outcome given =
+        RunZkarrow(std::string(verb) + " datadir:/tmp zk://127.0.0.1:1/a --zk 127.0.0.1:1");
+    EXPECT_EQ(given.exit_code, 2) << verb << ": " << given.output;
+    EXPECT_NE(given.output.find("--zk is not used"), std::string::npos)
+        << verb << ": " << given.output;
+  }
+}
+
 // As every other output: watch said "I/O error: opening /tmp: Is a
 // directory" and exited 1.
 TEST(OutputArgsTest, DirectoryIsRefused) {
