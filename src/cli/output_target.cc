@@ -379,7 +379,11 @@ Status OutputTarget::Commit() {
 }
 
 Status FlushStdout() {
-  if (std::cout.flush()) return Status::Ok();
+  // Both buffers: with sync_with_stdio(false) std::cout has its own, and
+  // query --explain prints with printf.
+  const bool written =
+      static_cast<bool>(std::cout.flush()) && std::fflush(stdout) == 0 && std::ferror(stdout) == 0;
+  if (written) return Status::Ok();
   if (errno == EPIPE) return Status::FromErrno(errno, "stdout: the reader closed the pipe");
   return Status::IoError("writing to stdout failed");
 }

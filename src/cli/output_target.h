@@ -67,10 +67,10 @@ class OutputTarget {
   bool committed_ = false;
 };
 
-// Flushes std::cout (the text outputs: cat, query's and diff's formats):
-// OK, or an IoError that says, as OutputTarget's writes do, when the reader
-// closed the pipe (the failed write left EPIPE in errno; SIGPIPE is
-// ignored).
+// Flushes std::cout and C's stdout (the text outputs: cat, query's and
+// diff's formats, query --explain): OK, or an IoError that says, as
+// OutputTarget's writes do, when the reader closed the pipe (the failed
+// write left EPIPE in errno; SIGPIPE is ignored).
 Status FlushStdout();
 
 }  // namespace zkarrow::cli
