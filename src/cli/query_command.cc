@@ -11,7 +11,6 @@
 #include <iostream>
 #include <map>
 #include <memory>
-#include <optional>
 #include <streambuf>
 #include <string>
 #include <vector>
@@ -23,6 +22,7 @@
 #include "cli/ipc_options.h"
 #include "cli/output_target.h"
 #include "cli/remote.h"
+#include "cli/snapshot_command.h"
 #include "cli/zk_connection.h"
 #include "query/query_engine.h"
 #include "query/server_tables.h"
@@ -42,7 +42,7 @@ struct QueryArgs {
   std::vector<std::string> files;
   ZkConnectionArgs connection;
   std::string data_dir;
-  std::optional<int64_t> zxid;
+  std::string zxid;  // decimal or 0x hex; empty: the newest state
   std::string server;
   RemoteArgs remote;
   std::string output = "-";
@@ -125,7 +125,9 @@ Status Query(const QueryArgs& args) {
   }
   if (!args.data_dir.empty()) {
     sources.data_dir = args.data_dir;
-    sources.zxid = args.zxid;
+    if (!args.zxid.empty()) {
+      ZKA_ASSIGN_OR_RETURN(sources.zxid, ParseZxid(args.zxid));
+    }
   }
   std::unique_ptr<transport::ArrowClient> client;
   std::unique_ptr<query::ServerTables> server;
@@ -224,7 +226,7 @@ void RegisterQueryCommand(CLI::App& app, CommandRunner& runner) {
   command->add_option("--data-dir", args->data_dir,
                       "ZooKeeper's data directory (offline; also gives the txns table)");
   command->add_option("--zxid", args->zxid,
-                      "With --data-dir: the tree as of this zxid (0x hex ok)");
+                      "With --data-dir: the tree as of this zxid (decimal or 0x hex)");
   command->add_option("--server", args->server,
                       "A zkarrow serve URL (grpc://HOST:PORT or http://HOST:PORT): its znodes "
                       "and datasets");
@@ -245,7 +247,7 @@ void RegisterQueryCommand(CLI::App& app, CommandRunner& runner) {
       if (tree_sources > 1) {
         return ReportUsageError("query", "use one of --zk, --data-dir and --server");
       }
-      if (args->zxid && args->data_dir.empty()) {
+      if (!args->zxid.empty() && args->data_dir.empty()) {
         return ReportUsageError("query", "--zxid needs --data-dir");
       }
       Status status = Query(*args);

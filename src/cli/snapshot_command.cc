@@ -23,9 +23,7 @@
 #include "znodes/znode_table_writer.h"
 
 namespace zkarrow::cli {
-namespace {
 
-// "1234" or "0x4d2": the forms ZooKeeper's logs and tools print.
 Result<int64_t> ParseZxid(const std::string& text) {
   const bool hex = text.size() > 2 && text[0] == '0' && (text[1] == 'x' || text[1] == 'X');
   std::string_view digits = std::string_view(text).substr(hex ? 2 : 0);
@@ -37,6 +35,8 @@ Result<int64_t> ParseZxid(const std::string& text) {
   }
   return zxid;
 }
+
+namespace {
 
 int Fail(const Status& status) { return ReportFailure("snapshot", status); }
 

@@ -11,6 +11,11 @@
 
 namespace zkarrow::cli {
 
+// A --zxid as ZooKeeper's logs and tools print it, "1234" or "0x4d2";
+// anything else (a negative, an overflow, a typo) is a UsageError naming it.
+// snapshot's and query's --zxid.
+Result<int64_t> ParseZxid(const std::string& text);
+
 struct SnapshotArgs {
   ZkConnectionArgs connection;  // live: --zk and credentials
   std::string data_dir;

@@ -73,6 +73,24 @@ TEST(DemoArgsTest, StdoutIsRefused) {
   EXPECT_EQ(outcome.output.find("Starting"), std::string::npos) << outcome.output;
 }
 
+// query's --zxid is snapshot's: a negative one was taken (and looked for
+// as 0xfffffffffffffffb), an overflowing one too (exit 0), a typo got
+// CLI11's "Could not convert: --zxid = 0x1g".
+TEST(SnapshotArgsTest, QueryTakesTheSameZxids) {
+  for (const char* zxid : {"-5", "99999999999999999999", "0x1g"}) {
+    Outcome outcome =
+        RunZkarrow(std::string("query 'SELECT 1' --data-dir /tmp --format csv --zxid ") + zxid);
+    EXPECT_EQ(outcome.exit_code, 2) << zxid << ": " << outcome.output;
+    EXPECT_NE(outcome.output.find(std::string("zkarrow query: --zxid wants a zxid in decimal or "
+                                              "0x hex, not '") +
+                                  zxid + "'"),
+              std::string::npos)
+        << outcome.output;
+  }
+  Outcome hex = RunZkarrow("query 'SELECT 1' --data-dir /tmp --format csv --zxid 0x10");
+  EXPECT_EQ(hex.exit_code, 0) << hex.output;
+}
+
 // A malformed --path is refused before connecting (no server listens on
 // port 1): it was a failed run (exit 1) after the connect's wait, or, in
 // serve, a server that retried it for ever.
