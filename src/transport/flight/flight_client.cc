@@ -5,6 +5,7 @@
 
 #include <algorithm>
 #include <chrono>
+#include <cstdlib>
 #include <functional>
 #include <memory>
 #include <mutex>
@@ -234,6 +235,9 @@ class FlightClient::Impl {
 };
 
 void DropGrpcLogs() {
+  // Asked for by name (GRPC_VERBOSITY=debug, to see a connection's steps):
+  // kept.
+  if (std::getenv("GRPC_VERBOSITY") != nullptr) return;
   gpr_set_log_function([](gpr_log_func_args*) {});
 }
 

@@ -28,7 +28,8 @@ inline constexpr std::string_view kDropAction = "drop";
 // client reports a failed call in a message of its own (a refused TLS
 // handshake included); gRPC printed its internals beside it ("E1204 ...
 // ssl_transport_security.cc:1501] Handshake failed with fatal error ...").
-// Not for servers, whose operators read those lines.
+// Not for servers, whose operators read those lines; not when
+// GRPC_VERBOSITY is set, which asks for them.
 void DropGrpcLogs();
 
 class FlightClient final : public ArrowClient {
