@@ -79,6 +79,17 @@ std::string ReadText(const fs::path& path) {
 
 bool HaveCurl() { return ::access("/usr/bin/curl", X_OK) == 0; }
 
+// The ports a `zkarrow serve` started with --ports-file listens on, once
+// it wrote them (a bounded wait); null when it exited or never did.
+nlohmann::json WaitForPorts(ZkarrowProcess& server, const fs::path& ports) {
+  const auto deadline = std::chrono::steady_clock::now() + std::chrono::seconds(60);
+  while (!fs::exists(ports) && std::chrono::steady_clock::now() < deadline && server.Running()) {
+    std::this_thread::sleep_for(std::chrono::milliseconds(50));
+  }
+  if (!fs::exists(ports)) return nullptr;
+  return nlohmann::json::parse(ReadText(ports));
+}
+
 class ServeTest : public ::testing::Test {
  protected:
   static void SetUpTestSuite() {
@@ -1410,14 +1421,11 @@ TEST_F(ServeTest, ARequestAfterAQueryOnAKeptConnectionIsAnswered) {
        (dir / "store").string(), "--ports-file", ports.string(), "--allow-writes"},
       dir / "serve.err");
   ASSERT_TRUE(server.ok()) << server.status().ToString();
-  const auto deadline = std::chrono::steady_clock::now() + std::chrono::seconds(60);
-  while (!fs::exists(ports) && std::chrono::steady_clock::now() < deadline &&
-         (*server)->Running()) {
-    std::this_thread::sleep_for(std::chrono::milliseconds(50));
-  }
-  ASSERT_TRUE(fs::exists(ports)) << ReadText(dir / "serve.err");
-  const int port = nlohmann::json::parse(ReadText(ports))["http"].get<int>();
+  const nlohmann::json listening = WaitForPorts(**server, ports);
+  ASSERT_FALSE(listening.is_null()) << ReadText(dir / "serve.err");
+  const int port = listening["http"].get<int>();
   const std::string http = "http://127.0.0.1:" + std::to_string(port);
+  const auto deadline = std::chrono::steady_clock::now() + std::chrono::seconds(60);
   bool ready = false;
   while (!ready && std::chrono::steady_clock::now() < deadline) {
     ready = CurlStatus(http + "/healthz", dir / "health.txt") == 200;
@@ -1520,13 +1528,9 @@ TEST_F(ServeTest, TlsAndTokenOnBothListeners) {
        "--tls-cert", cert.string(), "--tls-key", key.string(), "--token-file", token.string()},
       dir / "serve.err");
   ASSERT_TRUE(server.ok()) << server.status().ToString();
+  const nlohmann::json parsed = WaitForPorts(**server, ports);
+  ASSERT_FALSE(parsed.is_null()) << ReadText(dir / "serve.err");
   const auto deadline = std::chrono::steady_clock::now() + std::chrono::seconds(60);
-  while (!fs::exists(ports) && std::chrono::steady_clock::now() < deadline &&
-         (*server)->Running()) {
-    std::this_thread::sleep_for(std::chrono::milliseconds(50));
-  }
-  ASSERT_TRUE(fs::exists(ports)) << ReadText(dir / "serve.err");
-  nlohmann::json parsed = nlohmann::json::parse(ReadText(ports));
   const std::string flight = "grpc+tls://127.0.0.1:" + std::to_string(parsed["flight"].get<int>());
   const std::string https = "https://127.0.0.1:" + std::to_string(parsed["http"].get<int>());
   const std::string trust = " --tls-ca " + cert.string() + " --token-file " + token.string();
@@ -1605,13 +1609,9 @@ TEST_F(ServeTest, WatcherRestartsAfterTheEnsembleWasGonePastTheSessionTimeout) {
                              (dir / "store").string(), "--ports-file", ports.string()},
                             dir / "serve.err");
   ASSERT_TRUE(server.ok()) << server.status().ToString();
+  const nlohmann::json parsed = WaitForPorts(**server, ports);
+  ASSERT_FALSE(parsed.is_null()) << ReadText(dir / "serve.err");
   auto deadline = std::chrono::steady_clock::now() + std::chrono::seconds(60);
-  while (!fs::exists(ports) && std::chrono::steady_clock::now() < deadline &&
-         (*server)->Running()) {
-    std::this_thread::sleep_for(std::chrono::milliseconds(50));
-  }
-  ASSERT_TRUE(fs::exists(ports)) << ReadText(dir / "serve.err");
-  nlohmann::json parsed = nlohmann::json::parse(ReadText(ports));
   const std::string flight = "grpc://127.0.0.1:" + std::to_string(parsed["flight"].get<int>());
   const std::string http = "http://127.0.0.1:" + std::to_string(parsed["http"].get<int>());
   auto health = [&] { return CurlStatus(http + "/healthz", dir / "health.txt"); };
