@@ -115,6 +115,21 @@ void PrintExplain(const query::QueryStats& stats) {
               static_cast<long long>(stats.peak_held_bytes));
 }
 
+// SQLite's "no such table" for a table an option gives (the tree's, the
+// logs'): the error then names that option.
+Status WithSourceHint(const Status& status, const QueryArgs& args) {
+  const std::string& message = status.message();
+  const bool tree = !args.connection.zk.empty() || !args.data_dir.empty() || !args.server.empty();
+  std::string hint;
+  if (!tree && message.find("no such table: znodes") != std::string::npos) {
+    hint = "; the znodes table is the tree of --zk, --data-dir or --server: give one";
+  } else if (args.data_dir.empty() && message.find("no such table: txns") != std::string::npos) {
+    hint = "; the txns table is the transaction logs of --data-dir";
+  }
+  if (hint.empty()) return status;
+  return Status(status.code(), message + hint);
+}
+
 Status Query(const QueryArgs& args) {
   query::QuerySources sources;
   std::vector<std::unique_ptr<zk::Client>> sessions;
@@ -184,7 +199,9 @@ Status Query(const QueryArgs& args) {
     return Status::Ok();
   };
   query::QueryStats stats;
-  ZKA_RETURN_IF_ERROR(engine->Run(args.sql, on_schema, on_batch, &stats));
+  if (Status ran = engine->Run(args.sql, on_schema, on_batch, &stats); !ran.ok()) {
+    return WithSourceHint(ran, args);
+  }
   if (args.explain) {
     PrintExplain(stats);
   } else if (writer) {

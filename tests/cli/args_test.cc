@@ -1,6 +1,7 @@
 // zkarrow's verbs refuse contradictory or malformed arguments with exit
 // status 2 and a message that says what to do, before touching any output
-// or waiting on a server.
+// or waiting on a server; a query missing the option its table needs says
+// which.
 #include <gtest/gtest.h>
 
 #include <filesystem>
@@ -178,6 +179,26 @@ TEST(NumberArgsTest, SignIsCheckedInWords) {
     EXPECT_EQ(outcome.output.find("179769"), std::string::npos)
         << command << ": " << outcome.output;
   }
+}
+
+// A query of the tree's or the logs' table without the option that gives
+// it names that option (SQLite alone said "no such table: znodes").
+TEST(QueryArgsTest, ATableWithoutItsSourceNamesTheOption) {
+  Outcome tree = RunZkarrow("query 'SELECT count(*) FROM znodes' --format csv");
+  EXPECT_EQ(tree.exit_code, 1) << tree.output;
+  EXPECT_NE(tree.output.find("no such table: znodes; the znodes table is the tree of --zk, "
+                             "--data-dir or --server: give one"),
+            std::string::npos)
+      << tree.output;
+  Outcome logs = RunZkarrow("query 'SELECT count(*) FROM txns' --format csv");
+  EXPECT_EQ(logs.exit_code, 1) << logs.output;
+  EXPECT_NE(logs.output.find("the txns table is the transaction logs of --data-dir"),
+            std::string::npos)
+      << logs.output;
+  // Other SQL errors are as SQLite says them.
+  Outcome other = RunZkarrow("query 'SELECT count(*) FROM nothing_here' --format csv");
+  EXPECT_EQ(other.exit_code, 1) << other.output;
+  EXPECT_NE(other.output.find("no such table: nothing_here\n"), std::string::npos) << other.output;
 }
 
 }  // namespace
