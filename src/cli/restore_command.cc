@@ -157,6 +157,13 @@ Status Restore(const std::string& verb, const RestoreArgs& args) {
     status = treesync::Restore(**records, *client, target.root, options, &stats);
   }
   progress.Clear();
+  // Failed before any batch went out (a source or target that does not
+  // answer, a refusal while planning): a summary of zeros would only stand
+  // before the error.
+  if (!status.ok() && stats.batches == 0) {
+    return AsSignalStop(status.WithContext("nothing was written"),
+                        " before the first write; nothing was written");
+  }
   const double seconds =
       std::chrono::duration<double>(std::chrono::steady_clock::now() - started).count();
   std::fprintf(stderr,
