@@ -195,8 +195,11 @@ Status Query(const QueryArgs& args) {
   };
   auto on_batch = [&](const arrow::RecordBatch& batch) -> Status {
     if (writer) return writer->WriteBatch(batch);
-    if (printer) printer->Print(batch, batch.length);
-    return Status::Ok();
+    if (!printer) return Status::Ok();
+    printer->Print(batch, batch.length);
+    // Stop at the first failed write (a full disk, a closed pipe), not after
+    // the rest of the query ran for nobody.
+    return text_buffer ? text_buffer->status() : FlushStdout();
   };
   query::QueryStats stats;
   if (Status ran = engine->Run(args.sql, on_schema, on_batch, &stats); !ran.ok()) {

@@ -52,7 +52,8 @@ RunResult Zkarrow(const std::string& args) {
 }
 
 // Runs `zkarrow ARGS` with stdout a pipe whose reader is already gone, as
-// `zkarrow cat FILE | head` is once head has exited.
+// `zkarrow cat FILE | head` is once head has exited. A run that does not
+// notice is killed after a minute (exit 124).
 RunResult ZkarrowIntoClosedPipe(const std::string& args) {
   RunResult run;
   int ends[2];
@@ -61,7 +62,7 @@ RunResult ZkarrowIntoClosedPipe(const std::string& args) {
   const fs::path err_file =
       fs::temp_directory_path() / ("zkarrow_pipe_err_" + std::to_string(getpid()));
   const std::string command =
-      "exec " + std::string(ZKARROW_BINARY) + " " + args + " 2>" + err_file.string();
+      "exec timeout 60 " + std::string(ZKARROW_BINARY) + " " + args + " 2>" + err_file.string();
   const pid_t pid = ::fork();
   if (pid == 0) {
     ::dup2(ends[1], STDOUT_FILENO);
@@ -285,6 +286,20 @@ TEST_F(ArrowCommandsTest, AReaderThatClosedThePipeIsSaid) {
     EXPECT_EQ(run.exit_code, args.starts_with("diff") ? 4 : 1) << args << ": " << run.err;
     EXPECT_NE(run.err.find("the reader closed the pipe"), std::string::npos)
         << args << ": " << run.err;
+  }
+}
+
+// query's text output stops at the first batch it cannot write: it noticed
+// the closed pipe only once the whole result had been produced (a live
+// tree's whole walk for `| head -1`), here never, the result being endless.
+TEST_F(ArrowCommandsTest, QueryTextStopsWhenTheReaderClosedThePipe) {
+  const std::string endless =
+      "'WITH RECURSIVE n(i) AS (SELECT 1 UNION ALL SELECT i + 1 FROM n) SELECT i FROM n'";
+  for (const char* format : {"csv", "json"}) {
+    RunResult run = ZkarrowIntoClosedPipe("query " + endless + " --format " + format);
+    EXPECT_EQ(run.exit_code, 1) << format << ": " << run.err;
+    EXPECT_NE(run.err.find("the reader closed the pipe"), std::string::npos)
+        << format << ": " << run.err;
   }
 }
 
