@@ -2,13 +2,13 @@
 // values: format, schema (types, dictionary encodings, metadata), and for
 // every record batch its rows, compression and sizes. Batches are described
 // from their metadata and buffer prefixes: nothing is decompressed.
-#include <cerrno>
 #include <cstdio>
 #include <string>
 #include <string_view>
 
 #include "cli/commands.h"
 #include "cli/ipc_input.h"
+#include "cli/output_target.h"
 #include "znodes/znode_schema.h"
 
 namespace zkarrow::cli {
@@ -51,12 +51,6 @@ void PrintSchema(const arrow::Schema& schema) {
 
 std::string Bytes(int64_t n) { return std::to_string(n) + (n == 1 ? " byte" : " bytes"); }
 
-// stdout's state: a write that failed (a full disk, a closed pipe) is an error.
-Status CheckStdout() {
-  if (std::fflush(stdout) == 0 && !std::ferror(stdout)) return Status::Ok();
-  return Status::FromErrno(errno, "writing to stdout");
-}
-
 Status Inspect(const std::string& source, const arrow::ipc::IpcReadOptions& options) {
   ZKA_ASSIGN_OR_RETURN(auto input, IpcInput::Open(source, options));
   const bool file = input->format() == arrow::ipc::IpcFormat::kFile;
@@ -68,7 +62,7 @@ Status Inspect(const std::string& source, const arrow::ipc::IpcReadOptions& opti
     std::printf("footer metadata:\n");
     PrintMetadata(input->file_reader()->footer_metadata(), "  ");
   }
-  ZKA_RETURN_IF_ERROR(CheckStdout());
+  ZKA_RETURN_IF_ERROR(FlushStdout());
 
   int64_t batches = 0;
   int64_t rows = 0;
@@ -90,7 +84,8 @@ Status Inspect(const std::string& source, const arrow::ipc::IpcReadOptions& opti
       std::printf("  metadata:\n");
       PrintMetadata(info->custom_metadata, "    ");
     }
-    ZKA_RETURN_IF_ERROR(CheckStdout());
+    // Stop at the first failed write (a full disk, a closed pipe).
+    ZKA_RETURN_IF_ERROR(FlushStdout());
     ++batches;
     rows += info->num_rows;
     stored += info->body_length + info->metadata_length;
@@ -119,7 +114,7 @@ Status Inspect(const std::string& source, const arrow::ipc::IpcReadOptions& opti
                     ? "present"
                     : "missing: the run that wrote this did not finish");
   }
-  return CheckStdout();
+  return FlushStdout();
 }
 
 }  // namespace

@@ -67,8 +67,8 @@ class OutputTarget {
   bool committed_ = false;
 };
 
-// Flushes std::cout and C's stdout (the text outputs: cat, query's and
-// diff's formats, query --explain): OK, or an IoError that says, as
+// Flushes std::cout and C's stdout (the text outputs: cat, inspect, query's
+// and diff's formats, query --explain): OK, or an IoError that says, as
 // OutputTarget's writes do, when the reader closed the pipe (the failed
 // write left EPIPE in errno; SIGPIPE is ignored).
 Status FlushStdout();

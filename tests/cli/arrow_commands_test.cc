@@ -268,9 +268,10 @@ TEST_F(ArrowCommandsTest, DirectoryIsNamed) {
 }
 
 // The README's promise for `zkarrow cat FILE | head`: exit 1 saying the
-// reader closed the pipe (it said "writing to stdout failed"); query's and
-// diff's text on stdout the same (diff's failures exit 4), and query
-// --explain's (whose lost lines exited 0 without a word).
+// reader closed the pipe (it said "writing to stdout failed"); inspect's
+// (it said "writing to stdout: Broken pipe"), query's and diff's text on
+// stdout the same (diff's failures exit 4), and query --explain's (whose
+// lost lines exited 0 without a word).
 TEST_F(ArrowCommandsTest, AReaderThatClosedThePipeIsSaid) {
   const std::string path = PathOf("in.arrow");
   WriteSample(path, /*file=*/true, Compression::kNone);
@@ -279,9 +280,10 @@ TEST_F(ArrowCommandsTest, AReaderThatClosedThePipeIsSaid) {
   znodes::testing::WriteFile(data_dir / "version-2" / "snapshot.0",
                              znodes::testing::SnapshotFile({}, {{.path = ""}, {.path = "/a"}}));
   const std::string tree = "datadir:" + data_dir.string();
-  for (const std::string& args : {"cat " + path, std::string("query 'SELECT 1' --format csv"),
-                                  std::string("query 'SELECT 1' --explain"),
-                                  "diff " + tree + " " + tree + " --format table"}) {
+  for (const std::string& args :
+       {"cat " + path, "inspect " + path, std::string("query 'SELECT 1' --format csv"),
+        std::string("query 'SELECT 1' --explain"),
+        "diff " + tree + " " + tree + " --format table"}) {
     RunResult run = ZkarrowIntoClosedPipe(args);
     EXPECT_EQ(run.exit_code, args.starts_with("diff") ? 4 : 1) << args << ": " << run.err;
     EXPECT_NE(run.err.find("the reader closed the pipe"), std::string::npos)
