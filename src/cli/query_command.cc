@@ -97,22 +97,19 @@ std::string TableNameFor(const std::string& file) {
 
 // Scans with the same plan (a join's inner lookups, one per outer row) are
 // one line, summed by the engine, in the order they first ran.
-void PrintExplain(const query::QueryStats& stats) {
+void PrintExplain(const query::QueryStats& stats, std::ostream& out) {
   int64_t scans = 0;
   for (const query::ScanReport& report : stats.scans) scans += report.scans;
-  std::printf("%lld row(s); %lld scan(s):\n", static_cast<long long>(stats.rows),
-              static_cast<long long>(scans));
+  out << stats.rows << " row(s); " << scans << " scan(s):\n";
   for (const query::ScanReport& report : stats.scans) {
-    std::printf("  %s%s: %s\n",
-                report.scans > 1 ? (std::to_string(report.scans) + " scans of ").c_str() : "",
-                report.table.c_str(), report.plan.c_str());
-    std::printf(
-        "    estimated rows: %s; read: %lld; rows to SQLite: %lld\n",
-        report.estimated_rows >= 0 ? std::to_string(report.estimated_rows).c_str() : "unknown",
-        static_cast<long long>(report.nodes_read), static_cast<long long>(report.rows_produced));
+    out << "  " << (report.scans > 1 ? std::to_string(report.scans) + " scans of " : "")
+        << report.table << ": " << report.plan << "\n";
+    out << "    estimated rows: "
+        << (report.estimated_rows >= 0 ? std::to_string(report.estimated_rows) : "unknown")
+        << "; read: " << report.nodes_read << "; rows to SQLite: " << report.rows_produced << "\n";
   }
-  std::printf("held at most %lld bytes (rows kept for later scans, result rows being built)\n",
-              static_cast<long long>(stats.peak_held_bytes));
+  out << "held at most " << stats.peak_held_bytes
+      << " bytes (rows kept for later scans, result rows being built)\n";
 }
 
 // SQLite's "no such table" for a table an option gives (the tree's, the
@@ -166,12 +163,12 @@ Status Query(const QueryArgs& args) {
   std::unique_ptr<arrow::ipc::IpcWriter> writer;
   std::unique_ptr<arrow::print::BatchPrinter> printer;
   std::unique_ptr<TargetStreamBuf> text_buffer;
-  std::unique_ptr<std::ostream> text_file;  // text formats with -o FILE
+  std::unique_ptr<std::ostream> text_file;  // text formats and --explain with -o FILE
   std::ios::sync_with_stdio(false);
 
+  // --explain's plan goes where the rows would have gone, as text.
   auto on_schema = [&](const arrow::Schema& schema) -> Status {
-    if (args.explain) return Status::Ok();
-    if (format == QueryFormat::kArrow) {
+    if (format == QueryFormat::kArrow && !args.explain) {
       ZKA_ASSIGN_OR_RETURN(target, OutputTarget::Open(args.output));
       const auto ipc_format =
           target->is_stdout() ? arrow::ipc::IpcFormat::kStream : arrow::ipc::IpcFormat::kFile;
@@ -179,18 +176,17 @@ Status Query(const QueryArgs& args) {
                                                                {.compression = args.compression}));
       return Status::Ok();
     }
-    arrow::print::PrintOptions options;
-    options.format = format == QueryFormat::kCsv    ? arrow::print::OutputFormat::kCsv
-                     : format == QueryFormat::kJson ? arrow::print::OutputFormat::kJson
-                                                    : arrow::print::OutputFormat::kTable;
-    std::ostream* out = &std::cout;
     if (!to_stdout) {
       ZKA_ASSIGN_OR_RETURN(target, OutputTarget::Open(args.output));
       text_buffer = std::make_unique<TargetStreamBuf>(target->stream());
       text_file = std::make_unique<std::ostream>(text_buffer.get());
-      out = text_file.get();
     }
-    printer = arrow::print::BatchPrinter::Make(schema, options, *out);
+    if (args.explain) return Status::Ok();
+    arrow::print::PrintOptions options;
+    options.format = format == QueryFormat::kCsv    ? arrow::print::OutputFormat::kCsv
+                     : format == QueryFormat::kJson ? arrow::print::OutputFormat::kJson
+                                                    : arrow::print::OutputFormat::kTable;
+    printer = arrow::print::BatchPrinter::Make(schema, options, text_file ? *text_file : std::cout);
     return Status::Ok();
   };
   auto on_batch = [&](const arrow::RecordBatch& batch) -> Status {
@@ -205,20 +201,20 @@ Status Query(const QueryArgs& args) {
   if (Status ran = engine->Run(args.sql, on_schema, on_batch, &stats); !ran.ok()) {
     return WithSourceHint(ran, args);
   }
-  if (args.explain) {
-    PrintExplain(stats);
-  } else if (writer) {
+  if (writer) {
     ZKA_RETURN_IF_ERROR(writer->Close());
-    ZKA_RETURN_IF_ERROR(target->Commit());
+    return target->Commit();
+  }
+  std::ostream& text = text_file ? *text_file : std::cout;
+  if (args.explain) {
+    PrintExplain(stats, text);
   } else if (printer) {
     printer->Finish();
-    if (text_file) {
-      text_file->flush();
-      ZKA_RETURN_IF_ERROR(text_buffer->status());
-      ZKA_RETURN_IF_ERROR(target->Commit());
-    }
   }
-  return FlushStdout();
+  if (!text_file) return FlushStdout();
+  text_file->flush();
+  ZKA_RETURN_IF_ERROR(text_buffer->status());
+  return target->Commit();
 }
 
 }  // namespace
@@ -259,7 +255,8 @@ void RegisterQueryCommand(CLI::App& app, CommandRunner& runner) {
   AddChoiceOption(*command, "--compression", args->compression, kCompressionNames,
                   "With arrow output: body compression of every record batch");
   command->add_flag("--explain", args->explain,
-                    "Run the query and print each scan's plan and counts instead of the rows");
+                    "Run the query and print each scan's plan and counts instead of the rows "
+                    "(text, to stdout or -o FILE)");
   command->callback([&runner, args] {
     runner = [args] {
       const int tree_sources = (args->connection.zk.empty() ? 0 : 1) +

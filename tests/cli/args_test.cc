@@ -201,5 +201,21 @@ TEST(QueryArgsTest, ATableWithoutItsSourceNamesTheOption) {
   EXPECT_NE(other.output.find("no such table: nothing_here\n"), std::string::npos) << other.output;
 }
 
+// --explain's plan goes where the rows would have: -o FILE was ignored (the
+// plan on stdout, no file).
+TEST(QueryArgsTest, ExplainHonoursTheOutputFile) {
+  const std::filesystem::path out =
+      std::filesystem::temp_directory_path() / "zkarrow-args-test-explain.txt";
+  std::filesystem::remove(out);
+  Outcome outcome = RunZkarrow("query 'SELECT 1' --explain -o " + out.string());
+  EXPECT_EQ(outcome.exit_code, 0) << outcome.output;
+  EXPECT_EQ(outcome.output.find("scan(s)"), std::string::npos) << outcome.output;
+  auto plan = testing::RunCommand("cat " + out.string());
+  ASSERT_TRUE(plan.ok()) << plan.status().ToString();
+  EXPECT_TRUE(plan->starts_with("1 row(s); 0 scan(s):\n")) << *plan;
+  EXPECT_NE(plan->find("held at most"), std::string::npos) << *plan;
+  std::filesystem::remove(out);
+}
+
 }  // namespace
 }  // namespace zkarrow
