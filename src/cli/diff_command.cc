@@ -110,8 +110,8 @@ Status RunDiff(const DiffArgs& args, treesync::DiffCounts* counts) {
     return UsageError(
         "diff's sources name their ensembles (zk://HOST:PORT/path): --zk is not used");
   }
-  ZKA_ASSIGN_OR_RETURN(treesync::SourceSpec a, ParseSourceArgument(args.a));
-  ZKA_ASSIGN_OR_RETURN(treesync::SourceSpec b, ParseSourceArgument(args.b));
+  ZKA_ASSIGN_OR_RETURN(treesync::SourceSpec a, ParseSourceArgument(args.a, "source"));
+  ZKA_ASSIGN_OR_RETURN(treesync::SourceSpec b, ParseSourceArgument(args.b, "source"));
   ZKA_ASSIGN_OR_RETURN(treesync::SourceOptions options, MakeSourceOptions(args.connection));
   options.read_acl = !args.no_acl;
   options.sessions = args.sessions;
@@ -164,9 +164,9 @@ std::string DiffCountsText(const treesync::DiffCounts& counts) {
   return text;
 }
 
-Result<treesync::SourceSpec> ParseSourceArgument(const std::string& text) {
+Result<treesync::SourceSpec> ParseSourceArgument(const std::string& text, std::string_view role) {
   Result<treesync::SourceSpec> spec = treesync::ParseSource(text);
-  if (!spec.ok()) return UsageError(spec.status().message());
+  if (!spec.ok()) return UsageError(std::string(role) + " " + spec.status().message());
   return spec;
 }
 

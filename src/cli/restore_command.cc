@@ -42,8 +42,9 @@ Result<std::unique_ptr<zk::Client>> ConnectTarget(const treesync::SourceSpec& so
                                                   const zk::ClientOptions& options) {
   auto client = zk::Client::Connect(options);
   if (!client.ok()) {
-    return AsSignalStop(client.status(),
-                        " while connecting to " + target.text + "; nothing was written");
+    return AsSignalStop(
+        client.status().WithContext("nothing was written: connecting to the target " + target.text),
+        " while connecting to " + target.text + "; nothing was written");
   }
   ZKA_RETURN_IF_ERROR(treesync::CheckSourceNotWrittenIntoItself(source, target, **client));
   return client;
@@ -87,8 +88,8 @@ Status Restore(const std::string& verb, const RestoreArgs& args) {
     return UsageError("the target names its ensemble (zk://HOST:PORT/path): --zk is not used");
   }
   ZKA_ASSIGN_OR_RETURN(treesync::RestoreMode mode, ParseMode(args.mode));
-  ZKA_ASSIGN_OR_RETURN(treesync::SourceSpec source, ParseSourceArgument(args.source));
-  ZKA_ASSIGN_OR_RETURN(treesync::SourceSpec target, ParseSourceArgument(args.target));
+  ZKA_ASSIGN_OR_RETURN(treesync::SourceSpec source, ParseSourceArgument(args.source, "source"));
+  ZKA_ASSIGN_OR_RETURN(treesync::SourceSpec target, ParseSourceArgument(args.target, "target"));
   if (target.kind != treesync::SourceSpec::Kind::kLive) {
     return UsageError("the target must be a live subtree, zk://HOST:PORT[,...]/path, not '" +
                       args.target + "'");

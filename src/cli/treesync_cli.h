@@ -7,6 +7,7 @@
 #include <memory>
 #include <sstream>
 #include <string>
+#include <string_view>
 #include <vector>
 
 #include "arrow/ipc/writer.h"
@@ -47,8 +48,9 @@ class DiffOutput {
 std::string DiffCountsText(const treesync::DiffCounts& counts);
 
 // A source or target as given on the command line (a file, zk://HOST:PORT/path,
-// datadir:DIR[@ZXID]); a malformed one is the user's argument, a UsageError.
-Result<treesync::SourceSpec> ParseSourceArgument(const std::string& text);
+// datadir:DIR[@ZXID]); a malformed one is the user's argument, a UsageError
+// that names it as `role` ("source", "target").
+Result<treesync::SourceSpec> ParseSourceArgument(const std::string& text, std::string_view role);
 
 // Options for reading a source given on the command line (credentials and
 // session timeout for zk://).

@@ -24,7 +24,7 @@ constexpr std::string_view kDataDirScheme = "datadir:";
 
 Status BadSource(std::string_view text, std::string_view expected) {
   return Status(StatusCode::kInvalidArgument,
-                "source '" + std::string(text) + "': expected " + std::string(expected));
+                "'" + std::string(text) + "': expected " + std::string(expected));
 }
 
 Result<int64_t> ParseZxid(std::string_view text, std::string_view source) {
@@ -443,7 +443,7 @@ Result<SourceSpec> ParseSource(std::string_view text) {
       return BadSource(text, "zk://HOST:PORT[,HOST:PORT...][/path], found no host");
     }
     ZKA_RETURN_IF_ERROR(
-        zk::ParseConnectString(spec.connect).status().WithContext("source '" + spec.text + "'"));
+        zk::ParseConnectString(spec.connect).status().WithContext("'" + spec.text + "'"));
     if (spec.root.size() > 1 && spec.root.back() == '/') {
       return BadSource(text, "a path without a trailing '/', found '" + spec.root + "'");
     }

@@ -45,7 +45,8 @@ struct SourceSpec {
 
 // Parses `zk://HOST:PORT[,HOST:PORT...][/path]`, `datadir:DIR[@ZXID]`
 // (ZXID decimal or 0x hex) or a file path. Malformed text is kInvalidArgument
-// with what was expected.
+// quoting the text with what was expected; the caller says which argument it
+// was (a source, restore's target).
 Result<SourceSpec> ParseSource(std::string_view text);
 
 // One znode, owned. `path` is relative to the source's root ("/" is the root

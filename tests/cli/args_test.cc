@@ -131,6 +131,29 @@ TEST(SourceArgsTest, MalformedConnectStringsAndSourcesAreUsageErrors) {
   }
 }
 
+// restore's and copy's target is named as the target, malformed or not
+// answering: both said "source 'zk://...'" of a malformed one, and an
+// unreachable one was not named at all.
+TEST(SourceArgsTest, TheTargetIsNamedAsTheTarget) {
+  for (const char* verb : {"restore", "copy"}) {
+    Outcome malformed =
+        RunZkarrow(std::string(verb) + " zk://127.0.0.1:1/a zk://127.0.0.1:99999/b --dry-run");
+    EXPECT_EQ(malformed.exit_code, 2) << verb << ": " << malformed.output;
+    EXPECT_NE(malformed.output.find("target 'zk://127.0.0.1:99999/b': bad port"), std::string::npos)
+        << verb << ": " << malformed.output;
+    EXPECT_EQ(malformed.output.find("source"), std::string::npos)
+        << verb << ": " << malformed.output;
+  }
+  // Nothing listens on port 1: the target, connected to before the live
+  // source is read, does not answer.
+  Outcome unreachable = RunZkarrow("copy zk://127.0.0.1:1/a zk://127.0.0.1:1/b");
+  EXPECT_EQ(unreachable.exit_code, 3) << unreachable.output;
+  EXPECT_NE(unreachable.output.find("nothing was written: connecting to the target "
+                                    "zk://127.0.0.1:1/b: no server of '127.0.0.1:1'"),
+            std::string::npos)
+      << unreachable.output;
+}
+
 // diff, restore and copy take their ensembles from zk:// sources: --help
 // offered --zk ("Live ensemble: HOST:PORT..."), which they refuse.
 TEST(SourceArgsTest, HelpDoesNotOfferTheRefusedZkOption) {
