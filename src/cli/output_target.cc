@@ -23,18 +23,27 @@
 namespace zkarrow::cli {
 namespace {
 
+// Counts the bytes, and names the file the user gave in a failed write's
+// error (the data may be in a file with no name, or another name, yet).
 class CountingStream final : public arrow::OutputStream {
  public:
-  explicit CountingStream(arrow::OutputStream& sink) : sink_(sink) {}
+  // `name`: the destination, or empty for stdout (whose errors say so).
+  CountingStream(arrow::OutputStream& sink, std::string name)
+      : sink_(sink), name_(std::move(name)) {}
   Status Write(std::span<const uint8_t> bytes) override {
     count_ += static_cast<int64_t>(bytes.size());
-    return sink_.Write(bytes);
+    return Named(sink_.Write(bytes));
   }
-  Status Flush() override { return sink_.Flush(); }
+  Status Flush() override { return Named(sink_.Flush()); }
   int64_t count() const { return count_; }
 
  private:
+  Status Named(Status status) const {
+    return status.ok() || name_.empty() ? status : status.WithContext(name_);
+  }
+
   arrow::OutputStream& sink_;
+  const std::string name_;
   int64_t count_ = 0;
 };
 
@@ -259,7 +268,7 @@ Result<std::unique_ptr<OutputTarget>> OutputTarget::Open(const std::string& dest
       target->file_ = DirectFileStream::Open(target->fd_);
     if (!target->file_) target->file_ = arrow::FileOutputStream::FromFd(target->fd_);
   }
-  target->stream_ = std::make_unique<CountingStream>(*target->file_);
+  target->stream_ = std::make_unique<CountingStream>(*target->file_, target->final_path_.string());
   return target;
 }
 
@@ -292,7 +301,7 @@ Status OutputTarget::OpenFile(const std::string& destination) {
   // placed at the temporary name.
   fd_ = ::open(temp_path_.c_str(), O_WRONLY | O_CREAT | O_EXCL | O_NOFOLLOW | O_CLOEXEC, 0600);
   if (fd_ < 0) {
-    Status status = Status::FromErrno(errno, "creating " + temp_path_.string());
+    Status status = Status::FromErrno(errno, "creating " + destination + ThroughTemporary());
     temp_path_.clear();
     return status;
   }
@@ -316,15 +325,21 @@ int64_t OutputTarget::bytes_written() const {
   return static_cast<const CountingStream&>(*stream_).count();
 }
 
-// Gives the unnamed file a name beside the destination. linkat through
+// Gives the unnamed file its temporary name beside the destination. linkat through
 // /proc/self/fd works without privileges (AT_EMPTY_PATH needs
 // CAP_DAC_READ_SEARCH).
-Status OutputTarget::LinkInto(const std::filesystem::path& name) {
+Status OutputTarget::LinkTemporary() {
   std::string proc_path = "/proc/self/fd/" + std::to_string(fd_);
-  if (::linkat(AT_FDCWD, proc_path.c_str(), AT_FDCWD, name.c_str(), AT_SYMLINK_FOLLOW) != 0) {
-    return Status::FromErrno(errno, "naming " + name.string());
+  if (::linkat(AT_FDCWD, proc_path.c_str(), AT_FDCWD, temp_path_.c_str(), AT_SYMLINK_FOLLOW) != 0) {
+    return Status::FromErrno(errno, "naming " + final_path_.string() + ThroughTemporary());
   }
   return Status::Ok();
+}
+
+// The temporary name's own errors (it exists, it is too long) would be
+// puzzling said of the destination alone.
+std::string OutputTarget::ThroughTemporary() const {
+  return " (through the temporary file " + temp_path_.string() + ")";
 }
 
 Status OutputTarget::Commit() {
@@ -352,7 +367,7 @@ Status OutputTarget::Commit() {
     // destination first and renamed over it; only a crash in between these
     // two calls can leave that name behind.
     temp_path_ = final_path_.string() + ".tmp-" + std::to_string(::getpid());
-    Status linked = LinkInto(temp_path_);
+    Status linked = LinkTemporary();
     if (!linked.ok()) {
       temp_path_.clear();
       return linked;
@@ -360,10 +375,9 @@ Status OutputTarget::Commit() {
   }
   int fd = fd_;
   fd_ = -1;
-  if (::close(fd) != 0) return Status::FromErrno(errno, "closing " + temp_path_.string());
+  if (::close(fd) != 0) return Status::FromErrno(errno, "closing " + final_path_.string());
   if (::rename(temp_path_.c_str(), final_path_.c_str()) != 0) {
-    return Status::FromErrno(errno,
-                             "moving " + temp_path_.string() + " to " + final_path_.string());
+    return Status::FromErrno(errno, "naming " + final_path_.string() + ThroughTemporary());
   }
   UnregisterTempPath();
   temp_path_.clear();

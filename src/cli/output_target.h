@@ -56,7 +56,8 @@ class OutputTarget {
  private:
   OutputTarget() = default;
   Status OpenFile(const std::string& destination);
-  Status LinkInto(const std::filesystem::path& name);
+  Status LinkTemporary();  // names the unnamed file temp_path_
+  std::string ThroughTemporary() const;
 
   int fd_ = -1;  // the output file (unnamed or temporary), closed by Commit or the destructor
   std::unique_ptr<arrow::OutputStream> file_;    // writes fd_ (or stdout)

@@ -214,7 +214,7 @@ class StreamSink final : public watch::ChangeSink {
       temp_name_ = name_ + ".tmp-" + std::to_string(::getpid());
       fd = ::open(temp_name_.c_str(), O_WRONLY | O_CREAT | O_EXCL | O_NOFOLLOW | O_CLOEXEC, 0666);
       if (fd < 0) {
-        Status status = Status::FromErrno(errno, "creating " + temp_name_);
+        Status status = Status::FromErrno(errno, "creating " + name_ + ThroughTemporary());
         temp_name_.clear();
         return status;
       }
@@ -240,17 +240,23 @@ class StreamSink final : public watch::ChangeSink {
       const std::string proc_path = "/proc/self/fd/" + std::to_string(owned_fd_);
       if (::linkat(AT_FDCWD, proc_path.c_str(), AT_FDCWD, temp_name_.c_str(), AT_SYMLINK_FOLLOW) !=
           0) {
-        Status status = Status::FromErrno(errno, "naming " + temp_name_);
+        Status status = Status::FromErrno(errno, "naming " + name_ + ThroughTemporary());
         temp_name_.clear();
         return status;
       }
     }
     unnamed_ = false;
     if (::rename(temp_name_.c_str(), name_.c_str()) != 0) {
-      return Status::FromErrno(errno, "moving " + temp_name_ + " to " + name_);
+      return Status::FromErrno(errno, "naming " + name_ + ThroughTemporary());
     }
     temp_name_.clear();
     return Status::Ok();
+  }
+
+  // Errors of the temporary name (it exists, it is too long) name FILE and
+  // say why another name is involved.
+  std::string ThroughTemporary() const {
+    return " (through the temporary file " + temp_name_ + ")";
   }
 
   // OUT with the file number; CheckRotationPattern vetted OUT as a format.
@@ -278,7 +284,7 @@ class StreamSink final : public watch::ChangeSink {
   Status CloseCurrent() {
     if (!writer_) return Status::Ok();
     ZKA_RETURN_IF_ERROR(writer_->Finish().WithContext(name_));
-    ZKA_RETURN_IF_ERROR(GiveName().WithContext(name_));
+    ZKA_RETURN_IF_ERROR(GiveName());
     writer_.reset();
     Status closed = stream_->Close().WithContext(name_);
     stream_.reset();

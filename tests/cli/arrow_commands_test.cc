@@ -51,6 +51,19 @@ RunResult Zkarrow(const std::string& args) {
   return run;
 }
 
+// Runs `script` through /bin/sh, its stderr with its stdout in `out`.
+RunResult RunScript(const std::string& script) {
+  RunResult run;
+  FILE* pipe = popen((script + " 2>&1").c_str(), "r");
+  if (pipe == nullptr) return run;
+  std::array<char, 4096> chunk;
+  size_t n;
+  while ((n = std::fread(chunk.data(), 1, chunk.size(), pipe)) > 0) run.out.append(chunk.data(), n);
+  const int status = pclose(pipe);
+  run.exit_code = WIFEXITED(status) ? WEXITSTATUS(status) : -1;
+  return run;
+}
+
 // Runs `zkarrow ARGS` with stdout a pipe whose reader is already gone, as
 // `zkarrow cat FILE | head` is once head has exited. A run that does not
 // notice is killed after a minute (exit 124).
@@ -352,6 +365,29 @@ void ExpectSameBatches(const std::string& expected_path, const std::string& actu
     EXPECT_TRUE(arrow::BatchesEqual((*expected)[i], (*actual)[i], &why))
         << "batch " << i << ": " << why;
   }
+}
+
+// An output file's errors name the file asked for, not the temporary name
+// its data had (convert said "naming OUT.tmp-PID: File exists"), and a
+// failed write names it too (it said only "write: File too large").
+TEST_F(ArrowCommandsTest, OutputErrorsNameTheFileAskedFor) {
+  const std::string in = PathOf("in.arrow");
+  WriteSample(in, /*file=*/true, Compression::kNone);
+  const std::string out = PathOf("out.arrow");
+  const std::string convert = "exec " + std::string(ZKARROW_BINARY) + " convert " + in + " " + out;
+  // The temporary name taken already: exec keeps the shell's pid, $$.
+  RunResult taken = RunScript("touch " + out + ".tmp-$$; " + convert);
+  EXPECT_EQ(taken.exit_code, 1) << taken.out;
+  EXPECT_NE(taken.out.find("naming " + out + " (through the temporary file " + out + ".tmp-"),
+            std::string::npos)
+      << taken.out;
+  // Not a byte may go to a regular file; with SIGXFSZ ignored the write
+  // fails (EFBIG). stderr is the pipe, which the limit leaves alone.
+  RunResult too_large = RunScript("trap '' XFSZ; ulimit -f 0; " + convert);
+  EXPECT_EQ(too_large.exit_code, 1) << too_large.out;
+  EXPECT_NE(too_large.out.find(out + ": write: File too large"), std::string::npos)
+      << too_large.out;
+  EXPECT_FALSE(fs::exists(out));
 }
 
 TEST_F(ArrowCommandsTest, ConvertPreservesEverything) {
