@@ -7,6 +7,7 @@
 #include <algorithm>
 #include <atomic>
 #include <cerrno>
+#include <climits>
 #include <condition_variable>
 #include <csignal>
 #include <cstdio>
@@ -296,7 +297,7 @@ Status OutputTarget::OpenFile(const std::string& destination) {
   if (tmpfile_error != EOPNOTSUPP && tmpfile_error != EISDIR) {
     return Status::FromErrno(tmpfile_error, "creating " + destination);
   }
-  temp_path_ = destination + ".tmp-" + std::to_string(::getpid());
+  temp_path_ = TemporaryNameFor(final_path_);
   // O_EXCL|O_NOFOLLOW: never write through a file or link someone else
   // placed at the temporary name.
   fd_ = ::open(temp_path_.c_str(), O_WRONLY | O_CREAT | O_EXCL | O_NOFOLLOW | O_CLOEXEC, 0600);
@@ -366,7 +367,7 @@ Status OutputTarget::Commit() {
     // linkat cannot replace a file, so the data is named beside the
     // destination first and renamed over it; only a crash in between these
     // two calls can leave that name behind.
-    temp_path_ = final_path_.string() + ".tmp-" + std::to_string(::getpid());
+    temp_path_ = TemporaryNameFor(final_path_);
     Status linked = LinkTemporary();
     if (!linked.ok()) {
       temp_path_.clear();
@@ -390,6 +391,13 @@ Status OutputTarget::Commit() {
     ::close(dir_fd);
   }
   return Status::Ok();
+}
+
+std::filesystem::path TemporaryNameFor(const std::filesystem::path& destination) {
+  const std::string suffix = ".tmp-" + std::to_string(::getpid());
+  std::string name = destination.filename().string();
+  if (name.size() + suffix.size() > NAME_MAX) name.resize(NAME_MAX - suffix.size());
+  return destination.parent_path() / (name + suffix);
 }
 
 Status FlushStdout() {

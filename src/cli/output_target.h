@@ -68,6 +68,12 @@ class OutputTarget {
   bool committed_ = false;
 };
 
+// The name a file's data has beside it before it is renamed to it:
+// `FILE.tmp-PID`, FILE's last component cut short so that it fits NAME_MAX
+// (a file name as long as the file system allows would otherwise fail to
+// be written).
+std::filesystem::path TemporaryNameFor(const std::filesystem::path& destination);
+
 // Flushes std::cout and C's stdout (the text outputs: cat, inspect, query's
 // and diff's formats, query --explain): OK, or an IoError that says, as
 // OutputTarget's writes do, when the reader closed the pipe (the failed

@@ -22,6 +22,7 @@
 #include "cli/commands.h"
 #include "cli/ipc_options.h"
 #include "cli/number_checks.h"
+#include "cli/output_target.h"
 #include "cli/progress_line.h"
 #include "cli/stop_signal.h"
 #include "cli/zk_connection.h"
@@ -211,7 +212,7 @@ class StreamSink final : public watch::ChangeSink {
     } else if (errno == EOPNOTSUPP || errno == EISDIR) {
       // O_EXCL|O_NOFOLLOW: never write through a file or link someone else
       // placed at the temporary name.
-      temp_name_ = name_ + ".tmp-" + std::to_string(::getpid());
+      temp_name_ = TemporaryNameFor(name_).string();
       fd = ::open(temp_name_.c_str(), O_WRONLY | O_CREAT | O_EXCL | O_NOFOLLOW | O_CLOEXEC, 0666);
       if (fd < 0) {
         Status status = Status::FromErrno(errno, "creating " + name_ + ThroughTemporary());
@@ -236,7 +237,7 @@ class StreamSink final : public watch::ChangeSink {
     }
     if (unnamed_) {
       // linkat cannot replace a file: the data is named beside FILE first.
-      temp_name_ = name_ + ".tmp-" + std::to_string(::getpid());
+      temp_name_ = TemporaryNameFor(name_).string();
       const std::string proc_path = "/proc/self/fd/" + std::to_string(owned_fd_);
       if (::linkat(AT_FDCWD, proc_path.c_str(), AT_FDCWD, temp_name_.c_str(), AT_SYMLINK_FOLLOW) !=
           0) {

@@ -390,6 +390,17 @@ TEST_F(ArrowCommandsTest, OutputErrorsNameTheFileAskedFor) {
   EXPECT_FALSE(fs::exists(out));
 }
 
+// A file name of NAME_MAX bytes is written: the temporary name beside it,
+// the name plus ".tmp-PID", was too long ("File name too long").
+TEST_F(ArrowCommandsTest, AFileNameAsLongAsAllowedIsWritten) {
+  const std::string in = PathOf("in.arrow");
+  WriteSample(in, /*file=*/true, Compression::kNone);
+  const std::string out = PathOf(std::string(255 - 6, 'n') + ".arrow");
+  RunResult run = Zkarrow("convert " + in + " " + out);
+  ASSERT_EQ(run.exit_code, 0) << run.err;
+  ExpectSameBatches(in, out);
+}
+
 TEST_F(ArrowCommandsTest, ConvertPreservesEverything) {
   const std::string original = PathOf("sample.arrow");
   WriteSample(original, /*file=*/true, Compression::kNone);
