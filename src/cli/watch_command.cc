@@ -13,6 +13,7 @@
 #include <filesystem>
 #include <functional>
 #include <memory>
+#include <optional>
 #include <string>
 #include <utility>
 #include <vector>
@@ -50,10 +51,15 @@ struct WatchArgs {
   arrow::ipc::Compression compression = arrow::ipc::Compression::kNone;
 };
 
-// With rotation, OUT must hold exactly one integer conversion (%d, %05d...)
-// and otherwise only %% escapes: it goes to snprintf.
-Status CheckRotationPattern(const std::string& pattern) {
+// The integer conversions (%d, %5d, %05d) of a rotation pattern, and where
+// its first other '%' is, if any (%% is an escape).
+struct PatternScan {
   int conversions = 0;
+  std::optional<size_t> unsupported;
+};
+
+PatternScan ScanPattern(const std::string& pattern) {
+  PatternScan scan;
   for (size_t i = 0; i < pattern.size(); ++i) {
     if (pattern[i] != '%') continue;
     if (i + 1 < pattern.size() && pattern[i + 1] == '%') {
@@ -65,17 +71,28 @@ Status CheckRotationPattern(const std::string& pattern) {
     size_t width_start = j;
     while (j < pattern.size() && pattern[j] >= '0' && pattern[j] <= '9') ++j;
     if (j - width_start > 2 || j >= pattern.size() || pattern[j] != 'd') {
-      return UsageError("-o " + pattern +
-                        ": with --rotate-rows/--rotate-seconds, OUT is a pattern with one integer "
-                        "conversion such as changes-%05d.arrows; found an unsupported '%' at " +
-                        std::to_string(i));
+      if (!scan.unsupported) scan.unsupported = i;
+      continue;
     }
-    ++conversions;
+    ++scan.conversions;
     i = j;
   }
-  if (conversions != 1) {
+  return scan;
+}
+
+// With rotation, OUT must hold exactly one integer conversion (%d, %05d...)
+// and otherwise only %% escapes: it goes to snprintf.
+Status CheckRotationPattern(const std::string& pattern) {
+  const PatternScan scan = ScanPattern(pattern);
+  if (scan.unsupported) {
+    return UsageError("-o " + pattern +
+                      ": with --rotate-rows/--rotate-seconds, OUT is a pattern with one integer "
+                      "conversion such as changes-%05d.arrows; found an unsupported '%' at " +
+                      std::to_string(*scan.unsupported));
+  }
+  if (scan.conversions != 1) {
     return UsageError("-o " + pattern + ": expected exactly one %d-style conversion, found " +
-                      std::to_string(conversions));
+                      std::to_string(scan.conversions));
   }
   return Status::Ok();
 }
@@ -322,6 +339,12 @@ Status RunWatch(const WatchArgs& args) {
       return UsageError("--rotate-rows/--rotate-seconds write files; -o - (stdout) cannot rotate");
     }
     ZKA_RETURN_IF_ERROR(CheckRotationPattern(args.output));
+  } else if (args.output != "-" && ScanPattern(args.output).conversions > 0) {
+    // Without rotation there is one file, and its name is taken as written:
+    // a file literally named changes-%05d.arrows is not what was meant.
+    return UsageError("-o " + args.output +
+                      ": a %d-style pattern numbers rotated files; give --rotate-rows or "
+                      "--rotate-seconds, or name a single file");
   } else if (std::error_code error;
              args.output != "-" && std::filesystem::is_directory(args.output, error)) {
     // Checked before the connect and the initial read, after which the

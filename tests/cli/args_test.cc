@@ -182,6 +182,20 @@ TEST(OutputArgsTest, DirectoryIsRefused) {
   }
 }
 
+// A rotation pattern without rotation is refused, naming the options that
+// rotate: watch wrote one file literally named w-%d.arrows.
+TEST(OutputArgsTest, WatchPatternWithoutRotationIsRefused) {
+  const std::filesystem::path pattern =
+      std::filesystem::temp_directory_path() / "zkarrow-args-test-w-%05d.arrows";
+  Outcome outcome = RunZkarrow("watch --zk 127.0.0.1:1 --for 1 -o '" + pattern.string() + "'");
+  EXPECT_EQ(outcome.exit_code, 2) << outcome.output;
+  EXPECT_NE(outcome.output.find(": a %d-style pattern numbers rotated files; give --rotate-rows "
+                                "or --rotate-seconds, or name a single file"),
+            std::string::npos)
+      << outcome.output;
+  EXPECT_FALSE(std::filesystem::exists(pattern));
+}
+
 // Numbers out of their range are refused in words; CLI11's own checks said
 // "Value 0 not in range 0.000000 to 179769313486231570814527...".
 TEST(NumberArgsTest, SignIsCheckedInWords) {
