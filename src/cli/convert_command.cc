@@ -59,6 +59,7 @@ class LayoutChange {
 };
 
 Status Convert(const ConvertArgs& args) {
+  ZKA_RETURN_IF_ERROR(CheckArrowNotToTerminal(args.destination, "name a file as OUT"));
   ZKA_ASSIGN_OR_RETURN(auto input, IpcInput::Open(args.source, args.read_options));
   ZKA_ASSIGN_OR_RETURN(auto output, OutputTarget::Open(args.destination));
   LayoutChange layouts(args, input->schema());

@@ -112,6 +112,9 @@ Status RunDiff(const DiffArgs& args, treesync::DiffCounts* counts) {
   }
   ZKA_ASSIGN_OR_RETURN(treesync::SourceSpec a, ParseSourceArgument(args.a, "source"));
   ZKA_ASSIGN_OR_RETURN(treesync::SourceSpec b, ParseSourceArgument(args.b, "source"));
+  if (args.format == DiffFormat::kArrow) {
+    ZKA_RETURN_IF_ERROR(CheckArrowNotToTerminal(args.output));
+  }
   ZKA_ASSIGN_OR_RETURN(treesync::SourceOptions options, MakeSourceOptions(args.connection));
   options.read_acl = !args.no_acl;
   options.sessions = args.sessions;

@@ -167,6 +167,7 @@ Status RunGet(const GetArgs& args) {
   // message's blocks were faulted in again: most of the page faults of a
   // whole table's download.
   KeepFreedHeapMemory();
+  ZKA_RETURN_IF_ERROR(CheckArrowNotToTerminal(args.output));
   const bool group = args.url.starts_with(kZkScheme);
   std::optional<transport::ServerUrl> direct;
   if (!group) {

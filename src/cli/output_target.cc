@@ -393,6 +393,12 @@ Status OutputTarget::Commit() {
   return Status::Ok();
 }
 
+Status CheckArrowNotToTerminal(const std::string& destination, std::string_view file_hint) {
+  if (destination != "-" || ::isatty(STDOUT_FILENO) != 1) return Status::Ok();
+  return UsageError("refusing to write Arrow IPC bytes to a terminal; redirect stdout or " +
+                    std::string(file_hint));
+}
+
 std::filesystem::path TemporaryNameFor(const std::filesystem::path& destination) {
   const std::string suffix = ".tmp-" + std::to_string(::getpid());
   std::string name = destination.filename().string();

@@ -26,6 +26,7 @@
 #include <filesystem>
 #include <memory>
 #include <string>
+#include <string_view>
 
 #include "arrow/io.h"
 #include "base/status.h"
@@ -67,6 +68,14 @@ class OutputTarget {
   bool in_place_ = false;            // a device or FIFO, written directly
   bool committed_ = false;
 };
+
+// Arrow IPC is binary: on a terminal it is noise, and bytes the terminal may
+// take for control sequences, never what was meant. A UsageError when
+// `destination` is stdout ("-") and stdout is a terminal; each verb that
+// writes Arrow checks it before any work. `file_hint` says how that verb
+// names a file instead.
+Status CheckArrowNotToTerminal(const std::string& destination,
+                               std::string_view file_hint = "give -o FILE");
 
 // The name a file's data has beside it before it is renamed to it:
 // `FILE.tmp-PID`, FILE's last component cut short so that it fits NAME_MAX

@@ -128,6 +128,14 @@ Status WithSourceHint(const Status& status, const QueryArgs& args) {
 }
 
 Status Query(const QueryArgs& args) {
+  const bool to_stdout = args.output == "-";
+  QueryFormat format = args.format;
+  if (format == QueryFormat::kDefault) {
+    format = to_stdout && ::isatty(STDOUT_FILENO) ? QueryFormat::kTable : QueryFormat::kArrow;
+  }
+  if (format == QueryFormat::kArrow && !args.explain) {
+    ZKA_RETURN_IF_ERROR(CheckArrowNotToTerminal(args.output));
+  }
   query::QuerySources sources;
   std::vector<std::unique_ptr<zk::Client>> sessions;
   if (!args.connection.zk.empty()) {
@@ -154,11 +162,6 @@ Status Query(const QueryArgs& args) {
     ZKA_RETURN_IF_ERROR(engine->AddArrowFile(TableNameFor(file), file));
   }
 
-  const bool to_stdout = args.output == "-";
-  QueryFormat format = args.format;
-  if (format == QueryFormat::kDefault) {
-    format = to_stdout && ::isatty(STDOUT_FILENO) ? QueryFormat::kTable : QueryFormat::kArrow;
-  }
   std::unique_ptr<OutputTarget> target;
   std::unique_ptr<arrow::ipc::IpcWriter> writer;
   std::unique_ptr<arrow::print::BatchPrinter> printer;

@@ -99,6 +99,9 @@ Status Restore(const std::string& verb, const RestoreArgs& args) {
                       "' (restore takes files and data directories)");
   }
   if (args.dry_run && args.atomic) return UsageError("--dry-run and --atomic exclude each other");
+  if (args.dry_run && args.format == DiffFormat::kArrow) {
+    ZKA_RETURN_IF_ERROR(CheckArrowNotToTerminal(args.output));
+  }
   if (Status apart = treesync::CheckSourceAndTargetApart(source, target, mode); !apart.ok()) {
     return UsageError(apart.message());
   }

@@ -168,6 +168,7 @@ int RunSnapshot(const SnapshotArgs& args) {
         "apply to live reads (--zk); --data-dir always reads the whole tree with data and ACLs");
   }
   if (Status path = CheckZnodePath(args.path, "--path"); !path.ok()) return Fail(path);
+  if (Status tty = CheckArrowNotToTerminal(args.output); !tty.ok()) return Fail(tty);
   // Offline the rows come as fast as memory allows, and copying the output
   // into the page cache, then writing it back at the fsync, was the larger
   // part of a run; a live walk waits on the ensemble instead.

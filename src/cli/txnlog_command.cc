@@ -20,6 +20,7 @@ struct TxnLogArgs {
 };
 
 Status WriteTxnLog(const TxnLogArgs& args) {
+  ZKA_RETURN_IF_ERROR(CheckArrowNotToTerminal(args.output));
   KeepFreedHeapMemory();
   ZKA_ASSIGN_OR_RETURN(auto output, OutputTarget::Open(args.output, {.direct_io = true}));
   auto writer = arrow::ipc::IpcWriter::Open(output->stream(), znodes::datadir::TxnLogSchema(),

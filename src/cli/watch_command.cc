@@ -334,6 +334,7 @@ class StreamSink final : public watch::ChangeSink {
 
 Status RunWatch(const WatchArgs& args) {
   ZKA_RETURN_IF_ERROR(CheckZnodePath(args.path, "--path"));
+  ZKA_RETURN_IF_ERROR(CheckArrowNotToTerminal(args.output));
   if (args.rotate_rows > 0 || args.rotate_seconds > 0) {
     if (args.output == "-") {
       return UsageError("--rotate-rows/--rotate-seconds write files; -o - (stdout) cannot rotate");

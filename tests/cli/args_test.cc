@@ -2,9 +2,17 @@
 // status 2 and a message that says what to do, before touching any output
 // or waiting on a server; a query missing the option its table needs says
 // which.
+#include <fcntl.h>
 #include <gtest/gtest.h>
+#include <stdlib.h>
+#include <sys/wait.h>
+#include <unistd.h>
 
+#include <cerrno>
+#include <cstring>
 #include <filesystem>
+#include <fstream>
+#include <sstream>
 #include <string>
 #include <utility>
 #include <vector>
@@ -31,6 +39,58 @@ Outcome RunZkarrow(const std::string& args) {
 }
 
 Outcome RunSnapshot(const std::string& args) { return RunZkarrow("snapshot " + args); }
+
+struct OnTerminal {
+  std::string terminal;  // what reached the terminal
+  std::string err;
+  int exit_code = -1;
+};
+
+// `zkarrow ARGS` with stdout a terminal, a pseudo-terminal's slave end,
+// bounded as RunZkarrow is.
+OnTerminal RunOnTerminal(const std::string& args) {
+  OnTerminal ran;
+  const int master = ::posix_openpt(O_RDWR | O_NOCTTY | O_CLOEXEC);
+  if (master < 0 || ::grantpt(master) != 0 || ::unlockpt(master) != 0) {
+    ADD_FAILURE() << "no pseudo-terminal: " << std::strerror(errno);
+    return ran;
+  }
+  // Opened here, before the child runs, so that the master's reads end
+  // (EIO) only once every holder of the slave closed it.
+  const int slave = ::open(::ptsname(master), O_RDWR | O_NOCTTY);
+  const std::filesystem::path err =
+      std::filesystem::temp_directory_path() /
+      ("zkarrow-args-test-terminal-" + std::to_string(::getpid()) + ".err");
+  const std::string command = "exec timeout 30 " + std::string(ZKARROW_BINARY) + " " + args +
+                              " 2>'" + err.string() + "' </dev/null";
+  const pid_t pid = slave < 0 ? -1 : ::fork();
+  if (pid == 0) {
+    ::dup2(slave, STDOUT_FILENO);
+    ::execl("/bin/sh", "sh", "-c", command.c_str(), static_cast<char*>(nullptr));
+    ::_exit(127);
+  }
+  if (slave >= 0) ::close(slave);
+  char chunk[4096];
+  while (pid > 0) {
+    const ssize_t n = ::read(master, chunk, sizeof(chunk));
+    if (n > 0) {
+      ran.terminal.append(chunk, static_cast<size_t>(n));
+    } else if (n == 0 || errno != EINTR) {
+      break;
+    }
+  }
+  ::close(master);
+  int status = 0;
+  if (pid > 0 && ::waitpid(pid, &status, 0) == pid && WIFEXITED(status)) {
+    ran.exit_code = WEXITSTATUS(status);
+  }
+  std::ifstream in(err);
+  std::stringstream text;
+  text << in.rdbuf();
+  ran.err = text.str();
+  std::filesystem::remove(err);
+  return ran;
+}
 
 TEST(SnapshotArgsTest, NeedsExactlyOneSource) {
   Outcome none = RunSnapshot("-o /dev/null");
@@ -194,6 +254,34 @@ TEST(OutputArgsTest, WatchPatternWithoutRotationIsRefused) {
             std::string::npos)
       << outcome.output;
   EXPECT_FALSE(std::filesystem::exists(pattern));
+}
+
+// Arrow IPC bound for stdout is refused when stdout is a terminal, before
+// any work (no server listens on port 1, no directory is there): the verbs
+// wrote the binary to the terminal, or first waited on the server.
+TEST(OutputArgsTest, ArrowIsNotWrittenToATerminal) {
+  for (const char* command : {
+           "snapshot --zk 127.0.0.1:1 -o -",
+           "watch --zk 127.0.0.1:1 -o -",
+           "txnlog --data-dir /nonexistent -o -",
+           "get http://127.0.0.1:1/znodes -o -",
+           "convert /nonexistent.arrow -",
+           "query 'SELECT 1' --format arrow",
+           "diff datadir:/nonexistent datadir:/nonexistent --format arrow",
+           "restore datadir:/nonexistent zk://127.0.0.1:1/a --dry-run --format arrow",
+       }) {
+    OnTerminal ran = RunOnTerminal(command);
+    EXPECT_EQ(ran.exit_code, 2) << command << ": " << ran.err;
+    EXPECT_NE(ran.err.find("refusing to write Arrow IPC bytes to a terminal; redirect stdout or "),
+              std::string::npos)
+        << command << ": " << ran.err;
+    EXPECT_EQ(ran.terminal, "") << command;
+  }
+  // Text is for terminals: a query's default there is the table.
+  OnTerminal table = RunOnTerminal("query 'SELECT 41 + 1 AS answer'");
+  EXPECT_EQ(table.exit_code, 0) << table.err;
+  EXPECT_NE(table.terminal.find("answer"), std::string::npos) << table.terminal;
+  EXPECT_NE(table.terminal.find("42"), std::string::npos) << table.terminal;
 }
 
 // Numbers out of their range are refused in words; CLI11's own checks said
