@@ -878,9 +878,23 @@ TEST(FlightConnectTest, ARefusedConnectionFailsAtOnceNamingTheAddress) {
   auto client = FlightClient::Connect(options);
   ASSERT_FALSE(client.ok());
   EXPECT_EQ(client.status().code(), StatusCode::kUnavailable);
-  EXPECT_NE(client.status().message().find("127.0.0.1:1: the connection failed"),
-            std::string::npos)
+  EXPECT_NE(client.status().message().find("127.0.0.1:1: the connection failed"), std::string::npos)
       << client.status().ToString();
+}
+
+// A port another server (a second `zkarrow serve`) listens on is refused,
+// as the HTTP listener refuses it: gRPC's default SO_REUSEPORT let both
+// listen, and the kernel then spread the clients' connections over the two.
+TEST_F(FlightTest, APortAnotherServerListensOnIsRefused) {
+  StartServer();
+  ServerOptions same;
+  same.port = server_->port();
+  TestService other;
+  auto second = FlightServer::Start(same, other);
+  ASSERT_FALSE(second.ok()) << "a second server listens on port " << same.port;
+  EXPECT_EQ(second.status().code(), StatusCode::kIoError) << second.status().ToString();
+  EXPECT_NE(second.status().message().find("address in use"), std::string::npos)
+      << second.status().ToString();
 }
 
 // The codecs parameter, in the ticket (what the client's GetOptions puts

@@ -936,6 +936,11 @@ class FlightServer::Impl {
                                static_cast<int>(limits_.keepalive_time.count()));
     builder.AddChannelArgument(GRPC_ARG_KEEPALIVE_TIMEOUT_MS,
                                static_cast<int>(limits_.keepalive_timeout.count()));
+    // gRPC sets SO_REUSEPORT by default, with which a second server (another
+    // `zkarrow serve`) could listen on a port taken already and the kernel
+    // would spread the connections over both: a port in use is refused, as
+    // the HTTP listener refuses it.
+    builder.AddChannelArgument(GRPC_ARG_ALLOW_REUSEPORT, 0);
     builder.AddListeningPort(address, credentials, &port_);
     builder.RegisterService(service_.get());
     std::vector<std::unique_ptr<grpc::experimental::ServerInterceptorFactoryInterface>> creators;
