@@ -20,6 +20,7 @@
 #include "cli/stop_signal.h"
 #include "cli/zk_connection.h"
 #include "coord/coordinator.h"
+#include "coord/layout.h"
 #include "query/server_query.h"
 #include "serve/dataset_store.h"
 #include "serve/service.h"
@@ -168,6 +169,47 @@ Status RunServe(const ServeArgs& args) {
   if (!args.flight.empty())
     ZKA_RETURN_IF_ERROR(ParseListen(args.flight, "--flight", flight_options));
   if (!args.http.empty()) ZKA_RETURN_IF_ERROR(ParseListen(args.http, "--http", http_options));
+  // The group's options are the user's arguments too: refused here, before
+  // the store, the tree and the listeners start (exit 2, not 1 after them).
+  coord::CoordinatorOptions coord_options;
+  if (args.coord) {
+    ZKA_ASSIGN_OR_RETURN(coord_options.client, MakeClientOptions(args.connection));
+    coord_options.root = args.coord_root;
+    coord_options.keep_versions = args.keep_versions;
+    coord_options.replicas = args.replicas;
+    coord_options.ack_replicas = args.ack_replicas;
+    coord_options.holder_grace = std::chrono::milliseconds(args.holder_grace_ms);
+    if (!args.coord_acl.empty()) {
+      coord_options.acl.clear();
+      for (const std::string& text : args.coord_acl) {
+        ZKA_ASSIGN_OR_RETURN(zk::Acl acl, ParseAcl(text));
+        coord_options.acl.push_back(std::move(acl));
+      }
+    }
+    // Peers are reached with this server's own token, which the coordinator
+    // sends only over TLS verified by --peer-tls-ca.
+    coord_options.peer.bearer_token = base.bearer_token;
+    coord_options.peer.tls_ca_file = args.peer_tls_ca;
+    coord_options.connect = ConnectClient;
+    coord_options.log = [](const std::string& line) {
+      std::fprintf(stderr, "zkarrow serve: %s\n", line.c_str());
+    };
+    if (Status valid = coord::ValidateCoordinatorOptions(coord_options); !valid.ok()) {
+      return UsageError(valid.message());
+    }
+    if (!args.server_id.empty()) {
+      if (Status valid = coord::ValidateServerId(args.server_id); !valid.ok()) {
+        return UsageError("--server-id: " + valid.message());
+      }
+    }
+    auto wildcard = [](const std::string& host) { return host == "0.0.0.0" || host == "::"; };
+    if (args.advertise_host.empty() && ((!args.flight.empty() && wildcard(flight_options.host)) ||
+                                        (!args.http.empty() && wildcard(http_options.host)))) {
+      return UsageError(
+          "--coord: a wildcard listener address cannot be advertised to peers; give "
+          "--advertise-host HOST");
+    }
+  }
 
   serve::TreeServiceOptions tree_options;
   ZKA_ASSIGN_OR_RETURN(tree_options.watch.client, MakeClientOptions(args.connection));
@@ -191,28 +233,6 @@ Status RunServe(const ServeArgs& args) {
   serve::LocalCatalog local_catalog(*store);
   std::unique_ptr<coord::Coordinator> coordinator;
   if (args.coord) {
-    coord::CoordinatorOptions coord_options;
-    ZKA_ASSIGN_OR_RETURN(coord_options.client, MakeClientOptions(args.connection));
-    coord_options.root = args.coord_root;
-    coord_options.keep_versions = args.keep_versions;
-    coord_options.replicas = args.replicas;
-    coord_options.ack_replicas = args.ack_replicas;
-    coord_options.holder_grace = std::chrono::milliseconds(args.holder_grace_ms);
-    if (!args.coord_acl.empty()) {
-      coord_options.acl.clear();
-      for (const std::string& text : args.coord_acl) {
-        ZKA_ASSIGN_OR_RETURN(zk::Acl acl, ParseAcl(text));
-        coord_options.acl.push_back(std::move(acl));
-      }
-    }
-    // Peers are reached with this server's own token, which the coordinator
-    // sends only over TLS verified by --peer-tls-ca.
-    coord_options.peer.bearer_token = base.bearer_token;
-    coord_options.peer.tls_ca_file = args.peer_tls_ca;
-    coord_options.connect = ConnectClient;
-    coord_options.log = [](const std::string& line) {
-      std::fprintf(stderr, "zkarrow serve: %s\n", line.c_str());
-    };
     ZKA_ASSIGN_OR_RETURN(coordinator, coord::Coordinator::Create(std::move(coord_options), *store));
   }
   serve::DatasetCatalog& catalog =
@@ -270,13 +290,6 @@ Status RunServe(const ServeArgs& args) {
       const std::string& host =
           args.advertise_host.empty() ? http_options.host : args.advertise_host;
       self.http = Advertised(tls ? "https" : "http", host, http->port());
-    }
-    if (args.advertise_host.empty() &&
-        ((flight && (flight_options.host == "0.0.0.0" || flight_options.host == "::")) ||
-         (http && (http_options.host == "0.0.0.0" || http_options.host == "::")))) {
-      return UsageError(
-          "--coord: a wildcard listener address cannot be advertised to peers; give "
-          "--advertise-host HOST");
     }
     self.id = args.server_id.empty()
                   ? "server-" + std::to_string(flight ? flight->port() : http->port())

@@ -168,21 +168,21 @@ size_t RequestBytes(const std::vector<zk::Op>& ops, const zk::Client& client) {
 Coordinator::Coordinator(CoordinatorOptions options, serve::DatasetStore& store)
     : options_(std::move(options)), layout_(options_.root), store_(store) {}
 
-Result<std::unique_ptr<Coordinator>> Coordinator::Create(CoordinatorOptions options,
-                                                         serve::DatasetStore& store) {
+Status ValidateCoordinatorOptions(const CoordinatorOptions& options) {
   ZKA_RETURN_IF_ERROR(ValidateRoot(options.root));
-  if (options.keep_versions < 1 || options.replicas < 1 || options.ack_replicas < 1 ||
-      options.ack_replicas > options.replicas) {
+  if (options.keep_versions < 1 || options.replicas < 1 || options.ack_replicas < 1) {
     return Status::InvalidArgument(
-        "coordination: expected keep_versions >= 1 and 1 <= ack_replicas <= replicas, found " +
-        std::to_string(options.keep_versions) + ", " + std::to_string(options.ack_replicas) + ", " +
-        std::to_string(options.replicas));
+        "coordination: expected --keep-versions, --replicas and --ack-replicas of at least 1, "
+        "found " +
+        std::to_string(options.keep_versions) + ", " + std::to_string(options.replicas) + " and " +
+        std::to_string(options.ack_replicas));
   }
-  if (store.options().keep_versions != 0) {
+  if (options.ack_replicas > options.replicas) {
     return Status::InvalidArgument(
-        "coordination: the store must leave pruning to the catalog (keep_versions 0)");
+        "coordination: a put cannot wait for more copies than are kept; expected --ack-replicas "
+        "at most --replicas (" +
+        std::to_string(options.replicas) + "), found " + std::to_string(options.ack_replicas));
   }
-  if (!options.connect) return Status::InvalidArgument("coordination: no way to reach peers");
   // The peers' addresses come from servers/, which anyone allowed to write
   // the coordination root can fill (the default --coord-acl lets everyone),
   // and ZooKeeper does not say who wrote a node: an address is no proof that
@@ -199,6 +199,17 @@ Result<std::unique_ptr<Coordinator>> Coordinator::Create(CoordinatorOptions opti
         "which only a TLS certificate can vouch for; expected a CA file for the peers' "
         "certificates (--peer-tls-ca) with --token-file, found none");
   }
+  return Status::Ok();
+}
+
+Result<std::unique_ptr<Coordinator>> Coordinator::Create(CoordinatorOptions options,
+                                                         serve::DatasetStore& store) {
+  ZKA_RETURN_IF_ERROR(ValidateCoordinatorOptions(options));
+  if (store.options().keep_versions != 0) {
+    return Status::InvalidArgument(
+        "coordination: the store must leave pruning to the catalog (keep_versions 0)");
+  }
+  if (!options.connect) return Status::InvalidArgument("coordination: no way to reach peers");
   return std::unique_ptr<Coordinator>(new Coordinator(std::move(options), store));
 }
 

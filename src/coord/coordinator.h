@@ -117,9 +117,14 @@ struct CoordinatorMetrics {
   int64_t files_removed = 0;
 };
 
+// The options' own consistency (the root, the replica counts, a peer token
+// needs a peer CA: see `peer`), which Create checks; a command line checks
+// it before it starts anything.
+Status ValidateCoordinatorOptions(const CoordinatorOptions& options);
+
 class Coordinator final : public serve::DatasetCatalog {
  public:
-  // Checks the options (a peer token needs a peer CA: see `peer`). Until
+  // Checks the options (ValidateCoordinatorOptions). Until
   // Join succeeds, uploads and reads of the current version are refused
   // (kUnavailable), so that a Service can be built over the coordinator
   // before its listeners know their ports.

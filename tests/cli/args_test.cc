@@ -284,6 +284,42 @@ TEST(OutputArgsTest, ArrowIsNotWrittenToATerminal) {
   EXPECT_NE(table.terminal.find("42"), std::string::npos) << table.terminal;
 }
 
+// serve --coord's options that cannot go together are refused before the
+// store, the tree or a listener starts: they were failed runs (exit 1)
+// with the library's words ("expected keep_versions >= 1 and 1 <=
+// ack_replicas <= replicas, found 2, 2, 1"), a bad --server-id only once
+// the listeners were up.
+TEST(ServeArgsTest, CoordinationOptionsAreRefusedBeforeStarting) {
+  const std::filesystem::path dir =
+      std::filesystem::temp_directory_path() / "zkarrow-args-test-coord";
+  std::filesystem::remove_all(dir);
+  std::filesystem::create_directories(dir);
+  const std::filesystem::path token = dir / "token";
+  std::ofstream(token) << "s3cret\n";
+  std::filesystem::permissions(
+      token, std::filesystem::perms::owner_read | std::filesystem::perms::owner_write);
+  const std::filesystem::path store = dir / "store";
+  const std::string serve =
+      "serve --zk 127.0.0.1:1 --http 127.0.0.1:0 --store " + store.string() + " --coord ";
+  for (const auto& [options, expected] : std::vector<std::pair<std::string, std::string>>{
+           {"--replicas 1 --ack-replicas 2",
+            "expected --ack-replicas at most --replicas (1), found 2"},
+           {"--token-file " + token.string(), "(--peer-tls-ca) with --token-file, found none"},
+           {"--coord-root zk", "--coord-root: expected an absolute znode path"},
+           {"--server-id a/b", "--server-id: a server id is 1 to 64 characters"},
+       }) {
+    Outcome outcome = RunZkarrow(serve + options);
+    EXPECT_EQ(outcome.exit_code, 2) << options << ": " << outcome.output;
+    EXPECT_NE(outcome.output.find(expected), std::string::npos)
+        << options << ": " << outcome.output;
+    EXPECT_EQ(outcome.output.find("HTTP on"), std::string::npos)
+        << options << ": " << outcome.output;
+    EXPECT_FALSE(std::filesystem::exists(store)) << options << ": the store was created";
+    std::filesystem::remove_all(store);
+  }
+  std::filesystem::remove_all(dir);
+}
+
 // Numbers out of their range are refused in words; CLI11's own checks said
 // "Value 0 not in range 0.000000 to 179769313486231570814527...".
 TEST(NumberArgsTest, SignIsCheckedInWords) {
