@@ -67,6 +67,16 @@ void FileOutputStream::SetCancelCheck(std::function<bool()> cancelled) {
   stream_fd_ = ::fstat(fd_, &info) == 0 && (S_ISFIFO(info.st_mode) || S_ISSOCK(info.st_mode));
 }
 
+Status FileOutputStream::CheckReader() const {
+  if (!stream_fd_ || fd_ < 0) return Status::Ok();
+  // A pipe without a reader polls as POLLERR, whatever the events asked.
+  struct pollfd output = {.fd = fd_, .events = 0, .revents = 0};
+  if (::poll(&output, 1, 0) > 0 && (output.revents & POLLERR) != 0) {
+    return Status::FromErrno(EPIPE, "write: the reader closed the pipe");
+  }
+  return Status::Ok();
+}
+
 Result<size_t> FileOutputStream::WaitForRoom(size_t wanted) {
   while (true) {
     struct pollfd writable = {.fd = fd_, .events = POLLOUT, .revents = 0};

@@ -47,6 +47,11 @@ class FileOutputStream final : public OutputStream {
   // Pipes and sockets are then written at most PIPE_BUF bytes at a time
   // once poll() says they take bytes, so that no write() blocks on them.
   void SetCancelCheck(std::function<bool()> cancelled);
+  // For a pipe or socket (once a cancel check is set): kIoError, worded as
+  // Write's on EPIPE, when its reader has closed it. A writer with nothing
+  // to write (a quiet change stream) learns it here, not at its next
+  // write, which may never come.
+  Status CheckReader() const;
 
  private:
   FileOutputStream(int fd, bool owns_fd) : fd_(fd), owns_fd_(owns_fd) {}

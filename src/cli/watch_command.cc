@@ -157,6 +157,10 @@ class StreamSink final : public watch::ChangeSink {
   // tree adds no empty files.
   Status Tick() override {
     if (Rotating() && writer_ && FileIsFull()) return CloseCurrent();
+    // A reader that closed the pipe while the tree is quiet: no write would
+    // tell until the next change, and the run would hold its session (for
+    // ever, on a tree that stays quiet) for no one.
+    if (stream_) return stream_->CheckReader().WithContext(name_);
     return Status::Ok();
   }
 

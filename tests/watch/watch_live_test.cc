@@ -1414,6 +1414,29 @@ TEST_F(WatchStandaloneTest, StopWhileTheReaderDoesNotReadEndsTheRun) {
   EXPECT_NE(ReadText(err).find("the reader closed the pipe"), std::string::npos) << ReadText(err);
 }
 
+// A reader that closes the pipe while the tree is quiet: the watch ends
+// with exit 1 and says so, without waiting for a change to write. It ran
+// on, holding its session, until the next change (on a quiet tree, never).
+TEST_F(WatchStandaloneTest, AReaderThatClosesThePipeOfAQuietWatchEndsIt) {
+  const std::string root = "/quiet-reader";
+  ASSERT_NO_FATAL_FAILURE(MustCreate(root, "r"));
+  const fs::path err = TempDir("quiet-reader") / "watch.err";
+  Pipe closed;
+  ASSERT_TRUE(closed.pipe_ok);
+  std::vector<std::string> args = WatchArgs(root, "-");
+  args.push_back("--no-initial");
+  auto watch = ZkarrowProcess::Start("watch", args, err, closed.fds[1]);
+  ASSERT_TRUE(watch.ok()) << watch.status().ToString();
+  closed.CloseWrite();
+  ASSERT_TRUE(closed.WaitForBytes(1)) << "no schema on stdout: " << ReadText(err);
+  closed.CloseRead();
+  auto exit_code = (*watch)->Wait(std::chrono::seconds(10));
+  ASSERT_TRUE(exit_code.ok()) << exit_code.status().ToString() << ": still watching";
+  EXPECT_EQ(*exit_code, 1) << ReadText(err);
+  EXPECT_NE(ReadText(err).find("stdout: write: the reader closed the pipe"), std::string::npos)
+      << ReadText(err);
+}
+
 // A reader that pauses between reads (a consumer busy with each batch) is
 // slow, not gone: a stop while the watch waits for it still ends the stream
 // cleanly, with every row and the end-of-stream marker.
