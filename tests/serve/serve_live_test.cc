@@ -17,9 +17,14 @@
 // - a client killed mid-download does not disturb the server; SIGTERM ends
 //   it cleanly with live streams open;
 // - on a kept connection, a delete after a query that waited for its
-//   worker is answered (not left unanswered for a browser to send again).
+//   worker is answered (not left unanswered for a browser to send again);
+// - a TLS client gone from a quiet live stream (close_notify, then FIN) is
+//   noticed at once, not by TCP keepalive.
 #include <gtest/gtest.h>
 #include <netinet/in.h>
+#include <openssl/err.h>
+#include <openssl/ssl.h>
+#include <openssl/x509_vfy.h>
 #include <signal.h>
 #include <sys/socket.h>
 #include <sys/wait.h>
@@ -27,8 +32,10 @@
 
 #include <algorithm>
 #include <atomic>
+#include <cerrno>
 #include <chrono>
 #include <cstdio>
+#include <cstring>
 #include <filesystem>
 #include <fstream>
 #include <functional>
@@ -78,6 +85,18 @@ std::string ReadText(const fs::path& path) {
 }
 
 bool HaveCurl() { return ::access("/usr/bin/curl", X_OK) == 0; }
+
+bool HaveOpenssl() { return RunCommand("command -v openssl >/dev/null").ok(); }
+
+// A self-signed certificate for 127.0.0.1 and its key, made by the openssl
+// CLI as a user would make them.
+Status MakeCertificate(const fs::path& cert, const fs::path& key) {
+  return RunCommand(
+             "openssl req -x509 -newkey rsa:2048 -nodes -days 2 -subj /CN=127.0.0.1 "
+             "-addext subjectAltName=IP:127.0.0.1 -keyout " +
+             key.string() + " -out " + cert.string() + " 2>&1")
+      .status();
+}
 
 // The ports a `zkarrow serve` started with --ports-file listens on, once
 // it wrote them (a bounded wait); null when it exited or never did.
@@ -213,10 +232,11 @@ class ServeTest : public ::testing::Test {
     return RunCommand(std::string(ZKARROW_BINARY) + " " + args + " 2>&1");
   }
 
-  // The value of a metric without labels in the server's /metrics.
-  static int64_t Metric(const std::string& name) {
+  // The value of a metric without labels in the /metrics of `server` (the
+  // suite's, or another's base URL, curl options before it).
+  static int64_t Metric(const std::string& name, const std::string& server = http_) {
     const fs::path file = Dir("metrics") / "metrics.txt";
-    EXPECT_EQ(CurlStatus(http_ + "/metrics", file), 200);
+    EXPECT_EQ(CurlStatus(server + "/metrics", file), 200);
     const std::string text = "\n" + ReadText(file);
     const std::string key = "\n" + name + " ";
     const size_t at = text.find(key);
@@ -1466,19 +1486,13 @@ TEST_F(ServeTest, ARequestAfterAQueryOnAKeptConnectionIsAnswered) {
   const std::string changes = connection.GetHeaders("/changes");
   EXPECT_EQ(changes.rfind("HTTP/1.1 200 OK\r\n", 0), 0u) << changes;
   connection.Close();
-  auto streams = [&]() -> int64_t {
-    const fs::path file = dir / "metrics.txt";
-    if (CurlStatus(http + "/metrics", file) != 200) return -1;
-    const std::string text = ReadText(file);
-    const std::string key = "\nzkarrow_http_streams ";
-    const size_t at = text.find(key);
-    return at == std::string::npos ? -1 : std::atoll(text.c_str() + at + key.size());
-  };
   const auto noticed_by = std::chrono::steady_clock::now() + std::chrono::seconds(30);
-  while (streams() != 0 && std::chrono::steady_clock::now() < noticed_by) {
+  while (Metric("zkarrow_http_streams", http) != 0 &&
+         std::chrono::steady_clock::now() < noticed_by) {
     std::this_thread::sleep_for(std::chrono::milliseconds(50));
   }
-  EXPECT_EQ(streams(), 0) << "the live stream of a client gone is still open";
+  EXPECT_EQ(Metric("zkarrow_http_streams", http), 0)
+      << "the live stream of a client gone is still open";
 
   auto stopped = (*server)->Stop(std::chrono::seconds(30));
   ASSERT_TRUE(stopped.ok()) << stopped.status().ToString();
@@ -1489,19 +1503,14 @@ TEST_F(ServeTest, ARequestAfterAQueryOnAKeptConnectionIsAnswered) {
 // file: `get` and `put` with --tls-ca and --token-file, curl with --cacert;
 // without the token, 401 and an unauthenticated error.
 TEST_F(ServeTest, TlsAndTokenOnBothListeners) {
-  if (!RunCommand("command -v openssl >/dev/null").ok()) {
-    ZKA_MISSING_PREREQUISITE() << "openssl not found";
-  }
+  if (!HaveOpenssl()) ZKA_MISSING_PREREQUISITE() << "openssl not found";
   const fs::path dir = Dir("tls");
   MustCreate("/tls", "");
   for (int i = 0; i < 10; ++i)
     MustCreate("/tls/n" + std::to_string(i), "secret " + std::to_string(i));
   const fs::path cert = dir / "cert.pem";
   const fs::path key = dir / "key.pem";
-  ASSERT_TRUE(RunCommand("openssl req -x509 -newkey rsa:2048 -nodes -days 2 -subj /CN=127.0.0.1 "
-                         "-addext subjectAltName=IP:127.0.0.1 -keyout " +
-                         key.string() + " -out " + cert.string() + " 2>&1")
-                  .ok());
+  ASSERT_TRUE(MakeCertificate(cert, key).ok());
   // A key others can read is refused, as every credential file is (a
   // `timeout`: a server that starts anyway is stopped).
   fs::permissions(key, fs::perms::owner_read | fs::perms::owner_write | fs::perms::group_read |
@@ -1569,6 +1578,185 @@ TEST_F(ServeTest, TlsAndTokenOnBothListeners) {
   EXPECT_EQ(*stopped, 0) << ReadText(dir / "serve.err");
   // The token never reaches the log.
   EXPECT_EQ(ReadText(dir / "serve.err").find("s3cret"), std::string::npos);
+}
+
+// A TLS client made with OpenSSL, trusting `ca`: it sends and reads as a
+// test asks, and ends as a client that closes does, with a close_notify
+// alert and then its FIN.
+class TlsConnection {
+ public:
+  TlsConnection(int port, const fs::path& ca) {
+    fd_ = ::socket(AF_INET, SOCK_STREAM, 0);
+    sockaddr_in address{};
+    address.sin_family = AF_INET;
+    address.sin_port = htons(static_cast<uint16_t>(port));
+    address.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
+    if (::connect(fd_, reinterpret_cast<sockaddr*>(&address), sizeof(address)) != 0) {
+      error_ = std::string("connect: ") + std::strerror(errno);
+      return;
+    }
+    // A server that neither answers nor closes fails the exchange instead
+    // of holding the test.
+    const timeval timeout{.tv_sec = 30, .tv_usec = 0};
+    ::setsockopt(fd_, SOL_SOCKET, SO_RCVTIMEO, &timeout, sizeof(timeout));
+    ::setsockopt(fd_, SOL_SOCKET, SO_SNDTIMEO, &timeout, sizeof(timeout));
+    context_ = SSL_CTX_new(TLS_client_method());
+    if (context_ == nullptr || SSL_CTX_load_verify_locations(context_, ca.c_str(), nullptr) != 1) {
+      error_ = "the CA file " + ca.string() + ": " + OpenSslError();
+      return;
+    }
+    SSL_CTX_set_verify(context_, SSL_VERIFY_PEER, nullptr);
+    ssl_ = SSL_new(context_);
+    if (ssl_ == nullptr || SSL_set_fd(ssl_, fd_) != 1 ||
+        X509_VERIFY_PARAM_set1_ip_asc(SSL_get0_param(ssl_), "127.0.0.1") != 1 ||
+        SSL_connect(ssl_) != 1) {
+      error_ = "TLS handshake: " + OpenSslError();
+    }
+  }
+  ~TlsConnection() {
+    Close();
+    if (ssl_ != nullptr) SSL_free(ssl_);
+    if (context_ != nullptr) SSL_CTX_free(context_);
+  }
+  TlsConnection(const TlsConnection&) = delete;
+  TlsConnection& operator=(const TlsConnection&) = delete;
+
+  // Empty once connected, else what failed.
+  const std::string& error() const { return error_; }
+
+  bool Send(const std::string& bytes) {
+    return error_.empty() && SSL_write(ssl_, bytes.data(), static_cast<int>(bytes.size())) ==
+                                 static_cast<int>(bytes.size());
+  }
+
+  // What the server sent until `done` holds for it, the server closed or a
+  // read timed out.
+  std::string ReadUntil(const std::function<bool(const std::string&)>& done) {
+    std::string received;
+    while (error_.empty() && !done(received)) {
+      char buffer[1 << 16];
+      const int n = SSL_read(ssl_, buffer, sizeof(buffer));
+      if (n <= 0) break;
+      received.append(buffer, static_cast<size_t>(n));
+    }
+    return received;
+  }
+
+  // The alert a client sends first when it closes, without waiting for
+  // the server's.
+  void CloseNotify() {
+    if (error_.empty()) SSL_shutdown(ssl_);
+  }
+  // The FIN.
+  void Close() {
+    if (fd_ >= 0) ::close(fd_);
+    fd_ = -1;
+  }
+
+ private:
+  static std::string OpenSslError() {
+    char text[256];
+    ERR_error_string_n(ERR_get_error(), text, sizeof(text));
+    return text;
+  }
+
+  int fd_ = -1;
+  SSL_CTX* context_ = nullptr;
+  SSL* ssl_ = nullptr;
+  std::string error_;
+};
+
+// Over TLS a client that closes sends a close_notify alert before its FIN:
+// bytes the server leaves unread while a response waits (they could be the
+// next request's). A client gone from a quiet live stream is noticed all
+// the same, whether its FIN comes with the alert or after the server saw
+// the alert alone, long before TCP keepalive's probes would notice it. And
+// a request that arrives while the previous response on its connection
+// waits is answered after that response.
+TEST_F(ServeTest, ATlsClientGoneFromAQuietLiveStreamIsNoticed) {
+  if (!HaveOpenssl()) ZKA_MISSING_PREREQUISITE() << "openssl not found";
+  const fs::path dir = Dir("tls-hangup");
+  // Nothing writes below it: /changes sends its headers, then nothing.
+  MustCreate("/tls-hangup", "");
+  const fs::path cert = dir / "cert.pem";
+  const fs::path key = dir / "key.pem";
+  ASSERT_TRUE(MakeCertificate(cert, key).ok());
+  const fs::path ports = dir / "ports.json";
+  auto server = ZkarrowProcess::Start(
+      "serve",
+      {"--zk", cluster_->ConnectString(), "--path", "/tls-hangup", "--http", "127.0.0.1:0",
+       "--store", (dir / "store").string(), "--ports-file", ports.string(), "--tls-cert",
+       cert.string(), "--tls-key", key.string()},
+      dir / "serve.err");
+  ASSERT_TRUE(server.ok()) << server.status().ToString();
+  const nlohmann::json listening = WaitForPorts(**server, ports);
+  ASSERT_FALSE(listening.is_null()) << ReadText(dir / "serve.err");
+  const int port = listening["http"].get<int>();
+  const std::string https =
+      "--cacert " + cert.string() + " https://127.0.0.1:" + std::to_string(port);
+  const auto deadline = std::chrono::steady_clock::now() + std::chrono::seconds(60);
+  bool ready = false;
+  while (!ready && std::chrono::steady_clock::now() < deadline) {
+    ready = CurlStatus(https + "/healthz", dir / "health.txt") == 200;
+    if (!ready) std::this_thread::sleep_for(std::chrono::milliseconds(100));
+  }
+  ASSERT_TRUE(ready) << ReadText(dir / "serve.err");
+  const auto streams = [&] { return Metric("zkarrow_http_streams", https); };
+  const auto has_headers = [](const std::string& reply) {
+    return reply.find("\r\n\r\n") != reply.npos;
+  };
+
+  for (const bool fin_later : {false, true}) {
+    SCOPED_TRACE(fin_later ? "the FIN after the alert" : "the FIN with the alert");
+    // Counted apart from a stream before, still open where this failed.
+    const int64_t before = streams();
+    TlsConnection connection(port, cert);
+    ASSERT_EQ(connection.error(), "");
+    ASSERT_TRUE(connection.Send("GET /changes HTTP/1.1\r\nHost: 127.0.0.1\r\n\r\n"));
+    const std::string headers = connection.ReadUntil(has_headers);
+    ASSERT_EQ(headers.rfind("HTTP/1.1 200 OK\r\n", 0), 0u) << headers;
+    EXPECT_EQ(streams(), before + 1);
+    connection.CloseNotify();
+    // Long enough for the server to be woken by the alert alone.
+    if (fin_later) std::this_thread::sleep_for(std::chrono::milliseconds(200));
+    connection.Close();
+    const auto noticed_by = std::chrono::steady_clock::now() + std::chrono::seconds(10);
+    while (streams() != before && std::chrono::steady_clock::now() < noticed_by) {
+      std::this_thread::sleep_for(std::chrono::milliseconds(50));
+    }
+    EXPECT_EQ(streams(), before) << "the live stream of a TLS client gone is still open";
+  }
+
+  // The next request's bytes arrive while the query's response waits for
+  // its worker (counting rows keeps it busy far longer than a look at
+  // /metrics takes): they stay for the request's read, and both are
+  // answered in order.
+  TlsConnection kept(port, cert);
+  ASSERT_EQ(kept.error(), "");
+  const int64_t before = streams();
+  const std::string count =
+      "WITH RECURSIVE c(x) AS (SELECT 1 UNION ALL SELECT x + 1 FROM c WHERE x < 20000000) "
+      "SELECT count(*) FROM c";
+  ASSERT_TRUE(
+      kept.Send("POST /query HTTP/1.1\r\nHost: 127.0.0.1\r\nContent-Type: "
+                "text/plain\r\nContent-Length: " +
+                std::to_string(count.size()) + "\r\n\r\n" + count));
+  const auto waiting_by = std::chrono::steady_clock::now() + std::chrono::seconds(10);
+  while (streams() != before + 1 && std::chrono::steady_clock::now() < waiting_by) {
+    std::this_thread::sleep_for(std::chrono::milliseconds(10));
+  }
+  ASSERT_EQ(streams(), before + 1) << "the query's response is not waiting";
+  ASSERT_TRUE(kept.Send("GET /healthz HTTP/1.1\r\nHost: 127.0.0.1\r\n\r\n"));
+  const std::string replies = kept.ReadUntil(
+      [](const std::string& received) { return received.ends_with("\r\n\r\nok\n"); });
+  EXPECT_EQ(replies.rfind("HTTP/1.1 200 OK\r\n", 0), 0u) << replies;
+  EXPECT_NE(replies.find("\r\n0\r\n\r\nHTTP/1.1 200 OK\r\n"), std::string::npos)
+      << "the query's reply, whole, then the health check's: " << replies;
+  EXPECT_TRUE(replies.ends_with("\r\n\r\nok\n")) << replies;
+
+  auto stopped = (*server)->Stop(std::chrono::seconds(30));
+  ASSERT_TRUE(stopped.ok()) << stopped.status().ToString();
+  EXPECT_EQ(*stopped, 0) << ReadText(dir / "serve.err");
 }
 
 // The ensemble gone past the session timeout ends the server's watcher:

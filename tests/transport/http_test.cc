@@ -1232,6 +1232,29 @@ TEST_F(HttpTest, AClientGoneFromAQuietLiveStreamIsNoticedBeforeTheNextWrite) {
   EXPECT_TRUE(WaitFor([&] { return MetricValue(server_->port(), "zkarrow_http_streams") == 0; }));
 }
 
+// The client's FIN is seen behind bytes it sent that the server has not
+// read (a next request here; over TLS, the close_notify before every FIN).
+// A client that only half-closes is gone too, for a response that waits:
+// one that wants its response keeps its sending side open.
+TEST_F(HttpTest, AClientThatHalfClosesBehindItsNextRequestIsNoticedOnAQuietLiveStream) {
+  StartServer();
+  int fd = ConnectTo(server_->port());
+  SendAll(fd, "GET /changes?quiet=true HTTP/1.1\r\nHost: 127.0.0.1\r\n\r\n");
+  std::string received;
+  char buffer[4096];
+  while (received.find("\r\n\r\n") == std::string::npos) {
+    ssize_t n = ::recv(fd, buffer, sizeof buffer, 0);
+    ASSERT_GT(n, 0);
+    received.append(buffer, static_cast<size_t>(n));
+  }
+  EXPECT_TRUE(received.starts_with("HTTP/1.1 200")) << received;
+  SendAll(fd, "GET /healthz HTTP/1.1\r\nHost: 127.0.0.1\r\n\r\n");
+  ::shutdown(fd, SHUT_WR);
+  EXPECT_TRUE(WaitFor([&] { return service_.cancelled_.load() == 1; }));
+  EXPECT_TRUE(WaitFor([&] { return MetricValue(server_->port(), "zkarrow_http_streams") == 0; }));
+  ::close(fd);
+}
+
 TEST_F(HttpTest, AClientKilledMidDownloadLeavesTheServerServing) {
   SKIP_WITHOUT(MissingCurl);
   StartServer();

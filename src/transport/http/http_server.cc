@@ -2,7 +2,9 @@
 
 #include <netinet/in.h>
 #include <netinet/tcp.h>
+#include <sys/epoll.h>
 #include <sys/socket.h>
+#include <unistd.h>
 
 #include <algorithm>
 #include <boost/asio.hpp>
@@ -734,6 +736,7 @@ class Connection final : public ConnectionBase {
     must_close_ = false;
     route_ = "other";
     ++request_;
+    EndHangupWatch();
     Lowest().expires_after(limits().idle_timeout);
     bhttp::async_read_header(
         stream_, buffer_, *header_parser_,
@@ -1244,34 +1247,64 @@ class Connection final : public ConnectionBase {
     WatchForHangup();
   }
 
-  // A client that goes away while its live stream has nothing to send
-  // would be noticed only at the next write, holding a stream slot until
-  // then. So the socket is watched for turning readable, without reading
-  // (bytes stay for TLS and for a next request): readable with nothing to
-  // read is the client's end. Once per response: after bytes arrived a
-  // second watch would fire at once. A watch outlives its response, to be
-  // ended by the next request's bytes, which the read of that request may
-  // have taken by then: so it acts for its own response only. (Acting for a
-  // later one closed the connection with that request handled and not
-  // answered; a browser sends a request lost on a kept connection again,
-  // and a delete ran twice.)
+  // A client that goes away while its response has nothing to send (a
+  // quiet live stream, a query waiting for its worker) would be noticed
+  // only at the next write, holding a stream slot until then. So the
+  // connection is watched for the client's FIN (or a reset), without
+  // reading: bytes that came stay for TLS and for a next request. The FIN
+  // is seen behind bytes not read, as a TLS client's close leaves them (its
+  // close_notify alert goes first), and bytes alone do not wake the watch.
+  // A client that half-closes after its request is taken as gone as well:
+  // one that wants its response keeps its sending side open until it has
+  // it. Once per response, ended by the next request's read; a watch that
+  // woke before that acts for its own response only (acting for a later one
+  // closed the connection with that request handled and not answered; a
+  // browser sends a request lost on a kept connection again, and a delete
+  // ran twice).
   void WatchForHangup() {
-    if (hangup_watched_for_ == request_) return;
-    hangup_watched_for_ = request_;
-    Lowest().socket().async_wait(
-        tcp::socket::wait_read, [self = Self(), request = request_](boost::system::error_code ec) {
-          // Cancelled: by a write's timeout (whose handler reports it) or by
-          // Close().
-          if (self->closed_ || ec == asio::error::operation_aborted) return;
-          if (self->request_ != request) return;
-          boost::system::error_code available_ec;
-          size_t available = self->Lowest().socket().available(available_ec);
-          if (!ec && !available_ec && available > 0) return;
-          if (self->message_stream_ && !self->stream_ended_) {
-            self->server_.metrics().CountStreamCut(self->route_);
-          }
-          self->Close();
-        });
+    if (hangup_watch_ == request_ || !OpenHangupEvents()) return;
+    hangup_watch_ = request_;
+    hangup_events_->async_wait(asio::posix::stream_descriptor::wait_read,
+                               [self = Self(), request = request_](boost::system::error_code ec) {
+                                 // Cancelled: by the next request's read or by Close().
+                                 if (ec || self->closed_ || self->hangup_watch_ != request) return;
+                                 if (self->message_stream_ && !self->stream_ended_) {
+                                   self->server_.metrics().CountStreamCut(self->route_);
+                                 }
+                                 self->Close();
+                               });
+  }
+
+  // An epoll set of the socket alone for EPOLLRDHUP (EPOLLERR and EPOLLHUP
+  // come with it): readable once the client's FIN or a reset came. A wait
+  // on the socket itself wakes at every byte that arrives and, with bytes
+  // left unread, at once each time it is armed again (asio modifies the
+  // socket's epoll registration for each wait, which reports it readable
+  // anew). Open while the watch is, so that its descriptors are bounded by
+  // the stream slots. Best effort: without it the client's end is noticed
+  // at the next write.
+  bool OpenHangupEvents() {
+    const int set = ::epoll_create1(EPOLL_CLOEXEC);
+    if (set < 0) return false;
+    epoll_event fin{};
+    fin.events = EPOLLRDHUP;
+    asio::posix::stream_descriptor events(stream_.get_executor());
+    boost::system::error_code ec;
+    if (::epoll_ctl(set, EPOLL_CTL_ADD, Lowest().socket().native_handle(), &fin) == 0) {
+      events.assign(set, ec);
+    }
+    if (!events.is_open()) {
+      ::close(set);
+      return false;
+    }
+    hangup_events_.emplace(std::move(events));
+    return true;
+  }
+
+  // Closing the set cancels its wait.
+  void EndHangupWatch() {
+    hangup_watch_ = 0;
+    hangup_events_.reset();
   }
 
   void WriteFailed(boost::system::error_code ec) {
@@ -1295,6 +1328,7 @@ class Connection final : public ConnectionBase {
     }
     ReleaseResponseSlot();
     if (pipe_) pipe_->Fail(Status::IoError("the connection closed before the upload ended"));
+    EndHangupWatch();
     boost::system::error_code ignored;
     Lowest().socket().shutdown(tcp::socket::shutdown_both, ignored);
     Lowest().close();
@@ -1349,7 +1383,8 @@ class Connection final : public ConnectionBase {
   bool stream_ended_ = false;
   bool headers_sent_ = false;
   bool waiting_ = false;
-  uint64_t hangup_watched_for_ = 0;  // the request whose response is watched
+  uint64_t hangup_watch_ = 0;  // the request whose response is watched, or 0
+  std::optional<asio::posix::stream_descriptor> hangup_events_;  // its epoll set
   bool stream_keep_alive_ = false;
   std::string header_text_;  // rendered, not yet written
   FrameCollector frames_;
