@@ -67,14 +67,15 @@ void FileOutputStream::SetCancelCheck(std::function<bool()> cancelled) {
   stream_fd_ = ::fstat(fd_, &info) == 0 && (S_ISFIFO(info.st_mode) || S_ISSOCK(info.st_mode));
 }
 
-Status FileOutputStream::CheckReader() const {
-  if (!stream_fd_ || fd_ < 0) return Status::Ok();
+bool PipeReaderClosed(int fd) {
   // A pipe without a reader polls as POLLERR, whatever the events asked.
-  struct pollfd output = {.fd = fd_, .events = 0, .revents = 0};
-  if (::poll(&output, 1, 0) > 0 && (output.revents & POLLERR) != 0) {
-    return Status::FromErrno(EPIPE, "write: the reader closed the pipe");
-  }
-  return Status::Ok();
+  struct pollfd output = {.fd = fd, .events = 0, .revents = 0};
+  return ::poll(&output, 1, 0) > 0 && (output.revents & POLLERR) != 0;
+}
+
+Status FileOutputStream::CheckReader() const {
+  if (!stream_fd_ || fd_ < 0 || !PipeReaderClosed(fd_)) return Status::Ok();
+  return Status::FromErrno(EPIPE, "write: the reader closed the pipe");
 }
 
 Result<size_t> FileOutputStream::WaitForRoom(size_t wanted) {

@@ -24,6 +24,10 @@ class OutputStream {
 };
 
 // Writes to a file descriptor; owns (and closes) it only when opened by path.
+// True when `fd` is a pipe whose reader has closed it (poll says POLLERR),
+// which otherwise only a write would tell (EPIPE; SIGPIPE ignored).
+bool PipeReaderClosed(int fd);
+
 class FileOutputStream final : public OutputStream {
  public:
   // Creates or truncates `path`.

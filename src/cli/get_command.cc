@@ -11,12 +11,15 @@
 // is pinned to the version current when the download starts, and when a
 // server fails mid-download the download starts over from the next one
 // (the output file is written whole by one server, or not at all).
+#include <unistd.h>
+
 #include <chrono>
 #include <cstdio>
 #include <memory>
 #include <string>
 #include <vector>
 
+#include "arrow/io.h"
 #include "arrow/ipc/reader.h"
 #include "arrow/ipc/writer.h"
 #include "cli/commands.h"
@@ -170,9 +173,17 @@ Status RunGet(const GetArgs& args) {
   ZKA_RETURN_IF_ERROR(CheckArrowNotToTerminal(args.output));
   const bool group = args.url.starts_with(kZkScheme);
   std::optional<transport::ServerUrl> direct;
+  std::pair<std::string, transport::Resource> group_target;
   if (!group) {
     ZKA_ASSIGN_OR_RETURN(direct, ParseUrlArgument(args.url));
+  } else {
+    ZKA_ASSIGN_OR_RETURN(group_target, ParseZkUrl(args.url));
   }
+  // A changes stream on stdout whose reader has gone: no write would tell
+  // until the next change (on a quiet tree, never), so the wait for one
+  // ends, and writing out what arrived then fails as on any closed pipe.
+  const bool live_to_stdout =
+      args.output == "-" && IsLiveStream(direct ? direct->resource : group_target.second);
   ZKA_RETURN_IF_ERROR(InstallStopHandlers());
   const auto started = std::chrono::steady_clock::now();
   std::function<double()> elapsed = [started] {
@@ -181,14 +192,14 @@ Status RunGet(const GetArgs& args) {
   // A live stream (changes) ends with --for or SIGINT/SIGTERM: between
   // batches, or by interrupting a read that waits for the server; what was
   // received by then is written out whole.
-  std::function<bool()> should_stop = [&args, elapsed] {
-    return StopRequested() || (args.for_seconds > 0 && elapsed() >= args.for_seconds);
+  std::function<bool()> should_stop = [&args, elapsed, live_to_stdout] {
+    return StopRequested() || (args.for_seconds > 0 && elapsed() >= args.for_seconds) ||
+           (live_to_stdout && arrow::PipeReaderClosed(STDOUT_FILENO));
   };
   bool written = false;
   if (direct) return Download(args, *direct, args.url, should_stop, 0, elapsed, written);
 
-  ZKA_ASSIGN_OR_RETURN(auto parsed, ParseZkUrl(args.url));
-  const auto& [hosts, resource] = parsed;
+  const auto& [hosts, resource] = group_target;
   // The servers are whatever servers/ names, which anyone who may write the
   // group's root can fill (everyone, with serve's default --coord-acl): the
   // token goes only to servers that TLS proves signed by --tls-ca, as serve

@@ -20,6 +20,7 @@
 //   worker is answered (not left unanswered for a browser to send again);
 // - a TLS client gone from a quiet live stream (close_notify, then FIN) is
 //   noticed at once, not by TCP keepalive.
+#include <fcntl.h>
 #include <gtest/gtest.h>
 #include <netinet/in.h>
 #include <openssl/err.h>
@@ -1166,6 +1167,42 @@ TEST_F(ServeTest, GetStoppedBeforeTheEndOfADatasetWritesNothing) {
   EXPECT_EQ(*exit_code, 130) << said;
   EXPECT_NE(said.find("zkarrow get: stopped by SIGINT"), std::string::npos) << said;
   EXPECT_FALSE(fs::exists(out)) << said;
+}
+
+// A reader that closes the pipe of `get .../changes -o -` while the tree is
+// quiet: get ends with exit 1 saying so, over both protocols. It waited on,
+// connection and all, for a change to write (on a quiet tree, for ever).
+TEST_F(ServeTest, AReaderThatClosesThePipeOfAQuietChangesStreamEndsGet) {
+  const fs::path dir = Dir("changes-reader-gone");
+  for (const std::string& server : {flight_, http_}) {
+    SCOPED_TRACE(server);
+    int ends[2];
+    ASSERT_EQ(::pipe2(ends, O_CLOEXEC), 0);
+    const fs::path err = dir / "get.err";
+    auto get = ZkarrowProcess::Start("get", {server + "/changes", "-o", "-"}, err, ends[1]);
+    ::close(ends[1]);
+    ASSERT_TRUE(get.ok()) << get.status().ToString();
+    // The whole schema message (continuation, length, metadata), written as
+    // soon as the stream starts: then get has nothing left to write.
+    auto read_exactly = [&](void* to, size_t bytes) {
+      for (size_t got = 0; got < bytes;) {
+        ssize_t n = ::read(ends[0], static_cast<char*>(to) + got, bytes - got);
+        if (n <= 0) return false;
+        got += static_cast<size_t>(n);
+      }
+      return true;
+    };
+    int32_t prefix[2] = {0, 0};
+    bool schema = read_exactly(prefix, sizeof(prefix)) && prefix[0] == -1 && prefix[1] > 0;
+    std::vector<char> metadata(schema ? static_cast<size_t>(prefix[1]) : 0);
+    schema = schema && read_exactly(metadata.data(), metadata.size());
+    ::close(ends[0]);
+    ASSERT_TRUE(schema) << ReadText(err);
+    Result<int> exit_code = (*get)->Wait(std::chrono::seconds(10));
+    ASSERT_TRUE(exit_code.ok()) << exit_code.status().ToString() << ": still reading";
+    EXPECT_EQ(*exit_code, 1) << ReadText(err);
+    EXPECT_NE(ReadText(err).find("the reader closed the pipe"), std::string::npos) << ReadText(err);
+  }
 }
 
 // An upload with bytes after its end-of-stream marker (two streams one
