@@ -23,11 +23,11 @@ class OutputStream {
   virtual Status Flush();
 };
 
-// Writes to a file descriptor; owns (and closes) it only when opened by path.
 // True when `fd` is a pipe whose reader has closed it (poll says POLLERR),
 // which otherwise only a write would tell (EPIPE; SIGPIPE ignored).
 bool PipeReaderClosed(int fd);
 
+// Writes to a file descriptor; owns (and closes) it only when opened by path.
 class FileOutputStream final : public OutputStream {
  public:
   // Creates or truncates `path`.
@@ -76,6 +76,22 @@ inline constexpr int kWriteCancelPollIntervalMs = 50;
 // bytes: longer than a reader's pause between reads, short enough for a
 // stop to end a run whose reader stopped reading.
 inline constexpr std::chrono::milliseconds kWriteStallBeforeCancel{1000};
+
+// Forwards to `sink`, counting the bytes it was given.
+class CountingOutputStream final : public OutputStream {
+ public:
+  explicit CountingOutputStream(OutputStream& sink) : sink_(sink) {}
+  Status Write(std::span<const uint8_t> bytes) override {
+    count_ += static_cast<int64_t>(bytes.size());
+    return sink_.Write(bytes);
+  }
+  Status Flush() override { return sink_.Flush(); }
+  int64_t count() const { return count_; }
+
+ private:
+  OutputStream& sink_;
+  int64_t count_ = 0;
+};
 
 // Collects everything written in memory.
 class BufferOutputStream final : public OutputStream {

@@ -24,28 +24,20 @@
 namespace zkarrow::cli {
 namespace {
 
-// Counts the bytes, and names the file the user gave in a failed write's
-// error (the data may be in a file with no name, or another name, yet).
-class CountingStream final : public arrow::OutputStream {
+// Names the file the user gave in a failed write's error: the data may be
+// in a file with no name, or another name, yet.
+class NamingStream final : public arrow::OutputStream {
  public:
-  // `name`: the destination, or empty for stdout (whose errors say so).
-  CountingStream(arrow::OutputStream& sink, std::string name)
-      : sink_(sink), name_(std::move(name)) {}
-  Status Write(std::span<const uint8_t> bytes) override {
-    count_ += static_cast<int64_t>(bytes.size());
-    return Named(sink_.Write(bytes));
-  }
-  Status Flush() override { return Named(sink_.Flush()); }
-  int64_t count() const { return count_; }
+  NamingStream(std::unique_ptr<arrow::OutputStream> sink, std::string name)
+      : sink_(std::move(sink)), name_(std::move(name)) {}
+  Status Write(std::span<const uint8_t> bytes) override { return Named(sink_->Write(bytes)); }
+  Status Flush() override { return Named(sink_->Flush()); }
 
  private:
-  Status Named(Status status) const {
-    return status.ok() || name_.empty() ? status : status.WithContext(name_);
-  }
+  Status Named(Status status) const { return status.ok() ? status : status.WithContext(name_); }
 
-  arrow::OutputStream& sink_;
+  const std::unique_ptr<arrow::OutputStream> sink_;
   const std::string name_;
-  int64_t count_ = 0;
 };
 
 // Writes `size` bytes at `offset`. A file system that accepted O_DIRECT but
@@ -268,8 +260,10 @@ Result<std::unique_ptr<OutputTarget>> OutputTarget::Open(const std::string& dest
     if (options.direct_io && !target->in_place_)
       target->file_ = DirectFileStream::Open(target->fd_);
     if (!target->file_) target->file_ = arrow::FileOutputStream::FromFd(target->fd_);
+    target->file_ =
+        std::make_unique<NamingStream>(std::move(target->file_), target->final_path_.string());
   }
-  target->stream_ = std::make_unique<CountingStream>(*target->file_, target->final_path_.string());
+  target->stream_ = std::make_unique<arrow::CountingOutputStream>(*target->file_);
   return target;
 }
 
@@ -323,7 +317,7 @@ OutputTarget::~OutputTarget() {
 }
 
 int64_t OutputTarget::bytes_written() const {
-  return static_cast<const CountingStream&>(*stream_).count();
+  return static_cast<const arrow::CountingOutputStream&>(*stream_).count();
 }
 
 // Gives the unnamed file its temporary name beside the destination. linkat through

@@ -143,10 +143,10 @@ class StreamSink final : public watch::ChangeSink {
     // A rotated file closed by Tick: the next one starts with this row.
     if (!writer_) ZKA_RETURN_IF_ERROR(OpenNext());
     ++rows_in_file_;
-    return writer_->Append(row).WithContext(name_);
+    return Whole(writer_->Append(row));
   }
 
-  Status Flush() override { return writer_ ? writer_->Flush().WithContext(name_) : Status::Ok(); }
+  Status Flush() override { return writer_ ? Whole(writer_->Flush()) : Status::Ok(); }
 
   Status Settled(int64_t) override { return GiveName(); }
 
@@ -169,13 +169,17 @@ class StreamSink final : public watch::ChangeSink {
 
   // After a failed run: the current file is closed without the marker, so
   // that its reader can tell a failure from a clean stop. The rows are
-  // already written (Run flushes them either way). A file not named yet is
-  // discarded.
+  // already written (Run flushes them either way); a message a failed write
+  // cut (a full disk) is taken back, so that the file ends after its last
+  // whole message, readable. A file not named yet is discarded.
   Status Abandon() {
     writer_.reset();
     if (!stream_) return Status::Ok();
+    Status trimmed = TrimToWholeMessages();
+    counted_.reset();
     stream_.reset();
     Status closed = CloseOwnedFd();
+    if (closed.ok()) closed = trimmed;
     if (!temp_name_.empty()) ::unlink(temp_name_.c_str());
     temp_name_.clear();
     unnamed_ = false;
@@ -209,11 +213,37 @@ class StreamSink final : public watch::ChangeSink {
       }
     }
     stream_->SetCancelCheck(should_stop_);
+    counted_ = std::make_unique<arrow::CountingOutputStream>(*stream_);
+    whole_bytes_ = 0;
     ++file_index_;
     ++files_;
     rows_in_file_ = 0;
     opened_at_ = std::chrono::steady_clock::now();
-    ZKA_ASSIGN_OR_RETURN(writer_, watch::ChangeWriter::Open(*stream_, options_));
+    ZKA_ASSIGN_OR_RETURN(writer_, watch::ChangeWriter::Open(*counted_, options_));
+    whole_bytes_ = counted_->count();
+    return Status::Ok();
+  }
+
+  // The writer's calls write whole messages or fail: after one that
+  // succeeded, the file ends after a whole message.
+  Status Whole(Status written) {
+    if (written.ok()) whole_bytes_ = counted_->count();
+    return written.WithContext(name_);
+  }
+
+  // Cuts the current file back to its whole messages: a single -o FILE once
+  // named (one not named yet is discarded; a device or FIFO cannot be cut),
+  // or a rotated file (created by the watch, regular).
+  Status TrimToWholeMessages() {
+    if (unnamed_ || !temp_name_.empty() || !counted_ || counted_->count() == whole_bytes_) {
+      return Status::Ok();
+    }
+    if (owned_fd_ < 0 && !Rotating()) return Status::Ok();
+    const int trimmed = owned_fd_ >= 0 ? ::ftruncate(owned_fd_, whole_bytes_)
+                                       : ::truncate(name_.c_str(), whole_bytes_);
+    if (trimmed != 0) {
+      return Status::FromErrno(errno, "cutting " + name_ + " back to its whole messages");
+    }
     return Status::Ok();
   }
 
@@ -308,6 +338,7 @@ class StreamSink final : public watch::ChangeSink {
     ZKA_RETURN_IF_ERROR(writer_->Finish().WithContext(name_));
     ZKA_RETURN_IF_ERROR(GiveName());
     writer_.reset();
+    counted_.reset();
     Status closed = stream_->Close().WithContext(name_);
     stream_.reset();
     ZKA_RETURN_IF_ERROR(closed);
@@ -325,6 +356,8 @@ class StreamSink final : public watch::ChangeSink {
   const std::function<bool()> should_stop_;
   watch::ChangeWriterOptions options_;
   std::unique_ptr<arrow::FileOutputStream> stream_;
+  std::unique_ptr<arrow::CountingOutputStream> counted_;  // forwards to stream_
+  int64_t whole_bytes_ = 0;  // of the current file, up to the end of its last whole message
   std::unique_ptr<watch::ChangeWriter> writer_;
   std::string name_;
   int owned_fd_ = -1;      // a single -o FILE's descriptor (stream_ writes it)

@@ -1437,6 +1437,54 @@ TEST_F(WatchStandaloneTest, AReaderThatClosesThePipeOfAQuietWatchEndsIt) {
       << ReadText(err);
 }
 
+// A write the output file refuses (a full disk; here the file size limit,
+// which fails a write as ENOSPC does) ends the run with exit 1, and the
+// file, single or rotated, ends after its last whole message: a stream
+// without its end-of-stream marker that readers read to the failure. The
+// failed write's part of a message stayed at its end, which readers
+// refuse ("stream ends inside a message body").
+TEST_F(WatchStandaloneTest, AFailedWriteLeavesTheFileEndingAfterAWholeMessage) {
+  const fs::path dir = TempDir("write-fails");
+  for (const bool rotating : {false, true}) {
+    SCOPED_TRACE(rotating ? "rotating" : "single file");
+    const std::string root = rotating ? "/write-fails-rotating" : "/write-fails";
+    ASSERT_NO_FATAL_FAILURE(MustCreate(root, "r"));
+    const std::string name = rotating ? "rotated" : "single";
+    const fs::path out = dir / (rotating ? name + "-%03d.arrows" : name + ".arrows");
+    const fs::path written = rotating ? dir / (name + "-000.arrows") : out;
+    const fs::path err = dir / (name + ".err");
+    // 64 blocks of 512 bytes (dash's unit): the schema and the initial
+    // rows fit, a 100 kB node's row does not. SIGXFSZ ignored, as the
+    // write then fails with EFBIG instead of killing the process.
+    const fs::path script = dir / (name + ".sh");
+    std::ofstream(script) << "ulimit -f 64\ntrap '' XFSZ\nexec timeout 120 " << ZKARROW_BINARY
+                          << " watch --zk " << cluster_->ConnectString() << " --path " << root
+                          << " --flush-ms 50 -o " << out.string()
+                          << (rotating ? " --rotate-rows 1000" : "") << " 2>" << err.string()
+                          << "\n";
+    auto ran = std::async(std::launch::async,
+                          [&] { return RunCommand("sh " + script.string() + "; echo exit=$?"); });
+    ASSERT_TRUE(testing::WaitForStreamStart(written).ok()) << ReadText(err);
+    // The initial row in the file under its name.
+    ASSERT_TRUE(testing::WaitForRow([&] { return std::vector<fs::path>{written}; },
+                                    [&](const nlohmann::json& row) { return row["path"] == root; })
+                    .ok())
+        << ReadText(err);
+    ASSERT_NO_FATAL_FAILURE(MustCreate(root + "/big", std::string(100'000, 'x')));
+    Result<std::string> exit = ran.get();
+    ASSERT_TRUE(exit.ok()) << exit.status().ToString();
+    EXPECT_NE(exit->find("exit=1"), std::string::npos) << *exit << ReadText(err);
+    EXPECT_NE(ReadText(err).find("File too large"), std::string::npos) << ReadText(err);
+    Result<std::string> inspected =
+        RunCommand(std::string(ZKARROW_BINARY) + " inspect " + written.string() + " 2>&1");
+    ASSERT_TRUE(inspected.ok()) << inspected.status().ToString();
+    EXPECT_NE(inspected->find("end: no end-of-stream marker"), std::string::npos) << *inspected;
+    auto rows = ReadChangeRows({written}, /*partial=*/true);
+    ASSERT_TRUE(rows.ok()) << rows.status().ToString();
+    EXPECT_EQ(Replay(*rows).size(), 1u);
+  }
+}
+
 // A reader that pauses between reads (a consumer busy with each batch) is
 // slow, not gone: a stop while the watch waits for it still ends the stream
 // cleanly, with every row and the end-of-stream marker.
