@@ -251,12 +251,13 @@ mode_t NewFileMode() {
 
 Result<std::unique_ptr<OutputTarget>> OutputTarget::Open(const std::string& destination,
                                                          OutputOptions options) {
-  if (destination.empty()) return UsageError("-o needs a file name, or - for stdout");
+  if (destination.empty())
+    return UsageError(options.option + " needs a file name, or - for stdout");
   std::unique_ptr<OutputTarget> target(new OutputTarget());
   if (destination == "-") {
     target->file_ = arrow::FileOutputStream::FromFd(STDOUT_FILENO);
   } else {
-    ZKA_RETURN_IF_ERROR(target->OpenFile(destination));
+    ZKA_RETURN_IF_ERROR(target->OpenFile(destination, options.option));
     if (options.direct_io && !target->in_place_)
       target->file_ = DirectFileStream::Open(target->fd_);
     if (!target->file_) target->file_ = arrow::FileOutputStream::FromFd(target->fd_);
@@ -267,12 +268,12 @@ Result<std::unique_ptr<OutputTarget>> OutputTarget::Open(const std::string& dest
   return target;
 }
 
-Status OutputTarget::OpenFile(const std::string& destination) {
+Status OutputTarget::OpenFile(const std::string& destination, const std::string& option) {
   final_path_ = destination;
   struct stat existing {};
   if (::stat(destination.c_str(), &existing) == 0 && !S_ISREG(existing.st_mode)) {
     if (S_ISDIR(existing.st_mode)) {
-      return UsageError("-o " + destination + " is a directory; name a file");
+      return UsageError(option + " " + destination + " is a directory; name a file");
     }
     // A device, FIFO or socket (-o /dev/null, a process substitution): it is
     // written in place. Renaming over it would replace a device node with a

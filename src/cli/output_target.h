@@ -35,6 +35,8 @@ namespace zkarrow::cli {
 
 struct OutputOptions {
   bool direct_io = false;
+  // The option that named the destination, for the messages that refuse it.
+  std::string option = "-o";
 };
 
 class OutputTarget {
@@ -56,7 +58,7 @@ class OutputTarget {
 
  private:
   OutputTarget() = default;
-  Status OpenFile(const std::string& destination);
+  Status OpenFile(const std::string& destination, const std::string& option);
   Status LinkTemporary();  // names the unnamed file temp_path_
   std::string ThroughTemporary() const;
 

@@ -136,15 +136,15 @@ Status ParseListen(const std::string& text, std::string_view option,
 
 // {"flight": PORT, "http": PORT, "pid": PID}, written atomically, for
 // scripts that start a server on port 0.
-Status WritePortsFile(const std::string& path, int flight_port, int http_port) {
+Status WritePortsFile(OutputTarget& target, const std::string& path, int flight_port,
+                      int http_port) {
   nlohmann::json ports = {{"pid", ::getpid()}};
   if (flight_port > 0) ports["flight"] = flight_port;
   if (http_port > 0) ports["http"] = http_port;
   std::string text = ports.dump() + "\n";
-  ZKA_ASSIGN_OR_RETURN(auto target, OutputTarget::Open(path));
   ZKA_RETURN_IF_ERROR(
-      target->stream().Write({reinterpret_cast<const uint8_t*>(text.data()), text.size()}));
-  return target->Commit().WithContext("--ports-file " + path);
+      target.stream().Write({reinterpret_cast<const uint8_t*>(text.data()), text.size()}));
+  return target.Commit().WithContext("--ports-file " + path);
 }
 
 Status RunServe(const ServeArgs& args) {
@@ -209,6 +209,14 @@ Status RunServe(const ServeArgs& args) {
           "--coord: a wildcard listener address cannot be advertised to peers; give "
           "--advertise-host HOST");
     }
+  }
+
+  // Opened before anything starts, so that a path that cannot be written is
+  // refused at once; written and named once the ports are known.
+  std::unique_ptr<OutputTarget> ports_file;
+  if (!args.ports_file.empty()) {
+    ZKA_ASSIGN_OR_RETURN(ports_file,
+                         OutputTarget::Open(args.ports_file, {.option = "--ports-file"}));
   }
 
   serve::TreeServiceOptions tree_options;
@@ -300,9 +308,9 @@ Status RunServe(const ServeArgs& args) {
                           .count();
     ZKA_RETURN_IF_ERROR(coordinator->Join(std::move(self)));
   }
-  if (!args.ports_file.empty()) {
-    ZKA_RETURN_IF_ERROR(
-        WritePortsFile(args.ports_file, flight ? flight->port() : 0, http ? http->port() : 0));
+  if (ports_file) {
+    ZKA_RETURN_IF_ERROR(WritePortsFile(*ports_file, args.ports_file, flight ? flight->port() : 0,
+                                       http ? http->port() : 0));
   }
 
   // Report when the tree becomes servable and when that changes.

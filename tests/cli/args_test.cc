@@ -14,6 +14,7 @@
 #include <fstream>
 #include <sstream>
 #include <string>
+#include <tuple>
 #include <utility>
 #include <vector>
 
@@ -318,6 +319,29 @@ TEST(ServeArgsTest, CoordinationOptionsAreRefusedBeforeStarting) {
     std::filesystem::remove_all(store);
   }
   std::filesystem::remove_all(dir);
+}
+
+// serve's --ports-file is refused, under its own name, before anything
+// starts: a directory was "-o /tmp is a directory" once the listeners were
+// up, a missing directory an I/O error after them.
+TEST(ServeArgsTest, APortsFileThatCannotBeWrittenIsRefusedBeforeStarting) {
+  const std::filesystem::path store =
+      std::filesystem::temp_directory_path() / "zkarrow-args-test-ports-store";
+  std::filesystem::remove_all(store);
+  const std::string serve =
+      "serve --zk 127.0.0.1:1 --http 127.0.0.1:0 --store " + store.string() + " --ports-file ";
+  for (const auto& [file, exit_code, expected] :
+       std::vector<std::tuple<std::string, int, std::string>>{
+           {"/tmp", 2, "--ports-file /tmp is a directory; name a file"},
+           {"/nonexistent-dir/ports.json", 1, "/nonexistent-dir"},
+       }) {
+    Outcome outcome = RunZkarrow(serve + file);
+    EXPECT_EQ(outcome.exit_code, exit_code) << file << ": " << outcome.output;
+    EXPECT_NE(outcome.output.find(expected), std::string::npos) << file << ": " << outcome.output;
+    EXPECT_EQ(outcome.output.find("HTTP on"), std::string::npos) << file << ": " << outcome.output;
+    EXPECT_FALSE(std::filesystem::exists(store)) << file << ": the store was created";
+    std::filesystem::remove_all(store);
+  }
 }
 
 // Numbers out of their range are refused in words; CLI11's own checks said
