@@ -33,10 +33,8 @@ struct RunResult {
   std::string err;
 };
 
-// Runs `zkarrow ARGS` through the shell (so ARGS may redirect stdin).
-RunResult Zkarrow(const std::string& args) {
-  const fs::path err_file = fs::temp_directory_path() / ("zkarrow_err_" + std::to_string(getpid()));
-  const std::string command = std::string(ZKARROW_BINARY) + " " + args + " 2>" + err_file.string();
+// Runs `command` through /bin/sh: its stdout in `out`, its exit status.
+RunResult RunShell(const std::string& command) {
   RunResult run;
   FILE* pipe = popen(command.c_str(), "r");
   if (pipe == nullptr) return run;
@@ -45,6 +43,13 @@ RunResult Zkarrow(const std::string& args) {
   while ((n = std::fread(chunk.data(), 1, chunk.size(), pipe)) > 0) run.out.append(chunk.data(), n);
   const int status = pclose(pipe);
   run.exit_code = WIFEXITED(status) ? WEXITSTATUS(status) : -1;
+  return run;
+}
+
+// Runs `zkarrow ARGS` through the shell (so ARGS may redirect stdin).
+RunResult Zkarrow(const std::string& args) {
+  const fs::path err_file = fs::temp_directory_path() / ("zkarrow_err_" + std::to_string(getpid()));
+  RunResult run = RunShell(std::string(ZKARROW_BINARY) + " " + args + " 2>" + err_file.string());
   std::ifstream err(err_file);
   run.err.assign(std::istreambuf_iterator<char>(err), {});
   fs::remove(err_file);
@@ -52,17 +57,7 @@ RunResult Zkarrow(const std::string& args) {
 }
 
 // Runs `script` through /bin/sh, its stderr with its stdout in `out`.
-RunResult RunScript(const std::string& script) {
-  RunResult run;
-  FILE* pipe = popen((script + " 2>&1").c_str(), "r");
-  if (pipe == nullptr) return run;
-  std::array<char, 4096> chunk;
-  size_t n;
-  while ((n = std::fread(chunk.data(), 1, chunk.size(), pipe)) > 0) run.out.append(chunk.data(), n);
-  const int status = pclose(pipe);
-  run.exit_code = WIFEXITED(status) ? WEXITSTATUS(status) : -1;
-  return run;
-}
+RunResult RunScript(const std::string& script) { return RunShell(script + " 2>&1"); }
 
 // Runs `zkarrow ARGS` with stdout a pipe whose reader is already gone, as
 // `zkarrow cat FILE | head` is once head has exited. A run that does not
