@@ -405,7 +405,8 @@ Result<std::unique_ptr<RecordStream>> WalkInto(const std::vector<zk::Client*>& s
   return std::move(collector).Finish(info);
 }
 
-// options.sessions sessions to a live source's ensemble.
+// options.sessions sessions to a live source's ensemble. Their errors name
+// the source: a copy or a diff also connects to another ensemble.
 Result<std::vector<std::unique_ptr<zk::Client>>> ConnectSessions(const SourceSpec& spec,
                                                                  const SourceOptions& options) {
   zk::ClientOptions client_options = options.client;
@@ -414,8 +415,9 @@ Result<std::vector<std::unique_ptr<zk::Client>>> ConnectSessions(const SourceSpe
   client_options.abandon_connect = options.stop_requested;
   std::vector<std::unique_ptr<zk::Client>> clients;
   for (int i = 0; i < std::max(1, options.sessions); ++i) {
-    ZKA_ASSIGN_OR_RETURN(auto client, zk::Client::Connect(client_options));
-    clients.push_back(std::move(client));
+    auto client = zk::Client::Connect(client_options);
+    if (!client.ok()) return client.status().WithContext("connecting to the source " + spec.text);
+    clients.push_back(std::move(*client));
   }
   return clients;
 }

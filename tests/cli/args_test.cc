@@ -215,6 +215,19 @@ TEST(SourceArgsTest, TheTargetIsNamedAsTheTarget) {
       << unreachable.output;
 }
 
+// An unreachable source is named as the source: the error ("no server of
+// '127.0.0.1:1' granted a session") did not say which side it was. A dry
+// run reads the source before it connects to the target, so no server is
+// needed here; tests/treesync has the copy into a target that answers.
+TEST(SourceArgsTest, AnUnreachableSourceIsNamedAsTheSource) {
+  Outcome unreachable = RunZkarrow("copy zk://127.0.0.1:1/a zk://127.0.0.1:1/b --dry-run");
+  EXPECT_EQ(unreachable.exit_code, 3) << unreachable.output;
+  EXPECT_NE(unreachable.output.find(
+                "connecting to the source zk://127.0.0.1:1/a: no server of '127.0.0.1:1'"),
+            std::string::npos)
+      << unreachable.output;
+}
+
 // diff, restore and copy take their ensembles from zk:// sources: --help
 // offered --zk ("Live ensemble: HOST:PORT..."), which they refuse.
 TEST(SourceArgsTest, HelpDoesNotOfferTheRefusedZkOption) {

@@ -1306,6 +1306,37 @@ TEST_F(SharedServerTest, ASignalWhileConnectingStopsAtOnceWith128PlusTheSignal) 
   std::filesystem::remove(log);
 }
 
+// A copy from a source no server answers for, into a target that answers:
+// the error ("no server of '127.0.0.1:1' granted a session") did not say it
+// was the source, while the target is named as the target. Both copies:
+// into an empty target (streamed) and into an existing one (sorted).
+TEST_F(SharedServerTest, AnUnreachableSourceIsNamedAsTheSource) {
+  Must(client_->Create(Path("/existing"), ""));
+  Must(client_->Create(Path("/existing/child"), ""));
+  const std::string source = "zk://127.0.0.1:1/a";  // nothing listens on port 1
+  // Both at once: each waits out the connect timeout.
+  std::vector<std::pair<std::unique_ptr<testing::ZkarrowProcess>, std::filesystem::path>> runs;
+  for (const std::string target : {"empty", "existing"}) {
+    const std::filesystem::path log = TempPath("unreachable-source-" + target + ".log");
+    auto process = testing::ZkarrowProcess::Start("copy", {source, Url("/" + target)}, log);
+    ASSERT_TRUE(process.ok()) << process.status().ToString();
+    runs.emplace_back(std::move(*process), log);
+  }
+  for (auto& [process, log] : runs) {
+    SCOPED_TRACE(log.string());
+    auto exit = process->Wait(std::chrono::seconds(60));
+    auto text = RunCommand("cat " + log.string());
+    ASSERT_TRUE(text.ok());
+    ASSERT_TRUE(exit.ok()) << exit.status().ToString() << "\n" << *text;
+    EXPECT_EQ(*exit, 3) << *text;
+    EXPECT_NE(text->find("nothing was written: connecting to the source " + source +
+                         ": no server of '127.0.0.1:1'"),
+              std::string::npos)
+        << *text;
+    std::filesystem::remove(log);
+  }
+}
+
 // A stop asked while a connected source server stalls in the middle of a
 // walk (paused by SIGSTOP as the walk's first record arrives: the next
 // read is never answered) ends the read at once, as StoppedBySignal. It
