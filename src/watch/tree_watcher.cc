@@ -13,6 +13,7 @@
 #include <utility>
 
 #include "watch/mirror.h"
+#include "zk/connect_string.h"
 #include "znodes/live/tree_walker.h"
 #include "znodes/znode_path.h"
 
@@ -231,7 +232,8 @@ class TreeWatcher::Impl {
     // The walker fails with NONODE only for its root.
     if (IsRemote(walked, ErrorCode::NONODE)) {
       return zk::ZooKeeperError(ErrorCode::NONODE, "watch", options_.root,
-                                "the root to watch does not exist");
+                                "the root to watch does not exist" +
+                                    zk::ServerPathNote(client_->chroot(), options_.root));
     }
     return walked;
   }

@@ -79,6 +79,11 @@ std::string ApplyChroot(std::string_view chroot, std::string_view path) {
   return full;
 }
 
+std::string ServerPathNote(std::string_view chroot, std::string_view path) {
+  if (chroot.empty()) return "";
+  return " (" + ApplyChroot(chroot, path) + " on the server, with the connect string's chroot)";
+}
+
 std::string StripChroot(std::string_view chroot, std::string_view server_path) {
   if (chroot.empty() || !server_path.starts_with(chroot)) return std::string(server_path);
   std::string_view rest = server_path.substr(chroot.size());

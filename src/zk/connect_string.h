@@ -33,5 +33,10 @@ Status ValidatePath(std::string_view path);
 std::string ApplyChroot(std::string_view chroot, std::string_view path);
 // The inverse; a path outside the chroot is returned unchanged.
 std::string StripChroot(std::string_view chroot, std::string_view server_path);
+// For a message saying that `path` (as the client names it) does not exist:
+// "" without a chroot, else where the server looked, " (/app/x on the
+// server, with the connect string's chroot)"; without it a missing chroot
+// reads as a missing "/".
+std::string ServerPathNote(std::string_view chroot, std::string_view path);
 
 }  // namespace zkarrow::zk

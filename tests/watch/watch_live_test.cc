@@ -1620,6 +1620,19 @@ TEST_F(WatchStandaloneTest, BadArgumentsAndMissingRoot) {
   for (const auto& entry : fs::directory_iterator(dir)) {
     EXPECT_FALSE(entry.path().filename().string().starts_with("failed.arrows.tmp")) << entry.path();
   }
+  // A chroot that does not exist is named: watch and snapshot said only that
+  // "/" did not exist.
+  for (const std::string verb : {"watch", "snapshot"}) {
+    Result<std::string> ran = RunCommand(
+        std::string(ZKARROW_BINARY) + " " + verb + " --zk " + cluster_->ConnectString() +
+        "/no-such-chroot -o " + (dir / (verb + "-chroot.arrows")).string() + " 2>&1; echo exit=$?");
+    ASSERT_TRUE(ran.ok()) << ran.status().ToString();
+    EXPECT_NE(ran->find("exit=1"), std::string::npos) << verb << ": " << *ran;
+    EXPECT_NE(ran->find("does not exist (/no-such-chroot on the server, with the connect string's "
+                        "chroot)"),
+              std::string::npos)
+        << verb << ": " << *ran;
+  }
   EXPECT_EQ(ExitStatus("watch --help"), 0);
 }
 

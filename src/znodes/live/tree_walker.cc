@@ -8,6 +8,7 @@
 #include <mutex>
 #include <optional>
 
+#include "zk/connect_string.h"
 #include "znodes/limits.h"
 #include "znodes/znode_path.h"
 
@@ -397,14 +398,19 @@ class Walker {
     return Status::Ok();
   }
 
+  Status RootMissing(const std::string& path) const {
+    return zk::ZooKeeperError(
+        ErrorCode::NONODE, "read", path,
+        "the walk's root does not exist" + zk::ServerPathNote(sessions_[0]->chroot(), path));
+  }
+
   Status HandleNode(Batch& batch, size_t i, const zk::ReadResult& data,
                     const zk::ReadResult* children) {
     const PendingNode& node = batch.nodes[i];
     if (data.error == ErrorCode::NONODE ||
         (children != nullptr && children->error == ErrorCode::NONODE)) {
       if (node.path == root_path_) {
-        return zk::ZooKeeperError(ErrorCode::NONODE, "read", node.path,
-                                  "the walk's root does not exist");
+        return RootMissing(node.path);
       }
       ++stats_.vanished;
       return Status::Ok();
@@ -427,8 +433,7 @@ class Walker {
         stat = **batch.fallback_stats[i];
         if (!stat) {  // gone between the two reads
           if (node.path == root_path_) {
-            return zk::ZooKeeperError(ErrorCode::NONODE, "read", node.path,
-                                      "the walk's root does not exist");
+            return RootMissing(node.path);
           }
           ++stats_.vanished;
           return Status::Ok();
