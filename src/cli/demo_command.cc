@@ -12,6 +12,7 @@
 
 #include "base/child_process.h"
 #include "cli/commands.h"
+#include "cli/output_target.h"
 #include "cli/snapshot_command.h"
 #include "sampletree/sample_tree.h"
 #include "zk/client.h"
@@ -47,6 +48,9 @@ int RunDemo(const DemoArgs& args) {
                             "-o - is not for the demo, which prints its steps on stdout; give a "
                             "file name (default zkarrow-demo.arrow), or use snapshot -o -");
   }
+  // Checked before the server starts and the tree loads (minutes with a
+  // large --nodes), with snapshot's words; the snapshot opens it again.
+  if (auto output = OutputTarget::Open(args.output); !output.ok()) return Fail(output.status());
   std::printf("== Starting a private ZooKeeper (Debian's zookeeper package) on 127.0.0.1...\n");
   std::fflush(stdout);
   auto cluster = zkserver::ZooKeeperCluster::Start({});

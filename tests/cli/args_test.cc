@@ -135,6 +135,20 @@ TEST(DemoArgsTest, StdoutIsRefused) {
   EXPECT_EQ(outcome.output.find("Starting"), std::string::npos) << outcome.output;
 }
 
+// An output that cannot be created is said before the server starts and
+// the sample tree loads, which took seconds (minutes with a large --nodes)
+// before the snapshot found out.
+TEST(DemoArgsTest, AnOutputThatCannotBeCreatedIsSaidFirst) {
+  for (const auto& [output, exit_code] :
+       std::vector<std::pair<std::string, int>>{{"/nonexistent-dir/demo.arrow", 1}, {"/tmp", 2}}) {
+    Outcome outcome = RunZkarrow("demo -o " + output);
+    EXPECT_EQ(outcome.exit_code, exit_code) << output << ": " << outcome.output;
+    EXPECT_NE(outcome.output.find("zkarrow demo: "), std::string::npos) << outcome.output;
+    EXPECT_NE(outcome.output.find(output), std::string::npos) << outcome.output;
+    EXPECT_EQ(outcome.output.find("Starting"), std::string::npos) << outcome.output;
+  }
+}
+
 // query's --zxid is snapshot's: a negative one was taken (and looked for
 // as 0xfffffffffffffffb), an overflowing one too (exit 0), a typo got
 // CLI11's "Could not convert: --zxid = 0x1g".
