@@ -228,19 +228,24 @@ Status Coordinator::Join(ServerRecord self) {
 Coordinator::~Coordinator() { Stop(); }
 
 void Coordinator::Stop() {
+  std::shared_ptr<zk::Client> client;
   {
     std::lock_guard lock(mutex_);
     if (stopping_ && !thread_.joinable() && !client_) return;
     stopping_ = true;
-  }
-  wake_.notify_all();
-  if (thread_.joinable()) thread_.join();
-  std::shared_ptr<zk::Client> client;
-  {
-    std::lock_guard lock(mutex_);
     client = std::move(client_);
   }
+  wake_.notify_all();
   session_ok_ = false;
+  // Closed before the loop is joined: a request the loop waits on fails at
+  // once, where an ensemble that stopped answering held it (and the stop)
+  // for the session timeout and a new session's connect.
+  if (client) client->Close();
+  if (thread_.joinable()) thread_.join();
+  {
+    std::lock_guard lock(mutex_);
+    client = std::move(client_);  // one the loop established meanwhile
+  }
   if (client) client->Close();
 }
 
@@ -273,6 +278,7 @@ std::shared_ptr<zk::Client> Coordinator::client() const {
 
 Status Coordinator::Establish() {
   zk::ClientOptions client_options = options_.client;
+  client_options.abandon_connect = [this] { return Stopping(); };
   client_options.session_listener = [this](const zk::SessionEvent& event) {
     if (event.state == zk::SessionState::kExpired || event.state == zk::SessionState::kClosed) {
       session_ok_ = false;
@@ -368,7 +374,8 @@ void Coordinator::Run() {
     }
     Status refreshed = Refresh();
     if (!refreshed.ok()) {
-      Log("coordination: reading the catalog: " + refreshed.ToString());
+      // A stop closes the session under the reads: nothing to report.
+      if (!Stopping()) Log("coordination: reading the catalog: " + refreshed.ToString());
       continue;
     }
     Reconcile();

@@ -1971,6 +1971,45 @@ TEST_F(ServeTest, WatcherRestartsAfterTheEnsembleWasGonePastTheSessionTimeout) {
   EXPECT_EQ(*server_stopped, 0) << ReadText(dir / "serve.err");
 }
 
+// SIGTERM while the ensemble does not answer (its server paused) stops a
+// coordinated server within the close timeouts of its sessions: the
+// coordinator's loop waited on its read of the catalog for the session
+// timeout and a new session's connect (48 s with the default 30 s timeout).
+TEST_F(ServeTest, ACoordinatedServerStopsPromptlyWhileZooKeeperDoesNotAnswer) {
+  const fs::path dir = Dir("coord-stop");
+  const fs::path ports = dir / "ports.json";
+  auto server = ZkarrowProcess::Start(
+      "serve",
+      {"--zk", cluster_->ConnectString(), "--flight", "127.0.0.1:0", "--http", "127.0.0.1:0",
+       "--store", (dir / "store").string(), "--ports-file", ports.string(), "--coord",
+       "--coord-root", "/coord-stop", "--server-id", "stopper"},
+      dir / "serve.err");
+  ASSERT_TRUE(server.ok()) << server.status().ToString();
+  ASSERT_FALSE(WaitForPorts(**server, ports).is_null()) << ReadText(dir / "serve.err");
+  const std::string health =
+      "http://127.0.0.1:" +
+      std::to_string(nlohmann::json::parse(ReadText(ports))["http"].get<int>()) + "/healthz";
+  const auto ready_by = std::chrono::steady_clock::now() + std::chrono::seconds(60);
+  while (CurlStatus(health, dir / "health.txt") != 200 &&
+         std::chrono::steady_clock::now() < ready_by) {
+    std::this_thread::sleep_for(std::chrono::milliseconds(100));
+  }
+  ASSERT_EQ(CurlStatus(health, dir / "health.txt"), 200) << ReadText(dir / "serve.err");
+
+  ASSERT_EQ(::kill(cluster_->pid(0), SIGSTOP), 0);
+  std::this_thread::sleep_for(std::chrono::seconds(1));
+  const auto stopping = std::chrono::steady_clock::now();
+  Result<int> exit_code = (*server)->Stop(std::chrono::seconds(15));
+  const auto took = std::chrono::steady_clock::now() - stopping;
+  ::kill(cluster_->pid(0), SIGCONT);
+  ASSERT_TRUE(exit_code.ok()) << exit_code.status().ToString() << ": "
+                              << ReadText(dir / "serve.err");
+  EXPECT_EQ(*exit_code, 0) << ReadText(dir / "serve.err");
+  EXPECT_LT(took, std::chrono::seconds(10)) << ReadText(dir / "serve.err");
+  EXPECT_EQ(ReadText(dir / "serve.err").find("reading the catalog"), std::string::npos)
+      << ReadText(dir / "serve.err");
+}
+
 // Last: stops the suite's server.
 TEST_F(ServeTest, ZSigtermWithLiveStreamsOpenExitsCleanly) {
   const fs::path dir = Dir("sigterm");
