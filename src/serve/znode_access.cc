@@ -105,8 +105,23 @@ bool ZnodeAccess::Handles(std::string_view action) {
 }
 
 Result<zk::Client*> ZnodeAccess::Connected() {
+  // A session that ended while no request came (the ensemble away past the
+  // session timeout) is replaced first: a request on it fails unsent.
+  if (client_ && session_ended_) {
+    client_->Close();
+    client_.reset();
+  }
   if (!client_) {
-    ZKA_ASSIGN_OR_RETURN(client_, zk::Client::Connect(options_));
+    session_ended_ = false;
+    zk::ClientOptions options = options_;
+    options.session_listener = [this,
+                                also = options_.session_listener](const zk::SessionEvent& event) {
+      if (event.state == zk::SessionState::kExpired || event.state == zk::SessionState::kClosed) {
+        session_ended_ = true;
+      }
+      if (also) also(event);
+    };
+    ZKA_ASSIGN_OR_RETURN(client_, zk::Client::Connect(std::move(options)));
   }
   return client_.get();
 }

@@ -16,6 +16,7 @@
 // the write visible in the served state.
 #pragma once
 
+#include <atomic>
 #include <memory>
 #include <mutex>
 #include <string>
@@ -50,6 +51,8 @@ class ZnodeAccess {
   const bool allow_writes_;
   std::mutex mu_;  // one write at a time: each is a short round trip
   std::unique_ptr<zk::Client> client_;
+  // Set by client_'s listener once its session expired or was closed.
+  std::atomic<bool> session_ended_{false};
 };
 
 }  // namespace zkarrow::serve

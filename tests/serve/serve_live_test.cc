@@ -1880,6 +1880,11 @@ TEST_F(ServeTest, WatcherRestartsAfterTheEnsembleWasGonePastTheSessionTimeout) {
     ASSERT_EQ(rows->size(), 37u);
   }
 
+  // The actions' own session (an acl read), opened now: the outage ends it.
+  const std::string acl = "-X POST -H 'Content-Type: application/json' -d '{\"path\": \"" + root +
+                          "\"}' " + http + "/actions/acl";
+  ASSERT_EQ(CurlStatus(acl, dir / "acl.txt"), 200) << ReadText(dir / "acl.txt");
+
   Status stopped = (*own)->Stop(0);
   ASSERT_TRUE(stopped.ok()) << stopped.ToString();
   const bool went_unhealthy = await_health(503);
@@ -1917,6 +1922,10 @@ TEST_F(ServeTest, WatcherRestartsAfterTheEnsembleWasGonePastTheSessionTimeout) {
     last = stat->mzxid;
   }
   ASSERT_TRUE(await_health(200)) << ReadText(dir / "health.txt") << ReadText(dir / "serve.err");
+  // The first action after the outage gets a new session: it failed (503,
+  // "whether the write happened is unknown") without being sent, on the
+  // session that had expired meanwhile.
+  EXPECT_EQ(CurlStatus(acl, dir / "acl.txt"), 200) << ReadText(dir / "acl.txt");
   Status synced =
       RunCommand("curl -sf -X POST -H 'Content-Type: application/json' -d '{\"zxid\": " +
                  std::to_string(last) + "}' " + http + "/actions/sync > /dev/null")
