@@ -16,6 +16,7 @@
 #include <iostream>
 #include <mutex>
 #include <thread>
+#include <utility>
 #include <vector>
 
 #include "base/huge_pages.h"
@@ -24,8 +25,8 @@
 namespace zkarrow::cli {
 namespace {
 
-// Names the file the user gave in a failed write's error: the data may be
-// in a file with no name, or another name, yet.
+// Names the file the user gave (or stdout) in a failed write's error: the
+// data may be in a file with no name, or another name, yet.
 class NamingStream final : public arrow::OutputStream {
  public:
   NamingStream(std::unique_ptr<arrow::OutputStream> sink, std::string name)
@@ -254,26 +255,35 @@ Result<std::unique_ptr<OutputTarget>> OutputTarget::Open(const std::string& dest
   if (destination.empty())
     return UsageError(options.option + " needs a file name, or - for stdout");
   std::unique_ptr<OutputTarget> target(new OutputTarget());
-  if (destination == "-") {
-    target->file_ = arrow::FileOutputStream::FromFd(STDOUT_FILENO);
-  } else {
-    ZKA_RETURN_IF_ERROR(target->OpenFile(destination, options.option));
-    if (options.direct_io && !target->in_place_)
-      target->file_ = DirectFileStream::Open(target->fd_);
-    if (!target->file_) target->file_ = arrow::FileOutputStream::FromFd(target->fd_);
-    target->file_ =
-        std::make_unique<NamingStream>(std::move(target->file_), target->final_path_.string());
+  int fd = STDOUT_FILENO;
+  if (destination != "-") {
+    ZKA_RETURN_IF_ERROR(target->OpenFile(destination, options));
+    fd = target->fd_;
+    if (options.direct_io && !target->in_place_) target->file_ = DirectFileStream::Open(fd);
   }
+  if (!target->file_) {
+    auto plain = arrow::FileOutputStream::FromFd(fd);
+    if (options.cancel_check) plain->SetCancelCheck(std::move(options.cancel_check));
+    target->plain_ = plain.get();
+    target->file_ = std::move(plain);
+  }
+  target->file_ = std::make_unique<NamingStream>(std::move(target->file_), target->name());
   target->stream_ = std::make_unique<arrow::CountingOutputStream>(*target->file_);
   return target;
 }
 
-Status OutputTarget::OpenFile(const std::string& destination, const std::string& option) {
+Status OutputTarget::OpenFile(const std::string& destination, const OutputOptions& options) {
   final_path_ = destination;
+  if (options.create_new) {
+    fd_ = ::open(destination.c_str(), O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC, 0666);
+    if (fd_ < 0) return Status::FromErrno(errno, "creating " + destination);
+    in_place_ = true;
+    return Status::Ok();
+  }
   struct stat existing {};
   if (::stat(destination.c_str(), &existing) == 0 && !S_ISREG(existing.st_mode)) {
     if (S_ISDIR(existing.st_mode)) {
-      return UsageError(option + " " + destination + " is a directory; name a file");
+      return UsageError(options.option + " " + destination + " is a directory; name a file");
     }
     // A device, FIFO or socket (-o /dev/null, a process substitution): it is
     // written in place. Renaming over it would replace a device node with a
@@ -281,6 +291,7 @@ Status OutputTarget::OpenFile(const std::string& destination, const std::string&
     fd_ = ::open(destination.c_str(), O_WRONLY | O_CLOEXEC | O_NOCTTY);
     if (fd_ < 0) return Status::FromErrno(errno, "opening " + destination);
     in_place_ = true;
+    special_ = true;
     return Status::Ok();
   }
   std::filesystem::path directory = final_path_.parent_path();
@@ -321,16 +332,22 @@ int64_t OutputTarget::bytes_written() const {
   return static_cast<const arrow::CountingOutputStream&>(*stream_).count();
 }
 
-// Gives the unnamed file its temporary name beside the destination. linkat through
-// /proc/self/fd works without privileges (AT_EMPTY_PATH needs
-// CAP_DAC_READ_SEARCH).
-Status OutputTarget::LinkTemporary() {
-  std::string proc_path = "/proc/self/fd/" + std::to_string(fd_);
-  if (::linkat(AT_FDCWD, proc_path.c_str(), AT_FDCWD, temp_path_.c_str(), AT_SYMLINK_FOLLOW) != 0) {
-    return Status::FromErrno(errno, "naming " + final_path_.string() + ThroughTemporary());
+Status OutputTarget::TruncateTo(int64_t bytes) {
+  if (is_stdout() || special_) return Status::Ok();
+  if (::ftruncate(fd_, bytes) != 0) {
+    return Status::FromErrno(errno,
+                             "cutting " + name() + " back to " + std::to_string(bytes) + " bytes");
   }
   return Status::Ok();
 }
+
+Status OutputTarget::CheckReader() const {
+  if (plain_ == nullptr) return Status::Ok();
+  Status status = plain_->CheckReader();
+  return status.ok() ? status : status.WithContext(name());
+}
+
+std::string OutputTarget::name() const { return is_stdout() ? "stdout" : final_path_.string(); }
 
 // The temporary name's own errors (it exists, it is too long) would be
 // puzzling said of the destination alone.
@@ -338,19 +355,11 @@ std::string OutputTarget::ThroughTemporary() const {
   return " (through the temporary file " + temp_path_.string() + ")";
 }
 
-Status OutputTarget::Commit() {
-  ZKA_RETURN_IF_ERROR(stream_->Flush());
-  if (is_stdout()) {
-    committed_ = true;
-    return Status::Ok();
-  }
-  if (in_place_) {
-    int fd = fd_;
-    fd_ = -1;
-    if (::close(fd) != 0) return Status::FromErrno(errno, "closing " + final_path_.string());
-    committed_ = true;
-    return Status::Ok();
-  }
+// linkat cannot replace a file, so an unnamed file's data is named beside
+// the destination first (RenameOver moves it); only a crash in between can
+// leave that name behind. linkat through /proc/self/fd works without
+// privileges (AT_EMPTY_PATH needs CAP_DAC_READ_SEARCH).
+Status OutputTarget::SyncBeside() {
   struct stat existing {};
   const mode_t mode = ::stat(final_path_.c_str(), &existing) == 0 && S_ISREG(existing.st_mode)
                           ? (existing.st_mode & 0777)  // never setuid/setgid
@@ -358,26 +367,23 @@ Status OutputTarget::Commit() {
   if (::fchmod(fd_, mode) != 0 || ::fsync(fd_) != 0) {
     return Status::FromErrno(errno, "finishing " + final_path_.string());
   }
-  if (temp_path_.empty()) {
-    // linkat cannot replace a file, so the data is named beside the
-    // destination first and renamed over it; only a crash in between these
-    // two calls can leave that name behind.
-    temp_path_ = TemporaryNameFor(final_path_);
-    Status linked = LinkTemporary();
-    if (!linked.ok()) {
-      temp_path_.clear();
-      return linked;
-    }
+  if (!temp_path_.empty()) return Status::Ok();
+  temp_path_ = TemporaryNameFor(final_path_);
+  const std::string proc_path = "/proc/self/fd/" + std::to_string(fd_);
+  if (::linkat(AT_FDCWD, proc_path.c_str(), AT_FDCWD, temp_path_.c_str(), AT_SYMLINK_FOLLOW) != 0) {
+    Status status = Status::FromErrno(errno, "naming " + final_path_.string() + ThroughTemporary());
+    temp_path_.clear();
+    return status;
   }
-  int fd = fd_;
-  fd_ = -1;
-  if (::close(fd) != 0) return Status::FromErrno(errno, "closing " + final_path_.string());
+  return Status::Ok();
+}
+
+Status OutputTarget::RenameOver() {
   if (::rename(temp_path_.c_str(), final_path_.c_str()) != 0) {
     return Status::FromErrno(errno, "naming " + final_path_.string() + ThroughTemporary());
   }
   UnregisterTempPath();
   temp_path_.clear();
-  committed_ = true;
   // The rename is durable once the directory is.
   std::filesystem::path directory = final_path_.parent_path();
   if (directory.empty()) directory = ".";
@@ -385,6 +391,28 @@ Status OutputTarget::Commit() {
     ::fsync(dir_fd);
     ::close(dir_fd);
   }
+  return Status::Ok();
+}
+
+Status OutputTarget::Commit() {
+  ZKA_RETURN_IF_ERROR(stream_->Flush());
+  if (!is_stdout()) {
+    if (!in_place_) ZKA_RETURN_IF_ERROR(SyncBeside());
+    if (::close(std::exchange(fd_, -1)) != 0) {
+      return Status::FromErrno(errno, "closing " + final_path_.string());
+    }
+    if (!in_place_) ZKA_RETURN_IF_ERROR(RenameOver());
+  }
+  committed_ = true;
+  return Status::Ok();
+}
+
+Status OutputTarget::NameNow() {
+  if (is_stdout() || in_place_) return Status::Ok();
+  ZKA_RETURN_IF_ERROR(stream_->Flush());
+  ZKA_RETURN_IF_ERROR(SyncBeside());
+  ZKA_RETURN_IF_ERROR(RenameOver());
+  in_place_ = true;
   return Status::Ok();
 }
 

@@ -1,10 +1,6 @@
 // `zkarrow watch`: a live ZooKeeper subtree as an Arrow IPC stream of
 // changes (src/watch does the work; this file parses options, owns the
 // output files and their rotation, and ends cleanly on a signal or --for).
-#include <fcntl.h>
-#include <sys/stat.h>
-#include <unistd.h>
-
 #include <algorithm>
 #include <cerrno>
 #include <chrono>
@@ -18,7 +14,6 @@
 #include <utility>
 #include <vector>
 
-#include "arrow/io.h"
 #include "cli/choice_option.h"
 #include "cli/commands.h"
 #include "cli/ipc_options.h"
@@ -98,25 +93,21 @@ Status CheckRotationPattern(const std::string& pattern) {
 }
 
 // Writes the change rows to stdout, one file, or a sequence of files
-// (each a complete stream: schema, batches, end-of-stream marker).
+// (each a complete stream: schema, batches, end-of-stream marker), each an
+// OutputTarget.
 //
-// A single -o FILE gets its name once the initial read is complete (the
-// first Settled, or a clean end before it): a watch that fails at the start
-// (a missing root) or is stopped during its initial read leaves an existing
-// FILE as it was. Until then the stream goes to an unnamed file in FILE's
-// directory (O_TMPFILE), or FILE.tmp-PID where the file system has none,
-// which a failure removes. A device or FIFO is written in place. A write
-// the output does not take (a reader not reading) ends with kCancelled once
-// `should_stop` says so and the output has taken nothing for a second
-// (arrow::kWriteStallBeforeCancel), instead of holding the process past its
-// stop.
+// A single -o FILE gets its name (OutputTarget::NameNow) once the initial
+// read is complete (the first Settled, or a clean end before it): a watch
+// that fails at the start (a missing root) or is stopped during its initial
+// read leaves an existing FILE as it was. A rotated file is created under
+// its name and never replaces one. A write the output does not take (a
+// reader not reading) ends with kCancelled once `should_stop` says so and
+// the output has taken nothing for a second (arrow::kWriteStallBeforeCancel),
+// instead of holding the process past its stop.
 class StreamSink final : public watch::ChangeSink {
  public:
   StreamSink(const WatchArgs& args, std::function<bool()> should_stop)
       : args_(args), should_stop_(std::move(should_stop)) {}
-  ~StreamSink() override {
-    if (owned_fd_ >= 0) ::close(owned_fd_);
-  }
 
   Status Start(int64_t start_zxid) override {
     options_.format = arrow::ipc::IpcFormat::kStream;
@@ -148,7 +139,7 @@ class StreamSink final : public watch::ChangeSink {
 
   Status Flush() override { return writer_ ? Whole(writer_->Flush()) : Status::Ok(); }
 
-  Status Settled(int64_t) override { return GiveName(); }
+  Status Settled(int64_t) override { return output_ ? output_->NameNow() : Status::Ok(); }
 
   // A full rotated file is closed now, not when the next row comes: a
   // reader of the finished files (one that ships them on, say) gets every
@@ -160,8 +151,7 @@ class StreamSink final : public watch::ChangeSink {
     // A reader that closed the pipe while the tree is quiet: no write would
     // tell until the next change, and the run would hold its session (for
     // ever, on a tree that stays quiet) for no one.
-    if (stream_) return stream_->CheckReader().WithContext(name_);
-    return Status::Ok();
+    return output_ ? output_->CheckReader() : Status::Ok();
   }
 
   // A clean end: the current file gets its end-of-stream marker.
@@ -171,23 +161,18 @@ class StreamSink final : public watch::ChangeSink {
   // that its reader can tell a failure from a clean stop. The rows are
   // already written (Run flushes them either way); a message a failed write
   // cut (a full disk) is taken back, so that the file ends after its last
-  // whole message, readable. A file not named yet is discarded.
+  // whole message, readable. A file not named yet is discarded (by
+  // OutputTarget's destructor).
   Status Abandon() {
     writer_.reset();
-    if (!stream_) return Status::Ok();
-    Status trimmed = TrimToWholeMessages();
-    counted_.reset();
-    stream_.reset();
-    Status closed = CloseOwnedFd();
-    if (closed.ok()) closed = trimmed;
-    if (!temp_name_.empty()) ::unlink(temp_name_.c_str());
-    temp_name_.clear();
-    unnamed_ = false;
-    return closed;
+    if (!output_) return Status::Ok();
+    Status trimmed =
+        output_->bytes_written() == whole_bytes_ ? Status::Ok() : output_->TruncateTo(whole_bytes_);
+    output_.reset();
+    return trimmed;
   }
 
   int files() const { return files_; }
-  const std::string& last_name() const { return name_; }
 
  private:
   bool Rotating() const { return args_.rotate_rows > 0 || args_.rotate_seconds > 0; }
@@ -199,116 +184,31 @@ class StreamSink final : public watch::ChangeSink {
   }
 
   Status OpenNext() {
-    if (args_.output == "-") {
-      stream_ = arrow::FileOutputStream::FromFd(STDOUT_FILENO);
-      name_ = "stdout";
-    } else {
-      name_ = args_.output;
-      if (Rotating()) {
-        name_ = RotatedName(file_index_);
-        ZKA_RETURN_IF_ERROR(CreateNew(name_));
-        ZKA_ASSIGN_OR_RETURN(stream_, arrow::FileOutputStream::Open(name_));
-      } else {
-        ZKA_RETURN_IF_ERROR(OpenUnnamed());
-      }
+    const std::string name = Rotating() ? RotatedName(file_index_) : args_.output;
+    auto output =
+        OutputTarget::Open(name, {.create_new = Rotating(), .cancel_check = should_stop_});
+    if (Rotating() && !output.ok() && output.status().detail() == EEXIST) {
+      return Status::IoError(name +
+                             ": the next rotated file exists already (written by another "
+                             "watch?); rotation does not overwrite files");
     }
-    stream_->SetCancelCheck(should_stop_);
-    counted_ = std::make_unique<arrow::CountingOutputStream>(*stream_);
+    ZKA_RETURN_IF_ERROR(output.status());
+    output_ = std::move(*output);
     whole_bytes_ = 0;
     ++file_index_;
     ++files_;
     rows_in_file_ = 0;
     opened_at_ = std::chrono::steady_clock::now();
-    ZKA_ASSIGN_OR_RETURN(writer_, watch::ChangeWriter::Open(*counted_, options_));
-    whole_bytes_ = counted_->count();
+    ZKA_ASSIGN_OR_RETURN(writer_, watch::ChangeWriter::Open(output_->stream(), options_));
+    whole_bytes_ = output_->bytes_written();
     return Status::Ok();
   }
 
   // The writer's calls write whole messages or fail: after one that
   // succeeded, the file ends after a whole message.
   Status Whole(Status written) {
-    if (written.ok()) whole_bytes_ = counted_->count();
-    return written.WithContext(name_);
-  }
-
-  // Cuts the current file back to its whole messages: a single -o FILE once
-  // named (one not named yet is discarded; a device or FIFO cannot be cut),
-  // or a rotated file (created by the watch, regular).
-  Status TrimToWholeMessages() {
-    if (unnamed_ || !temp_name_.empty() || !counted_ || counted_->count() == whole_bytes_) {
-      return Status::Ok();
-    }
-    if (owned_fd_ < 0 && !Rotating()) return Status::Ok();
-    const int trimmed = owned_fd_ >= 0 ? ::ftruncate(owned_fd_, whole_bytes_)
-                                       : ::truncate(name_.c_str(), whole_bytes_);
-    if (trimmed != 0) {
-      return Status::FromErrno(errno, "cutting " + name_ + " back to its whole messages");
-    }
-    return Status::Ok();
-  }
-
-  Status OpenUnnamed() {
-    struct stat existing {};
-    if (::stat(name_.c_str(), &existing) == 0 && !S_ISREG(existing.st_mode)) {
-      // -o /dev/null, a FIFO: no old content to protect, nothing to rename.
-      ZKA_ASSIGN_OR_RETURN(stream_, arrow::FileOutputStream::Open(name_));
-      return Status::Ok();
-    }
-    std::filesystem::path directory = std::filesystem::path(name_).parent_path();
-    if (directory.empty()) directory = ".";
-    // 0666 less the umask, as any new file.
-    int fd = ::open(directory.c_str(), O_TMPFILE | O_WRONLY | O_CLOEXEC, 0666);
-    if (fd >= 0) {
-      unnamed_ = true;
-    } else if (errno == EOPNOTSUPP || errno == EISDIR) {
-      // O_EXCL|O_NOFOLLOW: never write through a file or link someone else
-      // placed at the temporary name.
-      temp_name_ = TemporaryNameFor(name_).string();
-      fd = ::open(temp_name_.c_str(), O_WRONLY | O_CREAT | O_EXCL | O_NOFOLLOW | O_CLOEXEC, 0666);
-      if (fd < 0) {
-        Status status = Status::FromErrno(errno, "creating " + name_ + ThroughTemporary());
-        temp_name_.clear();
-        return status;
-      }
-    }
-    if (fd < 0) return Status::FromErrno(errno, "creating " + name_);
-    owned_fd_ = fd;
-    stream_ = arrow::FileOutputStream::FromFd(fd);
-    return Status::Ok();
-  }
-
-  // Names the file written so far (OpenUnnamed) FILE, replacing the old one
-  // (whose permission bits it keeps). Does nothing once named.
-  Status GiveName() {
-    if (!unnamed_ && temp_name_.empty()) return Status::Ok();
-    struct stat existing {};
-    if (::stat(name_.c_str(), &existing) == 0 && S_ISREG(existing.st_mode) &&
-        ::fchmod(owned_fd_, existing.st_mode & 0777) != 0) {
-      return Status::FromErrno(errno, "keeping the mode of " + name_);
-    }
-    if (unnamed_) {
-      // linkat cannot replace a file: the data is named beside FILE first.
-      temp_name_ = TemporaryNameFor(name_).string();
-      const std::string proc_path = "/proc/self/fd/" + std::to_string(owned_fd_);
-      if (::linkat(AT_FDCWD, proc_path.c_str(), AT_FDCWD, temp_name_.c_str(), AT_SYMLINK_FOLLOW) !=
-          0) {
-        Status status = Status::FromErrno(errno, "naming " + name_ + ThroughTemporary());
-        temp_name_.clear();
-        return status;
-      }
-    }
-    unnamed_ = false;
-    if (::rename(temp_name_.c_str(), name_.c_str()) != 0) {
-      return Status::FromErrno(errno, "naming " + name_ + ThroughTemporary());
-    }
-    temp_name_.clear();
-    return Status::Ok();
-  }
-
-  // Errors of the temporary name (it exists, it is too long) name FILE and
-  // say why another name is involved.
-  std::string ThroughTemporary() const {
-    return " (through the temporary file " + temp_name_ + ")";
+    if (written.ok()) whole_bytes_ = output_->bytes_written();
+    return written;
   }
 
   // OUT with the file number; CheckRotationPattern vetted OUT as a format.
@@ -319,52 +219,22 @@ class StreamSink final : public watch::ChangeSink {
     return name;
   }
 
-  // Rotation never overwrites: the file must not exist yet. Mode 0666 less
-  // the umask, as any new file.
-  static Status CreateNew(const std::string& name) {
-    int fd = ::open(name.c_str(), O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC, 0666);
-    if (fd < 0 && errno == EEXIST) {
-      return Status::IoError(name +
-                             ": the next rotated file exists already (written by another "
-                             "watch?); rotation does not overwrite files");
-    }
-    if (fd < 0) return Status::FromErrno(errno, "creating " + name);
-    ::close(fd);
-    return Status::Ok();
-  }
-
   Status CloseCurrent() {
     if (!writer_) return Status::Ok();
-    ZKA_RETURN_IF_ERROR(writer_->Finish().WithContext(name_));
-    ZKA_RETURN_IF_ERROR(GiveName());
+    ZKA_RETURN_IF_ERROR(writer_->Finish());
     writer_.reset();
-    counted_.reset();
-    Status closed = stream_->Close().WithContext(name_);
-    stream_.reset();
-    ZKA_RETURN_IF_ERROR(closed);
-    return CloseOwnedFd().WithContext(name_);
-  }
-
-  // The descriptor of a single -o FILE, which the stream does not own.
-  Status CloseOwnedFd() {
-    if (owned_fd_ < 0) return Status::Ok();
-    if (::close(std::exchange(owned_fd_, -1)) != 0) return Status::FromErrno(errno, "close");
-    return Status::Ok();
+    return std::exchange(output_, nullptr)->Commit();
   }
 
   const WatchArgs& args_;
   const std::function<bool()> should_stop_;
   watch::ChangeWriterOptions options_;
-  std::unique_ptr<arrow::FileOutputStream> stream_;
-  std::unique_ptr<arrow::CountingOutputStream> counted_;  // forwards to stream_
-  int64_t whole_bytes_ = 0;  // of the current file, up to the end of its last whole message
+  std::unique_ptr<OutputTarget> output_;
+  int64_t whole_bytes_ = 0;  // of output_, up to the end of its last whole message
+  // Writes output_, so declared after it (destroyed before it).
   std::unique_ptr<watch::ChangeWriter> writer_;
-  std::string name_;
-  int owned_fd_ = -1;      // a single -o FILE's descriptor (stream_ writes it)
-  bool unnamed_ = false;   // that file has no name yet (O_TMPFILE)
-  std::string temp_name_;  // its temporary name until GiveName, if any
-  int file_index_ = 0;     // the next rotated file's number
-  int files_ = 0;          // files this run wrote
+  int file_index_ = 0;  // the next rotated file's number
+  int files_ = 0;       // files this run wrote
   int64_t rows_in_file_ = 0;
   std::chrono::steady_clock::time_point opened_at_;
 };

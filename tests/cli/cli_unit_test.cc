@@ -10,6 +10,7 @@
 #include <unistd.h>
 
 #include <CLI/CLI.hpp>
+#include <cerrno>
 #include <chrono>
 #include <filesystem>
 #include <fstream>
@@ -188,6 +189,89 @@ TEST(OutputTargetTest, NewFileFollowsTheUmask) {
   ASSERT_TRUE((*target)->Commit().ok());
   ::umask(old_umask);
   EXPECT_EQ(ModeOf(out), 0640u);
+}
+
+// watch -o FILE: the file gets its name once the initial state is written
+// and grows under it while a reader follows it. Dropped before NameNow, the
+// old file stays; after it, the file stays as written.
+TEST(OutputTargetTest, NameNowNamesTheFileAndKeepsWritingIt) {
+  TempDir dir;
+  fs::path out = dir.path() / "changes.arrows";
+  { std::ofstream(out) << "old"; }
+  ASSERT_EQ(::chmod(out.c_str(), 0600), 0);
+  {
+    auto target = OutputTarget::Open(out.string());
+    ASSERT_TRUE(target.ok()) << target.status().ToString();
+    WriteAll(**target, "initial");
+  }
+  EXPECT_EQ(ReadFile(out), "old") << "dropped before NameNow, yet the file was replaced";
+  {
+    auto target = OutputTarget::Open(out.string());
+    ASSERT_TRUE(target.ok()) << target.status().ToString();
+    WriteAll(**target, "initial");
+    ASSERT_TRUE((*target)->NameNow().ok());
+    EXPECT_EQ(ReadFile(out), "initial");
+    EXPECT_EQ(ModeOf(out), 0600u) << "a private file must stay private when replaced";
+    WriteAll(**target, ", changes");
+    EXPECT_EQ(ReadFile(out), "initial, changes");
+    ASSERT_TRUE((*target)->NameNow().ok());  // named already: nothing to do
+  }
+  EXPECT_EQ(ReadFile(out), "initial, changes") << "dropped after NameNow: kept as written";
+  auto target = OutputTarget::Open(out.string());
+  ASSERT_TRUE(target.ok()) << target.status().ToString();
+  WriteAll(**target, "a");
+  ASSERT_TRUE((*target)->NameNow().ok());
+  WriteAll(**target, "b");
+  ASSERT_TRUE((*target)->Commit().ok());
+  EXPECT_EQ(ReadFile(out), "ab");
+  EXPECT_EQ(dir.Entries(), std::vector<std::string>{"changes.arrows"});
+}
+
+// watch's rotated files never replace a file, and appear at once.
+TEST(OutputTargetTest, CreateNewNeverReplacesAFile) {
+  TempDir dir;
+  fs::path taken = dir.path() / "c-1.arrows";
+  { std::ofstream(taken) << "taken"; }
+  auto refused = OutputTarget::Open(taken.string(), {.create_new = true});
+  ASSERT_FALSE(refused.ok());
+  EXPECT_EQ(refused.status().detail(), EEXIST) << refused.status().ToString();
+  EXPECT_EQ(ReadFile(taken), "taken");
+  fs::path fresh = dir.path() / "c-2.arrows";
+  auto target = OutputTarget::Open(fresh.string(), {.create_new = true});
+  ASSERT_TRUE(target.ok()) << target.status().ToString();
+  WriteAll(**target, "rows");
+  EXPECT_EQ(ReadFile(fresh), "rows");
+  ASSERT_TRUE((*target)->Commit().ok());
+  EXPECT_EQ(ReadFile(fresh), "rows");
+}
+
+// watch after a write the disk refused: the file is cut back to its last
+// whole message, named or rotated; a device cannot be cut and is left be.
+TEST(OutputTargetTest, TruncateToCutsACreatedOrNamedFileButNoDevice) {
+  TempDir dir;
+  fs::path rotated = dir.path() / "c-1.arrows";
+  auto created = OutputTarget::Open(rotated.string(), {.create_new = true});
+  ASSERT_TRUE(created.ok()) << created.status().ToString();
+  WriteAll(**created, "whole, cut");
+  ASSERT_TRUE((*created)->TruncateTo(5).ok());
+  created->reset();
+  EXPECT_EQ(ReadFile(rotated), "whole");
+
+  fs::path single = dir.path() / "changes.arrows";
+  {
+    auto named = OutputTarget::Open(single.string());
+    ASSERT_TRUE(named.ok()) << named.status().ToString();
+    WriteAll(**named, "initial");
+    ASSERT_TRUE((*named)->NameNow().ok());
+    WriteAll(**named, ", cut");
+    ASSERT_TRUE((*named)->TruncateTo(7).ok());
+  }
+  EXPECT_EQ(ReadFile(single), "initial");
+
+  auto device = OutputTarget::Open("/dev/null");
+  ASSERT_TRUE(device.ok()) << device.status().ToString();
+  WriteAll(**device, "bytes");
+  EXPECT_TRUE((*device)->TruncateTo(1).ok());
 }
 
 // -o /dev/null must not replace the device node with a file (a rename over
