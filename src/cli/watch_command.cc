@@ -1,6 +1,8 @@
 // `zkarrow watch`: a live ZooKeeper subtree as an Arrow IPC stream of
 // changes (src/watch does the work; this file parses options, owns the
 // output files and their rotation, and ends cleanly on a signal or --for).
+#include <unistd.h>
+
 #include <algorithm>
 #include <cerrno>
 #include <chrono>
@@ -109,6 +111,20 @@ class StreamSink final : public watch::ChangeSink {
   StreamSink(const WatchArgs& args, std::function<bool()> should_stop)
       : args_(args), should_stop_(std::move(should_stop)) {}
 
+  // Before the connect, so that an output that cannot be created is said at
+  // once, not after the connect and the initial read: a single output is
+  // opened (a FILE's data goes to an unnamed file until it is named), the
+  // directory of rotated files checked.
+  Status Prepare() {
+    if (!Rotating()) return OpenOutput();
+    std::filesystem::path directory = std::filesystem::path(RotatedName(0)).parent_path();
+    if (directory.empty()) directory = ".";
+    if (::access(directory.c_str(), W_OK) != 0) {
+      return Status::FromErrno(errno, "creating files in " + directory.string());
+    }
+    return Status::Ok();
+  }
+
   Status Start(int64_t start_zxid) override {
     options_.format = arrow::ipc::IpcFormat::kStream;
     options_.compression = args_.compression;
@@ -183,7 +199,19 @@ class StreamSink final : public watch::ChangeSink {
                                            std::chrono::seconds(args_.rotate_seconds);
   }
 
+  // Opens the next file (a single output's only one, if Prepare did not)
+  // and starts its stream.
   Status OpenNext() {
+    if (!output_) ZKA_RETURN_IF_ERROR(OpenOutput());
+    ++files_;
+    rows_in_file_ = 0;
+    opened_at_ = std::chrono::steady_clock::now();
+    ZKA_ASSIGN_OR_RETURN(writer_, watch::ChangeWriter::Open(output_->stream(), options_));
+    whole_bytes_ = output_->bytes_written();
+    return Status::Ok();
+  }
+
+  Status OpenOutput() {
     const std::string name = Rotating() ? RotatedName(file_index_) : args_.output;
     auto output =
         OutputTarget::Open(name, {.create_new = Rotating(), .cancel_check = should_stop_});
@@ -194,13 +222,7 @@ class StreamSink final : public watch::ChangeSink {
     }
     ZKA_RETURN_IF_ERROR(output.status());
     output_ = std::move(*output);
-    whole_bytes_ = 0;
     ++file_index_;
-    ++files_;
-    rows_in_file_ = 0;
-    opened_at_ = std::chrono::steady_clock::now();
-    ZKA_ASSIGN_OR_RETURN(writer_, watch::ChangeWriter::Open(output_->stream(), options_));
-    whole_bytes_ = output_->bytes_written();
     return Status::Ok();
   }
 
@@ -281,6 +303,7 @@ Status RunWatch(const WatchArgs& args) {
   };
   watch::TreeWatcher watcher(options);
   StreamSink sink(args, should_stop);
+  ZKA_RETURN_IF_ERROR(sink.Prepare());
   Status ran = watcher.Run(sink, should_stop);
   if (!ran.ok()) {
     Status abandoned = sink.Abandon();

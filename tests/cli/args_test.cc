@@ -9,6 +9,7 @@
 #include <unistd.h>
 
 #include <cerrno>
+#include <chrono>
 #include <cstring>
 #include <filesystem>
 #include <fstream>
@@ -368,6 +369,27 @@ TEST(ServeArgsTest, APortsFileThatCannotBeWrittenIsRefusedBeforeStarting) {
     EXPECT_EQ(outcome.output.find("HTTP on"), std::string::npos) << file << ": " << outcome.output;
     EXPECT_FALSE(std::filesystem::exists(store)) << file << ": the store was created";
     std::filesystem::remove_all(store);
+  }
+}
+
+// An output in a directory that does not exist fails at once, as
+// snapshot's: watch found out only once connected and done with its
+// initial read, and with no server answering it waited out the connect
+// timeout and said only that (exit 3).
+TEST(OutputArgsTest, AMissingDirectoryIsSaidBeforeConnecting) {
+  for (const char* command : {"watch --zk 127.0.0.1:1 -o /nonexistent-dir/x.arrows",
+                              "watch --zk 127.0.0.1:1 -o /nonexistent-dir/x-%03d.arrows "
+                              "--rotate-rows 10",
+                              "snapshot --zk 127.0.0.1:1 -o /nonexistent-dir/x.arrow"}) {
+    const auto started = std::chrono::steady_clock::now();
+    Outcome outcome = RunZkarrow(command);
+    EXPECT_EQ(outcome.exit_code, 1) << command << ": " << outcome.output;
+    EXPECT_NE(outcome.output.find("I/O error: creating "), std::string::npos)
+        << command << ": " << outcome.output;
+    EXPECT_NE(outcome.output.find("/nonexistent-dir"), std::string::npos)
+        << command << ": " << outcome.output;
+    EXPECT_LT(std::chrono::steady_clock::now() - started, std::chrono::seconds(5))
+        << command << ": " << outcome.output;
   }
 }
 
