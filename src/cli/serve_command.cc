@@ -6,6 +6,7 @@
 #include <charconv>
 #include <chrono>
 #include <cstdio>
+#include <fstream>
 #include <memory>
 #include <nlohmann/json.hpp>
 #include <string>
@@ -145,6 +146,15 @@ Status WritePortsFile(OutputTarget& target, const std::string& path, int flight_
   ZKA_RETURN_IF_ERROR(
       target.stream().Write({reinterpret_cast<const uint8_t*>(text.data()), text.size()}));
   return target.Commit().WithContext("--ports-file " + path);
+}
+
+// At a clean stop: a ports file outliving its server would send scripts to
+// ports no one listens on (or someone else does). Left alone when another
+// server has written it since.
+void RemovePortsFileIfOurs(const std::string& path) {
+  std::ifstream in(path);
+  const nlohmann::json ports = nlohmann::json::parse(in, nullptr, /*allow_exceptions=*/false);
+  if (ports.is_object() && ports.value("pid", int64_t{-1}) == ::getpid()) ::unlink(path.c_str());
 }
 
 Status RunServe(const ServeArgs& args) {
@@ -339,6 +349,7 @@ Status RunServe(const ServeArgs& args) {
   if (http) http->Shutdown();
   if (flight) flight->Shutdown();
   tree->Stop();
+  if (ports_file) RemovePortsFileIfOurs(args.ports_file);
   return Status::Ok();
 }
 
@@ -393,8 +404,10 @@ void RegisterServeCommand(CLI::App& app, CommandRunner& runner) {
       ->add_option("--token-file", args->token_file,
                    "File holding the bearer token every request must carry (owner-only file)")
       ->check(CLI::ExistingFile);
-  command->add_option("--ports-file", args->ports_file,
-                      "Write {\"flight\": PORT, \"http\": PORT, \"pid\": PID} here once listening");
+  command->add_option(
+      "--ports-file", args->ports_file,
+      "Write {\"flight\": PORT, \"http\": PORT, \"pid\": PID} here once listening (removed "
+      "at a clean stop)");
   command
       ->add_option("--history-mb", args->history_mb,
                    "Changes kept in memory for clients resuming with from=ZXID")
