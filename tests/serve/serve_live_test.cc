@@ -216,6 +216,27 @@ class ServeTest : public ::testing::Test {
     ASSERT_TRUE(written.ok()) << written.status().ToString();
   }
 
+  // /same: 300 children with JSON or empty data and one with ZooKeeper's
+  // null data (by kazoo: the mirror keeps it apart from empty), served.
+  // Made by the first test that needs it, so that each runs alone too.
+  static void MustHaveTheSameTree() {
+    const std::string root = "/same";
+    auto exists = writer_->Exists(root).get();
+    ASSERT_TRUE(exists.ok()) << exists.status().ToString();
+    if (!exists->has_value()) {
+      MustCreate(root, "root");
+      for (int i = 0; i < 300; ++i) {
+        MustCreate(root + "/n" + std::to_string(i),
+                   i % 3 ? "{\"i\": " + std::to_string(i) + "}" : "");
+      }
+      ASSERT_TRUE(RunCommand("/usr/bin/python3 " ZKARROW_SOURCE_DIR
+                             "/tests/support/kazoo_null_data.py " +
+                             cluster_->ConnectString() + " create " + root + "/null")
+                      .ok());
+    }
+    ASSERT_TRUE(Sync(SetAndGetZxid(root, "synced")).ok());
+  }
+
   // The zxid of a write just made, for read-your-writes.
   static int64_t SetAndGetZxid(const std::string& path, const std::string& data) {
     auto stat = writer_->SetData(path, data, -1).get();
@@ -280,16 +301,7 @@ std::string ServeTest::http_;
 
 TEST_F(ServeTest, ZnodesEqualSnapshotOverFlightAndHttp) {
   const std::string root = "/same";
-  MustCreate(root, "root");
-  for (int i = 0; i < 300; ++i) {
-    MustCreate(root + "/n" + std::to_string(i), i % 3 ? "{\"i\": " + std::to_string(i) + "}" : "");
-  }
-  // ZooKeeper's null data, by kazoo: the mirror keeps it apart from empty.
-  ASSERT_TRUE(RunCommand("/usr/bin/python3 " ZKARROW_SOURCE_DIR
-                         "/tests/support/kazoo_null_data.py " +
-                         cluster_->ConnectString() + " create " + root + "/null")
-                  .ok());
-  ASSERT_TRUE(Sync(SetAndGetZxid(root, "synced")).ok());
+  ASSERT_NO_FATAL_FAILURE(MustHaveTheSameTree());
   const fs::path dir = Dir("same");
   ASSERT_NO_FATAL_FAILURE(MustSnapshot(root, dir / "snapshot.arrow"));
   auto expected = ReadZnodeRows(dir / "snapshot.arrow");
@@ -980,6 +992,7 @@ TEST_F(ServeTest, IndependentClientsReadAndWriteTheServer) {
   if (std::string missing = MissingNode(); !missing.empty()) {
     ZKA_MISSING_PREREQUISITE() << missing;
   }
+  ASSERT_NO_FATAL_FAILURE(MustHaveTheSameTree());
   const fs::path dir = Dir("independent");
   const std::string target = "/znodes?path=/same";
   const fs::path served = dir / "served.arrows";
@@ -1363,8 +1376,25 @@ TEST_F(ServeTest, ServerKilledDuringAnUploadShowsNothingAfterRestart) {
   }
 }
 
+// A ports file outliving its server names ports no one listens on: a clean
+// stop removes it, unless another server has written it since.
+TEST_F(ServeTest, ACleanStopRemovesThePortsFileItWrote) {
+  const fs::path ports = suite_dir_ / "ports.json";
+  ASSERT_TRUE(fs::exists(ports));
+  ::kill(server_->pid(), SIGTERM);
+  ASSERT_TRUE(server_->Wait(std::chrono::seconds(30)).ok());
+  EXPECT_FALSE(fs::exists(ports)) << ReadText(ports);
+  ASSERT_NO_FATAL_FAILURE(StartServer());
+  std::ofstream(ports) << "{\"pid\": 1, \"http\": 1}\n";
+  ::kill(server_->pid(), SIGTERM);
+  ASSERT_TRUE(server_->Wait(std::chrono::seconds(30)).ok());
+  EXPECT_TRUE(fs::exists(ports)) << "another server's ports file was removed";
+  ASSERT_NO_FATAL_FAILURE(StartServer());
+}
+
 TEST_F(ServeTest, ClientKilledMidDownloadLeavesTheServerServing) {
   const fs::path dir = Dir("client-killed");
+  MustCreate("/client-killed", "");
   pid_t curl = ::fork();
   if (curl == 0) {
     ::execl("/usr/bin/curl", "curl", "-s", "-o", "/dev/null", "--limit-rate", "10k",
@@ -1384,7 +1414,8 @@ TEST_F(ServeTest, ClientKilledMidDownloadLeavesTheServerServing) {
   ::waitpid(live, nullptr, 0);
   EXPECT_EQ(CurlStatus(http_ + "/healthz", dir / "health.txt"), 200);
   const fs::path out = dir / "after.arrow";
-  EXPECT_TRUE(Zkarrow("get " + flight_ + "/znodes?path=/ryw -o " + out.string()).ok());
+  ASSERT_TRUE(Sync(SetAndGetZxid("/client-killed", "after")).ok());
+  EXPECT_TRUE(Zkarrow("get " + flight_ + "/znodes?path=/client-killed -o " + out.string()).ok());
   EXPECT_EQ(CurlStatus(http_ + "/metrics", dir / "metrics.txt"), 200);
   EXPECT_NE(ReadText(dir / "metrics.txt").find("zkarrow_mirror_zxid "), std::string::npos);
 }
