@@ -457,7 +457,7 @@ std::string RawExchange(int port, const std::string& request) {
   return reply;
 }
 
-// The value of an unlabelled Prometheus metric, or -1.
+// The value of a Prometheus metric (`name`, or `name{label="value"}`), or -1.
 int64_t MetricValue(int port, const std::string& name) {
   std::string reply =
       RawExchange(port, "GET /metrics HTTP/1.1\r\nHost: 127.0.0.1\r\nConnection: close\r\n\r\n");
@@ -1242,6 +1242,29 @@ TEST_F(HttpTest, AClientGoneFromAQuietLiveStreamIsNoticedBeforeTheNextWrite) {
   ::close(fd);
   EXPECT_TRUE(WaitFor([&] { return service_.cancelled_.load() == 1; }));
   EXPECT_TRUE(WaitFor([&] { return MetricValue(server_->port(), "zkarrow_http_streams") == 0; }));
+}
+
+// A reader leaving a live stream ends it the normal way: counted apart from
+// the responses the server cut, the errors an operator alerts on.
+TEST_F(HttpTest, AClientLeavingALiveStreamIsNotAStreamError) {
+  StartServer();
+  const std::string left = "zkarrow_http_streams_left_by_client_total{route=\"changes\"}";
+  const std::string changes_cut = "zkarrow_http_stream_errors_total{route=\"changes\"}";
+  int fd = OpenQuietLiveStream(server_->port());
+  ASSERT_GE(fd, 0);
+  ::close(fd);
+  EXPECT_TRUE(WaitFor([&] { return MetricValue(server_->port(), left) == 1; }));
+  EXPECT_EQ(MetricValue(server_->port(), changes_cut), -1);
+  // A response the server cut after its headers is an error.
+  auto client = Client();
+  ASSERT_NE(client, nullptr);
+  auto stream = client->Get(Resource{{"broken"}, {}}, {});
+  ASSERT_TRUE(stream.ok()) << stream.status().ToString();
+  EXPECT_FALSE(ReadStream(std::move(*stream)).status.ok());
+  EXPECT_TRUE(WaitFor([&] {
+    return MetricValue(server_->port(), "zkarrow_http_stream_errors_total{route=\"other\"}") == 1;
+  }));
+  EXPECT_EQ(MetricValue(server_->port(), left), 1);
 }
 
 // The client's FIN is seen behind bytes it sent that the server has not

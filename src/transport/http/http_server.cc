@@ -130,9 +130,17 @@ class Metrics {
     std::lock_guard lock(mu_);
     received_[route] += bytes;
   }
+  // A response the server cut after its headers: an error of its own, or
+  // a client that took no bytes for write_timeout.
   void CountStreamCut(const std::string& route) {
     std::lock_guard lock(mu_);
     ++cut_[route];
+  }
+  // A response the client left before its end: how a live stream's reader
+  // normally ends it, so not an error.
+  void CountStreamLeft(const std::string& route) {
+    std::lock_guard lock(mu_);
+    ++left_[route];
   }
   void CountSlowClient() {
     std::lock_guard lock(mu_);
@@ -162,8 +170,13 @@ class Metrics {
     RenderByRoute(text, "zkarrow_http_request_bytes_total",
                   "Request body bytes received (uploads, action bodies), by route.", received_);
     RenderByRoute(text, "zkarrow_http_stream_errors_total",
-                  "Arrow responses cut after their headers (no end-of-stream marker), by route.",
+                  "Arrow responses the server cut after their headers (no end-of-stream marker: "
+                  "an error, or a client that took no bytes for write_timeout), by route.",
                   cut_);
+    RenderByRoute(text, "zkarrow_http_streams_left_by_client_total",
+                  "Arrow responses the client closed before their end (how a live stream's "
+                  "reader ends it; not an error), by route.",
+                  left_);
     text +=
         "# HELP zkarrow_http_slow_client_disconnects_total Connections closed because the "
         "client took no bytes for write_timeout.\n"
@@ -201,6 +214,7 @@ class Metrics {
   std::map<std::string, int64_t> sent_;
   std::map<std::string, int64_t> received_;
   std::map<std::string, int64_t> cut_;
+  std::map<std::string, int64_t> left_;
   int64_t slow_clients_ = 0;
   int64_t refused_connections_ = 0;
   int64_t handler_exceptions_ = 0;
@@ -1269,7 +1283,7 @@ class Connection final : public ConnectionBase {
                                  // Cancelled: by the next request's read or by Close().
                                  if (ec || self->closed_ || self->hangup_watch_ != request) return;
                                  if (self->message_stream_ && !self->stream_ended_) {
-                                   self->server_.metrics().CountStreamCut(self->route_);
+                                   self->server_.metrics().CountStreamLeft(self->route_);
                                  }
                                  self->Close();
                                });
@@ -1307,9 +1321,18 @@ class Connection final : public ConnectionBase {
     hangup_events_.reset();
   }
 
+  // A write that timed out is the server's cut of a client not reading;
+  // any other failed write, a client gone (reset, closed).
   void WriteFailed(boost::system::error_code ec) {
-    if (ec == beast::error::timeout) server_.metrics().CountSlowClient();
-    if (!stream_ended_) server_.metrics().CountStreamCut(route_);
+    const bool timed_out = ec == beast::error::timeout;
+    if (timed_out) server_.metrics().CountSlowClient();
+    if (!stream_ended_) {
+      if (timed_out) {
+        server_.metrics().CountStreamCut(route_);
+      } else {
+        server_.metrics().CountStreamLeft(route_);
+      }
+    }
     Close();
   }
 
