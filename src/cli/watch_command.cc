@@ -182,8 +182,7 @@ class StreamSink final : public watch::ChangeSink {
   Status Abandon() {
     writer_.reset();
     if (!output_) return Status::Ok();
-    Status trimmed =
-        output_->bytes_written() == whole_bytes_ ? Status::Ok() : output_->TruncateTo(whole_bytes_);
+    Status trimmed = output_->TruncateTo(whole_bytes_);
     output_.reset();
     return trimmed;
   }
